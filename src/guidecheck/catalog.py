@@ -1,0 +1,146 @@
+"""The rule catalogue: metadata in ``rules/*.yaml``, validated by a JSON Schema.
+
+A rule is either *declarative* (evaluated by :mod:`guidecheck.checks.declarative`)
+or names a Python check function ``module:function``.  Nothing registers itself
+by being imported: this module reads the YAML files and resolves the function
+names explicitly, under the ``guidecheck.checks`` package only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from guidecheck.model import Severity
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+
+
+class CatalogError(Exception):
+    """The rule catalogue itself is broken (a packaging or authoring bug)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    bullet: str | None
+    severity: Severity
+    targets: tuple[str, ...]
+    rationale: str
+    remediation: str
+    status: str
+    check: str | None
+    declarative: dict[str, Any] | None
+    evidence: str | None
+    options: dict[str, Any] = field(default_factory=dict)
+    file: str = ""
+
+    @property
+    def guideline(self) -> str:
+        return self.bullet or "—"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "bullet": self.bullet,
+            "severity": str(self.severity),
+            "targets": list(self.targets),
+            "status": self.status,
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "evidence": self.evidence,
+        }
+
+
+def rules_dir() -> Path:
+    """``rules/`` at the top of a checkout, or ``guidecheck/_rules`` in a wheel."""
+    packaged = Path(__file__).parent / "_rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    with open(SCHEMA_DIR / name, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _validate(data: Any, schema_name: str, where: str) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        loc = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise CatalogError(f"{where}: {loc}: {e.message}")
+
+
+def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) -> list["Rule"]:
+    """Read every ``*.yaml`` in the rules directory (plus extra user directories)."""
+    from guidecheck.yamlsafe import load_yaml
+
+    dirs = [directory or rules_dir(), *map(Path, extra_dirs)]
+    rules: dict[str, Rule] = {}
+    for d in dirs:
+        if not d.is_dir():
+            raise CatalogError(f"rules directory not found: {d}")
+        for name in sorted(os.listdir(d)):
+            if not name.endswith(".yaml"):
+                continue
+            path = d / name
+            docs = load_yaml(path.read_text(encoding="utf-8"))
+            if len(docs) != 1 or docs[0].errors or not isinstance(docs[0].data, dict):
+                errs = docs[0].errors if docs else []
+                raise CatalogError(f"{path}: not a single YAML mapping {[e.message for e in errs]}")
+            data = docs[0].data
+            _validate(data, "rule.schema.json", str(path))
+            if data["id"] != path.stem:
+                raise CatalogError(f"{path}: id {data['id']} does not match the file name")
+            if data["id"] in rules:
+                raise CatalogError(f"{path}: rule {data['id']} defined twice")
+            rules[data["id"]] = Rule(
+                id=data["id"],
+                title=data["title"],
+                bullet=data.get("bullet"),
+                severity=Severity.parse(data["severity"]),
+                targets=tuple(data["targets"]),
+                rationale=data["rationale"].strip(),
+                remediation=data["remediation"].strip(),
+                status=data.get("status", "stable"),
+                check=data.get("check"),
+                declarative=data.get("declarative"),
+                evidence=(data.get("evidence") or "").strip() or None,
+                options=dict(data.get("options") or {}),
+                file=str(path),
+            )
+    return [rules[k] for k in sorted(rules)]
+
+
+_ALLOWED_MODULE_PREFIX = "guidecheck.checks."
+
+
+def resolve_check(rule: Rule) -> Callable:
+    """The Python function a rule names, or the declarative evaluator."""
+    if rule.declarative is not None:
+        from guidecheck.checks.declarative import make_check
+
+        return make_check(rule.declarative)
+    if not rule.check:
+        raise CatalogError(f"{rule.id}: neither check nor declarative")
+    module_name, _, func_name = rule.check.partition(":")
+    if not module_name.startswith(_ALLOWED_MODULE_PREFIX):
+        raise CatalogError(f"{rule.id}: check {rule.check!r} must live under {_ALLOWED_MODULE_PREFIX}")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, func_name)
+    except AttributeError:
+        raise CatalogError(f"{rule.id}: {module_name} has no function {func_name}") from None

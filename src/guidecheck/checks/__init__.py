@@ -1,0 +1,34 @@
+"""Check functions named by ``rules/*.yaml`` (``check: guidecheck.checks.<module>:<function>``).
+
+A check is ``def check(target: Target, ctx: Context) -> Iterable[Hit]``.  It
+yields nothing when the target complies, and raises :class:`NotApplicable`
+when the rule does not apply to this target (a Job has no liveness probe to
+check).  Checks are pure: no I/O, no globals; everything comes from the
+target and the context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from guidecheck.model import Hit, Target
+
+
+class NotApplicable(Exception):
+    """Raised by a check when its rule does not apply to the target."""
+
+
+@dataclass
+class Context:
+    """What a check may look at besides its target."""
+
+    settings: dict[str, Any]
+    options: dict[str, Any]
+    targets: list[Target] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[Target]:
+        return [t for t in self.targets if t.kind == kind]
+
+
+__all__ = ["Context", "Hit", "NotApplicable"]

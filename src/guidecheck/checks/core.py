@@ -1,0 +1,31 @@
+"""Tool rules: GC001 (could not parse or load) and GC002 (suppression without a reason)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.model import Hit, Target
+from guidecheck.suppress import BadDirective
+
+
+def load_errors(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC001: every read or parse error a loader recorded for the file."""
+    for err in target.data.errors:
+        yield Hit(err.message, line=err.line, column=err.column)
+
+
+def unexplained_suppressions(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC002: suppression comments (file targets) and annotations (k8s targets) need a reason."""
+    directives = target.data.suppressions if target.kind == "file" else target.suppressions
+    if target.kind == "file" and target.data.errors and not directives:
+        raise NotApplicable("file could not be read")
+    for s in directives:
+        if isinstance(s, BadDirective):
+            what = "comment" if s.origin == "comment" else "annotation guidecheck.io/ignore"
+            yield Hit(f"suppression {what} not understood: expected "
+                      + ("'# guidecheck: ignore=GC123[,GC456] reason=\"...\"'" if s.origin == "comment"
+                         else "a comma-separated list of rule ids"), line=s.line)
+        elif not s.reason:
+            where = "comment" if s.origin == "comment" else "annotation (add guidecheck.io/ignore-reason)"
+            yield Hit(f"suppression of {','.join(s.rules)} has no reason: {where}", line=s.line)

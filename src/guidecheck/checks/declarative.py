@@ -1,0 +1,68 @@
+"""Evaluator for declarative rules (``declarative:`` in ``rules/*.yaml``).
+
+    declarative:
+      for-each: container          # container | pod | object
+      containers: long-running     # all | long-running | app
+      kinds: [Deployment]          # optional; default: every workload kind
+      require: [resources.limits.cpu, resources.limits.memory]
+      message: "container '{container}' has no {missing}"
+
+A required path is satisfied when every key exists and the value is not
+null/empty.  One finding per item, listing every missing path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from guidecheck import k8s
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.model import Hit, Target
+
+
+def _present(node: Any, path: str) -> bool:
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return node not in (None, "", [], {})
+
+
+def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit]]:
+    each = spec["for-each"]
+    which = spec.get("containers", "all")
+    kinds = tuple(spec.get("kinds") or ())
+    require = tuple(spec["require"])
+    message = spec["message"]
+
+    def check(target: Target, ctx: Context) -> Iterator[Hit]:
+        obj = target.data
+        kind = obj.get("kind")
+        allowed = kinds or tuple(ctx.settings["workload-kinds"])
+        if kind not in allowed:
+            raise NotApplicable(f"{kind} is not a workload kind this rule checks")
+        if which == "long-running" and not k8s.is_long_running(obj):
+            raise NotApplicable(f"{kind} is not long-running")
+        if each == "object":
+            items = [(None, obj, target.line, 1)]
+        elif each == "pod":
+            spec_ = k8s.pod_spec(obj)
+            if spec_ is None:
+                raise NotApplicable("no pod spec")
+            items = [(None, spec_, getattr(spec_, "line", target.line), getattr(spec_, "col", 1))]
+        else:
+            items = [(c.name, c.data, c.line, c.column) for c in k8s.containers(obj, which)]
+            if not items:
+                raise NotApplicable("no containers")
+        for name, node, line, column in items:
+            missing = [p for p in require if not _present(node, p)]
+            if missing:
+                yield Hit(
+                    message.format(missing=" and ".join(missing), container=name, kind=kind,
+                                   name=target.ref.name),
+                    line=line,
+                    column=column,
+                    container=name,
+                )
+
+    return check

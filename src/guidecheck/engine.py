@@ -1,0 +1,96 @@
+"""The rule engine: a pure function from (rules, targets, config) to results.
+
+For every enabled rule and every target whose kind the rule declares, run the
+rule's check and record one outcome (pass / fail / not applicable /
+suppressed) with its findings.  No I/O, no globals; output is sorted.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from guidecheck import suppress
+from guidecheck.catalog import Rule, resolve_check
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.config import Config
+from guidecheck.model import Finding, Hit, Outcome, ScanResult, SourceFile, Status, Target
+
+
+def run(rules: list[Rule], targets: list[Target], config: Config,
+        checks: dict[str, Callable] | None = None) -> ScanResult:
+    targets = sorted(targets, key=lambda t: t.key)
+    sources: dict[str, SourceFile] = {t.source.path: t.source for t in targets if t.source is not None}
+    by_kind: dict[str, list[Target]] = {}
+    for t in targets:
+        by_kind.setdefault(t.kind, []).append(t)
+    active_rules = [r for r in rules if r.status != "removed" and config.enabled(r.id)]
+    findings: list[Finding] = []
+    outcomes: list[Outcome] = []
+    incomplete: list[str] = []
+    for rule in active_rules:
+        check = (checks or {}).get(rule.id) or resolve_check(rule)
+        severity = config.severity_for(rule.id, rule.severity)
+        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets)
+        for kind in rule.targets:
+            for target in by_kind.get(kind, ()):
+                try:
+                    hits = list(check(target, ctx))
+                except NotApplicable as na:
+                    outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=str(na) or None))
+                    continue
+                except Exception as exc:  # a bug in a check must not hide other results
+                    incomplete.append(f"{rule.id} failed on {target.label}: {type(exc).__name__}: {exc}")
+                    outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE,
+                                            reason=f"internal error: {type(exc).__name__}"))
+                    continue
+                outcome_findings = [_finding(rule, severity, target, h, sources) for h in hits]
+                outcome_findings.sort(key=Finding.sort_key)
+                findings.extend(outcome_findings)
+                if not outcome_findings:
+                    status = Status.PASS
+                elif all(f.suppressed for f in outcome_findings):
+                    status = Status.SUPPRESSED
+                else:
+                    status = Status.FAIL
+                reason = "; ".join(sorted({f.suppression_reason or "no reason given"
+                                           for f in outcome_findings if f.suppressed})) or None
+                outcomes.append(Outcome(rule.id, target, status, outcome_findings, reason))
+    findings.sort(key=Finding.sort_key)
+    outcomes.sort(key=lambda o: (o.rule_id, o.target.key))
+    return ScanResult(findings=findings, outcomes=outcomes, rules=active_rules, incomplete=sorted(incomplete))
+
+
+def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, SourceFile]) -> Finding:
+    path = hit.path or target.path
+    line = hit.line if hit.line is not None else target.line
+    f = Finding(
+        rule_id=rule.id,
+        severity=severity,
+        message=hit.message,
+        path=path,
+        line=line,
+        column=hit.column,
+        object=target.ref if target.kind not in ("file",) else None,
+        container=hit.container,
+        bullet=rule.bullet,
+        remediation=rule.remediation,
+        title=rule.title,
+        extra=dict(hit.extra),
+    )
+    if target.origin:
+        f.extra.setdefault("origin", {k: v for k, v in target.origin.items() if k != "span"})
+        if not f.extra["origin"]:
+            del f.extra["origin"]
+    # GC001/GC002 report on suppressions themselves; they cannot be silenced inline
+    if rule.id in ("GC001", "GC002"):
+        return f
+    candidates = list(target.suppressions)
+    src = sources.get(path)
+    if src is not None:
+        candidates.extend(src.suppressions)
+    s = suppress.match(candidates, rule.id, line)
+    if s is not None:
+        f.suppressed = True
+        f.suppression_reason = s.reason
+        f.extra["suppressed_by"] = {"origin": s.origin, "path": s.path, "line": s.line}
+    return f

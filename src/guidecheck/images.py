@@ -1,0 +1,89 @@
+"""Container image references: ``[registry[:port]/]path[:tag][@digest]``.
+
+Shared by the Dockerfile rules (GC301, GC304) and the Kubernetes image rules
+(GC306, GC307), so that ``FROM`` and ``image:`` are judged the same way.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    raw: str
+    registry: str | None  # e.g. ghcr.io, registry.example:5000; None = Docker Hub
+    repository: str  # e.g. library/alpine -> "alpine", "shop/cart"
+    tag: str | None
+    digest: str | None
+
+    @property
+    def name(self) -> str:
+        """registry/repository without tag or digest, as written."""
+        return f"{self.registry}/{self.repository}" if self.registry else self.repository
+
+    @property
+    def short(self) -> str:
+        """The last path component: ``python`` for ``docker.io/library/python:3.12``."""
+        return self.repository.rsplit("/", 1)[-1]
+
+    @property
+    def without_digest(self) -> str:
+        return self.name + (f":{self.tag}" if self.tag else "")
+
+    @property
+    def valid_digest(self) -> bool:
+        return bool(self.digest and _DIGEST.match(self.digest))
+
+
+def parse(ref: str) -> ImageRef | None:
+    """Parse an image reference; None if it is not one (empty, spaces, variables left)."""
+    ref = ref.strip()
+    if not ref or any(c.isspace() for c in ref) or "$" in ref or "{{" in ref:
+        return None
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    registry = None
+    rest = ref
+    first, sep, remainder = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        registry, rest = first, remainder
+    tag = None
+    last_slash = rest.rfind("/")
+    colon = rest.rfind(":")
+    if colon > last_slash:
+        rest, tag = rest[:colon], rest[colon + 1:]
+        if not tag:
+            return None
+    if not rest or rest.startswith("/") or rest.endswith("/"):
+        return None
+    repository = rest
+    if registry in ("docker.io", "index.docker.io", "registry-1.docker.io") and repository.startswith("library/"):
+        repository = repository[len("library/"):]
+    return ImageRef(raw=ref if digest is None else f"{ref}@{digest}", registry=registry, repository=repository,
+                    tag=tag, digest=digest)
+
+
+def is_floating(image: ImageRef, floating_tags: list[str] | tuple[str, ...]) -> bool:
+    """No tag, or a tag that moves (``latest``, ``stable``, ... ; also ``latest-amd64``)."""
+    if image.tag is None:
+        return True
+    tag = image.tag.lower()
+    for f in floating_tags:
+        f = f.lower()
+        if tag == f or tag.startswith(f + "-") or tag.endswith("-" + f):
+            return True
+    return False
+
+
+def matches_any(image: ImageRef, patterns: list[str] | tuple[str, ...]) -> bool:
+    """Glob match of the reference (without digest), its name, or its short name."""
+    candidates = {image.without_digest, image.name, image.short,
+                  f"{image.short}:{image.tag}" if image.tag else image.short}
+    return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)

@@ -1,0 +1,199 @@
+"""Kubernetes object helpers shared by loaders and checks.
+
+Every accessor type-checks before it indexes: objects come from users' files
+and may hold ``null``, a string or a number where a mapping is expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from guidecheck.model import LoadError, ObjectRef
+from guidecheck.yamlsafe import YMap, YSeq
+
+# kind -> path (list of keys) from the object to its PodSpec
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "DeploymentConfig": ("spec", "template", "spec"),  # OpenShift
+    "Rollout": ("spec", "template", "spec"),  # Argo Rollouts
+    "PodTemplate": ("template", "spec"),
+}
+BATCH_KINDS = frozenset({"Job", "CronJob"})
+
+
+def as_map(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def get(obj: Any, *keys: str) -> Any:
+    for k in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(k)
+    return obj
+
+
+def line(node: Any, key: str | None = None, default: int = 1) -> int:
+    if key is not None and isinstance(node, YMap) and key in node:
+        return node.key_line(key)
+    return getattr(node, "line", default)
+
+
+def object_ref(obj: dict) -> ObjectRef:
+    meta = as_map(obj.get("metadata"))
+    name = meta.get("name")
+    ns = meta.get("namespace")
+    kind = obj.get("kind")
+    return ObjectRef(
+        kind=kind if isinstance(kind, str) else "?",
+        namespace=ns if isinstance(ns, str) and ns else None,
+        name=name if isinstance(name, str) else (str(name) if name is not None else None),
+    )
+
+
+def pod_spec(obj: dict) -> dict | None:
+    path = POD_SPEC_PATHS.get(obj.get("kind"))
+    if path is None:
+        return None
+    spec = get(obj, *path)
+    return spec if isinstance(spec, dict) else None
+
+
+def is_long_running(obj: dict) -> bool:
+    """Serving workloads (not Jobs/CronJobs; a bare Pod with restartPolicy Never/OnFailure is batch)."""
+    kind = obj.get("kind")
+    if kind in BATCH_KINDS:
+        return False
+    if kind == "Pod":
+        return get(obj, "spec", "restartPolicy") in (None, "Always")
+    return kind in POD_SPEC_PATHS and kind != "PodTemplate"
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    data: YMap
+    section: str  # containers | initContainers | ephemeralContainers
+    index: int
+    line: int
+    column: int = 1
+
+    @property
+    def is_init(self) -> bool:
+        return self.section == "initContainers"
+
+    @property
+    def is_sidecar(self) -> bool:
+        """A native sidecar: an init container with restartPolicy Always (k8s >= 1.28)."""
+        return self.is_init and self.data.get("restartPolicy") == "Always"
+
+
+def containers(obj: dict, which: str = "all") -> Iterator[Container]:
+    """Containers of a workload.
+
+    ``all``: init and app containers; ``app``: spec.containers only;
+    ``long-running``: app containers plus native sidecar init containers.
+    """
+    spec = pod_spec(obj)
+    if spec is None:
+        return
+    sections = ["initContainers", "containers"] if which != "app" else ["containers"]
+    for section in sections:
+        seq = spec.get(section)
+        if not isinstance(seq, list):
+            continue
+        for i, c in enumerate(seq):
+            if not isinstance(c, YMap):
+                continue
+            name = c.get("name")
+            cont = Container(
+                name=name if isinstance(name, str) else f"#{i}",
+                data=c,
+                section=section,
+                index=i,
+                line=c.key_line("name") if "name" in c else c.line,
+                column=c.key_col("name") if "name" in c else c.col,
+            )
+            if which == "long-running" and cont.is_init and not cont.is_sidecar:
+                continue
+            yield cont
+
+
+def structure_errors(obj: dict) -> list[LoadError]:
+    """Type errors that would make kubectl reject the object (reported as GC001)."""
+    errors: list[LoadError] = []
+    for key in ("apiVersion", "kind"):
+        v = obj.get(key)
+        if not isinstance(v, str) or not v:
+            errors.append(LoadError(f"{key} must be a non-empty string, not {_tname(v)}", line(obj, key)))
+    meta = obj.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        errors.append(LoadError(f"metadata must be a mapping, not {_tname(meta)}", line(obj, "metadata")))
+    elif isinstance(meta, dict):
+        for key in ("labels", "annotations"):
+            v = meta.get(key)
+            if v is not None and not isinstance(v, dict):
+                errors.append(LoadError(f"metadata.{key} must be a mapping, not {_tname(v)}", line(meta, key)))
+    path = POD_SPEC_PATHS.get(obj.get("kind"))
+    if path is None:
+        return errors
+    node: Any = obj
+    for k in path:
+        nxt = node.get(k) if isinstance(node, dict) else None
+        if nxt is not None and not isinstance(nxt, dict):
+            errors.append(LoadError(f"{'.'.join(path[: path.index(k) + 1])} must be a mapping, not {_tname(nxt)}",
+                                    line(node, k)))
+            return errors
+        if nxt is None:
+            return errors
+        node = nxt
+    for section in ("initContainers", "containers", "ephemeralContainers"):
+        seq = node.get(section)
+        if seq is None:
+            continue
+        if not isinstance(seq, list):
+            errors.append(LoadError(f"{section} must be a list, not {_tname(seq)}", line(node, section)))
+            continue
+        for i, c in enumerate(seq):
+            at = seq.item_line(i) if isinstance(seq, YSeq) else line(node, section)
+            if not isinstance(c, dict):
+                errors.append(LoadError(f"{section}[{i}] must be a mapping, not {_tname(c)}", at))
+            elif not isinstance(c.get("name"), str):
+                errors.append(LoadError(f"{section}[{i}].name must be a string", at))
+            elif "image" in c and not isinstance(c.get("image"), str):
+                errors.append(LoadError(f"{section}[{i}].image must be a string", line(c, "image")))
+    return errors
+
+
+def _tname(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    return "a mapping"
+
+
+def labels(obj: dict) -> dict:
+    return as_map(get(obj, "metadata", "labels"))
+
+
+def annotations(obj: dict) -> dict:
+    return as_map(get(obj, "metadata", "annotations"))

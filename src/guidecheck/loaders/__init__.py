@@ -1,0 +1,270 @@
+"""Loaders: turn the paths given on the command line into targets.
+
+``load(paths, config)`` walks directories (each one becomes a *repository*
+target as well), reads each file once, and returns targets for the engine:
+
+* ``file``   one per file read (its read/parse errors feed GC001, its
+             suppression comments feed GC002);
+* ``repo``   one per directory argument;
+* ``docker`` one per Dockerfile;
+* ``k8s``    one per Kubernetes object (multi-document files, ``kind: List``).
+
+Files under a Helm chart's ``templates/`` are Go templates, not YAML: they are
+never read as plain YAML (the Helm loader renders them).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from guidecheck import k8s, suppress
+from guidecheck.config import Config
+from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
+from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
+from guidecheck.yamlsafe import Document, YMap, load_json, load_yaml
+
+LOCAL_YAML_TAGS = frozenset({"!reference"})  # GitLab CI
+
+
+@dataclass
+class RepoInfo:
+    """What repository-level rules (GC201-GC204) look at."""
+
+    root: str  # absolute
+    name: str
+    inventory: list[str]  # every regular file, relative, sorted
+    dockerfiles: list[str]
+    charts: list["ChartInfo"]
+
+
+@dataclass
+class ChartInfo:
+    path: str  # chart directory, relative to the scan root ('.' for the root)
+    chart_yaml: str
+    name: str | None
+    type: str  # application | library
+    has_templates: bool
+    subchart_of: str | None  # parent chart dir when vendored under charts/
+
+
+@dataclass
+class Documents:
+    """Parsed YAML/JSON documents that are not Kubernetes objects (for other loaders)."""
+
+    path: str
+    docs: list[Document]
+
+
+@dataclass
+class Loaded:
+    targets: list[Target] = field(default_factory=list)
+    others: list[Documents] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+
+
+def load(paths: list[str], config: Config) -> Loaded:
+    out = Loaded()
+    cwd = os.getcwd()
+    seen: set[str] = set()
+    for raw in paths:
+        if os.path.isdir(raw):
+            w = walk(raw, config.exclude)
+            out.roots.append(w.root)
+            charts = find_charts(w)
+            template_dirs = tuple(c.path.rstrip("/") + "/templates/" if c.path != "." else "templates/"
+                                  for c in charts)
+            prefix = _display_prefix(raw)
+            for rel, err in w.problems:
+                out.targets.append(_file_target(SourceFile(prefix + rel, "file", [err])))
+            for f in w.files:
+                if f.kind in ("yaml", "json") and f.relpath.startswith(template_dirs):
+                    continue
+                if f.abspath in seen:
+                    continue
+                seen.add(f.abspath)
+                _load_file(f.abspath, prefix + f.relpath, f.kind, config, out, root=w.root)
+            out.targets.append(_repo_target(w, charts, prefix))
+        elif os.path.lexists(raw):
+            abspath = os.path.abspath(raw)
+            if abspath in seen:
+                continue
+            seen.add(abspath)
+            kind = classify(os.path.basename(raw))
+            root = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
+            display = os.path.relpath(abspath, cwd) if abspath.startswith(cwd + os.sep) else raw
+            display = display.replace(os.sep, "/")
+            if kind is None:
+                continue  # pre-commit may pass any changed file: not ours to read
+            if _is_chart_template(abspath):
+                continue
+            _load_file(abspath, display, kind, config, out, root=root)
+        else:
+            out.targets.append(_file_target(SourceFile(raw, "file", [LoadError("no such file or directory")])))
+    return out
+
+
+def _display_prefix(raw: str) -> str:
+    """Paths are shown relative to the current directory, as given."""
+    p = os.path.normpath(raw).replace(os.sep, "/")
+    return "" if p == "." else p + "/"
+
+
+def _is_chart_template(abspath: str) -> bool:
+    parts = abspath.split(os.sep)
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] == "templates" and os.path.isfile(os.sep.join(parts[:i] + ["Chart.yaml"])):
+            return True
+    return False
+
+
+def find_charts(w: Walk) -> list[ChartInfo]:
+    charts = []
+    chart_files = [p for p in w.inventory if p == "Chart.yaml" or p.endswith("/Chart.yaml")]
+    dirs = {p[: -len("Chart.yaml")].rstrip("/") or "." for p in chart_files}
+    inv = set(w.inventory)
+    for p in sorted(chart_files):
+        d = p[: -len("Chart.yaml")].rstrip("/") or "."
+        parent = None
+        parts = d.split("/")
+        for i in range(len(parts) - 1, 0, -1):
+            if parts[i - 1] == "charts":
+                candidate = "/".join(parts[: i - 1]) or "."
+                if candidate in dirs:
+                    parent = candidate
+                    break
+        prefix = "" if d == "." else d + "/"
+        name, ctype = _chart_meta(os.path.join(w.root, p))
+        charts.append(
+            ChartInfo(
+                path=d,
+                chart_yaml=p,
+                name=name,
+                type=ctype,
+                has_templates=any(x.startswith(prefix + "templates/") for x in inv),
+                subchart_of=parent,
+            )
+        )
+    return charts
+
+
+def _chart_meta(path: str) -> tuple[str | None, str]:
+    try:
+        docs = load_yaml(read_text(path, 1024 * 1024))
+    except ReadError:
+        return None, "application"
+    data = docs[0].data if docs else None
+    if not isinstance(data, dict):
+        return None, "application"
+    name = data.get("name") if isinstance(data.get("name"), str) else None
+    return name, "library" if data.get("type") == "library" else "application"
+
+
+def _repo_target(w: Walk, charts: list[ChartInfo], prefix: str) -> Target:
+    dockerfiles = [f.relpath for f in w.files if f.kind == "dockerfile"]
+    name = os.path.basename(w.root) or w.root
+    info = RepoInfo(root=w.root, name=name, inventory=w.inventory, dockerfiles=dockerfiles, charts=charts)
+    return Target(kind="repo", path=prefix.rstrip("/") or ".", line=1, ref=ObjectRef("Repository", None, name),
+                  data=info)
+
+
+def _file_target(src: SourceFile) -> Target:
+    first = src.errors[0].line if src.errors else 1
+    return Target(kind="file", path=src.path, line=first, ref=ObjectRef("File", None, src.path), data=src,
+                  source=src)
+
+
+def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loaded, root: str) -> None:
+    src = SourceFile(display, kind)
+    out.targets.append(_file_target(src))
+    try:
+        text = read_text(abspath, config.max_file_bytes, root=root)
+    except ReadError as exc:
+        src.errors.append(exc.error)
+        return
+    if config.inline_suppressions:
+        src.suppressions.extend(suppress.parse_comments(text, display))
+    if kind == "dockerfile":
+        _load_dockerfile(text, src, out)
+        return
+    docs = load_json(text, config.limits) if kind == "json" else load_yaml(text, config.limits, LOCAL_YAML_TAGS)
+    others: list[Document] = []
+    n_lines = text.count("\n") + 1
+    for i, doc in enumerate(docs):
+        src.errors.extend(doc.errors)
+        data = doc.data
+        if isinstance(data, dict) and _is_k8s(data):
+            end = docs[i + 1].line - 1 if i + 1 < len(docs) else n_lines
+            if data.get("kind") == "List" and isinstance(data.get("items"), list):
+                for item in data["items"]:
+                    if isinstance(item, dict) and _is_k8s(item):
+                        _add_object(item, src, out, config, (getattr(item, "line", doc.line), end))
+                continue
+            _add_object(data, src, out, config, (doc.line, end))
+        elif data is not None:
+            others.append(doc)
+    if others:
+        out.others.append(Documents(display, others))
+    _fix_first_line(out.targets, src)
+
+
+def _fix_first_line(targets: list[Target], src: SourceFile) -> None:
+    for t in reversed(targets):
+        if t.source is src and t.kind == "file":
+            t.line = src.errors[0].line if src.errors else 1
+            return
+
+
+def _is_k8s(data: dict) -> bool:
+    return "apiVersion" in data and "kind" in data
+
+
+def _add_object(obj: dict, src: SourceFile, out: Loaded, config: Config, span: tuple[int, int]) -> None:
+    errors = k8s.structure_errors(obj)
+    src.errors.extend(errors)
+    if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
+        return
+    ann = k8s.annotations(obj)
+    supp = suppress.from_annotations(ann, src.path, span[0], span) if config.inline_suppressions else []
+    out.targets.append(
+        Target(
+            kind="k8s",
+            path=src.path,
+            line=getattr(obj, "line", span[0]),
+            ref=k8s.object_ref(obj),
+            data=obj,
+            source=src,
+            suppressions=supp,
+            origin={"source": "manifest", "span": list(span)},
+        )
+    )
+
+
+def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
+    from guidecheck.loaders.dockerfile import parse_dockerfile
+
+    df = parse_dockerfile(text)
+    src.errors.extend(df.errors)
+    if not df.stages:
+        return
+    out.targets.append(
+        Target(
+            kind="docker",
+            path=src.path,
+            line=df.stages[0].line,
+            ref=ObjectRef("Dockerfile", None, src.path),
+            data=df,
+            source=src,
+        )
+    )
+
+
+def documents_of(loaded: Loaded, path: str) -> list[Any]:
+    for d in loaded.others:
+        if d.path == path:
+            return d.docs
+    return []
+
+
+__all__ = ["load", "Loaded", "RepoInfo", "ChartInfo", "WalkedFile", "YMap"]

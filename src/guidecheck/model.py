@@ -1,0 +1,169 @@
+"""The data model shared by loaders, the engine, checks and reporters.
+
+Loaders turn sources into *targets*; the engine runs each *rule* against each
+matching target and records an *outcome* per (rule, target) pair, with the
+*findings* a failing pair produced.  Everything here is plain data: no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that ``a >= b`` means *a is at least as serious as b*."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        return cls[text.upper()]
+
+    def __str__(self) -> str:  # "error", "warning", "info"
+        return self.name.lower()
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """What a finding is about, e.g. ``Deployment/shop/cart`` or ``stage runtime``."""
+
+    kind: str
+    namespace: str | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.kind]
+        if self.namespace:
+            parts.append(self.namespace)
+        if self.name is not None:
+            parts.append(self.name)
+        return "/".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An inline comment or object annotation that silences rule ids."""
+
+    rules: tuple[str, ...]  # rule ids or prefixes; "*" for every rule
+    reason: str | None
+    path: str
+    line: int  # line of the directive itself
+    applies_to: tuple[int, int] | None  # inclusive line range; None = whole file/object
+    origin: str  # "comment" | "annotation"
+
+    def covers(self, rule_id: str) -> bool:
+        return any(r == "*" or rule_id.startswith(r) for r in self.rules)
+
+
+@dataclass
+class SourceFile:
+    """A file a loader read (or tried to read).  ``errors`` feed rule GC001."""
+
+    path: str  # display path, relative to the scan root where possible
+    kind: str  # dockerfile, yaml, json, chart, ...
+    errors: list["LoadError"] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadError:
+    message: str
+    line: int = 1
+    column: int = 1
+    severity: Severity = Severity.ERROR
+
+
+@dataclass
+class Target:
+    """Something a rule can be run against.
+
+    ``kind`` is the target family a rule declares (``file``, ``repo``,
+    ``docker``, ``k8s``, ...).  ``data`` is the loader's model of it.
+    """
+
+    kind: str
+    path: str
+    line: int
+    ref: ObjectRef
+    data: Any
+    source: SourceFile | None = None
+    suppressions: list[Suppression] = field(default_factory=list)
+    # where a rendered object came from (template file, chart, profile); free form
+    origin: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple:
+        return (self.path, self.line, self.kind, str(self.ref))
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}:{self.line} {self.ref}"
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    severity: Severity
+    message: str
+    path: str
+    line: int
+    column: int
+    object: ObjectRef | None
+    container: str | None
+    bullet: str | None
+    remediation: str
+    title: str = ""
+    suppressed: bool = False
+    suppression_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.rule_id, self.message,
+                str(self.object or ""), self.container or "")
+
+
+@dataclass
+class Outcome:
+    rule_id: str
+    target: Target
+    status: Status
+    findings: list[Finding] = field(default_factory=list)
+    reason: str | None = None  # why not applicable / suppressed
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    outcomes: list[Outcome]
+    rules: list[Any]  # list[Rule]
+    incomplete: list[str] = field(default_factory=list)  # why coverage is partial
+    inputs: list[str] = field(default_factory=list)
+
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if not f.suppressed]
+
+
+@dataclass
+class Hit:
+    """What a check function yields: a problem at a place, inside its target."""
+
+    message: str
+    line: int | None = None
+    column: int = 1
+    container: str | None = None
+    path: str | None = None  # override the target's path (e.g. a values file)
+    extra: dict[str, Any] = field(default_factory=dict)
