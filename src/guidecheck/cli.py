@@ -31,12 +31,48 @@ def main() -> None:
     """Check microservice repositories, charts and clusters against the deployment guideline."""
 
 
-@main.command()
+class _OrderedOutputs(click.Command):
+    """Keeps the raw arguments so that each --output pairs with the --format before it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["raw_args"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def _pair_outputs(raw: list[str]) -> list[tuple[str, str | None]]:
+    pairs: list[list] = []
+    i = 0
+    while i < len(raw):
+        tok = raw[i]
+        if tok == "--":
+            break
+        value = None
+        for long, short in (("--format", "-f"), ("--output", "-o")):
+            if tok in (long, short):
+                value = (long, raw[i + 1] if i + 1 < len(raw) else "")
+                i += 1
+            elif tok.startswith(long + "="):
+                value = (long, tok[len(long) + 1:])
+            elif tok.startswith(short) and len(tok) > 2 and not tok.startswith("--"):
+                value = (long, tok[2:])
+            if value:
+                break
+        if value and value[0] == "--format":
+            pairs.append([value[1], None])
+        elif value:
+            if not pairs or pairs[-1][1] is not None:
+                raise click.UsageError("each --output must follow the --format it is for")
+            pairs[-1][1] = value[1]
+        i += 1
+    return [(f, o) for f, o in pairs]
+
+
+@main.command(cls=_OrderedOutputs)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["text", "json", "junit", "sarif"]),
-              help="Output format; repeat for several, each paired with the --output in the same position.")
+              help="Output format; repeatable. An --output right after a --format is its file.")
 @click.option("--output", "-o", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=str),
-              help="File for the matching --format (default: standard output).")
+              help="File for the --format just before it (default: standard output).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
               help="Lowest severity that makes the exit code 1 (default: error, or the config's fail-on).")
 @click.option("--select", multiple=True, help="Only these rule ids or prefixes (comma-separated, repeatable).")
@@ -46,47 +82,30 @@ def main() -> None:
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file; use the built-in defaults.")
 @click.option("--no-inline-suppressions", is_flag=True,
               help="Ignore suppression comments and annotations (CI policy); findings are reported as active.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Accept the findings recorded in this baseline file (they are reported as suppressed).")
+@click.option("--update-baseline", is_flag=True,
+              help="Write the current active findings to the --baseline file and exit 0 (adopting the gate).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the findings: no fix hints, no summary line.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
-def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated, no_inline_suppressions, quiet,
-         color) -> None:
+def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated, no_inline_suppressions,
+         baseline_path, update_baseline, quiet, color) -> None:
     """Scan repositories (directories) and files (as pre-commit passes them).
 
     A directory is checked as a service repository: repository rules (GC201-GC204)
     apply to it. Files given one by one are checked on their own.
     """
-    from guidecheck.config import ConfigError, find_config, load_config, with_cli
-
     paths = list(paths) or ["."]
-    if len(outputs) > len(formats):
-        raise click.UsageError("each --output needs a --format before it")
-    formats = list(formats) or ["text"]
-    pairs = [(fmt, outputs[i] if i < len(outputs) else None) for i, fmt in enumerate(formats)]
+    pairs = _pair_outputs(click.get_current_context().meta.get("raw_args", [])) or [("text", None)]
     if sum(1 for _, out in pairs if out is None) > 1:
         raise click.UsageError("only one --format can go to standard output; give the others an --output")
-    try:
-        if isolated:
-            cfg_file = None
-        else:
-            cfg_file = config_path or find_config(paths[0])
-        if config_path and not os.path.isfile(config_path):
-            raise ConfigError(f"{config_path}: configuration file not found")
-        config = load_config(cfg_file)
-        config = with_cli(
-            config,
-            fail_on=fail_on,
-            select=_split(select) or None,
-            ignore=_split(ignore) or None,
-            inline_suppressions=False if no_inline_suppressions else None,
-        )
-    except ConfigError as exc:
-        click.echo(f"guidecheck: configuration error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    config, cfg_file = _configure(paths[0], config_path, isolated, fail_on=fail_on, select=_split(select) or None,
+                                  ignore=_split(ignore) or None,
+                                  inline_suppressions=False if no_inline_suppressions else None)
 
     from guidecheck import engine
     from guidecheck.catalog import CatalogError, load_rules
     from guidecheck.loaders import load
-    from guidecheck.model import Severity
     from guidecheck.reporters import render
 
     try:
@@ -100,9 +119,25 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
         click.echo(f"guidecheck: unknown rule id or prefix: {', '.join(sorted(set(unknown)))}", err=True)
         sys.exit(EXIT_USAGE)
 
+    if update_baseline and not baseline_path:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    from guidecheck import baseline as bl
+
+    accepted: frozenset[str] = frozenset()
+    if baseline_path and not update_baseline:
+        try:
+            accepted = bl.read(baseline_path)
+        except bl.BaselineError as exc:
+            click.echo(f"guidecheck: baseline error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
     loaded = load(paths, config)
-    result = engine.run(rules, loaded.targets, config)
+    result = engine.run(rules, loaded.targets, config, baseline=accepted)
     result.inputs = paths
+    if update_baseline:
+        count = bl.write(baseline_path, result.active())
+        click.echo(f"guidecheck: wrote {count} finding(s) to baseline {baseline_path}", err=True)
+        sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_CLEAN)
 
     threshold = config.threshold()
     failing = threshold is not None and any(f.severity >= threshold for f in result.active())
@@ -126,8 +161,22 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
             except OSError as exc:
                 click.echo(f"guidecheck: cannot write {out}: {exc.strerror}", err=True)
                 sys.exit(EXIT_USAGE)
-    _ = Severity  # severity names are documented in --fail-on
     sys.exit(code)
+
+
+def _configure(first_path: str, config_path: str | None, isolated: bool, **overrides):
+    """Find and load the configuration, apply command-line overrides; exit 2 on error."""
+    from guidecheck.config import ConfigError, find_config, load_config, with_cli
+
+    try:
+        if config_path and not os.path.isfile(config_path):
+            raise ConfigError(f"{config_path}: configuration file not found")
+        cfg_file = None if isolated and not config_path else (config_path or find_config(first_path))
+        config = with_cli(load_config(cfg_file), **overrides)
+    except ConfigError as exc:
+        click.echo(f"guidecheck: configuration error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    return config, cfg_file
 
 
 def _write_stdout(text: str) -> None:
@@ -175,3 +224,26 @@ def explain(rule_id: str) -> None:
         click.echo(f"guidecheck: no rule {rule_id}; see 'guidecheck rules'", err=True)
         sys.exit(EXIT_USAGE)
     _write_stdout(explain_text(rule))
+
+
+@main.command()
+@click.argument("path", required=False, default=".", type=click.Path(path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Configuration file (default: .guidecheck.yaml found upward from PATH).")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+def coverage(path: str, fmt: str, config_path: str | None, isolated: bool) -> None:
+    """Map every guideline bullet to its rules; list what needs manual evidence, and why."""
+    from guidecheck import coverage as cov
+    from guidecheck.catalog import load_rules
+
+    config, _ = _configure(path, config_path, isolated)
+    result = cov.compute(load_rules(), config)
+    if fmt == "json":
+        import json
+
+        _write_stdout(json.dumps([c.to_json() for c in result], indent=2, ensure_ascii=False) + "\n")
+    elif fmt == "markdown":
+        _write_stdout(cov.render_markdown(result))
+    else:
+        _write_stdout(cov.render_text(result))

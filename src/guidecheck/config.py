@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import datetime as _dt
+import fnmatch
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from guidecheck.model import Severity
+from guidecheck.model import Severity, Suppression
 from guidecheck.yamlsafe import Limits
 
 CONFIG_NAMES = (".guidecheck.yaml", ".guidecheck.yml")
@@ -60,6 +62,39 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 FAIL_ON = ("error", "warning", "info", "never")
 
 
+@dataclass(frozen=True)
+class Waiver(Suppression):
+    """A time-limited exception from the configuration (``waivers:``)."""
+
+    paths: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    owner: str = ""
+    ticket: str | None = None
+    expires: _dt.date = _dt.date.max
+
+    def applies(self, rule_id: str, path: str, obj: str | None) -> bool:
+        if not self.covers(rule_id):
+            return False
+        if self.paths and not any(_glob(path, p) for p in self.paths):
+            return False
+        if self.objects and not (obj and any(fnmatch.fnmatchcase(obj, p) for p in self.objects)):
+            return False
+        return True
+
+    def expired(self, today: _dt.date) -> bool:
+        return today > self.expires
+
+    def describe(self) -> str:
+        who = f"owner {self.owner}" + (f", ticket {self.ticket}" if self.ticket else "")
+        return f"waiver until {self.expires.isoformat()} ({who})"
+
+
+def _glob(path: str, pattern: str) -> bool:
+    p = pattern.rstrip("/")
+    return (fnmatch.fnmatchcase(path, p) or path.startswith(p + "/")
+            or fnmatch.fnmatchcase(path, "*/" + p) or ("/" + p + "/") in ("/" + path))
+
+
 class ConfigError(Exception):
     """A configuration or usage error: exit code 2."""
 
@@ -75,6 +110,7 @@ class Config:
     limits: Limits = Limits()
     max_file_bytes: int = 8 * 1024 * 1024
     settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
+    waivers: tuple[Waiver, ...] = ()
     path: str | None = None
 
     def enabled(self, rule_id: str) -> bool:
@@ -166,7 +202,20 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         max_alias_nodes=lim.get("max-alias-nodes", Limits.max_alias_nodes),
         max_line_length=lim.get("max-line-length", Limits.max_line_length),
     )
+    waivers = []
+    for i, w in enumerate(data.get("waivers") or ()):
+        try:
+            expires = _dt.date.fromisoformat(w["expires"])
+        except ValueError:
+            raise ConfigError(f"{where}:{_line_for(data, ['waivers', i, 'expires'])}: "
+                              f"'waivers.{i}.expires' is not a valid date: {w['expires']}") from None
+        line = _line_for(data, ["waivers", i])
+        reason = (w.get("reason") or "").strip() or None
+        waivers.append(Waiver(tuple(w["rules"]), reason, where, line, None, "waiver",
+                              paths=tuple(w.get("paths", ())), objects=tuple(w.get("objects", ())),
+                              owner=w["owner"], ticket=w.get("ticket"), expires=expires))
     return Config(
+        waivers=tuple(waivers),
         fail_on=data.get("fail-on", "error"),
         select=tuple(data.get("select", ())),
         ignore=tuple(data.get("ignore", ())),

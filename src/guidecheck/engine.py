@@ -7,6 +7,8 @@ suppressed) with its findings.  No I/O, no globals; output is sorted.
 
 from __future__ import annotations
 
+import datetime as _dt
+import hashlib
 from typing import Callable
 
 from guidecheck import suppress
@@ -17,7 +19,15 @@ from guidecheck.model import Finding, Hit, Outcome, ScanResult, SourceFile, Stat
 
 
 def run(rules: list[Rule], targets: list[Target], config: Config,
-        checks: dict[str, Callable] | None = None) -> ScanResult:
+        checks: dict[str, Callable] | None = None, today: _dt.date | None = None,
+        baseline: frozenset[str] = frozenset()) -> ScanResult:
+    """Run every enabled rule on every target of its kinds.
+
+    ``today`` decides which waivers have expired (default: the real date; tests
+    pass one).  ``baseline`` holds fingerprints of accepted findings (see
+    :func:`fingerprint`); matching findings are suppressed as "in baseline".
+    """
+    today = today or _dt.date.today()
     targets = sorted(targets, key=lambda t: t.key)
     sources: dict[str, SourceFile] = {t.source.path: t.source for t in targets if t.source is not None}
     by_kind: dict[str, list[Target]] = {}
@@ -30,7 +40,7 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
     for rule in active_rules:
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         severity = config.severity_for(rule.id, rule.severity)
-        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets)
+        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today)
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):
                 try:
@@ -43,7 +53,8 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
                     outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE,
                                             reason=f"internal error: {type(exc).__name__}"))
                     continue
-                outcome_findings = [_finding(rule, severity, target, h, sources) for h in hits]
+                outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline)
+                                    for h in hits]
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
                 if not outcome_findings:
@@ -60,7 +71,14 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
     return ScanResult(findings=findings, outcomes=outcomes, rules=active_rules, incomplete=sorted(incomplete))
 
 
-def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, SourceFile]) -> Finding:
+def fingerprint(f: Finding) -> str:
+    """Line-independent identity of a finding, for baselines and SARIF."""
+    key = "|".join((f.rule_id, f.path, str(f.object or ""), f.container or "", f.message))
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+
+
+def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, SourceFile], config: Config,
+             today: _dt.date, baseline: frozenset[str]) -> Finding:
     path = hit.path or target.path
     line = hit.line if hit.line is not None else target.line
     f = Finding(
@@ -81,8 +99,9 @@ def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, 
         f.extra.setdefault("origin", {k: v for k, v in target.origin.items() if k != "span"})
         if not f.extra["origin"]:
             del f.extra["origin"]
-    # GC001/GC002 report on suppressions themselves; they cannot be silenced inline
-    if rule.id in ("GC001", "GC002"):
+    f.extra["fingerprint"] = fingerprint(f)
+    # GC001-GC003 report on suppressions and waivers themselves: never silenced inline
+    if rule.id in ("GC001", "GC002", "GC003"):
         return f
     candidates = list(target.suppressions)
     src = sources.get(path)
@@ -93,4 +112,20 @@ def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, 
         f.suppressed = True
         f.suppression_reason = s.reason
         f.extra["suppressed_by"] = {"origin": s.origin, "path": s.path, "line": s.line}
+        return f
+    obj = str(f.object) if f.object else None
+    for w in config.waivers:
+        if w.applies(rule.id, path, obj):
+            if w.expired(today):
+                f.extra["expired_waiver"] = {"path": w.path, "line": w.line, "expires": w.expires.isoformat()}
+                continue
+            f.suppressed = True
+            f.suppression_reason = f"{w.reason or 'no reason given'} ({w.describe()})"
+            f.extra["suppressed_by"] = {"origin": "waiver", "path": w.path, "line": w.line,
+                                        "owner": w.owner, "ticket": w.ticket, "expires": w.expires.isoformat()}
+            return f
+    if f.extra["fingerprint"] in baseline:
+        f.suppressed = True
+        f.suppression_reason = "accepted in the baseline"
+        f.extra["suppressed_by"] = {"origin": "baseline"}
     return f

@@ -9,6 +9,7 @@ target and the context.
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ class Context:
     settings: dict[str, Any]
     options: dict[str, Any]
     targets: list[Target] = field(default_factory=list)
+    today: _dt.date = field(default_factory=_dt.date.today)  # for time-based rules (waivers)
 
     def of_kind(self, kind: str) -> list[Target]:
         return [t for t in self.targets if t.kind == kind]

@@ -17,7 +17,10 @@ def load_errors(target: Target, ctx: Context) -> Iterator[Hit]:
 
 def unexplained_suppressions(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC002: suppression comments (file targets) and annotations (k8s targets) need a reason."""
-    directives = target.data.suppressions if target.kind == "file" else target.suppressions
+    if target.kind == "config":
+        directives = list(target.data.waivers)
+    else:
+        directives = target.data.suppressions if target.kind == "file" else target.suppressions
     if target.kind == "file" and target.data.errors and not directives:
         raise NotApplicable("file could not be read")
     for s in directives:
@@ -27,5 +30,18 @@ def unexplained_suppressions(target: Target, ctx: Context) -> Iterator[Hit]:
                       + ("'# guidecheck: ignore=GC123[,GC456] reason=\"...\"'" if s.origin == "comment"
                          else "a comma-separated list of rule ids"), line=s.line)
         elif not s.reason:
-            where = "comment" if s.origin == "comment" else "annotation (add guidecheck.io/ignore-reason)"
+            where = {"comment": "comment", "waiver": "waiver in the configuration (add reason:)"}.get(
+                s.origin, "annotation (add guidecheck.io/ignore-reason)")
             yield Hit(f"suppression of {','.join(s.rules)} has no reason: {where}", line=s.line)
+
+
+def expired_waivers(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC003: waivers in the configuration whose expiry date has passed."""
+    config = target.data
+    if not config.waivers:
+        raise NotApplicable("no waivers configured")
+    for w in config.waivers:
+        if w.expired(ctx.today):
+            ticket = f", ticket {w.ticket}" if w.ticket else ""
+            yield Hit(f"waiver for {','.join(w.rules)} expired on {w.expires.isoformat()} "
+                      f"(owner {w.owner}{ticket}); its findings are active again", line=w.line)

@@ -68,6 +68,9 @@ def load(paths: list[str], config: Config) -> Loaded:
     out = Loaded()
     cwd = os.getcwd()
     seen: set[str] = set()
+    if config.path:
+        out.targets.append(Target(kind="config", path=config.path.replace(os.sep, "/"), line=1,
+                                  ref=ObjectRef("Config", None, os.path.basename(config.path)), data=config))
     for raw in paths:
         if os.path.isdir(raw):
             w = walk(raw, config.exclude)
@@ -93,8 +96,7 @@ def load(paths: list[str], config: Config) -> Loaded:
             seen.add(abspath)
             kind = classify(os.path.basename(raw))
             root = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
-            display = os.path.relpath(abspath, cwd) if abspath.startswith(cwd + os.sep) else raw
-            display = display.replace(os.sep, "/")
+            display = os.path.normpath(raw).replace(os.sep, "/")
             if kind is None:
                 continue  # pre-commit may pass any changed file: not ours to read
             if _is_chart_template(abspath):

@@ -1,0 +1,153 @@
+"""The command line through the real console script: exit codes, formats, options."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import FIXTURES
+
+FAIL_CASE = FIXTURES / "rules" / "GC403" / "fail-no-limits"
+PASS_CASE = FIXTURES / "rules" / "GC403" / "pass-limits"
+
+
+def test_version(run_cli):
+    from guidecheck import __version__
+
+    r = run_cli("--version")
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"guidecheck {__version__}"
+
+
+def test_exit_1_on_findings_and_compiler_style_lines(run_cli):
+    r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"))
+    assert r.returncode == 1, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert first.startswith(f"{FAIL_CASE / 'deployment.yaml'}:10:11: ")
+    assert " error GC403 " in first and "guideline 4.b" in first
+
+
+def test_exit_0_when_clean(run_cli):
+    r = run_cli("scan", str(PASS_CASE / "deployment.yaml"), "--isolated")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_fail_on_never_and_warning(run_cli, tmp_path):
+    r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"), "--fail-on", "never")
+    assert r.returncode == 0
+    assert "GC403" in r.stdout
+
+
+def test_severity_override_changes_exit(run_cli, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("severity: {GC403: warning}\n")
+    r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"), "--config", str(cfg))
+    assert r.returncode == 0, r.stdout
+    assert " warning GC403 " in r.stdout
+    r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"), "--config", str(cfg), "--fail-on", "warning")
+    assert r.returncode == 1
+
+
+def test_usage_errors_exit_2(run_cli, tmp_path):
+    assert run_cli("scan", "--format", "xml").returncode == 2
+    assert run_cli("scan", ".", "--select", "GC999").returncode == 2
+    assert run_cli("scan", ".", "--config", str(tmp_path / "missing.yaml")).returncode == 2
+    assert run_cli("explain", "GC999").returncode == 2
+    assert run_cli("scan", ".", "-f", "json", "-f", "text").returncode == 2  # two formats on stdout
+    assert run_cli("scan", ".", "-o", "x.json", "-f", "json").returncode == 2  # --output before any --format
+
+
+def test_bad_config_exit_2_names_key(run_cli, tmp_path):
+    (tmp_path / ".guidecheck.yaml").write_text("disable: ['*']\n")
+    (tmp_path / "d.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    r = run_cli("scan", str(tmp_path))
+    assert r.returncode == 2
+    assert "unknown key 'disable'" in r.stderr
+    # --isolated ignores the repository's configuration
+    r = run_cli("scan", str(tmp_path), "--isolated", "--select", "GC001,GC403")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_select_ignore(run_cli):
+    r = run_cli("scan", str(FAIL_CASE), "--select", "GC001", "-f", "json")
+    data = json.loads(r.stdout)
+    assert [x["id"] for x in data["rules"]] == ["GC001"]
+    assert r.returncode == 0
+    r = run_cli("scan", str(FAIL_CASE), "--ignore", "GC4", "-f", "json")
+    assert not any(f["rule_id"].startswith("GC4") for f in json.loads(r.stdout)["findings"])
+
+
+def test_multiple_outputs(run_cli, tmp_path):
+    j, x = tmp_path / "r.json", tmp_path / "r.xml"
+    # each --output belongs to the --format right before it; the text report goes to stdout
+    r = run_cli("scan", str(FAIL_CASE), "-f", "text", "--format=json", "-o", str(j), "-f", "junit", f"--output={x}",
+                "--select", "GC403")
+    assert r.returncode == 1
+    assert " error GC403 " in r.stdout
+    assert json.loads(j.read_text())["summary"]["error"] == 3
+    assert x.read_text().startswith("<?xml")
+
+
+def test_missing_path_is_reported_not_crashed(run_cli, tmp_path):
+    r = run_cli("scan", str(tmp_path / "nope.yaml"), "-f", "json")
+    assert r.returncode == 1
+    f = json.loads(r.stdout)["findings"][0]
+    assert f["rule_id"] == "GC001" and "no such file" in f["message"]
+
+
+def test_files_of_other_kinds_are_ignored(run_cli, tmp_path):
+    (tmp_path / "main.go").write_text("package main\n")
+    r = run_cli("scan", str(tmp_path / "main.go"))
+    assert r.returncode == 0
+
+
+def test_rules_and_explain(run_cli):
+    r = run_cli("rules")
+    assert r.returncode == 0 and "GC403" in r.stdout and "4.b" in r.stdout
+    data = json.loads(run_cli("rules", "--format", "json").stdout)
+    assert {"id", "severity", "bullet", "title"} <= set(data[0])
+    r = run_cli("explain", "gc403")
+    assert r.returncode == 0
+    assert "Why:" in r.stdout and "How to fix:" in r.stdout
+    assert "Passing example" in r.stdout and "Failing example" in r.stdout
+
+
+def test_coverage_lists_every_bullet_and_manual_evidence(run_cli, tmp_path):
+    data = json.loads(run_cli("coverage", "--format", "json", "--isolated").stdout)
+    bullets = [c["bullet"] for c in data]
+    assert len(bullets) == 27 and bullets[0] == "2.a" and bullets[-1] == "9.c"
+    for c in data:
+        assert c["rules"] or c["manual_evidence"], c  # every bullet: a rule, or manual evidence with reason
+        for m in c["manual_evidence"]:
+            assert m["reason"]
+    sixc = next(c for c in data if c["bullet"] == "6.c")
+    assert any(m["what"] == "sanitise outputs" for m in sixc["manual_evidence"])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("ignore: [GC403, GC404]\n")
+    data = json.loads(run_cli("coverage", "--format", "json", "--config", str(cfg)).stdout)
+    fourb = next(c for c in data if c["bullet"] == "4.b")
+    assert fourb["rules"] == [] and "turned off" in fourb["manual_evidence"][-1]["reason"]
+
+
+def test_version_is_fast(run_cli):
+    start = time.perf_counter()
+    run_cli("--version")
+    assert time.perf_counter() - start < 2.0
+
+
+def test_heavy_modules_not_imported_for_scan():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from guidecheck.cli import main\n"
+        f"CliRunner().invoke(main, ['scan', {str(FAIL_CASE)!r}, '-q'])\n"
+        "bad = [m for m in ('kubernetes', 'openapi_spec_validator', 'junit_xml') if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+    assert out == ""

@@ -1,0 +1,39 @@
+"""Generated docs stay in sync with the catalogue; every rule is documented."""
+
+from __future__ import annotations
+
+from guidecheck import docs
+from guidecheck.catalog import load_rules
+
+from conftest import ROOT
+
+
+def test_docs_rules_are_up_to_date():
+    expected = docs.expected_docs(load_rules())
+    out = ROOT / "docs" / "rules"
+    stale = [n for n, text in expected.items()
+             if not (out / n).is_file() or (out / n).read_text(encoding="utf-8") != text]
+    extra = sorted(p.name for p in out.glob("*.md") if p.name not in expected)
+    assert not stale and not extra, (
+        f"docs/rules is stale ({stale + extra}); run: .venv/bin/python -m guidecheck.docs")
+
+
+def test_every_rule_page_has_examples_and_sections():
+    for rule in load_rules():
+        text = (ROOT / "docs" / "rules" / f"{rule.id}.md").read_text(encoding="utf-8")
+        for section in ("## Why", "## How to fix", "## Passing example", "## Failing example"):
+            assert section in text, (rule.id, section)
+
+
+def test_docs_pages_exist():
+    for page in ("install.md", "commands.md", "configuration.md", "suppressions.md", "ci-gate.md",
+                 "pre-commit.md", "output-formats.md", "limits.md", "development.md", "guideline.md"):
+        assert (ROOT / "docs" / page).is_file(), page
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = [l for l in readme.splitlines()]
+    fence = lines.index("```bash")
+    assert lines[fence + 1].startswith("python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/guidecheck scan ")
+    assert lines[fence + 2] == "bash scripts/test.sh"
+    assert lines[fence + 3] == "```"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "bash scripts/test.sh" in ci

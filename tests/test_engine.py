@@ -1,0 +1,53 @@
+"""The engine: pure, deterministic, outcomes for every rule x target, crashes contained."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from guidecheck import engine
+from guidecheck.catalog import load_rules
+from guidecheck.config import Config
+from guidecheck.loaders import load
+from guidecheck.model import Status
+
+from conftest import FIXTURES
+
+CASE = FIXTURES / "rules" / "GC403"
+
+
+def run(paths, **cfg):
+    config = dataclasses.replace(Config(), **cfg)
+    return engine.run(load_rules(), load([str(p) for p in paths], config).targets, config)
+
+
+def test_outcomes_cover_pass_and_fail():
+    result = run([CASE], select=("GC403",))
+    statuses = sorted(o.status.value for o in result.outcomes)
+    assert statuses == ["fail", "pass"]
+    fail = next(o for o in result.outcomes if o.status == Status.FAIL)
+    assert len(fail.findings) == 3
+
+
+def test_deterministic_and_sorted():
+    a = run([CASE])
+    b = run([CASE])
+    key = lambda r: [(f.path, f.line, f.rule_id, f.message) for f in r.findings]
+    assert key(a) == key(b)
+    assert key(a) == sorted(key(a))
+
+
+def test_crashing_check_makes_scan_incomplete_not_silent():
+    config = Config(select=("GC403",))
+    targets = load([str(CASE)], config).targets
+
+    def boom(target, ctx):
+        raise KeyError("spec")
+
+    result = engine.run(load_rules(), targets, config, checks={"GC403": boom})
+    assert result.incomplete and "GC403 failed on" in result.incomplete[0]
+
+
+def test_not_applicable_recorded(tmp_path):
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    result = run([tmp_path], select=("GC403",))
+    assert [o.status for o in result.outcomes] == [Status.NOT_APPLICABLE]
