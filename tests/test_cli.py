@@ -22,7 +22,7 @@ def test_version(run_cli):
 
 
 def test_exit_1_on_findings_and_compiler_style_lines(run_cli):
-    r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"))
+    r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"), "--select", "GC403")
     assert r.returncode == 1, r.stderr
     first = r.stdout.splitlines()[0]
     assert first.startswith(f"{FAIL_CASE / 'deployment.yaml'}:10:11: ")
@@ -30,19 +30,19 @@ def test_exit_1_on_findings_and_compiler_style_lines(run_cli):
 
 
 def test_exit_0_when_clean(run_cli):
-    r = run_cli("scan", str(PASS_CASE / "deployment.yaml"), "--isolated")
+    r = run_cli("scan", str(PASS_CASE / "deployment.yaml"), "--isolated", "--select", "GC403")
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_fail_on_never_and_warning(run_cli, tmp_path):
-    r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"), "--fail-on", "never")
+    r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"), "--fail-on", "never", "--select", "GC403")
     assert r.returncode == 0
     assert "GC403" in r.stdout
 
 
 def test_severity_override_changes_exit(run_cli, tmp_path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("severity: {GC403: warning}\n")
+    cfg.write_text("severity: {GC403: warning}\nselect: [GC403]\n")
     r = run_cli("scan", str(FAIL_CASE / "deployment.yaml"), "--config", str(cfg))
     assert r.returncode == 0, r.stdout
     assert " warning GC403 " in r.stdout

@@ -13,6 +13,7 @@ from guidecheck.model import Status
 from conftest import FIXTURES
 
 CASE = FIXTURES / "rules" / "GC403"
+PASS, FAIL = CASE / "pass-limits", CASE / "fail-no-limits"
 
 
 def run(paths, **cfg):
@@ -21,7 +22,7 @@ def run(paths, **cfg):
 
 
 def test_outcomes_cover_pass_and_fail():
-    result = run([CASE], select=("GC403",))
+    result = run([PASS, FAIL], select=("GC403",))
     statuses = sorted(o.status.value for o in result.outcomes)
     assert statuses == ["fail", "pass"]
     fail = next(o for o in result.outcomes if o.status == Status.FAIL)

@@ -40,6 +40,8 @@ def scan_case(case: Path, rule_id: str):
 
 def rel(path: str, case: Path) -> str:
     prefix = str(case).replace("\\", "/") + "/"
+    if path == prefix[:-1]:
+        return "."  # the case directory itself: findings of repository rules (GC202-GC204)
     return path[len(prefix):] if path.startswith(prefix) else path
 
 

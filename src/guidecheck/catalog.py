@@ -84,12 +84,49 @@ def _validate(data: Any, schema_name: str, where: str) -> None:
         raise CatalogError(f"{where}: {loc}: {e.message}")
 
 
+def _validate_catalog(loaded: list[tuple[Path, bytes, Any]]) -> None:
+    """Validate every rule file against the schema.
+
+    Validation needs jsonschema (about 80 ms to import), so a successful
+    validation is remembered by the SHA-256 of the schema and every rule
+    file's bytes in the user's cache directory; a changed or new rule file
+    is validated again.  Set GUIDECHECK_NO_CACHE=1 to always validate.
+    """
+    import hashlib
+
+    from guidecheck import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    h.update((SCHEMA_DIR / "rule.schema.json").read_bytes())
+    for path, raw, _ in loaded:
+        h.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + raw + b"\0")
+    stamp = _cache_dir() / f"catalog-{h.hexdigest()[:32]}.ok" if _cache_dir() else None
+    if stamp is not None and stamp.is_file():
+        return
+    for path, _, data in loaded:
+        _validate(data, "rule.schema.json", str(path))
+    if stamp is not None:
+        try:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.write_bytes(b"")
+        except OSError:
+            pass  # a read-only home is fine: we validate every time
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("GUIDECHECK_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "guidecheck"
+
+
 def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) -> list["Rule"]:
     """Read every ``*.yaml`` in the rules directory (plus extra user directories)."""
     from guidecheck.yamlsafe import load_yaml
 
     dirs = [directory or rules_dir(), *map(Path, extra_dirs)]
     rules: dict[str, Rule] = {}
+    loaded: list[tuple[Path, bytes, Any]] = []
     for d in dirs:
         if not d.is_dir():
             raise CatalogError(f"rules directory not found: {d}")
@@ -97,12 +134,14 @@ def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) 
             if not name.endswith(".yaml"):
                 continue
             path = d / name
-            docs = load_yaml(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+            docs = load_yaml(raw.decode("utf-8"))
             if len(docs) != 1 or docs[0].errors or not isinstance(docs[0].data, dict):
                 errs = docs[0].errors if docs else []
                 raise CatalogError(f"{path}: not a single YAML mapping {[e.message for e in errs]}")
-            data = docs[0].data
-            _validate(data, "rule.schema.json", str(path))
+            loaded.append((path, raw, docs[0].data))
+    _validate_catalog(loaded)
+    for path, _, data in loaded:
             if data["id"] != path.stem:
                 raise CatalogError(f"{path}: id {data['id']} does not match the file name")
             if data["id"] in rules:

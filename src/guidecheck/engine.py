@@ -16,6 +16,7 @@ from guidecheck.catalog import Rule, resolve_check
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.config import Config
 from guidecheck.model import Finding, Hit, Outcome, ScanResult, SourceFile, Status, Target
+from guidecheck.sanitize import mask_secrets
 
 
 def run(rules: list[Rule], targets: list[Target], config: Config,
@@ -73,7 +74,8 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
 
 def fingerprint(f: Finding) -> str:
     """Line-independent identity of a finding, for baselines and SARIF."""
-    key = "|".join((f.rule_id, f.path, str(f.object or ""), f.container or "", f.message))
+    # the masked message: a fingerprint must not let a secret be guessed offline
+    key = "|".join((f.rule_id, f.path, str(f.object or ""), f.container or "", mask_secrets(f.message)))
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 

@@ -63,8 +63,13 @@ def object_ref(obj: dict) -> ObjectRef:
     )
 
 
+def _kind(obj: Any) -> str | None:
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def pod_spec(obj: dict) -> dict | None:
-    path = POD_SPEC_PATHS.get(obj.get("kind"))
+    path = POD_SPEC_PATHS.get(_kind(obj))
     if path is None:
         return None
     spec = get(obj, *path)
@@ -73,7 +78,7 @@ def pod_spec(obj: dict) -> dict | None:
 
 def is_long_running(obj: dict) -> bool:
     """Serving workloads (not Jobs/CronJobs; a bare Pod with restartPolicy Never/OnFailure is batch)."""
-    kind = obj.get("kind")
+    kind = _kind(obj)
     if kind in BATCH_KINDS:
         return False
     if kind == "Pod":
@@ -95,6 +100,10 @@ class Container:
         return self.section == "initContainers"
 
     @property
+    def is_ephemeral(self) -> bool:
+        return self.section == "ephemeralContainers"
+
+    @property
     def is_sidecar(self) -> bool:
         """A native sidecar: an init container with restartPolicy Always (k8s >= 1.28)."""
         return self.is_init and self.data.get("restartPolicy") == "Always"
@@ -104,12 +113,18 @@ def containers(obj: dict, which: str = "all") -> Iterator[Container]:
     """Containers of a workload.
 
     ``all``: init and app containers; ``app``: spec.containers only;
-    ``long-running``: app containers plus native sidecar init containers.
+    ``long-running``: app containers plus native sidecar init containers;
+    ``every``: init, app and ephemeral containers (everything that names an image).
     """
     spec = pod_spec(obj)
     if spec is None:
         return
-    sections = ["initContainers", "containers"] if which != "app" else ["containers"]
+    if which == "app":
+        sections = ["containers"]
+    elif which == "every":
+        sections = ["initContainers", "containers", "ephemeralContainers"]
+    else:
+        sections = ["initContainers", "containers"]
     for section in sections:
         seq = spec.get(section)
         if not isinstance(seq, list):
@@ -142,18 +157,23 @@ def structure_errors(obj: dict) -> list[LoadError]:
     if meta is not None and not isinstance(meta, dict):
         errors.append(LoadError(f"metadata must be a mapping, not {_tname(meta)}", line(obj, "metadata")))
     elif isinstance(meta, dict):
+        for key in ("name", "namespace", "generateName"):
+            v = meta.get(key)
+            if v is not None and not isinstance(v, str):
+                hint = " (quote it: YAML 1.1 reads y/n/yes/no/on/off as booleans)" if isinstance(v, bool) else ""
+                errors.append(LoadError(f"metadata.{key} must be a string, not {_tname(v)}{hint}", line(meta, key)))
         for key in ("labels", "annotations"):
             v = meta.get(key)
             if v is not None and not isinstance(v, dict):
                 errors.append(LoadError(f"metadata.{key} must be a mapping, not {_tname(v)}", line(meta, key)))
-    path = POD_SPEC_PATHS.get(obj.get("kind"))
+    path = POD_SPEC_PATHS.get(_kind(obj))
     if path is None:
         return errors
     node: Any = obj
-    for k in path:
+    for depth, k in enumerate(path):
         nxt = node.get(k) if isinstance(node, dict) else None
         if nxt is not None and not isinstance(nxt, dict):
-            errors.append(LoadError(f"{'.'.join(path[: path.index(k) + 1])} must be a mapping, not {_tname(nxt)}",
+            errors.append(LoadError(f"{'.'.join(path[: depth + 1])} must be a mapping, not {_tname(nxt)}",
                                     line(node, k)))
             return errors
         if nxt is None:

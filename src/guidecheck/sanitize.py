@@ -1,29 +1,87 @@
 """One sanitiser for every output format.
 
-* control characters (C0, C1, DEL, bidi overrides) are escaped, so a file name
-  or value cannot move the terminal cursor, forge a line, or break XML;
-* lone surrogates (from undecodable file names) become ``\\udcXX`` escapes, so
-  writing UTF-8 never fails;
-* secret-looking values in messages are masked (the kind and length stay).
+* control characters (C0 including TAB, CR and LF, DEL, C1, the Unicode line
+  and paragraph separators, bidi controls) are escaped as ``\\xNN`` /
+  ``\\uNNNN``, so a file name or value cannot move the terminal cursor, forge
+  a line, reorder what a reader sees, or break XML;
+* lone surrogates (from undecodable file names, ``surrogateescape``) and the
+  XML non-characters U+FFFE/U+FFFF become ``\\udcff``-style escapes, so
+  writing UTF-8 or XML never fails;
+* secret-looking values in messages are masked (a short prefix, the length).
+
+:func:`clean` is for messages and names (escapes and masks); :func:`path` is
+for file paths (escapes only: a path must stay recognisable, and masking it
+would hide which file is meant).  Both are idempotent and run in linear time.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_CONTROL_WITH_NL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# What never reaches an output verbatim.  XML 1.0 forbids C0 except TAB/LF/CR,
+# surrogates and U+FFFE/U+FFFF; terminals act on C0, C1 and DEL; U+2028/2029
+# are line breaks to JavaScript and some viewers; bidi controls reorder text
+# (the "Trojan Source" trick).
+_ALWAYS = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"
+    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff\ufffe\uffff"
+)
+_CONTROL = re.compile(f"[{_ALWAYS}]")  # keeps TAB and LF
+_CONTROL_WITH_NL = re.compile(f"[\t\n{_ALWAYS}]")
+
+MAX_TEXT = 4000  # longest message kept; a parse error can quote a 10 MB line
+
+_KEYWORDS = r"(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)"
+
+# PEM private keys: the whole block when its END line follows, else the header
+# and the base64 after it (a message may quote a truncated key)
+_PEM_BEGIN = re.compile(r"-----BEGIN (?P<t>[A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20})-----")
+_PEM_BODY = re.compile(r"(?:[A-Za-z0-9+/=\s]|\\n)*")
+_PEM_WINDOW = 20000
 
 _SECRET_PATTERNS = [
-    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),  # AWS access key id
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub token
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab token
-    re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),  # Slack token
+    re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"),  # AWS key ids
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"),  # GitHub fine-grained tokens
+    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab personal tokens
+    re.compile(r"\bxox[abeprs]-[A-Za-z0-9-]{10,}\b"),  # Slack tokens
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API keys
+    re.compile(r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b"),  # Stripe keys
     re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
+    re.compile(r"(?<=://)[^/\s:@]{1,256}:[^/\s@]{1,256}(?=@)"),  # user:password@ in URLs
+    # HTTP credentials (not the words in "Basic authentication")
+    re.compile(r"(?i)(?<=\bbearer )(?=(?-i:[a-z._~-]*[A-Z0-9+/=]))[A-Za-z0-9._~+/=-]{8,}"
+               r"|(?<=\bbasic )(?=(?-i:[a-z]*[A-Z0-9+/=]))[A-Za-z0-9+/=]{8,}"),
 ]
-_ASSIGNMENT = re.compile(r"(?i)\b((?:password|passwd|secret|token|apikey|api_key|access_key)\s*[=:]\s*)([^\s,;'\"]{4,})")
+# key: value / key=value where the key names a secret; the key may be a longer
+# identifier (DB_PASSWORD, secretAccessKey) but not a reference to one
+# (secretKeyRef, passwordFile, tokenPath).
+_ASSIGNMENT = re.compile(
+    r"(?i)(?<![\w.-])(?P<key>[\w.-]{0,40}?" + _KEYWORDS + r"[\w.-]{0,40}?)(?P<sep>['\"]?\s{0,4}[=:]\s{0,4})"
+    r"(?P<value>\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s,;'\"\]\)}]{4,512})"
+)
+_REFERENCE_KEY = re.compile(r"(?i)(?:ref|refs|name|names|file|files|path|dir|key|keys|mode|id|length|type|policy|"
+                            r"source|url|uri|endpoint|header|env|ttl|seconds|enabled|required|namespace|namespaces|selector|"
+                            r"label|labels)$")
+# values that say something about a secret without being one
+_NOT_SECRET = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "nil", "~", "write", "read",
+                         "readonly", "read-only", "required", "optional", "enabled", "disabled", "auto", "empty",
+                         "redacted", "masked", "unset", "n/a", "inherit"})
+_REFERENCE_VALUE = re.compile(r"^(?:\$[{(A-Za-z_]|\{\{|<[^>]*>$|%[A-Za-z_({])")
+_SECRET_KEY_NAME = re.compile(r"(?i)(?:privatekey|secretkey|apikey|accesskey)$")
+# every pattern above needs one of these (checked on the lower-cased text: a
+# few substring tests are much cheaper than a dozen regular expressions)
+_TRIGGER_WORDS = (
+    "private key", "akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa", "ghp_", "gho_", "ghu_",
+    "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "aiza", "k_live_", "k_test_", "eyj", "://", "bearer ",
+    "basic ", "passw", "pwd", "secret", "token", "key", "credential",
+)
+# a long base64/base64url run with upper, lower and digits: key material
+# (hex digests are all lower-case, so image digests and commit hashes stay)
+_BLOB = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}")
+_BLOB_HINT = re.compile(r"[A-Za-z0-9+/_-]{40}")
 
 
 def _escape(ch: str) -> str:
@@ -33,32 +91,121 @@ def _escape(ch: str) -> str:
     return f"\\u{code:04x}"
 
 
-def clean(text: str, keep_newlines: bool = False) -> str:
-    """Escape control characters and lone surrogates; mask secrets."""
-    if not isinstance(text, str):
+def clean(text: object, keep_newlines: bool = False, limit: int | None = MAX_TEXT, mask: bool = True) -> str:
+    """Escape control characters and lone surrogates; mask secrets; cap the length.
+
+    ``keep_newlines`` keeps LF and TAB (for multi-line bodies such as a JUnit
+    failure text); everything else is always escaped.  ``mask=False`` is for
+    the tool's own text (rule titles, remediation), which holds no secrets.
+    """
+    if type(text) is not str:  # noqa: E721 - str subclasses (YAML scalars) become plain str too
         text = str(text)
+    if len(text) <= 512:  # names, paths and messages repeat across a report
+        return _clean_cached(text, keep_newlines, limit, mask)
+    return _clean(text, keep_newlines, limit, mask)
+
+
+@lru_cache(maxsize=32768)
+def _clean_cached(text: str, keep_newlines: bool, limit: int | None, mask: bool) -> str:
+    return _clean(text, keep_newlines, limit, mask)
+
+
+def _clean(text: str, keep_newlines: bool, limit: int | None, mask: bool) -> str:
+    original = len(text)
+    if limit is not None and len(text) > limit * 2:
+        # bound the work the masking regexes do; the tail is cut below anyway
+        text = text[: limit * 2]
+    if mask:
+        text = mask_secrets(text)
     pattern = _CONTROL if keep_newlines else _CONTROL_WITH_NL
-    text = pattern.sub(lambda m: _escape(m.group()), text)
-    return mask_secrets(text)
+    if pattern.search(text):
+        text = pattern.sub(lambda m: _escape(m.group()), text)
+    if limit is not None and len(text) > limit + 40:  # the slack keeps clean() idempotent
+        cut = text[:limit]
+        cut = cut[: cut.rfind("\\")] if "\\" in cut[-6:] else cut  # never split an escape
+        text = f"{cut}... ({original} characters in all)"
+    return text
 
 
 def mask_secrets(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(_mask, text)
-    return _ASSIGNMENT.sub(lambda m: m.group(1) + _mask(m, 2), text)
+    """Mask secret-looking values: keep the first four characters and the length."""
+    low = text.lower()
+    if "private key" in low:
+        text = _mask_pem(text)
+    if any(w in low for w in _TRIGGER_WORDS):
+        for pattern in _SECRET_PATTERNS:
+            text = pattern.sub(_mask, text)
+        text = _ASSIGNMENT.sub(_mask_assignment, text)
+    if _BLOB_HINT.search(text):
+        text = _BLOB.sub(_mask_blob, text)
+    return text
 
 
-def _mask(m: re.Match, group: int = 0) -> str:
-    value = m.group(group)
-    stripped = value.strip()
-    lead = value[: len(value) - len(value.lstrip())]
-    if len(stripped) <= 8:
-        return lead + "****"
-    return f"{lead}{stripped[:4]}****({len(stripped)} chars)"
+def _mask_pem(text: str) -> str:
+    """Mask PEM private keys in one left-to-right pass (linear time)."""
+    out, pos = [], 0
+    while True:
+        m = _PEM_BEGIN.search(text, pos)
+        if m is None:
+            out.append(text[pos:])
+            return "".join(out)
+        end_marker = f"-----END {m.group('t')}-----"
+        end = text.find(end_marker, m.end(), m.end() + _PEM_WINDOW)
+        stop = end + len(end_marker) if end >= 0 else _PEM_BODY.match(text, m.end()).end()
+        out.append(text[pos:m.start()])
+        out.append(_masked(text[m.start():stop]))
+        pos = stop
 
 
-def path(text: str) -> str:
+def _mask(m: re.Match) -> str:
+    return _masked(m.group())
+
+
+# what _masked() produced, possibly cut at a space by a later pattern: not masked twice
+_ALREADY_MASKED = re.compile(r"\*{4}(?:\(\d+(?: chars\))?)?$|\*{4}\(\d+ chars\)")
+
+
+def _masked(value: str) -> str:
+    if _ALREADY_MASKED.search(value):  # clean() is idempotent
+        return value
+    if len(value) <= 8:
+        return "****"
+    return f"{value[:4]}****({len(value)} chars)"
+
+
+def _mask_assignment(m: re.Match) -> str:
+    key = m.group("key")
+    bare = re.sub(r"[^A-Za-z0-9]", "", key)
+    if _REFERENCE_KEY.search(bare) and not _SECRET_KEY_NAME.search(bare):
+        return m.group()
+    value = m.group("value")
+    if _ALREADY_MASKED.search(value.strip("'\"")):
+        return m.group()
+    quote = value[0] if value[0] in "'\"" else ""
+    inner = value[1:-1] if quote else value
+    if not inner.strip() or inner.strip().lower() in _NOT_SECRET or _REFERENCE_VALUE.match(inner.strip()):
+        return m.group()  # empty, a boolean or keyword, a ${VAR} / {{ template }} / <placeholder> reference
+    return f"{key}{m.group('sep')}{quote}{_masked(inner)}{quote}"
+
+
+def _char_class(c: str) -> int:
+    return 0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3
+
+
+def _mask_blob(m: re.Match) -> str:
+    """Mask a run that looks random: all of upper, lower and digits, and the
+    character class changes often (random base64 changes class at ~65% of
+    positions; paths and CamelCase identifiers at far fewer)."""
+    value = m.group()
+    classes = [_char_class(c) for c in value]
+    if not {0, 1, 2} <= set(classes):
+        return value
+    changes = sum(1 for a, b in zip(classes, classes[1:]) if a != b)
+    return _masked(value) if changes >= 0.4 * (len(value) - 1) else value
+
+
+def path(text: object) -> str:
     """A path for display: control characters escaped, never masked."""
-    if not isinstance(text, str):
+    if type(text) is not str:  # noqa: E721
         text = str(text)
     return _CONTROL_WITH_NL.sub(lambda m: _escape(m.group()), text)

@@ -40,14 +40,19 @@ class BadDirective(Suppression):
     """A ``guidecheck:`` comment that is not a valid directive (reported by GC002)."""
 
 
-def parse_comments(text: str, path: str) -> list[Suppression]:
-    """Find suppression comments; cheap when the file has none."""
+def parse_comments(text: str, path: str, kind: str | None = None) -> list[Suppression]:
+    """Find suppression comments; cheap when the file has none.
+
+    In YAML (``kind="yaml"``) the lines of a block scalar (``script: |``) are
+    data, not comments: a shell comment in a ConfigMap must not silence rules.
+    """
     if "guidecheck" not in text:
         return []
     lines = text.split("\n")
+    data_lines = _block_scalar_lines(lines) if kind == "yaml" else frozenset()
     out: list[Suppression] = []
     for idx, line in enumerate(lines):
-        if "guidecheck" not in line:
+        if "guidecheck" not in line or idx in data_lines:
             continue
         m = _DIRECTIVE.search(line)
         if not m:
@@ -71,6 +76,45 @@ def parse_comments(text: str, path: str) -> list[Suppression]:
             span = (lineno, lineno)
         out.append(Suppression(rules, reason, path, lineno, span, "comment"))
     return out
+
+
+_BLOCK_START = re.compile(
+    # possessive quantifiers (Python 3.11+): linear time on any line
+    r"^(?P<lead> *+)(?P<dashes>(?:- ++)*+)"
+    r"""(?:(?P<key>"[^"]*+"|'[^']*+'|[^#:]*+(?::(?![ \t])[^#:]*+)*+):[ \t]++)?"""
+    r"(?:[&!][^ \t]*+[ \t]++)*+[|>][1-9+-]{0,2}[ \t]*(?:[ \t]#.*)?$"
+)
+
+
+def _block_scalar_lines(lines: list[str]) -> frozenset[int]:
+    """Indexes of lines inside YAML block scalars (``key: |`` / ``- >-`` and their indented content)."""
+    inside: set[int] = set()
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        if ("|" not in line and ">" not in line) or line.lstrip().startswith("#"):
+            i += 1
+            continue
+        m = _BLOCK_START.match(line)
+        if not m or (m.group("key") is None and not m.group("dashes") and line.strip()[:1] not in "|>"):
+            i += 1
+            continue
+        lead, dashes = len(m.group("lead")), m.group("dashes")
+        if m.group("key") is not None:
+            parent = lead + len(dashes)  # the key's column
+        elif dashes:
+            parent = lead + dashes.rstrip(" ").rfind("-")  # the last dash's column
+        else:
+            parent = -1  # a top-level block scalar: the rest of the document
+        j = i + 1
+        while j < n:
+            body = lines[j]
+            if body.strip() and (len(body) - len(body.lstrip(" ")) <= parent or body.startswith(("---", "..."))):
+                break
+            inside.add(j)
+            j += 1
+        i = j
+    return frozenset(inside)
 
 
 def _next_code_line(lines: list[str], idx: int) -> tuple[int, int]:

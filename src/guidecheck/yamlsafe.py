@@ -1,41 +1,77 @@
 """Safe, bounded YAML and JSON reading with a line for every node.
 
-The C parser of ruamel.yaml composes the node graph (fast, keeps marks); this
-module turns nodes into plain ``dict``/``list`` subclasses that remember where
-each key and item came from.  On the way it enforces what the libraries do not:
+The C parser of ruamel.yaml (libyaml) turns the text into events; this module
+builds plain ``dict``/``list`` subclasses from them, in one iterative pass, and
+remembers where each key and item came from.  No node graph is composed and
+nothing recurses, so no input can exhaust the C or the Python stack (the C
+composer of ruamel.yaml crashes the process on 100,000 nested ``- `` items).
+On the way it enforces what the libraries do not:
 
-* only standard YAML tags are constructed (``!!python/...`` is an error, never
+* only standard YAML tags are read (``!!python/...`` is an error, never
   code), plus a caller-given allow-list of local tags kept as plain data
   (GitLab's ``!reference``);
-* YAML 1.1 scalars are resolved as Kubernetes (go-yaml v2) resolves them:
-  ``on``/``yes``/``y`` are true, ``0777`` is octal;
+* plain scalars are resolved as Kubernetes resolves them (go-yaml v2, under
+  ``sigs.k8s.io/yaml``): ``on``/``yes``/``y`` are true, ``off``/``no``/``n``
+  false, ``0777`` is octal, ``1_000`` is 1000, ``1:20`` and timestamps stay
+  strings.  Mapping keys are always the key's text (``80: x`` has the key
+  ``"80"``), as Kubernetes turns keys into JSON object names;
 * duplicate keys are reported with both lines (the last value is kept, as
-  Kubernetes' JSON decoding does);
-* nesting depth, alias expansion and alias cycles are bounded;
+  Kubernetes' YAML-to-JSON conversion does);
+* nesting depth, alias expansion and alias cycles are bounded, and an alias
+  error names the alias's own line; anchors may be redefined (YAML 1.2,
+  go-yaml), an alias takes the latest definition;
 * one bad document does not lose the others in a multi-document stream.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable
 
 from guidecheck.model import LoadError
 
 YAML_TAG = "tag:yaml.org,2002:"
-STD_SCALARS = {"str", "int", "float", "bool", "null", "timestamp", "binary"}
-DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$)", re.M)
-_FLOW_CHARS = re.compile(r"[\[\]{}]")
+STR_TAG = YAML_TAG + "str"
+DOC_MARKER = re.compile(r"^---(?=[ \t\r\n]|$)", re.M)
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+# go-yaml v2 yamlStyleFloat, applied after '_' is removed
+_YAML_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_DOT_FLOAT = re.compile(r"^\.[0-9]+(?:[eE][-+]?[0-9]+)?$")
+_INT_DIGITS = {
+    "x": (16, re.compile(r"^[0-9a-fA-F]{1,16}$")),
+    "o": (8, re.compile(r"^[0-7]{1,22}$")),
+    "b": (2, re.compile(r"^[01]{1,64}$")),
+}
+_DEC = re.compile(r"^[0-9]{1,20}$")
+_OCT = re.compile(r"^0[0-7]{1,22}$")
+INT64_MIN, INT64_MAX, UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
+
+# go-yaml v2 resolve table (plain scalars whose first character hints a non-string)
+_KEYWORDS: dict[str, Any] = {}
+for _words, _value in (
+    (("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    (("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+    (("", "~", "null", "Null", "NULL"), None),
+    ((".nan", ".NaN", ".NAN"), math.nan),
+    ((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    (("-.inf", "-.Inf", "-.INF"), -math.inf),
+):
+    for _w in _words:
+        _KEYWORDS[_w] = _value
+_HINT_WORD = frozenset("yYnNtTfFoO~")
+_KEY_TAGS = frozenset(YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "binary"))
+_HINT_NUM = frozenset("0123456789+-")
+_BOOL_WORDS = {k: v for k, v in _KEYWORDS.items() if isinstance(v, bool)}
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_depth: int = 100
-    max_alias_nodes: int = 100_000  # nodes reachable again through aliases
-    max_line_length: int = 512 * 1024
+    max_depth: int = 100  # nested mappings/sequences in one document
+    max_alias_nodes: int = 100_000  # nodes reached again through aliases, per document
+    max_line_length: int = 512 * 1024  # characters
 
 
 class YMap(dict):
@@ -110,276 +146,507 @@ class YamlError(Exception):
         self.column = column
 
 
-_yaml_instance = None
+class _StopStream(YamlError):
+    """An error after which the parser cannot go on (syntax, nesting depth)."""
 
 
-def _yaml():
-    global _yaml_instance
-    if _yaml_instance is None:
+class _ParseFailed(Exception):
+    """A parser error inside a document, with the innermost flow collection still open."""
+
+    def __init__(self, exc: Exception, opened: tuple[int, int, str] | None):
+        super().__init__(str(exc))
+        self.exc = exc
+        self.opened = opened
+
+
+# ------------------------------------------------------------------ scalars
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of an untagged plain scalar, as go-yaml v2 (Kubernetes) reads it."""
+    if not text:
+        return None
+    first = text[0]
+    if first in _HINT_WORD:
+        return _KEYWORDS.get(text, text)
+    if first in _HINT_NUM:
+        return _resolve_number(text)
+    if first == ".":
+        v = _KEYWORDS.get(text, _KEYWORDS)
+        if v is not _KEYWORDS:
+            return v
+        if _DOT_FLOAT.match(text):
+            return float(text)
+        return text
+    return text
+
+
+def _resolve_number(text: str) -> Any:
+    v = _KEYWORDS.get(text, _KEYWORDS)
+    if v is not _KEYWORDS:  # +.inf / -.inf
+        return v
+    plain = text.replace("_", "") if "_" in text else text
+    n = _parse_go_int(plain)
+    if n is not None:
+        return n
+    if _YAML_FLOAT.match(plain) and len(plain) < 400:
+        f = float(plain)
+        if not math.isinf(f):
+            return f
+    # sexagesimal (1:20), timestamps (2024-01-02), versions (1.2.3): strings in Kubernetes
+    return text
+
+
+def _parse_go_int(plain: str) -> int | None:
+    """strconv.ParseInt(s, 0, 64), then ParseUint: the integer go-yaml v2 reads, or None."""
+    sign = 1
+    body = plain
+    if body[:1] in "+-":
+        sign = -1 if body[0] == "-" else 1
+        body = body[1:]
+    if not body:
+        return None
+    if len(body) > 2 and body[0] == "0" and body[1] in "xXoObB":
+        base, pattern = _INT_DIGITS[body[1].lower()]
+        if not pattern.match(body[2:]):
+            return None
+        value = sign * int(body[2:], base)
+    elif len(body) > 1 and body[0] == "0":
+        if not _OCT.match(body):
+            return None
+        value = sign * int(body, 8)
+    elif _DEC.match(body):
+        value = sign * int(body)
+    else:
+        return None
+    if INT64_MIN <= value <= INT64_MAX:
+        return value
+    if sign == 1 and plain[0] != "+" and value <= UINT64_MAX:
+        return value
+    return None
+
+
+def _tagged_scalar(tag: str, text: str, line: int, col: int) -> Any:
+    """A scalar with an explicit standard tag (``!!int 3``)."""
+    short = tag[len(YAML_TAG):]
+    if short in ("str", "binary", "timestamp"):
+        return text
+    if short == "null":
+        if text in ("", "~", "null", "Null", "NULL"):
+            return None
+    elif short == "bool":
+        if text in _BOOL_WORDS:
+            return _BOOL_WORDS[text]
+    elif short == "int":
+        n = _parse_go_int(text.replace("_", ""))
+        if n is not None:
+            return n
+    elif short == "float":
+        v = resolve_plain(text)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+    else:
+        raise YamlError(f"unsupported YAML tag '!!{_short_text(short)}': only standard tags are read", line, col)
+    raise YamlError(f"{_short_text(text)!r} cannot be read as !!{short}", line, col)
+
+
+def _short_text(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _tag_name(tag: str) -> str:
+    if tag.startswith(YAML_TAG):
+        return "!!" + tag[len(YAML_TAG):]
+    return tag
+
+
+# ------------------------------------------------------------------ builder
+
+
+_events = None
+
+
+def _event_classes():
+    global _events
+    if _events is None:
+        from ruamel.yaml import events as ev
+
+        _events = ev
+    return _events
+
+
+def _parser(text: str):
+    """libyaml's parser (ruamel.yaml.clib), or ruamel.yaml's pure-Python one where it is missing."""
+    try:
+        from _ruamel_yaml import CParser  # what ruamel.yaml itself imports
+    except ImportError:  # pragma: no cover - the clib wheel is a dependency
+        return _PureParser(text)
+    return CParser(text)
+
+
+class _PureParser:
+    """The same event stream from ruamel.yaml's pure-Python parser (slower, same results)."""
+
+    def __init__(self, text: str):
         from ruamel.yaml import YAML
 
-        y = YAML(typ="safe", pure=False)
-        y.version = (1, 1)
-        _yaml_instance = y
-    return _yaml_instance
+        self.get_event = iter(YAML(typ="safe", pure=True).parse(text)).__next__
+
+    def dispose(self) -> None:
+        pass
+
+
+_OPEN = object()  # an anchored collection that is still being built
+_MERGE = object()  # the pending key is '<<'
+_NOKEY = object()  # a mapping waiting for its next key
+
+
+class _Builder:
+    """Builds documents from a libyaml event stream, one event at a time."""
+
+    def __init__(self, limits: Limits, local_tags: frozenset[str]):
+        self.limits = limits
+        self.local_tags = local_tags
+
+    def run(self, text: str, off: int, docs: list[Document]) -> tuple[YamlError, int] | None:
+        """Append the documents of ``text`` (lines shifted by ``off``) to ``docs``.
+
+        Returns None when the whole text was read, or (error, line of the
+        start of the document it stopped in) at the first error in a document.
+        """
+        ev = _event_classes()
+        p = _parser(text)
+        get = p.get_event
+        doc_line = off + 1
+        try:
+            get()  # StreamStartEvent
+            while True:
+                e = get()
+                if type(e) is ev.StreamEndEvent:
+                    return None
+                # DocumentStartEvent
+                doc_line = e.start_mark.line + 1 + off
+                index = len(docs)
+                try:
+                    data, line, errors = self.document(get, off)
+                except _ParseFailed as failed:
+                    err = _mark_error(failed.exc, off, text, failed.opened)
+                    docs.append(Document(index, err.line, None, [LoadError(err.message, err.line, err.column)]))
+                    return err, doc_line
+                except YamlError as exc:
+                    # stop here rather than read the rest of a document that may be
+                    # built to be slow; reading resumes at the next '---'
+                    docs.append(Document(index, exc.line, None, [LoadError(exc.message, exc.line, exc.column)]))
+                    return exc, doc_line
+                docs.append(Document(index, line, data, errors))
+        except Exception as exc:  # MarkedYAMLError and friends from the parser
+            err = _mark_error(exc, off, text)
+            docs.append(Document(len(docs), err.line, None, [LoadError(err.message, err.line, err.column)]))
+            return err, doc_line
+        finally:
+            p.dispose()
+
+    def document(self, get: Callable, off: int) -> tuple[Any, int, list[LoadError]]:
+        """Build one document from its events (after DocumentStart, through DocumentEnd)."""
+        self._open_flow: tuple[int, int, str] | None = None
+        try:
+            return self._loop(get, off)
+        except (YamlError, _ParseFailed):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the parser's errors
+            raise _ParseFailed(exc, self._open_flow) from None
+
+    def _loop(self, get: Callable, off: int) -> tuple[Any, int, list[LoadError]]:
+        ev = _event_classes()
+        Scalar, Alias = ev.ScalarEvent, ev.AliasEvent
+        MapStart, SeqStart = ev.MappingStartEvent, ev.SequenceStartEvent
+        MapEnd, SeqEnd = ev.MappingEndEvent, ev.SequenceEndEvent
+        max_depth = self.limits.max_depth
+        max_alias = self.limits.max_alias_nodes
+        local_tags = self.local_tags
+        resolve = resolve_plain
+        errors: list[LoadError] = []
+        anchors: dict[str, Any] = {}
+        stack: list[tuple] = []
+        cur: Any = None
+        is_map = False
+        flow = False
+        key: Any = _NOKEY
+        kl = kc = 0
+        anchor: Any = None
+        start_count = 0
+        merges: list | None = None
+        count = 0  # nodes built, aliases expanded included
+        alias_nodes = 0
+        root = None
+        root_line = 0
+        # the open collections; the innermost one is held in locals: cur (YMap/YSeq,
+        # None at the top), is_map, flow, key (pending key) and kl/kc (its place)
+        self._open_flow = None  # innermost open flow collection: (line, column, kind)
+        flows: list = []
+
+        while True:
+            e = get()
+            t = type(e)
+            if t is Scalar:
+                m = e.start_mark
+                line = m.line + 1 + off
+                col = m.column + 1
+                tag = e.ctag
+                count += 1
+                if is_map and key is _NOKEY:
+                    # a key: its text (Kubernetes makes every key a string)
+                    text = e.value
+                    if tag is None:
+                        key = _MERGE if (text == "<<" and not e.style) else text
+                    else:
+                        tag = str(tag)
+                        if tag == YAML_TAG + "merge":
+                            key = _MERGE
+                        elif tag == "!" or tag in _KEY_TAGS or tag in local_tags:
+                            key = text
+                        else:
+                            raise YamlError(f"unsupported YAML tag {_short_text(tag)!r}: only standard tags are "
+                                            "read", line, col)
+                    kl = line
+                    kc = col
+                    if e.anchor is not None:
+                        anchors[e.anchor] = (text, 1)
+                    continue
+                if tag is None:
+                    value = e.value if e.style else resolve(e.value)
+                else:
+                    tag = str(tag)
+                    if tag == "!" or tag in local_tags:
+                        value = e.value
+                    elif tag.startswith(YAML_TAG):
+                        value = _tagged_scalar(tag, e.value, line, col)
+                    else:
+                        raise YamlError(f"unsupported YAML tag {_short_text(tag)!r}: only standard tags are read",
+                                        line, col)
+                if e.anchor is not None:
+                    anchors[e.anchor] = (value, 1)
+            elif t is MapStart or t is SeqStart:
+                m = e.start_mark
+                line = m.line + 1 + off
+                col = m.column + 1
+                if is_map and key is _NOKEY:
+                    raise YamlError("unhashable key: a sequence or mapping used as a mapping key", line, col)
+                tag = e.ctag
+                if tag is not None:
+                    tag = str(tag)
+                    want = YAML_TAG + ("map" if t is MapStart else "seq")
+                    if tag != "!" and tag != want and tag not in local_tags:
+                        what = "mapping" if t is MapStart else "sequence"
+                        raise YamlError(f"unsupported YAML tag {_short_text(_tag_name(tag))!r} on a {what}: "
+                                        "only standard tags are read", line, col)
+                if len(stack) >= max_depth:
+                    raise _StopStream(f"nesting too deep (more than {max_depth} levels)", line, col)
+                stack.append((cur, is_map, key, kl, kc, anchor, start_count, merges, flow))
+                cur = YMap(line, col) if t is MapStart else YSeq(line, col)
+                is_map = t is MapStart
+                flow = bool(e.flow_style)
+                if flow:
+                    flows.append(self._open_flow)
+                    self._open_flow = (line, col, "mapping" if is_map else "sequence")
+                key = _NOKEY
+                anchor = e.anchor
+                start_count = count
+                merges = None
+                if anchor is not None:
+                    anchors[anchor] = _OPEN
+                count += 1
+                continue
+            elif t is MapEnd or t is SeqEnd:
+                value = cur
+                if merges:
+                    self.merge(value, merges)
+                if anchor is not None and anchors.get(anchor) is _OPEN:
+                    anchors[anchor] = (value, count - start_count)
+                if flow:
+                    self._open_flow = flows.pop()
+                cur, is_map, key, kl, kc, anchor, start_count, merges, flow = stack.pop()
+                line = value.line
+                col = value.col
+            elif t is Alias:
+                m = e.start_mark
+                line = m.line + 1 + off
+                col = m.column + 1
+                entry = anchors.get(e.anchor)
+                if entry is None:
+                    raise YamlError(f"undefined alias '*{_short_text(e.anchor)}'", line, col)
+                if entry is _OPEN:
+                    raise YamlError(f"recursive alias: '*{_short_text(e.anchor)}' is inside the node it refers to",
+                                    line, col)
+                value, size = entry
+                alias_nodes += size
+                count += size
+                if alias_nodes > max_alias:
+                    raise YamlError(f"alias expansion limit exceeded (more than {max_alias} nodes reached "
+                                    "through aliases)", line, col)
+                if is_map and key is _NOKEY:
+                    if isinstance(value, (dict, list)):
+                        raise YamlError("unhashable key: an alias to a sequence or mapping used as a mapping key",
+                                        line, col)
+                    key = value if isinstance(value, str) else _key_text(value)
+                    kl = line
+                    kc = col
+                    continue
+            else:  # DocumentEndEvent
+                return root, root_line, errors
+
+            # place the value
+            if cur is None:
+                root = value
+                root_line = line
+            elif is_map:
+                if key is _MERGE:
+                    if merges is None:
+                        merges = []
+                    merges.append((value, line, col))
+                else:
+                    pos = cur._pos
+                    if key in pos:
+                        errors.append(LoadError(
+                            f"duplicate key {_short_text(str(key), 80)!r} at lines {pos[key][0]} and {kl} "
+                            "(the last value is used, as Kubernetes does)", kl, kc))
+                    cur[key] = value
+                    pos[key] = (kl, kc, line, col)
+                key = _NOKEY
+            else:
+                cur.append(value)
+                cur._pos.append((line, col))
+
+    @staticmethod
+    def merge(value: YMap, merges: list) -> None:
+        """YAML 1.1 merge keys: explicit keys win, then earlier sources."""
+        for src, line, col in merges:
+            sources = src if isinstance(src, list) else [src]
+            for m in sources:
+                if not isinstance(m, YMap):
+                    raise YamlError("merge key '<<' needs a mapping or a list of mappings", line, col)
+                for k, v in m.items():
+                    if k not in value:
+                        value[k] = v
+                        value._pos[k] = m._pos.get(k, (m.line, m.col, m.line, m.col))
+
+
+def _key_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# ------------------------------------------------------------ parse errors
+
+
+def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str] | None = None) -> _StopStream:
+    """A parser error as a message at the line where the fix most likely goes."""
+    mark = getattr(exc, "problem_mark", None)
+    cmark = getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    if mark is None and cmark is None:
+        first = str(exc).split("\n")[0] or type(exc).__name__
+        return _StopStream(f"not valid YAML: {_short_text(first, 200)}", 1 + off)
+    if mark is None:
+        mark = cmark
+    line, col = mark.line + 1 + off, mark.column + 1
+    problem = str(problem or "syntax error")
+    if "cannot start any token" in problem and _char_at(text, mark.line, mark.column) == "\t":
+        return _StopStream("tab character in indentation (YAML indentation must use spaces)", line, col)
+    if opened is not None and opened[0] < line:
+        # a bracket left open: where it was opened is where the fix goes
+        return _StopStream(f"flow {opened[2]} opened here is not closed, or has a syntax error: {problem} "
+                           f"at line {line}, column {col}", opened[0], opened[1])
+    if context and cmark is not None:
+        cl, cc = cmark.line + 1 + off, cmark.column + 1
+        if str(context).startswith(("while scanning a quoted scalar", "while parsing a flow")) and cl < line:
+            what = str(context).replace("while scanning ", "").replace("while parsing ", "")
+            return _StopStream(f"{what.removeprefix('a ')} opened here is not closed, or has a syntax error: "
+                               f"{problem} at line {line}, column {col}", cl, cc)
+        if (cl, cc) != (line, col):
+            return _StopStream(f"{problem} ({context} at line {cl})", line, col)
+        return _StopStream(f"{context}: {problem}", line, col)
+    return _StopStream(problem, line, col)
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    i = start + column
+    return text[i] if i < len(text) else ""
+
+
+# ------------------------------------------------------------------ streams
 
 
 def _check_lines(text: str, limits: Limits, line_offset: int = 0) -> None:
     if len(text) <= limits.max_line_length:
         return
-    pos = 0
+    start = 0
     lineno = 1
-    for line in text.split("\n"):
-        if len(line) > limits.max_line_length:
+    limit = limits.max_line_length
+    n = len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end < 0:
+            end = n
+        if end - start > limit:
             raise YamlError(
-                f"line is {len(line)} characters long, over the limit of "
-                f"{limits.max_line_length}; file not parsed",
+                f"line is {end - start} characters long, over the limit of {limit}; file not parsed",
                 lineno + line_offset,
             )
-        pos += len(line) + 1
+        start = end + 1
         lineno += 1
 
 
-def _check_flow_depth(text: str, limits: Limits, line_offset: int = 0) -> None:
-    """Refuse deeply nested flow collections before the parser sees them."""
-    if text.count("[") + text.count("{") <= limits.max_depth:
-        return
-    depth = 0
-    for m in _FLOW_CHARS.finditer(text):
-        if m.group() in "[{":
-            depth += 1
-            if depth > limits.max_depth:
-                line = text.count("\n", 0, m.start()) + 1 + line_offset
-                raise YamlError(
-                    f"nesting too deep (more than {limits.max_depth} levels); file not parsed",
-                    line,
-                )
-        elif depth:
-            depth -= 1
+def iter_chunks(text: str):
+    """Split a stream at ``---`` document markers (which YAML forbids inside content).
 
-
-def _mark_error(exc: Exception, line_offset: int) -> YamlError:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None)
-    context = getattr(exc, "context", None)
-    text = " ".join(str(p) for p in (context, problem) if p) or str(exc).split("\n")[0]
-    if mark is not None:
-        return YamlError(text, mark.line + 1 + line_offset, mark.column + 1)
-    return YamlError(text, 1 + line_offset)
-
-
-class _Converter:
-    def __init__(self, limits: Limits, line_offset: int, local_tags: frozenset[str]):
-        self.limits = limits
-        self.off = line_offset
-        self.local_tags = local_tags
-        self.memo: dict[int, tuple[Any, int]] = {}
-        self.active: set[int] = set()
-        self.alias_nodes = 0
-        self.errors: list[LoadError] = []
-
-    def pos(self, node) -> tuple[int, int]:
-        m = node.start_mark
-        return m.line + 1 + self.off, m.column + 1
-
-    def convert(self, node, depth: int = 0) -> tuple[Any, int]:
-        """Return (value, number of nodes under it)."""
-        nid = id(node)
-        if nid in self.active:
-            raise YamlError("recursive alias: a node contains itself", *self.pos(node))
-        if nid in self.memo:
-            value, size = self.memo[nid]
-            self.alias_nodes += size
-            if self.alias_nodes > self.limits.max_alias_nodes:
-                raise YamlError(
-                    f"alias expansion limit exceeded (more than {self.limits.max_alias_nodes} "
-                    "nodes reached through aliases)",
-                    *self.pos(node),
-                )
-            return value, size
-        if depth > self.limits.max_depth:
-            raise YamlError(f"nesting too deep (more than {self.limits.max_depth} levels)", *self.pos(node))
-        tag = node.tag or ""
-        node_id = node.id
-        if tag.startswith(YAML_TAG):
-            short = tag[len(YAML_TAG):]
-        elif tag in self.local_tags:
-            short = {"scalar": "str", "sequence": "seq", "mapping": "map"}[node_id]
-        else:
-            raise YamlError(f"unsupported YAML tag {tag!r}: only standard tags are read", *self.pos(node))
-        if node_id == "scalar":
-            value = self.scalar(node, short)
-            size = 1
-        elif node_id == "sequence":
-            if short not in ("seq",):
-                raise YamlError(f"unsupported YAML tag {tag!r} on a sequence", *self.pos(node))
-            self.active.add(nid)
-            line, col = self.pos(node)
-            value = YSeq(line, col)
-            size = 1
-            for item in node.value:
-                v, s = self.convert(item, depth + 1)
-                value.append(v)
-                value._pos.append(self.pos(item))
-                size += s
-            self.active.discard(nid)
-        else:
-            if short not in ("map",):
-                raise YamlError(f"unsupported YAML tag {tag!r} on a mapping", *self.pos(node))
-            self.active.add(nid)
-            line, col = self.pos(node)
-            value = YMap(line, col)
-            size = 1
-            merges = []
-            for knode, vnode in node.value:
-                if knode.tag == YAML_TAG + "merge":
-                    merges.append(vnode)
-                    continue
-                if knode.id != "scalar":
-                    raise YamlError("unhashable key: a sequence or mapping used as a mapping key", *self.pos(knode))
-                key, _ = self.convert(knode, depth + 1)
-                if isinstance(key, (YMap, YSeq)):
-                    raise YamlError("unhashable key", *self.pos(knode))
-                v, s = self.convert(vnode, depth + 1)
-                kl, kc = self.pos(knode)
-                if key in value:
-                    first = value.key_line(key)
-                    self.errors.append(
-                        LoadError(
-                            f"duplicate key {str(key)[:80]!r} at lines {first} and {kl} "
-                            "(the last value is used, as Kubernetes does)",
-                            kl,
-                            kc,
-                        )
-                    )
-                value[key] = v
-                vl, vc = self.pos(vnode)
-                value._pos[key] = (kl, kc, vl, vc)
-                size += s + 1
-            for mnode in merges:  # YAML 1.1 merge keys: explicit keys win
-                sources = mnode.value if mnode.id == "sequence" else [mnode]
-                for src in sources:
-                    m, s = self.convert(src, depth + 1)
-                    if not isinstance(m, YMap):
-                        raise YamlError("merge key '<<' needs a mapping", *self.pos(src))
-                    for k, v in m.items():
-                        if k not in value:
-                            value[k] = v
-                            value._pos[k] = m._pos.get(k, (m.line, m.col, m.line, m.col))
-                    size += s
-            self.active.discard(nid)
-        self.memo[nid] = (value, size)
-        return value, size
-
-    def scalar(self, node, short: str) -> Any:
-        text = node.value
-        plain = not node.style
-        if short == "str" or short == "binary":
-            return text
-        if short == "null":
-            return None
-        if short == "bool":
-            return text.lower() in ("y", "yes", "true", "on")
-        if short == "timestamp":
-            return text
-        if short == "int":
-            return self.integer(node, text, plain)
-        if short == "float":
-            if _SEXAGESIMAL.match(text):
-                return text
-            t = text.replace("_", "").lower()
-            if t in (".inf", "+.inf"):
-                return float("inf")
-            if t == "-.inf":
-                return float("-inf")
-            if t == ".nan":
-                return float("nan")
-            try:
-                return float(t)
-            except ValueError:
-                return text
-        raise YamlError(f"unsupported YAML tag '!!{short}'", *self.pos(node))
-
-    def integer(self, node, text: str, plain: bool) -> Any:
-        if _SEXAGESIMAL.match(text):
-            return text  # go-yaml v2 (Kubernetes) reads 1:20 as a string
-        t = text.replace("_", "")
-        sign = -1 if t.startswith("-") else 1
-        t = t.lstrip("+-")
-        try:
-            if t.startswith(("0x", "0X")):
-                return sign * int(t[2:], 16)
-            if t.startswith(("0o", "0O")):
-                return sign * int(t[2:], 8)
-            if t.startswith(("0b", "0B")):
-                return sign * int(t[2:], 2)
-            if len(t) > 1 and t.startswith("0"):
-                return sign * int(t, 8)
-            return sign * int(t)
-        except ValueError as exc:
-            if "digits" in str(exc):
-                raise YamlError(f"integer with {len(t)} digits is too large", *self.pos(node)) from None
-            return text
-
-
-def _compose_chunk(text: str, line_offset: int) -> list:
-    return list(_yaml().compose_all(text))
-
-
-def iter_chunks(text: str) -> Iterator[tuple[int, str]]:
-    """Split a stream at document markers (which YAML forbids inside content)."""
+    Yields (number of lines before the chunk, character offset, chunk text).
+    """
     starts = [m.start() for m in DOC_MARKER.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
+    line = 0
+    prev = 0
     for i, start in enumerate(starts):
+        line += text.count("\n", prev, start)
+        prev = start
         end = starts[i + 1] if i + 1 < len(starts) else len(text)
-        yield text.count("\n", 0, start), text[start:end]
+        yield line, start, text[start:end]
 
 
 def load_yaml(text: str, limits: Limits = Limits(), local_tags: frozenset[str] = frozenset()) -> list[Document]:
-    """Parse a YAML stream into documents; never raises for bad input."""
+    """Parse a YAML stream into documents; never raises for bad input.
+
+    The whole stream is read in one pass.  When the parser cannot go on (a
+    syntax error, nesting too deep), the document it stopped in gets the error
+    and reading resumes, one document at a time, at the next ``---`` marker.
+    """
     try:
         _check_lines(text, limits)
-        _check_flow_depth(text, limits)
     except YamlError as exc:
         return [Document(0, exc.line, None, [LoadError(exc.message, exc.line, exc.column)])]
-    try:
-        nodes = _compose_chunk(text, 0)
-        chunks = [(0, nodes)]
-    except RecursionError:
-        return [Document(0, 1, None, [LoadError("nesting too deep", 1)])]
-    except Exception:  # fall back to one document at a time
-        chunks = None
+    builder = _Builder(limits, local_tags)
     docs: list[Document] = []
-    if chunks is not None:
-        for node in nodes:
-            docs.append(_convert_doc(node, len(docs), 0, limits, local_tags))
+    stop = builder.run(text, 0, docs)
+    if stop is None:
         return docs
-    for offset, chunk in iter_chunks(text):
-        try:
-            nodes = _compose_chunk(chunk, offset)
-        except RecursionError:
-            docs.append(Document(len(docs), offset + 1, None, [LoadError("nesting too deep", offset + 1)]))
-            continue
-        except Exception as exc:
-            err = _mark_error(exc, offset)
-            docs.append(Document(len(docs), offset + 1, None, [LoadError(err.message, err.line, err.column)]))
-            continue
-        for node in nodes:
-            docs.append(_convert_doc(node, len(docs), offset, limits, local_tags))
+    err, doc_line = stop
+    for off, _, chunk in iter_chunks(text):
+        # resume at the first '---' past the start of the failed document and
+        # not before the error (a document that ran into the next marker is
+        # reported on the marker's line: that marker starts a good document)
+        if off + 1 >= err.line and off + 1 > doc_line:
+            builder.run(chunk, off, docs)
     return docs
-
-
-def _convert_doc(node, index: int, offset: int, limits: Limits, local_tags) -> Document:
-    conv = _Converter(limits, offset, local_tags)
-    line = node.start_mark.line + 1 + offset
-    try:
-        data, _ = conv.convert(node)
-    except YamlError as exc:
-        return Document(index, line, None, [LoadError(exc.message, exc.line, exc.column)])
-    except RecursionError:
-        return Document(index, line, None, [LoadError("nesting too deep", line)])
-    return Document(index, line, data, conv.errors)
 
 
 # --------------------------------------------------------------------- JSON
@@ -398,13 +665,19 @@ def _json_pairs(pairs):
     return dict(pairs)
 
 
+_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|"
+                             r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
 def check_json(text: str, limits: Limits = Limits()) -> LoadError | None:
-    """Strict JSON validation: no NaN/Infinity, no duplicate keys, bounded depth."""
+    """Strict JSON validation: no NaN/Infinity, no duplicate keys, no lone surrogates, bounded depth."""
     try:
         _check_lines(text, limits)
-        _check_flow_depth(text, limits)
     except YamlError as exc:
         return LoadError(exc.message, exc.line, exc.column)
+    err = _json_depth(text, limits.max_depth)
+    if err is not None:
+        return err
     try:
         json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_json_pairs)
     except json.JSONDecodeError as exc:
@@ -414,29 +687,72 @@ def check_json(text: str, limits: Limits = Limits()) -> LoadError | None:
     except ValueError as exc:
         msg = str(exc)
         line = 1
-        # duplicate keys: find the second occurrence for a line number
         m = re.match(r"duplicate key '(.*)'$", msg)
         if m:
-            needle = json.dumps(m.group(1))
-            first = text.find(needle + ":")
-            if first < 0:
-                first = text.find(needle)
-            second = text.find(needle, first + 1) if first >= 0 else -1
-            if second >= 0:
-                line = text.count("\n", 0, second) + 1
-                msg = f"duplicate key {m.group(1)!r} at lines {text.count(chr(10), 0, first) + 1} and {line}"
+            line, msg = _json_duplicate(text, m.group(1), msg)
         elif "digits" in msg:
-            msg = "integer too large"
+            msg = "integer too large (more than 4300 digits)"
+            found = re.search(r"[0-9]{4301}", text)
+            if found:
+                line = text.count("\n", 0, found.start()) + 1
+        elif msg.startswith("non-standard JSON constant"):
+            name = msg.rsplit(" ", 1)[-1]
+            found = re.search(r"(?<![\"\w])-?" + re.escape(name) + r"(?![\"\w])", text)
+            if found:
+                line = text.count("\n", 0, found.start()) + 1
         return LoadError(f"invalid JSON: {msg}", line)
+    if "\\u" in text and "\\ud" in text.lower() and _has_surrogate(text):
+        found = _LONE_SURROGATE.search(text)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        return LoadError("invalid JSON: a \\u escape encodes a lone surrogate, which is not a character", line)
     return None
 
 
+def _has_surrogate(text: str) -> bool:
+    try:
+        json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _json_duplicate(text: str, key: str, msg: str) -> tuple[int, str]:
+    needle = json.dumps(key)
+    hits = [m.start() for m in re.finditer(re.escape(needle) + r"\s*:", text)]
+    if len(hits) >= 2:
+        a = text.count("\n", 0, hits[0]) + 1
+        b = text.count("\n", 0, hits[1]) + 1
+        return b, f"duplicate key {key[:80]!r} at lines {a} and {b}"
+    return 1, msg
+
+
+def _json_depth(text: str, max_depth: int) -> LoadError | None:
+    """Depth of brackets outside strings, before json.loads recurses into them."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return None
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+            if depth > max_depth:
+                line = text.count("\n", 0, m.start()) + 1
+                col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                return LoadError(f"nesting too deep (more than {max_depth} levels); file not parsed", line, col)
+        elif tok in "]}":
+            depth -= 1
+    return None
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
 def load_json(text: str, limits: Limits = Limits()) -> list[Document]:
-    """Validate strictly as JSON, then read through the YAML composer for lines."""
+    """Validate strictly as JSON, then read through the YAML parser for lines."""
     err = check_json(text, limits)
     if err is not None:
         return [Document(0, err.line, None, [err])]
-    docs = load_yaml(text.replace("\t", " "), limits)  # tabs are JSON whitespace
+    docs = load_yaml(text.replace("\t", " ") if "\t" in text else text, limits)  # tabs are JSON whitespace
     if len(docs) == 1 and not docs[0].errors:
         return docs
     # valid JSON the YAML reader could not take: keep the data, lines unknown
@@ -445,13 +761,24 @@ def load_json(text: str, limits: Limits = Limits()) -> list[Document]:
 
 
 def _wrap(value: Any, line: int = 1) -> Any:
-    if isinstance(value, dict):
-        m = YMap(line, 1)
-        for k, v in value.items():
-            m[k] = _wrap(v, line)
-        return m
-    if isinstance(value, list):
-        s = YSeq(line, 1)
-        s.extend(_wrap(v, line) for v in value)
-        return s
-    return value
+    """JSON data as YMap/YSeq (line 1 everywhere), without recursion."""
+    root_box: list = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root_box, 0)]
+    while stack:
+        v, parent, key = stack.pop()
+        if isinstance(v, dict):
+            out: Any = YMap(line, 1)
+            for k, item in v.items():
+                out[k] = None
+                out._pos[k] = (line, 1, line, 1)
+                stack.append((item, out, k))
+        elif isinstance(v, list):
+            out = YSeq(line, 1)
+            out.extend([None] * len(v))
+            out._pos = [(line, 1)] * len(v)
+            for i, item in enumerate(v):
+                stack.append((item, out, i))
+        else:
+            out = v
+        parent[key] = out
+    return root_box[0]

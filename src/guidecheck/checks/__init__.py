@@ -33,4 +33,16 @@ class Context:
         return [t for t in self.targets if t.kind == kind]
 
 
-__all__ = ["Context", "Hit", "NotApplicable"]
+def workload_object(target: Target, ctx: Context) -> dict:
+    """The target's object if its kind is a configured workload kind; else NotApplicable."""
+    obj = target.data
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    kinds = ctx.settings.get("workload-kinds") or ()
+    if not isinstance(kind, str) or kind not in kinds:
+        raise NotApplicable(f"{kind} is not a workload kind (settings.workload-kinds)")
+    if "$patch" in obj:  # a kustomize strategic-merge directive ($patch: delete), not an object to deploy
+        raise NotApplicable(f"a kustomize patch ($patch: {str(obj.get('$patch'))[:40]}), not a full object")
+    return obj
+
+
+__all__ = ["Context", "Hit", "NotApplicable", "workload_object"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 from guidecheck import k8s
-from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import Context, NotApplicable, workload_object
 from guidecheck.model import Hit, Target
 
 
@@ -36,11 +36,10 @@ def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit
     message = spec["message"]
 
     def check(target: Target, ctx: Context) -> Iterator[Hit]:
-        obj = target.data
+        obj = workload_object(target, ctx)
         kind = obj.get("kind")
-        allowed = kinds or tuple(ctx.settings["workload-kinds"])
-        if kind not in allowed:
-            raise NotApplicable(f"{kind} is not a workload kind this rule checks")
+        if kinds and kind not in kinds:
+            raise NotApplicable(f"{kind} is not a kind this rule checks")
         if which == "long-running" and not k8s.is_long_running(obj):
             raise NotApplicable(f"{kind} is not long-running")
         if each == "object":

@@ -21,7 +21,7 @@ from typing import Any
 
 from guidecheck import k8s, suppress
 from guidecheck.config import Config
-from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
+from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, _excluded, classify, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
 from guidecheck.yamlsafe import Document, YMap, load_json, load_yaml
 
@@ -99,12 +99,24 @@ def load(paths: list[str], config: Config) -> Loaded:
             display = os.path.normpath(raw).replace(os.sep, "/")
             if kind is None:
                 continue  # pre-commit may pass any changed file: not ours to read
-            if _is_chart_template(abspath):
+            if _is_chart_template(abspath) or _excluded_file(abspath, config):
                 continue
             _load_file(abspath, display, kind, config, out, root=root)
         else:
             out.targets.append(_file_target(SourceFile(raw, "file", [LoadError("no such file or directory")])))
     return out
+
+
+def _excluded_file(abspath: str, config: Config) -> bool:
+    """A file named on the command line (pre-commit) honours ``exclude`` as a directory scan does.
+
+    Patterns are relative to the configuration file's directory (the repository root).
+    """
+    if not config.exclude:
+        return False
+    base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
+    rel = os.path.relpath(abspath, base).replace(os.sep, "/")
+    return not rel.startswith("../") and _excluded(rel, config.exclude)
 
 
 def _display_prefix(raw: str) -> str:
@@ -125,7 +137,14 @@ def find_charts(w: Walk) -> list[ChartInfo]:
     charts = []
     chart_files = [p for p in w.inventory if p == "Chart.yaml" or p.endswith("/Chart.yaml")]
     dirs = {p[: -len("Chart.yaml")].rstrip("/") or "." for p in chart_files}
-    inv = set(w.inventory)
+    # every directory holding a file at any depth (linear; no per-chart pass over the inventory)
+    file_dirs: set[str] = set()
+    if chart_files:
+        for x in w.inventory:
+            cut = x.rfind("/")
+            while cut > 0 and x[:cut] not in file_dirs:
+                file_dirs.add(x[:cut])
+                cut = x.rfind("/", 0, cut)
     for p in sorted(chart_files):
         d = p[: -len("Chart.yaml")].rstrip("/") or "."
         parent = None
@@ -144,7 +163,7 @@ def find_charts(w: Walk) -> list[ChartInfo]:
                 chart_yaml=p,
                 name=name,
                 type=ctype,
-                has_templates=any(x.startswith(prefix + "templates/") for x in inv),
+                has_templates=prefix + "templates" in file_dirs,
                 subchart_of=parent,
             )
         )
@@ -186,7 +205,7 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
         src.errors.append(exc.error)
         return
     if config.inline_suppressions:
-        src.suppressions.extend(suppress.parse_comments(text, display))
+        src.suppressions.extend(suppress.parse_comments(text, display, kind))
     if kind == "dockerfile":
         _load_dockerfile(text, src, out)
         return

@@ -1,19 +1,64 @@
-"""Compiler-style text: ``path:line:col: severity RULE message [object, bullet]``."""
+"""Compiler-style text: ``path:line:col: severity RULE message [object, bullet]``.
+
+One line per active finding (suppressed findings are only counted), an
+indented ``fix:`` line with the rule's remediation, ``incomplete:`` lines, and
+a summary line.  Every value from the scanned files goes through
+:mod:`guidecheck.sanitize`, so a file name or value can neither add a line nor
+move the cursor.  A line never starts with a CI log command (GitHub Actions
+``::error``, Azure Pipelines ``##vso[``) taken from a file name.  Colour only
+when ``meta["color"]`` (the CLI sets it for a terminal without ``NO_COLOR``).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from guidecheck.model import ScanResult, Severity
+from guidecheck.model import Finding, ScanResult, Severity
 from guidecheck.sanitize import clean, path as clean_path
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 
+# GitHub Actions reads "::command ...::" at the start of a line (after leading
+# whitespace); Azure Pipelines reads "##vso[" and "##[" anywhere in a line.
+_LOG_COMMAND = re.compile(r"##(?=vso\[|\[)")
+
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def display_path(path: str) -> str:
+    """A path safe to start a line with: escaped, and never a CI log command."""
+    shown = _LOG_COMMAND.sub("#\\\\x23", clean_path(path))
+    if shown.lstrip().startswith("::"):
+        shown = "./" + shown
+    return shown
+
+
+def _safe(text: str) -> str:
+    return _LOG_COMMAND.sub("#\\\\x23", text)
+
+
+def finding_line(f: Finding, color: bool = False) -> str:
+    where = f"{display_path(f.path)}:{f.line}:{f.column}:"
+    sev = str(f.severity)
+    context = []
+    if f.object is not None:
+        obj = clean(str(f.object))
+        context.append(obj + (f" container {clean(f.container)}" if f.container else ""))
+    elif f.container:
+        context.append(f"container {clean(f.container)}")
+    origin = f.extra.get("origin") if isinstance(f.extra.get("origin"), dict) else {}
+    if origin.get("template"):
+        context.append(f"from {clean_path(str(origin['template']))}")
+    context.append(f"guideline {f.bullet}" if f.bullet else "tool")
+    body = _safe(f"{f.rule_id} {clean(f.message)} [{', '.join(context)}]")
+    if color:
+        where = _BOLD + where + _RESET
+        sev = _COLORS[f.severity] + sev + _RESET
+    return f"{where} {sev} {body}"
 
 
 def render(result: ScanResult, meta: dict[str, Any]) -> str:
@@ -23,25 +68,12 @@ def render(result: ScanResult, meta: dict[str, Any]) -> str:
     for f in result.findings:
         if f.suppressed:
             continue
-        where = f"{clean_path(f.path)}:{f.line}:{f.column}:"
-        sev = str(f.severity)
-        context = []
-        if f.object is not None:
-            obj = clean(str(f.object))
-            context.append(obj + (f" container {clean(f.container)}" if f.container else ""))
-        origin = f.extra.get("origin") or {}
-        if origin.get("template"):
-            context.append(f"from {clean_path(str(origin['template']))}")
-        context.append(f"guideline {f.bullet}" if f.bullet else "tool")
-        if color:
-            where = _BOLD + where + _RESET
-            sev = _COLORS[f.severity] + sev + _RESET
-        lines.append(f"{where} {sev} {f.rule_id} {clean(f.message)} [{', '.join(context)}]")
+        lines.append(finding_line(f, color))
         if not quiet:
-            fix = f"    fix: {clean(_one_line(f.remediation))}"
+            fix = f"    fix: {_safe(clean(_one_line(f.remediation), mask=False))}"
             lines.append(_DIM + fix + _RESET if color else fix)
     for reason in result.incomplete:
-        lines.append(f"incomplete: {clean(reason)}")
+        lines.append(_safe(f"incomplete: {clean(reason)}"))
     if not quiet:
         lines.append(summary(result, meta))
     return "\n".join(lines) + "\n" if lines else ""

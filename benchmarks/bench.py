@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Benchmark guidecheck (and Checkov, side by side) on the real-world corpus.
+
+Run by hand, not by the tests (see benchmarks/README.md)::
+
+    .venv/bin/python benchmarks/bench.py                 # corpus: ../shared/corpus/dev
+    .venv/bin/python benchmarks/bench.py --no-checkov    # guidecheck only
+
+Prints a Markdown table.  Every command runs as its own process and is measured
+with ``os.wait4`` (Linux): wall time, CPU time (user + system) and peak resident
+memory of that process and the worker processes it waited for (Checkov runs
+parallel workers; their CPU time counts, the peak is the largest process's).
+Small timings are the median of ``--repeat`` runs after one warm-up run; the
+corpus scans run ``--corpus-repeat`` times each, alternating the two tools, so
+that both see the same machine load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKOV_VERSION = "3.3.30"
+CHECKOV_VENV = Path("/tmp/bench-checkov-venv")
+
+
+@dataclass
+class Measure:
+    wall: float
+    cpu: float
+    rss_mb: float
+    rc: int
+
+
+def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None, timeout: float = 3600) -> Measure:
+    """Run ``cmd`` with its output discarded; measure that process alone."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                raise SystemExit(f"timed out after {timeout} s: {' '.join(cmd)}")
+            time.sleep(0.002)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def median(ms: list[Measure]) -> Measure:
+    return Measure(statistics.median(m.wall for m in ms), statistics.median(m.cpu for m in ms),
+                   max(m.rss_mb for m in ms), ms[-1].rc)
+
+
+def guidecheck_cmd() -> list[str]:
+    exe = ROOT / ".venv" / "bin" / "guidecheck"
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("guidecheck")
+    return [found] if found else [sys.executable, "-m", "guidecheck"]
+
+
+def checkov_cmd(install: bool) -> list[str] | None:
+    exe = CHECKOV_VENV / "bin" / "checkov"
+    if not exe.exists() and install:
+        print(f"installing checkov=={CHECKOV_VERSION} into {CHECKOV_VENV} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
+        subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", f"checkov=={CHECKOV_VERSION}"],
+                       check=True)
+    if not exe.exists():
+        return None
+    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.strip()
+    if version != CHECKOV_VERSION:
+        print(f"warning: checkov {version!r} found, the comparison is defined for {CHECKOV_VERSION}",
+              file=sys.stderr)
+    return [str(exe)]
+
+
+def count_files(corpus: Path) -> tuple[int, int]:
+    """Files guidecheck reads in the corpus (YAML, JSON, Dockerfiles) and their bytes."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from guidecheck.loaders.fs import walk
+
+    w = walk(str(corpus))
+    size = 0
+    for f in w.files:
+        try:
+            size += os.stat(f.abspath).st_size
+        except OSError:
+            pass
+    return len(w.files), size
+
+
+def small_repo() -> Path:
+    for candidate in (ROOT / "examples" / "compliant-service", ROOT / "fixtures" / "golden"):
+        if candidate.is_dir():
+            return candidate
+    raise SystemExit("no small repository to scan (examples/compliant-service or fixtures/golden)")
+
+
+def fmt(m: Measure) -> tuple[str, str, str]:
+    return f"{m.wall:.2f}", f"{m.cpu:.2f}", f"{m.rss_mb:.0f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
+    ap.add_argument("--small", type=Path, default=None, help="small service repository (default: "
+                    "examples/compliant-service, else fixtures/golden)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of the small timings (median)")
+    ap.add_argument("--corpus-repeat", type=int, default=1, help="runs of each corpus scan (median)")
+    ap.add_argument("--no-checkov", action="store_true", help="skip Checkov")
+    ap.add_argument("--no-install", action="store_true", help="do not create the Checkov venv when missing")
+    args = ap.parse_args()
+
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        raise SystemExit(f"corpus not found: {corpus}")
+    small = (args.small or small_repo()).resolve()
+    gc = guidecheck_cmd()
+    # as an installed tool runs: with its bytecode cache (this sandbox sets PYTHONDONTWRITEBYTECODE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.setdefault("NO_COLOR", "1")
+    ck = None if args.no_checkov else checkov_cmd(install=not args.no_install)
+
+    n_files, n_bytes = count_files(corpus)
+    out = Path(tempfile.mkdtemp(prefix="gc-bench-"))
+
+    # warm-up: bytecode caches, rule catalogue cache, file system cache
+    run([*gc, "--version"], env=env)
+    run([*gc, "scan", str(small), "-q", "-f", "json", "-o", str(out / "warm.json")], env=env)
+    run([*gc, "scan", str(corpus), "-q", "-f", "json", "-o", str(out / "warm-corpus.json")], env=env)
+
+    version = median([run([*gc, "--version"], env=env) for _ in range(args.repeat)])
+    small_scan = median([run([*gc, "scan", str(small), "-q", "-f", "json", "-o", str(out / "small.json")], env=env)
+                         for _ in range(args.repeat)])
+
+    gc_runs, ck_runs = [], []
+    for _ in range(args.corpus_repeat):
+        gc_runs.append(run([*gc, "scan", str(corpus), "-q", "-f", "json", "-o", str(out / "gc.json")], env=env))
+        if ck:
+            ck_runs.append(run([*ck, "-d", str(corpus), "--framework", "kubernetes", "dockerfile",
+                                "--skip-download", "--compact", "--quiet", "-o", "json"],
+                               cwd=out, env=env))
+    gc_corpus = median(gc_runs)
+    ck_corpus = median(ck_runs) if ck_runs else None
+
+    print(f"Corpus: `{corpus}` ({n_files} YAML/JSON/Dockerfile files, {n_bytes / 1e6:.1f} MB); "
+          f"small repository: `{small.relative_to(ROOT) if small.is_relative_to(ROOT) else small}`; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.\n")
+    print("| measurement | wall s | CPU s | peak RSS MB | files/s (wall) | target |")
+    print("|---|---:|---:|---:|---:|---|")
+    w, c, r = fmt(version)
+    print(f"| `guidecheck --version` | {w} | {c} | {r} | | |")
+    w, c, r = fmt(small_scan)
+    ok = "met" if small_scan.wall < 0.3 else "NOT met"
+    print(f"| guidecheck scan, small repository | {w} | {c} | {r} | | < 0.3 s incl. start: {ok} |")
+    w, c, r = fmt(gc_corpus)
+    print(f"| guidecheck scan, corpus | {w} | {c} | {r} | {n_files / gc_corpus.wall:.0f} | |")
+    if ck_corpus:
+        w, c, r = fmt(ck_corpus)
+        print(f"| Checkov {CHECKOV_VERSION}, corpus (kubernetes, dockerfile) | {w} | {c} | {r} | "
+              f"{n_files / ck_corpus.wall:.0f} | |")
+        ratio_wall = ck_corpus.wall / gc_corpus.wall
+        ratio_cpu = ck_corpus.cpu / gc_corpus.cpu if gc_corpus.cpu else float("inf")
+        ok = "met" if ratio_wall >= 5 else "NOT met"
+        print(f"| **Checkov / guidecheck** | **{ratio_wall:.1f}x** | **{ratio_cpu:.1f}x** | "
+              f"{ck_corpus.rss_mb / gc_corpus.rss_mb:.1f}x | | >= 5x: {ok} |")
+    print(f"\nExit codes: guidecheck {gc_corpus.rc} (1 = findings)"
+          + (f", Checkov {ck_corpus.rc} (1 = failed checks)" if ck_corpus else "")
+          + f"; reports in `{out}`.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,439 @@
+"""Dockerfile rules: base image (GC301), layers (GC302), package caches (GC303),
+pinned FROM images (GC304) and OCI labels (GC305).
+
+Every check reads the model of :mod:`guidecheck.loaders.dockerfile` (``target.data``).
+Stage aliases are followed (``FROM build`` is judged by ``build``'s image), ARG
+defaults are applied, and an ARG without default is reported as such, never
+guessed.  Only the final stage ships: GC301 and GC305 judge the final image,
+GC303 the stages the final image is built from (the final stage and the stages
+it inherits through ``FROM <stage>``), GC302 and GC304 every stage.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Iterator
+
+from guidecheck import images
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.loaders.dockerfile import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
+from guidecheck.model import Hit, Target
+
+_MAX_SHOWN = 120
+
+
+def _short(text: str, limit: int = _MAX_SHOWN) -> str:
+    text = text.replace(MARK, "?")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _dockerfile(target: Target) -> Dockerfile:
+    df = target.data
+    if not isinstance(df, Dockerfile):
+        raise NotApplicable("not a Dockerfile model")
+    if not df.stages:
+        raise NotApplicable("the Dockerfile has no build stage")
+    return df
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _stage_name(st: Stage) -> str:
+    return f"stage '{st.alias}'" if st.alias else f"stage {st.index}"
+
+
+def _via(df: Dockerfile, st: Stage) -> str:
+    """"via stage 'build' -> stage 'base'" when the stage builds FROM earlier stages, else ""."""
+    chain = df.lineage(st)[1:]
+    return "via " + " -> ".join(_stage_name(s) for s in chain) if chain else ""
+
+
+def _notes(*notes: str) -> str:
+    notes = tuple(n for n in notes if n)
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+# -------------------------------------------------------------------- GC301
+
+
+def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC301: the final stage's base image, aliases and ARG defaults resolved, is Alpine-based."""
+    df = _dockerfile(target)
+    final = df.final
+    root = df.root_of(final)
+    allowed = _strings(ctx.settings.get("allowed-base-images"))
+    via = _via(df, final)
+    if not root.base:
+        raise NotApplicable("the final FROM names no image (a GC001 parse error)")
+    if final.image is None:
+        yield Hit(f"the base image of the final stage, '{_short(root.base)}'{_notes(via)}, cannot be resolved: "
+                  f"{final.unresolved}; give the ARG a default so the base image can be checked",
+                  line=final.line, extra={"base": root.base, "unresolved": list(final.unresolved_args)})
+        return
+    ref = images.parse(final.image)
+    if ref is None:
+        yield Hit(f"the base image of the final stage, '{_short(final.image)}'{_notes(via)}, is not a valid image "
+                  "reference", line=final.line, extra={"image": final.image})
+        return
+    if images.matches_any(ref, allowed):
+        return
+    if final.is_scratch:
+        yield Hit(f"the final stage is built FROM scratch{_notes(via)}, which is not Alpine-based; if your policy "
+                  "accepts scratch images (a static binary and nothing else), add \"scratch\" to "
+                  "settings allowed-base-images", line=final.line, extra={"image": "scratch"})
+        return
+    resolved = f"resolved from '{_short(root.base)}'" if root.base != final.image else ""
+    yield Hit(f"the final stage's base image '{_short(final.image)}'{_notes(via, resolved)} is not Alpine-based "
+              f"(settings allowed-base-images: {', '.join(allowed) or 'none'})",
+              line=final.line, extra={"image": final.image})
+
+
+# -------------------------------------------------------------------- GC302
+
+
+def _mergeable(a: Instruction, b: Instruction) -> bool:
+    if a.json_args is not None or b.json_args is not None:
+        return False  # exec form: no shell to join commands with
+    return sorted(a.flag_list) == sorted(b.flag_list)
+
+
+def consecutive_runs(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC302: consecutive RUN instructions of a stage that could be one layer."""
+    df = _dockerfile(target)
+    for st in df.stages:
+        group: list[Instruction] = []
+        for ins in [*st.instructions, None]:
+            if ins is not None and ins.name == "RUN" and (not group or _mergeable(group[-1], ins)):
+                group.append(ins)
+                continue
+            if len(group) >= 2:
+                first, second, last = group[0], group[1], group[-1]
+                yield Hit(f"{len(group)} consecutive RUN instructions in {_stage_name(st)} (lines {first.line}-"
+                          f"{last.end_line}) create {len(group)} layers where one would do; join them with &&",
+                          line=second.line, extra={"runs": [g.line for g in group]})
+            group = [ins] if ins is not None and ins.name == "RUN" else []
+
+
+# -------------------------------------------------------------------- GC303
+
+_SEGMENT_SPLIT = re.compile(r"&&|\|\||[;|&\n()`{}]")
+_PIP = re.compile(r"^pip[0-9]*(?:\.[0-9]+)?$")
+_HOME = re.compile(r"^(~|\$HOME|\$\{HOME\})")
+_PRINTS = frozenset({"echo", "printf", "#"})
+_APT = frozenset({"apt-get", "apt", "aptitude"})
+_RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "dnf5"})
+
+
+class _Run:
+    """A RUN instruction's shell text, split into simple commands (words, quotes dropped)."""
+
+    def __init__(self, ins: Instruction):
+        self.ins = ins
+        parts = [" ".join(ins.json_args) if ins.json_args is not None else ins.value]
+        for body, is_script in zip(ins.heredocs, heredoc_is_script(ins)):
+            if is_script:
+                parts.append(body)
+        self.text = "\n".join(parts).replace('"', " ").replace("'", " ")
+        self._segments: list[tuple[str, list[str]]] | None = None
+        self._removed: list[str] | None = None
+        self.mounts = [_mount(v) for k, v in ins.flag_list if k == "mount"]
+
+    @property
+    def segments(self) -> list[tuple[str, list[str]]]:
+        """(text, words) of each simple command; split on first use only."""
+        if self._segments is None:
+            self._segments = [(seg, seg.split()) for seg in _SEGMENT_SPLIT.split(self.text) if seg.strip()]
+        return self._segments
+
+    def invocations(self, needles: tuple[str, ...], is_tool) -> Iterator[tuple[str, list[str]]]:
+        """For each command whose program satisfies ``is_tool``: (program, its arguments).
+
+        Only commands whose text contains one of ``needles`` are looked at, so a
+        long RUN without any package manager costs one substring search.
+        """
+        if not any(n in self.text for n in needles):
+            return
+        for text, seg in self.segments:
+            if not any(n in text for n in needles) or seg[0] in _PRINTS:
+                continue  # `echo "run apk add"` prints, it does not install
+            for i, w in enumerate(seg):
+                tool = w.rsplit("/", 1)[-1]
+                if is_tool(tool, seg, i):
+                    yield tool, seg[i + 1:]
+                    break
+
+    def removes(self, paths: tuple[str, ...]) -> bool:
+        """An ``rm`` of one of ``paths`` (or a directory above it, or a path under it)."""
+        for p in self.removed:
+            if any(t == p or t.startswith(p + "/") or p.startswith(t + "/") for t in paths):
+                return True
+        return False
+
+    @property
+    def removed(self) -> list[str]:
+        """Absolute paths given to ``rm`` commands (``~`` and ``$HOME`` read as /root), found on first use."""
+        if self._removed is None:
+            self._removed = []
+            if "rm" in self.text:
+                for text, seg in self.segments:
+                    if "rm" not in text or "rm" not in (w.rsplit("/", 1)[-1] for w in seg):
+                        continue
+                    for w in seg:
+                        p = w.rstrip("*").rstrip("/")
+                        if len(p) < 2 or not p.startswith(("/", "~", "$HOME", "${HOME}")):
+                            continue
+                        self._removed.append(_HOME.sub("/root", p))
+        return self._removed
+
+    def cache_mount(self, paths: tuple[str, ...]) -> bool:
+        """A ``--mount=type=cache`` (or tmpfs) on one of ``paths`` or a directory above or below it."""
+        for m in self.mounts:
+            if m.get("type") not in ("cache", "tmpfs"):
+                continue
+            target = _mount_target(m)
+            if not target:
+                continue
+            if any(t == target or t.startswith(target + "/") or target.startswith(t + "/") for t in paths):
+                return True
+        return False
+
+    def has_words(self, *words: str) -> bool:
+        if not all(w in self.text for w in words):
+            return False
+        return any(all(w in seg for w in words) for _, seg in self.segments)
+
+
+def _mount_target(m: dict[str, str]) -> str:
+    target = (m.get("target") or m.get("dst") or m.get("destination") or "").rstrip("/")
+    return _HOME.sub("/root", target)
+
+
+def _mount(spec: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in spec.split(","):
+        k, sep, v = part.partition("=")
+        out[k.strip().lower()] = v.strip().strip("'\"") if sep else "true"
+    out.setdefault("type", "bind")
+    return out
+
+
+def _apk(tool: str, seg: list[str], i: int) -> bool:
+    return tool == "apk"
+
+
+def _apt(tool: str, seg: list[str], i: int) -> bool:
+    return tool in _APT
+
+
+def _rpm(tool: str, seg: list[str], i: int) -> bool:
+    return tool in _RPM
+
+
+def _pip(tool: str, seg: list[str], i: int) -> bool:
+    """pip, pip3, pip3.12 -- not `uv pip` (uv has its own cache) nor `python -m pip` (see below)."""
+    if _PIP.match(tool):
+        prev = seg[i - 1].rsplit("/", 1)[-1] if i else ""
+        return prev not in ("uv", "-m")
+    return False
+
+
+def _pip_module(tool: str, seg: list[str], i: int) -> bool:
+    return tool.startswith("python") and i + 2 < len(seg) and seg[i + 1] == "-m" and _PIP.match(seg[i + 2]) is not None
+
+
+def _operands(args: list[str]) -> list[str]:
+    return [a for a in args if not a.startswith("-")]
+
+
+def _sets_pip_no_cache(chain: list[Stage], run: _Run) -> bool:
+    """PIP_NO_CACHE_DIR set inline, or by an ENV/ARG of the stage (or a stage it builds FROM) before the RUN."""
+    if "PIP_NO_CACHE_DIR=" in run.text:
+        return True
+    for st in chain:
+        for ins in st.instructions:
+            if ins.line < run.ins.line and ins.name in ("ENV", "ARG") and any(
+                    k == "PIP_NO_CACHE_DIR" and v not in (None, "") for k, v in ins.pairs):
+                return True
+    return False
+
+
+def _cache_problems(chain: list[Stage], ins: Instruction) -> list[str]:
+    run = _Run(ins)
+    problems = []
+    # apk: `apk add` without --no-cache keeps the index in /var/cache/apk
+    apk_paths = ("/var/cache/apk", "/etc/apk/cache")
+    for _, args in run.invocations(("apk",), _apk):
+        if "add" in _operands(args)[:2] and "--no-cache" not in args:
+            if not (run.removes(apk_paths) or run.cache_mount(apk_paths) or run.has_words("apk", "cache", "clean")):
+                problems.append("'apk add' without --no-cache (and /var/cache/apk is not removed in the same RUN)")
+            break
+    # apt: package lists fetched by update/install stay in /var/lib/apt/lists
+    apt_paths = ("/var/lib/apt/lists",)
+    for tool, args in run.invocations(("apt",), _apt):
+        verb = next((o for o in _operands(args) if o in ("update", "install")), None)
+        if verb and not (run.removes(apt_paths) or run.cache_mount(apt_paths)):
+            problems.append(f"'{tool} {verb}' without 'rm -rf /var/lib/apt/lists/*' in the same RUN")
+            break
+    # pip: the wheel cache in ~/.cache/pip
+    pip_paths = ("/root/.cache/pip", "/root/.cache")
+    pip_calls = itertools.chain(run.invocations(("pip",), _pip),
+                                ((t, a[2:]) for t, a in run.invocations(("pip",), _pip_module)))
+    for _, args in pip_calls:
+        if "install" in _operands(args)[:2] and not any(a.startswith("--no-cache-dir") for a in args):
+            exempt = (_sets_pip_no_cache(chain, run) or run.removes(pip_paths) or run.has_words("cache", "purge")
+                      or any(m.get("type") == "cache" and ("/.cache" in _mount_target(m) or "pip" in _mount_target(m))
+                             for m in run.mounts))
+            if not exempt:
+                problems.append("'pip install' without --no-cache-dir (or PIP_NO_CACHE_DIR)")
+            break
+    # yum / dnf / microdnf / tdnf: metadata and packages in /var/cache/<tool>
+    rpm_paths = ("/var/cache/yum", "/var/cache/dnf", "/var/cache/tdnf", "/var/cache/libdnf5")
+    for tool, args in run.invocations(("yum", "dnf"), _rpm):
+        verb = next((o for o in _operands(args) if o in ("install", "update", "upgrade", "groupinstall",
+                                                         "reinstall")), None)
+        if verb:
+            cleaned = any(_operands(a)[:2] == ["clean", "all"] for _, a in run.invocations(("yum", "dnf"), _rpm))
+            if not (cleaned or run.removes(rpm_paths) or run.cache_mount(rpm_paths)):
+                problems.append(f"'{tool} {verb}' without '{tool} clean all' (or removing its cache under "
+                                "/var/cache) in the same RUN")
+            break
+    return problems
+
+
+def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC303: package-manager caches left in a layer of the image that ships."""
+    df = _dockerfile(target)
+    chain = df.lineage(df.final)
+    for st in chain:
+        for ins in st.instructions:
+            if ins.name != "RUN":
+                continue
+            for problem in _cache_problems(chain, ins):
+                yield Hit(f"RUN in {_stage_name(st)} leaves a package cache in the layer: {problem}",
+                          line=ins.line)
+
+
+# -------------------------------------------------------------------- GC304
+
+
+def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC304: every FROM image has a fixed tag or a digest."""
+    df = _dockerfile(target)
+    floating = _strings(ctx.settings.get("floating-tags"))
+    for st in df.stages:
+        if st.parent_stage is not None or not st.base:
+            continue  # FROM <earlier stage>: judged at that stage; an empty FROM is a GC001 parse error
+        shown = _short(st.base)
+        if st.image is None:
+            verdict = _judge_partial(st.partial or "", floating, st.unresolved_args)
+            if verdict == "ok":
+                continue
+            if verdict is not None:
+                yield Hit(f"FROM {shown}: {verdict}", line=st.line, extra={"image": st.base})
+                continue
+            yield Hit(f"FROM {shown}: the tag cannot be checked: {st.unresolved}; give the ARG a default (a "
+                      "fixed version) or pin the image by digest", line=st.line,
+                      extra={"image": st.base, "unresolved": list(st.unresolved_args)})
+            continue
+        if st.is_scratch:
+            continue
+        resolved = f" (resolved to '{_short(st.image)}')" if st.image != st.base else ""
+        problem = _tag_problem(st.image, floating)
+        if problem:
+            yield Hit(f"FROM {shown}{resolved}: {problem}", line=st.line, extra={"image": st.image})
+
+
+_REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+
+
+def _reference_problem(ref: images.ImageRef) -> str | None:
+    """What Docker would reject in a parsed reference (images.parse is lenient)."""
+    reg = ref.registry
+    if reg and not reg.startswith("[") and reg.count(":") > 1:
+        return f"not a valid image reference: registry '{_short(reg, 60)}' has more than one port"
+    if not all(_REPO_COMPONENT.match(c) for c in ref.repository.split("/")):
+        return f"not a valid image reference: repository '{_short(ref.repository, 60)}' must be lower-case " \
+               "letters, digits and separators"
+    return None
+
+
+def _tag_problem(image: str, floating: list[str]) -> str | None:
+    ref = images.parse(image)
+    if ref is None:
+        return "not a valid image reference"
+    bad = _reference_problem(ref)
+    if bad:
+        return bad
+    if ref.digest is not None:
+        return None if ref.valid_digest else f"malformed digest '{_short(ref.digest, 80)}'"
+    if ref.tag is None:
+        return "no tag and no digest (Docker pulls ':latest')"
+    if images.is_floating(ref, floating):
+        return f"floating tag '{_short(ref.tag, 60)}' and no digest"
+    return None
+
+
+def _judge_partial(partial: str, floating: list[str], args: tuple[str, ...]) -> str | None:
+    """Judge a FROM whose ARGs are partly unresolved when the tag is still visible.
+
+    ``${REGISTRY}/alpine:3.20`` has a fixed tag whatever REGISTRY is;
+    ``golang:${GO}`` does not say.  Returns "ok", a problem, or None (cannot say).
+    """
+    if not partial or MARK not in partial:
+        return None
+    ref = images.parse(partial)
+    if ref is None:
+        return None
+    if ref.digest is not None:
+        if MARK in ref.digest:
+            return None
+        return "ok" if ref.valid_digest else f"malformed digest '{_short(ref.digest, 80)}'"
+    if ref.tag is None:
+        return None if MARK in ref.short else "no tag and no digest (Docker pulls ':latest')"
+    if MARK in ref.tag:
+        literal = ref.tag.split(MARK, 1)[0].lower()
+        hit = next((f for f in floating if literal.startswith(f.lower() + "-")), None)
+        if hit is not None:  # latest-${ARCH}: floating whatever the ARG holds
+            names = ", ".join(args) or "the ARG"
+            return f"floating tag '{hit}-...' whatever {names} holds, and no digest"
+        return None
+    if images.is_floating(ref, floating):
+        return f"floating tag '{_short(ref.tag, 60)}' and no digest"
+    return "ok"
+
+
+# -------------------------------------------------------------------- GC305
+
+
+def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC305: the final image carries the required OCI labels (version and revision)."""
+    df = _dockerfile(target)
+    final = df.final
+    required = _strings(ctx.settings.get("required-oci-labels"))
+    if not required:
+        raise NotApplicable("settings required-oci-labels is empty")
+    labels: dict[str, str] = {}
+    for st in reversed(df.lineage(final)):  # base stages first, the final stage's values win
+        for ins in st.instructions:
+            if ins.name == "LABEL":
+                for k, v in ins.pairs:
+                    labels[k] = v if isinstance(v, str) else ""
+    missing = [r for r in required if r not in labels]
+    empty = [r for r in required if r in labels and not labels[r].strip()]
+    if not missing and not empty:
+        return
+    parts = []
+    if missing:
+        parts.append(f"no LABEL {', '.join(missing)}")
+    if empty:
+        parts.append(f"an empty LABEL {', '.join(empty)}")
+    where = _stage_name(final) + (", " + _via(df, final) if final.parent_stage is not None else "")
+    yield Hit(f"the final image ({where}) has " + " and ".join(parts), line=final.line,
+              extra={"missing": missing + empty})

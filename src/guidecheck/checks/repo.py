@@ -1,0 +1,474 @@
+"""Repository rules GC201-GC204 (guideline section 2: repository structure).
+
+They look at a :class:`guidecheck.loaders.RepoInfo`, built when a *directory*
+is scanned: the inventory of regular files (the walker skips ``.git``,
+``node_modules``, ``vendor`` ...), the Dockerfiles and the Helm charts.  When
+pre-commit passes single files there is no repository target and these rules
+do not run.
+
+What counts as *production* (shared by the four rules):
+
+* a Dockerfile or chart under a test, example or documentation directory
+  (``test/``, ``tests/``, ``testdata/``, ``e2e/``, ``examples/``, ``docs/``,
+  ``hack/`` ..., any directory named ``*-test``/``test-*``, and hidden
+  directories such as ``.github/`` or ``.devcontainer/``) is not production;
+* ``Dockerfile.dev``, ``Dockerfile-debug``, ``Dockerfile.test``, ``Dockerfile.ci``,
+  ``Dockerfile.local``, ``dev.Dockerfile`` ... are development variants;
+* ``Dockerfile.<anything else>`` / ``Dockerfile-<anything else>`` next to a
+  ``Dockerfile`` are variants of the same image (``Dockerfile.cross``,
+  ``Dockerfile-windows``, ``Dockerfile.alpine``): one service per directory;
+  ``<name>.Dockerfile`` names a separate image ``<name>``.
+
+Findings of GC202-GC204 are about something missing, so they sit on the
+repository itself (its path, line 1).  GC201 is pinned to the first service
+over the limit (its Dockerfile or Chart.yaml, line 1), where an editor can
+show it; the message and ``extra.services`` list every service found.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Iterator
+
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.model import Hit, Target
+
+# Directories whose content is not the service itself.
+NON_PRODUCTION_DIRS = frozenset(
+    {
+        "test", "tests", "testing", "testdata", "test-data", "test_data", "__tests__", "e2e", "e2e-tests",
+        "integration", "integration-tests", "it", "spec", "fixtures", "example", "examples", "sample",
+        "samples", "doc", "docs", "documentation", "hack",
+    }
+)
+_TESTISH_DIR = re.compile(r"^(?:tests?|e2e)[-_]|[-_](?:tests?|e2e)$", re.IGNORECASE)
+
+# Words in a Dockerfile name that mark a development-only variant.
+DEV_VARIANT_WORDS = frozenset(
+    {
+        "dev", "devel", "develop", "development", "debug", "test", "tests", "testing", "ci", "local",
+        "e2e", "devcontainer", "integration",
+    }
+)
+
+_DOCKERFILE_BASES = ("dockerfile", "containerfile")
+_SUFFIXES = (".dockerfile", ".containerfile")
+_WORD_SPLIT = re.compile(r"[.\-_]+")
+
+MAX_LISTED = 6
+
+
+# ---------------------------------------------------------------- helpers
+
+def _inventory(target: Target) -> Any:
+    info = target.data
+    inventory = getattr(info, "inventory", None)
+    if not isinstance(inventory, list):
+        raise NotApplicable("not a repository")
+    return info
+
+
+def non_production_dir(relpath: str) -> str | None:
+    """The directory segment that makes ``relpath`` test/example/docs material, if any."""
+    for seg in relpath.split("/")[:-1]:
+        if not seg:
+            continue
+        if seg.startswith("."):
+            return seg
+        low = seg.lower()
+        if low in NON_PRODUCTION_DIRS or _TESTISH_DIR.search(low):
+            return seg
+    return None
+
+
+def _display(target: Target, rel: str) -> str:
+    base = target.path
+    return rel if base in ("", ".") else f"{base.rstrip('/')}/{rel}"
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    if len(items) > MAX_LISTED:
+        shown += f" and {len(items) - MAX_LISTED} more"
+    return shown
+
+
+def _dirname(rel: str) -> str:
+    return rel.rsplit("/", 1)[0] if "/" in rel else "."
+
+
+def classify_dockerfile(rel: str) -> tuple[str, str | None]:
+    """``(service key, None)`` for a production Dockerfile, ``("", why)`` otherwise."""
+    where = non_production_dir(rel)
+    if where is not None:
+        return "", f"under {where}/"
+    name = rel.rsplit("/", 1)[-1]
+    low = name.lower()
+    directory = _dirname(rel)
+    if low in _DOCKERFILE_BASES:
+        return directory, None
+    for suffix in _SUFFIXES:
+        if low.endswith(suffix) and len(low) > len(suffix):
+            stem = low[: -len(suffix)]
+            words = set(_WORD_SPLIT.split(stem)) - {""}
+            if words & DEV_VARIANT_WORDS:
+                return "", "development variant"
+            return f"{directory}:{stem}", None
+    for base in _DOCKERFILE_BASES:
+        if low.startswith(base) and len(low) > len(base) and low[len(base)] in ".-_":
+            words = set(_WORD_SPLIT.split(low[len(base) + 1:])) - {""}
+            if words & DEV_VARIANT_WORDS:
+                return "", "development variant"
+            return directory, None  # Dockerfile.cross, Dockerfile-windows: same image, other platform
+    return directory, None
+
+
+def dockerfile_services(dockerfiles: Iterable[str]) -> tuple[list[list[str]], list[str]]:
+    """Production Dockerfiles grouped by service (sorted), and the others with why they do not count."""
+    groups: dict[str, list[str]] = {}
+    skipped: list[str] = []
+    for rel in sorted(d for d in dockerfiles if isinstance(d, str)):
+        key, why = classify_dockerfile(rel)
+        if why is not None:
+            skipped.append(f"{rel} ({why})")
+        else:
+            groups.setdefault(key, []).append(rel)
+
+    def primary_first(paths: list[str]) -> list[str]:
+        return sorted(paths, key=lambda p: (p.rsplit("/", 1)[-1].lower() not in _DOCKERFILE_BASES, p))
+
+    services = [primary_first(v) for v in groups.values()]
+    services.sort(key=lambda paths: paths[0])
+    return services, skipped
+
+
+def rendering_charts(chart_dirs: set[str], inventory: list) -> set[str]:
+    """Chart directories with a template Helm renders (not only _helpers.tpl, NOTES.txt or tests/).
+
+    One pass over the inventory, whatever the number of charts.
+    """
+    found: set[str] = set()
+    for p in inventory:
+        if not isinstance(p, str) or "templates/" not in p:
+            continue
+        i = p.find("templates/")
+        while i >= 0:
+            if i == 0 or p[i - 1] == "/":
+                d = p[: i - 1] if i else "."
+                rest = p[i + len("templates/"):]
+                name = rest.rsplit("/", 1)[-1]
+                if (d in chart_dirs and not name.startswith("_") and name != "NOTES.txt"
+                        and not rest.startswith("tests/")):
+                    found.add(d)
+            i = p.find("templates/", i + 1)
+    return found
+
+
+def chart_report(info: Any) -> tuple[list[Any], dict[str, str]]:
+    """Deployable application charts, and why each other chart does not count."""
+    charts = [c for c in (getattr(info, "charts", None) or []) if isinstance(getattr(c, "path", None), str)]
+    rendering = rendering_charts({c.path for c in charts}, info.inventory)
+    renders = {c.path: c.path in rendering for c in charts}
+    # an umbrella chart deploys through its vendored subcharts (deepest first: nested umbrellas)
+    for c in sorted(charts, key=lambda c: -c.path.count("/")):
+        parent = getattr(c, "subchart_of", None)
+        if parent is not None and renders.get(c.path) and getattr(c, "type", "") != "library":
+            renders[parent] = True
+    deployable, other = [], {}
+    for c in sorted(charts, key=lambda c: c.path):
+        where = non_production_dir(c.chart_yaml) if isinstance(c.chart_yaml, str) else None
+        if getattr(c, "subchart_of", None) is not None:
+            other[c.chart_yaml] = f"subchart of {c.subchart_of}"
+        elif getattr(c, "type", "application") == "library":
+            other[c.chart_yaml] = "library chart"
+        elif where is not None:
+            other[c.chart_yaml] = f"under {where}/"
+        elif not renders.get(c.path):
+            other[c.chart_yaml] = "no templates/ to render"
+        else:
+            deployable.append(c)
+    return deployable, other
+
+
+# ---------------------------------------------------------------- GC201
+
+def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC201: at most ``max-services-per-repo`` production images and application charts."""
+    info = _inventory(target)
+    limit = ctx.settings.get("max-services-per-repo", 1)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        limit = 1
+    images, _ = dockerfile_services(getattr(info, "dockerfiles", None) or [])
+    charts, _ = chart_report(info)
+    image_paths = [group[0] for group in images]
+    chart_paths = [c.chart_yaml for c in charts]
+    if len(image_paths) <= limit and len(chart_paths) <= limit:
+        return
+    parts = []
+    if len(image_paths) > limit:
+        parts.append(f"{len(image_paths)} images ({_listed(image_paths)})")
+    if len(chart_paths) > limit:
+        parts.append(f"{len(chart_paths)} application charts ({_listed(chart_paths)})")
+    pin = image_paths[limit] if len(image_paths) > limit else chart_paths[limit]
+    yield Hit(
+        f"repository holds more than {limit} deployable service{'s' if limit > 1 else ''}: " + "; ".join(parts),
+        line=1,
+        path=_display(target, pin),
+        extra={"services": {"dockerfiles": [list(g) for g in images], "charts": chart_paths}, "limit": limit},
+    )
+
+
+# ---------------------------------------------------------------- GC202
+
+def has_dockerfile(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC202: a production Dockerfile (Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile)."""
+    info = _inventory(target)
+    images, skipped = dockerfile_services(getattr(info, "dockerfiles", None) or [])
+    if images:
+        return
+    if skipped:
+        yield Hit(f"no production Dockerfile: {_listed(skipped)}", line=1)
+    else:
+        yield Hit("no Dockerfile (looked for Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile)", line=1)
+
+
+# ---------------------------------------------------------------- GC203
+
+def has_chart(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC203: an application Helm chart with templates."""
+    info = _inventory(target)
+    deployable, other = chart_report(info)
+    if deployable:
+        return
+    if other:
+        why = [f"{path} ({reason})" for path, reason in sorted(other.items())]
+        yield Hit(f"no deployable Helm chart: {_listed(why)}", line=1)
+    else:
+        yield Hit("no Helm chart (Chart.yaml with templates/)", line=1)
+
+
+# ---------------------------------------------------------------- GC204
+
+# language -> source file extensions
+SOURCE_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "go": (".go",),
+    "python": (".py",),
+    "javascript": (".js", ".mjs", ".cjs", ".jsx"),
+    "typescript": (".ts", ".tsx", ".mts", ".cts"),
+    "java": (".java",),
+    "kotlin": (".kt",),
+    "csharp": (".cs",),
+    "ruby": (".rb",),
+    "rust": (".rs",),
+    "php": (".php",),
+}
+SHELL_EXTENSIONS = (".sh", ".bash")
+# JavaScript/TypeScript files count as the service's code only with a package manifest
+# (otherwise they are static assets of a service written in another language).
+NEEDS_MANIFEST = {"javascript": ("package.json",), "typescript": ("package.json", "tsconfig.json")}
+# tests written in one language of a family count for the other
+FAMILIES = ({"javascript", "typescript"}, {"java", "kotlin"})
+
+_GENERATED = re.compile(r"(?:\.pb\.go|\.pb\.gw\.go|^zz_generated.*\.go|_pb2(?:_grpc)?\.py|\.d\.ts|\.min\.js)$")
+_TOOLING = re.compile(r"^(?:\..*|.*\.config\.[cm]?[jt]s|setup\.py|noxfile\.py|conftest\.py|gulpfile\.js|Gruntfile\.js)$")
+# directories holding neither the service's code nor its tests
+_NO_CODE_DIRS = frozenset({"doc", "docs", "documentation", "example", "examples", "sample", "samples", "hack",
+                           "scripts", "script", "testdata", "test-data", "test_data", "fixtures"})
+_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "e2e", "integration", "it", "spec"})
+
+
+class Glob:
+    """A path glob: ``*`` and ``?`` stay within a directory, ``**`` crosses directories.
+
+    A pattern with a ``/`` matches the path from any directory boundary (a
+    leading ``/`` anchors it at the repository root); one without matches the
+    file name.  Each component is matched with :func:`fnmatch.translate`
+    (atomic groups: no catastrophic backtracking) and the components with a
+    linear walk, so no pattern can make matching slow.
+    """
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        anchored = pattern.startswith("/")
+        comps = [c for c in pattern.strip("/").split("/") if c]
+        self.name_only = "/" not in pattern.strip("/") and not anchored
+        if not anchored and not self.name_only:
+            comps.insert(0, "**")
+        self.parts: list[re.Pattern | None] = [None if c == "**" else _component(c) for c in comps]
+
+    def match(self, rel: str, name: str | None = None) -> bool:
+        if not self.parts:
+            return False
+        if name is None:
+            name = rel.rsplit("/", 1)[-1]
+        if self.name_only:
+            part = self.parts[0]
+            return part is not None and part.match(name) is not None
+        last = self.parts[-1]
+        if last is not None and not last.match(name):
+            return False  # cheap rejection on the file name
+        n = len(self.parts)
+        states = self._closure({0})
+        for comp in rel.split("/"):
+            nxt = set()
+            for i in states:
+                if i < n:
+                    part = self.parts[i]
+                    if part is None:
+                        nxt.add(i)  # ** swallows this directory
+                    elif part.match(comp):
+                        nxt.add(i + 1)
+            if not nxt:
+                return False
+            states = self._closure(nxt)
+        return n in states
+
+    def _closure(self, states: set[int]) -> set[int]:
+        todo = list(states)
+        while todo:
+            i = todo.pop()
+            if i < len(self.parts) and self.parts[i] is None and i + 1 not in states:
+                states.add(i + 1)  # ** may also match no directory at all
+                todo.append(i + 1)
+        return states
+
+
+def _component(comp: str) -> re.Pattern:
+    import fnmatch
+
+    return re.compile(fnmatch.translate(comp))
+
+
+def unit_test_patterns(settings: dict[str, Any]) -> dict[str, list[str]]:
+    """``unit-test-patterns`` from the configuration, per language, over the defaults."""
+    from guidecheck.config import DEFAULT_SETTINGS
+
+    merged: dict[str, list[str]] = {k: list(v) for k, v in DEFAULT_SETTINGS["unit-test-patterns"].items()}
+    user = settings.get("unit-test-patterns")
+    if isinstance(user, dict):
+        for lang, pats in user.items():
+            if isinstance(lang, str) and isinstance(pats, list):
+                merged[lang.lower()] = [p for p in pats if isinstance(p, str) and p]
+    return merged
+
+
+def _matcher(patterns: list[str]):
+    """One function telling whether a path matches any of ``patterns``."""
+    import fnmatch
+
+    globs = [Glob(p) for p in patterns]
+    names = [g.pattern for g in globs if g.name_only]
+    paths = [g for g in globs if not g.name_only and g.parts]
+    by_name = re.compile("|".join(fnmatch.translate(p) for p in names)) if names else None
+
+    def match(rel: str, name: str) -> bool:
+        if by_name is not None and by_name.match(name):
+            return True
+        for g in paths:
+            if g.match(rel, name):
+                return True
+        return False
+
+    return match
+
+
+def analyse_tests(inventory: list[str], settings: dict[str, Any]) -> dict[str, Any]:
+    """Languages with source files, and for each the first test file found (or None).
+
+    Two passes keep this linear and cheap on large repositories: candidate
+    source files are found by extension, then only the detected languages'
+    test patterns are tried, stopping at the first test file.
+    """
+    patterns = unit_test_patterns(settings)
+    names: set[str] = set()
+    candidates: dict[str, list[tuple[str, str]]] = {}
+    shell: list[str] = []
+    code_files: list[tuple[str, str]] = []  # (path, name) outside docs/examples/hidden dirs
+    ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
+    dir_kind: dict[str, int] = {}  # directory -> 0 code, 1 tests, 2 neither (docs, examples, hidden)
+    for rel in inventory:
+        if not isinstance(rel, str) or not rel:
+            continue
+        cut = rel.rfind("/")
+        directory, name = rel[:max(cut, 0)], rel[cut + 1:]
+        names.add(name)
+        kind = dir_kind.get(directory)
+        if kind is None:
+            dirs = [s.lower() for s in directory.split("/")] if directory else []
+            kind = (2 if any(s.startswith(".") or s in _NO_CODE_DIRS for s in dirs)
+                    else 1 if any(s in _TEST_DIRS for s in dirs) else 0)
+            dir_kind[directory] = kind
+        if kind == 2:
+            continue
+        code_files.append((rel, name))
+        if kind == 1 or _GENERATED.search(name) or _TOOLING.match(name):
+            continue
+        dot = name.rfind(".")
+        if dot <= 0:
+            continue
+        ext = name[dot:].lower()
+        if ext in SHELL_EXTENSIONS:
+            shell.append(rel)
+        elif ext in ext_lang:
+            candidates.setdefault(ext_lang[ext], []).append((rel, name))
+    for lang, manifests in NEEDS_MANIFEST.items():
+        if lang in candidates and not names.intersection(manifests):
+            del candidates[lang]
+    matchers: dict[str, Any] = {}
+
+    def matcher(lang: str):
+        if lang not in matchers:
+            matchers[lang] = _matcher(patterns.get(lang) or [])
+        return matchers[lang]
+
+    sources: dict[str, list[str]] = {}
+    for lang, files in candidates.items():
+        is_test = matcher(lang)
+        kept = [rel for rel, name in files if not is_test(rel, name)]  # a test file is not source
+        if kept:
+            sources[lang] = kept
+    if not sources and shell:
+        sources["shell"] = shell
+    # one pass over the files for every language (and family member) still without a test
+    pending = sorted({m for lang in sources for m in next((f for f in FAMILIES if lang in f), {lang})})
+    tests: dict[str, str | None] = dict.fromkeys(pending)
+    checks = [(lang, matcher(lang)) for lang in pending]
+    for rel, name in code_files:
+        if not checks:
+            break
+        found = [lang for lang, is_test in checks if is_test(rel, name)]
+        if found:
+            for lang in found:
+                tests[lang] = rel
+            checks = [(lang, is_test) for lang, is_test in checks if lang not in found]
+    return {"sources": sources, "tests": tests, "patterns": patterns}
+
+
+def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC204: every language with source files has at least one unit test file."""
+    info = _inventory(target)
+    found = analyse_tests(info.inventory, ctx.settings)
+    sources, tests, patterns = found["sources"], found["tests"], found["patterns"]
+    if not sources:
+        yield Hit("no source code found to test (no Go, Python, JavaScript/TypeScript, Java/Kotlin, C#, Ruby, "
+                  "Rust or PHP files outside test, example and documentation directories)", line=1)
+        return
+    missing = []
+    for lang in sorted(sources):
+        if lang in patterns and not patterns[lang]:
+            continue  # configured with no patterns: this language needs no unit tests
+        family = next((f for f in FAMILIES if lang in f), {lang})
+        if any(tests.get(member) for member in family):
+            continue
+        missing.append(lang)
+    if not missing:
+        return
+    details = []
+    for lang in missing:
+        pats = patterns.get(lang) or []
+        sample = next((f for f in sources[lang] if not f.endswith("/__init__.py")), sources[lang][0])
+        n = len(sources[lang])
+        details.append(f"{lang} ({n} source file{'s' if n != 1 else ''}, e.g. {sample}; "
+                       f"looked for {', '.join(pats[:4]) or 'no patterns configured'})")
+    yield Hit(f"no unit tests for {', '.join(missing)}: " + "; ".join(details), line=1,
+              extra={"languages": sorted(sources), "without_tests": missing})

@@ -1,0 +1,360 @@
+"""Kubernetes workload rules: images (GC306, GC307), Helm (GC402), requests (GC404), probes (GC405, GC406).
+
+Every check reads a Kubernetes object (``target.data``) through the
+type-checking helpers of :mod:`guidecheck.k8s`: a field holding ``null``, a
+string or a number where a mapping is expected counts as absent, never as an
+exception (the loader reports the malformed object as GC001).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from guidecheck import images, k8s
+from guidecheck.checks import Context, NotApplicable, workload_object
+from guidecheck.model import Hit, Target
+from guidecheck.yamlsafe import YMap
+
+# ------------------------------------------------------------------ helpers
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ------------------------------------------------------------ image references
+#
+# Placeholders left in a manifest by the tool that fills it in at deploy time:
+# ${VAR} / $VAR (envsubst, shell), $(VAR) (make, kustomize vars), {{ ... }}
+# (Go templates, Jinja) and <your-image> (documentation).  None of these
+# characters can occur in an image reference, so they are never mistaken.
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z0-9_]+|\{\{[^}]*\}\}|<[^<>]*>")
+_MARK = "\ue000"  # stands in for a placeholder while the reference is parsed
+_MAX_IMAGE = 1024
+
+UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
+    "untagged", "floating", "tagged", "pinned", "placeholder", "invalid", "bad-digest", "empty")
+
+
+@dataclass(frozen=True)
+class ImageVerdict:
+    state: str
+    ref: images.ImageRef | None = None
+
+    @property
+    def tag(self) -> str | None:
+        return self.ref.tag if self.ref else None
+
+
+def judge_image(raw: str, floating_tags: list[str] | tuple[str, ...]) -> ImageVerdict:
+    """Classify an ``image:`` value for GC306/GC307.
+
+    A placeholder only makes the verdict unknown where it hides the tag: in
+    ``$REGISTRY/app:latest`` the tag is plainly ``latest``, in ``app:${TAG}``
+    or ``${IMAGE}`` the tag is chosen at deploy time.  A placeholder in the
+    digest (``app@${DIGEST}``) is digest pinning done by the pipeline.
+    """
+    text = raw.strip()
+    if not text:
+        return ImageVerdict(EMPTY)
+    if len(text) > _MAX_IMAGE:
+        return ImageVerdict(INVALID)
+    marked, n = _PLACEHOLDER.subn(_MARK, text)
+    ref = images.parse(marked)
+    if ref is None:
+        if n or "$" in text or "{{" in text:
+            return ImageVerdict(PLACEHOLDER)
+        return ImageVerdict(INVALID)
+    if ref.digest is not None:
+        if _MARK in ref.digest or ref.valid_digest:
+            return ImageVerdict(PINNED, ref)
+        return ImageVerdict(BAD_DIGEST, ref)
+    if ref.tag is None:
+        if _MARK in ref.repository.rsplit("/", 1)[-1]:
+            return ImageVerdict(PLACEHOLDER)  # ${IMAGE} may well carry its tag
+        return ImageVerdict(UNTAGGED, ref)
+    if _MARK in ref.tag:
+        return ImageVerdict(PLACEHOLDER)
+    if images.is_floating(ref, floating_tags):
+        return ImageVerdict(FLOATING, ref)
+    return ImageVerdict(TAGGED, ref)
+
+
+def _where(c: k8s.Container) -> str:
+    """``container 'x'``, ``init container 'x'``, ``sidecar container 'x'``, ``ephemeral container 'x'``."""
+    if c.is_sidecar:
+        kind = "sidecar container"
+    else:
+        kind = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}.get(
+            c.section, "container")
+    return f"{kind} '{c.name}'"
+
+
+@dataclass(frozen=True)
+class _Image:
+    container: k8s.Container
+    raw: str
+    verdict: ImageVerdict
+    line: int
+    column: int
+
+    @property
+    def where(self) -> str:
+        return _where(self.container)
+
+
+def _images(target: Target, ctx: Context) -> list[_Image]:
+    obj = workload_object(target, ctx)
+    if k8s.pod_spec(obj) is None:
+        raise NotApplicable("no pod spec")
+    floating = tuple(t for t in (ctx.settings.get("floating-tags") or ()) if isinstance(t, str))
+    out = []
+    for c in k8s.containers(obj, "every"):
+        raw = c.data.get("image")
+        if not isinstance(raw, str):
+            continue  # absent (filled by an image trigger or admission) or not a string (GC001)
+        out.append(_Image(c, raw, judge_image(raw, floating), c.data.value_line("image"),
+                          c.data.value_col("image")))
+    return out
+
+
+def _unjudged_reason(imgs: list[_Image]) -> str:
+    if not imgs:
+        return "no container names an image"
+    placeholders = [i for i in imgs if i.verdict.state == PLACEHOLDER]
+    if placeholders:
+        first = placeholders[0]
+        return (f"image '{_short(first.raw.strip())}' of {first.where} is a placeholder: the deployed tag "
+                "is chosen when the placeholder is filled in, so scan the rendered manifests")
+    return "every image field is empty (set at deploy time, e.g. by an image trigger)"
+
+
+def image_tag_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC306: every container image has a tag that does not move, or a digest."""
+    imgs = _images(target, ctx)
+    judged = 0
+    for im in imgs:
+        v = im.verdict
+        shown = _short(im.raw.strip())
+        if v.state in (PINNED, TAGGED):
+            judged += 1
+            continue
+        if v.state == UNTAGGED:
+            msg = f"image '{shown}' of {im.where} has no tag (Kubernetes pulls ':latest') and no digest"
+        elif v.state == FLOATING:
+            msg = f"image '{shown}' of {im.where} uses the floating tag '{_short(v.tag or '', 60)}' and no digest"
+        elif v.state == BAD_DIGEST:
+            msg = (f"image '{shown}' of {im.where} has a malformed digest "
+                   f"'{_short(v.ref.digest or '', 80)}': it is neither pinned nor pullable")
+        elif v.state == INVALID:
+            msg = f"image '{shown}' of {im.where} is not a valid image reference"
+        else:
+            continue  # placeholder or empty: not judged here (see _unjudged_reason)
+        judged += 1
+        yield Hit(msg, line=im.line, column=im.column, container=im.container.name,
+                  extra={"image": im.raw.strip()})
+    if not judged:
+        raise NotApplicable(_unjudged_reason(imgs))
+
+
+def image_tag_traceable(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC307: every image tag carries a version and a commit hash, unless pinned by digest.
+
+    Images without a tag or on a floating tag are GC306's findings and are not
+    reported again here.
+    """
+    imgs = _images(target, ctx)
+    pattern = ctx.settings.get("image-tag-pattern") or ""
+    judged = 0
+    for im in imgs:
+        v = im.verdict
+        if v.state == PINNED:
+            judged += 1
+            continue
+        if v.state != TAGGED:
+            continue
+        judged += 1
+        tag = v.tag or ""
+        if re.search(pattern, tag):
+            continue
+        yield Hit(f"image '{_short(im.raw.strip())}' of {im.where}: tag '{_short(tag, 60)}' does not carry both a "
+                  "version and a commit hash (e.g. 1.4.2-3f2c1ab) and the image is not pinned by digest",
+                  line=im.line, column=im.column, container=im.container.name,
+                  extra={"image": im.raw.strip(), "tag": tag})
+    if not judged:
+        if any(i.verdict.state in (UNTAGGED, FLOATING, BAD_DIGEST, INVALID) for i in imgs):
+            raise NotApplicable("no image has a fixed tag to check: the untagged or floating ones are GC306 findings")
+        raise NotApplicable(_unjudged_reason(imgs))
+
+
+# -------------------------------------------------------------------- Helm
+
+
+_HELM_LABEL_VALUES = ("helm", "tiller")  # .Release.Service: "Helm" (Helm 3), "Tiller" (Helm 2)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        return ""
+    return str(value).strip()
+
+
+def helm_managed(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC402: the workload carries Helm's release labels or annotations."""
+    obj = workload_object(target, ctx)
+    meta = obj.get("metadata")
+    owners = k8s.as_list(meta.get("ownerReferences")) if isinstance(meta, dict) else []
+    for o in owners:
+        if isinstance(o, dict) and o.get("controller") is True:
+            raise NotApplicable(f"created by its controller {_text(o.get('kind')) or '?'}/"
+                                f"{_text(o.get('name')) or '?'}, which is checked instead")
+    labels = k8s.labels(obj)
+    ann = k8s.annotations(obj)
+    if _text(labels.get("helm.sh/chart")):
+        return
+    managed_by = _text(labels.get("app.kubernetes.io/managed-by"))
+    if managed_by.lower() in _HELM_LABEL_VALUES:
+        return
+    if _text(labels.get("heritage")).lower() in _HELM_LABEL_VALUES:  # pre-2019 chart convention
+        return
+    if _text(ann.get("meta.helm.sh/release-name")):
+        return
+    if isinstance(meta, YMap) and isinstance(meta.get("labels"), dict):
+        line, col = meta.key_line("labels"), meta.key_col("labels")
+    elif isinstance(obj, YMap) and "metadata" in obj:
+        line, col = obj.key_line("metadata"), obj.key_col("metadata")
+    else:
+        line, col = target.line, 1
+    kind = obj.get("kind")
+    name = target.ref.name
+    what = f"{kind} '{_short(name, 80)}'" if name else str(kind)
+    origin = target.origin or {}
+    if origin.get("source") in ("helm", "chart") or origin.get("chart"):
+        msg = (f"{what} is rendered from a chart but carries no helm.sh/chart or app.kubernetes.io/managed-by: "
+               "Helm label, so the deployed object cannot be traced to its Helm release")
+    elif managed_by:
+        msg = (f"{what} is not managed by Helm: app.kubernetes.io/managed-by is '{_short(managed_by, 60)}', "
+               "and there is no helm.sh/chart label")
+    else:
+        msg = (f"{what} is not managed by Helm: no helm.sh/chart or app.kubernetes.io/managed-by: Helm label "
+               "and no meta.helm.sh/release-name annotation")
+    yield Hit(msg, line=line, column=col)
+
+
+# ---------------------------------------------------------------- resources
+
+_ZERO = re.compile(r"^[+]?0*(?:\.0*)?(?:[eE][+-]?[0-9]+|[a-zA-Z]{0,2})$")
+
+
+def _is_set(q: Any) -> bool:
+    """A quantity that requests something: present, not empty, not zero."""
+    if q is None or isinstance(q, (bool, dict, list)):
+        return False
+    text = str(q).strip()
+    if not text:
+        return False
+    return not (_ZERO.match(text) and "0" in text)
+
+
+def _zero(q: Any) -> bool:
+    return q is not None and not isinstance(q, (bool, dict, list)) and str(q).strip() != "" and not _is_set(q)
+
+
+def resource_requests(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC404: every container (init included) requests CPU and memory.
+
+    Kubernetes defaults a missing request to the container's limit, so a
+    limit alone satisfies the rule; a request of zero does not.
+    """
+    obj = workload_object(target, ctx)
+    if k8s.pod_spec(obj) is None:
+        raise NotApplicable("no pod spec")
+    conts = list(k8s.containers(obj, "all"))
+    if not conts:
+        raise NotApplicable("no containers")
+    for c in conts:
+        res = c.data.get("resources")
+        missing: list[str] = []
+        zero: list[str] = []
+        for resource, label in (("cpu", "CPU"), ("memory", "memory")):
+            req = k8s.get(res, "requests", resource)
+            lim = k8s.get(res, "limits", resource)
+            if _is_set(req) or (req is None and _is_set(lim)):
+                continue  # a missing request is set to the limit by Kubernetes
+            if _zero(req):
+                zero.append(f"a zero {label} request")
+            elif req is None and _zero(lim):
+                zero.append(f"a zero {label} limit and no {label} request")
+            else:
+                missing.append(label)
+        parts = []
+        if missing:
+            parts.append(f"no {' or '.join(missing)} request (nor a limit Kubernetes would copy into it)")
+        parts.extend(zero)
+        if parts:
+            yield Hit(f"{_where(c)} has " + "; and ".join(parts), line=c.line, column=c.column,
+                      container=c.name)
+
+
+# -------------------------------------------------------------------- probes
+
+_HANDLERS = {"httpGet": "port", "tcpSocket": "port", "grpc": "port", "exec": "command"}
+
+
+def probe_problem(probe: Any) -> str | None:
+    """Why a probe field does not define a working probe, or None if it does."""
+    if not isinstance(probe, dict):
+        return "is not a mapping"
+    found = [h for h in _HANDLERS if h in probe and probe[h] is not None]
+    if not found:
+        return "has no handler (httpGet, tcpSocket, exec or grpc)"
+    if len(found) > 1:
+        return f"has more than one handler ({', '.join(found)})"
+    handler = found[0]
+    body = probe[handler]
+    need = _HANDLERS[handler]
+    if not isinstance(body, dict):
+        return f"{handler} is not a mapping"
+    value = body.get(need)
+    if handler == "exec":
+        if not isinstance(value, list) or not value or not all(isinstance(x, str) for x in value):
+            return "exec has no command"
+    elif value is None or isinstance(value, (bool, dict, list)) or str(value).strip() == "":
+        return f"{handler} has no port"
+    return None
+
+
+def _probe_check(target: Target, ctx: Context, field: str) -> Iterator[Hit]:
+    obj = workload_object(target, ctx)
+    if not k8s.is_long_running(obj):
+        kind = obj.get("kind")
+        if kind == "Pod":
+            raise NotApplicable(f"a Pod with restartPolicy {k8s.get(obj, 'spec', 'restartPolicy')} runs to "
+                                "completion")
+        raise NotApplicable(f"{kind} runs to completion")
+    if k8s.pod_spec(obj) is None:
+        raise NotApplicable("no pod spec")
+    conts = list(k8s.containers(obj, "long-running"))
+    if not conts:
+        raise NotApplicable("no long-running containers")
+    for c in conts:
+        what = _where(c)
+        if field not in c.data or c.data.get(field) is None:
+            yield Hit(f"{what} has no {field}", line=c.line, column=c.column, container=c.name)
+            continue
+        problem = probe_problem(c.data.get(field))
+        if problem:
+            yield Hit(f"{what}: {field} {problem}, so it probes nothing", line=c.data.key_line(field),
+                      column=c.data.key_col(field), container=c.name)
+
+
+def liveness_probe(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC405: every long-running container defines a liveness probe."""
+    return _probe_check(target, ctx, "livenessProbe")
+
+
+def readiness_probe(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC406: every long-running container defines a readiness probe."""
+    return _probe_check(target, ctx, "readinessProbe")

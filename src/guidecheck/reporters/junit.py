@@ -1,0 +1,177 @@
+"""JUnit XML for GitLab (``artifacts:reports:junit``), Jenkins (``junit``) and other CI.
+
+* one ``<testsuite>`` per rule (name ``GC403 Containers set CPU and memory
+  limits``, properties ``bullet``, ``severity``, ``targets``, ``help``);
+* one ``<testcase>`` per rule and target (each outcome of the scan):
+  ``classname`` is the rule id and title, ``name`` the target
+  (``k8s/deploy.yaml Deployment/shop/cart``; without the line, so that a CI
+  system's test history survives lines moving; the line is added only to
+  tell two same-named objects of one file apart), ``file`` and ``line`` the
+  place of the first active finding (or of the target when it passed);
+* a failing outcome has one ``<failure>`` whose ``message`` is the first
+  finding as ``path:line:col: message`` and whose text lists every finding of
+  the outcome with its fix; ``type`` is the severity;
+* suppressed outcomes are ``<skipped>`` with the suppression reason,
+  not-applicable ones ``<skipped>`` with why; a check that crashed is an
+  ``<error>``;
+* a ``guidecheck`` suite holds one ``scan completeness`` case, an ``<error>``
+  when the scan was incomplete (exit code 3).
+
+No timestamps, host names or durations: the same scan gives the same bytes.
+Every string is sanitised first (the writer would emit control characters
+raw, producing a file no CI system can read).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from guidecheck.model import Finding, Outcome, ScanResult, Status, Target
+from guidecheck.sanitize import clean, path as clean_path
+
+INTERNAL_ERROR = "internal error"  # prefix of the engine's reason when a check raised
+
+
+def classname(rule: Any) -> str:
+    """``GC403 Containers set CPU and memory limits``.
+
+    Jenkins splits a classname at its last dot into package and class, so dots
+    in the title become underscores.
+    """
+    title = clean(rule.title, mask=False).rstrip(".").replace(".", "_")
+    return f"{rule.id} {title}"
+
+
+def target_name(t: Target) -> str:
+    """What a test case is called: the target, without its line."""
+    where = clean_path(t.path)
+    if t.kind == "file":
+        return where
+    return f"{where} {clean(str(t.ref))}"
+
+
+def _where(f: Finding) -> str:
+    return f"{clean_path(f.path)}:{f.line}:{f.column}"
+
+
+def _finding_text(f: Finding) -> str:
+    """The finding as the text report shows it (one line), plus its suppression."""
+    from guidecheck.reporters.text import finding_line
+
+    line = finding_line(f)
+    if f.suppressed:
+        reason = clean(f.suppression_reason) if f.suppression_reason else "no reason given"
+        line += f" (suppressed: {reason})"
+    return line
+
+
+def _case(rule: Any, o: Outcome, name: str) -> Any:
+    from junit_xml import TestCase
+
+    t = o.target
+    active = [f for f in o.findings if not f.suppressed]
+    first = active[0] if active else (o.findings[0] if o.findings else None)
+    case = TestCase(
+        name=name,
+        classname=classname(rule),
+        file=clean_path(first.path if first else t.path),
+        line=(first.line if first else t.line),
+    )
+    if o.status == Status.FAIL and active:
+        more = f" (and {len(active) - 1} more)" if len(active) > 1 else ""
+        message = f"{_where(first)}: {clean(first.message)}{more}"
+        lines = [_finding_text(f) for f in active]
+        lines.append(f"fix: {clean(' '.join(rule.remediation.split()), mask=False)}")
+        lines += [_finding_text(f) for f in o.findings if f.suppressed]
+        case.add_failure_info(message=message, output="\n".join(lines), failure_type=str(first.severity))
+    elif o.status == Status.SUPPRESSED:
+        reason = clean(o.reason) if o.reason else "no reason given"
+        case.add_skipped_info(message=f"suppressed: {reason}",
+                              output="\n".join(_finding_text(f) for f in o.findings) or None)
+    elif o.status == Status.NOT_APPLICABLE:
+        reason = clean(o.reason) if o.reason else ""
+        if reason.startswith(INTERNAL_ERROR):
+            case.add_error_info(message=f"{rule.id} could not check {target_name(t)}: {reason}",
+                                error_type="internal-error")
+        else:
+            case.add_skipped_info(message=f"not applicable: {reason}" if reason else "not applicable")
+    return case
+
+
+def _names(outcomes: list[Outcome]) -> list[str]:
+    """Test case names, unique within a suite (the line is added on a clash)."""
+    base = [target_name(o.target) for o in outcomes]
+    count: dict[str, int] = defaultdict(int)
+    for b in base:
+        count[b] += 1
+    names = []
+    seen: dict[str, int] = defaultdict(int)
+    for o, b in zip(outcomes, base):
+        if count[b] == 1:
+            names.append(b)
+            continue
+        name = f"{b} (line {o.target.line}, {o.target.kind})"
+        seen[name] += 1
+        names.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return names
+
+
+def render(result: ScanResult, meta: dict[str, Any]) -> str:
+    from junit_xml import TestCase, TestSuite
+
+    by_rule: dict[str, list[Outcome]] = defaultdict(list)
+    for o in result.outcomes:
+        by_rule[o.rule_id].append(o)
+    suites = []
+    for rule in result.rules:
+        outcomes = by_rule.get(rule.id, [])
+        cases = [_case(rule, o, n) for o, n in zip(outcomes, _names(outcomes))]
+        properties = {
+            "bullet": rule.bullet or "-",
+            "severity": str(rule.severity),
+            "targets": ",".join(rule.targets),
+            "help": f"docs/rules/{rule.id}.md",
+        }
+        suites.append(TestSuite(name=classname(rule), test_cases=cases, package="guidecheck",
+                                properties=properties))
+
+    completeness = TestCase(name="scan completeness", classname="guidecheck")
+    if result.incomplete:
+        reasons = [clean(r) for r in result.incomplete]
+        completeness.add_error_info(message=f"scan incomplete: {len(reasons)} problem(s); exit code "
+                                            f"{meta.get('exit_code')}", output="\n".join(reasons),
+                                    error_type="incomplete")
+    suites.append(TestSuite(name="guidecheck", test_cases=[completeness], package="guidecheck",
+                            properties={"version": str(meta.get("version") or "unknown"),
+                                        "fail-on": str(meta.get("threshold") or "error"),
+                                        "exit-code": str(meta.get("exit_code"))}))
+    return _serialize(suites)
+
+
+# what XML 1.0 cannot hold even as a character reference; sanitised strings never
+# contain it, this is the last line of defence
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _serialize(suites: list) -> str:
+    """``<testsuites>`` as junit-xml's ``to_xml_report_string`` builds it, but
+    indented by ElementTree instead of a minidom round trip (which takes
+    seconds and hundreds of megabytes on a large scan)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites")
+    totals = {"disabled": 0, "errors": 0, "failures": 0, "tests": 0}
+    for suite in suites:
+        element = suite.build_xml_doc()
+        for key in totals:
+            totals[key] += int(element.get(key, 0))
+        root.append(element)
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", "0.0")  # no durations: the same scan gives the same bytes
+    ET.indent(root, space="\t")
+    body = ET.tostring(root, encoding="unicode")
+    body = _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"

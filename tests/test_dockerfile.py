@@ -1,0 +1,548 @@
+"""The Dockerfile loader: tokenizer, directives, heredocs, ARG expansion, stages, errors, speed."""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from guidecheck.loaders.dockerfile import (
+    MARK,
+    Dockerfile,
+    expand,
+    heredoc_is_script,
+    parse_dockerfile,
+)
+
+from conftest import FIXTURES, SHARED
+
+
+def names_lines(df: Dockerfile) -> list[tuple[str, int, int]]:
+    return [(i.name, i.line, i.end_line) for i in df.instructions]
+
+
+def messages(df: Dockerfile) -> list[tuple[int, str]]:
+    return [(e.line, e.message) for e in df.errors]
+
+
+# ------------------------------------------------------------ line numbers
+
+
+def test_line_numbers_continuations_and_comments():
+    df = parse_dockerfile(
+        "# a comment\n"            # 1
+        "FROM alpine:3.20 AS base\n"  # 2
+        "\n"                        # 3
+        "RUN apk add --no-cache \\\n"  # 4
+        "    # a comment inside the continuation\n"  # 5
+        "    curl \\\n"             # 6
+        "\n"                        # 7 empty continuation line: BuildKit keeps going
+        "    jq\n"                  # 8
+        "ENV A=1 \\\n"              # 9
+        "    B=2\n"                 # 10
+        "USER 1000\n"               # 11
+    )
+    assert df.errors == []
+    assert names_lines(df) == [("FROM", 2, 2), ("RUN", 4, 8), ("ENV", 9, 10), ("USER", 11, 11)]
+    run = df.instructions[1]
+    assert run.value.split() == ["apk", "add", "--no-cache", "curl", "jq"]
+    assert "comment" not in run.value
+    assert df.stages[0].end_line == 11
+
+
+def test_crlf_bom_and_trailing_continuation_at_eof():
+    df = parse_dockerfile("\ufeffFROM alpine:3.20\r\nRUN echo a \\\r\n")
+    assert df.errors == []
+    assert names_lines(df) == [("FROM", 1, 1), ("RUN", 2, 2)]
+    assert df.instructions[1].value == "echo a"
+
+
+def test_comment_ending_in_backslash_does_not_continue():
+    df = parse_dockerfile("FROM alpine:3.20\n# note \\\nRUN true\n")
+    assert names_lines(df) == [("FROM", 1, 1), ("RUN", 3, 3)]
+
+
+def test_lowercase_instructions_are_valid():
+    df = parse_dockerfile("from alpine:3.20 as Build\nrun echo hi\nFrom build\n")
+    assert df.errors == []
+    assert [i.name for i in df.instructions] == ["FROM", "RUN", "FROM"]
+    assert df.instructions[1].keyword == "run"
+    assert df.stages[0].alias == "build"
+    assert df.stages[1].parent_stage == 0
+
+
+# ---------------------------------------------------------------- heredocs
+
+
+def test_heredoc_bodies_are_data_not_instructions():
+    text = (Path(FIXTURES) / "hostile" / "docker" / "heredoc" / "Dockerfile").read_text()
+    df = parse_dockerfile(text)
+    assert df.errors == []
+    assert names_lines(df) == [("FROM", 2, 2), ("RUN", 3, 7), ("COPY", 8, 11), ("RUN", 12, 15), ("USER", 16, 16)]
+    run, copy = df.instructions[1], df.instructions[2]
+    assert run.heredoc_names == ["EOF"]
+    assert run.heredocs == ["apt-get update\napt-get install -y curl\nUSER root\n"]
+    assert copy.heredoc_names == ["CONF"]
+    assert "password=hunter2" in copy.heredocs[0] and "FROM=not-an-instruction" in copy.heredocs[0]
+    users = [i for i in df.final.instructions if i.name == "USER"]
+    assert [(u.value, u.line) for u in users] == [("1000", 16)]
+
+
+def test_several_heredocs_on_one_line_and_chomp():
+    df = parse_dockerfile(
+        "FROM alpine:3.20\n"
+        "COPY <<a.txt <<\"b.txt\" /dst/\n"
+        "first\n"
+        "a.txt\n"
+        "second\n"
+        "b.txt\n"
+        "RUN <<-EOT\n"
+        "\techo tabbed\n"
+        "\tEOT\n"
+        "RUN 3<<X cat /dev/fd/3\n"
+        "x\n"
+        "X\n"
+        "USER app\n"
+    )
+    assert df.errors == []
+    assert names_lines(df) == [("FROM", 1, 1), ("COPY", 2, 6), ("RUN", 7, 9), ("RUN", 10, 12), ("USER", 13, 13)]
+    assert df.instructions[1].heredocs == ["first\n", "second\n"]
+    assert df.instructions[1].heredoc_names == ["a.txt", "b.txt"]
+    assert df.instructions[2].heredocs == ["\techo tabbed\n"]
+
+
+def test_not_heredocs_quoted_json_spaced_or_other_instructions():
+    df = parse_dockerfile(
+        "FROM alpine:3.20\n"
+        "RUN echo \"<<EOF\" && echo '<<X'\n"
+        "RUN [\"sh\", \"-c\", \"cat <<EOF\"]\n"
+        "RUN cat << EOF\n"
+        "LABEL a=\"<<EOF\"\n"
+        "USER app\n"
+    )
+    assert df.errors == []
+    assert [i.name for i in df.instructions] == ["FROM", "RUN", "RUN", "RUN", "LABEL", "USER"]
+    assert all(not i.heredocs for i in df.instructions)
+
+
+def test_onbuild_heredoc_and_unterminated_heredoc():
+    df = parse_dockerfile("FROM alpine:3.20\nONBUILD RUN <<EOF\necho hi\nEOF\nUSER app\n")
+    assert df.errors == []
+    assert names_lines(df) == [("FROM", 1, 1), ("ONBUILD", 2, 4), ("USER", 5, 5)]
+    df = parse_dockerfile("FROM alpine:3.20\nRUN <<EOF\necho never closed\nUSER root\n")
+    assert messages(df)[0][0] == 2 and "unterminated heredoc" in messages(df)[0][1]
+    assert [i.name for i in df.instructions] == ["FROM", "RUN"]  # the body is never read as instructions
+
+
+def test_heredoc_is_script():
+    df = parse_dockerfile(
+        "FROM alpine:3.20\n"
+        "RUN <<EOF\napk add x\nEOF\n"
+        "RUN bash <<EOF\napk add x\nEOF\n"
+        "RUN cat <<EOF > /etc/x\napk add x\nEOF\n"
+        "RUN python3 <<EOF\nprint(1)\nEOF\n"
+        "RUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n"
+    )
+    runs = [i for i in df.instructions if i.name == "RUN"]
+    assert [heredoc_is_script(r) for r in runs] == [[True], [True], [False], [False], [False]]
+
+
+# --------------------------------------------------------- parser directives
+
+
+def test_escape_directive_backtick_continuation():
+    text = (Path(FIXTURES) / "hostile" / "docker" / "directives_escape" / "Dockerfile").read_text()
+    df = parse_dockerfile(text)
+    assert df.errors == []
+    assert df.directives == {"syntax": "docker/dockerfile:1", "escape": "`"}
+    assert names_lines(df) == [("FROM", 3, 3), ("RUN", 4, 6), ("COPY", 7, 7), ("USER", 8, 8)]
+    assert df.instructions[2].value == "C:\\src\\app C:\\app"  # backslash is literal with escape=`
+
+
+def test_directives_only_at_the_top():
+    df = parse_dockerfile("# check=skip=JSONArgsRecommended\n# Syntax = docker/dockerfile:1.7\n"
+                          "FROM alpine:3.20\n# escape=`\nRUN a \\\n b\n")
+    assert df.directives == {"check": "skip=JSONArgsRecommended", "syntax": "docker/dockerfile:1.7"}
+    assert names_lines(df)[-1] == ("RUN", 5, 6)  # escape after an instruction is a comment
+    df = parse_dockerfile("# hello\n# escape=`\nFROM alpine:3.20\n")
+    assert df.directives == {}  # a plain comment ends the directives
+    df = parse_dockerfile("# unknown=1\n# escape=`\nFROM alpine:3.20\n")
+    assert df.directives == {}
+
+
+def test_bad_directives_are_errors():
+    df = parse_dockerfile("# escape=`\n# escape=\\\nFROM alpine:3.20\n")
+    assert messages(df) == [(2, "only one escape parser directive can be used")]
+    df = parse_dockerfile("# escape=|\nFROM alpine:3.20\n")
+    assert messages(df)[0][0] == 1 and "invalid escape token" in messages(df)[0][1]
+
+
+# ----------------------------------------------------------------- flags
+
+
+def test_builder_flags_repeated_and_quoted():
+    df = parse_dockerfile(
+        "FROM --platform=$BUILDPLATFORM golang:1.22 AS build\n"
+        "RUN --mount=type=cache,target=/root/.cache/go-build --mount=type=secret,id=\"my id\" --network=none go build\n"
+        "COPY --from=build --chmod=0755 /out/app /app\n"
+        "COPY --link -- --weird-name /x\n"
+    )
+    assert df.errors == []
+    run = df.instructions[1]
+    assert run.flag_list == [("mount", "type=cache,target=/root/.cache/go-build"), ("mount", "type=secret,id=my id"),
+                             ("network", "none")]
+    assert run.flags["network"] == "none" and run.value == "go build"
+    assert df.instructions[2].flags == {"from": "build", "chmod": "0755"}
+    assert df.instructions[3].flags == {"link": ""} and df.instructions[3].value == "--weird-name /x"
+    assert df.stages[0].platform == "linux/amd64"
+
+
+# --------------------------------------------------------- ARG and FROM
+
+
+def test_hostile_from_arg_resolution():
+    text = (Path(FIXTURES) / "hostile" / "docker" / "from_arg" / "Dockerfile").read_text()
+    df = parse_dockerfile(text)
+    assert df.errors == []
+    assert df.global_args == {"REGISTRY": "registry.example:8099", "BASE": "ubuntu", "TAG": None}
+    s0, s1, s2 = df.stages
+    assert s0.image == "registry.example:8099/library/ubuntu:latest" and s0.alias == "build"
+    assert s1.image == "registry.example:8099:8099/build_base/alpine-base:1.0.0"  # what BuildKit would expand
+    assert s2.parent_stage == 0 and s2.image == s0.image and s2.expanded == "build"
+
+
+@pytest.mark.parametrize("word, expected", [
+    ("$A", "1"), ("${A}", "1"), ("x${A}y", "x1y"), ("${NODEF:-d}", "d"), ("${NODEF-d}", "d"),
+    ("${EMPTY:-d}", "d"), ("${EMPTY-d}", ""), ("${A:+set}", "set"), ("${NODEF:+set}", ""), ("${A+set}", "set"),
+    ("alpine:\"${Q}\"", "alpine:3.19"), ("'$A'", "$A"), ("\\$A", "$A"), ("${V#v}", "1.2.3"), ("${V%.*}", "v1.2"),
+    ("${V/./-}", "v1-2.3"), ("${V//./-}", "v1-2-3"), ("$", "$"), ("a$1b", "a$1b"),
+    ("${TARGETARCH}", "amd64"), ("${NODEF:-${A}}", "1"),
+])
+def test_expand_resolves(word, expected):
+    env = {"A": "1", "NODEF": None, "EMPTY": "", "Q": "3.19", "V": "v1.2.3"}
+    assert expand(word, env) == (expected, [])
+
+
+@pytest.mark.parametrize("word, missing", [
+    ("${NODEF}", ["NODEF"]), ("$UNDECLARED", ["UNDECLARED"]), ("${NODEF:?required}", ["NODEF"]),
+    ("${NODEF:-$OTHER}", ["OTHER"]), ("golang:${GO}-${OS}", ["GO", "OS"]),
+])
+def test_expand_reports_what_is_missing(word, missing):
+    assert expand(word, {"NODEF": None}) == (None, missing)
+
+
+def test_arg_forms_and_stage_scope():
+    df = parse_dockerfile(
+        "ARG ALPINE_TAG=\"3.19\" BASE=alpine\n"
+        "ARG IMAGE=${BASE}:${ALPINE_TAG}\n"
+        "ARG NODEFAULT\n"
+        "FROM ${IMAGE} AS one\n"
+        "ARG LOCAL=1\n"
+        "FROM alpine:${LOCAL}\n"
+        "FROM golang:${NODEFAULT}\n"
+    )
+    assert df.errors == []
+    assert df.global_args == {"ALPINE_TAG": "3.19", "BASE": "alpine", "IMAGE": "alpine:3.19", "NODEFAULT": None}
+    one, two, three = df.stages
+    assert one.image == "alpine:3.19"
+    assert two.image is None and two.unresolved == "LOCAL is not declared as an ARG before the first FROM"
+    assert three.image is None and three.unresolved == "ARG NODEFAULT has no default"
+    assert three.unresolved_args == ("NODEFAULT",)
+    assert three.partial == f"golang:{MARK}"
+    assert [p for i in one.instructions for p in i.pairs] == [("LOCAL", "1")]
+
+
+def test_stage_aliases_scratch_and_forward_references():
+    df = parse_dockerfile(
+        "FROM scratch AS Empty\n"
+        "FROM later AS first\n"   # 'later' is defined below: an image name, not a stage
+        "FROM EMPTY\n"
+        "FROM alpine:3.20 AS later\n"
+        "FROM first\n"
+    )
+    assert df.errors == []
+    s = df.stages
+    assert s[0].is_scratch and s[0].alias == "empty"
+    assert s[1].image == "later" and s[1].parent_stage is None
+    assert s[2].parent_stage == 0 and s[2].is_scratch
+    assert s[4].parent_stage == 1 and s[4].image == "later"
+    assert [x.index for x in df.lineage(s[4])] == [4, 1]
+    assert df.root_of(s[2]) is s[0]
+
+
+def test_label_and_env_pairs():
+    df = parse_dockerfile(
+        "FROM alpine:3.20\n"
+        "LABEL a=b c=\"d e\" \\\n"
+        "      \"org.opencontainers.image.version\"=$VERSION\n"
+        "LABEL maintainer Jane Doe <jane@example.com>\n"
+        "ENV PATH=/opt/bin:$PATH LANG=C.UTF-8\n"
+        "ENV LEGACY value with spaces\n"
+    )
+    assert df.errors == []
+    pairs = [i.pairs for i in df.instructions[1:]]
+    assert pairs == [
+        [("a", "b"), ("c", "d e"), ("org.opencontainers.image.version", "$VERSION")],
+        [("maintainer", "Jane Doe <jane@example.com>")],
+        [("PATH", "/opt/bin:$PATH"), ("LANG", "C.UTF-8")],
+        [("LEGACY", "value with spaces")],
+    ]
+
+
+# -------------------------------------------------------------- bad lines
+
+
+def test_junk_lines_are_reported_and_valid_lines_kept():
+    text = (Path(FIXTURES) / "hostile" / "docker" / "lowercase_and_junk" / "Dockerfile").read_text()
+    df = parse_dockerfile(text)
+    errs = messages(df)
+    assert [e[0] for e in errs] == [3, 4, 5, 6]
+    assert "unknown instruction: NOTANINSTRUCTION" in errs[0][1]
+    assert "ONBUILD ONBUILD" in errs[1][1]
+    assert "HEALTHCHECK requires at least one argument" in errs[2][1]
+    assert "invalid proto: ip" in errs[3][1]
+    assert df.stages[0].image == "alpine"
+    assert [i.name for i in df.final.instructions][:1] == ["RUN"]
+
+
+@pytest.mark.parametrize("text, line, fragment", [
+    ("RUN echo before\nFROM alpine:3.20\n", 1, "before the first FROM"),
+    ("FROM alpine:3.20\nFROM a b\n", 2, "one or three arguments"),
+    ("FROM alpine:3.20 AS 1st\n", 1, "invalid name for build stage"),
+    ("FROM alpine:3.20\nSHELL /bin/bash -c\n", 2, "JSON form"),
+    ("FROM alpine:3.20\nCOPY onlyone\n", 2, "at least two arguments"),
+    ("FROM alpine:3.20\nCMD [\"a\", 1]\n", 2, "strings only"),
+    ("FROM alpine:3.20\nLABEL a=b c\n", 2, "can't find ="),
+    ("FROM alpine:3.20\nENV ONLYKEY\n", 2, "two arguments"),
+    ("FROM alpine:3.20\nEXPOSE 99999\n", 2, "invalid port"),
+    ("FROM alpine:3.20\nHEALTHCHECK --interval=5s PING x\n", 2, "unknown type"),
+    ("FROM alpine:3.20\nONBUILD FROM x\n", 2, "isn't allowed as an ONBUILD trigger"),
+    ("FROM alpine:3.20\nUSER\n", 2, "exactly one argument"),
+    ("FROM alpine:3.20\nRUNN echo\n", 2, "did you mean RUN"),
+    ("ARG ONLY=1\n", 1, "no FROM instruction"),
+    ("", 1, "no FROM instruction"),
+])
+def test_bad_line_errors(text, line, fragment):
+    df = parse_dockerfile(text)
+    assert any(e.line == line and fragment in e.message for e in df.errors), messages(df)
+
+
+def test_valid_constructs_are_not_errors():
+    df = parse_dockerfile(
+        "FROM alpine:3.20\n"
+        "EXPOSE 80 443/tcp 53/udp 8000-8010 ${PORT}\n"
+        "HEALTHCHECK --interval=30s CMD wget -q -O- http://localhost:8080/healthz || exit 1\n"
+        "HEALTHCHECK NONE\n"
+        "SHELL [\"/bin/ash\", \"-eo\", \"pipefail\", \"-c\"]\n"
+        "ONBUILD COPY . /src\n"
+        "STOPSIGNAL SIGTERM\n"
+        "VOLUME [\"/data\"]\n"
+        "MAINTAINER someone\n"
+        "CMD []\n"
+        "COPY <<EOF /etc/x\nhello\nEOF\n"
+    )
+    assert df.errors == [], messages(df)
+
+
+def test_never_raises_on_random_input():
+    rng = random.Random(1234)
+    tokens = ["FROM", "RUN", "ARG", "LABEL", "COPY", "ONBUILD", "HEALTHCHECK", "\\", "`", "<<EOF", "<<-'X'",
+              "EOF", "X", "${", "}", "$A", "${A:-", "\"", "'", "=", "--mount=", "[", "]", "#", "# escape=`",
+              "AS", "\n", "\n", "\t", " ", "alpine:3", "scratch", ":", "@sha256:", "\r", "\x0b"]
+    for _ in range(400):
+        text = "".join(rng.choice(tokens) + rng.choice([" ", "", "\n"]) for _ in range(rng.randrange(1, 60)))
+        df = parse_dockerfile(text)
+        assert isinstance(df, Dockerfile)
+        assert all(e.line >= 1 for e in df.errors)
+
+
+# ------------------------------------------------------------------ speed
+
+
+def test_twenty_thousand_continuations_parse_fast():
+    text = ("FROM alpine:3.19\nRUN true \\\n" + "".join(f"    && echo line{i} \\\n" for i in range(20000))
+            + "    && true\nUSER 1000\n")
+    t0 = time.perf_counter()
+    df = parse_dockerfile(text)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.0, elapsed
+    assert names_lines(df) == [("FROM", 1, 1), ("RUN", 2, 20003), ("USER", 20004, 20004)]
+
+
+def test_one_megabyte_line_parses_fast():
+    text = "FROM alpine\nRUN echo " + "A" * 1_000_000 + " \"unclosed ${X:-\n"
+    t0 = time.perf_counter()
+    df = parse_dockerfile(text)
+    assert time.perf_counter() - t0 < 1.0
+    assert names_lines(df) == [("FROM", 1, 1), ("RUN", 2, 2)]
+
+
+def test_many_instructions_and_heredocs_parse_fast():
+    text = "FROM alpine:3.20\n" + "RUN <<EOF\necho x\nEOF\nLABEL a=b c=\"d\"\n" * 9999
+    t0 = time.perf_counter()
+    df = parse_dockerfile(text)
+    assert time.perf_counter() - t0 < 2.0
+    assert len(df.instructions) == 19999 and df.errors == []
+
+
+def test_instruction_cap_and_expansion_depth_are_clear_errors():
+    from guidecheck.loaders.dockerfile import MAX_INSTRUCTIONS
+
+    t0 = time.perf_counter()
+    df = parse_dockerfile("FROM alpine:3.20\n" + "RUN x\n" * (MAX_INSTRUCTIONS + 5000))
+    assert time.perf_counter() - t0 < 2.0
+    assert len(df.instructions) == MAX_INSTRUCTIONS
+    assert messages(df) == [(MAX_INSTRUCTIONS + 1, f"more than {MAX_INSTRUCTIONS} instructions: parsing stopped "
+                                                  "here; the rest of the file is not checked")]
+    df = parse_dockerfile("ARG A\nFROM ${A:-" + "${A:-" * 5000 + "x" + "}" * 5001 + "\n")
+    assert df.errors == [] and df.final.image is None and "nested more than" in df.final.unresolved
+
+
+# ------------------------------------------ agreement with dockerfile-parse
+
+
+def _dockerfiles() -> list[Path]:
+    roots = [FIXTURES / "rules", FIXTURES / "hostile", SHARED / "corpus" / "dev"]
+    out = []
+    for root in roots:
+        if root.is_dir():
+            out += [p for p in root.rglob("*") if p.is_file() and p.name.lower().startswith(("dockerfile",
+                                                                                               "containerfile"))
+                    or p.name.endswith(".Dockerfile")]
+    return sorted(out)
+
+
+def test_instruction_lines_agree_with_dockerfile_parse_without_heredocs():
+    """Where dockerfile-parse is right (no heredocs), both parsers find the same instructions at the same lines."""
+    dockerfile_parse = pytest.importorskip("dockerfile_parse")
+    from guidecheck.loaders.fs import ReadError, read_text
+
+    checked = 0
+    for path in _dockerfiles():
+        try:
+            text = read_text(str(path), 8 << 20)
+        except ReadError:
+            continue
+        if "<<" in text or len(text) > 200_000:
+            continue
+        parser = dockerfile_parse.DockerfileParser(fileobj=io.BytesIO(text.encode()), env_replace=False)
+        theirs = [(d["instruction"], d["startline"] + 1, d["endline"] + 1)
+                  for d in parser.structure if d["instruction"] != "COMMENT"]
+        assert names_lines(parse_dockerfile(text)) == theirs, path
+        checked += 1
+    assert checked >= 10
+
+
+# ------------------------------------------------------- the rules' edges
+
+
+def run_rule(text: str, func: str, **settings) -> list[tuple[int, str]]:
+    from guidecheck.checks import Context, NotApplicable
+    from guidecheck.checks import docker
+    from guidecheck.config import DEFAULT_SETTINGS
+    from guidecheck.model import ObjectRef, Target
+
+    df = parse_dockerfile(text)
+    assert df.errors == [], messages(df)
+    target = Target("docker", "Dockerfile", 1, ObjectRef("Dockerfile", None, "Dockerfile"), df)
+    ctx = Context(settings={**DEFAULT_SETTINGS, **settings}, options={})
+    try:
+        return [(h.line, h.message) for h in getattr(docker, func)(target, ctx)]
+    except NotApplicable as na:
+        return [(0, f"n/a: {na}")]
+
+
+@pytest.mark.parametrize("run, flagged", [
+    ("apk add --no-cache curl", False),
+    ("apk --no-cache add curl", False),
+    ("apk add curl && rm -rf /var/cache/apk/*", False),
+    ("apk update && apk add -U curl", True),
+    ("/sbin/apk add curl", True),
+    ("apk add curl && apk cache clean", False),
+    ("--mount=type=cache,target=/var/cache/apk apk add curl", False),
+    ("--mount=type=cache,target=/root/.npm apk add curl", True),
+    ("apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*", False),
+    ("apt-get update && apt-get install -y curl && apt-get clean", True),
+    ("apt update && apt install -y curl", True),
+    ("apt-get -o Acquire::Retries=3 install -y ./pkg.deb", True),
+    ("--mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y curl", False),
+    ("pip install --no-cache-dir flask", False),
+    ("pip3 install flask", True),
+    ("python3 -m pip install --upgrade pip", True),
+    ("PIP_NO_CACHE_DIR=1 pip install flask", False),
+    ("pip install flask && rm -rf /root/.cache/pip", False),
+    ("pip install flask && pip cache purge", False),
+    ("--mount=type=cache,target=/root/.cache/pip pip install flask", False),
+    ("uv pip install flask", False),
+    ("pip wheel -w /wheels flask", False),
+    ("sh -c \"pip install flask\"", True),
+    ("dnf install -y tar && dnf clean all", False),
+    ("microdnf install -y tar", True),
+    ("yum -y update && yum -y install tar && rm -rf /var/cache/yum", False),
+    ("npm ci && echo \"then run apk add\"", False),
+    ("echo no package manager here", False),
+])
+def test_gc303_cache_detection(run, flagged):
+    hits = run_rule(f"FROM alpine:3.20\nRUN {run}\n", "package_caches")
+    assert bool(hits) == flagged, hits
+
+
+def test_gc303_pip_env_must_come_before_and_builder_stages_do_not_ship():
+    text = ("FROM python:3.12-alpine AS build\nRUN pip install build\n"
+            "FROM python:3.12-alpine\nRUN pip install app\nENV PIP_NO_CACHE_DIR=1\nRUN pip install other\n")
+    assert [h[0] for h in run_rule(text, "package_caches")] == [4]
+
+
+def test_gc303_heredoc_script_and_data():
+    text = ("FROM debian:12\nRUN <<EOF\napt-get update\napt-get install -y curl\nrm -rf /var/lib/apt/lists/*\nEOF\n"
+            "RUN cat > /x <<EOF\napt-get update\nEOF\n"
+            "RUN bash -e <<EOF\npip install flask\nEOF\n")
+    assert [h[0] for h in run_rule(text, "package_caches")] == [10]
+
+
+def test_gc302_groups_and_boundaries():
+    text = ("FROM alpine:3.20\nRUN a\nRUN b\n# comment\n\nRUN c\nUSER x\nRUN d\n"
+            "RUN --mount=type=cache,target=/c e\nRUN --mount=type=cache,target=/c f\nRUN [\"g\"]\nRUN h\n")
+    hits = run_rule(text, "consecutive_runs")
+    assert [h[0] for h in hits] == [3, 10]
+    assert "3 consecutive RUN instructions" in hits[0][1] and "lines 2-6" in hits[0][1]
+
+
+def test_gc304_edges():
+    text = ("ARG GO=1.22\nARG ARCH\nARG REG\n"
+            "FROM golang:${GO} AS a\n"                       # 4 ok
+            "FROM golang@sha256:" + "a" * 64 + "\n"         # 5 ok: digest
+            "FROM golang:latest@sha256:" + "b" * 64 + "\n"  # 6 ok: digest wins
+            "FROM a\n"                                      # 7 stage
+            "FROM scratch\n"                                # 8 exempt
+            "FROM ${REG}/alpine:3.20\n"                     # 9 ok: tag visible
+            "FROM static:latest-${ARCH}\n"                  # 10 floating whatever ARCH is
+            "FROM static:${ARCH}\n"                         # 11 unresolved
+            "FROM ${REG}/alpine\n"                          # 12 untagged whatever REG is
+            "FROM Alpine:3.20\n"                            # 13 invalid: upper case
+            "FROM alpine:edge\n")                           # 14 floating
+    hits = dict(run_rule(text, "from_pinned"))
+    assert sorted(hits) == [10, 11, 12, 13, 14]
+    assert "whatever ARCH holds" in hits[10]
+    assert "ARG ARCH has no default" in hits[11]
+    assert "no tag" in hits[12]
+    assert "lower-case" in hits[13]
+    assert "floating tag 'edge'" in hits[14]
+
+
+def test_gc301_and_gc305_settings_and_inheritance():
+    text = ("FROM alpine:3.20 AS base\nLABEL org.opencontainers.image.version=1\n"
+            "FROM base\nLABEL org.opencontainers.image.revision=\"\"\n")
+    assert run_rule(text, "base_image_alpine") == []
+    hits = run_rule(text, "oci_labels")
+    assert len(hits) == 1 and hits[0][0] == 3 and "empty LABEL org.opencontainers.image.revision" in hits[0][1]
+    assert run_rule(text, "oci_labels", **{"required-oci-labels": ["org.opencontainers.image.version"]}) == []
+    assert run_rule("FROM scratch\n", "base_image_alpine", **{"allowed-base-images": ["scratch"]}) == []
+    hit = run_rule("FROM distroless/static:nonroot\n", "base_image_alpine",
+                   **{"allowed-base-images": ["*/static:*"]})
+    assert hit == []
+    hit = run_rule("FROM scratch\n", "base_image_alpine")
+    assert "add \"scratch\" to settings allowed-base-images" in hit[0][1]

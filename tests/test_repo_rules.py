@@ -1,0 +1,338 @@
+"""Repository rules GC201-GC204: what counts as a service, a chart, source code and a test.
+
+The fixtures (fixtures/rules/GC20x/) cover the typical cases end to end; these
+tests pin the edges: Dockerfile naming, chart nesting, glob semantics,
+language detection, bad data and speed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import repo
+from guidecheck.config import DEFAULT_SETTINGS
+from guidecheck.loaders import ChartInfo, RepoInfo, find_charts
+from guidecheck.loaders.fs import walk
+from guidecheck.model import ObjectRef, Target
+
+
+def ctx(**settings) -> Context:
+    return Context(settings={**DEFAULT_SETTINGS, **settings}, options={})
+
+
+def repo_target(inventory, dockerfiles=None, charts=(), path=".") -> Target:
+    if dockerfiles is None:
+        from guidecheck.loaders.fs import is_dockerfile_name
+
+        dockerfiles = [p for p in inventory if isinstance(p, str) and is_dockerfile_name(p.rsplit("/", 1)[-1])]
+    info = RepoInfo(root="/nowhere", name="svc", inventory=list(inventory), dockerfiles=list(dockerfiles),
+                    charts=list(charts))
+    return Target(kind="repo", path=path, line=1, ref=ObjectRef("Repository", None, "svc"), data=info)
+
+
+def chart(path, type_="application", parent=None, has_templates=True, name=None) -> ChartInfo:
+    chart_yaml = "Chart.yaml" if path == "." else f"{path}/Chart.yaml"
+    return ChartInfo(path=path, chart_yaml=chart_yaml, name=name or path.rsplit("/", 1)[-1], type=type_,
+                     has_templates=has_templates, subchart_of=parent)
+
+
+def hits(check, target, c=None):
+    return list(check(target, c or ctx()))
+
+
+# ------------------------------------------------------------ Dockerfiles
+
+@pytest.mark.parametrize(
+    "path, production",
+    [
+        ("Dockerfile", True),
+        ("Containerfile", True),
+        ("build/docker/Dockerfile", True),
+        ("cmd/loki/Dockerfile.cross", True),
+        ("docker/Dockerfile-windows", True),
+        ("docker/Dockerfile-mariner", True),
+        ("Dockerfile.alpine", True),
+        ("api.Dockerfile", True),
+        ("Dockerfile.dev", False),
+        ("Dockerfile-debug", False),
+        ("Dockerfile.test", False),
+        ("Dockerfile.ci", False),
+        ("Dockerfile.local", False),
+        ("Dockerfile.Development", False),
+        ("tools/dev/loki-tsdb/dev.dockerfile", False),
+        ("integration-test.Dockerfile", False),
+        ("test/Dockerfile", False),
+        ("tests/apps/actorjava/Dockerfile", False),
+        ("pkg/testdata/Dockerfile", False),
+        ("examples/client/Dockerfile", False),
+        ("docs/build/Dockerfile", False),
+        ("hack/Dockerfile", False),
+        ("e2e/Dockerfile", False),
+        (".devcontainer/Dockerfile", False),
+        (".gitlab-ci/Dockerfile", False),
+        ("production/helm/loki/src/helm-test/Dockerfile", False),
+        ("contest/Dockerfile", True),  # not a test directory
+        ("latest/Dockerfile", True),
+    ],
+)
+def test_production_dockerfile(path, production):
+    key, why = repo.classify_dockerfile(path)
+    assert (why is None) is production, (path, why)
+
+
+def test_platform_variants_are_one_service_and_named_dockerfiles_are_separate():
+    images, skipped = repo.dockerfile_services([
+        "docker/Dockerfile-windows", "docker/Dockerfile", "docker/Dockerfile-dev", "docker/Dockerfile.cross",
+        "operator/Dockerfile", "operator/calculator.Dockerfile", "tests/apps/Dockerfile",
+    ])
+    assert images == [
+        ["docker/Dockerfile", "docker/Dockerfile-windows", "docker/Dockerfile.cross"],
+        ["operator/Dockerfile"],
+        ["operator/calculator.Dockerfile"],
+    ]
+    assert skipped == ["docker/Dockerfile-dev (development variant)", "tests/apps/Dockerfile (under tests/)"]
+
+
+def test_gc201_pins_the_first_service_over_the_limit_under_the_scan_prefix():
+    inv = [f"src/svc{i:02d}/Dockerfile" for i in range(12)] + ["src/svc00/Dockerfile.debug"]
+    t = repo_target(inv, path="shop")
+    [h] = hits(repo.single_service, t)
+    assert h.path == "shop/src/svc01/Dockerfile" and h.line == 1
+    assert "12 images" in h.message and "and 6 more" in h.message
+    assert len(h.extra["services"]["dockerfiles"]) == 12
+    # raising the limit
+    assert hits(repo.single_service, t, ctx(**{"max-services-per-repo": 12})) == []
+    [h] = hits(repo.single_service, t, ctx(**{"max-services-per-repo": 3}))
+    assert h.path == "shop/src/svc03/Dockerfile" and "more than 3 deployable services" in h.message
+
+
+def test_gc201_counts_application_charts_not_library_subchart_or_example_charts():
+    charts = [
+        chart("deploy"), chart("deploy/charts/redis", parent="deploy"), chart("charts/common", "library"),
+        chart("examples/demo"),
+    ]
+    inv = ["Dockerfile", "deploy/Chart.yaml", "deploy/templates/deployment.yaml",
+           "deploy/charts/redis/Chart.yaml", "deploy/charts/redis/templates/statefulset.yaml",
+           "charts/common/Chart.yaml", "charts/common/templates/_helpers.tpl",
+           "examples/demo/Chart.yaml", "examples/demo/templates/pod.yaml"]
+    assert hits(repo.single_service, repo_target(inv, charts=charts)) == []
+    inv += ["charts/api/Chart.yaml", "charts/api/templates/deployment.yaml"]
+    [h] = hits(repo.single_service, repo_target(inv, charts=charts + [chart("charts/api")]))
+    assert h.path == "deploy/Chart.yaml" and "2 application charts" in h.message
+
+
+# ------------------------------------------------------------ charts
+
+def test_gc203_chart_with_only_helpers_or_notes_or_tests_renders_nothing():
+    inv = ["chart/Chart.yaml", "chart/templates/_helpers.tpl", "chart/templates/NOTES.txt",
+           "chart/templates/tests/test-connection.yaml"]
+    [h] = hits(repo.has_chart, repo_target(inv, charts=[chart("chart")]))
+    assert "chart/Chart.yaml (no templates/ to render)" in h.message
+    inv.append("chart/templates/deployment.yaml")
+    assert hits(repo.has_chart, repo_target(inv, charts=[chart("chart")])) == []
+
+
+def test_gc203_nested_umbrella_and_chart_at_the_root():
+    charts = [chart("."), chart("charts/mid", parent="."), chart("charts/mid/charts/leaf", parent="charts/mid")]
+    inv = ["Chart.yaml", "charts/mid/Chart.yaml", "charts/mid/charts/leaf/Chart.yaml",
+           "charts/mid/charts/leaf/templates/deployment.yaml"]
+    assert hits(repo.has_chart, repo_target(inv, charts=charts)) == []
+    assert hits(repo.single_service, repo_target(inv, charts=charts)) == []
+
+
+def test_find_charts_on_a_real_tree(tmp_path):
+    (tmp_path / "deploy" / "charts" / "cart" / "templates").mkdir(parents=True)
+    (tmp_path / "deploy" / "Chart.yaml").write_text("apiVersion: v2\nname: shop\nversion: 1.0.0\n")
+    (tmp_path / "deploy" / "charts" / "cart" / "Chart.yaml").write_text("apiVersion: v2\nname: cart\nversion: 1.0.0\n")
+    (tmp_path / "deploy" / "charts" / "cart" / "templates" / "deployment.yaml").write_text("kind: Deployment\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "Chart.yaml").write_text("apiVersion: v2\nname: lib\ntype: library\nversion: 1.0.0\n")
+    charts = {c.path: c for c in find_charts(walk(str(tmp_path)))}
+    assert charts["deploy/charts/cart"].subchart_of == "deploy"
+    assert charts["deploy"].subchart_of is None and not charts["deploy"].has_templates
+    assert charts["lib"].type == "library"
+
+
+# ------------------------------------------------------------ globs
+
+@pytest.mark.parametrize(
+    "pattern, path, matches",
+    [
+        ("tests/**/*.py", "tests/test_app.py", True),
+        ("tests/**/*.py", "tests/unit/deep/x.py", True),
+        ("tests/**/*.py", "svc/tests/x.py", True),  # from any directory boundary
+        ("tests/**/*.py", "mytests/x.py", False),
+        ("/tests/*.py", "svc/tests/x.py", False),  # a leading / anchors at the root
+        ("/tests/*.py", "tests/x.py", True),
+        ("src/test/**/*.java", "module-a/src/test/java/com/ex/CartTest.java", True),
+        ("src/test/**/*.java", "src/main/java/com/ex/Cart.java", False),
+        ("*.Tests/**/*.cs", "src/Cart.Tests/CartTests.cs", True),
+        ("__tests__/**/*.js", "web/__tests__/a/b.js", True),
+        ("src/*.py", "src/a/b.py", False),  # * stays within a directory
+        ("src/**", "src/a/b.py", True),
+        ("t?st/[a-c]*.py", "test/b.py", True),
+        ("t?st/[!a-c]*.py", "test/b.py", False),
+    ],
+)
+def test_path_globs(pattern, path, matches):
+    assert repo.Glob(pattern).match(path) is matches
+
+
+@pytest.mark.parametrize("pattern", ["[", "[]", "[!", "**", "***", "a/**/**/b", "\\", "(", "?*?*?*?*?*?*?*?*?*x"])
+def test_odd_globs_do_not_crash_or_hang(pattern):
+    started = time.perf_counter()
+    found = repo.analyse_tests(["a" * 200 + "/" + "b" * 200 + ".py", "src/app.py"],
+                               {"unit-test-patterns": {"python": [pattern]}})
+    assert set(found) == {"sources", "tests", "patterns"}
+    assert time.perf_counter() - started < 1
+
+
+# ------------------------------------------------------------ languages and tests
+
+def langs(inv, **settings):
+    return sorted(repo.analyse_tests(inv, {**DEFAULT_SETTINGS, **settings})["sources"])
+
+
+def test_language_detection():
+    assert langs(["main.go", "go.mod", "main_test.go"]) == ["go"]
+    # JavaScript files without a package manifest are static assets of another service
+    assert langs(["app.py", "static/site.js"]) == ["python"]
+    assert langs(["app.py", "static/site.js", "package.json"]) == ["javascript", "python"]
+    assert langs(["web/src/a.ts", "web/tsconfig.json"]) == ["typescript"]
+    assert langs(["types/index.d.ts", "package.json"]) == []
+    # tool configuration, generated code, tests, docs, examples and hidden dirs are not source
+    assert langs(["jest.config.js", ".eslintrc.js", "package.json", "setup.py", "docs/conf.py",
+                  "examples/client/main.go", ".github/scripts/release.py", "api/cart.pb.go",
+                  "api/cart_pb2.py", "tests/helpers.py", "hack/gen.go", "pkg/testdata/x.go"]) == []
+    # shell only counts when nothing else is there
+    assert langs(["entrypoint.sh"]) == ["shell"]
+    assert langs(["entrypoint.sh", "main.go"]) == ["go"]
+
+
+def test_gc204_names_the_languages_without_tests():
+    t = repo_target(["go.mod", "cmd/cart/main.go", "internal/cart/cart_test.go", "requirements.txt",
+                     "tools/report/report.py", "web/package.json", "web/src/app.ts", "web/src/app.spec.ts"])
+    [h] = hits(repo.has_unit_tests, t)
+    assert h.message.startswith("no unit tests for python:") and "tools/report/report.py" in h.message
+    assert h.extra == {"languages": ["go", "python", "typescript"], "without_tests": ["python"]}
+
+
+def test_gc204_test_families_and_waived_languages():
+    assert hits(repo.has_unit_tests, repo_target(["package.json", "src/index.js", "test/index.test.ts"])) == []
+    assert hits(repo.has_unit_tests, repo_target(["pom.xml", "src/main/kotlin/Cart.kt",
+                                                  "src/test/java/CartTest.java"])) == []
+    t = repo_target(["Gemfile", "app.rb", "main.go", "main_test.go"])
+    assert len(hits(repo.has_unit_tests, t)) == 1
+    # a language configured with no patterns needs no tests; other languages keep their defaults
+    assert hits(repo.has_unit_tests, t, ctx(**{"unit-test-patterns": {"ruby": []}})) == []
+
+
+def test_gc204_no_source_at_all():
+    [h] = hits(repo.has_unit_tests, repo_target(["Dockerfile", "chart/Chart.yaml", "README.md"]))
+    assert h.message.startswith("no source code found to test")
+
+
+def test_gc202_messages():
+    [h] = hits(repo.has_dockerfile, repo_target(["README.md"]))
+    assert h.message.startswith("no Dockerfile")
+    [h] = hits(repo.has_dockerfile, repo_target(["Dockerfile.dev", "test/Dockerfile"]))
+    assert "Dockerfile.dev (development variant)" in h.message and "test/Dockerfile (under test/)" in h.message
+    assert hits(repo.has_dockerfile, repo_target(["deploy/cart.Dockerfile"])) == []
+
+
+# ------------------------------------------------------------ bad data
+
+@dataclass
+class Weird:
+    inventory: object = None
+    dockerfiles: object = None
+    charts: object = None
+    extra: dict = field(default_factory=dict)
+
+
+@pytest.mark.parametrize("check", [repo.single_service, repo.has_dockerfile, repo.has_chart, repo.has_unit_tests])
+def test_checks_survive_bad_data(check):
+    bad_settings = ctx(**{"max-services-per-repo": "two", "unit-test-patterns": "everything"})
+    t = Target(kind="repo", path=".", line=1, ref=ObjectRef("Repository"), data=Weird(inventory=None))
+    with pytest.raises(NotApplicable):
+        list(check(t, bad_settings))
+    t.data = Weird(inventory=[None, 3, "", "a//b.go", "Dockerfile"], dockerfiles=[None, "Dockerfile"], charts=None)
+    list(check(t, bad_settings))
+    t.data = Weird(inventory=["x.py"], dockerfiles="Dockerfile", charts=[object(), None])
+    list(check(t, bad_settings))
+    t2 = repo_target(["app.py", "test_app.py"])
+    list(check(t2, ctx(**{"unit-test-patterns": {"python": [None, 3, "test_*.py"], 7: ["x"]}})))
+
+
+def test_repo_rules_only_run_on_directories(tmp_path, run_cli):
+    (tmp_path / "configmap.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cart\n")
+    single = run_cli("scan", "--isolated", "-f", "json", "configmap.yaml", cwd=tmp_path)
+    doc = json.loads(single.stdout)
+    assert not [o for o in doc["outcomes"] if o["rule_id"].startswith("GC20")]
+    assert single.returncode == 0, single.stdout + single.stderr
+    whole = run_cli("scan", "--isolated", "-f", "json", "--select", "GC202,GC203,GC204", ".", cwd=tmp_path)
+    doc = json.loads(whole.stdout)
+    got = sorted((f["rule_id"], f["path"], f["line"]) for f in doc["findings"])
+    assert got == [("GC202", ".", 1), ("GC203", ".", 1), ("GC204", ".", 1)]
+    assert whole.returncode == 1
+
+
+def test_speed_on_a_large_inventory():
+    # 50 000 files; the walker that builds such an inventory takes far longer than this
+    inv = sorted(
+        [f"services/svc{i % 50}/pkg/mod{i % 300}/file{i}.go" for i in range(36000)]
+        + [f"services/svc{i % 50}/pkg/mod{i % 300}/file{i}_test.go" for i in range(0, 36000, 9)]
+        + [f"web/src/components/c{i}.tsx" for i in range(10000)]
+        + ["web/package.json", "web/src/components/c1.test.tsx"]
+        + [f"services/svc{i}/Dockerfile" for i in range(50)]
+    )
+    t = repo_target(inv)
+    started = time.perf_counter()
+    for check in (repo.single_service, repo.has_dockerfile, repo.has_chart, repo.has_unit_tests):
+        list(check(t, ctx()))
+    assert time.perf_counter() - started < 3.0
+
+
+# ------------------------------------------------------------ bundled examples
+
+def test_compliant_example_passes(run_cli):
+    from conftest import ROOT
+
+    proc = run_cli("scan", "--isolated", "-f", "json", "--select", "GC0,GC2,GC3,GC4",
+                   str(ROOT / "examples" / "compliant-service"))
+    doc = json.loads(proc.stdout)
+    assert [(f["rule_id"], f["path"], f["line"], f["message"]) for f in doc["findings"]] == []
+    assert proc.returncode == 0
+    passed = {o["rule_id"] for o in doc["outcomes"] if o["status"] == "pass"}
+    assert {"GC201", "GC202", "GC203", "GC204", "GC301", "GC304", "GC305"} <= passed
+
+
+def test_noncompliant_example_fails_readably(run_cli):
+    from conftest import ROOT
+
+    proc = run_cli("scan", "--isolated", "-f", "json", "--select", "GC0,GC2,GC3,GC4",
+                   str(ROOT / "examples" / "noncompliant-service"))
+    doc = json.loads(proc.stdout)
+    active = {f["rule_id"] for f in doc["findings"] if not f["suppressed"]}
+    assert {"GC002", "GC203", "GC204", "GC301", "GC302", "GC303", "GC304", "GC305", "GC306",
+            "GC402", "GC403", "GC404", "GC405", "GC406"} <= active
+    assert "GC001" not in active  # broken on purpose, but every file parses
+    assert proc.returncode == 1
+
+
+def test_compliant_example_unit_tests_pass():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    example = ROOT / "examples" / "compliant-service"
+    proc = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests"], cwd=example,
+                          env={"PYTHONPATH": str(example / "src"), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
