@@ -10,6 +10,7 @@ errors only).  Each case must finish within 2 s of CPU and 200 MB of memory.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 
@@ -205,14 +206,12 @@ def test_ansi_escapes_never_reach_the_terminal(tmp_path):
     assert [f["rule_id"] for f in report["findings"]] == ["GC403"]
 
 
-def test_kubeconfig_is_linted_as_a_file_never_loaded_as_config(tmp_path, monkeypatch):
+def test_kubeconfig_is_linted_as_a_file_never_loaded_as_config(tmp_path):
     since = time.time()
     base = case_dir(tmp_path, HOSTILE / "kube" / "kubeconfig_exec_plugin.yaml")
     env_home = tmp_path / "home"
     env_home.mkdir()
     # even a KUBECONFIG pointing at it must not make guidecheck run its exec plugin
-    import os
-
     env = dict(os.environ, KUBECONFIG=str(base / "kubeconfig_exec_plugin.yaml"), HOME=str(env_home))
     r = scan_json(base, env=env)
     no_traceback(r)

@@ -448,3 +448,17 @@ def test_pure_python_parser_gives_the_same_documents(monkeypatch, text):
     monkeypatch.setattr(yamlsafe, "_parser", yamlsafe._PureParser)
     got = [(d.index, d.line, d.data, [(e.line, e.column) for e in d.errors]) for d in load_yaml(text)]
     assert got == expected
+
+
+def test_colon_inside_flow_plain_scalar_is_accepted_as_kubernetes_does():
+    """libyaml 0.1 (ruamel.yaml.clib) rejects {k: arn:aws:iam::1:role/x}; go-yaml and YAML 1.2 accept it.
+    Taken from grafana/loki production/helm/loki/scenarios/simple-scalable-aws-kube-irsa-values.yaml."""
+    from guidecheck.yamlsafe import load_yaml
+
+    text = ("annotations: {\n  eks.amazonaws.com/role-arn: arn:aws:iam::2222222:role/test-role\n}\n"
+            "---\nbad: [1,\n---\nk: {r: arn:aws::1}\n")
+    docs = load_yaml(text)
+    assert docs[0].data == {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::2222222:role/test-role"}}
+    assert docs[0].errors == []
+    assert docs[1].data is None and docs[1].errors[0].line == 5
+    assert docs[2].data == {"k": {"r": "arn:aws::1"}} and docs[2].line == 7

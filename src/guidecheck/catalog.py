@@ -100,9 +100,13 @@ def _validate_catalog(loaded: list[tuple[Path, bytes, Any]]) -> None:
     h.update((SCHEMA_DIR / "rule.schema.json").read_bytes())
     for path, raw, _ in loaded:
         h.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + raw + b"\0")
-    stamp = _cache_dir() / f"catalog-{h.hexdigest()[:32]}.ok" if _cache_dir() else None
-    if stamp is not None and stamp.is_file():
-        return
+    cache = _cache_dir()
+    stamp = cache / f"catalog-{h.hexdigest()[:32]}.ok" if cache else None
+    try:
+        if stamp is not None and stamp.is_file():
+            return
+    except OSError:  # an unreadable cache directory (another user's HOME): validate
+        stamp = None
     for path, _, data in loaded:
         _validate(data, "rule.schema.json", str(path))
     if stamp is not None:

@@ -34,9 +34,7 @@ from typing import Any, Callable
 from guidecheck.model import LoadError
 
 YAML_TAG = "tag:yaml.org,2002:"
-STR_TAG = YAML_TAG + "str"
 DOC_MARKER = re.compile(r"^---(?=[ \t\r\n]|$)", re.M)
-_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 # go-yaml v2 yamlStyleFloat, applied after '_' is removed
 _YAML_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 _DOT_FLOAT = re.compile(r"^\.[0-9]+(?:[eE][-+]?[0-9]+)?$")
@@ -308,14 +306,14 @@ class _Builder:
         self.limits = limits
         self.local_tags = local_tags
 
-    def run(self, text: str, off: int, docs: list[Document]) -> tuple[YamlError, int] | None:
+    def run(self, text: str, off: int, docs: list[Document], pure: bool = False) -> tuple[YamlError, int] | None:
         """Append the documents of ``text`` (lines shifted by ``off``) to ``docs``.
 
         Returns None when the whole text was read, or (error, line of the
         start of the document it stopped in) at the first error in a document.
         """
         ev = _event_classes()
-        p = _parser(text)
+        p = _PureParser(text) if pure else _parser(text)
         get = p.get_event
         doc_line = off + 1
         try:
@@ -636,7 +634,7 @@ def load_yaml(text: str, limits: Limits = Limits(), local_tags: frozenset[str] =
         return [Document(0, exc.line, None, [LoadError(exc.message, exc.line, exc.column)])]
     builder = _Builder(limits, local_tags)
     docs: list[Document] = []
-    stop = builder.run(text, 0, docs)
+    stop = _run_with_fallback(builder, text, 0, docs)
     if stop is None:
         return docs
     err, doc_line = stop
@@ -645,8 +643,28 @@ def load_yaml(text: str, limits: Limits = Limits(), local_tags: frozenset[str] =
         # not before the error (a document that ran into the next marker is
         # reported on the marker's line: that marker starts a good document)
         if off + 1 >= err.line and off + 1 > doc_line:
-            builder.run(chunk, off, docs)
+            _run_with_fallback(builder, chunk, off, docs)
     return docs
+
+
+def _run_with_fallback(builder: "_Builder", text: str, off: int, docs: list[Document]):
+    """Read with libyaml; where its old scanner rejects a colon inside a flow
+    collection's plain scalar (``{role: arn:aws:iam::1:role/x}``, which YAML
+    1.2, newer libyaml and Kubernetes' go-yaml accept), read that text again
+    with ruamel.yaml's pure-Python parser, which accepts it."""
+    start = len(docs)
+    stop = builder.run(text, off, docs)
+    if stop is None or "found unexpected ':'" not in stop[0].message or len(text) > 1024 * 1024:
+        return stop
+    retry: list[Document] = []
+    again = builder.run(text, off, retry, pure=True)
+    if again is not None and again[0].line <= stop[0].line:
+        return stop  # the pure parser got no further
+    del docs[start:]
+    for d in retry:
+        d.index = len(docs)
+        docs.append(d)
+    return again
 
 
 # --------------------------------------------------------------------- JSON

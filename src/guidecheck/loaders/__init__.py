@@ -212,7 +212,12 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
     docs = load_json(text, config.limits) if kind == "json" else load_yaml(text, config.limits, LOCAL_YAML_TAGS)
     others: list[Document] = []
     n_lines = text.count("\n") + 1
+    templated = "{{" in text
     for i, doc in enumerate(docs):
+        if templated and doc.errors and doc.data is None:
+            hint = (" (the file has {{ }} template placeholders: scan the rendered output, "
+                    "or exclude the template)")
+            doc.errors = [LoadError(e.message + hint, e.line, e.column, e.severity) for e in doc.errors]
         src.errors.extend(doc.errors)
         data = doc.data
         if isinstance(data, dict) and _is_k8s(data):
