@@ -87,3 +87,75 @@ def matches_any(image: ImageRef, patterns: list[str] | tuple[str, ...]) -> bool:
     candidates = {image.without_digest, image.name, image.short,
                   f"{image.short}:{image.tag}" if image.tag else image.short}
     return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
+
+
+# ------------------------------------------------------------------ judging
+#
+# One judgement backs GC304 (FROM) and GC306/GC307 (image:), so that a
+# reference is pinned, floating or invalid in the same way wherever it is
+# written.  Callers replace what they cannot know (an ARG without a default,
+# a ${VAR} or {{ }} placeholder) by MARK before judging: a placeholder only
+# makes the verdict unknown where it hides the tag.
+
+MARK = "\ue000"  # stands for an unresolved variable inside a reference
+
+PINNED = "pinned"  # a digest (possibly filled in by the pipeline: app@${DIGEST})
+TAGGED = "tagged"  # a fixed tag
+UNTAGGED = "untagged"
+FLOATING = "floating"
+BAD_DIGEST = "bad-digest"
+INVALID = "invalid"
+UNKNOWN = "unknown"  # a placeholder hides the tag: cannot be judged
+EMPTY = "empty"
+
+_REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    state: str
+    ref: ImageRef | None = None
+    floating: str | None = None  # the floating tag; 'latest-...' when only its prefix is known
+    problem: str | None = None  # why the reference is invalid
+
+    @property
+    def tag(self) -> str | None:
+        """The tag, when it is known."""
+        tag = self.ref.tag if self.ref else None
+        return None if tag is None or MARK in tag else tag
+
+
+def reference_problem(ref: ImageRef) -> str | None:
+    """What a registry would reject in a parsed reference (``parse`` is lenient)."""
+    reg = ref.registry
+    if reg and not reg.startswith("[") and reg.count(":") > 1 and MARK not in reg:
+        return f"registry '{reg[:60]}' has more than one port"
+    for component in ref.repository.split("/"):
+        if MARK not in component and not _REPO_COMPONENT.match(component):
+            return f"repository '{ref.repository[:60]}' must be lower-case letters, digits and separators"
+    return None
+
+
+def judge(text: str, floating_tags: list[str] | tuple[str, ...]) -> Judgement:
+    """Classify an image reference in which MARK stands for unknown parts."""
+    text = text.strip()
+    if not text:
+        return Judgement(EMPTY)
+    ref = parse(text)
+    if ref is None:
+        return Judgement(UNKNOWN if MARK in text else INVALID)
+    problem = reference_problem(ref)
+    if problem:
+        return Judgement(INVALID, ref, problem=problem)
+    if ref.digest is not None:
+        return Judgement(PINNED if MARK in ref.digest or ref.valid_digest else BAD_DIGEST, ref)
+    if ref.tag is None:
+        return Judgement(UNKNOWN if MARK in ref.short else UNTAGGED, ref)
+    if MARK in ref.tag:
+        literal = ref.tag.split(MARK, 1)[0].lower()
+        hit = next((f for f in floating_tags if literal.startswith(f.lower() + "-")), None)
+        # latest-${ARCH} floats whatever the variable holds
+        return Judgement(FLOATING, ref, floating=f"{hit}-...") if hit else Judgement(UNKNOWN, ref)
+    if is_floating(ref, floating_tags):
+        return Judgement(FLOATING, ref, floating=ref.tag)
+    return Judgement(TAGGED, ref)

@@ -323,6 +323,21 @@ def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
 # -------------------------------------------------------------------- GC304
 
 
+def _tag_problem(j: images.Judgement, unresolved: tuple[str, ...] = ()) -> str | None:
+    """The GC304 message for a judged FROM reference; None when it is pinned or fixed."""
+    if j.state == images.INVALID:
+        return "not a valid image reference" + (f": {j.problem}" if j.problem else "")
+    if j.state == images.BAD_DIGEST:
+        return f"malformed digest '{_short(j.ref.digest or '', 80)}'"
+    if j.state == images.UNTAGGED:
+        return "no tag and no digest (Docker pulls ':latest')"
+    if j.state == images.FLOATING:
+        if j.floating and j.floating.endswith("-..."):
+            return f"floating tag '{j.floating}' whatever {', '.join(unresolved) or 'the ARG'} holds, and no digest"
+        return f"floating tag '{_short(j.floating or '', 60)}' and no digest"
+    return None
+
+
 def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC304: every FROM image has a fixed tag or a digest."""
     df = _dockerfile(target)
@@ -332,11 +347,11 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
             continue  # FROM <earlier stage>: judged at that stage; an empty FROM is a GC001 parse error
         shown = _short(st.base)
         if st.image is None:
-            verdict = _judge_partial(st.partial or "", floating, st.unresolved_args)
-            if verdict == "ok":
-                continue
-            if verdict is not None:
-                yield Hit(f"FROM {shown}: {verdict}", line=st.line, extra={"image": st.base})
+            j = images.judge(st.partial or MARK, floating)
+            if j.state != images.UNKNOWN:
+                problem = _tag_problem(j, st.unresolved_args)
+                if problem:
+                    yield Hit(f"FROM {shown}: {problem}", line=st.line, extra={"image": st.base})
                 continue
             yield Hit(f"FROM {shown}: the tag cannot be checked: {st.unresolved}; give the ARG a default (a "
                       "fixed version) or pin the image by digest", line=st.line,
@@ -345,68 +360,9 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
         if st.is_scratch:
             continue
         resolved = f" (resolved to '{_short(st.image)}')" if st.image != st.base else ""
-        problem = _tag_problem(st.image, floating)
+        problem = _tag_problem(images.judge(st.image, floating))
         if problem:
             yield Hit(f"FROM {shown}{resolved}: {problem}", line=st.line, extra={"image": st.image})
-
-
-_REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-
-
-def _reference_problem(ref: images.ImageRef) -> str | None:
-    """What Docker would reject in a parsed reference (images.parse is lenient)."""
-    reg = ref.registry
-    if reg and not reg.startswith("[") and reg.count(":") > 1:
-        return f"not a valid image reference: registry '{_short(reg, 60)}' has more than one port"
-    if not all(_REPO_COMPONENT.match(c) for c in ref.repository.split("/")):
-        return f"not a valid image reference: repository '{_short(ref.repository, 60)}' must be lower-case " \
-               "letters, digits and separators"
-    return None
-
-
-def _tag_problem(image: str, floating: list[str]) -> str | None:
-    ref = images.parse(image)
-    if ref is None:
-        return "not a valid image reference"
-    bad = _reference_problem(ref)
-    if bad:
-        return bad
-    if ref.digest is not None:
-        return None if ref.valid_digest else f"malformed digest '{_short(ref.digest, 80)}'"
-    if ref.tag is None:
-        return "no tag and no digest (Docker pulls ':latest')"
-    if images.is_floating(ref, floating):
-        return f"floating tag '{_short(ref.tag, 60)}' and no digest"
-    return None
-
-
-def _judge_partial(partial: str, floating: list[str], args: tuple[str, ...]) -> str | None:
-    """Judge a FROM whose ARGs are partly unresolved when the tag is still visible.
-
-    ``${REGISTRY}/alpine:3.20`` has a fixed tag whatever REGISTRY is;
-    ``golang:${GO}`` does not say.  Returns "ok", a problem, or None (cannot say).
-    """
-    if not partial or MARK not in partial:
-        return None
-    ref = images.parse(partial)
-    if ref is None:
-        return None
-    if ref.digest is not None:
-        if MARK in ref.digest:
-            return None
-        return "ok" if ref.valid_digest else f"malformed digest '{_short(ref.digest, 80)}'"
-    if ref.tag is None:
-        return None if MARK in ref.short else "no tag and no digest (Docker pulls ':latest')"
-    if MARK in ref.tag:
-        literal = ref.tag.split(MARK, 1)[0].lower()
-        hit = next((f for f in floating if literal.startswith(f.lower() + "-")), None)
-        if hit is not None:  # latest-${ARCH}: floating whatever the ARG holds
-            names = ", ".join(args) or "the ARG"
-            return f"floating tag '{hit}-...' whatever {names} holds, and no digest"
-        return None
-    if images.is_floating(ref, floating):
-        return f"floating tag '{_short(ref.tag, 60)}' and no digest"
-    return "ok"
 
 
 # -------------------------------------------------------------------- GC305

@@ -31,25 +31,15 @@ def _short(text: str, limit: int = 120) -> str:
 # (Go templates, Jinja) and <your-image> (documentation).  None of these
 # characters can occur in an image reference, so they are never mistaken.
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z0-9_]+|\{\{[^}]*\}\}|<[^<>]*>")
-_MARK = "\ue000"  # stands in for a placeholder while the reference is parsed
 _MAX_IMAGE = 1024
 
 UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
-    "untagged", "floating", "tagged", "pinned", "placeholder", "invalid", "bad-digest", "empty")
+    images.UNTAGGED, images.FLOATING, images.TAGGED, images.PINNED, images.UNKNOWN, images.INVALID,
+    images.BAD_DIGEST, images.EMPTY)
 
 
-@dataclass(frozen=True)
-class ImageVerdict:
-    state: str
-    ref: images.ImageRef | None = None
-
-    @property
-    def tag(self) -> str | None:
-        return self.ref.tag if self.ref else None
-
-
-def judge_image(raw: str, floating_tags: list[str] | tuple[str, ...]) -> ImageVerdict:
-    """Classify an ``image:`` value for GC306/GC307.
+def judge_image(raw: str, floating_tags: list[str] | tuple[str, ...]) -> images.Judgement:
+    """Classify an ``image:`` value for GC306/GC307 (see :func:`guidecheck.images.judge`).
 
     A placeholder only makes the verdict unknown where it hides the tag: in
     ``$REGISTRY/app:latest`` the tag is plainly ``latest``, in ``app:${TAG}``
@@ -57,29 +47,13 @@ def judge_image(raw: str, floating_tags: list[str] | tuple[str, ...]) -> ImageVe
     digest (``app@${DIGEST}``) is digest pinning done by the pipeline.
     """
     text = raw.strip()
-    if not text:
-        return ImageVerdict(EMPTY)
     if len(text) > _MAX_IMAGE:
-        return ImageVerdict(INVALID)
-    marked, n = _PLACEHOLDER.subn(_MARK, text)
-    ref = images.parse(marked)
-    if ref is None:
-        if n or "$" in text or "{{" in text:
-            return ImageVerdict(PLACEHOLDER)
-        return ImageVerdict(INVALID)
-    if ref.digest is not None:
-        if _MARK in ref.digest or ref.valid_digest:
-            return ImageVerdict(PINNED, ref)
-        return ImageVerdict(BAD_DIGEST, ref)
-    if ref.tag is None:
-        if _MARK in ref.repository.rsplit("/", 1)[-1]:
-            return ImageVerdict(PLACEHOLDER)  # ${IMAGE} may well carry its tag
-        return ImageVerdict(UNTAGGED, ref)
-    if _MARK in ref.tag:
-        return ImageVerdict(PLACEHOLDER)
-    if images.is_floating(ref, floating_tags):
-        return ImageVerdict(FLOATING, ref)
-    return ImageVerdict(TAGGED, ref)
+        return images.Judgement(INVALID, problem=f"longer than {_MAX_IMAGE} characters")
+    marked, n = _PLACEHOLDER.subn(images.MARK, text)
+    j = images.judge(marked, floating_tags)
+    if j.state == INVALID and not n and ("$" in text or "{{" in text):
+        return images.Judgement(PLACEHOLDER)  # an unbalanced placeholder
+    return j
 
 
 def _where(c: k8s.Container) -> str:
@@ -96,7 +70,7 @@ def _where(c: k8s.Container) -> str:
 class _Image:
     container: k8s.Container
     raw: str
-    verdict: ImageVerdict
+    verdict: images.Judgement
     line: int
     column: int
 
@@ -149,7 +123,8 @@ def image_tag_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
             msg = (f"image '{shown}' of {im.where} has a malformed digest "
                    f"'{_short(v.ref.digest or '', 80)}': it is neither pinned nor pullable")
         elif v.state == INVALID:
-            msg = f"image '{shown}' of {im.where} is not a valid image reference"
+            msg = f"image '{shown}' of {im.where} is not a valid image reference" + (
+                f": {v.problem}" if v.problem else "")
         else:
             continue  # placeholder or empty: not judged here (see _unjudged_reason)
         judged += 1

@@ -45,7 +45,7 @@ def finding_line(f: Finding, color: bool = False) -> str:
     where = f"{display_path(f.path)}:{f.line}:{f.column}:"
     sev = str(f.severity)
     context = []
-    if f.object is not None:
+    if f.object is not None and f.object.name != f.path:  # a Dockerfile is already named by its path
         obj = clean(str(f.object))
         context.append(obj + (f" container {clean(f.container)}" if f.container else ""))
     elif f.container:
