@@ -151,3 +151,15 @@ def test_heavy_modules_not_imported_for_scan():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
     assert out == ""
+
+
+def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
+    """JSON-with-comments editor/tool configs are not read; local YAML tags are plain data."""
+    (tmp_path / "tsconfig.json").write_text('{\n  // comment\n  "compilerOptions": {},\n}\n')
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / ".vscode" / "settings.json").write_text('{ /* c */ }\n')
+    (tmp_path / "mkdocs.yml").write_text("site_url: !ENV [SITE_URL, 'https://x']\n")
+    (tmp_path / "broken.json").write_text('{"a": 1,}\n')
+    r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
+    findings = json.loads(r.stdout)["findings"]
+    assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [("broken.json", 1)]

@@ -167,7 +167,7 @@ def test_wrong_types_in_a_pod_are_reported_with_lines(tmp_path):
         (5, "containers must be a list, not a string"),
         (7, "initContainers[0] must be a mapping, not null"),
         (8, "initContainers[1] must be a mapping, not a number"),
-        (9, "initContainers[2].name must be a string"),
+        (9, "initContainers[2] has no name (Kubernetes requires one)"),
         (10, "initContainers[3].image must be a string"),
         (12, "ephemeralContainers[0] must be a mapping, not a list"),
     ]

@@ -129,13 +129,12 @@ def test_explicit_standard_tags():
     assert bad.data is None and errors([bad]) == [(2, 4, "'abc' cannot be read as !!int")]
 
 
-def test_local_tags_only_when_allowed():
-    text = "script:\n  - !reference [.setup, script]\n  - echo\n"
-    [ok] = load_yaml(text, local_tags=frozenset({"!reference"}))
-    assert ok.data == {"script": [[".setup", "script"], "echo"]}
-    [bad] = load_yaml(text)
-    assert bad.data is None and "unsupported YAML tag '!reference'" in bad.errors[0].message
-    assert bad.errors[0].line == 2
+def test_local_tags_are_plain_data():
+    """Applications' own tags (GitLab's !reference, mkdocs' !ENV) are read as the data they tag."""
+    text = "script:\n  - !reference [.setup, script]\n  - echo\nsite: !ENV [SITE, 'x']\nm: !Custom {a: 1}\n"
+    [ok] = load_yaml(text)
+    assert ok.errors == []
+    assert ok.data == {"script": [[".setup", "script"], "echo"], "site": ["SITE", "x"], "m": {"a": 1}}
 
 
 @pytest.mark.parametrize("payload", [
@@ -146,7 +145,7 @@ def test_local_tags_only_when_allowed():
     "!!set {a, b}",
     "!!omap [a: 1]",
     "!<tag:yaml.org,2002:python/object:os.system> x",
-    "!custom {x: 1}",
+    "!<tag:example.com,2024:custom> {x: 1}",
 ])
 def test_non_standard_tags_are_errors_never_objects(payload):
     docs = load_yaml(f"kind: ConfigMap\ndata:\n  a: {payload}\n")

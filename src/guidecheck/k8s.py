@@ -190,8 +190,11 @@ def structure_errors(obj: dict) -> list[LoadError]:
             at = seq.item_line(i) if isinstance(seq, YSeq) else line(node, section)
             if not isinstance(c, dict):
                 errors.append(LoadError(f"{section}[{i}] must be a mapping, not {_tname(c)}", at))
+            elif c.get("name") is None:
+                errors.append(LoadError(f"{section}[{i}] has no name (Kubernetes requires one)", at))
             elif not isinstance(c.get("name"), str):
-                errors.append(LoadError(f"{section}[{i}].name must be a string", at))
+                errors.append(LoadError(f"{section}[{i}].name must be a string, not {_tname(c.get('name'))}",
+                                        line(c, "name")))
             elif "image" in c and not isinstance(c.get("image"), str):
                 errors.append(LoadError(f"{section}[{i}].image must be a string", line(c, "image")))
     return errors

@@ -7,9 +7,9 @@ nothing recurses, so no input can exhaust the C or the Python stack (the C
 composer of ruamel.yaml crashes the process on 100,000 nested ``- `` items).
 On the way it enforces what the libraries do not:
 
-* only standard YAML tags are read (``!!python/...`` is an error, never
-  code), plus a caller-given allow-list of local tags kept as plain data
-  (GitLab's ``!reference``);
+* only standard YAML tags are constructed (``!!python/...`` and other
+  global tags are errors, never code); an application's local tags (GitLab's
+  ``!reference``, mkdocs' ``!ENV``) are read as the plain data they tag;
 * plain scalars are resolved as Kubernetes resolves them (go-yaml v2, under
   ``sigs.k8s.io/yaml``): ``on``/``yes``/``y`` are true, ``off``/``no``/``n``
   false, ``0777`` is octal, ``1_000`` is 1000, ``1:20`` and timestamps stay
@@ -302,9 +302,8 @@ _NOKEY = object()  # a mapping waiting for its next key
 class _Builder:
     """Builds documents from a libyaml event stream, one event at a time."""
 
-    def __init__(self, limits: Limits, local_tags: frozenset[str]):
+    def __init__(self, limits: Limits):
         self.limits = limits
-        self.local_tags = local_tags
 
     def run(self, text: str, off: int, docs: list[Document], pure: bool = False) -> tuple[YamlError, int] | None:
         """Append the documents of ``text`` (lines shifted by ``off``) to ``docs``.
@@ -361,7 +360,6 @@ class _Builder:
         MapEnd, SeqEnd = ev.MappingEndEvent, ev.SequenceEndEvent
         max_depth = self.limits.max_depth
         max_alias = self.limits.max_alias_nodes
-        local_tags = self.local_tags
         resolve = resolve_plain
         errors: list[LoadError] = []
         anchors: dict[str, Any] = {}
@@ -401,7 +399,7 @@ class _Builder:
                         tag = str(tag)
                         if tag == YAML_TAG + "merge":
                             key = _MERGE
-                        elif tag == "!" or tag in _KEY_TAGS or tag in local_tags:
+                        elif tag.startswith("!") or tag in _KEY_TAGS:
                             key = text
                         else:
                             raise YamlError(f"unsupported YAML tag {_short_text(tag)!r}: only standard tags are "
@@ -415,8 +413,8 @@ class _Builder:
                     value = e.value if e.style else resolve(e.value)
                 else:
                     tag = str(tag)
-                    if tag == "!" or tag in local_tags:
-                        value = e.value
+                    if tag.startswith("!"):
+                        value = e.value  # an application's local tag (!ENV, !reference): plain data
                     elif tag.startswith(YAML_TAG):
                         value = _tagged_scalar(tag, e.value, line, col)
                     else:
@@ -434,7 +432,7 @@ class _Builder:
                 if tag is not None:
                     tag = str(tag)
                     want = YAML_TAG + ("map" if t is MapStart else "seq")
-                    if tag != "!" and tag != want and tag not in local_tags:
+                    if not tag.startswith("!") and tag != want:
                         what = "mapping" if t is MapStart else "sequence"
                         raise YamlError(f"unsupported YAML tag {_short_text(_tag_name(tag))!r} on a {what}: "
                                         "only standard tags are read", line, col)
@@ -621,7 +619,7 @@ def iter_chunks(text: str):
         yield line, start, text[start:end]
 
 
-def load_yaml(text: str, limits: Limits = Limits(), local_tags: frozenset[str] = frozenset()) -> list[Document]:
+def load_yaml(text: str, limits: Limits = Limits()) -> list[Document]:
     """Parse a YAML stream into documents; never raises for bad input.
 
     The whole stream is read in one pass.  When the parser cannot go on (a
@@ -632,7 +630,7 @@ def load_yaml(text: str, limits: Limits = Limits(), local_tags: frozenset[str] =
         _check_lines(text, limits)
     except YamlError as exc:
         return [Document(0, exc.line, None, [LoadError(exc.message, exc.line, exc.column)])]
-    builder = _Builder(limits, local_tags)
+    builder = _Builder(limits)
     docs: list[Document] = []
     stop = _run_with_fallback(builder, text, 0, docs)
     if stop is None:

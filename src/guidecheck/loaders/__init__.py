@@ -25,7 +25,6 @@ from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, _excluded, classi
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
 from guidecheck.yamlsafe import Document, YMap, load_json, load_yaml
 
-LOCAL_YAML_TAGS = frozenset({"!reference"})  # GitLab CI
 
 
 @dataclass
@@ -209,7 +208,7 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
     if kind == "dockerfile":
         _load_dockerfile(text, src, out)
         return
-    docs = load_json(text, config.limits) if kind == "json" else load_yaml(text, config.limits, LOCAL_YAML_TAGS)
+    docs = load_json(text, config.limits) if kind == "json" else load_yaml(text, config.limits)
     others: list[Document] = []
     n_lines = text.count("\n") + 1
     templated = "{{" in text

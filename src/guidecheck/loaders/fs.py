@@ -13,6 +13,7 @@ import codecs
 import errno
 import fnmatch
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 
@@ -22,9 +23,14 @@ SKIP_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", "node_modules", "vendor", "third_party", "third-party",
         ".venv", "venv", "__pycache__", ".tox", ".nox", ".terraform", "bower_components",
-        ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".idea", ".gradle",
+        ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".idea", ".gradle", ".vscode",
     }
 )
+
+# JSON-with-comments configuration of editors and JavaScript tools: not JSON,
+# and not deployment files, so never read (a comment would be a false GC001).
+JSONC_NAMES = re.compile(r"^(?:[tj]sconfig(?:\..+)?\.json|tslint\.json|\.eslintrc\.json|\.?devcontainer\.json|"
+                         r"\.babelrc\.json|api-extractor\.json|.+\.jsonc)$", re.IGNORECASE)
 
 DOCKERFILE_NAMES = ("Dockerfile", "Containerfile", "dockerfile", "containerfile")
 
@@ -47,7 +53,7 @@ def classify(name: str) -> str | None:
     if lower.endswith((".yaml", ".yml")):
         return "yaml"
     if lower.endswith(".json"):
-        return "json"
+        return None if JSONC_NAMES.match(name) else "json"
     return None
 
 
