@@ -163,3 +163,10 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
     findings = json.loads(r.stdout)["findings"]
     assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [("broken.json", 1)]
+
+
+def test_lock_files_are_not_read(run_cli, tmp_path):
+    (tmp_path / "pnpm-lock.yaml").write_text("a: [b: c:d\n")
+    (tmp_path / "package-lock.json").write_text("{broken\n")
+    r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
+    assert json.loads(r.stdout)["findings"] == []

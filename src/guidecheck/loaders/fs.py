@@ -45,10 +45,16 @@ def is_dockerfile_name(name: str) -> bool:
     return name.endswith((".Dockerfile", ".dockerfile", ".Containerfile"))
 
 
+# Package-manager lock files: generated, often megabytes, never deployment files.
+LOCK_FILES = frozenset({"package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "composer.lock.json"})
+
+
 def classify(name: str) -> str | None:
     """What kind of file a name announces, or None if guidecheck does not read it."""
     if is_dockerfile_name(name):
         return "dockerfile"
+    if name in LOCK_FILES:
+        return None
     lower = name.lower()
     if lower.endswith((".yaml", ".yml")):
         return "yaml"
