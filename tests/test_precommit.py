@@ -130,9 +130,9 @@ def write(root: Path, rel: str, text: str) -> None:
     path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_repo, tmp_path):
+def new_project(project: Path, hook_repo) -> tuple[Path, dict]:
+    """A git repository whose .pre-commit-config.yaml uses the hook under test."""
     repo, rev, env = hook_repo
-    project = tmp_path / "cart-service"
     project.mkdir()
     _git(project, env, "init", "-q")
     write(project, ".pre-commit-config.yaml", f"""\
@@ -142,6 +142,11 @@ def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_re
             hooks:
               - id: guidecheck
         """)
+    return project, env
+
+
+def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_repo, tmp_path):
+    project, env = new_project(tmp_path / "cart-service", hook_repo)
     # the rules this test is about; rules added later must not change its outcome
     write(project, ".guidecheck.yaml", "select: [GC001, GC002, GC30, GC403, GC405, GC406]\n")
     proc = _run([PRE_COMMIT, "install"], project, env)
@@ -203,17 +208,7 @@ def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_re
 
 
 def test_precommit_hook_honours_excludes_and_reports_parse_errors(hook_repo, tmp_path):
-    repo, rev, env = hook_repo
-    project = tmp_path / "svc"
-    project.mkdir()
-    _git(project, env, "init", "-q")
-    write(project, ".pre-commit-config.yaml", f"""\
-        repos:
-          - repo: {repo}
-            rev: {rev}
-            hooks:
-              - id: guidecheck
-        """)
+    project, env = new_project(tmp_path / "svc", hook_repo)
     write(project, ".guidecheck.yaml", "select: [GC001, GC403]\nexclude: [legacy/**]\n")
     write(project, "legacy/old.yaml", NON_COMPLIANT)
     write(project, "k8s/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cart\n")
