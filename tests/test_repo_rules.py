@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from guidecheck.checks import Context, NotApplicable
+from guidecheck import globs
 from guidecheck.checks import repo
 from guidecheck.config import DEFAULT_SETTINGS
 from guidecheck.loaders import ChartInfo, RepoInfo, find_charts
@@ -180,7 +181,7 @@ def test_find_charts_on_a_real_tree(tmp_path):
     ],
 )
 def test_path_globs(pattern, path, matches):
-    assert repo.Glob(pattern).match(path) is matches
+    assert globs.Glob(pattern).match(path) is matches
 
 
 @pytest.mark.parametrize("pattern", ["[", "[]", "[!", "**", "***", "a/**/**/b", "\\", "(", "?*?*?*?*?*?*?*?*?*x"])

@@ -7,13 +7,15 @@ or given with ``--config``; ``--isolated`` ignores every configuration file.
 
 from __future__ import annotations
 
-import os
-import re
 import datetime as _dt
 import fnmatch
+import functools
+import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from guidecheck import globs
 from guidecheck.model import Severity, Suppression
 from guidecheck.yamlsafe import Limits
 
@@ -75,11 +77,15 @@ class Waiver(Suppression):
     def applies(self, rule_id: str, path: str, obj: str | None) -> bool:
         if not self.covers(rule_id):
             return False
-        if self.paths and not any(_glob(path, p) for p in self.paths):
+        if self.paths and not globs.excluded(path, self._path_matcher):
             return False
         if self.objects and not (obj and any(fnmatch.fnmatchcase(obj, p) for p in self.objects)):
             return False
         return True
+
+    @functools.cached_property
+    def _path_matcher(self):
+        return globs.matcher(self.paths)
 
     def expired(self, today: _dt.date) -> bool:
         return today > self.expires
@@ -87,12 +93,6 @@ class Waiver(Suppression):
     def describe(self) -> str:
         who = f"owner {self.owner}" + (f", ticket {self.ticket}" if self.ticket else "")
         return f"waiver until {self.expires.isoformat()} ({who})"
-
-
-def _glob(path: str, pattern: str) -> bool:
-    p = pattern.rstrip("/")
-    return (fnmatch.fnmatchcase(path, p) or path.startswith(p + "/")
-            or fnmatch.fnmatchcase(path, "*/" + p) or ("/" + p + "/") in ("/" + path))
 
 
 class ConfigError(Exception):

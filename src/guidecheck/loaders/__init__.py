@@ -19,9 +19,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from guidecheck import k8s, suppress
+from guidecheck import globs, k8s, suppress
 from guidecheck.config import Config
-from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, _excluded, classify, read_text, walk
+from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
 from guidecheck.yamlsafe import Document, YMap, load_json, load_yaml
 
@@ -115,7 +115,7 @@ def _excluded_file(abspath: str, config: Config) -> bool:
         return False
     base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
     rel = os.path.relpath(abspath, base).replace(os.sep, "/")
-    return not rel.startswith("../") and _excluded(rel, config.exclude)
+    return not rel.startswith("../") and globs.excluded(rel, globs.matcher(config.exclude))
 
 
 def _display_prefix(raw: str) -> str:

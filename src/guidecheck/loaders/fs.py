@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import codecs
 import errno
-import fnmatch
 import os
 import re
 import stat
 from dataclasses import dataclass, field
 
+from guidecheck import globs
 from guidecheck.model import LoadError
 
 SKIP_DIRS = frozenset(
@@ -97,6 +97,7 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
         visited = {(st_root.st_dev, st_root.st_ino)}
     except OSError:
         visited = set()
+    excluded = globs.matcher(excludes) if excludes else None
     stack = [""]
     while stack:
         rel_dir = stack.pop()
@@ -110,8 +111,8 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
         subdirs = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if excludes and _excluded(rel, excludes):
-                continue
+            if excluded is not None and excluded(rel):
+                continue  # a matching directory is not entered: its contents are excluded too
             try:
                 if entry.is_file(follow_symlinks=False):  # the common case: no extra system call
                     result.inventory.append(rel)
@@ -166,16 +167,6 @@ def _symlink(abspath: str, rel: str, root_real: str, result: Walk) -> None:
         if _inside(link_dir, target):
             result.problems.append((rel, LoadError("symlink loop: points to an enclosing directory; not followed")))
     # a link to a file or directory inside the tree: walked at its real place
-
-
-def _excluded(rel: str, excludes) -> bool:
-    for pattern in excludes:
-        p = pattern.rstrip("/")
-        if fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p + "/**") or rel.startswith(p + "/"):
-            return True
-        if "/" not in p and fnmatch.fnmatchcase(rel.rsplit("/", 1)[-1], p):
-            return True
-    return False
 
 
 # ----------------------------------------------------------------- reading

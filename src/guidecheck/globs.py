@@ -1,0 +1,101 @@
+"""Path globs, one meaning everywhere: ``exclude:``, waiver ``paths:``, test-file patterns.
+
+``*`` and ``?`` stay within a directory and ``**`` crosses directories.  A
+pattern without ``/`` matches a file or directory name at any depth
+(``*.tpl.yaml``, ``legacy``); one with ``/`` matches from any directory
+boundary (``legacy/**``, ``k8s/*.yaml``), or from the root when it starts
+with ``/``.  :func:`excluded` also excludes everything below a matching
+directory, as ``.gitignore`` does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Callable
+
+
+class Glob:
+    """A path glob: ``*`` and ``?`` stay within a directory, ``**`` crosses directories.
+
+    A pattern with a ``/`` matches the path from any directory boundary (a
+    leading ``/`` anchors it at the repository root); one without matches the
+    file name.  Each component is matched with :func:`fnmatch.translate`
+    (atomic groups: no catastrophic backtracking) and the components with a
+    linear walk, so no pattern can make matching slow.
+    """
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        anchored = pattern.startswith("/")
+        comps = [c for c in pattern.strip("/").split("/") if c]
+        self.name_only = "/" not in pattern.strip("/") and not anchored
+        if not anchored and not self.name_only:
+            comps.insert(0, "**")
+        self.parts: list[re.Pattern | None] = [None if c == "**" else _component(c) for c in comps]
+
+    def match(self, rel: str, name: str | None = None) -> bool:
+        if not self.parts:
+            return False
+        if name is None:
+            name = rel.rsplit("/", 1)[-1]
+        if self.name_only:
+            part = self.parts[0]
+            return part is not None and part.match(name) is not None
+        last = self.parts[-1]
+        if last is not None and not last.match(name):
+            return False  # cheap rejection on the file name
+        n = len(self.parts)
+        states = self._closure({0})
+        for comp in rel.split("/"):
+            nxt = set()
+            for i in states:
+                if i < n:
+                    part = self.parts[i]
+                    if part is None:
+                        nxt.add(i)  # ** swallows this directory
+                    elif part.match(comp):
+                        nxt.add(i + 1)
+            if not nxt:
+                return False
+            states = self._closure(nxt)
+        return n in states
+
+    def _closure(self, states: set[int]) -> set[int]:
+        todo = list(states)
+        while todo:
+            i = todo.pop()
+            if i < len(self.parts) and self.parts[i] is None and i + 1 not in states:
+                states.add(i + 1)  # ** may also match no directory at all
+                todo.append(i + 1)
+        return states
+
+
+def _component(comp: str) -> re.Pattern:
+    return re.compile(fnmatch.translate(comp))
+
+
+def matcher(patterns: list[str] | tuple[str, ...]) -> Callable[[str, str | None], bool]:
+    """One function telling whether a path matches any of ``patterns``."""
+    globs = [Glob(p) for p in patterns]
+    names = [g.pattern for g in globs if g.name_only]
+    paths = [g for g in globs if not g.name_only and g.parts]
+    by_name = re.compile("|".join(fnmatch.translate(p) for p in names)) if names else None
+
+    def match(rel: str, name: str | None = None) -> bool:
+        if name is None:
+            name = rel.rsplit("/", 1)[-1]
+        if by_name is not None and by_name.match(name):
+            return True
+        for g in paths:
+            if g.match(rel, name):
+                return True
+        return False
+
+    return match
+
+
+def excluded(rel: str, match: Callable[[str, str | None], bool]) -> bool:
+    """Whether ``rel`` or one of its parent directories matches."""
+    parts = rel.split("/")
+    return any(match("/".join(parts[: i + 1]), parts[i]) for i in range(len(parts)))
