@@ -190,9 +190,8 @@ def _repo_target(w: Walk, charts: list[ChartInfo], prefix: str) -> Target:
 
 
 def _file_target(src: SourceFile) -> Target:
-    first = src.errors[0].line if src.errors else 1
-    return Target(kind="file", path=src.path, line=first, ref=ObjectRef("File", None, src.path), data=src,
-                  source=src)
+    """The file itself (line 1); its read and parse errors are GC001's findings, each at its own line."""
+    return Target(kind="file", path=src.path, line=1, ref=ObjectRef("File", None, src.path), data=src, source=src)
 
 
 def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loaded, root: str) -> None:
@@ -231,14 +230,6 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
             others.append(doc)
     if others:
         out.others.append(Documents(display, others))
-    _fix_first_line(out.targets, src)
-
-
-def _fix_first_line(targets: list[Target], src: SourceFile) -> None:
-    for t in reversed(targets):
-        if t.source is src and t.kind == "file":
-            t.line = src.errors[0].line if src.errors else 1
-            return
 
 
 def _is_k8s(data: dict) -> bool:
