@@ -77,6 +77,7 @@ class SourceFile:
     kind: str  # dockerfile, yaml, json, chart, ...
     errors: list["LoadError"] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
+    read: bool = False  # the text was read (it may still have parse errors)
 
 
 @dataclass(frozen=True)

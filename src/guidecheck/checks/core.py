@@ -21,7 +21,7 @@ def unexplained_suppressions(target: Target, ctx: Context) -> Iterator[Hit]:
         directives = list(target.data.waivers)
     else:
         directives = target.data.suppressions if target.kind == "file" else target.suppressions
-    if target.kind == "file" and target.data.errors and not directives:
+    if target.kind == "file" and not target.data.read:
         raise NotApplicable("file could not be read")
     for s in directives:
         if isinstance(s, BadDirective):

@@ -202,6 +202,7 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
     except ReadError as exc:
         src.errors.append(exc.error)
         return
+    src.read = True
     if config.inline_suppressions:
         src.suppressions.extend(suppress.parse_comments(text, display, kind))
     if kind == "dockerfile":
