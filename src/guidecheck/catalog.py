@@ -125,13 +125,17 @@ def _cache_dir() -> Path | None:
 
 
 def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) -> list["Rule"]:
-    """Read every ``*.yaml`` in the rules directory (plus extra user directories)."""
+    """Read every ``*.yaml`` in the rules directory, plus the team's own rule directories.
+
+    The team's own rules (``custom-rules:`` in .guidecheck.yaml) are
+    declarative only and may not use guidecheck's ``GC`` id prefix.
+    """
     from guidecheck.yamlsafe import load_yaml
 
-    dirs = [directory or rules_dir(), *map(Path, extra_dirs)]
-    rules: dict[str, Rule] = {}
+    builtin = directory or rules_dir()
     loaded: list[tuple[Path, bytes, Any]] = []
-    for d in dirs:
+    custom: set[Path] = set()
+    for d in [builtin, *map(Path, extra_dirs)]:
         if not d.is_dir():
             raise CatalogError(f"rules directory not found: {d}")
         for name in sorted(os.listdir(d)):
@@ -139,32 +143,44 @@ def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) 
                 continue
             path = d / name
             raw = path.read_bytes()
-            docs = load_yaml(raw.decode("utf-8"))
+            try:
+                docs = load_yaml(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise CatalogError(f"{path}: not UTF-8 text") from None
             if len(docs) != 1 or docs[0].errors or not isinstance(docs[0].data, dict):
                 errs = docs[0].errors if docs else []
                 raise CatalogError(f"{path}: not a single YAML mapping {[e.message for e in errs]}")
             loaded.append((path, raw, docs[0].data))
+            if d != builtin:
+                custom.add(path)
     _validate_catalog(loaded)
+    rules: dict[str, Rule] = {}
     for path, _, data in loaded:
-            if data["id"] != path.stem:
-                raise CatalogError(f"{path}: id {data['id']} does not match the file name")
-            if data["id"] in rules:
-                raise CatalogError(f"{path}: rule {data['id']} defined twice")
-            rules[data["id"]] = Rule(
-                id=data["id"],
-                title=data["title"],
-                bullet=data.get("bullet"),
-                severity=Severity.parse(data["severity"]),
-                targets=tuple(data["targets"]),
-                rationale=data["rationale"].strip(),
-                remediation=data["remediation"].strip(),
-                status=data.get("status", "stable"),
-                check=data.get("check"),
-                declarative=data.get("declarative"),
-                evidence=(data.get("evidence") or "").strip() or None,
-                options=dict(data.get("options") or {}),
-                file=str(path),
-            )
+        if path in custom:
+            if data["id"].startswith("GC"):
+                raise CatalogError(f"{path}: rule ids starting with GC are reserved for guidecheck's catalogue; "
+                                   "use your own prefix (e.g. ACME001)")
+            if "check" in data:
+                raise CatalogError(f"{path}: custom rules are declarative; 'check:' names built-in code only")
+        if data["id"] != path.stem:
+            raise CatalogError(f"{path}: id {data['id']} does not match the file name")
+        if data["id"] in rules:
+            raise CatalogError(f"{path}: rule {data['id']} defined twice")
+        rules[data["id"]] = Rule(
+            id=data["id"],
+            title=data["title"],
+            bullet=data.get("bullet"),
+            severity=Severity.parse(data["severity"]),
+            targets=tuple(data["targets"]),
+            rationale=data["rationale"].strip(),
+            remediation=data["remediation"].strip(),
+            status=data.get("status", "stable"),
+            check=data.get("check"),
+            declarative=data.get("declarative"),
+            evidence=(data.get("evidence") or "").strip() or None,
+            options=dict(data.get("options") or {}),
+            file=str(path),
+        )
     return [rules[k] for k in sorted(rules)]
 
 
@@ -176,7 +192,10 @@ def resolve_check(rule: Rule) -> Callable:
     if rule.declarative is not None:
         from guidecheck.checks.declarative import make_check
 
-        return make_check(rule.declarative)
+        try:
+            return make_check(rule.declarative)
+        except ValueError as exc:
+            raise CatalogError(f"{rule.file}: declarative: {exc}") from None
     if not rule.check:
         raise CatalogError(f"{rule.id}: neither check nor declarative")
     module_name, _, func_name = rule.check.partition(":")

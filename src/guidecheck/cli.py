@@ -104,15 +104,10 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
                                   inline_suppressions=False if no_inline_suppressions else None)
 
     from guidecheck import engine
-    from guidecheck.catalog import CatalogError, load_rules
     from guidecheck.loaders import load
     from guidecheck.reporters import render
 
-    try:
-        rules = load_rules()
-    except CatalogError as exc:
-        click.echo(f"guidecheck: rule catalogue error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    rules = _catalog(config)
     unknown = [p for p in (*config.select, *config.ignore, *config.severity)
                if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
     if unknown:
@@ -179,6 +174,33 @@ def _configure(first_path: str, config_path: str | None, isolated: bool, **overr
     return config, cfg_file
 
 
+def _catalog(config) -> list:
+    """The built-in rules plus the team's own (``custom-rules:``), all checked; exit 2 if broken."""
+    from guidecheck.catalog import CatalogError, load_rules, resolve_check
+
+    try:
+        rules = load_rules(extra_dirs=config.custom_rules)
+        for rule in rules:
+            resolve_check(rule)
+    except CatalogError as exc:
+        click.echo(f"guidecheck: rule catalogue error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    return rules
+
+
+_config_options = [
+    click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
+                 help="Configuration file (default: .guidecheck.yaml found upward from the current directory)."),
+    click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
+]
+
+
+def config_options(func):
+    for option in reversed(_config_options):
+        func = option(func)
+    return func
+
+
 def _write_stdout(text: str) -> None:
     data = text.encode("utf-8", "backslashreplace")
     sys.stdout.flush()
@@ -188,11 +210,11 @@ def _write_stdout(text: str) -> None:
 
 @main.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
-def rules_cmd(fmt: str) -> None:
-    """List every rule: id, severity, guideline bullet, title."""
-    from guidecheck.catalog import load_rules
-
-    rules = load_rules()
+@config_options
+def rules_cmd(fmt: str, config_path: str | None, isolated: bool) -> None:
+    """List every rule: id, severity, guideline bullet, title (the team's own rules included)."""
+    config, _ = _configure(".", config_path, isolated)
+    rules = _catalog(config)
     if fmt == "json":
         import json
 
@@ -213,12 +235,13 @@ def rules_cmd(fmt: str) -> None:
 
 @main.command()
 @click.argument("rule_id")
-def explain(rule_id: str) -> None:
+@config_options
+def explain(rule_id: str, config_path: str | None, isolated: bool) -> None:
     """Explain a rule: why it exists, how to fix it, a passing and a failing example."""
-    from guidecheck.catalog import load_rules
     from guidecheck.docs import explain_text
 
-    rules = {r.id: r for r in load_rules()}
+    config, _ = _configure(".", config_path, isolated)
+    rules = {r.id: r for r in _catalog(config)}
     rule = rules.get(rule_id.upper())
     if rule is None:
         click.echo(f"guidecheck: no rule {rule_id}; see 'guidecheck rules'", err=True)
@@ -235,10 +258,9 @@ def explain(rule_id: str) -> None:
 def coverage(path: str, fmt: str, config_path: str | None, isolated: bool) -> None:
     """Map every guideline bullet to its rules; list what needs manual evidence, and why."""
     from guidecheck import coverage as cov
-    from guidecheck.catalog import load_rules
 
     config, _ = _configure(path, config_path, isolated)
-    result = cov.compute(load_rules(), config)
+    result = cov.compute(_catalog(config), config)
     if fmt == "json":
         import json
 

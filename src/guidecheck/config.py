@@ -111,6 +111,7 @@ class Config:
     max_file_bytes: int = 8 * 1024 * 1024
     settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
     waivers: tuple[Waiver, ...] = ()
+    custom_rules: tuple[str, ...] = ()  # directories of the team's own rules, absolute
     path: str | None = None
 
     def enabled(self, rule_id: str) -> bool:
@@ -214,7 +215,16 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         waivers.append(Waiver(tuple(w["rules"]), reason, where, line, None, "waiver",
                               paths=tuple(w.get("paths", ())), objects=tuple(w.get("objects", ())),
                               owner=w["owner"], ticket=w.get("ticket"), expires=expires))
+    base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+    custom = []
+    for i, d in enumerate(data.get("custom-rules") or ()):
+        full = os.path.normpath(os.path.join(base, d))
+        if not os.path.isdir(full):
+            raise ConfigError(f"{where}:{_line_for(data, ['custom-rules', i])}: 'custom-rules': "
+                              f"{d} is not a directory")
+        custom.append(full)
     return Config(
+        custom_rules=tuple(custom),
         waivers=tuple(waivers),
         fail_on=data.get("fail-on", "error"),
         select=tuple(data.get("select", ())),

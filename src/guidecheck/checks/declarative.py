@@ -5,10 +5,14 @@
       containers: long-running     # all | long-running | app
       kinds: [Deployment]          # optional; default: every workload kind
       require: [resources.limits.cpu, resources.limits.memory]
+      forbid: [securityContext.privileged]   # must be absent, false, null or empty
       message: "container '{container}' has no {missing}"
 
 A required path is satisfied when every key exists and the value is not
-null/empty.  One finding per item, listing every missing path.
+null/empty; a forbidden path when it is absent or false/null/empty.  One
+finding per item, naming every missing ({missing}) and present ({present})
+path.  The team's own rules (``custom-rules:`` in .guidecheck.yaml) use the
+same language.
 """
 
 from __future__ import annotations
@@ -25,15 +29,20 @@ def _present(node: Any, path: str) -> bool:
         if not isinstance(node, dict) or key not in node:
             return False
         node = node[key]
-    return node not in (None, "", [], {})
+    return node is not False and node not in (None, "", [], {})
 
 
 def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit]]:
     each = spec["for-each"]
     which = spec.get("containers", "all")
     kinds = tuple(spec.get("kinds") or ())
-    require = tuple(spec["require"])
+    require = tuple(spec.get("require") or ())
+    forbid = tuple(spec.get("forbid") or ())
     message = spec["message"]
+    try:
+        message.format(missing="", present="", container="", kind="", name="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"message {message!r}: unknown or malformed placeholder {exc}") from None
 
     def check(target: Target, ctx: Context) -> Iterator[Hit]:
         obj = workload_object(target, ctx)
@@ -55,10 +64,11 @@ def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit
                 raise NotApplicable("no containers")
         for name, node, line, column in items:
             missing = [p for p in require if not _present(node, p)]
-            if missing:
+            present = [p for p in forbid if _present(node, p)]
+            if missing or present:
                 yield Hit(
-                    message.format(missing=" and ".join(missing), container=name, kind=kind,
-                                   name=target.ref.name),
+                    message.format(missing=" and ".join(missing), present=" and ".join(present), container=name,
+                                   kind=kind, name=target.ref.name),
                     line=line,
                     column=column,
                     container=name,
