@@ -49,6 +49,15 @@ def test_crashing_check_makes_scan_incomplete_not_silent():
 
 
 def test_not_applicable_recorded(tmp_path):
+    (tmp_path / "job.yaml").write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\n"
+        "spec: {template: {spec: {containers: [{name: c, image: x:1}]}}}\n")
+    result = run([tmp_path], select=("GC405",))
+    [outcome] = result.outcomes
+    assert outcome.status == Status.NOT_APPLICABLE and "runs to completion" in outcome.reason
+
+
+def test_workload_rules_have_no_outcome_on_other_objects(tmp_path):
     (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
-    result = run([tmp_path], select=("GC403",))
-    assert [o.status for o in result.outcomes] == [Status.NOT_APPLICABLE]
+    result = run([tmp_path], select=("GC403", "GC002"))
+    assert [(o.rule_id, o.status) for o in result.outcomes if o.target.kind == "k8s"] == [("GC002", Status.PASS)]

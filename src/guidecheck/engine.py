@@ -34,6 +34,11 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
     by_kind: dict[str, list[Target]] = {}
     for t in targets:
         by_kind.setdefault(t.kind, []).append(t)
+    # 'workload': the Kubernetes objects of the configured workload kinds, so that a
+    # workload rule has no outcome at all (not even "not applicable") on a ConfigMap
+    workload_kinds = set(config.settings.get("workload-kinds") or ())
+    by_kind["workload"] = [t for t in by_kind.get("k8s", ()) if isinstance(t.data, dict)
+                           and t.data.get("kind") in workload_kinds]
     active_rules = [r for r in rules if r.status != "removed" and config.enabled(r.id)]
     findings: list[Finding] = []
     outcomes: list[Outcome] = []
