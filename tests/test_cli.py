@@ -158,7 +158,8 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     (tmp_path / "tsconfig.json").write_text('{\n  // comment\n  "compilerOptions": {},\n}\n')
     (tmp_path / ".vscode").mkdir()
     (tmp_path / ".vscode" / "settings.json").write_text('{ /* c */ }\n')
-    (tmp_path / "mkdocs.yml").write_text("site_url: !ENV [SITE_URL, 'https://x']\n")
+    (tmp_path / "mkdocs.yml").write_text("emoji_index: !!python/name:material.extensions.emoji.twemoji\n")
+    (tmp_path / "site.yml").write_text("site_url: !ENV [SITE_URL, 'https://x']\n")
     (tmp_path / "broken.json").write_text('{"a": 1,}\n')
     r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
     findings = json.loads(r.stdout)["findings"]

@@ -27,10 +27,15 @@ SKIP_DIRS = frozenset(
     }
 )
 
-# JSON-with-comments configuration of editors and JavaScript tools: not JSON,
-# and not deployment files, so never read (a comment would be a false GC001).
-JSONC_NAMES = re.compile(r"^(?:[tj]sconfig(?:\..+)?\.json|tslint\.json|\.eslintrc\.json|\.?devcontainer\.json|"
-                         r"\.babelrc\.json|api-extractor\.json|.+\.jsonc)$", re.IGNORECASE)
+# Files that carry a YAML/JSON name but are neither deployment configuration nor
+# plain YAML/JSON, so never read (each would be a false GC001):
+# JSON-with-comments configuration of editors and JavaScript tools, package
+# manager lock files (generated, often megabytes), and mkdocs' configuration
+# (its !!python/name: tags are mkdocs' own).
+NOT_DEPLOYMENT_FILES = re.compile(
+    r"^(?:[tj]sconfig(?:\..+)?\.json|tslint\.json|\.eslintrc\.json|\.?devcontainer\.json|\.babelrc\.json|"
+    r"api-extractor\.json|.+\.jsonc|package-lock\.json|npm-shrinkwrap\.json|pnpm-lock\.yaml|"
+    r"mkdocs\.ya?ml)$", re.IGNORECASE)
 
 DOCKERFILE_NAMES = ("Dockerfile", "Containerfile", "dockerfile", "containerfile")
 
@@ -45,21 +50,17 @@ def is_dockerfile_name(name: str) -> bool:
     return name.endswith((".Dockerfile", ".dockerfile", ".Containerfile"))
 
 
-# Package-manager lock files: generated, often megabytes, never deployment files.
-LOCK_FILES = frozenset({"package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "composer.lock.json"})
-
-
 def classify(name: str) -> str | None:
     """What kind of file a name announces, or None if guidecheck does not read it."""
     if is_dockerfile_name(name):
         return "dockerfile"
-    if name in LOCK_FILES:
+    if NOT_DEPLOYMENT_FILES.match(name):
         return None
     lower = name.lower()
     if lower.endswith((".yaml", ".yml")):
         return "yaml"
     if lower.endswith(".json"):
-        return None if JSONC_NAMES.match(name) else "json"
+        return "json"
     return None
 
 
