@@ -107,7 +107,7 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
     from guidecheck.loaders import load
     from guidecheck.reporters import render
 
-    rules = _catalog(config)
+    rules, checks = _catalog(config)
     unknown = [p for p in (*config.select, *config.ignore, *config.severity)
                if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
     if unknown:
@@ -127,7 +127,7 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
             sys.exit(EXIT_USAGE)
 
     loaded = load(paths, config)
-    result = engine.run(rules, loaded.targets, config, baseline=accepted)
+    result = engine.run(rules, loaded.targets, config, checks=checks, baseline=accepted)
     result.inputs = paths
     if update_baseline:
         count = bl.write(baseline_path, result.active())
@@ -174,18 +174,17 @@ def _configure(first_path: str, config_path: str | None, isolated: bool, **overr
     return config, cfg_file
 
 
-def _catalog(config) -> list:
-    """The built-in rules plus the team's own (``custom-rules:``), all checked; exit 2 if broken."""
+def _catalog(config) -> tuple[list, dict]:
+    """The built-in rules plus the team's own (``custom-rules:``) and their checks; exit 2 if broken."""
     from guidecheck.catalog import CatalogError, load_rules, resolve_check
 
     try:
         rules = load_rules(extra_dirs=config.custom_rules)
-        for rule in rules:
-            resolve_check(rule)
+        checks = {rule.id: resolve_check(rule) for rule in rules}
     except CatalogError as exc:
         click.echo(f"guidecheck: rule catalogue error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    return rules
+    return rules, checks
 
 
 _config_options = [
@@ -214,7 +213,7 @@ def _write_stdout(text: str) -> None:
 def rules_cmd(fmt: str, config_path: str | None, isolated: bool) -> None:
     """List every rule: id, severity, guideline bullet, title (the team's own rules included)."""
     config, _ = _configure(".", config_path, isolated)
-    rules = _catalog(config)
+    rules, _ = _catalog(config)
     if fmt == "json":
         import json
 
@@ -241,7 +240,7 @@ def explain(rule_id: str, config_path: str | None, isolated: bool) -> None:
     from guidecheck.docs import explain_text
 
     config, _ = _configure(".", config_path, isolated)
-    rules = {r.id: r for r in _catalog(config)}
+    rules = {r.id: r for r in _catalog(config)[0]}
     rule = rules.get(rule_id.upper())
     if rule is None:
         click.echo(f"guidecheck: no rule {rule_id}; see 'guidecheck rules'", err=True)
@@ -260,7 +259,7 @@ def coverage(path: str, fmt: str, config_path: str | None, isolated: bool) -> No
     from guidecheck import coverage as cov
 
     config, _ = _configure(path, config_path, isolated)
-    result = cov.compute(_catalog(config), config)
+    result = cov.compute(_catalog(config)[0], config)
     if fmt == "json":
         import json
 

@@ -114,6 +114,10 @@ class Config:
     custom_rules: tuple[str, ...] = ()  # directories of the team's own rules, absolute
     path: str | None = None
 
+    @functools.cached_property
+    def exclude_matcher(self):
+        return globs.matcher(self.exclude)
+
     def enabled(self, rule_id: str) -> bool:
         if self.select and not _matches(rule_id, self.select):
             return False

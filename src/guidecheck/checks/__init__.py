@@ -45,4 +45,16 @@ def workload_object(target: Target, ctx: Context) -> dict:
     return obj
 
 
-__all__ = ["Context", "Hit", "NotApplicable", "workload_object"]
+def workload_containers(obj: dict, which: str) -> list:
+    """The workload's containers (see :func:`guidecheck.k8s.containers`); NotApplicable if none."""
+    from guidecheck import k8s
+
+    if k8s.pod_spec(obj) is None:
+        raise NotApplicable("no pod spec")
+    conts = list(k8s.containers(obj, which))
+    if not conts:
+        raise NotApplicable("no long-running containers" if which == "long-running" else "no containers")
+    return conts
+
+
+__all__ = ["Context", "Hit", "NotApplicable", "workload_containers", "workload_object"]

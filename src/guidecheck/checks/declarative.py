@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 from guidecheck import k8s
-from guidecheck.checks import Context, NotApplicable, workload_object
+from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
 
 
@@ -59,9 +59,7 @@ def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit
                 raise NotApplicable("no pod spec")
             items = [(None, spec_, getattr(spec_, "line", target.line), getattr(spec_, "col", 1))]
         else:
-            items = [(c.name, c.data, c.line, c.column) for c in k8s.containers(obj, which)]
-            if not items:
-                raise NotApplicable("no containers")
+            items = [(c.name, c.data, c.line, c.column) for c in workload_containers(obj, which)]
         for name, node, line, column in items:
             missing = [p for p in require if not _present(node, p)]
             present = [p for p in forbid if _present(node, p)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from guidecheck import images, k8s
-from guidecheck.checks import Context, NotApplicable, workload_object
+from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
 from guidecheck.yamlsafe import YMap
 
@@ -244,12 +244,7 @@ def resource_requests(target: Target, ctx: Context) -> Iterator[Hit]:
     limit alone satisfies the rule; a request of zero does not.
     """
     obj = workload_object(target, ctx)
-    if k8s.pod_spec(obj) is None:
-        raise NotApplicable("no pod spec")
-    conts = list(k8s.containers(obj, "all"))
-    if not conts:
-        raise NotApplicable("no containers")
-    for c in conts:
+    for c in workload_containers(obj, "all"):
         res = c.data.get("resources")
         missing: list[str] = []
         zero: list[str] = []
@@ -309,12 +304,7 @@ def _probe_check(target: Target, ctx: Context, field: str) -> Iterator[Hit]:
             raise NotApplicable(f"a Pod with restartPolicy {k8s.get(obj, 'spec', 'restartPolicy')} runs to "
                                 "completion")
         raise NotApplicable(f"{kind} runs to completion")
-    if k8s.pod_spec(obj) is None:
-        raise NotApplicable("no pod spec")
-    conts = list(k8s.containers(obj, "long-running"))
-    if not conts:
-        raise NotApplicable("no long-running containers")
-    for c in conts:
+    for c in workload_containers(obj, "long-running"):
         what = _where(c)
         if field not in c.data or c.data.get(field) is None:
             yield Hit(f"{what} has no {field}", line=c.line, column=c.column, container=c.name)

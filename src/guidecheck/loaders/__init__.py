@@ -115,7 +115,7 @@ def _excluded_file(abspath: str, config: Config) -> bool:
         return False
     base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
     rel = os.path.relpath(abspath, base).replace(os.sep, "/")
-    return not rel.startswith("../") and globs.excluded(rel, globs.matcher(config.exclude))
+    return not rel.startswith("../") and globs.excluded(rel, config.exclude_matcher)
 
 
 def _display_prefix(raw: str) -> str:
