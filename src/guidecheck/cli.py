@@ -128,6 +128,7 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
 
     loaded = load(paths, config)
     result = engine.run(rules, loaded.targets, config, checks=checks, baseline=accepted)
+    result.incomplete = sorted(set(result.incomplete) | set(loaded.incomplete))
     result.inputs = paths
     if update_baseline:
         count = bl.write(baseline_path, result.active())

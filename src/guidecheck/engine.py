@@ -43,10 +43,12 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
     findings: list[Finding] = []
     outcomes: list[Outcome] = []
     incomplete: list[str] = []
+    memo: dict = {}  # cross-object indexes, built once per scan and shared by every rule (Context.cached)
     for rule in active_rules:
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         severity = config.severity_for(rule.id, rule.severity)
-        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today)
+        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today,
+                      memo=memo, _by_kind=by_kind)
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):
                 try:

@@ -29,8 +29,24 @@ class Context:
     targets: list[Target] = field(default_factory=list)
     today: _dt.date = field(default_factory=_dt.date.today)  # for time-based rules (waivers)
 
+    _by_kind: dict[str, list[Target]] | None = field(default=None, repr=False, compare=False)
+    # per-scan memo for cross-object indexes (built once, shared by every rule): name -> value
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
     def of_kind(self, kind: str) -> list[Target]:
-        return [t for t in self.targets if t.kind == kind]
+        """Every target of a kind, in load order (indexed once per scan)."""
+        if self._by_kind is None:
+            index: dict[str, list[Target]] = {}
+            for t in self.targets:
+                index.setdefault(t.kind, []).append(t)
+            self._by_kind = index
+        return self._by_kind.get(kind, [])
+
+    def cached(self, name: str, build):
+        """A cross-object index computed once per scan (``build(ctx)``) and shared by every check."""
+        if name not in self.memo:
+            self.memo[name] = build(self)
+        return self.memo[name]
 
 
 def workload_object(target: Target, ctx: Context) -> dict:

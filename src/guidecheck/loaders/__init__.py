@@ -11,10 +11,19 @@ target as well), reads each file once, and returns targets for the engine:
 
 Files under a Helm chart's ``templates/`` are Go templates, not YAML: they are
 never read as plain YAML (the Helm loader renders them).
+
+After the walk, each module named in :data:`EXTENSIONS` gets the whole
+:class:`Loaded` result and adds its own targets (rendered charts, OpenAPI
+documents, pipelines, observability and backup configuration, ...).  An
+extension is ``extend(loaded: Loaded, config: Config, options: dict) -> None``;
+it is imported only when a scan runs, so it may import heavy libraries lazily.
+What it could not do (a missing tool) goes to ``loaded.incomplete``: the scan's
+exit code then says the result is partial.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,13 +66,37 @@ class Documents:
 
 
 @dataclass
+class RepoScan:
+    """One directory argument: its walk (every file, read or not), display prefix and charts."""
+
+    walk: Walk
+    prefix: str  # display prefix of every path under it ('' for '.', else 'dir/')
+    charts: list[ChartInfo]
+
+
+@dataclass
 class Loaded:
     targets: list[Target] = field(default_factory=list)
     others: list[Documents] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
+    repos: list[RepoScan] = field(default_factory=list)
+    # files named on the command line (pre-commit): (absolute path, display path, kind or None)
+    files: list[tuple[str, str, str | None]] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)  # why coverage is partial (exit 3)
 
 
-def load(paths: list[str], config: Config) -> Loaded:
+# Loader extensions run after the walk, in this order (see the module docstring).
+EXTENSIONS: tuple[str, ...] = ()
+
+
+def load(paths: list[str], config: Config, options: dict[str, Any] | None = None) -> Loaded:
+    out = _load_files(paths, config)
+    for name in EXTENSIONS:
+        importlib.import_module(name).extend(out, config, options or {})
+    return out
+
+
+def _load_files(paths: list[str], config: Config) -> Loaded:
     out = Loaded()
     cwd = os.getcwd()
     seen: set[str] = set()
@@ -88,6 +121,7 @@ def load(paths: list[str], config: Config) -> Loaded:
                 seen.add(f.abspath)
                 _load_file(f.abspath, prefix + f.relpath, f.kind, config, out, root=w.root)
             out.targets.append(_repo_target(w, charts, prefix))
+            out.repos.append(RepoScan(w, prefix, charts))
         elif os.path.lexists(raw):
             abspath = os.path.abspath(raw)
             if abspath in seen:
@@ -96,6 +130,7 @@ def load(paths: list[str], config: Config) -> Loaded:
             kind = classify(os.path.basename(raw))
             root = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
             display = os.path.normpath(raw).replace(os.sep, "/")
+            out.files.append((abspath, display, kind))
             if kind is None:
                 continue  # pre-commit may pass any changed file: not ours to read
             if _is_chart_template(abspath) or _excluded_file(abspath, config):
@@ -284,4 +319,4 @@ def documents_of(loaded: Loaded, path: str) -> list[Any]:
     return []
 
 
-__all__ = ["load", "Loaded", "RepoInfo", "ChartInfo", "WalkedFile", "YMap"]
+__all__ = ["EXTENSIONS", "load", "Loaded", "RepoInfo", "RepoScan", "ChartInfo", "WalkedFile", "YMap"]
