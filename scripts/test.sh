@@ -13,4 +13,5 @@ fi
 if [ -f scripts/install-test-tools.sh ]; then
   bash scripts/install-test-tools.sh
 fi
+export PATH="$PWD/.tools/bin:$PATH"  # helm (v4) and helm3 for the rendering tests
 exec .venv/bin/python -m pytest "$@"

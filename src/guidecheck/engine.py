@@ -21,14 +21,15 @@ from guidecheck.sanitize import mask_secrets
 
 def run(rules: list[Rule], targets: list[Target], config: Config,
         checks: dict[str, Callable] | None = None, today: _dt.date | None = None,
-        baseline: frozenset[str] = frozenset()) -> ScanResult:
+        baseline: frozenset[str] = frozenset(), now: _dt.datetime | None = None) -> ScanResult:
     """Run every enabled rule on every target of its kinds.
 
     ``today`` decides which waivers have expired (default: the real date; tests
     pass one).  ``baseline`` holds fingerprints of accepted findings (see
     :func:`fingerprint`); matching findings are suppressed as "in baseline".
     """
-    today = today or _dt.date.today()
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    today = today or now.date()
     targets = sorted(targets, key=lambda t: t.key)
     sources: dict[str, SourceFile] = {t.source.path: t.source for t in targets if t.source is not None}
     by_kind: dict[str, list[Target]] = {}
@@ -47,7 +48,7 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
     for rule in active_rules:
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         severity = config.severity_for(rule.id, rule.severity)
-        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today,
+        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
                       memo=memo, _by_kind=by_kind)
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):

@@ -220,3 +220,48 @@ def labels(obj: dict) -> dict:
 
 def annotations(obj: dict) -> dict:
     return as_map(get(obj, "metadata", "annotations"))
+
+
+def pod_labels(obj: dict) -> dict:
+    """The labels the workload's pods carry: the pod template's (a bare Pod's own)."""
+    if _kind(obj) == "Pod":
+        return labels(obj)
+    path = POD_SPEC_PATHS.get(_kind(obj))
+    if path is None:
+        return {}
+    # the pod spec sits at <...>/template/spec: the template's metadata is its sibling
+    return as_map(get(obj, *path[:-1], "metadata", "labels"))
+
+
+def selector_matches(selector: Any, target_labels: dict) -> bool:
+    """Whether a label selector selects an object with ``target_labels``.
+
+    ``selector`` is either a plain map (a Service's ``spec.selector``) or a
+    ``LabelSelector`` (``matchLabels`` and/or ``matchExpressions``).  As in
+    Kubernetes, an empty LabelSelector selects everything, and a Service's
+    missing/empty selector selects nothing: callers decide which one they have.
+    Unknown operators select nothing.
+    """
+    sel = as_map(selector)
+    if "matchLabels" in sel or "matchExpressions" in sel:
+        for k, v in as_map(sel.get("matchLabels")).items():
+            if str(target_labels.get(k)) != str(v) or k not in target_labels:
+                return False
+        for expr in as_list(sel.get("matchExpressions")):
+            e = as_map(expr)
+            key, op = e.get("key"), e.get("operator")
+            values = [str(x) for x in as_list(e.get("values"))]
+            present = key in target_labels
+            value = str(target_labels.get(key)) if present else None
+            if op == "In" and not (present and value in values):
+                return False
+            if op == "NotIn" and present and value in values:
+                return False
+            if op == "Exists" and not present:
+                return False
+            if op == "DoesNotExist" and present:
+                return False
+            if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+                return False
+        return True
+    return all(k in target_labels and str(target_labels[k]) == str(v) for k, v in sel.items())

