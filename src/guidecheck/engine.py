@@ -106,7 +106,7 @@ def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, 
         extra=dict(hit.extra),
     )
     if target.origin:
-        f.extra.setdefault("origin", {k: v for k, v in target.origin.items() if k != "span"})
+        f.extra.setdefault("origin", {k: v for k, v in target.origin.items() if k not in ("span", "repo")})
         if not f.extra["origin"]:
             del f.extra["origin"]
     f.extra["fingerprint"] = fingerprint(f)

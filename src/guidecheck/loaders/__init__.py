@@ -119,7 +119,7 @@ def _load_files(paths: list[str], config: Config) -> Loaded:
                 if f.abspath in seen:
                     continue
                 seen.add(f.abspath)
-                _load_file(f.abspath, prefix + f.relpath, f.kind, config, out, root=w.root)
+                _load_file(f.abspath, prefix + f.relpath, f.kind, config, out, root=w.root, scope=prefix)
             out.targets.append(_repo_target(w, charts, prefix))
             out.repos.append(RepoScan(w, prefix, charts))
         elif os.path.lexists(raw):
@@ -229,7 +229,8 @@ def _file_target(src: SourceFile) -> Target:
     return Target(kind="file", path=src.path, line=1, ref=ObjectRef("File", None, src.path), data=src, source=src)
 
 
-def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loaded, root: str) -> None:
+def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loaded, root: str,
+               scope: str = "") -> None:
     src = SourceFile(display, kind)
     out.targets.append(_file_target(src))
     try:
@@ -259,9 +260,9 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
             if data.get("kind") == "List" and isinstance(data.get("items"), list):
                 for item in data["items"]:
                     if isinstance(item, dict) and _is_k8s(item):
-                        _add_object(item, src, out, config, (getattr(item, "line", doc.line), end))
+                        _add_object(item, src, out, config, (getattr(item, "line", doc.line), end), scope)
                 continue
-            _add_object(data, src, out, config, (doc.line, end))
+            _add_object(data, src, out, config, (doc.line, end), scope)
         elif data is not None:
             others.append(doc)
     if others:
@@ -272,7 +273,8 @@ def _is_k8s(data: dict) -> bool:
     return "apiVersion" in data and "kind" in data
 
 
-def _add_object(obj: dict, src: SourceFile, out: Loaded, config: Config, span: tuple[int, int]) -> None:
+def _add_object(obj: dict, src: SourceFile, out: Loaded, config: Config, span: tuple[int, int],
+                scope: str = "") -> None:
     errors = k8s.structure_errors(obj)
     src.errors.extend(errors)
     if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
@@ -288,7 +290,7 @@ def _add_object(obj: dict, src: SourceFile, out: Loaded, config: Config, span: t
             data=obj,
             source=src,
             suppressions=supp,
-            origin={"source": "manifest", "span": list(span)},
+            origin={"source": "manifest", "span": list(span), "repo": scope},
         )
     )
 
