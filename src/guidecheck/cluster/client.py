@@ -1,0 +1,441 @@
+"""The Kubernetes API, read-only, through the official ``kubernetes`` client.
+
+This module is the only one that imports ``kubernetes`` (lazily, when an audit
+runs).  It uses the client for what it is good at — kubeconfig and in-cluster
+credentials, exec credential plugins, TLS, token refresh — and reads every
+response as raw JSON (``_preload_content=False``), so that odd objects and
+custom resources never meet the client's model classes.
+
+Credentials come only from the operator: ``--kubeconfig``, ``KUBECONFIG``,
+``~/.kube/config`` or the pod's service account (``--in-cluster``).  Never from
+a configuration file or a scanned tree: ``exec``/``cmd-path`` credential
+plugins therefore only ever run from a kubeconfig the operator chose.
+
+Requests: every list is paginated (``limit``/``continue``) and handed to the
+caller page by page; 429 and 5xx answers are retried with backoff (honouring
+``Retry-After``), transport errors a few times; 401/403/404/410 are returned to
+the caller as :class:`ApiError` (a coverage gap, or a restart of an expired
+list).  One deadline (``--timeout``) bounds the whole audit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+from urllib.parse import quote
+
+PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+AGGREGATED_DISCOVERY = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+                        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+                        "application/json")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_ATTEMPTS = 5
+MAX_BACKOFF = 10.0  # seconds, the longest single wait (Retry-After included)
+
+
+class ClusterConfigError(Exception):
+    """No usable kubeconfig / context / in-cluster credentials (a usage error: exit 2)."""
+
+
+class AuditTimeout(Exception):
+    """The audit's ``--timeout`` has passed."""
+
+
+@dataclass
+class ApiError(Exception):
+    status: int  # HTTP status; 0 for a transport error
+    reason: str
+    message: str = ""
+
+    def __str__(self) -> str:
+        what = {401: "unauthorized", 403: "forbidden (RBAC)", 404: "not found", 406: "not acceptable",
+                410: "expired", 429: "too many requests"}.get(self.status, self.reason or "error")
+        code = f"HTTP {self.status}" if self.status else "no answer"
+        text = f"{what} ({code})"
+        if self.message and self.message not in text:
+            text += f": {self.message[:200]}"
+        return text
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A listable API resource, as discovery describes it."""
+
+    group: str  # "" for the core group
+    version: str
+    resource: str  # plural, e.g. "deployments"
+    kind: str
+    namespaced: bool
+    verbs: tuple[str, ...] = ()
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def name(self) -> str:
+        """``deployments.apps`` / ``pods``: how kubectl and RBAC name it."""
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    def path(self, namespace: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if namespace and self.namespaced:
+            base += f"/namespaces/{quote(namespace, safe='')}"
+        return f"{base}/{self.resource}"
+
+
+@dataclass
+class Deadline:
+    seconds: float | None
+    start: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float | None:
+        if self.seconds is None:
+            return None
+        return self.seconds - (time.monotonic() - self.start)
+
+    def check(self) -> None:
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise AuditTimeout(f"--timeout of {self.seconds:g} s reached")
+
+    def bound(self, t: float) -> float:
+        left = self.remaining()
+        return t if left is None else max(0.1, min(t, left))
+
+
+def default_kubeconfig() -> str | None:
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return env
+    home = os.path.expanduser("~/.kube/config")
+    return home if os.path.isfile(home) else None
+
+
+class KubeClient:
+    """A read-only session with one cluster (one kubeconfig context, or in-cluster)."""
+
+    def __init__(self, *, kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False,
+                 deadline: Deadline | None = None, request_timeout: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        try:
+            from kubernetes import client as kclient
+            from kubernetes import config as kconfig
+        except ImportError as exc:  # pragma: no cover - a dependency of guidecheck
+            raise ClusterConfigError(f"the kubernetes client is not installed: {exc}") from exc
+        self.deadline = deadline or Deadline(None)
+        self.request_timeout = request_timeout
+        self.sleep = sleep
+        self.requests = 0
+        self.retries = 0
+        cfg = kclient.Configuration()
+        if in_cluster:
+            try:
+                kconfig.load_incluster_config(client_configuration=cfg)
+            except kconfig.ConfigException as exc:
+                raise ClusterConfigError(f"in-cluster configuration: {exc}") from exc
+            self.context = "in-cluster"
+        else:
+            path = kubeconfig or default_kubeconfig()
+            if not path:
+                raise ClusterConfigError("no kubeconfig: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, "
+                                         "or use --in-cluster inside a pod")
+            for p in path.split(os.pathsep):
+                if p and not os.path.isfile(os.path.expanduser(p)):
+                    raise ClusterConfigError(f"kubeconfig {p}: no such file")
+            try:
+                contexts, active = kconfig.list_kube_config_contexts(config_file=path)
+                names = [c.get("name") for c in contexts or []]
+                if context and context not in names:
+                    raise ClusterConfigError(f"kubeconfig {path}: no context '{context}' "
+                                             f"(contexts: {', '.join(sorted(map(str, names))) or 'none'})")
+                kconfig.load_kube_config(config_file=path, context=context, client_configuration=cfg,
+                                         persist_config=False)
+            except kconfig.ConfigException as exc:
+                raise ClusterConfigError(f"kubeconfig {path}: {exc}") from exc
+            except (OSError, ValueError, TypeError, KeyError) as exc:  # unreadable or malformed YAML
+                raise ClusterConfigError(f"kubeconfig {path}: {type(exc).__name__}: {exc}") from exc
+            self.context = context or (active or {}).get("name") or "default"
+        cfg.retries = 0  # retries are ours (backoff, Retry-After, deadline); urllib3's would multiply them
+        self.host = cfg.host
+        self.api = kclient.ApiClient(cfg)
+        self._new_style = hasattr(self.api, "param_serialize")  # kubernetes >= 31 (openapi-generator 7)
+
+    def close(self) -> None:
+        try:
+            self.api.close()
+        except Exception:  # closing a pool must not fail the audit
+            pass
+
+    # ------------------------------------------------------------------ raw requests
+
+    def _open(self, path: str, query: list[tuple[str, Any]], accept: str, timeout: float):
+        """One GET; returns ``(status, headers, urllib3 response)``; never raises on an HTTP status."""
+        from kubernetes.client.exceptions import ApiException
+
+        self.requests += 1
+        if self._new_style:
+            method, url, headers, _, _ = self.api.param_serialize(
+                "GET", path, query_params=query, header_params={"Accept": accept}, auth_settings=["BearerToken"])
+            resp = self.api.call_api(method, url, header_params=headers, _request_timeout=timeout)
+            return resp.status, resp.headers, resp.response
+        try:  # older clients: call_api(resource_path, method, ...) raises on non-2xx
+            raw = self.api.call_api(path, "GET", query_params=query, header_params={"Accept": accept},
+                                    auth_settings=["BearerToken"], _preload_content=False,
+                                    _return_http_data_only=True, _request_timeout=timeout)
+            return raw.status, raw.headers, raw
+        except ApiException as exc:
+            return exc.status, exc.headers or {}, _Body(exc.body)
+
+    def request(self, path: str, query: list[tuple[str, Any]] | None = None, accept: str = "application/json",
+                max_bytes: int | None = None, timeout: float | None = None) -> tuple[bytes, bool]:
+        """GET ``path``; the body (at most ``max_bytes``, and whether it was cut).  Retries; raises ApiError."""
+        import urllib3
+
+        query = list(query or [])
+        attempt = 0
+        while True:
+            self.deadline.check()
+            attempt += 1
+            t = self.deadline.bound(timeout or self.request_timeout)
+            try:
+                status, headers, body = self._open(path, query, accept, t)
+                try:
+                    if 200 <= status < 300:
+                        if max_bytes is None:
+                            return body.read(), False
+                        data = body.read(max_bytes + 1)
+                        return data[:max_bytes], len(data) > max_bytes
+                    text = body.read(64 * 1024)
+                finally:
+                    _release(body)
+            except urllib3.exceptions.HTTPError as exc:
+                if attempt >= 3:
+                    raise ApiError(0, type(exc).__name__, _short(str(exc))) from None
+                self.retries += 1
+                self._wait(min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1)))
+                continue
+            err = _api_error(status, text)
+            if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+                self.retries += 1
+                self._wait(_retry_after(headers, attempt))
+                continue
+            raise err
+
+    def _wait(self, seconds: float) -> None:
+        left = self.deadline.remaining()
+        if left is not None and seconds >= left:
+            raise AuditTimeout(f"--timeout of {self.deadline.seconds:g} s reached while backing off")
+        self.sleep(seconds)
+
+    def get_json(self, path: str, query=None, accept: str = "application/json") -> Any:
+        data, _ = self.request(path, query, accept)
+        try:
+            return json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(0, "bad response", f"{path}: not JSON ({exc})") from None
+
+    # ------------------------------------------------------------------ discovery
+
+    def version(self) -> str:
+        data = self.get_json("/version")
+        return str(data.get("gitVersion", "?")) if isinstance(data, dict) else "?"
+
+    def discover(self, groups: set[str] | None = None) -> tuple[list[Resource], list[tuple[str, ApiError]]]:
+        """Every listable resource (of ``groups``, or all); and the groups whose discovery failed.
+
+        Uses aggregated discovery (one request for all groups, Kubernetes 1.27+) where the server
+        offers it, else the legacy per-group-version documents.  The preferred version of each group
+        comes first; a resource is taken from the first version that serves it.
+        """
+        found: list[Resource] = []
+        failed: list[tuple[str, ApiError]] = []
+        for root in ("/api", "/apis"):
+            doc = self.get_json(root, accept=AGGREGATED_DISCOVERY)
+            if isinstance(doc, dict) and doc.get("kind") == "APIGroupDiscoveryList":
+                found.extend(_from_aggregated(doc, groups))
+                continue
+            if root == "/api":
+                versions = [v for v in (doc or {}).get("versions") or [] if isinstance(v, str)]
+                gvs = [("", v) for v in versions[:1] or ["v1"]]
+            else:
+                gvs = []
+                for g in (doc or {}).get("groups") or []:
+                    if not isinstance(g, dict) or not isinstance(g.get("name"), str):
+                        continue
+                    if groups is not None and g["name"] not in groups:
+                        continue
+                    pref = (g.get("preferredVersion") or {}).get("version")
+                    vs = [v.get("version") for v in g.get("versions") or [] if isinstance(v, dict)]
+                    ordered = ([pref] if pref in vs else []) + [v for v in vs if v != pref and isinstance(v, str)]
+                    gvs.extend((g["name"], v) for v in ordered)
+            seen: set[tuple[str, str]] = set()
+            for group, version in gvs:
+                if groups is not None and group not in groups:
+                    continue
+                path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+                try:
+                    rl = self.get_json(path)
+                except ApiError as exc:
+                    failed.append((f"{group}/{version}" if group else version, exc))
+                    continue
+                for r in (rl or {}).get("resources") or []:
+                    if not isinstance(r, dict) or "/" in str(r.get("name", "/")):
+                        continue
+                    key = (group, r["name"])
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    found.append(Resource(group, version, r["name"], str(r.get("kind", "")), bool(r.get("namespaced")),
+                                          tuple(v for v in r.get("verbs") or [] if isinstance(v, str))))
+        return found, failed
+
+    # ------------------------------------------------------------------ lists and probes
+
+    def list_pages(self, res: Resource, *, namespace: str | None = None, label_selector: str | None = None,
+                   page_size: int = 500, metadata_only: bool = False) -> Iterator[list[dict]]:
+        """Pages of typed items (``kind``/``apiVersion`` set), one page in memory at a time.
+
+        An expired ``continue`` token (410) restarts the list once; items already handed out are
+        skipped by uid.
+        """
+        from guidecheck.cluster.objects import metadata_only as strip_to_metadata
+        from guidecheck.cluster.objects import typed
+
+        accept = PARTIAL_METADATA_LIST if metadata_only else "application/json"
+        cont: str | None = None
+        restarted = False
+        seen: set[str] = set()
+        while True:
+            query: list[tuple[str, Any]] = [("limit", page_size)]
+            if cont:
+                query.append(("continue", cont))
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            try:
+                doc = self.get_json(res.path(namespace), query, accept)
+            except ApiError as exc:
+                if exc.status == 410 and cont and not restarted:
+                    restarted, cont = True, None
+                    continue
+                raise
+            if not isinstance(doc, dict):
+                raise ApiError(0, "bad response", f"{res.path(namespace)}: not a list")
+            list_kind = doc.get("kind") if isinstance(doc.get("kind"), str) else res.kind + "List"
+            if metadata_only and list_kind != "PartialObjectMetadataList":
+                # never fall back to a full list: that would read the data
+                raise ApiError(406, "not acceptable", "the server did not answer with object metadata only")
+            page = []
+            for item in doc.get("items") or []:
+                if not isinstance(item, dict):
+                    continue
+                if metadata_only:
+                    item = strip_to_metadata(item, res.kind, res.group_version)
+                else:
+                    typed(item, list_kind, res.group_version)
+                uid = (item.get("metadata") or {}).get("uid") if isinstance(item.get("metadata"), dict) else None
+                if isinstance(uid, str):
+                    if restarted and uid in seen:
+                        continue
+                    seen.add(uid)
+                page.append(item)
+            meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+            nxt = meta.get("continue")
+            del doc  # the raw page goes before the caller sees the next one
+            yield page
+            cont = nxt if isinstance(nxt, str) and nxt else None
+            if not cont:
+                return
+
+    def pod_proxy_text(self, namespace: str, pod: str, port: int, path: str, *, max_bytes: int,
+                       timeout: float) -> tuple[bytes, bool]:
+        """GET through the API server's pod proxy (``pods/proxy``)."""
+        p = (f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}:{int(port)}/proxy"
+             f"/{path.lstrip('/')}")
+        return self.request(p, accept="text/plain;version=0.0.4,*/*;q=0.1", max_bytes=max_bytes, timeout=timeout)
+
+    def pod_log(self, namespace: str, pod: str, container: str | None, *, tail_lines: int, max_bytes: int,
+                timeout: float) -> tuple[bytes, bool]:
+        """The last lines of a container's log (``pods/log``), bounded in lines and bytes."""
+        query: list[tuple[str, Any]] = [("tailLines", tail_lines), ("limitBytes", max_bytes)]
+        if container:
+            query.append(("container", container))
+        p = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/log"
+        return self.request(p, query, accept="text/plain,*/*", max_bytes=max_bytes, timeout=timeout)
+
+
+class _Body:
+    def __init__(self, data: Any):
+        self.data = data.encode() if isinstance(data, str) else (data or b"")
+
+    def read(self, amt: int | None = None) -> bytes:
+        return self.data if amt is None else self.data[:amt]
+
+
+def _release(body: Any) -> None:
+    for name in ("close", "release_conn"):
+        fn = getattr(body, name, None)
+        if fn is not None:
+            try:
+                fn()
+            except Exception:
+                pass
+
+
+def _short(text: str, n: int = 200) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _api_error(status: int, body: bytes) -> ApiError:
+    reason, message = "", ""
+    try:
+        doc = json.loads(body)
+        if isinstance(doc, dict):
+            reason = str(doc.get("reason") or "")
+            message = str(doc.get("message") or "")
+    except (ValueError, UnicodeDecodeError):
+        message = body[:200].decode("utf-8", "replace").strip()
+    return ApiError(status, reason, _short(message))
+
+
+def _retry_after(headers: Any, attempt: int) -> float:
+    value = None
+    try:
+        value = headers.get("Retry-After") if headers is not None else None
+    except AttributeError:
+        value = None
+    if value is not None:
+        try:
+            return max(0.0, min(MAX_BACKOFF, float(value)))
+        except ValueError:
+            pass
+    return min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1))
+
+
+def _from_aggregated(doc: dict, groups: set[str] | None) -> list[Resource]:
+    out = []
+    for item in doc.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        group = str((item.get("metadata") or {}).get("name") or "")
+        if groups is not None and group not in groups:
+            continue
+        seen: set[str] = set()
+        for v in item.get("versions") or []:  # in preference order
+            if not isinstance(v, dict) or not isinstance(v.get("version"), str):
+                continue
+            for r in v.get("resources") or []:
+                if not isinstance(r, dict) or not isinstance(r.get("resource"), str) or r["resource"] in seen:
+                    continue
+                seen.add(r["resource"])
+                kind = (r.get("responseKind") or {}).get("kind") or ""
+                out.append(Resource(group, v["version"], r["resource"], str(kind), r.get("scope") == "Namespaced",
+                                    tuple(x for x in r.get("verbs") or [] if isinstance(x, str))))
+    return out
+
+
+__all__ = ["ApiError", "AuditTimeout", "ClusterConfigError", "Deadline", "KubeClient", "Resource",
+           "default_kubeconfig"]

@@ -1,0 +1,148 @@
+"""Live and dumped objects as ``k8s`` targets (the origin contract of :mod:`guidecheck.crossref`).
+
+Shared by the live audit and ``--from-dump`` so that both give the same
+findings: the same objects are kept, trimmed and named the same way.
+
+* A list's items carry no ``kind``/``apiVersion`` on the wire (the API server
+  leaves them out; kubectl fills them in): :func:`typed` restores them.
+* ``metadata.managedFields`` and the ``kubectl.kubernetes.io/last-applied-configuration``
+  annotation are dropped: no rule reads them, they double an object's size,
+  and on a Secret the latter holds the Secret's values.
+* Secrets are reduced to ``apiVersion: v1``, ``kind: Secret`` and their
+  metadata, whatever the source held (a ``kubectl get secrets -o yaml`` dump
+  has the data: it is dropped as soon as it is parsed, and never reported).
+* Objects controlled by a workload (a Deployment's ReplicaSets, their Pods, a
+  CronJob's Jobs) are not targets: their controller is checked instead, as
+  GC402 says; the audit still uses Pods to pick what the probes sample.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guidecheck import k8s, suppress
+from guidecheck.model import ObjectRef, Target
+
+AUDIT_API_VERSION = "audit.guidecheck.io/v1"  # guidecheck's own dump records: AuditInfo, CoverageGap, ProbeResult
+AUDIT_KINDS = ("AuditInfo", "CoverageGap", "ProbeResult")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+METADATA_ONLY_KINDS = frozenset({"Secret"})
+CLUSTER_SCOPE = "_cluster"  # the namespace segment of a cluster-scoped object's path
+
+
+def safe_segment(text: str) -> str:
+    """A path segment: context names may be ARNs with slashes."""
+    out = "".join("_" if c in "/\\" or ord(c) < 32 else c for c in text).strip()
+    return out or "_"
+
+
+def typed(item: Any, list_kind: str, api_version: str) -> Any:
+    """An item of a ``<Kind>List`` with its ``kind``/``apiVersion`` filled in (as kubectl does)."""
+    if isinstance(item, dict):
+        if not isinstance(item.get("kind"), str) and list_kind.endswith("List"):
+            item["kind"] = list_kind[: -len("List")]
+        if not isinstance(item.get("apiVersion"), str):
+            item["apiVersion"] = api_version
+    return item
+
+
+def trim(obj: dict) -> dict:
+    """Drop what no rule reads and what may hold secrets (see the module docstring)."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+        ann = meta.get("annotations")
+        if isinstance(ann, dict):
+            ann.pop(LAST_APPLIED, None)
+    if obj.get("kind") in METADATA_ONLY_KINDS or obj.get("kind") == "PartialObjectMetadata":
+        return metadata_only(obj, "Secret" if obj.get("kind") == "PartialObjectMetadata" else obj["kind"])
+    return obj
+
+
+def metadata_only(obj: dict, kind: str = "Secret", api_version: str = "v1") -> dict:
+    """``{apiVersion, kind, metadata}`` of an object: everything else (Secret data) is gone."""
+    meta = obj.get("metadata")
+    out = type(obj)() if isinstance(obj, dict) and type(obj) is not dict else {}
+    if hasattr(obj, "line"):
+        out.line, out.col = obj.line, getattr(obj, "col", 1)
+        # keep the key positions of what we keep (dump findings point into the file)
+        pos = getattr(obj, "_pos", {})
+        out._pos = {k: v for k, v in pos.items() if k in ("apiVersion", "kind", "metadata")}
+    out["apiVersion"] = api_version
+    out["kind"] = kind
+    out["metadata"] = meta if isinstance(meta, dict) else {}
+    return out
+
+
+def helm_origin(obj: dict) -> dict[str, str]:
+    """The Helm release and chart an object came from, from Helm's own labels and annotations."""
+    labels, ann = k8s.labels(obj), k8s.annotations(obj)
+    out: dict[str, str] = {}
+    release = ann.get("meta.helm.sh/release-name")
+    managed = str(labels.get("app.kubernetes.io/managed-by") or labels.get("heritage") or "").lower()
+    if not isinstance(release, str) or not release:
+        release = labels.get("release") if managed in ("helm", "tiller") else None
+        if not isinstance(release, str) or not release:
+            release = labels.get("app.kubernetes.io/instance") if managed in ("helm", "tiller") else None
+    if isinstance(release, str) and release:
+        out["release"] = release
+        rns = ann.get("meta.helm.sh/release-namespace")
+        if isinstance(rns, str) and rns:
+            out["release_namespace"] = rns
+    chart = labels.get("helm.sh/chart") or labels.get("chart")
+    if isinstance(chart, str) and chart and (out or labels.get("helm.sh/chart")):
+        out["chart"] = chart
+    return out
+
+
+def controller_of(obj: dict) -> tuple[str, str] | None:
+    """``(kind, name)`` of the object's controlling owner, if any."""
+    for o in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
+        if isinstance(o, dict) and o.get("controller") is True:
+            kind, name = o.get("kind"), o.get("name")
+            if isinstance(kind, str) and isinstance(name, str):
+                return kind, name
+    return None
+
+
+def checked_through_owner(obj: dict, workload_kinds) -> bool:
+    """A workload object controlled by another workload (checked instead)."""
+    if obj.get("kind") not in workload_kinds:
+        return False
+    owner = controller_of(obj)
+    return owner is not None and owner[0] in workload_kinds
+
+
+def object_path(context: str, obj: dict) -> str:
+    ref = k8s.object_ref(obj)
+    ns = ref.namespace or CLUSTER_SCOPE
+    return f"cluster/{safe_segment(context)}/{safe_segment(ns)}/{safe_segment(ref.kind)}/{safe_segment(str(ref.name))}"
+
+
+def make_target(obj: dict, *, context: str, source: str, inline_suppressions: bool, path: str | None = None,
+                line: int = 1, span: tuple[int, int] | None = None) -> Target:
+    """A ``k8s`` target for a live (``source="cluster"``) or dumped (``source="dump"``) object."""
+    ref = k8s.object_ref(obj)
+    path = path or object_path(context, obj)
+    span = span or (line, line)
+    origin: dict[str, Any] = {"source": source, "repo": f"cluster/{safe_segment(context)}", "context": context,
+                              "namespace": ref.namespace, **helm_origin(obj)}
+    if obj.get("kind") in METADATA_ONLY_KINDS:
+        origin["metadata_only"] = True
+    if source == "dump":
+        origin["span"] = list(span)
+    supp = (suppress.from_annotations(k8s.annotations(obj), path, line, span) if inline_suppressions else [])
+    return Target(kind="k8s", path=path, line=line, ref=ref, data=obj, suppressions=supp, origin=origin)
+
+
+def live_target(data: dict, *, context: str, ref: ObjectRef, path: str, line: int = 1,
+                origin: dict[str, Any] | None = None) -> Target:
+    """A ``live`` target: a probe result or a coverage record (see :mod:`guidecheck.checks.live`)."""
+    base = {"source": (origin or {}).get("source", "cluster"), "repo": f"cluster/{safe_segment(context)}",
+            "context": context, "namespace": ref.namespace}
+    return Target(kind="live", path=path, line=line, ref=ref, data=data, origin={**base, **(origin or {})})
+
+
+__all__ = ["AUDIT_API_VERSION", "AUDIT_KINDS", "CLUSTER_SCOPE", "checked_through_owner", "controller_of",
+           "helm_origin", "live_target", "make_target", "metadata_only", "object_path", "safe_segment", "trim",
+           "typed"]
