@@ -1,4 +1,4 @@
-"""Command line: ``guidecheck scan | rules | explain``.
+"""Command line: ``guidecheck scan | audit | rules | explain | coverage``.
 
 Exit codes (docs/exit-codes in README and docs/commands.md):
 0 clean; 1 findings at or above --fail-on (parse errors count); 2 usage or
@@ -105,7 +105,6 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
 
     from guidecheck import engine
     from guidecheck.loaders import load
-    from guidecheck.reporters import render
 
     rules, checks = _catalog(config)
     unknown = [p for p in (*config.select, *config.ignore, *config.severity)
@@ -130,6 +129,185 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
     result = engine.run(rules, loaded.targets, config, checks=checks, baseline=accepted)
     result.incomplete = sorted(set(result.incomplete) | set(loaded.incomplete))
     result.inputs = paths
+    _finish(result, config, cfg_file, pairs, paths, quiet=quiet, color=color, update_baseline=update_baseline,
+            baseline_path=baseline_path)
+
+
+_report_options = [
+    click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["text", "json", "junit", "sarif"]),
+                 help="Output format; repeatable. An --output right after a --format is its file."),
+    click.option("--output", "-o", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+                 help="File for the --format just before it (default: standard output)."),
+    click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
+                 help="Lowest severity that makes the exit code 1 (default: error, or the config's fail-on)."),
+    click.option("--select", multiple=True, help="Only these rule ids or prefixes (comma-separated, repeatable)."),
+    click.option("--ignore", multiple=True, help="Skip these rule ids or prefixes (comma-separated, repeatable)."),
+    click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
+                 help="Configuration file (default: .guidecheck.yaml found upward from the current directory)."),
+    click.option("--isolated", is_flag=True, help="Ignore every configuration file; use the built-in defaults."),
+    click.option("--no-inline-suppressions", is_flag=True,
+                 help="Ignore guidecheck.io/ignore annotations on objects; findings are reported as active."),
+    click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=str),
+                 help="Accept the findings recorded in this baseline file (they are reported as suppressed)."),
+    click.option("--update-baseline", is_flag=True,
+                 help="Write the current active findings to the --baseline file and exit 0."),
+    click.option("--quiet", "-q", is_flag=True, help="Only the findings: no fix hints, no summary line."),
+    click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal)."),
+]
+
+
+def _with(options):
+    def wrap(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return wrap
+
+
+@main.command(cls=_OrderedOutputs)
+@click.argument("dump_files", nargs=-1, type=click.Path(path_type=str), metavar="[DUMP]...")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=str),
+              help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config). Its exec credential plugins run.")
+@click.option("--context", help="Kubeconfig context (default: the current context).")
+@click.option("--in-cluster", is_flag=True, help="Use the pod's service account (when running inside the cluster).")
+@click.option("--cluster-name", help="Name of the cluster in finding paths cluster/<name>/... (default: the context).")
+@click.option("--namespace", "-n", "namespaces", multiple=True,
+              help="Audit only this namespace (repeatable). Default: all namespaces but the excluded ones.")
+@click.option("--include-namespace", "include_namespaces", multiple=True, metavar="GLOB",
+              help="With all namespaces: only namespaces matching this glob (repeatable).")
+@click.option("--exclude-namespace", "exclude_namespaces", multiple=True, metavar="GLOB",
+              help="Leave out namespaces matching this glob (repeatable; adds to settings.audit-exclude-namespaces).")
+@click.option("--selector", "-l", help="Label selector applied to every list (e.g. app.kubernetes.io/part-of=shop).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              help="Seconds for the whole audit; what is not read by then is a coverage gap (exit 3).")
+@click.option("--page-size", type=click.IntRange(min=1, max=5000), default=500, show_default=True,
+              help="Objects per list request (limit/continue paging).")
+@click.option("--probe-metrics", is_flag=True,
+              help="Probe :9100/metrics of one running pod per workload through the API server (GC502).")
+@click.option("--probe-logs", is_flag=True, help="Sample recent log lines of those pods and count JSON lines (GC503).")
+@click.option("--probe-max-pods", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Most pods probed.")
+@click.option("--probe-max-bytes", type=click.IntRange(min=1024), default=256 * 1024, show_default=True,
+              help="Most bytes read per probe.")
+@click.option("--probe-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds per probe request.")
+@click.option("--log-lines", type=click.IntRange(min=1, max=10000), default=100, show_default=True,
+              help="Recent log lines sampled per container (tailLines).")
+@click.option("--from-dump", "from_dump", multiple=True, type=click.Path(path_type=str),
+              help="Audit `kubectl get -o yaml|json` output (or a --dump file) instead of a live cluster; "
+                   "repeatable, and further DUMP arguments are read too.")
+@click.option("--dump", "dump_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Also write what the live audit read to this file (JSON List; Secrets as metadata only).")
+@click.option("--at", "at_time", metavar="TIME",
+              help="The audit's clock for age rules, ISO 8601 (default: now; for a guidecheck dump, its time).")
+@click.option("--progress/--no-progress", default=True, help="Progress line on stderr when it is a terminal.")
+@_with(_report_options)
+def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces, include_namespaces,
+          exclude_namespaces, selector, timeout, page_size, probe_metrics, probe_logs, probe_max_pods,
+          probe_max_bytes, probe_timeout, log_lines, from_dump, dump_path, at_time, progress, formats, outputs,
+          fail_on, select, ignore, config_path, isolated, no_inline_suppressions, baseline_path, update_baseline,
+          quiet, color) -> None:
+    """Audit a live cluster (read-only) or cluster dumps against the guideline.
+
+    Every Kubernetes rule runs on the objects read; live-only rules judge what the
+    audit saw (GC004 coverage, GC502 metrics and GC503 logs probes, opt-in).
+    Findings are named cluster/<context>/<namespace>/<Kind>/<name>. Exit 3 when
+    something could not be read. See docs/audit.md.
+    """
+    import datetime as _dt
+    import time as _time
+
+    pairs = _pair_outputs(click.get_current_context().meta.get("raw_args", [])) or [("text", None)]
+    if sum(1 for _, out in pairs if out is None) > 1:
+        raise click.UsageError("only one --format can go to standard output; give the others an --output")
+    dumps = list(from_dump) + list(dump_files)
+    if dump_files and not from_dump:
+        raise click.UsageError("DUMP arguments are read only with --from-dump (a live audit takes no paths)")
+    if dumps and (dump_path or in_cluster or kubeconfig or probe_metrics or probe_logs):
+        raise click.UsageError("--from-dump reads files: --dump, --in-cluster, --kubeconfig and probes are for "
+                               "live audits")
+    if in_cluster and kubeconfig:
+        raise click.UsageError("--in-cluster and --kubeconfig exclude each other")
+    if update_baseline and not baseline_path:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    now = None
+    if at_time:
+        try:
+            now = _dt.datetime.fromisoformat(at_time.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.UsageError(f"--at: not an ISO 8601 time: {at_time!r}") from None
+        now = now if now.tzinfo else now.replace(tzinfo=_dt.timezone.utc)
+    config, cfg_file = _configure(".", config_path, isolated, fail_on=fail_on, select=_split(select) or None,
+                                  ignore=_split(ignore) or None,
+                                  inline_suppressions=False if no_inline_suppressions else None)
+
+    from guidecheck import baseline as bl
+    from guidecheck import engine
+
+    rules, checks = _catalog(config)
+    unknown = [p for p in (*config.select, *config.ignore, *config.severity)
+               if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
+    if unknown:
+        click.echo(f"guidecheck: unknown rule id or prefix: {', '.join(sorted(set(unknown)))}", err=True)
+        sys.exit(EXIT_USAGE)
+    accepted: frozenset[str] = frozenset()
+    if baseline_path and not update_baseline:
+        try:
+            accepted = bl.read(baseline_path)
+        except bl.BaselineError as exc:
+            click.echo(f"guidecheck: baseline error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    started = _time.monotonic()
+    if dumps:
+        from guidecheck.cluster.dump import read_dumps
+
+        audited = read_dumps(dumps, config, context=cluster_name or context, now=now)
+    else:
+        from guidecheck.cluster.audit import AuditOptions, run_live
+        from guidecheck.cluster.client import ClusterConfigError
+
+        opts = AuditOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster, cluster_name=cluster_name,
+                            namespaces=tuple(namespaces), include_namespaces=tuple(include_namespaces),
+                            exclude_namespaces=tuple(exclude_namespaces), selector=selector, timeout=timeout,
+                            page_size=page_size, probe_metrics=probe_metrics, probe_logs=probe_logs,
+                            probe_max_pods=probe_max_pods, probe_max_bytes=probe_max_bytes,
+                            probe_timeout=probe_timeout, log_lines=log_lines, dump=dump_path, progress=progress)
+        try:
+            audited = run_live(opts, config)
+        except ClusterConfigError as exc:
+            click.echo(f"guidecheck: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except OSError as exc:
+            click.echo(f"guidecheck: cannot write the dump {dump_path}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        if now is not None:
+            audited.now = now
+    result = engine.run(rules, audited.targets, config, checks=checks, baseline=accepted, now=audited.now,
+                        today=_dt.date.today())
+    result.incomplete = sorted(set(result.incomplete) | set(audited.incomplete))
+    result.inputs = audited.inputs
+    if not quiet:
+        st = audited.stats
+        if dumps:
+            summary = (f"guidecheck audit: {len(dumps)} dump file(s), "
+                       f"{sum(1 for t in audited.targets if t.kind == 'k8s')} objects checked")
+        else:
+            summary = (f"guidecheck audit: cluster {audited.context} ({st.get('server')}): "
+                       f"{st.get('objects', 0)} objects read, {st.get('targets', 0)} checked, "
+                       f"{st.get('gaps', 0)} coverage gap(s), {st.get('probes', 0)} probe(s), "
+                       f"{st.get('requests', 0)} requests")
+        click.echo(f"{summary} in {_time.monotonic() - started:.1f} s", err=True)
+    _finish(result, config, cfg_file, pairs, audited.inputs, quiet=quiet, color=color,
+            update_baseline=update_baseline, baseline_path=baseline_path)
+
+
+def _finish(result, config, cfg_file, pairs, inputs, *, quiet, color, update_baseline, baseline_path) -> None:
+    """Write the reports and exit with the scan's (or audit's) exit code."""
+    from guidecheck import baseline as bl
+    from guidecheck.reporters import render
+
     if update_baseline:
         count = bl.write(baseline_path, result.active())
         click.echo(f"guidecheck: wrote {count} finding(s) to baseline {baseline_path}", err=True)
@@ -144,7 +322,7 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
     else:
         code = EXIT_CLEAN
     use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    meta = {"version": __version__, "exit_code": code, "inputs": paths, "config": cfg_file, "quiet": quiet,
+    meta = {"version": __version__, "exit_code": code, "inputs": inputs, "config": cfg_file, "quiet": quiet,
             "threshold": str(threshold) if threshold else "never"}
     for fmt, out in pairs:
         text = render(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})

@@ -59,6 +59,30 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "php": ["*Test.php"],
         "shell": ["*.bats"],
     },
+    # --- live cluster audit (guidecheck audit; docs/audit.md) ---
+    # resources the audit lists, as RBAC names them (resource.group; "pods" for the core group; "*" = every
+    # listable resource); custom resources are read only where discovery shows their API installed
+    "audit-resources": [
+        "namespaces", "pods", "services", "configmaps", "secrets", "persistentvolumeclaims",
+        "replicationcontrollers", "serviceaccounts",
+        "deployments.apps", "statefulsets.apps", "daemonsets.apps", "replicasets.apps",
+        "jobs.batch", "cronjobs.batch", "horizontalpodautoscalers.autoscaling",
+        "poddisruptionbudgets.policy", "networkpolicies.networking.k8s.io", "ingresses.networking.k8s.io",
+        "servicemonitors.monitoring.coreos.com", "podmonitors.monitoring.coreos.com",
+        "prometheusrules.monitoring.coreos.com",
+        "backups.velero.io", "schedules.velero.io", "restores.velero.io",
+        "volumesnapshots.snapshot.storage.k8s.io", "snapshotschedules.snapscheduler.backube",
+        "certificates.cert-manager.io",
+        "requestauthentications.security.istio.io", "authorizationpolicies.security.istio.io",
+        "peerauthentications.security.istio.io",
+        "deploymentconfigs.apps.openshift.io", "rollouts.argoproj.io",
+    ],
+    # namespaces left out of an all-namespaces audit (globs); --namespace overrides
+    "audit-exclude-namespaces": ["kube-system", "kube-public", "kube-node-lease"],
+    # the largest dump file --from-dump reads
+    "audit-dump-max-bytes": 1024 * 1024 * 1024,
+    # GC503 live: the share of sampled log lines that must be JSON objects
+    "live-logs-min-json-ratio": 0.5,
 }
 
 FAIL_ON = ("error", "warning", "info", "never")

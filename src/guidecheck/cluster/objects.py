@@ -22,6 +22,7 @@ from typing import Any
 
 from guidecheck import k8s, suppress
 from guidecheck.model import ObjectRef, Target
+from guidecheck.yamlsafe import YMap, YSeq
 
 AUDIT_API_VERSION = "audit.guidecheck.io/v1"  # guidecheck's own dump records: AuditInfo, CoverageGap, ProbeResult
 AUDIT_KINDS = ("AuditInfo", "CoverageGap", "ProbeResult")
@@ -38,12 +39,48 @@ def safe_segment(text: str) -> str:
 
 def typed(item: Any, list_kind: str, api_version: str) -> Any:
     """An item of a ``<Kind>List`` with its ``kind``/``apiVersion`` filled in (as kubectl does)."""
-    if isinstance(item, dict):
-        if not isinstance(item.get("kind"), str) and list_kind.endswith("List"):
-            item["kind"] = list_kind[: -len("List")]
-        if not isinstance(item.get("apiVersion"), str):
-            item["apiVersion"] = api_version
+    if isinstance(item, dict) and not (isinstance(item.get("kind"), str) and isinstance(item.get("apiVersion"), str)):
+        head = {"apiVersion": item.get("apiVersion") if isinstance(item.get("apiVersion"), str) else api_version,
+                "kind": item.get("kind") if isinstance(item.get("kind"), str) else list_kind.removesuffix("List")}
+        rest = {k: v for k, v in item.items() if k not in head}
+        item.clear()
+        item.update(head)
+        item.update(rest)
     return item
+
+
+_NO_POS: dict = {}  # shared, never written: every key of a live object is at the object's own line
+_NO_ITEMS: list = []
+
+
+def located(value: Any, line: int = 1) -> Any:
+    """JSON data as YMap/YSeq at ``line`` (what checks expect of every object), without recursion."""
+    if isinstance(value, YMap):
+        return value
+    root: list = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while stack:
+        v, parent, key = stack.pop()
+        if isinstance(v, dict):
+            out: Any = YMap.__new__(YMap)
+            out.line, out.col, out._pos = line, 1, _NO_POS
+            for k, item in v.items():
+                if isinstance(item, (dict, list)):
+                    out[k] = None
+                    stack.append((item, out, k))
+                else:
+                    out[k] = item
+        elif isinstance(v, list):
+            out = YSeq.__new__(YSeq)
+            out.line, out.col, out._pos = line, 1, _NO_ITEMS
+            out.extend(v)
+            for i, item in enumerate(v):
+                if isinstance(item, (dict, list)):
+                    stack.append((item, out, i))
+        else:
+            out = v
+        parent[key] = out
+    return root[0]
 
 
 def trim(obj: dict) -> dict:
@@ -54,8 +91,8 @@ def trim(obj: dict) -> dict:
         ann = meta.get("annotations")
         if isinstance(ann, dict):
             ann.pop(LAST_APPLIED, None)
-    if obj.get("kind") in METADATA_ONLY_KINDS or obj.get("kind") == "PartialObjectMetadata":
-        return metadata_only(obj, "Secret" if obj.get("kind") == "PartialObjectMetadata" else obj["kind"])
+    if obj.get("kind") in METADATA_ONLY_KINDS:
+        return metadata_only(obj, obj["kind"])
     return obj
 
 
@@ -122,6 +159,7 @@ def object_path(context: str, obj: dict) -> str:
 def make_target(obj: dict, *, context: str, source: str, inline_suppressions: bool, path: str | None = None,
                 line: int = 1, span: tuple[int, int] | None = None) -> Target:
     """A ``k8s`` target for a live (``source="cluster"``) or dumped (``source="dump"``) object."""
+    obj = located(obj, line)
     ref = k8s.object_ref(obj)
     path = path or object_path(context, obj)
     span = span or (line, line)

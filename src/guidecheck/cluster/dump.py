@@ -1,0 +1,202 @@
+"""Offline audits: ``guidecheck audit --from-dump FILE...`` and the ``--dump FILE`` writer.
+
+A dump is what ``kubectl get <kinds> -A -o yaml`` (or ``-o json``) prints: a
+``v1 List`` of objects (several documents, or single objects, are accepted
+too).  ``guidecheck audit --dump FILE`` writes the same shape from a live audit,
+as JSON with one object per line (so that findings point at a line), Secrets
+as metadata only, plus guidecheck's own records in the ``audit.guidecheck.io/v1``
+API group, which a later ``--from-dump`` turns back into the same findings:
+
+* ``AuditInfo``: the context, the time of the audit (the clock for age-based
+  rules, e.g. GC602/GC801), the API server, the resources read in full;
+* ``CoverageGap``: a resource (and namespace) that could not be read (GC004);
+* ``ProbeResult``: the result of a metrics or log probe (GC502, GC503).
+
+Reading applies the same trimming as a live audit (:mod:`guidecheck.cluster.objects`):
+a Secret's data in a kubectl dump is dropped when parsed and never reported.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from typing import Any
+
+from guidecheck import k8s
+from guidecheck.cluster import objects as cobj
+from guidecheck.cluster.audit import Audited, coverage_target
+from guidecheck.loaders import _file_target  # noqa: PLC2701 - the one way files become GC001 targets
+from guidecheck.loaders.fs import ReadError, read_text
+from guidecheck.model import LoadError, ObjectRef, SourceFile
+from guidecheck.yamlsafe import load_json, load_yaml
+
+HEADER = '{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":['
+
+
+class DumpWriter:
+    """Streams objects into ``path`` (written to ``path.tmp``, renamed when complete; mode 0600)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.tmp = path + ".tmp"
+        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.fh = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self.fh.write(HEADER)
+        self.count = 0
+
+    def write(self, obj: dict) -> None:
+        self.fh.write(("\n" if self.count == 0 else ",\n") + json.dumps(obj, separators=(",", ":"),
+                                                                       ensure_ascii=False, default=str))
+        self.count += 1
+
+    def finish(self, info: dict, gaps: list[dict], probes: list[dict]) -> None:
+        self.write({"apiVersion": cobj.AUDIT_API_VERSION, "kind": "AuditInfo", "metadata": {"name": "audit"},
+                    "spec": info})
+        for i, g in enumerate(gaps):
+            self.write({"apiVersion": cobj.AUDIT_API_VERSION, "kind": "CoverageGap",
+                        "metadata": {"name": f"gap-{i + 1}"}, "spec": g})
+        for i, p in enumerate(probes):
+            self.write({"apiVersion": cobj.AUDIT_API_VERSION, "kind": "ProbeResult",
+                        "metadata": {"name": f"probe-{i + 1}"}, "spec": p})
+        self.fh.write("\n]}\n")
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self.fh.close()
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+
+def _parse_time(value: Any) -> _dt.datetime | None:
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    if not isinstance(value, str):
+        return None
+    try:
+        t = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+
+
+def _items(path: str, text: str, config, src: SourceFile) -> list[tuple[dict, int, int]]:
+    """``(object, first line, last line)`` of every object in a dump file."""
+    out: list[tuple[dict, int]] = []
+    lines = text.split("\n")
+    if lines and lines[0] == HEADER:  # guidecheck's own dump: one object per line
+        for i, raw in enumerate(lines[1:], start=2):
+            raw = raw.rstrip(",")
+            if not raw or raw == "]}":
+                continue
+            try:
+                obj = json.loads(raw)
+            except ValueError as exc:
+                src.errors.append(LoadError(f"not a JSON object line of a guidecheck dump: {exc}", i))
+                continue
+            if isinstance(obj, dict):
+                out.append((obj, i))
+        return [(o, ln, ln) for o, ln in out]
+    stripped = text.lstrip()
+    docs = load_json(text, config.limits) if stripped.startswith("{") and path.endswith(".json") or \
+        stripped.startswith("{") and not path.endswith((".yaml", ".yml")) else load_yaml(text, config.limits)
+    for doc in docs:
+        src.errors.extend(doc.errors)
+        data = doc.data
+        if data is None:
+            continue
+        if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+            for idx, item in enumerate(data["items"]):
+                if isinstance(item, dict) and "kind" in item and "apiVersion" in item:
+                    out.append((item, getattr(item, "line", doc.line)))
+                else:
+                    line = data["items"].item_line(idx) if hasattr(data["items"], "item_line") else doc.line
+                    src.errors.append(LoadError("a List item without apiVersion and kind: not a Kubernetes object",
+                                                line))
+        elif isinstance(data, dict) and "kind" in data and "apiVersion" in data:
+            out.append((data, getattr(data, "line", doc.line)))
+        else:
+            src.errors.append(LoadError("not a Kubernetes object or List (a dump holds `kubectl get -o yaml|json` "
+                                        "output)", doc.line))
+    # each object spans to the line before the next one
+    starts = sorted(ln for _, ln in out)
+    ends = {s: (starts[i + 1] - 1 if i + 1 < len(starts) else len(lines)) for i, s in enumerate(starts)}
+    return [(o, ln, max(ln, ends.get(ln, ln))) for o, ln in out]
+
+
+def read_dumps(paths: list[str], config, *, context: str | None = None, now: _dt.datetime | None = None) -> Audited:
+    """Targets from dump files, as a live audit would have made them (see the module docstring)."""
+    out = Audited(inputs=list(paths))
+    workload_kinds = frozenset(config.settings.get("workload-kinds") or ())
+    max_bytes = int(config.settings.get("audit-dump-max-bytes") or config.max_file_bytes)
+    clock: _dt.datetime | None = None
+    for raw in paths:
+        display = os.path.normpath(raw).replace(os.sep, "/")
+        src = SourceFile(display, "dump")
+        out.targets.append(_file_target(src))
+        try:
+            text = read_text(os.path.abspath(raw), max_bytes, root=os.path.dirname(os.path.abspath(raw)))
+        except ReadError as exc:
+            src.errors.append(exc.error)
+            out.incomplete.append(f"dump {display} could not be read: {exc.error.message}")
+            continue
+        src.read = True
+        items = _items(display, text, config, src)
+        del text
+        infos = [o for o, _, _ in items if o.get("apiVersion") == cobj.AUDIT_API_VERSION and o.get("kind") == "AuditInfo"]
+        info = k8s.as_map(infos[0].get("spec")) if infos else {}
+        ctx = context or (info.get("context") if isinstance(info.get("context"), str) else None) or "dump"
+        out.context = out.context or ctx
+        t = _parse_time(info.get("time"))
+        if t is not None and clock is None:
+            clock = t
+        for obj, line, end in items:
+            if obj.get("apiVersion") == cobj.AUDIT_API_VERSION:
+                _record(obj, line, display, ctx, info, out)
+                continue
+            obj = cobj.trim(obj)
+            errors = k8s.structure_errors(obj)
+            src.errors.extend(errors)
+            if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
+                continue
+            if cobj.checked_through_owner(obj, workload_kinds):
+                continue
+            out.targets.append(cobj.make_target(obj, context=ctx, source="dump",
+                                                inline_suppressions=config.inline_suppressions,
+                                                path=display, line=line, span=(line, end)))
+    out.now = now or clock
+    return out
+
+
+def _record(obj: dict, line: int, display: str, ctx: str, info: dict, out: Audited) -> None:
+    """guidecheck's own dump records back into live targets and coverage."""
+    spec = k8s.as_map(obj.get("spec"))
+    kind = obj.get("kind")
+    if kind == "AuditInfo":
+        for r in k8s.as_list(spec.get("read")):
+            if isinstance(r, dict) and isinstance(r.get("resource"), str):
+                out.targets.append(coverage_target(
+                    {"probe": "coverage", "resource": r["resource"], "kind": str(r.get("kind") or "?"),
+                     "namespace": "*" if r.get("namespaced", True) else None, "error": None},
+                    ctx, path=display, line=line, source="dump"))
+    elif kind == "CoverageGap":
+        data = {"probe": "coverage", **{k: spec.get(k) for k in ("resource", "kind", "group", "version", "namespace",
+                                                                   "status", "error")}}
+        data["error"] = str(data.get("error") or "could not be read")
+        out.targets.append(coverage_target(data, ctx, path=display, line=line, source="dump"))
+        from guidecheck.cluster.audit import gap_reason
+
+        out.incomplete.append(f"{display}:{line}: " + gap_reason(data))
+    elif kind == "ProbeResult":
+        data = dict(spec)
+        ns = data.get("namespace") if isinstance(data.get("namespace"), str) else None
+        wk, _, wn = str(data.get("workload") or "").partition("/")
+        ref = ObjectRef(wk or "Pod", ns, wn or (data.get("pod") if isinstance(data.get("pod"), str) else None))
+        out.targets.append(cobj.live_target(data, context=ctx, ref=ref, path=display, line=line,
+                                            origin={"source": "dump"}))
+
+
+__all__ = ["DumpWriter", "HEADER", "read_dumps"]
