@@ -6,6 +6,15 @@ its expected findings in ``expected.txt`` (``relative/path:line RULEID`` per
 line); the scan must produce exactly those.  A passing case must produce none
 and at least one *pass* outcome (so the rule really ran on it).  No case may
 produce GC001 unless it is a GC001 case: fixtures must parse.
+
+Live rules: a case named ``pass-dump-<name>`` / ``fail-dump-<name>`` is run
+through the offline audit path instead (``guidecheck audit --from-dump`` on
+every ``*.yaml``/``*.yml``/``*.json`` file of the case, see docs/audit.md): its
+files are cluster dumps, which may carry guidecheck's own ``AuditInfo`` (the
+clock: ``spec.time``), ``CoverageGap`` and ``ProbeResult`` records.  Expected
+findings are ``dump-file:line RULEID`` as for any case.  Only GC004 cases may
+leave the audit incomplete (that is what GC004 reports), and a failing GC004
+case must.
 """
 
 from __future__ import annotations
@@ -36,6 +45,26 @@ def scan_case(case: Path, rule_id: str):
     config = dataclasses.replace(config, select=ids, ignore=())
     loaded = load([str(case)], config)
     return engine.run(load_rules(), loaded.targets, config)
+
+
+def is_dump_case(case: Path) -> bool:
+    return case.name.startswith(("pass-dump-", "fail-dump-"))
+
+
+def scan_dump_case(case: Path, rule_id: str):
+    """A live-rule case: its files are cluster dumps, read as ``guidecheck audit --from-dump`` reads them."""
+    from guidecheck.cluster.dump import read_dumps
+
+    cfg_path = case / ".guidecheck.yaml"
+    config = load_config(str(cfg_path)) if cfg_path.is_file() else Config()
+    ids = (rule_id,) if rule_id == "GC001" else (rule_id, "GC001")
+    config = dataclasses.replace(config, select=ids, ignore=())
+    dumps = sorted(str(p) for p in case.iterdir()
+                   if p.is_file() and p.suffix in (".yaml", ".yml", ".json") and p.name != ".guidecheck.yaml")
+    audited = read_dumps(dumps, config)
+    result = engine.run(load_rules(), audited.targets, config, now=audited.now)
+    result.incomplete = sorted(set(result.incomplete) | set(audited.incomplete))
+    return result
 
 
 def rel(path: str, case: Path) -> str:
@@ -72,13 +101,16 @@ def test_rule_has_pass_and_fail_fixtures(rule):
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture_case(case: Path):
     rule_id = case.parent.name
-    result = scan_case(case, rule_id)
+    result = scan_dump_case(case, rule_id) if is_dump_case(case) else scan_case(case, rule_id)
     got = {(rel(f.path, case), f.line, f.rule_id) for f in result.findings if not f.suppressed}
     if rule_id != "GC001":
         parse_errors = {g for g in got if g[2] == "GC001"}
         assert not parse_errors, f"fixture does not parse: {parse_errors}"
     got = {g for g in got if g[2] == rule_id}
-    assert not result.incomplete, result.incomplete
+    if rule_id == "GC004" and case.name.startswith("fail-"):
+        assert result.incomplete, "a coverage gap must make the audit incomplete (exit 3)"
+    elif rule_id != "GC004":
+        assert not result.incomplete, result.incomplete
     if case.name.startswith("fail-"):
         expected = expected_of(case)
         assert expected, "a failing case must expect at least one finding"

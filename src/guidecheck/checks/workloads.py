@@ -209,6 +209,10 @@ def helm_managed(target: Target, ctx: Context) -> Iterator[Hit]:
     if origin.get("source") in ("helm", "chart") or origin.get("chart"):
         msg = (f"{what} is rendered from a chart but carries no helm.sh/chart or app.kubernetes.io/managed-by: "
                "Helm label, so the deployed object cannot be traced to its Helm release")
+    elif origin.get("source") in ("cluster", "dump"):  # a live object: Helm 3 annotates what it installs
+        msg = (f"{what} runs outside any Helm release: no meta.helm.sh/release-name annotation and no "
+               "helm.sh/chart or app.kubernetes.io/managed-by: Helm label"
+               + (f" (managed-by is '{_short(managed_by, 60)}')" if managed_by else ""))
     elif managed_by:
         msg = (f"{what} is not managed by Helm: app.kubernetes.io/managed-by is '{_short(managed_by, 60)}', "
                "and there is no helm.sh/chart label")
