@@ -107,7 +107,8 @@ class ResourceDef:
 class State:
     resources: dict[tuple[str, str], ResourceDef] = field(default_factory=dict)  # (group, plural)
     objects: dict[tuple[str, str], list[dict]] = field(default_factory=dict)  # sorted by (namespace, name)
-    forbidden: set[tuple[str, str | None]] = field(default_factory=set)  # ("secrets", None) = cluster-wide
+    # (resource, namespace) lists answered 403: None = the cluster-wide list only, "*" = every list of it
+    forbidden: set[tuple[str, str | None]] = field(default_factory=set)
     flaky: dict[str, list[int]] = field(default_factory=dict)  # "deployments.apps" -> statuses answered first
     metrics: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)  # (ns, pod) -> (status, body)
     logs: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (ns, pod, container) -> text
@@ -389,7 +390,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _list(self, rd: ResourceDef, ns: str | None, query: dict, accept: str):
         st = self.state
         name = f"{rd.resource}.{rd.group}" if rd.group else rd.resource
-        if (name, ns) in st.forbidden or (name, None) in st.forbidden:
+        if (name, ns) in st.forbidden or (name, "*") in st.forbidden:
             where = f"in the namespace \"{ns}\"" if ns else "at the cluster scope"
             return self._status(403, "Forbidden", f"{rd.resource}{'.' + rd.group if rd.group else ''} is forbidden: "
                                 f"User \"system:serviceaccount:audit:guidecheck\" cannot list resource "
@@ -446,7 +447,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _proxy(self, ns: str, pod_port: str, sub: str):
         pod, _, port = pod_port.partition(":")
-        if ("pods/proxy", ns) in self.state.forbidden or ("pods/proxy", None) in self.state.forbidden:
+        if ("pods/proxy", ns) in self.state.forbidden or ("pods/proxy", "*") in self.state.forbidden:
             return self._status(403, "Forbidden", f"pods \"{pod}\" is forbidden: cannot get resource \"pods/proxy\"")
         if self._pod(ns, pod) is None:
             return self._status(404, "NotFound", f"pods \"{pod}\" not found")
@@ -458,7 +459,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self._send(status, body, "text/plain; version=0.0.4; charset=utf-8")
 
     def _log(self, ns: str, pod: str, query: dict):
-        if ("pods/log", ns) in self.state.forbidden or ("pods/log", None) in self.state.forbidden:
+        if ("pods/log", ns) in self.state.forbidden or ("pods/log", "*") in self.state.forbidden:
             return self._status(403, "Forbidden", f"pods \"{pod}\" is forbidden: cannot get resource \"pods/log\"")
         obj = self._pod(ns, pod)
         if obj is None:
