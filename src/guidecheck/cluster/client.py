@@ -191,8 +191,12 @@ class KubeClient:
             return exc.status, exc.headers or {}, _Body(exc.body)
 
     def request(self, path: str, query: list[tuple[str, Any]] | None = None, accept: str = "application/json",
-                max_bytes: int | None = None, timeout: float | None = None) -> tuple[bytes, bool]:
-        """GET ``path``; the body (at most ``max_bytes``, and whether it was cut).  Retries; raises ApiError."""
+                max_bytes: int | None = None, timeout: float | None = None,
+                retry: bool = True) -> tuple[bytes, bool]:
+        """GET ``path``; the body (at most ``max_bytes``, and whether it was cut).  Retries; raises ApiError.
+
+        ``retry=False`` (probes): one attempt, bounded by ``timeout``; an answer is the probe's result.
+        """
         import urllib3
 
         query = list(query or [])
@@ -213,13 +217,13 @@ class KubeClient:
                 finally:
                     _release(body)
             except urllib3.exceptions.HTTPError as exc:
-                if attempt >= 3:
+                if attempt >= 3 or not retry:
                     raise ApiError(0, type(exc).__name__, _short(str(exc))) from None
                 self.retries += 1
-                self._wait(min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1)))
+                self._wait(min(MAX_BACKOFF, 0.25 * 2 ** (attempt - 1)))
                 continue
             err = _api_error(status, text)
-            if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+            if retry and status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
                 self.retries += 1
                 self._wait(_retry_after(headers, attempt))
                 continue
@@ -355,7 +359,8 @@ class KubeClient:
         """GET through the API server's pod proxy (``pods/proxy``)."""
         p = (f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}:{int(port)}/proxy"
              f"/{path.lstrip('/')}")
-        return self.request(p, accept="text/plain;version=0.0.4,*/*;q=0.1", max_bytes=max_bytes, timeout=timeout)
+        return self.request(p, accept="text/plain;version=0.0.4,*/*;q=0.1", max_bytes=max_bytes, timeout=timeout,
+                            retry=False)
 
     def pod_log(self, namespace: str, pod: str, container: str | None, *, tail_lines: int, max_bytes: int,
                 timeout: float) -> tuple[bytes, bool]:
@@ -364,7 +369,7 @@ class KubeClient:
         if container:
             query.append(("container", container))
         p = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}/log"
-        return self.request(p, query, accept="text/plain,*/*", max_bytes=max_bytes, timeout=timeout)
+        return self.request(p, query, accept="text/plain,*/*", max_bytes=max_bytes, timeout=timeout, retry=False)
 
 
 class _Body:
@@ -412,7 +417,7 @@ def _retry_after(headers: Any, attempt: int) -> float:
             return max(0.0, min(MAX_BACKOFF, float(value)))
         except ValueError:
             pass
-    return min(MAX_BACKOFF, 0.5 * 2 ** (attempt - 1))
+    return min(MAX_BACKOFF, 0.25 * 2 ** (attempt - 1))
 
 
 def _from_aggregated(doc: dict, groups: set[str] | None) -> list[Resource]:
