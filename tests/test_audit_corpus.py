@@ -113,7 +113,7 @@ def corpus_case(tmp_path_factory):
         pytest.skip(f"the shared corpus is not at {CORPUS} (set GUIDECHECK_CORPUS)")
     tmp = tmp_path_factory.mktemp("corpus-audit")
     cfg = tmp / "guidecheck.yaml"
-    cfg.write_text("settings:\n  audit-resources: ['*']\n  audit-exclude-namespaces: []\n")
+    cfg.write_text("settings:\n  audit-resources: ['*', endpoints]\n  audit-exclude-namespaces: []\n")
     config = load_config(str(cfg))
     loaded = load([str(CORPUS)], config)
     k8s_targets = [t for t in loaded.targets if t.kind == "k8s" and isinstance(t.data, dict)]

@@ -437,9 +437,10 @@ def run_live(opts: AuditOptions, config) -> Audited:
             return out
         by_key = {(r.group, r.resource): r for r in found}
         todo: list[Resource] = []
-        for key in sorted(set(by_key) if everything else wanted):
+        keys = ({k for k in by_key if k not in _NOISE} | wanted) if everything else wanted
+        for key in sorted(keys):
             r = by_key.get(key)
-            if r is None or "list" not in r.verbs or (everything and key in _NOISE):
+            if r is None or "list" not in r.verbs:
                 continue  # not served here (a CRD that is not installed): nothing to read, not a gap
             todo.append(r)
         for gv, exc in failed_groups:
