@@ -5,6 +5,7 @@ Run by hand, not by the tests (see benchmarks/README.md)::
 
     .venv/bin/python benchmarks/bench.py                 # corpus: ../shared/corpus/dev
     .venv/bin/python benchmarks/bench.py --no-checkov    # guidecheck only
+    .venv/bin/python benchmarks/bench.py --audit         # guidecheck audit of 2,500 / 10,000 / 20,000 objects
 
 Prints a Markdown table.  Every command runs as its own process and is measured
 with ``os.wait4`` (Linux): wall time, CPU time (user + system) and peak resident
@@ -116,6 +117,134 @@ def fmt(m: Measure) -> tuple[str, str, str]:
     return f"{m.wall:.2f}", f"{m.cpu:.2f}", f"{m.rss_mb:.0f}"
 
 
+def synthetic_objects(n: int) -> list[dict]:
+    """``n`` cluster objects as an API server holds them (managedFields included), in 50 namespaces.
+
+    Per 10 objects: 3 Deployments, 2 Services, 2 ConfigMaps, 1 Secret, and a ReplicaSet and a Pod
+    controlled by one of the Deployments (read, but checked through their Deployment).
+    """
+    managed = [{"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "apps/v1",
+                "time": "2026-11-01T10:00:00Z", "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:metadata": {"f:labels": {f"f:l{i}": {} for i in range(12)}},
+                             "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {}}}}}}]
+    out: list[dict] = []
+    i = 0
+    while len(out) < n:
+        ns = f"team-{i % 50:02d}"
+        name = f"svc-{i:05d}"
+        labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "shop", "tier": "web"}
+        helm = i % 2 == 0
+        meta_labels = {**labels, **({"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": f"{name}-1.0.0"}
+                                    if helm else {})}
+        ann = {"meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": ns} if helm else {}
+        container = {"name": "app", "image": f"registry.example.com/shop/{name}:1.0.{i % 9}-3f2c1ab",
+                     "ports": [{"containerPort": 8080, "name": "http"}, {"containerPort": 9100, "name": "metrics"}],
+                     "env": [{"name": f"SETTING_{k}", "value": f"value-{k}"} for k in range(8)],
+                     "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                   "limits": {"cpu": "500m", "memory": "256Mi"}},
+                     "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}}}
+        if i % 3:
+            container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080}}
+        pod_spec = {"containers": [container], "serviceAccountName": name}
+        out.append({"apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": name, "namespace": ns, "labels": meta_labels, "annotations": ann,
+                                 "managedFields": managed},
+                    "spec": {"replicas": 2, "selector": {"matchLabels": labels},
+                             "template": {"metadata": {"labels": labels}, "spec": pod_spec}},
+                    "status": {"replicas": 2, "readyReplicas": 2}})
+        if len(out) % 10 in (1, 4):
+            out.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns,
+                                                                             "labels": meta_labels},
+                        "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+            out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-config",
+                                                                               "namespace": ns},
+                        "data": {"application.yaml": "server:\n  port: 8080\n" * 20}})
+        if len(out) % 10 == 7:
+            rs = f"{name}-5d8f7c9b6"
+            owner = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "controller": True, "uid": "u"}]
+            out.append({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                        "metadata": {"name": rs, "namespace": ns, "ownerReferences": owner},
+                        "spec": {"selector": {"matchLabels": labels},
+                                 "template": {"metadata": {"labels": labels}, "spec": pod_spec}}})
+            out.append({"apiVersion": "v1", "kind": "Pod",
+                        "metadata": {"name": f"{rs}-x2x9q", "namespace": ns, "labels": labels,
+                                     "ownerReferences": [{**owner[0], "kind": "ReplicaSet", "name": rs}]},
+                        "spec": pod_spec, "status": {"phase": "Running"}})
+            out.append({"apiVersion": "v1", "kind": "Secret",
+                        "metadata": {"name": f"{name}-key", "namespace": ns, "labels": {"guidecheck.io/key": "jwt"}},
+                        "type": "Opaque", "data": {"key": "c2VjcmV0" * 64}})
+        i += 1
+    return out[:n]
+
+
+def serve(n: int) -> int:
+    """``--serve N``: a test API server with N synthetic objects, in its own process (see audit_bench)."""
+    import json as _json
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "src"))
+    from kube_server import KubeServer
+
+    objs = synthetic_objects(n)
+    raw_mb = sum(len(_json.dumps(o)) for o in objs) / 1e6
+    with KubeServer(objs) as srv:
+        print(_json.dumps({"kubeconfig": srv.kubeconfig, "mb": raw_mb}), flush=True)
+        sys.stdin.read()  # until the benchmark closes our stdin
+    return 0
+
+
+def audit_bench(sizes: list[int], env: dict) -> int:
+    """``guidecheck audit`` of a test API server (tests/kube_server.py) holding N objects, one process each.
+
+    The server runs in a process of its own: a process's peak RSS as ``wait4`` reports it includes the
+    memory of the process that forked it, so the measuring process must stay small.
+    """
+    import json as _json
+
+    gc = guidecheck_cmd()
+    out = Path(tempfile.mkdtemp(prefix="gc-bench-audit-"))
+    # a child's peak RSS includes its parent's at fork time (vfork/exec keep the high-water mark):
+    # measure everything before this process reads any report
+    empty = run([*gc, "--version"], env=env)
+    measured = []
+    for n in sizes:
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(n)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            info = _json.loads(server.stdout.readline())
+            cmd = [*gc, "audit", "--kubeconfig", info["kubeconfig"], "--isolated", "--no-progress", "-q",
+                   "-f", "json", "-o", str(out / f"audit-{n}.json")]
+            run(cmd, env=env)  # warm-up
+            m = run(cmd, env=env)
+            text = run([*cmd[:-4], "-f", "text", "-o", str(out / f"audit-{n}.txt")], env=env)
+        finally:
+            server.stdin.close()
+            server.wait(timeout=60)
+        measured.append((n, info["mb"], m, text))
+    rows = []
+    for n, mb, m, text in measured:
+        report = _json.loads((out / f"audit-{n}.json").read_text())
+        rows.append((n, mb, m, text, len(report["findings"]), len(report["incomplete"])))
+    print(f"guidecheck audit of the test API server (HTTPS on 127.0.0.1, the real kubernetes client, "
+          f"500 objects per page); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.\n")
+    print("| objects | JSON served MB | wall s | CPU s | peak RSS MB (JSON report) | peak RSS MB (text report) "
+          "| objects/s | findings | incomplete |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, raw_mb, m, text, nf, ni in rows:
+        print(f"| {n} | {raw_mb:.1f} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | {text.rss_mb:.0f} | "
+              f"{n / m.wall:.0f} | {nf} | {ni} |")
+    if len(rows) >= 2:
+        (n1, mb1, m1, t1, f1, _), (n2, mb2, m2, t2, f2, _) = rows[0], rows[-1]
+        per_obj = (t2.rss_mb - t1.rss_mb) * 1024 / (n2 - n1)
+        per_obj_json = (m2.rss_mb - m1.rss_mb) * 1024 / (n2 - n1)
+        print(f"\nMemory growth between {n1} and {n2} objects: {per_obj:.1f} KB of peak RSS per object with the "
+              f"text report, {per_obj_json:.1f} KB with the JSON report (which lists every rule's outcome on every "
+              f"object); each object is {mb2 * 1e3 / n2:.1f} KB of JSON on the wire. `guidecheck --version` alone: "
+              f"{empty.rss_mb:.0f} MB.")
+    print(f"Reports in `{out}`.")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
@@ -125,7 +254,16 @@ def main() -> int:
     ap.add_argument("--corpus-repeat", type=int, default=1, help="runs of each corpus scan (median)")
     ap.add_argument("--no-checkov", action="store_true", help="skip Checkov")
     ap.add_argument("--no-install", action="store_true", help="do not create the Checkov venv when missing")
+    ap.add_argument("--audit", action="store_true", help="benchmark guidecheck audit instead (test API server)")
+    ap.add_argument("--audit-objects", default="2500,10000,20000",
+                    help="comma-separated object counts for --audit (default: 2500,10000,20000)")
+    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve is not None:
+        return serve(args.serve)
+    if args.audit:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "KUBECONFIG")}
+        return audit_bench([int(x) for x in args.audit_objects.split(",") if x.strip()], env)
 
     corpus = args.corpus.resolve()
     if not corpus.is_dir():

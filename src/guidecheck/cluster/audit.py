@@ -163,6 +163,7 @@ class _Run:
     # -------------------------------------------------------------- objects
 
     def admit(self, obj: dict) -> None:
+        running = obj.get("kind") == "Pod" and k8s.get(obj, "status", "phase") == "Running"
         obj = cobj.trim(obj)
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
@@ -179,7 +180,7 @@ class _Run:
         if owner is not None and isinstance(name, str):
             self.owners[(ns or "", str(kind), name)] = owner
         if kind == "Pod":
-            self._remember_pod(obj, ns, owner)
+            self._remember_pod(obj, ns, owner, running)
         if cobj.checked_through_owner(obj, self.workload_kinds):
             return
         t = cobj.make_target(obj, context=self.context, source="cluster",
@@ -188,7 +189,7 @@ class _Run:
         if kind in self.workload_kinds and isinstance(name, str):
             self.workloads[(ns or "", str(kind), name)] = t
 
-    def _remember_pod(self, obj: dict, ns: str | None, owner) -> None:
+    def _remember_pod(self, obj: dict, ns: str | None, owner, running: bool) -> None:
         name = k8s.get(obj, "metadata", "name")
         if not isinstance(name, str) or ns is None:
             return
@@ -198,7 +199,6 @@ class _Run:
                 ports = [p.get("containerPort") for p in k8s.as_list(c.get("ports"))
                          if isinstance(p, dict) and isinstance(p.get("containerPort"), int)]
                 conts.append((c["name"], ports))
-        running = k8s.get(obj, "status", "phase") == "Running"
         self.pods.append(_PodInfo(ns, name, owner, conts, running))
 
     # -------------------------------------------------------------- coverage

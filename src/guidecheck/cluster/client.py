@@ -235,10 +235,10 @@ class KubeClient:
             raise AuditTimeout(f"--timeout of {self.deadline.seconds:g} s reached while backing off")
         self.sleep(seconds)
 
-    def get_json(self, path: str, query=None, accept: str = "application/json") -> Any:
+    def get_json(self, path: str, query=None, accept: str = "application/json", hook=None) -> Any:
         data, _ = self.request(path, query, accept)
         try:
-            return json.loads(data)
+            return json.loads(data, object_pairs_hook=hook)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(0, "bad response", f"{path}: not JSON ({exc})") from None
 
@@ -307,7 +307,7 @@ class KubeClient:
         skipped by uid.
         """
         from guidecheck.cluster.objects import metadata_only as strip_to_metadata
-        from guidecheck.cluster.objects import typed
+        from guidecheck.cluster.objects import typed, ymap_from_pairs
 
         accept = PARTIAL_METADATA_LIST if metadata_only else "application/json"
         cont: str | None = None
@@ -320,7 +320,7 @@ class KubeClient:
             if label_selector:
                 query.append(("labelSelector", label_selector))
             try:
-                doc = self.get_json(res.path(namespace), query, accept)
+                doc = self.get_json(res.path(namespace), query, accept, hook=ymap_from_pairs)
             except ApiError as exc:
                 if exc.status == 410 and cont and not restarted:
                     restarted, cont = True, None

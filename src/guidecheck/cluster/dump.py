@@ -46,8 +46,9 @@ class DumpWriter:
         self.count = 0
 
     def write(self, obj: dict) -> None:
-        self.fh.write(("\n" if self.count == 0 else ",\n") + json.dumps(obj, separators=(",", ":"),
-                                                                       ensure_ascii=False, default=str))
+        head = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind")}  # kubectl's order: type first
+        text = json.dumps({**head, **obj}, separators=(",", ":"), ensure_ascii=False, default=str)
+        self.fh.write(("\n" if self.count == 0 else ",\n") + text)
         self.count += 1
 
     def finish(self, info: dict, gaps: list[dict], probes: list[dict]) -> None:

@@ -7,7 +7,9 @@ findings: the same objects are kept, trimmed and named the same way.
   leaves them out; kubectl fills them in): :func:`typed` restores them.
 * ``metadata.managedFields`` and the ``kubectl.kubernetes.io/last-applied-configuration``
   annotation are dropped: no rule reads them, they double an object's size,
-  and on a Secret the latter holds the Secret's values.
+  and on a Secret the latter holds the Secret's values.  So is the ``status`` of
+  workloads, Services and Namespaces (:data:`STATUS_NOT_READ`); short strings
+  are interned.  Memory then grows with what rules read, not with the wire size.
 * Secrets are reduced to ``apiVersion: v1``, ``kind: Secret`` and their
   metadata, whatever the source held (a ``kubectl get secrets -o yaml`` dump
   has the data: it is dropped as soon as it is parsed, and never reported).
@@ -18,6 +20,7 @@ findings: the same objects are kept, trimmed and named the same way.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from guidecheck import k8s, suppress
@@ -28,7 +31,12 @@ AUDIT_API_VERSION = "audit.guidecheck.io/v1"  # guidecheck's own dump records: A
 AUDIT_KINDS = ("AuditInfo", "CoverageGap", "ProbeResult")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 METADATA_ONLY_KINDS = frozenset({"Secret"})
-CLUSTER_SCOPE = "_cluster"  # the namespace segment of a cluster-scoped object's path
+CLUSTER_SCOPE = "_cluster"
+# kinds whose status no rule reads (replica counts, conditions, pod IPs): dropped to keep memory to what rules use;
+# the status of snapshots, backups, restores and certificates (GC801, GC803) is kept
+STATUS_NOT_READ = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
+                             "Job", "CronJob", "Service", "Namespace", "HorizontalPodAutoscaler",
+                             "PodDisruptionBudget"})  # the namespace segment of a cluster-scoped object's path
 
 
 def safe_segment(text: str) -> str:
@@ -39,18 +47,38 @@ def safe_segment(text: str) -> str:
 
 def typed(item: Any, list_kind: str, api_version: str) -> Any:
     """An item of a ``<Kind>List`` with its ``kind``/``apiVersion`` filled in (as kubectl does)."""
-    if isinstance(item, dict) and not (isinstance(item.get("kind"), str) and isinstance(item.get("apiVersion"), str)):
-        head = {"apiVersion": item.get("apiVersion") if isinstance(item.get("apiVersion"), str) else api_version,
-                "kind": item.get("kind") if isinstance(item.get("kind"), str) else list_kind.removesuffix("List")}
-        rest = {k: v for k, v in item.items() if k not in head}
-        item.clear()
-        item.update(head)
-        item.update(rest)
+    if isinstance(item, dict):
+        if not isinstance(item.get("kind"), str):
+            item["kind"] = list_kind.removesuffix("List")
+        if not isinstance(item.get("apiVersion"), str):
+            item["apiVersion"] = api_version
     return item
 
 
+_intern = sys.intern  # label keys and values, image names, ports repeat across thousands of objects
 _NO_POS: dict = {}  # shared, never written: every key of a live object is at the object's own line
 _NO_ITEMS: list = []
+
+
+def ymap_from_pairs(pairs: list[tuple[str, Any]]) -> YMap:
+    """``json.loads(..., object_pairs_hook=ymap_from_pairs)``: API JSON straight into YMap/YSeq at line 1.
+
+    The decoder calls this bottom-up, so nested lists are made YSeq here with one shallow copy, and no
+    intermediate dicts are left behind as garbage between the objects that are kept.
+    """
+    out = YMap.__new__(YMap)
+    out.line, out.col, out._pos = 1, 1, _NO_POS
+    for k, v in pairs:
+        if isinstance(v, str):
+            if len(v) <= 128:
+                v = _intern(v)
+        elif isinstance(v, list):
+            seq = YSeq.__new__(YSeq)
+            seq.line, seq.col, seq._pos = 1, 1, _NO_ITEMS
+            seq.extend(_intern(x) if isinstance(x, str) and len(x) <= 128 else x for x in v)
+            v = seq
+        out[_intern(k)] = v
+    return out
 
 
 def located(value: Any, line: int = 1) -> Any:
@@ -65,15 +93,16 @@ def located(value: Any, line: int = 1) -> Any:
             out: Any = YMap.__new__(YMap)
             out.line, out.col, out._pos = line, 1, _NO_POS
             for k, item in v.items():
+                k = _intern(k) if isinstance(k, str) else k
                 if isinstance(item, (dict, list)):
                     out[k] = None
                     stack.append((item, out, k))
                 else:
-                    out[k] = item
+                    out[k] = _intern(item) if isinstance(item, str) and len(item) <= 128 else item
         elif isinstance(v, list):
             out = YSeq.__new__(YSeq)
             out.line, out.col, out._pos = line, 1, _NO_ITEMS
-            out.extend(v)
+            out.extend(_intern(x) if isinstance(x, str) and len(x) <= 128 else x for x in v)
             for i, item in enumerate(v):
                 if isinstance(item, (dict, list)):
                     stack.append((item, out, i))
@@ -93,6 +122,8 @@ def trim(obj: dict) -> dict:
             ann.pop(LAST_APPLIED, None)
     if obj.get("kind") in METADATA_ONLY_KINDS:
         return metadata_only(obj, obj["kind"])
+    if obj.get("kind") in STATUS_NOT_READ:
+        obj.pop("status", None)
     return obj
 
 
