@@ -286,7 +286,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         accept = self.headers.get("Accept", "")
         with self.state.lock:
             self.state.requests.append((url.path, query, accept))
-        if self.headers.get("Authorization") != f"Bearer {self.state.token}":
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != self.state.token:  # the scheme is case-insensitive
             return self._status(401, "Unauthorized", "Unauthorized")
         path = unquote(url.path).rstrip("/")
         try:

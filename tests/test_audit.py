@@ -463,3 +463,57 @@ def test_the_dump_clock_is_the_audit_time(tmp_path):
     assert audited.context == "test"
     r = audit("--from-dump", str(tmp_path / "d.json"), "--at", "not-a-time", expect=2)
     assert "--at" in r.stderr
+
+
+def test_exec_credential_plugin_of_the_operators_kubeconfig(tmp_path):
+    """An exec plugin (as gke-gcloud-auth-plugin or `aws eks get-token`) of --kubeconfig supplies the token."""
+    import sys
+
+    with KubeServer([deployment("cart", probes=False)]) as srv:
+        plugin = tmp_path / "token-plugin.py"
+        plugin.write_text("import json\nprint(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+                          "'kind': 'ExecCredential', 'status': {'token': %r}}))\n" % srv.state.token)
+        cfg = json.loads(Path(srv.kubeconfig).read_text())
+        cfg["users"] = [{"name": "auditor", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable, "args": [str(plugin)],
+            "interactiveMode": "Never"}}}]
+        kc = tmp_path / "kubeconfig"
+        kc.write_text(json.dumps(cfg))
+        r = audit("--kubeconfig", str(kc), "-f", "json", "--select", "GC405", expect=1)
+    assert [f["path"] for f in findings(r)] == ["cluster/test/shop/Deployment/cart"]
+
+
+def test_in_cluster_service_account(tmp_path, monkeypatch):
+    """--in-cluster: the pod's token and CA files and KUBERNETES_SERVICE_HOST/PORT, as the CronJob runs."""
+    from kubernetes.config import incluster_config
+
+    with KubeServer([deployment("cart", probes=False)]) as srv:
+        token = tmp_path / "token"
+        token.write_text(srv.state.token)
+        monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+        monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", srv.ca)
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", srv.url.rsplit(":", 1)[1])
+        r = audit("--in-cluster", "--cluster-name", "prod-eu", "-f", "json", "--select", "GC405", expect=1)
+    assert [f["path"] for f in findings(r)] == ["cluster/prod-eu/shop/Deployment/cart"]
+
+
+def test_progress_line_only_on_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    from guidecheck.cluster.audit import AuditOptions, run_live
+    from guidecheck.config import Config
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    with KubeServer([deployment(f"d{i}") for i in range(5)]) as srv:
+        for tty, expected in ((True, True), (False, False)):
+            err = Tty() if tty else io.StringIO()
+            monkeypatch.setattr(sys, "stderr", err)
+            run_live(AuditOptions(kubeconfig=srv.kubeconfig, progress=True, page_size=2), Config())
+            text = err.getvalue()
+            assert ("deployments.apps: page 3, " in text) is expected, text
+            assert text.endswith("\r\x1b[K") is expected  # the line is cleared at the end
