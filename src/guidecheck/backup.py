@@ -267,10 +267,10 @@ def _holder(target: Target, ctx) -> Holder | None:
     ns = crossref.namespace(obj)
     if is_kind(obj, "Cluster", "postgresql.cnpg.io"):
         name = crossref.name(obj) or "?"
+        line = k8s.line(obj.get("spec"), "storage", k8s.line(obj, "spec", target.line))
         return Holder(target, ns, {"cnpg.io/cluster": name}, {},
                       [Claim(f"{name} (CloudNativePG instances)", None, None, labels={"cnpg.io/cluster": name},
-                             line=k8s.line(obj, "spec", target.line))], cnpg_cluster=name,
-                      line=k8s.line(obj.get("spec"), "storage", k8s.line(obj, "spec", target.line)))
+                             line=line)], cnpg_cluster=name, line=line)
     kind = obj.get("kind")
     if kind == "PersistentVolumeClaim":
         return None  # see unmounted_pvc()
@@ -379,7 +379,7 @@ def _gap(text_: Any, tz: Any, fields: tuple[int, ...], tool_name: str) -> tuple[
         gap = sched.worst_gap()
     except cron.CronError as exc:
         return None, f"has an invalid schedule: {exc}", raw
-    return gap, None, sched.describe()
+    return gap, None, f"{sched.text} in {sched.tz}" if sched.tz else sched.text
 
 
 def producer(target: Target, ctx) -> Producer | None:
@@ -511,6 +511,17 @@ def covers(p: Producer, h: Holder, claim: Claim, ctx) -> str | None:
             return f"backs up claims {', '.join(mounted)}"
         return None
     return "unknown"
+
+
+def relevant(p: Producer, h: Holder) -> bool:
+    """Whether a non-covering schedule is worth naming as a near miss for ``h`` (same tool family and reach)."""
+    if p.tool == "velero":
+        return True
+    if not crossref.same_namespace(p.target.data, h.obj):
+        return False
+    if p.tool == "cnpg":  # another cluster's ScheduledBackup says nothing about this one
+        return h.cnpg_cluster is not None and text(k8s.get(p.target.data, "spec", "cluster", "name")) == h.cnpg_cluster
+    return h.cnpg_cluster is None
 
 
 def producers(target: Target, ctx) -> list[Producer]:

@@ -113,8 +113,8 @@ def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
             reason = backup.covers(p, h, claim, ctx)
             if reason is None:
                 ok.append(p)
-            else:
-                why_not.append(f"{p.ref} {reason}")
+            elif backup.relevant(p, h):
+                why_not.append(f"{p.ref}: {reason}")
         covering_all.extend(ok)
         if any(p.gap is not None and p.gap <= limit for p in ok):
             continue
@@ -122,14 +122,14 @@ def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
         if ok:
             parts = [f"{p.ref}, but its worst-case gap is {p.describe_gap()}" if p.gap is not None
                      else f"{p.ref}, but it {p.error}" for p in ok]
-            yield Hit(f"{what} is covered by {' and by '.join(parts)}: over the {_fmt(limit)} limit "
+            yield Hit(f"{what} is covered by {' and by '.join(parts)}; the limit is {_fmt(limit)} "
                       f"(settings.snapshot-interval-hours)", line=claim.line,
                       extra={"gaps": {p.ref: (p.gap.total_seconds() if p.gap is not None else None) for p in ok}})
         elif why_not:
             yield Hit(f"{what} is covered by no backup schedule: {_list(why_not)}", line=claim.line)
         else:
             yield Hit(f"{what} is covered by no backup schedule (no Velero Schedule, snapscheduler "
-                      f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob in scope)",
+                      f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob reaches it)",
                       line=claim.line)
     if not backup.is_live(target):
         return
@@ -203,7 +203,7 @@ def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
             yield Hit(f"{ref} runs restore tests ({rt.how}), but it {rt.error}", line=rt.line)
         elif rt.gap > limit:
             yield Hit(f"{ref} runs restore tests ({rt.how}), but its worst-case gap is {_fmt(rt.gap)} "
-                      f"({rt.schedule_text}): over the {_fmt(limit)} limit (settings.restore-test-days)",
+                      f"({rt.schedule_text}); the limit is {_fmt(limit)} (settings.restore-test-days)",
                       line=rt.line, extra={"gap_seconds": rt.gap.total_seconds()})
         if backup.is_live(target):
             newest = backup.latest(backup.restore_evidence(target, ctx))
