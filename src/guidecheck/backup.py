@@ -165,6 +165,10 @@ def command_text(target: Target, ctx) -> str:
         # one container's command and args read as one command line
         words = [str(a) for k in ("command", "args") for a in k8s.as_list(cont.data.get(k))
                  if isinstance(a, (str, int, float)) and not isinstance(a, bool)]
+        image = cont.data.get("image")
+        if not k8s.as_list(cont.data.get("command")) and isinstance(image, str) and image.strip():
+            # no command: the image's entrypoint runs the args (restic/restic, velero/velero)
+            words.insert(0, _image_program(image))
         if words:
             parts.append(" ".join(words))
         for e in k8s.as_list(cont.data.get("env")):
@@ -191,6 +195,12 @@ def command_text(target: Target, ctx) -> str:
     joined = "\n".join(parts).replace("\\\n", " ")
     memo[key] = joined
     return joined
+
+
+def _image_program(image: str) -> str:
+    """``restic`` for ``docker.io/restic/restic:0.17.0@sha256:...``: the image's last path component."""
+    name = image.strip().split("@", 1)[0].rsplit("/", 1)[-1]
+    return name.split(":", 1)[0]
 
 
 def matching(patterns: dict[str, re.Pattern], body: str) -> list[str]:
