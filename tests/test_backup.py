@@ -431,3 +431,24 @@ def test_live_velero_restore_object_counts(tmp_path):
 def test_timestamps():
     assert backup.timestamp("2026-11-27T10:00:00Z") == dt.datetime(2026, 11, 27, 10, tzinfo=dt.timezone.utc)
     assert backup.timestamp("not a time") is None and backup.timestamp(5) is None
+
+
+# ---------------------------------------------------------------- schedules kept outside the scan
+
+def test_declared_external_backup_cron(tmp_path):
+    doc = STS.replace("  namespace: shop\n", "  namespace: shop\n  annotations:\n    guidecheck.io/backup-cron: \"%s\"\n", 1)
+    assert msgs(scan(tmp_path, [doc % "0 */8 * * *"], ("GC801",)), "GC801") == []
+    [m] = msgs(scan(tmp_path, [doc % "0 3 * * *"], ("GC801",)), "GC801")
+    assert "worst-case gap is 1 d (0 3 * * *)" in m
+    r = scan(tmp_path, [doc % "0 */8 * * *"], ("GC801",), origin=DUMP)  # made elsewhere: no live evidence asked
+    assert msgs(r, "GC801") == []
+
+
+def test_declared_external_restore_test(tmp_path):
+    doc = schedule("0 */6 * * *").replace("  namespace: velero\n",
+                                          "  namespace: velero\n  annotations:\n    guidecheck.io/restore-test: \"%s\"\n")
+    assert msgs(scan(tmp_path, [doc % "0 4 * * 1"], ("GC803",)), "GC803") == []
+    [m] = msgs(scan(tmp_path, [doc % "weekly in CI"], ("GC803",)), "GC803")
+    assert "declares restore tests" in m and "invalid schedule" in m
+    [m] = msgs(scan(tmp_path, [doc % "@monthly"], ("GC803",)), "GC803")
+    assert "worst-case gap is 31 d" in m

@@ -39,6 +39,7 @@ from guidecheck.model import Target
 ANN_BACKUP = "guidecheck.io/backup-schedule"
 ANN_VERIFY = "guidecheck.io/backup-verification"
 ANN_RESTORE = "guidecheck.io/restore-test"
+ANN_BACKUP_CRON = "guidecheck.io/backup-cron"  # on a data holder: backed up outside the scan, on this schedule
 
 LIVE_SOURCES = ("cluster", "dump")
 
@@ -448,6 +449,21 @@ def _producer(target: Target, ctx) -> Producer | None:
     return None
 
 
+def _annotation_line(obj: dict, key: str, default: int) -> int:
+    ann = k8s.get(obj, "metadata", "annotations")
+    return k8s.line(ann, key, default)
+
+
+def declared_backup(h: Holder) -> Producer | None:
+    """A schedule the team declares on the data holder (``guidecheck.io/backup-cron``): backups made elsewhere."""
+    value = k8s.annotations(h.obj).get(ANN_BACKUP_CRON)
+    if value is None:
+        return None
+    line = _annotation_line(h.obj, ANN_BACKUP_CRON, h.target.line)
+    gap, err, desc = _gap(value, None, (5, 6), ANN_BACKUP_CRON)
+    return Producer(h.target, "declared", desc, line, gap, err, ANN_BACKUP_CRON)
+
+
 def _ns_match(patterns: list, ns: str | None) -> bool:
     return any(p == "*" or (ns is not None and fnmatch.fnmatchcase(ns, p)) for p in patterns)
 
@@ -511,6 +527,8 @@ def covers(p: Producer, h: Holder, claim: Claim, ctx) -> str | None:
         if not pvc or not claim.pvc_matches(pvc, crossref.name(obj)):
             return f"snapshots claim {pvc or '?'}"
         return None
+    if p.tool == "declared":
+        return None if p.target is h.target else "is declared on another object"
     if p.tool == "cronjob":
         if not crossref.same_namespace(pobj, obj):
             return f"is in namespace {crossref.namespace(pobj)}"
@@ -595,8 +613,18 @@ def restore_test(target: Target, ctx) -> RestoreTest | None:
 
 def _restore_test(target: Target, ctx) -> RestoreTest | None:
     obj = target.data
-    if target.kind != "k8s" or not isinstance(obj, dict) or obj.get("kind") != "CronJob" or "$patch" in obj:
+    if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
         return None
+    if obj.get("kind") != "CronJob":
+        # restore tests run outside the scan (a CI pipeline, a DR cluster): declared with their schedule
+        value = k8s.annotations(obj).get(ANN_RESTORE)
+        if value is None:
+            return None
+        line = _annotation_line(obj, ANN_RESTORE, target.line)
+        gap, err, desc = _gap(value, None, (5, 6), ANN_RESTORE)
+        if err:
+            err += " (on an object other than a CronJob, the annotation's value is the schedule of the external test)"
+        return RestoreTest(target, f"{ANN_RESTORE} on {obj.get('kind')}", desc, line, gap, err)
     isolated = True
     how = marker(obj, ANN_RESTORE)
     if how is not None:

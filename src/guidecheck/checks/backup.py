@@ -104,6 +104,9 @@ def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     h = _holder_or_na(target, ctx)
     limit = _limit(ctx, "snapshot-interval-hours", _dt.timedelta(hours=1))
     prods = _producers(target, ctx)
+    declared = backup.declared_backup(h)
+    if declared is not None:
+        prods = [*prods, declared]
     wref = str(target.ref)
     covering_all: list[Producer] = []
     for claim in h.claims:
@@ -133,6 +136,8 @@ def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
                       line=claim.line)
     if not backup.is_live(target):
         return
+    # schedules declared on the object (guidecheck.io/backup-cron) run outside the cluster: nothing to see
+    covering_all = [p for p in covering_all if p.tool != "declared"]
     evidence = backup.backup_evidence(h, covering_all, ctx)
     newest = backup.latest(evidence)
     if newest is None:
@@ -195,17 +200,19 @@ def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     rt = backup.restore_test(target, ctx)
     ref = str(target.ref)
     if rt is not None:
+        external = isinstance(target.data, dict) and target.data.get("kind") != "CronJob"
+        verb = "declares" if external else "runs"
         if not rt.isolated:
             yield Hit(f"{ref} runs velero restore create without --namespace-mappings: it restores over the "
                       f"original namespaces instead of into an isolated one", line=rt.line)
             return
         if rt.gap is None:
-            yield Hit(f"{ref} runs restore tests ({rt.how}), but it {rt.error}", line=rt.line)
+            yield Hit(f"{ref} {verb} restore tests ({rt.how}), but it {rt.error}", line=rt.line)
         elif rt.gap > limit:
-            yield Hit(f"{ref} runs restore tests ({rt.how}), but its worst-case gap is {_fmt(rt.gap)} "
+            yield Hit(f"{ref} {verb} restore tests ({rt.how}), but its worst-case gap is {_fmt(rt.gap)} "
                       f"({rt.schedule_text}); the limit is {_fmt(limit)} (settings.restore-test-days)",
                       line=rt.line, extra={"gap_seconds": rt.gap.total_seconds()})
-        if backup.is_live(target):
+        if backup.is_live(target) and not external:
             newest = backup.latest(backup.restore_evidence(target, ctx))
             if newest is None:
                 yield Hit(f"no successful restore test found in the cluster ({ref} has no "
