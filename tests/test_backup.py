@@ -452,3 +452,26 @@ def test_declared_external_restore_test(tmp_path):
     assert "declares restore tests" in m and "invalid schedule" in m
     [m] = msgs(scan(tmp_path, [doc % "@monthly"], ("GC803",)), "GC803")
     assert "worst-case gap is 31 d" in m
+
+
+def test_live_snapshot_cronjob_last_success(tmp_path):
+    job = """\
+        apiVersion: batch/v1
+        kind: CronJob
+        metadata: {name: snap, namespace: shop}
+        spec:
+          schedule: "0 */6 * * *"
+          jobTemplate:
+            spec:
+              template:
+                spec:
+                  containers:
+                    - name: kubectl
+                      image: bitnami/kubectl:1.30.2
+                      args: [create, -f, /manifests/volumesnapshot.yaml]
+        status:
+          lastSuccessfulTime: "%s"
+        """
+    assert msgs(scan(tmp_path, [STS, job % "2026-11-27T06:00:00Z"], ("GC801",), origin=DUMP), "GC801") == []
+    [m] = msgs(scan(tmp_path, [STS, job % "2026-11-26T06:00:00Z"], ("GC801",), origin=DUMP), "GC801")
+    assert "1 d 6 h ago (CronJob/shop/snap status.lastSuccessfulTime" in m
