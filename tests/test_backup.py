@@ -436,7 +436,8 @@ def test_timestamps():
 # ---------------------------------------------------------------- schedules kept outside the scan
 
 def test_declared_external_backup_cron(tmp_path):
-    doc = STS.replace("  namespace: shop\n", "  namespace: shop\n  annotations:\n    guidecheck.io/backup-cron: \"%s\"\n", 1)
+    doc = STS.replace("  namespace: shop\n",
+                      "  namespace: shop\n  annotations:\n    guidecheck.io/backup-cron: \"%s\"\n", 1)
     assert msgs(scan(tmp_path, [doc % "0 */8 * * *"], ("GC801",)), "GC801") == []
     [m] = msgs(scan(tmp_path, [doc % "0 3 * * *"], ("GC801",)), "GC801")
     assert "worst-case gap is 1 d (0 3 * * *)" in m
@@ -445,8 +446,8 @@ def test_declared_external_backup_cron(tmp_path):
 
 
 def test_declared_external_restore_test(tmp_path):
-    doc = schedule("0 */6 * * *").replace("  namespace: velero\n",
-                                          "  namespace: velero\n  annotations:\n    guidecheck.io/restore-test: \"%s\"\n")
+    doc = schedule("0 */6 * * *").replace(
+        "  namespace: velero\n", "  namespace: velero\n  annotations:\n    guidecheck.io/restore-test: \"%s\"\n")
     assert msgs(scan(tmp_path, [doc % "0 4 * * 1"], ("GC803",)), "GC803") == []
     [m] = msgs(scan(tmp_path, [doc % "weekly in CI"], ("GC803",)), "GC803")
     assert "declares restore tests" in m and "invalid schedule" in m

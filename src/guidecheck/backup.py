@@ -323,6 +323,20 @@ def _holder(target: Target, ctx) -> Holder | None:
     return Holder(target, ns, k8s.pod_labels(obj), pod_annotations(obj), claims, line=claims[0].line)
 
 
+def scope_key(target: Target) -> tuple:
+    """Targets with the same key see the same related objects (scope, value profile, chart)."""
+    o = target.origin or {}
+    return (crossref.scope(target), crossref.profile(target), str(o.get("chart", "")))
+
+
+def _workload_holders(target: Target, ctx) -> list[Holder]:
+    memo = ctx.cached("backup.workload_holders", lambda c: {})
+    key = scope_key(target)
+    if key not in memo:
+        memo[key] = [h for h in (holder(t, ctx) for t in crossref.related(target, ctx)) if h is not None]
+    return memo[key]
+
+
 def unmounted_pvc(target: Target, ctx) -> Holder | None:
     """A PersistentVolumeClaim no long-running workload (or CNPG Cluster) of the scope uses."""
     obj = target.data
@@ -335,11 +349,10 @@ def unmounted_pvc(target: Target, ctx) -> Holder | None:
     lbl = k8s.labels(obj)
     if lbl.get("cnpg.io/cluster"):
         return None
-    for t in crossref.related(target, ctx):
-        h = holder(t, ctx)
-        if h is None or not crossref.same_namespace(obj, t.data):
+    for h in _workload_holders(target, ctx):
+        if not crossref.same_namespace(obj, h.obj):
             continue
-        owner = crossref.name(t.data)
+        owner = crossref.name(h.obj)
         if any(c.pvc_matches(name, owner) for c in h.claims):
             return None
     return Holder(target, ns, {}, {}, [Claim(name, None, name, labels=lbl, line=target.line)], line=target.line)
@@ -552,19 +565,6 @@ def relevant(p: Producer, h: Holder) -> bool:
     return h.cnpg_cluster is None
 
 
-def producers(target: Target, ctx) -> list[Producer]:
-    """Backup schedules visible from ``target`` (the target itself included)."""
-    out = []
-    p = producer(target, ctx)
-    if p is not None:
-        out.append(p)
-    for t in crossref.related(target, ctx):
-        p = producer(t, ctx)
-        if p is not None:
-            out.append(p)
-    return out
-
-
 # ---------------------------------------------------------------- verification and restore tests
 
 def verification(target: Target, ctx) -> str | None:
@@ -645,10 +645,6 @@ def _restore_test(target: Target, ctx) -> RestoreTest | None:
     return RestoreTest(target, how, desc, k8s.line(spec, "schedule", target.line), gap, err, isolated)
 
 
-def first(targets: list[Target]) -> Target | None:
-    return min(targets, key=lambda t: t.key) if targets else None
-
-
 # ---------------------------------------------------------------- live evidence
 
 @dataclass(order=True)
@@ -721,10 +717,7 @@ def restore_evidence(target: Target, ctx) -> list[Evidence]:
     return out
 
 
-def age(ctx, when: _dt.datetime) -> _dt.timedelta:
-    return ctx.now - when
-
-
-__all__ = ["ANN_BACKUP", "ANN_VERIFY", "ANN_RESTORE", "Claim", "Holder", "Producer", "RestoreTest", "Evidence",
-           "data_holder", "holder", "unmounted_pvc", "producer", "producers", "covers", "verification",
-           "restore_test", "backup_evidence", "restore_evidence", "is_live", "latest", "first", "timestamp"]
+__all__ = ["ANN_BACKUP", "ANN_BACKUP_CRON", "ANN_VERIFY", "ANN_RESTORE", "Claim", "Holder", "Producer",
+           "RestoreTest", "Evidence", "data_holder", "holder", "unmounted_pvc", "producer", "covers", "verification",
+           "restore_test", "backup_evidence", "restore_evidence", "is_live", "latest", "timestamp",
+           "declared_backup", "relevant", "scope_key"]

@@ -30,15 +30,10 @@ def _limit(ctx: Context, key: str, unit: _dt.timedelta) -> _dt.timedelta:
     return unit * v
 
 
-def _scope_key(target: Target) -> tuple:
-    o = target.origin or {}
-    return (crossref.scope(target), crossref.profile(target), str(o.get("chart", "")))
-
-
 def _scoped(name: str, target: Target, ctx: Context, pick) -> list:
     """``pick(t)`` over the targets related to ``target`` (itself included), memoised per scope view."""
     memo = ctx.cached(f"backup.scoped.{name}", lambda c: {})
-    key = _scope_key(target)
+    key = backup.scope_key(target)
     if key not in memo:
         found = []
         for t in sorted([target, *crossref.related(target, ctx)], key=lambda x: x.key):
