@@ -476,3 +476,17 @@ def test_live_snapshot_cronjob_last_success(tmp_path):
     assert msgs(scan(tmp_path, [STS, job % "2026-11-27T06:00:00Z"], ("GC801",), origin=DUMP), "GC801") == []
     [m] = msgs(scan(tmp_path, [STS, job % "2026-11-26T06:00:00Z"], ("GC801",), origin=DUMP), "GC801")
     assert "1 d 6 h ago (CronJob/shop/snap status.lastSuccessfulTime" in m
+
+
+def test_schedules_of_another_scanned_directory_do_not_cover(tmp_path):
+    app, platform = tmp_path / "app", tmp_path / "platform"
+    app.mkdir()
+    platform.mkdir()
+    (app / "sts.yaml").write_text(STS, encoding="utf-8")
+    (platform / "schedule.yaml").write_text(schedule("0 */6 * * *"), encoding="utf-8")
+    config = dataclasses.replace(Config(), select=("GC801",))
+    r = engine.run(RULES, load([str(app), str(platform)], config).targets, config, now=NOW)
+    [m] = msgs(r, "GC801")
+    assert "covered by no backup schedule" in m
+    r = engine.run(RULES, load([str(tmp_path)], config).targets, config, now=NOW)
+    assert msgs(r, "GC801") == []

@@ -8,7 +8,8 @@ module.  It recognises:
   ``ScheduledVolumeSnapshot`` of k8s-scheduled-volume-snapshotter; CronJobs
   whose commands create VolumeSnapshots or run a volume backup tool
   (``settings.backup-job-patterns``), or that carry the annotation
-  ``guidecheck.io/backup-schedule``;
+  ``guidecheck.io/backup-schedule``; and schedules run outside the scan,
+  declared on a data holder with ``guidecheck.io/backup-cron: "<cron>"``;
 * *data holders*: long-running workloads with ``persistentVolumeClaim``
   volumes or ``volumeClaimTemplates``, CloudNativePG ``Cluster`` objects, and
   PersistentVolumeClaims no long-running workload of the scope mounts;
@@ -16,7 +17,8 @@ module.  It recognises:
   workload's commands or the scripts of ConfigMaps it mounts, or the
   annotation ``guidecheck.io/backup-verification``);
 * *restore tests* (``settings.restore-test-patterns``, or the label or
-  annotation ``guidecheck.io/restore-test`` on a CronJob);
+  annotation ``guidecheck.io/restore-test`` on a CronJob; on another object
+  the annotation's value is the schedule of a test run outside the scan);
 * live evidence from a cluster or dump: Velero ``Backup`` and ``Restore``
   status, CSI ``VolumeSnapshot`` status, CloudNativePG ``Backup`` status and
   ``Cluster.status.lastSuccessfulBackup``, CronJob ``status.lastSuccessfulTime``.
