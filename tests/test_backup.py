@@ -490,3 +490,20 @@ def test_schedules_of_another_scanned_directory_do_not_cover(tmp_path):
     assert "covered by no backup schedule" in m
     r = engine.run(RULES, load([str(tmp_path)], config).targets, config, now=NOW)
     assert msgs(r, "GC801") == []
+
+
+def test_cron_tz_prefix_in_a_cronjob_is_rejected_as_kubernetes_does(tmp_path):
+    job = """\
+        apiVersion: batch/v1
+        kind: CronJob
+        metadata: {name: drill, namespace: dr, labels: {guidecheck.io/restore-test: "true"}}
+        spec:
+          schedule: "CRON_TZ=Europe/Madrid 0 3 * * 0"
+          jobTemplate:
+            spec:
+              template:
+                spec:
+                  containers: [{name: d, image: example/drill:1.0.0}]
+        """
+    [m] = msgs(scan(tmp_path, [job], ("GC803",)), "GC803")
+    assert "set spec.timeZone" in m

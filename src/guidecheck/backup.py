@@ -396,6 +396,9 @@ def _gap(text_: Any, tz: Any, fields: tuple[int, ...], tool_name: str) -> tuple[
     raw = " ".join(text_.split())
     zone = tz if isinstance(tz, str) and tz.strip() else None
     body = re.sub(r"^(?:CRON_TZ|TZ)=\S+\s+", "", raw)
+    if tool_name == "Kubernetes" and body != raw:
+        return None, (f"has an invalid schedule {raw!r}: Kubernetes (1.27 and later) rejects TZ/CRON_TZ in "
+                      f"spec.schedule; set spec.timeZone"), raw
     if not body.startswith("@") and len(body.split(" ")) not in fields:
         want = " or ".join(str(f) for f in fields)
         hint = " (seconds first)" if 6 in fields and 5 not in fields else ""
