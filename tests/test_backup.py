@@ -133,6 +133,8 @@ def test_settings_change_the_limit(tmp_path):
     ("    excludedNamespaces: [shop]\n", "excludes namespace shop"),
     ("    includedResources: [deployments, configmaps]\n", "includes only resources"),
     ("    excludedResources: [persistentvolumeclaims]\n", "excludes persistent volume claims"),
+    ("    excludedNamespaceScopedResources: [pvc]\n", "excludes persistent volume claims"),
+    ("    includedNamespaceScopedResources: [configmaps]\n", "includes only resources configmaps"),
     ("    snapshotVolumes: false\n", "snapshotVolumes: false"),
     ("    orLabelSelectors:\n      - matchLabels: {app: other}\n", "label selector"),
 ])
@@ -440,7 +442,8 @@ def test_declared_external_backup_cron(tmp_path):
                       "  namespace: shop\n  annotations:\n    guidecheck.io/backup-cron: \"%s\"\n", 1)
     assert msgs(scan(tmp_path, [doc % "0 */8 * * *"], ("GC801",)), "GC801") == []
     [m] = msgs(scan(tmp_path, [doc % "0 3 * * *"], ("GC801",)), "GC801")
-    assert "worst-case gap is 1 d (0 3 * * *)" in m
+    assert "covered by the annotation guidecheck.io/backup-cron (a schedule outside the scan), but its worst-case " \
+           "gap is 1 d (0 3 * * *)" in m
     r = scan(tmp_path, [doc % "0 */8 * * *"], ("GC801",), origin=DUMP)  # made elsewhere: no live evidence asked
     assert msgs(r, "GC801") == []
 

@@ -375,10 +375,11 @@ class Producer:
     gap: _dt.timedelta | None = None
     error: str | None = None  # schedule cannot be parsed / schedule is off
     how: str = ""  # what recognised it (CronJobs)
+    name: str | None = None  # how findings name it, when not by its object
 
     @property
     def ref(self) -> str:
-        return str(self.target.ref)
+        return self.name or str(self.target.ref)
 
     def describe_gap(self) -> str:
         if self.gap is None:
@@ -479,7 +480,8 @@ def declared_backup(h: Holder) -> Producer | None:
         return None
     line = _annotation_line(h.obj, ANN_BACKUP_CRON, h.target.line)
     gap, err, desc = _gap(value, None, (5, 6), ANN_BACKUP_CRON)
-    return Producer(h.target, "declared", desc, line, gap, err, ANN_BACKUP_CRON)
+    return Producer(h.target, "declared", desc, line, gap, err, ANN_BACKUP_CRON,
+                    name=f"the annotation {ANN_BACKUP_CRON} (a schedule outside the scan)")
 
 
 def _ns_match(patterns: list, ns: str | None) -> bool:
@@ -498,12 +500,15 @@ def covers(p: Producer, h: Holder, claim: Claim, ctx) -> str | None:
                 return f"includes only namespaces {', '.join(inc)}"
             if _ns_match(exc, h.namespace):
                 return f"excludes namespace {h.namespace}"
-        res = {text(x).lower() for x in k8s.as_list(tpl.get("includedResources")) if text(x)}
-        if res and "*" not in res and not res & _VOLUME_RESOURCES:
-            return f"includes only resources {', '.join(sorted(res))}"
-        xres = {text(x).lower() for x in k8s.as_list(tpl.get("excludedResources")) if text(x)}
-        if xres & _PVC_RESOURCES or "*" in xres:
-            return "excludes persistent volume claims"
+        # includedResources, or (Velero >= 1.11) includedNamespaceScopedResources, and their exclusions
+        for inc_key, exc_key in (("includedResources", "excludedResources"),
+                                 ("includedNamespaceScopedResources", "excludedNamespaceScopedResources")):
+            res = {text(x).lower() for x in k8s.as_list(tpl.get(inc_key)) if text(x)}
+            if res and "*" not in res and not res & _VOLUME_RESOURCES:
+                return f"includes only resources {', '.join(sorted(res))}"
+            xres = {text(x).lower() for x in k8s.as_list(tpl.get(exc_key)) if text(x)}
+            if xres & _PVC_RESOURCES or "*" in xres:
+                return "excludes persistent volume claims"
         sel, ors = tpl.get("labelSelector"), k8s.as_list(tpl.get("orLabelSelectors"))
         sels = ([sel] if isinstance(sel, dict) and sel else []) + [s for s in ors if isinstance(s, dict)]
         if sels:
