@@ -410,7 +410,7 @@ def _goreleaser_config(project: Any, text: str) -> Any:
     names = [m.group(1).strip("'\"")] if m else [".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml",
                                                      "goreleaser.yaml"]
     for name in names:
-        want = project.display(name.lstrip("./"))
+        want = project.display(name[2:] if name.startswith("./") else name)
         for rc in project.release_configs:
             if rc.tool == "goreleaser" and rc.path == want:
                 return rc

@@ -217,6 +217,20 @@ def _norm_local(project: Project, ref: str, base: str = "") -> str | None:
     return project.display(rel) if rel != "." else (project.root or ".")
 
 
+_INPUT_COND = re.compile(r"^\s*(?:\$\{\{)?\s*inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'\s*(?:\}\})?\s*$")
+
+
+def _inputs_false(cond: str | None, inputs: dict[str, str]) -> bool:
+    """True when a step's ``if:`` compares a known caller input to a literal and is false."""
+    if not cond or not inputs:
+        return False
+    m = _INPUT_COND.match(cond)
+    if not m or m.group(1) not in inputs:
+        return False
+    equal = inputs[m.group(1)] == m.group(3)
+    return not equal if m.group(2) == "==" else equal
+
+
 def _subst_inputs(text: str, inputs: dict[str, str]) -> str:
     if not inputs or "inputs." not in text:
         return text
@@ -439,6 +453,8 @@ def _github_steps(ctx: _Ctx, project: Project, path: str, steps: list, inputs: d
     for i, st in enumerate(steps):
         if not isinstance(st, dict):
             continue
+        if _inputs_false(_s(st.get("if")), inputs):
+            continue  # `if: inputs.x == 'y'` is false for this caller's inputs
         step = Step(path, _iline(steps, i), name=_s(st.get("name")), via=via)
         uses = st.get("uses")
         with_ = st.get("with")
