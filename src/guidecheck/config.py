@@ -321,6 +321,7 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         re.compile(settings["image-tag-pattern"])
     except re.error as exc:
         raise ConfigError(f"{where}: 'settings.image-tag-pattern' is not a valid regular expression: {exc}") from None
+    _check_ci_regexes(settings, where)
     lim = data.get("limits") or {}
     limits = Limits(
         max_depth=lim.get("max-depth", Limits.max_depth),
@@ -361,6 +362,25 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         settings=settings,
         path=path,
     )
+
+
+# 7. CI/CD: settings holding regular expressions (checked here so that a typo is a usage error)
+_CI_REGEX_KEYS = ("ci-staging-environments", "ci-production-environments", "ci-deploy-commands",
+                  "changelog-commands", "image-push-commands", "image-sign-commands")
+
+
+def _check_ci_regexes(settings: dict[str, Any], where: str) -> None:
+    items: list[tuple[str, Any]] = []
+    for key in _CI_REGEX_KEYS:
+        items += [(f"settings.{key}", p) for p in settings.get(key) or ()]
+    for cat, fields in (settings.get("ci-stage-patterns") or {}).items():
+        for fname in ("names", "commands", "images"):
+            items += [(f"settings.ci-stage-patterns.{cat}.{fname}", p) for p in (fields or {}).get(fname) or ()]
+    for key, pattern in items:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise ConfigError(f"{where}: '{key}' holds an invalid regular expression {pattern!r}: {exc}") from None
 
 
 def _line_for(data: Any, keys: list) -> int:
