@@ -438,29 +438,30 @@ def _goreleaser_push(project: Any, step: Any) -> tuple[str, bool] | None:
     return f"GoReleaser release with images ({rc.path})", signed
 
 
-def _pushes(project: Any, job: Any, ctx: Context) -> list[tuple[int, Any, str, bool]]:
-    """(step index, step, what, signed by itself) for each step that pushes an image."""
+def _pushes(project: Any, job: Any, ctx: Context) -> list[tuple[int, Any, str, bool, int]]:
+    """(step index, step, what, signed by itself, line) for each step that pushes an image."""
     actions = _list(ctx, "image-push-actions")
     commands = _regexes(ctx, "image-push-commands")
     out = []
     for i, step in enumerate(job.steps):
         gr = _goreleaser_push(project, step)
         if gr is not None:
-            out.append((i, step, gr[0], gr[1]))
+            out.append((i, step, gr[0], gr[1], step.line))
             continue
         act = _action_match(step.action(), actions)
         if act:
             inp = act[act.index("[") + 1: -1] if "[" in act and act.endswith("]") else None
             if inp is None:
-                out.append((i, step, step.uses.split("@", 1)[0], False))
+                out.append((i, step, step.uses.split("@", 1)[0], False, step.line))
             else:
                 v = step.with_.get(inp)
                 if v is not None and v.strip().lower() not in ("false", "0", "no", "off", ""):
-                    out.append((i, step, f"{step.uses.split('@', 1)[0]} with {inp}: {_short(v, 40)}", False))
+                    out.append((i, step, f"{step.uses.split('@', 1)[0]} with {inp}: {_short(v, 40)}", False,
+                                step.line))
         if step.run:
             m = _search(commands, step.run)
             if m:
-                out.append((i, step, f"`{_short(m.group(0), 50)}`", False))
+                out.append((i, step, f"`{_short(m.group(0), 50)}`", False, _cmd_line(step, m.start())))
     return out
 
 
@@ -502,10 +503,10 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
         any_push = True
         later = _downstream(project, job)
         signed_later = any(_signs(s, ctx) for j in later for s in j.steps)
-        for i, step, what, self_signed in pushes:
+        for i, step, what, self_signed, line in pushes:
             if self_signed or signed_later or any(_signs(s, ctx) for s in job.steps[i:]):
                 continue
-            key = (step.path, step.line)
+            key = (step.path, line)
             entry = unsigned.setdefault(key, {"what": what, "jobs": []})
             if job.label not in entry["jobs"]:
                 entry["jobs"].append(job.label)
