@@ -185,6 +185,20 @@ def _s(v: Any) -> str | None:
     return None
 
 
+def _type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, (int, float)):
+        return "a number"
+    return "null" if v is None else type(v).__name__
+
+
 def _kline(node: Any, key: Any, default: int = 1) -> int:
     return node.key_line(key) if hasattr(node, "key_line") and key in node else getattr(node, "line", default)
 
@@ -251,7 +265,7 @@ class _Workflow:
 
 def _parse_workflow(ctx: _Ctx, path: str, data: Any) -> _Workflow | None:
     if not isinstance(data, dict):
-        ctx.error(path, f"a workflow is a mapping with on: and jobs:, not {type(data).__name__}",
+        ctx.error(path, f"a workflow is a mapping with on: and jobs:, not {_type_name(data)}",
                   getattr(data, "line", 1))
         return None
     wf = _Workflow(path, data)
@@ -640,7 +654,7 @@ def _gitlab_file(ctx: _Ctx, project: Project, pf: PipelineFile, path: str, entri
         if not isinstance(value, dict):
             if key.startswith("."):
                 continue  # hidden keys also hold YAML anchors of any type
-            ctx.error(path, f"job '{key}' must be a mapping (its keywords), not {type(value).__name__}", line)
+            ctx.error(path, f"job '{key}' must be a mapping (its keywords), not {_type_name(value)}", line)
             continue
         e = _Entry(key, path, line)
         for k, v in value.items():
