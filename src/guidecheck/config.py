@@ -85,8 +85,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
             "actions": [],
             "commands": [
                 r"\b(pytest|py\.test|nosetests|gotestsum|ginkgo|jest|vitest|mocha|karma|rspec|phpunit|ctest|bats)\b",
-                r"\bpython\d?(\.\d+)?\s+-m\s+(pytest|unittest)\b", r"\b(tox|nox)(\s|$)", r"\bgo\s+test\b",
-                r"\b(npm|yarn|pnpm|bun)\s+(run\s+)?test\b", r"\bmvnw?\b.*\b(test|verify|install|package)\b",
+                r"\bpython\d?(\.\d+)?\s+-m\s+(pytest|unittest)\b", r"(^|&&|;|\|\|)\s*(tox|nox)\b", r"\bgo\s+test\b",
+                r"\b(npm|yarn|pnpm|bun)\s+(run\s+)?test\b", r"\bmvnw?\b(?!.*-D(skipTests|maven\.test\.skip))(?!.*-DskipTests).*\b(test|verify|install|package)\b",
                 r"\bgradlew?\b.*\b(test|check|build)\b", r"\bcargo\s+(test|nextest)\b", r"\bdotnet\s+test\b",
                 r"\brake\s+(test|spec)\b", r"\bmeson\s+test\b", r"\b(make|mage|task|just)\s+(test|tests|check|unit|unit[-_:]?tests?|tests?[-_:]unit\w*)(\s|$)",
                 r"(^|[\s/])(run[-_])?(unit[-_])?tests?\.sh\b",

@@ -131,6 +131,17 @@ def _search(patterns: list[re.Pattern], text: str) -> re.Match | None:
     return None
 
 
+_COMMENT_LINE = re.compile(r"^[ \t]*(#|//|REM\b).*$", re.M)
+
+
+def _code(step: Any) -> str:
+    """The step's command text with whole-line comments blanked (newlines kept, so lines stay right)."""
+    run = step.run or ""
+    if "#" not in run and "//" not in run and "REM" not in run:
+        return run
+    return _COMMENT_LINE.sub("", run)
+
+
 def _cmd_line(step: Any, offset: int) -> int:
     return step.line + step.run.count("\n", 0, offset)
 
@@ -172,9 +183,10 @@ def classify(project: Any, ctx: Context) -> dict[str, list[Evidence]]:
                 if act:
                     found[cat].append(Evidence(cat, step.uses.split("@", 1)[0], step.path, step.line))
                 if step.run:
-                    m = _search(p.get("commands", []), step.run)
+                    code = _code(step)
+                    m = _search(p.get("commands", []), code)
                     if m:
-                        line_text = step.run[step.run.rfind("\n", 0, m.start()) + 1:]
+                        line_text = code[code.rfind("\n", 0, m.start()) + 1:]
                         line_text = line_text.split("\n", 1)[0]
                         found[cat].append(Evidence(cat, f"`{_short(line_text.strip())}`", step.path,
                                                    _cmd_line(step, m.start())))
@@ -240,7 +252,7 @@ def _env_kind(job: Any, ctx: Context) -> tuple[str | None, str]:
         return None, ""
     deploy_cmds = _regexes(ctx, "ci-deploy-commands")
     deploys = any(DEPLOY_WORD.search(n) for n in _job_names(job)) or \
-        any(s.run and _search(deploy_cmds, s.run) for s in job.steps)
+        any(s.run and _search(deploy_cmds, _code(s)) for s in job.steps)
     if not deploys:
         return None, ""
     for name in _job_names(job):
@@ -391,7 +403,7 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
             if _action_match(step.action(), actions):
                 evidence.append(f"{step.uses} ({step.where()})")
             if step.run:
-                m = _search(commands, step.run)
+                m = _search(commands, _code(step))
                 if m:
                     evidence.append(f"`{_short(m.group(0))}` ({step.path}:{_cmd_line(step, m.start())})")
     if not evidence:
@@ -459,14 +471,14 @@ def _pushes(project: Any, job: Any, ctx: Context) -> list[tuple[int, Any, str, b
                     out.append((i, step, f"{step.uses.split('@', 1)[0]} with {inp}: {_short(v, 40)}", False,
                                 step.line))
         if step.run:
-            m = _search(commands, step.run)
+            m = _search(commands, _code(step))
             if m:
                 out.append((i, step, f"`{_short(m.group(0), 50)}`", False, _cmd_line(step, m.start())))
     return out
 
 
 def _signs(step: Any, ctx: Context) -> bool:
-    return bool(step.run and _search(_regexes(ctx, "image-sign-commands"), step.run))
+    return bool(step.run and _search(_regexes(ctx, "image-sign-commands"), _code(step)))
 
 
 def _downstream(project: Any, job: Any) -> list[Any]:
