@@ -89,6 +89,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
                 r"\b(npm|yarn|pnpm|bun)\s+(run\s+)?test\b", r"\bmvnw?\b(?!.*-D(skipTests|maven\.test\.skip))(?!.*-DskipTests).*\b(test|verify|install|package)\b",
                 r"\bgradlew?\b.*\b(test|check|build)\b", r"\bcargo\s+(test|nextest)\b", r"\bdotnet\s+test\b",
                 r"\brake\s+(test|spec)\b", r"\bmeson\s+test\b", r"\b(make|mage|task|just)\s+(test|tests|check|unit|unit[-_:]?tests?|tests?[-_:]unit\w*)(\s|$)",
+                r"\bmake\s+(\S+\s+)*tests?[-_][\w${}.-]+",
                 r"(^|[\s/])(run[-_])?(unit[-_])?tests?\.sh\b",
                 r"\b(swift|mix)\s+test\b",
             ],

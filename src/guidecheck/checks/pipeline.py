@@ -24,7 +24,10 @@ from guidecheck.model import Hit, Target
 CATEGORIES = ("lint", "unit-tests", "integration-tests", "security")
 CATEGORY_TEXT = {"lint": "lint", "unit-tests": "unit tests", "integration-tests": "integration tests",
                  "security": "security validation"}
-PUSH_EVENTS = frozenset({"push", "pull_request", "pull_request_target", "merge_request", "merge_group"})
+# workflow_run: started when another (push/PR) workflow completes, as in build-then-deploy chains
+PUSH_EVENTS = frozenset({"push", "pull_request", "pull_request_target", "merge_request", "merge_group",
+                         "workflow_run"})
+NOT_A_DEPLOY = re.compile(r"clean|tear[-_ ]?down|destroy|delete|undeploy|(^|[^a-z])stop([^a-z]|$)", re.I)
 MANUAL_EVENTS = frozenset({"workflow_dispatch", "manual", "release", "repository_dispatch"})
 DEPLOY_WORD = re.compile(r"deploy|rollout|roll-out|promote", re.I)
 MAX_EVIDENCE = 3
@@ -240,6 +243,8 @@ def _env_kind(job: Any, ctx: Context) -> tuple[str | None, str]:
     production = _regexes(ctx, "ci-production-environments")
     if job.environment_action in ("stop", "prepare", "access", "verify"):
         return None, ""
+    if any(NOT_A_DEPLOY.search(n) for n in _job_names(job)):
+        return None, ""  # tears an environment down
     tier = (job.environment_tier or "").lower()
     if tier in ("staging", "production"):
         return tier, f"environment {job.environment} (deployment_tier: {tier})"
