@@ -423,3 +423,17 @@ def test_corpus_pipelines_load():
     # workflow whose `on:` is commented out (GitHub marks it invalid)
     assert errors == [("GNOME__libxml2/.gitlab-ci.yml", 310),
                       ("kubernetes__kube-state-metrics/.github/workflows/pre-release.yml", 1)]
+
+
+def test_evidence_quoted_from_commands_masks_secrets(tmp_path):
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    write(tmp_path, {".github/workflows/ci.yml": f"""
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - run: echo x | docker login -u bot -p {token} && trivy image app:1
+        """})
+    (f,) = scan(tmp_path, ("GC701",)).findings
+    assert "trivy image" in f.message and token not in f.message and token[8:] not in str(f.extra)

@@ -150,7 +150,10 @@ def _cmd_line(step: Any, offset: int) -> int:
 
 
 def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
+    """One line of pipeline text for a message, secret-looking values masked (commands may hold tokens)."""
+    from guidecheck.sanitize import mask_secrets
+
+    text = mask_secrets(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -189,9 +192,11 @@ def classify(project: Any, ctx: Context) -> dict[str, list[Evidence]]:
                     code = _code(step)
                     m = _search(p.get("commands", []), code)
                     if m:
-                        line_text = code[code.rfind("\n", 0, m.start()) + 1:]
-                        line_text = line_text.split("\n", 1)[0]
-                        found[cat].append(Evidence(cat, f"`{_short(line_text.strip())}`", step.path,
+                        start = code.rfind("\n", 0, m.start()) + 1
+                        line_text = code[start:].split("\n", 1)[0].strip()
+                        if len(line_text) > 60 and m.start() - start > 30:  # show the matched command
+                            line_text = "… " + code[m.start():].split("\n", 1)[0].strip()
+                        found[cat].append(Evidence(cat, f"`{_short(line_text)}`", step.path,
                                                    _cmd_line(step, m.start())))
     for f in project.files:
         for inc in f.includes:
