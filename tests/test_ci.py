@@ -437,3 +437,38 @@ def test_evidence_quoted_from_commands_masks_secrets(tmp_path):
         """})
     (f,) = scan(tmp_path, ("GC701",)).findings
     assert "trivy image" in f.message and token not in f.message and token[8:] not in str(f.extra)
+
+
+def test_gitlab_child_pipeline_jobs_run_with_the_trigger_job(tmp_path):
+    write(tmp_path, {
+        ".gitlab-ci.yml": """
+            stages: [build, deploy]
+            build:
+              stage: build
+              script: docker build -t "$IMG" . && docker push "$IMG"
+            release:
+              stage: deploy
+              when: manual
+              trigger:
+                include: ci/release.yml
+            """,
+        "ci/release.yml": """
+            sign:
+              script: cosign sign --yes "$IMG"
+            deploy-prod:
+              environment: production
+              script: helm upgrade --install app ./chart
+            """})
+    (p,), errors = project_of(tmp_path)
+    assert errors == []
+    jobs = {j.id: j for j in p.jobs}
+    assert set(jobs) == {"build", "release", "release/sign", "release/deploy-prod"}
+    child = jobs["release/deploy-prod"]
+    assert child.manual and "child pipeline of manual job 'release'" in child.manual_why
+    assert rel(tmp_path, child.path) == "ci/release.yml" and child.line == 3
+    # the child's deployment is gated by the manual trigger job, and its signing job runs after the
+    # push (the trigger job is in a later stage); only the missing staging deployment is reported
+    result = scan(tmp_path, ("GC702", "GC704"))
+    assert sorted((f.rule_id, rel(tmp_path, f.path), f.line) for f in result.findings) == [
+        ("GC702", ".gitlab-ci.yml", 1)]
+    assert {o.rule_id: o.status.value for o in result.outcomes} == {"GC702": "fail", "GC704": "pass"}

@@ -62,6 +62,8 @@ class Job:
     file: str = ""  # the pipeline file whose triggers start this job (the caller for reusable jobs)
     triggers: list[Trigger] = field(default_factory=list)
     stage: str | None = None
+    stage_index: int = 0  # position of the stage in its GitLab pipeline's stages
+    parent: str | None = None  # the GitLab trigger job that starts this job's child pipeline
     needs: list[str] = field(default_factory=list)  # ids of jobs it waits for (same project)
     environment: str | None = None
     environment_line: int | None = None

@@ -501,16 +501,20 @@ def _downstream(project: Any, job: Any) -> list[Any]:
         ups = {u.id for u in _upstream(project, other)} | set(other.needs)
         if any(job.id == u or job.id.startswith(u + "/") for u in ups):
             after.append(other)
-        elif (job.system == "gitlab" and other.system == "gitlab" and job.stage and other.stage
-              and _stage_index(project, other.stage) > _stage_index(project, job.stage) and not other.needs):
-            after.append(other)
+        elif job.system == "gitlab" and other.system == "gitlab":
+            anchor = _anchor(project, other, job.file)  # a child pipeline runs where its trigger job does
+            if anchor is not None and anchor is not job and anchor.stage_index > job.stage_index \
+                    and not anchor.needs:
+                after.append(other)
     return after
 
 
-def _stage_index(project: Any, stage: str) -> int:
-    order = [".pre", "build", "test", "deploy", ".post"]
-    stages_ = getattr(project, "stages", None) or order
-    return stages_.index(stage) if stage in stages_ else (order.index(stage) if stage in order else 2)
+def _anchor(project: Any, job: Any, file: str) -> Any:
+    by_id = {j.id: j for j in project.jobs}
+    cur, hops = job, 0
+    while cur is not None and cur.file != file and hops < 20:
+        cur, hops = by_id.get(cur.parent) if cur.parent else None, hops + 1
+    return cur if cur is not None and cur.file == file else None
 
 
 def signing(target: Target, ctx: Context) -> Iterator[Hit]:

@@ -561,7 +561,8 @@ def _merge_entry(into: _Entry, other: _Entry) -> None:
             into.keys[k] = (v, p, ln)
 
 
-def _gitlab(ctx: _Ctx, project: Project, main: str) -> None:
+def _gitlab(ctx: _Ctx, project: Project, main: str, parent: Job | None = None, depth: int = 0) -> None:
+    """One GitLab pipeline (the main one, or a child pipeline started by ``parent``'s ``trigger:``)."""
     pf = PipelineFile("gitlab", main)
     project.files.append(pf)
     entries: dict[str, _Entry] = {}
@@ -577,11 +578,13 @@ def _gitlab(ctx: _Ctx, project: Project, main: str) -> None:
             stages = [".pre", *stages_v[0], ".post"]
         else:
             ctx.error(stages_v[1], "'stages:' must be a list of stage names", stages_v[2])
-    project.stages = list(stages)
+    if parent is None:
+        project.stages = list(stages)
     default = globals_.get("default")
     default_map = default[0] if default and isinstance(default[0], dict) else {}
     remote_includes = any(i.kind != "local" for i in pf.includes)
     resolved: dict[str, dict[str, tuple[Any, str, int]] | None] = {}
+    made: list[tuple[Job, dict]] = []
     for name in sorted(entries, key=lambda n: (entries[n].path, entries[n].line)):
         if name.startswith("."):
             continue
@@ -592,18 +595,50 @@ def _gitlab(ctx: _Ctx, project: Project, main: str) -> None:
         job = _gitlab_job(ctx, project, e, keys, default_map, globals_, stages, entries, resolved,
                           remote_includes)
         if job is not None:
-            project.jobs.append(job)
-            pf.jobs.append(job.id)
-    _gitlab_needs_check(ctx, project, pf)
+            made.append((job, keys))
+    ids = {j.id for j, _ in made}
+    prefix = parent.id + "/" if parent is not None else ""
+    for job, _keys in made:
+        job.needs = [prefix + n for n in job.needs if n in ids]
+        job.file = main
+        job.stage_index = stages.index(job.stage) if job.stage in stages else 0
+        if parent is not None:
+            job.id = prefix + job.id
+            job.parent = parent.id
+            job.name = f"{parent.label} / {job.label}"
+            job.triggers = list(parent.triggers)
+            job.needs += list(parent.needs)
+            if parent.manual and not job.manual:
+                job.manual, job.manual_why = True, f"child pipeline of manual job '{parent.label}' ({parent.manual_why})"
+        project.jobs.append(job)
+        pf.jobs.append(job.id)
     if not pf.jobs and not remote_includes:
         ctx.error(main, "the pipeline defines no visible job (GitLab rejects it)", 1)
-
-
-def _gitlab_needs_check(ctx: _Ctx, project: Project, pf: PipelineFile) -> None:
-    ids = set(pf.jobs)
-    for j in project.jobs:
-        if j.system == "gitlab":
-            j.needs = [n for n in j.needs if n in ids] if ids else j.needs
+    for job, keys in made:  # parent-child pipelines: trigger: include: <local file>
+        trig = keys.get("trigger")
+        if trig is None or not isinstance(trig[0], dict) or "include" not in trig[0]:
+            if trig is not None and isinstance(trig[0], (str, dict)):
+                project.notes.append(f"job '{job.label}' ({job.where()}) triggers another project's pipeline; "
+                                     "not followed")
+            continue
+        inc = trig[0]["include"]
+        items = inc if isinstance(inc, list) else [inc]
+        for item in items:
+            ref = item if isinstance(item, str) else item.get("local") if isinstance(item, dict) else None
+            if not isinstance(ref, str):
+                project.notes.append(f"child pipeline of job '{job.label}' ({job.where()}) is not a local file; "
+                                     "not followed")
+                continue
+            child = _norm_local(project, ref)
+            if child is None or child not in ctx.docs:
+                ctx.error(trig[1], f"job '{job.label}': child pipeline {ref} does not exist in the repository",
+                          trig[2])
+                continue
+            if depth >= MAX_DEPTH or any(f.path == child for f in project.files):
+                project.notes.append(f"child pipeline {ref} ({trig[1]}:{trig[2]}) already read or nested too "
+                                     "deep; not followed again")
+                continue
+            _gitlab(ctx, project, child, parent=job, depth=depth + 1)
 
 
 def _gitlab_file(ctx: _Ctx, project: Project, pf: PipelineFile, path: str, entries: dict[str, _Entry],
