@@ -20,6 +20,7 @@ gets a GC001 error at its line, appended to the file's :class:`SourceFile`.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import os
 import posixpath
@@ -1067,37 +1068,39 @@ def scan_jenkinsfile(text: str, path: str) -> tuple[list[Job], list[Trigger]]:
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def line_of(off: int) -> int:
-        import bisect
         return bisect.bisect_right(line_starts, off)
 
-    # stage blocks: (start, end, name, line)
+    # matching braces, once (comments and strings are masked)
+    closing: dict[int, int] = {}
+    open_stack: list[int] = []
+    for m in re.finditer(r"[{}]", masked):
+        if m.group() == "{":
+            open_stack.append(m.start())
+        elif open_stack:
+            closing[open_stack.pop()] = m.start()
+    # stage blocks: (start, end, name, line), sorted by start; properly nested
     blocks: list[tuple[int, int, str, int]] = []
     for m in _J_STAGE.finditer(text):
         if masked[m.start()] == " " and text[m.start()] != " ":
             continue  # inside a comment or string
-        brace = masked.find("{", m.end())
-        if brace < 0:
+        brace = masked.find("{", m.end(), m.end() + 200)
+        if brace < 0 or masked[m.end():brace].strip() not in (")", ""):
             continue
-        between = masked[m.end():brace]
-        if between.strip() not in (")", ""):
-            continue
-        depth, k = 0, brace
-        while k < n:
-            if masked[k] == "{":
-                depth += 1
-            elif masked[k] == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            k += 1
-        blocks.append((m.start(), k, m.group(2), line_of(m.start())))
+        blocks.append((m.start(), closing.get(brace, n), m.group(2), line_of(m.start())))
+    starts = [b[0] for b in blocks]
+    parent_of: list[int] = []  # index of the enclosing block, -1 at top level
+    chain: list[int] = []
+    for i, b in enumerate(blocks):
+        while chain and blocks[chain[-1]][1] < b[0]:
+            chain.pop()
+        parent_of.append(chain[-1] if chain else -1)
+        chain.append(i)
 
     def stage_at(off: int) -> tuple[int, int, str, int] | None:
-        best = None
-        for b in blocks:
-            if b[0] <= off <= b[1] and (best is None or b[0] >= best[0]):
-                best = b
-        return best
+        i = bisect.bisect_right(starts, off) - 1
+        while i >= 0 and blocks[i][1] < off:
+            i = parent_of[i]
+        return blocks[i] if i >= 0 else None
 
     jobs: dict[tuple, Job] = {}
 
