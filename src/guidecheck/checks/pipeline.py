@@ -491,25 +491,51 @@ def _signs(step: Any, ctx: Context) -> bool:
     return bool(step.run and _search(_regexes(ctx, "image-sign-commands"), _code(step)))
 
 
-def _downstream(project: Any, job: Any) -> list[Any]:
-    """Jobs that run after this one: needs it (transitively; a reusable workflow's jobs count as their
-    caller), or a GitLab job of a later stage in the same pipeline."""
-    after = []
-    for other in project.jobs:
-        if other is job:
+def _needed_by(project: Any) -> dict[str, list[Any]]:
+    """job id -> the jobs that list it in needs: (built once per project)."""
+    out: dict[str, list[Any]] = {}
+    for j in project.jobs:
+        for n in j.needs:
+            out.setdefault(n, []).append(j)
+    return out
+
+
+def _signed_after(project: Any, job: Any, needed_by: dict[str, list[Any]], signers: list[Any]) -> bool:
+    """Whether a signing job runs after this one: it needs it (transitively; a reusable workflow's jobs
+    count as their caller), or it is a GitLab job of a later stage in the same pipeline (a child
+    pipeline runs where its trigger job does)."""
+    if not signers:
+        return False
+    signer_ids = {j.id for j in signers}
+    keys = [job.id]
+    cut = job.id.rfind("/")
+    while cut > 0:  # the callers of a reusable workflow job: needs: <caller> waits for it
+        keys.append(job.id[:cut])
+        cut = job.id.rfind("/", 0, cut)
+    seen: set[str] = set()
+    todo = [c for k in keys for c in needed_by.get(k, ())]
+    while todo:
+        c = todo.pop()
+        if c.id in seen or c is job:
             continue
-        ups = {u.id for u in _upstream(project, other)} | set(other.needs)
-        if any(job.id == u or job.id.startswith(u + "/") for u in ups):
-            after.append(other)
-        elif job.system == "gitlab" and other.system == "gitlab":
-            anchor = _anchor(project, other, job.file)  # a child pipeline runs where its trigger job does
+        if c.id in signer_ids:
+            return True
+        seen.add(c.id)
+        todo.extend(needed_by.get(c.id, ()))
+    if job.system == "gitlab":
+        for other in signers:
+            if other is job or other.system != "gitlab":
+                continue
+            anchor = _anchor(project, other, job.file)
             if anchor is not None and anchor is not job and anchor.stage_index > job.stage_index \
                     and not anchor.needs:
-                after.append(other)
-    return after
+                return True
+    return False
 
 
 def _anchor(project: Any, job: Any, file: str) -> Any:
+    if job.file == file:
+        return job
     by_id = {j.id: j for j in project.jobs}
     cur, hops = job, 0
     while cur is not None and cur.file != file and hops < 20:
@@ -522,13 +548,14 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
     project = _project(target)
     unsigned: dict[tuple[str, int], dict[str, Any]] = {}
     any_push = False
+    needed_by = _needed_by(project)
+    signers = [j for j in project.jobs if any(_signs(s, ctx) for s in j.steps)]
     for job in project.jobs:
         pushes = _pushes(project, job, ctx)
         if not pushes:
             continue
         any_push = True
-        later = _downstream(project, job)
-        signed_later = any(_signs(s, ctx) for j in later for s in j.steps)
+        signed_later = _signed_after(project, job, needed_by, signers)
         for i, step, what, self_signed, line in pushes:
             if self_signed or signed_later or any(_signs(s, ctx) for s in job.steps[i:]):
                 continue
