@@ -472,3 +472,51 @@ def test_gitlab_child_pipeline_jobs_run_with_the_trigger_job(tmp_path):
     assert sorted((f.rule_id, rel(tmp_path, f.path), f.line) for f in result.findings) == [
         ("GC702", ".gitlab-ci.yml", 1)]
     assert {o.rule_id: o.status.value for o in result.outcomes} == {"GC702": "fail", "GC704": "pass"}
+
+
+@pytest.mark.parametrize("cond, events", [
+    ("github.event_name == 'workflow_dispatch'", ["workflow_dispatch"]),
+    ("${{ github.event_name == 'release' || github.event_name == 'workflow_dispatch' }}",
+     ["release", "workflow_dispatch"]),
+    ("github.event_name != 'pull_request'", ["push", "release", "workflow_dispatch"]),
+    ("github.event_name == 'push' && github.ref == 'refs/heads/main'",  # not understood: unchanged
+     ["pull_request", "push", "release", "workflow_dispatch"]),
+])
+def test_github_job_if_on_event_name_narrows_triggers(tmp_path, cond, events):
+    write(tmp_path, {".github/workflows/cd.yml": f"""
+        on: [push, pull_request, release, workflow_dispatch]
+        jobs:
+          deploy-production:
+            if: "{cond}"
+            runs-on: ubuntu-latest
+            steps:
+              - run: helm upgrade --install app ./chart
+        """})
+    (p,), _ = project_of(tmp_path)
+    assert sorted(t.event for t in p.jobs[0].triggers) == events
+    gated = events in (["workflow_dispatch"], ["release", "workflow_dispatch"])
+    prod = [f for f in scan(tmp_path, ("GC702",)).findings if f.line == 3]
+    assert bool(prod) is not gated
+
+
+def test_gitlab_workflow_rules_limit_when_pipelines_exist(tmp_path):
+    write(tmp_path, {".gitlab-ci.yml": """
+        workflow:
+          rules:
+            - if: $CI_PIPELINE_SOURCE == "schedule"
+            - when: never
+        deploy-staging:
+          environment: staging
+          script: helm upgrade --install app ./chart
+        deploy-on-push:
+          environment: staging
+          rules:
+            - if: $CI_PIPELINE_SOURCE == "push"
+          script: helm upgrade --install app ./chart
+        """})
+    (p,), errors = project_of(tmp_path)
+    assert errors == []
+    assert {j.id: [t.event for t in j.triggers] for j in p.jobs} == {"deploy-staging": ["schedule"],
+                                                                     "deploy-on-push": []}
+    (f,) = scan(tmp_path, ("GC702",)).findings
+    assert "is started by schedule" in f.message and "is started by nothing" in f.message

@@ -351,6 +351,29 @@ def _github_triggers(ctx: _Ctx, path: str, data: Any, key: Any) -> list[Trigger]
     return out
 
 
+_EVENT_EQ = re.compile(r"github\.event_name\s*(==|!=)\s*'([A-Za-z_]+)'")
+
+
+def _event_filter(cond: str, triggers: list[Trigger]) -> list[Trigger]:
+    """Narrow a job's triggers by a simple ``if:`` on ``github.event_name``.
+
+    Understood: comparisons joined only by ``||`` (all ``==``: the job runs on those events) or only
+    by ``&&`` (all ``!=``: not on those). Anything else leaves the triggers as they are.
+    """
+    found = _EVENT_EQ.findall(cond)
+    if not found:
+        return triggers
+    rest = _EVENT_EQ.sub("", cond).replace("${{", "").replace("}}", "")
+    ops = {op for op, _ in found}
+    if ops == {"=="} and not re.sub(r"[\s()|]", "", rest):
+        keep = {ev for _, ev in found}
+        return [t for t in triggers if t.event in keep or (t.event == "tag" and "push" in keep)]
+    if ops == {"!="} and not re.sub(r"[\s()&]", "", rest):
+        drop = {ev for _, ev in found}
+        return [t for t in triggers if t.event not in drop and not (t.event == "tag" and "push" in drop)]
+    return triggers
+
+
 def _filter_text(cfg: dict, keys: tuple[str, ...]) -> str:
     parts = []
     for k in keys:
@@ -413,6 +436,7 @@ def _github_job(ctx: _Ctx, project: Project, workflows: dict[str, _Workflow], wf
     cond = _s(job.get("if"))
     if cond:
         j.conditions.append(f"if: {_subst_inputs(cond, inputs)}")
+        j.triggers = _event_filter(cond, j.triggers)
     cont = job.get("container")
     if isinstance(cont, str):
         j.images.append(cont)
@@ -599,10 +623,20 @@ def _gitlab(ctx: _Ctx, project: Project, main: str, parent: Job | None = None, d
             made.append((job, keys))
     ids = {j.id for j, _ in made}
     prefix = parent.id + "/" if parent is not None else ""
+    allowed = _workflow_events(ctx, globals_.get("workflow"))
     for job, _keys in made:
         job.needs = [prefix + n for n in job.needs if n in ids]
         job.file = main
         job.stage_index = stages.index(job.stage) if job.stage in stages else 0
+        # workflow: rules decide which pipelines are created at all; without them, branch and
+        # merge-request pipelines
+        created = allowed if allowed is not None else {"push", "merge_request"}
+        expanded: list[Trigger] = []
+        for t in job.triggers:
+            for ev in (sorted(created) if t.event == "*" else [t.event]):
+                if (allowed is None or ev in allowed) and all(x.event != ev for x in expanded):
+                    expanded.append(Trigger(ev, t.path, t.line, t.detail))
+        job.triggers = expanded
         if parent is not None:
             job.id = prefix + job.id
             job.parent = parent.id
@@ -640,6 +674,24 @@ def _gitlab(ctx: _Ctx, project: Project, main: str, parent: Job | None = None, d
                                      "deep; not followed again")
                 continue
             _gitlab(ctx, project, child, parent=job, depth=depth + 1)
+
+
+def _workflow_events(ctx: _Ctx, workflow: tuple[Any, str, int] | None) -> set[str] | None:
+    """Events for which ``workflow: rules:`` creates a pipeline (None: any)."""
+    if workflow is None or not isinstance(workflow[0], dict):
+        return None
+    rules = workflow[0].get("rules")
+    if not isinstance(rules, list):
+        return None
+    events: set[str] = set()
+    for r in rules:
+        if not isinstance(r, dict) or _s(r.get("when")) == "never":
+            continue
+        cond = _s(r.get("if"))
+        if not cond:
+            return None  # a catch-all rule
+        events.update(_gitlab_rule_events(cond))
+    return events
 
 
 def _gitlab_file(ctx: _Ctx, project: Project, pf: PipelineFile, path: str, entries: dict[str, _Entry],
@@ -970,7 +1022,7 @@ def _gitlab_job(ctx: _Ctx, project: Project, e: _Entry, keys: dict, default_map:
                     j.conditions.append(f"rules: if {cond}" + (f" (when: {rwhen})" if "when" in r else ""))
                 if rwhen == "never":
                     continue
-                evs = _gitlab_rule_events(cond) if cond else ["push", "merge_request"]
+                evs = _gitlab_rule_events(cond) if cond else ["*"]  # every pipeline that is created
                 events.update(evs)
                 (manual_rules if rwhen == "manual" else auto_rules).append((rp, _iline(rv, i, rl)))
     only = keys.get("only")
@@ -989,7 +1041,7 @@ def _gitlab_job(ctx: _Ctx, project: Project, e: _Entry, keys: dict, default_map:
         ev = keys["except"][0]
         j.conditions.append("except: " + (", ".join(str(x) for x in ev) if isinstance(ev, list) else str(ev)))
     if not events:
-        events = {"push", "merge_request"}
+        events = {"*"}  # no rules: the job runs in every pipeline that is created
     line = (rules or only or when or (None, e.path, e.line))[2]
     j.triggers = [Trigger(ev, e.path, line) for ev in sorted(events)]
     if job_manual and not auto_rules:
