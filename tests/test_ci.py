@@ -520,3 +520,32 @@ def test_gitlab_workflow_rules_limit_when_pipelines_exist(tmp_path):
                                                                      "deploy-on-push": []}
     (f,) = scan(tmp_path, ("GC702",)).findings
     assert "is started by schedule" in f.message and "is started by nothing" in f.message
+
+
+def test_reusable_workflow_input_defaults_apply_when_the_caller_omits_them(tmp_path):
+    write(tmp_path, {
+        ".github/workflows/ci.yml": """
+            on: push
+            jobs:
+              image:
+                uses: ./.github/workflows/image.yml
+            """,
+        ".github/workflows/image.yml": """
+            on:
+              workflow_call:
+                inputs:
+                  push:
+                    type: boolean
+                    default: false
+            jobs:
+              build:
+                runs-on: ubuntu-latest
+                steps:
+                  - uses: docker/build-push-action@v6
+                    with:
+                      push: ${{ inputs.push }}
+            """})
+    (p,), _ = project_of(tmp_path)
+    assert [s.with_ for j in p.jobs for s in j.steps] == [{"push": "false"}]
+    outcomes = {o.rule_id: o.status.value for o in scan(tmp_path, ("GC704",)).outcomes}
+    assert outcomes == {"GC704": "not_applicable"}  # builds without pushing

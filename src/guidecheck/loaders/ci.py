@@ -466,7 +466,7 @@ def _github_job(ctx: _Ctx, project: Project, workflows: dict[str, _Workflow], wf
                 return
             callee.called = True
             with_ = job.get("with")
-            call_inputs = {}
+            call_inputs = _input_defaults(callee.data)
             if isinstance(with_, dict):
                 for k, v in with_.items():
                     sv = _s(v)
@@ -484,6 +484,21 @@ def _github_job(ctx: _Ctx, project: Project, workflows: dict[str, _Workflow], wf
         j.steps = _github_steps(ctx, project, wf.path, steps, inputs, None, [])
     project.jobs.append(j)
     pf.jobs.append(j.id)
+
+
+def _input_defaults(data: Any) -> dict[str, str]:
+    """``on.workflow_call.inputs.<name>.default`` of a reusable workflow, as text."""
+    on = data.get(True, data.get("on")) if isinstance(data, dict) else None
+    call = on.get("workflow_call") if isinstance(on, dict) else None
+    inputs = call.get("inputs") if isinstance(call, dict) else None
+    out: dict[str, str] = {}
+    if isinstance(inputs, dict):
+        for name, spec in inputs.items():
+            if isinstance(name, str) and isinstance(spec, dict) and "default" in spec:
+                v = _s(spec["default"])
+                if v is not None:
+                    out[name] = v
+    return out
 
 
 def _github_steps(ctx: _Ctx, project: Project, path: str, steps: list, inputs: dict[str, str],
