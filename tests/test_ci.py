@@ -549,3 +549,21 @@ def test_reusable_workflow_input_defaults_apply_when_the_caller_omits_them(tmp_p
     assert [s.with_ for j in p.jobs for s in j.steps] == [{"push": "false"}]
     outcomes = {o.rule_id: o.status.value for o in scan(tmp_path, ("GC704",)).outcomes}
     assert outcomes == {"GC704": "not_applicable"}  # builds without pushing
+
+
+def test_commented_commands_are_not_evidence_and_lines_stay_right(tmp_path):
+    write(tmp_path, {".github/workflows/ci.yml": """
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - run: |
+                  # trivy fs . (disabled: too slow)
+                  # a long comment line that shifts the offsets of everything after it
+                  docker push ghcr.io/x/y:1
+        """})
+    result = scan(tmp_path, ("GC701", "GC704"))
+    by_rule = {f.rule_id: f for f in result.findings}
+    assert by_rule["GC701"].extra["missing"] == ["lint", "unit-tests", "integration-tests", "security"]
+    assert by_rule["GC704"].line == 9

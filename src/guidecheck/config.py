@@ -74,7 +74,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
             ],
             "commands": [
                 r"\b(ruff|flake8|pylint|pyflakes|pycodestyle|mypy|eslint|tslint|stylelint|golangci-lint|staticcheck|revive|hadolint|shellcheck|yamllint|kube-linter|kubeconform|kubeval|markdownlint(-cli2)?|rubocop|ktlint|detekt|checkstyle|tflint|actionlint|swiftlint|phpcs|phpstan|buf\s+lint|codespell)\b",
-                r"\b(black|isort|prettier)\s+(\S+\s+)*(--check|-c)\b", r"\bgo\s+vet\b", r"\bgofmt\s+-[ld]",
+                r"\b(black|isort|prettier)\s+(\S+[ \t]+)*(--check|-c)\b", r"\bgo\s+vet\b", r"\bgofmt\s+-[ld]",
                 r"\b(helm|ct)\s+lint\b", r"\bcargo\s+(clippy|fmt\b.*--check)", r"\bspotless:?[Cc]heck\b",
                 r"\bpre-commit\s+run\b", r"\b(make|mage|npm\s+run|yarn|pnpm(\s+run)?|task|just)\s+([\w:-]*[-:])?(lint|check-fmt|fmt-check|vet)\w*",
             ],
@@ -89,7 +89,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
                 r"\b(npm|yarn|pnpm|bun)\s+(run\s+)?test\b", r"\bmvnw?\b(?!.*-D(skipTests|maven\.test\.skip))(?!.*-DskipTests).*\b(test|verify|install|package)\b",
                 r"\bgradlew?\b.*\b(test|check|build)\b", r"\bcargo\s+(test|nextest)\b", r"\bdotnet\s+test\b",
                 r"\brake\s+(test|spec)\b", r"\bmeson\s+test\b", r"\b(make|mage|task|just)\s+(test|tests|check|unit|unit[-_:]?tests?|tests?[-_:]unit\w*)(\s|$)",
-                r"\bmake\s+(\S+\s+)*tests?[-_][\w${}.-]+",
+                r"\bmake\s+(\S+[ \t]+)*tests?[-_][\w${}.-]+",
                 r"(^|[\s/])(run[-_])?(unit[-_])?tests?\.sh\b",
                 r"\b(swift|mix)\s+test\b",
             ],
@@ -177,6 +177,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         r"\bexecutor\b.*--destination\b", r"\bjib(:build|\s+build)\b", r"\bcrane\s+(push|copy|cp)\b",
         r"\bskopeo\s+copy\b.*\bdocker://", r"\bdocker\s+manifest\s+push\b", r"\bimgpkg\s+push\b",
         r"docker push \(Docker Pipeline \.push\(\)\)",
+        # scripts and make targets named for pushing images (their content is not visible)
+        r"(?<![\w.-])[\w.-]*(docker|image|container)s?[-_]push[\w.-]*\.sh\b",
+        r"\bmake\s+(\S+[ \t]+)*(docker|image|container)s?[-_]push\b|\bmake\s+(\S+[ \t]+)*push[-_](docker|images?|containers?)\b",
     ],
     # GC704: commands that sign an image with cosign (cosign-installer alone only installs it)
     "image-sign-commands": [r"\bcosign\s+sign\b(?!-blob)"],

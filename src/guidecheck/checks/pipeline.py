@@ -31,6 +31,7 @@ NOT_A_DEPLOY = re.compile(r"clean|tear[-_ ]?down|destroy|delete|undeploy|(^|[^a-
 MANUAL_EVENTS = frozenset({"workflow_dispatch", "manual", "release", "repository_dispatch"})
 DEPLOY_WORD = re.compile(r"deploy|rollout|roll-out|promote", re.I)
 MAX_EVIDENCE = 3
+NO_PUSH_NAME = re.compile(r"(without|no|skip(ping)?)[-_ ]push|dry[-_ ]?run", re.I)
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,11 @@ _COMMENT_LINE = re.compile(r"^[ \t]*(#|//|REM\b).*$", re.M)
 
 
 def _code(step: Any) -> str:
-    """The step's command text with whole-line comments blanked (newlines kept, so lines stay right)."""
+    """The step's command text with whole-line comments blanked (same length: offsets and lines stay right)."""
     run = step.run or ""
     if "#" not in run and "//" not in run and "REM" not in run:
         return run
-    return _COMMENT_LINE.sub("", run)
+    return _COMMENT_LINE.sub(lambda m: " " * len(m.group(0)), run)  # same offsets as the original
 
 
 def _cmd_line(step: Any, offset: int) -> int:
@@ -466,6 +467,8 @@ def _pushes(project: Any, job: Any, ctx: Context) -> list[tuple[int, Any, str, b
     commands = _regexes(ctx, "image-push-commands")
     out = []
     for i, step in enumerate(job.steps):
+        if step.name and NO_PUSH_NAME.search(step.name):
+            continue  # the author says this step does not push (e.g. a push script in build-only mode)
         gr = _goreleaser_push(project, step)
         if gr is not None:
             out.append((i, step, gr[0], gr[1], step.line))
