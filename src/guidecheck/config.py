@@ -104,7 +104,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
             ],
             "commands": [
                 r"\bdocker[\s-]compose\b.*\b(up|run)\b", r"testcontainers", r"\bkind\s+create\s+cluster\b",
-                r"\bk3d\s+cluster\s+create\b", r"\bminikube\s+start\b", r"\bct\s+install\b", r"\bhelm\s+test\b",
+                r"\bk3d\s+cluster\s+create\b", r"\bminikube\s+start\b", r"\bct\s+(lint-and-)?install\b", r"\bhelm\s+test\b",
                 r"-tags[= ]\S*(integration|e2e)", r"\b(make|mage|npm\s+run|yarn|pnpm(\s+run)?|task|just)\s+\S*(integration|e2e|acceptance|smoke)",
                 r"\b(cypress\s+run|playwright\s+test|newman\s+run)\b", r"\bmvnw?\b.*\b(failsafe|integration-test)\b",
                 r"\bgradlew?\b.*\b(integrationTest|e2eTest)\b", r"\b(go\s+test|pytest|ginkgo)\b.*\b(e2e|integration)",
@@ -123,6 +123,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
                 "golang/govulncheck-action", "docker/scout-action", "sonarsource/sonarqube-scan-action",
                 "sonarsource/sonarcloud-github-action", "zaproxy/action-baseline", "zaproxy/action-full-scan",
                 "pypa/gh-action-pip-audit", "google/osv-scanner-action", "checkmarx/kics-github-action",
+                "knqyf263/trivy-issue-action", "anchore/grype-action",
             ],
             "commands": [
                 r"\btrivy(\.exe)?\s+(image|fs|filesystem|repo|repository|config|k8s|kubernetes|sbom|rootfs|vm|--?[a-z])",
