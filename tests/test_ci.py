@@ -567,3 +567,28 @@ def test_commented_commands_are_not_evidence_and_lines_stay_right(tmp_path):
     by_rule = {f.rule_id: f for f in result.findings}
     assert by_rule["GC701"].extra["missing"] == ["lint", "unit-tests", "integration-tests", "security"]
     assert by_rule["GC704"].line == 9
+
+
+def test_jenkins_deployments_gated_by_an_input_stage(tmp_path):
+    write(tmp_path, {"Jenkinsfile": """
+        pipeline {
+          agent any
+          stages {
+            stage('Deploy staging') {
+              steps { sh 'helm upgrade --install app ./chart -n staging' }
+            }
+            stage('Approve') {
+              steps { input message: 'Promote to production?' }
+            }
+            stage('Deploy production') {
+              steps { sh 'helm upgrade --install app ./chart -n prod' }
+            }
+          }
+        }
+        """})
+    result = scan(tmp_path, ("GC702",))
+    assert result.findings == [] and [o.status.value for o in result.outcomes] == ["pass"]
+    lines = (tmp_path / "Jenkinsfile").read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if "stage('Approve')" in line)
+    (tmp_path / "Jenkinsfile").write_text("".join(lines[:at] + lines[at + 3:]))  # no approval stage
+    assert [(f.path.rsplit("/", 1)[-1], f.line) for f in scan(tmp_path, ("GC702",)).findings] == [("Jenkinsfile", 7)]
