@@ -292,7 +292,7 @@ def _upstream(project: Any, job: Any) -> list[Any]:
     return list(seen.values())
 
 
-def _gate(project: Any, job: Any, kind_of) -> str | None:
+def _gate(project: Any, job: Any) -> str | None:
     """How a production deployment is gated by a human, or None."""
     if job.manual:
         return job.manual_why
@@ -340,7 +340,7 @@ def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
         yield Hit(msg, line=1, extra={"staging_jobs": [j.where() for j, _ in staging]})
     seen: set[tuple[str, int]] = set()
     for job, how in production:
-        gate = _gate(project, job, None)
+        gate = _gate(project, job)
         if gate is not None or (job.path, job.line) in seen:
             continue
         seen.add((job.path, job.line))

@@ -21,7 +21,6 @@ gets a GC001 error at its line, appended to the file's :class:`SourceFile`.
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import os
 import posixpath
 import re
