@@ -592,3 +592,18 @@ def test_jenkins_deployments_gated_by_an_input_stage(tmp_path):
     at = next(i for i, line in enumerate(lines) if "stage('Approve')" in line)
     (tmp_path / "Jenkinsfile").write_text("".join(lines[:at] + lines[at + 3:]))  # no approval stage
     assert [(f.path.rsplit("/", 1)[-1], f.line) for f in scan(tmp_path, ("GC702",)).findings] == [("Jenkinsfile", 7)]
+
+
+def test_gitlab_block_scalar_scripts_point_at_the_command_line(tmp_path):
+    write(tmp_path, {".gitlab-ci.yml": """
+        build:
+          script:
+            - |
+              docker build -t x/y:1 .
+              docker push x/y:1
+        publish:
+          script: |
+            crane push image.tar x/y:2
+        """})
+    result = scan(tmp_path, ("GC704",))
+    assert sorted(f.line for f in result.findings) == [5, 8]

@@ -899,7 +899,8 @@ def _flatten_script(ctx: _Ctx, value: Any, path: str, line: int, entries: dict[s
                     remote: bool, out: list[tuple[str, int, str]], depth: int = 0) -> None:
     """Commands of a script keyword as (command, line, path); ``!reference [job, key]`` resolved."""
     if isinstance(value, str):
-        out.append((value, line, path))
+        # a block scalar (| or >) ends with a newline and starts on the line after its indicator
+        out.append((value, line + 1 if value.endswith("\n") else line, path))
     elif isinstance(value, list):
         if (len(value) in (2, 3) and all(isinstance(x, str) for x in value) and value[0] in entries
                 and depth < MAX_DEPTH):  # !reference [.job, script]
