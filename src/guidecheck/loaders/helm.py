@@ -649,7 +649,8 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
 
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 results = list(pool.map(run, prepared))
-        seen_sources: dict[str, SourceFile] = {}
+        # files the walk already read (a chart's crds/ are plain YAML): not loaded twice
+        seen_sources: dict[str, SourceFile | None] = {t.path: None for t in loaded.targets if t.kind == "file"}
         values_cache: dict[str, Any] = {}
         for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results):
             if rc != 0:
@@ -841,7 +842,7 @@ def _split_output(out: str) -> list[tuple[str, int, str]]:
 
 
 def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: list[str], config: Config,
-                  opts: HelmOptions, loaded: Loaded, sources: dict[str, SourceFile], values_cache: dict) -> tuple[int, int]:
+                  opts: HelmOptions, loaded: Loaded, sources: dict[str, SourceFile | None], values_cache: dict) -> tuple[int, int]:
     spec = opts.charts.get(job.abspath, {})
     release = str(spec.get("release-name") or opts.release)
     namespace = spec.get("namespace") or opts.namespace or "default"
@@ -855,8 +856,8 @@ def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: 
             shown, abspath = job.model.path + "/" + source, None
         else:
             shown, abspath = resolved
-        if not shown.endswith((".yaml", ".yml", ".json", ".tpl")) and "/templates/" in "/" + shown:
-            pass
+        if shown in sources and sources[shown] is None:
+            continue  # a crds/ file the directory walk already read as plain manifests
         if shown not in templates:
             ttext = ""
             if abspath and os.path.isfile(abspath):
@@ -975,8 +976,9 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     key) and indentation; the longest common subsequence (difflib) pairs them.
     A rendered line with no partner (from an ``include``, ``toYaml`` or a
     loop) takes the line of the nearest paired line above it: the key line
-    that holds the block.  When indentation pairs less than half of the lines
-    (a template that re-indents), keys alone are compared.
+    that holds the block.  When some lines stay unpaired, keys alone (without
+    indentation, for templates that re-indent) are compared too, and the
+    pairing that pairs more lines wins.
     """
     def toks(lines, template):
         out = []
@@ -988,7 +990,7 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     rt, tt = toks(rendered, False), toks(template, True)
     pairs = _pairs(rt, tt)
     keyed = sum(1 for t in rt if t[0] != "#")
-    if keyed and len(pairs) < keyed / 2:
+    if keyed and len(pairs) < keyed:
         alt = _pairs([t[1:] if t[0] != "#" else t for t in rt], [t[1:] if t[0] != "#" else t for t in tt])
         if len(alt) > len(pairs):
             pairs = alt
