@@ -148,6 +148,12 @@ def extend(loaded: Loaded, config: Config, options: dict) -> None:
     jobs: list[_ChartJob] = []
     for repo in loaded.repos:
         jobs.extend(_repo_jobs(repo, config, opts, loaded))
+    # a dependency may be found in any scanned directory (charts/a and charts/b given one by one)
+    everywhere = []
+    for j in jobs:
+        everywhere.extend(c for c in j.all_charts if c not in everywhere)
+    for j in jobs:
+        j.all_charts = everywhere
     jobs.extend(_file_jobs(loaded, config, opts))
     _missing_chart_yaml(loaded)
     renderable = [j for j in jobs if j.model.skipped is None]
