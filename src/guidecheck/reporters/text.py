@@ -53,6 +53,9 @@ def finding_line(f: Finding, color: bool = False) -> str:
     origin = f.extra.get("origin") if isinstance(f.extra.get("origin"), dict) else {}
     if origin.get("template"):
         context.append(f"from {clean_path(str(origin['template']))}")
+    chart = str(origin.get("chart") or "")
+    if chart and origin.get("template") and not str(origin["template"]).startswith(chart.rstrip("/") + "/"):
+        context.append(f"via chart {clean_path(chart)}")  # a dependency rendered through its parent
     if origin.get("profile") and origin.get("profile") != "default":
         context.append(f"profile {clean(str(origin['profile']))}")
     values = origin.get("values") if isinstance(origin.get("values"), list) else []
