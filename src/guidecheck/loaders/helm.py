@@ -631,6 +631,9 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
             _copy_files(job.abspath, job.inventory, copy_dir)
             issues = _resolve_deps(job, copy_dir, job.abspath, opts)
             job.model.issues.extend(issues)
+            refs = _external_schema_refs(copy_dir, job)
+            job.model.issues.extend(refs)
+            job.__dict__["_skip_schema"] = bool(refs)
             copy_time = time.perf_counter() - start
             if issues:
                 job.model.skipped = "dependencies missing"
@@ -675,12 +678,60 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+_REF = re.compile(r'"\$ref"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _external_schema_refs(copy_dir: str, job: _ChartJob) -> list[Issue]:
+    """``$ref`` in a values.schema.json that is not local (``#/...``): Helm would open the file or fetch the
+    URL while validating (even in fixed versions it reads ``file://`` targets), so the chart is rendered
+    without schema validation and the reference is a GC401 finding."""
+    issues = []
+    for dirpath, _dirs, files in os.walk(copy_dir):
+        if "values.schema.json" not in files:
+            continue
+        path = os.path.join(dirpath, "values.schema.json")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read(8 * 1024 * 1024)
+        except OSError:
+            continue
+        rel = os.path.relpath(path, copy_dir).replace(os.sep, "/")
+        shown = _display_of_copy(rel, job)
+        for m in _REF.finditer(text):
+            ref = m.group(1)
+            if ref.startswith("#"):
+                continue
+            line = text.count("\n", 0, m.start()) + 1
+            issues.append(Issue(f"values.schema.json refers to '{ref[:100]}' outside the schema: not followed "
+                                "(Helm would read that file or fetch that URL while rendering); the chart is "
+                                "rendered without schema validation: inline the definition under $defs",
+                                shown, line))
+    return issues
+
+
+def _display_of_copy(rel: str, job: _ChartJob) -> str:
+    """Display path of a file of the chart copy (files of dependencies copied in from the tree included)."""
+    parts = rel.split("/")
+    if len(parts) >= 3 and parts[0] == "charts":
+        found = _subchart_dir(job.abspath, parts[1], job)
+        if found is None:
+            for a, shown, cname, _m in job.all_charts:
+                if os.path.basename(a) == parts[1] or cname == parts[1]:
+                    found = (a, shown)
+                    break
+        if found:
+            return found[1] + "/" + "/".join(parts[2:])
+    return job.prefix + rel
+
+
 def _helm_template(helm: str, copy_dir: str, job: _ChartJob, profile: str, files: list[str], opts: HelmOptions,
                    env: dict, tmp: str) -> tuple[int, str, str]:
     spec = opts.charts.get(job.abspath, {})
     release = str(spec.get("release-name") or opts.release)
     namespace = spec.get("namespace") or opts.namespace
     cmd = [helm, "template", release, copy_dir, "--skip-tests", "--include-crds"]
+    if job.__dict__.get("_skip_schema"):
+        cmd.append("--skip-schema-validation")  # its external $refs would be read or fetched by Helm
     if namespace:
         cmd += ["--namespace", str(namespace)]
     for f in files:
