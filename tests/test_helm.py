@@ -41,8 +41,8 @@ def write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def scan_json(run_cli, *args, cwd=None, env=None):
-    p = run_cli("scan", "--isolated", "-f", "json", *args, cwd=cwd, env=env)
+def scan_json(run_cli, *args, cwd=None, env=None, timeout=60):
+    p = run_cli("scan", "--isolated", "-f", "json", *args, cwd=cwd, env=env, timeout=timeout)
     assert p.returncode in (0, 1, 3), p.stderr
     return p, json.loads(p.stdout)
 
@@ -339,6 +339,25 @@ def test_lookup_and_environment_are_empty(tmp_path, run_cli):
     [cm] = [t for t in loaded.targets if t.kind == "k8s"]
     assert cm.data["data"]["dump"] == "{}"
     assert cm.path == f"{repo}/chart/templates/steal.yaml" and cm.line == 2
+
+
+def test_a_render_that_takes_too_long_is_stopped(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        ".guidecheck.yaml": "helm:\n  timeout: 0.3\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: slow\nversion: 0.1.0\n",
+        "chart/templates/cm.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: slow}
+            data:
+              big: "{{ range until 50000000 }}x{{ end }}"
+            """,
+    })
+    p, report = scan_json(run_cli, "--config", str(repo / ".guidecheck.yaml"), "--select", "GC401", str(repo),
+                          timeout=60)
+    [f] = findings(report)
+    assert "timed out after 0.3 s" in f["message"] and f["path"] == f"{repo}/chart/Chart.yaml"
+    assert f["origin"]["profile"] == "default"
 
 
 def test_template_error_is_a_finding_at_helms_line(run_cli):

@@ -36,9 +36,14 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
         raise NotApplicable("Chart.yaml could not be read or parsed (reported by GC001)")
     if isinstance(meta, dict):
         yield from _chart_yaml(meta, model)
+    origin = {k: v for k, v in (target.origin or {}).items() if k not in ("span", "repo") and v is not None}
+
+    def with_profile(profile: str | None) -> dict:
+        return {"origin": {**origin, "profile": profile}} if profile else {}
+
     for issue in model.issues:
         yield Hit(issue.message, line=issue.line, column=issue.column, path=issue.path,
-                  extra={"profile": issue.profile} if issue.profile else {})
+                  extra=with_profile(issue.profile))
     if model.skipped is None:
         kinds = ", ".join(ctx.settings.get("workload-kinds") or ()) or "none"
         failed = {i.profile for i in model.issues if i.profile}
@@ -46,7 +51,7 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
             if workloads == 0 and profile not in failed:
                 objs = model.objects.get(profile, 0)
                 yield Hit(f"the chart renders no workload with profile '{profile}' ({objs} object(s), none of kind "
-                          f"{kinds}): a service chart deploys the service", line=1, extra={"profile": profile})
+                          f"{kinds}): a service chart deploys the service", line=1, extra=with_profile(profile))
 
 
 def _chart_yaml(meta: dict, model) -> Iterator[Hit]:

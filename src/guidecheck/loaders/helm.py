@@ -404,14 +404,11 @@ def _file_jobs(loaded: Loaded, config: Config, opts: HelmOptions) -> list[_Chart
 
 def _missing_chart_yaml(loaded: Loaded) -> None:
     """A directory with ``templates/`` and ``values.yaml`` but no ``Chart.yaml`` is a broken chart."""
+    from guidecheck.loaders import _chartless_template_dirs
+
     for repo in loaded.repos:
-        inv = set(repo.walk.inventory)
-        dirs = {p[: -len("values.yaml")] for p in inv if p == "values.yaml" or p.endswith("/values.yaml")}
-        for d in sorted(dirs):
-            if d + "Chart.yaml" in inv:
-                continue
-            if not any(p.startswith(d + "templates/") and p.endswith((".yaml", ".yml", ".tpl")) for p in inv):
-                continue
+        for tdir in _chartless_template_dirs(repo.walk):
+            d = tdir[: -len("templates/")]
             shown = _join(repo.prefix, d.rstrip("/") or ".")
             model = ChartModel(path=shown, chart_yaml="", meta=None, type="application", subchart_of=None,
                                skipped="no Chart.yaml")
@@ -449,10 +446,10 @@ def _vendored(chart_dir: str) -> dict[str, str]:
 
 
 def _quick_meta(path: str) -> dict:
+    """A Chart.yaml's mapping (name, dependencies); a symlinked or unreadable one reads as empty."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            docs = load_yaml(fh.read(1024 * 1024))
-    except OSError:
+        docs = load_yaml(read_text(path, 1024 * 1024, root=os.path.dirname(path)))
+    except ReadError:
         return {}
     return docs[0].data if docs and isinstance(docs[0].data, dict) else {}
 
