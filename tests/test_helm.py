@@ -404,3 +404,13 @@ def test_corpus_prometheus_chart_renders_with_its_subcharts_from_the_tree():
     ss = [t for t in rendered if t.data["kind"] == "StatefulSet"]
     assert len(ss) == 1  # once, not also as the parent's subchart and as the standalone chart in one profile
     assert find_helm(None)[0] is not None
+
+
+def test_helm_found_through_a_relative_path(run_cli):
+    tools = os.path.relpath(Path(HELM4).parent, ROOT)
+    env = {**os.environ, "PATH": tools + os.pathsep + "/usr/bin:/bin"}
+    rel = os.path.relpath(SHOP, ROOT)
+    p, report = scan_json(run_cli, "--select", "GC401", rel, cwd=ROOT, env=env)
+    assert p.returncode == 0 and not report["incomplete"], p.stdout
+    p, report = scan_json(run_cli, "--select", "GC401", "--helm", os.path.join(tools, "helm"), rel, cwd=ROOT)
+    assert p.returncode == 0 and not report["incomplete"], p.stdout

@@ -184,6 +184,7 @@ def find_helm(binary: str | None) -> tuple[str | None, str]:
     if path is None:
         where = f"'{binary}' not found" if binary else "no 'helm' on PATH"
         return None, f"{where}: {INSTALL_HINT}"
+    path = os.path.abspath(path)  # Helm runs in a temporary directory: a relative PATH entry would not resolve
     version = helm_version(path)
     if version is None:
         return None, f"{path} did not report a Helm version: {INSTALL_HINT}"
