@@ -414,3 +414,28 @@ def test_helm_found_through_a_relative_path(run_cli):
     assert p.returncode == 0 and not report["incomplete"], p.stdout
     p, report = scan_json(run_cli, "--select", "GC401", "--helm", os.path.join(tools, "helm"), rel, cwd=ROOT)
     assert p.returncode == 0 and not report["incomplete"], p.stdout
+
+
+def test_secret_values_never_reach_the_report(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: secret-values\nversion: 0.1.0\n",
+        "chart/values.yaml": """
+            db:
+              password: "GC-CANARY-7f3a9c1e-hunter2"
+            aws:
+              accessKeyId: AKIAIOSFODNN7EXAMPLE
+            """,
+        "chart/templates/secret.yaml": """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: s}
+            stringData:
+              password: {{ .Values.db.password | quote }}
+              key: {{ .Values.aws.accessKeyId | quote }}
+            """,
+    })
+    for fmt in ("text", "json", "sarif", "junit"):
+        p = run_cli("scan", "--isolated", "--verbose", "-f", fmt, str(repo))
+        assert p.returncode == 1  # GC401: no workload
+        for out in (p.stdout, p.stderr):
+            assert "GC-CANARY" not in out and "AKIAIOSFODNN7EXAMPLE" not in out
