@@ -439,3 +439,48 @@ def test_secret_values_never_reach_the_report(tmp_path, run_cli):
         assert p.returncode == 1  # GC401: no workload
         for out in (p.stdout, p.stderr):
             assert "GC-CANARY" not in out and "AKIAIOSFODNN7EXAMPLE" not in out
+
+
+def test_a_rendered_document_that_is_not_an_object_is_a_parse_finding(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: odd\nversion: 0.1.0\n",
+        "chart/templates/deployment.yaml": (SHOP / "templates" / "deployment.yaml").read_text().replace(
+            "shop.labels", "odd.labels"),
+        "chart/templates/_helpers.tpl": "{{- define \"odd.labels\" -}}\napp: odd\n{{- end }}\n",
+        "chart/values.yaml": "image: {repository: r.example.com/odd, tag: 1.0.0-abcdef1}\nresources: {}\n",
+        "chart/templates/data.yaml": "# settings\nreplicas: 3\nmode: {{ .Values.mode | default \"fast\" }}\n",
+    })
+    p, report = scan_json(run_cli, "--select", "GC001", str(repo))
+    [f] = findings(report)
+    assert f["path"] == f"{repo}/chart/templates/data.yaml" and f["line"] == 2
+    assert "not a Kubernetes object" in f["message"]
+
+
+def test_per_chart_profiles_and_release_names(tmp_path, run_cli):
+    shutil.copytree(SHOP, tmp_path / "deploy" / "shop")
+    shutil.copytree(SHOP, tmp_path / "deploy" / "other")
+    (tmp_path / "deploy" / "shop" / "env").mkdir()
+    shutil.move(tmp_path / "deploy" / "shop" / "values-prod.yaml", tmp_path / "deploy" / "shop" / "env" / "prod.yaml")
+    (tmp_path / ".guidecheck.yaml").write_text(textwrap.dedent("""\
+        helm:
+          release-name: team
+          profiles:
+            staging: [values-staging.yaml]
+          charts:
+            deploy/shop:
+              release-name: shop
+              namespace: web
+              profiles:
+                prod: [env/prod.yaml]
+                broken: [env/missing.yaml]
+        """))
+    (tmp_path / "deploy" / "other" / "values-staging.yaml").write_text("worker:\n  enabled: false\n")
+    p = run_cli("scan", "-f", "json", "--select", "GC401,GC403", "deploy", cwd=tmp_path)
+    report = json.loads(p.stdout)
+    got = sorted({(f["origin"]["chart"], f["origin"]["profile"], f["origin"].get("release")) for f in findings(
+        report, "GC403")})
+    assert got == [("deploy/other", "default", "team"), ("deploy/other", "staging", "team"),
+                   ("deploy/shop", "default", "shop"), ("deploy/shop", "prod", "shop")]
+    [missing] = findings(report, "GC401")
+    assert missing["path"] == "deploy/shop/Chart.yaml" and "env/missing.yaml" in missing["message"]
+    assert missing["origin"]["profile"] == "broken"

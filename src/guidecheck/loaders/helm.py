@@ -944,6 +944,12 @@ def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: 
                     objs = [x for x in data["items"] if isinstance(x, dict) and "apiVersion" in x and "kind" in x]
                 else:
                     objs = [data]
+            if isinstance(data, dict) and data and not objs:
+                line = _map_line(mapping, getattr(data, "line", doc.line))
+                err = LoadError(f"rendered output [profile {profile}]: a document that is not a Kubernetes object "
+                                "(no apiVersion or kind): Helm cannot install it", line, 1)
+                if err not in src.errors:
+                    src.errors.append(err)
             if mapping is not None and data is not None:
                 _remap(data, mapping)
             for obj in objs:
