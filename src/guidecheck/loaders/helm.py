@@ -43,6 +43,7 @@ from guidecheck.config import Config
 from guidecheck.loaders import ChartInfo, Loaded, RepoScan, _file_target
 from guidecheck.loaders.fs import ReadError, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
+from guidecheck.sanitize import path as clean_path
 from guidecheck.yamlsafe import YMap, YSeq, load_yaml
 
 # Oldest Helm releases without known template-time vulnerabilities:
@@ -635,6 +636,9 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
             copy_time = time.perf_counter() - start
             if issues:
                 job.model.skipped = "dependencies missing"
+                if opts.verbose:
+                    print(f"guidecheck: not rendered {clean_path(job.model.path)}: dependencies missing (GC401)",
+                          file=sys.stderr)
                 continue
             for profile, files in job.profiles:
                 prepared.append((job, copy_dir, profile, files, copy_time))
@@ -662,15 +666,18 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
         for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results):
             if rc != 0:
                 job.model.issues.append(_render_error(err, job, copy_dir, tmp, profile, files))
+                if opts.verbose:
+                    print(f"guidecheck: failed to render {clean_path(job.model.path)} [{profile}] in "
+                          f"{job.model.seconds.get(profile, 0):.2f} s (GC401)", file=sys.stderr)
                 continue
             n_obj, n_work = _add_rendered(out, job, copy_dir, profile, files, config, opts, loaded, seen_sources,
                                           values_cache)
             job.model.objects[profile] = n_obj
             job.model.rendered[profile] = n_work
             if opts.verbose:
-                print(f"guidecheck: rendered {job.model.path} [{profile}] in "
+                print(f"guidecheck: rendered {clean_path(job.model.path)} [{profile}] in "
                       f"{job.model.seconds.get(profile, 0):.2f} s (copy {copy_time:.2f} s): "
-                      f"{n_obj} object(s)" + (f"; dependencies from the tree: {', '.join(job.model.resolved)}"
+                      f"{n_obj} object(s)" + (f"; dependencies from the tree: {clean_path(', '.join(job.model.resolved))}"
                                               if job.model.resolved else ""), file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
