@@ -164,7 +164,8 @@ def helm_bench(corpus: Path, gc: list[str], env: dict, out: Path, repeat: int) -
         if m.rc == 0:
             total_helm += m.wall
     genv = {**env, "PATH": str(Path(helm).parent) + os.pathsep + env.get("PATH", "")}
-    libraries = [p.parent for p in sorted(corpus.rglob("Chart.yaml")) if "type: library" in p.read_text(errors="replace")]
+    libraries = [p.parent for p in sorted(corpus.rglob("Chart.yaml"))
+                 if "type: library" in p.read_text(errors="replace")]
     scan = [*gc, "scan", "--verbose", "-q", "-f", "json", "-o", str(out / "charts.json"),
             *map(str, charts + libraries)]
     runs = []

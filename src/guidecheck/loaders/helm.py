@@ -677,7 +677,8 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
             if opts.verbose:
                 print(f"guidecheck: rendered {clean_path(job.model.path)} [{profile}] in "
                       f"{job.model.seconds.get(profile, 0):.2f} s (copy {copy_time:.2f} s): "
-                      f"{n_obj} object(s)" + (f"; dependencies from the tree: {clean_path(', '.join(job.model.resolved))}"
+                      f"{n_obj} object(s)" + ("; dependencies from the tree: "
+                                              + clean_path(", ".join(job.model.resolved))
                                               if job.model.resolved else ""), file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -904,7 +905,8 @@ def _split_output(out: str) -> list[tuple[str, int, str]]:
 
 
 def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: list[str], config: Config,
-                  opts: HelmOptions, loaded: Loaded, sources: dict[str, SourceFile | None], values_cache: dict) -> tuple[int, int]:
+                  opts: HelmOptions, loaded: Loaded, sources: dict[str, SourceFile | None],
+                  values_cache: dict) -> tuple[int, int]:
     spec = opts.charts.get(job.abspath, {})
     release = str(spec.get("release-name") or opts.release)
     namespace = spec.get("namespace") or opts.namespace or "default"
