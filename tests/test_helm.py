@@ -483,3 +483,19 @@ def test_per_chart_profiles_and_release_names(tmp_path, run_cli):
     [missing] = findings(report, "GC401")
     assert missing["path"] == "deploy/shop/Chart.yaml" and "env/missing.yaml" in missing["message"]
     assert missing["origin"]["profile"] == "broken"
+
+
+def test_symlinked_charts_directory_out_of_the_tree_is_not_rendered(tmp_path):
+    outside = write(tmp_path / "outside", {
+        "charts/evil/Chart.yaml": "apiVersion: v2\nname: evil\nversion: 1.0.0\n",
+        "charts/evil/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-outside}\n",
+    })
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside}\n",
+    })
+    (repo / "chart" / "charts").symlink_to(outside / "charts", target_is_directory=True)
+    loaded = load([str(repo)], Config())
+    names = sorted(t.ref.name for t in loaded.targets if t.kind == "k8s")
+    assert names == ["inside"]
+    assert not loaded.incomplete
