@@ -499,3 +499,20 @@ def test_symlinked_charts_directory_out_of_the_tree_is_not_rendered(tmp_path):
     names = sorted(t.ref.name for t in loaded.targets if t.kind == "k8s")
     assert names == ["inside"]
     assert not loaded.incomplete
+
+
+def test_rendered_output_beyond_the_limit_is_a_finding(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        ".guidecheck.yaml": "limits:\n  max-file-bytes: 1024\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: big\nversion: 0.1.0\n",
+        "chart/templates/cm.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: big}
+            data:
+              big: "{{ range until 20000 }}x{{ end }}"
+            """,
+    })
+    p, report = scan_json(run_cli, "--config", str(repo / ".guidecheck.yaml"), "--select", "GC401", str(repo))
+    [f] = findings(report)
+    assert "more than the 8.2 kB guidecheck reads" in f["message"] and f["path"] == f"{repo}/chart/Chart.yaml"

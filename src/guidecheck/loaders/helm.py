@@ -111,6 +111,7 @@ class HelmOptions:
     only: tuple[str, ...] = ()  # --profile: render only these profiles
     verbose: bool = False
     render: bool = True
+    max_output: int = 64 * 1024 * 1024  # bytes of rendered output read per chart and profile
 
 
 def options_from(config: Config, options: dict[str, Any]) -> HelmOptions:
@@ -138,6 +139,7 @@ def options_from(config: Config, options: dict[str, Any]) -> HelmOptions:
         only=tuple(cli.get("profiles") or ()),
         verbose=bool(options.get("verbose")),
         render=h.get("render", True) is not False,
+        max_output=8 * config.max_file_bytes,
     )
 
 
@@ -756,7 +758,19 @@ def _helm_template(helm: str, copy_dir: str, job: _ChartJob, profile: str, files
         return 124, "", f"helm template timed out after {opts.timeout:g} s"
     except OSError as exc:
         return 126, "", f"cannot run {helm}: {exc.strerror}"
+    limit = _output_limit(opts)
+    if len(p.stdout) > limit:
+        return 125, "", (f"the rendered output is {_size(len(p.stdout))}, more than the {_size(limit)} "
+                         "guidecheck reads (8 x limits.max-file-bytes)")
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
+
+
+def _output_limit(opts: HelmOptions) -> int:
+    return opts.max_output
 
 
 def _stage_values(path: str, job: _ChartJob, tmp: str, copy_dir: str) -> str:
