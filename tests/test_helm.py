@@ -516,3 +516,18 @@ def test_rendered_output_beyond_the_limit_is_a_finding(tmp_path, run_cli):
     p, report = scan_json(run_cli, "--config", str(repo / ".guidecheck.yaml"), "--select", "GC401", str(repo))
     [f] = findings(report)
     assert "more than the 8.2 kB guidecheck reads" in f["message"] and f["path"] == f"{repo}/chart/Chart.yaml"
+
+
+def test_sarif_carries_the_origin_and_values_lines(tmp_path, run_cli):
+    chart = tmp_path / "shop"
+    shutil.copytree(SHOP, chart)
+    (chart / "values.yaml").write_text((chart / "values.yaml").read_text().replace("0.4.1-77aa0c1", "latest"))
+    p = run_cli("scan", "--isolated", "-f", "sarif", "--select", "GC306", "shop", cwd=tmp_path)
+    [res] = json.loads(p.stdout)["runs"][0]["results"]
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        "shop/charts/worker/templates/deployment.yaml"
+    assert res["properties"]["origin"]["template"] == "shop/charts/worker/templates/deployment.yaml"
+    rel = sorted((r["physicalLocation"]["artifactLocation"]["uri"], r["physicalLocation"]["region"]["startLine"],
+                  r["message"]["text"]) for r in res["relatedLocations"])
+    assert rel == [("shop/charts/worker/values.yaml", 4, "value image.repository"),
+                   ("shop/values.yaml", 9, "value image.tag")]
