@@ -531,3 +531,13 @@ def test_sarif_carries_the_origin_and_values_lines(tmp_path, run_cli):
                   r["message"]["text"]) for r in res["relatedLocations"])
     assert rel == [("shop/charts/worker/values.yaml", 4, "value image.repository"),
                    ("shop/values.yaml", 9, "value image.tag")]
+
+
+def test_a_set_value_is_traced_to_the_command_line(run_cli):
+    p, report = scan_json(run_cli, "--select", "GC306", "--set", "image.tag=latest", "--profile", "cli", str(SHOP))
+    [f] = findings(report)
+    assert f["container"] == "front" and f["path"] == f"{SHOP}/templates/deployment.yaml" and f["line"] == 18
+    assert {"key": "image.tag", "set": "image.tag"} in f["origin"]["values"]
+    text = run_cli("scan", "--isolated", "--select", "GC306", "--set", "image.tag=latest", "--profile", "cli",
+                   str(SHOP)).stdout
+    assert "profile cli, values " in text and "--set image.tag" in text
