@@ -36,6 +36,8 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
         raise NotApplicable("Chart.yaml could not be read or parsed (reported by GC001)")
     if isinstance(meta, dict):
         yield from _chart_yaml(meta, model)
+    elif model.chart_yaml:
+        yield Hit("Chart.yaml is empty or not a mapping: a chart declares apiVersion: v2, name and version", line=1)
     origin = {k: v for k, v in (target.origin or {}).items() if k not in ("span", "repo") and v is not None}
 
     def with_profile(profile: str | None) -> dict:

@@ -147,6 +147,13 @@ def options_from(config: Config, options: dict[str, Any]) -> HelmOptions:
 
 
 def extend(loaded: Loaded, config: Config, options: dict) -> None:
+    try:
+        _extend(loaded, config, options)
+    except Exception as exc:  # a bug here must not hide the rest of the scan
+        loaded.incomplete.append(f"Helm charts: internal error: {type(exc).__name__}: {exc}")
+
+
+def _extend(loaded: Loaded, config: Config, options: dict) -> None:
     opts = options_from(config, options)
     jobs: list[_ChartJob] = []
     for repo in loaded.repos:
@@ -672,8 +679,13 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
                     print(f"guidecheck: failed to render {clean_path(job.model.path)} [{profile}] in "
                           f"{job.model.seconds.get(profile, 0):.2f} s (GC401)", file=sys.stderr)
                 continue
-            n_obj, n_work = _add_rendered(out, job, copy_dir, profile, files, config, opts, loaded, seen_sources,
-                                          values_cache)
+            try:
+                n_obj, n_work = _add_rendered(out, job, copy_dir, profile, files, config, opts, loaded,
+                                              seen_sources, values_cache)
+            except Exception as exc:  # never a traceback: the chart is reported as not checked
+                loaded.incomplete.append(f"{job.model.path} [{profile}]: rendered output not loaded: "
+                                         f"internal error {type(exc).__name__}: {exc}")
+                continue
             job.model.objects[profile] = n_obj
             job.model.rendered[profile] = n_work
             if opts.verbose:
