@@ -541,3 +541,12 @@ def test_a_set_value_is_traced_to_the_command_line(run_cli):
     text = run_cli("scan", "--isolated", "--select", "GC306", "--set", "image.tag=latest", "--profile", "cli",
                    str(SHOP)).stdout
     assert "profile cli, values " in text and "--set image.tag" in text
+
+
+def test_render_false_checks_chart_yaml_only(tmp_path, run_cli):
+    shutil.copytree(FIXTURES / "rules" / "GC401" / "fail-chart-yaml", tmp_path / "chart")
+    (tmp_path / ".guidecheck.yaml").write_text("helm:\n  render: false\n")
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    p = run_cli("scan", "--select", "GC401", "chart/templates/deployment.yaml", cwd=tmp_path, env=env)
+    assert p.returncode == 1 and "incomplete" not in p.stdout
+    assert "chart/Chart.yaml:3:1: error GC401 Chart.yaml version '1.4'" in p.stdout
