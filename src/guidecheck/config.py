@@ -268,6 +268,7 @@ class Config:
     waivers: tuple[Waiver, ...] = ()
     custom_rules: tuple[str, ...] = ()  # directories of the team's own rules, absolute
     path: str | None = None
+    helm: dict[str, Any] = field(default_factory=dict)  # the 'helm:' section (guidecheck.loaders.helm)
 
     @functools.cached_property
     def exclude_matcher(self):
@@ -400,6 +401,7 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         max_file_bytes=lim.get("max-file-bytes", Config.max_file_bytes),
         settings=settings,
         path=path,
+        helm=dict(data.get("helm") or {}),
     )
 
 

@@ -106,7 +106,14 @@ def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, 
         extra=dict(hit.extra),
     )
     if target.origin:
-        f.extra.setdefault("origin", {k: v for k, v in target.origin.items() if k not in ("span", "repo")})
+        # keys starting with '_' are the loader's helpers: '_values' traces a template line to values files
+        origin = {k: v for k, v in target.origin.items() if k not in ("span", "repo") and not k.startswith("_")}
+        trace = target.origin.get("_values")
+        if trace is not None and path == target.path:
+            values = trace.get(line)
+            if values:
+                origin["values"] = values
+        f.extra.setdefault("origin", origin)
         if not f.extra["origin"]:
             del f.extra["origin"]
     f.extra["fingerprint"] = fingerprint(f)
