@@ -45,6 +45,16 @@ def scaler_resources(obj: dict) -> list[str]:
     return out
 
 
+def _other_metrics(obj: dict) -> str:
+    out = []
+    for m in map(k8s.as_map, k8s.as_list(k8s.get(obj, "spec", "metrics")) or k8s.as_list(k8s.get(obj, "spec", "triggers"))):
+        kind = m.get("type")
+        body = k8s.as_map(m.get(str(kind)[:1].lower() + str(kind)[1:])) if isinstance(kind, str) else {}
+        name = k8s.as_map(body.get("metric")).get("name") or body.get("metricName")
+        out.append(f"{kind} metric {name}" if isinstance(name, str) else str(kind))
+    return ", ".join(out) if out else "no metric"
+
+
 def scaler_range(obj: dict) -> tuple[object, object]:
     spec = k8s.as_map(obj.get("spec"))
     if obj.get("kind") == "ScaledObject":
@@ -56,7 +66,7 @@ def scaler_problems(obj: dict, allowed: set[str]) -> list[str]:
     problems = []
     resources = scaler_resources(obj)
     if not any(r in allowed for r in resources):
-        on = ", ".join(sorted(set(resources))) or "no metric"
+        on = ", ".join(sorted(set(resources))) or _other_metrics(obj)
         problems.append(f"scales on {on}, not on {' or '.join(sorted(allowed))}")
     lo, hi = scaler_range(obj)
     lo_i, hi_i = _int(lo), _int(hi)

@@ -161,7 +161,7 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
     # 1. the pod template's annotations (Prometheus' kubernetes-pods job)
     scrape, port, path = _scrape_annotations(_pod_annotations(obj), prefixes)
     if scrape:
-        via = "the pod template's scrape annotations"
+        via = "the pod template's prometheus.io annotations"
         if port is not None:
             routes.append(_Route(via, crossref.container_port(obj, str(port).strip()), _path_of(path)))
         elif declared:
@@ -175,7 +175,7 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
         scrape, port, path = _scrape_annotations(k8s.annotations(svc.data), prefixes)
         if not scrape:
             continue
-        via = f"the scrape annotations of Service '{crossref.name(svc.data)}' ({_where(svc)})"
+        via = f"the prometheus.io annotations of Service '{crossref.name(svc.data)}' ({_where(svc)})"
         if port is not None:
             routes.append(_Route(via, crossref.container_port(obj, str(port).strip()), _path_of(path)))
             continue
@@ -232,17 +232,17 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
     to_port = [r for r in routes if r.port == want_port]
     if to_port:
         r = to_port[0]
-        yield Hit(f"wrong path: {r.via} scrapes port {want_port} at '{r.path}', not '{want_path}'",
+        yield Hit(f"wrong path: port {want_port} is scraped at '{r.path}', not '{want_path}' (via {r.via})",
                   line=line, container=container, extra={"missing": "path"})
         return
     if routes:
-        shown = _listing(sorted({f"{r.via} scrapes port {r.port if r.port is not None else '(none)'}"
-                                 for r in routes}))
+        shown = _listing(sorted({f"port {r.port if r.port is not None else '(none)'} via {r.via}" for r in routes}))
         if at_port:
-            msg = (f"no scrape config for port {want_port}: container '{at_port[0][0].name}' declares it, but {shown}")
+            msg = (f"no scrape config for port {want_port}: container '{at_port[0][0].name}' declares it, but the "
+                   f"scrape configuration reaches {shown}")
             missing = "scrape-config"
         else:
-            msg = f"no port {want_port}: no container declares containerPort {want_port}; {shown}"
+            msg = f"no port {want_port}: no container declares containerPort {want_port}; scraped instead: {shown}"
             missing = "port"
         yield Hit(msg + _notes(notes), line=line, container=container, extra={"missing": missing})
         return
@@ -251,19 +251,23 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
         msg = (f"no port {want_port}: no container declares containerPort {want_port}, and no scrape config "
                f"(prometheus.io annotations, ServiceMonitor, PodMonitor) reaches the pods at {want_path}")
         missing = "port"
+        notes = notes + idle
+    elif notes:
+        msg = f"no scrape config reaches port {want_port}: {_listing(sorted(set(notes)), 3)}"
+        missing = "scrape-config"
+        notes = idle
     elif idle:
         msg = (f"monitor selects nothing: container '{at_port[0][0].name}' declares port {want_port}, but "
                f"{_listing(idle)}")
         missing = "monitor-selects-nothing"
-        idle = []
     else:
         msg = (f"no scrape config: container '{at_port[0][0].name}' declares port {want_port}, but neither "
                "the pod template nor a Service selecting it has prometheus.io/scrape: \"true\", and no "
                "ServiceMonitor/PodMonitor selects it")
         missing = "scrape-config"
-    if idle:
-        notes = notes + idle
-    yield Hit(msg + _notes(notes), line=line, container=container, extra={"missing": missing})
+    if missing != "monitor-selects-nothing":
+        msg += _notes(notes)
+    yield Hit(msg, line=line, container=container, extra={"missing": missing})
 
 
 def _notes(notes: list[str]) -> str:

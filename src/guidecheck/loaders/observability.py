@@ -108,6 +108,7 @@ _LOOKS_CLASSIC = re.compile(r"^\s*\[\s*(INPUT|OUTPUT|FILTER|PARSER|MULTILINE_PAR
                             re.IGNORECASE | re.MULTILINE)
 _ANY_SECTION = re.compile(r"^\s*\[\s*(INPUT|OUTPUT|FILTER|PARSER|MULTILINE_PARSER|SERVICE)\s*\]\s*$",
                           re.IGNORECASE | re.MULTILINE)
+_INCLUDE = re.compile(r"^\s*@INCLUDE\s+(\S+)", re.MULTILINE | re.IGNORECASE)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_INCLUDE_DEPTH = 16
 MAX_SECTIONS = 10_000
@@ -628,7 +629,8 @@ def extend(loaded, config, options: dict) -> None:
             name = posixpath.basename(rel).lower()
             fluent_named = "fluent" in rel.lower()
             text = read(rel, report=fluent_named) if (fluent_named or _small(root, rel)) else None
-            if text is not None and looks_classic(text):
+            if text is not None and (looks_classic(text) or fluent_named and (
+                    _ANY_SECTION.search(text) or _INCLUDE.search(text))):
                 candidates.append(rel)
             elif text is not None and "fluent" not in name:
                 texts.pop(rel, None)  # not ours: an nginx.conf, a supervisord.conf ...
