@@ -159,7 +159,7 @@ def parse_classic(text: str, path: str, first_line: int, into: Pipeline, errors:
                     errors.append((path, LoadError("@INCLUDE without a file", line)))
                     continue
                 if resolve is None:
-                    into.notes.append(f"@INCLUDE {rest} ({path}:{line}) not followed")
+                    into.notes.append(f"@INCLUDE {rest} (line {line})")
                     continue
                 if _depth >= MAX_INCLUDE_DEPTH:
                     errors.append((path, LoadError(f"@INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep", line)))
@@ -178,7 +178,7 @@ def parse_classic(text: str, path: str, first_line: int, into: Pipeline, errors:
                         sev = Severity.ERROR if res[0] == "missing" else Severity.WARNING
                         errors.append((path, LoadError(f"@INCLUDE {rest}: {res[1]}", line, severity=sev)))
                     else:
-                        into.notes.append(f"@INCLUDE {rest} ({path}:{line}): {res[1]}")
+                        into.notes.append(f"@INCLUDE {rest} (line {line}): {res[1]}")
             else:
                 errors.append((path, LoadError(f"unknown directive {word[:40]} (Fluent Bit knows @INCLUDE and @SET)",
                                                line)))
@@ -292,7 +292,7 @@ def pipeline_from_map(files: dict[str, tuple[str, int]], label: str, path: str, 
         names = sorted(n for n in files if fnmatch.fnmatchcase(n, base)) if any(c in base for c in "*?[") else (
             [base] if base in files else [])
         if not names:
-            return [("absolute", f"{base} is not among {label}'s files (not followed)")]
+            return [("absolute", f"{base} is not among {label}'s files")]
         out = []
         for n in names:
             included.add(n)
@@ -755,12 +755,12 @@ def _resolve_in_repo(ref: str, from_rel: str, inventory: set[str], read, prefix:
         pdir = posixpath.dirname(pattern)
         names = sorted(p for p in inventory if posixpath.dirname(p) == pdir and fnmatch.fnmatchcase(p, pattern))
         if not names:
-            return [] if not absolute else [("absolute", "no matching file in the repository (not followed)")]
+            return [] if not absolute else [("absolute", "no matching file in the repository")]
     else:
         names = [pattern] if pattern in inventory else []
         if not names:
             if absolute:
-                return [("absolute", "path inside the container, not in the repository (not followed)")]
+                return [("absolute", "a path inside the container, not in the repository")]
             return [("missing", f"{prefix}{pattern} does not exist")]
     out = []
     for n in names:
@@ -785,7 +785,7 @@ def _parsers_files(pipe: Pipeline, rel: str, prefix: str, inventory: set[str], r
 def _yaml_includer(path: str, others: dict, seen: set[str]):
     def include(ref: str, from_path: str) -> list[tuple]:
         if ref.startswith("/"):
-            return [("absolute", "path inside the container (not followed)")]
+            return [("absolute", "a path inside the container, not in the repository")]
         target = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), ref))
         if target.startswith("../") or target == "..":
             return [("outside", "points outside the scanned directory: not followed")]
