@@ -61,18 +61,39 @@ def visible(a: Target, b: Target) -> bool:
     return pb == "default" and (a.origin or {}).get("chart") != (b.origin or {}).get("chart")
 
 
+def _by_scope_kind(ctx) -> dict[tuple[str, object], list[tuple[int, Target]]]:
+    """(scope, kind) -> [(load position, target)]: a kind's objects without walking the whole scope."""
+    def build(c) -> dict[tuple[str, object], list[tuple[int, Target]]]:
+        index: dict[tuple[str, object], list[tuple[int, Target]]] = {}
+        for sc, targets in _by_scope(c).items():
+            for i, t in enumerate(targets):
+                if isinstance(t.data, dict):
+                    kind = t.data.get("kind")
+                    index.setdefault((sc, kind if isinstance(kind, str) else None), []).append((i, t))
+        return index
+
+    return ctx.cached("crossref.by_scope_kind", build)
+
+
 def related(target: Target, ctx, kinds: Iterable[str] | None = None) -> list[Target]:
     """The k8s targets in ``target``'s scope that it may relate to (itself excluded), in load order."""
-    wanted = set(kinds) if kinds is not None else None
+    if kinds is not None:
+        index = _by_scope_kind(ctx)
+        sc = scope(target)
+        found = sorted((pair for k in set(kinds) for pair in index.get((sc, k), ())), key=lambda p: p[0])
+        return [t for _, t in found if t is not target and visible(target, t)]
     out = []
     for t in _by_scope(ctx).get(scope(target), ()):
         if t is target or not isinstance(t.data, dict):
             continue
-        if wanted is not None and t.data.get("kind") not in wanted:
-            continue
         if visible(target, t):
             out.append(t)
     return out
+
+
+def view_key(target: Target) -> tuple:
+    """Targets with the same key see the same objects (same scope, profile and chart): a cache key."""
+    return (scope(target), profile(target), (target.origin or {}).get("chart"))
 
 
 def namespace(obj: dict) -> str | None:
@@ -266,5 +287,5 @@ def scale_targets(scaler: Target, ctx) -> list[Target]:
 
 __all__ = ["MONITOR_KINDS", "SCALER_KINDS", "container_port", "monitor_selection", "monitor_selects_pods",
            "monitor_selects_service", "monitors_in_scope", "namespace", "namespace_selected", "name", "profile",
-           "related", "related_support", "repo_target", "same_namespace", "scale_target_ref", "scale_targets",
+           "related", "related_support", "repo_target", "view_key", "same_namespace", "scale_target_ref", "scale_targets",
            "scalers_for", "scope", "selects_pods_of", "service_port_target", "services_for", "visible"]

@@ -61,6 +61,14 @@ def _long_running_workload(target: Target, ctx: Context) -> dict:
     return obj
 
 
+def _services(target: Target, ctx: Context) -> list[Target]:
+    """Services selecting the workload's pods (memoised: GC501 and GC904 both ask)."""
+    memo = ctx.cached("obs.services-for", lambda c: {})
+    if id(target) not in memo:
+        memo[id(target)] = (target, crossref.services_for(target, ctx))
+    return memo[id(target)][1]
+
+
 def _where(t: Target) -> str:
     return f"{t.path}:{t.line}"
 
@@ -170,7 +178,7 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
             routes.append(_Route(via, None, _path_of(path)))
 
     # 2. Services selecting the pods, with scrape annotations (kubernetes-service-endpoints job)
-    services = crossref.services_for(target, ctx)
+    services = _services(target, ctx)
     for svc in services:
         scrape, port, path = _scrape_annotations(k8s.annotations(svc.data), prefixes)
         if not scrape:
@@ -279,7 +287,10 @@ def _monitors_selecting_nothing(target: Target, ctx: Context) -> list[str]:
     for m in crossref.monitors_in_scope(target, ctx):
         if not crossref.namespace_selected(m.data, target.data):
             continue
-        if not crossref.monitor_selection(m, ctx):
+        memo = ctx.cached("obs.monitor-selection", lambda c: {})
+        if id(m) not in memo:
+            memo[id(m)] = bool(crossref.monitor_selection(m, ctx))
+        if not memo[id(m)]:
             what = crossref.MONITOR_KINDS[m.data.get("kind")][0]
             out.append(f"{m.data.get('kind')} '{crossref.name(m.data)}' ({_where(m)}) selects no "
                        f"{'Service' if what == 'Service' else 'pods'}")
@@ -514,18 +525,31 @@ def _patterns(ctx: Context) -> dict[str, list[re.Pattern]]:
 
 
 def classify(rule: AlertRule, ctx: Context) -> set[str]:
-    pats = _patterns(ctx)
-    text = "\n".join(rule.exprs)
-    return {s for s in SIGNALS if any(p.search(text) for p in pats.get(s, ()))}
+    memo = ctx.cached("obs.classified", lambda c: {})
+    key = id(rule)
+    if key not in memo:
+        pats = _patterns(ctx)
+        text = "\n".join(rule.exprs)
+        memo[key] = (rule, {s for s in SIGNALS if any(p.search(text) for p in pats.get(s, ()))})
+    return memo[key][1]
 
 
 def _alert_sources(target: Target, ctx: Context) -> list[tuple[Target, AlertSource]]:
     """Alert sources in scope (files, ConfigMaps, PrometheusRules), sorted by place; the target's own included."""
+    memo = ctx.cached("obs.alert-sources", lambda c: {})
+    key = crossref.view_key(target)
+    if key not in memo:
+        memo[key] = _collect_alert_sources(target, ctx)
+    return memo[key]
+
+
+def _collect_alert_sources(target: Target, ctx: Context) -> list[tuple[Target, AlertSource]]:
     out = [(t, t.data) for t in crossref.related_support(target, ctx, "alerts") if isinstance(t.data, AlertSource)]
     covered = ctx.cached("obs.alert-owners", lambda c: {id(t.data.owner) for t in c.of_kind("alerts")
                                                         if isinstance(t.data, AlertSource) and t.data.owner})
-    objs = crossref.related(target, ctx, kinds=("PrometheusRule", "VMRule", "ConfigMap"))
-    if target.kind == "k8s":
+    kinds = ("PrometheusRule", "VMRule", "ConfigMap")
+    objs = crossref.related(target, ctx, kinds=kinds)
+    if target.kind == "k8s" and isinstance(target.data, dict) and target.data.get("kind") in kinds:
         objs.append(target)
     for o in objs:
         if id(o) in covered:
@@ -612,7 +636,11 @@ def _judge_alerting(sources: list[tuple[Target, AlertSource]], ctx: Context, pin
 
 
 def _latency_rules(target: Target, ctx: Context) -> list[AlertRule]:
-    return [r for _, src in _alert_sources(target, ctx) for r in src.rules if "latency" in classify(r, ctx)]
+    memo = ctx.cached("obs.latency-rules", lambda c: {})
+    key = crossref.view_key(target)
+    if key not in memo:
+        memo[key] = [r for _, src in _alert_sources(target, ctx) for r in src.rules if "latency" in classify(r, ctx)]
+    return memo[key]
 
 
 _MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
@@ -664,7 +692,7 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
     if not isinstance(obj, dict) or obj.get("kind") not in (ctx.settings.get("workload-kinds") or ()):
         raise NotATarget("not a workload")
     obj = _long_running_workload(target, ctx)
-    services = crossref.services_for(target, ctx)
+    services = _services(target, ctx)
     if not services:
         raise NotApplicable("no Service selects its pods: it serves no requests whose response time to monitor")
     rules = _latency_rules(target, ctx)
