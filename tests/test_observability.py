@@ -398,3 +398,59 @@ def test_cluster_objects_are_judged_without_a_repository():
     # objects a rule never looks at have no outcome at all (no "not applicable" per Service)
     assert not [o for o in result.outcomes if o.target.data.get("kind") == "Service"]
     assert all(o.status == Status.FAIL for o in result.outcomes)
+
+
+def test_configmap_glob_include_skips_the_including_key_and_aggregators_are_not_judged_for_json(tmp_path):
+    result = scan_tree(tmp_path, {
+        "agent.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: agent}
+            data:
+              fluent-bit.conf: |
+                [INPUT]
+                    Name tail
+                @INCLUDE /fluent-bit/etc/*.conf
+              filters.conf: |
+                [FILTER]
+                    Name kubernetes
+                    Merge_Log On
+              out.conf: |
+                [OUTPUT]
+                    Name forward
+                    Host aggregator
+            """,
+        "aggregator.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: aggregator}
+            data:
+              fluent-bit.conf: |
+                [INPUT]
+                    Name forward
+                [OUTPUT]
+                    Name loki
+            """,
+    }, ("GC001", "GC503", "GC504"))
+    assert found(result, tmp_path) == []
+    passed = sorted((o.rule_id, o.target.ref.name) for o in result.outcomes
+                    if o.status == Status.PASS and o.rule_id != "GC001")
+    # the repository passes too: its pipelines are judged on their ConfigMaps
+    assert passed == sorted([("GC503", "agent"), ("GC503", "aggregator"), ("GC504", "agent"), ("GC504", "aggregator"),
+                             ("GC503", tmp_path.name), ("GC504", tmp_path.name)])
+
+
+def test_latency_rule_refers_through_single_quoted_and_regex_matchers(tmp_path):
+    from guidecheck.checks.observability import refers_to
+    from guidecheck.loaders.observability import AlertRule
+
+    def rule(expr: str) -> AlertRule:
+        return AlertRule("record", "r", [expr], "f", 1, False)
+
+    names = {"cart", "shop-cart"}
+    assert refers_to(rule("rate(x_bucket{job='cart'}[5m])"), names)
+    assert refers_to(rule('rate(x_bucket{service=~"shop-.*"}[5m])'), names)
+    assert refers_to(rule('rate(x_bucket{job="shop/cart"}[5m])'), names)  # namespace/name jobs
+    assert refers_to(rule("rate(shop_cart_request_duration_seconds_bucket[5m])"), names)
+    assert not refers_to(rule('rate(x_bucket{job!="cart"}[5m])'), names)
+    assert not refers_to(rule('rate(x_bucket{job=~"cart-v2"}[5m])'), names)

@@ -33,8 +33,8 @@ from typing import Iterator
 
 from guidecheck import crossref, k8s
 from guidecheck.checks import Context, NotApplicable, NotATarget, workload_containers, workload_object
-from guidecheck.loaders.observability import (AlertRule, AlertSource, Pipeline, Section, alert_rules_of_object,
-                                              pipeline_of_configmap)
+from guidecheck.loaders.observability import (MAX_EXPR, AlertRule, AlertSource, Pipeline, Section,
+                                              alert_rules_of_object, pipeline_of_configmap)
 from guidecheck.model import Hit, Target
 
 SIGNALS = ("latency", "errors", "availability")
@@ -407,6 +407,9 @@ def _pipeline_gap(pipe: Pipeline, pipes: list[Pipeline], rule: str, ctx: Context
     parsers = _json_parsers(pipes, ctx)
     if json_evidence(pipe, parsers) is not None:
         return None
+    inputs = pipe.of("INPUT")
+    if inputs and all(s.plugin == "forward" for s in inputs):
+        return None  # an aggregator receives records the agents already structured
     if _forwards(pipe) and any(json_evidence(a, parsers) for a in _aggregators(pipes) if a is not pipe):
         return None
     kube = [s for s in pipe.of("FILTER") if s.plugin == "kubernetes"]
@@ -502,7 +505,7 @@ def logs_json(target: Target, ctx: Context) -> Iterator[Hit]:
 def logs_to_loki(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC504: a Fluent Bit pipeline with a Loki output."""
     if target.kind == "live":
-        raise NotApplicable("judged from the pipeline configuration (ConfigMaps) read from the cluster")
+        raise NotATarget("judged from the pipeline configuration (ConfigMaps) read from the cluster")
     yield from _fluentbit_rule("GC504", target, ctx)
 
 
@@ -530,6 +533,7 @@ def classify(rule: AlertRule, ctx: Context) -> set[str]:
     if key not in memo:
         pats = _patterns(ctx)
         text = "\n".join(rule.exprs)
+        text = text[:MAX_EXPR]
         memo[key] = (rule, {s for s in SIGNALS if any(p.search(text) for p in pats.get(s, ()))})
     return memo[key][1]
 
@@ -643,7 +647,7 @@ def _latency_rules(target: Target, ctx: Context) -> list[AlertRule]:
     return memo[key]
 
 
-_MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+_MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\')')
 _METRIC = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 
 
@@ -661,7 +665,9 @@ def _service_names(target: Target, services: list[Target], ctx: Context) -> set[
 def refers_to(rule: AlertRule, names: set[str]) -> bool:
     """Whether a rule's selectors (label matchers, metric name prefix) or its labels name the service."""
     for expr in rule.exprs:
-        for _label, op, value in _MATCHER.findall(expr):
+        expr = expr[:MAX_EXPR]
+        for _label, op, dq, sq in _MATCHER.findall(expr):
+            value = dq or sq
             if op == "=":
                 if value in names or value.rsplit("/", 1)[-1] in names:
                     return True

@@ -287,10 +287,10 @@ def pipeline_from_map(files: dict[str, tuple[str, int]], label: str, path: str, 
         return None
     included: set[str] = set()
 
-    def resolve(ref: str, _from: str) -> list[tuple]:
+    def resolve(ref: str, from_name: str) -> list[tuple]:
         base = posixpath.basename(ref)
-        names = sorted(n for n in files if fnmatch.fnmatchcase(n, base)) if any(c in base for c in "*?[") else (
-            [base] if base in files else [])
+        names = sorted(n for n in files if fnmatch.fnmatchcase(n, base) and n != from_name) if any(
+            c in base for c in "*?[") else ([base] if base in files else [])
         if not names:
             return [("absolute", f"{base} is not among {label}'s files")]
         out = []
@@ -303,7 +303,7 @@ def pipeline_from_map(files: dict[str, tuple[str, int]], label: str, path: str, 
     for n, (text, _) in classic.items():
         for m in re.finditer(r"^\s*@INCLUDE\s+(\S+)", text, re.MULTILINE | re.IGNORECASE):
             base = posixpath.basename(m.group(1))
-            included.update(x for x in files if fnmatch.fnmatchcase(x, base))
+            included.update(x for x in files if fnmatch.fnmatchcase(x, base) and x != n)
     mains = [n for n in classic if n not in included]
     hinted = [n for n in main_hint if n in mains]
     order = hinted + [n for n in mains if n not in hinted]
@@ -384,9 +384,12 @@ def _strip_promql(expr: str) -> str:
 _COMPARISON = re.compile(r"(==|!=|>=|<=|>|<)")
 
 
+MAX_EXPR = 20_000  # characters of a query that are analysed (a longer query is cut there)
+
+
 def has_comparison(expr: str) -> bool:
     """Whether a PromQL expression compares against something (``> 0.5``, ``== 0``, ``< bool 1``)."""
-    return bool(_COMPARISON.search(_strip_promql(expr)))
+    return bool(_COMPARISON.search(_strip_promql(expr[:MAX_EXPR])))
 
 
 def _str_labels(node: Any) -> dict[str, str]:
@@ -753,7 +756,8 @@ def _resolve_in_repo(ref: str, from_rel: str, inventory: set[str], read, prefix:
             return [("outside", "points outside the scanned directory: not followed")]
     if any(c in pattern for c in "*?["):
         pdir = posixpath.dirname(pattern)
-        names = sorted(p for p in inventory if posixpath.dirname(p) == pdir and fnmatch.fnmatchcase(p, pattern))
+        names = sorted(p for p in inventory if posixpath.dirname(p) == pdir and fnmatch.fnmatchcase(p, pattern)
+                       and p != from_rel)
         if not names:
             return [] if not absolute else [("absolute", "no matching file in the repository")]
     else:
