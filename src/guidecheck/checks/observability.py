@@ -33,8 +33,9 @@ from typing import Iterator
 
 from guidecheck import crossref, k8s
 from guidecheck.checks import Context, NotApplicable, NotATarget, workload_containers, workload_object
-from guidecheck.loaders.observability import (MAX_EXPR, AlertRule, AlertSource, Pipeline, Section,
-                                              alert_rules_of_object, pipeline_of_configmap)
+from guidecheck.loaders.observability import (FLUENT_OPERATOR_KINDS, MAX_EXPR, AlertRule, AlertSource, Pipeline,
+                                              Section, alert_rules_of_object, pipeline_of_configmap,
+                                              pipeline_of_fluent_operator)
 from guidecheck.model import Hit, Target
 
 SIGNALS = ("latency", "errors", "availability")
@@ -314,7 +315,22 @@ def _pipelines_in(target: Target, ctx: Context) -> list[Pipeline]:
         own = _lazy_configmap_pipeline(target, ctx)
         if own is not None:
             out.append(own)
+    operator = _operator_pipeline(target, ctx)
+    if operator is not None:
+        out.append(operator)
     return out
+
+
+def _operator_pipeline(target: Target, ctx: Context) -> Pipeline | None:
+    """The pipeline the Fluent Operator's resources of the target's scope make up (one per view)."""
+    memo = ctx.cached("obs.fluent-operator", lambda c: {})
+    key = crossref.view_key(target)
+    if key not in memo:
+        objs = crossref.related(target, ctx, kinds=tuple(FLUENT_OPERATOR_KINDS))
+        if target.kind == "k8s" and isinstance(target.data, dict) and target.data.get("kind") in FLUENT_OPERATOR_KINDS:
+            objs.append(target)
+        memo[key] = pipeline_of_fluent_operator(sorted(objs, key=lambda t: t.key))
+    return memo[key]
 
 
 def _lazy_configmap_pipeline(cm: Target, ctx: Context) -> Pipeline | None:
@@ -458,6 +474,14 @@ def _fluentbit_rule(rule: str, target: Target, ctx: Context) -> Iterator[Hit]:
         return
     if kind in (ctx.settings.get("workload-kinds") or ()):
         yield from _workload_log_annotations(rule, target, obj, ctx)
+        return
+    if kind in FLUENT_OPERATOR_KINDS:
+        op = _operator_pipeline(target, ctx)
+        if op is None or op.owner is not target or not op.is_pipeline:
+            raise NotATarget("judged with the scope's Fluent Operator resources")
+        hit = _pipeline_gap(op, _pipelines_in(target, ctx), rule, ctx)
+        if hit is not None:
+            yield hit
         return
     raise NotATarget("not a Fluent Bit pipeline")
 

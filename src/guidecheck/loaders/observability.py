@@ -347,6 +347,64 @@ def pipeline_of_configmap(target: Target, limits: Limits = Limits()) -> tuple[Pi
     return pipe, [e for _, e in errors]
 
 
+# ------------------------------------------------------------------ Fluent Operator resources
+
+# fluentbit.fluent.io kinds -> the section they stand for
+FLUENT_OPERATOR_KINDS = {
+    "ClusterInput": "INPUT", "ClusterFilter": "FILTER", "Filter": "FILTER", "ClusterOutput": "OUTPUT",
+    "Output": "OUTPUT", "ClusterParser": "PARSER", "Parser": "PARSER",
+}
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
+
+
+def _plugin_section(name: str, plugin: str, body: Any, path: str, line: int) -> Section:
+    sec = Section(name, path, line, [Prop("name", plugin, line, path)])
+    for k, v in k8s.as_map(body).items():
+        if isinstance(k, str) and isinstance(v, (str, int, float, bool)):
+            text = ("on" if v else "off") if isinstance(v, bool) else str(v)
+            sec.props.append(Prop(_snake(k), text, k8s.line(body, k, line), path))
+    return sec
+
+
+def pipeline_of_fluent_operator(targets: list[Target]) -> Pipeline | None:
+    """One pipeline from the Fluent Operator's resources of a scope (ClusterInput, ClusterFilter, ClusterOutput, ...).
+
+    Reported on the first output resource (or the first resource when there is no output).
+    """
+    objs = [t for t in targets if isinstance(t.data, dict) and str(t.data.get("apiVersion", "")).startswith(
+        "fluentbit.fluent.io/") and t.data.get("kind") in FLUENT_OPERATOR_KINDS]
+    if not objs:
+        return None
+    outputs = [t for t in objs if FLUENT_OPERATOR_KINDS[t.data["kind"]] == "OUTPUT"]
+    owner = (outputs or objs)[0]
+    pipe = Pipeline("the Fluent Operator configuration", owner.path, owner.line, owner=owner)
+    for t in objs:
+        section = FLUENT_OPERATOR_KINDS[t.data["kind"]]
+        spec = k8s.as_map(t.data.get("spec"))
+        pipe.files.append(f"{t.path}:{t.line}")
+        if section == "FILTER":
+            for item in k8s.as_list(spec.get("filters")):
+                for plugin, body in k8s.as_map(item).items():
+                    if isinstance(plugin, str):
+                        pipe.sections.append(_plugin_section("FILTER", plugin.lower(), body, t.path,
+                                                             k8s.line(item, plugin, t.line)))
+            continue
+        for plugin, body in spec.items():
+            if not isinstance(plugin, str) or not isinstance(body, dict):
+                continue
+            if section == "PARSER":
+                sec = _plugin_section("PARSER", str(k8s.get(t.data, "metadata", "name") or ""), body, t.path,
+                                      k8s.line(spec, plugin, t.line))
+                sec.props.append(Prop("format", plugin.lower(), sec.line, t.path))
+            else:
+                sec = _plugin_section(section, plugin.lower(), body, t.path, k8s.line(spec, plugin, t.line))
+            pipe.sections.append(sec)
+    return pipe
+
+
 # ------------------------------------------------------------------ alert model
 
 
@@ -836,6 +894,6 @@ def _chart_values_config(data: Any) -> tuple[dict[str, tuple[str, int]], int] | 
     return None
 
 
-__all__ = ["AlertRule", "AlertSource", "Pipeline", "Prop", "Section", "alert_rules_of_object", "extend",
+__all__ = ["FLUENT_OPERATOR_KINDS", "AlertRule", "AlertSource", "Pipeline", "pipeline_of_fluent_operator", "Prop", "Section", "alert_rules_of_object", "extend",
            "has_comparison", "looks_classic", "parse_classic", "pipeline_of_configmap", "read_yaml_format",
            "rules_from_dashboard", "rules_from_grafana", "rules_from_groups", "rules_of_data"]
