@@ -12,7 +12,7 @@ from guidecheck.loaders.observability import (Pipeline, has_comparison, parse_cl
 from guidecheck.model import Status
 from guidecheck.yamlsafe import load_yaml
 
-from conftest import SHARED
+from conftest import ROOT, SHARED
 from obs_support import cluster_targets, found, run_targets, scan_tree
 
 DEPLOY = """
@@ -454,3 +454,48 @@ def test_latency_rule_refers_through_single_quoted_and_regex_matchers(tmp_path):
     assert refers_to(rule("rate(shop_cart_request_duration_seconds_bucket[5m])"), names)
     assert not refers_to(rule('rate(x_bucket{job!="cart"}[5m])'), names)
     assert not refers_to(rule('rate(x_bucket{job=~"cart-v2"}[5m])'), names)
+
+
+# ------------------------------------------------------------ rendered charts (real helm)
+
+HELM = ROOT / ".tools" / "bin" / "helm"
+NE_CHART = SHARED / "corpus" / "dev" / "prometheus-community__helm-charts" / "charts" / "prometheus-node-exporter"
+
+
+def _render(chart, out_dir, *args: str) -> None:
+    import subprocess
+
+    proc = subprocess.run([str(HELM), "template", "rel", str(chart), *args], capture_output=True, text=True,
+                          timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(out_dir),
+                                            "HELM_CACHE_HOME": str(out_dir / ".c"),
+                                            "HELM_CONFIG_HOME": str(out_dir / ".h")})
+    assert proc.returncode == 0, proc.stderr
+    (out_dir / "rendered.yaml").write_text(proc.stdout, encoding="utf-8")
+
+
+@pytest.mark.skipif(not HELM.is_file() or not NE_CHART.is_dir(), reason="helm or the shared corpus not present")
+@pytest.mark.parametrize("args,passes", [
+    ((), True),  # the Service's prometheus.io/scrape annotation, every Service port
+    (("--set", "prometheus.monitor.enabled=true", "--set-json", "service.annotations=null"), True),  # named port
+    (("--set", "prometheus.podMonitor.enabled=true", "--set-json", "service.annotations=null"), True),
+    (("--set-json", "service.annotations=null"), False),
+])
+def test_rendered_node_exporter_chart(tmp_path, args, passes):
+    _render(NE_CHART, tmp_path, *args)
+    result = scan_tree(tmp_path, {}, ("GC501",))
+    statuses = [o.status for o in result.outcomes if o.target.ref.kind == "DaemonSet"]
+    assert statuses == [Status.PASS if passes else Status.FAIL]
+
+
+@pytest.mark.skipif(not HELM.is_file(), reason="helm not present")
+def test_compliant_example_chart_renders_compliant(tmp_path):
+    import shutil
+
+    example = ROOT / "examples" / "compliant-service"
+    shutil.copytree(example, tmp_path / "svc", ignore=shutil.ignore_patterns("chart"))
+    _render(example / "chart", tmp_path / "svc")
+    result = scan_tree(tmp_path / "svc", {}, ("GC501", "GC503", "GC504", "GC505", "GC903", "GC904"))
+    assert found(result, tmp_path / "svc") == []
+    passed = {(o.rule_id, o.target.ref.kind) for o in result.outcomes if o.status == Status.PASS}
+    assert {("GC501", "Deployment"), ("GC903", "Deployment"), ("GC904", "Deployment"), ("GC505", "Repository"),
+            ("GC503", "Repository"), ("GC504", "Repository")} <= passed
