@@ -136,6 +136,7 @@ def test_a_conf_file_that_is_not_fluent_bit_is_not_read_as_one(tmp_path):
     result = scan_tree(tmp_path, {
         "nginx/nginx.conf": "events {}\nhttp { server { listen 80; } }\n",
         "supervisord.conf": "[program:app]\ncommand=/app\n",
+        "fluentd/fluentd.conf": "<source>\n  @type forward\n</source>\n@include loki.conf\n",  # fluentd, not Fluent Bit
         "deploy.yaml": DEPLOY,
     }, ("GC001", "GC504"))
     assert [(p, r) for p, _, r, _ in found(result, tmp_path)] == [(".", "GC504")]

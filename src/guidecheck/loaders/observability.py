@@ -108,6 +108,8 @@ _LOOKS_CLASSIC = re.compile(r"^\s*\[\s*(INPUT|OUTPUT|FILTER|PARSER|MULTILINE_PAR
                             re.IGNORECASE | re.MULTILINE)
 _ANY_SECTION = re.compile(r"^\s*\[\s*(INPUT|OUTPUT|FILTER|PARSER|MULTILINE_PARSER|SERVICE)\s*\]\s*$",
                           re.IGNORECASE | re.MULTILINE)
+# fluentd (not Fluent Bit) configuration: <source>, <match ...>, <filter ...> directives
+_FLUENTD = re.compile(r"^\s*</?(source|match|filter|label|system|worker)\b", re.MULTILINE)
 _INCLUDE = re.compile(r"^\s*@INCLUDE\s+(\S+)", re.MULTILINE | re.IGNORECASE)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_INCLUDE_DEPTH = 16
@@ -690,7 +692,7 @@ def extend(loaded, config, options: dict) -> None:
             name = posixpath.basename(rel).lower()
             fluent_named = "fluent" in rel.lower()
             text = read(rel, report=fluent_named) if (fluent_named or _small(root, rel)) else None
-            if text is not None and (looks_classic(text) or fluent_named and (
+            if text is not None and not _FLUENTD.search(text) and (looks_classic(text) or fluent_named and (
                     _ANY_SECTION.search(text) or _INCLUDE.search(text))):
                 candidates.append(rel)
             elif text is not None and "fluent" not in name:
