@@ -500,3 +500,11 @@ def test_compliant_example_chart_renders_compliant(tmp_path):
     passed = {(o.rule_id, o.target.ref.kind) for o in result.outcomes if o.status == Status.PASS}
     assert {("GC501", "Deployment"), ("GC903", "Deployment"), ("GC904", "Deployment"), ("GC505", "Repository"),
             ("GC503", "Repository"), ("GC504", "Repository")} <= passed
+
+
+def test_a_repository_that_deploys_nothing_is_not_applicable(tmp_path):
+    result = scan_tree(tmp_path, {"Dockerfile": "FROM alpine:3.20\n"}, ("GC503", "GC504", "GC505", "GC904"))
+    assert found(result, tmp_path) == []
+    assert sorted((o.rule_id, o.status) for o in result.outcomes) == [
+        (r, Status.NOT_APPLICABLE) for r in ("GC503", "GC504", "GC505", "GC904")]
+    assert all("nothing in this directory is deployed" in o.reason for o in result.outcomes)
