@@ -10,7 +10,7 @@ from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config
 from guidecheck.loaders import load
-from guidecheck.model import SourceFile, Target
+from guidecheck.model import Target
 from guidecheck import k8s
 from guidecheck.yamlsafe import load_yaml
 
@@ -43,7 +43,6 @@ def found(result, root: Path) -> list[tuple[str, int, str, str]]:
 def cluster_targets(text: str, context: str = "prod") -> list[Target]:
     """Objects as the live audit hands them over: k8s targets with origin source 'cluster', no repo target."""
     out = []
-    src = SourceFile(f"cluster/{context}", "cluster")
     for doc in load_yaml(textwrap.dedent(text).lstrip("\n")):
         obj = doc.data
         if isinstance(obj, dict):
@@ -51,7 +50,6 @@ def cluster_targets(text: str, context: str = "prod") -> list[Target]:
             out.append(Target(kind="k8s", path=f"cluster/{context}/{ref.namespace}/{ref.kind}/{ref.name}",
                               line=1, ref=ref, data=obj, source=None,
                               origin={"source": "cluster", "repo": f"cluster/{context}"}))
-    del src
     return out
 
 

@@ -89,7 +89,8 @@ def test_one_good_autoscaler_is_enough_and_others_are_not_reported(tmp_path):
     result = scan_tree(tmp_path, {
         "deploy.yaml": DEPLOY,
         "hpa.yaml": hpa("autoscaling/v2", "  minReplicas: 2\n  maxReplicas: 5") + "---\n" + hpa(
-            "autoscaling/v2", "  minReplicas: 5\n  maxReplicas: 5").replace("name: cart\n  namespace", "name: b\n  namespace"),
+            "autoscaling/v2", "  minReplicas: 5\n  maxReplicas: 5").replace("name: cart\n  namespace",
+                                                                             "name: b\n  namespace"),
     }, ("GC903",))
     assert found(result, tmp_path) == []
 

@@ -287,5 +287,5 @@ def scale_targets(scaler: Target, ctx) -> list[Target]:
 
 __all__ = ["MONITOR_KINDS", "SCALER_KINDS", "container_port", "monitor_selection", "monitor_selects_pods",
            "monitor_selects_service", "monitors_in_scope", "namespace", "namespace_selected", "name", "profile",
-           "related", "related_support", "repo_target", "view_key", "same_namespace", "scale_target_ref", "scale_targets",
-           "scalers_for", "scope", "selects_pods_of", "service_port_target", "services_for", "visible"]
+           "related", "related_support", "repo_target", "same_namespace", "scale_target_ref", "scale_targets",
+           "scalers_for", "scope", "selects_pods_of", "service_port_target", "services_for", "view_key", "visible"]

@@ -47,7 +47,8 @@ def scaler_resources(obj: dict) -> list[str]:
 
 def _other_metrics(obj: dict) -> str:
     out = []
-    for m in map(k8s.as_map, k8s.as_list(k8s.get(obj, "spec", "metrics")) or k8s.as_list(k8s.get(obj, "spec", "triggers"))):
+    entries = k8s.as_list(k8s.get(obj, "spec", "metrics")) or k8s.as_list(k8s.get(obj, "spec", "triggers"))
+    for m in map(k8s.as_map, entries):
         kind = m.get("type")
         body = k8s.as_map(m.get(str(kind)[:1].lower() + str(kind)[1:])) if isinstance(kind, str) else {}
         name = k8s.as_map(body.get("metric")).get("name") or body.get("metricName")

@@ -896,6 +896,7 @@ def _chart_values_config(data: Any) -> tuple[dict[str, tuple[str, int]], int] | 
     return None
 
 
-__all__ = ["FLUENT_OPERATOR_KINDS", "AlertRule", "AlertSource", "Pipeline", "pipeline_of_fluent_operator", "Prop", "Section", "alert_rules_of_object", "extend",
-           "has_comparison", "looks_classic", "parse_classic", "pipeline_of_configmap", "read_yaml_format",
-           "rules_from_dashboard", "rules_from_grafana", "rules_from_groups", "rules_of_data"]
+__all__ = ["FLUENT_OPERATOR_KINDS", "MAX_EXPR", "AlertRule", "AlertSource", "Pipeline", "Prop", "Section",
+           "alert_rules_of_object", "extend", "has_comparison", "looks_classic", "parse_classic",
+           "pipeline_of_configmap", "pipeline_of_fluent_operator", "read_yaml_format", "rules_from_dashboard",
+           "rules_from_grafana", "rules_from_groups", "rules_of_data"]
