@@ -173,8 +173,21 @@ def test_yaml_format_includes_and_chart_values_of_a_subchart(tmp_path):
         "outputs.yaml": """
             pipeline:
               outputs:
-                - name: loki
+                - name: stdout
                   match: "*"
+              inputs:
+                - name: dummy
+            """,
+        "inputs-only.yaml": """
+            includes: [filters.yaml]
+            pipeline:
+              inputs:
+                - name: tail
+            """,
+        "filters.yaml": """
+            pipeline:
+              filters:
+                - name: kubernetes
             """,
         "platform/values.yaml": """
             fluent-bit:
@@ -190,8 +203,11 @@ def test_yaml_format_includes_and_chart_values_of_a_subchart(tmp_path):
         "deploy.yaml": DEPLOY,
     }, ("GC001", "GC504"))
     got = [(p, line, r) for p, line, r, _ in found(result, tmp_path)]
-    # fluent-bit.yaml gets its output from outputs.yaml; the values' [OUTPUT] line is pinned inside the block
-    assert got == [("platform/values.yaml", 7, "GC504")]
+    # fluent-bit.yaml gets its (stdout) output from outputs.yaml: pinned there, once (an included file is
+    # not a pipeline of its own); inputs-only.yaml has no output at all; in the values the [OUTPUT] line is
+    # pinned inside the block scalar
+    assert got == [("inputs-only.yaml", 1, "GC504"), ("outputs.yaml", 3, "GC504"),
+                   ("platform/values.yaml", 7, "GC504")]
 
 
 # ------------------------------------------------------------ alert loading and classification
@@ -507,3 +523,10 @@ def test_a_repository_that_deploys_nothing_is_not_applicable(tmp_path):
     assert sorted((o.rule_id, o.status) for o in result.outcomes) == [
         (r, Status.NOT_APPLICABLE) for r in ("GC503", "GC504", "GC505", "GC904")]
     assert all("nothing in this directory is deployed" in o.reason for o in result.outcomes)
+
+
+def test_a_fluent_bit_file_named_on_the_command_line_is_checked_for_syntax(tmp_path, run_cli):
+    (tmp_path / "fluent-bit.conf").write_text("[INPUT]\n    Name tail\n    Path\n", encoding="utf-8")
+    proc = run_cli("scan", "--isolated", "fluent-bit.conf", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "fluent-bit.conf:3:1: error GC001 key 'Path' has no value" in proc.stdout

@@ -729,16 +729,27 @@ def extend(loaded, config, options: dict) -> None:
             if rel in texts and (rel in candidates or rel in included):
                 loaded.targets.append(_file_target(src))
 
-    # YAML/JSON documents: Fluent Bit YAML format, chart values, rule files, provisioning, dashboards
+    # YAML/JSON documents: Fluent Bit YAML format, chart values, rule files, provisioning, dashboards.
+    # A YAML-format file another one includes is part of that pipeline, not a pipeline of its own.
+    yaml_included: set[str] = set()
+    for path, d in others.items():
+        for doc in d.docs:
+            if looks_yaml_format(doc.data) or (isinstance(doc.data, dict) and "includes" in doc.data):
+                for ref in k8s.as_list(doc.data.get("includes")):
+                    for res in _yaml_includer(path, others, set())(ref, path) if isinstance(ref, str) else ():
+                        if res[0] == "ok" and res[1] != path:
+                            yaml_included.add(res[1])
     for path, d in others.items():
         scope = _scope_of(path, loaded)
-        included_yaml: set[str] = set()
         for doc in d.docs:
             data = doc.data
-            if looks_yaml_format(data):
+            if looks_yaml_format(data) or (isinstance(data, dict) and isinstance(data.get("includes"), list)
+                                           and isinstance(data.get("pipeline", data.get("service")), dict)):
+                if path in yaml_included:
+                    continue
                 pipe = Pipeline("the Fluent Bit pipeline", path, doc.line)
                 errors: list[tuple[str, LoadError]] = []
-                read_yaml_format(data, path, pipe, errors, _yaml_includer(path, others, included_yaml))
+                read_yaml_format(data, path, pipe, errors, _yaml_includer(path, others, set()))
                 for _, e in errors:
                     _source_errors(loaded, path).append(e)
                 loaded.targets.append(_support_target("fluentbit", path, doc.line,
@@ -762,6 +773,25 @@ def extend(loaded, config, options: dict) -> None:
                 loaded.targets.append(_support_target("alerts", path, doc.line, ObjectRef("AlertRules", None, path),
                                                       AlertSource(path, path, doc.line, rules),
                                                       {"source": "file", "repo": scope}))
+
+    # Fluent Bit files named one by one (pre-commit): their syntax, as GC001 (includes are not followed)
+    for abspath, display, kind in loaded.files:
+        name = posixpath.basename(display).lower()
+        if kind is not None or not name.endswith(".conf") or "fluent" not in name:
+            continue
+        src = SourceFile(display, "fluentbit")
+        loaded.targets.append(_file_target(src))
+        try:
+            text = read_text(abspath, config.max_file_bytes, root=os.path.dirname(abspath))
+        except ReadError as exc:
+            src.errors.append(exc.error)
+            continue
+        src.read = True
+        if _FLUENTD.search(text):
+            continue
+        errors = []
+        parse_classic(text, display, 1, Pipeline("the Fluent Bit pipeline", display, 1), errors, None)
+        src.errors.extend(e for _, e in errors)
 
     # ConfigMaps of plain manifests: parse once here, errors go to GC001 of their file
     for t in list(loaded.targets):
