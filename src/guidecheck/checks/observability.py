@@ -709,14 +709,34 @@ def refers_to(rule: AlertRule, names: set[str]) -> bool:
     return any(v in names for v in rule.labels.values())
 
 
+def _covered(target: Target, ctx: Context) -> bool:
+    """Whether a latency rule refers to the workload (memoised per workload)."""
+    memo = ctx.cached("obs.latency-covered", lambda c: {})
+    if id(target) not in memo:
+        names = _service_names(target, _services(target, ctx), ctx)
+        memo[id(target)] = (target, any(refers_to(r, names) for r in _latency_rules(target, ctx)))
+    return memo[id(target)][1]
+
+
+def _served_workloads(target: Target, ctx: Context) -> list[Target]:
+    """Long-running workloads of the scope that a Service selects (the services whose latency matters)."""
+    return [w for w in _in_scope_workloads(target, ctx) if _services(w, ctx)]
+
+
 def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC904: a latency alert or recording rule whose selectors refer to the service."""
     if target.kind == "repo":
-        if _latency_rules(target, ctx):
+        rules = _latency_rules(target, ctx)
+        if not rules:
+            _repo_scope_or_na(target, ctx)
+            yield Hit("no latency alert or recording rule (e.g. histogram_quantile over a request duration "
+                      "histogram) monitors response times")
             return
-        _repo_scope_or_na(target, ctx)
-        yield Hit("no latency alert or recording rule (e.g. histogram_quantile over a request duration "
-                  "histogram) monitors response times")
+        served = _served_workloads(target, ctx)
+        if served and not any(_covered(w, ctx) for w in served):
+            shown = _listing([f"'{r.name}' ({r.path}:{r.line})" for r in rules], 2)
+            yield Hit(f"no latency rule refers to any of the {len(served)} service(s) of this repository in its "
+                      f"selectors (latency rules found: {shown})")
         return
     obj = target.data
     if not isinstance(obj, dict) or obj.get("kind") not in (ctx.settings.get("workload-kinds") or ()):
@@ -726,14 +746,18 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
     if not services:
         raise NotApplicable("no Service selects its pods: it serves no requests whose response time to monitor")
     rules = _latency_rules(target, ctx)
-    if not rules and crossref.repo_target(target, ctx) is not None:
+    has_repo = crossref.repo_target(target, ctx) is not None
+    if not rules and has_repo:
         raise NotApplicable("no latency rule in this repository at all: reported once on the repository")
-    names = _service_names(target, services, ctx)
-    if any(refers_to(r, names) for r in rules):
+    if _covered(target, ctx):
         return
     if not rules:
         yield Hit("no latency alert or recording rule in scope monitors the response time of this service")
         return
+    if has_repo and not any(_covered(w, ctx) for w in _served_workloads(target, ctx)):
+        raise NotApplicable("no latency rule refers to any service of this repository: reported once on the "
+                            "repository")
+    names = _service_names(target, services, ctx)
     shown = _listing([f"'{r.name}' ({r.path}:{r.line})" for r in rules], 2)
     yield Hit(f"no latency rule refers to this service ({', '.join(sorted(names))}) in its selectors; "
               f"latency rules found: {shown}")
