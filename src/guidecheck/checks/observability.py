@@ -237,12 +237,13 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
         return
     at_port = [(c, p) for c, p in declared if p["containerPort"] == want_port]
     line = at_port[0][1].line if at_port else conts[0].line
+    column = getattr(at_port[0][1], "col", 1) if at_port else conts[0].column
     container = at_port[0][0].name if at_port else None
     to_port = [r for r in routes if r.port == want_port]
     if to_port:
         r = to_port[0]
         yield Hit(f"wrong path: port {want_port} is scraped at '{r.path}', not '{want_path}' (via {r.via})",
-                  line=line, container=container, extra={"missing": "path"})
+                  line=line, column=column, container=container, extra={"missing": "path"})
         return
     if routes:
         shown = _listing(sorted({f"port {r.port if r.port is not None else '(none)'} via {r.via}" for r in routes}))
@@ -253,7 +254,7 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
         else:
             msg = f"no port {want_port}: no container declares containerPort {want_port}; scraped instead: {shown}"
             missing = "port"
-        yield Hit(msg + _notes(notes), line=line, container=container, extra={"missing": missing})
+        yield Hit(msg + _notes(notes), line=line, column=column, container=container, extra={"missing": missing})
         return
     idle = _monitors_selecting_nothing(target, ctx)
     if not at_port:
@@ -276,7 +277,7 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
         missing = "scrape-config"
     if missing != "monitor-selects-nothing":
         msg += _notes(notes)
-    yield Hit(msg, line=line, container=container, extra={"missing": missing})
+    yield Hit(msg, line=line, column=column, container=container, extra={"missing": missing})
 
 
 def _notes(notes: list[str]) -> str:
