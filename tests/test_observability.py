@@ -530,3 +530,43 @@ def test_a_fluent_bit_file_named_on_the_command_line_is_checked_for_syntax(tmp_p
     proc = run_cli("scan", "--isolated", "fluent-bit.conf", cwd=tmp_path)
     assert proc.returncode == 1
     assert "fluent-bit.conf:3:1: error GC001 key 'Path' has no value" in proc.stdout
+
+
+def test_chart_values_are_not_judged_again_when_the_chart_was_rendered(tmp_path):
+    from guidecheck.config import Config
+    from guidecheck.loaders import load
+    from guidecheck import engine
+    from guidecheck.catalog import load_rules
+    from obs_support import write_tree
+
+    write_tree(tmp_path, {"logging/values.yaml": """
+        config:
+          outputs: |
+            [OUTPUT]
+                Name es
+          inputs: |
+            [INPUT]
+                Name tail
+        """, "deploy.yaml": DEPLOY})
+    config = Config(select=("GC504",))
+    loaded = load([str(tmp_path)], config)
+    before = engine.run(load_rules(), loaded.targets, config)
+    assert [(f.line, f.path.endswith("logging/values.yaml")) for f in before.findings] == [(3, True)]
+    # what the Helm loader adds: the chart's ConfigMap, rendered from those values
+    rendered = cluster_targets("""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: fluent-bit}
+        data:
+          fluent-bit.conf: |
+            [INPUT]
+                Name tail
+            [OUTPUT]
+                Name es
+        """)[0]
+    rendered.path = str(tmp_path / "logging/templates/configmap.yaml")
+    rendered.origin = {"source": "helm", "repo": str(tmp_path) + "/", "chart": str(tmp_path / "logging"),
+                       "profile": "default"}
+    after = engine.run(load_rules(), loaded.targets + [rendered], config)
+    assert [(f.path.endswith("templates/configmap.yaml"), str(f.object)) for f in after.findings] == [
+        (True, "ConfigMap/fluent-bit")]

@@ -454,9 +454,14 @@ def _fluentbit_rule(rule: str, target: Target, ctx: Context) -> Iterator[Hit]:
             yield Hit(f"no Fluent Bit pipeline found (classic or YAML configuration file, ConfigMap, or "
                       f"fluent-bit chart values), so nothing shows that {what}")
             return
+        # chart values whose chart was rendered in this scan: the rendered ConfigMap is judged instead
+        rendered = {str((p.owner.origin or {}).get("chart", "")).rstrip("/") for p in real
+                    if p.owner is not None and (p.owner.origin or {}).get("source") == "helm"}
         for p in real:
             if p.owner is not None:
                 continue  # a ConfigMap's pipeline is judged on the ConfigMap
+            if p.values_of is not None and p.values_of in rendered:
+                continue
             hit = _pipeline_gap(p, pipes, rule, ctx)
             if hit is not None:
                 yield hit

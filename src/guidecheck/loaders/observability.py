@@ -92,6 +92,7 @@ class Pipeline:
     files: list[str] = field(default_factory=list)  # every file/key read into it
     notes: list[str] = field(default_factory=list)  # what could not be followed (absolute includes ...)
     owner: Target | None = None  # the ConfigMap it came from
+    values_of: str | None = None  # chart directory whose values.yaml-style file it was read from
 
     def of(self, name: str) -> list[Section]:
         return [s for s in self.sections if s.name == name]
@@ -765,6 +766,7 @@ def extend(loaded, config, options: dict) -> None:
                 for _, e in errors:
                     _source_errors(loaded, path).append(e)
                 if pipe is not None and pipe.sections:
+                    pipe.values_of = posixpath.dirname(path) or "."
                     loaded.targets.append(_support_target("fluentbit", path, line,
                                                           ObjectRef("FluentBitConfig", None, path), pipe,
                                                           {"source": "values", "repo": scope}))
