@@ -87,7 +87,8 @@ class Loaded:
 
 # Loader extensions run after the walk, in this order (see the module docstring).
 EXTENSIONS: tuple[str, ...] = (
-    "guidecheck.loaders.observability",
+    "guidecheck.loaders.ci",
+    "guidecheck.loaders.observability",  # after any loader that adds k8s objects (Helm rendering)
 )
 
 
