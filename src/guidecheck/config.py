@@ -59,6 +59,50 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "php": ["*Test.php"],
         "shell": ["*.bats"],
     },
+    # ---- observability and autoscaling (GC501, GC503-GC505, GC903, GC904) ----
+    # 5.a: annotation prefixes read as Prometheus scrape annotations (<prefix>/scrape, /port, /path)
+    # on a pod template or a Service.
+    "metrics-annotation-prefixes": ["prometheus.io"],
+    # 5.c: Fluent Bit output plugins that ship to Loki.
+    "fluent-bit-loki-outputs": ["loki", "grafana-loki"],
+    # 5.b: parser names taken as JSON parsers when the scanned configuration does not define
+    # them (Fluent Bit's stock parsers.conf defines 'json' with Format json).
+    "fluent-bit-json-parsers": ["json"],
+    # 5.b: parsers that decode a container runtime's log envelope, not the application's line:
+    # using one of them is not JSON parsing of the logs, even if its Format is json.
+    "fluent-bit-envelope-parsers": ["docker", "docker-daemon", "docker_no_time", "cri", "containerd"],
+    # 5.d / 9.c: Python regular expressions (searched case-insensitively in an alert's or
+    # recording rule's query) that classify it as a latency, errors or availability rule.
+    "alert-signal-patterns": {
+        "latency": [
+            r"histogram_quantile\s*\(.*(duration|latency|response_time|request_time|_time)\w*_bucket",
+            r"(duration|latency|response_time|request_time)\w*(_seconds|_milliseconds|_ms)?(_sum|_avg|\{[^}]*quantile)",
+            r"(latency|duration)\w*:\w*(quantile|p[0-9]{2}|mean|avg)",
+        ],
+        "errors": [
+            r"\b(code|status|status_code|response_code|http_status|http_code)\s*=~?\s*[\"'][^\"']*5",
+            r"5xx",
+            r"grpc_code\s*(!=\s*[\"']OK|=~?\s*[\"'][^\"']*(Internal|Unavailable|Unknown|DeadlineExceeded))",
+            r"(error|errors|failed|failures|exceptions)(_total|_count|_rate|:|\b)",
+        ],
+        "availability": [
+            r"(?<![\w:.])up(?![\w:(])",
+            r"\babsent(_over_time)?\s*\(",
+            r"probe_success",
+            r"replicas_(un)?available",
+            r"\b(code|status|status_code|response_code)\s*!~\s*[\"'][^\"']*5",
+            r"(availability|success_?rate|success_?ratio|burn_?rate|error_budget|slo[:_])",
+        ],
+    },
+    # 5.d / 9.c: more patterns, added to the ones above (the easy way to extend the defaults).
+    "extra-alert-signal-patterns": {},
+    # 9.c: pod labels whose values name the service (besides the workload's and its Services'
+    # names) when matching an alert's selectors against a workload.
+    "service-name-labels": ["app", "app.kubernetes.io/name", "app.kubernetes.io/instance", "k8s-app", "name"],
+    # 9.b: workload kinds that must have a HorizontalPodAutoscaler, and the resource metrics
+    # that count (an HPA on other metrics only does not scale on CPU/memory usage).
+    "autoscaled-kinds": ["Deployment", "StatefulSet"],
+    "autoscaling-resources": ["cpu", "memory"],
     # --- backups (8.a-8.c: GC801-GC803, guidecheck.backup) ---
     # name -> regular expression (case-insensitive) over a workload's commands, args, env values and the
     # ConfigMap scripts it mounts; a name given in .guidecheck.yaml replaces that default, null drops it.
@@ -357,6 +401,14 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         re.compile(settings["image-tag-pattern"])
     except re.error as exc:
         raise ConfigError(f"{where}: 'settings.image-tag-pattern' is not a valid regular expression: {exc}") from None
+    for key in ("alert-signal-patterns", "extra-alert-signal-patterns"):
+        for signal, patterns in (settings.get(key) or {}).items():
+            for pat in patterns:
+                try:
+                    re.compile(pat)
+                except re.error as exc:
+                    raise ConfigError(f"{where}: 'settings.{key}.{signal}': {pat!r} is not a valid regular "
+                                      f"expression: {exc}") from None
     from guidecheck.backup import invalid_patterns  # backups (8.a-8.c): name -> regex settings
 
     for bad in invalid_patterns(settings):

@@ -13,7 +13,7 @@ from typing import Callable
 
 from guidecheck import suppress
 from guidecheck.catalog import Rule, resolve_check
-from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.config import Config
 from guidecheck.model import Finding, Hit, Outcome, ScanResult, SourceFile, Status, Target
 from guidecheck.sanitize import mask_secrets
@@ -54,6 +54,8 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
             for target in by_kind.get(kind, ()):
                 try:
                     hits = list(check(target, ctx))
+                except NotATarget:
+                    continue  # an object the rule never looks at: no outcome
                 except NotApplicable as na:
                     outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=str(na) or None))
                     continue
