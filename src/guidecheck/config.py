@@ -59,6 +59,24 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "php": ["*Test.php"],
         "shell": ["*.bats"],
     },
+    # ---- 6.a, 6.b, 6.c, 9.a: OpenAPI documents, service authentication, key rotation (GC601-GC603, GC901, GC902)
+    # API paths (fnmatch globs, '*' also matches '/') exempt from GC601/GC603: health and metrics endpoints.
+    "openapi-exempt-paths": [
+        "*/health", "*/health/*", "*/healthz", "*/healthz/*", "*/livez", "*/livez/*", "*/readyz", "*/readyz/*",
+        "*/liveness", "*/readiness", "*/ready", "*/live", "*/ping", "*/metrics",
+    ],
+    # GC601: Istio's root namespace: mesh policies there apply to every namespace.
+    "mesh-root-namespace": "istio-system",
+    # GC602: labels or annotations ("key" or "key=value") marking a CronJob, Certificate or ExternalSecret as the
+    # rotation mechanism of a signing key, and name globs that mark one too.
+    "key-rotation-selectors": ["guidecheck.io/key-rotation"],
+    "key-rotation-name-patterns": ["*key-rotat*", "*rotate-key*", "*rotate-*-key*", "*jwks-rotat*"],
+    # GC602: labels or annotations marking a Secret (or Certificate, ExternalSecret) as holding a signing key,
+    # and name globs (of the object or of the Secret it writes) that mark one too.
+    "signing-key-selectors": ["guidecheck.io/signing-key"],
+    "signing-key-name-patterns": ["*signing-key*", "*jwt-key*", "*jwt-signing*", "*jwks*"],
+    # GC602 (live): annotations holding the time a key Secret was last rotated (RFC 3339).
+    "key-rotated-at-annotations": ["guidecheck.io/rotated-at"],
 }
 
 FAIL_ON = ("error", "warning", "info", "never")

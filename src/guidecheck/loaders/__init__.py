@@ -86,7 +86,9 @@ class Loaded:
 
 
 # Loader extensions run after the walk, in this order (see the module docstring).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = (
+    "guidecheck.loaders.openapi",
+)
 
 
 def load(paths: list[str], config: Config, options: dict[str, Any] | None = None) -> Loaded:

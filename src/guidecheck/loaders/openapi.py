@@ -1,0 +1,322 @@
+"""OpenAPI / Swagger documents: find them, and resolve their ``$ref``s without trusting them.
+
+A document is any parsed YAML or JSON document (from ``loaded.others``: every
+file is read and parsed once, by the walk) whose top level has an ``openapi``
+or ``swagger`` key.  Each becomes a target of kind ``openapi``.
+
+References are resolved here, once, and only inside the scanned tree:
+
+* ``#/json/pointer`` into the same file;
+* ``relative/file.yaml#/pointer`` to another YAML/JSON file of the scan, taken
+  from ``loaded.others`` (already parsed, never read again);
+* anything else is never followed and becomes a *problem* of the document
+  (rule GC902): a URL of any scheme (``http:``, ``https:``, ``file:``, ...), an
+  absolute path, a relative path leaving the scanned tree, a file that is not
+  among the scanned YAML/JSON files, a pointer that leads nowhere, and a chain
+  of ``$ref``-only nodes that comes back to itself (``Self: {$ref: Self}``,
+  which has no meaning; ``A`` -> ``B`` -> ``A`` through properties is legal).
+
+Nothing here imports the validator: GC902 runs openapi-spec-validator on the
+model built here, with retrieval handlers that serve only the files resolved
+here (see :mod:`guidecheck.checks.openapi`).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from guidecheck.model import ObjectRef, Target
+
+# keys whose values are literal data, never references
+_LITERAL_KEYS = frozenset({"example", "default", "enum", "const"})
+MAX_REF_HOPS = 64  # a $ref chain longer than this is reported, not followed further
+
+
+@dataclass
+class SpecFile:
+    path: str  # display path
+    abspath: str
+    data: Any  # the file's (first) document
+
+
+@dataclass
+class RefProblem:
+    path: str  # display path of the file holding the $ref
+    line: int
+    column: int
+    ref: str
+    message: str
+    kind: str  # external | escapes | absolute | missing-file | missing-target | circular | invalid
+
+
+@dataclass
+class OpenAPIDoc:
+    path: str  # display path of the document
+    abspath: str
+    root: str  # absolute root of the scanned tree: no $ref is ever resolved outside it
+    keyword: str  # "openapi" | "swagger"
+    version: str  # as written, e.g. "3.0.3", "2.0"
+    data: Any  # the document (a YMap)
+    files: dict[str, SpecFile] = field(default_factory=dict)  # abspath -> file (the document's own included)
+    problems: list[RefProblem] = field(default_factory=list)
+
+    @property
+    def family(self) -> str | None:
+        """``2.0``, ``3.0``, ``3.1``, ``3.2`` or None when the version is not one of them."""
+        v = self.version
+        if self.keyword == "swagger":
+            return "2.0" if v in ("2.0", "2") else None
+        for fam in ("3.0", "3.1", "3.2"):
+            if v == fam or v.startswith(fam + "."):
+                return fam
+        return None
+
+    def file_of(self, abspath: str) -> SpecFile | None:
+        return self.files.get(abspath)
+
+    def resolve(self, ref: Any, from_abspath: str) -> tuple[str, Any] | None:
+        """The node a ``$ref`` written in file ``from_abspath`` points at, as (file abspath, node), or None."""
+        res = _resolve(self, ref, from_abspath)
+        return (res[0], res[1]) if isinstance(res, tuple) else None
+
+    def deref(self, node: Any, abspath: str) -> tuple[Any, str]:
+        """Follow ``$ref`` chains from ``node`` (in file ``abspath``); stops at a node that is not a reference
+        (or that cannot be resolved, or a loop: then the last node reached is returned)."""
+        seen = 0
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < MAX_REF_HOPS:
+            res = self.resolve(node["$ref"], abspath)
+            if res is None:
+                return node, abspath
+            abspath, node = res
+            seen += 1
+        return node, abspath
+
+    def display(self, abspath: str) -> str:
+        f = self.files.get(abspath)
+        return f.path if f else self.path
+
+
+def extend(loaded, config, options) -> None:
+    """Add one ``openapi`` target per OpenAPI/Swagger document found among the parsed documents."""
+    if not loaded.others:
+        return
+    index = _FileIndex(loaded)
+    for docs in loaded.others:
+        for doc in docs.docs:
+            data = doc.data
+            if not isinstance(data, dict):
+                continue
+            keyword = "openapi" if "openapi" in data else "swagger" if "swagger" in data else None
+            if keyword is None or _looks_like_k8s_or_other(data):
+                continue
+            where = index.where(docs.path)
+            if where is None:
+                continue
+            abspath, root, scope = where
+            version = data.get(keyword)
+            spec = OpenAPIDoc(
+                path=docs.path,
+                abspath=abspath,
+                root=root,
+                keyword=keyword,
+                version=str(version) if isinstance(version, (str, int, float)) and not isinstance(version, bool)
+                else "",
+                data=data,
+            )
+            spec.files[abspath] = SpecFile(docs.path, abspath, data)
+            _resolve_all(spec, index)
+            line = data.key_line(keyword) if hasattr(data, "key_line") else getattr(data, "line", doc.line)
+            title = None
+            info = data.get("info")
+            if isinstance(info, dict) and isinstance(info.get("title"), str):
+                title = info["title"][:120]
+            loaded.targets.append(Target(
+                kind="openapi",
+                path=docs.path,
+                line=line,
+                ref=ObjectRef("OpenAPI", None, title or posixpath.basename(docs.path)),
+                data=spec,
+                origin={"source": "file", "repo": scope},
+            ))
+
+
+def _looks_like_k8s_or_other(data: dict) -> bool:
+    # an `openapi:` key that is a nested configuration block (e.g. a tool's settings) rather than a version
+    for key in ("openapi", "swagger"):
+        if key in data:
+            v = data[key]
+            return not (isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool)))
+    return False
+
+
+class _FileIndex:
+    """display path <-> absolute path and scan root of every parsed YAML/JSON document file."""
+
+    def __init__(self, loaded) -> None:
+        self.docs_by_display = {d.path: d for d in loaded.others}
+        self.by_display: dict[str, tuple[str, str, str]] = {}  # display -> (abspath, root, scope)
+        self.by_abspath: dict[str, str] = {}  # abspath -> display (only parsed document files)
+        for rs in loaded.repos:
+            root = os.path.normpath(rs.walk.root)
+            for f in rs.walk.files:
+                disp = rs.prefix + f.relpath
+                if disp in self.docs_by_display and disp not in self.by_display:
+                    ab = os.path.normpath(os.path.join(root, f.relpath))
+                    self.by_display[disp] = (ab, root, rs.prefix)
+                    self.by_abspath.setdefault(ab, disp)
+        cwd = os.getcwd()
+        for abspath, disp, _kind in loaded.files:
+            if disp in self.docs_by_display and disp not in self.by_display:
+                ab = os.path.normpath(abspath)
+                root = cwd if ab.startswith(cwd + os.sep) else os.path.dirname(ab)
+                self.by_display[disp] = (ab, root, "")
+                self.by_abspath.setdefault(ab, disp)
+
+    def where(self, display: str) -> tuple[str, str, str] | None:
+        return self.by_display.get(display)
+
+    def data_at(self, abspath: str) -> tuple[str, Any] | None:
+        disp = self.by_abspath.get(abspath)
+        if disp is None:
+            return None
+        docs = self.docs_by_display[disp].docs
+        return (disp, docs[0].data) if docs else None
+
+
+def iter_refs(node: Any) -> Iterator[tuple[dict, Any]]:
+    """Every mapping holding a ``$ref`` key (iteratively; literal data such as examples is skipped).
+
+    A ``$ref`` whose value is a mapping is a property named "$ref" in a schema's ``properties``, not a reference.
+    """
+    stack: list[tuple[Any, Any]] = [(node, None)]
+    while stack:
+        cur, parent_key = stack.pop()
+        if isinstance(cur, dict):
+            if "$ref" in cur and not isinstance(cur["$ref"], dict):
+                yield cur, cur["$ref"]
+            for k, v in cur.items():
+                if not isinstance(v, (dict, list)):
+                    continue
+                if isinstance(k, str) and (k.startswith("x-") or (k in _LITERAL_KEYS and not (
+                        k == "default" and parent_key == "responses"))):
+                    continue
+                stack.append((v, k))
+        elif isinstance(cur, list):
+            stack.extend((v, parent_key) for v in cur if isinstance(v, (dict, list)))
+
+
+def _ref_pos(holder: dict) -> tuple[int, int]:
+    if hasattr(holder, "value_line"):
+        return holder.value_line("$ref"), holder.value_col("$ref")
+    return getattr(holder, "line", 1), getattr(holder, "col", 1)
+
+
+def _resolve_all(spec: OpenAPIDoc, index: _FileIndex) -> None:
+    queue = [spec.abspath]
+    done: set[str] = set()
+    cycles_reported: set[frozenset] = set()
+    spec._index = index  # type: ignore[attr-defined]  # for _resolve on files not yet loaded
+    while queue:
+        ab = queue.pop(0)
+        if ab in done:
+            continue
+        done.add(ab)
+        f = spec.files[ab]
+        for holder, ref in iter_refs(f.data):
+            line, col = _ref_pos(holder)
+            res = _resolve(spec, ref, ab, index)
+            if isinstance(res, RefProblem):
+                res.path, res.line, res.column = f.path, line, col
+                spec.problems.append(res)
+                continue
+            target_ab, node, _ptr = res
+            if target_ab not in done:
+                queue.append(target_ab)
+            loop = _pure_ref_loop(spec, holder, ab, index)
+            if loop is not None and loop not in cycles_reported:
+                cycles_reported.add(loop)
+                spec.problems.append(RefProblem(f.path, line, col, str(ref),
+                                                f"unresolvable circular $ref {str(ref)[:200]!r}: it leads back to "
+                                                "itself through references only", "circular"))
+    spec.problems.sort(key=lambda p: (p.path, p.line, p.column, p.message))
+
+
+def _pure_ref_loop(spec: OpenAPIDoc, holder: dict, ab: str, index: _FileIndex) -> frozenset | None:
+    """If following $ref-only nodes from ``holder`` comes back to a node already seen, the set of the loop's nodes."""
+    seen: list[int] = [id(holder)]
+    node, cur = holder, ab
+    for _ in range(MAX_REF_HOPS):
+        res = _resolve(spec, node.get("$ref"), cur, index)
+        if not isinstance(res, tuple):
+            return None
+        cur, node, _ = res
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
+            return None
+        if id(node) in seen:
+            return frozenset(seen[seen.index(id(node)):])
+        seen.append(id(node))
+    return frozenset(seen)
+
+
+def _resolve(spec: OpenAPIDoc, ref: Any, from_abspath: str, index: _FileIndex | None = None):
+    """(abspath, node, pointer) or a RefProblem (path/line filled in by the caller)."""
+    index = index or getattr(spec, "_index", None)
+    if not isinstance(ref, str):
+        return RefProblem("", 1, 1, repr(ref)[:80], f"$ref must be a string, not {type(ref).__name__}", "invalid")
+    shown = ref if len(ref) <= 200 else ref[:200] + "..."
+    file_part, _, fragment = ref.partition("#")
+    if file_part:
+        split = urllib.parse.urlsplit(file_part)
+        if split.scheme and len(split.scheme) > 1 or split.netloc or file_part.startswith("//"):
+            return RefProblem("", 1, 1, ref, f"external $ref not followed (never fetched or read): {shown}",
+                              "external")
+        rel = urllib.parse.unquote(split.path)
+        if rel.startswith("/") or rel.startswith("\\") or (len(rel) > 1 and rel[1] == ":"):
+            return RefProblem("", 1, 1, ref, f"absolute-path $ref not followed (never read): {shown}", "absolute")
+        target = os.path.normpath(os.path.join(os.path.dirname(from_abspath), rel))
+        if not (target == spec.root or target.startswith(spec.root.rstrip(os.sep) + os.sep)):
+            return RefProblem("", 1, 1, ref, f"$ref escapes the scanned tree (not read): {shown}", "escapes")
+        if target not in spec.files:
+            found = index.data_at(target) if index is not None else None
+            if found is None:
+                rel_show = os.path.relpath(target, spec.root).replace(os.sep, "/")
+                return RefProblem("", 1, 1, ref, f"$ref target file not found among the scanned YAML/JSON files: "
+                                  f"{rel_show[:200]} (from {shown})", "missing-file")
+            spec.files[target] = SpecFile(found[0], target, found[1])
+        doc_ab = target
+    else:
+        doc_ab = from_abspath
+    root = spec.files[doc_ab].data
+    node = _pointer(root, urllib.parse.unquote(fragment)) if fragment else root
+    if node is _MISSING:
+        return RefProblem("", 1, 1, ref, f"unresolvable $ref: {shown} points at nothing", "missing-target")
+    return doc_ab, node, fragment
+
+
+_MISSING = object()
+
+
+def _pointer(root: Any, pointer: str) -> Any:
+    if not pointer.startswith("/"):
+        return _MISSING  # plain-name fragments ($anchor) are not supported here
+    node = root
+    for raw in pointer[1:].split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            if token not in node:
+                return _MISSING
+            node = node[token]
+        elif isinstance(node, list):
+            if not token.isdigit() or int(token) >= len(node):
+                return _MISSING
+            node = node[int(token)]
+        else:
+            return _MISSING
+    return node
+
+
+__all__ = ["OpenAPIDoc", "RefProblem", "SpecFile", "extend", "iter_refs"]
