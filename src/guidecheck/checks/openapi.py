@@ -114,7 +114,7 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
                   f"{'2.0' if kw == 'swagger' else '3.0.x, 3.1.x or 3.2.x'}", line=target.line)
         return
     if any(p.kind == "circular" for p in spec.problems):
-        yield Hit("validation skipped: the document has an unresolvable circular $ref (see above)", line=target.line)
+        yield Hit("validation skipped: the document has an unresolvable circular $ref (see that finding)", line=target.line)
         return
     count = 0
     for path, line, message in _validate(spec, family):
@@ -214,11 +214,15 @@ def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
             parts = tuple(detail.absolute_path) if detail.absolute_path else tuple(err.absolute_path)
         else:
             parts = tuple(parts) + tuple(detail.relative_path if detail is not err else ())
-        path, line = locate(spec, parts)
+        path, line, node = _locate(spec, parts)
+        if isinstance(node, dict) and "default" in node and hasattr(node, "key_line"):
+            try:
+                if detail.instance == node["default"] and not detail.relative_path:
+                    line = node.key_line("default")  # a default value that does not match its schema
+            except Exception:  # noqa: BLE001 - comparison of odd values
+                pass
         where = " > ".join(str(p) for p in parts)
         msg = _short(detail.message)
-        if detail is not err:
-            msg = f"{msg} (in {_short(err.message, 120)})" if len(err.message) < 120 else msg
         yield path, line, f"invalid {spec.keyword} document: {msg}" + (f" at {where[:200]}" if where else "")
 
 
@@ -265,6 +269,11 @@ def _locating_registry(keyword_validators):
 def locate(spec, parts) -> tuple[str, int]:
     """The file and line of the node at ``parts`` (keys from the document root, following $refs as the validator
     does); stops at the deepest node that exists."""
+    path, line, _node = _locate(spec, parts)
+    return path, line
+
+
+def _locate(spec, parts) -> tuple[str, int, Any]:
     node, ab = spec.data, spec.abspath
     line = getattr(node, "line", 1)
     for part in parts:
@@ -278,7 +287,9 @@ def locate(spec, parts) -> tuple[str, int]:
             node = node[part]
         else:
             break
-    return spec.display(ab), line
+    if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        node, _ = spec.deref(node, ab)
+    return spec.display(ab), line, node
 
 
 # ----------------------------------------------------------------- GC603

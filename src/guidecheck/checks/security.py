@@ -75,14 +75,14 @@ def _unsecured_operations(spec, ctx) -> list[tuple[str, int, str]]:
     schemes = jwt_schemes(spec)
     global_sec = spec.data.get("security")
     out = []
-    for api_path, method, op, _item, ab in operations(spec):
+    for api_path, method, op, item, ab in operations(spec):
         if exempt_path(api_path, ctx):
             continue
         where = f"{method.upper()} {api_path}"
         if "security" in op:
             sec, line = op.get("security"), key_line(op, "security")
         else:
-            sec, line = global_sec, getattr(op, "line", 1)
+            sec, line = global_sec, key_line(item, method, getattr(op, "line", 1))
         problem = _requirement_problem(sec, schemes, "security" in op)
         if problem:
             out.append((spec.display(ab), line, f"{where} {problem}"))
