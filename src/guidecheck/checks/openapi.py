@@ -103,21 +103,35 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
         seen.add(key)
         return Hit(message[:600], line=line, column=column, path=None if path == target.path else path)
 
-    for p in spec.problems:
-        h = hit(p.path, p.line, p.message, p.column)
-        if h:
-            yield h
+    problems = list(spec.problems)
     family = spec.family
     if family is None:
+        yield from (h for h in (hit(p.path, p.line, p.message, p.column) for p in problems) if h)
         kw = spec.keyword
         yield Hit(f"unsupported {kw} version {spec.version!r}: expected "
                   f"{'2.0' if kw == 'swagger' else '3.0.x, 3.1.x or 3.2.x'}", line=target.line)
         return
-    if any(p.kind == "circular" for p in spec.problems):
-        yield Hit("validation skipped: the document has an unresolvable circular $ref (see that finding)", line=target.line)
-        return
+    notes: dict[int, str] = {}
+    circular = [i for i, p in enumerate(problems) if p.kind == "circular"]
+    results: list[tuple[str, int, str]] = []
+    if circular:
+        notes[circular[0]] = "; the document is not validated until this loop is fixed"
+    else:
+        for path, line, message in _validate(spec, family):
+            if path is None:  # the validator stopped at a reference it may not follow
+                idx = next((i for i, p in enumerate(problems) if p.ref and p.ref in message), 0 if problems else None)
+                if idx is None:
+                    results.append((spec.path, target.line, f"validation stopped: {message}"))
+                else:
+                    notes[idx] = "; validation of the document stops at this $ref"
+                break
+            results.append((path, line, message))
+    for i, p in enumerate(problems):
+        h = hit(p.path, p.line, p.message + notes.get(i, ""), p.column)
+        if h:
+            yield h
     count = 0
-    for path, line, message in _validate(spec, family):
+    for path, line, message in results:
         h = hit(path, line, message)
         if h is None:
             continue
@@ -195,13 +209,8 @@ def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
         except RecursionError:
             yield spec.path, 1, "validation aborted: references nest too deeply (a circular $ref?)"
             return
-        except Exception as exc:  # Unresolvable, _Denied, a referencing error: the $ref was already reported
-            if spec.problems:
-                yield spec.path, spec.problems[0].line if spec.problems[0].path == spec.path else 1, \
-                    "validation stopped at a $ref that is not followed (see the $ref findings); fix it to see " \
-                    "any further errors"
-            else:
-                yield spec.path, 1, f"validation stopped: {type(exc).__name__}: {str(exc)[:200]}"
+        except Exception as exc:  # Unresolvable, _Denied, a referencing error: the $ref is reported by the caller
+            yield None, 0, f"{type(exc).__name__}: {str(exc)[:300]}"
             return
         detail = err
         if getattr(err, "context", None):

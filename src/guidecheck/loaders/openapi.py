@@ -198,15 +198,17 @@ def iter_refs(node: Any) -> Iterator[tuple[dict, Any]]:
         if isinstance(cur, dict):
             if "$ref" in cur and not isinstance(cur["$ref"], dict):
                 yield cur, cur["$ref"]
+            children = []
             for k, v in cur.items():
                 if not isinstance(v, (dict, list)):
                     continue
                 if isinstance(k, str) and (k.startswith("x-") or (k in _LITERAL_KEYS and not (
                         k == "default" and parent_key == "responses"))):
                     continue
-                stack.append((v, k))
+                children.append((v, k))
+            stack.extend(reversed(children))  # document order
         elif isinstance(cur, list):
-            stack.extend((v, parent_key) for v in cur if isinstance(v, (dict, list)))
+            stack.extend(reversed([(v, parent_key) for v in cur if isinstance(v, (dict, list))]))
 
 
 def _ref_pos(holder: dict) -> tuple[int, int]:
@@ -237,7 +239,7 @@ def _resolve_all(spec: OpenAPIDoc, index: _FileIndex) -> None:
             if target_ab not in done:
                 queue.append(target_ab)
             loop = _pure_ref_loop(spec, holder, ab, index)
-            if loop is not None and loop not in cycles_reported:
+            if loop is not None and id(holder) in loop and loop not in cycles_reported:
                 cycles_reported.add(loop)
                 spec.problems.append(RefProblem(f.path, line, col, str(ref),
                                                 f"unresolvable circular $ref {str(ref)[:200]!r}: it leads back to "
