@@ -395,6 +395,8 @@ def _es_interval(obj: dict, target: Target):
                                                                                                target.line)
     raw = spec.get("refreshInterval", "1h")
     line = k8s.line(spec, "refreshInterval", target.line)
+    if str(raw).strip() in ("0", "0s", "0m", "0h"):
+        return None, "refreshInterval 0 disables refreshing", line
     try:
         interval = cron.parse_go_duration(str(raw))
     except cron.CronError as exc:
