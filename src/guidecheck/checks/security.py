@@ -195,15 +195,26 @@ def _deny_without_principal(policy: dict, ctx) -> bool:
     return False
 
 
+def _serving_index(ctx) -> dict[int, bool]:
+    """id(target) -> whether the mesh covers it, for every long-running workload a Service exposes (once per scan)."""
+    def build(c) -> dict[int, bool]:
+        out: dict[int, bool] = {}
+        for t in c.of_kind("k8s"):
+            obj = t.data
+            if not isinstance(obj, dict) or obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj):
+                continue
+            if crossref.services_for(t, c):
+                out[id(t)] = _mesh_covered(t, c)[0]
+        return out
+
+    return ctx.cached("security.serving-workloads", build)
+
+
 def _serving_workloads(scope_target: Target, ctx) -> list[Target]:
     """Long-running workloads in a target's scope that a Service exposes."""
-    out = []
-    for t in ctx.of_kind("k8s"):
-        if crossref.scope(t) != crossref.scope(scope_target) or not isinstance(t.data, dict):
-            continue
-        if t.data.get("kind") in SERVING_KINDS and k8s.is_long_running(t.data) and crossref.services_for(t, ctx):
-            out.append(t)
-    return out
+    index = _serving_index(ctx)
+    scope = crossref.scope(scope_target)
+    return [t for t in ctx.of_kind("k8s") if id(t) in index and crossref.scope(t) == scope]
 
 
 def jwt_authentication(target: Target, ctx) -> Iterator[Hit]:
@@ -224,9 +235,14 @@ def _openapi_jwt(target: Target, ctx) -> Iterator[Hit]:
     if not problems:
         return
     workloads = _serving_workloads(target, ctx)
-    if workloads and all(_mesh_covered(w, ctx)[0] for w in workloads):
+    index = _serving_index(ctx)
+    if workloads and all(index[id(w)] for w in workloads):
         return  # the mesh enforces JWTs on every pod that serves this API
-    suffix = "; and no Istio JWT policy (RequestAuthentication + AuthorizationPolicy) covers the service's pods"
+    if workloads:
+        suffix = ("; and an Istio JWT policy (RequestAuthentication + AuthorizationPolicy) does not cover every pod "
+                  "serving it")
+    else:
+        suffix = "; and no workload exposed by a Service is in this scan for a mesh JWT policy to cover"
     for path, line, message in sorted(problems):
         yield Hit(message + suffix, line=line, path=None if path == target.path else path)
 
@@ -247,7 +263,7 @@ def _workload_jwt(target: Target, ctx) -> Iterator[Hit]:
     obj = workload_object(target, ctx)
     if obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj):
         raise NotApplicable("not a long-running workload that serves calls")
-    if not crossref.services_for(target, ctx):
+    if id(target) not in _serving_index(ctx):
         raise NotApplicable("no Service exposes its pods")
     covered, why = _mesh_covered(target, ctx)
     if covered:
