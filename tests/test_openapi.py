@@ -375,3 +375,36 @@ def test_corpus_verdicts():
     assert invalid == CORPUS_INVALID
     assert all(v == Status.PASS for k, v in verdicts.items() if k not in CORPUS_INVALID)
     assert elapsed < 30, elapsed  # ~2 s on a laptop core for 22 documents (1.3 MB)
+
+
+# ------------------------------------------------------------------ odd shapes never crash a check
+
+
+ODD = [
+    "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: [1, 2]\n",
+    "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {/x: str, /y: {get: 5, post: {parameters: x}}}\n",
+    "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: x\ncomponents: []\npaths:\n  /x:\n    parameters: [5, {$ref: 5}]\n"
+    "    get: {security: [5, {}], parameters: [{name: a, in: query, schema: {type: 5, properties: [], items: [],"
+    " allOf: x, additionalProperties: 7}}], requestBody: {content: []}, responses: {'200': {description: ok}}}\n",
+    "openapi: 3.1.0\ninfo: {title: t, version: '1'}\ncomponents: {securitySchemes: {a: 1, b: {$ref: '#/nowhere'}}}\n"
+    "paths:\n  /x:\n    $ref: '#/components/pathItems/missing'\n  /y:\n    post:\n      requestBody: {$ref: '#/a/~1b/0'}\n"
+    "      responses: {'200': {description: ok}}\n",
+    "swagger: '2.0'\ninfo: {title: t, version: '1'}\nsecurityDefinitions: []\npaths:\n  /x:\n    get:\n"
+    "      parameters: [{in: body}, {in: query, name: q}, {in: query, name: r, type: array, items: {type: string}}]\n"
+    "      responses: {'200': {description: ok}}\n",
+    '{"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": {"/a": {"get": {"parameters": '
+    '[{"name": "x", "in": "path", "required": true, "schema": {"$ref": "#/paths/~1a/get/parameters/0/schema"}}], '
+    '"responses": {"200": {"description": "ok"}}}}}}',
+    "openapi: 3.0\ninfo: {title: t, version: '1'}\npaths: {}\n",
+    "swagger: 2\ninfo: {title: t, version: '1'}\npaths: {}\n",
+]
+
+
+@pytest.mark.parametrize("text", ODD)
+def test_odd_documents_never_crash(tmp_path, text):
+    name = "odd.json" if text.startswith("{") else "odd.yaml"
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
+    loaded, result = scan([tmp_path], rules=("GC601", "GC603", "GC901", "GC902"))  # asserts nothing is incomplete
+    assert [t for t in loaded.targets if t.kind == "openapi"]
+    assert not [f for f in result.findings if f.rule_id == "GC001"]
