@@ -408,3 +408,38 @@ def test_odd_documents_never_crash(tmp_path, text):
     loaded, result = scan([tmp_path], rules=("GC601", "GC603", "GC901", "GC902"))  # asserts nothing is incomplete
     assert [t for t in loaded.targets if t.kind == "openapi"]
     assert not [f for f in result.findings if f.rule_id == "GC001"]
+
+
+def test_absolute_ref_to_an_id_in_the_tree_is_resolved_locally(tmp_path):
+    write(tmp_path, {
+        "openapi.yaml": """\
+            openapi: 3.1.0
+            info: {title: ids, version: "1"}
+            paths:
+              /pets:
+                get:
+                  responses:
+                    "200":
+                      description: ok
+                      content:
+                        application/json:
+                          schema: {$ref: "https://schemas.example.com/pet"}
+            """,
+        "schemas/pet.yaml": """\
+            $id: https://schemas.example.com/pet
+            type: object
+            properties:
+              name: {type: string}
+            """,
+    })
+    # the schema file is not referenced by path: its $id is only known once it is loaded
+    loaded, result = scan([tmp_path])
+    spec = next(t.data for t in loaded.targets if t.kind == "openapi")
+    assert [p.kind for p in spec.problems] == ["external"]  # not in the tree by path: never fetched
+    write(tmp_path, {"openapi.yaml": (tmp_path / "openapi.yaml").read_text().replace(
+        "paths:", "components:\n  schemas:\n    Pet: {$ref: 'schemas/pet.yaml'}\npaths:")})
+    loaded, result = scan([tmp_path])
+    spec = next(t.data for t in loaded.targets if t.kind == "openapi")
+    # now the file is part of the document: its $id is honoured, though the reference comes first in the document
+    assert spec.problems == []
+    assert [o.status for o in result.outcomes if o.rule_id == "GC902"] == [Status.PASS]

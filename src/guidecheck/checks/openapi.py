@@ -119,9 +119,16 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
     else:
         for path, line, message in _validate(spec, family):
             if path is None:  # the validator stopped at a reference it may not follow
-                idx = next((i for i, p in enumerate(problems) if p.ref and p.ref in message), 0 if problems else None)
+                idx = next((i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
+                           0 if problems else None)
                 if idx is None:
-                    results.append((spec.path, target.line, f"validation stopped: {message}"))
+                    where = _ref_holder(spec, message)
+                    results.append((where[0], where[1], "validation stopped: openapi-spec-validator cannot resolve "
+                                    f"the $ref {_short(message, 200)!r} (it resolves '#/...' from the document "
+                                    "root, also under a schema's $id)"
+                                    if where[1] else f"validation stopped: {message}"))
+                    if not where[1]:
+                        results[-1] = (spec.path, target.line, results[-1][2])
                 else:
                     notes[idx] = "; validation of the document stops at this $ref"
                 break
@@ -141,6 +148,18 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
                       line=target.line)
             return
         yield h
+
+
+def _ref_holder(spec, ref: str) -> tuple[str, int]:
+    """(file, line) of the first ``$ref`` whose value contains ``ref``; (document, 0) if none."""
+    from guidecheck.loaders.openapi import iter_refs
+
+    for ab, f in spec.files.items():
+        for holder, value, _base in iter_refs(f.data):
+            if isinstance(value, str) and ref and (ref in value or value.endswith(ref)):
+                line = holder.value_line("$ref") if hasattr(holder, "value_line") else getattr(holder, "line", 1)
+                return f.path, line
+    return spec.path, 0
 
 
 class _Denied(Exception):
@@ -169,7 +188,15 @@ class _Handlers(dict):
         return True
 
     def __getitem__(self, scheme: str):
-        return self._file if scheme == "file" else self._deny
+        return self._serve
+
+    def _serve(self, uri: str):
+        known = self.spec.ids.get(uri.partition("#")[0])
+        if known is not None:  # a schema of the tree identified by its absolute $id
+            return known[1]
+        if urllib.parse.urlsplit(uri).scheme == "file":
+            return self._file(uri)
+        raise _Denied(uri)
 
     def get(self, scheme, default=None):  # noqa: D401 - dict API
         return self[scheme]
@@ -210,7 +237,11 @@ def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
             yield spec.path, 1, "validation aborted: references nest too deeply (a circular $ref?)"
             return
         except Exception as exc:  # Unresolvable, _Denied, a referencing error: the $ref is reported by the caller
-            yield None, 0, f"{type(exc).__name__}: {str(exc)[:300]}"
+            ref = getattr(exc, "ref", None)
+            if isinstance(ref, str):
+                yield None, 0, ref
+            else:
+                yield None, 0, _short(f"{type(exc).__name__}: {exc}", 200)
             return
         detail = err
         if getattr(err, "context", None):

@@ -63,6 +63,10 @@ class OpenAPIDoc:
     data: Any  # the document (a YMap)
     files: dict[str, SpecFile] = field(default_factory=dict)  # abspath -> file (the document's own included)
     problems: list[RefProblem] = field(default_factory=list)
+    # absolute $id (without fragment) -> (file abspath, schema node): resolved locally, never fetched
+    ids: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    # id(a $ref holder) -> the enclosing schema with an absolute $id (its '#/...' refs are relative to it)
+    bases: dict[int, Any] = field(default_factory=dict, repr=False)
 
     @property
     def family(self) -> str | None:
@@ -83,12 +87,17 @@ class OpenAPIDoc:
         res = _resolve(self, ref, from_abspath)
         return (res[0], res[1]) if isinstance(res, tuple) else None
 
+    def resolve_at(self, holder: dict, from_abspath: str) -> tuple[str, Any] | None:
+        """Like :meth:`resolve` for the ``$ref`` of ``holder`` (honours an enclosing ``$id``)."""
+        res = _resolve(self, holder.get("$ref"), from_abspath, holder=holder)
+        return (res[0], res[1]) if isinstance(res, tuple) else None
+
     def deref(self, node: Any, abspath: str) -> tuple[Any, str]:
         """Follow ``$ref`` chains from ``node`` (in file ``abspath``); stops at a node that is not a reference
         (or that cannot be resolved, or a loop: then the last node reached is returned)."""
         seen = 0
         while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < MAX_REF_HOPS:
-            res = self.resolve(node["$ref"], abspath)
+            res = self.resolve_at(node, abspath)
             if res is None:
                 return node, abspath
             abspath, node = res
@@ -187,17 +196,21 @@ class _FileIndex:
         return (disp, docs[0].data) if docs else None
 
 
-def iter_refs(node: Any) -> Iterator[tuple[dict, Any]]:
-    """Every mapping holding a ``$ref`` key (iteratively; literal data such as examples is skipped).
+def iter_refs(node: Any) -> Iterator[tuple[dict, Any, Any]]:
+    """Every mapping holding a ``$ref`` key, with the innermost enclosing schema that has an absolute ``$id``
+    (JSON Schema 2020-12, OpenAPI 3.1: ``#/...`` is relative to it), or None.  Iterative, in document order;
+    literal data (examples, defaults, enums, ``x-`` extensions) is skipped.
 
     A ``$ref`` whose value is a mapping is a property named "$ref" in a schema's ``properties``, not a reference.
     """
-    stack: list[tuple[Any, Any]] = [(node, None)]
+    stack: list[tuple[Any, Any, Any]] = [(node, None, None)]
     while stack:
-        cur, parent_key = stack.pop()
+        cur, parent_key, base = stack.pop()
         if isinstance(cur, dict):
+            if isinstance(cur.get("$id"), str) and _absolute_id(cur["$id"]) and parent_key != "properties":
+                base = cur
             if "$ref" in cur and not isinstance(cur["$ref"], dict):
-                yield cur, cur["$ref"]
+                yield cur, cur["$ref"], base
             children = []
             for k, v in cur.items():
                 if not isinstance(v, (dict, list)):
@@ -205,10 +218,19 @@ def iter_refs(node: Any) -> Iterator[tuple[dict, Any]]:
                 if isinstance(k, str) and (k.startswith("x-") or (k in _LITERAL_KEYS and not (
                         k == "default" and parent_key == "responses"))):
                     continue
-                children.append((v, k))
+                children.append((v, k, base))
             stack.extend(reversed(children))  # document order
         elif isinstance(cur, list):
-            stack.extend(reversed([(v, parent_key) for v in cur if isinstance(v, (dict, list))]))
+            stack.extend(reversed([(v, parent_key, base) for v in cur if isinstance(v, (dict, list))]))
+
+
+def _absolute_id(value: str) -> bool:
+    split = urllib.parse.urlsplit(value)
+    return bool(split.scheme and (split.netloc or split.scheme == "urn"))
+
+
+def _strip_fragment(uri: str) -> str:
+    return uri.partition("#")[0]
 
 
 def _ref_pos(holder: dict) -> tuple[int, int]:
@@ -218,26 +240,36 @@ def _ref_pos(holder: dict) -> tuple[int, int]:
 
 
 def _resolve_all(spec: OpenAPIDoc, index: _FileIndex) -> None:
+    """Load every file the document reaches (phase 1: by path, collecting ``$id``s), then resolve and check every
+    ``$ref`` of those files (phase 2), so that a reference to an ``$id`` works in any order of discovery."""
+    spec._index = index  # type: ignore[attr-defined]  # for resolve()/deref() from the checks
+    refs_of: dict[str, list] = {}
     queue = [spec.abspath]
-    done: set[str] = set()
-    cycles_reported: set[frozenset] = set()
-    spec._index = index  # type: ignore[attr-defined]  # for _resolve on files not yet loaded
     while queue:
         ab = queue.pop(0)
-        if ab in done:
+        if ab in refs_of:
             continue
-        done.add(ab)
         f = spec.files[ab]
-        for holder, ref in iter_refs(f.data):
+        refs = list(iter_refs(f.data))
+        refs_of[ab] = refs
+        _collect_ids(spec, ab, f.data)
+        for holder, ref, base in refs:
+            if base is not None:
+                spec.bases[id(holder)] = base
+            res = _resolve(spec, ref, ab, index, holder=holder)
+            if isinstance(res, tuple) and res[0] not in refs_of:
+                queue.append(res[0])
+    # every file a reference can reach is loaded by now ($ids come only from loaded files)
+    cycles_reported: set[frozenset] = set()
+    for ab, refs in list(refs_of.items()):
+        f = spec.files[ab]
+        for holder, ref, _base in refs:
             line, col = _ref_pos(holder)
-            res = _resolve(spec, ref, ab, index)
+            res = _resolve(spec, ref, ab, index, holder=holder)
             if isinstance(res, RefProblem):
                 res.path, res.line, res.column = f.path, line, col
                 spec.problems.append(res)
                 continue
-            target_ab, node, _ptr = res
-            if target_ab not in done:
-                queue.append(target_ab)
             loop = _pure_ref_loop(spec, holder, ab, index)
             if loop is not None and id(holder) in loop and loop not in cycles_reported:
                 cycles_reported.add(loop)
@@ -252,7 +284,7 @@ def _pure_ref_loop(spec: OpenAPIDoc, holder: dict, ab: str, index: _FileIndex) -
     seen: list[int] = [id(holder)]
     node, cur = holder, ab
     for _ in range(MAX_REF_HOPS):
-        res = _resolve(spec, node.get("$ref"), cur, index)
+        res = _resolve(spec, node.get("$ref"), cur, index, holder=node)
         if not isinstance(res, tuple):
             return None
         cur, node, _ = res
@@ -264,13 +296,40 @@ def _pure_ref_loop(spec: OpenAPIDoc, holder: dict, ab: str, index: _FileIndex) -
     return frozenset(seen)
 
 
-def _resolve(spec: OpenAPIDoc, ref: Any, from_abspath: str, index: _FileIndex | None = None):
+def _collect_ids(spec: OpenAPIDoc, abspath: str, data: Any) -> None:
+    stack = [(data, None)]
+    while stack:
+        cur, parent_key = stack.pop()
+        if isinstance(cur, dict):
+            sid = cur.get("$id")
+            if isinstance(sid, str) and _absolute_id(sid) and parent_key != "properties":
+                spec.ids.setdefault(_strip_fragment(sid), (abspath, cur))
+            stack.extend((v, k) for k, v in cur.items() if isinstance(v, (dict, list)) and
+                         not (isinstance(k, str) and (k in _LITERAL_KEYS or k.startswith("x-"))))
+        elif isinstance(cur, list):
+            stack.extend((v, parent_key) for v in cur if isinstance(v, (dict, list)))
+
+
+def _resolve(spec: OpenAPIDoc, ref: Any, from_abspath: str, index: _FileIndex | None = None,
+             holder: Any = None):
     """(abspath, node, pointer) or a RefProblem (path/line filled in by the caller)."""
     index = index or getattr(spec, "_index", None)
     if not isinstance(ref, str):
         return RefProblem("", 1, 1, repr(ref)[:80], f"$ref must be a string, not {type(ref).__name__}", "invalid")
     shown = ref if len(ref) <= 200 else ref[:200] + "..."
     file_part, _, fragment = ref.partition("#")
+    base = spec.bases.get(id(holder)) if holder is not None else None
+    if base is not None:  # inside a schema with an absolute $id: the reference is relative to that URI
+        file_part = _strip_fragment(urllib.parse.urljoin(base["$id"], file_part)) if file_part else \
+            _strip_fragment(base["$id"])
+    if file_part in spec.ids:  # a schema of the tree identified by its $id: never fetched
+        doc_ab, root = spec.ids[file_part]
+        node = _pointer(root, urllib.parse.unquote(fragment)) if fragment else root
+        if node is _MISSING:
+            return RefProblem("", 1, 1, ref, f"unresolvable $ref: {shown} points at nothing", "missing-target")
+        return doc_ab, node, fragment
+    if base is not None:
+        file_part = ref.partition("#")[0]  # not a known $id: resolve as a path, as before
     if file_part:
         split = urllib.parse.urlsplit(file_part)
         if split.scheme and len(split.scheme) > 1 or split.netloc or file_part.startswith("//"):
