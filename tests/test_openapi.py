@@ -443,3 +443,44 @@ def test_absolute_ref_to_an_id_in_the_tree_is_resolved_locally(tmp_path):
     # now the file is part of the document: its $id is honoured, though the reference comes first in the document
     assert spec.problems == []
     assert [o.status for o in result.outcomes if o.rule_id == "GC902"] == [Status.PASS]
+
+
+def test_gc603_object_and_string_edges(tmp_path):
+    write(tmp_path, {"openapi.yaml": """\
+        openapi: 3.1.0
+        info: {title: edges, version: "1"}
+        paths:
+          /v1/things:
+            post:
+              requestBody:
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      unevaluatedProperties: false
+                      properties:
+                        labels: {type: object, additionalProperties: {type: string, maxLength: 63}, maxProperties: 64}
+                        notes: {type: object, additionalProperties: {type: string, maxLength: 10}}
+                        nick: {type: [string, "null"]}
+                        kind:
+                          oneOf:
+                            - {type: string, enum: [a, b]}
+                            - {type: string}
+                        any: {}
+              responses:
+                "200":
+                  description: responses are not inputs
+                  content:
+                    application/json:
+                      schema: {type: object, properties: {free: {type: string}}}
+        """})
+    _, result = scan([tmp_path], rules=("GC603",))
+    got = [(line, m.split(":")[0], m) for _, line, m in found(result, "GC603", tmp_path)]
+    assert [(line, kind) for line, kind, _ in got] == [
+        (14, "open object"),  # a map without maxProperties
+        (15, "unbounded string"),  # a nullable string is still a string
+        (19, "unbounded string"),  # the second oneOf alternative
+        (20, "property 'any' of request body of POST /v1/things (application/json) has an empty schema (any value "
+             "is accepted)"),
+    ]
+    assert "a map whose additionalProperties is a schema" in got[0][2]

@@ -460,8 +460,12 @@ class _Inputs:
             is_object = "object" in tlist or (not tlist and (isinstance(node.get("properties"), dict) or
                                                               any(self._objectish(m, cur) for m in members)))
             if is_object and not part and not self._closed(node, cur):
-                why = "additionalProperties is not false" if node.get("properties") or members else \
-                    "no properties and no additionalProperties: false"
+                if isinstance(node.get("additionalProperties"), dict):
+                    why = "a map whose additionalProperties is a schema, without maxProperties"
+                elif node.get("properties") or members:
+                    why = "additionalProperties is not false"
+                else:
+                    why = "no properties and no additionalProperties: false"
                 self._add(path, ln, "open object", f"open object: {what} accepts any properties ({why})")
             if not inline and not part and not any(k in node for k in _CONSTRAINT_KEYS):
                 self._add(path, ln, "empty schema", f"{what} has an empty schema (any value is accepted)")
