@@ -285,7 +285,7 @@ def test_ref_to_missing_file_and_pointer(tmp_path):
     })
     _, result = scan([tmp_path])
     msgs = {(p, line): m for p, line, m in found(result, root=tmp_path)}
-    assert "target file not found" in msgs[("openapi.yaml", 11)]
+    assert "$ref target file schemas/nope.yaml not found" in msgs[("openapi.yaml", 11)]
     assert "points at nothing" in msgs[("b/openapi.yaml", 11)]
 
 
@@ -484,3 +484,53 @@ def test_gc603_object_and_string_edges(tmp_path):
              "is accepted)"),
     ]
     assert "a map whose additionalProperties is a schema" in got[0][2]
+
+
+def test_ref_targets_outside_the_walk_are_read_once_through_the_safe_reader(tmp_path, run_cli):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.mkfifo(outside / "pipe.yaml")  # reading it would hang the scan
+    repo = tmp_path / "repo"
+    write(repo, {
+        "api/openapi.yaml": """\
+            openapi: 3.0.3
+            info: {title: t, version: "1"}
+            paths:
+              /v1/x:
+                get:
+                  responses:
+                    "200": {description: ok, content: {application/json: {schema: {$ref: ../vendor/schemas/pet.yaml}}}}
+              /v1/y:
+                get:
+                  responses:
+                    "200": {description: ok, content: {application/json: {schema: {$ref: ../linked/pipe.yaml}}}}
+              /v1/z:
+                get:
+                  responses:
+                    "200": {description: ok, content: {application/json: {schema: {$ref: ../vendor/schemas/broken.yaml}}}}
+            """,
+        "vendor/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, maxLength: 9}\n",
+        "vendor/schemas/broken.yaml": "type: object\nproperties: {a: [\n",
+    })
+    os.symlink(outside, repo / "linked")  # a directory symlink inside the tree, pointing out of it
+    proc = run_cli("scan", str(repo), "--select", "GC902,GC001", "--isolated", timeout=30)
+    out = proc.stdout
+    assert proc.returncode == 1, proc.stderr
+    # vendor/ is skipped by the walk, but a spec's $ref into it is read (safely) and resolved
+    assert "vendor/schemas/pet.yaml" not in out.replace("vendor/schemas/broken.yaml", "")
+    assert "linked/pipe.yaml is reached through a symlink that leaves the scanned tree" in out
+    assert f"{repo}/vendor/schemas/broken.yaml:2:17: error GC001" in out  # its parse error, pinned
+    assert "broken.yaml could not be parsed (see GC001)" in out
+
+
+def test_pre_commit_mode_reads_referenced_files_once(tmp_path, run_cli):
+    write(tmp_path, {
+        "api/openapi.yaml": SPEC_HEAD.replace("REF", "schemas/pet.yaml"),
+        "api/other.yaml": SPEC_HEAD.replace("REF", "schemas/pet.yaml#/properties/name"),
+        "api/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, default: 3}\n",
+    })
+    # pre-commit passes only the changed files: the schema file is not among them
+    proc = run_cli("scan", "api/openapi.yaml", "api/other.yaml", "--select", "GC902", "--isolated", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    lines = [x for x in proc.stdout.splitlines() if " GC902 " in x]
+    assert lines and all(x.startswith("api/schemas/pet.yaml:3:") for x in lines), proc.stdout

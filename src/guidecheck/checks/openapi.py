@@ -328,7 +328,9 @@ def _locate(spec, parts) -> tuple[str, int, Any]:
         else:
             break
     if isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        node, _ = spec.deref(node, ab)
+        target, t_ab = spec.deref(node, ab)
+        if target is not node:  # the path ends at a reference: the error is in what it points at
+            node, ab, line = target, t_ab, getattr(target, "line", line)
     return spec.display(ab), line, node
 
 

@@ -113,7 +113,7 @@ def extend(loaded, config, options) -> None:
     """Add one ``openapi`` target per OpenAPI/Swagger document found among the parsed documents."""
     if not loaded.others:
         return
-    index = _FileIndex(loaded)
+    index = _FileIndex(loaded, config)
     for docs in loaded.others:
         for doc in docs.docs:
             data = doc.data
@@ -163,20 +163,35 @@ def _looks_like_k8s_or_other(data: dict) -> bool:
 
 
 class _FileIndex:
-    """display path <-> absolute path and scan root of every parsed YAML/JSON document file."""
+    """display path <-> absolute path and scan root of every parsed YAML/JSON document file.
 
-    def __init__(self, loaded) -> None:
+    A ``$ref`` target the walk did not read (a file under a skipped directory such as ``vendor/``, an excluded
+    file, or, in pre-commit mode, a file that was not named) is read on demand through the same safe reader
+    and parser as every other file, once, and shared through ``loaded.others``; its read and parse errors
+    become GC001 findings like any file's.
+    """
+
+    def __init__(self, loaded, config=None) -> None:
+        self.loaded = loaded
+        self.config = config
         self.docs_by_display = {d.path: d for d in loaded.others}
         self.by_display: dict[str, tuple[str, str, str]] = {}  # display -> (abspath, root, scope)
         self.by_abspath: dict[str, str] = {}  # abspath -> display (only parsed document files)
+        self.walked: set[str] = set()  # every file a walk saw, read or not
+        self.roots: list[tuple[str, str]] = []  # (root, display prefix), longest root first
+        self.failed: dict[str, str] = {}  # abspath -> why it cannot be a $ref target
         for rs in loaded.repos:
             root = os.path.normpath(rs.walk.root)
+            self.roots.append((root, rs.prefix))
+            for rel in rs.walk.inventory:
+                self.walked.add(os.path.normpath(os.path.join(root, rel)))
             for f in rs.walk.files:
                 disp = rs.prefix + f.relpath
                 if disp in self.docs_by_display and disp not in self.by_display:
                     ab = os.path.normpath(os.path.join(root, f.relpath))
                     self.by_display[disp] = (ab, root, rs.prefix)
                     self.by_abspath.setdefault(ab, disp)
+        self.roots.sort(key=lambda r: -len(r[0]))
         cwd = os.getcwd()
         for abspath, disp, _kind in loaded.files:
             if disp in self.docs_by_display and disp not in self.by_display:
@@ -188,12 +203,74 @@ class _FileIndex:
     def where(self, display: str) -> tuple[str, str, str] | None:
         return self.by_display.get(display)
 
-    def data_at(self, abspath: str) -> tuple[str, Any] | None:
+    def data_at(self, abspath: str, root: str | None = None) -> tuple[str, Any] | str:
+        """(display path, first document) of a file, or why it cannot be used as a ``$ref`` target."""
         disp = self.by_abspath.get(abspath)
-        if disp is None:
-            return None
-        docs = self.docs_by_display[disp].docs
-        return (disp, docs[0].data) if docs else None
+        if disp is not None:
+            docs = self.docs_by_display[disp].docs
+            return (disp, docs[0].data) if docs else "holds no YAML/JSON document"
+        if abspath in self.failed:
+            return self.failed[abspath]
+        if abspath in self.walked:
+            reason = ("was scanned but is not a plain YAML/JSON document (a Kubernetes object, or a file that could "
+                      "not be read or parsed: see GC001)")
+        else:
+            reason = self._read(abspath, root)
+            if not isinstance(reason, str):
+                return reason
+        self.failed[abspath] = reason
+        return reason
+
+    def _read(self, abspath: str, root: str | None) -> tuple[str, Any] | str:
+        from guidecheck.loaders import Documents, _file_target
+        from guidecheck.loaders.fs import ReadError, classify, read_text
+        from guidecheck.model import SourceFile
+        from guidecheck.yamlsafe import Limits, load_json, load_yaml
+
+        if root is not None:
+            real, real_root = os.path.realpath(abspath), os.path.realpath(root)
+            if not (real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)):
+                return "is reached through a symlink that leaves the scanned tree (not read)"
+        if not os.path.lexists(abspath):
+            return "not found"
+        kind = classify(os.path.basename(abspath))
+        if kind not in ("yaml", "json"):
+            return "is not a YAML or JSON file (not read)"
+        disp = self._display(abspath)
+        max_bytes = getattr(self.config, "max_file_bytes", 8 * 1024 * 1024)
+        limits = getattr(self.config, "limits", None) or Limits()
+        src = SourceFile(disp, kind)
+        self.loaded.targets.append(_file_target(src))
+        try:
+            text = read_text(abspath, max_bytes, root=root)
+        except ReadError as exc:
+            src.errors.append(exc.error)
+            return f"cannot be read: {exc.error.message} (see GC001)"
+        src.read = True
+        if getattr(self.config, "inline_suppressions", False):
+            from guidecheck import suppress
+
+            src.suppressions.extend(suppress.parse_comments(text, disp, kind))
+        docs = load_json(text, limits) if kind == "json" else load_yaml(text, limits)
+        for d in docs:
+            src.errors.extend(d.errors)
+        good = [d for d in docs if d.data is not None]
+        if not good:
+            return "could not be parsed (see GC001)"
+        entry = Documents(disp, good)
+        self.loaded.others.append(entry)
+        self.docs_by_display[disp] = entry
+        self.by_abspath[abspath] = disp
+        return disp, good[0].data
+
+    def _display(self, abspath: str) -> str:
+        for root, prefix in self.roots:
+            if abspath.startswith(root.rstrip(os.sep) + os.sep):
+                return prefix + os.path.relpath(abspath, root).replace(os.sep, "/")
+        cwd = os.getcwd()
+        if abspath.startswith(cwd + os.sep):
+            return os.path.relpath(abspath, cwd).replace(os.sep, "/")
+        return abspath.replace(os.sep, "/")
 
 
 def iter_refs(node: Any) -> Iterator[tuple[dict, Any, Any]]:
@@ -342,11 +419,11 @@ def _resolve(spec: OpenAPIDoc, ref: Any, from_abspath: str, index: _FileIndex | 
         if not (target == spec.root or target.startswith(spec.root.rstrip(os.sep) + os.sep)):
             return RefProblem("", 1, 1, ref, f"$ref escapes the scanned tree (not read): {shown}", "escapes")
         if target not in spec.files:
-            found = index.data_at(target) if index is not None else None
-            if found is None:
+            found = index.data_at(target, spec.root) if index is not None else "not found"
+            if isinstance(found, str):
                 rel_show = os.path.relpath(target, spec.root).replace(os.sep, "/")
-                return RefProblem("", 1, 1, ref, f"$ref target file not found among the scanned YAML/JSON files: "
-                                  f"{rel_show[:200]} (from {shown})", "missing-file")
+                return RefProblem("", 1, 1, ref, f"$ref target file {rel_show[:200]} {found} (from {shown})",
+                                  "missing-file")
             spec.files[target] = SpecFile(found[0], target, found[1])
         doc_ab = target
     else:
