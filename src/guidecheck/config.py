@@ -77,6 +77,36 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "signing-key-name-patterns": ["*signing-key*", "*jwt-key*", "*jwt-signing*", "*jwks*"],
     # GC602 (live): annotations holding the time a key Secret was last rotated (RFC 3339).
     "key-rotated-at-annotations": ["guidecheck.io/rotated-at"],
+    # --- backups (8.a-8.c: GC801-GC803, guidecheck.backup) ---
+    # name -> regular expression (case-insensitive) over a workload's commands, args, env values and the
+    # ConfigMap scripts it mounts; a name given in .guidecheck.yaml replaces that default, null drops it.
+    # CronJobs whose commands take a backup of volumes (they cover the claims they mount, else their namespace).
+    "backup-job-patterns": {
+        "volumesnapshot-manifest": r"[\"']?kind[\"']?\s*:\s*[\"']?VolumeSnapshot\b",
+        "kubectl-create-volumesnapshot": r"\b(?:kubectl|oc)\b[^\n;|&]*\b(?:create|apply)\b[^\n;|&]*volumesnapshot",
+        "restic-backup": r"\brestic\b[^\n;|&]*\sbackup\b",
+        "kopia-snapshot-create": r"\bkopia\s+snapshot\s+create\b",
+        "borg-create": r"\bborg\s+create\b",
+    },
+    # steps that verify backup contents against checksums (GC802).
+    "backup-verification-patterns": {
+        "checksum-check": r"\b(?:sha1|sha224|sha256|sha384|sha512|md5|b2|sha)sum\b[^\n;|&]*\s(?:-c|--check)\b",
+        "restic-check-read-data": r"\brestic\b[^\n;|&]*\scheck\b[^\n;|&]*--read-data(?:-subset)?\b",
+        "kopia-verify": r"\bkopia\s+(?:snapshot|content)\s+verify\b",
+        "pgbackrest-verify": r"\bpgbackrest\b[^\n;|&]*\sverify\b",
+        "barman-check-backup": r"\bbarman\s+(?:check-backup|verify-backup)\b",
+        "pg-verifybackup": r"\bpg_verifybackup\b",
+        "borg-check-verify-data": r"\bborg\s+check\b[^\n;|&]*--verify-data\b",
+    },
+    # CronJob commands that restore a backup somewhere isolated, as a test (GC803).
+    "restore-test-patterns": {
+        "velero-restore-namespace-mappings":
+            r"\bvelero\s+(?:restore\s+create|create\s+restore)\b[^\n;|&]*--namespace-mappings?\b",
+        "restic-restore": r"\brestic\b[^\n;|&]*\srestore\b",
+        "kopia-restore": r"\bkopia\s+(?:snapshot\s+)?restore\b",
+        "pgbackrest-restore": r"\bpgbackrest\b[^\n;|&]*\srestore\b",
+        "barman-cloud-restore": r"\bbarman-cloud-restore\b",
+    },
 }
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -219,6 +249,10 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         re.compile(settings["image-tag-pattern"])
     except re.error as exc:
         raise ConfigError(f"{where}: 'settings.image-tag-pattern' is not a valid regular expression: {exc}") from None
+    from guidecheck.backup import invalid_patterns  # backups (8.a-8.c): name -> regex settings
+
+    for bad in invalid_patterns(settings):
+        raise ConfigError(f"{where}: '{bad}' is not a valid regular expression")
     lim = data.get("limits") or {}
     limits = Limits(
         max_depth=lim.get("max-depth", Limits.max_depth),
