@@ -235,7 +235,9 @@ def cronjob(schedule: str, extra_spec: str = "", labels: str = "{guidecheck.io/k
     ("@daily", "", "pass"),
     ("@every 6h", "", "pass"),
     ("0 0 * * *", "timeZone: America/New_York\n", "fail: 1 d 1 h"),  # the autumn change-over day has 25 h
-    ("CRON_TZ=Europe/Madrid 0 */6 * * *", "", "pass"),
+    ("0 */6 * * *", "timeZone: Europe/Madrid\n", "pass"),
+    ("CRON_TZ=Europe/Madrid 0 */6 * * *", "", "fail: rejects TZ/CRON_TZ"),  # Kubernetes >= 1.27
+    ("0 0 */6 * * *", "", "fail: 5 fields"),  # a seconds field is not CronJob syntax
     ("0 3 */2 * *", "", "fail: 2 d"),  # and 3 d at month ends: worst case reported
     ("0 3 * * *", "suspend: true\n", "fail: suspended"),
     ("61 3 * * *", "", "fail: cannot be used"),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
+import re
 from typing import Any, Iterator
 
 from guidecheck import crossref, k8s
@@ -359,8 +360,17 @@ def _cron_interval(obj: dict, target: Target):
     if spec.get("suspend") is True:
         return None, "the CronJob is suspended (spec.suspend: true)", k8s.line(spec, "suspend", target.line)
     tz = spec.get("timeZone") if isinstance(spec.get("timeZone"), str) else None
+    raw = spec.get("schedule")
+    if isinstance(raw, str):
+        body = " ".join(raw.split())
+        if re.match(r"^(?:CRON_TZ|TZ)=", body):
+            return None, (f"its schedule {body!r} is invalid: Kubernetes (1.27 and later) rejects TZ/CRON_TZ in "
+                          "spec.schedule; set spec.timeZone"), line
+        if not body.startswith("@") and len(body.split(" ")) != 5:
+            return None, (f"its schedule {body!r} is invalid: a CronJob schedule has 5 fields (minute hour "
+                          "day-of-month month day-of-week)"), line
     try:
-        sched = cron.parse(spec.get("schedule"), tz)
+        sched = cron.parse(raw, tz)
         gap = sched.worst_gap()
     except cron.CronError as exc:
         return None, f"its schedule cannot be used: {exc}", line
