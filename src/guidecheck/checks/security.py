@@ -144,9 +144,9 @@ def _applies(policy: dict, workload: dict, pod_labels: dict, root_ns: str) -> bo
     if spec.get("targetRef") or spec.get("targetRefs"):
         return False  # gateway / waypoint policies do not act on the pods' sidecars
     sel = k8s.get(spec, "selector", "matchLabels")
-    if sel is None:
+    if sel is None or sel == {}:
         return True  # namespace-wide (or mesh-wide in the root namespace)
-    return isinstance(sel, dict) and bool(sel) and k8s.selector_matches({"matchLabels": sel}, pod_labels)
+    return isinstance(sel, dict) and k8s.selector_matches({"matchLabels": sel}, pod_labels)
 
 
 def _has_jwt_rules(obj: dict) -> bool:
