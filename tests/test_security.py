@@ -281,6 +281,7 @@ def certificate(spec: str, name: str = "token-signing-key") -> str:
     ("duration: 24h\nrenewBefore: 8h\nprivateKey: {rotationPolicy: Never}\n", "fail: reuse the same private key"),
     ("duration: 12h\nrenewBefore: 12h\n", "fail: not shorter"),
     ("duration: soon\n", "fail: cannot be read"),
+    ("duration: 30m\n", "fail: shorter than 1h"),
 ])
 def test_certificate_interval(tmp_path, spec, verdict):
     result = scan(tmp_path, {"cert.yaml": certificate(spec)}, "GC602")
@@ -295,6 +296,18 @@ def test_certificate_interval(tmp_path, spec, verdict):
 def test_certificate_not_for_signing_is_not_applicable(tmp_path):
     result = scan(tmp_path, {"cert.yaml": certificate("duration: 2160h\n", name="www-tls")}, "GC602")
     assert outcomes(result, "GC602")["Certificate/auth/www-tls"][0] == "not_applicable"
+
+
+def test_marker_on_the_secret_template_selects_the_mechanism(tmp_path):
+    files = {
+        "cert.yaml": certificate("duration: 2160h\nsecretTemplate: {labels: {guidecheck.io/signing-key: 'true'}}\n",
+                                 name="tokens"),
+        "es.yaml": external_secret("refreshInterval: 48h\ntarget:\n  name: idp\n  template:\n    metadata:\n"
+                                   "      annotations: {guidecheck.io/signing-key: 'true'}\n" + GEN, name="idp"),
+    }
+    result = scan(tmp_path, files, "GC602")
+    got = outcomes(result, "GC602")
+    assert got["Certificate/auth/tokens"][0] == "fail" and got["ExternalSecret/auth/idp"][0] == "fail"
 
 
 def external_secret(spec: str, name: str = "jwt-signing-key") -> str:

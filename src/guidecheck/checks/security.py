@@ -307,8 +307,14 @@ def _is_rotation(obj: dict, ctx) -> bool:
 
 
 def _is_signing_key(obj: dict, ctx, *names: Any) -> bool:
-    if _marked(obj, ctx.settings.get("signing-key-selectors")):
+    selectors = ctx.settings.get("signing-key-selectors")
+    if _marked(obj, selectors):
         return True
+    # the labels/annotations a Certificate (spec.secretTemplate) or an ExternalSecret (spec.target.template.metadata)
+    # puts on the Secret it writes
+    for tmpl in (k8s.get(obj, "spec", "secretTemplate"), k8s.get(obj, "spec", "target", "template", "metadata")):
+        if isinstance(tmpl, dict) and _marked({"metadata": tmpl}, selectors):
+            return True
     return any(_name_matches(n, ctx.settings.get("signing-key-name-patterns")) for n in (crossref.name(obj),) + names)
 
 
@@ -399,6 +405,8 @@ def _cert_interval(obj: dict, target: Target):
             before = duration / 3
     except cron.CronError as exc:
         return None, f"its duration cannot be read: {exc}", line
+    if duration < _dt.timedelta(hours=1):
+        return None, "duration is shorter than 1h (cert-manager rejects it)", k8s.line(spec, "duration", line)
     if before >= duration:
         return None, "renewBefore is not shorter than duration (cert-manager rejects it)", \
             k8s.line(spec, "renewBefore", line)
