@@ -144,7 +144,7 @@ def test_workloads_not_serving_are_not_applicable(tmp_path):
         """}
     result = scan(tmp_path, files, "GC601")
     got = outcomes(result, "GC601")
-    assert got["Deployment/worker"] == ("not_applicable", "no Service exposes its pods")
+    assert got["Deployment/worker"] == ("not_applicable", "no Service exposes its pods (other than for metrics)")
     assert got["CronJob/nightly"][0] == "not_applicable"
 
 
@@ -423,3 +423,35 @@ def test_live_secret_odd_metadata_never_crashes(tmp_path):
     result = scan(tmp_path, {}, "GC602", extra=[target])
     (_, _, msg), = findings(result, "GC602")
     assert "age is unknown" in msg
+
+
+def test_workloads_exposed_only_for_metrics_are_not_applicable(tmp_path):
+    exporter = DEPLOY.replace("ports: [{port: 80}]", "ports: [{name: http-metrics, port: 8080}, {port: 9100}]")
+    result = scan(tmp_path, {"app.yaml": exporter}, "GC601")
+    assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "not_applicable"
+    result = scan(tmp_path, {"app.yaml": exporter.replace("{port: 9100}", "{port: 9100}, {name: api, port: 80}")},
+                  "GC601")
+    assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "fail"
+
+
+def test_a_document_without_any_security_gets_one_finding(tmp_path):
+    spec = UNSECURED_SPEC.replace("  /healthz:", "  /v1/orders:\n    post:\n      responses:\n        '201': {description: ok}\n"
+                                  "  /healthz:")
+    result = scan(tmp_path, {"openapi.yaml": spec}, "GC601")
+    [(path, line, msg)] = findings(result, "GC601", tmp_path)
+    assert (path, line) == ("openapi.yaml", 3)
+    assert msg.startswith("2 operations (health and metrics excepted) have no security requirement of their own and "
+                          "the document has no global security requirement")
+
+
+def test_an_inherited_global_requirement_is_reported_once_at_its_line(tmp_path):
+    spec = UNSECURED_SPEC.replace("paths:", "security: [{basic: []}]\npaths:").replace(
+        "  /healthz:", "  /v1/orders:\n    post:\n      security: [{basic: []}]\n      responses:\n"
+        "        '201': {description: ok}\n  /v1/items:\n    get:\n      responses:\n        '200': {description: ok}\n"
+        "  /healthz:") + "components:\n  securitySchemes:\n    basic: {type: http, scheme: basic}\n"
+    result = scan(tmp_path, {"openapi.yaml": spec}, "GC601")
+    got = findings(result, "GC601", tmp_path)
+    assert [(p, line) for p, line, _ in got] == [("openapi.yaml", 3), ("openapi.yaml", 11)]
+    assert got[0][2].startswith("2 operations (health and metrics excepted) have no security requirement of their "
+                                "own and the global security requirement can be called with basic alone")
+    assert got[1][2].startswith("POST /v1/orders can be called with basic alone")

@@ -67,6 +67,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     ],
     # GC601: Istio's root namespace: mesh policies there apply to every namespace.
     "mesh-root-namespace": "istio-system",
+    # GC601: Service port names (globs) that only serve metrics; a workload exposed only on these (or on
+    # metrics-port) receives no service-to-service calls.
+    "metrics-port-names": ["*metrics*", "*telemetry*", "*prometheus*"],
     # GC602: labels or annotations ("key" or "key=value") marking a CronJob, Certificate or ExternalSecret as the
     # rotation mechanism of a signing key, and name globs that mark one too.
     "key-rotation-selectors": ["guidecheck.io/key-rotation"],

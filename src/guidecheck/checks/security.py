@@ -71,8 +71,9 @@ def _mentions_jwt(scheme: dict) -> bool:
     return any(isinstance(t, str) and "jwt" in t.lower() for t in texts)
 
 
-def _unsecured_operations(spec, ctx) -> list[tuple[str, int, str]]:
-    """(file, line, message) for each operation not requiring a JWT scheme."""
+def _unsecured_operations(spec, ctx) -> list[tuple[str, int, str, bool]]:
+    """(file, line, message, own) for each operation not requiring a JWT scheme; ``own`` is False when the
+    operation inherits the global requirement (or the lack of one)."""
     schemes = jwt_schemes(spec)
     global_sec = spec.data.get("security")
     out = []
@@ -80,13 +81,14 @@ def _unsecured_operations(spec, ctx) -> list[tuple[str, int, str]]:
         if exempt_path(api_path, ctx):
             continue
         where = f"{method.upper()} {api_path}"
-        if "security" in op:
+        own = "security" in op
+        if own:
             sec, line = op.get("security"), key_line(op, "security")
         else:
             sec, line = global_sec, key_line(item, method, getattr(op, "line", 1))
-        problem = _requirement_problem(sec, schemes, "security" in op)
+        problem = _requirement_problem(sec, schemes, own)
         if problem:
-            out.append((spec.display(ab), line, f"{where} {problem}"))
+            out.append((spec.display(ab), line, f"{where} {problem}", own))
     return out
 
 
@@ -204,11 +206,33 @@ def _serving_index(ctx) -> dict[int, bool]:
             obj = t.data
             if not isinstance(obj, dict) or obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj):
                 continue
-            if crossref.services_for(t, c):
+            services = crossref.services_for(t, c)
+            if services and not all(_metrics_only(sv.data, c) for sv in services):
                 out[id(t)] = _mesh_covered(t, c)[0]
         return out
 
     return ctx.cached("security.serving-workloads", build)
+
+
+def _metrics_only(service: dict, ctx) -> bool:
+    """A Service whose every port is a metrics port (named *metrics*, or the settings metrics-port)."""
+    ports = k8s.as_list(k8s.get(service, "spec", "ports"))
+    metrics_port = ctx.settings.get("metrics-port")
+    globs = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
+
+    def named_metrics(value: Any) -> bool:
+        return isinstance(value, str) and any(fnmatch.fnmatchcase(value.lower(), g) for g in globs)
+
+    if not ports:
+        return False
+    for p in ports:
+        if not isinstance(p, dict):
+            return False
+        target_port = p.get("targetPort")
+        if not (named_metrics(p.get("name")) or named_metrics(target_port)
+                or metrics_port in (p.get("port"), target_port)):
+            return False
+    return True
 
 
 def _serving_workloads(scope_target: Target, ctx) -> list[Target]:
@@ -244,7 +268,19 @@ def _openapi_jwt(target: Target, ctx) -> Iterator[Hit]:
                   "serving it")
     else:
         suffix = "; and no workload exposed by a Service is in this scan for a mesh JWT policy to cover"
-    for path, line, message in sorted(problems):
+    inherited = [p for p in problems if not p[3]]
+    if len(inherited) > 1:
+        # one finding where it is fixed (the global requirement), not one per operation that inherits it
+        global_sec = spec.data.get("security")
+        problem = _requirement_problem(global_sec, jwt_schemes(spec), False)
+        if global_sec is None:
+            line, what = key_line(spec.data, "paths", target.line), "the document has no global security requirement"
+        else:
+            line, what = key_line(spec.data, "security", target.line), f"the global security requirement {problem}"
+        yield Hit(f"{len(inherited)} operations (health and metrics excepted) have no security requirement of their "
+                  f"own and {what}" + suffix, line=line)
+        problems = [p for p in problems if p[3]]
+    for path, line, message, _own in sorted(problems):
         yield Hit(message + suffix, line=line, path=None if path == target.path else path)
 
 
@@ -265,7 +301,7 @@ def _workload_jwt(target: Target, ctx) -> Iterator[Hit]:
     if obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj):
         raise NotApplicable("not a long-running workload that serves calls")
     if id(target) not in _serving_index(ctx):
-        raise NotApplicable("no Service exposes its pods")
+        raise NotApplicable("no Service exposes its pods (other than for metrics)")
     covered, why = _mesh_covered(target, ctx)
     if covered:
         return
