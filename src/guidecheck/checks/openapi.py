@@ -350,7 +350,7 @@ def constrained_inputs(target: Target, ctx) -> Iterator[Hit]:
         if exempt_path(api_path, ctx):
             continue
         where = f"{method.upper()} {api_path}"
-        params: dict[tuple, tuple[Any, str]] = {}
+        params: dict[tuple, tuple] = {}  # (name, in) -> (parameter, its file, list, index, list's file, raw)
         for container, c_ab in ((item, ab), (op, ab)):
             plist = container.get("parameters")
             if not isinstance(plist, list):
@@ -366,12 +366,12 @@ def constrained_inputs(target: Target, ctx) -> Iterator[Hit]:
             if p is not raw:
                 line = getattr(p, "line", line)
             label = f"{pin} parameter {str(pname)[:60]!r} of {where}"
-            yield from checker.parameter(p, p_ab, label, ppath, line)
+            checker.parameter(p, p_ab, label, ppath, line)
         body = op.get("requestBody")
         if body is not None:
             b, b_ab = spec.deref(body, ab)
             if isinstance(b, dict):
-                yield from checker.content(b, b_ab, f"request body of {where}", key_line(op, "requestBody"))
+                checker.content(b, b_ab, f"request body of {where}", key_line(op, "requestBody"))
     yield from checker.flush()
 
 
@@ -394,7 +394,7 @@ class _Inputs:
     def flush(self) -> Iterator[Hit]:
         yield from sorted(self.hits, key=lambda h: (h.path or "", h.line or 0, h.message))
 
-    def parameter(self, p: dict, ab: str, label: str, path: str, line: int) -> Iterator[Hit]:
+    def parameter(self, p: dict, ab: str, label: str, path: str, line: int) -> None:
         if self.spec.family == "2.0":
             if p.get("in") == "body":
                 schema = p.get("schema")
@@ -412,13 +412,11 @@ class _Inputs:
         if "schema" in p:
             self.schema(p["schema"], ab, label, key_line(p, "schema", line))
         elif isinstance(p.get("content"), dict):
-            yield from self.content(p, ab, label, line)
+            self.content(p, ab, label, line)
         else:
             self._add(path, line, "no schema", f"{label} has no schema")
-        return
-        yield  # pragma: no cover - generator
 
-    def content(self, holder: dict, ab: str, label: str, line: int) -> Iterator[Hit]:
+    def content(self, holder: dict, ab: str, label: str, line: int) -> None:
         content = holder.get("content")
         path = self.spec.display(ab)
         if not isinstance(content, dict) or not content:
@@ -431,8 +429,6 @@ class _Inputs:
                 self._add(path, m_line, "no schema", f"{label} ({media}) has no schema")
                 continue
             self.schema(mt["schema"], ab, f"{label} ({media})", key_line(mt, "schema", m_line))
-        return
-        yield  # pragma: no cover - generator
 
     def schema(self, schema: Any, ab: str, label: str, line: int, inline: bool = False) -> None:
         """Walk a schema (following $refs once each) and record unbounded strings and open objects."""
