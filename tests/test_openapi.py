@@ -27,7 +27,7 @@ from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.model import Status
 
-from conftest import SHARED, gc_bin
+from conftest import SHARED
 
 RULES = load_rules()
 CORPUS = next((p for p in (SHARED / "corpus" / "dev", Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dev")

@@ -19,7 +19,7 @@ from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
-from guidecheck.model import ObjectRef, Status, Target
+from guidecheck.model import ObjectRef, Target
 from guidecheck.yamlsafe import load_yaml
 
 RULES = load_rules()
