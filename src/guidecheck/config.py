@@ -110,6 +110,131 @@ DEFAULT_SETTINGS: dict[str, Any] = {
         "pgbackrest-restore": r"\bpgbackrest\b[^\n;|&]*\srestore\b",
         "barman-cloud-restore": r"\bbarman-cloud-restore\b",
     },
+    # ---- 7. CI/CD pipelines (GC701-GC704). Regular expressions are case-insensitive and searched
+    # in the text; action patterns are owner/repo[/path] prefixes (no @ref); globs match paths relative
+    # to the pipeline's project. Lists given in .guidecheck.yaml are ADDED to these defaults.
+    "ci-stage-patterns": {
+        "lint": {
+            "names": [r"(^|[^a-z])lint", r"static[-_ ]?analysis", r"code[-_ ]?(style|quality)", r"format(ting)?[-_ ]?check"],
+            "actions": [
+                "golangci/golangci-lint-action", "hadolint/hadolint-action", "github/super-linter",
+                "super-linter/super-linter", "reviewdog/", "psf/black", "astral-sh/ruff-action",
+                "chartboost/ruff-action", "pre-commit/action", "wearerequired/lint-action",
+                "stackrox/kube-linter-action", "ludeeus/action-shellcheck", "rhysd/actionlint",
+                "davidanson/markdownlint-cli2-action", "dominikh/staticcheck-action", "ibiqlik/action-yamllint",
+            ],
+            "commands": [
+                r"\b(ruff|flake8|pylint|pyflakes|pycodestyle|mypy|eslint|tslint|stylelint|golangci-lint|staticcheck|revive|hadolint|shellcheck|yamllint|kube-linter|kubeconform|kubeval|markdownlint(-cli2)?|rubocop|ktlint|detekt|checkstyle|tflint|actionlint|swiftlint|phpcs|phpstan|buf\s+lint|codespell)\b",
+                r"\b(black|isort|prettier)\s+(\S+[ \t]+)*(--check|-c)\b", r"\bgo\s+vet\b", r"\bgofmt\s+-[ld]",
+                r"\b(helm|ct)\s+lint\b", r"\bcargo\s+(clippy|fmt\b.*--check)", r"\bspotless:?[Cc]heck\b",
+                r"\bpre-commit\s+run\b", r"\b(make|mage|npm\s+run|yarn|pnpm(\s+run)?|task|just)\s+([\w:-]*[-:])?(lint|check-fmt|fmt-check|vet)\w*",
+            ],
+            "includes": ["*Code-Quality*"],
+        },
+        "unit-tests": {
+            "names": [r"(^|[^a-z])unit", r"^tests?$", r"^(run[-_ ])?tests?[-_ ]?(go|python|node|java|js|ts)?$", r"^build[-_ ]and[-_ ]test"],
+            "actions": [],
+            "commands": [
+                r"\b(pytest|py\.test|nosetests|gotestsum|ginkgo|jest|vitest|mocha|karma|rspec|phpunit|ctest|bats)\b",
+                r"\bpython\d?(\.\d+)?\s+-m\s+(pytest|unittest)\b", r"(^|&&|;|\|\|)\s*(tox|nox)\b", r"\bgo\s+test\b",
+                r"\b(npm|yarn|pnpm|bun)\s+(run\s+)?test\b", r"\bmvnw?\b(?!.*-D(skipTests|maven\.test\.skip))(?!.*-DskipTests).*\b(test|verify|install|package)\b",
+                r"\bgradlew?\b.*\b(test|check|build)\b", r"\bcargo\s+(test|nextest)\b", r"\bdotnet\s+test\b",
+                r"\brake\s+(test|spec)\b", r"\bmeson\s+test\b", r"\b(make|mage|task|just)\s+(test|tests|check|unit|unit[-_:]?tests?|tests?[-_:]unit\w*)(\s|$)",
+                r"\bmake\s+(\S+[ \t]+)*tests?[-_][\w${}.-]+",
+                r"(^|[\s/])(run[-_])?(unit[-_])?tests?\.sh\b",
+                r"\b(swift|mix)\s+test\b",
+            ],
+            "includes": [],
+        },
+        "integration-tests": {
+            "names": [r"integration", r"(^|[^a-z])e2e", r"end[-_ ]?to[-_ ]?end", r"acceptance", r"(^|[^a-z])smoke", r"system[-_ ]tests?"],
+            "actions": [
+                "helm/kind-action", "container-tools/kind-action", "engineerd/setup-kind", "absaoss/k3d-action",
+                "nolar/setup-k3d-k3s", "medyagh/setup-minikube", "cypress-io/github-action",
+                "isbang/compose-action", "hoverkraft-tech/compose-action",
+            ],
+            "commands": [
+                r"\bdocker[\s-]compose\b.*\b(up|run)\b", r"testcontainers", r"\bkind\s+create\s+cluster\b",
+                r"\bk3d\s+cluster\s+create\b", r"\bminikube\s+start\b", r"\bct\s+(lint-and-)?install\b", r"\bhelm\s+test\b",
+                r"-tags[= ]\S*(integration|e2e)", r"\b(make|mage|npm\s+run|yarn|pnpm(\s+run)?|task|just)\s+\S*(integration|e2e|acceptance|smoke)",
+                r"\b(cypress\s+run|playwright\s+test|newman\s+run)\b", r"\bmvnw?\b.*\b(failsafe|integration-test)\b",
+                r"\bgradlew?\b.*\b(integrationTest|e2eTest)\b", r"\b(go\s+test|pytest|ginkgo)\b.*\b(e2e|integration)",
+                r"\b(kuttl|chainsaw)\s+test\b",
+            ],
+            "images": [r"(^|/)(postgres|mysql|mariadb|redis|mongo|rabbitmq|kafka|elasticsearch|opensearch|localstack|minio|docker:[\w.-]*dind)\b"],
+            "includes": [],
+        },
+        "security": {
+            "names": [r"secur", r"(^|[^a-z])(sast|dast)([^a-z]|$)", r"vulnerab", r"codeql", r"(^|[^a-z])cve", r"secret[-_ ]?(scan|detect)", r"(^|[^a-z])scan([^a-z]|$)", r"dependency[-_ ]?(review|check|scan)"],
+            "actions": [
+                "github/codeql-action", "aquasecurity/trivy-action", "aquasecurity/tfsec-action", "snyk/actions",
+                "anchore/scan-action", "securego/gosec", "returntocorp/semgrep-action", "semgrep/semgrep-action",
+                "bridgecrewio/checkov-action", "gitleaks/gitleaks-action", "zricethezav/gitleaks-action",
+                "trufflesecurity/trufflehog", "ossf/scorecard-action", "actions/dependency-review-action",
+                "golang/govulncheck-action", "docker/scout-action", "sonarsource/sonarqube-scan-action",
+                "sonarsource/sonarcloud-github-action", "zaproxy/action-baseline", "zaproxy/action-full-scan",
+                "pypa/gh-action-pip-audit", "google/osv-scanner-action", "checkmarx/kics-github-action",
+                "knqyf263/trivy-issue-action", "anchore/grype-action",
+            ],
+            "commands": [
+                r"\btrivy(\.exe)?\s+(image|fs|filesystem|repo|repository|config|k8s|kubernetes|sbom|rootfs|vm|--?[a-z])",
+                r"\bgrype\s+\S", r"\bsnyk\s+(test|monitor|container|code|iac)\b", r"\bsemgrep\b(?!-)",
+                r"\b(bandit|gosec|govulncheck|checkov|tfsec|kubesec|gitleaks|trufflehog|osv-scanner|pip-audit|brakeman|kics|terrascan|kube-bench)\b",
+                r"\b(npm|yarn|pnpm)\s+audit\b", r"\bsafety\s+(check|scan)\b", r"\bcargo\s+(audit|deny)\b",
+                r"\bbundle(r)?[-\s]audit\b", r"\bdependency-check\b", r"\bzap-(baseline|full-scan|api-scan)\b",
+                r"\bcodeql\s+database\b", r"\bdocker\s+scout\s+(cves|quickview)\b",
+            ],
+            "includes": ["*Security/*", "*SAST*", "*Dependency-Scanning*", "*Container-Scanning*",
+                         "*Secret-Detection*", "*DAST*"],
+        },
+    },
+    # GC702: environment names (regular expressions) of staging and production; a name matching
+    # both is staging (pre-prod), GitLab deployment_tier wins over the name.
+    "ci-staging-environments": [r"(^|[^a-z])(stag(e|ing)|pre-?prod\w*|uat|qa)([^a-z]|$)"],
+    "ci-production-environments": [r"(^|[^a-z])(prod|production|prd|live)([^a-z]|$)"],
+    # GC702: a job without environment: is a deployment when its name says deploy and names an
+    # environment, or when one of these commands runs in it.
+    "ci-deploy-commands": [
+        r"\bhelm(file)?\s+(upgrade|install|sync|apply)\b", r"\bkubectl\s+(apply|create|replace|set\s+image|rollout\s+restart)\b",
+        r"\bargocd\s+app\s+(sync|set|create)\b", r"\bflux\s+reconcile\b", r"\bgcloud\s+(run\s+deploy|deploy\s+releases)\b",
+        r"\bskaffold\s+(run|deploy)\b", r"\baws\s+ecs\s+update-service\b", r"\baz\s+(webapp|containerapp)\s+(deploy|up|update)\b",
+        r"\bkustomize\s+build\b.*\|\s*kubectl\s+apply\b",
+    ],
+    # GC703: files that configure changelog generation (globs; a pattern without '/' matches a file name anywhere)
+    "changelog-files": [
+        "release-please-config.json", ".release-please-manifest.json", ".releaserc", ".releaserc.*", "release.config.*",
+        "cliff.toml", ".changeset/config.json", ".cz.toml", "cz.toml", ".cz.json", "cz.json", ".cz.yaml", "cz.yaml",
+        "towncrier.toml", ".github/release-drafter.yml", ".github/release-drafter.yaml", ".chglog/config.yml",
+        ".versionrc", ".versionrc.json", ".auto-changelog",
+    ],
+    "changelog-actions": [
+        "googleapis/release-please-action", "google-github-actions/release-please-action", "cycjimmy/semantic-release-action",
+        "codfish/semantic-release-action", "changesets/action", "orhun/git-cliff-action", "tj-actions/git-cliff",
+        "release-drafter/release-drafter", "commitizen-tools/commitizen-action", "mikepenz/release-changelog-builder-action",
+        "triPSs/conventional-changelog-action", "requarks/changelog-action",
+    ],
+    "changelog-commands": [
+        r"\bsemantic-release\b", r"\bgit[- ]cliff\b", r"\bchangeset\s+(version|publish)\b", r"\bcz\s+(bump|changelog|ch)\b",
+        r"\btowncrier\s+build\b", r"\brelease-please\b", r"\bconventional-changelog\b", r"\bstandard-version\b",
+        r"\bauto-changelog\b", r"\bgithub_changelog_generator\b", r"\bgit-chglog\b", r"\bgh\s+release\s+create\b.*--generate-notes",
+    ],
+    # GC704: steps that push an image (action[input] = the action pushes when that input is true)
+    "image-push-actions": [
+        "docker/build-push-action[push]", "docker/bake-action[push]", "redhat-actions/push-to-registry",
+        "mr-smithers-excellent/docker-build-push", "elgohr/publish-docker-github-action", "ko-build/setup-ko[push]",
+    ],
+    "image-push-commands": [
+        r"\b(docker|podman|buildah|nerdctl)\s+(image\s+)?push\b", r"\bdocker\s+buildx\s+(build|bake)\b.*--push\b",
+        r"\bko\s+(build|publish|resolve|apply)\b(?!.*--push=false)(?!.*\s(-L|--local)\b)", r"/kaniko/executor\b(?!.*--no-push)",
+        r"\bexecutor\b.*--destination\b", r"\bjib(:build|\s+build)\b", r"\bcrane\s+(push|copy|cp)\b",
+        r"\bskopeo\s+copy\b.*\bdocker://", r"\bdocker\s+manifest\s+push\b", r"\bimgpkg\s+push\b",
+        r"docker push \(Docker Pipeline \.push\(\)\)",
+        # scripts and make targets named for pushing images (their content is not visible)
+        r"(?<![\w.-])[\w.-]*(docker|image|container)s?[-_]push[\w.-]*\.sh\b",
+        r"\bmake\s+(\S+[ \t]+)*(docker|image|container)s?[-_]push\b|\bmake\s+(\S+[ \t]+)*push[-_](docker|images?|containers?)\b",
+    ],
+    # GC704: commands that sign an image with cosign (cosign-installer alone only installs it)
+    "image-sign-commands": [r"\bcosign\s+sign\b(?!-blob)"],
 }
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -256,6 +381,7 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
 
     for bad in invalid_patterns(settings):
         raise ConfigError(f"{where}: '{bad}' is not a valid regular expression")
+    _check_ci_regexes(settings, where)
     lim = data.get("limits") or {}
     limits = Limits(
         max_depth=lim.get("max-depth", Limits.max_depth),
@@ -296,6 +422,25 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         settings=settings,
         path=path,
     )
+
+
+# 7. CI/CD: settings holding regular expressions (checked here so that a typo is a usage error)
+_CI_REGEX_KEYS = ("ci-staging-environments", "ci-production-environments", "ci-deploy-commands",
+                  "changelog-commands", "image-push-commands", "image-sign-commands")
+
+
+def _check_ci_regexes(settings: dict[str, Any], where: str) -> None:
+    items: list[tuple[str, Any]] = []
+    for key in _CI_REGEX_KEYS:
+        items += [(f"settings.{key}", p) for p in settings.get(key) or ()]
+    for cat, fields in (settings.get("ci-stage-patterns") or {}).items():
+        for fname in ("names", "commands", "images"):
+            items += [(f"settings.ci-stage-patterns.{cat}.{fname}", p) for p in (fields or {}).get(fname) or ()]
+    for key, pattern in items:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise ConfigError(f"{where}: '{key}' holds an invalid regular expression {pattern!r}: {exc}") from None
 
 
 def _line_for(data: Any, keys: list) -> int:

@@ -87,6 +87,7 @@ class Loaded:
 
 # Loader extensions run after the walk, in this order (see the module docstring).
 EXTENSIONS: tuple[str, ...] = (
+    "guidecheck.loaders.ci",
     "guidecheck.loaders.openapi",
 )
 
