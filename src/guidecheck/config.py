@@ -103,6 +103,27 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # that count (an HPA on other metrics only does not scale on CPU/memory usage).
     "autoscaled-kinds": ["Deployment", "StatefulSet"],
     "autoscaling-resources": ["cpu", "memory"],
+    # ---- 6.a, 6.b, 6.c, 9.a: OpenAPI documents, service authentication, key rotation (GC601-GC603, GC901, GC902)
+    # API paths (fnmatch globs, '*' also matches '/') exempt from GC601/GC603: health and metrics endpoints.
+    "openapi-exempt-paths": [
+        "*/health", "*/health/*", "*/healthz", "*/healthz/*", "*/livez", "*/livez/*", "*/readyz", "*/readyz/*",
+        "*/liveness", "*/readiness", "*/ready", "*/live", "*/ping", "*/metrics",
+    ],
+    # GC601: Istio's root namespace: mesh policies there apply to every namespace.
+    "mesh-root-namespace": "istio-system",
+    # GC601: Service port names (globs) that only serve metrics; a workload exposed only on these (or on
+    # metrics-port) receives no service-to-service calls.
+    "metrics-port-names": ["*metrics*", "*telemetry*", "*prometheus*"],
+    # GC602: labels or annotations ("key" or "key=value") marking a CronJob, Certificate or ExternalSecret as the
+    # rotation mechanism of a signing key, and name globs that mark one too.
+    "key-rotation-selectors": ["guidecheck.io/key-rotation"],
+    "key-rotation-name-patterns": ["*key-rotat*", "*rotate-key*", "*rotate-*-key*", "*jwks-rotat*"],
+    # GC602: labels or annotations marking a Secret (or Certificate, ExternalSecret) as holding a signing key,
+    # and name globs (of the object or of the Secret it writes) that mark one too.
+    "signing-key-selectors": ["guidecheck.io/signing-key"],
+    "signing-key-name-patterns": ["*signing-key*", "*jwt-key*", "*jwt-signing*", "*jwks*"],
+    # GC602 (live): annotations holding the time a key Secret was last rotated (RFC 3339).
+    "key-rotated-at-annotations": ["guidecheck.io/rotated-at"],
     # --- backups (8.a-8.c: GC801-GC803, guidecheck.backup) ---
     # name -> regular expression (case-insensitive) over a workload's commands, args, env values and the
     # ConfigMap scripts it mounts; a name given in .guidecheck.yaml replaces that default, null drops it.

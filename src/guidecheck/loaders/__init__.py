@@ -89,6 +89,7 @@ class Loaded:
 EXTENSIONS: tuple[str, ...] = (
     "guidecheck.loaders.helm",  # first: rendered objects are k8s targets for every later extension
     "guidecheck.loaders.ci",
+    "guidecheck.loaders.openapi",
     "guidecheck.loaders.observability",  # after any loader that adds k8s objects (Helm rendering)
 )
 
