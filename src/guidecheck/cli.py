@@ -156,6 +156,12 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
                                             "profiles": list(helm_profiles), "release": release_name,
                                             "namespace": helm_namespace}}
     loaded = load(paths, config, options)
+    if not loaded.repos:
+        # files named one by one (pre-commit): the evidence repository-scope rules look for (a
+        # ServiceMonitor, an HPA, a backup schedule, the other pipeline files) is not loaded (a
+        # rendered chart is only part of the repository), so running them would report what is
+        # merely out of sight; they run in directory scans (CI) and cluster audits
+        rules = [r for r in rules if r.scope != "repository"]
     result = engine.run(rules, loaded.targets, config, checks=checks, baseline=accepted)
     result.incomplete = sorted(set(result.incomplete) | set(loaded.incomplete))
     result.inputs = paths
