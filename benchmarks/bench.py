@@ -113,6 +113,90 @@ def small_repo() -> Path:
     raise SystemExit("no small repository to scan (examples/compliant-service or fixtures/golden)")
 
 
+def top_charts(corpus: Path) -> list[Path]:
+    """Application charts of the corpus that are not vendored subcharts (what guidecheck renders)."""
+    out = []
+    for chart_yaml in sorted(corpus.rglob("Chart.yaml")):
+        d = chart_yaml.parent
+        if d.parent.name == "charts" and (d.parent.parent / "Chart.yaml").is_file():
+            continue
+        if "type: library" in chart_yaml.read_text(errors="replace"):
+            continue
+        out.append(d)
+    return out
+
+
+def vendored_copy(chart: Path, charts: list[Path], dest: Path) -> Path:
+    """A copy of ``chart`` with its missing dependencies taken from sibling charts of the corpus (by name),
+    as guidecheck resolves them, so that plain ``helm template`` can render it offline."""
+    import re
+
+    copy = dest / chart.name
+    shutil.copytree(chart, copy, symlinks=True)
+    names = {c.name: c for c in charts}
+    for lib in chart.parent.glob("*/Chart.yaml"):
+        names.setdefault(lib.parent.name, lib.parent)
+    text = (chart / "Chart.yaml").read_text(errors="replace")
+    for name in re.findall(r"^\s*-?\s*name:\s*[\"']?([A-Za-z0-9_.-]+)", text.split("dependencies:", 1)[-1], re.M):
+        src = names.get(name)
+        if src and not (copy / "charts" / name).exists() and src != chart:
+            shutil.copytree(src, copy / "charts" / name, symlinks=True)
+    return copy
+
+
+def helm_bench(corpus: Path, gc: list[str], env: dict, out: Path, repeat: int) -> None:
+    """Render time: ``helm template`` alone on each chart vs guidecheck scanning all of them (all rules)."""
+    import re
+
+    helm = shutil.which("helm", path=str(ROOT / ".tools" / "bin") + os.pathsep + env.get("PATH", ""))
+    if helm is None:
+        print("\nHelm: no helm found (scripts/install-test-tools.sh); render times not measured.")
+        return
+    charts = top_charts(corpus)
+    prepared = Path(tempfile.mkdtemp(prefix="gc-bench-helm-"))
+    rows = []
+    total_helm = 0.0
+    for i, chart in enumerate(charts):
+        copy = vendored_copy(chart, charts, prepared / str(i))
+        ms = [run([helm, "template", "release-name", str(copy), "--skip-tests", "--include-crds"], env=env)
+              for _ in range(repeat)]
+        m = median(ms)
+        rows.append((chart, m))
+        if m.rc == 0:
+            total_helm += m.wall
+    genv = {**env, "PATH": str(Path(helm).parent) + os.pathsep + env.get("PATH", "")}
+    libraries = [p.parent for p in sorted(corpus.rglob("Chart.yaml"))
+                 if "type: library" in p.read_text(errors="replace")]
+    scan = [*gc, "scan", "--verbose", "-q", "-f", "json", "-o", str(out / "charts.json"),
+            *map(str, charts + libraries)]
+    runs = []
+    for _ in range(repeat):
+        with tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            proc = subprocess.run(scan, env=genv, stdout=subprocess.DEVNULL, stderr=err)
+            runs.append(time.perf_counter() - start)
+            err.seek(0)
+            log = err.read().decode("utf-8", "replace")
+    rendered = dict(re.findall(r"guidecheck: rendered (\S+) \[default\] in ([0-9.]+) s", log))
+    wall = statistics.median(runs)
+    version = subprocess.run([helm, "version", "--short"], capture_output=True, text=True).stdout.strip()
+    print(f"\nHelm render time ({Path(helm).name} {version}; {len(charts)} application charts; "
+          f"median of {repeat}):\n")
+    print("| chart | `helm template` alone, s | rendered by guidecheck in, s |")
+    print("|---|---:|---:|")
+    for chart, m in rows:
+        rel = chart.relative_to(corpus)
+        mine = rendered.get(str(chart))
+        alone = f"{m.wall:.3f}" if m.rc == 0 else f"fails ({m.rc})"
+        print(f"| {rel} | {alone} | {mine if mine else 'not rendered (GC401)'} |")
+    ratio = wall / total_helm if total_helm else float("inf")
+    ok = "met" if ratio < 2 else "NOT met"
+    print(f"| **all charts: `helm template` one by one** | **{total_helm:.2f}** | |")
+    print(f"| **guidecheck scan of all charts (every rule, exit {proc.returncode})** | | **{wall:.2f}** |")
+    print(f"\nguidecheck / helm template alone: {ratio:.2f}x (target < 2x: {ok}).")
+    shutil.rmtree(prepared, ignore_errors=True)
+
+
 def fmt(m: Measure) -> tuple[str, str, str]:
     return f"{m.wall:.2f}", f"{m.cpu:.2f}", f"{m.rss_mb:.0f}"
 
@@ -253,6 +337,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5, help="runs of the small timings (median)")
     ap.add_argument("--corpus-repeat", type=int, default=1, help="runs of each corpus scan (median)")
     ap.add_argument("--no-checkov", action="store_true", help="skip Checkov")
+    ap.add_argument("--no-helm", action="store_true", help="skip the Helm render-time table")
+    ap.add_argument("--helm-only", action="store_true", help="only the Helm render-time table")
     ap.add_argument("--no-install", action="store_true", help="do not create the Checkov venv when missing")
     ap.add_argument("--audit", action="store_true", help="benchmark guidecheck audit instead (test API server)")
     ap.add_argument("--audit-objects", default="2500,10000,20000",
@@ -277,6 +363,9 @@ def main() -> int:
 
     n_files, n_bytes = count_files(corpus)
     out = Path(tempfile.mkdtemp(prefix="gc-bench-"))
+    if args.helm_only:
+        helm_bench(corpus, gc, env, out, args.repeat)
+        return 0
 
     # warm-up: bytecode caches, rule catalogue cache, file system cache
     run([*gc, "--version"], env=env)
@@ -321,6 +410,8 @@ def main() -> int:
     print(f"\nExit codes: guidecheck {gc_corpus.rc} (1 = findings)"
           + (f", Checkov {ck_corpus.rc} (1 = failed checks)" if ck_corpus else "")
           + f"; reports in `{out}`.")
+    if not args.no_helm:
+        helm_bench(corpus, gc, env, out, args.repeat)
     return 0
 
 

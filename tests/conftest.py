@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
+TOOLS = ROOT / ".tools" / "bin"  # real Helm binaries (scripts/install-test-tools.sh); rendering tests use them
+if TOOLS.is_dir() and str(TOOLS) not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = str(TOOLS) + os.pathsep + os.environ.get("PATH", "")
 
 
 def gc_bin() -> list[str]:

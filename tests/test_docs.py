@@ -32,7 +32,8 @@ def test_docs_pages_exist():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = [l for l in readme.splitlines()]
     fence = lines.index("```bash")
-    assert lines[fence + 1].startswith("python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/guidecheck scan ")
+    assert lines[fence + 1].startswith("python3 -m venv .venv && .venv/bin/pip install . && ")
+    assert ".venv/bin/guidecheck scan " in lines[fence + 1] and "examples/compliant-service" in lines[fence + 1]
     assert lines[fence + 2] == "bash scripts/test.sh"
     assert lines[fence + 3] == "```"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")

@@ -278,3 +278,32 @@ def test_named_files_honour_exclude_and_skip_chart_templates(tmp_path, run_cli):
     # from a subdirectory, patterns stay relative to the configuration file's directory
     proc = run_cli("scan", "-q", "old.yaml", cwd=tmp_path / "legacy")
     assert proc.returncode == 0 and proc.stdout == "", proc.stdout
+
+
+def test_repository_scope_rules_run_on_directories_not_on_named_files(tmp_path, run_cli):
+    """A Deployment whose HPA lives in another file: a directory scan sees both; a lone file would not.
+
+    GC903 (scope: repository) must pass on the directory, fail when the HPA is missing, and not run
+    at all when files are named one by one (pre-commit), where the HPA file is out of sight.
+    """
+    import json
+
+    (tmp_path / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+        "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+        "    spec:\n      containers:\n      - {name: web, image: 'web:1.0.0-abcdef1'}\n")
+    hpa = ("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n"
+           "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+           "  minReplicas: 2\n  maxReplicas: 5\n  metrics:\n  - type: Resource\n"
+           "    resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}\n")
+
+    def gc903(*paths):
+        out = run_cli("scan", "--isolated", "--select", "GC903", "--format", "json", *paths, cwd=tmp_path)
+        doc = json.loads(out.stdout)
+        return [f["line"] for f in doc["findings"] if f["rule_id"] == "GC903"], [r["id"] for r in doc["rules"]]
+
+    assert gc903(".") == ([1], ["GC903"])  # no HPA anywhere: the Deployment fails
+    (tmp_path / "hpa.yaml").write_text(hpa)
+    assert gc903(".") == ([], ["GC903"])  # the HPA in another file is found
+    (tmp_path / "hpa.yaml").unlink()
+    assert gc903("deploy.yaml") == ([], [])  # named file: the rule is not run (not a silent pass)

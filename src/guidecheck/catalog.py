@@ -40,6 +40,7 @@ class Rule:
     evidence: str | None
     options: dict[str, Any] = field(default_factory=dict)
     file: str = ""
+    scope: str = "target"  # "repository": needs the whole repository's objects (not run on files one by one)
 
     @property
     def guideline(self) -> str:
@@ -56,6 +57,7 @@ class Rule:
             "rationale": self.rationale,
             "remediation": self.remediation,
             "evidence": self.evidence,
+            "scope": self.scope,
         }
 
 
@@ -178,6 +180,7 @@ def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) 
             check=data.get("check"),
             declarative=data.get("declarative"),
             evidence=(data.get("evidence") or "").strip() or None,
+            scope=data.get("scope", "target"),
             options=dict(data.get("options") or {}),
             file=str(path),
         )

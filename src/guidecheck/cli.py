@@ -88,8 +88,21 @@ def _pair_outputs(raw: list[str]) -> list[tuple[str, str | None]]:
               help="Write the current active findings to the --baseline file and exit 0 (adopting the gate).")
 @click.option("--quiet", "-q", is_flag=True, help="Only the findings: no fix hints, no summary line.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
+@click.option("--helm", "helm_binary", metavar="PATH", help="Helm executable for rendering charts (default: helm on "
+              "PATH, or the config's helm.binary).")
+@click.option("--values", "helm_values", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              metavar="FILE", help="Values file for Helm charts (repeatable): adds the value profile 'cli'.")
+@click.option("--set", "helm_set", multiple=True, metavar="KEY=VALUE",
+              help="Helm value (repeatable, as helm --set): adds the value profile 'cli'.")
+@click.option("--profile", "helm_profiles", multiple=True, metavar="NAME",
+              help="Render charts only with these value profiles (repeatable; 'default' is the chart's "
+                   "values.yaml, 'cli' the --values/--set ones).")
+@click.option("--release-name", metavar="NAME", help="Helm release name used to render charts (default: release-name).")
+@click.option("--namespace", "helm_namespace", metavar="NS", help="Namespace charts are rendered for.")
+@click.option("--verbose", "-v", is_flag=True, help="Print what was rendered and how long it took to stderr.")
 def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated, no_inline_suppressions,
-         baseline_path, update_baseline, quiet, color) -> None:
+         baseline_path, update_baseline, quiet, color, helm_binary, helm_values, helm_set, helm_profiles,
+         release_name, helm_namespace, verbose) -> None:
     """Scan repositories (directories) and files (as pre-commit passes them).
 
     A directory is checked as a service repository: repository rules (GC201-GC204)
@@ -125,7 +138,29 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
             click.echo(f"guidecheck: baseline error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
 
-    loaded = load(paths, config)
+    for v in helm_values:
+        if not os.path.isfile(v):
+            raise click.UsageError(f"--values {v}: no such file")
+    for s in helm_set:
+        if "=" not in s or s.startswith("="):
+            raise click.UsageError(f"--set {s}: expected KEY=VALUE")
+    known = {"default", "cli", *(config.helm.get("profiles") or {})}
+    for spec in (config.helm.get("charts") or {}).values():
+        known.update((spec or {}).get("profiles") or {})
+    unknown_profiles = sorted(set(helm_profiles) - known)
+    if unknown_profiles:
+        raise click.UsageError(f"--profile {', '.join(unknown_profiles)}: not a value profile "
+                               f"(known: {', '.join(sorted(known))})")
+    options = {"verbose": verbose, "helm": {"binary": helm_binary, "values": list(helm_values), "set": list(helm_set),
+                                            "profiles": list(helm_profiles), "release": release_name,
+                                            "namespace": helm_namespace}}
+    loaded = load(paths, config, options)
+    if not loaded.repos:
+        # files named one by one (pre-commit): the evidence repository-scope rules look for (a
+        # ServiceMonitor, an HPA, a backup schedule, the other pipeline files) is not loaded (a
+        # rendered chart is only part of the repository), so running them would report what is
+        # merely out of sight; they run in directory scans (CI) and cluster audits
+        rules = [r for r in rules if r.scope != "repository"]
     result = engine.run(rules, loaded.targets, config, checks=checks, baseline=accepted)
     result.incomplete = sorted(set(result.incomplete) | set(loaded.incomplete))
     result.inputs = paths

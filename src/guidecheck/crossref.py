@@ -29,7 +29,10 @@ from guidecheck.model import Target
 
 
 def scope(target: Target) -> str:
-    return str((target.origin or {}).get("repo", ""))
+    origin = target.origin or {}
+    if "repo" not in origin and target.kind == "repo":
+        return "" if target.path == "." else target.path.rstrip("/") + "/"  # a repository is its own scope
+    return str(origin.get("repo", ""))
 
 
 def profile(target: Target) -> str | None:
@@ -58,18 +61,39 @@ def visible(a: Target, b: Target) -> bool:
     return pb == "default" and (a.origin or {}).get("chart") != (b.origin or {}).get("chart")
 
 
+def _by_scope_kind(ctx) -> dict[tuple[str, object], list[tuple[int, Target]]]:
+    """(scope, kind) -> [(load position, target)]: a kind's objects without walking the whole scope."""
+    def build(c) -> dict[tuple[str, object], list[tuple[int, Target]]]:
+        index: dict[tuple[str, object], list[tuple[int, Target]]] = {}
+        for sc, targets in _by_scope(c).items():
+            for i, t in enumerate(targets):
+                if isinstance(t.data, dict):
+                    kind = t.data.get("kind")
+                    index.setdefault((sc, kind if isinstance(kind, str) else None), []).append((i, t))
+        return index
+
+    return ctx.cached("crossref.by_scope_kind", build)
+
+
 def related(target: Target, ctx, kinds: Iterable[str] | None = None) -> list[Target]:
     """The k8s targets in ``target``'s scope that it may relate to (itself excluded), in load order."""
-    wanted = set(kinds) if kinds is not None else None
+    if kinds is not None:
+        index = _by_scope_kind(ctx)
+        sc = scope(target)
+        found = sorted((pair for k in set(kinds) for pair in index.get((sc, k), ())), key=lambda p: p[0])
+        return [t for _, t in found if t is not target and visible(target, t)]
     out = []
     for t in _by_scope(ctx).get(scope(target), ()):
         if t is target or not isinstance(t.data, dict):
             continue
-        if wanted is not None and t.data.get("kind") not in wanted:
-            continue
         if visible(target, t):
             out.append(t)
     return out
+
+
+def view_key(target: Target) -> tuple:
+    """Targets with the same key see the same objects (same scope, profile and chart): a cache key."""
+    return (scope(target), profile(target), (target.origin or {}).get("chart"))
 
 
 def namespace(obj: dict) -> str | None:
@@ -106,5 +130,162 @@ def services_for(target: Target, ctx) -> list[Target]:
     return out
 
 
-__all__ = ["namespace", "name", "related", "same_namespace", "scope", "selects_pods_of", "services_for",
-           "visible", "profile"]
+# ------------------------------------------------------------- support targets
+#
+# Loader extensions add targets that are not Kubernetes objects (a Fluent Bit
+# pipeline read from a file, a Prometheus rule file, a Grafana dashboard).
+# They carry ``origin["repo"]`` like k8s targets, and the same scope rules apply.
+
+
+def related_support(target: Target, ctx, kind: str) -> list[Target]:
+    """Targets of a support ``kind`` (e.g. ``fluentbit``, ``alerts``) in ``target``'s scope, in load order."""
+    def build(c) -> dict[str, list[Target]]:
+        index: dict[str, list[Target]] = {}
+        for t in c.of_kind(kind):
+            index.setdefault(scope(t), []).append(t)
+        return index
+
+    index = ctx.cached(f"crossref.support.{kind}", build)
+    return [t for t in index.get(scope(target), ()) if t is not target and visible(target, t)]
+
+
+def repo_target(target: Target, ctx) -> Target | None:
+    """The repository target of ``target``'s scope (None for clusters and files named one by one)."""
+    def build(c) -> dict[str, Target]:
+        out: dict[str, Target] = {}
+        for t in c.of_kind("repo"):
+            p = "" if t.path == "." else t.path + "/"
+            out.setdefault(p, t)
+        return out
+
+    return ctx.cached("crossref.repos", build).get(scope(target))
+
+
+# ------------------------------------------------- ports, monitors, autoscalers
+
+
+def container_port(workload: dict, ref) -> int | None:
+    """A pod port (number or container port name) of ``workload`` as a number; None if it does not resolve.
+
+    Only long-running containers count (app containers and native sidecars).
+    """
+    if isinstance(ref, bool):
+        return None
+    if isinstance(ref, int):
+        return ref if 0 < ref < 65536 else None
+    if isinstance(ref, str):
+        if ref.isdigit():
+            return container_port(workload, int(ref))
+        for c in k8s.containers(workload, "long-running"):
+            for p in k8s.as_list(c.data.get("ports")):
+                p = k8s.as_map(p)
+                if p.get("name") == ref and isinstance(p.get("containerPort"), int):
+                    return p["containerPort"]
+    return None
+
+
+def service_port_target(service: dict, ref) -> tuple[dict | None, object]:
+    """The Service port a monitor endpoint names (by name, or by number) and its targetPort (name or number)."""
+    for p in k8s.as_list(k8s.get(service, "spec", "ports")):
+        p = k8s.as_map(p)
+        if (isinstance(ref, str) and not ref.isdigit() and p.get("name") == ref) or (
+                not isinstance(ref, bool) and isinstance(ref, (int, str)) and str(ref).isdigit()
+                and p.get("port") == int(ref)):
+            target = p.get("targetPort")
+            return p, (target if target is not None else p.get("port"))
+    return None, None
+
+
+def namespace_selected(monitor: dict, obj: dict) -> bool:
+    """Whether a ServiceMonitor/PodMonitor's ``namespaceSelector`` covers ``obj``'s namespace.
+
+    ``any: true`` covers every namespace; ``matchNames`` the listed ones;
+    without a selector, the monitor's own namespace.  An object without a
+    namespace (plain manifests applied with ``-n``) is in every namespace.
+    """
+    ns_sel = k8s.as_map(k8s.get(monitor, "spec", "namespaceSelector"))
+    if ns_sel.get("any") is True:
+        return True
+    names = [n for n in k8s.as_list(ns_sel.get("matchNames")) if isinstance(n, str)]
+    if names:
+        ns = namespace(obj)
+        return ns is None or ns in names
+    return same_namespace(monitor, obj)
+
+
+# kind -> (what it selects, where its endpoints are)
+MONITOR_KINDS: dict[str, tuple[str, str]] = {
+    "ServiceMonitor": ("Service", "endpoints"),
+    "PodMonitor": ("Pod", "podMetricsEndpoints"),
+    "VMServiceScrape": ("Service", "endpoints"),  # VictoriaMetrics operator
+    "VMPodScrape": ("Pod", "podMetricsEndpoints"),
+}
+
+
+def monitor_selects_service(monitor: dict, service: dict) -> bool:
+    sel = k8s.get(monitor, "spec", "selector")
+    if not isinstance(sel, dict):
+        return False
+    return namespace_selected(monitor, service) and k8s.selector_matches(sel, k8s.labels(service))
+
+
+def monitor_selects_pods(monitor: dict, workload: dict) -> bool:
+    sel = k8s.get(monitor, "spec", "selector")
+    if not isinstance(sel, dict):
+        return False
+    return namespace_selected(monitor, workload) and k8s.selector_matches(sel, k8s.pod_labels(workload))
+
+
+def monitors_in_scope(target: Target, ctx) -> list[Target]:
+    return related(target, ctx, kinds=tuple(MONITOR_KINDS))
+
+
+def monitor_selection(monitor: Target, ctx) -> list[Target]:
+    """What a monitor selects in its scope: Services (ServiceMonitor) or workloads (PodMonitor)."""
+    kind = monitor.data.get("kind") if isinstance(monitor.data, dict) else None
+    what = MONITOR_KINDS.get(kind, (None,))[0]
+    if what == "Service":
+        return [t for t in related(monitor, ctx, kinds=("Service",)) if monitor_selects_service(monitor.data, t.data)]
+    if what == "Pod":
+        kinds = tuple(ctx.settings.get("workload-kinds") or ())
+        return [t for t in related(monitor, ctx, kinds=kinds)
+                if k8s.is_long_running(t.data) and monitor_selects_pods(monitor.data, t.data)]
+    return []
+
+
+SCALER_KINDS = ("HorizontalPodAutoscaler", "ScaledObject")  # ScaledObject: KEDA, which creates an HPA
+
+
+def scale_target_ref(scaler: dict) -> tuple[str | None, str | None]:
+    ref = k8s.as_map(k8s.get(scaler, "spec", "scaleTargetRef"))
+    kind, nm = ref.get("kind"), ref.get("name")
+    if scaler.get("kind") == "ScaledObject" and kind is None:
+        kind = "Deployment"  # KEDA's default
+    return (kind if isinstance(kind, str) else None, nm if isinstance(nm, str) else None)
+
+
+def scalers_for(target: Target, ctx) -> list[Target]:
+    """HorizontalPodAutoscalers (and KEDA ScaledObjects) in scope whose scaleTargetRef names the workload."""
+    obj = target.data
+    kind, nm = obj.get("kind"), name(obj)
+    out = []
+    for t in related(target, ctx, kinds=SCALER_KINDS):
+        tk, tn = scale_target_ref(t.data)
+        if tk == kind and tn == nm and same_namespace(obj, t.data):
+            out.append(t)
+    return out
+
+
+def scale_targets(scaler: Target, ctx) -> list[Target]:
+    """The objects in scope an autoscaler's scaleTargetRef names (same kind, name and namespace)."""
+    tk, tn = scale_target_ref(scaler.data)
+    if tk is None or tn is None:
+        return []
+    return [t for t in related(scaler, ctx, kinds=(tk,))
+            if name(t.data) == tn and same_namespace(scaler.data, t.data)]
+
+
+__all__ = ["MONITOR_KINDS", "SCALER_KINDS", "container_port", "monitor_selection", "monitor_selects_pods",
+           "monitor_selects_service", "monitors_in_scope", "namespace", "namespace_selected", "name", "profile",
+           "related", "related_support", "repo_target", "same_namespace", "scale_target_ref", "scale_targets",
+           "scalers_for", "scope", "selects_pods_of", "service_port_target", "services_for", "view_key", "visible"]

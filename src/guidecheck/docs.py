@@ -95,6 +95,10 @@ def rule_markdown(rule: Rule) -> str:
         f"- **Guideline bullet:** {rule.guideline}",
         f"- **Default severity:** {rule.severity}",
         f"- **Targets:** {', '.join(rule.targets)}",
+        *([
+            "- **Scope:** repository: judged against evidence anywhere in the scanned repository, rendered "
+            "release or cluster; not run on files named one by one (pre-commit), see "
+            "[pre-commit.md](../pre-commit.md)"] if rule.scope == "repository" else []),
         f"- **Status:** {rule.status}",
         f"- **Implementation:** {'declarative (rules/' + rule.id + '.yaml)' if rule.declarative else '`' + str(rule.check) + '`'}",
         "",

@@ -13,7 +13,7 @@ from typing import Callable
 
 from guidecheck import suppress
 from guidecheck.catalog import Rule, resolve_check
-from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.config import Config
 from guidecheck.model import Finding, Hit, Outcome, ScanResult, SourceFile, Status, Target
 from guidecheck.sanitize import mask_secrets
@@ -54,6 +54,8 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
             for target in by_kind.get(kind, ()):
                 try:
                     hits = list(check(target, ctx))
+                except NotATarget:
+                    continue  # an object the rule never looks at: no outcome
                 except NotApplicable as na:
                     outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=str(na) or None))
                     continue
@@ -106,7 +108,14 @@ def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, 
         extra=dict(hit.extra),
     )
     if target.origin:
-        f.extra.setdefault("origin", {k: v for k, v in target.origin.items() if k not in ("span", "repo")})
+        # keys starting with '_' are the loader's helpers: '_values' traces a template line to values files
+        origin = {k: v for k, v in target.origin.items() if k not in ("span", "repo") and not k.startswith("_")}
+        trace = target.origin.get("_values")
+        if trace is not None and path == target.path:
+            values = trace.get(line)
+            if values:
+                origin["values"] = values
+        f.extra.setdefault("origin", origin)
         if not f.extra["origin"]:
             del f.extra["origin"]
     f.extra["fingerprint"] = fingerprint(f)

@@ -20,6 +20,15 @@ class NotApplicable(Exception):
     """Raised by a check when its rule does not apply to the target."""
 
 
+class NotATarget(NotApplicable):
+    """Raised by a check for an object its rule never looks at (no outcome is recorded at all).
+
+    For rules whose catalogue target is ``k8s`` but which judge only some
+    kinds (a ConfigMap holding a Fluent Bit pipeline, a HorizontalPodAutoscaler):
+    every other object would otherwise get a "not applicable" outcome.
+    """
+
+
 @dataclass
 class Context:
     """What a check may look at besides its target."""
@@ -75,4 +84,4 @@ def workload_containers(obj: dict, which: str) -> list:
     return conts
 
 
-__all__ = ["Context", "Hit", "NotApplicable", "workload_containers", "workload_object"]
+__all__ = ["Context", "Hit", "NotApplicable", "NotATarget", "workload_containers", "workload_object"]

@@ -86,7 +86,12 @@ class Loaded:
 
 
 # Loader extensions run after the walk, in this order (see the module docstring).
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = (
+    "guidecheck.loaders.helm",  # first: rendered objects are k8s targets for every later extension
+    "guidecheck.loaders.ci",
+    "guidecheck.loaders.openapi",
+    "guidecheck.loaders.observability",  # after any loader that adds k8s objects (Helm rendering)
+)
 
 
 def load(paths: list[str], config: Config, options: dict[str, Any] | None = None) -> Loaded:
@@ -109,7 +114,7 @@ def _load_files(paths: list[str], config: Config) -> Loaded:
             out.roots.append(w.root)
             charts = find_charts(w)
             template_dirs = tuple(c.path.rstrip("/") + "/templates/" if c.path != "." else "templates/"
-                                  for c in charts)
+                                  for c in charts) + _chartless_template_dirs(w)
             prefix = _display_prefix(raw)
             for rel, err in w.problems:
                 out.targets.append(_file_target(SourceFile(prefix + rel, "file", [err])))
@@ -139,6 +144,17 @@ def _load_files(paths: list[str], config: Config) -> Loaded:
         else:
             out.targets.append(_file_target(SourceFile(raw, "file", [LoadError("no such file or directory")])))
     return out
+
+
+def _chartless_template_dirs(w: Walk) -> tuple[str, ...]:
+    """``templates/`` next to a ``values.yaml`` but no ``Chart.yaml``: a broken chart (GC401), not YAML."""
+    values = [p[: -len("values.yaml")] for p in w.inventory if p == "values.yaml" or p.endswith("/values.yaml")]
+    if not values:
+        return ()
+    inv = set(w.inventory)
+    with_templates = {p[: p.index("templates/")] for p in w.inventory
+                      if p.startswith("templates/") or "/templates/" in p}
+    return tuple(d + "templates/" for d in values if d + "Chart.yaml" not in inv and d in with_templates)
 
 
 def _excluded_file(abspath: str, config: Config) -> bool:

@@ -143,6 +143,22 @@ def _result(f: Finding, rule_index: dict[str, int], occurrence: int) -> dict[str
                                        for k, v in f.object.to_json().items()}
     if f.container:
         res["properties"]["container"] = clean(f.container)
+    origin = f.extra.get("origin")
+    if isinstance(origin, dict) and origin.get("source") == "helm":
+        res["properties"]["origin"] = _clean_tree(origin)
+        # the values files lines that supply the field (docs/helm.md): where the fix usually goes
+        related = []
+        for i, v in enumerate(v for v in origin.get("values") or () if isinstance(v, dict) and v.get("path")):
+            uri, relative = artifact_uri(str(v["path"]))
+            artifact: dict[str, Any] = {"uri": uri}
+            if relative:
+                artifact["uriBaseId"] = "%SRCROOT%"
+            line = v.get("line") if isinstance(v.get("line"), int) else 1
+            related.append({"id": i + 1, "message": {"text": f"value {clean(str(v.get('key')))}"},
+                            "physicalLocation": {"artifactLocation": artifact,
+                                                 "region": {"startLine": max(1, line)}}})
+        if related:
+            res["relatedLocations"] = related
     if f.suppressed:
         by = f.extra.get("suppressed_by") if isinstance(f.extra.get("suppressed_by"), dict) else {}
         # comments and annotations live in the scanned files; waivers and baselines outside them
@@ -152,6 +168,16 @@ def _result(f: Finding, rule_index: dict[str, int], occurrence: int) -> dict[str
             suppression["justification"] = clean(f.suppression_reason)
         res["suppressions"] = [suppression]
     return res
+
+
+def _clean_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {str(k): _clean_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_tree(v) for v in value]
+    return value
 
 
 def document(result: ScanResult, meta: dict[str, Any]) -> dict[str, Any]:

@@ -53,6 +53,20 @@ def finding_line(f: Finding, color: bool = False) -> str:
     origin = f.extra.get("origin") if isinstance(f.extra.get("origin"), dict) else {}
     if origin.get("template"):
         context.append(f"from {clean_path(str(origin['template']))}")
+    chart = str(origin.get("chart") or "")
+    if chart and origin.get("template") and not str(origin["template"]).startswith(chart.rstrip("/") + "/"):
+        context.append(f"via chart {clean_path(chart)}")  # a dependency rendered through its parent
+    if origin.get("profile") and origin.get("profile") != "default":
+        context.append(f"profile {clean(str(origin['profile']))}")
+    values = origin.get("values") if isinstance(origin.get("values"), list) else []
+    shown = []
+    for v in values[:3]:
+        if isinstance(v, dict) and v.get("path"):
+            shown.append(f"{clean_path(str(v['path']))}:{v.get('line')} ({clean(str(v.get('key')))})")
+        elif isinstance(v, dict) and v.get("set"):
+            shown.append(f"--set {clean(str(v['set']))}")
+    if shown:
+        context.append("values " + ", ".join(shown))
     context.append(f"guideline {f.bullet}" if f.bullet else "tool")
     body = _safe(f"{f.rule_id} {clean(f.message)} [{', '.join(context)}]")
     if color:

@@ -1,0 +1,4 @@
+{{- define "orders.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service
+{{- end }}

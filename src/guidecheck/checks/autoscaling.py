@@ -1,0 +1,132 @@
+"""Autoscaling (GC903, guideline 9.b): every Deployment/StatefulSet has an HPA on CPU and/or memory.
+
+Read: HorizontalPodAutoscaler ``autoscaling/v1`` (``targetCPUUtilizationPercentage``;
+CPU at 80 % when absent), ``autoscaling/v2`` and the deprecated ``v2beta1`` /
+``v2beta2`` (``metrics[]`` of type ``Resource`` or ``ContainerResource``; CPU
+at 80 % when ``metrics`` is absent), and KEDA ``ScaledObject`` (which creates
+an HPA; ``triggers[].type`` ``cpu``/``memory``).  The autoscaler must name the
+workload in ``scaleTargetRef`` (kind and name, same namespace, same scope) and
+have ``minReplicas`` < ``maxReplicas`` (defaults: HPA 1, KEDA 0 / 100).
+An autoscaler whose scale target is not in the scan is reported on the
+autoscaler.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from guidecheck import crossref, k8s
+from guidecheck.checks import Context, NotApplicable, NotATarget
+from guidecheck.model import Hit, Target
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def scaler_resources(obj: dict) -> list[str]:
+    """The resource metrics an autoscaler scales on (lower case)."""
+    spec = k8s.as_map(obj.get("spec"))
+    if obj.get("kind") == "ScaledObject":
+        return [str(t.get("type")).lower() for t in map(k8s.as_map, k8s.as_list(spec.get("triggers")))
+                if isinstance(t.get("type"), str)]
+    api = str(obj.get("apiVersion") or "")
+    if api.endswith("/v1"):
+        return ["cpu"]  # targetCPUUtilizationPercentage, 80 % by default
+    metrics = k8s.as_list(spec.get("metrics"))
+    if "metrics" not in spec or not metrics:
+        return ["cpu"]  # the HPA controller's default: 80 % average CPU utilisation
+    out = []
+    for m in map(k8s.as_map, metrics):
+        for key in ("resource", "containerResource"):
+            name = k8s.as_map(m.get(key)).get("name")
+            if isinstance(name, str):
+                out.append(name.lower())
+    return out
+
+
+def _other_metrics(obj: dict) -> str:
+    out = []
+    entries = k8s.as_list(k8s.get(obj, "spec", "metrics")) or k8s.as_list(k8s.get(obj, "spec", "triggers"))
+    for m in map(k8s.as_map, entries):
+        kind = m.get("type")
+        body = k8s.as_map(m.get(str(kind)[:1].lower() + str(kind)[1:])) if isinstance(kind, str) else {}
+        name = k8s.as_map(body.get("metric")).get("name") or body.get("metricName")
+        out.append(f"{kind} metric {name}" if isinstance(name, str) else str(kind))
+    return ", ".join(out) if out else "no metric"
+
+
+def scaler_range(obj: dict) -> tuple[object, object]:
+    spec = k8s.as_map(obj.get("spec"))
+    if obj.get("kind") == "ScaledObject":
+        return spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100)
+    return spec.get("minReplicas", 1), spec.get("maxReplicas")
+
+
+def scaler_problems(obj: dict, allowed: set[str]) -> list[str]:
+    problems = []
+    resources = scaler_resources(obj)
+    if not any(r in allowed for r in resources):
+        on = ", ".join(sorted(set(resources))) or _other_metrics(obj)
+        problems.append(f"scales on {on}, not on {' or '.join(sorted(allowed))}")
+    lo, hi = scaler_range(obj)
+    lo_i, hi_i = _int(lo), _int(hi)
+    if hi_i is None:
+        problems.append(f"maxReplicas is {'missing' if hi is None else repr(hi)[:30]}, not a number")
+    elif lo_i is None:
+        problems.append(f"minReplicas is {repr(lo)[:30]}, not a number")
+    elif lo_i >= hi_i:
+        problems.append(f"minReplicas {lo_i} is not below maxReplicas {hi_i}: it cannot scale")
+    return problems
+
+
+def _label(t: Target) -> str:
+    return f"{t.data.get('kind')} '{crossref.name(t.data)}' ({t.path}:{t.line})"
+
+
+def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC903: an HPA scales each Deployment/StatefulSet on CPU/memory; an HPA's target exists."""
+    obj = target.data
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    if kind in crossref.SCALER_KINDS:
+        yield from _scaler_target_exists(target, ctx)
+        return
+    kinds = set(ctx.settings.get("autoscaled-kinds") or ())
+    if kind not in kinds:
+        if kind in (ctx.settings.get("workload-kinds") or ()):
+            raise NotApplicable(f"a {kind} is not autoscaled (settings.autoscaled-kinds)")
+        raise NotATarget("not a workload")
+    if "$patch" in obj:
+        raise NotApplicable("a kustomize patch, not a full object")
+    for ref in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
+        if k8s.as_map(ref).get("controller") is True:
+            raise NotApplicable(f"managed by {k8s.as_map(ref).get('kind')}/{k8s.as_map(ref).get('name')}")
+    allowed = {str(r).lower() for r in ctx.settings.get("autoscaling-resources") or ("cpu", "memory")}
+    scalers = crossref.scalers_for(target, ctx)
+    if not scalers:
+        yield Hit(f"no HorizontalPodAutoscaler has scaleTargetRef {kind} '{crossref.name(obj)}': it does not "
+                  f"scale on {' or '.join(sorted(allowed))} usage")
+        return
+    problems = []
+    for s in scalers:
+        p = scaler_problems(s.data, allowed)
+        if not p:
+            return
+        problems.append((s, p))
+    s, p = problems[0]
+    others = "".join(f"; {_label(o)}: {'; '.join(q)}" for o, q in problems[1:])
+    yield Hit(f"{_label(s)} {'; '.join(p)}{others}", line=s.line, path=s.path)
+
+
+def _scaler_target_exists(target: Target, ctx: Context) -> Iterator[Hit]:
+    tk, tn = crossref.scale_target_ref(target.data)
+    ref_node = k8s.get(target.data, "spec", "scaleTargetRef")
+    line = k8s.line(k8s.get(target.data, "spec"), "scaleTargetRef", target.line)
+    if tk is None or tn is None:
+        yield Hit("scaleTargetRef does not name a kind and a name", line=line)
+        return
+    if crossref.scale_targets(target, ctx):
+        return
+    ns = crossref.namespace(target.data)
+    yield Hit(f"scale target {tk} '{tn}'{f' in namespace {ns}' if ns else ''} does not exist in this scan",
+              line=k8s.line(ref_node, "name", line))

@@ -1,0 +1,244 @@
+"""Backups (guideline 8.a-8.c): snapshot cadence (GC801), verification (GC802), restore tests (GC803).
+
+The model (what counts as a schedule, a data holder, a verification step, a
+restore test, live evidence) is :mod:`guidecheck.backup`; docs/backups.md
+describes the evidence each rule accepts.
+
+When a scan holds no persistent data (no PVC-using workload, CloudNativePG
+cluster or unmounted PVC) and no backup schedule, the three rules are not
+applicable.  When data exists but no backup schedule does, GC801 reports each
+data holder, and GC802 and GC803 report once per scope, on its first data
+holder, rather than once per workload.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Iterator
+
+from guidecheck import backup, cron, crossref
+from guidecheck.backup import Holder, Producer
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.config import DEFAULT_SETTINGS
+from guidecheck.model import Hit, Target
+
+
+def _limit(ctx: Context, key: str, unit: _dt.timedelta) -> _dt.timedelta:
+    v = ctx.settings.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+        v = DEFAULT_SETTINGS[key]
+    return unit * v
+
+
+def _scoped(name: str, target: Target, ctx: Context, pick) -> list:
+    """``pick(t)`` over the targets related to ``target`` (itself included), memoised per scope view."""
+    memo = ctx.cached(f"backup.scoped.{name}", lambda c: {})
+    key = backup.scope_key(target)
+    if key not in memo:
+        found = []
+        for t in sorted([target, *crossref.related(target, ctx)], key=lambda x: x.key):
+            v = pick(t)
+            if v is not None:
+                found.append(v)
+        memo[key] = found
+    return memo[key]
+
+
+def _producers(target: Target, ctx: Context) -> list[Producer]:
+    return _scoped("producers", target, ctx, lambda t: backup.producer(t, ctx))
+
+
+def _holders(target: Target, ctx: Context) -> list[Holder]:
+    return _scoped("holders", target, ctx, lambda t: backup.data_holder(t, ctx))
+
+
+def _verifiers(target: Target, ctx: Context) -> list[tuple[Target, str]]:
+    def pick(t):
+        how = backup.verification(t, ctx)
+        return (t, how) if how else None
+
+    return _scoped("verifiers", target, ctx, pick)
+
+
+def _restore_tests(target: Target, ctx: Context) -> list[backup.RestoreTest]:
+    return _scoped("restore_tests", target, ctx, lambda t: backup.restore_test(t, ctx))
+
+
+def _fmt(td: _dt.timedelta) -> str:
+    return cron.format_duration(td)
+
+
+def _when(ev: backup.Evidence, ctx: Context) -> str:
+    return f"{_fmt(ctx.now - ev.when)} ago ({ev.what}, at {ev.when.astimezone(_dt.timezone.utc).isoformat()})"
+
+
+def _list(items: list[str], n: int = 3) -> str:
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+def _holder_or_na(target: Target, ctx: Context) -> Holder:
+    h = backup.data_holder(target, ctx)
+    if h is not None:
+        return h
+    obj = target.data
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    if kind == "PersistentVolumeClaim":
+        owner = backup.owned(obj)
+        raise NotApplicable(f"created by {owner}, which is checked instead" if owner
+                            else "mounted by a workload, which is checked instead")
+    if isinstance(obj, dict) and backup.owned(obj):
+        raise NotApplicable(f"created by its controller {backup.owned(obj)}, which is checked instead")
+    raise NotApplicable("keeps no data in persistent volumes")
+
+
+# ---------------------------------------------------------------- GC801
+
+def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC801: every persistent volume is backed up by a schedule whose worst-case gap is within the limit."""
+    h = _holder_or_na(target, ctx)
+    limit = _limit(ctx, "snapshot-interval-hours", _dt.timedelta(hours=1))
+    prods = _producers(target, ctx)
+    declared = backup.declared_backup(h)
+    if declared is not None:
+        prods = [*prods, declared]
+    wref = str(target.ref)
+    covering_all: list[Producer] = []
+    for claim in h.claims:
+        why_not: list[str] = []
+        ok: list[Producer] = []
+        for p in prods:
+            reason = backup.covers(p, h, claim, ctx)
+            if reason is None:
+                ok.append(p)
+            elif backup.relevant(p, h):
+                why_not.append(f"{p.ref}: {reason}")
+        covering_all.extend(ok)
+        if any(p.gap is not None and p.gap <= limit for p in ok):
+            continue
+        what = f"persistent volume {claim.label} of {wref}"
+        if ok:
+            parts = [f"{p.ref}, but its worst-case gap is {p.describe_gap()}" if p.gap is not None
+                     else f"{p.ref}, but it {p.error}" for p in ok]
+            yield Hit(f"{what} is covered by {' and by '.join(parts)}; the limit is {_fmt(limit)} "
+                      f"(settings.snapshot-interval-hours)", line=claim.line,
+                      extra={"gaps": {p.ref: (p.gap.total_seconds() if p.gap is not None else None) for p in ok}})
+        elif why_not:
+            yield Hit(f"{what} is covered by no backup schedule: {_list(why_not)}", line=claim.line)
+        else:
+            yield Hit(f"{what} is covered by no backup schedule (no Velero Schedule, snapscheduler "
+                      f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob reaches it)",
+                      line=claim.line)
+    if not backup.is_live(target):
+        return
+    # schedules declared on the object (guidecheck.io/backup-cron) run outside the cluster: nothing to see
+    covering_all = [p for p in covering_all if p.tool != "declared"]
+    evidence = backup.backup_evidence(h, covering_all, ctx)
+    newest = backup.latest(evidence)
+    if newest is None:
+        if covering_all:
+            yield Hit(f"no completed snapshot or backup of {wref}'s volumes found in the cluster "
+                      f"(covered by {_list(sorted({p.ref for p in covering_all}))})")
+    elif ctx.now - newest.when > limit:
+        yield Hit(f"the last completed snapshot/backup of {wref}'s volumes finished {_when(newest, ctx)}: "
+                  f"older than {_fmt(limit)}")
+
+
+# ---------------------------------------------------------------- GC802
+
+_VERIFY_HINT = ("sha256sum -c, restic check --read-data(-subset), kopia snapshot verify, pgbackrest verify, "
+                f"barman check-backup, pg_verifybackup, or the annotation {backup.ANN_VERIFY}")
+
+
+def _anchor(target: Target, ctx: Context) -> Holder:
+    """For a scope without backups: report once, on its first data holder."""
+    h = _holder_or_na(target, ctx)
+    holders = _holders(target, ctx)
+    if holders and holders[0].target is not target:
+        raise NotApplicable(f"reported once per scope, on {holders[0].target.ref}")
+    return h
+
+
+def verification(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC802: backups are verified against checksums."""
+    p = backup.producer(target, ctx)
+    if p is not None:
+        if backup.verification(target, ctx):
+            return
+        if _verifiers(target, ctx):
+            return
+        yield Hit(f"{p.ref} takes backups, but no step verifies their contents against checksums "
+                  f"({_VERIFY_HINT})", line=target.line)
+        return
+    if backup.data_holder(target, ctx) is None:
+        raise NotApplicable("neither a backup schedule nor a workload with persistent volumes")
+    prods = _producers(target, ctx)
+    if prods:
+        raise NotApplicable(f"judged on the backup schedules of its scope ({_list([q.ref for q in prods])})")
+    _anchor(target, ctx)
+    if _verifiers(target, ctx):
+        return
+    names = [str(x.target.ref) for x in _holders(target, ctx)]
+    yield Hit(f"no backup is taken, so none is verified: {len(names)} object(s) keep data in persistent "
+              f"volumes ({_list(names)}) and no verification step exists ({_VERIFY_HINT})")
+
+
+# ---------------------------------------------------------------- GC803
+
+_RESTORE_HINT = ("a CronJob running velero restore create --namespace-mappings, restic/kopia/pgbackrest "
+                 f"restore, or marked {backup.ANN_RESTORE}")
+
+
+def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC803: backups are restored into an isolated namespace at least every restore-test-days."""
+    limit = _limit(ctx, "restore-test-days", _dt.timedelta(days=1))
+    rt = backup.restore_test(target, ctx)
+    ref = str(target.ref)
+    if rt is not None:
+        external = isinstance(target.data, dict) and target.data.get("kind") != "CronJob"
+        verb = "declares" if external else "runs"
+        if not rt.isolated:
+            yield Hit(f"{ref} runs velero restore create without --namespace-mappings: it restores over the "
+                      f"original namespaces instead of into an isolated one", line=rt.line)
+            return
+        if rt.gap is None:
+            yield Hit(f"{ref} {verb} restore tests ({rt.how}), but it {rt.error}", line=rt.line)
+        elif rt.gap > limit:
+            yield Hit(f"{ref} {verb} restore tests ({rt.how}), but its worst-case gap is {_fmt(rt.gap)} "
+                      f"({rt.schedule_text}); the limit is {_fmt(limit)} (settings.restore-test-days)",
+                      line=rt.line, extra={"gap_seconds": rt.gap.total_seconds()})
+        if backup.is_live(target) and not external:
+            newest = backup.latest(backup.restore_evidence(target, ctx))
+            if newest is None:
+                yield Hit(f"no successful restore test found in the cluster ({ref} has no "
+                          f"status.lastSuccessfulTime and no Velero Restore into a mapped namespace completed)")
+            elif ctx.now - newest.when > limit:
+                yield Hit(f"the last successful restore test finished {_when(newest, ctx)}: older than "
+                          f"{_fmt(limit)}")
+        return
+    p = backup.producer(target, ctx)
+    if p is None and backup.data_holder(target, ctx) is None:
+        raise NotApplicable("neither a backup schedule nor a workload with persistent volumes")
+    tests = _restore_tests(target, ctx)
+    if tests:
+        raise NotApplicable(f"judged on the restore tests of its scope ({_list([str(t.target.ref) for t in tests])})")
+    prods = _producers(target, ctx)
+    if prods:
+        if prods[0].target is not target:
+            raise NotApplicable(f"reported once per scope, on {prods[0].ref}")
+        what = f"backups ({_list([q.ref for q in prods])}) are never restore-tested"
+    else:
+        _anchor(target, ctx)
+        names = [str(x.target.ref) for x in _holders(target, ctx)]
+        what = f"no backup is taken, so none is restore-tested ({len(names)} object(s) with persistent volumes: " \
+               f"{_list(names)})"
+    note = ""
+    if backup.is_live(target):
+        newest = backup.latest(backup.restore_evidence(target, ctx))
+        if newest is not None:
+            note = f"; the last isolated restore in the cluster finished {_when(newest, ctx)}"
+    yield Hit(f"{what}: no scheduled restore test into an isolated namespace at least every {_fmt(limit)} "
+              f"({_RESTORE_HINT}){note}")
+
+
+__all__ = ["snapshot_coverage", "verification", "restore_tests"]

@@ -1,0 +1,93 @@
+"""GC401: the chart is valid, renders, and renders at least one workload.
+
+The ``chart`` targets come from :mod:`guidecheck.loaders.helm`, which already
+ran ``helm template`` for every profile; this check only reads what it found.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.model import Hit, Target
+from guidecheck.yamlsafe import YMap
+
+# SemVer 2.0.0 (https://semver.org), as Helm requires for a chart's version
+SEMVER = re.compile(
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
+    model = target.data
+    if model is None or not hasattr(model, "issues"):
+        raise NotApplicable("not a chart")
+    meta = model.meta
+    if model.chart_yaml and model.errors and not isinstance(meta, dict):
+        raise NotApplicable("Chart.yaml could not be read or parsed (reported by GC001)")
+    if isinstance(meta, dict):
+        yield from _chart_yaml(meta, model)
+    elif model.chart_yaml:
+        yield Hit("Chart.yaml is empty or not a mapping: a chart declares apiVersion: v2, name and version", line=1)
+    origin = {k: v for k, v in (target.origin or {}).items() if k not in ("span", "repo") and v is not None}
+
+    def with_profile(profile: str | None) -> dict:
+        return {"origin": {**origin, "profile": profile}} if profile else {}
+
+    for issue in model.issues:
+        yield Hit(issue.message, line=issue.line, column=issue.column, path=issue.path,
+                  extra=with_profile(issue.profile))
+    if model.skipped is None:
+        kinds = ", ".join(ctx.settings.get("workload-kinds") or ()) or "none"
+        failed = {i.profile for i in model.issues if i.profile}
+        for profile, workloads in sorted(model.rendered.items()):
+            if workloads == 0 and profile not in failed:
+                objs = model.objects.get(profile, 0)
+                yield Hit(f"the chart renders no workload with profile '{profile}' ({objs} object(s), none of kind "
+                          f"{kinds}): a service chart deploys the service", line=1, extra=with_profile(profile))
+
+
+def _chart_yaml(meta: dict, model) -> Iterator[Hit]:
+    def where(key: str) -> tuple[int, int]:
+        if isinstance(meta, YMap) and key in meta:
+            return meta.key_line(key), meta.key_col(key)
+        return (getattr(meta, "line", 1), 1)
+
+    api = meta.get("apiVersion")
+    if api != "v2":
+        line, col = where("apiVersion")
+        if api is None:
+            yield Hit("Chart.yaml has no apiVersion: Helm 3 charts declare apiVersion: v2", line=line, column=col)
+        elif api == "v1":
+            yield Hit("Chart.yaml has apiVersion: v1 (a Helm 2 chart): use apiVersion: v2 and move requirements.yaml "
+                      "into Chart.yaml's dependencies", line=line, column=col)
+        else:
+            yield Hit(f"Chart.yaml apiVersion is '{_short(api)}', not v2", line=line, column=col)
+    name = meta.get("name")
+    if not isinstance(name, str) or not name.strip():
+        line, col = where("name")
+        yield Hit("Chart.yaml has no name", line=line, column=col)
+    elif not _NAME.match(name) or name in (".", ".."):
+        line, col = where("name")
+        yield Hit(f"Chart.yaml name '{_short(name)}' is not a valid chart name (letters, digits, '-', '_', '.')",
+                  line=line, column=col)
+    version = meta.get("version")
+    line, col = where("version")
+    if version is None or version == "":
+        yield Hit("Chart.yaml has no version: charts are versioned with SemVer 2 (e.g. 1.4.2)", line=line, column=col)
+    elif not isinstance(version, str) or not SEMVER.match(version):
+        yield Hit(f"Chart.yaml version '{_short(version)}' is not a SemVer 2 version (MAJOR.MINOR.PATCH, e.g. 1.4.2)",
+                  line=line, column=col)
+    ctype = meta.get("type")
+    if ctype is not None and ctype not in ("application", "library"):
+        line, col = where("type")
+        yield Hit(f"Chart.yaml type '{_short(ctype)}' is neither application nor library", line=line, column=col)

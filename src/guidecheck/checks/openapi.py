@@ -1,0 +1,513 @@
+"""OpenAPI rules: a document exists (GC901), it is valid (GC902), its inputs are constrained (GC603).
+
+The documents and their ``$ref``s come from :mod:`guidecheck.loaders.openapi`
+(resolved inside the scanned tree only).  GC902 runs openapi-spec-validator
+(imported here, lazily) on that model with retrieval handlers that serve only
+files the loader already resolved and refuse every other URI: nothing is ever
+fetched or read by the validator.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import urllib.parse
+from typing import Any, Iterator
+
+from guidecheck.checks import NotApplicable
+from guidecheck.model import Hit, Target
+
+MAX_ERRORS_PER_DOCUMENT = 100
+_CONSTRAINT_KEYS = frozenset({"type", "enum", "const", "not", "items", "properties", "allOf", "oneOf", "anyOf",
+                              "format", "pattern", "maxLength", "$ref"})
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def spec_of(target: Target):
+    from guidecheck.loaders.openapi import OpenAPIDoc
+
+    if not isinstance(target.data, OpenAPIDoc):
+        raise NotApplicable("not an OpenAPI document")
+    return target.data
+
+
+def exempt_path(path: str, ctx) -> bool:
+    """Whether an API path is a health or metrics endpoint (settings ``openapi-exempt-paths``)."""
+    patterns = ctx.options.get("exempt-paths", ctx.settings.get("openapi-exempt-paths")) or ()
+    p = path.rstrip("/") or "/"
+    return any(isinstance(pat, str) and fnmatch.fnmatchcase(p, pat) for pat in patterns)
+
+
+def operations(spec) -> Iterator[tuple[str, str, Any, Any, str]]:
+    """(api path, method, operation, path item, path item's file) for every operation, path items dereferenced."""
+    paths = spec.data.get("paths")
+    if not isinstance(paths, dict):
+        return
+    for api_path in sorted(k for k in paths if isinstance(k, str)):
+        item, ab = spec.deref(paths[api_path], spec.abspath)
+        if not isinstance(item, dict):
+            continue
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if isinstance(op, dict):
+                yield api_path, method, op, item, ab
+
+
+def key_line(node: Any, key: Any, default: int = 1) -> int:
+    if hasattr(node, "key_line"):
+        return node.key_line(key)
+    return getattr(node, "line", default)
+
+
+# ----------------------------------------------------------------- GC901
+
+
+def document_present(target: Target, ctx) -> Iterator[Hit]:
+    """GC901: the repository holds at least one OpenAPI/Swagger document."""
+    info = target.data
+    prefix = "" if target.path == "." else target.path.rstrip("/") + "/"
+    specs = [t for t in ctx.of_kind("openapi") if (t.origin or {}).get("repo", "") == prefix]
+    if specs:
+        return
+    if not _is_service_repo(target, ctx, prefix, info):
+        raise NotApplicable("nothing here is deployed as a service (no Dockerfile, chart or workload manifest)")
+    yield Hit("no OpenAPI/Swagger document in the repository: add the service's API description as a YAML or JSON "
+              "file with a top-level 'openapi' (3.x) or 'swagger' (2.0) key")
+
+
+def _is_service_repo(target: Target, ctx, prefix: str, info) -> bool:
+    if getattr(info, "dockerfiles", None) or getattr(info, "charts", None):
+        return True
+    kinds = set(ctx.settings.get("workload-kinds") or ())
+    for t in ctx.of_kind("k8s"):
+        if (t.origin or {}).get("repo", "") == prefix and isinstance(t.data, dict) and t.data.get("kind") in kinds:
+            return True
+    return False
+
+
+# ----------------------------------------------------------------- GC902
+
+
+def valid_document(target: Target, ctx) -> Iterator[Hit]:
+    """GC902: the document validates against its OpenAPI/Swagger version; every $ref resolves inside the tree."""
+    spec = spec_of(target)
+    seen: set[tuple[str, int, str]] = set()
+
+    def hit(path: str, line: int, message: str, column: int = 1) -> Hit | None:
+        key = (path, line, message)
+        if key in seen:
+            return None
+        seen.add(key)
+        return Hit(message[:600], line=line, column=column, path=None if path == target.path else path)
+
+    problems = list(spec.problems)
+    family = spec.family
+    if family is None:
+        yield from (h for h in (hit(p.path, p.line, p.message, p.column) for p in problems) if h)
+        kw = spec.keyword
+        yield Hit(f"unsupported {kw} version {spec.version!r}: expected "
+                  f"{'2.0' if kw == 'swagger' else '3.0.x, 3.1.x or 3.2.x'}", line=target.line)
+        return
+    notes: dict[int, str] = {}
+    circular = [i for i, p in enumerate(problems) if p.kind == "circular"]
+    results: list[tuple[str, int, str]] = []
+    if circular:
+        notes[circular[0]] = "; the document is not validated until this loop is fixed"
+    else:
+        for path, line, message in _validate(spec, family):
+            if path is None:  # the validator stopped at a reference it may not follow
+                idx = next((i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
+                           0 if problems else None)
+                if idx is None:
+                    where = _ref_holder(spec, message)
+                    results.append((where[0], where[1], "validation stopped: openapi-spec-validator cannot resolve "
+                                    f"the $ref {_short(message, 200)!r} (it resolves '#/...' from the document "
+                                    "root, also under a schema's $id)"
+                                    if where[1] else f"validation stopped: {message}"))
+                    if not where[1]:
+                        results[-1] = (spec.path, target.line, results[-1][2])
+                else:
+                    notes[idx] = "; validation of the document stops at this $ref"
+                break
+            results.append((path, line, message))
+    for i, p in enumerate(problems):
+        h = hit(p.path, p.line, p.message + notes.get(i, ""), p.column)
+        if h:
+            yield h
+    count = 0
+    for path, line, message in results:
+        h = hit(path, line, message)
+        if h is None:
+            continue
+        count += 1
+        if count > MAX_ERRORS_PER_DOCUMENT:
+            yield Hit(f"more than {MAX_ERRORS_PER_DOCUMENT} validation errors; the rest are not shown",
+                      line=target.line)
+            return
+        yield h
+
+
+def _ref_holder(spec, ref: str) -> tuple[str, int]:
+    """(file, line) of the first ``$ref`` whose value contains ``ref``; (document, 0) if none."""
+    from guidecheck.loaders.openapi import iter_refs
+
+    for ab, f in spec.files.items():
+        for holder, value, _base in iter_refs(f.data):
+            if isinstance(value, str) and ref and (ref in value or value.endswith(ref)):
+                line = holder.value_line("$ref") if hasattr(holder, "value_line") else getattr(holder, "line", 1)
+                return f.path, line
+    return spec.path, 0
+
+
+class _Denied(Exception):
+    pass
+
+
+def _validator_class(family: str):
+    from openapi_spec_validator import validation as v
+
+    return {
+        "2.0": v.OpenAPIV2SpecValidator,
+        "3.0": v.OpenAPIV30SpecValidator,
+        "3.1": v.OpenAPIV31SpecValidator,
+        "3.2": getattr(v, "OpenAPIV32SpecValidator", None),
+    }.get(family)
+
+
+class _Handlers(dict):
+    """Retrieval handlers for every URI scheme: only files the loader resolved inside the tree are served."""
+
+    def __init__(self, spec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def __contains__(self, scheme: object) -> bool:  # every scheme is handled here: nothing falls to urlopen
+        return True
+
+    def __getitem__(self, scheme: str):
+        return self._serve
+
+    def _serve(self, uri: str):
+        known = self.spec.ids.get(uri.partition("#")[0])
+        if known is not None:  # a schema of the tree identified by its absolute $id
+            return known[1]
+        if urllib.parse.urlsplit(uri).scheme == "file":
+            return self._file(uri)
+        raise _Denied(uri)
+
+    def get(self, scheme, default=None):  # noqa: D401 - dict API
+        return self[scheme]
+
+    def _file(self, uri: str):
+        split = urllib.parse.urlsplit(uri)
+        if split.netloc not in ("", "localhost"):
+            raise _Denied(uri)
+        path = os.path.normpath(urllib.parse.unquote(split.path))
+        f = self.spec.files.get(path)
+        if f is None:
+            raise _Denied(uri)
+        return f.data
+
+    def _deny(self, uri: str):
+        raise _Denied(uri)
+
+
+def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
+    cls = _validator_class(family)
+    if cls is None:
+        yield spec.path, 1, f"OpenAPI {family} is not supported by the installed openapi-spec-validator"
+        return
+    from jsonschema.exceptions import best_match
+    from jsonschema_path import SchemaPath
+
+    sp = SchemaPath.from_dict(spec.data, base_uri="file://" + urllib.parse.quote(spec.abspath),
+                              handlers=_Handlers(spec))
+    validator = cls(sp)
+    validator.keyword_validators_registry = _locating_registry(validator.keyword_validators)
+    errors = iter(validator.iter_errors())
+    while True:
+        try:
+            err = next(errors)
+        except StopIteration:
+            return
+        except RecursionError:
+            yield spec.path, 1, "validation aborted: references nest too deeply (a circular $ref?)"
+            return
+        except Exception as exc:  # Unresolvable, _Denied, a referencing error: the $ref is reported by the caller
+            ref = getattr(exc, "ref", None)
+            if isinstance(ref, str):
+                yield None, 0, ref
+            else:
+                yield None, 0, _short(f"{type(exc).__name__}: {exc}", 200)
+            return
+        detail = err
+        if getattr(err, "context", None):
+            try:
+                detail = best_match(err.context) or err
+            except Exception:  # noqa: BLE001 - best effort only
+                detail = err
+        parts = getattr(err, "_gc_parts", None)
+        if parts is None:
+            parts = tuple(detail.absolute_path) if detail.absolute_path else tuple(err.absolute_path)
+        else:
+            parts = tuple(parts) + tuple(detail.relative_path if detail is not err else ())
+        path, line, node = _locate(spec, parts)
+        if isinstance(node, dict) and "default" in node and hasattr(node, "key_line"):
+            try:
+                if detail.instance == node["default"] and not detail.relative_path:
+                    line = node.key_line("default")  # a default value that does not match its schema
+            except Exception:  # noqa: BLE001 - comparison of odd values
+                pass
+        where = " > ".join(str(p) for p in parts)
+        msg = _short(detail.message)
+        yield path, line, f"invalid {spec.keyword} document: {msg}" + (f" at {where[:200]}" if where else "")
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _locating_registry(keyword_validators):
+    """A keyword-validator registry whose validators tag each error with the document path being validated."""
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+    from openapi_spec_validator.validation.registries import KeywordValidatorRegistry
+
+    class Tracked:
+        def __init__(self, inner) -> None:
+            object.__setattr__(self, "_inner", inner)
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def __setattr__(self, name, value):
+            setattr(self._inner, name, value)
+
+        def __call__(self, *args, **kwargs):
+            where = next((a for a in args if hasattr(a, "parts")), None)
+            for err in self._inner(*args, **kwargs):
+                if where is not None and not hasattr(err, "_gc_parts"):
+                    if not isinstance(err, OpenAPIValidationError):
+                        err = OpenAPIValidationError.create_from(err)
+                    err._gc_parts = tuple(where.parts)
+                yield err
+
+    class Registry(KeywordValidatorRegistry):
+        def __missing__(self, keyword):
+            if keyword not in self.keyword_validators:
+                raise KeyError(keyword)
+            inst = Tracked(self.keyword_validators[keyword](self))
+            self[keyword] = inst
+            return inst
+
+    return Registry(keyword_validators)
+
+
+def locate(spec, parts) -> tuple[str, int]:
+    """The file and line of the node at ``parts`` (keys from the document root, following $refs as the validator
+    does); stops at the deepest node that exists."""
+    path, line, _node = _locate(spec, parts)
+    return path, line
+
+
+def _locate(spec, parts) -> tuple[str, int, Any]:
+    node, ab = spec.data, spec.abspath
+    line = getattr(node, "line", 1)
+    for part in parts:
+        if isinstance(node, dict) and part not in node and isinstance(node.get("$ref"), str):
+            node, ab = spec.deref(node, ab)
+        if isinstance(node, dict) and part in node:
+            line = key_line(node, part, line)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.item_line(part) if hasattr(node, "item_line") else line
+            node = node[part]
+        else:
+            break
+    if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        target, t_ab = spec.deref(node, ab)
+        if target is not node:  # the path ends at a reference: the error is in what it points at
+            node, ab, line = target, t_ab, getattr(target, "line", line)
+    return spec.display(ab), line, node
+
+
+# ----------------------------------------------------------------- GC603
+
+
+def constrained_inputs(target: Target, ctx) -> Iterator[Hit]:
+    """GC603: every parameter and request body of every operation (health/metrics excepted) has a bounded schema."""
+    spec = spec_of(target)
+    if spec.family is None:
+        raise NotApplicable(f"unsupported {spec.keyword} version {spec.version!r} (see GC902)")
+    ops = list(operations(spec))
+    if not ops:
+        raise NotApplicable("the document has no operations")
+    checker = _Inputs(spec, ctx)
+    for api_path, method, op, item, ab in ops:
+        if exempt_path(api_path, ctx):
+            continue
+        where = f"{method.upper()} {api_path}"
+        params: dict[tuple, tuple] = {}  # (name, in) -> (parameter, its file, list, index, list's file, raw)
+        for container, c_ab in ((item, ab), (op, ab)):
+            plist = container.get("parameters")
+            if not isinstance(plist, list):
+                continue
+            for i, raw in enumerate(plist):
+                p, p_ab = spec.deref(raw, c_ab)
+                if not isinstance(p, dict):
+                    continue
+                params[(p.get("name"), p.get("in"))] = (p, p_ab, plist, i, c_ab, raw)
+        for (pname, pin), (p, p_ab, plist, i, c_ab, raw) in sorted(params.items(), key=lambda kv: str(kv[0])):
+            line = plist.item_line(i) if hasattr(plist, "item_line") else getattr(p, "line", 1)
+            ppath = spec.display(p_ab if p is not raw else c_ab)
+            if p is not raw:
+                line = getattr(p, "line", line)
+            label = f"{pin} parameter {str(pname)[:60]!r} of {where}"
+            checker.parameter(p, p_ab, label, ppath, line)
+        body = op.get("requestBody")
+        if body is not None:
+            b, b_ab = spec.deref(body, ab)
+            if isinstance(b, dict):
+                checker.content(b, b_ab, f"request body of {where}", key_line(op, "requestBody"))
+    yield from checker.flush()
+
+
+class _Inputs:
+    """Collects GC603 problems once per schema location (a shared component is reported once, at its definition)."""
+
+    def __init__(self, spec, ctx) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.reported: set[tuple[str, int, str]] = set()
+        self.hits: list[Hit] = []
+
+    def _add(self, path: str, line: int, kind: str, message: str) -> None:
+        key = (path, line, kind)
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        self.hits.append(Hit(message, line=line, path=None if path == self.spec.path else path))
+
+    def flush(self) -> Iterator[Hit]:
+        yield from sorted(self.hits, key=lambda h: (h.path or "", h.line or 0, h.message))
+
+    def parameter(self, p: dict, ab: str, label: str, path: str, line: int) -> None:
+        if self.spec.family == "2.0":
+            if p.get("in") == "body":
+                schema = p.get("schema")
+                if schema is None:
+                    self._add(path, line, "no schema", f"{label} has no schema")
+                else:
+                    self.schema(schema, ab, label, key_line(p, "schema", line))
+                return
+            # a 2.0 non-body parameter carries its schema inline (type, maxLength, enum, items, ...)
+            if "type" not in p:
+                self._add(path, line, "no schema", f"{label} has no type")
+                return
+            self.schema(p, ab, label, line, inline=True)
+            return
+        if "schema" in p:
+            self.schema(p["schema"], ab, label, key_line(p, "schema", line))
+        elif isinstance(p.get("content"), dict):
+            self.content(p, ab, label, line)
+        else:
+            self._add(path, line, "no schema", f"{label} has no schema")
+
+    def content(self, holder: dict, ab: str, label: str, line: int) -> None:
+        content = holder.get("content")
+        path = self.spec.display(ab)
+        if not isinstance(content, dict) or not content:
+            self._add(path, line, "no schema", f"{label} has no content (media types with schemas)")
+            return
+        for media in sorted(k for k in content if isinstance(k, str)):
+            mt = content[media]
+            m_line = key_line(content, media, line)
+            if not isinstance(mt, dict) or mt.get("schema") is None:
+                self._add(path, m_line, "no schema", f"{label} ({media}) has no schema")
+                continue
+            self.schema(mt["schema"], ab, f"{label} ({media})", key_line(mt, "schema", m_line))
+
+    def schema(self, schema: Any, ab: str, label: str, line: int, inline: bool = False) -> None:
+        """Walk a schema (following $refs once each) and record unbounded strings and open objects."""
+        # (node, file, line, description, part of an allOf: closure is judged on the whole)
+        stack: list[tuple[Any, str, int, str, bool]] = [(schema, ab, line, label, False)]
+        visited: set[tuple[int, bool]] = set()
+        while stack:
+            node, cur, ln, what, part = stack.pop()
+            if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+                ref = node["$ref"]
+                target, t_ab = self.spec.deref(node, cur)
+                if target is node:
+                    continue  # unresolvable: GC902 reports it
+                node, cur = target, t_ab
+                ln = getattr(node, "line", ln)
+                what = f"schema {ref.rsplit('/', 1)[-1][:60]!r}"
+            if not isinstance(node, dict) or (id(node), part) in visited:
+                continue
+            visited.add((id(node), part))
+            path = self.spec.display(cur)
+            types = node.get("type")
+            tlist = types if isinstance(types, list) else [types] if isinstance(types, str) else []
+            if "string" in tlist and not any(k in node for k in ("maxLength", "enum", "pattern", "format", "const")):
+                self._add(path, ln, "unbounded string", f"unbounded string: {what} has no maxLength, enum, pattern "
+                          "or format")
+            members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
+            is_object = "object" in tlist or (not tlist and (isinstance(node.get("properties"), dict) or
+                                                              any(self._objectish(m, cur) for m in members)))
+            if is_object and not part and not self._closed(node, cur):
+                if isinstance(node.get("additionalProperties"), dict):
+                    why = "a map whose additionalProperties is a schema, without maxProperties"
+                elif node.get("properties") or members:
+                    why = "additionalProperties is not false"
+                else:
+                    why = "no properties and no additionalProperties: false"
+                self._add(path, ln, "open object", f"open object: {what} accepts any properties ({why})")
+            if not inline and not part and not any(k in node for k in _CONSTRAINT_KEYS):
+                self._add(path, ln, "empty schema", f"{what} has an empty schema (any value is accepted)")
+            props = node.get("properties")
+            if isinstance(props, dict):
+                for name in props:
+                    stack.append((props[name], cur, key_line(props, name, ln),
+                                  f"property {str(name)[:60]!r} of {_short(what, 120)}", False))
+            items = node.get("items")
+            if isinstance(items, dict):
+                stack.append((items, cur, key_line(node, "items", ln), f"items of {_short(what, 120)}", False))
+            addl = node.get("additionalProperties")
+            if isinstance(addl, dict):
+                stack.append((addl, cur, key_line(node, "additionalProperties", ln),
+                              f"additionalProperties of {_short(what, 120)}", False))
+            for k in ("allOf", "oneOf", "anyOf"):
+                seq = node.get(k)
+                if not isinstance(seq, list):
+                    continue
+                for i, sub in enumerate(seq):
+                    sub_line = seq.item_line(i) if hasattr(seq, "item_line") else ln
+                    if k == "allOf":  # parts of one object: their properties are checked, closure on the whole
+                        stack.append((sub, cur, sub_line, what, True))
+                    else:
+                        stack.append((sub, cur, sub_line, f"{k}[{i}] of {_short(what, 120)}", False))
+
+    def _objectish(self, member: Any, cur: str) -> bool:
+        m, _ = self.spec.deref(member, cur)
+        return isinstance(m, dict) and (m.get("type") == "object" or isinstance(m.get("properties"), dict))
+
+    def _closed(self, node: dict, cur: str) -> bool:
+        if node.get("additionalProperties") is False or node.get("unevaluatedProperties") is False:
+            return True
+        if isinstance(node.get("additionalProperties"), dict) and "maxProperties" in node:
+            return True  # a bounded map
+        members = node.get("allOf")
+        if isinstance(members, list):
+            for m in members:
+                m2, _ = self.spec.deref(m, cur)
+                if isinstance(m2, dict) and (m2.get("additionalProperties") is False
+                                             or m2.get("unevaluatedProperties") is False):
+                    return True
+        return False
+
+
+__all__ = ["constrained_inputs", "document_present", "exempt_path", "locate", "operations", "spec_of",
+           "valid_document"]

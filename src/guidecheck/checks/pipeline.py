@@ -1,0 +1,575 @@
+"""CI/CD rules GC701-GC704 (guideline section 7) over :class:`guidecheck.pipeline.Project` targets.
+
+A ``ci`` target is one *project*: every pipeline of one repository directory
+(all its GitHub workflows, its GitLab pipeline with includes, its Jenkinsfiles),
+judged as a whole.  Findings about something missing sit on the project's main
+pipeline file (line 1); findings about a job sit on that job or step.
+
+Pattern data (what counts as lint, a test, a scan, a deployment, a push, a
+signature, changelog tooling) comes from the settings (``ci-*``,
+``changelog-*``, ``image-*``); lists given in ``.guidecheck.yaml`` are added to
+the defaults.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from guidecheck.checks import Context, NotApplicable
+from guidecheck.model import Hit, Target
+
+CATEGORIES = ("lint", "unit-tests", "integration-tests", "security")
+CATEGORY_TEXT = {"lint": "lint", "unit-tests": "unit tests", "integration-tests": "integration tests",
+                 "security": "security validation"}
+# workflow_run: started when another (push/PR) workflow completes, as in build-then-deploy chains
+PUSH_EVENTS = frozenset({"push", "pull_request", "pull_request_target", "merge_request", "merge_group",
+                         "workflow_run"})
+NOT_A_DEPLOY = re.compile(r"clean|tear[-_ ]?down|destroy|delete|undeploy|(^|[^a-z])stop([^a-z]|$)", re.I)
+MANUAL_EVENTS = frozenset({"workflow_dispatch", "manual", "release", "repository_dispatch"})
+DEPLOY_WORD = re.compile(r"deploy|rollout|roll-out|promote", re.I)
+MAX_EVIDENCE = 3
+NO_PUSH_NAME = re.compile(r"(without|no|skip(ping)?)[-_ ]push|dry[-_ ]?run", re.I)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    category: str
+    what: str
+    path: str
+    line: int
+
+    def text(self) -> str:
+        return f"{self.what} ({self.path}:{self.line})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"what": self.what, "path": self.path, "line": self.line}
+
+
+# ---------------------------------------------------------------- settings
+
+def _defaults() -> dict[str, Any]:
+    from guidecheck.config import DEFAULT_SETTINGS
+
+    return DEFAULT_SETTINGS
+
+
+def _list(ctx: Context, key: str) -> list[str]:
+    """Default list plus the user's additions (strings only)."""
+    base = _defaults().get(key) or []
+    user = ctx.settings.get(key)
+    out = [x for x in base if isinstance(x, str)]
+    if isinstance(user, list) and user is not base:
+        out += [x for x in user if isinstance(x, str) and x not in out]
+    return out
+
+
+def _regexes(ctx: Context, key: str) -> list[re.Pattern]:
+    def build(c: Context) -> list[re.Pattern]:
+        out = []
+        for p in _list(c, key):
+            try:
+                out.append(re.compile(p, re.I))
+            except re.error:
+                continue
+        return out
+
+    return ctx.cached(f"pipeline:re:{key}", build)
+
+
+def stage_patterns(ctx: Context) -> dict[str, dict[str, list]]:
+    """ci-stage-patterns merged with the user's additions, regexes compiled (once per scan)."""
+
+    def build(c: Context) -> dict[str, dict[str, list]]:
+        base = _defaults().get("ci-stage-patterns") or {}
+        user = c.settings.get("ci-stage-patterns")
+        user = user if isinstance(user, dict) and user is not base else {}
+        out: dict[str, dict[str, list]] = {}
+        for cat in sorted(set(base) | set(user)):
+            fields: dict[str, list] = {}
+            for field in ("names", "actions", "commands", "images", "includes"):
+                items = list((base.get(cat) or {}).get(field) or [])
+                extra = (user.get(cat) or {}).get(field) if isinstance(user.get(cat), dict) else None
+                if isinstance(extra, list):
+                    items += [x for x in extra if isinstance(x, str) and x not in items]
+                if field in ("names", "commands", "images"):
+                    compiled = []
+                    for p in items:
+                        try:
+                            compiled.append(re.compile(p, re.I))
+                        except re.error:
+                            continue
+                    fields[field] = compiled
+                else:
+                    fields[field] = [x.lower() for x in items if isinstance(x, str)]
+            out[cat] = fields
+        return out
+
+    return ctx.cached("pipeline:stage-patterns", build)
+
+
+def _project(target: Target) -> Any:
+    p = target.data
+    if not hasattr(p, "jobs") or not hasattr(p, "files"):
+        raise NotApplicable("not a pipeline project")
+    return p
+
+
+def _action_match(action: str | None, patterns: list[str]) -> str | None:
+    if not action:
+        return None
+    for p in patterns:
+        base = p.split("[", 1)[0].lower().rstrip("/")
+        if action == base or action.startswith(base + "/") or (p.endswith("/") and action.startswith(p.lower())):
+            return p
+    return None
+
+
+def _search(patterns: list[re.Pattern], text: str) -> re.Match | None:
+    for rx in patterns:
+        m = rx.search(text)
+        if m:
+            return m
+    return None
+
+
+_COMMENT_LINE = re.compile(r"^[ \t]*(#|//|REM\b).*$", re.M)
+
+
+def _code(step: Any) -> str:
+    """The step's command text with whole-line comments blanked (same length: offsets and lines stay right)."""
+    run = step.run or ""
+    if "#" not in run and "//" not in run and "REM" not in run:
+        return run
+    return _COMMENT_LINE.sub(lambda m: " " * len(m.group(0)), run)  # same offsets as the original
+
+
+def _cmd_line(step: Any, offset: int) -> int:
+    return step.line + step.run.count("\n", 0, offset)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """One line of pipeline text for a message, secret-looking values masked (commands may hold tokens)."""
+    from guidecheck.sanitize import mask_secrets
+
+    text = mask_secrets(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _job_names(job: Any) -> list[str]:
+    names = [job.label]
+    short_id = job.id.rsplit("/", 1)[-1].split(":", 1)[-1]
+    if short_id not in names:
+        names.append(short_id)
+    return [n for n in names if isinstance(n, str)]
+
+
+# ---------------------------------------------------------------- GC701
+
+def classify(project: Any, ctx: Context) -> dict[str, list[Evidence]]:
+    """Evidence per category (lint, unit-tests, integration-tests, security), in file/line order."""
+    pats = stage_patterns(ctx)
+    found: dict[str, list[Evidence]] = {c: [] for c in pats}
+    for job in project.jobs:
+        for cat, p in pats.items():
+            for name in _job_names(job):
+                if _search(p.get("names", []), name):
+                    found[cat].append(Evidence(cat, f"job '{job.label}'", job.path, job.line))
+                    break
+            for img in job.images:
+                if isinstance(img, str) and _search(p.get("images", []), img):
+                    found[cat].append(Evidence(cat, f"job '{job.label}' with service {img}", job.path, job.line))
+                    break
+        for step in job.steps:
+            for cat, p in pats.items():
+                if step.name and _search(p.get("names", []), step.name):
+                    found[cat].append(Evidence(cat, f"step '{_short(step.name)}'", step.path, step.line))
+                act = _action_match(step.action(), p.get("actions", []))
+                if act:
+                    found[cat].append(Evidence(cat, step.uses.split("@", 1)[0], step.path, step.line))
+                if step.run:
+                    code = _code(step)
+                    m = _search(p.get("commands", []), code)
+                    if m:
+                        start = code.rfind("\n", 0, m.start()) + 1
+                        line_text = code[start:].split("\n", 1)[0].strip()
+                        if len(line_text) > 60 and m.start() - start > 30:  # show the matched command
+                            line_text = "… " + code[m.start():].split("\n", 1)[0].strip()
+                        found[cat].append(Evidence(cat, f"`{_short(line_text)}`", step.path,
+                                                   _cmd_line(step, m.start())))
+    for f in project.files:
+        for inc in f.includes:
+            for cat, p in pats.items():
+                if any(fnmatch.fnmatch(inc.ref.lower(), g.lower()) for g in p.get("includes", [])):
+                    found[cat].append(Evidence(cat, f"{inc.kind} include {inc.ref}", inc.path, inc.line))
+    for cat in found:
+        uniq = sorted(set(found[cat]), key=lambda e: (e.path, e.line, e.what))
+        found[cat] = uniq
+    return found
+
+
+def stages(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC701: lint, unit tests, integration tests and security validation somewhere in the project."""
+    project = _project(target)
+    if not project.jobs:
+        raise NotApplicable("the pipeline files define no job that runs")
+    found = classify(project, ctx)
+    missing = [c for c in CATEGORIES if not found.get(c)]
+    if not missing:
+        return
+    parts = []
+    for c in CATEGORIES:
+        if found.get(c):
+            ev = found[c]
+            more = f" and {len(ev) - MAX_EVIDENCE} more" if len(ev) > MAX_EVIDENCE else ""
+            parts.append(f"{CATEGORY_TEXT[c]}: " + ", ".join(e.text() for e in ev[:MAX_EVIDENCE]) + more)
+    msg = "the pipeline lacks " + _and([CATEGORY_TEXT[c] for c in missing])
+    msg += f" (judged over {len(project.files)} pipeline file{'s' if len(project.files) != 1 else ''}, " \
+           f"{len(project.jobs)} job{'s' if len(project.jobs) != 1 else ''})"
+    if parts:
+        msg += "; found " + "; ".join(parts)
+    unfollowed = [n for n in project.notes if "not in the scanned tree" in n or "not fetched" in n]
+    if unfollowed:
+        msg += f"; not followed: {unfollowed[0]}" + (f" and {len(unfollowed) - 1} more" if len(unfollowed) > 1 else "")
+    yield Hit(msg, line=1, extra={"missing": missing,
+                                  "found": {c: [e.to_json() for e in found.get(c, [])] for c in CATEGORIES}})
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ---------------------------------------------------------------- GC702
+
+def _env_kind(job: Any, ctx: Context) -> tuple[str | None, str]:
+    """('staging'|'production'|None, how it was recognised)."""
+    staging = _regexes(ctx, "ci-staging-environments")
+    production = _regexes(ctx, "ci-production-environments")
+    if job.environment_action in ("stop", "prepare", "access", "verify"):
+        return None, ""
+    if any(NOT_A_DEPLOY.search(n) for n in _job_names(job)):
+        return None, ""  # tears an environment down
+    tier = (job.environment_tier or "").lower()
+    if tier in ("staging", "production"):
+        return tier, f"environment {job.environment} (deployment_tier: {tier})"
+    env = job.environment
+    if isinstance(env, str) and "${{" not in env:
+        if _search(staging, env):
+            return "staging", f"environment: {env}"
+        if _search(production, env):
+            return "production", f"environment: {env}"
+        return None, ""
+    deploy_cmds = _regexes(ctx, "ci-deploy-commands")
+    deploys = any(DEPLOY_WORD.search(n) for n in _job_names(job)) or \
+        any(s.run and _search(deploy_cmds, _code(s)) for s in job.steps)
+    if not deploys:
+        return None, ""
+    for name in _job_names(job):
+        if _search(staging, name):
+            return "staging", f"job name '{name}'"
+    for name in _job_names(job):
+        if _search(production, name):
+            return "production", f"job name '{name}'"
+    return None, ""
+
+
+def _upstream(project: Any, job: Any) -> list[Any]:
+    """Jobs this job waits for, transitively (needs:)."""
+    by_id = {j.id: j for j in project.jobs}
+    seen: dict[str, Any] = {}
+    todo = list(job.needs)
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        j = by_id.get(n)
+        if j is None:
+            continue
+        seen[n] = j
+        todo.extend(j.needs)
+    return list(seen.values())
+
+
+def _gate(project: Any, job: Any) -> str | None:
+    """How a production deployment is gated by a human, or None."""
+    if job.manual:
+        return job.manual_why
+    if job.system == "github" and job.environment and "${{" not in job.environment:
+        return f"GitHub environment '{job.environment}' (protect it with required reviewers)"
+    events = {t.event for t in job.triggers}
+    if events and events <= MANUAL_EVENTS:
+        return "started only by " + ", ".join(sorted(events))
+    for up in _upstream(project, job):
+        if up.manual:
+            return f"needs manual job '{up.label}' ({up.manual_why})"
+        if up.system == "github" and up.environment and "${{" not in up.environment:
+            return f"needs job '{up.label}' in GitHub environment '{up.environment}'"
+    if job.system == "jenkins":
+        for other in project.jobs:
+            if other.path == job.path and other.manual and other.line < job.line:
+                return f"follows manual stage '{other.label}' ({other.manual_why})"
+    return None
+
+
+def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC702: an automated staging deployment, and production deployments behind a manual gate."""
+    project = _project(target)
+    if not project.jobs:
+        raise NotApplicable("the pipeline files define no job that runs")
+    staging, production = [], []
+    for job in project.jobs:
+        kind, how = _env_kind(job, ctx)
+        if kind == "staging":
+            staging.append((job, how))
+        elif kind == "production":
+            production.append((job, how))
+    automated = [(j, h) for j, h in staging if not j.manual and {t.event for t in j.triggers} & PUSH_EVENTS]
+    if not automated:
+        if staging:
+            detail = "; ".join(
+                f"job '{j.label}' ({j.where()}, {h}) is "
+                + (f"manual ({j.manual_why})" if j.manual else
+                   "started by " + (", ".join(sorted({t.event for t in j.triggers})) or "nothing"))
+                for j, h in staging[:MAX_EVIDENCE])
+            msg = f"no automated staging deployment: {detail}, not by a push or merge"
+        else:
+            msg = ("no automated staging deployment: no job targets a staging environment "
+                   "(environment: staging, or a deploy job named for staging)")
+        yield Hit(msg, line=1, extra={"staging_jobs": [j.where() for j, _ in staging]})
+    seen: set[tuple[str, int]] = set()
+    for job, how in production:
+        gate = _gate(project, job)
+        if gate is not None or (job.path, job.line) in seen:
+            continue
+        seen.add((job.path, job.line))
+        events = ", ".join(sorted({t.event for t in job.triggers})) or "no trigger"
+        yield Hit(f"production deployment job '{job.label}' ({how}) has no manual gate: it runs on {events} "
+                  "(use when: manual / a protected environment, a GitHub environment with required reviewers, "
+                  "or workflow_dispatch)", line=job.line, path=job.path,
+                  extra={"job": job.label, "triggers": sorted({t.event for t in job.triggers})})
+
+
+# ---------------------------------------------------------------- GC703
+
+def _changelog_files(inventory: list[str], ctx: Context) -> list[str]:
+    pats = _list(ctx, "changelog-files")
+    out = []
+    for rel in inventory:
+        base = rel.rsplit("/", 1)[-1]
+        for p in pats:
+            if ("/" in p and (fnmatch.fnmatchcase(rel, p) or rel.endswith("/" + p) and fnmatch.fnmatchcase(
+                    rel[-len(p):], p))) or ("/" not in p and fnmatch.fnmatchcase(base, p)):
+                out.append(rel)
+                break
+    return sorted(out)
+
+
+def _goreleaser_changelog(rc: Any) -> bool:
+    data = rc.data if isinstance(rc.data, dict) else {}
+    ch = data.get("changelog")
+    if isinstance(ch, dict) and (ch.get("disable") in (True, "true") or ch.get("skip") in (True, "true")):
+        return False
+    return True
+
+
+def _release_evidence(configs: list, ctx: Context) -> list[str]:
+    out = []
+    for rc in configs:
+        if rc.tool == "goreleaser":
+            if _goreleaser_changelog(rc):
+                out.append(f"GoReleaser changelog ({rc.path}:{rc.line})")
+        else:
+            out.append(f"{rc.tool}: {rc.detail} ({rc.path}:{rc.line})")
+    return out
+
+
+def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC703: changelog generation configured in the repository or run by its pipeline."""
+    if target.kind == "repo":
+        info = target.data
+        inventory = getattr(info, "inventory", None)
+        if not isinstance(inventory, list):
+            raise NotApplicable("not a repository")
+        prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
+        projects = [t for t in ctx.of_kind("ci") if t.origin.get("repo") == prefix]
+        if projects:
+            raise NotApplicable("judged with the pipeline: " + ", ".join(t.path for t in projects[:3]))
+        evidence = [f"{prefix}{p}" for p in _changelog_files(inventory, ctx)]
+        configs = [t.data for t in ctx.of_kind("release-config") if t.origin.get("repo") == prefix]
+        evidence += _release_evidence(configs, ctx)
+        if not evidence:
+            yield Hit("no automated changelog generation: no release-please, semantic-release, git-cliff, "
+                      "changesets, commitizen, towncrier or GoReleaser configuration, and no CI pipeline",
+                      line=1)
+        return
+    project = _project(target)
+    evidence = [project.display(p) for p in _changelog_files(project.inventory, ctx)]
+    evidence += _release_evidence(project.release_configs, ctx)
+    actions = _list(ctx, "changelog-actions")
+    commands = _regexes(ctx, "changelog-commands")
+    for job in project.jobs:
+        for step in job.steps:
+            if _action_match(step.action(), actions):
+                evidence.append(f"{step.uses} ({step.where()})")
+            if step.run:
+                m = _search(commands, _code(step))
+                if m:
+                    evidence.append(f"`{_short(m.group(0))}` ({step.path}:{_cmd_line(step, m.start())})")
+    if not evidence:
+        yield Hit("no automated changelog generation: no release-please, semantic-release, git-cliff, changesets, "
+                  "commitizen, towncrier or GoReleaser configuration in the repository, and no pipeline step "
+                  "generating one", line=1)
+
+
+# ---------------------------------------------------------------- GC704
+
+_GORELEASER_CONFIG = re.compile(r"(?:^|\s)(?:-f|--config)[=\s]+(\S+)")
+
+
+def _goreleaser_config(project: Any, text: str) -> Any:
+    m = _GORELEASER_CONFIG.search(text)
+    names = [m.group(1).strip("'\"")] if m else [".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml",
+                                                     "goreleaser.yaml"]
+    for name in names:
+        want = project.display(name[2:] if name.startswith("./") else name)
+        for rc in project.release_configs:
+            if rc.tool == "goreleaser" and rc.path == want:
+                return rc
+    return None
+
+
+def _goreleaser_push(project: Any, step: Any) -> tuple[str, bool] | None:
+    """(what, signed) when a GoReleaser release step pushes images; None otherwise."""
+    text = None
+    if step.action() == "goreleaser/goreleaser-action":
+        text = step.with_.get("args", "")
+    elif step.run and re.search(r"\bgoreleaser\b", step.run):
+        text = step.run[re.search(r"\bgoreleaser\b", step.run).start():].split("\n", 1)[0]
+    if text is None or not re.search(r"\brelease\b", text) or "--snapshot" in text or "--skip=publish" in text \
+            or "--skip-publish" in text:
+        return None
+    rc = _goreleaser_config(project, text)
+    if rc is None or not isinstance(rc.data, dict):
+        return None
+    if not any(rc.data.get(k) for k in ("dockers", "dockers_v2", "docker_manifests", "kos")):
+        return None
+    signs = rc.data.get("docker_signs")
+    signed = isinstance(signs, list) and any(isinstance(s, dict) and (s.get("cmd") in (None, "cosign"))
+                                             for s in signs)
+    return f"GoReleaser release with images ({rc.path})", signed
+
+
+def _pushes(project: Any, job: Any, ctx: Context) -> list[tuple[int, Any, str, bool, int]]:
+    """(step index, step, what, signed by itself, line) for each step that pushes an image."""
+    actions = _list(ctx, "image-push-actions")
+    commands = _regexes(ctx, "image-push-commands")
+    out = []
+    for i, step in enumerate(job.steps):
+        if step.name and NO_PUSH_NAME.search(step.name):
+            continue  # the author says this step does not push (e.g. a push script in build-only mode)
+        gr = _goreleaser_push(project, step)
+        if gr is not None:
+            out.append((i, step, gr[0], gr[1], step.line))
+            continue
+        act = _action_match(step.action(), actions)
+        if act:
+            inp = act[act.index("[") + 1: -1] if "[" in act and act.endswith("]") else None
+            if inp is None:
+                out.append((i, step, step.uses.split("@", 1)[0], False, step.line))
+            else:
+                v = step.with_.get(inp)
+                if v is not None and v.strip().lower() not in ("false", "0", "no", "off", ""):
+                    out.append((i, step, f"{step.uses.split('@', 1)[0]} with {inp}: {_short(v, 40)}", False,
+                                step.line))
+        if step.run:
+            m = _search(commands, _code(step))
+            if m:
+                out.append((i, step, f"`{_short(m.group(0), 50)}`", False, _cmd_line(step, m.start())))
+    return out
+
+
+def _signs(step: Any, ctx: Context) -> bool:
+    return bool(step.run and _search(_regexes(ctx, "image-sign-commands"), _code(step)))
+
+
+def _needed_by(project: Any) -> dict[str, list[Any]]:
+    """job id -> the jobs that list it in needs: (built once per project)."""
+    out: dict[str, list[Any]] = {}
+    for j in project.jobs:
+        for n in j.needs:
+            out.setdefault(n, []).append(j)
+    return out
+
+
+def _signed_after(project: Any, job: Any, needed_by: dict[str, list[Any]], signers: list[Any]) -> bool:
+    """Whether a signing job runs after this one: it needs it (transitively; a reusable workflow's jobs
+    count as their caller), or it is a GitLab job of a later stage in the same pipeline (a child
+    pipeline runs where its trigger job does)."""
+    if not signers:
+        return False
+    signer_ids = {j.id for j in signers}
+    keys = [job.id]
+    cut = job.id.rfind("/")
+    while cut > 0:  # the callers of a reusable workflow job: needs: <caller> waits for it
+        keys.append(job.id[:cut])
+        cut = job.id.rfind("/", 0, cut)
+    seen: set[str] = set()
+    todo = [c for k in keys for c in needed_by.get(k, ())]
+    while todo:
+        c = todo.pop()
+        if c.id in seen or c is job:
+            continue
+        if c.id in signer_ids:
+            return True
+        seen.add(c.id)
+        todo.extend(needed_by.get(c.id, ()))
+    if job.system == "gitlab":
+        for other in signers:
+            if other is job or other.system != "gitlab":
+                continue
+            anchor = _anchor(project, other, job.file)
+            if anchor is not None and anchor is not job and anchor.stage_index > job.stage_index \
+                    and not anchor.needs:
+                return True
+    return False
+
+
+def _anchor(project: Any, job: Any, file: str) -> Any:
+    if job.file == file:
+        return job
+    by_id = {j.id: j for j in project.jobs}
+    cur, hops = job, 0
+    while cur is not None and cur.file != file and hops < 20:
+        cur, hops = by_id.get(cur.parent) if cur.parent else None, hops + 1
+    return cur if cur is not None and cur.file == file else None
+
+
+def signing(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC704: every image the pipeline pushes is signed with cosign (in the job or a job after it)."""
+    project = _project(target)
+    unsigned: dict[tuple[str, int], dict[str, Any]] = {}
+    any_push = False
+    needed_by = _needed_by(project)
+    signers = [j for j in project.jobs if any(_signs(s, ctx) for s in j.steps)]
+    for job in project.jobs:
+        pushes = _pushes(project, job, ctx)
+        if not pushes:
+            continue
+        any_push = True
+        signed_later = _signed_after(project, job, needed_by, signers)
+        for i, step, what, self_signed, line in pushes:
+            if self_signed or signed_later or any(_signs(s, ctx) for s in job.steps[i:]):
+                continue
+            key = (step.path, line)
+            entry = unsigned.setdefault(key, {"what": what, "jobs": []})
+            if job.label not in entry["jobs"]:
+                entry["jobs"].append(job.label)
+    if not any_push:
+        raise NotApplicable("the pipeline pushes no container image")
+    for (path, line), e in sorted(unsigned.items()):
+        jobs = ", ".join(f"'{j}'" for j in e["jobs"])
+        yield Hit(f"job {jobs} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
+                  "after it in the job or in a job that runs after it", line=line, path=path,
+                  extra={"jobs": e["jobs"]})

@@ -1,0 +1,138 @@
+"""One model of CI/CD pipelines, whatever system defines them (GitHub Actions, GitLab CI, Jenkins).
+
+The CI loader (:mod:`guidecheck.loaders.ci`) builds a :class:`Project` for each
+directory that holds pipeline definitions (a ``.github/workflows/`` directory,
+a ``.gitlab-ci.yml``, a ``Jenkinsfile``).  A project's jobs are the jobs that
+actually run: GitHub reusable workflows called with ``uses: ./.github/workflows/x.yml``
+are inlined into the calling job (one instance per caller, with the caller's
+triggers and ``with:`` inputs), composite actions ``uses: ./path`` are expanded
+into their steps, GitLab ``include:``/``extends:``/``default:`` are resolved, and
+hidden GitLab jobs (``.name``) are templates only.
+
+Everything carries the display path and line where it was written, so a
+finding can point at the exact step.  Plain data; no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Trigger:
+    """What starts a job: ``push``, ``pull_request``, ``merge_request``, ``tag``, ``schedule``,
+    ``manual`` (workflow_dispatch, GitLab web/api runs), ``release``, ``workflow_call``, ..."""
+
+    event: str
+    path: str
+    line: int
+    detail: str = ""  # branches/tags filter, or the condition it came from
+
+
+@dataclass
+class Step:
+    """A step (GitHub), a script line (GitLab) or an ``sh`` call (Jenkins)."""
+
+    path: str
+    line: int
+    name: str | None = None
+    uses: str | None = None  # action reference as written: owner/repo[/path]@ref, ./local, docker://...
+    run: str | None = None  # the command text (one GitLab script item, one run: block, one sh call)
+    with_: dict[str, str] = field(default_factory=dict)  # action inputs (scalars as text)
+    via: str | None = None  # the composite action file this step was expanded from
+    unresolved: str | None = None  # why a local action could not be followed
+
+    def action(self) -> str | None:
+        """``owner/repo[/path]`` of a remote action, without ``@ref``; None otherwise."""
+        if not self.uses or self.uses.startswith(("./", "docker://")):
+            return None
+        return self.uses.split("@", 1)[0].lower()
+
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass
+class Job:
+    system: str  # github | gitlab | jenkins
+    id: str  # unique in its project (callers prefix reusable workflow jobs: caller/job)
+    path: str
+    line: int
+    name: str | None = None
+    file: str = ""  # the pipeline file whose triggers start this job (the caller for reusable jobs)
+    triggers: list[Trigger] = field(default_factory=list)
+    stage: str | None = None
+    stage_index: int = 0  # position of the stage in its GitLab pipeline's stages
+    parent: str | None = None  # the GitLab trigger job that starts this job's child pipeline
+    needs: list[str] = field(default_factory=list)  # ids of jobs it waits for (same project)
+    environment: str | None = None
+    environment_line: int | None = None
+    environment_action: str | None = None  # GitLab environment:action (start, stop, prepare, ...)
+    environment_tier: str | None = None  # GitLab environment:deployment_tier
+    manual: bool = False
+    manual_why: str = ""  # "when: manual at x:12", "input step at Jenkinsfile:40", ...
+    conditions: list[str] = field(default_factory=list)  # if:/rules:/only:/except: as written
+    steps: list[Step] = field(default_factory=list)
+    uses: str | None = None  # a job that calls a workflow: its reference as written
+    images: list[str] = field(default_factory=list)  # job image and services (GitLab), container (GitHub)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name and self.name != self.id else self.id
+
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass
+class Include:
+    """A GitLab ``include:`` entry or a remote reusable workflow: recorded, fetched only when local."""
+
+    kind: str  # local | remote | project | template | component
+    ref: str
+    path: str
+    line: int
+    resolved: list[str] = field(default_factory=list)  # the local files it brought in
+
+
+@dataclass
+class PipelineFile:
+    system: str
+    path: str
+    triggers: list[Trigger] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)  # ids of the jobs it starts
+    includes: list[Include] = field(default_factory=list)
+    reusable: bool = False  # a GitHub workflow triggered only by workflow_call (run through callers)
+
+
+@dataclass
+class ReleaseConfig:
+    """Evidence of release tooling found in a file's content (package.json ``release``, GoReleaser ...)."""
+
+    tool: str
+    path: str
+    line: int
+    detail: str = ""
+    data: dict | None = None  # parsed configuration when the checks need more (GoReleaser)
+
+
+@dataclass
+class Project:
+    root: str  # display path of the project directory ('' = the scan root itself)
+    name: str
+    main: str  # display path of the main pipeline file (findings about the whole project sit there)
+    files: list[PipelineFile] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    inventory: list[str] = field(default_factory=list)  # every file under root, relative to root
+    release_configs: list[ReleaseConfig] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be followed (remote includes, ...)
+    stages: list[str] = field(default_factory=list)  # GitLab stage order (with .pre and .post)
+
+    def job(self, job_id: str) -> Job | None:
+        for j in self.jobs:
+            if j.id == job_id:
+                return j
+        return None
+
+    def display(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if self.root else rel

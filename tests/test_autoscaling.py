@@ -1,0 +1,124 @@
+"""GC903: HorizontalPodAutoscaler coverage of Deployments and StatefulSets."""
+
+from __future__ import annotations
+
+import pytest
+
+from guidecheck.checks.autoscaling import scaler_problems, scaler_resources
+from guidecheck.model import Status
+from guidecheck.yamlsafe import load_yaml
+
+from obs_support import cluster_targets, found, run_targets, scan_tree
+
+DEPLOY = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cart
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: cart}
+  template:
+    metadata:
+      labels: {app: cart}
+    spec:
+      containers:
+        - name: cart
+          image: registry.example/cart:1.4.2-3f2c1ab
+"""
+
+
+def hpa(api: str, spec: str, namespace: str = "shop", kind: str = "Deployment", name: str = "cart") -> str:
+    return f"""
+apiVersion: {api}
+kind: HorizontalPodAutoscaler
+metadata:
+  name: cart
+  namespace: {namespace}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: {kind}
+    name: {name}
+{spec}
+"""
+
+
+def obj(text: str) -> dict:
+    return load_yaml(text.lstrip("\n"))[0].data
+
+
+@pytest.mark.parametrize("text,resources", [
+    (hpa("autoscaling/v1", "  maxReplicas: 4"), ["cpu"]),  # targetCPUUtilizationPercentage defaults to 80
+    (hpa("autoscaling/v2", "  maxReplicas: 4"), ["cpu"]),  # no metrics: CPU at 80 %
+    (hpa("autoscaling/v2beta1", "  maxReplicas: 4\n  metrics:\n    - type: Resource\n      resource:\n"
+                                "        name: memory\n        targetAverageUtilization: 80"), ["memory"]),
+    (hpa("autoscaling/v2", "  maxReplicas: 4\n  metrics:\n    - type: ContainerResource\n"
+                           "      containerResource: {name: cpu, container: app, target: {type: Utilization}}"),
+     ["cpu"]),
+    (hpa("autoscaling/v2", "  maxReplicas: 4\n  metrics:\n    - type: External\n"
+                           "      external: {metric: {name: queue_depth}}"), []),
+])
+def test_resources_per_api_version(text, resources):
+    assert scaler_resources(obj(text)) == resources
+
+
+@pytest.mark.parametrize("spec,problem", [
+    ("  minReplicas: 3\n  maxReplicas: 3", "minReplicas 3 is not below maxReplicas 3: it cannot scale"),
+    ("  minReplicas: 1", "maxReplicas is missing, not a number"),
+    ("  minReplicas: '{{ .Values.min }}'\n  maxReplicas: 5", "minReplicas is '{{ .Values.min }}', not a number"),
+    ("  maxReplicas: 1", "minReplicas 1 is not below maxReplicas 1: it cannot scale"),  # minReplicas defaults to 1
+])
+def test_replica_range_problems(spec, problem):
+    problems = scaler_problems(obj(hpa("autoscaling/v2", spec)), {"cpu", "memory"})
+    assert any(problem in p for p in problems), problems
+
+
+def test_hpa_in_another_namespace_does_not_count(tmp_path):
+    result = scan_tree(tmp_path, {"deploy.yaml": DEPLOY,
+                                  "hpa.yaml": hpa("autoscaling/v2", "  maxReplicas: 5", namespace="other")},
+                       ("GC903",))
+    got = found(result, tmp_path)
+    assert [(p, line) for p, line, _, _ in got] == [("deploy.yaml", 1), ("hpa.yaml", 10)]
+    assert got[0][3].startswith("no HorizontalPodAutoscaler has scaleTargetRef Deployment 'cart'")
+    assert got[1][3] == "scale target Deployment 'cart' in namespace other does not exist in this scan"
+
+
+def test_one_good_autoscaler_is_enough_and_others_are_not_reported(tmp_path):
+    result = scan_tree(tmp_path, {
+        "deploy.yaml": DEPLOY,
+        "hpa.yaml": hpa("autoscaling/v2", "  minReplicas: 2\n  maxReplicas: 5") + "---\n" + hpa(
+            "autoscaling/v2", "  minReplicas: 5\n  maxReplicas: 5").replace("name: cart\n  namespace",
+                                                                             "name: b\n  namespace"),
+    }, ("GC903",))
+    assert found(result, tmp_path) == []
+
+
+def test_rollouts_count_when_configured_and_objects_never_judged_have_no_outcome(tmp_path):
+    rollout = DEPLOY.replace("apps/v1\nkind: Deployment", "argoproj.io/v1alpha1\nkind: Rollout")
+    files = {"rollout.yaml": rollout, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"}
+    default = scan_tree(tmp_path, files, ("GC903",))
+    assert [(o.target.ref.kind, o.status) for o in default.outcomes] == [("Rollout", Status.NOT_APPLICABLE)]
+    configured = scan_tree(tmp_path, {}, ("GC903",), settings={"autoscaled-kinds": ["Deployment", "Rollout"]})
+    assert [(p, line, r) for p, line, r, _ in found(configured, tmp_path)] == [("rollout.yaml", 1, "GC903")]
+
+
+def test_memory_only_policy(tmp_path):
+    files = {"deploy.yaml": DEPLOY, "hpa.yaml": hpa("autoscaling/v1", "  maxReplicas: 5")}
+    assert found(scan_tree(tmp_path, files, ("GC903",)), tmp_path) == []
+    strict = found(scan_tree(tmp_path, {}, ("GC903",), settings={"autoscaling-resources": ["memory"]}), tmp_path)
+    assert [(p, line) for p, line, _, _ in strict] == [("hpa.yaml", 1)]
+    assert "scales on cpu, not on memory" in strict[0][3]
+
+
+def test_cluster_hpa_and_deployment():
+    targets = cluster_targets(DEPLOY + "---\n" + hpa("autoscaling/v2", "  minReplicas: 2\n  maxReplicas: 6")
+                              + "---\n" + hpa("autoscaling/v2", "  maxReplicas: 6", name="gone").replace(
+                                  "name: cart\n  namespace", "name: gone\n  namespace"))
+    result = run_targets(targets, ("GC903",))
+    assert sorted((str(f.object), f.message) for f in result.findings) == [
+        ("HorizontalPodAutoscaler/shop/gone", "scale target Deployment 'gone' in namespace shop does not exist in "
+                                              "this scan")]
+    assert sorted((o.target.ref.name, o.status) for o in result.outcomes) == [
+        ("cart", Status.PASS), ("cart", Status.PASS), ("gone", Status.FAIL)]

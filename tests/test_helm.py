@@ -1,0 +1,552 @@
+"""Helm charts rendered with the real helm (v4 and v3 from .tools/bin, see scripts/install-test-tools.sh).
+
+Findings on rendered objects must point at the template file and line that
+produced them, name the value profile, and trace values files lines; subcharts
+are rendered once, through their parent; the sandbox never writes or reads
+outside the scanned tree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, ROOT
+from guidecheck.config import Config, config_from_dict
+from guidecheck.loaders import load
+from guidecheck.loaders.helm import align, find_helm, version_matches, version_problem
+
+SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if (p / "corpus").is_dir()),
+              ROOT.parent / "shared")
+HELM4 = shutil.which("helm")
+HELM3 = shutil.which("helm3")
+HELM_OLD = shutil.which("helm3-old")
+SHOP = FIXTURES / "charts" / "shop"
+
+pytestmark = pytest.mark.skipif(HELM4 is None, reason="run scripts/install-test-tools.sh (real helm needed)")
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def scan_json(run_cli, *args, cwd=None, env=None, timeout=60):
+    p = run_cli("scan", "--isolated", "-f", "json", *args, cwd=cwd, env=env, timeout=timeout)
+    assert p.returncode in (0, 1, 3), p.stderr
+    return p, json.loads(p.stdout)
+
+
+def findings(report, rule=None):
+    return [f for f in report["findings"] if rule is None or f["rule_id"] == rule]
+
+
+# ----------------------------------------------------------------------------- unit: line alignment
+
+
+def test_align_pairs_literal_lines_and_gives_included_lines_their_holding_key():
+    template = textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ .Release.Name }}-front
+          labels:
+            {{- include "shop.labels" . | nindent 4 }}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: front
+                  {{- with .Values.resources }}
+                  resources:
+                    {{- toYaml . | nindent 12 }}
+                  {{- end }}
+        """).split("\n")
+    rendered = textwrap.dedent("""\
+        # Source: shop/templates/deployment.yaml
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: r-front
+          labels:
+            app.kubernetes.io/name: shop
+            helm.sh/chart: shop-2.1.0
+        spec:
+          template:
+            spec:
+              containers:
+                - name: front
+                  resources:
+                    limits:
+                      cpu: 1
+        """).split("\n")
+    m = [t for t, _shift in align(rendered, template)]
+    assert m[1:5] == [1, 2, 3, 4]  # apiVersion, kind, metadata, name
+    assert m[5] == 5  # labels:
+    assert m[6] == 5 and m[7] == 5  # included label lines -> the 'labels:' key holding them
+    assert m[12] == 11  # - name: front
+    assert m[13] == 13  # resources:
+    assert m[14] == 13 and m[15] == 13  # toYaml output -> 'resources:'
+
+
+def test_align_reindented_template_falls_back_to_keys():
+    template = ["kind: ConfigMap", "data:", "{{ .Values.data | toYaml | indent 2 }}", "  extra: x"]
+    rendered = ["kind: ConfigMap", "data:", "    a: 1", "    extra: x"]
+    m = [t for t, _ in align(rendered, template)]
+    assert m == [1, 2, 2, 4]
+
+
+@pytest.mark.parametrize("version,constraint,ok", [
+    ("1.42.0", "1.42.*", True), ("1.43.0", "1.42.*", False), ("2.31.10", "2.x.x", True), ("3.0.0", "2.x.x", False),
+    ("5.4.0", "5.4.0", True), ("1.2.3", "^1.2.0", True), ("2.0.0", "^1.2.0", False), ("1.2.9", "~1.2.3", True),
+    ("1.3.0", "~1.2.3", False), ("1.5.0", ">=1.2.0, <2.0.0", True), ("2.0.0", ">=1.2.0 <2.0.0", False),
+    ("0.3.1", "0.3.x", True), ("1.0.0", "0.1.0 - 0.9.0 || >=1.0.0", True), ("1.0.0", "", True),
+    ("not-a-version", "*", False),
+])
+def test_version_constraints(version, constraint, ok):
+    assert version_matches(version, constraint) is ok
+
+
+def test_minimum_helm_versions():
+    assert version_problem((3, 17, 3)) and "3.18.5" in version_problem((3, 17, 3))
+    assert version_problem((3, 18, 4))
+    assert version_problem((3, 18, 5)) is None
+    assert version_problem((4, 1, 4)) is None
+    assert version_problem((2, 17, 0))
+
+
+# ----------------------------------------------------------------------------- rendering and tracing
+
+
+def test_findings_point_at_template_lines_and_values_lines(run_cli):
+    p, report = scan_json(run_cli, "--select", "GC306,GC403", str(SHOP))
+    by = {(f["rule_id"], f["path"], f["line"], f["container"]) for f in findings(report)}
+    shop = str(SHOP)
+    # the front container's line in the parent's template; no resources in the default profile
+    assert ("GC403", f"{shop}/templates/deployment.yaml", 17, "front") in by
+    # the worker subchart's object names the subchart's template, once
+    worker = [f for f in findings(report, "GC403") if f["container"] == "worker"]
+    assert len(worker) == 1
+    assert worker[0]["path"] == f"{shop}/charts/worker/templates/deployment.yaml"
+    assert worker[0]["line"] == 19
+    origin = worker[0]["origin"]
+    assert origin["template"] == f"{shop}/charts/worker/templates/deployment.yaml"
+    assert origin["chart"] == shop and origin["profile"] == "default" and origin["release"] == "release-name"
+    # the parent's override of the worker's image tag applies: no GC306 for the subchart's default 'latest'
+    assert not findings(report, "GC306")
+
+
+def test_values_trace_for_a_subchart_names_the_parent_override(tmp_path, run_cli):
+    chart = tmp_path / "shop"
+    shutil.copytree(SHOP, chart)
+    (chart / "values.yaml").write_text((chart / "values.yaml").read_text().replace("0.4.1-77aa0c1", "latest"))
+    p, report = scan_json(run_cli, "--select", "GC306", str(chart))
+    [f] = [f for f in findings(report, "GC306") if f["container"] == "worker"]
+    assert f["path"].endswith("charts/worker/templates/deployment.yaml") and f["line"] == 20
+    values = {v["key"]: (v["path"], v["line"]) for v in f["origin"]["values"]}
+    # image.tag comes from the parent's values.yaml (worker.image.tag, line 9), the repository from the subchart's own
+    assert values["image.tag"] == (f"{chart}/values.yaml", 9)
+    assert values["image.repository"] == (f"{chart}/charts/worker/values.yaml", 4)
+    text = run_cli("scan", "--isolated", "--select", "GC306", str(chart)).stdout
+    assert f"values {chart}/charts/worker/values.yaml:4 (image.repository), {chart}/values.yaml:9 (image.tag)" in text
+
+
+def test_profiles_differ_in_compliance_and_findings_name_them(tmp_path, run_cli):
+    chart = tmp_path / "shop"
+    shutil.copytree(SHOP, chart)
+    (tmp_path / ".guidecheck.yaml").write_text("helm:\n  profiles:\n    prod: [values-prod.yaml]\n")
+    p = run_cli("scan", "-f", "json", "--select", "GC403", "shop", cwd=tmp_path)
+    report = json.loads(p.stdout)
+    front = {f["origin"]["profile"] for f in findings(report, "GC403") if f["container"] == "front"}
+    assert front == {"default"}  # prod sets resources: only the default profile fails
+    worker = {f["origin"]["profile"] for f in findings(report, "GC403") if f["container"] == "worker"}
+    assert worker == {"default", "prod"}
+    text = run_cli("scan", "--select", "GC403", "shop", cwd=tmp_path).stdout
+    assert "profile prod" in text
+    # --profile restricts the renderings
+    report = json.loads(run_cli("scan", "-f", "json", "--select", "GC403", "--profile", "prod", "shop",
+                                cwd=tmp_path).stdout)
+    assert {f["origin"]["profile"] for f in findings(report)} == {"prod"}
+    bad = run_cli("scan", "--profile", "staging", "shop", cwd=tmp_path)
+    assert bad.returncode == 2 and "staging" in bad.stderr
+
+
+def test_command_line_values_are_the_cli_profile(run_cli):
+    prod = SHOP / "values-prod.yaml"
+    p, report = scan_json(run_cli, "--select", "GC403", "--values", str(prod), "--set", "worker.enabled=false",
+                          "--profile", "cli", "--release-name", "shop", "--namespace", "web", str(SHOP))
+    assert p.returncode == 0, p.stdout  # prod resources and no worker: compliant
+    p, report = scan_json(run_cli, "--select", "GC403", "--set", "worker.enabled=false", "--profile", "cli",
+                          "--release-name", "shop", "--namespace", "web", str(SHOP))
+    [f] = findings(report)
+    assert f["object"]["name"] == "shop-front"
+    assert f["origin"]["profile"] == "cli" and f["origin"]["release"] == "shop" and f["origin"]["namespace"] == "web"
+
+
+def test_crds_are_loaded_notes_are_not(run_cli):
+    config = Config()
+    loaded = load([str(SHOP)], config)
+    rendered = [t for t in loaded.targets if t.kind == "k8s"]
+    kinds = sorted(t.data["kind"] for t in rendered)
+    assert kinds == ["CustomResourceDefinition", "Deployment", "Deployment"]  # crds/ once, not also rendered
+    crd = next(t for t in rendered if t.data["kind"] == "CustomResourceDefinition")
+    assert crd.path == f"{SHOP}/crds/queue.yaml" and crd.line == 1
+    assert not any("NOTES" in t.path for t in loaded.targets)
+
+
+def test_helm3_and_helm4_give_the_same_findings(run_cli):
+    if HELM3 is None:
+        pytest.skip("helm3 not installed")
+    keys = []
+    for helm in (HELM4, HELM3):
+        p, report = scan_json(run_cli, "--helm", helm, str(SHOP))
+        assert not report["incomplete"]
+        keys.append(sorted((f["rule_id"], f["path"], f["line"], f["column"]) for f in findings(report)))
+    assert keys[0] == keys[1] and keys[0]
+
+
+def test_verbose_reports_render_time(run_cli):
+    p = run_cli("scan", "--isolated", "--verbose", "--select", "GC401", str(SHOP))
+    assert p.returncode == 0
+    # the CRD is read by the walk, not counted again
+    assert f"guidecheck: rendered {SHOP} [default] in " in p.stderr and "2 object(s)" in p.stderr
+
+
+# ----------------------------------------------------------------------------- no helm, old helm
+
+
+def test_without_helm_static_checks_run_and_scan_is_incomplete(tmp_path, run_cli):
+    case = FIXTURES / "rules" / "GC401" / "fail-chart-yaml"
+    env = {**os.environ, "PATH": str(tmp_path)}  # no helm anywhere
+    p = run_cli("scan", "--isolated", "--select", "GC401", str(case), env=env)
+    assert p.returncode == 3
+    lines = [x for x in p.stdout.splitlines() if x.startswith("incomplete:")]
+    assert len(lines) == 1 and "no 'helm' on PATH" in lines[0] and "https://helm.sh/docs/intro/install/" in lines[0]
+    assert f"{case}/Chart.yaml:3:1: error GC401 Chart.yaml version '1.4'" in p.stdout
+    assert "helm template failed" not in p.stdout
+
+
+def test_helm_older_than_the_fixes_is_refused(run_cli):
+    if HELM_OLD is None:
+        pytest.skip("helm3-old not installed")
+    p = run_cli("scan", "--isolated", "--helm", HELM_OLD, "--select", "GC401", str(SHOP))
+    assert p.returncode == 3
+    assert "Helm 3.17.3" in p.stdout and "3.18.5" in p.stdout and "GHSA-9h84-qmv7-982p" in p.stdout
+
+
+def test_helm_binary_from_config(tmp_path, run_cli):
+    shutil.copytree(SHOP, tmp_path / "shop")
+    (tmp_path / ".guidecheck.yaml").write_text(f"helm:\n  binary: {HELM4}\n  release-name: shop\n")
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    report = json.loads(run_cli("scan", "-f", "json", "--select", "GC403", "shop", cwd=tmp_path, env=env).stdout)
+    assert not report["incomplete"]
+    assert {f["object"]["name"] for f in findings(report)} == {"shop-front", "shop-worker"}
+
+
+def test_bad_helm_config_is_a_usage_error(tmp_path):
+    from guidecheck.config import ConfigError
+
+    with pytest.raises(ConfigError, match="helm"):
+        config_from_dict({"helm": {"profiles": {"default": ["x.yaml"]}}})
+    with pytest.raises(ConfigError, match="unknown key 'helm.post-renderer'"):
+        config_from_dict({"helm": {"post-renderer": "x"}})
+
+
+# ----------------------------------------------------------------------------- sandbox (hostile charts)
+
+
+def _no_marker():
+    return not any(p.name.startswith("guidecheck_PWNED") for p in Path("/tmp").iterdir())
+
+
+def test_symlinked_chart_lock_is_never_written_or_followed(tmp_path, run_cli):
+    outside = tmp_path / "outside" / "should_not_be_written.sh"
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": """
+            apiVersion: v2
+            name: lock-symlink
+            version: 0.1.0
+            dependencies:
+              - name: "x\\necho PWNED > /tmp/guidecheck_PWNED_helm"
+                version: 1.0.0
+                repository: "file://../sub"
+            """,
+        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    })
+    (repo / "chart" / "Chart.lock").symlink_to(outside)
+    before = sorted(p.name for p in repo.rglob("*"))
+    p = run_cli("scan", "--isolated", "--select", "GC401", str(repo))
+    assert p.returncode == 1
+    assert "is not in charts/ and not in the scanned tree" in p.stdout
+    assert not outside.exists() and _no_marker()
+    assert sorted(p.name for p in repo.rglob("*")) == before  # nothing written into the repository
+
+
+def test_file_dependency_outside_the_tree_is_not_read(tmp_path, run_cli):
+    write(tmp_path / "elsewhere", {"lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n"})
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n"
+                            "  - name: lib\n    version: 1.0.0\n    repository: file://../../elsewhere/lib\n",
+        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    })
+    p = run_cli("scan", "--isolated", "--select", "GC401", str(repo))
+    assert "outside the scanned tree: not read" in p.stdout
+
+
+def test_schema_refs_are_not_followed(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: schema-ref\nversion: 0.1.0\n",
+        "chart/values.yaml": "a: 1\n",
+        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        "chart/values.schema.json": json.dumps({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "properties": {"a": {"$ref": "/dev/zero"}, "b": {"$ref": "http://169.254.169.254/latest/meta-data/"},
+                           "c": {"$ref": "file:///etc/passwd"}}}),
+    })
+    p, report = scan_json(run_cli, "--select", "GC401", str(repo))
+    assert p.returncode == 1  # findings, never a hang
+    refs = sorted((f["path"], f["message"].split("'")[1]) for f in findings(report) if "refers to" in f["message"])
+    schema = f"{repo}/chart/values.schema.json"
+    assert refs == [(schema, "/dev/zero"), (schema, "file:///etc/passwd"),
+                    (schema, "http://169.254.169.254/latest/meta-data/")]
+    # rendered without schema validation: Helm never opened the references (no "failing loading" error)
+    assert not [f for f in findings(report) if "failing loading" in f["message"]]
+    assert "root:" not in p.stdout and "root:" not in p.stderr
+
+
+def test_lookup_and_environment_are_empty(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: lookup\nversion: 0.1.0\n",
+        "chart/templates/steal.yaml": """
+            {{- $s := lookup "v1" "Secret" "kube-system" "" }}
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: exfil}
+            data:
+              dump: {{ $s | toJson | quote }}
+            """,
+    })
+    loaded = load([str(repo)], Config())
+    [cm] = [t for t in loaded.targets if t.kind == "k8s"]
+    assert cm.data["data"]["dump"] == "{}"
+    assert cm.path == f"{repo}/chart/templates/steal.yaml" and cm.line == 2
+
+
+def test_a_render_that_takes_too_long_is_stopped(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        ".guidecheck.yaml": "helm:\n  timeout: 0.3\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: slow\nversion: 0.1.0\n",
+        "chart/templates/cm.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: slow}
+            data:
+              big: "{{ range until 50000000 }}x{{ end }}"
+            """,
+    })
+    p, report = scan_json(run_cli, "--config", str(repo / ".guidecheck.yaml"), "--select", "GC401", str(repo),
+                          timeout=60)
+    [f] = findings(report)
+    assert "timed out after 0.3 s" in f["message"] and f["path"] == f"{repo}/chart/Chart.yaml"
+    assert f["origin"]["profile"] == "default"
+
+
+def test_template_error_is_a_finding_at_helms_line(run_cli):
+    case = FIXTURES / "rules" / "GC401" / "fail-template-error"
+    p, report = scan_json(run_cli, "--select", "GC401", str(case))
+    [f] = findings(report)
+    assert f["path"] == f"{case}/templates/configmap.yaml" and f["line"] == 7 and f["column"] == 21
+    assert "nil pointer" in f["message"] and "/tmp" not in f["message"]
+
+
+# ----------------------------------------------------------------------------- pre-commit mode
+
+
+def test_precommit_renders_the_chart_a_changed_file_belongs_to(tmp_path, run_cli):
+    shutil.copytree(SHOP, tmp_path / "shop")
+    write(tmp_path, {"README.md": "# shop\n", "k8s/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
+    p = run_cli("scan", "--isolated", "-f", "json", "--select", "GC403", "shop/charts/worker/values.yaml",
+                cwd=tmp_path)
+    report = json.loads(p.stdout)
+    assert {(f["path"], f["line"]) for f in findings(report)} == {
+        ("shop/templates/deployment.yaml", 17), ("shop/charts/worker/templates/deployment.yaml", 19)}
+    p = run_cli("scan", "--isolated", "-f", "json", "--select", "GC403", "README.md", "k8s/cm.yaml", cwd=tmp_path)
+    assert json.loads(p.stdout)["findings"] == [] and p.returncode == 0
+
+
+# ----------------------------------------------------------------------------- examples and corpus
+
+
+def test_examples(run_cli):
+    ok = run_cli("scan", str(ROOT / "examples" / "compliant-service"), "--select", "GC401,GC402")
+    assert ok.returncode == 0, ok.stdout
+    bad = run_cli("scan", str(ROOT / "examples" / "noncompliant-service"), "--select", "GC401")
+    assert bad.returncode == 1 and "helm template failed" in bad.stdout
+
+
+@pytest.mark.skipif(not (SHARED / "corpus" / "dev").is_dir(), reason="shared corpus not present")
+def test_corpus_prometheus_chart_renders_with_its_subcharts_from_the_tree():
+    base = SHARED / "corpus" / "dev" / "prometheus-community__helm-charts" / "charts"
+    loaded = load([str(base)], Config())
+    rendered = [t for t in loaded.targets if t.kind == "k8s" and t.origin.get("chart") == f"{base}/prometheus"]
+    templates = {t.origin["template"] for t in rendered}
+    assert f"{base}/prometheus/templates/deploy.yaml" in templates
+    assert f"{base}/alertmanager/templates/statefulset.yaml" in templates  # subchart rendered through the parent
+    ss = [t for t in rendered if t.data["kind"] == "StatefulSet"]
+    assert len(ss) == 1  # once, not also as the parent's subchart and as the standalone chart in one profile
+    assert find_helm(None)[0] is not None
+
+
+def test_helm_found_through_a_relative_path(run_cli):
+    tools = os.path.relpath(Path(HELM4).parent, ROOT)
+    env = {**os.environ, "PATH": tools + os.pathsep + "/usr/bin:/bin"}
+    rel = os.path.relpath(SHOP, ROOT)
+    p, report = scan_json(run_cli, "--select", "GC401", rel, cwd=ROOT, env=env)
+    assert p.returncode == 0 and not report["incomplete"], p.stdout
+    p, report = scan_json(run_cli, "--select", "GC401", "--helm", os.path.join(tools, "helm"), rel, cwd=ROOT)
+    assert p.returncode == 0 and not report["incomplete"], p.stdout
+
+
+def test_secret_values_never_reach_the_report(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: secret-values\nversion: 0.1.0\n",
+        "chart/values.yaml": """
+            db:
+              password: "GC-CANARY-7f3a9c1e-hunter2"
+            aws:
+              accessKeyId: AKIAIOSFODNN7EXAMPLE
+            """,
+        "chart/templates/secret.yaml": """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: s}
+            stringData:
+              password: {{ .Values.db.password | quote }}
+              key: {{ .Values.aws.accessKeyId | quote }}
+            """,
+    })
+    for fmt in ("text", "json", "sarif", "junit"):
+        p = run_cli("scan", "--isolated", "--verbose", "-f", fmt, str(repo))
+        assert p.returncode == 1  # GC401: no workload
+        for out in (p.stdout, p.stderr):
+            assert "GC-CANARY" not in out and "AKIAIOSFODNN7EXAMPLE" not in out
+
+
+def test_a_rendered_document_that_is_not_an_object_is_a_parse_finding(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: odd\nversion: 0.1.0\n",
+        "chart/templates/deployment.yaml": (SHOP / "templates" / "deployment.yaml").read_text().replace(
+            "shop.labels", "odd.labels"),
+        "chart/templates/_helpers.tpl": "{{- define \"odd.labels\" -}}\napp: odd\n{{- end }}\n",
+        "chart/values.yaml": "image: {repository: r.example.com/odd, tag: 1.0.0-abcdef1}\nresources: {}\n",
+        "chart/templates/data.yaml": "# settings\nreplicas: 3\nmode: {{ .Values.mode | default \"fast\" }}\n",
+    })
+    p, report = scan_json(run_cli, "--select", "GC001", str(repo))
+    [f] = findings(report)
+    assert f["path"] == f"{repo}/chart/templates/data.yaml" and f["line"] == 2
+    assert "not a Kubernetes object" in f["message"]
+
+
+def test_per_chart_profiles_and_release_names(tmp_path, run_cli):
+    shutil.copytree(SHOP, tmp_path / "deploy" / "shop")
+    shutil.copytree(SHOP, tmp_path / "deploy" / "other")
+    (tmp_path / "deploy" / "shop" / "env").mkdir()
+    shutil.move(tmp_path / "deploy" / "shop" / "values-prod.yaml", tmp_path / "deploy" / "shop" / "env" / "prod.yaml")
+    (tmp_path / ".guidecheck.yaml").write_text(textwrap.dedent("""\
+        helm:
+          release-name: team
+          profiles:
+            staging: [values-staging.yaml]
+          charts:
+            deploy/shop:
+              release-name: shop
+              namespace: web
+              profiles:
+                prod: [env/prod.yaml]
+                broken: [env/missing.yaml]
+        """))
+    (tmp_path / "deploy" / "other" / "values-staging.yaml").write_text("worker:\n  enabled: false\n")
+    p = run_cli("scan", "-f", "json", "--select", "GC401,GC403", "deploy", cwd=tmp_path)
+    report = json.loads(p.stdout)
+    got = sorted({(f["origin"]["chart"], f["origin"]["profile"], f["origin"].get("release")) for f in findings(
+        report, "GC403")})
+    assert got == [("deploy/other", "default", "team"), ("deploy/other", "staging", "team"),
+                   ("deploy/shop", "default", "shop"), ("deploy/shop", "prod", "shop")]
+    [missing] = findings(report, "GC401")
+    assert missing["path"] == "deploy/shop/Chart.yaml" and "env/missing.yaml" in missing["message"]
+    assert missing["origin"]["profile"] == "broken"
+
+
+def test_symlinked_charts_directory_out_of_the_tree_is_not_rendered(tmp_path):
+    outside = write(tmp_path / "outside", {
+        "charts/evil/Chart.yaml": "apiVersion: v2\nname: evil\nversion: 1.0.0\n",
+        "charts/evil/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-outside}\n",
+    })
+    repo = write(tmp_path / "repo", {
+        "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside}\n",
+    })
+    (repo / "chart" / "charts").symlink_to(outside / "charts", target_is_directory=True)
+    loaded = load([str(repo)], Config())
+    names = sorted(t.ref.name for t in loaded.targets if t.kind == "k8s")
+    assert names == ["inside"]
+    assert not loaded.incomplete
+
+
+def test_rendered_output_beyond_the_limit_is_a_finding(tmp_path, run_cli):
+    repo = write(tmp_path / "repo", {
+        ".guidecheck.yaml": "limits:\n  max-file-bytes: 1024\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: big\nversion: 0.1.0\n",
+        "chart/templates/cm.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: big}
+            data:
+              big: "{{ range until 20000 }}x{{ end }}"
+            """,
+    })
+    p, report = scan_json(run_cli, "--config", str(repo / ".guidecheck.yaml"), "--select", "GC401", str(repo))
+    [f] = findings(report)
+    assert "more than the 8.2 kB guidecheck reads" in f["message"] and f["path"] == f"{repo}/chart/Chart.yaml"
+
+
+def test_sarif_carries_the_origin_and_values_lines(tmp_path, run_cli):
+    chart = tmp_path / "shop"
+    shutil.copytree(SHOP, chart)
+    (chart / "values.yaml").write_text((chart / "values.yaml").read_text().replace("0.4.1-77aa0c1", "latest"))
+    p = run_cli("scan", "--isolated", "-f", "sarif", "--select", "GC306", "shop", cwd=tmp_path)
+    [res] = json.loads(p.stdout)["runs"][0]["results"]
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        "shop/charts/worker/templates/deployment.yaml"
+    assert res["properties"]["origin"]["template"] == "shop/charts/worker/templates/deployment.yaml"
+    rel = sorted((r["physicalLocation"]["artifactLocation"]["uri"], r["physicalLocation"]["region"]["startLine"],
+                  r["message"]["text"]) for r in res["relatedLocations"])
+    assert rel == [("shop/charts/worker/values.yaml", 4, "value image.repository"),
+                   ("shop/values.yaml", 9, "value image.tag")]
+
+
+def test_a_set_value_is_traced_to_the_command_line(run_cli):
+    p, report = scan_json(run_cli, "--select", "GC306", "--set", "image.tag=latest", "--profile", "cli", str(SHOP))
+    [f] = findings(report)
+    assert f["container"] == "front" and f["path"] == f"{SHOP}/templates/deployment.yaml" and f["line"] == 18
+    assert {"key": "image.tag", "set": "image.tag"} in f["origin"]["values"]
+    text = run_cli("scan", "--isolated", "--select", "GC306", "--set", "image.tag=latest", "--profile", "cli",
+                   str(SHOP)).stdout
+    assert "profile cli, values " in text and "--set image.tag" in text
+
+
+def test_render_false_checks_chart_yaml_only(tmp_path, run_cli):
+    shutil.copytree(FIXTURES / "rules" / "GC401" / "fail-chart-yaml", tmp_path / "chart")
+    (tmp_path / ".guidecheck.yaml").write_text("helm:\n  render: false\n")
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    p = run_cli("scan", "--select", "GC401", "chart/templates/deployment.yaml", cwd=tmp_path, env=env)
+    assert p.returncode == 1 and "incomplete" not in p.stdout
+    assert "chart/Chart.yaml:3:1: error GC401 Chart.yaml version '1.4'" in p.stdout

@@ -1,0 +1,536 @@
+"""OpenAPI documents: discovery, safe $ref resolution, validation (GC902), input constraints (GC603), GC901.
+
+The fixtures pin the common cases; these tests cover what fixtures cannot: that
+nothing is ever fetched or read outside the tree (a real HTTP server on
+127.0.0.1 that must see zero requests, and a FIFO that would hang a reader),
+circular references, parse-once, the corpus verdicts and the validator's lazy
+import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from guidecheck import engine
+from guidecheck.catalog import load_rules
+from guidecheck.config import Config, config_from_dict
+from guidecheck.loaders import load
+from guidecheck.model import Status
+
+from conftest import SHARED
+
+RULES = load_rules()
+CORPUS = next((p for p in (SHARED / "corpus" / "dev", Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dev")
+               if p.is_dir()), SHARED / "corpus" / "dev")
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def scan(paths, rules=("GC902",), settings: dict | None = None):
+    config = config_from_dict({"settings": settings}) if settings else Config()
+    config = dataclasses.replace(config, select=tuple(rules) + ("GC001",))
+    loaded = load([str(p) for p in paths], config)
+    result = engine.run(RULES, loaded.targets, config)
+    assert not result.incomplete, result.incomplete
+    return loaded, result
+
+
+def found(result, rule: str = "GC902", root: Path | None = None) -> list[tuple[str, int, str]]:
+    out = []
+    for f in result.findings:
+        if f.rule_id != rule:
+            continue
+        path = f.path
+        if root is not None and path.startswith(str(root) + "/"):
+            path = path[len(str(root)) + 1:]
+        out.append((path, f.line, f.message))
+    return sorted(out)
+
+
+SPEC_HEAD = """\
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /v1/x:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "REF"}
+"""
+
+
+# ------------------------------------------------------------------ never fetched, never read outside the tree
+
+
+class _Counter(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server API
+        type(self).hits.append(self.path)
+        body = b'{"type": "string"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def canary_server():
+    _Counter.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", _Counter.hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_server_fixture_really_counts(canary_server):
+    # the canary works: a real fetch is seen (so zero below means zero)
+    import urllib.request
+
+    url, hits = canary_server
+    with urllib.request.urlopen(url + "/probe.json", timeout=5) as r:
+        assert r.status == 200
+    assert hits == ["/probe.json"]
+
+
+def test_remote_ref_is_never_fetched(tmp_path, canary_server, run_cli):
+    url, hits = canary_server
+    write(tmp_path, {"openapi.yaml": SPEC_HEAD.replace("REF", url + "/canary.json"),
+                     "v2.yaml": SPEC_HEAD.replace("REF", url.replace("http", "https") + "/c.json#/x")
+                     .replace("openapi: 3.0.3", "openapi: 3.1.0")})
+    proc = run_cli("scan", str(tmp_path), "--select", "GC902", "--isolated", timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "external $ref not followed" in proc.stdout
+    assert f"{tmp_path}/openapi.yaml:11:" in proc.stdout
+    assert hits == []  # not one request reached the server
+
+
+def test_file_url_absolute_and_escaping_refs_are_never_read(tmp_path, run_cli):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "token.json"
+    secret.write_text('{"canary": "SECRET-CANARY-d41d8cd9"}', encoding="utf-8")
+    fifo = outside / "pipe.yaml"
+    os.mkfifo(fifo)  # opening it for reading would block forever: a read would hang the scan
+    repo = tmp_path / "repo"
+    write(repo, {
+        "api/a.yaml": SPEC_HEAD.replace("REF", f"file://{secret}"),
+        "api/b.yaml": SPEC_HEAD.replace("REF", str(fifo)),
+        "api/c.yaml": SPEC_HEAD.replace("REF", "../../outside/pipe.yaml"),
+        "api/d.yaml": SPEC_HEAD.replace("REF", "../../outside/token.json#/canary"),
+    })
+    proc = run_cli("scan", str(repo), "--select", "GC902", "--isolated", timeout=30)
+    assert proc.returncode == 1, proc.stderr
+    assert "SECRET-CANARY" not in proc.stdout + proc.stderr
+    out = proc.stdout
+    assert f"{repo}/api/a.yaml:11:30: error GC902 external $ref not followed" in out
+    assert f"{repo}/api/b.yaml:11:30: error GC902 absolute-path $ref not followed" in out
+    assert f"{repo}/api/c.yaml:11:30: error GC902 $ref escapes the scanned tree" in out
+    assert f"{repo}/api/d.yaml:11:30: error GC902 $ref escapes the scanned tree" in out
+
+
+def test_handlers_refuse_every_scheme_and_unresolved_files(tmp_path):
+    from guidecheck.checks.openapi import _Denied, _Handlers
+
+    write(tmp_path, {"openapi.yaml": SPEC_HEAD.replace("REF", "#/components/x")})
+    loaded, _ = scan([tmp_path])
+    spec = next(t.data for t in loaded.targets if t.kind == "openapi")
+    h = _Handlers(spec)
+    for scheme in ("http", "https", "ftp", "data", "jar", "gopher", ""):
+        assert scheme in h
+        with pytest.raises(_Denied):
+            h[scheme](f"{scheme}://127.0.0.1/x")
+    with pytest.raises(_Denied):
+        h["file"]("file:///etc/passwd")
+    with pytest.raises(_Denied):
+        h["file"]("file://evil.example.com" + spec.abspath)
+    assert h["file"]("file://" + spec.abspath) is spec.data  # served from the parsed tree, not re-read
+
+
+# ------------------------------------------------------------------ circular references
+
+
+def test_mutual_recursion_is_legal_and_self_reference_is_reported(tmp_path):
+    write(tmp_path, {"circ.yaml": """\
+        openapi: 3.0.3
+        info: {title: circ, version: "1"}
+        paths:
+          /a:
+            get:
+              responses:
+                "200":
+                  description: ok
+                  content:
+                    application/json:
+                      schema: {$ref: "#/components/schemas/A"}
+        components:
+          schemas:
+            A:
+              type: object
+              properties:
+                b: {$ref: "#/components/schemas/B"}
+            B:
+              type: object
+              properties:
+                a: {$ref: "#/components/schemas/A"}
+            Self: {$ref: "#/components/schemas/Self"}
+            X: {$ref: "#/components/schemas/Y"}
+            Y: {$ref: "#/components/schemas/X"}
+        """})
+    _, result = scan([tmp_path])
+    got = found(result, root=tmp_path)
+    circular = [(p, line) for p, line, m in got if "circular $ref" in m and "validation skipped" not in m]
+    # Self -> Self once; X -> Y -> X once (not once per member); A <-> B never
+    assert circular == [("circ.yaml", 22), ("circ.yaml", 23)]
+    assert not any(line in (17, 21) for _, line, _ in got)
+
+
+def test_mutual_recursion_alone_validates(tmp_path):
+    write(tmp_path, {"ok.yaml": """\
+        openapi: 3.1.0
+        info: {title: tree, version: "1"}
+        paths: {}
+        components:
+          schemas:
+            Node:
+              type: object
+              properties:
+                children: {type: array, items: {$ref: "#/components/schemas/Node"}}
+                parent: {$ref: "#/components/schemas/Parent"}
+            Parent:
+              type: object
+              properties:
+                node: {$ref: "#/components/schemas/Node"}
+        """})
+    _, result = scan([tmp_path])
+    assert found(result) == []
+    assert [o.status for o in result.outcomes if o.rule_id == "GC902"] == [Status.PASS]
+
+
+# ------------------------------------------------------------------ multi-file specs, parse once
+
+
+def test_multi_file_refs_are_parsed_once_and_errors_pinned(tmp_path, monkeypatch):
+    import guidecheck.loaders as loaders_mod
+    import guidecheck.yamlsafe as ys
+
+    write(tmp_path, {
+        "spec/openapi.yaml": """\
+            openapi: 3.0.3
+            info: {title: pets, version: "1"}
+            paths:
+              /pets:
+                get:
+                  parameters:
+                    - $ref: "../common/params.yaml#/Limit"
+                  responses:
+                    "200":
+                      description: ok
+                      content:
+                        application/json:
+                          schema: {$ref: "schemas/pets.yaml"}
+            """,
+        "spec/schemas/pets.yaml": "type: array\nitems: {$ref: 'pet.yaml'}\n",
+        "spec/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, default: 3}\n",
+        "common/params.yaml": "Limit:\n  name: limit\n  in: query\n  schema: {type: integer, default: x}\n",
+        "common/missing.yaml": "Ref:\n  $ref: './nowhere.yaml'\n",
+    })
+    calls: list[int] = []
+    real = ys.load_yaml
+
+    def counting(text, *a, **k):
+        calls.append(1)
+        return real(text, *a, **k)
+
+    monkeypatch.setattr(loaders_mod, "load_yaml", counting)
+    monkeypatch.setattr(ys, "load_yaml", counting)
+    _, result = scan([tmp_path])
+    assert len(calls) == 5  # each file parsed once, by the walk; the resolver and validator reuse the parse
+    got = [(p, line) for p, line, _ in found(result, root=tmp_path)]
+    assert ("common/params.yaml", 4) in got  # default 'x' is not an integer: pinned in the referenced file
+    # common/missing.yaml is not referenced by the spec: its dangling $ref is not the spec's problem
+    assert not any(p == "common/missing.yaml" for p, _ in got)
+
+
+def test_ref_to_missing_file_and_pointer(tmp_path):
+    write(tmp_path, {
+        "openapi.yaml": SPEC_HEAD.replace("REF", "schemas/nope.yaml"),
+        "b/openapi.yaml": SPEC_HEAD.replace("REF", "#/components/schemas/Missing"),
+    })
+    _, result = scan([tmp_path])
+    msgs = {(p, line): m for p, line, m in found(result, root=tmp_path)}
+    assert "$ref target file schemas/nope.yaml not found" in msgs[("openapi.yaml", 11)]
+    assert "points at nothing" in msgs[("b/openapi.yaml", 11)]
+
+
+# ------------------------------------------------------------------ discovery and versions
+
+
+def test_discovery_versions_and_non_specs(tmp_path):
+    write(tmp_path, {
+        "a.json": '{"swagger": "2.0", "info": {"title": "a", "version": "1"}, "paths": {}}',
+        "b.yaml": "openapi: 4.0.0\ninfo: {title: b, version: '1'}\npaths: {}\n",
+        "c.yaml": "# tool settings, not a spec\nopenapi:\n  generator: typescript\n",
+        "d.yaml": "paths: {}\ninfo: {title: d}\n",
+        "e.yaml": "openapi: 3.2.0\ninfo: {title: e, version: '1'}\npaths: {}\n",
+        "deploy.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {openapi: '3.0.0'}\n",
+    })
+    loaded, result = scan([tmp_path])
+    specs = sorted(t.path[len(str(tmp_path)) + 1:] for t in loaded.targets if t.kind == "openapi")
+    assert specs == ["a.json", "b.yaml", "e.yaml"]
+    got = found(result, root=tmp_path)
+    assert [(p, line) for p, line, _ in got] == [("b.yaml", 1)]
+    assert "unsupported openapi version '4.0.0'" in got[0][2]
+
+
+def test_error_line_of_keyword_phase_error(tmp_path):
+    write(tmp_path, {"openapi.yaml": """\
+        openapi: 3.0.3
+        info: {title: t, version: "1"}
+        paths:
+          /pets/{petId}:
+            get:
+              responses:
+                "200": {description: ok}
+        """})
+    _, result = scan([tmp_path])
+    got = found(result, root=tmp_path)
+    assert len(got) == 1 and "petId" in got[0][2]
+    assert got[0][1] in (4, 5)  # at the path or operation, not at line 1
+
+
+def test_validator_is_imported_only_when_gc902_runs(tmp_path):
+    write(tmp_path, {"openapi.yaml": SPEC_HEAD.replace("REF", "#/x"), "Dockerfile": "FROM alpine:3.20\n"})
+    code = textwrap.dedent(f"""
+        import sys, dataclasses
+        from guidecheck import engine
+        from guidecheck.catalog import load_rules
+        from guidecheck.config import Config
+        from guidecheck.loaders import load
+        cfg = dataclasses.replace(Config(), select=("GC901", "GC603", "GC601"))
+        engine.run(load_rules(), load([{str(tmp_path)!r}], cfg).targets, cfg)
+        assert "openapi_spec_validator" not in sys.modules, "imported without GC902"
+        cfg = dataclasses.replace(Config(), select=("GC902",))
+        engine.run(load_rules(), load([{str(tmp_path)!r}], cfg).targets, cfg)
+        assert "openapi_spec_validator" in sys.modules
+        print("ok")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+# ------------------------------------------------------------------ the real-world corpus
+
+
+CORPUS_INVALID = {
+    # openapi-spec-validator's own test data for invalid documents
+    "python-openapi__openapi-spec-validator/tests/integration/data/v2.0/empty.yaml",
+    "python-openapi__openapi-spec-validator/tests/integration/data/v2.0/missing-reference.yaml",
+    "python-openapi__openapi-spec-validator/tests/integration/data/v3.0/empty.yaml",
+    "python-openapi__openapi-spec-validator/tests/integration/data/v3.0/missing-description.yaml",
+    "python-openapi__openapi-spec-validator/tests/integration/data/v3.0/property-missing-reference.yaml",
+    # the Docker Engine API bench spec: `default: null` on non-nullable properties (Swagger 2.0 has no null)
+    "python-openapi__openapi-spec-validator/tests/bench/specs/docker.yaml",
+}
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+def test_corpus_verdicts():
+    dirs = [CORPUS / d for d in ("OAI__OpenAPI-Specification", "python-openapi__openapi-spec-validator",
+                                 "twilio__twilio-oai")]
+    t0 = time.perf_counter()
+    loaded, result = scan(dirs)
+    elapsed = time.perf_counter() - t0
+    verdicts = {o.target.path.split("/dev/", 1)[-1].split("corpus/dev/")[-1]: o.status
+                for o in result.outcomes if o.rule_id == "GC902"}
+    verdicts = {k[k.index(d.name):]: v for k, v in verdicts.items() for d in dirs if d.name in k}
+    assert len(verdicts) == 22
+    invalid = {k for k, v in verdicts.items() if v == Status.FAIL}
+    assert invalid == CORPUS_INVALID
+    assert all(v == Status.PASS for k, v in verdicts.items() if k not in CORPUS_INVALID)
+    assert elapsed < 30, elapsed  # ~2 s on a laptop core for 22 documents (1.3 MB)
+
+
+# ------------------------------------------------------------------ odd shapes never crash a check
+
+
+ODD = [
+    "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: [1, 2]\n",
+    "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {/x: str, /y: {get: 5, post: {parameters: x}}}\n",
+    "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nsecurity: x\ncomponents: []\npaths:\n  /x:\n    parameters: [5, {$ref: 5}]\n"
+    "    get: {security: [5, {}], parameters: [{name: a, in: query, schema: {type: 5, properties: [], items: [],"
+    " allOf: x, additionalProperties: 7}}], requestBody: {content: []}, responses: {'200': {description: ok}}}\n",
+    "openapi: 3.1.0\ninfo: {title: t, version: '1'}\ncomponents: {securitySchemes: {a: 1, b: {$ref: '#/nowhere'}}}\n"
+    "paths:\n  /x:\n    $ref: '#/components/pathItems/missing'\n  /y:\n    post:\n      requestBody: {$ref: '#/a/~1b/0'}\n"
+    "      responses: {'200': {description: ok}}\n",
+    "swagger: '2.0'\ninfo: {title: t, version: '1'}\nsecurityDefinitions: []\npaths:\n  /x:\n    get:\n"
+    "      parameters: [{in: body}, {in: query, name: q}, {in: query, name: r, type: array, items: {type: string}}]\n"
+    "      responses: {'200': {description: ok}}\n",
+    '{"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": {"/a": {"get": {"parameters": '
+    '[{"name": "x", "in": "path", "required": true, "schema": {"$ref": "#/paths/~1a/get/parameters/0/schema"}}], '
+    '"responses": {"200": {"description": "ok"}}}}}}',
+    "openapi: 3.0\ninfo: {title: t, version: '1'}\npaths: {}\n",
+    "swagger: 2\ninfo: {title: t, version: '1'}\npaths: {}\n",
+]
+
+
+@pytest.mark.parametrize("text", ODD)
+def test_odd_documents_never_crash(tmp_path, text):
+    name = "odd.json" if text.startswith("{") else "odd.yaml"
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
+    loaded, result = scan([tmp_path], rules=("GC601", "GC603", "GC901", "GC902"))  # asserts nothing is incomplete
+    assert [t for t in loaded.targets if t.kind == "openapi"]
+    assert not [f for f in result.findings if f.rule_id == "GC001"]
+
+
+def test_absolute_ref_to_an_id_in_the_tree_is_resolved_locally(tmp_path):
+    write(tmp_path, {
+        "openapi.yaml": """\
+            openapi: 3.1.0
+            info: {title: ids, version: "1"}
+            paths:
+              /pets:
+                get:
+                  responses:
+                    "200":
+                      description: ok
+                      content:
+                        application/json:
+                          schema: {$ref: "https://schemas.example.com/pet"}
+            """,
+        "schemas/pet.yaml": """\
+            $id: https://schemas.example.com/pet
+            type: object
+            properties:
+              name: {type: string}
+            """,
+    })
+    # the schema file is not referenced by path: its $id is only known once it is loaded
+    loaded, result = scan([tmp_path])
+    spec = next(t.data for t in loaded.targets if t.kind == "openapi")
+    assert [p.kind for p in spec.problems] == ["external"]  # not in the tree by path: never fetched
+    write(tmp_path, {"openapi.yaml": (tmp_path / "openapi.yaml").read_text().replace(
+        "paths:", "components:\n  schemas:\n    Pet: {$ref: 'schemas/pet.yaml'}\npaths:")})
+    loaded, result = scan([tmp_path])
+    spec = next(t.data for t in loaded.targets if t.kind == "openapi")
+    # now the file is part of the document: its $id is honoured, though the reference comes first in the document
+    assert spec.problems == []
+    assert [o.status for o in result.outcomes if o.rule_id == "GC902"] == [Status.PASS]
+
+
+def test_gc603_object_and_string_edges(tmp_path):
+    write(tmp_path, {"openapi.yaml": """\
+        openapi: 3.1.0
+        info: {title: edges, version: "1"}
+        paths:
+          /v1/things:
+            post:
+              requestBody:
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      unevaluatedProperties: false
+                      properties:
+                        labels: {type: object, additionalProperties: {type: string, maxLength: 63}, maxProperties: 64}
+                        notes: {type: object, additionalProperties: {type: string, maxLength: 10}}
+                        nick: {type: [string, "null"]}
+                        kind:
+                          oneOf:
+                            - {type: string, enum: [a, b]}
+                            - {type: string}
+                        any: {}
+              responses:
+                "200":
+                  description: responses are not inputs
+                  content:
+                    application/json:
+                      schema: {type: object, properties: {free: {type: string}}}
+        """})
+    _, result = scan([tmp_path], rules=("GC603",))
+    got = [(line, m.split(":")[0], m) for _, line, m in found(result, "GC603", tmp_path)]
+    assert [(line, kind) for line, kind, _ in got] == [
+        (14, "open object"),  # a map without maxProperties
+        (15, "unbounded string"),  # a nullable string is still a string
+        (19, "unbounded string"),  # the second oneOf alternative
+        (20, "property 'any' of request body of POST /v1/things (application/json) has an empty schema (any value "
+             "is accepted)"),
+    ]
+    assert "a map whose additionalProperties is a schema" in got[0][2]
+
+
+def test_ref_targets_outside_the_walk_are_read_once_through_the_safe_reader(tmp_path, run_cli):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.mkfifo(outside / "pipe.yaml")  # reading it would hang the scan
+    repo = tmp_path / "repo"
+    write(repo, {
+        "api/openapi.yaml": """\
+            openapi: 3.0.3
+            info: {title: t, version: "1"}
+            paths:
+              /v1/x:
+                get:
+                  responses:
+                    "200": {description: ok, content: {application/json: {schema: {$ref: ../vendor/schemas/pet.yaml}}}}
+              /v1/y:
+                get:
+                  responses:
+                    "200": {description: ok, content: {application/json: {schema: {$ref: ../linked/pipe.yaml}}}}
+              /v1/z:
+                get:
+                  responses:
+                    "200": {description: ok, content: {application/json: {schema: {$ref: ../vendor/schemas/broken.yaml}}}}
+            """,
+        "vendor/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, maxLength: 9}\n",
+        "vendor/schemas/broken.yaml": "type: object\nproperties: {a: [\n",
+    })
+    os.symlink(outside, repo / "linked")  # a directory symlink inside the tree, pointing out of it
+    proc = run_cli("scan", str(repo), "--select", "GC902,GC001", "--isolated", timeout=30)
+    out = proc.stdout
+    assert proc.returncode == 1, proc.stderr
+    # vendor/ is skipped by the walk, but a spec's $ref into it is read (safely) and resolved
+    assert "vendor/schemas/pet.yaml" not in out.replace("vendor/schemas/broken.yaml", "")
+    assert "linked/pipe.yaml is reached through a symlink that leaves the scanned tree" in out
+    assert f"{repo}/vendor/schemas/broken.yaml:2:17: error GC001" in out  # its parse error, pinned
+    assert "broken.yaml could not be parsed (see GC001)" in out
+
+
+def test_pre_commit_mode_reads_referenced_files_once(tmp_path, run_cli):
+    write(tmp_path, {
+        "api/openapi.yaml": SPEC_HEAD.replace("REF", "schemas/pet.yaml"),
+        "api/other.yaml": SPEC_HEAD.replace("REF", "schemas/pet.yaml#/properties/name"),
+        "api/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, default: 3}\n",
+    })
+    # pre-commit passes only the changed files: the schema file is not among them
+    proc = run_cli("scan", "api/openapi.yaml", "api/other.yaml", "--select", "GC902", "--isolated", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    lines = [x for x in proc.stdout.splitlines() if " GC902 " in x]
+    assert lines and all(x.startswith("api/schemas/pet.yaml:3:") for x in lines), proc.stdout
