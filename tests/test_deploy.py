@@ -98,3 +98,21 @@ def test_dockerfile_is_pinned_alpine_non_root_single_run():
     assert final.count("\nRUN ") == 1 and "\nUSER 10001" in final
     assert "org.opencontainers.image.version" in final and "org.opencontainers.image.revision" in final
     assert os.path.isfile(ROOT / ".dockerignore")
+
+
+def test_chart_directory_scan_renders_it_and_finds_nothing_in_it():
+    """Scanned as a directory, the chart is rendered by guidecheck itself (GC401 and every k8s rule run on it).
+
+    deploy/guidecheck is a chart, not a service repository: only repository-level rules (a Dockerfile,
+    unit tests, an OpenAPI document, a changelog tool in the repository) may report on the directory itself.
+    """
+    helm_bin = helm()
+    env = {**os.environ, "PATH": os.path.dirname(helm_bin) + os.pathsep + os.environ.get("PATH", "")}
+    out = subprocess.run([*gc_bin(), "scan", "--isolated", "deploy/guidecheck", "-f", "json"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, env=env)
+    report = json.loads(out.stdout)
+    assert report["incomplete"] == []
+    assert [f for f in report["findings"] if f["object"] != {"kind": "Repository", "namespace": None,
+                                                             "name": "guidecheck"}] == []
+    passed = {o["rule_id"] for o in report["outcomes"] if o["status"] == "pass"}
+    assert {"GC401", "GC306", "GC403", "GC404", "GC402"} <= passed
