@@ -113,6 +113,8 @@ class State:
     metrics: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)  # (ns, pod) -> (status, body)
     logs: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (ns, pod, container) -> text
     aggregated: bool = True
+    partial_metadata: bool = True  # False: answer PartialObjectMetadataList requests with full lists (old servers)
+    expire_continue: set[str] = field(default_factory=set)  # resources whose next continue token answers 410 once
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     resource_version: int = 1000
     requests: list[tuple[str, dict, str]] = field(default_factory=list)
@@ -421,7 +423,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 start, rv = int(tok["start"]), str(tok["rv"])
             except (ValueError, KeyError, TypeError):
                 return self._status(400, "BadRequest", "continue key is not valid")
-            if rv != str(st.resource_version):
+            with st.lock:
+                expire = name in st.expire_continue
+                st.expire_continue.discard(name)
+            if rv != str(st.resource_version) or expire:
                 return self._status(410, "Expired", "The provided continue parameter is too old to display a "
                                     "consistent list result. You can start a new list without the continue parameter.")
         limit = int(query.get("limit") or 0)
@@ -431,7 +436,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if end < len(items):
             meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": end, "rv": rv}).encode()).decode()
             meta["remainingItemCount"] = len(items) - end
-        if PARTIAL in accept:
+        if PARTIAL in accept and st.partial_metadata:
             body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
                     "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                                "metadata": o["metadata"]} for o in page]}

@@ -117,6 +117,25 @@ def test_a_kubectl_dump_with_secret_data_never_reports_the_data(tmp_path):
     assert findings(r)[0]["origin"]["metadata_only"] is True
 
 
+def test_secrets_are_never_read_in_full_from_a_server_without_metadata_lists():
+    with KubeServer([secret("jwt-signing-key"), deployment("cart", **HELM)], partial_metadata=False) as srv:
+        r = audit("--kubeconfig", srv.kubeconfig, "-f", "json", "--select", "GC004", expect=3)
+    assert SECRET_VALUE not in r.stdout
+    gaps = [(f["path"], f["message"]) for f in findings(r)]
+    assert len(gaps) == 1 and gaps[0][0] == "cluster/test/_all/Secret"
+    assert "not acceptable (HTTP 406): the server did not answer with object metadata only" in gaps[0][1]
+
+
+def test_an_expired_continue_token_restarts_the_list_once():
+    objs = [deployment(f"svc{i}", probes=False) for i in range(5)]
+    with KubeServer(objs, expire_continue={"deployments.apps"}) as srv:
+        r = audit("--kubeconfig", srv.kubeconfig, "--page-size", "2", "-f", "json", "--select", "GC004,GC405",
+                  expect=1)
+        lists = srv.lists_of("deployments")
+    assert len(lists) == 5  # page 1, the 410, then pages 1-3 again
+    assert sorted(f["path"] for f in findings(r)) == [f"cluster/test/shop/Deployment/svc{i}" for i in range(5)]
+
+
 def test_forbidden_kind_is_a_gap_naming_kind_and_namespace():
     with KubeServer([deployment("cart", **HELM), secret("s")], forbidden={("secrets", "*")}) as srv:
         r = audit("--kubeconfig", srv.kubeconfig, "-f", "json", expect=3)
@@ -330,6 +349,7 @@ def test_metrics_probe_through_the_pod_proxy(tmp_path):
     fs = findings(r)
     assert [(f["path"], f["rule_id"]) for f in fs] == [("cluster/test/shop/Deployment/search", "GC502")]
     assert "not Prometheus text exposition" in fs[0]["message"] and "search-7d9f8b6c4-x2x9q" in fs[0]["message"]
+    assert fs[0]["origin"]["source"] == "cluster"
     # the same findings from the dump, at the ProbeResult's line
     again = audit("--from-dump", str(dump), "-f", "json", "--select", "GC502", expect=1)
     assert keyed(findings(again)) == keyed(fs)

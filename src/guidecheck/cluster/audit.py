@@ -300,6 +300,8 @@ class _Run:
         mpath = str(self.settings.get("metrics-path") or "/metrics")
         for p, kind, name in self.probe_candidates():
             workload = f"{kind}/{name}"
+            owner_target = self.workloads.get((p.namespace, kind, name))
+            helm = {k: v for k, v in (owner_target.origin if owner_target else {}).items() if k in ("release", "chart")}
             if self.opts.probe_metrics:
                 self.progress.show(f"guidecheck audit: probing {p.namespace}/{p.name}:{port}{mpath}")
                 try:
@@ -315,7 +317,7 @@ class _Run:
                         result = {"status": exc.status or None, "error": str(exc)}
                 if result is not None:
                     self.probes.append({"probe": "metrics", "namespace": p.namespace, "pod": p.name,
-                                        "port": port, "path": mpath, "workload": workload, **result})
+                                        "port": port, "path": mpath, "workload": workload, **helm, **result})
             if self.opts.probe_logs:
                 for cname, _ports in p.containers[:4]:
                     self.progress.show(f"guidecheck audit: reading the log of {p.namespace}/{p.name} [{cname}]")
@@ -330,7 +332,7 @@ class _Run:
                             break
                         result = {"error": str(exc), "lines": 0, "json": 0}
                     self.probes.append({"probe": "logs", "namespace": p.namespace, "pod": p.name,
-                                        "container": cname, "workload": workload, **result})
+                                        "container": cname, "workload": workload, **helm, **result})
 
     def probe_gap(self, sub: str, ns: str, error: str, status: int) -> None:
         if any(g["resource"] == sub and g["namespace"] == ns for g in self.gaps):

@@ -196,8 +196,9 @@ def _record(obj: dict, line: int, display: str, ctx: str, info: dict, out: Audit
         ns = data.get("namespace") if isinstance(data.get("namespace"), str) else None
         wk, _, wn = str(data.get("workload") or "").partition("/")
         ref = ObjectRef(wk or "Pod", ns, wn or (data.get("pod") if isinstance(data.get("pod"), str) else None))
+        helm = {k: data[k] for k in ("release", "chart") if isinstance(data.get(k), str)}
         out.targets.append(cobj.live_target(data, context=ctx, ref=ref, path=display, line=line,
-                                            origin={"source": "dump"}))
+                                            origin={"source": "dump", **helm}))
 
 
 __all__ = ["DumpWriter", "HEADER", "read_dumps"]
