@@ -537,3 +537,21 @@ def test_progress_line_only_on_a_terminal(monkeypatch):
             text = err.getvalue()
             assert ("deployments.apps: page 3, " in text) is expected, text
             assert text.endswith("\r\x1b[K") is expected  # the line is cleared at the end
+
+
+def test_audit_reports_validate_against_the_report_schema(tmp_path):
+    import jsonschema
+
+    from conftest import ROOT
+
+    schema = json.loads((ROOT / "docs" / "report.schema.json").read_text())
+    objs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}, secret("k"),
+            deployment("cart", **HELM), *replicaset_and_pod("cart")]
+    with KubeServer(objs, forbidden={("configmaps", "*")}, metrics={("shop", "cart-7d9f8b6c4-x2x9q"): (200, "x")}) \
+            as srv:
+        r = audit("--kubeconfig", srv.kubeconfig, "--probe-metrics", "--dump", str(tmp_path / "d.json"), "-f", "json",
+                  expect=3)
+    offline = audit("--from-dump", str(tmp_path / "d.json"), "-f", "json", expect=3)
+    for report in (json.loads(r.stdout), json.loads(offline.stdout)):
+        jsonschema.validate(report, schema)
+        assert {f["rule_id"] for f in report["findings"]} >= {"GC004", "GC502"}

@@ -195,7 +195,7 @@ def make_target(obj: dict, *, context: str, source: str, inline_suppressions: bo
     path = path or object_path(context, obj)
     span = span or (line, line)
     origin: dict[str, Any] = {"source": source, "repo": f"cluster/{safe_segment(context)}", "context": context,
-                              "namespace": ref.namespace, **helm_origin(obj)}
+                              **({"namespace": ref.namespace} if ref.namespace else {}), **helm_origin(obj)}
     if obj.get("kind") in METADATA_ONLY_KINDS:
         origin["metadata_only"] = True
     if source == "dump":
@@ -208,7 +208,7 @@ def live_target(data: dict, *, context: str, ref: ObjectRef, path: str, line: in
                 origin: dict[str, Any] | None = None) -> Target:
     """A ``live`` target: a probe result or a coverage record (see :mod:`guidecheck.checks.live`)."""
     base = {"source": (origin or {}).get("source", "cluster"), "repo": f"cluster/{safe_segment(context)}",
-            "context": context, "namespace": ref.namespace}
+            "context": context, **({"namespace": ref.namespace} if ref.namespace else {})}
     return Target(kind="live", path=path, line=line, ref=ref, data=data, origin={**base, **(origin or {})})
 
 
