@@ -91,9 +91,43 @@ def related(target: Target, ctx, kinds: Iterable[str] | None = None) -> list[Tar
     return out
 
 
+def _by_scope_kind_ns(ctx) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
+    """(scope, kind, namespace or None) -> [(load position, target)]: a cluster is one scope of many namespaces."""
+    def build(c) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
+        index: dict[tuple[str, object, str | None], list[tuple[int, Target]]] = {}
+        for (sc, kind), pairs in _by_scope_kind(c).items():
+            for pair in pairs:
+                ns = namespace(pair[1].data)
+                index.setdefault((sc, kind, ns), []).append(pair)
+        return index
+
+    return ctx.cached("crossref.by_scope_kind_ns", build)
+
+
+def related_same_namespace(target: Target, ctx, kinds: Iterable[str]) -> list[Target]:
+    """:func:`related` objects of ``kinds`` that share ``target``'s namespace (objects without one match any).
+
+    The same objects, in the same order, as filtering :func:`related` with :func:`same_namespace`,
+    without walking every namespace's objects: a live cluster is one scope of thousands of objects.
+    """
+    ns = namespace(target.data) if isinstance(target.data, dict) else None
+    if ns is None:
+        return related(target, ctx, kinds)
+    index = _by_scope_kind_ns(ctx)
+    sc = scope(target)
+    found = sorted((pair for k in set(kinds) for key in ((sc, k, ns), (sc, k, None)) for pair in index.get(key, ())),
+                   key=lambda p: p[0])
+    return [t for _, t in found if t is not target and visible(target, t)]
+
+
 def view_key(target: Target) -> tuple:
-    """Targets with the same key see the same objects (same scope, profile and chart): a cache key."""
-    return (scope(target), profile(target), (target.origin or {}).get("chart"))
+    """Targets with the same key see the same objects (same scope, profile and chart): a cache key.
+
+    The chart matters only to a target rendered with a value profile (see :func:`visible`): live
+    objects carry their Helm chart in ``origin`` too, and must not make one key per release.
+    """
+    p = profile(target)
+    return (scope(target), p, (target.origin or {}).get("chart") if p is not None else None)
 
 
 def namespace(obj: dict) -> str | None:
@@ -123,7 +157,7 @@ def services_for(target: Target, ctx) -> list[Target]:
     """Services in scope whose ``spec.selector`` selects the workload's pods (same namespace)."""
     obj = target.data
     out = []
-    for t in related(target, ctx, kinds=("Service",)):
+    for t in related_same_namespace(target, ctx, kinds=("Service",)):
         sel = k8s.get(t.data, "spec", "selector")
         if same_namespace(obj, t.data) and selects_pods_of(sel, obj, empty_selects_all=False):
             out.append(t)
@@ -287,5 +321,5 @@ def scale_targets(scaler: Target, ctx) -> list[Target]:
 
 __all__ = ["MONITOR_KINDS", "SCALER_KINDS", "container_port", "monitor_selection", "monitor_selects_pods",
            "monitor_selects_service", "monitors_in_scope", "namespace", "namespace_selected", "name", "profile",
-           "related", "related_support", "repo_target", "same_namespace", "scale_target_ref", "scale_targets",
+           "related", "related_same_namespace", "related_support", "repo_target", "same_namespace", "scale_target_ref", "scale_targets",
            "scalers_for", "scope", "selects_pods_of", "service_port_target", "services_for", "view_key", "visible"]
