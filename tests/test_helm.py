@@ -223,15 +223,38 @@ def test_verbose_reports_render_time(run_cli):
 # ----------------------------------------------------------------------------- no helm, old helm
 
 
-def test_without_helm_static_checks_run_and_scan_is_incomplete(tmp_path, run_cli):
+def test_without_helm_static_checks_run_and_scan_is_incomplete(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from guidecheck import cli
+    from guidecheck.loaders import helm as helm_loader
+
     case = FIXTURES / "rules" / "GC401" / "fail-chart-yaml"
-    env = {**os.environ, "PATH": str(tmp_path)}  # no helm anywhere
-    p = run_cli("scan", "--isolated", "--select", "GC401", str(case), env=env)
-    assert p.returncode == 3
+    monkeypatch.setenv("PATH", str(tmp_path))  # no helm on PATH
+    monkeypatch.setattr(helm_loader, "_beside_interpreter", lambda name: None)  # nor in guidecheck's environment
+    p = CliRunner().invoke(cli.main, ["scan", "--isolated", "--select", "GC401", str(case)])
+    assert p.exit_code == 3
     lines = [x for x in p.stdout.splitlines() if x.startswith("incomplete:")]
     assert len(lines) == 1 and "no 'helm' on PATH" in lines[0] and "https://helm.sh/docs/intro/install/" in lines[0]
     assert f"{case}/Chart.yaml:3:1: error GC401 Chart.yaml version '1.4'" in p.stdout
     assert "helm template failed" not in p.stdout
+
+
+def test_helm_in_guidecheck_s_own_environment_is_found(tmp_path):
+    """Run as .venv/bin/guidecheck (venv not activated), a helm linked into .venv/bin is used."""
+    from guidecheck.loaders import helm as helm_loader
+
+    scripts = tmp_path / "bin"
+    scripts.mkdir()
+    (scripts / "helm").symlink_to(HELM4)
+    import sysconfig
+
+    orig = sysconfig.get_path
+    try:
+        sysconfig.get_path = lambda name, *a, **k: str(scripts) if name == "scripts" else orig(name, *a, **k)
+        assert helm_loader._beside_interpreter("helm") == str(scripts / "helm")
+    finally:
+        sysconfig.get_path = orig
 
 
 def test_helm_older_than_the_fixes_is_refused(run_cli):

@@ -186,9 +186,23 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
 # ----------------------------------------------------------------------------- helm binary
 
 
+def _beside_interpreter(name: str) -> str | None:
+    """``name`` installed in the same environment as guidecheck (``.venv/bin/helm``).
+
+    A virtual environment's tools are on PATH once it is activated; run as
+    ``.venv/bin/guidecheck`` it is not, so the environment's own scripts
+    directory is looked at after PATH (``scripts/install-test-tools.sh`` links
+    Helm there).
+    """
+    import sysconfig
+
+    scripts = sysconfig.get_path("scripts")
+    return shutil.which(name, path=scripts) if scripts else None
+
+
 def find_helm(binary: str | None) -> tuple[str | None, str]:
     """The Helm executable to use, or None and a one-line reason (how to install it)."""
-    path = shutil.which(binary) if binary else shutil.which("helm")
+    path = shutil.which(binary) if binary else (shutil.which("helm") or _beside_interpreter("helm"))
     if binary and path is None and os.path.isfile(binary) and os.access(binary, os.X_OK):
         path = os.path.abspath(binary)
     if path is None:
