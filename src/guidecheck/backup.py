@@ -135,21 +135,6 @@ def merged_patterns(settings: dict, key: str) -> dict[str, re.Pattern]:
     return out
 
 
-def invalid_patterns(settings: dict) -> list[str]:
-    """Settings patterns that do not compile (for the config loader's error message)."""
-    bad = []
-    for key in ("backup-job-patterns", "backup-verification-patterns", "restore-test-patterns"):
-        v = settings.get(key)
-        if isinstance(v, dict):
-            for name, pat in v.items():
-                if isinstance(pat, str) and pat:
-                    try:
-                        re.compile(pat)
-                    except re.error as exc:
-                        bad.append(f"settings.{key}.{name}: {exc}")
-    return bad
-
-
 # ---------------------------------------------------------------- commands of a workload
 
 def command_text(target: Target, ctx) -> str:

@@ -112,31 +112,14 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
     pairs = _pair_outputs(click.get_current_context().meta.get("raw_args", [])) or [("text", None)]
     if sum(1 for _, out in pairs if out is None) > 1:
         raise click.UsageError("only one --format can go to standard output; give the others an --output")
-    config, cfg_file = _configure(paths[0], config_path, isolated, fail_on=fail_on, select=_split(select) or None,
-                                  ignore=_split(ignore) or None,
-                                  inline_suppressions=False if no_inline_suppressions else None)
+    if update_baseline and not baseline_path:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    config, cfg_file, rules, checks, accepted = _prepare(
+        paths[0], config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path,
+        update_baseline)
 
     from guidecheck import engine
     from guidecheck.loaders import load
-
-    rules, checks = _catalog(config)
-    unknown = [p for p in (*config.select, *config.ignore, *config.severity)
-               if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
-    if unknown:
-        click.echo(f"guidecheck: unknown rule id or prefix: {', '.join(sorted(set(unknown)))}", err=True)
-        sys.exit(EXIT_USAGE)
-
-    if update_baseline and not baseline_path:
-        raise click.UsageError("--update-baseline needs --baseline FILE")
-    from guidecheck import baseline as bl
-
-    accepted: frozenset[str] = frozenset()
-    if baseline_path and not update_baseline:
-        try:
-            accepted = bl.read(baseline_path)
-        except bl.BaselineError as exc:
-            click.echo(f"guidecheck: baseline error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
 
     for v in helm_values:
         if not os.path.isfile(v):
@@ -273,26 +256,9 @@ def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces,
         except ValueError:
             raise click.UsageError(f"--at: not an ISO 8601 time: {at_time!r}") from None
         now = now if now.tzinfo else now.replace(tzinfo=_dt.timezone.utc)
-    config, cfg_file = _configure(".", config_path, isolated, fail_on=fail_on, select=_split(select) or None,
-                                  ignore=_split(ignore) or None,
-                                  inline_suppressions=False if no_inline_suppressions else None)
-
-    from guidecheck import baseline as bl
+    config, cfg_file, rules, checks, accepted = _prepare(
+        ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline)
     from guidecheck import engine
-
-    rules, checks = _catalog(config)
-    unknown = [p for p in (*config.select, *config.ignore, *config.severity)
-               if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
-    if unknown:
-        click.echo(f"guidecheck: unknown rule id or prefix: {', '.join(sorted(set(unknown)))}", err=True)
-        sys.exit(EXIT_USAGE)
-    accepted: frozenset[str] = frozenset()
-    if baseline_path and not update_baseline:
-        try:
-            accepted = bl.read(baseline_path)
-        except bl.BaselineError as exc:
-            click.echo(f"guidecheck: baseline error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
 
     started = _time.monotonic()
     if dumps:
@@ -371,6 +337,30 @@ def _finish(result, config, cfg_file, pairs, inputs, *, quiet, color, update_bas
                 click.echo(f"guidecheck: cannot write {out}: {exc.strerror}", err=True)
                 sys.exit(EXIT_USAGE)
     sys.exit(code)
+
+
+def _prepare(first_path, config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path,
+             update_baseline):
+    """What scan and audit share: configuration, rule catalogue (unknown ids exit 2) and baseline."""
+    config, cfg_file = _configure(first_path, config_path, isolated, fail_on=fail_on, select=_split(select) or None,
+                                  ignore=_split(ignore) or None,
+                                  inline_suppressions=False if no_inline_suppressions else None)
+    rules, checks = _catalog(config)
+    unknown = [p for p in (*config.select, *config.ignore, *config.severity)
+               if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
+    if unknown:
+        click.echo(f"guidecheck: unknown rule id or prefix: {', '.join(sorted(set(unknown)))}", err=True)
+        sys.exit(EXIT_USAGE)
+    from guidecheck import baseline as bl
+
+    accepted: frozenset[str] = frozenset()
+    if baseline_path and not update_baseline:
+        try:
+            accepted = bl.read(baseline_path)
+        except bl.BaselineError as exc:
+            click.echo(f"guidecheck: baseline error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+    return config, cfg_file, rules, checks, accepted
 
 
 def _configure(first_path: str, config_path: str | None, isolated: bool, **overrides):

@@ -11,7 +11,6 @@ import datetime as _dt
 import fnmatch
 import functools
 import os
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -427,7 +426,10 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
     from guidecheck.catalog import load_schema
 
     where = path or "configuration"
-    validator = jsonschema.Draft202012Validator(load_schema("config.schema.json"))
+    # "format": "regex" in the schema marks every setting that holds a regular expression: the format
+    # checker compiles each one, so a typo is a usage error at its line, for every such setting alike
+    validator = jsonschema.Draft202012Validator(load_schema("config.schema.json"),
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
     if errors:
         e = errors[0]
@@ -438,27 +440,13 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
             target = f"{keys}.{extra[0]}" if keys else extra[0]
             line = _line_for(data, [*e.absolute_path, extra[0]])
             raise ConfigError(f"{where}:{line}: unknown key '{target}'")
+        if e.validator == "format" and e.validator_value == "regex":
+            raise ConfigError(f"{where}:{line}: '{keys}' holds an invalid regular expression {e.instance!r}: "
+                              f"{e.cause or 'does not compile'}")
         raise ConfigError(f"{where}:{line}: '{keys or '(top level)'}': {e.message}")
     settings = dict(DEFAULT_SETTINGS)
     for key, value in (data.get("settings") or {}).items():
         settings[key] = value
-    try:
-        re.compile(settings["image-tag-pattern"])
-    except re.error as exc:
-        raise ConfigError(f"{where}: 'settings.image-tag-pattern' is not a valid regular expression: {exc}") from None
-    for key in ("alert-signal-patterns", "extra-alert-signal-patterns"):
-        for signal, patterns in (settings.get(key) or {}).items():
-            for pat in patterns:
-                try:
-                    re.compile(pat)
-                except re.error as exc:
-                    raise ConfigError(f"{where}: 'settings.{key}.{signal}': {pat!r} is not a valid regular "
-                                      f"expression: {exc}") from None
-    from guidecheck.backup import invalid_patterns  # backups (8.a-8.c): name -> regex settings
-
-    for bad in invalid_patterns(settings):
-        raise ConfigError(f"{where}: '{bad}' is not a valid regular expression")
-    _check_ci_regexes(settings, where)
     lim = data.get("limits") or {}
     limits = Limits(
         max_depth=lim.get("max-depth", Limits.max_depth),
@@ -500,25 +488,6 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         path=path,
         helm=dict(data.get("helm") or {}),
     )
-
-
-# 7. CI/CD: settings holding regular expressions (checked here so that a typo is a usage error)
-_CI_REGEX_KEYS = ("ci-staging-environments", "ci-production-environments", "ci-deploy-commands",
-                  "changelog-commands", "image-push-commands", "image-sign-commands")
-
-
-def _check_ci_regexes(settings: dict[str, Any], where: str) -> None:
-    items: list[tuple[str, Any]] = []
-    for key in _CI_REGEX_KEYS:
-        items += [(f"settings.{key}", p) for p in settings.get(key) or ()]
-    for cat, fields in (settings.get("ci-stage-patterns") or {}).items():
-        for fname in ("names", "commands", "images"):
-            items += [(f"settings.ci-stage-patterns.{cat}.{fname}", p) for p in (fields or {}).get(fname) or ()]
-    for key, pattern in items:
-        try:
-            re.compile(pattern)
-        except (re.error, TypeError) as exc:
-            raise ConfigError(f"{where}: '{key}' holds an invalid regular expression {pattern!r}: {exc}") from None
 
 
 def _line_for(data: Any, keys: list) -> int:
