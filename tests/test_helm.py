@@ -573,3 +573,13 @@ def test_render_false_checks_chart_yaml_only(tmp_path, run_cli):
     p = run_cli("scan", "--select", "GC401", "chart/templates/deployment.yaml", cwd=tmp_path, env=env)
     assert p.returncode == 1 and "incomplete" not in p.stdout
     assert "chart/Chart.yaml:3:1: error GC401 Chart.yaml version '1.4'" in p.stdout
+
+
+def test_each_value_profile_has_its_own_fingerprint(run_cli):
+    """The same finding in two value profiles is two deployments: a baseline entry accepts one of them."""
+    report = json.loads(run_cli("scan", "--isolated", "-f", "json", "--select", "GC405", "--set", "replicaCount=2",
+                                str(SHOP)).stdout)
+    prints = {f["origin"]["profile"]: f["fingerprint"] for f in findings(report, "GC405")
+              if f["object"]["name"] == "release-name-worker"}
+    assert set(prints) == {"default", "cli"}  # the worker lacks a liveness probe in both renderings
+    assert prints["default"] != prints["cli"]

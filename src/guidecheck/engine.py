@@ -85,7 +85,12 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
 def fingerprint(f: Finding) -> str:
     """Line-independent identity of a finding, for baselines and SARIF."""
     # the masked message: a fingerprint must not let a secret be guessed offline
-    key = "|".join((f.rule_id, f.path, str(f.object or ""), f.container or "", mask_secrets(f.message)))
+    parts = [f.rule_id, f.path, str(f.object or ""), f.container or "", mask_secrets(f.message)]
+    origin = f.extra.get("origin")
+    if isinstance(origin, dict) and origin.get("profile") not in (None, "default"):
+        # a rendered chart's other value profile is another deployment: its own identity
+        parts.append(f"profile={origin['profile']}")
+    key = "|".join(parts)
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
