@@ -251,11 +251,7 @@ def _find_pvc(pvcs: dict, ns: str | None, name: str) -> dict | None:
 
 def holder(target: Target, ctx) -> Holder | None:
     """The target as a data holder (uses persistent volumes), or None; memoised per scan."""
-    memo = ctx.cached("backup.holders", lambda c: {})
-    key = id(target)
-    if key not in memo:
-        memo[key] = _holder(target, ctx)
-    return memo[key]
+    return ctx.memoized("backup.holders", id(target), lambda: _holder(target, ctx))
 
 
 def _holder(target: Target, ctx) -> Holder | None:
@@ -317,11 +313,8 @@ def scope_key(target: Target) -> tuple:
 
 
 def _workload_holders(target: Target, ctx) -> list[Holder]:
-    memo = ctx.cached("backup.workload_holders", lambda c: {})
-    key = scope_key(target)
-    if key not in memo:
-        memo[key] = [h for h in (holder(t, ctx) for t in crossref.related(target, ctx)) if h is not None]
-    return memo[key]
+    return ctx.memoized("backup.workload_holders", scope_key(target),
+                        lambda: [h for h in (holder(t, ctx) for t in crossref.related(target, ctx)) if h is not None])
 
 
 def unmounted_pvc(target: Target, ctx) -> Holder | None:
@@ -398,11 +391,7 @@ def _gap(text_: Any, tz: Any, fields: tuple[int, ...], tool_name: str) -> tuple[
 
 
 def producer(target: Target, ctx) -> Producer | None:
-    memo = ctx.cached("backup.producers", lambda c: {})
-    key = id(target)
-    if key not in memo:
-        memo[key] = _producer(target, ctx)
-    return memo[key]
+    return ctx.memoized("backup.producers", id(target), lambda: _producer(target, ctx))
 
 
 def _producer(target: Target, ctx) -> Producer | None:
@@ -599,11 +588,7 @@ _NS_MAPPING = re.compile(r"--namespace-mappings?\b", re.IGNORECASE)
 
 def restore_test(target: Target, ctx) -> RestoreTest | None:
     """A CronJob that runs restore tests (recognised or marked), or a Velero restore CronJob that is not isolated."""
-    memo = ctx.cached("backup.restore_tests", lambda c: {})
-    key = id(target)
-    if key not in memo:
-        memo[key] = _restore_test(target, ctx)
-    return memo[key]
+    return ctx.memoized("backup.restore_tests", id(target), lambda: _restore_test(target, ctx))
 
 
 def _restore_test(target: Target, ctx) -> RestoreTest | None:

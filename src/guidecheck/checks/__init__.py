@@ -53,6 +53,13 @@ class Context:
             self._by_kind = index
         return self._by_kind.get(kind, [])
 
+    def memoized(self, name: str, key, compute):
+        """``compute()`` once per scan for each ``key`` of the table ``name`` (e.g. per target: ``id(target)``)."""
+        table = self.memo.setdefault(name, {})
+        if key not in table:
+            table[key] = compute()
+        return table[key]
+
     def cached(self, name: str, build):
         """A cross-object index computed once per scan (``build(ctx)``) and shared by every check."""
         if name not in self.memo:

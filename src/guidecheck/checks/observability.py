@@ -64,10 +64,7 @@ def _long_running_workload(target: Target, ctx: Context) -> dict:
 
 def _services(target: Target, ctx: Context) -> list[Target]:
     """Services selecting the workload's pods (memoised: GC501 and GC904 both ask)."""
-    memo = ctx.cached("obs.services-for", lambda c: {})
-    if id(target) not in memo:
-        memo[id(target)] = (target, crossref.services_for(target, ctx))
-    return memo[id(target)][1]
+    return ctx.memoized("obs.services-for", id(target), lambda: crossref.services_for(target, ctx))
 
 
 def _where(t: Target) -> str:
@@ -335,10 +332,7 @@ def _operator_pipeline(target: Target, ctx: Context) -> Pipeline | None:
 
 
 def _lazy_configmap_pipeline(cm: Target, ctx: Context) -> Pipeline | None:
-    memo = ctx.cached("obs.lazy-configmaps", lambda c: {})
-    if id(cm) not in memo:
-        memo[id(cm)] = pipeline_of_configmap(cm)[0]
-    return memo[id(cm)]
+    return ctx.memoized("obs.lazy-configmaps", id(cm), lambda: pipeline_of_configmap(cm)[0])
 
 
 def _configmap_pipeline(cm: Target, ctx: Context) -> Pipeline | None:
@@ -570,11 +564,7 @@ def classify(rule: AlertRule, ctx: Context) -> set[str]:
 
 def _alert_sources(target: Target, ctx: Context) -> list[tuple[Target, AlertSource]]:
     """Alert sources in scope (files, ConfigMaps, PrometheusRules), sorted by place; the target's own included."""
-    memo = ctx.cached("obs.alert-sources", lambda c: {})
-    key = crossref.view_key(target)
-    if key not in memo:
-        memo[key] = _collect_alert_sources(target, ctx)
-    return memo[key]
+    return ctx.memoized("obs.alert-sources", crossref.view_key(target), lambda: _collect_alert_sources(target, ctx))
 
 
 def _collect_alert_sources(target: Target, ctx: Context) -> list[tuple[Target, AlertSource]]:
@@ -596,10 +586,7 @@ def _collect_alert_sources(target: Target, ctx: Context) -> list[tuple[Target, A
 
 
 def _lazy_alert_source(o: Target, ctx: Context) -> AlertSource | None:
-    memo = ctx.cached("obs.lazy-alerts", lambda c: {})
-    if id(o) not in memo:
-        memo[id(o)] = alert_rules_of_object(o)
-    return memo[id(o)]
+    return ctx.memoized("obs.lazy-alerts", id(o), lambda: alert_rules_of_object(o))
 
 
 def _own_alert_source(o: Target, ctx: Context) -> AlertSource | None:
@@ -670,11 +657,9 @@ def _judge_alerting(sources: list[tuple[Target, AlertSource]], ctx: Context, pin
 
 
 def _latency_rules(target: Target, ctx: Context) -> list[AlertRule]:
-    memo = ctx.cached("obs.latency-rules", lambda c: {})
-    key = crossref.view_key(target)
-    if key not in memo:
-        memo[key] = [r for _, src in _alert_sources(target, ctx) for r in src.rules if "latency" in classify(r, ctx)]
-    return memo[key]
+    return ctx.memoized("obs.latency-rules", crossref.view_key(target),
+                        lambda: [r for _, src in _alert_sources(target, ctx) for r in src.rules
+                                 if "latency" in classify(r, ctx)])
 
 
 _MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\')')
