@@ -98,6 +98,29 @@ def _deploys_something(target: Target, ctx: Context) -> bool:
     return crossref.scope(target) in ctx.cached("obs.deploying-scopes", build)
 
 
+def _cluster_anchor(target: Target, ctx: Context) -> bool:
+    """Whether ``target`` carries the findings about what a whole cluster scope lacks.
+
+    A repository scan reports a missing Fluent Bit pipeline or alerting once, on the repository. A
+    cluster audit has no repository target: there the scope's first long-running workload (in report
+    order) carries the finding, so that it is reported once per cluster, not silently dropped and not
+    repeated on every workload.
+    """
+    obj = target.data
+    if crossref.repo_target(target, ctx) is not None or not isinstance(obj, dict):
+        return False
+    if obj.get("kind") not in (ctx.settings.get("workload-kinds") or ()) or not k8s.is_long_running(obj) \
+            or _owned(obj):
+        return False
+    first = ctx.memoized("obs.cluster-anchor", crossref.view_key(target),
+                         lambda: min([target, *_in_scope_workloads(target, ctx)], key=lambda t: t.key))
+    return first is target
+
+
+def _scope_name(target: Target) -> str:
+    return crossref.scope(target) or "this scan"
+
+
 def _repo_scope_or_na(target: Target, ctx: Context) -> None:
     if not _deploys_something(target, ctx):
         raise NotApplicable("nothing in this directory is deployed (no long-running workload, no Fluent Bit or "
@@ -473,6 +496,16 @@ def _fluentbit_rule(rule: str, target: Target, ctx: Context) -> Iterator[Hit]:
             yield hit
         return
     if kind in (ctx.settings.get("workload-kinds") or ()):
+        if _cluster_anchor(target, ctx) and not any(p.is_pipeline for p in _pipelines_in(target, ctx)):
+            what = ("logs are shipped to Loki" if rule == "GC504" else "logs are parsed as JSON")
+            yield Hit(f"no Fluent Bit pipeline found in {_scope_name(target)} (no ConfigMap holding a Fluent Bit "
+                      f"configuration, no Fluent Operator resources), so nothing shows that {what}; reported "
+                      f"once, on the first workload")
+            try:
+                yield from _workload_log_annotations(rule, target, obj, ctx)
+            except NotApplicable:
+                pass
+            return
         yield from _workload_log_annotations(rule, target, obj, ctx)
         return
     if kind in FLUENT_OPERATOR_KINDS:
@@ -605,6 +638,11 @@ def alert_thresholds(target: Target, ctx: Context) -> Iterator[Hit]:
                       "or dashboard alerts): no threshold alert for latency, errors or availability")
             return
         yield from _judge_alerting(sources, ctx)
+        return
+    if _cluster_anchor(target, ctx) and not _alert_sources(target, ctx):
+        yield Hit(f"no alerting rules found in {_scope_name(target)} (PrometheusRule, VMRule, or Grafana "
+                  f"alerting in a ConfigMap): no threshold alert for latency, errors or availability; "
+                  f"reported once, on the first workload")
         return
     if not isinstance(target.data, dict) or target.data.get("kind") not in ("PrometheusRule", "VMRule", "ConfigMap"):
         raise NotATarget("not an alert source")
