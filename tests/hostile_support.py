@@ -57,7 +57,11 @@ class Run:
 
 def run_gc(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None,
            timeout: float = 120, user: tuple[int, int] | None = None) -> Run:
-    """Run the real console script and measure that one process (os.wait4).
+    """Run the real console script and measure that one process (``os.wait4``).
+
+    The measurement is taken by ``rusage_exec.py``, a small process between pytest
+    and guidecheck: measured as pytest's own child, guidecheck's peak RSS would
+    include pytest's (Linux keeps the high-water mark across ``execve``).
 
     ``user=(uid, gid)`` runs it through setpriv as that user (tests run as root,
     and root reads mode-000 files).
@@ -65,26 +69,26 @@ def run_gc(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = 
     cmd = [*gc_bin(), *args]
     if user is not None:
         cmd = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--", *cmd]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        usage_file = Path(tmp) / "usage.json"
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                raise AssertionError(f"guidecheck {' '.join(args)} did not finish in {timeout} s")
-            time.sleep(0.005)
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("rusage_exec.py")),
+                                 str(usage_file), *cmd],
+                                cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            raise AssertionError(f"guidecheck {' '.join(args)} did not finish in {timeout} s") from None
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen from waiting
+        usage = json.loads(usage_file.read_text(encoding="utf-8"))
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "backslashreplace")
         stderr = err.read().decode("utf-8", "backslashreplace")
-    return Run(proc.returncode, stdout, stderr, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    return Run(usage["returncode"], stdout, stderr, wall, usage["cpu"], usage["maxrss_kb"] / 1024)
 
 
 def scan_json(target: str | os.PathLike, *extra: str, **kw) -> Run:
