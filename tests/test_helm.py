@@ -19,7 +19,7 @@ import pytest
 from conftest import FIXTURES, ROOT
 from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
-from guidecheck.loaders.helm import align, find_helm, version_matches, version_problem
+from guidecheck.loaders.helm import _action_refs, align, find_helm, template_actions, version_matches, version_problem
 
 SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if (p / "corpus").is_dir()),
               ROOT.parent / "shared")
@@ -583,3 +583,73 @@ def test_each_value_profile_has_its_own_fingerprint(run_cli):
               if f["object"]["name"] == "release-name-worker"}
     assert set(prints) == {"default", "cli"}  # the worker lacks a liveness probe in both renderings
     assert prints["default"] != prints["cli"]
+
+
+def test_values_inside_with_blocks_are_traced(tmp_path, run_cli):
+    """``{{ with .Values.x }}`` moves the dot: ``toYaml .`` and ``.tag`` below it read x and x.tag."""
+    chart = write(tmp_path / "svc", {
+        "Chart.yaml": """
+            apiVersion: v2
+            name: svc
+            version: 1.0.0
+            """,
+        "values.yaml": """
+            image:
+              repository: registry.example/svc
+              tag: latest
+            resources:
+              limits:
+                cpu: 500m
+            """,
+        "templates/deployment.yaml": """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: svc
+            spec:
+              selector:
+                matchLabels: {app: svc}
+              template:
+                metadata:
+                  labels: {app: svc}
+                spec:
+                  containers:
+                    - name: svc
+                      {{- with .Values.image }}
+                      image: "{{ .repository }}:{{ .tag }}"
+                      {{- end }}
+                      {{- with .Values.resources }}
+                      resources:
+                        {{- toYaml . | nindent 12 }}
+                      {{- end }}
+                  {{- define "unused" }}{{ .tag }}{{ end }}
+            """,
+    })
+    p, report = scan_json(run_cli, "--select", "GC306", str(chart))
+    [f] = findings(report)
+    assert (f["path"], f["line"]) == (f"{chart}/templates/deployment.yaml", 15)
+    assert [(v["key"], v["line"]) for v in f["origin"]["values"]] == [("image.repository", 2), ("image.tag", 3)]
+
+
+def test_template_actions_know_the_dot():
+    text = textwrap.dedent("""\
+        {{- with .Values.probes }}
+        livenessProbe:
+          {{- toYaml .liveness | nindent 8 }}
+          {{- with .readiness }}
+        readinessProbe: {{ toYaml . }}
+          {{- else }}
+        other: {{ .fallback }}
+          {{- end }}
+        {{- end }}
+        {{- define "named" }}{{ .tag }}{{ end }}
+        {{- range $i, $c := .Values.containers }}{{ $c.image }}{{ end }}
+        {{ $.Values.top }}
+        """)
+    reads = {line: [r for body, dot in acts for r in _action_refs(body, dot)]
+             for line, acts in template_actions(text).items()}
+    assert reads[3] == ["probes.liveness"]
+    assert reads[5] == ["probes.readiness"]
+    assert reads[7] == ["probes.fallback"]  # else of a with: the outer dot
+    assert reads[10] == []  # a named template's dot is its caller's: unknown here
+    assert reads[11] == ["containers"] and reads[12] == ["top"]

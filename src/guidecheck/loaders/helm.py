@@ -1179,6 +1179,73 @@ def _remap(root: Any, mapping: list[tuple[int, int]]) -> None:
 # ----------------------------------------------------------------------------- values tracing
 
 
+_ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_ASSIGN = re.compile(r"^(?:\$[A-Za-z_0-9]*\s*(?:,\s*\$[A-Za-z_0-9]*\s*)?:?=\s*)")
+# ".", ".a.b" relative to the dot (not "$.x", "$v.x", "(f).x", "x.y")
+_DOT_REF = re.compile(r"(?<![\w$)\].])\.((?:[A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?(?![\w.])")
+ROOT_DOT = "$"  # the dot is the chart's top-level context (.Values, .Release, ...)
+
+
+def _resolve(expr: str, dot: str | None) -> str | None:
+    """The values path an expression (the argument of ``with``/``range``) stands for, if one does."""
+    m = _VALUES_REF.search(expr)
+    if m:
+        return m.group(1)[1:]
+    if dot is None or dot == ROOT_DOT:
+        return None
+    m = _DOT_REF.search(expr)
+    if m:
+        return dot + "." + m.group(1) if m.group(1) else dot
+    return None
+
+
+def template_actions(text: str) -> dict[int, list[tuple[str, str | None]]]:
+    """Each template action by line, with what the dot is there.
+
+    The dot is :data:`ROOT_DOT` at the top level, a values path inside
+    ``{{ with .Values.a }}`` or ``{{ range .Values.a }}`` (``a``; nested ones
+    extend it: ``{{ with .b }}`` gives ``a.b``), and ``None`` where it cannot be
+    known from the file (inside ``define``: a named template's dot is whatever
+    its caller passes).  ``else`` of a ``with``/``range`` runs with the outer dot.
+    """
+    out: dict[int, list[tuple[str, str | None]]] = {}
+    stack: list[tuple[str, str | None]] = []  # (keyword, the dot outside it)
+    dot: str | None = ROOT_DOT
+    line, pos = 1, 0
+    for m in _ACTION.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        body = _COMMENT.sub("", m.group(1)).strip().lstrip("-").rstrip("-").strip()
+        out.setdefault(line, []).append((body, dot))  # an action reads with the dot it starts in
+        word, _, rest = body.partition(" ")
+        rest = _ASSIGN.sub("", rest.strip())
+        if word in ("with", "range"):
+            stack.append((word, dot))
+            dot = _resolve(rest, dot)
+        elif word in ("if", "block", "define"):
+            stack.append((word, dot))
+            dot = dot if word == "if" else None
+        elif word == "else" and stack:
+            kw, outer = stack[-1]
+            sub, _, cond = rest.partition(" ")
+            if sub == "with":
+                dot = _resolve(_ASSIGN.sub("", cond.strip()), outer)
+            elif kw in ("with", "range"):
+                dot = outer
+        elif word == "end" and stack:
+            dot = stack.pop()[1]
+    return out
+
+
+def _action_refs(text: str, dot: str | None) -> list[str]:
+    """The values paths one action reads: ``.Values.x`` anywhere, and dot-relative paths inside ``with``."""
+    refs = [m.group(1)[1:] for m in _VALUES_REF.finditer(text)]
+    if dot is not None and dot != ROOT_DOT:
+        refs.extend(dot + "." + m.group(1) if m.group(1) else dot for m in _DOT_REF.finditer(text))
+    return refs
+
+
 class ValuesTrace:
     """Which values file lines supply the ``.Values`` a template line uses (computed on demand).
 
@@ -1211,19 +1278,25 @@ class ValuesTrace:
     def _refs(self, line: int) -> list[str]:
         if not 0 < line <= len(self.lines):
             return []
-        text = self.lines[line - 1]
-        refs = [m.group(1)[1:] for m in _VALUES_REF.finditer(text)]
-        if not refs and text.rstrip().endswith(":"):  # a key whose block comes from the lines below
-            for nxt in self.lines[line:line + 3]:
-                s = nxt.strip()
+        actions = self._actions()
+        refs = [r for text, dot in actions.get(line, ()) for r in _action_refs(text, dot)]
+        if not refs and self.lines[line - 1].rstrip().endswith(":"):  # a block that comes from the lines below
+            for n in range(line + 1, min(line + 4, len(self.lines) + 1)):
+                s = self.lines[n - 1].strip()
                 if not (s.startswith("{{") and s.endswith("}}")):
                     break
-                refs.extend(m.group(1)[1:] for m in _VALUES_REF.finditer(s))
+                refs.extend(r for text, dot in actions.get(n, ()) for r in _action_refs(text, dot))
         out = []
         for r in refs:
             if r not in out:
                 out.append(r)
         return out[:4]
+
+    def _actions(self) -> dict[int, list[tuple[str, str | None]]]:
+        key = ("actions", self.template)
+        if key not in self.cache:
+            self.cache[key] = template_actions("\n".join(self.lines))
+        return self.cache[key]
 
     def _compute(self, line: int) -> list[dict]:
         refs = self._refs(line)
