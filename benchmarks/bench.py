@@ -301,30 +301,33 @@ def audit_bench(sizes: list[int], env: dict) -> int:
             run(cmd, env=env)  # warm-up
             m = run(cmd, env=env)
             text = run([*cmd[:-4], "-f", "text", "-o", str(out / f"audit-{n}.txt")], env=env)
+            junit = run([*cmd[:-4], "-f", "junit", "-o", str(out / f"audit-{n}.xml")], env=env)
         finally:
             server.stdin.close()
             server.wait(timeout=60)
-        measured.append((n, info["mb"], m, text))
+        measured.append((n, info["mb"], m, text, junit))
     rows = []
-    for n, mb, m, text in measured:
+    for n, mb, m, text, junit in measured:
         report = _json.loads((out / f"audit-{n}.json").read_text())
-        rows.append((n, mb, m, text, len(report["findings"]), len(report["incomplete"])))
+        rows.append((n, mb, m, text, junit, len(report["findings"]), len(report["incomplete"])))
     print(f"guidecheck audit of the test API server (HTTPS on 127.0.0.1, the real kubernetes client, "
           f"500 objects per page); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.\n")
-    print("| objects | JSON served MB | wall s | CPU s | peak RSS MB (JSON report) | peak RSS MB (text report) "
-          "| objects/s | findings | incomplete |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n, raw_mb, m, text, nf, ni in rows:
-        print(f"| {n} | {raw_mb:.1f} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | {text.rss_mb:.0f} | "
-              f"{n / m.wall:.0f} | {nf} | {ni} |")
+    print("| objects | JSON served MB | wall s | CPU s | peak RSS MB (JSON report) | peak RSS MB (JUnit report) "
+          "| peak RSS MB (text report) | objects/s | findings | incomplete |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, raw_mb, m, text, junit, nf, ni in rows:
+        print(f"| {n} | {raw_mb:.1f} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | {junit.rss_mb:.0f} | "
+              f"{text.rss_mb:.0f} | {n / m.wall:.0f} | {nf} | {ni} |")
     if len(rows) >= 2:
-        (n1, mb1, m1, t1, f1, _), (n2, mb2, m2, t2, f2, _) = rows[0], rows[-1]
-        per_obj = (t2.rss_mb - t1.rss_mb) * 1024 / (n2 - n1)
-        per_obj_json = (m2.rss_mb - m1.rss_mb) * 1024 / (n2 - n1)
-        print(f"\nMemory growth between {n1} and {n2} objects: {per_obj:.1f} KB of peak RSS per object with the "
-              f"text report, {per_obj_json:.1f} KB with the JSON report (which lists every rule's outcome on every "
-              f"object); each object is {mb2 * 1e3 / n2:.1f} KB of JSON on the wire. `guidecheck --version` alone: "
-              f"{empty.rss_mb:.0f} MB.")
+        (n1, mb1, m1, t1, j1, f1, _), (n2, mb2, m2, t2, j2, f2, _) = rows[0], rows[-1]
+
+        def growth(a, b):
+            return (b.rss_mb - a.rss_mb) * 1024 / (n2 - n1)
+
+        print(f"\nMemory growth between {n1} and {n2} objects: {growth(t1, t2):.1f} KB of peak RSS per object with "
+              f"the text report, {growth(m1, m2):.1f} KB with the JSON report and {growth(j1, j2):.1f} KB with the "
+              f"JUnit report (both list every rule's outcome on every object); each object is "
+              f"{mb2 * 1e3 / n2:.1f} KB of JSON on the wire. `guidecheck --version` alone: {empty.rss_mb:.0f} MB.")
     print(f"Reports in `{out}`.")
     return 0
 

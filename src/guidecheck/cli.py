@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 
 import click
 
@@ -307,7 +308,7 @@ def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces,
 def _finish(result, config, cfg_file, pairs, inputs, *, quiet, color, update_baseline, baseline_path) -> None:
     """Write the reports and exit with the scan's (or audit's) exit code."""
     from guidecheck import baseline as bl
-    from guidecheck.reporters import render
+    from guidecheck.reporters import stream
 
     if update_baseline:
         count = bl.write(baseline_path, result.active())
@@ -326,13 +327,13 @@ def _finish(result, config, cfg_file, pairs, inputs, *, quiet, color, update_bas
     meta = {"version": __version__, "exit_code": code, "inputs": inputs, "config": cfg_file, "quiet": quiet,
             "threshold": str(threshold) if threshold else "never"}
     for fmt, out in pairs:
-        text = render(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})
+        pieces = stream(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})
         if out is None:
-            _write_stdout(text)
+            _write_stdout(pieces)
         else:
             try:
                 with open(out, "w", encoding="utf-8", newline="\n") as fh:
-                    fh.write(text)
+                    fh.writelines(pieces)
             except OSError as exc:
                 click.echo(f"guidecheck: cannot write {out}: {exc.strerror}", err=True)
                 sys.exit(EXIT_USAGE)
@@ -404,10 +405,10 @@ def config_options(func):
     return func
 
 
-def _write_stdout(text: str) -> None:
-    data = text.encode("utf-8", "backslashreplace")
+def _write_stdout(text: str | Iterable[str]) -> None:
     sys.stdout.flush()
-    sys.stdout.buffer.write(data)
+    for piece in [text] if isinstance(text, str) else text:
+        sys.stdout.buffer.write(piece.encode("utf-8", "backslashreplace"))
     sys.stdout.flush()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Iterator
 
 from guidecheck.model import Finding, ObjectRef, Outcome, ScanResult, Severity
 from guidecheck.sanitize import clean, path as clean_path
@@ -81,44 +81,61 @@ def outcome_json(o: Outcome, memo: dict | None = None) -> dict[str, Any]:
     }
 
 
-def document(result: ScanResult, meta: dict[str, Any]) -> dict[str, Any]:
+def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The report's top-level fields in order; ``findings`` and ``outcomes`` as iterators."""
     active = result.active()
     memo: dict = {}
-    return {
-        "report_version": REPORT_VERSION,
-        "tool": {"name": "guidecheck", "version": meta.get("version")},
-        "inputs": [clean_path(p) for p in meta.get("inputs", [])],
-        "config": clean_path(meta["config"]) if meta.get("config") else None,
-        "exit_code": meta.get("exit_code"),
-        "fail_on": meta.get("threshold"),
-        "summary": {
-            "findings": len(active),
-            "error": sum(1 for f in active if f.severity == Severity.ERROR),
-            "warning": sum(1 for f in active if f.severity == Severity.WARNING),
-            "info": sum(1 for f in active if f.severity == Severity.INFO),
-            "suppressed": len(result.findings) - len(active),
-            "targets": len({o.target.key for o in result.outcomes}),
-            "incomplete": bool(result.incomplete),
-        },
-        "incomplete": [clean(r) for r in result.incomplete],
-        "rules": [r.to_json() for r in result.rules],
-        "findings": [finding_json(f, memo) for f in result.findings],
-        "outcomes": [outcome_json(o, memo) for o in result.outcomes],
+    yield "report_version", REPORT_VERSION
+    yield "tool", {"name": "guidecheck", "version": meta.get("version")}
+    yield "inputs", [clean_path(p) for p in meta.get("inputs", [])]
+    yield "config", clean_path(meta["config"]) if meta.get("config") else None
+    yield "exit_code", meta.get("exit_code")
+    yield "fail_on", meta.get("threshold")
+    yield "summary", {
+        "findings": len(active),
+        "error": sum(1 for f in active if f.severity == Severity.ERROR),
+        "warning": sum(1 for f in active if f.severity == Severity.WARNING),
+        "info": sum(1 for f in active if f.severity == Severity.INFO),
+        "suppressed": len(result.findings) - len(active),
+        "targets": len({o.target.key for o in result.outcomes}),
+        "incomplete": bool(result.incomplete),
     }
+    yield "incomplete", [clean(r) for r in result.incomplete]
+    yield "rules", [r.to_json() for r in result.rules]
+    yield "findings", (finding_json(f, memo) for f in result.findings)
+    yield "outcomes", (outcome_json(o, memo) for o in result.outcomes)
+
+
+def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
+    """The report as text, a line at a time: one top-level field per line and
+    one rule, finding or outcome per line (diff- and grep-friendly).
+
+    Streamed: an audit of a large cluster has some 30 outcomes per object, and
+    the report never exists whole in memory.  Written by the C encoder
+    (``indent`` would switch to the pure-Python one, ten times slower)."""
+    compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), allow_nan=False).encode
+    yield "{\n"
+    first = True
+    for key, value in _fields(result, meta):
+        head = ("" if first else ",\n") + f"  {compact(key)}: "
+        first = False
+        if isinstance(value, (list, Iterator)):
+            items = iter(value)
+            item = next(items, _END)
+            if item is _END:
+                yield head + "[]"
+                continue
+            yield head + "[\n    " + compact(item)
+            for item in items:
+                yield ",\n    " + compact(item)
+            yield "\n  ]"
+        else:
+            yield head + compact(value)
+    yield "\n}\n"
+
+
+_END = object()
 
 
 def render(result: ScanResult, meta: dict[str, Any]) -> str:
-    """The document, one top-level field per line and one rule, finding or
-    outcome per line: diff- and grep-friendly, and written by the C encoder
-    (``indent`` would switch to the pure-Python one, ten times slower on a
-    large scan)."""
-    doc = document(result, meta)
-    compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), allow_nan=False).encode
-    parts = []
-    for key, value in doc.items():
-        if isinstance(value, list) and value:
-            items = ",\n    ".join(compact(v) for v in value)
-            parts.append(f"  {compact(key)}: [\n    {items}\n  ]")
-        else:
-            parts.append(f"  {compact(key)}: {compact(value)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    return "".join(chunks(result, meta))

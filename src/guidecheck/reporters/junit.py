@@ -24,9 +24,11 @@ raw, producing a file no CI system can read).
 
 from __future__ import annotations
 
+import itertools
 import re
+import xml.etree.ElementTree as ET
 from collections import defaultdict
-from typing import Any
+from typing import Any, Iterator
 
 from guidecheck.model import Finding, Outcome, ScanResult, Status, Target
 from guidecheck.sanitize import clean, path as clean_path
@@ -119,23 +121,32 @@ def _names(outcomes: list[Outcome]) -> list[str]:
 
 
 def render(result: ScanResult, meta: dict[str, Any]) -> str:
-    from junit_xml import TestCase, TestSuite
+    return "".join(chunks(result, meta))
+
+
+def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
+    """The report as pieces: the ``<testsuites>`` line, then each suite's text.
+
+    The suites are built (and turned into text) before the first piece, since
+    the opening element carries their totals; the text is never joined into one
+    string, which on a large audit would copy tens of megabytes two or three times."""
+    from junit_xml import TestCase
 
     by_rule: dict[str, list[Outcome]] = defaultdict(list)
     for o in result.outcomes:
         by_rule[o.rule_id].append(o)
+    totals = {"disabled": 0, "errors": 0, "failures": 0, "tests": 0}
     suites = []
     for rule in result.rules:
-        outcomes = by_rule.get(rule.id, [])
-        cases = [_case(rule, o, n) for o, n in zip(outcomes, _names(outcomes))]
+        outcomes = by_rule.pop(rule.id, [])
         properties = {
             "bullet": rule.bullet or "-",
             "severity": str(rule.severity),
             "targets": ",".join(rule.targets),
             "help": f"docs/rules/{rule.id}.md",
         }
-        suites.append(TestSuite(name=classname(rule), test_cases=cases, package="guidecheck",
-                                properties=properties))
+        cases = (_case(rule, o, n) for o, n in zip(outcomes, _names(outcomes)))
+        suites.append(_suite(classname(rule), cases, properties, totals))
 
     completeness = TestCase(name="scan completeness", classname="guidecheck")
     if result.incomplete:
@@ -143,35 +154,62 @@ def render(result: ScanResult, meta: dict[str, Any]) -> str:
         completeness.add_error_info(message=f"scan incomplete: {len(reasons)} problem(s); exit code "
                                             f"{meta.get('exit_code')}", output="\n".join(reasons),
                                     error_type="incomplete")
-    suites.append(TestSuite(name="guidecheck", test_cases=[completeness], package="guidecheck",
-                            properties={"version": str(meta.get("version") or "unknown"),
-                                        "fail-on": str(meta.get("threshold") or "error"),
-                                        "exit-code": str(meta.get("exit_code"))}))
-    return _serialize(suites)
+    suites.append(_suite("guidecheck", iter([completeness]), {"version": str(meta.get("version") or "unknown"),
+                                                              "fail-on": str(meta.get("threshold") or "error"),
+                                                              "exit-code": str(meta.get("exit_code"))}, totals))
+    root = ET.Element("testsuites", {key: str(value) for key, value in totals.items()})
+    root.set("time", "0.0")  # no durations: the same scan gives the same bytes
+    yield '<?xml version="1.0" encoding="utf-8"?>\n' + _open_tag(root)
+    suites.reverse()
+    while suites:
+        yield suites.pop()  # each suite's text is freed once written
+    yield "\n</testsuites>\n"
 
 
 # what XML 1.0 cannot hold even as a character reference; sanitised strings never
 # contain it, this is the last line of defence
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BATCH = 500  # test cases built into elements at a time
 
 
-def _serialize(suites: list) -> str:
-    """``<testsuites>`` as junit-xml's ``to_xml_report_string`` builds it, but
-    indented by ElementTree instead of a minidom round trip (which takes
-    seconds and hundreds of megabytes on a large scan)."""
-    import xml.etree.ElementTree as ET
+def _xml(element: Any, **options: Any) -> str:
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", ET.tostring(element, encoding="unicode", **options))
 
-    root = ET.Element("testsuites")
-    totals = {"disabled": 0, "errors": 0, "failures": 0, "tests": 0}
-    for suite in suites:
-        element = suite.build_xml_doc()
-        for key in totals:
-            totals[key] += int(element.get(key, 0))
-        root.append(element)
-    for key, value in totals.items():
-        root.set(key, str(value))
-    root.set("time", "0.0")  # no durations: the same scan gives the same bytes
-    ET.indent(root, space="\t")
-    body = ET.tostring(root, encoding="unicode")
-    body = _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
+
+def _open_tag(element: Any) -> str:
+    return _xml(element, short_empty_elements=False).removesuffix(f"</{element.tag}>")
+
+
+def _suite(name: str, cases: Iterator[Any], properties: dict[str, str], totals: dict[str, int]) -> str:
+    """One ``<testsuite>`` as junit-xml's ``TestSuite.build_xml_doc`` builds it (its
+    counts, properties and ``<testcase>`` elements), indented as ElementTree indents
+    it inside ``<testsuites>``, without a minidom round trip (which takes seconds and
+    hundreds of megabytes on a large scan).  junit-xml builds the test cases
+    ``_BATCH`` at a time and each batch becomes text at once: an audit of a large
+    cluster has some 30 test cases per object, and their objects never all live
+    at once.  Adds the suite's counts to ``totals`` (the ``<testsuites>`` element's)."""
+    from junit_xml import TestSuite
+
+    head = None
+    counts = {"disabled": 0, "errors": 0, "failures": 0, "skipped": 0, "tests": 0}
+    parts: list[str] = []
+    while True:
+        batch = list(itertools.islice(cases, _BATCH))
+        if batch or head is None:
+            element = TestSuite(name=name, test_cases=batch, package="guidecheck",
+                                properties=properties).build_xml_doc()
+            for key in counts:
+                counts[key] += int(element.get(key, 0))
+            for child in element:
+                if head is not None and child.tag == "properties":
+                    continue
+                ET.indent(child, space="\t", level=2)
+                child.tail = None
+                parts.append("\n\t\t" + _xml(child))
+            head = head if head is not None else element
+        if len(batch) < _BATCH:
+            break
+    for key in totals:
+        totals[key] += counts[key]
+    attrs = {**head.attrib, **{key: str(value) for key, value in counts.items()}}
+    return "\n\t" + _open_tag(ET.Element("testsuite", attrs)) + "".join(parts) + "\n\t</testsuite>"
