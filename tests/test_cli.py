@@ -171,3 +171,30 @@ def test_lock_files_are_not_read(run_cli, tmp_path):
     (tmp_path / "package-lock.json").write_text("{broken\n")
     r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
     assert json.loads(r.stdout)["findings"] == []
+
+
+POD_NO_LIMITS = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: app\n      image: a:1\n"
+
+
+def test_a_deselected_gc001_never_lets_an_unparsed_file_pass(run_cli, tmp_path):
+    """--select GC403 on a file that does not parse: not exit 0, the file and line are named."""
+    (tmp_path / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x\n")
+    p = run_cli("scan", "--isolated", "--select", "GC403", str(tmp_path))
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "incomplete: 1 place(s) could not be checked and GC001 " in p.stdout
+    assert f"{tmp_path}/broken.yaml:3: flow mapping" in p.stdout
+    # enabled, the same problem is a finding (exit 1), not an incomplete scan
+    p = run_cli("scan", "--isolated", "--select", "GC001,GC403", str(tmp_path))
+    assert p.returncode == 1 and "incomplete" not in p.stdout and "GC001" in p.stdout, p.stdout
+
+
+def test_a_deselected_gc001_ignores_what_was_checked_anyway(run_cli, tmp_path):
+    """A duplicate key (its last value is used) or a boolean name still leaves the object checked."""
+    (tmp_path / "pod.yaml").write_text(POD_NO_LIMITS.replace("metadata: {name: p}", "metadata:\n  name: on\n  name: p"))
+    p = run_cli("scan", "--isolated", "--select", "GC403", str(tmp_path))
+    assert p.returncode == 1 and "incomplete" not in p.stdout and "GC403" in p.stdout, p.stdout
+    # ignored with --ignore instead of left out of --select: the same
+    (tmp_path / "pod.yaml").write_text(POD_NO_LIMITS)
+    (tmp_path / "bad.yaml").write_text("kind: [\n")
+    p = run_cli("scan", "--isolated", "--ignore", "GC001", str(tmp_path))
+    assert p.returncode == 3 and "GC001 (Every file and object can be read and parsed) is not enabled" in p.stdout

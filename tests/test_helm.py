@@ -653,3 +653,86 @@ def test_template_actions_know_the_dot():
     assert reads[7] == ["probes.fallback"]  # else of a with: the outer dot
     assert reads[10] == []  # a named template's dot is its caller's: unknown here
     assert reads[11] == ["containers"] and reads[12] == ["top"]
+
+
+def test_a_missing_field_is_traced_to_the_values_its_block_reads(tmp_path, run_cli):
+    """GC403/GC404 and GC405 land on the container's line; the values that would set the field are named."""
+    chart = write(tmp_path / "svc", {
+        "Chart.yaml": """
+            apiVersion: v2
+            name: svc
+            version: 1.0.0
+            """,
+        "values.yaml": """
+            image: registry.example/svc:1.4.2-3f2c1ab
+            resources: {}
+            livenessProbe:
+              enabled: false
+              path: /healthz
+            sidecar:
+              image: registry.example/proxy:2.0.1-77aa0c1
+            """,
+        "templates/deployment.yaml": """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: svc
+            spec:
+              selector:
+                matchLabels: {app: svc}
+              template:
+                metadata:
+                  labels: {app: svc}
+                spec:
+                  containers:
+                    - name: svc
+                      image: {{ .Values.image }}
+                      resources:
+                        {{- toYaml .Values.resources | nindent 12 }}
+                      {{- if .Values.livenessProbe.enabled }}
+                      livenessProbe:
+                        httpGet: {path: {{ .Values.livenessProbe.path }}, port: 8080}
+                      {{- end }}
+                    - name: proxy
+                      image: {{ .Values.sidecar.image }}
+            """,
+    })
+    p, report = scan_json(run_cli, "--select", "GC403,GC404,GC405", str(chart))
+    got = {(f["rule_id"], f["container"]): (f["line"], [(v["key"], v["line"]) for v in
+                                                        f.get("origin", {}).get("values", [])])
+           for f in findings(report)}
+    assert got[("GC403", "svc")] == (13, [("resources", 2)])
+    assert got[("GC404", "svc")] == (13, [("resources", 2)])
+    assert got[("GC405", "svc")] == (13, [("livenessProbe.enabled", 4), ("livenessProbe.path", 5)])
+    # the proxy container's block reads no such values: nothing to trace, and nothing borrowed from 'svc'
+    assert got[("GC403", "proxy")] == (21, []) and got[("GC405", "proxy")] == (21, [])
+    text = run_cli("scan", "--isolated", "--select", "GC403", str(chart)).stdout
+    assert f"values {chart}/values.yaml:2 (resources)" in text
+
+
+def test_a_deselected_gc401_never_lets_an_unrendered_chart_pass(tmp_path, run_cli):
+    """--select GC403 on a chart that does not render: exit 3 naming Helm's error, not a clean pass;
+    a chart that renders with a GC401 metadata finding (apiVersion v1) is checked, so not incomplete."""
+    chart = write(tmp_path / "svc", {
+        "Chart.yaml": """
+            apiVersion: v2
+            name: svc
+            version: 1.0.0
+            """,
+        "templates/deployment.yaml": """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: {{ include "svc.fullname" . }}
+            """,
+    })
+    p = run_cli("scan", "--isolated", "--select", "GC403", str(chart))
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "could not be checked and GC401 (Helm charts are valid and render) is not enabled" in p.stdout
+    assert f"{chart}/templates/deployment.yaml:4: helm template failed [profile default]" in p.stdout
+    (chart / "Chart.yaml").write_text("apiVersion: v1\nname: svc\nversion: 1.0.0\n")
+    (chart / "templates" / "deployment.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: app\n      image: a:1\n")
+    p = run_cli("scan", "--isolated", "--select", "GC403", str(chart))
+    assert p.returncode == 1 and "incomplete" not in p.stdout and "GC403" in p.stdout, p.stdout
+    assert "GC401" in run_cli("scan", "--isolated", "--select", "GC401", str(chart)).stdout  # it is a GC401 finding

@@ -173,12 +173,15 @@ def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_re
     write(project, "k8s/deployment.yaml", COMPLIANT)
     (project / "Dockerfile").write_text(DOCKERFILE_GOOD, encoding="utf-8")
     write(project, "chart/Chart.yaml", "apiVersion: v2\nname: cart\nversion: 1.4.2\n")
+    write(project, "chart/templates/_helpers.tpl", '{{- define "cart.fullname" -}}{{ .Chart.Name }}{{- end }}\n')
     write(project, "chart/templates/deployment.yaml", """\
         apiVersion: apps/v1
         kind: Deployment
         metadata:
           name: {{ include "cart.fullname" . }}
         {{- if .Values.podAnnotations }}
+          annotations: {{ toYaml .Values.podAnnotations | nindent 4 }}
+        {{- end }}
         """)
     _git(project, env, "add", "-A")
     proc = _run(["git", "commit", "-m", "cart service"], project, env)
@@ -266,7 +269,7 @@ def test_named_files_honour_exclude_and_skip_chart_templates(tmp_path, run_cli):
     write(tmp_path, "legacy/old.yaml", NON_COMPLIANT)
     write(tmp_path, "k8s/app.generated.yaml", NON_COMPLIANT)
     write(tmp_path, "chart/Chart.yaml", "apiVersion: v2\nname: cart\nversion: 1.0.0\n")
-    write(tmp_path, "chart/templates/deployment.yaml", "{{- if .Values.enabled }}\nkind: Deployment\n")
+    write(tmp_path, "chart/templates/deployment.yaml", "{{- if .Values.enabled }}\nkind: Deployment\n{{- end }}\n")
     write(tmp_path, "k8s/app.yaml", NON_COMPLIANT)
     write(tmp_path, "README.md", "# cart\n")
     proc = run_cli("scan", "-q", "legacy/old.yaml", "k8s/app.generated.yaml", "chart/templates/deployment.yaml",

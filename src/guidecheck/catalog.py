@@ -41,6 +41,7 @@ class Rule:
     options: dict[str, Any] = field(default_factory=dict)
     file: str = ""
     scope: str = "target"  # "repository": needs the whole repository's objects (not run on files one by one)
+    gate: bool = False  # a failure means the target could not be checked: counted even when the rule is off
 
     @property
     def guideline(self) -> str:
@@ -181,6 +182,7 @@ def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) 
             declarative=data.get("declarative"),
             evidence=(data.get("evidence") or "").strip() or None,
             scope=data.get("scope", "target"),
+            gate=bool(data.get("gate", False)),
             options=dict(data.get("options") or {}),
             file=str(path),
         )

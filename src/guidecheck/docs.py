@@ -99,6 +99,10 @@ def rule_markdown(rule: Rule) -> str:
             "- **Scope:** repository: judged against evidence anywhere in the scanned repository, rendered "
             "release or cluster; not run on files named one by one (pre-commit), see "
             "[pre-commit.md](../pre-commit.md)"] if rule.scope == "repository" else []),
+        *([
+            "- **Gate:** a failure of this rule means the target's contents could not be checked; when the rule "
+            "is deselected (`--select`, `--ignore`), such failures still make the scan incomplete (exit code 3) "
+            "instead of passing unseen"] if rule.gate else []),
         f"- **Status:** {rule.status}",
         f"- **Implementation:** {'declarative (rules/' + rule.id + '.yaml)' if rule.declarative else '`' + str(rule.check) + '`'}",
         "",

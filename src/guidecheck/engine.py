@@ -77,9 +77,46 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
                 reason = "; ".join(sorted({f.suppression_reason or "no reason given"
                                            for f in outcome_findings if f.suppressed})) or None
                 outcomes.append(Outcome(rule.id, target, status, outcome_findings, reason))
+    incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo))
     findings.sort(key=Finding.sort_key)
     outcomes.sort(key=lambda o: (o.rule_id, o.target.key))
     return ScanResult(findings=findings, outcomes=outcomes, rules=active_rules, incomplete=sorted(incomplete))
+
+
+def _unchecked(rules, config: Config, checks, targets, by_kind, sources, today, now, baseline, memo) -> list[str]:
+    """What a deselected gate rule (``gate: true``: GC001, GC401) would have failed: never a silent pass.
+
+    A file that does not parse or a chart that does not render was not checked by
+    any other rule; with its gate rule off, the scan says so as incomplete (exit 3).
+    """
+    out = []
+    for rule in rules:
+        if not rule.gate or rule.status == "removed" or config.enabled(rule.id):
+            continue
+        check = (checks or {}).get(rule.id) or resolve_check(rule)
+        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
+                      memo=memo, _by_kind=by_kind)
+        places = []
+        for kind in rule.targets:
+            for target in by_kind.get(kind, ()):
+                try:
+                    hits = list(check(target, ctx))
+                except (NotATarget, NotApplicable):
+                    continue
+                except Exception as exc:
+                    places.append(f"{target.label} ({type(exc).__name__})")
+                    continue
+                for h in hits:
+                    if not h.unchecked:
+                        continue  # a finding that did not keep the target from being checked
+                    f = _finding(rule, rule.severity, target, h, sources, config, today, baseline)
+                    if not f.suppressed:
+                        places.append(f"{f.path}:{f.line}: {f.message}")
+        if places:
+            more = f"; and {len(places) - 3} more" if len(places) > 3 else ""
+            out.append(f"{len(places)} place(s) could not be checked and {rule.id} ({rule.title}) is not "
+                       f"enabled to report them: {'; '.join(sorted(places)[:3])}{more}")
+    return out
 
 
 def fingerprint(f: Finding) -> str:
@@ -117,7 +154,9 @@ def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, 
         origin = {k: v for k, v in target.origin.items() if k not in ("span", "repo") and not k.startswith("_")}
         trace = target.origin.get("_values")
         if trace is not None and path == target.path:
-            values = trace.get(line)
+            # a finding about a field the container lacks sits on the container's line: the values
+            # that line reads (its name) say nothing about the field
+            values = trace.about(line, hit.about) if hit.about else trace.get(line)
             if values:
                 origin["values"] = values
         f.extra.setdefault("origin", origin)

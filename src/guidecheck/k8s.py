@@ -147,7 +147,12 @@ def containers(obj: dict, which: str = "all") -> Iterator[Container]:
 
 
 def structure_errors(obj: dict) -> list[LoadError]:
-    """Type errors that would make kubectl reject the object (reported as GC001)."""
+    """Type errors that would make kubectl reject the object (reported as GC001).
+
+    ``checked=True`` marks the errors after which the rules still check the whole
+    object (a boolean name, a container without a name: it is called ``#0``);
+    the others keep the object, or a part of it, from being checked.
+    """
     errors: list[LoadError] = []
     for key in ("apiVersion", "kind"):
         v = obj.get(key)
@@ -161,11 +166,13 @@ def structure_errors(obj: dict) -> list[LoadError]:
             v = meta.get(key)
             if v is not None and not isinstance(v, str):
                 hint = " (quote it: YAML 1.1 reads y/n/yes/no/on/off as booleans)" if isinstance(v, bool) else ""
-                errors.append(LoadError(f"metadata.{key} must be a string, not {_tname(v)}{hint}", line(meta, key)))
+                errors.append(LoadError(f"metadata.{key} must be a string, not {_tname(v)}{hint}", line(meta, key),
+                                        checked=True))
         for key in ("labels", "annotations"):
             v = meta.get(key)
             if v is not None and not isinstance(v, dict):
-                errors.append(LoadError(f"metadata.{key} must be a mapping, not {_tname(v)}", line(meta, key)))
+                errors.append(LoadError(f"metadata.{key} must be a mapping, not {_tname(v)}", line(meta, key),
+                                        checked=True))
     path = POD_SPEC_PATHS.get(_kind(obj))
     if path is None:
         return errors
@@ -191,10 +198,10 @@ def structure_errors(obj: dict) -> list[LoadError]:
             if not isinstance(c, dict):
                 errors.append(LoadError(f"{section}[{i}] must be a mapping, not {_tname(c)}", at))
             elif c.get("name") is None:
-                errors.append(LoadError(f"{section}[{i}] has no name (Kubernetes requires one)", at))
+                errors.append(LoadError(f"{section}[{i}] has no name (Kubernetes requires one)", at, checked=True))
             elif not isinstance(c.get("name"), str):
                 errors.append(LoadError(f"{section}[{i}].name must be a string, not {_tname(c.get('name'))}",
-                                        line(c, "name")))
+                                        line(c, "name"), checked=True))
             elif "image" in c and not isinstance(c.get("image"), str):
                 errors.append(LoadError(f"{section}[{i}].image must be a string", line(c, "image")))
     return errors

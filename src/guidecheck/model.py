@@ -86,6 +86,7 @@ class LoadError:
     line: int = 1
     column: int = 1
     severity: Severity = Severity.ERROR
+    checked: bool = False  # the content was checked all the same (a duplicate key: its last value)
 
 
 @dataclass
@@ -168,3 +169,10 @@ class Hit:
     container: str | None = None
     path: str | None = None  # override the target's path (e.g. a values file)
     extra: dict[str, Any] = field(default_factory=dict)
+    # the container field a finding is about ("resources", "livenessProbe"): where the finding's
+    # line reads no values (a container's "- name:" line), a rendered chart's trace looks for the
+    # values that field comes from in the container's template lines
+    about: str | None = None
+    # the target's contents could not be checked because of this (a parse error, a chart that did
+    # not render): counted as an incomplete scan when the rule is not enabled (rules' gate: true)
+    unchecked: bool = False

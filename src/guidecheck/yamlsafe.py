@@ -505,7 +505,7 @@ class _Builder:
                     if key in pos:
                         errors.append(LoadError(
                             f"duplicate key {_short_text(str(key), 80)!r} at lines {pos[key][0]} and {kl} "
-                            "(the last value is used, as Kubernetes does)", kl, kc))
+                            "(the last value is used, as Kubernetes does)", kl, kc, checked=True))
                     cur[key] = value
                     pos[key] = (kl, kc, line, col)
                 key = _NOKEY

@@ -12,7 +12,7 @@ from guidecheck.suppress import BadDirective
 def load_errors(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC001: every read or parse error a loader recorded for the file."""
     for err in target.data.errors:
-        yield Hit(err.message, line=err.line, column=err.column)
+        yield Hit(err.message, line=err.line, column=err.column, unchecked=not err.checked)
 
 
 def unexplained_suppressions(target: Target, ctx: Context) -> Iterator[Hit]:

@@ -70,6 +70,7 @@ def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit
                     line=line,
                     column=column,
                     container=name,
+                    about=(missing or present)[0].split(".")[0],
                 )
 
     return check

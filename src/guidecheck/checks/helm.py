@@ -45,7 +45,7 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
 
     for issue in model.issues:
         yield Hit(issue.message, line=issue.line, column=issue.column, path=issue.path,
-                  extra=with_profile(issue.profile))
+                  extra=with_profile(issue.profile), unchecked=True)
     if model.skipped is None:
         kinds = ", ".join(ctx.settings.get("workload-kinds") or ()) or "none"
         failed = {i.profile for i in model.issues if i.profile}

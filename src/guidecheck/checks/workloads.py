@@ -269,7 +269,7 @@ def resource_requests(target: Target, ctx: Context) -> Iterator[Hit]:
         parts.extend(zero)
         if parts:
             yield Hit(f"{_where(c)} has " + "; and ".join(parts), line=c.line, column=c.column,
-                      container=c.name)
+                      container=c.name, about="resources")
 
 
 # -------------------------------------------------------------------- probes
@@ -311,7 +311,7 @@ def _probe_check(target: Target, ctx: Context, field: str) -> Iterator[Hit]:
     for c in workload_containers(obj, "long-running"):
         what = _where(c)
         if field not in c.data or c.data.get(field) is None:
-            yield Hit(f"{what} has no {field}", line=c.line, column=c.column, container=c.name)
+            yield Hit(f"{what} has no {field}", line=c.line, column=c.column, container=c.name, about=field)
             continue
         problem = probe_problem(c.data.get(field))
         if problem:

@@ -1238,6 +1238,12 @@ def template_actions(text: str) -> dict[int, list[tuple[str, str | None]]]:
     return out
 
 
+def _camel_words(key: str) -> set[str]:
+    """A values key and its camelCase words, lower-cased: ``upgradeJobResources`` -> {upgradejobresources,
+    upgrade, job, resources}."""
+    return {key.lower(), *(w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", key))}
+
+
 def _action_refs(text: str, dot: str | None) -> list[str]:
     """The values paths one action reads: ``.Values.x`` anywhere, and dot-relative paths inside ``with``."""
     refs = [m.group(1)[1:] for m in _VALUES_REF.finditer(text)]
@@ -1262,7 +1268,7 @@ class ValuesTrace:
     def __init__(self, job, template, lines, files, shown, cache, sets):
         self.job, self.template, self.lines = job, template, lines
         self.files, self.shown, self.cache, self.sets = files, shown, cache, sets
-        self._memo: dict[int, list] = {}
+        self._memo: dict[int | tuple[int, str], list] = {}
 
     def __repr__(self) -> str:
         return f"ValuesTrace({self.template})"
@@ -1274,6 +1280,43 @@ class ValuesTrace:
             except Exception:  # tracing is a help: never break a report
                 self._memo[line] = []
         return self._memo[line] or default
+
+    def about(self, line: int, field: str) -> list[dict]:
+        """Values lines for a field a container lacks or gets wrong, the container starting at ``line``.
+
+        The container's template lines (from its ``- name:`` line to the next line at its
+        indentation or less, at most 80) are searched for values read by the field's block:
+        paths with a key naming the field (``resources``; ``livenessProbe``, ``liveness``,
+        ``probes.liveness.enabled``, ``upgradeJobResources``; not ``customResourceState``).  A field
+        that no template line renders has nothing to trace.
+        """
+        key = (line, field)
+        if key not in self._memo:
+            try:
+                self._memo[key] = self._compute(line, self._field_refs(line, field))
+            except Exception:  # tracing is a help: never break a report
+                self._memo[key] = []
+        return self._memo[key]
+
+    def _field_refs(self, line: int, field: str) -> list[str]:
+        if not 0 < line <= len(self.lines):
+            return []
+        words = {field.lower(), field.lower().removesuffix("probe")}
+        first = self.lines[line - 1]
+        indent = len(first) - len(first.lstrip(" "))
+        actions = self._actions()
+        refs: list[str] = []
+        for n in range(line, min(line + 80, len(self.lines) + 1)):
+            text = self.lines[n - 1]
+            stripped = text.strip()
+            if n > line and stripped and not stripped.startswith(("{{", "#")) and \
+                    len(text) - len(text.lstrip(" ")) <= indent:
+                break  # the next container, or the end of the list
+            for body, dot in actions.get(n, ()):
+                for r in _action_refs(body, dot):
+                    if any(_camel_words(part) & words for part in r.split(".")) and r not in refs:
+                        refs.append(r)
+        return refs[:4]
 
     def _refs(self, line: int) -> list[str]:
         if not 0 < line <= len(self.lines):
@@ -1298,8 +1341,8 @@ class ValuesTrace:
             self.cache[key] = template_actions("\n".join(self.lines))
         return self.cache[key]
 
-    def _compute(self, line: int) -> list[dict]:
-        refs = self._refs(line)
+    def _compute(self, line: int, refs: list[str] | None = None) -> list[dict]:
+        refs = self._refs(line) if refs is None else refs
         if not refs:
             return []
         chain = self._chain()
