@@ -736,3 +736,97 @@ def test_a_deselected_gc401_never_lets_an_unrendered_chart_pass(tmp_path, run_cl
     p = run_cli("scan", "--isolated", "--select", "GC403", str(chart))
     assert p.returncode == 1 and "incomplete" not in p.stdout and "GC403" in p.stdout, p.stdout
     assert "GC401" in run_cli("scan", "--isolated", "--select", "GC401", str(chart)).stdout  # it is a GC401 finding
+
+
+def _mapped(rendered: str, template: str) -> dict[str, int]:
+    """Each rendered line's text -> the template line it is traced to (last one wins on repeats)."""
+    r, t = textwrap.dedent(rendered).splitlines(), textwrap.dedent(template).splitlines()
+    return {line.strip(): tl for line, (tl, _shift) in zip(r, align(r, t))}
+
+
+def test_align_does_not_pair_a_document_with_another_document_of_its_template():
+    template = """\
+        {{- if .Values.serviceAccount.create }}
+        apiVersion: v1
+        kind: ServiceAccount
+        metadata:
+          name: {{ .Values.name }}
+        ---
+        {{- end }}
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ .Values.name }}
+        """
+    got = _mapped("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cart\n", template)
+    assert got == {"apiVersion: apps/v1": 8, "kind: Deployment": 9, "metadata:": 10, "name: cart": 11}
+
+
+def test_align_keeps_a_container_on_its_own_lines_when_another_block_reads_the_same():
+    """difflib paired the first container's toYaml probe with the second's literal probe (the longest
+    block) and put the whole second container on one line of it (prometheus' deploy.yaml)."""
+    template = """\
+        containers:
+          - name: reload
+            {{- with .Values.reload.probe }}
+            readinessProbe:
+              {{- toYaml . | nindent 8 }}
+            {{- end }}
+          - name: server
+            {{- if .Values.image.digest }}
+            image: "{{ .Values.image.repository }}@{{ .Values.image.digest }}"
+            {{- else }}
+            image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+            {{- end }}
+            ports:
+              - containerPort: 9090
+            readinessProbe:
+              {{- if not .Values.tcp }}
+              httpGet:
+                path: /-/ready
+                port: 9090
+                scheme: HTTP
+              {{- end }}
+              periodSeconds: 5
+        volumes:
+          - name: config
+            configMap: {name: cfg}
+          {{- range .Values.extraMounts }}
+          - name: {{ .name }}
+            hostPath: {path: {{ .path }}}
+          {{- end }}
+          - name: {{ $storage }}
+            persistentVolumeClaim:
+              claimName: data
+        """
+    rendered = """\
+        containers:
+          - name: reload
+            readinessProbe:
+              httpGet:
+                path: /healthz
+                port: 9533
+                scheme: HTTP
+              periodSeconds: 10
+          - name: server
+            image: "quay.io/prometheus/prometheus:v3.14.0"
+            ports:
+              - containerPort: 9090
+            readinessProbe:
+              httpGet:
+                path: /-/ready
+                port: 9090
+                scheme: HTTP
+              periodSeconds: 5
+        volumes:
+          - name: config
+            configMap: {name: cfg}
+          - name: storage-volume
+            persistentVolumeClaim:
+              claimName: data
+        """
+    got = _mapped(rendered, template)
+    assert got["- name: server"] == 7
+    assert got['image: "quay.io/prometheus/prometheus:v3.14.0"'] == 11  # the tag branch, not the digest one
+    assert got["- containerPort: 9090"] == 14 and got["path: /-/ready"] == 18
+    assert got["- name: storage-volume"] == 30  # next to its persistentVolumeClaim, not the empty range's

@@ -27,6 +27,7 @@ Helm versions with known template-time vulnerabilities are refused.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -36,7 +37,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from guidecheck import k8s, suppress
 from guidecheck.config import Config
@@ -1083,8 +1084,10 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     """For each rendered line (1-based index - 1): (template line, column shift).
 
     Lines are compared by their YAML key (or their whole text when they hold no
-    key) and indentation; the longest common subsequence (difflib) pairs them.
-    A rendered line with no partner (from an ``include``, ``toYaml`` or a
+    key) and indentation; a heaviest common subsequence pairs them (see
+    :func:`_pairs`: a pair whose text the template line can produce, or the very
+    same text, weighs more than the same key alone), and a tie keeps a block's
+    lines together (:func:`_slide_to_successor`).  A rendered line with no partner (from an ``include``, ``toYaml`` or a
     loop) takes the line of the nearest paired line above it: the key line
     that holds the block.  When some lines stay unpaired, keys alone (without
     indentation, for templates that re-indent) are compared too, and the
@@ -1097,13 +1100,24 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
             out.append((_indent(line),) + t if t is not None else ("#", template, i))
         return out
 
+    def weight(i: int, j: int) -> int:
+        # same key: 1; and text the template line can produce: 2; and the very same text: 3.
+        # Breaks ties between documents of one template file (a ServiceAccount's
+        # "kind:" and "apiVersion:" lines against the Deployment's own).
+        p = _line_pattern(template[j])
+        r = rendered[i].strip()
+        if isinstance(p, str):
+            return 3 if p == r else 1
+        return 2 if p.fullmatch(r) else 1
+
     rt, tt = toks(rendered, False), toks(template, True)
-    pairs = _pairs(rt, tt)
+    pairs = _pairs(rt, tt, weight)
     keyed = sum(1 for t in rt if t[0] != "#")
     if keyed and len(pairs) < keyed:
-        alt = _pairs([t[1:] if t[0] != "#" else t for t in rt], [t[1:] if t[0] != "#" else t for t in tt])
+        alt = _pairs([t[1:] if t[0] != "#" else t for t in rt], [t[1:] if t[0] != "#" else t for t in tt], weight)
         if len(alt) > len(pairs):
             pairs = alt
+    _slide_to_successor(pairs, tt, weight)
     first_t = min(pairs.values()) if pairs else _first_content(template)
     out = []
     last = (first_t, 0)
@@ -1120,6 +1134,53 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     return out
 
 
+_ACTION_TEXT = re.compile(r"\{\{.*?\}\}")
+
+
+@functools.lru_cache(maxsize=8192)
+def _line_pattern(template_line: str) -> Any:
+    """The template line as a regex (each ``{{ }}`` standing for any text, and text inside an
+    inline ``{{ if }}...{{ end }}`` optional), or the stripped line itself when it has no action."""
+    line = template_line.strip()
+    actions = _ACTION_TEXT.findall(line)
+    if not actions:
+        return line
+    parts = _ACTION_TEXT.split(line)
+    pattern, depth = re.escape(parts[0]), 0
+    for action, literal in zip(actions, parts[1:]):
+        word = action[2:-2].strip("- ").split(" ", 1)[0]
+        depth += 1 if word in ("if", "with", "range") else -1 if word == "end" and depth else 0
+        pattern += ".*" + ("" if depth else re.escape(literal))
+    return re.compile(pattern, re.S)
+
+
+def _slide_to_successor(pairs: dict[int, int], tt: list, weight: Callable[[int, int], int]) -> None:
+    """Keep a block's lines together where the pairing is a tie.
+
+    ``- name: storage-volume`` followed by ``persistentVolumeClaim:`` pairs as well
+    with ``- name: {{ .name }}`` of an (empty) ``range`` thirty lines up as with the
+    ``- name: {{ $storageVolumeName }}`` right above the template's
+    ``persistentVolumeClaim:``; the total weight is the same.  A line whose
+    partner is not next to its predecessor's partner moves to an unpaired template
+    line with the same key right before its successor's partner, if one scores as well.
+    """
+    used = set(pairs.values())
+    order = sorted(pairs)
+    for k in range(len(order) - 2, -1, -1):
+        i, nxt = order[k], order[k + 1]
+        j, j2 = pairs[i], pairs[nxt]
+        if nxt != i + 1 or j2 <= j + 1:
+            continue
+        if k > 0 and order[k - 1] == i - 1 and pairs[order[k - 1]] == j - 1:
+            continue  # already next to its predecessor's partner
+        cand = j2 - 1
+        if cand not in used and tt[cand][1:] == tt[j][1:] and tt[cand][0] == tt[j][0] and \
+                weight(i, cand) >= weight(i, j):
+            used.discard(j)
+            used.add(cand)
+            pairs[i] = cand
+
+
 def _first_content(template: list[str]) -> int:
     for i, line in enumerate(template):
         s = line.strip()
@@ -1128,15 +1189,73 @@ def _first_content(template: list[str]) -> int:
     return 1
 
 
-def _pairs(a: list, b: list) -> dict[int, int]:
-    import difflib
+_LCS_CELLS = 600_000  # above this, difflib's matching blocks instead of an exact LCS
 
-    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    out = {}
-    for blk in sm.get_matching_blocks():
-        for k in range(blk.size):
-            if a[blk.a + k][0] != "#":
-                out[blk.a + k] = blk.b + k
+
+def _pairs(a: list, b: list, weight: Callable[[int, int], int] | None = None) -> dict[int, int]:
+    """Pairs (index in a -> index in b) of a heaviest common subsequence of the keyed lines.
+
+    Lines pair when their tokens (key and indentation) are equal; ``weight(i, j)``
+    scores a pair (text that matches counts more than a key alone) and the pairing
+    of greatest total weight wins.  An exact dynamic programme: difflib's
+    longest-block-first matching pairs a ``toYaml`` block of one container with a
+    literal block of the next one that happens to read the same
+    (httpGet/path/port/scheme) and leaves every line between unpaired, putting a
+    whole container on one wrong line.  Past ``_LCS_CELLS`` (after the common head
+    and tail are set aside) difflib is used.
+    """
+    n, m = len(a), len(b)
+
+    def same(i: int, j: int) -> bool:  # a head or tail set aside: the very same text, not just the key
+        return a[i] == b[j] and (weight is None or a[i][0] == "#" or weight(i, j) == 3)
+
+    lo = 0
+    while lo < n and lo < m and same(lo, lo):
+        lo += 1
+    hi = 0
+    while hi < n - lo and hi < m - lo and same(n - 1 - hi, m - 1 - hi):
+        hi += 1
+    out = {i: i for i in range(lo) if a[i][0] != "#"}
+    out.update({n - 1 - k: m - 1 - k for k in range(hi) if a[n - 1 - k][0] != "#"})
+    A, B = a[lo:n - hi], b[lo:m - hi]
+    if not A or not B:
+        return out
+    if len(A) * len(B) > _LCS_CELLS:
+        import difflib
+
+        sm = difflib.SequenceMatcher(None, A, B, autojunk=False)
+        for blk in sm.get_matching_blocks():
+            for k in range(blk.size):
+                if A[blk.a + k][0] != "#":
+                    out[lo + blk.a + k] = lo + blk.b + k
+        return out
+    ids: dict = {}
+    ai = [ids.setdefault(x, len(ids)) for x in A]
+    bi = [ids.get(x, -1) for x in B]
+    na, nb = len(ai), len(bi)
+    w: dict[tuple[int, int], int] = {}
+    table = [[0] * (nb + 1) for _ in range(na + 1)]  # table[i][j]: best weight of A[i:], B[j:]
+    for i in range(na - 1, -1, -1):
+        row, below, x = table[i], table[i + 1], ai[i]
+        for j in range(nb - 1, -1, -1):
+            d, r = below[j], row[j + 1]
+            best = d if d >= r else r
+            if x == bi[j]:
+                wt = w[i, j] = weight(lo + i, lo + j) if weight is not None else 1
+                if below[j + 1] + wt > best:
+                    best = below[j + 1] + wt
+            row[j] = best
+    i = j = 0
+    while i < na and j < nb:
+        if ai[i] == bi[j] and table[i][j] == table[i + 1][j + 1] + w[i, j]:
+            if A[i][0] != "#":
+                out[lo + i] = lo + j
+            i += 1
+            j += 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
     return out
 
 
