@@ -1404,7 +1404,7 @@ class ValuesTrace:
         """Values lines for a field a container lacks or gets wrong, the container starting at ``line``.
 
         The container's template lines (from its ``- name:`` line to the next line at its
-        indentation or less, at most 80) are searched for values read by the field's block:
+        indentation or less, at most 400) are searched for values read by the field's block:
         paths with a key naming the field (``resources``; ``livenessProbe``, ``liveness``,
         ``probes.liveness.enabled``, ``upgradeJobResources``; not ``customResourceState``).  A field
         that no template line renders has nothing to trace.
@@ -1425,7 +1425,7 @@ class ValuesTrace:
         indent = len(first) - len(first.lstrip(" "))
         actions = self._actions()
         refs: list[str] = []
-        for n in range(line, min(line + 80, len(self.lines) + 1)):
+        for n in range(line, min(line + 400, len(self.lines) + 1)):
             text = self.lines[n - 1]
             stripped = text.strip()
             if n > line and stripped and not stripped.startswith(("{{", "#")) and \
