@@ -1087,9 +1087,9 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     key) and indentation; a heaviest common subsequence pairs them (see
     :func:`_pairs`: a pair whose text the template line can produce, or the very
     same text, weighs more than the same key alone), and a tie keeps a block's
-    lines together (:func:`_slide_to_successor`).  A rendered line with no partner (from an ``include``, ``toYaml`` or a
-    loop) takes the line of the nearest paired line above it: the key line
-    that holds the block.  When some lines stay unpaired, keys alone (without
+    lines together (:func:`_slide_to_successor`).  A rendered line with no
+    partner (from an ``include``, ``toYaml`` or a loop) takes the line of the
+    nearest paired line above it: the key line that holds the block.  When some lines stay unpaired, keys alone (without
     indentation, for templates that re-indent) are compared too, and the
     pairing that pairs more lines wins.
     """
