@@ -11,8 +11,8 @@ from guidecheck.catalog import load_rules
 from guidecheck.config import Config
 from guidecheck.loaders import load
 from guidecheck.model import Target
-from guidecheck import k8s
-from guidecheck.yamlsafe import load_yaml
+from guidecheck.parsers import k8s
+from guidecheck.parsers.yaml import load_yaml
 
 
 def write_tree(root: Path, files: dict[str, str]) -> None:

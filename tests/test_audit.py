@@ -445,7 +445,7 @@ def test_live_and_dump_give_the_same_findings(tmp_path):
 
 
 def test_kubectl_yaml_and_json_dumps(tmp_path):
-    from guidecheck.yamlsafe import load_yaml  # noqa: F401 - the same reader as scans
+    from guidecheck.parsers.yaml import load_yaml  # noqa: F401 - the same reader as scans
 
     y = tmp_path / "deploy.yaml"
     y.write_text("apiVersion: v1\nkind: List\nitems:\n"

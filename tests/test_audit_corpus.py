@@ -43,7 +43,7 @@ from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.cli import main
 from guidecheck.cluster.objects import checked_through_owner
-from guidecheck.k8s import object_ref
+from guidecheck.parsers.k8s import object_ref
 from guidecheck.config import load_config
 from guidecheck.loaders import load
 from kube_server import BUILTIN, KubeServer, split_api_version

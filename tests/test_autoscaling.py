@@ -6,7 +6,7 @@ import pytest
 
 from guidecheck.checks.autoscaling import scaler_problems, scaler_resources
 from guidecheck.model import Status
-from guidecheck.yamlsafe import load_yaml
+from guidecheck.parsers.yaml import load_yaml
 
 from obs_support import cluster_targets, found, run_targets, scan_tree
 

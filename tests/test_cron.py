@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from guidecheck import cron
+from guidecheck.parsers import cron
 
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)

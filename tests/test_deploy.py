@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, gc_bin
 from guidecheck.config import DEFAULT_SETTINGS
-from guidecheck.yamlsafe import load_yaml
+from guidecheck.parsers.yaml import load_yaml
 
 CHART = ROOT / "deploy" / "guidecheck"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from guidecheck import k8s
+from guidecheck.parsers import k8s
 from guidecheck.config import Config
 from guidecheck.loaders import load
-from guidecheck.yamlsafe import load_yaml
+from guidecheck.parsers.yaml import load_yaml
 
 
 def load_text(tmp_path: Path, text: str, name: str = "m.yaml"):

@@ -9,7 +9,7 @@ import pytest
 from guidecheck.loaders.observability import (Pipeline, has_comparison, parse_classic, rules_from_dashboard,
                                               rules_from_grafana, rules_of_data)
 from guidecheck.model import Status
-from guidecheck.yamlsafe import load_yaml
+from guidecheck.parsers.yaml import load_yaml
 
 from conftest import ROOT, SHARED
 from obs_support import cluster_targets, found, run_targets, scan_tree

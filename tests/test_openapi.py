@@ -238,7 +238,7 @@ def test_mutual_recursion_alone_validates(tmp_path):
 
 def test_multi_file_refs_are_parsed_once_and_errors_pinned(tmp_path, monkeypatch):
     import guidecheck.loaders as loaders_mod
-    import guidecheck.yamlsafe as ys
+    import guidecheck.parsers.yaml as ys
 
     write(tmp_path, {
         "spec/openapi.yaml": """\

@@ -226,7 +226,7 @@ def test_precommit_hook_honours_excludes_and_reports_parse_errors(hook_repo, tmp
 # ------------------------------------------------------------ fast checks of the hook definition
 
 def _hook() -> dict:
-    from guidecheck.yamlsafe import load_yaml
+    from guidecheck.parsers.yaml import load_yaml
 
     [doc] = load_yaml((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     [hook] = doc.data

@@ -20,7 +20,7 @@ from guidecheck.catalog import load_rules
 from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.model import ObjectRef, Target
-from guidecheck.yamlsafe import load_yaml
+from guidecheck.parsers.yaml import load_yaml
 
 RULES = load_rules()
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)

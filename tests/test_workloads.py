@@ -19,7 +19,7 @@ from guidecheck.checks import workloads
 from guidecheck.config import DEFAULT_SETTINGS, Config, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.model import ObjectRef, Status, Target
-from guidecheck.yamlsafe import load_yaml
+from guidecheck.parsers.yaml import load_yaml
 
 RULES = load_rules()
 WORKLOAD_RULES = ("GC306", "GC307", "GC402", "GC403", "GC404", "GC405", "GC406")

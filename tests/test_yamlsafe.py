@@ -15,7 +15,7 @@ import time
 import pytest
 from hostile_support import HOSTILE as ROOT_HOSTILE
 
-from guidecheck.yamlsafe import Limits, YMap, YSeq, check_json, load_json, load_yaml, resolve_plain
+from guidecheck.parsers.yaml import Limits, YMap, YSeq, check_json, load_json, load_yaml, resolve_plain
 
 
 def one(text: str, **kw):
@@ -272,7 +272,7 @@ def test_no_input_can_overflow_the_stack(text):
     """Run in a child process: a regression here would kill the interpreter."""
     code = textwrap.dedent(f"""
         import time
-        from guidecheck.yamlsafe import Limits, load_yaml
+        from guidecheck.parsers.yaml import Limits, load_yaml
         start = time.perf_counter()
         docs = load_yaml({text}, Limits(max_line_length=10**8))
         assert time.perf_counter() - start < 2, time.perf_counter() - start
@@ -441,7 +441,7 @@ def test_a_megabyte_of_manifests_loads_fast():
 ])
 def test_pure_python_parser_gives_the_same_documents(monkeypatch, text):
     """Where the C extension is missing, ruamel.yaml's own parser feeds the same builder."""
-    from guidecheck import yamlsafe
+    from guidecheck.parsers import yaml as yamlsafe
 
     expected = [(d.index, d.line, d.data, [(e.line, e.column) for e in d.errors]) for d in load_yaml(text)]
     monkeypatch.setattr(yamlsafe, "_parser", yamlsafe._PureParser)
@@ -452,7 +452,7 @@ def test_pure_python_parser_gives_the_same_documents(monkeypatch, text):
 def test_colon_inside_flow_plain_scalar_is_accepted_as_kubernetes_does():
     """libyaml 0.1 (ruamel.yaml.clib) rejects {k: arn:aws:iam::1:role/x}; go-yaml and YAML 1.2 accept it.
     Taken from grafana/loki production/helm/loki/scenarios/simple-scalable-aws-kube-irsa-values.yaml."""
-    from guidecheck.yamlsafe import load_yaml
+    from guidecheck.parsers.yaml import load_yaml
 
     text = ("annotations: {\n  eks.amazonaws.com/role-arn: arn:aws:iam::2222222:role/test-role\n}\n"
             "---\nbad: [1,\n---\nk: {r: arn:aws::1}\n")

@@ -35,7 +35,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from guidecheck import cron, crossref, k8s
+from guidecheck import crossref
+from guidecheck.parsers import cron, k8s
 from guidecheck.model import Target
 
 ANN_BACKUP = "guidecheck.io/backup-schedule"

@@ -133,7 +133,7 @@ def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) 
     The team's own rules (``custom-rules:`` in .guidecheck.yaml) are
     declarative only and may not use guidecheck's ``GC`` id prefix.
     """
-    from guidecheck.yamlsafe import load_yaml
+    from guidecheck.parsers.yaml import load_yaml
 
     builtin = directory or rules_dir()
     loaded: list[tuple[Path, bytes, Any]] = []

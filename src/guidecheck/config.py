@@ -16,7 +16,7 @@ from typing import Any
 
 from guidecheck import globs
 from guidecheck.model import Severity, Suppression
-from guidecheck.yamlsafe import Limits
+from guidecheck.parsers.yaml import Limits
 
 CONFIG_NAMES = (".guidecheck.yaml", ".guidecheck.yml")
 
@@ -402,7 +402,7 @@ def load_config(path: str | None) -> Config:
     if path is None:
         return Config()
     from guidecheck.loaders.fs import ReadError, read_text
-    from guidecheck.yamlsafe import load_yaml
+    from guidecheck.parsers.yaml import load_yaml
 
     try:
         text = read_text(path, 1024 * 1024)

@@ -46,7 +46,7 @@ class BulletCoverage:
 
 @lru_cache(maxsize=1)
 def guideline() -> dict[str, Any]:
-    from guidecheck.yamlsafe import load_yaml
+    from guidecheck.parsers.yaml import load_yaml
 
     text = (Path(__file__).parent / "data" / "guideline.yaml").read_text(encoding="utf-8")
     return load_yaml(text)[0].data

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from guidecheck import k8s
+from guidecheck.parsers import k8s
 from guidecheck.model import Target
 
 

@@ -80,8 +80,8 @@ def workload_object(target: Target, ctx: Context) -> dict:
 
 
 def workload_containers(obj: dict, which: str) -> list:
-    """The workload's containers (see :func:`guidecheck.k8s.containers`); NotApplicable if none."""
-    from guidecheck import k8s
+    """The workload's containers (see :func:`guidecheck.parsers.k8s.containers`); NotApplicable if none."""
+    from guidecheck.parsers import k8s
 
     if k8s.pod_spec(obj) is None:
         raise NotApplicable("no pod spec")

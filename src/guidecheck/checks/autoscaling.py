@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from guidecheck import crossref, k8s
+from guidecheck import crossref
+from guidecheck.parsers import k8s
 from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.model import Hit, Target
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Iterator
 
-from guidecheck import backup, cron, crossref
+from guidecheck import backup, crossref
+from guidecheck.parsers import cron
 from guidecheck.backup import Holder, Producer
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.config import DEFAULT_SETTINGS

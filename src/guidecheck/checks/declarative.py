@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from guidecheck import k8s
+from guidecheck.parsers import k8s
 from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
 

@@ -15,7 +15,7 @@ import itertools
 import re
 from typing import Iterator
 
-from guidecheck import images
+from guidecheck.parsers import images
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.loaders.dockerfile import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
 from guidecheck.model import Hit, Target

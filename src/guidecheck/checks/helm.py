@@ -11,7 +11,7 @@ from typing import Iterator
 
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.model import Hit, Target
-from guidecheck.yamlsafe import YMap
+from guidecheck.parsers.yaml import YMap
 
 # SemVer 2.0.0 (https://semver.org), as Helm requires for a chart's version
 SEMVER = re.compile(

@@ -31,7 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from guidecheck import crossref, k8s
+from guidecheck import crossref
+from guidecheck.parsers import k8s
 from guidecheck.checks import Context, NotApplicable, NotATarget, workload_containers, workload_object
 from guidecheck.loaders.observability import (FLUENT_OPERATOR_KINDS, MAX_EXPR, AlertRule, AlertSource, Pipeline,
                                               Section, alert_rules_of_object, pipeline_of_configmap,

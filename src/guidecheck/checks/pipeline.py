@@ -1,4 +1,4 @@
-"""CI/CD rules GC701-GC704 (guideline section 7) over :class:`guidecheck.pipeline.Project` targets.
+"""CI/CD rules GC701-GC704 (guideline section 7) over :class:`guidecheck.parsers.ci.Project` targets.
 
 A ``ci`` target is one *project*: every pipeline of one repository directory
 (all its GitHub workflows, its GitLab pipeline with includes, its Jenkinsfiles),

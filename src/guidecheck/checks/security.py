@@ -27,7 +27,8 @@ import fnmatch
 import re
 from typing import Any, Iterator
 
-from guidecheck import crossref, k8s
+from guidecheck import crossref
+from guidecheck.parsers import k8s
 from guidecheck.checks import NotApplicable, workload_object
 from guidecheck.checks.openapi import exempt_path, key_line, operations, spec_of
 from guidecheck.model import Hit, Target
@@ -395,7 +396,7 @@ def rotation_interval(target: Target, ctx) -> tuple[_dt.timedelta | None, str, i
 
 
 def _cron_interval(obj: dict, target: Target):
-    from guidecheck import cron
+    from guidecheck.parsers import cron
 
     spec = k8s.as_map(obj.get("spec"))
     line = k8s.line(spec, "schedule", target.line)
@@ -423,7 +424,7 @@ CERT_DEFAULT_DURATION = _dt.timedelta(days=90)
 
 
 def _cert_interval(obj: dict, target: Target):
-    from guidecheck import cron
+    from guidecheck.parsers import cron
 
     spec = k8s.as_map(obj.get("spec"))
     line = target.line
@@ -452,7 +453,7 @@ def _cert_interval(obj: dict, target: Target):
 
 
 def _es_interval(obj: dict, target: Target):
-    from guidecheck import cron
+    from guidecheck.parsers import cron
 
     spec = k8s.as_map(obj.get("spec"))
     gens = [d for d in k8s.as_list(spec.get("dataFrom")) if k8s.get(d, "sourceRef", "generatorRef")]
@@ -477,7 +478,7 @@ def _es_interval(obj: dict, target: Target):
 
 
 def _judge(target: Target, ctx, what: str) -> Iterator[Hit]:
-    from guidecheck import cron
+    from guidecheck.parsers import cron
 
     gap, desc, line = rotation_interval(target, ctx)
     limit = _limit(ctx)
@@ -586,7 +587,7 @@ def last_rotation(obj: dict, ctx) -> tuple[_dt.datetime | None, str]:
 
 
 def _live_secret(target: Target, obj: dict, ctx) -> Iterator[Hit]:
-    from guidecheck import cron
+    from guidecheck.parsers import cron
 
     when, source = last_rotation(obj, ctx)
     if when is None:

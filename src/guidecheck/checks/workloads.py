@@ -1,7 +1,7 @@
 """Kubernetes workload rules: images (GC306, GC307), Helm (GC402), requests (GC404), probes (GC405, GC406).
 
 Every check reads a Kubernetes object (``target.data``) through the
-type-checking helpers of :mod:`guidecheck.k8s`: a field holding ``null``, a
+type-checking helpers of :mod:`guidecheck.parsers.k8s`: a field holding ``null``, a
 string or a number where a mapping is expected counts as absent, never as an
 exception (the loader reports the malformed object as GC001).
 """
@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from guidecheck import images, k8s
+from guidecheck.parsers import images, k8s
 from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
-from guidecheck.yamlsafe import YMap
+from guidecheck.parsers.yaml import YMap
 
 # ------------------------------------------------------------------ helpers
 
@@ -39,7 +39,7 @@ UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
 
 
 def judge_image(raw: str, floating_tags: list[str] | tuple[str, ...]) -> images.Judgement:
-    """Classify an ``image:`` value for GC306/GC307 (see :func:`guidecheck.images.judge`).
+    """Classify an ``image:`` value for GC306/GC307 (see :func:`guidecheck.parsers.images.judge`).
 
     A placeholder only makes the verdict unknown where it hides the tag: in
     ``$REGISTRY/app:latest`` the tag is plainly ``latest``, in ``app:${TAG}``

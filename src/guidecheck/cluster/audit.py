@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from guidecheck import k8s
+from guidecheck.parsers import k8s
 from guidecheck.cluster import objects as cobj
 from guidecheck.cluster.client import ApiError, AuditTimeout, Deadline, KubeClient, Resource
 from guidecheck.model import ObjectRef, Target

@@ -23,13 +23,13 @@ import json
 import os
 from typing import Any
 
-from guidecheck import k8s
+from guidecheck.parsers import k8s
 from guidecheck.cluster import objects as cobj
 from guidecheck.cluster.audit import Audited, coverage_target
 from guidecheck.loaders import _file_target  # noqa: PLC2701 - the one way files become GC001 targets
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.model import LoadError, ObjectRef, SourceFile
-from guidecheck.yamlsafe import load_json, load_yaml
+from guidecheck.parsers.yaml import load_json, load_yaml
 
 HEADER = '{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":['
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from guidecheck import k8s, suppress
+from guidecheck import suppress
+from guidecheck.parsers import k8s
 from guidecheck.model import ObjectRef, Target
-from guidecheck.yamlsafe import YMap, YSeq
+from guidecheck.parsers.yaml import YMap, YSeq
 
 AUDIT_API_VERSION = "audit.guidecheck.io/v1"  # guidecheck's own dump records: AuditInfo, CoverageGap, ProbeResult
 AUDIT_KINDS = ("AuditInfo", "CoverageGap", "ProbeResult")

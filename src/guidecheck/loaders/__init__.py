@@ -28,11 +28,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from guidecheck import globs, k8s, suppress
+from guidecheck import globs, suppress
+from guidecheck.parsers import k8s
 from guidecheck.config import Config
 from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
-from guidecheck.yamlsafe import Document, YMap, load_json, load_yaml
+from guidecheck.parsers.yaml import Document, YMap, load_json, load_yaml
 
 
 

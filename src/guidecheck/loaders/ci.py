@@ -1,4 +1,4 @@
-"""CI/CD pipeline loader: GitHub Actions, GitLab CI and Jenkinsfiles into :mod:`guidecheck.pipeline`.
+"""CI/CD pipeline loader: GitHub Actions, GitLab CI and Jenkinsfiles into :mod:`guidecheck.parsers.ci`.
 
 For every scanned directory it finds the *projects*: a directory holding
 ``.github/workflows/*.yml|yaml``, a ``.gitlab-ci.yml`` or a ``Jenkinsfile``
@@ -27,7 +27,7 @@ import re
 from typing import Any
 
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
-from guidecheck.pipeline import Include, Job, PipelineFile, Project, ReleaseConfig, Step, Trigger
+from guidecheck.parsers.ci import Include, Job, PipelineFile, Project, ReleaseConfig, Step, Trigger
 
 _WORKFLOW = re.compile(r"^(?:(.*)/)?\.github/workflows/[^/]+\.ya?ml$")
 _GITLAB = re.compile(r"^(?:(.*)/)?\.gitlab-ci\.ya?ml$")

@@ -39,13 +39,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from guidecheck import k8s, suppress
+from guidecheck import suppress
+from guidecheck.parsers import k8s
 from guidecheck.config import Config
 from guidecheck.loaders import ChartInfo, Loaded, RepoScan, _file_target
 from guidecheck.loaders.fs import ReadError, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
 from guidecheck.sanitize import path as clean_path
-from guidecheck.yamlsafe import YMap, YSeq, load_yaml
+from guidecheck.parsers.yaml import YMap, YSeq, load_yaml
 
 # Oldest Helm releases without known template-time vulnerabilities:
 # 3.18.5 fixes GHSA-9h84-qmv7-982p (values.schema.json $ref fetched/read while rendering);

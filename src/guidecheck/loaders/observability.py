@@ -40,9 +40,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from guidecheck import k8s
+from guidecheck.parsers import k8s
 from guidecheck.model import LoadError, ObjectRef, Severity, SourceFile, Target
-from guidecheck.yamlsafe import Limits, load_json, load_yaml
+from guidecheck.parsers.yaml import Limits, load_json, load_yaml
 
 # ------------------------------------------------------------------ Fluent Bit model
 

@@ -225,7 +225,7 @@ class _FileIndex:
         from guidecheck.loaders import Documents, _file_target
         from guidecheck.loaders.fs import ReadError, classify, read_text
         from guidecheck.model import SourceFile
-        from guidecheck.yamlsafe import Limits, load_json, load_yaml
+        from guidecheck.parsers.yaml import Limits, load_json, load_yaml
 
         if root is not None:
             real, real_root = os.path.realpath(abspath), os.path.realpath(root)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from guidecheck.model import LoadError, ObjectRef
-from guidecheck.yamlsafe import YMap, YSeq
+from guidecheck.parsers.yaml import YMap, YSeq
 
 # kind -> path (list of keys) from the object to its PodSpec
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,1 @@
+"""Pure parsers and models: text in, models out; no file system, no targets, no rules."""
