@@ -1,25 +1,41 @@
-"""Every rule has passing and failing fixtures, and findings are pinned to file and line.
+"""Every rule has passing and failing fixtures, and findings are pinned to file, line, column and message.
 
 A case is a directory ``fixtures/rules/<ID>/pass-<name>/`` or ``fail-<name>/``,
 scanned as a repository with only that rule selected.  A failing case lists
-its expected findings in ``expected.txt`` (``relative/path:line RULEID`` per
-line); the scan must produce exactly those.  A passing case must produce none
-and at least one *pass* outcome (so the rule really ran on it).  No case may
-produce GC001 unless it is a GC001 case: fixtures must parse.
+its expected findings in ``expected.txt``, one per line::
+
+    # a comment, on a line of its own, says why the findings below are expected
+    relative/path:line:column RULEID message
+
+The path is relative to the case directory (``.`` for the case directory
+itself: repository rules), the message is the finding's whole message as
+reported (after one space; sanitised as every output format does, so a control
+character or line break is an escape such as ``\\x0a`` and the entry stays
+one line).  A message that names a file of the case names it relative to the
+case too: the case's absolute path, which differs from checkout to checkout, is
+cut from it.  A line whose first non-blank character is ``#`` is a comment;
+blank lines are ignored; there are no trailing comments (messages may contain
+``#``).  The scan must produce exactly those findings (as a multiset: a
+finding reported twice is listed twice); on a mismatch the test prints the
+missing and the unexpected entries in this format.  A passing case must produce
+none and at least one *pass* outcome (so the rule really ran on it).  No case
+may produce GC001 unless it is a GC001 case: fixtures must parse.
 
 Live rules: a case named ``pass-dump-<name>`` / ``fail-dump-<name>`` is run
 through the offline audit path instead (``guidecheck audit --from-dump`` on
 every ``*.yaml``/``*.yml``/``*.json`` file of the case, see docs/audit.md): its
 files are cluster dumps, which may carry guidecheck's own ``AuditInfo`` (the
 clock: ``spec.time``), ``CoverageGap`` and ``ProbeResult`` records.  Expected
-findings are ``dump-file:line RULEID`` as for any case.  Only GC004 cases may
-leave the audit incomplete (that is what GC004 reports), and a failing GC004
-case must.
+findings are ``dump-file:line:column RULEID message`` as for any case.  Only
+GC004 cases may leave the audit incomplete (that is what GC004 reports), and a
+failing GC004 case must.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -28,7 +44,8 @@ from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config, find_config, load_config
 from guidecheck.loaders import load
-from guidecheck.model import Status
+from guidecheck.model import ScanResult, Status
+from guidecheck.sanitize import clean
 
 from conftest import FIXTURES
 
@@ -74,17 +91,53 @@ def rel(path: str, case: Path) -> str:
     return path[len(prefix):] if path.startswith(prefix) else path
 
 
-def expected_of(case: Path) -> set[tuple[str, int, str]]:
-    exp = case / "expected.txt"
-    out = set()
-    for raw in exp.read_text(encoding="utf-8").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+Expected = tuple[str, int, int, str, str]  # path, line, column, rule id, message
+
+
+def case_message(message: str, case: Path) -> str:
+    """The message as ``expected.txt`` writes it: the case's own files relative to the case, sanitised (one line)."""
+    for root in dict.fromkeys((str(case), str(case).replace("\\", "/"))):
+        message = message.replace(root + "/", "").replace(root + "\\", "")
+        message = re.sub(re.escape(root) + r"(?![\w.-])", ".", message)
+    return clean(message)
+
+
+def found(result: ScanResult, case: Path) -> Counter[Expected]:
+    return Counter((rel(f.path, case), f.line, f.column, f.rule_id, case_message(f.message, case))
+                   for f in result.findings if not f.suppressed)
+
+
+def expected_line(e: Expected) -> str:
+    path, line, column, rule, message = e
+    return f"{path}:{line}:{column} {rule} {message}"
+
+
+def parse_expected_line(text: str) -> Expected:
+    loc, rule, message = (text.split(" ", 2) + ["", ""])[:3]
+    path, line, column = (["", "", ""] + loc.rsplit(":", 2))[-3:]
+    if not (path and line.isdigit() and column.isdigit() and rule and message):
+        raise ValueError(f"not `relative/path:line:column RULEID message`: {text!r}")
+    return path, int(line), int(column), rule, message
+
+
+def expected_of(case: Path) -> Counter[Expected]:
+    out: Counter[Expected] = Counter()
+    for n, raw in enumerate((case / "expected.txt").read_text(encoding="utf-8").splitlines(), 1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
             continue
-        loc, rule = line.split()
-        path, _, lineno = loc.rpartition(":")
-        out.add((path, int(lineno), rule))
+        try:
+            out[parse_expected_line(raw)] += 1
+        except ValueError as e:
+            raise AssertionError(f"{case.name}/expected.txt:{n}: {e}") from None
     return out
+
+
+def mismatch(got: Counter[Expected], expected: Counter[Expected]) -> str:
+    """The difference as lines to paste into (``-`` take out of) ``expected.txt``."""
+    lines = [f"  - {expected_line(e)}" for e in sorted((expected - got).elements())]
+    lines += [f"  + {expected_line(g)}" for g in sorted((got - expected).elements())]
+    head = "findings differ from expected.txt (- expected, not reported; + reported, not expected):"
+    return "\n".join([head, *lines])
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
@@ -102,11 +155,11 @@ def test_rule_has_pass_and_fail_fixtures(rule):
 def test_fixture_case(case: Path):
     rule_id = case.parent.name
     result = scan_dump_case(case, rule_id) if is_dump_case(case) else scan_case(case, rule_id)
-    got = {(rel(f.path, case), f.line, f.rule_id) for f in result.findings if not f.suppressed}
+    got = found(result, case)
     if rule_id != "GC001":
-        parse_errors = {g for g in got if g[2] == "GC001"}
+        parse_errors = [expected_line(g) for g in got if g[3] == "GC001"]
         assert not parse_errors, f"fixture does not parse: {parse_errors}"
-    got = {g for g in got if g[2] == rule_id}
+    got = Counter({g: n for g, n in got.items() if g[3] == rule_id})
     if rule_id == "GC004" and case.name.startswith("fail-"):
         assert result.incomplete, "a coverage gap must make the audit incomplete (exit 3)"
     elif rule_id != "GC004":
@@ -114,8 +167,8 @@ def test_fixture_case(case: Path):
     if case.name.startswith("fail-"):
         expected = expected_of(case)
         assert expected, "a failing case must expect at least one finding"
-        assert got == expected
+        assert got == expected, mismatch(got, expected)
     else:
-        assert got == set()
+        assert not got, mismatch(got, Counter())
         statuses = {o.status for o in result.outcomes if o.rule_id == rule_id}
         assert Status.PASS in statuses, f"{rule_id} never passed on this case (statuses: {statuses})"
