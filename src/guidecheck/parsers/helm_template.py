@@ -20,7 +20,6 @@ from typing import Any, Callable
 
 from guidecheck.parsers.yaml import YMap, YSeq
 
-
 _SOURCE = re.compile(r"^# Source: (.+?)\s*$")
 _DOC_SEP = re.compile(r"^---\s*(#.*)?$")
 
@@ -222,14 +221,28 @@ def _pairs(a: list, b: list, weight: Callable[[int, int], int] | None = None) ->
     if not A or not B:
         return out
     if len(A) * len(B) > _LCS_CELLS:
-        import difflib
+        out.update(_difflib_pairs(A, B, lo))
+    else:
+        out.update(_heaviest_pairs(A, B, lo, weight))
+    return out
 
-        sm = difflib.SequenceMatcher(None, A, B, autojunk=False)
-        for blk in sm.get_matching_blocks():
-            for k in range(blk.size):
-                if A[blk.a + k][0] != "#":
-                    out[lo + blk.a + k] = lo + blk.b + k
-        return out
+
+def _difflib_pairs(A: list, B: list, lo: int) -> dict[int, int]:
+    """Pairs of difflib's matching blocks (the middle parts ``A``, ``B`` start at index ``lo``)."""
+    import difflib
+
+    out: dict[int, int] = {}
+    sm = difflib.SequenceMatcher(None, A, B, autojunk=False)
+    for blk in sm.get_matching_blocks():
+        for k in range(blk.size):
+            if A[blk.a + k][0] != "#":
+                out[lo + blk.a + k] = lo + blk.b + k
+    return out
+
+
+def _heaviest_pairs(A: list, B: list, lo: int, weight: Callable[[int, int], int] | None) -> dict[int, int]:
+    """Pairs of a heaviest common subsequence of ``A`` and ``B`` (both starting at index ``lo``), exactly."""
+    out: dict[int, int] = {}
     ids: dict = {}
     ai = [ids.setdefault(x, len(ids)) for x in A]
     bi = [ids.get(x, -1) for x in B]

@@ -7,8 +7,9 @@ from the scanned tree only when its version satisfies the parent's constraint
 
 from __future__ import annotations
 
+import operator
 import re
-
+from typing import Callable
 
 _SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
@@ -59,27 +60,39 @@ def _term(v: tuple[int, int, int], t: str) -> bool:
     nums = [int(p) if p is not None and not w else 0 for p, w in zip(raw, wild)]
     base = tuple(nums)
     if op in ("", "="):
-        if not any(wild):
-            return v == base
-        n = wild.index(True)
-        return v[:n] == base[:n]
-    if op == "!=":
-        return v != base
-    if op == ">":
-        return v > base
-    if op == ">=":
-        return v >= base
-    if op == "<":
-        return v < base
-    if op == "<=":
-        return v <= base
+        return _equal(v, base, wild)
+    if op in _COMPARE:
+        return _COMPARE[op](v, base)
     if op.startswith("~"):
-        n = 2 if not wild[1] else 1
-        return v >= base and v[:n] == base[:n]
+        return _tilde(v, base, wild)
     if op == "^":
-        if base[0] > 0 or wild[1]:
-            return v >= base and v[0] == base[0]
-        if base[1] > 0 or wild[2]:
-            return v >= base and v[:2] == base[:2]
-        return v == base
+        return _caret(v, base, wild)
     return False
+
+
+_COMPARE: dict[str, Callable[[tuple, tuple], bool]] = {
+    "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+}
+
+
+def _equal(v: tuple[int, int, int], base: tuple, wild: list[bool]) -> bool:
+    """``1.2.3`` / ``=1.2.3``; with a wildcard (``1.2.*``, ``2.x``, ``1``) the parts before it are equal."""
+    if not any(wild):
+        return v == base
+    n = wild.index(True)
+    return v[:n] == base[:n]
+
+
+def _tilde(v: tuple[int, int, int], base: tuple, wild: list[bool]) -> bool:
+    """``~1.2.3``: at least that, same minor (``~1``: same major)."""
+    n = 2 if not wild[1] else 1
+    return v >= base and v[:n] == base[:n]
+
+
+def _caret(v: tuple[int, int, int], base: tuple, wild: list[bool]) -> bool:
+    """``^1.2.3``: at least that, same major; ``^0.2.3``: same minor; ``^0.0.3``: exactly that."""
+    if base[0] > 0 or wild[1]:
+        return v >= base and v[0] == base[0]
+    if base[1] > 0 or wild[2]:
+        return v >= base and v[:2] == base[:2]
+    return v == base

@@ -63,7 +63,7 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
     for repo in loaded.repos:
         jobs.extend(_repo_jobs(repo, config, opts, loaded))
     # a dependency may be found in any scanned directory (charts/a and charts/b given one by one)
-    everywhere = []
+    everywhere: list = []
     for j in jobs:
         everywhere.extend(c for c in j.all_charts if c not in everywhere)
     for j in jobs:

@@ -10,7 +10,6 @@ import tempfile
 
 from guidecheck.loaders.helm.sandbox import _sandbox_env
 
-
 # Oldest Helm releases without known template-time vulnerabilities:
 # 3.18.5 fixes GHSA-9h84-qmv7-982p (values.schema.json $ref fetched/read while rendering);
 # 3.18.4 fixed GHSA-f9f8-9pmf-xv68 (panic on a malformed Chart.yaml) and CVE-2025-53547

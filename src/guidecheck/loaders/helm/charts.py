@@ -98,9 +98,21 @@ def _job(c: ChartInfo, meta: Any, errors: list[LoadError], root: str, abspath: s
 def _profiles(job: _ChartJob, opts: HelmOptions) -> list[tuple[str, list[str]]]:
     """(name, [absolute values files]) to render, in order; problems become GC401 issues."""
     out: list[tuple[str, list[str]]] = [(DEFAULT_PROFILE, [])]
-    spec = opts.charts.get(job.abspath, {})
+    own = opts.charts.get(job.abspath, {}).get("profiles") or {}
+    out.extend(_shared_profiles(job, opts, own))
+    out.extend(_chart_profiles(job, own))
+    if opts.cli_values or opts.cli_set:
+        out.append((CLI_PROFILE, list(opts.cli_values)))
+    if opts.only:
+        out = [p for p in out if p[0] in opts.only]
+    return out
+
+
+def _shared_profiles(job: _ChartJob, opts: HelmOptions, own: dict) -> list[tuple[str, list[str]]]:
+    """``helm.profiles`` this chart has the files of (and does not define itself), by name."""
+    out: list[tuple[str, list[str]]] = []
     for name, files in sorted(opts.profiles.items()):
-        if name in (spec.get("profiles") or {}):
+        if name in own:
             continue
         paths = [os.path.normpath(os.path.join(job.abspath, f)) for f in files]
         present = [os.path.isfile(p) for p in paths]
@@ -112,7 +124,13 @@ def _profiles(job: _ChartJob, opts: HelmOptions) -> list[tuple[str, list[str]]]:
                                           f"{', '.join(missing)}", job.model.chart_yaml, profile=name))
             continue
         out.append((name, paths))
-    for name, files in sorted((spec.get("profiles") or {}).items()):
+    return out
+
+
+def _chart_profiles(job: _ChartJob, own: dict) -> list[tuple[str, list[str]]]:
+    """``helm.charts.<dir>.profiles`` of this chart, by name; every file must exist."""
+    out: list[tuple[str, list[str]]] = []
+    for name, files in sorted(own.items()):
         paths = [os.path.normpath(os.path.join(job.abspath, f)) for f in files or ()]
         missing = [f for f, p in zip(files or (), paths) if not os.path.isfile(p)]
         if missing:
@@ -120,10 +138,6 @@ def _profiles(job: _ChartJob, opts: HelmOptions) -> list[tuple[str, list[str]]]:
                                           job.model.chart_yaml, profile=name))
             continue
         out.append((name, paths))
-    if opts.cli_values or opts.cli_set:
-        out.append((CLI_PROFILE, list(opts.cli_values)))
-    if opts.only:
-        out = [p for p in out if p[0] in opts.only]
     return out
 
 

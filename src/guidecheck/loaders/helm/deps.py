@@ -54,34 +54,13 @@ def _resolve_deps(job: _ChartJob, copy_dir: str, orig_dir: str, opts: HelmOption
     vendored = _vendored(copy_dir)
     for dep in _deps(meta):
         name = dep["name"]
-        repo = str(dep.get("repository") or "")
-        constraint = str(dep.get("version") or "")
         if name in vendored:
             continue
-        source = None
-        if repo.startswith("file://"):
-            cand = os.path.normpath(os.path.join(orig_dir, repo[len("file://"):]))
-            if not _inside(cand, job.root):
-                issues.append(Issue(f"dependency '{name}' ({repo}) is outside the scanned tree: not read",
-                                    job.model.chart_yaml))
-                continue
-            if os.path.isfile(os.path.join(cand, "Chart.yaml")):
-                source = cand
-        if source is None and opts.resolve_from_tree:
-            for abs_dir, shown, cname, cmeta in job.all_charts:
-                if cname == name and abs_dir != orig_dir and isinstance(cmeta, dict) \
-                        and version_matches(str(cmeta.get("version") or ""), constraint):
-                    source = abs_dir
-                    if not repo.startswith("file://"):
-                        job.model.resolved.append(f"{name} {cmeta.get('version')} from {shown}")
-                    break
-        if source is None:
-            where = repo or "no repository"
-            issues.append(Issue(f"dependency '{name}' {constraint} ({where}) is not in charts/ and not in the "
-                                "scanned tree; guidecheck never downloads charts: run 'helm dependency build' "
-                                "and commit charts/, or scan the tree that holds it", job.model.chart_yaml,
-                                _line_of_dep(job.model.meta, name)))
+        found = _dependency_source(job, dep, orig_dir, opts)
+        if isinstance(found, Issue):
+            issues.append(found)
             continue
+        source = found
         dest = os.path.join(copy_dir, "charts", os.path.basename(source.rstrip("/")) + ("-dep" if depth else ""))
         if os.path.exists(dest):
             dest = os.path.join(copy_dir, "charts", f"{name}-dependency")
@@ -89,6 +68,42 @@ def _resolve_deps(job: _ChartJob, copy_dir: str, orig_dir: str, opts: HelmOption
         if depth < 5:
             issues.extend(_resolve_deps(job, dest, source, opts, depth + 1))
     return issues
+
+
+def _dependency_source(job: _ChartJob, dep: dict, orig_dir: str, opts: HelmOptions) -> str | Issue:
+    """The chart directory a dependency missing from ``charts/`` is copied from (its ``file://`` path, else a
+    chart of the scanned tree), or the issue saying why there is none."""
+    name = dep["name"]
+    repo = str(dep.get("repository") or "")
+    constraint = str(dep.get("version") or "")
+    source = None
+    if repo.startswith("file://"):
+        cand = os.path.normpath(os.path.join(orig_dir, repo[len("file://"):]))
+        if not _inside(cand, job.root):
+            return Issue(f"dependency '{name}' ({repo}) is outside the scanned tree: not read", job.model.chart_yaml)
+        if os.path.isfile(os.path.join(cand, "Chart.yaml")):
+            source = cand
+    if source is None and opts.resolve_from_tree:
+        source = _tree_dependency(job, name, repo, constraint, orig_dir)
+    if source is None:
+        where = repo or "no repository"
+        return Issue(f"dependency '{name}' {constraint} ({where}) is not in charts/ and not in the "
+                     "scanned tree; guidecheck never downloads charts: run 'helm dependency build' "
+                     "and commit charts/, or scan the tree that holds it", job.model.chart_yaml,
+                     _line_of_dep(job.model.meta, name))
+    return source
+
+
+def _tree_dependency(job: _ChartJob, name: str, repo: str, constraint: str, orig_dir: str) -> str | None:
+    """A chart of the scanned tree named ``name`` whose version satisfies ``constraint``; one taken for a
+    dependency that names no ``file://`` path is listed in the chart's ``resolved``."""
+    for abs_dir, shown, cname, cmeta in job.all_charts:
+        if cname == name and abs_dir != orig_dir and isinstance(cmeta, dict) \
+                and version_matches(str(cmeta.get("version") or ""), constraint):
+            if not repo.startswith("file://"):
+                job.model.resolved.append(f"{name} {cmeta.get('version')} from {shown}")
+            return abs_dir
+    return None
 
 
 def _source_path(source: str, job: _ChartJob, chart_name: str) -> tuple[str, str] | None:
@@ -116,39 +131,53 @@ def _subchart_dir(parent_abs: str, name: str, job: _ChartJob) -> tuple[str, str]
     key = (parent_abs, name)
     if key in cache:
         return cache[key]
-    result = None
     meta = _quick_meta(os.path.join(parent_abs, "Chart.yaml"))
     real = name
     for d in _deps(meta):
         if d.get("alias") == name:
             real = d["name"]
+    result = _vendored_subchart(parent_abs, real, job)
+    if result is None:
+        result = _file_subchart(parent_abs, real, meta, job)
+    if result is None:
+        result = _tree_subchart(parent_abs, real, meta, job)
+    cache[key] = result
+    return result
+
+
+def _vendored_subchart(parent_abs: str, real: str, job: _ChartJob) -> tuple[str, str] | None:
+    """The directory of ``charts/`` of ``parent_abs`` whose chart is named ``real``."""
     cdir = os.path.join(parent_abs, "charts")
     if os.path.isdir(cdir):
         for entry in sorted(os.listdir(cdir)):
             p = os.path.join(cdir, entry)
             if os.path.isfile(os.path.join(p, "Chart.yaml")) and _quick_meta(os.path.join(p, "Chart.yaml")).get(
                     "name") == real:
-                result = (p, _shown_of(p, job))
-                break
-    if result is None:
-        for d in _deps(meta):
-            if d["name"] != real:
-                continue
-            repo = str(d.get("repository") or "")
-            if repo.startswith("file://"):
-                cand = os.path.normpath(os.path.join(parent_abs, repo[7:]))
-                if os.path.isfile(os.path.join(cand, "Chart.yaml")) and _inside(cand, job.root):
-                    result = (cand, _shown_of(cand, job))
-                    break
-        if result is None:
-            for abs_dir, shown, cname, cmeta in job.all_charts:
-                if cname == real and abs_dir != parent_abs:
-                    constraint = next((str(d.get("version") or "") for d in _deps(meta) if d["name"] == real), "")
-                    if isinstance(cmeta, dict) and version_matches(str(cmeta.get("version") or ""), constraint):
-                        result = (abs_dir, shown)
-                        break
-    cache[key] = result
-    return result
+                return (p, _shown_of(p, job))
+    return None
+
+
+def _file_subchart(parent_abs: str, real: str, meta: dict, job: _ChartJob) -> tuple[str, str] | None:
+    """The ``file://`` path (inside the scanned tree) of dependency ``real`` of ``parent_abs``."""
+    for d in _deps(meta):
+        if d["name"] != real:
+            continue
+        repo = str(d.get("repository") or "")
+        if repo.startswith("file://"):
+            cand = os.path.normpath(os.path.join(parent_abs, repo[7:]))
+            if os.path.isfile(os.path.join(cand, "Chart.yaml")) and _inside(cand, job.root):
+                return (cand, _shown_of(cand, job))
+    return None
+
+
+def _tree_subchart(parent_abs: str, real: str, meta: dict, job: _ChartJob) -> tuple[str, str] | None:
+    """A chart of the scanned tree named ``real`` whose version satisfies the parent's constraint."""
+    for abs_dir, shown, cname, cmeta in job.all_charts:
+        if cname == real and abs_dir != parent_abs:
+            constraint = next((str(d.get("version") or "") for d in _deps(meta) if d["name"] == real), "")
+            if isinstance(cmeta, dict) and version_matches(str(cmeta.get("version") or ""), constraint):
+                return (abs_dir, shown)
+    return None
 
 
 def _display_of_copy(rel: str, job: _ChartJob) -> str:

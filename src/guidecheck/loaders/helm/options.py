@@ -8,7 +8,6 @@ from typing import Any
 
 from guidecheck.config import Config
 
-
 CLI_PROFILE = "cli"
 DEFAULT_PROFILE = "default"
 
@@ -39,11 +38,8 @@ def options_from(config: Config, options: dict[str, Any]) -> HelmOptions:
     charts = {}
     for d, spec in (h.get("charts") or {}).items():
         charts[os.path.normpath(os.path.join(base, d))] = dict(spec or {})
-    binary = cli.get("binary") or h.get("binary")
-    if binary and os.sep in binary and not os.path.isabs(binary) and not cli.get("binary"):
-        binary = os.path.normpath(os.path.join(base, binary))
     return HelmOptions(
-        binary=binary,
+        binary=_binary(cli, h, base),
         release=cli.get("release") or h.get("release-name") or "release-name",
         namespace=cli.get("namespace") or h.get("namespace"),
         timeout=float(h.get("timeout", 60)),
@@ -59,3 +55,11 @@ def options_from(config: Config, options: dict[str, Any]) -> HelmOptions:
         render=h.get("render", True) is not False,
         max_output=8 * config.max_file_bytes,
     )
+
+
+def _binary(cli: dict, h: dict, base: str) -> str | None:
+    """``--helm``, else ``helm.binary``; a relative path with a directory in the configuration is relative to it."""
+    binary = cli.get("binary") or h.get("binary")
+    if binary and os.sep in binary and not os.path.isabs(binary) and not cli.get("binary"):
+        binary = os.path.normpath(os.path.join(base, binary))
+    return binary

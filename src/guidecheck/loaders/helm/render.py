@@ -30,7 +30,6 @@ from guidecheck.model import SourceFile
 from guidecheck.parsers.chart import Issue
 from guidecheck.sanitize import path as clean_path
 
-
 _ERR_AT = re.compile(r"([^\s():\"']+/(?:templates|crds)/[^\s():\"']+?):(\d+)(?::(\d+))?")
 _YAML_LINE = re.compile(r"YAML parse error on ([^\s:]+): .*?yaml: line (\d+)")
 

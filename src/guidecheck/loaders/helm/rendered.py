@@ -22,7 +22,7 @@ from guidecheck.loaders.helm.trace import ValuesTrace
 from guidecheck.model import LoadError, SourceFile, Target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.helm_template import _map_line, _remap, _split_output, align
-from guidecheck.parsers.yaml import YMap, YSeq, load_yaml
+from guidecheck.parsers.yaml import Document, YMap, YSeq, load_yaml
 
 
 def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: list[str], config: Config,
@@ -44,45 +44,13 @@ def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: 
         if shown in sources and sources[shown] is None:
             continue  # a crds/ file the directory walk already read as plain manifests
         if shown not in templates:
-            ttext = ""
-            if abspath and os.path.isfile(abspath):
-                try:
-                    ttext = read_text(abspath, config.max_file_bytes, root=job.root)
-                except ReadError:
-                    ttext = ""
-            templates[shown] = (ttext, ttext.split("\n"))
+            templates[shown] = _read_template(abspath, job, config)
         ttext, tlines = templates[shown]
-        src = sources.get(shown)
-        if src is None:
-            src = SourceFile(shown, "yaml", read=True)
-            if config.inline_suppressions and ttext:
-                src.suppressions.extend(suppress.parse_comments(ttext, shown, "yaml"))
-            sources[shown] = src
-            loaded.targets.append(_file_target(src))
+        src = _template_source(shown, ttext, sources, config, loaded)
         docs = load_yaml(text, config.limits)
         mapping = align(text.split("\n"), tlines) if tlines and any(tlines) else None
         for doc in docs:
-            for e in doc.errors:
-                err = LoadError(f"rendered output [profile {profile}]: {e.message}",
-                                _map_line(mapping, e.line), 1, e.severity)
-                if err not in src.errors:
-                    src.errors.append(err)
-            objs = []
-            data = doc.data
-            if isinstance(data, dict) and "apiVersion" in data and "kind" in data:
-                if data.get("kind") == "List" and isinstance(data.get("items"), list):
-                    objs = [x for x in data["items"] if isinstance(x, dict) and "apiVersion" in x and "kind" in x]
-                else:
-                    objs = [data]
-            if isinstance(data, dict) and data and not objs:
-                line = _map_line(mapping, getattr(data, "line", doc.line))
-                err = LoadError(f"rendered output [profile {profile}]: a document that is not a Kubernetes object "
-                                "(no apiVersion or kind): Helm cannot install it", line, 1)
-                if err not in src.errors:
-                    src.errors.append(err)
-            if mapping is not None and data is not None:
-                _remap(data, mapping)
-            for obj in objs:
+            for obj in _objects(doc, src, mapping, profile):
                 n_obj += 1
                 if obj.get("kind") in workload_kinds:
                     n_work += 1
@@ -95,6 +63,56 @@ def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: 
                     origin["values_files"] = values_files
                 _add(obj, src, loaded, config, origin)
     return n_obj, n_work
+
+
+def _read_template(abspath: str | None, job: _ChartJob, config: Config) -> tuple[str, list[str]]:
+    """The template file's text and lines ('' when it is not in the scanned tree or cannot be read)."""
+    ttext = ""
+    if abspath and os.path.isfile(abspath):
+        try:
+            ttext = read_text(abspath, config.max_file_bytes, root=job.root)
+        except ReadError:
+            ttext = ""
+    return ttext, ttext.split("\n")
+
+
+def _template_source(shown: str, ttext: str, sources: dict[str, SourceFile | None], config: Config,
+                     loaded: Loaded) -> SourceFile:
+    """The template's source file (a ``file`` target, created once, with its inline suppressions)."""
+    src = sources.get(shown)
+    if src is None:
+        src = SourceFile(shown, "yaml", read=True)
+        if config.inline_suppressions and ttext:
+            src.suppressions.extend(suppress.parse_comments(ttext, shown, "yaml"))
+        sources[shown] = src
+        loaded.targets.append(_file_target(src))
+    return src
+
+
+def _objects(doc: Document, src: SourceFile, mapping: list[tuple[int, int]] | None, profile: str) -> list:
+    """The Kubernetes objects of one rendered document (a ``List``'s items), their lines moved to the template;
+    parse errors and a document that is no object are errors of the template file."""
+    for e in doc.errors:
+        err = LoadError(f"rendered output [profile {profile}]: {e.message}",
+                        _map_line(mapping, e.line), 1, e.severity)
+        if err not in src.errors:
+            src.errors.append(err)
+    objs = []
+    data = doc.data
+    if isinstance(data, dict) and "apiVersion" in data and "kind" in data:
+        if data.get("kind") == "List" and isinstance(data.get("items"), list):
+            objs = [x for x in data["items"] if isinstance(x, dict) and "apiVersion" in x and "kind" in x]
+        else:
+            objs = [data]
+    if isinstance(data, dict) and data and not objs:
+        line = _map_line(mapping, getattr(data, "line", doc.line))
+        err = LoadError(f"rendered output [profile {profile}]: a document that is not a Kubernetes object "
+                        "(no apiVersion or kind): Helm cannot install it", line, 1)
+        if err not in src.errors:
+            src.errors.append(err)
+    if mapping is not None and data is not None:
+        _remap(data, mapping)
+    return objs
 
 
 def _add(obj: dict, src: SourceFile, loaded: Loaded, config: Config, origin: dict) -> None:

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from guidecheck.loaders.fs import ReadError, read_text
-from guidecheck.loaders.helm.charts import _shown_of
+from guidecheck.loaders.helm.charts import _ChartJob, _shown_of
 from guidecheck.loaders.helm.deps import _quick_meta
 from guidecheck.loaders.helm.sandbox import _inside
 from guidecheck.parsers.chart import _deps
@@ -32,7 +32,8 @@ class ValuesTrace:
 
     __slots__ = ("job", "template", "lines", "files", "shown", "cache", "sets", "_memo")
 
-    def __init__(self, job, template, lines, files, shown, cache, sets):
+    def __init__(self, job: _ChartJob, template: str, lines: list[str], files: list[str], shown: list[str],
+                 cache: dict, sets: list[str]) -> None:
         self.job, self.template, self.lines = job, template, lines
         self.files, self.shown, self.cache, self.sets = files, shown, cache, sets
         self._memo: dict[int | tuple[int, str], list] = {}
@@ -40,7 +41,7 @@ class ValuesTrace:
     def __repr__(self) -> str:
         return f"ValuesTrace({self.template})"
 
-    def get(self, line: int, default=None):
+    def get(self, line: int, default: Any = None) -> Any:
         if line not in self._memo:
             try:
                 self._memo[line] = self._compute(line)
@@ -113,7 +114,7 @@ class ValuesTrace:
         if not refs:
             return []
         chain = self._chain()
-        out = []
+        out: list[dict] = []
         for ref in refs:
             keys = ref.split(".")
             for s in self.sets:
