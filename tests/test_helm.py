@@ -19,7 +19,9 @@ import pytest
 from conftest import FIXTURES, ROOT
 from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
-from guidecheck.loaders.helm import _action_refs, align, find_helm, template_actions, version_matches, version_problem
+from guidecheck.loaders.helm.binary import find_helm, version_problem
+from guidecheck.parsers.helm_template import _action_refs, align, template_actions
+from guidecheck.parsers.semver import version_matches
 
 SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if (p / "corpus").is_dir()),
               ROOT.parent / "shared")
@@ -227,7 +229,7 @@ def test_without_helm_static_checks_run_and_scan_is_incomplete(tmp_path, monkeyp
     from click.testing import CliRunner
 
     from guidecheck import cli
-    from guidecheck.loaders import helm as helm_loader
+    from guidecheck.loaders.helm import binary as helm_loader
 
     case = FIXTURES / "rules" / "GC401" / "fail-chart-yaml"
     monkeypatch.setenv("PATH", str(tmp_path))  # no helm on PATH
@@ -242,7 +244,7 @@ def test_without_helm_static_checks_run_and_scan_is_incomplete(tmp_path, monkeyp
 
 def test_helm_in_guidecheck_s_own_environment_is_found(tmp_path):
     """Run as .venv/bin/guidecheck (venv not activated), a helm linked into .venv/bin is used."""
-    from guidecheck.loaders import helm as helm_loader
+    from guidecheck.loaders.helm import binary as helm_loader
 
     scripts = tmp_path / "bin"
     scripts.mkdir()

@@ -1,16 +1,18 @@
 """GC401: the chart is valid, renders, and renders at least one workload.
 
 The ``chart`` targets come from :mod:`guidecheck.loaders.helm`, which already
-ran ``helm template`` for every profile; this check only reads what it found.
+ran ``helm template`` for every profile; this check only reads what it found
+(a :class:`~guidecheck.parsers.chart.ChartModel`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Callable, Iterator
 
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.model import Hit, Target
+from guidecheck.parsers.chart import ChartModel
 from guidecheck.parsers.yaml import YMap
 
 # SemVer 2.0.0 (https://semver.org), as Helm requires for a chart's version
@@ -47,16 +49,21 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
         yield Hit(issue.message, line=issue.line, column=issue.column, path=issue.path,
                   extra=with_profile(issue.profile), unchecked=True)
     if model.skipped is None:
-        kinds = ", ".join(ctx.settings.get("workload-kinds") or ()) or "none"
-        failed = {i.profile for i in model.issues if i.profile}
-        for profile, workloads in sorted(model.rendered.items()):
-            if workloads == 0 and profile not in failed:
-                objs = model.objects.get(profile, 0)
-                yield Hit(f"the chart renders no workload with profile '{profile}' ({objs} object(s), none of kind "
-                          f"{kinds}): a service chart deploys the service", line=1, extra=with_profile(profile))
+        yield from _no_workload(model, ctx, with_profile)
 
 
-def _chart_yaml(meta: dict, model) -> Iterator[Hit]:
+def _no_workload(model: ChartModel, ctx: Context, with_profile: Callable[[str | None], dict]) -> Iterator[Hit]:
+    """A profile that rendered without failing but produced no object of a workload kind."""
+    kinds = ", ".join(ctx.settings.get("workload-kinds") or ()) or "none"
+    failed = {i.profile for i in model.issues if i.profile}
+    for profile, workloads in sorted(model.rendered.items()):
+        if workloads == 0 and profile not in failed:
+            objs = model.objects.get(profile, 0)
+            yield Hit(f"the chart renders no workload with profile '{profile}' ({objs} object(s), none of kind "
+                      f"{kinds}): a service chart deploys the service", line=1, extra=with_profile(profile))
+
+
+def _chart_yaml(meta: dict, model: ChartModel) -> Iterator[Hit]:
     def where(key: str) -> tuple[int, int]:
         if isinstance(meta, YMap) and key in meta:
             return meta.key_line(key), meta.key_col(key)

@@ -1,0 +1,90 @@
+"""Helm charts: discovery, sandboxed rendering with the real ``helm``, tracing back to templates.
+
+Every chart found by the walk (``Chart.yaml``) becomes a ``chart`` target (rule
+GC401 judges it).  Each *application* chart that is not vendored under another
+chart's ``charts/`` is rendered with ``helm template`` once per value profile:
+
+* ``default``: the chart's own ``values.yaml``;
+* each profile of the configuration (``helm.profiles`` for every chart whose
+  directory holds the profile's files, ``helm.charts.<dir>.profiles`` for one);
+* ``cli``: ``--values`` / ``--set`` given on the command line.
+
+Library charts are never rendered on their own; vendored subcharts only
+through their parent (once, with the parent's overrides).  Each rendered
+document becomes a ``k8s`` target whose path and lines are those of the
+template file that produced it (see :func:`guidecheck.parsers.helm_template.align`), and whose origin names the
+chart, template, profile, release and namespace; the values files lines that
+supply a field are traced on demand (:class:`~guidecheck.loaders.helm.trace.ValuesTrace`).
+
+The sandbox: the chart is copied to a temporary directory (regular files of the
+walk only: no symlink, no file outside the scanned tree), ``file://``
+dependencies and dependencies found in the scanned tree are copied into its
+``charts/``; Helm runs ``template`` only (``--skip-tests --include-crds``),
+with a timeout, an empty ``HELM_PLUGINS``, temporary config/cache/data homes,
+no kubeconfig, an unroutable proxy, and never ``dependency update/build``.
+Helm versions with known template-time vulnerabilities are refused.
+
+The package, one module per concern (this module only orchestrates them):
+
+* :mod:`~guidecheck.loaders.helm.options`: the ``helm:`` configuration and command-line options;
+* :mod:`~guidecheck.loaders.helm.binary`: finding Helm and refusing vulnerable versions;
+* :mod:`~guidecheck.loaders.helm.charts`: chart discovery, ``chart`` targets, value profiles;
+* :mod:`~guidecheck.loaders.helm.deps`: dependencies copied into the sandbox, subcharts found in the tree;
+* :mod:`~guidecheck.loaders.helm.sandbox`: Helm's environment and the copies it sees;
+* :mod:`~guidecheck.loaders.helm.render`: ``helm template`` per chart and profile, its errors;
+* :mod:`~guidecheck.loaders.helm.rendered`: rendered documents as ``k8s`` targets on template lines;
+* :mod:`~guidecheck.loaders.helm.trace`: values files lines behind a template line.
+
+The pure pieces are in :mod:`guidecheck.parsers`: :mod:`~guidecheck.parsers.chart` (the
+``chart`` target's model), :mod:`~guidecheck.parsers.semver` (dependency constraints) and
+:mod:`~guidecheck.parsers.helm_template` (output splitting, line alignment, template actions).
+"""
+
+from __future__ import annotations
+
+from guidecheck.config import Config
+from guidecheck.loaders import Loaded
+from guidecheck.loaders.helm.binary import find_helm
+from guidecheck.loaders.helm.charts import _ChartJob, _file_jobs, _missing_chart_yaml, _repo_jobs
+from guidecheck.loaders.helm.options import options_from
+from guidecheck.loaders.helm.render import _render_all
+
+
+def extend(loaded: Loaded, config: Config, options: dict) -> None:
+    try:
+        _extend(loaded, config, options)
+    except Exception as exc:  # a bug here must not hide the rest of the scan
+        loaded.incomplete.append(f"Helm charts: internal error: {type(exc).__name__}: {exc}")
+
+
+def _extend(loaded: Loaded, config: Config, options: dict) -> None:
+    opts = options_from(config, options)
+    jobs: list[_ChartJob] = []
+    for repo in loaded.repos:
+        jobs.extend(_repo_jobs(repo, config, opts, loaded))
+    # a dependency may be found in any scanned directory (charts/a and charts/b given one by one)
+    everywhere: list = []
+    for j in jobs:
+        everywhere.extend(c for c in j.all_charts if c not in everywhere)
+    for j in jobs:
+        j.all_charts = everywhere
+    jobs.extend(_file_jobs(loaded, config, opts))
+    _missing_chart_yaml(loaded)
+    renderable = [j for j in jobs if j.model.skipped is None]
+    helm = None
+    if renderable and opts.render:
+        helm, why = find_helm(opts.binary)
+        if helm is None:
+            loaded.incomplete.append(f"Helm charts not rendered ({len(renderable)} chart(s)): {why}")
+            for j in renderable:
+                j.model.skipped = why
+    elif renderable:
+        for j in renderable:
+            j.model.skipped = "rendering is turned off (helm.render: false)"
+    if helm is not None:
+        _render_all([j for j in renderable if j.model.skipped is None], helm, config, opts, loaded)
+    for j in jobs:
+        loaded.targets.append(j.target)
+
+
+__all__ = ["extend"]

@@ -1,0 +1,195 @@
+"""Dependencies: what a chart copy needs in its ``charts/``, and where a subchart lives in the scanned tree.
+
+Dependencies are taken from ``charts/``, from ``file://`` paths inside the scanned
+tree and (``helm.resolve-dependencies-from-tree``) from charts of the tree whose
+version satisfies the constraint; nothing is ever downloaded.  The same lookups
+turn a path of the copy or of Helm's output (``<chart>/charts/<sub>/...``) back
+into the scanned file it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from guidecheck.loaders.fs import ReadError, read_text
+from guidecheck.loaders.helm.charts import _ChartJob, _shown_of
+from guidecheck.loaders.helm.options import HelmOptions
+from guidecheck.loaders.helm.sandbox import _copy_chart, _inside
+from guidecheck.parsers.chart import Issue, _deps, _line_of_dep
+from guidecheck.parsers.semver import version_matches
+from guidecheck.parsers.yaml import load_yaml
+
+
+def _vendored(chart_dir: str) -> dict[str, str]:
+    """Chart name -> path (directory or .tgz) of what is vendored in ``charts/`` of a chart copy."""
+    out: dict[str, str] = {}
+    cdir = os.path.join(chart_dir, "charts")
+    if not os.path.isdir(cdir):
+        return out
+    for entry in sorted(os.listdir(cdir)):
+        p = os.path.join(cdir, entry)
+        if os.path.isdir(p) and os.path.isfile(os.path.join(p, "Chart.yaml")):
+            meta = _quick_meta(os.path.join(p, "Chart.yaml"))
+            out.setdefault(str(meta.get("name") or entry), p)
+        elif entry.endswith(".tgz"):
+            m = re.match(r"^(.+?)-v?\d+\.\d+\.\d+.*\.tgz$", entry)
+            out.setdefault(m.group(1) if m else entry[:-4], p)
+    return out
+
+
+def _quick_meta(path: str) -> dict:
+    """A Chart.yaml's mapping (name, dependencies); a symlinked or unreadable one reads as empty."""
+    try:
+        docs = load_yaml(read_text(path, 1024 * 1024, root=os.path.dirname(path)))
+    except ReadError:
+        return {}
+    return docs[0].data if docs and isinstance(docs[0].data, dict) else {}
+
+
+def _resolve_deps(job: _ChartJob, copy_dir: str, orig_dir: str, opts: HelmOptions, depth: int = 0) -> list[Issue]:
+    """Make every dependency of the chart copy present in its ``charts/``; issues for what cannot be."""
+    meta = _quick_meta(os.path.join(copy_dir, "Chart.yaml"))
+    issues: list[Issue] = []
+    vendored = _vendored(copy_dir)
+    for dep in _deps(meta):
+        name = dep["name"]
+        if name in vendored:
+            continue
+        found = _dependency_source(job, dep, orig_dir, opts)
+        if isinstance(found, Issue):
+            issues.append(found)
+            continue
+        source = found
+        dest = os.path.join(copy_dir, "charts", os.path.basename(source.rstrip("/")) + ("-dep" if depth else ""))
+        if os.path.exists(dest):
+            dest = os.path.join(copy_dir, "charts", f"{name}-dependency")
+        _copy_chart(source, dest, job.root)
+        if depth < 5:
+            issues.extend(_resolve_deps(job, dest, source, opts, depth + 1))
+    return issues
+
+
+def _dependency_source(job: _ChartJob, dep: dict, orig_dir: str, opts: HelmOptions) -> str | Issue:
+    """The chart directory a dependency missing from ``charts/`` is copied from (its ``file://`` path, else a
+    chart of the scanned tree), or the issue saying why there is none."""
+    name = dep["name"]
+    repo = str(dep.get("repository") or "")
+    constraint = str(dep.get("version") or "")
+    source = None
+    if repo.startswith("file://"):
+        cand = os.path.normpath(os.path.join(orig_dir, repo[len("file://"):]))
+        if not _inside(cand, job.root):
+            return Issue(f"dependency '{name}' ({repo}) is outside the scanned tree: not read", job.model.chart_yaml)
+        if os.path.isfile(os.path.join(cand, "Chart.yaml")):
+            source = cand
+    if source is None and opts.resolve_from_tree:
+        source = _tree_dependency(job, name, repo, constraint, orig_dir)
+    if source is None:
+        where = repo or "no repository"
+        return Issue(f"dependency '{name}' {constraint} ({where}) is not in charts/ and not in the "
+                     "scanned tree; guidecheck never downloads charts: run 'helm dependency build' "
+                     "and commit charts/, or scan the tree that holds it", job.model.chart_yaml,
+                     _line_of_dep(job.model.meta, name))
+    return source
+
+
+def _tree_dependency(job: _ChartJob, name: str, repo: str, constraint: str, orig_dir: str) -> str | None:
+    """A chart of the scanned tree named ``name`` whose version satisfies ``constraint``; one taken for a
+    dependency that names no ``file://`` path is listed in the chart's ``resolved``."""
+    for abs_dir, shown, cname, cmeta in job.all_charts:
+        if cname == name and abs_dir != orig_dir and isinstance(cmeta, dict) \
+                and version_matches(str(cmeta.get("version") or ""), constraint):
+            if not repo.startswith("file://"):
+                job.model.resolved.append(f"{name} {cmeta.get('version')} from {shown}")
+            return abs_dir
+    return None
+
+
+def _source_path(source: str, job: _ChartJob, chart_name: str) -> tuple[str, str] | None:
+    """``<chart>/charts/<sub>/templates/x.yaml`` -> (display path, absolute path in the copy-relative chart)."""
+    parts = source.split("/")
+    if not parts:
+        return None
+    parts = parts[1:]  # the top chart's name
+    base_abs, base_shown = job.abspath, job.model.path
+    while len(parts) >= 2 and parts[0] == "charts":
+        sub = parts[1]
+        found = _subchart_dir(base_abs, sub, job)
+        if found is None:
+            return None
+        base_abs, base_shown = found
+        parts = parts[2:]
+    rel = "/".join(parts)
+    shown = (base_shown + "/" if base_shown not in ("", ".") else "") + rel
+    return shown, os.path.join(base_abs, *parts)
+
+
+def _subchart_dir(parent_abs: str, name: str, job: _ChartJob) -> tuple[str, str] | None:
+    """Where subchart ``name`` (or alias) of ``parent_abs`` lives in the scanned tree."""
+    cache = job.__dict__.setdefault("_subcache", {})
+    key = (parent_abs, name)
+    if key in cache:
+        return cache[key]
+    meta = _quick_meta(os.path.join(parent_abs, "Chart.yaml"))
+    real = name
+    for d in _deps(meta):
+        if d.get("alias") == name:
+            real = d["name"]
+    result = _vendored_subchart(parent_abs, real, job)
+    if result is None:
+        result = _file_subchart(parent_abs, real, meta, job)
+    if result is None:
+        result = _tree_subchart(parent_abs, real, meta, job)
+    cache[key] = result
+    return result
+
+
+def _vendored_subchart(parent_abs: str, real: str, job: _ChartJob) -> tuple[str, str] | None:
+    """The directory of ``charts/`` of ``parent_abs`` whose chart is named ``real``."""
+    cdir = os.path.join(parent_abs, "charts")
+    if os.path.isdir(cdir):
+        for entry in sorted(os.listdir(cdir)):
+            p = os.path.join(cdir, entry)
+            if os.path.isfile(os.path.join(p, "Chart.yaml")) and _quick_meta(os.path.join(p, "Chart.yaml")).get(
+                    "name") == real:
+                return (p, _shown_of(p, job))
+    return None
+
+
+def _file_subchart(parent_abs: str, real: str, meta: dict, job: _ChartJob) -> tuple[str, str] | None:
+    """The ``file://`` path (inside the scanned tree) of dependency ``real`` of ``parent_abs``."""
+    for d in _deps(meta):
+        if d["name"] != real:
+            continue
+        repo = str(d.get("repository") or "")
+        if repo.startswith("file://"):
+            cand = os.path.normpath(os.path.join(parent_abs, repo[7:]))
+            if os.path.isfile(os.path.join(cand, "Chart.yaml")) and _inside(cand, job.root):
+                return (cand, _shown_of(cand, job))
+    return None
+
+
+def _tree_subchart(parent_abs: str, real: str, meta: dict, job: _ChartJob) -> tuple[str, str] | None:
+    """A chart of the scanned tree named ``real`` whose version satisfies the parent's constraint."""
+    for abs_dir, shown, cname, cmeta in job.all_charts:
+        if cname == real and abs_dir != parent_abs:
+            constraint = next((str(d.get("version") or "") for d in _deps(meta) if d["name"] == real), "")
+            if isinstance(cmeta, dict) and version_matches(str(cmeta.get("version") or ""), constraint):
+                return (abs_dir, shown)
+    return None
+
+
+def _display_of_copy(rel: str, job: _ChartJob) -> str:
+    """Display path of a file of the chart copy (files of dependencies copied in from the tree included)."""
+    parts = rel.split("/")
+    if len(parts) >= 3 and parts[0] == "charts":
+        found = _subchart_dir(job.abspath, parts[1], job)
+        if found is None:
+            for a, shown, cname, _m in job.all_charts:
+                if os.path.basename(a) == parts[1] or cname == parts[1]:
+                    found = (a, shown)
+                    break
+        if found:
+            return found[1] + "/" + "/".join(parts[2:])
+    return job.prefix + rel

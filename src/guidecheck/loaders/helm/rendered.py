@@ -1,0 +1,158 @@
+"""Rendered output as targets: each document a ``k8s`` target on the template file and line that produced it.
+
+The template file is read once per chart and profile and becomes a ``file``
+target (its inline suppressions apply); lines and columns of the parsed objects
+are moved onto the template (:func:`guidecheck.parsers.helm_template.align`), and
+the origin carries a :class:`~guidecheck.loaders.helm.trace.ValuesTrace`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from guidecheck import suppress
+from guidecheck.config import Config
+from guidecheck.loaders import Loaded, _file_target
+from guidecheck.loaders.fs import ReadError, read_text
+from guidecheck.loaders.helm.charts import _ChartJob
+from guidecheck.loaders.helm.deps import _source_path
+from guidecheck.loaders.helm.options import CLI_PROFILE, HelmOptions
+from guidecheck.loaders.helm.trace import ValuesTrace
+from guidecheck.model import LoadError, SourceFile, Target
+from guidecheck.parsers import k8s
+from guidecheck.parsers.helm_template import _map_line, _remap, _split_output, align
+from guidecheck.parsers.yaml import Document, YMap, YSeq, load_yaml
+
+
+def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: list[str], config: Config,
+                  opts: HelmOptions, loaded: Loaded, sources: dict[str, SourceFile | None],
+                  values_cache: dict) -> tuple[int, int]:
+    spec = opts.charts.get(job.abspath, {})
+    release = str(spec.get("release-name") or opts.release)
+    namespace = spec.get("namespace") or opts.namespace or "default"
+    chart_name = job.target.origin.get("chart_name")
+    workload_kinds = set(config.settings.get("workload-kinds") or ())
+    n_obj = n_work = 0
+    templates: dict[str, tuple[str, list[str]]] = {}
+    for source, _first, text in _split_output(out):
+        resolved = _source_path(source, job, chart_name or "")
+        if resolved is None:
+            shown, abspath = job.model.path + "/" + source, None
+        else:
+            shown, abspath = resolved
+        if shown in sources and sources[shown] is None:
+            continue  # a crds/ file the directory walk already read as plain manifests
+        if shown not in templates:
+            templates[shown] = _read_template(abspath, job, config)
+        ttext, tlines = templates[shown]
+        src = _template_source(shown, ttext, sources, config, loaded)
+        docs = load_yaml(text, config.limits)
+        mapping = align(text.split("\n"), tlines) if tlines and any(tlines) else None
+        for doc in docs:
+            for obj in _objects(doc, src, mapping, profile):
+                n_obj += 1
+                if obj.get("kind") in workload_kinds:
+                    n_work += 1
+                origin = {"source": "helm", "repo": job.scope, "chart": job.model.path, "chart_name": chart_name,
+                          "template": shown, "profile": profile, "release": release, "namespace": namespace}
+                values_files = [_display_values(f, job) for f in files]
+                origin["_values"] = ValuesTrace(job, shown, tlines, files, values_files, values_cache,
+                                                opts.cli_set if profile == CLI_PROFILE else [])
+                if files:
+                    origin["values_files"] = values_files
+                _add(obj, src, loaded, config, origin)
+    return n_obj, n_work
+
+
+def _read_template(abspath: str | None, job: _ChartJob, config: Config) -> tuple[str, list[str]]:
+    """The template file's text and lines ('' when it is not in the scanned tree or cannot be read)."""
+    ttext = ""
+    if abspath and os.path.isfile(abspath):
+        try:
+            ttext = read_text(abspath, config.max_file_bytes, root=job.root)
+        except ReadError:
+            ttext = ""
+    return ttext, ttext.split("\n")
+
+
+def _template_source(shown: str, ttext: str, sources: dict[str, SourceFile | None], config: Config,
+                     loaded: Loaded) -> SourceFile:
+    """The template's source file (a ``file`` target, created once, with its inline suppressions)."""
+    src = sources.get(shown)
+    if src is None:
+        src = SourceFile(shown, "yaml", read=True)
+        if config.inline_suppressions and ttext:
+            src.suppressions.extend(suppress.parse_comments(ttext, shown, "yaml"))
+        sources[shown] = src
+        loaded.targets.append(_file_target(src))
+    return src
+
+
+def _objects(doc: Document, src: SourceFile, mapping: list[tuple[int, int]] | None, profile: str) -> list:
+    """The Kubernetes objects of one rendered document (a ``List``'s items), their lines moved to the template;
+    parse errors and a document that is no object are errors of the template file."""
+    for e in doc.errors:
+        err = LoadError(f"rendered output [profile {profile}]: {e.message}",
+                        _map_line(mapping, e.line), 1, e.severity)
+        if err not in src.errors:
+            src.errors.append(err)
+    objs = []
+    data = doc.data
+    if isinstance(data, dict) and "apiVersion" in data and "kind" in data:
+        if data.get("kind") == "List" and isinstance(data.get("items"), list):
+            objs = [x for x in data["items"] if isinstance(x, dict) and "apiVersion" in x and "kind" in x]
+        else:
+            objs = [data]
+    if isinstance(data, dict) and data and not objs:
+        line = _map_line(mapping, getattr(data, "line", doc.line))
+        err = LoadError(f"rendered output [profile {profile}]: a document that is not a Kubernetes object "
+                        "(no apiVersion or kind): Helm cannot install it", line, 1)
+        if err not in src.errors:
+            src.errors.append(err)
+    if mapping is not None and data is not None:
+        _remap(data, mapping)
+    return objs
+
+
+def _add(obj: dict, src: SourceFile, loaded: Loaded, config: Config, origin: dict) -> None:
+    errors = k8s.structure_errors(obj)
+    for e in errors:
+        if e not in src.errors:
+            src.errors.append(e)
+    if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
+        return
+    line = getattr(obj, "line", 1)
+    end = _last_line(obj, line)
+    ann = k8s.annotations(obj)
+    supp = suppress.from_annotations(ann, src.path, line, (line, end)) if config.inline_suppressions else []
+    loaded.targets.append(Target(kind="k8s", path=src.path, line=line, ref=k8s.object_ref(obj), data=obj,
+                                 source=src, suppressions=supp, origin=origin))
+
+
+def _last_line(node: Any, default: int) -> int:
+    best = default
+    stack = [node]
+    seen = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, YMap):
+            for p in n._pos.values():
+                best = max(best, p[0], p[2])
+            stack.extend(v for v in n.values() if isinstance(v, (YMap, YSeq)))
+        elif isinstance(n, YSeq):
+            for p in n._pos:
+                best = max(best, p[0])
+            stack.extend(v for v in n if isinstance(v, (YMap, YSeq)))
+    return best
+
+
+def _display_values(path: str, job: _ChartJob) -> str:
+    rel = os.path.relpath(path, job.abspath).replace(os.sep, "/")
+    if not rel.startswith(".."):
+        return job.prefix + rel
+    cwd = os.getcwd()
+    return os.path.relpath(path, cwd).replace(os.sep, "/") if path.startswith(cwd + os.sep) else path
