@@ -13,7 +13,7 @@ from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config, ConfigError, config_from_dict
 from guidecheck.loaders import load
-from guidecheck.loaders.ci import scan_jenkinsfile
+from guidecheck.parsers.ci.jenkins import scan_jenkinsfile
 
 CORPUS = Path("/work/shared/corpus/dev")
 

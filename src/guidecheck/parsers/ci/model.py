@@ -1,6 +1,8 @@
 """One model of CI/CD pipelines, whatever system defines them (GitHub Actions, GitLab CI, Jenkins).
 
-The CI loader (:mod:`guidecheck.loaders.ci`) builds a :class:`Project` for each
+The parsers beside this module (:mod:`.github`, :mod:`.gitlab`, :mod:`.jenkins`,
+:mod:`.release`) fill in a :class:`Project`; the CI loader
+(:mod:`guidecheck.loaders.ci`) makes one for each
 directory that holds pipeline definitions (a ``.github/workflows/`` directory,
 a ``.gitlab-ci.yml``, a ``Jenkinsfile``).  A project's jobs are the jobs that
 actually run: GitHub reusable workflows called with ``uses: ./.github/workflows/x.yml``
@@ -16,6 +18,7 @@ finding can point at the exact step.  Plain data; no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -66,7 +69,6 @@ class Job:
     parent: str | None = None  # the GitLab trigger job that starts this job's child pipeline
     needs: list[str] = field(default_factory=list)  # ids of jobs it waits for (same project)
     environment: str | None = None
-    environment_line: int | None = None
     environment_action: str | None = None  # GitLab environment:action (start, stop, prepare, ...)
     environment_tier: str | None = None  # GitLab environment:deployment_tier
     manual: bool = False
@@ -113,7 +115,7 @@ class ReleaseConfig:
     path: str
     line: int
     detail: str = ""
-    data: dict | None = None  # parsed configuration when the checks need more (GoReleaser)
+    data: dict[Any, Any] | None = None  # parsed configuration when the checks need more (GoReleaser)
 
 
 @dataclass
@@ -136,3 +138,22 @@ class Project:
 
     def display(self, rel: str) -> str:
         return f"{self.root}/{rel}" if self.root else rel
+
+    def main_file(self) -> str:
+        """GitLab's .gitlab-ci.yml; else the GitHub workflow that looks like the CI; else the first file."""
+        for f in self.files:
+            if f.system == "gitlab":
+                return f.path
+        gh = [f for f in self.files if f.system == "github" and not f.reusable]
+        jenkins = [f for f in self.files if f.system == "jenkins"]
+
+        def score(f: PipelineFile) -> tuple[bool, bool, bool, int, str]:
+            base = f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+            named = base in ("ci", "main", "build", "test", "tests", "pipeline", "build-and-test",
+                             "continuous-integration", "pr", "pull-request", "push", "jenkinsfile")
+            pushy = any(t.event in ("push", "pull_request") for t in f.triggers)
+            return (not named, f.system != "jenkins", not pushy, -len(f.jobs), f.path)
+
+        if gh or jenkins:
+            return sorted(gh + jenkins, key=score)[0].path
+        return self.files[0].path

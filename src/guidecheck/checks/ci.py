@@ -1,4 +1,4 @@
-"""CI/CD rules GC701-GC704 (guideline section 7) over :class:`guidecheck.parsers.ci.Project` targets.
+"""CI/CD rules GC701-GC704 (guideline section 7) over :class:`guidecheck.parsers.ci.model.Project` targets.
 
 A ``ci`` target is one *project*: every pipeline of one repository directory
 (all its GitHub workflows, its GitLab pipeline with includes, its Jenkinsfiles),
@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.model import Hit, Target
+from guidecheck.parsers.ci.model import Job, Project, ReleaseConfig, Step
 
 CATEGORIES = ("lint", "unit-tests", "integration-tests", "security")
 CATEGORY_TEXT = {"lint": "lint", "unit-tests": "unit tests", "integration-tests": "integration tests",
@@ -110,7 +111,7 @@ def stage_patterns(ctx: Context) -> dict[str, dict[str, list]]:
     return ctx.cached("pipeline:stage-patterns", build)
 
 
-def _project(target: Target) -> Any:
+def _project(target: Target) -> Project:
     p = target.data
     if not hasattr(p, "jobs") or not hasattr(p, "files"):
         raise NotApplicable("not a pipeline project")
@@ -138,7 +139,7 @@ def _search(patterns: list[re.Pattern], text: str) -> re.Match | None:
 _COMMENT_LINE = re.compile(r"^[ \t]*(#|//|REM\b).*$", re.M)
 
 
-def _code(step: Any) -> str:
+def _code(step: Step) -> str:
     """The step's command text with whole-line comments blanked (same length: offsets and lines stay right)."""
     run = step.run or ""
     if "#" not in run and "//" not in run and "REM" not in run:
@@ -146,8 +147,8 @@ def _code(step: Any) -> str:
     return _COMMENT_LINE.sub(lambda m: " " * len(m.group(0)), run)  # same offsets as the original
 
 
-def _cmd_line(step: Any, offset: int) -> int:
-    return step.line + step.run.count("\n", 0, offset)
+def _cmd_line(step: Step, offset: int) -> int:
+    return step.line + (step.run or "").count("\n", 0, offset)
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -158,7 +159,7 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _job_names(job: Any) -> list[str]:
+def _job_names(job: Job) -> list[str]:
     names = [job.label]
     short_id = job.id.rsplit("/", 1)[-1].split(":", 1)[-1]
     if short_id not in names:
@@ -168,7 +169,7 @@ def _job_names(job: Any) -> list[str]:
 
 # ---------------------------------------------------------------- GC701
 
-def classify(project: Any, ctx: Context) -> dict[str, list[Evidence]]:
+def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     """Evidence per category (lint, unit-tests, integration-tests, security), in file/line order."""
     pats = stage_patterns(ctx)
     found: dict[str, list[Evidence]] = {c: [] for c in pats}
@@ -184,21 +185,7 @@ def classify(project: Any, ctx: Context) -> dict[str, list[Evidence]]:
                     break
         for step in job.steps:
             for cat, p in pats.items():
-                if step.name and _search(p.get("names", []), step.name):
-                    found[cat].append(Evidence(cat, f"step '{_short(step.name)}'", step.path, step.line))
-                act = _action_match(step.action(), p.get("actions", []))
-                if act:
-                    found[cat].append(Evidence(cat, step.uses.split("@", 1)[0], step.path, step.line))
-                if step.run:
-                    code = _code(step)
-                    m = _search(p.get("commands", []), code)
-                    if m:
-                        start = code.rfind("\n", 0, m.start()) + 1
-                        line_text = code[start:].split("\n", 1)[0].strip()
-                        if len(line_text) > 60 and m.start() - start > 30:  # show the matched command
-                            line_text = "… " + code[m.start():].split("\n", 1)[0].strip()
-                        found[cat].append(Evidence(cat, f"`{_short(line_text)}`", step.path,
-                                                   _cmd_line(step, m.start())))
+                found[cat] += _step_evidence(cat, p, step)
     for f in project.files:
         for inc in f.includes:
             for cat, p in pats.items():
@@ -208,6 +195,26 @@ def classify(project: Any, ctx: Context) -> dict[str, list[Evidence]]:
         uniq = sorted(set(found[cat]), key=lambda e: (e.path, e.line, e.what))
         found[cat] = uniq
     return found
+
+
+def _step_evidence(cat: str, p: dict[str, list], step: Step) -> list[Evidence]:
+    """What in one step counts for a category: its name, the action it uses, a command it runs."""
+    out = []
+    if step.name and _search(p.get("names", []), step.name):
+        out.append(Evidence(cat, f"step '{_short(step.name)}'", step.path, step.line))
+    act = _action_match(step.action(), p.get("actions", []))
+    if act:
+        out.append(Evidence(cat, (step.uses or "").split("@", 1)[0], step.path, step.line))
+    if step.run:
+        code = _code(step)
+        m = _search(p.get("commands", []), code)
+        if m:
+            start = code.rfind("\n", 0, m.start()) + 1
+            line_text = code[start:].split("\n", 1)[0].strip()
+            if len(line_text) > 60 and m.start() - start > 30:  # show the matched command
+                line_text = "… " + code[m.start():].split("\n", 1)[0].strip()
+            out.append(Evidence(cat, f"`{_short(line_text)}`", step.path, _cmd_line(step, m.start())))
+    return out
 
 
 def stages(target: Target, ctx: Context) -> Iterator[Hit]:
@@ -243,7 +250,7 @@ def _and(items: list[str]) -> str:
 
 # ---------------------------------------------------------------- GC702
 
-def _env_kind(job: Any, ctx: Context) -> tuple[str | None, str]:
+def _env_kind(job: Job, ctx: Context) -> tuple[str | None, str]:
     """('staging'|'production'|None, how it was recognised)."""
     staging = _regexes(ctx, "ci-staging-environments")
     production = _regexes(ctx, "ci-production-environments")
@@ -275,10 +282,10 @@ def _env_kind(job: Any, ctx: Context) -> tuple[str | None, str]:
     return None, ""
 
 
-def _upstream(project: Any, job: Any) -> list[Any]:
+def _upstream(project: Project, job: Job) -> list[Job]:
     """Jobs this job waits for, transitively (needs:)."""
     by_id = {j.id: j for j in project.jobs}
-    seen: dict[str, Any] = {}
+    seen: dict[str, Job] = {}
     todo = list(job.needs)
     while todo:
         n = todo.pop()
@@ -292,7 +299,7 @@ def _upstream(project: Any, job: Any) -> list[Any]:
     return list(seen.values())
 
 
-def _gate(project: Any, job: Any) -> str | None:
+def _gate(project: Project, job: Job) -> str | None:
     """How a production deployment is gated by a human, or None."""
     if job.manual:
         return job.manual_why
@@ -313,6 +320,19 @@ def _gate(project: Any, job: Any) -> str | None:
     return None
 
 
+def _no_automated_staging(staging: list[tuple[Job, str]]) -> str:
+    """The message when no staging deployment runs on a push or merge: what the staging jobs wait for."""
+    if not staging:
+        return ("no automated staging deployment: no job targets a staging environment "
+                "(environment: staging, or a deploy job named for staging)")
+    detail = "; ".join(
+        f"job '{j.label}' ({j.where()}, {h}) is "
+        + (f"manual ({j.manual_why})" if j.manual else
+           "started by " + (", ".join(sorted({t.event for t in j.triggers})) or "nothing"))
+        for j, h in staging[:MAX_EVIDENCE])
+    return f"no automated staging deployment: {detail}, not by a push or merge"
+
+
 def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC702: an automated staging deployment, and production deployments behind a manual gate."""
     project = _project(target)
@@ -327,17 +347,7 @@ def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
             production.append((job, how))
     automated = [(j, h) for j, h in staging if not j.manual and {t.event for t in j.triggers} & PUSH_EVENTS]
     if not automated:
-        if staging:
-            detail = "; ".join(
-                f"job '{j.label}' ({j.where()}, {h}) is "
-                + (f"manual ({j.manual_why})" if j.manual else
-                   "started by " + (", ".join(sorted({t.event for t in j.triggers})) or "nothing"))
-                for j, h in staging[:MAX_EVIDENCE])
-            msg = f"no automated staging deployment: {detail}, not by a push or merge"
-        else:
-            msg = ("no automated staging deployment: no job targets a staging environment "
-                   "(environment: staging, or a deploy job named for staging)")
-        yield Hit(msg, line=1, extra={"staging_jobs": [j.where() for j, _ in staging]})
+        yield Hit(_no_automated_staging(staging), line=1, extra={"staging_jobs": [j.where() for j, _ in staging]})
     seen: set[tuple[str, int]] = set()
     for job, how in production:
         gate = _gate(project, job)
@@ -366,7 +376,7 @@ def _changelog_files(inventory: list[str], ctx: Context) -> list[str]:
     return sorted(out)
 
 
-def _goreleaser_changelog(rc: Any) -> bool:
+def _goreleaser_changelog(rc: ReleaseConfig) -> bool:
     data = rc.data if isinstance(rc.data, dict) else {}
     ch = data.get("changelog")
     if isinstance(ch, dict) and (ch.get("disable") in (True, "true") or ch.get("skip") in (True, "true")):
@@ -428,7 +438,7 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
 _GORELEASER_CONFIG = re.compile(r"(?:^|\s)(?:-f|--config)[=\s]+(\S+)")
 
 
-def _goreleaser_config(project: Any, text: str) -> Any:
+def _goreleaser_config(project: Project, text: str) -> ReleaseConfig | None:
     m = _GORELEASER_CONFIG.search(text)
     names = [m.group(1).strip("'\"")] if m else [".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml",
                                                      "goreleaser.yaml"]
@@ -440,13 +450,13 @@ def _goreleaser_config(project: Any, text: str) -> Any:
     return None
 
 
-def _goreleaser_push(project: Any, step: Any) -> tuple[str, bool] | None:
+def _goreleaser_push(project: Project, step: Step) -> tuple[str, bool] | None:
     """(what, signed) when a GoReleaser release step pushes images; None otherwise."""
     text = None
     if step.action() == "goreleaser/goreleaser-action":
         text = step.with_.get("args", "")
-    elif step.run and re.search(r"\bgoreleaser\b", step.run):
-        text = step.run[re.search(r"\bgoreleaser\b", step.run).start():].split("\n", 1)[0]
+    elif step.run and (m := re.search(r"\bgoreleaser\b", step.run)):
+        text = step.run[m.start():].split("\n", 1)[0]
     if text is None or not re.search(r"\brelease\b", text) or "--snapshot" in text or "--skip=publish" in text \
             or "--skip-publish" in text:
         return None
@@ -461,7 +471,7 @@ def _goreleaser_push(project: Any, step: Any) -> tuple[str, bool] | None:
     return f"GoReleaser release with images ({rc.path})", signed
 
 
-def _pushes(project: Any, job: Any, ctx: Context) -> list[tuple[int, Any, str, bool, int]]:
+def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, str, bool, int]]:
     """(step index, step, what, signed by itself, line) for each step that pushes an image."""
     actions = _list(ctx, "image-push-actions")
     commands = _regexes(ctx, "image-push-commands")
@@ -475,14 +485,14 @@ def _pushes(project: Any, job: Any, ctx: Context) -> list[tuple[int, Any, str, b
             continue
         act = _action_match(step.action(), actions)
         if act:
+            used = (step.uses or "").split("@", 1)[0]
             inp = act[act.index("[") + 1: -1] if "[" in act and act.endswith("]") else None
             if inp is None:
-                out.append((i, step, step.uses.split("@", 1)[0], False, step.line))
+                out.append((i, step, used, False, step.line))
             else:
                 v = step.with_.get(inp)
                 if v is not None and v.strip().lower() not in ("false", "0", "no", "off", ""):
-                    out.append((i, step, f"{step.uses.split('@', 1)[0]} with {inp}: {_short(v, 40)}", False,
-                                step.line))
+                    out.append((i, step, f"{used} with {inp}: {_short(v, 40)}", False, step.line))
         if step.run:
             m = _search(commands, _code(step))
             if m:
@@ -490,20 +500,20 @@ def _pushes(project: Any, job: Any, ctx: Context) -> list[tuple[int, Any, str, b
     return out
 
 
-def _signs(step: Any, ctx: Context) -> bool:
+def _signs(step: Step, ctx: Context) -> bool:
     return bool(step.run and _search(_regexes(ctx, "image-sign-commands"), _code(step)))
 
 
-def _needed_by(project: Any) -> dict[str, list[Any]]:
+def _needed_by(project: Project) -> dict[str, list[Job]]:
     """job id -> the jobs that list it in needs: (built once per project)."""
-    out: dict[str, list[Any]] = {}
+    out: dict[str, list[Job]] = {}
     for j in project.jobs:
         for n in j.needs:
             out.setdefault(n, []).append(j)
     return out
 
 
-def _signed_after(project: Any, job: Any, needed_by: dict[str, list[Any]], signers: list[Any]) -> bool:
+def _signed_after(project: Project, job: Job, needed_by: dict[str, list[Job]], signers: list[Job]) -> bool:
     """Whether a signing job runs after this one: it needs it (transitively; a reusable workflow's jobs
     count as their caller), or it is a GitLab job of a later stage in the same pipeline (a child
     pipeline runs where its trigger job does)."""
@@ -536,11 +546,12 @@ def _signed_after(project: Any, job: Any, needed_by: dict[str, list[Any]], signe
     return False
 
 
-def _anchor(project: Any, job: Any, file: str) -> Any:
+def _anchor(project: Project, job: Job, file: str) -> Job | None:
     if job.file == file:
         return job
     by_id = {j.id: j for j in project.jobs}
-    cur, hops = job, 0
+    cur: Job | None = job
+    hops = 0
     while cur is not None and cur.file != file and hops < 20:
         cur, hops = by_id.get(cur.parent) if cur.parent else None, hops + 1
     return cur if cur is not None and cur.file == file else None

@@ -1,0 +1,41 @@
+"""Release tooling declared inside files, as :class:`ReleaseConfig` (a pure parser: text or parsed data in).
+
+package.json ``release`` (semantic-release), pyproject.toml tool tables
+(commitizen, towncrier, python-semantic-release, git-cliff) and GoReleaser
+configurations.  The CI loader finds the files and reads them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from guidecheck.parsers.ci.common import key_line
+from guidecheck.parsers.ci.model import ReleaseConfig
+
+_PYPROJECT_TOOLS = re.compile(r"^\[tool\.(commitizen|towncrier|semantic_release|git-cliff)\]\s*$", re.M)
+
+
+def from_package_json(display: str, data: Any) -> list[ReleaseConfig]:
+    """semantic-release configured in a package.json's ``release`` key."""
+    if isinstance(data, dict) and "release" in data:
+        return [ReleaseConfig("semantic-release", display, key_line(data, "release"), "package.json 'release'")]
+    return []
+
+
+def from_pyproject(display: str, text: str) -> list[ReleaseConfig]:
+    """Release tools configured in a pyproject.toml's ``[tool.<name>]`` tables (found in the text)."""
+    out: list[ReleaseConfig] = []
+    for m in _PYPROJECT_TOOLS.finditer(text):
+        tool = {"semantic_release": "python-semantic-release"}.get(m.group(1), m.group(1))
+        out.append(ReleaseConfig(tool, display, text.count("\n", 0, m.start()) + 1,
+                                 f"pyproject.toml [tool.{m.group(1)}]"))
+    return out
+
+
+def from_goreleaser(display: str, data: Any) -> list[ReleaseConfig]:
+    """A GoReleaser configuration (kept whole: the checks read its changelog and docker settings)."""
+    if isinstance(data, dict):
+        return [ReleaseConfig("goreleaser", display, getattr(data, "line", 1), "GoReleaser configuration",
+                              data=data)]
+    return []
