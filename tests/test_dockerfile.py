@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from guidecheck.loaders.dockerfile import (
+from guidecheck.parsers.docker import (
     MARK,
     Dockerfile,
     expand,
@@ -389,7 +389,7 @@ def test_many_instructions_and_heredocs_parse_fast():
 
 
 def test_instruction_cap_and_expansion_depth_are_clear_errors():
-    from guidecheck.loaders.dockerfile import MAX_INSTRUCTIONS
+    from guidecheck.parsers.docker import MAX_INSTRUCTIONS
 
     t0 = time.perf_counter()
     df = parse_dockerfile("FROM alpine:3.20\n" + "RUN x\n" * (MAX_INSTRUCTIONS + 5000))

@@ -1,7 +1,7 @@
 """Dockerfile rules: base image (GC301), layers (GC302), package caches (GC303),
 pinned FROM images (GC304) and OCI labels (GC305).
 
-Every check reads the model of :mod:`guidecheck.loaders.dockerfile` (``target.data``).
+Every check reads the model of :mod:`guidecheck.parsers.docker` (``target.data``).
 Stage aliases are followed (``FROM build`` is judged by ``build``'s image), ARG
 defaults are applied, and an ARG without default is reported as such, never
 guessed.  Only the final stage ships: GC301 and GC305 judge the final image,
@@ -17,7 +17,7 @@ from typing import Iterator
 
 from guidecheck.parsers import images
 from guidecheck.checks import Context, NotApplicable
-from guidecheck.loaders.dockerfile import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
+from guidecheck.parsers.docker import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
 from guidecheck.model import Hit, Target
 
 _MAX_SHOWN = 120

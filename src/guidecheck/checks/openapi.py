@@ -1,7 +1,7 @@
 """OpenAPI rules: a document exists (GC901), it is valid (GC902), its inputs are constrained (GC603).
 
-The documents and their ``$ref``s come from :mod:`guidecheck.loaders.openapi`
-(resolved inside the scanned tree only).  GC902 runs openapi-spec-validator
+The documents (model: :mod:`guidecheck.parsers.openapi`) and their ``$ref``s come
+from :mod:`guidecheck.loaders.openapi` (resolved inside the scanned tree only).  GC902 runs openapi-spec-validator
 (imported here, lazily) on that model with retrieval handlers that serve only
 files the loader already resolved and refuse every other URI: nothing is ever
 fetched or read by the validator.
@@ -27,7 +27,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 
 
 def spec_of(target: Target):
-    from guidecheck.loaders.openapi import OpenAPIDoc
+    from guidecheck.parsers.openapi import OpenAPIDoc
 
     if not isinstance(target.data, OpenAPIDoc):
         raise NotApplicable("not an OpenAPI document")
@@ -152,7 +152,7 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
 
 def _ref_holder(spec, ref: str) -> tuple[str, int]:
     """(file, line) of the first ``$ref`` whose value contains ``ref``; (document, 0) if none."""
-    from guidecheck.loaders.openapi import iter_refs
+    from guidecheck.parsers.openapi import iter_refs
 
     for ab, f in spec.files.items():
         for holder, value, _base in iter_refs(f.data):

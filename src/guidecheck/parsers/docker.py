@@ -1,6 +1,8 @@
-"""Dockerfile loader: a tokenizer and stage model that follow BuildKit's parser.
+"""Dockerfile parser and model: a tokenizer and stage model that follow BuildKit's parser.
 
-The model every docker rule reads.  Line numbers are 1-based lines of the file.
+The model every docker rule reads (text in, :class:`Dockerfile` out; no file
+system, no targets: :mod:`guidecheck.loaders.docker` turns a read file into the
+``docker`` target).  Line numbers are 1-based lines of the file.
 
 Why not ``dockerfile-parse`` alone: on version 2.0.1 it turns heredoc bodies
 into instructions (containerbuildsystem/dockerfile-parse#145), mangles
