@@ -4,9 +4,11 @@ The model every docker rule reads (text in, :class:`Dockerfile` out; no file
 system, no targets: :mod:`guidecheck.loaders.docker` turns a read file into the
 ``docker`` target).  Line numbers are 1-based lines of the file.
 
-Why not ``dockerfile-parse`` alone: on version 2.0.1 it turns heredoc bodies
+Why not ``dockerfile-parse`` (only a test dependency now: the differential
+oracle of tests/test_dockerfile.py): on version 2.0.1 it turns heredoc bodies
 into instructions (containerbuildsystem/dockerfile-parse#145), mangles
-``${VAR:-default}`` in ``FROM``, accepts unknown instructions silently, and is
+``${VAR:-default}`` in ``FROM``, ends a continuation at an empty line, keeps a
+byte-order mark in the first keyword, accepts unknown instructions silently, and is
 super-linear on long continuations (20,000 continuation lines take ~0.4 s,
 40,000 ~1.4 s).  This module reimplements the small part of BuildKit's
 ``frontend/dockerfile/parser`` that the rules need, linear in the input:
