@@ -19,7 +19,7 @@ from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config
 from guidecheck.loaders import load
-from guidecheck.loaders.dockerfile import parse_dockerfile
+from guidecheck.parsers.docker import parse_dockerfile
 
 from conftest import FIXTURES
 

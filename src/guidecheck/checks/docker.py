@@ -1,7 +1,7 @@
 """Dockerfile rules: base image (GC301), layers (GC302), package caches (GC303),
 pinned FROM images (GC304) and OCI labels (GC305).
 
-Every check reads the model of :mod:`guidecheck.loaders.dockerfile` (``target.data``).
+Every check reads the model of :mod:`guidecheck.parsers.docker` (``target.data``).
 Stage aliases are followed (``FROM build`` is judged by ``build``'s image), ARG
 defaults are applied, and an ARG without default is reported as such, never
 guessed.  Only the final stage ships: GC301 and GC305 judge the final image,
@@ -17,7 +17,7 @@ from typing import Iterator
 
 from guidecheck.parsers import images
 from guidecheck.checks import Context, NotApplicable
-from guidecheck.loaders.dockerfile import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
+from guidecheck.parsers.docker import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
 from guidecheck.model import Hit, Target
 
 _MAX_SHOWN = 120
@@ -266,21 +266,32 @@ def _sets_pip_no_cache(chain: list[Stage], run: _Run) -> bool:
 
 def _cache_problems(chain: list[Stage], ins: Instruction) -> list[str]:
     run = _Run(ins)
-    problems = []
+    found = (_apk_cache(run), _apt_cache(run), _pip_cache(chain, run), _rpm_cache(run))
+    return [p for p in found if p is not None]
+
+
+def _apk_cache(run: _Run) -> str | None:
     # apk: `apk add` without --no-cache keeps the index in /var/cache/apk
     apk_paths = ("/var/cache/apk", "/etc/apk/cache")
     for _, args in run.invocations(("apk",), _apk):
         if "add" in _operands(args)[:2] and "--no-cache" not in args:
             if not (run.removes(apk_paths) or run.cache_mount(apk_paths) or run.has_words("apk", "cache", "clean")):
-                problems.append("'apk add' without --no-cache (and /var/cache/apk is not removed in the same RUN)")
-            break
+                return "'apk add' without --no-cache (and /var/cache/apk is not removed in the same RUN)"
+            return None
+    return None
+
+
+def _apt_cache(run: _Run) -> str | None:
     # apt: package lists fetched by update/install stay in /var/lib/apt/lists
     apt_paths = ("/var/lib/apt/lists",)
     for tool, args in run.invocations(("apt",), _apt):
         verb = next((o for o in _operands(args) if o in ("update", "install")), None)
         if verb and not (run.removes(apt_paths) or run.cache_mount(apt_paths)):
-            problems.append(f"'{tool} {verb}' without 'rm -rf /var/lib/apt/lists/*' in the same RUN")
-            break
+            return f"'{tool} {verb}' without 'rm -rf /var/lib/apt/lists/*' in the same RUN"
+    return None
+
+
+def _pip_cache(chain: list[Stage], run: _Run) -> str | None:
     # pip: the wheel cache in ~/.cache/pip
     pip_paths = ("/root/.cache/pip", "/root/.cache")
     pip_calls = itertools.chain(run.invocations(("pip",), _pip),
@@ -291,8 +302,12 @@ def _cache_problems(chain: list[Stage], ins: Instruction) -> list[str]:
                       or any(m.get("type") == "cache" and ("/.cache" in _mount_target(m) or "pip" in _mount_target(m))
                              for m in run.mounts))
             if not exempt:
-                problems.append("'pip install' without --no-cache-dir (or PIP_NO_CACHE_DIR)")
-            break
+                return "'pip install' without --no-cache-dir (or PIP_NO_CACHE_DIR)"
+            return None
+    return None
+
+
+def _rpm_cache(run: _Run) -> str | None:
     # yum / dnf / microdnf / tdnf: metadata and packages in /var/cache/<tool>
     rpm_paths = ("/var/cache/yum", "/var/cache/dnf", "/var/cache/tdnf", "/var/cache/libdnf5")
     for tool, args in run.invocations(("yum", "dnf"), _rpm):
@@ -301,10 +316,10 @@ def _cache_problems(chain: list[Stage], ins: Instruction) -> list[str]:
         if verb:
             cleaned = any(_operands(a)[:2] == ["clean", "all"] for _, a in run.invocations(("yum", "dnf"), _rpm))
             if not (cleaned or run.removes(rpm_paths) or run.cache_mount(rpm_paths)):
-                problems.append(f"'{tool} {verb}' without '{tool} clean all' (or removing its cache under "
-                                "/var/cache) in the same RUN")
-            break
-    return problems
+                return (f"'{tool} {verb}' without '{tool} clean all' (or removing its cache under "
+                        "/var/cache) in the same RUN")
+            return None
+    return None
 
 
 def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:

@@ -1,7 +1,7 @@
 """OpenAPI rules: a document exists (GC901), it is valid (GC902), its inputs are constrained (GC603).
 
-The documents and their ``$ref``s come from :mod:`guidecheck.loaders.openapi`
-(resolved inside the scanned tree only).  GC902 runs openapi-spec-validator
+The documents (model: :mod:`guidecheck.parsers.openapi`) and their ``$ref``s come
+from :mod:`guidecheck.loaders.openapi` (resolved inside the scanned tree only).  GC902 runs openapi-spec-validator
 (imported here, lazily) on that model with retrieval handlers that serve only
 files the loader already resolved and refuse every other URI: nothing is ever
 fetched or read by the validator.
@@ -27,7 +27,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 
 
 def spec_of(target: Target):
-    from guidecheck.loaders.openapi import OpenAPIDoc
+    from guidecheck.parsers.openapi import OpenAPIDoc
 
     if not isinstance(target.data, OpenAPIDoc):
         raise NotApplicable("not an OpenAPI document")
@@ -117,22 +117,7 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
     if circular:
         notes[circular[0]] = "; the document is not validated until this loop is fixed"
     else:
-        for path, line, message in _validate(spec, family):
-            if path is None:  # the validator stopped at a reference it may not follow
-                idx = next((i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
-                           0 if problems else None)
-                if idx is None:
-                    where = _ref_holder(spec, message)
-                    results.append((where[0], where[1], "validation stopped: openapi-spec-validator cannot resolve "
-                                    f"the $ref {_short(message, 200)!r} (it resolves '#/...' from the document "
-                                    "root, also under a schema's $id)"
-                                    if where[1] else f"validation stopped: {message}"))
-                    if not where[1]:
-                        results[-1] = (spec.path, target.line, results[-1][2])
-                else:
-                    notes[idx] = "; validation of the document stops at this $ref"
-                break
-            results.append((path, line, message))
+        results = _validation_results(spec, family, target, problems, notes)
     for i, p in enumerate(problems):
         h = hit(p.path, p.line, p.message + notes.get(i, ""), p.column)
         if h:
@@ -150,9 +135,33 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
         yield h
 
 
+def _validation_results(spec, family: str, target: Target, problems: list,
+                        notes: dict[int, str]) -> list[tuple[str, int, str]]:
+    """The validator's findings as (path, line, message); where it stopped at a reference it may not follow, a
+    note on the matching $ref problem (in ``notes``, by index) or a finding of its own."""
+    results: list[tuple[str, int, str]] = []
+    for path, line, message in _validate(spec, family):
+        if path is None:  # the validator stopped at a reference it may not follow
+            idx = next((i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
+                       0 if problems else None)
+            if idx is None:
+                where = _ref_holder(spec, message)
+                results.append((where[0], where[1], "validation stopped: openapi-spec-validator cannot resolve "
+                                f"the $ref {_short(message, 200)!r} (it resolves '#/...' from the document "
+                                "root, also under a schema's $id)"
+                                if where[1] else f"validation stopped: {message}"))
+                if not where[1]:
+                    results[-1] = (spec.path, target.line, results[-1][2])
+            else:
+                notes[idx] = "; validation of the document stops at this $ref"
+            break
+        results.append((path, line, message))
+    return results
+
+
 def _ref_holder(spec, ref: str) -> tuple[str, int]:
     """(file, line) of the first ``$ref`` whose value contains ``ref``; (document, 0) if none."""
-    from guidecheck.loaders.openapi import iter_refs
+    from guidecheck.parsers.openapi import iter_refs
 
     for ab, f in spec.files.items():
         for holder, value, _base in iter_refs(f.data):
@@ -243,27 +252,32 @@ def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
             else:
                 yield None, 0, _short(f"{type(exc).__name__}: {exc}", 200)
             return
-        detail = err
-        if getattr(err, "context", None):
-            try:
-                detail = best_match(err.context) or err
-            except Exception:  # noqa: BLE001 - best effort only
-                detail = err
-        parts = getattr(err, "_gc_parts", None)
-        if parts is None:
-            parts = tuple(detail.absolute_path) if detail.absolute_path else tuple(err.absolute_path)
-        else:
-            parts = tuple(parts) + tuple(detail.relative_path if detail is not err else ())
-        path, line, node = _locate(spec, parts)
-        if isinstance(node, dict) and "default" in node and hasattr(node, "key_line"):
-            try:
-                if detail.instance == node["default"] and not detail.relative_path:
-                    line = node.key_line("default")  # a default value that does not match its schema
-            except Exception:  # noqa: BLE001 - comparison of odd values
-                pass
-        where = " > ".join(str(p) for p in parts)
-        msg = _short(detail.message)
-        yield path, line, f"invalid {spec.keyword} document: {msg}" + (f" at {where[:200]}" if where else "")
+        yield _described(spec, err, best_match)
+
+
+def _described(spec, err: Any, best_match: Any) -> tuple[str, int, str]:
+    """(file, line, message) of one validation error, at its most specific sub-error (``best_match``)."""
+    detail = err
+    if getattr(err, "context", None):
+        try:
+            detail = best_match(err.context) or err
+        except Exception:  # noqa: BLE001 - best effort only
+            detail = err
+    parts = getattr(err, "_gc_parts", None)
+    if parts is None:
+        parts = tuple(detail.absolute_path) if detail.absolute_path else tuple(err.absolute_path)
+    else:
+        parts = tuple(parts) + tuple(detail.relative_path if detail is not err else ())
+    path, line, node = _locate(spec, parts)
+    if isinstance(node, dict) and "default" in node and hasattr(node, "key_line"):
+        try:
+            if detail.instance == node["default"] and not detail.relative_path:
+                line = node.key_line("default")  # a default value that does not match its schema
+        except Exception:  # noqa: BLE001 - comparison of odd values
+            pass
+    where = " > ".join(str(p) for p in parts)
+    msg = _short(detail.message)
+    return path, line, f"invalid {spec.keyword} document: {msg}" + (f" at {where[:200]}" if where else "")
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -448,47 +462,63 @@ class _Inputs:
             if not isinstance(node, dict) or (id(node), part) in visited:
                 continue
             visited.add((id(node), part))
-            path = self.spec.display(cur)
-            types = node.get("type")
-            tlist = types if isinstance(types, list) else [types] if isinstance(types, str) else []
-            if "string" in tlist and not any(k in node for k in ("maxLength", "enum", "pattern", "format", "const")):
-                self._add(path, ln, "unbounded string", f"unbounded string: {what} has no maxLength, enum, pattern "
-                          "or format")
-            members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
-            is_object = "object" in tlist or (not tlist and (isinstance(node.get("properties"), dict) or
-                                                              any(self._objectish(m, cur) for m in members)))
-            if is_object and not part and not self._closed(node, cur):
-                if isinstance(node.get("additionalProperties"), dict):
-                    why = "a map whose additionalProperties is a schema, without maxProperties"
-                elif node.get("properties") or members:
-                    why = "additionalProperties is not false"
+            self._judge(node, cur, ln, what, part, inline)
+            stack.extend(self._children(node, cur, ln, what))
+
+    def _judge(self, node: dict, cur: str, ln: int, what: str, part: bool, inline: bool) -> None:
+        """Record the problems of one schema node: an unbounded string, an open object, an empty schema."""
+        path = self.spec.display(cur)
+        types = node.get("type")
+        tlist = types if isinstance(types, list) else [types] if isinstance(types, str) else []
+        if "string" in tlist and not any(k in node for k in ("maxLength", "enum", "pattern", "format", "const")):
+            self._add(path, ln, "unbounded string", f"unbounded string: {what} has no maxLength, enum, pattern "
+                      "or format")
+        why = self._open_object(node, cur, tlist, part)
+        if why is not None:
+            self._add(path, ln, "open object", f"open object: {what} accepts any properties ({why})")
+        if not inline and not part and not any(k in node for k in _CONSTRAINT_KEYS):
+            self._add(path, ln, "empty schema", f"{what} has an empty schema (any value is accepted)")
+
+    def _open_object(self, node: dict, cur: str, tlist: list, part: bool) -> str | None:
+        """Why an object schema accepts any properties, or None (not an object, closed, or part of an allOf)."""
+        members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
+        is_object = "object" in tlist or (not tlist and (isinstance(node.get("properties"), dict) or
+                                                          any(self._objectish(m, cur) for m in members)))
+        if not (is_object and not part and not self._closed(node, cur)):
+            return None
+        if isinstance(node.get("additionalProperties"), dict):
+            return "a map whose additionalProperties is a schema, without maxProperties"
+        if node.get("properties") or members:
+            return "additionalProperties is not false"
+        return "no properties and no additionalProperties: false"
+
+    @staticmethod
+    def _children(node: dict, cur: str, ln: int, what: str) -> list[tuple[Any, str, int, str, bool]]:
+        """The sub-schemas of a node to walk next: properties, items, additionalProperties, allOf/oneOf/anyOf."""
+        out: list[tuple[Any, str, int, str, bool]] = []
+        props = node.get("properties")
+        if isinstance(props, dict):
+            for name in props:
+                out.append((props[name], cur, key_line(props, name, ln),
+                            f"property {str(name)[:60]!r} of {_short(what, 120)}", False))
+        items = node.get("items")
+        if isinstance(items, dict):
+            out.append((items, cur, key_line(node, "items", ln), f"items of {_short(what, 120)}", False))
+        addl = node.get("additionalProperties")
+        if isinstance(addl, dict):
+            out.append((addl, cur, key_line(node, "additionalProperties", ln),
+                        f"additionalProperties of {_short(what, 120)}", False))
+        for k in ("allOf", "oneOf", "anyOf"):
+            seq = node.get(k)
+            if not isinstance(seq, list):
+                continue
+            for i, sub in enumerate(seq):
+                sub_line = seq.item_line(i) if hasattr(seq, "item_line") else ln
+                if k == "allOf":  # parts of one object: their properties are checked, closure on the whole
+                    out.append((sub, cur, sub_line, what, True))
                 else:
-                    why = "no properties and no additionalProperties: false"
-                self._add(path, ln, "open object", f"open object: {what} accepts any properties ({why})")
-            if not inline and not part and not any(k in node for k in _CONSTRAINT_KEYS):
-                self._add(path, ln, "empty schema", f"{what} has an empty schema (any value is accepted)")
-            props = node.get("properties")
-            if isinstance(props, dict):
-                for name in props:
-                    stack.append((props[name], cur, key_line(props, name, ln),
-                                  f"property {str(name)[:60]!r} of {_short(what, 120)}", False))
-            items = node.get("items")
-            if isinstance(items, dict):
-                stack.append((items, cur, key_line(node, "items", ln), f"items of {_short(what, 120)}", False))
-            addl = node.get("additionalProperties")
-            if isinstance(addl, dict):
-                stack.append((addl, cur, key_line(node, "additionalProperties", ln),
-                              f"additionalProperties of {_short(what, 120)}", False))
-            for k in ("allOf", "oneOf", "anyOf"):
-                seq = node.get(k)
-                if not isinstance(seq, list):
-                    continue
-                for i, sub in enumerate(seq):
-                    sub_line = seq.item_line(i) if hasattr(seq, "item_line") else ln
-                    if k == "allOf":  # parts of one object: their properties are checked, closure on the whole
-                        stack.append((sub, cur, sub_line, what, True))
-                    else:
-                        stack.append((sub, cur, sub_line, f"{k}[{i}] of {_short(what, 120)}", False))
+                    out.append((sub, cur, sub_line, f"{k}[{i}] of {_short(what, 120)}", False))
+        return out
 
     def _objectish(self, member: Any, cur: str) -> bool:
         m, _ = self.spec.deref(member, cur)

@@ -313,22 +313,11 @@ def _add_object(obj: dict, src: SourceFile, out: Loaded, config: Config, span: t
 
 
 def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
-    from guidecheck.loaders.dockerfile import parse_dockerfile
+    from guidecheck.loaders.docker import dockerfile_target
 
-    df = parse_dockerfile(text)
-    src.errors.extend(df.errors)
-    if not df.stages:
-        return
-    out.targets.append(
-        Target(
-            kind="docker",
-            path=src.path,
-            line=df.stages[0].line,
-            ref=ObjectRef("Dockerfile", None, src.path),
-            data=df,
-            source=src,
-        )
-    )
+    target = dockerfile_target(text, src)
+    if target is not None:
+        out.targets.append(target)
 
 
 def documents_of(loaded: Loaded, path: str) -> list[Any]:

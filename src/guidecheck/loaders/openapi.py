@@ -1,112 +1,36 @@
-"""OpenAPI / Swagger documents: find them, and resolve their ``$ref``s without trusting them.
+"""OpenAPI / Swagger loader: find the documents, and load the files their ``$ref``s reach.
 
 A document is any parsed YAML or JSON document (from ``loaded.others``: every
 file is read and parsed once, by the walk) whose top level has an ``openapi``
-or ``swagger`` key.  Each becomes a target of kind ``openapi``.
+or ``swagger`` key.  Each becomes a target of kind ``openapi`` whose data is a
+:class:`guidecheck.parsers.openapi.OpenAPIDoc`.
 
-References are resolved here, once, and only inside the scanned tree:
-
-* ``#/json/pointer`` into the same file;
-* ``relative/file.yaml#/pointer`` to another YAML/JSON file of the scan, taken
-  from ``loaded.others`` (already parsed, never read again);
-* anything else is never followed and becomes a *problem* of the document
-  (rule GC902): a URL of any scheme (``http:``, ``https:``, ``file:``, ...), an
-  absolute path, a relative path leaving the scanned tree, a file that is not
-  among the scanned YAML/JSON files, a pointer that leads nowhere, and a chain
-  of ``$ref``-only nodes that comes back to itself (``Self: {$ref: Self}``,
-  which has no meaning; ``A`` -> ``B`` -> ``A`` through properties is legal).
-
-Nothing here imports the validator: GC902 runs openapi-spec-validator on the
-model built here, with retrieval handlers that serve only the files resolved
-here (see :mod:`guidecheck.checks.openapi`).
+References are resolved here, once, and only inside the scanned tree, by the
+rules of :func:`guidecheck.parsers.openapi.resolve_ref` (what may be followed,
+and which references become *problems* of the document, rule GC902); this
+module supplies the files: those the walk parsed, and a ``$ref`` target the
+walk skipped, read on demand through the same safe reader (see
+:class:`_FileIndex`).
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-import urllib.parse
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from guidecheck.model import ObjectRef, Target
-
-# keys whose values are literal data, never references
-_LITERAL_KEYS = frozenset({"example", "default", "enum", "const"})
-MAX_REF_HOPS = 64  # a $ref chain longer than this is reported, not followed further
-
-
-@dataclass
-class SpecFile:
-    path: str  # display path
-    abspath: str
-    data: Any  # the file's (first) document
-
-
-@dataclass
-class RefProblem:
-    path: str  # display path of the file holding the $ref
-    line: int
-    column: int
-    ref: str
-    message: str
-    kind: str  # external | escapes | absolute | missing-file | missing-target | circular | invalid
-
-
-@dataclass
-class OpenAPIDoc:
-    path: str  # display path of the document
-    abspath: str
-    root: str  # absolute root of the scanned tree: no $ref is ever resolved outside it
-    keyword: str  # "openapi" | "swagger"
-    version: str  # as written, e.g. "3.0.3", "2.0"
-    data: Any  # the document (a YMap)
-    files: dict[str, SpecFile] = field(default_factory=dict)  # abspath -> file (the document's own included)
-    problems: list[RefProblem] = field(default_factory=list)
-    # absolute $id (without fragment) -> (file abspath, schema node): resolved locally, never fetched
-    ids: dict[str, tuple[str, Any]] = field(default_factory=dict)
-    # id(a $ref holder) -> the enclosing schema with an absolute $id (its '#/...' refs are relative to it)
-    bases: dict[int, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def family(self) -> str | None:
-        """``2.0``, ``3.0``, ``3.1``, ``3.2`` or None when the version is not one of them."""
-        v = self.version
-        if self.keyword == "swagger":
-            return "2.0" if v in ("2.0", "2") else None
-        for fam in ("3.0", "3.1", "3.2"):
-            if v == fam or v.startswith(fam + "."):
-                return fam
-        return None
-
-    def file_of(self, abspath: str) -> SpecFile | None:
-        return self.files.get(abspath)
-
-    def resolve(self, ref: Any, from_abspath: str) -> tuple[str, Any] | None:
-        """The node a ``$ref`` written in file ``from_abspath`` points at, as (file abspath, node), or None."""
-        res = _resolve(self, ref, from_abspath)
-        return (res[0], res[1]) if isinstance(res, tuple) else None
-
-    def resolve_at(self, holder: dict, from_abspath: str) -> tuple[str, Any] | None:
-        """Like :meth:`resolve` for the ``$ref`` of ``holder`` (honours an enclosing ``$id``)."""
-        res = _resolve(self, holder.get("$ref"), from_abspath, holder=holder)
-        return (res[0], res[1]) if isinstance(res, tuple) else None
-
-    def deref(self, node: Any, abspath: str) -> tuple[Any, str]:
-        """Follow ``$ref`` chains from ``node`` (in file ``abspath``); stops at a node that is not a reference
-        (or that cannot be resolved, or a loop: then the last node reached is returned)."""
-        seen = 0
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < MAX_REF_HOPS:
-            res = self.resolve_at(node, abspath)
-            if res is None:
-                return node, abspath
-            abspath, node = res
-            seen += 1
-        return node, abspath
-
-    def display(self, abspath: str) -> str:
-        f = self.files.get(abspath)
-        return f.path if f else self.path
+from guidecheck.parsers.openapi import (
+    OpenAPIDoc,
+    RefProblem,
+    SpecFile,
+    collect_ids,
+    iter_refs,
+    pure_ref_loop,
+    ref_pos,
+    resolve_ref,
+    spec_keyword,
+)
 
 
 def extend(loaded, config, options) -> None:
@@ -119,8 +43,8 @@ def extend(loaded, config, options) -> None:
             data = doc.data
             if not isinstance(data, dict):
                 continue
-            keyword = "openapi" if "openapi" in data else "swagger" if "swagger" in data else None
-            if keyword is None or _looks_like_k8s_or_other(data):
+            keyword = spec_keyword(data)
+            if keyword is None:
                 continue
             where = index.where(docs.path)
             if where is None:
@@ -151,15 +75,6 @@ def extend(loaded, config, options) -> None:
                 data=spec,
                 origin={"source": "file", "repo": scope},
             ))
-
-
-def _looks_like_k8s_or_other(data: dict) -> bool:
-    # an `openapi:` key that is a nested configuration block (e.g. a tool's settings) rather than a version
-    for key in ("openapi", "swagger"):
-        if key in data:
-            v = data[key]
-            return not (isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool)))
-    return False
 
 
 class _FileIndex:
@@ -273,53 +188,10 @@ class _FileIndex:
         return abspath.replace(os.sep, "/")
 
 
-def iter_refs(node: Any) -> Iterator[tuple[dict, Any, Any]]:
-    """Every mapping holding a ``$ref`` key, with the innermost enclosing schema that has an absolute ``$id``
-    (JSON Schema 2020-12, OpenAPI 3.1: ``#/...`` is relative to it), or None.  Iterative, in document order;
-    literal data (examples, defaults, enums, ``x-`` extensions) is skipped.
-
-    A ``$ref`` whose value is a mapping is a property named "$ref" in a schema's ``properties``, not a reference.
-    """
-    stack: list[tuple[Any, Any, Any]] = [(node, None, None)]
-    while stack:
-        cur, parent_key, base = stack.pop()
-        if isinstance(cur, dict):
-            if isinstance(cur.get("$id"), str) and _absolute_id(cur["$id"]) and parent_key != "properties":
-                base = cur
-            if "$ref" in cur and not isinstance(cur["$ref"], dict):
-                yield cur, cur["$ref"], base
-            children = []
-            for k, v in cur.items():
-                if not isinstance(v, (dict, list)):
-                    continue
-                if isinstance(k, str) and (k.startswith("x-") or (k in _LITERAL_KEYS and not (
-                        k == "default" and parent_key == "responses"))):
-                    continue
-                children.append((v, k, base))
-            stack.extend(reversed(children))  # document order
-        elif isinstance(cur, list):
-            stack.extend(reversed([(v, parent_key, base) for v in cur if isinstance(v, (dict, list))]))
-
-
-def _absolute_id(value: str) -> bool:
-    split = urllib.parse.urlsplit(value)
-    return bool(split.scheme and (split.netloc or split.scheme == "urn"))
-
-
-def _strip_fragment(uri: str) -> str:
-    return uri.partition("#")[0]
-
-
-def _ref_pos(holder: dict) -> tuple[int, int]:
-    if hasattr(holder, "value_line"):
-        return holder.value_line("$ref"), holder.value_col("$ref")
-    return getattr(holder, "line", 1), getattr(holder, "col", 1)
-
-
 def _resolve_all(spec: OpenAPIDoc, index: _FileIndex) -> None:
     """Load every file the document reaches (phase 1: by path, collecting ``$id``s), then resolve and check every
     ``$ref`` of those files (phase 2), so that a reference to an ``$id`` works in any order of discovery."""
-    spec._index = index  # type: ignore[attr-defined]  # for resolve()/deref() from the checks
+    spec.lookup = index.data_at  # also for resolve()/deref() from the checks
     refs_of: dict[str, list] = {}
     queue = [spec.abspath]
     while queue:
@@ -329,11 +201,11 @@ def _resolve_all(spec: OpenAPIDoc, index: _FileIndex) -> None:
         f = spec.files[ab]
         refs = list(iter_refs(f.data))
         refs_of[ab] = refs
-        _collect_ids(spec, ab, f.data)
+        collect_ids(spec, ab, f.data)
         for holder, ref, base in refs:
             if base is not None:
                 spec.bases[id(holder)] = base
-            res = _resolve(spec, ref, ab, index, holder=holder)
+            res = resolve_ref(spec, ref, ab, holder=holder)
             if isinstance(res, tuple) and res[0] not in refs_of:
                 queue.append(res[0])
     # every file a reference can reach is loaded by now ($ids come only from loaded files)
@@ -341,13 +213,13 @@ def _resolve_all(spec: OpenAPIDoc, index: _FileIndex) -> None:
     for ab, refs in list(refs_of.items()):
         f = spec.files[ab]
         for holder, ref, _base in refs:
-            line, col = _ref_pos(holder)
-            res = _resolve(spec, ref, ab, index, holder=holder)
+            line, col = ref_pos(holder)
+            res = resolve_ref(spec, ref, ab, holder=holder)
             if isinstance(res, RefProblem):
                 res.path, res.line, res.column = f.path, line, col
                 spec.problems.append(res)
                 continue
-            loop = _pure_ref_loop(spec, holder, ab, index)
+            loop = pure_ref_loop(spec, holder, ab)
             if loop is not None and id(holder) in loop and loop not in cycles_reported:
                 cycles_reported.add(loop)
                 spec.problems.append(RefProblem(f.path, line, col, str(ref),
@@ -356,105 +228,4 @@ def _resolve_all(spec: OpenAPIDoc, index: _FileIndex) -> None:
     spec.problems.sort(key=lambda p: (p.path, p.line, p.column, p.message))
 
 
-def _pure_ref_loop(spec: OpenAPIDoc, holder: dict, ab: str, index: _FileIndex) -> frozenset | None:
-    """If following $ref-only nodes from ``holder`` comes back to a node already seen, the set of the loop's nodes."""
-    seen: list[int] = [id(holder)]
-    node, cur = holder, ab
-    for _ in range(MAX_REF_HOPS):
-        res = _resolve(spec, node.get("$ref"), cur, index, holder=node)
-        if not isinstance(res, tuple):
-            return None
-        cur, node, _ = res
-        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
-            return None
-        if id(node) in seen:
-            return frozenset(seen[seen.index(id(node)):])
-        seen.append(id(node))
-    return frozenset(seen)
-
-
-def _collect_ids(spec: OpenAPIDoc, abspath: str, data: Any) -> None:
-    stack = [(data, None)]
-    while stack:
-        cur, parent_key = stack.pop()
-        if isinstance(cur, dict):
-            sid = cur.get("$id")
-            if isinstance(sid, str) and _absolute_id(sid) and parent_key != "properties":
-                spec.ids.setdefault(_strip_fragment(sid), (abspath, cur))
-            stack.extend((v, k) for k, v in cur.items() if isinstance(v, (dict, list)) and
-                         not (isinstance(k, str) and (k in _LITERAL_KEYS or k.startswith("x-"))))
-        elif isinstance(cur, list):
-            stack.extend((v, parent_key) for v in cur if isinstance(v, (dict, list)))
-
-
-def _resolve(spec: OpenAPIDoc, ref: Any, from_abspath: str, index: _FileIndex | None = None,
-             holder: Any = None):
-    """(abspath, node, pointer) or a RefProblem (path/line filled in by the caller)."""
-    index = index or getattr(spec, "_index", None)
-    if not isinstance(ref, str):
-        return RefProblem("", 1, 1, repr(ref)[:80], f"$ref must be a string, not {type(ref).__name__}", "invalid")
-    shown = ref if len(ref) <= 200 else ref[:200] + "..."
-    file_part, _, fragment = ref.partition("#")
-    base = spec.bases.get(id(holder)) if holder is not None else None
-    if base is not None:  # inside a schema with an absolute $id: the reference is relative to that URI
-        file_part = _strip_fragment(urllib.parse.urljoin(base["$id"], file_part)) if file_part else \
-            _strip_fragment(base["$id"])
-    if file_part in spec.ids:  # a schema of the tree identified by its $id: never fetched
-        doc_ab, root = spec.ids[file_part]
-        node = _pointer(root, urllib.parse.unquote(fragment)) if fragment else root
-        if node is _MISSING:
-            return RefProblem("", 1, 1, ref, f"unresolvable $ref: {shown} points at nothing", "missing-target")
-        return doc_ab, node, fragment
-    if base is not None:
-        file_part = ref.partition("#")[0]  # not a known $id: resolve as a path, as before
-    if file_part:
-        split = urllib.parse.urlsplit(file_part)
-        if split.scheme and len(split.scheme) > 1 or split.netloc or file_part.startswith("//"):
-            return RefProblem("", 1, 1, ref, f"external $ref not followed (never fetched or read): {shown}",
-                              "external")
-        rel = urllib.parse.unquote(split.path)
-        if rel.startswith("/") or rel.startswith("\\") or (len(rel) > 1 and rel[1] == ":"):
-            return RefProblem("", 1, 1, ref, f"absolute-path $ref not followed (never read): {shown}", "absolute")
-        target = os.path.normpath(os.path.join(os.path.dirname(from_abspath), rel))
-        if not (target == spec.root or target.startswith(spec.root.rstrip(os.sep) + os.sep)):
-            return RefProblem("", 1, 1, ref, f"$ref escapes the scanned tree (not read): {shown}", "escapes")
-        if target not in spec.files:
-            found = index.data_at(target, spec.root) if index is not None else "not found"
-            if isinstance(found, str):
-                rel_show = os.path.relpath(target, spec.root).replace(os.sep, "/")
-                return RefProblem("", 1, 1, ref, f"$ref target file {rel_show[:200]} {found} (from {shown})",
-                                  "missing-file")
-            spec.files[target] = SpecFile(found[0], target, found[1])
-        doc_ab = target
-    else:
-        doc_ab = from_abspath
-    root = spec.files[doc_ab].data
-    node = _pointer(root, urllib.parse.unquote(fragment)) if fragment else root
-    if node is _MISSING:
-        return RefProblem("", 1, 1, ref, f"unresolvable $ref: {shown} points at nothing", "missing-target")
-    return doc_ab, node, fragment
-
-
-_MISSING = object()
-
-
-def _pointer(root: Any, pointer: str) -> Any:
-    if not pointer.startswith("/"):
-        return _MISSING  # plain-name fragments ($anchor) are not supported here
-    node = root
-    for raw in pointer[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict):
-            if token not in node:
-                return _MISSING
-            node = node[token]
-        elif isinstance(node, list):
-            if not token.isdigit() or int(token) >= len(node):
-                return _MISSING
-            node = node[int(token)]
-        else:
-            return _MISSING
-    return node
-
-
-__all__ = ["OpenAPIDoc", "RefProblem", "SpecFile", "extend", "iter_refs"]
+__all__ = ["extend"]

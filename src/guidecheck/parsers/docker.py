@@ -1,10 +1,14 @@
-"""Dockerfile loader: a tokenizer and stage model that follow BuildKit's parser.
+"""Dockerfile parser and model: a tokenizer and stage model that follow BuildKit's parser.
 
-The model every docker rule reads.  Line numbers are 1-based lines of the file.
+The model every docker rule reads (text in, :class:`Dockerfile` out; no file
+system, no targets: :mod:`guidecheck.loaders.docker` turns a read file into the
+``docker`` target).  Line numbers are 1-based lines of the file.
 
-Why not ``dockerfile-parse`` alone: on version 2.0.1 it turns heredoc bodies
+Why not ``dockerfile-parse`` (only a test dependency now: the differential
+oracle of tests/test_dockerfile.py): on version 2.0.1 it turns heredoc bodies
 into instructions (containerbuildsystem/dockerfile-parse#145), mangles
-``${VAR:-default}`` in ``FROM``, accepts unknown instructions silently, and is
+``${VAR:-default}`` in ``FROM``, ends a continuation at an empty line, keeps a
+byte-order mark in the first keyword, accepts unknown instructions silently, and is
 super-linear on long continuations (20,000 continuation lines take ~0.4 s,
 40,000 ~1.4 s).  This module reimplements the small part of BuildKit's
 ``frontend/dockerfile/parser`` that the rules need, linear in the input:
@@ -194,25 +198,10 @@ class _Parser:
         n = len(lines)
         i = 0
         while i < n:
-            raw = lines[i].rstrip("\r")
-            i += 1
-            start = i
-            s = raw.lstrip()
-            if s.startswith("#"):
+            start = i + 1
+            joined, i = self._logical_line(i)
+            if joined is None:
                 continue
-            body, cont = self._trim_continuation(s)
-            if not cont and not body.strip():
-                continue
-            parts = [body]
-            while cont and i < n:
-                raw = lines[i].rstrip("\r")
-                i += 1
-                stripped = raw.lstrip()
-                if stripped.startswith("#") or not stripped:
-                    continue  # comment lines and empty lines inside a continuation are skipped
-                body, cont = self._trim_continuation(raw)
-                parts.append(body)
-            joined = "".join(parts)
             if len(self.instructions) >= MAX_INSTRUCTIONS:
                 self.error(f"more than {MAX_INSTRUCTIONS} instructions: parsing stopped here; the rest of the "
                            "file is not checked", start)
@@ -220,39 +209,75 @@ class _Parser:
             ins = self._instruction(joined, start, i)
             if ins is None:
                 continue
-            target = ins
-            if ins.name == "ONBUILD":
-                trigger = _split_command(ins.value, self.escape)
-                target = Instruction(trigger[0].upper(), trigger[2], start, i) if trigger else ins
-                if trigger and target.name in _JSON_FORM:
-                    try:
-                        target.json_args = _json_array(trigger[2])
-                    except ValueError as exc:
-                        self.error(f"ONBUILD {target.name}: {exc}", start)
-                        target.json_args = []
+            target = self._onbuild_trigger(ins) if ins.name == "ONBUILD" else ins
             if target.name in _HEREDOC_INSTRUCTIONS and target.json_args is None and "<<" in joined:
-                for _fd, chomp, name in _heredocs_in(target.value):
-                    content: list[str] = []
-                    terminated = False
-                    while i < n:
-                        raw = lines[i]
-                        i += 1
-                        candidate = raw.rstrip("\r\n")
-                        if chomp:
-                            candidate = candidate.lstrip("\t")
-                        if candidate == name:
-                            terminated = True
-                            break
-                        content.append(raw)
-                    ins.heredocs.append("\n".join(content) + ("\n" if content else ""))
-                    ins.heredoc_names.append(name)
-                    if not terminated:
-                        self.error(f"unterminated heredoc: no line '{_short(name, 60)}' closes the heredoc "
-                                   "opened here", start)
-                        break
-                ins.end_line = i
+                i = self._heredoc_bodies(ins, target, i)
             self.instructions.append(ins)
         return _build(self.instructions, self.directives, self.errors, self.escape)
+
+    def _logical_line(self, i: int) -> tuple[str | None, int]:
+        """The instruction text starting at line index ``i`` with its continuation lines joined (None for a
+        comment or empty line), and the index of the line after it."""
+        lines = self.lines
+        n = len(lines)
+        raw = lines[i].rstrip("\r")
+        i += 1
+        s = raw.lstrip()
+        if s.startswith("#"):
+            return None, i
+        body, cont = self._trim_continuation(s)
+        if not cont and not body.strip():
+            return None, i
+        parts = [body]
+        while cont and i < n:
+            raw = lines[i].rstrip("\r")
+            i += 1
+            stripped = raw.lstrip()
+            if stripped.startswith("#") or not stripped:
+                continue  # comment lines and empty lines inside a continuation are skipped
+            body, cont = self._trim_continuation(raw)
+            parts.append(body)
+        return "".join(parts), i
+
+    def _onbuild_trigger(self, ins: Instruction) -> Instruction:
+        """The instruction an ONBUILD runs (``ins`` itself when it names none)."""
+        start, end = ins.line, ins.end_line
+        trigger = _split_command(ins.value, self.escape)
+        target = Instruction(trigger[0].upper(), trigger[2], start, end) if trigger else ins
+        if trigger and target.name in _JSON_FORM:
+            try:
+                target.json_args = _json_array(trigger[2])
+            except ValueError as exc:
+                self.error(f"ONBUILD {target.name}: {exc}", start)
+                target.json_args = []
+        return target
+
+    def _heredoc_bodies(self, ins: Instruction, target: Instruction, i: int) -> int:
+        """Read the bodies of ``target``'s heredocs from line index ``i`` into ``ins``; the index after them."""
+        lines = self.lines
+        n = len(lines)
+        start = ins.line
+        for _fd, chomp, name in _heredocs_in(target.value):
+            content: list[str] = []
+            terminated = False
+            while i < n:
+                raw = lines[i]
+                i += 1
+                candidate = raw.rstrip("\r\n")
+                if chomp:
+                    candidate = candidate.lstrip("\t")
+                if candidate == name:
+                    terminated = True
+                    break
+                content.append(raw)
+            ins.heredocs.append("\n".join(content) + ("\n" if content else ""))
+            ins.heredoc_names.append(name)
+            if not terminated:
+                self.error(f"unterminated heredoc: no line '{_short(name, 60)}' closes the heredoc "
+                           "opened here", start)
+                break
+        ins.end_line = i
+        return i
 
     def _instruction(self, line: str, start: int, end: int) -> Instruction | None:
         split = _split_command(line, self.escape)
@@ -285,37 +310,12 @@ class _Parser:
         if name in ("ENV", "LABEL"):
             self._name_values(ins)
         elif name == "ARG":
-            words = _words(args, self.escape)
-            if not words:
-                self.error("ARG requires at least one argument", line)
-            for w in words:
-                if "=" in w:
-                    k, _, v = w.partition("=")
-                    if not k:
-                        self.error("ARG names can not be blank", line)
-                        continue
-                    ins.pairs.append((k, v))
-                else:
-                    ins.pairs.append((w, None))
+            self._arg(ins)
         elif name in ("USER", "WORKDIR", "MAINTAINER", "STOPSIGNAL"):
             if not args:
                 self.error(f"{name} requires exactly one argument", line)
         elif name in ("EXPOSE", "VOLUME", "ONBUILD"):
-            if not args or (ins.json_args is not None and not ins.json_args):
-                self.error(f"{name} requires at least one argument", line)
-            elif name == "EXPOSE":
-                for port in args.split():
-                    problem = _bad_port(port)
-                    if problem:
-                        self.error(f"EXPOSE {port}: {problem}", line)
-            elif name == "ONBUILD":
-                trigger = args.split(None, 1)[0].upper()
-                if trigger == "ONBUILD":
-                    self.error("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", line)
-                elif trigger in ("FROM", "MAINTAINER"):
-                    self.error(f"{trigger} isn't allowed as an ONBUILD trigger", line)
-                elif trigger not in INSTRUCTIONS:
-                    self.error(f"unknown instruction in ONBUILD trigger: {trigger}", line)
+            self._one_or_more(ins)
         elif name == "HEALTHCHECK":
             self._healthcheck(ins)
         elif name in ("COPY", "ADD"):
@@ -328,15 +328,54 @@ class _Parser:
             elif not ins.json_args:
                 self.error("SHELL requires at least one argument", line)
         elif name == "FROM":
-            words = args.split()
-            if not words:
-                self.error("FROM requires either one or three arguments", line)
-            elif len(words) == 3 and words[1].lower() == "as":
-                if not _STAGE_NAME.match(words[2].lower()):
-                    self.error(f"invalid name for build stage: '{words[2]}', name can't start with a number "
-                               "or contain symbols", line)
-            elif len(words) != 1:
-                self.error("FROM requires either one or three arguments (FROM image [AS name])", line)
+            self._from(ins)
+
+    def _arg(self, ins: Instruction) -> None:
+        words = _words(ins.value, self.escape)
+        if not words:
+            self.error("ARG requires at least one argument", ins.line)
+        for w in words:
+            if "=" in w:
+                k, _, v = w.partition("=")
+                if not k:
+                    self.error("ARG names can not be blank", ins.line)
+                    continue
+                ins.pairs.append((k, v))
+            else:
+                ins.pairs.append((w, None))
+
+    def _one_or_more(self, ins: Instruction) -> None:
+        """EXPOSE, VOLUME and ONBUILD: at least one argument, each port valid, a trigger ONBUILD may run."""
+        name, args, line = ins.name, ins.value, ins.line
+        if not args or (ins.json_args is not None and not ins.json_args):
+            self.error(f"{name} requires at least one argument", line)
+        elif name == "EXPOSE":
+            for port in args.split():
+                problem = _bad_port(port)
+                if problem:
+                    self.error(f"EXPOSE {port}: {problem}", line)
+        elif name == "ONBUILD":
+            self._onbuild(ins)
+
+    def _onbuild(self, ins: Instruction) -> None:
+        trigger = ins.value.split(None, 1)[0].upper()
+        if trigger == "ONBUILD":
+            self.error("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed", ins.line)
+        elif trigger in ("FROM", "MAINTAINER"):
+            self.error(f"{trigger} isn't allowed as an ONBUILD trigger", ins.line)
+        elif trigger not in INSTRUCTIONS:
+            self.error(f"unknown instruction in ONBUILD trigger: {trigger}", ins.line)
+
+    def _from(self, ins: Instruction) -> None:
+        words = ins.value.split()
+        if not words:
+            self.error("FROM requires either one or three arguments", ins.line)
+        elif len(words) == 3 and words[1].lower() == "as":
+            if not _STAGE_NAME.match(words[2].lower()):
+                self.error(f"invalid name for build stage: '{words[2]}', name can't start with a number "
+                           "or contain symbols", ins.line)
+        elif len(words) != 1:
+            self.error("FROM requires either one or three arguments (FROM image [AS name])", ins.line)
 
     def _name_values(self, ins: Instruction) -> None:
         """ENV and LABEL: ``key=value ...`` or the legacy ``key value``."""
@@ -455,38 +494,44 @@ def _builder_flags(line: str, escape: str) -> tuple[str, list[str]]:
             return "", flags
         if not line.startswith("--", pos):
             return line[pos:], flags
-        buf: list[str] = []
-        quote = ""
-        blank_ok = False
-        while pos < n:
-            ch = line[pos]
-            if quote:
-                if ch == quote:
-                    quote = ""
-                elif ch == escape and pos + 1 < n:
-                    pos += 1
-                    buf.append(line[pos])
-                elif ch != escape:
-                    buf.append(ch)
-                pos += 1
-                continue
-            if ch.isspace():
-                break
-            if ch in "'\"":
-                quote = ch
-                blank_ok = True
-            elif ch == escape:
-                if pos + 1 < n:
-                    pos += 1
-                    buf.append(line[pos])
-            else:
-                buf.append(ch)
-            pos += 1
-        word = "".join(buf)
+        word, blank_ok, pos = _flag_word(line, pos, escape)
         if word == "--":
             return line[pos:], flags
         if word or blank_ok:
             flags.append(word[2:] if word.startswith("--") else word)
+
+
+def _flag_word(line: str, pos: int, escape: str) -> tuple[str, bool, int]:
+    """The word starting at ``pos``, quotes and escapes resolved: (word, whether it held quotes, end position)."""
+    buf: list[str] = []
+    quote = ""
+    blank_ok = False
+    n = len(line)
+    while pos < n:
+        ch = line[pos]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == escape and pos + 1 < n:
+                pos += 1
+                buf.append(line[pos])
+            elif ch != escape:
+                buf.append(ch)
+            pos += 1
+            continue
+        if ch.isspace():
+            break
+        if ch in "'\"":
+            quote = ch
+            blank_ok = True
+        elif ch == escape:
+            if pos + 1 < n:
+                pos += 1
+                buf.append(line[pos])
+        else:
+            buf.append(ch)
+        pos += 1
+    return "".join(buf), blank_ok, pos
 
 
 def _words(rest: str, escape: str) -> list[str]:
