@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from guidecheck import backup, engine
+from guidecheck import engine
 from guidecheck.catalog import load_rules
+from guidecheck.checks import backup_index
 from guidecheck.config import Config, ConfigError, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.model import Status
+from guidecheck.parsers import backup
 
 RULES = load_rules()
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
@@ -252,9 +254,9 @@ def test_user_verification_pattern_extends_defaults(tmp_path):
     assert len(msgs(scan(tmp_path, docs, ("GC802",)), "GC802")) == 1
     r = scan(tmp_path, docs, ("GC802",), settings={"backup-verification-patterns": {"ours": r"\bour-verifier\b"}})
     assert msgs(r, "GC802") == []
-    assert backup.merged_patterns({"backup-verification-patterns": {"checksum-check": None}},
-                                  "backup-verification-patterns").keys() >= {"restic-check-read-data"}
-    assert "checksum-check" not in backup.merged_patterns(
+    assert backup_index.merged_patterns({"backup-verification-patterns": {"checksum-check": None}},
+                                        "backup-verification-patterns").keys() >= {"restic-check-read-data"}
+    assert "checksum-check" not in backup_index.merged_patterns(
         {"backup-verification-patterns": {"checksum-check": None}}, "backup-verification-patterns")
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from guidecheck.loaders.observability import (Pipeline, has_comparison, parse_classic, rules_from_dashboard,
-                                              rules_from_grafana, rules_of_data)
 from guidecheck.model import Status
+from guidecheck.parsers.alerts import has_comparison, rules_from_dashboard, rules_from_grafana, rules_of_data
+from guidecheck.parsers.fluentbit import Pipeline, parse_classic
 from guidecheck.parsers.yaml import load_yaml
 
 from conftest import ROOT, SHARED
@@ -457,8 +457,8 @@ def test_configmap_glob_include_skips_the_including_key_and_aggregators_are_not_
 
 
 def test_latency_rule_refers_through_single_quoted_and_regex_matchers(tmp_path):
-    from guidecheck.checks.observability import refers_to
-    from guidecheck.loaders.observability import AlertRule
+    from guidecheck.checks.alerts import refers_to
+    from guidecheck.parsers.alerts import AlertRule
 
     def rule(expr: str) -> AlertRule:
         return AlertRule("record", "r", [expr], "f", 1, False)

@@ -1,8 +1,10 @@
 """Backups (guideline 8.a-8.c): snapshot cadence (GC801), verification (GC802), restore tests (GC803).
 
-The model (what counts as a schedule, a data holder, a verification step, a
-restore test, live evidence) is :mod:`guidecheck.backup`; docs/backups.md
-describes the evidence each rule accepts.
+The model (what counts as a schedule, a data holder, a restore test, live
+evidence) is :mod:`guidecheck.parsers.backup`; its index over the scan's
+targets (related objects, commands, settings patterns, coverage, live
+evidence) is :mod:`guidecheck.checks.backup_index`; docs/backups.md describes
+the evidence each rule accepts.
 
 When a scan holds no persistent data (no PVC-using workload, CloudNativePG
 cluster or unmounted PVC) and no backup schedule, the three rules are not
@@ -16,12 +18,14 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Iterator
 
-from guidecheck import backup, crossref
-from guidecheck.parsers import cron
-from guidecheck.backup import Holder, Producer
+from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import backup_index as index
 from guidecheck.config import DEFAULT_SETTINGS
 from guidecheck.model import Hit, Target
+from guidecheck.parsers import backup as model
+from guidecheck.parsers import cron
+from guidecheck.parsers.backup import Holder, Producer
 
 
 def _limit(ctx: Context, key: str, unit: _dt.timedelta) -> _dt.timedelta:
@@ -34,7 +38,7 @@ def _limit(ctx: Context, key: str, unit: _dt.timedelta) -> _dt.timedelta:
 def _scoped(name: str, target: Target, ctx: Context, pick) -> list:
     """``pick(t)`` over the targets related to ``target`` (itself included), memoised per scope view."""
     memo = ctx.cached(f"backup.scoped.{name}", lambda c: {})
-    key = backup.scope_key(target)
+    key = index.scope_key(target)
     if key not in memo:
         found = []
         for t in sorted([target, *crossref.related(target, ctx)], key=lambda x: x.key):
@@ -46,30 +50,30 @@ def _scoped(name: str, target: Target, ctx: Context, pick) -> list:
 
 
 def _producers(target: Target, ctx: Context) -> list[Producer]:
-    return _scoped("producers", target, ctx, lambda t: backup.producer(t, ctx))
+    return _scoped("producers", target, ctx, lambda t: index.producer(t, ctx))
 
 
 def _holders(target: Target, ctx: Context) -> list[Holder]:
-    return _scoped("holders", target, ctx, lambda t: backup.data_holder(t, ctx))
+    return _scoped("holders", target, ctx, lambda t: index.data_holder(t, ctx))
 
 
 def _verifiers(target: Target, ctx: Context) -> list[tuple[Target, str]]:
     def pick(t):
-        how = backup.verification(t, ctx)
+        how = index.verification(t, ctx)
         return (t, how) if how else None
 
     return _scoped("verifiers", target, ctx, pick)
 
 
-def _restore_tests(target: Target, ctx: Context) -> list[backup.RestoreTest]:
-    return _scoped("restore_tests", target, ctx, lambda t: backup.restore_test(t, ctx))
+def _restore_tests(target: Target, ctx: Context) -> list[model.RestoreTest]:
+    return _scoped("restore_tests", target, ctx, lambda t: index.restore_test(t, ctx))
 
 
 def _fmt(td: _dt.timedelta) -> str:
     return cron.format_duration(td)
 
 
-def _when(ev: backup.Evidence, ctx: Context) -> str:
+def _when(ev: model.Evidence, ctx: Context) -> str:
     return f"{_fmt(ctx.now - ev.when)} ago ({ev.what}, at {ev.when.astimezone(_dt.timezone.utc).isoformat()})"
 
 
@@ -79,17 +83,17 @@ def _list(items: list[str], n: int = 3) -> str:
 
 
 def _holder_or_na(target: Target, ctx: Context) -> Holder:
-    h = backup.data_holder(target, ctx)
+    h = index.data_holder(target, ctx)
     if h is not None:
         return h
     obj = target.data
     kind = obj.get("kind") if isinstance(obj, dict) else None
     if kind == "PersistentVolumeClaim":
-        owner = backup.owned(obj)
+        owner = model.owned(obj)
         raise NotApplicable(f"created by {owner}, which is checked instead" if owner
                             else "mounted by a workload, which is checked instead")
-    if isinstance(obj, dict) and backup.owned(obj):
-        raise NotApplicable(f"created by its controller {backup.owned(obj)}, which is checked instead")
+    if isinstance(obj, dict) and model.owned(obj):
+        raise NotApplicable(f"created by its controller {model.owned(obj)}, which is checked instead")
     raise NotApplicable("keeps no data in persistent volumes")
 
 
@@ -100,42 +104,22 @@ def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     h = _holder_or_na(target, ctx)
     limit = _limit(ctx, "snapshot-interval-hours", _dt.timedelta(hours=1))
     prods = _producers(target, ctx)
-    declared = backup.declared_backup(h)
+    declared = model.declared_backup(h, h.target.line)
     if declared is not None:
         prods = [*prods, declared]
     wref = str(target.ref)
     covering_all: list[Producer] = []
     for claim in h.claims:
-        why_not: list[str] = []
-        ok: list[Producer] = []
-        for p in prods:
-            reason = backup.covers(p, h, claim, ctx)
-            if reason is None:
-                ok.append(p)
-            elif backup.relevant(p, h):
-                why_not.append(f"{p.ref}: {reason}")
+        ok, hit = _claim_coverage(h, claim, prods, limit, wref, ctx)
         covering_all.extend(ok)
-        if any(p.gap is not None and p.gap <= limit for p in ok):
-            continue
-        what = f"persistent volume {claim.label} of {wref}"
-        if ok:
-            parts = [f"{p.ref}, but its worst-case gap is {p.describe_gap()}" if p.gap is not None
-                     else f"{p.ref}, but it {p.error}" for p in ok]
-            yield Hit(f"{what} is covered by {' and by '.join(parts)}; the limit is {_fmt(limit)} "
-                      f"(settings.snapshot-interval-hours)", line=claim.line,
-                      extra={"gaps": {p.ref: (p.gap.total_seconds() if p.gap is not None else None) for p in ok}})
-        elif why_not:
-            yield Hit(f"{what} is covered by no backup schedule: {_list(why_not)}", line=claim.line)
-        else:
-            yield Hit(f"{what} is covered by no backup schedule (no Velero Schedule, snapscheduler "
-                      f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob reaches it)",
-                      line=claim.line)
-    if not backup.is_live(target):
+        if hit is not None:
+            yield hit
+    if not index.is_live(target):
         return
     # schedules declared on the object (guidecheck.io/backup-cron) run outside the cluster: nothing to see
     covering_all = [p for p in covering_all if p.tool != "declared"]
-    evidence = backup.backup_evidence(h, covering_all, ctx)
-    newest = backup.latest(evidence)
+    evidence = index.backup_evidence(h, covering_all, ctx)
+    newest = model.latest(evidence)
     if newest is None:
         if covering_all:
             yield Hit(f"no completed snapshot or backup of {wref}'s volumes found in the cluster "
@@ -145,10 +129,37 @@ def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
                   f"older than {_fmt(limit)}")
 
 
+def _claim_coverage(h: Holder, claim: model.Claim, prods: list[Producer], limit: _dt.timedelta, wref: str,
+                    ctx: Context) -> tuple[list[Producer], Hit | None]:
+    """The schedules covering one claim of ``h``, and the finding when none does within the limit."""
+    why_not: list[str] = []
+    ok: list[Producer] = []
+    for p in prods:
+        reason = index.covers(p, h, claim, ctx)
+        if reason is None:
+            ok.append(p)
+        elif index.relevant(p, h):
+            why_not.append(f"{p.ref}: {reason}")
+    if any(p.gap is not None and p.gap <= limit for p in ok):
+        return ok, None
+    what = f"persistent volume {claim.label} of {wref}"
+    if ok:
+        parts = [f"{p.ref}, but its worst-case gap is {p.describe_gap()}" if p.gap is not None
+                 else f"{p.ref}, but it {p.error}" for p in ok]
+        return ok, Hit(f"{what} is covered by {' and by '.join(parts)}; the limit is {_fmt(limit)} "
+                       f"(settings.snapshot-interval-hours)", line=claim.line,
+                       extra={"gaps": {p.ref: (p.gap.total_seconds() if p.gap is not None else None) for p in ok}})
+    if why_not:
+        return ok, Hit(f"{what} is covered by no backup schedule: {_list(why_not)}", line=claim.line)
+    return ok, Hit(f"{what} is covered by no backup schedule (no Velero Schedule, snapscheduler "
+                   f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob reaches it)",
+                   line=claim.line)
+
+
 # ---------------------------------------------------------------- GC802
 
 _VERIFY_HINT = ("sha256sum -c, restic check --read-data(-subset), kopia snapshot verify, pgbackrest verify, "
-                f"barman check-backup, pg_verifybackup, or the annotation {backup.ANN_VERIFY}")
+                f"barman check-backup, pg_verifybackup, or the annotation {model.ANN_VERIFY}")
 
 
 def _anchor(target: Target, ctx: Context) -> Holder:
@@ -162,16 +173,16 @@ def _anchor(target: Target, ctx: Context) -> Holder:
 
 def verification(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC802: backups are verified against checksums."""
-    p = backup.producer(target, ctx)
+    p = index.producer(target, ctx)
     if p is not None:
-        if backup.verification(target, ctx):
+        if index.verification(target, ctx):
             return
         if _verifiers(target, ctx):
             return
         yield Hit(f"{p.ref} takes backups, but no step verifies their contents against checksums "
                   f"({_VERIFY_HINT})", line=target.line)
         return
-    if backup.data_holder(target, ctx) is None:
+    if index.data_holder(target, ctx) is None:
         raise NotApplicable("neither a backup schedule nor a workload with persistent volumes")
     prods = _producers(target, ctx)
     if prods:
@@ -187,38 +198,18 @@ def verification(target: Target, ctx: Context) -> Iterator[Hit]:
 # ---------------------------------------------------------------- GC803
 
 _RESTORE_HINT = ("a CronJob running velero restore create --namespace-mappings, restic/kopia/pgbackrest "
-                 f"restore, or marked {backup.ANN_RESTORE}")
+                 f"restore, or marked {model.ANN_RESTORE}")
 
 
 def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC803: backups are restored into an isolated namespace at least every restore-test-days."""
     limit = _limit(ctx, "restore-test-days", _dt.timedelta(days=1))
-    rt = backup.restore_test(target, ctx)
-    ref = str(target.ref)
+    rt = index.restore_test(target, ctx)
     if rt is not None:
-        external = isinstance(target.data, dict) and target.data.get("kind") != "CronJob"
-        verb = "declares" if external else "runs"
-        if not rt.isolated:
-            yield Hit(f"{ref} runs velero restore create without --namespace-mappings: it restores over the "
-                      f"original namespaces instead of into an isolated one", line=rt.line)
-            return
-        if rt.gap is None:
-            yield Hit(f"{ref} {verb} restore tests ({rt.how}), but it {rt.error}", line=rt.line)
-        elif rt.gap > limit:
-            yield Hit(f"{ref} {verb} restore tests ({rt.how}), but its worst-case gap is {_fmt(rt.gap)} "
-                      f"({rt.schedule_text}); the limit is {_fmt(limit)} (settings.restore-test-days)",
-                      line=rt.line, extra={"gap_seconds": rt.gap.total_seconds()})
-        if backup.is_live(target) and not external:
-            newest = backup.latest(backup.restore_evidence(target, ctx))
-            if newest is None:
-                yield Hit(f"no successful restore test found in the cluster ({ref} has no "
-                          f"status.lastSuccessfulTime and no Velero Restore into a mapped namespace completed)")
-            elif ctx.now - newest.when > limit:
-                yield Hit(f"the last successful restore test finished {_when(newest, ctx)}: older than "
-                          f"{_fmt(limit)}")
+        yield from _restore_test_hits(target, rt, limit, ctx)
         return
-    p = backup.producer(target, ctx)
-    if p is None and backup.data_holder(target, ctx) is None:
+    p = index.producer(target, ctx)
+    if p is None and index.data_holder(target, ctx) is None:
         raise NotApplicable("neither a backup schedule nor a workload with persistent volumes")
     tests = _restore_tests(target, ctx)
     if tests:
@@ -234,12 +225,37 @@ def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
         what = f"no backup is taken, so none is restore-tested ({len(names)} object(s) with persistent volumes: " \
                f"{_list(names)})"
     note = ""
-    if backup.is_live(target):
-        newest = backup.latest(backup.restore_evidence(target, ctx))
+    if index.is_live(target):
+        newest = model.latest(index.restore_evidence(target, ctx))
         if newest is not None:
             note = f"; the last isolated restore in the cluster finished {_when(newest, ctx)}"
     yield Hit(f"{what}: no scheduled restore test into an isolated namespace at least every {_fmt(limit)} "
               f"({_RESTORE_HINT}){note}")
 
 
-__all__ = ["snapshot_coverage", "verification", "restore_tests"]
+def _restore_test_hits(target: Target, rt: model.RestoreTest, limit: _dt.timedelta, ctx: Context) -> Iterator[Hit]:
+    """GC803 on an object that runs (a CronJob) or declares (another object) restore tests."""
+    ref = str(target.ref)
+    external = isinstance(target.data, dict) and target.data.get("kind") != "CronJob"
+    verb = "declares" if external else "runs"
+    if not rt.isolated:
+        yield Hit(f"{ref} runs velero restore create without --namespace-mappings: it restores over the "
+                  f"original namespaces instead of into an isolated one", line=rt.line)
+        return
+    if rt.gap is None:
+        yield Hit(f"{ref} {verb} restore tests ({rt.how}), but it {rt.error}", line=rt.line)
+    elif rt.gap > limit:
+        yield Hit(f"{ref} {verb} restore tests ({rt.how}), but its worst-case gap is {_fmt(rt.gap)} "
+                  f"({rt.schedule_text}); the limit is {_fmt(limit)} (settings.restore-test-days)",
+                  line=rt.line, extra={"gap_seconds": rt.gap.total_seconds()})
+    if index.is_live(target) and not external:
+        newest = model.latest(index.restore_evidence(target, ctx))
+        if newest is None:
+            yield Hit(f"no successful restore test found in the cluster ({ref} has no "
+                      f"status.lastSuccessfulTime and no Velero Restore into a mapped namespace completed)")
+        elif ctx.now - newest.when > limit:
+            yield Hit(f"the last successful restore test finished {_when(newest, ctx)}: older than "
+                      f"{_fmt(limit)}")
+
+
+__all__ = ["restore_tests", "snapshot_coverage", "verification"]
