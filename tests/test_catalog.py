@@ -81,3 +81,120 @@ def test_metadata_lives_only_in_rules_yaml():
     for r in load_rules():
         assert r.title not in blob, f"{r.id} title duplicated in source"
         assert r.remediation not in blob, f"{r.id} remediation duplicated in source"
+
+
+# ------------------------------------------------------------------ settings declared by the catalogue
+
+def _is_settings(node) -> bool:
+    """``settings``, ``ctx.settings``, ``config.settings``, ``DEFAULT_SETTINGS``: a settings mapping."""
+    import ast
+
+    return (isinstance(node, ast.Name) and node.id in ("settings", "DEFAULT_SETTINGS")) or \
+        (isinstance(node, ast.Attribute) and node.attr == "settings")
+
+
+def _setting_keys() -> tuple[dict[str, str], dict[str, str]]:
+    """Keys read from a settings mapping (or Context.setting) under src/guidecheck, and the string constants
+    handed to a helper together with the settings or the context (``_list(ctx, "changelog-files")``) or
+    iterated as keys (``for key in ("a", "b"): settings.get(key)``): name -> a file reading it."""
+    import ast
+
+    direct: dict[str, str] = {}
+    indirect: dict[str, str] = {}
+    for path in sorted((ROOT / "src" / "guidecheck").rglob("*.py")):
+        where = str(path.relative_to(ROOT))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            key = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+                if (node.func.attr == "get" and _is_settings(node.func.value)) or node.func.attr == "setting":
+                    key = node.args[0]
+            elif isinstance(node, ast.Subscript) and _is_settings(node.value):
+                key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                direct.setdefault(key.value, where)
+            if isinstance(node, ast.Call) and any(_is_settings(a) or (isinstance(a, ast.Name) and a.id in ("ctx", "c"))
+                                                  for a in node.args):
+                for a in node.args:
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                        indirect.setdefault(a.value, where)
+            if isinstance(node, ast.For) and isinstance(node.iter, (ast.Tuple, ast.List)):
+                for a in node.iter.elts:
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                        indirect.setdefault(a.value, where)
+    return direct, indirect
+
+
+def test_every_setting_read_is_declared_and_every_declared_setting_is_read():
+    """Settings coverage: the catalogue declares exactly the settings the code reads."""
+    from guidecheck.catalog import load_settings
+
+    declared = set(load_settings())
+    direct, indirect = _setting_keys()
+    undeclared = {k: where for k, where in direct.items() if k not in declared}
+    assert not undeclared, f"settings read but declared by no rule (add them to a rule's settings:): {undeclared}"
+    unread = sorted(declared - set(direct) - set(indirect))
+    assert not unread, f"settings declared but read nowhere under src/guidecheck: {unread}"
+
+
+def test_each_rule_declares_or_reads_the_settings_its_docs_name():
+    """Every setting has one declaration, and each rule lists the settings it reads (declared or reads:)."""
+    from guidecheck.catalog import load_settings
+
+    settings = load_settings()
+    rules = {r.id: r for r in load_rules()}
+    for name, s in settings.items():
+        assert s.declared_by is None or name in rules[s.declared_by].settings, name
+        for reader in s.readers:
+            assert name in rules[reader].reads, (name, reader)
+    assert {r.id for r in rules.values() if not r.suppressible} == {"GC001", "GC002", "GC003"}
+
+
+def test_defaults_match_their_types_and_merge_policies():
+    import jsonschema
+
+    from guidecheck.catalog import MERGE_POLICIES, load_settings
+
+    for name, s in load_settings().items():
+        jsonschema.Draft202012Validator(s.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+                                        ).validate(s.default)
+        assert s.merge in MERGE_POLICIES, name
+        assert s.combine(s.default) == s.default, name  # a value never configured stays the default
+
+
+RULE_HEAD = ("title: Something short\nbullet: null\nseverity: error\ntargets: [file]\n"
+             "rationale: a rationale that is long enough\nremediation: Do the right thing.\n"
+             "check: guidecheck.checks.core:load_errors\n")
+
+
+def test_setting_declared_twice_or_read_undeclared_is_rejected(tmp_path):
+    spec = "settings:\n  my-limit:\n    description: a limit of something\n    type: {type: integer}\n" \
+           "    default: 3\n    merge: replace\n"
+    (tmp_path / "GC990.yaml").write_text("id: GC990\n" + RULE_HEAD + spec)
+    (tmp_path / "GC991.yaml").write_text("id: GC991\n" + RULE_HEAD + "reads: [my-limit]\n")
+    assert [r.reads for r in load_rules(tmp_path)] == [(), ("my-limit",)]
+    (tmp_path / "GC992.yaml").write_text("id: GC992\n" + RULE_HEAD + spec)
+    with pytest.raises(CatalogError, match="my-limit is already declared"):
+        load_rules(tmp_path)
+    (tmp_path / "GC992.yaml").write_text("id: GC992\n" + RULE_HEAD + "reads: [no-such-setting]\n")
+    with pytest.raises(CatalogError, match="no setting no-such-setting"):
+        load_rules(tmp_path)
+
+
+def test_default_must_match_its_type(tmp_path, monkeypatch):
+    monkeypatch.setenv("GUIDECHECK_NO_CACHE", "1")
+    (tmp_path / "GC990.yaml").write_text(
+        "id: GC990\n" + RULE_HEAD + "settings:\n  my-pattern:\n    description: a pattern of something\n"
+        "    type: {type: string, format: regex}\n    default: '([a-z'\n    merge: replace\n")
+    with pytest.raises(CatalogError, match="my-pattern/default"):
+        load_rules(tmp_path)
+
+
+def test_merge_policies():
+    from guidecheck.catalog import merge_value
+
+    assert merge_value("replace", [1, 2], [3]) == [3]
+    assert merge_value("extend", ["a", "b"], ["b", "c"]) == ["a", "b", "c"]
+    assert merge_value("extend", {"lint": {"names": ["x"]}}, {"lint": {"names": ["y"], "actions": ["z"]},
+                                                              "docs": {"names": ["d"]}}) == \
+        {"lint": {"names": ["x", "y"], "actions": ["z"]}, "docs": {"names": ["d"]}}
+    assert merge_value("merge-keys", {"a": "1", "b": "2"}, {"a": "9", "b": None, "c": "3"}) == {"a": "9", "c": "3"}

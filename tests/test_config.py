@@ -90,3 +90,39 @@ def test_every_setting_is_documented():
     for key in schema["properties"]["limits"]["properties"]:
         assert key in doc, key
     assert set(schema["properties"]["settings"]["properties"]) == set(DEFAULT_SETTINGS)
+
+
+def test_committed_schema_settings_are_the_catalogue_s():
+    """config.schema.json's settings part is generated from the rules' settings: declarations."""
+    import json
+
+    from guidecheck.catalog import settings_schema
+
+    schema = json.loads((ROOT / "src/guidecheck/schemas/config.schema.json").read_text())
+    assert schema["properties"]["settings"] == settings_schema()
+
+
+def test_preview_key(tmp_path):
+    assert load_config(write(tmp_path, "preview: true\n")).preview is True
+    c = Config(select=("GC9",))
+    assert c.runs("GC901") and not c.runs("GC901", "preview") and not c.runs("GC901", "removed")
+    assert Config(select=("GC901",)).runs("GC901", "preview")
+    assert Config(preview=True).runs("GC901", "preview")
+    with pytest.raises(ConfigError, match="preview"):
+        load_config(write(tmp_path, "preview: yes please\n"))
+
+
+def test_setting_accessor_applies_the_merge_policy(tmp_path):
+    from guidecheck.checks import Context
+
+    path = write(tmp_path, "settings:\n  metrics-port: 9200\n  changelog-files: [HISTORY.cfg]\n"
+                           "  backup-job-patterns: {restic-backup: null, mine: 'my-backup'}\n")
+    c = load_config(path)
+    ctx = Context(settings=c.settings, options={})
+    assert ctx.setting("metrics-port") == 9200
+    assert ctx.setting("changelog-files") == [*DEFAULT_SETTINGS["changelog-files"], "HISTORY.cfg"]
+    patterns = ctx.setting("backup-job-patterns")
+    assert "restic-backup" not in patterns and patterns["mine"] == "my-backup" and "borg-create" in patterns
+    assert c.settings["changelog-files"] == ["HISTORY.cfg"]  # Config.settings keeps the configured value
+    assert Context(settings=Config().settings, options={}).setting("workload-kinds") == \
+        DEFAULT_SETTINGS["workload-kinds"]

@@ -38,3 +38,22 @@ def test_docs_pages_exist():
     assert lines[fence + 3] == "```"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "bash scripts/test.sh" in ci
+
+
+def test_generated_parts_are_up_to_date():
+    """README's rule table, docs/configuration.md's settings table and config.schema.json come from the catalogue."""
+    stale = [str(p.relative_to(ROOT)) for p, text in docs.expected_pages(load_rules(), ROOT).items()
+             if p.read_text(encoding="utf-8") != text]
+    assert not stale, f"{stale} stale; run: .venv/bin/python -m guidecheck.docs"
+
+
+def test_readme_lists_every_rule_and_configuration_every_setting():
+    from guidecheck.catalog import load_settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for rule in load_rules():
+        assert f"| [{rule.id}](docs/rules/{rule.id}.md) |" in readme, rule.id
+    table = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8").split(docs.MARKERS[
+        "docs/configuration.md"][0])[1]
+    for name in load_settings():
+        assert f"| `{name}` |" in table, name

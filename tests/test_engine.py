@@ -61,3 +61,25 @@ def test_workload_rules_have_no_outcome_on_other_objects(tmp_path):
     (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
     result = run([tmp_path], select=("GC403", "GC002"))
     assert [(o.rule_id, o.status) for o in result.outcomes if o.target.kind == "k8s"] == [("GC002", Status.PASS)]
+
+
+def test_preview_and_deprecated_status():
+    config = Config(select=("GC4",))
+    targets = load([str(CASE)], config).targets
+    rules = [dataclasses.replace(r, status="preview") if r.id == "GC403" else
+             dataclasses.replace(r, status="deprecated") if r.id == "GC404" else r for r in load_rules()]
+    warnings: list[str] = []
+    result = engine.run(rules, targets, config, warn=warnings.append)
+    ran = {o.rule_id for o in result.outcomes}
+    assert "GC403" not in ran and "GC404" in ran  # a preview rule is not opted in by a prefix
+    assert len(warnings) == 1 and "GC404" in warnings[0] and "deprecated" in warnings[0]
+    result = engine.run(rules, targets, dataclasses.replace(config, preview=True), warn=warnings.append)
+    assert "GC403" in {o.rule_id for o in result.outcomes}
+    result = engine.run(rules, targets, Config(select=("GC403",)), warn=warnings.append)
+    assert {o.rule_id for o in result.outcomes} == {"GC403"} and len(warnings) == 2
+
+
+def test_probe_rules_are_one_template_with_options():
+    rules = {r.id: r for r in load_rules()}
+    assert rules["GC405"].check == rules["GC406"].check
+    assert (rules["GC405"].options, rules["GC406"].options) == ({"probe": "livenessProbe"}, {"probe": "readinessProbe"})

@@ -426,14 +426,14 @@ def rules_cmd(fmt: str, config_path: str | None, isolated: bool) -> None:
         return
     if fmt == "markdown":
         lines = ["| ID | bullet | severity | targets | title |", "|---|---|---|---|---|"]
-        lines += [f"| [{r.id}](rules/{r.id}.md) | {r.guideline} | {r.severity} | {', '.join(r.targets)} | {r.title} |"
+        lines += [f"| [{r.id}](rules/{r.id}.md) | {r.guideline} | {r.severity} | {', '.join(r.targets)} | {r.listed_title} |"
                   for r in rules]
         _write_stdout("\n".join(lines) + "\n")
         return
-    width = max(len(r.title) for r in rules)
+    width = max(len(r.listed_title) for r in rules)
     lines = [f"{'ID':<6} {'SEVERITY':<8} {'BULLET':<6} {'TARGETS':<16} TITLE", "-" * (42 + width)]
     for r in rules:
-        lines.append(f"{r.id:<6} {str(r.severity):<8} {r.guideline:<6} {','.join(r.targets):<16} {r.title}")
+        lines.append(f"{r.id:<6} {str(r.severity):<8} {r.guideline:<6} {','.join(r.targets):<16} {r.listed_title}")
     _write_stdout("\n".join(lines) + "\n")
 
 

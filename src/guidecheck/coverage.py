@@ -56,30 +56,41 @@ def compute(rules: list[Rule], config: Config, outcomes: list[Outcome] | None = 
     out = []
     for b in guideline()["bullets"]:
         mine = [r for r in rules if r.bullet == b["id"] and r.status != "removed"]
-        enabled = [r.id for r in mine if config.enabled(r.id)]
-        disabled = [r.id for r in mine if not config.enabled(r.id)]
+        enabled = [r.id for r in mine if config.runs(r.id, r.status)]
+        disabled = [r.id for r in mine if not config.runs(r.id, r.status)]
         manual = [dict(m) for m in b.get("manual") or []]
         if disabled and not enabled:
-            manual.append({"what": "the whole bullet",
-                           "reason": f"rules {', '.join(disabled)} are turned off by the configuration"})
+            manual.append({"what": "the whole bullet", "reason": _off_reason(mine, config)})
         elif not mine:
             manual.append({"what": "the whole bullet",
                            "reason": "no rule of this guidecheck version checks it yet"})
         cov = BulletCoverage(b["id"], b["section"], b["text"], b["es"], enabled, disabled, manual)
         if outcomes is not None and enabled:
-            counts = {s.value: 0 for s in Status}
-            for o in outcomes:
-                if o.rule_id in enabled:
-                    counts[o.status.value] += 1
-            cov.counts = counts
-            if counts["fail"]:
-                cov.verdict = "fail"
-            elif counts["pass"]:
-                cov.verdict = "pass"
-            else:
-                cov.verdict = "not-checked"
+            cov.counts, cov.verdict = _verdict(enabled, outcomes)
         out.append(cov)
     return out
+
+
+def _verdict(enabled: list[str], outcomes: list[Outcome]) -> tuple[dict[str, int], str]:
+    """Outcome counts of the bullet's enabled rules, and the verdict: fail, pass or not-checked."""
+    counts = {s.value: 0 for s in Status}
+    for o in outcomes:
+        if o.rule_id in enabled:
+            counts[o.status.value] += 1
+    if counts["fail"]:
+        return counts, "fail"
+    return counts, "pass" if counts["pass"] else "not-checked"
+
+
+def _off_reason(rules: list[Rule], config: Config) -> str:
+    """Why none of a bullet's rules runs: turned off, or preview rules not opted in."""
+    off = [r.id for r in rules if not config.enabled(r.id)]
+    preview = [r.id for r in rules if config.enabled(r.id) and r.status == "preview"]
+    parts = [f"rules {', '.join(off)} are turned off by the configuration"] if off else []
+    if preview:
+        parts.append(f"rules {', '.join(preview)} are previews, not enabled (preview: true in .guidecheck.yaml, "
+                     "or select them by id)")
+    return "; ".join(parts)
 
 
 def render_text(cov: list[BulletCoverage]) -> str:

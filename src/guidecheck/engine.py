@@ -2,13 +2,20 @@
 
 For every enabled rule and every target whose kind the rule declares, run the
 rule's check and record one outcome (pass / fail / not applicable /
-suppressed) with its findings.  No I/O, no globals; output is sorted.
+suppressed) with its findings.  No I/O (except the warning about deprecated
+rules, see :func:`run`), no globals; output is sorted.
+
+What the catalogue says about a rule is obeyed here: ``status`` (preview rules
+run only when opted in, see :meth:`Config.runs`; deprecated ones warn),
+``suppressible: false`` (nothing silences the findings) and ``options`` (passed
+to the check as ``Context.options``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import sys
 from typing import Callable
 
 from guidecheck import suppress
@@ -21,26 +28,22 @@ from guidecheck.sanitize import mask_secrets
 
 def run(rules: list[Rule], targets: list[Target], config: Config,
         checks: dict[str, Callable] | None = None, today: _dt.date | None = None,
-        baseline: frozenset[str] = frozenset(), now: _dt.datetime | None = None) -> ScanResult:
+        baseline: frozenset[str] = frozenset(), now: _dt.datetime | None = None,
+        warn: Callable[[str], object] | None = None) -> ScanResult:
     """Run every enabled rule on every target of its kinds.
 
     ``today`` decides which waivers have expired (default: the real date; tests
     pass one).  ``baseline`` holds fingerprints of accepted findings (see
     :func:`fingerprint`); matching findings are suppressed as "in baseline".
+    Each enabled deprecated rule is announced once through ``warn`` (default: a
+    line on stderr).
     """
     now = now or _dt.datetime.now(_dt.timezone.utc)
     today = today or now.date()
     targets = sorted(targets, key=lambda t: t.key)
     sources: dict[str, SourceFile] = {t.source.path: t.source for t in targets if t.source is not None}
-    by_kind: dict[str, list[Target]] = {}
-    for t in targets:
-        by_kind.setdefault(t.kind, []).append(t)
-    # 'workload': the Kubernetes objects of the configured workload kinds, so that a
-    # workload rule has no outcome at all (not even "not applicable") on a ConfigMap
-    workload_kinds = set(config.settings.get("workload-kinds") or ())
-    by_kind["workload"] = [t for t in by_kind.get("k8s", ()) if isinstance(t.data, dict)
-                           and t.data.get("kind") in workload_kinds]
-    active_rules = [r for r in rules if r.status != "removed" and config.enabled(r.id)]
+    by_kind = _by_kind(targets, config)
+    active_rules = _active(rules, config, warn or _stderr)
     findings: list[Finding] = []
     outcomes: list[Outcome] = []
     incomplete: list[str] = []
@@ -68,19 +71,49 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
                                     for h in hits]
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
-                if not outcome_findings:
-                    status = Status.PASS
-                elif all(f.suppressed for f in outcome_findings):
-                    status = Status.SUPPRESSED
-                else:
-                    status = Status.FAIL
-                reason = "; ".join(sorted({f.suppression_reason or "no reason given"
-                                           for f in outcome_findings if f.suppressed})) or None
-                outcomes.append(Outcome(rule.id, target, status, outcome_findings, reason))
+                outcomes.append(_outcome(rule, target, outcome_findings))
     incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo))
     findings.sort(key=Finding.sort_key)
     outcomes.sort(key=lambda o: (o.rule_id, o.target.key))
     return ScanResult(findings=findings, outcomes=outcomes, rules=active_rules, incomplete=sorted(incomplete))
+
+
+def _by_kind(targets: list[Target], config: Config) -> dict[str, list[Target]]:
+    by_kind: dict[str, list[Target]] = {}
+    for t in targets:
+        by_kind.setdefault(t.kind, []).append(t)
+    # 'workload': the Kubernetes objects of the configured workload kinds, so that a
+    # workload rule has no outcome at all (not even "not applicable") on a ConfigMap
+    workload_kinds = set(config.settings.get("workload-kinds") or ())
+    by_kind["workload"] = [t for t in by_kind.get("k8s", ()) if isinstance(t.data, dict)
+                           and t.data.get("kind") in workload_kinds]
+    return by_kind
+
+
+def _active(rules: list[Rule], config: Config, warn: Callable[[str], object]) -> list[Rule]:
+    """The rules that run (see Config.runs); each deprecated one among them is announced through ``warn``."""
+    active = [r for r in rules if config.runs(r.id, r.status)]
+    for rule in active:
+        if rule.status == "deprecated":
+            warn(f"guidecheck: warning: rule {rule.id} ({rule.title}) is deprecated and will be "
+                 f"removed; leave it out (--ignore {rule.id}) to silence this warning")
+    return active
+
+
+def _outcome(rule: Rule, target: Target, findings: list[Finding]) -> Outcome:
+    if not findings:
+        status = Status.PASS
+    elif all(f.suppressed for f in findings):
+        status = Status.SUPPRESSED
+    else:
+        status = Status.FAIL
+    reason = "; ".join(sorted({f.suppression_reason or "no reason given"
+                               for f in findings if f.suppressed})) or None
+    return Outcome(rule.id, target, status, findings, reason)
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
 
 
 def _unchecked(rules, config: Config, checks, targets, by_kind, sources, today, now, baseline, memo) -> list[str]:
@@ -91,7 +124,7 @@ def _unchecked(rules, config: Config, checks, targets, by_kind, sources, today, 
     """
     out = []
     for rule in rules:
-        if not rule.gate or rule.status == "removed" or config.enabled(rule.id):
+        if not rule.gate or rule.status == "removed" or config.runs(rule.id, rule.status):
             continue
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
@@ -150,35 +183,46 @@ def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, 
         extra=dict(hit.extra),
     )
     if target.origin:
-        # keys starting with '_' are the loader's helpers: '_values' traces a template line to values files
-        origin = {k: v for k, v in target.origin.items() if k not in ("span", "repo") and not k.startswith("_")}
-        trace = target.origin.get("_values")
-        if trace is not None and path == target.path:
-            # a finding about a field the container lacks sits on the container's line: the values
-            # that line reads (its name) say nothing about the field
-            values = trace.about(line, hit.about) if hit.about else trace.get(line)
-            if values:
-                origin["values"] = values
-        f.extra.setdefault("origin", origin)
-        if not f.extra["origin"]:
-            del f.extra["origin"]
+        _add_origin(f, target, hit)
     f.extra["fingerprint"] = fingerprint(f)
-    # GC001-GC003 report on suppressions and waivers themselves: never silenced inline
-    if rule.id in ("GC001", "GC002", "GC003"):
-        return f
+    # suppressible: false (GC001-GC003 report on unreadable files, suppressions and waivers themselves):
+    # no inline suppression, waiver or baseline silences them
+    if rule.suppressible:
+        _suppress(f, target, sources, config, today, baseline)
+    return f
+
+
+def _add_origin(f: Finding, target: Target, hit: Hit) -> None:
+    # keys starting with '_' are the loader's helpers: '_values' traces a template line to values files
+    origin = {k: v for k, v in target.origin.items() if k not in ("span", "repo") and not k.startswith("_")}
+    trace = target.origin.get("_values")
+    if trace is not None and f.path == target.path:
+        # a finding about a field the container lacks sits on the container's line: the values
+        # that line reads (its name) say nothing about the field
+        values = trace.about(f.line, hit.about) if hit.about else trace.get(f.line)
+        if values:
+            origin["values"] = values
+    f.extra.setdefault("origin", origin)
+    if not f.extra["origin"]:
+        del f.extra["origin"]
+
+
+def _suppress(f: Finding, target: Target, sources: dict[str, SourceFile], config: Config, today: _dt.date,
+              baseline: frozenset[str]) -> None:
+    """Mark the finding suppressed by the first that applies: inline suppression, waiver, baseline."""
     candidates = list(target.suppressions)
-    src = sources.get(path)
+    src = sources.get(f.path)
     if src is not None:
         candidates.extend(src.suppressions)
-    s = suppress.match(candidates, rule.id, line)
+    s = suppress.match(candidates, f.rule_id, f.line)
     if s is not None:
         f.suppressed = True
         f.suppression_reason = s.reason
         f.extra["suppressed_by"] = {"origin": s.origin, "path": s.path, "line": s.line}
-        return f
+        return
     obj = str(f.object) if f.object else None
     for w in config.waivers:
-        if w.applies(rule.id, path, obj):
+        if w.applies(f.rule_id, f.path, obj):
             if w.expired(today):
                 f.extra["expired_waiver"] = {"path": w.path, "line": w.line, "expires": w.expires.isoformat()}
                 continue
@@ -186,9 +230,8 @@ def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, 
             f.suppression_reason = f"{w.reason or 'no reason given'} ({w.describe()})"
             f.extra["suppressed_by"] = {"origin": "waiver", "path": w.path, "line": w.line,
                                         "owner": w.owner, "ticket": w.ticket, "expires": w.expires.isoformat()}
-            return f
+            return
     if f.extra["fingerprint"] in baseline:
         f.suppressed = True
         f.suppression_reason = "accepted in the baseline"
         f.extra["suppressed_by"] = {"origin": "baseline"}
-    return f

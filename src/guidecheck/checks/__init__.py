@@ -60,6 +60,19 @@ class Context:
             table[key] = compute()
         return table[key]
 
+    def setting(self, name: str) -> Any:
+        """A setting's effective value: the configured one combined with its default by the setting's merge policy.
+
+        ``settings`` holds what ``.guidecheck.yaml`` gave (replacing the default);
+        this applies the policy the catalogue declares (``replace``, ``extend``,
+        ``merge-keys``: :func:`guidecheck.catalog.merge_value`), once per scan.
+        ``name`` must be declared in the catalogue (KeyError otherwise).
+        """
+        from guidecheck.catalog import load_settings
+
+        spec = load_settings()[name]
+        return self.cached(f"setting:{name}", lambda c: spec.combine(c.settings.get(name, spec.default)))
+
     def cached(self, name: str, build):
         """A cross-object index computed once per scan (``build(ctx)``) and shared by every check."""
         if name not in self.memo:

@@ -300,7 +300,13 @@ def probe_problem(probe: Any) -> str | None:
     return None
 
 
-def _probe_check(target: Target, ctx: Context, field: str) -> Iterator[Hit]:
+def probe_present(target: Target, ctx: Context) -> Iterator[Hit]:
+    """GC405, GC406: every long-running container defines the probe the rule's ``probe`` option names.
+
+    One template for both rules: ``options: {probe: livenessProbe}`` (GC405),
+    ``options: {probe: readinessProbe}`` (GC406).
+    """
+    field = ctx.options["probe"]
     obj = workload_object(target, ctx)
     if not k8s.is_long_running(obj):
         kind = obj.get("kind")
@@ -317,13 +323,3 @@ def _probe_check(target: Target, ctx: Context, field: str) -> Iterator[Hit]:
         if problem:
             yield Hit(f"{what}: {field} {problem}, so it probes nothing", line=c.data.key_line(field),
                       column=c.data.key_col(field), container=c.name)
-
-
-def liveness_probe(target: Target, ctx: Context) -> Iterator[Hit]:
-    """GC405: every long-running container defines a liveness probe."""
-    return _probe_check(target, ctx, "livenessProbe")
-
-
-def readiness_probe(target: Target, ctx: Context) -> Iterator[Hit]:
-    """GC406: every long-running container defines a readiness probe."""
-    return _probe_check(target, ctx, "readinessProbe")
