@@ -37,3 +37,39 @@ def rules():
     from guidecheck.catalog import load_rules
 
     return load_rules()
+
+
+def in_process_scan(paths, config=None, *, select=None, now=None, targets=(), origin=None, rules=None):
+    """Scan ``paths`` in-process through :mod:`guidecheck.runner`, as ``guidecheck scan PATHS`` does.
+
+    ``select`` replaces the configuration's rule selection (and clears its ignores); ``now`` is
+    the clock of age-based rules; ``targets`` are added to the loaded ones; ``origin`` replaces
+    the origin of every loaded ``k8s`` target (objects as if read from a cluster or a dump).
+    """
+    import dataclasses
+
+    from guidecheck import runner
+    from guidecheck.config import Config
+    from guidecheck.loaders import load
+
+    config = config or Config()
+    if select is not None:
+        config = dataclasses.replace(config, select=tuple(select), ignore=())
+    paths = [str(p) for p in paths]
+    if origin is None:
+        return runner.scan(paths, config, rules, now=now, targets=targets)
+    loaded = load(paths, config)
+    loaded.targets.extend(targets)
+    for t in loaded.targets:
+        if t.kind == "k8s":
+            t.origin = dict(origin)
+    return runner.scan_loaded(loaded, config, rules, now=now)
+
+
+@pytest.fixture
+def scan_paths():
+    """``scan_paths(paths, config=None, *, select=None, now=None, targets=(), origin=None)``: a ScanResult.
+
+    See :func:`in_process_scan`; the module-level helpers of the test files call it directly.
+    """
+    return in_process_scan

@@ -6,13 +6,14 @@ import dataclasses
 import textwrap
 from pathlib import Path
 
-from guidecheck import engine
+from guidecheck import runner
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config
-from guidecheck.loaders import load
 from guidecheck.model import Target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.yaml import load_yaml
+
+from conftest import in_process_scan
 
 
 def write_tree(root: Path, files: dict[str, str]) -> None:
@@ -27,8 +28,7 @@ def scan_tree(root: Path, files: dict[str, str], select: tuple[str, ...], settin
     config = Config(select=select)
     if settings:
         config = dataclasses.replace(config, settings={**config.settings, **settings})
-    loaded = load([str(root)], config)
-    return engine.run(load_rules(), loaded.targets, config)
+    return in_process_scan([root], config)
 
 
 def found(result, root: Path) -> list[tuple[str, int, str, str]]:
@@ -54,5 +54,4 @@ def cluster_targets(text: str, context: str = "prod") -> list[Target]:
 
 
 def run_targets(targets: list[Target], select: tuple[str, ...]):
-    config = Config(select=select)
-    return engine.run(load_rules(), targets, config)
+    return runner.evaluate(targets, Config(select=select), load_rules())

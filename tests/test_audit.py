@@ -522,7 +522,8 @@ def test_progress_line_only_on_a_terminal(monkeypatch):
     import io
     import sys
 
-    from guidecheck.cluster.audit import AuditOptions, run_live
+    from guidecheck.cluster.audit import run_live
+    from guidecheck.cluster.model import AuditOptions
     from guidecheck.config import Config
 
     class Tty(io.StringIO):

@@ -39,7 +39,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SHARED
-from guidecheck import engine
+from guidecheck import runner
 from guidecheck.catalog import load_rules
 from guidecheck.cli import main
 from guidecheck.cluster.objects import checked_through_owner
@@ -177,7 +177,7 @@ def corpus_case(tmp_path_factory):
             t.ref = object_ref(t.data)
     from guidecheck.reporters.json import finding_json
 
-    scanned = engine.run(load_rules(), chosen, config)
+    scanned = runner.evaluate(chosen, config, load_rules())
     scan_findings = [finding_json(f) for f in scanned.findings]
     return tmp, cfg, chosen, scan_findings
 

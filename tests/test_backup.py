@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.checks import backup_index
 from guidecheck.config import Config, ConfigError, config_from_dict
-from guidecheck.loaders import load
 from guidecheck.model import Status
 from guidecheck.parsers import backup
+
+from conftest import in_process_scan
 
 RULES = load_rules()
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
@@ -62,13 +61,7 @@ def scan(tmp_path: Path, docs: list[str], rules: tuple[str, ...], settings: dict
     for i, text in enumerate(docs):
         (tmp_path / f"m{i:02d}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
     config = config_from_dict({"settings": settings}) if settings else Config()
-    config = dataclasses.replace(config, select=(*rules, "GC001"))
-    targets = load([str(tmp_path)], config).targets
-    if origin is not None:
-        for t in targets:
-            if t.kind == "k8s":
-                t.origin = dict(origin)
-    result = engine.run(RULES, targets, config, now=now)
+    result = in_process_scan([tmp_path], config, select=(*rules, "GC001"), now=now, origin=origin, rules=RULES)
     assert not result.incomplete, result.incomplete
     assert not [f for f in result.findings if f.rule_id == "GC001"]
     return result
@@ -489,11 +482,10 @@ def test_schedules_of_another_scanned_directory_do_not_cover(tmp_path):
     platform.mkdir()
     (app / "sts.yaml").write_text(STS, encoding="utf-8")
     (platform / "schedule.yaml").write_text(schedule("0 */6 * * *"), encoding="utf-8")
-    config = dataclasses.replace(Config(), select=("GC801",))
-    r = engine.run(RULES, load([str(app), str(platform)], config).targets, config, now=NOW)
+    r = in_process_scan([app, platform], select=("GC801",), now=NOW, rules=RULES)
     [m] = msgs(r, "GC801")
     assert "covered by no backup schedule" in m
-    r = engine.run(RULES, load([str(tmp_path)], config).targets, config, now=NOW)
+    r = in_process_scan([tmp_path], select=("GC801",), now=NOW, rules=RULES)
     assert msgs(r, "GC801") == []
 
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from guidecheck import engine
-from guidecheck.catalog import load_rules
 from guidecheck.config import Config, ConfigError, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.parsers.ci.jenkins import scan_jenkinsfile
+
+from conftest import in_process_scan
 
 CORPUS = Path("/work/shared/corpus/dev")
 
@@ -34,9 +33,7 @@ def project_of(root: Path, config: Config | None = None):
 
 
 def scan(root: Path, rules: tuple[str, ...], config: Config | None = None):
-    config = dataclasses.replace(config or Config(), select=rules, ignore=())
-    loaded = load([str(root)], config)
-    return engine.run(load_rules(), loaded.targets, config)
+    return in_process_scan([root], config, select=rules)
 
 
 def rel(root: Path, path: str) -> str:

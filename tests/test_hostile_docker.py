@@ -15,13 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from guidecheck import engine
-from guidecheck.catalog import load_rules
-from guidecheck.config import Config
-from guidecheck.loaders import load
 from guidecheck.parsers.docker import parse_dockerfile
 
-from conftest import FIXTURES
+from conftest import FIXTURES, in_process_scan
 
 HOSTILE = FIXTURES / "hostile" / "docker"
 DOCKER_RULES = "GC001,GC301,GC302,GC303,GC304,GC305"
@@ -55,8 +51,7 @@ def huge_continuation() -> str:
 def timed_scan(path: Path) -> tuple[float, list]:
     """Load and run every rule in-process; the time a CI run spends on the file."""
     t0 = time.perf_counter()
-    loaded = load([str(path)], Config())
-    result = engine.run(load_rules(), loaded.targets, Config())
+    result = in_process_scan([path])
     return time.perf_counter() - t0, result.findings
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from guidecheck import engine
+from guidecheck import runner
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
@@ -45,7 +45,7 @@ def scan(paths, rules=("GC902",), settings: dict | None = None):
     config = config_from_dict({"settings": settings}) if settings else Config()
     config = dataclasses.replace(config, select=tuple(rules) + ("GC001",))
     loaded = load([str(p) for p in paths], config)
-    result = engine.run(RULES, loaded.targets, config)
+    result = runner.scan_loaded(loaded, config, RULES)
     assert not result.incomplete, result.incomplete
     return loaded, result
 

@@ -40,10 +40,9 @@ from pathlib import Path
 
 import pytest
 
-from guidecheck import engine
+from guidecheck import runner
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config, find_config, load_config
-from guidecheck.loaders import load
 from guidecheck.model import ScanResult, Status
 from guidecheck.sanitize import clean
 
@@ -60,8 +59,7 @@ def scan_case(case: Path, rule_id: str):
     config = load_config(str(cfg_path)) if cfg_path.is_file() else Config()
     ids = (rule_id,) if rule_id == "GC001" else (rule_id, "GC001")
     config = dataclasses.replace(config, select=ids, ignore=())
-    loaded = load([str(case)], config)
-    return engine.run(load_rules(), loaded.targets, config)
+    return runner.scan([str(case)], config, load_rules())
 
 
 def is_dump_case(case: Path) -> bool:
@@ -70,18 +68,13 @@ def is_dump_case(case: Path) -> bool:
 
 def scan_dump_case(case: Path, rule_id: str):
     """A live-rule case: its files are cluster dumps, read as ``guidecheck audit --from-dump`` reads them."""
-    from guidecheck.cluster.dump import read_dumps
-
     cfg_path = case / ".guidecheck.yaml"
     config = load_config(str(cfg_path)) if cfg_path.is_file() else Config()
     ids = (rule_id,) if rule_id == "GC001" else (rule_id, "GC001")
     config = dataclasses.replace(config, select=ids, ignore=())
     dumps = sorted(str(p) for p in case.iterdir()
                    if p.is_file() and p.suffix in (".yaml", ".yml", ".json") and p.name != ".guidecheck.yaml")
-    audited = read_dumps(dumps, config)
-    result = engine.run(load_rules(), audited.targets, config, now=audited.now)
-    result.incomplete = sorted(set(result.incomplete) | set(audited.incomplete))
-    return result
+    return runner.audit(config, load_rules(), dumps=dumps).result
 
 
 def rel(path: str, case: Path) -> str:

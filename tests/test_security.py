@@ -8,19 +8,18 @@ arithmetic, and the live part on Secrets from a cluster dump (metadata only).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.config import Config, config_from_dict
-from guidecheck.loaders import load
 from guidecheck.model import ObjectRef, Target
 from guidecheck.parsers.yaml import load_yaml
+
+from conftest import in_process_scan
 
 RULES = load_rules()
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
@@ -32,9 +31,7 @@ def scan(tmp_path: Path, files: dict[str, str], rule: str, settings: dict | None
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(textwrap.dedent(text), encoding="utf-8")
     config = config_from_dict({"settings": settings}) if settings else Config()
-    config = dataclasses.replace(config, select=(rule, "GC001"))
-    targets = load([str(tmp_path)], config).targets + list(extra)
-    result = engine.run(RULES, targets, config, now=NOW)
+    result = in_process_scan([tmp_path], config, select=(rule, "GC001"), now=NOW, targets=extra, rules=RULES)
     assert not result.incomplete, result.incomplete
     assert not strict or not [f for f in result.findings if f.rule_id == "GC001"]
     return result

@@ -7,19 +7,18 @@ malformed values, and objects of the wrong shape.
 
 from __future__ import annotations
 
-import dataclasses
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from guidecheck import engine
 from guidecheck.catalog import load_rules
 from guidecheck.checks import workloads
 from guidecheck.config import DEFAULT_SETTINGS, Config, config_from_dict
-from guidecheck.loaders import load
 from guidecheck.model import ObjectRef, Status, Target
 from guidecheck.parsers.yaml import load_yaml
+
+from conftest import in_process_scan
 
 RULES = load_rules()
 WORKLOAD_RULES = ("GC306", "GC307", "GC402", "GC403", "GC404", "GC405", "GC406")
@@ -29,8 +28,7 @@ DIGEST = "sha256:" + "4c0fdaa8b6341bfdeca5f18f7837462c80cff90527ee35ef185571e1c3
 def scan(tmp_path: Path, text: str, rule: str, settings: dict | None = None, name: str = "manifest.yaml"):
     (tmp_path / name).write_text(textwrap.dedent(text), encoding="utf-8")
     config = config_from_dict({"settings": settings}) if settings else Config()
-    config = dataclasses.replace(config, select=(rule, "GC001"))
-    result = engine.run(RULES, load([str(tmp_path)], config).targets, config)
+    result = in_process_scan([tmp_path], config, select=(rule, "GC001"), rules=RULES)
     assert not result.incomplete, result.incomplete
     return result
 
@@ -491,8 +489,7 @@ def test_all_rules_on_a_complete_workload_pass(tmp_path):
                   readinessProbe: {{httpGet: {{path: /ready, port: 8080}}}}
     """
     (tmp_path / "d.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
-    config = dataclasses.replace(Config(), select=WORKLOAD_RULES + ("GC001",))
-    result = engine.run(RULES, load([str(tmp_path)], config).targets, config)
+    result = in_process_scan([tmp_path], select=WORKLOAD_RULES + ("GC001",), rules=RULES)
     assert result.findings == []
     assert {o.rule_id: o.status for o in result.outcomes if o.rule_id != "GC001"} == {
         r: Status.PASS for r in WORKLOAD_RULES}

@@ -290,9 +290,24 @@ def _settings_of(loaded: list[tuple[Path, bytes, Any]]) -> dict[str, Setting]:
 @lru_cache(maxsize=None)
 def load_settings(directory: Path | None = None) -> dict[str, Setting]:
     """Every setting of ``.guidecheck.yaml``, in catalogue order (rules by id, then rules/_settings.yaml)."""
-    loaded = _read_dir(directory or rules_dir(), builtin=True)
+    if directory is None:
+        return _builtin_settings()
+    loaded = _read_dir(directory, builtin=True)
     _validate_catalog(loaded)
     return _settings_of(loaded)
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> list[tuple[Path, bytes, Any]]:
+    """The built-in catalogue's files, read and validated once per process."""
+    loaded = _read_dir(rules_dir(), builtin=True)
+    _validate_catalog(loaded)
+    return loaded
+
+
+@lru_cache(maxsize=1)
+def _builtin_settings() -> dict[str, Setting]:
+    return _settings_of(_builtin())
 
 
 def settings_schema() -> dict[str, Any]:
@@ -321,10 +336,10 @@ def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) 
     declarative only, may not use guidecheck's ``GC`` id prefix, and declare no
     settings (they may list built-in ones under ``reads:``).
     """
-    builtin = directory or rules_dir()
-    loaded = _read_dir(builtin, builtin=True)
+    loaded = _read_dir(directory, builtin=True) if directory is not None else _builtin()
     custom = [item for d in extra_dirs for item in _read_dir(Path(d), builtin=False)]
-    _validate_catalog(loaded + custom)
+    if directory is not None or custom:
+        _validate_catalog(loaded + custom)
     rule_files = [item for item in loaded if item[0].name != SHARED_SETTINGS]
     for path, _, data in custom:
         if data["id"].startswith("GC"):

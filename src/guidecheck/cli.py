@@ -1,5 +1,9 @@
 """Command line: ``guidecheck scan | audit | rules | explain | coverage``.
 
+Only the command line lives here: options (each shared group declared once),
+argument checks, the mapping of errors to exit codes, and writing the reports.
+What a scan or an audit does is :mod:`guidecheck.runner`.
+
 Exit codes (docs/exit-codes in README and docs/commands.md):
 0 clean; 1 findings at or above --fail-on (parse errors count); 2 usage or
 configuration error; 3 scan incomplete (a needed tool or API unavailable, or a
@@ -8,22 +12,16 @@ check failed): never 0 when something could not be checked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import click
 
-from guidecheck import __version__
+from guidecheck import __version__, runner
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
-
-
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
-    out = []
-    for v in values:
-        out.extend(p.strip().upper() for p in v.split(",") if p.strip())
-    return tuple(out)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -68,27 +66,93 @@ def _pair_outputs(raw: list[str]) -> list[tuple[str, str | None]]:
     return [(f, o) for f, o in pairs]
 
 
+def _options(*options: Callable) -> Callable:
+    """Apply click options in the order given (the order ``--help`` lists them)."""
+
+    def wrap(func: Callable) -> Callable:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return wrap
+
+
+def config_options(found_from: str) -> Callable:
+    """--config and --isolated; ``found_from`` says where the configuration file is looked for."""
+    return _options(
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
+                     help=f"Configuration file (default: .guidecheck.yaml found upward from {found_from})."),
+        click.option("--isolated", is_flag=True, help="Ignore every configuration file; use the built-in defaults."),
+    )
+
+
+def report_options(found_from: str, suppressions: str) -> Callable:
+    """What every command that reports findings takes (scan, audit).
+
+    ``found_from`` as for :func:`config_options`; ``suppressions`` names what
+    --no-inline-suppressions ignores.
+    """
+    return _options(
+        click.option("--format", "-f", "formats", multiple=True,
+                     type=click.Choice(["text", "json", "junit", "sarif"]),
+                     help="Output format; repeatable. An --output right after a --format is its file."),
+        click.option("--output", "-o", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+                     help="File for the --format just before it (default: standard output)."),
+        click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
+                     help="Lowest severity that makes the exit code 1 (default: error, or the config's fail-on)."),
+        click.option("--select", multiple=True, help="Only these rule ids or prefixes (comma-separated, repeatable)."),
+        click.option("--ignore", multiple=True, help="Skip these rule ids or prefixes (comma-separated, repeatable)."),
+        config_options(found_from),
+        click.option("--no-inline-suppressions", is_flag=True,
+                     help=f"Ignore {suppressions}; findings are reported as active."),
+        click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=str),
+                     help="Accept the findings recorded in this baseline file (they are reported as suppressed)."),
+        click.option("--update-baseline", is_flag=True,
+                     help="Write the current active findings to the --baseline file and exit 0 (adopting the gate)."),
+        click.option("--quiet", "-q", is_flag=True, help="Only the findings: no fix hints, no summary line."),
+        click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal)."),
+    )
+
+
+listing_format = click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+                              show_default=True, help="Output format.")
+
+
+@contextlib.contextmanager
+def _setup_errors() -> Iterator[None]:
+    """A setup problem exits 2 with its message; a bad option value is a usage error (exit 2 with usage)."""
+    try:
+        yield
+    except runner.SetupError as exc:
+        click.echo(f"guidecheck: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except runner.OptionError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _report_pairs() -> list[tuple[str, str | None]]:
+    """(format, output file or None for standard output) of each --format, in order."""
+    pairs = _pair_outputs(click.get_current_context().meta.get("raw_args", [])) or [("text", None)]
+    if sum(1 for _, out in pairs if out is None) > 1:
+        raise click.UsageError("only one --format can go to standard output; give the others an --output")
+    return pairs
+
+
+def _prepare(first_path: str, config_path: str | None, isolated: bool, fail_on: str | None,
+             select: tuple[str, ...], ignore: tuple[str, ...], no_inline_suppressions: bool,
+             baseline_path: str | None, update_baseline: bool) -> runner.Prepared:
+    """The report options as :func:`guidecheck.runner.prepare` takes them; exit 2 on a setup error."""
+    if update_baseline and not baseline_path:
+        raise click.UsageError("--update-baseline needs --baseline FILE")
+    with _setup_errors():
+        return runner.prepare(first_path, config_path=config_path, isolated=isolated, fail_on=fail_on,
+                              select=select, ignore=ignore, inline_suppressions=not no_inline_suppressions,
+                              baseline=None if update_baseline else baseline_path)
+
+
 @main.command(cls=_OrderedOutputs)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["text", "json", "junit", "sarif"]),
-              help="Output format; repeatable. An --output right after a --format is its file.")
-@click.option("--output", "-o", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=str),
-              help="File for the --format just before it (default: standard output).")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
-              help="Lowest severity that makes the exit code 1 (default: error, or the config's fail-on).")
-@click.option("--select", multiple=True, help="Only these rule ids or prefixes (comma-separated, repeatable).")
-@click.option("--ignore", multiple=True, help="Skip these rule ids or prefixes (comma-separated, repeatable).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
-              help="Configuration file (default: .guidecheck.yaml found upward from the first path).")
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file; use the built-in defaults.")
-@click.option("--no-inline-suppressions", is_flag=True,
-              help="Ignore suppression comments and annotations (CI policy); findings are reported as active.")
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=str),
-              help="Accept the findings recorded in this baseline file (they are reported as suppressed).")
-@click.option("--update-baseline", is_flag=True,
-              help="Write the current active findings to the --baseline file and exit 0 (adopting the gate).")
-@click.option("--quiet", "-q", is_flag=True, help="Only the findings: no fix hints, no summary line.")
-@click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
+@report_options("the first path", "suppression comments and annotations (CI policy)")
 @click.option("--helm", "helm_binary", metavar="PATH", help="Helm executable for rendering charts (default: helm on "
               "PATH, or the config's helm.binary).")
 @click.option("--values", "helm_values", multiple=True, type=click.Path(dir_okay=False, path_type=str),
@@ -110,78 +174,29 @@ def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated
     apply to it. Files given one by one are checked on their own.
     """
     paths = list(paths) or ["."]
-    pairs = _pair_outputs(click.get_current_context().meta.get("raw_args", [])) or [("text", None)]
-    if sum(1 for _, out in pairs if out is None) > 1:
-        raise click.UsageError("only one --format can go to standard output; give the others an --output")
-    if update_baseline and not baseline_path:
-        raise click.UsageError("--update-baseline needs --baseline FILE")
-    config, cfg_file, rules, checks, accepted = _prepare(
-        paths[0], config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path,
-        update_baseline)
-
-    from guidecheck import engine
-    from guidecheck.loaders import load
-
-    for v in helm_values:
-        if not os.path.isfile(v):
-            raise click.UsageError(f"--values {v}: no such file")
-    for s in helm_set:
-        if "=" not in s or s.startswith("="):
-            raise click.UsageError(f"--set {s}: expected KEY=VALUE")
-    known = {"default", "cli", *(config.helm.get("profiles") or {})}
-    for spec in (config.helm.get("charts") or {}).values():
-        known.update((spec or {}).get("profiles") or {})
-    unknown_profiles = sorted(set(helm_profiles) - known)
-    if unknown_profiles:
-        raise click.UsageError(f"--profile {', '.join(unknown_profiles)}: not a value profile "
-                               f"(known: {', '.join(sorted(known))})")
-    options = {"verbose": verbose, "helm": {"binary": helm_binary, "values": list(helm_values), "set": list(helm_set),
-                                            "profiles": list(helm_profiles), "release": release_name,
-                                            "namespace": helm_namespace}}
-    loaded = load(paths, config, options)
-    if not loaded.repos:
-        # files named one by one (pre-commit): the evidence repository-scope rules look for (a
-        # ServiceMonitor, an HPA, a backup schedule, the other pipeline files) is not loaded (a
-        # rendered chart is only part of the repository), so running them would report what is
-        # merely out of sight; they run in directory scans (CI) and cluster audits
-        rules = [r for r in rules if r.scope != "repository"]
-    result = engine.run(rules, loaded.targets, config, checks=checks, baseline=accepted)
-    result.incomplete = sorted(set(result.incomplete) | set(loaded.incomplete))
-    result.inputs = paths
-    _finish(result, config, cfg_file, pairs, paths, quiet=quiet, color=color, update_baseline=update_baseline,
-            baseline_path=baseline_path)
+    pairs = _report_pairs()
+    prep = _prepare(paths[0], config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path,
+                    update_baseline)
+    with _setup_errors():
+        options = runner.scan_options(prep.config, verbose=verbose, helm_binary=helm_binary, helm_values=helm_values,
+                                      helm_set=helm_set, helm_profiles=helm_profiles, release_name=release_name,
+                                      helm_namespace=helm_namespace)
+    result = runner.scan(paths, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
+    _finish(result, prep.config, prep.config_file, pairs, paths, quiet=quiet, color=color,
+            update_baseline=update_baseline, baseline_path=baseline_path)
 
 
-_report_options = [
-    click.option("--format", "-f", "formats", multiple=True, type=click.Choice(["text", "json", "junit", "sarif"]),
-                 help="Output format; repeatable. An --output right after a --format is its file."),
-    click.option("--output", "-o", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=str),
-                 help="File for the --format just before it (default: standard output)."),
-    click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
-                 help="Lowest severity that makes the exit code 1 (default: error, or the config's fail-on)."),
-    click.option("--select", multiple=True, help="Only these rule ids or prefixes (comma-separated, repeatable)."),
-    click.option("--ignore", multiple=True, help="Skip these rule ids or prefixes (comma-separated, repeatable)."),
-    click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
-                 help="Configuration file (default: .guidecheck.yaml found upward from the current directory)."),
-    click.option("--isolated", is_flag=True, help="Ignore every configuration file; use the built-in defaults."),
-    click.option("--no-inline-suppressions", is_flag=True,
-                 help="Ignore guidecheck.io/ignore annotations on objects; findings are reported as active."),
-    click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=str),
-                 help="Accept the findings recorded in this baseline file (they are reported as suppressed)."),
-    click.option("--update-baseline", is_flag=True,
-                 help="Write the current active findings to the --baseline file and exit 0."),
-    click.option("--quiet", "-q", is_flag=True, help="Only the findings: no fix hints, no summary line."),
-    click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal)."),
-]
+def _parse_at(at_time: str | None):
+    """--at as an aware datetime (UTC when no zone is given)."""
+    import datetime as _dt
 
-
-def _with(options):
-    def wrap(func):
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return wrap
+    if not at_time:
+        return None
+    try:
+        now = _dt.datetime.fromisoformat(at_time.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.UsageError(f"--at: not an ISO 8601 time: {at_time!r}") from None
+    return now if now.tzinfo else now.replace(tzinfo=_dt.timezone.utc)
 
 
 @main.command(cls=_OrderedOutputs)
@@ -221,7 +236,7 @@ def _with(options):
 @click.option("--at", "at_time", metavar="TIME",
               help="The audit's clock for age rules, ISO 8601 (default: now; for a guidecheck dump, its time).")
 @click.option("--progress/--no-progress", default=True, help="Progress line on stderr when it is a terminal.")
-@_with(_report_options)
+@report_options("the current directory", "guidecheck.io/ignore annotations on objects")
 def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces, include_namespaces,
           exclude_namespaces, selector, timeout, page_size, probe_metrics, probe_logs, probe_max_pods,
           probe_max_bytes, probe_timeout, log_lines, from_dump, dump_path, at_time, progress, formats, outputs,
@@ -234,12 +249,9 @@ def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces,
     Findings are named cluster/<context>/<namespace>/<Kind>/<name>. Exit 3 when
     something could not be read. See docs/audit.md.
     """
-    import datetime as _dt
     import time as _time
 
-    pairs = _pair_outputs(click.get_current_context().meta.get("raw_args", [])) or [("text", None)]
-    if sum(1 for _, out in pairs if out is None) > 1:
-        raise click.UsageError("only one --format can go to standard output; give the others an --output")
+    pairs = _report_pairs()
     dumps = list(from_dump) + list(dump_files)
     if dump_files and not from_dump:
         raise click.UsageError("DUMP arguments are read only with --from-dump (a live audit takes no paths)")
@@ -250,46 +262,24 @@ def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces,
         raise click.UsageError("--in-cluster and --kubeconfig exclude each other")
     if update_baseline and not baseline_path:
         raise click.UsageError("--update-baseline needs --baseline FILE")
-    now = None
-    if at_time:
-        try:
-            now = _dt.datetime.fromisoformat(at_time.replace("Z", "+00:00"))
-        except ValueError:
-            raise click.UsageError(f"--at: not an ISO 8601 time: {at_time!r}") from None
-        now = now if now.tzinfo else now.replace(tzinfo=_dt.timezone.utc)
-    config, cfg_file, rules, checks, accepted = _prepare(
-        ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline)
-    from guidecheck import engine
+    now = _parse_at(at_time)
+    prep = _prepare(".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path,
+                    update_baseline)
+    live = None
+    if not dumps:
+        from guidecheck.cluster.model import AuditOptions
 
-    started = _time.monotonic()
-    if dumps:
-        from guidecheck.cluster.dump import read_dumps
-
-        audited = read_dumps(dumps, config, context=cluster_name or context, now=now)
-    else:
-        from guidecheck.cluster.audit import AuditOptions, run_live
-        from guidecheck.cluster.client import ClusterConfigError
-
-        opts = AuditOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster, cluster_name=cluster_name,
+        live = AuditOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster, cluster_name=cluster_name,
                             namespaces=tuple(namespaces), include_namespaces=tuple(include_namespaces),
                             exclude_namespaces=tuple(exclude_namespaces), selector=selector, timeout=timeout,
                             page_size=page_size, probe_metrics=probe_metrics, probe_logs=probe_logs,
                             probe_max_pods=probe_max_pods, probe_max_bytes=probe_max_bytes,
                             probe_timeout=probe_timeout, log_lines=log_lines, dump=dump_path, progress=progress)
-        try:
-            audited = run_live(opts, config)
-        except ClusterConfigError as exc:
-            click.echo(f"guidecheck: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        except OSError as exc:
-            click.echo(f"guidecheck: cannot write the dump {dump_path}: {exc.strerror or exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        if now is not None:
-            audited.now = now
-    result = engine.run(rules, audited.targets, config, checks=checks, baseline=accepted, now=audited.now,
-                        today=_dt.date.today())
-    result.incomplete = sorted(set(result.incomplete) | set(audited.incomplete))
-    result.inputs = audited.inputs
+    started = _time.monotonic()
+    with _setup_errors():
+        run = runner.audit(prep.config, prep.rules, prep.checks, dumps=dumps, live=live, baseline=prep.baseline,
+                           context=cluster_name or context, now=now)
+    audited = run.audited
     if not quiet:
         st = audited.stats
         if dumps:
@@ -301,7 +291,7 @@ def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces,
                        f"{st.get('gaps', 0)} coverage gap(s), {st.get('probes', 0)} probe(s), "
                        f"{st.get('requests', 0)} requests")
         click.echo(f"{summary} in {_time.monotonic() - started:.1f} s", err=True)
-    _finish(result, config, cfg_file, pairs, audited.inputs, quiet=quiet, color=color,
+    _finish(run.result, prep.config, prep.config_file, pairs, audited.inputs, quiet=quiet, color=color,
             update_baseline=update_baseline, baseline_path=baseline_path)
 
 
@@ -340,71 +330,6 @@ def _finish(result, config, cfg_file, pairs, inputs, *, quiet, color, update_bas
     sys.exit(code)
 
 
-def _prepare(first_path, config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path,
-             update_baseline):
-    """What scan and audit share: configuration, rule catalogue (unknown ids exit 2) and baseline."""
-    config, cfg_file = _configure(first_path, config_path, isolated, fail_on=fail_on, select=_split(select) or None,
-                                  ignore=_split(ignore) or None,
-                                  inline_suppressions=False if no_inline_suppressions else None)
-    rules, checks = _catalog(config)
-    unknown = [p for p in (*config.select, *config.ignore, *config.severity)
-               if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
-    if unknown:
-        click.echo(f"guidecheck: unknown rule id or prefix: {', '.join(sorted(set(unknown)))}", err=True)
-        sys.exit(EXIT_USAGE)
-    from guidecheck import baseline as bl
-
-    accepted: frozenset[str] = frozenset()
-    if baseline_path and not update_baseline:
-        try:
-            accepted = bl.read(baseline_path)
-        except bl.BaselineError as exc:
-            click.echo(f"guidecheck: baseline error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-    return config, cfg_file, rules, checks, accepted
-
-
-def _configure(first_path: str, config_path: str | None, isolated: bool, **overrides):
-    """Find and load the configuration, apply command-line overrides; exit 2 on error."""
-    from guidecheck.config import ConfigError, find_config, load_config, with_cli
-
-    try:
-        if config_path and not os.path.isfile(config_path):
-            raise ConfigError(f"{config_path}: configuration file not found")
-        cfg_file = None if isolated and not config_path else (config_path or find_config(first_path))
-        config = with_cli(load_config(cfg_file), **overrides)
-    except ConfigError as exc:
-        click.echo(f"guidecheck: configuration error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    return config, cfg_file
-
-
-def _catalog(config) -> tuple[list, dict]:
-    """The built-in rules plus the team's own (``custom-rules:``) and their checks; exit 2 if broken."""
-    from guidecheck.catalog import CatalogError, load_rules, resolve_check
-
-    try:
-        rules = load_rules(extra_dirs=config.custom_rules)
-        checks = {rule.id: resolve_check(rule) for rule in rules}
-    except CatalogError as exc:
-        click.echo(f"guidecheck: rule catalogue error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    return rules, checks
-
-
-_config_options = [
-    click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
-                 help="Configuration file (default: .guidecheck.yaml found upward from the current directory)."),
-    click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
-]
-
-
-def config_options(func):
-    for option in reversed(_config_options):
-        func = option(func)
-    return func
-
-
 def _write_stdout(text: str | Iterable[str]) -> None:
     sys.stdout.flush()
     for piece in [text] if isinstance(text, str) else text:
@@ -412,13 +337,20 @@ def _write_stdout(text: str | Iterable[str]) -> None:
     sys.stdout.flush()
 
 
+def _catalogue(first_path: str, config_path: str | None, isolated: bool):
+    """The configuration and rule catalogue for rules, explain and coverage; exit 2 on a setup error."""
+    with _setup_errors():
+        config, _ = runner.configure(first_path, config_path, isolated)
+        rules, _ = runner.catalogue(config)
+    return config, rules
+
+
 @main.command("rules")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
-@config_options
+@listing_format
+@config_options("the current directory")
 def rules_cmd(fmt: str, config_path: str | None, isolated: bool) -> None:
     """List every rule: id, severity, guideline bullet, title (the team's own rules included)."""
-    config, _ = _configure(".", config_path, isolated)
-    rules, _ = _catalog(config)
+    _, rules = _catalogue(".", config_path, isolated)
     if fmt == "json":
         import json
 
@@ -439,13 +371,12 @@ def rules_cmd(fmt: str, config_path: str | None, isolated: bool) -> None:
 
 @main.command()
 @click.argument("rule_id")
-@config_options
+@config_options("the current directory")
 def explain(rule_id: str, config_path: str | None, isolated: bool) -> None:
     """Explain a rule: why it exists, how to fix it, a passing and a failing example."""
     from guidecheck.docs import explain_text
 
-    config, _ = _configure(".", config_path, isolated)
-    rules = {r.id: r for r in _catalog(config)[0]}
+    rules = {r.id: r for r in _catalogue(".", config_path, isolated)[1]}
     rule = rules.get(rule_id.upper())
     if rule is None:
         click.echo(f"guidecheck: no rule {rule_id}; see 'guidecheck rules'", err=True)
@@ -455,16 +386,14 @@ def explain(rule_id: str, config_path: str | None, isolated: bool) -> None:
 
 @main.command()
 @click.argument("path", required=False, default=".", type=click.Path(path_type=str))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
-              help="Configuration file (default: .guidecheck.yaml found upward from PATH).")
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@listing_format
+@config_options("PATH")
 def coverage(path: str, fmt: str, config_path: str | None, isolated: bool) -> None:
     """Map every guideline bullet to its rules; list what needs manual evidence, and why."""
     from guidecheck import coverage as cov
 
-    config, _ = _configure(path, config_path, isolated)
-    result = cov.compute(_catalog(config)[0], config)
+    config, rules = _catalogue(path, config_path, isolated)
+    result = cov.compute(rules, config)
     if fmt == "json":
         import json
 

@@ -19,7 +19,7 @@ import sys
 from typing import Callable
 
 from guidecheck import suppress
-from guidecheck.catalog import Rule, resolve_check
+from guidecheck.catalog import Rule, load_settings, resolve_check
 from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.config import Config
 from guidecheck.model import Finding, Hit, Outcome, ScanResult, SourceFile, Status, Target
@@ -52,7 +52,7 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         severity = config.severity_for(rule.id, rule.severity)
         ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
-                      memo=memo, _by_kind=by_kind)
+                      memo=memo, _by_kind=by_kind, specs=load_settings())
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):
                 try:
@@ -128,7 +128,7 @@ def _unchecked(rules, config: Config, checks, targets, by_kind, sources, today, 
             continue
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
-                      memo=memo, _by_kind=by_kind)
+                      memo=memo, _by_kind=by_kind, specs=load_settings())
         places = []
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):

@@ -3,6 +3,8 @@
 Loaders turn sources into *targets*; the engine runs each *rule* against each
 matching target and records an *outcome* per (rule, target) pair, with the
 *findings* a failing pair produced.  Everything here is plain data: no I/O.
+The target factories (:func:`file_target`, :func:`k8s_target`) are the one way
+loaders and the cluster audit make the targets every family shares.
 """
 
 from __future__ import annotations
@@ -114,6 +116,24 @@ class Target:
     @property
     def label(self) -> str:
         return f"{self.path}:{self.line} {self.ref}"
+
+
+def file_target(src: SourceFile) -> Target:
+    """The file itself (line 1); its read and parse errors are GC001's findings, each at its own line."""
+    return Target(kind="file", path=src.path, line=1, ref=ObjectRef("File", None, src.path), data=src, source=src)
+
+
+def k8s_target(obj: Any, ref: ObjectRef, *, path: str, line: int, source: SourceFile | None = None,
+               suppressions: list[Suppression] | None = None, origin: dict[str, Any] | None = None) -> Target:
+    """A Kubernetes object as a ``k8s`` target.
+
+    ``ref`` is the object's :func:`guidecheck.parsers.k8s.object_ref`; ``suppressions`` are the
+    ones its ``guidecheck.io/ignore`` annotations hold (:func:`guidecheck.suppress.from_annotations`,
+    made by the loader, which knows whether inline suppressions are honoured); ``origin`` says
+    where it came from (the contract of :mod:`guidecheck.crossref`: source, repo, span, release...).
+    """
+    return Target(kind="k8s", path=path, line=line, ref=ref, data=obj, source=source,
+                  suppressions=list(suppressions or ()), origin=dict(origin or {}))
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from guidecheck.model import Hit, Target
@@ -43,6 +44,8 @@ class Context:
     _by_kind: dict[str, list[Target]] | None = field(default=None, repr=False, compare=False)
     # per-scan memo for cross-object indexes (built once, shared by every rule): name -> value
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # the catalogue's setting declarations (catalog.Setting by name), for :meth:`setting`
+    specs: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def of_kind(self, kind: str) -> list[Target]:
         """Every target of a kind, in load order (indexed once per scan)."""
@@ -68,9 +71,7 @@ class Context:
         ``merge-keys``: :func:`guidecheck.catalog.merge_value`), once per scan.
         ``name`` must be declared in the catalogue (KeyError otherwise).
         """
-        from guidecheck.catalog import load_settings
-
-        spec = load_settings()[name]
+        spec = self.specs[name]
         return self.cached(f"setting:{name}", lambda c: spec.combine(c.settings.get(name, spec.default)))
 
     def cached(self, name: str, build):

@@ -3,6 +3,9 @@
 * :mod:`guidecheck.cluster.client`  the one place that imports the official
   ``kubernetes`` client: kubeconfig / in-cluster credentials, discovery,
   paginated raw-JSON lists, retries, the API server's pod proxy and pod logs;
+* :mod:`guidecheck.cluster.model`   what an audit is, apart from how it is read:
+  its options and result, coverage and probe records as ``live`` targets,
+  the ``cluster/<context>/...`` path segments (imported by the three below);
 * :mod:`guidecheck.cluster.objects` live (or dumped) objects → ``k8s`` targets
   (paths ``cluster/<context>/<namespace>/<Kind>/<name>``, Helm release and chart
   in the origin, Secrets reduced to their metadata);

@@ -25,51 +25,18 @@ import datetime as _dt
 import fnmatch
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from guidecheck.parsers import k8s
 from guidecheck.cluster import objects as cobj
 from guidecheck.cluster.client import ApiError, AuditTimeout, Deadline, KubeClient, Resource
+from guidecheck.cluster.dump import DumpWriter
+from guidecheck.cluster.model import AuditOptions, Audited, coverage_target, gap_reason, live_target, safe_segment
 from guidecheck.model import ObjectRef, Target
+from guidecheck.parsers import k8s
 
 CORE_NAMESPACES = "namespaces"
 BATCH_OWNERS = frozenset({"Job", "CronJob"})
-
-
-@dataclass
-class AuditOptions:
-    kubeconfig: str | None = None
-    context: str | None = None
-    in_cluster: bool = False
-    cluster_name: str | None = None  # the <context> segment of paths (default: the context's name)
-    namespaces: tuple[str, ...] = ()
-    include_namespaces: tuple[str, ...] = ()
-    exclude_namespaces: tuple[str, ...] = ()
-    selector: str | None = None
-    timeout: float | None = None
-    request_timeout: float = 30.0
-    page_size: int = 500
-    probe_metrics: bool = False
-    probe_logs: bool = False
-    probe_max_pods: int = 20
-    probe_max_bytes: int = 256 * 1024
-    probe_timeout: float = 5.0
-    log_lines: int = 100
-    dump: str | None = None
-    progress: bool = False
-
-
-@dataclass
-class Audited:
-    """What an audit (live or from dumps) hands to the engine."""
-
-    targets: list[Target] = field(default_factory=list)
-    incomplete: list[str] = field(default_factory=list)
-    now: _dt.datetime | None = None  # the audit's clock (a dump's recorded time)
-    context: str = ""
-    stats: dict[str, Any] = field(default_factory=dict)
-    inputs: list[str] = field(default_factory=list)
 
 
 def resource_specs(settings: dict) -> tuple[set[tuple[str, str]], bool]:
@@ -292,8 +259,8 @@ class _Run:
             origin = {k: v for k, v in t.origin.items() if k in ("release", "chart", "release_namespace")}
             return t.ref, t.path, origin
         ref = ObjectRef("Pod", p.namespace, p.name)
-        return ref, f"cluster/{cobj.safe_segment(self.context)}/{cobj.safe_segment(p.namespace)}/Pod/" \
-                    f"{cobj.safe_segment(p.name)}", {}
+        return ref, f"cluster/{safe_segment(self.context)}/{safe_segment(p.namespace)}/Pod/" \
+                    f"{safe_segment(p.name)}", {}
 
     def run_probes(self) -> None:
         port = int(self.settings.get("metrics-port") or 9100)
@@ -346,26 +313,8 @@ class _Run:
             kind, _, name = r["workload"].partition("/")
             p = _PodInfo(r["namespace"], r["pod"], None, [], True)
             ref, path, origin = self.probe_target_base(p, kind, name)
-            out.append(cobj.live_target(r, context=self.context, ref=ref, path=path, origin=origin))
+            out.append(live_target(r, context=self.context, ref=ref, path=path, origin=origin))
         return out
-
-
-def coverage_target(data: dict, context: str, *, path: str | None = None, line: int = 1,
-                    source: str = "cluster") -> Target:
-    """A coverage record as a ``live`` target: ``namespace`` is a name, ``"*"`` (all) or None (cluster scope)."""
-    ns = data.get("namespace")
-    seg = "_all" if ns == "*" else (ns if isinstance(ns, str) and ns else cobj.CLUSTER_SCOPE)
-    resource = str(data.get("resource") or "?")
-    kind = resource if "/" in resource else str(data.get("kind") or "?")  # pods/proxy, pods/log
-    ref = ObjectRef(kind, ns if isinstance(ns, str) and ns != "*" else None, None)
-    path = path or f"cluster/{cobj.safe_segment(context)}/{cobj.safe_segment(seg)}/{cobj.safe_segment(kind)}"
-    return cobj.live_target(data, context=context, ref=ref, path=path, line=line, origin={"source": source})
-
-
-def gap_reason(g: dict) -> str:
-    ns = g.get("namespace")
-    where = ("in all namespaces" if ns == "*" else f"in namespace {ns}" if ns else "at cluster scope")
-    return f"could not read {g.get('kind')} ({g.get('resource')}) {where}: {g.get('error')}"
 
 
 def parse_metrics(body: bytes, truncated: bool) -> dict[str, Any]:
@@ -415,8 +364,6 @@ def parse_log_lines(body: bytes, truncated: bool) -> dict[str, Any]:
 
 def run_live(opts: AuditOptions, config) -> Audited:
     """Audit a live cluster (see the module docstring). Raises ClusterConfigError for unusable credentials."""
-    from guidecheck.cluster.dump import DumpWriter
-
     started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     deadline = Deadline(opts.timeout)
     client = KubeClient(kubeconfig=opts.kubeconfig, context=opts.context, in_cluster=opts.in_cluster,
@@ -425,7 +372,7 @@ def run_live(opts: AuditOptions, config) -> Audited:
     run = _Run(client, opts, config, context)
     out = run.out
     out.now = started
-    out.inputs = [f"cluster/{cobj.safe_segment(context)}"]
+    out.inputs = [f"cluster/{safe_segment(context)}"]
     writer = DumpWriter(opts.dump) if opts.dump else None
     run.writer = writer
     try:
@@ -437,31 +384,8 @@ def run_live(opts: AuditOptions, config) -> Audited:
             out.incomplete.append(f"cannot read the API server at {client.host} ({context}): {exc}")
             out.stats = {"server": client.host, "objects": 0}
             return out
-        by_key = {(r.group, r.resource): r for r in found}
-        todo: list[Resource] = []
-        keys = ({k for k in by_key if k not in _NOISE} | wanted) if everything else wanted
-        for key in sorted(keys):
-            r = by_key.get(key)
-            if r is None or "list" not in r.verbs:
-                continue  # not served here (a CRD that is not installed): nothing to read, not a gap
-            todo.append(r)
-        for gv, exc in failed_groups:
-            group = gv.split("/")[0] if "/" in gv else ""
-            for g, resource in sorted(wanted):
-                if g == group and (g, resource) not in by_key:
-                    run.gap(Resource(g, gv.split("/")[-1], resource, resource, True), None, f"discovery failed: {exc}",
-                            exc.status)
-        # Namespaces first: their names let a forbidden cluster-wide list fall back to namespace by namespace
-        todo.sort(key=lambda r: (r.resource != CORE_NAMESPACES or r.group != "", r.group, r.resource))
-        for i, res in enumerate(todo):
-            if res.resource == CORE_NAMESPACES and res.group == "":
-                run.namespace_names = []
-            try:
-                run.list_resource(res)
-            except AuditTimeout as exc:
-                for rest in todo[i:]:
-                    run.gap(rest, "*" if rest.namespaced else None, f"not read: {exc}", 0)
-                break
+        todo = _plan(run, found, failed_groups, wanted, everything)
+        _list_all(run, todo)
         if opts.probe_metrics or opts.probe_logs:
             try:
                 run.run_probes()
@@ -474,9 +398,7 @@ def run_live(opts: AuditOptions, config) -> Audited:
                      "requests": client.requests, "retries": client.retries, "gaps": len(run.gaps),
                      "probes": len(run.probes)}
         if writer is not None:
-            writer.finish(info={"context": context, "time": started.isoformat().replace("+00:00", "Z"),
-                                "server": client.host, "read": [{"resource": n, "kind": k, "namespaced": ns} for n, k, ns in run.read_ok]},
-                          gaps=run.gaps, probes=run.probes)
+            _finish_dump(writer, run, started)
             writer = None
     finally:
         run.progress.done()
@@ -486,5 +408,47 @@ def run_live(opts: AuditOptions, config) -> Audited:
     return out
 
 
-__all__ = ["AuditOptions", "Audited", "coverage_target", "gap_reason", "parse_log_lines", "parse_metrics",
-           "resource_specs", "run_live"]
+def _plan(run: _Run, found: list[Resource], failed_groups: list, wanted: set[tuple[str, str]],
+          everything: bool) -> list[Resource]:
+    """The resources to list, Namespaces first; a wanted resource whose API group failed discovery is a gap."""
+    by_key = {(r.group, r.resource): r for r in found}
+    todo: list[Resource] = []
+    keys = ({k for k in by_key if k not in _NOISE} | wanted) if everything else wanted
+    for key in sorted(keys):
+        r = by_key.get(key)
+        if r is None or "list" not in r.verbs:
+            continue  # not served here (a CRD that is not installed): nothing to read, not a gap
+        todo.append(r)
+    for gv, exc in failed_groups:
+        group = gv.split("/")[0] if "/" in gv else ""
+        for g, resource in sorted(wanted):
+            if g == group and (g, resource) not in by_key:
+                run.gap(Resource(g, gv.split("/")[-1], resource, resource, True), None, f"discovery failed: {exc}",
+                        exc.status)
+    # Namespaces first: their names let a forbidden cluster-wide list fall back to namespace by namespace
+    todo.sort(key=lambda r: (r.resource != CORE_NAMESPACES or r.group != "", r.group, r.resource))
+    return todo
+
+
+def _list_all(run: _Run, todo: list[Resource]) -> None:
+    """List every resource in ``todo``; at the timeout, what is left becomes coverage gaps."""
+    for i, res in enumerate(todo):
+        if res.resource == CORE_NAMESPACES and res.group == "":
+            run.namespace_names = []
+        try:
+            run.list_resource(res)
+        except AuditTimeout as exc:
+            for rest in todo[i:]:
+                run.gap(rest, "*" if rest.namespaced else None, f"not read: {exc}", 0)
+            break
+
+
+def _finish_dump(writer: DumpWriter, run: _Run, started: _dt.datetime) -> None:
+    """guidecheck's own records at the end of the --dump file: AuditInfo, CoverageGaps, ProbeResults."""
+    writer.finish(info={"context": run.context, "time": started.isoformat().replace("+00:00", "Z"),
+                        "server": run.client.host,
+                        "read": [{"resource": n, "kind": k, "namespaced": ns} for n, k, ns in run.read_ok]},
+                  gaps=run.gaps, probes=run.probes)
+
+
+__all__ = ["parse_log_lines", "parse_metrics", "resource_specs", "run_live"]

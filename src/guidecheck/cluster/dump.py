@@ -23,12 +23,11 @@ import json
 import os
 from typing import Any
 
-from guidecheck.parsers import k8s
 from guidecheck.cluster import objects as cobj
-from guidecheck.cluster.audit import Audited, coverage_target
-from guidecheck.loaders import _file_target  # noqa: PLC2701 - the one way files become GC001 targets
+from guidecheck.cluster.model import AUDIT_API_VERSION, Audited, coverage_target, gap_reason, live_target
 from guidecheck.loaders.fs import ReadError, read_text
-from guidecheck.model import LoadError, ObjectRef, SourceFile
+from guidecheck.model import LoadError, ObjectRef, SourceFile, file_target
+from guidecheck.parsers import k8s
 from guidecheck.parsers.yaml import load_json, load_yaml
 
 HEADER = '{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":['
@@ -52,13 +51,13 @@ class DumpWriter:
         self.count += 1
 
     def finish(self, info: dict, gaps: list[dict], probes: list[dict]) -> None:
-        self.write({"apiVersion": cobj.AUDIT_API_VERSION, "kind": "AuditInfo", "metadata": {"name": "audit"},
+        self.write({"apiVersion": AUDIT_API_VERSION, "kind": "AuditInfo", "metadata": {"name": "audit"},
                     "spec": info})
         for i, g in enumerate(gaps):
-            self.write({"apiVersion": cobj.AUDIT_API_VERSION, "kind": "CoverageGap",
+            self.write({"apiVersion": AUDIT_API_VERSION, "kind": "CoverageGap",
                         "metadata": {"name": f"gap-{i + 1}"}, "spec": g})
         for i, p in enumerate(probes):
-            self.write({"apiVersion": cobj.AUDIT_API_VERSION, "kind": "ProbeResult",
+            self.write({"apiVersion": AUDIT_API_VERSION, "kind": "ProbeResult",
                         "metadata": {"name": f"probe-{i + 1}"}, "spec": p})
         self.fh.write("\n]}\n")
         self.fh.close()
@@ -86,21 +85,36 @@ def _parse_time(value: Any) -> _dt.datetime | None:
 
 def _items(path: str, text: str, config, src: SourceFile) -> list[tuple[dict, int, int]]:
     """``(object, first line, last line)`` of every object in a dump file."""
-    out: list[tuple[dict, int]] = []
     lines = text.split("\n")
     if lines and lines[0] == HEADER:  # guidecheck's own dump: one object per line
-        for i, raw in enumerate(lines[1:], start=2):
-            raw = raw.rstrip(",")
-            if not raw or raw == "]}":
-                continue
-            try:
-                obj = json.loads(raw)
-            except ValueError as exc:
-                src.errors.append(LoadError(f"not a JSON object line of a guidecheck dump: {exc}", i))
-                continue
-            if isinstance(obj, dict):
-                out.append((obj, i))
-        return [(o, ln, ln) for o, ln in out]
+        return [(o, ln, ln) for o, ln in _own_dump_items(lines, src)]
+    out = _kubectl_items(path, text, config, src)
+    # each object spans to the line before the next one
+    starts = sorted(ln for _, ln in out)
+    ends = {s: (starts[i + 1] - 1 if i + 1 < len(starts) else len(lines)) for i, s in enumerate(starts)}
+    return [(o, ln, max(ln, ends.get(ln, ln))) for o, ln in out]
+
+
+def _own_dump_items(lines: list[str], src: SourceFile) -> list[tuple[dict, int]]:
+    """``(object, line)`` of a guidecheck dump: a JSON List with one object per line."""
+    out: list[tuple[dict, int]] = []
+    for i, raw in enumerate(lines[1:], start=2):
+        raw = raw.rstrip(",")
+        if not raw or raw == "]}":
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError as exc:
+            src.errors.append(LoadError(f"not a JSON object line of a guidecheck dump: {exc}", i))
+            continue
+        if isinstance(obj, dict):
+            out.append((obj, i))
+    return out
+
+
+def _kubectl_items(path: str, text: str, config, src: SourceFile) -> list[tuple[dict, int]]:
+    """``(object, line)`` of ``kubectl get -o yaml|json`` output: Lists, single objects, several documents."""
+    out: list[tuple[dict, int]] = []
     stripped = text.lstrip()
     docs = load_json(text, config.limits) if stripped.startswith("{") and path.endswith(".json") or \
         stripped.startswith("{") and not path.endswith((".yaml", ".yml")) else load_yaml(text, config.limits)
@@ -122,54 +136,56 @@ def _items(path: str, text: str, config, src: SourceFile) -> list[tuple[dict, in
         else:
             src.errors.append(LoadError("not a Kubernetes object or List (a dump holds `kubectl get -o yaml|json` "
                                         "output)", doc.line))
-    # each object spans to the line before the next one
-    starts = sorted(ln for _, ln in out)
-    ends = {s: (starts[i + 1] - 1 if i + 1 < len(starts) else len(lines)) for i, s in enumerate(starts)}
-    return [(o, ln, max(ln, ends.get(ln, ln))) for o, ln in out]
+    return out
 
 
 def read_dumps(paths: list[str], config, *, context: str | None = None, now: _dt.datetime | None = None) -> Audited:
     """Targets from dump files, as a live audit would have made them (see the module docstring)."""
     out = Audited(inputs=list(paths))
-    workload_kinds = frozenset(config.settings.get("workload-kinds") or ())
-    max_bytes = int(config.settings.get("audit-dump-max-bytes") or config.max_file_bytes)
     clock: _dt.datetime | None = None
     for raw in paths:
-        display = os.path.normpath(raw).replace(os.sep, "/")
-        src = SourceFile(display, "dump")
-        out.targets.append(_file_target(src))
-        try:
-            text = read_text(os.path.abspath(raw), max_bytes, root=os.path.dirname(os.path.abspath(raw)))
-        except ReadError as exc:
-            src.errors.append(exc.error)
-            out.incomplete.append(f"dump {display} could not be read: {exc.error.message}")
-            continue
-        src.read = True
-        items = _items(display, text, config, src)
-        del text
-        infos = [o for o, _, _ in items if o.get("apiVersion") == cobj.AUDIT_API_VERSION and o.get("kind") == "AuditInfo"]
-        info = k8s.as_map(infos[0].get("spec")) if infos else {}
-        ctx = context or (info.get("context") if isinstance(info.get("context"), str) else None) or "dump"
-        out.context = out.context or ctx
-        t = _parse_time(info.get("time"))
+        t = _read_dump(raw, config, context, out)
         if t is not None and clock is None:
             clock = t
-        for obj, line, end in items:
-            if obj.get("apiVersion") == cobj.AUDIT_API_VERSION:
-                _record(obj, line, display, ctx, info, out)
-                continue
-            obj = cobj.trim(obj)
-            errors = k8s.structure_errors(obj)
-            src.errors.extend(errors)
-            if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
-                continue
-            if cobj.checked_through_owner(obj, workload_kinds):
-                continue
-            out.targets.append(cobj.make_target(obj, context=ctx, source="dump",
-                                                inline_suppressions=config.inline_suppressions,
-                                                path=display, line=line, span=(line, end)))
     out.now = now or clock
     return out
+
+
+def _read_dump(raw: str, config, context: str | None, out: Audited) -> _dt.datetime | None:
+    """One dump file's targets into ``out``; the time its AuditInfo records, if any."""
+    workload_kinds = frozenset(config.settings.get("workload-kinds") or ())
+    max_bytes = int(config.settings.get("audit-dump-max-bytes") or config.max_file_bytes)
+    display = os.path.normpath(raw).replace(os.sep, "/")
+    src = SourceFile(display, "dump")
+    out.targets.append(file_target(src))
+    try:
+        text = read_text(os.path.abspath(raw), max_bytes, root=os.path.dirname(os.path.abspath(raw)))
+    except ReadError as exc:
+        src.errors.append(exc.error)
+        out.incomplete.append(f"dump {display} could not be read: {exc.error.message}")
+        return None
+    src.read = True
+    items = _items(display, text, config, src)
+    del text
+    infos = [o for o, _, _ in items if o.get("apiVersion") == AUDIT_API_VERSION and o.get("kind") == "AuditInfo"]
+    info = k8s.as_map(infos[0].get("spec")) if infos else {}
+    ctx = context or (info.get("context") if isinstance(info.get("context"), str) else None) or "dump"
+    out.context = out.context or ctx
+    for obj, line, end in items:
+        if obj.get("apiVersion") == AUDIT_API_VERSION:
+            _record(obj, line, display, ctx, info, out)
+            continue
+        obj = cobj.trim(obj)
+        errors = k8s.structure_errors(obj)
+        src.errors.extend(errors)
+        if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
+            continue
+        if cobj.checked_through_owner(obj, workload_kinds):
+            continue
+        out.targets.append(cobj.make_target(obj, context=ctx, source="dump",
+                                            inline_suppressions=config.inline_suppressions,
+                                            path=display, line=line, span=(line, end)))
+    return _parse_time(info.get("time"))
 
 
 def _record(obj: dict, line: int, display: str, ctx: str, info: dict, out: Audited) -> None:
@@ -188,8 +204,6 @@ def _record(obj: dict, line: int, display: str, ctx: str, info: dict, out: Audit
                                                                    "status", "error")}}
         data["error"] = str(data.get("error") or "could not be read")
         out.targets.append(coverage_target(data, ctx, path=display, line=line, source="dump"))
-        from guidecheck.cluster.audit import gap_reason
-
         out.incomplete.append(f"{display}:{line}: " + gap_reason(data))
     elif kind == "ProbeResult":
         data = dict(spec)
@@ -197,7 +211,7 @@ def _record(obj: dict, line: int, display: str, ctx: str, info: dict, out: Audit
         wk, _, wn = str(data.get("workload") or "").partition("/")
         ref = ObjectRef(wk or "Pod", ns, wn or (data.get("pod") if isinstance(data.get("pod"), str) else None))
         helm = {k: data[k] for k in ("release", "chart") if isinstance(data.get(k), str)}
-        out.targets.append(cobj.live_target(data, context=ctx, ref=ref, path=display, line=line,
+        out.targets.append(live_target(data, context=ctx, ref=ref, path=display, line=line,
                                             origin={"source": "dump", **helm}))
 
 

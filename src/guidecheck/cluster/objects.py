@@ -24,26 +24,18 @@ import sys
 from typing import Any
 
 from guidecheck import suppress
+from guidecheck.cluster.model import CLUSTER_SCOPE, safe_segment
+from guidecheck.model import Target, k8s_target
 from guidecheck.parsers import k8s
-from guidecheck.model import ObjectRef, Target
 from guidecheck.parsers.yaml import YMap, YSeq
 
-AUDIT_API_VERSION = "audit.guidecheck.io/v1"  # guidecheck's own dump records: AuditInfo, CoverageGap, ProbeResult
-AUDIT_KINDS = ("AuditInfo", "CoverageGap", "ProbeResult")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 METADATA_ONLY_KINDS = frozenset({"Secret"})
-CLUSTER_SCOPE = "_cluster"
 # kinds whose status no rule reads (replica counts, conditions, pod IPs): dropped to keep memory to what rules use;
 # the status of snapshots, backups, restores and certificates (GC801, GC803) is kept
 STATUS_NOT_READ = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
                              "Job", "CronJob", "Service", "Namespace", "HorizontalPodAutoscaler",
-                             "PodDisruptionBudget"})  # the namespace segment of a cluster-scoped object's path
-
-
-def safe_segment(text: str) -> str:
-    """A path segment: context names may be ARNs with slashes."""
-    out = "".join("_" if c in "/\\" or ord(c) < 32 else c for c in text).strip()
-    return out or "_"
+                             "PodDisruptionBudget"})
 
 
 def typed(item: Any, list_kind: str, api_version: str) -> Any:
@@ -202,17 +194,8 @@ def make_target(obj: dict, *, context: str, source: str, inline_suppressions: bo
     if source == "dump":
         origin["span"] = list(span)
     supp = (suppress.from_annotations(k8s.annotations(obj), path, line, span) if inline_suppressions else [])
-    return Target(kind="k8s", path=path, line=line, ref=ref, data=obj, suppressions=supp, origin=origin)
+    return k8s_target(obj, ref, path=path, line=line, suppressions=supp, origin=origin)
 
 
-def live_target(data: dict, *, context: str, ref: ObjectRef, path: str, line: int = 1,
-                origin: dict[str, Any] | None = None) -> Target:
-    """A ``live`` target: a probe result or a coverage record (see :mod:`guidecheck.checks.live`)."""
-    base = {"source": (origin or {}).get("source", "cluster"), "repo": f"cluster/{safe_segment(context)}",
-            "context": context, **({"namespace": ref.namespace} if ref.namespace else {})}
-    return Target(kind="live", path=path, line=line, ref=ref, data=data, origin={**base, **(origin or {})})
-
-
-__all__ = ["AUDIT_API_VERSION", "AUDIT_KINDS", "CLUSTER_SCOPE", "checked_through_owner", "controller_of",
-           "helm_origin", "live_target", "make_target", "metadata_only", "object_path", "safe_segment", "trim",
-           "typed"]
+__all__ = ["checked_through_owner", "controller_of", "helm_origin", "located", "make_target", "metadata_only",
+           "object_path", "trim", "typed", "ymap_from_pairs"]

@@ -32,7 +32,7 @@ from guidecheck import globs, suppress
 from guidecheck.parsers import k8s
 from guidecheck.config import Config
 from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
-from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
+from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target, k8s_target
 from guidecheck.parsers.yaml import Document, YMap, load_json, load_yaml
 
 
@@ -118,7 +118,7 @@ def _load_files(paths: list[str], config: Config) -> Loaded:
                                   for c in charts) + _chartless_template_dirs(w)
             prefix = _display_prefix(raw)
             for rel, err in w.problems:
-                out.targets.append(_file_target(SourceFile(prefix + rel, "file", [err])))
+                out.targets.append(file_target(SourceFile(prefix + rel, "file", [err])))
             for f in w.files:
                 if f.kind in ("yaml", "json") and f.relpath.startswith(template_dirs):
                     continue
@@ -143,7 +143,7 @@ def _load_files(paths: list[str], config: Config) -> Loaded:
                 continue
             _load_file(abspath, display, kind, config, out, root=root)
         else:
-            out.targets.append(_file_target(SourceFile(raw, "file", [LoadError("no such file or directory")])))
+            out.targets.append(file_target(SourceFile(raw, "file", [LoadError("no such file or directory")])))
     return out
 
 
@@ -241,15 +241,10 @@ def _repo_target(w: Walk, charts: list[ChartInfo], prefix: str) -> Target:
                   data=info)
 
 
-def _file_target(src: SourceFile) -> Target:
-    """The file itself (line 1); its read and parse errors are GC001's findings, each at its own line."""
-    return Target(kind="file", path=src.path, line=1, ref=ObjectRef("File", None, src.path), data=src, source=src)
-
-
 def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loaded, root: str,
                scope: str = "") -> None:
     src = SourceFile(display, kind)
-    out.targets.append(_file_target(src))
+    out.targets.append(file_target(src))
     try:
         text = read_text(abspath, config.max_file_bytes, root=root)
     except ReadError as exc:
@@ -298,18 +293,9 @@ def _add_object(obj: dict, src: SourceFile, out: Loaded, config: Config, span: t
         return
     ann = k8s.annotations(obj)
     supp = suppress.from_annotations(ann, src.path, span[0], span) if config.inline_suppressions else []
-    out.targets.append(
-        Target(
-            kind="k8s",
-            path=src.path,
-            line=getattr(obj, "line", span[0]),
-            ref=k8s.object_ref(obj),
-            data=obj,
-            source=src,
-            suppressions=supp,
-            origin={"source": "manifest", "span": list(span), "repo": scope},
-        )
-    )
+    out.targets.append(k8s_target(obj, k8s.object_ref(obj), path=src.path, line=getattr(obj, "line", span[0]),
+                                  source=src, suppressions=supp,
+                                  origin={"source": "manifest", "span": list(span), "repo": scope}))
 
 
 def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
@@ -318,13 +304,6 @@ def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
     target = dockerfile_target(text, src)
     if target is not None:
         out.targets.append(target)
-
-
-def documents_of(loaded: Loaded, path: str) -> list[Any]:
-    for d in loaded.others:
-        if d.path == path:
-            return d.docs
-    return []
 
 
 __all__ = ["EXTENSIONS", "load", "Loaded", "RepoInfo", "RepoScan", "ChartInfo", "WalkedFile", "YMap"]

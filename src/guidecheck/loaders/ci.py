@@ -28,7 +28,7 @@ import os
 import re
 from typing import Any
 
-from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
+from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target
 from guidecheck.parsers.ci.common import PipelineError
 from guidecheck.parsers.ci.github import check_workflow, parse_github
 from guidecheck.parsers.ci.gitlab import parse_gitlab
@@ -88,8 +88,7 @@ class _Ctx:
         if src is None:
             src = SourceFile(path, "yaml", read=True)
             self.sources[path] = src
-            self.loaded.targets.append(Target(kind="file", path=path, line=1, ref=ObjectRef("File", None, path),
-                                              data=src, source=src))
+            self.loaded.targets.append(file_target(src))
         err = LoadError(message, line or 1, column)
         if err not in src.errors:
             src.errors.append(err)
@@ -185,8 +184,7 @@ def _jenkins(ctx: _Ctx, project: Project, abspath: str, display: str, root: str)
     except ReadError as exc:
         src = SourceFile(display, "jenkinsfile", [exc.error])
         ctx.sources[display] = src
-        ctx.loaded.targets.append(Target(kind="file", path=display, line=1, ref=ObjectRef("File", None, display),
-                                         data=src, source=src))
+        ctx.loaded.targets.append(file_target(src))
         return
     add_jenkinsfile(project, text, display)
 

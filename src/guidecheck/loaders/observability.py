@@ -35,7 +35,7 @@ import os
 import posixpath
 from typing import Any
 
-from guidecheck.model import LoadError, ObjectRef, SourceFile, Target
+from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.alerts import AlertSource, alert_rules_of_object, rules_of_data
 from guidecheck.parsers.fluentbit import (
@@ -88,7 +88,6 @@ class _RepoFiles:
         self.src_of: dict[str, SourceFile] = {}
 
     def read(self, rel: str, report: bool = True) -> str | None:
-        from guidecheck.loaders import _file_target
         from guidecheck.loaders.fs import ReadError, read_text
 
         if rel in self.texts:
@@ -99,7 +98,7 @@ class _RepoFiles:
         except ReadError as exc:
             if report and rel not in self.src_of:  # a file named like Fluent Bit's or included by one
                 src.errors.append(exc.error)
-                self.loaded.targets.append(_file_target(src))
+                self.loaded.targets.append(file_target(src))
                 self.src_of[rel] = src
             return None
         src.read = True
@@ -114,7 +113,6 @@ class _RepoFiles:
 
 def _classic_pipelines(loaded, repo, max_bytes: int) -> None:
     """One ``fluentbit`` target per main classic file (one nobody includes), and the files' GC001 sources."""
-    from guidecheck.loaders import _file_target
 
     files = _RepoFiles(loaded, repo, max_bytes)
     prefix = files.prefix
@@ -130,7 +128,7 @@ def _classic_pipelines(loaded, repo, max_bytes: int) -> None:
             loaded.targets.append(_classic_target(files, rel))
     for rel, src in files.src_of.items():
         if rel in files.texts and (rel in candidates or rel in included):
-            loaded.targets.append(_file_target(src))
+            loaded.targets.append(file_target(src))
 
 
 def _classic_candidates(files: _RepoFiles, repo) -> list[str]:
@@ -215,7 +213,6 @@ def _document_targets(loaded, path: str, doc, others: dict, yaml_included: set[s
 
 def _named_files(loaded, max_bytes: int) -> None:
     """Fluent Bit files named one by one (pre-commit): their syntax, as GC001 (includes are not followed)."""
-    from guidecheck.loaders import _file_target
     from guidecheck.loaders.fs import ReadError, read_text
 
     for abspath, display, kind in loaded.files:
@@ -223,7 +220,7 @@ def _named_files(loaded, max_bytes: int) -> None:
         if kind is not None or not name.endswith(".conf") or "fluent" not in name:
             continue
         src = SourceFile(display, "fluentbit")
-        loaded.targets.append(_file_target(src))
+        loaded.targets.append(file_target(src))
         try:
             text = read_text(abspath, max_bytes, root=os.path.dirname(abspath))
         except ReadError as exc:

@@ -19,7 +19,7 @@ import os
 import posixpath
 from typing import Any
 
-from guidecheck.model import ObjectRef, Target
+from guidecheck.model import ObjectRef, Target, file_target
 from guidecheck.parsers.openapi import (
     OpenAPIDoc,
     RefProblem,
@@ -137,7 +137,7 @@ class _FileIndex:
         return reason
 
     def _read(self, abspath: str, root: str | None) -> tuple[str, Any] | str:
-        from guidecheck.loaders import Documents, _file_target
+        from guidecheck.loaders import Documents
         from guidecheck.loaders.fs import ReadError, classify, read_text
         from guidecheck.model import SourceFile
         from guidecheck.parsers.yaml import Limits, load_json, load_yaml
@@ -155,7 +155,7 @@ class _FileIndex:
         max_bytes = getattr(self.config, "max_file_bytes", 8 * 1024 * 1024)
         limits = getattr(self.config, "limits", None) or Limits()
         src = SourceFile(disp, kind)
-        self.loaded.targets.append(_file_target(src))
+        self.loaded.targets.append(file_target(src))
         try:
             text = read_text(abspath, max_bytes, root=root)
         except ReadError as exc:

@@ -13,13 +13,13 @@ from typing import Any
 
 from guidecheck import suppress
 from guidecheck.config import Config
-from guidecheck.loaders import Loaded, _file_target
+from guidecheck.loaders import Loaded
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.loaders.helm.charts import _ChartJob
 from guidecheck.loaders.helm.deps import _source_path
 from guidecheck.loaders.helm.options import CLI_PROFILE, HelmOptions
 from guidecheck.loaders.helm.trace import ValuesTrace
-from guidecheck.model import LoadError, SourceFile, Target
+from guidecheck.model import LoadError, SourceFile, Target, file_target, k8s_target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.helm_template import _map_line, _remap, _split_output, align
 from guidecheck.parsers.yaml import Document, YMap, YSeq, load_yaml
@@ -85,7 +85,7 @@ def _template_source(shown: str, ttext: str, sources: dict[str, SourceFile | Non
         if config.inline_suppressions and ttext:
             src.suppressions.extend(suppress.parse_comments(ttext, shown, "yaml"))
         sources[shown] = src
-        loaded.targets.append(_file_target(src))
+        loaded.targets.append(file_target(src))
     return src
 
 
@@ -126,8 +126,8 @@ def _add(obj: dict, src: SourceFile, loaded: Loaded, config: Config, origin: dic
     end = _last_line(obj, line)
     ann = k8s.annotations(obj)
     supp = suppress.from_annotations(ann, src.path, line, (line, end)) if config.inline_suppressions else []
-    loaded.targets.append(Target(kind="k8s", path=src.path, line=line, ref=k8s.object_ref(obj), data=obj,
-                                 source=src, suppressions=supp, origin=origin))
+    loaded.targets.append(k8s_target(obj, k8s.object_ref(obj), path=src.path, line=line, source=src,
+                                     suppressions=supp, origin=origin))
 
 
 def _last_line(node: Any, default: int) -> int:

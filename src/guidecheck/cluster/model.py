@@ -1,0 +1,95 @@
+"""What an audit is, apart from how it is read: options, result, records and their paths.
+
+Shared by the live audit (:mod:`guidecheck.cluster.audit`), the dumps
+(:mod:`guidecheck.cluster.dump`) and the object conversion
+(:mod:`guidecheck.cluster.objects`), so that none of them imports another to
+learn it:
+
+* :class:`AuditOptions` what ``guidecheck audit`` was asked to read and probe;
+* :class:`Audited`      what an audit (live or from dumps) hands to the engine;
+* ``live`` targets: coverage records (GC004) and probe results (GC502, GC503),
+  and the ``cluster/<context>/<namespace>/...`` paths findings are named by.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from guidecheck.model import ObjectRef, Target
+
+AUDIT_API_VERSION = "audit.guidecheck.io/v1"  # guidecheck's own dump records: AuditInfo, CoverageGap, ProbeResult
+AUDIT_KINDS = ("AuditInfo", "CoverageGap", "ProbeResult")
+CLUSTER_SCOPE = "_cluster"  # the namespace segment of a cluster-scoped object's path
+
+
+@dataclass
+class AuditOptions:
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    cluster_name: str | None = None  # the <context> segment of paths (default: the context's name)
+    namespaces: tuple[str, ...] = ()
+    include_namespaces: tuple[str, ...] = ()
+    exclude_namespaces: tuple[str, ...] = ()
+    selector: str | None = None
+    timeout: float | None = None
+    request_timeout: float = 30.0
+    page_size: int = 500
+    probe_metrics: bool = False
+    probe_logs: bool = False
+    probe_max_pods: int = 20
+    probe_max_bytes: int = 256 * 1024
+    probe_timeout: float = 5.0
+    log_lines: int = 100
+    dump: str | None = None
+    progress: bool = False
+
+
+@dataclass
+class Audited:
+    """What an audit (live or from dumps) hands to the engine."""
+
+    targets: list[Target] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    now: _dt.datetime | None = None  # the audit's clock (a dump's recorded time)
+    context: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+
+
+def safe_segment(text: str) -> str:
+    """A path segment: context names may be ARNs with slashes."""
+    out = "".join("_" if c in "/\\" or ord(c) < 32 else c for c in text).strip()
+    return out or "_"
+
+
+def live_target(data: dict, *, context: str, ref: ObjectRef, path: str, line: int = 1,
+                origin: dict[str, Any] | None = None) -> Target:
+    """A ``live`` target: a probe result or a coverage record (see :mod:`guidecheck.checks.live`)."""
+    base = {"source": (origin or {}).get("source", "cluster"), "repo": f"cluster/{safe_segment(context)}",
+            "context": context, **({"namespace": ref.namespace} if ref.namespace else {})}
+    return Target(kind="live", path=path, line=line, ref=ref, data=data, origin={**base, **(origin or {})})
+
+
+def coverage_target(data: dict, context: str, *, path: str | None = None, line: int = 1,
+                    source: str = "cluster") -> Target:
+    """A coverage record as a ``live`` target: ``namespace`` is a name, ``"*"`` (all) or None (cluster scope)."""
+    ns = data.get("namespace")
+    seg = "_all" if ns == "*" else (ns if isinstance(ns, str) and ns else CLUSTER_SCOPE)
+    resource = str(data.get("resource") or "?")
+    kind = resource if "/" in resource else str(data.get("kind") or "?")  # pods/proxy, pods/log
+    ref = ObjectRef(kind, ns if isinstance(ns, str) and ns != "*" else None, None)
+    path = path or f"cluster/{safe_segment(context)}/{safe_segment(seg)}/{safe_segment(kind)}"
+    return live_target(data, context=context, ref=ref, path=path, line=line, origin={"source": source})
+
+
+def gap_reason(g: dict) -> str:
+    ns = g.get("namespace")
+    where = ("in all namespaces" if ns == "*" else f"in namespace {ns}" if ns else "at cluster scope")
+    return f"could not read {g.get('kind')} ({g.get('resource')}) {where}: {g.get('error')}"
+
+
+__all__ = ["AUDIT_API_VERSION", "AUDIT_KINDS", "CLUSTER_SCOPE", "AuditOptions", "Audited", "coverage_target",
+           "gap_reason", "live_target", "safe_segment"]

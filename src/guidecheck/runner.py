@@ -1,0 +1,262 @@
+"""One scan or audit, from configuration to result: what the command line and the tests run.
+
+The flow of ``guidecheck scan``::
+
+    prepare()  configuration (found upward from the first path, or --config; command-line overrides)
+               -> rule catalogue (built-in + custom-rules; unknown --select/--ignore/severity ids)
+               -> baseline fingerprints
+    scan()     load the paths (guidecheck.loaders) -> scan_loaded(): the rules that apply (no
+               repository-scope rules without a directory) -> evaluate(): the engine runs every
+               enabled rule -> what loading could not do joins ``incomplete`` (exit 3)
+
+``audit()`` is the same with the targets read from a live cluster or from dumps
+(guidecheck.cluster) instead of loaded from paths.  Setup problems raise a
+:class:`SetupError` (the command line exits 2); a bad option value raises
+:class:`OptionError` (a usage error).  Nothing here writes reports or exits:
+:mod:`guidecheck.cli` parses arguments, maps errors to exit codes and writes reports.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from guidecheck.config import Config
+from guidecheck.model import ScanResult, Target
+
+if TYPE_CHECKING:
+    from guidecheck.catalog import Rule
+    from guidecheck.cluster.model import AuditOptions, Audited
+    from guidecheck.loaders import Loaded
+
+
+class SetupError(Exception):
+    """The scan cannot start: configuration, catalogue, baseline or cluster credentials (exit 2)."""
+
+
+class ConfigurationError(SetupError):
+    """The configuration file is missing or invalid."""
+
+
+class CatalogueError(SetupError):
+    """The rule catalogue (built-in or ``custom-rules:``) does not load."""
+
+
+class UnknownRuleError(SetupError):
+    """--select, --ignore or ``severity:`` names a rule id or prefix no rule has."""
+
+
+class BaselineError(SetupError):
+    """The --baseline file cannot be read."""
+
+
+class ClusterAccessError(SetupError):
+    """No usable kubeconfig, context or in-cluster credentials."""
+
+
+class DumpWriteError(SetupError):
+    """The live audit's --dump file cannot be written."""
+
+
+class OptionError(ValueError):
+    """An option value that cannot be used (--values, --set, --profile): a usage error."""
+
+
+@dataclass
+class Prepared:
+    """What scan and audit share before reading anything."""
+
+    config: Config
+    config_file: str | None  # the configuration file read (None: built-in defaults)
+    rules: list[Rule]
+    checks: dict[str, Callable]
+    baseline: frozenset[str] = frozenset()  # fingerprints of accepted findings
+
+
+def split_ids(values: Iterable[str]) -> tuple[str, ...]:
+    """``--select GC1,gc2 --select GC3`` as ``("GC1", "GC2", "GC3")``."""
+    out: list[str] = []
+    for v in values:
+        out.extend(p.strip().upper() for p in v.split(",") if p.strip())
+    return tuple(out)
+
+
+def configure(first_path: str, config_path: str | None = None, isolated: bool = False,
+              **overrides: Any) -> tuple[Config, str | None]:
+    """Find and load the configuration and apply command-line overrides (see :func:`guidecheck.config.with_cli`).
+
+    The file is ``config_path``, or the nearest ``.guidecheck.yaml`` upward from ``first_path``
+    (none with ``isolated``).  Raises :class:`ConfigurationError`.
+    """
+    from guidecheck.config import ConfigError, find_config, load_config, with_cli
+
+    try:
+        if config_path and not os.path.isfile(config_path):
+            raise ConfigError(f"{config_path}: configuration file not found")
+        cfg_file = None if isolated and not config_path else (config_path or find_config(first_path))
+        config = with_cli(load_config(cfg_file), **overrides)
+    except ConfigError as exc:
+        raise ConfigurationError(f"configuration error: {exc}") from None
+    return config, cfg_file
+
+
+def catalogue(config: Config) -> tuple[list[Rule], dict[str, Callable]]:
+    """The built-in rules plus the team's own (``custom-rules:``) and their checks; raises :class:`CatalogueError`."""
+    from guidecheck.catalog import CatalogError, load_rules, resolve_check
+
+    try:
+        rules = load_rules(extra_dirs=config.custom_rules)
+        checks = {rule.id: resolve_check(rule) for rule in rules}
+    except CatalogError as exc:
+        raise CatalogueError(f"rule catalogue error: {exc}") from None
+    return rules, checks
+
+
+def prepare(first_path: str, *, config_path: str | None = None, isolated: bool = False, fail_on: str | None = None,
+            select: Iterable[str] = (), ignore: Iterable[str] = (), inline_suppressions: bool = True,
+            baseline: str | None = None) -> Prepared:
+    """Configuration, rule catalogue (an unknown rule id or prefix is an error) and the ``baseline`` file's findings.
+
+    ``select``/``ignore`` are the command line's (comma-separated, any case); empty keeps the
+    configuration's.  ``inline_suppressions=False`` is --no-inline-suppressions.
+    """
+    config, cfg_file = configure(first_path, config_path, isolated, fail_on=fail_on,
+                                 select=split_ids(select) or None, ignore=split_ids(ignore) or None,
+                                 inline_suppressions=None if inline_suppressions else False)
+    rules, checks = catalogue(config)
+    unknown = [p for p in (*config.select, *config.ignore, *config.severity)
+               if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
+    if unknown:
+        raise UnknownRuleError(f"unknown rule id or prefix: {', '.join(sorted(set(unknown)))}")
+    from guidecheck import baseline as bl
+
+    accepted: frozenset[str] = frozenset()
+    if baseline:
+        try:
+            accepted = bl.read(baseline)
+        except bl.BaselineError as exc:
+            raise BaselineError(f"baseline error: {exc}") from None
+    return Prepared(config, cfg_file, rules, checks, accepted)
+
+
+def scan_options(config: Config, *, verbose: bool = False, helm_binary: str | None = None,
+                 helm_values: Sequence[str] = (), helm_set: Sequence[str] = (), helm_profiles: Sequence[str] = (),
+                 release_name: str | None = None, helm_namespace: str | None = None) -> dict[str, Any]:
+    """The loaders' options (``verbose``, ``helm``) from the command line; raises :class:`OptionError`.
+
+    Every --values file must exist, every --set be KEY=VALUE, every --profile a value profile
+    the configuration (or the built-in 'default' and 'cli') knows.
+    """
+    for v in helm_values:
+        if not os.path.isfile(v):
+            raise OptionError(f"--values {v}: no such file")
+    for s in helm_set:
+        if "=" not in s or s.startswith("="):
+            raise OptionError(f"--set {s}: expected KEY=VALUE")
+    known = {"default", "cli", *(config.helm.get("profiles") or {})}
+    for spec in (config.helm.get("charts") or {}).values():
+        known.update((spec or {}).get("profiles") or {})
+    unknown_profiles = sorted(set(helm_profiles) - known)
+    if unknown_profiles:
+        raise OptionError(f"--profile {', '.join(unknown_profiles)}: not a value profile "
+                          f"(known: {', '.join(sorted(known))})")
+    return {"verbose": verbose, "helm": {"binary": helm_binary, "values": list(helm_values), "set": list(helm_set),
+                                         "profiles": list(helm_profiles), "release": release_name,
+                                         "namespace": helm_namespace}}
+
+
+def evaluate(targets: list[Target], config: Config, rules: list[Rule], checks: dict[str, Callable] | None = None, *,
+             incomplete: Iterable[str] = (), baseline: frozenset[str] = frozenset(),
+             now: _dt.datetime | None = None, today: _dt.date | None = None) -> ScanResult:
+    """The engine over ``targets``; what reading them could not do (``incomplete``) joins the result's."""
+    from guidecheck import engine
+
+    result = engine.run(rules, targets, config, checks=checks, baseline=baseline, now=now, today=today)
+    result.incomplete = sorted(set(result.incomplete) | set(incomplete))
+    return result
+
+
+def scan(paths: Sequence[str], config: Config, rules: list[Rule] | None = None,
+         checks: dict[str, Callable] | None = None, *, baseline: frozenset[str] = frozenset(),
+         options: dict[str, Any] | None = None, now: _dt.datetime | None = None,
+         targets: Iterable[Target] = ()) -> ScanResult:
+    """Scan repositories (directories) and files, as ``guidecheck scan PATHS`` does.
+
+    ``rules``/``checks`` default to the catalogue of ``config``.  ``options`` are the loaders'
+    (:func:`scan_options`); ``now`` the clock of age-based rules (default: now); ``targets`` are
+    added to the loaded ones (objects read elsewhere).
+    """
+    from guidecheck.loaders import load
+
+    loaded = load(list(paths), config, options)
+    loaded.targets.extend(targets)
+    result = scan_loaded(loaded, config, rules, checks, baseline=baseline, now=now)
+    result.inputs = list(paths)
+    return result
+
+
+def scan_loaded(loaded: Loaded, config: Config, rules: list[Rule] | None = None,
+                checks: dict[str, Callable] | None = None, *, baseline: frozenset[str] = frozenset(),
+                now: _dt.datetime | None = None) -> ScanResult:
+    """The second half of :func:`scan`: the rules that apply to what was loaded, run on its targets."""
+    if rules is None:
+        rules, checks = catalogue(config)
+    if not loaded.repos:
+        # files named one by one (pre-commit): the evidence repository-scope rules look for (a
+        # ServiceMonitor, an HPA, a backup schedule, the other pipeline files) is not loaded (a
+        # rendered chart is only part of the repository), so running them would report what is
+        # merely out of sight; they run in directory scans (CI) and cluster audits
+        rules = [r for r in rules if r.scope != "repository"]
+    return evaluate(loaded.targets, config, rules, checks, incomplete=loaded.incomplete, baseline=baseline, now=now)
+
+
+@dataclass
+class AuditRun:
+    """An audit's result and what was read (its context, statistics and inputs, for the summary line)."""
+
+    result: ScanResult
+    audited: Audited
+
+
+def audit(config: Config, rules: list[Rule] | None = None, checks: dict[str, Callable] | None = None, *,
+          dumps: Sequence[str] = (), live: AuditOptions | None = None, baseline: frozenset[str] = frozenset(),
+          context: str | None = None, now: _dt.datetime | None = None,
+          today: _dt.date | None = None) -> AuditRun:
+    """Audit a live cluster (``live``) or else dump files (``dumps``, as --from-dump), as ``guidecheck audit`` does.
+
+    ``context`` names the cluster in dump findings (default: the dump's own); ``now`` is the
+    audit's clock for age rules (default: a guidecheck dump's time, or the time of the live
+    audit); ``today`` decides which waivers have expired (default: the real date).  A live
+    audit raises :class:`ClusterAccessError` for unusable credentials and
+    :class:`DumpWriteError` when its --dump file cannot be written.
+    """
+    if rules is None:
+        rules, checks = catalogue(config)
+    if live is None:
+        from guidecheck.cluster.dump import read_dumps
+
+        audited = read_dumps(list(dumps), config, context=context, now=now)
+    else:
+        from guidecheck.cluster.audit import run_live
+        from guidecheck.cluster.client import ClusterConfigError
+
+        try:
+            audited = run_live(live, config)
+        except ClusterConfigError as exc:
+            raise ClusterAccessError(str(exc)) from None
+        except OSError as exc:
+            raise DumpWriteError(f"cannot write the dump {live.dump}: {exc.strerror or exc}") from None
+        if now is not None:
+            audited.now = now
+    result = evaluate(audited.targets, config, rules, checks, incomplete=audited.incomplete, baseline=baseline,
+                      now=audited.now, today=today or _dt.date.today())
+    result.inputs = audited.inputs
+    return AuditRun(result, audited)
+
+
+__all__ = ["AuditRun", "BaselineError", "CatalogueError", "ClusterAccessError", "ConfigurationError",
+           "DumpWriteError", "OptionError", "Prepared", "SetupError", "UnknownRuleError", "audit", "catalogue",
+           "configure", "evaluate", "prepare", "scan", "scan_loaded", "scan_options", "split_ids"]
