@@ -124,8 +124,61 @@ class YSeq(list):
             return self.col
 
 
+# Positions.  Every parsed node (YMap, YSeq, and the scalars' containers) knows its line and column;
+# plain values (a str, an int, a dict built by code) do not.  These helpers are the one way to ask,
+# whatever the node: a value without a position gives ``default``.
+
+
 def line_of(value: Any, default: int = 1) -> int:
+    """The line a parsed mapping or sequence starts on; ``default`` for anything else."""
     return getattr(value, "line", default)
+
+
+def col_of(value: Any, default: int = 1) -> int:
+    """The column a parsed mapping or sequence starts on; ``default`` for anything else."""
+    return getattr(value, "col", default)
+
+
+def key_line(node: Any, key: Any, default: int = 1) -> int:
+    """The line of ``key`` in a parsed mapping; else the node's own line; else ``default``."""
+    if isinstance(node, YMap) and key in node:
+        return node.key_line(key)
+    return line_of(node, default)
+
+
+def key_col(node: Any, key: Any, default: int = 1) -> int:
+    """The column of ``key`` in a parsed mapping; else the node's own column; else ``default``."""
+    if isinstance(node, YMap) and key in node:
+        return node.key_col(key)
+    return col_of(node, default)
+
+
+def value_line(node: Any, key: Any, default: int = 1) -> int:
+    """The line of the value under ``key`` in a parsed mapping; else the node's own line; else ``default``."""
+    if isinstance(node, YMap) and key in node:
+        return node.value_line(key)
+    return line_of(node, default)
+
+
+def value_col(node: Any, key: Any, default: int = 1) -> int:
+    """The column of the value under ``key`` in a parsed mapping; else the node's own column; else ``default``."""
+    if isinstance(node, YMap) and key in node:
+        return node.value_col(key)
+    return col_of(node, default)
+
+
+def item_line(seq: Any, index: int, default: int = 1) -> int:
+    """The line of item ``index`` of a parsed sequence; else the node's own line; else ``default``."""
+    if isinstance(seq, YSeq):
+        return seq.item_line(index)
+    return line_of(seq, default)
+
+
+def item_col(seq: Any, index: int, default: int = 1) -> int:
+    """The column of item ``index`` of a parsed sequence; else the node's own column; else ``default``."""
+    if isinstance(seq, YSeq):
+        return seq.item_col(index)
+    return col_of(seq, default)
 
 
 @dataclass
