@@ -16,13 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, SHARED
 from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.loaders.helm import _action_refs, align, find_helm, template_actions, version_matches, version_problem
 
-SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if (p / "corpus").is_dir()),
-              ROOT.parent / "shared")
 HELM4 = shutil.which("helm")
 HELM3 = shutil.which("helm3")
 HELM_OLD = shutil.which("helm3-old")
