@@ -465,7 +465,11 @@ def main() -> int:
     if args.audit:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "KUBECONFIG")}
         return audit_bench([int(x) for x in args.audit_objects.split(",") if x.strip()], env)
+    return corpus_bench(args)
 
+
+def corpus_bench(args: argparse.Namespace) -> int:
+    """The default: guidecheck's start and small scan, then the corpus against Checkov, then Helm."""
     corpus = args.corpus.resolve()
     if not corpus.is_dir():
         raise SystemExit(f"corpus not found: {corpus}")
