@@ -6,6 +6,7 @@ Run by hand, not by the tests (see benchmarks/README.md)::
     .venv/bin/python benchmarks/bench.py                 # corpus: ../shared/corpus/dev
     .venv/bin/python benchmarks/bench.py --no-checkov    # guidecheck only
     .venv/bin/python benchmarks/bench.py --audit         # guidecheck audit of 2,500 / 10,000 / 20,000 objects
+    .venv/bin/python benchmarks/bench.py --parsers       # in-process timings of the hostile-input cases
 
 Prints a Markdown table.  Every command runs as its own process and is measured
 with ``os.wait4`` (Linux): wall time, CPU time (user + system) and peak resident
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -332,6 +334,112 @@ def audit_bench(sizes: list[int], env: dict) -> int:
     return 0
 
 
+def _parser_cases() -> list[tuple[str, Callable[[], object]]]:
+    """What the tests once bounded in wall-clock seconds (they bound CPU time now): hostile inputs for
+    the pure parsers and patterns.  Imports are inside each case, so a moved module fails its row only."""
+    import textwrap
+
+    def dockerfile(text: str):
+        def case():
+            from guidecheck.parsers.docker import parse_dockerfile
+
+            return parse_dockerfile(text)
+        return case
+
+    def yaml(text: str, max_line: int | None = None):
+        def case():
+            from guidecheck.parsers.yaml import Limits, load_yaml
+
+            return load_yaml(text, Limits(max_line_length=max_line)) if max_line else load_yaml(text)
+        return case
+
+    def cron_every_minute():
+        from guidecheck.parsers import cron
+
+        cron._cron_worst_gap.cache_clear()
+        return cron.worst_gap("* * * * *", "Europe/Madrid")
+
+    def judge_image():
+        from guidecheck.checks import workloads
+        from guidecheck.config import DEFAULT_SETTINGS
+
+        return workloads.judge_image("{{" * 500 + "$(" * 500, DEFAULT_SETTINGS["floating-tags"])
+
+    def sanitize():
+        from guidecheck.sanitize import clean, mask_secrets
+
+        for s in ("a." * 500_000, "password" * 100_000, "-----BEGIN RSA PRIVATE KEY-----" * 30_000,
+                  "Ab1" * 300_000, "://" * 300_000, "\x1b" * 1_000_000):
+            clean(s)
+            mask_secrets(s[:200_000])
+
+    def odd_globs():
+        from guidecheck.checks import repo
+
+        inv = ["a" * 200 + "/" + "b" * 200 + ".py", "src/app.py"]
+        for pattern in ["[", "[]", "[!", "**", "***", "a/**/**/b", "\\", "(", "?*?*?*?*?*?*?*?*?*x"]:
+            repo.analyse_tests(inv, {"unit-test-patterns": {"python": [pattern]}})
+
+    manifest = textwrap.dedent("""\
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: d{i}
+          labels: {{app: a{i}, tier: web}}
+        spec:
+          replicas: 2
+          template:
+            spec:
+              containers:
+                - name: c
+                  image: nginx:1.25
+                  ports: [{{containerPort: 8080}}]
+                  resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}
+        """)
+    laughs = ROOT / "fixtures" / "hostile" / "yaml" / "billion_laughs.yaml"
+    return [
+        ("Dockerfile: RUN with 20,000 continuations",
+         dockerfile("FROM alpine:3.19\nRUN true \\\n" + "".join(f"    && echo line{i} \\\n" for i in range(20000))
+                    + "    && true\nUSER 1000\n")),
+        ("Dockerfile: a 1 MB line", dockerfile("FROM alpine\nRUN echo " + "A" * 1_000_000 + " \"unclosed ${X:-\n")),
+        ("Dockerfile: 10,000 heredocs and labels",
+         dockerfile("FROM alpine:3.20\n" + "RUN <<EOF\necho x\nEOF\nLABEL a=b c=\"d\"\n" * 9999)),
+        ("YAML: billion laughs", yaml(laughs.read_text(encoding="utf-8") if laughs.is_file() else "a: 1\n")),
+        ("YAML: 1 MB, 3,000 manifests", yaml("".join(manifest.format(i=i) for i in range(3000)))),
+        ("YAML: 200,000 nested complex keys", yaml("? " * 200_000 + "x\n---\nok: 1\n", 10**7)),
+        ("cron: worst gap of * * * * * over a year", cron_every_minute),
+        ("image reference: 1,000 unclosed placeholders", judge_image),
+        ("sanitize: 6 hostile texts of 0.6-1 MB", sanitize),
+        ("globs: 9 odd unit-test patterns", odd_globs),
+    ]
+
+
+def parser_bench(repeat: int) -> int:
+    """``--parsers``: wall and CPU time (this process) of each case, median of ``repeat`` runs."""
+    sys.path.insert(0, str(ROOT / "src"))
+    print(f"In-process timings, median of {repeat} runs after a warm-up; {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}.\n")
+    print("| case | wall s | CPU s |")
+    print("|---|---:|---:|")
+    failed = 0
+    for name, case in _parser_cases():
+        try:
+            case()  # warm-up: imports, caches
+            walls, cpus = [], []
+            for _ in range(repeat):
+                w0, c0 = time.perf_counter(), time.process_time()
+                case()
+                walls.append(time.perf_counter() - w0)
+                cpus.append(time.process_time() - c0)
+        except Exception as exc:  # noqa: BLE001 - one broken case must not hide the others
+            print(f"| {name} | failed: {type(exc).__name__}: {exc} | |")
+            failed += 1
+            continue
+        print(f"| {name} | {statistics.median(walls):.3f} | {statistics.median(cpus):.3f} |")
+    return 1 if failed else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
@@ -346,14 +454,22 @@ def main() -> int:
     ap.add_argument("--audit", action="store_true", help="benchmark guidecheck audit instead (test API server)")
     ap.add_argument("--audit-objects", default="2500,10000,20000",
                     help="comma-separated object counts for --audit (default: 2500,10000,20000)")
+    ap.add_argument("--parsers", action="store_true",
+                    help="in-process timings of the hostile-input cases the tests bound in CPU time")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve is not None:
         return serve(args.serve)
+    if args.parsers:
+        return parser_bench(args.repeat)
     if args.audit:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "KUBECONFIG")}
         return audit_bench([int(x) for x in args.audit_objects.split(",") if x.strip()], env)
+    return corpus_bench(args)
 
+
+def corpus_bench(args: argparse.Namespace) -> int:
+    """The default: guidecheck's start and small scan, then the corpus against Checkov, then Helm."""
     corpus = args.corpus.resolve()
     if not corpus.is_dir():
         raise SystemExit(f"corpus not found: {corpus}")

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Install guidecheck with its test dependencies into .venv and run the whole test suite.
-# Used by the README's second set-up command and by .ci/run.
+# Install guidecheck with its test dependencies into .venv, run the static checks (scripts/lint.sh),
+# then the whole test suite in parallel (pytest-xdist).
+# Used by the README's second set-up command and by .ci/run; arguments go to pytest.
+#   GUIDECHECK_SKIP_LINT=1        skip scripts/lint.sh (the tests still run)
+#   GUIDECHECK_TEST_WORKERS=N     pytest-xdist workers (default: the number of CPUs; 0 runs in one process)
+# pytest's exit code is the script's: 5 (no tests collected) fails CI as a test failure does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -14,4 +18,12 @@ if [ -f scripts/install-test-tools.sh ]; then
   bash scripts/install-test-tools.sh
 fi
 export PATH="$PWD/.tools/bin:$PATH"  # helm (v4) and helm3 for the rendering tests
-exec .venv/bin/python -m pytest "$@"
+if [ -z "${GUIDECHECK_SKIP_LINT:-}" ]; then
+  bash scripts/lint.sh
+fi
+# The suite is bound by the guidecheck and helm processes it starts: one worker per CPU. --dist loadfile
+# keeps a test file on one worker, so its module- and session-scoped fixtures (the pre-commit hook
+# repository, the corpus loaded for the audit comparison, the hostile reports) are built once, not per worker.
+workers=${GUIDECHECK_TEST_WORKERS:-$(.venv/bin/python -c \
+  'import os; print(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)')}
+exec .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import resource
 from pathlib import Path
 
 import pytest
@@ -133,9 +133,13 @@ def test_coverage_lists_every_bullet_and_manual_evidence(run_cli, tmp_path):
 
 
 def test_version_is_fast(run_cli):
-    start = time.perf_counter()
-    run_cli("--version")
-    assert time.perf_counter() - start < 2.0
+    # CPU time of the child (user + system), not wall time: a loaded machine stretches the latter
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = run_cli("--version")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert r.returncode == 0
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 2.0, f"{cpu:.2f} s of CPU"
 
 
 def test_heavy_modules_not_imported_for_scan():

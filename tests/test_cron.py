@@ -76,6 +76,6 @@ def test_every_minute_is_fast():
     import time
 
     cron._cron_worst_gap.cache_clear()
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
     assert cron.worst_gap("* * * * *", "Europe/Madrid") == dt.timedelta(minutes=1)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0

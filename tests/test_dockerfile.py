@@ -360,40 +360,42 @@ def test_never_raises_on_random_input():
 
 
 # ------------------------------------------------------------------ speed
+# CPU time of this process (time.process_time), with margin: a loaded machine stretches wall time, not
+# CPU time; what these guard against is a super-linear parser.  Timings: benchmarks/bench.py --parsers.
 
 
 def test_twenty_thousand_continuations_parse_fast():
     text = ("FROM alpine:3.19\nRUN true \\\n" + "".join(f"    && echo line{i} \\\n" for i in range(20000))
             + "    && true\nUSER 1000\n")
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     df = parse_dockerfile(text)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert elapsed < 1.0, elapsed
     assert names_lines(df) == [("FROM", 1, 1), ("RUN", 2, 20003), ("USER", 20004, 20004)]
 
 
 def test_one_megabyte_line_parses_fast():
     text = "FROM alpine\nRUN echo " + "A" * 1_000_000 + " \"unclosed ${X:-\n"
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     df = parse_dockerfile(text)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     assert names_lines(df) == [("FROM", 1, 1), ("RUN", 2, 2)]
 
 
 def test_many_instructions_and_heredocs_parse_fast():
     text = "FROM alpine:3.20\n" + "RUN <<EOF\necho x\nEOF\nLABEL a=b c=\"d\"\n" * 9999
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     df = parse_dockerfile(text)
-    assert time.perf_counter() - t0 < 2.0
+    assert time.process_time() - t0 < 2.0
     assert len(df.instructions) == 19999 and df.errors == []
 
 
 def test_instruction_cap_and_expansion_depth_are_clear_errors():
     from guidecheck.parsers.docker import MAX_INSTRUCTIONS
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     df = parse_dockerfile("FROM alpine:3.20\n" + "RUN x\n" * (MAX_INSTRUCTIONS + 5000))
-    assert time.perf_counter() - t0 < 2.0
+    assert time.process_time() - t0 < 2.0
     assert len(df.instructions) == MAX_INSTRUCTIONS
     assert messages(df) == [(MAX_INSTRUCTIONS + 1, f"more than {MAX_INSTRUCTIONS} instructions: parsing stopped "
                                                   "here; the rest of the file is not checked")]

@@ -16,15 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, SHARED
 from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.loaders.helm.binary import find_helm, version_problem
 from guidecheck.parsers.helm_template import _action_refs, align, template_actions
 from guidecheck.parsers.semver import version_matches
 
-SHARED = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if (p / "corpus").is_dir()),
-              ROOT.parent / "shared")
 HELM4 = shutil.which("helm")
 HELM3 = shutil.which("helm3")
 HELM_OLD = shutil.which("helm3-old")

@@ -30,8 +30,7 @@ from guidecheck.model import Status
 from conftest import SHARED
 
 RULES = load_rules()
-CORPUS = next((p for p in (SHARED / "corpus" / "dev", Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dev")
-               if p.is_dir()), SHARED / "corpus" / "dev")
+CORPUS = SHARED / "corpus" / "dev"  # ../shared next to the project; the corpus tests are skipped without it
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -114,7 +113,7 @@ def test_server_fixture_really_counts(canary_server):
     import urllib.request
 
     url, hits = canary_server
-    with urllib.request.urlopen(url + "/probe.json", timeout=5) as r:
+    with urllib.request.urlopen(url + "/probe.json", timeout=30) as r:
         assert r.status == 200
     assert hits == ["/probe.json"]
 
@@ -145,7 +144,7 @@ def test_file_url_absolute_and_escaping_refs_are_never_read(tmp_path, run_cli):
         "api/c.yaml": SPEC_HEAD.replace("REF", "../../outside/pipe.yaml"),
         "api/d.yaml": SPEC_HEAD.replace("REF", "../../outside/token.json#/canary"),
     })
-    proc = run_cli("scan", str(repo), "--select", "GC902", "--isolated", timeout=30)
+    proc = run_cli("scan", str(repo), "--select", "GC902", "--isolated", timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "SECRET-CANARY" not in proc.stdout + proc.stderr
     out = proc.stdout
@@ -364,9 +363,9 @@ CORPUS_INVALID = {
 def test_corpus_verdicts():
     dirs = [CORPUS / d for d in ("OAI__OpenAPI-Specification", "python-openapi__openapi-spec-validator",
                                  "twilio__twilio-oai")]
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
     loaded, result = scan(dirs)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     verdicts = {o.target.path.split("/dev/", 1)[-1].split("corpus/dev/")[-1]: o.status
                 for o in result.outcomes if o.rule_id == "GC902"}
     verdicts = {k[k.index(d.name):]: v for k, v in verdicts.items() for d in dirs if d.name in k}
@@ -374,7 +373,7 @@ def test_corpus_verdicts():
     invalid = {k for k, v in verdicts.items() if v == Status.FAIL}
     assert invalid == CORPUS_INVALID
     assert all(v == Status.PASS for k, v in verdicts.items() if k not in CORPUS_INVALID)
-    assert elapsed < 30, elapsed  # ~2 s on a laptop core for 22 documents (1.3 MB)
+    assert elapsed < 30, elapsed  # ~2 s of CPU on a laptop core for 22 documents (1.3 MB)
 
 
 # ------------------------------------------------------------------ odd shapes never crash a check
@@ -513,7 +512,7 @@ def test_ref_targets_outside_the_walk_are_read_once_through_the_safe_reader(tmp_
         "vendor/schemas/broken.yaml": "type: object\nproperties: {a: [\n",
     })
     os.symlink(outside, repo / "linked")  # a directory symlink inside the tree, pointing out of it
-    proc = run_cli("scan", str(repo), "--select", "GC902,GC001", "--isolated", timeout=30)
+    proc = run_cli("scan", str(repo), "--select", "GC902,GC001", "--isolated", timeout=120)
     out = proc.stdout
     assert proc.returncode == 1, proc.stderr
     # vendor/ is skipped by the walk, but a spec's $ref into it is read (safely) and resolved

@@ -186,11 +186,11 @@ def test_path_globs(pattern, path, matches):
 
 @pytest.mark.parametrize("pattern", ["[", "[]", "[!", "**", "***", "a/**/**/b", "\\", "(", "?*?*?*?*?*?*?*?*?*x"])
 def test_odd_globs_do_not_crash_or_hang(pattern):
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
     found = repo.analyse_tests(["a" * 200 + "/" + "b" * 200 + ".py", "src/app.py"],
                                {"unit-test-patterns": {"python": [pattern]}})
     assert set(found) == {"sources", "tests", "patterns"}
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
 
 
 # ------------------------------------------------------------ languages and tests
@@ -293,10 +293,10 @@ def test_speed_on_a_large_inventory():
         + [f"services/svc{i}/Dockerfile" for i in range(50)]
     )
     t = repo_target(inv)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time, as above
     for check in (repo.single_service, repo.has_dockerfile, repo.has_chart, repo.has_unit_tests):
         list(check(t, ctx()))
-    assert time.perf_counter() - started < 3.0
+    assert time.process_time() - started < 3.0
 
 
 # ------------------------------------------------------------ bundled examples

@@ -177,10 +177,10 @@ def test_linear_time_on_hostile_text():
         "\x1b" * 1_000_000,
     ]
     for s in samples:
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
         clean(s)
         mask_secrets(s[:200_000])
-        assert time.perf_counter() - start < 2.0, s[:20]
+        assert time.process_time() - start < 2.0, s[:20]
 
 
 def test_non_strings_are_accepted():

@@ -99,9 +99,9 @@ def test_judge_image(image, state, tag):
 def test_judge_image_many_unclosed_placeholders_is_fast():
     import time
 
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
     workloads.judge_image("{{" * 500 + "$(" * 500, FLOATING)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 def test_gc306_finding_points_at_the_image_value(tmp_path):

@@ -212,9 +212,9 @@ def test_merge_of_a_scalar_is_an_error():
 
 def test_alias_budget_error_names_the_alias_line():
     text = (ROOT_HOSTILE / "yaml" / "billion_laughs.yaml").read_text(encoding="utf-8")
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
     docs = load_yaml(text)
-    assert time.perf_counter() - start < 1
+    assert time.process_time() - start < 1
     assert docs[0].data is None
     assert errors(docs) == [(11, 10, "alias expansion limit exceeded (more than 100000 nodes reached through "
                                      "aliases)")]
@@ -273,9 +273,9 @@ def test_no_input_can_overflow_the_stack(text):
     code = textwrap.dedent(f"""
         import time
         from guidecheck.parsers.yaml import Limits, load_yaml
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time of the child: load stretches wall time, not this
         docs = load_yaml({text}, Limits(max_line_length=10**8))
-        assert time.perf_counter() - start < 2, time.perf_counter() - start
+        assert time.process_time() - start < 2, time.process_time() - start
         msgs = [e.message for d in docs for e in d.errors]
         assert any(m.startswith(("nesting too deep", "unhashable key")) for m in msgs), msgs
         print("ok")
@@ -335,9 +335,9 @@ def test_semantic_error_skips_only_its_document():
 def test_one_error_per_document_and_the_rest_is_not_read():
     docs = load_yaml("a: {{ .Values.x }}\nb: [\n")
     assert errors(docs) == [(1, 5, "unhashable key: a sequence or mapping used as a mapping key")]
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time, as above
     docs = load_yaml("? " * 200_000 + "x\n---\nok: 1\n", Limits(max_line_length=10**7))
-    assert time.perf_counter() - start < 1
+    assert time.process_time() - start < 1
     assert [d.data for d in docs] == [None, {"ok": 1}]
 
 
