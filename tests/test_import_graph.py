@@ -127,3 +127,28 @@ def test_parsers_import_no_loaders_checks_cluster_engine_or_cli():
 
 def test_checks_never_import_loaders():
     assert _imports_from("checks", ("loaders",)) == []
+
+
+def test_model_is_the_bottom_layer():
+    """The shared data model imports nothing of guidecheck: every other layer may use it."""
+    assert sorted(t for t in GRAPH["guidecheck.model"] if t.startswith(PACKAGE)) == []
+
+
+def test_loaders_do_not_import_checks_engine_cluster_or_cli():
+    assert _imports_from("loaders", ("checks", "engine", "cluster", "cli", "runner", "reporters")) == []
+
+
+def test_engine_does_not_import_loaders_cluster_reporters_or_cli():
+    forbidden = ("loaders", "cluster", "reporters", "cli", "runner")
+    assert [e for e in _imports_from("engine", forbidden)] == []
+
+
+def test_reporters_render_results_only():
+    """Reporters see a ScanResult: no loading, no checks, no cluster access."""
+    assert _imports_from("reporters", ("loaders", "checks", "cluster", "parsers", "runner", "cli")) == []
+
+
+def test_cluster_is_reached_only_through_the_runner_and_the_cli():
+    users = sorted({m for m, ts in GRAPH.items() if not _in(m, "cluster")
+                    for t in ts if _in(t, "cluster")})
+    assert users == ["guidecheck.cli", "guidecheck.runner"]
