@@ -22,9 +22,17 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from guidecheck.model import Severity
+from guidecheck.model import Hit, Severity, Target
+from guidecheck.model import Rule as Rule  # re-exported: the catalogue's rules, defined with the data model
+
+if TYPE_CHECKING:
+    from guidecheck.checks import Context
+
+# what a rule's check is: a function from a target and the scan's context to the problems found
+Check: TypeAlias = "Callable[[Target, Context], Iterable[Hit]]"
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 SHARED_SETTINGS = "_settings.yaml"  # in the rules directory: settings no single rule owns
@@ -33,56 +41,6 @@ MERGE_POLICIES = ("replace", "extend", "merge-keys")
 
 class CatalogError(Exception):
     """The rule catalogue itself is broken (a packaging or authoring bug)."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    bullet: str | None
-    severity: Severity
-    targets: tuple[str, ...]
-    rationale: str
-    remediation: str
-    status: str
-    check: str | None
-    declarative: dict[str, Any] | None
-    evidence: str | None
-    options: dict[str, Any] = field(default_factory=dict)
-    file: str = ""
-    scope: str = "target"  # "repository": needs the whole repository's objects (not run on files one by one)
-    gate: bool = False  # a failure means the target could not be checked: counted even when the rule is off
-    suppressible: bool = True  # False: no inline suppression, waiver or baseline silences its findings
-    settings: tuple[str, ...] = ()  # the settings this rule declares (see Setting)
-    reads: tuple[str, ...] = ()  # settings declared elsewhere that this rule reads too
-
-    @property
-    def guideline(self) -> str:
-        return self.bullet or "—"
-
-    @property
-    def listed_title(self) -> str:
-        """The title, marked ``(preview)`` or ``(deprecated)`` for such rules (``guidecheck rules``)."""
-        return f"{self.title} ({self.status})" if self.status in ("preview", "deprecated") else self.title
-
-    @property
-    def uses(self) -> tuple[str, ...]:
-        """Every setting the rule reads: the ones it declares, then the ones it lists under ``reads:``."""
-        return self.settings + self.reads
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "bullet": self.bullet,
-            "severity": str(self.severity),
-            "targets": list(self.targets),
-            "status": self.status,
-            "rationale": self.rationale,
-            "remediation": self.remediation,
-            "evidence": self.evidence,
-            "scope": self.scope,
-        }
 
 
 @dataclass(frozen=True)
@@ -151,7 +109,8 @@ def rules_dir() -> Path:
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict[str, Any]:
     with open(SCHEMA_DIR / name, encoding="utf-8") as fh:
-        return json.load(fh)
+        schema: dict[str, Any] = json.load(fh)
+    return schema
 
 
 def _schema_for(path: Path) -> dict[str, Any]:
@@ -329,7 +288,7 @@ def config_schema() -> dict[str, Any]:
     return schema
 
 
-def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) -> list["Rule"]:
+def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) -> list[Rule]:
     """Read every ``*.yaml`` in the rules directory, plus the team's own rule directories.
 
     The team's own rules (``custom-rules:`` in .guidecheck.yaml) are
@@ -386,7 +345,7 @@ def _rule(path: Path, data: dict[str, Any]) -> Rule:
 _ALLOWED_MODULE_PREFIX = "guidecheck.checks."
 
 
-def resolve_check(rule: Rule) -> Callable:
+def resolve_check(rule: Rule) -> Check:
     """The Python function a rule names, or the declarative evaluator."""
     if rule.declarative is not None:
         from guidecheck.checks.declarative import make_check
@@ -402,6 +361,7 @@ def resolve_check(rule: Rule) -> Callable:
         raise CatalogError(f"{rule.id}: check {rule.check!r} must live under {_ALLOWED_MODULE_PREFIX}")
     module = importlib.import_module(module_name)
     try:
-        return getattr(module, func_name)
+        check: Check = getattr(module, func_name)
     except AttributeError:
         raise CatalogError(f"{rule.id}: {module_name} has no function {func_name}") from None
+    return check

@@ -265,25 +265,31 @@ def main(argv: list[str]) -> int:
     docs = expected_docs(rules)
     pages = expected_pages(rules, root)
     if "--check" in argv:
-        stale = [n for n, text in docs.items()
-                 if not (out_dir / n).is_file() or (out_dir / n).read_text(encoding="utf-8") != text]
-        extra = [p.name for p in out_dir.glob("*.md") if p.name not in docs] if out_dir.is_dir() else []
-        for n in sorted(stale + extra):
-            print(f"stale: docs/rules/{n}")
-        stale_pages = sorted(str(p) for p, text in pages.items() if p.read_text(encoding="utf-8") != text)
-        for p in stale_pages:
-            print(f"stale: {p}")
-        return 1 if stale or extra or stale_pages else 0
+        return _check(out_dir, docs, pages)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for p in out_dir.glob("*.md"):
-        if p.name not in docs:
-            p.unlink()
+    for old in out_dir.glob("*.md"):
+        if old.name not in docs:
+            old.unlink()
     for n, text in docs.items():
         (out_dir / n).write_text(text, encoding="utf-8")
-    for p, text in pages.items():
-        p.write_text(text, encoding="utf-8")
+    for page, text in pages.items():
+        page.write_text(text, encoding="utf-8")
     print(f"wrote {len(docs)} files to {out_dir}, and {len(pages)} generated parts")
     return 0
+
+
+def _check(out_dir: Path, docs: dict[str, str], pages: dict[Path, str]) -> int:
+    """``--check``: name every rule page and generated part that differs from the catalogue's; 1 if any."""
+    stale = [
+        n for n, text in docs.items() if not (out_dir / n).is_file() or (out_dir / n).read_text(encoding="utf-8") != text
+    ]
+    extra = [p.name for p in out_dir.glob("*.md") if p.name not in docs] if out_dir.is_dir() else []
+    for n in sorted(stale + extra):
+        print(f"stale: docs/rules/{n}")
+    stale_pages = sorted(str(p) for p, text in pages.items() if p.read_text(encoding="utf-8") != text)
+    for name in stale_pages:
+        print(f"stale: {name}")
+    return 1 if stale or extra or stale_pages else 0
 
 
 if __name__ == "__main__":

@@ -16,20 +16,27 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import sys
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from guidecheck import suppress
-from guidecheck.catalog import Rule, load_settings, resolve_check
+from guidecheck.catalog import Check, load_settings, resolve_check
 from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.config import Config
-from guidecheck.model import Finding, Hit, Outcome, ScanResult, SourceFile, Status, Target
+from guidecheck.model import Finding, Hit, Outcome, Rule, ScanResult, Severity, SourceFile, Status, Target
 from guidecheck.sanitize import mask_secrets
 
 
-def run(rules: list[Rule], targets: list[Target], config: Config,
-        checks: dict[str, Callable] | None = None, today: _dt.date | None = None,
-        baseline: frozenset[str] = frozenset(), now: _dt.datetime | None = None,
-        warn: Callable[[str], object] | None = None) -> ScanResult:
+def run(
+    rules: list[Rule],
+    targets: list[Target],
+    config: Config,
+    checks: dict[str, Check] | None = None,
+    today: _dt.date | None = None,
+    baseline: frozenset[str] = frozenset(),
+    now: _dt.datetime | None = None,
+    warn: Callable[[str], object] | None = None,
+) -> ScanResult:
     """Run every enabled rule on every target of its kinds.
 
     ``today`` decides which waivers have expired (default: the real date; tests
@@ -47,7 +54,7 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
     findings: list[Finding] = []
     outcomes: list[Outcome] = []
     incomplete: list[str] = []
-    memo: dict = {}  # cross-object indexes, built once per scan and shared by every rule (Context.cached)
+    memo: dict[str, Any] = {}  # cross-object indexes, built once per scan and shared by every rule (Context.cached)
     for rule in active_rules:
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         severity = config.severity_for(rule.id, rule.severity)
@@ -116,20 +123,31 @@ def _stderr(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
-def _unchecked(rules, config: Config, checks, targets, by_kind, sources, today, now, baseline, memo) -> list[str]:
+def _unchecked(
+    rules: list[Rule],
+    config: Config,
+    checks: dict[str, Check] | None,
+    targets: list[Target],
+    by_kind: dict[str, list[Target]],
+    sources: dict[str, SourceFile],
+    today: _dt.date,
+    now: _dt.datetime,
+    baseline: frozenset[str],
+    memo: dict[str, Any],
+) -> list[str]:
     """What a deselected gate rule (``gate: true``: GC001, GC401) would have failed: never a silent pass.
 
     A file that does not parse or a chart that does not render was not checked by
     any other rule; with its gate rule off, the scan says so as incomplete (exit 3).
     """
-    out = []
+    out: list[str] = []
     for rule in rules:
         if not rule.gate or rule.status == "removed" or config.runs(rule.id, rule.status):
             continue
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
                       memo=memo, _by_kind=by_kind, specs=load_settings())
-        places = []
+        places: list[str] = []
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):
                 try:
@@ -164,7 +182,7 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
-def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, SourceFile], config: Config,
+def _finding(rule: Rule, severity: Severity, target: Target, hit: Hit, sources: dict[str, SourceFile], config: Config,
              today: _dt.date, baseline: frozenset[str]) -> Finding:
     path = hit.path or target.path
     line = hit.line if hit.line is not None else target.line

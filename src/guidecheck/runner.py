@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from guidecheck.config import Config
-from guidecheck.model import ScanResult, Target
+from guidecheck.model import Rule, ScanResult, Target
 
 if TYPE_CHECKING:
-    from guidecheck.catalog import Rule
+    from guidecheck.catalog import Check
     from guidecheck.cluster.model import AuditOptions, Audited
     from guidecheck.loaders import Loaded
 
@@ -72,7 +72,7 @@ class Prepared:
     config: Config
     config_file: str | None  # the configuration file read (None: built-in defaults)
     rules: list[Rule]
-    checks: dict[str, Callable]
+    checks: dict[str, Check]
     baseline: frozenset[str] = frozenset()  # fingerprints of accepted findings
 
 
@@ -103,7 +103,7 @@ def configure(first_path: str, config_path: str | None = None, isolated: bool = 
     return config, cfg_file
 
 
-def catalogue(config: Config) -> tuple[list[Rule], dict[str, Callable]]:
+def catalogue(config: Config) -> tuple[list[Rule], dict[str, Check]]:
     """The built-in rules plus the team's own (``custom-rules:``) and their checks; raises :class:`CatalogueError`."""
     from guidecheck.catalog import CatalogError, load_rules, resolve_check
 
@@ -168,7 +168,7 @@ def scan_options(config: Config, *, verbose: bool = False, helm_binary: str | No
                                          "namespace": helm_namespace}}
 
 
-def evaluate(targets: list[Target], config: Config, rules: list[Rule], checks: dict[str, Callable] | None = None, *,
+def evaluate(targets: list[Target], config: Config, rules: list[Rule], checks: dict[str, Check] | None = None, *,
              incomplete: Iterable[str] = (), baseline: frozenset[str] = frozenset(),
              now: _dt.datetime | None = None, today: _dt.date | None = None) -> ScanResult:
     """The engine over ``targets``; what reading them could not do (``incomplete``) joins the result's."""
@@ -180,7 +180,7 @@ def evaluate(targets: list[Target], config: Config, rules: list[Rule], checks: d
 
 
 def scan(paths: Sequence[str], config: Config, rules: list[Rule] | None = None,
-         checks: dict[str, Callable] | None = None, *, baseline: frozenset[str] = frozenset(),
+         checks: dict[str, Check] | None = None, *, baseline: frozenset[str] = frozenset(),
          options: dict[str, Any] | None = None, now: _dt.datetime | None = None,
          targets: Iterable[Target] = ()) -> ScanResult:
     """Scan repositories (directories) and files, as ``guidecheck scan PATHS`` does.
@@ -199,7 +199,7 @@ def scan(paths: Sequence[str], config: Config, rules: list[Rule] | None = None,
 
 
 def scan_loaded(loaded: Loaded, config: Config, rules: list[Rule] | None = None,
-                checks: dict[str, Callable] | None = None, *, baseline: frozenset[str] = frozenset(),
+                checks: dict[str, Check] | None = None, *, baseline: frozenset[str] = frozenset(),
                 now: _dt.datetime | None = None) -> ScanResult:
     """The second half of :func:`scan`: the rules that apply to what was loaded, run on its targets."""
     if rules is None:
@@ -221,7 +221,7 @@ class AuditRun:
     audited: Audited
 
 
-def audit(config: Config, rules: list[Rule] | None = None, checks: dict[str, Callable] | None = None, *,
+def audit(config: Config, rules: list[Rule] | None = None, checks: dict[str, Check] | None = None, *,
           dumps: Sequence[str] = (), live: AuditOptions | None = None, baseline: frozenset[str] = frozenset(),
           context: str | None = None, now: _dt.datetime | None = None,
           today: _dt.date | None = None) -> AuditRun:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 # What never reaches an output verbatim.  XML 1.0 forbids C0 except TAB/LF/CR,
 # surrogates and U+FFFE/U+FFFF; terminals act on C0, C1 and DEL; U+2028/2029
@@ -151,13 +152,17 @@ def _mask_pem(text: str) -> str:
             return "".join(out)
         end_marker = f"-----END {m.group('t')}-----"
         end = text.find(end_marker, m.end(), m.end() + _PEM_WINDOW)
-        stop = end + len(end_marker) if end >= 0 else _PEM_BODY.match(text, m.end()).end()
+        if end >= 0:
+            stop = end + len(end_marker)
+        else:
+            body = _PEM_BODY.match(text, m.end())  # matches the empty string at least
+            stop = body.end() if body is not None else m.end()
         out.append(text[pos:m.start()])
         out.append(_masked(text[m.start():stop]))
         pos = stop
 
 
-def _mask(m: re.Match) -> str:
+def _mask(m: re.Match[str]) -> str:
     return _masked(m.group())
 
 
@@ -173,18 +178,19 @@ def _masked(value: str) -> str:
     return f"{value[:4]}****({len(value)} chars)"
 
 
-def _mask_assignment(m: re.Match) -> str:
-    key = m.group("key")
+def _mask_assignment(m: re.Match[str]) -> str:
+    whole: str = m.group()
+    key: str = m.group("key")
     bare = re.sub(r"[^A-Za-z0-9]", "", key)
     if _REFERENCE_KEY.search(bare) and not _SECRET_KEY_NAME.search(bare):
-        return m.group()
-    value = m.group("value")
+        return whole
+    value: str = m.group("value")
     if _ALREADY_MASKED.search(value.strip("'\"")):
-        return m.group()
+        return whole
     quote = value[0] if value[0] in "'\"" else ""
     inner = value[1:-1] if quote else value
     if not inner.strip() or inner.strip().lower() in _NOT_SECRET or _REFERENCE_VALUE.match(inner.strip()):
-        return m.group()  # empty, a boolean or keyword, a ${VAR} / {{ template }} / <placeholder> reference
+        return whole  # empty, a boolean or keyword, a ${VAR} / {{ template }} / <placeholder> reference
     return f"{key}{m.group('sep')}{quote}{_masked(inner)}{quote}"
 
 
@@ -192,15 +198,15 @@ def _char_class(c: str) -> int:
     return 0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3
 
 
-def _mask_blob(m: re.Match) -> str:
+def _mask_blob(m: re.Match[str]) -> str:
     """Mask a run that looks random: all of upper, lower and digits, and the
     character class changes often (random base64 changes class at ~65% of
     positions; paths and CamelCase identifiers at far fewer)."""
-    value = m.group()
+    value: str = m.group()
     classes = [_char_class(c) for c in value]
     if not {0, 1, 2} <= set(classes):
         return value
-    changes = sum(1 for a, b in zip(classes, classes[1:]) if a != b)
+    changes = sum(1 for a, b in pairwise(classes) if a != b)
     return _masked(value) if changes >= 0.4 * (len(value) - 1) else value
 
 

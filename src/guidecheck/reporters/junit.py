@@ -30,13 +30,13 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any, Iterator
 
-from guidecheck.model import Finding, Outcome, ScanResult, Status, Target
+from guidecheck.model import Finding, Outcome, Rule, ScanResult, Status, Target
 from guidecheck.sanitize import clean, path as clean_path
 
 INTERNAL_ERROR = "internal error"  # prefix of the engine's reason when a check raised
 
 
-def classname(rule: Any) -> str:
+def classname(rule: Rule) -> str:
     """``GC403 Containers set CPU and memory limits``.
 
     Jenkins splits a classname at its last dot into package and class, so dots
@@ -69,7 +69,7 @@ def _finding_text(f: Finding) -> str:
     return line
 
 
-def _case(rule: Any, o: Outcome, name: str) -> Any:
+def _case(rule: Rule, o: Outcome, name: str) -> Any:
     from junit_xml import TestCase
 
     t = o.target
@@ -82,24 +82,37 @@ def _case(rule: Any, o: Outcome, name: str) -> Any:
         line=(first.line if first else t.line),
     )
     if o.status == Status.FAIL and active:
-        more = f" (and {len(active) - 1} more)" if len(active) > 1 else ""
-        message = f"{_where(first)}: {clean(first.message)}{more}"
-        lines = [_finding_text(f) for f in active]
-        lines.append(f"fix: {clean(' '.join(rule.remediation.split()), mask=False)}")
-        lines += [_finding_text(f) for f in o.findings if f.suppressed]
-        case.add_failure_info(message=message, output="\n".join(lines), failure_type=str(first.severity))
+        _add_failure(case, rule, active, o.findings)
     elif o.status == Status.SUPPRESSED:
         reason = clean(o.reason) if o.reason else "no reason given"
-        case.add_skipped_info(message=f"suppressed: {reason}",
-                              output="\n".join(_finding_text(f) for f in o.findings) or None)
+        case.add_skipped_info(
+            message=f"suppressed: {reason}", output="\n".join(_finding_text(f) for f in o.findings) or None
+        )
     elif o.status == Status.NOT_APPLICABLE:
-        reason = clean(o.reason) if o.reason else ""
-        if reason.startswith(INTERNAL_ERROR):
-            case.add_error_info(message=f"{rule.id} could not check {target_name(t)}: {reason}",
-                                error_type="internal-error")
-        else:
-            case.add_skipped_info(message=f"not applicable: {reason}" if reason else "not applicable")
+        _add_not_applicable(case, rule, o)
     return case
+
+
+def _add_failure(case: Any, rule: Rule, active: list[Finding], findings: list[Finding]) -> None:
+    """A failing outcome: the first active finding as the message, every finding and the fix as the text."""
+    first = active[0]
+    more = f" (and {len(active) - 1} more)" if len(active) > 1 else ""
+    message = f"{_where(first)}: {clean(first.message)}{more}"
+    lines = [_finding_text(f) for f in active]
+    lines.append(f"fix: {clean(' '.join(rule.remediation.split()), mask=False)}")
+    lines += [_finding_text(f) for f in findings if f.suppressed]
+    case.add_failure_info(message=message, output="\n".join(lines), failure_type=str(first.severity))
+
+
+def _add_not_applicable(case: Any, rule: Rule, o: Outcome) -> None:
+    """Not applicable: skipped with why, or an error when the check itself failed (an internal error)."""
+    reason = clean(o.reason) if o.reason else ""
+    if reason.startswith(INTERNAL_ERROR):
+        case.add_error_info(
+            message=f"{rule.id} could not check {target_name(o.target)}: {reason}", error_type="internal-error"
+        )
+    else:
+        case.add_skipped_info(message=f"not applicable: {reason}" if reason else "not applicable")
 
 
 def _names(outcomes: list[Outcome]) -> list[str]:

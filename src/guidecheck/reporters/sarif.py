@@ -146,28 +146,41 @@ def _result(f: Finding, rule_index: dict[str, int], occurrence: int) -> dict[str
     origin = f.extra.get("origin")
     if isinstance(origin, dict) and origin.get("source") == "helm":
         res["properties"]["origin"] = _clean_tree(origin)
-        # the values files lines that supply the field (docs/helm.md): where the fix usually goes
-        related = []
-        for i, v in enumerate(v for v in origin.get("values") or () if isinstance(v, dict) and v.get("path")):
-            uri, relative = artifact_uri(str(v["path"]))
-            artifact: dict[str, Any] = {"uri": uri}
-            if relative:
-                artifact["uriBaseId"] = "%SRCROOT%"
-            line = v.get("line") if isinstance(v.get("line"), int) else 1
-            related.append({"id": i + 1, "message": {"text": f"value {clean(str(v.get('key')))}"},
-                            "physicalLocation": {"artifactLocation": artifact,
-                                                 "region": {"startLine": max(1, line)}}})
+        related = _related(origin)
         if related:
             res["relatedLocations"] = related
     if f.suppressed:
-        by = f.extra.get("suppressed_by") if isinstance(f.extra.get("suppressed_by"), dict) else {}
+        by = f.extra.get("suppressed_by")
         # comments and annotations live in the scanned files; waivers and baselines outside them
-        kind = "external" if by.get("origin") in ("waiver", "baseline") else "inSource"
+        external = isinstance(by, dict) and by.get("origin") in ("waiver", "baseline")
+        kind = "external" if external else "inSource"
         suppression: dict[str, Any] = {"kind": kind, "status": "accepted"}
         if f.suppression_reason:
             suppression["justification"] = clean(f.suppression_reason)
         res["suppressions"] = [suppression]
     return res
+
+
+def _related(origin: dict[str, Any]) -> list[dict[str, Any]]:
+    """The values files lines that supply the field (docs/helm.md): where the fix usually goes."""
+    related = []
+    for i, v in enumerate(v for v in origin.get("values") or () if isinstance(v, dict) and v.get("path")):
+        uri, relative = artifact_uri(str(v["path"]))
+        artifact: dict[str, Any] = {"uri": uri}
+        if relative:
+            artifact["uriBaseId"] = "%SRCROOT%"
+        line = v.get("line")
+        related.append(
+            {
+                "id": i + 1,
+                "message": {"text": f"value {clean(str(v.get('key')))}"},
+                "physicalLocation": {
+                    "artifactLocation": artifact,
+                    "region": {"startLine": max(1, line if isinstance(line, int) else 1)},
+                },
+            }
+        )
+    return related
 
 
 def _clean_tree(value: Any) -> Any:
