@@ -19,14 +19,13 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from guidecheck.model import Hit, Severity, Target
-from guidecheck.model import Rule as Rule  # re-exported: the catalogue's rules, defined with the data model
+from guidecheck.model import Hit, Rule, Severity, Target
 
 if TYPE_CHECKING:
     from guidecheck.checks import Context
@@ -106,7 +105,7 @@ def rules_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     with open(SCHEMA_DIR / name, encoding="utf-8") as fh:
         schema: dict[str, Any] = json.load(fh)
@@ -224,10 +223,16 @@ def _settings_of(loaded: list[tuple[Path, bytes, Any]]) -> dict[str, Setting]:
             if name in declared:
                 raise CatalogError(f"{path}: setting {name} is already declared in {declared[name][0]}")
             default = spec["default"]
-            if spec["merge"] == "extend" and not isinstance(default, (list, dict)) or \
-                    spec["merge"] == "merge-keys" and not isinstance(default, dict):
-                raise CatalogError(f"{path}: setting {name}: merge {spec['merge']} needs a "
-                                   f"{'mapping' if spec['merge'] == 'merge-keys' else 'list or mapping'} default")
+            if (
+                spec["merge"] == "extend"
+                and not isinstance(default, (list, dict))
+                or spec["merge"] == "merge-keys"
+                and not isinstance(default, dict)
+            ):
+                raise CatalogError(
+                    f"{path}: setting {name}: merge {spec['merge']} needs a "
+                    f"{'mapping' if spec['merge'] == 'merge-keys' else 'list or mapping'} default"
+                )
             declared[name] = (path, owner, spec)
     readers: dict[str, list[str]] = {}
     for path, _, data in loaded:
@@ -238,15 +243,22 @@ def _settings_of(loaded: list[tuple[Path, bytes, Any]]) -> dict[str, Setting]:
                 raise CatalogError(f"{path}: reads: {name} is declared by this rule")
             readers.setdefault(name, []).append(data["id"])
     return {
-        name: Setting(name=name, schema=_plain(spec["type"]), default=_plain(spec["default"]), merge=spec["merge"],
-                      description=" ".join(str(spec["description"]).split()), declared_by=owner,
-                      readers=tuple(sorted(readers.get(name, ()))), used_by=spec.get("used-by"),
-                      default_text=spec.get("default-text"))
+        name: Setting(
+            name=name,
+            schema=_plain(spec["type"]),
+            default=_plain(spec["default"]),
+            merge=spec["merge"],
+            description=" ".join(str(spec["description"]).split()),
+            declared_by=owner,
+            readers=tuple(sorted(readers.get(name, ()))),
+            used_by=spec.get("used-by"),
+            default_text=spec.get("default-text"),
+        )
         for name, (_, owner, spec) in declared.items()
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_settings(directory: Path | None = None) -> dict[str, Setting]:
     """Every setting of ``.guidecheck.yaml``, in catalogue order (rules by id, then rules/_settings.yaml)."""
     if directory is None:
@@ -271,8 +283,11 @@ def _builtin_settings() -> dict[str, Setting]:
 
 def settings_schema() -> dict[str, Any]:
     """The JSON Schema of the ``settings:`` section of ``.guidecheck.yaml``, built from the catalogue."""
-    return {"type": "object", "additionalProperties": False,
-            "properties": {name: s.json_schema() for name, s in load_settings().items()}}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: s.json_schema() for name, s in load_settings().items()},
+    }
 
 
 @lru_cache(maxsize=1)
@@ -302,8 +317,10 @@ def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) 
     rule_files = [item for item in loaded if item[0].name != SHARED_SETTINGS]
     for path, _, data in custom:
         if data["id"].startswith("GC"):
-            raise CatalogError(f"{path}: rule ids starting with GC are reserved for guidecheck's catalogue; "
-                               "use your own prefix (e.g. ACME001)")
+            raise CatalogError(
+                f"{path}: rule ids starting with GC are reserved for guidecheck's catalogue; "
+                "use your own prefix (e.g. ACME001)"
+            )
         if "check" in data:
             raise CatalogError(f"{path}: custom rules are declarative; 'check:' names built-in code only")
         if "settings" in data:
@@ -365,3 +382,23 @@ def resolve_check(rule: Rule) -> Check:
     except AttributeError:
         raise CatalogError(f"{rule.id}: {module_name} has no function {func_name}") from None
     return check
+
+
+# Rule is defined with the data model (a ScanResult holds the rules that ran) and exported from here too
+__all__ = [
+    "MERGE_POLICIES",
+    "SCHEMA_DIR",
+    "SHARED_SETTINGS",
+    "CatalogError",
+    "Check",
+    "Rule",
+    "Setting",
+    "config_schema",
+    "load_rules",
+    "load_schema",
+    "load_settings",
+    "merge_value",
+    "resolve_check",
+    "rules_dir",
+    "settings_schema",
+]

@@ -194,8 +194,9 @@ def _validate(data: Any, where: str) -> None:
 
     # "format": "regex" in the schema marks every setting that holds a regular expression: the format
     # checker compiles each one, so a typo is a usage error at its line, for every such setting alike
-    validator = jsonschema.Draft202012Validator(config_schema(),
-                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator = jsonschema.Draft202012Validator(
+        config_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
     if not errors:
         return
@@ -208,8 +209,10 @@ def _validate(data: Any, where: str) -> None:
         line = _line_for(data, [*e.absolute_path, extra[0]])
         raise ConfigError(f"{where}:{line}: unknown key '{target}'")
     if e.validator == "format" and e.validator_value == "regex":
-        raise ConfigError(f"{where}:{line}: '{keys}' holds an invalid regular expression {e.instance!r}: "
-                          f"{e.cause or 'does not compile'}")
+        raise ConfigError(
+            f"{where}:{line}: '{keys}' holds an invalid regular expression {e.instance!r}: "
+            f"{e.cause or 'does not compile'}"
+        )
     raise ConfigError(f"{where}:{line}: '{keys or '(top level)'}': {e.message}")
 
 
@@ -219,13 +222,27 @@ def _waivers(data: Any, where: str) -> tuple[Waiver, ...]:
         try:
             expires = _dt.date.fromisoformat(w["expires"])
         except ValueError:
-            raise ConfigError(f"{where}:{_line_for(data, ['waivers', i, 'expires'])}: "
-                              f"'waivers.{i}.expires' is not a valid date: {w['expires']}") from None
+            raise ConfigError(
+                f"{where}:{_line_for(data, ['waivers', i, 'expires'])}: "
+                f"'waivers.{i}.expires' is not a valid date: {w['expires']}"
+            ) from None
         line = _line_for(data, ["waivers", i])
         reason = (w.get("reason") or "").strip() or None
-        waivers.append(Waiver(tuple(w["rules"]), reason, where, line, None, "waiver",
-                              paths=tuple(w.get("paths", ())), objects=tuple(w.get("objects", ())),
-                              owner=w["owner"], ticket=w.get("ticket"), expires=expires))
+        waivers.append(
+            Waiver(
+                tuple(w["rules"]),
+                reason,
+                where,
+                line,
+                None,
+                "waiver",
+                paths=tuple(w.get("paths", ())),
+                objects=tuple(w.get("objects", ())),
+                owner=w["owner"],
+                ticket=w.get("ticket"),
+                expires=expires,
+            )
+        )
     return tuple(waivers)
 
 
@@ -235,8 +252,7 @@ def _custom_rule_dirs(data: Any, path: str | None, where: str) -> tuple[str, ...
     for i, d in enumerate(data.get("custom-rules") or ()):
         full = os.path.normpath(os.path.join(base, d))
         if not os.path.isdir(full):
-            raise ConfigError(f"{where}:{_line_for(data, ['custom-rules', i])}: 'custom-rules': "
-                              f"{d} is not a directory")
+            raise ConfigError(f"{where}:{_line_for(data, ['custom-rules', i])}: 'custom-rules': {d} is not a directory")
         custom.append(full)
     return tuple(custom)
 

@@ -45,7 +45,7 @@ def run(
     Each enabled deprecated rule is announced once through ``warn`` (default: a
     line on stderr).
     """
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     today = today or now.date()
     targets = sorted(targets, key=lambda t: t.key)
     sources: dict[str, SourceFile] = {t.source.path: t.source for t in targets if t.source is not None}
@@ -58,8 +58,16 @@ def run(
     for rule in active_rules:
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         severity = config.severity_for(rule.id, rule.severity)
-        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
-                      memo=memo, _by_kind=by_kind, specs=load_settings())
+        ctx = Context(
+            settings=config.settings,
+            options={**rule.options},
+            targets=targets,
+            today=today,
+            now=now,
+            memo=memo,
+            _by_kind=by_kind,
+            specs=load_settings(),
+        )
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):
                 try:
@@ -69,13 +77,13 @@ def run(
                 except NotApplicable as na:
                     outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=str(na) or None))
                     continue
-                except Exception as exc:  # a bug in a check must not hide other results
+                except Exception as exc:  # noqa: BLE001 - a bug in a check must not hide other results
                     incomplete.append(f"{rule.id} failed on {target.label}: {type(exc).__name__}: {exc}")
-                    outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE,
-                                            reason=f"internal error: {type(exc).__name__}"))
+                    outcomes.append(
+                        Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=f"internal error: {type(exc).__name__}")
+                    )
                     continue
-                outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline)
-                                    for h in hits]
+                outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline) for h in hits]
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
                 outcomes.append(_outcome(rule, target, outcome_findings))
@@ -92,8 +100,9 @@ def _by_kind(targets: list[Target], config: Config) -> dict[str, list[Target]]:
     # 'workload': the Kubernetes objects of the configured workload kinds, so that a
     # workload rule has no outcome at all (not even "not applicable") on a ConfigMap
     workload_kinds = set(config.settings.get("workload-kinds") or ())
-    by_kind["workload"] = [t for t in by_kind.get("k8s", ()) if isinstance(t.data, dict)
-                           and t.data.get("kind") in workload_kinds]
+    by_kind["workload"] = [
+        t for t in by_kind.get("k8s", ()) if isinstance(t.data, dict) and t.data.get("kind") in workload_kinds
+    ]
     return by_kind
 
 
@@ -102,8 +111,10 @@ def _active(rules: list[Rule], config: Config, warn: Callable[[str], object]) ->
     active = [r for r in rules if config.runs(r.id, r.status)]
     for rule in active:
         if rule.status == "deprecated":
-            warn(f"guidecheck: warning: rule {rule.id} ({rule.title}) is deprecated and will be "
-                 f"removed; leave it out (--ignore {rule.id}) to silence this warning")
+            warn(
+                f"guidecheck: warning: rule {rule.id} ({rule.title}) is deprecated and will be "
+                f"removed; leave it out (--ignore {rule.id}) to silence this warning"
+            )
     return active
 
 
@@ -114,8 +125,7 @@ def _outcome(rule: Rule, target: Target, findings: list[Finding]) -> Outcome:
         status = Status.SUPPRESSED
     else:
         status = Status.FAIL
-    reason = "; ".join(sorted({f.suppression_reason or "no reason given"
-                               for f in findings if f.suppressed})) or None
+    reason = "; ".join(sorted({f.suppression_reason or "no reason given" for f in findings if f.suppressed})) or None
     return Outcome(rule.id, target, status, findings, reason)
 
 
@@ -145,8 +155,16 @@ def _unchecked(
         if not rule.gate or rule.status == "removed" or config.runs(rule.id, rule.status):
             continue
         check = (checks or {}).get(rule.id) or resolve_check(rule)
-        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
-                      memo=memo, _by_kind=by_kind, specs=load_settings())
+        ctx = Context(
+            settings=config.settings,
+            options={**rule.options},
+            targets=targets,
+            today=today,
+            now=now,
+            memo=memo,
+            _by_kind=by_kind,
+            specs=load_settings(),
+        )
         places: list[str] = []
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):
@@ -154,7 +172,7 @@ def _unchecked(
                     hits = list(check(target, ctx))
                 except (NotATarget, NotApplicable):
                     continue
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - a check's bug: the place was not checked either
                     places.append(f"{target.label} ({type(exc).__name__})")
                     continue
                 for h in hits:
@@ -165,8 +183,10 @@ def _unchecked(
                         places.append(f"{f.path}:{f.line}: {f.message}")
         if places:
             more = f"; and {len(places) - 3} more" if len(places) > 3 else ""
-            out.append(f"{len(places)} place(s) could not be checked and {rule.id} ({rule.title}) is not "
-                       f"enabled to report them: {'; '.join(sorted(places)[:3])}{more}")
+            out.append(
+                f"{len(places)} place(s) could not be checked and {rule.id} ({rule.title}) is not "
+                f"enabled to report them: {'; '.join(sorted(places)[:3])}{more}"
+            )
     return out
 
 
@@ -182,8 +202,16 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
-def _finding(rule: Rule, severity: Severity, target: Target, hit: Hit, sources: dict[str, SourceFile], config: Config,
-             today: _dt.date, baseline: frozenset[str]) -> Finding:
+def _finding(
+    rule: Rule,
+    severity: Severity,
+    target: Target,
+    hit: Hit,
+    sources: dict[str, SourceFile],
+    config: Config,
+    today: _dt.date,
+    baseline: frozenset[str],
+) -> Finding:
     path = hit.path or target.path
     line = hit.line if hit.line is not None else target.line
     f = Finding(
@@ -225,8 +253,14 @@ def _add_origin(f: Finding, target: Target, hit: Hit) -> None:
         del f.extra["origin"]
 
 
-def _suppress(f: Finding, target: Target, sources: dict[str, SourceFile], config: Config, today: _dt.date,
-              baseline: frozenset[str]) -> None:
+def _suppress(
+    f: Finding,
+    target: Target,
+    sources: dict[str, SourceFile],
+    config: Config,
+    today: _dt.date,
+    baseline: frozenset[str],
+) -> None:
     """Mark the finding suppressed by the first that applies: inline suppression, waiver, baseline."""
     candidates = list(target.suppressions)
     src = sources.get(f.path)
@@ -246,8 +280,14 @@ def _suppress(f: Finding, target: Target, sources: dict[str, SourceFile], config
                 continue
             f.suppressed = True
             f.suppression_reason = f"{w.reason or 'no reason given'} ({w.describe()})"
-            f.extra["suppressed_by"] = {"origin": "waiver", "path": w.path, "line": w.line,
-                                        "owner": w.owner, "ticket": w.ticket, "expires": w.expires.isoformat()}
+            f.extra["suppressed_by"] = {
+                "origin": "waiver",
+                "path": w.path,
+                "line": w.line,
+                "owner": w.owner,
+                "ticket": w.ticket,
+                "expires": w.expires.isoformat(),
+            }
             return
     if f.extra["fingerprint"] in baseline:
         f.suppressed = True

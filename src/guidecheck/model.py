@@ -141,8 +141,16 @@ def k8s_target(
     made by the loader, which knows whether inline suppressions are honoured); ``origin`` says
     where it came from (the contract of :mod:`guidecheck.crossref`: source, repo, span, release...).
     """
-    return Target(kind="k8s", path=path, line=line, ref=ref, data=obj, source=source,
-                  suppressions=list(suppressions or ()), origin=dict(origin or {}))
+    return Target(
+        kind="k8s",
+        path=path,
+        line=line,
+        ref=ref,
+        data=obj,
+        source=source,
+        suppressions=list(suppressions or ()),
+        origin=dict(origin or {}),
+    )
 
 
 @dataclass(frozen=True)
@@ -215,8 +223,15 @@ class Finding:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def sort_key(self) -> tuple[str, int, int, str, str, str, str]:
-        return (self.path, self.line, self.column, self.rule_id, self.message,
-                str(self.object or ""), self.container or "")
+        return (
+            self.path,
+            self.line,
+            self.column,
+            self.rule_id,
+            self.message,
+            str(self.object or ""),
+            self.container or "",
+        )
 
 
 @dataclass

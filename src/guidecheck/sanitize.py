@@ -25,9 +25,9 @@ from itertools import pairwise
 # are line breaks to JavaScript and some viewers; bidi controls reorder text
 # (the "Trojan Source" trick).
 _ALWAYS = (
-    "\x00-\x08\x0b-\x1f\x7f-\x9f"
-    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-    "\ud800-\udfff\ufffe\uffff"
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but TAB and LF, DEL, C1
+    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"  # bidi controls, line/paragraph separators
+    "\ud800-\udfff\ufffe\uffff"  # lone surrogates, XML non-characters
 )
 _CONTROL = re.compile(f"[{_ALWAYS}]")  # keeps TAB and LF
 _CONTROL_WITH_NL = re.compile(f"[\t\n{_ALWAYS}]")
@@ -53,8 +53,10 @@ _SECRET_PATTERNS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
     re.compile(r"(?<=://)[^/\s:@]{1,256}:[^/\s@]{1,256}(?=@)"),  # user:password@ in URLs
     # HTTP credentials (not the words in "Basic authentication")
-    re.compile(r"(?i)(?<=\bbearer )(?=(?-i:[a-z._~-]*[A-Z0-9+/=]))[A-Za-z0-9._~+/=-]{8,}"
-               r"|(?<=\bbasic )(?=(?-i:[a-z]*[A-Z0-9+/=]))[A-Za-z0-9+/=]{8,}"),
+    re.compile(
+        r"(?i)(?<=\bbearer )(?=(?-i:[a-z._~-]*[A-Z0-9+/=]))[A-Za-z0-9._~+/=-]{8,}"
+        r"|(?<=\bbasic )(?=(?-i:[a-z]*[A-Z0-9+/=]))[A-Za-z0-9+/=]{8,}"
+    ),
 ]
 # key: value / key=value where the key names a secret; the key may be a longer
 # identifier (DB_PASSWORD, secretAccessKey) but not a reference to one
@@ -63,21 +65,76 @@ _ASSIGNMENT = re.compile(
     r"(?i)(?<![\w.-])(?P<key>[\w.-]{0,40}?" + _KEYWORDS + r"[\w.-]{0,40}?)(?P<sep>['\"]?\s{0,4}[=:]\s{0,4})"
     r"(?P<value>\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s,;'\"\]\)}]{4,512})"
 )
-_REFERENCE_KEY = re.compile(r"(?i)(?:ref|refs|name|names|file|files|path|dir|key|keys|mode|id|length|type|policy|"
-                            r"source|url|uri|endpoint|header|env|ttl|seconds|enabled|required|namespace|namespaces|selector|"
-                            r"label|labels)$")
+_REFERENCE_KEY = re.compile(
+    r"(?i)(?:ref|refs|name|names|file|files|path|dir|key|keys|mode|id|length|type|policy|"
+    r"source|url|uri|endpoint|header|env|ttl|seconds|enabled|required|namespace|namespaces|selector|"
+    r"label|labels)$"
+)
 # values that say something about a secret without being one
-_NOT_SECRET = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "nil", "~", "write", "read",
-                         "readonly", "read-only", "required", "optional", "enabled", "disabled", "auto", "empty",
-                         "redacted", "masked", "unset", "n/a", "inherit"})
+_NOT_SECRET = frozenset(
+    {
+        "true",
+        "false",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "null",
+        "none",
+        "nil",
+        "~",
+        "write",
+        "read",
+        "readonly",
+        "read-only",
+        "required",
+        "optional",
+        "enabled",
+        "disabled",
+        "auto",
+        "empty",
+        "redacted",
+        "masked",
+        "unset",
+        "n/a",
+        "inherit",
+    }
+)
 _REFERENCE_VALUE = re.compile(r"^(?:\$[{(A-Za-z_]|\{\{|<[^>]*>$|%[A-Za-z_({])")
 _SECRET_KEY_NAME = re.compile(r"(?i)(?:privatekey|secretkey|apikey|accesskey)$")
 # every pattern above needs one of these (checked on the lower-cased text: a
 # few substring tests are much cheaper than a dozen regular expressions)
 _TRIGGER_WORDS = (
-    "private key", "akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa", "ghp_", "gho_", "ghu_",
-    "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "aiza", "k_live_", "k_test_", "eyj", "://", "bearer ",
-    "basic ", "passw", "pwd", "secret", "token", "key", "credential",
+    "private key",
+    "akia",
+    "asia",
+    "agpa",
+    "aida",
+    "aroa",
+    "anpa",
+    "anva",
+    "aipa",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "aiza",
+    "k_live_",
+    "k_test_",
+    "eyj",
+    "://",
+    "bearer ",
+    "basic ",
+    "passw",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
 )
 # a long base64/base64url run with upper, lower and digits: key material
 # (hex digests are all lower-case, so image digests and commit hashes stay)
@@ -99,7 +156,7 @@ def clean(text: object, keep_newlines: bool = False, limit: int | None = MAX_TEX
     failure text); everything else is always escaped.  ``mask=False`` is for
     the tool's own text (rule titles, remediation), which holds no secrets.
     """
-    if type(text) is not str:  # noqa: E721 - str subclasses (YAML scalars) become plain str too
+    if type(text) is not str:  # str subclasses (YAML scalars) become plain str too
         text = str(text)
     if len(text) <= 512:  # names, paths and messages repeat across a report
         return _clean_cached(text, keep_newlines, limit, mask)
@@ -157,8 +214,8 @@ def _mask_pem(text: str) -> str:
         else:
             body = _PEM_BODY.match(text, m.end())  # matches the empty string at least
             stop = body.end() if body is not None else m.end()
-        out.append(text[pos:m.start()])
-        out.append(_masked(text[m.start():stop]))
+        out.append(text[pos : m.start()])
+        out.append(_masked(text[m.start() : stop]))
         pos = stop
 
 
@@ -212,6 +269,6 @@ def _mask_blob(m: re.Match[str]) -> str:
 
 def path(text: object) -> str:
     """A path for display: control characters escaped, never masked."""
-    if type(text) is not str:  # noqa: E721
+    if type(text) is not str:
         text = str(text)
     return _CONTROL_WITH_NL.sub(lambda m: _escape(m.group()), text)

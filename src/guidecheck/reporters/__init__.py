@@ -11,7 +11,8 @@ imported inside the reporter that needs them.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from guidecheck.model import ScanResult
 

@@ -28,10 +28,12 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from guidecheck.model import Finding, Outcome, Rule, ScanResult, Status, Target
-from guidecheck.sanitize import clean, path as clean_path
+from guidecheck.sanitize import clean
+from guidecheck.sanitize import path as clean_path
 
 INTERNAL_ERROR = "internal error"  # prefix of the engine's reason when a check raised
 
@@ -123,7 +125,7 @@ def _names(outcomes: list[Outcome]) -> list[str]:
         count[b] += 1
     names = []
     seen: dict[str, int] = defaultdict(int)
-    for o, b in zip(outcomes, base):
+    for o, b in zip(outcomes, base, strict=True):
         if count[b] == 1:
             names.append(b)
             continue
@@ -158,18 +160,29 @@ def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
             "targets": ",".join(rule.targets),
             "help": f"docs/rules/{rule.id}.md",
         }
-        cases = (_case(rule, o, n) for o, n in zip(outcomes, _names(outcomes)))
+        cases = (_case(rule, o, n) for o, n in zip(outcomes, _names(outcomes), strict=True))
         suites.append(_suite(classname(rule), cases, properties, totals))
 
     completeness = TestCase(name="scan completeness", classname="guidecheck")
     if result.incomplete:
         reasons = [clean(r) for r in result.incomplete]
-        completeness.add_error_info(message=f"scan incomplete: {len(reasons)} problem(s); exit code "
-                                            f"{meta.get('exit_code')}", output="\n".join(reasons),
-                                    error_type="incomplete")
-    suites.append(_suite("guidecheck", iter([completeness]), {"version": str(meta.get("version") or "unknown"),
-                                                              "fail-on": str(meta.get("threshold") or "error"),
-                                                              "exit-code": str(meta.get("exit_code"))}, totals))
+        completeness.add_error_info(
+            message=f"scan incomplete: {len(reasons)} problem(s); exit code {meta.get('exit_code')}",
+            output="\n".join(reasons),
+            error_type="incomplete",
+        )
+    suites.append(
+        _suite(
+            "guidecheck",
+            iter([completeness]),
+            {
+                "version": str(meta.get("version") or "unknown"),
+                "fail-on": str(meta.get("threshold") or "error"),
+                "exit-code": str(meta.get("exit_code")),
+            },
+            totals,
+        )
+    )
     root = ET.Element("testsuites", {key: str(value) for key, value in totals.items()})
     root.set("time", "0.0")  # no durations: the same scan gives the same bytes
     yield '<?xml version="1.0" encoding="utf-8"?>\n' + _open_tag(root)
@@ -209,8 +222,9 @@ def _suite(name: str, cases: Iterator[Any], properties: dict[str, str], totals: 
     while True:
         batch = list(itertools.islice(cases, _BATCH))
         if batch or head is None:
-            element = TestSuite(name=name, test_cases=batch, package="guidecheck",
-                                properties=properties).build_xml_doc()
+            element = TestSuite(
+                name=name, test_cases=batch, package="guidecheck", properties=properties
+            ).build_xml_doc()
             for key in counts:
                 counts[key] += int(element.get(key, 0))
             for child in element:

@@ -120,8 +120,11 @@ def _location(f: Finding) -> dict[str, Any]:
     }
     if f.object is not None:
         name = clean(str(f.object))
-        logical = {"name": clean(f.object.name) if f.object.name is not None else name,
-                   "fullyQualifiedName": name, "kind": "object"}
+        logical = {
+            "name": clean(f.object.name) if f.object.name is not None else name,
+            "fullyQualifiedName": name,
+            "kind": "object",
+        }
         loc["logicalLocations"] = [logical]
     return loc
 
@@ -139,8 +142,9 @@ def _result(f: Finding, rule_index: dict[str, int], occurrence: int) -> dict[str
     if f.rule_id in rule_index:
         res["ruleIndex"] = rule_index[f.rule_id]
     if f.object is not None:
-        res["properties"]["object"] = {k: (clean(v) if isinstance(v, str) else v)
-                                       for k, v in f.object.to_json().items()}
+        res["properties"]["object"] = {
+            k: (clean(v) if isinstance(v, str) else v) for k, v in f.object.to_json().items()
+        }
     if f.container:
         res["properties"]["container"] = clean(f.container)
     origin = f.extra.get("origin")

@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from guidecheck.model import Finding, ScanResult, Severity
-from guidecheck.sanitize import clean, path as clean_path
+from guidecheck.sanitize import clean
+from guidecheck.sanitize import path as clean_path
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
@@ -113,8 +114,11 @@ def summary(result: ScanResult, meta: dict[str, Any]) -> str:
     counts = {s: sum(1 for f in active if f.severity == s) for s in Severity}
     suppressed = len(result.findings) - len(active)
     targets = len({o.target.key for o in result.outcomes})
-    parts = [f"{counts[Severity.ERROR]} error(s)", f"{counts[Severity.WARNING]} warning(s)",
-             f"{counts[Severity.INFO]} info"]
+    parts = [
+        f"{counts[Severity.ERROR]} error(s)",
+        f"{counts[Severity.WARNING]} warning(s)",
+        f"{counts[Severity.INFO]} info",
+    ]
     text = f"{len(active)} finding(s): {', '.join(parts)}"
     if suppressed:
         text += f"; {suppressed} suppressed"
