@@ -13,13 +13,22 @@ check failed): never 0 when something could not be checked.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from guidecheck import __version__, runner
+
+if TYPE_CHECKING:
+    from guidecheck.config import Config
+    from guidecheck.model import Rule, ScanResult
+
+# what click.option() and the option groups below return: a decorator of a command function
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -39,7 +48,7 @@ class _OrderedOutputs(click.Command):
 
 
 def _pair_outputs(raw: list[str]) -> list[tuple[str, str | None]]:
-    pairs: list[list] = []
+    pairs: list[list[Any]] = []  # [format, output file or None]
     i = 0
     while i < len(raw):
         tok = raw[i]
@@ -66,10 +75,10 @@ def _pair_outputs(raw: list[str]) -> list[tuple[str, str | None]]:
     return [(f, o) for f, o in pairs]
 
 
-def _options(*options: Callable) -> Callable:
+def _options(*options: Decorator) -> Decorator:
     """Apply click options in the order given (the order ``--help`` lists them)."""
 
-    def wrap(func: Callable) -> Callable:
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(options):
             func = option(func)
         return func
@@ -77,7 +86,7 @@ def _options(*options: Callable) -> Callable:
     return wrap
 
 
-def config_options(found_from: str) -> Callable:
+def config_options(found_from: str) -> Decorator:
     """--config and --isolated; ``found_from`` says where the configuration file is looked for."""
     return _options(
         click.option(
@@ -90,7 +99,7 @@ def config_options(found_from: str) -> Callable:
     )
 
 
-def report_options(found_from: str, suppressions: str) -> Callable:
+def report_options(found_from: str, suppressions: str) -> Decorator:
     """What every command that reports findings takes (scan, audit).
 
     ``found_from`` as for :func:`config_options`; ``suppressions`` names what
@@ -233,36 +242,44 @@ def _prepare(
 @click.option("--namespace", "helm_namespace", metavar="NS", help="Namespace charts are rendered for.")
 @click.option("--verbose", "-v", is_flag=True, help="Print what was rendered and how long it took to stderr.")
 def scan(
-    paths,
-    formats,
-    outputs,
-    fail_on,
-    select,
-    ignore,
-    config_path,
-    isolated,
-    no_inline_suppressions,
-    baseline_path,
-    update_baseline,
-    quiet,
-    color,
-    helm_binary,
-    helm_values,
-    helm_set,
-    helm_profiles,
-    release_name,
-    helm_namespace,
-    verbose,
+    paths: tuple[str, ...],
+    formats: tuple[str, ...],
+    outputs: tuple[str, ...],
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: str | None,
+    isolated: bool,
+    no_inline_suppressions: bool,
+    baseline_path: str | None,
+    update_baseline: bool,
+    quiet: bool,
+    color: bool | None,
+    helm_binary: str | None,
+    helm_values: tuple[str, ...],
+    helm_set: tuple[str, ...],
+    helm_profiles: tuple[str, ...],
+    release_name: str | None,
+    helm_namespace: str | None,
+    verbose: bool,
 ) -> None:
     """Scan repositories (directories) and files (as pre-commit passes them).
 
     A directory is checked as a service repository: repository rules (GC201-GC204)
     apply to it. Files given one by one are checked on their own.
     """
-    paths = list(paths) or ["."]
+    inputs = list(paths) or ["."]
     pairs = _report_pairs()
     prep = _prepare(
-        paths[0], config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline
+        inputs[0],
+        config_path,
+        isolated,
+        fail_on,
+        select,
+        ignore,
+        no_inline_suppressions,
+        baseline_path,
+        update_baseline,
     )
     with _setup_errors():
         options = runner.scan_options(
@@ -275,13 +292,13 @@ def scan(
             release_name=release_name,
             helm_namespace=helm_namespace,
         )
-    result = runner.scan(paths, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
+    result = runner.scan(inputs, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
     _finish(
         result,
         prep.config,
         prep.config_file,
         pairs,
-        paths,
+        inputs,
         quiet=quiet,
         color=color,
         update_baseline=update_baseline,
@@ -289,10 +306,8 @@ def scan(
     )
 
 
-def _parse_at(at_time: str | None):
+def _parse_at(at_time: str | None) -> _dt.datetime | None:
     """--at as an aware datetime (UTC when no zone is given)."""
-    import datetime as _dt
-
     if not at_time:
         return None
     try:
@@ -395,39 +410,39 @@ def _parse_at(at_time: str | None):
 @click.option("--progress/--no-progress", default=True, help="Progress line on stderr when it is a terminal.")
 @report_options("the current directory", "guidecheck.io/ignore annotations on objects")
 def audit(
-    dump_files,
-    kubeconfig,
-    context,
-    in_cluster,
-    cluster_name,
-    namespaces,
-    include_namespaces,
-    exclude_namespaces,
-    selector,
-    timeout,
-    page_size,
-    probe_metrics,
-    probe_logs,
-    probe_max_pods,
-    probe_max_bytes,
-    probe_timeout,
-    log_lines,
-    from_dump,
-    dump_path,
-    at_time,
-    progress,
-    formats,
-    outputs,
-    fail_on,
-    select,
-    ignore,
-    config_path,
-    isolated,
-    no_inline_suppressions,
-    baseline_path,
-    update_baseline,
-    quiet,
-    color,
+    dump_files: tuple[str, ...],
+    kubeconfig: str | None,
+    context: str | None,
+    in_cluster: bool,
+    cluster_name: str | None,
+    namespaces: tuple[str, ...],
+    include_namespaces: tuple[str, ...],
+    exclude_namespaces: tuple[str, ...],
+    selector: str | None,
+    timeout: float,
+    page_size: int,
+    probe_metrics: bool,
+    probe_logs: bool,
+    probe_max_pods: int,
+    probe_max_bytes: int,
+    probe_timeout: float,
+    log_lines: int,
+    from_dump: tuple[str, ...],
+    dump_path: str | None,
+    at_time: str | None,
+    progress: bool,
+    formats: tuple[str, ...],
+    outputs: tuple[str, ...],
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: str | None,
+    isolated: bool,
+    no_inline_suppressions: bool,
+    baseline_path: str | None,
+    update_baseline: bool,
+    quiet: bool,
+    color: bool | None,
 ) -> None:
     """Audit a live cluster (read-only) or cluster dumps against the guideline.
 
@@ -519,12 +534,24 @@ def audit(
     )
 
 
-def _finish(result, config, cfg_file, pairs, inputs, *, quiet, color, update_baseline, baseline_path) -> None:
+def _finish(
+    result: ScanResult,
+    config: Config,
+    cfg_file: str | None,
+    pairs: list[tuple[str, str | None]],
+    inputs: list[str],
+    *,
+    quiet: bool,
+    color: bool | None,
+    update_baseline: bool,
+    baseline_path: str | None,
+) -> None:
     """Write the reports and exit with the scan's (or audit's) exit code."""
     from guidecheck import baseline as bl
     from guidecheck.reporters import stream
 
     if update_baseline:
+        assert baseline_path is not None  # _prepare refused --update-baseline without --baseline
         count = bl.write(baseline_path, result.active())
         click.echo(f"guidecheck: wrote {count} finding(s) to baseline {baseline_path}", err=True)
         sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_CLEAN)
@@ -567,7 +594,7 @@ def _write_stdout(text: str | Iterable[str]) -> None:
     sys.stdout.flush()
 
 
-def _catalogue(first_path: str, config_path: str | None, isolated: bool):
+def _catalogue(first_path: str, config_path: str | None, isolated: bool) -> tuple[Config, list[Rule]]:
     """The configuration and rule catalogue for rules, explain and coverage; exit 2 on a setup error."""
     with _setup_errors():
         config, _ = runner.configure(first_path, config_path, isolated)

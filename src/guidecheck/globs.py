@@ -25,7 +25,7 @@ class Glob:
     linear walk, so no pattern can make matching slow.
     """
 
-    def __init__(self, pattern: str):
+    def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         anchored = pattern.startswith("/")
         comps = [c for c in pattern.strip("/").split("/") if c]
