@@ -56,7 +56,8 @@ def guideline() -> dict[str, Any]:
     from guidecheck.parsers.yaml import load_yaml
 
     text = (Path(__file__).parent / "data" / "guideline.yaml").read_text(encoding="utf-8")
-    return load_yaml(text)[0].data
+    data: dict[str, Any] = load_yaml(text)[0].data
+    return data
 
 
 def compute(rules: list[Rule], config: Config, outcomes: list[Outcome] | None = None) -> list[BulletCoverage]:

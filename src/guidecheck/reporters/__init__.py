@@ -23,7 +23,8 @@ def render(fmt: str, result: ScanResult, meta: dict[str, Any]) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt}")
     module = importlib.import_module(f"guidecheck.reporters.{fmt}")
-    return module.render(result, meta)
+    text: str = module.render(result, meta)
+    return text
 
 
 def stream(fmt: str, result: ScanResult, meta: dict[str, Any]) -> Iterable[str]:

@@ -31,7 +31,7 @@ def _clean_any(value: Any) -> Any:
     return clean(str(value))
 
 
-def _object(ref: ObjectRef | None, memo: dict) -> dict[str, Any] | None:
+def _object(ref: ObjectRef | None, memo: dict[Any, Any]) -> dict[str, Any] | None:
     if ref is None:
         return None
     out = memo.get(ref)
@@ -44,7 +44,7 @@ def _object(ref: ObjectRef | None, memo: dict) -> dict[str, Any] | None:
     return out
 
 
-def finding_json(f: Finding, memo: dict | None = None) -> dict[str, Any]:
+def finding_json(f: Finding, memo: dict[Any, Any] | None = None) -> dict[str, Any]:
     memo = {} if memo is None else memo
     data = {
         "rule_id": f.rule_id,
@@ -71,7 +71,7 @@ def finding_json(f: Finding, memo: dict | None = None) -> dict[str, Any]:
     return data
 
 
-def outcome_json(o: Outcome, memo: dict | None = None) -> dict[str, Any]:
+def outcome_json(o: Outcome, memo: dict[Any, Any] | None = None) -> dict[str, Any]:
     memo = {} if memo is None else memo
     t = o.target
     target = memo.get(id(t))
@@ -92,7 +92,7 @@ def outcome_json(o: Outcome, memo: dict | None = None) -> dict[str, Any]:
 def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """The report's top-level fields in order; ``findings`` and ``outcomes`` as iterators."""
     active = result.active()
-    memo: dict = {}
+    memo: dict[Any, Any] = {}  # sanitised objects by ObjectRef, targets by id
     yield "report_version", REPORT_VERSION
     yield "tool", {"name": "guidecheck", "version": meta.get("version")}
     yield "inputs", [clean_path(p) for p in meta.get("inputs", [])]
