@@ -12,7 +12,8 @@ import json
 
 from guidecheck.engine import fingerprint
 from guidecheck.model import Finding
-from guidecheck.sanitize import clean, path as clean_path
+from guidecheck.sanitize import clean
+from guidecheck.sanitize import path as clean_path
 
 BASELINE_VERSION = 1
 
@@ -32,15 +33,17 @@ def read(path: str) -> frozenset[str]:
     if not isinstance(data, dict) or data.get("baseline_version") != BASELINE_VERSION:
         raise BaselineError(f"{path}: not a guidecheck baseline (baseline_version {BASELINE_VERSION})")
     items = data.get("findings")
-    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("fingerprint"), str)
-                                              for i in items):
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("fingerprint"), str) for i in items
+    ):
         raise BaselineError(f"{path}: 'findings' must be a list of objects with a fingerprint")
     return frozenset(i["fingerprint"] for i in items)
 
 
 def write(path: str, findings: list[Finding]) -> int:
     entries = sorted(
-        {(fingerprint(f), f.rule_id, clean_path(f.path), clean(f.message)) for f in findings}, key=lambda e: e[1:] + e[:1]
+        {(fingerprint(f), f.rule_id, clean_path(f.path), clean(f.message)) for f in findings},
+        key=lambda e: e[1:] + e[:1],
     )
     data = {
         "baseline_version": BASELINE_VERSION,

@@ -19,12 +19,19 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from guidecheck.model import Severity
+from guidecheck.model import Hit, Rule, Severity, Target
+
+if TYPE_CHECKING:
+    from guidecheck.checks import Context
+
+# what a rule's check is: a function from a target and the scan's context to the problems found
+Check: TypeAlias = "Callable[[Target, Context], Iterable[Hit]]"
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 SHARED_SETTINGS = "_settings.yaml"  # in the rules directory: settings no single rule owns
@@ -33,56 +40,6 @@ MERGE_POLICIES = ("replace", "extend", "merge-keys")
 
 class CatalogError(Exception):
     """The rule catalogue itself is broken (a packaging or authoring bug)."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    bullet: str | None
-    severity: Severity
-    targets: tuple[str, ...]
-    rationale: str
-    remediation: str
-    status: str
-    check: str | None
-    declarative: dict[str, Any] | None
-    evidence: str | None
-    options: dict[str, Any] = field(default_factory=dict)
-    file: str = ""
-    scope: str = "target"  # "repository": needs the whole repository's objects (not run on files one by one)
-    gate: bool = False  # a failure means the target could not be checked: counted even when the rule is off
-    suppressible: bool = True  # False: no inline suppression, waiver or baseline silences its findings
-    settings: tuple[str, ...] = ()  # the settings this rule declares (see Setting)
-    reads: tuple[str, ...] = ()  # settings declared elsewhere that this rule reads too
-
-    @property
-    def guideline(self) -> str:
-        return self.bullet or "—"
-
-    @property
-    def listed_title(self) -> str:
-        """The title, marked ``(preview)`` or ``(deprecated)`` for such rules (``guidecheck rules``)."""
-        return f"{self.title} ({self.status})" if self.status in ("preview", "deprecated") else self.title
-
-    @property
-    def uses(self) -> tuple[str, ...]:
-        """Every setting the rule reads: the ones it declares, then the ones it lists under ``reads:``."""
-        return self.settings + self.reads
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "bullet": self.bullet,
-            "severity": str(self.severity),
-            "targets": list(self.targets),
-            "status": self.status,
-            "rationale": self.rationale,
-            "remediation": self.remediation,
-            "evidence": self.evidence,
-            "scope": self.scope,
-        }
 
 
 @dataclass(frozen=True)
@@ -148,10 +105,11 @@ def rules_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     with open(SCHEMA_DIR / name, encoding="utf-8") as fh:
-        return json.load(fh)
+        schema: dict[str, Any] = json.load(fh)
+    return schema
 
 
 def _schema_for(path: Path) -> dict[str, Any]:
@@ -265,10 +223,16 @@ def _settings_of(loaded: list[tuple[Path, bytes, Any]]) -> dict[str, Setting]:
             if name in declared:
                 raise CatalogError(f"{path}: setting {name} is already declared in {declared[name][0]}")
             default = spec["default"]
-            if spec["merge"] == "extend" and not isinstance(default, (list, dict)) or \
-                    spec["merge"] == "merge-keys" and not isinstance(default, dict):
-                raise CatalogError(f"{path}: setting {name}: merge {spec['merge']} needs a "
-                                   f"{'mapping' if spec['merge'] == 'merge-keys' else 'list or mapping'} default")
+            if (
+                spec["merge"] == "extend"
+                and not isinstance(default, (list, dict))
+                or spec["merge"] == "merge-keys"
+                and not isinstance(default, dict)
+            ):
+                raise CatalogError(
+                    f"{path}: setting {name}: merge {spec['merge']} needs a "
+                    f"{'mapping' if spec['merge'] == 'merge-keys' else 'list or mapping'} default"
+                )
             declared[name] = (path, owner, spec)
     readers: dict[str, list[str]] = {}
     for path, _, data in loaded:
@@ -279,15 +243,22 @@ def _settings_of(loaded: list[tuple[Path, bytes, Any]]) -> dict[str, Setting]:
                 raise CatalogError(f"{path}: reads: {name} is declared by this rule")
             readers.setdefault(name, []).append(data["id"])
     return {
-        name: Setting(name=name, schema=_plain(spec["type"]), default=_plain(spec["default"]), merge=spec["merge"],
-                      description=" ".join(str(spec["description"]).split()), declared_by=owner,
-                      readers=tuple(sorted(readers.get(name, ()))), used_by=spec.get("used-by"),
-                      default_text=spec.get("default-text"))
+        name: Setting(
+            name=name,
+            schema=_plain(spec["type"]),
+            default=_plain(spec["default"]),
+            merge=spec["merge"],
+            description=" ".join(str(spec["description"]).split()),
+            declared_by=owner,
+            readers=tuple(sorted(readers.get(name, ()))),
+            used_by=spec.get("used-by"),
+            default_text=spec.get("default-text"),
+        )
         for name, (_, owner, spec) in declared.items()
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_settings(directory: Path | None = None) -> dict[str, Setting]:
     """Every setting of ``.guidecheck.yaml``, in catalogue order (rules by id, then rules/_settings.yaml)."""
     if directory is None:
@@ -312,8 +283,11 @@ def _builtin_settings() -> dict[str, Setting]:
 
 def settings_schema() -> dict[str, Any]:
     """The JSON Schema of the ``settings:`` section of ``.guidecheck.yaml``, built from the catalogue."""
-    return {"type": "object", "additionalProperties": False,
-            "properties": {name: s.json_schema() for name, s in load_settings().items()}}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: s.json_schema() for name, s in load_settings().items()},
+    }
 
 
 @lru_cache(maxsize=1)
@@ -329,7 +303,7 @@ def config_schema() -> dict[str, Any]:
     return schema
 
 
-def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) -> list["Rule"]:
+def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) -> list[Rule]:
     """Read every ``*.yaml`` in the rules directory, plus the team's own rule directories.
 
     The team's own rules (``custom-rules:`` in .guidecheck.yaml) are
@@ -343,8 +317,10 @@ def load_rules(directory: Path | None = None, extra_dirs: tuple[str, ...] = ()) 
     rule_files = [item for item in loaded if item[0].name != SHARED_SETTINGS]
     for path, _, data in custom:
         if data["id"].startswith("GC"):
-            raise CatalogError(f"{path}: rule ids starting with GC are reserved for guidecheck's catalogue; "
-                               "use your own prefix (e.g. ACME001)")
+            raise CatalogError(
+                f"{path}: rule ids starting with GC are reserved for guidecheck's catalogue; "
+                "use your own prefix (e.g. ACME001)"
+            )
         if "check" in data:
             raise CatalogError(f"{path}: custom rules are declarative; 'check:' names built-in code only")
         if "settings" in data:
@@ -386,7 +362,7 @@ def _rule(path: Path, data: dict[str, Any]) -> Rule:
 _ALLOWED_MODULE_PREFIX = "guidecheck.checks."
 
 
-def resolve_check(rule: Rule) -> Callable:
+def resolve_check(rule: Rule) -> Check:
     """The Python function a rule names, or the declarative evaluator."""
     if rule.declarative is not None:
         from guidecheck.checks.declarative import make_check
@@ -402,6 +378,27 @@ def resolve_check(rule: Rule) -> Callable:
         raise CatalogError(f"{rule.id}: check {rule.check!r} must live under {_ALLOWED_MODULE_PREFIX}")
     module = importlib.import_module(module_name)
     try:
-        return getattr(module, func_name)
+        check: Check = getattr(module, func_name)
     except AttributeError:
         raise CatalogError(f"{rule.id}: {module_name} has no function {func_name}") from None
+    return check
+
+
+# Rule is defined with the data model (a ScanResult holds the rules that ran) and exported from here too
+__all__ = [
+    "MERGE_POLICIES",
+    "SCHEMA_DIR",
+    "SHARED_SETTINGS",
+    "CatalogError",
+    "Check",
+    "Rule",
+    "Setting",
+    "config_schema",
+    "load_rules",
+    "load_schema",
+    "load_settings",
+    "merge_value",
+    "resolve_check",
+    "rules_dir",
+    "settings_schema",
+]

@@ -13,13 +13,22 @@ check failed): never 0 when something could not be checked.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from guidecheck import __version__, runner
+
+if TYPE_CHECKING:
+    from guidecheck.config import Config
+    from guidecheck.model import Rule, ScanResult
+
+# what click.option() and the option groups below return: a decorator of a command function
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -39,7 +48,7 @@ class _OrderedOutputs(click.Command):
 
 
 def _pair_outputs(raw: list[str]) -> list[tuple[str, str | None]]:
-    pairs: list[list] = []
+    pairs: list[list[Any]] = []  # [format, output file or None]
     i = 0
     while i < len(raw):
         tok = raw[i]
@@ -51,7 +60,7 @@ def _pair_outputs(raw: list[str]) -> list[tuple[str, str | None]]:
                 value = (long, raw[i + 1] if i + 1 < len(raw) else "")
                 i += 1
             elif tok.startswith(long + "="):
-                value = (long, tok[len(long) + 1:])
+                value = (long, tok[len(long) + 1 :])
             elif tok.startswith(short) and len(tok) > 2 and not tok.startswith("--"):
                 value = (long, tok[2:])
             if value:
@@ -66,10 +75,10 @@ def _pair_outputs(raw: list[str]) -> list[tuple[str, str | None]]:
     return [(f, o) for f, o in pairs]
 
 
-def _options(*options: Callable) -> Callable:
+def _options(*options: Decorator) -> Decorator:
     """Apply click options in the order given (the order ``--help`` lists them)."""
 
-    def wrap(func: Callable) -> Callable:
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(options):
             func = option(func)
         return func
@@ -77,45 +86,77 @@ def _options(*options: Callable) -> Callable:
     return wrap
 
 
-def config_options(found_from: str) -> Callable:
+def config_options(found_from: str) -> Decorator:
     """--config and --isolated; ``found_from`` says where the configuration file is looked for."""
     return _options(
-        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
-                     help=f"Configuration file (default: .guidecheck.yaml found upward from {found_from})."),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=str),
+            help=f"Configuration file (default: .guidecheck.yaml found upward from {found_from}).",
+        ),
         click.option("--isolated", is_flag=True, help="Ignore every configuration file; use the built-in defaults."),
     )
 
 
-def report_options(found_from: str, suppressions: str) -> Callable:
+def report_options(found_from: str, suppressions: str) -> Decorator:
     """What every command that reports findings takes (scan, audit).
 
     ``found_from`` as for :func:`config_options`; ``suppressions`` names what
     --no-inline-suppressions ignores.
     """
     return _options(
-        click.option("--format", "-f", "formats", multiple=True,
-                     type=click.Choice(["text", "json", "junit", "sarif"]),
-                     help="Output format; repeatable. An --output right after a --format is its file."),
-        click.option("--output", "-o", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=str),
-                     help="File for the --format just before it (default: standard output)."),
-        click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
-                     help="Lowest severity that makes the exit code 1 (default: error, or the config's fail-on)."),
+        click.option(
+            "--format",
+            "-f",
+            "formats",
+            multiple=True,
+            type=click.Choice(["text", "json", "junit", "sarif"]),
+            help="Output format; repeatable. An --output right after a --format is its file.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            "outputs",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=str),
+            help="File for the --format just before it (default: standard output).",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice(["error", "warning", "info", "never"]),
+            help="Lowest severity that makes the exit code 1 (default: error, or the config's fail-on).",
+        ),
         click.option("--select", multiple=True, help="Only these rule ids or prefixes (comma-separated, repeatable)."),
         click.option("--ignore", multiple=True, help="Skip these rule ids or prefixes (comma-separated, repeatable)."),
         config_options(found_from),
-        click.option("--no-inline-suppressions", is_flag=True,
-                     help=f"Ignore {suppressions}; findings are reported as active."),
-        click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=str),
-                     help="Accept the findings recorded in this baseline file (they are reported as suppressed)."),
-        click.option("--update-baseline", is_flag=True,
-                     help="Write the current active findings to the --baseline file and exit 0 (adopting the gate)."),
+        click.option(
+            "--no-inline-suppressions", is_flag=True, help=f"Ignore {suppressions}; findings are reported as active."
+        ),
+        click.option(
+            "--baseline",
+            "baseline_path",
+            type=click.Path(dir_okay=False, path_type=str),
+            help="Accept the findings recorded in this baseline file (they are reported as suppressed).",
+        ),
+        click.option(
+            "--update-baseline",
+            is_flag=True,
+            help="Write the current active findings to the --baseline file and exit 0 (adopting the gate).",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Only the findings: no fix hints, no summary line."),
         click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal)."),
     )
 
 
-listing_format = click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-                              show_default=True, help="Output format.")
+listing_format = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 
 
 @contextlib.contextmanager
@@ -138,110 +179,271 @@ def _report_pairs() -> list[tuple[str, str | None]]:
     return pairs
 
 
-def _prepare(first_path: str, config_path: str | None, isolated: bool, fail_on: str | None,
-             select: tuple[str, ...], ignore: tuple[str, ...], no_inline_suppressions: bool,
-             baseline_path: str | None, update_baseline: bool) -> runner.Prepared:
+def _prepare(
+    first_path: str,
+    config_path: str | None,
+    isolated: bool,
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    no_inline_suppressions: bool,
+    baseline_path: str | None,
+    update_baseline: bool,
+) -> runner.Prepared:
     """The report options as :func:`guidecheck.runner.prepare` takes them; exit 2 on a setup error."""
     if update_baseline and not baseline_path:
         raise click.UsageError("--update-baseline needs --baseline FILE")
     with _setup_errors():
-        return runner.prepare(first_path, config_path=config_path, isolated=isolated, fail_on=fail_on,
-                              select=select, ignore=ignore, inline_suppressions=not no_inline_suppressions,
-                              baseline=None if update_baseline else baseline_path)
+        return runner.prepare(
+            first_path,
+            config_path=config_path,
+            isolated=isolated,
+            fail_on=fail_on,
+            select=select,
+            ignore=ignore,
+            inline_suppressions=not no_inline_suppressions,
+            baseline=None if update_baseline else baseline_path,
+        )
 
 
 @main.command(cls=_OrderedOutputs)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @report_options("the first path", "suppression comments and annotations (CI policy)")
-@click.option("--helm", "helm_binary", metavar="PATH", help="Helm executable for rendering charts (default: helm on "
-              "PATH, or the config's helm.binary).")
-@click.option("--values", "helm_values", multiple=True, type=click.Path(dir_okay=False, path_type=str),
-              metavar="FILE", help="Values file for Helm charts (repeatable): adds the value profile 'cli'.")
-@click.option("--set", "helm_set", multiple=True, metavar="KEY=VALUE",
-              help="Helm value (repeatable, as helm --set): adds the value profile 'cli'.")
-@click.option("--profile", "helm_profiles", multiple=True, metavar="NAME",
-              help="Render charts only with these value profiles (repeatable; 'default' is the chart's "
-                   "values.yaml, 'cli' the --values/--set ones).")
+@click.option(
+    "--helm",
+    "helm_binary",
+    metavar="PATH",
+    help="Helm executable for rendering charts (default: helm on PATH, or the config's helm.binary).",
+)
+@click.option(
+    "--values",
+    "helm_values",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="FILE",
+    help="Values file for Helm charts (repeatable): adds the value profile 'cli'.",
+)
+@click.option(
+    "--set",
+    "helm_set",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Helm value (repeatable, as helm --set): adds the value profile 'cli'.",
+)
+@click.option(
+    "--profile",
+    "helm_profiles",
+    multiple=True,
+    metavar="NAME",
+    help="Render charts only with these value profiles (repeatable; 'default' is the chart's "
+    "values.yaml, 'cli' the --values/--set ones).",
+)
 @click.option("--release-name", metavar="NAME", help="Helm release name used to render charts (default: release-name).")
 @click.option("--namespace", "helm_namespace", metavar="NS", help="Namespace charts are rendered for.")
 @click.option("--verbose", "-v", is_flag=True, help="Print what was rendered and how long it took to stderr.")
-def scan(paths, formats, outputs, fail_on, select, ignore, config_path, isolated, no_inline_suppressions,
-         baseline_path, update_baseline, quiet, color, helm_binary, helm_values, helm_set, helm_profiles,
-         release_name, helm_namespace, verbose) -> None:
+def scan(
+    paths: tuple[str, ...],
+    formats: tuple[str, ...],
+    outputs: tuple[str, ...],
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: str | None,
+    isolated: bool,
+    no_inline_suppressions: bool,
+    baseline_path: str | None,
+    update_baseline: bool,
+    quiet: bool,
+    color: bool | None,
+    helm_binary: str | None,
+    helm_values: tuple[str, ...],
+    helm_set: tuple[str, ...],
+    helm_profiles: tuple[str, ...],
+    release_name: str | None,
+    helm_namespace: str | None,
+    verbose: bool,
+) -> None:
     """Scan repositories (directories) and files (as pre-commit passes them).
 
     A directory is checked as a service repository: repository rules (GC201-GC204)
     apply to it. Files given one by one are checked on their own.
     """
-    paths = list(paths) or ["."]
+    inputs = list(paths) or ["."]
     pairs = _report_pairs()
-    prep = _prepare(paths[0], config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path,
-                    update_baseline)
+    prep = _prepare(
+        inputs[0],
+        config_path,
+        isolated,
+        fail_on,
+        select,
+        ignore,
+        no_inline_suppressions,
+        baseline_path,
+        update_baseline,
+    )
     with _setup_errors():
-        options = runner.scan_options(prep.config, verbose=verbose, helm_binary=helm_binary, helm_values=helm_values,
-                                      helm_set=helm_set, helm_profiles=helm_profiles, release_name=release_name,
-                                      helm_namespace=helm_namespace)
-    result = runner.scan(paths, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
-    _finish(result, prep.config, prep.config_file, pairs, paths, quiet=quiet, color=color,
-            update_baseline=update_baseline, baseline_path=baseline_path)
+        options = runner.scan_options(
+            prep.config,
+            verbose=verbose,
+            helm_binary=helm_binary,
+            helm_values=helm_values,
+            helm_set=helm_set,
+            helm_profiles=helm_profiles,
+            release_name=release_name,
+            helm_namespace=helm_namespace,
+        )
+    result = runner.scan(inputs, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
+    _finish(
+        result,
+        prep.config,
+        prep.config_file,
+        pairs,
+        inputs,
+        quiet=quiet,
+        color=color,
+        update_baseline=update_baseline,
+        baseline_path=baseline_path,
+    )
 
 
-def _parse_at(at_time: str | None):
+def _parse_at(at_time: str | None) -> _dt.datetime | None:
     """--at as an aware datetime (UTC when no zone is given)."""
-    import datetime as _dt
-
     if not at_time:
         return None
     try:
         now = _dt.datetime.fromisoformat(at_time.replace("Z", "+00:00"))
     except ValueError:
         raise click.UsageError(f"--at: not an ISO 8601 time: {at_time!r}") from None
-    return now if now.tzinfo else now.replace(tzinfo=_dt.timezone.utc)
+    return now if now.tzinfo else now.replace(tzinfo=_dt.UTC)
 
 
 @main.command(cls=_OrderedOutputs)
 @click.argument("dump_files", nargs=-1, type=click.Path(path_type=str), metavar="[DUMP]...")
-@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=str),
-              help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config). Its exec credential plugins run.")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config). Its exec credential plugins run.",
+)
 @click.option("--context", help="Kubeconfig context (default: the current context).")
 @click.option("--in-cluster", is_flag=True, help="Use the pod's service account (when running inside the cluster).")
 @click.option("--cluster-name", help="Name of the cluster in finding paths cluster/<name>/... (default: the context).")
-@click.option("--namespace", "-n", "namespaces", multiple=True,
-              help="Audit only this namespace (repeatable). Default: all namespaces but the excluded ones.")
-@click.option("--include-namespace", "include_namespaces", multiple=True, metavar="GLOB",
-              help="With all namespaces: only namespaces matching this glob (repeatable).")
-@click.option("--exclude-namespace", "exclude_namespaces", multiple=True, metavar="GLOB",
-              help="Leave out namespaces matching this glob (repeatable; adds to settings.audit-exclude-namespaces).")
+@click.option(
+    "--namespace",
+    "-n",
+    "namespaces",
+    multiple=True,
+    help="Audit only this namespace (repeatable). Default: all namespaces but the excluded ones.",
+)
+@click.option(
+    "--include-namespace",
+    "include_namespaces",
+    multiple=True,
+    metavar="GLOB",
+    help="With all namespaces: only namespaces matching this glob (repeatable).",
+)
+@click.option(
+    "--exclude-namespace",
+    "exclude_namespaces",
+    multiple=True,
+    metavar="GLOB",
+    help="Leave out namespaces matching this glob (repeatable; adds to settings.audit-exclude-namespaces).",
+)
 @click.option("--selector", "-l", help="Label selector applied to every list (e.g. app.kubernetes.io/part-of=shop).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
-              help="Seconds for the whole audit; what is not read by then is a coverage gap (exit 3).")
-@click.option("--page-size", type=click.IntRange(min=1, max=5000), default=500, show_default=True,
-              help="Objects per list request (limit/continue paging).")
-@click.option("--probe-metrics", is_flag=True,
-              help="Probe :9100/metrics of one running pod per workload through the API server (GC502).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    help="Seconds for the whole audit; what is not read by then is a coverage gap (exit 3).",
+)
+@click.option(
+    "--page-size",
+    type=click.IntRange(min=1, max=5000),
+    default=500,
+    show_default=True,
+    help="Objects per list request (limit/continue paging).",
+)
+@click.option(
+    "--probe-metrics",
+    is_flag=True,
+    help="Probe :9100/metrics of one running pod per workload through the API server (GC502).",
+)
 @click.option("--probe-logs", is_flag=True, help="Sample recent log lines of those pods and count JSON lines (GC503).")
-@click.option("--probe-max-pods", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Most pods probed.")
-@click.option("--probe-max-bytes", type=click.IntRange(min=1024), default=256 * 1024, show_default=True,
-              help="Most bytes read per probe.")
-@click.option("--probe-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
-              help="Seconds per probe request.")
-@click.option("--log-lines", type=click.IntRange(min=1, max=10000), default=100, show_default=True,
-              help="Recent log lines sampled per container (tailLines).")
-@click.option("--from-dump", "from_dump", multiple=True, type=click.Path(path_type=str),
-              help="Audit `kubectl get -o yaml|json` output (or a --dump file) instead of a live cluster; "
-                   "repeatable, and further DUMP arguments are read too.")
-@click.option("--dump", "dump_path", type=click.Path(dir_okay=False, path_type=str),
-              help="Also write what the live audit read to this file (JSON List; Secrets as metadata only).")
-@click.option("--at", "at_time", metavar="TIME",
-              help="The audit's clock for age rules, ISO 8601 (default: now; for a guidecheck dump, its time).")
+@click.option("--probe-max-pods", type=click.IntRange(min=0), default=20, show_default=True, help="Most pods probed.")
+@click.option(
+    "--probe-max-bytes",
+    type=click.IntRange(min=1024),
+    default=256 * 1024,
+    show_default=True,
+    help="Most bytes read per probe.",
+)
+@click.option(
+    "--probe-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds per probe request."
+)
+@click.option(
+    "--log-lines",
+    type=click.IntRange(min=1, max=10000),
+    default=100,
+    show_default=True,
+    help="Recent log lines sampled per container (tailLines).",
+)
+@click.option(
+    "--from-dump",
+    "from_dump",
+    multiple=True,
+    type=click.Path(path_type=str),
+    help="Audit `kubectl get -o yaml|json` output (or a --dump file) instead of a live cluster; "
+    "repeatable, and further DUMP arguments are read too.",
+)
+@click.option(
+    "--dump",
+    "dump_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also write what the live audit read to this file (JSON List; Secrets as metadata only).",
+)
+@click.option(
+    "--at",
+    "at_time",
+    metavar="TIME",
+    help="The audit's clock for age rules, ISO 8601 (default: now; for a guidecheck dump, its time).",
+)
 @click.option("--progress/--no-progress", default=True, help="Progress line on stderr when it is a terminal.")
 @report_options("the current directory", "guidecheck.io/ignore annotations on objects")
-def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces, include_namespaces,
-          exclude_namespaces, selector, timeout, page_size, probe_metrics, probe_logs, probe_max_pods,
-          probe_max_bytes, probe_timeout, log_lines, from_dump, dump_path, at_time, progress, formats, outputs,
-          fail_on, select, ignore, config_path, isolated, no_inline_suppressions, baseline_path, update_baseline,
-          quiet, color) -> None:
+def audit(
+    dump_files: tuple[str, ...],
+    kubeconfig: str | None,
+    context: str | None,
+    in_cluster: bool,
+    cluster_name: str | None,
+    namespaces: tuple[str, ...],
+    include_namespaces: tuple[str, ...],
+    exclude_namespaces: tuple[str, ...],
+    selector: str | None,
+    timeout: float,
+    page_size: int,
+    probe_metrics: bool,
+    probe_logs: bool,
+    probe_max_pods: int,
+    probe_max_bytes: int,
+    probe_timeout: float,
+    log_lines: int,
+    from_dump: tuple[str, ...],
+    dump_path: str | None,
+    at_time: str | None,
+    progress: bool,
+    formats: tuple[str, ...],
+    outputs: tuple[str, ...],
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: str | None,
+    isolated: bool,
+    no_inline_suppressions: bool,
+    baseline_path: str | None,
+    update_baseline: bool,
+    quiet: bool,
+    color: bool | None,
+) -> None:
     """Audit a live cluster (read-only) or cluster dumps against the guideline.
 
     Every Kubernetes rule runs on the objects read; live-only rules judge what the
@@ -256,51 +458,100 @@ def audit(dump_files, kubeconfig, context, in_cluster, cluster_name, namespaces,
     if dump_files and not from_dump:
         raise click.UsageError("DUMP arguments are read only with --from-dump (a live audit takes no paths)")
     if dumps and (dump_path or in_cluster or kubeconfig or probe_metrics or probe_logs):
-        raise click.UsageError("--from-dump reads files: --dump, --in-cluster, --kubeconfig and probes are for "
-                               "live audits")
+        raise click.UsageError(
+            "--from-dump reads files: --dump, --in-cluster, --kubeconfig and probes are for live audits"
+        )
     if in_cluster and kubeconfig:
         raise click.UsageError("--in-cluster and --kubeconfig exclude each other")
     if update_baseline and not baseline_path:
         raise click.UsageError("--update-baseline needs --baseline FILE")
     now = _parse_at(at_time)
-    prep = _prepare(".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path,
-                    update_baseline)
+    prep = _prepare(
+        ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline
+    )
     live = None
     if not dumps:
         from guidecheck.cluster.model import AuditOptions
 
-        live = AuditOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster, cluster_name=cluster_name,
-                            namespaces=tuple(namespaces), include_namespaces=tuple(include_namespaces),
-                            exclude_namespaces=tuple(exclude_namespaces), selector=selector, timeout=timeout,
-                            page_size=page_size, probe_metrics=probe_metrics, probe_logs=probe_logs,
-                            probe_max_pods=probe_max_pods, probe_max_bytes=probe_max_bytes,
-                            probe_timeout=probe_timeout, log_lines=log_lines, dump=dump_path, progress=progress)
+        live = AuditOptions(
+            kubeconfig=kubeconfig,
+            context=context,
+            in_cluster=in_cluster,
+            cluster_name=cluster_name,
+            namespaces=tuple(namespaces),
+            include_namespaces=tuple(include_namespaces),
+            exclude_namespaces=tuple(exclude_namespaces),
+            selector=selector,
+            timeout=timeout,
+            page_size=page_size,
+            probe_metrics=probe_metrics,
+            probe_logs=probe_logs,
+            probe_max_pods=probe_max_pods,
+            probe_max_bytes=probe_max_bytes,
+            probe_timeout=probe_timeout,
+            log_lines=log_lines,
+            dump=dump_path,
+            progress=progress,
+        )
     started = _time.monotonic()
     with _setup_errors():
-        run = runner.audit(prep.config, prep.rules, prep.checks, dumps=dumps, live=live, baseline=prep.baseline,
-                           context=cluster_name or context, now=now)
+        run = runner.audit(
+            prep.config,
+            prep.rules,
+            prep.checks,
+            dumps=dumps,
+            live=live,
+            baseline=prep.baseline,
+            context=cluster_name or context,
+            now=now,
+        )
     audited = run.audited
     if not quiet:
         st = audited.stats
         if dumps:
-            summary = (f"guidecheck audit: {len(dumps)} dump file(s), "
-                       f"{sum(1 for t in audited.targets if t.kind == 'k8s')} objects checked")
+            summary = (
+                f"guidecheck audit: {len(dumps)} dump file(s), "
+                f"{sum(1 for t in audited.targets if t.kind == 'k8s')} objects checked"
+            )
         else:
-            summary = (f"guidecheck audit: cluster {audited.context} ({st.get('server')}): "
-                       f"{st.get('objects', 0)} objects read, {st.get('targets', 0)} checked, "
-                       f"{st.get('gaps', 0)} coverage gap(s), {st.get('probes', 0)} probe(s), "
-                       f"{st.get('requests', 0)} requests")
+            summary = (
+                f"guidecheck audit: cluster {audited.context} ({st.get('server')}): "
+                f"{st.get('objects', 0)} objects read, {st.get('targets', 0)} checked, "
+                f"{st.get('gaps', 0)} coverage gap(s), {st.get('probes', 0)} probe(s), "
+                f"{st.get('requests', 0)} requests"
+            )
         click.echo(f"{summary} in {_time.monotonic() - started:.1f} s", err=True)
-    _finish(run.result, prep.config, prep.config_file, pairs, audited.inputs, quiet=quiet, color=color,
-            update_baseline=update_baseline, baseline_path=baseline_path)
+    _finish(
+        run.result,
+        prep.config,
+        prep.config_file,
+        pairs,
+        audited.inputs,
+        quiet=quiet,
+        color=color,
+        update_baseline=update_baseline,
+        baseline_path=baseline_path,
+    )
 
 
-def _finish(result, config, cfg_file, pairs, inputs, *, quiet, color, update_baseline, baseline_path) -> None:
+def _finish(
+    result: ScanResult,
+    config: Config,
+    cfg_file: str | None,
+    pairs: list[tuple[str, str | None]],
+    inputs: list[str],
+    *,
+    quiet: bool,
+    color: bool | None,
+    update_baseline: bool,
+    baseline_path: str | None,
+) -> None:
     """Write the reports and exit with the scan's (or audit's) exit code."""
     from guidecheck import baseline as bl
     from guidecheck.reporters import stream
 
     if update_baseline:
+        assert baseline_path is not None  # _prepare refused --update-baseline without --baseline
         count = bl.write(baseline_path, result.active())
         click.echo(f"guidecheck: wrote {count} finding(s) to baseline {baseline_path}", err=True)
         sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_CLEAN)
@@ -314,8 +565,14 @@ def _finish(result, config, cfg_file, pairs, inputs, *, quiet, color, update_bas
     else:
         code = EXIT_CLEAN
     use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    meta = {"version": __version__, "exit_code": code, "inputs": inputs, "config": cfg_file, "quiet": quiet,
-            "threshold": str(threshold) if threshold else "never"}
+    meta = {
+        "version": __version__,
+        "exit_code": code,
+        "inputs": inputs,
+        "config": cfg_file,
+        "quiet": quiet,
+        "threshold": str(threshold) if threshold else "never",
+    }
     for fmt, out in pairs:
         pieces = stream(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})
         if out is None:
@@ -337,7 +594,7 @@ def _write_stdout(text: str | Iterable[str]) -> None:
     sys.stdout.flush()
 
 
-def _catalogue(first_path: str, config_path: str | None, isolated: bool):
+def _catalogue(first_path: str, config_path: str | None, isolated: bool) -> tuple[Config, list[Rule]]:
     """The configuration and rule catalogue for rules, explain and coverage; exit 2 on a setup error."""
     with _setup_errors():
         config, _ = runner.configure(first_path, config_path, isolated)
@@ -358,8 +615,10 @@ def rules_cmd(fmt: str, config_path: str | None, isolated: bool) -> None:
         return
     if fmt == "markdown":
         lines = ["| ID | bullet | severity | targets | title |", "|---|---|---|---|---|"]
-        lines += [f"| [{r.id}](rules/{r.id}.md) | {r.guideline} | {r.severity} | {', '.join(r.targets)} | {r.listed_title} |"
-                  for r in rules]
+        lines += [
+            f"| [{r.id}](rules/{r.id}.md) | {r.guideline} | {r.severity} | {', '.join(r.targets)} | {r.listed_title} |"
+            for r in rules
+        ]
         _write_stdout("\n".join(lines) + "\n")
         return
     width = max(len(r.listed_title) for r in rules)

@@ -15,13 +15,14 @@ import datetime as _dt
 import fnmatch
 import functools
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from guidecheck import globs
 from guidecheck.catalog import config_schema, load_settings
 from guidecheck.model import Severity, Suppression
-from guidecheck.parsers.yaml import Limits
+from guidecheck.parsers.yaml import Limits, item_line, key_line, line_of
 
 CONFIG_NAMES = (".guidecheck.yaml", ".guidecheck.yml")
 
@@ -30,8 +31,6 @@ CONFIG_NAMES = (".guidecheck.yaml", ".guidecheck.yml")
 # description); rules read them from Context.settings.  A configured value replaces the
 # default here; Context.setting(name) combines it with the default by the setting's merge policy.
 DEFAULT_SETTINGS: dict[str, Any] = {name: s.default for name, s in load_settings().items()}
-
-FAIL_ON = ("error", "warning", "info", "never")
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class Waiver(Suppression):
         return True
 
     @functools.cached_property
-    def _path_matcher(self):
+    def _path_matcher(self) -> Callable[[str, str | None], bool]:
         return globs.matcher(self.paths)
 
     def expired(self, today: _dt.date) -> bool:
@@ -87,7 +86,7 @@ class Config:
     preview: bool = False  # 'preview: true': preview rules run like the others when selected
 
     @functools.cached_property
-    def exclude_matcher(self):
+    def exclude_matcher(self) -> Callable[[str, str | None], bool]:
         return globs.matcher(self.exclude)
 
     def enabled(self, rule_id: str) -> bool:
@@ -107,7 +106,7 @@ class Config:
         return status != "preview" or self.preview or rule_id in self.select
 
     def severity_for(self, rule_id: str, default: Severity) -> Severity:
-        best = None
+        best: tuple[str, str] | None = None
         for pattern, sev in self.severity.items():
             if _matches(rule_id, (pattern,)) and (best is None or len(pattern) > len(best[0])):
                 best = (pattern, sev)
@@ -117,7 +116,7 @@ class Config:
         return None if self.fail_on == "never" else Severity.parse(self.fail_on)
 
 
-def _matches(rule_id: str, patterns) -> bool:
+def _matches(rule_id: str, patterns: Iterable[str]) -> bool:
     return any(p == "ALL" or rule_id.startswith(p) for p in patterns)
 
 
@@ -195,8 +194,9 @@ def _validate(data: Any, where: str) -> None:
 
     # "format": "regex" in the schema marks every setting that holds a regular expression: the format
     # checker compiles each one, so a typo is a usage error at its line, for every such setting alike
-    validator = jsonschema.Draft202012Validator(config_schema(),
-                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator = jsonschema.Draft202012Validator(
+        config_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.message)))
     if not errors:
         return
@@ -209,8 +209,10 @@ def _validate(data: Any, where: str) -> None:
         line = _line_for(data, [*e.absolute_path, extra[0]])
         raise ConfigError(f"{where}:{line}: unknown key '{target}'")
     if e.validator == "format" and e.validator_value == "regex":
-        raise ConfigError(f"{where}:{line}: '{keys}' holds an invalid regular expression {e.instance!r}: "
-                          f"{e.cause or 'does not compile'}")
+        raise ConfigError(
+            f"{where}:{line}: '{keys}' holds an invalid regular expression {e.instance!r}: "
+            f"{e.cause or 'does not compile'}"
+        )
     raise ConfigError(f"{where}:{line}: '{keys or '(top level)'}': {e.message}")
 
 
@@ -220,13 +222,27 @@ def _waivers(data: Any, where: str) -> tuple[Waiver, ...]:
         try:
             expires = _dt.date.fromisoformat(w["expires"])
         except ValueError:
-            raise ConfigError(f"{where}:{_line_for(data, ['waivers', i, 'expires'])}: "
-                              f"'waivers.{i}.expires' is not a valid date: {w['expires']}") from None
+            raise ConfigError(
+                f"{where}:{_line_for(data, ['waivers', i, 'expires'])}: "
+                f"'waivers.{i}.expires' is not a valid date: {w['expires']}"
+            ) from None
         line = _line_for(data, ["waivers", i])
         reason = (w.get("reason") or "").strip() or None
-        waivers.append(Waiver(tuple(w["rules"]), reason, where, line, None, "waiver",
-                              paths=tuple(w.get("paths", ())), objects=tuple(w.get("objects", ())),
-                              owner=w["owner"], ticket=w.get("ticket"), expires=expires))
+        waivers.append(
+            Waiver(
+                tuple(w["rules"]),
+                reason,
+                where,
+                line,
+                None,
+                "waiver",
+                paths=tuple(w.get("paths", ())),
+                objects=tuple(w.get("objects", ())),
+                owner=w["owner"],
+                ticket=w.get("ticket"),
+                expires=expires,
+            )
+        )
     return tuple(waivers)
 
 
@@ -236,21 +252,21 @@ def _custom_rule_dirs(data: Any, path: str | None, where: str) -> tuple[str, ...
     for i, d in enumerate(data.get("custom-rules") or ()):
         full = os.path.normpath(os.path.join(base, d))
         if not os.path.isdir(full):
-            raise ConfigError(f"{where}:{_line_for(data, ['custom-rules', i])}: 'custom-rules': "
-                              f"{d} is not a directory")
+            raise ConfigError(f"{where}:{_line_for(data, ['custom-rules', i])}: 'custom-rules': {d} is not a directory")
         custom.append(full)
     return tuple(custom)
 
 
-def _line_for(data: Any, keys: list) -> int:
+def _line_for(data: Any, keys: list[str | int]) -> int:
+    """The line of the key (or item) at the end of ``keys``, or of the deepest one that exists."""
     node = data
-    line = getattr(data, "line", 1)
+    line = line_of(data)
     for k in keys:
+        if isinstance(node, dict) and k in node:
+            line = key_line(node, k, line)
+        elif isinstance(node, list) and isinstance(k, int):
+            line = item_line(node, k, line)
         try:
-            if hasattr(node, "key_line") and k in node:
-                line = node.key_line(k)
-            elif hasattr(node, "item_line") and isinstance(k, int):
-                line = node.item_line(k)
             node = node[k]
         except (KeyError, IndexError, TypeError):
             break

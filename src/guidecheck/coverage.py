@@ -38,9 +38,16 @@ class BulletCoverage:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "bullet": self.id, "section": self.section, "text": self.text, "text_es": self.es,
-            "status": self.status, "rules": self.rules, "disabled_rules": self.disabled,
-            "manual_evidence": self.manual, "verdict": self.verdict, "outcomes": self.counts,
+            "bullet": self.id,
+            "section": self.section,
+            "text": self.text,
+            "text_es": self.es,
+            "status": self.status,
+            "rules": self.rules,
+            "disabled_rules": self.disabled,
+            "manual_evidence": self.manual,
+            "verdict": self.verdict,
+            "outcomes": self.counts,
         }
 
 
@@ -49,7 +56,8 @@ def guideline() -> dict[str, Any]:
     from guidecheck.parsers.yaml import load_yaml
 
     text = (Path(__file__).parent / "data" / "guideline.yaml").read_text(encoding="utf-8")
-    return load_yaml(text)[0].data
+    data: dict[str, Any] = load_yaml(text)[0].data
+    return data
 
 
 def compute(rules: list[Rule], config: Config, outcomes: list[Outcome] | None = None) -> list[BulletCoverage]:
@@ -62,8 +70,7 @@ def compute(rules: list[Rule], config: Config, outcomes: list[Outcome] | None = 
         if disabled and not enabled:
             manual.append({"what": "the whole bullet", "reason": _off_reason(mine, config)})
         elif not mine:
-            manual.append({"what": "the whole bullet",
-                           "reason": "no rule of this guidecheck version checks it yet"})
+            manual.append({"what": "the whole bullet", "reason": "no rule of this guidecheck version checks it yet"})
         cov = BulletCoverage(b["id"], b["section"], b["text"], b["es"], enabled, disabled, manual)
         if outcomes is not None and enabled:
             cov.counts, cov.verdict = _verdict(enabled, outcomes)
@@ -88,8 +95,10 @@ def _off_reason(rules: list[Rule], config: Config) -> str:
     preview = [r.id for r in rules if config.enabled(r.id) and r.status == "preview"]
     parts = [f"rules {', '.join(off)} are turned off by the configuration"] if off else []
     if preview:
-        parts.append(f"rules {', '.join(preview)} are previews, not enabled (preview: true in .guidecheck.yaml, "
-                     "or select them by id)")
+        parts.append(
+            f"rules {', '.join(preview)} are previews, not enabled (preview: true in .guidecheck.yaml, "
+            "or select them by id)"
+        )
     return "; ".join(parts)
 
 
@@ -102,8 +111,9 @@ def render_text(cov: list[BulletCoverage]) -> str:
         for m in c.manual:
             lines.append(f"     manual evidence ({m['what']}): {' '.join(m['reason'].split())}")
     automated = sum(1 for c in cov if c.rules)
-    lines.append(f"{automated}/{len(cov)} bullets checked by rules; "
-                 f"{sum(1 for c in cov if c.manual)} need manual evidence")
+    lines.append(
+        f"{automated}/{len(cov)} bullets checked by rules; {sum(1 for c in cov if c.manual)} need manual evidence"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -16,20 +16,27 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import sys
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from guidecheck import suppress
-from guidecheck.catalog import Rule, load_settings, resolve_check
+from guidecheck.catalog import Check, load_settings, resolve_check
 from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.config import Config
-from guidecheck.model import Finding, Hit, Outcome, ScanResult, SourceFile, Status, Target
+from guidecheck.model import Finding, Hit, Outcome, Rule, ScanResult, Severity, SourceFile, Status, Target
 from guidecheck.sanitize import mask_secrets
 
 
-def run(rules: list[Rule], targets: list[Target], config: Config,
-        checks: dict[str, Callable] | None = None, today: _dt.date | None = None,
-        baseline: frozenset[str] = frozenset(), now: _dt.datetime | None = None,
-        warn: Callable[[str], object] | None = None) -> ScanResult:
+def run(
+    rules: list[Rule],
+    targets: list[Target],
+    config: Config,
+    checks: dict[str, Check] | None = None,
+    today: _dt.date | None = None,
+    baseline: frozenset[str] = frozenset(),
+    now: _dt.datetime | None = None,
+    warn: Callable[[str], object] | None = None,
+) -> ScanResult:
     """Run every enabled rule on every target of its kinds.
 
     ``today`` decides which waivers have expired (default: the real date; tests
@@ -38,7 +45,7 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
     Each enabled deprecated rule is announced once through ``warn`` (default: a
     line on stderr).
     """
-    now = now or _dt.datetime.now(_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.UTC)
     today = today or now.date()
     targets = sorted(targets, key=lambda t: t.key)
     sources: dict[str, SourceFile] = {t.source.path: t.source for t in targets if t.source is not None}
@@ -47,12 +54,20 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
     findings: list[Finding] = []
     outcomes: list[Outcome] = []
     incomplete: list[str] = []
-    memo: dict = {}  # cross-object indexes, built once per scan and shared by every rule (Context.cached)
+    memo: dict[str, Any] = {}  # cross-object indexes, built once per scan and shared by every rule (Context.cached)
     for rule in active_rules:
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         severity = config.severity_for(rule.id, rule.severity)
-        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
-                      memo=memo, _by_kind=by_kind, specs=load_settings())
+        ctx = Context(
+            settings=config.settings,
+            options={**rule.options},
+            targets=targets,
+            today=today,
+            now=now,
+            memo=memo,
+            _by_kind=by_kind,
+            specs=load_settings(),
+        )
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):
                 try:
@@ -62,13 +77,13 @@ def run(rules: list[Rule], targets: list[Target], config: Config,
                 except NotApplicable as na:
                     outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=str(na) or None))
                     continue
-                except Exception as exc:  # a bug in a check must not hide other results
+                except Exception as exc:  # noqa: BLE001 - a bug in a check must not hide other results
                     incomplete.append(f"{rule.id} failed on {target.label}: {type(exc).__name__}: {exc}")
-                    outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE,
-                                            reason=f"internal error: {type(exc).__name__}"))
+                    outcomes.append(
+                        Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=f"internal error: {type(exc).__name__}")
+                    )
                     continue
-                outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline)
-                                    for h in hits]
+                outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline) for h in hits]
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
                 outcomes.append(_outcome(rule, target, outcome_findings))
@@ -85,8 +100,9 @@ def _by_kind(targets: list[Target], config: Config) -> dict[str, list[Target]]:
     # 'workload': the Kubernetes objects of the configured workload kinds, so that a
     # workload rule has no outcome at all (not even "not applicable") on a ConfigMap
     workload_kinds = set(config.settings.get("workload-kinds") or ())
-    by_kind["workload"] = [t for t in by_kind.get("k8s", ()) if isinstance(t.data, dict)
-                           and t.data.get("kind") in workload_kinds]
+    by_kind["workload"] = [
+        t for t in by_kind.get("k8s", ()) if isinstance(t.data, dict) and t.data.get("kind") in workload_kinds
+    ]
     return by_kind
 
 
@@ -95,8 +111,10 @@ def _active(rules: list[Rule], config: Config, warn: Callable[[str], object]) ->
     active = [r for r in rules if config.runs(r.id, r.status)]
     for rule in active:
         if rule.status == "deprecated":
-            warn(f"guidecheck: warning: rule {rule.id} ({rule.title}) is deprecated and will be "
-                 f"removed; leave it out (--ignore {rule.id}) to silence this warning")
+            warn(
+                f"guidecheck: warning: rule {rule.id} ({rule.title}) is deprecated and will be "
+                f"removed; leave it out (--ignore {rule.id}) to silence this warning"
+            )
     return active
 
 
@@ -107,8 +125,7 @@ def _outcome(rule: Rule, target: Target, findings: list[Finding]) -> Outcome:
         status = Status.SUPPRESSED
     else:
         status = Status.FAIL
-    reason = "; ".join(sorted({f.suppression_reason or "no reason given"
-                               for f in findings if f.suppressed})) or None
+    reason = "; ".join(sorted({f.suppression_reason or "no reason given" for f in findings if f.suppressed})) or None
     return Outcome(rule.id, target, status, findings, reason)
 
 
@@ -116,27 +133,46 @@ def _stderr(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
-def _unchecked(rules, config: Config, checks, targets, by_kind, sources, today, now, baseline, memo) -> list[str]:
+def _unchecked(
+    rules: list[Rule],
+    config: Config,
+    checks: dict[str, Check] | None,
+    targets: list[Target],
+    by_kind: dict[str, list[Target]],
+    sources: dict[str, SourceFile],
+    today: _dt.date,
+    now: _dt.datetime,
+    baseline: frozenset[str],
+    memo: dict[str, Any],
+) -> list[str]:
     """What a deselected gate rule (``gate: true``: GC001, GC401) would have failed: never a silent pass.
 
     A file that does not parse or a chart that does not render was not checked by
     any other rule; with its gate rule off, the scan says so as incomplete (exit 3).
     """
-    out = []
+    out: list[str] = []
     for rule in rules:
         if not rule.gate or rule.status == "removed" or config.runs(rule.id, rule.status):
             continue
         check = (checks or {}).get(rule.id) or resolve_check(rule)
-        ctx = Context(settings=config.settings, options={**rule.options}, targets=targets, today=today, now=now,
-                      memo=memo, _by_kind=by_kind, specs=load_settings())
-        places = []
+        ctx = Context(
+            settings=config.settings,
+            options={**rule.options},
+            targets=targets,
+            today=today,
+            now=now,
+            memo=memo,
+            _by_kind=by_kind,
+            specs=load_settings(),
+        )
+        places: list[str] = []
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):
                 try:
                     hits = list(check(target, ctx))
                 except (NotATarget, NotApplicable):
                     continue
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - a check's bug: the place was not checked either
                     places.append(f"{target.label} ({type(exc).__name__})")
                     continue
                 for h in hits:
@@ -147,8 +183,10 @@ def _unchecked(rules, config: Config, checks, targets, by_kind, sources, today, 
                         places.append(f"{f.path}:{f.line}: {f.message}")
         if places:
             more = f"; and {len(places) - 3} more" if len(places) > 3 else ""
-            out.append(f"{len(places)} place(s) could not be checked and {rule.id} ({rule.title}) is not "
-                       f"enabled to report them: {'; '.join(sorted(places)[:3])}{more}")
+            out.append(
+                f"{len(places)} place(s) could not be checked and {rule.id} ({rule.title}) is not "
+                f"enabled to report them: {'; '.join(sorted(places)[:3])}{more}"
+            )
     return out
 
 
@@ -164,8 +202,16 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
-def _finding(rule: Rule, severity, target: Target, hit: Hit, sources: dict[str, SourceFile], config: Config,
-             today: _dt.date, baseline: frozenset[str]) -> Finding:
+def _finding(
+    rule: Rule,
+    severity: Severity,
+    target: Target,
+    hit: Hit,
+    sources: dict[str, SourceFile],
+    config: Config,
+    today: _dt.date,
+    baseline: frozenset[str],
+) -> Finding:
     path = hit.path or target.path
     line = hit.line if hit.line is not None else target.line
     f = Finding(
@@ -207,8 +253,14 @@ def _add_origin(f: Finding, target: Target, hit: Hit) -> None:
         del f.extra["origin"]
 
 
-def _suppress(f: Finding, target: Target, sources: dict[str, SourceFile], config: Config, today: _dt.date,
-              baseline: frozenset[str]) -> None:
+def _suppress(
+    f: Finding,
+    target: Target,
+    sources: dict[str, SourceFile],
+    config: Config,
+    today: _dt.date,
+    baseline: frozenset[str],
+) -> None:
     """Mark the finding suppressed by the first that applies: inline suppression, waiver, baseline."""
     candidates = list(target.suppressions)
     src = sources.get(f.path)
@@ -228,8 +280,14 @@ def _suppress(f: Finding, target: Target, sources: dict[str, SourceFile], config
                 continue
             f.suppressed = True
             f.suppression_reason = f"{w.reason or 'no reason given'} ({w.describe()})"
-            f.extra["suppressed_by"] = {"origin": "waiver", "path": w.path, "line": w.line,
-                                        "owner": w.owner, "ticket": w.ticket, "expires": w.expires.isoformat()}
+            f.extra["suppressed_by"] = {
+                "origin": "waiver",
+                "path": w.path,
+                "line": w.line,
+                "owner": w.owner,
+                "ticket": w.ticket,
+                "expires": w.expires.isoformat(),
+            }
             return
     if f.extra["fingerprint"] in baseline:
         f.suppressed = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Callable
+from collections.abc import Callable
 
 
 class Glob:
@@ -25,14 +25,14 @@ class Glob:
     linear walk, so no pattern can make matching slow.
     """
 
-    def __init__(self, pattern: str):
+    def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         anchored = pattern.startswith("/")
         comps = [c for c in pattern.strip("/").split("/") if c]
         self.name_only = "/" not in pattern.strip("/") and not anchored
         if not anchored and not self.name_only:
             comps.insert(0, "**")
-        self.parts: list[re.Pattern | None] = [None if c == "**" else _component(c) for c in comps]
+        self.parts: list[re.Pattern[str] | None] = [None if c == "**" else _component(c) for c in comps]
 
     def match(self, rel: str, name: str | None = None) -> bool:
         if not self.parts:
@@ -48,7 +48,7 @@ class Glob:
         n = len(self.parts)
         states = self._closure({0})
         for comp in rel.split("/"):
-            nxt = set()
+            nxt: set[int] = set()
             for i in states:
                 if i < n:
                     part = self.parts[i]
@@ -71,7 +71,7 @@ class Glob:
         return states
 
 
-def _component(comp: str) -> re.Pattern:
+def _component(comp: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(comp))
 
 

@@ -4,7 +4,8 @@ Loaders turn sources into *targets*; the engine runs each *rule* against each
 matching target and records an *outcome* per (rule, target) pair, with the
 *findings* a failing pair produced.  Everything here is plain data: no I/O.
 The target factories (:func:`file_target`, :func:`k8s_target`) are the one way
-loaders and the cluster audit make the targets every family shares.
+loaders and the cluster audit make the targets every family shares.  A :class:`Rule`
+is what the catalogue (:mod:`guidecheck.catalog`) reads from ``rules/*.yaml``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class Severity(enum.IntEnum):
     ERROR = 3
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         return cls[text.upper()]
 
     def __str__(self) -> str:  # "error", "warning", "info"
@@ -77,7 +78,7 @@ class SourceFile:
 
     path: str  # display path, relative to the scan root where possible
     kind: str  # dockerfile, yaml, json, chart, ...
-    errors: list["LoadError"] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     read: bool = False  # the text was read (it may still have parse errors)
 
@@ -110,7 +111,7 @@ class Target:
     origin: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, int, str, str]:
         return (self.path, self.line, self.kind, str(self.ref))
 
     @property
@@ -123,8 +124,16 @@ def file_target(src: SourceFile) -> Target:
     return Target(kind="file", path=src.path, line=1, ref=ObjectRef("File", None, src.path), data=src, source=src)
 
 
-def k8s_target(obj: Any, ref: ObjectRef, *, path: str, line: int, source: SourceFile | None = None,
-               suppressions: list[Suppression] | None = None, origin: dict[str, Any] | None = None) -> Target:
+def k8s_target(
+    obj: Any,
+    ref: ObjectRef,
+    *,
+    path: str,
+    line: int,
+    source: SourceFile | None = None,
+    suppressions: list[Suppression] | None = None,
+    origin: dict[str, Any] | None = None,
+) -> Target:
     """A Kubernetes object as a ``k8s`` target.
 
     ``ref`` is the object's :func:`guidecheck.parsers.k8s.object_ref`; ``suppressions`` are the
@@ -132,8 +141,68 @@ def k8s_target(obj: Any, ref: ObjectRef, *, path: str, line: int, source: Source
     made by the loader, which knows whether inline suppressions are honoured); ``origin`` says
     where it came from (the contract of :mod:`guidecheck.crossref`: source, repo, span, release...).
     """
-    return Target(kind="k8s", path=path, line=line, ref=ref, data=obj, source=source,
-                  suppressions=list(suppressions or ()), origin=dict(origin or {}))
+    return Target(
+        kind="k8s",
+        path=path,
+        line=line,
+        ref=ref,
+        data=obj,
+        source=source,
+        suppressions=list(suppressions or ()),
+        origin=dict(origin or {}),
+    )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule of the catalogue (``rules/*.yaml``, read by :func:`guidecheck.catalog.load_rules`)."""
+
+    id: str
+    title: str
+    bullet: str | None
+    severity: Severity
+    targets: tuple[str, ...]
+    rationale: str
+    remediation: str
+    status: str
+    check: str | None
+    declarative: dict[str, Any] | None
+    evidence: str | None
+    options: dict[str, Any] = field(default_factory=dict)
+    file: str = ""
+    scope: str = "target"  # "repository": needs the whole repository's objects (not run on files one by one)
+    gate: bool = False  # a failure means the target could not be checked: counted even when the rule is off
+    suppressible: bool = True  # False: no inline suppression, waiver or baseline silences its findings
+    settings: tuple[str, ...] = ()  # the settings this rule declares (catalog.Setting)
+    reads: tuple[str, ...] = ()  # settings declared elsewhere that this rule reads too
+
+    @property
+    def guideline(self) -> str:
+        return self.bullet or "—"
+
+    @property
+    def listed_title(self) -> str:
+        """The title, marked ``(preview)`` or ``(deprecated)`` for such rules (``guidecheck rules``)."""
+        return f"{self.title} ({self.status})" if self.status in ("preview", "deprecated") else self.title
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """Every setting the rule reads: the ones it declares, then the ones it lists under ``reads:``."""
+        return self.settings + self.reads
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "bullet": self.bullet,
+            "severity": str(self.severity),
+            "targets": list(self.targets),
+            "status": self.status,
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "evidence": self.evidence,
+            "scope": self.scope,
+        }
 
 
 @dataclass
@@ -153,9 +222,16 @@ class Finding:
     suppression_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def sort_key(self) -> tuple:
-        return (self.path, self.line, self.column, self.rule_id, self.message,
-                str(self.object or ""), self.container or "")
+    def sort_key(self) -> tuple[str, int, int, str, str, str, str]:
+        return (
+            self.path,
+            self.line,
+            self.column,
+            self.rule_id,
+            self.message,
+            str(self.object or ""),
+            self.container or "",
+        )
 
 
 @dataclass
@@ -171,7 +247,7 @@ class Outcome:
 class ScanResult:
     findings: list[Finding]
     outcomes: list[Outcome]
-    rules: list[Any]  # list[Rule]
+    rules: list[Rule]  # the rules that ran
     incomplete: list[str] = field(default_factory=list)  # why coverage is partial
     inputs: list[str] = field(default_factory=list)
 

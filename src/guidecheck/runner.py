@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from guidecheck.config import Config
-from guidecheck.model import ScanResult, Target
+from guidecheck.model import Rule, ScanResult, Target
 
 if TYPE_CHECKING:
-    from guidecheck.catalog import Rule
-    from guidecheck.cluster.model import AuditOptions, Audited
+    from guidecheck.catalog import Check
+    from guidecheck.cluster.model import Audited, AuditOptions
     from guidecheck.loaders import Loaded
 
 
@@ -72,7 +72,7 @@ class Prepared:
     config: Config
     config_file: str | None  # the configuration file read (None: built-in defaults)
     rules: list[Rule]
-    checks: dict[str, Callable]
+    checks: dict[str, Check]
     baseline: frozenset[str] = frozenset()  # fingerprints of accepted findings
 
 
@@ -84,8 +84,9 @@ def split_ids(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def configure(first_path: str, config_path: str | None = None, isolated: bool = False,
-              **overrides: Any) -> tuple[Config, str | None]:
+def configure(
+    first_path: str, config_path: str | None = None, isolated: bool = False, **overrides: Any
+) -> tuple[Config, str | None]:
     """Find and load the configuration and apply command-line overrides (see :func:`guidecheck.config.with_cli`).
 
     The file is ``config_path``, or the nearest ``.guidecheck.yaml`` upward from ``first_path``
@@ -103,7 +104,7 @@ def configure(first_path: str, config_path: str | None = None, isolated: bool = 
     return config, cfg_file
 
 
-def catalogue(config: Config) -> tuple[list[Rule], dict[str, Callable]]:
+def catalogue(config: Config) -> tuple[list[Rule], dict[str, Check]]:
     """The built-in rules plus the team's own (``custom-rules:``) and their checks; raises :class:`CatalogueError`."""
     from guidecheck.catalog import CatalogError, load_rules, resolve_check
 
@@ -115,20 +116,37 @@ def catalogue(config: Config) -> tuple[list[Rule], dict[str, Callable]]:
     return rules, checks
 
 
-def prepare(first_path: str, *, config_path: str | None = None, isolated: bool = False, fail_on: str | None = None,
-            select: Iterable[str] = (), ignore: Iterable[str] = (), inline_suppressions: bool = True,
-            baseline: str | None = None) -> Prepared:
+def prepare(
+    first_path: str,
+    *,
+    config_path: str | None = None,
+    isolated: bool = False,
+    fail_on: str | None = None,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    inline_suppressions: bool = True,
+    baseline: str | None = None,
+) -> Prepared:
     """Configuration, rule catalogue (an unknown rule id or prefix is an error) and the ``baseline`` file's findings.
 
     ``select``/``ignore`` are the command line's (comma-separated, any case); empty keeps the
     configuration's.  ``inline_suppressions=False`` is --no-inline-suppressions.
     """
-    config, cfg_file = configure(first_path, config_path, isolated, fail_on=fail_on,
-                                 select=split_ids(select) or None, ignore=split_ids(ignore) or None,
-                                 inline_suppressions=None if inline_suppressions else False)
+    config, cfg_file = configure(
+        first_path,
+        config_path,
+        isolated,
+        fail_on=fail_on,
+        select=split_ids(select) or None,
+        ignore=split_ids(ignore) or None,
+        inline_suppressions=None if inline_suppressions else False,
+    )
     rules, checks = catalogue(config)
-    unknown = [p for p in (*config.select, *config.ignore, *config.severity)
-               if p != "ALL" and not any(r.id.startswith(p) for r in rules)]
+    unknown = [
+        p
+        for p in (*config.select, *config.ignore, *config.severity)
+        if p != "ALL" and not any(r.id.startswith(p) for r in rules)
+    ]
     if unknown:
         raise UnknownRuleError(f"unknown rule id or prefix: {', '.join(sorted(set(unknown)))}")
     from guidecheck import baseline as bl
@@ -142,9 +160,17 @@ def prepare(first_path: str, *, config_path: str | None = None, isolated: bool =
     return Prepared(config, cfg_file, rules, checks, accepted)
 
 
-def scan_options(config: Config, *, verbose: bool = False, helm_binary: str | None = None,
-                 helm_values: Sequence[str] = (), helm_set: Sequence[str] = (), helm_profiles: Sequence[str] = (),
-                 release_name: str | None = None, helm_namespace: str | None = None) -> dict[str, Any]:
+def scan_options(
+    config: Config,
+    *,
+    verbose: bool = False,
+    helm_binary: str | None = None,
+    helm_values: Sequence[str] = (),
+    helm_set: Sequence[str] = (),
+    helm_profiles: Sequence[str] = (),
+    release_name: str | None = None,
+    helm_namespace: str | None = None,
+) -> dict[str, Any]:
     """The loaders' options (``verbose``, ``helm``) from the command line; raises :class:`OptionError`.
 
     Every --values file must exist, every --set be KEY=VALUE, every --profile a value profile
@@ -161,16 +187,33 @@ def scan_options(config: Config, *, verbose: bool = False, helm_binary: str | No
         known.update((spec or {}).get("profiles") or {})
     unknown_profiles = sorted(set(helm_profiles) - known)
     if unknown_profiles:
-        raise OptionError(f"--profile {', '.join(unknown_profiles)}: not a value profile "
-                          f"(known: {', '.join(sorted(known))})")
-    return {"verbose": verbose, "helm": {"binary": helm_binary, "values": list(helm_values), "set": list(helm_set),
-                                         "profiles": list(helm_profiles), "release": release_name,
-                                         "namespace": helm_namespace}}
+        raise OptionError(
+            f"--profile {', '.join(unknown_profiles)}: not a value profile (known: {', '.join(sorted(known))})"
+        )
+    return {
+        "verbose": verbose,
+        "helm": {
+            "binary": helm_binary,
+            "values": list(helm_values),
+            "set": list(helm_set),
+            "profiles": list(helm_profiles),
+            "release": release_name,
+            "namespace": helm_namespace,
+        },
+    }
 
 
-def evaluate(targets: list[Target], config: Config, rules: list[Rule], checks: dict[str, Callable] | None = None, *,
-             incomplete: Iterable[str] = (), baseline: frozenset[str] = frozenset(),
-             now: _dt.datetime | None = None, today: _dt.date | None = None) -> ScanResult:
+def evaluate(
+    targets: list[Target],
+    config: Config,
+    rules: list[Rule],
+    checks: dict[str, Check] | None = None,
+    *,
+    incomplete: Iterable[str] = (),
+    baseline: frozenset[str] = frozenset(),
+    now: _dt.datetime | None = None,
+    today: _dt.date | None = None,
+) -> ScanResult:
     """The engine over ``targets``; what reading them could not do (``incomplete``) joins the result's."""
     from guidecheck import engine
 
@@ -179,10 +222,17 @@ def evaluate(targets: list[Target], config: Config, rules: list[Rule], checks: d
     return result
 
 
-def scan(paths: Sequence[str], config: Config, rules: list[Rule] | None = None,
-         checks: dict[str, Callable] | None = None, *, baseline: frozenset[str] = frozenset(),
-         options: dict[str, Any] | None = None, now: _dt.datetime | None = None,
-         targets: Iterable[Target] = ()) -> ScanResult:
+def scan(
+    paths: Sequence[str],
+    config: Config,
+    rules: list[Rule] | None = None,
+    checks: dict[str, Check] | None = None,
+    *,
+    baseline: frozenset[str] = frozenset(),
+    options: dict[str, Any] | None = None,
+    now: _dt.datetime | None = None,
+    targets: Iterable[Target] = (),
+) -> ScanResult:
     """Scan repositories (directories) and files, as ``guidecheck scan PATHS`` does.
 
     ``rules``/``checks`` default to the catalogue of ``config``.  ``options`` are the loaders'
@@ -198,9 +248,15 @@ def scan(paths: Sequence[str], config: Config, rules: list[Rule] | None = None,
     return result
 
 
-def scan_loaded(loaded: Loaded, config: Config, rules: list[Rule] | None = None,
-                checks: dict[str, Callable] | None = None, *, baseline: frozenset[str] = frozenset(),
-                now: _dt.datetime | None = None) -> ScanResult:
+def scan_loaded(
+    loaded: Loaded,
+    config: Config,
+    rules: list[Rule] | None = None,
+    checks: dict[str, Check] | None = None,
+    *,
+    baseline: frozenset[str] = frozenset(),
+    now: _dt.datetime | None = None,
+) -> ScanResult:
     """The second half of :func:`scan`: the rules that apply to what was loaded, run on its targets."""
     if rules is None:
         rules, checks = catalogue(config)
@@ -221,10 +277,18 @@ class AuditRun:
     audited: Audited
 
 
-def audit(config: Config, rules: list[Rule] | None = None, checks: dict[str, Callable] | None = None, *,
-          dumps: Sequence[str] = (), live: AuditOptions | None = None, baseline: frozenset[str] = frozenset(),
-          context: str | None = None, now: _dt.datetime | None = None,
-          today: _dt.date | None = None) -> AuditRun:
+def audit(
+    config: Config,
+    rules: list[Rule] | None = None,
+    checks: dict[str, Check] | None = None,
+    *,
+    dumps: Sequence[str] = (),
+    live: AuditOptions | None = None,
+    baseline: frozenset[str] = frozenset(),
+    context: str | None = None,
+    now: _dt.datetime | None = None,
+    today: _dt.date | None = None,
+) -> AuditRun:
     """Audit a live cluster (``live``) or else dump files (``dumps``, as --from-dump), as ``guidecheck audit`` does.
 
     ``context`` names the cluster in dump findings (default: the dump's own); ``now`` is the
@@ -251,12 +315,38 @@ def audit(config: Config, rules: list[Rule] | None = None, checks: dict[str, Cal
             raise DumpWriteError(f"cannot write the dump {live.dump}: {exc.strerror or exc}") from None
         if now is not None:
             audited.now = now
-    result = evaluate(audited.targets, config, rules, checks, incomplete=audited.incomplete, baseline=baseline,
-                      now=audited.now, today=today or _dt.date.today())
+    result = evaluate(
+        audited.targets,
+        config,
+        rules,
+        checks,
+        incomplete=audited.incomplete,
+        baseline=baseline,
+        now=audited.now,
+        today=today or _dt.date.today(),
+    )
     result.inputs = audited.inputs
     return AuditRun(result, audited)
 
 
-__all__ = ["AuditRun", "BaselineError", "CatalogueError", "ClusterAccessError", "ConfigurationError",
-           "DumpWriteError", "OptionError", "Prepared", "SetupError", "UnknownRuleError", "audit", "catalogue",
-           "configure", "evaluate", "prepare", "scan", "scan_loaded", "scan_options", "split_ids"]
+__all__ = [
+    "AuditRun",
+    "BaselineError",
+    "CatalogueError",
+    "ClusterAccessError",
+    "ConfigurationError",
+    "DumpWriteError",
+    "OptionError",
+    "Prepared",
+    "SetupError",
+    "UnknownRuleError",
+    "audit",
+    "catalogue",
+    "configure",
+    "evaluate",
+    "prepare",
+    "scan",
+    "scan_loaded",
+    "scan_options",
+    "split_ids",
+]

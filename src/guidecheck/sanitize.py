@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 # What never reaches an output verbatim.  XML 1.0 forbids C0 except TAB/LF/CR,
 # surrogates and U+FFFE/U+FFFF; terminals act on C0, C1 and DEL; U+2028/2029
 # are line breaks to JavaScript and some viewers; bidi controls reorder text
 # (the "Trojan Source" trick).
 _ALWAYS = (
-    "\x00-\x08\x0b-\x1f\x7f-\x9f"
-    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-    "\ud800-\udfff\ufffe\uffff"
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but TAB and LF, DEL, C1
+    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"  # bidi controls, line/paragraph separators
+    "\ud800-\udfff\ufffe\uffff"  # lone surrogates, XML non-characters
 )
 _CONTROL = re.compile(f"[{_ALWAYS}]")  # keeps TAB and LF
 _CONTROL_WITH_NL = re.compile(f"[\t\n{_ALWAYS}]")
@@ -52,8 +53,10 @@ _SECRET_PATTERNS = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
     re.compile(r"(?<=://)[^/\s:@]{1,256}:[^/\s@]{1,256}(?=@)"),  # user:password@ in URLs
     # HTTP credentials (not the words in "Basic authentication")
-    re.compile(r"(?i)(?<=\bbearer )(?=(?-i:[a-z._~-]*[A-Z0-9+/=]))[A-Za-z0-9._~+/=-]{8,}"
-               r"|(?<=\bbasic )(?=(?-i:[a-z]*[A-Z0-9+/=]))[A-Za-z0-9+/=]{8,}"),
+    re.compile(
+        r"(?i)(?<=\bbearer )(?=(?-i:[a-z._~-]*[A-Z0-9+/=]))[A-Za-z0-9._~+/=-]{8,}"
+        r"|(?<=\bbasic )(?=(?-i:[a-z]*[A-Z0-9+/=]))[A-Za-z0-9+/=]{8,}"
+    ),
 ]
 # key: value / key=value where the key names a secret; the key may be a longer
 # identifier (DB_PASSWORD, secretAccessKey) but not a reference to one
@@ -62,21 +65,76 @@ _ASSIGNMENT = re.compile(
     r"(?i)(?<![\w.-])(?P<key>[\w.-]{0,40}?" + _KEYWORDS + r"[\w.-]{0,40}?)(?P<sep>['\"]?\s{0,4}[=:]\s{0,4})"
     r"(?P<value>\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s,;'\"\]\)}]{4,512})"
 )
-_REFERENCE_KEY = re.compile(r"(?i)(?:ref|refs|name|names|file|files|path|dir|key|keys|mode|id|length|type|policy|"
-                            r"source|url|uri|endpoint|header|env|ttl|seconds|enabled|required|namespace|namespaces|selector|"
-                            r"label|labels)$")
+_REFERENCE_KEY = re.compile(
+    r"(?i)(?:ref|refs|name|names|file|files|path|dir|key|keys|mode|id|length|type|policy|"
+    r"source|url|uri|endpoint|header|env|ttl|seconds|enabled|required|namespace|namespaces|selector|"
+    r"label|labels)$"
+)
 # values that say something about a secret without being one
-_NOT_SECRET = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "nil", "~", "write", "read",
-                         "readonly", "read-only", "required", "optional", "enabled", "disabled", "auto", "empty",
-                         "redacted", "masked", "unset", "n/a", "inherit"})
+_NOT_SECRET = frozenset(
+    {
+        "true",
+        "false",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "null",
+        "none",
+        "nil",
+        "~",
+        "write",
+        "read",
+        "readonly",
+        "read-only",
+        "required",
+        "optional",
+        "enabled",
+        "disabled",
+        "auto",
+        "empty",
+        "redacted",
+        "masked",
+        "unset",
+        "n/a",
+        "inherit",
+    }
+)
 _REFERENCE_VALUE = re.compile(r"^(?:\$[{(A-Za-z_]|\{\{|<[^>]*>$|%[A-Za-z_({])")
 _SECRET_KEY_NAME = re.compile(r"(?i)(?:privatekey|secretkey|apikey|accesskey)$")
 # every pattern above needs one of these (checked on the lower-cased text: a
 # few substring tests are much cheaper than a dozen regular expressions)
 _TRIGGER_WORDS = (
-    "private key", "akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa", "ghp_", "gho_", "ghu_",
-    "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "aiza", "k_live_", "k_test_", "eyj", "://", "bearer ",
-    "basic ", "passw", "pwd", "secret", "token", "key", "credential",
+    "private key",
+    "akia",
+    "asia",
+    "agpa",
+    "aida",
+    "aroa",
+    "anpa",
+    "anva",
+    "aipa",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "aiza",
+    "k_live_",
+    "k_test_",
+    "eyj",
+    "://",
+    "bearer ",
+    "basic ",
+    "passw",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
 )
 # a long base64/base64url run with upper, lower and digits: key material
 # (hex digests are all lower-case, so image digests and commit hashes stay)
@@ -98,7 +156,7 @@ def clean(text: object, keep_newlines: bool = False, limit: int | None = MAX_TEX
     failure text); everything else is always escaped.  ``mask=False`` is for
     the tool's own text (rule titles, remediation), which holds no secrets.
     """
-    if type(text) is not str:  # noqa: E721 - str subclasses (YAML scalars) become plain str too
+    if type(text) is not str:  # str subclasses (YAML scalars) become plain str too
         text = str(text)
     if len(text) <= 512:  # names, paths and messages repeat across a report
         return _clean_cached(text, keep_newlines, limit, mask)
@@ -151,13 +209,17 @@ def _mask_pem(text: str) -> str:
             return "".join(out)
         end_marker = f"-----END {m.group('t')}-----"
         end = text.find(end_marker, m.end(), m.end() + _PEM_WINDOW)
-        stop = end + len(end_marker) if end >= 0 else _PEM_BODY.match(text, m.end()).end()
-        out.append(text[pos:m.start()])
-        out.append(_masked(text[m.start():stop]))
+        if end >= 0:
+            stop = end + len(end_marker)
+        else:
+            body = _PEM_BODY.match(text, m.end())  # matches the empty string at least
+            stop = body.end() if body is not None else m.end()
+        out.append(text[pos : m.start()])
+        out.append(_masked(text[m.start() : stop]))
         pos = stop
 
 
-def _mask(m: re.Match) -> str:
+def _mask(m: re.Match[str]) -> str:
     return _masked(m.group())
 
 
@@ -173,18 +235,19 @@ def _masked(value: str) -> str:
     return f"{value[:4]}****({len(value)} chars)"
 
 
-def _mask_assignment(m: re.Match) -> str:
-    key = m.group("key")
+def _mask_assignment(m: re.Match[str]) -> str:
+    whole: str = m.group()
+    key: str = m.group("key")
     bare = re.sub(r"[^A-Za-z0-9]", "", key)
     if _REFERENCE_KEY.search(bare) and not _SECRET_KEY_NAME.search(bare):
-        return m.group()
-    value = m.group("value")
+        return whole
+    value: str = m.group("value")
     if _ALREADY_MASKED.search(value.strip("'\"")):
-        return m.group()
+        return whole
     quote = value[0] if value[0] in "'\"" else ""
     inner = value[1:-1] if quote else value
     if not inner.strip() or inner.strip().lower() in _NOT_SECRET or _REFERENCE_VALUE.match(inner.strip()):
-        return m.group()  # empty, a boolean or keyword, a ${VAR} / {{ template }} / <placeholder> reference
+        return whole  # empty, a boolean or keyword, a ${VAR} / {{ template }} / <placeholder> reference
     return f"{key}{m.group('sep')}{quote}{_masked(inner)}{quote}"
 
 
@@ -192,20 +255,20 @@ def _char_class(c: str) -> int:
     return 0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3
 
 
-def _mask_blob(m: re.Match) -> str:
+def _mask_blob(m: re.Match[str]) -> str:
     """Mask a run that looks random: all of upper, lower and digits, and the
     character class changes often (random base64 changes class at ~65% of
     positions; paths and CamelCase identifiers at far fewer)."""
-    value = m.group()
+    value: str = m.group()
     classes = [_char_class(c) for c in value]
     if not {0, 1, 2} <= set(classes):
         return value
-    changes = sum(1 for a, b in zip(classes, classes[1:]) if a != b)
+    changes = sum(1 for a, b in pairwise(classes) if a != b)
     return _masked(value) if changes >= 0.4 * (len(value) - 1) else value
 
 
 def path(text: object) -> str:
     """A path for display: control characters escaped, never masked."""
-    if type(text) is not str:  # noqa: E721
+    if type(text) is not str:
         text = str(text)
     return _CONTROL_WITH_NL.sub(lambda m: _escape(m.group()), text)

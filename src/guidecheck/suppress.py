@@ -22,8 +22,11 @@ so that a typo never silently does nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from guidecheck.model import Suppression
+from guidecheck.parsers.yaml import key_line
 
 ANNOTATION = "guidecheck.io/ignore"
 ANNOTATION_REASON = "guidecheck.io/ignore-reason"
@@ -125,22 +128,23 @@ def _next_code_line(lines: list[str], idx: int) -> tuple[int, int]:
     return (idx + 1, min(j, len(lines) - 1) + 1 if j < len(lines) else idx + 1)
 
 
-def from_annotations(annotations, path: str, line: int, span: tuple[int, int] | None) -> list[Suppression]:
+def from_annotations(annotations: Any, path: str, line: int, span: tuple[int, int] | None) -> list[Suppression]:
+    """The suppression the ``guidecheck.io/ignore`` annotation of an object holds, at the annotation's line."""
     if not isinstance(annotations, dict) or ANNOTATION not in annotations:
         return []
     raw = annotations.get(ANNOTATION)
     reason = annotations.get(ANNOTATION_REASON)
     reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
-    at = annotations.key_line(ANNOTATION) if hasattr(annotations, "key_line") else line
+    at = key_line(annotations, ANNOTATION, line)
     rules = tuple(r.strip().upper() for r in str(raw or "").split(",") if r.strip())
     if not rules or not all(_RULE.match(r) for r in rules):
         return [BadDirective((), None, path, at, span, "annotation")]
     return [Suppression(rules, reason, path, at, span, "annotation")]
 
 
-def match(suppressions, rule_id: str, line: int) -> Suppression | None:
+def match(suppressions: Iterable[Suppression], rule_id: str, line: int) -> Suppression | None:
     """The first suppression covering ``rule_id`` at ``line`` (reasoned ones first)."""
-    found = None
+    found: Suppression | None = None
     for s in suppressions:
         if isinstance(s, BadDirective) or not s.covers(rule_id):
             continue

@@ -11,7 +11,8 @@ imported inside the reporter that needs them.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from guidecheck.model import ScanResult
 
@@ -22,7 +23,8 @@ def render(fmt: str, result: ScanResult, meta: dict[str, Any]) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt}")
     module = importlib.import_module(f"guidecheck.reporters.{fmt}")
-    return module.render(result, meta)
+    text: str = module.render(result, meta)
+    return text
 
 
 def stream(fmt: str, result: ScanResult, meta: dict[str, Any]) -> Iterable[str]:

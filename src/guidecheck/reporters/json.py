@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from guidecheck.model import Finding, ObjectRef, Outcome, ScanResult, Severity
-from guidecheck.sanitize import clean, path as clean_path
+from guidecheck.sanitize import clean
+from guidecheck.sanitize import path as clean_path
 
 REPORT_VERSION = 1
 
@@ -29,17 +31,20 @@ def _clean_any(value: Any) -> Any:
     return clean(str(value))
 
 
-def _object(ref: ObjectRef | None, memo: dict) -> dict[str, Any] | None:
+def _object(ref: ObjectRef | None, memo: dict[Any, Any]) -> dict[str, Any] | None:
     if ref is None:
         return None
     out = memo.get(ref)
     if out is None:
-        out = memo[ref] = {"kind": clean(ref.kind), "namespace": clean(ref.namespace) if ref.namespace else None,
-                           "name": clean(ref.name) if ref.name is not None else None}
+        out = memo[ref] = {
+            "kind": clean(ref.kind),
+            "namespace": clean(ref.namespace) if ref.namespace else None,
+            "name": clean(ref.name) if ref.name is not None else None,
+        }
     return out
 
 
-def finding_json(f: Finding, memo: dict | None = None) -> dict[str, Any]:
+def finding_json(f: Finding, memo: dict[Any, Any] | None = None) -> dict[str, Any]:
     memo = {} if memo is None else memo
     data = {
         "rule_id": f.rule_id,
@@ -60,18 +65,21 @@ def finding_json(f: Finding, memo: dict | None = None) -> dict[str, Any]:
         if key not in data:
             value = f.extra[key]
             # the engine's fingerprint is hex: nothing to sanitise
-            data[key] = value if key == "fingerprint" and isinstance(value, str) and value.isalnum() \
-                else _clean_any(value)
+            data[key] = (
+                value if key == "fingerprint" and isinstance(value, str) and value.isalnum() else _clean_any(value)
+            )
     return data
 
 
-def outcome_json(o: Outcome, memo: dict | None = None) -> dict[str, Any]:
+def outcome_json(o: Outcome, memo: dict[Any, Any] | None = None) -> dict[str, Any]:
     memo = {} if memo is None else memo
     t = o.target
     target = memo.get(id(t))
     if target is None or target[0] is not t:
-        target = memo[id(t)] = (t, {"kind": t.kind, "path": clean_path(t.path), "line": t.line,
-                                    "object": _object(t.ref, memo)})
+        target = memo[id(t)] = (
+            t,
+            {"kind": t.kind, "path": clean_path(t.path), "line": t.line, "object": _object(t.ref, memo)},
+        )
     return {
         "rule_id": o.rule_id,
         "status": o.status.value,
@@ -84,22 +92,25 @@ def outcome_json(o: Outcome, memo: dict | None = None) -> dict[str, Any]:
 def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """The report's top-level fields in order; ``findings`` and ``outcomes`` as iterators."""
     active = result.active()
-    memo: dict = {}
+    memo: dict[Any, Any] = {}  # sanitised objects by ObjectRef, targets by id
     yield "report_version", REPORT_VERSION
     yield "tool", {"name": "guidecheck", "version": meta.get("version")}
     yield "inputs", [clean_path(p) for p in meta.get("inputs", [])]
     yield "config", clean_path(meta["config"]) if meta.get("config") else None
     yield "exit_code", meta.get("exit_code")
     yield "fail_on", meta.get("threshold")
-    yield "summary", {
-        "findings": len(active),
-        "error": sum(1 for f in active if f.severity == Severity.ERROR),
-        "warning": sum(1 for f in active if f.severity == Severity.WARNING),
-        "info": sum(1 for f in active if f.severity == Severity.INFO),
-        "suppressed": len(result.findings) - len(active),
-        "targets": len({o.target.key for o in result.outcomes}),
-        "incomplete": bool(result.incomplete),
-    }
+    yield (
+        "summary",
+        {
+            "findings": len(active),
+            "error": sum(1 for f in active if f.severity == Severity.ERROR),
+            "warning": sum(1 for f in active if f.severity == Severity.WARNING),
+            "info": sum(1 for f in active if f.severity == Severity.INFO),
+            "suppressed": len(result.findings) - len(active),
+            "targets": len({o.target.key for o in result.outcomes}),
+            "incomplete": bool(result.incomplete),
+        },
+    )
     yield "incomplete", [clean(r) for r in result.incomplete]
     yield "rules", [r.to_json() for r in result.rules]
     yield "findings", (finding_json(f, memo) for f in result.findings)

@@ -28,15 +28,17 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from guidecheck.model import Finding, Outcome, ScanResult, Status, Target
-from guidecheck.sanitize import clean, path as clean_path
+from guidecheck.model import Finding, Outcome, Rule, ScanResult, Status, Target
+from guidecheck.sanitize import clean
+from guidecheck.sanitize import path as clean_path
 
 INTERNAL_ERROR = "internal error"  # prefix of the engine's reason when a check raised
 
 
-def classname(rule: Any) -> str:
+def classname(rule: Rule) -> str:
     """``GC403 Containers set CPU and memory limits``.
 
     Jenkins splits a classname at its last dot into package and class, so dots
@@ -69,7 +71,7 @@ def _finding_text(f: Finding) -> str:
     return line
 
 
-def _case(rule: Any, o: Outcome, name: str) -> Any:
+def _case(rule: Rule, o: Outcome, name: str) -> Any:
     from junit_xml import TestCase
 
     t = o.target
@@ -82,24 +84,37 @@ def _case(rule: Any, o: Outcome, name: str) -> Any:
         line=(first.line if first else t.line),
     )
     if o.status == Status.FAIL and active:
-        more = f" (and {len(active) - 1} more)" if len(active) > 1 else ""
-        message = f"{_where(first)}: {clean(first.message)}{more}"
-        lines = [_finding_text(f) for f in active]
-        lines.append(f"fix: {clean(' '.join(rule.remediation.split()), mask=False)}")
-        lines += [_finding_text(f) for f in o.findings if f.suppressed]
-        case.add_failure_info(message=message, output="\n".join(lines), failure_type=str(first.severity))
+        _add_failure(case, rule, active, o.findings)
     elif o.status == Status.SUPPRESSED:
         reason = clean(o.reason) if o.reason else "no reason given"
-        case.add_skipped_info(message=f"suppressed: {reason}",
-                              output="\n".join(_finding_text(f) for f in o.findings) or None)
+        case.add_skipped_info(
+            message=f"suppressed: {reason}", output="\n".join(_finding_text(f) for f in o.findings) or None
+        )
     elif o.status == Status.NOT_APPLICABLE:
-        reason = clean(o.reason) if o.reason else ""
-        if reason.startswith(INTERNAL_ERROR):
-            case.add_error_info(message=f"{rule.id} could not check {target_name(t)}: {reason}",
-                                error_type="internal-error")
-        else:
-            case.add_skipped_info(message=f"not applicable: {reason}" if reason else "not applicable")
+        _add_not_applicable(case, rule, o)
     return case
+
+
+def _add_failure(case: Any, rule: Rule, active: list[Finding], findings: list[Finding]) -> None:
+    """A failing outcome: the first active finding as the message, every finding and the fix as the text."""
+    first = active[0]
+    more = f" (and {len(active) - 1} more)" if len(active) > 1 else ""
+    message = f"{_where(first)}: {clean(first.message)}{more}"
+    lines = [_finding_text(f) for f in active]
+    lines.append(f"fix: {clean(' '.join(rule.remediation.split()), mask=False)}")
+    lines += [_finding_text(f) for f in findings if f.suppressed]
+    case.add_failure_info(message=message, output="\n".join(lines), failure_type=str(first.severity))
+
+
+def _add_not_applicable(case: Any, rule: Rule, o: Outcome) -> None:
+    """Not applicable: skipped with why, or an error when the check itself failed (an internal error)."""
+    reason = clean(o.reason) if o.reason else ""
+    if reason.startswith(INTERNAL_ERROR):
+        case.add_error_info(
+            message=f"{rule.id} could not check {target_name(o.target)}: {reason}", error_type="internal-error"
+        )
+    else:
+        case.add_skipped_info(message=f"not applicable: {reason}" if reason else "not applicable")
 
 
 def _names(outcomes: list[Outcome]) -> list[str]:
@@ -110,7 +125,7 @@ def _names(outcomes: list[Outcome]) -> list[str]:
         count[b] += 1
     names = []
     seen: dict[str, int] = defaultdict(int)
-    for o, b in zip(outcomes, base):
+    for o, b in zip(outcomes, base, strict=True):
         if count[b] == 1:
             names.append(b)
             continue
@@ -145,18 +160,29 @@ def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
             "targets": ",".join(rule.targets),
             "help": f"docs/rules/{rule.id}.md",
         }
-        cases = (_case(rule, o, n) for o, n in zip(outcomes, _names(outcomes)))
+        cases = (_case(rule, o, n) for o, n in zip(outcomes, _names(outcomes), strict=True))
         suites.append(_suite(classname(rule), cases, properties, totals))
 
     completeness = TestCase(name="scan completeness", classname="guidecheck")
     if result.incomplete:
         reasons = [clean(r) for r in result.incomplete]
-        completeness.add_error_info(message=f"scan incomplete: {len(reasons)} problem(s); exit code "
-                                            f"{meta.get('exit_code')}", output="\n".join(reasons),
-                                    error_type="incomplete")
-    suites.append(_suite("guidecheck", iter([completeness]), {"version": str(meta.get("version") or "unknown"),
-                                                              "fail-on": str(meta.get("threshold") or "error"),
-                                                              "exit-code": str(meta.get("exit_code"))}, totals))
+        completeness.add_error_info(
+            message=f"scan incomplete: {len(reasons)} problem(s); exit code {meta.get('exit_code')}",
+            output="\n".join(reasons),
+            error_type="incomplete",
+        )
+    suites.append(
+        _suite(
+            "guidecheck",
+            iter([completeness]),
+            {
+                "version": str(meta.get("version") or "unknown"),
+                "fail-on": str(meta.get("threshold") or "error"),
+                "exit-code": str(meta.get("exit_code")),
+            },
+            totals,
+        )
+    )
     root = ET.Element("testsuites", {key: str(value) for key, value in totals.items()})
     root.set("time", "0.0")  # no durations: the same scan gives the same bytes
     yield '<?xml version="1.0" encoding="utf-8"?>\n' + _open_tag(root)
@@ -196,8 +222,9 @@ def _suite(name: str, cases: Iterator[Any], properties: dict[str, str], totals: 
     while True:
         batch = list(itertools.islice(cases, _BATCH))
         if batch or head is None:
-            element = TestSuite(name=name, test_cases=batch, package="guidecheck",
-                                properties=properties).build_xml_doc()
+            element = TestSuite(
+                name=name, test_cases=batch, package="guidecheck", properties=properties
+            ).build_xml_doc()
             for key in counts:
                 counts[key] += int(element.get(key, 0))
             for child in element:

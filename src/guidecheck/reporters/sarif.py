@@ -120,8 +120,11 @@ def _location(f: Finding) -> dict[str, Any]:
     }
     if f.object is not None:
         name = clean(str(f.object))
-        logical = {"name": clean(f.object.name) if f.object.name is not None else name,
-                   "fullyQualifiedName": name, "kind": "object"}
+        logical = {
+            "name": clean(f.object.name) if f.object.name is not None else name,
+            "fullyQualifiedName": name,
+            "kind": "object",
+        }
         loc["logicalLocations"] = [logical]
     return loc
 
@@ -139,35 +142,49 @@ def _result(f: Finding, rule_index: dict[str, int], occurrence: int) -> dict[str
     if f.rule_id in rule_index:
         res["ruleIndex"] = rule_index[f.rule_id]
     if f.object is not None:
-        res["properties"]["object"] = {k: (clean(v) if isinstance(v, str) else v)
-                                       for k, v in f.object.to_json().items()}
+        res["properties"]["object"] = {
+            k: (clean(v) if isinstance(v, str) else v) for k, v in f.object.to_json().items()
+        }
     if f.container:
         res["properties"]["container"] = clean(f.container)
     origin = f.extra.get("origin")
     if isinstance(origin, dict) and origin.get("source") == "helm":
         res["properties"]["origin"] = _clean_tree(origin)
-        # the values files lines that supply the field (docs/helm.md): where the fix usually goes
-        related = []
-        for i, v in enumerate(v for v in origin.get("values") or () if isinstance(v, dict) and v.get("path")):
-            uri, relative = artifact_uri(str(v["path"]))
-            artifact: dict[str, Any] = {"uri": uri}
-            if relative:
-                artifact["uriBaseId"] = "%SRCROOT%"
-            line = v.get("line") if isinstance(v.get("line"), int) else 1
-            related.append({"id": i + 1, "message": {"text": f"value {clean(str(v.get('key')))}"},
-                            "physicalLocation": {"artifactLocation": artifact,
-                                                 "region": {"startLine": max(1, line)}}})
+        related = _related(origin)
         if related:
             res["relatedLocations"] = related
     if f.suppressed:
-        by = f.extra.get("suppressed_by") if isinstance(f.extra.get("suppressed_by"), dict) else {}
+        by = f.extra.get("suppressed_by")
         # comments and annotations live in the scanned files; waivers and baselines outside them
-        kind = "external" if by.get("origin") in ("waiver", "baseline") else "inSource"
+        external = isinstance(by, dict) and by.get("origin") in ("waiver", "baseline")
+        kind = "external" if external else "inSource"
         suppression: dict[str, Any] = {"kind": kind, "status": "accepted"}
         if f.suppression_reason:
             suppression["justification"] = clean(f.suppression_reason)
         res["suppressions"] = [suppression]
     return res
+
+
+def _related(origin: dict[str, Any]) -> list[dict[str, Any]]:
+    """The values files lines that supply the field (docs/helm.md): where the fix usually goes."""
+    related = []
+    for i, v in enumerate(v for v in origin.get("values") or () if isinstance(v, dict) and v.get("path")):
+        uri, relative = artifact_uri(str(v["path"]))
+        artifact: dict[str, Any] = {"uri": uri}
+        if relative:
+            artifact["uriBaseId"] = "%SRCROOT%"
+        line = v.get("line")
+        related.append(
+            {
+                "id": i + 1,
+                "message": {"text": f"value {clean(str(v.get('key')))}"},
+                "physicalLocation": {
+                    "artifactLocation": artifact,
+                    "region": {"startLine": max(1, line if isinstance(line, int) else 1)},
+                },
+            }
+        )
+    return related
 
 
 def _clean_tree(value: Any) -> Any:

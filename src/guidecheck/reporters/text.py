@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from guidecheck.model import Finding, ScanResult, Severity
-from guidecheck.sanitize import clean, path as clean_path
+from guidecheck.sanitize import clean
+from guidecheck.sanitize import path as clean_path
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
@@ -50,29 +51,44 @@ def finding_line(f: Finding, color: bool = False) -> str:
         context.append(obj + (f" container {clean(f.container)}" if f.container else ""))
     elif f.container:
         context.append(f"container {clean(f.container)}")
-    origin = f.extra.get("origin") if isinstance(f.extra.get("origin"), dict) else {}
-    if origin.get("template"):
-        context.append(f"from {clean_path(str(origin['template']))}")
-    chart = str(origin.get("chart") or "")
-    if chart and origin.get("template") and not str(origin["template"]).startswith(chart.rstrip("/") + "/"):
-        context.append(f"via chart {clean_path(chart)}")  # a dependency rendered through its parent
-    if origin.get("profile") and origin.get("profile") != "default":
-        context.append(f"profile {clean(str(origin['profile']))}")
-    values = origin.get("values") if isinstance(origin.get("values"), list) else []
-    shown = []
-    for v in values[:3]:
-        if isinstance(v, dict) and v.get("path"):
-            shown.append(f"{clean_path(str(v['path']))}:{v.get('line')} ({clean(str(v.get('key')))})")
-        elif isinstance(v, dict) and v.get("set"):
-            shown.append(f"--set {clean(str(v['set']))}")
-    if shown:
-        context.append("values " + ", ".join(shown))
+    origin = f.extra.get("origin")
+    if isinstance(origin, dict):
+        context.extend(_origin_context(origin))
     context.append(f"guideline {f.bullet}" if f.bullet else "tool")
     body = _safe(f"{f.rule_id} {clean(f.message)} [{', '.join(context)}]")
     if color:
         where = _BOLD + where + _RESET
         sev = _COLORS[f.severity] + sev + _RESET
     return f"{where} {sev} {body}"
+
+
+def _origin_context(origin: dict[str, Any]) -> list[str]:
+    """Where a rendered object came from: its template, the chart it was rendered through, the profile, values."""
+    context = []
+    template = origin.get("template")
+    if template:
+        context.append(f"from {clean_path(str(template))}")
+    chart = str(origin.get("chart") or "")
+    if chart and template and not str(template).startswith(chart.rstrip("/") + "/"):
+        context.append(f"via chart {clean_path(chart)}")  # a dependency rendered through its parent
+    profile = origin.get("profile")
+    if profile and profile != "default":
+        context.append(f"profile {clean(str(profile))}")
+    shown = _values_shown(origin.get("values"))
+    if shown:
+        context.append("values " + ", ".join(shown))
+    return context
+
+
+def _values_shown(values: Any) -> list[str]:
+    """The first three values files (``path:line (key)``) or ``--set`` options a finding's line reads."""
+    shown = []
+    for v in values[:3] if isinstance(values, list) else ():
+        if isinstance(v, dict) and v.get("path"):
+            shown.append(f"{clean_path(str(v['path']))}:{v.get('line')} ({clean(str(v.get('key')))})")
+        elif isinstance(v, dict) and v.get("set"):
+            shown.append(f"--set {clean(str(v['set']))}")
+    return shown
 
 
 def render(result: ScanResult, meta: dict[str, Any]) -> str:
@@ -98,8 +114,11 @@ def summary(result: ScanResult, meta: dict[str, Any]) -> str:
     counts = {s: sum(1 for f in active if f.severity == s) for s in Severity}
     suppressed = len(result.findings) - len(active)
     targets = len({o.target.key for o in result.outcomes})
-    parts = [f"{counts[Severity.ERROR]} error(s)", f"{counts[Severity.WARNING]} warning(s)",
-             f"{counts[Severity.INFO]} info"]
+    parts = [
+        f"{counts[Severity.ERROR]} error(s)",
+        f"{counts[Severity.WARNING]} warning(s)",
+        f"{counts[Severity.INFO]} info",
+    ]
     text = f"{len(active)} finding(s): {', '.join(parts)}"
     if suppressed:
         text += f"; {suppressed} suppressed"
