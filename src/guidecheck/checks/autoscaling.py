@@ -102,7 +102,7 @@ def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     for ref in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
         if k8s.as_map(ref).get("controller") is True:
             raise NotApplicable(f"managed by {k8s.as_map(ref).get('kind')}/{k8s.as_map(ref).get('name')}")
-    allowed = {str(r).lower() for r in ctx.settings.get("autoscaling-resources") or ("cpu", "memory")}
+    allowed = {str(r).lower() for r in ctx.settings["autoscaling-resources"]}
     scalers = crossref.scalers_for(target, ctx)
     if not scalers:
         yield Hit(f"no HorizontalPodAutoscaler has scaleTargetRef {kind} '{crossref.name(obj)}': it does not "

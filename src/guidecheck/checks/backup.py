@@ -21,7 +21,7 @@ from typing import Iterator
 from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.checks import backup_index as index
-from guidecheck.config import DEFAULT_SETTINGS
+from guidecheck.checks import settings as settings_of
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import backup as model
 from guidecheck.parsers import cron
@@ -29,9 +29,9 @@ from guidecheck.parsers.backup import Holder, Producer
 
 
 def _limit(ctx: Context, key: str, unit: _dt.timedelta) -> _dt.timedelta:
-    v = ctx.settings.get(key)
+    v = ctx.setting(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-        v = DEFAULT_SETTINGS[key]
+        v = settings_of.default(key)  # a value of the wrong type (settings built in code)
     return unit * v
 
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from guidecheck import crossref
 from guidecheck.checks import Context
+from guidecheck.checks import settings as settings_of
 from guidecheck.model import Target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.backup import (
@@ -62,14 +64,12 @@ def is_live(target: Target) -> bool:
     return (target.origin or {}).get("source") in LIVE_SOURCES
 
 
-def merged_patterns(settings: dict, key: str) -> dict[str, re.Pattern]:
-    """A ``name -> regex`` settings map over its defaults (a name set to null or "" drops a default)."""
-    from guidecheck.config import DEFAULT_SETTINGS
-
-    merged: dict[str, Any] = dict(DEFAULT_SETTINGS.get(key) or {})
-    user = settings.get(key)
-    if isinstance(user, dict) and user is not DEFAULT_SETTINGS.get(key):
-        merged.update(user)
+def merged_patterns(settings: Mapping[str, Any], key: str) -> dict[str, re.Pattern]:
+    """A ``name -> regex`` settings map over its defaults (merge: merge-keys; a name set to null or "" drops a
+    default), in name order; a value that is not a mapping (only in settings built in code) gives the defaults."""
+    merged = settings_of.effective(settings, key)
+    if not isinstance(merged, dict):
+        merged = settings_of.default(key)
     out = {}
     for name, pat in sorted(merged.items()):
         if isinstance(pat, str) and pat:

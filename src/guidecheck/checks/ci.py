@@ -51,60 +51,50 @@ class Evidence:
 
 # ---------------------------------------------------------------- settings
 
-def _defaults() -> dict[str, Any]:
-    from guidecheck.config import DEFAULT_SETTINGS
-
-    return DEFAULT_SETTINGS
+def _strings(items: Any) -> list[str]:
+    """The strings of a list, each once, in order."""
+    out: list[str] = []
+    for x in items if isinstance(items, list) else ():
+        if isinstance(x, str) and x not in out:
+            out.append(x)
+    return out
 
 
 def _list(ctx: Context, key: str) -> list[str]:
-    """Default list plus the user's additions (strings only)."""
-    base = _defaults().get(key) or []
-    user = ctx.settings.get(key)
-    out = [x for x in base if isinstance(x, str)]
-    if isinstance(user, list) and user is not base:
-        out += [x for x in user if isinstance(x, str) and x not in out]
+    """A list setting: the defaults plus the user's additions (merge: extend), strings only, each once."""
+    return _strings(ctx.setting(key))
+
+
+def _compiled(patterns: list[str]) -> list[re.Pattern]:
+    """The patterns that compile (case-insensitive); the configuration check reports the others."""
+    out = []
+    for p in patterns:
+        try:
+            out.append(re.compile(p, re.I))
+        except re.error:
+            continue
     return out
 
 
 def _regexes(ctx: Context, key: str) -> list[re.Pattern]:
-    def build(c: Context) -> list[re.Pattern]:
-        out = []
-        for p in _list(c, key):
-            try:
-                out.append(re.compile(p, re.I))
-            except re.error:
-                continue
-        return out
-
-    return ctx.cached(f"pipeline:re:{key}", build)
+    return ctx.cached(f"pipeline:re:{key}", lambda c: _compiled(_list(c, key)))
 
 
 def stage_patterns(ctx: Context) -> dict[str, dict[str, list]]:
-    """ci-stage-patterns merged with the user's additions, regexes compiled (once per scan)."""
+    """ci-stage-patterns (merge: extend, per category and field), regexes compiled (once per scan)."""
 
     def build(c: Context) -> dict[str, dict[str, list]]:
-        base = _defaults().get("ci-stage-patterns") or {}
-        user = c.settings.get("ci-stage-patterns")
-        user = user if isinstance(user, dict) and user is not base else {}
+        merged = c.setting("ci-stage-patterns")
         out: dict[str, dict[str, list]] = {}
-        for cat in sorted(set(base) | set(user)):
+        for cat in sorted(merged):
+            given = merged[cat] if isinstance(merged[cat], dict) else {}
             fields: dict[str, list] = {}
             for field in ("names", "actions", "commands", "images", "includes"):
-                items = list((base.get(cat) or {}).get(field) or [])
-                extra = (user.get(cat) or {}).get(field) if isinstance(user.get(cat), dict) else None
-                if isinstance(extra, list):
-                    items += [x for x in extra if isinstance(x, str) and x not in items]
+                items = _strings(given.get(field))
                 if field in ("names", "commands", "images"):
-                    compiled = []
-                    for p in items:
-                        try:
-                            compiled.append(re.compile(p, re.I))
-                        except re.error:
-                            continue
-                    fields[field] = compiled
+                    fields[field] = _compiled(items)
                 else:
-                    fields[field] = [x.lower() for x in items if isinstance(x, str)]
+                    fields[field] = [x.lower() for x in items]
             out[cat] = fields
         return out
 

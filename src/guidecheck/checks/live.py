@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import settings as settings_of
 from guidecheck.model import Hit, Target
 
 
@@ -82,8 +83,9 @@ def logs_json(target: Target, ctx: Context) -> Iterator[Hit]:
     js = data.get("json")
     if not isinstance(total, int) or total <= 0 or not isinstance(js, int):
         raise NotApplicable(f"{where} logged nothing recently")
-    ratio = ctx.settings.get("live-logs-min-json-ratio", 0.5)
-    ratio = ratio if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) else 0.5
+    ratio = ctx.settings["live-logs-min-json-ratio"]
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):  # wrong type (settings built in code)
+        ratio = settings_of.default("live-logs-min-json-ratio")
     if js / total >= ratio:
         return
     example = data.get("example")

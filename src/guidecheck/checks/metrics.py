@@ -51,8 +51,8 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC501: a container port 9100 and a scrape configuration that reaches it at /metrics."""
     obj = long_running_workload(target, ctx)
     conts = workload_containers(obj, "long-running")
-    want_port = ctx.settings.get("metrics-port", 9100)
-    want_path = ctx.settings.get("metrics-path", "/metrics")
+    want_port = ctx.settings["metrics-port"]
+    want_path = ctx.settings["metrics-path"]
     prefixes = [p for p in ctx.settings.get("metrics-annotation-prefixes") or () if isinstance(p, str)]
     declared = _declared_ports(obj)
     notes: list[str] = []

@@ -28,10 +28,12 @@ show it; the message and ``extra.services`` list every service found.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Iterable, Iterator
 
 from guidecheck import globs
 from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import settings as settings_of
 from guidecheck.model import Hit, Target
 
 # Directories whose content is not the service itself.
@@ -196,9 +198,9 @@ def chart_report(info: Any) -> tuple[list[Any], dict[str, str]]:
 def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC201: at most ``max-services-per-repo`` production images and application charts."""
     info = _inventory(target)
-    limit = ctx.settings.get("max-services-per-repo", 1)
+    limit = ctx.settings["max-services-per-repo"]
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        limit = 1
+        limit = settings_of.default("max-services-per-repo")
     images, _ = dockerfile_services(getattr(info, "dockerfiles", None) or [])
     charts, _ = chart_report(info)
     image_paths = [group[0] for group in images]
@@ -278,78 +280,75 @@ _NO_CODE_DIRS = frozenset({"doc", "docs", "documentation", "example", "examples"
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "e2e", "integration", "it", "spec"})
 
 
-def unit_test_patterns(settings: dict[str, Any]) -> dict[str, list[str]]:
-    """``unit-test-patterns`` from the configuration, per language, over the defaults."""
-    from guidecheck.config import DEFAULT_SETTINGS
+def unit_test_patterns(settings: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``unit-test-patterns`` over the defaults, per language (merge: merge-keys; a language given replaces its
+    default list), language names lower-cased, empty and non-string patterns dropped.
 
-    merged: dict[str, list[str]] = {k: list(v) for k, v in DEFAULT_SETTINGS["unit-test-patterns"].items()}
-    user = settings.get("unit-test-patterns")
-    if isinstance(user, dict):
-        for lang, pats in user.items():
-            if isinstance(lang, str) and isinstance(pats, list):
-                merged[lang.lower()] = [p for p in pats if isinstance(p, str) and p]
-    return merged
-
-
-def analyse_tests(inventory: list[str], settings: dict[str, Any]) -> dict[str, Any]:
-    """Languages with source files, and for each the first test file found (or None).
-
-    Two passes keep this linear and cheap on large repositories: candidate
-    source files are found by extension, then only the detected languages'
-    test patterns are tried, stopping at the first test file.
+    A value of the wrong type (only in settings built in code: the configuration is validated) is ignored: the
+    whole setting, or one language's list, falls back to the default.
     """
-    patterns = unit_test_patterns(settings)
-    names: set[str] = set()
-    candidates: dict[str, list[tuple[str, str]]] = {}
-    shell: list[str] = []
-    code_files: list[tuple[str, str]] = []  # (path, name) outside docs/examples/hidden dirs
-    ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
-    dir_kind: dict[str, int] = {}  # directory -> 0 code, 1 tests, 2 neither (docs, examples, hidden)
-    for rel in inventory:
-        if not isinstance(rel, str) or not rel:
-            continue
+    defaults = settings_of.default("unit-test-patterns")
+    merged = settings_of.effective(settings, "unit-test-patterns")
+    if not isinstance(merged, dict):
+        merged = defaults
+    out: dict[str, list[str]] = {}
+    for lang, pats in merged.items():
+        if not isinstance(pats, list):
+            pats = defaults.get(lang)
+        if isinstance(lang, str) and isinstance(pats, list):
+            out[lang.lower()] = [p for p in pats if isinstance(p, str) and p]
+    return out
+
+
+def _dir_kind(directory: str) -> int:
+    """0: a directory of code; 1: of tests; 2: neither (docs, examples, hidden directories)."""
+    dirs = [s.lower() for s in directory.split("/")] if directory else []
+    if any(s.startswith(".") or s in _NO_CODE_DIRS for s in dirs):
+        return 2
+    return 1 if any(s in _TEST_DIRS for s in dirs) else 0
+
+
+class _Files:
+    """One pass over the inventory: file names, candidate source files per language, shell scripts, code files."""
+
+    def __init__(self, inventory: list[str]) -> None:
+        self.names: set[str] = set()
+        self.candidates: dict[str, list[tuple[str, str]]] = {}
+        self.shell: list[str] = []
+        self.code_files: list[tuple[str, str]] = []  # (path, name) outside docs/examples/hidden dirs
+        self._ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
+        self._dir_kind: dict[str, int] = {}
+        for rel in inventory:
+            if isinstance(rel, str) and rel:
+                self._add(rel)
+        for lang, manifests in NEEDS_MANIFEST.items():
+            if lang in self.candidates and not self.names.intersection(manifests):
+                del self.candidates[lang]
+
+    def _add(self, rel: str) -> None:
         cut = rel.rfind("/")
-        directory, name = rel[:max(cut, 0)], rel[cut + 1:]
-        names.add(name)
-        kind = dir_kind.get(directory)
+        directory, name = rel[: max(cut, 0)], rel[cut + 1 :]
+        self.names.add(name)
+        kind = self._dir_kind.get(directory)
         if kind is None:
-            dirs = [s.lower() for s in directory.split("/")] if directory else []
-            kind = (2 if any(s.startswith(".") or s in _NO_CODE_DIRS for s in dirs)
-                    else 1 if any(s in _TEST_DIRS for s in dirs) else 0)
-            dir_kind[directory] = kind
+            kind = self._dir_kind[directory] = _dir_kind(directory)
         if kind == 2:
-            continue
-        code_files.append((rel, name))
+            return
+        self.code_files.append((rel, name))
         if kind == 1 or _GENERATED.search(name) or _TOOLING.match(name):
-            continue
+            return
         dot = name.rfind(".")
         if dot <= 0:
-            continue
+            return
         ext = name[dot:].lower()
         if ext in SHELL_EXTENSIONS:
-            shell.append(rel)
-        elif ext in ext_lang:
-            candidates.setdefault(ext_lang[ext], []).append((rel, name))
-    for lang, manifests in NEEDS_MANIFEST.items():
-        if lang in candidates and not names.intersection(manifests):
-            del candidates[lang]
-    matchers: dict[str, Any] = {}
+            self.shell.append(rel)
+        elif ext in self._ext_lang:
+            self.candidates.setdefault(self._ext_lang[ext], []).append((rel, name))
 
-    def matcher(lang: str):
-        if lang not in matchers:
-            matchers[lang] = globs.matcher(patterns.get(lang) or [])
-        return matchers[lang]
 
-    sources: dict[str, list[str]] = {}
-    for lang, files in candidates.items():
-        is_test = matcher(lang)
-        kept = [rel for rel, name in files if not is_test(rel, name)]  # a test file is not source
-        if kept:
-            sources[lang] = kept
-    if not sources and shell:
-        sources["shell"] = shell
-    # one pass over the files for every language (and family member) still without a test
-    pending = sorted({m for lang in sources for m in next((f for f in FAMILIES if lang in f), {lang})})
+def _first_tests(code_files: list[tuple[str, str]], pending: list[str], matcher) -> dict[str, str | None]:
+    """For each language of ``pending``, the first of ``code_files`` its test patterns match (or None)."""
     tests: dict[str, str | None] = dict.fromkeys(pending)
     checks = [(lang, matcher(lang)) for lang in pending]
     for rel, name in code_files:
@@ -360,6 +359,36 @@ def analyse_tests(inventory: list[str], settings: dict[str, Any]) -> dict[str, A
             for lang in found:
                 tests[lang] = rel
             checks = [(lang, is_test) for lang, is_test in checks if lang not in found]
+    return tests
+
+
+def analyse_tests(inventory: list[str], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Languages with source files, and for each the first test file found (or None).
+
+    Two passes keep this linear and cheap on large repositories: candidate
+    source files are found by extension, then only the detected languages'
+    test patterns are tried, stopping at the first test file.
+    """
+    patterns = unit_test_patterns(settings)
+    files = _Files(inventory)
+    matchers: dict[str, Any] = {}
+
+    def matcher(lang: str):
+        if lang not in matchers:
+            matchers[lang] = globs.matcher(patterns.get(lang) or [])
+        return matchers[lang]
+
+    sources: dict[str, list[str]] = {}
+    for lang, candidates in files.candidates.items():
+        is_test = matcher(lang)
+        kept = [rel for rel, name in candidates if not is_test(rel, name)]  # a test file is not source
+        if kept:
+            sources[lang] = kept
+    if not sources and files.shell:
+        sources["shell"] = files.shell
+    # one pass over the files for every language (and family member) still without a test
+    pending = sorted({m for lang in sources for m in next((f for f in FAMILIES if lang in f), {lang})})
+    tests = _first_tests(files.code_files, pending, matcher)
     return {"sources": sources, "tests": tests, "patterns": patterns}
 
 

@@ -30,8 +30,10 @@ from typing import Any, Iterator
 from guidecheck import crossref
 from guidecheck.parsers import k8s
 from guidecheck.checks import NotApplicable, workload_object
-from guidecheck.checks.openapi import exempt_path, key_line, operations, spec_of
+from guidecheck.checks import settings as settings_of
+from guidecheck.checks.openapi import exempt_path, operations, spec_of
 from guidecheck.model import Hit, Target
+from guidecheck.parsers.yaml import key_line, line_of
 
 # ======================================================================= GC601
 
@@ -86,7 +88,7 @@ def _unsecured_operations(spec, ctx) -> list[tuple[str, int, str, bool]]:
         if own:
             sec, line = op.get("security"), key_line(op, "security")
         else:
-            sec, line = global_sec, key_line(item, method, getattr(op, "line", 1))
+            sec, line = global_sec, key_line(item, method, line_of(op))
         problem = _requirement_problem(sec, schemes, own)
         if problem:
             out.append((spec.display(ab), line, f"{where} {problem}", own))
@@ -111,23 +113,28 @@ def _requirement_problem(sec: Any, schemes: dict[str, str], own: bool) -> str | 
 def _mesh_covered(workload: Target, ctx) -> tuple[bool, str]:
     """Whether Istio enforces a JWT on the workload's pods (and if not, what is missing)."""
     obj = workload.data
-    root_ns = str(ctx.settings.get("mesh-root-namespace") or "istio-system")
+    root_ns = str(ctx.settings["mesh-root-namespace"])
     pod_labels = k8s.pod_labels(obj)
-    ra = [t for t in crossref.related(workload, ctx, kinds=("RequestAuthentication",))
-          if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns) and _has_jwt_rules(t.data)]
-    pols = [t for t in crossref.related(workload, ctx, kinds=("AuthorizationPolicy",))
-            if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns)]
-    deny_ok = any(_deny_without_principal(t.data, ctx) for t in pols)
-    allows = [t for t in pols if str(k8s.get(t.data, "spec", "action") or "ALLOW").upper() == "ALLOW"]
-    allow_requires = bool(allows) and any(_allow_requires(t.data) for t in allows)
-    holes = [t for t in allows if _allow_hole(t.data, ctx)]
-    if not ra:
+
+    def selecting(kind: str) -> list[Target]:
+        """The Istio policies of ``kind`` in scope that act on the workload's pods."""
+        return [t for t in crossref.related(workload, ctx, kinds=(kind,))
+                if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns)]
+
+    if not any(_has_jwt_rules(t.data) for t in selecting("RequestAuthentication")):
         return False, "no RequestAuthentication with jwtRules selects its pods"
-    if deny_ok:
+    return _authorization_verdict(selecting("AuthorizationPolicy"), ctx)
+
+
+def _authorization_verdict(pols: list[Target], ctx) -> tuple[bool, str]:
+    """Whether the AuthorizationPolicies acting on a workload's pods require a request principal on every call."""
+    if any(_deny_without_principal(t.data, ctx) for t in pols):
         return True, ""
-    if not allow_requires:
+    allows = [t for t in pols if str(k8s.get(t.data, "spec", "action") or "ALLOW").upper() == "ALLOW"]
+    if not any(_allow_requires(t.data) for t in allows):
         return False, ("no AuthorizationPolicy requires a request principal (rules from.source.requestPrincipals, "
                        "or a DENY rule with notRequestPrincipals: ['*']) for its pods")
+    holes = [t for t in allows if _allow_hole(t.data, ctx)]
     if holes:
         names = ", ".join(sorted(crossref.name(t.data) or "?" for t in holes))
         return False, f"AuthorizationPolicy {names} also allows requests without a request principal"
@@ -356,11 +363,11 @@ def _is_signing_key(obj: dict, ctx, *names: Any) -> bool:
 
 
 def _limit(ctx) -> _dt.timedelta:
-    hours = ctx.settings.get("key-rotation-hours", 24)
+    hours = ctx.settings["key-rotation-hours"]
     try:
         return _dt.timedelta(hours=float(hours))
-    except (TypeError, ValueError):
-        return _dt.timedelta(hours=24)
+    except (TypeError, ValueError):  # a value of the wrong type (settings built in code)
+        return _dt.timedelta(hours=float(settings_of.default("key-rotation-hours")))
 
 
 def key_rotation(target: Target, ctx) -> Iterator[Hit]:
@@ -544,7 +551,7 @@ def _secret(target: Target, obj: dict, ctx) -> Iterator[Hit]:
     if not ok:
         names = ", ".join(sorted(f"{m.data.get('kind')}/{crossref.name(m.data)}" for m in mechanisms))
         yield Hit(f"signing-key Secret {name!r} is rotated by {names}, but none rotates it at least every "
-                  f"{ctx.settings.get('key-rotation-hours', 24)} h (see that object's finding)", line=target.line)
+                  f"{ctx.settings['key-rotation-hours']} h (see that object's finding)", line=target.line)
 
 
 def _parse_time(value: Any) -> _dt.datetime | None:
