@@ -277,7 +277,7 @@ def monitors_in_scope(target: Target, ctx) -> list[Target]:
 def monitor_selection(monitor: Target, ctx) -> list[Target]:
     """What a monitor selects in its scope: Services (ServiceMonitor) or workloads (PodMonitor)."""
     kind = monitor.data.get("kind") if isinstance(monitor.data, dict) else None
-    what = MONITOR_KINDS.get(kind, (None,))[0]
+    what = MONITOR_KINDS[kind][0] if isinstance(kind, str) and kind in MONITOR_KINDS else None
     if what == "Service":
         return [t for t in related(monitor, ctx, kinds=("Service",)) if monitor_selects_service(monitor.data, t.data)]
     if what == "Pod":

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 from guidecheck.parsers import k8s
 from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
+from guidecheck.parsers.yaml import col_of, line_of
 
 
 def _present(node: Any, path: str) -> bool:
@@ -57,7 +58,7 @@ def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit
             spec_ = k8s.pod_spec(obj)
             if spec_ is None:
                 raise NotApplicable("no pod spec")
-            items = [(None, spec_, getattr(spec_, "line", target.line), getattr(spec_, "col", 1))]
+            items = [(None, spec_, line_of(spec_, target.line), col_of(spec_))]
         else:
             items = [(c.name, c.data, c.line, c.column) for c in workload_containers(obj, which)]
         for name, node, line, column in items:

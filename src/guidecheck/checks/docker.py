@@ -37,6 +37,11 @@ def _dockerfile(target: Target) -> Dockerfile:
     return df
 
 
+def _final(df: Dockerfile) -> Stage:
+    """The stage that ships (``_dockerfile`` made sure there is one)."""
+    return df.stages[-1]
+
+
 def _strings(value) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -66,7 +71,7 @@ def _notes(*notes: str) -> str:
 def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC301: the final stage's base image, aliases and ARG defaults resolved, is Alpine-based."""
     df = _dockerfile(target)
-    final = df.final
+    final = _final(df)
     root = df.root_of(final)
     allowed = _strings(ctx.settings.get("allowed-base-images"))
     via = _via(df, final)
@@ -325,7 +330,7 @@ def _rpm_cache(run: _Run) -> str | None:
 def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC303: package-manager caches left in a layer of the image that ships."""
     df = _dockerfile(target)
-    chain = df.lineage(df.final)
+    chain = df.lineage(_final(df))
     for st in chain:
         for ins in st.instructions:
             if ins.name != "RUN":
@@ -343,7 +348,7 @@ def _tag_problem(j: images.Judgement, unresolved: tuple[str, ...] = ()) -> str |
     if j.state == images.INVALID:
         return "not a valid image reference" + (f": {j.problem}" if j.problem else "")
     if j.state == images.BAD_DIGEST:
-        return f"malformed digest '{_short(j.ref.digest or '', 80)}'"
+        return f"malformed digest '{_short((j.ref.digest if j.ref else None) or '', 80)}'"
     if j.state == images.UNTAGGED:
         return "no tag and no digest (Docker pulls ':latest')"
     if j.state == images.FLOATING:
@@ -386,7 +391,7 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
 def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC305: the final image carries the required OCI labels (version and revision)."""
     df = _dockerfile(target)
-    final = df.final
+    final = _final(df)
     required = _strings(ctx.settings.get("required-oci-labels"))
     if not required:
         raise NotApplicable("settings required-oci-labels is empty")

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.model import Hit, Target
 from guidecheck.parsers.chart import ChartModel
-from guidecheck.parsers.yaml import YMap
+from guidecheck.parsers.yaml import key_col, key_line
 
 # SemVer 2.0.0 (https://semver.org), as Helm requires for a chart's version
 SEMVER = re.compile(
@@ -65,9 +65,7 @@ def _no_workload(model: ChartModel, ctx: Context, with_profile: Callable[[str | 
 
 def _chart_yaml(meta: dict, model: ChartModel) -> Iterator[Hit]:
     def where(key: str) -> tuple[int, int]:
-        if isinstance(meta, YMap) and key in meta:
-            return meta.key_line(key), meta.key_col(key)
-        return (getattr(meta, "line", 1), 1)
+        return key_line(meta, key), key_col(meta, key) if key in meta else 1
 
     api = meta.get("apiVersion")
     if api != "v2":

@@ -32,6 +32,7 @@ from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.checks.obs_scope import cluster_anchor, listing, pod_annotations, repo_scope_or_na, scope_name, short
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import k8s
+from guidecheck.parsers.yaml import line_of
 from guidecheck.parsers.fluentbit import (
     FLUENT_OPERATOR_KINDS,
     Pipeline,
@@ -149,6 +150,7 @@ def _json_gap(pipe: Pipeline, pipes: list[Pipeline], ctx: Context) -> Hit | None
     if _forwards(pipe) and any(json_evidence(a, parsers) for a in _aggregators(pipes) if a is not pipe):
         return None
     kube = [s for s in pipe.of("FILTER") if s.plugin == "kubernetes"]
+    at: Section | None
     if kube:
         at = kube[0]
         msg = (f"{pipe.label}: the kubernetes filter does not merge JSON logs (Merge_Log On), and no parser "
@@ -317,9 +319,10 @@ def _ann_line(obj: dict, key: str) -> int:
     if obj.get("kind") == "Pod":
         node = k8s.get(obj, "metadata", "annotations")
     else:
-        path = k8s.POD_SPEC_PATHS.get(obj.get("kind"), ("spec",))
+        kind = obj.get("kind")
+        path = k8s.POD_SPEC_PATHS.get(kind, ("spec",)) if isinstance(kind, str) else ("spec",)
         node = k8s.get(obj, *path[:-1], "metadata", "annotations")
-    return k8s.line(node, key, getattr(obj, "line", 1))
+    return k8s.line(node, key, line_of(obj))
 
 
 __all__ = ["json_evidence", "log_pipeline", "loki_outputs"]

@@ -17,6 +17,7 @@ from guidecheck.checks import Context, workload_containers
 from guidecheck.checks.obs_scope import listing, long_running_workload, pod_annotations, services_of, where
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import k8s
+from guidecheck.parsers.yaml import col_of, line_of
 
 
 @dataclass
@@ -62,8 +63,8 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
     if any(r.port == want_port and r.path == want_path for r in routes):
         return
     at_port = [(c, p) for c, p in declared if p["containerPort"] == want_port]
-    line = at_port[0][1].line if at_port else conts[0].line
-    column = getattr(at_port[0][1], "col", 1) if at_port else conts[0].column
+    line = line_of(at_port[0][1]) if at_port else conts[0].line
+    column = col_of(at_port[0][1]) if at_port else conts[0].column
     container = at_port[0][0].name if at_port else None
     to_port = [r for r in routes if r.port == want_port]
     if to_port:

@@ -106,7 +106,8 @@ def listing(items: list[str], limit: int = 4) -> str:
 def pod_annotations(obj: dict) -> dict:
     if obj.get("kind") == "Pod":
         return k8s.annotations(obj)
-    path = k8s.POD_SPEC_PATHS.get(obj.get("kind"))
+    kind = obj.get("kind")
+    path = k8s.POD_SPEC_PATHS.get(kind) if isinstance(kind, str) else None
     return k8s.as_map(k8s.get(obj, *path[:-1], "metadata", "annotations")) if path else {}
 
 

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from guidecheck.checks import NotApplicable
 from guidecheck.model import Hit, Target
+from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
 
 MAX_ERRORS_PER_DOCUMENT = 100
 _CONSTRAINT_KEYS = frozenset({"type", "enum", "const", "not", "items", "properties", "allOf", "oneOf", "anyOf",
@@ -54,12 +55,6 @@ def operations(spec) -> Iterator[tuple[str, str, Any, Any, str]]:
             op = item.get(method)
             if isinstance(op, dict):
                 yield api_path, method, op, item, ab
-
-
-def key_line(node: Any, key: Any, default: int = 1) -> int:
-    if hasattr(node, "key_line"):
-        return node.key_line(key)
-    return getattr(node, "line", default)
 
 
 # ----------------------------------------------------------------- GC901
@@ -166,8 +161,7 @@ def _ref_holder(spec, ref: str) -> tuple[str, int]:
     for ab, f in spec.files.items():
         for holder, value, _base in iter_refs(f.data):
             if isinstance(value, str) and ref and (ref in value or value.endswith(ref)):
-                line = holder.value_line("$ref") if hasattr(holder, "value_line") else getattr(holder, "line", 1)
-                return f.path, line
+                return f.path, value_line(holder, "$ref")
     return spec.path, 0
 
 
@@ -220,11 +214,9 @@ class _Handlers(dict):
             raise _Denied(uri)
         return f.data
 
-    def _deny(self, uri: str):
-        raise _Denied(uri)
 
-
-def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
+def _validate(spec, family: str) -> Iterator[tuple[str | None, int, str]]:
+    """(file, line, message) per validation error; (None, 0, the $ref or error) where validation stopped."""
     cls = _validator_class(family)
     if cls is None:
         yield spec.path, 1, f"OpenAPI {family} is not supported by the installed openapi-spec-validator"
@@ -269,10 +261,10 @@ def _described(spec, err: Any, best_match: Any) -> tuple[str, int, str]:
     else:
         parts = tuple(parts) + tuple(detail.relative_path if detail is not err else ())
     path, line, node = _locate(spec, parts)
-    if isinstance(node, dict) and "default" in node and hasattr(node, "key_line"):
+    if isinstance(node, dict) and "default" in node:
         try:
             if detail.instance == node["default"] and not detail.relative_path:
-                line = node.key_line("default")  # a default value that does not match its schema
+                line = key_line(node, "default", line)  # a default value that does not match its schema
         except Exception:  # noqa: BLE001 - comparison of odd values
             pass
     where = " > ".join(str(p) for p in parts)
@@ -329,7 +321,7 @@ def locate(spec, parts) -> tuple[str, int]:
 
 def _locate(spec, parts) -> tuple[str, int, Any]:
     node, ab = spec.data, spec.abspath
-    line = getattr(node, "line", 1)
+    line = line_of(node)
     for part in parts:
         if isinstance(node, dict) and part not in node and isinstance(node.get("$ref"), str):
             node, ab = spec.deref(node, ab)
@@ -337,14 +329,14 @@ def _locate(spec, parts) -> tuple[str, int, Any]:
             line = key_line(node, part, line)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.item_line(part) if hasattr(node, "item_line") else line
+            line = item_line(node, part, line)
             node = node[part]
         else:
             break
     if isinstance(node, dict) and isinstance(node.get("$ref"), str):
         target, t_ab = spec.deref(node, ab)
         if target is not node:  # the path ends at a reference: the error is in what it points at
-            node, ab, line = target, t_ab, getattr(target, "line", line)
+            node, ab, line = target, t_ab, line_of(target, line)
     return spec.display(ab), line, node
 
 
@@ -375,10 +367,10 @@ def constrained_inputs(target: Target, ctx) -> Iterator[Hit]:
                     continue
                 params[(p.get("name"), p.get("in"))] = (p, p_ab, plist, i, c_ab, raw)
         for (pname, pin), (p, p_ab, plist, i, c_ab, raw) in sorted(params.items(), key=lambda kv: str(kv[0])):
-            line = plist.item_line(i) if hasattr(plist, "item_line") else getattr(p, "line", 1)
+            line = item_line(plist, i, line_of(p))
             ppath = spec.display(p_ab if p is not raw else c_ab)
             if p is not raw:
-                line = getattr(p, "line", line)
+                line = line_of(p, line)
             label = f"{pin} parameter {str(pname)[:60]!r} of {where}"
             checker.parameter(p, p_ab, label, ppath, line)
         body = op.get("requestBody")
@@ -457,7 +449,7 @@ class _Inputs:
                 if target is node:
                     continue  # unresolvable: GC902 reports it
                 node, cur = target, t_ab
-                ln = getattr(node, "line", ln)
+                ln = line_of(node, ln)
                 what = f"schema {ref.rsplit('/', 1)[-1][:60]!r}"
             if not isinstance(node, dict) or (id(node), part) in visited:
                 continue
@@ -481,7 +473,8 @@ class _Inputs:
 
     def _open_object(self, node: dict, cur: str, tlist: list, part: bool) -> str | None:
         """Why an object schema accepts any properties, or None (not an object, closed, or part of an allOf)."""
-        members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
+        all_of = node.get("allOf")
+        members = all_of if isinstance(all_of, list) else []
         is_object = "object" in tlist or (not tlist and (isinstance(node.get("properties"), dict) or
                                                           any(self._objectish(m, cur) for m in members)))
         if not (is_object and not part and not self._closed(node, cur)):
@@ -513,7 +506,7 @@ class _Inputs:
             if not isinstance(seq, list):
                 continue
             for i, sub in enumerate(seq):
-                sub_line = seq.item_line(i) if hasattr(seq, "item_line") else ln
+                sub_line = item_line(seq, i, ln)
                 if k == "allOf":  # parts of one object: their properties are checked, closure on the whole
                     out.append((sub, cur, sub_line, what, True))
                 else:

@@ -376,7 +376,8 @@ def key_rotation(target: Target, ctx) -> Iterator[Hit]:
     if not isinstance(obj, dict):
         raise NotApplicable("not an object")
     kind = obj.get("kind")
-    api = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
+    api_version = obj.get("apiVersion")
+    api = api_version if isinstance(api_version, str) else ""
     if kind == "CronJob":
         yield from _cronjob(target, obj, ctx)
     elif kind == "Certificate" and api.startswith("cert-manager.io/"):
@@ -410,7 +411,7 @@ def _cron_interval(obj: dict, target: Target):
     if spec.get("suspend") is True:
         return None, "the CronJob is suspended (spec.suspend: true)", k8s.line(spec, "suspend", target.line)
     tz = spec.get("timeZone") if isinstance(spec.get("timeZone"), str) else None
-    raw = spec.get("schedule")
+    raw: Any = spec.get("schedule")  # cron.parse reports a schedule that is not a string
     if isinstance(raw, str):
         body = " ".join(raw.split())
         if re.match(r"^(?:CRON_TZ|TZ)=", body):

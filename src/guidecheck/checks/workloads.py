@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from guidecheck.parsers import images, k8s
 from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
-from guidecheck.parsers.yaml import YMap
+from guidecheck.parsers.yaml import YMap, key_col, key_line
 
 # ------------------------------------------------------------------ helpers
 
@@ -121,7 +121,7 @@ def image_tag_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
             msg = f"image '{shown}' of {im.where} uses the floating tag '{_short(v.tag or '', 60)}' and no digest"
         elif v.state == BAD_DIGEST:
             msg = (f"image '{shown}' of {im.where} has a malformed digest "
-                   f"'{_short(v.ref.digest or '', 80)}': it is neither pinned nor pullable")
+                   f"'{_short((v.ref.digest if v.ref else None) or '', 80)}': it is neither pinned nor pullable")
         elif v.state == INVALID:
             msg = f"image '{shown}' of {im.where} is not a valid image reference" + (
                 f": {v.problem}" if v.problem else "")
@@ -186,40 +186,49 @@ def helm_managed(target: Target, ctx: Context) -> Iterator[Hit]:
             raise NotApplicable(f"created by its controller {_text(o.get('kind')) or '?'}/"
                                 f"{_text(o.get('name')) or '?'}, which is checked instead")
     labels = k8s.labels(obj)
-    ann = k8s.annotations(obj)
-    if _text(labels.get("helm.sh/chart")):
+    if _helm_marked(labels, k8s.annotations(obj)):
         return
-    managed_by = _text(labels.get("app.kubernetes.io/managed-by"))
-    if managed_by.lower() in _HELM_LABEL_VALUES:
-        return
-    if _text(labels.get("heritage")).lower() in _HELM_LABEL_VALUES:  # pre-2019 chart convention
-        return
-    if _text(ann.get("meta.helm.sh/release-name")):
-        return
-    if isinstance(meta, YMap) and isinstance(meta.get("labels"), dict):
-        line, col = meta.key_line("labels"), meta.key_col("labels")
-    elif isinstance(obj, YMap) and "metadata" in obj:
-        line, col = obj.key_line("metadata"), obj.key_col("metadata")
-    else:
-        line, col = target.line, 1
+    line, col = _labels_position(target, obj, meta)
     kind = obj.get("kind")
     name = target.ref.name
     what = f"{kind} '{_short(name, 80)}'" if name else str(kind)
-    origin = target.origin or {}
+    managed_by = _text(labels.get("app.kubernetes.io/managed-by"))
+    yield Hit(_not_helm_message(what, target.origin or {}, managed_by), line=line, column=col)
+
+
+def _helm_marked(labels: dict, ann: dict) -> bool:
+    """Helm's chart label, its managed-by (or pre-2019 heritage) label, or Helm 3's release annotation."""
+    if _text(labels.get("helm.sh/chart")):
+        return True
+    if _text(labels.get("app.kubernetes.io/managed-by")).lower() in _HELM_LABEL_VALUES:
+        return True
+    if _text(labels.get("heritage")).lower() in _HELM_LABEL_VALUES:  # pre-2019 chart convention
+        return True
+    return bool(_text(ann.get("meta.helm.sh/release-name")))
+
+
+def _labels_position(target: Target, obj: dict, meta: Any) -> tuple[int, int]:
+    """Where a GC402 finding sits: the object's labels, else its metadata, else the object."""
+    if isinstance(meta, YMap) and isinstance(meta.get("labels"), dict):
+        return key_line(meta, "labels"), key_col(meta, "labels")
+    if isinstance(obj, YMap) and "metadata" in obj:
+        return key_line(obj, "metadata"), key_col(obj, "metadata")
+    return target.line, 1
+
+
+def _not_helm_message(what: str, origin: dict, managed_by: str) -> str:
     if origin.get("source") in ("helm", "chart") or origin.get("chart"):
-        msg = (f"{what} is rendered from a chart but carries no helm.sh/chart or app.kubernetes.io/managed-by: "
-               "Helm label, so the deployed object cannot be traced to its Helm release")
-    elif origin.get("source") in ("cluster", "dump"):  # a live object: Helm 3 annotates what it installs
-        msg = (f"{what} runs outside any Helm release: no meta.helm.sh/release-name annotation and no "
-               "helm.sh/chart or app.kubernetes.io/managed-by: Helm label"
-               + (f" (managed-by is '{_short(managed_by, 60)}')" if managed_by else ""))
-    elif managed_by:
-        msg = (f"{what} is not managed by Helm: app.kubernetes.io/managed-by is '{_short(managed_by, 60)}', "
-               "and there is no helm.sh/chart label")
-    else:
-        msg = (f"{what} is not managed by Helm: no helm.sh/chart or app.kubernetes.io/managed-by: Helm label "
-               "and no meta.helm.sh/release-name annotation")
-    yield Hit(msg, line=line, column=col)
+        return (f"{what} is rendered from a chart but carries no helm.sh/chart or app.kubernetes.io/managed-by: "
+                "Helm label, so the deployed object cannot be traced to its Helm release")
+    if origin.get("source") in ("cluster", "dump"):  # a live object: Helm 3 annotates what it installs
+        return (f"{what} runs outside any Helm release: no meta.helm.sh/release-name annotation and no "
+                "helm.sh/chart or app.kubernetes.io/managed-by: Helm label"
+                + (f" (managed-by is '{_short(managed_by, 60)}')" if managed_by else ""))
+    if managed_by:
+        return (f"{what} is not managed by Helm: app.kubernetes.io/managed-by is '{_short(managed_by, 60)}', "
+                "and there is no helm.sh/chart label")
+    return (f"{what} is not managed by Helm: no helm.sh/chart or app.kubernetes.io/managed-by: Helm label "
+            "and no meta.helm.sh/release-name annotation")
 
 
 # ---------------------------------------------------------------- resources
