@@ -17,11 +17,12 @@ same language.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from guidecheck.parsers import k8s
 from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
+from guidecheck.parsers import k8s
 from guidecheck.parsers.yaml import col_of, line_of
 
 
@@ -66,8 +67,13 @@ def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit
             present = [p for p in forbid if _present(node, p)]
             if missing or present:
                 yield Hit(
-                    message.format(missing=" and ".join(missing), present=" and ".join(present), container=name,
-                                   kind=kind, name=target.ref.name),
+                    message.format(
+                        missing=" and ".join(missing),
+                        present=" and ".join(present),
+                        container=name,
+                        kind=kind,
+                        name=target.ref.name,
+                    ),
                     line=line,
                     column=column,
                     container=name,

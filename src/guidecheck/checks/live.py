@@ -14,7 +14,8 @@ them.  ``target.data["probe"]`` says what a live target is:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.checks import settings as settings_of
@@ -47,10 +48,11 @@ def coverage_gaps(target: Target, ctx: Context) -> Iterator[Hit]:
     kind = data.get("kind") or "?"
     resource = data.get("resource") or "?"
     what = f"{kind} ({resource})" if resource != kind else str(kind)
-    yield Hit(f"{what} could not be read {_where(data)}: {error}; the rules on {kind} objects did not run there, "
-              "so this audit's coverage is incomplete", extra={"resource": resource, "kind": kind,
-                                                               "namespace": data.get("namespace"),
-                                                               "status": data.get("status")})
+    yield Hit(
+        f"{what} could not be read {_where(data)}: {error}; the rules on {kind} objects did not run there, "
+        "so this audit's coverage is incomplete",
+        extra={"resource": resource, "kind": kind, "namespace": data.get("namespace"), "status": data.get("status")},
+    )
 
 
 def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
@@ -90,8 +92,10 @@ def logs_json(target: Target, ctx: Context) -> Iterator[Hit]:
         return
     example = data.get("example")
     tail = f"; e.g. '{example}'" if isinstance(example, str) and example else ""
-    yield Hit(f"{where}: {total - js} of {total} recent log lines are not JSON objects "
-              f"(at least {ratio:.0%} must be){tail}", container=str(data.get("container") or "") or None)
+    yield Hit(
+        f"{where}: {total - js} of {total} recent log lines are not JSON objects (at least {ratio:.0%} must be){tail}",
+        container=str(data.get("container") or "") or None,
+    )
 
 
 __all__ = ["coverage_gaps", "logs_json", "metrics_endpoint"]

@@ -12,15 +12,31 @@ from __future__ import annotations
 import fnmatch
 import os
 import urllib.parse
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from guidecheck.checks import NotApplicable
 from guidecheck.model import Hit, Target
 from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
 
 MAX_ERRORS_PER_DOCUMENT = 100
-_CONSTRAINT_KEYS = frozenset({"type", "enum", "const", "not", "items", "properties", "allOf", "oneOf", "anyOf",
-                              "format", "pattern", "maxLength", "$ref"})
+_CONSTRAINT_KEYS = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "not",
+        "items",
+        "properties",
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "format",
+        "pattern",
+        "maxLength",
+        "$ref",
+    }
+)
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 
 
@@ -69,8 +85,10 @@ def document_present(target: Target, ctx) -> Iterator[Hit]:
         return
     if not _is_service_repo(target, ctx, prefix, info):
         raise NotApplicable("nothing here is deployed as a service (no Dockerfile, chart or workload manifest)")
-    yield Hit("no OpenAPI/Swagger document in the repository: add the service's API description as a YAML or JSON "
-              "file with a top-level 'openapi' (3.x) or 'swagger' (2.0) key")
+    yield Hit(
+        "no OpenAPI/Swagger document in the repository: add the service's API description as a YAML or JSON "
+        "file with a top-level 'openapi' (3.x) or 'swagger' (2.0) key"
+    )
 
 
 def _is_service_repo(target: Target, ctx, prefix: str, info) -> bool:
@@ -103,8 +121,11 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
     if family is None:
         yield from (h for h in (hit(p.path, p.line, p.message, p.column) for p in problems) if h)
         kw = spec.keyword
-        yield Hit(f"unsupported {kw} version {spec.version!r}: expected "
-                  f"{'2.0' if kw == 'swagger' else '3.0.x, 3.1.x or 3.2.x'}", line=target.line)
+        yield Hit(
+            f"unsupported {kw} version {spec.version!r}: expected "
+            f"{'2.0' if kw == 'swagger' else '3.0.x, 3.1.x or 3.2.x'}",
+            line=target.line,
+        )
         return
     notes: dict[int, str] = {}
     circular = [i for i, p in enumerate(problems) if p.kind == "circular"]
@@ -124,27 +145,38 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
             continue
         count += 1
         if count > MAX_ERRORS_PER_DOCUMENT:
-            yield Hit(f"more than {MAX_ERRORS_PER_DOCUMENT} validation errors; the rest are not shown",
-                      line=target.line)
+            yield Hit(
+                f"more than {MAX_ERRORS_PER_DOCUMENT} validation errors; the rest are not shown", line=target.line
+            )
             return
         yield h
 
 
-def _validation_results(spec, family: str, target: Target, problems: list,
-                        notes: dict[int, str]) -> list[tuple[str, int, str]]:
+def _validation_results(
+    spec, family: str, target: Target, problems: list, notes: dict[int, str]
+) -> list[tuple[str, int, str]]:
     """The validator's findings as (path, line, message); where it stopped at a reference it may not follow, a
     note on the matching $ref problem (in ``notes``, by index) or a finding of its own."""
     results: list[tuple[str, int, str]] = []
     for path, line, message in _validate(spec, family):
         if path is None:  # the validator stopped at a reference it may not follow
-            idx = next((i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
-                       0 if problems else None)
+            idx = next(
+                (i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
+                0 if problems else None,
+            )
             if idx is None:
                 where = _ref_holder(spec, message)
-                results.append((where[0], where[1], "validation stopped: openapi-spec-validator cannot resolve "
-                                f"the $ref {_short(message, 200)!r} (it resolves '#/...' from the document "
-                                "root, also under a schema's $id)"
-                                if where[1] else f"validation stopped: {message}"))
+                results.append(
+                    (
+                        where[0],
+                        where[1],
+                        "validation stopped: openapi-spec-validator cannot resolve "
+                        f"the $ref {_short(message, 200)!r} (it resolves '#/...' from the document "
+                        "root, also under a schema's $id)"
+                        if where[1]
+                        else f"validation stopped: {message}",
+                    )
+                )
                 if not where[1]:
                     results[-1] = (spec.path, target.line, results[-1][2])
             else:
@@ -158,7 +190,7 @@ def _ref_holder(spec, ref: str) -> tuple[str, int]:
     """(file, line) of the first ``$ref`` whose value contains ``ref``; (document, 0) if none."""
     from guidecheck.parsers.openapi import iter_refs
 
-    for ab, f in spec.files.items():
+    for f in spec.files.values():
         for holder, value, _base in iter_refs(f.data):
             if isinstance(value, str) and ref and (ref in value or value.endswith(ref)):
                 return f.path, value_line(holder, "$ref")
@@ -201,7 +233,7 @@ class _Handlers(dict):
             return self._file(uri)
         raise _Denied(uri)
 
-    def get(self, scheme, default=None):  # noqa: D401 - dict API
+    def get(self, scheme, default=None):
         return self[scheme]
 
     def _file(self, uri: str):
@@ -224,8 +256,9 @@ def _validate(spec, family: str) -> Iterator[tuple[str | None, int, str]]:
     from jsonschema.exceptions import best_match
     from jsonschema_path import SchemaPath
 
-    sp = SchemaPath.from_dict(spec.data, base_uri="file://" + urllib.parse.quote(spec.abspath),
-                              handlers=_Handlers(spec))
+    sp = SchemaPath.from_dict(
+        spec.data, base_uri="file://" + urllib.parse.quote(spec.abspath), handlers=_Handlers(spec)
+    )
     validator = cls(sp)
     validator.keyword_validators_registry = _locating_registry(validator.keyword_validators)
     errors = iter(validator.iter_errors())
@@ -237,7 +270,9 @@ def _validate(spec, family: str) -> Iterator[tuple[str | None, int, str]]:
         except RecursionError:
             yield spec.path, 1, "validation aborted: references nest too deeply (a circular $ref?)"
             return
-        except Exception as exc:  # Unresolvable, _Denied, a referencing error: the $ref is reported by the caller
+        # Unresolvable, _Denied, a referencing error (the validator's libraries raise many types): validation
+        # stops there and the caller reports the $ref
+        except Exception as exc:  # noqa: BLE001 - any error of the validator ends validation with a finding
             ref = getattr(exc, "ref", None)
             if isinstance(ref, str):
                 yield None, 0, ref
@@ -312,14 +347,9 @@ def _locating_registry(keyword_validators):
     return Registry(keyword_validators)
 
 
-def locate(spec, parts) -> tuple[str, int]:
-    """The file and line of the node at ``parts`` (keys from the document root, following $refs as the validator
-    does); stops at the deepest node that exists."""
-    path, line, _node = _locate(spec, parts)
-    return path, line
-
-
 def _locate(spec, parts) -> tuple[str, int, Any]:
+    """The file, line and node at ``parts`` (keys from the document root, following $refs as the validator
+    does); stops at the deepest node that exists."""
     node, ab = spec.data, spec.abspath
     line = line_of(node)
     for part in parts:
@@ -463,8 +493,9 @@ class _Inputs:
         types = node.get("type")
         tlist = types if isinstance(types, list) else [types] if isinstance(types, str) else []
         if "string" in tlist and not any(k in node for k in ("maxLength", "enum", "pattern", "format", "const")):
-            self._add(path, ln, "unbounded string", f"unbounded string: {what} has no maxLength, enum, pattern "
-                      "or format")
+            self._add(
+                path, ln, "unbounded string", f"unbounded string: {what} has no maxLength, enum, pattern or format"
+            )
         why = self._open_object(node, cur, tlist, part)
         if why is not None:
             self._add(path, ln, "open object", f"open object: {what} accepts any properties ({why})")
@@ -475,8 +506,9 @@ class _Inputs:
         """Why an object schema accepts any properties, or None (not an object, closed, or part of an allOf)."""
         all_of = node.get("allOf")
         members = all_of if isinstance(all_of, list) else []
-        is_object = "object" in tlist or (not tlist and (isinstance(node.get("properties"), dict) or
-                                                          any(self._objectish(m, cur) for m in members)))
+        is_object = "object" in tlist or (
+            not tlist and (isinstance(node.get("properties"), dict) or any(self._objectish(m, cur) for m in members))
+        )
         if not (is_object and not part and not self._closed(node, cur)):
             return None
         if isinstance(node.get("additionalProperties"), dict):
@@ -492,15 +524,29 @@ class _Inputs:
         props = node.get("properties")
         if isinstance(props, dict):
             for name in props:
-                out.append((props[name], cur, key_line(props, name, ln),
-                            f"property {str(name)[:60]!r} of {_short(what, 120)}", False))
+                out.append(
+                    (
+                        props[name],
+                        cur,
+                        key_line(props, name, ln),
+                        f"property {str(name)[:60]!r} of {_short(what, 120)}",
+                        False,
+                    )
+                )
         items = node.get("items")
         if isinstance(items, dict):
             out.append((items, cur, key_line(node, "items", ln), f"items of {_short(what, 120)}", False))
         addl = node.get("additionalProperties")
         if isinstance(addl, dict):
-            out.append((addl, cur, key_line(node, "additionalProperties", ln),
-                        f"additionalProperties of {_short(what, 120)}", False))
+            out.append(
+                (
+                    addl,
+                    cur,
+                    key_line(node, "additionalProperties", ln),
+                    f"additionalProperties of {_short(what, 120)}",
+                    False,
+                )
+            )
         for k in ("allOf", "oneOf", "anyOf"):
             seq = node.get(k)
             if not isinstance(seq, list):
@@ -526,11 +572,11 @@ class _Inputs:
         if isinstance(members, list):
             for m in members:
                 m2, _ = self.spec.deref(m, cur)
-                if isinstance(m2, dict) and (m2.get("additionalProperties") is False
-                                             or m2.get("unevaluatedProperties") is False):
+                if isinstance(m2, dict) and (
+                    m2.get("additionalProperties") is False or m2.get("unevaluatedProperties") is False
+                ):
                     return True
         return False
 
 
-__all__ = ["constrained_inputs", "document_present", "exempt_path", "locate", "operations", "spec_of",
-           "valid_document"]
+__all__ = ["constrained_inputs", "document_present", "exempt_path", "operations", "spec_of", "valid_document"]

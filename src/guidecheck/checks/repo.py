@@ -28,8 +28,8 @@ show it; the message and ``extra.services`` list every service found.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from guidecheck import globs
 from guidecheck.checks import Context, NotApplicable
@@ -39,9 +39,28 @@ from guidecheck.model import Hit, Target
 # Directories whose content is not the service itself.
 NON_PRODUCTION_DIRS = frozenset(
     {
-        "test", "tests", "testing", "testdata", "test-data", "test_data", "__tests__", "e2e", "e2e-tests",
-        "integration", "integration-tests", "it", "spec", "fixtures", "example", "examples", "sample",
-        "samples", "doc", "docs", "documentation", "hack",
+        "test",
+        "tests",
+        "testing",
+        "testdata",
+        "test-data",
+        "test_data",
+        "__tests__",
+        "e2e",
+        "e2e-tests",
+        "integration",
+        "integration-tests",
+        "it",
+        "spec",
+        "fixtures",
+        "example",
+        "examples",
+        "sample",
+        "samples",
+        "doc",
+        "docs",
+        "documentation",
+        "hack",
     }
 )
 _TESTISH_DIR = re.compile(r"^(?:tests?|e2e)[-_]|[-_](?:tests?|e2e)$", re.IGNORECASE)
@@ -49,8 +68,19 @@ _TESTISH_DIR = re.compile(r"^(?:tests?|e2e)[-_]|[-_](?:tests?|e2e)$", re.IGNOREC
 # Words in a Dockerfile name that mark a development-only variant.
 DEV_VARIANT_WORDS = frozenset(
     {
-        "dev", "devel", "develop", "development", "debug", "test", "tests", "testing", "ci", "local",
-        "e2e", "devcontainer", "integration",
+        "dev",
+        "devel",
+        "develop",
+        "development",
+        "debug",
+        "test",
+        "tests",
+        "testing",
+        "ci",
+        "local",
+        "e2e",
+        "devcontainer",
+        "integration",
     }
 )
 
@@ -62,6 +92,7 @@ MAX_LISTED = 6
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _inventory(target: Target) -> Any:
     info = target.data
@@ -119,7 +150,7 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
             return f"{directory}:{stem}", None
     for base in _DOCKERFILE_BASES:
         if low.startswith(base) and len(low) > len(base) and low[len(base)] in ".-_":
-            words = set(_WORD_SPLIT.split(low[len(base) + 1:])) - {""}
+            words = set(_WORD_SPLIT.split(low[len(base) + 1 :])) - {""}
             if words & DEV_VARIANT_WORDS:
                 return "", "development variant"
             return directory, None  # Dockerfile.cross, Dockerfile-windows: same image, other platform
@@ -158,10 +189,14 @@ def rendering_charts(chart_dirs: set[str], inventory: list) -> set[str]:
         while i >= 0:
             if i == 0 or p[i - 1] == "/":
                 d = p[: i - 1] if i else "."
-                rest = p[i + len("templates/"):]
+                rest = p[i + len("templates/") :]
                 name = rest.rsplit("/", 1)[-1]
-                if (d in chart_dirs and not name.startswith("_") and name != "NOTES.txt"
-                        and not rest.startswith("tests/")):
+                if (
+                    d in chart_dirs
+                    and not name.startswith("_")
+                    and name != "NOTES.txt"
+                    and not rest.startswith("tests/")
+                ):
                     found.add(d)
             i = p.find("templates/", i + 1)
     return found
@@ -195,6 +230,7 @@ def chart_report(info: Any) -> tuple[list[Any], dict[str, str]]:
 
 # ---------------------------------------------------------------- GC201
 
+
 def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC201: at most ``max-services-per-repo`` production images and application charts."""
     info = _inventory(target)
@@ -223,6 +259,7 @@ def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
 
 # ---------------------------------------------------------------- GC202
 
+
 def has_dockerfile(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC202: a production Dockerfile (Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile)."""
     info = _inventory(target)
@@ -236,6 +273,7 @@ def has_dockerfile(target: Target, ctx: Context) -> Iterator[Hit]:
 
 
 # ---------------------------------------------------------------- GC203
+
 
 def has_chart(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC203: an application Helm chart with templates."""
@@ -273,10 +311,28 @@ NEEDS_MANIFEST = {"javascript": ("package.json",), "typescript": ("package.json"
 FAMILIES = ({"javascript", "typescript"}, {"java", "kotlin"})
 
 _GENERATED = re.compile(r"(?:\.pb\.go|\.pb\.gw\.go|^zz_generated.*\.go|_pb2(?:_grpc)?\.py|\.d\.ts|\.min\.js)$")
-_TOOLING = re.compile(r"^(?:\..*|.*\.config\.[cm]?[jt]s|setup\.py|noxfile\.py|conftest\.py|gulpfile\.js|Gruntfile\.js)$")
+_TOOLING = re.compile(
+    r"^(?:\..*|.*\.config\.[cm]?[jt]s|setup\.py|noxfile\.py|conftest\.py|gulpfile\.js|Gruntfile\.js)$"
+)
 # directories holding neither the service's code nor its tests
-_NO_CODE_DIRS = frozenset({"doc", "docs", "documentation", "example", "examples", "sample", "samples", "hack",
-                           "scripts", "script", "testdata", "test-data", "test_data", "fixtures"})
+_NO_CODE_DIRS = frozenset(
+    {
+        "doc",
+        "docs",
+        "documentation",
+        "example",
+        "examples",
+        "sample",
+        "samples",
+        "hack",
+        "scripts",
+        "script",
+        "testdata",
+        "test-data",
+        "test_data",
+        "fixtures",
+    }
+)
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "e2e", "integration", "it", "spec"})
 
 
@@ -398,8 +454,11 @@ def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     found = analyse_tests(info.inventory, ctx.settings)
     sources, tests, patterns = found["sources"], found["tests"], found["patterns"]
     if not sources:
-        yield Hit("no source code found to test (no Go, Python, JavaScript/TypeScript, Java/Kotlin, C#, Ruby, "
-                  "Rust or PHP files outside test, example and documentation directories)", line=1)
+        yield Hit(
+            "no source code found to test (no Go, Python, JavaScript/TypeScript, Java/Kotlin, C#, Ruby, "
+            "Rust or PHP files outside test, example and documentation directories)",
+            line=1,
+        )
         return
     missing = []
     for lang in sorted(sources):
@@ -416,7 +475,12 @@ def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
         pats = patterns.get(lang) or []
         sample = next((f for f in sources[lang] if not f.endswith("/__init__.py")), sources[lang][0])
         n = len(sources[lang])
-        details.append(f"{lang} ({n} source file{'s' if n != 1 else ''}, e.g. {sample}; "
-                       f"looked for {', '.join(pats[:4]) or 'no patterns configured'})")
-    yield Hit(f"no unit tests for {', '.join(missing)}: " + "; ".join(details), line=1,
-              extra={"languages": sorted(sources), "without_tests": missing})
+        details.append(
+            f"{lang} ({n} source file{'s' if n != 1 else ''}, e.g. {sample}; "
+            f"looked for {', '.join(pats[:4]) or 'no patterns configured'})"
+        )
+    yield Hit(
+        f"no unit tests for {', '.join(missing)}: " + "; ".join(details),
+        line=1,
+        extra={"languages": sorted(sources), "without_tests": missing},
+    )
