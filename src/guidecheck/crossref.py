@@ -22,10 +22,10 @@ with ``-n``) is taken to be in every namespace.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-from guidecheck.parsers import k8s
 from guidecheck.model import Target
+from guidecheck.parsers import k8s
 
 
 def scope(target: Target) -> str:
@@ -63,6 +63,7 @@ def visible(a: Target, b: Target) -> bool:
 
 def _by_scope_kind(ctx) -> dict[tuple[str, object], list[tuple[int, Target]]]:
     """(scope, kind) -> [(load position, target)]: a kind's objects without walking the whole scope."""
+
     def build(c) -> dict[tuple[str, object], list[tuple[int, Target]]]:
         index: dict[tuple[str, object], list[tuple[int, Target]]] = {}
         for sc, targets in _by_scope(c).items():
@@ -93,6 +94,7 @@ def related(target: Target, ctx, kinds: Iterable[str] | None = None) -> list[Tar
 
 def _by_scope_kind_ns(ctx) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
     """(scope, kind, namespace or None) -> [(load position, target)]: a cluster is one scope of many namespaces."""
+
     def build(c) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
         index: dict[tuple[str, object, str | None], list[tuple[int, Target]]] = {}
         for (sc, kind), pairs in _by_scope_kind(c).items():
@@ -115,8 +117,10 @@ def related_same_namespace(target: Target, ctx, kinds: Iterable[str]) -> list[Ta
         return related(target, ctx, kinds)
     index = _by_scope_kind_ns(ctx)
     sc = scope(target)
-    found = sorted((pair for k in set(kinds) for key in ((sc, k, ns), (sc, k, None)) for pair in index.get(key, ())),
-                   key=lambda p: p[0])
+    found = sorted(
+        (pair for k in set(kinds) for key in ((sc, k, ns), (sc, k, None)) for pair in index.get(key, ())),
+        key=lambda p: p[0],
+    )
     return [t for _, t in found if t is not target and visible(target, t)]
 
 
@@ -173,6 +177,7 @@ def services_for(target: Target, ctx) -> list[Target]:
 
 def related_support(target: Target, ctx, kind: str) -> list[Target]:
     """Targets of a support ``kind`` (e.g. ``fluentbit``, ``alerts``) in ``target``'s scope, in load order."""
+
     def build(c) -> dict[str, list[Target]]:
         index: dict[str, list[Target]] = {}
         for t in c.of_kind(kind):
@@ -185,6 +190,7 @@ def related_support(target: Target, ctx, kind: str) -> list[Target]:
 
 def repo_target(target: Target, ctx) -> Target | None:
     """The repository target of ``target``'s scope (None for clusters and files named one by one)."""
+
     def build(c) -> dict[str, Target]:
         out: dict[str, Target] = {}
         for t in c.of_kind("repo"):
@@ -223,8 +229,11 @@ def service_port_target(service: dict, ref) -> tuple[dict | None, object]:
     for p in k8s.as_list(k8s.get(service, "spec", "ports")):
         p = k8s.as_map(p)
         if (isinstance(ref, str) and not ref.isdigit() and p.get("name") == ref) or (
-                not isinstance(ref, bool) and isinstance(ref, (int, str)) and str(ref).isdigit()
-                and p.get("port") == int(ref)):
+            not isinstance(ref, bool)
+            and isinstance(ref, (int, str))
+            and str(ref).isdigit()
+            and p.get("port") == int(ref)
+        ):
             target = p.get("targetPort")
             return p, (target if target is not None else p.get("port"))
     return None, None
@@ -277,13 +286,16 @@ def monitors_in_scope(target: Target, ctx) -> list[Target]:
 def monitor_selection(monitor: Target, ctx) -> list[Target]:
     """What a monitor selects in its scope: Services (ServiceMonitor) or workloads (PodMonitor)."""
     kind = monitor.data.get("kind") if isinstance(monitor.data, dict) else None
-    what = MONITOR_KINDS.get(kind, (None,))[0]
+    what = MONITOR_KINDS[kind][0] if isinstance(kind, str) and kind in MONITOR_KINDS else None
     if what == "Service":
         return [t for t in related(monitor, ctx, kinds=("Service",)) if monitor_selects_service(monitor.data, t.data)]
     if what == "Pod":
         kinds = tuple(ctx.settings.get("workload-kinds") or ())
-        return [t for t in related(monitor, ctx, kinds=kinds)
-                if k8s.is_long_running(t.data) and monitor_selects_pods(monitor.data, t.data)]
+        return [
+            t
+            for t in related(monitor, ctx, kinds=kinds)
+            if k8s.is_long_running(t.data) and monitor_selects_pods(monitor.data, t.data)
+        ]
     return []
 
 
@@ -315,11 +327,33 @@ def scale_targets(scaler: Target, ctx) -> list[Target]:
     tk, tn = scale_target_ref(scaler.data)
     if tk is None or tn is None:
         return []
-    return [t for t in related(scaler, ctx, kinds=(tk,))
-            if name(t.data) == tn and same_namespace(scaler.data, t.data)]
+    return [t for t in related(scaler, ctx, kinds=(tk,)) if name(t.data) == tn and same_namespace(scaler.data, t.data)]
 
 
-__all__ = ["MONITOR_KINDS", "SCALER_KINDS", "container_port", "monitor_selection", "monitor_selects_pods",
-           "monitor_selects_service", "monitors_in_scope", "namespace", "namespace_selected", "name", "profile",
-           "related", "related_same_namespace", "related_support", "repo_target", "same_namespace", "scale_target_ref", "scale_targets",
-           "scalers_for", "scope", "selects_pods_of", "service_port_target", "services_for", "view_key", "visible"]
+__all__ = [
+    "MONITOR_KINDS",
+    "SCALER_KINDS",
+    "container_port",
+    "monitor_selection",
+    "monitor_selects_pods",
+    "monitor_selects_service",
+    "monitors_in_scope",
+    "namespace",
+    "namespace_selected",
+    "name",
+    "profile",
+    "related",
+    "related_same_namespace",
+    "related_support",
+    "repo_target",
+    "same_namespace",
+    "scale_target_ref",
+    "scale_targets",
+    "scalers_for",
+    "scope",
+    "selects_pods_of",
+    "service_port_target",
+    "services_for",
+    "view_key",
+    "visible",
+]

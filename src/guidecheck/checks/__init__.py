@@ -10,8 +10,8 @@ target and the context.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck.model import Hit, Target
@@ -39,7 +39,7 @@ class Context:
     targets: list[Target] = field(default_factory=list)
     today: _dt.date = field(default_factory=_dt.date.today)  # for time-based rules (waivers)
     # the scan's clock (timezone-aware UTC) for age-based live rules (key Secrets, last backup)
-    now: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
+    now: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.UTC))
 
     _by_kind: dict[str, list[Target]] | None = field(default=None, repr=False, compare=False)
     # per-scan memo for cross-object indexes (built once, shared by every rule): name -> value

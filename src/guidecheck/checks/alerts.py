@@ -18,7 +18,7 @@ applicable (GC203 reports the missing chart).
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable, NotATarget
@@ -71,8 +71,10 @@ def _alert_sources(target: Target, ctx: Context) -> list[tuple[Target, AlertSour
 
 def _collect_alert_sources(target: Target, ctx: Context) -> list[tuple[Target, AlertSource]]:
     out = [(t, t.data) for t in crossref.related_support(target, ctx, "alerts") if isinstance(t.data, AlertSource)]
-    covered = ctx.cached("obs.alert-owners", lambda c: {id(t.data.owner) for t in c.of_kind("alerts")
-                                                        if isinstance(t.data, AlertSource) and t.data.owner})
+    covered = ctx.cached(
+        "obs.alert-owners",
+        lambda c: {id(t.data.owner) for t in c.of_kind("alerts") if isinstance(t.data, AlertSource) and t.data.owner},
+    )
     kinds = ("PrometheusRule", "VMRule", "ConfigMap")
     objs = crossref.related(target, ctx, kinds=kinds)
     if target.kind == "k8s" and isinstance(target.data, dict) and target.data.get("kind") in kinds:
@@ -92,8 +94,12 @@ def _lazy_alert_source(o: Target, ctx: Context) -> AlertSource | None:
 
 
 def _own_alert_source(o: Target, ctx: Context) -> AlertSource | None:
-    by_owner = ctx.cached("obs.alerts-by-owner", lambda c: {id(t.data.owner): t.data for t in c.of_kind("alerts")
-                                                            if isinstance(t.data, AlertSource) and t.data.owner})
+    by_owner = ctx.cached(
+        "obs.alerts-by-owner",
+        lambda c: {
+            id(t.data.owner): t.data for t in c.of_kind("alerts") if isinstance(t.data, AlertSource) and t.data.owner
+        },
+    )
     return by_owner.get(id(o)) or _lazy_alert_source(o, ctx)
 
 
@@ -103,15 +109,19 @@ def alert_thresholds(target: Target, ctx: Context) -> Iterator[Hit]:
         sources = _alert_sources(target, ctx)
         if not sources:
             repo_scope_or_na(target, ctx)
-            yield Hit("no alerting rules found (PrometheusRule, Prometheus rule file, Grafana alert provisioning "
-                      "or dashboard alerts): no threshold alert for latency, errors or availability")
+            yield Hit(
+                "no alerting rules found (PrometheusRule, Prometheus rule file, Grafana alert provisioning "
+                "or dashboard alerts): no threshold alert for latency, errors or availability"
+            )
             return
         yield from _judge_alerting(sources, ctx)
         return
     if cluster_anchor(target, ctx) and not _alert_sources(target, ctx):
-        yield Hit(f"no alerting rules found in {scope_name(target)} (PrometheusRule, VMRule, or Grafana "
-                  f"alerting in a ConfigMap): no threshold alert for latency, errors or availability; "
-                  f"reported once, on the first workload")
+        yield Hit(
+            f"no alerting rules found in {scope_name(target)} (PrometheusRule, VMRule, or Grafana "
+            f"alerting in a ConfigMap): no threshold alert for latency, errors or availability; "
+            f"reported once, on the first workload"
+        )
         return
     if not isinstance(target.data, dict) or target.data.get("kind") not in ("PrometheusRule", "VMRule", "ConfigMap"):
         raise NotATarget("not an alert source")
@@ -146,12 +156,15 @@ def _judge_alerting(sources: list[tuple[Target, AlertSource]], ctx: Context, pin
         return
     first = sources[0][1]
     files = sorted({s.path for _, s in sources})
-    msg = (f"no threshold alert for {' / '.join(missing)} among {n_alerts} alert(s) in {listing(files, 3)}")
+    msg = f"no threshold alert for {' / '.join(missing)} among {n_alerts} alert(s) in {listing(files, 3)}"
     have = [f"{s}: '{covered[s].name}'" for s in SIGNALS if s in covered]
     if have:
         msg += f" (found {', '.join(have)})"
-    near = [f"'{r.name}' ({r.path}:{r.line}) looks like {s} but compares against no threshold"
-            for s in missing for r in unthresholded.get(s, [])[:1]]
+    near = [
+        f"'{r.name}' ({r.path}:{r.line}) looks like {s} but compares against no threshold"
+        for s in missing
+        for r in unthresholded.get(s, [])[:1]
+    ]
     if near:
         msg += "; " + "; ".join(near)
     if pin:
@@ -164,9 +177,11 @@ def _judge_alerting(sources: list[tuple[Target, AlertSource]], ctx: Context, pin
 
 
 def _latency_rules(target: Target, ctx: Context) -> list[AlertRule]:
-    return ctx.memoized("obs.latency-rules", crossref.view_key(target),
-                        lambda: [r for _, src in _alert_sources(target, ctx) for r in src.rules
-                                 if "latency" in classify(r, ctx)])
+    return ctx.memoized(
+        "obs.latency-rules",
+        crossref.view_key(target),
+        lambda: [r for _, src in _alert_sources(target, ctx) for r in src.rules if "latency" in classify(r, ctx)],
+    )
 
 
 _MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\')')
@@ -227,14 +242,18 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
         rules = _latency_rules(target, ctx)
         if not rules:
             repo_scope_or_na(target, ctx)
-            yield Hit("no latency alert or recording rule (e.g. histogram_quantile over a request duration "
-                      "histogram) monitors response times")
+            yield Hit(
+                "no latency alert or recording rule (e.g. histogram_quantile over a request duration "
+                "histogram) monitors response times"
+            )
             return
         served = _served_workloads(target, ctx)
         if served and not any(_covered(w, ctx) for w in served):
             shown = listing([f"'{r.name}' ({r.path}:{r.line})" for r in rules], 2)
-            yield Hit(f"no latency rule refers to any of the {len(served)} service(s) of this repository in its "
-                      f"selectors (latency rules found: {shown})")
+            yield Hit(
+                f"no latency rule refers to any of the {len(served)} service(s) of this repository in its "
+                f"selectors (latency rules found: {shown})"
+            )
         return
     obj = target.data
     if not isinstance(obj, dict) or obj.get("kind") not in (ctx.settings.get("workload-kinds") or ()):
@@ -253,12 +272,13 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
         yield Hit("no latency alert or recording rule in scope monitors the response time of this service")
         return
     if has_repo and not any(_covered(w, ctx) for w in _served_workloads(target, ctx)):
-        raise NotApplicable("no latency rule refers to any service of this repository: reported once on the "
-                            "repository")
+        raise NotApplicable("no latency rule refers to any service of this repository: reported once on the repository")
     names = _service_names(target, services, ctx)
     shown = listing([f"'{r.name}' ({r.path}:{r.line})" for r in rules], 2)
-    yield Hit(f"no latency rule refers to this service ({', '.join(sorted(names))}) in its selectors; "
-              f"latency rules found: {shown}")
+    yield Hit(
+        f"no latency rule refers to this service ({', '.join(sorted(names))}) in its selectors; "
+        f"latency rules found: {shown}"
+    )
 
 
 __all__ = ["SIGNALS", "alert_thresholds", "classify", "latency_monitoring", "refers_to"]

@@ -13,12 +13,12 @@ autoscaler.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from guidecheck import crossref
-from guidecheck.parsers import k8s
 from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.model import Hit, Target
+from guidecheck.parsers import k8s
 
 
 def _int(value) -> int | None:
@@ -29,8 +29,11 @@ def scaler_resources(obj: dict) -> list[str]:
     """The resource metrics an autoscaler scales on (lower case)."""
     spec = k8s.as_map(obj.get("spec"))
     if obj.get("kind") == "ScaledObject":
-        return [str(t.get("type")).lower() for t in map(k8s.as_map, k8s.as_list(spec.get("triggers")))
-                if isinstance(t.get("type"), str)]
+        return [
+            str(t.get("type")).lower()
+            for t in map(k8s.as_map, k8s.as_list(spec.get("triggers")))
+            if isinstance(t.get("type"), str)
+        ]
     api = str(obj.get("apiVersion") or "")
     if api.endswith("/v1"):
         return ["cpu"]  # targetCPUUtilizationPercentage, 80 % by default
@@ -102,11 +105,13 @@ def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     for ref in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
         if k8s.as_map(ref).get("controller") is True:
             raise NotApplicable(f"managed by {k8s.as_map(ref).get('kind')}/{k8s.as_map(ref).get('name')}")
-    allowed = {str(r).lower() for r in ctx.settings.get("autoscaling-resources") or ("cpu", "memory")}
+    allowed = {str(r).lower() for r in ctx.settings["autoscaling-resources"]}
     scalers = crossref.scalers_for(target, ctx)
     if not scalers:
-        yield Hit(f"no HorizontalPodAutoscaler has scaleTargetRef {kind} '{crossref.name(obj)}': it does not "
-                  f"scale on {' or '.join(sorted(allowed))} usage")
+        yield Hit(
+            f"no HorizontalPodAutoscaler has scaleTargetRef {kind} '{crossref.name(obj)}': it does not "
+            f"scale on {' or '.join(sorted(allowed))} usage"
+        )
         return
     problems = []
     for s in scalers:
@@ -129,5 +134,7 @@ def _scaler_target_exists(target: Target, ctx: Context) -> Iterator[Hit]:
     if crossref.scale_targets(target, ctx):
         return
     ns = crossref.namespace(target.data)
-    yield Hit(f"scale target {tk} '{tn}'{f' in namespace {ns}' if ns else ''} does not exist in this scan",
-              line=k8s.line(ref_node, "name", line))
+    yield Hit(
+        f"scale target {tk} '{tn}'{f' in namespace {ns}' if ns else ''} does not exist in this scan",
+        line=k8s.line(ref_node, "name", line),
+    )

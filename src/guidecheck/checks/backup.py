@@ -16,12 +16,12 @@ holder, rather than once per workload.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Iterator
+from collections.abc import Iterator
 
 from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.checks import backup_index as index
-from guidecheck.config import DEFAULT_SETTINGS
+from guidecheck.checks import settings as settings_of
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import backup as model
 from guidecheck.parsers import cron
@@ -29,9 +29,9 @@ from guidecheck.parsers.backup import Holder, Producer
 
 
 def _limit(ctx: Context, key: str, unit: _dt.timedelta) -> _dt.timedelta:
-    v = ctx.settings.get(key)
+    v = ctx.setting(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-        v = DEFAULT_SETTINGS[key]
+        v = settings_of.default(key)  # a value of the wrong type (settings built in code)
     return unit * v
 
 
@@ -74,7 +74,7 @@ def _fmt(td: _dt.timedelta) -> str:
 
 
 def _when(ev: model.Evidence, ctx: Context) -> str:
-    return f"{_fmt(ctx.now - ev.when)} ago ({ev.what}, at {ev.when.astimezone(_dt.timezone.utc).isoformat()})"
+    return f"{_fmt(ctx.now - ev.when)} ago ({ev.what}, at {ev.when.astimezone(_dt.UTC).isoformat()})"
 
 
 def _list(items: list[str], n: int = 3) -> str:
@@ -90,14 +90,18 @@ def _holder_or_na(target: Target, ctx: Context) -> Holder:
     kind = obj.get("kind") if isinstance(obj, dict) else None
     if kind == "PersistentVolumeClaim":
         owner = model.owned(obj)
-        raise NotApplicable(f"created by {owner}, which is checked instead" if owner
-                            else "mounted by a workload, which is checked instead")
+        raise NotApplicable(
+            f"created by {owner}, which is checked instead"
+            if owner
+            else "mounted by a workload, which is checked instead"
+        )
     if isinstance(obj, dict) and model.owned(obj):
         raise NotApplicable(f"created by its controller {model.owned(obj)}, which is checked instead")
     raise NotApplicable("keeps no data in persistent volumes")
 
 
 # ---------------------------------------------------------------- GC801
+
 
 def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC801: every persistent volume is backed up by a schedule whose worst-case gap is within the limit."""
@@ -122,15 +126,20 @@ def snapshot_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     newest = model.latest(evidence)
     if newest is None:
         if covering_all:
-            yield Hit(f"no completed snapshot or backup of {wref}'s volumes found in the cluster "
-                      f"(covered by {_list(sorted({p.ref for p in covering_all}))})")
+            yield Hit(
+                f"no completed snapshot or backup of {wref}'s volumes found in the cluster "
+                f"(covered by {_list(sorted({p.ref for p in covering_all}))})"
+            )
     elif ctx.now - newest.when > limit:
-        yield Hit(f"the last completed snapshot/backup of {wref}'s volumes finished {_when(newest, ctx)}: "
-                  f"older than {_fmt(limit)}")
+        yield Hit(
+            f"the last completed snapshot/backup of {wref}'s volumes finished {_when(newest, ctx)}: "
+            f"older than {_fmt(limit)}"
+        )
 
 
-def _claim_coverage(h: Holder, claim: model.Claim, prods: list[Producer], limit: _dt.timedelta, wref: str,
-                    ctx: Context) -> tuple[list[Producer], Hit | None]:
+def _claim_coverage(
+    h: Holder, claim: model.Claim, prods: list[Producer], limit: _dt.timedelta, wref: str, ctx: Context
+) -> tuple[list[Producer], Hit | None]:
     """The schedules covering one claim of ``h``, and the finding when none does within the limit."""
     why_not: list[str] = []
     ok: list[Producer] = []
@@ -144,22 +153,33 @@ def _claim_coverage(h: Holder, claim: model.Claim, prods: list[Producer], limit:
         return ok, None
     what = f"persistent volume {claim.label} of {wref}"
     if ok:
-        parts = [f"{p.ref}, but its worst-case gap is {p.describe_gap()}" if p.gap is not None
-                 else f"{p.ref}, but it {p.error}" for p in ok]
-        return ok, Hit(f"{what} is covered by {' and by '.join(parts)}; the limit is {_fmt(limit)} "
-                       f"(settings.snapshot-interval-hours)", line=claim.line,
-                       extra={"gaps": {p.ref: (p.gap.total_seconds() if p.gap is not None else None) for p in ok}})
+        parts = [
+            f"{p.ref}, but its worst-case gap is {p.describe_gap()}"
+            if p.gap is not None
+            else f"{p.ref}, but it {p.error}"
+            for p in ok
+        ]
+        return ok, Hit(
+            f"{what} is covered by {' and by '.join(parts)}; the limit is {_fmt(limit)} "
+            f"(settings.snapshot-interval-hours)",
+            line=claim.line,
+            extra={"gaps": {p.ref: (p.gap.total_seconds() if p.gap is not None else None) for p in ok}},
+        )
     if why_not:
         return ok, Hit(f"{what} is covered by no backup schedule: {_list(why_not)}", line=claim.line)
-    return ok, Hit(f"{what} is covered by no backup schedule (no Velero Schedule, snapscheduler "
-                   f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob reaches it)",
-                   line=claim.line)
+    return ok, Hit(
+        f"{what} is covered by no backup schedule (no Velero Schedule, snapscheduler "
+        f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob reaches it)",
+        line=claim.line,
+    )
 
 
 # ---------------------------------------------------------------- GC802
 
-_VERIFY_HINT = ("sha256sum -c, restic check --read-data(-subset), kopia snapshot verify, pgbackrest verify, "
-                f"barman check-backup, pg_verifybackup, or the annotation {model.ANN_VERIFY}")
+_VERIFY_HINT = (
+    "sha256sum -c, restic check --read-data(-subset), kopia snapshot verify, pgbackrest verify, "
+    f"barman check-backup, pg_verifybackup, or the annotation {model.ANN_VERIFY}"
+)
 
 
 def _anchor(target: Target, ctx: Context) -> Holder:
@@ -179,8 +199,10 @@ def verification(target: Target, ctx: Context) -> Iterator[Hit]:
             return
         if _verifiers(target, ctx):
             return
-        yield Hit(f"{p.ref} takes backups, but no step verifies their contents against checksums "
-                  f"({_VERIFY_HINT})", line=target.line)
+        yield Hit(
+            f"{p.ref} takes backups, but no step verifies their contents against checksums ({_VERIFY_HINT})",
+            line=target.line,
+        )
         return
     if index.data_holder(target, ctx) is None:
         raise NotApplicable("neither a backup schedule nor a workload with persistent volumes")
@@ -191,14 +213,18 @@ def verification(target: Target, ctx: Context) -> Iterator[Hit]:
     if _verifiers(target, ctx):
         return
     names = [str(x.target.ref) for x in _holders(target, ctx)]
-    yield Hit(f"no backup is taken, so none is verified: {len(names)} object(s) keep data in persistent "
-              f"volumes ({_list(names)}) and no verification step exists ({_VERIFY_HINT})")
+    yield Hit(
+        f"no backup is taken, so none is verified: {len(names)} object(s) keep data in persistent "
+        f"volumes ({_list(names)}) and no verification step exists ({_VERIFY_HINT})"
+    )
 
 
 # ---------------------------------------------------------------- GC803
 
-_RESTORE_HINT = ("a CronJob running velero restore create --namespace-mappings, restic/kopia/pgbackrest "
-                 f"restore, or marked {model.ANN_RESTORE}")
+_RESTORE_HINT = (
+    "a CronJob running velero restore create --namespace-mappings, restic/kopia/pgbackrest "
+    f"restore, or marked {model.ANN_RESTORE}"
+)
 
 
 def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
@@ -222,15 +248,19 @@ def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     else:
         _anchor(target, ctx)
         names = [str(x.target.ref) for x in _holders(target, ctx)]
-        what = f"no backup is taken, so none is restore-tested ({len(names)} object(s) with persistent volumes: " \
-               f"{_list(names)})"
+        what = (
+            f"no backup is taken, so none is restore-tested ({len(names)} object(s) with persistent volumes: "
+            f"{_list(names)})"
+        )
     note = ""
     if index.is_live(target):
         newest = model.latest(index.restore_evidence(target, ctx))
         if newest is not None:
             note = f"; the last isolated restore in the cluster finished {_when(newest, ctx)}"
-    yield Hit(f"{what}: no scheduled restore test into an isolated namespace at least every {_fmt(limit)} "
-              f"({_RESTORE_HINT}){note}")
+    yield Hit(
+        f"{what}: no scheduled restore test into an isolated namespace at least every {_fmt(limit)} "
+        f"({_RESTORE_HINT}){note}"
+    )
 
 
 def _restore_test_hits(target: Target, rt: model.RestoreTest, limit: _dt.timedelta, ctx: Context) -> Iterator[Hit]:
@@ -239,23 +269,30 @@ def _restore_test_hits(target: Target, rt: model.RestoreTest, limit: _dt.timedel
     external = isinstance(target.data, dict) and target.data.get("kind") != "CronJob"
     verb = "declares" if external else "runs"
     if not rt.isolated:
-        yield Hit(f"{ref} runs velero restore create without --namespace-mappings: it restores over the "
-                  f"original namespaces instead of into an isolated one", line=rt.line)
+        yield Hit(
+            f"{ref} runs velero restore create without --namespace-mappings: it restores over the "
+            f"original namespaces instead of into an isolated one",
+            line=rt.line,
+        )
         return
     if rt.gap is None:
         yield Hit(f"{ref} {verb} restore tests ({rt.how}), but it {rt.error}", line=rt.line)
     elif rt.gap > limit:
-        yield Hit(f"{ref} {verb} restore tests ({rt.how}), but its worst-case gap is {_fmt(rt.gap)} "
-                  f"({rt.schedule_text}); the limit is {_fmt(limit)} (settings.restore-test-days)",
-                  line=rt.line, extra={"gap_seconds": rt.gap.total_seconds()})
+        yield Hit(
+            f"{ref} {verb} restore tests ({rt.how}), but its worst-case gap is {_fmt(rt.gap)} "
+            f"({rt.schedule_text}); the limit is {_fmt(limit)} (settings.restore-test-days)",
+            line=rt.line,
+            extra={"gap_seconds": rt.gap.total_seconds()},
+        )
     if index.is_live(target) and not external:
         newest = model.latest(index.restore_evidence(target, ctx))
         if newest is None:
-            yield Hit(f"no successful restore test found in the cluster ({ref} has no "
-                      f"status.lastSuccessfulTime and no Velero Restore into a mapped namespace completed)")
+            yield Hit(
+                f"no successful restore test found in the cluster ({ref} has no "
+                f"status.lastSuccessfulTime and no Velero Restore into a mapped namespace completed)"
+            )
         elif ctx.now - newest.when > limit:
-            yield Hit(f"the last successful restore test finished {_when(newest, ctx)}: older than "
-                      f"{_fmt(limit)}")
+            yield Hit(f"the last successful restore test finished {_when(newest, ctx)}: older than {_fmt(limit)}")
 
 
 __all__ = ["restore_tests", "snapshot_coverage", "verification"]

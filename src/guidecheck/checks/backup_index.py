@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from guidecheck import crossref
 from guidecheck.checks import Context
+from guidecheck.checks import settings as settings_of
 from guidecheck.model import Target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.backup import (
@@ -52,24 +54,37 @@ from guidecheck.parsers.backup import (
 LIVE_SOURCES = ("cluster", "dump")
 
 # Velero resource names that carry volume data (includedResources / excludedResources)
-_VOLUME_RESOURCES = {"persistentvolumeclaims", "persistentvolumeclaim", "pvc", "persistentvolumes",
-                     "persistentvolume", "pv", "pods", "pod", "po"}
-_PVC_RESOURCES = {"persistentvolumeclaims", "persistentvolumeclaim", "pvc", "persistentvolumes",
-                  "persistentvolume", "pv"}
+_VOLUME_RESOURCES = {
+    "persistentvolumeclaims",
+    "persistentvolumeclaim",
+    "pvc",
+    "persistentvolumes",
+    "persistentvolume",
+    "pv",
+    "pods",
+    "pod",
+    "po",
+}
+_PVC_RESOURCES = {
+    "persistentvolumeclaims",
+    "persistentvolumeclaim",
+    "pvc",
+    "persistentvolumes",
+    "persistentvolume",
+    "pv",
+}
 
 
 def is_live(target: Target) -> bool:
     return (target.origin or {}).get("source") in LIVE_SOURCES
 
 
-def merged_patterns(settings: dict, key: str) -> dict[str, re.Pattern]:
-    """A ``name -> regex`` settings map over its defaults (a name set to null or "" drops a default)."""
-    from guidecheck.config import DEFAULT_SETTINGS
-
-    merged: dict[str, Any] = dict(DEFAULT_SETTINGS.get(key) or {})
-    user = settings.get(key)
-    if isinstance(user, dict) and user is not DEFAULT_SETTINGS.get(key):
-        merged.update(user)
+def merged_patterns(settings: Mapping[str, Any], key: str) -> dict[str, re.Pattern]:
+    """A ``name -> regex`` settings map over its defaults (merge: merge-keys; a name set to null or "" drops a
+    default), in name order; a value that is not a mapping (only in settings built in code) gives the defaults."""
+    merged = settings_of.effective(settings, key)
+    if not isinstance(merged, dict):
+        merged = settings_of.default(key)
     out = {}
     for name, pat in sorted(merged.items()):
         if isinstance(pat, str) and pat:
@@ -88,8 +103,10 @@ def scope_key(target: Target) -> tuple:
 
 # ---------------------------------------------------------------- commands of a workload
 
+
 def command_text(target: Target, ctx: Context) -> str:
     """Commands, args and env values of every container, plus the data of ConfigMaps the pods mount."""
+
     def build(c):
         return {}
 
@@ -116,8 +133,12 @@ def _container_commands(obj: dict) -> list[str]:
     parts: list[str] = []
     for cont in k8s.containers(obj, "all"):
         # one container's command and args read as one command line
-        words = [str(a) for k in ("command", "args") for a in k8s.as_list(cont.data.get(k))
-                 if isinstance(a, (str, int, float)) and not isinstance(a, bool)]
+        words = [
+            str(a)
+            for k in ("command", "args")
+            for a in k8s.as_list(cont.data.get(k))
+            if isinstance(a, (str, int, float)) and not isinstance(a, bool)
+        ]
         image = cont.data.get("image")
         if not k8s.as_list(cont.data.get("command")) and isinstance(image, str) and image.strip():
             # no command: the image's entrypoint runs the args (restic/restic, velero/velero)
@@ -147,6 +168,7 @@ def _mounted_configmaps(obj: dict) -> set[str]:
 
 
 # ---------------------------------------------------------------- data holders (PVC users)
+
 
 def _pvc_objects(target: Target, ctx: Context) -> dict[tuple[str | None, str], dict]:
     out = {}
@@ -187,8 +209,11 @@ def _holder(target: Target, ctx: Context) -> Holder | None:
 
 
 def _workload_holders(target: Target, ctx: Context) -> list[Holder]:
-    return ctx.memoized("backup.workload_holders", scope_key(target),
-                        lambda: [h for h in (holder(t, ctx) for t in crossref.related(target, ctx)) if h is not None])
+    return ctx.memoized(
+        "backup.workload_holders",
+        scope_key(target),
+        lambda: [h for h in (holder(t, ctx) for t in crossref.related(target, ctx)) if h is not None],
+    )
 
 
 def unmounted_pvc(target: Target, ctx: Context) -> Holder | None:
@@ -217,6 +242,7 @@ def data_holder(target: Target, ctx: Context) -> Holder | None:
 
 
 # ---------------------------------------------------------------- backup schedules (producers)
+
 
 def producer(target: Target, ctx: Context) -> Producer | None:
     return ctx.memoized("backup.producers", id(target), lambda: _producer(target, ctx))
@@ -284,8 +310,7 @@ def _velero_volume_data(tpl: dict, h: Holder, claim: Claim) -> str | None:
     """Volume data: a snapshot (unless snapshotVolumes: false) or a file-system backup of the pod volume."""
     fs_default = tpl.get("defaultVolumesToFsBackup") is True or tpl.get("defaultVolumesToRestic") is True
     opt_in = {s.strip() for s in text(h.pod_annotations.get("backup.velero.io/backup-volumes")).split(",")}
-    opt_out = {s.strip() for s in text(h.pod_annotations.get("backup.velero.io/backup-volumes-excludes"))
-               .split(",")}
+    opt_out = {s.strip() for s in text(h.pod_annotations.get("backup.velero.io/backup-volumes-excludes")).split(",")}
     vol = claim.volume
     fs = vol is not None and ((fs_default and vol not in opt_out) or vol in opt_in)
     if not fs and tpl.get("snapshotVolumes") is False:
@@ -295,8 +320,10 @@ def _velero_volume_data(tpl: dict, h: Holder, claim: Claim) -> str | None:
 
 def _velero_resources(tpl: dict) -> str | None:
     """includedResources, or (Velero >= 1.11) includedNamespaceScopedResources, and their exclusions."""
-    for inc_key, exc_key in (("includedResources", "excludedResources"),
-                             ("includedNamespaceScopedResources", "excludedNamespaceScopedResources")):
+    for inc_key, exc_key in (
+        ("includedResources", "excludedResources"),
+        ("includedNamespaceScopedResources", "excludedNamespaceScopedResources"),
+    ):
         res = {text(x).lower() for x in k8s.as_list(tpl.get(inc_key)) if text(x)}
         if res and "*" not in res and not res & _VOLUME_RESOURCES:
             return f"includes only resources {', '.join(sorted(res))}"
@@ -340,16 +367,23 @@ def _volume_snapshot_covers(pobj: dict, h: Holder, claim: Claim) -> str | None:
 def _cronjob_covers(pobj: dict, h: Holder, claim: Claim) -> str | None:
     if not crossref.same_namespace(pobj, h.obj):
         return f"is in namespace {crossref.namespace(pobj)}"
-    mounted = [text(k8s.get(v, "persistentVolumeClaim", "claimName"))
-               for v in k8s.as_list(k8s.get(k8s.pod_spec(pobj) or {}, "volumes"))]
+    mounted = [
+        text(k8s.get(v, "persistentVolumeClaim", "claimName"))
+        for v in k8s.as_list(k8s.get(k8s.pod_spec(pobj) or {}, "volumes"))
+    ]
     mounted = [m for m in mounted if m]
     if mounted and not any(claim.pvc_matches(m, crossref.name(h.obj)) for m in mounted):
         return f"backs up claims {', '.join(mounted)}"
     return None
 
 
-_COVERS = {"velero": _velero_covers, "snapscheduler": _snapscheduler_covers, "cnpg": _cnpg_covers,
-           "scheduled-volume-snapshot": _volume_snapshot_covers, "cronjob": _cronjob_covers}
+_COVERS = {
+    "velero": _velero_covers,
+    "snapscheduler": _snapscheduler_covers,
+    "cnpg": _cnpg_covers,
+    "scheduled-volume-snapshot": _volume_snapshot_covers,
+    "cronjob": _cronjob_covers,
+}
 
 
 def relevant(p: Producer, h: Holder) -> bool:
@@ -364,6 +398,7 @@ def relevant(p: Producer, h: Holder) -> bool:
 
 
 # ---------------------------------------------------------------- verification and restore tests
+
 
 def verification(target: Target, ctx: Context) -> str | None:
     """How ``target`` verifies backups (annotation or a recognised command), or None."""
@@ -417,6 +452,7 @@ def _restore_test(target: Target, ctx: Context) -> RestoreTest | None:
 
 # ---------------------------------------------------------------- live evidence
 
+
 def backup_evidence(h: Holder, covering: list[Producer], ctx: Context) -> list[Evidence]:
     """Completed snapshots/backups of the holder's volumes found among the cluster's objects."""
     out: list[Evidence] = []
@@ -450,8 +486,13 @@ def backup_evidence(h: Holder, covering: list[Producer], ctx: Context) -> list[E
 def _snapshot_evidence(o: dict, h: Holder, ref: str) -> Evidence | None:
     src = text(k8s.get(o, "spec", "source", "persistentVolumeClaimName"))
     when = timestamp(k8s.get(o, "status", "creationTime"))
-    if (src and crossref.same_namespace(o, h.obj) and k8s.get(o, "status", "readyToUse") is True
-            and when and any(c.pvc_matches(src, crossref.name(h.obj)) for c in h.claims)):
+    if (
+        src
+        and crossref.same_namespace(o, h.obj)
+        and k8s.get(o, "status", "readyToUse") is True
+        and when
+        and any(c.pvc_matches(src, crossref.name(h.obj)) for c in h.claims)
+    ):
         return Evidence(when, f"{ref} (ready)")
     return None
 
@@ -466,8 +507,12 @@ def _velero_backup_evidence(o: dict, velero_schedules: set, ref: str) -> Evidenc
 
 def _cnpg_backup_evidence(o: dict, h: Holder, ref: str) -> Evidence | None:
     when = timestamp(k8s.get(o, "status", "stoppedAt"))
-    if (text(k8s.get(o, "spec", "cluster", "name")) == h.cnpg_cluster and crossref.same_namespace(o, h.obj)
-            and text(k8s.get(o, "status", "phase")).lower() == "completed" and when):
+    if (
+        text(k8s.get(o, "spec", "cluster", "name")) == h.cnpg_cluster
+        and crossref.same_namespace(o, h.obj)
+        and text(k8s.get(o, "status", "phase")).lower() == "completed"
+        and when
+    ):
         return Evidence(when, f"{ref} (completed)")
     return None
 
@@ -493,5 +538,19 @@ def restore_evidence(target: Target, ctx: Context) -> list[Evidence]:
     return out
 
 
-__all__ = ["backup_evidence", "command_text", "covers", "data_holder", "holder", "is_live", "merged_patterns",
-           "producer", "relevant", "restore_evidence", "restore_test", "scope_key", "unmounted_pvc", "verification"]
+__all__ = [
+    "backup_evidence",
+    "command_text",
+    "covers",
+    "data_holder",
+    "holder",
+    "is_live",
+    "merged_patterns",
+    "producer",
+    "relevant",
+    "restore_evidence",
+    "restore_test",
+    "scope_key",
+    "unmounted_pvc",
+    "verification",
+]

@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.model import Hit, Target
 from guidecheck.parsers.ci.model import Job, Project, ReleaseConfig, Step
 
 CATEGORIES = ("lint", "unit-tests", "integration-tests", "security")
-CATEGORY_TEXT = {"lint": "lint", "unit-tests": "unit tests", "integration-tests": "integration tests",
-                 "security": "security validation"}
+CATEGORY_TEXT = {
+    "lint": "lint",
+    "unit-tests": "unit tests",
+    "integration-tests": "integration tests",
+    "security": "security validation",
+}
 # workflow_run: started when another (push/PR) workflow completes, as in build-then-deploy chains
-PUSH_EVENTS = frozenset({"push", "pull_request", "pull_request_target", "merge_request", "merge_group",
-                         "workflow_run"})
+PUSH_EVENTS = frozenset({"push", "pull_request", "pull_request_target", "merge_request", "merge_group", "workflow_run"})
 NOT_A_DEPLOY = re.compile(r"clean|tear[-_ ]?down|destroy|delete|undeploy|(^|[^a-z])stop([^a-z]|$)", re.I)
 MANUAL_EVENTS = frozenset({"workflow_dispatch", "manual", "release", "repository_dispatch"})
 DEPLOY_WORD = re.compile(r"deploy|rollout|roll-out|promote", re.I)
@@ -51,60 +55,51 @@ class Evidence:
 
 # ---------------------------------------------------------------- settings
 
-def _defaults() -> dict[str, Any]:
-    from guidecheck.config import DEFAULT_SETTINGS
 
-    return DEFAULT_SETTINGS
+def _strings(items: Any) -> list[str]:
+    """The strings of a list, each once, in order."""
+    out: list[str] = []
+    for x in items if isinstance(items, list) else ():
+        if isinstance(x, str) and x not in out:
+            out.append(x)
+    return out
 
 
 def _list(ctx: Context, key: str) -> list[str]:
-    """Default list plus the user's additions (strings only)."""
-    base = _defaults().get(key) or []
-    user = ctx.settings.get(key)
-    out = [x for x in base if isinstance(x, str)]
-    if isinstance(user, list) and user is not base:
-        out += [x for x in user if isinstance(x, str) and x not in out]
+    """A list setting: the defaults plus the user's additions (merge: extend), strings only, each once."""
+    return _strings(ctx.setting(key))
+
+
+def _compiled(patterns: list[str]) -> list[re.Pattern]:
+    """The patterns that compile (case-insensitive); the configuration check reports the others."""
+    out = []
+    for p in patterns:
+        try:
+            out.append(re.compile(p, re.I))
+        except re.error:
+            continue
     return out
 
 
 def _regexes(ctx: Context, key: str) -> list[re.Pattern]:
-    def build(c: Context) -> list[re.Pattern]:
-        out = []
-        for p in _list(c, key):
-            try:
-                out.append(re.compile(p, re.I))
-            except re.error:
-                continue
-        return out
-
-    return ctx.cached(f"pipeline:re:{key}", build)
+    return ctx.cached(f"pipeline:re:{key}", lambda c: _compiled(_list(c, key)))
 
 
 def stage_patterns(ctx: Context) -> dict[str, dict[str, list]]:
-    """ci-stage-patterns merged with the user's additions, regexes compiled (once per scan)."""
+    """ci-stage-patterns (merge: extend, per category and field), regexes compiled (once per scan)."""
 
     def build(c: Context) -> dict[str, dict[str, list]]:
-        base = _defaults().get("ci-stage-patterns") or {}
-        user = c.settings.get("ci-stage-patterns")
-        user = user if isinstance(user, dict) and user is not base else {}
+        merged = c.setting("ci-stage-patterns")
         out: dict[str, dict[str, list]] = {}
-        for cat in sorted(set(base) | set(user)):
+        for cat in sorted(merged):
+            given = merged[cat] if isinstance(merged[cat], dict) else {}
             fields: dict[str, list] = {}
             for field in ("names", "actions", "commands", "images", "includes"):
-                items = list((base.get(cat) or {}).get(field) or [])
-                extra = (user.get(cat) or {}).get(field) if isinstance(user.get(cat), dict) else None
-                if isinstance(extra, list):
-                    items += [x for x in extra if isinstance(x, str) and x not in items]
+                items = _strings(given.get(field))
                 if field in ("names", "commands", "images"):
-                    compiled = []
-                    for p in items:
-                        try:
-                            compiled.append(re.compile(p, re.I))
-                        except re.error:
-                            continue
-                    fields[field] = compiled
+                    fields[field] = _compiled(items)
                 else:
-                    fields[field] = [x.lower() for x in items if isinstance(x, str)]
+                    fields[field] = [x.lower() for x in items]
             out[cat] = fields
         return out
 
@@ -169,6 +164,7 @@ def _job_names(job: Job) -> list[str]:
 
 # ---------------------------------------------------------------- GC701
 
+
 def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     """Evidence per category (lint, unit-tests, integration-tests, security), in file/line order."""
     pats = stage_patterns(ctx)
@@ -191,9 +187,8 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
             for cat, p in pats.items():
                 if any(fnmatch.fnmatch(inc.ref.lower(), g.lower()) for g in p.get("includes", [])):
                     found[cat].append(Evidence(cat, f"{inc.kind} include {inc.ref}", inc.path, inc.line))
-    for cat in found:
-        uniq = sorted(set(found[cat]), key=lambda e: (e.path, e.line, e.what))
-        found[cat] = uniq
+    for cat, items in found.items():
+        found[cat] = sorted(set(items), key=lambda e: (e.path, e.line, e.what))
     return found
 
 
@@ -212,7 +207,7 @@ def _step_evidence(cat: str, p: dict[str, list], step: Step) -> list[Evidence]:
             start = code.rfind("\n", 0, m.start()) + 1
             line_text = code[start:].split("\n", 1)[0].strip()
             if len(line_text) > 60 and m.start() - start > 30:  # show the matched command
-                line_text = "… " + code[m.start():].split("\n", 1)[0].strip()
+                line_text = "… " + code[m.start() :].split("\n", 1)[0].strip()
             out.append(Evidence(cat, f"`{_short(line_text)}`", step.path, _cmd_line(step, m.start())))
     return out
 
@@ -233,15 +228,20 @@ def stages(target: Target, ctx: Context) -> Iterator[Hit]:
             more = f" and {len(ev) - MAX_EVIDENCE} more" if len(ev) > MAX_EVIDENCE else ""
             parts.append(f"{CATEGORY_TEXT[c]}: " + ", ".join(e.text() for e in ev[:MAX_EVIDENCE]) + more)
     msg = "the pipeline lacks " + _and([CATEGORY_TEXT[c] for c in missing])
-    msg += f" (judged over {len(project.files)} pipeline file{'s' if len(project.files) != 1 else ''}, " \
-           f"{len(project.jobs)} job{'s' if len(project.jobs) != 1 else ''})"
+    msg += (
+        f" (judged over {len(project.files)} pipeline file{'s' if len(project.files) != 1 else ''}, "
+        f"{len(project.jobs)} job{'s' if len(project.jobs) != 1 else ''})"
+    )
     if parts:
         msg += "; found " + "; ".join(parts)
     unfollowed = [n for n in project.notes if "not in the scanned tree" in n or "not fetched" in n]
     if unfollowed:
         msg += f"; not followed: {unfollowed[0]}" + (f" and {len(unfollowed) - 1} more" if len(unfollowed) > 1 else "")
-    yield Hit(msg, line=1, extra={"missing": missing,
-                                  "found": {c: [e.to_json() for e in found.get(c, [])] for c in CATEGORIES}})
+    yield Hit(
+        msg,
+        line=1,
+        extra={"missing": missing, "found": {c: [e.to_json() for e in found.get(c, [])] for c in CATEGORIES}},
+    )
 
 
 def _and(items: list[str]) -> str:
@@ -249,6 +249,7 @@ def _and(items: list[str]) -> str:
 
 
 # ---------------------------------------------------------------- GC702
+
 
 def _env_kind(job: Job, ctx: Context) -> tuple[str | None, str]:
     """('staging'|'production'|None, how it was recognised)."""
@@ -269,8 +270,9 @@ def _env_kind(job: Job, ctx: Context) -> tuple[str | None, str]:
             return "production", f"environment: {env}"
         return None, ""
     deploy_cmds = _regexes(ctx, "ci-deploy-commands")
-    deploys = any(DEPLOY_WORD.search(n) for n in _job_names(job)) or \
-        any(s.run and _search(deploy_cmds, _code(s)) for s in job.steps)
+    deploys = any(DEPLOY_WORD.search(n) for n in _job_names(job)) or any(
+        s.run and _search(deploy_cmds, _code(s)) for s in job.steps
+    )
     if not deploys:
         return None, ""
     for name in _job_names(job):
@@ -323,13 +325,19 @@ def _gate(project: Project, job: Job) -> str | None:
 def _no_automated_staging(staging: list[tuple[Job, str]]) -> str:
     """The message when no staging deployment runs on a push or merge: what the staging jobs wait for."""
     if not staging:
-        return ("no automated staging deployment: no job targets a staging environment "
-                "(environment: staging, or a deploy job named for staging)")
+        return (
+            "no automated staging deployment: no job targets a staging environment "
+            "(environment: staging, or a deploy job named for staging)"
+        )
     detail = "; ".join(
         f"job '{j.label}' ({j.where()}, {h}) is "
-        + (f"manual ({j.manual_why})" if j.manual else
-           "started by " + (", ".join(sorted({t.event for t in j.triggers})) or "nothing"))
-        for j, h in staging[:MAX_EVIDENCE])
+        + (
+            f"manual ({j.manual_why})"
+            if j.manual
+            else "started by " + (", ".join(sorted({t.event for t in j.triggers})) or "nothing")
+        )
+        for j, h in staging[:MAX_EVIDENCE]
+    )
     return f"no automated staging deployment: {detail}, not by a push or merge"
 
 
@@ -355,13 +363,18 @@ def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
             continue
         seen.add((job.path, job.line))
         events = ", ".join(sorted({t.event for t in job.triggers})) or "no trigger"
-        yield Hit(f"production deployment job '{job.label}' ({how}) has no manual gate: it runs on {events} "
-                  "(use when: manual / a protected environment, a GitHub environment with required reviewers, "
-                  "or workflow_dispatch)", line=job.line, path=job.path,
-                  extra={"job": job.label, "triggers": sorted({t.event for t in job.triggers})})
+        yield Hit(
+            f"production deployment job '{job.label}' ({how}) has no manual gate: it runs on {events} "
+            "(use when: manual / a protected environment, a GitHub environment with required reviewers, "
+            "or workflow_dispatch)",
+            line=job.line,
+            path=job.path,
+            extra={"job": job.label, "triggers": sorted({t.event for t in job.triggers})},
+        )
 
 
 # ---------------------------------------------------------------- GC703
+
 
 def _changelog_files(inventory: list[str], ctx: Context) -> list[str]:
     pats = _list(ctx, "changelog-files")
@@ -369,8 +382,10 @@ def _changelog_files(inventory: list[str], ctx: Context) -> list[str]:
     for rel in inventory:
         base = rel.rsplit("/", 1)[-1]
         for p in pats:
-            if ("/" in p and (fnmatch.fnmatchcase(rel, p) or rel.endswith("/" + p) and fnmatch.fnmatchcase(
-                    rel[-len(p):], p))) or ("/" not in p and fnmatch.fnmatchcase(base, p)):
+            if (
+                "/" in p
+                and (fnmatch.fnmatchcase(rel, p) or rel.endswith("/" + p) and fnmatch.fnmatchcase(rel[-len(p) :], p))
+            ) or ("/" not in p and fnmatch.fnmatchcase(base, p)):
                 out.append(rel)
                 break
     return sorted(out)
@@ -410,9 +425,11 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
         configs = [t.data for t in ctx.of_kind("release-config") if t.origin.get("repo") == prefix]
         evidence += _release_evidence(configs, ctx)
         if not evidence:
-            yield Hit("no automated changelog generation: no release-please, semantic-release, git-cliff, "
-                      "changesets, commitizen, towncrier or GoReleaser configuration, and no CI pipeline",
-                      line=1)
+            yield Hit(
+                "no automated changelog generation: no release-please, semantic-release, git-cliff, "
+                "changesets, commitizen, towncrier or GoReleaser configuration, and no CI pipeline",
+                line=1,
+            )
         return
     project = _project(target)
     evidence = [project.display(p) for p in _changelog_files(project.inventory, ctx)]
@@ -428,9 +445,12 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
                 if m:
                     evidence.append(f"`{_short(m.group(0))}` ({step.path}:{_cmd_line(step, m.start())})")
     if not evidence:
-        yield Hit("no automated changelog generation: no release-please, semantic-release, git-cliff, changesets, "
-                  "commitizen, towncrier or GoReleaser configuration in the repository, and no pipeline step "
-                  "generating one", line=1)
+        yield Hit(
+            "no automated changelog generation: no release-please, semantic-release, git-cliff, changesets, "
+            "commitizen, towncrier or GoReleaser configuration in the repository, and no pipeline step "
+            "generating one",
+            line=1,
+        )
 
 
 # ---------------------------------------------------------------- GC704
@@ -440,8 +460,9 @@ _GORELEASER_CONFIG = re.compile(r"(?:^|\s)(?:-f|--config)[=\s]+(\S+)")
 
 def _goreleaser_config(project: Project, text: str) -> ReleaseConfig | None:
     m = _GORELEASER_CONFIG.search(text)
-    names = [m.group(1).strip("'\"")] if m else [".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml",
-                                                     "goreleaser.yaml"]
+    names = (
+        [m.group(1).strip("'\"")] if m else [".goreleaser.yml", ".goreleaser.yaml", "goreleaser.yml", "goreleaser.yaml"]
+    )
     for name in names:
         want = project.display(name[2:] if name.startswith("./") else name)
         for rc in project.release_configs:
@@ -456,9 +477,14 @@ def _goreleaser_push(project: Project, step: Step) -> tuple[str, bool] | None:
     if step.action() == "goreleaser/goreleaser-action":
         text = step.with_.get("args", "")
     elif step.run and (m := re.search(r"\bgoreleaser\b", step.run)):
-        text = step.run[m.start():].split("\n", 1)[0]
-    if text is None or not re.search(r"\brelease\b", text) or "--snapshot" in text or "--skip=publish" in text \
-            or "--skip-publish" in text:
+        text = step.run[m.start() :].split("\n", 1)[0]
+    if (
+        text is None
+        or not re.search(r"\brelease\b", text)
+        or "--snapshot" in text
+        or "--skip=publish" in text
+        or "--skip-publish" in text
+    ):
         return None
     rc = _goreleaser_config(project, text)
     if rc is None or not isinstance(rc.data, dict):
@@ -466,8 +492,7 @@ def _goreleaser_push(project: Project, step: Step) -> tuple[str, bool] | None:
     if not any(rc.data.get(k) for k in ("dockers", "dockers_v2", "docker_manifests", "kos")):
         return None
     signs = rc.data.get("docker_signs")
-    signed = isinstance(signs, list) and any(isinstance(s, dict) and (s.get("cmd") in (None, "cosign"))
-                                             for s in signs)
+    signed = isinstance(signs, list) and any(isinstance(s, dict) and (s.get("cmd") in (None, "cosign")) for s in signs)
     return f"GoReleaser release with images ({rc.path})", signed
 
 
@@ -486,7 +511,7 @@ def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, s
         act = _action_match(step.action(), actions)
         if act:
             used = (step.uses or "").split("@", 1)[0]
-            inp = act[act.index("[") + 1: -1] if "[" in act and act.endswith("]") else None
+            inp = act[act.index("[") + 1 : -1] if "[" in act and act.endswith("]") else None
             if inp is None:
                 out.append((i, step, used, False, step.line))
             else:
@@ -540,8 +565,7 @@ def _signed_after(project: Project, job: Job, needed_by: dict[str, list[Job]], s
             if other is job or other.system != "gitlab":
                 continue
             anchor = _anchor(project, other, job.file)
-            if anchor is not None and anchor is not job and anchor.stage_index > job.stage_index \
-                    and not anchor.needs:
+            if anchor is not None and anchor is not job and anchor.stage_index > job.stage_index and not anchor.needs:
                 return True
     return False
 
@@ -581,6 +605,10 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
         raise NotApplicable("the pipeline pushes no container image")
     for (path, line), e in sorted(unsigned.items()):
         jobs = ", ".join(f"'{j}'" for j in e["jobs"])
-        yield Hit(f"job {jobs} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
-                  "after it in the job or in a job that runs after it", line=line, path=path,
-                  extra={"jobs": e["jobs"]})
+        yield Hit(
+            f"job {jobs} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
+            "after it in the job or in a job that runs after it",
+            line=line,
+            path=path,
+            extra={"jobs": e["jobs"]},
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.model import Hit, Target
@@ -26,12 +26,19 @@ def unexplained_suppressions(target: Target, ctx: Context) -> Iterator[Hit]:
     for s in directives:
         if isinstance(s, BadDirective):
             what = "comment" if s.origin == "comment" else "annotation guidecheck.io/ignore"
-            yield Hit(f"suppression {what} not understood: expected "
-                      + ("'# guidecheck: ignore=GC123[,GC456] reason=\"...\"'" if s.origin == "comment"
-                         else "a comma-separated list of rule ids"), line=s.line)
+            yield Hit(
+                f"suppression {what} not understood: expected "
+                + (
+                    "'# guidecheck: ignore=GC123[,GC456] reason=\"...\"'"
+                    if s.origin == "comment"
+                    else "a comma-separated list of rule ids"
+                ),
+                line=s.line,
+            )
         elif not s.reason:
             where = {"comment": "comment", "waiver": "waiver in the configuration (add reason:)"}.get(
-                s.origin, "annotation (add guidecheck.io/ignore-reason)")
+                s.origin, "annotation (add guidecheck.io/ignore-reason)"
+            )
             yield Hit(f"suppression of {','.join(s.rules)} has no reason: {where}", line=s.line)
 
 
@@ -43,5 +50,8 @@ def expired_waivers(target: Target, ctx: Context) -> Iterator[Hit]:
     for w in config.waivers:
         if w.expired(ctx.today):
             ticket = f", ticket {w.ticket}" if w.ticket else ""
-            yield Hit(f"waiver for {','.join(w.rules)} expired on {w.expires.isoformat()} "
-                      f"(owner {w.owner}{ticket}); its findings are active again", line=w.line)
+            yield Hit(
+                f"waiver for {','.join(w.rules)} expired on {w.expires.isoformat()} "
+                f"(owner {w.owner}{ticket}); its findings are active again",
+                line=w.line,
+            )

@@ -17,11 +17,13 @@ same language.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from guidecheck.parsers import k8s
 from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
+from guidecheck.parsers import k8s
+from guidecheck.parsers.yaml import col_of, line_of
 
 
 def _present(node: Any, path: str) -> bool:
@@ -57,7 +59,7 @@ def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit
             spec_ = k8s.pod_spec(obj)
             if spec_ is None:
                 raise NotApplicable("no pod spec")
-            items = [(None, spec_, getattr(spec_, "line", target.line), getattr(spec_, "col", 1))]
+            items = [(None, spec_, line_of(spec_, target.line), col_of(spec_))]
         else:
             items = [(c.name, c.data, c.line, c.column) for c in workload_containers(obj, which)]
         for name, node, line, column in items:
@@ -65,8 +67,13 @@ def make_check(spec: dict[str, Any]) -> Callable[[Target, Context], Iterator[Hit
             present = [p for p in forbid if _present(node, p)]
             if missing or present:
                 yield Hit(
-                    message.format(missing=" and ".join(missing), present=" and ".join(present), container=name,
-                                   kind=kind, name=target.ref.name),
+                    message.format(
+                        missing=" and ".join(missing),
+                        present=" and ".join(present),
+                        container=name,
+                        kind=kind,
+                        name=target.ref.name,
+                    ),
                     line=line,
                     column=column,
                     container=name,

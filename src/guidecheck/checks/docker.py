@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
-from guidecheck.parsers import images
 from guidecheck.checks import Context, NotApplicable
-from guidecheck.parsers.docker import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
 from guidecheck.model import Hit, Target
+from guidecheck.parsers import images
+from guidecheck.parsers.docker import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
 
 _MAX_SHOWN = 120
 
@@ -37,6 +37,11 @@ def _dockerfile(target: Target) -> Dockerfile:
     return df
 
 
+def _final(df: Dockerfile) -> Stage:
+    """The stage that ships (``_dockerfile`` made sure there is one)."""
+    return df.stages[-1]
+
+
 def _strings(value) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -50,7 +55,7 @@ def _stage_name(st: Stage) -> str:
 
 
 def _via(df: Dockerfile, st: Stage) -> str:
-    """"via stage 'build' -> stage 'base'" when the stage builds FROM earlier stages, else ""."""
+    """ "via stage 'build' -> stage 'base'" when the stage builds FROM earlier stages, else ""."""
     chain = df.lineage(st)[1:]
     return "via " + " -> ".join(_stage_name(s) for s in chain) if chain else ""
 
@@ -66,33 +71,46 @@ def _notes(*notes: str) -> str:
 def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC301: the final stage's base image, aliases and ARG defaults resolved, is Alpine-based."""
     df = _dockerfile(target)
-    final = df.final
+    final = _final(df)
     root = df.root_of(final)
     allowed = _strings(ctx.settings.get("allowed-base-images"))
     via = _via(df, final)
     if not root.base:
         raise NotApplicable("the final FROM names no image (a GC001 parse error)")
     if final.image is None:
-        yield Hit(f"the base image of the final stage, '{_short(root.base)}'{_notes(via)}, cannot be resolved: "
-                  f"{final.unresolved}; give the ARG a default so the base image can be checked",
-                  line=final.line, extra={"base": root.base, "unresolved": list(final.unresolved_args)})
+        yield Hit(
+            f"the base image of the final stage, '{_short(root.base)}'{_notes(via)}, cannot be resolved: "
+            f"{final.unresolved}; give the ARG a default so the base image can be checked",
+            line=final.line,
+            extra={"base": root.base, "unresolved": list(final.unresolved_args)},
+        )
         return
     ref = images.parse(final.image)
     if ref is None:
-        yield Hit(f"the base image of the final stage, '{_short(final.image)}'{_notes(via)}, is not a valid image "
-                  "reference", line=final.line, extra={"image": final.image})
+        yield Hit(
+            f"the base image of the final stage, '{_short(final.image)}'{_notes(via)}, is not a valid image reference",
+            line=final.line,
+            extra={"image": final.image},
+        )
         return
     if images.matches_any(ref, allowed):
         return
     if final.is_scratch:
-        yield Hit(f"the final stage is built FROM scratch{_notes(via)}, which is not Alpine-based; if your policy "
-                  "accepts scratch images (a static binary and nothing else), add \"scratch\" to "
-                  "settings allowed-base-images", line=final.line, extra={"image": "scratch"})
+        yield Hit(
+            f"the final stage is built FROM scratch{_notes(via)}, which is not Alpine-based; if your policy "
+            'accepts scratch images (a static binary and nothing else), add "scratch" to '
+            "settings allowed-base-images",
+            line=final.line,
+            extra={"image": "scratch"},
+        )
         return
     resolved = f"resolved from '{_short(root.base)}'" if root.base != final.image else ""
-    yield Hit(f"the final stage's base image '{_short(final.image)}'{_notes(via, resolved)} is not Alpine-based "
-              f"(settings allowed-base-images: {', '.join(allowed) or 'none'})",
-              line=final.line, extra={"image": final.image})
+    yield Hit(
+        f"the final stage's base image '{_short(final.image)}'{_notes(via, resolved)} is not Alpine-based "
+        f"(settings allowed-base-images: {', '.join(allowed) or 'none'})",
+        line=final.line,
+        extra={"image": final.image},
+    )
 
 
 # -------------------------------------------------------------------- GC302
@@ -115,9 +133,12 @@ def consecutive_runs(target: Target, ctx: Context) -> Iterator[Hit]:
                 continue
             if len(group) >= 2:
                 first, second, last = group[0], group[1], group[-1]
-                yield Hit(f"{len(group)} consecutive RUN instructions in {_stage_name(st)} (lines {first.line}-"
-                          f"{last.end_line}) create {len(group)} layers where one would do; join them with &&",
-                          line=second.line, extra={"runs": [g.line for g in group]})
+                yield Hit(
+                    f"{len(group)} consecutive RUN instructions in {_stage_name(st)} (lines {first.line}-"
+                    f"{last.end_line}) create {len(group)} layers where one would do; join them with &&",
+                    line=second.line,
+                    extra={"runs": [g.line for g in group]},
+                )
             group = [ins] if ins is not None and ins.name == "RUN" else []
 
 
@@ -137,7 +158,7 @@ class _Run:
     def __init__(self, ins: Instruction):
         self.ins = ins
         parts = [" ".join(ins.json_args) if ins.json_args is not None else ins.value]
-        for body, is_script in zip(ins.heredocs, heredoc_is_script(ins)):
+        for body, is_script in zip(ins.heredocs, heredoc_is_script(ins), strict=False):
             if is_script:
                 parts.append(body)
         self.text = "\n".join(parts).replace('"', " ").replace("'", " ")
@@ -166,7 +187,7 @@ class _Run:
             for i, w in enumerate(seg):
                 tool = w.rsplit("/", 1)[-1]
                 if is_tool(tool, seg, i):
-                    yield tool, seg[i + 1:]
+                    yield tool, seg[i + 1 :]
                     break
 
     def removes(self, paths: tuple[str, ...]) -> bool:
@@ -258,8 +279,11 @@ def _sets_pip_no_cache(chain: list[Stage], run: _Run) -> bool:
         return True
     for st in chain:
         for ins in st.instructions:
-            if ins.line < run.ins.line and ins.name in ("ENV", "ARG") and any(
-                    k == "PIP_NO_CACHE_DIR" and v not in (None, "") for k, v in ins.pairs):
+            if (
+                ins.line < run.ins.line
+                and ins.name in ("ENV", "ARG")
+                and any(k == "PIP_NO_CACHE_DIR" and v not in (None, "") for k, v in ins.pairs)
+            ):
                 return True
     return False
 
@@ -294,13 +318,20 @@ def _apt_cache(run: _Run) -> str | None:
 def _pip_cache(chain: list[Stage], run: _Run) -> str | None:
     # pip: the wheel cache in ~/.cache/pip
     pip_paths = ("/root/.cache/pip", "/root/.cache")
-    pip_calls = itertools.chain(run.invocations(("pip",), _pip),
-                                ((t, a[2:]) for t, a in run.invocations(("pip",), _pip_module)))
+    pip_calls = itertools.chain(
+        run.invocations(("pip",), _pip), ((t, a[2:]) for t, a in run.invocations(("pip",), _pip_module))
+    )
     for _, args in pip_calls:
         if "install" in _operands(args)[:2] and not any(a.startswith("--no-cache-dir") for a in args):
-            exempt = (_sets_pip_no_cache(chain, run) or run.removes(pip_paths) or run.has_words("cache", "purge")
-                      or any(m.get("type") == "cache" and ("/.cache" in _mount_target(m) or "pip" in _mount_target(m))
-                             for m in run.mounts))
+            exempt = (
+                _sets_pip_no_cache(chain, run)
+                or run.removes(pip_paths)
+                or run.has_words("cache", "purge")
+                or any(
+                    m.get("type") == "cache" and ("/.cache" in _mount_target(m) or "pip" in _mount_target(m))
+                    for m in run.mounts
+                )
+            )
             if not exempt:
                 return "'pip install' without --no-cache-dir (or PIP_NO_CACHE_DIR)"
             return None
@@ -311,13 +342,16 @@ def _rpm_cache(run: _Run) -> str | None:
     # yum / dnf / microdnf / tdnf: metadata and packages in /var/cache/<tool>
     rpm_paths = ("/var/cache/yum", "/var/cache/dnf", "/var/cache/tdnf", "/var/cache/libdnf5")
     for tool, args in run.invocations(("yum", "dnf"), _rpm):
-        verb = next((o for o in _operands(args) if o in ("install", "update", "upgrade", "groupinstall",
-                                                         "reinstall")), None)
+        verb = next(
+            (o for o in _operands(args) if o in ("install", "update", "upgrade", "groupinstall", "reinstall")), None
+        )
         if verb:
             cleaned = any(_operands(a)[:2] == ["clean", "all"] for _, a in run.invocations(("yum", "dnf"), _rpm))
             if not (cleaned or run.removes(rpm_paths) or run.cache_mount(rpm_paths)):
-                return (f"'{tool} {verb}' without '{tool} clean all' (or removing its cache under "
-                        "/var/cache) in the same RUN")
+                return (
+                    f"'{tool} {verb}' without '{tool} clean all' (or removing its cache under "
+                    "/var/cache) in the same RUN"
+                )
             return None
     return None
 
@@ -325,14 +359,13 @@ def _rpm_cache(run: _Run) -> str | None:
 def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC303: package-manager caches left in a layer of the image that ships."""
     df = _dockerfile(target)
-    chain = df.lineage(df.final)
+    chain = df.lineage(_final(df))
     for st in chain:
         for ins in st.instructions:
             if ins.name != "RUN":
                 continue
             for problem in _cache_problems(chain, ins):
-                yield Hit(f"RUN in {_stage_name(st)} leaves a package cache in the layer: {problem}",
-                          line=ins.line)
+                yield Hit(f"RUN in {_stage_name(st)} leaves a package cache in the layer: {problem}", line=ins.line)
 
 
 # -------------------------------------------------------------------- GC304
@@ -343,7 +376,7 @@ def _tag_problem(j: images.Judgement, unresolved: tuple[str, ...] = ()) -> str |
     if j.state == images.INVALID:
         return "not a valid image reference" + (f": {j.problem}" if j.problem else "")
     if j.state == images.BAD_DIGEST:
-        return f"malformed digest '{_short(j.ref.digest or '', 80)}'"
+        return f"malformed digest '{_short((j.ref.digest if j.ref else None) or '', 80)}'"
     if j.state == images.UNTAGGED:
         return "no tag and no digest (Docker pulls ':latest')"
     if j.state == images.FLOATING:
@@ -368,9 +401,12 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
                 if problem:
                     yield Hit(f"FROM {shown}: {problem}", line=st.line, extra={"image": st.base})
                 continue
-            yield Hit(f"FROM {shown}: the tag cannot be checked: {st.unresolved}; give the ARG a default (a "
-                      "fixed version) or pin the image by digest", line=st.line,
-                      extra={"image": st.base, "unresolved": list(st.unresolved_args)})
+            yield Hit(
+                f"FROM {shown}: the tag cannot be checked: {st.unresolved}; give the ARG a default (a "
+                "fixed version) or pin the image by digest",
+                line=st.line,
+                extra={"image": st.base, "unresolved": list(st.unresolved_args)},
+            )
             continue
         if st.is_scratch:
             continue
@@ -386,7 +422,7 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
 def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC305: the final image carries the required OCI labels (version and revision)."""
     df = _dockerfile(target)
-    final = df.final
+    final = _final(df)
     required = _strings(ctx.settings.get("required-oci-labels"))
     if not required:
         raise NotApplicable("settings required-oci-labels is empty")
@@ -406,5 +442,6 @@ def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     if empty:
         parts.append(f"an empty LABEL {', '.join(empty)}")
     where = _stage_name(final) + (", " + _via(df, final) if final.parent_stage is not None else "")
-    yield Hit(f"the final image ({where}) has " + " and ".join(parts), line=final.line,
-              extra={"missing": missing + empty})
+    yield Hit(
+        f"the final image ({where}) has " + " and ".join(parts), line=final.line, extra={"missing": missing + empty}
+    )

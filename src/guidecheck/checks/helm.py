@@ -8,12 +8,12 @@ ran ``helm template`` for every profile; this check only reads what it found
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.model import Hit, Target
 from guidecheck.parsers.chart import ChartModel
-from guidecheck.parsers.yaml import YMap
+from guidecheck.parsers.yaml import key_col, key_line
 
 # SemVer 2.0.0 (https://semver.org), as Helm requires for a chart's version
 SEMVER = re.compile(
@@ -46,8 +46,14 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
         return {"origin": {**origin, "profile": profile}} if profile else {}
 
     for issue in model.issues:
-        yield Hit(issue.message, line=issue.line, column=issue.column, path=issue.path,
-                  extra=with_profile(issue.profile), unchecked=True)
+        yield Hit(
+            issue.message,
+            line=issue.line,
+            column=issue.column,
+            path=issue.path,
+            extra=with_profile(issue.profile),
+            unchecked=True,
+        )
     if model.skipped is None:
         yield from _no_workload(model, ctx, with_profile)
 
@@ -59,15 +65,17 @@ def _no_workload(model: ChartModel, ctx: Context, with_profile: Callable[[str | 
     for profile, workloads in sorted(model.rendered.items()):
         if workloads == 0 and profile not in failed:
             objs = model.objects.get(profile, 0)
-            yield Hit(f"the chart renders no workload with profile '{profile}' ({objs} object(s), none of kind "
-                      f"{kinds}): a service chart deploys the service", line=1, extra=with_profile(profile))
+            yield Hit(
+                f"the chart renders no workload with profile '{profile}' ({objs} object(s), none of kind "
+                f"{kinds}): a service chart deploys the service",
+                line=1,
+                extra=with_profile(profile),
+            )
 
 
 def _chart_yaml(meta: dict, model: ChartModel) -> Iterator[Hit]:
     def where(key: str) -> tuple[int, int]:
-        if isinstance(meta, YMap) and key in meta:
-            return meta.key_line(key), meta.key_col(key)
-        return (getattr(meta, "line", 1), 1)
+        return key_line(meta, key), key_col(meta, key) if key in meta else 1
 
     api = meta.get("apiVersion")
     if api != "v2":
@@ -75,8 +83,12 @@ def _chart_yaml(meta: dict, model: ChartModel) -> Iterator[Hit]:
         if api is None:
             yield Hit("Chart.yaml has no apiVersion: Helm 3 charts declare apiVersion: v2", line=line, column=col)
         elif api == "v1":
-            yield Hit("Chart.yaml has apiVersion: v1 (a Helm 2 chart): use apiVersion: v2 and move requirements.yaml "
-                      "into Chart.yaml's dependencies", line=line, column=col)
+            yield Hit(
+                "Chart.yaml has apiVersion: v1 (a Helm 2 chart): use apiVersion: v2 and move requirements.yaml "
+                "into Chart.yaml's dependencies",
+                line=line,
+                column=col,
+            )
         else:
             yield Hit(f"Chart.yaml apiVersion is '{_short(api)}', not v2", line=line, column=col)
     name = meta.get("name")
@@ -85,15 +97,21 @@ def _chart_yaml(meta: dict, model: ChartModel) -> Iterator[Hit]:
         yield Hit("Chart.yaml has no name", line=line, column=col)
     elif not _NAME.match(name) or name in (".", ".."):
         line, col = where("name")
-        yield Hit(f"Chart.yaml name '{_short(name)}' is not a valid chart name (letters, digits, '-', '_', '.')",
-                  line=line, column=col)
+        yield Hit(
+            f"Chart.yaml name '{_short(name)}' is not a valid chart name (letters, digits, '-', '_', '.')",
+            line=line,
+            column=col,
+        )
     version = meta.get("version")
     line, col = where("version")
     if version is None or version == "":
         yield Hit("Chart.yaml has no version: charts are versioned with SemVer 2 (e.g. 1.4.2)", line=line, column=col)
     elif not isinstance(version, str) or not SEMVER.match(version):
-        yield Hit(f"Chart.yaml version '{_short(version)}' is not a SemVer 2 version (MAJOR.MINOR.PATCH, e.g. 1.4.2)",
-                  line=line, column=col)
+        yield Hit(
+            f"Chart.yaml version '{_short(version)}' is not a SemVer 2 version (MAJOR.MINOR.PATCH, e.g. 1.4.2)",
+            line=line,
+            column=col,
+        )
     ctype = meta.get("type")
     if ctype is not None and ctype not in ("application", "library"):
         line, col = where("type")

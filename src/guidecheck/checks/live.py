@@ -14,9 +14,11 @@ them.  ``target.data["probe"]`` says what a live target is:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import settings as settings_of
 from guidecheck.model import Hit, Target
 
 
@@ -46,10 +48,11 @@ def coverage_gaps(target: Target, ctx: Context) -> Iterator[Hit]:
     kind = data.get("kind") or "?"
     resource = data.get("resource") or "?"
     what = f"{kind} ({resource})" if resource != kind else str(kind)
-    yield Hit(f"{what} could not be read {_where(data)}: {error}; the rules on {kind} objects did not run there, "
-              "so this audit's coverage is incomplete", extra={"resource": resource, "kind": kind,
-                                                               "namespace": data.get("namespace"),
-                                                               "status": data.get("status")})
+    yield Hit(
+        f"{what} could not be read {_where(data)}: {error}; the rules on {kind} objects did not run there, "
+        "so this audit's coverage is incomplete",
+        extra={"resource": resource, "kind": kind, "namespace": data.get("namespace"), "status": data.get("status")},
+    )
 
 
 def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
@@ -82,14 +85,17 @@ def logs_json(target: Target, ctx: Context) -> Iterator[Hit]:
     js = data.get("json")
     if not isinstance(total, int) or total <= 0 or not isinstance(js, int):
         raise NotApplicable(f"{where} logged nothing recently")
-    ratio = ctx.settings.get("live-logs-min-json-ratio", 0.5)
-    ratio = ratio if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) else 0.5
+    ratio = ctx.settings["live-logs-min-json-ratio"]
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool):  # wrong type (settings built in code)
+        ratio = settings_of.default("live-logs-min-json-ratio")
     if js / total >= ratio:
         return
     example = data.get("example")
     tail = f"; e.g. '{example}'" if isinstance(example, str) and example else ""
-    yield Hit(f"{where}: {total - js} of {total} recent log lines are not JSON objects "
-              f"(at least {ratio:.0%} must be){tail}", container=str(data.get("container") or "") or None)
+    yield Hit(
+        f"{where}: {total - js} of {total} recent log lines are not JSON objects (at least {ratio:.0%} must be){tail}",
+        container=str(data.get("container") or "") or None,
+    )
 
 
 __all__ = ["coverage_gaps", "logs_json", "metrics_endpoint"]

@@ -24,8 +24,8 @@ nothing is deployed is not applicable (GC203 reports the missing chart).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable, NotATarget
@@ -39,14 +39,18 @@ from guidecheck.parsers.fluentbit import (
     pipeline_of_configmap,
     pipeline_of_fluent_operator,
 )
+from guidecheck.parsers.yaml import line_of
 
 _TRUE = ("on", "true", "yes", "1")
+
 
 def _pipelines_in(target: Target, ctx: Context) -> list[Pipeline]:
     """Every Fluent Bit pipeline in the target's scope (files, values, ConfigMaps incl. cluster ones)."""
     out = [t.data for t in crossref.related_support(target, ctx, "fluentbit") if isinstance(t.data, Pipeline)]
-    covered = ctx.cached("obs.fluentbit-owners", lambda c: {id(t.data.owner) for t in c.of_kind("fluentbit")
-                                                             if isinstance(t.data, Pipeline) and t.data.owner})
+    covered = ctx.cached(
+        "obs.fluentbit-owners",
+        lambda c: {id(t.data.owner) for t in c.of_kind("fluentbit") if isinstance(t.data, Pipeline) and t.data.owner},
+    )
     for cm in crossref.related(target, ctx, kinds=("ConfigMap",)):
         if id(cm) not in covered:
             p = _lazy_configmap_pipeline(cm, ctx)
@@ -70,19 +74,25 @@ def _operator_pipeline(target: Target, ctx: Context) -> Pipeline | None:
         objs = crossref.related(target, ctx, kinds=tuple(FLUENT_OPERATOR_KINDS))
         if target.kind == "k8s" and isinstance(target.data, dict) and target.data.get("kind") in FLUENT_OPERATOR_KINDS:
             objs.append(target)
-        memo[key] = pipeline_of_fluent_operator([(t.data, t.path, t.line, t)
-                                                 for t in sorted(objs, key=lambda t: t.key)])
+        memo[key] = pipeline_of_fluent_operator(
+            [(t.data, t.path, t.line, t) for t in sorted(objs, key=lambda t: t.key)]
+        )
     return memo[key]
 
 
 def _lazy_configmap_pipeline(cm: Target, ctx: Context) -> Pipeline | None:
-    return ctx.memoized("obs.lazy-configmaps", id(cm),
-                        lambda: pipeline_of_configmap(cm.data, cm.path, cm.line, owner=cm)[0])
+    return ctx.memoized(
+        "obs.lazy-configmaps", id(cm), lambda: pipeline_of_configmap(cm.data, cm.path, cm.line, owner=cm)[0]
+    )
 
 
 def _configmap_pipeline(cm: Target, ctx: Context) -> Pipeline | None:
-    owners = ctx.cached("obs.fluentbit-by-owner", lambda c: {id(t.data.owner): t.data for t in c.of_kind("fluentbit")
-                                                             if isinstance(t.data, Pipeline) and t.data.owner})
+    owners = ctx.cached(
+        "obs.fluentbit-by-owner",
+        lambda c: {
+            id(t.data.owner): t.data for t in c.of_kind("fluentbit") if isinstance(t.data, Pipeline) and t.data.owner
+        },
+    )
     if id(cm) in owners:
         return owners[id(cm)]
     return _lazy_configmap_pipeline(cm, ctx)
@@ -136,8 +146,6 @@ def _unresolved_outputs(pipe: Pipeline) -> list[str]:
     return [s.get("name") or "" for s in pipe.of("OUTPUT") if "${" in (s.get("name") or "")]
 
 
-
-
 def _json_gap(pipe: Pipeline, pipes: list[Pipeline], ctx: Context) -> Hit | None:
     """GC503 on one pipeline: a Hit at the place to fix, or None."""
     parsers = _json_parsers(pipes, ctx)
@@ -149,15 +157,20 @@ def _json_gap(pipe: Pipeline, pipes: list[Pipeline], ctx: Context) -> Hit | None
     if _forwards(pipe) and any(json_evidence(a, parsers) for a in _aggregators(pipes) if a is not pipe):
         return None
     kube = [s for s in pipe.of("FILTER") if s.plugin == "kubernetes"]
+    at: Section | None
     if kube:
         at = kube[0]
-        msg = (f"{pipe.label}: the kubernetes filter does not merge JSON logs (Merge_Log On), and no parser "
-               "filter or input applies a JSON parser")
+        msg = (
+            f"{pipe.label}: the kubernetes filter does not merge JSON logs (Merge_Log On), and no parser "
+            "filter or input applies a JSON parser"
+        )
     else:
         inputs = pipe.of("INPUT")
         at = inputs[0] if inputs else None
-        msg = (f"{pipe.label} does not parse logs as JSON: no kubernetes filter with Merge_Log On, no parser "
-               "filter or input with a JSON parser")
+        msg = (
+            f"{pipe.label} does not parse logs as JSON: no kubernetes filter with Merge_Log On, no parser "
+            "filter or input with a JSON parser"
+        )
     if pipe.notes:
         msg += f"; not followed: {listing(pipe.notes, 2)}"
     return Hit(msg, line=at.line if at else pipe.line, path=at.path if at else pipe.path)
@@ -196,8 +209,11 @@ def _json_annotations(target: Target, obj: dict, ctx: Context) -> Iterator[Hit]:
     for key in keys:
         names = _parser_names(str(ann.get(key)))
         if not any(n in parsers for n in names):
-            yield Hit(f"the pod template's {key}: {short(str(ann.get(key)), 40)} is not a JSON parser "
-                      f"(JSON parsers: {', '.join(sorted(parsers)) or 'none'})", line=_ann_line(obj, key))
+            yield Hit(
+                f"the pod template's {key}: {short(str(ann.get(key)), 40)} is not a JSON parser "
+                f"(JSON parsers: {', '.join(sorted(parsers)) or 'none'})",
+                line=_ann_line(obj, key),
+            )
 
 
 def _loki_annotations(target: Target, obj: dict, ctx: Context) -> Iterator[Hit]:
@@ -206,8 +222,11 @@ def _loki_annotations(target: Target, obj: dict, ctx: Context) -> Iterator[Hit]:
     if value is None:
         raise NotATarget("no Fluent Bit annotation")
     if _is_on(str(value)):
-        yield Hit("the pod template has fluentbit.io/exclude: \"true\": Fluent Bit (K8S-Logging.Exclude) does "
-                  "not ship this workload's logs to Loki", line=_ann_line(obj, "fluentbit.io/exclude"))
+        yield Hit(
+            'the pod template has fluentbit.io/exclude: "true": Fluent Bit (K8S-Logging.Exclude) does '
+            "not ship this workload's logs to Loki",
+            line=_ann_line(obj, "fluentbit.io/exclude"),
+        )
 
 
 def _json_live(target: Target, ctx: Context) -> Iterator[Hit]:
@@ -283,12 +302,17 @@ def _repo_pipelines(ev: _Evidence, target: Target, ctx: Context) -> Iterator[Hit
     real = [p for p in pipes if p.is_pipeline]
     if not real:
         repo_scope_or_na(target, ctx)
-        yield Hit(f"no Fluent Bit pipeline found (classic or YAML configuration file, ConfigMap, or "
-                  f"fluent-bit chart values), so nothing shows that {ev.shows}")
+        yield Hit(
+            f"no Fluent Bit pipeline found (classic or YAML configuration file, ConfigMap, or "
+            f"fluent-bit chart values), so nothing shows that {ev.shows}"
+        )
         return
     # chart values whose chart was rendered in this scan: the rendered ConfigMap is judged instead
-    rendered = {str((p.owner.origin or {}).get("chart", "")).rstrip("/") for p in real
-                if p.owner is not None and (p.owner.origin or {}).get("source") == "helm"}
+    rendered = {
+        str((p.owner.origin or {}).get("chart", "")).rstrip("/")
+        for p in real
+        if p.owner is not None and (p.owner.origin or {}).get("source") == "helm"
+    }
     for p in real:
         if p.owner is not None:
             continue  # a ConfigMap's pipeline is judged on the ConfigMap
@@ -302,9 +326,11 @@ def _repo_pipelines(ev: _Evidence, target: Target, ctx: Context) -> Iterator[Hit
 def _workload(ev: _Evidence, target: Target, obj: dict, ctx: Context) -> Iterator[Hit]:
     """A workload: its Fluent Bit annotations; in a cluster scope without a pipeline, the one finding about that."""
     if cluster_anchor(target, ctx) and not any(p.is_pipeline for p in _pipelines_in(target, ctx)):
-        yield Hit(f"no Fluent Bit pipeline found in {scope_name(target)} (no ConfigMap holding a Fluent Bit "
-                  f"configuration, no Fluent Operator resources), so nothing shows that {ev.shows}; reported "
-                  f"once, on the first workload")
+        yield Hit(
+            f"no Fluent Bit pipeline found in {scope_name(target)} (no ConfigMap holding a Fluent Bit "
+            f"configuration, no Fluent Operator resources), so nothing shows that {ev.shows}; reported "
+            f"once, on the first workload"
+        )
         try:
             yield from ev.annotations(target, obj, ctx)
         except NotApplicable:
@@ -317,9 +343,10 @@ def _ann_line(obj: dict, key: str) -> int:
     if obj.get("kind") == "Pod":
         node = k8s.get(obj, "metadata", "annotations")
     else:
-        path = k8s.POD_SPEC_PATHS.get(obj.get("kind"), ("spec",))
+        kind = obj.get("kind")
+        path = k8s.POD_SPEC_PATHS.get(kind, ("spec",)) if isinstance(kind, str) else ("spec",)
         node = k8s.get(obj, *path[:-1], "metadata", "annotations")
-    return k8s.line(node, key, getattr(obj, "line", 1))
+    return k8s.line(node, key, line_of(obj))
 
 
 __all__ = ["json_evidence", "log_pipeline", "loki_outputs"]

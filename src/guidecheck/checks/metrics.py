@@ -9,14 +9,15 @@ GC502 (:mod:`guidecheck.checks.live`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from guidecheck import crossref
 from guidecheck.checks import Context, workload_containers
 from guidecheck.checks.obs_scope import listing, long_running_workload, pod_annotations, services_of, where
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import k8s
+from guidecheck.parsers.yaml import col_of, line_of
 
 
 @dataclass
@@ -51,25 +52,33 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC501: a container port 9100 and a scrape configuration that reaches it at /metrics."""
     obj = long_running_workload(target, ctx)
     conts = workload_containers(obj, "long-running")
-    want_port = ctx.settings.get("metrics-port", 9100)
-    want_path = ctx.settings.get("metrics-path", "/metrics")
+    want_port = ctx.settings["metrics-port"]
+    want_path = ctx.settings["metrics-path"]
     prefixes = [p for p in ctx.settings.get("metrics-annotation-prefixes") or () if isinstance(p, str)]
     declared = _declared_ports(obj)
     notes: list[str] = []
     services = services_of(target, ctx)
-    routes = (_pod_template_routes(obj, declared, prefixes) + _service_routes(obj, services, prefixes)
-              + _monitor_routes(target, obj, services, notes, ctx))
+    routes = (
+        _pod_template_routes(obj, declared, prefixes)
+        + _service_routes(obj, services, prefixes)
+        + _monitor_routes(target, obj, services, notes, ctx)
+    )
     if any(r.port == want_port and r.path == want_path for r in routes):
         return
     at_port = [(c, p) for c, p in declared if p["containerPort"] == want_port]
-    line = at_port[0][1].line if at_port else conts[0].line
-    column = getattr(at_port[0][1], "col", 1) if at_port else conts[0].column
+    line = line_of(at_port[0][1]) if at_port else conts[0].line
+    column = col_of(at_port[0][1]) if at_port else conts[0].column
     container = at_port[0][0].name if at_port else None
     to_port = [r for r in routes if r.port == want_port]
     if to_port:
         r = to_port[0]
-        yield Hit(f"wrong path: port {want_port} is scraped at '{r.path}', not '{want_path}' (via {r.via})",
-                  line=line, column=column, container=container, extra={"missing": "path"})
+        yield Hit(
+            f"wrong path: port {want_port} is scraped at '{r.path}', not '{want_path}' (via {r.via})",
+            line=line,
+            column=column,
+            container=container,
+            extra={"missing": "path"},
+        )
         return
     if routes:
         msg, missing = _elsewhere(routes, at_port, want_port)
@@ -110,8 +119,7 @@ def _service_routes(obj: dict, services: list[Target], prefixes: list[str]) -> l
     return routes
 
 
-def _monitor_routes(target: Target, obj: dict, services: list[Target], notes: list[str],
-                    ctx: Context) -> list[_Route]:
+def _monitor_routes(target: Target, obj: dict, services: list[Target], notes: list[str], ctx: Context) -> list[_Route]:
     """ServiceMonitors / PodMonitors (what they name but cannot reach goes to ``notes``)."""
     routes: list[_Route] = []
     for m in crossref.monitors_in_scope(target, ctx):
@@ -137,8 +145,9 @@ def _monitor_routes(target: Target, obj: dict, services: list[Target], notes: li
     return routes
 
 
-def _service_monitor_routes(obj: dict, mname: str, svc: Target, endpoints: list[dict],
-                            notes: list[str]) -> list[_Route]:
+def _service_monitor_routes(
+    obj: dict, mname: str, svc: Target, endpoints: list[dict], notes: list[str]
+) -> list[_Route]:
     """A ServiceMonitor's endpoints through one Service it selects."""
     routes = []
     sname = crossref.name(svc.data)
@@ -147,8 +156,7 @@ def _service_monitor_routes(obj: dict, mname: str, svc: Target, endpoints: list[
         if ep.get("port") is not None:
             sp, tp = crossref.service_port_target(svc.data, ep.get("port"))
             if sp is None:
-                notes.append(f"{mname} names port '{ep.get('port')}', which Service '{sname}' "
-                             "does not have")
+                notes.append(f"{mname} names port '{ep.get('port')}', which Service '{sname}' does not have")
                 continue
             pod_port = crossref.container_port(obj, tp)
             if pod_port is None:
@@ -166,18 +174,24 @@ def _elsewhere(routes: list[_Route], at_port: list, want_port: int) -> tuple[str
     """The message and ``missing`` key when the scrape configuration reaches other ports only."""
     shown = listing(sorted({f"port {r.port if r.port is not None else '(none)'} via {r.via}" for r in routes}))
     if at_port:
-        return (f"no scrape config for port {want_port}: container '{at_port[0][0].name}' declares it, but the "
-                f"scrape configuration reaches {shown}", "scrape-config")
+        return (
+            f"no scrape config for port {want_port}: container '{at_port[0][0].name}' declares it, but the "
+            f"scrape configuration reaches {shown}",
+            "scrape-config",
+        )
     return f"no port {want_port}: no container declares containerPort {want_port}; scraped instead: {shown}", "port"
 
 
-def _unscraped(target: Target, ctx: Context, at_port: list, notes: list[str], want_port: int,
-               want_path: str) -> tuple[str, str]:
+def _unscraped(
+    target: Target, ctx: Context, at_port: list, notes: list[str], want_port: int, want_path: str
+) -> tuple[str, str]:
     """The message and ``missing`` key when no scrape configuration reaches the pods at all."""
     idle = _monitors_selecting_nothing(target, ctx)
     if not at_port:
-        msg = (f"no port {want_port}: no container declares containerPort {want_port}, and no scrape config "
-               f"(prometheus.io annotations, ServiceMonitor, PodMonitor) reaches the pods at {want_path}")
+        msg = (
+            f"no port {want_port}: no container declares containerPort {want_port}, and no scrape config "
+            f"(prometheus.io annotations, ServiceMonitor, PodMonitor) reaches the pods at {want_path}"
+        )
         missing = "port"
         notes = notes + idle
     elif notes:
@@ -185,13 +199,16 @@ def _unscraped(target: Target, ctx: Context, at_port: list, notes: list[str], wa
         missing = "scrape-config"
         notes = idle
     elif idle:
-        msg = (f"monitor selects nothing: container '{at_port[0][0].name}' declares port {want_port}, but "
-               f"{listing(idle)}")
+        msg = (
+            f"monitor selects nothing: container '{at_port[0][0].name}' declares port {want_port}, but {listing(idle)}"
+        )
         missing = "monitor-selects-nothing"
     else:
-        msg = (f"no scrape config: container '{at_port[0][0].name}' declares port {want_port}, but neither "
-               "the pod template nor a Service selecting it has prometheus.io/scrape: \"true\", and no "
-               "ServiceMonitor/PodMonitor selects it")
+        msg = (
+            f"no scrape config: container '{at_port[0][0].name}' declares port {want_port}, but neither "
+            'the pod template nor a Service selecting it has prometheus.io/scrape: "true", and no '
+            "ServiceMonitor/PodMonitor selects it"
+        )
         missing = "scrape-config"
     if missing != "monitor-selects-nothing":
         msg += _notes(notes)
@@ -212,8 +229,10 @@ def _monitors_selecting_nothing(target: Target, ctx: Context) -> list[str]:
             memo[id(m)] = bool(crossref.monitor_selection(m, ctx))
         if not memo[id(m)]:
             what = crossref.MONITOR_KINDS[m.data.get("kind")][0]
-            out.append(f"{m.data.get('kind')} '{crossref.name(m.data)}' ({where(m)}) selects no "
-                       f"{'Service' if what == 'Service' else 'pods'}")
+            out.append(
+                f"{m.data.get('kind')} '{crossref.name(m.data)}' ({where(m)}) selects no "
+                f"{'Service' if what == 'Service' else 'pods'}"
+            )
     return out
 
 

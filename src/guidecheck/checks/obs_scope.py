@@ -43,12 +43,12 @@ def where(t: Target) -> str:
 
 def in_scope_workloads(target: Target, ctx: Context) -> list[Target]:
     kinds = tuple(ctx.settings.get("workload-kinds") or ())
-    return [t for t in crossref.related(target, ctx, kinds=kinds)
-            if k8s.is_long_running(t.data) and not owned(t.data)]
+    return [t for t in crossref.related(target, ctx, kinds=kinds) if k8s.is_long_running(t.data) and not owned(t.data)]
 
 
 def _deploys_something(target: Target, ctx: Context) -> bool:
     """A repository scope holds something deployed: a long-running workload or observability configuration."""
+
     def build(c: Context) -> set[str]:
         kinds = set(c.settings.get("workload-kinds") or ())
         out = set()
@@ -74,11 +74,13 @@ def cluster_anchor(target: Target, ctx: Context) -> bool:
     obj = target.data
     if crossref.repo_target(target, ctx) is not None or not isinstance(obj, dict):
         return False
-    if obj.get("kind") not in (ctx.settings.get("workload-kinds") or ()) or not k8s.is_long_running(obj) \
-            or owned(obj):
+    if obj.get("kind") not in (ctx.settings.get("workload-kinds") or ()) or not k8s.is_long_running(obj) or owned(obj):
         return False
-    first = ctx.memoized("obs.cluster-anchor", crossref.view_key(target),
-                         lambda: min([target, *in_scope_workloads(target, ctx)], key=lambda t: t.key))
+    first = ctx.memoized(
+        "obs.cluster-anchor",
+        crossref.view_key(target),
+        lambda: min([target, *in_scope_workloads(target, ctx)], key=lambda t: t.key),
+    )
     return first is target
 
 
@@ -88,8 +90,10 @@ def scope_name(target: Target) -> str:
 
 def repo_scope_or_na(target: Target, ctx: Context) -> None:
     if not _deploys_something(target, ctx):
-        raise NotApplicable("nothing in this directory is deployed (no long-running workload, no Fluent Bit or "
-                            "alerting configuration); GC203 reports a missing chart")
+        raise NotApplicable(
+            "nothing in this directory is deployed (no long-running workload, no Fluent Bit or "
+            "alerting configuration); GC203 reports a missing chart"
+        )
 
 
 def short(text: str, limit: int = 80) -> str:
@@ -106,9 +110,21 @@ def listing(items: list[str], limit: int = 4) -> str:
 def pod_annotations(obj: dict) -> dict:
     if obj.get("kind") == "Pod":
         return k8s.annotations(obj)
-    path = k8s.POD_SPEC_PATHS.get(obj.get("kind"))
+    kind = obj.get("kind")
+    path = k8s.POD_SPEC_PATHS.get(kind) if isinstance(kind, str) else None
     return k8s.as_map(k8s.get(obj, *path[:-1], "metadata", "annotations")) if path else {}
 
 
-__all__ = ["cluster_anchor", "in_scope_workloads", "listing", "long_running_workload", "owned", "pod_annotations",
-           "repo_scope_or_na", "scope_name", "services_of", "short", "where"]
+__all__ = [
+    "cluster_anchor",
+    "in_scope_workloads",
+    "listing",
+    "long_running_workload",
+    "owned",
+    "pod_annotations",
+    "repo_scope_or_na",
+    "scope_name",
+    "services_of",
+    "short",
+    "where",
+]

@@ -12,14 +12,31 @@ from __future__ import annotations
 import fnmatch
 import os
 import urllib.parse
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from guidecheck.checks import NotApplicable
 from guidecheck.model import Hit, Target
+from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
 
 MAX_ERRORS_PER_DOCUMENT = 100
-_CONSTRAINT_KEYS = frozenset({"type", "enum", "const", "not", "items", "properties", "allOf", "oneOf", "anyOf",
-                              "format", "pattern", "maxLength", "$ref"})
+_CONSTRAINT_KEYS = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "not",
+        "items",
+        "properties",
+        "allOf",
+        "oneOf",
+        "anyOf",
+        "format",
+        "pattern",
+        "maxLength",
+        "$ref",
+    }
+)
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 
 
@@ -56,12 +73,6 @@ def operations(spec) -> Iterator[tuple[str, str, Any, Any, str]]:
                 yield api_path, method, op, item, ab
 
 
-def key_line(node: Any, key: Any, default: int = 1) -> int:
-    if hasattr(node, "key_line"):
-        return node.key_line(key)
-    return getattr(node, "line", default)
-
-
 # ----------------------------------------------------------------- GC901
 
 
@@ -74,8 +85,10 @@ def document_present(target: Target, ctx) -> Iterator[Hit]:
         return
     if not _is_service_repo(target, ctx, prefix, info):
         raise NotApplicable("nothing here is deployed as a service (no Dockerfile, chart or workload manifest)")
-    yield Hit("no OpenAPI/Swagger document in the repository: add the service's API description as a YAML or JSON "
-              "file with a top-level 'openapi' (3.x) or 'swagger' (2.0) key")
+    yield Hit(
+        "no OpenAPI/Swagger document in the repository: add the service's API description as a YAML or JSON "
+        "file with a top-level 'openapi' (3.x) or 'swagger' (2.0) key"
+    )
 
 
 def _is_service_repo(target: Target, ctx, prefix: str, info) -> bool:
@@ -108,8 +121,11 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
     if family is None:
         yield from (h for h in (hit(p.path, p.line, p.message, p.column) for p in problems) if h)
         kw = spec.keyword
-        yield Hit(f"unsupported {kw} version {spec.version!r}: expected "
-                  f"{'2.0' if kw == 'swagger' else '3.0.x, 3.1.x or 3.2.x'}", line=target.line)
+        yield Hit(
+            f"unsupported {kw} version {spec.version!r}: expected "
+            f"{'2.0' if kw == 'swagger' else '3.0.x, 3.1.x or 3.2.x'}",
+            line=target.line,
+        )
         return
     notes: dict[int, str] = {}
     circular = [i for i, p in enumerate(problems) if p.kind == "circular"]
@@ -129,27 +145,38 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
             continue
         count += 1
         if count > MAX_ERRORS_PER_DOCUMENT:
-            yield Hit(f"more than {MAX_ERRORS_PER_DOCUMENT} validation errors; the rest are not shown",
-                      line=target.line)
+            yield Hit(
+                f"more than {MAX_ERRORS_PER_DOCUMENT} validation errors; the rest are not shown", line=target.line
+            )
             return
         yield h
 
 
-def _validation_results(spec, family: str, target: Target, problems: list,
-                        notes: dict[int, str]) -> list[tuple[str, int, str]]:
+def _validation_results(
+    spec, family: str, target: Target, problems: list, notes: dict[int, str]
+) -> list[tuple[str, int, str]]:
     """The validator's findings as (path, line, message); where it stopped at a reference it may not follow, a
     note on the matching $ref problem (in ``notes``, by index) or a finding of its own."""
     results: list[tuple[str, int, str]] = []
     for path, line, message in _validate(spec, family):
         if path is None:  # the validator stopped at a reference it may not follow
-            idx = next((i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
-                       0 if problems else None)
+            idx = next(
+                (i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
+                0 if problems else None,
+            )
             if idx is None:
                 where = _ref_holder(spec, message)
-                results.append((where[0], where[1], "validation stopped: openapi-spec-validator cannot resolve "
-                                f"the $ref {_short(message, 200)!r} (it resolves '#/...' from the document "
-                                "root, also under a schema's $id)"
-                                if where[1] else f"validation stopped: {message}"))
+                results.append(
+                    (
+                        where[0],
+                        where[1],
+                        "validation stopped: openapi-spec-validator cannot resolve "
+                        f"the $ref {_short(message, 200)!r} (it resolves '#/...' from the document "
+                        "root, also under a schema's $id)"
+                        if where[1]
+                        else f"validation stopped: {message}",
+                    )
+                )
                 if not where[1]:
                     results[-1] = (spec.path, target.line, results[-1][2])
             else:
@@ -163,11 +190,10 @@ def _ref_holder(spec, ref: str) -> tuple[str, int]:
     """(file, line) of the first ``$ref`` whose value contains ``ref``; (document, 0) if none."""
     from guidecheck.parsers.openapi import iter_refs
 
-    for ab, f in spec.files.items():
+    for f in spec.files.values():
         for holder, value, _base in iter_refs(f.data):
             if isinstance(value, str) and ref and (ref in value or value.endswith(ref)):
-                line = holder.value_line("$ref") if hasattr(holder, "value_line") else getattr(holder, "line", 1)
-                return f.path, line
+                return f.path, value_line(holder, "$ref")
     return spec.path, 0
 
 
@@ -207,7 +233,7 @@ class _Handlers(dict):
             return self._file(uri)
         raise _Denied(uri)
 
-    def get(self, scheme, default=None):  # noqa: D401 - dict API
+    def get(self, scheme, default=None):
         return self[scheme]
 
     def _file(self, uri: str):
@@ -220,11 +246,9 @@ class _Handlers(dict):
             raise _Denied(uri)
         return f.data
 
-    def _deny(self, uri: str):
-        raise _Denied(uri)
 
-
-def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
+def _validate(spec, family: str) -> Iterator[tuple[str | None, int, str]]:
+    """(file, line, message) per validation error; (None, 0, the $ref or error) where validation stopped."""
     cls = _validator_class(family)
     if cls is None:
         yield spec.path, 1, f"OpenAPI {family} is not supported by the installed openapi-spec-validator"
@@ -232,8 +256,9 @@ def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
     from jsonschema.exceptions import best_match
     from jsonschema_path import SchemaPath
 
-    sp = SchemaPath.from_dict(spec.data, base_uri="file://" + urllib.parse.quote(spec.abspath),
-                              handlers=_Handlers(spec))
+    sp = SchemaPath.from_dict(
+        spec.data, base_uri="file://" + urllib.parse.quote(spec.abspath), handlers=_Handlers(spec)
+    )
     validator = cls(sp)
     validator.keyword_validators_registry = _locating_registry(validator.keyword_validators)
     errors = iter(validator.iter_errors())
@@ -245,7 +270,9 @@ def _validate(spec, family: str) -> Iterator[tuple[str, int, str]]:
         except RecursionError:
             yield spec.path, 1, "validation aborted: references nest too deeply (a circular $ref?)"
             return
-        except Exception as exc:  # Unresolvable, _Denied, a referencing error: the $ref is reported by the caller
+        # Unresolvable, _Denied, a referencing error (the validator's libraries raise many types): validation
+        # stops there and the caller reports the $ref
+        except Exception as exc:  # noqa: BLE001 - any error of the validator ends validation with a finding
             ref = getattr(exc, "ref", None)
             if isinstance(ref, str):
                 yield None, 0, ref
@@ -269,10 +296,10 @@ def _described(spec, err: Any, best_match: Any) -> tuple[str, int, str]:
     else:
         parts = tuple(parts) + tuple(detail.relative_path if detail is not err else ())
     path, line, node = _locate(spec, parts)
-    if isinstance(node, dict) and "default" in node and hasattr(node, "key_line"):
+    if isinstance(node, dict) and "default" in node:
         try:
             if detail.instance == node["default"] and not detail.relative_path:
-                line = node.key_line("default")  # a default value that does not match its schema
+                line = key_line(node, "default", line)  # a default value that does not match its schema
         except Exception:  # noqa: BLE001 - comparison of odd values
             pass
     where = " > ".join(str(p) for p in parts)
@@ -320,16 +347,11 @@ def _locating_registry(keyword_validators):
     return Registry(keyword_validators)
 
 
-def locate(spec, parts) -> tuple[str, int]:
-    """The file and line of the node at ``parts`` (keys from the document root, following $refs as the validator
-    does); stops at the deepest node that exists."""
-    path, line, _node = _locate(spec, parts)
-    return path, line
-
-
 def _locate(spec, parts) -> tuple[str, int, Any]:
+    """The file, line and node at ``parts`` (keys from the document root, following $refs as the validator
+    does); stops at the deepest node that exists."""
     node, ab = spec.data, spec.abspath
-    line = getattr(node, "line", 1)
+    line = line_of(node)
     for part in parts:
         if isinstance(node, dict) and part not in node and isinstance(node.get("$ref"), str):
             node, ab = spec.deref(node, ab)
@@ -337,14 +359,14 @@ def _locate(spec, parts) -> tuple[str, int, Any]:
             line = key_line(node, part, line)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.item_line(part) if hasattr(node, "item_line") else line
+            line = item_line(node, part, line)
             node = node[part]
         else:
             break
     if isinstance(node, dict) and isinstance(node.get("$ref"), str):
         target, t_ab = spec.deref(node, ab)
         if target is not node:  # the path ends at a reference: the error is in what it points at
-            node, ab, line = target, t_ab, getattr(target, "line", line)
+            node, ab, line = target, t_ab, line_of(target, line)
     return spec.display(ab), line, node
 
 
@@ -375,10 +397,10 @@ def constrained_inputs(target: Target, ctx) -> Iterator[Hit]:
                     continue
                 params[(p.get("name"), p.get("in"))] = (p, p_ab, plist, i, c_ab, raw)
         for (pname, pin), (p, p_ab, plist, i, c_ab, raw) in sorted(params.items(), key=lambda kv: str(kv[0])):
-            line = plist.item_line(i) if hasattr(plist, "item_line") else getattr(p, "line", 1)
+            line = item_line(plist, i, line_of(p))
             ppath = spec.display(p_ab if p is not raw else c_ab)
             if p is not raw:
-                line = getattr(p, "line", line)
+                line = line_of(p, line)
             label = f"{pin} parameter {str(pname)[:60]!r} of {where}"
             checker.parameter(p, p_ab, label, ppath, line)
         body = op.get("requestBody")
@@ -457,7 +479,7 @@ class _Inputs:
                 if target is node:
                     continue  # unresolvable: GC902 reports it
                 node, cur = target, t_ab
-                ln = getattr(node, "line", ln)
+                ln = line_of(node, ln)
                 what = f"schema {ref.rsplit('/', 1)[-1][:60]!r}"
             if not isinstance(node, dict) or (id(node), part) in visited:
                 continue
@@ -471,8 +493,9 @@ class _Inputs:
         types = node.get("type")
         tlist = types if isinstance(types, list) else [types] if isinstance(types, str) else []
         if "string" in tlist and not any(k in node for k in ("maxLength", "enum", "pattern", "format", "const")):
-            self._add(path, ln, "unbounded string", f"unbounded string: {what} has no maxLength, enum, pattern "
-                      "or format")
+            self._add(
+                path, ln, "unbounded string", f"unbounded string: {what} has no maxLength, enum, pattern or format"
+            )
         why = self._open_object(node, cur, tlist, part)
         if why is not None:
             self._add(path, ln, "open object", f"open object: {what} accepts any properties ({why})")
@@ -481,9 +504,11 @@ class _Inputs:
 
     def _open_object(self, node: dict, cur: str, tlist: list, part: bool) -> str | None:
         """Why an object schema accepts any properties, or None (not an object, closed, or part of an allOf)."""
-        members = node.get("allOf") if isinstance(node.get("allOf"), list) else []
-        is_object = "object" in tlist or (not tlist and (isinstance(node.get("properties"), dict) or
-                                                          any(self._objectish(m, cur) for m in members)))
+        all_of = node.get("allOf")
+        members = all_of if isinstance(all_of, list) else []
+        is_object = "object" in tlist or (
+            not tlist and (isinstance(node.get("properties"), dict) or any(self._objectish(m, cur) for m in members))
+        )
         if not (is_object and not part and not self._closed(node, cur)):
             return None
         if isinstance(node.get("additionalProperties"), dict):
@@ -499,21 +524,35 @@ class _Inputs:
         props = node.get("properties")
         if isinstance(props, dict):
             for name in props:
-                out.append((props[name], cur, key_line(props, name, ln),
-                            f"property {str(name)[:60]!r} of {_short(what, 120)}", False))
+                out.append(
+                    (
+                        props[name],
+                        cur,
+                        key_line(props, name, ln),
+                        f"property {str(name)[:60]!r} of {_short(what, 120)}",
+                        False,
+                    )
+                )
         items = node.get("items")
         if isinstance(items, dict):
             out.append((items, cur, key_line(node, "items", ln), f"items of {_short(what, 120)}", False))
         addl = node.get("additionalProperties")
         if isinstance(addl, dict):
-            out.append((addl, cur, key_line(node, "additionalProperties", ln),
-                        f"additionalProperties of {_short(what, 120)}", False))
+            out.append(
+                (
+                    addl,
+                    cur,
+                    key_line(node, "additionalProperties", ln),
+                    f"additionalProperties of {_short(what, 120)}",
+                    False,
+                )
+            )
         for k in ("allOf", "oneOf", "anyOf"):
             seq = node.get(k)
             if not isinstance(seq, list):
                 continue
             for i, sub in enumerate(seq):
-                sub_line = seq.item_line(i) if hasattr(seq, "item_line") else ln
+                sub_line = item_line(seq, i, ln)
                 if k == "allOf":  # parts of one object: their properties are checked, closure on the whole
                     out.append((sub, cur, sub_line, what, True))
                 else:
@@ -533,11 +572,11 @@ class _Inputs:
         if isinstance(members, list):
             for m in members:
                 m2, _ = self.spec.deref(m, cur)
-                if isinstance(m2, dict) and (m2.get("additionalProperties") is False
-                                             or m2.get("unevaluatedProperties") is False):
+                if isinstance(m2, dict) and (
+                    m2.get("additionalProperties") is False or m2.get("unevaluatedProperties") is False
+                ):
                     return True
         return False
 
 
-__all__ = ["constrained_inputs", "document_present", "exempt_path", "locate", "operations", "spec_of",
-           "valid_document"]
+__all__ = ["constrained_inputs", "document_present", "exempt_path", "operations", "spec_of", "valid_document"]

@@ -28,18 +28,39 @@ show it; the message and ``extra.services`` list every service found.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from guidecheck import globs
 from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks import settings as settings_of
 from guidecheck.model import Hit, Target
 
 # Directories whose content is not the service itself.
 NON_PRODUCTION_DIRS = frozenset(
     {
-        "test", "tests", "testing", "testdata", "test-data", "test_data", "__tests__", "e2e", "e2e-tests",
-        "integration", "integration-tests", "it", "spec", "fixtures", "example", "examples", "sample",
-        "samples", "doc", "docs", "documentation", "hack",
+        "test",
+        "tests",
+        "testing",
+        "testdata",
+        "test-data",
+        "test_data",
+        "__tests__",
+        "e2e",
+        "e2e-tests",
+        "integration",
+        "integration-tests",
+        "it",
+        "spec",
+        "fixtures",
+        "example",
+        "examples",
+        "sample",
+        "samples",
+        "doc",
+        "docs",
+        "documentation",
+        "hack",
     }
 )
 _TESTISH_DIR = re.compile(r"^(?:tests?|e2e)[-_]|[-_](?:tests?|e2e)$", re.IGNORECASE)
@@ -47,8 +68,19 @@ _TESTISH_DIR = re.compile(r"^(?:tests?|e2e)[-_]|[-_](?:tests?|e2e)$", re.IGNOREC
 # Words in a Dockerfile name that mark a development-only variant.
 DEV_VARIANT_WORDS = frozenset(
     {
-        "dev", "devel", "develop", "development", "debug", "test", "tests", "testing", "ci", "local",
-        "e2e", "devcontainer", "integration",
+        "dev",
+        "devel",
+        "develop",
+        "development",
+        "debug",
+        "test",
+        "tests",
+        "testing",
+        "ci",
+        "local",
+        "e2e",
+        "devcontainer",
+        "integration",
     }
 )
 
@@ -60,6 +92,7 @@ MAX_LISTED = 6
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _inventory(target: Target) -> Any:
     info = target.data
@@ -117,7 +150,7 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
             return f"{directory}:{stem}", None
     for base in _DOCKERFILE_BASES:
         if low.startswith(base) and len(low) > len(base) and low[len(base)] in ".-_":
-            words = set(_WORD_SPLIT.split(low[len(base) + 1:])) - {""}
+            words = set(_WORD_SPLIT.split(low[len(base) + 1 :])) - {""}
             if words & DEV_VARIANT_WORDS:
                 return "", "development variant"
             return directory, None  # Dockerfile.cross, Dockerfile-windows: same image, other platform
@@ -156,10 +189,14 @@ def rendering_charts(chart_dirs: set[str], inventory: list) -> set[str]:
         while i >= 0:
             if i == 0 or p[i - 1] == "/":
                 d = p[: i - 1] if i else "."
-                rest = p[i + len("templates/"):]
+                rest = p[i + len("templates/") :]
                 name = rest.rsplit("/", 1)[-1]
-                if (d in chart_dirs and not name.startswith("_") and name != "NOTES.txt"
-                        and not rest.startswith("tests/")):
+                if (
+                    d in chart_dirs
+                    and not name.startswith("_")
+                    and name != "NOTES.txt"
+                    and not rest.startswith("tests/")
+                ):
                     found.add(d)
             i = p.find("templates/", i + 1)
     return found
@@ -193,12 +230,13 @@ def chart_report(info: Any) -> tuple[list[Any], dict[str, str]]:
 
 # ---------------------------------------------------------------- GC201
 
+
 def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC201: at most ``max-services-per-repo`` production images and application charts."""
     info = _inventory(target)
-    limit = ctx.settings.get("max-services-per-repo", 1)
+    limit = ctx.settings["max-services-per-repo"]
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        limit = 1
+        limit = settings_of.default("max-services-per-repo")
     images, _ = dockerfile_services(getattr(info, "dockerfiles", None) or [])
     charts, _ = chart_report(info)
     image_paths = [group[0] for group in images]
@@ -221,6 +259,7 @@ def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
 
 # ---------------------------------------------------------------- GC202
 
+
 def has_dockerfile(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC202: a production Dockerfile (Dockerfile, Dockerfile.*, *.Dockerfile, Containerfile)."""
     info = _inventory(target)
@@ -234,6 +273,7 @@ def has_dockerfile(target: Target, ctx: Context) -> Iterator[Hit]:
 
 
 # ---------------------------------------------------------------- GC203
+
 
 def has_chart(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC203: an application Helm chart with templates."""
@@ -271,85 +311,100 @@ NEEDS_MANIFEST = {"javascript": ("package.json",), "typescript": ("package.json"
 FAMILIES = ({"javascript", "typescript"}, {"java", "kotlin"})
 
 _GENERATED = re.compile(r"(?:\.pb\.go|\.pb\.gw\.go|^zz_generated.*\.go|_pb2(?:_grpc)?\.py|\.d\.ts|\.min\.js)$")
-_TOOLING = re.compile(r"^(?:\..*|.*\.config\.[cm]?[jt]s|setup\.py|noxfile\.py|conftest\.py|gulpfile\.js|Gruntfile\.js)$")
+_TOOLING = re.compile(
+    r"^(?:\..*|.*\.config\.[cm]?[jt]s|setup\.py|noxfile\.py|conftest\.py|gulpfile\.js|Gruntfile\.js)$"
+)
 # directories holding neither the service's code nor its tests
-_NO_CODE_DIRS = frozenset({"doc", "docs", "documentation", "example", "examples", "sample", "samples", "hack",
-                           "scripts", "script", "testdata", "test-data", "test_data", "fixtures"})
+_NO_CODE_DIRS = frozenset(
+    {
+        "doc",
+        "docs",
+        "documentation",
+        "example",
+        "examples",
+        "sample",
+        "samples",
+        "hack",
+        "scripts",
+        "script",
+        "testdata",
+        "test-data",
+        "test_data",
+        "fixtures",
+    }
+)
 _TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "e2e", "integration", "it", "spec"})
 
 
-def unit_test_patterns(settings: dict[str, Any]) -> dict[str, list[str]]:
-    """``unit-test-patterns`` from the configuration, per language, over the defaults."""
-    from guidecheck.config import DEFAULT_SETTINGS
+def unit_test_patterns(settings: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``unit-test-patterns`` over the defaults, per language (merge: merge-keys; a language given replaces its
+    default list), language names lower-cased, empty and non-string patterns dropped.
 
-    merged: dict[str, list[str]] = {k: list(v) for k, v in DEFAULT_SETTINGS["unit-test-patterns"].items()}
-    user = settings.get("unit-test-patterns")
-    if isinstance(user, dict):
-        for lang, pats in user.items():
-            if isinstance(lang, str) and isinstance(pats, list):
-                merged[lang.lower()] = [p for p in pats if isinstance(p, str) and p]
-    return merged
-
-
-def analyse_tests(inventory: list[str], settings: dict[str, Any]) -> dict[str, Any]:
-    """Languages with source files, and for each the first test file found (or None).
-
-    Two passes keep this linear and cheap on large repositories: candidate
-    source files are found by extension, then only the detected languages'
-    test patterns are tried, stopping at the first test file.
+    A value of the wrong type (only in settings built in code: the configuration is validated) is ignored: the
+    whole setting, or one language's list, falls back to the default.
     """
-    patterns = unit_test_patterns(settings)
-    names: set[str] = set()
-    candidates: dict[str, list[tuple[str, str]]] = {}
-    shell: list[str] = []
-    code_files: list[tuple[str, str]] = []  # (path, name) outside docs/examples/hidden dirs
-    ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
-    dir_kind: dict[str, int] = {}  # directory -> 0 code, 1 tests, 2 neither (docs, examples, hidden)
-    for rel in inventory:
-        if not isinstance(rel, str) or not rel:
-            continue
+    defaults = settings_of.default("unit-test-patterns")
+    merged = settings_of.effective(settings, "unit-test-patterns")
+    if not isinstance(merged, dict):
+        merged = defaults
+    out: dict[str, list[str]] = {}
+    for lang, pats in merged.items():
+        if not isinstance(pats, list):
+            pats = defaults.get(lang)
+        if isinstance(lang, str) and isinstance(pats, list):
+            out[lang.lower()] = [p for p in pats if isinstance(p, str) and p]
+    return out
+
+
+def _dir_kind(directory: str) -> int:
+    """0: a directory of code; 1: of tests; 2: neither (docs, examples, hidden directories)."""
+    dirs = [s.lower() for s in directory.split("/")] if directory else []
+    if any(s.startswith(".") or s in _NO_CODE_DIRS for s in dirs):
+        return 2
+    return 1 if any(s in _TEST_DIRS for s in dirs) else 0
+
+
+class _Files:
+    """One pass over the inventory: file names, candidate source files per language, shell scripts, code files."""
+
+    def __init__(self, inventory: list[str]) -> None:
+        self.names: set[str] = set()
+        self.candidates: dict[str, list[tuple[str, str]]] = {}
+        self.shell: list[str] = []
+        self.code_files: list[tuple[str, str]] = []  # (path, name) outside docs/examples/hidden dirs
+        self._ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
+        self._dir_kind: dict[str, int] = {}
+        for rel in inventory:
+            if isinstance(rel, str) and rel:
+                self._add(rel)
+        for lang, manifests in NEEDS_MANIFEST.items():
+            if lang in self.candidates and not self.names.intersection(manifests):
+                del self.candidates[lang]
+
+    def _add(self, rel: str) -> None:
         cut = rel.rfind("/")
-        directory, name = rel[:max(cut, 0)], rel[cut + 1:]
-        names.add(name)
-        kind = dir_kind.get(directory)
+        directory, name = rel[: max(cut, 0)], rel[cut + 1 :]
+        self.names.add(name)
+        kind = self._dir_kind.get(directory)
         if kind is None:
-            dirs = [s.lower() for s in directory.split("/")] if directory else []
-            kind = (2 if any(s.startswith(".") or s in _NO_CODE_DIRS for s in dirs)
-                    else 1 if any(s in _TEST_DIRS for s in dirs) else 0)
-            dir_kind[directory] = kind
+            kind = self._dir_kind[directory] = _dir_kind(directory)
         if kind == 2:
-            continue
-        code_files.append((rel, name))
+            return
+        self.code_files.append((rel, name))
         if kind == 1 or _GENERATED.search(name) or _TOOLING.match(name):
-            continue
+            return
         dot = name.rfind(".")
         if dot <= 0:
-            continue
+            return
         ext = name[dot:].lower()
         if ext in SHELL_EXTENSIONS:
-            shell.append(rel)
-        elif ext in ext_lang:
-            candidates.setdefault(ext_lang[ext], []).append((rel, name))
-    for lang, manifests in NEEDS_MANIFEST.items():
-        if lang in candidates and not names.intersection(manifests):
-            del candidates[lang]
-    matchers: dict[str, Any] = {}
+            self.shell.append(rel)
+        elif ext in self._ext_lang:
+            self.candidates.setdefault(self._ext_lang[ext], []).append((rel, name))
 
-    def matcher(lang: str):
-        if lang not in matchers:
-            matchers[lang] = globs.matcher(patterns.get(lang) or [])
-        return matchers[lang]
 
-    sources: dict[str, list[str]] = {}
-    for lang, files in candidates.items():
-        is_test = matcher(lang)
-        kept = [rel for rel, name in files if not is_test(rel, name)]  # a test file is not source
-        if kept:
-            sources[lang] = kept
-    if not sources and shell:
-        sources["shell"] = shell
-    # one pass over the files for every language (and family member) still without a test
-    pending = sorted({m for lang in sources for m in next((f for f in FAMILIES if lang in f), {lang})})
+def _first_tests(code_files: list[tuple[str, str]], pending: list[str], matcher) -> dict[str, str | None]:
+    """For each language of ``pending``, the first of ``code_files`` its test patterns match (or None)."""
     tests: dict[str, str | None] = dict.fromkeys(pending)
     checks = [(lang, matcher(lang)) for lang in pending]
     for rel, name in code_files:
@@ -360,6 +415,36 @@ def analyse_tests(inventory: list[str], settings: dict[str, Any]) -> dict[str, A
             for lang in found:
                 tests[lang] = rel
             checks = [(lang, is_test) for lang, is_test in checks if lang not in found]
+    return tests
+
+
+def analyse_tests(inventory: list[str], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Languages with source files, and for each the first test file found (or None).
+
+    Two passes keep this linear and cheap on large repositories: candidate
+    source files are found by extension, then only the detected languages'
+    test patterns are tried, stopping at the first test file.
+    """
+    patterns = unit_test_patterns(settings)
+    files = _Files(inventory)
+    matchers: dict[str, Any] = {}
+
+    def matcher(lang: str):
+        if lang not in matchers:
+            matchers[lang] = globs.matcher(patterns.get(lang) or [])
+        return matchers[lang]
+
+    sources: dict[str, list[str]] = {}
+    for lang, candidates in files.candidates.items():
+        is_test = matcher(lang)
+        kept = [rel for rel, name in candidates if not is_test(rel, name)]  # a test file is not source
+        if kept:
+            sources[lang] = kept
+    if not sources and files.shell:
+        sources["shell"] = files.shell
+    # one pass over the files for every language (and family member) still without a test
+    pending = sorted({m for lang in sources for m in next((f for f in FAMILIES if lang in f), {lang})})
+    tests = _first_tests(files.code_files, pending, matcher)
     return {"sources": sources, "tests": tests, "patterns": patterns}
 
 
@@ -369,8 +454,11 @@ def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     found = analyse_tests(info.inventory, ctx.settings)
     sources, tests, patterns = found["sources"], found["tests"], found["patterns"]
     if not sources:
-        yield Hit("no source code found to test (no Go, Python, JavaScript/TypeScript, Java/Kotlin, C#, Ruby, "
-                  "Rust or PHP files outside test, example and documentation directories)", line=1)
+        yield Hit(
+            "no source code found to test (no Go, Python, JavaScript/TypeScript, Java/Kotlin, C#, Ruby, "
+            "Rust or PHP files outside test, example and documentation directories)",
+            line=1,
+        )
         return
     missing = []
     for lang in sorted(sources):
@@ -387,7 +475,12 @@ def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
         pats = patterns.get(lang) or []
         sample = next((f for f in sources[lang] if not f.endswith("/__init__.py")), sources[lang][0])
         n = len(sources[lang])
-        details.append(f"{lang} ({n} source file{'s' if n != 1 else ''}, e.g. {sample}; "
-                       f"looked for {', '.join(pats[:4]) or 'no patterns configured'})")
-    yield Hit(f"no unit tests for {', '.join(missing)}: " + "; ".join(details), line=1,
-              extra={"languages": sorted(sources), "without_tests": missing})
+        details.append(
+            f"{lang} ({n} source file{'s' if n != 1 else ''}, e.g. {sample}; "
+            f"looked for {', '.join(pats[:4]) or 'no patterns configured'})"
+        )
+    yield Hit(
+        f"no unit tests for {', '.join(missing)}: " + "; ".join(details),
+        line=1,
+        extra={"languages": sorted(sources), "without_tests": missing},
+    )

@@ -25,18 +25,31 @@ from __future__ import annotations
 import datetime as _dt
 import fnmatch
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from guidecheck import crossref
-from guidecheck.parsers import k8s
 from guidecheck.checks import NotApplicable, workload_object
-from guidecheck.checks.openapi import exempt_path, key_line, operations, spec_of
+from guidecheck.checks import settings as settings_of
+from guidecheck.checks.openapi import exempt_path, operations, spec_of
 from guidecheck.model import Hit, Target
+from guidecheck.parsers import k8s
+from guidecheck.parsers.yaml import key_line, line_of
 
 # ======================================================================= GC601
 
-SERVING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
-                           "DeploymentConfig", "Rollout"})
+SERVING_KINDS = frozenset(
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ReplicationController",
+        "Pod",
+        "DeploymentConfig",
+        "Rollout",
+    }
+)
 
 
 def jwt_schemes(spec) -> dict[str, str]:
@@ -54,15 +67,23 @@ def jwt_schemes(spec) -> dict[str, str]:
         if not isinstance(scheme, dict):
             continue
         typ = str(scheme.get("type", "")).lower()
-        if typ == "http" and str(scheme.get("scheme", "")).lower() == "bearer" \
-                and str(scheme.get("bearerFormat", "")).upper() == "JWT":
+        if (
+            typ == "http"
+            and str(scheme.get("scheme", "")).lower() == "bearer"
+            and str(scheme.get("bearerFormat", "")).upper() == "JWT"
+        ):
             out[name] = "HTTP bearer JWT"
         elif typ == "openidconnect":
             out[name] = "OpenID Connect"
         elif typ == "oauth2":
             out[name] = "OAuth 2"
-        elif spec.family == "2.0" and typ == "apikey" and str(scheme.get("in", "")).lower() == "header" \
-                and str(scheme.get("name", "")).lower() == "authorization" and _mentions_jwt(scheme):
+        elif (
+            spec.family == "2.0"
+            and typ == "apikey"
+            and str(scheme.get("in", "")).lower() == "header"
+            and str(scheme.get("name", "")).lower() == "authorization"
+            and _mentions_jwt(scheme)
+        ):
             out[name] = "Authorization header bearer JWT"
     return out
 
@@ -86,7 +107,7 @@ def _unsecured_operations(spec, ctx) -> list[tuple[str, int, str, bool]]:
         if own:
             sec, line = op.get("security"), key_line(op, "security")
         else:
-            sec, line = global_sec, key_line(item, method, getattr(op, "line", 1))
+            sec, line = global_sec, key_line(item, method, line_of(op))
         problem = _requirement_problem(sec, schemes, own)
         if problem:
             out.append((spec.display(ab), line, f"{where} {problem}", own))
@@ -103,31 +124,43 @@ def _requirement_problem(sec: Any, schemes: dict[str, str], own: bool) -> str | 
             return "allows anonymous calls (an empty {} alternative in security)"
         if not any(name in schemes for name in alt):
             names = ", ".join(sorted(str(n) for n in alt))[:120]
-            return (f"can be called with {names} alone, which is not a JWT scheme (http bearer with bearerFormat: "
-                    "JWT, openIdConnect or oauth2)")
+            return (
+                f"can be called with {names} alone, which is not a JWT scheme (http bearer with bearerFormat: "
+                "JWT, openIdConnect or oauth2)"
+            )
     return None
 
 
 def _mesh_covered(workload: Target, ctx) -> tuple[bool, str]:
     """Whether Istio enforces a JWT on the workload's pods (and if not, what is missing)."""
     obj = workload.data
-    root_ns = str(ctx.settings.get("mesh-root-namespace") or "istio-system")
+    root_ns = str(ctx.settings["mesh-root-namespace"])
     pod_labels = k8s.pod_labels(obj)
-    ra = [t for t in crossref.related(workload, ctx, kinds=("RequestAuthentication",))
-          if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns) and _has_jwt_rules(t.data)]
-    pols = [t for t in crossref.related(workload, ctx, kinds=("AuthorizationPolicy",))
-            if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns)]
-    deny_ok = any(_deny_without_principal(t.data, ctx) for t in pols)
-    allows = [t for t in pols if str(k8s.get(t.data, "spec", "action") or "ALLOW").upper() == "ALLOW"]
-    allow_requires = bool(allows) and any(_allow_requires(t.data) for t in allows)
-    holes = [t for t in allows if _allow_hole(t.data, ctx)]
-    if not ra:
+
+    def selecting(kind: str) -> list[Target]:
+        """The Istio policies of ``kind`` in scope that act on the workload's pods."""
+        return [
+            t
+            for t in crossref.related(workload, ctx, kinds=(kind,))
+            if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns)
+        ]
+
+    if not any(_has_jwt_rules(t.data) for t in selecting("RequestAuthentication")):
         return False, "no RequestAuthentication with jwtRules selects its pods"
-    if deny_ok:
+    return _authorization_verdict(selecting("AuthorizationPolicy"), ctx)
+
+
+def _authorization_verdict(pols: list[Target], ctx) -> tuple[bool, str]:
+    """Whether the AuthorizationPolicies acting on a workload's pods require a request principal on every call."""
+    if any(_deny_without_principal(t.data, ctx) for t in pols):
         return True, ""
-    if not allow_requires:
-        return False, ("no AuthorizationPolicy requires a request principal (rules from.source.requestPrincipals, "
-                       "or a DENY rule with notRequestPrincipals: ['*']) for its pods")
+    allows = [t for t in pols if str(k8s.get(t.data, "spec", "action") or "ALLOW").upper() == "ALLOW"]
+    if not any(_allow_requires(t.data) for t in allows):
+        return False, (
+            "no AuthorizationPolicy requires a request principal (rules from.source.requestPrincipals, "
+            "or a DENY rule with notRequestPrincipals: ['*']) for its pods"
+        )
+    holes = [t for t in allows if _allow_hole(t.data, ctx)]
     if holes:
         names = ", ".join(sorted(crossref.name(t.data) or "?" for t in holes))
         return False, f"AuthorizationPolicy {names} also allows requests without a request principal"
@@ -181,8 +214,10 @@ def _allow_requires(policy: dict) -> bool:
 
 
 def _allow_hole(policy: dict, ctx) -> bool:
-    return any(isinstance(r, dict) and not _requires_principal(r) and not _exempt_rule(r, ctx)
-               for r in k8s.as_list(k8s.get(policy, "spec", "rules")))
+    return any(
+        isinstance(r, dict) and not _requires_principal(r) and not _exempt_rule(r, ctx)
+        for r in k8s.as_list(k8s.get(policy, "spec", "rules"))
+    )
 
 
 def _deny_without_principal(policy: dict, ctx) -> bool:
@@ -201,6 +236,7 @@ def _deny_without_principal(policy: dict, ctx) -> bool:
 
 def _serving_index(ctx) -> dict[int, bool]:
     """id(target) -> whether the mesh covers it, for every long-running workload a Service exposes (once per scan)."""
+
     def build(c) -> dict[int, bool]:
         out: dict[int, bool] = {}
         for t in c.of_kind("k8s"):
@@ -230,8 +266,9 @@ def _metrics_only(service: dict, ctx) -> bool:
         if not isinstance(p, dict):
             return False
         target_port = p.get("targetPort")
-        if not (named_metrics(p.get("name")) or named_metrics(target_port)
-                or metrics_port in (p.get("port"), target_port)):
+        if not (
+            named_metrics(p.get("name")) or named_metrics(target_port) or metrics_port in (p.get("port"), target_port)
+        ):
             return False
     return True
 
@@ -265,8 +302,10 @@ def _openapi_jwt(target: Target, ctx) -> Iterator[Hit]:
     if workloads and all(index[id(w)] for w in workloads):
         return  # the mesh enforces JWTs on every pod that serves this API
     if workloads:
-        suffix = ("; and an Istio JWT policy (RequestAuthentication + AuthorizationPolicy) does not cover every pod "
-                  "serving it")
+        suffix = (
+            "; and an Istio JWT policy (RequestAuthentication + AuthorizationPolicy) does not cover every pod "
+            "serving it"
+        )
     else:
         suffix = "; and no workload exposed by a Service is in this scan for a mesh JWT policy to cover"
     inherited = [p for p in problems if not p[3]]
@@ -278,8 +317,11 @@ def _openapi_jwt(target: Target, ctx) -> Iterator[Hit]:
             line, what = key_line(spec.data, "paths", target.line), "the document has no global security requirement"
         else:
             line, what = key_line(spec.data, "security", target.line), f"the global security requirement {problem}"
-        yield Hit(f"{len(inherited)} operations (health and metrics excepted) have no security requirement of their "
-                  f"own and {what}" + suffix, line=line)
+        yield Hit(
+            f"{len(inherited)} operations (health and metrics excepted) have no security requirement of their "
+            f"own and {what}" + suffix,
+            line=line,
+        )
         problems = [p for p in problems if p[3]]
     for path, line, message, _own in sorted(problems):
         yield Hit(message + suffix, line=line, path=None if path == target.path else path)
@@ -308,8 +350,11 @@ def _workload_jwt(target: Target, ctx) -> Iterator[Hit]:
         return
     if _scope_specs_secure(target, ctx):
         return
-    yield Hit(f"calls to its pods are not required to carry a signed JWT: {why}, and no OpenAPI document of this "
-              "service requires a JWT security scheme on every operation", line=target.line)
+    yield Hit(
+        f"calls to its pods are not required to carry a signed JWT: {why}, and no OpenAPI document of this "
+        "service requires a JWT security scheme on every operation",
+        line=target.line,
+    )
 
 
 # ======================================================================= GC602
@@ -334,13 +379,15 @@ def _marked(obj: dict, selectors: Any) -> bool:
 
 
 def _name_matches(name: Any, patterns: Any) -> bool:
-    return isinstance(name, str) and any(isinstance(p, str) and fnmatch.fnmatchcase(name.lower(), p.lower())
-                                         for p in patterns or ())
+    return isinstance(name, str) and any(
+        isinstance(p, str) and fnmatch.fnmatchcase(name.lower(), p.lower()) for p in patterns or ()
+    )
 
 
 def _is_rotation(obj: dict, ctx) -> bool:
-    return _marked(obj, ctx.settings.get("key-rotation-selectors")) or \
-        _name_matches(crossref.name(obj), ctx.settings.get("key-rotation-name-patterns"))
+    return _marked(obj, ctx.settings.get("key-rotation-selectors")) or _name_matches(
+        crossref.name(obj), ctx.settings.get("key-rotation-name-patterns")
+    )
 
 
 def _is_signing_key(obj: dict, ctx, *names: Any) -> bool:
@@ -356,11 +403,11 @@ def _is_signing_key(obj: dict, ctx, *names: Any) -> bool:
 
 
 def _limit(ctx) -> _dt.timedelta:
-    hours = ctx.settings.get("key-rotation-hours", 24)
+    hours = ctx.settings["key-rotation-hours"]
     try:
         return _dt.timedelta(hours=float(hours))
-    except (TypeError, ValueError):
-        return _dt.timedelta(hours=24)
+    except (TypeError, ValueError):  # a value of the wrong type (settings built in code)
+        return _dt.timedelta(hours=float(settings_of.default("key-rotation-hours")))
 
 
 def key_rotation(target: Target, ctx) -> Iterator[Hit]:
@@ -369,7 +416,8 @@ def key_rotation(target: Target, ctx) -> Iterator[Hit]:
     if not isinstance(obj, dict):
         raise NotApplicable("not an object")
     kind = obj.get("kind")
-    api = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
+    api_version = obj.get("apiVersion")
+    api = api_version if isinstance(api_version, str) else ""
     if kind == "CronJob":
         yield from _cronjob(target, obj, ctx)
     elif kind == "Certificate" and api.startswith("cert-manager.io/"):
@@ -403,15 +451,27 @@ def _cron_interval(obj: dict, target: Target):
     if spec.get("suspend") is True:
         return None, "the CronJob is suspended (spec.suspend: true)", k8s.line(spec, "suspend", target.line)
     tz = spec.get("timeZone") if isinstance(spec.get("timeZone"), str) else None
-    raw = spec.get("schedule")
+    raw: Any = spec.get("schedule")  # cron.parse reports a schedule that is not a string
     if isinstance(raw, str):
         body = " ".join(raw.split())
         if re.match(r"^(?:CRON_TZ|TZ)=", body):
-            return None, (f"its schedule {body!r} is invalid: Kubernetes (1.27 and later) rejects TZ/CRON_TZ in "
-                          "spec.schedule; set spec.timeZone"), line
+            return (
+                None,
+                (
+                    f"its schedule {body!r} is invalid: Kubernetes (1.27 and later) rejects TZ/CRON_TZ in "
+                    "spec.schedule; set spec.timeZone"
+                ),
+                line,
+            )
         if not body.startswith("@") and len(body.split(" ")) != 5:
-            return None, (f"its schedule {body!r} is invalid: a CronJob schedule has 5 fields (minute hour "
-                          "day-of-month month day-of-week)"), line
+            return (
+                None,
+                (
+                    f"its schedule {body!r} is invalid: a CronJob schedule has 5 fields (minute hour "
+                    "day-of-month month day-of-week)"
+                ),
+                line,
+            )
     try:
         sched = cron.parse(raw, tz)
         gap = sched.worst_gap()
@@ -429,14 +489,20 @@ def _cert_interval(obj: dict, target: Target):
     spec = k8s.as_map(obj.get("spec"))
     line = target.line
     if str(k8s.get(spec, "privateKey", "rotationPolicy") or "Always") == "Never":
-        return None, "privateKey.rotationPolicy is Never: renewals reuse the same private key", k8s.line(k8s.as_map(spec.get("privateKey")), "rotationPolicy", line)
+        return (
+            None,
+            "privateKey.rotationPolicy is Never: renewals reuse the same private key",
+            k8s.line(k8s.as_map(spec.get("privateKey")), "rotationPolicy", line),
+        )
     try:
-        duration = cron.parse_go_duration(spec["duration"]) if isinstance(spec.get("duration"), str) \
-            else CERT_DEFAULT_DURATION
+        duration = (
+            cron.parse_go_duration(spec["duration"]) if isinstance(spec.get("duration"), str) else CERT_DEFAULT_DURATION
+        )
         if isinstance(spec.get("renewBefore"), str):
             before = cron.parse_go_duration(spec["renewBefore"])
-        elif isinstance(spec.get("renewBeforePercentage"), (int, float)) and \
-                not isinstance(spec.get("renewBeforePercentage"), bool):
+        elif isinstance(spec.get("renewBeforePercentage"), (int, float)) and not isinstance(
+            spec.get("renewBeforePercentage"), bool
+        ):
             before = duration * (float(spec["renewBeforePercentage"]) / 100.0)
         else:
             before = duration / 3
@@ -445,11 +511,17 @@ def _cert_interval(obj: dict, target: Target):
     if duration < _dt.timedelta(hours=1):
         return None, "duration is shorter than 1h (cert-manager rejects it)", k8s.line(spec, "duration", line)
     if before >= duration:
-        return None, "renewBefore is not shorter than duration (cert-manager rejects it)", \
-            k8s.line(spec, "renewBefore", line)
+        return (
+            None,
+            "renewBefore is not shorter than duration (cert-manager rejects it)",
+            k8s.line(spec, "renewBefore", line),
+        )
     where = k8s.line(spec, "duration", line) if "duration" in spec else line
-    return duration - before, f"duration {cron.format_duration(duration)} - renewBefore " \
-        f"{cron.format_duration(before)}", where
+    return (
+        duration - before,
+        f"duration {cron.format_duration(duration)} - renewBefore {cron.format_duration(before)}",
+        where,
+    )
 
 
 def _es_interval(obj: dict, target: Target):
@@ -458,12 +530,21 @@ def _es_interval(obj: dict, target: Target):
     spec = k8s.as_map(obj.get("spec"))
     gens = [d for d in k8s.as_list(spec.get("dataFrom")) if k8s.get(d, "sourceRef", "generatorRef")]
     if not gens:
-        return None, ("it copies a stored secret (no dataFrom[].sourceRef.generatorRef): refreshing it does not "
-                      "create a new key"), target.line
+        return (
+            None,
+            (
+                "it copies a stored secret (no dataFrom[].sourceRef.generatorRef): refreshing it does not "
+                "create a new key"
+            ),
+            target.line,
+        )
     policy = spec.get("refreshPolicy")
     if policy in ("CreatedOnce", "OnChange"):
-        return None, f"refreshPolicy {policy} never regenerates the key periodically", k8s.line(spec, "refreshPolicy",
-                                                                                               target.line)
+        return (
+            None,
+            f"refreshPolicy {policy} never regenerates the key periodically",
+            k8s.line(spec, "refreshPolicy", target.line),
+        )
     raw = spec.get("refreshInterval", "1h")
     line = k8s.line(spec, "refreshInterval", target.line)
     if str(raw).strip() in ("0", "0s", "0m", "0h"):
@@ -485,8 +566,11 @@ def _judge(target: Target, ctx, what: str) -> Iterator[Hit]:
     if gap is None:
         yield Hit(f"{what} does not rotate the key periodically: {desc}", line=line)
     elif gap > limit:
-        yield Hit(f"{what} rotates the key at worst every {cron.format_duration(gap)} ({desc}), more than "
-                  f"{cron.format_duration(limit)} (settings key-rotation-hours)", line=line)
+        yield Hit(
+            f"{what} rotates the key at worst every {cron.format_duration(gap)} ({desc}), more than "
+            f"{cron.format_duration(limit)} (settings key-rotation-hours)",
+            line=line,
+        )
 
 
 def _cronjob(target: Target, obj: dict, ctx) -> Iterator[Hit]:
@@ -505,8 +589,9 @@ def _certificate(target: Target, obj: dict, ctx) -> Iterator[Hit]:
 def _external_secret(target: Target, obj: dict, ctx) -> Iterator[Hit]:
     secret = k8s.get(obj, "spec", "target", "name") or crossref.name(obj)
     if not (_is_rotation(obj, ctx) or _is_signing_key(obj, ctx, secret)):
-        raise NotApplicable("not a signing-key ExternalSecret (settings signing-key-selectors, "
-                            "signing-key-name-patterns)")
+        raise NotApplicable(
+            "not a signing-key ExternalSecret (settings signing-key-selectors, signing-key-name-patterns)"
+        )
     yield from _judge(target, ctx, "signing-key ExternalSecret")
 
 
@@ -532,9 +617,11 @@ def _secret(target: Target, obj: dict, ctx) -> Iterator[Hit]:
         elif kind == "CronJob" and _is_rotation(o, ctx):
             mechanisms.append(t)
     if not mechanisms:
-        yield Hit(f"signing-key Secret {name!r} has no rotation mechanism: no key-rotation CronJob, cert-manager "
-                  "Certificate (secretName) or generator-backed ExternalSecret (target.name) in scope writes it",
-                  line=target.line)
+        yield Hit(
+            f"signing-key Secret {name!r} has no rotation mechanism: no key-rotation CronJob, cert-manager "
+            "Certificate (secretName) or generator-backed ExternalSecret (target.name) in scope writes it",
+            line=target.line,
+        )
         return
     ok = []
     for m in mechanisms:
@@ -543,8 +630,11 @@ def _secret(target: Target, obj: dict, ctx) -> Iterator[Hit]:
             ok.append(m)
     if not ok:
         names = ", ".join(sorted(f"{m.data.get('kind')}/{crossref.name(m.data)}" for m in mechanisms))
-        yield Hit(f"signing-key Secret {name!r} is rotated by {names}, but none rotates it at least every "
-                  f"{ctx.settings.get('key-rotation-hours', 24)} h (see that object's finding)", line=target.line)
+        yield Hit(
+            f"signing-key Secret {name!r} is rotated by {names}, but none rotates it at least every "
+            f"{ctx.settings['key-rotation-hours']} h (see that object's finding)",
+            line=target.line,
+        )
 
 
 def _parse_time(value: Any) -> _dt.datetime | None:
@@ -557,7 +647,7 @@ def _parse_time(value: Any) -> _dt.datetime | None:
             return None
     else:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)
 
 
 def last_rotation(obj: dict, ctx) -> tuple[_dt.datetime | None, str]:
@@ -591,15 +681,19 @@ def _live_secret(target: Target, obj: dict, ctx) -> Iterator[Hit]:
 
     when, source = last_rotation(obj, ctx)
     if when is None:
-        yield Hit("signing-key Secret has no creationTimestamp or rotation timestamp: its age is unknown",
-                  line=target.line)
+        yield Hit(
+            "signing-key Secret has no creationTimestamp or rotation timestamp: its age is unknown", line=target.line
+        )
         return
     age = ctx.now - when
     limit = _limit(ctx)
     if age > limit:
-        yield Hit(f"signing-key Secret was last rotated {cron.format_duration(age)} ago (by {source}: "
-                  f"{when.strftime('%Y-%m-%dT%H:%M:%SZ')}), more than {cron.format_duration(limit)} "
-                  "(settings key-rotation-hours)", line=target.line)
+        yield Hit(
+            f"signing-key Secret was last rotated {cron.format_duration(age)} ago (by {source}: "
+            f"{when.strftime('%Y-%m-%dT%H:%M:%SZ')}), more than {cron.format_duration(limit)} "
+            "(settings key-rotation-hours)",
+            line=target.line,
+        )
 
 
 __all__ = ["jwt_authentication", "jwt_schemes", "key_rotation", "last_rotation", "rotation_interval"]

@@ -9,13 +9,14 @@ exception (the loader reports the malformed object as GC001).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
-from guidecheck.parsers import images, k8s
 from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
 from guidecheck.model import Hit, Target
-from guidecheck.parsers.yaml import YMap
+from guidecheck.parsers import images, k8s
+from guidecheck.parsers.yaml import YMap, key_col, key_line
 
 # ------------------------------------------------------------------ helpers
 
@@ -34,8 +35,15 @@ _PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z0-9_]+|\{\{[^}]*\}\
 _MAX_IMAGE = 1024
 
 UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
-    images.UNTAGGED, images.FLOATING, images.TAGGED, images.PINNED, images.UNKNOWN, images.INVALID,
-    images.BAD_DIGEST, images.EMPTY)
+    images.UNTAGGED,
+    images.FLOATING,
+    images.TAGGED,
+    images.PINNED,
+    images.UNKNOWN,
+    images.INVALID,
+    images.BAD_DIGEST,
+    images.EMPTY,
+)
 
 
 def judge_image(raw: str, floating_tags: list[str] | tuple[str, ...]) -> images.Judgement:
@@ -62,7 +70,8 @@ def _where(c: k8s.Container) -> str:
         kind = "sidecar container"
     else:
         kind = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}.get(
-            c.section, "container")
+            c.section, "container"
+        )
     return f"{kind} '{c.name}'"
 
 
@@ -89,8 +98,7 @@ def _images(target: Target, ctx: Context) -> list[_Image]:
         raw = c.data.get("image")
         if not isinstance(raw, str):
             continue  # absent (filled by an image trigger or admission) or not a string (GC001)
-        out.append(_Image(c, raw, judge_image(raw, floating), c.data.value_line("image"),
-                          c.data.value_col("image")))
+        out.append(_Image(c, raw, judge_image(raw, floating), c.data.value_line("image"), c.data.value_col("image")))
     return out
 
 
@@ -100,8 +108,10 @@ def _unjudged_reason(imgs: list[_Image]) -> str:
     placeholders = [i for i in imgs if i.verdict.state == PLACEHOLDER]
     if placeholders:
         first = placeholders[0]
-        return (f"image '{_short(first.raw.strip())}' of {first.where} is a placeholder: the deployed tag "
-                "is chosen when the placeholder is filled in, so scan the rendered manifests")
+        return (
+            f"image '{_short(first.raw.strip())}' of {first.where} is a placeholder: the deployed tag "
+            "is chosen when the placeholder is filled in, so scan the rendered manifests"
+        )
     return "every image field is empty (set at deploy time, e.g. by an image trigger)"
 
 
@@ -120,16 +130,18 @@ def image_tag_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
         elif v.state == FLOATING:
             msg = f"image '{shown}' of {im.where} uses the floating tag '{_short(v.tag or '', 60)}' and no digest"
         elif v.state == BAD_DIGEST:
-            msg = (f"image '{shown}' of {im.where} has a malformed digest "
-                   f"'{_short(v.ref.digest or '', 80)}': it is neither pinned nor pullable")
+            msg = (
+                f"image '{shown}' of {im.where} has a malformed digest "
+                f"'{_short((v.ref.digest if v.ref else None) or '', 80)}': it is neither pinned nor pullable"
+            )
         elif v.state == INVALID:
             msg = f"image '{shown}' of {im.where} is not a valid image reference" + (
-                f": {v.problem}" if v.problem else "")
+                f": {v.problem}" if v.problem else ""
+            )
         else:
             continue  # placeholder or empty: not judged here (see _unjudged_reason)
         judged += 1
-        yield Hit(msg, line=im.line, column=im.column, container=im.container.name,
-                  extra={"image": im.raw.strip()})
+        yield Hit(msg, line=im.line, column=im.column, container=im.container.name, extra={"image": im.raw.strip()})
     if not judged:
         raise NotApplicable(_unjudged_reason(imgs))
 
@@ -154,10 +166,14 @@ def image_tag_traceable(target: Target, ctx: Context) -> Iterator[Hit]:
         tag = v.tag or ""
         if re.search(pattern, tag):
             continue
-        yield Hit(f"image '{_short(im.raw.strip())}' of {im.where}: tag '{_short(tag, 60)}' does not carry both a "
-                  "version and a commit hash (e.g. 1.4.2-3f2c1ab) and the image is not pinned by digest",
-                  line=im.line, column=im.column, container=im.container.name,
-                  extra={"image": im.raw.strip(), "tag": tag})
+        yield Hit(
+            f"image '{_short(im.raw.strip())}' of {im.where}: tag '{_short(tag, 60)}' does not carry both a "
+            "version and a commit hash (e.g. 1.4.2-3f2c1ab) and the image is not pinned by digest",
+            line=im.line,
+            column=im.column,
+            container=im.container.name,
+            extra={"image": im.raw.strip(), "tag": tag},
+        )
     if not judged:
         if any(i.verdict.state in (UNTAGGED, FLOATING, BAD_DIGEST, INVALID) for i in imgs):
             raise NotApplicable("no image has a fixed tag to check: the untagged or floating ones are GC306 findings")
@@ -183,43 +199,62 @@ def helm_managed(target: Target, ctx: Context) -> Iterator[Hit]:
     owners = k8s.as_list(meta.get("ownerReferences")) if isinstance(meta, dict) else []
     for o in owners:
         if isinstance(o, dict) and o.get("controller") is True:
-            raise NotApplicable(f"created by its controller {_text(o.get('kind')) or '?'}/"
-                                f"{_text(o.get('name')) or '?'}, which is checked instead")
+            raise NotApplicable(
+                f"created by its controller {_text(o.get('kind')) or '?'}/"
+                f"{_text(o.get('name')) or '?'}, which is checked instead"
+            )
     labels = k8s.labels(obj)
-    ann = k8s.annotations(obj)
-    if _text(labels.get("helm.sh/chart")):
+    if _helm_marked(labels, k8s.annotations(obj)):
         return
-    managed_by = _text(labels.get("app.kubernetes.io/managed-by"))
-    if managed_by.lower() in _HELM_LABEL_VALUES:
-        return
-    if _text(labels.get("heritage")).lower() in _HELM_LABEL_VALUES:  # pre-2019 chart convention
-        return
-    if _text(ann.get("meta.helm.sh/release-name")):
-        return
-    if isinstance(meta, YMap) and isinstance(meta.get("labels"), dict):
-        line, col = meta.key_line("labels"), meta.key_col("labels")
-    elif isinstance(obj, YMap) and "metadata" in obj:
-        line, col = obj.key_line("metadata"), obj.key_col("metadata")
-    else:
-        line, col = target.line, 1
+    line, col = _labels_position(target, obj, meta)
     kind = obj.get("kind")
     name = target.ref.name
     what = f"{kind} '{_short(name, 80)}'" if name else str(kind)
-    origin = target.origin or {}
+    managed_by = _text(labels.get("app.kubernetes.io/managed-by"))
+    yield Hit(_not_helm_message(what, target.origin or {}, managed_by), line=line, column=col)
+
+
+def _helm_marked(labels: dict, ann: dict) -> bool:
+    """Helm's chart label, its managed-by (or pre-2019 heritage) label, or Helm 3's release annotation."""
+    if _text(labels.get("helm.sh/chart")):
+        return True
+    if _text(labels.get("app.kubernetes.io/managed-by")).lower() in _HELM_LABEL_VALUES:
+        return True
+    if _text(labels.get("heritage")).lower() in _HELM_LABEL_VALUES:  # pre-2019 chart convention
+        return True
+    return bool(_text(ann.get("meta.helm.sh/release-name")))
+
+
+def _labels_position(target: Target, obj: dict, meta: Any) -> tuple[int, int]:
+    """Where a GC402 finding sits: the object's labels, else its metadata, else the object."""
+    if isinstance(meta, YMap) and isinstance(meta.get("labels"), dict):
+        return key_line(meta, "labels"), key_col(meta, "labels")
+    if isinstance(obj, YMap) and "metadata" in obj:
+        return key_line(obj, "metadata"), key_col(obj, "metadata")
+    return target.line, 1
+
+
+def _not_helm_message(what: str, origin: dict, managed_by: str) -> str:
     if origin.get("source") in ("helm", "chart") or origin.get("chart"):
-        msg = (f"{what} is rendered from a chart but carries no helm.sh/chart or app.kubernetes.io/managed-by: "
-               "Helm label, so the deployed object cannot be traced to its Helm release")
-    elif origin.get("source") in ("cluster", "dump"):  # a live object: Helm 3 annotates what it installs
-        msg = (f"{what} runs outside any Helm release: no meta.helm.sh/release-name annotation and no "
-               "helm.sh/chart or app.kubernetes.io/managed-by: Helm label"
-               + (f" (managed-by is '{_short(managed_by, 60)}')" if managed_by else ""))
-    elif managed_by:
-        msg = (f"{what} is not managed by Helm: app.kubernetes.io/managed-by is '{_short(managed_by, 60)}', "
-               "and there is no helm.sh/chart label")
-    else:
-        msg = (f"{what} is not managed by Helm: no helm.sh/chart or app.kubernetes.io/managed-by: Helm label "
-               "and no meta.helm.sh/release-name annotation")
-    yield Hit(msg, line=line, column=col)
+        return (
+            f"{what} is rendered from a chart but carries no helm.sh/chart or app.kubernetes.io/managed-by: "
+            "Helm label, so the deployed object cannot be traced to its Helm release"
+        )
+    if origin.get("source") in ("cluster", "dump"):  # a live object: Helm 3 annotates what it installs
+        return (
+            f"{what} runs outside any Helm release: no meta.helm.sh/release-name annotation and no "
+            "helm.sh/chart or app.kubernetes.io/managed-by: Helm label"
+            + (f" (managed-by is '{_short(managed_by, 60)}')" if managed_by else "")
+        )
+    if managed_by:
+        return (
+            f"{what} is not managed by Helm: app.kubernetes.io/managed-by is '{_short(managed_by, 60)}', "
+            "and there is no helm.sh/chart label"
+        )
+    return (
+        f"{what} is not managed by Helm: no helm.sh/chart or app.kubernetes.io/managed-by: Helm label "
+        "and no meta.helm.sh/release-name annotation"
+    )
 
 
 # ---------------------------------------------------------------- resources
@@ -268,8 +303,13 @@ def resource_requests(target: Target, ctx: Context) -> Iterator[Hit]:
             parts.append(f"no {' or '.join(missing)} request (nor a limit Kubernetes would copy into it)")
         parts.extend(zero)
         if parts:
-            yield Hit(f"{_where(c)} has " + "; and ".join(parts), line=c.line, column=c.column,
-                      container=c.name, about="resources")
+            yield Hit(
+                f"{_where(c)} has " + "; and ".join(parts),
+                line=c.line,
+                column=c.column,
+                container=c.name,
+                about="resources",
+            )
 
 
 # -------------------------------------------------------------------- probes
@@ -311,8 +351,7 @@ def probe_present(target: Target, ctx: Context) -> Iterator[Hit]:
     if not k8s.is_long_running(obj):
         kind = obj.get("kind")
         if kind == "Pod":
-            raise NotApplicable(f"a Pod with restartPolicy {k8s.get(obj, 'spec', 'restartPolicy')} runs to "
-                                "completion")
+            raise NotApplicable(f"a Pod with restartPolicy {k8s.get(obj, 'spec', 'restartPolicy')} runs to completion")
         raise NotApplicable(f"{kind} runs to completion")
     for c in workload_containers(obj, "long-running"):
         what = _where(c)
@@ -321,5 +360,9 @@ def probe_present(target: Target, ctx: Context) -> Iterator[Hit]:
             continue
         problem = probe_problem(c.data.get(field))
         if problem:
-            yield Hit(f"{what}: {field} {problem}, so it probes nothing", line=c.data.key_line(field),
-                      column=c.data.key_col(field), container=c.name)
+            yield Hit(
+                f"{what}: {field} {problem}, so it probes nothing",
+                line=c.data.key_line(field),
+                column=c.data.key_col(field),
+                container=c.name,
+            )
