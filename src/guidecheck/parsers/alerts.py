@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from collections.abc import Iterator
+from typing import Any
 
 from guidecheck.parsers import k8s
 from guidecheck.parsers.fluentbit import block_start
-from guidecheck.parsers.yaml import Limits, load_json, load_yaml
+from guidecheck.parsers.k8s import KObject
+from guidecheck.parsers.yaml import Limits, key_line, load_json, load_yaml
 
 
 @dataclass
@@ -139,13 +141,14 @@ def rules_from_grafana(groups: Any, path: str) -> list[AlertRule]:
                     for c in k8s.as_list(model.get("conditions")):
                         if _evaluator_threshold(k8s.as_map(c).get("evaluator")):
                             threshold = True
-            title = r.get("title") if isinstance(r.get("title"), str) else str(r.get("uid") or "?")
-            out.append(AlertRule("alert", title, exprs, path, k8s.line(r, "title") if "title" in r else r.line,
-                                 threshold, _str_labels(r.get("labels")), "Grafana alert"))
+            title = r.get("title")
+            if not isinstance(title, str):
+                title = str(r.get("uid") or "?")
+            out.append(AlertRule("alert", title, exprs, path, key_line(r, "title"), threshold, _str_labels(r.get("labels")), "Grafana alert"))
     return out
 
 
-def _panels(dashboard: dict) -> Iterable[dict]:
+def _panels(dashboard: KObject) -> Iterator[KObject]:
     stack = [k8s.as_list(dashboard.get("panels"))]
     for row in k8s.as_list(dashboard.get("rows")):
         stack.append(k8s.as_list(k8s.as_map(row).get("panels")))
@@ -161,17 +164,17 @@ def _panels(dashboard: dict) -> Iterable[dict]:
                     stack.append(p["panels"])
 
 
-def looks_dashboard(data: Any) -> dict | None:
+def looks_dashboard(data: Any) -> KObject | None:
     if not isinstance(data, dict):
         return None
-    if isinstance(data.get("dashboard"), dict):
-        data = data["dashboard"]
-    if isinstance(data.get("panels"), list) or (isinstance(data.get("rows"), list) and "title" in data):
-        return data
+    inner = data.get("dashboard")
+    board: KObject = inner if isinstance(inner, dict) else data
+    if isinstance(board.get("panels"), list) or (isinstance(board.get("rows"), list) and "title" in board):
+        return board
     return None
 
 
-def rules_from_dashboard(dashboard: dict, path: str) -> list[AlertRule]:
+def rules_from_dashboard(dashboard: KObject, path: str) -> list[AlertRule]:
     """Legacy Grafana dashboard alerts: a panel's ``alert`` with ``conditions[].evaluator`` thresholds."""
     out = []
     for panel in _panels(dashboard):
@@ -194,7 +197,9 @@ def rules_from_dashboard(dashboard: dict, path: str) -> list[AlertRule]:
             for key in ("expr", "query", "expression"):
                 if isinstance(t.get(key), str):
                     exprs.append(t[key])
-        name = alert.get("name") if isinstance(alert.get("name"), str) else str(panel.get("title") or "?")
+        name = alert.get("name")
+        if not isinstance(name, str):
+            name = str(panel.get("title") or "?")
         out.append(AlertRule("alert", name, exprs, path, k8s.line(panel, "alert"), threshold, {}, "dashboard alert"))
     return out
 
@@ -230,8 +235,7 @@ def alert_rules_of_object(obj: Any, path: str, line: int, limits: Limits = Limit
     ref = k8s.object_ref(obj)
     label = f"{kind} {ref.namespace + '/' if ref.namespace else ''}{ref.name}"
     if kind in ("PrometheusRule", "VMRule"):
-        rules = rules_from_groups(k8s.get(obj, "spec", "groups"), path, kind)
-        return AlertSource(label, path, line, rules, owner=owner)
+        return AlertSource(label, path, line, rules_from_groups(k8s.get(obj, "spec", "groups"), path, kind), owner=owner)
     if kind != "ConfigMap":
         return None
     data = k8s.as_map(obj.get("data"))

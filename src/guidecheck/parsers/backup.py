@@ -23,9 +23,12 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from guidecheck.parsers import cron, k8s
+from guidecheck.parsers.k8s import KObject
+from guidecheck.parsers.yaml import item_line
 
 ANN_BACKUP = "guidecheck.io/backup-schedule"
 ANN_VERIFY = "guidecheck.io/backup-verification"
@@ -35,7 +38,7 @@ ANN_BACKUP_CRON = "guidecheck.io/backup-cron"  # on a data holder: backed up out
 
 # ---------------------------------------------------------------- small helpers
 
-def group(obj: dict) -> str:
+def group(obj: KObject) -> str:
     api = obj.get("apiVersion")
     return api.split("/", 1)[0] if isinstance(api, str) and "/" in api else ""
 
@@ -52,17 +55,17 @@ def text(value: Any) -> str:
     return str(value).strip()
 
 
-def _namespace(obj: dict) -> str | None:
+def _namespace(obj: KObject) -> str | None:
     ns = k8s.get(obj, "metadata", "namespace")
     return ns if isinstance(ns, str) and ns else None
 
 
-def _name(obj: dict) -> str | None:
+def _name(obj: KObject) -> str | None:
     n = k8s.get(obj, "metadata", "name")
     return n if isinstance(n, str) else None
 
 
-def marker(obj: dict, key: str) -> str | None:
+def marker(obj: KObject, key: str) -> str | None:
     """The value of a guidecheck marker (annotation, or label) if present and non-empty."""
     for m in (k8s.annotations(obj), k8s.labels(obj)):
         v = text(m.get(key))
@@ -71,7 +74,7 @@ def marker(obj: dict, key: str) -> str | None:
     return None
 
 
-def owned(obj: dict) -> str | None:
+def owned(obj: KObject) -> str | None:
     """``Kind/name`` of the object's owner when a controller or operator created it."""
     for o in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
         if isinstance(o, dict):
@@ -95,10 +98,10 @@ def timestamp(value: Any) -> _dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
 
 
-def pod_annotations(obj: dict) -> dict:
+def pod_annotations(obj: KObject) -> KObject:
     if obj.get("kind") == "Pod":
         return k8s.annotations(obj)
-    path = k8s.POD_SPEC_PATHS.get(obj.get("kind"))
+    path = k8s.POD_SPEC_PATHS.get(k8s.get(obj, "kind"))
     if path is None:
         return {}
     return k8s.as_map(k8s.get(obj, *path[:-1], "metadata", "annotations"))
@@ -110,11 +113,11 @@ def image_program(image: str) -> str:
     return name.split(":", 1)[0]
 
 
-def matching(patterns: dict[str, re.Pattern], body: str) -> list[str]:
+def matching(patterns: dict[str, re.Pattern[str]], body: str) -> list[str]:
     return [name for name, rx in patterns.items() if rx.search(body)]
 
 
-def annotation_line(obj: dict, key: str, default: int) -> int:
+def annotation_line(obj: KObject, key: str, default: int) -> int:
     ann = k8s.get(obj, "metadata", "annotations")
     return k8s.line(ann, key, default)
 
@@ -129,7 +132,7 @@ class Claim:
     volume: str | None  # pod volume name (Velero's per-volume annotations use it)
     claim: str | None  # PVC name, when fixed
     template: str | None = None  # volumeClaimTemplate name (PVCs <template>-<sts>-<ordinal>)
-    labels: dict | None = None  # the PVC's labels; None when unknown (the PVC is not in scope)
+    labels: KObject | None = None  # the PVC's labels; None when unknown (the PVC is not in scope)
     line: int = 1
 
     def pvc_matches(self, pvc_name: str, owner: str | None) -> bool:
@@ -143,20 +146,20 @@ class Claim:
 @dataclass
 class Holder:
     target: Any  # what the caller read the object from (opaque here)
-    obj: dict
+    obj: KObject
     namespace: str | None
-    pod_labels: dict
-    pod_annotations: dict
+    pod_labels: KObject
+    pod_annotations: KObject
     claims: list[Claim]
     cnpg_cluster: str | None = None  # a CloudNativePG Cluster's name
     line: int = 1
 
 
 # (namespace, claim name) -> the PersistentVolumeClaim object, when the caller knows it
-PvcLookup = Callable[[str | None, str], "dict | None"]
+PvcLookup = Callable[[str | None, str], "KObject | None"]
 
 
-def holder_of(obj: dict, target: Any, line: int, workload_kinds: Any, find_pvc: PvcLookup) -> Holder | None:
+def holder_of(obj: KObject, target: Any, line: int, workload_kinds: Any, find_pvc: PvcLookup) -> Holder | None:
     """The object as a data holder (a CNPG Cluster, or a long-running workload using persistent volumes)."""
     ns = _namespace(obj)
     if is_kind(obj, "Cluster", "postgresql.cnpg.io"):
@@ -183,7 +186,7 @@ def holder_of(obj: dict, target: Any, line: int, workload_kinds: Any, find_pvc: 
     return Holder(target, obj, ns, k8s.pod_labels(obj), pod_annotations(obj), claims, line=claims[0].line)
 
 
-def _volume_claims(spec: dict, ns: str | None, line: int, find_pvc: PvcLookup) -> list[Claim]:
+def _volume_claims(spec: KObject, ns: str | None, line: int, find_pvc: PvcLookup) -> list[Claim]:
     """The pod's ``persistentVolumeClaim`` volumes (labels of the PVCs the caller knows)."""
     claims: list[Claim] = []
     vols = spec.get("volumes")
@@ -193,13 +196,13 @@ def _volume_claims(spec: dict, ns: str | None, line: int, find_pvc: PvcLookup) -
         if not claim:
             continue
         pvc = find_pvc(ns, claim)
-        vline = vols.item_line(i) if hasattr(vols, "item_line") else line
+        vline = item_line(vols, i, line)
         claims.append(Claim(claim, text(v.get("name")) or None, claim,
                             labels=k8s.labels(pvc) if pvc is not None else None, line=vline))
     return claims
 
 
-def _template_claims(obj: dict, line: int) -> list[Claim]:
+def _template_claims(obj: KObject, line: int) -> list[Claim]:
     """A StatefulSet's ``volumeClaimTemplates``."""
     claims: list[Claim] = []
     vcts = k8s.get(obj, "spec", "volumeClaimTemplates")
@@ -210,7 +213,7 @@ def _template_claims(obj: dict, line: int) -> list[Claim]:
             continue
         # the StatefulSet controller labels its PVCs with the template's labels and the selector's
         lbl = {**{str(k): v for k, v in sel_labels.items()}, **k8s.as_map(k8s.get(t, "metadata", "labels"))}
-        tline = vcts.item_line(i) if hasattr(vcts, "item_line") else line
+        tline = item_line(vcts, i, line)
         claims.append(Claim(f"{tname} (volumeClaimTemplates)", tname, None, template=tname, labels=lbl,
                             line=tline))
     return claims
@@ -270,7 +273,7 @@ def schedule_gap(text_: Any, tz: Any, fields: tuple[int, ...],
     return gap, None, f"{sched.text} in {sched.tz}" if sched.tz else sched.text
 
 
-def tool_schedule(obj: dict, target: Any, label: str, default_line: int) -> Producer | None:
+def tool_schedule(obj: KObject, target: Any, label: str, default_line: int) -> Producer | None:
     """A backup tool's schedule object: Velero Schedule, snapscheduler SnapshotSchedule, CloudNativePG
     ScheduledBackup, ScheduledVolumeSnapshot (a CronJob is the index's: it needs the pod's commands)."""
     spec = k8s.as_map(obj.get("spec"))
@@ -295,7 +298,7 @@ def tool_schedule(obj: dict, target: Any, label: str, default_line: int) -> Prod
     return None
 
 
-def _volume_snapshot_schedule(spec: dict, target: Any, label: str, default_line: int) -> Producer:
+def _volume_snapshot_schedule(spec: KObject, target: Any, label: str, default_line: int) -> Producer:
     freq = spec.get("snapshotFrequency")
     line = k8s.line(spec, "snapshotFrequency", default_line)
     m = _FREQ.match(str(freq)) if isinstance(freq, (str, int)) and not isinstance(freq, bool) else None
@@ -308,7 +311,7 @@ def _volume_snapshot_schedule(spec: dict, target: Any, label: str, default_line:
     return Producer(target, "scheduled-volume-snapshot", f"every {text(freq)}", line, gap, None, label=label)
 
 
-def cronjob_schedule(obj: dict, how: str, target: Any, label: str, default_line: int) -> Producer:
+def cronjob_schedule(obj: KObject, how: str, target: Any, label: str, default_line: int) -> Producer:
     """A CronJob that takes backups (``how``: what recognised it) and its schedule."""
     spec = k8s.as_map(obj.get("spec"))
     line = k8s.line(spec, "schedule", default_line) if isinstance(spec, dict) else default_line
@@ -345,7 +348,7 @@ class RestoreTest:
     isolated: bool = True
 
 
-def declared_restore_test(obj: dict, target: Any, default_line: int) -> RestoreTest | None:
+def declared_restore_test(obj: KObject, target: Any, default_line: int) -> RestoreTest | None:
     """Restore tests run outside the scan (a CI pipeline, a DR cluster): declared with their schedule."""
     value = k8s.annotations(obj).get(ANN_RESTORE)
     if value is None:
@@ -357,7 +360,7 @@ def declared_restore_test(obj: dict, target: Any, default_line: int) -> RestoreT
     return RestoreTest(target, f"{ANN_RESTORE} on {obj.get('kind')}", desc, line, gap, err)
 
 
-def cronjob_restore_test(obj: dict, how: str, isolated: bool, target: Any, default_line: int) -> RestoreTest:
+def cronjob_restore_test(obj: KObject, how: str, isolated: bool, target: Any, default_line: int) -> RestoreTest:
     """A CronJob that runs restore tests (``how``: what recognised it) and its schedule."""
     spec = k8s.as_map(obj.get("spec"))
     gap, err, desc = schedule_gap(spec.get("schedule"), spec.get("timeZone"), (5,), "Kubernetes")

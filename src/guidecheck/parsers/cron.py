@@ -34,6 +34,10 @@ import datetime as _dt
 import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo  # imported when a schedule names a zone (_zone)
 
 __all__ = ["CronError", "Schedule", "parse", "worst_gap", "format_duration", "parse_go_duration"]
 
@@ -164,7 +168,7 @@ def format_duration(td: _dt.timedelta) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _zone(name: str):
+def _zone(name: str) -> ZoneInfo:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:

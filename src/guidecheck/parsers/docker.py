@@ -642,9 +642,6 @@ class _Unresolved(Exception):
         self.names = names
 
 
-_UNSET = object()
-
-
 MARK = "\ue000"  # stands for an unresolved reference in Stage.partial
 
 
@@ -717,16 +714,17 @@ class _Expander:
                 self.i += 1
         return "".join(out)
 
-    def _lookup(self, name: str):
+    def _lookup(self, name: str) -> str | None:
+        """The variable's value; None when it is unset (not declared, or an ARG without a default)."""
         v = self.env.get(name)
         if v is not None:
             return v
         if name in BUILTIN_ARGS:  # set by the builder, declared or not
             return BUILTIN_ARGS[name]
-        return _UNSET
+        return None
 
-    def _need(self, name: str, value) -> str:
-        if value is _UNSET:
+    def _need(self, name: str, value: str | None) -> str:
+        if value is None:
             if name not in self.missing:
                 self.missing.append(name)
             return MARK
@@ -793,15 +791,13 @@ class _Expander:
             self.i += 1
             raw = self._word_until_brace()
             value = self._lookup(name)
-            unset = value is _UNSET
-            empty = unset or (colon and value == "")
-            if op == "-":
-                return self._sub(raw) if empty else value
-            if op == "+":
-                return "" if empty else self._sub(raw)
-            if empty:  # ${V:?message}: the build fails when V is unset
-                raise _Unresolved([name])
-            return value
+            if value is None or (colon and value == ""):  # unset (with ':', or empty)
+                if op == "-":
+                    return self._sub(raw)
+                if op == "+":
+                    return ""
+                raise _Unresolved([name])  # ${V:?message}: the build fails when V is unset
+            return self._sub(raw) if op == "+" else value
         if not colon and op and op in "#%/":
             double = s.startswith(op * 2, self.i)
             self.i += 2 if double else 1
@@ -929,11 +925,11 @@ def _stage(ins: Instruction, index: int, env: dict[str, str | None], broken: dic
         return stage
     parent = by_alias.get(value.lower())
     if parent is not None and parent < index:
-        p = stages[parent]
+        parent_stage = stages[parent]
         stage.parent_stage = parent
-        stage.image = p.image
-        stage.unresolved = p.unresolved
-        stage.unresolved_args = p.unresolved_args
+        stage.image = parent_stage.image
+        stage.unresolved = parent_stage.unresolved
+        stage.unresolved_args = parent_stage.unresolved_args
         return stage
     stage.image = value
     return stage

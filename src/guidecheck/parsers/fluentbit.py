@@ -20,11 +20,13 @@ import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
 
 from guidecheck.model import LoadError, Severity
 from guidecheck.parsers import k8s
-from guidecheck.parsers.yaml import Limits, load_yaml
+from guidecheck.parsers.k8s import KObject
+from guidecheck.parsers.yaml import Limits, key_line, line_of, load_yaml, value_line
 
 
 @dataclass
@@ -93,9 +95,15 @@ def looks_classic(text: str) -> bool:
     return bool(_LOOKS_CLASSIC.search(text))
 
 
-# include resolver: (reference as written, path of the including file) ->
-#   ("ok", display path, text, base line) | ("missing"|"outside"|"absolute"|"error", message)
-Resolver = Callable[[str, str], list[tuple]]
+# an include that cannot be read: "missing" (an error), "outside" (a warning), "absolute", "error" (a note), message
+Unresolved = tuple[Literal["missing", "outside", "absolute", "error"], str]
+# include resolver (classic format): (reference as written, path of the including file) ->
+#   for each file it names ("ok", display path, text, base line), or why none
+Resolved = tuple[Literal["ok"], str, str, int] | Unresolved
+Resolver = Callable[[str, str], list[Resolved]]
+# the same for the YAML format's ``includes``: ("ok", display path, the file's parsed data, base line)
+Included = tuple[Literal["ok"], str, Any, int] | Unresolved
+Includer = Callable[[str, str], list[Included]]
 
 
 def looks_fluentd(text: str) -> bool:
@@ -207,8 +215,8 @@ def looks_yaml_format(data: Any) -> bool:
     return isinstance(pipe, dict) and any(isinstance(pipe.get(k), list) for k, _ in _YAML_LISTS)
 
 
-def read_yaml_format(data: dict, path: str, into: Pipeline, errors: list[tuple[str, LoadError]],
-                     include: Callable[[str, str], list[tuple]] | None = None, _depth: int = 0) -> None:
+def read_yaml_format(data: KObject, path: str, into: Pipeline, errors: list[tuple[str, LoadError]],
+                     include: Includer | None = None, _depth: int = 0) -> None:
     """Read the YAML format (``service``, ``pipeline``, ``parsers``, ``includes``, ``env``)."""
     if path not in into.files:
         into.files.append(path)
@@ -217,7 +225,7 @@ def read_yaml_format(data: dict, path: str, into: Pipeline, errors: list[tuple[s
     def section(name: str, node: Any) -> None:
         if not isinstance(node, dict):
             return
-        sec = Section(name, path, getattr(node, "line", 1))
+        sec = Section(name, path, line_of(node))
         for k, v in node.items():
             if isinstance(k, str) and isinstance(v, (str, int, float, bool)):
                 text = ("on" if v else "off") if isinstance(v, bool) else str(v)
@@ -252,10 +260,10 @@ def read_yaml_format(data: dict, path: str, into: Pipeline, errors: list[tuple[s
                 into.notes.append(f"includes: {ref} ({path}): {res[1]}")
 
 
-def block_start(node: dict, key: str, value: str) -> int:
+def block_start(node: KObject, key: str, value: str) -> int:
     """The line where a multi-line string value's text starts (the line after a ``|`` indicator)."""
-    vl = node.value_line(key) if hasattr(node, "value_line") else getattr(node, "line", 1)
-    kl = node.key_line(key) if hasattr(node, "key_line") else vl
+    vl = value_line(node, key)
+    kl = key_line(node, key)
     return vl + 1 if ("\n" in value and vl == kl) else vl
 
 
@@ -293,7 +301,7 @@ def pipeline_from_map(files: dict[str, tuple[str, int]], label: str, path: str, 
 
 def _map_resolver(files: dict[str, tuple[str, int]], label: str) -> Resolver:
     """Includes resolve by file name (globs allowed) among the files mounted together."""
-    def resolve(ref: str, from_name: str) -> list[tuple]:
+    def resolve(ref: str, from_name: str) -> list[Resolved]:
         base = posixpath.basename(ref)
         names = sorted(n for n in files if fnmatch.fnmatchcase(n, base) and n != from_name) if any(
             c in base for c in "*?[") else ([base] if base in files else [])
@@ -304,7 +312,7 @@ def _map_resolver(files: dict[str, tuple[str, int]], label: str) -> Resolver:
     return resolve
 
 
-def _main_files(files: dict[str, tuple[str, int]], classic: dict, main_hint: Iterable[str]) -> list[str]:
+def _main_files(files: dict[str, tuple[str, int]], classic: dict[str, tuple[str, int]], main_hint: Iterable[str]) -> list[str]:
     """The classic files nobody includes, the hinted main file names first."""
     included: set[str] = set()
     for n, (text, _) in classic.items():
@@ -316,7 +324,7 @@ def _main_files(files: dict[str, tuple[str, int]], classic: dict, main_hint: Ite
     return hinted + [n for n in mains if n not in hinted]
 
 
-def _yaml_format_docs(files: dict[str, tuple[str, int]], classic: dict, path: str,
+def _yaml_format_docs(files: dict[str, tuple[str, int]], classic: dict[str, tuple[str, int]], path: str,
                       errors: list[tuple[str, LoadError]], limits: Limits) -> dict[str, Any]:
     """The YAML-format pieces among ``files`` (their parse errors reported under ``path``)."""
     yaml_docs: dict[str, Any] = {}
@@ -454,11 +462,11 @@ def chart_values_config(data: Any) -> tuple[dict[str, tuple[str, int]], int] | N
             for k, v in extra.items():
                 if isinstance(k, str) and isinstance(v, str):
                     files[k] = (v, block_start(extra, k, v))
-        return files, getattr(cfg, "line", 1)
+        return files, line_of(cfg)
     return None
 
 
 __all__ = ["FLUENT_OPERATOR_KINDS", "Pipeline", "Prop", "Resolver", "Section", "block_start",
            "chart_values_config", "has_section", "include_refs", "looks_classic", "looks_fluentd",
            "looks_yaml_format", "parse_classic", "pipeline_from_map", "pipeline_of_configmap",
-           "pipeline_of_fluent_operator", "read_yaml_format"]
+           "pipeline_of_fluent_operator", "read_yaml_format", "Resolved", "Included", "Includer", "Unresolved"]

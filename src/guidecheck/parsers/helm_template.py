@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from guidecheck.parsers.yaml import YMap, YSeq
 
@@ -30,9 +31,9 @@ def _split_output(out: str) -> list[tuple[str, int, str]]:
     lines = out.split("\n")
     cur: list[str] = []
     start = 1
-    source = None
+    source: str | None = None
 
-    def flush():
+    def flush() -> None:
         if source and any(x.strip() and not x.lstrip().startswith("#") for x in cur):
             docs.append((source, start, "\n".join(cur) + "\n"))
 
@@ -59,7 +60,14 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _token(line: str, template: bool) -> tuple | None:
+# A line as the alignment compares it: its indentation, then its token (see _token), or ("#", is a template
+# line, index) for a line that pairs with no other (a comment, a blank line, a template action alone on its line).
+_Line = tuple[object, ...]
+
+
+def _token(line: str, template: bool) -> tuple[str, str, str] | tuple[str, str] | None:
+    """(leading ``- ``s, key, ":") for a key line, (leading ``- ``s, text) for another; None where nothing
+    can be compared (a comment, a blank line, a template line whose key or text is a template action)."""
     s = line.strip()
     if not s or s.startswith("#") or s == "---":
         return None
@@ -93,8 +101,8 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     indentation, for templates that re-indent) are compared too, and the
     pairing that pairs more lines wins.
     """
-    def toks(lines, template):
-        out = []
+    def toks(lines: list[str], template: bool) -> list[_Line]:
+        out: list[_Line] = []
         for i, line in enumerate(lines):
             t = _token(line, template)
             out.append((_indent(line),) + t if t is not None else ("#", template, i))
@@ -138,7 +146,7 @@ _ACTION_TEXT = re.compile(r"\{\{.*?\}\}")
 
 
 @functools.lru_cache(maxsize=8192)
-def _line_pattern(template_line: str) -> Any:
+def _line_pattern(template_line: str) -> str | re.Pattern[str]:
     """The template line as a regex (each ``{{ }}`` standing for any text, and text inside an
     inline ``{{ if }}...{{ end }}`` optional), or the stripped line itself when it has no action."""
     line = template_line.strip()
@@ -154,7 +162,7 @@ def _line_pattern(template_line: str) -> Any:
     return re.compile(pattern, re.S)
 
 
-def _slide_to_successor(pairs: dict[int, int], tt: list, weight: Callable[[int, int], int]) -> None:
+def _slide_to_successor(pairs: dict[int, int], tt: list[_Line], weight: Callable[[int, int], int]) -> None:
     """Keep a block's lines together where the pairing is a tie.
 
     ``- name: storage-volume`` followed by ``persistentVolumeClaim:`` pairs as well
@@ -192,7 +200,7 @@ def _first_content(template: list[str]) -> int:
 _LCS_CELLS = 600_000  # above this, difflib's matching blocks instead of an exact LCS
 
 
-def _pairs(a: list, b: list, weight: Callable[[int, int], int] | None = None) -> dict[int, int]:
+def _pairs(a: list[_Line], b: list[_Line], weight: Callable[[int, int], int] | None = None) -> dict[int, int]:
     """Pairs (index in a -> index in b) of a heaviest common subsequence of the keyed lines.
 
     Lines pair when their tokens (key and indentation) are equal; ``weight(i, j)``
@@ -227,7 +235,7 @@ def _pairs(a: list, b: list, weight: Callable[[int, int], int] | None = None) ->
     return out
 
 
-def _difflib_pairs(A: list, B: list, lo: int) -> dict[int, int]:
+def _difflib_pairs(A: list[_Line], B: list[_Line], lo: int) -> dict[int, int]:
     """Pairs of difflib's matching blocks (the middle parts ``A``, ``B`` start at index ``lo``)."""
     import difflib
 
@@ -240,10 +248,10 @@ def _difflib_pairs(A: list, B: list, lo: int) -> dict[int, int]:
     return out
 
 
-def _heaviest_pairs(A: list, B: list, lo: int, weight: Callable[[int, int], int] | None) -> dict[int, int]:
+def _heaviest_pairs(A: list[_Line], B: list[_Line], lo: int, weight: Callable[[int, int], int] | None) -> dict[int, int]:
     """Pairs of a heaviest common subsequence of ``A`` and ``B`` (both starting at index ``lo``), exactly."""
     out: dict[int, int] = {}
-    ids: dict = {}
+    ids: dict[_Line, int] = {}
     ai = [ids.setdefault(x, len(ids)) for x in A]
     bi = [ids.get(x, -1) for x in B]
     na, nb = len(ai), len(bi)
@@ -273,7 +281,7 @@ def _heaviest_pairs(A: list, B: list, lo: int, weight: Callable[[int, int], int]
     return out
 
 
-def _map_line(mapping, line: int) -> int:
+def _map_line(mapping: list[tuple[int, int]] | None, line: int) -> int:
     if mapping is None or not mapping:
         return line
     i = min(max(line, 1), len(mapping)) - 1

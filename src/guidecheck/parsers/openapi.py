@@ -28,7 +28,10 @@ from __future__ import annotations
 import os
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from guidecheck.parsers.yaml import value_col, value_line
 
 # (absolute path, scan root) -> (display path, first document) of a file of the scan, or why it cannot be a
 # $ref target
@@ -84,15 +87,12 @@ class OpenAPIDoc:
                 return fam
         return None
 
-    def file_of(self, abspath: str) -> SpecFile | None:
-        return self.files.get(abspath)
-
     def resolve(self, ref: Any, from_abspath: str) -> tuple[str, Any] | None:
         """The node a ``$ref`` written in file ``from_abspath`` points at, as (file abspath, node), or None."""
         res = resolve_ref(self, ref, from_abspath)
         return (res[0], res[1]) if isinstance(res, tuple) else None
 
-    def resolve_at(self, holder: dict, from_abspath: str) -> tuple[str, Any] | None:
+    def resolve_at(self, holder: dict[str, Any], from_abspath: str) -> tuple[str, Any] | None:
         """Like :meth:`resolve` for the ``$ref`` of ``holder`` (honours an enclosing ``$id``)."""
         res = resolve_ref(self, holder.get("$ref"), from_abspath, holder=holder)
         return (res[0], res[1]) if isinstance(res, tuple) else None
@@ -114,7 +114,7 @@ class OpenAPIDoc:
         return f.path if f else self.path
 
 
-def spec_keyword(data: dict) -> str | None:
+def spec_keyword(data: dict[str, Any]) -> str | None:
     """``openapi`` or ``swagger``: the top-level key that makes ``data`` an OpenAPI/Swagger document, or None."""
     keyword = "openapi" if "openapi" in data else "swagger" if "swagger" in data else None
     if keyword is None or _looks_like_k8s_or_other(data):
@@ -122,7 +122,7 @@ def spec_keyword(data: dict) -> str | None:
     return keyword
 
 
-def _looks_like_k8s_or_other(data: dict) -> bool:
+def _looks_like_k8s_or_other(data: dict[str, Any]) -> bool:
     # an `openapi:` key that is a nested configuration block (e.g. a tool's settings) rather than a version
     for key in ("openapi", "swagger"):
         if key in data:
@@ -131,7 +131,7 @@ def _looks_like_k8s_or_other(data: dict) -> bool:
     return False
 
 
-def iter_refs(node: Any) -> Iterator[tuple[dict, Any, Any]]:
+def iter_refs(node: Any) -> Iterator[tuple[dict[str, Any], Any, Any]]:
     """Every mapping holding a ``$ref`` key, with the innermost enclosing schema that has an absolute ``$id``
     (JSON Schema 2020-12, OpenAPI 3.1: ``#/...`` is relative to it), or None.  Iterative, in document order;
     literal data (examples, defaults, enums, ``x-`` extensions) is skipped.
@@ -168,14 +168,12 @@ def _strip_fragment(uri: str) -> str:
     return uri.partition("#")[0]
 
 
-def ref_pos(holder: dict) -> tuple[int, int]:
+def ref_pos(holder: dict[str, Any]) -> tuple[int, int]:
     """(line, column) of the ``$ref`` value of ``holder``."""
-    if hasattr(holder, "value_line"):
-        return holder.value_line("$ref"), holder.value_col("$ref")
-    return getattr(holder, "line", 1), getattr(holder, "col", 1)
+    return value_line(holder, "$ref"), value_col(holder, "$ref")
 
 
-def pure_ref_loop(spec: OpenAPIDoc, holder: dict, ab: str) -> frozenset | None:
+def pure_ref_loop(spec: OpenAPIDoc, holder: dict[str, Any], ab: str) -> frozenset[int] | None:
     """If following $ref-only nodes from ``holder`` comes back to a node already seen, the set of the loop's nodes."""
     seen: list[int] = [id(holder)]
     node, cur = holder, ab

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from guidecheck.parsers.ci.common import (MAX_DEPTH, Parse, PipelineError, Reader, item_line, key_line,
-                                          norm_local, run_line, scalar, type_name, value_line)
+from guidecheck.parsers.ci.common import MAX_DEPTH, Parse, PipelineError, Reader, norm_local, run_line, scalar, type_name
 from guidecheck.parsers.ci.model import Job, PipelineFile, Project, Step, Trigger
+from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
 
 _INPUT_EXPR = re.compile(r"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}")
 _INPUT_COND = re.compile(r"^\s*(?:\$\{\{)?\s*inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'\s*(?:\}\})?\s*$")
@@ -53,12 +53,12 @@ class _Workflow:
 def _parse_workflow(ctx: Parse, path: str, data: Any) -> _Workflow | None:
     if not isinstance(data, dict):
         ctx.error(path, f"a workflow is a mapping with on: and jobs:, not {type_name(data)}",
-                  getattr(data, "line", 1))
+                  line_of(data))
         return None
     wf = _Workflow(path, data)
     on_key = True if True in data else ("on" if "on" in data else None)  # YAML 1.1 reads `on` as true
     if on_key is None:
-        ctx.error(path, "workflow has no 'on:' (its triggers)", getattr(data, "line", 1))
+        ctx.error(path, "workflow has no 'on:' (its triggers)", line_of(data))
     else:
         wf.triggers = _github_triggers(ctx, path, data, on_key)
     events = {t.event for t in wf.triggers}
@@ -369,7 +369,7 @@ def _composite(ctx: Parse, project: Project, step: Step, stack: list[str]) -> li
     data = ctx.data(path)
     if not isinstance(data, dict):
         if data is not None:
-            ctx.error(path, "an action metadata file is a mapping (name:, runs:)", getattr(data, "line", 1))
+            ctx.error(path, "an action metadata file is a mapping (name:, runs:)", line_of(data))
         return []
     runs = data.get("runs")
     if not isinstance(runs, dict):

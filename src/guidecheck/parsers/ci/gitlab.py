@@ -18,9 +18,9 @@ import posixpath
 import re
 from typing import Any, Callable
 
-from guidecheck.parsers.ci.common import (MAX_DEPTH, Parse, PipelineError, Reader, item_line, key_line,
-                                          norm_local, scalar, type_name, value_line)
+from guidecheck.parsers.ci.common import MAX_DEPTH, Parse, PipelineError, Reader, norm_local, scalar, type_name
 from guidecheck.parsers.ci.model import Include, Job, PipelineFile, Project, Step, Trigger
+from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
 
 # GitLab top-level keywords that are not jobs
 GITLAB_GLOBALS = frozenset({
@@ -214,7 +214,7 @@ def _gitlab_file(ctx: Parse, project: Project, pf: PipelineFile, path: str, entr
     if data is None:
         return
     if not isinstance(data, dict):
-        ctx.error(path, "a GitLab CI file is a mapping of jobs and keywords", getattr(data, "line", 1))
+        ctx.error(path, "a GitLab CI file is a mapping of jobs and keywords", line_of(data))
         return
     if data.get("include") is not None:
         for include in _gitlab_includes(ctx, project, path, data):
@@ -619,4 +619,4 @@ def _rules_events(ctx: Parse, e: _Entry, j: Job, rules: Keyword | None, when: Ke
 
 
 def _vline_for(value: Any, line: int) -> int:
-    return getattr(value, "line", line) if isinstance(value, list) else line
+    return line_of(value, line) if isinstance(value, list) else line

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from guidecheck.parsers.ci.common import key_line
 from guidecheck.parsers.ci.model import ReleaseConfig
+from guidecheck.parsers.yaml import key_line, line_of
 
 _PYPROJECT_TOOLS = re.compile(r"^\[tool\.(commitizen|towncrier|semantic_release|git-cliff)\]\s*$", re.M)
 
@@ -36,6 +36,6 @@ def from_pyproject(display: str, text: str) -> list[ReleaseConfig]:
 def from_goreleaser(display: str, data: Any) -> list[ReleaseConfig]:
     """A GoReleaser configuration (kept whole: the checks read its changelog and docker settings)."""
     if isinstance(data, dict):
-        return [ReleaseConfig("goreleaser", display, getattr(data, "line", 1), "GoReleaser configuration",
+        return [ReleaseConfig("goreleaser", display, line_of(data), "GoReleaser configuration",
                               data=data)]
     return []
