@@ -11,8 +11,8 @@ Grafana dashboard JSON (legacy panel ``alert`` with threshold conditions).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck.parsers import k8s
@@ -80,11 +80,31 @@ def rules_from_groups(groups: Any, path: str, source: str) -> list[AlertRule]:
             if not isinstance(expr, str):
                 continue
             if isinstance(r.get("alert"), str):
-                out.append(AlertRule("alert", r["alert"], [expr], path, k8s.line(r, "alert"), has_comparison(expr),
-                                     _str_labels(r.get("labels")), source))
+                out.append(
+                    AlertRule(
+                        "alert",
+                        r["alert"],
+                        [expr],
+                        path,
+                        k8s.line(r, "alert"),
+                        has_comparison(expr),
+                        _str_labels(r.get("labels")),
+                        source,
+                    )
+                )
             elif isinstance(r.get("record"), str):
-                out.append(AlertRule("record", r["record"], [expr], path, k8s.line(r, "record"), False,
-                                     _str_labels(r.get("labels")), source))
+                out.append(
+                    AlertRule(
+                        "record",
+                        r["record"],
+                        [expr],
+                        path,
+                        k8s.line(r, "record"),
+                        False,
+                        _str_labels(r.get("labels")),
+                        source,
+                    )
+                )
     return out
 
 
@@ -93,8 +113,9 @@ def _is_rule_groups(node: Any) -> bool:
         return False
     for g in node:
         rules = k8s.as_map(g).get("rules")
-        if isinstance(rules, list) and any(isinstance(r, dict) and "expr" in r and ("alert" in r or "record" in r)
-                                           for r in rules):
+        if isinstance(rules, list) and any(
+            isinstance(r, dict) and "expr" in r and ("alert" in r or "record" in r) for r in rules
+        ):
             return True
     return False
 
@@ -107,8 +128,16 @@ def _is_grafana_groups(node: Any) -> bool:
     return False
 
 
-_GRAFANA_OPS = {"gt": ">", "lt": "<", "outside_range": "outside", "within_range": "within", "eq": "==", "ne": "!=",
-                "gte": ">=", "lte": "<="}
+_GRAFANA_OPS = {
+    "gt": ">",
+    "lt": "<",
+    "outside_range": "outside",
+    "within_range": "within",
+    "eq": "==",
+    "ne": "!=",
+    "gte": ">=",
+    "lte": "<=",
+}
 
 
 def _evaluator_threshold(ev: Any) -> bool:
@@ -144,7 +173,18 @@ def rules_from_grafana(groups: Any, path: str) -> list[AlertRule]:
             title = r.get("title")
             if not isinstance(title, str):
                 title = str(r.get("uid") or "?")
-            out.append(AlertRule("alert", title, exprs, path, key_line(r, "title"), threshold, _str_labels(r.get("labels")), "Grafana alert"))
+            out.append(
+                AlertRule(
+                    "alert",
+                    title,
+                    exprs,
+                    path,
+                    key_line(r, "title"),
+                    threshold,
+                    _str_labels(r.get("labels")),
+                    "Grafana alert",
+                )
+            )
     return out
 
 
@@ -225,8 +265,9 @@ def rules_of_data(data: Any, path: str, limit_depth: int = 4) -> list[AlertRule]
     return out
 
 
-def alert_rules_of_object(obj: Any, path: str, line: int, limits: Limits = Limits(),
-                          owner: Any = None) -> AlertSource | None:
+def alert_rules_of_object(
+    obj: Any, path: str, line: int, limits: Limits = Limits(), owner: Any = None
+) -> AlertSource | None:
     """Rules a Kubernetes object at ``path:line`` holds: a PrometheusRule (or VMRule), or a ConfigMap with rule
     files/dashboards."""
     if not isinstance(obj, dict):
@@ -235,7 +276,9 @@ def alert_rules_of_object(obj: Any, path: str, line: int, limits: Limits = Limit
     ref = k8s.object_ref(obj)
     label = f"{kind} {ref.namespace + '/' if ref.namespace else ''}{ref.name}"
     if kind in ("PrometheusRule", "VMRule"):
-        return AlertSource(label, path, line, rules_from_groups(k8s.get(obj, "spec", "groups"), path, kind), owner=owner)
+        return AlertSource(
+            label, path, line, rules_from_groups(k8s.get(obj, "spec", "groups"), path, kind), owner=owner
+        )
     if kind != "ConfigMap":
         return None
     data = k8s.as_map(obj.get("data"))
@@ -259,5 +302,15 @@ def alert_rules_of_object(obj: Any, path: str, line: int, limits: Limits = Limit
     return AlertSource(label, path, line, rules, owner=owner)
 
 
-__all__ = ["MAX_EXPR", "AlertRule", "AlertSource", "alert_rules_of_object", "has_comparison", "looks_dashboard",
-           "rules_from_dashboard", "rules_from_grafana", "rules_from_groups", "rules_of_data"]
+__all__ = [
+    "MAX_EXPR",
+    "AlertRule",
+    "AlertSource",
+    "alert_rules_of_object",
+    "has_comparison",
+    "looks_dashboard",
+    "rules_from_dashboard",
+    "rules_from_grafana",
+    "rules_from_groups",
+    "rules_of_data",
+]

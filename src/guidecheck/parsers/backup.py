@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck.parsers import cron, k8s
@@ -37,6 +37,7 @@ ANN_BACKUP_CRON = "guidecheck.io/backup-cron"  # on a data holder: backed up out
 
 
 # ---------------------------------------------------------------- small helpers
+
 
 def group(obj: KObject) -> str:
     api = obj.get("apiVersion")
@@ -85,7 +86,7 @@ def owned(obj: KObject) -> str | None:
 def timestamp(value: Any) -> _dt.datetime | None:
     """An RFC 3339 timestamp from status fields (string or an already parsed datetime)."""
     if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
     if not isinstance(value, str) or not value.strip():
         return None
     s = value.strip()
@@ -95,7 +96,7 @@ def timestamp(value: Any) -> _dt.datetime | None:
         t = _dt.datetime.fromisoformat(s)
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)
 
 
 def pod_annotations(obj: KObject) -> KObject:
@@ -123,6 +124,7 @@ def annotation_line(obj: KObject, key: str, default: int) -> int:
 
 
 # ---------------------------------------------------------------- data holders (PVC users)
+
 
 @dataclass
 class Claim:
@@ -165,9 +167,16 @@ def holder_of(obj: KObject, target: Any, line: int, workload_kinds: Any, find_pv
     if is_kind(obj, "Cluster", "postgresql.cnpg.io"):
         name = _name(obj) or "?"
         sline = k8s.line(obj.get("spec"), "storage", k8s.line(obj, "spec", line))
-        return Holder(target, obj, ns, {"cnpg.io/cluster": name}, {},
-                      [Claim(f"{name} (CloudNativePG instances)", None, None, labels={"cnpg.io/cluster": name},
-                             line=sline)], cnpg_cluster=name, line=sline)
+        return Holder(
+            target,
+            obj,
+            ns,
+            {"cnpg.io/cluster": name},
+            {},
+            [Claim(f"{name} (CloudNativePG instances)", None, None, labels={"cnpg.io/cluster": name}, line=sline)],
+            cnpg_cluster=name,
+            line=sline,
+        )
     kind = obj.get("kind")
     if kind == "PersistentVolumeClaim":
         return None  # see the index's unmounted_pvc()
@@ -197,8 +206,15 @@ def _volume_claims(spec: KObject, ns: str | None, line: int, find_pvc: PvcLookup
             continue
         pvc = find_pvc(ns, claim)
         vline = item_line(vols, i, line)
-        claims.append(Claim(claim, text(v.get("name")) or None, claim,
-                            labels=k8s.labels(pvc) if pvc is not None else None, line=vline))
+        claims.append(
+            Claim(
+                claim,
+                text(v.get("name")) or None,
+                claim,
+                labels=k8s.labels(pvc) if pvc is not None else None,
+                line=vline,
+            )
+        )
     return claims
 
 
@@ -214,12 +230,12 @@ def _template_claims(obj: KObject, line: int) -> list[Claim]:
         # the StatefulSet controller labels its PVCs with the template's labels and the selector's
         lbl = {**{str(k): v for k, v in sel_labels.items()}, **k8s.as_map(k8s.get(t, "metadata", "labels"))}
         tline = item_line(vcts, i, line)
-        claims.append(Claim(f"{tname} (volumeClaimTemplates)", tname, None, template=tname, labels=lbl,
-                            line=tline))
+        claims.append(Claim(f"{tname} (volumeClaimTemplates)", tname, None, template=tname, labels=lbl, line=tline))
     return claims
 
 
 # ---------------------------------------------------------------- backup schedules (producers)
+
 
 @dataclass
 class Producer:
@@ -247,8 +263,9 @@ _FREQ = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _FREQ_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def schedule_gap(text_: Any, tz: Any, fields: tuple[int, ...],
-                 tool_name: str) -> tuple[_dt.timedelta | None, str | None, str]:
+def schedule_gap(
+    text_: Any, tz: Any, fields: tuple[int, ...], tool_name: str
+) -> tuple[_dt.timedelta | None, str | None, str]:
     """A schedule's worst-case gap, or why it has none (an error), and how findings show it.
 
     ``fields`` are the numbers of cron fields ``tool_name`` accepts (5; 6 with seconds first).
@@ -259,8 +276,14 @@ def schedule_gap(text_: Any, tz: Any, fields: tuple[int, ...],
     zone = tz if isinstance(tz, str) and tz.strip() else None
     body = re.sub(r"^(?:CRON_TZ|TZ)=\S+\s+", "", raw)
     if tool_name == "Kubernetes" and body != raw:
-        return None, (f"has an invalid schedule {raw!r}: Kubernetes (1.27 and later) rejects TZ/CRON_TZ in "
-                      f"spec.schedule; set spec.timeZone"), raw
+        return (
+            None,
+            (
+                f"has an invalid schedule {raw!r}: Kubernetes (1.27 and later) rejects TZ/CRON_TZ in "
+                f"spec.schedule; set spec.timeZone"
+            ),
+            raw,
+        )
     if not body.startswith("@") and len(body.split(" ")) not in fields:
         want = " or ".join(str(f) for f in fields)
         hint = " (seconds first)" if 6 in fields and 5 not in fields else ""
@@ -305,8 +328,15 @@ def _volume_snapshot_schedule(spec: KObject, target: Any, label: str, default_li
     if isinstance(freq, int) and not isinstance(freq, bool):
         m = _FREQ.match(f"{freq}h")  # a bare number is hours
     if m is None or int(m.group(1)) <= 0:
-        return Producer(target, "scheduled-volume-snapshot", text(freq), line, None,
-                        f"has an invalid snapshotFrequency {text(freq)!r} (e.g. 6h, 1d)", label=label)
+        return Producer(
+            target,
+            "scheduled-volume-snapshot",
+            text(freq),
+            line,
+            None,
+            f"has an invalid snapshotFrequency {text(freq)!r} (e.g. 6h, 1d)",
+            label=label,
+        )
     gap = _dt.timedelta(seconds=int(m.group(1)) * _FREQ_UNITS[m.group(2)])
     return Producer(target, "scheduled-volume-snapshot", f"every {text(freq)}", line, gap, None, label=label)
 
@@ -331,11 +361,20 @@ def declared_backup(h: Holder, default_line: int) -> Producer | None:
         return None
     line = annotation_line(h.obj, ANN_BACKUP_CRON, default_line)
     gap, err, desc = schedule_gap(value, None, (5, 6), ANN_BACKUP_CRON)
-    return Producer(h.target, "declared", desc, line, gap, err, ANN_BACKUP_CRON,
-                    name=f"the annotation {ANN_BACKUP_CRON} (a schedule outside the scan)")
+    return Producer(
+        h.target,
+        "declared",
+        desc,
+        line,
+        gap,
+        err,
+        ANN_BACKUP_CRON,
+        name=f"the annotation {ANN_BACKUP_CRON} (a schedule outside the scan)",
+    )
 
 
 # ---------------------------------------------------------------- restore tests
+
 
 @dataclass
 class RestoreTest:
@@ -371,6 +410,7 @@ def cronjob_restore_test(obj: KObject, how: str, isolated: bool, target: Any, de
 
 # ---------------------------------------------------------------- live evidence
 
+
 @dataclass(order=True)
 class Evidence:
     when: _dt.datetime
@@ -381,7 +421,32 @@ def latest(items: list[Evidence]) -> Evidence | None:
     return max(items) if items else None
 
 
-__all__ = ["ANN_BACKUP", "ANN_BACKUP_CRON", "ANN_RESTORE", "ANN_VERIFY", "Claim", "Evidence", "Holder", "Producer",
-           "RestoreTest", "annotation_line", "cronjob_restore_test", "cronjob_schedule", "declared_backup",
-           "declared_restore_test", "group", "holder_of", "image_program", "is_kind", "latest", "marker", "matching",
-           "owned", "pod_annotations", "schedule_gap", "text", "timestamp", "tool_schedule"]
+__all__ = [
+    "ANN_BACKUP",
+    "ANN_BACKUP_CRON",
+    "ANN_RESTORE",
+    "ANN_VERIFY",
+    "Claim",
+    "Evidence",
+    "Holder",
+    "Producer",
+    "RestoreTest",
+    "annotation_line",
+    "cronjob_restore_test",
+    "cronjob_schedule",
+    "declared_backup",
+    "declared_restore_test",
+    "group",
+    "holder_of",
+    "image_program",
+    "is_kind",
+    "latest",
+    "marker",
+    "matching",
+    "owned",
+    "pod_annotations",
+    "schedule_gap",
+    "text",
+    "timestamp",
+    "tool_schedule",
+]

@@ -101,6 +101,7 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     indentation, for templates that re-indent) are compared too, and the
     pairing that pairs more lines wins.
     """
+
     def toks(lines: list[str], template: bool) -> list[_Line]:
         out: list[_Line] = []
         for i, line in enumerate(lines):
@@ -155,7 +156,7 @@ def _line_pattern(template_line: str) -> str | re.Pattern[str]:
         return line
     parts = _ACTION_TEXT.split(line)
     pattern, depth = re.escape(parts[0]), 0
-    for action, literal in zip(actions, parts[1:]):
+    for action, literal in zip(actions, parts[1:], strict=False):
         word = action[2:-2].strip("- ").split(" ", 1)[0]
         depth += 1 if word in ("if", "with", "range") else -1 if word == "end" and depth else 0
         pattern += ".*" + ("" if depth else re.escape(literal))
@@ -182,8 +183,12 @@ def _slide_to_successor(pairs: dict[int, int], tt: list[_Line], weight: Callable
         if k > 0 and order[k - 1] == i - 1 and pairs[order[k - 1]] == j - 1:
             continue  # already next to its predecessor's partner
         cand = j2 - 1
-        if cand not in used and tt[cand][1:] == tt[j][1:] and tt[cand][0] == tt[j][0] and \
-                weight(i, cand) >= weight(i, j):
+        if (
+            cand not in used
+            and tt[cand][1:] == tt[j][1:]
+            and tt[cand][0] == tt[j][0]
+            and weight(i, cand) >= weight(i, j)
+        ):
             used.discard(j)
             used.add(cand)
             pairs[i] = cand
@@ -225,38 +230,40 @@ def _pairs(a: list[_Line], b: list[_Line], weight: Callable[[int, int], int] | N
         hi += 1
     out = {i: i for i in range(lo) if a[i][0] != "#"}
     out.update({n - 1 - k: m - 1 - k for k in range(hi) if a[n - 1 - k][0] != "#"})
-    A, B = a[lo:n - hi], b[lo:m - hi]
-    if not A or not B:
+    mid_a, mid_b = a[lo : n - hi], b[lo : m - hi]
+    if not mid_a or not mid_b:
         return out
-    if len(A) * len(B) > _LCS_CELLS:
-        out.update(_difflib_pairs(A, B, lo))
+    if len(mid_a) * len(mid_b) > _LCS_CELLS:
+        out.update(_difflib_pairs(mid_a, mid_b, lo))
     else:
-        out.update(_heaviest_pairs(A, B, lo, weight))
+        out.update(_heaviest_pairs(mid_a, mid_b, lo, weight))
     return out
 
 
-def _difflib_pairs(A: list[_Line], B: list[_Line], lo: int) -> dict[int, int]:
-    """Pairs of difflib's matching blocks (the middle parts ``A``, ``B`` start at index ``lo``)."""
+def _difflib_pairs(a: list[_Line], b: list[_Line], lo: int) -> dict[int, int]:
+    """Pairs of difflib's matching blocks (the middle parts ``a``, ``b`` start at index ``lo``)."""
     import difflib
 
     out: dict[int, int] = {}
-    sm = difflib.SequenceMatcher(None, A, B, autojunk=False)
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for blk in sm.get_matching_blocks():
         for k in range(blk.size):
-            if A[blk.a + k][0] != "#":
+            if a[blk.a + k][0] != "#":
                 out[lo + blk.a + k] = lo + blk.b + k
     return out
 
 
-def _heaviest_pairs(A: list[_Line], B: list[_Line], lo: int, weight: Callable[[int, int], int] | None) -> dict[int, int]:
-    """Pairs of a heaviest common subsequence of ``A`` and ``B`` (both starting at index ``lo``), exactly."""
+def _heaviest_pairs(
+    a: list[_Line], b: list[_Line], lo: int, weight: Callable[[int, int], int] | None
+) -> dict[int, int]:
+    """Pairs of a heaviest common subsequence of ``a`` and ``b`` (both starting at index ``lo``), exactly."""
     out: dict[int, int] = {}
     ids: dict[_Line, int] = {}
-    ai = [ids.setdefault(x, len(ids)) for x in A]
-    bi = [ids.get(x, -1) for x in B]
+    ai = [ids.setdefault(x, len(ids)) for x in a]
+    bi = [ids.get(x, -1) for x in b]
     na, nb = len(ai), len(bi)
     w: dict[tuple[int, int], int] = {}
-    table = [[0] * (nb + 1) for _ in range(na + 1)]  # table[i][j]: best weight of A[i:], B[j:]
+    table = [[0] * (nb + 1) for _ in range(na + 1)]  # table[i][j]: best weight of a[i:], b[j:]
     for i in range(na - 1, -1, -1):
         row, below, x = table[i], table[i + 1], ai[i]
         for j in range(nb - 1, -1, -1):
@@ -270,7 +277,7 @@ def _heaviest_pairs(A: list[_Line], B: list[_Line], lo: int, weight: Callable[[i
     i = j = 0
     while i < na and j < nb:
         if ai[i] == bi[j] and table[i][j] == table[i + 1][j + 1] + w[i, j]:
-            if A[i][0] != "#":
+            if a[i][0] != "#":
                 out[lo + i] = lo + j
             i += 1
             j += 1
@@ -313,7 +320,7 @@ def _remap(root: Any, mapping: list[tuple[int, int]]) -> None:
             stack.extend(v for v in node.values() if isinstance(v, (YMap, YSeq)))
         elif isinstance(node, YSeq):
             node.line, node.col = m(node.line, node.col)
-            node._pos = [m(l, c) for l, c in node._pos]
+            node._pos = [m(ln, c) for ln, c in node._pos]
             stack.extend(v for v in node if isinstance(v, (YMap, YSeq)))
 
 

@@ -184,13 +184,15 @@ def _header_errors(obj: KObject) -> list[LoadError]:
             v = meta.get(key)
             if v is not None and not isinstance(v, str):
                 hint = " (quote it: YAML 1.1 reads y/n/yes/no/on/off as booleans)" if isinstance(v, bool) else ""
-                errors.append(LoadError(f"metadata.{key} must be a string, not {_tname(v)}{hint}", line(meta, key),
-                                        checked=True))
+                errors.append(
+                    LoadError(f"metadata.{key} must be a string, not {_tname(v)}{hint}", line(meta, key), checked=True)
+                )
         for key in ("labels", "annotations"):
             v = meta.get(key)
             if v is not None and not isinstance(v, dict):
-                errors.append(LoadError(f"metadata.{key} must be a mapping, not {_tname(v)}", line(meta, key),
-                                        checked=True))
+                errors.append(
+                    LoadError(f"metadata.{key} must be a mapping, not {_tname(v)}", line(meta, key), checked=True)
+                )
     return errors
 
 
@@ -205,8 +207,9 @@ def _walk_to_pod_spec(obj: KObject, errors: list[LoadError]) -> KObject | None:
         if nxt is None:
             return None
         if not isinstance(nxt, dict):
-            errors.append(LoadError(f"{'.'.join(path[: depth + 1])} must be a mapping, not {_tname(nxt)}",
-                                    line(node, k)))
+            errors.append(
+                LoadError(f"{'.'.join(path[: depth + 1])} must be a mapping, not {_tname(nxt)}", line(node, k))
+            )
             return None
         node = nxt
     return node
@@ -229,8 +232,13 @@ def _container_errors(spec: KObject) -> list[LoadError]:
             elif c.get("name") is None:
                 errors.append(LoadError(f"{section}[{i}] has no name (Kubernetes requires one)", at, checked=True))
             elif not isinstance(c.get("name"), str):
-                errors.append(LoadError(f"{section}[{i}].name must be a string, not {_tname(c.get('name'))}",
-                                        line(c, "name"), checked=True))
+                errors.append(
+                    LoadError(
+                        f"{section}[{i}].name must be a string, not {_tname(c.get('name'))}",
+                        line(c, "name"),
+                        checked=True,
+                    )
+                )
             elif "image" in c and not isinstance(c.get("image"), str):
                 errors.append(LoadError(f"{section}[{i}].image must be a string", line(c, "image")))
     return errors

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Callable
+from collections.abc import Callable
 
 _SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
@@ -57,7 +57,7 @@ def _term(v: tuple[int, int, int], t: str) -> bool:
         return False
     raw = [sm.group(1), sm.group(2), sm.group(3)]
     wild = [p is None or p in ("x", "X", "*") for p in raw]
-    nums = [int(p) if p is not None and not w else 0 for p, w in zip(raw, wild)]
+    nums = [int(p) if p is not None and not w else 0 for p, w in zip(raw, wild, strict=False)]
     base = tuple(nums)
     if op in ("", "="):
         return _equal(v, base, wild)
@@ -71,7 +71,11 @@ def _term(v: tuple[int, int, int], t: str) -> bool:
 
 
 _COMPARE: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
-    "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 
 

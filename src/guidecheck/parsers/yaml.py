@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, NoReturn, Protocol, cast
 
@@ -281,7 +281,7 @@ def _parse_go_int(plain: str) -> int | None:
 
 def _tagged_scalar(tag: str, text: str, line: int, col: int) -> Any:
     """A scalar with an explicit standard tag (``!!int 3``)."""
-    short = tag[len(YAML_TAG):]
+    short = tag[len(YAML_TAG) :]
     if short in ("str", "binary", "timestamp"):
         return text
     if short == "null":
@@ -309,7 +309,7 @@ def _short_text(text: str, limit: int = 60) -> str:
 
 def _tag_name(tag: str) -> str:
     if tag.startswith(YAML_TAG):
-        return "!!" + tag[len(YAML_TAG):]
+        return "!!" + tag[len(YAML_TAG) :]
     return tag
 
 
@@ -360,7 +360,7 @@ def _event_classes() -> ModuleType:
 def _parser(text: str) -> _Parser:
     """libyaml's parser (ruamel.yaml.clib), or ruamel.yaml's pure-Python one where it is missing."""
     try:
-        from _ruamel_yaml import CParser  # what ruamel.yaml itself imports
+        from _ruamel_yaml import CParser  # noqa: PLC2701 - ruamel.yaml's C extension, imported as ruamel.yaml does
     except ImportError:  # pragma: no cover - the clib wheel is a dependency
         return _PureParser(text)
     parser: _Parser = CParser(text)
@@ -546,8 +546,9 @@ class _Builder:
                 pos[key] = (kl, kc, line, col)
                 key = _NOKEY
 
-    def _open(self, e: _CollectionStartEvent, is_map: bool, as_key: bool, depth: int,
-              off: int) -> tuple[YMap | YSeq, object, str | None, bool]:
+    def _open(
+        self, e: _CollectionStartEvent, is_map: bool, as_key: bool, depth: int, off: int
+    ) -> tuple[YMap | YSeq, object, str | None, bool]:
         """A mapping or sequence starts: (the new node, its pending key, its anchor, its flow style)."""
         m = e.start_mark
         line = m.line + 1 + off
@@ -568,8 +569,7 @@ class _Builder:
             return YMap(line, col), _NOKEY, e.anchor, flow
         return YSeq(line, col), _ITEM, e.anchor, flow
 
-    def _close(self, value: YMap | YSeq, merges: _Merges | None, anchor: str | None, size: int,
-               flow: bool) -> None:
+    def _close(self, value: YMap | YSeq, merges: _Merges | None, anchor: str | None, size: int, flow: bool) -> None:
         """A mapping or sequence ends: apply its merge keys, let its anchor name it."""
         if merges:
             assert isinstance(value, YMap)  # only a mapping has '<<' keys
@@ -594,8 +594,9 @@ class _Builder:
         self._alias_nodes += size
         max_alias = self.limits.max_alias_nodes
         if self._alias_nodes > max_alias:
-            raise YamlError(f"alias expansion limit exceeded (more than {max_alias} nodes reached "
-                            "through aliases)", line, col)
+            raise YamlError(
+                f"alias expansion limit exceeded (more than {max_alias} nodes reached through aliases)", line, col
+            )
         return value, line, col, size
 
     @staticmethod
@@ -642,8 +643,13 @@ def _add_merge(merges: _Merges | None, value: Any, line: int, col: int) -> _Merg
 
 
 def _duplicate_key(key: Any, first: int, line: int, col: int) -> LoadError:
-    return LoadError(f"duplicate key {_short_text(str(key), 80)!r} at lines {first} and {line} "
-                     "(the last value is used, as Kubernetes does)", line, col, checked=True)
+    return LoadError(
+        f"duplicate key {_short_text(str(key), 80)!r} at lines {first} and {line} "
+        "(the last value is used, as Kubernetes does)",
+        line,
+        col,
+        checked=True,
+    )
 
 
 def _tagged_value(tag: str, text: str, line: int, col: int) -> Any:
@@ -660,8 +666,9 @@ def _check_collection_tag(tag: str, is_map: bool, line: int, col: int) -> None:
     want = YAML_TAG + ("map" if is_map else "seq")
     if not tag.startswith("!") and tag != want:
         what = "mapping" if is_map else "sequence"
-        raise YamlError(f"unsupported YAML tag {_short_text(_tag_name(tag))!r} on a {what}: "
-                        "only standard tags are read", line, col)
+        raise YamlError(
+            f"unsupported YAML tag {_short_text(_tag_name(tag))!r} on a {what}: only standard tags are read", line, col
+        )
 
 
 def _key_text(value: Any) -> str:
@@ -693,14 +700,22 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
         return _StopStream("tab character in indentation (YAML indentation must use spaces)", line, col)
     if opened is not None and opened[0] < line:
         # a bracket left open: where it was opened is where the fix goes
-        return _StopStream(f"flow {opened[2]} opened here is not closed, or has a syntax error: {problem} "
-                           f"at line {line}, column {col}", opened[0], opened[1])
+        return _StopStream(
+            f"flow {opened[2]} opened here is not closed, or has a syntax error: {problem} "
+            f"at line {line}, column {col}",
+            opened[0],
+            opened[1],
+        )
     if context and cmark is not None:
         cl, cc = cmark.line + 1 + off, cmark.column + 1
         if str(context).startswith(("while scanning a quoted scalar", "while parsing a flow")) and cl < line:
             what = str(context).replace("while scanning ", "").replace("while parsing ", "")
-            return _StopStream(f"{what.removeprefix('a ')} opened here is not closed, or has a syntax error: "
-                               f"{problem} at line {line}, column {col}", cl, cc)
+            return _StopStream(
+                f"{what.removeprefix('a ')} opened here is not closed, or has a syntax error: "
+                f"{problem} at line {line}, column {col}",
+                cl,
+                cc,
+            )
         if (cl, cc) != (line, col):
             return _StopStream(f"{problem} ({context} at line {cl})", line, col)
         return _StopStream(f"{context}: {problem}", line, col)
@@ -819,8 +834,10 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|"
-                             r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|"
+    r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def check_json(text: str, limits: Limits = Limits()) -> LoadError | None:

@@ -9,8 +9,9 @@ fill into GC001 load errors, in the order found.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from guidecheck.parsers.ci.model import Project
 from guidecheck.parsers.yaml import key_line, value_line
@@ -55,6 +56,7 @@ class Parse:
 
 
 # ---------------------------------------------------------------- values and their lines
+
 
 def scalar(v: Any) -> str | None:
     """A scalar as text (booleans as YAML writes them); None for mappings, lists and null."""
