@@ -11,12 +11,14 @@ Grafana dashboard JSON (legacy panel ``alert`` with threshold conditions).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from guidecheck.parsers import k8s
 from guidecheck.parsers.fluentbit import block_start
-from guidecheck.parsers.yaml import Limits, load_json, load_yaml
+from guidecheck.parsers.k8s import KObject
+from guidecheck.parsers.yaml import Limits, key_line, load_json, load_yaml
 
 
 @dataclass
@@ -78,11 +80,31 @@ def rules_from_groups(groups: Any, path: str, source: str) -> list[AlertRule]:
             if not isinstance(expr, str):
                 continue
             if isinstance(r.get("alert"), str):
-                out.append(AlertRule("alert", r["alert"], [expr], path, k8s.line(r, "alert"), has_comparison(expr),
-                                     _str_labels(r.get("labels")), source))
+                out.append(
+                    AlertRule(
+                        "alert",
+                        r["alert"],
+                        [expr],
+                        path,
+                        k8s.line(r, "alert"),
+                        has_comparison(expr),
+                        _str_labels(r.get("labels")),
+                        source,
+                    )
+                )
             elif isinstance(r.get("record"), str):
-                out.append(AlertRule("record", r["record"], [expr], path, k8s.line(r, "record"), False,
-                                     _str_labels(r.get("labels")), source))
+                out.append(
+                    AlertRule(
+                        "record",
+                        r["record"],
+                        [expr],
+                        path,
+                        k8s.line(r, "record"),
+                        False,
+                        _str_labels(r.get("labels")),
+                        source,
+                    )
+                )
     return out
 
 
@@ -91,8 +113,9 @@ def _is_rule_groups(node: Any) -> bool:
         return False
     for g in node:
         rules = k8s.as_map(g).get("rules")
-        if isinstance(rules, list) and any(isinstance(r, dict) and "expr" in r and ("alert" in r or "record" in r)
-                                           for r in rules):
+        if isinstance(rules, list) and any(
+            isinstance(r, dict) and "expr" in r and ("alert" in r or "record" in r) for r in rules
+        ):
             return True
     return False
 
@@ -105,8 +128,16 @@ def _is_grafana_groups(node: Any) -> bool:
     return False
 
 
-_GRAFANA_OPS = {"gt": ">", "lt": "<", "outside_range": "outside", "within_range": "within", "eq": "==", "ne": "!=",
-                "gte": ">=", "lte": "<="}
+_GRAFANA_OPS = {
+    "gt": ">",
+    "lt": "<",
+    "outside_range": "outside",
+    "within_range": "within",
+    "eq": "==",
+    "ne": "!=",
+    "gte": ">=",
+    "lte": "<=",
+}
 
 
 def _evaluator_threshold(ev: Any) -> bool:
@@ -139,13 +170,25 @@ def rules_from_grafana(groups: Any, path: str) -> list[AlertRule]:
                     for c in k8s.as_list(model.get("conditions")):
                         if _evaluator_threshold(k8s.as_map(c).get("evaluator")):
                             threshold = True
-            title = r.get("title") if isinstance(r.get("title"), str) else str(r.get("uid") or "?")
-            out.append(AlertRule("alert", title, exprs, path, k8s.line(r, "title") if "title" in r else r.line,
-                                 threshold, _str_labels(r.get("labels")), "Grafana alert"))
+            title = r.get("title")
+            if not isinstance(title, str):
+                title = str(r.get("uid") or "?")
+            out.append(
+                AlertRule(
+                    "alert",
+                    title,
+                    exprs,
+                    path,
+                    key_line(r, "title"),
+                    threshold,
+                    _str_labels(r.get("labels")),
+                    "Grafana alert",
+                )
+            )
     return out
 
 
-def _panels(dashboard: dict) -> Iterable[dict]:
+def _panels(dashboard: KObject) -> Iterator[KObject]:
     stack = [k8s.as_list(dashboard.get("panels"))]
     for row in k8s.as_list(dashboard.get("rows")):
         stack.append(k8s.as_list(k8s.as_map(row).get("panels")))
@@ -161,17 +204,17 @@ def _panels(dashboard: dict) -> Iterable[dict]:
                     stack.append(p["panels"])
 
 
-def looks_dashboard(data: Any) -> dict | None:
+def looks_dashboard(data: Any) -> KObject | None:
     if not isinstance(data, dict):
         return None
-    if isinstance(data.get("dashboard"), dict):
-        data = data["dashboard"]
-    if isinstance(data.get("panels"), list) or (isinstance(data.get("rows"), list) and "title" in data):
-        return data
+    inner = data.get("dashboard")
+    board: KObject = inner if isinstance(inner, dict) else data
+    if isinstance(board.get("panels"), list) or (isinstance(board.get("rows"), list) and "title" in board):
+        return board
     return None
 
 
-def rules_from_dashboard(dashboard: dict, path: str) -> list[AlertRule]:
+def rules_from_dashboard(dashboard: KObject, path: str) -> list[AlertRule]:
     """Legacy Grafana dashboard alerts: a panel's ``alert`` with ``conditions[].evaluator`` thresholds."""
     out = []
     for panel in _panels(dashboard):
@@ -194,7 +237,9 @@ def rules_from_dashboard(dashboard: dict, path: str) -> list[AlertRule]:
             for key in ("expr", "query", "expression"):
                 if isinstance(t.get(key), str):
                     exprs.append(t[key])
-        name = alert.get("name") if isinstance(alert.get("name"), str) else str(panel.get("title") or "?")
+        name = alert.get("name")
+        if not isinstance(name, str):
+            name = str(panel.get("title") or "?")
         out.append(AlertRule("alert", name, exprs, path, k8s.line(panel, "alert"), threshold, {}, "dashboard alert"))
     return out
 
@@ -220,8 +265,9 @@ def rules_of_data(data: Any, path: str, limit_depth: int = 4) -> list[AlertRule]
     return out
 
 
-def alert_rules_of_object(obj: Any, path: str, line: int, limits: Limits = Limits(),
-                          owner: Any = None) -> AlertSource | None:
+def alert_rules_of_object(
+    obj: Any, path: str, line: int, limits: Limits = Limits(), owner: Any = None
+) -> AlertSource | None:
     """Rules a Kubernetes object at ``path:line`` holds: a PrometheusRule (or VMRule), or a ConfigMap with rule
     files/dashboards."""
     if not isinstance(obj, dict):
@@ -230,8 +276,9 @@ def alert_rules_of_object(obj: Any, path: str, line: int, limits: Limits = Limit
     ref = k8s.object_ref(obj)
     label = f"{kind} {ref.namespace + '/' if ref.namespace else ''}{ref.name}"
     if kind in ("PrometheusRule", "VMRule"):
-        rules = rules_from_groups(k8s.get(obj, "spec", "groups"), path, kind)
-        return AlertSource(label, path, line, rules, owner=owner)
+        return AlertSource(
+            label, path, line, rules_from_groups(k8s.get(obj, "spec", "groups"), path, kind), owner=owner
+        )
     if kind != "ConfigMap":
         return None
     data = k8s.as_map(obj.get("data"))
@@ -255,5 +302,15 @@ def alert_rules_of_object(obj: Any, path: str, line: int, limits: Limits = Limit
     return AlertSource(label, path, line, rules, owner=owner)
 
 
-__all__ = ["MAX_EXPR", "AlertRule", "AlertSource", "alert_rules_of_object", "has_comparison", "looks_dashboard",
-           "rules_from_dashboard", "rules_from_grafana", "rules_from_groups", "rules_of_data"]
+__all__ = [
+    "MAX_EXPR",
+    "AlertRule",
+    "AlertSource",
+    "alert_rules_of_object",
+    "has_comparison",
+    "looks_dashboard",
+    "rules_from_dashboard",
+    "rules_from_grafana",
+    "rules_from_groups",
+    "rules_of_data",
+]

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from guidecheck.parsers import cron, k8s
+from guidecheck.parsers.k8s import KObject
+from guidecheck.parsers.yaml import item_line
 
 ANN_BACKUP = "guidecheck.io/backup-schedule"
 ANN_VERIFY = "guidecheck.io/backup-verification"
@@ -35,7 +38,8 @@ ANN_BACKUP_CRON = "guidecheck.io/backup-cron"  # on a data holder: backed up out
 
 # ---------------------------------------------------------------- small helpers
 
-def group(obj: dict) -> str:
+
+def group(obj: KObject) -> str:
     api = obj.get("apiVersion")
     return api.split("/", 1)[0] if isinstance(api, str) and "/" in api else ""
 
@@ -52,17 +56,17 @@ def text(value: Any) -> str:
     return str(value).strip()
 
 
-def _namespace(obj: dict) -> str | None:
+def _namespace(obj: KObject) -> str | None:
     ns = k8s.get(obj, "metadata", "namespace")
     return ns if isinstance(ns, str) and ns else None
 
 
-def _name(obj: dict) -> str | None:
+def _name(obj: KObject) -> str | None:
     n = k8s.get(obj, "metadata", "name")
     return n if isinstance(n, str) else None
 
 
-def marker(obj: dict, key: str) -> str | None:
+def marker(obj: KObject, key: str) -> str | None:
     """The value of a guidecheck marker (annotation, or label) if present and non-empty."""
     for m in (k8s.annotations(obj), k8s.labels(obj)):
         v = text(m.get(key))
@@ -71,7 +75,7 @@ def marker(obj: dict, key: str) -> str | None:
     return None
 
 
-def owned(obj: dict) -> str | None:
+def owned(obj: KObject) -> str | None:
     """``Kind/name`` of the object's owner when a controller or operator created it."""
     for o in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
         if isinstance(o, dict):
@@ -82,7 +86,7 @@ def owned(obj: dict) -> str | None:
 def timestamp(value: Any) -> _dt.datetime | None:
     """An RFC 3339 timestamp from status fields (string or an already parsed datetime)."""
     if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
     if not isinstance(value, str) or not value.strip():
         return None
     s = value.strip()
@@ -92,13 +96,13 @@ def timestamp(value: Any) -> _dt.datetime | None:
         t = _dt.datetime.fromisoformat(s)
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)
 
 
-def pod_annotations(obj: dict) -> dict:
+def pod_annotations(obj: KObject) -> KObject:
     if obj.get("kind") == "Pod":
         return k8s.annotations(obj)
-    path = k8s.POD_SPEC_PATHS.get(obj.get("kind"))
+    path = k8s.POD_SPEC_PATHS.get(k8s.get(obj, "kind"))
     if path is None:
         return {}
     return k8s.as_map(k8s.get(obj, *path[:-1], "metadata", "annotations"))
@@ -110,16 +114,17 @@ def image_program(image: str) -> str:
     return name.split(":", 1)[0]
 
 
-def matching(patterns: dict[str, re.Pattern], body: str) -> list[str]:
+def matching(patterns: dict[str, re.Pattern[str]], body: str) -> list[str]:
     return [name for name, rx in patterns.items() if rx.search(body)]
 
 
-def annotation_line(obj: dict, key: str, default: int) -> int:
+def annotation_line(obj: KObject, key: str, default: int) -> int:
     ann = k8s.get(obj, "metadata", "annotations")
     return k8s.line(ann, key, default)
 
 
 # ---------------------------------------------------------------- data holders (PVC users)
+
 
 @dataclass
 class Claim:
@@ -129,7 +134,7 @@ class Claim:
     volume: str | None  # pod volume name (Velero's per-volume annotations use it)
     claim: str | None  # PVC name, when fixed
     template: str | None = None  # volumeClaimTemplate name (PVCs <template>-<sts>-<ordinal>)
-    labels: dict | None = None  # the PVC's labels; None when unknown (the PVC is not in scope)
+    labels: KObject | None = None  # the PVC's labels; None when unknown (the PVC is not in scope)
     line: int = 1
 
     def pvc_matches(self, pvc_name: str, owner: str | None) -> bool:
@@ -143,28 +148,35 @@ class Claim:
 @dataclass
 class Holder:
     target: Any  # what the caller read the object from (opaque here)
-    obj: dict
+    obj: KObject
     namespace: str | None
-    pod_labels: dict
-    pod_annotations: dict
+    pod_labels: KObject
+    pod_annotations: KObject
     claims: list[Claim]
     cnpg_cluster: str | None = None  # a CloudNativePG Cluster's name
     line: int = 1
 
 
 # (namespace, claim name) -> the PersistentVolumeClaim object, when the caller knows it
-PvcLookup = Callable[[str | None, str], "dict | None"]
+PvcLookup = Callable[[str | None, str], "KObject | None"]
 
 
-def holder_of(obj: dict, target: Any, line: int, workload_kinds: Any, find_pvc: PvcLookup) -> Holder | None:
+def holder_of(obj: KObject, target: Any, line: int, workload_kinds: Any, find_pvc: PvcLookup) -> Holder | None:
     """The object as a data holder (a CNPG Cluster, or a long-running workload using persistent volumes)."""
     ns = _namespace(obj)
     if is_kind(obj, "Cluster", "postgresql.cnpg.io"):
         name = _name(obj) or "?"
         sline = k8s.line(obj.get("spec"), "storage", k8s.line(obj, "spec", line))
-        return Holder(target, obj, ns, {"cnpg.io/cluster": name}, {},
-                      [Claim(f"{name} (CloudNativePG instances)", None, None, labels={"cnpg.io/cluster": name},
-                             line=sline)], cnpg_cluster=name, line=sline)
+        return Holder(
+            target,
+            obj,
+            ns,
+            {"cnpg.io/cluster": name},
+            {},
+            [Claim(f"{name} (CloudNativePG instances)", None, None, labels={"cnpg.io/cluster": name}, line=sline)],
+            cnpg_cluster=name,
+            line=sline,
+        )
     kind = obj.get("kind")
     if kind == "PersistentVolumeClaim":
         return None  # see the index's unmounted_pvc()
@@ -183,7 +195,7 @@ def holder_of(obj: dict, target: Any, line: int, workload_kinds: Any, find_pvc: 
     return Holder(target, obj, ns, k8s.pod_labels(obj), pod_annotations(obj), claims, line=claims[0].line)
 
 
-def _volume_claims(spec: dict, ns: str | None, line: int, find_pvc: PvcLookup) -> list[Claim]:
+def _volume_claims(spec: KObject, ns: str | None, line: int, find_pvc: PvcLookup) -> list[Claim]:
     """The pod's ``persistentVolumeClaim`` volumes (labels of the PVCs the caller knows)."""
     claims: list[Claim] = []
     vols = spec.get("volumes")
@@ -193,13 +205,20 @@ def _volume_claims(spec: dict, ns: str | None, line: int, find_pvc: PvcLookup) -
         if not claim:
             continue
         pvc = find_pvc(ns, claim)
-        vline = vols.item_line(i) if hasattr(vols, "item_line") else line
-        claims.append(Claim(claim, text(v.get("name")) or None, claim,
-                            labels=k8s.labels(pvc) if pvc is not None else None, line=vline))
+        vline = item_line(vols, i, line)
+        claims.append(
+            Claim(
+                claim,
+                text(v.get("name")) or None,
+                claim,
+                labels=k8s.labels(pvc) if pvc is not None else None,
+                line=vline,
+            )
+        )
     return claims
 
 
-def _template_claims(obj: dict, line: int) -> list[Claim]:
+def _template_claims(obj: KObject, line: int) -> list[Claim]:
     """A StatefulSet's ``volumeClaimTemplates``."""
     claims: list[Claim] = []
     vcts = k8s.get(obj, "spec", "volumeClaimTemplates")
@@ -210,13 +229,13 @@ def _template_claims(obj: dict, line: int) -> list[Claim]:
             continue
         # the StatefulSet controller labels its PVCs with the template's labels and the selector's
         lbl = {**{str(k): v for k, v in sel_labels.items()}, **k8s.as_map(k8s.get(t, "metadata", "labels"))}
-        tline = vcts.item_line(i) if hasattr(vcts, "item_line") else line
-        claims.append(Claim(f"{tname} (volumeClaimTemplates)", tname, None, template=tname, labels=lbl,
-                            line=tline))
+        tline = item_line(vcts, i, line)
+        claims.append(Claim(f"{tname} (volumeClaimTemplates)", tname, None, template=tname, labels=lbl, line=tline))
     return claims
 
 
 # ---------------------------------------------------------------- backup schedules (producers)
+
 
 @dataclass
 class Producer:
@@ -244,8 +263,9 @@ _FREQ = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _FREQ_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def schedule_gap(text_: Any, tz: Any, fields: tuple[int, ...],
-                 tool_name: str) -> tuple[_dt.timedelta | None, str | None, str]:
+def schedule_gap(
+    text_: Any, tz: Any, fields: tuple[int, ...], tool_name: str
+) -> tuple[_dt.timedelta | None, str | None, str]:
     """A schedule's worst-case gap, or why it has none (an error), and how findings show it.
 
     ``fields`` are the numbers of cron fields ``tool_name`` accepts (5; 6 with seconds first).
@@ -256,8 +276,14 @@ def schedule_gap(text_: Any, tz: Any, fields: tuple[int, ...],
     zone = tz if isinstance(tz, str) and tz.strip() else None
     body = re.sub(r"^(?:CRON_TZ|TZ)=\S+\s+", "", raw)
     if tool_name == "Kubernetes" and body != raw:
-        return None, (f"has an invalid schedule {raw!r}: Kubernetes (1.27 and later) rejects TZ/CRON_TZ in "
-                      f"spec.schedule; set spec.timeZone"), raw
+        return (
+            None,
+            (
+                f"has an invalid schedule {raw!r}: Kubernetes (1.27 and later) rejects TZ/CRON_TZ in "
+                f"spec.schedule; set spec.timeZone"
+            ),
+            raw,
+        )
     if not body.startswith("@") and len(body.split(" ")) not in fields:
         want = " or ".join(str(f) for f in fields)
         hint = " (seconds first)" if 6 in fields and 5 not in fields else ""
@@ -270,7 +296,7 @@ def schedule_gap(text_: Any, tz: Any, fields: tuple[int, ...],
     return gap, None, f"{sched.text} in {sched.tz}" if sched.tz else sched.text
 
 
-def tool_schedule(obj: dict, target: Any, label: str, default_line: int) -> Producer | None:
+def tool_schedule(obj: KObject, target: Any, label: str, default_line: int) -> Producer | None:
     """A backup tool's schedule object: Velero Schedule, snapscheduler SnapshotSchedule, CloudNativePG
     ScheduledBackup, ScheduledVolumeSnapshot (a CronJob is the index's: it needs the pod's commands)."""
     spec = k8s.as_map(obj.get("spec"))
@@ -295,20 +321,27 @@ def tool_schedule(obj: dict, target: Any, label: str, default_line: int) -> Prod
     return None
 
 
-def _volume_snapshot_schedule(spec: dict, target: Any, label: str, default_line: int) -> Producer:
+def _volume_snapshot_schedule(spec: KObject, target: Any, label: str, default_line: int) -> Producer:
     freq = spec.get("snapshotFrequency")
     line = k8s.line(spec, "snapshotFrequency", default_line)
     m = _FREQ.match(str(freq)) if isinstance(freq, (str, int)) and not isinstance(freq, bool) else None
     if isinstance(freq, int) and not isinstance(freq, bool):
         m = _FREQ.match(f"{freq}h")  # a bare number is hours
     if m is None or int(m.group(1)) <= 0:
-        return Producer(target, "scheduled-volume-snapshot", text(freq), line, None,
-                        f"has an invalid snapshotFrequency {text(freq)!r} (e.g. 6h, 1d)", label=label)
+        return Producer(
+            target,
+            "scheduled-volume-snapshot",
+            text(freq),
+            line,
+            None,
+            f"has an invalid snapshotFrequency {text(freq)!r} (e.g. 6h, 1d)",
+            label=label,
+        )
     gap = _dt.timedelta(seconds=int(m.group(1)) * _FREQ_UNITS[m.group(2)])
     return Producer(target, "scheduled-volume-snapshot", f"every {text(freq)}", line, gap, None, label=label)
 
 
-def cronjob_schedule(obj: dict, how: str, target: Any, label: str, default_line: int) -> Producer:
+def cronjob_schedule(obj: KObject, how: str, target: Any, label: str, default_line: int) -> Producer:
     """A CronJob that takes backups (``how``: what recognised it) and its schedule."""
     spec = k8s.as_map(obj.get("spec"))
     line = k8s.line(spec, "schedule", default_line) if isinstance(spec, dict) else default_line
@@ -328,11 +361,20 @@ def declared_backup(h: Holder, default_line: int) -> Producer | None:
         return None
     line = annotation_line(h.obj, ANN_BACKUP_CRON, default_line)
     gap, err, desc = schedule_gap(value, None, (5, 6), ANN_BACKUP_CRON)
-    return Producer(h.target, "declared", desc, line, gap, err, ANN_BACKUP_CRON,
-                    name=f"the annotation {ANN_BACKUP_CRON} (a schedule outside the scan)")
+    return Producer(
+        h.target,
+        "declared",
+        desc,
+        line,
+        gap,
+        err,
+        ANN_BACKUP_CRON,
+        name=f"the annotation {ANN_BACKUP_CRON} (a schedule outside the scan)",
+    )
 
 
 # ---------------------------------------------------------------- restore tests
+
 
 @dataclass
 class RestoreTest:
@@ -345,7 +387,7 @@ class RestoreTest:
     isolated: bool = True
 
 
-def declared_restore_test(obj: dict, target: Any, default_line: int) -> RestoreTest | None:
+def declared_restore_test(obj: KObject, target: Any, default_line: int) -> RestoreTest | None:
     """Restore tests run outside the scan (a CI pipeline, a DR cluster): declared with their schedule."""
     value = k8s.annotations(obj).get(ANN_RESTORE)
     if value is None:
@@ -357,7 +399,7 @@ def declared_restore_test(obj: dict, target: Any, default_line: int) -> RestoreT
     return RestoreTest(target, f"{ANN_RESTORE} on {obj.get('kind')}", desc, line, gap, err)
 
 
-def cronjob_restore_test(obj: dict, how: str, isolated: bool, target: Any, default_line: int) -> RestoreTest:
+def cronjob_restore_test(obj: KObject, how: str, isolated: bool, target: Any, default_line: int) -> RestoreTest:
     """A CronJob that runs restore tests (``how``: what recognised it) and its schedule."""
     spec = k8s.as_map(obj.get("spec"))
     gap, err, desc = schedule_gap(spec.get("schedule"), spec.get("timeZone"), (5,), "Kubernetes")
@@ -367,6 +409,7 @@ def cronjob_restore_test(obj: dict, how: str, isolated: bool, target: Any, defau
 
 
 # ---------------------------------------------------------------- live evidence
+
 
 @dataclass(order=True)
 class Evidence:
@@ -378,7 +421,32 @@ def latest(items: list[Evidence]) -> Evidence | None:
     return max(items) if items else None
 
 
-__all__ = ["ANN_BACKUP", "ANN_BACKUP_CRON", "ANN_RESTORE", "ANN_VERIFY", "Claim", "Evidence", "Holder", "Producer",
-           "RestoreTest", "annotation_line", "cronjob_restore_test", "cronjob_schedule", "declared_backup",
-           "declared_restore_test", "group", "holder_of", "image_program", "is_kind", "latest", "marker", "matching",
-           "owned", "pod_annotations", "schedule_gap", "text", "timestamp", "tool_schedule"]
+__all__ = [
+    "ANN_BACKUP",
+    "ANN_BACKUP_CRON",
+    "ANN_RESTORE",
+    "ANN_VERIFY",
+    "Claim",
+    "Evidence",
+    "Holder",
+    "Producer",
+    "RestoreTest",
+    "annotation_line",
+    "cronjob_restore_test",
+    "cronjob_schedule",
+    "declared_backup",
+    "declared_restore_test",
+    "group",
+    "holder_of",
+    "image_program",
+    "is_kind",
+    "latest",
+    "marker",
+    "matching",
+    "owned",
+    "pod_annotations",
+    "schedule_gap",
+    "text",
+    "timestamp",
+    "tool_schedule",
+]

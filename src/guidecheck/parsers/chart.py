@@ -43,7 +43,7 @@ class ChartModel:
     resolved: list[str] = field(default_factory=list)  # dependencies taken from the scanned tree
 
 
-def _deps(meta: Any) -> list[dict]:
+def _deps(meta: Any) -> list[dict[str, Any]]:
     deps = meta.get("dependencies") if isinstance(meta, dict) else None
     return [d for d in deps if isinstance(d, dict) and isinstance(d.get("name"), str)] if isinstance(deps, list) else []
 

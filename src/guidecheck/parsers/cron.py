@@ -34,10 +34,14 @@ import datetime as _dt
 import functools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo  # imported when a schedule names a zone (_zone)
 
 __all__ = ["CronError", "Schedule", "parse", "worst_gap", "format_duration", "parse_go_duration"]
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 # The reference year: fixed so that results (and reports) are deterministic.
 # 2026 has the usual EU/US DST change-overs and is not a leap year; the window
 # is a full year plus the wrap-around to the first firing after it.
@@ -115,7 +119,7 @@ def parse(text: str, tz: str | None = None) -> Schedule:
         _zone(zone)  # validate early
     low = raw.lower()
     if low.startswith("@every"):
-        rest = raw[len("@every"):].strip()
+        rest = raw[len("@every") :].strip()
         every = parse_go_duration(rest)
         if every <= _dt.timedelta(0):
             raise CronError(f"@every needs a positive interval, got {rest!r}")
@@ -129,8 +133,10 @@ def parse(text: str, tz: str | None = None) -> Schedule:
     else:
         fields = raw.split(" ")
         if len(fields) not in (5, 6):
-            raise CronError(f"a cron expression has 5 fields (minute hour day-of-month month day-of-week), "
-                            f"got {len(fields)} in {text!r}")
+            raise CronError(
+                f"a cron expression has 5 fields (minute hour day-of-month month day-of-week), "
+                f"got {len(fields)} in {text!r}"
+            )
         # '?' means "no specific value" in robfig/cron and Quartz: the same as '*' in a day field
         if len(fields) == 5:
             fields = [f.replace("?", "*") if i in (2, 4) else f for i, f in enumerate(fields)]
@@ -164,7 +170,7 @@ def format_duration(td: _dt.timedelta) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _zone(name: str):
+def _zone(name: str) -> ZoneInfo:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
@@ -208,7 +214,7 @@ def _cron_worst_gap(expr: str, tz: str | None) -> _dt.timedelta:
     minutes = sorted(probe.minutes)
     offsets = sorted(m * 60 + s for m in minutes for s in seconds)  # seconds into the hour
     spread = offsets[-1] - offsets[0]
-    intra = max((b - a for a, b in zip(offsets, offsets[1:])), default=0)
+    intra = max((b - a for a, b in zip(offsets, offsets[1:], strict=False)), default=0)
     parts = list(probe.parts)  # [seconds, minute, hour, dom, month, dow]
     parts[0] = str(seconds[0])
     parts[1] = str(minutes[0])

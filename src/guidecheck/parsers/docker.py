@@ -38,10 +38,28 @@ from dataclasses import dataclass, field
 
 from guidecheck.model import LoadError
 
-INSTRUCTIONS = frozenset({
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
-})
+INSTRUCTIONS = frozenset(
+    {
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "FROM",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    }
+)
 _HEREDOC_INSTRUCTIONS = frozenset({"ADD", "COPY", "RUN"})
 _JSON_FORM = frozenset({"ADD", "CMD", "COPY", "ENTRYPOINT", "RUN", "SHELL", "VOLUME"})
 _DIRECTIVES = frozenset({"syntax", "escape", "check"})
@@ -50,8 +68,14 @@ _DIRECTIVES = frozenset({"syntax", "escape", "check"})
 # "automatic platform ARGs").  Their values depend on the build; for judging a
 # base image the common linux/amd64 values are used.
 BUILTIN_ARGS: dict[str, str] = {
-    "BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux", "BUILDARCH": "amd64", "BUILDVARIANT": "",
-    "TARGETPLATFORM": "linux/amd64", "TARGETOS": "linux", "TARGETARCH": "amd64", "TARGETVARIANT": "",
+    "BUILDPLATFORM": "linux/amd64",
+    "BUILDOS": "linux",
+    "BUILDARCH": "amd64",
+    "BUILDVARIANT": "",
+    "TARGETPLATFORM": "linux/amd64",
+    "TARGETOS": "linux",
+    "TARGETARCH": "amd64",
+    "TARGETVARIANT": "",
 }
 
 # Real Dockerfiles have tens to hundreds of instructions; past this many the
@@ -125,8 +149,9 @@ class Dockerfile:
         out = [stage]
         seen = {stage.index}
         cur = stage
-        while cur.parent_stage is not None and cur.parent_stage not in seen and 0 <= cur.parent_stage < len(
-                self.stages):
+        while (
+            cur.parent_stage is not None and cur.parent_stage not in seen and 0 <= cur.parent_stage < len(self.stages)
+        ):
             cur = self.stages[cur.parent_stage]
             seen.add(cur.index)
             out.append(cur)
@@ -141,9 +166,10 @@ def parse_dockerfile(text: str) -> Dockerfile:
     """Parse a Dockerfile's text.  Never raises; problems go to ``errors``."""
     try:
         return _Parser(text).parse()
-    except Exception as exc:  # a parser bug must not stop the scan: report it as a load error
-        return Dockerfile([], [], {}, {}, [LoadError(f"internal error while parsing the Dockerfile: "
-                                                     f"{type(exc).__name__}: {exc}")])
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the scan: reported as a load error
+        return Dockerfile(
+            [], [], {}, {}, [LoadError(f"internal error while parsing the Dockerfile: {type(exc).__name__}: {exc}")]
+        )
 
 
 # --------------------------------------------------------------- tokenizer
@@ -203,8 +229,11 @@ class _Parser:
             if joined is None:
                 continue
             if len(self.instructions) >= MAX_INSTRUCTIONS:
-                self.error(f"more than {MAX_INSTRUCTIONS} instructions: parsing stopped here; the rest of the "
-                           "file is not checked", start)
+                self.error(
+                    f"more than {MAX_INSTRUCTIONS} instructions: parsing stopped here; the rest of the "
+                    "file is not checked",
+                    start,
+                )
                 break
             ins = self._instruction(joined, start, i)
             if ins is None:
@@ -273,8 +302,7 @@ class _Parser:
             ins.heredocs.append("\n".join(content) + ("\n" if content else ""))
             ins.heredoc_names.append(name)
             if not terminated:
-                self.error(f"unterminated heredoc: no line '{_short(name, 60)}' closes the heredoc "
-                           "opened here", start)
+                self.error(f"unterminated heredoc: no line '{_short(name, 60)}' closes the heredoc opened here", start)
                 break
         ins.end_line = i
         return i
@@ -292,8 +320,9 @@ class _Parser:
             ins.flags[key] = val
         if name not in INSTRUCTIONS:
             hint = _suggest(name) if len(name) <= 20 else None
-            self.error(f"unknown instruction: {_short(keyword, 60)}" + (f" (did you mean {hint}?)" if hint else ""),
-                       start)
+            self.error(
+                f"unknown instruction: {_short(keyword, 60)}" + (f" (did you mean {hint}?)" if hint else ""), start
+            )
             return ins
         if name in _JSON_FORM:
             try:
@@ -372,8 +401,10 @@ class _Parser:
             self.error("FROM requires either one or three arguments", ins.line)
         elif len(words) == 3 and words[1].lower() == "as":
             if not _STAGE_NAME.match(words[2].lower()):
-                self.error(f"invalid name for build stage: '{words[2]}', name can't start with a number "
-                           "or contain symbols", ins.line)
+                self.error(
+                    f"invalid name for build stage: '{words[2]}', name can't start with a number or contain symbols",
+                    ins.line,
+                )
         elif len(words) != 1:
             self.error("FROM requires either one or three arguments (FROM image [AS name])", ins.line)
 
@@ -392,8 +423,9 @@ class _Parser:
             return
         for w in words:
             if "=" not in w:
-                self.error(f"{ins.name} syntax error - can't find = in '{_short(w)}': must be of the form "
-                           "name=value", ins.line)
+                self.error(
+                    f"{ins.name} syntax error - can't find = in '{_short(w)}': must be of the form name=value", ins.line
+                )
                 continue
             k, _, v = w.partition("=")
             key = _unquote(k, self.escape)
@@ -642,9 +674,6 @@ class _Unresolved(Exception):
         self.names = names
 
 
-_UNSET = object()
-
-
 MARK = "\ue000"  # stands for an unresolved reference in Stage.partial
 
 
@@ -692,7 +721,7 @@ class _Expander:
             if ch == "'":
                 end = s.find("'", self.i + 1)
                 end = n if end < 0 else end
-                out.append(s[self.i + 1:end])
+                out.append(s[self.i + 1 : end])
                 self.i = end + 1
             elif ch == '"':
                 self.i += 1
@@ -717,16 +746,17 @@ class _Expander:
                 self.i += 1
         return "".join(out)
 
-    def _lookup(self, name: str):
+    def _lookup(self, name: str) -> str | None:
+        """The variable's value; None when it is unset (not declared, or an ARG without a default)."""
         v = self.env.get(name)
         if v is not None:
             return v
         if name in BUILTIN_ARGS:  # set by the builder, declared or not
             return BUILTIN_ARGS[name]
-        return _UNSET
+        return None
 
-    def _need(self, name: str, value) -> str:
-        if value is _UNSET:
+    def _need(self, name: str, value: str | None) -> str:
+        if value is None:
             if name not in self.missing:
                 self.missing.append(name)
             return MARK
@@ -774,7 +804,7 @@ class _Expander:
             elif c == "}":
                 depth -= 1
                 if depth == 0:
-                    raw = s[start:self.i]
+                    raw = s[start : self.i]
                     self.i += 1
                     return raw
             self.i += 1
@@ -793,15 +823,13 @@ class _Expander:
             self.i += 1
             raw = self._word_until_brace()
             value = self._lookup(name)
-            unset = value is _UNSET
-            empty = unset or (colon and value == "")
-            if op == "-":
-                return self._sub(raw) if empty else value
-            if op == "+":
-                return "" if empty else self._sub(raw)
-            if empty:  # ${V:?message}: the build fails when V is unset
-                raise _Unresolved([name])
-            return value
+            if value is None or (colon and value == ""):  # unset (with ':', or empty)
+                if op == "-":
+                    return self._sub(raw)
+                if op == "+":
+                    return ""
+                raise _Unresolved([name])  # ${V:?message}: the build fails when V is unset
+            return self._sub(raw) if op == "+" else value
         if not colon and op and op in "#%/":
             double = s.startswith(op * 2, self.i)
             self.i += 2 if double else 1
@@ -821,7 +849,7 @@ def _trim(value: str, pattern: str, prefix: bool, longest: bool) -> str:
         raise _Unresolved(["${...} (pattern removal on a value over 1024 characters)"])
     rng = range(len(value), -1, -1) if longest else range(len(value) + 1)
     for k in rng:
-        part = value[:k] if prefix else value[len(value) - k:]
+        part = value[:k] if prefix else value[len(value) - k :]
         if fnmatch.fnmatchcase(part, pattern):
             return value[k:] if prefix else value[: len(value) - k]
     return value
@@ -838,8 +866,9 @@ def _replace(value: str, pattern: str, repl: str, every: bool) -> str:
 # ------------------------------------------------------------- stage model
 
 
-def _build(instructions: list[Instruction], directives: dict[str, str], errors: list[LoadError],
-           escape: str) -> Dockerfile:
+def _build(
+    instructions: list[Instruction], directives: dict[str, str], errors: list[LoadError], escape: str
+) -> Dockerfile:
     df = Dockerfile(instructions=instructions, stages=[], global_args={}, directives=directives, errors=errors)
     env: dict[str, str | None] = {}
     broken: dict[str, list[str]] = {}  # global ARGs whose default could not be expanded -> culprits
@@ -872,8 +901,13 @@ def _build(instructions: list[Instruction], directives: dict[str, str], errors: 
                         env[key] = value
                         df.global_args[key] = value
             else:
-                errors.append(LoadError(f"{ins.keyword} before the first FROM: only ARG may precede FROM "
-                                        "(no build stage in current context)", ins.line))
+                errors.append(
+                    LoadError(
+                        f"{ins.keyword} before the first FROM: only ARG may precede FROM "
+                        "(no build stage in current context)",
+                        ins.line,
+                    )
+                )
             continue
         df.stages[-1].instructions.append(ins)
     for st in df.stages:
@@ -885,8 +919,15 @@ def _build(instructions: list[Instruction], directives: dict[str, str], errors: 
     return df
 
 
-def _stage(ins: Instruction, index: int, env: dict[str, str | None], broken: dict[str, list[str]],
-           by_alias: dict[str, int], stages: list[Stage], escape: str) -> Stage:
+def _stage(
+    ins: Instruction,
+    index: int,
+    env: dict[str, str | None],
+    broken: dict[str, list[str]],
+    by_alias: dict[str, int],
+    stages: list[Stage],
+    escape: str,
+) -> Stage:
     words = ins.value.split()
     base = words[0] if words else ""
     alias = words[2].lower() if len(words) == 3 and words[1].lower() == "as" else None
@@ -894,8 +935,17 @@ def _stage(ins: Instruction, index: int, env: dict[str, str | None], broken: dic
     if platform:
         p, _ = expand(platform, env, escape)
         platform = p if p is not None else platform
-    stage = Stage(index=index, base=base, image=None, unresolved=None, alias=alias, platform=platform,
-                  line=ins.line, parent_stage=None, instructions=[])
+    stage = Stage(
+        index=index,
+        base=base,
+        image=None,
+        unresolved=None,
+        alias=alias,
+        platform=platform,
+        line=ins.line,
+        parent_stage=None,
+        instructions=[],
+    )
     if not base:
         stage.unresolved = "FROM names no image"
         return stage
@@ -908,8 +958,9 @@ def _stage(ins: Instruction, index: int, env: dict[str, str | None], broken: dic
         for name in missing:
             if name in broken:
                 culprits.extend(broken[name])
-                reasons.append(f"ARG {name} has a default that uses {', '.join(broken[name])}, which cannot "
-                               "be resolved")
+                reasons.append(
+                    f"ARG {name} has a default that uses {', '.join(broken[name])}, which cannot be resolved"
+                )
             elif name in env:
                 culprits.append(name)
                 reasons.append(f"ARG {name} has no default")
@@ -929,11 +980,11 @@ def _stage(ins: Instruction, index: int, env: dict[str, str | None], broken: dic
         return stage
     parent = by_alias.get(value.lower())
     if parent is not None and parent < index:
-        p = stages[parent]
+        parent_stage = stages[parent]
         stage.parent_stage = parent
-        stage.image = p.image
-        stage.unresolved = p.unresolved
-        stage.unresolved_args = p.unresolved_args
+        stage.image = parent_stage.image
+        stage.unresolved = parent_stage.unresolved
+        stage.unresolved_args = parent_stage.unresolved_args
         return stage
     stage.image = value
     return stage

@@ -19,12 +19,14 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Literal
 
 from guidecheck.model import LoadError, Severity
 from guidecheck.parsers import k8s
-from guidecheck.parsers.yaml import Limits, load_yaml
+from guidecheck.parsers.k8s import KObject
+from guidecheck.parsers.yaml import Limits, key_line, line_of, load_yaml, value_line
 
 
 @dataclass
@@ -77,10 +79,12 @@ class Pipeline:
 
 
 _SECTION = re.compile(r"^\s*\[\s*([A-Za-z_]+)\s*\]\s*(?:#.*)?$")
-_LOOKS_CLASSIC = re.compile(r"^\s*\[\s*(INPUT|OUTPUT|FILTER|PARSER|MULTILINE_PARSER)\s*\]\s*$",
-                            re.IGNORECASE | re.MULTILINE)
-_ANY_SECTION = re.compile(r"^\s*\[\s*(INPUT|OUTPUT|FILTER|PARSER|MULTILINE_PARSER|SERVICE)\s*\]\s*$",
-                          re.IGNORECASE | re.MULTILINE)
+_LOOKS_CLASSIC = re.compile(
+    r"^\s*\[\s*(INPUT|OUTPUT|FILTER|PARSER|MULTILINE_PARSER)\s*\]\s*$", re.IGNORECASE | re.MULTILINE
+)
+_ANY_SECTION = re.compile(
+    r"^\s*\[\s*(INPUT|OUTPUT|FILTER|PARSER|MULTILINE_PARSER|SERVICE)\s*\]\s*$", re.IGNORECASE | re.MULTILINE
+)
 # fluentd (not Fluent Bit) configuration: <source>, <match ...>, <filter ...> directives
 _FLUENTD = re.compile(r"^\s*</?(source|match|filter|label|system|worker)\b", re.MULTILINE)
 _INCLUDE = re.compile(r"^\s*@INCLUDE\s+(\S+)", re.MULTILINE | re.IGNORECASE)
@@ -93,9 +97,15 @@ def looks_classic(text: str) -> bool:
     return bool(_LOOKS_CLASSIC.search(text))
 
 
-# include resolver: (reference as written, path of the including file) ->
-#   ("ok", display path, text, base line) | ("missing"|"outside"|"absolute"|"error", message)
-Resolver = Callable[[str, str], list[tuple]]
+# an include that cannot be read: "missing" (an error), "outside" (a warning), "absolute", "error" (a note), message
+Unresolved = tuple[Literal["missing", "outside", "absolute", "error"], str]
+# include resolver (classic format): (reference as written, path of the including file) ->
+#   for each file it names ("ok", display path, text, base line), or why none
+Resolved = tuple[Literal["ok"], str, str, int] | Unresolved
+Resolver = Callable[[str, str], list[Resolved]]
+# the same for the YAML format's ``includes``: ("ok", display path, the file's parsed data, base line)
+Included = tuple[Literal["ok"], str, Any, int] | Unresolved
+Includer = Callable[[str, str], list[Included]]
 
 
 def looks_fluentd(text: str) -> bool:
@@ -113,9 +123,17 @@ def include_refs(text: str) -> list[str]:
     return _INCLUDE.findall(text)
 
 
-def parse_classic(text: str, path: str, first_line: int, into: Pipeline, errors: list[tuple[str, LoadError]],
-                  resolve: Resolver | None = None, variables: dict[str, str] | None = None,
-                  _depth: int = 0, _seen: frozenset[str] = frozenset()) -> None:
+def parse_classic(
+    text: str,
+    path: str,
+    first_line: int,
+    into: Pipeline,
+    errors: list[tuple[str, LoadError]],
+    resolve: Resolver | None = None,
+    variables: dict[str, str] | None = None,
+    _depth: int = 0,
+    _seen: frozenset[str] = frozenset(),
+) -> None:
     """Read classic-format text into ``into`` (errors as (path, LoadError) pairs)."""
     variables = variables if variables is not None else {}
     if path not in into.files:
@@ -148,8 +166,17 @@ def parse_classic(text: str, path: str, first_line: int, into: Pipeline, errors:
         current.props.append(Prop(parts[0].lower(), _subst(parts[1].strip(), variables), line, path))
 
 
-def _directive(stripped: str, path: str, line: int, into: Pipeline, errors: list[tuple[str, LoadError]],
-               resolve: Resolver | None, variables: dict[str, str], depth: int, seen: frozenset[str]) -> bool:
+def _directive(
+    stripped: str,
+    path: str,
+    line: int,
+    into: Pipeline,
+    errors: list[tuple[str, LoadError]],
+    resolve: Resolver | None,
+    variables: dict[str, str],
+    depth: int,
+    seen: frozenset[str],
+) -> bool:
     """An ``@SET`` or ``@INCLUDE`` line; True when a file was included (the current section ends)."""
     word, _, rest = stripped.partition(" ")
     rest = rest.strip()
@@ -162,8 +189,7 @@ def _directive(stripped: str, path: str, line: int, into: Pipeline, errors: list
             variables[k.strip()] = v.strip()
         return False
     if directive != "@INCLUDE":
-        errors.append((path, LoadError(f"unknown directive {word[:40]} (Fluent Bit knows @INCLUDE and @SET)",
-                                       line)))
+        errors.append((path, LoadError(f"unknown directive {word[:40]} (Fluent Bit knows @INCLUDE and @SET)", line)))
         return False
     if not rest:
         errors.append((path, LoadError("@INCLUDE without a file", line)))
@@ -207,8 +233,14 @@ def looks_yaml_format(data: Any) -> bool:
     return isinstance(pipe, dict) and any(isinstance(pipe.get(k), list) for k, _ in _YAML_LISTS)
 
 
-def read_yaml_format(data: dict, path: str, into: Pipeline, errors: list[tuple[str, LoadError]],
-                     include: Callable[[str, str], list[tuple]] | None = None, _depth: int = 0) -> None:
+def read_yaml_format(
+    data: KObject,
+    path: str,
+    into: Pipeline,
+    errors: list[tuple[str, LoadError]],
+    include: Includer | None = None,
+    _depth: int = 0,
+) -> None:
     """Read the YAML format (``service``, ``pipeline``, ``parsers``, ``includes``, ``env``)."""
     if path not in into.files:
         into.files.append(path)
@@ -217,7 +249,7 @@ def read_yaml_format(data: dict, path: str, into: Pipeline, errors: list[tuple[s
     def section(name: str, node: Any) -> None:
         if not isinstance(node, dict):
             return
-        sec = Section(name, path, getattr(node, "line", 1))
+        sec = Section(name, path, line_of(node))
         for k, v in node.items():
             if isinstance(k, str) and isinstance(v, (str, int, float, bool)):
                 text = ("on" if v else "off") if isinstance(v, bool) else str(v)
@@ -238,30 +270,37 @@ def read_yaml_format(data: dict, path: str, into: Pipeline, errors: list[tuple[s
         if not isinstance(ref, str) or include is None:
             continue
         if _depth >= MAX_INCLUDE_DEPTH:
-            errors.append((path, LoadError(f"includes nested more than {MAX_INCLUDE_DEPTH} deep",
-                                           k8s.line(data, "includes"))))
+            errors.append(
+                (path, LoadError(f"includes nested more than {MAX_INCLUDE_DEPTH} deep", k8s.line(data, "includes")))
+            )
             continue
         for res in include(ref, path):
             if res[0] == "ok" and isinstance(res[2], dict) and res[1] not in into.files:
                 read_yaml_format(res[2], res[1], into, errors, include, _depth + 1)
             elif res[0] in ("missing", "outside"):
                 sev = Severity.ERROR if res[0] == "missing" else Severity.WARNING
-                errors.append((path, LoadError(f"includes: {ref}: {res[1]}", k8s.line(data, "includes"),
-                                               severity=sev)))
+                errors.append((path, LoadError(f"includes: {ref}: {res[1]}", k8s.line(data, "includes"), severity=sev)))
             elif res[0] != "ok":
                 into.notes.append(f"includes: {ref} ({path}): {res[1]}")
 
 
-def block_start(node: dict, key: str, value: str) -> int:
+def block_start(node: KObject, key: str, value: str) -> int:
     """The line where a multi-line string value's text starts (the line after a ``|`` indicator)."""
-    vl = node.value_line(key) if hasattr(node, "value_line") else getattr(node, "line", 1)
-    kl = node.key_line(key) if hasattr(node, "key_line") else vl
+    vl = value_line(node, key)
+    kl = key_line(node, key)
     return vl + 1 if ("\n" in value and vl == kl) else vl
 
 
-def pipeline_from_map(files: dict[str, tuple[str, int]], label: str, path: str, line: int,
-                      errors: list[tuple[str, LoadError]], limits: Limits, owner: Any = None,
-                      main_hint: Iterable[str] = ()) -> Pipeline | None:
+def pipeline_from_map(
+    files: dict[str, tuple[str, int]],
+    label: str,
+    path: str,
+    line: int,
+    errors: list[tuple[str, LoadError]],
+    limits: Limits,
+    owner: Any = None,
+    main_hint: Iterable[str] = (),
+) -> Pipeline | None:
     """A pipeline from named texts mounted together (ConfigMap keys, chart values pieces).
 
     ``files`` maps a name to (text, first line).  The main file is the one with
@@ -293,10 +332,14 @@ def pipeline_from_map(files: dict[str, tuple[str, int]], label: str, path: str, 
 
 def _map_resolver(files: dict[str, tuple[str, int]], label: str) -> Resolver:
     """Includes resolve by file name (globs allowed) among the files mounted together."""
-    def resolve(ref: str, from_name: str) -> list[tuple]:
+
+    def resolve(ref: str, from_name: str) -> list[Resolved]:
         base = posixpath.basename(ref)
-        names = sorted(n for n in files if fnmatch.fnmatchcase(n, base) and n != from_name) if any(
-            c in base for c in "*?[") else ([base] if base in files else [])
+        names = (
+            sorted(n for n in files if fnmatch.fnmatchcase(n, base) and n != from_name)
+            if any(c in base for c in "*?[")
+            else ([base] if base in files else [])
+        )
         if not names:
             return [("absolute", f"{base} is not among {label}'s files")]
         return [("ok", n, files[n][0], files[n][1]) for n in names]
@@ -304,7 +347,9 @@ def _map_resolver(files: dict[str, tuple[str, int]], label: str) -> Resolver:
     return resolve
 
 
-def _main_files(files: dict[str, tuple[str, int]], classic: dict, main_hint: Iterable[str]) -> list[str]:
+def _main_files(
+    files: dict[str, tuple[str, int]], classic: dict[str, tuple[str, int]], main_hint: Iterable[str]
+) -> list[str]:
     """The classic files nobody includes, the hinted main file names first."""
     included: set[str] = set()
     for n, (text, _) in classic.items():
@@ -316,8 +361,13 @@ def _main_files(files: dict[str, tuple[str, int]], classic: dict, main_hint: Ite
     return hinted + [n for n in mains if n not in hinted]
 
 
-def _yaml_format_docs(files: dict[str, tuple[str, int]], classic: dict, path: str,
-                      errors: list[tuple[str, LoadError]], limits: Limits) -> dict[str, Any]:
+def _yaml_format_docs(
+    files: dict[str, tuple[str, int]],
+    classic: dict[str, tuple[str, int]],
+    path: str,
+    errors: list[tuple[str, LoadError]],
+    limits: Limits,
+) -> dict[str, Any]:
     """The YAML-format pieces among ``files`` (their parse errors reported under ``path``)."""
     yaml_docs: dict[str, Any] = {}
     for n, (text, first) in files.items():
@@ -342,22 +392,30 @@ def _mapped_parsers_files(pipe: Pipeline, files: dict[str, tuple[str, int]], ord
                     parse_classic(files[base][0], base, files[base][1], pipe, [], None)
 
 
-def pipeline_of_configmap(obj: Any, path: str, line: int, limits: Limits = Limits(),
-                          owner: Any = None) -> tuple[Pipeline | None, list[LoadError]]:
+def pipeline_of_configmap(
+    obj: Any, path: str, line: int, limits: Limits = Limits(), owner: Any = None
+) -> tuple[Pipeline | None, list[LoadError]]:
     """The Fluent Bit pipeline a ConfigMap object at ``path:line`` holds (None if none) and its parse errors."""
     data = k8s.as_map(obj.get("data")) if isinstance(obj, dict) else {}
     files: dict[str, tuple[str, int]] = {}
     for key, value in data.items():
         if isinstance(key, str) and isinstance(value, str) and len(value) <= 4 * 1024 * 1024:
             files[key] = (value, block_start(data, key, value))
-    if not any(looks_classic(t) or (n.endswith((".yaml", ".yml")) and "pipeline:" in t)
-               for n, (t, _) in files.items()):
+    if not any(looks_classic(t) or (n.endswith((".yaml", ".yml")) and "pipeline:" in t) for n, (t, _) in files.items()):
         return None, []
     errors: list[tuple[str, LoadError]] = []
     ref = k8s.object_ref(obj)
     label = f"ConfigMap {ref.namespace + '/' if ref.namespace else ''}{ref.name}"
-    pipe = pipeline_from_map(files, label, path, line, errors, limits, owner=owner,
-                             main_hint=("fluent-bit.conf", "fluent-bit.yaml", "fluentbit.conf"))
+    pipe = pipeline_from_map(
+        files,
+        label,
+        path,
+        line,
+        errors,
+        limits,
+        owner=owner,
+        main_hint=("fluent-bit.conf", "fluent-bit.yaml", "fluentbit.conf"),
+    )
     return pipe, [e for _, e in errors]
 
 
@@ -365,8 +423,13 @@ def pipeline_of_configmap(obj: Any, path: str, line: int, limits: Limits = Limit
 
 # fluentbit.fluent.io kinds -> the section they stand for
 FLUENT_OPERATOR_KINDS = {
-    "ClusterInput": "INPUT", "ClusterFilter": "FILTER", "Filter": "FILTER", "ClusterOutput": "OUTPUT",
-    "Output": "OUTPUT", "ClusterParser": "PARSER", "Parser": "PARSER",
+    "ClusterInput": "INPUT",
+    "ClusterFilter": "FILTER",
+    "Filter": "FILTER",
+    "ClusterOutput": "OUTPUT",
+    "Output": "OUTPUT",
+    "ClusterParser": "PARSER",
+    "Parser": "PARSER",
 }
 
 
@@ -390,8 +453,13 @@ def pipeline_of_fluent_operator(resources: list[tuple[Any, str, int, Any]]) -> P
     is reported on (owned by) the first output resource (or the first resource
     when there is no output).
     """
-    objs = [r for r in resources if isinstance(r[0], dict) and str(r[0].get("apiVersion", "")).startswith(
-        "fluentbit.fluent.io/") and r[0].get("kind") in FLUENT_OPERATOR_KINDS]
+    objs = [
+        r
+        for r in resources
+        if isinstance(r[0], dict)
+        and str(r[0].get("apiVersion", "")).startswith("fluentbit.fluent.io/")
+        and r[0].get("kind") in FLUENT_OPERATOR_KINDS
+    ]
     if not objs:
         return None
     outputs = [r for r in objs if FLUENT_OPERATOR_KINDS[r[0]["kind"]] == "OUTPUT"]
@@ -405,15 +473,17 @@ def pipeline_of_fluent_operator(resources: list[tuple[Any, str, int, Any]]) -> P
             for item in k8s.as_list(spec.get("filters")):
                 for plugin, body in k8s.as_map(item).items():
                     if isinstance(plugin, str):
-                        pipe.sections.append(_plugin_section("FILTER", plugin.lower(), body, path,
-                                                             k8s.line(item, plugin, line)))
+                        pipe.sections.append(
+                            _plugin_section("FILTER", plugin.lower(), body, path, k8s.line(item, plugin, line))
+                        )
             continue
         for plugin, body in spec.items():
             if not isinstance(plugin, str) or not isinstance(body, dict):
                 continue
             if section == "PARSER":
-                sec = _plugin_section("PARSER", str(k8s.get(obj, "metadata", "name") or ""), body, path,
-                                      k8s.line(spec, plugin, line))
+                sec = _plugin_section(
+                    "PARSER", str(k8s.get(obj, "metadata", "name") or ""), body, path, k8s.line(spec, plugin, line)
+                )
                 sec.props.append(Prop("format", plugin.lower(), sec.line, path))
             else:
                 sec = _plugin_section(section, plugin.lower(), body, path, k8s.line(spec, plugin, line))
@@ -454,11 +524,30 @@ def chart_values_config(data: Any) -> tuple[dict[str, tuple[str, int]], int] | N
             for k, v in extra.items():
                 if isinstance(k, str) and isinstance(v, str):
                     files[k] = (v, block_start(extra, k, v))
-        return files, getattr(cfg, "line", 1)
+        return files, line_of(cfg)
     return None
 
 
-__all__ = ["FLUENT_OPERATOR_KINDS", "Pipeline", "Prop", "Resolver", "Section", "block_start",
-           "chart_values_config", "has_section", "include_refs", "looks_classic", "looks_fluentd",
-           "looks_yaml_format", "parse_classic", "pipeline_from_map", "pipeline_of_configmap",
-           "pipeline_of_fluent_operator", "read_yaml_format"]
+__all__ = [
+    "FLUENT_OPERATOR_KINDS",
+    "Pipeline",
+    "Prop",
+    "Resolver",
+    "Section",
+    "block_start",
+    "chart_values_config",
+    "has_section",
+    "include_refs",
+    "looks_classic",
+    "looks_fluentd",
+    "looks_yaml_format",
+    "parse_classic",
+    "pipeline_from_map",
+    "pipeline_of_configmap",
+    "pipeline_of_fluent_operator",
+    "read_yaml_format",
+    "Resolved",
+    "Included",
+    "Includer",
+    "Unresolved",
+]

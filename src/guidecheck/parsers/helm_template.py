@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from guidecheck.parsers.yaml import YMap, YSeq
 
@@ -30,9 +31,9 @@ def _split_output(out: str) -> list[tuple[str, int, str]]:
     lines = out.split("\n")
     cur: list[str] = []
     start = 1
-    source = None
+    source: str | None = None
 
-    def flush():
+    def flush() -> None:
         if source and any(x.strip() and not x.lstrip().startswith("#") for x in cur):
             docs.append((source, start, "\n".join(cur) + "\n"))
 
@@ -59,7 +60,14 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _token(line: str, template: bool) -> tuple | None:
+# A line as the alignment compares it: its indentation, then its token (see _token), or ("#", is a template
+# line, index) for a line that pairs with no other (a comment, a blank line, a template action alone on its line).
+_Line = tuple[object, ...]
+
+
+def _token(line: str, template: bool) -> tuple[str, str, str] | tuple[str, str] | None:
+    """(leading ``- ``s, key, ":") for a key line, (leading ``- ``s, text) for another; None where nothing
+    can be compared (a comment, a blank line, a template line whose key or text is a template action)."""
     s = line.strip()
     if not s or s.startswith("#") or s == "---":
         return None
@@ -93,8 +101,9 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     indentation, for templates that re-indent) are compared too, and the
     pairing that pairs more lines wins.
     """
-    def toks(lines, template):
-        out = []
+
+    def toks(lines: list[str], template: bool) -> list[_Line]:
+        out: list[_Line] = []
         for i, line in enumerate(lines):
             t = _token(line, template)
             out.append((_indent(line),) + t if t is not None else ("#", template, i))
@@ -138,7 +147,7 @@ _ACTION_TEXT = re.compile(r"\{\{.*?\}\}")
 
 
 @functools.lru_cache(maxsize=8192)
-def _line_pattern(template_line: str) -> Any:
+def _line_pattern(template_line: str) -> str | re.Pattern[str]:
     """The template line as a regex (each ``{{ }}`` standing for any text, and text inside an
     inline ``{{ if }}...{{ end }}`` optional), or the stripped line itself when it has no action."""
     line = template_line.strip()
@@ -147,14 +156,14 @@ def _line_pattern(template_line: str) -> Any:
         return line
     parts = _ACTION_TEXT.split(line)
     pattern, depth = re.escape(parts[0]), 0
-    for action, literal in zip(actions, parts[1:]):
+    for action, literal in zip(actions, parts[1:], strict=False):
         word = action[2:-2].strip("- ").split(" ", 1)[0]
         depth += 1 if word in ("if", "with", "range") else -1 if word == "end" and depth else 0
         pattern += ".*" + ("" if depth else re.escape(literal))
     return re.compile(pattern, re.S)
 
 
-def _slide_to_successor(pairs: dict[int, int], tt: list, weight: Callable[[int, int], int]) -> None:
+def _slide_to_successor(pairs: dict[int, int], tt: list[_Line], weight: Callable[[int, int], int]) -> None:
     """Keep a block's lines together where the pairing is a tie.
 
     ``- name: storage-volume`` followed by ``persistentVolumeClaim:`` pairs as well
@@ -174,8 +183,12 @@ def _slide_to_successor(pairs: dict[int, int], tt: list, weight: Callable[[int, 
         if k > 0 and order[k - 1] == i - 1 and pairs[order[k - 1]] == j - 1:
             continue  # already next to its predecessor's partner
         cand = j2 - 1
-        if cand not in used and tt[cand][1:] == tt[j][1:] and tt[cand][0] == tt[j][0] and \
-                weight(i, cand) >= weight(i, j):
+        if (
+            cand not in used
+            and tt[cand][1:] == tt[j][1:]
+            and tt[cand][0] == tt[j][0]
+            and weight(i, cand) >= weight(i, j)
+        ):
             used.discard(j)
             used.add(cand)
             pairs[i] = cand
@@ -192,7 +205,7 @@ def _first_content(template: list[str]) -> int:
 _LCS_CELLS = 600_000  # above this, difflib's matching blocks instead of an exact LCS
 
 
-def _pairs(a: list, b: list, weight: Callable[[int, int], int] | None = None) -> dict[int, int]:
+def _pairs(a: list[_Line], b: list[_Line], weight: Callable[[int, int], int] | None = None) -> dict[int, int]:
     """Pairs (index in a -> index in b) of a heaviest common subsequence of the keyed lines.
 
     Lines pair when their tokens (key and indentation) are equal; ``weight(i, j)``
@@ -217,38 +230,40 @@ def _pairs(a: list, b: list, weight: Callable[[int, int], int] | None = None) ->
         hi += 1
     out = {i: i for i in range(lo) if a[i][0] != "#"}
     out.update({n - 1 - k: m - 1 - k for k in range(hi) if a[n - 1 - k][0] != "#"})
-    A, B = a[lo:n - hi], b[lo:m - hi]
-    if not A or not B:
+    mid_a, mid_b = a[lo : n - hi], b[lo : m - hi]
+    if not mid_a or not mid_b:
         return out
-    if len(A) * len(B) > _LCS_CELLS:
-        out.update(_difflib_pairs(A, B, lo))
+    if len(mid_a) * len(mid_b) > _LCS_CELLS:
+        out.update(_difflib_pairs(mid_a, mid_b, lo))
     else:
-        out.update(_heaviest_pairs(A, B, lo, weight))
+        out.update(_heaviest_pairs(mid_a, mid_b, lo, weight))
     return out
 
 
-def _difflib_pairs(A: list, B: list, lo: int) -> dict[int, int]:
-    """Pairs of difflib's matching blocks (the middle parts ``A``, ``B`` start at index ``lo``)."""
+def _difflib_pairs(a: list[_Line], b: list[_Line], lo: int) -> dict[int, int]:
+    """Pairs of difflib's matching blocks (the middle parts ``a``, ``b`` start at index ``lo``)."""
     import difflib
 
     out: dict[int, int] = {}
-    sm = difflib.SequenceMatcher(None, A, B, autojunk=False)
+    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for blk in sm.get_matching_blocks():
         for k in range(blk.size):
-            if A[blk.a + k][0] != "#":
+            if a[blk.a + k][0] != "#":
                 out[lo + blk.a + k] = lo + blk.b + k
     return out
 
 
-def _heaviest_pairs(A: list, B: list, lo: int, weight: Callable[[int, int], int] | None) -> dict[int, int]:
-    """Pairs of a heaviest common subsequence of ``A`` and ``B`` (both starting at index ``lo``), exactly."""
+def _heaviest_pairs(
+    a: list[_Line], b: list[_Line], lo: int, weight: Callable[[int, int], int] | None
+) -> dict[int, int]:
+    """Pairs of a heaviest common subsequence of ``a`` and ``b`` (both starting at index ``lo``), exactly."""
     out: dict[int, int] = {}
-    ids: dict = {}
-    ai = [ids.setdefault(x, len(ids)) for x in A]
-    bi = [ids.get(x, -1) for x in B]
+    ids: dict[_Line, int] = {}
+    ai = [ids.setdefault(x, len(ids)) for x in a]
+    bi = [ids.get(x, -1) for x in b]
     na, nb = len(ai), len(bi)
     w: dict[tuple[int, int], int] = {}
-    table = [[0] * (nb + 1) for _ in range(na + 1)]  # table[i][j]: best weight of A[i:], B[j:]
+    table = [[0] * (nb + 1) for _ in range(na + 1)]  # table[i][j]: best weight of a[i:], b[j:]
     for i in range(na - 1, -1, -1):
         row, below, x = table[i], table[i + 1], ai[i]
         for j in range(nb - 1, -1, -1):
@@ -262,7 +277,7 @@ def _heaviest_pairs(A: list, B: list, lo: int, weight: Callable[[int, int], int]
     i = j = 0
     while i < na and j < nb:
         if ai[i] == bi[j] and table[i][j] == table[i + 1][j + 1] + w[i, j]:
-            if A[i][0] != "#":
+            if a[i][0] != "#":
                 out[lo + i] = lo + j
             i += 1
             j += 1
@@ -273,7 +288,7 @@ def _heaviest_pairs(A: list, B: list, lo: int, weight: Callable[[int, int], int]
     return out
 
 
-def _map_line(mapping, line: int) -> int:
+def _map_line(mapping: list[tuple[int, int]] | None, line: int) -> int:
     if mapping is None or not mapping:
         return line
     i = min(max(line, 1), len(mapping)) - 1
@@ -305,7 +320,7 @@ def _remap(root: Any, mapping: list[tuple[int, int]]) -> None:
             stack.extend(v for v in node.values() if isinstance(v, (YMap, YSeq)))
         elif isinstance(node, YSeq):
             node.line, node.col = m(node.line, node.col)
-            node._pos = [m(l, c) for l, c in node._pos]
+            node._pos = [m(ln, c) for ln, c in node._pos]
             stack.extend(v for v in node if isinstance(v, (YMap, YSeq)))
 
 

@@ -58,16 +58,21 @@ def parse(ref: str) -> ImageRef | None:
     last_slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > last_slash:
-        rest, tag = rest[:colon], rest[colon + 1:]
+        rest, tag = rest[:colon], rest[colon + 1 :]
         if not tag:
             return None
     if not rest or rest.startswith("/") or rest.endswith("/"):
         return None
     repository = rest
     if registry in ("docker.io", "index.docker.io", "registry-1.docker.io") and repository.startswith("library/"):
-        repository = repository[len("library/"):]
-    return ImageRef(raw=ref if digest is None else f"{ref}@{digest}", registry=registry, repository=repository,
-                    tag=tag, digest=digest)
+        repository = repository[len("library/") :]
+    return ImageRef(
+        raw=ref if digest is None else f"{ref}@{digest}",
+        registry=registry,
+        repository=repository,
+        tag=tag,
+        digest=digest,
+    )
 
 
 def is_floating(image: ImageRef, floating_tags: list[str] | tuple[str, ...]) -> bool:
@@ -84,8 +89,12 @@ def is_floating(image: ImageRef, floating_tags: list[str] | tuple[str, ...]) -> 
 
 def matches_any(image: ImageRef, patterns: list[str] | tuple[str, ...]) -> bool:
     """Glob match of the reference (without digest), its name, or its short name."""
-    candidates = {image.without_digest, image.name, image.short,
-                  f"{image.short}:{image.tag}" if image.tag else image.short}
+    candidates = {
+        image.without_digest,
+        image.name,
+        image.short,
+        f"{image.short}:{image.tag}" if image.tag else image.short,
+    }
     return any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns)
 
 

@@ -4,13 +4,16 @@ Every accessor type-checks before it indexes: objects come from users' files
 and may hold ``null``, a string or a number where a mapping is expected.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations`` here: this module defines an ``annotations()`` accessor
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from guidecheck.model import LoadError, ObjectRef
-from guidecheck.parsers.yaml import YMap, YSeq
+from guidecheck.parsers.yaml import YMap, item_line, key_col, key_line, line_of
+
+# a mapping read from YAML or JSON (its keys are strings), or built by code
+KObject = dict[str, Any]
 
 # kind -> path (list of keys) from the object to its PodSpec
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -29,11 +32,11 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 BATCH_KINDS = frozenset({"Job", "CronJob"})
 
 
-def as_map(value: Any) -> dict:
+def as_map(value: Any) -> KObject:
     return value if isinstance(value, dict) else {}
 
 
-def as_list(value: Any) -> list:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
@@ -46,12 +49,13 @@ def get(obj: Any, *keys: str) -> Any:
 
 
 def line(node: Any, key: str | None = None, default: int = 1) -> int:
-    if key is not None and isinstance(node, YMap) and key in node:
-        return node.key_line(key)
-    return getattr(node, "line", default)
+    """The line of ``key`` in a parsed mapping (without a key: of the node); else ``default``."""
+    if key is None:
+        return line_of(node, default)
+    return key_line(node, key, default)
 
 
-def object_ref(obj: dict) -> ObjectRef:
+def object_ref(obj: KObject) -> ObjectRef:
     meta = as_map(obj.get("metadata"))
     name = meta.get("name")
     ns = meta.get("namespace")
@@ -68,15 +72,20 @@ def _kind(obj: Any) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def pod_spec(obj: dict) -> dict | None:
-    path = POD_SPEC_PATHS.get(_kind(obj))
+def _pod_spec_path(obj: Any) -> tuple[str, ...] | None:
+    kind = _kind(obj)
+    return POD_SPEC_PATHS.get(kind) if kind is not None else None
+
+
+def pod_spec(obj: KObject) -> KObject | None:
+    path = _pod_spec_path(obj)
     if path is None:
         return None
     spec = get(obj, *path)
     return spec if isinstance(spec, dict) else None
 
 
-def is_long_running(obj: dict) -> bool:
+def is_long_running(obj: KObject) -> bool:
     """Serving workloads (not Jobs/CronJobs; a bare Pod with restartPolicy Never/OnFailure is batch)."""
     kind = _kind(obj)
     if kind in BATCH_KINDS:
@@ -109,7 +118,7 @@ class Container:
         return self.is_init and self.data.get("restartPolicy") == "Always"
 
 
-def containers(obj: dict, which: str = "all") -> Iterator[Container]:
+def containers(obj: KObject, which: str = "all") -> Iterator[Container]:
     """Containers of a workload.
 
     ``all``: init and app containers; ``app``: spec.containers only;
@@ -138,21 +147,30 @@ def containers(obj: dict, which: str = "all") -> Iterator[Container]:
                 data=c,
                 section=section,
                 index=i,
-                line=c.key_line("name") if "name" in c else c.line,
-                column=c.key_col("name") if "name" in c else c.col,
+                line=key_line(c, "name"),
+                column=key_col(c, "name"),
             )
             if which == "long-running" and cont.is_init and not cont.is_sidecar:
                 continue
             yield cont
 
 
-def structure_errors(obj: dict) -> list[LoadError]:
+def structure_errors(obj: KObject) -> list[LoadError]:
     """Type errors that would make kubectl reject the object (reported as GC001).
 
     ``checked=True`` marks the errors after which the rules still check the whole
     object (a boolean name, a container without a name: it is called ``#0``);
     the others keep the object, or a part of it, from being checked.
     """
+    errors = _header_errors(obj)
+    spec = _walk_to_pod_spec(obj, errors)
+    if spec is not None:
+        errors.extend(_container_errors(spec))
+    return errors
+
+
+def _header_errors(obj: KObject) -> list[LoadError]:
+    """apiVersion, kind and metadata."""
     errors: list[LoadError] = []
     for key in ("apiVersion", "kind"):
         v = obj.get(key)
@@ -166,42 +184,61 @@ def structure_errors(obj: dict) -> list[LoadError]:
             v = meta.get(key)
             if v is not None and not isinstance(v, str):
                 hint = " (quote it: YAML 1.1 reads y/n/yes/no/on/off as booleans)" if isinstance(v, bool) else ""
-                errors.append(LoadError(f"metadata.{key} must be a string, not {_tname(v)}{hint}", line(meta, key),
-                                        checked=True))
+                errors.append(
+                    LoadError(f"metadata.{key} must be a string, not {_tname(v)}{hint}", line(meta, key), checked=True)
+                )
         for key in ("labels", "annotations"):
             v = meta.get(key)
             if v is not None and not isinstance(v, dict):
-                errors.append(LoadError(f"metadata.{key} must be a mapping, not {_tname(v)}", line(meta, key),
-                                        checked=True))
-    path = POD_SPEC_PATHS.get(_kind(obj))
+                errors.append(
+                    LoadError(f"metadata.{key} must be a mapping, not {_tname(v)}", line(meta, key), checked=True)
+                )
+    return errors
+
+
+def _walk_to_pod_spec(obj: KObject, errors: list[LoadError]) -> KObject | None:
+    """The workload's PodSpec; None when there is none, or when a mapping on the way is not one (an error)."""
+    path = _pod_spec_path(obj)
     if path is None:
-        return errors
-    node: Any = obj
+        return None
+    node = obj
     for depth, k in enumerate(path):
-        nxt = node.get(k) if isinstance(node, dict) else None
-        if nxt is not None and not isinstance(nxt, dict):
-            errors.append(LoadError(f"{'.'.join(path[: depth + 1])} must be a mapping, not {_tname(nxt)}",
-                                    line(node, k)))
-            return errors
+        nxt = node.get(k)
         if nxt is None:
-            return errors
+            return None
+        if not isinstance(nxt, dict):
+            errors.append(
+                LoadError(f"{'.'.join(path[: depth + 1])} must be a mapping, not {_tname(nxt)}", line(node, k))
+            )
+            return None
         node = nxt
+    return node
+
+
+def _container_errors(spec: KObject) -> list[LoadError]:
+    """Containers that are not mappings, or have no name, a name or an image that is not a string."""
+    errors: list[LoadError] = []
     for section in ("initContainers", "containers", "ephemeralContainers"):
-        seq = node.get(section)
+        seq = spec.get(section)
         if seq is None:
             continue
         if not isinstance(seq, list):
-            errors.append(LoadError(f"{section} must be a list, not {_tname(seq)}", line(node, section)))
+            errors.append(LoadError(f"{section} must be a list, not {_tname(seq)}", line(spec, section)))
             continue
         for i, c in enumerate(seq):
-            at = seq.item_line(i) if isinstance(seq, YSeq) else line(node, section)
+            at = item_line(seq, i, line(spec, section))
             if not isinstance(c, dict):
                 errors.append(LoadError(f"{section}[{i}] must be a mapping, not {_tname(c)}", at))
             elif c.get("name") is None:
                 errors.append(LoadError(f"{section}[{i}] has no name (Kubernetes requires one)", at, checked=True))
             elif not isinstance(c.get("name"), str):
-                errors.append(LoadError(f"{section}[{i}].name must be a string, not {_tname(c.get('name'))}",
-                                        line(c, "name"), checked=True))
+                errors.append(
+                    LoadError(
+                        f"{section}[{i}].name must be a string, not {_tname(c.get('name'))}",
+                        line(c, "name"),
+                        checked=True,
+                    )
+                )
             elif "image" in c and not isinstance(c.get("image"), str):
                 errors.append(LoadError(f"{section}[{i}].image must be a string", line(c, "image")))
     return errors
@@ -221,26 +258,26 @@ def _tname(v: Any) -> str:
     return "a mapping"
 
 
-def labels(obj: dict) -> dict:
+def labels(obj: KObject) -> KObject:
     return as_map(get(obj, "metadata", "labels"))
 
 
-def annotations(obj: dict) -> dict:
+def annotations(obj: KObject) -> KObject:
     return as_map(get(obj, "metadata", "annotations"))
 
 
-def pod_labels(obj: dict) -> dict:
+def pod_labels(obj: KObject) -> KObject:
     """The labels the workload's pods carry: the pod template's (a bare Pod's own)."""
     if _kind(obj) == "Pod":
         return labels(obj)
-    path = POD_SPEC_PATHS.get(_kind(obj))
+    path = _pod_spec_path(obj)
     if path is None:
         return {}
     # the pod spec sits at <...>/template/spec: the template's metadata is its sibling
     return as_map(get(obj, *path[:-1], "metadata", "labels"))
 
 
-def selector_matches(selector: Any, target_labels: dict) -> bool:
+def selector_matches(selector: Any, target_labels: KObject) -> bool:
     """Whether a label selector selects an object with ``target_labels``.
 
     ``selector`` is either a plain map (a Service's ``spec.selector``) or a
@@ -251,24 +288,27 @@ def selector_matches(selector: Any, target_labels: dict) -> bool:
     """
     sel = as_map(selector)
     if "matchLabels" in sel or "matchExpressions" in sel:
-        for k, v in as_map(sel.get("matchLabels")).items():
-            if str(target_labels.get(k)) != str(v) or k not in target_labels:
-                return False
-        for expr in as_list(sel.get("matchExpressions")):
-            e = as_map(expr)
-            key, op = e.get("key"), e.get("operator")
-            values = [str(x) for x in as_list(e.get("values"))]
-            present = key in target_labels
-            value = str(target_labels.get(key)) if present else None
-            if op == "In" and not (present and value in values):
-                return False
-            if op == "NotIn" and present and value in values:
-                return False
-            if op == "Exists" and not present:
-                return False
-            if op == "DoesNotExist" and present:
-                return False
-            if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-                return False
-        return True
+        return all(
+            str(target_labels.get(k)) == str(v) and k in target_labels
+            for k, v in as_map(sel.get("matchLabels")).items()
+        ) and all(_expression_matches(expr, target_labels) for expr in as_list(sel.get("matchExpressions")))
     return all(k in target_labels and str(target_labels[k]) == str(v) for k, v in sel.items())
+
+
+def _expression_matches(expr: Any, target_labels: KObject) -> bool:
+    """One ``matchExpressions`` requirement (In, NotIn, Exists, DoesNotExist)."""
+    e = as_map(expr)
+    key: Any = e.get("key")  # as written in the file: not necessarily a string
+    op = e.get("operator")
+    values = [str(x) for x in as_list(e.get("values"))]
+    present = key in target_labels
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    listed = present and str(target_labels.get(key)) in values
+    if op == "In":
+        return listed
+    if op == "NotIn":
+        return not listed
+    return False

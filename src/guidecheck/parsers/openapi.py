@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import os
 import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
+
+from guidecheck.parsers.yaml import value_col, value_line
 
 # (absolute path, scan root) -> (display path, first document) of a file of the scan, or why it cannot be a
 # $ref target
@@ -84,15 +87,12 @@ class OpenAPIDoc:
                 return fam
         return None
 
-    def file_of(self, abspath: str) -> SpecFile | None:
-        return self.files.get(abspath)
-
     def resolve(self, ref: Any, from_abspath: str) -> tuple[str, Any] | None:
         """The node a ``$ref`` written in file ``from_abspath`` points at, as (file abspath, node), or None."""
         res = resolve_ref(self, ref, from_abspath)
         return (res[0], res[1]) if isinstance(res, tuple) else None
 
-    def resolve_at(self, holder: dict, from_abspath: str) -> tuple[str, Any] | None:
+    def resolve_at(self, holder: dict[str, Any], from_abspath: str) -> tuple[str, Any] | None:
         """Like :meth:`resolve` for the ``$ref`` of ``holder`` (honours an enclosing ``$id``)."""
         res = resolve_ref(self, holder.get("$ref"), from_abspath, holder=holder)
         return (res[0], res[1]) if isinstance(res, tuple) else None
@@ -114,7 +114,7 @@ class OpenAPIDoc:
         return f.path if f else self.path
 
 
-def spec_keyword(data: dict) -> str | None:
+def spec_keyword(data: dict[str, Any]) -> str | None:
     """``openapi`` or ``swagger``: the top-level key that makes ``data`` an OpenAPI/Swagger document, or None."""
     keyword = "openapi" if "openapi" in data else "swagger" if "swagger" in data else None
     if keyword is None or _looks_like_k8s_or_other(data):
@@ -122,7 +122,7 @@ def spec_keyword(data: dict) -> str | None:
     return keyword
 
 
-def _looks_like_k8s_or_other(data: dict) -> bool:
+def _looks_like_k8s_or_other(data: dict[str, Any]) -> bool:
     # an `openapi:` key that is a nested configuration block (e.g. a tool's settings) rather than a version
     for key in ("openapi", "swagger"):
         if key in data:
@@ -131,7 +131,7 @@ def _looks_like_k8s_or_other(data: dict) -> bool:
     return False
 
 
-def iter_refs(node: Any) -> Iterator[tuple[dict, Any, Any]]:
+def iter_refs(node: Any) -> Iterator[tuple[dict[str, Any], Any, Any]]:
     """Every mapping holding a ``$ref`` key, with the innermost enclosing schema that has an absolute ``$id``
     (JSON Schema 2020-12, OpenAPI 3.1: ``#/...`` is relative to it), or None.  Iterative, in document order;
     literal data (examples, defaults, enums, ``x-`` extensions) is skipped.
@@ -150,8 +150,9 @@ def iter_refs(node: Any) -> Iterator[tuple[dict, Any, Any]]:
             for k, v in cur.items():
                 if not isinstance(v, (dict, list)):
                     continue
-                if isinstance(k, str) and (k.startswith("x-") or (k in _LITERAL_KEYS and not (
-                        k == "default" and parent_key == "responses"))):
+                if isinstance(k, str) and (
+                    k.startswith("x-") or (k in _LITERAL_KEYS and not (k == "default" and parent_key == "responses"))
+                ):
                     continue
                 children.append((v, k, base))
             stack.extend(reversed(children))  # document order
@@ -168,14 +169,12 @@ def _strip_fragment(uri: str) -> str:
     return uri.partition("#")[0]
 
 
-def ref_pos(holder: dict) -> tuple[int, int]:
+def ref_pos(holder: dict[str, Any]) -> tuple[int, int]:
     """(line, column) of the ``$ref`` value of ``holder``."""
-    if hasattr(holder, "value_line"):
-        return holder.value_line("$ref"), holder.value_col("$ref")
-    return getattr(holder, "line", 1), getattr(holder, "col", 1)
+    return value_line(holder, "$ref"), value_col(holder, "$ref")
 
 
-def pure_ref_loop(spec: OpenAPIDoc, holder: dict, ab: str) -> frozenset | None:
+def pure_ref_loop(spec: OpenAPIDoc, holder: dict[str, Any], ab: str) -> frozenset[int] | None:
     """If following $ref-only nodes from ``holder`` comes back to a node already seen, the set of the loop's nodes."""
     seen: list[int] = [id(holder)]
     node, cur = holder, ab
@@ -187,7 +186,7 @@ def pure_ref_loop(spec: OpenAPIDoc, holder: dict, ab: str) -> frozenset | None:
         if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
             return None
         if id(node) in seen:
-            return frozenset(seen[seen.index(id(node)):])
+            return frozenset(seen[seen.index(id(node)) :])
         seen.append(id(node))
     return frozenset(seen)
 
@@ -201,8 +200,12 @@ def collect_ids(spec: OpenAPIDoc, abspath: str, data: Any) -> None:
             sid = cur.get("$id")
             if isinstance(sid, str) and _absolute_id(sid) and parent_key != "properties":
                 spec.ids.setdefault(_strip_fragment(sid), (abspath, cur))
-            stack.extend((v, k) for k, v in cur.items() if isinstance(v, (dict, list)) and
-                         not (isinstance(k, str) and (k in _LITERAL_KEYS or k.startswith("x-"))))
+            stack.extend(
+                (v, k)
+                for k, v in cur.items()
+                if isinstance(v, (dict, list))
+                and not (isinstance(k, str) and (k in _LITERAL_KEYS or k.startswith("x-")))
+            )
         elif isinstance(cur, list):
             stack.extend((v, parent_key) for v in cur if isinstance(v, (dict, list)))
 
@@ -215,8 +218,9 @@ def resolve_ref(spec: OpenAPIDoc, ref: Any, from_abspath: str, holder: Any = Non
     file_part, _, fragment = ref.partition("#")
     base = spec.bases.get(id(holder)) if holder is not None else None
     if base is not None:  # inside a schema with an absolute $id: the reference is relative to that URI
-        file_part = _strip_fragment(urllib.parse.urljoin(base["$id"], file_part)) if file_part else \
-            _strip_fragment(base["$id"])
+        file_part = (
+            _strip_fragment(urllib.parse.urljoin(base["$id"], file_part)) if file_part else _strip_fragment(base["$id"])
+        )
     if file_part in spec.ids:  # a schema of the tree identified by its $id: never fetched
         doc_ab, root = spec.ids[file_part]
         return _node_at(doc_ab, root, ref, fragment, shown)
@@ -236,8 +240,7 @@ def _ref_file(spec: OpenAPIDoc, file_part: str, from_abspath: str, ref: str, sho
     """The absolute path of the file a ``$ref``'s file part names, added to ``spec.files``, or why not."""
     split = urllib.parse.urlsplit(file_part)
     if split.scheme and len(split.scheme) > 1 or split.netloc or file_part.startswith("//"):
-        return RefProblem("", 1, 1, ref, f"external $ref not followed (never fetched or read): {shown}",
-                          "external")
+        return RefProblem("", 1, 1, ref, f"external $ref not followed (never fetched or read): {shown}", "external")
     rel = urllib.parse.unquote(split.path)
     if rel.startswith("/") or rel.startswith("\\") or (len(rel) > 1 and rel[1] == ":"):
         return RefProblem("", 1, 1, ref, f"absolute-path $ref not followed (never read): {shown}", "absolute")
@@ -248,8 +251,9 @@ def _ref_file(spec: OpenAPIDoc, file_part: str, from_abspath: str, ref: str, sho
         found = spec.lookup(target, spec.root) if spec.lookup is not None else "not found"
         if isinstance(found, str):
             rel_show = os.path.relpath(target, spec.root).replace(os.sep, "/")
-            return RefProblem("", 1, 1, ref, f"$ref target file {rel_show[:200]} {found} (from {shown})",
-                              "missing-file")
+            return RefProblem(
+                "", 1, 1, ref, f"$ref target file {rel_show[:200]} {found} (from {shown})", "missing-file"
+            )
         spec.files[target] = SpecFile(found[0], target, found[1])
     return target
 
@@ -283,5 +287,15 @@ def _pointer(root: Any, pointer: str) -> Any:
     return node
 
 
-__all__ = ["Lookup", "OpenAPIDoc", "RefProblem", "SpecFile", "collect_ids", "iter_refs", "pure_ref_loop", "ref_pos",
-           "resolve_ref", "spec_keyword"]
+__all__ = [
+    "Lookup",
+    "OpenAPIDoc",
+    "RefProblem",
+    "SpecFile",
+    "collect_ids",
+    "iter_refs",
+    "pure_ref_loop",
+    "ref_pos",
+    "resolve_ref",
+    "spec_keyword",
+]

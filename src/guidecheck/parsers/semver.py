@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Callable
+from collections.abc import Callable
 
 _SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
@@ -57,7 +57,7 @@ def _term(v: tuple[int, int, int], t: str) -> bool:
         return False
     raw = [sm.group(1), sm.group(2), sm.group(3)]
     wild = [p is None or p in ("x", "X", "*") for p in raw]
-    nums = [int(p) if p is not None and not w else 0 for p, w in zip(raw, wild)]
+    nums = [int(p) if p is not None and not w else 0 for p, w in zip(raw, wild, strict=False)]
     base = tuple(nums)
     if op in ("", "="):
         return _equal(v, base, wild)
@@ -70,12 +70,16 @@ def _term(v: tuple[int, int, int], t: str) -> bool:
     return False
 
 
-_COMPARE: dict[str, Callable[[tuple, tuple], bool]] = {
-    "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+_COMPARE: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 
 
-def _equal(v: tuple[int, int, int], base: tuple, wild: list[bool]) -> bool:
+def _equal(v: tuple[int, int, int], base: tuple[int, ...], wild: list[bool]) -> bool:
     """``1.2.3`` / ``=1.2.3``; with a wildcard (``1.2.*``, ``2.x``, ``1``) the parts before it are equal."""
     if not any(wild):
         return v == base
@@ -83,13 +87,13 @@ def _equal(v: tuple[int, int, int], base: tuple, wild: list[bool]) -> bool:
     return v[:n] == base[:n]
 
 
-def _tilde(v: tuple[int, int, int], base: tuple, wild: list[bool]) -> bool:
+def _tilde(v: tuple[int, int, int], base: tuple[int, ...], wild: list[bool]) -> bool:
     """``~1.2.3``: at least that, same minor (``~1``: same major)."""
     n = 2 if not wild[1] else 1
     return v >= base and v[:n] == base[:n]
 
 
-def _caret(v: tuple[int, int, int], base: tuple, wild: list[bool]) -> bool:
+def _caret(v: tuple[int, int, int], base: tuple[int, ...], wild: list[bool]) -> bool:
     """``^1.2.3``: at least that, same major; ``^0.2.3``: same minor; ``^0.0.3``: exactly that."""
     if base[0] > 0 or wild[1]:
         return v >= base and v[0] == base[0]

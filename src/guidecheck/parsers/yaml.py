@@ -28,8 +28,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from types import ModuleType
+from typing import Any, NoReturn, Protocol, cast
 
 from guidecheck.model import LoadError
 
@@ -72,7 +74,7 @@ class Limits:
     max_line_length: int = 512 * 1024  # characters
 
 
-class YMap(dict):
+class YMap(dict[Any, Any]):
     """A mapping that remembers the line/column of itself and of each key."""
 
     __slots__ = ("line", "col", "_pos")
@@ -100,7 +102,7 @@ class YMap(dict):
         return pos[3] if pos else self.col
 
 
-class YSeq(list):
+class YSeq(list[Any]):
     """A sequence that remembers the line/column of itself and of each item."""
 
     __slots__ = ("line", "col", "_pos")
@@ -279,7 +281,7 @@ def _parse_go_int(plain: str) -> int | None:
 
 def _tagged_scalar(tag: str, text: str, line: int, col: int) -> Any:
     """A scalar with an explicit standard tag (``!!int 3``)."""
-    short = tag[len(YAML_TAG):]
+    short = tag[len(YAML_TAG) :]
     if short in ("str", "binary", "timestamp"):
         return text
     if short == "null":
@@ -307,17 +309,46 @@ def _short_text(text: str, limit: int = 60) -> str:
 
 def _tag_name(tag: str) -> str:
     if tag.startswith(YAML_TAG):
-        return "!!" + tag[len(YAML_TAG):]
+        return "!!" + tag[len(YAML_TAG) :]
     return tag
 
 
 # ------------------------------------------------------------------ builder
 
 
-_events = None
+class _Mark(Protocol):
+    line: int  # 0-based
+    column: int  # 0-based
 
 
-def _event_classes():
+class _Event(Protocol):
+    """What the builder reads of a parser event (libyaml's or ruamel.yaml's, the same attributes)."""
+
+    start_mark: _Mark
+    anchor: str | None
+
+
+class _ScalarEvent(_Event, Protocol):
+    ctag: object | None  # a ruamel.yaml Tag; str() gives the full tag
+    value: str
+    style: str | None  # None for a plain scalar
+
+
+class _CollectionStartEvent(_Event, Protocol):
+    ctag: object | None
+    flow_style: bool | None
+
+
+class _Parser(Protocol):
+    def get_event(self) -> Any: ...  # an event (the C parser's are untyped)
+
+    def dispose(self) -> None: ...
+
+
+_events: ModuleType | None = None
+
+
+def _event_classes() -> ModuleType:
     global _events
     if _events is None:
         from ruamel.yaml import events as ev
@@ -326,13 +357,14 @@ def _event_classes():
     return _events
 
 
-def _parser(text: str):
+def _parser(text: str) -> _Parser:
     """libyaml's parser (ruamel.yaml.clib), or ruamel.yaml's pure-Python one where it is missing."""
     try:
-        from _ruamel_yaml import CParser  # what ruamel.yaml itself imports
+        from _ruamel_yaml import CParser  # noqa: PLC2701 - ruamel.yaml's C extension, imported as ruamel.yaml does
     except ImportError:  # pragma: no cover - the clib wheel is a dependency
         return _PureParser(text)
-    return CParser(text)
+    parser: _Parser = CParser(text)
+    return parser
 
 
 class _PureParser:
@@ -348,15 +380,36 @@ class _PureParser:
 
 
 _OPEN = object()  # an anchored collection that is still being built
-_MERGE = object()  # the pending key is '<<'
+# the pending key of the collection being built: what the next finished value is for
 _NOKEY = object()  # a mapping waiting for its next key
+_MERGE = object()  # a mapping whose pending key is '<<'
+_ITEM = object()  # a sequence: the next value is its next item
+_ROOT = object()  # no collection open: the next value is the document's root
+
+# what an anchor names: (value, number of nodes in it), or _OPEN while its collection is being built
+_Anchored = tuple[Any, int]
+# merge sources of the mapping being built: (value after '<<', its line, its column)
+_Merges = list[tuple[Any, int, int]]
+# an open collection, saved while a nested one is built:
+# (node, pending key, key line, key column, anchor, node count at its start, merge sources, flow style)
+_Frame = tuple[Any, Any, int, int, "str | None", int, "_Merges | None", bool]
 
 
 class _Builder:
-    """Builds documents from a libyaml event stream, one event at a time."""
+    """Builds documents from a libyaml event stream, one event at a time.
+
+    ``_loop`` is the hot path: it keeps the collection being built in local
+    variables and handles scalars itself; opening and closing a collection and
+    aliases are methods.  The pending key says where the next value goes
+    (``_NOKEY``: it is a key; ``_ITEM``: a sequence item; ``_ROOT``: the document).
+    """
 
     def __init__(self, limits: Limits):
         self.limits = limits
+        self._open_flow: tuple[int, int, str] | None = None  # innermost open flow collection: (line, column, kind)
+        self._flows: list[tuple[int, int, str] | None] = []  # the flow collections around it
+        self._anchors: dict[str, _Anchored | object] = {}
+        self._alias_nodes = 0
 
     def run(self, text: str, off: int, docs: list[Document], pure: bool = False) -> tuple[YamlError, int] | None:
         """Append the documents of ``text`` (lines shifted by ``off``) to ``docs``.
@@ -365,7 +418,7 @@ class _Builder:
         start of the document it stopped in) at the first error in a document.
         """
         ev = _event_classes()
-        p = _PureParser(text) if pure else _parser(text)
+        p: _Parser = _PureParser(text) if pure else _parser(text)
         get = p.get_event
         doc_line = off + 1
         try:
@@ -389,16 +442,19 @@ class _Builder:
                     docs.append(Document(index, exc.line, None, [LoadError(exc.message, exc.line, exc.column)]))
                     return exc, doc_line
                 docs.append(Document(index, line, data, errors))
-        except Exception as exc:  # MarkedYAMLError and friends from the parser
+        except Exception as exc:  # noqa: BLE001 - MarkedYAMLError and friends from the parser
             err = _mark_error(exc, off, text)
             docs.append(Document(len(docs), err.line, None, [LoadError(err.message, err.line, err.column)]))
             return err, doc_line
         finally:
             p.dispose()
 
-    def document(self, get: Callable, off: int) -> tuple[Any, int, list[LoadError]]:
+    def document(self, get: Callable[[], Any], off: int) -> tuple[Any, int, list[LoadError]]:
         """Build one document from its events (after DocumentStart, through DocumentEnd)."""
-        self._open_flow: tuple[int, int, str] | None = None
+        self._open_flow = None
+        self._flows = []
+        self._anchors = {}
+        self._alias_nodes = 0
         try:
             return self._loop(get, off)
         except (YamlError, _ParseFailed):
@@ -406,33 +462,26 @@ class _Builder:
         except Exception as exc:  # noqa: BLE001 - the parser's errors
             raise _ParseFailed(exc, self._open_flow) from None
 
-    def _loop(self, get: Callable, off: int) -> tuple[Any, int, list[LoadError]]:
+    def _loop(self, get: Callable[[], Any], off: int) -> tuple[Any, int, list[LoadError]]:
         ev = _event_classes()
-        Scalar, Alias = ev.ScalarEvent, ev.AliasEvent
-        MapStart, SeqStart = ev.MappingStartEvent, ev.SequenceStartEvent
-        MapEnd, SeqEnd = ev.MappingEndEvent, ev.SequenceEndEvent
-        max_depth = self.limits.max_depth
-        max_alias = self.limits.max_alias_nodes
+        Scalar, Alias = ev.ScalarEvent, ev.AliasEvent  # noqa: N806 - classes
+        starts = (ev.MappingStartEvent, ev.SequenceStartEvent)
+        ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
         resolve = resolve_plain
+        anchors = self._anchors
         errors: list[LoadError] = []
-        anchors: dict[str, Any] = {}
-        stack: list[tuple] = []
-        cur: Any = None
-        is_map = False
-        flow = False
-        key: Any = _NOKEY
-        kl = kc = 0
-        anchor: Any = None
-        start_count = 0
-        merges: list | None = None
-        count = 0  # nodes built, aliases expanded included
-        alias_nodes = 0
-        root = None
+        stack: list[_Frame] = []
+        root: Any = None
         root_line = 0
-        # the open collections; the innermost one is held in locals: cur (YMap/YSeq,
-        # None at the top), is_map, flow, key (pending key) and kl/kc (its place)
-        self._open_flow = None  # innermost open flow collection: (line, column, kind)
-        flows: list = []
+        count = 0  # nodes built, aliases expanded included
+        # the collection being built: a YMap, a YSeq (key is _ITEM) or None (key is _ROOT)
+        cur: Any = None
+        key: Any = _ROOT
+        kl = kc = 0  # the pending key's line and column
+        anchor: str | None = None  # its anchor, the node count at its start, its merge sources, flow style
+        start_count = 0
+        merges: _Merges | None = None
+        flow = False
 
         while True:
             e = get()
@@ -441,103 +490,38 @@ class _Builder:
                 m = e.start_mark
                 line = m.line + 1 + off
                 col = m.column + 1
-                tag = e.ctag
                 count += 1
-                if is_map and key is _NOKEY:
-                    # a key: its text (Kubernetes makes every key a string)
-                    text = e.value
-                    if tag is None:
-                        key = _MERGE if (text == "<<" and not e.style) else text
-                    else:
-                        tag = str(tag)
-                        if tag == YAML_TAG + "merge":
-                            key = _MERGE
-                        elif tag.startswith("!") or tag in _KEY_TAGS:
-                            key = text
-                        else:
-                            raise YamlError(f"unsupported YAML tag {_short_text(tag)!r}: only standard tags are "
-                                            "read", line, col)
+                if key is _NOKEY:  # a key: its text (Kubernetes makes every key a string)
+                    key = e.value if e.ctag is None and e.value != "<<" else _scalar_key(e, line, col)
                     kl = line
                     kc = col
                     if e.anchor is not None:
-                        anchors[e.anchor] = (text, 1)
+                        anchors[e.anchor] = (e.value, 1)
                     continue
-                if tag is None:
+                if e.ctag is None:
                     value = e.value if e.style else resolve(e.value)
                 else:
-                    tag = str(tag)
-                    if tag.startswith("!"):
-                        value = e.value  # an application's local tag (!ENV, !reference): plain data
-                    elif tag.startswith(YAML_TAG):
-                        value = _tagged_scalar(tag, e.value, line, col)
-                    else:
-                        raise YamlError(f"unsupported YAML tag {_short_text(tag)!r}: only standard tags are read",
-                                        line, col)
+                    value = _tagged_value(str(e.ctag), e.value, line, col)
                 if e.anchor is not None:
                     anchors[e.anchor] = (value, 1)
-            elif t is MapStart or t is SeqStart:
-                m = e.start_mark
-                line = m.line + 1 + off
-                col = m.column + 1
-                if is_map and key is _NOKEY:
-                    raise YamlError("unhashable key: a sequence or mapping used as a mapping key", line, col)
-                tag = e.ctag
-                if tag is not None:
-                    tag = str(tag)
-                    want = YAML_TAG + ("map" if t is MapStart else "seq")
-                    if not tag.startswith("!") and tag != want:
-                        what = "mapping" if t is MapStart else "sequence"
-                        raise YamlError(f"unsupported YAML tag {_short_text(_tag_name(tag))!r} on a {what}: "
-                                        "only standard tags are read", line, col)
-                if len(stack) >= max_depth:
-                    raise _StopStream(f"nesting too deep (more than {max_depth} levels)", line, col)
-                stack.append((cur, is_map, key, kl, kc, anchor, start_count, merges, flow))
-                cur = YMap(line, col) if t is MapStart else YSeq(line, col)
-                is_map = t is MapStart
-                flow = bool(e.flow_style)
-                if flow:
-                    flows.append(self._open_flow)
-                    self._open_flow = (line, col, "mapping" if is_map else "sequence")
-                key = _NOKEY
-                anchor = e.anchor
+            elif t in starts:
+                stack.append((cur, key, kl, kc, anchor, start_count, merges, flow))
+                cur, key, anchor, flow = self._open(e, t is starts[0], key is _NOKEY, len(stack), off)
                 start_count = count
                 merges = None
-                if anchor is not None:
-                    anchors[anchor] = _OPEN
                 count += 1
                 continue
-            elif t is MapEnd or t is SeqEnd:
+            elif t in ends:
                 value = cur
-                if merges:
-                    self.merge(value, merges)
-                if anchor is not None and anchors.get(anchor) is _OPEN:
-                    anchors[anchor] = (value, count - start_count)
-                if flow:
-                    self._open_flow = flows.pop()
-                cur, is_map, key, kl, kc, anchor, start_count, merges, flow = stack.pop()
+                self._close(value, merges, anchor, count - start_count, flow)
+                cur, key, kl, kc, anchor, start_count, merges, flow = stack.pop()
                 line = value.line
                 col = value.col
             elif t is Alias:
-                m = e.start_mark
-                line = m.line + 1 + off
-                col = m.column + 1
-                entry = anchors.get(e.anchor)
-                if entry is None:
-                    raise YamlError(f"undefined alias '*{_short_text(e.anchor)}'", line, col)
-                if entry is _OPEN:
-                    raise YamlError(f"recursive alias: '*{_short_text(e.anchor)}' is inside the node it refers to",
-                                    line, col)
-                value, size = entry
-                alias_nodes += size
+                value, line, col, size = self._alias(e, off)
                 count += size
-                if alias_nodes > max_alias:
-                    raise YamlError(f"alias expansion limit exceeded (more than {max_alias} nodes reached "
-                                    "through aliases)", line, col)
-                if is_map and key is _NOKEY:
-                    if isinstance(value, (dict, list)):
-                        raise YamlError("unhashable key: an alias to a sequence or mapping used as a mapping key",
-                                        line, col)
-                    key = value if isinstance(value, str) else _key_text(value)
+                if key is _NOKEY:
+                    key = _alias_key(value, line, col)
                     kl = line
                     kc = col
                     continue
@@ -545,29 +529,78 @@ class _Builder:
                 return root, root_line, errors
 
             # place the value
-            if cur is None:
-                root = value
-                root_line = line
-            elif is_map:
-                if key is _MERGE:
-                    if merges is None:
-                        merges = []
-                    merges.append((value, line, col))
-                else:
-                    pos = cur._pos
-                    if key in pos:
-                        errors.append(LoadError(
-                            f"duplicate key {_short_text(str(key), 80)!r} at lines {pos[key][0]} and {kl} "
-                            "(the last value is used, as Kubernetes does)", kl, kc, checked=True))
-                    cur[key] = value
-                    pos[key] = (kl, kc, line, col)
-                key = _NOKEY
-            else:
+            if key is _ITEM:
                 cur.append(value)
                 cur._pos.append((line, col))
+            elif key is _ROOT:
+                root = value
+                root_line = line
+            elif key is _MERGE:
+                merges = _add_merge(merges, value, line, col)
+                key = _NOKEY
+            else:
+                pos = cur._pos
+                if key in pos:
+                    errors.append(_duplicate_key(key, pos[key][0], kl, kc))
+                cur[key] = value
+                pos[key] = (kl, kc, line, col)
+                key = _NOKEY
+
+    def _open(
+        self, e: _CollectionStartEvent, is_map: bool, as_key: bool, depth: int, off: int
+    ) -> tuple[YMap | YSeq, object, str | None, bool]:
+        """A mapping or sequence starts: (the new node, its pending key, its anchor, its flow style)."""
+        m = e.start_mark
+        line = m.line + 1 + off
+        col = m.column + 1
+        if as_key:
+            raise YamlError("unhashable key: a sequence or mapping used as a mapping key", line, col)
+        if e.ctag is not None:
+            _check_collection_tag(str(e.ctag), is_map, line, col)
+        if depth > self.limits.max_depth:
+            raise _StopStream(f"nesting too deep (more than {self.limits.max_depth} levels)", line, col)
+        flow = bool(e.flow_style)
+        if flow:
+            self._flows.append(self._open_flow)
+            self._open_flow = (line, col, "mapping" if is_map else "sequence")
+        if e.anchor is not None:
+            self._anchors[e.anchor] = _OPEN
+        if is_map:
+            return YMap(line, col), _NOKEY, e.anchor, flow
+        return YSeq(line, col), _ITEM, e.anchor, flow
+
+    def _close(self, value: YMap | YSeq, merges: _Merges | None, anchor: str | None, size: int, flow: bool) -> None:
+        """A mapping or sequence ends: apply its merge keys, let its anchor name it."""
+        if merges:
+            assert isinstance(value, YMap)  # only a mapping has '<<' keys
+            self.merge(value, merges)
+        if anchor is not None and self._anchors.get(anchor) is _OPEN:
+            self._anchors[anchor] = (value, size)
+        if flow:
+            self._open_flow = self._flows.pop()
+
+    def _alias(self, e: _Event, off: int) -> tuple[Any, int, int, int]:
+        """The value an alias names: (value, line, column, number of its nodes)."""
+        m = e.start_mark
+        line = m.line + 1 + off
+        col = m.column + 1
+        name = e.anchor or ""  # an alias event always names its anchor
+        entry = self._anchors.get(name)
+        if entry is None:
+            raise YamlError(f"undefined alias '*{_short_text(name)}'", line, col)
+        if entry is _OPEN:
+            raise YamlError(f"recursive alias: '*{_short_text(name)}' is inside the node it refers to", line, col)
+        value, size = cast(_Anchored, entry)
+        self._alias_nodes += size
+        max_alias = self.limits.max_alias_nodes
+        if self._alias_nodes > max_alias:
+            raise YamlError(
+                f"alias expansion limit exceeded (more than {max_alias} nodes reached through aliases)", line, col
+            )
+        return value, line, col, size
 
     @staticmethod
-    def merge(value: YMap, merges: list) -> None:
+    def merge(value: YMap, merges: _Merges) -> None:
         """YAML 1.1 merge keys: explicit keys win, then earlier sources."""
         for src, line, col in merges:
             sources = src if isinstance(src, list) else [src]
@@ -578,6 +611,64 @@ class _Builder:
                     if k not in value:
                         value[k] = v
                         value._pos[k] = m._pos.get(k, (m.line, m.col, m.line, m.col))
+
+
+def _scalar_key(e: _ScalarEvent, line: int, col: int) -> Any:
+    """The key a scalar makes: its text, or _MERGE for ``<<`` (plain) and ``!!merge``."""
+    text = e.value
+    tag = e.ctag
+    if tag is None:
+        return _MERGE if (text == "<<" and not e.style) else text
+    tag = str(tag)
+    if tag == YAML_TAG + "merge":
+        return _MERGE
+    if tag.startswith("!") or tag in _KEY_TAGS:
+        return text
+    raise YamlError(f"unsupported YAML tag {_short_text(tag)!r}: only standard tags are read", line, col)
+
+
+def _alias_key(value: Any, line: int, col: int) -> str:
+    """The key an alias makes: the text of the scalar it names."""
+    if isinstance(value, (dict, list)):
+        raise YamlError("unhashable key: an alias to a sequence or mapping used as a mapping key", line, col)
+    return value if isinstance(value, str) else _key_text(value)
+
+
+def _add_merge(merges: _Merges | None, value: Any, line: int, col: int) -> _Merges:
+    """The merge sources of a mapping, with the value of one more '<<' key."""
+    if merges is None:
+        merges = []
+    merges.append((value, line, col))
+    return merges
+
+
+def _duplicate_key(key: Any, first: int, line: int, col: int) -> LoadError:
+    return LoadError(
+        f"duplicate key {_short_text(str(key), 80)!r} at lines {first} and {line} "
+        "(the last value is used, as Kubernetes does)",
+        line,
+        col,
+        checked=True,
+    )
+
+
+def _tagged_value(tag: str, text: str, line: int, col: int) -> Any:
+    """A scalar value with an explicit tag."""
+    if tag.startswith("!"):
+        return text  # an application's local tag (!ENV, !reference): plain data
+    if tag.startswith(YAML_TAG):
+        return _tagged_scalar(tag, text, line, col)
+    raise YamlError(f"unsupported YAML tag {_short_text(tag)!r}: only standard tags are read", line, col)
+
+
+def _check_collection_tag(tag: str, is_map: bool, line: int, col: int) -> None:
+    """A mapping or sequence may carry a local tag or its own standard one (``!!map``, ``!!seq``)."""
+    want = YAML_TAG + ("map" if is_map else "seq")
+    if not tag.startswith("!") and tag != want:
+        what = "mapping" if is_map else "sequence"
+        raise YamlError(
+            f"unsupported YAML tag {_short_text(_tag_name(tag))!r} on a {what}: only standard tags are read", line, col
+        )
 
 
 def _key_text(value: Any) -> str:
@@ -593,14 +684,15 @@ def _key_text(value: Any) -> str:
 
 def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str] | None = None) -> _StopStream:
     """A parser error as a message at the line where the fix most likely goes."""
-    mark = getattr(exc, "problem_mark", None)
-    cmark = getattr(exc, "context_mark", None)
+    # a MarkedYAMLError's parts (ruamel.yaml's or the C parser's); other exceptions have none
+    mark: _Mark | None = getattr(exc, "problem_mark", None)
+    cmark: _Mark | None = getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None)
     context = getattr(exc, "context", None)
-    if mark is None and cmark is None:
-        first = str(exc).split("\n")[0] or type(exc).__name__
-        return _StopStream(f"not valid YAML: {_short_text(first, 200)}", 1 + off)
     if mark is None:
+        if cmark is None:
+            first = str(exc).split("\n")[0] or type(exc).__name__
+            return _StopStream(f"not valid YAML: {_short_text(first, 200)}", 1 + off)
         mark = cmark
     line, col = mark.line + 1 + off, mark.column + 1
     problem = str(problem or "syntax error")
@@ -608,14 +700,22 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
         return _StopStream("tab character in indentation (YAML indentation must use spaces)", line, col)
     if opened is not None and opened[0] < line:
         # a bracket left open: where it was opened is where the fix goes
-        return _StopStream(f"flow {opened[2]} opened here is not closed, or has a syntax error: {problem} "
-                           f"at line {line}, column {col}", opened[0], opened[1])
+        return _StopStream(
+            f"flow {opened[2]} opened here is not closed, or has a syntax error: {problem} "
+            f"at line {line}, column {col}",
+            opened[0],
+            opened[1],
+        )
     if context and cmark is not None:
         cl, cc = cmark.line + 1 + off, cmark.column + 1
         if str(context).startswith(("while scanning a quoted scalar", "while parsing a flow")) and cl < line:
             what = str(context).replace("while scanning ", "").replace("while parsing ", "")
-            return _StopStream(f"{what.removeprefix('a ')} opened here is not closed, or has a syntax error: "
-                               f"{problem} at line {line}, column {col}", cl, cc)
+            return _StopStream(
+                f"{what.removeprefix('a ')} opened here is not closed, or has a syntax error: "
+                f"{problem} at line {line}, column {col}",
+                cl,
+                cc,
+            )
         if (cl, cc) != (line, col):
             return _StopStream(f"{problem} ({context} at line {cl})", line, col)
         return _StopStream(f"{context}: {problem}", line, col)
@@ -655,7 +755,7 @@ def _check_lines(text: str, limits: Limits, line_offset: int = 0) -> None:
         lineno += 1
 
 
-def iter_chunks(text: str):
+def iter_chunks(text: str) -> Iterator[tuple[int, int, str]]:
     """Split a stream at ``---`` document markers (which YAML forbids inside content).
 
     Yields (number of lines before the chunk, character offset, chunk text).
@@ -698,7 +798,7 @@ def load_yaml(text: str, limits: Limits = Limits()) -> list[Document]:
     return docs
 
 
-def _run_with_fallback(builder: "_Builder", text: str, off: int, docs: list[Document]):
+def _run_with_fallback(builder: _Builder, text: str, off: int, docs: list[Document]) -> tuple[YamlError, int] | None:
     """Read with libyaml; where its old scanner rejects a colon inside a flow
     collection's plain scalar (``{role: arn:aws:iam::1:role/x}``, which YAML
     1.2, newer libyaml and Kubernetes' go-yaml accept), read that text again
@@ -721,12 +821,12 @@ def _run_with_fallback(builder: "_Builder", text: str, off: int, docs: list[Docu
 # --------------------------------------------------------------------- JSON
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def _json_pairs(pairs):
-    seen = set()
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
     for k, _ in pairs:
         if k in seen:
             raise ValueError(f"duplicate key {k[:80]!r}")
@@ -734,8 +834,10 @@ def _json_pairs(pairs):
     return dict(pairs)
 
 
-_LONE_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|"
-                             r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|"
+    r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def check_json(text: str, limits: Limits = Limits()) -> LoadError | None:
@@ -831,7 +933,7 @@ def load_json(text: str, limits: Limits = Limits()) -> list[Document]:
 
 def _wrap(value: Any, line: int = 1) -> Any:
     """JSON data as YMap/YSeq (line 1 everywhere), without recursion."""
-    root_box: list = [None]
+    root_box: list[Any] = [None]
     stack: list[tuple[Any, Any, Any]] = [(value, root_box, 0)]
     while stack:
         v, parent, key = stack.pop()

@@ -1,4 +1,4 @@
-"""What the CI parsers share: the reader they follow files through, the errors they report, node lines.
+"""What the CI parsers share: the reader they follow files through, the errors they report, command lines.
 
 The parsers never touch the file system: the loader gives them a :data:`Reader`
 (display path -> the data of the file's parsed YAML documents, or None when the
@@ -9,10 +9,12 @@ fill into GC001 load errors, in the order found.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from guidecheck.parsers.ci.model import Project
+from guidecheck.parsers.yaml import key_line, value_line
 
 MAX_DEPTH = 8  # nested reusable workflows, composite actions, includes, extends
 
@@ -55,6 +57,7 @@ class Parse:
 
 # ---------------------------------------------------------------- values and their lines
 
+
 def scalar(v: Any) -> str | None:
     """A scalar as text (booleans as YAML writes them); None for mappings, lists and null."""
     if isinstance(v, bool):
@@ -76,18 +79,6 @@ def type_name(v: Any) -> str:
     if isinstance(v, (int, float)):
         return "a number"
     return "null" if v is None else type(v).__name__
-
-
-def key_line(node: Any, key: Any, default: int = 1) -> int:
-    return node.key_line(key) if hasattr(node, "key_line") and key in node else getattr(node, "line", default)
-
-
-def value_line(node: Any, key: Any, default: int = 1) -> int:
-    return node.value_line(key) if hasattr(node, "value_line") and key in node else getattr(node, "line", default)
-
-
-def item_line(seq: Any, i: int, default: int = 1) -> int:
-    return seq.item_line(i) if hasattr(seq, "item_line") else getattr(seq, "line", default)
 
 
 def run_line(node: Any, key: str, text: str) -> int:

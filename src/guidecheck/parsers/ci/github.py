@@ -15,9 +15,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from guidecheck.parsers.ci.common import (MAX_DEPTH, Parse, PipelineError, Reader, item_line, key_line,
-                                          norm_local, run_line, scalar, type_name, value_line)
+from guidecheck.parsers.ci.common import (
+    MAX_DEPTH,
+    Parse,
+    PipelineError,
+    Reader,
+    norm_local,
+    run_line,
+    scalar,
+    type_name,
+)
 from guidecheck.parsers.ci.model import Job, PipelineFile, Project, Step, Trigger
+from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
 
 _INPUT_EXPR = re.compile(r"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}")
 _INPUT_COND = re.compile(r"^\s*(?:\$\{\{)?\s*inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'\s*(?:\}\})?\s*$")
@@ -52,21 +61,23 @@ class _Workflow:
 
 def _parse_workflow(ctx: Parse, path: str, data: Any) -> _Workflow | None:
     if not isinstance(data, dict):
-        ctx.error(path, f"a workflow is a mapping with on: and jobs:, not {type_name(data)}",
-                  getattr(data, "line", 1))
+        ctx.error(path, f"a workflow is a mapping with on: and jobs:, not {type_name(data)}", line_of(data))
         return None
     wf = _Workflow(path, data)
     on_key = True if True in data else ("on" if "on" in data else None)  # YAML 1.1 reads `on` as true
     if on_key is None:
-        ctx.error(path, "workflow has no 'on:' (its triggers)", getattr(data, "line", 1))
+        ctx.error(path, "workflow has no 'on:' (its triggers)", line_of(data))
     else:
         wf.triggers = _github_triggers(ctx, path, data, on_key)
     events = {t.event for t in wf.triggers}
     wf.reusable = bool(events) and events <= {"workflow_call"}
     jobs = data.get("jobs")
     if not isinstance(jobs, dict):
-        ctx.error(path, "workflow 'jobs:' must be a mapping of job ids to jobs"
-                  if "jobs" in data else "workflow has no 'jobs:'", key_line(data, "jobs"))
+        ctx.error(
+            path,
+            "workflow 'jobs:' must be a mapping of job ids to jobs" if "jobs" in data else "workflow has no 'jobs:'",
+            key_line(data, "jobs"),
+        )
         return wf
     for jid, job in jobs.items():
         if _check_job(ctx, path, jobs, jid, job):
@@ -96,8 +107,9 @@ def _check_job(ctx: Parse, path: str, jobs: Any, jid: Any, job: Any) -> bool:
         ctx.error(path, f"job '{jid}': 'needs:' must be a job id or a list of them", key_line(job, "needs"))
     env = job.get("environment")
     if env is not None and not isinstance(env, (str, dict)):
-        ctx.error(path, f"job '{jid}': 'environment:' must be a name or a mapping with name:",
-                  key_line(job, "environment"))
+        ctx.error(
+            path, f"job '{jid}': 'environment:' must be a name or a mapping with name:", key_line(job, "environment")
+        )
     return True
 
 
@@ -220,20 +232,38 @@ def check_workflow(path: str, data: Any) -> list[PipelineError]:
     return ctx.errors
 
 
-def _github_job(ctx: Parse, project: Project, workflows: dict[str, _Workflow], wf: _Workflow, jid: str,
-                job: Any, file: str, triggers: list[Trigger], inputs: dict[str, str], prefix: str,
-                stack: list[str], pf: PipelineFile, caller_needs: list[str] | None = None,
-                caller_label: str | None = None) -> None:
+def _github_job(
+    ctx: Parse,
+    project: Project,
+    workflows: dict[str, _Workflow],
+    wf: _Workflow,
+    jid: str,
+    job: Any,
+    file: str,
+    triggers: list[Trigger],
+    inputs: dict[str, str],
+    prefix: str,
+    stack: list[str],
+    pf: PipelineFile,
+    caller_needs: list[str] | None = None,
+    caller_label: str | None = None,
+) -> None:
     name = scalar(job.get("name"))
     label = name or jid
     if caller_label:
         label = f"{caller_label} / {label}"
     wid = prefix or wf.path.rsplit("/", 1)[-1] + ":"
-    j = Job("github", wid + jid, wf.path, key_line(wf.data.get("jobs"), jid), name=label, file=file,
-            triggers=list(triggers))
+    j = Job(
+        "github", wid + jid, wf.path, key_line(wf.data.get("jobs"), jid), name=label, file=file, triggers=list(triggers)
+    )
     needs = job.get("needs")
-    needs_list = [needs] if isinstance(needs, str) else [n for n in needs if isinstance(n, str)] \
-        if isinstance(needs, list) else []
+    needs_list = (
+        [needs]
+        if isinstance(needs, str)
+        else [n for n in needs if isinstance(n, str)]
+        if isinstance(needs, list)
+        else []
+    )
     j.needs = [wid + n for n in needs_list] + list(caller_needs or [])
     env = job.get("environment")
     if isinstance(env, str):
@@ -253,8 +283,9 @@ def _github_job(ctx: Parse, project: Project, workflows: dict[str, _Workflow], w
         if uses.startswith("./"):
             _call_workflow(ctx, project, workflows, wf, j, job, file, triggers, inputs, stack, pf)
         else:
-            project.notes.append(f"remote reusable workflow {uses} ({wf.path}:{key_line(job, 'uses')}) "
-                                 "is recorded, not fetched")
+            project.notes.append(
+                f"remote reusable workflow {uses} ({wf.path}:{key_line(job, 'uses')}) is recorded, not fetched"
+            )
         return
     steps = job.get("steps")
     if isinstance(steps, list):
@@ -280,20 +311,31 @@ def _job_images(job: Any) -> list[str]:
     return images
 
 
-def _call_workflow(ctx: Parse, project: Project, workflows: dict[str, _Workflow], wf: _Workflow, j: Job,
-                   job: Any, file: str, triggers: list[Trigger], inputs: dict[str, str], stack: list[str],
-                   pf: PipelineFile) -> None:
+def _call_workflow(
+    ctx: Parse,
+    project: Project,
+    workflows: dict[str, _Workflow],
+    wf: _Workflow,
+    j: Job,
+    job: Any,
+    file: str,
+    triggers: list[Trigger],
+    inputs: dict[str, str],
+    stack: list[str],
+    pf: PipelineFile,
+) -> None:
     """Inline the jobs of the local reusable workflow that job ``j`` calls (``uses: ./...``)."""
     uses = j.uses or ""
     target = norm_local(project, uses.split("@", 1)[0])
     callee = workflows.get(target) if target else None
     if callee is None or target is None:
-        project.notes.append(f"reusable workflow {uses} ({wf.path}:{key_line(job, 'uses')}) "
-                             "is not in the scanned tree")
+        project.notes.append(f"reusable workflow {uses} ({wf.path}:{key_line(job, 'uses')}) is not in the scanned tree")
         return
     if target in stack or len(stack) >= MAX_DEPTH:
-        project.notes.append(f"reusable workflow {uses} ({wf.path}:{key_line(job, 'uses')}) "
-                             "calls itself (cycle) or nests too deep; not followed")
+        project.notes.append(
+            f"reusable workflow {uses} ({wf.path}:{key_line(job, 'uses')}) "
+            "calls itself (cycle) or nests too deep; not followed"
+        )
         return
     callee.called = True
     with_ = job.get("with")
@@ -304,8 +346,22 @@ def _call_workflow(ctx: Parse, project: Project, workflows: dict[str, _Workflow]
             if isinstance(k, str) and sv is not None:
                 call_inputs[k] = _subst_inputs(sv, inputs)
     for cjid, cjob in callee.jobs.items():
-        _github_job(ctx, project, workflows, callee, cjid, cjob, file, triggers, call_inputs,
-                    j.id + "/", stack + [target], pf, caller_needs=list(j.needs), caller_label=j.name)
+        _github_job(
+            ctx,
+            project,
+            workflows,
+            callee,
+            cjid,
+            cjob,
+            file,
+            triggers,
+            call_inputs,
+            j.id + "/",
+            stack + [target],
+            pf,
+            caller_needs=list(j.needs),
+            caller_label=j.name,
+        )
 
 
 def _input_defaults(data: Any) -> dict[str, str]:
@@ -323,8 +379,9 @@ def _input_defaults(data: Any) -> dict[str, str]:
     return out
 
 
-def _github_steps(ctx: Parse, project: Project, path: str, steps: list[Any], inputs: dict[str, str],
-                  via: str | None, stack: list[str]) -> list[Step]:
+def _github_steps(
+    ctx: Parse, project: Project, path: str, steps: list[Any], inputs: dict[str, str], via: str | None, stack: list[str]
+) -> list[Step]:
     out: list[Step] = []
     for i, st in enumerate(steps):
         if not isinstance(st, dict):
@@ -369,7 +426,7 @@ def _composite(ctx: Parse, project: Project, step: Step, stack: list[str]) -> li
     data = ctx.data(path)
     if not isinstance(data, dict):
         if data is not None:
-            ctx.error(path, "an action metadata file is a mapping (name:, runs:)", getattr(data, "line", 1))
+            ctx.error(path, "an action metadata file is a mapping (name:, runs:)", line_of(data))
         return []
     runs = data.get("runs")
     if not isinstance(runs, dict):
@@ -378,8 +435,11 @@ def _composite(ctx: Parse, project: Project, step: Step, stack: list[str]) -> li
     using = scalar(runs.get("using")) or ""
     if using == "docker":
         img = scalar(runs.get("image"))
-        return [Step(path, key_line(runs, "image"), name=f"docker action {img}", uses=f"docker://{img}", via=path)] \
-            if img else []
+        return (
+            [Step(path, key_line(runs, "image"), name=f"docker action {img}", uses=f"docker://{img}", via=path)]
+            if img
+            else []
+        )
     if using != "composite":
         return []  # a JavaScript action: its code is not a pipeline
     if path in stack or len(stack) >= MAX_DEPTH:
@@ -393,4 +453,3 @@ def _composite(ctx: Parse, project: Project, step: Step, stack: list[str]) -> li
         if not isinstance(st, dict):
             ctx.error(path, f"composite action step {i + 1} must be a mapping", item_line(steps, i))
     return _github_steps(ctx, project, path, steps, dict(step.with_), path, stack + [path])
-

@@ -16,17 +16,30 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from guidecheck.parsers.ci.common import (MAX_DEPTH, Parse, PipelineError, Reader, item_line, key_line,
-                                          norm_local, scalar, type_name, value_line)
+from guidecheck.parsers.ci.common import MAX_DEPTH, Parse, PipelineError, Reader, norm_local, scalar, type_name
 from guidecheck.parsers.ci.model import Include, Job, PipelineFile, Project, Step, Trigger
+from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
 
 # GitLab top-level keywords that are not jobs
-GITLAB_GLOBALS = frozenset({
-    "image", "services", "stages", "types", "before_script", "after_script", "variables", "cache",
-    "include", "default", "workflow", "spec",
-})
+GITLAB_GLOBALS = frozenset(
+    {
+        "image",
+        "services",
+        "stages",
+        "types",
+        "before_script",
+        "after_script",
+        "variables",
+        "cache",
+        "include",
+        "default",
+        "workflow",
+        "spec",
+    }
+)
 GITLAB_DEFAULT_STAGES = [".pre", "build", "test", "deploy", ".post"]
 
 Keyword = tuple[Any, str, int]  # a keyword's value, and the display path and line it was written at
@@ -96,8 +109,7 @@ def _gitlab(ctx: Parse, project: Project, main: str, parent: Job | None = None, 
         keys = _gitlab_resolve(ctx, entries, name, resolved, [], remote_includes)
         if keys is None:
             continue
-        job = _gitlab_job(ctx, project, e, keys, default_map, globals_, stages, entries, resolved,
-                          remote_includes)
+        job = _gitlab_job(ctx, project, e, keys, default_map, globals_, stages, entries, resolved, remote_includes)
         if job is not None:
             made.append((job, keys))
     ids = {j.id for j, _ in made}
@@ -137,7 +149,7 @@ def _created_triggers(triggers: list[Trigger], allowed: set[str] | None) -> list
     created = allowed if allowed is not None else {"push", "merge_request"}
     expanded: list[Trigger] = []
     for t in triggers:
-        for ev in (sorted(created) if t.event == "*" else [t.event]):
+        for ev in sorted(created) if t.event == "*" else [t.event]:
             if (allowed is None or ev in allowed) and all(x.event != ev for x in expanded):
                 expanded.append(Trigger(ev, t.path, t.line, t.detail))
     return expanded
@@ -158,25 +170,25 @@ def _child_pipelines(ctx: Parse, project: Project, job: Job, trig: Keyword | Non
     """Follow ``trigger: include:`` of a local file (a child pipeline); note what is not followed."""
     if trig is None or not isinstance(trig[0], dict) or "include" not in trig[0]:
         if trig is not None and isinstance(trig[0], (str, dict)):
-            project.notes.append(f"job '{job.label}' ({job.where()}) triggers another project's pipeline; "
-                                 "not followed")
+            project.notes.append(f"job '{job.label}' ({job.where()}) triggers another project's pipeline; not followed")
         return
     inc = trig[0]["include"]
     items = inc if isinstance(inc, list) else [inc]
     for item in items:
         ref = item if isinstance(item, str) else item.get("local") if isinstance(item, dict) else None
         if not isinstance(ref, str):
-            project.notes.append(f"child pipeline of job '{job.label}' ({job.where()}) is not a local file; "
-                                 "not followed")
+            project.notes.append(
+                f"child pipeline of job '{job.label}' ({job.where()}) is not a local file; not followed"
+            )
             continue
         child = norm_local(project, ref)
         if child is None or not ctx.exists(child):
-            ctx.error(trig[1], f"job '{job.label}': child pipeline {ref} does not exist in the repository",
-                      trig[2])
+            ctx.error(trig[1], f"job '{job.label}': child pipeline {ref} does not exist in the repository", trig[2])
             continue
         if depth >= MAX_DEPTH or any(f.path == child for f in project.files):
-            project.notes.append(f"child pipeline {ref} ({trig[1]}:{trig[2]}) already read or nested too "
-                                 "deep; not followed again")
+            project.notes.append(
+                f"child pipeline {ref} ({trig[1]}:{trig[2]}) already read or nested too deep; not followed again"
+            )
             continue
         _gitlab(ctx, project, child, parent=job, depth=depth + 1)
 
@@ -199,8 +211,17 @@ def _workflow_events(ctx: Parse, workflow: Keyword | None) -> set[str] | None:
     return events
 
 
-def _gitlab_file(ctx: Parse, project: Project, pf: PipelineFile, path: str, entries: dict[str, _Entry],
-                 globals_: Keywords, seen: list[str], depth: int, main: str) -> None:
+def _gitlab_file(
+    ctx: Parse,
+    project: Project,
+    pf: PipelineFile,
+    path: str,
+    entries: dict[str, _Entry],
+    globals_: Keywords,
+    seen: list[str],
+    depth: int,
+    main: str,
+) -> None:
     if path in seen:
         return
     seen.append(path)
@@ -214,7 +235,7 @@ def _gitlab_file(ctx: Parse, project: Project, pf: PipelineFile, path: str, entr
     if data is None:
         return
     if not isinstance(data, dict):
-        ctx.error(path, "a GitLab CI file is a mapping of jobs and keywords", getattr(data, "line", 1))
+        ctx.error(path, "a GitLab CI file is a mapping of jobs and keywords", line_of(data))
         return
     if data.get("include") is not None:
         for include in _gitlab_includes(ctx, project, path, data):
@@ -233,8 +254,7 @@ def _gitlab_file(ctx: Parse, project: Project, pf: PipelineFile, path: str, entr
     _gitlab_keys(ctx, path, data, entries, globals_)
 
 
-def _gitlab_keys(ctx: Parse, path: str, data: dict[Any, Any], entries: dict[str, _Entry],
-                 globals_: Keywords) -> None:
+def _gitlab_keys(ctx: Parse, path: str, data: dict[Any, Any], entries: dict[str, _Entry], globals_: Keywords) -> None:
     """A file's top-level keys: global keywords into ``globals_``, jobs and templates into ``entries``."""
     for key, value in data.items():
         if not isinstance(key, str):
@@ -269,8 +289,9 @@ def _gitlab_includes(ctx: Parse, project: Project, path: str, data: Any) -> list
     out = _include_entries(ctx, path, data)
     for include in out:
         if include.kind != "local":
-            project.notes.append(f"{include.kind} include {include.ref} ({include.path}:{include.line}) "
-                                 "is recorded, not fetched")
+            project.notes.append(
+                f"{include.kind} include {include.ref} ({include.path}:{include.line}) is recorded, not fetched"
+            )
             continue
         _resolve_local(ctx, project, path, include)
     return out
@@ -325,8 +346,9 @@ def _resolve_local(ctx: Parse, project: Project, path: str, include: Include) ->
     rel = ref.lstrip("/")
     if any(c in rel for c in "*?["):
         rx = _glob_regex(posixpath.normpath(rel))
-        matches = [project.display(m) for m in sorted(project.inventory)
-                   if rx.match(m) and m.endswith((".yml", ".yaml"))]
+        matches = [
+            project.display(m) for m in sorted(project.inventory) if rx.match(m) and m.endswith((".yml", ".yaml"))
+        ]
         include.resolved = matches
         if not matches:
             ctx.error(path, f"local include {ref} matches no file in the repository", include.line)
@@ -335,10 +357,11 @@ def _resolve_local(ctx: Parse, project: Project, path: str, include: Include) ->
     if target is None:
         ctx.error(path, f"local include {ref} points outside the repository; not followed", include.line)
         return
-    relp = target[len(project.root) + 1:] if project.root else target
+    relp = target[len(project.root) + 1 :] if project.root else target
     if relp not in project.inventory:
-        ctx.error(path, f"local include {ref} does not exist in the repository (GitLab fails the pipeline)",
-                  include.line)
+        ctx.error(
+            path, f"local include {ref} does not exist in the repository (GitLab fails the pipeline)", include.line
+        )
         return
     if not relp.endswith((".yml", ".yaml")):
         ctx.error(path, f"local include {ref} is not a YAML file", include.line)
@@ -346,7 +369,7 @@ def _resolve_local(ctx: Parse, project: Project, path: str, include: Include) ->
     include.resolved = [target]
 
 
-def _glob_regex(pattern: str) -> "re.Pattern[str]":
+def _glob_regex(pattern: str) -> re.Pattern[str]:
     """GitLab's local include wildcards: ``*`` within a directory, ``**`` across directories."""
     out = []
     i = 0
@@ -366,8 +389,9 @@ def _glob_regex(pattern: str) -> "re.Pattern[str]":
     return re.compile("^" + "".join(out) + "$")
 
 
-def _gitlab_resolve(ctx: Parse, entries: dict[str, _Entry], name: str, memo: Resolved, stack: list[str],
-                    remote: bool) -> Keywords | None:
+def _gitlab_resolve(
+    ctx: Parse, entries: dict[str, _Entry], name: str, memo: Resolved, stack: list[str], remote: bool
+) -> Keywords | None:
     if name in memo:
         return memo[name]
     e = entries[name]
@@ -381,13 +405,13 @@ def _gitlab_resolve(ctx: Parse, entries: dict[str, _Entry], name: str, memo: Res
             parents = []
         for parent in parents:
             if parent in stack or parent == name or len(stack) >= MAX_DEPTH:
-                ctx.error(path, f"job '{name}': 'extends: {parent}' is circular or nests deeper than "
-                                f"{MAX_DEPTH} levels", line)
+                ctx.error(
+                    path, f"job '{name}': 'extends: {parent}' is circular or nests deeper than {MAX_DEPTH} levels", line
+                )
                 continue
             if parent not in entries:
                 if not remote:
-                    ctx.error(path, f"job '{name}': 'extends: {parent}' names no job or template in the "
-                                    "pipeline", line)
+                    ctx.error(path, f"job '{name}': 'extends: {parent}' names no job or template in the pipeline", line)
                 continue
             pk = _gitlab_resolve(ctx, entries, parent, memo, stack + [name], remote)
             if pk is None:
@@ -407,15 +431,28 @@ def _gitlab_resolve(ctx: Parse, entries: dict[str, _Entry], name: str, memo: Res
     return own.keys
 
 
-def _flatten_script(ctx: Parse, value: Any, path: str, line: int, entries: dict[str, _Entry], memo: Resolved,
-                    remote: bool, out: list[tuple[str, int, str]], depth: int = 0) -> None:
+def _flatten_script(
+    ctx: Parse,
+    value: Any,
+    path: str,
+    line: int,
+    entries: dict[str, _Entry],
+    memo: Resolved,
+    remote: bool,
+    out: list[tuple[str, int, str]],
+    depth: int = 0,
+) -> None:
     """Commands of a script keyword as (command, line, path); ``!reference [job, key]`` resolved."""
     if isinstance(value, str):
         # a block scalar (| or >) ends with a newline and starts on the line after its indicator
         out.append((value, line + 1 if value.endswith("\n") else line, path))
     elif isinstance(value, list):
-        if (len(value) in (2, 3) and all(isinstance(x, str) for x in value) and value[0] in entries
-                and depth < MAX_DEPTH):  # !reference [.job, script]
+        if (
+            len(value) in (2, 3)
+            and all(isinstance(x, str) for x in value)
+            and value[0] in entries
+            and depth < MAX_DEPTH
+        ):  # !reference [.job, script]
             ref = _gitlab_resolve(ctx, entries, value[0], memo, [], remote)
             node = ref.get(value[1]) if ref else None
             if node is not None:
@@ -440,21 +477,42 @@ _CI_SOURCE = re.compile(r"\$CI_PIPELINE_SOURCE\s*==\s*[\"']?([a-z_]+)")
 def _gitlab_rule_events(cond: str) -> list[str]:
     m = _CI_SOURCE.findall(cond)
     if m:
-        mapping = {"push": "push", "merge_request_event": "merge_request", "schedule": "schedule",
-                   "web": "manual", "api": "manual", "trigger": "manual", "pipeline": "pipeline",
-                   "parent_pipeline": "pipeline", "chat": "manual", "external_pull_request_event": "pull_request"}
+        mapping = {
+            "push": "push",
+            "merge_request_event": "merge_request",
+            "schedule": "schedule",
+            "web": "manual",
+            "api": "manual",
+            "trigger": "manual",
+            "pipeline": "pipeline",
+            "parent_pipeline": "pipeline",
+            "chat": "manual",
+            "external_pull_request_event": "pull_request",
+        }
         return sorted({mapping.get(x, x) for x in m})
-    if re.search(r"\$CI_COMMIT_TAG\b(?!\s*==\s*null)", cond) and not re.search(r"!\s*\$CI_COMMIT_TAG|"
-                                                                               r"\$CI_COMMIT_TAG\s*==\s*null", cond):
+    if re.search(r"\$CI_COMMIT_TAG\b(?!\s*==\s*null)", cond) and not re.search(
+        r"!\s*\$CI_COMMIT_TAG|"
+        r"\$CI_COMMIT_TAG\s*==\s*null",
+        cond,
+    ):
         return ["tag"]
     if "CI_MERGE_REQUEST" in cond:
         return ["merge_request"]
     return ["push"]
 
 
-def _gitlab_job(ctx: Parse, project: Project, e: _Entry, keys: Keywords, default_map: dict[Any, Any],
-                globals_: Keywords,
-                stages: list[str], entries: dict[str, _Entry], memo: Resolved, remote: bool) -> Job | None:
+def _gitlab_job(
+    ctx: Parse,
+    project: Project,
+    e: _Entry,
+    keys: Keywords,
+    default_map: dict[Any, Any],
+    globals_: Keywords,
+    stages: list[str],
+    entries: dict[str, _Entry],
+    memo: Resolved,
+    remote: bool,
+) -> Job | None:
     j = Job("gitlab", e.name, e.path, e.line, name=e.name, file=project.main or e.path)
     inherit = keys.get("inherit", (None,))[0]
     use_default = not (isinstance(inherit, dict) and inherit.get("default") is False)
@@ -491,8 +549,9 @@ def _job_stage(ctx: Parse, e: _Entry, stage: Keyword | None, stages: list[str], 
     return None
 
 
-def _job_script(ctx: Parse, e: _Entry, kw: Callable[[str], Keyword | None], entries: dict[str, _Entry],
-                memo: Resolved, remote: bool) -> list[Step]:
+def _job_script(
+    ctx: Parse, e: _Entry, kw: Callable[[str], Keyword | None], entries: dict[str, _Entry], memo: Resolved, remote: bool
+) -> list[Step]:
     """before_script, script and after_script commands, one step each."""
     cmds: list[tuple[str, int, str]] = []
     for key in ("before_script", "script", "after_script"):
@@ -551,9 +610,18 @@ def _job_environment(ctx: Parse, e: _Entry, j: Job, env: Keyword | None) -> None
         ctx.error(p, f"job '{e.name}': 'environment:' must be a name or a mapping with name:", ln)
 
 
-_ONLY_EVENTS = {"schedules": "schedule", "web": "manual", "api": "manual", "triggers": "manual",
-                "pipelines": "pipeline", "tags": "tag", "merge_requests": "merge_request",
-                "external_pull_requests": "pull_request", "chat": "manual", "pushes": "push"}
+_ONLY_EVENTS = {
+    "schedules": "schedule",
+    "web": "manual",
+    "api": "manual",
+    "triggers": "manual",
+    "pipelines": "pipeline",
+    "tags": "tag",
+    "merge_requests": "merge_request",
+    "external_pull_requests": "pull_request",
+    "chat": "manual",
+    "pushes": "push",
+}
 
 
 def _job_when(ctx: Parse, e: _Entry, j: Job, keys: Keywords) -> None:
@@ -588,8 +656,9 @@ def _only_events(j: Job, ov: Any) -> set[str]:
     return {_ONLY_EVENTS.get(r, "push") for r in refs if isinstance(r, str)}
 
 
-def _rules_events(ctx: Parse, e: _Entry, j: Job, rules: Keyword | None, when: Keyword | None
-                  ) -> tuple[set[str], list[tuple[str, int]], list[tuple[str, int]]]:
+def _rules_events(
+    ctx: Parse, e: _Entry, j: Job, rules: Keyword | None, when: Keyword | None
+) -> tuple[set[str], list[tuple[str, int]], list[tuple[str, int]]]:
     """(events, manual rules, automatic rules) of a job's ``rules:``; their conditions added to the job."""
     events: set[str] = set()
     manual_rules: list[tuple[str, int]] = []
@@ -619,4 +688,4 @@ def _rules_events(ctx: Parse, e: _Entry, j: Job, rules: Keyword | None, when: Ke
 
 
 def _vline_for(value: Any, line: int) -> int:
-    return getattr(value, "line", line) if isinstance(value, list) else line
+    return line_of(value, line) if isinstance(value, list) else line

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from guidecheck.parsers.ci.model import Job, PipelineFile, Project, Step, Trigger
 
 _J_STAGE = re.compile(r"""\bstage\s*\(\s*(?:name\s*:\s*)?(['"])(.*?)\1""")
-_J_STEP = re.compile(r"""\b(sh|bat|powershell|pwsh)\b\s*(?:\(\s*)?"""
-                     r"""(?:(?:label\s*:\s*(['"]).*?\2\s*,\s*)?script\s*:\s*)?('''|\"\"\"|'|")""")
+_J_STEP = re.compile(
+    r"""\b(sh|bat|powershell|pwsh)\b\s*(?:\(\s*)?"""
+    r"""(?:(?:label\s*:\s*(['"]).*?\2\s*,\s*)?script\s*:\s*)?('''|\"\"\"|'|")"""
+)
 _J_INPUT = re.compile(r"\binput\s*(?:\(|\{|message\s*:|['\"])")
 _J_DOCKER = re.compile(r"\bdocker\.(build|image)\s*\(|\.push\s*\(")
 _J_CRON = re.compile(r"\b(?:cron|pollSCM)\s*\(")
@@ -63,8 +65,13 @@ def scan_jenkinsfile(text: str, path: str) -> tuple[list[Job], list[Trigger]]:
         stages.job_for(m.start()).steps.append(Step(path, first, name=m.group(1), run=script.strip("\n")))
     for m in _J_DOCKER.finditer(masked):
         job = stages.job_for(m.start())
-        what = "docker push (Docker Pipeline .push())" if m.group(0).startswith(".push") else \
-            f"docker build (Docker Pipeline docker.{m.group(1)})" if m.group(1) == "build" else None
+        what = (
+            "docker push (Docker Pipeline .push())"
+            if m.group(0).startswith(".push")
+            else f"docker build (Docker Pipeline docker.{m.group(1)})"
+            if m.group(1) == "build"
+            else None
+        )
         if what:
             job.steps.append(Step(path, line_of(m.start()), name="docker", run=what))
     for m in _J_INPUT.finditer(masked):
@@ -115,7 +122,7 @@ def _mask(text: str) -> str:
                     code[k] = " "
             i = j
         elif text.startswith(("'''", '"""'), i):
-            q = text[i:i + 3]
+            q = text[i : i + 3]
             j = text.find(q, i + 3)
             j = n if j < 0 else j
             for k in range(i + 3, j):
@@ -150,7 +157,7 @@ def _stage_blocks(text: str, masked: str, line_of: Callable[[int], int]) -> list
         if masked[m.start()] == " " and text[m.start()] != " ":
             continue  # inside a comment or string
         brace = masked.find("{", m.end(), m.end() + 200)
-        if brace < 0 or masked[m.end():brace].strip() not in (")", ""):
+        if brace < 0 or masked[m.end() : brace].strip() not in (")", ""):
             continue
         blocks.append((m.start(), closing.get(brace, n), m.group(2), line_of(m.start())))
     return blocks

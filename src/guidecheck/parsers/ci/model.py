@@ -149,8 +149,20 @@ class Project:
 
         def score(f: PipelineFile) -> tuple[bool, bool, bool, int, str]:
             base = f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
-            named = base in ("ci", "main", "build", "test", "tests", "pipeline", "build-and-test",
-                             "continuous-integration", "pr", "pull-request", "push", "jenkinsfile")
+            named = base in (
+                "ci",
+                "main",
+                "build",
+                "test",
+                "tests",
+                "pipeline",
+                "build-and-test",
+                "continuous-integration",
+                "pr",
+                "pull-request",
+                "push",
+                "jenkinsfile",
+            )
             pushy = any(t.event in ("push", "pull_request") for t in f.triggers)
             return (not named, f.system != "jenkins", not pushy, -len(f.jobs), f.path)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from guidecheck.parsers.ci.common import key_line
 from guidecheck.parsers.ci.model import ReleaseConfig
+from guidecheck.parsers.yaml import key_line, line_of
 
 _PYPROJECT_TOOLS = re.compile(r"^\[tool\.(commitizen|towncrier|semantic_release|git-cliff)\]\s*$", re.M)
 
@@ -28,14 +28,14 @@ def from_pyproject(display: str, text: str) -> list[ReleaseConfig]:
     out: list[ReleaseConfig] = []
     for m in _PYPROJECT_TOOLS.finditer(text):
         tool = {"semantic_release": "python-semantic-release"}.get(m.group(1), m.group(1))
-        out.append(ReleaseConfig(tool, display, text.count("\n", 0, m.start()) + 1,
-                                 f"pyproject.toml [tool.{m.group(1)}]"))
+        out.append(
+            ReleaseConfig(tool, display, text.count("\n", 0, m.start()) + 1, f"pyproject.toml [tool.{m.group(1)}]")
+        )
     return out
 
 
 def from_goreleaser(display: str, data: Any) -> list[ReleaseConfig]:
     """A GoReleaser configuration (kept whole: the checks read its changelog and docker settings)."""
     if isinstance(data, dict):
-        return [ReleaseConfig("goreleaser", display, getattr(data, "line", 1), "GoReleaser configuration",
-                              data=data)]
+        return [ReleaseConfig("goreleaser", display, line_of(data), "GoReleaser configuration", data=data)]
     return []
