@@ -28,7 +28,7 @@ from guidecheck.cluster.model import AUDIT_API_VERSION, Audited, coverage_target
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.model import LoadError, ObjectRef, SourceFile, file_target
 from guidecheck.parsers import k8s
-from guidecheck.parsers.yaml import load_json, load_yaml
+from guidecheck.parsers.yaml import item_line, line_of, load_json, load_yaml
 
 HEADER = '{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":['
 
@@ -126,13 +126,13 @@ def _kubectl_items(path: str, text: str, config, src: SourceFile) -> list[tuple[
         if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
             for idx, item in enumerate(data["items"]):
                 if isinstance(item, dict) and "kind" in item and "apiVersion" in item:
-                    out.append((item, getattr(item, "line", doc.line)))
+                    out.append((item, line_of(item, doc.line)))
                 else:
-                    line = data["items"].item_line(idx) if hasattr(data["items"], "item_line") else doc.line
+                    line = item_line(data["items"], idx, doc.line)
                     src.errors.append(LoadError("a List item without apiVersion and kind: not a Kubernetes object",
                                                 line))
         elif isinstance(data, dict) and "kind" in data and "apiVersion" in data:
-            out.append((data, getattr(data, "line", doc.line)))
+            out.append((data, line_of(data, doc.line)))
         else:
             src.errors.append(LoadError("not a Kubernetes object or List (a dump holds `kubectl get -o yaml|json` "
                                         "output)", doc.line))

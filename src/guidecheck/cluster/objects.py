@@ -27,7 +27,7 @@ from guidecheck import suppress
 from guidecheck.cluster.model import CLUSTER_SCOPE, safe_segment
 from guidecheck.model import Target, k8s_target
 from guidecheck.parsers import k8s
-from guidecheck.parsers.yaml import YMap, YSeq
+from guidecheck.parsers.yaml import YMap, YSeq, col_of, line_of
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 METADATA_ONLY_KINDS = frozenset({"Secret"})
@@ -123,12 +123,13 @@ def trim(obj: dict) -> dict:
 def metadata_only(obj: dict, kind: str = "Secret", api_version: str = "v1") -> dict:
     """``{apiVersion, kind, metadata}`` of an object: everything else (Secret data) is gone."""
     meta = obj.get("metadata")
-    out = type(obj)() if isinstance(obj, dict) and type(obj) is not dict else {}
-    if hasattr(obj, "line"):
-        out.line, out.col = obj.line, getattr(obj, "col", 1)
+    if isinstance(obj, YMap):
+        kept = YMap(line_of(obj), col_of(obj))
         # keep the key positions of what we keep (dump findings point into the file)
-        pos = getattr(obj, "_pos", {})
-        out._pos = {k: v for k, v in pos.items() if k in ("apiVersion", "kind", "metadata")}
+        kept._pos = {k: v for k, v in obj._pos.items() if k in ("apiVersion", "kind", "metadata")}
+        out: dict = kept
+    else:
+        out = {}
     out["apiVersion"] = api_version
     out["kind"] = kind
     out["metadata"] = meta if isinstance(meta, dict) else {}

@@ -33,7 +33,7 @@ from guidecheck.parsers import k8s
 from guidecheck.config import Config
 from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target, k8s_target
-from guidecheck.parsers.yaml import Document, YMap, load_json, load_yaml
+from guidecheck.parsers.yaml import Document, YMap, line_of, load_json, load_yaml
 
 
 
@@ -272,7 +272,7 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
             if data.get("kind") == "List" and isinstance(data.get("items"), list):
                 for item in data["items"]:
                     if isinstance(item, dict) and _is_k8s(item):
-                        _add_object(item, src, out, config, (getattr(item, "line", doc.line), end), scope)
+                        _add_object(item, src, out, config, (line_of(item, doc.line), end), scope)
                 continue
             _add_object(data, src, out, config, (doc.line, end), scope)
         elif data is not None:
@@ -293,7 +293,7 @@ def _add_object(obj: dict, src: SourceFile, out: Loaded, config: Config, span: t
         return
     ann = k8s.annotations(obj)
     supp = suppress.from_annotations(ann, src.path, span[0], span) if config.inline_suppressions else []
-    out.targets.append(k8s_target(obj, k8s.object_ref(obj), path=src.path, line=getattr(obj, "line", span[0]),
+    out.targets.append(k8s_target(obj, k8s.object_ref(obj), path=src.path, line=line_of(obj, span[0]),
                                   source=src, suppressions=supp,
                                   origin={"source": "manifest", "span": list(span), "repo": scope}))
 

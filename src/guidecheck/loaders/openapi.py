@@ -31,6 +31,7 @@ from guidecheck.parsers.openapi import (
     resolve_ref,
     spec_keyword,
 )
+from guidecheck.parsers.yaml import key_line
 
 
 def extend(loaded, config, options) -> None:
@@ -62,7 +63,7 @@ def extend(loaded, config, options) -> None:
             )
             spec.files[abspath] = SpecFile(docs.path, abspath, data)
             _resolve_all(spec, index)
-            line = data.key_line(keyword) if hasattr(data, "key_line") else getattr(data, "line", doc.line)
+            line = key_line(data, keyword, doc.line)
             title = None
             info = data.get("info")
             if isinstance(info, dict) and isinstance(info.get("title"), str):
@@ -130,9 +131,10 @@ class _FileIndex:
             reason = ("was scanned but is not a plain YAML/JSON document (a Kubernetes object, or a file that could "
                       "not be read or parsed: see GC001)")
         else:
-            reason = self._read(abspath, root)
-            if not isinstance(reason, str):
-                return reason
+            read = self._read(abspath, root)
+            if not isinstance(read, str):
+                return read
+            reason = read
         self.failed[abspath] = reason
         return reason
 

@@ -22,7 +22,7 @@ from guidecheck.loaders.helm.trace import ValuesTrace
 from guidecheck.model import LoadError, SourceFile, Target, file_target, k8s_target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.helm_template import _map_line, _remap, _split_output, align
-from guidecheck.parsers.yaml import Document, YMap, YSeq, load_yaml
+from guidecheck.parsers.yaml import Document, YMap, YSeq, line_of, load_yaml
 
 
 def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: list[str], config: Config,
@@ -105,7 +105,7 @@ def _objects(doc: Document, src: SourceFile, mapping: list[tuple[int, int]] | No
         else:
             objs = [data]
     if isinstance(data, dict) and data and not objs:
-        line = _map_line(mapping, getattr(data, "line", doc.line))
+        line = _map_line(mapping, line_of(data, doc.line))
         err = LoadError(f"rendered output [profile {profile}]: a document that is not a Kubernetes object "
                         "(no apiVersion or kind): Helm cannot install it", line, 1)
         if err not in src.errors:
@@ -122,7 +122,7 @@ def _add(obj: dict, src: SourceFile, loaded: Loaded, config: Config, origin: dic
             src.errors.append(e)
     if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
         return
-    line = getattr(obj, "line", 1)
+    line = line_of(obj)
     end = _last_line(obj, line)
     ann = k8s.annotations(obj)
     supp = suppress.from_annotations(ann, src.path, line, (line, end)) if config.inline_suppressions else []
@@ -144,8 +144,8 @@ def _last_line(node: Any, default: int) -> int:
                 best = max(best, p[0], p[2])
             stack.extend(v for v in n.values() if isinstance(v, (YMap, YSeq)))
         elif isinstance(n, YSeq):
-            for p in n._pos:
-                best = max(best, p[0])
+            for item in n._pos:
+                best = max(best, item[0])
             stack.extend(v for v in n if isinstance(v, (YMap, YSeq)))
     return best
 
