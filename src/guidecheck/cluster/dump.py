@@ -154,7 +154,8 @@ def read_dumps(paths: list[str], config, *, context: str | None = None, now: _dt
 def _read_dump(raw: str, config, context: str | None, out: Audited) -> _dt.datetime | None:
     """One dump file's targets into ``out``; the time its AuditInfo records, if any."""
     workload_kinds = frozenset(config.settings.get("workload-kinds") or ())
-    max_bytes = int(config.settings.get("audit-dump-max-bytes") or config.max_file_bytes)
+    # declared in rules/_settings.yaml (merge: replace); config.settings holds it, its default filled in
+    max_bytes = int(config.settings["audit-dump-max-bytes"])
     display = os.path.normpath(raw).replace(os.sep, "/")
     src = SourceFile(display, "dump")
     out.targets.append(file_target(src))
