@@ -68,7 +68,7 @@ def classify(name: str) -> str | None:
 class WalkedFile:
     abspath: str
     relpath: str  # relative to the scan root, '/'-separated
-    kind: str | None
+    kind: str  # what classify() names: only the files guidecheck reads are listed
 
 
 @dataclass
@@ -112,7 +112,7 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
         subdirs = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if excluded is not None and excluded(rel):
+            if excluded is not None and excluded(rel, entry.name):
                 continue  # a matching directory is not entered: its contents are excluded too
             try:
                 if entry.is_file(follow_symlinks=False):  # the common case: no extra system call

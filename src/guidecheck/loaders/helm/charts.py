@@ -119,7 +119,7 @@ def _shared_profiles(job: _ChartJob, opts: HelmOptions, own: dict) -> list[tuple
         if not any(present):
             continue  # a shared profile applies to the charts that have its files
         if not all(present):
-            missing = [f for f, ok in zip(files, present) if not ok]
+            missing = [f for f, ok in zip(files, present, strict=True) if not ok]
             job.model.issues.append(Issue(f"value profile '{name}': file(s) missing in this chart: "
                                           f"{', '.join(missing)}", job.model.chart_yaml, profile=name))
             continue
@@ -132,7 +132,7 @@ def _chart_profiles(job: _ChartJob, own: dict) -> list[tuple[str, list[str]]]:
     out: list[tuple[str, list[str]]] = []
     for name, files in sorted(own.items()):
         paths = [os.path.normpath(os.path.join(job.abspath, f)) for f in files or ()]
-        missing = [f for f, p in zip(files or (), paths) if not os.path.isfile(p)]
+        missing = [f for f, p in zip(files or (), paths, strict=True) if not os.path.isfile(p)]
         if missing:
             job.model.issues.append(Issue(f"value profile '{name}': file(s) not found: {', '.join(missing)}",
                                           job.model.chart_yaml, profile=name))
@@ -162,7 +162,7 @@ def _file_jobs(loaded: Loaded, config: Config, opts: HelmOptions) -> list[_Chart
         return []
     cwd = os.getcwd()
     seen: dict[str, str] = {}
-    for abspath, display, _kind in loaded.files:
+    for abspath, _display, _kind in loaded.files:
         stop = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
         chart = chart_root_of(abspath, stop)
         if chart and chart not in seen:

@@ -80,7 +80,7 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
         # files the walk already read (a chart's crds/ are plain YAML): not loaded twice
         seen_sources: dict[str, SourceFile | None] = {t.path: None for t in loaded.targets if t.kind == "file"}
         values_cache: dict[str, Any] = {}
-        for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results):
+        for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results, strict=True):
             if rc != 0:
                 job.model.issues.append(_render_error(err, job, copy_dir, tmp, profile, files))
                 if opts.verbose:
@@ -90,7 +90,7 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
             try:
                 n_obj, n_work = _add_rendered(out, job, copy_dir, profile, files, config, opts, loaded,
                                               seen_sources, values_cache)
-            except Exception as exc:  # never a traceback: the chart is reported as not checked
+            except Exception as exc:  # noqa: BLE001 - never a traceback: the chart is reported as not checked
                 loaded.incomplete.append(f"{job.model.path} [{profile}]: rendered output not loaded: "
                                          f"internal error {type(exc).__name__}: {exc}")
                 continue

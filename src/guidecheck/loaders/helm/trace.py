@@ -45,7 +45,7 @@ class ValuesTrace:
         if line not in self._memo:
             try:
                 self._memo[line] = self._compute(line)
-            except Exception:  # tracing is a help: never break a report
+            except Exception:  # noqa: BLE001 - tracing is a help: never break a report
                 self._memo[line] = []
         return self._memo[line] or default
 
@@ -62,7 +62,7 @@ class ValuesTrace:
         if key not in self._memo:
             try:
                 self._memo[key] = self._compute(line, self._field_refs(line, field))
-            except Exception:  # tracing is a help: never break a report
+            except Exception:  # noqa: BLE001 - tracing is a help: never break a report
                 self._memo[key] = []
         return self._memo[key]
 
@@ -175,7 +175,7 @@ class ValuesTrace:
                     sub_names = [cname or os.path.basename(a)]
                     sub_dirs = [(a, shown)]
         chain = []
-        for f, shown in reversed(list(zip(self.files, self.shown))):
+        for f, shown in reversed(list(zip(self.files, self.shown, strict=False))):
             chain.append((shown, self._values(f), sub_names))
         chain.append((job.prefix + "values.yaml", self._values(os.path.join(job.abspath, "values.yaml")), sub_names))
         for i, (d, shown) in enumerate(sub_dirs):
