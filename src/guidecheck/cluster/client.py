@@ -23,15 +23,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-AGGREGATED_DISCOVERY = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
-                        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
-                        "application/json")
+AGGREGATED_DISCOVERY = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+    "application/json"
+)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 5
 MAX_BACKOFF = 10.0  # seconds, the longest single wait (Retry-After included)
@@ -52,8 +54,14 @@ class ApiError(Exception):
     message: str = ""
 
     def __str__(self) -> str:
-        what = {401: "unauthorized", 403: "forbidden (RBAC)", 404: "not found", 406: "not acceptable",
-                410: "expired", 429: "too many requests"}.get(self.status, self.reason or "error")
+        what = {
+            401: "unauthorized",
+            403: "forbidden (RBAC)",
+            404: "not found",
+            406: "not acceptable",
+            410: "expired",
+            429: "too many requests",
+        }.get(self.status, self.reason or "error")
         code = f"HTTP {self.status}" if self.status else "no answer"
         text = f"{what} ({code})"
         if self.message and self.message not in text:
@@ -119,9 +127,16 @@ def default_kubeconfig() -> str | None:
 class KubeClient:
     """A read-only session with one cluster (one kubeconfig context, or in-cluster)."""
 
-    def __init__(self, *, kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False,
-                 deadline: Deadline | None = None, request_timeout: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        *,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        in_cluster: bool = False,
+        deadline: Deadline | None = None,
+        request_timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         try:
             from kubernetes import client as kclient
             from kubernetes import config as kconfig
@@ -142,8 +157,10 @@ class KubeClient:
         else:
             path = kubeconfig or default_kubeconfig()
             if not path:
-                raise ClusterConfigError("no kubeconfig: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, "
-                                         "or use --in-cluster inside a pod")
+                raise ClusterConfigError(
+                    "no kubeconfig: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, "
+                    "or use --in-cluster inside a pod"
+                )
             for p in path.split(os.pathsep):
                 if p and not os.path.isfile(os.path.expanduser(p)):
                     raise ClusterConfigError(f"kubeconfig {p}: no such file")
@@ -151,10 +168,13 @@ class KubeClient:
                 contexts, active = kconfig.list_kube_config_contexts(config_file=path)
                 names = [c.get("name") for c in contexts or []]
                 if context and context not in names:
-                    raise ClusterConfigError(f"kubeconfig {path}: no context '{context}' "
-                                             f"(contexts: {', '.join(sorted(map(str, names))) or 'none'})")
-                kconfig.load_kube_config(config_file=path, context=context, client_configuration=cfg,
-                                         persist_config=False)
+                    raise ClusterConfigError(
+                        f"kubeconfig {path}: no context '{context}' "
+                        f"(contexts: {', '.join(sorted(map(str, names))) or 'none'})"
+                    )
+                kconfig.load_kube_config(
+                    config_file=path, context=context, client_configuration=cfg, persist_config=False
+                )
             except kconfig.ConfigException as exc:
                 raise ClusterConfigError(f"kubeconfig {path}: {exc}") from exc
             except (OSError, ValueError, TypeError, KeyError) as exc:  # unreadable or malformed YAML
@@ -180,21 +200,35 @@ class KubeClient:
         self.requests += 1
         if self._new_style:
             method, url, headers, _, _ = self.api.param_serialize(
-                "GET", path, query_params=query, header_params={"Accept": accept}, auth_settings=["BearerToken"])
+                "GET", path, query_params=query, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+            )
             resp = self.api.call_api(method, url, header_params=headers, _request_timeout=timeout)
             return resp.status, resp.headers, resp.response
         old_api: Any = self.api  # older clients' call_api has another signature than the installed one's
         try:  # older clients: call_api(resource_path, method, ...) raises on non-2xx
-            raw = old_api.call_api(path, "GET", query_params=query, header_params={"Accept": accept},
-                                    auth_settings=["BearerToken"], _preload_content=False,
-                                    _return_http_data_only=True, _request_timeout=timeout)
+            raw = old_api.call_api(
+                path,
+                "GET",
+                query_params=query,
+                header_params={"Accept": accept},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+            )
             return raw.status, raw.headers, raw
         except ApiException as exc:
             return exc.status, exc.headers or {}, _Body(exc.body)
 
-    def request(self, path: str, query: list[tuple[str, Any]] | None = None, accept: str = "application/json",
-                max_bytes: int | None = None, timeout: float | None = None,
-                retry: bool = True) -> tuple[bytes, bool]:
+    def request(
+        self,
+        path: str,
+        query: list[tuple[str, Any]] | None = None,
+        accept: str = "application/json",
+        max_bytes: int | None = None,
+        timeout: float | None = None,
+        retry: bool = True,
+    ) -> tuple[bytes, bool]:
         """GET ``path``; the body (at most ``max_bytes``, and whether it was cut).  Retries; raises ApiError.
 
         ``retry=False`` (probes): one attempt, bounded by ``timeout``; an answer is the probe's result.
@@ -268,8 +302,13 @@ class KubeClient:
             self._discover_legacy(gvs, groups, found, failed)
         return found, failed
 
-    def _discover_legacy(self, gvs: list[tuple[str, Any]], groups: set[str] | None, found: list[Resource],
-                         failed: list[tuple[str, ApiError]]) -> None:
+    def _discover_legacy(
+        self,
+        gvs: list[tuple[str, Any]],
+        groups: set[str] | None,
+        found: list[Resource],
+        failed: list[tuple[str, ApiError]],
+    ) -> None:
         """The resources of each group-version document (``/api/v1``, ``/apis/<group>/<version>``)."""
         seen: set[tuple[str, str]] = set()
         for group, version in gvs:
@@ -285,8 +324,15 @@ class KubeClient:
 
     # ------------------------------------------------------------------ lists and probes
 
-    def list_pages(self, res: Resource, *, namespace: str | None = None, label_selector: str | None = None,
-                   page_size: int = 500, metadata_only: bool = False) -> Iterator[list[dict]]:
+    def list_pages(
+        self,
+        res: Resource,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 500,
+        metadata_only: bool = False,
+    ) -> Iterator[list[dict]]:
         """Pages of typed items (``kind``/``apiVersion`` set), one page in memory at a time.
 
         An expired ``continue`` token (410) restarts the list once; items already handed out are
@@ -298,8 +344,9 @@ class KubeClient:
         seen: set[str] = set()
         while True:
             try:
-                doc, list_kind = self._list_page(res, namespace, _list_query(page_size, cont, label_selector), accept,
-                                                 metadata_only)
+                doc, list_kind = self._list_page(
+                    res, namespace, _list_query(page_size, cont, label_selector), accept, metadata_only
+                )
             except ApiError as exc:
                 if exc.status == 410 and cont and not restarted:
                     restarted, cont = True, None
@@ -314,8 +361,9 @@ class KubeClient:
             if not cont:
                 return
 
-    def _list_page(self, res: Resource, namespace: str | None, query: list[tuple[str, Any]], accept: str,
-                   metadata_only: bool) -> tuple[dict, str]:
+    def _list_page(
+        self, res: Resource, namespace: str | None, query: list[tuple[str, Any]], accept: str, metadata_only: bool
+    ) -> tuple[dict, str]:
         """One page of a list, and the kind of the list (``<Kind>List``, or ``PartialObjectMetadataList``)."""
         from guidecheck.cluster.objects import ymap_from_pairs
 
@@ -329,16 +377,21 @@ class KubeClient:
             raise ApiError(406, "not acceptable", "the server did not answer with object metadata only")
         return doc, list_kind
 
-    def pod_proxy_text(self, namespace: str, pod: str, port: int, path: str, *, max_bytes: int,
-                       timeout: float) -> tuple[bytes, bool]:
+    def pod_proxy_text(
+        self, namespace: str, pod: str, port: int, path: str, *, max_bytes: int, timeout: float
+    ) -> tuple[bytes, bool]:
         """GET through the API server's pod proxy (``pods/proxy``)."""
-        p = (f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}:{int(port)}/proxy"
-             f"/{path.lstrip('/')}")
-        return self.request(p, accept="text/plain;version=0.0.4,*/*;q=0.1", max_bytes=max_bytes, timeout=timeout,
-                            retry=False)
+        p = (
+            f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}:{int(port)}/proxy"
+            f"/{path.lstrip('/')}"
+        )
+        return self.request(
+            p, accept="text/plain;version=0.0.4,*/*;q=0.1", max_bytes=max_bytes, timeout=timeout, retry=False
+        )
 
-    def pod_log(self, namespace: str, pod: str, container: str | None, *, tail_lines: int, max_bytes: int,
-                timeout: float) -> tuple[bytes, bool]:
+    def pod_log(
+        self, namespace: str, pod: str, container: str | None, *, tail_lines: int, max_bytes: int, timeout: float
+    ) -> tuple[bytes, bool]:
         """The last lines of a container's log (``pods/log``), bounded in lines and bytes."""
         query: list[tuple[str, Any]] = [("tailLines", tail_lines), ("limitBytes", max_bytes)]
         if container:
@@ -404,8 +457,9 @@ def _list_query(page_size: int, cont: str | None, label_selector: str | None) ->
     return query
 
 
-def _page_items(doc: dict, res: Resource, list_kind: str, metadata_only: bool, seen: set[str], *,
-                skip_seen: bool) -> list[dict]:
+def _page_items(
+    doc: dict, res: Resource, list_kind: str, metadata_only: bool, seen: set[str], *, skip_seen: bool
+) -> list[dict]:
     """The typed (or metadata-only) items of one list page; after a restart, those already handed out are skipped."""
     from guidecheck.cluster.objects import metadata_only as strip_to_metadata
     from guidecheck.cluster.objects import typed
@@ -459,8 +513,16 @@ def _legacy_resources(rl: Any, group: str, version: Any, seen: set[tuple[str, st
         if key in seen:
             continue
         seen.add(key)
-        out.append(Resource(group, version, r["name"], str(r.get("kind", "")), bool(r.get("namespaced")),
-                            tuple(v for v in r.get("verbs") or [] if isinstance(v, str))))
+        out.append(
+            Resource(
+                group,
+                version,
+                r["name"],
+                str(r.get("kind", "")),
+                bool(r.get("namespaced")),
+                tuple(v for v in r.get("verbs") or [] if isinstance(v, str)),
+            )
+        )
     return out
 
 
@@ -489,10 +551,17 @@ def _aggregated_group(item: dict, group: str) -> list[Resource]:
                 continue
             seen.add(r["resource"])
             kind = (r.get("responseKind") or {}).get("kind") or ""
-            out.append(Resource(group, v["version"], r["resource"], str(kind), r.get("scope") == "Namespaced",
-                                tuple(x for x in r.get("verbs") or [] if isinstance(x, str))))
+            out.append(
+                Resource(
+                    group,
+                    v["version"],
+                    r["resource"],
+                    str(kind),
+                    r.get("scope") == "Namespaced",
+                    tuple(x for x in r.get("verbs") or [] if isinstance(x, str)),
+                )
+            )
     return out
 
 
-__all__ = ["ApiError", "AuditTimeout", "ClusterConfigError", "Deadline", "KubeClient", "Resource",
-           "default_kubeconfig"]
+__all__ = ["ApiError", "AuditTimeout", "ClusterConfigError", "Deadline", "KubeClient", "Resource", "default_kubeconfig"]

@@ -33,9 +33,22 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 METADATA_ONLY_KINDS = frozenset({"Secret"})
 # kinds whose status no rule reads (replica counts, conditions, pod IPs): dropped to keep memory to what rules use;
 # the status of snapshots, backups, restores and certificates (GC801, GC803) is kept
-STATUS_NOT_READ = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
-                             "Job", "CronJob", "Service", "Namespace", "HorizontalPodAutoscaler",
-                             "PodDisruptionBudget"})
+STATUS_NOT_READ = frozenset(
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ReplicationController",
+        "Pod",
+        "Job",
+        "CronJob",
+        "Service",
+        "Namespace",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+    }
+)
 
 
 def typed(item: Any, list_kind: str, api_version: str) -> Any:
@@ -181,22 +194,45 @@ def object_path(context: str, obj: dict) -> str:
     return f"cluster/{safe_segment(context)}/{safe_segment(ns)}/{safe_segment(ref.kind)}/{safe_segment(str(ref.name))}"
 
 
-def make_target(obj: dict, *, context: str, source: str, inline_suppressions: bool, path: str | None = None,
-                line: int = 1, span: tuple[int, int] | None = None) -> Target:
+def make_target(
+    obj: dict,
+    *,
+    context: str,
+    source: str,
+    inline_suppressions: bool,
+    path: str | None = None,
+    line: int = 1,
+    span: tuple[int, int] | None = None,
+) -> Target:
     """A ``k8s`` target for a live (``source="cluster"``) or dumped (``source="dump"``) object."""
     obj = located(obj, line)
     ref = k8s.object_ref(obj)
     path = path or object_path(context, obj)
     span = span or (line, line)
-    origin: dict[str, Any] = {"source": source, "repo": f"cluster/{safe_segment(context)}", "context": context,
-                              **({"namespace": ref.namespace} if ref.namespace else {}), **helm_origin(obj)}
+    origin: dict[str, Any] = {
+        "source": source,
+        "repo": f"cluster/{safe_segment(context)}",
+        "context": context,
+        **({"namespace": ref.namespace} if ref.namespace else {}),
+        **helm_origin(obj),
+    }
     if obj.get("kind") in METADATA_ONLY_KINDS:
         origin["metadata_only"] = True
     if source == "dump":
         origin["span"] = list(span)
-    supp = (suppress.from_annotations(k8s.annotations(obj), path, line, span) if inline_suppressions else [])
+    supp = suppress.from_annotations(k8s.annotations(obj), path, line, span) if inline_suppressions else []
     return k8s_target(obj, ref, path=path, line=line, suppressions=supp, origin=origin)
 
 
-__all__ = ["checked_through_owner", "controller_of", "helm_origin", "located", "make_target", "metadata_only",
-           "object_path", "trim", "typed", "ymap_from_pairs"]
+__all__ = [
+    "checked_through_owner",
+    "controller_of",
+    "helm_origin",
+    "located",
+    "make_target",
+    "metadata_only",
+    "object_path",
+    "trim",
+    "typed",
+    "ymap_from_pairs",
+]
