@@ -31,7 +31,7 @@ from typing import Any
 from guidecheck.cluster import objects as cobj
 from guidecheck.cluster.client import ApiError, AuditTimeout, Deadline, KubeClient, Resource
 from guidecheck.cluster.dump import DumpWriter
-from guidecheck.cluster.model import AuditOptions, Audited, coverage_target, gap_reason, live_target, safe_segment
+from guidecheck.cluster.model import Audited, AuditOptions, coverage_target, gap_reason, live_target, safe_segment
 from guidecheck.model import ObjectRef, Target
 from guidecheck.parsers import k8s
 
@@ -56,8 +56,16 @@ def resource_specs(settings: dict) -> tuple[set[tuple[str, str]], bool]:
 
 
 # resources never worth listing with "*": high churn, no configuration in them
-_NOISE = frozenset({("", "events"), ("events.k8s.io", "events"), ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
-                    ("coordination.k8s.io", "leases"), ("", "componentstatuses")})
+_NOISE = frozenset(
+    {
+        ("", "events"),
+        ("events.k8s.io", "events"),
+        ("", "endpoints"),
+        ("discovery.k8s.io", "endpointslices"),
+        ("coordination.k8s.io", "leases"),
+        ("", "componentstatuses"),
+    }
+)
 
 
 class NamespaceFilter:
@@ -112,8 +120,9 @@ class _Run:
         self.settings = config.settings
         self.context = context
         self.workload_kinds = frozenset(self.settings.get("workload-kinds") or ())
-        exclude = tuple(opts.exclude_namespaces) + (() if opts.namespaces else
-                                                    tuple(self.settings.get("audit-exclude-namespaces") or ()))
+        exclude = tuple(opts.exclude_namespaces) + (
+            () if opts.namespaces else tuple(self.settings.get("audit-exclude-namespaces") or ())
+        )
         self.ns_ok = NamespaceFilter(opts.namespaces, opts.include_namespaces, exclude)
         self.out = Audited(context=context)
         self.progress = Progress(opts.progress)
@@ -121,18 +130,20 @@ class _Run:
         self.pods: list[_PodInfo] = []
         self.workloads: dict[tuple[str, str, str], Target] = {}
         self.namespace_names: list[str] | None = None
-        self.read_ok: list[str] = []
+        self.read_ok: list[tuple[str, str, bool]] = []  # (resource name, kind, namespaced)
         self.gaps: list[dict] = []
         self.probes: list[dict] = []
         self.objects = 0
-        self.writer = None
+        self.writer: DumpWriter | None = None
 
     # -------------------------------------------------------------- objects
 
     def admit(self, obj: dict) -> None:
         running = obj.get("kind") == "Pod" and k8s.get(obj, "status", "phase") == "Running"
         obj = cobj.trim(obj)
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = {}
         ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
         kind = obj.get("kind")
         if kind == "Namespace" and not self.ns_ok(str(meta.get("name"))):
@@ -150,8 +161,9 @@ class _Run:
             self._remember_pod(obj, ns, owner, running)
         if cobj.checked_through_owner(obj, self.workload_kinds):
             return
-        t = cobj.make_target(obj, context=self.context, source="cluster",
-                             inline_suppressions=self.config.inline_suppressions)
+        t = cobj.make_target(
+            obj, context=self.context, source="cluster", inline_suppressions=self.config.inline_suppressions
+        )
         self.out.targets.append(t)
         if kind in self.workload_kinds and isinstance(name, str):
             self.workloads[(ns or "", str(kind), name)] = t
@@ -160,25 +172,42 @@ class _Run:
         name = k8s.get(obj, "metadata", "name")
         if not isinstance(name, str) or ns is None:
             return
-        conts = []
+        conts: list[tuple[str, list[int]]] = []
         for c in k8s.as_list(k8s.get(obj, "spec", "containers")):
             if isinstance(c, dict) and isinstance(c.get("name"), str):
-                ports = [p.get("containerPort") for p in k8s.as_list(c.get("ports"))
-                         if isinstance(p, dict) and isinstance(p.get("containerPort"), int)]
-                conts.append((c["name"], ports))
+                conts.append((c["name"], _container_ports(c)))
         self.pods.append(_PodInfo(ns, name, owner, conts, running))
 
     # -------------------------------------------------------------- coverage
 
     def gap(self, res: Resource, namespace: str | None, error: str, status: int) -> None:
-        self.gaps.append({"resource": res.name, "kind": res.kind, "group": res.group, "version": res.version,
-                          "namespace": namespace, "status": status, "error": error})
+        self.gaps.append(
+            {
+                "resource": res.name,
+                "kind": res.kind,
+                "group": res.group,
+                "version": res.version,
+                "namespace": namespace,
+                "status": status,
+                "error": error,
+            }
+        )
 
     def coverage_targets(self) -> list[Target]:
         out = []
         for name, kind, namespaced in self.read_ok:
-            out.append(coverage_target({"probe": "coverage", "resource": name, "kind": kind,
-                                        "namespace": "*" if namespaced else None, "error": None}, self.context))
+            out.append(
+                coverage_target(
+                    {
+                        "probe": "coverage",
+                        "resource": name,
+                        "kind": kind,
+                        "namespace": "*" if namespaced else None,
+                        "error": None,
+                    },
+                    self.context,
+                )
+            )
         for g in self.gaps:
             out.append(coverage_target({"probe": "coverage", **g}, self.context))
             self.out.incomplete.append(gap_reason(g))
@@ -188,11 +217,9 @@ class _Run:
 
     def list_resource(self, res: Resource) -> None:
         meta_only = res.kind in cobj.METADATA_ONLY_KINDS
-        scopes: list[str | None]
+        scopes: list[str | None] = [None]
         if res.namespaced and self.opts.namespaces:
-            scopes = sorted(self.opts.namespaces)
-        else:
-            scopes = [None]
+            scopes = list(sorted(self.opts.namespaces))
         failed = False
         for ns in scopes:
             try:
@@ -216,8 +243,9 @@ class _Run:
 
     def _list(self, res: Resource, ns: str | None, meta_only: bool) -> None:
         pages = 0
-        for page in self.client.list_pages(res, namespace=ns, label_selector=self.opts.selector,
-                                           page_size=self.opts.page_size, metadata_only=meta_only):
+        for page in self.client.list_pages(
+            res, namespace=ns, label_selector=self.opts.selector, page_size=self.opts.page_size, metadata_only=meta_only
+        ):
             pages += 1
             for item in page:
                 if res.kind == "Namespace" and self.namespace_names is not None:
@@ -225,8 +253,9 @@ class _Run:
                     if isinstance(n, str):
                         self.namespace_names.append(n)
                 self.admit(item)
-            self.progress.show(f"guidecheck audit: {res.name}{' in ' + ns if ns else ''}: page {pages}, "
-                               f"{self.objects} objects so far")
+            self.progress.show(
+                f"guidecheck audit: {res.name}{' in ' + ns if ns else ''}: page {pages}, {self.objects} objects so far"
+            )
 
     # -------------------------------------------------------------- probes
 
@@ -259,12 +288,12 @@ class _Run:
             origin = {k: v for k, v in t.origin.items() if k in ("release", "chart", "release_namespace")}
             return t.ref, t.path, origin
         ref = ObjectRef("Pod", p.namespace, p.name)
-        return ref, f"cluster/{safe_segment(self.context)}/{safe_segment(p.namespace)}/Pod/" \
-                    f"{safe_segment(p.name)}", {}
+        return ref, f"cluster/{safe_segment(self.context)}/{safe_segment(p.namespace)}/Pod/{safe_segment(p.name)}", {}
 
     def run_probes(self) -> None:
-        port = int(self.settings.get("metrics-port") or 9100)
-        mpath = str(self.settings.get("metrics-path") or "/metrics")
+        # declared in rules/GC501.yaml (merge: replace); config.settings holds them, defaults filled in
+        port = int(self.settings["metrics-port"])
+        mpath = str(self.settings["metrics-path"])
         for p, kind, name in self.probe_candidates():
             workload = f"{kind}/{name}"
             owner_target = self.workloads.get((p.namespace, kind, name))
@@ -272,9 +301,14 @@ class _Run:
             if self.opts.probe_metrics:
                 self.progress.show(f"guidecheck audit: probing {p.namespace}/{p.name}:{port}{mpath}")
                 try:
-                    body, cut = self.client.pod_proxy_text(p.namespace, p.name, port, mpath,
-                                                           max_bytes=self.opts.probe_max_bytes,
-                                                           timeout=self.opts.probe_timeout)
+                    body, cut = self.client.pod_proxy_text(
+                        p.namespace,
+                        p.name,
+                        port,
+                        mpath,
+                        max_bytes=self.opts.probe_max_bytes,
+                        timeout=self.opts.probe_timeout,
+                    )
                     result = parse_metrics(body, cut)
                 except ApiError as exc:
                     if exc.status in (401, 403):
@@ -283,29 +317,62 @@ class _Run:
                     else:
                         result = {"status": exc.status or None, "error": str(exc)}
                 if result is not None:
-                    self.probes.append({"probe": "metrics", "namespace": p.namespace, "pod": p.name,
-                                        "port": port, "path": mpath, "workload": workload, **helm, **result})
+                    self.probes.append(
+                        {
+                            "probe": "metrics",
+                            "namespace": p.namespace,
+                            "pod": p.name,
+                            "port": port,
+                            "path": mpath,
+                            "workload": workload,
+                            **helm,
+                            **result,
+                        }
+                    )
             if self.opts.probe_logs:
                 for cname, _ports in p.containers[:4]:
                     self.progress.show(f"guidecheck audit: reading the log of {p.namespace}/{p.name} [{cname}]")
                     try:
-                        body, cut = self.client.pod_log(p.namespace, p.name, cname, tail_lines=self.opts.log_lines,
-                                                        max_bytes=self.opts.probe_max_bytes,
-                                                        timeout=self.opts.probe_timeout)
+                        body, cut = self.client.pod_log(
+                            p.namespace,
+                            p.name,
+                            cname,
+                            tail_lines=self.opts.log_lines,
+                            max_bytes=self.opts.probe_max_bytes,
+                            timeout=self.opts.probe_timeout,
+                        )
                         result = parse_log_lines(body, cut)
                     except ApiError as exc:
                         if exc.status in (401, 403):
                             self.probe_gap("pods/log", p.namespace, str(exc), exc.status)
                             break
                         result = {"error": str(exc), "lines": 0, "json": 0}
-                    self.probes.append({"probe": "logs", "namespace": p.namespace, "pod": p.name,
-                                        "container": cname, "workload": workload, **helm, **result})
+                    self.probes.append(
+                        {
+                            "probe": "logs",
+                            "namespace": p.namespace,
+                            "pod": p.name,
+                            "container": cname,
+                            "workload": workload,
+                            **helm,
+                            **result,
+                        }
+                    )
 
     def probe_gap(self, sub: str, ns: str, error: str, status: int) -> None:
         if any(g["resource"] == sub and g["namespace"] == ns for g in self.gaps):
             return
-        self.gaps.append({"resource": sub, "kind": "Pod", "group": "", "version": "v1", "namespace": ns,
-                          "status": status, "error": error})
+        self.gaps.append(
+            {
+                "resource": sub,
+                "kind": "Pod",
+                "group": "",
+                "version": "v1",
+                "namespace": ns,
+                "status": status,
+                "error": error,
+            }
+        )
 
     def probe_targets(self) -> list[Target]:
         out = []
@@ -315,6 +382,15 @@ class _Run:
             ref, path, origin = self.probe_target_base(p, kind, name)
             out.append(live_target(r, context=self.context, ref=ref, path=path, origin=origin))
         return out
+
+
+def _container_ports(container: dict) -> list[int]:
+    ports = []
+    for p in k8s.as_list(container.get("ports")):
+        port = p.get("containerPort") if isinstance(p, dict) else None
+        if isinstance(port, int):
+            ports.append(port)
+    return ports
 
 
 def parse_metrics(body: bytes, truncated: bool) -> dict[str, Any]:
@@ -330,7 +406,7 @@ def parse_metrics(body: bytes, truncated: bool) -> dict[str, Any]:
         for fam in text_string_to_metric_families(text):
             families += 1
             samples += len(fam.samples)
-    except Exception as exc:  # the parser raises ValueError/TypeError/IndexError on bad text
+    except Exception as exc:  # noqa: BLE001 - the parser raises ValueError/TypeError/IndexError... on bad text
         out["error"] = f"not Prometheus text exposition: {type(exc).__name__}: {str(exc)[:160]}"
     out["families"], out["samples"] = families, samples
     return out
@@ -364,10 +440,15 @@ def parse_log_lines(body: bytes, truncated: bool) -> dict[str, Any]:
 
 def run_live(opts: AuditOptions, config) -> Audited:
     """Audit a live cluster (see the module docstring). Raises ClusterConfigError for unusable credentials."""
-    started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+    started = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
     deadline = Deadline(opts.timeout)
-    client = KubeClient(kubeconfig=opts.kubeconfig, context=opts.context, in_cluster=opts.in_cluster,
-                        deadline=deadline, request_timeout=opts.request_timeout)
+    client = KubeClient(
+        kubeconfig=opts.kubeconfig,
+        context=opts.context,
+        in_cluster=opts.in_cluster,
+        deadline=deadline,
+        request_timeout=opts.request_timeout,
+    )
     context = opts.cluster_name or client.context
     run = _Run(client, opts, config, context)
     out = run.out
@@ -393,10 +474,17 @@ def run_live(opts: AuditOptions, config) -> Audited:
                 out.incomplete.append(f"probes stopped: {exc}")
         out.targets.extend(run.coverage_targets())
         out.targets.extend(run.probe_targets())
-        out.stats = {"server": client.host, "version": version, "objects": run.objects,
-                     "targets": sum(1 for t in out.targets if t.kind == "k8s"), "resources": len(todo),
-                     "requests": client.requests, "retries": client.retries, "gaps": len(run.gaps),
-                     "probes": len(run.probes)}
+        out.stats = {
+            "server": client.host,
+            "version": version,
+            "objects": run.objects,
+            "targets": sum(1 for t in out.targets if t.kind == "k8s"),
+            "resources": len(todo),
+            "requests": client.requests,
+            "retries": client.retries,
+            "gaps": len(run.gaps),
+            "probes": len(run.probes),
+        }
         if writer is not None:
             _finish_dump(writer, run, started)
             writer = None
@@ -408,8 +496,9 @@ def run_live(opts: AuditOptions, config) -> Audited:
     return out
 
 
-def _plan(run: _Run, found: list[Resource], failed_groups: list, wanted: set[tuple[str, str]],
-          everything: bool) -> list[Resource]:
+def _plan(
+    run: _Run, found: list[Resource], failed_groups: list, wanted: set[tuple[str, str]], everything: bool
+) -> list[Resource]:
     """The resources to list, Namespaces first; a wanted resource whose API group failed discovery is a gap."""
     by_key = {(r.group, r.resource): r for r in found}
     todo: list[Resource] = []
@@ -423,8 +512,12 @@ def _plan(run: _Run, found: list[Resource], failed_groups: list, wanted: set[tup
         group = gv.split("/")[0] if "/" in gv else ""
         for g, resource in sorted(wanted):
             if g == group and (g, resource) not in by_key:
-                run.gap(Resource(g, gv.split("/")[-1], resource, resource, True), None, f"discovery failed: {exc}",
-                        exc.status)
+                run.gap(
+                    Resource(g, gv.split("/")[-1], resource, resource, True),
+                    None,
+                    f"discovery failed: {exc}",
+                    exc.status,
+                )
     # Namespaces first: their names let a forbidden cluster-wide list fall back to namespace by namespace
     todo.sort(key=lambda r: (r.resource != CORE_NAMESPACES or r.group != "", r.group, r.resource))
     return todo
@@ -445,10 +538,16 @@ def _list_all(run: _Run, todo: list[Resource]) -> None:
 
 def _finish_dump(writer: DumpWriter, run: _Run, started: _dt.datetime) -> None:
     """guidecheck's own records at the end of the --dump file: AuditInfo, CoverageGaps, ProbeResults."""
-    writer.finish(info={"context": run.context, "time": started.isoformat().replace("+00:00", "Z"),
-                        "server": run.client.host,
-                        "read": [{"resource": n, "kind": k, "namespaced": ns} for n, k, ns in run.read_ok]},
-                  gaps=run.gaps, probes=run.probes)
+    writer.finish(
+        info={
+            "context": run.context,
+            "time": started.isoformat().replace("+00:00", "Z"),
+            "server": run.client.host,
+            "read": [{"resource": n, "kind": k, "namespaced": ns} for n, k, ns in run.read_ok],
+        },
+        gaps=run.gaps,
+        probes=run.probes,
+    )
 
 
 __all__ = ["parse_log_lines", "parse_metrics", "resource_specs", "run_live"]

@@ -23,14 +23,17 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-AGGREGATED_DISCOVERY = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
-                        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
-                        "application/json")
+AGGREGATED_DISCOVERY = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+    "application/json"
+)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 5
 MAX_BACKOFF = 10.0  # seconds, the longest single wait (Retry-After included)
@@ -51,8 +54,14 @@ class ApiError(Exception):
     message: str = ""
 
     def __str__(self) -> str:
-        what = {401: "unauthorized", 403: "forbidden (RBAC)", 404: "not found", 406: "not acceptable",
-                410: "expired", 429: "too many requests"}.get(self.status, self.reason or "error")
+        what = {
+            401: "unauthorized",
+            403: "forbidden (RBAC)",
+            404: "not found",
+            406: "not acceptable",
+            410: "expired",
+            429: "too many requests",
+        }.get(self.status, self.reason or "error")
         code = f"HTTP {self.status}" if self.status else "no answer"
         text = f"{what} ({code})"
         if self.message and self.message not in text:
@@ -118,9 +127,16 @@ def default_kubeconfig() -> str | None:
 class KubeClient:
     """A read-only session with one cluster (one kubeconfig context, or in-cluster)."""
 
-    def __init__(self, *, kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False,
-                 deadline: Deadline | None = None, request_timeout: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        *,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        in_cluster: bool = False,
+        deadline: Deadline | None = None,
+        request_timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         try:
             from kubernetes import client as kclient
             from kubernetes import config as kconfig
@@ -141,8 +157,10 @@ class KubeClient:
         else:
             path = kubeconfig or default_kubeconfig()
             if not path:
-                raise ClusterConfigError("no kubeconfig: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, "
-                                         "or use --in-cluster inside a pod")
+                raise ClusterConfigError(
+                    "no kubeconfig: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, "
+                    "or use --in-cluster inside a pod"
+                )
             for p in path.split(os.pathsep):
                 if p and not os.path.isfile(os.path.expanduser(p)):
                     raise ClusterConfigError(f"kubeconfig {p}: no such file")
@@ -150,10 +168,13 @@ class KubeClient:
                 contexts, active = kconfig.list_kube_config_contexts(config_file=path)
                 names = [c.get("name") for c in contexts or []]
                 if context and context not in names:
-                    raise ClusterConfigError(f"kubeconfig {path}: no context '{context}' "
-                                             f"(contexts: {', '.join(sorted(map(str, names))) or 'none'})")
-                kconfig.load_kube_config(config_file=path, context=context, client_configuration=cfg,
-                                         persist_config=False)
+                    raise ClusterConfigError(
+                        f"kubeconfig {path}: no context '{context}' "
+                        f"(contexts: {', '.join(sorted(map(str, names))) or 'none'})"
+                    )
+                kconfig.load_kube_config(
+                    config_file=path, context=context, client_configuration=cfg, persist_config=False
+                )
             except kconfig.ConfigException as exc:
                 raise ClusterConfigError(f"kubeconfig {path}: {exc}") from exc
             except (OSError, ValueError, TypeError, KeyError) as exc:  # unreadable or malformed YAML
@@ -167,7 +188,7 @@ class KubeClient:
     def close(self) -> None:
         try:
             self.api.close()
-        except Exception:  # closing a pool must not fail the audit
+        except Exception:  # noqa: BLE001 - closing a pool must not fail the audit
             pass
 
     # ------------------------------------------------------------------ raw requests
@@ -179,20 +200,35 @@ class KubeClient:
         self.requests += 1
         if self._new_style:
             method, url, headers, _, _ = self.api.param_serialize(
-                "GET", path, query_params=query, header_params={"Accept": accept}, auth_settings=["BearerToken"])
+                "GET", path, query_params=query, header_params={"Accept": accept}, auth_settings=["BearerToken"]
+            )
             resp = self.api.call_api(method, url, header_params=headers, _request_timeout=timeout)
             return resp.status, resp.headers, resp.response
+        old_api: Any = self.api  # older clients' call_api has another signature than the installed one's
         try:  # older clients: call_api(resource_path, method, ...) raises on non-2xx
-            raw = self.api.call_api(path, "GET", query_params=query, header_params={"Accept": accept},
-                                    auth_settings=["BearerToken"], _preload_content=False,
-                                    _return_http_data_only=True, _request_timeout=timeout)
+            raw = old_api.call_api(
+                path,
+                "GET",
+                query_params=query,
+                header_params={"Accept": accept},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+            )
             return raw.status, raw.headers, raw
         except ApiException as exc:
             return exc.status, exc.headers or {}, _Body(exc.body)
 
-    def request(self, path: str, query: list[tuple[str, Any]] | None = None, accept: str = "application/json",
-                max_bytes: int | None = None, timeout: float | None = None,
-                retry: bool = True) -> tuple[bytes, bool]:
+    def request(
+        self,
+        path: str,
+        query: list[tuple[str, Any]] | None = None,
+        accept: str = "application/json",
+        max_bytes: int | None = None,
+        timeout: float | None = None,
+        retry: bool = True,
+    ) -> tuple[bytes, bool]:
         """GET ``path``; the body (at most ``max_bytes``, and whether it was cut).  Retries; raises ApiError.
 
         ``retry=False`` (probes): one attempt, bounded by ``timeout``; an answer is the probe's result.
@@ -262,108 +298,100 @@ class KubeClient:
             if isinstance(doc, dict) and doc.get("kind") == "APIGroupDiscoveryList":
                 found.extend(_from_aggregated(doc, groups))
                 continue
-            if root == "/api":
-                versions = [v for v in (doc or {}).get("versions") or [] if isinstance(v, str)]
-                gvs = [("", v) for v in versions[:1] or ["v1"]]
-            else:
-                gvs = []
-                for g in (doc or {}).get("groups") or []:
-                    if not isinstance(g, dict) or not isinstance(g.get("name"), str):
-                        continue
-                    if groups is not None and g["name"] not in groups:
-                        continue
-                    pref = (g.get("preferredVersion") or {}).get("version")
-                    vs = [v.get("version") for v in g.get("versions") or [] if isinstance(v, dict)]
-                    ordered = ([pref] if pref in vs else []) + [v for v in vs if v != pref and isinstance(v, str)]
-                    gvs.extend((g["name"], v) for v in ordered)
-            seen: set[tuple[str, str]] = set()
-            for group, version in gvs:
-                if groups is not None and group not in groups:
-                    continue
-                path = f"/apis/{group}/{version}" if group else f"/api/{version}"
-                try:
-                    rl = self.get_json(path)
-                except ApiError as exc:
-                    failed.append((f"{group}/{version}" if group else version, exc))
-                    continue
-                for r in (rl or {}).get("resources") or []:
-                    if not isinstance(r, dict) or "/" in str(r.get("name", "/")):
-                        continue
-                    key = (group, r["name"])
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    found.append(Resource(group, version, r["name"], str(r.get("kind", "")), bool(r.get("namespaced")),
-                                          tuple(v for v in r.get("verbs") or [] if isinstance(v, str))))
+            gvs = _core_versions(doc) if root == "/api" else _group_versions(doc, groups)
+            self._discover_legacy(gvs, groups, found, failed)
         return found, failed
+
+    def _discover_legacy(
+        self,
+        gvs: list[tuple[str, Any]],
+        groups: set[str] | None,
+        found: list[Resource],
+        failed: list[tuple[str, ApiError]],
+    ) -> None:
+        """The resources of each group-version document (``/api/v1``, ``/apis/<group>/<version>``)."""
+        seen: set[tuple[str, str]] = set()
+        for group, version in gvs:
+            if groups is not None and group not in groups:
+                continue
+            path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+            try:
+                rl = self.get_json(path)
+            except ApiError as exc:
+                failed.append((f"{group}/{version}" if group else version, exc))
+                continue
+            found.extend(_legacy_resources(rl, group, version, seen))
 
     # ------------------------------------------------------------------ lists and probes
 
-    def list_pages(self, res: Resource, *, namespace: str | None = None, label_selector: str | None = None,
-                   page_size: int = 500, metadata_only: bool = False) -> Iterator[list[dict]]:
+    def list_pages(
+        self,
+        res: Resource,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 500,
+        metadata_only: bool = False,
+    ) -> Iterator[list[dict]]:
         """Pages of typed items (``kind``/``apiVersion`` set), one page in memory at a time.
 
         An expired ``continue`` token (410) restarts the list once; items already handed out are
         skipped by uid.
         """
-        from guidecheck.cluster.objects import metadata_only as strip_to_metadata
-        from guidecheck.cluster.objects import typed, ymap_from_pairs
-
         accept = PARTIAL_METADATA_LIST if metadata_only else "application/json"
         cont: str | None = None
         restarted = False
         seen: set[str] = set()
         while True:
-            query: list[tuple[str, Any]] = [("limit", page_size)]
-            if cont:
-                query.append(("continue", cont))
-            if label_selector:
-                query.append(("labelSelector", label_selector))
             try:
-                doc = self.get_json(res.path(namespace), query, accept, hook=ymap_from_pairs)
+                doc, list_kind = self._list_page(
+                    res, namespace, _list_query(page_size, cont, label_selector), accept, metadata_only
+                )
             except ApiError as exc:
                 if exc.status == 410 and cont and not restarted:
                     restarted, cont = True, None
                     continue
                 raise
-            if not isinstance(doc, dict):
-                raise ApiError(0, "bad response", f"{res.path(namespace)}: not a list")
-            list_kind = doc.get("kind") if isinstance(doc.get("kind"), str) else res.kind + "List"
-            if metadata_only and list_kind != "PartialObjectMetadataList":
-                # never fall back to a full list: that would read the data
-                raise ApiError(406, "not acceptable", "the server did not answer with object metadata only")
-            page = []
-            for item in doc.get("items") or []:
-                if not isinstance(item, dict):
-                    continue
-                if metadata_only:
-                    item = strip_to_metadata(item, res.kind, res.group_version)
-                else:
-                    typed(item, list_kind, res.group_version)
-                uid = (item.get("metadata") or {}).get("uid") if isinstance(item.get("metadata"), dict) else None
-                if isinstance(uid, str):
-                    if restarted and uid in seen:
-                        continue
-                    seen.add(uid)
-                page.append(item)
-            meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-            nxt = meta.get("continue")
+            page = _page_items(doc, res, list_kind, metadata_only, seen, skip_seen=restarted)
+            meta = doc.get("metadata")
+            nxt = meta.get("continue") if isinstance(meta, dict) else None
             del doc  # the raw page goes before the caller sees the next one
             yield page
             cont = nxt if isinstance(nxt, str) and nxt else None
             if not cont:
                 return
 
-    def pod_proxy_text(self, namespace: str, pod: str, port: int, path: str, *, max_bytes: int,
-                       timeout: float) -> tuple[bytes, bool]:
-        """GET through the API server's pod proxy (``pods/proxy``)."""
-        p = (f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}:{int(port)}/proxy"
-             f"/{path.lstrip('/')}")
-        return self.request(p, accept="text/plain;version=0.0.4,*/*;q=0.1", max_bytes=max_bytes, timeout=timeout,
-                            retry=False)
+    def _list_page(
+        self, res: Resource, namespace: str | None, query: list[tuple[str, Any]], accept: str, metadata_only: bool
+    ) -> tuple[dict, str]:
+        """One page of a list, and the kind of the list (``<Kind>List``, or ``PartialObjectMetadataList``)."""
+        from guidecheck.cluster.objects import ymap_from_pairs
 
-    def pod_log(self, namespace: str, pod: str, container: str | None, *, tail_lines: int, max_bytes: int,
-                timeout: float) -> tuple[bytes, bool]:
+        doc = self.get_json(res.path(namespace), query, accept, hook=ymap_from_pairs)
+        if not isinstance(doc, dict):
+            raise ApiError(0, "bad response", f"{res.path(namespace)}: not a list")
+        kind = doc.get("kind")
+        list_kind = kind if isinstance(kind, str) else res.kind + "List"
+        if metadata_only and list_kind != "PartialObjectMetadataList":
+            # never fall back to a full list: that would read the data
+            raise ApiError(406, "not acceptable", "the server did not answer with object metadata only")
+        return doc, list_kind
+
+    def pod_proxy_text(
+        self, namespace: str, pod: str, port: int, path: str, *, max_bytes: int, timeout: float
+    ) -> tuple[bytes, bool]:
+        """GET through the API server's pod proxy (``pods/proxy``)."""
+        p = (
+            f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(pod, safe='')}:{int(port)}/proxy"
+            f"/{path.lstrip('/')}"
+        )
+        return self.request(
+            p, accept="text/plain;version=0.0.4,*/*;q=0.1", max_bytes=max_bytes, timeout=timeout, retry=False
+        )
+
+    def pod_log(
+        self, namespace: str, pod: str, container: str | None, *, tail_lines: int, max_bytes: int, timeout: float
+    ) -> tuple[bytes, bool]:
         """The last lines of a container's log (``pods/log``), bounded in lines and bytes."""
         query: list[tuple[str, Any]] = [("tailLines", tail_lines), ("limitBytes", max_bytes)]
         if container:
@@ -386,7 +414,7 @@ def _release(body: Any) -> None:
         if fn is not None:
             try:
                 fn()
-            except Exception:
+            except Exception:  # noqa: BLE001 - releasing a connection must not fail the audit
                 pass
 
 
@@ -420,7 +448,86 @@ def _retry_after(headers: Any, attempt: int) -> float:
     return min(MAX_BACKOFF, 0.25 * 2 ** (attempt - 1))
 
 
+def _list_query(page_size: int, cont: str | None, label_selector: str | None) -> list[tuple[str, Any]]:
+    query: list[tuple[str, Any]] = [("limit", page_size)]
+    if cont:
+        query.append(("continue", cont))
+    if label_selector:
+        query.append(("labelSelector", label_selector))
+    return query
+
+
+def _page_items(
+    doc: dict, res: Resource, list_kind: str, metadata_only: bool, seen: set[str], *, skip_seen: bool
+) -> list[dict]:
+    """The typed (or metadata-only) items of one list page; after a restart, those already handed out are skipped."""
+    from guidecheck.cluster.objects import metadata_only as strip_to_metadata
+    from guidecheck.cluster.objects import typed
+
+    page = []
+    for item in doc.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        if metadata_only:
+            item = strip_to_metadata(item, res.kind, res.group_version)
+        else:
+            typed(item, list_kind, res.group_version)
+        meta = item.get("metadata")
+        uid = meta.get("uid") if isinstance(meta, dict) else None
+        if isinstance(uid, str):
+            if skip_seen and uid in seen:
+                continue
+            seen.add(uid)
+        page.append(item)
+    return page
+
+
+def _core_versions(doc: Any) -> list[tuple[str, Any]]:
+    """``/api``: the core group's preferred version (the first one listed), ``v1`` if none is."""
+    versions = [v for v in (doc or {}).get("versions") or [] if isinstance(v, str)]
+    return [("", v) for v in versions[:1] or ["v1"]]
+
+
+def _group_versions(doc: Any, groups: set[str] | None) -> list[tuple[str, Any]]:
+    """``/apis``: ``(group, version)`` of every group (of ``groups``, or all), the preferred version first."""
+    gvs: list[tuple[str, Any]] = []
+    for g in (doc or {}).get("groups") or []:
+        if not isinstance(g, dict) or not isinstance(g.get("name"), str):
+            continue
+        if groups is not None and g["name"] not in groups:
+            continue
+        pref = (g.get("preferredVersion") or {}).get("version")
+        vs = [v.get("version") for v in g.get("versions") or [] if isinstance(v, dict)]
+        ordered = ([pref] if pref in vs else []) + [v for v in vs if v != pref and isinstance(v, str)]
+        gvs.extend((g["name"], v) for v in ordered)
+    return gvs
+
+
+def _legacy_resources(rl: Any, group: str, version: Any, seen: set[tuple[str, str]]) -> list[Resource]:
+    """The top-level resources (no subresources) of one group-version document not ``seen`` in an earlier one."""
+    out = []
+    for r in (rl or {}).get("resources") or []:
+        if not isinstance(r, dict) or "/" in str(r.get("name", "/")):
+            continue
+        key = (group, r["name"])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            Resource(
+                group,
+                version,
+                r["name"],
+                str(r.get("kind", "")),
+                bool(r.get("namespaced")),
+                tuple(v for v in r.get("verbs") or [] if isinstance(v, str)),
+            )
+        )
+    return out
+
+
 def _from_aggregated(doc: dict, groups: set[str] | None) -> list[Resource]:
+    """The resources of an aggregated discovery document (``APIGroupDiscoveryList``), of ``groups`` or all."""
     out = []
     for item in doc.get("items") or []:
         if not isinstance(item, dict):
@@ -428,19 +535,33 @@ def _from_aggregated(doc: dict, groups: set[str] | None) -> list[Resource]:
         group = str((item.get("metadata") or {}).get("name") or "")
         if groups is not None and group not in groups:
             continue
-        seen: set[str] = set()
-        for v in item.get("versions") or []:  # in preference order
-            if not isinstance(v, dict) or not isinstance(v.get("version"), str):
-                continue
-            for r in v.get("resources") or []:
-                if not isinstance(r, dict) or not isinstance(r.get("resource"), str) or r["resource"] in seen:
-                    continue
-                seen.add(r["resource"])
-                kind = (r.get("responseKind") or {}).get("kind") or ""
-                out.append(Resource(group, v["version"], r["resource"], str(kind), r.get("scope") == "Namespaced",
-                                    tuple(x for x in r.get("verbs") or [] if isinstance(x, str))))
+        out.extend(_aggregated_group(item, group))
     return out
 
 
-__all__ = ["ApiError", "AuditTimeout", "ClusterConfigError", "Deadline", "KubeClient", "Resource",
-           "default_kubeconfig"]
+def _aggregated_group(item: dict, group: str) -> list[Resource]:
+    """One group of aggregated discovery: a resource is taken from the first version (in preference order)."""
+    out = []
+    seen: set[str] = set()
+    for v in item.get("versions") or []:  # in preference order
+        if not isinstance(v, dict) or not isinstance(v.get("version"), str):
+            continue
+        for r in v.get("resources") or []:
+            if not isinstance(r, dict) or not isinstance(r.get("resource"), str) or r["resource"] in seen:
+                continue
+            seen.add(r["resource"])
+            kind = (r.get("responseKind") or {}).get("kind") or ""
+            out.append(
+                Resource(
+                    group,
+                    v["version"],
+                    r["resource"],
+                    str(kind),
+                    r.get("scope") == "Namespaced",
+                    tuple(x for x in r.get("verbs") or [] if isinstance(x, str)),
+                )
+            )
+    return out
+
+
+__all__ = ["ApiError", "AuditTimeout", "ClusterConfigError", "Deadline", "KubeClient", "Resource", "default_kubeconfig"]

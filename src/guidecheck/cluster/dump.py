@@ -28,7 +28,7 @@ from guidecheck.cluster.model import AUDIT_API_VERSION, Audited, coverage_target
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.model import LoadError, ObjectRef, SourceFile, file_target
 from guidecheck.parsers import k8s
-from guidecheck.parsers.yaml import load_json, load_yaml
+from guidecheck.parsers.yaml import item_line, line_of, load_json, load_yaml
 
 HEADER = '{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":['
 
@@ -51,14 +51,25 @@ class DumpWriter:
         self.count += 1
 
     def finish(self, info: dict, gaps: list[dict], probes: list[dict]) -> None:
-        self.write({"apiVersion": AUDIT_API_VERSION, "kind": "AuditInfo", "metadata": {"name": "audit"},
-                    "spec": info})
+        self.write({"apiVersion": AUDIT_API_VERSION, "kind": "AuditInfo", "metadata": {"name": "audit"}, "spec": info})
         for i, g in enumerate(gaps):
-            self.write({"apiVersion": AUDIT_API_VERSION, "kind": "CoverageGap",
-                        "metadata": {"name": f"gap-{i + 1}"}, "spec": g})
+            self.write(
+                {
+                    "apiVersion": AUDIT_API_VERSION,
+                    "kind": "CoverageGap",
+                    "metadata": {"name": f"gap-{i + 1}"},
+                    "spec": g,
+                }
+            )
         for i, p in enumerate(probes):
-            self.write({"apiVersion": AUDIT_API_VERSION, "kind": "ProbeResult",
-                        "metadata": {"name": f"probe-{i + 1}"}, "spec": p})
+            self.write(
+                {
+                    "apiVersion": AUDIT_API_VERSION,
+                    "kind": "ProbeResult",
+                    "metadata": {"name": f"probe-{i + 1}"},
+                    "spec": p,
+                }
+            )
         self.fh.write("\n]}\n")
         self.fh.close()
         os.replace(self.tmp, self.path)
@@ -73,14 +84,14 @@ class DumpWriter:
 
 def _parse_time(value: Any) -> _dt.datetime | None:
     if isinstance(value, _dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
     if not isinstance(value, str):
         return None
     try:
         t = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)
 
 
 def _items(path: str, text: str, config, src: SourceFile) -> list[tuple[dict, int, int]]:
@@ -116,8 +127,14 @@ def _kubectl_items(path: str, text: str, config, src: SourceFile) -> list[tuple[
     """``(object, line)`` of ``kubectl get -o yaml|json`` output: Lists, single objects, several documents."""
     out: list[tuple[dict, int]] = []
     stripped = text.lstrip()
-    docs = load_json(text, config.limits) if stripped.startswith("{") and path.endswith(".json") or \
-        stripped.startswith("{") and not path.endswith((".yaml", ".yml")) else load_yaml(text, config.limits)
+    docs = (
+        load_json(text, config.limits)
+        if stripped.startswith("{")
+        and path.endswith(".json")
+        or stripped.startswith("{")
+        and not path.endswith((".yaml", ".yml"))
+        else load_yaml(text, config.limits)
+    )
     for doc in docs:
         src.errors.extend(doc.errors)
         data = doc.data
@@ -126,16 +143,18 @@ def _kubectl_items(path: str, text: str, config, src: SourceFile) -> list[tuple[
         if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
             for idx, item in enumerate(data["items"]):
                 if isinstance(item, dict) and "kind" in item and "apiVersion" in item:
-                    out.append((item, getattr(item, "line", doc.line)))
+                    out.append((item, line_of(item, doc.line)))
                 else:
-                    line = data["items"].item_line(idx) if hasattr(data["items"], "item_line") else doc.line
-                    src.errors.append(LoadError("a List item without apiVersion and kind: not a Kubernetes object",
-                                                line))
+                    line = item_line(data["items"], idx, doc.line)
+                    src.errors.append(
+                        LoadError("a List item without apiVersion and kind: not a Kubernetes object", line)
+                    )
         elif isinstance(data, dict) and "kind" in data and "apiVersion" in data:
-            out.append((data, getattr(data, "line", doc.line)))
+            out.append((data, line_of(data, doc.line)))
         else:
-            src.errors.append(LoadError("not a Kubernetes object or List (a dump holds `kubectl get -o yaml|json` "
-                                        "output)", doc.line))
+            src.errors.append(
+                LoadError("not a Kubernetes object or List (a dump holds `kubectl get -o yaml|json` output)", doc.line)
+            )
     return out
 
 
@@ -154,7 +173,8 @@ def read_dumps(paths: list[str], config, *, context: str | None = None, now: _dt
 def _read_dump(raw: str, config, context: str | None, out: Audited) -> _dt.datetime | None:
     """One dump file's targets into ``out``; the time its AuditInfo records, if any."""
     workload_kinds = frozenset(config.settings.get("workload-kinds") or ())
-    max_bytes = int(config.settings.get("audit-dump-max-bytes") or config.max_file_bytes)
+    # declared in rules/_settings.yaml (merge: replace); config.settings holds it, its default filled in
+    max_bytes = int(config.settings["audit-dump-max-bytes"])
     display = os.path.normpath(raw).replace(os.sep, "/")
     src = SourceFile(display, "dump")
     out.targets.append(file_target(src))
@@ -182,9 +202,17 @@ def _read_dump(raw: str, config, context: str | None, out: Audited) -> _dt.datet
             continue
         if cobj.checked_through_owner(obj, workload_kinds):
             continue
-        out.targets.append(cobj.make_target(obj, context=ctx, source="dump",
-                                            inline_suppressions=config.inline_suppressions,
-                                            path=display, line=line, span=(line, end)))
+        out.targets.append(
+            cobj.make_target(
+                obj,
+                context=ctx,
+                source="dump",
+                inline_suppressions=config.inline_suppressions,
+                path=display,
+                line=line,
+                span=(line, end),
+            )
+        )
     return _parse_time(info.get("time"))
 
 
@@ -195,13 +223,26 @@ def _record(obj: dict, line: int, display: str, ctx: str, info: dict, out: Audit
     if kind == "AuditInfo":
         for r in k8s.as_list(spec.get("read")):
             if isinstance(r, dict) and isinstance(r.get("resource"), str):
-                out.targets.append(coverage_target(
-                    {"probe": "coverage", "resource": r["resource"], "kind": str(r.get("kind") or "?"),
-                     "namespace": "*" if r.get("namespaced", True) else None, "error": None},
-                    ctx, path=display, line=line, source="dump"))
+                out.targets.append(
+                    coverage_target(
+                        {
+                            "probe": "coverage",
+                            "resource": r["resource"],
+                            "kind": str(r.get("kind") or "?"),
+                            "namespace": "*" if r.get("namespaced", True) else None,
+                            "error": None,
+                        },
+                        ctx,
+                        path=display,
+                        line=line,
+                        source="dump",
+                    )
+                )
     elif kind == "CoverageGap":
-        data = {"probe": "coverage", **{k: spec.get(k) for k in ("resource", "kind", "group", "version", "namespace",
-                                                                   "status", "error")}}
+        data = {
+            "probe": "coverage",
+            **{k: spec.get(k) for k in ("resource", "kind", "group", "version", "namespace", "status", "error")},
+        }
         data["error"] = str(data.get("error") or "could not be read")
         out.targets.append(coverage_target(data, ctx, path=display, line=line, source="dump"))
         out.incomplete.append(f"{display}:{line}: " + gap_reason(data))
@@ -211,8 +252,9 @@ def _record(obj: dict, line: int, display: str, ctx: str, info: dict, out: Audit
         wk, _, wn = str(data.get("workload") or "").partition("/")
         ref = ObjectRef(wk or "Pod", ns, wn or (data.get("pod") if isinstance(data.get("pod"), str) else None))
         helm = {k: data[k] for k in ("release", "chart") if isinstance(data.get(k), str)}
-        out.targets.append(live_target(data, context=ctx, ref=ref, path=display, line=line,
-                                            origin={"source": "dump", **helm}))
+        out.targets.append(
+            live_target(data, context=ctx, ref=ref, path=display, line=line, origin={"source": "dump", **helm})
+        )
 
 
 __all__ = ["DumpWriter", "HEADER", "read_dumps"]

@@ -65,16 +65,22 @@ def safe_segment(text: str) -> str:
     return out or "_"
 
 
-def live_target(data: dict, *, context: str, ref: ObjectRef, path: str, line: int = 1,
-                origin: dict[str, Any] | None = None) -> Target:
+def live_target(
+    data: dict, *, context: str, ref: ObjectRef, path: str, line: int = 1, origin: dict[str, Any] | None = None
+) -> Target:
     """A ``live`` target: a probe result or a coverage record (see :mod:`guidecheck.checks.live`)."""
-    base = {"source": (origin or {}).get("source", "cluster"), "repo": f"cluster/{safe_segment(context)}",
-            "context": context, **({"namespace": ref.namespace} if ref.namespace else {})}
+    base = {
+        "source": (origin or {}).get("source", "cluster"),
+        "repo": f"cluster/{safe_segment(context)}",
+        "context": context,
+        **({"namespace": ref.namespace} if ref.namespace else {}),
+    }
     return Target(kind="live", path=path, line=line, ref=ref, data=data, origin={**base, **(origin or {})})
 
 
-def coverage_target(data: dict, context: str, *, path: str | None = None, line: int = 1,
-                    source: str = "cluster") -> Target:
+def coverage_target(
+    data: dict, context: str, *, path: str | None = None, line: int = 1, source: str = "cluster"
+) -> Target:
     """A coverage record as a ``live`` target: ``namespace`` is a name, ``"*"`` (all) or None (cluster scope)."""
     ns = data.get("namespace")
     seg = "_all" if ns == "*" else (ns if isinstance(ns, str) and ns else CLUSTER_SCOPE)
@@ -87,9 +93,18 @@ def coverage_target(data: dict, context: str, *, path: str | None = None, line: 
 
 def gap_reason(g: dict) -> str:
     ns = g.get("namespace")
-    where = ("in all namespaces" if ns == "*" else f"in namespace {ns}" if ns else "at cluster scope")
+    where = "in all namespaces" if ns == "*" else f"in namespace {ns}" if ns else "at cluster scope"
     return f"could not read {g.get('kind')} ({g.get('resource')}) {where}: {g.get('error')}"
 
 
-__all__ = ["AUDIT_API_VERSION", "AUDIT_KINDS", "CLUSTER_SCOPE", "AuditOptions", "Audited", "coverage_target",
-           "gap_reason", "live_target", "safe_segment"]
+__all__ = [
+    "AUDIT_API_VERSION",
+    "AUDIT_KINDS",
+    "CLUSTER_SCOPE",
+    "AuditOptions",
+    "Audited",
+    "coverage_target",
+    "gap_reason",
+    "live_target",
+    "safe_segment",
+]

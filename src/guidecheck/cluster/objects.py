@@ -27,15 +27,28 @@ from guidecheck import suppress
 from guidecheck.cluster.model import CLUSTER_SCOPE, safe_segment
 from guidecheck.model import Target, k8s_target
 from guidecheck.parsers import k8s
-from guidecheck.parsers.yaml import YMap, YSeq
+from guidecheck.parsers.yaml import YMap, YSeq, col_of, line_of
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 METADATA_ONLY_KINDS = frozenset({"Secret"})
 # kinds whose status no rule reads (replica counts, conditions, pod IPs): dropped to keep memory to what rules use;
 # the status of snapshots, backups, restores and certificates (GC801, GC803) is kept
-STATUS_NOT_READ = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Pod",
-                             "Job", "CronJob", "Service", "Namespace", "HorizontalPodAutoscaler",
-                             "PodDisruptionBudget"})
+STATUS_NOT_READ = frozenset(
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ReplicationController",
+        "Pod",
+        "Job",
+        "CronJob",
+        "Service",
+        "Namespace",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+    }
+)
 
 
 def typed(item: Any, list_kind: str, api_version: str) -> Any:
@@ -123,12 +136,13 @@ def trim(obj: dict) -> dict:
 def metadata_only(obj: dict, kind: str = "Secret", api_version: str = "v1") -> dict:
     """``{apiVersion, kind, metadata}`` of an object: everything else (Secret data) is gone."""
     meta = obj.get("metadata")
-    out = type(obj)() if isinstance(obj, dict) and type(obj) is not dict else {}
-    if hasattr(obj, "line"):
-        out.line, out.col = obj.line, getattr(obj, "col", 1)
+    if isinstance(obj, YMap):
+        kept = YMap(line_of(obj), col_of(obj))
         # keep the key positions of what we keep (dump findings point into the file)
-        pos = getattr(obj, "_pos", {})
-        out._pos = {k: v for k, v in pos.items() if k in ("apiVersion", "kind", "metadata")}
+        kept._pos = {k: v for k, v in obj._pos.items() if k in ("apiVersion", "kind", "metadata")}
+        out: dict = kept
+    else:
+        out = {}
     out["apiVersion"] = api_version
     out["kind"] = kind
     out["metadata"] = meta if isinstance(meta, dict) else {}
@@ -180,22 +194,45 @@ def object_path(context: str, obj: dict) -> str:
     return f"cluster/{safe_segment(context)}/{safe_segment(ns)}/{safe_segment(ref.kind)}/{safe_segment(str(ref.name))}"
 
 
-def make_target(obj: dict, *, context: str, source: str, inline_suppressions: bool, path: str | None = None,
-                line: int = 1, span: tuple[int, int] | None = None) -> Target:
+def make_target(
+    obj: dict,
+    *,
+    context: str,
+    source: str,
+    inline_suppressions: bool,
+    path: str | None = None,
+    line: int = 1,
+    span: tuple[int, int] | None = None,
+) -> Target:
     """A ``k8s`` target for a live (``source="cluster"``) or dumped (``source="dump"``) object."""
     obj = located(obj, line)
     ref = k8s.object_ref(obj)
     path = path or object_path(context, obj)
     span = span or (line, line)
-    origin: dict[str, Any] = {"source": source, "repo": f"cluster/{safe_segment(context)}", "context": context,
-                              **({"namespace": ref.namespace} if ref.namespace else {}), **helm_origin(obj)}
+    origin: dict[str, Any] = {
+        "source": source,
+        "repo": f"cluster/{safe_segment(context)}",
+        "context": context,
+        **({"namespace": ref.namespace} if ref.namespace else {}),
+        **helm_origin(obj),
+    }
     if obj.get("kind") in METADATA_ONLY_KINDS:
         origin["metadata_only"] = True
     if source == "dump":
         origin["span"] = list(span)
-    supp = (suppress.from_annotations(k8s.annotations(obj), path, line, span) if inline_suppressions else [])
+    supp = suppress.from_annotations(k8s.annotations(obj), path, line, span) if inline_suppressions else []
     return k8s_target(obj, ref, path=path, line=line, suppressions=supp, origin=origin)
 
 
-__all__ = ["checked_through_owner", "controller_of", "helm_origin", "located", "make_target", "metadata_only",
-           "object_path", "trim", "typed", "ymap_from_pairs"]
+__all__ = [
+    "checked_through_owner",
+    "controller_of",
+    "helm_origin",
+    "located",
+    "make_target",
+    "metadata_only",
+    "object_path",
+    "trim",
+    "typed",
+    "ymap_from_pairs",
+]

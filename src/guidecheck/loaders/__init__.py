@@ -29,12 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck import globs, suppress
-from guidecheck.parsers import k8s
 from guidecheck.config import Config
 from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target, k8s_target
-from guidecheck.parsers.yaml import Document, YMap, load_json, load_yaml
-
+from guidecheck.parsers import k8s
+from guidecheck.parsers.yaml import Document, YMap, line_of, load_json, load_yaml
 
 
 @dataclass
@@ -45,7 +44,7 @@ class RepoInfo:
     name: str
     inventory: list[str]  # every regular file, relative, sorted
     dockerfiles: list[str]
-    charts: list["ChartInfo"]
+    charts: list[ChartInfo]
 
 
 @dataclass
@@ -107,15 +106,23 @@ def _load_files(paths: list[str], config: Config) -> Loaded:
     cwd = os.getcwd()
     seen: set[str] = set()
     if config.path:
-        out.targets.append(Target(kind="config", path=config.path.replace(os.sep, "/"), line=1,
-                                  ref=ObjectRef("Config", None, os.path.basename(config.path)), data=config))
+        out.targets.append(
+            Target(
+                kind="config",
+                path=config.path.replace(os.sep, "/"),
+                line=1,
+                ref=ObjectRef("Config", None, os.path.basename(config.path)),
+                data=config,
+            )
+        )
     for raw in paths:
         if os.path.isdir(raw):
             w = walk(raw, config.exclude)
             out.roots.append(w.root)
             charts = find_charts(w)
-            template_dirs = tuple(c.path.rstrip("/") + "/templates/" if c.path != "." else "templates/"
-                                  for c in charts) + _chartless_template_dirs(w)
+            template_dirs = tuple(
+                c.path.rstrip("/") + "/templates/" if c.path != "." else "templates/" for c in charts
+            ) + _chartless_template_dirs(w)
             prefix = _display_prefix(raw)
             for rel, err in w.problems:
                 out.targets.append(file_target(SourceFile(prefix + rel, "file", [err])))
@@ -153,8 +160,9 @@ def _chartless_template_dirs(w: Walk) -> tuple[str, ...]:
     if not values:
         return ()
     inv = set(w.inventory)
-    with_templates = {p[: p.index("templates/")] for p in w.inventory
-                      if p.startswith("templates/") or "/templates/" in p}
+    with_templates = {
+        p[: p.index("templates/")] for p in w.inventory if p.startswith("templates/") or "/templates/" in p
+    }
     return tuple(d + "templates/" for d in values if d + "Chart.yaml" not in inv and d in with_templates)
 
 
@@ -237,12 +245,12 @@ def _repo_target(w: Walk, charts: list[ChartInfo], prefix: str) -> Target:
     dockerfiles = [f.relpath for f in w.files if f.kind == "dockerfile"]
     name = os.path.basename(w.root) or w.root
     info = RepoInfo(root=w.root, name=name, inventory=w.inventory, dockerfiles=dockerfiles, charts=charts)
-    return Target(kind="repo", path=prefix.rstrip("/") or ".", line=1, ref=ObjectRef("Repository", None, name),
-                  data=info)
+    return Target(
+        kind="repo", path=prefix.rstrip("/") or ".", line=1, ref=ObjectRef("Repository", None, name), data=info
+    )
 
 
-def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loaded, root: str,
-               scope: str = "") -> None:
+def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loaded, root: str, scope: str = "") -> None:
     src = SourceFile(display, kind)
     out.targets.append(file_target(src))
     try:
@@ -262,8 +270,7 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
     templated = "{{" in text
     for i, doc in enumerate(docs):
         if templated and doc.errors and doc.data is None:
-            hint = (" (the file has {{ }} template placeholders: scan the rendered output, "
-                    "or exclude the template)")
+            hint = " (the file has {{ }} template placeholders: scan the rendered output, or exclude the template)"
             doc.errors = [LoadError(e.message + hint, e.line, e.column, e.severity) for e in doc.errors]
         src.errors.extend(doc.errors)
         data = doc.data
@@ -272,7 +279,7 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
             if data.get("kind") == "List" and isinstance(data.get("items"), list):
                 for item in data["items"]:
                     if isinstance(item, dict) and _is_k8s(item):
-                        _add_object(item, src, out, config, (getattr(item, "line", doc.line), end), scope)
+                        _add_object(item, src, out, config, (line_of(item, doc.line), end), scope)
                 continue
             _add_object(data, src, out, config, (doc.line, end), scope)
         elif data is not None:
@@ -285,17 +292,26 @@ def _is_k8s(data: dict) -> bool:
     return "apiVersion" in data and "kind" in data
 
 
-def _add_object(obj: dict, src: SourceFile, out: Loaded, config: Config, span: tuple[int, int],
-                scope: str = "") -> None:
+def _add_object(
+    obj: dict, src: SourceFile, out: Loaded, config: Config, span: tuple[int, int], scope: str = ""
+) -> None:
     errors = k8s.structure_errors(obj)
     src.errors.extend(errors)
     if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
         return
     ann = k8s.annotations(obj)
     supp = suppress.from_annotations(ann, src.path, span[0], span) if config.inline_suppressions else []
-    out.targets.append(k8s_target(obj, k8s.object_ref(obj), path=src.path, line=getattr(obj, "line", span[0]),
-                                  source=src, suppressions=supp,
-                                  origin={"source": "manifest", "span": list(span), "repo": scope}))
+    out.targets.append(
+        k8s_target(
+            obj,
+            k8s.object_ref(obj),
+            path=src.path,
+            line=line_of(obj, span[0]),
+            source=src,
+            suppressions=supp,
+            origin={"source": "manifest", "span": list(span), "repo": scope},
+        )
+    )
 
 
 def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:

@@ -77,8 +77,9 @@ class _Ctx:
         out = []
         for path in paths:
             data = self.data(path)
-            if data is None and not (path in self.sources and self.sources[path].read
-                                     and not self.sources[path].errors):
+            if data is None and not (
+                path in self.sources and self.sources[path].read and not self.sources[path].errors
+            ):
                 continue
             out.append((path, data))
         return out
@@ -99,16 +100,30 @@ def extend(loaded: Any, config: Any, options: dict) -> None:
     for repo in loaded.repos:
         releases = release_configs(ctx, repo)
         for rc in releases:  # for GC703 on repositories without a pipeline
-            loaded.targets.append(Target(kind="release-config", path=rc.path, line=rc.line,
-                                         ref=ObjectRef("ReleaseConfig", None, rc.tool), data=rc,
-                                         origin={"repo": repo.prefix}))
+            loaded.targets.append(
+                Target(
+                    kind="release-config",
+                    path=rc.path,
+                    line=rc.line,
+                    ref=ObjectRef("ReleaseConfig", None, rc.tool),
+                    data=rc,
+                    origin={"repo": repo.prefix},
+                )
+            )
         for root, found in sorted(_find_roots(repo.walk.inventory).items()):
             project = build_project(ctx, repo, root, found, releases)
             if project is None:
                 continue
-            loaded.targets.append(Target(kind="ci", path=project.main, line=1,
-                                         ref=ObjectRef("Pipeline", None, project.name), data=project,
-                                         origin={"repo": repo.prefix}))
+            loaded.targets.append(
+                Target(
+                    kind="ci",
+                    path=project.main,
+                    line=1,
+                    ref=ObjectRef("Pipeline", None, project.name),
+                    data=project,
+                    origin={"repo": repo.prefix},
+                )
+            )
     # files named one by one (pre-commit): validated, but a project is judged only in a directory scan
     for _abspath, display, _kind in loaded.files:
         if _WORKFLOW.match(display):
@@ -148,8 +163,9 @@ def _under(inventory: list[str], root: str) -> list[str]:
     return [p[cut:] for p in inventory if p.startswith(root + "/")]
 
 
-def build_project(ctx: _Ctx, repo: Any, root: str, found: dict[str, list[str]],
-                  releases: list[ReleaseConfig]) -> Project | None:
+def build_project(
+    ctx: _Ctx, repo: Any, root: str, found: dict[str, list[str]], releases: list[ReleaseConfig]
+) -> Project | None:
     prefix = repo.prefix
     root_display = (prefix + root).rstrip("/") if (prefix or root) else ""
     if root:
@@ -159,13 +175,12 @@ def build_project(ctx: _Ctx, repo: Any, root: str, found: dict[str, list[str]],
     project = Project(root=root_display, name=name, main="", inventory=_under(repo.walk.inventory, root))
     if "gitlab" in found:
         rel = sorted(found["gitlab"])[0]
-        ctx.apply(parse_gitlab(project, project.display(rel[len(root) + 1:] if root else rel), ctx.read))
+        ctx.apply(parse_gitlab(project, project.display(rel[len(root) + 1 :] if root else rel), ctx.read))
     if "github" in found:
         ctx.apply(parse_github(project, ctx.workflows([prefix + r for r in sorted(found["github"])]), ctx.read))
     for rel in sorted(found.get("jenkins", ())):
         _jenkins(ctx, project, os.path.join(repo.walk.root, *rel.split("/")), prefix + rel, repo.walk.root)
-    project.release_configs = [rc for rc in releases
-                               if not project.root or rc.path.startswith(project.root + "/")]
+    project.release_configs = [rc for rc in releases if not project.root or rc.path.startswith(project.root + "/")]
     if not project.files:
         return None
     project.main = project.main_file()
@@ -175,12 +190,12 @@ def build_project(ctx: _Ctx, repo: Any, root: str, found: dict[str, list[str]],
 
 # ---------------------------------------------------------------- Jenkinsfiles and release tooling: read here
 
+
 def _jenkins(ctx: _Ctx, project: Project, abspath: str, display: str, root: str) -> None:
     from guidecheck.loaders.fs import ReadError, read_text
 
     try:
-        text = read_text(abspath, min(ctx.config.max_file_bytes, MAX_JENKINS_BYTES),
-                         root=root)
+        text = read_text(abspath, min(ctx.config.max_file_bytes, MAX_JENKINS_BYTES), root=root)
     except ReadError as exc:
         src = SourceFile(display, "jenkinsfile", [exc.error])
         ctx.sources[display] = src

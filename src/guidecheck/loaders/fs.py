@@ -21,9 +21,27 @@ from guidecheck.model import LoadError
 
 SKIP_DIRS = frozenset(
     {
-        ".git", ".hg", ".svn", "node_modules", "vendor", "third_party", "third-party",
-        ".venv", "venv", "__pycache__", ".tox", ".nox", ".terraform", "bower_components",
-        ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".idea", ".gradle", ".vscode",
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "vendor",
+        "third_party",
+        "third-party",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".terraform",
+        "bower_components",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "site-packages",
+        ".idea",
+        ".gradle",
+        ".vscode",
     }
 )
 
@@ -35,7 +53,9 @@ SKIP_DIRS = frozenset(
 NOT_DEPLOYMENT_FILES = re.compile(
     r"^(?:[tj]sconfig(?:\..+)?\.json|tslint\.json|\.eslintrc\.json|\.?devcontainer\.json|\.babelrc\.json|"
     r"api-extractor\.json|.+\.jsonc|package-lock\.json|npm-shrinkwrap\.json|pnpm-lock\.yaml|"
-    r"mkdocs\.ya?ml)$", re.IGNORECASE)
+    r"mkdocs\.ya?ml)$",
+    re.IGNORECASE,
+)
 
 DOCKERFILE_NAMES = ("Dockerfile", "Containerfile", "dockerfile", "containerfile")
 
@@ -68,7 +88,7 @@ def classify(name: str) -> str | None:
 class WalkedFile:
     abspath: str
     relpath: str  # relative to the scan root, '/'-separated
-    kind: str | None
+    kind: str  # what classify() names: only the files guidecheck reads are listed
 
 
 @dataclass
@@ -112,7 +132,7 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
         subdirs = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if excluded is not None and excluded(rel):
+            if excluded is not None and excluded(rel, entry.name):
                 continue  # a matching directory is not entered: its contents are excluded too
             try:
                 if entry.is_file(follow_symlinks=False):  # the common case: no extra system call
@@ -135,8 +155,9 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
                     continue
                 ident = (st.st_dev, st.st_ino)
                 if ident in visited:
-                    result.problems.append((rel, LoadError("directory already walked (bind mount or filesystem "
-                                                           "loop); not walked again")))
+                    result.problems.append(
+                        (rel, LoadError("directory already walked (bind mount or filesystem loop); not walked again"))
+                    )
                     continue
                 visited.add(ident)
                 subdirs.append(rel)
@@ -259,14 +280,23 @@ def _reason(exc: OSError) -> str:
 
 
 def _too_big(size: int, max_bytes: int) -> str:
-    return (f"file is {size} bytes, over the limit of {max_bytes} (limits.max-file-bytes in "
-            ".guidecheck.yaml); not parsed")
+    return (
+        f"file is {size} bytes, over the limit of {max_bytes} (limits.max-file-bytes in .guidecheck.yaml); not parsed"
+    )
 
 
 def _not_regular(mode: int) -> str:
-    what = ("FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode)
-            else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "directory" if stat.S_ISDIR(mode)
-            else "special file")
+    what = (
+        "FIFO"
+        if stat.S_ISFIFO(mode)
+        else "socket"
+        if stat.S_ISSOCK(mode)
+        else "device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "directory"
+        if stat.S_ISDIR(mode)
+        else "special file"
+    )
     return f"not a regular file ({what}); not read"
 
 
@@ -276,7 +306,7 @@ def decode(raw: bytes) -> str:
     for bom, enc in _BOMS:
         if raw.startswith(bom):
             try:
-                text = raw[len(bom):].decode(enc)
+                text = raw[len(bom) :].decode(enc)
             except UnicodeDecodeError as exc:
                 raise ReadError(f"not valid {enc.upper()} text (byte offset {exc.start + len(bom)})") from None
             if "\0" in text:
@@ -293,8 +323,9 @@ def decode(raw: bytes) -> str:
         except UnicodeDecodeError as exc:
             line = raw.count(b"\n", 0, exc.start) + 1
             col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-            raise ReadError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at line {line}, column {col})",
-                            line, col) from None
+            raise ReadError(
+                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at line {line}, column {col})", line, col
+            ) from None
     if "\r" in text:
         # CRLF and lone CR are line breaks for YAML; make them one "\n" so that
         # every line count agrees with the parser's

@@ -108,7 +108,7 @@ class _RepoFiles:
 
     def resolve(self, ref: str, from_display: str) -> list[tuple]:
         """The include resolver (:data:`guidecheck.parsers.fluentbit.Resolver`) inside the repository."""
-        return _resolve_in_repo(ref, from_display[len(self.prefix):], self.inventory, self.read, self.prefix)
+        return _resolve_in_repo(ref, from_display[len(self.prefix) :], self.inventory, self.read, self.prefix)
 
 
 def _classic_pipelines(loaded, repo, max_bytes: int) -> None:
@@ -122,7 +122,7 @@ def _classic_pipelines(loaded, repo, max_bytes: int) -> None:
         for ref in include_refs(files.texts[rel]):
             for res in files.resolve(ref, prefix + rel):
                 if res[0] == "ok":
-                    included.add(res[1][len(prefix):])
+                    included.add(res[1][len(prefix) :])
     for rel in candidates:
         if rel not in included:
             loaded.targets.append(_classic_target(files, rel))
@@ -138,8 +138,11 @@ def _classic_candidates(files: _RepoFiles, repo) -> list[str]:
         name = posixpath.basename(rel).lower()
         fluent_named = "fluent" in rel.lower()
         text = files.read(rel, report=fluent_named) if (fluent_named or _small(files.root, rel)) else None
-        if text is not None and not looks_fluentd(text) and (looks_classic(text) or fluent_named and (
-                has_section(text) or include_refs(text))):
+        if (
+            text is not None
+            and not looks_fluentd(text)
+            and (looks_classic(text) or fluent_named and (has_section(text) or include_refs(text)))
+        ):
             candidates.append(rel)
         elif text is not None and "fluent" not in name:
             files.texts.pop(rel, None)  # not ours: an nginx.conf, a supervisord.conf ...
@@ -154,13 +157,19 @@ def _classic_target(files: _RepoFiles, rel: str) -> Target:
     parse_classic(files.texts[rel], prefix + rel, 1, pipe, errors, files.resolve)
     _parsers_files(pipe, rel, prefix, files.inventory, files.read)
     for p, e in errors:
-        src = files.src_of.get(p[len(prefix):])
+        src = files.src_of.get(p[len(prefix) :])
         if src is not None:
             src.errors.append(e)
     first = next((s for s in pipe.sections if s.name in ("INPUT", "OUTPUT", "SERVICE")), None)
     pipe.line = first.line if first is not None and first.path == pipe.path else 1
-    return _support_target("fluentbit", pipe.path, pipe.line, ObjectRef("FluentBitConfig", None, pipe.path), pipe,
-                           {"source": "file", "repo": prefix})
+    return _support_target(
+        "fluentbit",
+        pipe.path,
+        pipe.line,
+        ObjectRef("FluentBitConfig", None, pipe.path),
+        pipe,
+        {"source": "file", "repo": prefix},
+    )
 
 
 def _yaml_included(others: dict) -> set[str]:
@@ -176,12 +185,16 @@ def _yaml_included(others: dict) -> set[str]:
     return yaml_included
 
 
-def _document_targets(loaded, path: str, doc, others: dict, yaml_included: set[str], scope: str,
-                      limits: Limits) -> None:
+def _document_targets(
+    loaded, path: str, doc, others: dict, yaml_included: set[str], scope: str, limits: Limits
+) -> None:
     """The targets one YAML/JSON document makes: a YAML-format pipeline, chart values' pipeline, alert rules."""
     data = doc.data
-    if looks_yaml_format(data) or (isinstance(data, dict) and isinstance(data.get("includes"), list)
-                                   and isinstance(data.get("pipeline", data.get("service")), dict)):
+    if looks_yaml_format(data) or (
+        isinstance(data, dict)
+        and isinstance(data.get("includes"), list)
+        and isinstance(data.get("pipeline", data.get("service")), dict)
+    ):
         if path in yaml_included:
             return
         pipe = Pipeline("the Fluent Bit pipeline", path, doc.line)
@@ -189,26 +202,50 @@ def _document_targets(loaded, path: str, doc, others: dict, yaml_included: set[s
         read_yaml_format(data, path, pipe, errors, _yaml_includer(path, others, set()))
         for _, e in errors:
             _source_errors(loaded, path).append(e)
-        loaded.targets.append(_support_target("fluentbit", path, doc.line, ObjectRef("FluentBitConfig", None, path),
-                                              pipe, {"source": "file", "repo": scope}))
+        loaded.targets.append(
+            _support_target(
+                "fluentbit",
+                path,
+                doc.line,
+                ObjectRef("FluentBitConfig", None, path),
+                pipe,
+                {"source": "file", "repo": scope},
+            )
+        )
         return
     vals = chart_values_config(data)
     if vals is not None:
         files, line = vals
         errors = []
-        values_pipe = pipeline_from_map(files, f"Fluent Bit chart values {path}", path, line, errors, limits,
-                                        main_hint=("fluent-bit.conf",))
+        values_pipe = pipeline_from_map(
+            files, f"Fluent Bit chart values {path}", path, line, errors, limits, main_hint=("fluent-bit.conf",)
+        )
         for _, e in errors:
             _source_errors(loaded, path).append(e)
         if values_pipe is not None and values_pipe.sections:
             values_pipe.values_of = posixpath.dirname(path) or "."
-            loaded.targets.append(_support_target("fluentbit", path, line, ObjectRef("FluentBitConfig", None, path),
-                                                  values_pipe, {"source": "values", "repo": scope}))
+            loaded.targets.append(
+                _support_target(
+                    "fluentbit",
+                    path,
+                    line,
+                    ObjectRef("FluentBitConfig", None, path),
+                    values_pipe,
+                    {"source": "values", "repo": scope},
+                )
+            )
     rules = rules_of_data(data, path)
     if rules:
-        loaded.targets.append(_support_target("alerts", path, doc.line, ObjectRef("AlertRules", None, path),
-                                              AlertSource(path, path, doc.line, rules),
-                                              {"source": "file", "repo": scope}))
+        loaded.targets.append(
+            _support_target(
+                "alerts",
+                path,
+                doc.line,
+                ObjectRef("AlertRules", None, path),
+                AlertSource(path, path, doc.line, rules),
+                {"source": "file", "repo": scope},
+            )
+        )
 
 
 def _named_files(loaded, max_bytes: int) -> None:
@@ -289,8 +326,9 @@ def _resolve_in_repo(ref: str, from_rel: str, inventory: set[str], read, prefix:
             return [("outside", "points outside the scanned directory: not followed")]
     if any(c in pattern for c in "*?["):
         pdir = posixpath.dirname(pattern)
-        names = sorted(p for p in inventory if posixpath.dirname(p) == pdir and fnmatch.fnmatchcase(p, pattern)
-                       and p != from_rel)
+        names = sorted(
+            p for p in inventory if posixpath.dirname(p) == pdir and fnmatch.fnmatchcase(p, pattern) and p != from_rel
+        )
         if not names:
             return [] if not absolute else [("absolute", "no matching file in the repository")]
     else:
@@ -313,8 +351,9 @@ def _parsers_files(pipe: Pipeline, rel: str, prefix: str, inventory: set[str], r
         for p in list(svc.props):
             if p.key != "parsers_file":
                 continue
-            for res in _resolve_in_repo(p.value, p.path[len(prefix):] if p.path.startswith(prefix) else rel,
-                                        inventory, read, prefix):
+            for res in _resolve_in_repo(
+                p.value, p.path[len(prefix) :] if p.path.startswith(prefix) else rel, inventory, read, prefix
+            ):
                 if res[0] == "ok" and res[1] not in pipe.files:
                     parse_classic(res[2], res[1], 1, pipe, [], None)
 
@@ -331,6 +370,7 @@ def _yaml_includer(path: str, others: dict, seen: set[str]):
             return [("missing", f"{target} is not a YAML file of the scan")]
         seen.add(target)
         return [("ok", target, doc.data, doc.line) for doc in d.docs]
+
     return include
 
 

@@ -31,6 +31,7 @@ from guidecheck.parsers.openapi import (
     resolve_ref,
     spec_keyword,
 )
+from guidecheck.parsers.yaml import key_line
 
 
 def extend(loaded, config, options) -> None:
@@ -56,25 +57,28 @@ def extend(loaded, config, options) -> None:
                 abspath=abspath,
                 root=root,
                 keyword=keyword,
-                version=str(version) if isinstance(version, (str, int, float)) and not isinstance(version, bool)
+                version=str(version)
+                if isinstance(version, (str, int, float)) and not isinstance(version, bool)
                 else "",
                 data=data,
             )
             spec.files[abspath] = SpecFile(docs.path, abspath, data)
             _resolve_all(spec, index)
-            line = data.key_line(keyword) if hasattr(data, "key_line") else getattr(data, "line", doc.line)
+            line = key_line(data, keyword, doc.line)
             title = None
             info = data.get("info")
             if isinstance(info, dict) and isinstance(info.get("title"), str):
                 title = info["title"][:120]
-            loaded.targets.append(Target(
-                kind="openapi",
-                path=docs.path,
-                line=line,
-                ref=ObjectRef("OpenAPI", None, title or posixpath.basename(docs.path)),
-                data=spec,
-                origin={"source": "file", "repo": scope},
-            ))
+            loaded.targets.append(
+                Target(
+                    kind="openapi",
+                    path=docs.path,
+                    line=line,
+                    ref=ObjectRef("OpenAPI", None, title or posixpath.basename(docs.path)),
+                    data=spec,
+                    origin={"source": "file", "repo": scope},
+                )
+            )
 
 
 class _FileIndex:
@@ -127,12 +131,15 @@ class _FileIndex:
         if abspath in self.failed:
             return self.failed[abspath]
         if abspath in self.walked:
-            reason = ("was scanned but is not a plain YAML/JSON document (a Kubernetes object, or a file that could "
-                      "not be read or parsed: see GC001)")
+            reason = (
+                "was scanned but is not a plain YAML/JSON document (a Kubernetes object, or a file that could "
+                "not be read or parsed: see GC001)"
+            )
         else:
-            reason = self._read(abspath, root)
-            if not isinstance(reason, str):
-                return reason
+            read = self._read(abspath, root)
+            if not isinstance(read, str):
+                return read
+            reason = read
         self.failed[abspath] = reason
         return reason
 
@@ -222,9 +229,17 @@ def _resolve_all(spec: OpenAPIDoc, index: _FileIndex) -> None:
             loop = pure_ref_loop(spec, holder, ab)
             if loop is not None and id(holder) in loop and loop not in cycles_reported:
                 cycles_reported.add(loop)
-                spec.problems.append(RefProblem(f.path, line, col, str(ref),
-                                                f"unresolvable circular $ref {str(ref)[:200]!r}: it leads back to "
-                                                "itself through references only", "circular"))
+                spec.problems.append(
+                    RefProblem(
+                        f.path,
+                        line,
+                        col,
+                        str(ref),
+                        f"unresolvable circular $ref {str(ref)[:200]!r}: it leads back to "
+                        "itself through references only",
+                        "circular",
+                    )
+                )
     spec.problems.sort(key=lambda p: (p.path, p.line, p.column, p.message))
 
 

@@ -53,7 +53,7 @@ from guidecheck.loaders.helm.render import _render_all
 def extend(loaded: Loaded, config: Config, options: dict) -> None:
     try:
         _extend(loaded, config, options)
-    except Exception as exc:  # a bug here must not hide the rest of the scan
+    except Exception as exc:  # noqa: BLE001 - a bug here must not hide the rest of the scan
         loaded.incomplete.append(f"Helm charts: internal error: {type(exc).__name__}: {exc}")
 
 

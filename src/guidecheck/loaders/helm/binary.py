@@ -15,8 +15,10 @@ from guidecheck.loaders.helm.sandbox import _sandbox_env
 # 3.18.4 fixed GHSA-f9f8-9pmf-xv68 (panic on a malformed Chart.yaml) and CVE-2025-53547
 # (Chart.lock symlink written by dependency update).  Helm 4.0.0 ships all of them.
 MIN_HELM = {3: (3, 18, 5), 4: (4, 0, 0)}
-INSTALL_HINT = ("install Helm >= 3.18.5 or 4.x (https://helm.sh/docs/intro/install/) and put it on PATH, "
-                "or give its path with --helm / helm.binary")
+INSTALL_HINT = (
+    "install Helm >= 3.18.5 or 4.x (https://helm.sh/docs/intro/install/) and put it on PATH, "
+    "or give its path with --helm / helm.binary"
+)
 
 
 def _beside_interpreter(name: str) -> str | None:
@@ -59,8 +61,14 @@ def helm_version(path: str) -> tuple[int, int, int] | None:
         return _VERSIONS[path]
     try:
         with tempfile.TemporaryDirectory(prefix="guidecheck-helm-") as tmp:
-            out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=20,
-                                 env=_sandbox_env(tmp), stdin=subprocess.DEVNULL).stdout
+            out = subprocess.run(
+                [path, "version", "--short"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                env=_sandbox_env(tmp),
+                stdin=subprocess.DEVNULL,
+            ).stdout
     except (OSError, subprocess.SubprocessError):
         out = ""
     m = re.search(r"v?(\d+)\.(\d+)\.(\d+)", out or "")
@@ -74,7 +82,9 @@ def version_problem(v: tuple[int, int, int]) -> str | None:
         return "Helm 2 cannot render v2 charts offline; " + INSTALL_HINT
     minimum = MIN_HELM.get(v[0])
     if minimum and v < minimum:
-        return (f"older than {'.'.join(map(str, minimum))}, which fixes template-time vulnerabilities "
-                f"(GHSA-9h84-qmv7-982p: values.schema.json $ref read or fetched while rendering); "
-                f"refusing to run it: {INSTALL_HINT}")
+        return (
+            f"older than {'.'.join(map(str, minimum))}, which fixes template-time vulnerabilities "
+            f"(GHSA-9h84-qmv7-982p: values.schema.json $ref read or fetched while rendering); "
+            f"refusing to run it: {INSTALL_HINT}"
+        )
     return None

@@ -56,15 +56,26 @@ def _repo_jobs(repo: RepoScan, config: Config, opts: HelmOptions, loaded: Loaded
         errors: list[LoadError] = []
         meta = _chart_yaml(os.path.join(w.root, c.chart_yaml), w.root, repo.prefix + c.chart_yaml, errors)
         metas[c.path] = (meta, errors)
-        all_charts.append((os.path.normpath(os.path.join(w.root, c.path)), _join(repo.prefix, c.path),
-                           c.name, meta))
+        all_charts.append((os.path.normpath(os.path.join(w.root, c.path)), _join(repo.prefix, c.path), c.name, meta))
     jobs = []
     for c in repo.charts:
         meta, errors = metas[c.path]
         chart_prefix = "" if c.path == "." else c.path + "/"
-        inventory = [p[len(chart_prefix):] for p in w.inventory if p.startswith(chart_prefix)]
-        jobs.append(_job(c, meta, errors, w.root, os.path.normpath(os.path.join(w.root, c.path)), inventory,
-                         repo.prefix, repo.prefix, all_charts, opts))
+        inventory = [p[len(chart_prefix) :] for p in w.inventory if p.startswith(chart_prefix)]
+        jobs.append(
+            _job(
+                c,
+                meta,
+                errors,
+                w.root,
+                os.path.normpath(os.path.join(w.root, c.path)),
+                inventory,
+                repo.prefix,
+                repo.prefix,
+                all_charts,
+                opts,
+            )
+        )
     return jobs
 
 
@@ -74,11 +85,27 @@ def _join(prefix: str, rel: str) -> str:
     return prefix + rel
 
 
-def _job(c: ChartInfo, meta: Any, errors: list[LoadError], root: str, abspath: str, inventory: list[str],
-         display_prefix: str, scope: str, all_charts: list, opts: HelmOptions) -> _ChartJob:
+def _job(
+    c: ChartInfo,
+    meta: Any,
+    errors: list[LoadError],
+    root: str,
+    abspath: str,
+    inventory: list[str],
+    display_prefix: str,
+    scope: str,
+    all_charts: list,
+    opts: HelmOptions,
+) -> _ChartJob:
     shown = _join(display_prefix, c.path)
-    model = ChartModel(path=shown, chart_yaml=_join(display_prefix, c.chart_yaml), meta=meta, type=c.type,
-                       subchart_of=_join(display_prefix, c.subchart_of) if c.subchart_of else None, errors=errors)
+    model = ChartModel(
+        path=shown,
+        chart_yaml=_join(display_prefix, c.chart_yaml),
+        meta=meta,
+        type=c.type,
+        subchart_of=_join(display_prefix, c.subchart_of) if c.subchart_of else None,
+        errors=errors,
+    )
     if c.type == "library":
         model.skipped = "a library chart: rendered only through the charts that depend on it"
     elif c.subchart_of is not None:
@@ -86,8 +113,14 @@ def _job(c: ChartInfo, meta: Any, errors: list[LoadError], root: str, abspath: s
     elif not isinstance(meta, dict):
         model.skipped = "Chart.yaml could not be read"
     name = meta.get("name") if isinstance(meta, dict) and isinstance(meta.get("name"), str) else None
-    target = Target(kind="chart", path=model.chart_yaml, line=1, ref=ObjectRef("Chart", None, name or shown),
-                    data=model, origin={"source": "helm", "repo": scope, "chart": shown, "chart_name": name})
+    target = Target(
+        kind="chart",
+        path=model.chart_yaml,
+        line=1,
+        ref=ObjectRef("Chart", None, name or shown),
+        data=model,
+        origin={"source": "helm", "repo": scope, "chart": shown, "chart_name": name},
+    )
     prefix = "" if shown == "." else shown + "/"
     job = _ChartJob(model, target, root, abspath, inventory, prefix, scope, all_charts)
     if model.skipped is None:
@@ -119,9 +152,14 @@ def _shared_profiles(job: _ChartJob, opts: HelmOptions, own: dict) -> list[tuple
         if not any(present):
             continue  # a shared profile applies to the charts that have its files
         if not all(present):
-            missing = [f for f, ok in zip(files, present) if not ok]
-            job.model.issues.append(Issue(f"value profile '{name}': file(s) missing in this chart: "
-                                          f"{', '.join(missing)}", job.model.chart_yaml, profile=name))
+            missing = [f for f, ok in zip(files, present, strict=True) if not ok]
+            job.model.issues.append(
+                Issue(
+                    f"value profile '{name}': file(s) missing in this chart: {', '.join(missing)}",
+                    job.model.chart_yaml,
+                    profile=name,
+                )
+            )
             continue
         out.append((name, paths))
     return out
@@ -132,10 +170,15 @@ def _chart_profiles(job: _ChartJob, own: dict) -> list[tuple[str, list[str]]]:
     out: list[tuple[str, list[str]]] = []
     for name, files in sorted(own.items()):
         paths = [os.path.normpath(os.path.join(job.abspath, f)) for f in files or ()]
-        missing = [f for f, p in zip(files or (), paths) if not os.path.isfile(p)]
+        missing = [f for f, p in zip(files or (), paths, strict=True) if not os.path.isfile(p)]
         if missing:
-            job.model.issues.append(Issue(f"value profile '{name}': file(s) not found: {', '.join(missing)}",
-                                          job.model.chart_yaml, profile=name))
+            job.model.issues.append(
+                Issue(
+                    f"value profile '{name}': file(s) not found: {', '.join(missing)}",
+                    job.model.chart_yaml,
+                    profile=name,
+                )
+            )
             continue
         out.append((name, paths))
     return out
@@ -162,7 +205,7 @@ def _file_jobs(loaded: Loaded, config: Config, opts: HelmOptions) -> list[_Chart
         return []
     cwd = os.getcwd()
     seen: dict[str, str] = {}
-    for abspath, display, _kind in loaded.files:
+    for abspath, _display, _kind in loaded.files:
         stop = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
         chart = chart_root_of(abspath, stop)
         if chart and chart not in seen:
@@ -198,14 +241,26 @@ def _missing_chart_yaml(loaded: Loaded) -> None:
         for tdir in _chartless_template_dirs(repo.walk):
             d = tdir[: -len("templates/")]
             shown = _join(repo.prefix, d.rstrip("/") or ".")
-            model = ChartModel(path=shown, chart_yaml="", meta=None, type="application", subchart_of=None,
-                               skipped="no Chart.yaml")
-            model.issues.append(Issue("Chart.yaml is missing: a directory with templates/ and values.yaml is "
-                                      "a Helm chart only with a Chart.yaml (apiVersion: v2, name, version)",
-                                      repo.prefix + d + "values.yaml"))
-            loaded.targets.append(Target(kind="chart", path=repo.prefix + d + "values.yaml", line=1,
-                                         ref=ObjectRef("Chart", None, shown), data=model,
-                                         origin={"source": "helm", "repo": repo.prefix, "chart": shown}))
+            model = ChartModel(
+                path=shown, chart_yaml="", meta=None, type="application", subchart_of=None, skipped="no Chart.yaml"
+            )
+            model.issues.append(
+                Issue(
+                    "Chart.yaml is missing: a directory with templates/ and values.yaml is "
+                    "a Helm chart only with a Chart.yaml (apiVersion: v2, name, version)",
+                    repo.prefix + d + "values.yaml",
+                )
+            )
+            loaded.targets.append(
+                Target(
+                    kind="chart",
+                    path=repo.prefix + d + "values.yaml",
+                    line=1,
+                    ref=ObjectRef("Chart", None, shown),
+                    data=model,
+                    origin={"source": "helm", "repo": repo.prefix, "chart": shown},
+                )
+            )
 
 
 def _shown_of(abs_dir: str, job: _ChartJob) -> str:

@@ -78,7 +78,7 @@ def _dependency_source(job: _ChartJob, dep: dict, orig_dir: str, opts: HelmOptio
     constraint = str(dep.get("version") or "")
     source = None
     if repo.startswith("file://"):
-        cand = os.path.normpath(os.path.join(orig_dir, repo[len("file://"):]))
+        cand = os.path.normpath(os.path.join(orig_dir, repo[len("file://") :]))
         if not _inside(cand, job.root):
             return Issue(f"dependency '{name}' ({repo}) is outside the scanned tree: not read", job.model.chart_yaml)
         if os.path.isfile(os.path.join(cand, "Chart.yaml")):
@@ -87,10 +87,13 @@ def _dependency_source(job: _ChartJob, dep: dict, orig_dir: str, opts: HelmOptio
         source = _tree_dependency(job, name, repo, constraint, orig_dir)
     if source is None:
         where = repo or "no repository"
-        return Issue(f"dependency '{name}' {constraint} ({where}) is not in charts/ and not in the "
-                     "scanned tree; guidecheck never downloads charts: run 'helm dependency build' "
-                     "and commit charts/, or scan the tree that holds it", job.model.chart_yaml,
-                     _line_of_dep(job.model.meta, name))
+        return Issue(
+            f"dependency '{name}' {constraint} ({where}) is not in charts/ and not in the "
+            "scanned tree; guidecheck never downloads charts: run 'helm dependency build' "
+            "and commit charts/, or scan the tree that holds it",
+            job.model.chart_yaml,
+            _line_of_dep(job.model.meta, name),
+        )
     return source
 
 
@@ -98,8 +101,12 @@ def _tree_dependency(job: _ChartJob, name: str, repo: str, constraint: str, orig
     """A chart of the scanned tree named ``name`` whose version satisfies ``constraint``; one taken for a
     dependency that names no ``file://`` path is listed in the chart's ``resolved``."""
     for abs_dir, shown, cname, cmeta in job.all_charts:
-        if cname == name and abs_dir != orig_dir and isinstance(cmeta, dict) \
-                and version_matches(str(cmeta.get("version") or ""), constraint):
+        if (
+            cname == name
+            and abs_dir != orig_dir
+            and isinstance(cmeta, dict)
+            and version_matches(str(cmeta.get("version") or ""), constraint)
+        ):
             if not repo.startswith("file://"):
                 job.model.resolved.append(f"{name} {cmeta.get('version')} from {shown}")
             return abs_dir
@@ -151,8 +158,10 @@ def _vendored_subchart(parent_abs: str, real: str, job: _ChartJob) -> tuple[str,
     if os.path.isdir(cdir):
         for entry in sorted(os.listdir(cdir)):
             p = os.path.join(cdir, entry)
-            if os.path.isfile(os.path.join(p, "Chart.yaml")) and _quick_meta(os.path.join(p, "Chart.yaml")).get(
-                    "name") == real:
+            if (
+                os.path.isfile(os.path.join(p, "Chart.yaml"))
+                and _quick_meta(os.path.join(p, "Chart.yaml")).get("name") == real
+            ):
                 return (p, _shown_of(p, job))
     return None
 

@@ -54,8 +54,10 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
             if issues:
                 job.model.skipped = "dependencies missing"
                 if opts.verbose:
-                    print(f"guidecheck: not rendered {clean_path(job.model.path)}: dependencies missing (GC401)",
-                          file=sys.stderr)
+                    print(
+                        f"guidecheck: not rendered {clean_path(job.model.path)}: dependencies missing (GC401)",
+                        file=sys.stderr,
+                    )
                 continue
             for profile, files in job.profiles:
                 prepared.append((job, copy_dir, profile, files, copy_time))
@@ -80,28 +82,40 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
         # files the walk already read (a chart's crds/ are plain YAML): not loaded twice
         seen_sources: dict[str, SourceFile | None] = {t.path: None for t in loaded.targets if t.kind == "file"}
         values_cache: dict[str, Any] = {}
-        for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results):
+        for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results, strict=True):
             if rc != 0:
                 job.model.issues.append(_render_error(err, job, copy_dir, tmp, profile, files))
                 if opts.verbose:
-                    print(f"guidecheck: failed to render {clean_path(job.model.path)} [{profile}] in "
-                          f"{job.model.seconds.get(profile, 0):.2f} s (GC401)", file=sys.stderr)
+                    print(
+                        f"guidecheck: failed to render {clean_path(job.model.path)} [{profile}] in "
+                        f"{job.model.seconds.get(profile, 0):.2f} s (GC401)",
+                        file=sys.stderr,
+                    )
                 continue
             try:
-                n_obj, n_work = _add_rendered(out, job, copy_dir, profile, files, config, opts, loaded,
-                                              seen_sources, values_cache)
-            except Exception as exc:  # never a traceback: the chart is reported as not checked
-                loaded.incomplete.append(f"{job.model.path} [{profile}]: rendered output not loaded: "
-                                         f"internal error {type(exc).__name__}: {exc}")
+                n_obj, n_work = _add_rendered(
+                    out, job, copy_dir, profile, files, config, opts, loaded, seen_sources, values_cache
+                )
+            except Exception as exc:  # noqa: BLE001 - never a traceback: the chart is reported as not checked
+                loaded.incomplete.append(
+                    f"{job.model.path} [{profile}]: rendered output not loaded: "
+                    f"internal error {type(exc).__name__}: {exc}"
+                )
                 continue
             job.model.objects[profile] = n_obj
             job.model.rendered[profile] = n_work
             if opts.verbose:
-                print(f"guidecheck: rendered {clean_path(job.model.path)} [{profile}] in "
-                      f"{job.model.seconds.get(profile, 0):.2f} s (copy {copy_time:.2f} s): "
-                      f"{n_obj} object(s)" + ("; dependencies from the tree: "
-                                              + clean_path(", ".join(job.model.resolved))
-                                              if job.model.resolved else ""), file=sys.stderr)
+                print(
+                    f"guidecheck: rendered {clean_path(job.model.path)} [{profile}] in "
+                    f"{job.model.seconds.get(profile, 0):.2f} s (copy {copy_time:.2f} s): "
+                    f"{n_obj} object(s)"
+                    + (
+                        "; dependencies from the tree: " + clean_path(", ".join(job.model.resolved))
+                        if job.model.resolved
+                        else ""
+                    ),
+                    file=sys.stderr,
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -130,15 +144,21 @@ def _external_schema_refs(copy_dir: str, job: _ChartJob) -> list[Issue]:
             if ref.startswith("#"):
                 continue
             line = text.count("\n", 0, m.start()) + 1
-            issues.append(Issue(f"values.schema.json refers to '{ref[:100]}' outside the schema: not followed "
-                                "(Helm would read that file or fetch that URL while rendering); the chart is "
-                                "rendered without schema validation: inline the definition under $defs",
-                                shown, line))
+            issues.append(
+                Issue(
+                    f"values.schema.json refers to '{ref[:100]}' outside the schema: not followed "
+                    "(Helm would read that file or fetch that URL while rendering); the chart is "
+                    "rendered without schema validation: inline the definition under $defs",
+                    shown,
+                    line,
+                )
+            )
     return issues
 
 
-def _helm_template(helm: str, copy_dir: str, job: _ChartJob, profile: str, files: list[str], opts: HelmOptions,
-                   env: dict, tmp: str) -> tuple[int, str, str]:
+def _helm_template(
+    helm: str, copy_dir: str, job: _ChartJob, profile: str, files: list[str], opts: HelmOptions, env: dict, tmp: str
+) -> tuple[int, str, str]:
     spec = opts.charts.get(job.abspath, {})
     release = str(spec.get("release-name") or opts.release)
     namespace = spec.get("namespace") or opts.namespace
@@ -157,16 +177,21 @@ def _helm_template(helm: str, copy_dir: str, job: _ChartJob, profile: str, files
     if opts.kube_version:
         cmd += ["--kube-version", opts.kube_version]
     try:
-        p = subprocess.run(cmd, capture_output=True, env=env, timeout=opts.timeout, stdin=subprocess.DEVNULL,
-                           cwd=tmp)
+        p = subprocess.run(cmd, capture_output=True, env=env, timeout=opts.timeout, stdin=subprocess.DEVNULL, cwd=tmp)
     except subprocess.TimeoutExpired:
         return 124, "", f"helm template timed out after {opts.timeout:g} s"
     except OSError as exc:
         return 126, "", f"cannot run {helm}: {exc.strerror}"
     limit = _output_limit(opts)
     if len(p.stdout) > limit:
-        return 125, "", (f"the rendered output is {_size(len(p.stdout))}, more than the {_size(limit)} "
-                         "guidecheck reads (8 x limits.max-file-bytes)")
+        return (
+            125,
+            "",
+            (
+                f"the rendered output is {_size(len(p.stdout))}, more than the {_size(limit)} "
+                "guidecheck reads (8 x limits.max-file-bytes)"
+            ),
+        )
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 

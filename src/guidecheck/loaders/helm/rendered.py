@@ -19,15 +19,24 @@ from guidecheck.loaders.helm.charts import _ChartJob
 from guidecheck.loaders.helm.deps import _source_path
 from guidecheck.loaders.helm.options import CLI_PROFILE, HelmOptions
 from guidecheck.loaders.helm.trace import ValuesTrace
-from guidecheck.model import LoadError, SourceFile, Target, file_target, k8s_target
+from guidecheck.model import LoadError, SourceFile, file_target, k8s_target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.helm_template import _map_line, _remap, _split_output, align
-from guidecheck.parsers.yaml import Document, YMap, YSeq, load_yaml
+from guidecheck.parsers.yaml import Document, YMap, YSeq, line_of, load_yaml
 
 
-def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: list[str], config: Config,
-                  opts: HelmOptions, loaded: Loaded, sources: dict[str, SourceFile | None],
-                  values_cache: dict) -> tuple[int, int]:
+def _add_rendered(
+    out: str,
+    job: _ChartJob,
+    copy_dir: str,
+    profile: str,
+    files: list[str],
+    config: Config,
+    opts: HelmOptions,
+    loaded: Loaded,
+    sources: dict[str, SourceFile | None],
+    values_cache: dict,
+) -> tuple[int, int]:
     spec = opts.charts.get(job.abspath, {})
     release = str(spec.get("release-name") or opts.release)
     namespace = spec.get("namespace") or opts.namespace or "default"
@@ -54,11 +63,26 @@ def _add_rendered(out: str, job: _ChartJob, copy_dir: str, profile: str, files: 
                 n_obj += 1
                 if obj.get("kind") in workload_kinds:
                     n_work += 1
-                origin = {"source": "helm", "repo": job.scope, "chart": job.model.path, "chart_name": chart_name,
-                          "template": shown, "profile": profile, "release": release, "namespace": namespace}
+                origin = {
+                    "source": "helm",
+                    "repo": job.scope,
+                    "chart": job.model.path,
+                    "chart_name": chart_name,
+                    "template": shown,
+                    "profile": profile,
+                    "release": release,
+                    "namespace": namespace,
+                }
                 values_files = [_display_values(f, job) for f in files]
-                origin["_values"] = ValuesTrace(job, shown, tlines, files, values_files, values_cache,
-                                                opts.cli_set if profile == CLI_PROFILE else [])
+                origin["_values"] = ValuesTrace(
+                    job,
+                    shown,
+                    tlines,
+                    files,
+                    values_files,
+                    values_cache,
+                    opts.cli_set if profile == CLI_PROFILE else [],
+                )
                 if files:
                     origin["values_files"] = values_files
                 _add(obj, src, loaded, config, origin)
@@ -76,8 +100,9 @@ def _read_template(abspath: str | None, job: _ChartJob, config: Config) -> tuple
     return ttext, ttext.split("\n")
 
 
-def _template_source(shown: str, ttext: str, sources: dict[str, SourceFile | None], config: Config,
-                     loaded: Loaded) -> SourceFile:
+def _template_source(
+    shown: str, ttext: str, sources: dict[str, SourceFile | None], config: Config, loaded: Loaded
+) -> SourceFile:
     """The template's source file (a ``file`` target, created once, with its inline suppressions)."""
     src = sources.get(shown)
     if src is None:
@@ -93,8 +118,7 @@ def _objects(doc: Document, src: SourceFile, mapping: list[tuple[int, int]] | No
     """The Kubernetes objects of one rendered document (a ``List``'s items), their lines moved to the template;
     parse errors and a document that is no object are errors of the template file."""
     for e in doc.errors:
-        err = LoadError(f"rendered output [profile {profile}]: {e.message}",
-                        _map_line(mapping, e.line), 1, e.severity)
+        err = LoadError(f"rendered output [profile {profile}]: {e.message}", _map_line(mapping, e.line), 1, e.severity)
         if err not in src.errors:
             src.errors.append(err)
     objs = []
@@ -105,9 +129,13 @@ def _objects(doc: Document, src: SourceFile, mapping: list[tuple[int, int]] | No
         else:
             objs = [data]
     if isinstance(data, dict) and data and not objs:
-        line = _map_line(mapping, getattr(data, "line", doc.line))
-        err = LoadError(f"rendered output [profile {profile}]: a document that is not a Kubernetes object "
-                        "(no apiVersion or kind): Helm cannot install it", line, 1)
+        line = _map_line(mapping, line_of(data, doc.line))
+        err = LoadError(
+            f"rendered output [profile {profile}]: a document that is not a Kubernetes object "
+            "(no apiVersion or kind): Helm cannot install it",
+            line,
+            1,
+        )
         if err not in src.errors:
             src.errors.append(err)
     if mapping is not None and data is not None:
@@ -122,12 +150,13 @@ def _add(obj: dict, src: SourceFile, loaded: Loaded, config: Config, origin: dic
             src.errors.append(e)
     if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
         return
-    line = getattr(obj, "line", 1)
+    line = line_of(obj)
     end = _last_line(obj, line)
     ann = k8s.annotations(obj)
     supp = suppress.from_annotations(ann, src.path, line, (line, end)) if config.inline_suppressions else []
-    loaded.targets.append(k8s_target(obj, k8s.object_ref(obj), path=src.path, line=line, source=src,
-                                     suppressions=supp, origin=origin))
+    loaded.targets.append(
+        k8s_target(obj, k8s.object_ref(obj), path=src.path, line=line, source=src, suppressions=supp, origin=origin)
+    )
 
 
 def _last_line(node: Any, default: int) -> int:
@@ -144,8 +173,8 @@ def _last_line(node: Any, default: int) -> int:
                 best = max(best, p[0], p[2])
             stack.extend(v for v in n.values() if isinstance(v, (YMap, YSeq)))
         elif isinstance(n, YSeq):
-            for p in n._pos:
-                best = max(best, p[0])
+            for item in n._pos:
+                best = max(best, item[0])
             stack.extend(v for v in n if isinstance(v, (YMap, YSeq)))
     return best
 

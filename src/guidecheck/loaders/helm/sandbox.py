@@ -27,9 +27,12 @@ def _sandbox_env(tmp: str) -> dict[str, str]:
         "HELM_REPOSITORY_CACHE": os.path.join(tmp, "cache", "repository"),
         "KUBECONFIG": os.path.join(tmp, "no-kubeconfig"),
         # no network: anything Helm might try to fetch goes to a closed local port
-        "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
-        "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
-        "NO_PROXY": "", "no_proxy": "",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+        "no_proxy": "",
     }
 
 

@@ -32,8 +32,16 @@ class ValuesTrace:
 
     __slots__ = ("job", "template", "lines", "files", "shown", "cache", "sets", "_memo")
 
-    def __init__(self, job: _ChartJob, template: str, lines: list[str], files: list[str], shown: list[str],
-                 cache: dict, sets: list[str]) -> None:
+    def __init__(
+        self,
+        job: _ChartJob,
+        template: str,
+        lines: list[str],
+        files: list[str],
+        shown: list[str],
+        cache: dict,
+        sets: list[str],
+    ) -> None:
         self.job, self.template, self.lines = job, template, lines
         self.files, self.shown, self.cache, self.sets = files, shown, cache, sets
         self._memo: dict[int | tuple[int, str], list] = {}
@@ -45,7 +53,7 @@ class ValuesTrace:
         if line not in self._memo:
             try:
                 self._memo[line] = self._compute(line)
-            except Exception:  # tracing is a help: never break a report
+            except Exception:  # noqa: BLE001 - tracing is a help: never break a report
                 self._memo[line] = []
         return self._memo[line] or default
 
@@ -62,7 +70,7 @@ class ValuesTrace:
         if key not in self._memo:
             try:
                 self._memo[key] = self._compute(line, self._field_refs(line, field))
-            except Exception:  # tracing is a help: never break a report
+            except Exception:  # noqa: BLE001 - tracing is a help: never break a report
                 self._memo[key] = []
         return self._memo[key]
 
@@ -77,8 +85,12 @@ class ValuesTrace:
         for n in range(line, min(line + 400, len(self.lines) + 1)):
             text = self.lines[n - 1]
             stripped = text.strip()
-            if n > line and stripped and not stripped.startswith(("{{", "#")) and \
-                    len(text) - len(text.lstrip(" ")) <= indent:
+            if (
+                n > line
+                and stripped
+                and not stripped.startswith(("{{", "#"))
+                and len(text) - len(text.lstrip(" ")) <= indent
+            ):
                 break  # the next container, or the end of the list
             for body, dot in actions.get(n, ()):
                 for r in _action_refs(body, dot):
@@ -153,7 +165,7 @@ class ValuesTrace:
         """(display path, parsed values, key prefix), highest precedence first."""
         job = self.job
         # which subchart (by name path) holds the template
-        rel = self.template[len(job.prefix):] if self.template.startswith(job.prefix) else self.template
+        rel = self.template[len(job.prefix) :] if self.template.startswith(job.prefix) else self.template
         parts = rel.split("/")
         sub_names: list[str] = []
         sub_dirs: list[tuple[str, str]] = []
@@ -162,8 +174,14 @@ class ValuesTrace:
             d = os.path.join(base_abs, parts[0], parts[1])
             meta = _quick_meta(os.path.join(d, "Chart.yaml"))
             name = str(meta.get("name") or parts[1])
-            alias = next((str(x.get("alias")) for x in _deps(_quick_meta(os.path.join(base_abs, "Chart.yaml")))
-                          if x.get("name") == name and x.get("alias")), name)
+            alias = next(
+                (
+                    str(x.get("alias"))
+                    for x in _deps(_quick_meta(os.path.join(base_abs, "Chart.yaml")))
+                    if x.get("name") == name and x.get("alias")
+                ),
+                name,
+            )
             sub_names.append(alias)
             sub_dirs.append((d, _shown_of(d, job)))
             base_abs = d
@@ -175,9 +193,9 @@ class ValuesTrace:
                     sub_names = [cname or os.path.basename(a)]
                     sub_dirs = [(a, shown)]
         chain = []
-        for f, shown in reversed(list(zip(self.files, self.shown))):
+        for f, shown in reversed(list(zip(self.files, self.shown, strict=False))):
             chain.append((shown, self._values(f), sub_names))
         chain.append((job.prefix + "values.yaml", self._values(os.path.join(job.abspath, "values.yaml")), sub_names))
         for i, (d, shown) in enumerate(sub_dirs):
-            chain.append((shown + "/values.yaml", self._values(os.path.join(d, "values.yaml")), sub_names[i + 1:]))
+            chain.append((shown + "/values.yaml", self._values(os.path.join(d, "values.yaml")), sub_names[i + 1 :]))
         return [c for c in chain if isinstance(c[1], YMap)]
