@@ -48,8 +48,7 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None, timeou
     """Run ``cmd`` with its output discarded; measure that process alone."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -65,8 +64,12 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None, timeou
 
 
 def median(ms: list[Measure]) -> Measure:
-    return Measure(statistics.median(m.wall for m in ms), statistics.median(m.cpu for m in ms),
-                   max(m.rss_mb for m in ms), ms[-1].rc)
+    return Measure(
+        statistics.median(m.wall for m in ms),
+        statistics.median(m.cpu for m in ms),
+        max(m.rss_mb for m in ms),
+        ms[-1].rc,
+    )
 
 
 def guidecheck_cmd() -> list[str]:
@@ -82,14 +85,14 @@ def checkov_cmd(install: bool) -> list[str] | None:
     if not exe.exists() and install:
         print(f"installing checkov=={CHECKOV_VERSION} into {CHECKOV_VENV} ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
-        subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", f"checkov=={CHECKOV_VERSION}"],
-                       check=True)
+        subprocess.run(
+            [str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", f"checkov=={CHECKOV_VERSION}"], check=True
+        )
     if not exe.exists():
         return None
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.strip()
     if version != CHECKOV_VERSION:
-        print(f"warning: checkov {version!r} found, the comparison is defined for {CHECKOV_VERSION}",
-              file=sys.stderr)
+        print(f"warning: checkov {version!r} found, the comparison is defined for {CHECKOV_VERSION}", file=sys.stderr)
     return [str(exe)]
 
 
@@ -160,17 +163,19 @@ def helm_bench(corpus: Path, gc: list[str], env: dict, out: Path, repeat: int) -
     total_helm = 0.0
     for i, chart in enumerate(charts):
         copy = vendored_copy(chart, charts, prepared / str(i))
-        ms = [run([helm, "template", "release-name", str(copy), "--skip-tests", "--include-crds"], env=env)
-              for _ in range(repeat)]
+        ms = [
+            run([helm, "template", "release-name", str(copy), "--skip-tests", "--include-crds"], env=env)
+            for _ in range(repeat)
+        ]
         m = median(ms)
         rows.append((chart, m))
         if m.rc == 0:
             total_helm += m.wall
     genv = {**env, "PATH": str(Path(helm).parent) + os.pathsep + env.get("PATH", "")}
-    libraries = [p.parent for p in sorted(corpus.rglob("Chart.yaml"))
-                 if "type: library" in p.read_text(errors="replace")]
-    scan = [*gc, "scan", "--verbose", "-q", "-f", "json", "-o", str(out / "charts.json"),
-            *map(str, charts + libraries)]
+    libraries = [
+        p.parent for p in sorted(corpus.rglob("Chart.yaml")) if "type: library" in p.read_text(errors="replace")
+    ]
+    scan = [*gc, "scan", "--verbose", "-q", "-f", "json", "-o", str(out / "charts.json"), *map(str, charts + libraries)]
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryFile() as err:
@@ -182,8 +187,7 @@ def helm_bench(corpus: Path, gc: list[str], env: dict, out: Path, repeat: int) -
     rendered = dict(re.findall(r"guidecheck: rendered (\S+) \[default\] in ([0-9.]+) s", log))
     wall = statistics.median(runs)
     version = subprocess.run([helm, "version", "--short"], capture_output=True, text=True).stdout.strip()
-    print(f"\nHelm render time ({Path(helm).name} {version}; {len(charts)} application charts; "
-          f"median of {repeat}):\n")
+    print(f"\nHelm render time ({Path(helm).name} {version}; {len(charts)} application charts; median of {repeat}):\n")
     print("| chart | `helm template` alone, s | rendered by guidecheck in, s |")
     print("|---|---:|---:|")
     for chart, m in rows:
@@ -209,10 +213,19 @@ def synthetic_objects(n: int) -> list[dict]:
     Per 10 objects: 3 Deployments, 2 Services, 2 ConfigMaps, 1 Secret, and a ReplicaSet and a Pod
     controlled by one of the Deployments (read, but checked through their Deployment).
     """
-    managed = [{"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "apps/v1",
-                "time": "2026-11-01T10:00:00Z", "fieldsType": "FieldsV1",
-                "fieldsV1": {"f:metadata": {"f:labels": {f"f:l{i}": {} for i in range(12)}},
-                             "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {}}}}}}]
+    managed = [
+        {
+            "manager": "kubectl-client-side-apply",
+            "operation": "Update",
+            "apiVersion": "apps/v1",
+            "time": "2026-11-01T10:00:00Z",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {
+                "f:metadata": {"f:labels": {f"f:l{i}": {} for i in range(12)}},
+                "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {}}}},
+            },
+        }
+    ]
     out: list[dict] = []
     i = 0
     while len(out) < n:
@@ -220,45 +233,95 @@ def synthetic_objects(n: int) -> list[dict]:
         name = f"svc-{i:05d}"
         labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "shop", "tier": "web"}
         helm = i % 2 == 0
-        meta_labels = {**labels, **({"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": f"{name}-1.0.0"}
-                                    if helm else {})}
+        meta_labels = {
+            **labels,
+            **({"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": f"{name}-1.0.0"} if helm else {}),
+        }
         ann = {"meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": ns} if helm else {}
-        container = {"name": "app", "image": f"registry.example.com/shop/{name}:1.0.{i % 9}-3f2c1ab",
-                     "ports": [{"containerPort": 8080, "name": "http"}, {"containerPort": 9100, "name": "metrics"}],
-                     "env": [{"name": f"SETTING_{k}", "value": f"value-{k}"} for k in range(8)],
-                     "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                                   "limits": {"cpu": "500m", "memory": "256Mi"}},
-                     "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}}}
+        container = {
+            "name": "app",
+            "image": f"registry.example.com/shop/{name}:1.0.{i % 9}-3f2c1ab",
+            "ports": [{"containerPort": 8080, "name": "http"}, {"containerPort": 9100, "name": "metrics"}],
+            "env": [{"name": f"SETTING_{k}", "value": f"value-{k}"} for k in range(8)],
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+        }
         if i % 3:
             container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080}}
         pod_spec = {"containers": [container], "serviceAccountName": name}
-        out.append({"apiVersion": "apps/v1", "kind": "Deployment",
-                    "metadata": {"name": name, "namespace": ns, "labels": meta_labels, "annotations": ann,
-                                 "managedFields": managed},
-                    "spec": {"replicas": 2, "selector": {"matchLabels": labels},
-                             "template": {"metadata": {"labels": labels}, "spec": pod_spec}},
-                    "status": {"replicas": 2, "readyReplicas": 2}})
+        out.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "labels": meta_labels,
+                    "annotations": ann,
+                    "managedFields": managed,
+                },
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": labels},
+                    "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+                },
+                "status": {"replicas": 2, "readyReplicas": 2},
+            }
+        )
         if len(out) % 10 in (1, 4):
-            out.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns,
-                                                                             "labels": meta_labels},
-                        "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
-            out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{name}-config",
-                                                                               "namespace": ns},
-                        "data": {"application.yaml": "server:\n  port: 8080\n" * 20}})
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": name, "namespace": ns, "labels": meta_labels},
+                    "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+                }
+            )
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": f"{name}-config", "namespace": ns},
+                    "data": {"application.yaml": "server:\n  port: 8080\n" * 20},
+                }
+            )
         if len(out) % 10 == 7:
             rs = f"{name}-5d8f7c9b6"
             owner = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "controller": True, "uid": "u"}]
-            out.append({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                        "metadata": {"name": rs, "namespace": ns, "ownerReferences": owner},
-                        "spec": {"selector": {"matchLabels": labels},
-                                 "template": {"metadata": {"labels": labels}, "spec": pod_spec}}})
-            out.append({"apiVersion": "v1", "kind": "Pod",
-                        "metadata": {"name": f"{rs}-x2x9q", "namespace": ns, "labels": labels,
-                                     "ownerReferences": [{**owner[0], "kind": "ReplicaSet", "name": rs}]},
-                        "spec": pod_spec, "status": {"phase": "Running"}})
-            out.append({"apiVersion": "v1", "kind": "Secret",
-                        "metadata": {"name": f"{name}-key", "namespace": ns, "labels": {"guidecheck.io/key": "jwt"}},
-                        "type": "Opaque", "data": {"key": "c2VjcmV0" * 64}})
+            out.append(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {"name": rs, "namespace": ns, "ownerReferences": owner},
+                    "spec": {
+                        "selector": {"matchLabels": labels},
+                        "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+                    },
+                }
+            )
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": f"{rs}-x2x9q",
+                        "namespace": ns,
+                        "labels": labels,
+                        "ownerReferences": [{**owner[0], "kind": "ReplicaSet", "name": rs}],
+                    },
+                    "spec": pod_spec,
+                    "status": {"phase": "Running"},
+                }
+            )
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": f"{name}-key", "namespace": ns, "labels": {"guidecheck.io/key": "jwt"}},
+                    "type": "Opaque",
+                    "data": {"key": "c2VjcmV0" * 64},
+                }
+            )
         i += 1
     return out[:n]
 
@@ -294,12 +357,24 @@ def audit_bench(sizes: list[int], env: dict) -> int:
     empty = run([*gc, "--version"], env=env)
     measured = []
     for n in sizes:
-        server = subprocess.Popen([sys.executable, __file__, "--serve", str(n)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         try:
             info = _json.loads(server.stdout.readline())
-            cmd = [*gc, "audit", "--kubeconfig", info["kubeconfig"], "--isolated", "--no-progress", "-q",
-                   "-f", "json", "-o", str(out / f"audit-{n}.json")]
+            cmd = [
+                *gc,
+                "audit",
+                "--kubeconfig",
+                info["kubeconfig"],
+                "--isolated",
+                "--no-progress",
+                "-q",
+                "-f",
+                "json",
+                "-o",
+                str(out / f"audit-{n}.json"),
+            ]
             run(cmd, env=env)  # warm-up
             m = run(cmd, env=env)
             text = run([*cmd[:-4], "-f", "text", "-o", str(out / f"audit-{n}.txt")], env=env)
@@ -312,24 +387,32 @@ def audit_bench(sizes: list[int], env: dict) -> int:
     for n, mb, m, text, junit in measured:
         report = _json.loads((out / f"audit-{n}.json").read_text())
         rows.append((n, mb, m, text, junit, len(report["findings"]), len(report["incomplete"])))
-    print(f"guidecheck audit of the test API server (HTTPS on 127.0.0.1, the real kubernetes client, "
-          f"500 objects per page); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.\n")
-    print("| objects | JSON served MB | wall s | CPU s | peak RSS MB (JSON report) | peak RSS MB (JUnit report) "
-          "| peak RSS MB (text report) | objects/s | findings | incomplete |")
+    print(
+        f"guidecheck audit of the test API server (HTTPS on 127.0.0.1, the real kubernetes client, "
+        f"500 objects per page); {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.\n"
+    )
+    print(
+        "| objects | JSON served MB | wall s | CPU s | peak RSS MB (JSON report) | peak RSS MB (JUnit report) "
+        "| peak RSS MB (text report) | objects/s | findings | incomplete |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, raw_mb, m, text, junit, nf, ni in rows:
-        print(f"| {n} | {raw_mb:.1f} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | {junit.rss_mb:.0f} | "
-              f"{text.rss_mb:.0f} | {n / m.wall:.0f} | {nf} | {ni} |")
+        print(
+            f"| {n} | {raw_mb:.1f} | {m.wall:.2f} | {m.cpu:.2f} | {m.rss_mb:.0f} | {junit.rss_mb:.0f} | "
+            f"{text.rss_mb:.0f} | {n / m.wall:.0f} | {nf} | {ni} |"
+        )
     if len(rows) >= 2:
-        (n1, mb1, m1, t1, j1, f1, _), (n2, mb2, m2, t2, j2, f2, _) = rows[0], rows[-1]
+        (n1, _, m1, t1, j1, _, _), (n2, mb2, m2, t2, j2, _, _) = rows[0], rows[-1]
 
         def growth(a, b):
             return (b.rss_mb - a.rss_mb) * 1024 / (n2 - n1)
 
-        print(f"\nMemory growth between {n1} and {n2} objects: {growth(t1, t2):.1f} KB of peak RSS per object with "
-              f"the text report, {growth(m1, m2):.1f} KB with the JSON report and {growth(j1, j2):.1f} KB with the "
-              f"JUnit report (both list every rule's outcome on every object); each object is "
-              f"{mb2 * 1e3 / n2:.1f} KB of JSON on the wire. `guidecheck --version` alone: {empty.rss_mb:.0f} MB.")
+        print(
+            f"\nMemory growth between {n1} and {n2} objects: {growth(t1, t2):.1f} KB of peak RSS per object with "
+            f"the text report, {growth(m1, m2):.1f} KB with the JSON report and {growth(j1, j2):.1f} KB with the "
+            f"JUnit report (both list every rule's outcome on every object); each object is "
+            f"{mb2 * 1e3 / n2:.1f} KB of JSON on the wire. `guidecheck --version` alone: {empty.rss_mb:.0f} MB."
+        )
     print(f"Reports in `{out}`.")
     return 0
 
@@ -344,6 +427,7 @@ def _parser_cases() -> list[tuple[str, Callable[[], object]]]:
             from guidecheck.parsers.docker import parse_dockerfile
 
             return parse_dockerfile(text)
+
         return case
 
     def yaml(text: str, max_line: int | None = None):
@@ -351,6 +435,7 @@ def _parser_cases() -> list[tuple[str, Callable[[], object]]]:
             from guidecheck.parsers.yaml import Limits, load_yaml
 
             return load_yaml(text, Limits(max_line_length=max_line)) if max_line else load_yaml(text)
+
         return case
 
     def cron_every_minute():
@@ -368,8 +453,14 @@ def _parser_cases() -> list[tuple[str, Callable[[], object]]]:
     def sanitize():
         from guidecheck.sanitize import clean, mask_secrets
 
-        for s in ("a." * 500_000, "password" * 100_000, "-----BEGIN RSA PRIVATE KEY-----" * 30_000,
-                  "Ab1" * 300_000, "://" * 300_000, "\x1b" * 1_000_000):
+        for s in (
+            "a." * 500_000,
+            "password" * 100_000,
+            "-----BEGIN RSA PRIVATE KEY-----" * 30_000,
+            "Ab1" * 300_000,
+            "://" * 300_000,
+            "\x1b" * 1_000_000,
+        ):
             clean(s)
             mask_secrets(s[:200_000])
 
@@ -399,12 +490,19 @@ def _parser_cases() -> list[tuple[str, Callable[[], object]]]:
         """)
     laughs = ROOT / "fixtures" / "hostile" / "yaml" / "billion_laughs.yaml"
     return [
-        ("Dockerfile: RUN with 20,000 continuations",
-         dockerfile("FROM alpine:3.19\nRUN true \\\n" + "".join(f"    && echo line{i} \\\n" for i in range(20000))
-                    + "    && true\nUSER 1000\n")),
-        ("Dockerfile: a 1 MB line", dockerfile("FROM alpine\nRUN echo " + "A" * 1_000_000 + " \"unclosed ${X:-\n")),
-        ("Dockerfile: 10,000 heredocs and labels",
-         dockerfile("FROM alpine:3.20\n" + "RUN <<EOF\necho x\nEOF\nLABEL a=b c=\"d\"\n" * 9999)),
+        (
+            "Dockerfile: RUN with 20,000 continuations",
+            dockerfile(
+                "FROM alpine:3.19\nRUN true \\\n"
+                + "".join(f"    && echo line{i} \\\n" for i in range(20000))
+                + "    && true\nUSER 1000\n"
+            ),
+        ),
+        ("Dockerfile: a 1 MB line", dockerfile("FROM alpine\nRUN echo " + "A" * 1_000_000 + ' "unclosed ${X:-\n')),
+        (
+            "Dockerfile: 10,000 heredocs and labels",
+            dockerfile("FROM alpine:3.20\n" + 'RUN <<EOF\necho x\nEOF\nLABEL a=b c="d"\n' * 9999),
+        ),
         ("YAML: billion laughs", yaml(laughs.read_text(encoding="utf-8") if laughs.is_file() else "a: 1\n")),
         ("YAML: 1 MB, 3,000 manifests", yaml("".join(manifest.format(i=i) for i in range(3000)))),
         ("YAML: 200,000 nested complex keys", yaml("? " * 200_000 + "x\n---\nok: 1\n", 10**7)),
@@ -418,8 +516,10 @@ def _parser_cases() -> list[tuple[str, Callable[[], object]]]:
 def parser_bench(repeat: int) -> int:
     """``--parsers``: wall and CPU time (this process) of each case, median of ``repeat`` runs."""
     sys.path.insert(0, str(ROOT / "src"))
-    print(f"In-process timings, median of {repeat} runs after a warm-up; {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}.\n")
+    print(
+        f"In-process timings, median of {repeat} runs after a warm-up; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}.\n"
+    )
     print("| case | wall s | CPU s |")
     print("|---|---:|---:|")
     failed = 0
@@ -443,8 +543,12 @@ def parser_bench(repeat: int) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
-    ap.add_argument("--small", type=Path, default=None, help="small service repository (default: "
-                    "examples/compliant-service, else fixtures/golden)")
+    ap.add_argument(
+        "--small",
+        type=Path,
+        default=None,
+        help="small service repository (default: examples/compliant-service, else fixtures/golden)",
+    )
     ap.add_argument("--repeat", type=int, default=5, help="runs of the small timings (median)")
     ap.add_argument("--corpus-repeat", type=int, default=1, help="runs of each corpus scan (median)")
     ap.add_argument("--no-checkov", action="store_true", help="skip Checkov")
@@ -452,10 +556,16 @@ def main() -> int:
     ap.add_argument("--helm-only", action="store_true", help="only the Helm render-time table")
     ap.add_argument("--no-install", action="store_true", help="do not create the Checkov venv when missing")
     ap.add_argument("--audit", action="store_true", help="benchmark guidecheck audit instead (test API server)")
-    ap.add_argument("--audit-objects", default="2500,10000,20000",
-                    help="comma-separated object counts for --audit (default: 2500,10000,20000)")
-    ap.add_argument("--parsers", action="store_true",
-                    help="in-process timings of the hostile-input cases the tests bound in CPU time")
+    ap.add_argument(
+        "--audit-objects",
+        default="2500,10000,20000",
+        help="comma-separated object counts for --audit (default: 2500,10000,20000)",
+    )
+    ap.add_argument(
+        "--parsers",
+        action="store_true",
+        help="in-process timings of the hostile-input cases the tests bound in CPU time",
+    )
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve is not None:
@@ -492,22 +602,44 @@ def corpus_bench(args: argparse.Namespace) -> int:
     run([*gc, "scan", str(corpus), "-q", "-f", "json", "-o", str(out / "warm-corpus.json")], env=env)
 
     version = median([run([*gc, "--version"], env=env) for _ in range(args.repeat)])
-    small_scan = median([run([*gc, "scan", str(small), "-q", "-f", "json", "-o", str(out / "small.json")], env=env)
-                         for _ in range(args.repeat)])
+    small_scan = median(
+        [
+            run([*gc, "scan", str(small), "-q", "-f", "json", "-o", str(out / "small.json")], env=env)
+            for _ in range(args.repeat)
+        ]
+    )
 
     gc_runs, ck_runs = [], []
     for _ in range(args.corpus_repeat):
         gc_runs.append(run([*gc, "scan", str(corpus), "-q", "-f", "json", "-o", str(out / "gc.json")], env=env))
         if ck:
-            ck_runs.append(run([*ck, "-d", str(corpus), "--framework", "kubernetes", "dockerfile",
-                                "--skip-download", "--compact", "--quiet", "-o", "json"],
-                               cwd=out, env=env))
+            ck_runs.append(
+                run(
+                    [
+                        *ck,
+                        "-d",
+                        str(corpus),
+                        "--framework",
+                        "kubernetes",
+                        "dockerfile",
+                        "--skip-download",
+                        "--compact",
+                        "--quiet",
+                        "-o",
+                        "json",
+                    ],
+                    cwd=out,
+                    env=env,
+                )
+            )
     gc_corpus = median(gc_runs)
     ck_corpus = median(ck_runs) if ck_runs else None
 
-    print(f"Corpus: `{corpus}` ({n_files} YAML/JSON/Dockerfile files, {n_bytes / 1e6:.1f} MB); "
-          f"small repository: `{small.relative_to(ROOT) if small.is_relative_to(ROOT) else small}`; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.\n")
+    print(
+        f"Corpus: `{corpus}` ({n_files} YAML/JSON/Dockerfile files, {n_bytes / 1e6:.1f} MB); "
+        f"small repository: `{small.relative_to(ROOT) if small.is_relative_to(ROOT) else small}`; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.\n"
+    )
     print("| measurement | wall s | CPU s | peak RSS MB | files/s (wall) | target |")
     print("|---|---:|---:|---:|---:|---|")
     w, c, r = fmt(version)
@@ -519,16 +651,22 @@ def corpus_bench(args: argparse.Namespace) -> int:
     print(f"| guidecheck scan, corpus | {w} | {c} | {r} | {n_files / gc_corpus.wall:.0f} | |")
     if ck_corpus:
         w, c, r = fmt(ck_corpus)
-        print(f"| Checkov {CHECKOV_VERSION}, corpus (kubernetes, dockerfile) | {w} | {c} | {r} | "
-              f"{n_files / ck_corpus.wall:.0f} | |")
+        print(
+            f"| Checkov {CHECKOV_VERSION}, corpus (kubernetes, dockerfile) | {w} | {c} | {r} | "
+            f"{n_files / ck_corpus.wall:.0f} | |"
+        )
         ratio_wall = ck_corpus.wall / gc_corpus.wall
         ratio_cpu = ck_corpus.cpu / gc_corpus.cpu if gc_corpus.cpu else float("inf")
         ok = "met" if ratio_wall >= 5 else "NOT met"
-        print(f"| **Checkov / guidecheck** | **{ratio_wall:.1f}x** | **{ratio_cpu:.1f}x** | "
-              f"{ck_corpus.rss_mb / gc_corpus.rss_mb:.1f}x | | >= 5x: {ok} |")
-    print(f"\nExit codes: guidecheck {gc_corpus.rc} (1 = findings)"
-          + (f", Checkov {ck_corpus.rc} (1 = failed checks)" if ck_corpus else "")
-          + f"; reports in `{out}`.")
+        print(
+            f"| **Checkov / guidecheck** | **{ratio_wall:.1f}x** | **{ratio_cpu:.1f}x** | "
+            f"{ck_corpus.rss_mb / gc_corpus.rss_mb:.1f}x | | >= 5x: {ok} |"
+        )
+    print(
+        f"\nExit codes: guidecheck {gc_corpus.rc} (1 = findings)"
+        + (f", Checkov {ck_corpus.rc} (1 = failed checks)" if ck_corpus else "")
+        + f"; reports in `{out}`."
+    )
     if not args.no_helm:
         helm_bench(corpus, gc, env, out, args.repeat)
     return 0

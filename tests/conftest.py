@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +25,15 @@ def run_cli():
     """Run the real console script; returns CompletedProcess (text)."""
 
     def _run(*args: str, cwd: str | os.PathLike | None = None, timeout: float = 60, env=None):
-        return subprocess.run([*gc_bin(), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              env=env, errors="backslashreplace")
+        return subprocess.run(
+            [*gc_bin(), *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            errors="backslashreplace",
+        )
 
     return _run
 

@@ -53,8 +53,13 @@ class Run:
         return [f for f in self.json()["findings"] if rule is None or f["rule_id"] == rule]
 
 
-def run_gc(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None,
-           timeout: float = 120, user: tuple[int, int] | None = None) -> Run:
+def run_gc(
+    *args: str,
+    cwd: str | os.PathLike | None = None,
+    env: dict | None = None,
+    timeout: float = 120,
+    user: tuple[int, int] | None = None,
+) -> Run:
     """Run the real console script and measure that one process (``os.wait4``).
 
     The measurement is taken by ``rusage_exec.py``, a small process between pytest
@@ -72,10 +77,15 @@ def run_gc(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = 
         cmd = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--", *cmd]
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         usage_file = Path(tmp) / "usage.json"
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("rusage_exec.py")),
-                                 str(usage_file), *cmd],
-                                cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("rusage_exec.py")), str(usage_file), *cmd],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -114,7 +124,7 @@ def case_dir(tmp_path: Path, *sources: Path, companion: bool = True) -> Path:
 def rel(finding: dict, base: Path) -> str:
     p = finding["path"]
     prefix = str(base).rstrip("/") + "/"
-    return p[len(prefix):] if p.startswith(prefix) else p
+    return p[len(prefix) :] if p.startswith(prefix) else p
 
 
 def assert_companion_reported(run: Run, base: Path) -> None:
@@ -193,10 +203,12 @@ def make_odd_names(d: Path) -> list[bytes]:
     return names
 
 
-BIG_DOC = ("---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d{i}\n  labels: {{app: a{i}, tier: web}}\n"
-           "spec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n        - name: c\n"
-           "          image: nginx:latest\n          securityContext: {{privileged: {p}}}\n"
-           "          resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}\n")
+BIG_DOC = (
+    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d{i}\n  labels: {{app: a{i}, tier: web}}\n"
+    "spec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n        - name: c\n"
+    "          image: nginx:latest\n          securityContext: {{privileged: {p}}}\n"
+    "          resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}\n"
+)
 
 
 def make_big_stream(path: Path, size: int = 50 * 1024 * 1024) -> Path:

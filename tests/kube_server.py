@@ -68,11 +68,28 @@ BUILTIN: dict[str, tuple[str, str, str, bool]] = {
     "NetworkPolicy": ("networking.k8s.io", "v1", "networkpolicies", True),
     "Ingress": ("networking.k8s.io", "v1", "ingresses", True),
 }
-CLUSTER_KINDS = {"Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-                 "CustomResourceDefinition", "StorageClass", "PriorityClass", "MutatingWebhookConfiguration",
-                 "ValidatingWebhookConfiguration", "APIService", "VolumeSnapshotClass", "VolumeSnapshotContent",
-                 "ClusterIssuer", "IngressClass", "RuntimeClass", "CSIDriver", "ClusterImageCatalog",
-                 "PodSecurityPolicy", "InitializerConfiguration"}
+CLUSTER_KINDS = {
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "StorageClass",
+    "PriorityClass",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "APIService",
+    "VolumeSnapshotClass",
+    "VolumeSnapshotContent",
+    "ClusterIssuer",
+    "IngressClass",
+    "RuntimeClass",
+    "CSIDriver",
+    "ClusterImageCatalog",
+    "PodSecurityPolicy",
+    "InitializerConfiguration",
+}
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 PARTIAL = "as=PartialObjectMetadataList"
 
@@ -143,8 +160,10 @@ class State:
             meta.setdefault("namespace", "default")
         else:
             meta.pop("namespace", None)
-        meta.setdefault("uid", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{rd.group}/{rd.resource}/"
-                                                                  f"{meta.get('namespace')}/{meta.get('name')}")))
+        meta.setdefault(
+            "uid",
+            str(uuid.uuid5(uuid.NAMESPACE_URL, f"{rd.group}/{rd.resource}/{meta.get('namespace')}/{meta.get('name')}")),
+        )
         meta.setdefault("creationTimestamp", "2026-01-01T00:00:00Z")
         self.resource_version += 1
         meta["resourceVersion"] = str(self.resource_version)
@@ -158,44 +177,72 @@ class State:
 
 # ---------------------------------------------------------------- TLS and kubeconfig
 
+
 def make_tls(directory: str) -> tuple[str, str, str]:
     """A CA and a server certificate for 127.0.0.1 / localhost; returns (ca, cert, key) file paths."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "guidecheck-test-ca")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - _dt.timedelta(minutes=5))
-          .not_valid_after(now + _dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _dt.timedelta(minutes=5))
+        .not_valid_after(now + _dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - _dt.timedelta(minutes=5)).not_valid_after(now + _dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _dt.timedelta(minutes=5))
+        .not_valid_after(now + _dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = (os.path.join(directory, "ca.crt"), os.path.join(directory, "tls.crt"), os.path.join(directory, "tls.key"))
     with open(paths[0], "wb") as fh:
         fh.write(ca.public_bytes(serialization.Encoding.PEM))
     with open(paths[1], "wb") as fh:
         fh.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(paths[2], "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     return paths
 
 
@@ -203,7 +250,9 @@ def write_kubeconfig(path: str, url: str, ca_file: str, token: str, contexts=("t
     with open(ca_file, "rb") as fh:
         ca_data = base64.b64encode(fh.read()).decode()
     doc = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
         "clusters": [{"name": "local", "cluster": {"server": url, "certificate-authority-data": ca_data}}],
         "users": [{"name": "auditor", "user": {"token": token}}],
         "contexts": [{"name": c, "context": {"cluster": "local", "user": "auditor"}} for c in contexts],
@@ -256,6 +305,7 @@ def selector_matches(selector: str, labels: dict) -> bool:
 
 # ---------------------------------------------------------------- the server
 
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kube-apiserver-test"
@@ -268,8 +318,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.server.state  # type: ignore[attr-defined]
 
     def _send(self, status: int, body: Any, ctype: str = "application/json", headers: dict | None = None):
-        data = body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else
-                                                       json.dumps(body, separators=(",", ":")).encode())
+        data = (
+            body
+            if isinstance(body, bytes)
+            else (body.encode() if isinstance(body, str) else json.dumps(body, separators=(",", ":")).encode())
+        )
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -279,10 +332,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _status(self, code: int, reason: str, message: str, headers: dict | None = None):
-        self._send(code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                          "message": message, "reason": reason, "code": code}, headers=headers)
+        self._send(
+            code,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": message,
+                "reason": reason,
+                "code": code,
+            },
+            headers=headers,
+        )
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         accept = self.headers.get("Accept", "")
@@ -304,8 +368,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._send(200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-guidecheck-test"})
         if path in ("/api", "/apis"):
             if st.aggregated and "as=APIGroupDiscoveryList" in accept:
-                return self._send(200, self._aggregated(core=path == "/api"),
-                                  "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+                return self._send(
+                    200,
+                    self._aggregated(core=path == "/api"),
+                    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                )
             if path == "/api":
                 return self._send(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
             return self._send(200, self._group_list())
@@ -314,8 +381,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if parts[:1] == ["apis"] and len(parts) == 3:
             return self._resource_list(parts[1], parts[2])
         # pods/proxy and pods/log
-        if parts[:4] == ["api", "v1", "namespaces", parts[3] if len(parts) > 3 else ""] and len(parts) >= 6 \
-                and parts[4] == "pods":
+        if (
+            parts[:4] == ["api", "v1", "namespaces", parts[3] if len(parts) > 3 else ""]
+            and len(parts) >= 6
+            and parts[4] == "pods"
+        ):
             ns, pod = parts[3], parts[5]
             if len(parts) >= 7 and ":" in pod and parts[6] == "proxy":
                 return self._proxy(ns, pod, "/" + "/".join(parts[7:]))
@@ -349,18 +419,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
             by_version: dict[str, list[ResourceDef]] = {}
             for rd in groups[g]:
                 by_version.setdefault(rd.version, []).append(rd)
-            items.append({"metadata": {"name": g, "creationTimestamp": None}, "versions": [
-                {"version": v, "freshness": "Current", "resources": [
-                    {"resource": rd.resource, "responseKind": {"group": rd.group, "version": rd.version,
-                                                               "kind": rd.kind},
-                     "scope": "Namespaced" if rd.namespaced else "Cluster", "singularResource": rd.kind.lower(),
-                     "verbs": VERBS,
-                     "subresources": ([{"subresource": "log", "verbs": ["get"]},
-                                       {"subresource": "proxy", "verbs": ["get"]}] if rd.resource == "pods" else [])}
-                    for rd in sorted(rds, key=lambda r: r.resource)]}
-                for v, rds in sorted(by_version.items())]})
-        return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
-                "items": items}
+            items.append(
+                {
+                    "metadata": {"name": g, "creationTimestamp": None},
+                    "versions": [
+                        {
+                            "version": v,
+                            "freshness": "Current",
+                            "resources": [
+                                {
+                                    "resource": rd.resource,
+                                    "responseKind": {"group": rd.group, "version": rd.version, "kind": rd.kind},
+                                    "scope": "Namespaced" if rd.namespaced else "Cluster",
+                                    "singularResource": rd.kind.lower(),
+                                    "verbs": VERBS,
+                                    "subresources": (
+                                        [
+                                            {"subresource": "log", "verbs": ["get"]},
+                                            {"subresource": "proxy", "verbs": ["get"]},
+                                        ]
+                                        if rd.resource == "pods"
+                                        else []
+                                    ),
+                                }
+                                for rd in sorted(rds, key=lambda r: r.resource)
+                            ],
+                        }
+                        for v, rds in sorted(by_version.items())
+                    ],
+                }
+            )
+        return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
 
     def _group_list(self) -> dict:
         groups: dict[str, set[str]] = {}
@@ -379,34 +468,56 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._status(404, "NotFound", "the server could not find the requested resource")
         resources = []
         for rd in sorted(rds, key=lambda r: r.resource):
-            resources.append({"name": rd.resource, "singularName": rd.kind.lower(), "namespaced": rd.namespaced,
-                              "kind": rd.kind, "verbs": VERBS})
+            resources.append(
+                {
+                    "name": rd.resource,
+                    "singularName": rd.kind.lower(),
+                    "namespaced": rd.namespaced,
+                    "kind": rd.kind,
+                    "verbs": VERBS,
+                }
+            )
             if rd.resource == "pods":
-                resources += [{"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod",
-                               "verbs": ["get"]},
-                              {"name": "pods/proxy", "singularName": "", "namespaced": True, "kind": "PodProxyOptions",
-                               "verbs": ["get"]}]
+                resources += [
+                    {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]},
+                    {
+                        "name": "pods/proxy",
+                        "singularName": "",
+                        "namespaced": True,
+                        "kind": "PodProxyOptions",
+                        "verbs": ["get"],
+                    },
+                ]
         gv = f"{group}/{version}" if group else version
-        return self._send(200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
-                                "resources": resources})
+        return self._send(
+            200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
+        )
 
     def _list(self, rd: ResourceDef, ns: str | None, query: dict, accept: str):
         st = self.state
         name = f"{rd.resource}.{rd.group}" if rd.group else rd.resource
         if (name, ns) in st.forbidden or (name, "*") in st.forbidden:
-            where = f"in the namespace \"{ns}\"" if ns else "at the cluster scope"
-            return self._status(403, "Forbidden", f"{rd.resource}{'.' + rd.group if rd.group else ''} is forbidden: "
-                                f"User \"system:serviceaccount:audit:guidecheck\" cannot list resource "
-                                f"\"{rd.resource}\" in API group \"{rd.group}\" {where}")
+            where = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+            return self._status(
+                403,
+                "Forbidden",
+                f"{rd.resource}{'.' + rd.group if rd.group else ''} is forbidden: "
+                f'User "system:serviceaccount:audit:guidecheck" cannot list resource '
+                f'"{rd.resource}" in API group "{rd.group}" {where}',
+            )
         with st.lock:
             script = st.flaky.get(name)
             status = script.pop(0) if script else None
         if status == 429:
-            return self._status(429, "TooManyRequests", "Too many requests, please try again later.",
-                                headers={"Retry-After": "1"})
+            return self._status(
+                429, "TooManyRequests", "Too many requests, please try again later.", headers={"Retry-After": "1"}
+            )
         if status:
-            return self._status(status, "InternalError" if status == 500 else "ServiceUnavailable",
-                                "the server is currently unable to handle the request")
+            return self._status(
+                status,
+                "InternalError" if status == 500 else "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            )
         items = st.objects.get((rd.group, rd.resource), [])
         if ns is not None:
             items = [o for o in items if o["metadata"].get("namespace") == ns]
@@ -427,8 +538,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 expire = name in st.expire_continue
                 st.expire_continue.discard(name)
             if rv != str(st.resource_version) or expire:
-                return self._status(410, "Expired", "The provided continue parameter is too old to display a "
-                                    "consistent list result. You can start a new list without the continue parameter.")
+                return self._status(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a "
+                    "consistent list result. You can start a new list without the continue parameter.",
+                )
         limit = int(query.get("limit") or 0)
         end = len(items) if limit <= 0 else min(len(items), start + limit)
         page = items[start:end]
@@ -437,13 +552,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             meta["continue"] = base64.urlsafe_b64encode(json.dumps({"start": end, "rv": rv}).encode()).decode()
             meta["remainingItemCount"] = len(items) - end
         if PARTIAL in accept and st.partial_metadata:
-            body = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
-                    "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                               "metadata": o["metadata"]} for o in page]}
+            body = {
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": meta,
+                "items": [
+                    {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}
+                    for o in page
+                ],
+            }
             return self._send(200, body, "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
         wire = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in page]
-        return self._send(200, {"kind": rd.kind + "List", "apiVersion": rd.group_version, "metadata": meta,
-                                "items": wire})
+        return self._send(
+            200, {"kind": rd.kind + "List", "apiVersion": rd.group_version, "metadata": meta, "items": wire}
+        )
 
     def _pod(self, ns: str, pod: str) -> dict | None:
         for o in self.state.objects.get(("", "pods"), []):
@@ -454,28 +576,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _proxy(self, ns: str, pod_port: str, sub: str):
         pod, _, port = pod_port.partition(":")
         if ("pods/proxy", ns) in self.state.forbidden or ("pods/proxy", "*") in self.state.forbidden:
-            return self._status(403, "Forbidden", f"pods \"{pod}\" is forbidden: cannot get resource \"pods/proxy\"")
+            return self._status(403, "Forbidden", f'pods "{pod}" is forbidden: cannot get resource "pods/proxy"')
         if self._pod(ns, pod) is None:
-            return self._status(404, "NotFound", f"pods \"{pod}\" not found")
+            return self._status(404, "NotFound", f'pods "{pod}" not found')
         entry = self.state.metrics.get((ns, pod))
         if entry is None or sub != "/metrics" or port != "9100":
-            return self._status(503, "ServiceUnavailable", f"error trying to reach service: dial tcp 10.0.0.1:{port}: "
-                                "connect: connection refused")
+            return self._status(
+                503,
+                "ServiceUnavailable",
+                f"error trying to reach service: dial tcp 10.0.0.1:{port}: connect: connection refused",
+            )
         status, body = entry
         return self._send(status, body, "text/plain; version=0.0.4; charset=utf-8")
 
     def _log(self, ns: str, pod: str, query: dict):
         if ("pods/log", ns) in self.state.forbidden or ("pods/log", "*") in self.state.forbidden:
-            return self._status(403, "Forbidden", f"pods \"{pod}\" is forbidden: cannot get resource \"pods/log\"")
+            return self._status(403, "Forbidden", f'pods "{pod}" is forbidden: cannot get resource "pods/log"')
         obj = self._pod(ns, pod)
         if obj is None:
-            return self._status(404, "NotFound", f"pods \"{pod}\" not found")
+            return self._status(404, "NotFound", f'pods "{pod}" not found')
         container = query.get("container") or next(
-            (c.get("name") for c in (obj.get("spec") or {}).get("containers") or []), "")
+            (c.get("name") for c in (obj.get("spec") or {}).get("containers") or []), ""
+        )
         text = self.state.logs.get((ns, pod, container), "")
         lines = text.splitlines(keepends=True)
         if query.get("tailLines"):
-            lines = lines[-int(query["tailLines"]):]
+            lines = lines[-int(query["tailLines"]) :]
         data = "".join(lines).encode()
         if query.get("limitBytes"):
             data = data[: int(query["limitBytes"])]
@@ -489,8 +615,15 @@ class _Server(http.server.ThreadingHTTPServer):
 class KubeServer:
     """``with KubeServer(objects) as srv:`` — ``srv.kubeconfig``, ``srv.url``, ``srv.state``."""
 
-    def __init__(self, objects: list[dict] = (), *, contexts=("test",), directory: str | None = None,
-                 builtin: bool = True, **state_options):
+    def __init__(
+        self,
+        objects: list[dict] = (),
+        *,
+        contexts=("test",),
+        directory: str | None = None,
+        builtin: bool = True,
+        **state_options,
+    ):
         self.state = State(**state_options)
         if builtin:
             for kind in BUILTIN:
@@ -503,7 +636,7 @@ class KubeServer:
         self.contexts = contexts
         self.httpd: _Server | None = None
 
-    def __enter__(self) -> "KubeServer":
+    def __enter__(self) -> KubeServer:
         ca, cert, key = make_tls(self.directory)
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.state = self.state  # type: ignore[attr-defined]
@@ -512,8 +645,9 @@ class KubeServer:
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
         self.ca = ca
-        self.kubeconfig = write_kubeconfig(os.path.join(self.directory, "kubeconfig"), self.url, ca,
-                                           self.state.token, self.contexts)
+        self.kubeconfig = write_kubeconfig(
+            os.path.join(self.directory, "kubeconfig"), self.url, ca, self.state.token, self.contexts
+        )
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self

@@ -35,7 +35,7 @@ def found(result, root: Path) -> list[tuple[str, int, str, str]]:
     prefix = str(root) + "/"
     out = []
     for f in result.findings:
-        path = "." if f.path == str(root) else (f.path[len(prefix):] if f.path.startswith(prefix) else f.path)
+        path = "." if f.path == str(root) else (f.path[len(prefix) :] if f.path.startswith(prefix) else f.path)
         out.append((path, f.line, f.rule_id, f.message))
     return sorted(out)
 
@@ -47,9 +47,17 @@ def cluster_targets(text: str, context: str = "prod") -> list[Target]:
         obj = doc.data
         if isinstance(obj, dict):
             ref = k8s.object_ref(obj)
-            out.append(Target(kind="k8s", path=f"cluster/{context}/{ref.namespace}/{ref.kind}/{ref.name}",
-                              line=1, ref=ref, data=obj, source=None,
-                              origin={"source": "cluster", "repo": f"cluster/{context}"}))
+            out.append(
+                Target(
+                    kind="k8s",
+                    path=f"cluster/{context}/{ref.namespace}/{ref.kind}/{ref.name}",
+                    line=1,
+                    ref=ref,
+                    data=obj,
+                    source=None,
+                    origin={"source": "cluster", "repo": f"cluster/{context}"},
+                )
+            )
     return out
 
 

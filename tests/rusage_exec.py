@@ -24,9 +24,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: proc.kill())
     _, status, usage = os.wait4(proc.pid, 0)
     with open(out, "w", encoding="utf-8") as fh:
-        json.dump({"returncode": os.waitstatus_to_exitcode(status),
-                   "cpu": usage.ru_utime + usage.ru_stime,
-                   "maxrss_kb": usage.ru_maxrss}, fh)
+        json.dump(
+            {
+                "returncode": os.waitstatus_to_exitcode(status),
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "maxrss_kb": usage.ru_maxrss,
+            },
+            fh,
+        )
     return 0
 
 

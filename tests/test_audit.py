@@ -9,50 +9,95 @@ import pytest
 from click.testing import CliRunner
 
 from guidecheck.cli import main
+
 from kube_server import PARTIAL, KubeServer
 
 SECRET_VALUE = "c3VwZXItc2VjcmV0LXZhbHVl"  # base64 of a value that must never leave the API server
 
 
-def deployment(name: str, ns: str = "shop", *, image: str = "registry.example.com/shop/app:1.2.3-3f2c1ab",
-               labels: dict | None = None, annotations: dict | None = None, probes: bool = True) -> dict:
-    c = {"name": "app", "image": image, "ports": [{"containerPort": 9100, "name": "metrics"}],
-         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}}
+def deployment(
+    name: str,
+    ns: str = "shop",
+    *,
+    image: str = "registry.example.com/shop/app:1.2.3-3f2c1ab",
+    labels: dict | None = None,
+    annotations: dict | None = None,
+    probes: bool = True,
+) -> dict:
+    c = {
+        "name": "app",
+        "image": image,
+        "ports": [{"containerPort": 9100, "name": "metrics"}],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
+    }
     if probes:
         c["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080}}
         c["readinessProbe"] = {"httpGet": {"path": "/ready", "port": 8080}}
     meta = {"name": name, "namespace": ns, "labels": labels or {"app": name}}
     if annotations:
         meta["annotations"] = annotations
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
-            "spec": {"selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [c]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [c]}},
+        },
+    }
 
 
-HELM = {"labels": {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "cart-1.4.2", "app": "cart"},
-        "annotations": {"meta.helm.sh/release-name": "cart", "meta.helm.sh/release-namespace": "shop"}}
+HELM = {
+    "labels": {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "cart-1.4.2", "app": "cart"},
+    "annotations": {"meta.helm.sh/release-name": "cart", "meta.helm.sh/release-namespace": "shop"},
+}
 
 
 def secret(name: str, ns: str = "shop") -> dict:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {
-        "name": name, "namespace": ns, "labels": {"guidecheck.io/key": "signing"},
-        "annotations": {"kubectl.kubernetes.io/last-applied-configuration":
-                        json.dumps({"data": {"key": SECRET_VALUE}})}},
-        "type": "Opaque", "data": {"key": SECRET_VALUE}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "labels": {"guidecheck.io/key": "signing"},
+            "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": json.dumps({"data": {"key": SECRET_VALUE}})
+            },
+        },
+        "type": "Opaque",
+        "data": {"key": SECRET_VALUE},
+    }
 
 
 def replicaset_and_pod(deploy: str, ns: str = "shop", running: bool = True) -> list[dict]:
     rs = f"{deploy}-7d9f8b6c4"
     return [
-        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {
-            "name": rs, "namespace": ns, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
-                                                              "name": deploy, "controller": True, "uid": "u1"}]},
-         "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:latest"}]}}}},
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {
-            "name": f"{rs}-x2x9q", "namespace": ns, "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                                                        "name": rs, "controller": True, "uid": "u2"}]},
-         "spec": {"containers": [{"name": "app", "image": "nginx:latest", "ports": [{"containerPort": 9100}]}]},
-         "status": {"phase": "Running" if running else "Pending"}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": rs,
+                "namespace": ns,
+                "ownerReferences": [
+                    {"apiVersion": "apps/v1", "kind": "Deployment", "name": deploy, "controller": True, "uid": "u1"}
+                ],
+            },
+            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:latest"}]}}},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"{rs}-x2x9q",
+                "namespace": ns,
+                "ownerReferences": [
+                    {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "controller": True, "uid": "u2"}
+                ],
+            },
+            "spec": {"containers": [{"name": "app", "image": "nginx:latest", "ports": [{"containerPort": 9100}]}]},
+            "status": {"phase": "Running" if running else "Pending"},
+        },
     ]
 
 
@@ -73,6 +118,7 @@ def keyed(fs: list[dict]) -> set[tuple]:
 
 
 # ---------------------------------------------------------------- reading
+
 
 def test_paginated_typed_lists_become_cluster_targets():
     objs = [deployment(f"svc{i}", probes=i % 2 == 0) for i in range(7)]
@@ -97,10 +143,19 @@ def test_secrets_are_read_as_metadata_only_and_never_written(tmp_path):
     assert (dump.stat().st_mode & 0o777) == 0o600
     items = json.loads(text)["items"]
     sec = next(i for i in items if i["kind"] == "Secret")
-    assert sec == {"apiVersion": "v1", "kind": "Secret", "metadata": {
-        "name": "jwt-signing-key", "namespace": "shop", "labels": {"guidecheck.io/key": "signing"},
-        "annotations": {}, "uid": sec["metadata"]["uid"], "creationTimestamp": "2026-01-01T00:00:00Z",
-        "resourceVersion": sec["metadata"]["resourceVersion"]}}
+    assert sec == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "jwt-signing-key",
+            "namespace": "shop",
+            "labels": {"guidecheck.io/key": "signing"},
+            "annotations": {},
+            "uid": sec["metadata"]["uid"],
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "resourceVersion": sec["metadata"]["resourceVersion"],
+        },
+    }
 
 
 def test_a_kubectl_dump_with_secret_data_never_reports_the_data(tmp_path):
@@ -109,7 +164,8 @@ def test_a_kubectl_dump_with_secret_data_never_reports_the_data(tmp_path):
         "apiVersion: v1\nkind: List\nitems:\n"
         "- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: k\n    namespace: shop\n"
         "    annotations:\n      guidecheck.io/ignore: GC999\n"
-        f"  data:\n    key: {SECRET_VALUE}\n")
+        f"  data:\n    key: {SECRET_VALUE}\n"
+    )
     r = audit("--from-dump", str(dump), "-f", "json", "--select", "GC002", expect=0)
     assert SECRET_VALUE not in r.stdout
     # the metadata is kept (the suppression annotation without a reason, at its line); the data is not
@@ -129,8 +185,7 @@ def test_secrets_are_never_read_in_full_from_a_server_without_metadata_lists():
 def test_an_expired_continue_token_restarts_the_list_once():
     objs = [deployment(f"svc{i}", probes=False) for i in range(5)]
     with KubeServer(objs, expire_continue={"deployments.apps"}) as srv:
-        r = audit("--kubeconfig", srv.kubeconfig, "--page-size", "2", "-f", "json", "--select", "GC004,GC405",
-                  expect=1)
+        r = audit("--kubeconfig", srv.kubeconfig, "--page-size", "2", "-f", "json", "--select", "GC004,GC405", expect=1)
         lists = srv.lists_of("deployments")
     assert len(lists) == 5  # page 1, the 410, then pages 1-3 again
     assert sorted(f["path"] for f in findings(r)) == [f"cluster/test/shop/Deployment/svc{i}" for i in range(5)]
@@ -141,22 +196,25 @@ def test_forbidden_kind_is_a_gap_naming_kind_and_namespace():
         r = audit("--kubeconfig", srv.kubeconfig, "-f", "json", expect=3)
     gaps = [f for f in findings(r) if f["rule_id"] == "GC004"]
     assert [(g["path"], g["object"]) for g in gaps] == [
-        ("cluster/test/_all/Secret", {"kind": "Secret", "namespace": None, "name": None})]
+        ("cluster/test/_all/Secret", {"kind": "Secret", "namespace": None, "name": None})
+    ]
     assert "Secret (secrets) could not be read in all namespaces: forbidden (RBAC) (HTTP 403)" in gaps[0]["message"]
     report = json.loads(r.stdout)
     assert any("could not read Secret (secrets) in all namespaces" in x for x in report["incomplete"])
 
 
 def test_forbidden_cluster_wide_list_falls_back_namespace_by_namespace():
-    objs = [deployment("cart", "shop", probes=False), deployment("pay", "payments", probes=False),
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}}]
+    objs = [
+        deployment("cart", "shop", probes=False),
+        deployment("pay", "payments", probes=False),
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}},
+    ]
     forbidden = {("deployments.apps", None), ("deployments.apps", "payments")}
     with KubeServer(objs, forbidden=forbidden) as srv:
         r = audit("--kubeconfig", srv.kubeconfig, "-f", "json", "--select", "GC004,GC405", expect=3)
     got = sorted((f["path"], f["rule_id"]) for f in findings(r))
-    assert got == [("cluster/test/payments/Deployment", "GC004"),
-                   ("cluster/test/shop/Deployment/cart", "GC405")]
+    assert got == [("cluster/test/payments/Deployment", "GC004"), ("cluster/test/shop/Deployment/cart", "GC405")]
 
 
 def test_missing_custom_resources_are_not_read_and_not_gaps():
@@ -168,9 +226,12 @@ def test_missing_custom_resources_are_not_read_and_not_gaps():
 
 
 def test_custom_resources_are_read_where_their_api_exists():
-    sm = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-          "metadata": {"name": "cart", "namespace": "shop", "annotations": {"guidecheck.io/ignore": "GC501"}},
-          "spec": {"selector": {"matchLabels": {"app": "cart"}}, "endpoints": [{"port": "metrics"}]}}
+    sm = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "cart", "namespace": "shop", "annotations": {"guidecheck.io/ignore": "GC501"}},
+        "spec": {"selector": {"matchLabels": {"app": "cart"}}, "endpoints": [{"port": "metrics"}]},
+    }
     with KubeServer([deployment("cart", **HELM), sm]) as srv:
         r = audit("--kubeconfig", srv.kubeconfig, "-f", "json", "--select", "GC002", expect=0)
         lists = srv.lists_of("servicemonitors")
@@ -214,24 +275,32 @@ def test_timeout_turns_what_was_not_read_into_gaps():
 
 
 def test_namespace_selection_and_default_exclusions():
-    objs = [deployment("cart", "shop", probes=False), deployment("dns", "kube-system", probes=False),
-            deployment("pay", "payments", probes=False)]
+    objs = [
+        deployment("cart", "shop", probes=False),
+        deployment("dns", "kube-system", probes=False),
+        deployment("pay", "payments", probes=False),
+    ]
     with KubeServer(objs) as srv:
         everything = audit("--kubeconfig", srv.kubeconfig, "-f", "json", "--select", "GC405", expect=1)
         one = audit("--kubeconfig", srv.kubeconfig, "-n", "kube-system", "-f", "json", "--select", "GC405", expect=1)
-        excluded = audit("--kubeconfig", srv.kubeconfig, "--exclude-namespace", "pay*", "-f", "json",
-                         "--select", "GC405", expect=1)
+        excluded = audit(
+            "--kubeconfig", srv.kubeconfig, "--exclude-namespace", "pay*", "-f", "json", "--select", "GC405", expect=1
+        )
         per_ns = [p for p, _, _ in srv.lists_of("deployments")]
-    assert sorted(f["path"] for f in findings(everything)) == ["cluster/test/payments/Deployment/pay",
-                                                                 "cluster/test/shop/Deployment/cart"]
+    assert sorted(f["path"] for f in findings(everything)) == [
+        "cluster/test/payments/Deployment/pay",
+        "cluster/test/shop/Deployment/cart",
+    ]
     assert [f["path"] for f in findings(one)] == ["cluster/test/kube-system/Deployment/dns"]
     assert "/apis/apps/v1/namespaces/kube-system/deployments" in per_ns
     assert [f["path"] for f in findings(excluded)] == ["cluster/test/shop/Deployment/cart"]
 
 
 def test_label_selector_is_sent_to_the_server():
-    objs = [deployment("cart", labels={"app": "cart", "tier": "web"}, probes=False),
-            deployment("batch", labels={"app": "batch", "tier": "jobs"}, probes=False)]
+    objs = [
+        deployment("cart", labels={"app": "cart", "tier": "web"}, probes=False),
+        deployment("batch", labels={"app": "batch", "tier": "jobs"}, probes=False),
+    ]
     with KubeServer(objs) as srv:
         r = audit("--kubeconfig", srv.kubeconfig, "-l", "tier in (web)", "-f", "json", "--select", "GC405", expect=1)
         sent = {q.get("labelSelector") for _, q, _ in srv.lists_of("deployments")}
@@ -245,8 +314,14 @@ def test_helm_release_and_chart_are_named_and_controller_owned_objects_are_not_c
         r = audit("--kubeconfig", srv.kubeconfig, "-f", "json", "--select", "GC306", expect=1)
     fs = findings(r)
     assert [f["path"] for f in fs] == ["cluster/test/shop/Deployment/cart"]  # not its ReplicaSet nor its Pod
-    assert fs[0]["origin"] == {"source": "cluster", "context": "test", "namespace": "shop", "release": "cart",
-                               "release_namespace": "shop", "chart": "cart-1.4.2"}
+    assert fs[0]["origin"] == {
+        "source": "cluster",
+        "context": "test",
+        "namespace": "shop",
+        "release": "cart",
+        "release_namespace": "shop",
+        "chart": "cart-1.4.2",
+    }
 
 
 def test_gc402_on_live_objects():
@@ -260,13 +335,14 @@ def test_gc402_on_live_objects():
 
 # ---------------------------------------------------------------- credentials and usage
 
+
 def test_context_names_paths_and_unknown_context_is_a_usage_error():
     with KubeServer([deployment("cart", probes=False)], contexts=("staging", "prod-eu")) as srv:
-        r = audit("--kubeconfig", srv.kubeconfig, "--context", "prod-eu", "-f", "json", "--select", "GC405",
-                  expect=1)
+        r = audit("--kubeconfig", srv.kubeconfig, "--context", "prod-eu", "-f", "json", "--select", "GC405", expect=1)
         bad = audit("--kubeconfig", srv.kubeconfig, "--context", "nope", expect=2)
-        named = audit("--kubeconfig", srv.kubeconfig, "--cluster-name", "eu/west", "-f", "json", "--select", "GC405",
-                      expect=1)
+        named = audit(
+            "--kubeconfig", srv.kubeconfig, "--cluster-name", "eu/west", "-f", "json", "--select", "GC405", expect=1
+        )
     assert [f["path"] for f in findings(r)] == ["cluster/prod-eu/shop/Deployment/cart"]
     assert "no context 'nope'" in bad.stderr and "staging" in bad.stderr
     assert [f["path"] for f in findings(named)] == ["cluster/eu_west/shop/Deployment/cart"]
@@ -299,10 +375,18 @@ def test_wrong_token_and_unreachable_server_make_the_audit_incomplete(tmp_path):
     cfg = Path(srv.kubeconfig) if Path(srv.kubeconfig).exists() else None
     assert cfg is None  # the server's directory is gone; write a kubeconfig pointing at the closed port
     kc = tmp_path / "kubeconfig"
-    kc.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "gone",
-                              "clusters": [{"name": "c", "cluster": {"server": url, "insecure-skip-tls-verify": True}}],
-                              "users": [{"name": "u", "user": {"token": "t"}}],
-                              "contexts": [{"name": "gone", "context": {"cluster": "c", "user": "u"}}]}))
+    kc.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "gone",
+                "clusters": [{"name": "c", "cluster": {"server": url, "insecure-skip-tls-verify": True}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "gone", "context": {"cluster": "c", "user": "u"}}],
+            }
+        )
+    )
     r = audit("--kubeconfig", str(kc), "--timeout", "20", "-f", "json", expect=3)
     assert any(x.startswith(f"cannot read the API server at {url} (gone)") for x in json.loads(r.stdout)["incomplete"])
 
@@ -316,20 +400,33 @@ def test_dump_arguments_need_from_dump_and_exclude_live_options(tmp_path):
 
 # ---------------------------------------------------------------- probes
 
-METRICS = ("# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\n"
-           'http_requests_total{code="200"} 1027\n')
+METRICS = (
+    '# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{code="200"} 1027\n'
+)
 
 
 def probe_cluster(**options) -> KubeServer:
-    objs = [deployment("cart", **HELM), *replicaset_and_pod("cart"),
-            deployment("search", probes=True), *replicaset_and_pod("search"),
-            deployment("idle"), *replicaset_and_pod("idle", running=False)]
+    objs = [
+        deployment("cart", **HELM),
+        *replicaset_and_pod("cart"),
+        deployment("search", probes=True),
+        *replicaset_and_pod("search"),
+        deployment("idle"),
+        *replicaset_and_pod("idle", running=False),
+    ]
     rs = "-7d9f8b6c4-x2x9q"
-    return KubeServer(objs, metrics={("shop", "cart" + rs): (200, METRICS),
-                                     ("shop", "search" + rs): (200, "<!DOCTYPE html><html>hello</html>\n")},
-                      logs={("shop", "cart" + rs, "app"): '{"level":"info","msg":"ok"}\n' * 20 + "plain start\n",
-                            ("shop", "search" + rs, "app"): "INFO started\n" * 9 + '{"msg":"x"}\n'},
-                      **options)
+    return KubeServer(
+        objs,
+        metrics={
+            ("shop", "cart" + rs): (200, METRICS),
+            ("shop", "search" + rs): (200, "<!DOCTYPE html><html>hello</html>\n"),
+        },
+        logs={
+            ("shop", "cart" + rs, "app"): '{"level":"info","msg":"ok"}\n' * 20 + "plain start\n",
+            ("shop", "search" + rs, "app"): "INFO started\n" * 9 + '{"msg":"x"}\n',
+        },
+        **options,
+    )
 
 
 def test_probes_are_off_by_default():
@@ -341,11 +438,23 @@ def test_probes_are_off_by_default():
 def test_metrics_probe_through_the_pod_proxy(tmp_path):
     dump = tmp_path / "d.json"
     with probe_cluster() as srv:
-        r = audit("--kubeconfig", srv.kubeconfig, "--probe-metrics", "--dump", str(dump), "-f", "json",
-                  "--select", "GC502", expect=1)
+        r = audit(
+            "--kubeconfig",
+            srv.kubeconfig,
+            "--probe-metrics",
+            "--dump",
+            str(dump),
+            "-f",
+            "json",
+            "--select",
+            "GC502",
+            expect=1,
+        )
         proxied = sorted(p for p, _, _ in srv.state.requests if "/proxy/" in p)
-    assert proxied == ["/api/v1/namespaces/shop/pods/cart-7d9f8b6c4-x2x9q:9100/proxy/metrics",
-                       "/api/v1/namespaces/shop/pods/search-7d9f8b6c4-x2x9q:9100/proxy/metrics"]  # not the Pending pod
+    assert proxied == [
+        "/api/v1/namespaces/shop/pods/cart-7d9f8b6c4-x2x9q:9100/proxy/metrics",
+        "/api/v1/namespaces/shop/pods/search-7d9f8b6c4-x2x9q:9100/proxy/metrics",
+    ]  # not the Pending pod
     fs = findings(r)
     assert [(f["path"], f["rule_id"]) for f in fs] == [("cluster/test/shop/Deployment/search", "GC502")]
     assert "not Prometheus text exposition" in fs[0]["message"] and "search-7d9f8b6c4-x2x9q" in fs[0]["message"]
@@ -359,8 +468,20 @@ def test_metrics_probe_through_the_pod_proxy(tmp_path):
 
 def test_probes_are_bounded_in_pods_and_bytes():
     with probe_cluster() as srv:
-        r = audit("--kubeconfig", srv.kubeconfig, "--probe-metrics", "--probe-max-pods", "1", "--probe-max-bytes",
-                  "1024", "-f", "json", "--select", "GC502", expect=0)
+        r = audit(
+            "--kubeconfig",
+            srv.kubeconfig,
+            "--probe-metrics",
+            "--probe-max-pods",
+            "1",
+            "--probe-max-bytes",
+            "1024",
+            "-f",
+            "json",
+            "--select",
+            "GC502",
+            expect=0,
+        )
         proxied = [p for p, _, _ in srv.state.requests if "/proxy/" in p]
     assert proxied == ["/api/v1/namespaces/shop/pods/cart-7d9f8b6c4-x2x9q:9100/proxy/metrics"]
     assert findings(r) == []
@@ -368,14 +489,15 @@ def test_probes_are_bounded_in_pods_and_bytes():
 
 def test_nothing_listening_fails_and_denied_proxy_is_a_gap():
     with probe_cluster(forbidden={("pods/proxy", "shop")}) as srv:
-        r = audit("--kubeconfig", srv.kubeconfig, "--probe-metrics", "-f", "json", "--select", "GC004,GC502",
-                  expect=3)
+        r = audit("--kubeconfig", srv.kubeconfig, "--probe-metrics", "-f", "json", "--select", "GC004,GC502", expect=3)
     assert [(f["path"], f["rule_id"]) for f in findings(r)] == [("cluster/test/shop/pods_proxy", "GC004")]
     with probe_cluster() as srv:
         srv.state.metrics.clear()
         r = audit("--kubeconfig", srv.kubeconfig, "--probe-metrics", "-f", "json", "--select", "GC502", expect=1)
-    assert [f["path"] for f in findings(r)] == ["cluster/test/shop/Deployment/cart",
-                                                 "cluster/test/shop/Deployment/search"]
+    assert [f["path"] for f in findings(r)] == [
+        "cluster/test/shop/Deployment/cart",
+        "cluster/test/shop/Deployment/search",
+    ]
     assert all("connection refused" in f["message"] for f in findings(r))
 
 
@@ -387,18 +509,31 @@ def test_log_probe_counts_json_lines(tmp_path):
 
     dump = tmp_path / "d.json"
     with probe_cluster() as srv:
-        audit("--kubeconfig", srv.kubeconfig, "--probe-logs", "--log-lines", "10", "--dump", str(dump),
-              "--select", "GC004", expect=0)
+        audit(
+            "--kubeconfig",
+            srv.kubeconfig,
+            "--probe-logs",
+            "--log-lines",
+            "10",
+            "--dump",
+            str(dump),
+            "--select",
+            "GC004",
+            expect=0,
+        )
         logs = [(p, q) for p, q, _ in srv.state.requests if p.endswith("/log")]
-    assert logs and all(q["tailLines"] == "10" and q["limitBytes"] == str(256 * 1024) and q["container"] == "app"
-                        for _, q in logs)
+    assert logs and all(
+        q["tailLines"] == "10" and q["limitBytes"] == str(256 * 1024) and q["container"] == "app" for _, q in logs
+    )
     audited = read_dumps([str(dump)], Config())
     live = {t.data["pod"]: t for t in audited.targets if t.kind == "live" and t.data.get("probe") == "logs"}
     ctx = Context(settings=Config().settings, options={})
     assert list(logs_json(live["cart-7d9f8b6c4-x2x9q"], ctx)) == []  # 9 of the last 10 lines are JSON
     hits = list(logs_json(live["search-7d9f8b6c4-x2x9q"], ctx))
-    assert [h.message for h in hits] == ["container 'app' of pod shop/search-7d9f8b6c4-x2x9q: 9 of 10 recent log "
-                                         "lines are not JSON objects (at least 50% must be); e.g. 'INFO started'"]
+    assert [h.message for h in hits] == [
+        "container 'app' of pod shop/search-7d9f8b6c4-x2x9q: 9 of 10 recent log "
+        "lines are not JSON objects (at least 50% must be); e.g. 'INFO started'"
+    ]
     assert live["search-7d9f8b6c4-x2x9q"].path == "d.json" or live["search-7d9f8b6c4-x2x9q"].path.endswith("d.json")
 
 
@@ -409,8 +544,13 @@ def test_live_checks_do_not_apply_to_other_targets():
 
     ctx = Context(settings={}, options={})
     k8s_target = Target("k8s", "x.yaml", 1, ObjectRef("Deployment", None, "a"), {"kind": "Deployment"})
-    metrics = Target("live", "cluster/c/ns/Deployment/a", 1, ObjectRef("Deployment", "ns", "a"),
-                     {"probe": "metrics", "status": 200, "families": 3, "error": None})
+    metrics = Target(
+        "live",
+        "cluster/c/ns/Deployment/a",
+        1,
+        ObjectRef("Deployment", "ns", "a"),
+        {"probe": "metrics", "status": 200, "families": 3, "error": None},
+    )
     for check in (coverage_gaps, logs_json, metrics_endpoint):
         with pytest.raises(NotApplicable):
             list(check(k8s_target, ctx))
@@ -424,12 +564,21 @@ def test_live_checks_do_not_apply_to_other_targets():
 
 # ---------------------------------------------------------------- dumps
 
+
 def test_live_and_dump_give_the_same_findings(tmp_path):
     dump = tmp_path / "cluster.json"
-    objs = [deployment("cart", image="nginx:latest", **HELM), *replicaset_and_pod("cart"),
-            deployment("legacy", image="busybox", probes=False), secret("jwt"),
-            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "cart", "namespace": "shop"},
-             "spec": {"selector": {"app": "cart"}, "ports": [{"port": 80}]}}]
+    objs = [
+        deployment("cart", image="nginx:latest", **HELM),
+        *replicaset_and_pod("cart"),
+        deployment("legacy", image="busybox", probes=False),
+        secret("jwt"),
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "cart", "namespace": "shop"},
+            "spec": {"selector": {"app": "cart"}, "ports": [{"port": 80}]},
+        },
+    ]
     with KubeServer(objs, forbidden={("configmaps", "*")}) as srv:
         live = audit("--kubeconfig", srv.kubeconfig, "--dump", str(dump), "-f", "json", expect=3)
     offline = audit("--from-dump", str(dump), "-f", "json", expect=3)
@@ -448,15 +597,31 @@ def test_kubectl_yaml_and_json_dumps(tmp_path):
     from guidecheck.parsers.yaml import load_yaml  # noqa: F401 - the same reader as scans
 
     y = tmp_path / "deploy.yaml"
-    y.write_text("apiVersion: v1\nkind: List\nitems:\n"
-                 "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: a\n    namespace: shop\n"
-                 "  spec:\n    template:\n      spec:\n        containers:\n        - name: c\n          image: x:latest\n"
-                 "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: b\n    namespace: shop\n"
-                 "  spec:\n    template:\n      spec:\n        containers:\n        - name: c\n          image: x:1.0.0-3f2c1ab\n")
+    y.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: a\n    namespace: shop\n"
+        "  spec:\n    template:\n      spec:\n        containers:\n        - name: c\n          image: x:latest\n"
+        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: b\n    namespace: shop\n"
+        "  spec:\n    template:\n      spec:\n        containers:\n        - name: c\n          image: x:1.0.0-3f2c1ab\n"
+    )
     j = tmp_path / "pods.json"
-    j.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
-         "spec": {"containers": [{"name": "c", "image": "y:latest"}]}}]}, indent=4))
+    j.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {"name": "p", "namespace": "shop"},
+                        "spec": {"containers": [{"name": "c", "image": "y:latest"}]},
+                    }
+                ],
+            },
+            indent=4,
+        )
+    )
     r = audit("--from-dump", str(y), str(j), "--cluster-name", "prod", "-f", "json", "--select", "GC306", expect=1)
     got = sorted((f["path"], f["line"], f["object"]["name"]) for f in findings(r))
     assert got == [(str(y), 14, "a"), (str(j), 16, "p")]  # the image lines
@@ -491,12 +656,24 @@ def test_exec_credential_plugin_of_the_operators_kubeconfig(tmp_path):
 
     with KubeServer([deployment("cart", probes=False)]) as srv:
         plugin = tmp_path / "token-plugin.py"
-        plugin.write_text("import json\nprint(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
-                          "'kind': 'ExecCredential', 'status': {'token': %r}}))\n" % srv.state.token)
+        plugin.write_text(
+            "import json\nprint(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+            "'kind': 'ExecCredential', 'status': {'token': " + repr(srv.state.token) + "}}))\n"
+        )
         cfg = json.loads(Path(srv.kubeconfig).read_text())
-        cfg["users"] = [{"name": "auditor", "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1", "command": sys.executable, "args": [str(plugin)],
-            "interactiveMode": "Never"}}}]
+        cfg["users"] = [
+            {
+                "name": "auditor",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1",
+                        "command": sys.executable,
+                        "args": [str(plugin)],
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ]
         kc = tmp_path / "kubeconfig"
         kc.write_text(json.dumps(cfg))
         r = audit("--kubeconfig", str(kc), "-f", "json", "--select", "GC405", expect=1)
@@ -546,12 +723,25 @@ def test_audit_reports_validate_against_the_report_schema(tmp_path):
     from conftest import ROOT
 
     schema = json.loads((ROOT / "docs" / "report.schema.json").read_text())
-    objs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}, secret("k"),
-            deployment("cart", **HELM), *replicaset_and_pod("cart")]
-    with KubeServer(objs, forbidden={("configmaps", "*")}, metrics={("shop", "cart-7d9f8b6c4-x2x9q"): (200, "x")}) \
-            as srv:
-        r = audit("--kubeconfig", srv.kubeconfig, "--probe-metrics", "--dump", str(tmp_path / "d.json"), "-f", "json",
-                  expect=3)
+    objs = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+        secret("k"),
+        deployment("cart", **HELM),
+        *replicaset_and_pod("cart"),
+    ]
+    with KubeServer(
+        objs, forbidden={("configmaps", "*")}, metrics={("shop", "cart-7d9f8b6c4-x2x9q"): (200, "x")}
+    ) as srv:
+        r = audit(
+            "--kubeconfig",
+            srv.kubeconfig,
+            "--probe-metrics",
+            "--dump",
+            str(tmp_path / "d.json"),
+            "-f",
+            "json",
+            expect=3,
+        )
     offline = audit("--from-dump", str(tmp_path / "d.json"), "-f", "json", expect=3)
     for report in (json.loads(r.stdout), json.loads(offline.stdout)):
         jsonschema.validate(report, schema)

@@ -38,14 +38,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import SHARED
 from guidecheck import runner
 from guidecheck.catalog import load_rules
 from guidecheck.cli import main
 from guidecheck.cluster.objects import checked_through_owner
-from guidecheck.parsers.k8s import object_ref
 from guidecheck.config import load_config
 from guidecheck.loaders import load
+from guidecheck.parsers.k8s import object_ref
+
+from conftest import SHARED
 from kube_server import BUILTIN, KubeServer, split_api_version
 
 CORPUS = Path(os.environ.get("GUIDECHECK_CORPUS", SHARED / "corpus" / "dev"))
@@ -66,8 +67,14 @@ def select_cluster_objects(targets, workload_kinds):
         obj = t.data
         api, kind = obj.get("apiVersion"), obj.get("kind")
         name = (obj.get("metadata") or {}).get("name") if isinstance(obj.get("metadata"), dict) else None
-        if not (isinstance(api, str) and isinstance(kind, str) and isinstance(name, str) and name.strip() == name
-                and name and "/" not in name):
+        if not (
+            isinstance(api, str)
+            and isinstance(kind, str)
+            and isinstance(name, str)
+            and name.strip() == name
+            and name
+            and "/" not in name
+        ):
             continue
         group, version = split_api_version(api)
         if kind.endswith("List") or group in NOT_IN_CLUSTERS or kind == "Secret":
@@ -84,15 +91,20 @@ def select_cluster_objects(targets, workload_kinds):
             continue
         candidates.append(t)
     # one version per custom (group, kind): the most common one
-    versions = collections.Counter((split_api_version(t.data["apiVersion"])[0], t.data["kind"],
-                                    split_api_version(t.data["apiVersion"])[1]) for t in candidates)
+    versions = collections.Counter(
+        (split_api_version(t.data["apiVersion"])[0], t.data["kind"], split_api_version(t.data["apiVersion"])[1])
+        for t in candidates
+    )
     best = {}
     for (g, k, v), n in sorted(versions.items()):
         if (g, k) not in best or n > versions[(g, k, best[(g, k)])]:
             best[(g, k)] = v
-    candidates = [t for t in candidates
-                  if split_api_version(t.data["apiVersion"])[1] == best[(split_api_version(t.data["apiVersion"])[0],
-                                                                          t.data["kind"])]]
+    candidates = [
+        t
+        for t in candidates
+        if split_api_version(t.data["apiVersion"])[1]
+        == best[(split_api_version(t.data["apiVersion"])[0], t.data["kind"])]
+    ]
     seen: set[tuple] = set()
     out = []
     for t in sorted(candidates, key=lambda t: (t.path, t.line)):
@@ -106,8 +118,11 @@ def select_cluster_objects(targets, workload_kinds):
 
 
 def flagged(findings, rules) -> set[tuple]:
-    return {(f["rule_id"], f["object"]["kind"], f["object"]["namespace"] or "default", f["object"]["name"])
-            for f in findings if f["rule_id"] in rules and f["object"] and not f["suppressed"]}
+    return {
+        (f["rule_id"], f["object"]["kind"], f["object"]["namespace"] or "default", f["object"]["name"])
+        for f in findings
+        if f["rule_id"] in rules and f["object"] and not f["suppressed"]
+    }
 
 
 class Spans(dict):
@@ -134,8 +149,12 @@ def ref_of(obj) -> str:
 
 
 def key(obj) -> tuple:
-    return (split_api_version(obj["apiVersion"])[0], obj["kind"], obj["metadata"].get("namespace") or "default",
-            obj["metadata"]["name"])
+    return (
+        split_api_version(obj["apiVersion"])[0],
+        obj["kind"],
+        obj["metadata"].get("namespace") or "default",
+        obj["metadata"]["name"],
+    )
 
 
 _LOCATION = re.compile(r"[^\s()'\",;]+:[0-9]+")
@@ -149,10 +168,22 @@ def comparable(findings, locations: dict[str, str]) -> collections.Counter:
         if obj is None or f["rule_id"] in LIVE_ONLY | LIVE_PARTS | {"GC001"} or f["message"].endswith(ONCE):
             continue
         # GC402 words its message for where the object was seen (a file, or a cluster outside any release)
-        message = "" if f["rule_id"] == "GC402" else _LOCATION.sub(lambda m: locations.get(m.group(0), m.group(0)),
-                                                                    f["message"])
-        out[(f["rule_id"], obj["kind"], obj["namespace"] or "default", obj["name"], f["container"], message,
-             f["suppressed"])] += 1
+        message = (
+            ""
+            if f["rule_id"] == "GC402"
+            else _LOCATION.sub(lambda m: locations.get(m.group(0), m.group(0)), f["message"])
+        )
+        out[
+            (
+                f["rule_id"],
+                obj["kind"],
+                obj["namespace"] or "default",
+                obj["name"],
+                f["container"],
+                message,
+                f["suppressed"],
+            )
+        ] += 1
     return out
 
 
@@ -169,10 +200,23 @@ def corpus_case(tmp_path_factory):
     chosen = select_cluster_objects(k8s_targets, set(config.settings["workload-kinds"]))
     for t in chosen:  # kubectl apply puts a namespace-less object in "default"
         meta = t.data["metadata"]
-        if not meta.get("namespace") and BUILTIN.get(t.data["kind"], ("", "", "", True))[3] \
-                and t.data["kind"] not in ("Namespace", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
-                                           "StorageClass", "CustomResourceDefinition", "APIService",
-                                           "VolumeSnapshotClass", "ClusterImageCatalog", "PodSecurityPolicy"):
+        if (
+            not meta.get("namespace")
+            and BUILTIN.get(t.data["kind"], ("", "", "", True))[3]
+            and t.data["kind"]
+            not in (
+                "Namespace",
+                "PersistentVolume",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "StorageClass",
+                "CustomResourceDefinition",
+                "APIService",
+                "VolumeSnapshotClass",
+                "ClusterImageCatalog",
+                "PodSecurityPolicy",
+            )
+        ):
             meta["namespace"] = "default"
             t.ref = object_ref(t.data)
     from guidecheck.reporters.json import finding_json
@@ -187,9 +231,24 @@ def test_audit_of_the_corpus_objects_finds_what_scan_finds(corpus_case):
     assert len(chosen) > 550, len(chosen)  # most of the corpus's ~940 objects are distinct cluster objects
     dump = tmp / "corpus-cluster.json"
     with KubeServer([t.data for t in chosen]) as srv:
-        r = CliRunner().invoke(main, ["audit", "--kubeconfig", srv.kubeconfig, "--config", str(cfg), "--no-progress",
-                                      "--page-size", "50", "--dump", str(dump), "-f", "json"],
-                               catch_exceptions=False)
+        r = CliRunner().invoke(
+            main,
+            [
+                "audit",
+                "--kubeconfig",
+                srv.kubeconfig,
+                "--config",
+                str(cfg),
+                "--no-progress",
+                "--page-size",
+                "50",
+                "--dump",
+                str(dump),
+                "-f",
+                "json",
+            ],
+            catch_exceptions=False,
+        )
     report = json.loads(r.stdout)
     assert report["incomplete"] == []
     audit_findings = report["findings"]
@@ -198,26 +257,31 @@ def test_audit_of_the_corpus_objects_finds_what_scan_finds(corpus_case):
     cluster_paths = {}
     for t in chosen:
         meta = t.data["metadata"]
-        cluster_paths[f"cluster/test/{meta.get('namespace') or '_cluster'}/{t.data['kind']}/{meta['name']}:1"] = \
-            ref_of(t.data)
+        cluster_paths[f"cluster/test/{meta.get('namespace') or '_cluster'}/{t.data['kind']}/{meta['name']}:1"] = ref_of(
+            t.data
+        )
     live = comparable(audit_findings, cluster_paths)
     assert sum(scan.values()) > 500  # the corpus has plenty to find
     print(f"{len(chosen)} objects, {sum(scan.values())} findings compared")
     if os.environ.get("GUIDECHECK_DIFF"):
-        Path(os.environ["GUIDECHECK_DIFF"]).write_text(json.dumps({"live_only": sorted(live - scan),
-                                                                   "scan_only": sorted(scan - live)}, indent=1))
+        Path(os.environ["GUIDECHECK_DIFF"]).write_text(
+            json.dumps({"live_only": sorted(live - scan), "scan_only": sorted(scan - live)}, indent=1)
+        )
     assert sorted(live - scan) == [] and sorted(scan - live) == []
     # the rules with a live part flag at least the objects the scan flags; GC803 reports once per cluster
     # or repository, on the first backup in its order (file order vs cluster path order): compared by count
     assert flagged(scan_findings, {"GC602", "GC801"}) <= flagged(audit_findings, {"GC602", "GC801"})
     assert len(flagged(scan_findings, {"GC803"})) == len(flagged(audit_findings, {"GC803"})) == 1
-    once = [collections.Counter(f["rule_id"] for f in fs if f["message"].endswith(ONCE))
-            for fs in (scan_findings, audit_findings)]
+    once = [
+        collections.Counter(f["rule_id"] for f in fs if f["message"].endswith(ONCE))
+        for fs in (scan_findings, audit_findings)
+    ]
     assert once[0] == once[1] == {"GC503": 1, "GC504": 1}, once  # the corpus's manifests hold no Fluent Bit
 
     # the same objects as a dump give the same findings, each at its object's line of the dump
-    r2 = CliRunner().invoke(main, ["audit", "--from-dump", str(dump), "--config", str(cfg), "-f", "json"],
-                            catch_exceptions=False)
+    r2 = CliRunner().invoke(
+        main, ["audit", "--from-dump", str(dump), "--config", str(cfg), "-f", "json"], catch_exceptions=False
+    )
     offline = json.loads(r2.stdout)
     dump_lines = {}
     for i, line in enumerate(dump.read_text().splitlines(), 1):

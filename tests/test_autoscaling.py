@@ -49,36 +49,60 @@ def obj(text: str) -> dict:
     return load_yaml(text.lstrip("\n"))[0].data
 
 
-@pytest.mark.parametrize("text,resources", [
-    (hpa("autoscaling/v1", "  maxReplicas: 4"), ["cpu"]),  # targetCPUUtilizationPercentage defaults to 80
-    (hpa("autoscaling/v2", "  maxReplicas: 4"), ["cpu"]),  # no metrics: CPU at 80 %
-    (hpa("autoscaling/v2beta1", "  maxReplicas: 4\n  metrics:\n    - type: Resource\n      resource:\n"
-                                "        name: memory\n        targetAverageUtilization: 80"), ["memory"]),
-    (hpa("autoscaling/v2", "  maxReplicas: 4\n  metrics:\n    - type: ContainerResource\n"
-                           "      containerResource: {name: cpu, container: app, target: {type: Utilization}}"),
-     ["cpu"]),
-    (hpa("autoscaling/v2", "  maxReplicas: 4\n  metrics:\n    - type: External\n"
-                           "      external: {metric: {name: queue_depth}}"), []),
-])
+@pytest.mark.parametrize(
+    "text,resources",
+    [
+        (hpa("autoscaling/v1", "  maxReplicas: 4"), ["cpu"]),  # targetCPUUtilizationPercentage defaults to 80
+        (hpa("autoscaling/v2", "  maxReplicas: 4"), ["cpu"]),  # no metrics: CPU at 80 %
+        (
+            hpa(
+                "autoscaling/v2beta1",
+                "  maxReplicas: 4\n  metrics:\n    - type: Resource\n      resource:\n"
+                "        name: memory\n        targetAverageUtilization: 80",
+            ),
+            ["memory"],
+        ),
+        (
+            hpa(
+                "autoscaling/v2",
+                "  maxReplicas: 4\n  metrics:\n    - type: ContainerResource\n"
+                "      containerResource: {name: cpu, container: app, target: {type: Utilization}}",
+            ),
+            ["cpu"],
+        ),
+        (
+            hpa(
+                "autoscaling/v2",
+                "  maxReplicas: 4\n  metrics:\n    - type: External\n      external: {metric: {name: queue_depth}}",
+            ),
+            [],
+        ),
+    ],
+)
 def test_resources_per_api_version(text, resources):
     assert scaler_resources(obj(text)) == resources
 
 
-@pytest.mark.parametrize("spec,problem", [
-    ("  minReplicas: 3\n  maxReplicas: 3", "minReplicas 3 is not below maxReplicas 3: it cannot scale"),
-    ("  minReplicas: 1", "maxReplicas is missing, not a number"),
-    ("  minReplicas: '{{ .Values.min }}'\n  maxReplicas: 5", "minReplicas is '{{ .Values.min }}', not a number"),
-    ("  maxReplicas: 1", "minReplicas 1 is not below maxReplicas 1: it cannot scale"),  # minReplicas defaults to 1
-])
+@pytest.mark.parametrize(
+    "spec,problem",
+    [
+        ("  minReplicas: 3\n  maxReplicas: 3", "minReplicas 3 is not below maxReplicas 3: it cannot scale"),
+        ("  minReplicas: 1", "maxReplicas is missing, not a number"),
+        ("  minReplicas: '{{ .Values.min }}'\n  maxReplicas: 5", "minReplicas is '{{ .Values.min }}', not a number"),
+        ("  maxReplicas: 1", "minReplicas 1 is not below maxReplicas 1: it cannot scale"),  # minReplicas defaults to 1
+    ],
+)
 def test_replica_range_problems(spec, problem):
     problems = scaler_problems(obj(hpa("autoscaling/v2", spec)), {"cpu", "memory"})
     assert any(problem in p for p in problems), problems
 
 
 def test_hpa_in_another_namespace_does_not_count(tmp_path):
-    result = scan_tree(tmp_path, {"deploy.yaml": DEPLOY,
-                                  "hpa.yaml": hpa("autoscaling/v2", "  maxReplicas: 5", namespace="other")},
-                       ("GC903",))
+    result = scan_tree(
+        tmp_path,
+        {"deploy.yaml": DEPLOY, "hpa.yaml": hpa("autoscaling/v2", "  maxReplicas: 5", namespace="other")},
+        ("GC903",),
+    )
     got = found(result, tmp_path)
     assert [(p, line) for p, line, _, _ in got] == [("deploy.yaml", 1), ("hpa.yaml", 10)]
     assert got[0][3].startswith("no HorizontalPodAutoscaler has scaleTargetRef Deployment 'cart'")
@@ -86,12 +110,18 @@ def test_hpa_in_another_namespace_does_not_count(tmp_path):
 
 
 def test_one_good_autoscaler_is_enough_and_others_are_not_reported(tmp_path):
-    result = scan_tree(tmp_path, {
-        "deploy.yaml": DEPLOY,
-        "hpa.yaml": hpa("autoscaling/v2", "  minReplicas: 2\n  maxReplicas: 5") + "---\n" + hpa(
-            "autoscaling/v2", "  minReplicas: 5\n  maxReplicas: 5").replace("name: cart\n  namespace",
-                                                                             "name: b\n  namespace"),
-    }, ("GC903",))
+    result = scan_tree(
+        tmp_path,
+        {
+            "deploy.yaml": DEPLOY,
+            "hpa.yaml": hpa("autoscaling/v2", "  minReplicas: 2\n  maxReplicas: 5")
+            + "---\n"
+            + hpa("autoscaling/v2", "  minReplicas: 5\n  maxReplicas: 5").replace(
+                "name: cart\n  namespace", "name: b\n  namespace"
+            ),
+        },
+        ("GC903",),
+    )
     assert found(result, tmp_path) == []
 
 
@@ -113,12 +143,24 @@ def test_memory_only_policy(tmp_path):
 
 
 def test_cluster_hpa_and_deployment():
-    targets = cluster_targets(DEPLOY + "---\n" + hpa("autoscaling/v2", "  minReplicas: 2\n  maxReplicas: 6")
-                              + "---\n" + hpa("autoscaling/v2", "  maxReplicas: 6", name="gone").replace(
-                                  "name: cart\n  namespace", "name: gone\n  namespace"))
+    targets = cluster_targets(
+        DEPLOY
+        + "---\n"
+        + hpa("autoscaling/v2", "  minReplicas: 2\n  maxReplicas: 6")
+        + "---\n"
+        + hpa("autoscaling/v2", "  maxReplicas: 6", name="gone").replace(
+            "name: cart\n  namespace", "name: gone\n  namespace"
+        )
+    )
     result = run_targets(targets, ("GC903",))
     assert sorted((str(f.object), f.message) for f in result.findings) == [
-        ("HorizontalPodAutoscaler/shop/gone", "scale target Deployment 'gone' in namespace shop does not exist in "
-                                              "this scan")]
+        (
+            "HorizontalPodAutoscaler/shop/gone",
+            "scale target Deployment 'gone' in namespace shop does not exist in this scan",
+        )
+    ]
     assert sorted((o.target.ref.name, o.status) for o in result.outcomes) == [
-        ("cart", Status.PASS), ("cart", Status.PASS), ("gone", Status.FAIL)]
+        ("cart", Status.PASS),
+        ("cart", Status.PASS),
+        ("gone", Status.FAIL),
+    ]

@@ -17,7 +17,7 @@ from guidecheck.parsers import backup
 from conftest import in_process_scan
 
 RULES = load_rules()
-NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 DUMP = {"source": "dump", "repo": "cluster/test"}
 
 STS = """\
@@ -43,7 +43,8 @@ spec:
 
 
 def schedule(expr: str, extra: str = "", name: str = "shop") -> str:
-    return textwrap.dedent(f"""\
+    return (
+        textwrap.dedent(f"""\
         apiVersion: velero.io/v1
         kind: Schedule
         metadata:
@@ -53,11 +54,19 @@ def schedule(expr: str, extra: str = "", name: str = "shop") -> str:
           schedule: "{expr}"
           template:
             includedNamespaces: [shop]
-        """) + extra
+        """)
+        + extra
+    )
 
 
-def scan(tmp_path: Path, docs: list[str], rules: tuple[str, ...], settings: dict | None = None,
-         origin: dict | None = None, now: dt.datetime = NOW):
+def scan(
+    tmp_path: Path,
+    docs: list[str],
+    rules: tuple[str, ...],
+    settings: dict | None = None,
+    origin: dict | None = None,
+    now: dt.datetime = NOW,
+):
     for i, text in enumerate(docs):
         (tmp_path / f"m{i:02d}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
     config = config_from_dict({"settings": settings}) if settings else Config()
@@ -77,8 +86,12 @@ def statuses(result, rule: str) -> dict[str, str]:
 
 # ---------------------------------------------------------------- not applicable
 
+
 def test_no_persistent_data_is_not_applicable(tmp_path):
-    r = scan(tmp_path, ["""\
+    r = scan(
+        tmp_path,
+        [
+            """\
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: web}
@@ -87,7 +100,10 @@ def test_no_persistent_data_is_not_applicable(tmp_path):
             spec:
               containers: [{name: web, image: nginx:1.27.0}]
               volumes: [{name: tmp, emptyDir: {}}]
-        """], ("GC801", "GC802", "GC803"))
+        """
+        ],
+        ("GC801", "GC802", "GC803"),
+    )
     assert r.findings == []
     assert {o.status for o in r.outcomes if o.rule_id.startswith("GC80")} == {Status.NOT_APPLICABLE}
 
@@ -102,10 +118,19 @@ def test_no_backup_reports_gc802_gc803_once_per_scope(tmp_path):
 
 # ---------------------------------------------------------------- GC801 coverage edges
 
-@pytest.mark.parametrize("expr, ok", [
-    ("0 */6 * * *", True), ("0 0 * * *", False), ("@every 12h", True), ("@every 13h", False),
-    ("CRON_TZ=Europe/Madrid 0 */12 * * *", False), ("CRON_TZ=UTC 0 */12 * * *", True), ("0 0,12 * * *", True),
-])
+
+@pytest.mark.parametrize(
+    "expr, ok",
+    [
+        ("0 */6 * * *", True),
+        ("0 0 * * *", False),
+        ("@every 12h", True),
+        ("@every 13h", False),
+        ("CRON_TZ=Europe/Madrid 0 */12 * * *", False),
+        ("CRON_TZ=UTC 0 */12 * * *", True),
+        ("0 0,12 * * *", True),
+    ],
+)
 def test_velero_cadence(tmp_path, expr, ok):
     r = scan(tmp_path, [STS, schedule(expr)], ("GC801",))
     assert (msgs(r, "GC801") == []) is ok, msgs(r, "GC801")
@@ -124,15 +149,18 @@ def test_settings_change_the_limit(tmp_path):
     assert msgs(r, "GC801") == []
 
 
-@pytest.mark.parametrize("extra, reason", [
-    ("    excludedNamespaces: [shop]\n", "excludes namespace shop"),
-    ("    includedResources: [deployments, configmaps]\n", "includes only resources"),
-    ("    excludedResources: [persistentvolumeclaims]\n", "excludes persistent volume claims"),
-    ("    excludedNamespaceScopedResources: [pvc]\n", "excludes persistent volume claims"),
-    ("    includedNamespaceScopedResources: [configmaps]\n", "includes only resources configmaps"),
-    ("    snapshotVolumes: false\n", "snapshotVolumes: false"),
-    ("    orLabelSelectors:\n      - matchLabels: {app: other}\n", "label selector"),
-])
+@pytest.mark.parametrize(
+    "extra, reason",
+    [
+        ("    excludedNamespaces: [shop]\n", "excludes namespace shop"),
+        ("    includedResources: [deployments, configmaps]\n", "includes only resources"),
+        ("    excludedResources: [persistentvolumeclaims]\n", "excludes persistent volume claims"),
+        ("    excludedNamespaceScopedResources: [pvc]\n", "excludes persistent volume claims"),
+        ("    includedNamespaceScopedResources: [configmaps]\n", "includes only resources configmaps"),
+        ("    snapshotVolumes: false\n", "snapshotVolumes: false"),
+        ("    orLabelSelectors:\n      - matchLabels: {app: other}\n", "label selector"),
+    ],
+)
 def test_velero_schedule_that_does_not_cover(tmp_path, extra, reason):
     r = scan(tmp_path, [STS, schedule("0 */6 * * *", extra)], ("GC801",))
     [m] = msgs(r, "GC801")
@@ -202,7 +230,11 @@ def test_cronjob_covers_only_the_claims_it_mounts(tmp_path):
 
 
 def test_hostile_values_do_not_crash(tmp_path):
-    r = scan(tmp_path, [STS, """\
+    r = scan(
+        tmp_path,
+        [
+            STS,
+            """\
         apiVersion: velero.io/v1
         kind: Schedule
         metadata: {name: odd, namespace: velero}
@@ -223,12 +255,16 @@ def test_hostile_values_do_not_crash(tmp_path):
           annotations: {guidecheck.io/restore-test: "yes"}
         spec:
           schedule: [0]
-        """], ("GC801", "GC802", "GC803"))
+        """,
+        ],
+        ("GC801", "GC802", "GC803"),
+    )
     assert any("has no schedule" in m for m in msgs(r, "GC801"))
     assert any("has no schedule" in m for m in msgs(r, "GC803"))
 
 
 # ---------------------------------------------------------------- GC802 / GC803 settings and markers
+
 
 def test_user_verification_pattern_extends_defaults(tmp_path):
     job = """\
@@ -247,10 +283,12 @@ def test_user_verification_pattern_extends_defaults(tmp_path):
     assert len(msgs(scan(tmp_path, docs, ("GC802",)), "GC802")) == 1
     r = scan(tmp_path, docs, ("GC802",), settings={"backup-verification-patterns": {"ours": r"\bour-verifier\b"}})
     assert msgs(r, "GC802") == []
-    assert backup_index.merged_patterns({"backup-verification-patterns": {"checksum-check": None}},
-                                        "backup-verification-patterns").keys() >= {"restic-check-read-data"}
+    assert backup_index.merged_patterns(
+        {"backup-verification-patterns": {"checksum-check": None}}, "backup-verification-patterns"
+    ).keys() >= {"restic-check-read-data"}
     assert "checksum-check" not in backup_index.merged_patterns(
-        {"backup-verification-patterns": {"checksum-check": None}}, "backup-verification-patterns")
+        {"backup-verification-patterns": {"checksum-check": None}}, "backup-verification-patterns"
+    )
 
 
 def test_plain_restic_check_is_not_verification(tmp_path):
@@ -293,6 +331,7 @@ def test_restore_test_limit_setting(tmp_path):
 
 # ---------------------------------------------------------------- live evidence (cluster dump)
 
+
 def velero_backup(name: str, completed: str, phase: str = "Completed", sched: str = "shop") -> str:
     return textwrap.dedent(f"""\
         apiVersion: velero.io/v1
@@ -315,9 +354,13 @@ def test_live_recent_velero_backup_passes(tmp_path):
 
 
 def test_live_old_velero_backup_fails(tmp_path):
-    docs = [STS, schedule("0 */6 * * *"), velero_backup("shop-1", "2026-11-26T18:00:00Z"),
-            velero_backup("shop-2", "2026-11-27T10:00:00Z", phase="PartiallyFailed"),
-            velero_backup("other-1", "2026-11-27T11:00:00Z", sched="other")]
+    docs = [
+        STS,
+        schedule("0 */6 * * *"),
+        velero_backup("shop-1", "2026-11-26T18:00:00Z"),
+        velero_backup("shop-2", "2026-11-27T10:00:00Z", phase="PartiallyFailed"),
+        velero_backup("other-1", "2026-11-27T11:00:00Z", sched="other"),
+    ]
     [m] = msgs(scan(tmp_path, docs, ("GC801",), origin=DUMP), "GC801")
     assert "finished 18 h ago (Backup/velero/shop-1" in m and "older than 12 h" in m
 
@@ -353,8 +396,7 @@ def test_live_volume_snapshot_of_the_claim(tmp_path):
         """
     ok = scan(tmp_path, [STS, sched, snap % ("true", "2026-11-27T08:00:00Z")], ("GC801",), origin=DUMP)
     assert msgs(ok, "GC801") == []
-    [m] = msgs(scan(tmp_path, [STS, sched, snap % ("false", "2026-11-27T08:00:00Z")], ("GC801",), origin=DUMP),
-               "GC801")
+    [m] = msgs(scan(tmp_path, [STS, sched, snap % ("false", "2026-11-27T08:00:00Z")], ("GC801",), origin=DUMP), "GC801")
     assert "no completed snapshot" in m
 
 
@@ -403,8 +445,10 @@ status:
 def test_live_restore_test_age(tmp_path):
     ok = scan(tmp_path, [schedule("0 */6 * * *"), RESTORE_JOB % "2026-11-22T03:10:00Z"], ("GC803",), origin=DUMP)
     assert msgs(ok, "GC803") == []
-    [m] = msgs(scan(tmp_path, [schedule("0 */6 * * *"), RESTORE_JOB % "2026-11-01T03:10:00Z"], ("GC803",),
-                    origin=DUMP), "GC803")
+    [m] = msgs(
+        scan(tmp_path, [schedule("0 */6 * * *"), RESTORE_JOB % "2026-11-01T03:10:00Z"], ("GC803",), origin=DUMP),
+        "GC803",
+    )
     assert "last successful restore test finished 26 d 8 h ago" in m and "older than 15 d" in m
 
 
@@ -420,32 +464,38 @@ def test_live_velero_restore_object_counts(tmp_path):
           phase: Completed
           completionTimestamp: "2026-11-25T04:00:00Z"
         """
-    r = scan(tmp_path, [schedule("0 */6 * * *"), RESTORE_JOB % "2026-10-01T00:00:00Z", restore], ("GC803",),
-             origin=DUMP)
+    r = scan(
+        tmp_path, [schedule("0 */6 * * *"), RESTORE_JOB % "2026-10-01T00:00:00Z", restore], ("GC803",), origin=DUMP
+    )
     assert msgs(r, "GC803") == []
 
 
 def test_timestamps():
-    assert backup.timestamp("2026-11-27T10:00:00Z") == dt.datetime(2026, 11, 27, 10, tzinfo=dt.timezone.utc)
+    assert backup.timestamp("2026-11-27T10:00:00Z") == dt.datetime(2026, 11, 27, 10, tzinfo=dt.UTC)
     assert backup.timestamp("not a time") is None and backup.timestamp(5) is None
 
 
 # ---------------------------------------------------------------- schedules kept outside the scan
 
+
 def test_declared_external_backup_cron(tmp_path):
-    doc = STS.replace("  namespace: shop\n",
-                      "  namespace: shop\n  annotations:\n    guidecheck.io/backup-cron: \"%s\"\n", 1)
+    doc = STS.replace(
+        "  namespace: shop\n", '  namespace: shop\n  annotations:\n    guidecheck.io/backup-cron: "%s"\n', 1
+    )
     assert msgs(scan(tmp_path, [doc % "0 */8 * * *"], ("GC801",)), "GC801") == []
     [m] = msgs(scan(tmp_path, [doc % "0 3 * * *"], ("GC801",)), "GC801")
-    assert "covered by the annotation guidecheck.io/backup-cron (a schedule outside the scan), but its worst-case " \
-           "gap is 1 d (0 3 * * *)" in m
+    assert (
+        "covered by the annotation guidecheck.io/backup-cron (a schedule outside the scan), but its worst-case "
+        "gap is 1 d (0 3 * * *)" in m
+    )
     r = scan(tmp_path, [doc % "0 */8 * * *"], ("GC801",), origin=DUMP)  # made elsewhere: no live evidence asked
     assert msgs(r, "GC801") == []
 
 
 def test_declared_external_restore_test(tmp_path):
     doc = schedule("0 */6 * * *").replace(
-        "  namespace: velero\n", "  namespace: velero\n  annotations:\n    guidecheck.io/restore-test: \"%s\"\n")
+        "  namespace: velero\n", '  namespace: velero\n  annotations:\n    guidecheck.io/restore-test: "%s"\n'
+    )
     assert msgs(scan(tmp_path, [doc % "0 4 * * 1"], ("GC803",)), "GC803") == []
     [m] = msgs(scan(tmp_path, [doc % "weekly in CI"], ("GC803",)), "GC803")
     assert "declares restore tests" in m and "invalid schedule" in m

@@ -43,7 +43,8 @@ def test_rules_match_product_catalogue_bullet_and_severity():
 def test_invalid_rule_file_is_rejected(tmp_path):
     (tmp_path / "GC999.yaml").write_text(
         "id: GC999\ntitle: Something short\nbullet: '4.b'\nseverity: fatal\ntargets: [k8s]\n"
-        "rationale: a rationale that is long enough\nremediation: Do the right thing.\ncheck: guidecheck.checks.core:load_errors\n")
+        "rationale: a rationale that is long enough\nremediation: Do the right thing.\ncheck: guidecheck.checks.core:load_errors\n"
+    )
     with pytest.raises(CatalogError, match="severity"):
         load_rules(tmp_path)
 
@@ -51,7 +52,8 @@ def test_invalid_rule_file_is_rejected(tmp_path):
 def test_rule_id_must_match_file_name(tmp_path):
     (tmp_path / "GC998.yaml").write_text(
         "id: GC997\ntitle: Something short\nbullet: null\nseverity: error\ntargets: [file]\n"
-        "rationale: a rationale that is long enough\nremediation: Do the right thing.\ncheck: guidecheck.checks.core:load_errors\n")
+        "rationale: a rationale that is long enough\nremediation: Do the right thing.\ncheck: guidecheck.checks.core:load_errors\n"
+    )
     with pytest.raises(CatalogError, match="does not match"):
         load_rules(tmp_path)
 
@@ -59,7 +61,8 @@ def test_rule_id_must_match_file_name(tmp_path):
 def test_check_must_live_in_guidecheck_checks(tmp_path):
     (tmp_path / "GC996.yaml").write_text(
         "id: GC996\ntitle: Something short\nbullet: null\nseverity: error\ntargets: [file]\n"
-        "rationale: a rationale that is long enough\nremediation: Do the right thing.\ncheck: os:system\n")
+        "rationale: a rationale that is long enough\nremediation: Do the right thing.\ncheck: os:system\n"
+    )
     rule = load_rules(tmp_path)[0]
     with pytest.raises(CatalogError, match="must live under"):
         resolve_check(rule)
@@ -72,11 +75,19 @@ def test_metadata_lives_only_in_rules_yaml():
     strings = []
     for p in (ROOT / "src").rglob("*.py"):
         tree = ast.parse(p.read_text(encoding="utf-8"))
-        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
-                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
-        strings += [n.value for n in ast.walk(tree)
-                    if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+        docstrings = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
+        strings += [
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+        ]
     blob = "\n".join(strings)
     for r in load_rules():
         assert r.title not in blob, f"{r.id} title duplicated in source"
@@ -85,12 +96,14 @@ def test_metadata_lives_only_in_rules_yaml():
 
 # ------------------------------------------------------------------ settings declared by the catalogue
 
+
 def _is_settings(node) -> bool:
     """``settings``, ``ctx.settings``, ``config.settings``, ``DEFAULT_SETTINGS``: a settings mapping."""
     import ast
 
-    return (isinstance(node, ast.Name) and node.id in ("settings", "DEFAULT_SETTINGS")) or \
-        (isinstance(node, ast.Attribute) and node.attr == "settings")
+    return (isinstance(node, ast.Name) and node.id in ("settings", "DEFAULT_SETTINGS")) or (
+        isinstance(node, ast.Attribute) and node.attr == "settings"
+    )
 
 
 def _setting_keys() -> tuple[dict[str, str], dict[str, str]]:
@@ -112,8 +125,9 @@ def _setting_keys() -> tuple[dict[str, str], dict[str, str]]:
                 key = node.slice
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 direct.setdefault(key.value, where)
-            if isinstance(node, ast.Call) and any(_is_settings(a) or (isinstance(a, ast.Name) and a.id in ("ctx", "c"))
-                                                  for a in node.args):
+            if isinstance(node, ast.Call) and any(
+                _is_settings(a) or (isinstance(a, ast.Name) and a.id in ("ctx", "c")) for a in node.args
+            ):
                 for a in node.args:
                     if isinstance(a, ast.Constant) and isinstance(a.value, str):
                         indirect.setdefault(a.value, where)
@@ -155,20 +169,25 @@ def test_defaults_match_their_types_and_merge_policies():
     from guidecheck.catalog import MERGE_POLICIES, load_settings
 
     for name, s in load_settings().items():
-        jsonschema.Draft202012Validator(s.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-                                        ).validate(s.default)
+        jsonschema.Draft202012Validator(
+            s.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        ).validate(s.default)
         assert s.merge in MERGE_POLICIES, name
         assert s.combine(s.default) == s.default, name  # a value never configured stays the default
 
 
-RULE_HEAD = ("title: Something short\nbullet: null\nseverity: error\ntargets: [file]\n"
-             "rationale: a rationale that is long enough\nremediation: Do the right thing.\n"
-             "check: guidecheck.checks.core:load_errors\n")
+RULE_HEAD = (
+    "title: Something short\nbullet: null\nseverity: error\ntargets: [file]\n"
+    "rationale: a rationale that is long enough\nremediation: Do the right thing.\n"
+    "check: guidecheck.checks.core:load_errors\n"
+)
 
 
 def test_setting_declared_twice_or_read_undeclared_is_rejected(tmp_path):
-    spec = "settings:\n  my-limit:\n    description: a limit of something\n    type: {type: integer}\n" \
-           "    default: 3\n    merge: replace\n"
+    spec = (
+        "settings:\n  my-limit:\n    description: a limit of something\n    type: {type: integer}\n"
+        "    default: 3\n    merge: replace\n"
+    )
     (tmp_path / "GC990.yaml").write_text("id: GC990\n" + RULE_HEAD + spec)
     (tmp_path / "GC991.yaml").write_text("id: GC991\n" + RULE_HEAD + "reads: [my-limit]\n")
     assert [r.reads for r in load_rules(tmp_path)] == [(), ("my-limit",)]
@@ -184,7 +203,8 @@ def test_default_must_match_its_type(tmp_path, monkeypatch):
     monkeypatch.setenv("GUIDECHECK_NO_CACHE", "1")
     (tmp_path / "GC990.yaml").write_text(
         "id: GC990\n" + RULE_HEAD + "settings:\n  my-pattern:\n    description: a pattern of something\n"
-        "    type: {type: string, format: regex}\n    default: '([a-z'\n    merge: replace\n")
+        "    type: {type: string, format: regex}\n    default: '([a-z'\n    merge: replace\n"
+    )
     with pytest.raises(CatalogError, match="my-pattern/default"):
         load_rules(tmp_path)
 
@@ -194,7 +214,7 @@ def test_merge_policies():
 
     assert merge_value("replace", [1, 2], [3]) == [3]
     assert merge_value("extend", ["a", "b"], ["b", "c"]) == ["a", "b", "c"]
-    assert merge_value("extend", {"lint": {"names": ["x"]}}, {"lint": {"names": ["y"], "actions": ["z"]},
-                                                              "docs": {"names": ["d"]}}) == \
-        {"lint": {"names": ["x", "y"], "actions": ["z"]}, "docs": {"names": ["d"]}}
+    assert merge_value(
+        "extend", {"lint": {"names": ["x"]}}, {"lint": {"names": ["y"], "actions": ["z"]}, "docs": {"names": ["d"]}}
+    ) == {"lint": {"names": ["x", "y"], "actions": ["z"]}, "docs": {"names": ["d"]}}
     assert merge_value("merge-keys", {"a": "1", "b": "2"}, {"a": "9", "b": None, "c": "3"}) == {"a": "9", "c": "3"}

@@ -12,9 +12,7 @@ from guidecheck.config import Config, ConfigError, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.parsers.ci.jenkins import scan_jenkinsfile
 
-from conftest import in_process_scan
-
-from conftest import SHARED
+from conftest import SHARED, in_process_scan
 
 CORPUS = SHARED / "corpus" / "dev"  # ../shared next to the project; the test is skipped without it
 
@@ -29,8 +27,7 @@ def write(root: Path, files: dict[str, str]) -> None:
 def project_of(root: Path, config: Config | None = None):
     loaded = load([str(root)], config or Config())
     projects = [t.data for t in loaded.targets if t.kind == "ci"]
-    errors = sorted((t.path, e.line, e.message) for t in loaded.targets if t.kind == "file"
-                    for e in t.data.errors)
+    errors = sorted((t.path, e.line, e.message) for t in loaded.targets if t.kind == "file" for e in t.data.errors)
     return projects, errors
 
 
@@ -39,13 +36,17 @@ def scan(root: Path, rules: tuple[str, ...], config: Config | None = None):
 
 
 def rel(root: Path, path: str) -> str:
-    return path[len(str(root)) + 1:] if path.startswith(str(root) + "/") else path
+    return path[len(str(root)) + 1 :] if path.startswith(str(root) + "/") else path
 
 
 # ---------------------------------------------------------------- GitHub Actions
 
+
 def test_github_on_read_as_yaml11_true_and_push_tags_split(tmp_path):
-    write(tmp_path, {".github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
         on:
           push:
             branches: [main]
@@ -56,7 +57,9 @@ def test_github_on_read_as_yaml11_true_and_push_tags_split(tmp_path):
             runs-on: ubuntu-latest
             steps:
               - run: echo hi
-        """})
+        """
+        },
+    )
     (p,), errors = project_of(tmp_path)
     assert errors == []
     job = p.jobs[0]
@@ -65,8 +68,10 @@ def test_github_on_read_as_yaml11_true_and_push_tags_split(tmp_path):
 
 
 def test_reusable_workflow_inlined_with_caller_triggers_inputs_and_lines(tmp_path):
-    write(tmp_path, {
-        ".github/workflows/release.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/release.yml": """
             on:
               push:
                 tags: ["v*"]
@@ -76,7 +81,7 @@ def test_reusable_workflow_inlined_with_caller_triggers_inputs_and_lines(tmp_pat
                 with:
                   flavour: release
             """,
-        ".github/workflows/canary.yml": """
+            ".github/workflows/canary.yml": """
             on: workflow_dispatch
             jobs:
               canary:
@@ -84,7 +89,7 @@ def test_reusable_workflow_inlined_with_caller_triggers_inputs_and_lines(tmp_pat
                 with:
                   flavour: canary
             """,
-        ".github/workflows/build.yml": """
+            ".github/workflows/build.yml": """
             on:
               workflow_call:
                 inputs:
@@ -97,7 +102,9 @@ def test_reusable_workflow_inlined_with_caller_triggers_inputs_and_lines(tmp_pat
                   - run: make image FLAVOUR=${{ inputs.flavour }}
                   - if: ${{ inputs.flavour == 'canary' }}
                     run: echo canary only
-            """})
+            """,
+        },
+    )
     (p,), errors = project_of(tmp_path)
     assert errors == []
     inlined = {j.id: j for j in p.jobs if j.path.endswith("build.yml")}
@@ -114,8 +121,10 @@ def test_reusable_workflow_inlined_with_caller_triggers_inputs_and_lines(tmp_pat
 
 
 def test_composite_actions_expanded_and_never_followed_outside(tmp_path):
-    write(tmp_path, {
-        "svc/.github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            "svc/.github/workflows/ci.yml": """
             on: push
             jobs:
               check:
@@ -127,7 +136,7 @@ def test_composite_actions_expanded_and_never_followed_outside(tmp_path):
                   - uses: ./.github/actions/missing
                   - uses: ./../elsewhere
             """,
-        "svc/.github/actions/scan/action.yml": """
+            "svc/.github/actions/scan/action.yml": """
             name: scan
             runs:
               using: composite
@@ -135,25 +144,34 @@ def test_composite_actions_expanded_and_never_followed_outside(tmp_path):
                 - shell: bash
                   run: trivy fs ${{ inputs.target }}
             """,
-        "elsewhere/action.yml": """
+            "elsewhere/action.yml": """
             runs:
               using: composite
               steps:
                 - run: echo never read
-            """})
+            """,
+        },
+    )
     (p,), errors = project_of(tmp_path)
     assert errors == []
     steps = p.jobs[0].steps
     expanded = [s for s in steps if s.via]
     assert [(s.run, rel(tmp_path, s.path), s.line) for s in expanded] == [
-        ("trivy fs src", "svc/.github/actions/scan/action.yml", 6)]
+        ("trivy fs src", "svc/.github/actions/scan/action.yml", 6)
+    ]
     assert [s.unresolved for s in steps if s.uses and not s.via] == [
-        None, "not in the scanned tree", "points outside the project; not followed"]
+        None,
+        "not in the scanned tree",
+        "points outside the project; not followed",
+    ]
     assert not any("never read" in (s.run or "") for s in steps)
 
 
 def test_ill_typed_workflow_is_gc001_at_its_line(tmp_path):
-    write(tmp_path, {".github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
         on: push
         jobs:
           a:
@@ -166,7 +184,9 @@ def test_ill_typed_workflow_is_gc001_at_its_line(tmp_path):
             runs-on: ubuntu-latest
             needs: {x: 1}
             steps: []
-        """})
+        """
+        },
+    )
     result = scan(tmp_path, ("GC001",))
     got = sorted((rel(tmp_path, f.path), f.line, f.message) for f in result.findings)
     assert got == [
@@ -177,14 +197,19 @@ def test_ill_typed_workflow_is_gc001_at_its_line(tmp_path):
 
 
 def test_workflow_without_triggers_is_reported_and_never_runs(tmp_path):
-    write(tmp_path, {".github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
         name: disabled
         jobs:
           a:
             runs-on: ubuntu-latest
             steps:
               - run: pytest
-        """})
+        """
+        },
+    )
     (p,), errors = project_of(tmp_path)
     assert [(e[1], e[2]) for e in errors] == [(1, "workflow has no 'on:' (its triggers)")]
     assert p.jobs == []
@@ -192,9 +217,12 @@ def test_workflow_without_triggers_is_reported_and_never_runs(tmp_path):
 
 # ---------------------------------------------------------------- GitLab CI
 
+
 def test_gitlab_includes_extends_default_reference_and_manual_rules(tmp_path):
-    write(tmp_path, {
-        ".gitlab-ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": """
             include:
               - local: /ci/base.yml
               - 'ci/jobs/*.yml'
@@ -215,7 +243,7 @@ def test_gitlab_includes_extends_default_reference_and_manual_rules(tmp_path):
                   when: manual
                 - when: never
             """,
-        "ci/base.yml": """
+            "ci/base.yml": """
             .base:
               image: alpine:3.20
               variables:
@@ -231,10 +259,12 @@ def test_gitlab_includes_extends_default_reference_and_manual_rules(tmp_path):
               login:
                 - registry-login
             """,
-        "ci/jobs/unit.yml": """
+            "ci/jobs/unit.yml": """
             unit:
               script: pytest
-            """})
+            """,
+        },
+    )
     (p,), errors = project_of(tmp_path)
     assert errors == []
     jobs = {j.id: j for j in p.jobs}
@@ -250,13 +280,21 @@ def test_gitlab_includes_extends_default_reference_and_manual_rules(tmp_path):
     assert [t.event for t in prod.triggers] == ["tag"]
     assert prod.images == ["alpine:3.20"]
     assert [(s.run, rel(tmp_path, s.path)) for s in jobs["unit"].steps] == [
-        ("echo default", ".gitlab-ci.yml"), ("pytest", "ci/jobs/unit.yml")]
+        ("echo default", ".gitlab-ci.yml"),
+        ("pytest", "ci/jobs/unit.yml"),
+    ]
     assert [(i.kind, i.resolved != []) for i in p.files[0].includes] == [
-        ("local", True), ("local", True), ("template", False)]
+        ("local", True),
+        ("local", True),
+        ("template", False),
+    ]
 
 
 def test_gitlab_broken_references_are_gc001(tmp_path):
-    write(tmp_path, {".gitlab-ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": """
         include: /ci/nowhere.yml
         stages: [build]
         build:
@@ -271,7 +309,9 @@ def test_gitlab_broken_references_are_gc001(tmp_path):
         empty:
           stage: build
         wrong: [1, 2]
-        """})
+        """
+        },
+    )
     result = scan(tmp_path, ("GC001",))
     got = sorted((f.line, f.message) for f in result.findings)
     assert got == [
@@ -284,6 +324,7 @@ def test_gitlab_broken_references_are_gc001(tmp_path):
 
 
 # ---------------------------------------------------------------- Jenkins
+
 
 def test_jenkinsfile_scan_stages_steps_and_input():
     text = textwrap.dedent("""
@@ -311,14 +352,20 @@ def test_jenkinsfile_scan_stages_steps_and_input():
     assert [(j.label, j.line, j.manual) for j in jobs] == [("Test", 4, False), ("Deploy production", 9, True)]
     assert [(s.run, s.line) for s in jobs[0].steps] == [("go test ./...", 6)]
     assert [(s.run.strip(), s.line) for s in jobs[1].steps] == [
-        ("helm upgrade --install app ./chart", 12), ("kubectl rollout status deploy/app", 14)]
+        ("helm upgrade --install app ./chart", 12),
+        ("kubectl rollout status deploy/app", 14),
+    ]
     assert [t.event for t in triggers] == ["push"]
 
 
 # ---------------------------------------------------------------- checks
 
+
 def test_gc704_signing_in_a_downstream_job_counts_and_unsigned_names_the_job(tmp_path):
-    write(tmp_path, {".github/workflows/image.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/image.yml": """
         on: push
         jobs:
           build:
@@ -342,14 +389,20 @@ def test_gc704_signing_in_a_downstream_job_counts_and_unsigned_names_the_job(tmp
               - uses: docker/build-push-action@v6
                 with:
                   push: false
-        """})
+        """
+        },
+    )
     result = scan(tmp_path, ("GC704",))
     assert [(rel(tmp_path, f.path), f.line, f.extra["jobs"]) for f in result.findings] == [
-        (".github/workflows/image.yml", 19, ["other"])]
+        (".github/workflows/image.yml", 19, ["other"])
+    ]
 
 
 def test_gc701_user_patterns_extend_defaults(tmp_path):
-    write(tmp_path, {".github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
         on: push
         jobs:
           all:
@@ -357,14 +410,18 @@ def test_gc701_user_patterns_extend_defaults(tmp_path):
             steps:
               - run: ruff check . && pytest && trivy fs .
               - run: ./scripts/contract-suite.sh
-        """})
+        """
+        },
+    )
     result = scan(tmp_path, ("GC701",))
     (f,) = result.findings
     assert f.extra["missing"] == ["integration-tests"]
-    assert f.extra["found"]["security"] == [{"what": "`ruff check . && pytest && trivy fs .`",
-                                            "path": f.path, "line": 6}]
-    config = config_from_dict({"settings": {"ci-stage-patterns": {
-        "integration-tests": {"commands": [r"contract-suite\.sh"]}}}})
+    assert f.extra["found"]["security"] == [
+        {"what": "`ruff check . && pytest && trivy fs .`", "path": f.path, "line": 6}
+    ]
+    config = config_from_dict(
+        {"settings": {"ci-stage-patterns": {"integration-tests": {"commands": [r"contract-suite\.sh"]}}}}
+    )
     assert config.settings["ci-stage-patterns"]["integration-tests"]["commands"] == [r"contract-suite\.sh"]
     assert scan(tmp_path, ("GC701",), config).findings == []
 
@@ -375,14 +432,19 @@ def test_ci_regex_settings_are_validated():
 
 
 def test_gc703_repository_judged_through_its_pipeline_once(tmp_path):
-    write(tmp_path, {".github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
         on: push
         jobs:
           a:
             runs-on: ubuntu-latest
             steps:
               - run: make
-        """})
+        """
+        },
+    )
     result = scan(tmp_path, ("GC703",))
     assert [(rel(tmp_path, f.path), f.line) for f in result.findings] == [(".github/workflows/ci.yml", 1)]
     statuses = sorted((o.target.kind, o.status.value) for o in result.outcomes if o.rule_id == "GC703")
@@ -392,10 +454,15 @@ def test_gc703_repository_judged_through_its_pipeline_once(tmp_path):
 
 
 def test_single_workflow_file_is_validated_but_not_judged(tmp_path):
-    write(tmp_path, {".github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
         on: push
         jobs: [a]
-        """})
+        """
+        },
+    )
     config = Config()
     cwd = os.getcwd()
     os.chdir(tmp_path)
@@ -410,37 +477,52 @@ def test_single_workflow_file_is_validated_but_not_judged(tmp_path):
 
 # ---------------------------------------------------------------- real-world corpus
 
+
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 def test_corpus_pipelines_load():
     loaded = load([str(CORPUS)], Config())
     projects = [t.data for t in loaded.targets if t.kind == "ci"]
     assert len(projects) == 19  # 18 GitHub projects and libxml2's GitLab pipeline
     assert sum(len(p.jobs) for p in projects) > 400
-    errors = sorted((t.path[len(str(CORPUS)) + 1:], e.line) for t in loaded.targets if t.kind == "file"
-                    for e in t.data.errors if ".github/" in t.path or "gitlab-ci" in t.path)
+    errors = sorted(
+        (t.path[len(str(CORPUS)) + 1 :], e.line)
+        for t in loaded.targets
+        if t.kind == "file"
+        for e in t.data.errors
+        if ".github/" in t.path or "gitlab-ci" in t.path
+    )
     # both are real defects: a duplicate job key (the first job is silently dropped by GitLab) and a
     # workflow whose `on:` is commented out (GitHub marks it invalid)
-    assert errors == [("GNOME__libxml2/.gitlab-ci.yml", 310),
-                      ("kubernetes__kube-state-metrics/.github/workflows/pre-release.yml", 1)]
+    assert errors == [
+        ("GNOME__libxml2/.gitlab-ci.yml", 310),
+        ("kubernetes__kube-state-metrics/.github/workflows/pre-release.yml", 1),
+    ]
 
 
 def test_evidence_quoted_from_commands_masks_secrets(tmp_path):
     token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
-    write(tmp_path, {".github/workflows/ci.yml": f"""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": f"""
         on: push
         jobs:
           a:
             runs-on: ubuntu-latest
             steps:
               - run: echo x | docker login -u bot -p {token} && trivy image app:1
-        """})
+        """
+        },
+    )
     (f,) = scan(tmp_path, ("GC701",)).findings
     assert "trivy image" in f.message and token not in f.message and token[8:] not in str(f.extra)
 
 
 def test_gitlab_child_pipeline_jobs_run_with_the_trigger_job(tmp_path):
-    write(tmp_path, {
-        ".gitlab-ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": """
             stages: [build, deploy]
             build:
               stage: build
@@ -451,13 +533,15 @@ def test_gitlab_child_pipeline_jobs_run_with_the_trigger_job(tmp_path):
               trigger:
                 include: ci/release.yml
             """,
-        "ci/release.yml": """
+            "ci/release.yml": """
             sign:
               script: cosign sign --yes "$IMG"
             deploy-prod:
               environment: production
               script: helm upgrade --install app ./chart
-            """})
+            """,
+        },
+    )
     (p,), errors = project_of(tmp_path)
     assert errors == []
     jobs = {j.id: j for j in p.jobs}
@@ -469,20 +553,31 @@ def test_gitlab_child_pipeline_jobs_run_with_the_trigger_job(tmp_path):
     # push (the trigger job is in a later stage); only the missing staging deployment is reported
     result = scan(tmp_path, ("GC702", "GC704"))
     assert sorted((f.rule_id, rel(tmp_path, f.path), f.line) for f in result.findings) == [
-        ("GC702", ".gitlab-ci.yml", 1)]
+        ("GC702", ".gitlab-ci.yml", 1)
+    ]
     assert {o.rule_id: o.status.value for o in result.outcomes} == {"GC702": "fail", "GC704": "pass"}
 
 
-@pytest.mark.parametrize("cond, events", [
-    ("github.event_name == 'workflow_dispatch'", ["workflow_dispatch"]),
-    ("${{ github.event_name == 'release' || github.event_name == 'workflow_dispatch' }}",
-     ["release", "workflow_dispatch"]),
-    ("github.event_name != 'pull_request'", ["push", "release", "workflow_dispatch"]),
-    ("github.event_name == 'push' && github.ref == 'refs/heads/main'",  # not understood: unchanged
-     ["pull_request", "push", "release", "workflow_dispatch"]),
-])
+@pytest.mark.parametrize(
+    "cond, events",
+    [
+        ("github.event_name == 'workflow_dispatch'", ["workflow_dispatch"]),
+        (
+            "${{ github.event_name == 'release' || github.event_name == 'workflow_dispatch' }}",
+            ["release", "workflow_dispatch"],
+        ),
+        ("github.event_name != 'pull_request'", ["push", "release", "workflow_dispatch"]),
+        (
+            "github.event_name == 'push' && github.ref == 'refs/heads/main'",  # not understood: unchanged
+            ["pull_request", "push", "release", "workflow_dispatch"],
+        ),
+    ],
+)
 def test_github_job_if_on_event_name_narrows_triggers(tmp_path, cond, events):
-    write(tmp_path, {".github/workflows/cd.yml": f"""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/cd.yml": f"""
         on: [push, pull_request, release, workflow_dispatch]
         jobs:
           deploy-production:
@@ -490,7 +585,9 @@ def test_github_job_if_on_event_name_narrows_triggers(tmp_path, cond, events):
             runs-on: ubuntu-latest
             steps:
               - run: helm upgrade --install app ./chart
-        """})
+        """
+        },
+    )
     (p,), _ = project_of(tmp_path)
     assert sorted(t.event for t in p.jobs[0].triggers) == events
     gated = events in (["workflow_dispatch"], ["release", "workflow_dispatch"])
@@ -499,7 +596,10 @@ def test_github_job_if_on_event_name_narrows_triggers(tmp_path, cond, events):
 
 
 def test_gitlab_workflow_rules_limit_when_pipelines_exist(tmp_path):
-    write(tmp_path, {".gitlab-ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": """
         workflow:
           rules:
             - if: $CI_PIPELINE_SOURCE == "schedule"
@@ -512,24 +612,30 @@ def test_gitlab_workflow_rules_limit_when_pipelines_exist(tmp_path):
           rules:
             - if: $CI_PIPELINE_SOURCE == "push"
           script: helm upgrade --install app ./chart
-        """})
+        """
+        },
+    )
     (p,), errors = project_of(tmp_path)
     assert errors == []
-    assert {j.id: [t.event for t in j.triggers] for j in p.jobs} == {"deploy-staging": ["schedule"],
-                                                                     "deploy-on-push": []}
+    assert {j.id: [t.event for t in j.triggers] for j in p.jobs} == {
+        "deploy-staging": ["schedule"],
+        "deploy-on-push": [],
+    }
     (f,) = scan(tmp_path, ("GC702",)).findings
     assert "is started by schedule" in f.message and "is started by nothing" in f.message
 
 
 def test_reusable_workflow_input_defaults_apply_when_the_caller_omits_them(tmp_path):
-    write(tmp_path, {
-        ".github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
             on: push
             jobs:
               image:
                 uses: ./.github/workflows/image.yml
             """,
-        ".github/workflows/image.yml": """
+            ".github/workflows/image.yml": """
             on:
               workflow_call:
                 inputs:
@@ -543,7 +649,9 @@ def test_reusable_workflow_input_defaults_apply_when_the_caller_omits_them(tmp_p
                   - uses: docker/build-push-action@v6
                     with:
                       push: ${{ inputs.push }}
-            """})
+            """,
+        },
+    )
     (p,), _ = project_of(tmp_path)
     assert [s.with_ for j in p.jobs for s in j.steps] == [{"push": "false"}]
     outcomes = {o.rule_id: o.status.value for o in scan(tmp_path, ("GC704",)).outcomes}
@@ -551,7 +659,10 @@ def test_reusable_workflow_input_defaults_apply_when_the_caller_omits_them(tmp_p
 
 
 def test_commented_commands_are_not_evidence_and_lines_stay_right(tmp_path):
-    write(tmp_path, {".github/workflows/ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
         on: push
         jobs:
           a:
@@ -561,7 +672,9 @@ def test_commented_commands_are_not_evidence_and_lines_stay_right(tmp_path):
                   # trivy fs . (disabled: too slow)
                   # a long comment line that shifts the offsets of everything after it
                   docker push ghcr.io/x/y:1
-        """})
+        """
+        },
+    )
     result = scan(tmp_path, ("GC701", "GC704"))
     by_rule = {f.rule_id: f for f in result.findings}
     assert by_rule["GC701"].extra["missing"] == ["lint", "unit-tests", "integration-tests", "security"]
@@ -569,7 +682,10 @@ def test_commented_commands_are_not_evidence_and_lines_stay_right(tmp_path):
 
 
 def test_jenkins_deployments_gated_by_an_input_stage(tmp_path):
-    write(tmp_path, {"Jenkinsfile": """
+    write(
+        tmp_path,
+        {
+            "Jenkinsfile": """
         pipeline {
           agent any
           stages {
@@ -584,17 +700,22 @@ def test_jenkins_deployments_gated_by_an_input_stage(tmp_path):
             }
           }
         }
-        """})
+        """
+        },
+    )
     result = scan(tmp_path, ("GC702",))
     assert result.findings == [] and [o.status.value for o in result.outcomes] == ["pass"]
     lines = (tmp_path / "Jenkinsfile").read_text().splitlines(keepends=True)
     at = next(i for i, line in enumerate(lines) if "stage('Approve')" in line)
-    (tmp_path / "Jenkinsfile").write_text("".join(lines[:at] + lines[at + 3:]))  # no approval stage
+    (tmp_path / "Jenkinsfile").write_text("".join(lines[:at] + lines[at + 3 :]))  # no approval stage
     assert [(f.path.rsplit("/", 1)[-1], f.line) for f in scan(tmp_path, ("GC702",)).findings] == [("Jenkinsfile", 7)]
 
 
 def test_gitlab_block_scalar_scripts_point_at_the_command_line(tmp_path):
-    write(tmp_path, {".gitlab-ci.yml": """
+    write(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": """
         build:
           script:
             - |
@@ -603,6 +724,8 @@ def test_gitlab_block_scalar_scripts_point_at_the_command_line(tmp_path):
         publish:
           script: |
             crane push image.tar x/y:2
-        """})
+        """
+        },
+    )
     result = scan(tmp_path, ("GC704",))
     assert sorted(f.line for f in result.findings) == [5, 8]

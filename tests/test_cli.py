@@ -83,8 +83,20 @@ def test_select_ignore(run_cli):
 def test_multiple_outputs(run_cli, tmp_path):
     j, x = tmp_path / "r.json", tmp_path / "r.xml"
     # each --output belongs to the --format right before it; the text report goes to stdout
-    r = run_cli("scan", str(FAIL_CASE), "-f", "text", "--format=json", "-o", str(j), "-f", "junit", f"--output={x}",
-                "--select", "GC403")
+    r = run_cli(
+        "scan",
+        str(FAIL_CASE),
+        "-f",
+        "text",
+        "--format=json",
+        "-o",
+        str(j),
+        "-f",
+        "junit",
+        f"--output={x}",
+        "--select",
+        "GC403",
+    )
     assert r.returncode == 1
     assert " error GC403 " in r.stdout
     assert json.loads(j.read_text())["summary"]["error"] == 3
@@ -162,7 +174,7 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     """JSON-with-comments editor/tool configs are not read; local YAML tags are plain data."""
     (tmp_path / "tsconfig.json").write_text('{\n  // comment\n  "compilerOptions": {},\n}\n')
     (tmp_path / ".vscode").mkdir()
-    (tmp_path / ".vscode" / "settings.json").write_text('{ /* c */ }\n')
+    (tmp_path / ".vscode" / "settings.json").write_text("{ /* c */ }\n")
     (tmp_path / "mkdocs.yml").write_text("emoji_index: !!python/name:material.extensions.emoji.twemoji\n")
     (tmp_path / "site.yml").write_text("site_url: !ENV [SITE_URL, 'https://x']\n")
     (tmp_path / "broken.json").write_text('{"a": 1,}\n')
@@ -178,7 +190,9 @@ def test_lock_files_are_not_read(run_cli, tmp_path):
     assert json.loads(r.stdout)["findings"] == []
 
 
-POD_NO_LIMITS = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: app\n      image: a:1\n"
+POD_NO_LIMITS = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: app\n      image: a:1\n"
+)
 
 
 def test_a_deselected_gc001_never_lets_an_unparsed_file_pass(run_cli, tmp_path):
@@ -211,8 +225,12 @@ def test_commands_md_names_every_option(command):
     from guidecheck.cli import main
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text(encoding="utf-8")
-    section = text[text.index(f"## `guidecheck {command}"):]
+    section = text[text.index(f"## `guidecheck {command}") :]
     section = section[: section.find("\n## ", 5) if "\n## " in section[5:] else len(section)]
-    missing = [o for p in main.commands[command].params for o in (*p.opts, *p.secondary_opts)
-               if o.startswith("--") and o not in section]
+    missing = [
+        o
+        for p in main.commands[command].params
+        for o in (*p.opts, *p.secondary_opts)
+        if o.startswith("--") and o not in section
+    ]
     assert missing == []

@@ -116,8 +116,11 @@ def test_setting_accessor_applies_the_merge_policy(tmp_path):
     from guidecheck.catalog import load_settings
     from guidecheck.checks import Context
 
-    path = write(tmp_path, "settings:\n  metrics-port: 9200\n  changelog-files: [HISTORY.cfg]\n"
-                           "  backup-job-patterns: {restic-backup: null, mine: 'my-backup'}\n")
+    path = write(
+        tmp_path,
+        "settings:\n  metrics-port: 9200\n  changelog-files: [HISTORY.cfg]\n"
+        "  backup-job-patterns: {restic-backup: null, mine: 'my-backup'}\n",
+    )
     c = load_config(path)
     ctx = Context(settings=c.settings, options={}, specs=load_settings())
     assert ctx.setting("metrics-port") == 9200
@@ -125,5 +128,7 @@ def test_setting_accessor_applies_the_merge_policy(tmp_path):
     patterns = ctx.setting("backup-job-patterns")
     assert "restic-backup" not in patterns and patterns["mine"] == "my-backup" and "borg-create" in patterns
     assert c.settings["changelog-files"] == ["HISTORY.cfg"]  # Config.settings keeps the configured value
-    assert Context(settings=Config().settings, options={}, specs=load_settings()).setting("workload-kinds") == \
-        DEFAULT_SETTINGS["workload-kinds"]
+    assert (
+        Context(settings=Config().settings, options={}, specs=load_settings()).setting("workload-kinds")
+        == DEFAULT_SETTINGS["workload-kinds"]
+    )

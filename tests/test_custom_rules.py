@@ -54,8 +54,10 @@ def test_custom_declarative_rule_runs_with_lines(run_cli, tmp_path):
     r = run_cli("scan", str(tmp_path), "--select", "ACME", "-f", "json")
     assert r.returncode == 1, r.stderr
     found = [(f["line"], f["container"], f["message"]) for f in json.loads(r.stdout)["findings"]]
-    assert found == [(11, "root", "container 'root' lacks securityContext.runAsNonRoot"),
-                     (13, "priv", "container 'priv' lacks securityContext.privileged")]
+    assert found == [
+        (11, "root", "container 'root' lacks securityContext.runAsNonRoot"),
+        (13, "priv", "container 'priv' lacks securityContext.privileged"),
+    ]
     listed = run_cli("rules", "--config", str(tmp_path / ".guidecheck.yaml"))
     assert "ACME001" in listed.stdout
     assert "ACME001" not in run_cli("rules", "--isolated").stdout
@@ -68,7 +70,7 @@ def test_custom_rules_cannot_take_gc_ids_or_run_code(run_cli, tmp_path):
 
 
 def test_custom_rules_cannot_name_python_checks(run_cli, tmp_path):
-    rule = RULE.split("declarative:")[0] + "check: guidecheck.checks.core:load_errors\n"
+    rule = RULE.split("declarative:", maxsplit=1)[0] + "check: guidecheck.checks.core:load_errors\n"
     repo(tmp_path, rule)
     r = run_cli("scan", str(tmp_path))
     assert r.returncode == 2 and "declarative" in r.stderr
@@ -126,8 +128,11 @@ def test_unsuppressible_rule_ignores_inline_suppressions(run_cli, tmp_path):
 def test_custom_rules_declare_no_settings_but_may_read_them(run_cli, tmp_path):
     repo(tmp_path, RULE.replace("targets:", "reads: [workload-kinds]\ntargets:"))
     assert len(_findings(run_cli, tmp_path, "--select", "ACME")[0]) == 2
-    repo_rule = RULE.replace("targets:", "settings:\n  acme-limit:\n    description: a limit of ACME's\n"
-                                         "    type: {type: integer}\n    default: 1\n    merge: replace\ntargets:")
+    repo_rule = RULE.replace(
+        "targets:",
+        "settings:\n  acme-limit:\n    description: a limit of ACME's\n"
+        "    type: {type: integer}\n    default: 1\n    merge: replace\ntargets:",
+    )
     (tmp_path / "policies" / "ACME001.yaml").write_text(repo_rule)
     r = run_cli("scan", str(tmp_path))
     assert r.returncode == 2 and "declare no settings" in r.stderr

@@ -10,24 +10,30 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, gc_bin
 from guidecheck.config import DEFAULT_SETTINGS
 from guidecheck.parsers.yaml import load_yaml
+
+from conftest import ROOT, gc_bin
 
 CHART = ROOT / "deploy" / "guidecheck"
 
 
 def helm() -> str:
-    found = shutil.which("helm") or (str(ROOT / ".tools" / "bin" / "helm")
-                                     if (ROOT / ".tools" / "bin" / "helm").exists() else None)
+    found = shutil.which("helm") or (
+        str(ROOT / ".tools" / "bin" / "helm") if (ROOT / ".tools" / "bin" / "helm").exists() else None
+    )
     if not found:
         pytest.skip("helm is not installed (scripts/install-test-tools.sh installs it)")
     return found
 
 
 def render(tmp_path: Path, *sets: str) -> Path:
-    out = subprocess.run([helm(), "template", "audit", str(CHART), "--namespace", "guidecheck", *sets],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [helm(), "template", "audit", str(CHART), "--namespace", "guidecheck", *sets],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     path = tmp_path / "rendered.yaml"
     path.write_text(out.stdout)
@@ -38,13 +44,29 @@ def objects(path: Path) -> list[dict]:
     return [d.data for d in load_yaml(path.read_text()) if isinstance(d.data, dict)]
 
 
-@pytest.mark.parametrize("sets", [(), ("--set", "audit.probes.metrics=true", "--set", "audit.probes.logs=true",
-                                       "--set", "image.digest=sha256:" + "a" * 64)],
-                         ids=["defaults", "probes-and-digest"])
+@pytest.mark.parametrize(
+    "sets",
+    [
+        (),
+        (
+            "--set",
+            "audit.probes.metrics=true",
+            "--set",
+            "audit.probes.logs=true",
+            "--set",
+            "image.digest=sha256:" + "a" * 64,
+        ),
+    ],
+    ids=["defaults", "probes-and-digest"],
+)
 def test_chart_and_dockerfile_pass_guidecheck_scan(tmp_path, sets):
     rendered = render(tmp_path, *sets)
-    out = subprocess.run([*gc_bin(), "scan", "--isolated", str(ROOT / "Dockerfile"), str(rendered), "-f", "json"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*gc_bin(), "scan", "--isolated", str(ROOT / "Dockerfile"), str(rendered), "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report = json.loads(out.stdout)
     assert report["findings"] == [], report["findings"]
     assert out.returncode == 0
@@ -71,7 +93,9 @@ def test_clusterrole_grants_exactly_what_the_audit_lists(tmp_path):
 
 
 def test_probes_add_only_their_subresources(tmp_path):
-    role = next(o for o in objects(render(tmp_path, "--set", "audit.probes.metrics=true")) if o["kind"] == "ClusterRole")
+    role = next(
+        o for o in objects(render(tmp_path, "--set", "audit.probes.metrics=true")) if o["kind"] == "ClusterRole"
+    )
     sub = [r for r in role["rules"] if any("/" in x for x in r.get("resources", []))]
     assert sub == [{"apiGroups": [""], "resources": ["pods/proxy"], "verbs": ["get"]}]
 
@@ -94,7 +118,7 @@ def test_cronjob_runs_the_audit_in_cluster_and_writes_json_and_junit(tmp_path):
 def test_dockerfile_is_pinned_alpine_non_root_single_run():
     text = (ROOT / "Dockerfile").read_text()
     assert "alpine:3.24.1@sha256:" in text
-    final = text[text.rindex("\nFROM "):]
+    final = text[text.rindex("\nFROM ") :]
     assert final.count("\nRUN ") == 1 and "\nUSER 10001" in final
     assert "org.opencontainers.image.version" in final and "org.opencontainers.image.revision" in final
     assert os.path.isfile(ROOT / ".dockerignore")
@@ -108,11 +132,18 @@ def test_chart_directory_scan_renders_it_and_finds_nothing_in_it():
     """
     helm_bin = helm()
     env = {**os.environ, "PATH": os.path.dirname(helm_bin) + os.pathsep + os.environ.get("PATH", "")}
-    out = subprocess.run([*gc_bin(), "scan", "--isolated", "deploy/guidecheck", "-f", "json"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300, env=env)
+    out = subprocess.run(
+        [*gc_bin(), "scan", "--isolated", "deploy/guidecheck", "-f", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     report = json.loads(out.stdout)
     assert report["incomplete"] == []
-    assert [f for f in report["findings"] if f["object"] != {"kind": "Repository", "namespace": None,
-                                                             "name": "guidecheck"}] == []
+    assert [
+        f for f in report["findings"] if f["object"] != {"kind": "Repository", "namespace": None, "name": "guidecheck"}
+    ] == []
     passed = {o["rule_id"] for o in report["outcomes"] if o["status"] == "pass"}
     assert {"GC401", "GC306", "GC403", "GC404", "GC402"} <= passed

@@ -33,17 +33,17 @@ def messages(df: Dockerfile) -> list[tuple[int, str]]:
 
 def test_line_numbers_continuations_and_comments():
     df = parse_dockerfile(
-        "# a comment\n"            # 1
+        "# a comment\n"  # 1
         "FROM alpine:3.20 AS base\n"  # 2
-        "\n"                        # 3
+        "\n"  # 3
         "RUN apk add --no-cache \\\n"  # 4
         "    # a comment inside the continuation\n"  # 5
-        "    curl \\\n"             # 6
-        "\n"                        # 7 empty continuation line: BuildKit keeps going
-        "    jq\n"                  # 8
-        "ENV A=1 \\\n"              # 9
-        "    B=2\n"                 # 10
-        "USER 1000\n"               # 11
+        "    curl \\\n"  # 6
+        "\n"  # 7 empty continuation line: BuildKit keeps going
+        "    jq\n"  # 8
+        "ENV A=1 \\\n"  # 9
+        "    B=2\n"  # 10
+        "USER 1000\n"  # 11
     )
     assert df.errors == []
     assert names_lines(df) == [("FROM", 2, 2), ("RUN", 4, 8), ("ENV", 9, 10), ("USER", 11, 11)]
@@ -94,7 +94,7 @@ def test_heredoc_bodies_are_data_not_instructions():
 def test_several_heredocs_on_one_line_and_chomp():
     df = parse_dockerfile(
         "FROM alpine:3.20\n"
-        "COPY <<a.txt <<\"b.txt\" /dst/\n"
+        'COPY <<a.txt <<"b.txt" /dst/\n'
         "first\n"
         "a.txt\n"
         "second\n"
@@ -118,9 +118,9 @@ def test_not_heredocs_quoted_json_spaced_or_other_instructions():
     df = parse_dockerfile(
         "FROM alpine:3.20\n"
         "RUN echo \"<<EOF\" && echo '<<X'\n"
-        "RUN [\"sh\", \"-c\", \"cat <<EOF\"]\n"
+        'RUN ["sh", "-c", "cat <<EOF"]\n'
         "RUN cat << EOF\n"
-        "LABEL a=\"<<EOF\"\n"
+        'LABEL a="<<EOF"\n'
         "USER app\n"
     )
     assert df.errors == []
@@ -163,8 +163,10 @@ def test_escape_directive_backtick_continuation():
 
 
 def test_directives_only_at_the_top():
-    df = parse_dockerfile("# check=skip=JSONArgsRecommended\n# Syntax = docker/dockerfile:1.7\n"
-                          "FROM alpine:3.20\n# escape=`\nRUN a \\\n b\n")
+    df = parse_dockerfile(
+        "# check=skip=JSONArgsRecommended\n# Syntax = docker/dockerfile:1.7\n"
+        "FROM alpine:3.20\n# escape=`\nRUN a \\\n b\n"
+    )
     assert df.directives == {"check": "skip=JSONArgsRecommended", "syntax": "docker/dockerfile:1.7"}
     assert names_lines(df)[-1] == ("RUN", 5, 6)  # escape after an instruction is a comment
     df = parse_dockerfile("# hello\n# escape=`\nFROM alpine:3.20\n")
@@ -186,14 +188,17 @@ def test_bad_directives_are_errors():
 def test_builder_flags_repeated_and_quoted():
     df = parse_dockerfile(
         "FROM --platform=$BUILDPLATFORM golang:1.22 AS build\n"
-        "RUN --mount=type=cache,target=/root/.cache/go-build --mount=type=secret,id=\"my id\" --network=none go build\n"
+        'RUN --mount=type=cache,target=/root/.cache/go-build --mount=type=secret,id="my id" --network=none go build\n'
         "COPY --from=build --chmod=0755 /out/app /app\n"
         "COPY --link -- --weird-name /x\n"
     )
     assert df.errors == []
     run = df.instructions[1]
-    assert run.flag_list == [("mount", "type=cache,target=/root/.cache/go-build"), ("mount", "type=secret,id=my id"),
-                             ("network", "none")]
+    assert run.flag_list == [
+        ("mount", "type=cache,target=/root/.cache/go-build"),
+        ("mount", "type=secret,id=my id"),
+        ("network", "none"),
+    ]
     assert run.flags["network"] == "none" and run.value == "go build"
     assert df.instructions[2].flags == {"from": "build", "chmod": "0755"}
     assert df.instructions[3].flags == {"link": ""} and df.instructions[3].value == "--weird-name /x"
@@ -214,29 +219,54 @@ def test_hostile_from_arg_resolution():
     assert s2.parent_stage == 0 and s2.image == s0.image and s2.expanded == "build"
 
 
-@pytest.mark.parametrize("word, expected", [
-    ("$A", "1"), ("${A}", "1"), ("x${A}y", "x1y"), ("${NODEF:-d}", "d"), ("${NODEF-d}", "d"),
-    ("${EMPTY:-d}", "d"), ("${EMPTY-d}", ""), ("${A:+set}", "set"), ("${NODEF:+set}", ""), ("${A+set}", "set"),
-    ("alpine:\"${Q}\"", "alpine:3.19"), ("'$A'", "$A"), ("\\$A", "$A"), ("${V#v}", "1.2.3"), ("${V%.*}", "v1.2"),
-    ("${V/./-}", "v1-2.3"), ("${V//./-}", "v1-2-3"), ("$", "$"), ("a$1b", "a$1b"),
-    ("${TARGETARCH}", "amd64"), ("${NODEF:-${A}}", "1"),
-])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("$A", "1"),
+        ("${A}", "1"),
+        ("x${A}y", "x1y"),
+        ("${NODEF:-d}", "d"),
+        ("${NODEF-d}", "d"),
+        ("${EMPTY:-d}", "d"),
+        ("${EMPTY-d}", ""),
+        ("${A:+set}", "set"),
+        ("${NODEF:+set}", ""),
+        ("${A+set}", "set"),
+        ('alpine:"${Q}"', "alpine:3.19"),
+        ("'$A'", "$A"),
+        ("\\$A", "$A"),
+        ("${V#v}", "1.2.3"),
+        ("${V%.*}", "v1.2"),
+        ("${V/./-}", "v1-2.3"),
+        ("${V//./-}", "v1-2-3"),
+        ("$", "$"),
+        ("a$1b", "a$1b"),
+        ("${TARGETARCH}", "amd64"),
+        ("${NODEF:-${A}}", "1"),
+    ],
+)
 def test_expand_resolves(word, expected):
     env = {"A": "1", "NODEF": None, "EMPTY": "", "Q": "3.19", "V": "v1.2.3"}
     assert expand(word, env) == (expected, [])
 
 
-@pytest.mark.parametrize("word, missing", [
-    ("${NODEF}", ["NODEF"]), ("$UNDECLARED", ["UNDECLARED"]), ("${NODEF:?required}", ["NODEF"]),
-    ("${NODEF:-$OTHER}", ["OTHER"]), ("golang:${GO}-${OS}", ["GO", "OS"]),
-])
+@pytest.mark.parametrize(
+    "word, missing",
+    [
+        ("${NODEF}", ["NODEF"]),
+        ("$UNDECLARED", ["UNDECLARED"]),
+        ("${NODEF:?required}", ["NODEF"]),
+        ("${NODEF:-$OTHER}", ["OTHER"]),
+        ("golang:${GO}-${OS}", ["GO", "OS"]),
+    ],
+)
 def test_expand_reports_what_is_missing(word, missing):
     assert expand(word, {"NODEF": None}) == (None, missing)
 
 
 def test_arg_forms_and_stage_scope():
     df = parse_dockerfile(
-        "ARG ALPINE_TAG=\"3.19\" BASE=alpine\n"
+        'ARG ALPINE_TAG="3.19" BASE=alpine\n'
         "ARG IMAGE=${BASE}:${ALPINE_TAG}\n"
         "ARG NODEFAULT\n"
         "FROM ${IMAGE} AS one\n"
@@ -258,7 +288,7 @@ def test_arg_forms_and_stage_scope():
 def test_stage_aliases_scratch_and_forward_references():
     df = parse_dockerfile(
         "FROM scratch AS Empty\n"
-        "FROM later AS first\n"   # 'later' is defined below: an image name, not a stage
+        "FROM later AS first\n"  # 'later' is defined below: an image name, not a stage
         "FROM EMPTY\n"
         "FROM alpine:3.20 AS later\n"
         "FROM first\n"
@@ -276,8 +306,8 @@ def test_stage_aliases_scratch_and_forward_references():
 def test_label_and_env_pairs():
     df = parse_dockerfile(
         "FROM alpine:3.20\n"
-        "LABEL a=b c=\"d e\" \\\n"
-        "      \"org.opencontainers.image.version\"=$VERSION\n"
+        'LABEL a=b c="d e" \\\n'
+        '      "org.opencontainers.image.version"=$VERSION\n'
         "LABEL maintainer Jane Doe <jane@example.com>\n"
         "ENV PATH=/opt/bin:$PATH LANG=C.UTF-8\n"
         "ENV LEGACY value with spaces\n"
@@ -308,23 +338,26 @@ def test_junk_lines_are_reported_and_valid_lines_kept():
     assert [i.name for i in df.final.instructions][:1] == ["RUN"]
 
 
-@pytest.mark.parametrize("text, line, fragment", [
-    ("RUN echo before\nFROM alpine:3.20\n", 1, "before the first FROM"),
-    ("FROM alpine:3.20\nFROM a b\n", 2, "one or three arguments"),
-    ("FROM alpine:3.20 AS 1st\n", 1, "invalid name for build stage"),
-    ("FROM alpine:3.20\nSHELL /bin/bash -c\n", 2, "JSON form"),
-    ("FROM alpine:3.20\nCOPY onlyone\n", 2, "at least two arguments"),
-    ("FROM alpine:3.20\nCMD [\"a\", 1]\n", 2, "strings only"),
-    ("FROM alpine:3.20\nLABEL a=b c\n", 2, "can't find ="),
-    ("FROM alpine:3.20\nENV ONLYKEY\n", 2, "two arguments"),
-    ("FROM alpine:3.20\nEXPOSE 99999\n", 2, "invalid port"),
-    ("FROM alpine:3.20\nHEALTHCHECK --interval=5s PING x\n", 2, "unknown type"),
-    ("FROM alpine:3.20\nONBUILD FROM x\n", 2, "isn't allowed as an ONBUILD trigger"),
-    ("FROM alpine:3.20\nUSER\n", 2, "exactly one argument"),
-    ("FROM alpine:3.20\nRUNN echo\n", 2, "did you mean RUN"),
-    ("ARG ONLY=1\n", 1, "no FROM instruction"),
-    ("", 1, "no FROM instruction"),
-])
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        ("RUN echo before\nFROM alpine:3.20\n", 1, "before the first FROM"),
+        ("FROM alpine:3.20\nFROM a b\n", 2, "one or three arguments"),
+        ("FROM alpine:3.20 AS 1st\n", 1, "invalid name for build stage"),
+        ("FROM alpine:3.20\nSHELL /bin/bash -c\n", 2, "JSON form"),
+        ("FROM alpine:3.20\nCOPY onlyone\n", 2, "at least two arguments"),
+        ('FROM alpine:3.20\nCMD ["a", 1]\n', 2, "strings only"),
+        ("FROM alpine:3.20\nLABEL a=b c\n", 2, "can't find ="),
+        ("FROM alpine:3.20\nENV ONLYKEY\n", 2, "two arguments"),
+        ("FROM alpine:3.20\nEXPOSE 99999\n", 2, "invalid port"),
+        ("FROM alpine:3.20\nHEALTHCHECK --interval=5s PING x\n", 2, "unknown type"),
+        ("FROM alpine:3.20\nONBUILD FROM x\n", 2, "isn't allowed as an ONBUILD trigger"),
+        ("FROM alpine:3.20\nUSER\n", 2, "exactly one argument"),
+        ("FROM alpine:3.20\nRUNN echo\n", 2, "did you mean RUN"),
+        ("ARG ONLY=1\n", 1, "no FROM instruction"),
+        ("", 1, "no FROM instruction"),
+    ],
+)
 def test_bad_line_errors(text, line, fragment):
     df = parse_dockerfile(text)
     assert any(e.line == line and fragment in e.message for e in df.errors), messages(df)
@@ -336,10 +369,10 @@ def test_valid_constructs_are_not_errors():
         "EXPOSE 80 443/tcp 53/udp 8000-8010 ${PORT}\n"
         "HEALTHCHECK --interval=30s CMD wget -q -O- http://localhost:8080/healthz || exit 1\n"
         "HEALTHCHECK NONE\n"
-        "SHELL [\"/bin/ash\", \"-eo\", \"pipefail\", \"-c\"]\n"
+        'SHELL ["/bin/ash", "-eo", "pipefail", "-c"]\n'
         "ONBUILD COPY . /src\n"
         "STOPSIGNAL SIGTERM\n"
-        "VOLUME [\"/data\"]\n"
+        'VOLUME ["/data"]\n'
         "MAINTAINER someone\n"
         "CMD []\n"
         "COPY <<EOF /etc/x\nhello\nEOF\n"
@@ -349,9 +382,44 @@ def test_valid_constructs_are_not_errors():
 
 def test_never_raises_on_random_input():
     rng = random.Random(1234)
-    tokens = ["FROM", "RUN", "ARG", "LABEL", "COPY", "ONBUILD", "HEALTHCHECK", "\\", "`", "<<EOF", "<<-'X'",
-              "EOF", "X", "${", "}", "$A", "${A:-", "\"", "'", "=", "--mount=", "[", "]", "#", "# escape=`",
-              "AS", "\n", "\n", "\t", " ", "alpine:3", "scratch", ":", "@sha256:", "\r", "\x0b"]
+    tokens = [
+        "FROM",
+        "RUN",
+        "ARG",
+        "LABEL",
+        "COPY",
+        "ONBUILD",
+        "HEALTHCHECK",
+        "\\",
+        "`",
+        "<<EOF",
+        "<<-'X'",
+        "EOF",
+        "X",
+        "${",
+        "}",
+        "$A",
+        "${A:-",
+        '"',
+        "'",
+        "=",
+        "--mount=",
+        "[",
+        "]",
+        "#",
+        "# escape=`",
+        "AS",
+        "\n",
+        "\n",
+        "\t",
+        " ",
+        "alpine:3",
+        "scratch",
+        ":",
+        "@sha256:",
+        "\r",
+        "\x0b",
+    ]
     for _ in range(400):
         text = "".join(rng.choice(tokens) + rng.choice([" ", "", "\n"]) for _ in range(rng.randrange(1, 60)))
         df = parse_dockerfile(text)
@@ -365,8 +433,11 @@ def test_never_raises_on_random_input():
 
 
 def test_twenty_thousand_continuations_parse_fast():
-    text = ("FROM alpine:3.19\nRUN true \\\n" + "".join(f"    && echo line{i} \\\n" for i in range(20000))
-            + "    && true\nUSER 1000\n")
+    text = (
+        "FROM alpine:3.19\nRUN true \\\n"
+        + "".join(f"    && echo line{i} \\\n" for i in range(20000))
+        + "    && true\nUSER 1000\n"
+    )
     t0 = time.process_time()
     df = parse_dockerfile(text)
     elapsed = time.process_time() - t0
@@ -375,7 +446,7 @@ def test_twenty_thousand_continuations_parse_fast():
 
 
 def test_one_megabyte_line_parses_fast():
-    text = "FROM alpine\nRUN echo " + "A" * 1_000_000 + " \"unclosed ${X:-\n"
+    text = "FROM alpine\nRUN echo " + "A" * 1_000_000 + ' "unclosed ${X:-\n'
     t0 = time.process_time()
     df = parse_dockerfile(text)
     assert time.process_time() - t0 < 1.0
@@ -383,7 +454,7 @@ def test_one_megabyte_line_parses_fast():
 
 
 def test_many_instructions_and_heredocs_parse_fast():
-    text = "FROM alpine:3.20\n" + "RUN <<EOF\necho x\nEOF\nLABEL a=b c=\"d\"\n" * 9999
+    text = "FROM alpine:3.20\n" + 'RUN <<EOF\necho x\nEOF\nLABEL a=b c="d"\n' * 9999
     t0 = time.process_time()
     df = parse_dockerfile(text)
     assert time.process_time() - t0 < 2.0
@@ -397,8 +468,12 @@ def test_instruction_cap_and_expansion_depth_are_clear_errors():
     df = parse_dockerfile("FROM alpine:3.20\n" + "RUN x\n" * (MAX_INSTRUCTIONS + 5000))
     assert time.process_time() - t0 < 2.0
     assert len(df.instructions) == MAX_INSTRUCTIONS
-    assert messages(df) == [(MAX_INSTRUCTIONS + 1, f"more than {MAX_INSTRUCTIONS} instructions: parsing stopped "
-                                                  "here; the rest of the file is not checked")]
+    assert messages(df) == [
+        (
+            MAX_INSTRUCTIONS + 1,
+            f"more than {MAX_INSTRUCTIONS} instructions: parsing stopped here; the rest of the file is not checked",
+        )
+    ]
     df = parse_dockerfile("ARG A\nFROM ${A:-" + "${A:-" * 5000 + "x" + "}" * 5001 + "\n")
     assert df.errors == [] and df.final.image is None and "nested more than" in df.final.unresolved
 
@@ -414,9 +489,13 @@ def _dockerfiles() -> list[Path]:
     out = []
     for root in roots:
         if root.is_dir():
-            out += [p for p in root.rglob("*") if p.is_file() and p.name.lower().startswith(("dockerfile",
-                                                                                               "containerfile"))
-                    or p.name.endswith(".Dockerfile")]
+            out += [
+                p
+                for p in root.rglob("*")
+                if p.is_file()
+                and p.name.lower().startswith(("dockerfile", "containerfile"))
+                or p.name.endswith(".Dockerfile")
+            ]
     return sorted(out)
 
 
@@ -426,8 +505,11 @@ def _oracle():
 
 def _theirs(dockerfile_parse, text: str) -> list[tuple[str, int, int]]:
     parser = dockerfile_parse.DockerfileParser(fileobj=io.BytesIO(text.encode()), env_replace=False)
-    return [(d["instruction"], d["startline"] + 1, d["endline"] + 1)
-            for d in parser.structure if d["instruction"] != "COMMENT"]
+    return [
+        (d["instruction"], d["startline"] + 1, d["endline"] + 1)
+        for d in parser.structure
+        if d["instruction"] != "COMMENT"
+    ]
 
 
 def test_instruction_lines_agree_with_dockerfile_parse_without_heredocs():
@@ -449,13 +531,17 @@ def test_instruction_lines_agree_with_dockerfile_parse_without_heredocs():
     assert checked >= 10
 
 
-@pytest.mark.parametrize("text", [
-    "# escape=`\nFROM mcr.microsoft.com/windows\nRUN dir `\n  c:\\\nUSER app\n",
-    "# syntax=docker/dockerfile:1\n# check=skip=all\n\nFROM alpine\nRUN a\n",
-    "FROM alpine\r\nRUN a \\\r\n  b\r\nUSER app\r\n",
-    "FROM alpine\nRUN a \\\n# a comment inside the continuation\n  b \\\n  c\nUSER app\n",
-    "FROM alpine\nrun a\nRUNN b\nONBUILD RUN [\"a\"]\n",
-], ids=["escape-directive", "directives", "crlf-continuation", "comment-in-continuation", "keywords"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# escape=`\nFROM mcr.microsoft.com/windows\nRUN dir `\n  c:\\\nUSER app\n",
+        "# syntax=docker/dockerfile:1\n# check=skip=all\n\nFROM alpine\nRUN a\n",
+        "FROM alpine\r\nRUN a \\\r\n  b\r\nUSER app\r\n",
+        "FROM alpine\nRUN a \\\n# a comment inside the continuation\n  b \\\n  c\nUSER app\n",
+        'FROM alpine\nrun a\nRUNN b\nONBUILD RUN ["a"]\n',
+    ],
+    ids=["escape-directive", "directives", "crlf-continuation", "comment-in-continuation", "keywords"],
+)
 def test_directives_escape_and_continuations_agree_with_dockerfile_parse(text):
     assert names_lines(parse_dockerfile(text)) == _theirs(_oracle(), text)
 
@@ -464,8 +550,7 @@ def test_directives_escape_and_continuations_agree_with_dockerfile_parse(text):
 
 
 def run_rule(text: str, func: str, **settings) -> list[tuple[int, str]]:
-    from guidecheck.checks import Context, NotApplicable
-    from guidecheck.checks import docker
+    from guidecheck.checks import Context, NotApplicable, docker
     from guidecheck.config import DEFAULT_SETTINGS
     from guidecheck.model import ObjectRef, Target
 
@@ -479,75 +564,86 @@ def run_rule(text: str, func: str, **settings) -> list[tuple[int, str]]:
         return [(0, f"n/a: {na}")]
 
 
-@pytest.mark.parametrize("run, flagged", [
-    ("apk add --no-cache curl", False),
-    ("apk --no-cache add curl", False),
-    ("apk add curl && rm -rf /var/cache/apk/*", False),
-    ("apk update && apk add -U curl", True),
-    ("/sbin/apk add curl", True),
-    ("apk add curl && apk cache clean", False),
-    ("--mount=type=cache,target=/var/cache/apk apk add curl", False),
-    ("--mount=type=cache,target=/root/.npm apk add curl", True),
-    ("apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*", False),
-    ("apt-get update && apt-get install -y curl && apt-get clean", True),
-    ("apt update && apt install -y curl", True),
-    ("apt-get -o Acquire::Retries=3 install -y ./pkg.deb", True),
-    ("--mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y curl", False),
-    ("pip install --no-cache-dir flask", False),
-    ("pip3 install flask", True),
-    ("python3 -m pip install --upgrade pip", True),
-    ("PIP_NO_CACHE_DIR=1 pip install flask", False),
-    ("pip install flask && rm -rf /root/.cache/pip", False),
-    ("pip install flask && pip cache purge", False),
-    ("--mount=type=cache,target=/root/.cache/pip pip install flask", False),
-    ("uv pip install flask", False),
-    ("pip wheel -w /wheels flask", False),
-    ("sh -c \"pip install flask\"", True),
-    ("dnf install -y tar && dnf clean all", False),
-    ("microdnf install -y tar", True),
-    ("yum -y update && yum -y install tar && rm -rf /var/cache/yum", False),
-    ("npm ci && echo \"then run apk add\"", False),
-    ("echo no package manager here", False),
-])
+@pytest.mark.parametrize(
+    "run, flagged",
+    [
+        ("apk add --no-cache curl", False),
+        ("apk --no-cache add curl", False),
+        ("apk add curl && rm -rf /var/cache/apk/*", False),
+        ("apk update && apk add -U curl", True),
+        ("/sbin/apk add curl", True),
+        ("apk add curl && apk cache clean", False),
+        ("--mount=type=cache,target=/var/cache/apk apk add curl", False),
+        ("--mount=type=cache,target=/root/.npm apk add curl", True),
+        ("apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*", False),
+        ("apt-get update && apt-get install -y curl && apt-get clean", True),
+        ("apt update && apt install -y curl", True),
+        ("apt-get -o Acquire::Retries=3 install -y ./pkg.deb", True),
+        ("--mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y curl", False),
+        ("pip install --no-cache-dir flask", False),
+        ("pip3 install flask", True),
+        ("python3 -m pip install --upgrade pip", True),
+        ("PIP_NO_CACHE_DIR=1 pip install flask", False),
+        ("pip install flask && rm -rf /root/.cache/pip", False),
+        ("pip install flask && pip cache purge", False),
+        ("--mount=type=cache,target=/root/.cache/pip pip install flask", False),
+        ("uv pip install flask", False),
+        ("pip wheel -w /wheels flask", False),
+        ('sh -c "pip install flask"', True),
+        ("dnf install -y tar && dnf clean all", False),
+        ("microdnf install -y tar", True),
+        ("yum -y update && yum -y install tar && rm -rf /var/cache/yum", False),
+        ('npm ci && echo "then run apk add"', False),
+        ("echo no package manager here", False),
+    ],
+)
 def test_gc303_cache_detection(run, flagged):
     hits = run_rule(f"FROM alpine:3.20\nRUN {run}\n", "package_caches")
     assert bool(hits) == flagged, hits
 
 
 def test_gc303_pip_env_must_come_before_and_builder_stages_do_not_ship():
-    text = ("FROM python:3.12-alpine AS build\nRUN pip install build\n"
-            "FROM python:3.12-alpine\nRUN pip install app\nENV PIP_NO_CACHE_DIR=1\nRUN pip install other\n")
+    text = (
+        "FROM python:3.12-alpine AS build\nRUN pip install build\n"
+        "FROM python:3.12-alpine\nRUN pip install app\nENV PIP_NO_CACHE_DIR=1\nRUN pip install other\n"
+    )
     assert [h[0] for h in run_rule(text, "package_caches")] == [4]
 
 
 def test_gc303_heredoc_script_and_data():
-    text = ("FROM debian:12\nRUN <<EOF\napt-get update\napt-get install -y curl\nrm -rf /var/lib/apt/lists/*\nEOF\n"
-            "RUN cat > /x <<EOF\napt-get update\nEOF\n"
-            "RUN bash -e <<EOF\npip install flask\nEOF\n")
+    text = (
+        "FROM debian:12\nRUN <<EOF\napt-get update\napt-get install -y curl\nrm -rf /var/lib/apt/lists/*\nEOF\n"
+        "RUN cat > /x <<EOF\napt-get update\nEOF\n"
+        "RUN bash -e <<EOF\npip install flask\nEOF\n"
+    )
     assert [h[0] for h in run_rule(text, "package_caches")] == [10]
 
 
 def test_gc302_groups_and_boundaries():
-    text = ("FROM alpine:3.20\nRUN a\nRUN b\n# comment\n\nRUN c\nUSER x\nRUN d\n"
-            "RUN --mount=type=cache,target=/c e\nRUN --mount=type=cache,target=/c f\nRUN [\"g\"]\nRUN h\n")
+    text = (
+        "FROM alpine:3.20\nRUN a\nRUN b\n# comment\n\nRUN c\nUSER x\nRUN d\n"
+        'RUN --mount=type=cache,target=/c e\nRUN --mount=type=cache,target=/c f\nRUN ["g"]\nRUN h\n'
+    )
     hits = run_rule(text, "consecutive_runs")
     assert [h[0] for h in hits] == [3, 10]
     assert "3 consecutive RUN instructions" in hits[0][1] and "lines 2-6" in hits[0][1]
 
 
 def test_gc304_edges():
-    text = ("ARG GO=1.22\nARG ARCH\nARG REG\n"
-            "FROM golang:${GO} AS a\n"                       # 4 ok
-            "FROM golang@sha256:" + "a" * 64 + "\n"         # 5 ok: digest
-            "FROM golang:latest@sha256:" + "b" * 64 + "\n"  # 6 ok: digest wins
-            "FROM a\n"                                      # 7 stage
-            "FROM scratch\n"                                # 8 exempt
-            "FROM ${REG}/alpine:3.20\n"                     # 9 ok: tag visible
-            "FROM static:latest-${ARCH}\n"                  # 10 floating whatever ARCH is
-            "FROM static:${ARCH}\n"                         # 11 unresolved
-            "FROM ${REG}/alpine\n"                          # 12 untagged whatever REG is
-            "FROM Alpine:3.20\n"                            # 13 invalid: upper case
-            "FROM alpine:edge\n")                           # 14 floating
+    text = (
+        "ARG GO=1.22\nARG ARCH\nARG REG\n"
+        "FROM golang:${GO} AS a\n"  # 4 ok
+        "FROM golang@sha256:" + "a" * 64 + "\n"  # 5 ok: digest
+        "FROM golang:latest@sha256:" + "b" * 64 + "\n"  # 6 ok: digest wins
+        "FROM a\n"  # 7 stage
+        "FROM scratch\n"  # 8 exempt
+        "FROM ${REG}/alpine:3.20\n"  # 9 ok: tag visible
+        "FROM static:latest-${ARCH}\n"  # 10 floating whatever ARCH is
+        "FROM static:${ARCH}\n"  # 11 unresolved
+        "FROM ${REG}/alpine\n"  # 12 untagged whatever REG is
+        "FROM Alpine:3.20\n"  # 13 invalid: upper case
+        "FROM alpine:edge\n"
+    )  # 14 floating
     hits = dict(run_rule(text, "from_pinned"))
     assert sorted(hits) == [10, 11, 12, 13, 14]
     assert "whatever ARCH holds" in hits[10]
@@ -558,15 +654,16 @@ def test_gc304_edges():
 
 
 def test_gc301_and_gc305_settings_and_inheritance():
-    text = ("FROM alpine:3.20 AS base\nLABEL org.opencontainers.image.version=1\n"
-            "FROM base\nLABEL org.opencontainers.image.revision=\"\"\n")
+    text = (
+        "FROM alpine:3.20 AS base\nLABEL org.opencontainers.image.version=1\n"
+        'FROM base\nLABEL org.opencontainers.image.revision=""\n'
+    )
     assert run_rule(text, "base_image_alpine") == []
     hits = run_rule(text, "oci_labels")
     assert len(hits) == 1 and hits[0][0] == 3 and "empty LABEL org.opencontainers.image.revision" in hits[0][1]
     assert run_rule(text, "oci_labels", **{"required-oci-labels": ["org.opencontainers.image.version"]}) == []
     assert run_rule("FROM scratch\n", "base_image_alpine", **{"allowed-base-images": ["scratch"]}) == []
-    hit = run_rule("FROM distroless/static:nonroot\n", "base_image_alpine",
-                   **{"allowed-base-images": ["*/static:*"]})
+    hit = run_rule("FROM distroless/static:nonroot\n", "base_image_alpine", **{"allowed-base-images": ["*/static:*"]})
     assert hit == []
     hit = run_rule("FROM scratch\n", "base_image_alpine")
-    assert "add \"scratch\" to settings allowed-base-images" in hit[0][1]
+    assert 'add "scratch" to settings allowed-base-images' in hit[0][1]

@@ -11,11 +11,11 @@ from conftest import ROOT
 def test_docs_rules_are_up_to_date():
     expected = docs.expected_docs(load_rules())
     out = ROOT / "docs" / "rules"
-    stale = [n for n, text in expected.items()
-             if not (out / n).is_file() or (out / n).read_text(encoding="utf-8") != text]
+    stale = [
+        n for n, text in expected.items() if not (out / n).is_file() or (out / n).read_text(encoding="utf-8") != text
+    ]
     extra = sorted(p.name for p in out.glob("*.md") if p.name not in expected)
-    assert not stale and not extra, (
-        f"docs/rules is stale ({stale + extra}); run: .venv/bin/python -m guidecheck.docs")
+    assert not stale and not extra, f"docs/rules is stale ({stale + extra}); run: .venv/bin/python -m guidecheck.docs"
 
 
 def test_every_rule_page_has_examples_and_sections():
@@ -26,11 +26,21 @@ def test_every_rule_page_has_examples_and_sections():
 
 
 def test_docs_pages_exist():
-    for page in ("install.md", "commands.md", "configuration.md", "suppressions.md", "ci-gate.md",
-                 "pre-commit.md", "output-formats.md", "limits.md", "development.md", "guideline.md"):
+    for page in (
+        "install.md",
+        "commands.md",
+        "configuration.md",
+        "suppressions.md",
+        "ci-gate.md",
+        "pre-commit.md",
+        "output-formats.md",
+        "limits.md",
+        "development.md",
+        "guideline.md",
+    ):
         assert (ROOT / "docs" / page).is_file(), page
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    lines = [l for l in readme.splitlines()]
+    lines = readme.splitlines()
     fence = lines.index("```bash")
     assert lines[fence + 1].startswith("python3 -m venv .venv && .venv/bin/pip install . && ")
     assert ".venv/bin/guidecheck scan " in lines[fence + 1] and "examples/compliant-service" in lines[fence + 1]
@@ -42,8 +52,11 @@ def test_docs_pages_exist():
 
 def test_generated_parts_are_up_to_date():
     """README's rule table, docs/configuration.md's settings table and config.schema.json come from the catalogue."""
-    stale = [str(p.relative_to(ROOT)) for p, text in docs.expected_pages(load_rules(), ROOT).items()
-             if p.read_text(encoding="utf-8") != text]
+    stale = [
+        str(p.relative_to(ROOT))
+        for p, text in docs.expected_pages(load_rules(), ROOT).items()
+        if p.read_text(encoding="utf-8") != text
+    ]
     assert not stale, f"{stale} stale; run: .venv/bin/python -m guidecheck.docs"
 
 
@@ -53,7 +66,10 @@ def test_readme_lists_every_rule_and_configuration_every_setting():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for rule in load_rules():
         assert f"| [{rule.id}](docs/rules/{rule.id}.md) |" in readme, rule.id
-    table = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8").split(docs.MARKERS[
-        "docs/configuration.md"][0])[1]
+    table = (
+        (ROOT / "docs" / "configuration.md")
+        .read_text(encoding="utf-8")
+        .split(docs.MARKERS["docs/configuration.md"][0])[1]
+    )
     for name in load_settings():
         assert f"| `{name}` |" in table, name

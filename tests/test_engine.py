@@ -32,7 +32,10 @@ def test_outcomes_cover_pass_and_fail():
 def test_deterministic_and_sorted():
     a = run([CASE])
     b = run([CASE])
-    key = lambda r: [(f.path, f.line, f.rule_id, f.message) for f in r.findings]
+
+    def key(r):
+        return [(f.path, f.line, f.rule_id, f.message) for f in r.findings]
+
     assert key(a) == key(b)
     assert key(a) == sorted(key(a))
 
@@ -51,7 +54,8 @@ def test_crashing_check_makes_scan_incomplete_not_silent():
 def test_not_applicable_recorded(tmp_path):
     (tmp_path / "job.yaml").write_text(
         "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\n"
-        "spec: {template: {spec: {containers: [{name: c, image: x:1}]}}}\n")
+        "spec: {template: {spec: {containers: [{name: c, image: x:1}]}}}\n"
+    )
     result = run([tmp_path], select=("GC405",))
     [outcome] = result.outcomes
     assert outcome.status == Status.NOT_APPLICABLE and "runs to completion" in outcome.reason
@@ -66,8 +70,14 @@ def test_workload_rules_have_no_outcome_on_other_objects(tmp_path):
 def test_preview_and_deprecated_status():
     config = Config(select=("GC4",))
     targets = load([str(CASE)], config).targets
-    rules = [dataclasses.replace(r, status="preview") if r.id == "GC403" else
-             dataclasses.replace(r, status="deprecated") if r.id == "GC404" else r for r in load_rules()]
+    rules = [
+        dataclasses.replace(r, status="preview")
+        if r.id == "GC403"
+        else dataclasses.replace(r, status="deprecated")
+        if r.id == "GC404"
+        else r
+        for r in load_rules()
+    ]
     warnings: list[str] = []
     result = engine.run(rules, targets, config, warn=warnings.append)
     ran = {o.rule_id for o in result.outcomes}

@@ -7,18 +7,21 @@ import pytest
 from guidecheck import globs
 
 
-@pytest.mark.parametrize("patterns, path, excluded", [
-    (["legacy/**"], "legacy/a/b.yaml", True),
-    (["legacy/**"], "svc/legacy/b.yaml", True),  # from any directory boundary
-    (["/legacy/**"], "svc/legacy/b.yaml", False),  # anchored at the root
-    (["legacy"], "a/legacy/deep/x.yaml", True),  # a bare name: file or directory at any depth
-    (["*.tpl.yaml"], "k8s/app.tpl.yaml", True),
-    (["*.tpl.yaml"], "k8s/app.yaml", False),
-    (["examples/*"], "examples/a/b/c.yaml", True),  # below a matching directory
-    (["k8s/*.yaml"], "k8s/sub/x.yaml", False),  # '*' stays within a directory
-    (["k8s/**/*.yaml"], "k8s/sub/x.yaml", True),
-    (["k8s/**/*.yaml"], "k8s/x.yaml", True),  # '**' may match no directory
-])
+@pytest.mark.parametrize(
+    "patterns, path, excluded",
+    [
+        (["legacy/**"], "legacy/a/b.yaml", True),
+        (["legacy/**"], "svc/legacy/b.yaml", True),  # from any directory boundary
+        (["/legacy/**"], "svc/legacy/b.yaml", False),  # anchored at the root
+        (["legacy"], "a/legacy/deep/x.yaml", True),  # a bare name: file or directory at any depth
+        (["*.tpl.yaml"], "k8s/app.tpl.yaml", True),
+        (["*.tpl.yaml"], "k8s/app.yaml", False),
+        (["examples/*"], "examples/a/b/c.yaml", True),  # below a matching directory
+        (["k8s/*.yaml"], "k8s/sub/x.yaml", False),  # '*' stays within a directory
+        (["k8s/**/*.yaml"], "k8s/sub/x.yaml", True),
+        (["k8s/**/*.yaml"], "k8s/x.yaml", True),  # '**' may match no directory
+    ],
+)
 def test_excluded(patterns, path, excluded):
     assert globs.excluded(path, globs.matcher(patterns)) is excluded
 

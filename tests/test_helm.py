@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT, SHARED
 from guidecheck.config import Config, config_from_dict
 from guidecheck.loaders import load
 from guidecheck.loaders.helm.binary import find_helm, version_problem
 from guidecheck.parsers.helm_template import _action_refs, align, template_actions
 from guidecheck.parsers.semver import version_matches
+
+from conftest import FIXTURES, ROOT, SHARED
 
 HELM4 = shutil.which("helm")
 HELM3 = shutil.which("helm3")
@@ -104,13 +105,26 @@ def test_align_reindented_template_falls_back_to_keys():
     assert m == [1, 2, 2, 4]
 
 
-@pytest.mark.parametrize("version,constraint,ok", [
-    ("1.42.0", "1.42.*", True), ("1.43.0", "1.42.*", False), ("2.31.10", "2.x.x", True), ("3.0.0", "2.x.x", False),
-    ("5.4.0", "5.4.0", True), ("1.2.3", "^1.2.0", True), ("2.0.0", "^1.2.0", False), ("1.2.9", "~1.2.3", True),
-    ("1.3.0", "~1.2.3", False), ("1.5.0", ">=1.2.0, <2.0.0", True), ("2.0.0", ">=1.2.0 <2.0.0", False),
-    ("0.3.1", "0.3.x", True), ("1.0.0", "0.1.0 - 0.9.0 || >=1.0.0", True), ("1.0.0", "", True),
-    ("not-a-version", "*", False),
-])
+@pytest.mark.parametrize(
+    "version,constraint,ok",
+    [
+        ("1.42.0", "1.42.*", True),
+        ("1.43.0", "1.42.*", False),
+        ("2.31.10", "2.x.x", True),
+        ("3.0.0", "2.x.x", False),
+        ("5.4.0", "5.4.0", True),
+        ("1.2.3", "^1.2.0", True),
+        ("2.0.0", "^1.2.0", False),
+        ("1.2.9", "~1.2.3", True),
+        ("1.3.0", "~1.2.3", False),
+        ("1.5.0", ">=1.2.0, <2.0.0", True),
+        ("2.0.0", ">=1.2.0 <2.0.0", False),
+        ("0.3.1", "0.3.x", True),
+        ("1.0.0", "0.1.0 - 0.9.0 || >=1.0.0", True),
+        ("1.0.0", "", True),
+        ("not-a-version", "*", False),
+    ],
+)
 def test_version_constraints(version, constraint, ok):
     assert version_matches(version, constraint) is ok
 
@@ -172,8 +186,9 @@ def test_profiles_differ_in_compliance_and_findings_name_them(tmp_path, run_cli)
     text = run_cli("scan", "--select", "GC403", "shop", cwd=tmp_path).stdout
     assert "profile prod" in text
     # --profile restricts the renderings
-    report = json.loads(run_cli("scan", "-f", "json", "--select", "GC403", "--profile", "prod", "shop",
-                                cwd=tmp_path).stdout)
+    report = json.loads(
+        run_cli("scan", "-f", "json", "--select", "GC403", "--profile", "prod", "shop", cwd=tmp_path).stdout
+    )
     assert {f["origin"]["profile"] for f in findings(report)} == {"prod"}
     bad = run_cli("scan", "--profile", "staging", "shop", cwd=tmp_path)
     assert bad.returncode == 2 and "staging" in bad.stderr
@@ -181,11 +196,37 @@ def test_profiles_differ_in_compliance_and_findings_name_them(tmp_path, run_cli)
 
 def test_command_line_values_are_the_cli_profile(run_cli):
     prod = SHOP / "values-prod.yaml"
-    p, report = scan_json(run_cli, "--select", "GC403", "--values", str(prod), "--set", "worker.enabled=false",
-                          "--profile", "cli", "--release-name", "shop", "--namespace", "web", str(SHOP))
+    p, report = scan_json(
+        run_cli,
+        "--select",
+        "GC403",
+        "--values",
+        str(prod),
+        "--set",
+        "worker.enabled=false",
+        "--profile",
+        "cli",
+        "--release-name",
+        "shop",
+        "--namespace",
+        "web",
+        str(SHOP),
+    )
     assert p.returncode == 0, p.stdout  # prod resources and no worker: compliant
-    p, report = scan_json(run_cli, "--select", "GC403", "--set", "worker.enabled=false", "--profile", "cli",
-                          "--release-name", "shop", "--namespace", "web", str(SHOP))
+    p, report = scan_json(
+        run_cli,
+        "--select",
+        "GC403",
+        "--set",
+        "worker.enabled=false",
+        "--profile",
+        "cli",
+        "--release-name",
+        "shop",
+        "--namespace",
+        "web",
+        str(SHOP),
+    )
     [f] = findings(report)
     assert f["object"]["name"] == "shop-front"
     assert f["origin"]["profile"] == "cli" and f["origin"]["release"] == "shop" and f["origin"]["namespace"] == "web"
@@ -292,8 +333,10 @@ def _no_marker():
 
 def test_symlinked_chart_lock_is_never_written_or_followed(tmp_path, run_cli):
     outside = tmp_path / "outside" / "should_not_be_written.sh"
-    repo = write(tmp_path / "repo", {
-        "chart/Chart.yaml": """
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": """
             apiVersion: v2
             name: lock-symlink
             version: 0.1.0
@@ -302,8 +345,9 @@ def test_symlinked_chart_lock_is_never_written_or_followed(tmp_path, run_cli):
                 version: 1.0.0
                 repository: "file://../sub"
             """,
-        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-    })
+            "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        },
+    )
     (repo / "chart" / "Chart.lock").symlink_to(outside)
     before = sorted(p.name for p in repo.rglob("*"))
     p = run_cli("scan", "--isolated", "--select", "GC401", str(repo))
@@ -315,40 +359,57 @@ def test_symlinked_chart_lock_is_never_written_or_followed(tmp_path, run_cli):
 
 def test_file_dependency_outside_the_tree_is_not_read(tmp_path, run_cli):
     write(tmp_path / "elsewhere", {"lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n"})
-    repo = write(tmp_path / "repo", {
-        "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n"
-                            "  - name: lib\n    version: 1.0.0\n    repository: file://../../elsewhere/lib\n",
-        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-    })
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n"
+            "  - name: lib\n    version: 1.0.0\n    repository: file://../../elsewhere/lib\n",
+            "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        },
+    )
     p = run_cli("scan", "--isolated", "--select", "GC401", str(repo))
     assert "outside the scanned tree: not read" in p.stdout
 
 
 def test_schema_refs_are_not_followed(tmp_path, run_cli):
-    repo = write(tmp_path / "repo", {
-        "chart/Chart.yaml": "apiVersion: v2\nname: schema-ref\nversion: 0.1.0\n",
-        "chart/values.yaml": "a: 1\n",
-        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-        "chart/values.schema.json": json.dumps({
-            "$schema": "http://json-schema.org/draft-07/schema#",
-            "properties": {"a": {"$ref": "/dev/zero"}, "b": {"$ref": "http://169.254.169.254/latest/meta-data/"},
-                           "c": {"$ref": "file:///etc/passwd"}}}),
-    })
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: schema-ref\nversion: 0.1.0\n",
+            "chart/values.yaml": "a: 1\n",
+            "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            "chart/values.schema.json": json.dumps(
+                {
+                    "$schema": "http://json-schema.org/draft-07/schema#",
+                    "properties": {
+                        "a": {"$ref": "/dev/zero"},
+                        "b": {"$ref": "http://169.254.169.254/latest/meta-data/"},
+                        "c": {"$ref": "file:///etc/passwd"},
+                    },
+                }
+            ),
+        },
+    )
     p, report = scan_json(run_cli, "--select", "GC401", str(repo))
     assert p.returncode == 1  # findings, never a hang
     refs = sorted((f["path"], f["message"].split("'")[1]) for f in findings(report) if "refers to" in f["message"])
     schema = f"{repo}/chart/values.schema.json"
-    assert refs == [(schema, "/dev/zero"), (schema, "file:///etc/passwd"),
-                    (schema, "http://169.254.169.254/latest/meta-data/")]
+    assert refs == [
+        (schema, "/dev/zero"),
+        (schema, "file:///etc/passwd"),
+        (schema, "http://169.254.169.254/latest/meta-data/"),
+    ]
     # rendered without schema validation: Helm never opened the references (no "failing loading" error)
     assert not [f for f in findings(report) if "failing loading" in f["message"]]
     assert "root:" not in p.stdout and "root:" not in p.stderr
 
 
 def test_lookup_and_environment_are_empty(tmp_path, run_cli):
-    repo = write(tmp_path / "repo", {
-        "chart/Chart.yaml": "apiVersion: v2\nname: lookup\nversion: 0.1.0\n",
-        "chart/templates/steal.yaml": """
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: lookup\nversion: 0.1.0\n",
+            "chart/templates/steal.yaml": """
             {{- $s := lookup "v1" "Secret" "kube-system" "" }}
             apiVersion: v1
             kind: ConfigMap
@@ -356,7 +417,8 @@ def test_lookup_and_environment_are_empty(tmp_path, run_cli):
             data:
               dump: {{ $s | toJson | quote }}
             """,
-    })
+        },
+    )
     loaded = load([str(repo)], Config())
     [cm] = [t for t in loaded.targets if t.kind == "k8s"]
     assert cm.data["data"]["dump"] == "{}"
@@ -364,19 +426,23 @@ def test_lookup_and_environment_are_empty(tmp_path, run_cli):
 
 
 def test_a_render_that_takes_too_long_is_stopped(tmp_path, run_cli):
-    repo = write(tmp_path / "repo", {
-        ".guidecheck.yaml": "helm:\n  timeout: 0.3\n",
-        "chart/Chart.yaml": "apiVersion: v2\nname: slow\nversion: 0.1.0\n",
-        "chart/templates/cm.yaml": """
+    repo = write(
+        tmp_path / "repo",
+        {
+            ".guidecheck.yaml": "helm:\n  timeout: 0.3\n",
+            "chart/Chart.yaml": "apiVersion: v2\nname: slow\nversion: 0.1.0\n",
+            "chart/templates/cm.yaml": """
             apiVersion: v1
             kind: ConfigMap
             metadata: {name: slow}
             data:
               big: "{{ range until 50000000 }}x{{ end }}"
             """,
-    })
-    p, report = scan_json(run_cli, "--config", str(repo / ".guidecheck.yaml"), "--select", "GC401", str(repo),
-                          timeout=60)
+        },
+    )
+    p, report = scan_json(
+        run_cli, "--config", str(repo / ".guidecheck.yaml"), "--select", "GC401", str(repo), timeout=60
+    )
     [f] = findings(report)
     assert "timed out after 0.3 s" in f["message"] and f["path"] == f"{repo}/chart/Chart.yaml"
     assert f["origin"]["profile"] == "default"
@@ -396,11 +462,12 @@ def test_template_error_is_a_finding_at_helms_line(run_cli):
 def test_precommit_renders_the_chart_a_changed_file_belongs_to(tmp_path, run_cli):
     shutil.copytree(SHOP, tmp_path / "shop")
     write(tmp_path, {"README.md": "# shop\n", "k8s/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
-    p = run_cli("scan", "--isolated", "-f", "json", "--select", "GC403", "shop/charts/worker/values.yaml",
-                cwd=tmp_path)
+    p = run_cli("scan", "--isolated", "-f", "json", "--select", "GC403", "shop/charts/worker/values.yaml", cwd=tmp_path)
     report = json.loads(p.stdout)
     assert {(f["path"], f["line"]) for f in findings(report)} == {
-        ("shop/templates/deployment.yaml", 17), ("shop/charts/worker/templates/deployment.yaml", 19)}
+        ("shop/templates/deployment.yaml", 17),
+        ("shop/charts/worker/templates/deployment.yaml", 19),
+    }
     p = run_cli("scan", "--isolated", "-f", "json", "--select", "GC403", "README.md", "k8s/cm.yaml", cwd=tmp_path)
     assert json.loads(p.stdout)["findings"] == [] and p.returncode == 0
 
@@ -439,15 +506,17 @@ def test_helm_found_through_a_relative_path(run_cli):
 
 
 def test_secret_values_never_reach_the_report(tmp_path, run_cli):
-    repo = write(tmp_path / "repo", {
-        "chart/Chart.yaml": "apiVersion: v2\nname: secret-values\nversion: 0.1.0\n",
-        "chart/values.yaml": """
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: secret-values\nversion: 0.1.0\n",
+            "chart/values.yaml": """
             db:
               password: "GC-CANARY-7f3a9c1e-hunter2"
             aws:
               accessKeyId: AKIAIOSFODNN7EXAMPLE
             """,
-        "chart/templates/secret.yaml": """
+            "chart/templates/secret.yaml": """
             apiVersion: v1
             kind: Secret
             metadata: {name: s}
@@ -455,7 +524,8 @@ def test_secret_values_never_reach_the_report(tmp_path, run_cli):
               password: {{ .Values.db.password | quote }}
               key: {{ .Values.aws.accessKeyId | quote }}
             """,
-    })
+        },
+    )
     for fmt in ("text", "json", "sarif", "junit"):
         p = run_cli("scan", "--isolated", "--verbose", "-f", fmt, str(repo))
         assert p.returncode == 1  # GC401: no workload
@@ -464,14 +534,18 @@ def test_secret_values_never_reach_the_report(tmp_path, run_cli):
 
 
 def test_a_rendered_document_that_is_not_an_object_is_a_parse_finding(tmp_path, run_cli):
-    repo = write(tmp_path / "repo", {
-        "chart/Chart.yaml": "apiVersion: v2\nname: odd\nversion: 0.1.0\n",
-        "chart/templates/deployment.yaml": (SHOP / "templates" / "deployment.yaml").read_text().replace(
-            "shop.labels", "odd.labels"),
-        "chart/templates/_helpers.tpl": "{{- define \"odd.labels\" -}}\napp: odd\n{{- end }}\n",
-        "chart/values.yaml": "image: {repository: r.example.com/odd, tag: 1.0.0-abcdef1}\nresources: {}\n",
-        "chart/templates/data.yaml": "# settings\nreplicas: 3\nmode: {{ .Values.mode | default \"fast\" }}\n",
-    })
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: odd\nversion: 0.1.0\n",
+            "chart/templates/deployment.yaml": (SHOP / "templates" / "deployment.yaml")
+            .read_text()
+            .replace("shop.labels", "odd.labels"),
+            "chart/templates/_helpers.tpl": '{{- define "odd.labels" -}}\napp: odd\n{{- end }}\n',
+            "chart/values.yaml": "image: {repository: r.example.com/odd, tag: 1.0.0-abcdef1}\nresources: {}\n",
+            "chart/templates/data.yaml": '# settings\nreplicas: 3\nmode: {{ .Values.mode | default "fast" }}\n',
+        },
+    )
     p, report = scan_json(run_cli, "--select", "GC001", str(repo))
     [f] = findings(report)
     assert f["path"] == f"{repo}/chart/templates/data.yaml" and f["line"] == 2
@@ -483,7 +557,8 @@ def test_per_chart_profiles_and_release_names(tmp_path, run_cli):
     shutil.copytree(SHOP, tmp_path / "deploy" / "other")
     (tmp_path / "deploy" / "shop" / "env").mkdir()
     shutil.move(tmp_path / "deploy" / "shop" / "values-prod.yaml", tmp_path / "deploy" / "shop" / "env" / "prod.yaml")
-    (tmp_path / ".guidecheck.yaml").write_text(textwrap.dedent("""\
+    (tmp_path / ".guidecheck.yaml").write_text(
+        textwrap.dedent("""\
         helm:
           release-name: team
           profiles:
@@ -495,28 +570,40 @@ def test_per_chart_profiles_and_release_names(tmp_path, run_cli):
               profiles:
                 prod: [env/prod.yaml]
                 broken: [env/missing.yaml]
-        """))
+        """)
+    )
     (tmp_path / "deploy" / "other" / "values-staging.yaml").write_text("worker:\n  enabled: false\n")
     p = run_cli("scan", "-f", "json", "--select", "GC401,GC403", "deploy", cwd=tmp_path)
     report = json.loads(p.stdout)
-    got = sorted({(f["origin"]["chart"], f["origin"]["profile"], f["origin"].get("release")) for f in findings(
-        report, "GC403")})
-    assert got == [("deploy/other", "default", "team"), ("deploy/other", "staging", "team"),
-                   ("deploy/shop", "default", "shop"), ("deploy/shop", "prod", "shop")]
+    got = sorted(
+        {(f["origin"]["chart"], f["origin"]["profile"], f["origin"].get("release")) for f in findings(report, "GC403")}
+    )
+    assert got == [
+        ("deploy/other", "default", "team"),
+        ("deploy/other", "staging", "team"),
+        ("deploy/shop", "default", "shop"),
+        ("deploy/shop", "prod", "shop"),
+    ]
     [missing] = findings(report, "GC401")
     assert missing["path"] == "deploy/shop/Chart.yaml" and "env/missing.yaml" in missing["message"]
     assert missing["origin"]["profile"] == "broken"
 
 
 def test_symlinked_charts_directory_out_of_the_tree_is_not_rendered(tmp_path):
-    outside = write(tmp_path / "outside", {
-        "charts/evil/Chart.yaml": "apiVersion: v2\nname: evil\nversion: 1.0.0\n",
-        "charts/evil/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-outside}\n",
-    })
-    repo = write(tmp_path / "repo", {
-        "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
-        "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside}\n",
-    })
+    outside = write(
+        tmp_path / "outside",
+        {
+            "charts/evil/Chart.yaml": "apiVersion: v2\nname: evil\nversion: 1.0.0\n",
+            "charts/evil/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-outside}\n",
+        },
+    )
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+            "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: inside}\n",
+        },
+    )
     (repo / "chart" / "charts").symlink_to(outside / "charts", target_is_directory=True)
     loaded = load([str(repo)], Config())
     names = sorted(t.ref.name for t in loaded.targets if t.kind == "k8s")
@@ -525,17 +612,20 @@ def test_symlinked_charts_directory_out_of_the_tree_is_not_rendered(tmp_path):
 
 
 def test_rendered_output_beyond_the_limit_is_a_finding(tmp_path, run_cli):
-    repo = write(tmp_path / "repo", {
-        ".guidecheck.yaml": "limits:\n  max-file-bytes: 1024\n",
-        "chart/Chart.yaml": "apiVersion: v2\nname: big\nversion: 0.1.0\n",
-        "chart/templates/cm.yaml": """
+    repo = write(
+        tmp_path / "repo",
+        {
+            ".guidecheck.yaml": "limits:\n  max-file-bytes: 1024\n",
+            "chart/Chart.yaml": "apiVersion: v2\nname: big\nversion: 0.1.0\n",
+            "chart/templates/cm.yaml": """
             apiVersion: v1
             kind: ConfigMap
             metadata: {name: big}
             data:
               big: "{{ range until 20000 }}x{{ end }}"
             """,
-    })
+        },
+    )
     p, report = scan_json(run_cli, "--config", str(repo / ".guidecheck.yaml"), "--select", "GC401", str(repo))
     [f] = findings(report)
     assert "more than the 8.2 kB guidecheck reads" in f["message"] and f["path"] == f"{repo}/chart/Chart.yaml"
@@ -547,13 +637,23 @@ def test_sarif_carries_the_origin_and_values_lines(tmp_path, run_cli):
     (chart / "values.yaml").write_text((chart / "values.yaml").read_text().replace("0.4.1-77aa0c1", "latest"))
     p = run_cli("scan", "--isolated", "-f", "sarif", "--select", "GC306", "shop", cwd=tmp_path)
     [res] = json.loads(p.stdout)["runs"][0]["results"]
-    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
-        "shop/charts/worker/templates/deployment.yaml"
+    assert (
+        res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "shop/charts/worker/templates/deployment.yaml"
+    )
     assert res["properties"]["origin"]["template"] == "shop/charts/worker/templates/deployment.yaml"
-    rel = sorted((r["physicalLocation"]["artifactLocation"]["uri"], r["physicalLocation"]["region"]["startLine"],
-                  r["message"]["text"]) for r in res["relatedLocations"])
-    assert rel == [("shop/charts/worker/values.yaml", 4, "value image.repository"),
-                   ("shop/values.yaml", 9, "value image.tag")]
+    rel = sorted(
+        (
+            r["physicalLocation"]["artifactLocation"]["uri"],
+            r["physicalLocation"]["region"]["startLine"],
+            r["message"]["text"],
+        )
+        for r in res["relatedLocations"]
+    )
+    assert rel == [
+        ("shop/charts/worker/values.yaml", 4, "value image.repository"),
+        ("shop/values.yaml", 9, "value image.tag"),
+    ]
 
 
 def test_a_set_value_is_traced_to_the_command_line(run_cli):
@@ -561,8 +661,9 @@ def test_a_set_value_is_traced_to_the_command_line(run_cli):
     [f] = findings(report)
     assert f["container"] == "front" and f["path"] == f"{SHOP}/templates/deployment.yaml" and f["line"] == 18
     assert {"key": "image.tag", "set": "image.tag"} in f["origin"]["values"]
-    text = run_cli("scan", "--isolated", "--select", "GC306", "--set", "image.tag=latest", "--profile", "cli",
-                   str(SHOP)).stdout
+    text = run_cli(
+        "scan", "--isolated", "--select", "GC306", "--set", "image.tag=latest", "--profile", "cli", str(SHOP)
+    ).stdout
     assert "profile cli, values " in text and "--set image.tag" in text
 
 
@@ -577,23 +678,29 @@ def test_render_false_checks_chart_yaml_only(tmp_path, run_cli):
 
 def test_each_value_profile_has_its_own_fingerprint(run_cli):
     """The same finding in two value profiles is two deployments: a baseline entry accepts one of them."""
-    report = json.loads(run_cli("scan", "--isolated", "-f", "json", "--select", "GC405", "--set", "replicaCount=2",
-                                str(SHOP)).stdout)
-    prints = {f["origin"]["profile"]: f["fingerprint"] for f in findings(report, "GC405")
-              if f["object"]["name"] == "release-name-worker"}
+    report = json.loads(
+        run_cli("scan", "--isolated", "-f", "json", "--select", "GC405", "--set", "replicaCount=2", str(SHOP)).stdout
+    )
+    prints = {
+        f["origin"]["profile"]: f["fingerprint"]
+        for f in findings(report, "GC405")
+        if f["object"]["name"] == "release-name-worker"
+    }
     assert set(prints) == {"default", "cli"}  # the worker lacks a liveness probe in both renderings
     assert prints["default"] != prints["cli"]
 
 
 def test_values_inside_with_blocks_are_traced(tmp_path, run_cli):
     """``{{ with .Values.x }}`` moves the dot: ``toYaml .`` and ``.tag`` below it read x and x.tag."""
-    chart = write(tmp_path / "svc", {
-        "Chart.yaml": """
+    chart = write(
+        tmp_path / "svc",
+        {
+            "Chart.yaml": """
             apiVersion: v2
             name: svc
             version: 1.0.0
             """,
-        "values.yaml": """
+            "values.yaml": """
             image:
               repository: registry.example/svc
               tag: latest
@@ -601,7 +708,7 @@ def test_values_inside_with_blocks_are_traced(tmp_path, run_cli):
               limits:
                 cpu: 500m
             """,
-        "templates/deployment.yaml": """
+            "templates/deployment.yaml": """
             apiVersion: apps/v1
             kind: Deployment
             metadata:
@@ -624,7 +731,8 @@ def test_values_inside_with_blocks_are_traced(tmp_path, run_cli):
                       {{- end }}
                   {{- define "unused" }}{{ .tag }}{{ end }}
             """,
-    })
+        },
+    )
     p, report = scan_json(run_cli, "--select", "GC306", str(chart))
     [f] = findings(report)
     assert (f["path"], f["line"]) == (f"{chart}/templates/deployment.yaml", 15)
@@ -646,8 +754,10 @@ def test_template_actions_know_the_dot():
         {{- range $i, $c := .Values.containers }}{{ $c.image }}{{ end }}
         {{ $.Values.top }}
         """)
-    reads = {line: [r for body, dot in acts for r in _action_refs(body, dot)]
-             for line, acts in template_actions(text).items()}
+    reads = {
+        line: [r for body, dot in acts for r in _action_refs(body, dot)]
+        for line, acts in template_actions(text).items()
+    }
     assert reads[3] == ["probes.liveness"]
     assert reads[5] == ["probes.readiness"]
     assert reads[7] == ["probes.fallback"]  # else of a with: the outer dot
@@ -657,13 +767,15 @@ def test_template_actions_know_the_dot():
 
 def test_a_missing_field_is_traced_to_the_values_its_block_reads(tmp_path, run_cli):
     """GC403/GC404 and GC405 land on the container's line; the values that would set the field are named."""
-    chart = write(tmp_path / "svc", {
-        "Chart.yaml": """
+    chart = write(
+        tmp_path / "svc",
+        {
+            "Chart.yaml": """
             apiVersion: v2
             name: svc
             version: 1.0.0
             """,
-        "values.yaml": """
+            "values.yaml": """
             image: registry.example/svc:1.4.2-3f2c1ab
             resources: {}
             livenessProbe:
@@ -672,7 +784,7 @@ def test_a_missing_field_is_traced_to_the_values_its_block_reads(tmp_path, run_c
             sidecar:
               image: registry.example/proxy:2.0.1-77aa0c1
             """,
-        "templates/deployment.yaml": """
+            "templates/deployment.yaml": """
             apiVersion: apps/v1
             kind: Deployment
             metadata:
@@ -696,11 +808,16 @@ def test_a_missing_field_is_traced_to_the_values_its_block_reads(tmp_path, run_c
                     - name: proxy
                       image: {{ .Values.sidecar.image }}
             """,
-    })
+        },
+    )
     p, report = scan_json(run_cli, "--select", "GC403,GC404,GC405", str(chart))
-    got = {(f["rule_id"], f["container"]): (f["line"], [(v["key"], v["line"]) for v in
-                                                        f.get("origin", {}).get("values", [])])
-           for f in findings(report)}
+    got = {
+        (f["rule_id"], f["container"]): (
+            f["line"],
+            [(v["key"], v["line"]) for v in f.get("origin", {}).get("values", [])],
+        )
+        for f in findings(report)
+    }
     assert got[("GC403", "svc")] == (13, [("resources", 2)])
     assert got[("GC404", "svc")] == (13, [("resources", 2)])
     assert got[("GC405", "svc")] == (13, [("livenessProbe.enabled", 4), ("livenessProbe.path", 5)])
@@ -713,26 +830,30 @@ def test_a_missing_field_is_traced_to_the_values_its_block_reads(tmp_path, run_c
 def test_a_deselected_gc401_never_lets_an_unrendered_chart_pass(tmp_path, run_cli):
     """--select GC403 on a chart that does not render: exit 3 naming Helm's error, not a clean pass;
     a chart that renders with a GC401 metadata finding (apiVersion v1) is checked, so not incomplete."""
-    chart = write(tmp_path / "svc", {
-        "Chart.yaml": """
+    chart = write(
+        tmp_path / "svc",
+        {
+            "Chart.yaml": """
             apiVersion: v2
             name: svc
             version: 1.0.0
             """,
-        "templates/deployment.yaml": """
+            "templates/deployment.yaml": """
             apiVersion: apps/v1
             kind: Deployment
             metadata:
               name: {{ include "svc.fullname" . }}
             """,
-    })
+        },
+    )
     p = run_cli("scan", "--isolated", "--select", "GC403", str(chart))
     assert p.returncode == 3, p.stdout + p.stderr
     assert "could not be checked and GC401 (Helm charts are valid and render) is not enabled" in p.stdout
     assert f"{chart}/templates/deployment.yaml:4: helm template failed [profile default]" in p.stdout
     (chart / "Chart.yaml").write_text("apiVersion: v1\nname: svc\nversion: 1.0.0\n")
     (chart / "templates" / "deployment.yaml").write_text(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: app\n      image: a:1\n")
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: app\n      image: a:1\n"
+    )
     p = run_cli("scan", "--isolated", "--select", "GC403", str(chart))
     assert p.returncode == 1 and "incomplete" not in p.stdout and "GC403" in p.stdout, p.stdout
     assert "GC401" in run_cli("scan", "--isolated", "--select", "GC401", str(chart)).stdout  # it is a GC401 finding
@@ -741,7 +862,7 @@ def test_a_deselected_gc401_never_lets_an_unrendered_chart_pass(tmp_path, run_cl
 def _mapped(rendered: str, template: str) -> dict[str, int]:
     """Each rendered line's text -> the template line it is traced to (last one wins on repeats)."""
     r, t = textwrap.dedent(rendered).splitlines(), textwrap.dedent(template).splitlines()
-    return {line.strip(): tl for line, (tl, _shift) in zip(r, align(r, t))}
+    return {line.strip(): tl for line, (tl, _shift) in zip(r, align(r, t), strict=False)}
 
 
 def test_align_does_not_pair_a_document_with_another_document_of_its_template():

@@ -44,8 +44,11 @@ def case(tmp_path: Path, name: str, content: bytes | str | None = None) -> Path:
 
 
 def huge_continuation() -> str:
-    return ("FROM alpine:3.19\nRUN true \\\n" + "".join(f"    && echo line{i} \\\n" for i in range(20000))
-            + "    && true\nUSER 1000\n")
+    return (
+        "FROM alpine:3.19\nRUN true \\\n"
+        + "".join(f"    && echo line{i} \\\n" for i in range(20000))
+        + "    && true\nUSER 1000\n"
+    )
 
 
 def timed_scan(path: Path) -> tuple[float, list]:
@@ -67,8 +70,9 @@ def no_code_executed():
 def test_binary(run_cli, tmp_path):
     """ELF-like bytes named Dockerfile: GC001 'not a text file', and the scan continues."""
     rng = random.Random(7)
-    binary = case(tmp_path, "binary", bytes([0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0]) + bytes(
-        rng.randrange(256) for _ in range(4096)))
+    binary = case(
+        tmp_path, "binary", bytes([0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0]) + bytes(rng.randrange(256) for _ in range(4096))
+    )
     ok = case(tmp_path, "ok", "FROM alpine:3.20.2\nRUN true\n")
     code, findings = scan_json(run_cli, binary, ok)
     assert code == 1

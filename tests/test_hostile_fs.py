@@ -16,13 +16,17 @@ import shutil
 import threading
 
 import pytest
+
+from guidecheck.config import Config
+from guidecheck.loaders import load
+from guidecheck.loaders.fs import ReadError, decode, read_text, walk
+
 from hostile_support import (
     COMPANION,
     ODD_NAMES,
     assert_companion_reported,
     can_setpriv,
     case_dir,
-    gc001,
     make_fifo,
     make_many_files,
     make_odd_names,
@@ -34,10 +38,6 @@ from hostile_support import (
     scan_json,
     world_readable_tmpdir,
 )
-
-from guidecheck.config import Config
-from guidecheck.loaders import load
-from guidecheck.loaders.fs import ReadError, decode, read_text, walk
 
 
 def problems(r, base):
@@ -82,7 +82,8 @@ def test_symlinks_out_of_the_tree_are_never_read(tmp_path):
     direct = run_gc("scan", "escape/passwd.yaml", "-f", "json", "--isolated", "--select", "GC001", cwd=base, env=env)
     assert direct.returncode == 1
     assert [f["message"] for f in direct.json()["findings"]] == [
-        "symlink points outside the scanned tree; not followed"]
+        "symlink points outside the scanned tree; not followed"
+    ]
     assert "root:x:0:0" not in direct.stdout
 
 
@@ -94,8 +95,10 @@ def test_symlinks_inside_the_tree_are_read_once_at_their_real_place(tmp_path):
     os.symlink("missing.yaml", base / "dangling.yaml")
     r = scan_json(base)
     assert [(rel(f, base), f["line"]) for f in r.findings("GC403")] == [("companion.yaml", 6)]
-    assert problems(r, base) == [("dangling.yaml", "dangling symlink; not read"),
-                                 ("deploy/again", "symlink loop: points to an enclosing directory; not followed")]
+    assert problems(r, base) == [
+        ("dangling.yaml", "dangling symlink; not read"),
+        ("deploy/again", "symlink loop: points to an enclosing directory; not followed"),
+    ]
 
 
 def test_fifo_is_never_opened(tmp_path):
@@ -154,8 +157,9 @@ def test_odd_file_names_are_scanned_and_printed_safely(tmp_path):
         assert not line.startswith("::"), "a file name forged a CI annotation line"
         assert "\r" not in line and "\u202e" not in line
     # every finding stays on one line: one line per odd file (plus the companion and a summary)
-    assert sum(1 for line in text.stdout.splitlines()
-               if line.startswith(f"{base}/odd/") and " GC403 " in line) == len(names)
+    assert sum(1 for line in text.stdout.splitlines() if line.startswith(f"{base}/odd/") and " GC403 " in line) == len(
+        names
+    )
     # a file named with a leading '-' on the command line is a path, not an option
     dash = run_gc("scan", "--isolated", "--select", "GC403", "-f", "json", "--", "odd/-rf.yaml", cwd=base)
     assert dash.returncode == 1 and len(dash.json()["findings"]) == 1
@@ -265,8 +269,9 @@ def test_read_text_size_limit_and_message(tmp_path):
     p.write_bytes(b"a: 1\n" * 1000)
     with pytest.raises(ReadError) as e:
         read_text(str(p), 4096)
-    assert e.value.error.message == ("file is 5000 bytes, over the limit of 4096 (limits.max-file-bytes in "
-                                     ".guidecheck.yaml); not parsed")
+    assert e.value.error.message == (
+        "file is 5000 bytes, over the limit of 4096 (limits.max-file-bytes in .guidecheck.yaml); not parsed"
+    )
     assert read_text(str(p), 5000).count("\n") == 1000
 
 

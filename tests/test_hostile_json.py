@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from hostile_support import (
     HOSTILE,
     assert_companion_reported,
@@ -46,17 +47,21 @@ def run_case(tmp_path, name: str, text: str | None = None):
     no_traceback(r)
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert_companion_reported(r, base)
-    assert (("pod.json", JSON_POD_LINE) in [(rel(f, base), f["line"]) for f in r.findings("GC403")]), \
+    assert ("pod.json", JSON_POD_LINE) in [(rel(f, base), f["line"]) for f in r.findings("GC403")], (
         "the JSON Pod next to it was not checked"
+    )
     assert r.cpu < 2 and r.maxrss_mb < 200, (r.cpu, r.maxrss_mb)
     return r, base
 
 
-@pytest.mark.parametrize("name, line, col, fragment", [
-    ("dashboard_truncated.json", 227, 6, "invalid JSON: Expecting ',' delimiter"),
-    ("dashboard_nan_bigint.json", 1, None, "non-standard JSON constant NaN"),
-    ("dashboard_dup_keys.json", 1, None, "duplicate key 'title' at lines 1 and 1"),
-])
+@pytest.mark.parametrize(
+    "name, line, col, fragment",
+    [
+        ("dashboard_truncated.json", 227, 6, "invalid JSON: Expecting ',' delimiter"),
+        ("dashboard_nan_bigint.json", 1, None, "non-standard JSON constant NaN"),
+        ("dashboard_dup_keys.json", 1, None, "duplicate key 'title' at lines 1 and 1"),
+    ],
+)
 def test_corpus_json_cases(tmp_path, name, line, col, fragment):
     r, base = run_case(tmp_path, name)
     [err] = gc001(r, base, name)
@@ -71,12 +76,15 @@ def test_deep_json_is_refused_before_the_parser_recurses(tmp_path):
     assert err["message"].startswith("nesting too deep (more than 100 levels)") and err["line"] == 1
 
 
-@pytest.mark.parametrize("text, line, fragment", [
-    ('{"refresh":\n  Infinity}', 2, "non-standard JSON constant Infinity"),
-    ('{"id":\n  ' + "9" * 5000 + "}", 2, "integer too large"),
-    ('{\n"uid": "\\ud800"}', 2, "lone surrogate"),
-    ('{"a": 1,\n "b": {"x": 1,\n "x": 2}}', 3, "duplicate key 'x' at lines 2 and 3"),
-])
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        ('{"refresh":\n  Infinity}', 2, "non-standard JSON constant Infinity"),
+        ('{"id":\n  ' + "9" * 5000 + "}", 2, "integer too large"),
+        ('{\n"uid": "\\ud800"}', 2, "lone surrogate"),
+        ('{"a": 1,\n "b": {"x": 1,\n "x": 2}}', 3, "duplicate key 'x' at lines 2 and 3"),
+    ],
+)
 def test_each_non_standard_json_feature_alone(tmp_path, text, line, fragment):
     r, base = run_case(tmp_path, "bad.json", text)
     [err] = gc001(r, base, "bad.json")

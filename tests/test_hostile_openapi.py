@@ -45,9 +45,11 @@ def test_remote_refs_ssrf(tmp_path):
     started = time.time()
     r, base = run_case(tmp_path, "remote_ref_ssrf.yaml")
     got = [(line, msg.split(":")[0]) for _, line, msg in gc902(r, base)]
-    assert got == [(11, "external $ref not followed (never fetched or read)"),
-                   (19, "external $ref not followed (never fetched or read)"),
-                   (27, "absolute-path $ref not followed (never read)")]
+    assert got == [
+        (11, "external $ref not followed (never fetched or read)"),
+        (19, "external $ref not followed (never fetched or read)"),
+        (27, "absolute-path $ref not followed (never read)"),
+    ]
     assert "root:" not in r.stdout  # /etc/passwd was not read (its content would start with root:x:0:0)
     assert pwned_markers(started) == []
 
@@ -61,7 +63,7 @@ def test_relative_traversal_ref(tmp_path):
 class _Canary(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         type(self).hits.append(self.path)
         self.send_response(200)
         self.end_headers()

@@ -15,6 +15,10 @@ import shutil
 import time
 
 import pytest
+
+from guidecheck.config import Config
+from guidecheck.loaders import load
+
 from hostile_support import (
     COMPANION,
     HOSTILE,
@@ -27,9 +31,6 @@ from hostile_support import (
     run_gc,
     scan_json,
 )
-
-from guidecheck.config import Config
-from guidecheck.loaders import load
 
 YAML = HOSTILE / "yaml"
 
@@ -94,8 +95,9 @@ def test_parse_error_cases(tmp_path, name, line, col, fragment):
     check_case(tmp_path, YAML / name, line, col, fragment)
 
 
-@pytest.mark.parametrize("name", ["deep_flow_seq_10k.yaml", "deep_flow_map_10k.yaml", "deep_block_1k.yaml",
-                                  "deep_compact_seq_200k.yaml"])
+@pytest.mark.parametrize(
+    "name", ["deep_flow_seq_10k.yaml", "deep_flow_map_10k.yaml", "deep_block_1k.yaml", "deep_compact_seq_200k.yaml"]
+)
 def test_nesting_too_deep(tmp_path, name):
     gen = tmp_path / "gen"
     gen.mkdir()
@@ -125,9 +127,11 @@ def test_multidoc_bad_middle_keeps_documents_1_and_3(tmp_path):
     [err] = gc001(r, base, "multidoc_bad_middle.yaml")
     assert err["line"] == 12 and err["message"] == (
         "flow mapping opened here is not closed, or has a syntax error: did not find expected ',' or '}' at line 13, "
-        "column 5"), err
-    gc403 = sorted((f["line"], f["object"]["name"]) for f in r.findings("GC403")
-                   if rel(f, base) == "multidoc_bad_middle.yaml")
+        "column 5"
+    ), err
+    gc403 = sorted(
+        (f["line"], f["object"]["name"]) for f in r.findings("GC403") if rel(f, base) == "multidoc_bad_middle.yaml"
+    )
     assert gc403 == [(6, "first"), (21, "third")]
     assert_companion_reported(r, base)
 
@@ -167,10 +171,13 @@ def test_yaml11_booleans_are_read_as_kubernetes_does(tmp_path):
     assert spec.key_line("hostNetwork") == 7 and sc.key_line("privileged") == 12
 
 
-@pytest.mark.parametrize("name, encoding, newline, key, key_line", [
-    ("utf16le_bom.yaml", "utf-16", "\n", "hostPID", 6),
-    ("utf8_bom_crlf.yaml", "utf-8-sig", "\r\n", "hostIPC", 6),
-])
+@pytest.mark.parametrize(
+    "name, encoding, newline, key, key_line",
+    [
+        ("utf16le_bom.yaml", "utf-16", "\n", "hostPID", 6),
+        ("utf8_bom_crlf.yaml", "utf-8-sig", "\r\n", "hostIPC", 6),
+    ],
+)
 def test_boms_and_crlf_keep_lines_and_values(tmp_path, name, encoding, newline, key, key_line):
     # the corpus file itself: loads, values and lines right, BOM not part of the first key
     base = case_dir(tmp_path, YAML / name, companion=False)
@@ -192,9 +199,12 @@ def test_boms_and_crlf_keep_lines_and_values(tmp_path, name, encoding, newline, 
 def test_ansi_escapes_never_reach_the_terminal(tmp_path):
     base = case_dir(tmp_path, YAML / "ansi_escape_values.yaml", companion=False)
     # the same control characters in the name of a Pod with a finding, so that they reach the reports
-    (base / "ansi-pod.yaml").write_text(COMPANION.replace(
-        "metadata: {name: companion}",
-        'metadata: {name: "\\e[2J\\e[1;32mALL CHECKS PASSED\\e[0m\\x07\\x00\\x9b"}'), encoding="utf-8")
+    (base / "ansi-pod.yaml").write_text(
+        COMPANION.replace(
+            "metadata: {name: companion}", 'metadata: {name: "\\e[2J\\e[1;32mALL CHECKS PASSED\\e[0m\\x07\\x00\\x9b"}'
+        ),
+        encoding="utf-8",
+    )
     text = run_gc("scan", str(base), "--isolated", "--select", "GC001,GC002,GC403", "--no-color")
     no_traceback(text)
     assert text.returncode == 1
@@ -260,8 +270,9 @@ def test_unknown_inline_directive_is_reported_and_suppresses_nothing(tmp_path):
     # CI policy: no inline suppression at all; the finding stays active and is listed
     strict = scan_json(base, "--no-inline-suppressions")
     assert strict.returncode == 1
-    assert ("inline_suppression.yaml", 4) in [(rel(f, base), f["line"]) for f in strict.findings("GC403")
-                                              if not f["suppressed"]]
+    assert ("inline_suppression.yaml", 4) in [
+        (rel(f, base), f["line"]) for f in strict.findings("GC403") if not f["suppressed"]
+    ]
 
 
 def test_big_stream_is_refused_quickly_with_bounded_memory(tmp_path):

@@ -13,8 +13,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "guidecheck"
 
@@ -108,8 +106,9 @@ def _in(module: str, package: str) -> bool:
 
 
 def _imports_from(package: str, forbidden: tuple[str, ...]) -> list[str]:
-    return sorted(f"{m} -> {t}" for m, ts in GRAPH.items() if _in(m, package)
-                  for t in ts if any(_in(t, f) for f in forbidden))
+    return sorted(
+        f"{m} -> {t}" for m, ts in GRAPH.items() if _in(m, package) for t in ts if any(_in(t, f) for f in forbidden)
+    )
 
 
 def test_the_graph_is_read():
@@ -149,6 +148,5 @@ def test_reporters_render_results_only():
 
 
 def test_cluster_is_reached_only_through_the_runner_and_the_cli():
-    users = sorted({m for m, ts in GRAPH.items() if not _in(m, "cluster")
-                    for t in ts if _in(t, "cluster")})
+    users = sorted({m for m, ts in GRAPH.items() if not _in(m, "cluster") for t in ts if _in(t, "cluster")})
     assert users == ["guidecheck.cli", "guidecheck.runner"]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from guidecheck.parsers import k8s
 from guidecheck.config import Config
 from guidecheck.loaders import load
+from guidecheck.parsers import k8s
 from guidecheck.parsers.yaml import load_yaml
 
 
@@ -28,7 +28,9 @@ def obj(text: str):
 
 
 def test_multi_document_stream_gives_one_target_per_object_at_its_line(tmp_path):
-    objects, errors = load_text(tmp_path, """\
+    objects, errors = load_text(
+        tmp_path,
+        """\
         # leading comment
         apiVersion: apps/v1
         kind: Deployment
@@ -49,17 +51,23 @@ def test_multi_document_stream_gives_one_target_per_object_at_its_line(tmp_path)
         kind: ConfigMap
         metadata:
           name: 42
-    """)
+    """,
+    )
     # a numeric name is loaded (rules still see the object) but kubectl would reject it: GC001
     assert [(e.line, e.message) for e in errors] == [(20, "metadata.name must be a string, not a number")]
     assert [(t.line, str(t.ref)) for t in objects] == [
-        (2, "Deployment/shop/cart"), (7, "Service/cart"), (17, "ConfigMap/42")]
+        (2, "Deployment/shop/cart"),
+        (7, "Service/cart"),
+        (17, "ConfigMap/42"),
+    ]
     assert objects[0].origin["span"][0] == 2
     assert all(t.path.endswith("m.yaml") for t in objects)
 
 
 def test_bad_document_in_the_middle_keeps_the_others(tmp_path):
-    objects, errors = load_text(tmp_path, """\
+    objects, errors = load_text(
+        tmp_path,
+        """\
         apiVersion: v1
         kind: Pod
         metadata: {name: first}
@@ -71,14 +79,17 @@ def test_bad_document_in_the_middle_keeps_the_others(tmp_path):
         apiVersion: v1
         kind: Pod
         metadata: {name: third}
-    """)
+    """,
+    )
     assert [str(t.ref) for t in objects] == ["Pod/first", "Pod/third"]
     assert [t.line for t in objects] == [1, 9]
     assert len(errors) == 1 and 5 <= errors[0].line <= 8
 
 
 def test_kind_list_items_become_objects_with_their_own_lines(tmp_path):
-    objects, errors = load_text(tmp_path, """\
+    objects, errors = load_text(
+        tmp_path,
+        """\
         apiVersion: v1
         kind: List
         items:
@@ -96,7 +107,8 @@ def test_kind_list_items_become_objects_with_their_own_lines(tmp_path):
         apiVersion: v1
         kind: Pod
         metadata: {name: after}
-    """)
+    """,
+    )
     assert errors == []
     assert [(t.line, str(t.ref)) for t in objects] == [(4, "Deployment/cart"), (11, "Service/cart"), (15, "Pod/after")]
     assert objects[0].origin["span"] == [4, 14]
@@ -108,7 +120,9 @@ def test_kind_list_without_an_items_list_is_an_object_itself(tmp_path):
 
 
 def test_json_manifest_lines(tmp_path):
-    objects, errors = load_text(tmp_path, """\
+    objects, errors = load_text(
+        tmp_path,
+        """\
         {
           "apiVersion": "v1",
           "kind": "List",
@@ -121,7 +135,9 @@ def test_json_manifest_lines(tmp_path):
             }
           ]
         }
-    """, name="list.json")
+    """,
+        name="list.json",
+    )
     assert errors == []
     [pod] = objects
     assert pod.line == 5
@@ -131,7 +147,9 @@ def test_json_manifest_lines(tmp_path):
 
 def test_hostile_wrong_types_shape(tmp_path):
     """/tmp/hostile/yaml/wrong_types.yaml: kind 123 -> GC001 at its line, no target, no exception."""
-    objects, errors = load_text(tmp_path, """\
+    objects, errors = load_text(
+        tmp_path,
+        """\
         apiVersion: v1
         kind: 123
         metadata: null
@@ -142,13 +160,16 @@ def test_hostile_wrong_types_shape(tmp_path):
             - null
             - 42
             - {name: x, securityContext: "privileged"}
-    """)
+    """,
+    )
     assert objects == []
     assert [(e.line, e.message) for e in errors] == [(2, "kind must be a non-empty string, not a number")]
 
 
 def test_wrong_types_in_a_pod_are_reported_with_lines(tmp_path):
-    objects, errors = load_text(tmp_path, """\
+    objects, errors = load_text(
+        tmp_path,
+        """\
         apiVersion: v1
         kind: Pod
         metadata: null
@@ -161,7 +182,8 @@ def test_wrong_types_in_a_pod_are_reported_with_lines(tmp_path):
             - {name: x, image: 5}
             - {name: web, image: nginx}
           ephemeralContainers: [[1]]
-    """)
+    """,
+    )
     assert [str(t.ref) for t in objects] == ["Pod"]  # still checked by the rules that can
     assert sorted((e.line, e.message) for e in errors) == [
         (5, "containers must be a list, not a string"),
@@ -174,22 +196,40 @@ def test_wrong_types_in_a_pod_are_reported_with_lines(tmp_path):
     assert [c.name for c in k8s.containers(objects[0].data, "every")] == ["#2", "x", "web"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("apiVersion: v1\nkind: [Pod]\nspec: {}\n", [(2, "kind must be a non-empty string, not a list")]),
-    ("apiVersion: v1\nkind: {a: 1}\n", [(2, "kind must be a non-empty string, not a mapping")]),
-    ("apiVersion: 1\nkind: ''\n", [(1, "apiVersion must be a non-empty string, not a number"),
-                                   (2, "kind must be a non-empty string, not a string")]),
-    ("apiVersion: v1\nkind: Pod\nmetadata: [a]\n", [(3, "metadata must be a mapping, not a list")]),
-    ("apiVersion: v1\nkind: Pod\nmetadata:\n  labels: x\n  annotations: [1]\n",
-     [(4, "metadata.labels must be a mapping, not a string"),
-      (5, "metadata.annotations must be a mapping, not a list")]),
-    ("apiVersion: apps/v1\nkind: Deployment\nspec:\n  template: []\n",
-     [(4, "spec.template must be a mapping, not a list")]),
-    ("apiVersion: batch/v1\nkind: CronJob\nspec:\n  jobTemplate:\n    spec: 3\n",
-     [(5, "spec.jobTemplate.spec must be a mapping, not a number")]),
-    ("apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers: {name: a}\n",
-     [(6, "containers must be a list, not a mapping")]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("apiVersion: v1\nkind: [Pod]\nspec: {}\n", [(2, "kind must be a non-empty string, not a list")]),
+        ("apiVersion: v1\nkind: {a: 1}\n", [(2, "kind must be a non-empty string, not a mapping")]),
+        (
+            "apiVersion: 1\nkind: ''\n",
+            [
+                (1, "apiVersion must be a non-empty string, not a number"),
+                (2, "kind must be a non-empty string, not a string"),
+            ],
+        ),
+        ("apiVersion: v1\nkind: Pod\nmetadata: [a]\n", [(3, "metadata must be a mapping, not a list")]),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  labels: x\n  annotations: [1]\n",
+            [
+                (4, "metadata.labels must be a mapping, not a string"),
+                (5, "metadata.annotations must be a mapping, not a list"),
+            ],
+        ),
+        (
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template: []\n",
+            [(4, "spec.template must be a mapping, not a list")],
+        ),
+        (
+            "apiVersion: batch/v1\nkind: CronJob\nspec:\n  jobTemplate:\n    spec: 3\n",
+            [(5, "spec.jobTemplate.spec must be a mapping, not a number")],
+        ),
+        (
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers: {name: a}\n",
+            [(6, "containers must be a list, not a mapping")],
+        ),
+    ],
+)
 def test_structure_errors(tmp_path, text, expected):
     _, errors = load_text(tmp_path, text)
     assert [(e.line, e.message) for e in errors] == expected
@@ -228,30 +268,44 @@ def test_containers_selections_and_lines():
           ephemeralContainers:
             - name: debug
     """)
+
     def names(which):
         return [(c.name, c.section, c.line) for c in k8s.containers(pod, which)]
-    assert names("all") == [("init", "initContainers", 4), ("sidecar", "initContainers", 5),
-                            ("app", "containers", 8), ("#1", "containers", 9)]
+
+    assert names("all") == [
+        ("init", "initContainers", 4),
+        ("sidecar", "initContainers", 5),
+        ("app", "containers", 8),
+        ("#1", "containers", 9),
+    ]
     assert names("app") == [("app", "containers", 8), ("#1", "containers", 9)]
     assert [n for n, _, _ in names("long-running")] == ["sidecar", "app", "#1"]
     assert [n for n, _, _ in names("every")] == ["init", "sidecar", "app", "#1", "debug"]
     flags = {c.name: (c.is_init, c.is_sidecar, c.is_ephemeral) for c in k8s.containers(pod, "every")}
-    assert flags == {"init": (True, False, False), "sidecar": (True, True, False), "app": (False, False, False),
-                     "#1": (False, False, False), "debug": (False, False, True)}
+    assert flags == {
+        "init": (True, False, False),
+        "sidecar": (True, True, False),
+        "app": (False, False, False),
+        "#1": (False, False, False),
+        "debug": (False, False, True),
+    }
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("kind: Deployment", True),
-    ("kind: DaemonSet", True),
-    ("kind: Job", False),
-    ("kind: CronJob", False),
-    ("kind: Pod", True),
-    ("kind: Pod\nspec: {restartPolicy: Always}", True),
-    ("kind: Pod\nspec: {restartPolicy: Never}", False),
-    ("kind: Pod\nspec: {restartPolicy: OnFailure}", False),
-    ("kind: PodTemplate", False),
-    ("kind: Service", False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("kind: Deployment", True),
+        ("kind: DaemonSet", True),
+        ("kind: Job", False),
+        ("kind: CronJob", False),
+        ("kind: Pod", True),
+        ("kind: Pod\nspec: {restartPolicy: Always}", True),
+        ("kind: Pod\nspec: {restartPolicy: Never}", False),
+        ("kind: Pod\nspec: {restartPolicy: OnFailure}", False),
+        ("kind: PodTemplate", False),
+        ("kind: Service", False),
+    ],
+)
 def test_is_long_running(text, expected):
     assert k8s.is_long_running(obj(text)) is expected
 

@@ -69,14 +69,18 @@ spec:{ns_selector}
 
 
 def test_classic_sections_variables_and_errors_have_lines():
-    text = ("# comment\n@SET OUT=loki\n[INPUT]\n    Name tail\n\n[OUTPUT]\n    Name ${OUT}\n    Host ${LOKI_HOST}\n"
-            "    Lonely\n@FOO bar\n")
+    text = (
+        "# comment\n@SET OUT=loki\n[INPUT]\n    Name tail\n\n[OUTPUT]\n    Name ${OUT}\n    Host ${LOKI_HOST}\n"
+        "    Lonely\n@FOO bar\n"
+    )
     pipe, errors = Pipeline("p", "f.conf", 1), []
     parse_classic(text, "f.conf", 1, pipe, errors)
     assert [(s.name, s.line, s.plugin) for s in pipe.sections] == [("INPUT", 3, "tail"), ("OUTPUT", 6, "loki")]
     assert pipe.sections[1].get("host") == "${LOKI_HOST}"  # unknown variables stay as written
     assert [(e.line, e.message.split(" (")[0]) for _, e in errors] == [
-        (9, "key 'Lonely' has no value"), (10, "unknown directive @FOO")]
+        (9, "key 'Lonely' has no value"),
+        (10, "unknown directive @FOO"),
+    ]
 
 
 def test_entry_outside_a_section_is_an_error():
@@ -86,8 +90,10 @@ def test_entry_outside_a_section_is_an_error():
 
 
 def test_includes_resolve_inside_the_repository_only(tmp_path):
-    result = scan_tree(tmp_path, {
-        "fluent-bit/fluent-bit.conf": """
+    result = scan_tree(
+        tmp_path,
+        {
+            "fluent-bit/fluent-bit.conf": """
             [SERVICE]
                 Flush 1
             @INCLUDE missing.conf
@@ -97,9 +103,11 @@ def test_includes_resolve_inside_the_repository_only(tmp_path):
             [INPUT]
                 Name tail
             """,
-        "fluent-bit/self.conf": "@INCLUDE self.conf\n",
-        "deploy.yaml": DEPLOY,
-    }, ("GC001", "GC504"))
+            "fluent-bit/self.conf": "@INCLUDE self.conf\n",
+            "deploy.yaml": DEPLOY,
+        },
+        ("GC001", "GC504"),
+    )
     got = found(result, tmp_path)
     assert [(p, line, r) for p, line, r, _ in got] == [
         ("fluent-bit/fluent-bit.conf", 1, "GC504"),
@@ -116,33 +124,44 @@ def test_includes_resolve_inside_the_repository_only(tmp_path):
 
 
 def test_glob_include_and_variables_make_one_pipeline(tmp_path):
-    result = scan_tree(tmp_path, {
-        "fluent-bit.conf": """
+    result = scan_tree(
+        tmp_path,
+        {
+            "fluent-bit.conf": """
             @SET OUTPUT_PLUGIN=loki
             [INPUT]
                 Name tail
             @INCLUDE conf.d/*.conf
             """,
-        "conf.d/10-filter.conf": "[FILTER]\n    Name kubernetes\n    Merge_Log On\n",
-        "conf.d/20-output.conf": "[OUTPUT]\n    Name ${OUTPUT_PLUGIN}\n    Match *\n",
-        "deploy.yaml": DEPLOY,
-    }, ("GC001", "GC503", "GC504"))
+            "conf.d/10-filter.conf": "[FILTER]\n    Name kubernetes\n    Merge_Log On\n",
+            "conf.d/20-output.conf": "[OUTPUT]\n    Name ${OUTPUT_PLUGIN}\n    Match *\n",
+            "deploy.yaml": DEPLOY,
+        },
+        ("GC001", "GC503", "GC504"),
+    )
     assert found(result, tmp_path) == []
     assert {o.rule_id for o in result.outcomes if o.status == Status.PASS} >= {"GC503", "GC504"}
 
 
 def test_a_conf_file_that_is_not_fluent_bit_is_not_read_as_one(tmp_path):
-    result = scan_tree(tmp_path, {
-        "nginx/nginx.conf": "events {}\nhttp { server { listen 80; } }\n",
-        "supervisord.conf": "[program:app]\ncommand=/app\n",
-        "fluentd/fluentd.conf": "<source>\n  @type forward\n</source>\n@include loki.conf\n",  # fluentd, not Fluent Bit
-        "deploy.yaml": DEPLOY,
-    }, ("GC001", "GC504"))
+    result = scan_tree(
+        tmp_path,
+        {
+            "nginx/nginx.conf": "events {}\nhttp { server { listen 80; } }\n",
+            "supervisord.conf": "[program:app]\ncommand=/app\n",
+            "fluentd/fluentd.conf": "<source>\n  @type forward\n</source>\n@include loki.conf\n",  # fluentd, not Fluent Bit
+            "deploy.yaml": DEPLOY,
+        },
+        ("GC001", "GC504"),
+    )
     assert [(p, r) for p, _, r, _ in found(result, tmp_path)] == [(".", "GC504")]
 
 
 def test_configmap_parse_errors_are_pinned_inside_the_configmap(tmp_path):
-    result = scan_tree(tmp_path, {"cm.yaml": """
+    result = scan_tree(
+        tmp_path,
+        {
+            "cm.yaml": """
         apiVersion: v1
         kind: ConfigMap
         metadata:
@@ -156,13 +175,18 @@ def test_configmap_parse_errors_are_pinned_inside_the_configmap(tmp_path):
           outputs.conf: |
             [OUTPUT]
                 Name loki
-        """}, ("GC001", "GC504"))
+        """
+        },
+        ("GC001", "GC504"),
+    )
     assert [(p, line, r) for p, line, r, _ in found(result, tmp_path)] == [("cm.yaml", 9, "GC001")]
 
 
 def test_yaml_format_includes_and_chart_values_of_a_subchart(tmp_path):
-    result = scan_tree(tmp_path, {
-        "fluent-bit.yaml": """
+    result = scan_tree(
+        tmp_path,
+        {
+            "fluent-bit.yaml": """
             includes:
               - outputs.yaml
             pipeline:
@@ -170,7 +194,7 @@ def test_yaml_format_includes_and_chart_values_of_a_subchart(tmp_path):
                 - name: tail
                   path: /var/log/containers/*.log
             """,
-        "outputs.yaml": """
+            "outputs.yaml": """
             pipeline:
               outputs:
                 - name: stdout
@@ -178,18 +202,18 @@ def test_yaml_format_includes_and_chart_values_of_a_subchart(tmp_path):
               inputs:
                 - name: dummy
             """,
-        "inputs-only.yaml": """
+            "inputs-only.yaml": """
             includes: [filters.yaml]
             pipeline:
               inputs:
                 - name: tail
             """,
-        "filters.yaml": """
+            "filters.yaml": """
             pipeline:
               filters:
                 - name: kubernetes
             """,
-        "platform/values.yaml": """
+            "platform/values.yaml": """
             fluent-bit:
               config:
                 inputs: |
@@ -200,27 +224,31 @@ def test_yaml_format_includes_and_chart_values_of_a_subchart(tmp_path):
                       Name es
                       Match *
             """,
-        "deploy.yaml": DEPLOY,
-    }, ("GC001", "GC504"))
+            "deploy.yaml": DEPLOY,
+        },
+        ("GC001", "GC504"),
+    )
     got = [(p, line, r) for p, line, r, _ in found(result, tmp_path)]
     # fluent-bit.yaml gets its (stdout) output from outputs.yaml: pinned there, once (an included file is
     # not a pipeline of its own); inputs-only.yaml has no output at all; in the values the [OUTPUT] line is
     # pinned inside the block scalar
-    assert got == [("inputs-only.yaml", 1, "GC504"), ("outputs.yaml", 3, "GC504"),
-                   ("platform/values.yaml", 7, "GC504")]
+    assert got == [("inputs-only.yaml", 1, "GC504"), ("outputs.yaml", 3, "GC504"), ("platform/values.yaml", 7, "GC504")]
 
 
 # ------------------------------------------------------------ alert loading and classification
 
 
-@pytest.mark.parametrize("expr,expected", [
-    ('up{job="a"} == 0', True),
-    ('rate(x_total{code!="200"}[5m])', False),  # != inside a matcher is not a comparison
-    ('sum(rate(x{a=~">1"}[5m]))', False),
-    ('histogram_quantile(0.9, rate(h_bucket[5m])) > bool 0.5', True),
-    ('absent(up{job="a"})', False),
-    ('a / b >= 0.99', True),
-])
+@pytest.mark.parametrize(
+    "expr,expected",
+    [
+        ('up{job="a"} == 0', True),
+        ('rate(x_total{code!="200"}[5m])', False),  # != inside a matcher is not a comparison
+        ('sum(rate(x{a=~">1"}[5m]))', False),
+        ("histogram_quantile(0.9, rate(h_bucket[5m])) > bool 0.5", True),
+        ('absent(up{job="a"})', False),
+        ("a / b >= 0.99", True),
+    ],
+)
 def test_threshold_comparison(expr, expected):
     assert has_comparison(expr) is expected
 
@@ -238,7 +266,9 @@ def test_rule_groups_in_values_and_grafana_provisioning_are_read_with_lines():
 """)[0].data
     rules = rules_of_data(doc, "values.yaml")
     assert [(r.kind, r.name, r.line, r.threshold) for r in rules] == [
-        ("alert", "Down", 6, True), ("record", "r:latency", 8, False)]
+        ("alert", "Down", 6, True),
+        ("record", "r:latency", 8, False),
+    ]
     graf = load_yaml("""apiVersion: 1
 groups:
   - name: g
@@ -271,7 +301,8 @@ def test_dashboard_alert_uses_the_queries_its_conditions_name():
 
 
 def test_default_patterns_and_extra_patterns(tmp_path):
-    files = {"rules.yaml": """
+    files = {
+        "rules.yaml": """
         groups:
           - name: g
             rules:
@@ -281,13 +312,19 @@ def test_default_patterns_and_extra_patterns(tmp_path):
                 expr: histogram_quantile(0.95, sum by (le) (rate(grpc_server_handling_seconds_bucket[5m]))) > 1
               - alert: GrpcErrors
                 expr: sum(rate(grpc_server_handled_total{grpc_code!="OK"}[5m])) > 1
-        """, "deploy.yaml": DEPLOY}
+        """,
+        "deploy.yaml": DEPLOY,
+    }
     got = found(scan_tree(tmp_path, files, ("GC505",)), tmp_path)
     # grpc_server_handling_seconds is a latency histogram the default patterns do not know
     assert [(p, line, r) for p, line, r, _ in got] == [("rules.yaml", 1, "GC505")]
     assert "no threshold alert for latency among 3 alert(s)" in got[0][3]
-    extended = scan_tree(tmp_path, {}, ("GC505",), settings={
-        "extra-alert-signal-patterns": {"latency": [r"grpc_server_handling_seconds_bucket"]}})
+    extended = scan_tree(
+        tmp_path,
+        {},
+        ("GC505",),
+        settings={"extra-alert-signal-patterns": {"latency": [r"grpc_server_handling_seconds_bucket"]}},
+    )
     assert found(extended, tmp_path) == []
 
 
@@ -299,12 +336,22 @@ def test_invalid_signal_pattern_is_a_configuration_error(tmp_path, run_cli):
 
 
 def test_dashboard_in_a_configmap_counts(tmp_path):
-    dash = {"title": "cart", "panels": [{"title": "Availability", "targets": [{"refId": "A", "expr": "up"}],
-                                         "alert": {"name": "Down", "conditions": [
-                                             {"evaluator": {"type": "lt", "params": [1]},
-                                              "query": {"params": ["A"]}}]}}]}
-    cm = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dash\ndata:\n  cart.json: |\n"
-          + "".join("    " + line + "\n" for line in json.dumps(dash, indent=1).splitlines()))
+    dash = {
+        "title": "cart",
+        "panels": [
+            {
+                "title": "Availability",
+                "targets": [{"refId": "A", "expr": "up"}],
+                "alert": {
+                    "name": "Down",
+                    "conditions": [{"evaluator": {"type": "lt", "params": [1]}, "query": {"params": ["A"]}}],
+                },
+            }
+        ],
+    }
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dash\ndata:\n  cart.json: |\n" + "".join(
+        "    " + line + "\n" for line in json.dumps(dash, indent=1).splitlines()
+    )
     got = found(scan_tree(tmp_path, {"dash.yaml": cm, "deploy.yaml": DEPLOY}, ("GC505",)), tmp_path)
     assert [(p, line, r) for p, line, r, _ in got] == [("dash.yaml", 1, "GC505")]
     assert "no threshold alert for latency / errors among 1 alert(s)" in got[0][3]
@@ -314,15 +361,21 @@ def test_dashboard_in_a_configmap_counts(tmp_path):
 # ------------------------------------------------------------ GC501 cross-object
 
 
-@pytest.mark.parametrize("ns_selector,passes", [
-    ("", False),  # a ServiceMonitor selects Services of its own namespace only
-    ("\n  namespaceSelector: {any: true}", True),
-    ("\n  namespaceSelector: {matchNames: [shop]}", True),
-    ("\n  namespaceSelector: {matchNames: [other]}", False),
-])
+@pytest.mark.parametrize(
+    "ns_selector,passes",
+    [
+        ("", False),  # a ServiceMonitor selects Services of its own namespace only
+        ("\n  namespaceSelector: {any: true}", True),
+        ("\n  namespaceSelector: {matchNames: [shop]}", True),
+        ("\n  namespaceSelector: {matchNames: [other]}", False),
+    ],
+)
 def test_servicemonitor_namespace_selector(tmp_path, ns_selector, passes):
-    result = scan_tree(tmp_path, {"app/deploy.yaml": DEPLOY, "app/svc.yaml": SERVICE,
-                                  "monitoring/sm.yaml": monitor("monitoring", ns_selector)}, ("GC501",))
+    result = scan_tree(
+        tmp_path,
+        {"app/deploy.yaml": DEPLOY, "app/svc.yaml": SERVICE, "monitoring/sm.yaml": monitor("monitoring", ns_selector)},
+        ("GC501",),
+    )
     got = found(result, tmp_path)
     if passes:
         assert got == []
@@ -333,16 +386,18 @@ def test_servicemonitor_namespace_selector(tmp_path, ns_selector, passes):
 
 def test_servicemonitor_port_that_the_service_lacks(tmp_path):
     sm = monitor("shop").replace("port: http-metrics", "port: metrics")
-    got = found(scan_tree(tmp_path, {"deploy.yaml": DEPLOY, "svc.yaml": SERVICE, "sm.yaml": sm}, ("GC501",)),
-                tmp_path)
+    got = found(scan_tree(tmp_path, {"deploy.yaml": DEPLOY, "svc.yaml": SERVICE, "sm.yaml": sm}, ("GC501",)), tmp_path)
     assert [(p, line) for p, line, _, _ in got] == [("deploy.yaml", 17)]
     assert "names port 'metrics', which Service 'cart' does not have" in got[0][3]
 
 
 def test_owned_replicaset_is_judged_on_its_deployment(tmp_path):
     rs = DEPLOY.replace("kind: Deployment", "kind: ReplicaSet").replace(
-        "  namespace: shop\n", "  namespace: shop\n  ownerReferences:\n    - {kind: Deployment, name: cart, "
-        "controller: true, apiVersion: apps/v1, uid: x}\n", 1)
+        "  namespace: shop\n",
+        "  namespace: shop\n  ownerReferences:\n    - {kind: Deployment, name: cart, "
+        "controller: true, apiVersion: apps/v1, uid: x}\n",
+        1,
+    )
     result = scan_tree(tmp_path, {"rs.yaml": rs}, ("GC501",))
     assert [o.status for o in result.outcomes] == [Status.NOT_APPLICABLE]
 
@@ -417,8 +472,10 @@ def test_cluster_objects_are_judged_without_a_repository():
 
 
 def test_configmap_glob_include_skips_the_including_key_and_aggregators_are_not_judged_for_json(tmp_path):
-    result = scan_tree(tmp_path, {
-        "agent.yaml": """
+    result = scan_tree(
+        tmp_path,
+        {
+            "agent.yaml": """
             apiVersion: v1
             kind: ConfigMap
             metadata: {name: agent}
@@ -436,7 +493,7 @@ def test_configmap_glob_include_skips_the_including_key_and_aggregators_are_not_
                     Name forward
                     Host aggregator
             """,
-        "aggregator.yaml": """
+            "aggregator.yaml": """
             apiVersion: v1
             kind: ConfigMap
             metadata: {name: aggregator}
@@ -447,13 +504,24 @@ def test_configmap_glob_include_skips_the_including_key_and_aggregators_are_not_
                 [OUTPUT]
                     Name loki
             """,
-    }, ("GC001", "GC503", "GC504"))
+        },
+        ("GC001", "GC503", "GC504"),
+    )
     assert found(result, tmp_path) == []
-    passed = sorted((o.rule_id, o.target.ref.name) for o in result.outcomes
-                    if o.status == Status.PASS and o.rule_id != "GC001")
+    passed = sorted(
+        (o.rule_id, o.target.ref.name) for o in result.outcomes if o.status == Status.PASS and o.rule_id != "GC001"
+    )
     # the repository passes too: its pipelines are judged on their ConfigMaps
-    assert passed == sorted([("GC503", "agent"), ("GC503", "aggregator"), ("GC504", "agent"), ("GC504", "aggregator"),
-                             ("GC503", tmp_path.name), ("GC504", tmp_path.name)])
+    assert passed == sorted(
+        [
+            ("GC503", "agent"),
+            ("GC503", "aggregator"),
+            ("GC504", "agent"),
+            ("GC504", "aggregator"),
+            ("GC503", tmp_path.name),
+            ("GC504", tmp_path.name),
+        ]
+    )
 
 
 def test_latency_rule_refers_through_single_quoted_and_regex_matchers(tmp_path):
@@ -481,21 +549,32 @@ NE_CHART = SHARED / "corpus" / "dev" / "prometheus-community__helm-charts" / "ch
 def _render(chart, out_dir, *args: str) -> None:
     import subprocess
 
-    proc = subprocess.run([str(HELM), "template", "rel", str(chart), *args], capture_output=True, text=True,
-                          timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(out_dir),
-                                            "HELM_CACHE_HOME": str(out_dir / ".c"),
-                                            "HELM_CONFIG_HOME": str(out_dir / ".h")})
+    proc = subprocess.run(
+        [str(HELM), "template", "rel", str(chart), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(out_dir),
+            "HELM_CACHE_HOME": str(out_dir / ".c"),
+            "HELM_CONFIG_HOME": str(out_dir / ".h"),
+        },
+    )
     assert proc.returncode == 0, proc.stderr
     (out_dir / "rendered.yaml").write_text(proc.stdout, encoding="utf-8")
 
 
 @pytest.mark.skipif(not HELM.is_file() or not NE_CHART.is_dir(), reason="helm or the shared corpus not present")
-@pytest.mark.parametrize("args,passes", [
-    ((), True),  # the Service's prometheus.io/scrape annotation, every Service port
-    (("--set", "prometheus.monitor.enabled=true", "--set-json", "service.annotations=null"), True),  # named port
-    (("--set", "prometheus.podMonitor.enabled=true", "--set-json", "service.annotations=null"), True),
-    (("--set-json", "service.annotations=null"), False),
-])
+@pytest.mark.parametrize(
+    "args,passes",
+    [
+        ((), True),  # the Service's prometheus.io/scrape annotation, every Service port
+        (("--set", "prometheus.monitor.enabled=true", "--set-json", "service.annotations=null"), True),  # named port
+        (("--set", "prometheus.podMonitor.enabled=true", "--set-json", "service.annotations=null"), True),
+        (("--set-json", "service.annotations=null"), False),
+    ],
+)
 def test_rendered_node_exporter_chart(tmp_path, args, passes):
     _render(NE_CHART, tmp_path, *args)
     result = scan_tree(tmp_path, {}, ("GC501",))
@@ -513,15 +592,22 @@ def test_compliant_example_chart_renders_compliant(tmp_path):
     result = scan_tree(tmp_path / "svc", {}, ("GC501", "GC503", "GC504", "GC505", "GC903", "GC904"))
     assert found(result, tmp_path / "svc") == []
     passed = {(o.rule_id, o.target.ref.kind) for o in result.outcomes if o.status == Status.PASS}
-    assert {("GC501", "Deployment"), ("GC903", "Deployment"), ("GC904", "Deployment"), ("GC505", "Repository"),
-            ("GC503", "Repository"), ("GC504", "Repository")} <= passed
+    assert {
+        ("GC501", "Deployment"),
+        ("GC903", "Deployment"),
+        ("GC904", "Deployment"),
+        ("GC505", "Repository"),
+        ("GC503", "Repository"),
+        ("GC504", "Repository"),
+    } <= passed
 
 
 def test_a_repository_that_deploys_nothing_is_not_applicable(tmp_path):
     result = scan_tree(tmp_path, {"Dockerfile": "FROM alpine:3.20\n"}, ("GC503", "GC504", "GC505", "GC904"))
     assert found(result, tmp_path) == []
     assert sorted((o.rule_id, o.status) for o in result.outcomes) == [
-        (r, Status.NOT_APPLICABLE) for r in ("GC503", "GC504", "GC505", "GC904")]
+        (r, Status.NOT_APPLICABLE) for r in ("GC503", "GC504", "GC505", "GC904")
+    ]
     assert all("nothing in this directory is deployed" in o.reason for o in result.outcomes)
 
 
@@ -533,13 +619,17 @@ def test_a_fluent_bit_file_named_on_the_command_line_is_checked_for_syntax(tmp_p
 
 
 def test_chart_values_are_not_judged_again_when_the_chart_was_rendered(tmp_path):
-    from guidecheck.config import Config
-    from guidecheck.loaders import load
     from guidecheck import engine
     from guidecheck.catalog import load_rules
+    from guidecheck.config import Config
+    from guidecheck.loaders import load
+
     from obs_support import write_tree
 
-    write_tree(tmp_path, {"logging/values.yaml": """
+    write_tree(
+        tmp_path,
+        {
+            "logging/values.yaml": """
         config:
           outputs: |
             [OUTPUT]
@@ -547,7 +637,10 @@ def test_chart_values_are_not_judged_again_when_the_chart_was_rendered(tmp_path)
           inputs: |
             [INPUT]
                 Name tail
-        """, "deploy.yaml": DEPLOY})
+        """,
+            "deploy.yaml": DEPLOY,
+        },
+    )
     config = Config(select=("GC504",))
     loaded = load([str(tmp_path)], config)
     before = engine.run(load_rules(), loaded.targets, config)
@@ -565,8 +658,13 @@ def test_chart_values_are_not_judged_again_when_the_chart_was_rendered(tmp_path)
                 Name es
         """)[0]
     rendered.path = str(tmp_path / "logging/templates/configmap.yaml")
-    rendered.origin = {"source": "helm", "repo": str(tmp_path) + "/", "chart": str(tmp_path / "logging"),
-                       "profile": "default"}
+    rendered.origin = {
+        "source": "helm",
+        "repo": str(tmp_path) + "/",
+        "chart": str(tmp_path / "logging"),
+        "profile": "default",
+    }
     after = engine.run(load_rules(), loaded.targets + [rendered], config)
     assert [(f.path.endswith("templates/configmap.yaml"), str(f.object)) for f in after.findings] == [
-        (True, "ConfigMap/fluent-bit")]
+        (True, "ConfigMap/fluent-bit")
+    ]

@@ -56,7 +56,7 @@ def found(result, rule: str = "GC902", root: Path | None = None) -> list[tuple[s
             continue
         path = f.path
         if root is not None and path.startswith(str(root) + "/"):
-            path = path[len(str(root)) + 1:]
+            path = path[len(str(root)) + 1 :]
         out.append((path, f.line, f.message))
     return sorted(out)
 
@@ -82,7 +82,7 @@ paths:
 class _Counter(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         type(self).hits.append(self.path)
         body = b'{"type": "string"}'
         self.send_response(200)
@@ -120,9 +120,15 @@ def test_server_fixture_really_counts(canary_server):
 
 def test_remote_ref_is_never_fetched(tmp_path, canary_server, run_cli):
     url, hits = canary_server
-    write(tmp_path, {"openapi.yaml": SPEC_HEAD.replace("REF", url + "/canary.json"),
-                     "v2.yaml": SPEC_HEAD.replace("REF", url.replace("http", "https") + "/c.json#/x")
-                     .replace("openapi: 3.0.3", "openapi: 3.1.0")})
+    write(
+        tmp_path,
+        {
+            "openapi.yaml": SPEC_HEAD.replace("REF", url + "/canary.json"),
+            "v2.yaml": SPEC_HEAD.replace("REF", url.replace("http", "https") + "/c.json#/x").replace(
+                "openapi: 3.0.3", "openapi: 3.1.0"
+            ),
+        },
+    )
     proc = run_cli("scan", str(tmp_path), "--select", "GC902", "--isolated", timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert "external $ref not followed" in proc.stdout
@@ -138,12 +144,15 @@ def test_file_url_absolute_and_escaping_refs_are_never_read(tmp_path, run_cli):
     fifo = outside / "pipe.yaml"
     os.mkfifo(fifo)  # opening it for reading would block forever: a read would hang the scan
     repo = tmp_path / "repo"
-    write(repo, {
-        "api/a.yaml": SPEC_HEAD.replace("REF", f"file://{secret}"),
-        "api/b.yaml": SPEC_HEAD.replace("REF", str(fifo)),
-        "api/c.yaml": SPEC_HEAD.replace("REF", "../../outside/pipe.yaml"),
-        "api/d.yaml": SPEC_HEAD.replace("REF", "../../outside/token.json#/canary"),
-    })
+    write(
+        repo,
+        {
+            "api/a.yaml": SPEC_HEAD.replace("REF", f"file://{secret}"),
+            "api/b.yaml": SPEC_HEAD.replace("REF", str(fifo)),
+            "api/c.yaml": SPEC_HEAD.replace("REF", "../../outside/pipe.yaml"),
+            "api/d.yaml": SPEC_HEAD.replace("REF", "../../outside/token.json#/canary"),
+        },
+    )
     proc = run_cli("scan", str(repo), "--select", "GC902", "--isolated", timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "SECRET-CANARY" not in proc.stdout + proc.stderr
@@ -176,7 +185,10 @@ def test_handlers_refuse_every_scheme_and_unresolved_files(tmp_path):
 
 
 def test_mutual_recursion_is_legal_and_self_reference_is_reported(tmp_path):
-    write(tmp_path, {"circ.yaml": """\
+    write(
+        tmp_path,
+        {
+            "circ.yaml": """\
         openapi: 3.0.3
         info: {title: circ, version: "1"}
         paths:
@@ -201,7 +213,9 @@ def test_mutual_recursion_is_legal_and_self_reference_is_reported(tmp_path):
             Self: {$ref: "#/components/schemas/Self"}
             X: {$ref: "#/components/schemas/Y"}
             Y: {$ref: "#/components/schemas/X"}
-        """})
+        """
+        },
+    )
     _, result = scan([tmp_path])
     got = found(result, root=tmp_path)
     circular = [(p, line) for p, line, m in got if "circular $ref" in m and "validation skipped" not in m]
@@ -211,7 +225,10 @@ def test_mutual_recursion_is_legal_and_self_reference_is_reported(tmp_path):
 
 
 def test_mutual_recursion_alone_validates(tmp_path):
-    write(tmp_path, {"ok.yaml": """\
+    write(
+        tmp_path,
+        {
+            "ok.yaml": """\
         openapi: 3.1.0
         info: {title: tree, version: "1"}
         paths: {}
@@ -226,7 +243,9 @@ def test_mutual_recursion_alone_validates(tmp_path):
               type: object
               properties:
                 node: {$ref: "#/components/schemas/Node"}
-        """})
+        """
+        },
+    )
     _, result = scan([tmp_path])
     assert found(result) == []
     assert [o.status for o in result.outcomes if o.rule_id == "GC902"] == [Status.PASS]
@@ -239,8 +258,10 @@ def test_multi_file_refs_are_parsed_once_and_errors_pinned(tmp_path, monkeypatch
     import guidecheck.loaders as loaders_mod
     import guidecheck.parsers.yaml as ys
 
-    write(tmp_path, {
-        "spec/openapi.yaml": """\
+    write(
+        tmp_path,
+        {
+            "spec/openapi.yaml": """\
             openapi: 3.0.3
             info: {title: pets, version: "1"}
             paths:
@@ -255,11 +276,12 @@ def test_multi_file_refs_are_parsed_once_and_errors_pinned(tmp_path, monkeypatch
                         application/json:
                           schema: {$ref: "schemas/pets.yaml"}
             """,
-        "spec/schemas/pets.yaml": "type: array\nitems: {$ref: 'pet.yaml'}\n",
-        "spec/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, default: 3}\n",
-        "common/params.yaml": "Limit:\n  name: limit\n  in: query\n  schema: {type: integer, default: x}\n",
-        "common/missing.yaml": "Ref:\n  $ref: './nowhere.yaml'\n",
-    })
+            "spec/schemas/pets.yaml": "type: array\nitems: {$ref: 'pet.yaml'}\n",
+            "spec/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, default: 3}\n",
+            "common/params.yaml": "Limit:\n  name: limit\n  in: query\n  schema: {type: integer, default: x}\n",
+            "common/missing.yaml": "Ref:\n  $ref: './nowhere.yaml'\n",
+        },
+    )
     calls: list[int] = []
     real = ys.load_yaml
 
@@ -278,10 +300,13 @@ def test_multi_file_refs_are_parsed_once_and_errors_pinned(tmp_path, monkeypatch
 
 
 def test_ref_to_missing_file_and_pointer(tmp_path):
-    write(tmp_path, {
-        "openapi.yaml": SPEC_HEAD.replace("REF", "schemas/nope.yaml"),
-        "b/openapi.yaml": SPEC_HEAD.replace("REF", "#/components/schemas/Missing"),
-    })
+    write(
+        tmp_path,
+        {
+            "openapi.yaml": SPEC_HEAD.replace("REF", "schemas/nope.yaml"),
+            "b/openapi.yaml": SPEC_HEAD.replace("REF", "#/components/schemas/Missing"),
+        },
+    )
     _, result = scan([tmp_path])
     msgs = {(p, line): m for p, line, m in found(result, root=tmp_path)}
     assert "$ref target file schemas/nope.yaml not found" in msgs[("openapi.yaml", 11)]
@@ -292,16 +317,19 @@ def test_ref_to_missing_file_and_pointer(tmp_path):
 
 
 def test_discovery_versions_and_non_specs(tmp_path):
-    write(tmp_path, {
-        "a.json": '{"swagger": "2.0", "info": {"title": "a", "version": "1"}, "paths": {}}',
-        "b.yaml": "openapi: 4.0.0\ninfo: {title: b, version: '1'}\npaths: {}\n",
-        "c.yaml": "# tool settings, not a spec\nopenapi:\n  generator: typescript\n",
-        "d.yaml": "paths: {}\ninfo: {title: d}\n",
-        "e.yaml": "openapi: 3.2.0\ninfo: {title: e, version: '1'}\npaths: {}\n",
-        "deploy.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {openapi: '3.0.0'}\n",
-    })
+    write(
+        tmp_path,
+        {
+            "a.json": '{"swagger": "2.0", "info": {"title": "a", "version": "1"}, "paths": {}}',
+            "b.yaml": "openapi: 4.0.0\ninfo: {title: b, version: '1'}\npaths: {}\n",
+            "c.yaml": "# tool settings, not a spec\nopenapi:\n  generator: typescript\n",
+            "d.yaml": "paths: {}\ninfo: {title: d}\n",
+            "e.yaml": "openapi: 3.2.0\ninfo: {title: e, version: '1'}\npaths: {}\n",
+            "deploy.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {openapi: '3.0.0'}\n",
+        },
+    )
     loaded, result = scan([tmp_path])
-    specs = sorted(t.path[len(str(tmp_path)) + 1:] for t in loaded.targets if t.kind == "openapi")
+    specs = sorted(t.path[len(str(tmp_path)) + 1 :] for t in loaded.targets if t.kind == "openapi")
     assert specs == ["a.json", "b.yaml", "e.yaml"]
     got = found(result, root=tmp_path)
     assert [(p, line) for p, line, _ in got] == [("b.yaml", 1)]
@@ -309,7 +337,10 @@ def test_discovery_versions_and_non_specs(tmp_path):
 
 
 def test_error_line_of_keyword_phase_error(tmp_path):
-    write(tmp_path, {"openapi.yaml": """\
+    write(
+        tmp_path,
+        {
+            "openapi.yaml": """\
         openapi: 3.0.3
         info: {title: t, version: "1"}
         paths:
@@ -317,7 +348,9 @@ def test_error_line_of_keyword_phase_error(tmp_path):
             get:
               responses:
                 "200": {description: ok}
-        """})
+        """
+        },
+    )
     _, result = scan([tmp_path])
     got = found(result, root=tmp_path)
     assert len(got) == 1 and "petId" in got[0][2]
@@ -361,14 +394,19 @@ CORPUS_INVALID = {
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 def test_corpus_verdicts():
-    dirs = [CORPUS / d for d in ("OAI__OpenAPI-Specification", "python-openapi__openapi-spec-validator",
-                                 "twilio__twilio-oai")]
+    dirs = [
+        CORPUS / d
+        for d in ("OAI__OpenAPI-Specification", "python-openapi__openapi-spec-validator", "twilio__twilio-oai")
+    ]
     t0 = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
     loaded, result = scan(dirs)
     elapsed = time.process_time() - t0
-    verdicts = {o.target.path.split("/dev/", 1)[-1].split("corpus/dev/")[-1]: o.status
-                for o in result.outcomes if o.rule_id == "GC902"}
-    verdicts = {k[k.index(d.name):]: v for k, v in verdicts.items() for d in dirs if d.name in k}
+    verdicts = {
+        o.target.path.split("/dev/", 1)[-1].split("corpus/dev/")[-1]: o.status
+        for o in result.outcomes
+        if o.rule_id == "GC902"
+    }
+    verdicts = {k[k.index(d.name) :]: v for k, v in verdicts.items() for d in dirs if d.name in k}
     assert len(verdicts) == 22
     invalid = {k for k, v in verdicts.items() if v == Status.FAIL}
     assert invalid == CORPUS_INVALID
@@ -410,8 +448,10 @@ def test_odd_documents_never_crash(tmp_path, text):
 
 
 def test_absolute_ref_to_an_id_in_the_tree_is_resolved_locally(tmp_path):
-    write(tmp_path, {
-        "openapi.yaml": """\
+    write(
+        tmp_path,
+        {
+            "openapi.yaml": """\
             openapi: 3.1.0
             info: {title: ids, version: "1"}
             paths:
@@ -424,19 +464,26 @@ def test_absolute_ref_to_an_id_in_the_tree_is_resolved_locally(tmp_path):
                         application/json:
                           schema: {$ref: "https://schemas.example.com/pet"}
             """,
-        "schemas/pet.yaml": """\
+            "schemas/pet.yaml": """\
             $id: https://schemas.example.com/pet
             type: object
             properties:
               name: {type: string}
             """,
-    })
+        },
+    )
     # the schema file is not referenced by path: its $id is only known once it is loaded
     loaded, result = scan([tmp_path])
     spec = next(t.data for t in loaded.targets if t.kind == "openapi")
     assert [p.kind for p in spec.problems] == ["external"]  # not in the tree by path: never fetched
-    write(tmp_path, {"openapi.yaml": (tmp_path / "openapi.yaml").read_text().replace(
-        "paths:", "components:\n  schemas:\n    Pet: {$ref: 'schemas/pet.yaml'}\npaths:")})
+    write(
+        tmp_path,
+        {
+            "openapi.yaml": (tmp_path / "openapi.yaml")
+            .read_text()
+            .replace("paths:", "components:\n  schemas:\n    Pet: {$ref: 'schemas/pet.yaml'}\npaths:")
+        },
+    )
     loaded, result = scan([tmp_path])
     spec = next(t.data for t in loaded.targets if t.kind == "openapi")
     # now the file is part of the document: its $id is honoured, though the reference comes first in the document
@@ -445,7 +492,10 @@ def test_absolute_ref_to_an_id_in_the_tree_is_resolved_locally(tmp_path):
 
 
 def test_gc603_object_and_string_edges(tmp_path):
-    write(tmp_path, {"openapi.yaml": """\
+    write(
+        tmp_path,
+        {
+            "openapi.yaml": """\
         openapi: 3.1.0
         info: {title: edges, version: "1"}
         paths:
@@ -472,15 +522,20 @@ def test_gc603_object_and_string_edges(tmp_path):
                   content:
                     application/json:
                       schema: {type: object, properties: {free: {type: string}}}
-        """})
+        """
+        },
+    )
     _, result = scan([tmp_path], rules=("GC603",))
     got = [(line, m.split(":")[0], m) for _, line, m in found(result, "GC603", tmp_path)]
     assert [(line, kind) for line, kind, _ in got] == [
         (14, "open object"),  # a map without maxProperties
         (15, "unbounded string"),  # a nullable string is still a string
         (19, "unbounded string"),  # the second oneOf alternative
-        (20, "property 'any' of request body of POST /v1/things (application/json) has an empty schema (any value "
-             "is accepted)"),
+        (
+            20,
+            "property 'any' of request body of POST /v1/things (application/json) has an empty schema (any value "
+            "is accepted)",
+        ),
     ]
     assert "a map whose additionalProperties is a schema" in got[0][2]
 
@@ -490,8 +545,10 @@ def test_ref_targets_outside_the_walk_are_read_once_through_the_safe_reader(tmp_
     outside.mkdir()
     os.mkfifo(outside / "pipe.yaml")  # reading it would hang the scan
     repo = tmp_path / "repo"
-    write(repo, {
-        "api/openapi.yaml": """\
+    write(
+        repo,
+        {
+            "api/openapi.yaml": """\
             openapi: 3.0.3
             info: {title: t, version: "1"}
             paths:
@@ -508,9 +565,10 @@ def test_ref_targets_outside_the_walk_are_read_once_through_the_safe_reader(tmp_
                   responses:
                     "200": {description: ok, content: {application/json: {schema: {$ref: ../vendor/schemas/broken.yaml}}}}
             """,
-        "vendor/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, maxLength: 9}\n",
-        "vendor/schemas/broken.yaml": "type: object\nproperties: {a: [\n",
-    })
+            "vendor/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, maxLength: 9}\n",
+            "vendor/schemas/broken.yaml": "type: object\nproperties: {a: [\n",
+        },
+    )
     os.symlink(outside, repo / "linked")  # a directory symlink inside the tree, pointing out of it
     proc = run_cli("scan", str(repo), "--select", "GC902,GC001", "--isolated", timeout=120)
     out = proc.stdout
@@ -523,11 +581,14 @@ def test_ref_targets_outside_the_walk_are_read_once_through_the_safe_reader(tmp_
 
 
 def test_pre_commit_mode_reads_referenced_files_once(tmp_path, run_cli):
-    write(tmp_path, {
-        "api/openapi.yaml": SPEC_HEAD.replace("REF", "schemas/pet.yaml"),
-        "api/other.yaml": SPEC_HEAD.replace("REF", "schemas/pet.yaml#/properties/name"),
-        "api/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, default: 3}\n",
-    })
+    write(
+        tmp_path,
+        {
+            "api/openapi.yaml": SPEC_HEAD.replace("REF", "schemas/pet.yaml"),
+            "api/other.yaml": SPEC_HEAD.replace("REF", "schemas/pet.yaml#/properties/name"),
+            "api/schemas/pet.yaml": "type: object\nproperties:\n  name: {type: string, default: 3}\n",
+        },
+    )
     # pre-commit passes only the changed files: the schema file is not among them
     proc = run_cli("scan", "api/openapi.yaml", "api/other.yaml", "--select", "GC902", "--isolated", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr

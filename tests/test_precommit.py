@@ -34,23 +34,32 @@ pytestmark = [
 def _env(pre_commit_home: Path) -> dict[str, str]:
     """A clean git and pre-commit environment: no user or system git config, no inherited GIT_* variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
-    env.update({
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "guidecheck test",
-        "GIT_AUTHOR_EMAIL": "test@guidecheck.invalid",
-        "GIT_COMMITTER_NAME": "guidecheck test",
-        "GIT_COMMITTER_EMAIL": "test@guidecheck.invalid",
-        "PRE_COMMIT_HOME": str(pre_commit_home),
-        "PRE_COMMIT_COLOR": "never",
-        "NO_COLOR": "1",
-    })
+    env.update(
+        {
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "guidecheck test",
+            "GIT_AUTHOR_EMAIL": "test@guidecheck.invalid",
+            "GIT_COMMITTER_NAME": "guidecheck test",
+            "GIT_COMMITTER_EMAIL": "test@guidecheck.invalid",
+            "PRE_COMMIT_HOME": str(pre_commit_home),
+            "PRE_COMMIT_COLOR": "never",
+            "NO_COLOR": "1",
+        }
+    )
     return env
 
 
 def _run(args, cwd, env, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, errors="backslashreplace")
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        errors="backslashreplace",
+    )
 
 
 def _git(cwd, env, *args) -> str:
@@ -113,7 +122,7 @@ COMPLIANT = """\
                 httpGet: {path: /ready, port: http}
     """
 
-DOCKERFILE_BAD = "FROM python:latest\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\n"
+DOCKERFILE_BAD = 'FROM python:latest\nCOPY . /app\nCMD ["python", "/app/main.py"]\n'
 DOCKERFILE_GOOD = textwrap.dedent("""\
     FROM alpine:3.20
     ARG VERSION=0.0.0
@@ -135,13 +144,17 @@ def new_project(project: Path, hook_repo) -> tuple[Path, dict]:
     repo, rev, env = hook_repo
     project.mkdir()
     _git(project, env, "init", "-q")
-    write(project, ".pre-commit-config.yaml", f"""\
+    write(
+        project,
+        ".pre-commit-config.yaml",
+        f"""\
         repos:
           - repo: {repo}
             rev: {rev}
             hooks:
               - id: guidecheck
-        """)
+        """,
+    )
     return project, env
 
 
@@ -174,7 +187,10 @@ def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_re
     (project / "Dockerfile").write_text(DOCKERFILE_GOOD, encoding="utf-8")
     write(project, "chart/Chart.yaml", "apiVersion: v2\nname: cart\nversion: 1.4.2\n")
     write(project, "chart/templates/_helpers.tpl", '{{- define "cart.fullname" -}}{{ .Chart.Name }}{{- end }}\n')
-    write(project, "chart/templates/deployment.yaml", """\
+    write(
+        project,
+        "chart/templates/deployment.yaml",
+        """\
         apiVersion: apps/v1
         kind: Deployment
         metadata:
@@ -182,7 +198,8 @@ def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_re
         {{- if .Values.podAnnotations }}
           annotations: {{ toYaml .Values.podAnnotations | nindent 4 }}
         {{- end }}
-        """)
+        """,
+    )
     _git(project, env, "add", "-A")
     proc = _run(["git", "commit", "-m", "cart service"], project, env)
     out = proc.stdout + proc.stderr
@@ -192,11 +209,14 @@ def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_re
 
     # a reasoned suppression comment lets an exception through
     text = (project / "k8s/deployment.yaml").read_text(encoding="utf-8")
-    text += textwrap.indent(textwrap.dedent("""\
+    text += textwrap.indent(
+        textwrap.dedent("""\
         # guidecheck: ignore=GC403,GC405,GC406 reason="log shipper sidecar, sized and probed by the platform"
         - name: shipper
           image: registry.example.com/platform/shipper:2.1.0-9ac0e11
-        """), " " * 8)
+        """),
+        " " * 8,
+    )
     (project / "k8s/deployment.yaml").write_text(text, encoding="utf-8")
     _git(project, env, "add", "-A")
     proc = _run(["git", "commit", "-m", "add the log shipper"], project, env)
@@ -225,6 +245,7 @@ def test_precommit_hook_honours_excludes_and_reports_parse_errors(hook_repo, tmp
 
 # ------------------------------------------------------------ fast checks of the hook definition
 
+
 def _hook() -> dict:
     from guidecheck.parsers.yaml import load_yaml
 
@@ -242,11 +263,23 @@ def test_hook_definition():
     assert "args" not in hook  # defaults: fix hints and the summary are shown
 
 
-@pytest.mark.parametrize("name", [
-    "Dockerfile", "svc/Dockerfile", "Dockerfile.dev", "docker/Dockerfile-windows", "Containerfile",
-    "build/api.Dockerfile", "tools/dev.dockerfile", "dockerfile", "k8s/deployment.yaml", "chart/values.yml",
-    "dashboards/latency.json", ".guidecheck.yaml",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Dockerfile",
+        "svc/Dockerfile",
+        "Dockerfile.dev",
+        "docker/Dockerfile-windows",
+        "Containerfile",
+        "build/api.Dockerfile",
+        "tools/dev.dockerfile",
+        "dockerfile",
+        "k8s/deployment.yaml",
+        "chart/values.yml",
+        "dashboards/latency.json",
+        ".guidecheck.yaml",
+    ],
+)
 def test_hook_passes_every_file_guidecheck_reads(name):
     import re
 
@@ -272,12 +305,21 @@ def test_named_files_honour_exclude_and_skip_chart_templates(tmp_path, run_cli):
     write(tmp_path, "chart/templates/deployment.yaml", "{{- if .Values.enabled }}\nkind: Deployment\n{{- end }}\n")
     write(tmp_path, "k8s/app.yaml", NON_COMPLIANT)
     write(tmp_path, "README.md", "# cart\n")
-    proc = run_cli("scan", "-q", "legacy/old.yaml", "k8s/app.generated.yaml", "chart/templates/deployment.yaml",
-                   "k8s/app.yaml", "README.md", cwd=tmp_path)
+    proc = run_cli(
+        "scan",
+        "-q",
+        "legacy/old.yaml",
+        "k8s/app.generated.yaml",
+        "chart/templates/deployment.yaml",
+        "k8s/app.yaml",
+        "README.md",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stdout.splitlines() == [
         "k8s/app.yaml:9:11: error GC403 container 'cart' has no resources.limits.cpu and resources.limits.memory "
-        "[Deployment/cart container cart, guideline 4.b]"]
+        "[Deployment/cart container cart, guideline 4.b]"
+    ]
     # from a subdirectory, patterns stay relative to the configuration file's directory
     proc = run_cli("scan", "-q", "old.yaml", cwd=tmp_path / "legacy")
     assert proc.returncode == 0 and proc.stdout == "", proc.stdout
@@ -294,11 +336,14 @@ def test_repository_scope_rules_run_on_directories_not_on_named_files(tmp_path, 
     (tmp_path / "deploy.yaml").write_text(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
         "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
-        "    spec:\n      containers:\n      - {name: web, image: 'web:1.0.0-abcdef1'}\n")
-    hpa = ("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n"
-           "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
-           "  minReplicas: 2\n  maxReplicas: 5\n  metrics:\n  - type: Resource\n"
-           "    resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}\n")
+        "    spec:\n      containers:\n      - {name: web, image: 'web:1.0.0-abcdef1'}\n"
+    )
+    hpa = (
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n"
+        "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+        "  minReplicas: 2\n  maxReplicas: 5\n  metrics:\n  - type: Resource\n"
+        "    resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}\n"
+    )
 
     def gc903(*paths):
         out = run_cli("scan", "--isolated", "--select", "GC903", "--format", "json", *paths, cwd=tmp_path)

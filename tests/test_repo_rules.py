@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from guidecheck.checks import Context, NotApplicable
 from guidecheck import globs
-from guidecheck.checks import repo
+from guidecheck.checks import Context, NotApplicable, repo
 from guidecheck.config import DEFAULT_SETTINGS
 from guidecheck.loaders import ChartInfo, RepoInfo, find_charts
 from guidecheck.loaders.fs import walk
@@ -31,15 +30,22 @@ def repo_target(inventory, dockerfiles=None, charts=(), path=".") -> Target:
         from guidecheck.loaders.fs import is_dockerfile_name
 
         dockerfiles = [p for p in inventory if isinstance(p, str) and is_dockerfile_name(p.rsplit("/", 1)[-1])]
-    info = RepoInfo(root="/nowhere", name="svc", inventory=list(inventory), dockerfiles=list(dockerfiles),
-                    charts=list(charts))
+    info = RepoInfo(
+        root="/nowhere", name="svc", inventory=list(inventory), dockerfiles=list(dockerfiles), charts=list(charts)
+    )
     return Target(kind="repo", path=path, line=1, ref=ObjectRef("Repository", None, "svc"), data=info)
 
 
 def chart(path, type_="application", parent=None, has_templates=True, name=None) -> ChartInfo:
     chart_yaml = "Chart.yaml" if path == "." else f"{path}/Chart.yaml"
-    return ChartInfo(path=path, chart_yaml=chart_yaml, name=name or path.rsplit("/", 1)[-1], type=type_,
-                     has_templates=has_templates, subchart_of=parent)
+    return ChartInfo(
+        path=path,
+        chart_yaml=chart_yaml,
+        name=name or path.rsplit("/", 1)[-1],
+        type=type_,
+        has_templates=has_templates,
+        subchart_of=parent,
+    )
 
 
 def hits(check, target, c=None):
@@ -47,6 +53,7 @@ def hits(check, target, c=None):
 
 
 # ------------------------------------------------------------ Dockerfiles
+
 
 @pytest.mark.parametrize(
     "path, production",
@@ -87,10 +94,17 @@ def test_production_dockerfile(path, production):
 
 
 def test_platform_variants_are_one_service_and_named_dockerfiles_are_separate():
-    images, skipped = repo.dockerfile_services([
-        "docker/Dockerfile-windows", "docker/Dockerfile", "docker/Dockerfile-dev", "docker/Dockerfile.cross",
-        "operator/Dockerfile", "operator/calculator.Dockerfile", "tests/apps/Dockerfile",
-    ])
+    images, skipped = repo.dockerfile_services(
+        [
+            "docker/Dockerfile-windows",
+            "docker/Dockerfile",
+            "docker/Dockerfile-dev",
+            "docker/Dockerfile.cross",
+            "operator/Dockerfile",
+            "operator/calculator.Dockerfile",
+            "tests/apps/Dockerfile",
+        ]
+    )
     assert images == [
         ["docker/Dockerfile", "docker/Dockerfile-windows", "docker/Dockerfile.cross"],
         ["operator/Dockerfile"],
@@ -114,13 +128,22 @@ def test_gc201_pins_the_first_service_over_the_limit_under_the_scan_prefix():
 
 def test_gc201_counts_application_charts_not_library_subchart_or_example_charts():
     charts = [
-        chart("deploy"), chart("deploy/charts/redis", parent="deploy"), chart("charts/common", "library"),
+        chart("deploy"),
+        chart("deploy/charts/redis", parent="deploy"),
+        chart("charts/common", "library"),
         chart("examples/demo"),
     ]
-    inv = ["Dockerfile", "deploy/Chart.yaml", "deploy/templates/deployment.yaml",
-           "deploy/charts/redis/Chart.yaml", "deploy/charts/redis/templates/statefulset.yaml",
-           "charts/common/Chart.yaml", "charts/common/templates/_helpers.tpl",
-           "examples/demo/Chart.yaml", "examples/demo/templates/pod.yaml"]
+    inv = [
+        "Dockerfile",
+        "deploy/Chart.yaml",
+        "deploy/templates/deployment.yaml",
+        "deploy/charts/redis/Chart.yaml",
+        "deploy/charts/redis/templates/statefulset.yaml",
+        "charts/common/Chart.yaml",
+        "charts/common/templates/_helpers.tpl",
+        "examples/demo/Chart.yaml",
+        "examples/demo/templates/pod.yaml",
+    ]
     assert hits(repo.single_service, repo_target(inv, charts=charts)) == []
     inv += ["charts/api/Chart.yaml", "charts/api/templates/deployment.yaml"]
     [h] = hits(repo.single_service, repo_target(inv, charts=charts + [chart("charts/api")]))
@@ -129,9 +152,14 @@ def test_gc201_counts_application_charts_not_library_subchart_or_example_charts(
 
 # ------------------------------------------------------------ charts
 
+
 def test_gc203_chart_with_only_helpers_or_notes_or_tests_renders_nothing():
-    inv = ["chart/Chart.yaml", "chart/templates/_helpers.tpl", "chart/templates/NOTES.txt",
-           "chart/templates/tests/test-connection.yaml"]
+    inv = [
+        "chart/Chart.yaml",
+        "chart/templates/_helpers.tpl",
+        "chart/templates/NOTES.txt",
+        "chart/templates/tests/test-connection.yaml",
+    ]
     [h] = hits(repo.has_chart, repo_target(inv, charts=[chart("chart")]))
     assert "chart/Chart.yaml (no templates/ to render)" in h.message
     inv.append("chart/templates/deployment.yaml")
@@ -140,8 +168,12 @@ def test_gc203_chart_with_only_helpers_or_notes_or_tests_renders_nothing():
 
 def test_gc203_nested_umbrella_and_chart_at_the_root():
     charts = [chart("."), chart("charts/mid", parent="."), chart("charts/mid/charts/leaf", parent="charts/mid")]
-    inv = ["Chart.yaml", "charts/mid/Chart.yaml", "charts/mid/charts/leaf/Chart.yaml",
-           "charts/mid/charts/leaf/templates/deployment.yaml"]
+    inv = [
+        "Chart.yaml",
+        "charts/mid/Chart.yaml",
+        "charts/mid/charts/leaf/Chart.yaml",
+        "charts/mid/charts/leaf/templates/deployment.yaml",
+    ]
     assert hits(repo.has_chart, repo_target(inv, charts=charts)) == []
     assert hits(repo.single_service, repo_target(inv, charts=charts)) == []
 
@@ -160,6 +192,7 @@ def test_find_charts_on_a_real_tree(tmp_path):
 
 
 # ------------------------------------------------------------ globs
+
 
 @pytest.mark.parametrize(
     "pattern, path, matches",
@@ -187,13 +220,15 @@ def test_path_globs(pattern, path, matches):
 @pytest.mark.parametrize("pattern", ["[", "[]", "[!", "**", "***", "a/**/**/b", "\\", "(", "?*?*?*?*?*?*?*?*?*x"])
 def test_odd_globs_do_not_crash_or_hang(pattern):
     started = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
-    found = repo.analyse_tests(["a" * 200 + "/" + "b" * 200 + ".py", "src/app.py"],
-                               {"unit-test-patterns": {"python": [pattern]}})
+    found = repo.analyse_tests(
+        ["a" * 200 + "/" + "b" * 200 + ".py", "src/app.py"], {"unit-test-patterns": {"python": [pattern]}}
+    )
     assert set(found) == {"sources", "tests", "patterns"}
     assert time.process_time() - started < 1
 
 
 # ------------------------------------------------------------ languages and tests
+
 
 def langs(inv, **settings):
     return sorted(repo.analyse_tests(inv, {**DEFAULT_SETTINGS, **settings})["sources"])
@@ -207,17 +242,43 @@ def test_language_detection():
     assert langs(["web/src/a.ts", "web/tsconfig.json"]) == ["typescript"]
     assert langs(["types/index.d.ts", "package.json"]) == []
     # tool configuration, generated code, tests, docs, examples and hidden dirs are not source
-    assert langs(["jest.config.js", ".eslintrc.js", "package.json", "setup.py", "docs/conf.py",
-                  "examples/client/main.go", ".github/scripts/release.py", "api/cart.pb.go",
-                  "api/cart_pb2.py", "tests/helpers.py", "hack/gen.go", "pkg/testdata/x.go"]) == []
+    assert (
+        langs(
+            [
+                "jest.config.js",
+                ".eslintrc.js",
+                "package.json",
+                "setup.py",
+                "docs/conf.py",
+                "examples/client/main.go",
+                ".github/scripts/release.py",
+                "api/cart.pb.go",
+                "api/cart_pb2.py",
+                "tests/helpers.py",
+                "hack/gen.go",
+                "pkg/testdata/x.go",
+            ]
+        )
+        == []
+    )
     # shell only counts when nothing else is there
     assert langs(["entrypoint.sh"]) == ["shell"]
     assert langs(["entrypoint.sh", "main.go"]) == ["go"]
 
 
 def test_gc204_names_the_languages_without_tests():
-    t = repo_target(["go.mod", "cmd/cart/main.go", "internal/cart/cart_test.go", "requirements.txt",
-                     "tools/report/report.py", "web/package.json", "web/src/app.ts", "web/src/app.spec.ts"])
+    t = repo_target(
+        [
+            "go.mod",
+            "cmd/cart/main.go",
+            "internal/cart/cart_test.go",
+            "requirements.txt",
+            "tools/report/report.py",
+            "web/package.json",
+            "web/src/app.ts",
+            "web/src/app.spec.ts",
+        ]
+    )
     [h] = hits(repo.has_unit_tests, t)
     assert h.message.startswith("no unit tests for python:") and "tools/report/report.py" in h.message
     assert h.extra == {"languages": ["go", "python", "typescript"], "without_tests": ["python"]}
@@ -225,8 +286,10 @@ def test_gc204_names_the_languages_without_tests():
 
 def test_gc204_test_families_and_waived_languages():
     assert hits(repo.has_unit_tests, repo_target(["package.json", "src/index.js", "test/index.test.ts"])) == []
-    assert hits(repo.has_unit_tests, repo_target(["pom.xml", "src/main/kotlin/Cart.kt",
-                                                  "src/test/java/CartTest.java"])) == []
+    assert (
+        hits(repo.has_unit_tests, repo_target(["pom.xml", "src/main/kotlin/Cart.kt", "src/test/java/CartTest.java"]))
+        == []
+    )
     t = repo_target(["Gemfile", "app.rb", "main.go", "main_test.go"])
     assert len(hits(repo.has_unit_tests, t)) == 1
     # a language configured with no patterns needs no tests; other languages keep their defaults
@@ -247,6 +310,7 @@ def test_gc202_messages():
 
 
 # ------------------------------------------------------------ bad data
+
 
 @dataclass
 class Weird:
@@ -301,11 +365,13 @@ def test_speed_on_a_large_inventory():
 
 # ------------------------------------------------------------ bundled examples
 
+
 def test_compliant_example_passes(run_cli):
     from conftest import ROOT
 
-    proc = run_cli("scan", "--isolated", "-f", "json", "--select", "GC0,GC2,GC3,GC4",
-                   str(ROOT / "examples" / "compliant-service"))
+    proc = run_cli(
+        "scan", "--isolated", "-f", "json", "--select", "GC0,GC2,GC3,GC4", str(ROOT / "examples" / "compliant-service")
+    )
     doc = json.loads(proc.stdout)
     assert [(f["rule_id"], f["path"], f["line"], f["message"]) for f in doc["findings"]] == []
     assert proc.returncode == 0
@@ -316,12 +382,33 @@ def test_compliant_example_passes(run_cli):
 def test_noncompliant_example_fails_readably(run_cli):
     from conftest import ROOT
 
-    proc = run_cli("scan", "--isolated", "-f", "json", "--select", "GC0,GC2,GC3,GC4",
-                   str(ROOT / "examples" / "noncompliant-service"))
+    proc = run_cli(
+        "scan",
+        "--isolated",
+        "-f",
+        "json",
+        "--select",
+        "GC0,GC2,GC3,GC4",
+        str(ROOT / "examples" / "noncompliant-service"),
+    )
     doc = json.loads(proc.stdout)
     active = {f["rule_id"] for f in doc["findings"] if not f["suppressed"]}
-    assert {"GC002", "GC203", "GC204", "GC301", "GC302", "GC303", "GC304", "GC305", "GC306",
-            "GC402", "GC403", "GC404", "GC405", "GC406"} <= active
+    assert {
+        "GC002",
+        "GC203",
+        "GC204",
+        "GC301",
+        "GC302",
+        "GC303",
+        "GC304",
+        "GC305",
+        "GC306",
+        "GC402",
+        "GC403",
+        "GC404",
+        "GC405",
+        "GC406",
+    } <= active
     assert "GC001" not in active  # broken on purpose, but every file parses
     assert proc.returncode == 1
 
@@ -333,7 +420,12 @@ def test_compliant_example_unit_tests_pass():
     from conftest import ROOT
 
     example = ROOT / "examples" / "compliant-service"
-    proc = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests"], cwd=example,
-                          env={"PYTHONPATH": str(example / "src"), "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "unittest", "discover", "-s", "tests"],
+        cwd=example,
+        env={"PYTHONPATH": str(example / "src"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr

@@ -10,12 +10,11 @@ totals are known).
 
 import json
 import sys
-from pathlib import Path
 
 from hostile_support import ROOT, run_gc
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench import synthetic_objects  # noqa: E402
+from bench import synthetic_objects
 
 OBJECTS = 3000
 

@@ -24,7 +24,7 @@ from urllib.parse import unquote_to_bytes
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import FIXTURES, ROOT, gc_bin  # noqa: E402
+from conftest import FIXTURES, ROOT, gc_bin
 
 GOLDEN_DIR = ROOT / "tests" / "golden"
 GOLDEN_INPUT = "golden"  # fixtures/golden, scanned from fixtures/
@@ -87,7 +87,8 @@ def test_golden(fmt):
     got = golden_output(fmt)
     assert got.decode("utf-8") == expected.decode("utf-8"), (
         f"{fmt} report differs from tests/golden/{GOLDEN_FILES[fmt]}; if intended, run "
-        "'.venv/bin/python tests/test_reporters.py --update' and review the diff")
+        "'.venv/bin/python tests/test_reporters.py --update' and review the diff"
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -144,8 +145,18 @@ def test_json_envelope_and_findings_fields():
     assert doc["exit_code"] == 1 and doc["fail_on"] == "error"
     assert [r["id"] for r in doc["rules"]] == selected_rule_ids()
     for f in doc["findings"]:
-        for key in ("rule_id", "severity", "message", "path", "line", "column", "object", "container", "bullet",
-                    "suppressed"):
+        for key in (
+            "rule_id",
+            "severity",
+            "message",
+            "path",
+            "line",
+            "column",
+            "object",
+            "container",
+            "bullet",
+            "suppressed",
+        ):
             assert key in f
     active = [f for f in doc["findings"] if not f["suppressed"]]
     assert doc["summary"]["findings"] == len(active)
@@ -244,8 +255,10 @@ def sarif_problems(doc) -> list[str]:
             p.append(what)
 
     def message(m, where: str) -> None:
-        need(isinstance(m, dict) and (isinstance(m.get("text"), str) or isinstance(m.get("id"), str)),
-             f"{where}: message needs text or id")
+        need(
+            isinstance(m, dict) and (isinstance(m.get("text"), str) or isinstance(m.get("id"), str)),
+            f"{where}: message needs text or id",
+        )
 
     need(doc.get("version") == "2.1.0", "version must be 2.1.0")
     need(isinstance(doc.get("$schema"), str) and SCHEME.match(doc["$schema"]) is not None, "$schema is a URI")
@@ -265,8 +278,10 @@ def sarif_problems(doc) -> list[str]:
                 if key in rule:
                     need(isinstance(rule[key].get("text"), str), f"{rw}.{key}.text required")
             if "helpUri" in rule:
-                need(SCHEME.match(rule["helpUri"]) is not None and URI_CHARS.match(rule["helpUri"]) is not None,
-                     f"{rw}.helpUri must be an absolute URI")
+                need(
+                    SCHEME.match(rule["helpUri"]) is not None and URI_CHARS.match(rule["helpUri"]) is not None,
+                    f"{rw}.helpUri must be an absolute URI",
+                )
             level = (rule.get("defaultConfiguration") or {}).get("level", "warning")
             need(level in LEVELS, f"{rw}: bad level {level}")
             tags = (rule.get("properties") or {}).get("tags", [])
@@ -287,25 +302,33 @@ def sarif_problems(doc) -> list[str]:
                     need(rules[idx]["id"] == res.get("ruleId"), f"{rw}.ruleIndex points at another rule")
             for li, loc in enumerate(res.get("locations", [])):
                 phys = loc.get("physicalLocation")
-                need(isinstance(phys, dict) and ("artifactLocation" in phys or "address" in phys),
-                     f"{rw}.locations[{li}]: physicalLocation needs artifactLocation")
+                need(
+                    isinstance(phys, dict) and ("artifactLocation" in phys or "address" in phys),
+                    f"{rw}.locations[{li}]: physicalLocation needs artifactLocation",
+                )
                 art = (phys or {}).get("artifactLocation", {})
                 uri = art.get("uri")
-                need(isinstance(uri, str) and uri != "" and _is_uri_reference(uri),
-                     f"{rw}.locations[{li}]: uri {uri!r} is not a URI reference")
+                need(
+                    isinstance(uri, str) and uri != "" and _is_uri_reference(uri),
+                    f"{rw}.locations[{li}]: uri {uri!r} is not a URI reference",
+                )
                 region = (phys or {}).get("region", {})
                 for key in ("startLine", "startColumn", "endLine", "endColumn"):
                     if key in region:
                         need(isinstance(region[key], int) and region[key] >= 1, f"{rw}: region.{key} >= 1")
                 for lo in loc.get("logicalLocations", []):
-                    need(all(isinstance(lo.get(k, ""), str) for k in ("name", "fullyQualifiedName", "kind")),
-                         f"{rw}: logical location fields are strings")
+                    need(
+                        all(isinstance(lo.get(k, ""), str) for k in ("name", "fullyQualifiedName", "kind")),
+                        f"{rw}: logical location fields are strings",
+                    )
             fps = res.get("partialFingerprints", {})
             need(isinstance(fps, dict) and all(isinstance(v, str) for v in fps.values()), f"{rw}: fingerprints")
             for si, s in enumerate(res.get("suppressions", [])):
                 need(s.get("kind") in ("inSource", "external"), f"{rw}.suppressions[{si}].kind")
-                need(s.get("status", "accepted") in ("accepted", "underReview", "rejected"),
-                     f"{rw}.suppressions[{si}].status")
+                need(
+                    s.get("status", "accepted") in ("accepted", "underReview", "rejected"),
+                    f"{rw}.suppressions[{si}].status",
+                )
                 need(isinstance(s.get("justification", ""), str), f"{rw}.suppressions[{si}].justification")
     return p
 
@@ -333,7 +356,7 @@ def test_sarif_results_locations_and_suppressions():
     results = doc["runs"][0]["results"]
     json_findings = json.loads(golden_output("json"))["findings"]
     assert len(results) == len(json_findings)
-    for res, f in zip(results, json_findings):
+    for res, f in zip(results, json_findings, strict=True):
         assert res["ruleId"] == f["rule_id"]
         assert res["level"] == {"error": "error", "warning": "warning", "info": "note"}[f["severity"]]
         region = res["locations"][0]["physicalLocation"]["region"]
@@ -418,10 +441,14 @@ def test_sarif_artifact_uri(path, uri):
 
 # ---------------------------------------------------------------- text
 
-FINDING_LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning|info) "
-                          r"(?P<rule>[A-Z]+\d{3}) (?P<msg>.+) \[(?P<ctx>.+)\]$")
-SUMMARY_LINE = re.compile(r"^\d+ finding\(s\): \d+ error\(s\), \d+ warning\(s\), \d+ info(; \d+ suppressed)?; "
-                          r"\d+ rule\(s\) on \d+ target\(s\)(; scan INCOMPLETE)?; exit \d$")
+FINDING_LINE = re.compile(
+    r"^(?P<path>.+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning|info) "
+    r"(?P<rule>[A-Z]+\d{3}) (?P<msg>.+) \[(?P<ctx>.+)\]$"
+)
+SUMMARY_LINE = re.compile(
+    r"^\d+ finding\(s\): \d+ error\(s\), \d+ warning\(s\), \d+ info(; \d+ suppressed)?; "
+    r"\d+ rule\(s\) on \d+ target\(s\)(; scan INCOMPLETE)?; exit \d$"
+)
 
 
 def check_text_report(text: str) -> list[re.Match]:
@@ -454,8 +481,9 @@ def test_text_golden_is_compiler_style():
     found = check_text_report(text)
     doc = json.loads(golden_output("json"))
     active = [f for f in doc["findings"] if not f["suppressed"]]
-    assert [(m["path"], int(m["line"]), int(m["col"]), m["rule"]) for m in found] == \
-        [(f["path"], f["line"], f["column"], f["rule_id"]) for f in active]
+    assert [(m["path"], int(m["line"]), int(m["col"]), m["rule"]) for m in found] == [
+        (f["path"], f["line"], f["column"], f["rule_id"]) for f in active
+    ]
     assert "\x1b" not in text, "no colour when standard output is not a terminal"
 
 
@@ -515,7 +543,7 @@ ODD_NAMES = [
     "-rf.yaml",
     " leading-space.yaml",
     "semi;colon$(id).yaml",
-    "quote\"amp&lt<.yaml",
+    'quote"amp&lt<.yaml',
 ]
 
 
@@ -578,8 +606,7 @@ def test_hostile_junit_is_well_formed(hostile_reports):
 def test_hostile_sarif_uris_name_the_real_files(hostile_reports, hostile_repo):
     doc = json.loads(hostile_reports["sarif"])
     assert sarif_problems(doc) == []
-    uris = {res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-            for res in doc["runs"][0]["results"]}
+    uris = {res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for res in doc["runs"][0]["results"]}
     assert len(uris) >= len(ODD_NAMES)
     for uri in uris:
         assert os.path.lexists(os.path.join(os.fsencode(hostile_repo), unquote_to_bytes(uri))), uri
@@ -662,7 +689,8 @@ def secret_repo(tmp_path_factory) -> Path:
     (chart / "values.yaml").write_text(SECRET_VALUES, encoding="utf-8")
     (chart / "templates" / "secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: {{ .Values.db.password | quote }}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return root
 
 
@@ -703,11 +731,25 @@ def synthetic_result():
         return Target(kind="k8s", path=path, line=line, ref=ref, data=None)
 
     def finding(line, suppressed=False, reason=None, severity=Severity.ERROR):
-        return Finding(rule_id="GC403", severity=severity, message="msg " + nasty, path=path, line=line, column=3,
-                       object=ref, container="c" + nasty, bullet=rule.bullet, remediation=rule.remediation,
-                       title=rule.title, suppressed=suppressed, suppression_reason=reason,
-                       extra={"fingerprint": "0123abcd" * 3, "weird": {"k" + nasty: [nasty, 1.5, float("nan"), None],
-                                                                        "set": {"b", "a"}}})
+        return Finding(
+            rule_id="GC403",
+            severity=severity,
+            message="msg " + nasty,
+            path=path,
+            line=line,
+            column=3,
+            object=ref,
+            container="c" + nasty,
+            bullet=rule.bullet,
+            remediation=rule.remediation,
+            title=rule.title,
+            suppressed=suppressed,
+            suppression_reason=reason,
+            extra={
+                "fingerprint": "0123abcd" * 3,
+                "weird": {"k" + nasty: [nasty, 1.5, float("nan"), None], "set": {"b", "a"}},
+            },
+        )
 
     f1, f2 = finding(5), finding(6, severity=Severity.INFO)
     f3 = finding(9, suppressed=True, reason="because" + nasty)
@@ -719,16 +761,28 @@ def synthetic_result():
         Outcome("GC403", target(30), Status.NOT_APPLICABLE, reason="internal error: ValueError"),
         Outcome("GC403", target(40), Status.PASS),
     ]
-    return ScanResult(findings=[f1, f2, f3, f4], outcomes=outcomes, rules=[rule],
-                      incomplete=["GC403 failed on " + nasty + ": ValueError: boom"], inputs=["."])
+    return ScanResult(
+        findings=[f1, f2, f3, f4],
+        outcomes=outcomes,
+        rules=[rule],
+        incomplete=["GC403 failed on " + nasty + ": ValueError: boom"],
+        inputs=["."],
+    )
 
 
 def test_every_format_survives_the_worst_strings():
     from guidecheck.reporters import render
 
     result = synthetic_result()
-    meta = {"version": "0.0.0", "exit_code": 3, "inputs": ["."], "config": None, "quiet": False, "color": True,
-            "threshold": "error"}
+    meta = {
+        "version": "0.0.0",
+        "exit_code": 3,
+        "inputs": ["."],
+        "config": None,
+        "quiet": False,
+        "color": True,
+        "threshold": "error",
+    }
     for fmt in FORMATS:
         out = render(fmt, result, meta)
         out.encode("utf-8")  # strict

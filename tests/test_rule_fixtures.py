@@ -42,7 +42,7 @@ import pytest
 
 from guidecheck import runner
 from guidecheck.catalog import load_rules
-from guidecheck.config import Config, find_config, load_config
+from guidecheck.config import Config, load_config
 from guidecheck.model import ScanResult, Status
 from guidecheck.sanitize import clean
 
@@ -50,7 +50,10 @@ from conftest import FIXTURES
 
 RULES = [r for r in load_rules() if r.status != "removed"]
 CASES = sorted(
-    p for r in RULES for p in (FIXTURES / "rules" / r.id).glob("*") if p.is_dir() and p.name.startswith(("pass-", "fail-"))
+    p
+    for r in RULES
+    for p in (FIXTURES / "rules" / r.id).glob("*")
+    if p.is_dir() and p.name.startswith(("pass-", "fail-"))
 )
 
 
@@ -72,8 +75,11 @@ def scan_dump_case(case: Path, rule_id: str):
     config = load_config(str(cfg_path)) if cfg_path.is_file() else Config()
     ids = (rule_id,) if rule_id == "GC001" else (rule_id, "GC001")
     config = dataclasses.replace(config, select=ids, ignore=())
-    dumps = sorted(str(p) for p in case.iterdir()
-                   if p.is_file() and p.suffix in (".yaml", ".yml", ".json") and p.name != ".guidecheck.yaml")
+    dumps = sorted(
+        str(p)
+        for p in case.iterdir()
+        if p.is_file() and p.suffix in (".yaml", ".yml", ".json") and p.name != ".guidecheck.yaml"
+    )
     return runner.audit(config, load_rules(), dumps=dumps).result
 
 
@@ -81,7 +87,7 @@ def rel(path: str, case: Path) -> str:
     prefix = str(case).replace("\\", "/") + "/"
     if path == prefix[:-1]:
         return "."  # the case directory itself: findings of repository rules (GC202-GC204)
-    return path[len(prefix):] if path.startswith(prefix) else path
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 Expected = tuple[str, int, int, str, str]  # path, line, column, rule id, message
@@ -96,8 +102,11 @@ def case_message(message: str, case: Path) -> str:
 
 
 def found(result: ScanResult, case: Path) -> Counter[Expected]:
-    return Counter((rel(f.path, case), f.line, f.column, f.rule_id, case_message(f.message, case))
-                   for f in result.findings if not f.suppressed)
+    return Counter(
+        (rel(f.path, case), f.line, f.column, f.rule_id, case_message(f.message, case))
+        for f in result.findings
+        if not f.suppressed
+    )
 
 
 def expected_line(e: Expected) -> str:

@@ -32,8 +32,10 @@ RAW_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\
         ('{"token": "tok-0123456789abcdef"}', "tok-0123456789abcdef"),
         ("postgres://admin:GC-CANARY-pw-42@db.internal:5432/app", "GC-CANARY-pw-42"),
         (f"image registry.example.com/app:{GH_TOKEN}", GH_TOKEN),
-        ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
-         "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"),
+        (
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
+            "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
+        ),
         ("glpat-abcdefghij0123456789", "abcdefghij0123456789"),
         ("xoxb-123456789012-abcdefghijkl", "123456789012-abcdefghijkl"),
         (f"Authorization: Bearer {JWT}", JWT),

@@ -22,7 +22,7 @@ from guidecheck.parsers.yaml import load_yaml
 from conftest import in_process_scan
 
 RULES = load_rules()
-NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
 
 def scan(tmp_path: Path, files: dict[str, str], rule: str, settings: dict | None = None, extra=(), strict=True):
@@ -41,7 +41,7 @@ def findings(result, rule: str, root: Path | None = None) -> list[tuple[str, int
     out = []
     for f in result.findings:
         if f.rule_id == rule:
-            path = f.path[len(str(root)) + 1:] if root and f.path.startswith(str(root)) else f.path
+            path = f.path[len(str(root)) + 1 :] if root and f.path.startswith(str(root)) else f.path
             out.append((path, f.line, f.message))
     return sorted(out)
 
@@ -70,60 +70,84 @@ spec:
 """
 
 
-def ra(ns="shop", selector="{matchLabels: {app: cart}}", rules="[{issuer: https://auth.example.com}]",
-       extra=""):
+def ra(ns="shop", selector="{matchLabels: {app: cart}}", rules="[{issuer: https://auth.example.com}]", extra=""):
     sel = f"  selector: {selector}\n" if selector else ""
-    return (f"apiVersion: security.istio.io/v1beta1\nkind: RequestAuthentication\nmetadata: {{name: jwt, "
-            f"namespace: {ns}}}\nspec:\n{sel}  jwtRules: {rules}\n{extra}")
+    return (
+        f"apiVersion: security.istio.io/v1beta1\nkind: RequestAuthentication\nmetadata: {{name: jwt, "
+        f"namespace: {ns}}}\nspec:\n{sel}  jwtRules: {rules}\n{extra}"
+    )
 
 
-def ap(ns="shop", selector="{matchLabels: {app: cart}}", rules='[{from: [{source: {requestPrincipals: ["*"]}}]}]',
-       action="ALLOW", name="require-jwt", extra=""):
+def ap(
+    ns="shop",
+    selector="{matchLabels: {app: cart}}",
+    rules='[{from: [{source: {requestPrincipals: ["*"]}}]}]',
+    action="ALLOW",
+    name="require-jwt",
+    extra="",
+):
     sel = f"  selector: {selector}\n" if selector else ""
-    return (f"apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: {name}, "
-            f"namespace: {ns}}}\nspec:\n{sel}  action: {action}\n  rules: {rules}\n{extra}")
+    return (
+        f"apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: {name}, "
+        f"namespace: {ns}}}\nspec:\n{sel}  action: {action}\n  rules: {rules}\n{extra}"
+    )
 
 
 # ------------------------------------------------------------------ GC601: mesh
 
 
-@pytest.mark.parametrize("mesh, covered", [
-    (ra() + "---\n" + ap(), True),
-    # namespace-wide policies (no selector) in the workload's namespace
-    (ra(selector="") + "---\n" + ap(selector=""), True),
-    # mesh-wide: the root namespace, no selector
-    (ra(ns="istio-system", selector="") + "---\n" + ap(ns="istio-system", selector=""), True),
-    # a DENY policy rejecting requests without a principal instead of an ALLOW policy
-    (ra() + "---\n" + ap(action="DENY", rules='[{from: [{source: {notRequestPrincipals: ["*"]}}]}]'), True),
-    # RequestAuthentication alone accepts requests without a token
-    (ra(), False),
-    # no jwtRules
-    (ra(rules="[]") + "---\n" + ap(), False),
-    # policies of another namespace
-    (ra(ns="billing") + "---\n" + ap(ns="billing"), False),
-    # selectors that pick other pods
-    (ra(selector="{matchLabels: {app: other}}") + "---\n" + ap(), False),
-    # a gateway policy (targetRef) does not act on the pods
-    (ra(selector="", extra="  targetRef: {kind: Gateway, name: ingress}\n") + "---\n" + ap(), False),
-    # an ALLOW rule without principals opens a hole; one only for /healthz does not
-    (ra() + "---\n" + ap(rules='[{from: [{source: {requestPrincipals: ["*"]}}]}, {to: [{operation: {methods: [GET]}}]}]'),
-     False),
-    (ra() + "---\n" + ap(rules='[{from: [{source: {requestPrincipals: ["*"]}}]}, '
-                               '{to: [{operation: {paths: ["/healthz", "/metrics"]}}]}]'), True),
-    # a second ALLOW policy without principals
-    (ra() + "---\n" + ap() + "---\n" + ap(name="open", rules="[{from: [{source: {namespaces: [web]}}]}]"), False),
-])
+@pytest.mark.parametrize(
+    "mesh, covered",
+    [
+        (ra() + "---\n" + ap(), True),
+        # namespace-wide policies (no selector) in the workload's namespace
+        (ra(selector="") + "---\n" + ap(selector=""), True),
+        # mesh-wide: the root namespace, no selector
+        (ra(ns="istio-system", selector="") + "---\n" + ap(ns="istio-system", selector=""), True),
+        # a DENY policy rejecting requests without a principal instead of an ALLOW policy
+        (ra() + "---\n" + ap(action="DENY", rules='[{from: [{source: {notRequestPrincipals: ["*"]}}]}]'), True),
+        # RequestAuthentication alone accepts requests without a token
+        (ra(), False),
+        # no jwtRules
+        (ra(rules="[]") + "---\n" + ap(), False),
+        # policies of another namespace
+        (ra(ns="billing") + "---\n" + ap(ns="billing"), False),
+        # selectors that pick other pods
+        (ra(selector="{matchLabels: {app: other}}") + "---\n" + ap(), False),
+        # a gateway policy (targetRef) does not act on the pods
+        (ra(selector="", extra="  targetRef: {kind: Gateway, name: ingress}\n") + "---\n" + ap(), False),
+        # an ALLOW rule without principals opens a hole; one only for /healthz does not
+        (
+            ra()
+            + "---\n"
+            + ap(rules='[{from: [{source: {requestPrincipals: ["*"]}}]}, {to: [{operation: {methods: [GET]}}]}]'),
+            False,
+        ),
+        (
+            ra()
+            + "---\n"
+            + ap(
+                rules='[{from: [{source: {requestPrincipals: ["*"]}}]}, '
+                '{to: [{operation: {paths: ["/healthz", "/metrics"]}}]}]'
+            ),
+            True,
+        ),
+        # a second ALLOW policy without principals
+        (ra() + "---\n" + ap() + "---\n" + ap(name="open", rules="[{from: [{source: {namespaces: [web]}}]}]"), False),
+    ],
+)
 def test_mesh_coverage(tmp_path, mesh, covered):
     result = scan(tmp_path, {"app.yaml": DEPLOY, "mesh.yaml": mesh}, "GC601")
     status = outcomes(result, "GC601")["Deployment/shop/cart"][0]
     assert status == ("pass" if covered else "fail")
     if not covered:
-        (path, line, msg), = findings(result, "GC601", tmp_path)
+        ((path, line, msg),) = findings(result, "GC601", tmp_path)
         assert (path, line) == ("app.yaml", 1) and "signed JWT" in msg
 
 
 def test_workloads_not_serving_are_not_applicable(tmp_path):
-    files = {"w.yaml": """\
+    files = {
+        "w.yaml": """\
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: worker}
@@ -138,7 +162,8 @@ def test_workloads_not_serving_are_not_applicable(tmp_path):
         spec:
           schedule: "0 1 * * *"
           jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: j, image: x}]}}}}
-        """}
+        """
+    }
     result = scan(tmp_path, files, "GC601")
     got = outcomes(result, "GC601")
     assert got["Deployment/worker"] == ("not_applicable", "no Service exposes its pods (other than for metrics)")
@@ -159,11 +184,14 @@ paths:
         "200": {description: ok}
 """
 
-SECURED_SPEC = UNSECURED_SPEC.replace("paths:", "security: [{jwt: []}]\npaths:") + """\
+SECURED_SPEC = (
+    UNSECURED_SPEC.replace("paths:", "security: [{jwt: []}]\npaths:")
+    + """\
 components:
   securitySchemes:
     jwt: {type: http, scheme: bearer, bearerFormat: jwt}
 """
+)
 
 
 def test_openapi_and_mesh_evidence_combine(tmp_path):
@@ -183,36 +211,49 @@ def test_openapi_and_mesh_evidence_combine(tmp_path):
 
 
 def test_exempt_paths_are_configurable(tmp_path):
-    result = scan(tmp_path, {"openapi.yaml": SECURED_SPEC.replace("  /healthz:", "  /status:")
-                             .replace("security: [{jwt: []}]\n", "")}, "GC601",
-                  settings={"openapi-exempt-paths": ["/status"]})
+    result = scan(
+        tmp_path,
+        {"openapi.yaml": SECURED_SPEC.replace("  /healthz:", "  /status:").replace("security: [{jwt: []}]\n", "")},
+        "GC601",
+        settings={"openapi-exempt-paths": ["/status"]},
+    )
     assert [m.split(" has")[0] for _, _, m in findings(result, "GC601")] == ["GET /v1/basket"]
 
 
-@pytest.mark.parametrize("definition, ok", [
-    ("{type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://a/t', scopes: {}}}}", True),
-    ("{type: openIdConnect, openIdConnectUrl: 'https://a/.well-known/openid-configuration'}", True),
-    ("{type: http, scheme: Bearer, bearerFormat: JWT}", True),
-    ("{type: http, scheme: bearer}", False),
-    ("{type: http, scheme: basic}", False),
-    ("{type: apiKey, in: header, name: Authorization, description: 'a JWT'}", False),  # 3.x has http bearer
-])
+@pytest.mark.parametrize(
+    "definition, ok",
+    [
+        ("{type: oauth2, flows: {clientCredentials: {tokenUrl: 'https://a/t', scopes: {}}}}", True),
+        ("{type: openIdConnect, openIdConnectUrl: 'https://a/.well-known/openid-configuration'}", True),
+        ("{type: http, scheme: Bearer, bearerFormat: JWT}", True),
+        ("{type: http, scheme: bearer}", False),
+        ("{type: http, scheme: basic}", False),
+        ("{type: apiKey, in: header, name: Authorization, description: 'a JWT'}", False),  # 3.x has http bearer
+    ],
+)
 def test_jwt_schemes_openapi3(tmp_path, definition, ok):
-    spec = UNSECURED_SPEC.replace("paths:", "security: [{s: []}]\npaths:") + \
-        f"components:\n  securitySchemes:\n    s: {definition}\n"
+    spec = (
+        UNSECURED_SPEC.replace("paths:", "security: [{s: []}]\npaths:")
+        + f"components:\n  securitySchemes:\n    s: {definition}\n"
+    )
     result = scan(tmp_path, {"openapi.yaml": spec}, "GC601")
     assert (findings(result, "GC601") == []) is ok
 
 
-@pytest.mark.parametrize("definition, ok", [
-    ("{type: oauth2, flow: application, tokenUrl: 'https://a/t', scopes: {}}", True),
-    ("{type: apiKey, in: header, name: Authorization, description: 'Bearer JWT signed by the auth service'}", True),
-    ("{type: apiKey, in: header, name: Authorization}", False),
-    ("{type: basic}", False),
-])
+@pytest.mark.parametrize(
+    "definition, ok",
+    [
+        ("{type: oauth2, flow: application, tokenUrl: 'https://a/t', scopes: {}}", True),
+        ("{type: apiKey, in: header, name: Authorization, description: 'Bearer JWT signed by the auth service'}", True),
+        ("{type: apiKey, in: header, name: Authorization}", False),
+        ("{type: basic}", False),
+    ],
+)
 def test_jwt_schemes_swagger2(tmp_path, definition, ok):
-    spec = ("swagger: '2.0'\ninfo: {title: s, version: '1'}\nsecurity: [{s: []}]\npaths:\n  /v1/x:\n    get:\n"
-            f"      responses:\n        '200': {{description: ok}}\nsecurityDefinitions:\n  s: {definition}\n")
+    spec = (
+        "swagger: '2.0'\ninfo: {title: s, version: '1'}\nsecurity: [{s: []}]\npaths:\n  /v1/x:\n    get:\n"
+        f"      responses:\n        '200': {{description: ok}}\nsecurityDefinitions:\n  s: {definition}\n"
+    )
     result = scan(tmp_path, {"swagger.yaml": spec}, "GC601")
     assert (findings(result, "GC601") == []) is ok
 
@@ -220,41 +261,50 @@ def test_jwt_schemes_swagger2(tmp_path, definition, ok):
 # ------------------------------------------------------------------ GC602: mechanisms
 
 
-def cronjob(schedule: str, extra_spec: str = "", labels: str = "{guidecheck.io/key-rotation: 'true'}",
-            name: str = "keys") -> str:
-    return (f"apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: {name}, namespace: auth, labels: {labels}}}\n"
-            f"spec:\n  schedule: \"{schedule}\"\n" + textwrap.indent(extra_spec, "  ") +
-            "  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: r, image: x}]}}}}\n")
+def cronjob(
+    schedule: str, extra_spec: str = "", labels: str = "{guidecheck.io/key-rotation: 'true'}", name: str = "keys"
+) -> str:
+    return (
+        f"apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: {name}, namespace: auth, labels: {labels}}}\n"
+        f'spec:\n  schedule: "{schedule}"\n'
+        + textwrap.indent(extra_spec, "  ")
+        + "  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: r, image: x}]}}}}\n"
+    )
 
 
-@pytest.mark.parametrize("schedule, extra, verdict", [
-    ("0 */12 * * *", "", "pass"),
-    ("@daily", "", "pass"),
-    ("@every 6h", "", "pass"),
-    ("0 0 * * *", "timeZone: America/New_York\n", "fail: 1 d 1 h"),  # the autumn change-over day has 25 h
-    ("0 */6 * * *", "timeZone: Europe/Madrid\n", "pass"),
-    ("CRON_TZ=Europe/Madrid 0 */6 * * *", "", "fail: rejects TZ/CRON_TZ"),  # Kubernetes >= 1.27
-    ("0 0 */6 * * *", "", "fail: 5 fields"),  # a seconds field is not CronJob syntax
-    ("0 3 */2 * *", "", "fail: 2 d"),  # and 3 d at month ends: worst case reported
-    ("0 3 * * *", "suspend: true\n", "fail: suspended"),
-    ("61 3 * * *", "", "fail: cannot be used"),
-    ("@reboot", "", "fail: cannot be used"),
-])
+@pytest.mark.parametrize(
+    "schedule, extra, verdict",
+    [
+        ("0 */12 * * *", "", "pass"),
+        ("@daily", "", "pass"),
+        ("@every 6h", "", "pass"),
+        ("0 0 * * *", "timeZone: America/New_York\n", "fail: 1 d 1 h"),  # the autumn change-over day has 25 h
+        ("0 */6 * * *", "timeZone: Europe/Madrid\n", "pass"),
+        ("CRON_TZ=Europe/Madrid 0 */6 * * *", "", "fail: rejects TZ/CRON_TZ"),  # Kubernetes >= 1.27
+        ("0 0 */6 * * *", "", "fail: 5 fields"),  # a seconds field is not CronJob syntax
+        ("0 3 */2 * *", "", "fail: 2 d"),  # and 3 d at month ends: worst case reported
+        ("0 3 * * *", "suspend: true\n", "fail: suspended"),
+        ("61 3 * * *", "", "fail: cannot be used"),
+        ("@reboot", "", "fail: cannot be used"),
+    ],
+)
 def test_cronjob_worst_case(tmp_path, schedule, extra, verdict):
     result = scan(tmp_path, {"cj.yaml": cronjob(schedule, extra)}, "GC602")
     got = findings(result, "GC602")
     if verdict == "pass":
         assert got == [] and outcomes(result, "GC602")["CronJob/auth/keys"][0] == "pass"
     else:
-        (_, line, msg), = got
+        ((_, line, msg),) = got
         assert verdict.split(": ", 1)[1] in msg
         assert line in (5, 6)
 
 
 def test_cronjob_selected_by_name_or_setting(tmp_path):
-    files = {"a.yaml": cronjob("0 3 * * 1", labels="{}", name="jwks-rotation"),
-             "b.yaml": cronjob("0 3 * * 1", labels="{}", name="report-mailer"),
-             "c.yaml": cronjob("0 3 * * 1", labels="{team: sec, rotates: keys}", name="weekly")}
+    files = {
+        "a.yaml": cronjob("0 3 * * 1", labels="{}", name="jwks-rotation"),
+        "b.yaml": cronjob("0 3 * * 1", labels="{}", name="report-mailer"),
+        "c.yaml": cronjob("0 3 * * 1", labels="{team: sec, rotates: keys}", name="weekly"),
+    }
     result = scan(tmp_path, files, "GC602", settings={"key-rotation-selectors": ["rotates=keys"]})
     got = outcomes(result, "GC602")
     assert got["CronJob/auth/jwks-rotation"][0] == "fail"
@@ -263,30 +313,35 @@ def test_cronjob_selected_by_name_or_setting(tmp_path):
 
 
 def certificate(spec: str, name: str = "token-signing-key") -> str:
-    return (f"apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {{name: {name}, namespace: auth}}\n"
-            f"spec:\n  secretName: {name}\n  issuerRef: {{name: ca}}\n{textwrap.indent(spec, '  ')}")
+    return (
+        f"apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {{name: {name}, namespace: auth}}\n"
+        f"spec:\n  secretName: {name}\n  issuerRef: {{name: ca}}\n{textwrap.indent(spec, '  ')}"
+    )
 
 
-@pytest.mark.parametrize("spec, verdict", [
-    ("duration: 24h\nrenewBefore: 1h\n", "pass"),  # reissued after 23 h
-    ("duration: 36h\nrenewBefore: 12h\n", "pass"),  # exactly 24 h
-    ("duration: 36h\nrenewBefore: 11h59m\n", "fail: 1 d"),
-    ("duration: 36h\n", "pass"),  # default renewBefore: a third, so 24 h
-    ("duration: 48h\nrenewBeforePercentage: 50\n", "pass"),
-    ("duration: 48h\nrenewBeforePercentage: 25\n", "fail: 1 d 12 h"),
-    ("", "fail: 60 d"),  # cert-manager's defaults: 90 d, renewed 30 d before expiry
-    ("duration: 24h\nrenewBefore: 8h\nprivateKey: {rotationPolicy: Never}\n", "fail: reuse the same private key"),
-    ("duration: 12h\nrenewBefore: 12h\n", "fail: not shorter"),
-    ("duration: soon\n", "fail: cannot be read"),
-    ("duration: 30m\n", "fail: shorter than 1h"),
-])
+@pytest.mark.parametrize(
+    "spec, verdict",
+    [
+        ("duration: 24h\nrenewBefore: 1h\n", "pass"),  # reissued after 23 h
+        ("duration: 36h\nrenewBefore: 12h\n", "pass"),  # exactly 24 h
+        ("duration: 36h\nrenewBefore: 11h59m\n", "fail: 1 d"),
+        ("duration: 36h\n", "pass"),  # default renewBefore: a third, so 24 h
+        ("duration: 48h\nrenewBeforePercentage: 50\n", "pass"),
+        ("duration: 48h\nrenewBeforePercentage: 25\n", "fail: 1 d 12 h"),
+        ("", "fail: 60 d"),  # cert-manager's defaults: 90 d, renewed 30 d before expiry
+        ("duration: 24h\nrenewBefore: 8h\nprivateKey: {rotationPolicy: Never}\n", "fail: reuse the same private key"),
+        ("duration: 12h\nrenewBefore: 12h\n", "fail: not shorter"),
+        ("duration: soon\n", "fail: cannot be read"),
+        ("duration: 30m\n", "fail: shorter than 1h"),
+    ],
+)
 def test_certificate_interval(tmp_path, spec, verdict):
     result = scan(tmp_path, {"cert.yaml": certificate(spec)}, "GC602")
     got = findings(result, "GC602")
     if verdict == "pass":
         assert got == [], got
     else:
-        (_, _, msg), = got
+        ((_, _, msg),) = got
         assert verdict.split(": ", 1)[1] in msg, msg
 
 
@@ -297,10 +352,14 @@ def test_certificate_not_for_signing_is_not_applicable(tmp_path):
 
 def test_marker_on_the_secret_template_selects_the_mechanism(tmp_path):
     files = {
-        "cert.yaml": certificate("duration: 2160h\nsecretTemplate: {labels: {guidecheck.io/signing-key: 'true'}}\n",
-                                 name="tokens"),
-        "es.yaml": external_secret("refreshInterval: 48h\ntarget:\n  name: idp\n  template:\n    metadata:\n"
-                                   "      annotations: {guidecheck.io/signing-key: 'true'}\n" + GEN, name="idp"),
+        "cert.yaml": certificate(
+            "duration: 2160h\nsecretTemplate: {labels: {guidecheck.io/signing-key: 'true'}}\n", name="tokens"
+        ),
+        "es.yaml": external_secret(
+            "refreshInterval: 48h\ntarget:\n  name: idp\n  template:\n    metadata:\n"
+            "      annotations: {guidecheck.io/signing-key: 'true'}\n" + GEN,
+            name="idp",
+        ),
     }
     result = scan(tmp_path, files, "GC602")
     got = outcomes(result, "GC602")
@@ -308,35 +367,40 @@ def test_marker_on_the_secret_template_selects_the_mechanism(tmp_path):
 
 
 def external_secret(spec: str, name: str = "jwt-signing-key") -> str:
-    return (f"apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {{name: {name}, "
-            f"namespace: auth}}\nspec:\n{textwrap.indent(spec, '  ')}")
+    return (
+        f"apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {{name: {name}, "
+        f"namespace: auth}}\nspec:\n{textwrap.indent(spec, '  ')}"
+    )
 
 
 GEN = "dataFrom: [{sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: g}}}]\n"
 
 
-@pytest.mark.parametrize("spec, verdict", [
-    (GEN, "pass"),  # default refreshInterval 1h
-    ("refreshInterval: 24h\n" + GEN, "pass"),
-    ("refreshInterval: 25h\n" + GEN, "fail: 1 d 1 h"),
-    ("refreshInterval: '0'\n" + GEN, "fail: disables"),
-    ("refreshInterval: 1h\nrefreshPolicy: CreatedOnce\n" + GEN, "fail: CreatedOnce"),
-    ("refreshInterval: 1h\ndataFrom: [{extract: {key: signing}}]\n", "fail: copies a stored secret"),
-])
+@pytest.mark.parametrize(
+    "spec, verdict",
+    [
+        (GEN, "pass"),  # default refreshInterval 1h
+        ("refreshInterval: 24h\n" + GEN, "pass"),
+        ("refreshInterval: 25h\n" + GEN, "fail: 1 d 1 h"),
+        ("refreshInterval: '0'\n" + GEN, "fail: disables"),
+        ("refreshInterval: 1h\nrefreshPolicy: CreatedOnce\n" + GEN, "fail: CreatedOnce"),
+        ("refreshInterval: 1h\ndataFrom: [{extract: {key: signing}}]\n", "fail: copies a stored secret"),
+    ],
+)
 def test_external_secret_interval(tmp_path, spec, verdict):
     result = scan(tmp_path, {"es.yaml": external_secret(spec)}, "GC602")
     got = findings(result, "GC602")
     if verdict == "pass":
         assert got == [], got
     else:
-        (_, _, msg), = got
+        ((_, _, msg),) = got
         assert verdict.split(": ", 1)[1] in msg, msg
 
 
 def test_key_secret_needs_a_mechanism_in_scope(tmp_path):
     secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: jwt-signing-key, namespace: auth}\ntype: Opaque\n"
     result = scan(tmp_path, {"s.yaml": secret}, "GC602")
-    (_, line, msg), = findings(result, "GC602")
+    ((_, line, msg),) = findings(result, "GC602")
     assert line == 1 and "no rotation mechanism" in msg
     # an ExternalSecret in another file writes it (target name defaults to the ExternalSecret's name)
     result = scan(tmp_path, {"es.yaml": external_secret("refreshInterval: 12h\n" + GEN)}, "GC602")
@@ -349,34 +413,51 @@ def test_key_secret_needs_a_mechanism_in_scope(tmp_path):
 def live_secret(meta: str) -> Target:
     doc = load_yaml("apiVersion: v1\nkind: Secret\nmetadata:\n" + textwrap.indent(textwrap.dedent(meta), "  "))[0]
     obj = doc.data
-    return Target(kind="k8s", path="cluster/test/auth/secrets", line=1,
-                  ref=ObjectRef("Secret", "auth", obj["metadata"]["name"]), data=obj,
-                  origin={"source": "dump", "repo": "cluster/test"})
+    return Target(
+        kind="k8s",
+        path="cluster/test/auth/secrets",
+        line=1,
+        ref=ObjectRef("Secret", "auth", obj["metadata"]["name"]),
+        data=obj,
+        origin={"source": "dump", "repo": "cluster/test"},
+    )
 
 
-@pytest.mark.parametrize("meta, verdict", [
-    ("name: jwt-signing-key\ncreationTimestamp: '2026-11-27T01:00:00Z'\n", "pass"),  # 11 h old
-    ("name: jwt-signing-key\ncreationTimestamp: '2026-11-20T12:00:00Z'\n", "fail: 7 d"),
-    # an old Secret whose data a controller rewrote 2 h ago (managedFields)
-    ("""\
+@pytest.mark.parametrize(
+    "meta, verdict",
+    [
+        ("name: jwt-signing-key\ncreationTimestamp: '2026-11-27T01:00:00Z'\n", "pass"),  # 11 h old
+        ("name: jwt-signing-key\ncreationTimestamp: '2026-11-20T12:00:00Z'\n", "fail: 7 d"),
+        # an old Secret whose data a controller rewrote 2 h ago (managedFields)
+        (
+            """\
      name: jwt-signing-key
      creationTimestamp: '2026-01-01T00:00:00Z'
      managedFields:
        - {manager: external-secrets, operation: Update, time: '2026-11-27T10:00:00Z', fieldsV1: {'f:data': {}}}
        - {manager: kubectl, operation: Update, time: '2026-11-27T11:00:00Z', fieldsV1: {'f:metadata': {}}}
-     """, "pass"),
-    # a metadata-only update does not count as a rotation
-    ("""\
+     """,
+            "pass",
+        ),
+        # a metadata-only update does not count as a rotation
+        (
+            """\
      name: jwt-signing-key
      creationTimestamp: '2026-01-01T00:00:00Z'
      managedFields:
        - {manager: kubectl, operation: Update, time: '2026-11-27T11:00:00Z', fieldsV1: {'f:metadata': {}}}
-     """, "fail: managed"),
-    ("name: keys\nlabels: {guidecheck.io/signing-key: 'true'}\ncreationTimestamp: '2026-01-01T00:00:00Z'\n"
-     "annotations: {guidecheck.io/rotated-at: '2026-11-27T06:00:00+00:00'}\n", "pass"),
-    ("name: jwt-signing-key\n", "fail: age is unknown"),
-    ("name: db-password\ncreationTimestamp: '2020-01-01T00:00:00Z'\n", "not_applicable"),
-])
+     """,
+            "fail: managed",
+        ),
+        (
+            "name: keys\nlabels: {guidecheck.io/signing-key: 'true'}\ncreationTimestamp: '2026-01-01T00:00:00Z'\n"
+            "annotations: {guidecheck.io/rotated-at: '2026-11-27T06:00:00+00:00'}\n",
+            "pass",
+        ),
+        ("name: jwt-signing-key\n", "fail: age is unknown"),
+        ("name: db-password\ncreationTimestamp: '2020-01-01T00:00:00Z'\n", "not_applicable"),
+    ],
+)
 def test_live_key_secret_age(tmp_path, meta, verdict):
     target = live_secret(meta)
     result = scan(tmp_path, {}, "GC602", extra=[target])
@@ -385,7 +466,7 @@ def test_live_key_secret_age(tmp_path, meta, verdict):
     if verdict in ("pass", "not_applicable"):
         assert status == verdict and got == []
     else:
-        (path, line, msg), = got
+        ((path, line, msg),) = got
         assert (path, line) == ("cluster/test/auth/secrets", 1)
         want = verdict.split(": ", 1)[1]
         assert want in msg or (want == "managed" and "creationTimestamp" in msg), msg
@@ -395,30 +476,35 @@ def test_live_secret_message_never_shows_data(tmp_path):
     target = live_secret("name: jwt-signing-key\ncreationTimestamp: '2026-11-01T00:00:00Z'\n")
     target.data["data"] = {"key.pem": "U0VDUkVULUNBTkFSWQ=="}  # a dump that kept values: never read
     result = scan(tmp_path, {}, "GC602", extra=[target])
-    (_, _, msg), = findings(result, "GC602")
+    ((_, _, msg),) = findings(result, "GC602")
     assert "U0VDUkVU" not in msg and "26 d" in msg
 
 
-@pytest.mark.parametrize("text", [
-    cronjob("0 3 * * *", "timeZone: Mars/Olympus\n"),
-    "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: key-rotation}\nspec: {schedule: 5, suspend: yes}\n",
-    "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: key-rotation}\nspec: []\n",
-    certificate("duration: 5\nrenewBeforePercentage: x\nprivateKey: []\n"),
-    external_secret("refreshInterval: [1]\ndataFrom: {a: 1}\ntarget: 5\n"),
-    external_secret("refreshInterval: 1h\ndataFrom: [5, {sourceRef: []}, {sourceRef: {generatorRef: {}}}]\n"),
-    "apiVersion: v1\nkind: Secret\nmetadata: {name: jwks, labels: [], annotations: 5}\n",
-    "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p}\nspec: {rules: [5, {from: x}]}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        cronjob("0 3 * * *", "timeZone: Mars/Olympus\n"),
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: key-rotation}\nspec: {schedule: 5, suspend: yes}\n",
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: key-rotation}\nspec: []\n",
+        certificate("duration: 5\nrenewBeforePercentage: x\nprivateKey: []\n"),
+        external_secret("refreshInterval: [1]\ndataFrom: {a: 1}\ntarget: 5\n"),
+        external_secret("refreshInterval: 1h\ndataFrom: [5, {sourceRef: []}, {sourceRef: {generatorRef: {}}}]\n"),
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: jwks, labels: [], annotations: 5}\n",
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p}\nspec: {rules: [5, {from: x}]}\n",
+    ],
+)
 def test_odd_objects_never_crash(tmp_path, text):
     for rule in ("GC601", "GC602"):
         scan(tmp_path, {"odd.yaml": text, "app.yaml": DEPLOY}, rule, strict=False)  # asserts nothing is incomplete
 
 
 def test_live_secret_odd_metadata_never_crashes(tmp_path):
-    target = live_secret("name: jwt-signing-key\ncreationTimestamp: 5\nannotations: {guidecheck.io/rotated-at: [1]}\n"
-                         "managedFields: [5, {fieldsV1: 3}, {fieldsV1: {'f:data': {}}, time: yesterday}]\n")
+    target = live_secret(
+        "name: jwt-signing-key\ncreationTimestamp: 5\nannotations: {guidecheck.io/rotated-at: [1]}\n"
+        "managedFields: [5, {fieldsV1: 3}, {fieldsV1: {'f:data': {}}, time: yesterday}]\n"
+    )
     result = scan(tmp_path, {}, "GC602", extra=[target])
-    (_, _, msg), = findings(result, "GC602")
+    ((_, _, msg),) = findings(result, "GC602")
     assert "age is unknown" in msg
 
 
@@ -426,29 +512,40 @@ def test_workloads_exposed_only_for_metrics_are_not_applicable(tmp_path):
     exporter = DEPLOY.replace("ports: [{port: 80}]", "ports: [{name: http-metrics, port: 8080}, {port: 9100}]")
     result = scan(tmp_path, {"app.yaml": exporter}, "GC601")
     assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "not_applicable"
-    result = scan(tmp_path, {"app.yaml": exporter.replace("{port: 9100}", "{port: 9100}, {name: api, port: 80}")},
-                  "GC601")
+    result = scan(
+        tmp_path, {"app.yaml": exporter.replace("{port: 9100}", "{port: 9100}, {name: api, port: 80}")}, "GC601"
+    )
     assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "fail"
 
 
 def test_a_document_without_any_security_gets_one_finding(tmp_path):
-    spec = UNSECURED_SPEC.replace("  /healthz:", "  /v1/orders:\n    post:\n      responses:\n        '201': {description: ok}\n"
-                                  "  /healthz:")
+    spec = UNSECURED_SPEC.replace(
+        "  /healthz:", "  /v1/orders:\n    post:\n      responses:\n        '201': {description: ok}\n  /healthz:"
+    )
     result = scan(tmp_path, {"openapi.yaml": spec}, "GC601")
     [(path, line, msg)] = findings(result, "GC601", tmp_path)
     assert (path, line) == ("openapi.yaml", 3)
-    assert msg.startswith("2 operations (health and metrics excepted) have no security requirement of their own and "
-                          "the document has no global security requirement")
+    assert msg.startswith(
+        "2 operations (health and metrics excepted) have no security requirement of their own and "
+        "the document has no global security requirement"
+    )
 
 
 def test_an_inherited_global_requirement_is_reported_once_at_its_line(tmp_path):
-    spec = UNSECURED_SPEC.replace("paths:", "security: [{basic: []}]\npaths:").replace(
-        "  /healthz:", "  /v1/orders:\n    post:\n      security: [{basic: []}]\n      responses:\n"
-        "        '201': {description: ok}\n  /v1/items:\n    get:\n      responses:\n        '200': {description: ok}\n"
-        "  /healthz:") + "components:\n  securitySchemes:\n    basic: {type: http, scheme: basic}\n"
+    spec = (
+        UNSECURED_SPEC.replace("paths:", "security: [{basic: []}]\npaths:").replace(
+            "  /healthz:",
+            "  /v1/orders:\n    post:\n      security: [{basic: []}]\n      responses:\n"
+            "        '201': {description: ok}\n  /v1/items:\n    get:\n      responses:\n        '200': {description: ok}\n"
+            "  /healthz:",
+        )
+        + "components:\n  securitySchemes:\n    basic: {type: http, scheme: basic}\n"
+    )
     result = scan(tmp_path, {"openapi.yaml": spec}, "GC601")
     got = findings(result, "GC601", tmp_path)
     assert [(p, line) for p, line, _ in got] == [("openapi.yaml", 3), ("openapi.yaml", 11)]
-    assert got[0][2].startswith("2 operations (health and metrics excepted) have no security requirement of their "
-                                "own and the global security requirement can be called with basic alone")
+    assert got[0][2].startswith(
+        "2 operations (health and metrics excepted) have no security requirement of their "
+        "own and the global security requirement can be called with basic alone"
+    )
     assert got[1][2].startswith("POST /v1/orders can be called with basic alone")

@@ -47,12 +47,16 @@ def scan(run_cli, tmp_path):
 
 
 def brief(findings, suppressed=None):
-    return sorted((f["path"], f["line"], f["rule_id"]) for f in findings
-                  if suppressed is None or f["suppressed"] is suppressed)
+    return sorted(
+        (f["path"], f["line"], f["rule_id"]) for f in findings if suppressed is None or f["suppressed"] is suppressed
+    )
 
 
 def test_comment_on_the_line_and_on_the_line_above(tmp_path, scan):
-    write(tmp_path, "app.yaml", """\
+    write(
+        tmp_path,
+        "app.yaml",
+        """\
         apiVersion: apps/v1
         kind: Deployment
         metadata:
@@ -69,7 +73,8 @@ def test_comment_on_the_line_and_on_the_line_above(tmp_path, scan):
                   image: registry.example.com/shop/proxy:1.4.2-3f2c1ab
                 - name: logs
                   image: registry.example.com/shop/logs:1.4.2-3f2c1ab
-        """)
+        """,
+    )
     code, findings, _ = scan("app.yaml")
     assert brief(findings, suppressed=True) == [("app.yaml", 11, "GC403"), ("app.yaml", 13, "GC403")]
     assert brief(findings, suppressed=False) == [("app.yaml", 15, "GC403")]  # the next container is not covered
@@ -81,7 +86,10 @@ def test_comment_on_the_line_and_on_the_line_above(tmp_path, scan):
 
 
 def test_annotation_suppresses_only_its_rules_on_its_object(tmp_path, scan):
-    write(tmp_path, "workers.yaml", """\
+    write(
+        tmp_path,
+        "workers.yaml",
+        """\
         apiVersion: apps/v1
         kind: Deployment
         metadata:
@@ -106,7 +114,8 @@ def test_annotation_suppresses_only_its_rules_on_its_object(tmp_path, scan):
               containers:
                 - name: api
                   image: registry.example.com/shop/api:1.4.2-3f2c1ab
-        """)
+        """,
+    )
     code, findings, report = scan("workers.yaml", select="GC002,GC403,GC405,GC406")
     suppressed = [(f["object"]["name"], f["rule_id"]) for f in findings if f["suppressed"]]
     active = [(f["object"]["name"], f["rule_id"]) for f in findings if not f["suppressed"]]
@@ -118,14 +127,20 @@ def test_annotation_suppresses_only_its_rules_on_its_object(tmp_path, scan):
             assert f["suppression_reason"] == "queue consumer without an HTTP endpoint"
             assert f["suppressed_by"]["origin"] == "annotation" and f["suppressed_by"]["line"] == 6
     assert report["summary"]["suppressed"] == 2
-    statuses = {(o["target"]["object"]["name"], o["rule_id"]): o["status"] for o in report["outcomes"]
-                if o["target"]["kind"] == "k8s"}
+    statuses = {
+        (o["target"]["object"]["name"], o["rule_id"]): o["status"]
+        for o in report["outcomes"]
+        if o["target"]["kind"] == "k8s"
+    }
     assert statuses[("worker", "GC405")] == "suppressed" and statuses[("api", "GC405")] == "fail"
     assert code == 1
 
 
 def test_no_inline_suppressions_makes_everything_active(tmp_path, scan):
-    write(tmp_path, "app.yaml", """\
+    write(
+        tmp_path,
+        "app.yaml",
+        """\
         apiVersion: apps/v1
         kind: Deployment
         metadata:
@@ -138,7 +153,8 @@ def test_no_inline_suppressions_makes_everything_active(tmp_path, scan):
               containers:
                 - name: api  # guidecheck: ignore=GC403 reason="LimitRange"
                   image: registry.example.com/shop/api:1.4.2-3f2c1ab
-        """)
+        """,
+    )
     code, findings, _ = scan("app.yaml", select="GC002,GC403,GC405")
     assert code == 0  # only the GC002 warning is active
     assert {f["rule_id"] for f in findings if f["suppressed"]} == {"GC403", "GC405"}
@@ -151,8 +167,13 @@ def test_no_inline_suppressions_makes_everything_active(tmp_path, scan):
 
 
 def test_suppression_without_reason_still_suppresses_and_gc002_warns(tmp_path, scan):
-    write(tmp_path, "app.yaml", NO_LIMITS.format(name="api").replace(
-        "        - name: api\n", "        - name: api  # guidecheck: ignore=GC403\n"))
+    write(
+        tmp_path,
+        "app.yaml",
+        NO_LIMITS.format(name="api").replace(
+            "        - name: api\n", "        - name: api  # guidecheck: ignore=GC403\n"
+        ),
+    )
     code, findings, _ = scan("app.yaml")
     [gc403] = [f for f in findings if f["rule_id"] == "GC403"]
     assert gc403["suppressed"] is True and gc403["suppression_reason"] is None
@@ -166,8 +187,13 @@ def test_suppression_without_reason_still_suppresses_and_gc002_warns(tmp_path, s
 
 
 def test_exit_code_is_zero_when_every_finding_is_suppressed_with_a_reason(tmp_path, scan):
-    write(tmp_path, "app.yaml", NO_LIMITS.format(name="api").replace(
-        "        - name: api\n", "        - name: api  # guidecheck: ignore=GC403 reason=\"LimitRange\"\n"))
+    write(
+        tmp_path,
+        "app.yaml",
+        NO_LIMITS.format(name="api").replace(
+            "        - name: api\n", '        - name: api  # guidecheck: ignore=GC403 reason="LimitRange"\n'
+        ),
+    )
     code, findings, report = scan("app.yaml", extra=("--fail-on", "info"))
     assert code == 0
     assert [f["rule_id"] for f in findings] == ["GC403"] and findings[0]["suppressed"]
@@ -175,8 +201,14 @@ def test_exit_code_is_zero_when_every_finding_is_suppressed_with_a_reason(tmp_pa
 
 
 def test_ignore_file_scope_covers_the_whole_file_and_only_that_file(tmp_path, scan):
-    write(tmp_path, "legacy.yaml", "# guidecheck: ignore-file=GC403 reason=\"legacy batch, moves to the chart in Q3\"\n"
-          + NO_LIMITS.format(name="a") + "---\n" + NO_LIMITS.format(name="b"))
+    write(
+        tmp_path,
+        "legacy.yaml",
+        '# guidecheck: ignore-file=GC403 reason="legacy batch, moves to the chart in Q3"\n'
+        + NO_LIMITS.format(name="a")
+        + "---\n"
+        + NO_LIMITS.format(name="b"),
+    )
     write(tmp_path, "new.yaml", NO_LIMITS.format(name="c"))
     code, findings, _ = scan("legacy.yaml", "new.yaml")
     assert brief(findings, suppressed=True) == [("legacy.yaml", 10, "GC403"), ("legacy.yaml", 21, "GC403")]
@@ -185,28 +217,43 @@ def test_ignore_file_scope_covers_the_whole_file_and_only_that_file(tmp_path, sc
 
 
 def test_prefix_and_wildcard(tmp_path, scan):
-    write(tmp_path, "app.yaml", NO_LIMITS.format(name="api").replace(
-        "        - name: api\n", "        # guidecheck: ignore=GC40 reason=\"vendor chart, reviewed\"\n        - name: api\n"))
+    write(
+        tmp_path,
+        "app.yaml",
+        NO_LIMITS.format(name="api").replace(
+            "        - name: api\n",
+            '        # guidecheck: ignore=GC40 reason="vendor chart, reviewed"\n        - name: api\n',
+        ),
+    )
     code, findings, _ = scan("app.yaml", select="GC002,GC403,GC405,GC406")
     assert {f["rule_id"] for f in findings if f["suppressed"]} == {"GC403", "GC405", "GC406"}
     assert code == 0
 
 
 def test_tool_rules_cannot_be_suppressed(tmp_path, scan):
-    write(tmp_path, "broken.yaml", """\
+    write(
+        tmp_path,
+        "broken.yaml",
+        """\
         # guidecheck: ignore-file=* reason="trying to hide a parse error"
         apiVersion: v1
         kind: ConfigMap
         metadata: {name: cart
-        """)
+        """,
+    )
     code, findings, _ = scan("broken.yaml", select="GC001,GC002")
     assert [(f["rule_id"], f["suppressed"]) for f in findings] == [("GC001", False)]
     assert code == 1
 
 
 def test_misspelt_directive_is_reported_and_suppresses_nothing(tmp_path, scan):
-    write(tmp_path, "app.yaml", NO_LIMITS.format(name="api").replace(
-        "        - name: api\n", "        - name: api  # guidecheck: ignroe=GC403 reason=\"typo\"\n"))
+    write(
+        tmp_path,
+        "app.yaml",
+        NO_LIMITS.format(name="api").replace(
+            "        - name: api\n", '        - name: api  # guidecheck: ignroe=GC403 reason="typo"\n'
+        ),
+    )
     code, findings, _ = scan("app.yaml")
     assert brief(findings, suppressed=False) == [("app.yaml", 9, "GC002"), ("app.yaml", 9, "GC403")]
     assert code == 1
@@ -214,7 +261,10 @@ def test_misspelt_directive_is_reported_and_suppresses_nothing(tmp_path, scan):
 
 def test_data_in_a_block_scalar_is_not_a_directive(tmp_path, scan):
     """A shell comment inside a ConfigMap script must not silence the file."""
-    write(tmp_path, "app.yaml", textwrap.dedent("""\
+    write(
+        tmp_path,
+        "app.yaml",
+        textwrap.dedent("""\
         apiVersion: v1
         kind: ConfigMap
         metadata:
@@ -227,7 +277,9 @@ def test_data_in_a_block_scalar_is_not_a_directive(tmp_path, scan):
           notes: >-
             # guidecheck: ignroe=GC403
         ---
-        """) + NO_LIMITS.format(name="api"))
+        """)
+        + NO_LIMITS.format(name="api"),
+    )
     code, findings, _ = scan("app.yaml")
     assert brief(findings) == [("app.yaml", 21, "GC403")]
     assert not findings[0]["suppressed"]
@@ -236,14 +288,21 @@ def test_data_in_a_block_scalar_is_not_a_directive(tmp_path, scan):
 
 def test_multidocument_file_with_a_bad_middle_document_keeps_the_others(tmp_path, scan):
     """Documents 1 and 3 are still loaded: 3's suppression applies, 1's finding is reported."""
-    write(tmp_path, "all.yaml", NO_LIMITS.format(name="first") + textwrap.dedent("""\
+    write(
+        tmp_path,
+        "all.yaml",
+        NO_LIMITS.format(name="first")
+        + textwrap.dedent("""\
         ---
         apiVersion: v1
         kind: Service
         metadata: {name: broken
         ---
-        """) + NO_LIMITS.format(name="third").replace(
-        "        - name: third\n", "        - name: third  # guidecheck: ignore=GC403 reason=\"LimitRange\"\n"))
+        """)
+        + NO_LIMITS.format(name="third").replace(
+            "        - name: third\n", '        - name: third  # guidecheck: ignore=GC403 reason="LimitRange"\n'
+        ),
+    )
     code, findings, _ = scan("all.yaml", select="GC001,GC002,GC403")
     assert brief(findings, suppressed=False) == [("all.yaml", 9, "GC403"), ("all.yaml", 14, "GC001")]
     assert brief(findings, suppressed=True) == [("all.yaml", 24, "GC403")]
@@ -254,11 +313,15 @@ def test_suppression_comment_in_a_dockerfile(tmp_path, scan, rules):
     ids = {r.id for r in rules}
     if "GC304" not in ids:
         pytest.skip("GC304 (untagged base image) is not in the catalogue")
-    write(tmp_path, "Dockerfile", """\
+    write(
+        tmp_path,
+        "Dockerfile",
+        """\
         # guidecheck: ignore=GC304 reason="the upstream image only publishes latest"
         FROM registry.example.com/vendor/agent:latest
         FROM alpine
-        """)
+        """,
+    )
     code, findings, _ = scan("Dockerfile", select="GC002,GC304")
     assert brief(findings, suppressed=True) == [("Dockerfile", 2, "GC304")]
     assert brief(findings, suppressed=False) == [("Dockerfile", 3, "GC304")]

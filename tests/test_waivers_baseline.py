@@ -20,8 +20,14 @@ def repo(tmp_path, waiver_expires: str, reason: str | None = "migrating"):
     (tmp_path / "legacy").mkdir()
     (tmp_path / "legacy" / "d.yaml").write_text(DEPLOY)
     (tmp_path / "new.yaml").write_text(DEPLOY)
-    lines = ["waivers:", "  - rules: [GC403]", "    paths: ['legacy/**']", "    owner: team-a",
-             "    ticket: OPS-1", f"    expires: {waiver_expires}"]
+    lines = [
+        "waivers:",
+        "  - rules: [GC403]",
+        "    paths: ['legacy/**']",
+        "    owner: team-a",
+        "    ticket: OPS-1",
+        f"    expires: {waiver_expires}",
+    ]
     if reason:
         lines.append(f"    reason: {reason}")
     (tmp_path / ".guidecheck.yaml").write_text("\n".join(lines) + "\n")

@@ -55,41 +55,44 @@ def deployment(*containers: str, init: str = "", kind: str = "Deployment") -> st
 FLOATING = DEFAULT_SETTINGS["floating-tags"]
 
 
-@pytest.mark.parametrize("image, state, tag", [
-    ("nginx", "untagged", None),
-    ("nginx:latest", "floating", "latest"),
-    ("nginx:LATEST", "floating", "LATEST"),
-    ("nginx:latest-alpine", "floating", "latest-alpine"),
-    ("nginx:1.27.0-latest", "floating", "1.27.0-latest"),
-    ("nginx:1.27.0", "tagged", "1.27.0"),
-    ("registry:5000/app", "untagged", None),  # the port is not a tag
-    ("registry.example.com:5000/shop/app", "untagged", None),
-    ("registry:5000/app:1.2.3", "tagged", "1.2.3"),
-    ("localhost/app", "untagged", None),
-    (f"app:latest@{DIGEST}", "pinned", "latest"),  # the digest wins
-    (f"app@{DIGEST}", "pinned", None),
-    ("app@sha256:abc", "bad-digest", None),
-    ("app:1.2@md5:zz", "bad-digest", "1.2"),
-    ("app@${DIGEST}", "pinned", None),  # digest filled in by the pipeline
-    ("${IMAGE}", "unknown", None),
-    ("$(IMAGE)", "unknown", None),
-    ("$IMAGE", "unknown", None),
-    ("{{ .Values.image }}", "unknown", None),
-    ("<your-image>", "unknown", None),
-    ("registry.example.com/app:${TAG}", "unknown", None),
-    ("registry.example.com/app:1.4.2-${GIT_SHA}", "unknown", None),
-    ("registry.example.com/${NAME}", "unknown", None),
-    ("${REGISTRY}/app", "untagged", None),  # the last component is literal: no tag
-    ("${REGISTRY}/app:latest", "floating", "latest"),
-    ("$LOCATION-docker.pkg.dev/$PROJECT/repo/app:latest", "floating", "latest"),
-    ("${REGISTRY}/app:1.4.2-3f2c1ab", "tagged", "1.4.2-3f2c1ab"),
-    ("app:", "invalid", None),
-    (":1.0", "invalid", None),
-    ("app with spaces:1.0", "invalid", None),
-    ("  ", "empty", None),
-    ("", "empty", None),
-    ("a" * 2000, "invalid", None),
-])
+@pytest.mark.parametrize(
+    "image, state, tag",
+    [
+        ("nginx", "untagged", None),
+        ("nginx:latest", "floating", "latest"),
+        ("nginx:LATEST", "floating", "LATEST"),
+        ("nginx:latest-alpine", "floating", "latest-alpine"),
+        ("nginx:1.27.0-latest", "floating", "1.27.0-latest"),
+        ("nginx:1.27.0", "tagged", "1.27.0"),
+        ("registry:5000/app", "untagged", None),  # the port is not a tag
+        ("registry.example.com:5000/shop/app", "untagged", None),
+        ("registry:5000/app:1.2.3", "tagged", "1.2.3"),
+        ("localhost/app", "untagged", None),
+        (f"app:latest@{DIGEST}", "pinned", "latest"),  # the digest wins
+        (f"app@{DIGEST}", "pinned", None),
+        ("app@sha256:abc", "bad-digest", None),
+        ("app:1.2@md5:zz", "bad-digest", "1.2"),
+        ("app@${DIGEST}", "pinned", None),  # digest filled in by the pipeline
+        ("${IMAGE}", "unknown", None),
+        ("$(IMAGE)", "unknown", None),
+        ("$IMAGE", "unknown", None),
+        ("{{ .Values.image }}", "unknown", None),
+        ("<your-image>", "unknown", None),
+        ("registry.example.com/app:${TAG}", "unknown", None),
+        ("registry.example.com/app:1.4.2-${GIT_SHA}", "unknown", None),
+        ("registry.example.com/${NAME}", "unknown", None),
+        ("${REGISTRY}/app", "untagged", None),  # the last component is literal: no tag
+        ("${REGISTRY}/app:latest", "floating", "latest"),
+        ("$LOCATION-docker.pkg.dev/$PROJECT/repo/app:latest", "floating", "latest"),
+        ("${REGISTRY}/app:1.4.2-3f2c1ab", "tagged", "1.4.2-3f2c1ab"),
+        ("app:", "invalid", None),
+        (":1.0", "invalid", None),
+        ("app with spaces:1.0", "invalid", None),
+        ("  ", "empty", None),
+        ("", "empty", None),
+        ("a" * 2000, "invalid", None),
+    ],
+)
 def test_judge_image(image, state, tag):
     v = workloads.judge_image(image, FLOATING)
     assert v.state == state
@@ -105,7 +108,9 @@ def test_judge_image_many_unclosed_placeholders_is_fast():
 
 
 def test_gc306_finding_points_at_the_image_value(tmp_path):
-    r = scan(tmp_path, """\
+    r = scan(
+        tmp_path,
+        """\
         apiVersion: v1
         kind: Pod
         metadata: {name: p}
@@ -114,7 +119,9 @@ def test_gc306_finding_points_at_the_image_value(tmp_path):
             - name: app
               image:
                 nginx
-    """, "GC306")
+    """,
+        "GC306",
+    )
     [(line, msg)] = findings(r, "GC306")
     assert line == 8
     assert "'nginx'" in msg and "no tag" in msg
@@ -123,8 +130,7 @@ def test_gc306_finding_points_at_the_image_value(tmp_path):
 
 
 def test_gc306_only_placeholders_is_not_applicable_with_reason(tmp_path):
-    r = scan(tmp_path, deployment("{name: cart, image: '${IMAGE}'}", "{name: proxy, image: 'envoy:${TAG}'}"),
-             "GC306")
+    r = scan(tmp_path, deployment("{name: cart, image: '${IMAGE}'}", "{name: proxy, image: 'envoy:${TAG}'}"), "GC306")
     assert findings(r, "GC306") == []
     [(ref, status, reason)] = outcomes(r, "GC306")
     assert status == "not_applicable"
@@ -134,14 +140,18 @@ def test_gc306_only_placeholders_is_not_applicable_with_reason(tmp_path):
 def test_gc306_placeholder_next_to_a_judged_image(tmp_path):
     r = scan(tmp_path, deployment("{name: cart, image: 'cart:$(TAG)'}", "{name: proxy, image: nginx}"), "GC306")
     assert [m for _, m in findings(r, "GC306")] == [
-        "image 'nginx' of container 'proxy' has no tag (Kubernetes pulls ':latest') and no digest"]
+        "image 'nginx' of container 'proxy' has no tag (Kubernetes pulls ':latest') and no digest"
+    ]
 
 
-@pytest.mark.parametrize("image, words", [
-    ("'app@sha256:abc'", ["malformed digest", "sha256:abc"]),
-    ("'app:'", ["not a valid image reference"]),
-    ("'app:latest'", ["floating tag 'latest'"]),
-])
+@pytest.mark.parametrize(
+    "image, words",
+    [
+        ("'app@sha256:abc'", ["malformed digest", "sha256:abc"]),
+        ("'app:'", ["not a valid image reference"]),
+        ("'app:latest'", ["floating tag 'latest'"]),
+    ],
+)
 def test_gc306_messages(tmp_path, image, words):
     r = scan(tmp_path, deployment(f"{{name: cart, image: {image}}}"), "GC306")
     [(_, msg)] = findings(r, "GC306")
@@ -181,23 +191,29 @@ def test_gc307_skips_what_gc306_reports(tmp_path):
 
 
 def test_gc307_digest_pinned_passes_any_tag(tmp_path):
-    r = scan(tmp_path, deployment(f"{{name: cart, image: 'cart:1.4@{DIGEST}'}}",
-                                  f"{{name: proxy, image: 'envoy@{DIGEST}'}}"), "GC307")
+    r = scan(
+        tmp_path,
+        deployment(f"{{name: cart, image: 'cart:1.4@{DIGEST}'}}", f"{{name: proxy, image: 'envoy@{DIGEST}'}}"),
+        "GC307",
+    )
     assert [s for _, s, _ in outcomes(r, "GC307")] == ["pass"]
 
 
-@pytest.mark.parametrize("tag, ok", [
-    ("1.4.2-3f2c1ab", True),
-    ("v1.4.2-3f2c1ab", True),
-    ("v2.0.0-sha-3f2c1ab9", True),
-    ("1.4.2-rc.1+g3f2c1ab", True),
-    ("1.4-3f2c1ab9d4e5f60718293a4b5c6d7e8f90a1b2c3", True),
-    ("1.4.2", False),
-    ("3f2c1ab", False),  # a hash without a version
-    ("1.4.2-alpine", False),
-    ("build-3f2c1ab", False),
-    ("1.4.2_3f2c1ab", True),
-])
+@pytest.mark.parametrize(
+    "tag, ok",
+    [
+        ("1.4.2-3f2c1ab", True),
+        ("v1.4.2-3f2c1ab", True),
+        ("v2.0.0-sha-3f2c1ab9", True),
+        ("1.4.2-rc.1+g3f2c1ab", True),
+        ("1.4-3f2c1ab9d4e5f60718293a4b5c6d7e8f90a1b2c3", True),
+        ("1.4.2", False),
+        ("3f2c1ab", False),  # a hash without a version
+        ("1.4.2-alpine", False),
+        ("build-3f2c1ab", False),
+        ("1.4.2_3f2c1ab", True),
+    ],
+)
 def test_gc307_default_pattern(tmp_path, tag, ok):
     r = scan(tmp_path, deployment(f"{{name: cart, image: 'registry.example.com/cart:{tag}'}}"), "GC307")
     assert (findings(r, "GC307") == []) is ok
@@ -215,19 +231,22 @@ def test_gc307_placeholder_tag_not_judged(tmp_path):
 # ------------------------------------------------------------------ GC402: Helm
 
 
-@pytest.mark.parametrize("metadata, ok", [
-    ("labels: {helm.sh/chart: cart-1.4.2}", True),
-    ("labels: {app.kubernetes.io/managed-by: Helm}", True),
-    ("labels: {app.kubernetes.io/managed-by: helm}", True),
-    ("labels: {app.kubernetes.io/managed-by: Tiller}", True),
-    ("labels: {heritage: Helm}", True),
-    ("annotations: {meta.helm.sh/release-name: cart}", True),
-    ("labels: {helm.sh/chart: ''}", False),
-    ("labels: {app.kubernetes.io/managed-by: kustomize}", False),
-    ("labels: {app: cart}", False),
-    ("annotations: {meta.helm.sh/release-name: ''}", False),
-    ("labels: {app.kubernetes.io/managed-by: [Helm]}", False),
-])
+@pytest.mark.parametrize(
+    "metadata, ok",
+    [
+        ("labels: {helm.sh/chart: cart-1.4.2}", True),
+        ("labels: {app.kubernetes.io/managed-by: Helm}", True),
+        ("labels: {app.kubernetes.io/managed-by: helm}", True),
+        ("labels: {app.kubernetes.io/managed-by: Tiller}", True),
+        ("labels: {heritage: Helm}", True),
+        ("annotations: {meta.helm.sh/release-name: cart}", True),
+        ("labels: {helm.sh/chart: ''}", False),
+        ("labels: {app.kubernetes.io/managed-by: kustomize}", False),
+        ("labels: {app: cart}", False),
+        ("annotations: {meta.helm.sh/release-name: ''}", False),
+        ("labels: {app.kubernetes.io/managed-by: [Helm]}", False),
+    ],
+)
 def test_gc402_evidence(tmp_path, metadata, ok):
     text = f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cart\n  {metadata}\nspec: {{}}\n"
     r = scan(tmp_path, text, "GC402")
@@ -235,7 +254,9 @@ def test_gc402_evidence(tmp_path, metadata, ok):
 
 
 def test_gc402_controller_owned_objects_are_not_applicable(tmp_path):
-    r = scan(tmp_path, """\
+    r = scan(
+        tmp_path,
+        """\
         apiVersion: v1
         kind: Pod
         metadata:
@@ -251,7 +272,9 @@ def test_gc402_controller_owned_objects_are_not_applicable(tmp_path):
           name: lonely
           ownerReferences: [{kind: ConfigMap, name: x}]
         spec: {containers: [{name: c, image: 'c:1'}]}
-    """, "GC402")
+    """,
+        "GC402",
+    )
     got = {ref: (status, reason) for ref, status, reason in outcomes(r, "GC402")}
     assert got["Pod/cart-5d8f7-abcde"][0] == "not_applicable"
     assert "ReplicaSet/cart-5d8f7" in got["Pod/cart-5d8f7-abcde"][1]
@@ -259,16 +282,23 @@ def test_gc402_controller_owned_objects_are_not_applicable(tmp_path):
 
 
 def test_gc402_wrong_types_point_at_metadata(tmp_path):
-    r = scan(tmp_path, "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cart\n  labels: oops\nspec: {}\n",
-             "GC402")
+    r = scan(
+        tmp_path, "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cart\n  labels: oops\nspec: {}\n", "GC402"
+    )
     assert [f.line for f in r.findings if f.rule_id == "GC001"] == [5]
     assert [line for line, _ in findings(r, "GC402")] == [3]
 
 
 def test_gc402_message_for_rendered_chart_objects():
     [doc] = load_yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cart\nspec: {}\n")
-    target = Target("k8s", "chart/templates/deployment.yaml", 1, ObjectRef("Deployment", None, "cart"), doc.data,
-                    origin={"source": "helm", "chart": "chart"})
+    target = Target(
+        "k8s",
+        "chart/templates/deployment.yaml",
+        1,
+        ObjectRef("Deployment", None, "cart"),
+        doc.data,
+        origin={"source": "helm", "chart": "chart"},
+    )
     from guidecheck.checks import Context
 
     [hit] = workloads.helm_managed(target, Context(settings=dict(DEFAULT_SETTINGS), options={}))
@@ -278,23 +308,26 @@ def test_gc402_message_for_rendered_chart_objects():
 # ------------------------------------------------------------------ GC404: requests
 
 
-@pytest.mark.parametrize("resources, expected", [
-    ("{requests: {cpu: 100m, memory: 64Mi}}", None),
-    ("{limits: {cpu: 100m, memory: 64Mi}}", None),  # requests default to limits
-    ("{requests: {cpu: 100m}, limits: {memory: 64Mi}}", None),
-    ("{requests: {cpu: 0.5, memory: 1e9}}", None),
-    ("{requests: {cpu: 100m}}", "has no memory request"),
-    ("{}", "has no CPU or memory request"),
-    ("{requests: {cpu: '0', memory: 64Mi}}", "a zero CPU request"),
-    ("{requests: {cpu: 0, memory: 0Mi}}", "a zero CPU request; and a zero memory request"),
-    ("{requests: {cpu: '', memory: 64Mi}}", "has no CPU request"),
-    ("{limits: {cpu: 0m, memory: 64Mi}}", "a zero CPU limit and no CPU request"),
-    ("{requests: {cpu: '0', memory: 64Mi}, limits: {cpu: '1'}}", "a zero CPU request"),  # explicit 0 stays 0
-    ("{requests: null, limits: {cpu: 1}}", "has no memory request"),
-    ("{requests: [cpu, memory]}", "has no CPU or memory request"),
-    ("big", "has no CPU or memory request"),
-    ("null", "has no CPU or memory request"),
-])
+@pytest.mark.parametrize(
+    "resources, expected",
+    [
+        ("{requests: {cpu: 100m, memory: 64Mi}}", None),
+        ("{limits: {cpu: 100m, memory: 64Mi}}", None),  # requests default to limits
+        ("{requests: {cpu: 100m}, limits: {memory: 64Mi}}", None),
+        ("{requests: {cpu: 0.5, memory: 1e9}}", None),
+        ("{requests: {cpu: 100m}}", "has no memory request"),
+        ("{}", "has no CPU or memory request"),
+        ("{requests: {cpu: '0', memory: 64Mi}}", "a zero CPU request"),
+        ("{requests: {cpu: 0, memory: 0Mi}}", "a zero CPU request; and a zero memory request"),
+        ("{requests: {cpu: '', memory: 64Mi}}", "has no CPU request"),
+        ("{limits: {cpu: 0m, memory: 64Mi}}", "a zero CPU limit and no CPU request"),
+        ("{requests: {cpu: '0', memory: 64Mi}, limits: {cpu: '1'}}", "a zero CPU request"),  # explicit 0 stays 0
+        ("{requests: null, limits: {cpu: 1}}", "has no memory request"),
+        ("{requests: [cpu, memory]}", "has no CPU or memory request"),
+        ("big", "has no CPU or memory request"),
+        ("null", "has no CPU or memory request"),
+    ],
+)
 def test_gc404_requests(tmp_path, resources, expected):
     r = scan(tmp_path, deployment(f"{{name: cart, image: 'cart:1', resources: {resources}}}"), "GC404")
     got = findings(r, "GC404")
@@ -306,7 +339,9 @@ def test_gc404_requests(tmp_path, resources, expected):
 
 
 def test_gc404_init_containers_and_cronjobs(tmp_path):
-    r = scan(tmp_path, """\
+    r = scan(
+        tmp_path,
+        """\
         apiVersion: batch/v1
         kind: CronJob
         metadata: {name: report}
@@ -320,34 +355,40 @@ def test_gc404_init_containers_and_cronjobs(tmp_path):
                     - {name: fetch, image: 'fetch:1'}
                   containers:
                     - {name: report, image: 'report:1', resources: {requests: {cpu: 1, memory: 1Gi}}}
-    """, "GC404")
+    """,
+        "GC404",
+    )
     assert findings(r, "GC404") == [
-        (11, "init container 'fetch' has no CPU or memory request (nor a limit Kubernetes would copy into it)")]
+        (11, "init container 'fetch' has no CPU or memory request (nor a limit Kubernetes would copy into it)")
+    ]
 
 
 # ------------------------------------------------------------------ GC405/GC406: probes
 
 
-@pytest.mark.parametrize("probe, problem", [
-    ({"httpGet": {"port": 8080}}, None),
-    ({"httpGet": {"port": "http", "path": "/healthz"}}, None),
-    ({"tcpSocket": {"port": 5432}}, None),
-    ({"grpc": {"port": 9090}}, None),
-    ({"exec": {"command": ["true"]}}, None),
-    ({"exec": {"command": ["true"]}, "httpGet": None}, None),
-    ({}, "has no handler"),
-    ({"initialDelaySeconds": 5}, "has no handler"),
-    ({"httpGet": {"path": "/"}}, "httpGet has no port"),
-    ({"httpGet": {"port": ""}}, "httpGet has no port"),
-    ({"httpGet": {"port": True}}, "httpGet has no port"),
-    ({"httpGet": "8080"}, "httpGet is not a mapping"),
-    ({"exec": {"command": []}}, "exec has no command"),
-    ({"exec": {"command": "true"}}, "exec has no command"),
-    ({"exec": {"command": [1]}}, "exec has no command"),
-    ({"exec": {"command": ["true"]}, "tcpSocket": {"port": 1}}, "more than one handler"),
-    ("yes", "is not a mapping"),
-    ([{"httpGet": {"port": 1}}], "is not a mapping"),
-])
+@pytest.mark.parametrize(
+    "probe, problem",
+    [
+        ({"httpGet": {"port": 8080}}, None),
+        ({"httpGet": {"port": "http", "path": "/healthz"}}, None),
+        ({"tcpSocket": {"port": 5432}}, None),
+        ({"grpc": {"port": 9090}}, None),
+        ({"exec": {"command": ["true"]}}, None),
+        ({"exec": {"command": ["true"]}, "httpGet": None}, None),
+        ({}, "has no handler"),
+        ({"initialDelaySeconds": 5}, "has no handler"),
+        ({"httpGet": {"path": "/"}}, "httpGet has no port"),
+        ({"httpGet": {"port": ""}}, "httpGet has no port"),
+        ({"httpGet": {"port": True}}, "httpGet has no port"),
+        ({"httpGet": "8080"}, "httpGet is not a mapping"),
+        ({"exec": {"command": []}}, "exec has no command"),
+        ({"exec": {"command": "true"}}, "exec has no command"),
+        ({"exec": {"command": [1]}}, "exec has no command"),
+        ({"exec": {"command": ["true"]}, "tcpSocket": {"port": 1}}, "more than one handler"),
+        ("yes", "is not a mapping"),
+        ([{"httpGet": {"port": 1}}], "is not a mapping"),
+    ],
+)
 def test_probe_problem(probe, problem):
     got = workloads.probe_problem(probe)
     if problem is None:
@@ -358,7 +399,9 @@ def test_probe_problem(probe, problem):
 
 @pytest.mark.parametrize("rule, field", [("GC405", "livenessProbe"), ("GC406", "readinessProbe")])
 def test_probe_rules_scope(tmp_path, rule, field):
-    r = scan(tmp_path, """\
+    r = scan(
+        tmp_path,
+        """\
         apiVersion: batch/v1
         kind: Job
         metadata: {name: migrate}
@@ -383,7 +426,9 @@ def test_probe_rules_scope(tmp_path, rule, field):
         kind: Rollout
         metadata: {name: ro}
         spec: {workloadRef: {apiVersion: apps/v1, kind: Deployment, name: cart}}
-    """, rule)
+    """,
+        rule,
+    )
     got = {ref: (status, reason) for ref, status, reason in outcomes(r, rule)}
     assert got["Job/migrate"] == ("not_applicable", "Job runs to completion")
     assert got["Pod/once"] == ("not_applicable", "a Pod with restartPolicy OnFailure runs to completion")
@@ -395,9 +440,15 @@ def test_probe_rules_scope(tmp_path, rule, field):
 
 @pytest.mark.parametrize("rule, field", [("GC405", "livenessProbe"), ("GC406", "readinessProbe")])
 def test_probe_null_and_invalid(tmp_path, rule, field):
-    r = scan(tmp_path, deployment(f"{{name: a, image: 'a:1', {field}: null}}",
-                                  f"{{name: b, image: 'b:1', {field}: {{tcpSocket: {{}}}}}}",
-                                  f"{{name: c, image: 'c:1', startupProbe: {{tcpSocket: {{port: 1}}}}}}"), rule)
+    r = scan(
+        tmp_path,
+        deployment(
+            f"{{name: a, image: 'a:1', {field}: null}}",
+            f"{{name: b, image: 'b:1', {field}: {{tcpSocket: {{}}}}}}",
+            "{name: c, image: 'c:1', startupProbe: {tcpSocket: {port: 1}}}",
+        ),
+        rule,
+    )
     assert [m for _, m in findings(r, rule)] == [
         f"container 'a' has no {field}",
         f"container 'b': {field} tcpSocket has no port, so it probes nothing",
@@ -457,8 +508,10 @@ def test_rules_never_raise_on_wrong_types(tmp_path, rule):
 
 def test_rules_on_hostile_wrong_types_fixture(tmp_path):
     """The shape of /tmp/hostile/yaml/wrong_types.yaml, plus a Pod variant that becomes a target."""
-    text = ('apiVersion: v1\nkind: 123\nmetadata: null\nspec:\n  containers: "not-a-list"\n  volumes: {a: 1}\n'
-            '  initContainers:\n    - null\n    - 42\n    - {name: x, securityContext: "privileged"}\n')
+    text = (
+        'apiVersion: v1\nkind: 123\nmetadata: null\nspec:\n  containers: "not-a-list"\n  volumes: {a: 1}\n'
+        '  initContainers:\n    - null\n    - 42\n    - {name: x, securityContext: "privileged"}\n'
+    )
     for rule in WORKLOAD_RULES:
         r = scan(tmp_path, text, rule)
         assert [f.rule_id for f in r.findings] == ["GC001"]
@@ -492,14 +545,21 @@ def test_all_rules_on_a_complete_workload_pass(tmp_path):
     result = in_process_scan([tmp_path], select=WORKLOAD_RULES + ("GC001",), rules=RULES)
     assert result.findings == []
     assert {o.rule_id: o.status for o in result.outcomes if o.rule_id != "GC001"} == {
-        r: Status.PASS for r in WORKLOAD_RULES}
+        r: Status.PASS for r in WORKLOAD_RULES
+    }
 
 
 def test_rule_metadata():
     by_id = {r.id: r for r in RULES}
-    expected = {"GC306": ("3.c", "error"), "GC307": ("3.c", "warning"), "GC402": ("4.a", "warning"),
-                "GC403": ("4.b", "error"), "GC404": ("4.b", "warning"), "GC405": ("4.c", "error"),
-                "GC406": ("4.c", "error")}
+    expected = {
+        "GC306": ("3.c", "error"),
+        "GC307": ("3.c", "warning"),
+        "GC402": ("4.a", "warning"),
+        "GC403": ("4.b", "error"),
+        "GC404": ("4.b", "warning"),
+        "GC405": ("4.c", "error"),
+        "GC406": ("4.c", "error"),
+    }
     for rid, (bullet, severity) in expected.items():
         rule = by_id[rid]
         assert (rule.bullet, str(rule.severity), rule.targets) == (bullet, severity, ("workload",))
@@ -509,6 +569,8 @@ def test_rule_metadata():
 
 @pytest.mark.parametrize("rule", [r for r in WORKLOAD_RULES if r != "GC403"])  # GC403: declarative
 def test_kustomize_delete_patch_is_not_applicable(tmp_path, rule):
-    r = scan(tmp_path, "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: loadgenerator\n$patch: delete\n", rule)
+    r = scan(
+        tmp_path, "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: loadgenerator\n$patch: delete\n", rule
+    )
     [(_, status, reason)] = outcomes(r, rule)
     assert status == "not_applicable" and "$patch: delete" in reason

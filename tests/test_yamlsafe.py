@@ -13,9 +13,10 @@ import textwrap
 import time
 
 import pytest
-from hostile_support import HOSTILE as ROOT_HOSTILE
 
 from guidecheck.parsers.yaml import Limits, YMap, YSeq, check_json, load_json, load_yaml, resolve_plain
+
+from hostile_support import HOSTILE as ROOT_HOSTILE
 
 
 def one(text: str, **kw):
@@ -66,14 +67,51 @@ def test_document_lines_in_a_stream():
 @pytest.mark.parametrize(
     "text, value",
     [
-        ("on", True), ("On", True), ("ON", True), ("yes", True), ("Yes", True), ("y", True), ("Y", True),
-        ("true", True), ("True", True), ("off", False), ("no", False), ("n", False), ("N", False),
-        ("false", False), ("FALSE", False), ("~", None), ("null", None), ("", None),
-        ("0777", 511), ("0o17", 15), ("0x1F", 31), ("-0x10", -16), ("0b101", 5), ("1_000", 1000), ("+12", 12),
-        ("-7", -7), ("0", 0), ("00", 0), ("08", 8.0), ("1e3", 1000.0), ("1.5", 1.5), (".5", 0.5), ("-.5", -0.5),
-        ("9223372036854775807", 2**63 - 1), ("18446744073709551615", 2**64 - 1),
-        ("1:20", "1:20"), ("2024-01-02", "2024-01-02"), ("1.2.3", "1.2.3"), ("tRUE", "tRUE"), ("Norway", "Norway"),
-        ("o", "o"), ("-", "-"), ("0x", "0x"), ("9" * 5000, "9" * 5000), ("1" * 400, "1" * 400),
+        ("on", True),
+        ("On", True),
+        ("ON", True),
+        ("yes", True),
+        ("Yes", True),
+        ("y", True),
+        ("Y", True),
+        ("true", True),
+        ("True", True),
+        ("off", False),
+        ("no", False),
+        ("n", False),
+        ("N", False),
+        ("false", False),
+        ("FALSE", False),
+        ("~", None),
+        ("null", None),
+        ("", None),
+        ("0777", 511),
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("-0x10", -16),
+        ("0b101", 5),
+        ("1_000", 1000),
+        ("+12", 12),
+        ("-7", -7),
+        ("0", 0),
+        ("00", 0),
+        ("08", 8.0),
+        ("1e3", 1000.0),
+        ("1.5", 1.5),
+        (".5", 0.5),
+        ("-.5", -0.5),
+        ("9223372036854775807", 2**63 - 1),
+        ("18446744073709551615", 2**64 - 1),
+        ("1:20", "1:20"),
+        ("2024-01-02", "2024-01-02"),
+        ("1.2.3", "1.2.3"),
+        ("tRUE", "tRUE"),
+        ("Norway", "Norway"),
+        ("o", "o"),
+        ("-", "-"),
+        ("0x", "0x"),
+        ("9" * 5000, "9" * 5000),
+        ("1" * 400, "1" * 400),
     ],
 )
 def test_plain_scalars_resolve_as_go_yaml_v2(text, value):
@@ -123,8 +161,18 @@ def test_explicit_standard_tags():
         i: !!map {x: 1}
         j: !!seq [1]
         """)
-    assert doc.data == {"a": "0777", "b": 12, "c": 3.0, "d": True, "e": None, "f": "12", "g": "aGVsbG8=",
-                        "h": "2024-01-02", "i": {"x": 1}, "j": [1]}
+    assert doc.data == {
+        "a": "0777",
+        "b": 12,
+        "c": 3.0,
+        "d": True,
+        "e": None,
+        "f": "12",
+        "g": "aGVsbG8=",
+        "h": "2024-01-02",
+        "i": {"x": 1},
+        "j": [1],
+    }
     [bad] = load_yaml("a: 1\nb: !!int abc\n")
     assert bad.data is None and errors([bad]) == [(2, 4, "'abc' cannot be read as !!int")]
 
@@ -137,16 +185,19 @@ def test_local_tags_are_plain_data():
     assert ok.data == {"script": [[".setup", "script"], "echo"], "site": ["SITE", "x"], "m": {"a": 1}}
 
 
-@pytest.mark.parametrize("payload", [
-    "!!python/object/apply:os.system ['touch /tmp/guidecheck_PWNED_unit']",
-    "!!python/object/new:subprocess.check_output [['true']]",
-    "!!python/name:os.system",
-    "!!python/tuple [1, 2]",
-    "!!set {a, b}",
-    "!!omap [a: 1]",
-    "!<tag:yaml.org,2002:python/object:os.system> x",
-    "!<tag:example.com,2024:custom> {x: 1}",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "!!python/object/apply:os.system ['touch /tmp/guidecheck_PWNED_unit']",
+        "!!python/object/new:subprocess.check_output [['true']]",
+        "!!python/name:os.system",
+        "!!python/tuple [1, 2]",
+        "!!set {a, b}",
+        "!!omap [a: 1]",
+        "!<tag:yaml.org,2002:python/object:os.system> x",
+        "!<tag:example.com,2024:custom> {x: 1}",
+    ],
+)
 def test_non_standard_tags_are_errors_never_objects(payload):
     docs = load_yaml(f"kind: ConfigMap\ndata:\n  a: {payload}\n")
     assert docs[0].data is None
@@ -170,8 +221,7 @@ def test_duplicate_key_names_both_lines_and_keeps_the_last():
         a: 2
         """)
     assert doc.data["a"] == 2 and doc.data.key_line("a") == 4
-    assert errors([doc]) == [(4, 1, "duplicate key 'a' at lines 1 and 4 (the last value is used, as Kubernetes "
-                                    "does)")]
+    assert errors([doc]) == [(4, 1, "duplicate key 'a' at lines 1 and 4 (the last value is used, as Kubernetes does)")]
 
 
 def test_quoted_and_plain_spellings_of_a_key_are_duplicates():
@@ -216,15 +266,15 @@ def test_alias_budget_error_names_the_alias_line():
     docs = load_yaml(text)
     assert time.process_time() - start < 1
     assert docs[0].data is None
-    assert errors(docs) == [(11, 10, "alias expansion limit exceeded (more than 100000 nodes reached through "
-                                     "aliases)")]
+    assert errors(docs) == [(11, 10, "alias expansion limit exceeded (more than 100000 nodes reached through aliases)")]
     # the budget is configurable: a small one trips earlier
     assert errors(load_yaml(text, Limits(max_alias_nodes=50)))[0][:2] == (7, 25)
 
 
 def test_recursive_and_undefined_aliases():
     assert errors(load_yaml("&root\nkind: ConfigMap\nself: *root\n")) == [
-        (3, 7, "recursive alias: '*root' is inside the node it refers to")]
+        (3, 7, "recursive alias: '*root' is inside the node it refers to")
+    ]
     assert errors(load_yaml("l: &l [1, *l]\n"))[0][:2] == (1, 11)
     assert errors(load_yaml("a: *missing\n")) == [(1, 4, "undefined alias '*missing'")]
 
@@ -242,12 +292,15 @@ def test_complex_keys_are_unhashable_with_line():
 # ------------------------------------------------------------------- nesting
 
 
-@pytest.mark.parametrize("text, line", [
-    ("x: " + "[" * 10_000 + "]" * 10_000 + "\n", 1),
-    ("x: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n", 1),
-    ("".join("  " * i + "k:\n" for i in range(300)) + "  " * 300 + "v\n", 101),
-    ("- " * 300 + "x\n", 1),
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("x: " + "[" * 10_000 + "]" * 10_000 + "\n", 1),
+        ("x: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n", 1),
+        ("".join("  " * i + "k:\n" for i in range(300)) + "  " * 300 + "v\n", 101),
+        ("- " * 300 + "x\n", 1),
+    ],
+)
 def test_nesting_too_deep(text, line):
     docs = load_yaml(text)
     [(got_line, _, msg)] = errors(docs)
@@ -262,12 +315,15 @@ def test_depth_limit_is_configurable_and_exact():
     assert not errors(load_yaml("[" * 400 + "]" * 400, Limits(max_depth=500)))
 
 
-@pytest.mark.parametrize("text", [
-    '"- " * 400_000 + "x"',  # crashed ruamel's C composer (stack overflow) at ~100,000 levels
-    '"? " * 400_000 + "x"',
-    '"[" * 1_000_000',
-    '"".join(" " * i + "k:\\n" for i in range(3000))',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"- " * 400_000 + "x"',  # crashed ruamel's C composer (stack overflow) at ~100,000 levels
+        '"? " * 400_000 + "x"',
+        '"[" * 1_000_000',
+        '"".join(" " * i + "k:\\n" for i in range(3000))',
+    ],
+)
 def test_no_input_can_overflow_the_stack(text):
     """Run in a child process: a regression here would kill the interpreter."""
     code = textwrap.dedent(f"""
@@ -316,8 +372,10 @@ def test_errors_in_the_first_and_last_documents():
     docs = load_yaml("a: [\n---\nb: 2\n---\nc: {\n")
     assert [d.data for d in docs] == [None, {"b": 2}, None]
     assert [(e.line, e.column) for d in docs for e in d.errors] == [(1, 4), (5, 4)]
-    assert docs[0].errors[0].message == ("flow sequence opened here is not closed, or has a syntax error: did not "
-                                         "find expected node content at line 2, column 1")
+    assert docs[0].errors[0].message == (
+        "flow sequence opened here is not closed, or has a syntax error: did not "
+        "find expected node content at line 2, column 1"
+    )
 
 
 def test_deep_document_in_a_stream_keeps_the_others():
@@ -355,8 +413,22 @@ def test_empty_and_null_documents():
 
 
 def test_never_raises_on_garbage():
-    for text in ["\x00", "\ufeff", "%YAML 9.9\n---\na", "!!", "&", "*", "? ? ?", "[}", "'", '"\\ud800"', "a: b: c",
-                 "--- |\n  x\n ... y", "\u2028", "- !!str\n- &a\n- *a"]:
+    for text in [
+        "\x00",
+        "\ufeff",
+        "%YAML 9.9\n---\na",
+        "!!",
+        "&",
+        "*",
+        "? ? ?",
+        "[}",
+        "'",
+        '"\\ud800"',
+        "a: b: c",
+        "--- |\n  x\n ... y",
+        "\u2028",
+        "- !!str\n- &a\n- *a",
+    ]:
         load_yaml(text)
 
 
@@ -375,16 +447,19 @@ def test_json_strings_are_never_resolved():
     assert doc.data == {"a": "yes", "b": "0777", "c": True, "d": None, "e": 150.0}
 
 
-@pytest.mark.parametrize("text, line, needle", [
-    ('{"a": 1,\n "b": NaN}', 2, "non-standard JSON constant NaN"),
-    ('{"a":\n Infinity}', 2, "non-standard JSON constant Infinity"),
-    ('{"a": -Infinity}', 1, "non-standard JSON constant -Infinity"),
-    ('{"a": 1,\n"a": 2}', 2, "duplicate key 'a' at lines 1 and 2"),
-    ('{"id":\n ' + "9" * 5000 + "}", 2, "integer too large"),
-    ('{"uid": "\\ud800"}', 1, "lone surrogate"),
-    ('{"a": [1, 2}', 1, "invalid JSON"),
-    ("[" * 100_000 + "]" * 100_000, 1, "nesting too deep"),
-])
+@pytest.mark.parametrize(
+    "text, line, needle",
+    [
+        ('{"a": 1,\n "b": NaN}', 2, "non-standard JSON constant NaN"),
+        ('{"a":\n Infinity}', 2, "non-standard JSON constant Infinity"),
+        ('{"a": -Infinity}', 1, "non-standard JSON constant -Infinity"),
+        ('{"a": 1,\n"a": 2}', 2, "duplicate key 'a' at lines 1 and 2"),
+        ('{"id":\n ' + "9" * 5000 + "}", 2, "integer too large"),
+        ('{"uid": "\\ud800"}', 1, "lone surrogate"),
+        ('{"a": [1, 2}', 1, "invalid JSON"),
+        ("[" * 100_000 + "]" * 100_000, 1, "nesting too deep"),
+    ],
+)
 def test_strict_json(text, line, needle):
     err = check_json(text)
     assert err is not None and needle in err.message and err.line == line, err
@@ -427,18 +502,20 @@ def test_a_megabyte_of_manifests_loads_fast():
     assert took < 1.5, f"{took:.2f} s of CPU for 1 MB"
 
 
-
 # ------------------------------------------------------- pure-Python parser
 
 
-@pytest.mark.parametrize("text", [
-    "a: 1\nb: [x, 'y', {c: on}]\n---\n- &a 0777\n- *a\n- !!str 12\n",
-    "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\na: 1\na: 2\n",
-    "a: !!python/name:os.system\n---\nb: 2\n",
-    "a: [\n---\nb: 2\n",
-    "x: " + "[" * 200 + "]" * 200,
-    "&r\nself: *r\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\nb: [x, 'y', {c: on}]\n---\n- &a 0777\n- *a\n- !!str 12\n",
+        "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\na: 1\na: 2\n",
+        "a: !!python/name:os.system\n---\nb: 2\n",
+        "a: [\n---\nb: 2\n",
+        "x: " + "[" * 200 + "]" * 200,
+        "&r\nself: *r\n",
+    ],
+)
 def test_pure_python_parser_gives_the_same_documents(monkeypatch, text):
     """Where the C extension is missing, ruamel.yaml's own parser feeds the same builder."""
     from guidecheck.parsers import yaml as yamlsafe
@@ -454,8 +531,10 @@ def test_colon_inside_flow_plain_scalar_is_accepted_as_kubernetes_does():
     Taken from grafana/loki production/helm/loki/scenarios/simple-scalable-aws-kube-irsa-values.yaml."""
     from guidecheck.parsers.yaml import load_yaml
 
-    text = ("annotations: {\n  eks.amazonaws.com/role-arn: arn:aws:iam::2222222:role/test-role\n}\n"
-            "---\nbad: [1,\n---\nk: {r: arn:aws::1}\n")
+    text = (
+        "annotations: {\n  eks.amazonaws.com/role-arn: arn:aws:iam::2222222:role/test-role\n}\n"
+        "---\nbad: [1,\n---\nk: {r: arn:aws::1}\n"
+    )
     docs = load_yaml(text)
     assert docs[0].data == {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::2222222:role/test-role"}}
     assert docs[0].errors == []
