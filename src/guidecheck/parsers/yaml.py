@@ -119,12 +119,6 @@ class YSeq(list[Any]):
         except IndexError:
             return self.line
 
-    def item_col(self, index: int) -> int:
-        try:
-            return self._pos[index][1]
-        except IndexError:
-            return self.col
-
 
 # Positions.  Every parsed node (YMap, YSeq, and the scalars' containers) knows its line and column;
 # plain values (a str, an int, a dict built by code) do not.  These helpers are the one way to ask,
@@ -174,13 +168,6 @@ def item_line(seq: Any, index: int, default: int = 1) -> int:
     if isinstance(seq, YSeq):
         return seq.item_line(index)
     return line_of(seq, default)
-
-
-def item_col(seq: Any, index: int, default: int = 1) -> int:
-    """The column of item ``index`` of a parsed sequence; else the node's own column; else ``default``."""
-    if isinstance(seq, YSeq):
-        return seq.item_col(index)
-    return col_of(seq, default)
 
 
 @dataclass
