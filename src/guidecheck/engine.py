@@ -86,7 +86,10 @@ def run(
                 outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline) for h in hits]
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
-                outcomes.append(_outcome(rule, target, outcome_findings))
+                outcome = _outcome(rule, target, outcome_findings)
+                if outcome.status is Status.PASS and ctx.evidence:
+                    outcome.reason = ctx.evidence.pop(id(target), None)
+                outcomes.append(outcome)
     incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo))
     findings.sort(key=Finding.sort_key)
     outcomes.sort(key=lambda o: (o.rule_id, o.target.key))

@@ -240,7 +240,7 @@ class Outcome:
     target: Target
     status: Status
     findings: list[Finding] = field(default_factory=list)
-    reason: str | None = None  # why not applicable / suppressed
+    reason: str | None = None  # why not applicable / suppressed; a pass's evidence where its check gives one
 
 
 @dataclass

@@ -91,6 +91,7 @@ EXTENSIONS: tuple[str, ...] = (
     "guidecheck.loaders.ci",
     "guidecheck.loaders.openapi",
     "guidecheck.loaders.observability",  # after any loader that adds k8s objects (Helm rendering)
+    "guidecheck.loaders.signatures",  # opt-in (--verify-images): after every loader that adds workloads
 )
 
 
