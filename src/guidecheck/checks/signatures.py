@@ -110,15 +110,16 @@ def signed_images(target: Target, ctx: Context) -> Iterator[Hit]:
         elif record is not None:  # status error: a GC004 coverage gap, the run is incomplete
             unknown.append(f"the registry of '{image[:120]}' could not be asked: {record.get('message')}")
         else:
-            unknown.append(f"'{image[:120]}' was not verified")
+            unknown.append(
+                f"'{image[:120]}' was not verified (run with --verify-images, or enforce an admission policy "
+                "that verifies it)"
+            )
     if judged:
         if passed and not unknown:
             ctx.note_evidence(target, "; ".join(passed))
         return
     if unknown:
-        raise NotApplicable(
-            "; ".join(unknown[:3]) + " (run with --verify-images, or enforce an admission policy that verifies it)"
-        )
+        raise NotApplicable("; ".join(unknown[:3]))
     raise NotApplicable("no container names an image")
 
 

@@ -44,6 +44,10 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _CHUNK = 64 * 1024
 _MAX_REDIRECTS = 3
 _MAX_ERROR_BODY = 4096
+_NO_CREDENTIALS = (
+    "no credentials are configured for it (Docker's config.json; credential helpers run only with "
+    "settings.image-signature-credential-helpers)"
+)
 
 # the error kinds of RegistryError
 UNREACHABLE = "unreachable"  # connection, TLS, timeout
@@ -259,7 +263,7 @@ class Client:
             challenge = resp.headers.get("www-authenticate", "")
             authorization = self._authorize(host, repository, challenge)
             if authorization is None:
-                raise RegistryError(DENIED, f"{host} requires authentication and no credentials are configured", 401)
+                raise RegistryError(DENIED, f"{host} requires authentication and {_NO_CREDENTIALS}", 401)
             self._tokens[key] = authorization
             hdrs["Authorization"] = authorization
             resp = self._request(host, path, hdrs, max_bytes)
@@ -316,6 +320,8 @@ class Client:
             )
         else:
             resp = self._request(realm.netloc, path, hdrs, 64 * 1024, scheme=realm.scheme)
+        if resp.status in (401, 403) and creds is None:
+            raise RegistryError(DENIED, f"{host} requires authentication and {_NO_CREDENTIALS}", resp.status)
         if resp.status in (401, 403):
             raise RegistryError(
                 DENIED, f"{host}: the token endpoint refused the credentials ({resp.status})", resp.status
