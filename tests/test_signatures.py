@@ -469,3 +469,64 @@ def test_verification_cpu_is_bounded(reg, key):
 def test_verify_image_help_is_documented():
     docs = (Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text(encoding="utf-8")
     assert "guidecheck verify-image" in docs
+
+
+def test_oci_referrers_are_read_where_the_registry_has_the_api(key):
+    """distribution 2.x has no referrers API (the tag schema is the fallback); an OCI 1.1 registry is scripted here."""
+    image = "sha256:" + "d" * 64
+    payload = simple_signing("127.0.0.1/ref/app", image)
+    blob = digest_of(payload)
+    sig_manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": cosign.SIGNATURE_ARTIFACT,
+            "layers": [
+                {
+                    "mediaType": cosign.SIMPLE_SIGNING,
+                    "digest": blob,
+                    "size": len(payload),
+                    "annotations": {cosign.SIGNATURE_ANNOTATION: base64.b64encode(sign_bytes(key, payload)).decode()},
+                }
+            ],
+            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": image, "size": 1},
+        }
+    ).encode()
+    referrers = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest_of(sig_manifest),
+                    "size": len(sig_manifest),
+                    "artifactType": cosign.SIGNATURE_ARTIFACT,
+                },
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": "sha256:" + "e" * 64,
+                    "size": 1,
+                    "artifactType": "application/spdx+json",
+                },
+            ],
+        }
+    ).encode()
+    server = Scripted(
+        {
+            f"/v2/ref/app/referrers/{image}": (
+                200,
+                {"Content-Type": "application/vnd.oci.image.index.v1+json"},
+                referrers,
+            ),
+            f"/v2/ref/app/manifests/{digest_of(sig_manifest)}": (200, {}, sig_manifest),
+            f"/v2/ref/app/blobs/{blob}": (200, {}, payload),
+        }
+    )
+    try:
+        c = client()
+        r = verify_image(c, f"{server.host}/ref/app@{image}", [pub(key)], aliases={server.host: "127.0.0.1"})
+        assert r["status"] == "verified", r
+        assert "sha256:" + "e" * 64 not in c.fetched  # another artifact type is not fetched
+    finally:
+        server.stop()
