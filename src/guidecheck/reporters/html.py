@@ -42,10 +42,10 @@ dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8
 dl.meta dt{color:#57606a}dl.meta dd{margin:0;word-break:break-all}
 table{border-collapse:collapse;width:100%;margin:6px 0}
 th,td{border:1px solid var(--line);padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f6f8fa;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap}
+th{background:#f6f8fa;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap;width:1%}th.n{white-space:normal}
 td.w{word-break:break-all;width:34%}
 table.f tr.g td{background:#f6f8fa;font-weight:600}
-table.f tr:not(.g) td:first-child{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;
+table.fl tr:not(.g) td:first-child{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;
 word-break:break-all;padding-left:18px}
 .st{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;font-weight:600;font-size:12px;white-space:nowrap}
 .fail{background:var(--fail)}.partly{background:var(--partly)}.pass{background:var(--pass)}
@@ -299,7 +299,7 @@ def _rule_findings(
     groups: dict[str, list[dict[str, Any]]] = {}
     for f in found:
         groups.setdefault(template(f), []).append(f)
-    yield '<table class="f"><tr><th>where' + ("<th>first seen" if tracked else "") + "\n"
+    yield '<table class="f fl"><tr><th>where' + ("<th>first seen" if tracked else "") + "\n"
     time = evidence["time"]
     span = ' colspan="2"' if tracked else ""
     for message, members in groups.items():
