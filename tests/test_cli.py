@@ -219,7 +219,7 @@ def test_a_deselected_gc001_ignores_what_was_checked_anyway(run_cli, tmp_path):
     assert p.returncode == 3 and "GC001 (Every file and object can be read and parsed) is not enabled" in p.stdout
 
 
-@pytest.mark.parametrize("command", ["scan", "rules", "explain", "coverage"])
+@pytest.mark.parametrize("command", ["scan", "rules", "explain", "coverage", "diff", "report merge"])
 def test_commands_md_names_every_option(command):
     """docs/commands.md documents what --help lists: every long option of the command is in its section."""
     from guidecheck.cli import main
@@ -227,10 +227,8 @@ def test_commands_md_names_every_option(command):
     text = (Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text(encoding="utf-8")
     section = text[text.index(f"## `guidecheck {command}") :]
     section = section[: section.find("\n## ", 5) if "\n## " in section[5:] else len(section)]
-    missing = [
-        o
-        for p in main.commands[command].params
-        for o in (*p.opts, *p.secondary_opts)
-        if o.startswith("--") and o not in section
-    ]
+    cmd = main
+    for word in command.split():
+        cmd = cmd.commands[word]
+    missing = [o for p in cmd.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--") and o not in section]
     assert missing == []
