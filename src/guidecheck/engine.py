@@ -216,7 +216,7 @@ def _finding(
     line = hit.line if hit.line is not None else target.line
     f = Finding(
         rule_id=rule.id,
-        severity=severity,
+        severity=min(severity, hit.severity) if hit.severity is not None else severity,
         message=hit.message,
         path=path,
         line=line,

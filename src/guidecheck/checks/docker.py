@@ -414,6 +414,49 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
         problem = _tag_problem(images.judge(st.image, floating))
         if problem:
             yield Hit(f"FROM {shown}{resolved}: {problem}", line=st.line, extra={"image": st.image})
+    yield from _copied_images(df, floating)
+
+
+def _copied_images(df: Dockerfile, floating: list[str]) -> Iterator[Hit]:
+    """GC304 on ``COPY --from=<image>`` and ``RUN --mount=from=<image>``: an external image, not a stage.
+
+    ``--from`` names a stage (its ``AS`` name, case-insensitive, or its index) or else an image BuildKit
+    pulls; ARG defaults of the global scope and the stage are substituted as for FROM.
+    """
+    aliases = {st.alias for st in df.stages if st.alias}
+    for st in df.stages:
+        env: dict[str, str | None] = dict(df.global_args)
+        for ins in st.instructions:
+            if ins.name == "ARG":
+                for k, v in ins.pairs:
+                    env[k] = v if v is not None else env.get(k)
+                continue
+            refs: list[tuple[str, str]] = []
+            if ins.name in ("COPY", "ADD") and ins.flags.get("from"):
+                refs.append((f"{ins.keyword or ins.name} --from={ins.flags['from']}", ins.flags["from"]))
+            if ins.name == "RUN":
+                for k, v in ins.flag_list:
+                    if k == "mount":
+                        src = _mount(v).get("from")
+                        if src:
+                            refs.append((f"RUN --mount=...from={src}", src))
+            for shown, ref in refs:
+                text, _missing = _expand_partial(ref, env)
+                if text.lower() in aliases or text.isdigit() or text.lower() == "scratch":
+                    continue  # a build stage (or an index of one)
+                j = images.judge(text, floating)
+                if j.state == images.UNKNOWN:
+                    continue  # an ARG without default hides the reference: a stage or an image, unknown
+                problem = _tag_problem(j)
+                if problem:
+                    resolved = f" (resolved to '{_short(text)}')" if text != ref else ""
+                    yield Hit(f"{_short(shown)}{resolved}: {problem}", line=ins.line, extra={"image": text})
+
+
+def _expand_partial(word: str, env: dict[str, str | None]) -> tuple[str, list[str]]:
+    from guidecheck.parsers.docker import expand_partial
+
+    return expand_partial(word, env)
 
 
 # -------------------------------------------------------------------- GC305

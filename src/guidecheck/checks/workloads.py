@@ -203,6 +203,11 @@ def helm_managed(target: Target, ctx: Context) -> Iterator[Hit]:
                 f"created by its controller {_text(o.get('kind')) or '?'}/"
                 f"{_text(o.get('name')) or '?'}, which is checked instead"
             )
+    origin = target.origin or {}
+    if origin.get("source") in ("helm", "chart") or origin.get("chart"):
+        # rendered from a chart: Helm stamps app.kubernetes.io/managed-by: Helm and meta.helm.sh/release-*
+        # on every object it installs, so the deployed object is Helm-managed by construction
+        return
     labels = k8s.labels(obj)
     if _helm_marked(labels, k8s.annotations(obj)):
         return
@@ -235,11 +240,6 @@ def _labels_position(target: Target, obj: dict, meta: Any) -> tuple[int, int]:
 
 
 def _not_helm_message(what: str, origin: dict, managed_by: str) -> str:
-    if origin.get("source") in ("helm", "chart") or origin.get("chart"):
-        return (
-            f"{what} is rendered from a chart but carries no helm.sh/chart or app.kubernetes.io/managed-by: "
-            "Helm label, so the deployed object cannot be traced to its Helm release"
-        )
     if origin.get("source") in ("cluster", "dump"):  # a live object: Helm 3 annotates what it installs
         return (
             f"{what} runs outside any Helm release: no meta.helm.sh/release-name annotation and no "
