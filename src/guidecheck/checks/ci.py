@@ -598,15 +598,17 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
             if self_signed or signed_later or any(_signs(s, ctx) for s in job.steps[i:]):
                 continue
             key = (step.path, line)
-            entry = unsigned.setdefault(key, {"what": what, "jobs": []})
+            entry = unsigned.setdefault(key, {"what": what, "jobs": [], "step": step.name})
             if job.label not in entry["jobs"]:
                 entry["jobs"].append(job.label)
     if not any_push:
         raise NotApplicable("the pipeline pushes no container image")
     for (path, line), e in sorted(unsigned.items()):
         jobs = ", ".join(f"'{j}'" for j in e["jobs"])
+        # the step's name tells two pushes of one job apart (one finding each, with its own identity)
+        step = f", step '{_short(e['step'])}'," if e["step"] else ""
         yield Hit(
-            f"job {jobs} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
+            f"job {jobs}{step} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
             "after it in the job or in a job that runs after it",
             line=line,
             path=path,

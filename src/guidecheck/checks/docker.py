@@ -356,6 +356,15 @@ def _rpm_cache(run: _Run) -> str | None:
     return None
 
 
+def _run_text(ins: Instruction) -> str:
+    """A RUN's command for a message: its arguments, or the first line of its heredoc script."""
+    text = " ".join(ins.value.split())
+    if text.startswith("<<") and ins.heredocs:
+        body = next((ln.strip() for ln in ins.heredocs[0].splitlines() if ln.strip()), "")
+        text = f"{text.split()[0]} {body}".strip()
+    return _short(text, 60)
+
+
 def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC303: package-manager caches left in a layer of the image that ships."""
     df = _dockerfile(target)
@@ -364,8 +373,15 @@ def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
         for ins in st.instructions:
             if ins.name != "RUN":
                 continue
-            for problem in _cache_problems(chain, ins):
-                yield Hit(f"RUN in {_stage_name(st)} leaves a package cache in the layer: {problem}", line=ins.line)
+            problems = _cache_problems(chain, ins)
+            if problems:
+                # the command names the RUN: two RUNs of one stage are two findings with their own identity
+                cmd = _run_text(ins)
+                for problem in problems:
+                    yield Hit(
+                        f"RUN `{cmd}` in {_stage_name(st)} leaves a package cache in the layer: {problem}",
+                        line=ins.line,
+                    )
 
 
 # -------------------------------------------------------------------- GC304
