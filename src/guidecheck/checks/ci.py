@@ -771,7 +771,7 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
     for (path, line), e in sorted(unsigned.items()):
         jobs = ", ".join(f"'{j}'" for j in e["jobs"])
         # the step's name tells two pushes of one job apart (one finding each, with its own identity)
-        named = f", step '{_short(e['step'])}'," if e["step"] else ""
+        named = f", step '{_short(e['step'])}'," if e["step"] and e["step"] not in e["jobs"] else ""
         yield Hit(
             f"job {jobs}{named} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
             "after it in the job or in a job that runs after it",

@@ -406,12 +406,13 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC304: every FROM image has a fixed tag or a digest."""
     df = _dockerfile(target)
     floating = _strings(ctx.settings.get("floating-tags"))
+    variants = _strings(ctx.settings.get("floating-variant-tags", list(images.VARIANT_TAGS)))
     for st in df.stages:
         if st.parent_stage is not None or not st.base:
             continue  # FROM <earlier stage>: judged at that stage; an empty FROM is a GC001 parse error
         shown = _short(st.base)
         if st.image is None:
-            j = images.judge(st.partial or MARK, floating)
+            j = images.judge(st.partial or MARK, floating, variants)
             if j.state != images.UNKNOWN:
                 problem = _tag_problem(j, st.unresolved_args)
                 if problem:
@@ -427,13 +428,13 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
         if st.is_scratch:
             continue
         resolved = f" (resolved to '{_short(st.image)}')" if st.image != st.base else ""
-        problem = _tag_problem(images.judge(st.image, floating))
+        problem = _tag_problem(images.judge(st.image, floating, variants))
         if problem:
             yield Hit(f"FROM {shown}{resolved}: {problem}", line=st.line, extra={"image": st.image})
-    yield from _copied_images(df, floating)
+    yield from _copied_images(df, floating, variants)
 
 
-def _copied_images(df: Dockerfile, floating: list[str]) -> Iterator[Hit]:
+def _copied_images(df: Dockerfile, floating: list[str], variants: list[str]) -> Iterator[Hit]:
     """GC304 on ``COPY --from=<image>`` and ``RUN --mount=from=<image>``: an external image, not a stage.
 
     ``--from`` names a stage (its ``AS`` name, case-insensitive, or its index) or else an image BuildKit
@@ -460,7 +461,7 @@ def _copied_images(df: Dockerfile, floating: list[str]) -> Iterator[Hit]:
                 text, _missing = _expand_partial(ref, env)
                 if text.lower() in aliases or text.isdigit() or text.lower() == "scratch":
                     continue  # a build stage (or an index of one)
-                j = images.judge(text, floating)
+                j = images.judge(text, floating, variants)
                 if j.state == images.UNKNOWN:
                     continue  # an ARG without default hides the reference: a stage or an image, unknown
                 problem = _tag_problem(j)

@@ -322,11 +322,59 @@ def json_not_read(text: str, display: str) -> str | None:
     head = text[:_SNIFF_BYTES]
     if any(all(rx.search(head) for rx in group) for group in _JSON_PURPOSE):
         return None
+    if not _is_jsonc(text):
+        return None  # broken in another way (truncated, NaN, duplicate keys, too deep): reported
     return (
         "not read: a JSON file that is not strict JSON (comments or trailing commas, as in editor and tool "
         "configuration) and by its content no Kubernetes object, OpenAPI document, chart schema, dashboard "
         "or rule file"
     )
+
+
+def _is_jsonc(text: str) -> bool:
+    """Whether the text is JSON with comments (``//``, ``/* */``) or trailing commas, which the tools reading
+    such files accept: valid JSON once those are removed (linear, outside strings)."""
+    import json
+
+    if len(text) > _SNIFF_BYTES:
+        return False
+    out: list[str] = []
+    i, n = 0, len(text)
+    changed = False
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            changed = True
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            if j < 0:
+                return False
+            out.append("\n" * text.count("\n", i, j))
+            i = j + 2
+            changed = True
+        else:
+            out.append(c)
+            i += 1
+    stripped = "".join(out)
+    without_commas = re.sub(r",(\s*[}\]])", r"\1", stripped)
+    changed = changed or without_commas != stripped
+
+    def constant(name: str) -> None:
+        raise ValueError(name)
+
+    try:
+        json.loads(without_commas, parse_constant=constant)
+    except (ValueError, RecursionError):
+        return False
+    return changed
 
 
 def _is_k8s(data: dict) -> bool:
