@@ -177,10 +177,13 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     (tmp_path / ".vscode" / "settings.json").write_text("{ /* c */ }\n")
     (tmp_path / "mkdocs.yml").write_text("emoji_index: !!python/name:material.extensions.emoji.twemoji\n")
     (tmp_path / "site.yml").write_text("site_url: !ENV [SITE_URL, 'https://x']\n")
-    (tmp_path / "broken.json").write_text('{"a": 1,}\n')
+    # JSON with comments or trailing commas is some tool's configuration unless its content says otherwise
+    (tmp_path / "appsettings.json").write_text('{"a": 1,}\n')
+    (tmp_path / "broken.json").write_text('{"apiVersion": "v1", "kind": "Pod",}\n')
+    (tmp_path / "truncated.json").write_text('{"a": [1,\n')
     r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
     findings = json.loads(r.stdout)["findings"]
-    assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [("broken.json", 1)]
+    assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [("broken.json", 1), ("truncated.json", 2)]
 
 
 def test_lock_files_are_not_read(run_cli, tmp_path):

@@ -81,6 +81,9 @@ class SourceFile:
     errors: list[LoadError] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     read: bool = False  # the text was read (it may still have parse errors)
+    # why the file, read, is not checked as what its name announces (a JSON file that is no deployment
+    # file, a template): GC001 is not applicable to it and says so
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -272,3 +275,5 @@ class Hit:
     # the target's contents could not be checked because of this (a parse error, a chart that did
     # not render): counted as an incomplete scan when the rule is not enabled (rules' gate: true)
     unchecked: bool = False
+    # a lower severity than the rule's for this finding (GC001's one note on a template it does not check)
+    severity: Severity | None = None
