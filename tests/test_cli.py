@@ -103,11 +103,12 @@ def test_multiple_outputs(run_cli, tmp_path):
     assert x.read_text().startswith("<?xml")
 
 
-def test_missing_path_is_reported_not_crashed(run_cli, tmp_path):
-    r = run_cli("scan", str(tmp_path / "nope.yaml"), "-f", "json")
-    assert r.returncode == 1
-    f = json.loads(r.stdout)["findings"][0]
-    assert f["rule_id"] == "GC001" and "no such file" in f["message"]
+def test_missing_path_is_a_usage_error(run_cli, tmp_path):
+    """A path that does not exist is a mistyped command line (exit 2), not a finding about a file."""
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    r = run_cli("scan", str(tmp_path / "ok.yaml"), str(tmp_path / "nope.yaml"), "-f", "json")
+    assert r.returncode == 2 and r.stdout == ""
+    assert "no such path: " + str(tmp_path / "nope.yaml") in r.stderr
 
 
 def test_files_of_other_kinds_are_ignored(run_cli, tmp_path):

@@ -111,7 +111,7 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
             "-f",
             "formats",
             multiple=True,
-            type=click.Choice(["text", "json", "junit", "sarif"]),
+            type=click.Choice(["text", "json", "junit", "sarif"] + ["github", "gitlab"]),
             help="Output format; repeatable. An --output right after a --format is its file.",
         ),
         click.option(
@@ -121,6 +121,14 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
             multiple=True,
             type=click.Path(dir_okay=False, path_type=str),
             help="File for the --format just before it (default: standard output).",
+        ),
+        click.option(
+            "--junit-warnings",
+            type=click.Choice(["failure", "skipped", "passed"]),
+            default="failure",
+            show_default=True,
+            help="In JUnit reports, a rule and target with only warnings (or info) is a failed, skipped or "
+            "passed test case (failures make a Jenkins build UNSTABLE).",
         ),
         click.option(
             "--fail-on",
@@ -202,7 +210,8 @@ def _prepare(
             select=select,
             ignore=ignore,
             inline_suppressions=not no_inline_suppressions,
-            baseline=None if update_baseline else baseline_path,
+            baseline=baseline_path,
+            update_baseline=update_baseline,
         )
 
 
@@ -245,6 +254,7 @@ def scan(
     paths: tuple[str, ...],
     formats: tuple[str, ...],
     outputs: tuple[str, ...],
+    junit_warnings: str,
     fail_on: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -269,6 +279,9 @@ def scan(
     apply to it. Files given one by one are checked on their own.
     """
     inputs = list(paths) or ["."]
+    missing = [p for p in inputs if not os.path.lexists(p)]
+    if missing:
+        raise click.UsageError(f"no such path: {', '.join(missing)}")
     pairs = _report_pairs()
     prep = _prepare(
         inputs[0],
@@ -303,6 +316,8 @@ def scan(
         color=color,
         update_baseline=update_baseline,
         baseline_path=baseline_path,
+        junit_warnings=junit_warnings,
+        scanned=True,
     )
 
 
@@ -433,6 +448,7 @@ def audit(
     progress: bool,
     formats: tuple[str, ...],
     outputs: tuple[str, ...],
+    junit_warnings: str,
     fail_on: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -531,6 +547,7 @@ def audit(
         color=color,
         update_baseline=update_baseline,
         baseline_path=baseline_path,
+        junit_warnings=junit_warnings,
     )
 
 
@@ -545,14 +562,24 @@ def _finish(
     color: bool | None,
     update_baseline: bool,
     baseline_path: str | None,
+    scanned: bool = False,
+    junit_warnings: str = "failure",
 ) -> None:
-    """Write the reports and exit with the scan's (or audit's) exit code."""
+    """Write the reports and exit with the scan's (or audit's) exit code.
+
+    ``scanned``: the inputs are a scan's paths (fingerprints relative to the scanned root).
+    """
     from guidecheck import baseline as bl
     from guidecheck.reporters import stream
 
     if update_baseline:
         assert baseline_path is not None  # _prepare refused --update-baseline without --baseline
-        count = bl.write(baseline_path, result.active())
+        roots = bl.Roots(inputs, bl.base_dir(baseline_path)) if scanned else None
+        try:
+            count = bl.write(baseline_path, result, roots)
+        except OSError as exc:
+            click.echo(f"guidecheck: cannot write {baseline_path}: {exc.strerror}", err=True)
+            sys.exit(EXIT_USAGE)
         click.echo(f"guidecheck: wrote {count} finding(s) to baseline {baseline_path}", err=True)
         sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_CLEAN)
 
@@ -572,6 +599,7 @@ def _finish(
         "config": cfg_file,
         "quiet": quiet,
         "threshold": str(threshold) if threshold else "never",
+        "junit_warnings": junit_warnings,
     }
     for fmt, out in pairs:
         pieces = stream(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})
@@ -584,6 +612,12 @@ def _finish(
             except OSError as exc:
                 click.echo(f"guidecheck: cannot write {out}: {exc.strerror}", err=True)
                 sys.exit(EXIT_USAGE)
+    if not quiet and all(out is not None for _, out in pairs):
+        # every report went to a file: the CI log still says what happened, in one line
+        from guidecheck.reporters.text import summary
+
+        written = ", ".join(f"{out} ({fmt})" for fmt, out in pairs)
+        click.echo(f"guidecheck: {summary(result, meta)}; reports: {written}", err=True)
     sys.exit(code)
 
 

@@ -17,7 +17,7 @@ import datetime as _dt
 import hashlib
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guidecheck import suppress
 from guidecheck.catalog import Check, load_settings, resolve_check
@@ -25,6 +25,9 @@ from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.config import Config
 from guidecheck.model import Finding, Hit, Outcome, Rule, ScanResult, Severity, SourceFile, Status, Target
 from guidecheck.sanitize import mask_secrets
+
+if TYPE_CHECKING:
+    from guidecheck.baseline import Roots
 
 
 def run(
@@ -36,6 +39,7 @@ def run(
     baseline: frozenset[str] = frozenset(),
     now: _dt.datetime | None = None,
     warn: Callable[[str], object] | None = None,
+    roots: Roots | None = None,
 ) -> ScanResult:
     """Run every enabled rule on every target of its kinds.
 
@@ -43,7 +47,8 @@ def run(
     pass one).  ``baseline`` holds fingerprints of accepted findings (see
     :func:`fingerprint`); matching findings are suppressed as "in baseline".
     Each enabled deprecated rule is announced once through ``warn`` (default: a
-    line on stderr).
+    line on stderr).  ``roots`` makes fingerprints relative to the scanned root
+    (:class:`guidecheck.baseline.Roots`; ``None``: the paths as they are).
     """
     now = now or _dt.datetime.now(_dt.UTC)
     today = today or now.date()
@@ -83,11 +88,13 @@ def run(
                         Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=f"internal error: {type(exc).__name__}")
                     )
                     continue
-                outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline) for h in hits]
+                outcome_findings = [
+                    _finding(rule, severity, target, h, sources, config, today, baseline, roots) for h in hits
+                ]
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
                 outcomes.append(_outcome(rule, target, outcome_findings))
-    incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo))
+    incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo, roots))
     findings.sort(key=Finding.sort_key)
     outcomes.sort(key=lambda o: (o.rule_id, o.target.key))
     return ScanResult(findings=findings, outcomes=outcomes, rules=active_rules, incomplete=sorted(incomplete))
@@ -144,6 +151,7 @@ def _unchecked(
     now: _dt.datetime,
     baseline: frozenset[str],
     memo: dict[str, Any],
+    roots: Roots | None = None,
 ) -> list[str]:
     """What a deselected gate rule (``gate: true``: GC001, GC401) would have failed: never a silent pass.
 
@@ -178,7 +186,7 @@ def _unchecked(
                 for h in hits:
                     if not h.unchecked:
                         continue  # a finding that did not keep the target from being checked
-                    f = _finding(rule, rule.severity, target, h, sources, config, today, baseline)
+                    f = _finding(rule, rule.severity, target, h, sources, config, today, baseline, roots)
                     if not f.suppressed:
                         places.append(f"{f.path}:{f.line}: {f.message}")
         if places:
@@ -190,10 +198,16 @@ def _unchecked(
     return out
 
 
-def fingerprint(f: Finding) -> str:
-    """Line-independent identity of a finding, for baselines and SARIF."""
+def fingerprint(f: Finding, roots: Roots | None = None) -> str:
+    """Line-independent identity of a finding, for baselines and SARIF.
+
+    With ``roots``, the path (and any path the message quotes) is relative to the scanned
+    root, so the same tree gives the same fingerprints however its path is spelled.
+    """
+    path, root = roots.relative(f.path) if roots else (f.path, None)
+    message = roots.message(f.message, root) if roots else f.message
     # the masked message: a fingerprint must not let a secret be guessed offline
-    parts = [f.rule_id, f.path, str(f.object or ""), f.container or "", mask_secrets(f.message)]
+    parts = [f.rule_id, path, str(f.object or ""), f.container or "", mask_secrets(message)]
     origin = f.extra.get("origin")
     if isinstance(origin, dict) and origin.get("profile") not in (None, "default"):
         # a rendered chart's other value profile is another deployment: its own identity
@@ -211,6 +225,7 @@ def _finding(
     config: Config,
     today: _dt.date,
     baseline: frozenset[str],
+    roots: Roots | None = None,
 ) -> Finding:
     path = hit.path or target.path
     line = hit.line if hit.line is not None else target.line
@@ -230,7 +245,7 @@ def _finding(
     )
     if target.origin:
         _add_origin(f, target, hit)
-    f.extra["fingerprint"] = fingerprint(f)
+    f.extra["fingerprint"] = fingerprint(f, roots)
     # suppressible: false (GC001-GC003 report on unreadable files, suppressions and waivers themselves):
     # no inline suppression, waiver or baseline silences them
     if rule.suppressible:

@@ -1,4 +1,5 @@
-"""JSON report: a versioned envelope (schema in docs/report.schema.json)."""
+"""JSON report: a versioned envelope (schema in src/guidecheck/schemas/report.schema.json, printed by
+``guidecheck schema report``)."""
 
 from __future__ import annotations
 
@@ -109,9 +110,11 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
             "suppressed": len(result.findings) - len(active),
             "targets": len({o.target.key for o in result.outcomes}),
             "incomplete": bool(result.incomplete),
+            **({"baseline_fixed": len(result.baseline["fixed"])} if result.baseline else {}),
         },
     )
     yield "incomplete", [clean(r) for r in result.incomplete]
+    yield "baseline", _clean_any(result.baseline) if result.baseline else None
     yield "rules", [r.to_json() for r in result.rules]
     yield "findings", (finding_json(f, memo) for f in result.findings)
     yield "outcomes", (outcome_json(o, memo) for o in result.outcomes)
