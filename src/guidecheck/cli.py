@@ -225,6 +225,12 @@ def _prepare(
     help="Helm executable for rendering charts (default: helm on PATH, or the config's helm.binary).",
 )
 @click.option(
+    "--helm-optional",
+    is_flag=True,
+    help="Without a usable Helm, check charts' files as they are (a note on stderr) instead of "
+    "reporting the scan incomplete (exit 3). The default pre-commit hook uses it.",
+)
+@click.option(
     "--values",
     "helm_values",
     multiple=True,
@@ -266,6 +272,7 @@ def scan(
     quiet: bool,
     color: bool | None,
     helm_binary: str | None,
+    helm_optional: bool,
     helm_values: tuple[str, ...],
     helm_set: tuple[str, ...],
     helm_profiles: tuple[str, ...],
@@ -304,6 +311,7 @@ def scan(
             helm_profiles=helm_profiles,
             release_name=release_name,
             helm_namespace=helm_namespace,
+            helm_optional=helm_optional,
         )
     result = runner.scan(inputs, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
     _finish(
@@ -487,6 +495,7 @@ def audit(
     )
     live = None
     if not dumps:
+        _need_cluster_client()
         from guidecheck.cluster.model import AuditOptions
 
         live = AuditOptions(
@@ -549,6 +558,20 @@ def audit(
         baseline_path=baseline_path,
         junit_warnings=junit_warnings,
     )
+
+
+def _need_cluster_client() -> None:
+    """A live audit needs the kubernetes client, an optional dependency (the ``audit`` extra): exit 2 without it."""
+    import importlib.util
+
+    if importlib.util.find_spec("kubernetes") is None:
+        click.echo(
+            "guidecheck: a live audit needs the Kubernetes client, which is not installed: "
+            "pip install 'guidecheck[audit]' (from a checkout: pip install '.[audit]'); "
+            "--from-dump needs nothing more",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
 
 
 def _finish(
@@ -695,3 +718,65 @@ def coverage(path: str, fmt: str, config_path: str | None, isolated: bool) -> No
         _write_stdout(cov.render_markdown(result))
     else:
         _write_stdout(cov.render_text(result))
+
+
+@main.command()
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option(
+    "--org",
+    "organisation",
+    is_flag=True,
+    help="Write the organisation's (trusted) configuration, guidecheck-organisation.yaml, instead of "
+    "the repository's .guidecheck.yaml.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
+    help="Write to this file instead ('-': standard output).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(directory: str, organisation: bool, output: str | None, force: bool) -> None:
+    """Write a commented configuration file with the guide's defaults.
+
+    Every key and setting this version knows, with its default and the rules that
+    read it, commented out. The repository's .guidecheck.yaml may only tighten the
+    organisation's configuration (--config FILE or GUIDECHECK_CONFIG) unless that
+    one says repository-config: trusted; see docs/configuration.md.
+    """
+    from guidecheck import init as gc_init
+
+    text = gc_init.render(organisation=organisation)
+    if output == "-":
+        _write_stdout(text)
+        return
+    name = gc_init.ORGANISATION_FILE if organisation else gc_init.REPOSITORY_FILE
+    path = output or os.path.join(directory, name)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise click.UsageError(f"no such directory: {os.path.dirname(path) or '.'}")
+    try:
+        with open(path, "w" if force else "x", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except FileExistsError:
+        click.echo(f"guidecheck: {path} exists; --force overwrites it", err=True)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:
+        click.echo(f"guidecheck: cannot write {path}: {exc.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"guidecheck: wrote {path}", err=True)
+
+
+SCHEMAS = {"report": "report.schema.json", "config": "config.schema.json", "rule": "rule.schema.json"}
+
+
+@main.command()
+@click.argument("name", type=click.Choice(sorted(SCHEMAS)))
+def schema(name: str) -> None:
+    """Print a JSON Schema shipped with guidecheck.
+
+    report: the --format json report; config: .guidecheck.yaml; rule: a rule file (custom-rules).
+    """
+    from importlib import resources
+
+    _write_stdout(resources.files("guidecheck").joinpath("schemas", SCHEMAS[name]).read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ to the check as ``Context.options``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import sys
@@ -206,8 +207,11 @@ def fingerprint(f: Finding, roots: Roots | None = None) -> str:
     """
     path, root = roots.relative(f.path) if roots else (f.path, None)
     message = roots.message(f.message, root) if roots else f.message
+    obj = f.object
+    if obj is not None and obj.name == f.path and obj.kind != "Repository":  # a Dockerfile is named by its path
+        obj = dataclasses.replace(obj, name=path)
     # the masked message: a fingerprint must not let a secret be guessed offline
-    parts = [f.rule_id, path, str(f.object or ""), f.container or "", mask_secrets(message)]
+    parts = [f.rule_id, path, str(obj or ""), f.container or "", mask_secrets(message)]
     origin = f.extra.get("origin")
     if isinstance(origin, dict) and origin.get("profile") not in (None, "default"):
         # a rendered chart's other value profile is another deployment: its own identity

@@ -176,6 +176,7 @@ def scan_options(
     helm_profiles: Sequence[str] = (),
     release_name: str | None = None,
     helm_namespace: str | None = None,
+    helm_optional: bool = False,
 ) -> dict[str, Any]:
     """The loaders' options (``verbose``, ``helm``) from the command line; raises :class:`OptionError`.
 
@@ -205,6 +206,7 @@ def scan_options(
             "profiles": list(helm_profiles),
             "release": release_name,
             "namespace": helm_namespace,
+            "optional": helm_optional,
         },
     }
 
