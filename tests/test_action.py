@@ -192,3 +192,68 @@ def test_install_script_pins_every_binary_it_installs():
         installed = ROOT / ".tools" / "bin" / name
         if installed.exists():  # what scripts/test.sh installed passed the same check
             assert hashlib.sha256(installed.read_bytes()).hexdigest() == binary, name
+
+
+SNIPPET_PAGES = ("README.md", "docs/ci-gate.md", "docs/pre-commit.md", "docs/install.md", "deploy/guidecheck/README.md")
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
+
+
+def _commands(text: str) -> list[list[str]]:
+    """Every `guidecheck scan|audit|init|schema ...` command line of a snippet, as argv (after 'guidecheck')."""
+    import shlex
+
+    out = []
+    for line in text.replace("\\\n", " ").splitlines():
+        for m in re.finditer(r"(?<![\w/.-])guidecheck (scan|audit|init|schema|rules|explain|coverage)\b([^'`]*)", line):
+            cmd = (m.group(1) + m.group(2)).split(" #")[0].split("&&")[0].split(">")[0]
+            out.append(shlex.split(cmd))
+    return out
+
+
+def _walk(data):
+    if isinstance(data, dict):
+        yield data
+        for v in data.values():
+            yield from _walk(v)
+    elif isinstance(data, list):
+        for v in data:
+            yield from _walk(v)
+
+
+def test_documented_snippets_use_what_exists():
+    """README and CI docs: commands parse with guidecheck's own options, `uses:` inputs exist, hook ids exist,
+    and installs from this repository name a commit or branch."""
+    import click
+
+    from guidecheck.cli import main
+    from guidecheck.parsers.yaml import load_yaml
+
+    inputs = set(action()["inputs"])
+    [hooks] = load_yaml((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook_ids = {h["id"] for h in hooks.data}
+    checked = {"commands": 0, "uses": 0, "hooks": 0}
+    for page in SNIPPET_PAGES:
+        for lang, body in FENCE.findall((ROOT / page).read_text(encoding="utf-8")):
+            for argv in _commands(body):
+                command = main.commands[argv[0]]
+                try:
+                    command.make_context(argv[0], argv[1:])
+                except click.UsageError as exc:  # an option or a choice that does not exist
+                    raise AssertionError(f"{page}: guidecheck {' '.join(argv)}: {exc}") from None
+                checked["commands"] += 1
+            assert "pip install guidecheck\n" not in body + "\n", f"{page}: not on PyPI yet"
+            for ref in re.findall(r"git\+https://github\.com/guidecheck/guidecheck(@\S+)?", body):
+                assert ref.startswith("@"), f"{page}: pin the install to a commit"
+            if lang not in ("yaml", "yml"):
+                continue
+            docs = load_yaml(body)
+            if not docs or docs[0].errors:
+                continue  # a fragment (indented under a key) that does not stand alone
+            for node in _walk(docs[0].data):
+                if str(node.get("uses", "")).startswith("guidecheck/guidecheck@"):
+                    assert set(node.get("with") or {}) <= inputs, (page, node)
+                    checked["uses"] += 1
+                if "guidecheck/guidecheck" in str(node.get("repo", "")):
+                    assert node.get("rev") and {h["id"] for h in node["hooks"]} <= hook_ids, (page, node)
+                    checked["hooks"] += 1
+    assert checked["commands"] >= 10 and checked["uses"] >= 2 and checked["hooks"] >= 2, checked
