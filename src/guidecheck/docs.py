@@ -298,7 +298,9 @@ def commands_help() -> str:
     out: list[str] = []
 
     def add(command: click.Command, path: list[str], parent: click.Context | None) -> None:
-        ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=100, max_content_width=100)
+        # the settings the real command line gives every command (-h as well as --help)
+        settings = {**cli_main.context_settings, "terminal_width": 100, "max_content_width": 100}
+        ctx = click.Context(command, info_name=path[-1], parent=parent, **settings)
         out.append(f"### `{' '.join(path)}`\n\n```\n{command.get_help(ctx)}\n```\n")
         if isinstance(command, click.Group):
             for name in sorted(command.commands):
