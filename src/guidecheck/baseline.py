@@ -155,16 +155,14 @@ def base_dir(path: str | None) -> str | None:
 
 def entries(result: ScanResult, roots: Roots | None = None) -> list[Entry]:
     """The baseline entries of the result's active findings that can be baselined (sorted, unique)."""
-    from guidecheck.engine import fingerprint
-
     unsuppressible = {r.id for r in result.rules if not r.suppressible}
     out: set[Entry] = set()
     for f in result.active():
         if f.rule_id in unsuppressible:
             continue  # GC001-GC003: nothing silences them, a baseline entry would be a lie
-        fp = f.extra.get("fingerprint")
+        fp = f.extra.get("fingerprint")  # the engine's (guidecheck.engine.fingerprint), with the same roots
         if not isinstance(fp, str):
-            fp = fingerprint(f, roots)
+            continue
         rel, root = roots.relative(f.path) if roots else (f.path, None)
         message = roots.message(f.message, root) if roots else f.message
         out.add(Entry(fp, f.rule_id, clean_path(rel), clean(message)))

@@ -690,7 +690,7 @@ def rules_cmd(fmt: str, config_path: str | None, isolated: bool) -> None:
 @config_options("the current directory")
 def explain(rule_id: str, config_path: str | None, isolated: bool) -> None:
     """Explain a rule: why it exists, how to fix it, a passing and a failing example."""
-    from guidecheck.docs import explain_text
+    from guidecheck.explain import explain_text
 
     rules = {r.id: r for r in _catalogue(".", config_path, isolated)[1]}
     rule = rules.get(rule_id.upper())
