@@ -237,7 +237,10 @@ def test_documented_snippets_use_what_exists():
             for argv in _commands(body):
                 command = main.commands[argv[0]]
                 try:
-                    command.make_context(argv[0], argv[1:])
+                    # as the real command line builds it (the group's context settings: -h too), since
+                    # click caches each command's help option from the first context it sees
+                    parent = click.Context(main, info_name="guidecheck", **main.context_settings)
+                    command.make_context(argv[0], argv[1:], parent=parent)
                 except click.UsageError as exc:  # an option or a choice that does not exist
                     raise AssertionError(f"{page}: guidecheck {' '.join(argv)}: {exc}") from None
                 checked["commands"] += 1
