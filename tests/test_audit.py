@@ -722,7 +722,7 @@ def test_audit_reports_validate_against_the_report_schema(tmp_path):
 
     from conftest import ROOT
 
-    schema = json.loads((ROOT / "docs" / "report.schema.json").read_text())
+    schema = json.loads((ROOT / "src" / "guidecheck" / "schemas" / "report.schema.json").read_text())
     objs = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
         secret("k"),

@@ -103,11 +103,64 @@ def test_multiple_outputs(run_cli, tmp_path):
     assert x.read_text().startswith("<?xml")
 
 
-def test_missing_path_is_reported_not_crashed(run_cli, tmp_path):
-    r = run_cli("scan", str(tmp_path / "nope.yaml"), "-f", "json")
-    assert r.returncode == 1
-    f = json.loads(r.stdout)["findings"][0]
-    assert f["rule_id"] == "GC001" and "no such file" in f["message"]
+def test_live_audit_without_the_kubernetes_client_says_how_to_install_it(tmp_path):
+    """kubernetes is the 'audit' extra: a live audit without it exits 2 saying how to install it; dumps need nothing."""
+    import subprocess
+    import sys
+
+    (tmp_path / "dump.yaml").write_text("apiVersion: v1\nkind: List\nitems: []\n")
+    hide = "import sys; sys.modules['kubernetes'] = None; from guidecheck.cli import main; main()"
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-c", hide, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+
+    r = run("audit", "--isolated")
+    assert r.returncode == 2 and "pip install 'guidecheck[audit]'" in r.stderr, r.stderr
+    r = run("audit", "--isolated", "--from-dump", "dump.yaml", "-q")
+    assert r.returncode == 0, r.stderr
+
+
+def test_init_writes_a_loadable_commented_configuration_with_every_default(run_cli, tmp_path):
+    """The file `init` writes loads as it is (defaults), and uncommented it gives exactly the defaults."""
+    import re
+
+    from guidecheck.config import DEFAULT_SETTINGS, load_config
+
+    assert run_cli("init", str(tmp_path)).returncode == 0
+    path = tmp_path / ".guidecheck.yaml"
+    text = path.read_text()
+    assert "tighten" in text and "repository-config: trusted" in text
+    assert load_config(str(path)).settings == DEFAULT_SETTINGS
+    r = run_cli("init", str(tmp_path))
+    assert r.returncode == 2 and "--force" in r.stderr
+    # uncomment `settings:` and every setting line: the file then states every default, and only those
+    head, tail = text.split("\n# settings:\n")
+    lines = [*head.splitlines(), "settings:", *(re.sub(r"^#(   [a-z0-9-]+: )", r"\1", x) for x in tail.splitlines())]
+    (tmp_path / "all.yaml").write_text("\n".join(lines) + "\n")
+    config = load_config(str(tmp_path / "all.yaml"))
+    assert config.settings == DEFAULT_SETTINGS and set(config.settings) == set(DEFAULT_SETTINGS)
+    org = run_cli("init", "--org", "-o", "-")
+    assert org.returncode == 0 and "# repository-config: tighten-only" in org.stdout
+    assert "guidecheck-organisation.yaml" in org.stdout
+
+
+def test_schema_report_prints_the_shipped_schema(run_cli):
+    from importlib import resources
+
+    r = run_cli("schema", "report")
+    assert r.returncode == 0
+    shipped = resources.files("guidecheck").joinpath("schemas", "report.schema.json").read_text(encoding="utf-8")
+    assert r.stdout == shipped and json.loads(r.stdout)["properties"]["report_version"] == {"const": 1}
+
+
+def test_missing_path_is_a_usage_error(run_cli, tmp_path):
+    """A path that does not exist is a mistyped command line (exit 2), not a finding about a file."""
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    r = run_cli("scan", str(tmp_path / "ok.yaml"), str(tmp_path / "nope.yaml"), "-f", "json")
+    assert r.returncode == 2 and r.stdout == ""
+    assert "no such path: " + str(tmp_path / "nope.yaml") in r.stderr
 
 
 def test_files_of_other_kinds_are_ignored(run_cli, tmp_path):
@@ -222,7 +275,7 @@ def test_a_deselected_gc001_ignores_what_was_checked_anyway(run_cli, tmp_path):
     assert p.returncode == 3 and "GC001 (Every file and object can be read and parsed) is not enabled" in p.stdout
 
 
-@pytest.mark.parametrize("command", ["scan", "rules", "explain", "coverage", "diff", "report merge"])
+@pytest.mark.parametrize("command", ["scan", "rules", "explain", "coverage", "diff", "report merge", "init", "schema"])
 def test_commands_md_names_every_option(command):
     """docs/commands.md documents what --help lists: every long option of the command is in its section."""
     from guidecheck.cli import main

@@ -57,8 +57,9 @@ def objects(path: Path) -> list[dict]:
             "image.digest=sha256:" + "a" * 64,
         ),
         ("--set", "reports.diff.enabled=true"),
+        ("--set", "audit.namespaces={shop,payments}", "--set", "rbac.secrets=false"),
     ],
-    ids=["defaults", "probes-and-digest", "diff"],
+    ids=["defaults", "probes-and-digest", "diff", "namespaced-no-secrets"],
 )
 def test_chart_and_dockerfile_pass_guidecheck_scan(tmp_path, sets):
     rendered = render(tmp_path, *sets)
@@ -75,7 +76,8 @@ def test_chart_and_dockerfile_pass_guidecheck_scan(tmp_path, sets):
     # the image and workload rules really ran on them (and passed)
     assert {"GC301", "GC302", "GC303", "GC304", "GC305", "GC306", "GC307", "GC402", "GC403", "GC404"} <= passed
     kinds = {o["kind"] for o in objects(rendered)}
-    assert kinds == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CronJob"}
+    namespaced = {"Role", "RoleBinding"} if "audit.namespaces={shop,payments}" in sets else set()
+    assert kinds == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CronJob"} | namespaced
 
 
 def test_clusterrole_grants_exactly_what_the_audit_lists(tmp_path):
@@ -185,3 +187,78 @@ def test_diff_enabled_keeps_the_previous_report_and_writes_the_diff(tmp_path):
     assert [f["rule_id"] for f in diff["fixed_findings"]] == ["GC306"]
     assert "GC306" in (reports / "diff.md").read_text()
     assert json.loads((reports / "audit.json").read_text())["previous"] is not None
+
+
+def _granted(rules: list[dict]) -> set[str]:
+    out = set()
+    for rule in rules:
+        if "nonResourceURLs" in rule:
+            continue
+        assert rule["verbs"] == ["list"], rule
+        out.update(r if g == "" else f"{r}.{g}" for g in rule["apiGroups"] for r in rule["resources"])
+    return out
+
+
+def test_rbac_secrets_off_drops_secrets_from_the_role_and_the_audit(tmp_path):
+    from guidecheck.config import config_from_dict
+
+    objs = objects(render(tmp_path, "--set", "rbac.secrets=false"))
+    role = next(o for o in objs if o["kind"] == "ClusterRole")
+    assert _granted(role["rules"]) == set(DEFAULT_SETTINGS["audit-resources"]) - {"secrets"}
+    [cm] = [o for o in objs if o["kind"] == "ConfigMap"]
+    [doc] = load_yaml(cm["data"]["guidecheck.yaml"])
+    config = config_from_dict(doc.data, "configmap")  # guidecheck accepts it
+    assert config.settings["audit-resources"] == [r for r in DEFAULT_SETTINGS["audit-resources"] if r != "secrets"]
+    # with the default, the configuration does not pin the resource list
+    [cm] = [o for o in objects(render(tmp_path)) if o["kind"] == "ConfigMap"]
+    assert "audit-resources" not in cm["data"]["guidecheck.yaml"]
+
+
+def test_audit_namespaces_get_roles_and_the_clusterrole_keeps_only_cluster_scope(tmp_path):
+    objs = objects(render(tmp_path, "--set", "audit.namespaces={shop,payments}"))
+    [cluster_role] = [o for o in objs if o["kind"] == "ClusterRole"]
+    assert _granted(cluster_role["rules"]) == {"namespaces"}
+    roles = {o["metadata"]["namespace"]: o for o in objs if o["kind"] == "Role"}
+    bindings = {o["metadata"]["namespace"]: o for o in objs if o["kind"] == "RoleBinding"}
+    assert set(roles) == set(bindings) == {"shop", "payments"}
+    for ns, role in roles.items():
+        assert _granted(role["rules"]) == set(DEFAULT_SETTINGS["audit-resources"]) - {"namespaces"}
+        [subject] = bindings[ns]["subjects"]
+        assert subject == {"kind": "ServiceAccount", "name": "audit-guidecheck", "namespace": "guidecheck"}
+        assert bindings[ns]["roleRef"]["name"] == role["metadata"]["name"]
+    cron = next(o for o in objs if o["kind"] == "CronJob")
+    args = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--namespace=shop" in args and "--namespace=payments" in args
+    assert cron["spec"]["startingDeadlineSeconds"] == 3600
+
+
+@pytest.mark.parametrize(
+    "sets", [(), ("--set", "audit.namespaces={shop}", "--set", "rbac.secrets=false", "--set", "audit.probes.logs=true")]
+)
+def test_helm_lint_strict(sets):
+    out = subprocess.run([helm(), "lint", "--strict", str(CHART), *sets], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_values_schema_rejects_a_misspelt_key(tmp_path):
+    for bad in ("rbac.secret=false", "startingDeadlineSeconds=5", "audit.failOn=fatal"):
+        out = subprocess.run(
+            [helm(), "template", "audit", str(CHART), "--set", bad], capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode != 0 and "values don't meet the specifications of the schema" in out.stderr, bad
+
+
+def test_notes_and_readme():
+    notes = (CHART / "templates" / "NOTES.txt").read_text()
+    assert "create job --from=cronjob/" in notes
+    readme = (CHART / "README.md").read_text()
+    values = load_yaml((CHART / "values.yaml").read_text())[0].data
+
+    def keys(d, prefix=""):
+        for k, v in d.items():
+            yield prefix + k
+            if isinstance(v, dict) and v and k not in ("config", "resources"):
+                yield from keys(v, prefix + k + ".")
+
+    missing = [k for k in keys(values) if f"`{k}`" not in readme]
+    assert missing == [], "document every value in deploy/guidecheck/README.md"

@@ -246,21 +246,100 @@ def test_precommit_hook_honours_excludes_and_reports_parse_errors(hook_repo, tmp
 # ------------------------------------------------------------ fast checks of the hook definition
 
 
-def _hook() -> dict:
+def _hooks() -> list[dict]:
     from guidecheck.parsers.yaml import load_yaml
 
     [doc] = load_yaml((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
-    [hook] = doc.data
-    return hook
+    return doc.data
+
+
+def _hook() -> dict:
+    return _hooks()[0]
 
 
 def test_hook_definition():
-    hook = _hook()
-    assert hook["id"] == "guidecheck"
-    assert hook["language"] == "python"
-    assert hook["entry"] == "guidecheck scan"
-    assert hook["pass_filenames"] is True
-    assert "args" not in hook  # defaults: fix hints and the summary are shown
+    default, strict = _hooks()
+    assert (default["id"], strict["id"]) == ("guidecheck", "guidecheck-strict")
+    assert default["entry"] == "guidecheck scan --helm-optional"
+    assert strict["entry"] == "guidecheck scan"
+    for hook in (default, strict):
+        assert hook["language"] == "python"
+        assert hook["pass_filenames"] is True
+        assert "args" not in hook  # defaults: fix hints and the summary are shown
+        assert hook["files"] == default["files"] and hook["types"] == default["types"]
+
+
+# ------------------------------------------------------------ both hook ids, with and without Helm
+
+CHART = {
+    "chart/Chart.yaml": "apiVersion: v2\nname: cart\nversion: 1.4.2\n",
+    "chart/values.yaml": "image: registry.example.com/shop/cart:1.4.2-3f2c1ab\n",
+    "chart/templates/deployment.yaml": """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ .Release.Name }}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: cart
+                  image: {{ .Values.image }}
+        """,
+}
+
+
+def _path_without_helm(env: dict) -> str:
+    """PATH with every directory that holds a helm left out."""
+    return os.pathsep.join(
+        d for d in env.get("PATH", "").split(os.pathsep) if d and not os.access(os.path.join(d, "helm"), os.X_OK)
+    )
+
+
+def test_both_hook_ids_with_and_without_helm(hook_repo, tmp_path):
+    """guidecheck renders a chart when Helm is there and checks its files as they are otherwise (saying so);
+    guidecheck-strict blocks the commit without Helm, as CI would (exit 3)."""
+    repo, rev, env = hook_repo
+    project, env = new_project(tmp_path / "cart", hook_repo)
+    write(
+        project,
+        ".pre-commit-config.yaml",
+        f"""\
+        repos:
+          - repo: {repo}
+            rev: {rev}
+            hooks:
+              - id: guidecheck
+              - id: guidecheck-strict
+                stages: [manual]
+        """,
+    )
+    write(project, ".guidecheck.yaml", "select: [GC001, GC401, GC403]\n")
+    for rel, text in CHART.items():
+        write(project, rel, text)
+    _git(project, env, "add", "-A")
+    no_helm = {**env, "PATH": _path_without_helm(env)}
+
+    proc = _run([PRE_COMMIT, "run", "--verbose", "guidecheck"], project, no_helm, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "guidecheck: note: 1 Helm chart(s) checked as files, not rendered" in out, out
+
+    proc = _run([PRE_COMMIT, "run", "--hook-stage", "manual", "guidecheck-strict"], project, no_helm, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "guidecheck (deployment guideline, strict)" in out and "Failed" in out, out
+    assert "exit code: 3" in out and "Helm charts not rendered" in out, out
+
+    helm = ROOT / ".tools" / "bin" / "helm"
+    if not helm.exists():
+        pytest.skip("helm is not installed (scripts/install-test-tools.sh installs it)")
+    with_helm = {**env, "PATH": f"{helm.parent}{os.pathsep}{no_helm['PATH']}"}
+    for hook in ("guidecheck", "guidecheck-strict"):
+        proc = _run([PRE_COMMIT, "run", "--hook-stage", "manual", hook], project, with_helm, timeout=900)
+        out = proc.stdout + proc.stderr
+        # rendered: the template's container has no limits, found on the template's line
+        assert proc.returncode == 1 and "chart/templates/deployment.yaml:9:" in out and "GC403" in out, out
+        assert "not rendered" not in out
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,7 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
             "-f",
             "formats",
             multiple=True,
-            type=click.Choice(["text", "json", "junit", "sarif", "html", "markdown"]),
+            type=click.Choice(["text", "json", "junit", "sarif", "html", "markdown"] + ["github", "gitlab"]),
             help="Output format; repeatable. An --output right after a --format is its file.",
         ),
         click.option(
@@ -121,6 +121,14 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
             multiple=True,
             type=click.Path(dir_okay=False, path_type=str),
             help="File for the --format just before it (default: standard output).",
+        ),
+        click.option(
+            "--junit-warnings",
+            type=click.Choice(["failure", "skipped", "passed"]),
+            default="failure",
+            show_default=True,
+            help="In JUnit reports, a rule and target with only warnings (or info) is a failed, skipped or "
+            "passed test case (failures make a Jenkins build UNSTABLE).",
         ),
         click.option(
             "--fail-on",
@@ -274,7 +282,8 @@ def _prepare(
             select=select,
             ignore=ignore,
             inline_suppressions=not no_inline_suppressions,
-            baseline=None if update_baseline else baseline_path,
+            baseline=baseline_path,
+            update_baseline=update_baseline,
         )
 
 
@@ -286,6 +295,12 @@ def _prepare(
     "helm_binary",
     metavar="PATH",
     help="Helm executable for rendering charts (default: helm on PATH, or the config's helm.binary).",
+)
+@click.option(
+    "--helm-optional",
+    is_flag=True,
+    help="Without a usable Helm, check charts' files as they are (a note on stderr) instead of "
+    "reporting the scan incomplete (exit 3). The default pre-commit hook uses it.",
 )
 @click.option(
     "--values",
@@ -318,6 +333,7 @@ def scan(
     paths: tuple[str, ...],
     formats: tuple[str, ...],
     outputs: tuple[str, ...],
+    junit_warnings: str,
     fail_on: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -330,6 +346,7 @@ def scan(
     color: bool | None,
     previous_report: str | None,
     helm_binary: str | None,
+    helm_optional: bool,
     helm_values: tuple[str, ...],
     helm_set: tuple[str, ...],
     helm_profiles: tuple[str, ...],
@@ -348,6 +365,9 @@ def scan(
     apply to it. Files given one by one are checked on their own.
     """
     inputs = list(paths) or ["."]
+    missing = [p for p in inputs if not os.path.lexists(p)]
+    if missing:
+        raise click.UsageError(f"no such path: {', '.join(missing)}")
     pairs = _report_pairs()
     previous = _read_previous(previous_report)
     prep = _prepare(
@@ -371,6 +391,7 @@ def scan(
             helm_profiles=helm_profiles,
             release_name=release_name,
             helm_namespace=helm_namespace,
+            helm_optional=helm_optional,
         )
     if verify_images:
         options["verify-images"] = _verify_options(
@@ -388,6 +409,8 @@ def scan(
         update_baseline=update_baseline,
         baseline_path=baseline_path,
         evidence=_evidence_meta(prep, previous, _scan_subject(inputs), None),
+        junit_warnings=junit_warnings,
+        scanned=True,
     )
 
 
@@ -519,6 +542,7 @@ def audit(
     progress: bool,
     formats: tuple[str, ...],
     outputs: tuple[str, ...],
+    junit_warnings: str,
     fail_on: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -564,6 +588,7 @@ def audit(
     )
     live = None
     if not dumps:
+        _need_cluster_client()
         from guidecheck.cluster.model import AuditOptions
 
         live = AuditOptions(
@@ -636,6 +661,7 @@ def audit(
             {"kind": "dump" if dumps else "cluster", "name": audited.context or cluster_name or context or "cluster"},
             audited.now,
         ),
+        junit_warnings=junit_warnings,
     )
 
 
@@ -662,6 +688,7 @@ def verify_image(
     quiet: bool,
     color: bool | None,
     previous_report: str | None,
+    junit_warnings: str,
 ) -> None:
     """Verify the cosign signatures of images in their registries (GC705), e.g. in CI after the push.
 
@@ -695,7 +722,22 @@ def verify_image(
         update_baseline=update_baseline,
         baseline_path=baseline_path,
         evidence=_evidence_meta(prep, previous, {"kind": "images", "name": ", ".join(images)[:200]}, None),
+        junit_warnings=junit_warnings,
     )
+
+
+def _need_cluster_client() -> None:
+    """A live audit needs the kubernetes client, an optional dependency (the ``audit`` extra): exit 2 without it."""
+    import importlib.util
+
+    if importlib.util.find_spec("kubernetes") is None:
+        click.echo(
+            "guidecheck: a live audit needs the Kubernetes client, which is not installed: "
+            "pip install 'guidecheck[audit]' (from a checkout: pip install '.[audit]'); "
+            "--from-dump needs nothing more",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
 
 
 def _finish(
@@ -710,14 +752,24 @@ def _finish(
     update_baseline: bool,
     baseline_path: str | None,
     evidence: dict[str, Any] | None = None,
+    scanned: bool = False,
+    junit_warnings: str = "failure",
 ) -> None:
-    """Write the reports and exit with the scan's (or audit's) exit code."""
+    """Write the reports and exit with the scan's (or audit's) exit code.
+
+    ``scanned``: the inputs are a scan's paths (fingerprints relative to the scanned root).
+    """
     from guidecheck import baseline as bl
     from guidecheck.reporters import stream
 
     if update_baseline:
         assert baseline_path is not None  # _prepare refused --update-baseline without --baseline
-        count = bl.write(baseline_path, result.active())
+        roots = bl.Roots(inputs, bl.base_dir(baseline_path)) if scanned else None
+        try:
+            count = bl.write(baseline_path, result, roots)
+        except OSError as exc:
+            click.echo(f"guidecheck: cannot write {baseline_path}: {exc.strerror}", err=True)
+            sys.exit(EXIT_USAGE)
         click.echo(f"guidecheck: wrote {count} finding(s) to baseline {baseline_path}", err=True)
         sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_CLEAN)
 
@@ -738,6 +790,7 @@ def _finish(
         "quiet": quiet,
         "threshold": str(threshold) if threshold else "never",
         **(evidence or {}),
+        "junit_warnings": junit_warnings,
     }
     for fmt, out in pairs:
         pieces = stream(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})
@@ -750,6 +803,12 @@ def _finish(
             except OSError as exc:
                 click.echo(f"guidecheck: cannot write {out}: {exc.strerror}", err=True)
                 sys.exit(EXIT_USAGE)
+    if not quiet and all(out is not None for _, out in pairs):
+        # every report went to a file: the CI log still says what happened, in one line
+        from guidecheck.reporters.text import summary
+
+        written = ", ".join(f"{out} ({fmt})" for fmt, out in pairs)
+        click.echo(f"guidecheck: {summary(result, meta)}; reports: {written}", err=True)
     sys.exit(code)
 
 
@@ -799,7 +858,7 @@ def rules_cmd(fmt: str, config_path: str | None, isolated: bool) -> None:
 @config_options("the current directory")
 def explain(rule_id: str, config_path: str | None, isolated: bool) -> None:
     """Explain a rule: why it exists, how to fix it, a passing and a failing example."""
-    from guidecheck.docs import explain_text
+    from guidecheck.explain import explain_text
 
     rules = {r.id: r for r in _catalogue(".", config_path, isolated)[1]}
     rule = rules.get(rule_id.upper())
@@ -998,3 +1057,65 @@ def diff_cmd(
     }
     _write_reports(pairs, lambda fmt: renderers[fmt](result))
     sys.exit(fleet.diff_exit_code(result))
+
+
+@main.command()
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option(
+    "--org",
+    "organisation",
+    is_flag=True,
+    help="Write the organisation's (trusted) configuration, guidecheck-organisation.yaml, instead of "
+    "the repository's .guidecheck.yaml.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
+    help="Write to this file instead ('-': standard output).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(directory: str, organisation: bool, output: str | None, force: bool) -> None:
+    """Write a commented configuration file with the guide's defaults.
+
+    Every key and setting this version knows, with its default and the rules that
+    read it, commented out. The repository's .guidecheck.yaml may only tighten the
+    organisation's configuration (--config FILE or GUIDECHECK_CONFIG) unless that
+    one says repository-config: trusted; see docs/configuration.md.
+    """
+    from guidecheck import init as gc_init
+
+    text = gc_init.render(organisation=organisation)
+    if output == "-":
+        _write_stdout(text)
+        return
+    name = gc_init.ORGANISATION_FILE if organisation else gc_init.REPOSITORY_FILE
+    path = output or os.path.join(directory, name)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise click.UsageError(f"no such directory: {os.path.dirname(path) or '.'}")
+    try:
+        with open(path, "w" if force else "x", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except FileExistsError:
+        click.echo(f"guidecheck: {path} exists; --force overwrites it", err=True)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:
+        click.echo(f"guidecheck: cannot write {path}: {exc.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"guidecheck: wrote {path}", err=True)
+
+
+SCHEMAS = {"report": "report.schema.json", "config": "config.schema.json", "rule": "rule.schema.json"}
+
+
+@main.command()
+@click.argument("name", type=click.Choice(sorted(SCHEMAS)))
+def schema(name: str) -> None:
+    """Print a JSON Schema shipped with guidecheck.
+
+    report: the --format json report; config: .guidecheck.yaml; rule: a rule file (custom-rules).
+    """
+    from importlib import resources
+
+    _write_stdout(resources.files("guidecheck").joinpath("schemas", SCHEMAS[name]).read_text(encoding="utf-8"))

@@ -13,11 +13,12 @@ to the check as ``Context.options``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guidecheck import suppress
 from guidecheck.catalog import Check, load_settings, resolve_check
@@ -25,6 +26,9 @@ from guidecheck.checks import Context, NotApplicable, NotATarget
 from guidecheck.config import Config
 from guidecheck.model import Finding, Hit, Outcome, Rule, ScanResult, Severity, SourceFile, Status, Target
 from guidecheck.sanitize import mask_secrets
+
+if TYPE_CHECKING:
+    from guidecheck.baseline import Roots
 
 
 def run(
@@ -36,6 +40,7 @@ def run(
     baseline: frozenset[str] = frozenset(),
     now: _dt.datetime | None = None,
     warn: Callable[[str], object] | None = None,
+    roots: Roots | None = None,
 ) -> ScanResult:
     """Run every enabled rule on every target of its kinds.
 
@@ -43,7 +48,8 @@ def run(
     pass one).  ``baseline`` holds fingerprints of accepted findings (see
     :func:`fingerprint`); matching findings are suppressed as "in baseline".
     Each enabled deprecated rule is announced once through ``warn`` (default: a
-    line on stderr).
+    line on stderr).  ``roots`` makes fingerprints relative to the scanned root
+    (:class:`guidecheck.baseline.Roots`; ``None``: the paths as they are).
     """
     now = now or _dt.datetime.now(_dt.UTC)
     today = today or now.date()
@@ -83,14 +89,16 @@ def run(
                         Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=f"internal error: {type(exc).__name__}")
                     )
                     continue
-                outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline) for h in hits]
+                outcome_findings = [
+                    _finding(rule, severity, target, h, sources, config, today, baseline, roots) for h in hits
+                ]
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
                 outcome = _outcome(rule, target, outcome_findings)
                 if outcome.status is Status.PASS and ctx.evidence:
                     outcome.reason = ctx.evidence.pop(id(target), None)
                 outcomes.append(outcome)
-    incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo))
+    incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo, roots))
     findings.sort(key=Finding.sort_key)
     findings = merge_same_identity(findings)
     outcomes.sort(key=lambda o: (o.rule_id, o.target.key))
@@ -188,6 +196,7 @@ def _unchecked(
     now: _dt.datetime,
     baseline: frozenset[str],
     memo: dict[str, Any],
+    roots: Roots | None = None,
 ) -> list[str]:
     """What a deselected gate rule (``gate: true``: GC001, GC401) would have failed: never a silent pass.
 
@@ -222,7 +231,7 @@ def _unchecked(
                 for h in hits:
                     if not h.unchecked:
                         continue  # a finding that did not keep the target from being checked
-                    f = _finding(rule, rule.severity, target, h, sources, config, today, baseline)
+                    f = _finding(rule, rule.severity, target, h, sources, config, today, baseline, roots)
                     if not f.suppressed:
                         places.append(f"{f.path}:{f.line}: {f.message}")
         if places:
@@ -234,10 +243,19 @@ def _unchecked(
     return out
 
 
-def fingerprint(f: Finding) -> str:
-    """Line-independent identity of a finding, for baselines and SARIF."""
+def fingerprint(f: Finding, roots: Roots | None = None) -> str:
+    """Line-independent identity of a finding, for baselines and SARIF.
+
+    With ``roots``, the path (and any path the message quotes) is relative to the scanned
+    root, so the same tree gives the same fingerprints however its path is spelled.
+    """
+    path, root = roots.relative(f.path) if roots else (f.path, None)
+    message = roots.message(f.message, root) if roots else f.message
+    obj = f.object
+    if obj is not None and obj.name == f.path and obj.kind != "Repository":  # a Dockerfile is named by its path
+        obj = dataclasses.replace(obj, name=path)
     # the masked message: a fingerprint must not let a secret be guessed offline
-    parts = [f.rule_id, f.path, str(f.object or ""), f.container or "", mask_secrets(f.message)]
+    parts = [f.rule_id, path, str(obj or ""), f.container or "", mask_secrets(message)]
     origin = f.extra.get("origin")
     if isinstance(origin, dict) and origin.get("profile") not in (None, "default"):
         # a rendered chart's other value profile is another deployment: its own identity
@@ -255,6 +273,7 @@ def _finding(
     config: Config,
     today: _dt.date,
     baseline: frozenset[str],
+    roots: Roots | None = None,
 ) -> Finding:
     path = hit.path or target.path
     line = hit.line if hit.line is not None else target.line
@@ -274,7 +293,7 @@ def _finding(
     )
     if target.origin:
         _add_origin(f, target, hit)
-    f.extra["fingerprint"] = fingerprint(f)
+    f.extra["fingerprint"] = fingerprint(f, roots)
     # suppressible: false (GC001-GC003 report on unreadable files, suppressions and waivers themselves):
     # no inline suppression, waiver or baseline silences them
     if rule.suppressible:

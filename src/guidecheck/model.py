@@ -253,6 +253,7 @@ class ScanResult:
     rules: list[Rule]  # the rules that ran
     incomplete: list[str] = field(default_factory=list)  # why coverage is partial
     inputs: list[str] = field(default_factory=list)
+    baseline: dict[str, Any] | None = None  # what --baseline matched and its fixed entries (baseline.unmatched)
 
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed]

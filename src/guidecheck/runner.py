@@ -28,6 +28,7 @@ from guidecheck.config import Config
 from guidecheck.model import Rule, ScanResult, Target
 
 if TYPE_CHECKING:
+    from guidecheck.baseline import Roots
     from guidecheck.catalog import Check
     from guidecheck.cluster.model import Audited, AuditOptions
     from guidecheck.loaders import Loaded
@@ -127,11 +128,14 @@ def prepare(
     ignore: Iterable[str] = (),
     inline_suppressions: bool = True,
     baseline: str | None = None,
+    update_baseline: bool = False,
 ) -> Prepared:
     """Configuration, rule catalogue (an unknown rule id or prefix is an error) and the ``baseline`` file's findings.
 
     ``select``/``ignore`` are the command line's (comma-separated, any case); empty keeps the
-    configuration's.  ``inline_suppressions=False`` is --no-inline-suppressions.
+    configuration's.  ``inline_suppressions=False`` is --no-inline-suppressions.  With
+    ``update_baseline`` the file is not read (it is about to be written), but its directory
+    still anchors the fingerprints of files named one by one.
     """
     config, cfg_file = configure(
         first_path,
@@ -153,7 +157,9 @@ def prepare(
     from guidecheck import baseline as bl
 
     accepted: frozenset[str] = frozenset()
-    if baseline:
+    if baseline and update_baseline:
+        accepted = bl.Baseline((), baseline)
+    elif baseline:
         try:
             accepted = bl.read(baseline)
         except bl.BaselineError as exc:
@@ -171,6 +177,7 @@ def scan_options(
     helm_profiles: Sequence[str] = (),
     release_name: str | None = None,
     helm_namespace: str | None = None,
+    helm_optional: bool = False,
 ) -> dict[str, Any]:
     """The loaders' options (``verbose``, ``helm``) from the command line; raises :class:`OptionError`.
 
@@ -200,6 +207,7 @@ def scan_options(
             "profiles": list(helm_profiles),
             "release": release_name,
             "namespace": helm_namespace,
+            "optional": helm_optional,
         },
     }
 
@@ -214,12 +222,19 @@ def evaluate(
     baseline: frozenset[str] = frozenset(),
     now: _dt.datetime | None = None,
     today: _dt.date | None = None,
+    roots: Roots | None = None,
 ) -> ScanResult:
-    """The engine over ``targets``; what reading them could not do (``incomplete``) joins the result's."""
+    """The engine over ``targets``; what reading them could not do (``incomplete``) joins the result's.
+
+    ``roots`` anchors fingerprints to the scanned root (see :class:`guidecheck.baseline.Roots`);
+    the result says which entries of ``baseline`` (a :class:`guidecheck.baseline.Baseline`) matched nothing.
+    """
+    from guidecheck import baseline as bl
     from guidecheck import engine
 
-    result = engine.run(rules, targets, config, checks=checks, baseline=baseline, now=now, today=today)
+    result = engine.run(rules, targets, config, checks=checks, baseline=baseline, now=now, today=today, roots=roots)
     result.incomplete = sorted(set(result.incomplete) | set(incomplete))
+    result.baseline = bl.unmatched(baseline, result, roots)
     return result
 
 
@@ -240,11 +255,13 @@ def scan(
     (:func:`scan_options`); ``now`` the clock of age-based rules (default: now); ``targets`` are
     added to the loaded ones (objects read elsewhere).
     """
+    from guidecheck.baseline import Roots, base_dir
     from guidecheck.loaders import load
 
     loaded = load(list(paths), config, options)
     loaded.targets.extend(targets)
-    result = scan_loaded(loaded, config, rules, checks, baseline=baseline, now=now)
+    roots = Roots(paths, base_dir(getattr(baseline, "path", None)))
+    result = scan_loaded(loaded, config, rules, checks, baseline=baseline, now=now, roots=roots)
     result.inputs = list(paths)
     return result
 
@@ -257,6 +274,7 @@ def scan_loaded(
     *,
     baseline: frozenset[str] = frozenset(),
     now: _dt.datetime | None = None,
+    roots: Roots | None = None,
 ) -> ScanResult:
     """The second half of :func:`scan`: the rules that apply to what was loaded, run on its targets."""
     if rules is None:
@@ -267,7 +285,9 @@ def scan_loaded(
         # rendered chart is only part of the repository), so running them would report what is
         # merely out of sight; they run in directory scans (CI) and cluster audits
         rules = [r for r in rules if r.scope != "repository"]
-    return evaluate(loaded.targets, config, rules, checks, incomplete=loaded.incomplete, baseline=baseline, now=now)
+    return evaluate(
+        loaded.targets, config, rules, checks, incomplete=loaded.incomplete, baseline=baseline, now=now, roots=roots
+    )
 
 
 @dataclass

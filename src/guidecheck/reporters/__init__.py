@@ -16,7 +16,8 @@ from typing import Any
 
 from guidecheck.model import ScanResult
 
-FORMATS = ("text", "json", "junit", "sarif", "html", "markdown")
+FORMATS: tuple[str, ...] = ("text", "json", "junit", "sarif", "html", "markdown")
+FORMATS += ("github", "gitlab")  # CI-native: workflow-command annotations, GitLab Code Quality
 
 
 def render(fmt: str, result: ScanResult, meta: dict[str, Any]) -> str:

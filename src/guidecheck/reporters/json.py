@@ -1,4 +1,5 @@
-"""JSON report: a versioned envelope (schema in docs/report.schema.json)."""
+"""JSON report: a versioned envelope (schema in src/guidecheck/schemas/report.schema.json, printed by
+``guidecheck schema report``)."""
 
 from __future__ import annotations
 
@@ -110,6 +111,7 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
             "suppressed": len(result.findings) - len(active),
             "targets": len({o.target.key for o in result.outcomes}),
             "incomplete": bool(result.incomplete),
+            **({"baseline_fixed": len(result.baseline["fixed"])} if result.baseline else {}),
         },
     )
     yield "incomplete", [clean(r) for r in result.incomplete]
@@ -119,6 +121,7 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
     yield "catalogue_hash", evidence["catalogue"]
     yield "config_hash", evidence["config_hash"]
     yield "previous", evidence["previous"]
+    yield "baseline", _clean_any(result.baseline) if result.baseline else None
     yield "rules", [r.to_json() for r in result.rules]
     yield "bullets", evidence["bullets"]
     yield "rule_outcomes", evidence["rule_outcomes"]

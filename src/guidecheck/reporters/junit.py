@@ -6,16 +6,24 @@
   ``classname`` is the rule id and title, ``name`` the target
   (``k8s/deploy.yaml Deployment/shop/cart``; without the line, so that a CI
   system's test history survives lines moving; the line is added only to
-  tell two same-named objects of one file apart), ``file`` and ``line`` the
-  place of the first active finding (or of the target when it passed);
+  tell two same-named objects of one file apart);
 * a failing outcome has one ``<failure>`` whose ``message`` is the first
   finding as ``path:line:col: message`` and whose text lists every finding of
   the outcome with its fix; ``type`` is the severity;
+* ``meta["junit_warnings"]`` (``--junit-warnings``) decides what an outcome whose
+  active findings are all warnings or info is: a ``<failure>`` (``failure``, the
+  default), ``<skipped>`` with the findings (``skipped``), or a passing case with
+  the findings in ``<system-out>`` (``passed``); Jenkins marks a build with test
+  failures UNSTABLE even when guidecheck's ``--fail-on error`` gate passed;
 * suppressed outcomes are ``<skipped>`` with the suppression reason,
   not-applicable ones ``<skipped>`` with why; a check that crashed is an
   ``<error>``;
 * a ``guidecheck`` suite holds one ``scan completeness`` case, an ``<error>``
   when the scan was incomplete (exit code 3).
+
+The report is valid against the Jenkins xunit plugin's JUnit schema (``junit-10.xsd``,
+vendored in tests/schemas/): no ``file``/``line`` on ``<testcase>`` (the place is in the
+failure message) and no ``disabled`` counts (junit-xml writes them; they are dropped).
 
 No timestamps, host names or durations: the same scan gives the same bytes.
 Every string is sanitised first (the writer would emit control characters
@@ -31,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from guidecheck.model import Finding, Outcome, Rule, ScanResult, Status, Target
+from guidecheck.model import Finding, Outcome, Rule, ScanResult, Severity, Status, Target
 from guidecheck.sanitize import clean
 from guidecheck.sanitize import path as clean_path
 
@@ -71,19 +79,25 @@ def _finding_text(f: Finding) -> str:
     return line
 
 
-def _case(rule: Rule, o: Outcome, name: str) -> Any:
+WARNINGS = ("failure", "skipped", "passed")  # --junit-warnings
+
+
+def _case(rule: Rule, o: Outcome, name: str, warnings: str = "failure") -> Any:
     from junit_xml import TestCase
 
-    t = o.target
     active = [f for f in o.findings if not f.suppressed]
-    first = active[0] if active else (o.findings[0] if o.findings else None)
-    case = TestCase(
-        name=name,
-        classname=classname(rule),
-        file=clean_path(first.path if first else t.path),
-        line=(first.line if first else t.line),
-    )
-    if o.status == Status.FAIL and active:
+    case = TestCase(name=name, classname=classname(rule))
+    below = warnings != "failure" and all(f.severity < Severity.ERROR for f in active)
+    if o.status == Status.FAIL and active and below:
+        lines = [_finding_text(f) for f in active] + [_finding_text(f) for f in o.findings if f.suppressed]
+        if warnings == "skipped":
+            first = active[0]
+            case.add_skipped_info(
+                message=f"{first.severity}: {_where(first)}: {clean(first.message)}", output="\n".join(lines)
+            )
+        else:
+            case.stdout = "\n".join(lines)
+    elif o.status == Status.FAIL and active:
         _add_failure(case, rule, active, o.findings)
     elif o.status == Status.SUPPRESSED:
         reason = clean(o.reason) if o.reason else "no reason given"
@@ -147,10 +161,11 @@ def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
     string, which on a large audit would copy tens of megabytes two or three times."""
     from junit_xml import TestCase
 
+    warnings = str(meta.get("junit_warnings") or "failure")
     by_rule: dict[str, list[Outcome]] = defaultdict(list)
     for o in result.outcomes:
         by_rule[o.rule_id].append(o)
-    totals = {"disabled": 0, "errors": 0, "failures": 0, "tests": 0}
+    totals = {"errors": 0, "failures": 0, "tests": 0}
     suites = []
     for rule in result.rules:
         outcomes = by_rule.pop(rule.id, [])
@@ -160,7 +175,7 @@ def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
             "targets": ",".join(rule.targets),
             "help": f"docs/rules/{rule.id}.md",
         }
-        cases = (_case(rule, o, n) for o, n in zip(outcomes, _names(outcomes), strict=True))
+        cases = (_case(rule, o, n, warnings) for o, n in zip(outcomes, _names(outcomes), strict=True))
         suites.append(_suite(classname(rule), cases, properties, totals))
 
     completeness = TestCase(name="scan completeness", classname="guidecheck")
@@ -217,7 +232,7 @@ def _suite(name: str, cases: Iterator[Any], properties: dict[str, str], totals: 
     from junit_xml import TestSuite
 
     head = None
-    counts = {"disabled": 0, "errors": 0, "failures": 0, "skipped": 0, "tests": 0}
+    counts = {"errors": 0, "failures": 0, "skipped": 0, "tests": 0}
     parts: list[str] = []
     while True:
         batch = list(itertools.islice(cases, _BATCH))
@@ -238,5 +253,6 @@ def _suite(name: str, cases: Iterator[Any], properties: dict[str, str], totals: 
             break
     for key in totals:
         totals[key] += counts[key]
-    attrs = {**head.attrib, **{key: str(value) for key, value in counts.items()}}
+    # junit-xml's 'disabled' count is not in the Jenkins (xunit) schema: dropped
+    attrs = {k: v for k, v in head.attrib.items() if k != "disabled"} | {k: str(v) for k, v in counts.items()}
     return "\n\t" + _open_tag(ET.Element("testsuite", attrs)) + "".join(parts) + "\n\t</testsuite>"

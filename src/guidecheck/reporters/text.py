@@ -123,6 +123,9 @@ def summary(result: ScanResult, meta: dict[str, Any]) -> str:
     if suppressed:
         text += f"; {suppressed} suppressed"
     text += f"; {len(result.rules)} rule(s) on {targets} target(s)"
+    fixed = len(result.baseline["fixed"]) if result.baseline else 0
+    if fixed:
+        text += f"; {fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed (refresh it with --update-baseline)"
     if result.incomplete:
         text += "; scan INCOMPLETE"
     return text + f"; exit {meta.get('exit_code', 0)}"

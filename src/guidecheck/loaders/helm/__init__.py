@@ -42,6 +42,8 @@ The pure pieces are in :mod:`guidecheck.parsers`: :mod:`~guidecheck.parsers.char
 
 from __future__ import annotations
 
+import sys
+
 from guidecheck.config import Config
 from guidecheck.loaders import Loaded
 from guidecheck.loaders.helm.binary import find_helm
@@ -74,7 +76,15 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
     helm = None
     if renderable and opts.render:
         helm, why = find_helm(opts.binary)
-        if helm is None:
+        if helm is None and (options.get("helm") or {}).get("optional"):
+            # --helm-optional (the default pre-commit hook): the charts' files are checked as they are
+            sys.stderr.write(
+                f"guidecheck: note: {len(renderable)} Helm chart(s) checked as files, not rendered: {why} "
+                "(--helm-optional; install Helm >= 3.18.5 to render them)\n"
+            )
+            for j in renderable:
+                j.model.skipped = f"not rendered: {why} (--helm-optional)"
+        elif helm is None:
             loaded.incomplete.append(f"Helm charts not rendered ({len(renderable)} chart(s)): {why}")
             for j in renderable:
                 j.model.skipped = why
