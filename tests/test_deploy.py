@@ -217,12 +217,18 @@ def test_rbac_secrets_off_drops_secrets_from_the_role_and_the_audit(tmp_path):
 def test_audit_namespaces_get_roles_and_the_clusterrole_keeps_only_cluster_scope(tmp_path):
     objs = objects(render(tmp_path, "--set", "audit.namespaces={shop,payments}"))
     [cluster_role] = [o for o in objs if o["kind"] == "ClusterRole"]
-    assert _granted(cluster_role["rules"]) == {"namespaces"}
+    # what is cluster-scoped: the Namespace list and the cluster-wide admission policies GC705 reads
+    assert _granted(cluster_role["rules"]) == {
+        "namespaces",
+        "clusterpolicies.kyverno.io",
+        "clusterimagepolicies.policy.sigstore.dev",
+        "ratifyverification.constraints.gatekeeper.sh",
+    }
     roles = {o["metadata"]["namespace"]: o for o in objs if o["kind"] == "Role"}
     bindings = {o["metadata"]["namespace"]: o for o in objs if o["kind"] == "RoleBinding"}
     assert set(roles) == set(bindings) == {"shop", "payments"}
     for ns, role in roles.items():
-        assert _granted(role["rules"]) == set(DEFAULT_SETTINGS["audit-resources"]) - {"namespaces"}
+        assert _granted(role["rules"]) == set(DEFAULT_SETTINGS["audit-resources"]) - _granted(cluster_role["rules"])
         [subject] = bindings[ns]["subjects"]
         assert subject == {"kind": "ServiceAccount", "name": "audit-guidecheck", "namespace": "guidecheck"}
         assert bindings[ns]["roleRef"]["name"] == role["metadata"]["name"]
