@@ -84,6 +84,11 @@ def run(
                     )
                     continue
                 outcome_findings = [_finding(rule, severity, target, h, sources, config, today, baseline) for h in hits]
+                incomplete.extend(
+                    f"{f.path}:{f.line}: {rule.id} {f.message}"
+                    for h, f in zip(hits, outcome_findings, strict=True)
+                    if h.incomplete  # suppressed or not: the document was not checked to the end
+                )
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
                 outcomes.append(_outcome(rule, target, outcome_findings))
