@@ -93,9 +93,17 @@ def config_options(found_from: str) -> Decorator:
             "--config",
             "config_path",
             type=click.Path(dir_okay=False, path_type=str),
-            help=f"Configuration file (default: .guidecheck.yaml found upward from {found_from}).",
+            help=(
+                "Organisation configuration file, trusted (default: $GUIDECHECK_CONFIG). The repository's "
+                f".guidecheck.yaml, found upward from {found_from}, may only tighten it unless it says "
+                "repository-config: trusted."
+            ),
         ),
-        click.option("--isolated", is_flag=True, help="Ignore every configuration file; use the built-in defaults."),
+        click.option(
+            "--isolated",
+            is_flag=True,
+            help="Ignore every configuration file but --config; without it, use the built-in defaults.",
+        ),
     )
 
 
@@ -207,7 +215,7 @@ def _prepare(
 
 
 @main.command(cls=_OrderedOutputs)
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str, readable=False))
 @report_options("the first path", "suppression comments and annotations (CI policy)")
 @click.option(
     "--helm",
@@ -556,6 +564,7 @@ def _finish(
         click.echo(f"guidecheck: wrote {count} finding(s) to baseline {baseline_path}", err=True)
         sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_CLEAN)
 
+    _gate_notes(config)
     threshold = config.threshold()
     failing = threshold is not None and any(f.severity >= threshold for f in result.active())
     if result.incomplete:
@@ -572,6 +581,7 @@ def _finish(
         "config": cfg_file,
         "quiet": quiet,
         "threshold": str(threshold) if threshold else "never",
+        "gate": config.trust.to_json(),
     }
     for fmt, out in pairs:
         pieces = stream(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})
@@ -585,6 +595,26 @@ def _finish(
                 click.echo(f"guidecheck: cannot write {out}: {exc.strerror}", err=True)
                 sys.exit(EXIT_USAGE)
     sys.exit(code)
+
+
+def _gate_notes(config: Config) -> None:
+    """What the repository's configuration could not change, or did loosen, on stderr (docs/ci-gate.md)."""
+    from guidecheck.sanitize import path as clean_path
+
+    trust = config.trust
+    if trust.ignored and trust.repository:
+        click.echo(
+            f"guidecheck: warning: {clean_path(trust.repository)}: ignored, as it would loosen the gate "
+            f"(repository-config: {trust.mode}): {', '.join(trust.ignored)}; a trusted configuration "
+            "(--config or GUIDECHECK_CONFIG) may set them, see docs/ci-gate.md",
+            err=True,
+        )
+    if trust.loosened and trust.repository:
+        click.echo(
+            f"guidecheck: note: the gate is loosened by {clean_path(trust.repository)} "
+            f"(repository-config: trusted): {', '.join(trust.loosened)}",
+            err=True,
+        )
 
 
 def _write_stdout(text: str | Iterable[str]) -> None:
