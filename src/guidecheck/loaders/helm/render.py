@@ -36,6 +36,9 @@ _YAML_LINE = re.compile(r"YAML parse error on ([^\s:]+): .*?yaml: line (\d+)")
 
 
 def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOptions, loaded: Loaded) -> None:
+    from guidecheck.sanitize import forget_secrets
+
+    forget_secrets()  # the values of an earlier scan in this process are not this one's
     if not jobs:
         return
     tmp = tempfile.mkdtemp(prefix="guidecheck-helm-")
@@ -69,6 +72,7 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
                 continue
             for profile, files in job.profiles:
                 prepared.append((job, copy_dir, profile, files, copy_time))
+            _remember_values_secrets(job, copy_dir, opts)
         workers = max(1, min(len(prepared), os.cpu_count() or 1, 8))
         lock = threading.Lock()
 
@@ -218,6 +222,37 @@ def _schema_loads(data: Any) -> list[tuple[str, str, int]]:
                 stack.append(value)
     found.sort(key=lambda f: (f[2], f[1]))
     return found
+
+
+def _remember_values_secrets(job: _ChartJob, copy_dir: str, opts: HelmOptions) -> None:
+    """The values under secrets' keys in the chart's values files, its profiles' and ``--set``: masked in every
+    output from now on (a template's ``fail`` message or a value piped through ``b64enc`` matches no pattern)."""
+    from guidecheck.loaders.fs import ReadError
+    from guidecheck.parsers.yaml import load_yaml
+    from guidecheck.sanitize import remember_secrets
+
+    paths = [os.path.join(copy_dir, r) for r in job.inventory if os.path.basename(r).startswith("values")]
+    paths += [f for _, files in job.profiles for f in files]
+    pairs: list[tuple[str, object]] = []
+    for path in dict.fromkeys(p for p in paths if p.endswith((".yaml", ".yml"))):
+        try:
+            root = copy_dir if path.startswith(copy_dir + os.sep) else (job.root if _inside(path, job.root) else None)
+            text = read_text(path, 8 * 1024 * 1024, root=root)
+        except ReadError:
+            continue
+        for doc in load_yaml(text):
+            stack = [doc.data]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    pairs.extend((str(k), v) for k, v in node.items())
+                    stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+                elif isinstance(node, list):
+                    stack.extend(v for v in node if isinstance(v, (dict, list)))
+    for s in opts.cli_set:
+        key, _, value = s.partition("=")
+        pairs.append((key.rsplit(".", 1)[-1], value))
+    remember_secrets(pairs)
 
 
 def _helm_template(
