@@ -583,7 +583,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         def item(i: int, uid: str | None = None) -> dict:
             return {
-                "metadata": {"name": f"obj-{i}", "namespace": "shop", "uid": uid or f"uid-{i}"},
+                "metadata": {"name": f"obj-{uid or i}", "namespace": "shop", "uid": uid or f"uid-{i}"},
                 "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}},
             }
 
@@ -612,12 +612,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if how == "deep":
             return self._send(200, b"[" * 200_000 + b"]" * 200_000)
         if how == "huge":
-            items = [item(i) for i in range(40_000)]
+            items = [item(i) for i in range(3_000)]
             return self._send(
                 200, {"kind": rd.kind + "List", "apiVersion": rd.group_version, "metadata": {}, "items": items}
             )
         start = int(query.get("continue") or 0) if how == "repeat-uids" else 0
-        page = [item(i, uid="same-uid" if how == "repeat-uids" else None) for i in range(start, start + 2)]
+        fresh = how == "same-continue"  # new objects on every page, the same token: a list that never ends
+        page = [
+            item(i, uid=uuid.uuid4().hex if fresh else None) if how != "repeat-uids" else item(i, "same-uid")
+            for i in range(start, start + 2)
+        ]
         token = str(start + 2) if how == "repeat-uids" else "same-token"
         return self._send(
             200,

@@ -97,8 +97,8 @@ class Trust:
             "organisation_config": self.organisation,
             "repository_config": self.repository,
             "repository_trust": self.mode,
-            "loosened_by_repository": list(self.loosened),
-            "ignored_from_repository": list(self.ignored),
+            "loosened_by_repository": sorted(self.loosened),
+            "ignored_from_repository": sorted(self.ignored),
         }
 
 
@@ -287,7 +287,7 @@ def _paths_inside(data: Any, path: str) -> None:
     named += [(["helm", "charts", d], d) for d in (helm.get("charts") or {})]
     for keys, p in named:
         if not inside(p):
-            where = ".".join(str(k) for k in keys[:2])
+            where = "custom-rules" if keys[0] == "custom-rules" else "helm.charts"
             raise ConfigError(
                 f"{path}:{_line_for(data, keys)}: '{where}' names a path outside the repository; a repository "
                 "configuration may only name paths inside it (an organisation configuration, --config, may "
