@@ -274,8 +274,7 @@ def _mask(m: re.Match[str]) -> str:
 
 
 def _mask_known(m: re.Match[str]) -> str:
-    value = m.group()
-    return "****" if len(value) <= 8 else f"****({len(value)} chars)"
+    return _masked(m.group())  # as the patterns mask: the first four characters and the length
 
 
 # what _masked() produced, possibly cut at a space by a later pattern: not masked twice

@@ -406,6 +406,7 @@ class KubeClient:
             except ApiError as exc:
                 if exc.status == 410 and cont and not restarted:
                     restarted, cont = True, None
+                    tokens.clear()  # the new list hands out its own tokens (the same ones, often)
                     continue
                 raise
             page, repeated = _page_items(doc, res, list_kind, metadata_only, seen, skip_seen=True)
