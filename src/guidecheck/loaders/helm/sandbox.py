@@ -174,7 +174,7 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _copy_chart(src: str, dest: str, root: str, max_file: int | None = None) -> list[tuple[str, str]]:
+def _copy_chart(src: str, dest: str, root: str, max_file: int | None = 8 * 1024 * 1024) -> list[tuple[str, str]]:
     """Copy a chart directory: regular files inside ``root`` only (the walk's rules); see :func:`_copy_files`."""
     w = walk(src)
     return _copy_files(src, w.inventory, dest, max_file)
