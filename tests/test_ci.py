@@ -704,7 +704,7 @@ def test_jenkins_deployments_gated_by_an_input_stage(tmp_path):
         },
     )
     result = scan(tmp_path, ("GC702",))
-    assert result.findings == [] and [o.status.value for o in result.outcomes] == ["pass"]
+    assert result.findings == [] and [o.status.value for o in result.outcomes if o.target.kind == "ci"] == ["pass"]
     lines = (tmp_path / "Jenkinsfile").read_text().splitlines(keepends=True)
     at = next(i for i, line in enumerate(lines) if "stage('Approve')" in line)
     (tmp_path / "Jenkinsfile").write_text("".join(lines[:at] + lines[at + 3 :]))  # no approval stage
@@ -729,3 +729,147 @@ def test_gitlab_block_scalar_scripts_point_at_the_command_line(tmp_path):
     )
     result = scan(tmp_path, ("GC704",))
     assert sorted(f.line for f in result.findings) == [5, 8]
+
+
+# ---------------------------------------------------------------- systems guidecheck does not read (issue 12)
+
+
+def test_a_pipeline_in_an_unread_system_is_incomplete_coverage_never_a_violation(tmp_path):
+    """CircleCI, Travis, Tekton ...: GC701/GC702/GC704 say the pipeline cannot be judged, and the scan is
+    incomplete (exit 3), instead of claiming lint, tests or staging deployments are missing."""
+    write(
+        tmp_path,
+        {
+            "Dockerfile": "FROM alpine:3.20.3\n",
+            "chart/Chart.yaml": "apiVersion: v2\nname: cart\nversion: 1.0.0\n",
+            "chart/values.yaml": "{}\n",
+            ".circleci/config.yml": "version: 2.1\njobs:\n  test:\n    steps: [checkout, {run: make test}]\n",
+        },
+    )
+    result = scan(tmp_path, ("GC701", "GC702", "GC704"))
+    assert result.findings == []
+    reasons = {o.rule_id: o.reason for o in result.outcomes if o.target.kind == "ci"}
+    assert set(reasons) == {"GC701", "GC702", "GC704"}
+    assert all(
+        r == f"the pipeline is defined in CircleCI ({tmp_path}/.circleci/config.yml), which guidecheck does not read "
+        "(incomplete coverage)"
+        for r in reasons.values()
+    ), reasons
+    assert result.incomplete == [
+        f"pipeline of {tmp_path} is defined in CircleCI ({tmp_path}/.circleci/config.yml), which guidecheck does "
+        "not read: GC701, GC702 and GC704 do not judge what it runs"
+    ]
+
+
+def test_missing_stages_are_not_claimed_when_part_of_the_pipeline_is_unread(tmp_path):
+    """A GitHub workflow without tests beside a .travis.yml: the tests may run on Travis."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/lint.yml": """
+            on: [push]
+            jobs:
+              lint:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: golangci-lint run
+            """,
+            ".travis.yml": "language: go\nscript: go test ./...\n",
+            "tekton/run.yaml": """
+            apiVersion: tekton.dev/v1
+            kind: PipelineRun
+            metadata: {name: ci}
+            spec: {pipelineRef: {name: build}}
+            """,
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert sorted((s, rel(tmp_path, p)) for s, p in project.unread) == [
+        ("Tekton", "tekton/run.yaml"),
+        ("Travis CI", ".travis.yml"),
+    ]
+    result = scan(tmp_path, ("GC701",))
+    assert result.findings == []
+    [o] = [o for o in result.outcomes if o.target.kind == "ci"]
+    assert o.status.value == "not_applicable" and "unit tests" in o.reason and "Travis CI" in o.reason
+    assert any("partly defined in Tekton, Travis CI" in i for i in result.incomplete), result.incomplete
+
+
+def test_cloud_build_steps_wait_for_each_other_and_images_are_pushed_last(tmp_path):
+    write(
+        tmp_path,
+        {
+            "cloudbuild.yaml": """
+            steps:
+              - id: test
+                name: golang:1.22.5
+                entrypoint: go
+                args: [test, ./...]
+              - id: lint
+                name: golangci/golangci-lint:v1.59.1
+                waitFor: ['-']
+                args: [golangci-lint, run]
+              - id: sign
+                name: gcr.io/projectsigstore/cosign
+                args: [sign, --yes, europe-docker.pkg.dev/p/shop/cart]
+                waitFor: [test]
+            images: [europe-docker.pkg.dev/p/shop/cart]
+            """,
+        },
+    )
+    [project], errors = project_of(tmp_path)
+    assert errors == []
+    jobs = {j.id: j for j in project.jobs}
+    assert [(j.id, j.needs, j.steps[0].run) for j in project.jobs] == [
+        ("cloudbuild.yaml:test", [], "go test ./..."),
+        ("cloudbuild.yaml:lint", [], "golangci-lint golangci-lint run"),
+        ("cloudbuild.yaml:sign", ["cloudbuild.yaml:test"], "cosign sign --yes europe-docker.pkg.dev/p/shop/cart"),
+        (
+            "cloudbuild.yaml:images",
+            ["cloudbuild.yaml:test", "cloudbuild.yaml:lint", "cloudbuild.yaml:sign"],
+            "docker push europe-docker.pkg.dev/p/shop/cart",
+        ),
+    ]
+    assert {t.event for t in jobs["cloudbuild.yaml:test"].triggers} == {"cloud-build-trigger"}
+
+
+def test_azure_pipeline_stages_templates_and_manual_validation(tmp_path):
+    write(
+        tmp_path,
+        {
+            "azure-pipelines.yml": """
+            trigger: none
+            pr: none
+            stages:
+              - stage: Build
+                jobs:
+                  - template: templates/build.yml
+              - stage: Approve
+                jobs:
+                  - job: approve
+                    pool: server
+                    steps:
+                      - task: ManualValidation@1
+                        inputs: {notifyUsers: ops@example.com}
+              - stage: Prod
+                jobs:
+                  - job: deploy_prod
+                    steps:
+                      - script: helm upgrade --install cart chart
+            """,
+            "templates/build.yml": """
+            jobs:
+              - job: build
+                steps:
+                  - script: go test ./...
+            """,
+        },
+    )
+    [project], errors = project_of(tmp_path)
+    assert errors == []
+    jobs = {j.id: j for j in project.jobs}
+    assert sorted(jobs) == ["Approve/approve", "Build/build", "Prod/deploy_prod"]
+    assert jobs["Build/build"].path.endswith("templates/build.yml")
+    assert jobs["Prod/deploy_prod"].needs == ["Approve/approve"]
+    assert jobs["Prod/deploy_prod"].manual and "ManualValidation" in jobs["Prod/deploy_prod"].manual_why
+    assert {t.event for t in jobs["Build/build"].triggers} == {"manual"}

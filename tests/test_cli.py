@@ -177,10 +177,13 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     (tmp_path / ".vscode" / "settings.json").write_text("{ /* c */ }\n")
     (tmp_path / "mkdocs.yml").write_text("emoji_index: !!python/name:material.extensions.emoji.twemoji\n")
     (tmp_path / "site.yml").write_text("site_url: !ENV [SITE_URL, 'https://x']\n")
-    (tmp_path / "broken.json").write_text('{"a": 1,}\n')
+    # JSON with comments or trailing commas is some tool's configuration unless its content says otherwise
+    (tmp_path / "appsettings.json").write_text('{"a": 1,}\n')
+    (tmp_path / "broken.json").write_text('{"apiVersion": "v1", "kind": "Pod",}\n')
+    (tmp_path / "truncated.json").write_text('{"a": [1,\n')
     r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
     findings = json.loads(r.stdout)["findings"]
-    assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [("broken.json", 1)]
+    assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [("broken.json", 1), ("truncated.json", 2)]
 
 
 def test_lock_files_are_not_read(run_cli, tmp_path):
@@ -219,7 +222,7 @@ def test_a_deselected_gc001_ignores_what_was_checked_anyway(run_cli, tmp_path):
     assert p.returncode == 3 and "GC001 (Every file and object can be read and parsed) is not enabled" in p.stdout
 
 
-@pytest.mark.parametrize("command", ["scan", "rules", "explain", "coverage"])
+@pytest.mark.parametrize("command", ["scan", "rules", "explain", "coverage", "diff", "report merge"])
 def test_commands_md_names_every_option(command):
     """docs/commands.md documents what --help lists: every long option of the command is in its section."""
     from guidecheck.cli import main
@@ -227,10 +230,8 @@ def test_commands_md_names_every_option(command):
     text = (Path(__file__).resolve().parents[1] / "docs" / "commands.md").read_text(encoding="utf-8")
     section = text[text.index(f"## `guidecheck {command}") :]
     section = section[: section.find("\n## ", 5) if "\n## " in section[5:] else len(section)]
-    missing = [
-        o
-        for p in main.commands[command].params
-        for o in (*p.opts, *p.secondary_opts)
-        if o.startswith("--") and o not in section
-    ]
+    cmd = main
+    for word in command.split():
+        cmd = cmd.commands[word]
+    missing = [o for p in cmd.params for o in (*p.opts, *p.secondary_opts) if o.startswith("--") and o not in section]
     assert missing == []

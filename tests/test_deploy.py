@@ -56,8 +56,9 @@ def objects(path: Path) -> list[dict]:
             "--set",
             "image.digest=sha256:" + "a" * 64,
         ),
+        ("--set", "reports.diff.enabled=true"),
     ],
-    ids=["defaults", "probes-and-digest"],
+    ids=["defaults", "probes-and-digest", "diff"],
 )
 def test_chart_and_dockerfile_pass_guidecheck_scan(tmp_path, sets):
     rendered = render(tmp_path, *sets)
@@ -147,3 +148,40 @@ def test_chart_directory_scan_renders_it_and_finds_nothing_in_it():
     ] == []
     passed = {o["rule_id"] for o in report["outcomes"] if o["status"] == "pass"}
     assert {"GC401", "GC306", "GC403", "GC404", "GC402"} <= passed
+
+
+def test_diff_enabled_keeps_the_previous_report_and_writes_the_diff(tmp_path):
+    """reports.diff.enabled: the container's script, run twice for real (an audit of a dump standing in
+    for the in-cluster one): the second run carries the first as --previous-report and writes diff.json/md."""
+    cron = next(
+        o
+        for o in objects(
+            render(tmp_path, "--set", "reports.diff.enabled=true", "--set", "reports.persistence.enabled=true")
+        )
+        if o["kind"] == "CronJob"
+    )
+    c = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert c["command"][:2] == ["/bin/sh", "-c"] and c["command"][3] == "guidecheck"
+    assert c["args"][:2] == ["audit", "--in-cluster"]  # unchanged: the script passes them on
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    dump = tmp_path / "cluster.yaml"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "guidecheck").write_text("#!/bin/sh\nexec " + " ".join(gc_bin()) + ' "$@"\n')
+    (bindir / "guidecheck").chmod(0o755)
+    env = {**os.environ, "GUIDECHECK_REPORTS": str(reports), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    args = ["audit", "--from-dump", str(dump), "--isolated", "-q", "--format=json", f"--output={reports}/audit.json"]
+    deployment = (ROOT / "fixtures" / "fleet" / "v1" / "orders" / "k8s" / "deployment.yaml").read_text()
+    dump.write_text(deployment)
+    first = subprocess.run([*c["command"], *args], env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1, first.stderr
+    assert not (reports / "diff.json").exists()  # nothing to compare with yet
+    dump.write_text(deployment.replace(":latest", ":1.4.0-3f2c1ab"))
+    second = subprocess.run([*c["command"], *args], env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1, second.stderr  # the audit's exit code, not the diff's
+    diff = json.loads((reports / "diff.json").read_text())
+    assert diff["summary"]["fixed"] == 1 and diff["summary"]["new"] == 0
+    assert [f["rule_id"] for f in diff["fixed_findings"]] == ["GC306"]
+    assert "GC306" in (reports / "diff.md").read_text()
+    assert json.loads((reports / "audit.json").read_text())["previous"] is not None

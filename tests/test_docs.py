@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from guidecheck import docs
 from guidecheck.catalog import load_rules
 
@@ -37,8 +39,11 @@ def test_docs_pages_exist():
         "limits.md",
         "development.md",
         "guideline.md",
+        "reports.md",
     ):
         assert (ROOT / "docs" / page).is_file(), page
+    for image in re.findall(r"!\[[^\]]*\]\((img/[^)]+)\)", (ROOT / "docs" / "reports.md").read_text(encoding="utf-8")):
+        assert (ROOT / "docs" / image).stat().st_size < 200_000, image  # screenshots stay small
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = readme.splitlines()
     fence = lines.index("```bash")

@@ -93,3 +93,31 @@ def test_probe_rules_are_one_template_with_options():
     rules = {r.id: r for r in load_rules()}
     assert rules["GC405"].check == rules["GC406"].check
     assert (rules["GC405"].options, rules["GC406"].options) == ({"probe": "livenessProbe"}, {"probe": "readinessProbe"})
+
+
+def test_findings_with_one_identity_are_merged_into_one():
+    """One problem is one finding: the same fingerprint twice (a subchart rendered on its own and inside its
+    parent) is kept once, the other place listed in ``also_at``; an active finding wins over a suppressed one."""
+    from guidecheck.model import Finding, Severity
+
+    def finding(line, chart, suppressed=False, fp="abc"):
+        return Finding(
+            rule_id="GC403",
+            severity=Severity.ERROR,
+            message="container 'a' has no limits",
+            path="charts/a/templates/d.yaml",
+            line=line,
+            column=1,
+            object=None,
+            container="a",
+            bullet="4.b",
+            remediation="",
+            extra={"fingerprint": fp, "origin": {"chart": chart}},
+            suppressed=suppressed,
+        )
+
+    a, b, other = finding(3, "charts/a", suppressed=True), finding(3, "charts/parent"), finding(9, "x", fp="def")
+    merged = engine.merge_same_identity([a, b, other])
+    assert merged == [b, other]
+    assert b.extra["also_at"] == [{"path": "charts/a/templates/d.yaml", "line": 3, "chart": "charts/a"}]
+    assert "also_at" not in other.extra

@@ -739,6 +739,50 @@ def test_values_inside_with_blocks_are_traced(tmp_path, run_cli):
     assert [(v["key"], v["line"]) for v in f["origin"]["values"]] == [("image.repository", 2), ("image.tag", 3)]
 
 
+def test_empty_tag_traced_to_app_version(tmp_path, run_cli):
+    """``tag: ""`` with ``| default .Chart.AppVersion``: the deployed tag is Chart.yaml's appVersion (issue 12)."""
+    chart = write(
+        tmp_path / "svc",
+        {
+            "Chart.yaml": """
+            apiVersion: v2
+            name: svc
+            version: 1.0.0
+            appVersion: latest
+            """,
+            "values.yaml": """
+            image:
+              repository: registry.example/svc
+              tag: ""
+            """,
+            "templates/deployment.yaml": """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: svc
+            spec:
+              selector:
+                matchLabels: {app: svc}
+              template:
+                metadata:
+                  labels: {app: svc}
+                spec:
+                  containers:
+                    - name: svc
+                      image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
+            """,
+        },
+    )
+    p, report = scan_json(run_cli, "--select", "GC306", "svc", cwd=str(tmp_path))
+    [f] = findings(report)
+    assert (f["path"], f["line"]) == ("svc/templates/deployment.yaml", 14)
+    assert [(v["key"], v["path"], v["line"]) for v in f["origin"]["values"]] == [
+        ("image.repository", "svc/values.yaml", 2),
+        ("image.tag", "svc/Chart.yaml", 4),
+    ]
+    assert chart.is_dir()
+
+
 def test_template_actions_know_the_dot():
     text = textwrap.dedent("""\
         {{- with .Values.probes }}

@@ -49,7 +49,8 @@ CANARIES = (
 
 def run_gc(*args: str, cwd: os.PathLike | str, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real console script; stdout as bytes (a report must be valid UTF-8 on its own)."""
-    full_env = {**os.environ, **(env or {})}
+    # the report's time (JSON, HTML, markdown) from SOURCE_DATE_EPOCH: the same scan gives the same bytes
+    full_env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600", **(env or {})}
     full_env.pop("NO_COLOR", None)
     return subprocess.run([*gc_bin(), *args], cwd=cwd, capture_output=True, timeout=120, env=full_env)
 

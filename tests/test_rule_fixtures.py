@@ -21,6 +21,10 @@ missing and the unexpected entries in this format.  A passing case must produce
 none and at least one *pass* outcome (so the rule really ran on it).  No case
 may produce GC001 unless it is a GC001 case: fixtures must parse.
 
+A case with a ``registry.json`` (GC705) lists images and signatures that are
+pushed into the real test registry first (``tests/registry_support.py``); the case
+is then scanned with ``--verify-images``, its registry mirrored to that registry.
+
 Live rules: a case named ``pass-dump-<name>`` / ``fail-dump-<name>`` is run
 through the offline audit path instead (``guidecheck audit --from-dump`` on
 every ``*.yaml``/``*.yml``/``*.json`` file of the case, see docs/audit.md): its
@@ -62,7 +66,12 @@ def scan_case(case: Path, rule_id: str):
     config = load_config(str(cfg_path)) if cfg_path.is_file() else Config()
     ids = (rule_id,) if rule_id == "GC001" else (rule_id, "GC001")
     config = dataclasses.replace(config, select=ids, ignore=())
-    return runner.scan([str(case)], config, load_rules())
+    options = None
+    if (case / "registry.json").is_file():  # GC705: the case's images live in the real test registry
+        import registry_support
+
+        config, options = registry_support.serve_case(case, config)
+    return runner.scan([str(case)], config, load_rules(), options=options)
 
 
 def is_dump_case(case: Path) -> bool:

@@ -1,4 +1,4 @@
-"""Command line: ``guidecheck scan | audit | rules | explain | coverage``.
+"""Command line: ``guidecheck scan | audit | verify-image | rules | explain | coverage``.
 
 Only the command line lives here: options (each shared group declared once),
 argument checks, the mapping of errors to exit codes, and writing the reports.
@@ -119,7 +119,7 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
             "-f",
             "formats",
             multiple=True,
-            type=click.Choice(["text", "json", "junit", "sarif"]),
+            type=click.Choice(["text", "json", "junit", "sarif", "html", "markdown"]),
             help="Output format; repeatable. An --output right after a --format is its file.",
         ),
         click.option(
@@ -154,7 +154,79 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
         ),
         click.option("--quiet", "-q", is_flag=True, help="Only the findings: no fix hints, no summary line."),
         click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal)."),
+        click.option(
+            "--previous-report",
+            metavar="FILE",
+            type=click.Path(dir_okay=False, path_type=str),
+            help="An earlier JSON report of the same target: carries on since when each finding and bullet fails.",
+        ),
     )
+
+
+def verify_options(flag: bool) -> Decorator:
+    """The signature verification's options (GC705); ``flag`` adds --verify-images (scan and audit opt in)."""
+    options = [
+        click.option(
+            "--key",
+            "keys",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=str),
+            metavar="FILE",
+            help="Cosign public key (PEM, cosign.pub) trusted for every image; repeatable. Adds to "
+            "settings.image-signature-keys.",
+        ),
+        click.option(
+            "--insecure-registry",
+            "insecure_registries",
+            multiple=True,
+            metavar="HOST",
+            help="Registry (host[:port] glob) read without TLS verification or over plain HTTP; repeatable.",
+        ),
+        click.option(
+            "--docker-config",
+            type=click.Path(dir_okay=False, path_type=str),
+            metavar="FILE",
+            help="Docker config.json with registry credentials (default: $DOCKER_CONFIG, ~/.docker/config.json).",
+        ),
+        click.option(
+            "--registry-cache",
+            type=click.Path(file_okay=False, path_type=str),
+            metavar="DIR",
+            help="On-disk cache of manifests and signatures by digest (default: settings.image-signature-cache-dir).",
+        ),
+    ]
+    if flag:
+        options.insert(
+            0,
+            click.option(
+                "--verify-images",
+                is_flag=True,
+                help="Verify the cosign signatures of every workload image over its registry (GC705; talks to "
+                "registries).",
+            ),
+        )
+    return _options(*options)
+
+
+def _verify_options(
+    config: Config,
+    config_file: str | None,
+    keys: tuple[str, ...],
+    insecure: tuple[str, ...],
+    docker_config: str | None,
+    cache: str | None,
+) -> Any:
+    """GC705's settings and the command line as :class:`guidecheck.signatures.VerifyOptions`; exit 2 on a bad key."""
+    from guidecheck import signatures
+
+    base = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
+    try:
+        return signatures.options_from_settings(
+            config.settings, base, extra_keys=keys, insecure=insecure, cache_dir=cache, docker_config=docker_config
+        )
+    except signatures.SetupProblem as exc:
+        click.echo(f"guidecheck: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 listing_format = click.option(
@@ -179,9 +251,9 @@ def _setup_errors() -> Iterator[None]:
         raise click.UsageError(str(exc)) from None
 
 
-def _report_pairs() -> list[tuple[str, str | None]]:
+def _report_pairs(default: str = "text") -> list[tuple[str, str | None]]:
     """(format, output file or None for standard output) of each --format, in order."""
-    pairs = _pair_outputs(click.get_current_context().meta.get("raw_args", [])) or [("text", None)]
+    pairs = _pair_outputs(click.get_current_context().meta.get("raw_args", [])) or [(default, None)]
     if sum(1 for _, out in pairs if out is None) > 1:
         raise click.UsageError("only one --format can go to standard output; give the others an --output")
     return pairs
@@ -249,6 +321,7 @@ def _prepare(
 @click.option("--release-name", metavar="NAME", help="Helm release name used to render charts (default: release-name).")
 @click.option("--namespace", "helm_namespace", metavar="NS", help="Namespace charts are rendered for.")
 @click.option("--verbose", "-v", is_flag=True, help="Print what was rendered and how long it took to stderr.")
+@verify_options(flag=True)
 def scan(
     paths: tuple[str, ...],
     formats: tuple[str, ...],
@@ -263,6 +336,7 @@ def scan(
     update_baseline: bool,
     quiet: bool,
     color: bool | None,
+    previous_report: str | None,
     helm_binary: str | None,
     helm_values: tuple[str, ...],
     helm_set: tuple[str, ...],
@@ -270,6 +344,11 @@ def scan(
     release_name: str | None,
     helm_namespace: str | None,
     verbose: bool,
+    verify_images: bool = False,
+    keys: tuple[str, ...] = (),
+    insecure_registries: tuple[str, ...] = (),
+    docker_config: str | None = None,
+    registry_cache: str | None = None,
 ) -> None:
     """Scan repositories (directories) and files (as pre-commit passes them).
 
@@ -278,6 +357,7 @@ def scan(
     """
     inputs = list(paths) or ["."]
     pairs = _report_pairs()
+    previous = _read_previous(previous_report)
     prep = _prepare(
         inputs[0],
         config_path,
@@ -300,6 +380,10 @@ def scan(
             release_name=release_name,
             helm_namespace=helm_namespace,
         )
+    if verify_images:
+        options["verify-images"] = _verify_options(
+            prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache
+        )
     result = runner.scan(inputs, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
     _finish(
         result,
@@ -311,6 +395,7 @@ def scan(
         color=color,
         update_baseline=update_baseline,
         baseline_path=baseline_path,
+        evidence=_evidence_meta(prep, previous, _scan_subject(inputs), None),
     )
 
 
@@ -416,6 +501,7 @@ def _parse_at(at_time: str | None) -> _dt.datetime | None:
     help="The audit's clock for age rules, ISO 8601 (default: now; for a guidecheck dump, its time).",
 )
 @click.option("--progress/--no-progress", default=True, help="Progress line on stderr when it is a terminal.")
+@verify_options(flag=True)
 @report_options("the current directory", "guidecheck.io/ignore annotations on objects")
 def audit(
     dump_files: tuple[str, ...],
@@ -451,6 +537,12 @@ def audit(
     update_baseline: bool,
     quiet: bool,
     color: bool | None,
+    previous_report: str | None,
+    verify_images: bool = False,
+    keys: tuple[str, ...] = (),
+    insecure_registries: tuple[str, ...] = (),
+    docker_config: str | None = None,
+    registry_cache: str | None = None,
 ) -> None:
     """Audit a live cluster (read-only) or cluster dumps against the guideline.
 
@@ -474,6 +566,7 @@ def audit(
     if update_baseline and not baseline_path:
         raise click.UsageError("--update-baseline needs --baseline FILE")
     now = _parse_at(at_time)
+    previous = _read_previous(previous_report)
     prep = _prepare(
         ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline
     )
@@ -501,6 +594,11 @@ def audit(
             dump=dump_path,
             progress=progress,
         )
+    verify = None
+    if verify_images:
+        verify = _verify_options(
+            prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache
+        )
     started = _time.monotonic()
     with _setup_errors():
         run = runner.audit(
@@ -512,6 +610,7 @@ def audit(
             baseline=prep.baseline,
             context=cluster_name or context,
             now=now,
+            verify_images=verify,
         )
     audited = run.audited
     if not quiet:
@@ -539,6 +638,68 @@ def audit(
         color=color,
         update_baseline=update_baseline,
         baseline_path=baseline_path,
+        evidence=_evidence_meta(
+            prep,
+            previous,
+            {"kind": "dump" if dumps else "cluster", "name": audited.context or cluster_name or context or "cluster"},
+            audited.now,
+        ),
+    )
+
+
+@main.command("verify-image", cls=_OrderedOutputs)
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@verify_options(flag=False)
+@report_options("the current directory", "suppressions (verify-image reads none)")
+def verify_image(
+    images: tuple[str, ...],
+    keys: tuple[str, ...],
+    insecure_registries: tuple[str, ...],
+    docker_config: str | None,
+    registry_cache: str | None,
+    formats: tuple[str, ...],
+    outputs: tuple[str, ...],
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    config_path: str | None,
+    isolated: bool,
+    no_inline_suppressions: bool,
+    baseline_path: str | None,
+    update_baseline: bool,
+    quiet: bool,
+    color: bool | None,
+) -> None:
+    """Verify the cosign signatures of images in their registries (GC705), e.g. in CI after the push.
+
+    Each IMAGE (by tag or digest) must carry a signature by a trusted key (--key, or
+    settings.image-signature-keys for its repository) over its digest and repository.
+    Exit 1 when one is unsigned or signed otherwise, 3 when a registry could not be asked.
+    """
+    from guidecheck import signatures
+
+    pairs = _report_pairs()
+    prep = _prepare(
+        ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline
+    )
+    verify = _verify_options(prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache)
+    targets, incomplete = signatures.verify_images(images, verify)
+    rules = [r for r in prep.rules if r.id in ("GC705", "GC004")]
+    result = runner.evaluate(targets, prep.config, rules, prep.checks, incomplete=incomplete, baseline=prep.baseline)
+    result.inputs = list(images)
+    if not quiet:
+        verified = sum(1 for t in targets if t.data.get("status") == "verified")
+        click.echo(f"guidecheck verify-image: {verified} of {len(images)} image(s) verified", err=True)
+    _finish(
+        result,
+        prep.config,
+        prep.config_file,
+        pairs,
+        list(images),
+        quiet=quiet,
+        color=color,
+        update_baseline=update_baseline,
+        baseline_path=baseline_path,
     )
 
 
@@ -553,6 +714,7 @@ def _finish(
     color: bool | None,
     update_baseline: bool,
     baseline_path: str | None,
+    evidence: dict[str, Any] | None = None,
 ) -> None:
     """Write the reports and exit with the scan's (or audit's) exit code."""
     from guidecheck import baseline as bl
@@ -582,6 +744,7 @@ def _finish(
         "quiet": quiet,
         "threshold": str(threshold) if threshold else "never",
         "gate": config.trust.to_json(),
+        **(evidence or {}),
     }
     for fmt, out in pairs:
         pieces = stream(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})
@@ -691,3 +854,174 @@ def coverage(path: str, fmt: str, config_path: str | None, isolated: bool) -> No
         _write_stdout(cov.render_markdown(result))
     else:
         _write_stdout(cov.render_text(result))
+
+
+# ---------------------------------------------------------------- evidence: previous reports, merge, diff
+
+
+def _read_report(path: str, max_mb: int = 512) -> dict[str, Any]:
+    """A JSON report read back (bounded, checked); exit 2 naming the file when it is not one."""
+    from guidecheck import fleet
+
+    try:
+        return fleet.read_report(path, max_bytes=max_mb * 1024 * 1024)
+    except fleet.ReportError as exc:
+        click.echo(f"guidecheck: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _read_previous(path: str | None) -> dict[str, Any] | None:
+    return _read_report(path) if path else None
+
+
+def _report_clock() -> _dt.datetime:
+    """The time a report states: SOURCE_DATE_EPOCH when set (reproducible reports), else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return _dt.datetime.fromtimestamp(int(epoch), _dt.UTC)
+    return _dt.datetime.now(_dt.UTC)
+
+
+def _scan_subject(inputs: list[str]) -> dict[str, str]:
+    """What a scan report is about: the repository (directory) scanned, or files."""
+    dirs = [p for p in inputs if os.path.isdir(p)]
+    names = [os.path.basename(os.path.realpath(p)) or p for p in dirs]
+    if dirs and len(dirs) == len(inputs):
+        return {"kind": "repository" if len(dirs) == 1 else "repositories", "name": ", ".join(names)}
+    return {"kind": "files", "name": os.path.basename(os.path.realpath(".")) or "files"}
+
+
+def _evidence_meta(
+    prep: runner.Prepared, previous: dict[str, Any] | None, subject: dict[str, str], now: _dt.datetime | None
+) -> dict[str, Any]:
+    """What the JSON, HTML and markdown reports say besides the result (guidecheck.evidence)."""
+    from guidecheck import evidence as ev
+
+    moment = now or _report_clock()
+    return {
+        "time": ev.iso(moment),
+        "subject": subject,
+        "coverage": ev.coverage_entries(prep.rules, prep.config),
+        "catalogue_hash": ev.catalogue_hash(prep.rules),
+        "config_hash": ev.config_hash(prep.config),
+        "waivers": [ev.waiver_json(w, today=moment.date()) for w in prep.config.waivers],
+        "previous": ev.history(previous) if previous else None,
+    }
+
+
+def _write_reports(pairs: list[tuple[str, str | None]], render: Callable[[str], str]) -> None:
+    for fmt, out in pairs:
+        text = render(fmt)
+        if out is None:
+            _write_stdout(text)
+            continue
+        try:
+            with open(out, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        except OSError as exc:
+            click.echo(f"guidecheck: cannot write {out}: {exc.strerror}", err=True)
+            sys.exit(EXIT_USAGE)
+
+
+max_report_option = click.option(
+    "--max-report-mb",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="Largest JSON report read, in MiB.",
+)
+
+
+@main.group("report")
+def report_group() -> None:
+    """Work with JSON reports made elsewhere (each repository's CI, each cluster's auditor)."""
+
+
+@report_group.command("merge", cls=_OrderedOutputs)
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str), metavar="REPORT...")
+@click.option(
+    "--format",
+    "-f",
+    "formats",
+    multiple=True,
+    type=click.Choice(["markdown", "html", "json"]),
+    help="Output format (default: markdown); repeatable. An --output right after a --format is its file.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "outputs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="File for the --format just before it (default: standard output).",
+)
+@max_report_option
+def report_merge(
+    reports: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, ...], max_report_mb: int
+) -> None:
+    """Merge JSON reports (one per repository or cluster) into a fleet view.
+
+    Per guideline bullet and per service or cluster: a matrix of status, the worst
+    offenders, the most frequent rules and totals. Reports from another tool version
+    or rule catalogue than most are flagged. Exit 0 once written, 2 when a report
+    cannot be read.
+    """
+    from guidecheck import fleet
+    from guidecheck.reporters import html, markdown
+
+    pairs = _report_pairs("markdown")
+    merged = fleet.merge([_read_report(p, max_report_mb) for p in reports])
+    renderers: dict[str, Callable[[dict[str, Any]], str]] = {
+        "json": fleet.dumps,
+        "markdown": markdown.render_fleet,
+        "html": html.render_fleet,
+    }
+    _write_reports(pairs, lambda fmt: renderers[fmt](merged))
+
+
+@main.command("diff", cls=_OrderedOutputs)
+@click.argument("old", type=click.Path(dir_okay=False, path_type=str), metavar="OLD.json")
+@click.argument("new", type=click.Path(dir_okay=False, path_type=str), metavar="NEW.json")
+@click.option(
+    "--format",
+    "-f",
+    "formats",
+    multiple=True,
+    type=click.Choice(["text", "json", "markdown", "html"]),
+    help="Output format (default: text); repeatable. An --output right after a --format is its file.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "outputs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="File for the --format just before it (default: standard output).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    help="Lowest severity of a new finding that makes the exit code 1 (default: the new report's fail_on).",
+)
+@max_report_option
+def diff_cmd(
+    old: str, new: str, formats: tuple[str, ...], outputs: tuple[str, ...], fail_on: str | None, max_report_mb: int
+) -> None:
+    """New, fixed and unchanged findings between two JSON reports, matched by fingerprint.
+
+    Exit 1 when a new finding is at or above --fail-on, 3 when the new report is
+    incomplete, 2 when a report cannot be read, else 0.
+    """
+    from guidecheck import fleet
+    from guidecheck.reporters import html, markdown
+
+    pairs = _report_pairs("text")
+    result = fleet.diff(_read_report(old, max_report_mb), _read_report(new, max_report_mb), fail_on)
+    renderers: dict[str, Callable[[dict[str, Any]], str]] = {
+        "text": fleet.diff_text,
+        "json": fleet.dumps,
+        "markdown": markdown.render_diff,
+        "html": html.render_diff,
+    }
+    _write_reports(pairs, lambda fmt: renderers[fmt](result))
+    sys.exit(fleet.diff_exit_code(result))

@@ -91,9 +91,13 @@ def run(
                 )
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
-                outcomes.append(_outcome(rule, target, outcome_findings))
+                outcome = _outcome(rule, target, outcome_findings)
+                if outcome.status is Status.PASS and ctx.evidence:
+                    outcome.reason = ctx.evidence.pop(id(target), None)
+                outcomes.append(outcome)
     incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo))
     findings.sort(key=Finding.sort_key)
+    findings = merge_same_identity(findings)
     outcomes.sort(key=lambda o: (o.rule_id, o.target.key))
     return ScanResult(findings=findings, outcomes=outcomes, rules=active_rules, incomplete=sorted(incomplete))
 
@@ -132,6 +136,46 @@ def _outcome(rule: Rule, target: Target, findings: list[Finding]) -> Outcome:
         status = Status.FAIL
     reason = "; ".join(sorted({f.suppression_reason or "no reason given" for f in findings if f.suppressed})) or None
     return Outcome(rule.id, target, status, findings, reason)
+
+
+def merge_same_identity(findings: list[Finding]) -> list[Finding]:
+    """One problem is one finding: findings sharing a fingerprint (sorted) are merged into the first.
+
+    Two findings with one identity cannot be told apart by a baseline or a SARIF consumer; they are one
+    problem seen twice (a template rendered on its own and again inside a parent chart, one command
+    pushed from two places). The first one (an active one before a suppressed one) is kept, and the
+    other places are listed in its ``also_at`` (path, line, and the chart that rendered it).
+    """
+    kept: dict[str, int] = {}
+    out: list[Finding] = []
+    for f in findings:
+        fp = f.extra.get("fingerprint")
+        i = kept.get(fp) if isinstance(fp, str) else None
+        if i is None:
+            if isinstance(fp, str):
+                kept[fp] = len(out)
+            out.append(f)
+            continue
+        first = out[i]
+        if first.suppressed and not f.suppressed:
+            out[i], first, f = f, f, first
+        also = first.extra.setdefault("also_at", [])
+        place: dict[str, Any] = {"path": f.path, "line": f.line}
+        chart = (f.extra.get("origin") or {}).get("chart") if isinstance(f.extra.get("origin"), dict) else None
+        if chart:
+            place["chart"] = chart
+        if place not in also and (place["path"], place["line"], chart) != (
+            first.path,
+            first.line,
+            (first.extra.get("origin") or {}).get("chart"),
+        ):
+            also.append(place)
+        for more in f.extra.get("also_at", ()):
+            if more not in also:
+                also.append(more)
+        if not also:
+            del first.extra["also_at"]
+    return out
 
 
 def _stderr(message: str) -> None:
@@ -221,7 +265,7 @@ def _finding(
     line = hit.line if hit.line is not None else target.line
     f = Finding(
         rule_id=rule.id,
-        severity=severity,
+        severity=min(severity, hit.severity) if hit.severity is not None else severity,
         message=hit.message,
         path=path,
         line=line,

@@ -81,6 +81,9 @@ class SourceFile:
     errors: list[LoadError] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     read: bool = False  # the text was read (it may still have parse errors)
+    # why the file, read, is not checked as what its name announces (a JSON file that is no deployment
+    # file, a template): GC001 is not applicable to it and says so
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,7 @@ class Outcome:
     target: Target
     status: Status
     findings: list[Finding] = field(default_factory=list)
-    reason: str | None = None  # why not applicable / suppressed
+    reason: str | None = None  # why not applicable / suppressed; a pass's evidence where its check gives one
 
 
 @dataclass
@@ -275,3 +278,5 @@ class Hit:
     # the check could not finish on this target (a work budget spent): the finding says so, and the scan is
     # incomplete (exit 3), whether the finding is suppressed or not
     incomplete: bool = False
+    # a lower severity than the rule's for this finding (GC001's one note on a template it does not check)
+    severity: Severity | None = None

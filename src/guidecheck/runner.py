@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from guidecheck.catalog import Check
     from guidecheck.cluster.model import Audited, AuditOptions
     from guidecheck.loaders import Loaded
+    from guidecheck.signatures import VerifyOptions
 
 
 class SetupError(Exception):
@@ -299,12 +300,14 @@ def audit(
     context: str | None = None,
     now: _dt.datetime | None = None,
     today: _dt.date | None = None,
+    verify_images: VerifyOptions | None = None,
 ) -> AuditRun:
     """Audit a live cluster (``live``) or else dump files (``dumps``, as --from-dump), as ``guidecheck audit`` does.
 
     ``context`` names the cluster in dump findings (default: the dump's own); ``now`` is the
     audit's clock for age rules (default: a guidecheck dump's time, or the time of the live
-    audit); ``today`` decides which waivers have expired (default: the real date).  A live
+    audit); ``today`` decides which waivers have expired (default: the real date);
+    ``verify_images`` verifies the cosign signatures of every workload's image (GC705).  A live
     audit raises :class:`ClusterAccessError` for unusable credentials and
     :class:`DumpWriteError` when its --dump file cannot be written.
     """
@@ -326,6 +329,15 @@ def audit(
             raise DumpWriteError(f"cannot write the dump {live.dump}: {exc.strerror or exc}") from None
         if now is not None:
             audited.now = now
+    if verify_images is not None:  # --verify-images: the cosign signatures of every running image (GC705)
+        from guidecheck.cluster.model import safe_segment
+        from guidecheck.signatures import verify_targets
+
+        kinds = config.settings.get("workload-kinds") or ()
+        path = f"cluster/{safe_segment(audited.context or 'dump')}"
+        records, reasons, _ = verify_targets(audited.targets, verify_images, kinds, path=path)
+        audited.targets.extend(records)
+        audited.incomplete.extend(reasons)
     result = evaluate(
         audited.targets,
         config,

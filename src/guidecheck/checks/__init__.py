@@ -46,6 +46,12 @@ class Context:
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # the catalogue's setting declarations (catalog.Setting by name), for :meth:`setting`
     specs: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # what a passing target's outcome reports as its evidence (the reason of a pass): id(target) -> text
+    evidence: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def note_evidence(self, target: Target, text: str) -> None:
+        """Record why ``target`` passes (an admission policy, a verified signature); shown with its outcome."""
+        self.evidence[id(target)] = text
 
     def of_kind(self, kind: str) -> list[Target]:
         """Every target of a kind, in load order (indexed once per scan)."""

@@ -34,6 +34,8 @@ CATEGORY_TEXT = {
 PUSH_EVENTS = frozenset({"push", "pull_request", "pull_request_target", "merge_request", "merge_group", "workflow_run"})
 NOT_A_DEPLOY = re.compile(r"clean|tear[-_ ]?down|destroy|delete|undeploy|(^|[^a-z])stop([^a-z]|$)", re.I)
 MANUAL_EVENTS = frozenset({"workflow_dispatch", "manual", "release", "repository_dispatch"})
+# a Cloud Build trigger configured outside the repository: Cloud Build runs it on pushes and pull requests
+AUTOMATED_EVENTS = PUSH_EVENTS | {"cloud-build-trigger"}
 DEPLOY_WORD = re.compile(r"deploy|rollout|roll-out|promote", re.I)
 MAX_EVIDENCE = 3
 NO_PUSH_NAME = re.compile(r"(without|no|skip(ping)?)[-_ ]push|dry[-_ ]?run", re.I)
@@ -113,6 +115,86 @@ def _project(target: Target) -> Project:
     return p
 
 
+def _unread_text(project: Project) -> str:
+    systems = sorted({s for s, _p in project.unread})
+    files = ", ".join(p for _s, p in project.unread[:3])
+    return f"{', '.join(systems)} ({files})"
+
+
+def _judgeable(project: Project) -> None:
+    """NotApplicable when the project's pipeline is entirely in CI systems guidecheck does not read."""
+    if not project.jobs and project.unread:
+        raise NotApplicable(
+            f"the pipeline is defined in {_unread_text(project)}, which guidecheck does not read (incomplete coverage)"
+        )
+    if not project.jobs:
+        raise NotApplicable("the pipeline files define no job that runs")
+
+
+PIPELINE_FILES_TEXT = "no .github/workflows/*.yml, .gitlab-ci.yml, Jenkinsfile, cloudbuild.yaml or azure-pipelines.yml"
+
+
+def no_pipeline(target: Target, ctx: Context, needs: str) -> Iterator[Hit]:
+    """The repository-level part of GC701/GC702/GC704: a service repository without any CI definition fails.
+
+    ``needs`` says what makes the rule applicable: ``service`` (a production Dockerfile, a chart or a workload
+    manifest), ``deploy`` (a chart or a workload manifest), ``image`` (a production Dockerfile)."""
+    info = target.data
+    inventory = getattr(info, "inventory", None)
+    if not isinstance(inventory, list):
+        raise NotApplicable("not a repository")
+    prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
+    projects = [t for t in ctx.of_kind("ci") if (t.origin or {}).get("repo") == prefix]
+    if projects:
+        raise NotApplicable("judged on the pipeline: " + ", ".join(t.path for t in projects[:3]))
+    from guidecheck.checks.repo import dockerfile_services
+
+    images = dockerfile_services(getattr(info, "dockerfiles", None) or [])[0]
+    charts = [c for c in getattr(info, "charts", None) or [] if getattr(c, "type", "") == "application"]
+    kinds = set(ctx.settings.get("workload-kinds") or ())
+    workloads = [
+        t
+        for t in ctx.of_kind("k8s")
+        if (t.origin or {}).get("repo", "") == prefix
+        and (t.origin or {}).get("source") == "manifest"
+        and isinstance(t.data, dict)
+        and t.data.get("kind") in kinds
+    ]
+    what = {
+        "service": bool(images or charts or workloads),
+        "deploy": bool(charts or workloads),
+        "image": bool(images),
+    }[needs]
+    if not what:
+        raise NotApplicable(
+            {
+                "service": "no CI pipeline, and nothing here is deployed as a service (no Dockerfile, chart or "
+                "workload manifest)",
+                "deploy": "no CI pipeline, and nothing here is deployed (no chart or workload manifest)",
+                "image": "no CI pipeline, and no production Dockerfile: no image to sign",
+            }[needs]
+        )
+    found = []
+    if images:
+        found.append(f"Dockerfile {prefix}{images[0][0]}")
+    if charts:
+        found.append(f"chart {prefix}{charts[0].path}" if charts[0].path != "." else f"chart {prefix or './'}")
+    if workloads and not charts:
+        found.append(f"workload manifest {workloads[0].path}")
+    service = "; ".join(found)
+    yield Hit(
+        {
+            "service": f"no CI pipeline found ({PIPELINE_FILES_TEXT}), so nothing lints, tests or scans this "
+            f"service ({service}) before it is built and deployed",
+            "deploy": f"no CI pipeline found ({PIPELINE_FILES_TEXT}): nothing deploys this service ({service}) "
+            "to staging automatically",
+            "image": f"no CI pipeline found ({PIPELINE_FILES_TEXT}): no pipeline builds the image of "
+            f"{prefix}{images[0][0] if images else ''} and signs it with cosign",
+        }[needs],
+        line=1,
+    )
+
+
 def _action_match(action: str | None, patterns: list[str]) -> str | None:
     if not action:
         return None
@@ -170,8 +252,12 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     pats = stage_patterns(ctx)
     found: dict[str, list[Evidence]] = {c: [] for c in pats}
     for job in project.jobs:
+        # a name is a hint: it counts only where the job runs something that could be what it says
+        # (a script, a make target, an action not known to only set up or build); a job named 'test'
+        # that only runs `docker-compose build` runs no tests
+        opaque = _runs_opaque(job)
         for cat, p in pats.items():
-            for name in _job_names(job):
+            for name in _job_names(job) if opaque else ():
                 if _search(p.get("names", []), name):
                     found[cat].append(Evidence(cat, f"job '{job.label}'", job.path, job.line))
                     break
@@ -195,7 +281,7 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
 def _step_evidence(cat: str, p: dict[str, list], step: Step) -> list[Evidence]:
     """What in one step counts for a category: its name, the action it uses, a command it runs."""
     out = []
-    if step.name and _search(p.get("names", []), step.name):
+    if step.name and _search(p.get("names", []), step.name) and _step_opaque(step):
         out.append(Evidence(cat, f"step '{_short(step.name)}'", step.path, step.line))
     act = _action_match(step.action(), p.get("actions", []))
     if act:
@@ -212,15 +298,72 @@ def _step_evidence(cat: str, p: dict[str, list], step: Step) -> list[Evidence]:
     return out
 
 
+# Actions that only prepare, build or publish: a job or step named 'test' using only these runs no test.
+_SETUP_ACTIONS = re.compile(
+    r"^(actions/(checkout|cache|upload-artifact|download-artifact|setup-[\w-]+|github-script|labeler|stale)|"
+    r"docker/(login|setup-buildx|setup-qemu|metadata|build-push|bake)-action|[\w-]+/setup-[\w-]+|"
+    r"azure/(login|setup-[\w-]+)|google-github-actions/(auth|setup-gcloud)|aws-actions/configure-aws-credentials)$",
+    re.I,
+)
+# Shell commands that only prepare, build or publish (never what a lint/test/scan stage is named for).
+_SETUP_COMMAND = re.compile(
+    r"^\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*(?:sudo\s+)?(?:"
+    r"echo|printf|cd|pushd|popd|export|set|unset|source|\.|mkdir|cp|mv|rm|ls|cat|chmod|chown|ln|touch|tee|"
+    r"true|sleep|wait|exit|if|then|else|elif|fi|for|do|done|while|case|esac|\}|\{|\)|;;|"
+    r"apt(?:-get)?|apk|yum|dnf|brew|choco|snap|curl|wget|tar|unzip|gzip|git|gh|aws|gcloud|az|"
+    r"pip3?\s+install|python3?\s+-m\s+pip\s+install|poetry\s+install|uv\s+(?:sync|pip\s+install)|"
+    r"npm\s+(?:ci|install|i)\b|yarn(?:\s+install)?\s*$|pnpm\s+install|bundle\s+install|go\s+(?:mod|get|build|install)|"
+    r"cargo\s+(?:build|fetch)|mvn\s+(?:-\S+\s+)*(?:package|install|compile|dependency:\S+)\s*(?:-\S+\s*)*$|"
+    r"dotnet\s+(?:restore|build|publish)|"
+    r"docker(?:-compose|\s+compose)\s+(?:-f\s+\S+\s+)*(?:build|pull|push|down|config|ps|logs)|"
+    r"docker\s+(?:build|pull|push|login|tag|logout|images|ps|buildx\s+(?:build|create|use|inspect|bake))"
+    r")(?:\s|$)"
+)
+
+
+def _step_opaque(step: Step) -> bool:
+    """Whether a step may run a lint, test or scan its name promises: it runs a command that is not only
+    setting up, building or publishing, or an action not known to do only that."""
+    if step.uses and not step.run:
+        action = step.action()
+        return action is None or not _SETUP_ACTIONS.match(action)
+    if not step.run:
+        return True  # nothing visible of what it runs (a plugin step): its name is all there is
+    code = _code(step)
+    for line in code.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        for part in re.split(r"\s*(?:&&|\|\||;)\s*", line):
+            if part and not _SETUP_COMMAND.match(part):
+                return True
+    return False
+
+
+def _runs_opaque(job: Job) -> bool:
+    """Whether a job may run what its name says: a step that may (see :func:`_step_opaque`), or no visible
+    steps (a remote reusable workflow, a trigger job, a stage of plugin steps)."""
+    if not job.steps:
+        return True
+    return any(_step_opaque(s) for s in job.steps)
+
+
 def stages(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC701: lint, unit tests, integration tests and security validation somewhere in the project."""
+    if target.kind == "repo":
+        yield from no_pipeline(target, ctx, "service")
+        return
     project = _project(target)
-    if not project.jobs:
-        raise NotApplicable("the pipeline files define no job that runs")
+    _judgeable(project)
     found = classify(project, ctx)
     missing = [c for c in CATEGORIES if not found.get(c)]
     if not missing:
         return
+    if project.unread:
+        raise NotApplicable(
+            f"{_and([CATEGORY_TEXT[c] for c in missing])} not found in the pipelines read, but the pipeline is "
+            f"also defined in {_unread_text(project)}, which guidecheck does not read (incomplete coverage)"
+        )
     parts = []
     for c in CATEGORIES:
         if found.get(c):
@@ -307,6 +450,10 @@ def _gate(project: Project, job: Job) -> str | None:
         return job.manual_why
     if job.system == "github" and job.environment and "${{" not in job.environment:
         return f"GitHub environment '{job.environment}' (protect it with required reviewers)"
+    if job.system == "azure" and job.environment and "$(" not in job.environment:
+        return f"Azure Pipelines environment '{job.environment}' (add an approval check to it)"
+    if job.system == "cloudbuild" and {t.event for t in job.triggers} == {"cloud-build-trigger"}:
+        return "its Cloud Build trigger, configured in Google Cloud (require approval on it)"
     events = {t.event for t in job.triggers}
     if events and events <= MANUAL_EVENTS:
         return "started only by " + ", ".join(sorted(events))
@@ -315,6 +462,8 @@ def _gate(project: Project, job: Job) -> str | None:
             return f"needs manual job '{up.label}' ({up.manual_why})"
         if up.system == "github" and up.environment and "${{" not in up.environment:
             return f"needs job '{up.label}' in GitHub environment '{up.environment}'"
+        if up.system == "azure" and up.environment and "$(" not in up.environment:
+            return f"needs job '{up.label}' in Azure Pipelines environment '{up.environment}'"
     if job.system == "jenkins":
         for other in project.jobs:
             if other.path == job.path and other.manual and other.line < job.line:
@@ -343,9 +492,11 @@ def _no_automated_staging(staging: list[tuple[Job, str]]) -> str:
 
 def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC702: an automated staging deployment, and production deployments behind a manual gate."""
+    if target.kind == "repo":
+        yield from no_pipeline(target, ctx, "deploy")
+        return
     project = _project(target)
-    if not project.jobs:
-        raise NotApplicable("the pipeline files define no job that runs")
+    _judgeable(project)
     staging, production = [], []
     for job in project.jobs:
         kind, how = _env_kind(job, ctx)
@@ -353,8 +504,8 @@ def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
             staging.append((job, how))
         elif kind == "production":
             production.append((job, how))
-    automated = [(j, h) for j, h in staging if not j.manual and {t.event for t in j.triggers} & PUSH_EVENTS]
-    if not automated:
+    automated = [(j, h) for j, h in staging if not j.manual and {t.event for t in j.triggers} & AUTOMATED_EVENTS]
+    if not automated and not project.unread:
         yield Hit(_no_automated_staging(staging), line=1, extra={"staging_jobs": [j.where() for j, _ in staging]})
     seen: set[tuple[str, int]] = set()
     for job, how in production:
@@ -365,8 +516,8 @@ def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
         events = ", ".join(sorted({t.event for t in job.triggers})) or "no trigger"
         yield Hit(
             f"production deployment job '{job.label}' ({how}) has no manual gate: it runs on {events} "
-            "(use when: manual / a protected environment, a GitHub environment with required reviewers, "
-            "or workflow_dispatch)",
+            "(use when: manual / a protected environment, a GitHub or Azure Pipelines environment with required "
+            "reviewers or approvals, a Cloud Build trigger that requires approval, or workflow_dispatch)",
             line=job.line,
             path=job.path,
             extra={"job": job.label, "triggers": sorted({t.event for t in job.triggers})},
@@ -522,11 +673,20 @@ def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, s
             m = _search(commands, _code(step))
             if m:
                 out.append((i, step, f"`{_short(m.group(0), 50)}`", False, _cmd_line(step, m.start())))
+                continue
+            for f in step.follows:  # a script or make target the step runs
+                m = _search(commands, _code(f)) if f.run else None
+                if m:
+                    where = f"{f.path}:{_cmd_line(f, m.start())}"
+                    what = f"`{_short(m.group(0), 50)}` in {where}" + (f" ({f.name})" if f.name else "")
+                    out.append((i, step, what, False, step.line))
+                    break
     return out
 
 
 def _signs(step: Step, ctx: Context) -> bool:
-    return bool(step.run and _search(_regexes(ctx, "image-sign-commands"), _code(step)))
+    sign = _regexes(ctx, "image-sign-commands")
+    return bool(step.run and _search(sign, _code(step))) or any(f.run and _search(sign, _code(f)) for f in step.follows)
 
 
 def _needed_by(project: Project) -> dict[str, list[Job]]:
@@ -583,7 +743,12 @@ def _anchor(project: Project, job: Job, file: str) -> Job | None:
 
 def signing(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC704: every image the pipeline pushes is signed with cosign (in the job or a job after it)."""
+    if target.kind == "repo":
+        yield from no_pipeline(target, ctx, "image")
+        return
     project = _project(target)
+    if not project.jobs and project.unread:
+        _judgeable(project)
     unsigned: dict[tuple[str, int], dict[str, Any]] = {}
     any_push = False
     needed_by = _needed_by(project)
@@ -598,15 +763,17 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
             if self_signed or signed_later or any(_signs(s, ctx) for s in job.steps[i:]):
                 continue
             key = (step.path, line)
-            entry = unsigned.setdefault(key, {"what": what, "jobs": []})
+            entry = unsigned.setdefault(key, {"what": what, "jobs": [], "step": step.name})
             if job.label not in entry["jobs"]:
                 entry["jobs"].append(job.label)
     if not any_push:
         raise NotApplicable("the pipeline pushes no container image")
     for (path, line), e in sorted(unsigned.items()):
         jobs = ", ".join(f"'{j}'" for j in e["jobs"])
+        # the step's name tells two pushes of one job apart (one finding each, with its own identity)
+        named = f", step '{_short(e['step'])}'," if e["step"] and e["step"] not in e["jobs"] else ""
         yield Hit(
-            f"job {jobs} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
+            f"job {jobs}{named} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
             "after it in the job or in a job that runs after it",
             line=line,
             path=path,

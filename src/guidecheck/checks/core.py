@@ -5,14 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from guidecheck.checks import Context, NotApplicable
-from guidecheck.model import Hit, Target
+from guidecheck.model import Hit, Severity, Target
 from guidecheck.suppress import BadDirective
 
 
 def load_errors(target: Target, ctx: Context) -> Iterator[Hit]:
-    """GC001: every read or parse error a loader recorded for the file."""
-    for err in target.data.errors:
-        yield Hit(err.message, line=err.line, column=err.column, unchecked=not err.checked)
+    """GC001: every read or parse error a loader recorded for the file.
+
+    A note (``Severity.INFO``: a template guidecheck does not check) is reported as an info finding; a file
+    read but not judged (``SourceFile.note``: a JSON file that is no deployment file) is not applicable.
+    """
+    src = target.data
+    if src.note and not src.errors:
+        raise NotApplicable(src.note)
+    for err in src.errors:
+        info = err.severity == Severity.INFO
+        yield Hit(
+            err.message,
+            line=err.line,
+            column=err.column,
+            unchecked=not err.checked,
+            severity=Severity.INFO if info else None,
+        )
 
 
 def unexplained_suppressions(target: Target, ctx: Context) -> Iterator[Hit]:

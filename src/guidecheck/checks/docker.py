@@ -356,6 +356,15 @@ def _rpm_cache(run: _Run) -> str | None:
     return None
 
 
+def _run_text(ins: Instruction) -> str:
+    """A RUN's command for a message: its arguments, or the first line of its heredoc script."""
+    text = " ".join(ins.value.split())
+    if text.startswith("<<") and ins.heredocs:
+        body = next((ln.strip() for ln in ins.heredocs[0].splitlines() if ln.strip()), "")
+        text = f"{text.split()[0]} {body}".strip()
+    return _short(text, 60)
+
+
 def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC303: package-manager caches left in a layer of the image that ships."""
     df = _dockerfile(target)
@@ -364,8 +373,15 @@ def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
         for ins in st.instructions:
             if ins.name != "RUN":
                 continue
-            for problem in _cache_problems(chain, ins):
-                yield Hit(f"RUN in {_stage_name(st)} leaves a package cache in the layer: {problem}", line=ins.line)
+            problems = _cache_problems(chain, ins)
+            if problems:
+                # the command names the RUN: two RUNs of one stage are two findings with their own identity
+                cmd = _run_text(ins)
+                for problem in problems:
+                    yield Hit(
+                        f"RUN `{cmd}` in {_stage_name(st)} leaves a package cache in the layer: {problem}",
+                        line=ins.line,
+                    )
 
 
 # -------------------------------------------------------------------- GC304
@@ -390,12 +406,13 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC304: every FROM image has a fixed tag or a digest."""
     df = _dockerfile(target)
     floating = _strings(ctx.settings.get("floating-tags"))
+    variants = _strings(ctx.settings.get("floating-variant-tags", list(images.VARIANT_TAGS)))
     for st in df.stages:
         if st.parent_stage is not None or not st.base:
             continue  # FROM <earlier stage>: judged at that stage; an empty FROM is a GC001 parse error
         shown = _short(st.base)
         if st.image is None:
-            j = images.judge(st.partial or MARK, floating)
+            j = images.judge(st.partial or MARK, floating, variants)
             if j.state != images.UNKNOWN:
                 problem = _tag_problem(j, st.unresolved_args)
                 if problem:
@@ -411,9 +428,52 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
         if st.is_scratch:
             continue
         resolved = f" (resolved to '{_short(st.image)}')" if st.image != st.base else ""
-        problem = _tag_problem(images.judge(st.image, floating))
+        problem = _tag_problem(images.judge(st.image, floating, variants))
         if problem:
             yield Hit(f"FROM {shown}{resolved}: {problem}", line=st.line, extra={"image": st.image})
+    yield from _copied_images(df, floating, variants)
+
+
+def _copied_images(df: Dockerfile, floating: list[str], variants: list[str]) -> Iterator[Hit]:
+    """GC304 on ``COPY --from=<image>`` and ``RUN --mount=from=<image>``: an external image, not a stage.
+
+    ``--from`` names a stage (its ``AS`` name, case-insensitive, or its index) or else an image BuildKit
+    pulls; ARG defaults of the global scope and the stage are substituted as for FROM.
+    """
+    aliases = {st.alias for st in df.stages if st.alias}
+    for st in df.stages:
+        env: dict[str, str | None] = dict(df.global_args)
+        for ins in st.instructions:
+            if ins.name == "ARG":
+                for k, v in ins.pairs:
+                    env[k] = v if v is not None else env.get(k)
+                continue
+            refs: list[tuple[str, str]] = []
+            if ins.name in ("COPY", "ADD") and ins.flags.get("from"):
+                refs.append((f"{ins.keyword or ins.name} --from={ins.flags['from']}", ins.flags["from"]))
+            if ins.name == "RUN":
+                for k, v in ins.flag_list:
+                    if k == "mount":
+                        src = _mount(v).get("from")
+                        if src:
+                            refs.append((f"RUN --mount=...from={src}", src))
+            for shown, ref in refs:
+                text, _missing = _expand_partial(ref, env)
+                if text.lower() in aliases or text.isdigit() or text.lower() == "scratch":
+                    continue  # a build stage (or an index of one)
+                j = images.judge(text, floating, variants)
+                if j.state == images.UNKNOWN:
+                    continue  # an ARG without default hides the reference: a stage or an image, unknown
+                problem = _tag_problem(j)
+                if problem:
+                    resolved = f" (resolved to '{_short(text)}')" if text != ref else ""
+                    yield Hit(f"{_short(shown)}{resolved}: {problem}", line=ins.line, extra={"image": text})
+
+
+def _expand_partial(word: str, env: dict[str, str | None]) -> tuple[str, list[str]]:
+    from guidecheck.parsers.docker import expand_partial
+
+    return expand_partial(word, env)
 
 
 # -------------------------------------------------------------------- GC305

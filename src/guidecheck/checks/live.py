@@ -31,6 +31,8 @@ def _probe(target: Target, kind: str) -> dict[str, Any]:
 
 
 def _where(data: dict) -> str:
+    if isinstance(data.get("where"), str):  # a record that is not about a namespace (an image's registry)
+        return data["where"]
     ns = data.get("namespace")
     if ns == "*":
         return "in all namespaces"

@@ -53,6 +53,9 @@ def spec_of(target: Target):
 
     if not isinstance(target.data, OpenAPIDoc):
         raise NotApplicable("not an OpenAPI document")
+    copy_of = (target.origin or {}).get("copy_of")
+    if copy_of:
+        raise NotApplicable(f"the same document as {copy_of} (a copy in another format): judged there")
     return target.data
 
 
@@ -146,8 +149,8 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
         if h:
             yield h
     count = 0
-    for path, line, message in results:
-        if path is _OVER_BUDGET:
+    for path, line, message in _one_per_place(results):
+        if path == _OVER_BUDGET:
             # not validated to the end: a finding at the document's line, and the scan is incomplete (exit 3)
             yield Hit(message, line=target.line, incomplete=True)
             continue
@@ -161,6 +164,34 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
             )
             return
         yield h
+
+
+def _one_per_place(results: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    """One finding per invalid place: the validator's errors about one place of the document (a null that is
+    not nullable and not of its type; a raw dump of the value beside a readable message) are one problem,
+    reported with the readable messages joined and the value's dumps left out when a readable one exists."""
+    groups: dict[tuple[str, int, str, str], list[str]] = {}
+    for path, line, message in results:
+        prefix, sep, rest = message.partition(" document: ")
+        if not sep:
+            groups.setdefault((path, line, "", ""), []).append(message)
+            continue
+        body, at, where = rest.rpartition(" at ")
+        if not at:
+            body, where = rest, ""
+        bodies = groups.setdefault((path, line, prefix + sep, where), [])
+        if body not in bodies:
+            bodies.append(body)
+    out: list[tuple[str, int, str]] = []
+    for (path, line, prefix, where), bodies in groups.items():
+        readable = [b for b in bodies if not _raw_dump(b)] or bodies
+        out.append((path, line, prefix + "; ".join(readable) + (f" at {where}" if where else "")))
+    return out
+
+
+def _raw_dump(message: str) -> bool:
+    """A jsonschema message that starts with the value it judges (``{'type': ...} is not valid ...``)."""
+    return message.startswith(("{", "["))
 
 
 def _validation_results(

@@ -102,9 +102,26 @@ def _inventory(target: Target) -> Any:
     return info
 
 
+# A JVM source set's language directory (src/main/java, src/test/kotlin, ...): the directories below it are
+# package names (com/example/demo, org/springframework/samples/...), never example or docs folders.
+_JVM_SOURCE_LANGS = frozenset({"java", "kotlin", "scala", "groovy"})
+
+
+def layout_dirs(directory: str) -> list[str]:
+    """The segments of ``directory`` that say what its files are for: all of them, except the package
+    directories below a source set's language directory (``src/<set>/java/com/example/...``), whose names
+    are the code's namespace (``com.example.demo``), not a sample or documentation folder."""
+    segs = directory.split("/") if directory else []
+    for i in range(2, len(segs)):
+        if segs[i].lower() in _JVM_SOURCE_LANGS and segs[i - 2] == "src":
+            return segs[: i + 1]
+    return segs
+
+
 def non_production_dir(relpath: str) -> str | None:
     """The directory segment that makes ``relpath`` test/example/docs material, if any."""
-    for seg in relpath.split("/")[:-1]:
+    cut = relpath.rfind("/")
+    for seg in layout_dirs(relpath[: max(cut, 0)]):
         if not seg:
             continue
         if seg.startswith("."):
@@ -358,7 +375,7 @@ def unit_test_patterns(settings: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def _dir_kind(directory: str) -> int:
     """0: a directory of code; 1: of tests; 2: neither (docs, examples, hidden directories)."""
-    dirs = [s.lower() for s in directory.split("/")] if directory else []
+    dirs = [s.lower() for s in layout_dirs(directory)]
     if any(s.startswith(".") or s in _NO_CODE_DIRS for s in dirs):
         return 2
     return 1 if any(s in _TEST_DIRS for s in dirs) else 0

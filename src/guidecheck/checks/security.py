@@ -243,6 +243,8 @@ def _serving_index(ctx) -> dict[int, bool]:
             obj = t.data
             if not isinstance(obj, dict) or obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj):
                 continue
+            if _non_http(obj, c):
+                continue  # a database, broker or cache: no HTTP call to carry a JWT
             services = crossref.services_for(t, c)
             if services and not all(_metrics_only(sv.data, c) for sv in services):
                 out[id(t)] = _mesh_covered(t, c)[0]
@@ -339,22 +341,89 @@ def _scope_specs_secure(target: Target, ctx) -> bool | None:
     return True
 
 
+JWT_ANNOTATION = "guidecheck.io/jwt-verified-in-code"
+
+
 def _workload_jwt(target: Target, ctx) -> Iterator[Hit]:
     obj = workload_object(target, ctx)
     if obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj):
         raise NotApplicable("not a long-running workload that serves calls")
+    non_http = _non_http(obj, ctx)
+    if non_http:
+        raise NotApplicable(
+            f"speaks no HTTP a JWT could ride on: {non_http} (settings non-http-images, non-http-ports)"
+        )
     if id(target) not in _serving_index(ctx):
         raise NotApplicable("no Service exposes its pods (other than for metrics)")
     covered, why = _mesh_covered(target, ctx)
     if covered:
         return
-    if _scope_specs_secure(target, ctx):
+    secure = _scope_specs_secure(target, ctx)
+    if secure:
         return
+    documented = _documented_in_code(obj)
+    if documented:
+        return
+    openapi = (
+        "an OpenAPI document of this service requiring a JWT security scheme on every operation (none in its scope)"
+        if secure is None
+        else "every OpenAPI document of this service requiring a JWT security scheme on every operation (one does not)"
+    )
+    annotation = "" if documented is None else f" ({JWT_ANNOTATION} is empty: say where the code verifies them)"
     yield Hit(
-        f"calls to its pods are not required to carry a signed JWT: {why}, and no OpenAPI document of this "
-        "service requires a JWT security scheme on every operation",
+        f"no evidence that calls to its pods must carry a signed JWT: looked for an Istio RequestAuthentication "
+        f"with jwtRules and an AuthorizationPolicy requiring a request principal for its pods ({why}), and for "
+        f"{openapi}; if the service verifies JWTs in its own code, document it with the annotation "
+        f"{JWT_ANNOTATION}{annotation}",
         line=target.line,
     )
+
+
+def _documented_in_code(obj: dict) -> bool | None:
+    """The workload (or its pod template) documents that its code verifies JWTs: True with a non-empty
+    description, False when the annotation is empty, None without it."""
+    for meta in (obj.get("metadata"), k8s.get(obj, "spec", "template", "metadata")):
+        ann = meta.get("annotations") if isinstance(meta, dict) else None
+        if isinstance(ann, dict) and JWT_ANNOTATION in ann:
+            value = ann.get(JWT_ANNOTATION)
+            return isinstance(value, str) and bool(value.strip())
+    return None
+
+
+def _non_http(obj: dict, ctx) -> str | None:
+    """Why a workload speaks no HTTP (a database, broker or cache): every long-running container runs an image
+    of settings non-http-images, or every port it declares (metrics ports aside) is one of settings
+    non-http-ports; None otherwise."""
+    image_globs = [g.lower() for g in ctx.settings.get("non-http-images") or () if isinstance(g, str)]
+    ports = {p for p in ctx.settings.get("non-http-ports") or () if isinstance(p, int)}
+    metrics_port = ctx.settings.get("metrics-port")
+    metric_names = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
+    images: list[str] = []
+    declared: list[int] = []
+    for c in k8s.containers(obj, "long-running"):
+        image = c.data.get("image")
+        if isinstance(image, str):
+            images.append(image)
+        for p in k8s.as_list(c.data.get("ports")):
+            if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
+                continue
+            name = p.get("name")
+            if p["containerPort"] == metrics_port or (
+                isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in metric_names)
+            ):
+                continue
+            declared.append(p["containerPort"])
+    if not images:
+        return None
+
+    def short(image: str) -> str:
+        return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
+
+    if image_globs and all(any(fnmatch.fnmatchcase(short(i), g) for g in image_globs) for i in images):
+        return "image " + ", ".join(sorted(set(images)))[:200]
+    if declared and ports and all(p in ports for p in declared):
+        return "port " + ", ".join(str(p) for p in sorted(set(declared)))
+    return None
 
 
 # ======================================================================= GC602

@@ -46,7 +46,11 @@ UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
 )
 
 
-def judge_image(raw: str, floating_tags: list[str] | tuple[str, ...]) -> images.Judgement:
+def judge_image(
+    raw: str,
+    floating_tags: list[str] | tuple[str, ...],
+    variant_tags: list[str] | tuple[str, ...] = images.VARIANT_TAGS,
+) -> images.Judgement:
     """Classify an ``image:`` value for GC306/GC307 (see :func:`guidecheck.parsers.images.judge`).
 
     A placeholder only makes the verdict unknown where it hides the tag: in
@@ -58,7 +62,7 @@ def judge_image(raw: str, floating_tags: list[str] | tuple[str, ...]) -> images.
     if len(text) > _MAX_IMAGE:
         return images.Judgement(INVALID, problem=f"longer than {_MAX_IMAGE} characters")
     marked, n = _PLACEHOLDER.subn(images.MARK, text)
-    j = images.judge(marked, floating_tags)
+    j = images.judge(marked, floating_tags, variant_tags)
     if j.state == INVALID and not n and ("$" in text or "{{" in text):
         return images.Judgement(PLACEHOLDER)  # an unbalanced placeholder
     return j
@@ -93,12 +97,16 @@ def _images(target: Target, ctx: Context) -> list[_Image]:
     if k8s.pod_spec(obj) is None:
         raise NotApplicable("no pod spec")
     floating = tuple(t for t in (ctx.settings.get("floating-tags") or ()) if isinstance(t, str))
+    raw_variants = ctx.settings.get("floating-variant-tags", images.VARIANT_TAGS)
+    variants = tuple(t for t in (raw_variants or ()) if isinstance(t, str))
     out = []
     for c in k8s.containers(obj, "every"):
         raw = c.data.get("image")
         if not isinstance(raw, str):
             continue  # absent (filled by an image trigger or admission) or not a string (GC001)
-        out.append(_Image(c, raw, judge_image(raw, floating), c.data.value_line("image"), c.data.value_col("image")))
+        out.append(
+            _Image(c, raw, judge_image(raw, floating, variants), c.data.value_line("image"), c.data.value_col("image"))
+        )
     return out
 
 
@@ -203,6 +211,11 @@ def helm_managed(target: Target, ctx: Context) -> Iterator[Hit]:
                 f"created by its controller {_text(o.get('kind')) or '?'}/"
                 f"{_text(o.get('name')) or '?'}, which is checked instead"
             )
+    origin = target.origin or {}
+    if origin.get("source") in ("helm", "chart") or origin.get("chart"):
+        # rendered from a chart: Helm stamps app.kubernetes.io/managed-by: Helm and meta.helm.sh/release-*
+        # on every object it installs, so the deployed object is Helm-managed by construction
+        return
     labels = k8s.labels(obj)
     if _helm_marked(labels, k8s.annotations(obj)):
         return
@@ -235,11 +248,6 @@ def _labels_position(target: Target, obj: dict, meta: Any) -> tuple[int, int]:
 
 
 def _not_helm_message(what: str, origin: dict, managed_by: str) -> str:
-    if origin.get("source") in ("helm", "chart") or origin.get("chart"):
-        return (
-            f"{what} is rendered from a chart but carries no helm.sh/chart or app.kubernetes.io/managed-by: "
-            "Helm label, so the deployed object cannot be traced to its Helm release"
-        )
     if origin.get("source") in ("cluster", "dump"):  # a live object: Helm 3 annotates what it installs
         return (
             f"{what} runs outside any Helm release: no meta.helm.sh/release-name annotation and no "

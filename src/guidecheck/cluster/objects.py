@@ -129,8 +129,26 @@ def trim(obj: dict) -> dict:
     if obj.get("kind") in METADATA_ONLY_KINDS:
         return metadata_only(obj, obj["kind"])
     if obj.get("kind") in STATUS_NOT_READ:
-        obj.pop("status", None)
+        status = obj.pop("status", None)
+        if obj.get("kind") == "Pod" and isinstance(status, dict):
+            running = _running_images(status)  # GC705 verifies the digest a Pod runs (imageID)
+            if running:
+                obj["status"] = running
     return obj
+
+
+def _running_images(status: dict) -> dict:
+    """A Pod status cut to each container's name and imageID (all GC705 reads of it)."""
+    out: dict = {}
+    for section in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        kept = [
+            {"name": cs["name"], "imageID": cs["imageID"]}
+            for cs in status.get(section) or ()
+            if isinstance(cs, dict) and isinstance(cs.get("name"), str) and isinstance(cs.get("imageID"), str)
+        ]
+        if kept:
+            out[section] = kept
+    return out
 
 
 def metadata_only(obj: dict, kind: str = "Secret", api_version: str = "v1") -> dict:

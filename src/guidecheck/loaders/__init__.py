@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck import globs, suppress
 from guidecheck.config import Config
 from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
-from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target, k8s_target
+from guidecheck.model import LoadError, ObjectRef, Severity, SourceFile, Target, file_target, k8s_target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.yaml import Document, YMap, line_of, load_json, load_yaml
 
@@ -91,6 +92,7 @@ EXTENSIONS: tuple[str, ...] = (
     "guidecheck.loaders.ci",
     "guidecheck.loaders.openapi",
     "guidecheck.loaders.observability",  # after any loader that adds k8s objects (Helm rendering)
+    "guidecheck.loaders.signatures",  # opt-in (--verify-images): after every loader that adds workloads
 )
 
 
@@ -275,6 +277,11 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
         _load_dockerfile(text, src, out)
         return
     docs = load_json(text, config.limits) if kind == "json" else load_yaml(text, config.limits)
+    if kind == "json" and docs and docs[0].data is None and docs[0].errors:
+        why = json_not_read(text, display)
+        if why is not None:  # a parse error in a file guidecheck has no business reading is no finding
+            src.note = why
+            return
     others: list[Document] = []
     n_lines = text.count("\n") + 1
     templated = "{{" in text
@@ -296,6 +303,89 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
             others.append(doc)
     if others:
         out.others.append(Documents(display, others))
+
+
+# What guidecheck reads in a JSON file, by content: Kubernetes objects (and Lists of them), OpenAPI/Swagger
+# documents, JSON schemas (a chart's values.schema.json), Grafana dashboards and Prometheus rule groups.
+_JSON_PURPOSE = (
+    (re.compile(r'"apiVersion"\s*:'), re.compile(r'"kind"\s*:')),
+    (re.compile(r'"(?:openapi|swagger)"\s*:'),),
+    (re.compile(r'"\$schema"\s*:\s*"[^"]*json-schema'),),
+    (re.compile(r'"panels"\s*:'),),
+    (re.compile(r'"groups"\s*:'), re.compile(r'"rules"\s*:')),
+)
+_SNIFF_BYTES = 256 * 1024
+
+
+def json_not_read(text: str, display: str) -> str | None:
+    """Why a JSON file that does not parse is no file guidecheck reads, or None when it is one.
+
+    Decided by content and purpose, never by the parse error: an empty file holds nothing to check; a file
+    whose text shows none of the fields of what guidecheck reads (see ``_JSON_PURPOSE``) is some tool's
+    configuration (JSON with comments: appsettings.json, launchSettings.json, .markdownlint.json, VS Code
+    files ...), which the tools reading it accept and guidecheck does not judge. A chart's values.schema.json
+    is always read.
+    """
+    if not text.strip():
+        return "an empty JSON file: nothing to check"
+    if display.endswith("values.schema.json"):
+        return None
+    head = text[:_SNIFF_BYTES]
+    if any(all(rx.search(head) for rx in group) for group in _JSON_PURPOSE):
+        return None
+    if not _is_jsonc(text):
+        return None  # broken in another way (truncated, NaN, duplicate keys, too deep): reported
+    return (
+        "not read: a JSON file that is not strict JSON (comments or trailing commas, as in editor and tool "
+        "configuration) and by its content no Kubernetes object, OpenAPI document, chart schema, dashboard "
+        "or rule file"
+    )
+
+
+def _is_jsonc(text: str) -> bool:
+    """Whether the text is JSON with comments (``//``, ``/* */``) or trailing commas, which the tools reading
+    such files accept: valid JSON once those are removed (linear, outside strings)."""
+    import json
+
+    if len(text) > _SNIFF_BYTES:
+        return False
+    out: list[str] = []
+    i, n = 0, len(text)
+    changed = False
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            changed = True
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            if j < 0:
+                return False
+            out.append("\n" * text.count("\n", i, j))
+            i = j + 2
+            changed = True
+        else:
+            out.append(c)
+            i += 1
+    stripped = "".join(out)
+    without_commas = re.sub(r",(\s*[}\]])", r"\1", stripped)
+    changed = changed or without_commas != stripped
+
+    def constant(name: str) -> None:
+        raise ValueError(name)
+
+    try:
+        json.loads(without_commas, parse_constant=constant)
+    except (ValueError, RecursionError):
+        return False
+    return changed
 
 
 def _is_k8s(data: dict) -> bool:
@@ -328,8 +418,42 @@ def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
     from guidecheck.loaders.docker import dockerfile_target
 
     target = dockerfile_target(text, src)
+    template = dockerfile_template(src.path, text, src.errors)
+    if template is not None:
+        # a template is not a Dockerfile: one note for the file instead of an error per placeholder line,
+        # and no docker target (its rules would judge placeholders)
+        src.errors[:] = [LoadError(template, 1, 1, Severity.INFO, checked=True)]
+        return
     if target is not None:
         out.targets.append(target)
+
+
+_TEMPLATE_SUFFIXES = (".tmpl", ".tpl", ".template", ".j2", ".jinja", ".jinja2", ".gotmpl", ".in", ".erb", ".mustache")
+_TEMPLATE_MARK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+
+
+def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | None:
+    """The note for a Dockerfile template (``Dockerfile.tmpl``, or ``{{ }}``/``{% %}`` where an instruction or
+    its image should be), or None for a Dockerfile.
+
+    ``{{ }}`` inside an instruction's arguments alone (``docker inspect --format '{{.State}}'``) is no template.
+    """
+    lines = text.splitlines()
+    marked = [i for i, ln in enumerate(lines, 1) if _TEMPLATE_MARK.search(ln)]
+    if not marked:
+        return None
+    named = path.lower().endswith(_TEMPLATE_SUFFIXES)
+    at_errors = sorted(
+        {e.line for e in errors if 0 < e.line <= len(lines) and _TEMPLATE_MARK.search(lines[e.line - 1])}
+    )
+    from_line = [i for i in marked if re.match(r"\s*FROM\s", lines[i - 1], re.I)]
+    if not (named or at_errors or from_line):
+        return None
+    where = (at_errors or from_line or marked)[0]
+    return (
+        f"a Dockerfile template ({{{{ }}}} placeholders on {len(marked)} line(s), first at line {where}): not "
+        "checked as a Dockerfile; scan the Dockerfile rendered from it"
+    )
 
 
 __all__ = ["EXTENSIONS", "load", "Loaded", "RepoInfo", "RepoScan", "ChartInfo", "WalkedFile", "YMap"]

@@ -29,17 +29,41 @@ import re
 from typing import Any
 
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target
+from guidecheck.parsers.ci.azure import parse_azure
+from guidecheck.parsers.ci.cloudbuild import is_build_config, is_trigger_file, parse_cloudbuild
 from guidecheck.parsers.ci.common import PipelineError
 from guidecheck.parsers.ci.github import check_workflow, parse_github
 from guidecheck.parsers.ci.gitlab import parse_gitlab
 from guidecheck.parsers.ci.jenkins import add_jenkinsfile
-from guidecheck.parsers.ci.model import Project, ReleaseConfig
+from guidecheck.parsers.ci.model import Project, ReleaseConfig, Step
 from guidecheck.parsers.ci.release import from_goreleaser, from_package_json, from_pyproject
 
 _WORKFLOW = re.compile(r"^(?:(.*)/)?\.github/workflows/[^/]+\.ya?ml$")
 _GITLAB = re.compile(r"^(?:(.*)/)?\.gitlab-ci\.ya?ml$")
 _JENKINS = re.compile(r"^(?:(.*)/)?(?:Jenkinsfile(?:\.[^/]*)?|[^/]+\.[Jj]enkinsfile)$")
 _GORELEASER = re.compile(r"(?:^|/)\.?goreleaser[^/]*\.ya?ml$")
+_CLOUDBUILD = re.compile(r"^(?:(.*)/)?(?:cloudbuild[^/]*\.(?:ya?ml|json)|\.?cloudbuild/[^/]+\.(?:ya?ml|json))$")
+_AZURE = re.compile(r"^(?:(.*)/)?(?:azure-pipelines[^/]*\.ya?ml|\.(?:azure-pipelines|azuredevops)/[^/]+\.ya?ml)$")
+# CI systems whose pipelines guidecheck does not read: (system, file pattern); the group is the project directory
+UNREAD_SYSTEMS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("CircleCI", re.compile(r"^(?:(.*)/)?\.circleci/config\.ya?ml$")),
+    ("Bitbucket Pipelines", re.compile(r"^(?:(.*)/)?bitbucket-pipelines\.ya?ml$")),
+    ("Buildkite", re.compile(r"^(?:(.*)/)?(?:\.buildkite/pipeline[^/]*\.(?:ya?ml|json|sh)|buildkite\.ya?ml)$")),
+    ("Drone", re.compile(r"^(?:(.*)/)?\.drone\.ya?ml$")),
+    ("Travis CI", re.compile(r"^(?:(.*)/)?\.travis\.ya?ml$")),
+    ("Tekton", re.compile(r"^(?:(.*)/)?\.tekton/[^/]+\.ya?ml$")),
+    ("Argo Workflows", re.compile(r"^(?:(.*)/)?\.argo/[^/]+\.ya?ml$")),
+    ("AppVeyor", re.compile(r"^(?:(.*)/)?\.?appveyor\.ya?ml$")),
+    ("Woodpecker CI", re.compile(r"^(?:(.*)/)?\.woodpecker(?:\.ya?ml|/[^/]+\.ya?ml)$")),
+    ("Semaphore", re.compile(r"^(?:(.*)/)?\.semaphore/[^/]+\.ya?ml$")),
+    ("AWS CodeBuild", re.compile(r"^(?:(.*)/)?buildspec[^/]*\.ya?ml$")),
+    ("Codefresh", re.compile(r"^(?:(.*)/)?codefresh[^/]*\.ya?ml$")),
+)
+# Kubernetes-style objects that define a CI pipeline run of the repository (Tekton, Argo Workflows)
+_PIPELINE_OBJECTS = {
+    "tekton.dev": ("Tekton", {"PipelineRun", "TriggerTemplate", "EventListener", "TriggerBinding"}),
+    "triggers.tekton.dev": ("Tekton", {"TriggerTemplate", "EventListener", "TriggerBinding", "Trigger"}),
+}
 MAX_JENKINS_BYTES = 2 * 1024 * 1024
 
 
@@ -110,10 +134,21 @@ def extend(loaded: Any, config: Any, options: dict) -> None:
                     origin={"repo": repo.prefix},
                 )
             )
-        for root, found in sorted(_find_roots(repo.walk.inventory).items()):
+        for root, found in sorted(_find_roots(repo.walk.inventory, _pipeline_objects(loaded, repo)).items()):
             project = build_project(ctx, repo, root, found, releases)
             if project is None:
                 continue
+            if project.unread:
+                systems = sorted({s for s, _p in project.unread})
+                files = ", ".join(p for _s, p in project.unread[:3]) + (
+                    f" and {len(project.unread) - 3} more" if len(project.unread) > 3 else ""
+                )
+                loaded.incomplete.append(
+                    f"pipeline of {project.root or project.name} is "
+                    + ("partly " if project.jobs else "")
+                    + f"defined in {', '.join(systems)} ({files}), which guidecheck does not read: GC701, GC702 "
+                    "and GC704 do not judge what it runs"
+                )
             loaded.targets.append(
                 Target(
                     kind="ci",
@@ -132,9 +167,15 @@ def extend(loaded: Any, config: Any, options: dict) -> None:
                 ctx.apply(check_workflow(display, data))
 
 
-def _find_roots(inventory: list[str]) -> dict[str, dict[str, list[str]]]:
+def _find_roots(inventory: list[str], extra: list[tuple[str, str]] | tuple[()] = ()) -> dict[str, dict[str, list[str]]]:
+    """Project directory -> system -> files: GitHub/GitLab projects at their directory; Jenkinsfiles, Cloud Build
+    and Azure pipelines, and the files of systems guidecheck does not read (``unread:<system>``, also ``extra``:
+    (system, file) found by content) in the nearest project above them, else their own directory."""
     roots: dict[str, dict[str, list[str]]] = {}
-    jenkins = []
+    jenkins: list[tuple[str, str, str]] = []
+    for system, rel in extra:
+        d = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        jenkins.append((d, rel, "unread:" + system))
     for rel in inventory:
         m = _WORKFLOW.match(rel)
         if m:
@@ -146,13 +187,27 @@ def _find_roots(inventory: list[str]) -> dict[str, dict[str, list[str]]]:
             continue
         m = _JENKINS.match(rel)
         if m:
-            jenkins.append((m.group(1) or "", rel))
-    for d, rel in jenkins:
+            jenkins.append((m.group(1) or "", rel, "jenkins"))
+            continue
+        m = _CLOUDBUILD.match(rel)
+        if m:
+            jenkins.append((m.group(1) or "", rel, "cloudbuild"))
+            continue
+        m = _AZURE.match(rel)
+        if m:
+            jenkins.append((m.group(1) or "", rel, "azure"))
+            continue
+        for system, rx in UNREAD_SYSTEMS:
+            m = rx.match(rel)
+            if m:
+                jenkins.append((m.group(1) or "", rel, "unread:" + system))
+                break
+    for d, rel, system in jenkins:
         owner = None
-        for r in roots:  # the nearest GitHub/GitLab project above it
+        for r in roots:  # the nearest project above it
             if (r == "" or d == r or d.startswith(r + "/")) and (owner is None or len(r) > len(owner)):
                 owner = r
-        roots.setdefault(owner if owner is not None else d, {}).setdefault("jenkins", []).append(rel)
+        roots.setdefault(owner if owner is not None else d, {}).setdefault(system, []).append(rel)
     return roots
 
 
@@ -180,12 +235,128 @@ def build_project(
         ctx.apply(parse_github(project, ctx.workflows([prefix + r for r in sorted(found["github"])]), ctx.read))
     for rel in sorted(found.get("jenkins", ())):
         _jenkins(ctx, project, os.path.join(repo.walk.root, *rel.split("/")), prefix + rel, repo.walk.root)
+    if "cloudbuild" in found:
+        configs = [prefix + r for r in sorted(found["cloudbuild"])]
+        trigger_files = [(p, ctx.data(p)) for p in configs if is_trigger_file(ctx.data(p))]
+        for path in configs:
+            if is_build_config(ctx.data(path)):
+                ctx.apply(parse_cloudbuild(project, path, ctx.read, trigger_files))
+    for rel in sorted(found.get("azure", ())):
+        path = prefix + rel
+        data = ctx.data(path)
+        if _azure_pipeline(rel, data):
+            ctx.apply(parse_azure(project, path, ctx.read))
+    for key in sorted(k for k in found if k.startswith("unread:")):
+        for r in sorted(found[key]):
+            if all(p != prefix + r for _s, p in project.unread):
+                project.unread.append((key.split(":", 1)[1], prefix + r))
     project.release_configs = [rc for rc in releases if not project.root or rc.path.startswith(project.root + "/")]
-    if not project.files:
+    if not project.files and not project.unread:
         return None
+    if not project.files:
+        project.main = project.unread[0][1]
+        return project
     project.main = project.main_file()
     project.jobs.sort(key=lambda j: (j.path, j.line, j.id))
+    _follow_scripts(ctx, repo, root, project)
     return project
+
+
+MAX_FOLLOWED_FILES = 64  # scripts and Makefiles read per project
+MAX_SCRIPT_BYTES = 256 * 1024
+FOLLOW_DEPTH = 2  # a step's script or make target, and what that runs in turn
+
+
+def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
+    """Attach to each step what it runs in the repository: the recipes of the make targets and the scripts it
+    calls (files of the project only, read once, bounded), and what those call in turn (two levels)."""
+    from guidecheck.parsers.ci.scripts import references
+
+    inventory = set(repo.walk.inventory)
+    texts: dict[str, str | None] = {}
+    budget = [MAX_FOLLOWED_FILES]
+
+    def text_of(rel: str) -> str | None:
+        if rel not in texts:
+            texts[rel] = None
+            if rel in inventory and budget[0] > 0:
+                budget[0] -= 1
+                from guidecheck.loaders.fs import ReadError, read_text
+
+                try:
+                    texts[rel] = read_text(
+                        os.path.join(repo.walk.root, *rel.split("/")), MAX_SCRIPT_BYTES, root=repo.walk.root
+                    )
+                except ReadError:
+                    texts[rel] = None
+        return texts[rel]
+
+    def followed(command: str, base: str, depth: int) -> list[Step]:
+        from guidecheck.parsers.ci.scripts import make_recipes
+
+        out: list[Step] = []
+        for ref in references(command):
+            rel = os.path.normpath(os.path.join(base, ref.path)).replace(os.sep, "/") if base else ref.path
+            if rel.startswith("../"):
+                continue
+            text = text_of(rel)
+            if text is None:
+                continue
+            shown = repo.prefix + rel
+            here = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            if ref.kind == "make":
+                for target, line, body in make_recipes(text, ref.targets):
+                    out.append(Step(shown, line, name=f"make {target}".strip(), run=body))
+                    if depth + 1 < FOLLOW_DEPTH:
+                        out += followed(body, here, depth + 1)  # recipes run in the Makefile's directory
+            else:
+                out.append(Step(shown, 1, run=text))
+                if depth + 1 < FOLLOW_DEPTH:
+                    out += followed(text, base, depth + 1)  # scripts usually run from the working directory
+        return out
+
+    for job in project.jobs:
+        for step in job.steps:
+            if step.run and ("make" in step.run or ".sh" in step.run or "./" in step.run or "MAKE" in step.run):
+                step.follows = followed(step.run, root, 0)
+
+
+def _azure_pipeline(rel: str, data: Any) -> bool:
+    """An Azure pipeline rather than a template: named azure-pipelines*.yml, or in .azure-pipelines/ with
+    triggers or stages of its own (templates there hold parameters and steps/jobs only)."""
+    if not isinstance(data, dict):
+        return data is None and rel.rsplit("/", 1)[-1].startswith("azure-pipelines")
+    if rel.rsplit("/", 1)[-1].startswith("azure-pipelines"):
+        return True
+    return any(k in data for k in ("trigger", "pr", "schedules", "stages", "pool", "resources"))
+
+
+def _pipeline_objects(loaded: Any, repo: Any) -> list[tuple[str, str]]:
+    """(system, file relative to the repository) of the Kubernetes-style objects that run the repository's CI
+    (Tekton PipelineRuns and triggers, Argo Workflows under a ci/ or pipeline directory)."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for t in loaded.targets:
+        if t.kind != "k8s" or not t.path.startswith(repo.prefix) or t.path in seen:
+            continue
+        if (t.origin or {}).get("source") != "manifest":
+            continue
+        data = t.data if isinstance(t.data, dict) else {}
+        api = str(data.get("apiVersion") or "").split("/", 1)[0]
+        kind = data.get("kind")
+        rel = t.path[len(repo.prefix) :]
+        system = None
+        if api in _PIPELINE_OBJECTS and kind in _PIPELINE_OBJECTS[api][1]:
+            system = _PIPELINE_OBJECTS[api][0]
+        elif api == "argoproj.io" and kind in ("Workflow", "CronWorkflow", "WorkflowTemplate"):
+            if re.search(
+                r"(^|/)(\.?ci|\.?pipelines?|\.argo|\.github)(/|$)", rel.rsplit("/", 1)[0] if "/" in rel else ""
+            ):
+                system = "Argo Workflows"
+        if system:
+            seen.add(t.path)
+            out.append((system, rel))
+    return out
 
 
 # ---------------------------------------------------------------- Jenkinsfiles and release tooling: read here

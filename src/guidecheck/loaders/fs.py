@@ -65,9 +65,10 @@ def is_dockerfile_name(name: str) -> bool:
     if name in DOCKERFILE_NAMES:
         return True
     for base in DOCKERFILE_NAMES:
-        if name.startswith(base + ".") or name.startswith(base + "-"):
-            # Dockerfile.dev, Dockerfile-Windows; not Dockerfile.md/.txt docs
-            return not name.lower().endswith((".md", ".txt", ".rst", ".orig", ".bak", ".swp", ".tpl", ".j2"))
+        if name.startswith((base + ".", base + "-", base + "_")):
+            # Dockerfile.dev, Dockerfile-Windows, Dockerfile_alpine; not Dockerfile.md/.txt docs (templates,
+            # Dockerfile.tmpl/.j2, are read and reported as templates)
+            return not name.lower().endswith((".md", ".txt", ".rst", ".orig", ".bak", ".swp"))
     return name.endswith((".Dockerfile", ".dockerfile", ".Containerfile"))
 
 

@@ -39,6 +39,7 @@ def extend(loaded, config, options) -> None:
     if not loaded.others:
         return
     index = _FileIndex(loaded, config)
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # (directory, stem) -> (first path, its content)
     for docs in loaded.others:
         for doc in docs.docs:
             data = doc.data
@@ -69,6 +70,10 @@ def extend(loaded, config, options) -> None:
             info = data.get("info")
             if isinstance(info, dict) and isinstance(info.get("title"), str):
                 title = info["title"][:120]
+            origin: dict[str, Any] = {"source": "file", "repo": scope}
+            copy = _copy_of(seen, docs.path, data)
+            if copy is not None:
+                origin["copy_of"] = copy  # openapi.yaml and openapi.json of one document: judged once
             loaded.targets.append(
                 Target(
                     kind="openapi",
@@ -76,9 +81,27 @@ def extend(loaded, config, options) -> None:
                     line=line,
                     ref=ObjectRef("OpenAPI", None, title or posixpath.basename(docs.path)),
                     data=spec,
-                    origin={"source": "file", "repo": scope},
+                    origin=origin,
                 )
             )
+
+
+def _copy_of(seen: dict[tuple[str, str], tuple[str, str]], path: str, data: Any) -> str | None:
+    """The earlier document this one is a copy of: the same directory and name but for the extension
+    (``.yaml``/``.yml``/``.json``) and the same content; None otherwise (and this one is remembered)."""
+    import json
+
+    directory, base = posixpath.split(path)
+    stem = base.rsplit(".", 1)[0] if base.lower().endswith((".yaml", ".yml", ".json")) else base
+    try:
+        content = json.dumps(data, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    first = seen.get((directory, stem))
+    if first is not None and first[1] == content:
+        return first[0]
+    seen.setdefault((directory, stem), (path, content))
+    return None
 
 
 class _FileIndex:

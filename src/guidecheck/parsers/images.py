@@ -75,16 +75,41 @@ def parse(ref: str) -> ImageRef | None:
     )
 
 
-def is_floating(image: ImageRef, floating_tags: list[str] | tuple[str, ...]) -> bool:
-    """No tag, or a tag that moves (``latest``, ``stable``, ... ; also ``latest-amd64``)."""
-    if image.tag is None:
-        return True
-    tag = image.tag.lower()
+# Variant names that are a tag by themselves on official images (``node:alpine``, ``python:slim``): without
+# a version number such a tag follows the newest release, as ``latest`` does.  ``18-alpine`` has a version.
+VARIANT_TAGS = ("alpine", "slim")
+_HAS_DIGIT = re.compile(r"\d")
+_TAG_WORDS = re.compile(r"[-_.]+")
+
+
+def floating_tag(
+    tag: str, floating_tags: list[str] | tuple[str, ...], variant_tags: list[str] | tuple[str, ...] = VARIANT_TAGS
+) -> bool:
+    """A tag that moves: one of ``floating_tags`` (also with a -suffix or -prefix: ``latest-amd64``,
+    ``3.19-latest``), or a version-less variant name of ``variant_tags`` (``alpine``, ``slim``,
+    ``stable-alpine``; ``18-alpine`` has a version)."""
+    tag = tag.lower()
     for f in floating_tags:
         f = f.lower()
         if tag == f or tag.startswith(f + "-") or tag.endswith("-" + f):
             return True
-    return False
+    if _HAS_DIGIT.search(tag):
+        return False
+    words = [w for w in _TAG_WORDS.split(tag) if w]
+    known = {f.lower() for f in floating_tags}
+    variants = {v.lower() for v in variant_tags}
+    return bool(words) and any(w in variants for w in words) and all(w in variants or w in known for w in words)
+
+
+def is_floating(
+    image: ImageRef,
+    floating_tags: list[str] | tuple[str, ...],
+    variant_tags: list[str] | tuple[str, ...] = VARIANT_TAGS,
+) -> bool:
+    """No tag, or a tag that moves (see :func:`floating_tag`)."""
+    if image.tag is None:
+        return True
+    return floating_tag(image.tag, floating_tags, variant_tags)
 
 
 def matches_any(image: ImageRef, patterns: list[str] | tuple[str, ...]) -> bool:
@@ -145,7 +170,9 @@ def reference_problem(ref: ImageRef) -> str | None:
     return None
 
 
-def judge(text: str, floating_tags: list[str] | tuple[str, ...]) -> Judgement:
+def judge(
+    text: str, floating_tags: list[str] | tuple[str, ...], variant_tags: list[str] | tuple[str, ...] = VARIANT_TAGS
+) -> Judgement:
     """Classify an image reference in which MARK stands for unknown parts."""
     text = text.strip()
     if not text:
@@ -165,6 +192,6 @@ def judge(text: str, floating_tags: list[str] | tuple[str, ...]) -> Judgement:
         hit = next((f for f in floating_tags if literal.startswith(f.lower() + "-")), None)
         # latest-${ARCH} floats whatever the variable holds
         return Judgement(FLOATING, ref, floating=f"{hit}-...") if hit else Judgement(UNKNOWN, ref)
-    if is_floating(ref, floating_tags):
+    if is_floating(ref, floating_tags, variant_tags):
         return Judgement(FLOATING, ref, floating=ref.tag)
     return Judgement(TAGGED, ref)

@@ -16,7 +16,7 @@ from typing import Any
 
 from guidecheck.model import ScanResult
 
-FORMATS = ("text", "json", "junit", "sarif")
+FORMATS = ("text", "json", "junit", "sarif", "html", "markdown")
 
 
 def render(fmt: str, result: ScanResult, meta: dict[str, Any]) -> str:

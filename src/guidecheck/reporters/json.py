@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from guidecheck import evidence as ev
 from guidecheck.model import Finding, ObjectRef, Outcome, ScanResult, Severity
 from guidecheck.sanitize import clean
 from guidecheck.sanitize import path as clean_path
@@ -124,8 +125,17 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
         },
     )
     yield "incomplete", [clean(r) for r in result.incomplete]
+    evidence = ev.summarize(result, meta)
+    yield "time", evidence["time"]
+    yield "subject", _clean_any(evidence["subject"])
+    yield "catalogue_hash", evidence["catalogue"]
+    yield "config_hash", evidence["config_hash"]
+    yield "previous", evidence["previous"]
     yield "rules", [r.to_json() for r in result.rules]
-    yield "findings", (finding_json(f, memo) for f in result.findings)
+    yield "bullets", evidence["bullets"]
+    yield "rule_outcomes", evidence["rule_outcomes"]
+    yield "waivers", [_clean_any(w) for w in evidence["waivers"]]
+    yield "findings", ({**finding_json(f, memo), "first_seen": ev.first_seen(evidence, f)} for f in result.findings)
     yield "outcomes", (outcome_json(o, memo) for o in result.outcomes)
 
 

@@ -122,6 +122,7 @@ class ValuesTrace:
         return self.cache[key]
 
     def _compute(self, line: int, refs: list[str] | None = None) -> list[dict]:
+        app_default = refs is None and self._defaults_to_app_version(line)
         refs = self._refs(line) if refs is None else refs
         if not refs:
             return []
@@ -135,6 +136,7 @@ class ValuesTrace:
                     out.append({"key": ref, "set": k})
                     break
             else:
+                found: dict | None = None
                 for shown, data, prefix in chain:
                     node, ok, kline = data, True, None
                     for key in prefix + keys:
@@ -145,9 +147,41 @@ class ValuesTrace:
                             ok = False
                             break
                     if ok and kline:
-                        out.append({"key": ref, "path": shown, "line": kline})
+                        found = {"key": ref, "path": shown, "line": kline}
+                        if node in (None, "") and app_default:
+                            found = None  # empty: Helm's default takes the chart's appVersion
                         break
+                if found is None and app_default and (app := self._app_version(ref)) is not None:
+                    found = app
+                if found is not None and found not in out:
+                    out.append(found)
         return out
+
+    def _defaults_to_app_version(self, line: int) -> bool:
+        """Whether the line's actions fall back to the chart's appVersion (``| default .Chart.AppVersion``)."""
+        return any("default" in body and ".Chart.AppVersion" in body for body, _dot in self._actions().get(line, ()))
+
+    def _app_version(self, ref: str) -> dict | None:
+        """The ``appVersion:`` line of the Chart.yaml of the chart that holds the template, for a value that is
+        empty or unset and so falls back to it."""
+        chart_dir, shown = self.job.abspath, self.job.prefix.rstrip("/")
+        chain_dirs = self._sub_dirs()
+        if chain_dirs:
+            chart_dir, shown = chain_dirs[-1]
+        key = ("chart-yaml", chart_dir)
+        if key not in self.cache:
+            data = None
+            try:
+                docs = load_yaml(read_text(os.path.join(chart_dir, "Chart.yaml"), 1024 * 1024, root=self.job.root))
+                data = docs[0].data if docs else None
+            except ReadError:
+                pass
+            self.cache[key] = data
+        data = self.cache[key]
+        if not isinstance(data, YMap) or "appVersion" not in data:
+            return None
+        path = f"{shown}/Chart.yaml" if shown else "Chart.yaml"
+        return {"key": ref, "path": path, "line": data.key_line("appVersion"), "default": "Chart.AppVersion"}
 
     def _values(self, abspath: str) -> Any:
         if abspath not in self.cache:
@@ -161,8 +195,24 @@ class ValuesTrace:
             self.cache[abspath] = data
         return self.cache[abspath]
 
+    def _sub_dirs(self) -> list[tuple[str, str]]:
+        """(directory, display path) of the subcharts down to the one holding the template (none: the chart)."""
+        return self._subcharts()[1]
+
     def _chain(self) -> list[tuple[str, Any, list[str]]]:
         """(display path, parsed values, key prefix), highest precedence first."""
+        job = self.job
+        sub_names, sub_dirs = self._subcharts()
+        chain = []
+        for f, shown in reversed(list(zip(self.files, self.shown, strict=False))):
+            chain.append((shown, self._values(f), sub_names))
+        chain.append((job.prefix + "values.yaml", self._values(os.path.join(job.abspath, "values.yaml")), sub_names))
+        for i, (d, shown) in enumerate(sub_dirs):
+            chain.append((shown + "/values.yaml", self._values(os.path.join(d, "values.yaml")), sub_names[i + 1 :]))
+        return [c for c in chain if isinstance(c[1], YMap)]
+
+    def _subcharts(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """The names (aliases) and (directory, display path) of the subcharts holding the template."""
         job = self.job
         # which subchart (by name path) holds the template
         rel = self.template[len(job.prefix) :] if self.template.startswith(job.prefix) else self.template
@@ -192,10 +242,4 @@ class ValuesTrace:
                 if self.template.startswith(shown + "/"):
                     sub_names = [cname or os.path.basename(a)]
                     sub_dirs = [(a, shown)]
-        chain = []
-        for f, shown in reversed(list(zip(self.files, self.shown, strict=False))):
-            chain.append((shown, self._values(f), sub_names))
-        chain.append((job.prefix + "values.yaml", self._values(os.path.join(job.abspath, "values.yaml")), sub_names))
-        for i, (d, shown) in enumerate(sub_dirs):
-            chain.append((shown + "/values.yaml", self._values(os.path.join(d, "values.yaml")), sub_names[i + 1 :]))
-        return [c for c in chain if isinstance(c[1], YMap)]
+        return sub_names, sub_dirs

@@ -44,6 +44,9 @@ class Step:
     with_: dict[str, str] = field(default_factory=dict)  # action inputs (scalars as text)
     via: str | None = None  # the composite action file this step was expanded from
     unresolved: str | None = None  # why a local action could not be followed
+    # what the command runs in the repository (make recipes, scripts; read by the loader, two levels deep):
+    # one step per recipe or script, at its own file and line
+    follows: list[Step] = field(default_factory=list)
 
     def action(self) -> str | None:
         """``owner/repo[/path]`` of a remote action, without ``@ref``; None otherwise."""
@@ -57,7 +60,7 @@ class Step:
 
 @dataclass
 class Job:
-    system: str  # github | gitlab | jenkins
+    system: str  # github | gitlab | jenkins | cloudbuild | azure
     id: str  # unique in its project (callers prefix reusable workflow jobs: caller/job)
     path: str
     line: int
@@ -129,6 +132,8 @@ class Project:
     release_configs: list[ReleaseConfig] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be followed (remote includes, ...)
     stages: list[str] = field(default_factory=list)  # GitLab stage order (with .pre and .post)
+    # pipeline definitions of CI systems guidecheck does not read: (system, display path)
+    unread: list[tuple[str, str]] = field(default_factory=list)
 
     def job(self, job_id: str) -> Job | None:
         for j in self.jobs:

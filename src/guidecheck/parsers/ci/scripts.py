@@ -1,0 +1,135 @@
+"""What a pipeline command runs in the repository: the scripts and make targets it calls.
+
+A step that runs ``make release`` or ``./hack/push.sh`` pushes (or signs) what the
+Makefile recipe or the script does.  These helpers are pure: they find the
+references in a command (:func:`references`) and the recipes of make targets in a
+Makefile's text (:func:`make_recipes`); the CI loader reads the files (inside the
+project only) and attaches what they run to the step as ``Step.follows``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass
+
+MAX_TARGETS = 64  # make targets followed per reference (prerequisites included)
+
+_MAKE = re.compile(r"(?:^|[;&|(`]\s*|\s)(?:\$\(MAKE\)|\$\{MAKE\}|g?make)\s+([^;&|\n`)]*)")
+_SCRIPT = re.compile(r"(?:^|[\s;&|(`=])((?:\./|\.\./)?[\w.@+-]+(?:/[\w.@+-]+)*\.(?:sh|bash))(?=$|[\s;&|)`'\"])")
+_EXEC = re.compile(r"(?:^|[;&|(`]\s*|\n\s*)(\./[\w.@+-]+(?:/[\w.@+-]+)*)(?=$|[\s;&|)`])")
+_TARGET = re.compile(r"^([^\t#:=][^:=]*?)\s*::?(?!=)\s*(.*)$")
+_ASSIGN = re.compile(r"^\s*[\w.-]+\s*(?:[:+?!]?=)")
+
+
+@dataclass(frozen=True)
+class Reference:
+    kind: str  # make | script
+    path: str  # file, relative to the working directory (the project root)
+    targets: tuple[str, ...] = ()  # make targets ('' = the default goal)
+    text: str = ""  # as written in the command
+
+
+def references(command: str) -> list[Reference]:
+    """The make invocations (with ``-C dir``/``-f file``) and repository scripts a command runs."""
+    out: list[Reference] = []
+    for m in _MAKE.finditer(command):
+        try:
+            words = shlex.split(m.group(1), comments=True)
+        except ValueError:
+            words = m.group(1).split()
+        directory, makefile, targets = "", "", []
+        it = iter(words)
+        for w in it:
+            if w in ("-C", "--directory"):
+                directory = next(it, "")
+            elif w.startswith("--directory="):
+                directory = w.split("=", 1)[1]
+            elif w in ("-f", "--file", "--makefile"):
+                makefile = next(it, "")
+            elif w.startswith("-") or "=" in w:
+                continue
+            elif re.match(r"^[\w./%-]+$", w):
+                targets.append(w)
+        path = posixpath.normpath(posixpath.join(directory, makefile or "Makefile"))
+        out.append(Reference("make", path, tuple(targets) or ("",), m.group(0).strip()))
+    seen = {r.path for r in out}
+    for rx in (_SCRIPT, _EXEC):
+        for m in rx.finditer(command):
+            p = posixpath.normpath(m.group(1))
+            if p not in seen and not p.startswith("/"):
+                seen.add(p)
+                out.append(Reference("script", p, (), m.group(1)))
+    return out
+
+
+def make_recipes(text: str, targets: tuple[str, ...]) -> list[tuple[str, int, str]]:
+    """(target, line of its first recipe line, recipe text) for the targets and, transitively, their
+    prerequisites and the ``$(MAKE) target`` calls of their recipes (at most :data:`MAX_TARGETS`).
+    ``''`` is the default goal (the first target that does not start with a dot)."""
+    rules: dict[str, list[tuple[int, list[str], list[str]]]] = {}
+    default = None
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = _TARGET.match(line) if not line.startswith("\t") and not _ASSIGN.match(line) else None
+        if m is None:
+            i += 1
+            continue
+        names = m.group(1).split()
+        deps_part = m.group(2).split(";", 1)
+        prereqs = [d for d in deps_part[0].split() if not d.startswith("|")]
+        recipe: list[str] = [deps_part[1].strip()] if len(deps_part) > 1 and deps_part[1].strip() else []
+        start = i + 2 if not recipe else i + 1
+        j = i + 1
+        while j < len(lines) and (
+            lines[j].startswith("\t") or (not lines[j].strip() and j + 1 < len(lines) and lines[j + 1].startswith("\t"))
+        ):
+            recipe.append(lines[j][1:] if lines[j].startswith("\t") else "")
+            j += 1
+        for n in names:
+            if default is None and not n.startswith(".") and "%" not in n:
+                default = n
+            rules.setdefault(n, []).append((start, prereqs, recipe))
+        i = j
+    out: list[tuple[str, int, str]] = []
+    todo = [default or "" if t == "" else t for t in targets]
+    done: set[str] = set()
+    while todo and len(done) < MAX_TARGETS:
+        t = todo.pop(0)
+        if t in done or t not in rules:
+            continue
+        done.add(t)
+        for start, prereqs, recipe in rules[t]:
+            body = "\n".join(_joined(recipe))
+            if body.strip():
+                out.append((t, start, body))
+            todo.extend(p for p in prereqs if p not in done)
+            for ref in references(body):
+                if ref.kind == "make" and ref.path == "Makefile":
+                    todo.extend(x for x in ref.targets if x and x not in done)
+    return out
+
+
+def _joined(lines: list[str]) -> list[str]:
+    """Recipe lines with backslash continuations joined onto their first line; an empty line stands in for each
+    joined one, so that line numbers stay right."""
+    out: list[str] = []
+    pending: str | None = None
+    blanks = 0
+    for ln in lines:
+        cur = ln.lstrip("\t") if pending is not None else ln
+        pending = cur if pending is None else pending + " " + cur.strip()
+        if pending.endswith("\\"):
+            pending = pending[:-1].rstrip()
+            blanks += 1
+            continue
+        out.append(pending)
+        out.extend([""] * blanks)
+        pending, blanks = None, 0
+    if pending is not None:
+        out.append(pending)
+        out.extend([""] * blanks)
+    return out
