@@ -669,6 +669,7 @@ def verify_image(
     update_baseline: bool,
     quiet: bool,
     color: bool | None,
+    previous_report: str | None,
 ) -> None:
     """Verify the cosign signatures of images in their registries (GC705), e.g. in CI after the push.
 
@@ -679,6 +680,7 @@ def verify_image(
     from guidecheck import signatures
 
     pairs = _report_pairs()
+    previous = _read_previous(previous_report)
     prep = _prepare(
         ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline
     )
@@ -700,6 +702,7 @@ def verify_image(
         color=color,
         update_baseline=update_baseline,
         baseline_path=baseline_path,
+        evidence=_evidence_meta(prep, previous, {"kind": "images", "name": ", ".join(images)[:200]}, None),
     )
 
 
