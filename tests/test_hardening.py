@@ -408,3 +408,15 @@ def test_values_secrets_are_masked_in_helm_fail_messages(tmp_path):
     [f] = gc401(r)
     assert "cannot connect with" in f["message"]
     assert "Sup3rS3cretValue" not in r.stdout and "U3VwM3JTM2NyZXRWYWx1ZQ" not in r.stdout, f["message"]
+
+
+def test_relative_setting_paths_belong_to_the_organisation_file(tmp_path):
+    from guidecheck.config import layered
+
+    org_dir = tmp_path / "org"
+    org_dir.mkdir()
+    (org_dir / "org.yaml").write_text("settings:\n  image-signature-keys: {'r.example/*': [keys/org.pub]}\n")
+    repo = _repo_with_config(tmp_path, "fail-on: warning\n")
+    cfg = layered(str(org_dir / "org.yaml"), str(repo / ".guidecheck.yaml"))
+    # a repository cannot put its own keys/org.pub where the organisation's relative path would find it
+    assert cfg.settings_base() == str(org_dir) and cfg.path == str(repo / ".guidecheck.yaml")

@@ -219,7 +219,7 @@ def _verify_options(
     """GC705's settings and the command line as :class:`guidecheck.signatures.VerifyOptions`; exit 2 on a bad key."""
     from guidecheck import signatures
 
-    base = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
+    base = config.settings_base()  # the directory of the file that gave the settings (docs/ci-gate.md)
     try:
         return signatures.options_from_settings(
             config.settings, base, extra_keys=keys, insecure=insecure, cache_dir=cache, docker_config=docker_config

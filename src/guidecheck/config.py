@@ -119,6 +119,15 @@ class Config:
     helm: dict[str, Any] = field(default_factory=dict)  # the 'helm:' section (guidecheck.loaders.helm)
     preview: bool = False  # 'preview: true': preview rules run like the others when selected
     trust: Trust = Trust()  # which files made this configuration (see layered)
+    # the directory relative paths in `settings` are resolved against (key files, caches): the file that gave
+    # them; None: the configuration file's directory (`path`), or the current directory
+    settings_dir: str | None = None
+
+    def settings_base(self) -> str:
+        """Where a relative path in ``settings`` is resolved from (see ``settings_dir``)."""
+        if self.settings_dir:
+            return self.settings_dir
+        return os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
 
     @functools.cached_property
     def exclude_matcher(self) -> Callable[[str, str | None], bool]:
@@ -238,9 +247,13 @@ def layered(org_path: str | None, repo_path: str | None) -> Config:
     repo_waivers = _waivers(repo, repo_path)  # checked (dates) even where they are not applied
     waivers = base.waivers + (repo_waivers if mode == "trusted" else ())
     sev = accepted.get("severity") or {}
+    # relative paths in settings belong to the file that gave them: the repository's only when it is trusted
+    # and has settings (a repository must not supply the key file an organisation's relative path names)
+    settings_from = repo_path if mode == "trusted" and repo.get("settings") else org_path
     return replace(
         cfg,
         waivers=waivers,
+        settings_dir=os.path.dirname(os.path.abspath(settings_from)) if settings_from else None,
         trust=Trust(
             org_path,
             repo_path,
