@@ -17,6 +17,11 @@ to talk to through a generated kubeconfig (a self-signed CA made with
   listed in ``forbidden``, 404 for resources discovery does not list (missing
   CRDs), scripted answers per resource in ``flaky`` (e.g. one 429 with
   ``Retry-After``, a 503), 410 for a ``continue`` token from an older list;
+* hostile answers per resource in ``hostile`` (what a broken or malicious server
+  sends): ``endless`` (a chunked list body that never ends), ``trickle`` (one
+  byte at a time), ``same-continue`` (the same page and ``continue`` token
+  forever), ``repeat-uids`` (new tokens, the same objects), ``deep`` (200,000
+  nested ``[``), ``huge`` (a list page of several megabytes);
 * the pod proxy (``/api/v1/namespaces/<ns>/pods/<pod>:<port>/proxy/<path>``)
   and pod logs (``/log?container=&tailLines=&limitBytes=``) from ``metrics`` and
   ``logs``; 503 when nothing listens, as the real proxy answers.
@@ -132,6 +137,8 @@ class State:
     aggregated: bool = True
     partial_metadata: bool = True  # False: answer PartialObjectMetadataList requests with full lists (old servers)
     expire_continue: set[str] = field(default_factory=set)  # resources whose next continue token answers 410 once
+    hostile: dict[str, str] = field(default_factory=dict)  # "deployments.apps" -> behaviour (see the docstring)
+    trickle_interval: float = 0.2  # seconds between the bytes of a "trickle" answer
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     resource_version: int = 1000
     requests: list[tuple[str, dict, str]] = field(default_factory=list)
@@ -505,6 +512,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 f'User "system:serviceaccount:audit:guidecheck" cannot list resource '
                 f'"{rd.resource}" in API group "{rd.group}" {where}',
             )
+        if name in st.hostile:
+            return self._hostile(st.hostile[name], rd, query)
         with st.lock:
             script = st.flaky.get(name)
             status = script.pop(0) if script else None
@@ -565,6 +574,58 @@ class Handler(http.server.BaseHTTPRequestHandler):
         wire = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in page]
         return self._send(
             200, {"kind": rd.kind + "List", "apiVersion": rd.group_version, "metadata": meta, "items": wire}
+        )
+
+    def _hostile(self, how: str, rd: ResourceDef, query: dict):
+        """What a broken or malicious API server answers a list with (``State.hostile``)."""
+        st = self.state
+        head = f'{{"kind":"{rd.kind}List","apiVersion":"{rd.group_version}","metadata":{{}},"items":['.encode()
+
+        def item(i: int, uid: str | None = None) -> dict:
+            return {
+                "metadata": {"name": f"obj-{uid or i}", "namespace": "shop", "uid": uid or f"uid-{i}"},
+                "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}},
+            }
+
+        if how in ("endless", "trickle"):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if how == "endless":
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+            try:
+                if how == "endless":
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(head), head))
+                    piece = (json.dumps(item(0)) + ",").encode() * 200
+                    while True:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                else:
+                    self.wfile.write(head)
+                    while True:
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        threading.Event().wait(st.trickle_interval)
+            except OSError:
+                return None
+        if how == "deep":
+            return self._send(200, b"[" * 200_000 + b"]" * 200_000)
+        if how == "huge":
+            items = [item(i) for i in range(3_000)]
+            return self._send(
+                200, {"kind": rd.kind + "List", "apiVersion": rd.group_version, "metadata": {}, "items": items}
+            )
+        start = int(query.get("continue") or 0) if how == "repeat-uids" else 0
+        fresh = how == "same-continue"  # new objects on every page, the same token: a list that never ends
+        page = [
+            item(i, uid=uuid.uuid4().hex if fresh else None) if how != "repeat-uids" else item(i, "same-uid")
+            for i in range(start, start + 2)
+        ]
+        token = str(start + 2) if how == "repeat-uids" else "same-token"
+        return self._send(
+            200,
+            {"kind": rd.kind + "List", "apiVersion": rd.group_version, "metadata": {"continue": token}, "items": page},
         )
 
     def _pod(self, ns: str, pod: str) -> dict | None:

@@ -631,7 +631,8 @@ def test_kubectl_yaml_and_json_dumps(tmp_path):
 def test_a_broken_dump_is_a_gc001_finding(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: [\n")
-    r = audit("--from-dump", str(bad), "-f", "json", expect=1)
+    # nothing of it could be read: the cluster it holds was not audited (exit 3), and GC001 says where
+    r = audit("--from-dump", str(bad), "-f", "json", expect=3)
     assert [(f["path"], f["rule_id"]) for f in findings(r)] == [(str(bad), "GC001")]
     r = audit("--from-dump", str(tmp_path / "none.yaml"), "-f", "json", expect=3)
     assert [f["rule_id"] for f in findings(r)] == ["GC001"]

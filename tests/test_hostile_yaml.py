@@ -247,11 +247,11 @@ def test_config_inside_the_scanned_repo_is_strict(tmp_path):
     assert "unknown key 'disable'" in r.stderr and ".guidecheck.yaml:3" in r.stderr
     assert r.stdout == ""
     assert not pwned_markers(since)
-    # CI overrides it: --isolated ignores it, --config names the trusted file
+    # CI overrides it: --isolated ignores it, --config names the trusted file, which does not read it
     iso = scan_json(base)
     assert iso.returncode == 1 and iso.findings("GC403")
     trusted = tmp_path / "ci.yaml"
-    trusted.write_text("fail-on: error\nselect: [GC001, GC403]\n")
+    trusted.write_text("repository-config: ignore\nfail-on: error\nselect: [GC001, GC403]\n")
     cfg = run_gc("scan", str(base), "-f", "json", "--config", str(trusted))
     assert cfg.returncode == 1, cfg.stderr
     assert {f["rule_id"] for f in cfg.json()["findings"]} == {"GC403"}

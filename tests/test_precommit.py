@@ -233,6 +233,7 @@ def test_precommit_hook_blocks_a_non_compliant_commit_and_passes_the_fix(hook_re
 def test_precommit_hook_honours_excludes_and_reports_parse_errors(hook_repo, tmp_path):
     project, env = new_project(tmp_path / "svc", hook_repo)
     write(project, ".guidecheck.yaml", "select: [GC001, GC403]\nexclude: [legacy/**]\n")
+    env["GUIDECHECK_CONFIG"] = ".guidecheck.yaml"  # the developer trusts the repository's file (docs/ci-gate.md)
     write(project, "legacy/old.yaml", NON_COMPLIANT)
     write(project, "k8s/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cart\n")
     _git(project, env, "add", "-A")
@@ -384,9 +385,12 @@ def test_named_files_honour_exclude_and_skip_chart_templates(tmp_path, run_cli):
     write(tmp_path, "chart/templates/deployment.yaml", "{{- if .Values.enabled }}\nkind: Deployment\n{{- end }}\n")
     write(tmp_path, "k8s/app.yaml", NON_COMPLIANT)
     write(tmp_path, "README.md", "# cart\n")
+    trusted = str(tmp_path / ".guidecheck.yaml")  # the repository's file, trusted (docs/ci-gate.md)
     proc = run_cli(
         "scan",
         "-q",
+        "--config",
+        trusted,
         "legacy/old.yaml",
         "k8s/app.generated.yaml",
         "chart/templates/deployment.yaml",
@@ -400,7 +404,7 @@ def test_named_files_honour_exclude_and_skip_chart_templates(tmp_path, run_cli):
         "[Deployment/cart container cart, guideline 4.b]"
     ]
     # from a subdirectory, patterns stay relative to the configuration file's directory
-    proc = run_cli("scan", "-q", "old.yaml", cwd=tmp_path / "legacy")
+    proc = run_cli("scan", "-q", "--config", trusted, "old.yaml", cwd=tmp_path / "legacy")
     assert proc.returncode == 0 and proc.stdout == "", proc.stdout
 
 

@@ -93,9 +93,17 @@ def config_options(found_from: str) -> Decorator:
             "--config",
             "config_path",
             type=click.Path(dir_okay=False, path_type=str),
-            help=f"Configuration file (default: .guidecheck.yaml found upward from {found_from}).",
+            help=(
+                "Organisation configuration file, trusted (default: $GUIDECHECK_CONFIG). The repository's "
+                f".guidecheck.yaml, found upward from {found_from}, may only tighten it unless it says "
+                "repository-config: trusted."
+            ),
         ),
-        click.option("--isolated", is_flag=True, help="Ignore every configuration file; use the built-in defaults."),
+        click.option(
+            "--isolated",
+            is_flag=True,
+            help="Ignore every configuration file but --config; without it, use the built-in defaults.",
+        ),
     )
 
 
@@ -219,7 +227,7 @@ def _verify_options(
     """GC705's settings and the command line as :class:`guidecheck.signatures.VerifyOptions`; exit 2 on a bad key."""
     from guidecheck import signatures
 
-    base = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
+    base = config.settings_base()  # the directory of the file that gave the settings (docs/ci-gate.md)
     try:
         return signatures.options_from_settings(
             config.settings, base, extra_keys=keys, insecure=insecure, cache_dir=cache, docker_config=docker_config
@@ -288,7 +296,7 @@ def _prepare(
 
 
 @main.command(cls=_OrderedOutputs)
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str, readable=False))
 @report_options("the first path", "suppression comments and annotations (CI policy)")
 @click.option(
     "--helm",
@@ -773,6 +781,7 @@ def _finish(
         click.echo(f"guidecheck: wrote {count} finding(s) to baseline {baseline_path}", err=True)
         sys.exit(EXIT_INCOMPLETE if result.incomplete else EXIT_CLEAN)
 
+    _gate_notes(config)
     threshold = config.threshold()
     failing = threshold is not None and any(f.severity >= threshold for f in result.active())
     if result.incomplete:
@@ -789,6 +798,7 @@ def _finish(
         "config": cfg_file,
         "quiet": quiet,
         "threshold": str(threshold) if threshold else "never",
+        "gate": config.trust.to_json(),
         **(evidence or {}),
         "junit_warnings": junit_warnings,
     }
@@ -810,6 +820,26 @@ def _finish(
         written = ", ".join(f"{out} ({fmt})" for fmt, out in pairs)
         click.echo(f"guidecheck: {summary(result, meta)}; reports: {written}", err=True)
     sys.exit(code)
+
+
+def _gate_notes(config: Config) -> None:
+    """What the repository's configuration could not change, or did loosen, on stderr (docs/ci-gate.md)."""
+    from guidecheck.sanitize import path as clean_path
+
+    trust = config.trust
+    if trust.ignored and trust.repository:
+        click.echo(
+            f"guidecheck: warning: {clean_path(trust.repository)}: ignored, as it would loosen the gate "
+            f"(repository-config: {trust.mode}): {', '.join(trust.ignored)}; a trusted configuration "
+            "(--config or GUIDECHECK_CONFIG) may set them, see docs/ci-gate.md",
+            err=True,
+        )
+    if trust.loosened and trust.repository:
+        click.echo(
+            f"guidecheck: note: the gate is loosened by {clean_path(trust.repository)} "
+            f"(repository-config: trusted): {', '.join(trust.loosened)}",
+            err=True,
+        )
 
 
 def _write_stdout(text: str | Iterable[str]) -> None:

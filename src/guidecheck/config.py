@@ -5,8 +5,16 @@ The defaults and the schema of ``settings:`` come from the rule catalogue
 reads it.
 
 Strict on configuration: an unknown key or a wrong type is a :class:`ConfigError`
-(exit 2) naming the key.  The file is found upward from the first scanned path,
-or given with ``--config``; ``--isolated`` ignores every configuration file.
+(exit 2) naming the key.
+
+Two files, two levels of trust (see docs/ci-gate.md): the *organisation*
+configuration (``--config FILE``, else the ``GUIDECHECK_CONFIG`` environment
+variable) is trusted; the *repository* configuration (``.guidecheck.yaml`` found
+upward from the first scanned path) is written by whoever changes the
+repository, so by default it may only tighten the gate (:func:`layered`).  The
+organisation's ``repository-config:`` says ``tighten-only`` (the default, also
+without an organisation configuration), ``trusted`` or ``ignore``.
+``--isolated`` ignores every configuration file but ``--config``.
 """
 
 from __future__ import annotations
@@ -25,6 +33,10 @@ from guidecheck.model import Severity, Suppression
 from guidecheck.parsers.yaml import Limits, item_line, key_line, line_of
 
 CONFIG_NAMES = (".guidecheck.yaml", ".guidecheck.yml")
+ORG_CONFIG_ENV = "GUIDECHECK_CONFIG"
+TRUST_MODES = ("tighten-only", "trusted", "ignore")
+DEFAULT_TRUST = "tighten-only"
+_FAIL_ON_ORDER = ("info", "warning", "error", "never")  # strictest first
 
 # The guideline's thresholds and every other setting, as declared in the rule catalogue
 # (``settings:`` in rules/*.yaml and rules/_settings.yaml: type, default, merge policy,
@@ -69,6 +81,28 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Trust:
+    """Which configuration files made the gate, and what the repository's could not change (docs/ci-gate.md)."""
+
+    organisation: str | None = None  # --config / GUIDECHECK_CONFIG
+    repository: str | None = None  # .guidecheck.yaml of the scanned tree (None: none, or not read)
+    mode: str = DEFAULT_TRUST  # the organisation's repository-config
+    loosened: tuple[str, ...] = ()  # keys of the repository configuration that loosened the gate (trusted)
+    ignored: tuple[str, ...] = ()  # keys of the repository configuration ignored because they would loosen it
+    repo_severity: tuple[tuple[str, str], ...] = ()  # severity entries of the repository config, judged later
+    base_severity: tuple[tuple[str, str], ...] = ()  # the organisation's severity entries
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "organisation_config": self.organisation,
+            "repository_config": self.repository,
+            "repository_trust": self.mode,
+            "loosened_by_repository": sorted(self.loosened),
+            "ignored_from_repository": sorted(self.ignored),
+        }
+
+
+@dataclass(frozen=True)
 class Config:
     fail_on: str = "error"
     select: tuple[str, ...] = ()
@@ -84,6 +118,16 @@ class Config:
     path: str | None = None
     helm: dict[str, Any] = field(default_factory=dict)  # the 'helm:' section (guidecheck.loaders.helm)
     preview: bool = False  # 'preview: true': preview rules run like the others when selected
+    trust: Trust = Trust()  # which files made this configuration (see layered)
+    # the directory relative paths in `settings` are resolved against (key files, caches): the file that gave
+    # them; None: the configuration file's directory (`path`), or the current directory
+    settings_dir: str | None = None
+
+    def settings_base(self) -> str:
+        """Where a relative path in ``settings`` is resolved from (see ``settings_dir``)."""
+        if self.settings_dir:
+            return self.settings_dir
+        return os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
 
     @functools.cached_property
     def exclude_matcher(self) -> Callable[[str, str | None], bool]:
@@ -139,6 +183,12 @@ def find_config(start: str) -> str | None:
 def load_config(path: str | None) -> Config:
     if path is None:
         return Config()
+    data = read_config(path)
+    return Config(path=path) if data is None else config_from_dict(data, path)
+
+
+def read_config(path: str) -> Any:
+    """The validated document of a configuration file (None when it is empty); raises :class:`ConfigError`."""
     from guidecheck.loaders.fs import ReadError, read_text
     from guidecheck.parsers.yaml import load_yaml
 
@@ -148,14 +198,239 @@ def load_config(path: str | None) -> Config:
         raise ConfigError(f"{path}: {exc.error.message}") from None
     docs = [d for d in load_yaml(text) if d.data is not None or d.errors]
     if not docs:
-        return Config(path=path)
+        return None
     if len(docs) > 1:
         raise ConfigError(f"{path}:{docs[1].line}: a configuration file holds one YAML document")
     doc = docs[0]
     if doc.errors:
         e = doc.errors[0]
         raise ConfigError(f"{path}:{e.line}:{e.column}: {e.message}")
-    return config_from_dict(doc.data, path)
+    _validate(doc.data, path)
+    return doc.data
+
+
+# ----------------------------------------------------------------- two files: organisation and repository
+
+
+def layered(org_path: str | None, repo_path: str | None) -> Config:
+    """The configuration of the organisation file (trusted) with the repository file (``.guidecheck.yaml``) on top.
+
+    With ``repository-config: tighten-only`` (the organisation's default, and the default without an
+    organisation file) the repository file may only tighten the gate; what would loosen it is ignored and
+    listed in ``Config.trust.ignored`` (see docs/ci-gate.md for the meaning of "tighten" per key).  With
+    ``trusted`` it applies in full and what loosened the gate is listed in ``Config.trust.loosened``; with
+    ``ignore`` it is not read.  Paths in a repository file (``custom-rules``, ``helm.charts``) must stay inside
+    the repository (its directory) whatever the trust: a :class:`ConfigError` that never shows what is outside.
+    """
+    org = read_config(org_path) if org_path else None
+    org = org if org is not None else {}
+    mode = str(org.get("repository-config", DEFAULT_TRUST))
+    repo = read_config(repo_path) if repo_path and mode != "ignore" else None
+    if repo_path and mode == "ignore":
+        repo_path = None
+    org_abs = _absolute_paths(org, org_path)
+    if repo is None:
+        cfg = config_from_dict(org_abs, org_path) if org_path else Config()
+        return replace(cfg, trust=Trust(org_path, repo_path if repo is not None else None, mode))
+    assert repo_path is not None
+    _paths_inside(repo, repo_path)
+    repo_abs = _absolute_paths(repo, repo_path)
+    base = config_from_dict(org_abs, org_path)
+    accepted, refused = _tighten(org_abs, repo_abs, base)
+    loosened: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    if mode == "trusted":
+        merged, loosened = _overlay(org_abs, repo_abs), tuple(refused)
+    else:
+        merged, ignored = _overlay(org_abs, accepted), tuple(refused)
+    cfg = config_from_dict(merged, repo_path)
+    repo_waivers = _waivers(repo, repo_path)  # checked (dates) even where they are not applied
+    waivers = base.waivers + (repo_waivers if mode == "trusted" else ())
+    sev = accepted.get("severity") or {}
+    # relative paths in settings belong to the file that gave them: the repository's only when it is trusted
+    # and has settings (a repository must not supply the key file an organisation's relative path names)
+    settings_from = repo_path if mode == "trusted" and repo.get("settings") else org_path
+    return replace(
+        cfg,
+        waivers=waivers,
+        settings_dir=os.path.dirname(os.path.abspath(settings_from)) if settings_from else None,
+        trust=Trust(
+            org_path,
+            repo_path,
+            mode,
+            loosened,
+            ignored,
+            tuple(sorted(sev.items())),
+            tuple(sorted(base.severity.items())),
+        ),
+    )
+
+
+def _absolute_paths(data: Any, path: str | None) -> dict[str, Any]:
+    """A plain copy of a configuration document with its file paths made absolute (its own directory)."""
+    out = dict(data or {})
+    if not path:
+        return out
+    base = os.path.dirname(os.path.abspath(path))
+    if out.get("custom-rules"):
+        out["custom-rules"] = [os.path.normpath(os.path.join(base, d)) for d in out["custom-rules"]]
+    helm = dict(out.get("helm") or {})
+    if helm.get("charts"):
+        helm["charts"] = {os.path.normpath(os.path.join(base, d)): v for d, v in helm["charts"].items()}
+    binary = helm.get("binary")
+    if isinstance(binary, str) and os.sep in binary and not os.path.isabs(binary):
+        helm["binary"] = os.path.normpath(os.path.join(base, binary))
+    if "helm" in out:
+        out["helm"] = helm
+    return out
+
+
+def _paths_inside(data: Any, path: str) -> None:
+    """Every path a repository configuration names stays inside the repository (its file's directory)."""
+    base = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+
+    def inside(p: str) -> bool:
+        real = os.path.realpath(os.path.join(base, p))
+        return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+    named: list[tuple[list[str | int], str]] = [
+        (["custom-rules", i], d) for i, d in enumerate(data.get("custom-rules") or ()) if isinstance(d, str)
+    ]
+    helm = data.get("helm") or {}
+    named += [(["helm", "charts", d], d) for d in (helm.get("charts") or {})]
+    for keys, p in named:
+        if not inside(p):
+            where = "custom-rules" if keys[0] == "custom-rules" else "helm.charts"
+            raise ConfigError(
+                f"{path}:{_line_for(data, keys)}: '{where}' names a path outside the repository; a repository "
+                "configuration may only name paths inside it (an organisation configuration, --config, may "
+                "name others)"
+            )
+
+
+def _tighten(base_data: dict[str, Any], repo: dict[str, Any], base: Config) -> tuple[dict[str, Any], list[str]]:
+    """What of a repository configuration only tightens the gate set by ``base``; the keys that would loosen it.
+
+    Severity entries are judged once the rules are known (:func:`judge_severities`).
+    """
+    accepted: dict[str, Any] = {}
+    refused: list[str] = []
+    for key, value in repo.items():
+        if key == "version":
+            accepted[key] = value
+        elif key == "repository-config":
+            refused.append(key)  # only the organisation sets it
+        elif key == "fail-on":
+            if _FAIL_ON_ORDER.index(value) <= _FAIL_ON_ORDER.index(base.fail_on):
+                accepted[key] = value
+            else:
+                refused.append(key)
+        elif key == "select":
+            if not value or "ALL" in value:
+                continue
+            if base.select and "ALL" not in base.select:
+                accepted[key] = list(base.select) + [v for v in value if v not in base.select]  # more rules
+            else:
+                refused.append(key)  # narrowing what runs
+        elif key in ("ignore", "exclude", "waivers", "settings"):
+            if value:
+                refused.append(key)
+        elif key == "severity":
+            accepted[key] = dict(value or {})
+        elif key in ("inline-suppressions", "preview"):
+            # inline-suppressions: false and preview: true tighten; the opposite of the base loosens
+            now = base.inline_suppressions if key == "inline-suppressions" else base.preview
+            if value == (key == "preview"):
+                accepted[key] = value
+            elif value != now:
+                refused.append(key)
+        elif key == "custom-rules":
+            accepted[key] = list(base_data.get("custom-rules") or ()) + list(value or ())
+        elif key == "limits":
+            accepted[key] = _tighten_limits(dict(base_data.get("limits") or {}), dict(value or {}), base, refused)
+        elif key == "helm":
+            accepted[key] = _tighten_helm(dict(base_data.get("helm") or {}), dict(value or {}), refused)
+        else:  # a key added to the schema and not judged here: not applied from a repository
+            refused.append(key)
+    return accepted, refused
+
+
+def _tighten_limits(base: dict[str, Any], repo: dict[str, Any], config: Config, refused: list[str]) -> dict[str, Any]:
+    """Reading limits: a repository may lower them (more is refused, as GC001), never raise them."""
+    out = dict(base)
+    current = {
+        "max-file-bytes": config.max_file_bytes,
+        "max-line-length": config.limits.max_line_length,
+        "max-depth": config.limits.max_depth,
+        "max-alias-nodes": config.limits.max_alias_nodes,
+    }
+    for k, v in repo.items():
+        if v <= current[k]:
+            out[k] = v
+        else:
+            refused.append(f"limits.{k}")
+    return out
+
+
+_HELM_DEFAULTS = {"timeout": 60, "max-memory-bytes": 2 * 1024 * 1024 * 1024}
+
+
+def _tighten_helm(base: dict[str, Any], repo: dict[str, Any], refused: list[str]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in repo.items():
+        if k == "binary":
+            refused.append("helm.binary")  # a program to run: only the organisation names it
+        elif k == "render":
+            if v is False:
+                refused.append("helm.render")
+        elif k in _HELM_DEFAULTS:
+            if v <= base.get(k, _HELM_DEFAULTS[k]):
+                out[k] = v
+            else:
+                refused.append(f"helm.{k}")
+        elif k in ("profiles", "charts"):
+            out[k] = {**(base.get(k) or {}), **(v or {})}  # more renderings
+        else:  # release-name, namespace, api-versions, kube-version, resolve-dependencies-from-tree
+            out[k] = v
+    return out
+
+
+def _overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` on ``base``: keys replaced, except sections merged per key and lists of rules or waivers joined."""
+    out = dict(base)
+    for k, v in top.items():
+        if k in ("settings", "severity", "limits") and isinstance(v, dict):
+            out[k] = {**(base.get(k) or {}), **v}
+        elif k == "helm" and isinstance(v, dict):
+            out[k] = {**(base.get(k) or {}), **v}
+        elif k in ("waivers", "custom-rules") and k in base:
+            out[k] = list(base[k]) + [x for x in v if x not in base[k]]
+        else:
+            out[k] = v
+    return out
+
+
+def judge_severities(config: Config, rules: Iterable[Any]) -> Config:
+    """Drop the repository's severity entries that lower a rule's severity (tighten-only), or record them
+    as loosening (trusted).  ``rules`` are the catalogue's (``id``, ``severity``)."""
+    repo = dict(config.trust.repo_severity)
+    if not repo:
+        return config
+    base_map = dict(config.trust.base_severity)
+    base = replace(config, severity=base_map)
+    lowering = sorted(
+        p
+        for p, sev in repo.items()
+        if any(_matches(r.id, (p,)) and Severity.parse(sev) < base.severity_for(r.id, r.severity) for r in rules)
+    )
+    if not lowering:
+        return config
+    keys = tuple(f"severity.{p}" for p in lowering)
+    if config.trust.mode == "trusted":
+        return replace(config, trust=replace(config.trust, loosened=config.trust.loosened + keys))
+    kept = {k: v for k, v in config.severity.items() if k not in lowering}
+    kept.update({p: base_map[p] for p in lowering if p in base_map})
+    return replace(config, severity=kept, trust=replace(config.trust, ignored=config.trust.ignored + keys))
 
 
 def config_from_dict(data: Any, path: str | None = None) -> Config:

@@ -92,6 +92,11 @@ def run(
                 outcome_findings = [
                     _finding(rule, severity, target, h, sources, config, today, baseline, roots) for h in hits
                 ]
+                incomplete.extend(
+                    f"{f.path}:{f.line}: {rule.id} {f.message}"
+                    for h, f in zip(hits, outcome_findings, strict=True)
+                    if h.incomplete  # suppressed or not: the document was not checked to the end
+                )
                 outcome_findings.sort(key=Finding.sort_key)
                 findings.extend(outcome_findings)
                 outcome = _outcome(rule, target, outcome_findings)

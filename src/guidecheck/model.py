@@ -276,5 +276,8 @@ class Hit:
     # the target's contents could not be checked because of this (a parse error, a chart that did
     # not render): counted as an incomplete scan when the rule is not enabled (rules' gate: true)
     unchecked: bool = False
+    # the check could not finish on this target (a work budget spent): the finding says so, and the scan is
+    # incomplete (exit 3), whether the finding is suppressed or not
+    incomplete: bool = False
     # a lower severity than the rule's for this finding (GC001's one note on a template it does not check)
     severity: Severity | None = None

@@ -91,19 +91,27 @@ def configure(
 ) -> tuple[Config, str | None]:
     """Find and load the configuration and apply command-line overrides (see :func:`guidecheck.config.with_cli`).
 
-    The file is ``config_path``, or the nearest ``.guidecheck.yaml`` upward from ``first_path``
-    (none with ``isolated``).  Raises :class:`ConfigurationError`.
+    Two files (see :func:`guidecheck.config.layered`): the organisation's, ``config_path`` or else the
+    ``GUIDECHECK_CONFIG`` environment variable, trusted; and the repository's, the nearest
+    ``.guidecheck.yaml`` upward from ``first_path``, which by default may only tighten the gate.
+    ``isolated`` reads neither but ``config_path``.  Returns the configuration and the file shown as
+    the report's ``config`` (the repository's when it was read, else the organisation's).
+    Raises :class:`ConfigurationError`.
     """
-    from guidecheck.config import ConfigError, find_config, load_config, with_cli
+    from guidecheck.config import ORG_CONFIG_ENV, ConfigError, find_config, layered, with_cli
 
     try:
-        if config_path and not os.path.isfile(config_path):
-            raise ConfigError(f"{config_path}: configuration file not found")
-        cfg_file = None if isolated and not config_path else (config_path or find_config(first_path))
-        config = with_cli(load_config(cfg_file), **overrides)
+        org_path = config_path or (None if isolated else os.environ.get(ORG_CONFIG_ENV) or None)
+        if org_path and not os.path.isfile(org_path):
+            where = f"{ORG_CONFIG_ENV}={org_path}" if not config_path else org_path
+            raise ConfigError(f"{where}: configuration file not found")
+        repo_path = None if isolated else find_config(first_path)
+        if repo_path and org_path and os.path.samefile(repo_path, org_path):
+            repo_path = None  # the repository's own file named as the trusted one: read once, trusted
+        config = with_cli(layered(org_path, repo_path), **overrides)
     except ConfigError as exc:
         raise ConfigurationError(f"configuration error: {exc}") from None
-    return config, cfg_file
+    return config, config.trust.repository or org_path
 
 
 def catalogue(config: Config) -> tuple[list[Rule], dict[str, Check]]:
@@ -147,6 +155,9 @@ def prepare(
         inline_suppressions=None if inline_suppressions else False,
     )
     rules, checks = catalogue(config)
+    from guidecheck.config import judge_severities
+
+    config = judge_severities(config, rules)
     unknown = [
         p
         for p in (*config.select, *config.ignore, *config.severity)

@@ -7,7 +7,10 @@
 * lone surrogates (from undecodable file names, ``surrogateescape``) and the
   XML non-characters U+FFFE/U+FFFF become ``\\udcff``-style escapes, so
   writing UTF-8 or XML never fails;
-* secret-looking values in messages are masked (a short prefix, the length).
+* secret-looking values in messages are masked (a short prefix, the length),
+  and so is every value the scan found under a secret's key in a values file
+  (:func:`remember_secrets`), also base64-encoded: a Helm ``fail`` message or
+  a value piped through ``b64enc``/``upper`` shows no pattern to match.
 
 :func:`clean` is for messages and names (escapes and masks); :func:`path` is
 for file paths (escapes only: a path must stay recognisable, and masking it
@@ -17,6 +20,7 @@ would hide which file is meant).  Both are idempotent and run in linear time.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from itertools import pairwise
 
@@ -185,8 +189,54 @@ def _clean(text: str, keep_newlines: bool, limit: int | None, mask: bool) -> str
     return text
 
 
+_KNOWN: set[str] = set()
+_KNOWN_RE: list[re.Pattern[str] | None] = [None]
+_SECRET_KEY = re.compile(r"(?i)" + _KEYWORDS)
+MIN_KNOWN_SECRET = 6  # shorter values ("admin") would mask ordinary words everywhere
+
+
+def remember_secrets(pairs: Iterable[tuple[str, object]]) -> int:
+    """Remember the values of ``(key, value)`` pairs whose key names a secret: masked in every output from now on.
+
+    Each string value of at least :data:`MIN_KNOWN_SECRET` characters that is not a reference or a keyword is
+    remembered as it is, upper- and lower-cased, and base64-encoded (what ``b64enc``, ``upper``, ``lower`` make
+    of it in a template).  Returns how many new strings are masked.
+    """
+    import base64
+
+    added = 0
+    for key, value in pairs:
+        if not isinstance(value, str) or not _SECRET_KEY.search(str(key)):
+            continue
+        bare = re.sub(r"[^A-Za-z0-9]", "", str(key))
+        if _REFERENCE_KEY.search(bare) and not _SECRET_KEY_NAME.search(bare):
+            continue
+        v = value.strip()
+        if len(v) < MIN_KNOWN_SECRET or v.lower() in _NOT_SECRET or _REFERENCE_VALUE.match(v):
+            continue
+        for form in (v, v.upper(), v.lower(), base64.b64encode(v.encode()).decode()):
+            if form not in _KNOWN and len(form) >= MIN_KNOWN_SECRET:
+                _KNOWN.add(form)
+                added += 1
+    if added:
+        alternatives = sorted(_KNOWN, key=len, reverse=True)  # the longest first: no partial masking
+        _KNOWN_RE[0] = re.compile("|".join(re.escape(a) for a in alternatives))
+        _clean_cached.cache_clear()
+    return added
+
+
+def forget_secrets() -> None:
+    """Forget every remembered value (tests; a long-lived process scanning unrelated trees)."""
+    _KNOWN.clear()
+    _KNOWN_RE[0] = None
+    _clean_cached.cache_clear()
+
+
 def mask_secrets(text: str) -> str:
     """Mask secret-looking values: keep the first four characters and the length."""
+    known = _KNOWN_RE[0]
+    if known is not None:
+        text = known.sub(_mask_known, text)
     low = text.lower()
     if "private key" in low:
         text = _mask_pem(text)
@@ -221,6 +271,10 @@ def _mask_pem(text: str) -> str:
 
 def _mask(m: re.Match[str]) -> str:
     return _masked(m.group())
+
+
+def _mask_known(m: re.Match[str]) -> str:
+    return _masked(m.group())  # as the patterns mask: the first four characters and the length
 
 
 # what _masked() produced, possibly cut at a space by a later pattern: not masked twice

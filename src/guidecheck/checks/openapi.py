@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import signal
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +21,10 @@ from guidecheck.model import Hit, Target
 from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
 
 MAX_ERRORS_PER_DOCUMENT = 100
+# CPU seconds openapi-spec-validator may spend on one document (settings.openapi-validation-seconds): it follows
+# every $ref without remembering what it validated, so allOf of the same schema twice, nested, doubles the work per
+# level (16 levels in 2.3 KB cost a minute).  The validator runs in a child process under RLIMIT_CPU.
+DEFAULT_VALIDATION_SECONDS = 30
 _CONSTRAINT_KEYS = frozenset(
     {
         "type",
@@ -136,13 +141,19 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
     if circular:
         notes[circular[0]] = "; the document is not validated until this loop is fixed"
     else:
-        results = _validation_results(spec, family, target, problems, notes)
+        # declared in rules/_settings.yaml (merge: replace): the validator's CPU budget per document
+        seconds = int(ctx.settings["openapi-validation-seconds"])
+        results = _validation_results(spec, family, target, problems, notes, seconds)
     for i, p in enumerate(problems):
         h = hit(p.path, p.line, p.message + notes.get(i, ""), p.column)
         if h:
             yield h
     count = 0
     for path, line, message in _one_per_place(results):
+        if path == _OVER_BUDGET:
+            # not validated to the end: a finding at the document's line, and the scan is incomplete (exit 3)
+            yield Hit(message, line=target.line, incomplete=True)
+            continue
         h = hit(path, line, message)
         if h is None:
             continue
@@ -184,12 +195,15 @@ def _raw_dump(message: str) -> bool:
 
 
 def _validation_results(
-    spec, family: str, target: Target, problems: list, notes: dict[int, str]
+    spec, family: str, target: Target, problems: list, notes: dict[int, str], seconds: int = 0
 ) -> list[tuple[str, int, str]]:
     """The validator's findings as (path, line, message); where it stopped at a reference it may not follow, a
     note on the matching $ref problem (in ``notes``, by index) or a finding of its own."""
     results: list[tuple[str, int, str]] = []
-    for path, line, message in _validate(spec, family):
+    for path, line, message in _validate_bounded(spec, family, seconds or DEFAULT_VALIDATION_SECONDS):
+        if path == _OVER_BUDGET:
+            results.append((_OVER_BUDGET, line, message))
+            break
         if path is None:  # the validator stopped at a reference it may not follow
             idx = next(
                 (i for i, p in enumerate(problems) if p.ref and (p.ref in message or message in p.ref)),
@@ -230,6 +244,9 @@ def _ref_holder(spec, ref: str) -> tuple[str, int]:
 
 class _Denied(Exception):
     pass
+
+
+_OVER_BUDGET = "\0over-budget"  # the path of the result saying validation stopped at its CPU budget
 
 
 def _validator_class(family: str):
@@ -276,6 +293,58 @@ class _Handlers(dict):
         if f is None:
             raise _Denied(uri)
         return f.data
+
+
+def _validate_bounded(spec, family: str, seconds: int) -> list[tuple[str | None, int, str]]:
+    """:func:`_validate`'s results, computed in a child process allowed ``seconds`` of CPU (``RLIMIT_CPU``).
+
+    Over the budget, the child is killed and the result is ``(_OVER_BUDGET, 0, why)`` after nothing else.
+    Where ``fork`` is not available the validator runs in this process, unbounded.
+    """
+    import pickle
+
+    if not hasattr(os, "fork"):
+        return list(_validate(spec, family))
+    # imported here, once: each child inherits them instead of importing them anew
+    _validator_class(family)
+    import jsonschema.exceptions  # noqa: F401
+    import jsonschema_path  # noqa: F401
+
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: validate, send the results, exit without running any cleanup of the parent's
+        code = 0
+        try:
+            os.close(rfd)
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+            data = pickle.dumps(list(_validate(spec, family)))
+            with os.fdopen(wfd, "wb") as out:
+                out.write(data)
+        except BaseException:  # noqa: BLE001 - the parent reports a child that sent nothing
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as inp:
+        data = inp.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+        return [
+            (
+                _OVER_BUDGET,
+                0,
+                f"not validated: openapi-spec-validator used more than {seconds} s of CPU on this document "
+                "(settings.openapi-validation-seconds; it follows every $ref anew, so schemas combining the same "
+                "schema several times, nested, cost work that doubles per level)",
+            )
+        ]
+    try:
+        return list(pickle.loads(data)) if data else [(None, 0, "the validator stopped without an answer")]
+    except Exception:  # noqa: BLE001 - a truncated answer: validation did not finish
+        return [(None, 0, "the validator stopped without an answer")]
 
 
 def _validate(spec, family: str) -> Iterator[tuple[str | None, int, str]]:

@@ -32,7 +32,7 @@ from guidecheck.cluster import objects as cobj
 from guidecheck.cluster.client import ApiError, AuditTimeout, Deadline, KubeClient, Resource
 from guidecheck.cluster.dump import DumpWriter
 from guidecheck.cluster.model import Audited, AuditOptions, coverage_target, gap_reason, live_target, safe_segment
-from guidecheck.model import ObjectRef, Target
+from guidecheck.model import ObjectRef, SourceFile, Target, file_target
 from guidecheck.parsers import k8s
 
 CORE_NAMESPACES = "namespaces"
@@ -151,6 +151,11 @@ class _Run:
         if not self.ns_ok(ns):
             return
         self.objects += 1
+        errors = k8s.structure_errors(obj)
+        if errors:  # as in a scan: GC001 at the object (a 'containers' that is not a list, ...)
+            self.out.targets.append(file_target(SourceFile(cobj.object_path(self.context, obj), "cluster", errors)))
+            if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
+                return
         if self.writer is not None:
             self.writer.write(obj)
         owner = cobj.controller_of(obj)
@@ -431,7 +436,7 @@ def parse_log_lines(body: bytes, truncated: bool) -> dict[str, Any]:
             if isinstance(json.loads(line), dict):
                 js += 1
                 continue
-        except ValueError:
+        except (ValueError, RecursionError):  # a log line nested past the C stack is not a JSON log line either
             pass
         if example is None:
             example = mask_secrets(line[:120])
@@ -448,6 +453,10 @@ def run_live(opts: AuditOptions, config) -> Audited:
         in_cluster=opts.in_cluster,
         deadline=deadline,
         request_timeout=opts.request_timeout,
+        # declared in rules/_settings.yaml (merge: replace); config.settings holds them, defaults filled in
+        max_response_bytes=int(config.settings["audit-max-response-bytes"]),
+        max_list_objects=int(config.settings["audit-max-list-objects"]),
+        max_depth=config.limits.max_depth,
     )
     context = opts.cluster_name or client.context
     run = _Run(client, opts, config, context)

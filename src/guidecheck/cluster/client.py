@@ -15,7 +15,15 @@ Requests: every list is paginated (``limit``/``continue``) and handed to the
 caller page by page; 429 and 5xx answers are retried with backoff (honouring
 ``Retry-After``), transport errors a few times; 401/403/404/410 are returned to
 the caller as :class:`ApiError` (a coverage gap, or a restart of an expired
-list).  One deadline (``--timeout``) bounds the whole audit.
+list).  One deadline (``--timeout``) bounds the whole audit, checked on every
+read of a body as well as between requests.
+
+Nothing a server sends is trusted: a response body is read as a stream and cut
+at ``max_response_bytes``, and must arrive within the request timeout (a server
+trickling one byte a second is cut there); JSON is depth-checked before it is
+decoded; a list stops at ``max_list_objects``, at a ``continue`` token it has
+already followed, or at an object uid it has already handed out.  Each is a
+:class:`ServerMisbehaved` error, a coverage gap (GC004) after what was read.
 """
 
 from __future__ import annotations
@@ -67,6 +75,18 @@ class ApiError(Exception):
         if self.message and self.message not in text:
             text += f": {self.message[:200]}"
         return text
+
+
+class ServerMisbehaved(ApiError):
+    """An answer guidecheck refuses to read on (too large, too slow, too deep, a list that never ends)."""
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}" if self.message else self.reason
+
+
+DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024  # settings.audit-max-response-bytes
+DEFAULT_MAX_LIST_OBJECTS = 200_000  # settings.audit-max-list-objects
+DEFAULT_MAX_DEPTH = 100  # limits.max-depth
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,9 @@ class KubeClient:
         deadline: Deadline | None = None,
         request_timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_list_objects: int = DEFAULT_MAX_LIST_OBJECTS,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ):
         try:
             from kubernetes import client as kclient
@@ -147,6 +170,9 @@ class KubeClient:
         self.sleep = sleep
         self.requests = 0
         self.retries = 0
+        self.max_response_bytes = max_response_bytes
+        self.max_list_objects = max_list_objects
+        self.max_depth = max_depth
         cfg = kclient.Configuration()
         if in_cluster:
             try:
@@ -245,11 +271,16 @@ class KubeClient:
                 status, headers, body = self._open(path, query, accept, t)
                 try:
                     if 200 <= status < 300:
-                        if max_bytes is None:
-                            return body.read(), False
-                        data = body.read(max_bytes + 1)
-                        return data[:max_bytes], len(data) > max_bytes
-                    text = body.read(64 * 1024)
+                        cap = self.max_response_bytes if max_bytes is None else max_bytes
+                        data, cut = self._read_body(body, cap, t, path)
+                        if cut and max_bytes is None:
+                            raise ServerMisbehaved(
+                                0,
+                                "response too large",
+                                f"{path}: more than {cap} bytes (settings.audit-max-response-bytes); not read further",
+                            )
+                        return data, cut
+                    text, _ = self._read_body(body, 64 * 1024, t, path)
                 finally:
                     _release(body)
             except urllib3.exceptions.HTTPError as exc:
@@ -265,6 +296,32 @@ class KubeClient:
                 continue
             raise err
 
+    def _read_body(self, body: Any, cap: int, timeout: float, path: str) -> tuple[bytes, bool]:
+        """At most ``cap`` bytes of ``body`` (and whether there was more), read as it arrives.
+
+        Every socket read is bounded by the request timeout, and the body as a whole must arrive within
+        ``timeout`` seconds and before the audit's deadline: a server trickling a byte at a time is cut there.
+        """
+        until = time.monotonic() + timeout
+        read = getattr(body, "read1", None) or body.read
+        chunks: list[bytes] = []
+        n = 0
+        while True:
+            left = until - time.monotonic()
+            if left <= 0:
+                raise ServerMisbehaved(
+                    0, "response too slow", f"{path}: the body did not arrive within {timeout:g} s ({n} bytes read)"
+                )
+            self.deadline.check()
+            chunk = read(min(1 << 16, cap + 1 - n))
+            if not chunk:
+                return b"".join(chunks), False
+            n += len(chunk)
+            if n > cap:
+                chunks.append(chunk[: cap - (n - len(chunk))])
+                return b"".join(chunks), True
+            chunks.append(chunk)
+
     def _wait(self, seconds: float) -> None:
         left = self.deadline.remaining()
         if left is not None and seconds >= left:
@@ -273,10 +330,7 @@ class KubeClient:
 
     def get_json(self, path: str, query=None, accept: str = "application/json", hook=None) -> Any:
         data, _ = self.request(path, query, accept)
-        try:
-            return json.loads(data, object_pairs_hook=hook)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(0, "bad response", f"{path}: not JSON ({exc})") from None
+        return decode_json(data, path, self.max_depth, hook)
 
     # ------------------------------------------------------------------ discovery
 
@@ -342,6 +396,8 @@ class KubeClient:
         cont: str | None = None
         restarted = False
         seen: set[str] = set()
+        tokens: set[str] = set()
+        count = 0
         while True:
             try:
                 doc, list_kind = self._list_page(
@@ -350,16 +406,44 @@ class KubeClient:
             except ApiError as exc:
                 if exc.status == 410 and cont and not restarted:
                     restarted, cont = True, None
+                    tokens.clear()  # the new list hands out its own tokens (the same ones, often)
                     continue
                 raise
-            page = _page_items(doc, res, list_kind, metadata_only, seen, skip_seen=restarted)
+            page, repeated = _page_items(doc, res, list_kind, metadata_only, seen, skip_seen=True)
             meta = doc.get("metadata")
             nxt = meta.get("continue") if isinstance(meta, dict) else None
             del doc  # the raw page goes before the caller sees the next one
+            over = count + len(page) - self.max_list_objects
+            if over > 0:
+                page = page[: len(page) - over]
+            count += len(page)
             yield page
+            where = res.path(namespace)
+            if repeated and not restarted:
+                raise ServerMisbehaved(
+                    0,
+                    "list repeats objects",
+                    f"{where}: the server returned object uid {repeated!r} again; the list stopped after {count} "
+                    "object(s)",
+                )
+            if over > 0:
+                raise ServerMisbehaved(
+                    0,
+                    "list too long",
+                    f"{where}: more than {self.max_list_objects} objects (settings.audit-max-list-objects); "
+                    f"the first {count} were read",
+                )
             cont = nxt if isinstance(nxt, str) and nxt else None
             if not cont:
                 return
+            if cont in tokens:
+                raise ServerMisbehaved(
+                    0,
+                    "list never ends",
+                    f"{where}: the server returned a continue token it had already returned; the list stopped "
+                    f"after {count} object(s)",
+                )
+            tokens.add(cont)
 
     def _list_page(
         self, res: Resource, namespace: str | None, query: list[tuple[str, Any]], accept: str, metadata_only: bool
@@ -400,6 +484,25 @@ class KubeClient:
         return self.request(p, query, accept="text/plain,*/*", max_bytes=max_bytes, timeout=timeout, retry=False)
 
 
+def decode_json(data: bytes, what: str, max_depth: int = DEFAULT_MAX_DEPTH, hook=None) -> Any:
+    """Server JSON, depth-checked before the decoder recurses; :class:`ServerMisbehaved` when it cannot be read."""
+    from guidecheck.parsers.yaml import json_depth_error
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ServerMisbehaved(0, "bad response", f"{what}: not UTF-8 JSON ({exc.reason})") from None
+    deep = json_depth_error(text, max_depth)
+    if deep is not None:
+        raise ServerMisbehaved(0, "bad response", f"{what}: {deep.message} (limits.max-depth)")
+    try:
+        return json.loads(text, object_pairs_hook=hook)
+    except RecursionError:
+        raise ServerMisbehaved(0, "bad response", f"{what}: nesting too deep") from None
+    except ValueError as exc:
+        raise ServerMisbehaved(0, "bad response", f"{what}: not JSON ({_short(str(exc))})") from None
+
+
 class _Body:
     def __init__(self, data: Any):
         self.data = data.encode() if isinstance(data, str) else (data or b"")
@@ -425,11 +528,11 @@ def _short(text: str, n: int = 200) -> str:
 def _api_error(status: int, body: bytes) -> ApiError:
     reason, message = "", ""
     try:
-        doc = json.loads(body)
+        doc = decode_json(body, "error")
         if isinstance(doc, dict):
             reason = str(doc.get("reason") or "")
             message = str(doc.get("message") or "")
-    except (ValueError, UnicodeDecodeError):
+    except ApiError:
         message = body[:200].decode("utf-8", "replace").strip()
     return ApiError(status, reason, _short(message))
 
@@ -459,13 +562,16 @@ def _list_query(page_size: int, cont: str | None, label_selector: str | None) ->
 
 def _page_items(
     doc: dict, res: Resource, list_kind: str, metadata_only: bool, seen: set[str], *, skip_seen: bool
-) -> list[dict]:
-    """The typed (or metadata-only) items of one list page; after a restart, those already handed out are skipped."""
+) -> tuple[list[dict], str | None]:
+    """The typed (or metadata-only) items of one list page not handed out before (by uid); and the first uid
+    seen again (after a restart of an expired list that is expected, otherwise the server misbehaves)."""
     from guidecheck.cluster.objects import metadata_only as strip_to_metadata
     from guidecheck.cluster.objects import typed
 
     page = []
-    for item in doc.get("items") or []:
+    repeated: str | None = None
+    items = doc.get("items")
+    for item in items if isinstance(items, list) else ():
         if not isinstance(item, dict):
             continue
         if metadata_only:
@@ -475,11 +581,13 @@ def _page_items(
         meta = item.get("metadata")
         uid = meta.get("uid") if isinstance(meta, dict) else None
         if isinstance(uid, str):
-            if skip_seen and uid in seen:
-                continue
+            if uid in seen:
+                repeated = repeated or uid
+                if skip_seen:
+                    continue
             seen.add(uid)
         page.append(item)
-    return page
+    return page, repeated
 
 
 def _core_versions(doc: Any) -> list[tuple[str, Any]]:
@@ -564,4 +672,14 @@ def _aggregated_group(item: dict, group: str) -> list[Resource]:
     return out
 
 
-__all__ = ["ApiError", "AuditTimeout", "ClusterConfigError", "Deadline", "KubeClient", "Resource", "default_kubeconfig"]
+__all__ = [
+    "ApiError",
+    "AuditTimeout",
+    "ClusterConfigError",
+    "Deadline",
+    "KubeClient",
+    "Resource",
+    "ServerMisbehaved",
+    "decode_json",
+    "default_kubeconfig",
+]

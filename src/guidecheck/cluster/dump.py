@@ -115,6 +115,9 @@ def _own_dump_items(lines: list[str], src: SourceFile) -> list[tuple[dict, int]]
             continue
         try:
             obj = json.loads(raw)
+        except RecursionError:
+            src.errors.append(LoadError("not a JSON object line of a guidecheck dump: nesting too deep", i))
+            continue
         except ValueError as exc:
             src.errors.append(LoadError(f"not a JSON object line of a guidecheck dump: {exc}", i))
             continue
@@ -185,8 +188,16 @@ def _read_dump(raw: str, config, context: str | None, out: Audited) -> _dt.datet
         out.incomplete.append(f"dump {display} could not be read: {exc.error.message}")
         return None
     src.read = True
-    items = _items(display, text, config, src)
+    try:
+        items = _items(display, text, config, src)
+    except RecursionError:  # never expected (every decoder is depth-bounded): still a finding, not a traceback
+        src.errors.append(LoadError("nesting too deep; not parsed"))
+        items = []
     del text
+    if not items and src.errors:
+        # nothing could be read from it: the audit did not see that cluster, whatever the reason (exit 3)
+        e = src.errors[0]
+        out.incomplete.append(f"dump {display} could not be parsed: line {e.line}: {e.message}")
     infos = [o for o, _, _ in items if o.get("apiVersion") == AUDIT_API_VERSION and o.get("kind") == "AuditInfo"]
     info = k8s.as_map(infos[0].get("spec")) if infos else {}
     ctx = context or (info.get("context") if isinstance(info.get("context"), str) else None) or "dump"

@@ -151,9 +151,19 @@ def _load_files(paths: list[str], config: Config) -> Loaded:
             if _is_chart_template(abspath) or _excluded_file(abspath, config):
                 continue
             _load_file(abspath, display, kind, config, out, root=root)
-        else:
-            out.targets.append(file_target(SourceFile(raw, "file", [LoadError("no such file or directory")])))
+        else:  # missing, or on a path this user may not pass through: GC001 as for a file found in a directory
+            out.targets.append(file_target(SourceFile(raw, "file", [LoadError(_missing(raw))])))
     return out
+
+
+def _missing(raw: str) -> str:
+    try:
+        os.lstat(raw)
+    except FileNotFoundError:
+        return "no such file or directory"
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror or type(exc).__name__}"
+    return "no such file or directory"
 
 
 def _chartless_template_dirs(w: Walk) -> tuple[str, ...]:

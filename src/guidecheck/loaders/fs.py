@@ -14,6 +14,7 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from guidecheck import globs
@@ -109,8 +110,11 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
     """Walk ``root`` without following links; files come out sorted by path.
 
     Iterative (any depth), visits each directory once even through bind
-    mounts, and never opens anything: FIFOs, sockets and devices with a name
+    mounts, and never opens a file: FIFOs, sockets and devices with a name
     guidecheck reads are reported as problems, like links it will not follow.
+    Each directory is opened from the scan root one component at a time with
+    ``O_NOFOLLOW`` (:func:`open_beneath`), so a directory swapped for a symlink
+    while the walk runs is refused, never listed.
     """
     root_real = os.path.realpath(root)
     result = Walk(root=root_real)
@@ -125,51 +129,117 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
         rel_dir = stack.pop()
         abs_dir = os.path.join(root_real, rel_dir) if rel_dir else root_real
         try:
-            with os.scandir(abs_dir) as it:
+            dir_fd = open_beneath(root_real, rel_dir, directory=True)
+        except OSError as exc:
+            result.problems.append((rel_dir or ".", LoadError(_dir_problem(exc))))
+            continue
+        try:
+            with os.scandir(dir_fd) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
+            os.close(dir_fd)
             result.problems.append((rel_dir or ".", LoadError(f"directory not readable: {_reason(exc)}")))
             continue
-        subdirs = []
-        for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if excluded is not None and excluded(rel, entry.name):
-                continue  # a matching directory is not entered: its contents are excluded too
-            try:
-                if entry.is_file(follow_symlinks=False):  # the common case: no extra system call
-                    result.inventory.append(rel)
-                    kind = classify(entry.name)
-                    if kind:
-                        result.files.append(WalkedFile(entry.path, rel, kind))
-                    continue
-                is_link = entry.is_symlink()
-                is_dir = entry.is_dir(follow_symlinks=False)
-                if is_link:
-                    _symlink(entry.path, rel, root_real, result)
-                    continue
-                st = entry.stat(follow_symlinks=False)
-            except OSError as exc:
-                result.problems.append((rel, LoadError(f"cannot stat: {_reason(exc)}")))
-                continue
-            if is_dir:
-                if entry.name in SKIP_DIRS:
-                    continue
-                ident = (st.st_dev, st.st_ino)
-                if ident in visited:
-                    result.problems.append(
-                        (rel, LoadError("directory already walked (bind mount or filesystem loop); not walked again"))
-                    )
-                    continue
-                visited.add(ident)
-                subdirs.append(rel)
-                continue
-            if classify(entry.name):
-                result.problems.append((rel, LoadError(_not_regular(st.st_mode))))
+        try:
+            subdirs = _entries(entries, rel_dir, abs_dir, root_real, excluded, visited, result)
+        finally:
+            os.close(dir_fd)  # the entries' stat() calls are fstatat() on it
         stack.extend(reversed(subdirs))
     # files in path order (a directory's files interleave with its subdirectories')
     result.inventory.sort()
     result.files.sort(key=lambda f: f.relpath)
     return result
+
+
+def _entries(
+    entries: list[os.DirEntry[str]],
+    rel_dir: str,
+    abs_dir: str,
+    root_real: str,
+    excluded: Callable[[str, str | None], bool] | None,
+    visited: set[tuple[int, int]],
+    result: Walk,
+) -> list[str]:
+    """Record one directory's entries in ``result``; its subdirectories to walk."""
+    subdirs: list[str] = []
+    for entry in entries:
+        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        if excluded is not None and excluded(rel, entry.name):
+            continue  # a matching directory is not entered: its contents are excluded too
+        path = os.path.join(abs_dir, entry.name)
+        try:
+            # the entry's own calls: d_type, or fstatat() on the directory's descriptor (never a path)
+            if entry.is_file(follow_symlinks=False):  # the common case: no extra system call
+                result.inventory.append(rel)
+                kind = classify(entry.name)
+                if kind:
+                    result.files.append(WalkedFile(path, rel, kind))
+                continue
+            is_link = entry.is_symlink()
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if is_link:
+                _symlink(path, rel, root_real, result)
+                continue
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            result.problems.append((rel, LoadError(f"cannot stat: {_reason(exc)}")))
+            continue
+        mode = st.st_mode
+        if is_dir:
+            if entry.name in SKIP_DIRS:
+                continue
+            ident = (st.st_dev, st.st_ino)
+            if ident in visited:
+                result.problems.append(
+                    (rel, LoadError("directory already walked (bind mount or filesystem loop); not walked again"))
+                )
+                continue
+            visited.add(ident)
+            subdirs.append(rel)
+            continue
+        if classify(entry.name):
+            result.problems.append((rel, LoadError(_not_regular(mode))))
+    return subdirs
+
+
+def _dir_problem(exc: OSError) -> str:
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+        return "a directory on the path was replaced by a symlink or a file while being walked; not followed"
+    return f"directory not readable: {_reason(exc)}"
+
+
+def open_beneath(root: str, rel: str, *, directory: bool = False) -> int:
+    """A file descriptor for ``rel`` inside the directory ``root``, never leaving it.
+
+    ``root`` (the scan root, already resolved) is opened as given; from there every
+    component of ``rel`` is opened relative to the previous directory's descriptor
+    with ``O_NOFOLLOW``: a symlink anywhere on the path (a directory swapped for a
+    link during the scan) fails with ``ELOOP``/``ENOTDIR`` instead of leading out of
+    the tree.  ``..`` components are refused.  Files are opened non-blocking (a FIFO
+    swapped in cannot hang the reader).  Raises :class:`OSError`.
+    """
+    parts = [p for p in rel.replace(os.sep, "/").split("/") if p and p != "."]
+    if ".." in parts:
+        raise OSError(errno.EXDEV, "path leaves the scanned tree")
+    # directories only passed through are opened with O_PATH (no read permission needed, as for a path)
+    through = _O_PATH or os.O_RDONLY
+    fd = os.open(root, (through if parts or not directory else os.O_RDONLY) | _O_DIRECTORY | _O_CLOEXEC)
+    try:
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if not last:
+                flags = through | _O_DIRECTORY
+            elif directory:
+                flags = os.O_RDONLY | _O_DIRECTORY
+            else:
+                flags = os.O_RDONLY | _O_NONBLOCK
+            nfd = os.open(part, flags | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _symlink(abspath: str, rel: str, root_real: str, result: Walk) -> None:
@@ -241,10 +311,11 @@ def read_text(abspath: str, max_bytes: int, root: str | None = None) -> str:
         raise ReadError(_too_big(st.st_size, max_bytes))
     try:
         # O_NONBLOCK: a file swapped for a FIFO after the stat still cannot hang us;
-        # O_NOFOLLOW: nor can a file swapped for a symlink lead us out of the tree
-        fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+        # O_NOFOLLOW on every component below the root: nor can a file or a directory
+        # swapped for a symlink lead us out of the tree
+        fd = _open_file(path, root)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EXDEV):
             raise ReadError("became a symlink while being read; not followed") from None
         raise ReadError(f"cannot read: {_reason(exc)}") from None
     try:
@@ -271,7 +342,21 @@ def read_text(abspath: str, max_bytes: int, root: str | None = None) -> str:
     return decode(raw)
 
 
+def _open_file(path: str, root: str | None) -> int:
+    """Open ``path`` for reading: beneath ``root`` component by component when it is inside it."""
+    if root is not None and os.open in os.supports_dir_fd:
+        # the path as it resolves now, then opened from the root without following any link: a
+        # directory swapped for a symlink after this point makes the open fail, never leave the tree
+        root_real, real = os.path.realpath(root), os.path.realpath(path)
+        if not _inside(real, root_real) or real == root_real:
+            raise OSError(errno.EXDEV, "outside the scanned tree")
+        return open_beneath(root_real, os.path.relpath(real, root_real))
+    return os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+
+
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_PATH = getattr(os, "O_PATH", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 

@@ -11,7 +11,6 @@ asked is a GC004 coverage record and makes the scan incomplete (exit 3).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from guidecheck.config import Config
@@ -27,7 +26,7 @@ def extend(loaded: Loaded, config: Config, options: dict[str, Any]) -> None:
     if isinstance(wanted, signatures.VerifyOptions):
         verify_options = wanted
     else:
-        base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
+        base = config.settings_base()
         try:
             verify_options = signatures.options_from_settings(config.settings, base)
         except signatures.SetupProblem as exc:

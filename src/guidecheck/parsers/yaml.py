@@ -902,6 +902,11 @@ def _json_depth(text: str, max_depth: int) -> LoadError | None:
     return None
 
 
+def json_depth_error(text: str, max_depth: int) -> LoadError | None:
+    """Where JSON ``text`` nests deeper than ``max_depth`` (before any decoder recurses), or None."""
+    return _json_depth(text, max_depth)
+
+
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 

@@ -91,6 +91,17 @@ def outcome_json(o: Outcome, memo: dict[Any, Any] | None = None) -> dict[str, An
     }
 
 
+def _gate(gate: Any) -> dict[str, Any]:
+    """Which configuration made the gate, and what the repository's could not change or did loosen."""
+    g = dict(gate or {})
+    for k in ("organisation_config", "repository_config"):
+        g[k] = clean_path(g[k]) if g.get(k) else None
+    g.setdefault("repository_trust", "tighten-only")
+    g["loosened_by_repository"] = [clean(x) for x in g.get("loosened_by_repository") or ()]
+    g["ignored_from_repository"] = [clean(x) for x in g.get("ignored_from_repository") or ()]
+    return g
+
+
 def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """The report's top-level fields in order; ``findings`` and ``outcomes`` as iterators."""
     active = result.active()
@@ -101,6 +112,7 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
     yield "config", clean_path(meta["config"]) if meta.get("config") else None
     yield "exit_code", meta.get("exit_code")
     yield "fail_on", meta.get("threshold")
+    yield "gate", _gate(meta.get("gate"))
     yield (
         "summary",
         {

@@ -128,4 +128,11 @@ def summary(result: ScanResult, meta: dict[str, Any]) -> str:
         text += f"; {fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed (refresh it with --update-baseline)"
     if result.incomplete:
         text += "; scan INCOMPLETE"
+    gate = meta.get("gate") or {}
+    loosened = ", ".join(clean(k) for k in gate.get("loosened_by_repository") or ())
+    ignored = ", ".join(clean(k) for k in gate.get("ignored_from_repository") or ())
+    if loosened:
+        text += f"; gate LOOSENED by the repository configuration ({loosened})"
+    if ignored:
+        text += f"; ignored from the repository configuration: {ignored}"
     return text + f"; exit {meta.get('exit_code', 0)}"

@@ -29,6 +29,8 @@ class HelmOptions:
     verbose: bool = False
     render: bool = True
     max_output: int = 64 * 1024 * 1024  # bytes of rendered output read per chart and profile
+    max_chart_file: int = 8 * 1024 * 1024  # bytes of one chart file copied into the sandbox
+    max_memory: int = 2 * 1024 * 1024 * 1024  # address space of one Helm process (helm.max-memory-bytes)
 
 
 def options_from(config: Config, options: dict[str, Any]) -> HelmOptions:
@@ -54,6 +56,8 @@ def options_from(config: Config, options: dict[str, Any]) -> HelmOptions:
         verbose=bool(options.get("verbose")),
         render=h.get("render", True) is not False,
         max_output=8 * config.max_file_bytes,
+        max_chart_file=config.max_file_bytes,
+        max_memory=int(h.get("max-memory-bytes", 2 * 1024 * 1024 * 1024)),
     )
 
 

@@ -1,8 +1,10 @@
 """Rendering: each chart copied into the sandbox, then ``helm template`` once per value profile.
 
 A chart whose dependencies are missing is not rendered; a ``values.schema.json``
-with an external ``$ref`` is rendered without schema validation; a failed render
-becomes a GC401 issue on the template line Helm names.  Successful output goes to
+that refers outside itself (decided on the parsed document, whatever escapes spell
+``$ref``) or does not parse is rendered without Helm's schema validation; a failed
+render becomes a GC401 issue on the template line Helm names.  Helm runs isolated
+and bounded (:func:`guidecheck.loaders.helm.sandbox.run_limited`).  Successful output goes to
 :mod:`guidecheck.loaders.helm.rendered`.
 """
 
@@ -11,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,7 +26,7 @@ from guidecheck.loaders.helm.charts import _ChartJob
 from guidecheck.loaders.helm.deps import _display_of_copy, _resolve_deps, _source_path
 from guidecheck.loaders.helm.options import CLI_PROFILE, HelmOptions
 from guidecheck.loaders.helm.rendered import _add_rendered
-from guidecheck.loaders.helm.sandbox import _copy_files, _inside, _sandbox_env
+from guidecheck.loaders.helm.sandbox import _copy_files, _inside, _sandbox_env, run_limited
 from guidecheck.model import SourceFile
 from guidecheck.parsers.chart import Issue
 from guidecheck.sanitize import path as clean_path
@@ -35,6 +36,9 @@ _YAML_LINE = re.compile(r"YAML parse error on ([^\s:]+): .*?yaml: line (\d+)")
 
 
 def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOptions, loaded: Loaded) -> None:
+    from guidecheck.sanitize import forget_secrets
+
+    forget_secrets()  # the values of an earlier scan in this process are not this one's
     if not jobs:
         return
     tmp = tempfile.mkdtemp(prefix="guidecheck-helm-")
@@ -44,7 +48,14 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
         for i, job in enumerate(jobs):
             start = time.perf_counter()
             copy_dir = os.path.join(tmp, "charts", str(i), os.path.basename(job.abspath) or "chart")
-            _copy_files(job.abspath, job.inventory, copy_dir)
+            for rel, why in _copy_files(job.abspath, job.inventory, copy_dir, opts.max_chart_file):
+                job.model.issues.append(
+                    Issue(
+                        f"{rel} is not copied into the render sandbox: {why} (limits.max-file-bytes); "
+                        "the chart is rendered without it",
+                        job.prefix + rel,
+                    )
+                )
             issues = _resolve_deps(job, copy_dir, job.abspath, opts)
             job.model.issues.extend(issues)
             refs = _external_schema_refs(copy_dir, job)
@@ -61,6 +72,7 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
                 continue
             for profile, files in job.profiles:
                 prepared.append((job, copy_dir, profile, files, copy_time))
+            _remember_values_secrets(job, copy_dir, opts)
         workers = max(1, min(len(prepared), os.cpu_count() or 1, 8))
         lock = threading.Lock()
 
@@ -120,40 +132,127 @@ def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOpti
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-_REF = re.compile(r'"\$ref"\s*:\s*"((?:[^"\\]|\\.)*)"')
+# keywords through which a JSON Schema validator loads another document
+_REF_KEYS = frozenset({"$ref", "$dynamicref", "$recursiveref"})
+# meta-schemas Helm's validator has built in (anything else in "$schema" would be loaded)
+_KNOWN_METASCHEMAS = frozenset(
+    {
+        "json-schema.org/schema",
+        "json-schema.org/draft-04/schema",
+        "json-schema.org/draft-06/schema",
+        "json-schema.org/draft-07/schema",
+        "json-schema.org/draft/2019-09/schema",
+        "json-schema.org/draft/2020-12/schema",
+    }
+)
 
 
 def _external_schema_refs(copy_dir: str, job: _ChartJob) -> list[Issue]:
-    """``$ref`` in a values.schema.json that is not local (``#/...``): Helm would open the file or fetch the
-    URL while validating (even in fixed versions it reads ``file://`` targets), so the chart is rendered
-    without schema validation and the reference is a GC401 finding."""
+    """What in a values.schema.json would make Helm read a file or fetch a URL while validating: a ``$ref``
+    (``$dynamicRef``, ``$recursiveRef``) that is not local (``#...``), or a ``$schema`` that is not a built-in
+    draft.  Decided on the parsed JSON document, so no escape (``"\\u0024ref"``) hides a key; a schema that
+    does not parse as strict JSON counts too.  Any of them: the chart is rendered without schema validation
+    and each is a GC401 finding at its line."""
+    from guidecheck.loaders.fs import ReadError, read_text
+    from guidecheck.parsers.yaml import Limits, load_json
+
     issues = []
-    for dirpath, _dirs, files in os.walk(copy_dir):
-        if "values.schema.json" not in files:
-            continue
-        path = os.path.join(dirpath, "values.schema.json")
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = fh.read(8 * 1024 * 1024)
-        except OSError:
-            continue
-        rel = os.path.relpath(path, copy_dir).replace(os.sep, "/")
+    for rel in sorted(r for r in job.inventory if r == "values.schema.json" or r.endswith("/values.schema.json")):
+        path = os.path.join(copy_dir, rel)
+        if not os.path.isfile(path):
+            continue  # not copied (over the size cap): Helm does not see it either
         shown = _display_of_copy(rel, job)
-        for m in _REF.finditer(text):
-            ref = m.group(1)
-            if ref.startswith("#"):
-                continue
-            line = text.count("\n", 0, m.start()) + 1
+        try:
+            text = read_text(path, 8 * 1024 * 1024, root=copy_dir)
+        except ReadError as exc:
+            issues.append(_schema_issue(f"cannot be read ({exc.error.message})", shown, exc.error.line))
+            continue
+        docs = load_json(text, Limits())
+        errors = [e for d in docs for e in d.errors]
+        if errors or len(docs) != 1:
+            e = errors[0] if errors else None
+            issues.append(
+                _schema_issue(f"is not valid JSON ({e.message if e else 'no document'})", shown, e.line if e else 1)
+            )
+            continue
+        for key, value, line in _schema_loads(docs[0].data):
+            if key == "$schema":
+                what = f"names the meta-schema '{value[:100]}', which Helm does not have built in"
+            else:
+                what = f"refers to '{value[:100]}' outside the schema"
             issues.append(
                 Issue(
-                    f"values.schema.json refers to '{ref[:100]}' outside the schema: not followed "
-                    "(Helm would read that file or fetch that URL while rendering); the chart is "
-                    "rendered without schema validation: inline the definition under $defs",
+                    f"values.schema.json {what}: not followed (Helm would read that file or fetch that URL "
+                    "while rendering); the chart is rendered without schema validation: inline the "
+                    "definition under $defs",
                     shown,
                     line,
                 )
             )
     return issues
+
+
+def _schema_issue(what: str, shown: str, line: int) -> Issue:
+    return Issue(f"values.schema.json {what}: the chart is rendered without schema validation", shown, max(1, line))
+
+
+def _schema_loads(data: Any) -> list[tuple[str, str, int]]:
+    """``(keyword, value, line)`` of every keyword in a parsed schema that would load another document."""
+    from guidecheck.parsers.yaml import key_line
+
+    found: list[tuple[str, str, int]] = []
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            k = str(key).lower()
+            if k in _REF_KEYS:
+                if not (isinstance(value, str) and value.startswith("#")):
+                    found.append(("$ref", str(value), key_line(node, key)))
+            elif k == "$schema" and isinstance(value, str):
+                bare = re.sub(r"^https?://", "", value).rstrip("#")
+                if bare not in _KNOWN_METASCHEMAS:
+                    found.append(("$schema", value, key_line(node, key)))
+            if isinstance(value, (dict, list)):
+                stack.append(value)
+    found.sort(key=lambda f: (f[2], f[1]))
+    return found
+
+
+def _remember_values_secrets(job: _ChartJob, copy_dir: str, opts: HelmOptions) -> None:
+    """The values under secrets' keys in the chart's values files, its profiles' and ``--set``: masked in every
+    output from now on (a template's ``fail`` message or a value piped through ``b64enc`` matches no pattern)."""
+    from guidecheck.loaders.fs import ReadError
+    from guidecheck.parsers.yaml import load_yaml
+    from guidecheck.sanitize import remember_secrets
+
+    paths = [os.path.join(copy_dir, r) for r in job.inventory if os.path.basename(r).startswith("values")]
+    paths += [f for _, files in job.profiles for f in files]
+    pairs: list[tuple[str, object]] = []
+    for path in dict.fromkeys(p for p in paths if p.endswith((".yaml", ".yml"))):
+        try:
+            root = copy_dir if path.startswith(copy_dir + os.sep) else (job.root if _inside(path, job.root) else None)
+            text = read_text(path, 8 * 1024 * 1024, root=root)
+        except ReadError:
+            continue
+        for doc in load_yaml(text):
+            stack = [doc.data]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    pairs.extend((str(k), v) for k, v in node.items())
+                    stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+                elif isinstance(node, list):
+                    stack.extend(v for v in node if isinstance(v, (dict, list)))
+    for s in opts.cli_set:
+        key, _, value = s.partition("=")
+        pairs.append((key.rsplit(".", 1)[-1], value))
+    remember_secrets(pairs)
 
 
 def _helm_template(
@@ -176,26 +275,35 @@ def _helm_template(
         cmd += ["--api-versions", a]
     if opts.kube_version:
         cmd += ["--kube-version", opts.kube_version]
-    try:
-        p = subprocess.run(cmd, capture_output=True, env=env, timeout=opts.timeout, stdin=subprocess.DEVNULL, cwd=tmp)
-    except subprocess.TimeoutExpired:
-        return 124, "", f"helm template timed out after {opts.timeout:g} s"
-    except OSError as exc:
-        return 126, "", f"cannot run {helm}: {exc.strerror}"
     limit = _output_limit(opts)
-    if len(p.stdout) > limit:
+    r = run_limited(cmd, env=env, cwd=tmp, timeout=opts.timeout, max_stdout=limit, max_memory=opts.max_memory)
+    if r.problem == "output cap":
         return (
             125,
             "",
             (
-                f"the rendered output is {_size(len(p.stdout))}, more than the {_size(limit)} "
-                "guidecheck reads (8 x limits.max-file-bytes)"
+                f"the rendered output is more than the {_size(limit)} guidecheck reads (8 x limits.max-file-bytes); "
+                "helm was stopped there"
             ),
         )
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    if r.problem is not None:
+        return r.returncode, "", r.problem
+    err = r.stderr.decode("utf-8", "replace")
+    if r.returncode != 0 and ("out of memory" in err or "cannot allocate memory" in err):
+        return (
+            r.returncode,
+            "",
+            f"helm ran out of memory: it may use at most {_size(opts.max_memory)} of address space "
+            "(helm.max-memory-bytes)",
+        )
+    if r.returncode < 0:
+        return r.returncode, "", f"helm was killed by signal {-r.returncode}"
+    return r.returncode, r.stdout.decode("utf-8", "replace"), err
 
 
 def _size(n: int) -> str:
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.1f} GiB"
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
 
 
