@@ -373,7 +373,7 @@ def scan(
     apply to it. Files given one by one are checked on their own.
     """
     inputs = list(paths) or ["."]
-    missing = [p for p in inputs if not os.path.lexists(p)]
+    missing = [p for p in inputs if p != "-" and _absent(p)]
     if missing:
         raise click.UsageError(f"no such path: {', '.join(missing)}")
     pairs = _report_pairs()
@@ -746,6 +746,17 @@ def _need_cluster_client() -> None:
             err=True,
         )
         sys.exit(EXIT_USAGE)
+
+
+def _absent(path: str) -> bool:
+    """No such path (a usage error); a path that exists but cannot be reached is GC001, as in a directory."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False  # permission denied on the way: the loader reports it at the path
+    return False
 
 
 def _finish(
