@@ -250,6 +250,7 @@ class ScanResult:
     rules: list[Rule]  # the rules that ran
     incomplete: list[str] = field(default_factory=list)  # why coverage is partial
     inputs: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # charts and kustomizations not rendered on request
 
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed]

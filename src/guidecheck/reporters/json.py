@@ -112,6 +112,8 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
         },
     )
     yield "incomplete", [clean(r) for r in result.incomplete]
+    if result.skipped:  # --no-render: charts and kustomizations not rendered on request
+        yield "skipped", [clean(s) for s in result.skipped]
     yield "rules", [r.to_json() for r in result.rules]
     yield "findings", (finding_json(f, memo) for f in result.findings)
     yield "outcomes", (outcome_json(o, memo) for o in result.outcomes)

@@ -54,6 +54,13 @@ def finding_line(f: Finding, color: bool = False) -> str:
     origin = f.extra.get("origin")
     if isinstance(origin, dict):
         context.extend(_origin_context(origin))
+    units = f.extra.get("units")
+    # a plain manifest's unit is its directory, which the path already names
+    if isinstance(units, list) and units and not (isinstance(origin, dict) and origin.get("unit_kind") == "manifests"):
+        shown = ", ".join(clean_path(str(u)) for u in units[:5]) + (
+            f" and {len(units) - 5} more" if len(units) > 5 else ""
+        )
+        context.append(("units " if len(units) > 1 else "unit ") + shown)
     context.append(f"guideline {f.bullet}" if f.bullet else "tool")
     body = _safe(f"{f.rule_id} {clean(f.message)} [{', '.join(context)}]")
     if color:
@@ -123,6 +130,8 @@ def summary(result: ScanResult, meta: dict[str, Any]) -> str:
     if suppressed:
         text += f"; {suppressed} suppressed"
     text += f"; {len(result.rules)} rule(s) on {targets} target(s)"
+    if result.skipped:
+        text += f"; not rendered on request (--no-render): {', '.join(result.skipped)}"
     if result.incomplete:
         text += "; scan INCOMPLETE"
     return text + f"; exit {meta.get('exit_code', 0)}"
