@@ -136,16 +136,25 @@ def unit_visible(a: Target, b: Target, ctx) -> bool:
     return ka != "kustomize" and kb != "kustomize"
 
 
-def looked_in(target: Target) -> str:
-    """Where a cross-object rule looked for evidence about ``target`` (for missing-evidence messages)."""
-    kind, u = unit_kind(target), unit(target)
+def looked_in(target: Target, ctx) -> str:
+    """Where a cross-object rule looked for evidence about ``target``, when units narrowed it ('' otherwise).
+
+    A rendered kustomization looks in itself and in the plain manifests it is the nearest copy for;
+    a plain manifest with copies elsewhere in the scope looks in the manifests nearer to it than to
+    any other copy.  A lone plain manifest looks in its whole scope, as the message already says.
+    """
+    kind = unit_kind(target)
     if kind == "kustomize":
-        return f"looked in the kustomization {u} and the plain manifests nearest to it"
-    if kind == "helm":
-        return f"looked in the chart {u} and the plain manifests nearest to it"
-    if kind == "manifests":
-        sc = scope(target).rstrip("/") or "."
-        return f"looked in the manifests under {sc}, nearest copy of each object by directory"
+        # the same words for every overlay: the finding is merged across them and lists them (its units)
+        return (
+            " (looked in each kustomization that renders it, and in plain manifests nearer to it than to other copies)"
+        )
+    if kind == "manifests" and isinstance(target.data, dict):
+        copies = _copies(ctx).get((scope(target), target.data.get("kind"), name(target.data)), [])
+        others = sorted({location(c) for c in copies if c is not target and same_namespace(target.data, c.data)})
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            return f" (looked in the manifests nearer to {location(target)} than to its other copies in {shown})"
     return ""
 
 
@@ -164,18 +173,26 @@ def _by_scope_kind(ctx) -> dict[tuple[str, object], list[tuple[int, Target]]]:
     return ctx.cached("crossref.by_scope_kind", build)
 
 
-def related(target: Target, ctx, kinds: Iterable[str] | None = None) -> list[Target]:
-    """The k8s targets in ``target``'s scope that it may relate to (itself excluded), in load order."""
+def related(target: Target, ctx, kinds: Iterable[str] | None = None, *, units: bool = True) -> list[Target]:
+    """The k8s targets in ``target``'s scope that it may relate to (itself excluded), in load order.
+
+    ``units=False`` leaves out the deployment-unit rule (:func:`unit_visible`): for a list memoised
+    per scope view, which each target then filters with :func:`unit_visible` itself.
+    """
     if kinds is not None:
         index = _by_scope_kind(ctx)
         sc = scope(target)
         found = sorted((pair for k in set(kinds) for pair in index.get((sc, k), ())), key=lambda p: p[0])
-        return [t for _, t in found if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
+        return [
+            t
+            for _, t in found
+            if t is not target and visible(target, t) and (not units or unit_visible(target, t, ctx))
+        ]
     out = []
     for t in _by_scope(ctx).get(scope(target), ()):
         if t is target or not isinstance(t.data, dict):
             continue
-        if visible(target, t) and unit_visible(target, t, ctx):
+        if visible(target, t) and (not units or unit_visible(target, t, ctx)):
             out.append(t)
     return out
 

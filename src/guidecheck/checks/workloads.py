@@ -123,12 +123,9 @@ def _skaffold_artifact(target: Target, ctx: Context, raw: str) -> tuple[Any, str
     if not arts:
         return None
     repo = skaffold.repository(raw.strip())
-    if repo in arts:
-        return arts[repo]
-    for image, found in arts.items():  # a default repository prefixed at deploy time (--default-repo)
-        if repo.endswith("/" + image) or image.endswith("/" + repo):
-            return found
-    return None
+    # Skaffold replaces the references that name the artifact's image exactly (its --default-repo is
+    # prefixed to both): an image of another registry with the same last segment is not its build
+    return arts.get(repo)
 
 
 def _unjudged_reason(imgs: list[_Image]) -> str:

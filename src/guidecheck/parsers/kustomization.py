@@ -21,7 +21,8 @@ FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # a reference kustomize would fetch: a URL, a git or OCI location, a go-getter style host path
 _REMOTE = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*://|git@|git::|oci:|ssh:|"
-    r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?::\d+)?/)",
+    r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?::\d+)?/|"
+    r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/|\[[0-9a-f:]+\](?::\d+)?/|localhost(?::\d+)?/)",
     re.IGNORECASE,
 )
 

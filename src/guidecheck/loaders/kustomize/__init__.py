@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -337,7 +338,7 @@ def _render_all(
         cache: dict[str, list[Any]] = {}
         for (repo, nodes, n, copy), res in zip(jobs, results, strict=True):
             if res.problem or res.rc != 0:
-                n.model.issues.append(_render_error(res, repo, n, copy))
+                n.model.issues.append(_render_error(res, repo, n, copy, nodes, config))
                 continue
             try:
                 _add_rendered(res.out.decode("utf-8", "replace"), repo, nodes, n, config, loaded, sources, cache)
@@ -368,14 +369,36 @@ def _with_build_metadata(path: str, data: Any) -> None:
         json.dump(doc, fh, default=str)
 
 
-def _render_error(res, repo: RepoScan, n: Node, copy: str) -> Issue:
-    text = res.err.replace(copy + "/", repo.prefix).replace(copy, repo.prefix.rstrip("/") or ".")
-    text = " ".join(text.replace("Error:", "").split())
+_KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err="((?:[^"\\]|\\.)*)"', re.M)
+_PATCH_ID = re.compile(r"patch \\?\"?(\w+)\.[\w.]*/([\w.-]+)\.")
+
+
+def _render_error(res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node], config: Config) -> Issue:
+    text = res.err
+    m = _KLOG.search(text)
+    if m:  # kubectl logs kustomize's error through klog: keep the error itself
+        text = m.group(1).encode("utf-8", "replace").decode("unicode_escape", "replace")
+    text = text.replace(copy + "/", repo.prefix).replace(copy, repo.prefix.rstrip("/") or ".")
+    text = re.sub(r"^\s*error:\s*", "", " ".join(text.split()), flags=re.IGNORECASE)
+    shown, line = repo.prefix + n.file_rel, 1
     if res.problem:
-        message = f"kustomize {res.problem}; not rendered"
-    else:
-        message = f"kustomize build failed: {text[:600] or 'no message'}"
-    return Issue(message, repo.prefix + n.file_rel)
+        return Issue(f"kustomize {res.problem}; not rendered", shown)
+    pm = _PATCH_ID.search(text)
+    if pm:  # a patch that matches nothing: at the line listing it
+        for d in _closure(n, nodes):
+            node = nodes[d]
+            for p in node.k.patches:
+                objs = (
+                    _parsed(os.path.join(repo.walk.root, _join(node.rel, p.path)), repo.walk.root, config, {})
+                    if p.path
+                    else [x.data for x in load_yaml(p.text or "", config.limits)]
+                )
+                if any(
+                    isinstance(o, dict) and o.get("kind") == pm.group(1) and k8s.object_ref(o).name == pm.group(2)
+                    for o in objs
+                ):
+                    shown, line = repo.prefix + node.file_rel, p.line
+    return Issue(f"kustomize build failed: {text[:600] or 'no message'}", shown, line)
 
 
 def _parsed(abspath: str, root: str, config: Config, cache: dict[str, list[Any]]) -> list[Any]:
