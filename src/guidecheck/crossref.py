@@ -115,24 +115,40 @@ def _copies(ctx) -> dict[tuple[str, object, object], list[Target]]:
     return ctx.cached("crossref.copies", build)
 
 
-def unit_visible(a: Target, b: Target, ctx) -> bool:
-    """Whether ``b`` may be evidence for ``a`` across deployment units (see the module docstring)."""
-    ka, kb = unit_kind(a), unit_kind(b)
-    if ka is None or kb is None or (ka == kb and unit(a) == unit(b)):
-        return True
-    if kb == "manifests":
+def _copy_locations(a: Target, ctx) -> tuple[str, tuple[str, ...]] | None:
+    """``a``'s directory and those of every copy of it in its scope; None when it has no other copy."""
+
+    def compute() -> tuple[str, tuple[str, ...]] | None:
         if not isinstance(a.data, dict) or name(a.data) is None:
-            return True
+            return None
         copies = [
             c
             for c in _copies(ctx).get((scope(a), a.data.get("kind"), name(a.data)), ())
             if same_namespace(a.data, c.data)
         ]
         if len(copies) <= 1:
+            return None
+        return location(a), tuple(sorted({location(c) for c in copies}))
+
+    return ctx.memoized("crossref.copy-locations", id(a), compute)
+
+
+def unit_visible(a: Target, b: Target, ctx) -> bool:
+    """Whether ``b`` may be evidence for ``a`` across deployment units (see the module docstring)."""
+    ka, kb = unit_kind(a), unit_kind(b)
+    if ka is None or kb is None or (ka == kb and unit(a) == unit(b)):
+        return True
+    if kb == "manifests":
+        info = _copy_locations(a, ctx)
+        if info is None:
             return True
+        here, locations = info
         where = location(b)
-        nearest = min(distance(location(c), where) for c in copies)
-        return distance(location(a), where) == nearest
+        return ctx.memoized(
+            "crossref.nearest",
+            (here, locations, where),
+            lambda: distance(here, where) == min(distance(loc, where) for loc in locations),
+        )
     return ka != "kustomize" and kb != "kustomize"
 
 

@@ -315,7 +315,8 @@ def _render_all(
         for i, (repo, nodes, n) in enumerate(units):
             copy = os.path.join(tmp, "units", str(i))
             closure = _closure(n, nodes)
-            files = [f for f in repo.walk.inventory if any(c == "." or f.startswith(c + "/") for c in closure)]
+            # only what kustomize will read: each kustomization file and the files it names
+            files = sorted({f for c in closure for f in (nodes[c].file_rel, *(rel for _w, rel in nodes[c].files))})
             copy_files(repo.walk.root, files, copy)
             _with_build_metadata(os.path.join(copy, n.file_rel), n.k.data)
             jobs.append((repo, nodes, n, copy))
