@@ -7,6 +7,7 @@ Run by hand, not by the tests (see benchmarks/README.md)::
     .venv/bin/python benchmarks/bench.py --no-checkov    # guidecheck only
     .venv/bin/python benchmarks/bench.py --audit         # guidecheck audit of 2,500 / 10,000 / 20,000 objects
     .venv/bin/python benchmarks/bench.py --parsers       # in-process timings of the hostile-input cases
+    .venv/bin/python benchmarks/bench.py --kustomize     # the corpus's kustomizations: rendered or not, time
 
 Prints a Markdown table.  Every command runs as its own process and is measured
 with ``os.wait4`` (Linux): wall time, CPU time (user + system) and peak resident
@@ -201,6 +202,71 @@ def helm_bench(corpus: Path, gc: list[str], env: dict, out: Path, repeat: int) -
     print(f"| **guidecheck scan of all charts (every rule, exit {proc.returncode})** | | **{wall:.2f}** |")
     print(f"\nguidecheck / helm template alone: {ratio:.2f}x (target < 2x: {ok}).")
     shutil.rmtree(prepared, ignore_errors=True)
+
+
+def kustomize_bench(corpus: Path, gc: list[str], env: dict, repeat: int) -> int:
+    """The corpus's kustomizations: which render, which not and why, and what rendering costs the scan."""
+    import json
+    import re
+
+    tools = str(ROOT / ".tools" / "bin") + os.pathsep + env.get("PATH", "")
+    kubectl = shutil.which("kubectl", path=tools)
+    if kubectl is None:
+        print("kustomize: no kubectl found (scripts/install-test-tools.sh); not measured.")
+        return 1
+    genv = {**env, "PATH": tools}
+    files = sorted(p for n in ("kustomization.yaml", "kustomization.yml", "Kustomization") for p in corpus.rglob(n))
+    out = Path(tempfile.mkdtemp(prefix="gc-bench-kustomize-"))
+    scan = [*gc, "scan", str(corpus), "--verbose", "-q", "-f", "json", "-o", str(out / "k.json")]
+    walls, log = [], ""
+    for _ in range(repeat):
+        with tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            subprocess.run(scan, env=genv, stdout=subprocess.DEVNULL, stderr=err)
+            walls.append(time.perf_counter() - start)
+            err.seek(0)
+            log = err.read().decode("utf-8", "replace")
+    off = median(
+        [
+            run([*gc, "scan", str(corpus), "--no-render", "-q", "-f", "json", "-o", str(out / "n.json")], env=genv)
+            for _ in range(repeat)
+        ]
+    )
+    rendered = {
+        Path(k).resolve(): v for k, v in re.findall(r"guidecheck: rendered (\S+) \(kustomize\) in ([0-9.]+) s", log)
+    }
+    report = json.loads((out / "k.json").read_text())
+    failed = {
+        Path(f["path"]).resolve().parent: f["message"]
+        for f in report["findings"]
+        if f["rule_id"] == "GC401" and (f.get("object") or {}).get("kind") in ("Kustomization", "Component")
+    }
+    counts = {"rendered": 0, "through others": 0, "not rendered": 0}
+    version = subprocess.run([kubectl, "version", "--client"], capture_output=True, text=True).stdout.split("\n")
+    print(f"Kustomizations of `{corpus}` ({len(files)}; {' '.join(v.strip() for v in version if v)}):\n")
+    print("| kustomization | result |")
+    print("|---|---|")
+    for f in files:
+        d = f.parent.resolve()
+        if d in rendered:
+            what, key = f"rendered in {rendered[d]} s", "rendered"
+        elif d in failed:
+            what, key = "not rendered: " + failed[d][:120], "not rendered"
+        else:
+            what, key = "checked through the kustomizations that list it", "through others"
+        counts[key] += 1
+        print(f"| {f.parent.relative_to(corpus)} | {what} |")
+    total = sum(float(v) for v in rendered.values())
+    print(
+        f"\n{counts['rendered']} rendered (kustomize time {total:.2f} s summed over the units, up to "
+        f"{min(4, os.cpu_count() or 1)} at a time), {counts['through others']} checked through others, "
+        f"{counts['not rendered']} not rendered."
+    )
+    print(
+        f"guidecheck scan of the corpus: {statistics.median(walls):.2f} s wall (median of {repeat}); with "
+        f"--no-render (neither Helm nor kustomize): {off.wall:.2f} s wall, {off.cpu:.2f} s CPU."
+    )
+    return 0
 
 
 def fmt(m: Measure) -> tuple[str, str, str]:
@@ -566,8 +632,12 @@ def main() -> int:
         action="store_true",
         help="in-process timings of the hostile-input cases the tests bound in CPU time",
     )
+    ap.add_argument("--kustomize", action="store_true", help="the corpus's kustomizations and their render time")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.kustomize:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        return kustomize_bench(args.corpus.resolve(), guidecheck_cmd(), env, args.repeat)
     if args.serve is not None:
         return serve(args.serve)
     if args.parsers:

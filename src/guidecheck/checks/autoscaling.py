@@ -110,7 +110,7 @@ def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     if not scalers:
         yield Hit(
             f"no HorizontalPodAutoscaler has scaleTargetRef {kind} '{crossref.name(obj)}': it does not "
-            f"scale on {' or '.join(sorted(allowed))} usage"
+            f"scale on {' or '.join(sorted(allowed))} usage{crossref.looked_in(target, ctx)}"
         )
         return
     problems = []

@@ -41,12 +41,13 @@ def _scoped(name: str, target: Target, ctx: Context, pick) -> list:
     key = index.scope_key(target)
     if key not in memo:
         found = []
-        for t in sorted([target, *crossref.related(target, ctx)], key=lambda x: x.key):
+        # every object of the scope view (the first target's own unit rule is not the others')
+        for t in sorted([target, *crossref.related(target, ctx, units=False)], key=lambda x: x.key):
             v = pick(t)
             if v is not None:
-                found.append(v)
+                found.append((t, v))
         memo[key] = found
-    return memo[key]
+    return [v for t, v in memo[key] if t is target or crossref.unit_visible(target, t, ctx)]
 
 
 def _producers(target: Target, ctx: Context) -> list[Producer]:

@@ -209,11 +209,12 @@ def _holder(target: Target, ctx: Context) -> Holder | None:
 
 
 def _workload_holders(target: Target, ctx: Context) -> list[Holder]:
-    return ctx.memoized(
+    every = ctx.memoized(
         "backup.workload_holders",
         scope_key(target),
-        lambda: [h for h in (holder(t, ctx) for t in crossref.related(target, ctx)) if h is not None],
+        lambda: [h for h in (holder(t, ctx) for t in crossref.related(target, ctx, units=False)) if h is not None],
     )
+    return [h for h in every if h.target is not target and crossref.unit_visible(target, h.target, ctx)]
 
 
 def unmounted_pvc(target: Target, ctx: Context) -> Holder | None:

@@ -30,6 +30,11 @@ def _short(value: object, limit: int = 60) -> str:
 
 
 def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
+    if target.kind == "kustomization":
+        from guidecheck.checks.kustomize import kustomization_renders
+
+        yield from kustomization_renders(target, ctx)
+        return
     model = target.data
     if model is None or not hasattr(model, "issues"):
         raise NotApplicable("not a chart")

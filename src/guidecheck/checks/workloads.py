@@ -86,6 +86,7 @@ class _Image:
     verdict: images.Judgement
     line: int
     column: int
+    skaffold: tuple[Any, str] | None = None  # (the Skaffold artifact that retags it, its file)
 
     @property
     def where(self) -> str:
@@ -104,10 +105,35 @@ def _images(target: Target, ctx: Context) -> list[_Image]:
         raw = c.data.get("image")
         if not isinstance(raw, str):
             continue  # absent (filled by an image trigger or admission) or not a string (GC001)
+        art = _skaffold_artifact(target, ctx, raw)
         out.append(
-            _Image(c, raw, judge_image(raw, floating, variants), c.data.value_line("image"), c.data.value_col("image"))
+            _Image(
+                c, raw, judge_image(raw, floating, variants), c.data.value_line("image"), c.data.value_col("image"), art
+            )
         )
     return out
+
+
+def _skaffold_artifact(target: Target, ctx: Context, raw: str) -> tuple[Any, str] | None:
+    """The Skaffold artifact of ``target``'s repository that builds ``raw`` (Skaffold replaces its tag)."""
+    from guidecheck import crossref
+    from guidecheck.parsers import skaffold
+
+    def build(c: Context) -> dict[str, dict[str, tuple[Any, str]]]:
+        index: dict[str, dict[str, tuple[Any, str]]] = {}
+        for t in c.of_kind("k8s"):
+            if skaffold.is_skaffold(t.data):
+                for a in skaffold.artifacts(t.data):
+                    index.setdefault(crossref.scope(t), {}).setdefault(a.image, (a, t.path))
+        return index
+
+    arts = ctx.cached("skaffold.artifacts", build).get(crossref.scope(target))
+    if not arts:
+        return None
+    repo = skaffold.repository(raw.strip())
+    # Skaffold replaces the references that name the artifact's image exactly (its --default-repo is
+    # prefixed to both): an image of another registry with the same last segment is not its build
+    return arts.get(repo)
 
 
 def _unjudged_reason(imgs: list[_Image]) -> str:
@@ -130,8 +156,8 @@ def image_tag_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
     for im in imgs:
         v = im.verdict
         shown = _short(im.raw.strip())
-        if v.state in (PINNED, TAGGED):
-            judged += 1
+        if v.state in (PINNED, TAGGED) or im.skaffold is not None:
+            judged += 1  # a Skaffold artifact is deployed with the tag its tagPolicy computes
             continue
         if v.state == UNTAGGED:
             msg = f"image '{shown}' of {im.where} has no tag (Kubernetes pulls ':latest') and no digest"
@@ -165,6 +191,10 @@ def image_tag_traceable(target: Target, ctx: Context) -> Iterator[Hit]:
     judged = 0
     for im in imgs:
         v = im.verdict
+        if im.skaffold is not None:
+            judged += 1
+            yield from _skaffold_traceable(im)
+            continue
         if v.state == PINNED:
             judged += 1
             continue
@@ -186,6 +216,24 @@ def image_tag_traceable(target: Target, ctx: Context) -> Iterator[Hit]:
         if any(i.verdict.state in (UNTAGGED, FLOATING, BAD_DIGEST, INVALID) for i in imgs):
             raise NotApplicable("no image has a fixed tag to check: the untagged or floating ones are GC306 findings")
         raise NotApplicable(_unjudged_reason(imgs))
+
+
+def _skaffold_traceable(im: _Image) -> Iterator[Hit]:
+    from guidecheck.parsers import skaffold
+
+    assert im.skaffold is not None
+    art, path = im.skaffold
+    if skaffold.traceable(art):
+        return
+    yield Hit(
+        f"image '{_short(im.raw.strip())}' of {im.where} is built by Skaffold ({path}:{art.line}) with "
+        f"tagPolicy {art.policy}: the tag it deploys carries no commit hash or digest (use gitCommit, "
+        "inputDigest or sha256, or a template with the commit)",
+        line=im.line,
+        column=im.column,
+        container=im.container.name,
+        extra={"image": im.raw.strip(), "skaffold": path},
+    )
 
 
 # -------------------------------------------------------------------- Helm

@@ -84,11 +84,14 @@ class Loaded:
     # files named on the command line (pre-commit): (absolute path, display path, kind or None)
     files: list[tuple[str, str, str | None]] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)  # why coverage is partial (exit 3)
+    skipped: list[str] = field(default_factory=list)  # charts and kustomizations not rendered on request (--no-render)
+    stdin: bool = False  # a stream read from stdin ('-'): one unit, cross-object rules run on it
 
 
 # Loader extensions run after the walk, in this order (see the module docstring).
 EXTENSIONS: tuple[str, ...] = (
     "guidecheck.loaders.helm",  # first: rendered objects are k8s targets for every later extension
+    "guidecheck.loaders.kustomize",  # rendered kustomizations replace the files they consume
     "guidecheck.loaders.ci",
     "guidecheck.loaders.openapi",
     "guidecheck.loaders.observability",  # after any loader that adds k8s objects (Helm rendering)
@@ -97,13 +100,13 @@ EXTENSIONS: tuple[str, ...] = (
 
 
 def load(paths: list[str], config: Config, options: dict[str, Any] | None = None) -> Loaded:
-    out = _load_files(paths, config)
+    out = _load_files(paths, config, (options or {}).get("stdin"))
     for name in EXTENSIONS:
         importlib.import_module(name).extend(out, config, options or {})
     return out
 
 
-def _load_files(paths: list[str], config: Config) -> Loaded:
+def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] | None = None) -> Loaded:
     out = Loaded()
     cwd = os.getcwd()
     seen: set[str] = set()
@@ -118,6 +121,19 @@ def _load_files(paths: list[str], config: Config) -> Loaded:
             )
         )
     for raw in paths:
+        if raw == "-" and stdin is not None:
+            # a multi-document stream on stdin (helm template ... | guidecheck scan -): one unit of objects
+            name, text = stdin
+            stream_kind = "json" if name.endswith(".json") else "yaml"
+            out.stdin = True
+            if text is None:
+                err = LoadError(
+                    f"the stream on stdin is larger than {config.max_file_bytes} bytes (limits.max-file-bytes)"
+                )
+                out.targets.append(file_target(SourceFile(name, stream_kind, [err])))
+                continue
+            _load_text(text, SourceFile(name, stream_kind), stream_kind, config, out)
+            continue
         if os.path.isdir(raw):
             w = walk(raw, config.exclude)
             out.roots.append(w.root)
@@ -270,6 +286,16 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
     except ReadError as exc:
         src.errors.append(exc.error)
         return
+    _load_text(text, src, kind, config, out, scope, listed=True)
+
+
+def _load_text(
+    text: str, src: SourceFile, kind: str, config: Config, out: Loaded, scope: str = "", listed: bool = False
+) -> None:
+    """The targets of a file's text (``listed``: its ``file`` target is already in ``out``)."""
+    display = src.path
+    if not listed:
+        out.targets.append(file_target(src))
     src.read = True
     if config.inline_suppressions:
         src.suppressions.extend(suppress.parse_comments(text, display, kind))
@@ -409,7 +435,13 @@ def _add_object(
             line=line_of(obj, span[0]),
             source=src,
             suppressions=supp,
-            origin={"source": "manifest", "span": list(span), "repo": scope},
+            origin={
+                "source": "manifest",
+                "span": list(span),
+                "repo": scope,
+                "unit": src.path.rsplit("/", 1)[0] if "/" in src.path else ".",  # plain manifests: their directory
+                "unit_kind": "manifests",
+            },
         )
     )
 

@@ -134,6 +134,8 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
     yield "config_hash", evidence["config_hash"]
     yield "previous", evidence["previous"]
     yield "baseline", _clean_any(result.baseline) if result.baseline else None
+    if result.skipped:  # --no-render: charts and kustomizations not rendered on request
+        yield "skipped", [clean(s) for s in result.skipped]
     yield "rules", [r.to_json() for r in result.rules]
     yield "bullets", evidence["bullets"]
     yield "rule_outcomes", evidence["rule_outcomes"]

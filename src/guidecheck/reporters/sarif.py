@@ -147,6 +147,9 @@ def _result(f: Finding, rule_index: dict[str, int], occurrence: int) -> dict[str
         }
     if f.container:
         res["properties"]["container"] = clean(f.container)
+    units = f.extra.get("units")
+    if isinstance(units, list) and units:
+        res["properties"]["units"] = [clean(str(u)) for u in units]  # the deployment units it holds in
     origin = f.extra.get("origin")
     if isinstance(origin, dict) and origin.get("source") == "helm":
         res["properties"]["origin"] = _clean_tree(origin)

@@ -54,6 +54,13 @@ def finding_line(f: Finding, color: bool = False) -> str:
     origin = f.extra.get("origin")
     if isinstance(origin, dict):
         context.extend(_origin_context(origin))
+    units = f.extra.get("units")
+    # a plain manifest's unit is its directory, which the path already names
+    if isinstance(units, list) and units and not (isinstance(origin, dict) and origin.get("unit_kind") == "manifests"):
+        shown = ", ".join(clean_path(str(u)) for u in units[:5]) + (
+            f" and {len(units) - 5} more" if len(units) > 5 else ""
+        )
+        context.append(("units " if len(units) > 1 else "unit ") + shown)
     context.append(f"guideline {f.bullet}" if f.bullet else "tool")
     body = _safe(f"{f.rule_id} {clean(f.message)} [{', '.join(context)}]")
     if color:
@@ -126,6 +133,8 @@ def summary(result: ScanResult, meta: dict[str, Any]) -> str:
     fixed = len(result.baseline["fixed"]) if result.baseline else 0
     if fixed:
         text += f"; {fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed (refresh it with --update-baseline)"
+    if result.skipped:
+        text += f"; not rendered on request (--no-render): {', '.join(result.skipped)}"
     if result.incomplete:
         text += "; scan INCOMPLETE"
     gate = meta.get("gate") or {}

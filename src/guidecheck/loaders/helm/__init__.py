@@ -74,7 +74,12 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
     _missing_chart_yaml(loaded)
     renderable = [j for j in jobs if j.model.skipped is None]
     helm = None
-    if renderable and opts.render:
+    if renderable and options.get("no_render"):
+        # --no-render (a pre-commit hook on a machine without the tools): an explicit opt-out, listed as skipped
+        for j in renderable:
+            j.model.skipped = "rendering is turned off (--no-render)"
+            loaded.skipped.append(f"chart {j.model.path}")
+    elif renderable and opts.render:
         helm, why = find_helm(opts.binary)
         if helm is None and (options.get("helm") or {}).get("optional"):
             # --helm-optional (the default pre-commit hook): the charts' files are checked as they are

@@ -72,6 +72,8 @@ def _add_rendered(
                     "profile": profile,
                     "release": release,
                     "namespace": namespace,
+                    "unit": f"{job.model.path} [{profile}]",  # a chart with one value profile
+                    "unit_kind": "helm",
                 }
                 values_files = [_display_values(f, job) for f in files]
                 origin["_values"] = ValuesTrace(

@@ -1,0 +1,543 @@
+"""Kustomizations: discovery, sandboxed rendering with the real kustomize, tracing back to bases and patches.
+
+Every ``kustomization.yaml`` (``.yml``, ``Kustomization``) found by the walk becomes a
+``kustomization`` target (GC401 judges it).  The references between them make a graph:
+
+* a kustomization that no other kustomization of the scan lists (under ``resources:``,
+  ``bases:`` or ``components:``) is *rendered*: one deployment unit, named by its directory;
+* a base that only overlays list is checked through them (rendered once per overlay);
+* a ``Component`` is rendered through the kustomizations that list it; one nobody lists is not
+  rendered (its resource files are checked as plain manifests);
+* every file a kustomization consumes (resources, patches, generator inputs, replacements,
+  configurations) is not checked again as a standalone manifest, and a patch never is
+  (a patch is not a workload).
+
+Rendering runs ``kubectl kustomize`` (or ``kustomize build``) on a copy of the unit's
+directories (regular files of the walk only) with ``buildMetadata: [originAnnotations]``
+added to the copy of the rendered kustomization, under the caps of
+:mod:`~guidecheck.loaders.kustomize.sandbox`.  A unit with a remote base or resource, a
+``helmCharts:`` entry or a path outside the scanned tree is not rendered: a GC401 finding,
+and an incomplete scan when GC401 is deselected.  Rendered objects become ``k8s`` targets on
+the base resource's file and line; :mod:`~guidecheck.loaders.kustomize.trace` moves each field
+onto the patch or kustomization line that set it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from guidecheck import suppress
+from guidecheck.config import Config
+from guidecheck.loaders import Loaded, RepoScan
+from guidecheck.loaders.fs import ReadError, read_text
+from guidecheck.loaders.kustomize.binary import find_kustomize
+from guidecheck.loaders.kustomize.sandbox import Caps, copy_files, run, sandbox_env
+from guidecheck.loaders.kustomize.trace import PatchSource, applies, json6902_ops, retrace
+from guidecheck.model import ObjectRef, SourceFile, Target, k8s_target
+from guidecheck.parsers import k8s
+from guidecheck.parsers.chart import Issue
+from guidecheck.parsers.kustomization import FILE_NAMES, Kustomization, KustomizationModel, is_remote, parse
+from guidecheck.parsers.yaml import YMap, line_of, load_yaml
+from guidecheck.sanitize import path as clean_path
+
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+TRANSFORMATIONS_ANNOTATION = "alpha.config.kubernetes.io/transformations"
+
+
+@dataclass
+class KOptions:
+    binary: str | None = None
+    render: bool = True
+    no_render: bool = False  # --no-render: an explicit opt-out (listed as skipped, not incomplete)
+    caps: Caps = field(default_factory=Caps)
+    verbose: bool = False
+
+
+def options_from(config: Config, options: dict[str, Any]) -> KOptions:
+    k = dict(getattr(config, "kustomize", None) or {})
+    cli = options.get("kustomize") or {}
+    base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
+    binary = cli.get("binary") or k.get("binary")
+    if binary and os.sep in binary and not os.path.isabs(binary) and not cli.get("binary"):
+        binary = os.path.normpath(os.path.join(base, binary))
+    return KOptions(
+        binary=binary,
+        render=k.get("render", True) is not False,
+        no_render=bool(options.get("no_render")),
+        caps=Caps(
+            timeout=float(k.get("timeout", 60)),
+            memory=int(k.get("max-memory-mb", 2048)) * 1024 * 1024,
+            output=8 * config.max_file_bytes,
+        ),
+        verbose=bool(options.get("verbose")),
+    )
+
+
+@dataclass
+class Node:
+    """One kustomization of a scanned directory."""
+
+    rel: str  # directory relative to the scan root ('.' for the root)
+    file_rel: str
+    model: KustomizationModel
+    k: Kustomization
+    target: Target
+    deps: list[tuple[str, str]] = field(default_factory=list)  # (what, directory rel) of listed kustomizations
+    files: list[tuple[str, str]] = field(default_factory=list)  # (what, file rel) of consumed files
+    problems: list[Issue] = field(default_factory=list)  # remote, outside, missing: not rendered
+
+
+def _join(rel_dir: str, ref: str) -> str:
+    return os.path.normpath(os.path.join(rel_dir if rel_dir != "." else "", ref)).replace(os.sep, "/")
+
+
+def extend(loaded: Loaded, config: Config, options: dict) -> None:
+    try:
+        _extend(loaded, config, options)
+    except Exception as exc:  # noqa: BLE001 - a bug here must not hide the rest of the scan
+        loaded.incomplete.append(f"kustomizations: internal error: {type(exc).__name__}: {exc}")
+
+
+def _extend(loaded: Loaded, config: Config, options: dict) -> None:
+    opts = options_from(config, options)
+    sources = {t.source.path: t.source for t in loaded.targets if t.kind == "file" and t.source is not None}
+    work: list[tuple[RepoScan, dict[str, Node], list[Node]]] = []
+    drop: set[str] = set()  # display paths whose k8s targets are not standalone manifests
+    for repo in loaded.repos:
+        nodes = _discover(repo, config, sources)
+        if not nodes:
+            continue
+        roots = _graph(repo, nodes)
+        for n in nodes.values():
+            drop.add(repo.prefix + n.file_rel)
+            for what, rel in n.files:
+                if what == "patch" or (not opts.no_render and opts.render and _consumed(n, nodes)):
+                    drop.add(repo.prefix + rel)
+        work.append((repo, nodes, roots))
+    if not work:
+        return
+    loaded.targets[:] = [
+        t for t in loaded.targets if not (t.kind == "k8s" and t.origin.get("source") == "manifest" and t.path in drop)
+    ]
+    renderable: list[tuple[RepoScan, dict[str, Node], Node]] = []
+    for repo, nodes, roots in work:
+        for n in roots:
+            closure = _closure(n, nodes)
+            problems = [p for c in closure for p in nodes[c].problems]
+            for c in closure:
+                for name, line in nodes[c].k.helm_charts:
+                    problems.append(
+                        Issue(
+                            f"helmCharts: chart '{name}' is not inflated: guidecheck does not run Helm inside "
+                            "kustomize; not rendered (render the chart as a chart directory of the scan, or "
+                            "commit its rendered output as a resource)",
+                            repo.prefix + nodes[c].file_rel,
+                            line,
+                        )
+                    )
+            if problems:
+                n.model.issues.extend(problems)
+                continue
+            renderable.append((repo, nodes, n))
+        for n in nodes.values():
+            loaded.targets.append(n.target)
+    if not renderable:
+        return
+    if opts.no_render or not opts.render:
+        why = "--no-render" if opts.no_render else "kustomize.render: false"
+        for _repo, _nodes, n in renderable:
+            n.model.skipped = f"rendering is turned off ({why})"
+            if opts.no_render:
+                loaded.skipped.append(f"kustomization {n.model.path}")
+        return
+    tool, why = find_kustomize(opts.binary)
+    if tool is None:
+        loaded.incomplete.append(f"kustomizations not rendered ({len(renderable)}): {why}")
+        for _repo, _nodes, n in renderable:
+            n.model.skipped = why
+        return
+    _render_all(renderable, tool, config, opts, loaded, sources)
+
+
+def _consumed(n: Node, nodes: dict[str, Node]) -> bool:
+    """Whether ``n``'s files are checked through a rendering (not a lone Component nobody lists)."""
+    return n.k.kind != "Component" or bool(n.model.consumed_by)
+
+
+def _discover(repo: RepoScan, config: Config, sources: dict[str, SourceFile]) -> dict[str, Node]:
+    nodes: dict[str, Node] = {}
+    for rel in repo.walk.inventory:
+        base = rel.rsplit("/", 1)[-1]
+        if base not in FILE_NAMES:
+            continue
+        d = rel.rsplit("/", 1)[0] if "/" in rel else "."
+        shown_dir = repo.prefix + d if d != "." else (repo.prefix.rstrip("/") or ".")
+        display = repo.prefix + rel
+        model = KustomizationModel(shown_dir, display, "Kustomization")
+        if d in nodes:
+            model.issues.append(
+                Issue(
+                    f"{shown_dir} holds more than one kustomization file ({nodes[d].file_rel.rsplit('/', 1)[-1]} "
+                    f"and {base}): kustomize refuses to build it",
+                    display,
+                )
+            )
+            nodes[d].problems.extend(model.issues)
+            continue
+        try:
+            text = read_text(os.path.join(repo.walk.root, rel), config.max_file_bytes, root=repo.walk.root)
+            docs = load_yaml(text, config.limits)
+        except ReadError as exc:
+            docs = []
+            model.issues.append(Issue(f"cannot read the kustomization: {exc.error.message}", display))
+        data = next((doc.data for doc in docs if doc.data is not None), None)
+        k = parse(data) if data is not None or not docs else parse(None)
+        if any(doc.errors for doc in docs):
+            model.issues.append(Issue("the kustomization does not parse (see GC001)", display))
+        for e in k.errors:
+            model.issues.append(Issue(e.message, display, e.line))
+        model.kind = k.kind
+        src = sources.get(display)
+        target = Target(
+            kind="kustomization",
+            path=display,
+            line=1,
+            ref=ObjectRef(k.kind, None, shown_dir),
+            data=model,
+            source=src,
+            origin={"source": "kustomize", "repo": repo.prefix, "unit": shown_dir, "unit_kind": "kustomize"},
+        )
+        node = Node(d, rel, model, k, target)
+        node.problems.extend(model.issues)
+        nodes[d] = node
+    return nodes
+
+
+def _graph(repo: RepoScan, nodes: dict[str, Node]) -> list[Node]:
+    """Resolve every reference; the kustomizations to render (listed by no other one)."""
+    inventory = set(repo.walk.inventory)
+    dirs: set[str] = set()
+    for x in repo.walk.inventory:
+        cut = x.rfind("/")
+        while cut > 0:
+            dirs.add(x[:cut])
+            cut = x.rfind("/", 0, cut)
+    for n in nodes.values():
+        shown = repo.prefix + n.file_rel
+        for ref in n.k.refs:
+            target = _join(n.rel, ref.path)
+            local = target in inventory or target in nodes or target in dirs
+            if not local and is_remote(ref.path):
+                n.problems.append(
+                    Issue(
+                        f"{ref.what} '{clean_path(ref.path)[:200]}' is remote: guidecheck never fetches remote "
+                        "bases or resources; not rendered (vendor it into the repository to have it checked)",
+                        shown,
+                        ref.line,
+                    )
+                )
+                continue
+            if target == ".." or target.startswith("../"):
+                n.problems.append(
+                    Issue(
+                        f"{ref.what} '{clean_path(ref.path)[:200]}' is outside the scanned tree: not read "
+                        "(kustomize's load restrictor, root only); not rendered",
+                        shown,
+                        ref.line,
+                    )
+                )
+                continue
+            if ref.what in ("resource", "component") and target in nodes:
+                n.deps.append((ref.what, target))
+                nodes[target].model.consumed_by.append(n.model.path)
+            elif target in inventory:
+                n.files.append((ref.what, target))
+            elif ref.what in ("resource", "component") and target in dirs:
+                n.problems.append(
+                    Issue(
+                        f"{ref.what} '{clean_path(ref.path)[:200]}' is a directory without a kustomization file: "
+                        "kustomize cannot build it",
+                        shown,
+                        ref.line,
+                    )
+                )
+            else:
+                n.problems.append(
+                    Issue(
+                        f"{ref.what} '{clean_path(ref.path)[:200]}' does not exist in the scanned tree", shown, ref.line
+                    )
+                )
+    roots = []
+    for n in nodes.values():
+        n.model.consumed_by.sort()
+        if n.model.consumed_by:
+            n.model.skipped = "rendered through " + ", ".join(n.model.consumed_by)
+        elif n.k.kind == "Component":
+            n.model.skipped = "a Component is rendered through the kustomizations that list it; none in the scan does"
+        else:
+            roots.append(n)
+    return sorted(roots, key=lambda n: n.rel)
+
+
+def _closure(root: Node, nodes: dict[str, Node]) -> list[str]:
+    """The kustomization directories a rendering reads, the root first, then depth first (no cycles)."""
+    out: list[str] = []
+    stack = [root.rel]
+    while stack:
+        d = stack.pop(0)
+        if d in out or d not in nodes:
+            continue
+        out.append(d)
+        stack.extend(t for _w, t in nodes[d].deps)
+    return out
+
+
+def _render_all(
+    units: list[tuple[RepoScan, dict[str, Node], Node]],
+    tool,
+    config: Config,
+    opts: KOptions,
+    loaded: Loaded,
+    sources: dict[str, SourceFile],
+) -> None:
+    tmp = tempfile.mkdtemp(prefix="guidecheck-kustomize-")
+    try:
+        env = sandbox_env(tmp, opts.caps)
+        jobs = []
+        for i, (repo, nodes, n) in enumerate(units):
+            copy = os.path.join(tmp, "units", str(i))
+            closure = _closure(n, nodes)
+            # only what kustomize will read: each kustomization file and the files it names
+            files = sorted({f for c in closure for f in (nodes[c].file_rel, *(rel for _w, rel in nodes[c].files))})
+            copy_files(repo.walk.root, files, copy)
+            _with_build_metadata(os.path.join(copy, n.file_rel), n.k.data)
+            jobs.append((repo, nodes, n, copy))
+
+        def one(job):
+            repo, nodes, n, copy = job
+            start = time.perf_counter()
+            res = run(tool.command(os.path.join(copy, n.rel)), env=env, cwd=copy, caps=opts.caps)
+            n.model.seconds = time.perf_counter() - start
+            return res
+
+        workers = max(1, min(len(jobs), os.cpu_count() or 1, 4))
+        if workers == 1:
+            results = [one(j) for j in jobs]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(one, jobs))
+        cache: dict[str, list[Any]] = {}
+        for (repo, nodes, n, copy), res in zip(jobs, results, strict=True):
+            if res.problem or res.rc != 0:
+                n.model.issues.append(_render_error(res, repo, n, copy, nodes, config))
+                continue
+            try:
+                _add_rendered(res.out.decode("utf-8", "replace"), repo, nodes, n, config, loaded, sources, cache)
+            except Exception as exc:  # noqa: BLE001 - never a traceback: the unit is reported as not checked
+                loaded.incomplete.append(
+                    f"{n.model.path}: rendered output not loaded: internal error {type(exc).__name__}: {exc}"
+                )
+                continue
+            n.model.rendered = True
+            if opts.verbose:
+                print(
+                    f"guidecheck: rendered {clean_path(n.model.path)} (kustomize) in {n.model.seconds:.2f} s: "
+                    f"{n.model.objects} object(s)",
+                    file=sys.stderr,
+                )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _with_build_metadata(path: str, data: Any) -> None:
+    """The sandbox copy of the rendered kustomization, asking kustomize to record each object's origin."""
+    doc = dict(data) if isinstance(data, dict) else {}
+    meta = [m for m in doc.get("buildMetadata") or () if isinstance(m, str)]
+    if "originAnnotations" not in meta:
+        meta.append("originAnnotations")
+    doc["buildMetadata"] = meta
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, default=str)
+
+
+_KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err="((?:[^"\\]|\\.)*)"', re.M)
+_PATCH_ID = re.compile(r"patch \\?\"?(\w+)\.[\w.]*/([\w.-]+)\.")
+
+
+def _render_error(res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node], config: Config) -> Issue:
+    text = res.err
+    m = _KLOG.search(text)
+    if m:  # kubectl logs kustomize's error through klog: keep the error itself
+        text = m.group(1).encode("utf-8", "replace").decode("unicode_escape", "replace")
+    text = text.replace(copy + "/", repo.prefix).replace(copy, repo.prefix.rstrip("/") or ".")
+    text = re.sub(r"^\s*error:\s*", "", " ".join(text.split()), flags=re.IGNORECASE)
+    shown, line = repo.prefix + n.file_rel, 1
+    if res.problem:
+        return Issue(f"kustomize {res.problem}; not rendered", shown)
+    pm = _PATCH_ID.search(text)
+    if pm:  # a patch that matches nothing: at the line listing it
+        for d in _closure(n, nodes):
+            node = nodes[d]
+            for p in node.k.patches:
+                objs = (
+                    _parsed(os.path.join(repo.walk.root, _join(node.rel, p.path)), repo.walk.root, config, {})
+                    if p.path
+                    else [x.data for x in load_yaml(p.text or "", config.limits)]
+                )
+                if any(
+                    isinstance(o, dict) and o.get("kind") == pm.group(1) and k8s.object_ref(o).name == pm.group(2)
+                    for o in objs
+                ):
+                    shown, line = repo.prefix + node.file_rel, p.line
+    return Issue(f"kustomize build failed: {text[:600] or 'no message'}", shown, line)
+
+
+def _parsed(abspath: str, root: str, config: Config, cache: dict[str, list[Any]]) -> list[Any]:
+    if abspath not in cache:
+        try:
+            docs = load_yaml(read_text(abspath, config.max_file_bytes, root=root), config.limits)
+        except ReadError:
+            docs = []
+        objs: list[Any] = []
+        for d in docs:
+            if isinstance(d.data, dict) and d.data.get("kind") == "List" and isinstance(d.data.get("items"), list):
+                objs.extend(d.data["items"])
+            elif d.data is not None:
+                objs.append(d.data)
+        cache[abspath] = objs
+    return cache[abspath]
+
+
+def _patches(repo: RepoScan, nodes: dict[str, Node], n: Node, config: Config, cache) -> list[PatchSource]:
+    out = []
+    for d in _closure(n, nodes):
+        node = nodes[d]
+        shown_k = repo.prefix + node.file_rel
+        for p in node.k.patches:
+            if p.path is not None:
+                rel = _join(node.rel, p.path)
+                objs = _parsed(os.path.join(repo.walk.root, rel), repo.walk.root, config, cache)
+                shown, offset = repo.prefix + rel, 0
+            else:
+                docs = load_yaml(p.text or "", config.limits)
+                objs = [x.data for x in docs if x.data is not None]
+                shown, offset = shown_k, p.line - 1
+            ops = (
+                [op for o in objs for op in json6902_ops(o)]
+                if (p.json6902 or any(isinstance(o, list) for o in objs))
+                else []
+            )
+            out.append(PatchSource(shown, [o for o in objs if isinstance(o, dict)], ops, p.target, offset))
+    return out
+
+
+def _add_rendered(
+    out: str,
+    repo: RepoScan,
+    nodes: dict[str, Node],
+    n: Node,
+    config: Config,
+    loaded: Loaded,
+    sources: dict[str, SourceFile],
+    cache: dict[str, list[Any]],
+) -> None:
+    patches = _patches(repo, nodes, n, config, cache)
+    transformers = [(repo.prefix + nodes[d].file_rel, nodes[d].k.data) for d in _closure(n, nodes)]
+    workload_kinds = set(config.settings.get("workload-kinds") or ())
+    kfile = repo.prefix + n.file_rel
+    for doc in load_yaml(out, config.limits):
+        data = doc.data
+        objs = []
+        if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+            objs = [x for x in data["items"] if isinstance(x, dict)]
+        elif isinstance(data, dict):
+            objs = [data]
+        for obj in objs:
+            if "apiVersion" not in obj or "kind" not in obj:
+                continue
+            origin_path = _take_origin(obj)
+            base_obj, base_display = None, kfile
+            if origin_path is not None:
+                rel = _join(n.rel, origin_path)
+                if not (rel == ".." or rel.startswith("../")):
+                    base_display = repo.prefix + rel
+                    base_obj = _source_object(
+                        obj, _parsed(os.path.join(repo.walk.root, rel), repo.walk.root, config, cache)
+                    )
+            source_ref = k8s.object_ref(base_obj) if isinstance(base_obj, dict) else k8s.object_ref(obj)
+            source_name = source_ref.name
+            applied = [(p, o) for p in patches for o in applies(p, obj, source_name)]
+            where = retrace(obj, base_obj, base_display, applied, transformers)
+            src = sources.get(base_display)
+            line = line_of(base_obj, 1) if isinstance(base_obj, YMap) else 1
+            ann = k8s.annotations(obj)
+            supp = suppress.from_annotations(ann, base_display, line, None) if config.inline_suppressions else []
+            n.model.objects += 1
+            if obj.get("kind") in workload_kinds:
+                n.model.workloads += 1
+            loaded.targets.append(
+                k8s_target(
+                    obj,
+                    k8s.object_ref(obj),
+                    path=base_display,
+                    line=line,
+                    source=src,
+                    suppressions=supp,
+                    origin={
+                        "source": "kustomize",
+                        "repo": repo.prefix,
+                        "unit": n.model.path,
+                        "unit_kind": "kustomize",
+                        "_source_ref": source_ref,
+                        "_where": where.table,
+                    },
+                )
+            )
+
+
+def _take_origin(obj: dict) -> str | None:
+    """The origin kustomize recorded (removed from the object: it is guidecheck's, not the user's)."""
+    meta = obj.get("metadata")
+    ann = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(ann, dict):
+        return None
+    raw = ann.pop(ORIGIN_ANNOTATION, None)
+    ann.pop(TRANSFORMATIONS_ANNOTATION, None)
+    if not ann and isinstance(meta, dict):
+        del meta["annotations"]
+    if not isinstance(raw, str):
+        return None
+    docs = load_yaml(raw)
+    data = docs[0].data if docs else None
+    if isinstance(data, dict) and isinstance(data.get("path"), str) and "repo" not in data:
+        return data["path"]
+    return None
+
+
+def _source_object(obj: dict, candidates: list[Any]) -> Any:
+    """The object of the base file that ``obj`` was rendered from (same kind; name kept, prefixed or suffixed)."""
+    kind = obj.get("kind")
+    name = k8s.object_ref(obj).name or ""
+    same_kind = [c for c in candidates if isinstance(c, dict) and c.get("kind") == kind]
+    if len(same_kind) == 1:
+        return same_kind[0]
+    named = [c for c in same_kind if (k8s.object_ref(c).name or "\0") in name]
+    exact = [c for c in named if k8s.object_ref(c).name == name]
+    if exact:
+        return exact[0]
+    if named:
+        return max(named, key=lambda c: len(k8s.object_ref(c).name or ""))
+    return same_kind[0] if same_kind else None
+
+
+__all__ = ["extend", "options_from"]

@@ -1,0 +1,190 @@
+"""The sandbox kustomize runs in: an environment without network, plugins or kubeconfig, and a capped child.
+
+The child (``kubectl kustomize`` or ``kustomize build``) runs in its own session with:
+
+* a wall-clock timeout (the whole process group is killed);
+* an address-space cap (``RLIMIT_AS``; Go needs about 1 GiB of address space to start) and a
+  soft Go heap limit (``GOMEMLIMIT``);
+* an output cap: stdout is read as it streams and the child is killed past the cap, so a
+  kustomization that expands without bound never fills guidecheck's memory;
+* no network: proxies point to a closed local port, ``PATH`` holds no ``git``, no kubeconfig;
+* no plugins: an empty ``KUSTOMIZE_PLUGIN_HOME``, and guidecheck never passes
+  ``--enable-alpha-plugins``, ``--enable-exec``, ``--enable-helm`` or ``--network``;
+* the load restrictor ``LoadRestrictionsRootOnly`` (no file outside each kustomization's directory),
+  run on a copy holding only regular files of the scanned tree.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class Caps:
+    timeout: float = 60.0  # seconds of wall clock per kustomization
+    memory: int = 2048 * 1024 * 1024  # bytes of address space
+    output: int = 64 * 1024 * 1024  # bytes of rendered output read
+
+
+@dataclass
+class RunResult:
+    rc: int
+    out: bytes
+    err: str
+    problem: str | None = None  # a cap the child hit (timeout, memory, output): not a kustomize error
+
+
+def sandbox_env(tmp: str, caps: Caps) -> dict[str, str]:
+    empty = os.path.join(tmp, "empty-bin")
+    plugins = os.path.join(tmp, "plugins")
+    os.makedirs(empty, exist_ok=True)
+    os.makedirs(plugins, exist_ok=True)
+    closed = "http://127.0.0.1:9"
+    return {
+        "PATH": empty,  # no git, no helm, no shell for exec functions
+        "HOME": tmp,
+        "LANG": "C.UTF-8",
+        "XDG_CONFIG_HOME": os.path.join(tmp, "config"),
+        "XDG_CACHE_HOME": os.path.join(tmp, "cache"),
+        "KUSTOMIZE_PLUGIN_HOME": plugins,
+        "KUBECONFIG": os.path.join(tmp, "no-kubeconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "HTTP_PROXY": closed,
+        "HTTPS_PROXY": closed,
+        "http_proxy": closed,
+        "https_proxy": closed,
+        "ALL_PROXY": closed,
+        "NO_PROXY": "",
+        "no_proxy": "",
+        "GOMEMLIMIT": str(max(64 * 1024 * 1024, caps.memory // 2)),
+        "GOMAXPROCS": "2",
+    }
+
+
+def _limits(memory: int):
+    def apply() -> None:  # runs in the child between fork and exec
+        import resource
+
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        except (ValueError, OSError):
+            pass
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        except (ValueError, OSError):
+            pass
+
+    return apply
+
+
+def run(cmd: list[str], *, env: dict[str, str], cwd: str, caps: Caps) -> RunResult:
+    """Run the child under the caps; never raises for the child's own failures."""
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=_limits(caps.memory),
+        )
+    except OSError as exc:
+        return RunResult(126, b"", "", f"cannot run {cmd[0]}: {exc.strerror or exc}")
+    out = bytearray()
+    err = bytearray()
+    over = threading.Event()
+
+    def kill() -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def read_out() -> None:
+        assert proc.stdout is not None
+        while True:
+            chunk = proc.stdout.read1(65536)  # type: ignore[attr-defined]
+            if not chunk:
+                return
+            if len(out) + len(chunk) > caps.output:
+                over.set()
+                kill()
+                return
+            out.extend(chunk)
+
+    def read_err() -> None:
+        assert proc.stderr is not None
+        while True:
+            chunk = proc.stderr.read1(65536)  # type: ignore[attr-defined]
+            if not chunk:
+                return
+            if len(err) < 256 * 1024:
+                err.extend(chunk[: 256 * 1024 - len(err)])
+
+    readers = [threading.Thread(target=read_out, daemon=True), threading.Thread(target=read_err, daemon=True)]
+    for t in readers:
+        t.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=caps.timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill()
+        proc.wait()
+    for t in readers:
+        t.join(timeout=5)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    text = err.decode("utf-8", "replace")
+    if timed_out:
+        return RunResult(124, b"", text, f"timed out after {caps.timeout:g} s (kustomize.timeout)")
+    if over.is_set():
+        return RunResult(
+            125,
+            b"",
+            text,
+            f"the rendered output is more than the {_size(caps.output)} guidecheck reads (8 x limits.max-file-bytes)",
+        )
+    if proc.returncode != 0 and ("out of memory" in text or "failed to reserve" in text or "cannot allocate" in text):
+        return RunResult(
+            proc.returncode,
+            b"",
+            text,
+            f"ran out of the {_size(caps.memory)} of memory it may use (kustomize.max-memory-mb)",
+        )
+    return RunResult(proc.returncode, bytes(out), text)
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024 * 1024:
+        return f"{n / 1024 / 1024 / 1024:.1f} GiB"
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB"
+
+
+def copy_files(src: str, files: list[str], dest: str) -> None:
+    """Copy the walk's files of ``src`` (relative paths) to ``dest``: regular files only, never through a link."""
+    import shutil
+
+    for rel in files:
+        s = os.path.join(src, rel)
+        d = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        try:
+            fd = os.open(s, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            if os.fstat(fd).st_mode & 0o170000 != 0o100000:
+                continue
+            with open(fd, "rb", closefd=False) as fh, open(d, "wb") as out:
+                shutil.copyfileobj(fh, out)
+        finally:
+            os.close(fd)

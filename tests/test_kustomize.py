@@ -1,0 +1,254 @@
+"""Kustomizations rendered with the real kustomize (kubectl from .tools/bin, see scripts/install-test-tools.sh).
+
+Findings on rendered objects point at the base resource or patch line that causes them, a
+defect several overlays share is one finding listing them, consumed files and patches are not
+standalone manifests, remote bases are never fetched, and cross-object evidence is matched per
+deployment unit (and, for plain manifests, to the nearest copy of its target).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import threading
+from collections import Counter
+
+import pytest
+
+from guidecheck.crossref import distance
+from guidecheck.loaders.kustomize.binary import find_kustomize
+from guidecheck.parsers.kustomization import is_remote, parse
+from guidecheck.parsers.yaml import load_yaml
+
+from conftest import FIXTURES
+
+KUBECTL = shutil.which("kubectl") or shutil.which("kustomize")
+SHOP = FIXTURES / "kustomize" / "shop"
+ALTERNATIVES = FIXTURES / "kustomize" / "alternatives"
+RULES = "GC306,GC307,GC401,GC403,GC903"
+
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="run scripts/install-test-tools.sh (real kubectl needed)")
+
+
+def scan_json(run_cli, *args, cwd=None):
+    p = run_cli("scan", "--isolated", "-f", "json", *args, cwd=cwd, timeout=120)
+    assert p.returncode in (0, 1, 3), p.stderr
+    return p, json.loads(p.stdout)
+
+
+def located(report):
+    return sorted(
+        (f["path"], f["line"], f["column"], f["rule_id"], tuple(f.get("units") or ()))
+        for f in report["findings"]
+        if not f["suppressed"]
+    )
+
+
+# ----------------------------------------------------------------------------- pure parts
+
+
+def test_remote_references_are_recognised():
+    for ref in (
+        "https://github.com/example/shop//base?ref=v1",
+        "github.com/example/shop/base?ref=v1",
+        "git@github.com:example/shop.git",
+        "oci://registry.example.com/shop",
+        "127.0.0.1:8080/base",
+        "example.com/org/repo",
+    ):
+        assert is_remote(ref), ref
+    for ref in ("../../base", "deployment.yaml", "base", "./overlays/prod"):
+        assert not is_remote(ref), ref
+
+
+def test_the_kustomization_model_lists_what_it_consumes_with_lines():
+    text = (SHOP / "overlays" / "limits" / "kustomization.yaml").read_text()
+    k = parse(load_yaml(text)[0].data)
+    assert [(r.what, r.path, r.line) for r in k.refs] == [("resource", "../../base", 5), ("patch", "limits.yaml", 7)]
+    assert [(p.path, p.line) for p in k.patches] == [("limits.yaml", 7)]
+
+
+def test_directory_distance_is_the_steps_between_directories():
+    assert distance("k8s/deploy", "k8s/hpa") == 2
+    assert distance("a", "a") == 0
+    assert distance(".", "release") == 1
+    assert distance("kubernetes-manifests", "release") == 2
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+@needs_kubectl
+def test_findings_are_pinned_to_base_and_patch_lines_and_shared_defects_merged(run_cli):
+    p, report = scan_json(run_cli, "--select", RULES, "shop", cwd=SHOP.parent)
+    assert p.returncode == 1
+    assert located(report) == [
+        # no HPA in the two overlays without the component: one finding, at the base object, listing both
+        ("shop/base/deployment.yaml", 1, 1, "GC903", ("shop/overlays/limits", "shop/overlays/staging")),
+        # no limits at all in two overlays; only a CPU limit (set by the patch) in the third
+        ("shop/base/deployment.yaml", 17, 11, "GC403", ("shop/overlays/autoscaled", "shop/overlays/staging")),
+        ("shop/base/deployment.yaml", 17, 11, "GC403", ("shop/overlays/limits",)),
+        # the tag set by the overlay's images: entry, at that entry
+        ("shop/overlays/autoscaled/kustomization.yaml", 10, 5, "GC307", ("shop/overlays/autoscaled",)),
+        # helmCharts: is not inflated inside kustomize, a remote base is not fetched: not rendered
+        ("shop/overlays/helm/kustomization.yaml", 6, 1, "GC401", ("shop/overlays/helm",)),
+        # the container and the floating tag the patch adds, at the patch's lines
+        ("shop/overlays/limits/limits.yaml", 14, 11, "GC403", ("shop/overlays/limits",)),
+        ("shop/overlays/limits/limits.yaml", 15, 18, "GC306", ("shop/overlays/limits",)),
+        ("shop/overlays/remote/kustomization.yaml", 4, 1, "GC401", ("shop/overlays/remote",)),
+    ]
+    fingerprints = Counter(f["fingerprint"] for f in report["findings"])
+    assert [fp for fp, n in fingerprints.items() if n > 1] == []
+    merged = next(f for f in report["findings"] if f["rule_id"] == "GC903")
+    assert merged["object"] == {"kind": "Deployment", "namespace": None, "name": "web"}
+    assert merged["rendered"] == {
+        "shop/overlays/limits": "Deployment/shop-limits/web",
+        "shop/overlays/staging": "Deployment/shop-staging/web",
+    }
+    assert "looked in each kustomization that renders it" in merged["message"]
+    # the patch file is never a workload, the consumed base never a standalone manifest
+    assert all(f.get("units") for f in report["findings"])
+    targets = {o["target"]["path"] for o in report["outcomes"] if o["rule_id"] == "GC403"}
+    assert "shop/overlays/limits/limits.yaml" not in targets
+
+
+@needs_kubectl
+def test_a_fingerprint_stays_the_same_when_an_overlay_is_added(run_cli, tmp_path):
+    shop = tmp_path / "shop"
+    shutil.copytree(SHOP, shop)
+    _, before = scan_json(run_cli, "--select", "GC403", "shop", cwd=tmp_path)
+    shutil.copytree(shop / "overlays" / "staging", shop / "overlays" / "qa")
+    _, after = scan_json(run_cli, "--select", "GC403", "shop", cwd=tmp_path)
+
+    def base_gc403(report):
+        return {
+            f["fingerprint"]: f["units"]
+            for f in report["findings"]
+            if f["path"] == "shop/base/deployment.yaml" and "cpu and" in f["message"]
+        }
+
+    ((fp, units_before),) = base_gc403(before).items()
+    assert base_gc403(after) == {fp: sorted([*units_before, "shop/overlays/qa"])}
+
+
+class _Canary(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):
+        type(self).hits.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@needs_kubectl
+def test_a_remote_base_is_reported_and_never_fetched(run_cli, tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Canary)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    _Canary.hits = []
+    try:
+        overlay = tmp_path / "repo" / "overlay"
+        overlay.mkdir(parents=True)
+        (overlay / "kustomization.yaml").write_text(
+            "resources:\n"
+            f"  - http://127.0.0.1:{port}/shop/base?ref=v1\n"
+            f"  - 127.0.0.1:{port}/shop/other\n"
+            f"  - git::http://127.0.0.1:{port}/shop.git//base?ref=main\n"
+        )
+        # GC401 deselected: the unit that was not rendered makes the scan incomplete (exit 3), never a pass
+        p, report = scan_json(run_cli, "--select", "GC403", "repo", cwd=tmp_path)
+        assert p.returncode == 3
+        assert report["incomplete"] and "is remote: guidecheck never fetches" in report["incomplete"][0]
+        assert "3 place(s)" in report["incomplete"][0]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Canary.hits == []
+
+
+@needs_kubectl
+def test_alternative_manifest_sets_are_judged_apart(run_cli):
+    p, report = scan_json(run_cli, "--select", "GC903", "alternatives", cwd=ALTERNATIVES.parent)
+    assert p.returncode == 1
+    # the HPAs of kubernetes-manifests/ cover its own copies only; k8s/deploy + k8s/hpa (one copy) pass
+    assert [(f["path"], f["line"], f["object"]["name"]) for f in report["findings"]] == [
+        ("alternatives/release/shop.yaml", 1, "frontend"),
+        ("alternatives/release/shop.yaml", 16, "cart"),
+    ]
+    assert "than to its other copies in alternatives/kubernetes-manifests" in report["findings"][0]["message"]
+    assert len({f["fingerprint"] for f in report["findings"]}) == len(report["findings"])
+
+
+def test_no_render_lists_what_it_skips_and_is_not_incomplete(run_cli, tmp_path):
+    p, report = scan_json(run_cli, "--no-render", "--select", "GC401,GC403", "shop", cwd=SHOP.parent)
+    assert p.returncode == 1, p.stdout
+    assert report["incomplete"] == []  # what cannot render at all (remote, helmCharts) is still GC401's
+    assert report["skipped"] == [
+        "kustomization shop/overlays/autoscaled",
+        "kustomization shop/overlays/limits",
+        "kustomization shop/overlays/staging",
+    ]
+    # the resources are checked as plain manifests; the patch never is
+    assert {(f["path"], f["rule_id"]) for f in report["findings"]} == {
+        ("shop/base/deployment.yaml", "GC403"),
+        ("shop/overlays/helm/kustomization.yaml", "GC401"),
+        ("shop/overlays/remote/kustomization.yaml", "GC401"),
+    }
+    text = run_cli("scan", "--isolated", "--no-render", "--select", "GC403", "shop", cwd=SHOP.parent).stdout
+    assert "not rendered on request (--no-render): kustomization shop/overlays/autoscaled" in text
+
+
+def test_a_missing_kubectl_is_a_clear_incomplete_scan(run_cli):
+    p, report = scan_json(run_cli, "--kustomize", "/nonexistent/kubectl", "--select", "GC403", str(SHOP))
+    assert p.returncode == 3
+    assert any(
+        "kustomizations not rendered (3): '/nonexistent/kubectl' not found" in r and "docs/kustomize.md" in r
+        for r in report["incomplete"]
+    )
+    assert find_kustomize("/nonexistent/kubectl")[0] is None
+
+
+@needs_kubectl
+def test_the_rendered_output_is_capped(run_cli, tmp_path):
+    """Output past 8 x limits.max-file-bytes kills the child: a GC401 finding, never an unbounded read."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "kustomization.yaml").write_text("resources:\n" + "".join(f"  - c{i}.yaml\n" for i in range(14)))
+    for i in range(14):
+        (repo / f"c{i}.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\ndata:\n  k: {'x' * 700}\n"
+        )
+    cfg = tmp_path / "guidecheck.yaml"
+    cfg.write_text("limits:\n  max-file-bytes: 1200\n")
+    _, report = scan_json(run_cli, "--config", str(cfg), "--select", "GC401", "repo", cwd=tmp_path)
+    assert [(f["path"], f["message"]) for f in report["findings"]] == [
+        (
+            "repo/kustomization.yaml",
+            "kustomize the rendered output is more than the 9.6 kB guidecheck reads (8 x limits.max-file-bytes); "
+            "not rendered",
+        )
+    ]
+
+
+@needs_kubectl
+def test_a_stream_on_stdin_is_one_unit(tmp_path):
+    import subprocess
+
+    from conftest import gc_bin
+
+    tool, _ = find_kustomize(None)
+    assert tool is not None
+    rendered = subprocess.run(tool.command(str(SHOP / "overlays" / "staging")), capture_output=True, check=True).stdout
+    p = subprocess.run(
+        [*gc_bin(), "scan", "--isolated", "-", "--stdin-filename", "staging.yaml", "--select", "GC903", "-q"],
+        input=rendered,
+        capture_output=True,
+        timeout=60,
+    )
+    out = p.stdout.decode()
+    assert p.returncode == 1, out + p.stderr.decode()
+    assert out.startswith("staging.yaml:") and "GC903" in out
