@@ -495,6 +495,45 @@ def test_corpus_prometheus_chart_renders_with_its_subcharts_from_the_tree():
     assert find_helm(None)[0] is not None
 
 
+UMBRELLA = FIXTURES / "charts" / "umbrella"
+
+
+def test_a_file_dependency_renders_only_through_its_parent(run_cli):
+    p, report = scan_json(run_cli, "--verbose", str(UMBRELLA))
+    assert f"rendered {UMBRELLA}/store [default]" in p.stderr
+    assert f"rendered {UMBRELLA}/api [" not in p.stderr  # not on its own as well
+    api = [f for f in report["findings"] if f["path"] == f"{UMBRELLA}/api/templates/deployment.yaml"]
+    assert {f["rule_id"] for f in api} >= {"GC403", "GC404", "GC405"}
+    assert all("also_at" not in f for f in report["findings"])  # one rendering: nothing to merge
+    assert len({f["fingerprint"] for f in report["findings"]}) == len(report["findings"])
+    assert {f["origin"]["chart"] for f in api} == {f"{UMBRELLA}/store"}
+    loaded = load([str(UMBRELLA)], Config())
+    deployments = [t for t in loaded.targets if t.kind == "k8s" and t.data["kind"] == "Deployment"]
+    assert len(deployments) == 1  # one target, so cross-object rules see one copy
+    chart = next(t.data for t in loaded.targets if t.kind == "chart" and t.data.path == f"{UMBRELLA}/api")
+    assert chart.skipped == f"a file:// dependency of {UMBRELLA}/store: rendered through it, with its values"
+
+
+def test_a_file_dependency_of_a_broken_parent_renders_on_its_own(tmp_path, run_cli):
+    repo = tmp_path / "umbrella"
+    shutil.copytree(UMBRELLA, repo)
+    (repo / "store" / "templates" / "configmap.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name\n"
+    )
+    # its Chart.yaml is still judged on its own (a Helm 2 chart, which Helm still renders)
+    chart_yaml = repo / "api" / "Chart.yaml"
+    chart_yaml.write_text(chart_yaml.read_text().replace("apiVersion: v2", "apiVersion: v1"))
+    p, report = scan_json(run_cli, "--verbose", str(repo))
+    assert f"{repo}/api rendered on its own: {repo}/store rendered none of its objects" in p.stderr
+    assert f"rendered {repo}/api [default]" in p.stderr
+    gc401 = {(f["path"], f["message"].split(":")[0]) for f in findings(report, "GC401")}
+    assert (f"{repo}/store/templates/configmap.yaml", "helm template failed [profile default]") in gc401
+    assert (f"{repo}/api/Chart.yaml", "Chart.yaml has apiVersion") in gc401
+    api = [f for f in report["findings"] if f["path"] == f"{repo}/api/templates/deployment.yaml"]
+    assert {f["rule_id"] for f in api} >= {"GC403", "GC405"}
+    assert {f["origin"]["chart"] for f in api} == {f"{repo}/api"}
+
+
 def test_helm_found_through_a_relative_path(run_cli):
     tools = os.path.relpath(Path(HELM4).parent, ROOT)
     env = {**os.environ, "PATH": tools + os.pathsep + "/usr/bin:/bin"}

@@ -9,8 +9,11 @@ chart's ``charts/`` is rendered with ``helm template`` once per value profile:
   directory holds the profile's files, ``helm.charts.<dir>.profiles`` for one);
 * ``cli``: ``--values`` / ``--set`` given on the command line.
 
-Library charts are never rendered on their own; vendored subcharts only
-through their parent (once, with the parent's overrides).  Each rendered
+Library charts are never rendered on their own; vendored subcharts, and charts
+another chart of the scan consumes through a ``file://`` dependency, only
+through their parent (once, with the parent's overrides); a ``file://``
+dependency none of whose parents renders any of its objects is rendered on its
+own after all (never left unchecked by a broken parent).  Each rendered
 document becomes a ``k8s`` target whose path and lines are those of the
 template file that produced it (see :func:`guidecheck.parsers.helm_template.align`), and whose origin names the
 chart, template, profile, release and namespace; the values files lines that
@@ -47,9 +50,17 @@ import sys
 from guidecheck.config import Config
 from guidecheck.loaders import Loaded
 from guidecheck.loaders.helm.binary import find_helm
-from guidecheck.loaders.helm.charts import _ChartJob, _file_jobs, _missing_chart_yaml, _repo_jobs
-from guidecheck.loaders.helm.options import options_from
+from guidecheck.loaders.helm.charts import (
+    _ChartJob,
+    _file_jobs,
+    _missing_chart_yaml,
+    _repo_jobs,
+    defer_file_dependencies,
+    not_rendered_through,
+)
+from guidecheck.loaders.helm.options import HelmOptions, options_from
 from guidecheck.loaders.helm.render import _render_all
+from guidecheck.sanitize import path as clean_path
 
 
 def extend(loaded: Loaded, config: Config, options: dict) -> None:
@@ -72,6 +83,7 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
         j.all_charts = everywhere
     jobs.extend(_file_jobs(loaded, config, opts))
     _missing_chart_yaml(loaded)
+    deferred = defer_file_dependencies(jobs)
     renderable = [j for j in jobs if j.model.skipped is None]
     helm = None
     if renderable and options.get("no_render"):
@@ -98,8 +110,27 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
             j.model.skipped = "rendering is turned off (helm.render: false)"
     if helm is not None:
         _render_all([j for j in renderable if j.model.skipped is None], helm, config, opts, loaded)
+        _render_unconsumed(deferred, helm, config, opts, loaded)
     for j in jobs:
         loaded.targets.append(j.target)
+
+
+def _render_unconsumed(deferred: list[_ChartJob], helm: str, config: Config, opts: HelmOptions, loaded: Loaded) -> None:
+    """A ``file://`` dependency none of whose consumers rendered any of its objects renders on its own."""
+    if not deferred:
+        return
+    templates = {
+        str(t.origin.get("template"))
+        for t in loaded.targets
+        if t.kind == "k8s" and t.origin and t.origin.get("source") == "helm"
+    }
+    alone = not_rendered_through(deferred, templates)
+    for j in alone:
+        why = f"rendered on its own: {', '.join(j.consumers)} rendered none of its objects"
+        if opts.verbose:
+            sys.stderr.write(f"guidecheck: {clean_path(j.model.path)} {why}\n")
+    if alone:
+        _render_all(alone, helm, config, opts, loaded, fresh=False)
 
 
 __all__ = ["extend"]

@@ -32,6 +32,7 @@ class _ChartJob:
     scope: str  # origin['repo']
     all_charts: list[tuple[str, str, str | None, Any]] = field(default_factory=list)  # (abs dir, display, name, meta)
     profiles: list[tuple[str, list[str]]] = field(default_factory=list)
+    consumers: list[str] = field(default_factory=list)  # charts rendering this one through a file:// dependency
 
 
 def _chart_yaml(abspath: str, root: str, display: str, errors: list[LoadError]) -> Any:
@@ -269,3 +270,57 @@ def _shown_of(abs_dir: str, job: _ChartJob) -> str:
             return shown
     rel = os.path.relpath(abs_dir, job.abspath).replace(os.sep, "/")
     return job.prefix + rel if job.prefix else rel
+
+
+def defer_file_dependencies(jobs: list[_ChartJob]) -> list[_ChartJob]:
+    """Charts another chart of the scan consumes through a ``file://`` dependency render only through it.
+
+    Like a kustomize base consumed by overlays, such a chart is part of its parent's deployment: rendering
+    it on its own too made its objects exist twice as targets (every finding twice, cross-object rules
+    seeing two copies).  Only a dependency path inside the consumer's scan root counts (one outside is
+    never read).  Returns the deferred jobs, each with its ``consumers`` (display paths of the consumer
+    charts); :func:`not_rendered_through` picks those to render on their own after all.
+    """
+    by_dir = {j.abspath: j for j in jobs}
+    deferred = []
+    consumers: dict[str, list[str]] = {}
+    for c in jobs:
+        for dep in _dep_list(c.model.meta):
+            repo = str(dep.get("repository") or "")
+            if not repo.startswith("file://"):
+                continue
+            cand = os.path.normpath(os.path.join(c.abspath, repo[len("file://") :]))
+            if cand != c.abspath and cand in by_dir and _within(cand, c.root):
+                consumers.setdefault(cand, [])
+                if c.model.path not in consumers[cand]:
+                    consumers[cand].append(c.model.path)
+    for j in jobs:
+        by = sorted(consumers.get(j.abspath, ()))
+        if by and j.model.skipped is None:
+            j.model.skipped = f"a file:// dependency of {', '.join(by)}: rendered through it, with its values"
+            j.consumers = by
+            deferred.append(j)
+    return deferred
+
+
+def not_rendered_through(deferred: list[_ChartJob], rendered_templates: set[str]) -> list[_ChartJob]:
+    """The deferred charts none of whose templates produced an object through a consumer (the consumer failed
+    to render, lacks a dependency, or disables the subchart with a ``condition``): they render on their own,
+    so that a broken parent never leaves its subchart unchecked."""
+    out = []
+    for j in deferred:
+        prefix = "" if j.model.path in ("", ".") else j.model.path + "/"
+        if not any(t.startswith(prefix) for t in rendered_templates):
+            j.model.skipped = None
+            out.append(j)
+    return out
+
+
+def _dep_list(meta: Any) -> list[dict]:
+    deps = meta.get("dependencies") if isinstance(meta, dict) else None
+    return [d for d in deps if isinstance(d, dict)] if isinstance(deps, list) else []
+
+
+def _within(path: str, root: str) -> bool:
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

@@ -35,10 +35,14 @@ _ERR_AT = re.compile(r"([^\s():\"']+/(?:templates|crds)/[^\s():\"']+?):(\d+)(?::
 _YAML_LINE = re.compile(r"YAML parse error on ([^\s:]+): .*?yaml: line (\d+)")
 
 
-def _render_all(jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOptions, loaded: Loaded) -> None:
+def _render_all(
+    jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOptions, loaded: Loaded, *, fresh: bool = True
+) -> None:
+    """Render ``jobs``; ``fresh=False`` for a second pass of the same scan (its secrets are still masked)."""
     from guidecheck.sanitize import forget_secrets
 
-    forget_secrets()  # the values of an earlier scan in this process are not this one's
+    if fresh:
+        forget_secrets()  # the values of an earlier scan in this process are not this one's
     if not jobs:
         return
     tmp = tempfile.mkdtemp(prefix="guidecheck-helm-")
