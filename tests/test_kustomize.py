@@ -77,6 +77,45 @@ def test_directory_distance_is_the_steps_between_directories():
     assert distance("kubernetes-manifests", "release") == 2
 
 
+def test_a_missing_evidence_finding_says_where_it_looked():
+    """crossref.looked_in names the unit or the scope a cross-object rule searched (issue 11)."""
+    from guidecheck.crossref import looked_in
+    from guidecheck.model import ObjectRef, Target
+
+    class Ctx:
+        def __init__(self, targets):
+            self.targets = targets
+
+        def cached(self, _key, build):
+            return build(self)
+
+        def of_kind(self, kind):
+            return [t for t in self.targets if t.kind == kind]
+
+    def deployment(path, **origin):
+        data = {"kind": "Deployment", "metadata": {"name": "cart"}}
+        return Target("k8s", path, 1, ObjectRef("Deployment", None, "cart"), data, origin=origin)
+
+    lone = deployment("repo/k8s/d.yaml", repo="repo/", unit="repo/k8s", unit_kind="manifests")
+    copy = deployment("repo/extras/d.yaml", repo="repo/", unit="repo/extras", unit_kind="manifests")
+    chart = deployment("repo/chart/templates/d.yaml", repo="repo/", chart="repo/chart", profile="prod")
+    chart.origin.update(unit="repo/chart (prod)", unit_kind="helm")
+    overlay = deployment("repo/base/d.yaml", repo="repo/", unit="repo/overlays/prod", unit_kind="kustomize")
+    live = deployment("cluster/kind-dev/Deployment/cart", repo="cluster/kind-dev")
+    named = deployment("d.yaml", repo="")
+    assert looked_in(lone, Ctx([lone])) == " (looked in all of repo)"
+    assert looked_in(lone, Ctx([lone, copy])) == (
+        " (looked in the manifests nearer to repo/k8s than to its other copies in repo/extras)"
+    )
+    assert looked_in(chart, Ctx([chart])) == (
+        " (looked in its chart rendered with the same values, and in the plain manifests and other "
+        "charts' default renderings of all of repo)"
+    )
+    assert looked_in(overlay, Ctx([overlay])).startswith(" (looked in each kustomization that renders it")
+    assert looked_in(live, Ctx([live])) == " (looked in cluster kind-dev)"
+    assert looked_in(named, Ctx([named])) == " (looked in the whole scan)"
+
+
 # ----------------------------------------------------------------------------- rendering
 
 
