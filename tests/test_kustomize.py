@@ -13,6 +13,7 @@ import json
 import shutil
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +75,45 @@ def test_directory_distance_is_the_steps_between_directories():
     assert distance("a", "a") == 0
     assert distance(".", "release") == 1
     assert distance("kubernetes-manifests", "release") == 2
+
+
+def test_a_missing_evidence_finding_says_where_it_looked():
+    """crossref.looked_in names the unit or the scope a cross-object rule searched (issue 11)."""
+    from guidecheck.crossref import looked_in
+    from guidecheck.model import ObjectRef, Target
+
+    class Ctx:
+        def __init__(self, targets):
+            self.targets = targets
+
+        def cached(self, _key, build):
+            return build(self)
+
+        def of_kind(self, kind):
+            return [t for t in self.targets if t.kind == kind]
+
+    def deployment(path, **origin):
+        data = {"kind": "Deployment", "metadata": {"name": "cart"}}
+        return Target("k8s", path, 1, ObjectRef("Deployment", None, "cart"), data, origin=origin)
+
+    lone = deployment("repo/k8s/d.yaml", repo="repo/", unit="repo/k8s", unit_kind="manifests")
+    copy = deployment("repo/extras/d.yaml", repo="repo/", unit="repo/extras", unit_kind="manifests")
+    chart = deployment("repo/chart/templates/d.yaml", repo="repo/", chart="repo/chart", profile="prod")
+    chart.origin.update(unit="repo/chart (prod)", unit_kind="helm")
+    overlay = deployment("repo/base/d.yaml", repo="repo/", unit="repo/overlays/prod", unit_kind="kustomize")
+    live = deployment("cluster/kind-dev/Deployment/cart", repo="cluster/kind-dev")
+    named = deployment("d.yaml", repo="")
+    assert looked_in(lone, Ctx([lone])) == " (looked in all of repo)"
+    assert looked_in(lone, Ctx([lone, copy])) == (
+        " (looked in the manifests nearer to repo/k8s than to its other copies in repo/extras)"
+    )
+    assert looked_in(chart, Ctx([chart])) == (
+        " (looked in its chart rendered with the same values, and in the plain manifests and other "
+        "charts' default renderings of all of repo)"
+    )
+    assert looked_in(overlay, Ctx([overlay])).startswith(" (looked in each kustomization that renders it")
+    assert looked_in(live, Ctx([live])) == " (looked in cluster kind-dev)"
+    assert looked_in(named, Ctx([named])) == " (looked in the whole scan)"
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -230,6 +270,90 @@ def test_the_rendered_output_is_capped(run_cli, tmp_path):
             "repo/kustomization.yaml",
             "kustomize the rendered output is more than the 9.6 kB guidecheck reads (8 x limits.max-file-bytes); "
             "not rendered",
+        )
+    ]
+
+
+_FAKE_KUBECTL = """#!{python}
+# a stand-in kubectl: reports kustomize v5.7.1, then misbehaves when asked to render
+import os, subprocess, sys, time
+
+if sys.argv[1:2] == ["version"]:
+    print('{{"kustomizeVersion": "v5.7.1"}}')
+    sys.exit(0)
+{body}
+"""
+
+_SLEEPS = """
+child = subprocess.Popen(["/bin/sleep", "30"])  # a grandchild in the same process group
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "grandchild.pid"), "w") as fh:
+    fh.write(str(child.pid))
+time.sleep(30)
+print("apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: late")
+"""
+
+_ALLOCATES = """
+import mmap  # address space, never touched: the cap is on address space, and the test machine's RAM is spared
+held = [mmap.mmap(-1, 64 * 1024 * 1024) for _ in range(4 * 1024 // 64)]  # four times kustomize.max-memory-mb
+print("apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: fits")
+"""
+
+
+def _fake_kubectl_scan(run_cli, tmp_path, body: str, config: str):
+    import sys
+
+    fake = tmp_path / "bin" / "kubectl"
+    fake.parent.mkdir()
+    fake.write_text(_FAKE_KUBECTL.format(python=sys.executable, body=body))
+    fake.chmod(0o755)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "kustomization.yaml").write_text("resources:\n  - cm.yaml\n")
+    (repo / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n")
+    cfg = tmp_path / "guidecheck.yaml"
+    cfg.write_text(config)
+    p = run_cli(
+        "scan",
+        "--isolated",
+        "-f",
+        "json",
+        "--config",
+        str(cfg),
+        "--kustomize",
+        str(fake),
+        "--select",
+        "GC401",
+        "repo",
+        cwd=tmp_path,
+        timeout=30,  # the scan must end on its own well before: a hang fails here
+    )
+    assert p.returncode == 1, p.stderr
+    report = json.loads(p.stdout)
+    return [(f["rule_id"], f["path"], f["message"]) for f in report["findings"]]
+
+
+def test_a_kustomize_that_runs_too_long_is_killed_with_its_process_group(run_cli, tmp_path):
+    """kustomize.timeout: the child and its grandchildren are killed, the unit reported as not rendered."""
+    found = _fake_kubectl_scan(run_cli, tmp_path, _SLEEPS, "kustomize:\n  timeout: 1\n")
+    assert found == [
+        ("GC401", "repo/kustomization.yaml", "kustomize timed out after 1 s (kustomize.timeout); not rendered")
+    ]
+    pid = int((tmp_path / "bin" / "grandchild.pid").read_text())
+    try:
+        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        state = "gone"
+    assert state in ("gone", "Z"), f"the grandchild sleep {pid} outlived the timeout ({state})"
+
+
+def test_a_kustomize_that_allocates_past_the_memory_cap_is_stopped(run_cli, tmp_path):
+    """kustomize.max-memory-mb caps the child's address space: it cannot allocate past it, and says so."""
+    found = _fake_kubectl_scan(run_cli, tmp_path, _ALLOCATES, "kustomize:\n  max-memory-mb: 1024\n")
+    assert found == [
+        (
+            "GC401",
+            "repo/kustomization.yaml",
+            "kustomize ran out of the 1.0 GiB of memory it may use (kustomize.max-memory-mb); not rendered",
         )
     ]
 

@@ -153,11 +153,14 @@ def unit_visible(a: Target, b: Target, ctx) -> bool:
 
 
 def looked_in(target: Target, ctx) -> str:
-    """Where a cross-object rule looked for evidence about ``target``, when units narrowed it ('' otherwise).
+    """Where a cross-object rule looked for evidence about ``target``: a parenthesised suffix.
 
     A rendered kustomization looks in itself and in the plain manifests it is the nearest copy for;
     a plain manifest with copies elsewhere in the scope looks in the manifests nearer to it than to
-    any other copy.  A lone plain manifest looks in its whole scope, as the message already says.
+    any other copy; a chart rendered with a value profile looks in that rendering, the plain
+    manifests and the other charts' default renderings of its scope (the same words for every chart
+    and profile, so that one template's finding keeps one fingerprint); anything else (a lone plain
+    manifest, a repository, a cluster) looks in its whole scope, which the suffix names.
     """
     kind = unit_kind(target)
     if kind == "kustomize":
@@ -171,7 +174,26 @@ def looked_in(target: Target, ctx) -> str:
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
             return f" (looked in the manifests nearer to {location(target)} than to its other copies in {shown})"
-    return ""
+    whole = _scope_words(scope(target))
+    if kind == "helm":
+        # neither the chart nor the profile by name: a template rendered on its own and inside a parent
+        # chart, or with two profiles, is one finding (one fingerprint) and its units name them
+        return (
+            " (looked in its chart rendered with the same values, and in the plain manifests and other "
+            f"charts' default renderings of {whole})"
+        )
+    return f" (looked in {whole})"
+
+
+def _scope_words(sc: str) -> str:
+    """A scope as a reader knows it: the cluster, the scanned directory, or the files named one by one."""
+    if sc.startswith("cluster/"):
+        return f"cluster {sc[len('cluster/') :]}"
+    if not sc:
+        return "the whole scan"
+    if sc.rstrip("/") == ".":
+        return "the whole scanned directory"
+    return f"all of {sc.rstrip('/')}"
 
 
 def _by_scope_kind(ctx) -> dict[tuple[str, object], list[tuple[int, Target]]]:

@@ -244,7 +244,7 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
             repo_scope_or_na(target, ctx)
             yield Hit(
                 "no latency alert or recording rule (e.g. histogram_quantile over a request duration "
-                "histogram) monitors response times"
+                f"histogram) monitors response times{crossref.looked_in(target, ctx)}"
             )
             return
         served = _served_workloads(target, ctx)
@@ -269,7 +269,10 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
     if _covered(target, ctx):
         return
     if not rules:
-        yield Hit("no latency alert or recording rule in scope monitors the response time of this service")
+        yield Hit(
+            "no latency alert or recording rule in scope monitors the response time of this service"
+            f"{crossref.looked_in(target, ctx)}"
+        )
         return
     if has_repo and not any(_covered(w, ctx) for w in _served_workloads(target, ctx)):
         raise NotApplicable("no latency rule refers to any service of this repository: reported once on the repository")

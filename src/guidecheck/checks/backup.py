@@ -166,11 +166,12 @@ def _claim_coverage(
             line=claim.line,
             extra={"gaps": {p.ref: (p.gap.total_seconds() if p.gap is not None else None) for p in ok}},
         )
+    where = crossref.looked_in(h.target, ctx)
     if why_not:
-        return ok, Hit(f"{what} is covered by no backup schedule: {_list(why_not)}", line=claim.line)
+        return ok, Hit(f"{what} is covered by no backup schedule: {_list(why_not)}{where}", line=claim.line)
     return ok, Hit(
         f"{what} is covered by no backup schedule (no Velero Schedule, snapscheduler "
-        f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob reaches it)",
+        f"SnapshotSchedule, CloudNativePG ScheduledBackup or snapshot CronJob reaches it){where}",
         line=claim.line,
     )
 

@@ -211,7 +211,7 @@ def _unscraped(
         )
         missing = "scrape-config"
     if missing != "monitor-selects-nothing":
-        msg += _notes(notes)
+        msg += _notes(notes) + crossref.looked_in(target, ctx)
     return msg, missing
 
 

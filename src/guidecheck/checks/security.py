@@ -374,7 +374,7 @@ def _workload_jwt(target: Target, ctx) -> Iterator[Hit]:
         f"no evidence that calls to its pods must carry a signed JWT: looked for an Istio RequestAuthentication "
         f"with jwtRules and an AuthorizationPolicy requiring a request principal for its pods ({why}), and for "
         f"{openapi}; if the service verifies JWTs in its own code, document it with the annotation "
-        f"{JWT_ANNOTATION}{annotation}",
+        f"{JWT_ANNOTATION}{annotation}{crossref.looked_in(target, ctx)}",
         line=target.line,
     )
 
@@ -688,7 +688,8 @@ def _secret(target: Target, obj: dict, ctx) -> Iterator[Hit]:
     if not mechanisms:
         yield Hit(
             f"signing-key Secret {name!r} has no rotation mechanism: no key-rotation CronJob, cert-manager "
-            "Certificate (secretName) or generator-backed ExternalSecret (target.name) in scope writes it",
+            "Certificate (secretName) or generator-backed ExternalSecret (target.name) in scope writes it"
+            f"{crossref.looked_in(target, ctx)}",
             line=target.line,
         )
         return

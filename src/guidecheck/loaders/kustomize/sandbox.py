@@ -17,6 +17,7 @@ The child (``kubectl kustomize`` or ``kustomize build``) runs in its own session
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -153,7 +154,7 @@ def run(cmd: list[str], *, env: dict[str, str], cwd: str, caps: Caps) -> RunResu
             text,
             f"the rendered output is more than the {_size(caps.output)} guidecheck reads (8 x limits.max-file-bytes)",
         )
-    if proc.returncode != 0 and ("out of memory" in text or "failed to reserve" in text or "cannot allocate" in text):
+    if proc.returncode != 0 and _MEMORY_EXHAUSTED.search(text):
         return RunResult(
             proc.returncode,
             b"",
@@ -161,6 +162,11 @@ def run(cmd: list[str], *, env: dict[str, str], cwd: str, caps: Caps) -> RunResu
             f"ran out of the {_size(caps.memory)} of memory it may use (kustomize.max-memory-mb)",
         )
     return RunResult(proc.returncode, bytes(out), text)
+
+
+# how a child that hit the address-space cap says so: Go's runtime ("fatal error: runtime: out of
+# memory", "failed to reserve page summary memory"), or ENOMEM's "Cannot allocate memory"
+_MEMORY_EXHAUSTED = re.compile(r"out of memory|failed to reserve|cannot allocate", re.IGNORECASE)
 
 
 def _size(n: int) -> str:
