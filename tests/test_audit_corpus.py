@@ -158,6 +158,8 @@ def key(obj) -> tuple:
 
 
 _LOCATION = re.compile(r"[^\s()'\",;]+:[0-9]+")
+# where a cross-object rule looked is a place by nature: the scanned directory, or the cluster
+_LOOKED_IN = re.compile(r" \(looked in [^()]*\)$")
 
 
 def comparable(findings, locations: dict[str, str]) -> collections.Counter:
@@ -171,7 +173,7 @@ def comparable(findings, locations: dict[str, str]) -> collections.Counter:
         message = (
             ""
             if f["rule_id"] == "GC402"
-            else _LOCATION.sub(lambda m: locations.get(m.group(0), m.group(0)), f["message"])
+            else _LOCATION.sub(lambda m: locations.get(m.group(0), m.group(0)), _LOOKED_IN.sub("", f["message"]))
         )
         out[
             (

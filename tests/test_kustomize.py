@@ -103,13 +103,13 @@ def test_a_missing_evidence_finding_says_where_it_looked():
     overlay = deployment("repo/base/d.yaml", repo="repo/", unit="repo/overlays/prod", unit_kind="kustomize")
     live = deployment("cluster/kind-dev/Deployment/cart", repo="cluster/kind-dev")
     named = deployment("d.yaml", repo="")
-    assert looked_in(lone, Ctx([lone])) == " (looked in all of repo)"
+    assert looked_in(lone, Ctx([lone])) == " (looked in the whole scan)"
     assert looked_in(lone, Ctx([lone, copy])) == (
         " (looked in the manifests nearer to repo/k8s than to its other copies in repo/extras)"
     )
     assert looked_in(chart, Ctx([chart])) == (
         " (looked in its chart rendered with the same values, and in the plain manifests and other "
-        "charts' default renderings of all of repo)"
+        "charts' default renderings of the whole scan)"
     )
     assert looked_in(overlay, Ctx([overlay])).startswith(" (looked in each kustomization that renders it")
     assert looked_in(live, Ctx([live])) == " (looked in cluster kind-dev)"
