@@ -873,3 +873,19 @@ def test_azure_pipeline_stages_templates_and_manual_validation(tmp_path):
     assert jobs["Prod/deploy_prod"].needs == ["Approve/approve"]
     assert jobs["Prod/deploy_prod"].manual and "ManualValidation" in jobs["Prod/deploy_prod"].manual_why
     assert {t.event for t in jobs["Build/build"].triggers} == {"manual"}
+
+
+def test_a_hostile_gitlab_include_wildcard_cannot_stall_the_scan(tmp_path):
+    """A local include pattern made to backtrack (it hung the scan with a regular expression) is matched in
+    linear time, and reported as matching nothing."""
+    import time
+
+    pattern = "/" + "**a" * 12 + "**b.yml"
+    write(tmp_path, {".gitlab-ci.yml": f"include:\n  - local: '{pattern}'\nbuild:\n  script: [make]\n",
+                     "a" * 200 + ".yml": "x: 1\n"})  # fmt: skip
+    start = time.process_time()
+    _, errors = project_of(tmp_path)
+    assert time.process_time() - start < 10.0
+    assert (".gitlab-ci.yml", 2, f"local include {pattern} matches no file in the repository") in [
+        (rel(tmp_path, p), line, m) for p, line, m in errors
+    ]

@@ -39,3 +39,38 @@ def test_walk_and_single_files_agree(tmp_path, monkeypatch):
     walked = {t.path for t in load(["."], config).targets if t.kind == "file"}
     single = {t.path for t in load(["examples/a/d.yaml", "k8s/d.yaml"], config).targets if t.kind == "file"}
     assert walked == single == {"k8s/d.yaml"}
+
+
+@pytest.mark.parametrize(
+    "pattern,text,expected",
+    [
+        ("ci/*.yml", "ci/a.yml", True),
+        ("ci/*.yml", "ci/sub/a.yml", False),  # * stays within a directory
+        ("ci/**.yml", "ci/sub/a.yml", True),  # ** crosses directories
+        ("ci/**/*.yml", "ci/sub/a.yml", True),
+        ("ci/?.yml", "ci/a.yml", True),
+        ("ci/?.yml", "ci/ab.yml", False),
+        ("a?b", "a/b", False),  # ? never matches /
+        ("ci/a.yml", "ci/a.yml", True),
+        ("ci/a.yml", "ci/a.ymlx", False),  # the whole string
+        ("", "", True),
+        ("***", "x/y", True),
+    ],
+)
+def test_wildcard_dialect(pattern, text, expected):
+    assert globs.wildcard(pattern)(text) is expected
+
+
+def test_wildcard_question_mark_can_be_literal():
+    assert globs.wildcard("a?b", question=False)("a?b") and not globs.wildcard("a?b", question=False)("axb")
+
+
+def test_wildcard_is_linear_where_a_regular_expression_backtracks():
+    """``**a**a...**b`` against a long run of a's: a backtracking regex never finishes (it was GitLab's include
+    matcher); the automaton does one step per character."""
+    import time
+
+    match = globs.wildcard("**a" * 12 + "**b")
+    start = time.process_time()
+    assert not match("a" * 20_000)
+    assert time.process_time() - start < 2.0

@@ -99,3 +99,47 @@ def excluded(rel: str, match: Callable[[str, str | None], bool]) -> bool:
     """Whether ``rel`` or one of its parent directories matches."""
     parts = rel.split("/")
     return any(match("/".join(parts[: i + 1]), parts[i]) for i in range(len(parts)))
+
+
+def wildcard(pattern: str, *, question: bool = True) -> Callable[[str], bool]:
+    """A whole-string wildcard matcher for the glob dialects that are not path globs.
+
+    ``**`` matches any run of characters, ``*`` any run without ``/``, ``?`` (when
+    ``question``) one character but ``/``; every other character is literal.  GitLab's
+    local includes and Sigstore's image globs are written this way.  The pattern is
+    run as an automaton over bit sets (one step per character of the subject), never
+    as a backtracking regular expression: ``**a**a**a**b``, written into a scanned
+    file, would take a regular expression exponential time.
+    """
+    tokens: list[str] = []
+    i = 0
+    while i < len(pattern):
+        tok = "**" if pattern.startswith("**", i) else pattern[i]
+        i += len(tok)
+        if tok in ("*", "**") and tokens and tokens[-1] in ("*", "**"):
+            tokens[-1] = "**" if "**" in (tok, tokens[-1]) else "*"  # adjacent stars are one star
+            continue
+        tokens.append(tok)
+    n = len(tokens)
+    stars = sum(1 << j for j, t in enumerate(tokens) if t in ("*", "**"))
+    cross = sum(1 << j for j, t in enumerate(tokens) if t == "**")
+    any_one = sum(1 << j for j, t in enumerate(tokens) if question and t == "?")
+    literal: dict[str, int] = {}
+    for j, t in enumerate(tokens):
+        if t not in ("*", "**") and not (question and t == "?"):
+            literal[t] = literal.get(t, 0) | 1 << j
+
+    def closure(states: int) -> int:
+        return states | (states & stars) << 1  # a star may match nothing (no two stars are adjacent)
+
+    def match(text: str) -> bool:
+        states = closure(1)
+        for c in text:
+            advance = literal.get(c, 0) | (any_one if c != "/" else 0)
+            stay = states & (cross if c == "/" else stars)
+            states = closure(((states & advance) << 1) | stay)
+            if not states:
+                return False
+        return bool(states >> n & 1)
+
+    return match

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from guidecheck import globs
 from guidecheck.parsers.images import ImageRef, parse
 
 SIGSTORE_INCLUDE_LABEL = "policy.sigstore.dev/include"
@@ -149,20 +150,18 @@ def _names(ref: ImageRef) -> set[str]:
     return names
 
 
-def _sigstore_glob(pattern: str) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"(?::[^/]*)?(?:@sha256:[0-9a-f]{64})?$")
+_TAG_OR_DIGEST = re.compile(r"(?::[^/]*)?(?:@sha256:[0-9a-f]{64})?")
+
+
+def _sigstore_match(pattern: str, name: str) -> bool:
+    """Sigstore's image glob (``*`` within a path segment, ``**`` across): the image name, then an
+    optional tag and digest."""
+    match = globs.wildcard(pattern, question=False)
+    return any(
+        match(name[:i])
+        for i in range(len(name), -1, -1)
+        if (i == len(name) or name[i] in ":@") and _TAG_OR_DIGEST.fullmatch(name, i)
+    )
 
 
 def image_matches(policy: ImagePolicy, image: str) -> bool:
@@ -172,8 +171,7 @@ def image_matches(policy: ImagePolicy, image: str) -> bool:
     names = _names(ref)
     for g in policy.images:
         if policy.glob_style == "sigstore":
-            rx = _sigstore_glob(g)
-            if any(rx.match(n) for n in names):
+            if any(_sigstore_match(g, n) for n in names):
                 return True
         elif any(fnmatch.fnmatchcase(n, g) or fnmatch.fnmatchcase(n, g.split("@")[0]) for n in names):
             return True

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from guidecheck import globs
 from guidecheck.parsers.ci.common import MAX_DEPTH, Parse, PipelineError, Reader, norm_local, scalar, type_name
 from guidecheck.parsers.ci.model import Include, Job, PipelineFile, Project, Step, Trigger
 from guidecheck.parsers.yaml import item_line, key_line, line_of, value_line
@@ -345,10 +346,9 @@ def _resolve_local(ctx: Parse, project: Project, path: str, include: Include) ->
         return
     rel = ref.lstrip("/")
     if any(c in rel for c in "*?["):
-        rx = _glob_regex(posixpath.normpath(rel))
-        matches = [
-            project.display(m) for m in sorted(project.inventory) if rx.match(m) and m.endswith((".yml", ".yaml"))
-        ]
+        # GitLab's wildcards: ``*`` within a directory, ``**`` across directories, ``?`` one character
+        match = globs.wildcard(posixpath.normpath(rel))
+        matches = [project.display(m) for m in sorted(project.inventory) if match(m) and m.endswith((".yml", ".yaml"))]
         include.resolved = matches
         if not matches:
             ctx.error(path, f"local include {ref} matches no file in the repository", include.line)
@@ -367,26 +367,6 @@ def _resolve_local(ctx: Parse, project: Project, path: str, include: Include) ->
         ctx.error(path, f"local include {ref} is not a YAML file", include.line)
         return
     include.resolved = [target]
-
-
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """GitLab's local include wildcards: ``*`` within a directory, ``**`` across directories."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("^" + "".join(out) + "$")
 
 
 def _gitlab_resolve(
