@@ -86,6 +86,8 @@ class Loaded:
     incomplete: list[str] = field(default_factory=list)  # why coverage is partial (exit 3)
     skipped: list[str] = field(default_factory=list)  # charts and kustomizations not rendered on request (--no-render)
     stdin: bool = False  # a stream read from stdin ('-'): one unit, cross-object rules run on it
+    # work an extension's start() began before any extension ran (renders running in the background), by module
+    pending: dict[str, Any] = field(default_factory=dict)
 
 
 # Loader extensions run after the walk, in this order (see the module docstring).
@@ -101,9 +103,14 @@ EXTENSIONS: tuple[str, ...] = (
 
 def load(paths: list[str], config: Config, options: dict[str, Any] | None = None) -> Loaded:
     out = _load_files(paths, config, (options or {}).get("stdin"))
-    for name in EXTENSIONS:
-        if _wanted(name, out, options or {}):
-            importlib.import_module(name).extend(out, config, options or {})
+    extensions = [importlib.import_module(name) for name in EXTENSIONS if _wanted(name, out, options or {})]
+    # an extension with a start() begins what runs in the background (kustomize renders on the second
+    # core while Helm charts render and load); its extend() later takes the results in the usual order
+    for ext in extensions:
+        if hasattr(ext, "start"):
+            ext.start(out, config, options or {})
+    for ext in extensions:
+        ext.extend(out, config, options or {})
     return out
 
 
