@@ -449,7 +449,7 @@ class Checks(dict):  # type: ignore[type-arg]
         self[rule_id] = check
         return check
 
-    def get(self, rule_id: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, rule_id: str, default: Any = None) -> Any:
         return self[rule_id] if rule_id in self._rules else default
 
     def __contains__(self, rule_id: object) -> bool:
