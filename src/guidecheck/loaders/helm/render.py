@@ -47,7 +47,7 @@ def _render_all(
         return
     tmp = tempfile.mkdtemp(prefix="guidecheck-helm-")
     try:
-        env = _sandbox_env(tmp)
+        env = _sandbox_env(tmp, opts.max_memory)
         prepared = []
         for i, job in enumerate(jobs):
             start = time.perf_counter()
