@@ -376,3 +376,30 @@ def test_a_stream_on_stdin_is_one_unit(tmp_path):
     out = p.stdout.decode()
     assert p.returncode == 1, out + p.stderr.decode()
     assert out.startswith("staging.yaml:") and "GC903" in out
+
+
+def test_kustomizations_start_rendering_before_the_helm_charts_and_render_once(monkeypatch, tmp_path):
+    """kubectl kustomize runs while Helm charts render (start()); extend() takes those renders, not new ones."""
+    if find_kustomize(None)[0] is None:
+        pytest.skip("no kubectl/kustomize with kustomize v5 (scripts/install-test-tools.sh installs it)")
+    import guidecheck.loaders.helm as helm_ext
+    import guidecheck.loaders.kustomize as kz
+    from guidecheck.config import Config
+    from guidecheck.loaders import load
+
+    events: list[str] = []
+    made = kz._Renders.__init__
+
+    def spy_renders(self, units, tool, opts):
+        events.append(f"kustomize renders {len(units)}")
+        made(self, units, tool, opts)
+
+    helm_extend = helm_ext.extend
+    monkeypatch.setattr(kz._Renders, "__init__", spy_renders)
+    monkeypatch.setattr(helm_ext, "extend", lambda *a: (events.append("helm"), helm_extend(*a))[1])
+    shutil.copytree(SHOP, tmp_path / "shop")
+    loaded = load([str(tmp_path / "shop")], Config())
+    assert events[:2] == [events[0], "helm"] and events[0].startswith("kustomize renders ")
+    assert len([e for e in events if e.startswith("kustomize")]) == 1, events
+    assert not loaded.pending
+    assert any(t.kind == "k8s" and t.origin.get("source") == "kustomize" for t in loaded.targets)

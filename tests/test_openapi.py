@@ -594,3 +594,32 @@ def test_pre_commit_mode_reads_referenced_files_once(tmp_path, run_cli):
     assert proc.returncode == 1, proc.stderr
     lines = [x for x in proc.stdout.splitlines() if " GC902 " in x]
     assert lines and all(x.startswith("api/schemas/pet.yaml:3:") for x in lines), proc.stdout
+
+
+def test_documents_validated_by_the_prefetch_worker_get_the_same_answers(tmp_path):
+    """The worker GC902 starts before the rules run answers each document as validating it on its own does."""
+    from guidecheck.checks import openapi
+
+    write(
+        tmp_path,
+        {
+            "a/openapi.yaml": "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n",
+            "b/openapi.yaml": "openapi: 3.0.3\ninfo: {title: b}\npaths: {}\n",  # no version: invalid
+            "c/swagger.yaml": "swagger: '2.0'\ninfo: {title: c, version: '1'}\npaths: {/x: {get: {responses: 7}}}\n",
+        },
+    )
+    loaded = load([str(tmp_path)], Config())
+    targets = [t for t in loaded.targets if t.kind == "openapi"]
+    assert len(targets) == 3
+    openapi.prefetch(targets, {"openapi-validation-seconds": 30})
+    try:
+        assert openapi._prefetched is not None
+        for t in targets:
+            spec = t.data
+            by_worker = openapi._prefetched.get(spec, spec.family, 30)
+            assert by_worker is not None, spec.path  # answered by the worker, not validated anew
+            assert by_worker == openapi._validate_in_child(spec, spec.family, 30)
+        assert sum(bool(openapi._validate_in_child(t.data, t.data.family, 30)) for t in targets) == 2
+    finally:
+        openapi.end_prefetch()
+    assert openapi._prefetched is None

@@ -148,16 +148,8 @@ def _validate_catalog(loaded: list[tuple[Path, bytes, Any]]) -> None:
     file's bytes in the user's cache directory; a changed or new rule file
     is validated again.  Set GUIDECHECK_NO_CACHE=1 to always validate.
     """
-    import hashlib
-
-    from guidecheck import __version__
-
-    h = hashlib.sha256(__version__.encode())
-    h.update((SCHEMA_DIR / "rule.schema.json").read_bytes())
-    for path, raw, _ in loaded:
-        h.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + raw + b"\0")
     cache = _cache_dir()
-    stamp = cache / f"catalog-{h.hexdigest()[:32]}.ok" if cache else None
+    stamp = cache / f"catalog-{_catalog_key([(p, raw) for p, raw, _ in loaded])}.ok" if cache else None
     try:
         if stamp is not None and stamp.is_file():
             return
@@ -167,11 +159,7 @@ def _validate_catalog(loaded: list[tuple[Path, bytes, Any]]) -> None:
         _validate(data, _schema_for(path), str(path))
         _validate_defaults(path, data)
     if stamp is not None:
-        try:
-            stamp.parent.mkdir(parents=True, exist_ok=True)
-            stamp.write_bytes(b"")
-        except OSError:
-            pass  # a read-only home is fine: we validate every time
+        _remember(stamp, b"")  # a read-only home is fine: we validate every time
 
 
 def _cache_dir() -> Path | None:
@@ -181,10 +169,10 @@ def _cache_dir() -> Path | None:
     return Path(base) / "guidecheck"
 
 
-def _read_yaml(path: Path) -> tuple[Path, bytes, Any]:
+def _read_yaml(path: Path, raw: bytes | None = None) -> tuple[Path, bytes, Any]:
     from guidecheck.parsers.yaml import load_yaml
 
-    raw = path.read_bytes()
+    raw = path.read_bytes() if raw is None else raw
     try:
         docs = load_yaml(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -199,10 +187,14 @@ def _read_dir(d: Path, builtin: bool) -> list[tuple[Path, bytes, Any]]:
     """Every ``*.yaml`` of a rules directory; in the built-in one, rules/_settings.yaml comes last."""
     if not d.is_dir():
         raise CatalogError(f"rules directory not found: {d}")
+    return [_read_yaml(d / n) for n in _names(d, builtin)]
+
+
+def _names(d: Path, builtin: bool) -> list[str]:
     names = sorted(n for n in os.listdir(d) if n.endswith(".yaml") and not (builtin and n == SHARED_SETTINGS))
     if builtin and (d / SHARED_SETTINGS).is_file():
         names.append(SHARED_SETTINGS)
-    return [_read_yaml(d / n) for n in names]
+    return names
 
 
 def _plain(value: Any) -> Any:
@@ -268,12 +260,63 @@ def load_settings(directory: Path | None = None) -> dict[str, Setting]:
     return _settings_of(loaded)
 
 
+def _catalog_key(files: list[tuple[Path, bytes]]) -> str:
+    """What a validated catalogue is remembered by: the version, the rule schema, every file's path and bytes."""
+    import hashlib
+
+    from guidecheck import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    h.update((SCHEMA_DIR / "rule.schema.json").read_bytes())
+    for path, raw in files:
+        h.update(str(path).encode("utf-8", "surrogateescape") + b"\0" + raw + b"\0")
+    return h.hexdigest()[:32]
+
+
 @lru_cache(maxsize=1)
 def _builtin() -> list[tuple[Path, bytes, Any]]:
-    """The built-in catalogue's files, read and validated once per process."""
-    loaded = _read_dir(rules_dir(), builtin=True)
+    """The built-in catalogue's files, read and validated once per process.
+
+    Parsing the 40-odd rule files costs more than a pre-commit scan of three files, so the
+    validated catalogue is kept as JSON in the user's cache directory (see
+    :func:`_validate_catalog`), named by the SHA-256 of every file's path and bytes, the rule
+    schema and guidecheck's version: a changed rule file is read anew.  The entry holds plain
+    data (what rules and settings are made of; no line numbers, which only validation errors
+    use).  It is the user's own, never the scanned repository's; an unreadable one is ignored.
+    """
+    d = rules_dir()
+    files = [(d / n, (d / n).read_bytes()) for n in _names(d, builtin=True)]
+    cache = _cache_dir()
+    entry = cache / f"catalog-{_catalog_key(files)}.json" if cache else None
+    if entry is not None:
+        try:
+            data = json.loads(entry.read_bytes())
+            if isinstance(data, list) and len(data) == len(files):
+                return [(path, raw, item) for (path, raw), item in zip(files, data, strict=True)]
+        except (OSError, ValueError):  # missing or truncated: read the files
+            pass
+    loaded = [_read_yaml(path, raw) for path, raw in files]
     _validate_catalog(loaded)
+    if entry is not None:
+        _remember(entry, json.dumps([_plain(data) for _, _, data in loaded]).encode())
     return loaded
+
+
+def _remember(entry: Path, data: bytes, keep: int = 4) -> None:
+    """Write ``entry`` atomically (a concurrent run reads the old file or the new one, never half of one), and
+    drop all but the ``keep`` newest entries of its kind (one per rule set: they accumulate across versions)."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, entry)
+        prefix, suffix = entry.name.split("-", 1)[0] + "-", entry.suffix
+        olds = [p for p in entry.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(suffix)]
+        olds.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in olds[keep:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only or shared home: read the files every time
 
 
 @lru_cache(maxsize=1)
@@ -384,6 +427,35 @@ def resolve_check(rule: Rule) -> Check:
     return check
 
 
+class Checks(dict):  # type: ignore[type-arg]
+    """Rule id -> check function, each resolved (its module imported) on first use.
+
+    A scan of a few files (the pre-commit hook) runs a handful of rules: importing the
+    check module of every rule would cost more than the scan.  The built-in catalogue is
+    tested to resolve (tests/test_catalog.py); ``eager`` rules (a team's own, whose
+    ``check`` may name a missing function) are resolved at once, so that a broken
+    custom rule is a setup error (exit 2), not a failure in the middle of a scan.
+    """
+
+    def __init__(self, rules: Iterable[Rule], eager: Callable[[Rule], bool] = lambda rule: False) -> None:
+        super().__init__()
+        self._rules = {rule.id: rule for rule in rules}
+        for rule in self._rules.values():
+            if eager(rule):
+                self[rule.id] = resolve_check(rule)
+
+    def __missing__(self, rule_id: str) -> Check:
+        check = resolve_check(self._rules[rule_id])
+        self[rule_id] = check
+        return check
+
+    def get(self, rule_id: str, default: Any = None) -> Any:
+        return self[rule_id] if rule_id in self._rules else default
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+
 # Rule is defined with the data model (a ScanResult holds the rules that ran) and exported from here too
 __all__ = [
     "MERGE_POLICIES",
@@ -391,6 +463,7 @@ __all__ = [
     "SHARED_SETTINGS",
     "CatalogError",
     "Check",
+    "Checks",
     "Rule",
     "Setting",
     "config_schema",

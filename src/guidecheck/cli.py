@@ -37,6 +37,22 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 @click.version_option(__version__, "--version", "-V", prog_name="guidecheck", message="%(prog)s %(version)s")
 def main() -> None:
     """Check microservice repositories, charts and clusters against the deployment guideline."""
+    _tune_gc()
+
+
+def _tune_gc() -> None:
+    """Fewer runs of Python's cyclic garbage collector: it cost 9 % of a repository scan and 19 % of a
+    20,000-object audit, walking objects that live until the process ends.
+
+    What the imports made is moved out of its reach (``gc.freeze``), and the youngest generation is
+    collected after 50,000 allocations instead of 700: the parsed documents are trees (no cycles),
+    so collections find little and cost a walk of everything still alive.  Memory stays bounded:
+    reference counting frees what is not cyclic at once, and the collector still runs.
+    """
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 class _OrderedOutputs(click.Command):

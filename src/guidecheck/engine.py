@@ -61,54 +61,86 @@ def run(
     outcomes: list[Outcome] = []
     incomplete: list[str] = []
     memo: dict[str, Any] = {}  # cross-object indexes, built once per scan and shared by every rule (Context.cached)
-    for rule in active_rules:
-        check = (checks or {}).get(rule.id) or resolve_check(rule)
-        severity = config.severity_for(rule.id, rule.severity)
-        ctx = Context(
-            settings=config.settings,
-            options={**rule.options},
-            targets=targets,
-            today=today,
-            now=now,
-            memo=memo,
-            _by_kind=by_kind,
-            specs=load_settings(),
-        )
-        for kind in rule.targets:
-            for target in by_kind.get(kind, ()):
-                try:
-                    hits = list(check(target, ctx))
-                except NotATarget:
-                    continue  # an object the rule never looks at: no outcome
-                except NotApplicable as na:
-                    outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=str(na) or None))
-                    continue
-                except Exception as exc:  # noqa: BLE001 - a bug in a check must not hide other results
-                    incomplete.append(f"{rule.id} failed on {target.label}: {type(exc).__name__}: {exc}")
-                    outcomes.append(
-                        Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=f"internal error: {type(exc).__name__}")
+    ends = _prefetch(active_rules, checks, by_kind, config.settings)
+    try:
+        for rule in active_rules:
+            if not any(by_kind.get(kind) for kind in rule.targets):
+                continue  # nothing to check: the rule's module is not even imported (a pre-commit run)
+            check = (checks or {}).get(rule.id) or resolve_check(rule)
+            severity = config.severity_for(rule.id, rule.severity)
+            ctx = Context(
+                settings=config.settings,
+                options={**rule.options},
+                targets=targets,
+                today=today,
+                now=now,
+                memo=memo,
+                _by_kind=by_kind,
+                specs=load_settings(),
+            )
+            for kind in rule.targets:
+                for target in by_kind.get(kind, ()):
+                    try:
+                        hits = list(check(target, ctx))
+                    except NotATarget:
+                        continue  # an object the rule never looks at: no outcome
+                    except NotApplicable as na:
+                        outcomes.append(Outcome(rule.id, target, Status.NOT_APPLICABLE, reason=str(na) or None))
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - a bug in a check must not hide other results
+                        incomplete.append(f"{rule.id} failed on {target.label}: {type(exc).__name__}: {exc}")
+                        outcomes.append(
+                            Outcome(
+                                rule.id, target, Status.NOT_APPLICABLE, reason=f"internal error: {type(exc).__name__}"
+                            )
+                        )
+                        continue
+                    outcome_findings = [
+                        _finding(rule, severity, target, h, sources, config, today, baseline, roots) for h in hits
+                    ]
+                    incomplete.extend(
+                        f"{f.path}:{f.line}: {rule.id} {f.message}"
+                        for h, f in zip(hits, outcome_findings, strict=True)
+                        if h.incomplete  # suppressed or not: the document was not checked to the end
                     )
-                    continue
-                outcome_findings = [
-                    _finding(rule, severity, target, h, sources, config, today, baseline, roots) for h in hits
-                ]
-                incomplete.extend(
-                    f"{f.path}:{f.line}: {rule.id} {f.message}"
-                    for h, f in zip(hits, outcome_findings, strict=True)
-                    if h.incomplete  # suppressed or not: the document was not checked to the end
-                )
-                outcome_findings.sort(key=Finding.sort_key)
-                findings.extend(outcome_findings)
-                outcome = _outcome(rule, target, outcome_findings)
-                if outcome.status is Status.PASS and ctx.evidence:
-                    outcome.reason = ctx.evidence.pop(id(target), None)
-                outcomes.append(outcome)
+                    outcome_findings.sort(key=Finding.sort_key)
+                    findings.extend(outcome_findings)
+                    outcome = _outcome(rule, target, outcome_findings)
+                    if outcome.status is Status.PASS and ctx.evidence:
+                        outcome.reason = ctx.evidence.pop(id(target), None)
+                    outcomes.append(outcome)
+    finally:
+        for end_prefetch in ends:
+            end_prefetch()
     incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo, roots))
     findings = _merge_units(findings, outcomes)
     findings.sort(key=Finding.sort_key)
     findings = merge_same_identity(findings)
     outcomes.sort(key=lambda o: (o.rule_id, o.target.key))
     return ScanResult(findings=findings, outcomes=outcomes, rules=active_rules, incomplete=sorted(incomplete))
+
+
+def _prefetch(
+    rules: list[Rule], checks: dict[str, Check] | None, by_kind: dict[str, list[Target]], settings: dict[str, Any]
+) -> list[Callable[[], None]]:
+    """Start the background work of checks that have some (``check.prefetch(targets, settings)``), before any
+    rule runs; returns what stops it (``check.end_prefetch``), called once every rule ran.
+
+    GC902's validator runs in a worker process this way, on the second core, while the other rules run in
+    this one; the findings are the same as without it.
+    """
+    ends: list[Callable[[], None]] = []
+    for rule in rules:
+        kinds = [k for k in rule.targets if by_kind.get(k)]
+        if not kinds:
+            continue
+        check = (checks or {}).get(rule.id) or resolve_check(rule)
+        start = getattr(check, "prefetch", None)
+        if start is None:
+            continue
+        start([t for k in kinds for t in by_kind[k]], settings)
+        ends.append(check.end_prefetch)  # type: ignore[attr-defined]
+    return ends
 
 
 def _by_kind(targets: list[Target], config: Config) -> dict[str, list[Target]]:
@@ -212,6 +244,8 @@ def _unchecked(
     out: list[str] = []
     for rule in rules:
         if not rule.gate or rule.status == "removed" or config.runs(rule.id, rule.status):
+            continue
+        if not any(by_kind.get(kind) for kind in rule.targets):
             continue
         check = (checks or {}).get(rule.id) or resolve_check(rule)
         ctx = Context(

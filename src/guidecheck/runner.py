@@ -116,11 +116,14 @@ def configure(
 
 def catalogue(config: Config) -> tuple[list[Rule], dict[str, Check]]:
     """The built-in rules plus the team's own (``custom-rules:``) and their checks; raises :class:`CatalogueError`."""
-    from guidecheck.catalog import CatalogError, load_rules, resolve_check
+    from guidecheck.catalog import CatalogError, Checks, load_rules, rules_dir
 
+    builtin = str(rules_dir())
     try:
         rules = load_rules(extra_dirs=config.custom_rules)
-        checks = {rule.id: resolve_check(rule) for rule in rules}
+        # a built-in rule's check module is imported when a target of its kinds is there to check;
+        # a team's own rule is resolved now, so that a broken one is a setup error (exit 2)
+        checks = Checks(rules, eager=lambda rule: os.path.dirname(rule.file) != builtin)
     except CatalogError as exc:
         raise CatalogueError(f"rule catalogue error: {exc}") from None
     return rules, checks

@@ -299,8 +299,17 @@ def _validate_bounded(spec, family: str, seconds: int) -> list[tuple[str | None,
     """:func:`_validate`'s results, computed in a child process allowed ``seconds`` of CPU (``RLIMIT_CPU``).
 
     Over the budget, the child is killed and the result is ``(_OVER_BUDGET, 0, why)`` after nothing else.
-    Where ``fork`` is not available the validator runs in this process, unbounded.
+    Where ``fork`` is not available the validator runs in this process, unbounded.  A document
+    :func:`prefetch` started validating is answered from there.
     """
+    if _prefetched is not None:
+        answer = _prefetched.get(spec, family, seconds)
+        if answer is not None:
+            return answer
+    return _validate_in_child(spec, family, seconds)
+
+
+def _validate_in_child(spec, family: str, seconds: int) -> list[tuple[str | None, int, str]]:
     import pickle
 
     if not hasattr(os, "fork"):
@@ -345,6 +354,127 @@ def _validate_bounded(spec, family: str, seconds: int) -> list[tuple[str | None,
         return list(pickle.loads(data)) if data else [(None, 0, "the validator stopped without an answer")]
     except Exception:  # noqa: BLE001 - a truncated answer: validation did not finish
         return [(None, 0, "the validator stopped without an answer")]
+
+
+class _Prefetch:
+    """Every document's validation, done by one worker process while the other rules run.
+
+    openapi-spec-validator is the costliest check of a scan (a second of CPU for a large
+    document) and GC902 runs after most rules; the worker, forked before the rules run,
+    validates the documents one after the other, each exactly as :func:`_validate_in_child`
+    does (in a grandchild under its own CPU budget), and streams the answers back, so that
+    on a machine with two cores the validation costs no wall time.  The answers are the
+    same as without it; a document the worker did not answer (it was killed, or never got
+    there) is validated when GC902 asks for it.
+    """
+
+    def __init__(self, jobs: list[tuple[Any, str, int]]) -> None:
+        import pickle
+        import threading
+
+        self.jobs = jobs
+        self.index = {(id(spec), family, seconds): i for i, (spec, family, seconds) in enumerate(jobs)}
+        self.answers: dict[int, list[tuple[str | None, int, str]]] = {}
+        self.done = threading.Event()
+        # the validator is imported by the worker (its children inherit it), never by this process: the
+        # import alone costs a third of a second the other rules would wait for
+        rfd, wfd = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the worker: one answer per document, as a length-prefixed pickle
+            code = 0
+            try:
+                os.close(rfd)
+                with os.fdopen(wfd, "wb") as out:
+                    for i, (spec, family, seconds) in enumerate(jobs):
+                        data = pickle.dumps((i, _validate_in_child(spec, family, seconds)))
+                        out.write(len(data).to_bytes(8, "big") + data)
+                        out.flush()
+            except BaseException:  # noqa: BLE001 - the parent validates what was not answered
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(wfd)
+        self.reader = threading.Thread(target=self._read, args=(rfd,), daemon=True)
+        self.reader.start()
+
+    def _read(self, rfd: int) -> None:
+        import pickle
+
+        try:
+            with os.fdopen(rfd, "rb") as inp:
+                while True:
+                    head = inp.read(8)
+                    if len(head) < 8:
+                        return
+                    data = inp.read(int.from_bytes(head, "big"))
+                    i, answer = pickle.loads(data)
+                    self.answers[i] = answer
+        except Exception:  # noqa: BLE001 - a truncated answer: those documents are validated when asked for
+            return
+        finally:
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.done.set()
+
+    def get(self, spec, family: str, seconds: int) -> list[tuple[str | None, int, str]] | None:
+        i = self.index.get((id(spec), family, seconds))
+        if i is None:
+            return None
+        while i not in self.answers and not self.done.wait(0.05):
+            pass
+        return self.answers.pop(i, None)
+
+    def close(self) -> None:
+        if not self.done.is_set():
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.reader.join(timeout=10)
+
+
+_prefetched: _Prefetch | None = None
+
+
+def prefetch(targets: list[Target], settings: dict[str, Any]) -> None:
+    """Start validating the OpenAPI documents among ``targets`` in a worker process (see :class:`_Prefetch`).
+
+    The runner calls it when GC902 is about to run, and :func:`end_prefetch` after the rules ran.
+    Only where ``fork`` exists, and only for two documents or more (one is validated as it comes).
+    """
+    global _prefetched
+    end_prefetch()
+    if not hasattr(os, "fork"):
+        return
+    seconds = int(settings.get("openapi-validation-seconds") or 0) or DEFAULT_VALIDATION_SECONDS
+    jobs = []
+    for t in targets:
+        if t.kind != "openapi":
+            continue
+        try:
+            spec = spec_of(t)
+        except NotApplicable:
+            continue
+        if spec.family is None or any(p.kind == "circular" for p in spec.problems):
+            continue
+        jobs.append((spec, spec.family, seconds))
+    if len(jobs) > 1:
+        _prefetched = _Prefetch(jobs)
+
+
+def end_prefetch() -> None:
+    """Stop the worker of :func:`prefetch` (if it still runs) and forget its answers."""
+    global _prefetched
+    if _prefetched is not None:
+        _prefetched.close()
+        _prefetched = None
+
+
+# the engine starts the worker before the rules run and stops it after (see guidecheck.engine.run)
+valid_document.prefetch = prefetch  # type: ignore[attr-defined]
+valid_document.end_prefetch = end_prefetch  # type: ignore[attr-defined]
 
 
 def _validate(spec, family: str) -> Iterator[tuple[str | None, int, str]]:

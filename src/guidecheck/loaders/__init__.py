@@ -86,6 +86,8 @@ class Loaded:
     incomplete: list[str] = field(default_factory=list)  # why coverage is partial (exit 3)
     skipped: list[str] = field(default_factory=list)  # charts and kustomizations not rendered on request (--no-render)
     stdin: bool = False  # a stream read from stdin ('-'): one unit, cross-object rules run on it
+    # work an extension's start() began before any extension ran (renders running in the background), by module
+    pending: dict[str, Any] = field(default_factory=dict)
 
 
 # Loader extensions run after the walk, in this order (see the module docstring).
@@ -101,9 +103,46 @@ EXTENSIONS: tuple[str, ...] = (
 
 def load(paths: list[str], config: Config, options: dict[str, Any] | None = None) -> Loaded:
     out = _load_files(paths, config, (options or {}).get("stdin"))
-    for name in EXTENSIONS:
-        importlib.import_module(name).extend(out, config, options or {})
+    extensions = [importlib.import_module(name) for name in EXTENSIONS if _wanted(name, out, options or {})]
+    # an extension with a start() begins what runs in the background (kustomize renders on the second
+    # core while Helm charts render and load); its extend() later takes the results in the usual order
+    for ext in extensions:
+        if hasattr(ext, "start"):
+            ext.start(out, config, options or {})
+    for ext in extensions:
+        ext.extend(out, config, options or {})
     return out
+
+
+def _wanted(extension: str, loaded: Loaded, options: dict[str, Any]) -> bool:
+    """Whether an extension can find anything to do: one that cannot is not even imported.
+
+    Files named one by one (the pre-commit hook) have no repository: kustomizations and
+    pipelines are looked for in repositories only, a chart only upward from a named file, and
+    OpenAPI documents among the parsed non-Kubernetes documents.  Importing an extension
+    costs more than such a scan; what it would do with nothing is nothing.
+    """
+    if extension in ("guidecheck.loaders.kustomize", "guidecheck.loaders.ci"):
+        return bool(loaded.repos)
+    if extension == "guidecheck.loaders.helm":
+        return bool(loaded.repos) or any(_in_chart(abspath) for abspath, _, _ in loaded.files)
+    if extension == "guidecheck.loaders.openapi":
+        return bool(loaded.others)
+    if extension == "guidecheck.loaders.signatures":
+        return bool(options.get("verify-images"))
+    return True
+
+
+def _in_chart(abspath: str) -> bool:
+    """A ``Chart.yaml`` in the file's directory or above (the helm extension then finds which chart, if any)."""
+    d = os.path.dirname(os.path.abspath(abspath))
+    while True:
+        if os.path.isfile(os.path.join(d, "Chart.yaml")):
+            return True
+        parent = os.path.dirname(d)
+        if parent == d:
+            return False
+        d = parent
 
 
 def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] | None = None) -> Loaded:

@@ -25,10 +25,12 @@ import fnmatch
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guidecheck.model import ObjectRef, Target
-from guidecheck.registry.client import Client, RegistryOptions
+
+if TYPE_CHECKING:
+    from guidecheck.registry.client import RegistryOptions
 
 PROBE = "signature"
 KIND = "ImageSignature"
@@ -38,10 +40,17 @@ class SetupProblem(Exception):
     """A key or a setting of the verification that cannot be used (a configuration error: exit 2)."""
 
 
+def _registry_options() -> RegistryOptions:
+    """The registry client's defaults (the client, with http.client and ssl, is imported only to verify)."""
+    from guidecheck.registry.client import RegistryOptions
+
+    return RegistryOptions()
+
+
 @dataclass
 class VerifyOptions:
     keys: dict[str, list[Any]] = field(default_factory=dict)  # glob -> loaded cosign.PublicKey list
-    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    registry: RegistryOptions = field(default_factory=lambda: _registry_options())
     aliases: dict[str, str] = field(default_factory=dict)  # mirror endpoint -> the registry it mirrors
 
 
@@ -96,6 +105,8 @@ def options_from_settings(
     configured_cache = _value(settings, "image-signature-cache-dir")
     if cache_dir is None and isinstance(configured_cache, str) and configured_cache:
         cache_dir = configured_cache if os.path.isabs(configured_cache) else os.path.join(base_dir, configured_cache)
+    from guidecheck.registry.client import RegistryOptions
+
     registry = RegistryOptions(
         insecure=tuple(_value(settings, "image-signature-insecure-registries") or ()) + tuple(insecure),
         mirrors=mirrors,
@@ -112,6 +123,8 @@ class Verifier:
 
     def __init__(self, options: VerifyOptions) -> None:
         self.options = options
+        from guidecheck.registry.client import Client
+
         self.client = Client(options.registry)
         self.results: dict[str, dict[str, Any]] = {}
 

@@ -47,7 +47,7 @@ def _render_all(
         return
     tmp = tempfile.mkdtemp(prefix="guidecheck-helm-")
     try:
-        env = _sandbox_env(tmp)
+        env = _sandbox_env(tmp, opts.max_memory)
         prepared = []
         for i, job in enumerate(jobs):
             start = time.perf_counter()
@@ -88,52 +88,58 @@ def _render_all(
                 job.model.seconds[profile] = time.perf_counter() - start
             return res
 
-        if workers == 1:
-            results = [run(p) for p in prepared]
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(run, prepared))
-        # files the walk already read (a chart's crds/ are plain YAML): not loaded twice
-        seen_sources: dict[str, SourceFile | None] = {t.path: None for t in loaded.targets if t.kind == "file"}
-        values_cache: dict[str, Any] = {}
-        for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results, strict=True):
-            if rc != 0:
-                job.model.issues.append(_render_error(err, job, copy_dir, tmp, profile, files))
-                if opts.verbose:
-                    print(
-                        f"guidecheck: failed to render {clean_path(job.model.path)} [{profile}] in "
-                        f"{job.model.seconds.get(profile, 0):.2f} s (GC401)",
-                        file=sys.stderr,
-                    )
-                continue
-            try:
-                n_obj, n_work = _add_rendered(
-                    out, job, copy_dir, profile, files, config, opts, loaded, seen_sources, values_cache
-                )
-            except Exception as exc:  # noqa: BLE001 - never a traceback: the chart is reported as not checked
-                loaded.incomplete.append(
-                    f"{job.model.path} [{profile}]: rendered output not loaded: "
-                    f"internal error {type(exc).__name__}: {exc}"
-                )
-                continue
-            job.model.objects[profile] = n_obj
-            job.model.rendered[profile] = n_work
-            if opts.verbose:
-                print(
-                    f"guidecheck: rendered {clean_path(job.model.path)} [{profile}] in "
-                    f"{job.model.seconds.get(profile, 0):.2f} s (copy {copy_time:.2f} s): "
-                    f"{n_obj} object(s)"
-                    + (
-                        "; dependencies from the tree: " + clean_path(", ".join(job.model.resolved))
-                        if job.model.resolved
-                        else ""
-                    ),
-                    file=sys.stderr,
-                )
+        # each render's output is loaded as it comes, in order, while the next ones still render
+        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        try:
+            results = pool.map(run, prepared) if pool is not None else map(run, prepared)
+            _load_renders(prepared, results, tmp, config, opts, loaded)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_renders(prepared: list, results, tmp: str, config: Config, opts: HelmOptions, loaded: Loaded) -> None:
+    """Every render's output as ``k8s`` targets, its failure as a GC401 issue of its chart."""
+    # files the walk already read (a chart's crds/ are plain YAML): not loaded twice
+    seen_sources: dict[str, SourceFile | None] = {t.path: None for t in loaded.targets if t.kind == "file"}
+    values_cache: dict[str, Any] = {}
+    for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results, strict=True):
+        if rc != 0:
+            job.model.issues.append(_render_error(err, job, copy_dir, tmp, profile, files))
+            if opts.verbose:
+                print(
+                    f"guidecheck: failed to render {clean_path(job.model.path)} [{profile}] in "
+                    f"{job.model.seconds.get(profile, 0):.2f} s (GC401)",
+                    file=sys.stderr,
+                )
+            continue
+        try:
+            n_obj, n_work = _add_rendered(
+                out, job, copy_dir, profile, files, config, opts, loaded, seen_sources, values_cache
+            )
+        except Exception as exc:  # noqa: BLE001 - never a traceback: the chart is reported as not checked
+            loaded.incomplete.append(
+                f"{job.model.path} [{profile}]: rendered output not loaded: internal error {type(exc).__name__}: {exc}"
+            )
+            continue
+        job.model.objects[profile] = n_obj
+        job.model.rendered[profile] = n_work
+        if opts.verbose:
+            print(
+                f"guidecheck: rendered {clean_path(job.model.path)} [{profile}] in "
+                f"{job.model.seconds.get(profile, 0):.2f} s (copy {copy_time:.2f} s): "
+                f"{n_obj} object(s)"
+                + (
+                    "; dependencies from the tree: " + clean_path(", ".join(job.model.resolved))
+                    if job.model.resolved
+                    else ""
+                ),
+                file=sys.stderr,
+            )
 
 
 # keywords through which a JSON Schema validator loads another document

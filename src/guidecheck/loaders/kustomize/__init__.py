@@ -99,23 +99,98 @@ def _join(rel_dir: str, ref: str) -> str:
     return os.path.normpath(os.path.join(rel_dir if rel_dir != "." else "", ref)).replace(os.sep, "/")
 
 
-def extend(loaded: Loaded, config: Config, options: dict) -> None:
+def start(loaded: Loaded, config: Config, options: dict) -> None:
+    """Discover the kustomizations and start rendering them before the Helm charts render (see :class:`_Started`).
+
+    :func:`extend` takes the results where it always did; anything this cannot do, it does there.
+    """
     try:
-        _extend(loaded, config, options)
-    except Exception as exc:  # noqa: BLE001 - a bug here must not hide the rest of the scan
-        loaded.incomplete.append(f"kustomizations: internal error: {type(exc).__name__}: {exc}")
+        started = _start(loaded, config, options)
+    except Exception:  # noqa: BLE001 - extend() discovers and renders as without a start
+        return
+    if started is not None:
+        loaded.pending[__name__] = started
 
 
-def _extend(loaded: Loaded, config: Config, options: dict) -> None:
+@dataclass
+class _Started:
+    """What :func:`start` found and began: the graph of each repository, and the renders under way."""
+
+    sources: dict[str, SourceFile]
+    graphs: dict[int, tuple[dict[str, Node], list[Node]]]  # by id() of the RepoScan
+    tool: Any = None
+    renders: Any = None  # _Renders, when rendering began
+
+
+def _start(loaded: Loaded, config: Config, options: dict) -> _Started | None:
     opts = options_from(config, options)
     sources = {t.source.path: t.source for t in loaded.targets if t.kind == "file" and t.source is not None}
-    work: list[tuple[RepoScan, dict[str, Node], list[Node]]] = []
-    drop: set[str] = set()  # display paths whose k8s targets are not standalone manifests
+    started = _Started(sources, {})
+    units: list[tuple[RepoScan, dict[str, Node], Node]] = []
     for repo in loaded.repos:
         nodes = _discover(repo, config, sources)
         if not nodes:
             continue
         roots = _graph(repo, nodes)
+        started.graphs[id(repo)] = (nodes, roots)
+        units.extend((repo, nodes, n) for n in roots if not _unit_problems(repo, nodes, n))
+    if not started.graphs:
+        return None
+    if units and opts.render and not opts.no_render:
+        started.tool, _why = find_kustomize(opts.binary)
+        if started.tool is not None:
+            started.renders = _Renders(units, started.tool, opts)
+    return started
+
+
+def extend(loaded: Loaded, config: Config, options: dict) -> None:
+    started = loaded.pending.pop(__name__, None)
+    try:
+        _extend(loaded, config, options, started)
+    except Exception as exc:  # noqa: BLE001 - a bug here must not hide the rest of the scan
+        loaded.incomplete.append(f"kustomizations: internal error: {type(exc).__name__}: {exc}")
+    finally:
+        if started is not None and started.renders is not None:
+            started.renders.close()
+
+
+def _unit_problems(repo: RepoScan, nodes: dict[str, Node], n: Node) -> list[Issue]:
+    """Why the unit rooted at ``n`` is not rendered (a remote base, a ``helmCharts:`` entry, ...); [] when it is."""
+    closure = _closure(n, nodes)
+    problems = [p for c in closure for p in nodes[c].problems]
+    for c in closure:
+        for name, line in nodes[c].k.helm_charts:
+            problems.append(
+                Issue(
+                    f"helmCharts: chart '{name}' is not inflated: guidecheck does not run Helm inside "
+                    "kustomize; not rendered (render the chart as a chart directory of the scan, or "
+                    "commit its rendered output as a resource)",
+                    repo.prefix + nodes[c].file_rel,
+                    line,
+                )
+            )
+    return problems
+
+
+def _extend(loaded: Loaded, config: Config, options: dict, started: _Started | None = None) -> None:
+    opts = options_from(config, options)
+    sources = (
+        started.sources
+        if started is not None
+        else {t.source.path: t.source for t in loaded.targets if t.kind == "file" and t.source is not None}
+    )
+    work: list[tuple[RepoScan, dict[str, Node], list[Node]]] = []
+    drop: set[str] = set()  # display paths whose k8s targets are not standalone manifests
+    for repo in loaded.repos:
+        if started is not None:
+            if id(repo) not in started.graphs:
+                continue
+            nodes, roots = started.graphs[id(repo)]
+        else:
+            nodes = _discover(repo, config, sources)
+            if not nodes:
+                continue
+            roots = _graph(repo, nodes)
         for n in nodes.values():
             drop.add(repo.prefix + n.file_rel)
             for what, rel in n.files:
@@ -130,19 +205,7 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
     renderable: list[tuple[RepoScan, dict[str, Node], Node]] = []
     for repo, nodes, roots in work:
         for n in roots:
-            closure = _closure(n, nodes)
-            problems = [p for c in closure for p in nodes[c].problems]
-            for c in closure:
-                for name, line in nodes[c].k.helm_charts:
-                    problems.append(
-                        Issue(
-                            f"helmCharts: chart '{name}' is not inflated: guidecheck does not run Helm inside "
-                            "kustomize; not rendered (render the chart as a chart directory of the scan, or "
-                            "commit its rendered output as a resource)",
-                            repo.prefix + nodes[c].file_rel,
-                            line,
-                        )
-                    )
+            problems = _unit_problems(repo, nodes, n)
             if problems:
                 n.model.issues.extend(problems)
                 continue
@@ -158,13 +221,34 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
             if opts.no_render:
                 loaded.skipped.append(f"kustomization {n.model.path}")
         return
+    _render(renderable, loaded, config, opts, sources, started)
+
+
+def _render(
+    renderable: list[tuple[RepoScan, dict[str, Node], Node]],
+    loaded: Loaded,
+    config: Config,
+    opts: KOptions,
+    sources: dict[str, SourceFile],
+    started: _Started | None,
+) -> None:
+    """Render the units (taking the renders :func:`start` began when they are these units, with this tool)."""
     tool, why = find_kustomize(opts.binary)
     if tool is None:
         loaded.incomplete.append(f"kustomizations not rendered ({len(renderable)}): {why}")
         for _repo, _nodes, n in renderable:
             n.model.skipped = why
         return
-    _render_all(renderable, tool, config, opts, loaded, sources)
+    renders = started.renders if started is not None else None
+    if renders is not None and (renders.tool != tool or [u[2] for u in renders.units] != [u[2] for u in renderable]):
+        renders.close()
+        renders = None
+    if renders is None:
+        renders = _Renders(renderable, tool, opts)
+    try:
+        _render_all(renders, config, opts, loaded, sources)
+    finally:
+        renders.close()
 
 
 def _consumed(n: Node, nodes: dict[str, Node]) -> bool:
@@ -300,26 +384,29 @@ def _closure(root: Node, nodes: dict[str, Node]) -> list[str]:
     return out
 
 
-def _render_all(
-    units: list[tuple[RepoScan, dict[str, Node], Node]],
-    tool,
-    config: Config,
-    opts: KOptions,
-    loaded: Loaded,
-    sources: dict[str, SourceFile],
-) -> None:
-    tmp = tempfile.mkdtemp(prefix="guidecheck-kustomize-")
-    try:
-        env = sandbox_env(tmp, opts.caps)
-        jobs = []
+class _Renders:
+    """``kubectl kustomize`` on a sandbox copy of every unit, under way in a thread pool from the moment it is made.
+
+    Each result is taken (:meth:`results`, in the units' order) as it comes, while the others still render.
+    """
+
+    def __init__(self, units: list[tuple[RepoScan, dict[str, Node], Node]], tool, opts: KOptions) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.units = units
+        self.tool = tool
+        self.tmp = tempfile.mkdtemp(prefix="guidecheck-kustomize-")
+        self.jobs = []
+        self.pool = None
+        env = sandbox_env(self.tmp, opts.caps)
         for i, (repo, nodes, n) in enumerate(units):
-            copy = os.path.join(tmp, "units", str(i))
+            copy = os.path.join(self.tmp, "units", str(i))
             closure = _closure(n, nodes)
             # only what kustomize will read: each kustomization file and the files it names
             files = sorted({f for c in closure for f in (nodes[c].file_rel, *(rel for _w, rel in nodes[c].files))})
             copy_files(repo.walk.root, files, copy)
             _with_build_metadata(os.path.join(copy, n.file_rel), n.k.data)
-            jobs.append((repo, nodes, n, copy))
+            self.jobs.append((repo, nodes, n, copy))
 
         def one(job):
             repo, nodes, n, copy = job
@@ -328,35 +415,45 @@ def _render_all(
             n.model.seconds = time.perf_counter() - start
             return res
 
-        workers = max(1, min(len(jobs), os.cpu_count() or 1, 4))
-        if workers == 1:
-            results = [one(j) for j in jobs]
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+        workers = max(1, min(len(self.jobs), os.cpu_count() or 1, 4))
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.futures = [self.pool.submit(one, j) for j in self.jobs]
 
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(one, jobs))
-        cache: dict[str, list[Any]] = {}
-        for (repo, nodes, n, copy), res in zip(jobs, results, strict=True):
-            if res.problem or res.rc != 0:
-                n.model.issues.append(_render_error(res, repo, n, copy, nodes, config))
-                continue
-            try:
-                _add_rendered(res.out.decode("utf-8", "replace"), repo, nodes, n, config, loaded, sources, cache)
-            except Exception as exc:  # noqa: BLE001 - never a traceback: the unit is reported as not checked
-                loaded.incomplete.append(
-                    f"{n.model.path}: rendered output not loaded: internal error {type(exc).__name__}: {exc}"
-                )
-                continue
-            n.model.rendered = True
-            if opts.verbose:
-                print(
-                    f"guidecheck: rendered {clean_path(n.model.path)} (kustomize) in {n.model.seconds:.2f} s: "
-                    f"{n.model.objects} object(s)",
-                    file=sys.stderr,
-                )
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    def results(self):
+        for job, future in zip(self.jobs, self.futures, strict=True):
+            yield job, future.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            for f in self.futures:
+                f.cancel()
+            self.pool.shutdown(wait=True)
+            self.pool = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _render_all(
+    renders: _Renders, config: Config, opts: KOptions, loaded: Loaded, sources: dict[str, SourceFile]
+) -> None:
+    cache: dict[str, list[Any]] = {}
+    for (repo, nodes, n, copy), res in renders.results():
+        if res.problem or res.rc != 0:
+            n.model.issues.append(_render_error(res, repo, n, copy, nodes, config))
+            continue
+        try:
+            _add_rendered(res.out.decode("utf-8", "replace"), repo, nodes, n, config, loaded, sources, cache)
+        except Exception as exc:  # noqa: BLE001 - never a traceback: the unit is reported as not checked
+            loaded.incomplete.append(
+                f"{n.model.path}: rendered output not loaded: internal error {type(exc).__name__}: {exc}"
+            )
+            continue
+        n.model.rendered = True
+        if opts.verbose:
+            print(
+                f"guidecheck: rendered {clean_path(n.model.path)} (kustomize) in {n.model.seconds:.2f} s: "
+                f"{n.model.objects} object(s)",
+                file=sys.stderr,
+            )
 
 
 def _with_build_metadata(path: str, data: Any) -> None:

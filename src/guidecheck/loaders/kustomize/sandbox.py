@@ -23,6 +23,8 @@ import subprocess
 import threading
 from dataclasses import dataclass
 
+from guidecheck.loaders.helm.sandbox import go_runtime_env
+
 
 @dataclass
 class Caps:
@@ -62,8 +64,7 @@ def sandbox_env(tmp: str, caps: Caps) -> dict[str, str]:
         "ALL_PROXY": closed,
         "NO_PROXY": "",
         "no_proxy": "",
-        "GOMEMLIMIT": str(max(64 * 1024 * 1024, caps.memory // 2)),
-        "GOMAXPROCS": "2",
+        **go_runtime_env(caps.memory),
     }
 
 
