@@ -200,7 +200,7 @@ def _validation_results(
     """The validator's findings as (path, line, message); where it stopped at a reference it may not follow, a
     note on the matching $ref problem (in ``notes``, by index) or a finding of its own."""
     results: list[tuple[str, int, str]] = []
-    for path, line, message in _validate_bounded(spec, family, seconds or DEFAULT_VALIDATION_SECONDS):
+    for path, line, message in _cached_validation(spec, family, seconds or DEFAULT_VALIDATION_SECONDS):
         if path == _OVER_BUDGET:
             results.append((_OVER_BUDGET, line, message))
             break
@@ -345,6 +345,24 @@ def _validate_bounded(spec, family: str, seconds: int) -> list[tuple[str | None,
         return list(pickle.loads(data)) if data else [(None, 0, "the validator stopped without an answer")]
     except Exception:  # noqa: BLE001 - a truncated answer: validation did not finish
         return [(None, 0, "the validator stopped without an answer")]
+
+
+def _cached_validation(spec, family: str, seconds: int) -> list[tuple[str | None, int, str]]:
+    """:func:`_validate_bounded`, or its results for the same files (by content), family and budget from the
+    incremental cache (:mod:`guidecheck.cache`); a validation over its budget or without an answer is not kept."""
+    from guidecheck import cache
+
+    if cache.active() is None:
+        return _validate_bounded(spec, family, seconds)
+    files = sorted((f.path, ab, cache.file_digest(ab)) for ab, f in spec.files.items())
+    if any(len(d) != 64 for _p, _a, d in files):  # a document not (or no longer) on disk as it was read
+        return _validate_bounded(spec, family, seconds)
+
+    def answered(results: list) -> bool:
+        return not any(p == _OVER_BUDGET or (p is None and "without an answer" in m) for p, _l, m in results)
+
+    key = (spec.path, family, seconds, files)
+    return cache.get_or_compute("openapi", key, lambda: _validate_bounded(spec, family, seconds), answered)
 
 
 def _validate(spec, family: str) -> Iterator[tuple[str | None, int, str]]:
