@@ -226,11 +226,17 @@ class Store:
     """One run's view of a cache directory: verified reads, atomic writes, counts, pruning."""
 
     def __init__(
-        self, root: str, secret: bytes, bucket: str, *, max_bytes: int = DEFAULT_MAX_BYTES, verbose: bool = False
+        self,
+        root: str,
+        secret: bytes,
+        bucket: str | None = None,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        verbose: bool = False,
     ) -> None:
         self.root = root
         self.secret = secret
-        self.bucket = bucket
+        self._bucket = bucket  # None: :func:`code_identity`, computed on the first lookup (pre-commit may make none)
         self.max_bytes = max_bytes
         self.verbose = verbose
         self.hits: Counter[str] = Counter()
@@ -239,6 +245,12 @@ class Store:
         self.errors: list[str] = []
         self._lock = threading.Lock()
         self._dirs_ok: set[str] = set()
+
+    @property
+    def bucket(self) -> str:
+        if self._bucket is None:
+            self._bucket = code_identity()
+        return self._bucket
 
     # entries
 
@@ -450,7 +462,7 @@ def open_store(paths: list[str], option: str | None = None, *, verbose: bool = F
         max_bytes = int(float(os.environ.get(ENV_MAX, "")) * 1024 * 1024)
     except ValueError:
         max_bytes = DEFAULT_MAX_BYTES
-    return Store(root, secret, code_identity(), max_bytes=max(max_bytes, 1024 * 1024), verbose=verbose)
+    return Store(root, secret, max_bytes=max(max_bytes, 1024 * 1024), verbose=verbose)
 
 
 # files read during the running scan (fs.read_text), when the whole-scan layer records its inputs
