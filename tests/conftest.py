@@ -13,6 +13,9 @@ SHARED = ROOT.parent / "shared"
 TOOLS = ROOT / ".tools" / "bin"  # real Helm binaries (scripts/install-test-tools.sh); rendering tests use them
 if TOOLS.is_dir() and str(TOOLS) not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = str(TOOLS) + os.pathsep + os.environ.get("PATH", "")
+# the incremental cache (docs/cache.md) is off in the suite, as in mypy with --cache-dir /dev/null: a CLI run
+# never writes into fixtures/ and a second run of the same inputs is computed anew; tests/test_cache.py turns it on
+os.environ.setdefault("GUIDECHECK_CACHE_DIR", os.devnull)
 
 
 def gc_bin() -> list[str]:

@@ -40,6 +40,7 @@ def test_docs_pages_exist():
         "development.md",
         "guideline.md",
         "reports.md",
+        "cache.md",
     ):
         assert (ROOT / "docs" / page).is_file(), page
     for image in re.findall(r"!\[[^\]]*\]\((img/[^)]+)\)", (ROOT / "docs" / "reports.md").read_text(encoding="utf-8")):

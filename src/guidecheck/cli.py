@@ -371,6 +371,17 @@ def _prepare(
     show_default=True,
     help="The name findings give the stream read from stdin (the path '-').",
 )
+@click.option(
+    "--cache-dir",
+    metavar="DIR",
+    help="The incremental cache's directory (default: $GUIDECHECK_CACHE_DIR, else ~/.cache/guidecheck/scans, "
+    "under $XDG_CACHE_HOME when set). Safe to delete; see docs/cache.md.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Neither read nor write the incremental cache (also: GUIDECHECK_NO_CACHE=1).",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Print what was rendered and how long it took to stderr.")
 @verify_options(flag=True)
 def scan(
@@ -400,6 +411,8 @@ def scan(
     no_render: bool,
     stdin_filename: str,
     verbose: bool,
+    cache_dir: str | None = None,
+    no_cache: bool = False,
     verify_images: bool = False,
     keys: tuple[str, ...] = (),
     insecure_registries: tuple[str, ...] = (),
@@ -449,7 +462,20 @@ def scan(
         options["verify-images"] = _verify_options(
             prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache
         )
-    result = runner.scan(inputs, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options)
+    store = None
+    if not no_cache and "-" not in inputs:  # a stream on stdin is never cached
+        from guidecheck.cache import open_store
+
+        store = open_store(inputs, cache_dir, verbose=verbose)
+    result = runner.scan(
+        inputs, prep.config, prep.rules, prep.checks, baseline=prep.baseline, options=options, cache=store
+    )
+    if store is not None:
+        store.prune()
+        if verbose:
+            click.echo(f"guidecheck: {store.summary()}", err=True)
+            for note in store.errors:
+                click.echo(f"guidecheck: cache: {note}", err=True)
     _finish(
         result,
         prep.config,

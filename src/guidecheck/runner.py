@@ -29,6 +29,7 @@ from guidecheck.model import Rule, ScanResult, Target
 
 if TYPE_CHECKING:
     from guidecheck.baseline import Roots
+    from guidecheck.cache import Store
     from guidecheck.catalog import Check
     from guidecheck.cluster.model import Audited, AuditOptions
     from guidecheck.loaders import Loaded
@@ -268,13 +269,17 @@ def scan(
     options: dict[str, Any] | None = None,
     now: _dt.datetime | None = None,
     targets: Iterable[Target] = (),
+    cache: Store | None = None,
 ) -> ScanResult:
     """Scan repositories (directories) and files, as ``guidecheck scan PATHS`` does.
 
     ``rules``/``checks`` default to the catalogue of ``config``.  ``options`` are the loaders'
     (:func:`scan_options`); ``now`` the clock of age-based rules (default: now); ``targets`` are
-    added to the loaded ones (objects read elsewhere).
+    added to the loaded ones (objects read elsewhere); ``cache`` the incremental cache
+    (:mod:`guidecheck.cache`; never for a stream on stdin).
     """
+    if cache is not None and not targets:
+        return _cached_scan(paths, config, rules, checks, baseline=baseline, options=options, now=now, cache=cache)
     from guidecheck.baseline import Roots, base_dir
     from guidecheck.loaders import load
 
@@ -284,6 +289,187 @@ def scan(
     result = scan_loaded(loaded, config, rules, checks, baseline=baseline, now=now, roots=roots)
     result.inputs = list(paths)
     return result
+
+
+def _cached_scan(
+    paths: Sequence[str],
+    config: Config,
+    rules: list[Rule] | None,
+    checks: dict[str, Check] | None,
+    *,
+    baseline: frozenset[str],
+    options: dict[str, Any] | None,
+    now: _dt.datetime | None,
+    cache: Store,
+) -> ScanResult:
+    """:func:`scan` through the incremental cache (docs/cache.md).
+
+    The ``scan`` layer: a directory scan whose every input is unchanged (each file of each walk by content,
+    every other file the scan read, the configuration, catalogue, options, baseline, Helm and kustomize
+    binaries, the UTC date waivers expire by) reuses the whole result. Otherwise the scan runs with the
+    lower layers on (renders, OpenAPI validation), and its result is stored.
+    """
+    import sys
+
+    from guidecheck import cache as gc_cache
+    from guidecheck import sanitize
+
+    options = options or {}
+    if options.get("stdin") is not None or options.get("verify-images"):
+        # a stream is never cached; signatures are the registry's answer of the moment
+        return scan(paths, config, rules, checks, baseline=baseline, options=options, now=now)
+    if rules is None:
+        rules, checks = catalogue(config)
+    now = now or _dt.datetime.now(_dt.UTC)
+    whole = all(os.path.isdir(p) for p in paths) and not (options.get("helm") or {}).get("set")
+    key = _scan_key(paths, config, rules, options, baseline, now) if whole else None
+    if key is not None:
+        hit = cache.get("scan", key[0])
+        if hit is not gc_cache.MISS and _unchanged(hit["reads"]):
+            sanitize.remember_known(hit["secrets"])
+            if options.get("verbose"):
+                sys.stderr.write("guidecheck: cache: the result of an earlier scan of the same inputs; its notes:\n")
+            if hit["stderr"]:
+                sys.stderr.write(hit["stderr"])
+            result: ScanResult = hit["result"]
+            return result
+    with gc_cache.using(cache), gc_cache.recording_reads() as reads, _Tee() as tee:
+        result = scan(paths, config, rules, checks, baseline=baseline, options=options, now=now)
+    if key is not None:
+        hashed = key[1]
+        extra = sorted({os.path.realpath(r) for r in reads} - hashed)
+        extra = [p for p in extra if not _in_sandbox(p)]
+        entry = {
+            "reads": [(p, gc_cache.file_digest(p)) for p in extra],
+            "secrets": sanitize.known_secrets(),
+            "stderr": tee.text(),
+            "result": _slim(result),
+        }
+        cache.put("scan", key[0], entry)
+    return result
+
+
+def _scan_key(
+    paths: Sequence[str],
+    config: Config,
+    rules: list[Rule],
+    options: dict[str, Any],
+    baseline: frozenset[str],
+    now: _dt.datetime,
+) -> tuple[str, set[str]]:
+    """The ``scan`` layer's key and the files it hashed (every file of every walk, resolved)."""
+    import shutil
+    import sys
+
+    from guidecheck import cache as gc_cache
+    from guidecheck.loaders.fs import walk
+
+    hashed: set[str] = set()
+    parts: list[Any] = ["scan", os.getcwd(), list(paths), repr(config), [repr(r) for r in rules]]
+    parts.append(sorted((k, repr(v)) for k, v in options.items()))
+    parts.append((getattr(baseline, "path", None), sorted(baseline), repr(getattr(baseline, "__dict__", None))))
+    parts.append(now.date().isoformat())  # waivers expire by the UTC date (engine.run)
+    parts.append(os.environ.get("GUIDECHECK_HELM_NO_UNSHARE"))
+    base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
+    referenced = [*((options.get("helm") or {}).get("values") or ()), *_strings(config.helm)]
+    for ref in referenced:
+        p = os.path.join(base, ref)
+        if os.path.isfile(p):
+            parts.append((ref, gc_cache.file_digest(p)))
+    programs = {
+        (options.get("helm") or {}).get("binary"),
+        (options.get("kustomize") or {}).get("binary"),
+        config.helm.get("binary"),
+        config.kustomize.get("binary"),
+        "helm",
+        "kustomize",
+        "kubectl",
+    }
+    scripts = os.path.dirname(sys.executable)
+    for name in sorted(p for p in programs if isinstance(p, str)):
+        for found in (shutil.which(name), shutil.which(name, path=scripts), os.path.join(base, name)):
+            parts.append((name, gc_cache.binary_identity(found if found and os.path.isfile(found) else None)))
+    for raw in paths:
+        w = walk(raw, config.exclude)
+        files = []
+        for rel in w.inventory:
+            ab = os.path.join(w.root, rel)
+            hashed.add(ab)
+            files.append((rel, gc_cache.file_digest(ab, config.max_file_bytes)))
+        parts.append((raw, w.root, files, [(rel, e.message) for rel, e in w.problems]))
+    return gc_cache.digest(*parts), hashed
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a configuration section (the files it may name: values files of profiles)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _unchanged(reads: list[tuple[str, str]]) -> bool:
+    from guidecheck.cache import file_digest
+
+    return all(file_digest(p) == d for p, d in reads)
+
+
+def _in_sandbox(path: str) -> bool:
+    import tempfile
+
+    tmp = os.path.realpath(tempfile.gettempdir())
+    return path.startswith(os.path.join(tmp, "guidecheck-"))
+
+
+def _slim(result: ScanResult) -> ScanResult:
+    """The result as reports read it: each outcome's target without its data (kind, path, line, object)."""
+    import copy
+
+    slim: dict[int, Target] = {}
+    out = copy.copy(result)
+    outcomes = []
+    for o in result.outcomes:
+        t = slim.get(id(o.target))
+        if t is None:
+            t = slim[id(o.target)] = Target(o.target.kind, o.target.path, o.target.line, o.target.ref, None)
+        o2 = copy.copy(o)
+        o2.target = t
+        outcomes.append(o2)
+    out.outcomes = outcomes
+    return out
+
+
+class _Tee:
+    """What the scan writes to stderr (notes), kept to be repeated when its result is reused."""
+
+    def __enter__(self) -> _Tee:
+        import sys
+
+        self._parts: list[str] = []
+        self._stream = sys.stderr
+        tee = self
+
+        class _Stream:
+            def write(self, s: str) -> int:
+                tee._parts.append(s)
+                return tee._stream.write(s)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(tee._stream, name)
+
+        sys.stderr = _Stream()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import sys
+
+        sys.stderr = self._stream
+
+    def text(self) -> str:
+        return "".join(self._parts)
 
 
 def scan_loaded(

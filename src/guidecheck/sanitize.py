@@ -225,6 +225,20 @@ def remember_secrets(pairs: Iterable[tuple[str, object]]) -> int:
     return added
 
 
+def known_secrets() -> list[str]:
+    """Every remembered form (what :func:`remember_known` restores: a reused scan result masks as its scan did)."""
+    return sorted(_KNOWN)
+
+
+def remember_known(forms: Iterable[str]) -> None:
+    """Mask ``forms`` (as :func:`known_secrets` listed them) from now on."""
+    new = {f for f in forms if isinstance(f, str) and len(f) >= MIN_KNOWN_SECRET} - _KNOWN
+    if new:
+        _KNOWN.update(new)
+        _KNOWN_RE[0] = re.compile("|".join(re.escape(a) for a in sorted(_KNOWN, key=len, reverse=True)))
+        _clean_cached.cache_clear()
+
+
 def forget_secrets() -> None:
     """Forget every remembered value (tests; a long-lived process scanning unrelated trees)."""
     _KNOWN.clear()

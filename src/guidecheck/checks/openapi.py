@@ -200,7 +200,7 @@ def _validation_results(
     """The validator's findings as (path, line, message); where it stopped at a reference it may not follow, a
     note on the matching $ref problem (in ``notes``, by index) or a finding of its own."""
     results: list[tuple[str, int, str]] = []
-    for path, line, message in _validate_bounded(spec, family, seconds or DEFAULT_VALIDATION_SECONDS):
+    for path, line, message in _cached_validation(spec, family, seconds or DEFAULT_VALIDATION_SECONDS):
         if path == _OVER_BUDGET:
             results.append((_OVER_BUDGET, line, message))
             break
@@ -459,9 +459,18 @@ def prefetch(targets: list[Target], settings: dict[str, Any]) -> None:
             continue
         if spec.family is None or any(p.kind == "circular" for p in spec.problems):
             continue
+        key = _cache_key(spec, spec.family, seconds)
+        if key is not None and _stored(key):
+            continue  # validated by an earlier run: the cache answers
         jobs.append((spec, spec.family, seconds))
     if len(jobs) > 1:
         _prefetched = _Prefetch(jobs)
+
+
+def _stored(key: tuple[Any, ...]) -> bool:
+    from guidecheck import cache
+
+    return cache.stored("openapi", key)
 
 
 def end_prefetch() -> None:
@@ -475,6 +484,33 @@ def end_prefetch() -> None:
 # the engine starts the worker before the rules run and stops it after (see guidecheck.engine.run)
 valid_document.prefetch = prefetch  # type: ignore[attr-defined]
 valid_document.end_prefetch = end_prefetch  # type: ignore[attr-defined]
+
+
+def _cached_validation(spec, family: str, seconds: int) -> list[tuple[str | None, int, str]]:
+    """:func:`_validate_bounded`, or its results for the same files (by content), family and budget from the
+    incremental cache (:mod:`guidecheck.cache`); a validation over its budget or without an answer is not kept."""
+    from guidecheck import cache
+
+    key = _cache_key(spec, family, seconds)
+    if key is None:
+        return _validate_bounded(spec, family, seconds)
+
+    def answered(results: list) -> bool:
+        return not any(p == _OVER_BUDGET or (p is None and "without an answer" in m) for p, _l, m in results)
+
+    return cache.get_or_compute("openapi", key, lambda: _validate_bounded(spec, family, seconds), answered)
+
+
+def _cache_key(spec, family: str, seconds: int) -> tuple[Any, ...] | None:
+    """The document's key in the incremental cache; None without a cache, or for a document not on disk as read."""
+    from guidecheck import cache
+
+    if cache.active() is None:
+        return None
+    files = sorted((f.path, ab, cache.file_digest(ab)) for ab, f in spec.files.items())
+    if any(len(d) != 64 for _p, _a, d in files):  # a document not (or no longer) on disk as it was read
+        return None
+    return (spec.path, family, seconds, files)
 
 
 def _validate(spec, family: str) -> Iterator[tuple[str | None, int, str]]:

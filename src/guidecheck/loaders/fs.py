@@ -39,6 +39,7 @@ SKIP_DIRS = frozenset(
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
+        ".guidecheck_cache",  # guidecheck's own cache (a directory elsewhere is known by its CACHEDIR.TAG)
         "site-packages",
         ".idea",
         ".gradle",
@@ -140,6 +141,9 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
             os.close(dir_fd)
             result.problems.append((rel_dir or ".", LoadError(f"directory not readable: {_reason(exc)}")))
             continue
+        if rel_dir and any(e.name == "CACHEDIR.TAG" for e in entries) and _guidecheck_cache(abs_dir):
+            os.close(dir_fd)
+            continue  # guidecheck's cache under another name (--cache-dir): not the repository's
         try:
             subdirs = _entries(entries, rel_dir, abs_dir, root_real, excluded, visited, result)
         finally:
@@ -200,6 +204,12 @@ def _entries(
         if classify(entry.name):
             result.problems.append((rel, LoadError(_not_regular(mode))))
     return subdirs
+
+
+def _guidecheck_cache(abs_dir: str) -> bool:
+    from guidecheck.cache import is_cache_dir
+
+    return is_cache_dir(abs_dir)
 
 
 def _dir_problem(exc: OSError) -> str:
@@ -286,6 +296,9 @@ def read_text(abspath: str, max_bytes: int, root: str | None = None) -> str:
     opening), never follows a symlink out of ``root``, never reads more than
     ``max_bytes`` + 1 bytes, and never puts file content in a message.
     """
+    from guidecheck.cache import note_read
+
+    note_read(abspath)  # an input of the scan (the incremental cache checks it has not changed)
     try:
         st = os.lstat(abspath)
     except OSError as exc:

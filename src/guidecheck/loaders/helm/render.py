@@ -83,7 +83,7 @@ def _render_all(
         def run(item):
             job, copy_dir, profile, files, _ = item
             start = time.perf_counter()
-            res = _helm_template(helm, copy_dir, job, profile, files, opts, env, tmp)
+            res = _cached_template(helm, copy_dir, job, profile, files, opts, env, tmp)
             with lock:
                 job.model.seconds[profile] = time.perf_counter() - start
             return res
@@ -309,6 +309,43 @@ def _helm_template(
     if r.returncode < 0:
         return r.returncode, "", f"helm was killed by signal {-r.returncode}"
     return r.returncode, r.stdout.decode("utf-8", "replace"), err
+
+
+def _cached_template(
+    helm: str, copy_dir: str, job: _ChartJob, profile: str, files: list[str], opts: HelmOptions, env: dict, tmp: str
+) -> tuple[int, str, str]:
+    """:func:`_helm_template`, or a successful render of the same sandbox files, values files, flags and Helm
+    binary from the incremental cache (:mod:`guidecheck.cache`). Failed renders are not kept; neither is a
+    render with --set values (they may be secrets: never written to disk)."""
+    from guidecheck import cache
+
+    if cache.active() is None or (profile == CLI_PROFILE and opts.cli_set):
+        return _helm_template(helm, copy_dir, job, profile, files, opts, env, tmp)
+    spec = opts.charts.get(job.abspath, {})
+    staged = [_stage_values(f, job, tmp, copy_dir) for f in files]
+    key = (
+        cache.binary_identity(helm),
+        cache.tree_digest(copy_dir),
+        os.path.basename(copy_dir),
+        [
+            (
+                os.path.relpath(s, copy_dir) if s.startswith(copy_dir + os.sep) else os.path.basename(s),
+                cache.file_digest(s),
+            )
+            for s in staged
+        ],
+        str(spec.get("release-name") or opts.release),
+        spec.get("namespace") or opts.namespace,
+        bool(job.__dict__.get("_skip_schema")),
+        list(opts.api_versions),
+        opts.kube_version,
+        _output_limit(opts),
+    )
+
+    def render() -> tuple[int, str, str]:
+        return _helm_template(helm, copy_dir, job, profile, files, opts, env, tmp)
+
+    return cache.get_or_compute("helm", key, render, lambda r: r[0] == 0)
 
 
 def _size(n: int) -> str:

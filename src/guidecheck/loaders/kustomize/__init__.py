@@ -411,7 +411,7 @@ class _Renders:
         def one(job):
             repo, nodes, n, copy = job
             start = time.perf_counter()
-            res = run(tool.command(os.path.join(copy, n.rel)), env=env, cwd=copy, caps=opts.caps)
+            res = _cached_run(tool, copy, n.rel, env, opts)
             n.model.seconds = time.perf_counter() - start
             return res
 
@@ -454,6 +454,20 @@ def _render_all(
                 f"{n.model.objects} object(s)",
                 file=sys.stderr,
             )
+
+
+def _cached_run(tool, copy: str, rel: str, env: dict[str, str], opts: KOptions):
+    """The kustomize build of ``rel`` in the sandbox ``copy``, or a successful build of the same files with the
+    same binary and caps from the incremental cache (:mod:`guidecheck.cache`); failures are not kept."""
+    from guidecheck import cache
+
+    def build():
+        return run(tool.command(os.path.join(copy, rel)), env=env, cwd=copy, caps=opts.caps)
+
+    if cache.active() is None:
+        return build()
+    key = (cache.binary_identity(tool.path), tool.flavour, tool.version, cache.tree_digest(copy), rel, repr(opts.caps))
+    return cache.get_or_compute("kustomize", key, build, lambda r: not r.problem and r.rc == 0)
 
 
 def _with_build_metadata(path: str, data: Any) -> None:
