@@ -1185,13 +1185,18 @@ def profile_bench(corpus: Path, env: dict, gc: list[str]) -> int:
     scan = ["scan", str(corpus), *flags, "-q", "-f", "json", "-o", str(out / "scan.json")]
     plain = run([str(python), "-c", PROFILE_WRAPPER, str(out / "plain"), "0", *scan], env=env)
     split = json.loads((out / "plain.json").read_text())
+    # without rendering, the only children are the forked OpenAPI validators (bounded in CPU): the same documents
+    bare = run([str(python), "-c", PROFILE_WRAPPER, str(out / "bare"), "0", *scan, "--no-render"], env=env)
+    openapi = json.loads((out / "bare.json").read_text())["children"]
     m = run([str(python), "-c", PROFILE_WRAPPER, str(out / "prof"), "1", *scan], env=env)
     stats = pstats.Stats(str(out / "prof.pstats")).stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in stats.values())
     print(
         f"One scan of the corpus, without the profiler: {plain.wall:.1f} s wall, {plain.cpu:.1f} s CPU, of which "
         f"{split['self']:.1f} s in guidecheck's process (all its threads) and {split['children']:.1f} s in the "
-        f"processes it starts (`helm template`, `kubectl kustomize`).\n"
+        f"processes it starts: about {openapi:.1f} s in the forked children that validate OpenAPI documents "
+        f"(the children of a `--no-render` scan: {bare.wall:.1f} s wall, {bare.cpu:.1f} s CPU) and about "
+        f"{max(0.0, split['children'] - openapi):.1f} s in `helm template` and `kubectl kustomize`.\n"
     )
     print(
         f"cProfile of another scan: own CPU time of the main thread by module ({total:.1f} s under the "
