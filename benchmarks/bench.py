@@ -1048,7 +1048,7 @@ def corpus_bench(args: argparse.Namespace) -> int:
             print(f"\nWARNING: {key} exited {m.rc}: its numbers are not those of a complete scan.")
     blocks = {"peers": body}
     if pre and "gc-pre" in ms:
-        blocks["precommit"] = precommit_note(info, ms, labels)
+        blocks["precommit"] = precommit_note(info, ms, labels, cold)
     if args.all:
         blocks |= extra_sections(args, corpus, env, gc)
     if args.write_docs:
@@ -1057,7 +1057,7 @@ def corpus_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def precommit_note(info: dict[str, str], ms: dict[str, Measure], labels: dict[str, str]) -> str:
+def precommit_note(info: dict[str, str], ms: dict[str, Measure], labels: dict[str, str], cold: list[str]) -> str:
     """The measured pre-commit figure for docs/pre-commit.md."""
     m = ms["gc-pre"]
     others = [
@@ -1066,8 +1066,10 @@ def precommit_note(info: dict[str, str], ms: dict[str, Measure], labels: dict[st
         if f"{k}-pre" in ms and k in labels
     ]
     return (
-        f"`guidecheck scan --helm-optional` of one Dockerfile and two manifests "
-        f"(`examples/noncompliant-service`), as the hook runs it, Python start-up included: "
+        f"`{' '.join(['guidecheck scan --helm-optional', *cold])}` of one Dockerfile and two manifests "
+        f"(`examples/noncompliant-service`), the hook's command"
+        + (" with the cache off (a cold run)" if cold else "")
+        + ", Python start-up included: "
         f"**{m.cpu:.2f} s CPU, {m.wall:.2f} s wall**, {m.rss_mb:.0f} MiB"
         + (f" ({'; '.join(others)} on the same files)" if others else "")
         + f". {provenance(info)}"
