@@ -41,12 +41,22 @@ _TOKEN = re.compile(
     r"[ \t\n\r]*(?:(\")|([{\[])|([}\]])|(,)|(:)|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null))"
 )
 _WS = re.compile(r"[ \t\n\r]*")
+# a key and its value on one line, both without escapes: 1 key, 2 string, 3 number or word, 4 open
+_PAIR = re.compile(
+    r'[ \t\n\r]*"([^"\\\x00-\x1f]{0,990})"[ \t]*:[ \t]*(?:"([^"\\\x00-\x1f]*)"|'
+    r"(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null)|([{\[]))"
+)
+_SEP = re.compile(r"[ \t\n\r]*([,}\]])")
+_MAP_KEY = ""  # the pending key of a mapping whose next key is still to be read (any non-None marker)
+_OPENED = object()  # _token_value: a collection with items opened
 # what the YAML reader refuses or counts as a line break inside a JSON string, and surrogate escapes
 _ODD = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _MAX_NUMBER = 4300
 _MAX_KEY = 1000  # a YAML simple key (a JSON key with its ':') spans at most 1024 characters
 _intern = sys.intern
+_YMap, _YSeq = YMap, YSeq
+_new_map, _new_seq = YMap.__new__, YSeq.__new__  # without the Python-level __init__ (same attributes)
 scanstring: Callable[[str, int, bool], tuple[str, int]] = _decoder.scanstring  # type: ignore[attr-defined]
 
 
@@ -97,6 +107,7 @@ class _Reader:
         self.line_start = 0  # the offset where that line starts
         self.seen = 0
         self.value_line = 1  # the line the last value read by _value starts on
+        self._opened: Any = None  # the collection _open opened last
 
     def _where(self, at: int) -> tuple[int, int]:
         """(line, column) of offset ``at`` (offsets are asked in increasing order)."""
@@ -179,51 +190,62 @@ class _Reader:
     def _value(self, pos: int, depth: int) -> tuple[Any, int]:
         """The JSON value at ``pos`` (``depth``: the nesting it opens at); returns it and the offset past it."""
         text = self.text
-        match = _TOKEN.match
-        where = self._where
+        pair = _PAIR.match
+        sep = _SEP.match
+        # the position of the last offset asked (see _where), kept in locals on the hot path
+        seen, lno, lstart = self.seen, self.line, self.line_start
         # the open collections: (node, its pending key (None in a sequence), the key's line and column)
         stack: list[tuple[Any, Any, int, int]] = []
         cur: Any = None  # None: the value itself (the root)
         key: Any = None
         kl = kc = 0
         while True:
-            m = match(text, pos)
-            if m is None:
-                raise NotFast("invalid JSON")
-            pos = m.end()
-            g = m.lastindex
-            if g == 1:  # a string
-                at = m.start(1)
-                try:
-                    value, pos = scanstring(text, pos, True)
-                except ValueError:
-                    raise NotFast("invalid JSON string") from None
-                if len(value) <= 128:
-                    value = _intern(value)
-                line, col = where(at)
-            elif g == 6:  # a number, true, false, null
-                value = _word(m.group(6))
-                line, col = where(m.start(6))
-            elif g == 2:  # a mapping or sequence opens
-                if len(stack) + depth > self.max_depth:
-                    raise NotFast("nesting too deep")
-                line, col = where(m.start(2))
-                node: Any = YMap(line, col) if m.group(2) == "{" else YSeq(line, col)
-                m = match(text, pos)
-                if m is None or m.group(3) is None:  # not empty: its items follow
-                    stack.append((cur, key, kl, kc))
-                    cur, key = node, None
-                    if isinstance(node, YMap):
-                        key, kl, kc, pos = self._next_key(pos)
-                    continue
-                if (m.group(3) == "}") != isinstance(node, YMap):
-                    raise NotFast("invalid JSON: mismatched brackets")
-                value, pos = node, m.end()  # {} or []
+            if key is not None and (m := pair(text, pos)) is not None:
+                # the common case: a key without escapes and, on its line, a value without escapes
+                at = m.start(1) - 1
+                key = m.group(1)
+                if key in cur:
+                    raise NotFast("duplicate key")
+                key = _intern(key)
+                n = text.count("\n", seen, at)
+                if n:
+                    lno += n
+                    lstart = text.rfind("\n", seen, at) + 1
+                seen = at
+                kl, kc = lno, at - lstart + 1
+                g = m.lastindex
+                pos = m.end()
+                if g == 2:  # a string: it starts at its quote
+                    line, col = kl, kc + m.start(2) - 1 - at
+                    value = m.group(2)
+                    if len(value) <= 128:
+                        value = _intern(value)
+                elif g == 3:
+                    line, col = kl, kc + m.start(3) - at
+                    value = _word(m.group(3))
+                else:
+                    line, col = kl, kc + m.start(4) - at
+                    value, pos = self._open(m.group(4), line, col, pos, len(stack) + depth)
+                    if value is None:
+                        stack.append((cur, key, kl, kc))
+                        cur, key = self._opened, _MAP_KEY if m.group(4) == "{" else None
+                        continue
             else:
-                raise NotFast("invalid JSON: a value expected")
+                self.seen, self.line, self.line_start = seen, lno, lstart
+                if key is not None:  # a key with escapes, or its value on another line
+                    key, kl, kc, pos = self._next_key(pos)
+                    if key in cur:
+                        raise NotFast("duplicate key")
+                value, line, col, pos = self._token_value(pos, len(stack) + depth)
+                seen, lno, lstart = self.seen, self.line, self.line_start
+                if value is _OPENED:
+                    stack.append((cur, key, kl, kc))
+                    cur, key = self._opened, _MAP_KEY if isinstance(self._opened, YMap) else None
+                    continue
             # place the value, then close every collection it completes
             while True:
                 if cur is None:
+                    self.seen, self.line, self.line_start = seen, lno, lstart
                     self.value_line = line
                     return value, pos
                 if key is None:
@@ -232,21 +254,63 @@ class _Reader:
                 else:
                     cur[key] = value
                     cur._pos[key] = (kl, kc, line, col)
-                m = match(text, pos)
+                m = sep(text, pos)
                 if m is None:
-                    raise NotFast("invalid JSON")
-                pos = m.end()
-                if m.lastindex == 4:  # ',': the next item, or the next key and its value
-                    if key is not None:
-                        key, kl, kc, pos = self._next_key(pos)
-                        if key in cur:
-                            raise NotFast("duplicate key")
-                    break
-                if m.lastindex != 3 or (m.group(3) == "}") != (key is not None):
                     raise NotFast("invalid JSON: ',' or a closing bracket expected")
+                pos = m.end()
+                c = m.group(1)
+                if c == ",":
+                    if key is not None:
+                        key = _MAP_KEY
+                    break
+                if (c == "}") != (key is not None):
+                    raise NotFast("invalid JSON: mismatched brackets")
                 value = cur
                 line, col = value.line, value.col
                 cur, key, kl, kc = stack.pop()
+
+    def _open(self, bracket: str, line: int, col: int, pos: int, depth: int) -> tuple[Any, int]:
+        """A mapping or sequence opens at ``pos``: (the node if it is empty, else None; the offset after).
+
+        A node with items is left in ``self._opened`` for the caller to fill.
+        """
+        if depth > self.max_depth:
+            raise NotFast("nesting too deep")
+        node: Any
+        if bracket == "{":
+            node = _new_map(_YMap)
+            node.line, node.col, node._pos = line, col, {}
+        else:
+            node = _new_seq(_YSeq)
+            node.line, node.col, node._pos = line, col, []
+        m = _SEP.match(self.text, pos)
+        if m is None or m.group(1) == ",":  # items follow (a ',' here is an error found when read as an item)
+            self._opened = node
+            return None, pos
+        if (m.group(1) == "}") != (bracket == "{"):
+            raise NotFast("invalid JSON: mismatched brackets")
+        return node, m.end()
+
+    def _token_value(self, pos: int, depth: int) -> tuple[Any, int, int, int]:
+        """The value at ``pos``: (value or _OPENED, its line, its column, the offset after it)."""
+        text = self.text
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise NotFast("invalid JSON")
+        g = m.lastindex
+        line, col = self._where(m.start(g or 0))
+        if g == 1:
+            try:
+                value, end = scanstring(text, m.end(), True)
+            except ValueError:
+                raise NotFast("invalid JSON string") from None
+            return (_intern(value) if len(value) <= 128 else value), line, col, end
+        if g == 6:
+            return _word(m.group(6)), line, col, m.end()
+        if g == 2:
+            node, end = self._open(m.group(2), line, col, m.end(), depth)
+            return (_OPENED if node is None else node), line, col, end
+        raise NotFast("invalid JSON: a value expected")
 
     def _next_key(self, pos: int) -> tuple[str, int, int, int]:
         """The key expected at ``pos`` in a mapping: key, line, column, and the offset past its ':'."""
