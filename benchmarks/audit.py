@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -54,10 +55,13 @@ def _managed(api_version: str) -> list[dict]:
     ]
 
 
-def synthetic_cluster(n: int) -> list[dict]:
-    """``n`` objects of a cluster of microservices, as ``kubectl get -o json`` lists them (see the module docstring)."""
+def synthetic_cluster(n: int, namespaces: int | None = None) -> list[dict]:
+    """``n`` objects of a cluster of microservices, as ``kubectl get -o json`` lists them (see the module docstring).
+
+    ``namespaces``: how many (default: one per 200 objects).
+    """
     out: list[dict] = []
-    namespaces = max(1, n // 200)
+    namespaces = namespaces or max(1, n // 200)
     for k in range(namespaces):
         out.append(
             {
@@ -242,7 +246,7 @@ def write_dumps(objs: list[dict], directory: Path, formats=FORMATS) -> dict[str,
         from guidecheck.cluster.dump import DumpWriter
         from guidecheck.cluster.objects import trim
 
-        p = directory / "own.json"
+        p = directory / "own.json"  # the names main() expects
         w = DumpWriter(str(p))
         for o in objs:
             w.write(trim(json.loads(json.dumps(o))))
@@ -278,19 +282,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--formats", default=",".join(FORMATS), help=f"dump formats (default: {','.join(FORMATS)})")
     ap.add_argument("--repeat", type=int, default=3, help="runs per size and format (median)")
     ap.add_argument("--keep", action="store_true", help="keep the dumps and reports")
+    ap.add_argument("--write", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.write:  # in a process of its own (see below)
+        write_dumps(synthetic_cluster(int(args.write[1])), Path(args.write[0]), args.formats.split(","))
+        return 0
     sizes = [int(x) for x in args.objects.split(",") if x.strip()]
     formats = [f for f in args.formats.split(",") if f in FORMATS]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "KUBECONFIG")}
     gc = guidecheck_cmd()
     work = Path(tempfile.mkdtemp(prefix="gc-bench-dump-"))
     dumps: dict[int, dict[str, Path]] = {}
+    names = {"own": "own.json", "kubectl-json": "kubectl.json", "kubectl-yaml": "kubectl.yaml"}
     for n in sizes:
         d = work / str(n)
         d.mkdir()
-        dumps[n] = write_dumps(synthetic_cluster(n), d, formats)
-    # a child's peak RSS includes its parent's at fork time: measure before reading any report
+        # a child's peak RSS includes its parent's at fork time: the clusters are made in another process,
+        # and everything is measured before this one reads any report
+        fmt = ",".join(formats)
+        subprocess.run([sys.executable, __file__, "--write", str(d), str(n), "--formats", fmt], check=True, env=env)
+        dumps[n] = {f: d / names[f] for f in formats}
     empty = run([*gc, "--version"], env=env)
+    print(f"measuring {len(sizes) * len(formats)} audits ...", file=sys.stderr)
     results: dict[tuple[int, str], object] = {}
     for n in sizes:
         for f in formats:

@@ -95,8 +95,14 @@ def scale_targets(scaler: Target, ctx) -> list[Target]:
 
 
 # ------------------------------------------------------------------- monitors
+#
+# A monitor can only select an object in a namespace its namespaceSelector covers, and only one
+# whose labels hold the first label its selector requires (``k8s.selector_matches`` compares
+# values as text).  Monitors are indexed by both; a selector that requires no label (only
+# expressions, or none) is under ``_ANY_LABEL``.  Lookups give candidates: callers still test them.
 
-_ALL = ("*",)  # the index key of monitors that cover every namespace
+_ALL = ("*",)  # the namespace key of monitors that cover every namespace
+_ANY_LABEL = ("any label",)
 
 
 def _monitor_namespaces(m: Target) -> list[Hashable]:
@@ -111,48 +117,112 @@ def _monitor_namespaces(m: Target) -> list[Hashable]:
     return [_ALL] if ns is None else [("ns", ns)]
 
 
+def _required_label(m: Target) -> Hashable:
+    """The first ``(key, value as text)`` a monitor's selector requires, or ``_ANY_LABEL``."""
+    sel = k8s.get(m.data, "spec", "selector")
+    if not isinstance(sel, dict):
+        return _ANY_LABEL
+    pairs = k8s.as_map(sel.get("matchLabels")) if "matchLabels" in sel or "matchExpressions" in sel else sel
+    for k, v in pairs.items():
+        return ("label", k, str(v))
+    return _ANY_LABEL
+
+
+def _label_keys(labels: dict) -> list[Hashable]:
+    return [("label", k, str(v)) for k, v in labels.items()]
+
+
+def _monitor_keys(m: Target) -> list[Hashable]:
+    label = _required_label(m)
+    return [(ns, label) for ns in _monitor_namespaces(m)]
+
+
+def monitors_for(target: Target, ctx, namespace: str, labels: list[dict]) -> list[Target]:
+    """The monitors of ``target``'s scope (in load order) that may select an object in ``namespace``
+    with one of the label sets ``labels``: a superset of those that do, a subset of
+    :func:`crossref.monitors_in_scope`.  For a target that is not :func:`plain`, the monitors that
+    cover ``namespace``.
+    """
+    if not plain(target):
+        probe = {"metadata": {"namespace": namespace}}
+        return [m for m in crossref.monitors_in_scope(target, ctx) if crossref.namespace_selected(m.data, probe)]
+    idx = index(target, ctx, "monitors-by-namespace-label", tuple(crossref.MONITOR_KINDS), _monitor_keys)
+    keys = [_ANY_LABEL, *dict.fromkeys(key for each in labels for key in _label_keys(each))]
+    return merged(target, [idx.get((ns, key), []) for ns in (_ALL, ("ns", namespace)) for key in keys])
+
+
 def monitors_covering(target: Target, ctx, namespace: str | None) -> list[Target]:
     """:func:`crossref.monitors_in_scope` whose namespaceSelector covers ``namespace`` (None: all of them).
 
     The same monitors, in the same order, as filtering ``monitors_in_scope`` with
     :func:`crossref.namespace_selected` against an object in ``namespace``.
     """
-    if namespace is None or not plain(target):
-        found = crossref.monitors_in_scope(target, ctx)
-        if namespace is None:
-            return found
-        probe = {"metadata": {"namespace": namespace}}
-        return [m for m in found if crossref.namespace_selected(m.data, probe)]
-    idx = index(target, ctx, "monitors-by-namespace", tuple(crossref.MONITOR_KINDS), _monitor_namespaces)
-    return merged(target, [idx.get(_ALL, []), idx.get(("ns", namespace), [])])
+    found = crossref.monitors_in_scope(target, ctx)
+    if namespace is None:
+        return found
+    probe = {"metadata": {"namespace": namespace}}
+    return [m for m in found if crossref.namespace_selected(m.data, probe)]
 
 
-def _namespace_key(t: Target) -> list[Hashable]:
-    return [crossref.namespace(t.data)]
+def _namespace_label_keys(t: Target, labels: dict) -> list[Hashable]:
+    ns = crossref.namespace(t.data)
+    keys: list[Hashable] = [(ns, _ANY_LABEL)]
+    for key in _label_keys(labels):
+        keys += [(ns, key), (_ALL, key)]
+    return keys
 
 
 def monitor_selects_any(monitor: Target, ctx) -> bool:
-    """``bool(crossref.monitor_selection(monitor, ctx))``, looking only in the namespaces it covers."""
+    """``bool(crossref.monitor_selection(monitor, ctx))``, looking only at the objects it may select."""
     kind = monitor.data.get("kind") if isinstance(monitor.data, dict) else None
     what = crossref.MONITOR_KINDS[kind][0] if isinstance(kind, str) and kind in crossref.MONITOR_KINDS else None
     if what is None or not plain(monitor):
         return bool(crossref.monitor_selection(monitor, ctx))
-    covered = _monitor_namespaces(monitor)
     if what == "Service":
-        idx = index(monitor, ctx, "services-by-namespace", ("Service",), _namespace_key)
+        idx = index(
+            monitor,
+            ctx,
+            "services-by-namespace-label",
+            ("Service",),
+            lambda t: _namespace_label_keys(t, k8s.labels(t.data)),
+        )
         selects: Callable[[dict], bool] = lambda svc: crossref.monitor_selects_service(monitor.data, svc)  # noqa: E731
     else:
         kinds = tuple(ctx.settings.get("workload-kinds") or ())
-        idx = index(monitor, ctx, "workloads-by-namespace", kinds, _namespace_key)
+        idx = index(
+            monitor,
+            ctx,
+            "workloads-by-namespace-label",
+            kinds,
+            lambda t: _namespace_label_keys(t, k8s.pod_labels(t.data)),
+        )
 
         def selects(obj: dict) -> bool:
             return k8s.is_long_running(obj) and crossref.monitor_selects_pods(monitor.data, obj)
 
-    if _ALL in covered:
-        lists = list(idx.values())
-    else:  # the covered namespaces, and objects without one (in every namespace)
-        lists = [idx.get(key[1], []) for key in covered if isinstance(key, tuple)] + [idx.get(None, [])]
+    label = _required_label(monitor)
+    covered = _monitor_namespaces(monitor)
+    if label is _ANY_LABEL:  # every object of the covered namespaces (and those without one) is a candidate
+        if _ALL in covered:
+            lists = [pairs for key, pairs in idx.items() if isinstance(key, tuple) and key[1] is _ANY_LABEL]
+        else:
+            lists = [idx.get((key[1], _ANY_LABEL), []) for key in covered if isinstance(key, tuple)]
+            lists.append(idx.get((None, _ANY_LABEL), []))
+    elif _ALL in covered:
+        lists = [idx.get((_ALL, label), [])]
+    else:
+        lists = [idx.get((key[1], label), []) for key in covered if isinstance(key, tuple)]
+        lists.append(idx.get((None, label), []))
     return any(selects(t.data) for pairs in lists for _, t in pairs if t is not monitor)
 
 
-__all__ = ["index", "merged", "monitor_selects_any", "monitors_covering", "plain", "scale_targets", "scalers_for"]
+__all__ = [
+    "index",
+    "merged",
+    "monitor_selects_any",
+    "monitors_covering",
+    "monitors_for",
+    "plain",
+    "scale_targets",
+    "scalers_for",
+]

@@ -125,7 +125,8 @@ def _monitor_routes(target: Target, obj: dict, services: list[Target], notes: li
     ns = crossref.namespace(obj)
     # a monitor that covers none of the namespaces of the workload and its Services reaches nothing
     if ns is not None and all(crossref.namespace(s.data) == ns for s in services):
-        monitors = lookup.monitors_covering(target, ctx, ns)
+        labels = [k8s.pod_labels(obj), *(k8s.labels(s.data) for s in services)]
+        monitors = lookup.monitors_for(target, ctx, ns, labels)
     else:
         monitors = crossref.monitors_in_scope(target, ctx)
     for m in monitors:
@@ -226,8 +227,16 @@ def _notes(notes: list[str]) -> str:
 
 
 def _monitors_selecting_nothing(target: Target, ctx: Context) -> list[str]:
+    ns = crossref.namespace(target.data)
+    if lookup.plain(target):  # the same for every live or dumped object of a namespace
+        key = (crossref.scope(target), ns)
+        return list(ctx.memoized("metrics.idle-monitors", key, lambda: _idle_monitors(target, ctx, ns)))
+    return _idle_monitors(target, ctx, ns)
+
+
+def _idle_monitors(target: Target, ctx: Context, ns: str | None) -> list[str]:
     out = []
-    for m in lookup.monitors_covering(target, ctx, crossref.namespace(target.data)):
+    for m in lookup.monitors_covering(target, ctx, ns):
         memo = ctx.cached("obs.monitor-selection", lambda c: {})
         if id(m) not in memo:
             memo[id(m)] = lookup.monitor_selects_any(m, ctx)
