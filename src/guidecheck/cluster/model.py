@@ -94,8 +94,19 @@ def coverage_target(
     return live_target(data, context=context, ref=ref, path=path, line=line, origin={"source": source})
 
 
+RELAXED_GC_THRESHOLD = 100_000
+
+
+def relax_gc(threshold: int = RELAXED_GC_THRESHOLD) -> None:
+    """:func:`relaxed_gc` for the rest of the process (``guidecheck audit``: its report is written from every
+    object read, after :func:`guidecheck.runner.audit` returned)."""
+    old = gc.get_threshold()
+    if old[0] != 0 and old[0] < threshold:
+        gc.set_threshold(threshold, old[1], old[2])
+
+
 @contextmanager
-def relaxed_gc(threshold: int = 100_000) -> Iterator[None]:
+def relaxed_gc(threshold: int = RELAXED_GC_THRESHOLD) -> Iterator[None]:
     """Fewer cyclic garbage collections while an audit reads and judges its objects.
 
     Every object read is kept until the report is written, and the objects hold no reference
@@ -130,6 +141,7 @@ __all__ = [
     "coverage_target",
     "gap_reason",
     "live_target",
+    "relax_gc",
     "relaxed_gc",
     "safe_segment",
 ]
