@@ -330,14 +330,18 @@ def main(argv: list[str] | None = None) -> int:
             )
     if len(sizes) >= 2:
         a, b = sizes[0], sizes[-1]
-        print(f"\n| format | wall {b}/{a} | CPU {b}/{a} | peak RSS KB per object ({a}..{b}) | goal |")
+        print(f"\n| format | wall {b}/{a} | CPU {b}/{a} | peak RSS KB per object ({a}..{b}) | goal (on CPU time) |")
         print("|---|---:|---:|---:|---|")
         for f in formats:
             ma, mb_ = results[(a, f)], results[(b, f)]
             ratio = mb_.cpu / ma.cpu
-            ok = "met" if ratio <= 1.1 * b / a and (a != 10000 or ma.wall <= 5) else "NOT met"
+            # on a shared machine wall time measures the neighbours too: the goals are judged on CPU time
+            ok = "met" if ratio <= 1.1 * b / a and (a != 10000 or ma.cpu <= 5) else "NOT met"
             per = (mb_.rss_mb - ma.rss_mb) * 1024 / (b - a)
-            print(f"| {f} | {mb_.wall / ma.wall:.2f} | {ratio:.2f} | {per:.1f} | 2N <= 2.2x N, 10k <= 5 s: {ok} |")
+            print(
+                f"| {f} | {mb_.wall / ma.wall:.2f} | {ratio:.2f} | {per:.1f} | "
+                f"2N in <= 2.2x the time of N, 10k in <= 5 s: {ok} |"
+            )
     print(f"\n`guidecheck --version` alone: {empty.rss_mb:.0f} MB peak RSS; dumps and reports in `{work}`.")
     if not args.keep:
         import shutil
