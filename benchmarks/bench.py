@@ -6,7 +6,8 @@ Run by hand, not by the tests (see docs/performance.md and benchmarks/README.md)
     .venv/bin/python benchmarks/bench.py                 # the issue-14 table: dev corpus, pre-commit, cache
     .venv/bin/python benchmarks/bench.py --all --write-docs   # + scaling, audit, profile; into docs/
     .venv/bin/python benchmarks/bench.py --no-trivy      # leave a peer out (--no-checkov, --no-hadolint)
-    .venv/bin/python benchmarks/bench.py --audit         # guidecheck audit of 2,500 / 10,000 / 20,000 objects
+    .venv/bin/python benchmarks/bench.py --audit         # audit --from-dump, 10k/20k objects, each dump format
+    .venv/bin/python benchmarks/bench.py --audit-live    # guidecheck audit of the test API server, 2,500-20,000
     .venv/bin/python benchmarks/bench.py --parsers       # in-process timings of the hostile-input cases
     .venv/bin/python benchmarks/bench.py --kustomize     # the corpus's kustomizations: rendered or not, time
     .venv/bin/python benchmarks/bench.py --helm-only     # helm template alone vs guidecheck's renders
@@ -1240,11 +1241,16 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="only where the time of a corpus scan goes (cProfile)")
     ap.add_argument("--helm", action="store_true", help="also the Helm render-time table")
     ap.add_argument("--helm-only", action="store_true", help="only the Helm render-time table")
-    ap.add_argument("--audit", action="store_true", help="benchmark guidecheck audit instead (test API server)")
+    ap.add_argument(
+        "--audit",
+        action="store_true",
+        help="benchmark guidecheck audit --from-dump instead (benchmarks/audit.py: 10k/20k objects, each format)",
+    )
+    ap.add_argument("--audit-live", action="store_true", help="benchmark guidecheck audit of the test API server")
     ap.add_argument(
         "--audit-objects",
-        default="2500,10000,20000",
-        help="comma-separated object counts for --audit (default: 2500,10000,20000)",
+        default=None,
+        help="comma-separated object counts (default: 10000,20000 for --audit, 2500,10000,20000 for --audit-live)",
     )
     ap.add_argument(
         "--parsers",
@@ -1262,8 +1268,15 @@ def main() -> int:
     if args.parsers:
         return parser_bench(args.repeat)
     if args.audit:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from audit import main as audit_main
+
+        sizes = ["--objects", args.audit_objects] if args.audit_objects else []
+        return audit_main([*sizes, "--repeat", str(min(args.repeat, 3))])
+    if args.audit_live:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "KUBECONFIG")}
-        return audit_bench([int(x) for x in args.audit_objects.split(",") if x.strip()], env)
+        sizes = args.audit_objects or "2500,10000,20000"
+        return audit_bench([int(x) for x in sizes.split(",") if x.strip()], env)
     if args.profile:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         gc = guidecheck_cmd()

@@ -700,6 +700,9 @@ def audit(
         verify = _verify_options(
             prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache
         )
+    from guidecheck.cluster.model import relax_gc
+
+    relax_gc()  # every object read is kept until the report is written: collect cycles less often
     started = _time.monotonic()
     with _setup_errors():
         run = runner.audit(

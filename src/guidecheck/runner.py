@@ -528,6 +528,24 @@ def audit(
     audit raises :class:`ClusterAccessError` for unusable credentials and
     :class:`DumpWriteError` when its --dump file cannot be written.
     """
+    from guidecheck.cluster.model import relaxed_gc
+
+    with relaxed_gc():  # thousands of objects are read and all kept: collect cycles less often
+        return _audit(config, rules, checks, dumps, live, baseline, context, now, today, verify_images)
+
+
+def _audit(
+    config: Config,
+    rules: list[Rule] | None,
+    checks: dict[str, Check] | None,
+    dumps: Sequence[str],
+    live: AuditOptions | None,
+    baseline: frozenset[str],
+    context: str | None,
+    now: _dt.datetime | None,
+    today: _dt.date | None,
+    verify_images: VerifyOptions | None,
+) -> AuditRun:
     if rules is None:
         rules, checks = catalogue(config)
     if live is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from guidecheck import crossref
-from guidecheck.checks import Context, NotApplicable, NotATarget
+from guidecheck.checks import Context, NotApplicable, NotATarget, lookup
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import k8s
 
@@ -106,7 +106,7 @@ def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
         if k8s.as_map(ref).get("controller") is True:
             raise NotApplicable(f"managed by {k8s.as_map(ref).get('kind')}/{k8s.as_map(ref).get('name')}")
     allowed = {str(r).lower() for r in ctx.settings["autoscaling-resources"]}
-    scalers = crossref.scalers_for(target, ctx)
+    scalers = lookup.scalers_for(target, ctx)
     if not scalers:
         yield Hit(
             f"no HorizontalPodAutoscaler has scaleTargetRef {kind} '{crossref.name(obj)}': it does not "
@@ -131,7 +131,7 @@ def _scaler_target_exists(target: Target, ctx: Context) -> Iterator[Hit]:
     if tk is None or tn is None:
         yield Hit("scaleTargetRef does not name a kind and a name", line=line)
         return
-    if crossref.scale_targets(target, ctx):
+    if lookup.scale_targets(target, ctx):
         return
     ns = crossref.namespace(target.data)
     yield Hit(

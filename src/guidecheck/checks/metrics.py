@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from guidecheck import crossref
-from guidecheck.checks import Context, workload_containers
+from guidecheck.checks import Context, lookup, workload_containers
 from guidecheck.checks.obs_scope import listing, long_running_workload, pod_annotations, services_of, where
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import k8s
@@ -122,7 +122,14 @@ def _service_routes(obj: dict, services: list[Target], prefixes: list[str]) -> l
 def _monitor_routes(target: Target, obj: dict, services: list[Target], notes: list[str], ctx: Context) -> list[_Route]:
     """ServiceMonitors / PodMonitors (what they name but cannot reach goes to ``notes``)."""
     routes: list[_Route] = []
-    for m in crossref.monitors_in_scope(target, ctx):
+    ns = crossref.namespace(obj)
+    # a monitor that covers none of the namespaces of the workload and its Services reaches nothing
+    if ns is not None and all(crossref.namespace(s.data) == ns for s in services):
+        labels = [k8s.pod_labels(obj), *(k8s.labels(s.data) for s in services)]
+        monitors = lookup.monitors_for(target, ctx, ns, labels)
+    else:
+        monitors = crossref.monitors_in_scope(target, ctx)
+    for m in monitors:
         mkind = m.data.get("kind")
         what, key = crossref.MONITOR_KINDS[mkind]
         mname = f"{mkind} '{crossref.name(m.data)}' ({where(m)})"
@@ -220,13 +227,19 @@ def _notes(notes: list[str]) -> str:
 
 
 def _monitors_selecting_nothing(target: Target, ctx: Context) -> list[str]:
+    ns = crossref.namespace(target.data)
+    if lookup.plain(target):  # the same for every live or dumped object of a namespace
+        key = (crossref.scope(target), ns)
+        return list(ctx.memoized("metrics.idle-monitors", key, lambda: _idle_monitors(target, ctx, ns)))
+    return _idle_monitors(target, ctx, ns)
+
+
+def _idle_monitors(target: Target, ctx: Context, ns: str | None) -> list[str]:
     out = []
-    for m in crossref.monitors_in_scope(target, ctx):
-        if not crossref.namespace_selected(m.data, target.data):
-            continue
+    for m in lookup.monitors_covering(target, ctx, ns):
         memo = ctx.cached("obs.monitor-selection", lambda c: {})
         if id(m) not in memo:
-            memo[id(m)] = bool(crossref.monitor_selection(m, ctx))
+            memo[id(m)] = lookup.monitor_selects_any(m, ctx)
         if not memo[id(m)]:
             what = crossref.MONITOR_KINDS[m.data.get("kind")][0]
             out.append(

@@ -12,7 +12,9 @@
 * :mod:`guidecheck.cluster.audit`   the audit itself: what to read, coverage gaps
   (GC004), opt-in bounded probes (GC502, GC503 live), the ``--dump`` writer;
 * :mod:`guidecheck.cluster.dump`    ``--from-dump``: ``kubectl get -o yaml|json``
-  output and guidecheck's own dumps, for air-gapped audits.
+  output and guidecheck's own dumps, for air-gapped audits;
+* :mod:`guidecheck.cluster.jsonlist` the one-pass reader of ``kubectl get -o json`` Lists
+  (items one at a time, the positions the general JSON path gives).
 
 Nothing here is imported by ``guidecheck scan``.
 """

@@ -21,10 +21,19 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck.cluster import objects as cobj
-from guidecheck.cluster.model import AUDIT_API_VERSION, Audited, coverage_target, gap_reason, live_target
+from guidecheck.cluster.model import (
+    AUDIT_API_VERSION,
+    Audited,
+    coverage_target,
+    gap_reason,
+    live_target,
+    relaxed_gc,
+)
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.model import LoadError, ObjectRef, SourceFile, file_target
 from guidecheck.parsers import k8s
@@ -94,16 +103,71 @@ def _parse_time(value: Any) -> _dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)
 
 
-def _items(path: str, text: str, config, src: SourceFile) -> list[tuple[dict, int, int]]:
-    """``(object, first line, last line)`` of every object in a dump file."""
-    lines = text.split("\n")
-    if lines and lines[0] == HEADER:  # guidecheck's own dump: one object per line
-        return [(o, ln, ln) for o, ln in _own_dump_items(lines, src)]
-    out = _kubectl_items(path, text, config, src)
-    # each object spans to the line before the next one
-    starts = sorted(ln for _, ln in out)
-    ends = {s: (starts[i + 1] - 1 if i + 1 < len(starts) else len(lines)) for i, s in enumerate(starts)}
-    return [(o, ln, max(ln, ends.get(ln, ln))) for o, ln in out]
+def _items(path: str, text: str, config, src: SourceFile) -> Iterable[tuple[dict, int, int]]:
+    """``(object, first line, last line)`` of every object in a dump file, in order."""
+    if text.startswith(HEADER) and text[len(HEADER) : len(HEADER) + 1] in ("", "\n"):
+        # guidecheck's own dump: one object per line
+        return ((o, ln, ln) for o, ln in _own_dump_items(text.split("\n"), src))
+    if _json_like(path, text):
+        fast = _fast_kubectl_items(text, config, text.count("\n") + 1)
+        if fast is not None:
+            return fast
+    return _slow_items(path, text, config, src)
+
+
+def _json_like(path: str, text: str) -> bool:
+    """Whether a kubectl dump is read as JSON (else as YAML)."""
+    return text.lstrip().startswith("{") and (path.endswith(".json") or not path.endswith((".yaml", ".yml")))
+
+
+class _Restart(Exception):
+    """The fast path met what it does not read (see :mod:`guidecheck.cluster.jsonlist`): read it again."""
+
+
+def _fast_kubectl_items(text: str, config, total: int) -> _FastItems | None:
+    """The objects of a ``kubectl get -o json`` List, streamed (see :mod:`guidecheck.cluster.jsonlist`)."""
+    from guidecheck.cluster import jsonlist
+
+    try:
+        stream = jsonlist.list_items(text, config.limits)
+    except jsonlist.NotFast:
+        return None
+    return _FastItems(stream, total)
+
+
+class _FastItems:
+    """``(object, first line, last line)`` from the fast path, one at a time.
+
+    An object spans to the line before the next object that starts on a later line (as the
+    general path computes it); items that are not objects are errors, kept in :attr:`errors`
+    until the whole List was read.  Raises :class:`_Restart` where the fast path gives up.
+    """
+
+    def __init__(self, stream: Iterator[tuple[Any, int]], total: int):
+        self.stream = stream
+        self.total = total
+        self.errors: list[LoadError] = []
+
+    def __iter__(self) -> Iterator[tuple[dict, int, int]]:
+        from guidecheck.cluster.jsonlist import NotFast
+
+        pending: list[tuple[dict, int]] = []  # objects starting on the line of the last one
+        try:
+            for item, line in self.stream:
+                if not (isinstance(item, dict) and "kind" in item and "apiVersion" in item):
+                    self.errors.append(
+                        LoadError("a List item without apiVersion and kind: not a Kubernetes object", line)
+                    )
+                    continue
+                if pending and line > pending[-1][1]:
+                    for o, ln in pending:
+                        yield o, ln, max(ln, line - 1)
+                    pending.clear()
+                pending.append((item, line))
+        except NotFast:
+            raise _Restart from None
+        for o, ln in pending:
+            yield o, ln, max(ln, self.total)
 
 
 def _own_dump_items(lines: list[str], src: SourceFile) -> list[tuple[dict, int]]:
@@ -175,7 +239,6 @@ def read_dumps(paths: list[str], config, *, context: str | None = None, now: _dt
 
 def _read_dump(raw: str, config, context: str | None, out: Audited) -> _dt.datetime | None:
     """One dump file's targets into ``out``; the time its AuditInfo records, if any."""
-    workload_kinds = frozenset(config.settings.get("workload-kinds") or ())
     # declared in rules/_settings.yaml (merge: replace); config.settings holds it, its default filled in
     max_bytes = int(config.settings["audit-dump-max-bytes"])
     display = os.path.normpath(raw).replace(os.sep, "/")
@@ -188,30 +251,79 @@ def _read_dump(raw: str, config, context: str | None, out: Audited) -> _dt.datet
         out.incomplete.append(f"dump {display} could not be read: {exc.error.message}")
         return None
     src.read = True
+    with relaxed_gc():
+        try:
+            read = _read_objects(display, text, config, src)
+        except _Restart:  # the fast path gave up (bad or odd JSON): the general path reads it, errors and all
+            read = _read_objects(display, text, config, src, fast=False)
+        del text
+        return _targets(read, display, config, context, src, out)
+
+
+@dataclass
+class _Read:
+    """What one dump holds, in order: records and kept objects (trimmed), and the objects' structure errors."""
+
+    entries: list[tuple[dict, int, int, bool]] = field(default_factory=list)  # (object, line, end, is a record)
+    structure_errors: list[LoadError] = field(default_factory=list)
+    count: int = 0  # every object read, records and skipped objects included
+
+
+def _read_objects(display: str, text: str, config, src: SourceFile, fast: bool = True) -> _Read:
+    """Every object of a dump, trimmed as it is read (so that the untrimmed ones are never all held)."""
+    workload_kinds = frozenset(config.settings.get("workload-kinds") or ())
+    read = _Read()
     try:
-        items = _items(display, text, config, src)
+        items = _items(display, text, config, src) if fast else _slow_items(display, text, config, src)
+        for obj, line, end in items:
+            read.count += 1
+            if obj.get("apiVersion") == AUDIT_API_VERSION:
+                read.entries.append((obj, line, end, True))
+                continue
+            obj = cobj.trim(obj)
+            errors = k8s.structure_errors(obj)
+            read.structure_errors.extend(errors)
+            if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
+                continue
+            if cobj.checked_through_owner(obj, workload_kinds):
+                continue
+            read.entries.append((obj, line, end, False))
+        if isinstance(items, _FastItems):
+            src.errors.extend(items.errors)
     except RecursionError:  # never expected (every decoder is depth-bounded): still a finding, not a traceback
         src.errors.append(LoadError("nesting too deep; not parsed"))
-        items = []
-    del text
-    if not items and src.errors:
+        read = _Read()
+    return read
+
+
+def _slow_items(display: str, text: str, config, src: SourceFile) -> Iterator[tuple[dict, int, int]]:
+    """:func:`_items` of a kubectl dump without the fast path."""
+    total = text.count("\n") + 1  # the last object spans to the end of the file
+    out = _kubectl_items(display, text, config, src)
+    # each object spans to the line before the next one
+    starts = sorted(ln for _, ln in out)
+    ends = {s: (starts[i + 1] - 1 if i + 1 < len(starts) else total) for i, s in enumerate(starts)}
+    return ((o, ln, max(ln, ends.get(ln, ln))) for o, ln in out)
+
+
+def _targets(
+    read: _Read, display: str, config, context: str | None, src: SourceFile, out: Audited
+) -> _dt.datetime | None:
+    """The targets of one dump's objects and records into ``out``; the time its AuditInfo records."""
+    if not read.count and src.errors:
         # nothing could be read from it: the audit did not see that cluster, whatever the reason (exit 3)
         e = src.errors[0]
         out.incomplete.append(f"dump {display} could not be parsed: line {e.line}: {e.message}")
-    infos = [o for o, _, _ in items if o.get("apiVersion") == AUDIT_API_VERSION and o.get("kind") == "AuditInfo"]
+    src.errors.extend(read.structure_errors)
+    infos = [o for o, _, _, rec in read.entries if rec and o.get("kind") == "AuditInfo"]
     info = k8s.as_map(infos[0].get("spec")) if infos else {}
     ctx = context or (info.get("context") if isinstance(info.get("context"), str) else None) or "dump"
     out.context = out.context or ctx
-    for obj, line, end in items:
-        if obj.get("apiVersion") == AUDIT_API_VERSION:
+    entries, read.entries = read.entries, []
+    for i, (obj, line, end, record) in enumerate(entries):
+        entries[i] = _DONE  # the target holds its own copy: let the read object go
+        if record:
             _record(obj, line, display, ctx, info, out)
-            continue
-        obj = cobj.trim(obj)
-        errors = k8s.structure_errors(obj)
-        src.errors.extend(errors)
-        if any(e.message.startswith(("apiVersion", "kind")) for e in errors):
-            continue
-        if cobj.checked_through_owner(obj, workload_kinds):
             continue
         out.targets.append(
             cobj.make_target(
@@ -225,6 +337,9 @@ def _read_dump(raw: str, config, context: str | None, out: Audited) -> _dt.datet
             )
         )
     return _parse_time(info.get("time"))
+
+
+_DONE: tuple[dict, int, int, bool] = ({}, 0, 0, False)
 
 
 def _record(obj: dict, line: int, display: str, ctx: str, info: dict, out: Audited) -> None:
