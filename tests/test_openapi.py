@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -606,20 +607,33 @@ def test_documents_validated_by_the_prefetch_worker_get_the_same_answers(tmp_pat
             "a/openapi.yaml": "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n",
             "b/openapi.yaml": "openapi: 3.0.3\ninfo: {title: b}\npaths: {}\n",  # no version: invalid
             "c/swagger.yaml": "swagger: '2.0'\ninfo: {title: c, version: '1'}\npaths: {/x: {get: {responses: 7}}}\n",
+            "d/openapi.json": json.dumps(_exponential_document()),  # over a 1 s budget
         },
     )
     loaded = load([str(tmp_path)], Config())
-    targets = [t for t in loaded.targets if t.kind == "openapi"]
-    assert len(targets) == 3
-    openapi.prefetch(targets, {"openapi-validation-seconds": 30})
+    targets = sorted((t for t in loaded.targets if t.kind == "openapi"), key=lambda t: t.path)
+    assert len(targets) == 4
+    openapi.prefetch(targets, {"openapi-validation-seconds": 1})
     try:
         assert openapi._prefetched is not None
+        answers = {}
         for t in targets:
             spec = t.data
-            by_worker = openapi._prefetched.get(spec, spec.family, 30)
+            by_worker = openapi._prefetched.get(spec, spec.family, 1)
             assert by_worker is not None, spec.path  # answered by the worker, not validated anew
-            assert by_worker == openapi._validate_in_child(spec, spec.family, 30)
-        assert sum(bool(openapi._validate_in_child(t.data, t.data.family, 30)) for t in targets) == 2
+            assert by_worker == openapi._validate_in_child(spec, spec.family, 1)
+            answers[t.path.rsplit("/", 2)[-2]] = by_worker
+        assert [bool(answers[k]) for k in "abcd"] == [False, True, True, True]
+        assert answers["d"][0][0] == openapi._OVER_BUDGET  # the worker's CPU timer, as a child's RLIMIT_CPU
     finally:
         openapi.end_prefetch()
     assert openapi._prefetched is None
+
+
+def _exponential_document() -> dict:
+    """allOf of the same schema twice, 16 levels deep: the validator's work doubles per level."""
+    schemas: dict = {"S0": {"type": "object", "properties": {"a": {"type": "string"}}}}
+    for i in range(1, 17):
+        ref = {"$ref": f"#/components/schemas/S{i - 1}"}
+        schemas[f"S{i}"] = {"allOf": [ref, ref]}
+    return {"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {}, "components": {"schemas": schemas}}

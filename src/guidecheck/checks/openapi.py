@@ -341,19 +341,61 @@ def _validate_in_child(spec, family: str, seconds: int) -> list[tuple[str | None
         data = inp.read()
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
-        return [
-            (
-                _OVER_BUDGET,
-                0,
-                f"not validated: openapi-spec-validator used more than {seconds} s of CPU on this document "
-                "(settings.openapi-validation-seconds; it follows every $ref anew, so schemas combining the same "
-                "schema several times, nested, cost work that doubles per level)",
-            )
-        ]
+        return _over_budget(seconds)
     try:
-        return list(pickle.loads(data)) if data else [(None, 0, "the validator stopped without an answer")]
+        return list(pickle.loads(data)) if data else list(_NO_ANSWER)
     except Exception:  # noqa: BLE001 - a truncated answer: validation did not finish
-        return [(None, 0, "the validator stopped without an answer")]
+        return list(_NO_ANSWER)
+
+
+_NO_ANSWER = ((None, 0, "the validator stopped without an answer"),)
+
+
+def _over_budget(seconds: int) -> list[tuple[str | None, int, str]]:
+    return [
+        (
+            _OVER_BUDGET,
+            0,
+            f"not validated: openapi-spec-validator used more than {seconds} s of CPU on this document "
+            "(settings.openapi-validation-seconds; it follows every $ref anew, so schemas combining the same "
+            "schema several times, nested, cost work that doubles per level)",
+        )
+    ]
+
+
+class _OutOfTime(BaseException):
+    """Raised in the worker by ``SIGPROF`` when a document used its CPU budget (never caught as an Exception)."""
+
+
+def _validate_timed(spec, family: str, seconds: int) -> list[tuple[str | None, int, str]]:
+    """In the worker: :func:`_validate_in_child`'s answer, computed in this process under a CPU timer.
+
+    ``ITIMER_PROF`` counts this process's CPU time (user and system, as ``RLIMIT_CPU`` does) and
+    interrupts the validator at ``seconds``; the answer is then the same "over budget" one.  No fork
+    per document: the validator's caches stay warm and the fork's copy-on-write costs are paid once,
+    which saves about a third of the validation's CPU.  ``RLIMIT_CPU``, a few seconds later, stops a
+    validator that does not come back to Python; the documents not answered are then validated as
+    GC902 asks for them, each in a child of its own.
+    """
+    import math
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    backstop = math.ceil(usage.ru_utime + usage.ru_stime) + seconds + 3
+    resource.setrlimit(resource.RLIMIT_CPU, (backstop, backstop + 1))
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        return list(_validate(spec, family))
+    except _OutOfTime:
+        return _over_budget(seconds)
+    except Exception:  # noqa: BLE001 - as a child that stopped without sending its answer
+        return list(_NO_ANSWER)
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+def _out_of_time(signum: int, frame: Any) -> None:
+    raise _OutOfTime()
 
 
 class _Prefetch:
@@ -361,8 +403,8 @@ class _Prefetch:
 
     openapi-spec-validator is the costliest check of a scan (a second of CPU for a large
     document) and GC902 runs after most rules; the worker, forked before the rules run,
-    validates the documents one after the other, each exactly as :func:`_validate_in_child`
-    does (in a grandchild under its own CPU budget), and streams the answers back, so that
+    validates the documents one after the other, each under its own CPU budget, answering as
+    :func:`_validate_in_child` does (see :func:`_validate_timed`), and streams the answers back, so that
     on a machine with two cores the validation costs no wall time.  The answers are the
     same as without it; a document the worker did not answer (it was killed, or never got
     there) is validated when GC902 asks for it.
@@ -384,9 +426,13 @@ class _Prefetch:
             code = 0
             try:
                 os.close(rfd)
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+                signal.signal(signal.SIGPROF, _out_of_time)
                 with os.fdopen(wfd, "wb") as out:
                     for i, (spec, family, seconds) in enumerate(jobs):
-                        data = pickle.dumps((i, _validate_in_child(spec, family, seconds)))
+                        data = pickle.dumps((i, _validate_timed(spec, family, seconds)))
                         out.write(len(data).to_bytes(8, "big") + data)
                         out.flush()
             except BaseException:  # noqa: BLE001 - the parent validates what was not answered
