@@ -124,11 +124,11 @@ def _monitor_routes(target: Target, obj: dict, services: list[Target], notes: li
     routes: list[_Route] = []
     ns = crossref.namespace(obj)
     # a monitor that covers none of the namespaces of the workload and its Services reaches nothing
-    if ns is not None and all(crossref.namespace(s.data) == ns for s in services):
+    if lookup.plain(target) and ns is not None and all(crossref.namespace(s.data) == ns for s in services):
         labels = [k8s.pod_labels(obj), *(k8s.labels(s.data) for s in services)]
         monitors = lookup.monitors_for(target, ctx, ns, labels)
-    else:
-        monitors = crossref.monitors_in_scope(target, ctx)
+    else:  # inside deployment units: the monitors that may select a Service or the pods, as they see them
+        monitors = crossref.monitors_selecting(target, services, ctx)
     for m in monitors:
         mkind = m.data.get("kind")
         what, key = crossref.MONITOR_KINDS[mkind]
