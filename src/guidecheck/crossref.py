@@ -595,20 +595,49 @@ def monitors_selecting(target: Target, services: list[Target], ctx) -> list[Targ
     return [t for t in found if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
 
 
+def labelled(target: Target, ctx, kinds: Iterable[str], selector, *, pods: bool = False) -> list[tuple[int, Target]]:
+    """``(load position, object)`` of the objects of ``kinds`` in ``target``'s scope that ``selector`` may select.
+
+    Candidates, in load order: those carrying the rarest label pair the selector requires (their own
+    labels, or with ``pods`` their pods'), or every object of the kinds when it requires none.
+    """
+    pairs = required_pairs(selector)
+    if not pairs:
+        return kind_positions(target, ctx, kinds)
+    kinds = tuple(sorted(set(kinds)))
+    which = "pods" if pods else "own"
+
+    def build(c) -> dict[tuple[object, str], list[tuple[int, Target]]]:
+        index: dict[tuple[object, str], list[tuple[int, Target]]] = {}
+        for pos, t in kind_positions(target, c, kinds):
+            for k, v in (k8s.pod_labels(t.data) if pods else k8s.labels(t.data)).items():
+                index.setdefault((k, str(v)), []).append((pos, t))
+        return index
+
+    index = ctx.memoized("crossref.labelled", (scope(target), kinds, which), lambda: build(ctx))
+    return min((index.get(pair, []) for pair in pairs), key=len)
+
+
 def monitor_selection(monitor: Target, ctx) -> list[Target]:
     """What a monitor selects in its scope: Services (ServiceMonitor) or workloads (PodMonitor)."""
     kind = monitor.data.get("kind") if isinstance(monitor.data, dict) else None
     what = MONITOR_KINDS[kind][0] if isinstance(kind, str) and kind in MONITOR_KINDS else None
+    sel = k8s.get(monitor.data, "spec", "selector")
+    if not isinstance(sel, dict):
+        return []  # selects nothing (monitor_selects_*)
     if what == "Service":
-        return [t for t in related(monitor, ctx, kinds=("Service",)) if monitor_selects_service(monitor.data, t.data)]
+        found = related_among(monitor, ctx, labelled(monitor, ctx, ("Service",), sel))
+        return [t for t in found if monitor_selects_service(monitor.data, t.data)]
     if what == "Pod":
         kinds = tuple(ctx.settings.get("workload-kinds") or ())
-        return [
-            t
-            for t in related(monitor, ctx, kinds=kinds)
-            if k8s.is_long_running(t.data) and monitor_selects_pods(monitor.data, t.data)
-        ]
+        found = related_among(monitor, ctx, labelled(monitor, ctx, kinds, sel, pods=True))
+        return [t for t in found if k8s.is_long_running(t.data) and monitor_selects_pods(monitor.data, t.data)]
     return []
+
+
+def named(target: Target, ctx, kind: str, nm: str) -> list[tuple[int, Target]]:
+    """``(load position, object)`` of the objects of ``kind`` named ``nm`` in ``target``'s scope, in load order."""
+    return _by_scope_kind_name(ctx).get((scope(target), kind, nm), [])
 
 
 SCALER_KINDS = ("HorizontalPodAutoscaler", "ScaledObject")  # ScaledObject: KEDA, which creates an HPA
@@ -701,6 +730,8 @@ __all__ = [
     "profile",
     "related",
     "related_among",
+    "labelled",
+    "named",
     "scope_kind_index",
     "kind_positions",
     "related_same_namespace",
