@@ -277,6 +277,11 @@ def name_keys(names: set[str]) -> set[tuple[str, str]]:
     return {("n", n) for n in names} | {("m", re.sub(r"[^A-Za-z0-9]", "_", n).lower() + "_") for n in names}
 
 
+def _rule_keys_of(rule: AlertRule, ctx: Context) -> set[tuple[str, str]] | None:
+    """:func:`rule_keys`, once per rule (a rule is seen by every view of its scope)."""
+    return ctx.memoized("obs.rule-keys", id(rule), lambda: (rule, rule_keys(rule)))[1]  # the rule kept: its id
+
+
 def _latency_index(target: Target, ctx: Context) -> tuple[list[AlertRule], dict[tuple[str, str], list[AlertRule]]]:
     """The view's latency rules by :func:`rule_keys`: (rules that may refer to any name, rules by key)."""
 
@@ -284,7 +289,7 @@ def _latency_index(target: Target, ctx: Context) -> tuple[list[AlertRule], dict[
         anywhere: list[AlertRule] = []
         by_key: dict[tuple[str, str], list[AlertRule]] = {}
         for r in _latency_rules(target, ctx):
-            keys = rule_keys(r)
+            keys = _rule_keys_of(r, ctx)
             if keys is None:
                 anywhere.append(r)
             for key in keys or ():
