@@ -287,6 +287,9 @@ def measure(label: str, inputs: list[tuple[str, Path]], gc: list[str], env: dict
     for _ in range(repeat):
         for name, path in inputs:
             runs[name].append(run([*gc, "scan", str(path), "-q", "-f", "json", "-o", str(out / f"{name}.json")], env))
+    for name, ms in runs.items():
+        if any(m.rc not in (0, 1) for m in ms):  # 0 clean, 1 findings; anything else did not scan it all
+            print(f"warning: {name}: exit codes {[m.rc for m in ms]}, the timings are not of a whole scan")
     base = median(runs[inputs[0][0]])
     print(f"\n{label} (median of {repeat}):\n")
     print("| input | wall s | CPU s | peak RSS MB | wall ratio | CPU ratio | goal |")
