@@ -5,7 +5,7 @@ Run by hand, not by the tests (see benchmarks/README.md)::
 
     .venv/bin/python benchmarks/scaling.py                  # both tables
     .venv/bin/python benchmarks/scaling.py --manifests 2500,5000 --no-corpus
-    .venv/bin/python benchmarks/bench.py --scaling          # the same, from bench.py
+    .venv/bin/python benchmarks/bench.py --all              # the same, with the rest of issue 14's table
 
 Two inputs, each built in a temporary directory:
 
