@@ -319,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     gc = guidecheck_cmd()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.setdefault("NO_COLOR", "1")
+    env["GUIDECHECK_NO_CACHE"] = "1"  # every run a whole scan: linearity, not the incremental cache
     work = Path(tempfile.mkdtemp(prefix="gc-scaling-"))
     status = 0
     try:
