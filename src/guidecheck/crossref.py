@@ -234,6 +234,27 @@ def related(target: Target, ctx, kinds: Iterable[str] | None = None, *, units: b
     return out
 
 
+def scope_kind_index(ctx, kind: str) -> dict[str, list[tuple[int, Target]]]:
+    """scope -> ``(load position, object)`` of every object of ``kind``: for indexes of one kind's objects."""
+    return {sc: pairs for (sc, k), pairs in _by_scope_kind(ctx).items() if k == kind}
+
+
+def kind_positions(target: Target, ctx, kinds: Iterable[str]) -> list[tuple[int, Target]]:
+    """``(load position, object)`` of every object of ``kinds`` in ``target``'s scope (itself included), in order."""
+    index = _by_scope_kind(ctx)
+    sc = scope(target)
+    return sorted((pair for k in set(kinds) for pair in index.get((sc, k), ())), key=lambda p: p[0])
+
+
+def related_among(target: Target, ctx, candidates: Iterable[tuple[int, Target]]) -> list[Target]:
+    """:func:`related` restricted to ``candidates`` (``(load position, object)`` of ``target``'s scope), in order.
+
+    For a rule that looks only at objects with some property of their own (holding alerting rules,
+    selecting something): the candidates are computed once per scope, each target filters them.
+    """
+    return [t for _, t in candidates if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
+
+
 def _by_scope_kind_ns(ctx) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
     """(scope, kind, namespace or None) -> [(load position, target)]: a cluster is one scope of many namespaces."""
 
@@ -266,20 +287,32 @@ def related_same_namespace(target: Target, ctx, kinds: Iterable[str]) -> list[Ta
     return [t for _, t in found if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
 
 
-def view_key(target: Target) -> tuple:
+def view_key(target: Target, ctx=None) -> tuple:
     """Targets with the same key see the same objects (same scope, profile and chart): a cache key.
 
     The chart matters only to a target rendered with a value profile (see :func:`visible`): live
     objects carry their Helm chart in ``origin`` too, and must not make one key per release.
+
+    Plain-manifest evidence binds to the nearest copy of an object, so the view of a plain manifest
+    or a chart's object depends on where its copies are. With ``ctx`` the key says just that (its
+    unit, and its directory and those of its copies, or that it has none), so that the objects of one
+    directory without copies elsewhere share one view, as :func:`unit_visible` sees them; without
+    ``ctx``, every object is a view of its own (its directory and reference).
     """
     p = profile(target)
+    kind = unit_kind(target)
+    if kind not in ("manifests", "helm"):
+        copies: tuple | None = None
+    elif ctx is None:
+        copies = (location(target), str(target.ref))
+    else:
+        copies = ("unit", kind, unit(target), _copy_locations(target, ctx))
     return (
         scope(target),
         p,
         (target.origin or {}).get("chart") if p is not None else None,
-        unit(target) if unit_kind(target) == "kustomize" else None,
-        # plain-manifest evidence binds to the nearest copy of an object: the view depends on the copy
-        (location(target), str(target.ref)) if unit_kind(target) in ("manifests", "helm") else None,
+        unit(target) if kind == "kustomize" else None,
+        copies,
     )
 
 
@@ -306,11 +339,108 @@ def selects_pods_of(selector, workload: dict, *, empty_selects_all: bool) -> boo
     return k8s.selector_matches(sel, k8s.pod_labels(workload))
 
 
+# ------------------------------------------------------------------ indexes
+#
+# A cross-object rule asks, for each of N targets, which of the other objects refer to it: by a
+# label selector (Services, monitors), by kind and name (autoscalers, scale targets).  Walking every
+# object of the scope per target is N x N; these indexes, built once per scan, hand each lookup the
+# few *candidates* that can match, in load order, and the caller then applies exactly the tests it
+# applied to every object before (visibility, deployment units, namespaces, the selector itself), so
+# that the answers are the same objects in the same order.
+
+
+def required_pairs(selector) -> list[tuple[object, str]]:
+    """Label pairs ``(key, str(value))`` every object a selector selects must carry (see ``selector_matches``).
+
+    Empty when the selector requires no particular label (an empty LabelSelector, one of
+    ``matchExpressions`` only, an empty map): such a selector is a candidate for every lookup.
+    """
+    sel = k8s.as_map(selector)
+    if "matchLabels" in sel or "matchExpressions" in sel:
+        return [(k, str(v)) for k, v in k8s.as_map(sel.get("matchLabels")).items()]
+    return [(k, str(v)) for k, v in sel.items()]
+
+
+class SelectorIndex:
+    """Objects carrying a label selector, filed under one label pair their selector requires.
+
+    Each object is filed once, under the pair of its selector that the fewest selectors of the index
+    require (``app: cart`` rather than ``part-of: shop``), or among those requiring none. The
+    candidates for a set of labels are the objects filed under one of its pairs, and those requiring
+    none: a superset of what the selectors select, usually the matching few.
+    """
+
+    def __init__(self, entries: Iterable[tuple[int, Target, object]]) -> None:
+        listed = [(pos, t, required_pairs(sel)) for pos, t, sel in entries]
+        counts: dict[tuple[object, str], int] = {}
+        for _, _, pairs in listed:
+            for pair in pairs:
+                counts[pair] = counts.get(pair, 0) + 1
+        self.always: list[tuple[int, Target]] = []
+        self.by_pair: dict[tuple[object, str], list[tuple[int, Target]]] = {}
+        for pos, t, pairs in listed:
+            if not pairs:
+                self.always.append((pos, t))
+            else:
+                self.by_pair.setdefault(min(pairs, key=counts.__getitem__), []).append((pos, t))
+
+    def candidates(self, *label_sets: dict) -> list[tuple[int, Target]]:
+        """``(position, object)`` of the objects whose selector may select one of ``label_sets``."""
+        found = dict(self.always)
+        for labels in label_sets:
+            for k, v in labels.items():
+                for pos, t in self.by_pair.get((k, str(v)), ()):
+                    found[pos] = t
+        return sorted(found.items(), key=lambda p: p[0])
+
+
+def merged(*lists: Iterable[tuple[int, Target]]) -> list[Target]:
+    """The targets of several ``(position, target)`` lists, in position order."""
+    found: dict[int, Target] = {}
+    for pairs in lists:
+        found.update(pairs)
+    return [t for _, t in sorted(found.items(), key=lambda p: p[0])]
+
+
+def _service_index(ctx) -> dict[tuple[str, str | None, bool], SelectorIndex]:
+    """(scope, namespace, False) and (scope, None, True) -> the Services with a selector, by selector label."""
+
+    def build(c) -> dict[tuple[str, str | None, bool], SelectorIndex]:
+        per_ns: dict[tuple[str, str | None, bool], list[tuple[int, Target, object]]] = {}
+        for (sc, kind), pairs in _by_scope_kind(c).items():
+            if kind != "Service":
+                continue
+            for pos, t in pairs:
+                sel = k8s.get(t.data, "spec", "selector")
+                if not k8s.as_map(sel):
+                    continue  # a Service without a selector selects no pods (selects_pods_of)
+                entry = (pos, t, sel)
+                per_ns.setdefault((sc, namespace(t.data), False), []).append(entry)
+                per_ns.setdefault((sc, None, True), []).append(entry)
+        return {key: SelectorIndex(entries) for key, entries in per_ns.items()}
+
+    return ctx.cached("crossref.service-index", build)
+
+
 def services_for(target: Target, ctx) -> list[Target]:
     """Services in scope whose ``spec.selector`` selects the workload's pods (same namespace)."""
     obj = target.data
+    labels = k8s.pod_labels(obj)
+    index = _service_index(ctx)
+    sc = scope(target)
+    ns = namespace(obj) if isinstance(obj, dict) else None
+    empty = SelectorIndex(())
+    if ns is None:
+        found = merged(index.get((sc, None, True), empty).candidates(labels))
+    else:
+        found = merged(
+            index.get((sc, ns, False), empty).candidates(labels),
+            index.get((sc, None, False), empty).candidates(labels),
+        )
     out = []
-    for t in related_same_namespace(target, ctx, kinds=("Service",)):
+    for t in found:
+        if t is target or not visible(target, t) or not unit_visible(target, t, ctx):
+            continue
         sel = k8s.get(t.data, "spec", "selector")
         if same_namespace(obj, t.data) and selects_pods_of(sel, obj, empty_selects_all=False):
             out.append(t)
@@ -432,20 +562,82 @@ def monitors_in_scope(target: Target, ctx) -> list[Target]:
     return related(target, ctx, kinds=tuple(MONITOR_KINDS))
 
 
+def _monitor_index(ctx) -> dict[tuple[str, str], SelectorIndex]:
+    """(scope, what it selects: Service or Pod) -> the monitors with a selector mapping, by selector label."""
+
+    def build(c) -> dict[tuple[str, str], SelectorIndex]:
+        entries: dict[tuple[str, str], list[tuple[int, Target, object]]] = {}
+        for (sc, kind), pairs in _by_scope_kind(c).items():
+            if kind not in MONITOR_KINDS:
+                continue
+            what = MONITOR_KINDS[kind][0]
+            for pos, t in pairs:
+                sel = k8s.get(t.data, "spec", "selector")
+                if isinstance(sel, dict):  # any other selector selects nothing (monitor_selects_*)
+                    entries.setdefault((sc, what), []).append((pos, t, sel))
+        return {key: SelectorIndex(e) for key, e in entries.items()}
+
+    return ctx.cached("crossref.monitor-index", build)
+
+
+def monitors_selecting(target: Target, services: list[Target], ctx) -> list[Target]:
+    """The :func:`monitors_in_scope` of ``target`` that may select one of ``services`` or its pods, in order.
+
+    A monitor left out selects neither (:func:`monitor_selects_service`, :func:`monitor_selects_pods`).
+    """
+    index = _monitor_index(ctx)
+    sc = scope(target)
+    empty = SelectorIndex(())
+    found = merged(
+        index.get((sc, "Service"), empty).candidates(*(k8s.labels(s.data) for s in services)),
+        index.get((sc, "Pod"), empty).candidates(k8s.pod_labels(target.data)),
+    )
+    return [t for t in found if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
+
+
+def labelled(target: Target, ctx, kinds: Iterable[str], selector, *, pods: bool = False) -> list[tuple[int, Target]]:
+    """``(load position, object)`` of the objects of ``kinds`` in ``target``'s scope that ``selector`` may select.
+
+    Candidates, in load order: those carrying the rarest label pair the selector requires (their own
+    labels, or with ``pods`` their pods'), or every object of the kinds when it requires none.
+    """
+    pairs = required_pairs(selector)
+    if not pairs:
+        return kind_positions(target, ctx, kinds)
+    kinds = tuple(sorted(set(kinds)))
+    which = "pods" if pods else "own"
+
+    def build(c) -> dict[tuple[object, str], list[tuple[int, Target]]]:
+        index: dict[tuple[object, str], list[tuple[int, Target]]] = {}
+        for pos, t in kind_positions(target, c, kinds):
+            for k, v in (k8s.pod_labels(t.data) if pods else k8s.labels(t.data)).items():
+                index.setdefault((k, str(v)), []).append((pos, t))
+        return index
+
+    index = ctx.memoized("crossref.labelled", (scope(target), kinds, which), lambda: build(ctx))
+    return min((index.get(pair, []) for pair in pairs), key=len)
+
+
 def monitor_selection(monitor: Target, ctx) -> list[Target]:
     """What a monitor selects in its scope: Services (ServiceMonitor) or workloads (PodMonitor)."""
     kind = monitor.data.get("kind") if isinstance(monitor.data, dict) else None
     what = MONITOR_KINDS[kind][0] if isinstance(kind, str) and kind in MONITOR_KINDS else None
+    sel = k8s.get(monitor.data, "spec", "selector")
+    if not isinstance(sel, dict):
+        return []  # selects nothing (monitor_selects_*)
     if what == "Service":
-        return [t for t in related(monitor, ctx, kinds=("Service",)) if monitor_selects_service(monitor.data, t.data)]
+        found = related_among(monitor, ctx, labelled(monitor, ctx, ("Service",), sel))
+        return [t for t in found if monitor_selects_service(monitor.data, t.data)]
     if what == "Pod":
         kinds = tuple(ctx.settings.get("workload-kinds") or ())
-        return [
-            t
-            for t in related(monitor, ctx, kinds=kinds)
-            if k8s.is_long_running(t.data) and monitor_selects_pods(monitor.data, t.data)
-        ]
+        found = related_among(monitor, ctx, labelled(monitor, ctx, kinds, sel, pods=True))
+        return [t for t in found if k8s.is_long_running(t.data) and monitor_selects_pods(monitor.data, t.data)]
     return []
+
+
+def named(target: Target, ctx, kind: str, nm: str) -> list[tuple[int, Target]]:
+    """``(load position, object)`` of the objects of ``kind`` named ``nm`` in ``target``'s scope, in load order."""
+    return _by_scope_kind_name(ctx).get((scope(target), kind, nm), [])
 
 
 SCALER_KINDS = ("HorizontalPodAutoscaler", "ScaledObject")  # ScaledObject: KEDA, which creates an HPA
@@ -459,16 +651,46 @@ def scale_target_ref(scaler: dict) -> tuple[str | None, str | None]:
     return (kind if isinstance(kind, str) else None, nm if isinstance(nm, str) else None)
 
 
+def _scalers_by_ref(ctx) -> dict[tuple[str, str | None, str | None], list[tuple[int, Target]]]:
+    """(scope, scaleTargetRef kind, name) -> [(load position, autoscaler)]."""
+
+    def build(c) -> dict[tuple[str, str | None, str | None], list[tuple[int, Target]]]:
+        index: dict[tuple[str, str | None, str | None], list[tuple[int, Target]]] = {}
+        for kind in SCALER_KINDS:
+            for sc_kind, pairs in _by_scope_kind(c).items():
+                if sc_kind[1] == kind:
+                    for pos, t in pairs:
+                        index.setdefault((sc_kind[0], *scale_target_ref(t.data)), []).append((pos, t))
+        return index
+
+    return ctx.cached("crossref.scalers-by-ref", build)
+
+
 def scalers_for(target: Target, ctx) -> list[Target]:
     """HorizontalPodAutoscalers (and KEDA ScaledObjects) in scope whose scaleTargetRef names the workload."""
     obj = target.data
     kind, nm = obj.get("kind"), name(obj)
-    out = []
-    for t in related(target, ctx, kinds=SCALER_KINDS):
-        tk, tn = scale_target_ref(t.data)
-        if tk == kind and tn == nm and same_namespace(obj, t.data):
-            out.append(t)
-    return out
+    if kind is not None and not isinstance(kind, str):
+        return []  # a scaleTargetRef's kind is a string or None
+    found = merged(_scalers_by_ref(ctx).get((scope(target), kind, nm), ()))
+    return [
+        t
+        for t in found
+        if t is not target and visible(target, t) and unit_visible(target, t, ctx) and same_namespace(obj, t.data)
+    ]
+
+
+def _by_scope_kind_name(ctx) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
+    """(scope, kind, name) -> [(load position, target)]: an object by name without walking its kind."""
+
+    def build(c) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
+        index: dict[tuple[str, object, str | None], list[tuple[int, Target]]] = {}
+        for (sc, kind), pairs in _by_scope_kind(c).items():
+            for pos, t in pairs:
+                index.setdefault((sc, kind, name(t.data)), []).append((pos, t))
+        return index
+
+    return ctx.cached("crossref.by_scope_kind_name", build)
 
 
 def scale_targets(scaler: Target, ctx) -> list[Target]:
@@ -476,7 +698,15 @@ def scale_targets(scaler: Target, ctx) -> list[Target]:
     tk, tn = scale_target_ref(scaler.data)
     if tk is None or tn is None:
         return []
-    return [t for t in related(scaler, ctx, kinds=(tk,)) if name(t.data) == tn and same_namespace(scaler.data, t.data)]
+    found = merged(_by_scope_kind_name(ctx).get((scope(scaler), tk, tn), ()))
+    return [
+        t
+        for t in found
+        if t is not scaler
+        and visible(scaler, t)
+        and unit_visible(scaler, t, ctx)
+        and same_namespace(scaler.data, t.data)
+    ]
 
 
 __all__ = [
@@ -490,11 +720,20 @@ __all__ = [
     "monitor_selects_pods",
     "monitor_selects_service",
     "monitors_in_scope",
+    "monitors_selecting",
+    "merged",
+    "required_pairs",
+    "SelectorIndex",
     "namespace",
     "namespace_selected",
     "name",
     "profile",
     "related",
+    "related_among",
+    "labelled",
+    "named",
+    "scope_kind_index",
+    "kind_positions",
     "related_same_namespace",
     "related_support",
     "repo_target",

@@ -27,6 +27,7 @@ from guidecheck.checks.obs_scope import (
     in_scope_workloads,
     listing,
     long_running_workload,
+    owned,
     repo_scope_or_na,
     scope_name,
     services_of,
@@ -66,7 +67,9 @@ def classify(rule: AlertRule, ctx: Context) -> set[str]:
 
 def _alert_sources(target: Target, ctx: Context) -> list[tuple[Target, AlertSource]]:
     """Alert sources in scope (files, ConfigMaps, PrometheusRules), sorted by place; the target's own included."""
-    return ctx.memoized("obs.alert-sources", crossref.view_key(target), lambda: _collect_alert_sources(target, ctx))
+    return ctx.memoized(
+        "obs.alert-sources", crossref.view_key(target, ctx), lambda: _collect_alert_sources(target, ctx)
+    )
 
 
 def _collect_alert_sources(target: Target, ctx: Context) -> list[tuple[Target, AlertSource]]:
@@ -76,7 +79,7 @@ def _collect_alert_sources(target: Target, ctx: Context) -> list[tuple[Target, A
         lambda c: {id(t.data.owner) for t in c.of_kind("alerts") if isinstance(t.data, AlertSource) and t.data.owner},
     )
     kinds = ("PrometheusRule", "VMRule", "ConfigMap")
-    objs = crossref.related(target, ctx, kinds=kinds)
+    objs = crossref.related_among(target, ctx, _alert_objects(target, ctx))
     if target.kind == "k8s" and isinstance(target.data, dict) and target.data.get("kind") in kinds:
         objs.append(target)
     for o in objs:
@@ -87,6 +90,20 @@ def _collect_alert_sources(target: Target, ctx: Context) -> list[tuple[Target, A
             out.append((o, src))
     out.sort(key=lambda ts: (ts[1].path, ts[1].line))
     return out
+
+
+def _alert_objects(target: Target, ctx: Context) -> list[tuple[int, Target]]:
+    """The objects of ``target``'s scope that hold alerting rules of their own, as ``(load position, object)``.
+
+    Once per scope, so that each target's alert sources are a filter of the few that hold rules rather
+    than of every ConfigMap in scope.
+    """
+
+    def compute() -> list[tuple[int, Target]]:
+        pairs = crossref.kind_positions(target, ctx, ("PrometheusRule", "VMRule", "ConfigMap"))
+        return [(pos, o) for pos, o in pairs if _lazy_alert_source(o, ctx) is not None]
+
+    return ctx.memoized("obs.alert-objects", crossref.scope(target), compute)
 
 
 def _lazy_alert_source(o: Target, ctx: Context) -> AlertSource | None:
@@ -179,7 +196,7 @@ def _judge_alerting(sources: list[tuple[Target, AlertSource]], ctx: Context, pin
 def _latency_rules(target: Target, ctx: Context) -> list[AlertRule]:
     return ctx.memoized(
         "obs.latency-rules",
-        crossref.view_key(target),
+        crossref.view_key(target, ctx),
         lambda: [r for _, src in _alert_sources(target, ctx) for r in src.rules if "latency" in classify(r, ctx)],
     )
 
@@ -222,18 +239,101 @@ def refers_to(rule: AlertRule, names: set[str]) -> bool:
     return any(v in names for v in rule.labels.values())
 
 
+_LITERALS = re.compile(r"[A-Za-z0-9_\-|]*")  # a regular expression that is a list of literal alternatives
+
+
+def rule_keys(rule: AlertRule) -> set[tuple[str, str]] | None:
+    """The names :func:`refers_to` may find ``rule`` referring to, as keys; None when it may refer to any.
+
+    ``("n", name)``: a label matcher's value (``=``, or ``=~`` with literal alternatives) or a label
+    value naming the service; ``("m", prefix)``: a metric name part starts with ``prefix``, up to and
+    including one of its underscores (a service ``cart`` is found by ``cart_``). A regular expression
+    matcher of any other form may match any name.
+    """
+    keys: set[tuple[str, str]] = set()
+    for expr in rule.exprs:
+        expr = expr[:MAX_EXPR]
+        for _label, op, dq, sq in _MATCHER.findall(expr):
+            value = dq or sq
+            if op == "=":
+                keys.update((("n", value), ("n", value.rsplit("/", 1)[-1])))
+            elif op == "=~":
+                if not _LITERALS.fullmatch(value):
+                    return None
+                keys.update(("n", v) for v in value.split("|"))
+        for tok in _METRIC.findall(re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)):
+            for part in tok.split(":"):
+                low = part.lower()
+                keys.update(("m", low[: i + 1]) for i, ch in enumerate(low) if ch == "_")
+    for v in rule.labels.values():
+        if not isinstance(v, str):
+            return None
+        keys.add(("n", v))
+    return keys
+
+
+def name_keys(names: set[str]) -> set[tuple[str, str]]:
+    """The keys of :func:`rule_keys` under which a rule referring to one of ``names`` is filed."""
+    return {("n", n) for n in names} | {("m", re.sub(r"[^A-Za-z0-9]", "_", n).lower() + "_") for n in names}
+
+
+def _rule_keys_of(rule: AlertRule, ctx: Context) -> set[tuple[str, str]] | None:
+    """:func:`rule_keys`, once per rule (a rule is seen by every view of its scope)."""
+    return ctx.memoized("obs.rule-keys", id(rule), lambda: (rule, rule_keys(rule)))[1]  # the rule kept: its id
+
+
+def _latency_index(target: Target, ctx: Context) -> tuple[list[AlertRule], dict[tuple[str, str], list[AlertRule]]]:
+    """The view's latency rules by :func:`rule_keys`: (rules that may refer to any name, rules by key)."""
+
+    def compute() -> tuple[list[AlertRule], dict[tuple[str, str], list[AlertRule]]]:
+        anywhere: list[AlertRule] = []
+        by_key: dict[tuple[str, str], list[AlertRule]] = {}
+        for r in _latency_rules(target, ctx):
+            keys = _rule_keys_of(r, ctx)
+            if keys is None:
+                anywhere.append(r)
+            for key in keys or ():
+                by_key.setdefault(key, []).append(r)
+        return anywhere, by_key
+
+    return ctx.memoized("obs.latency-index", crossref.view_key(target, ctx), compute)
+
+
 def _covered(target: Target, ctx: Context) -> bool:
     """Whether a latency rule refers to the workload (memoised per workload)."""
     memo = ctx.cached("obs.latency-covered", lambda c: {})
     if id(target) not in memo:
         names = _service_names(target, services_of(target, ctx), ctx)
-        memo[id(target)] = (target, any(refers_to(r, names) for r in _latency_rules(target, ctx)))
+        anywhere, by_key = _latency_index(target, ctx)
+        candidates = [*anywhere, *(r for key in name_keys(names) for r in by_key.get(key, ()))]
+        memo[id(target)] = (target, any(refers_to(r, names) for r in candidates))
     return memo[id(target)][1]
 
 
 def _served_workloads(target: Target, ctx: Context) -> list[Target]:
     """Long-running workloads of the scope that a Service selects (the services whose latency matters)."""
     return [w for w in in_scope_workloads(target, ctx) if services_of(w, ctx)]
+
+
+def _any_covered_served(target: Target, ctx: Context) -> bool:
+    """Whether a latency rule refers to one of :func:`_served_workloads` of ``target``.
+
+    The served and covered workloads of a scope are found once; each target then asks whether it
+    may see one of them, instead of walking every workload of the scope.
+    """
+
+    def compute() -> list[tuple[int, Target]]:
+        kinds = tuple(ctx.settings.get("workload-kinds") or ())
+        return [
+            (pos, w)
+            for pos, w in crossref.kind_positions(target, ctx, kinds)
+            if k8s.is_long_running(w.data) and not owned(w.data) and services_of(w, ctx) and _covered(w, ctx)
+        ]
+
+    covered = ctx.memoized("obs.covered-served", crossref.scope(target), compute)
+    return any(
+        w is not target and crossref.visible(target, w) and crossref.unit_visible(target, w, ctx) for _, w in covered
+    )
 
 
 def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
@@ -274,7 +374,7 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
             f"{crossref.looked_in(target, ctx)}"
         )
         return
-    if has_repo and not any(_covered(w, ctx) for w in _served_workloads(target, ctx)):
+    if has_repo and not _any_covered_served(target, ctx):
         raise NotApplicable("no latency rule refers to any service of this repository: reported once on the repository")
     names = _service_names(target, services, ctx)
     shown = listing([f"'{r.name}' ({r.path}:{r.line})" for r in rules], 2)

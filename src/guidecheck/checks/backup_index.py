@@ -118,7 +118,8 @@ def command_text(target: Target, ctx: Context) -> str:
     parts = _container_commands(obj)
     mounted = _mounted_configmaps(obj)
     if mounted:
-        for t in crossref.related(target, ctx, kinds=("ConfigMap",)):
+        candidates = crossref.merged(*(crossref.named(target, ctx, "ConfigMap", m) for m in mounted))
+        for t in crossref.related_among(target, ctx, [(0, t) for t in candidates]):
             if crossref.name(t.data) in mounted and crossref.same_namespace(obj, t.data):
                 for val in k8s.as_map(t.data.get("data")).values():
                     if isinstance(val, str):
@@ -170,9 +171,10 @@ def _mounted_configmaps(obj: dict) -> set[str]:
 # ---------------------------------------------------------------- data holders (PVC users)
 
 
-def _pvc_objects(target: Target, ctx: Context) -> dict[tuple[str | None, str], dict]:
+def _pvc_objects(target: Target, ctx: Context, name: str) -> dict[tuple[str | None, str], dict]:
+    """The scope's PersistentVolumeClaims named ``name`` that ``target`` sees, by (namespace, name)."""
     out = {}
-    for t in crossref.related(target, ctx, kinds=("PersistentVolumeClaim",)):
+    for t in crossref.related_among(target, ctx, crossref.named(target, ctx, "PersistentVolumeClaim", name)):
         n = crossref.name(t.data)
         if n:
             out[(crossref.namespace(t.data), n)] = t.data
@@ -197,24 +199,47 @@ def _holder(target: Target, ctx: Context) -> Holder | None:
     obj = target.data
     if target.kind != "k8s" or not isinstance(obj, dict):
         return None
-    pvcs: dict | None = None
 
     def find_pvc(ns: str | None, name: str) -> dict | None:
-        nonlocal pvcs
-        if pvcs is None:  # the scope's PVCs, looked up once and only when a pod mounts one
-            pvcs = _pvc_objects(target, ctx)
-        return _find_pvc(pvcs, ns, name)
+        # only PVCs of that name can be found (_find_pvc): looked up by name, not by walking the scope's
+        return _find_pvc(_pvc_objects(target, ctx, name), ns, name)
 
     return holder_of(obj, target, target.line, ctx.settings.get("workload-kinds"), find_pvc)
 
 
-def _workload_holders(target: Target, ctx: Context) -> list[Holder]:
-    every = ctx.memoized(
-        "backup.workload_holders",
-        scope_key(target),
-        lambda: [h for h in (holder(t, ctx) for t in crossref.related(target, ctx, units=False)) if h is not None],
-    )
-    return [h for h in every if h.target is not target and crossref.unit_visible(target, h.target, ctx)]
+_ORDINAL = re.compile(r"(.*)-\d+", re.DOTALL)
+
+
+def _claimants(target: Target, ctx: Context, pvc_name: str) -> list[Holder]:
+    """The workload holders of the scope view with a claim that may match ``pvc_name``.
+
+    The holders are those related to the first PVC that asks (memoised per scope view). A claim
+    matches a fixed name, or ``<template>-<owner>-<ordinal>`` (Claim.pvc_matches): the holders are
+    filed by both, once per scope view.
+    """
+
+    def build() -> dict[str, list[Holder]]:
+        every = ctx.memoized(
+            "backup.workload_holders",
+            scope_key(target),
+            lambda: [h for h in (holder(t, ctx) for t in crossref.related(target, ctx, units=False)) if h is not None],
+        )
+        index: dict[str, list[Holder]] = {}
+        for h in every:
+            owner = crossref.name(h.obj)
+            keys = set()
+            for c in h.claims:
+                if c.claim is not None:
+                    keys.add(c.claim)
+                elif c.template and owner:
+                    keys.add(f"{c.template}-{owner}-")
+            for key in keys:
+                index.setdefault(key, []).append(h)
+        return index
+
+    index = ctx.memoized("backup.claimants", scope_key(target), build)
+    m = _ORDINAL.fullmatch(pvc_name)
+    return index.get(pvc_name, []) + (index.get(m.group(1) + "-", []) if m else [])
 
 
 def unmounted_pvc(target: Target, ctx: Context) -> Holder | None:
@@ -229,11 +254,11 @@ def unmounted_pvc(target: Target, ctx: Context) -> Holder | None:
     lbl = k8s.labels(obj)
     if lbl.get("cnpg.io/cluster"):
         return None
-    for h in _workload_holders(target, ctx):
-        if not crossref.same_namespace(obj, h.obj):
+    for h in _claimants(target, ctx, name):
+        if h.target is target or not crossref.same_namespace(obj, h.obj):
             continue
         owner = crossref.name(h.obj)
-        if any(c.pvc_matches(name, owner) for c in h.claims):
+        if any(c.pvc_matches(name, owner) for c in h.claims) and crossref.unit_visible(target, h.target, ctx):
             return None
     return Holder(target, obj, ns, {}, {}, [Claim(name, None, name, labels=lbl, line=target.line)], line=target.line)
 

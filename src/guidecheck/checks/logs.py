@@ -69,7 +69,7 @@ def _pipelines_in(target: Target, ctx: Context) -> list[Pipeline]:
 def _operator_pipeline(target: Target, ctx: Context) -> Pipeline | None:
     """The pipeline the Fluent Operator's resources of the target's scope make up (one per view)."""
     memo = ctx.cached("obs.fluent-operator", lambda c: {})
-    key = crossref.view_key(target)
+    key = crossref.view_key(target, ctx)
     if key not in memo:
         objs = crossref.related(target, ctx, kinds=tuple(FLUENT_OPERATOR_KINDS))
         if target.kind == "k8s" and isinstance(target.data, dict) and target.data.get("kind") in FLUENT_OPERATOR_KINDS:

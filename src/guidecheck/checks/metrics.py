@@ -124,11 +124,11 @@ def _monitor_routes(target: Target, obj: dict, services: list[Target], notes: li
     routes: list[_Route] = []
     ns = crossref.namespace(obj)
     # a monitor that covers none of the namespaces of the workload and its Services reaches nothing
-    if ns is not None and all(crossref.namespace(s.data) == ns for s in services):
+    if lookup.plain(target) and ns is not None and all(crossref.namespace(s.data) == ns for s in services):
         labels = [k8s.pod_labels(obj), *(k8s.labels(s.data) for s in services)]
         monitors = lookup.monitors_for(target, ctx, ns, labels)
-    else:
-        monitors = crossref.monitors_in_scope(target, ctx)
+    else:  # inside deployment units: the monitors that may select a Service or the pods, as they see them
+        monitors = crossref.monitors_selecting(target, services, ctx)
     for m in monitors:
         mkind = m.data.get("kind")
         what, key = crossref.MONITOR_KINDS[mkind]
@@ -226,26 +226,48 @@ def _notes(notes: list[str]) -> str:
     return f" ({listing(sorted(set(notes)), 3)})" if notes else ""
 
 
+def _idle_in_scope(target: Target, ctx: Context) -> list[tuple[int, Target]]:
+    """The monitors of ``target``'s scope that select nothing, as ``(load position, monitor)`` (once per scope)."""
+
+    def compute() -> list[tuple[int, Target]]:
+        return [
+            (pos, m)
+            for pos, m in crossref.kind_positions(target, ctx, crossref.MONITOR_KINDS)
+            if not crossref.monitor_selection(m, ctx)
+        ]
+
+    return ctx.memoized("obs.idle-monitors", crossref.scope(target), compute)
+
+
 def _monitors_selecting_nothing(target: Target, ctx: Context) -> list[str]:
     ns = crossref.namespace(target.data)
     if lookup.plain(target):  # the same for every live or dumped object of a namespace
         key = (crossref.scope(target), ns)
-        return list(ctx.memoized("metrics.idle-monitors", key, lambda: _idle_monitors(target, ctx, ns)))
-    return _idle_monitors(target, ctx, ns)
+        return list(ctx.memoized("metrics.idle-monitors", key, lambda: _describe(_plain_idle(target, ctx, ns))))
+    # inside deployment units: the scope's idle monitors (found once) that this target sees
+    seen = crossref.related_among(target, ctx, _idle_in_scope(target, ctx))
+    return _describe([m for m in seen if crossref.namespace_selected(m.data, target.data)])
 
 
-def _idle_monitors(target: Target, ctx: Context, ns: str | None) -> list[str]:
+def _plain_idle(target: Target, ctx: Context, ns: str | None) -> list[Target]:
     out = []
     for m in lookup.monitors_covering(target, ctx, ns):
         memo = ctx.cached("obs.monitor-selection", lambda c: {})
         if id(m) not in memo:
             memo[id(m)] = lookup.monitor_selects_any(m, ctx)
         if not memo[id(m)]:
-            what = crossref.MONITOR_KINDS[m.data.get("kind")][0]
-            out.append(
-                f"{m.data.get('kind')} '{crossref.name(m.data)}' ({where(m)}) selects no "
-                f"{'Service' if what == 'Service' else 'pods'}"
-            )
+            out.append(m)
+    return out
+
+
+def _describe(monitors: list[Target]) -> list[str]:
+    out = []
+    for m in monitors:
+        what = crossref.MONITOR_KINDS[m.data.get("kind")][0]
+        out.append(
+            f"{m.data.get('kind')} '{crossref.name(m.data)}' ({where(m)}) selects no "
+            f"{'Service' if what == 'Service' else 'pods'}"
+        )
     return out
 
 

@@ -78,7 +78,7 @@ def cluster_anchor(target: Target, ctx: Context) -> bool:
         return False
     first = ctx.memoized(
         "obs.cluster-anchor",
-        crossref.view_key(target),
+        crossref.view_key(target, ctx),
         lambda: min([target, *in_scope_workloads(target, ctx)], key=lambda t: t.key),
     )
     return first is target

@@ -139,15 +139,42 @@ def _mesh_covered(workload: Target, ctx) -> tuple[bool, str]:
 
     def selecting(kind: str) -> list[Target]:
         """The Istio policies of ``kind`` in scope that act on the workload's pods."""
+        candidates = _policy_index(ctx).get((crossref.scope(workload), kind))
+        if candidates is None:
+            return []
         return [
             t
-            for t in crossref.related(workload, ctx, kinds=(kind,))
+            for t in crossref.related_among(workload, ctx, candidates.candidates(pod_labels))
             if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns)
         ]
 
     if not any(_has_jwt_rules(t.data) for t in selecting("RequestAuthentication")):
         return False, "no RequestAuthentication with jwtRules selects its pods"
     return _authorization_verdict(selecting("AuthorizationPolicy"), ctx)
+
+
+def _policy_index(ctx) -> dict[tuple[str, str], crossref.SelectorIndex]:
+    """(scope, kind) -> the Istio policies by the labels their ``selector.matchLabels`` requires.
+
+    A policy without such a selector (namespace- or mesh-wide) is a candidate for every workload;
+    gateway policies (``targetRef``) and those of other API groups act on no pods (:func:`_applies`).
+    """
+
+    def build(c) -> dict[tuple[str, str], crossref.SelectorIndex]:
+        entries: dict[tuple[str, str], list[tuple[int, Target, object]]] = {}
+        for kind in ("RequestAuthentication", "AuthorizationPolicy"):
+            for sc, pairs in crossref.scope_kind_index(c, kind).items():
+                for pos, t in pairs:
+                    spec = k8s.as_map(t.data.get("spec"))
+                    if not _istio(t.data) or spec.get("targetRef") or spec.get("targetRefs"):
+                        continue
+                    sel = k8s.get(spec, "selector", "matchLabels")
+                    # sel None or {}: namespace-wide, no label required; a non-map selects nothing
+                    if sel is None or isinstance(sel, dict):
+                        entries.setdefault((sc, kind), []).append((pos, t, {"matchLabels": sel or {}}))
+        return {key: crossref.SelectorIndex(e) for key, e in entries.items()}
+
+    return ctx.cached("security.policy-index", build)
 
 
 def _authorization_verdict(pols: list[Target], ctx) -> tuple[bool, str]:
