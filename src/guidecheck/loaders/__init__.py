@@ -90,6 +90,9 @@ class Loaded:
     pending: dict[str, Any] = field(default_factory=dict)
 
 
+# a GitHub Actions workflow file, by its display path (guidecheck.loaders.ci validates one named alone)
+WORKFLOW_FILE = re.compile(r"^(?:(.*)/)?\.github/workflows/[^/]+\.ya?ml$")
+
 # Loader extensions run after the walk, in this order (see the module docstring).
 EXTENSIONS: tuple[str, ...] = (
     "guidecheck.loaders.helm",  # first: rendered objects are k8s targets for every later extension
@@ -122,8 +125,10 @@ def _wanted(extension: str, loaded: Loaded, options: dict[str, Any]) -> bool:
     OpenAPI documents among the parsed non-Kubernetes documents.  Importing an extension
     costs more than such a scan; what it would do with nothing is nothing.
     """
-    if extension in ("guidecheck.loaders.kustomize", "guidecheck.loaders.ci"):
+    if extension == "guidecheck.loaders.kustomize":
         return bool(loaded.repos)
+    if extension == "guidecheck.loaders.ci":  # a named GitHub workflow file is validated (not judged)
+        return bool(loaded.repos) or any(WORKFLOW_FILE.match(display) for _, display, _ in loaded.files)
     if extension == "guidecheck.loaders.helm":
         return bool(loaded.repos) or any(_in_chart(abspath) for abspath, _, _ in loaded.files)
     if extension == "guidecheck.loaders.openapi":

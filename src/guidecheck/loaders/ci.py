@@ -28,6 +28,7 @@ import os
 import re
 from typing import Any
 
+from guidecheck.loaders import WORKFLOW_FILE
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target
 from guidecheck.parsers.ci.azure import parse_azure
 from guidecheck.parsers.ci.cloudbuild import is_build_config, is_trigger_file, parse_cloudbuild
@@ -38,7 +39,7 @@ from guidecheck.parsers.ci.jenkins import add_jenkinsfile
 from guidecheck.parsers.ci.model import Project, ReleaseConfig, Step
 from guidecheck.parsers.ci.release import from_goreleaser, from_package_json, from_pyproject
 
-_WORKFLOW = re.compile(r"^(?:(.*)/)?\.github/workflows/[^/]+\.ya?ml$")
+_WORKFLOW = WORKFLOW_FILE
 _GITLAB = re.compile(r"^(?:(.*)/)?\.gitlab-ci\.ya?ml$")
 _JENKINS = re.compile(r"^(?:(.*)/)?(?:Jenkinsfile(?:\.[^/]*)?|[^/]+\.[Jj]enkinsfile)$")
 _GORELEASER = re.compile(r"(?:^|/)\.?goreleaser[^/]*\.ya?ml$")
