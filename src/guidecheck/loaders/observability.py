@@ -33,25 +33,14 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target
 from guidecheck.parsers import k8s
-from guidecheck.parsers.alerts import AlertSource, alert_rules_of_object, rules_of_data
-from guidecheck.parsers.fluentbit import (
-    Pipeline,
-    chart_values_config,
-    has_section,
-    include_refs,
-    looks_classic,
-    looks_fluentd,
-    looks_yaml_format,
-    parse_classic,
-    pipeline_from_map,
-    pipeline_of_configmap,
-    read_yaml_format,
-)
 from guidecheck.parsers.yaml import Limits
+
+if TYPE_CHECKING:
+    from guidecheck.parsers.fluentbit import Pipeline
 
 
 def _support_target(kind: str, path: str, line: int, ref: ObjectRef, data: Any, origin: dict) -> Target:
@@ -113,6 +102,7 @@ class _RepoFiles:
 
 def _classic_pipelines(loaded, repo, max_bytes: int) -> None:
     """One ``fluentbit`` target per main classic file (one nobody includes), and the files' GC001 sources."""
+    from guidecheck.parsers.fluentbit import include_refs
 
     files = _RepoFiles(loaded, repo, max_bytes)
     prefix = files.prefix
@@ -133,6 +123,8 @@ def _classic_pipelines(loaded, repo, max_bytes: int) -> None:
 
 def _classic_candidates(files: _RepoFiles, repo) -> list[str]:
     """The repository's ``*.conf`` files that are Fluent Bit's (others are forgotten once read)."""
+    from guidecheck.parsers.fluentbit import has_section, include_refs, looks_classic, looks_fluentd
+
     candidates = []
     for rel in [p for p in repo.walk.inventory if p.lower().endswith(".conf")]:
         name = posixpath.basename(rel).lower()
@@ -151,6 +143,8 @@ def _classic_candidates(files: _RepoFiles, repo) -> list[str]:
 
 
 def _classic_target(files: _RepoFiles, rel: str) -> Target:
+    from guidecheck.parsers.fluentbit import Pipeline, parse_classic
+
     prefix = files.prefix
     pipe = Pipeline("the Fluent Bit pipeline", prefix + rel, 1)
     errors: list[tuple[str, LoadError]] = []
@@ -175,6 +169,10 @@ def _classic_target(files: _RepoFiles, rel: str) -> Target:
 def _yaml_included(others: dict) -> set[str]:
     """YAML-format files another one includes: part of that pipeline, not pipelines of their own."""
     yaml_included: set[str] = set()
+    if not others:
+        return yaml_included
+    from guidecheck.parsers.fluentbit import looks_yaml_format
+
     for path, d in others.items():
         for doc in d.docs:
             if looks_yaml_format(doc.data) or (isinstance(doc.data, dict) and "includes" in doc.data):
@@ -189,6 +187,15 @@ def _document_targets(
     loaded, path: str, doc, others: dict, yaml_included: set[str], scope: str, limits: Limits
 ) -> None:
     """The targets one YAML/JSON document makes: a YAML-format pipeline, chart values' pipeline, alert rules."""
+    from guidecheck.parsers.alerts import AlertSource, rules_of_data
+    from guidecheck.parsers.fluentbit import (
+        Pipeline,
+        chart_values_config,
+        looks_yaml_format,
+        pipeline_from_map,
+        read_yaml_format,
+    )
+
     data = doc.data
     if looks_yaml_format(data) or (
         isinstance(data, dict)
@@ -256,6 +263,8 @@ def _named_files(loaded, max_bytes: int) -> None:
         name = posixpath.basename(display).lower()
         if kind is not None or not name.endswith(".conf") or "fluent" not in name:
             continue
+        from guidecheck.parsers.fluentbit import Pipeline, looks_fluentd, parse_classic
+
         src = SourceFile(display, "fluentbit")
         loaded.targets.append(file_target(src))
         try:
@@ -280,6 +289,10 @@ def _configmap_targets(loaded, limits: Limits) -> None:
         if id(t) in seen_configmaps:
             continue
         seen_configmaps.add(id(t))
+        # imported for the first ConfigMap (a pre-commit run on a Dockerfile and a Deployment has none)
+        from guidecheck.parsers.alerts import alert_rules_of_object
+        from guidecheck.parsers.fluentbit import pipeline_of_configmap
+
         pipe, errs = pipeline_of_configmap(t.data, t.path, t.line, limits, owner=t)
         if pipe is not None:
             if t.source is not None:
@@ -347,6 +360,8 @@ def _resolve_in_repo(ref: str, from_rel: str, inventory: set[str], read, prefix:
 
 
 def _parsers_files(pipe: Pipeline, rel: str, prefix: str, inventory: set[str], read) -> None:
+    from guidecheck.parsers.fluentbit import parse_classic
+
     for svc in pipe.of("SERVICE"):
         for p in list(svc.props):
             if p.key != "parsers_file":
