@@ -1,4 +1,4 @@
-from guidecheck.cli import main
+from guidecheck._entry import main
 
 if __name__ == "__main__":
     main()
