@@ -382,7 +382,12 @@ def _validate_timed(spec, family: str, seconds: int) -> list[tuple[str | None, i
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     backstop = math.ceil(usage.ru_utime + usage.ru_stime) + seconds + 3
-    resource.setrlimit(resource.RLIMIT_CPU, (backstop, backstop + 1))
+    # the soft limit only (SIGXCPU ends the worker): a hard limit once lowered cannot be raised for
+    # the next document without privileges
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        backstop = min(backstop, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (backstop, hard))
     signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         return list(_validate(spec, family))
