@@ -275,3 +275,16 @@ def test_symlinks_are_never_followed(tmp_path, service):
     assert not store.put("layer", "ab" * 32, 1)
     assert store.get("layer", "ab" * 32) is cache.MISS
     assert list(outside.iterdir()) == []
+
+
+def test_an_incomplete_scan_is_not_reused(tmp_path, service):
+    """A scan that could not check everything (exit 3) runs again next time: its failure may have passed."""
+    (service / ".circleci").mkdir()
+    (service / ".circleci" / "config.yml").write_text("version: 2.1\njobs: {}\n")  # a CI system not read
+    cache_dir = tmp_path / "cache"
+    first, report1 = _scan(tmp_path, service, cache_dir, name="1.json")
+    second, report2 = _scan(tmp_path, service, cache_dir, name="2.json")
+    assert first.returncode == second.returncode == 3, first.stderr
+    assert report1 == report2
+    assert _counts(second.stderr)["scan"] == (0, 1)  # looked up, not found: nothing was stored
+    assert _counts(second.stderr)["helm"][0] >= 1  # the render itself is still reused

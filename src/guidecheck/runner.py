@@ -335,7 +335,9 @@ def _cached_scan(
             return result
     with gc_cache.using(cache), gc_cache.recording_reads() as reads, _Tee() as tee:
         result = scan(paths, config, rules, checks, baseline=baseline, options=options, now=now)
-    if key is not None:
+    if key is not None and not result.incomplete:
+        # an incomplete scan (a render that timed out on a loaded machine, a tool missing) is not kept:
+        # the next run tries again rather than repeat a failure that may have passed
         hashed = key[1]
         extra = sorted({os.path.realpath(r) for r in reads} - hashed)
         extra = [p for p in extra if not _in_sandbox(p)]
