@@ -638,3 +638,25 @@ def _exponential_document() -> dict:
         ref = {"$ref": f"#/components/schemas/S{i - 1}"}
         schemas[f"S{i}"] = {"allOf": [ref, ref]}
     return {"openapi": "3.0.3", "info": {"title": "x", "version": "1"}, "paths": {}, "components": {"schemas": schemas}}
+
+
+def test_without_a_process_to_spare_every_document_is_still_validated(tmp_path, monkeypatch):
+    """fork failing (EAGAIN: a process limit) leaves no worker; GC902 validates each document itself."""
+    from guidecheck.checks import openapi
+
+    write(
+        tmp_path,
+        {
+            "a/openapi.yaml": "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n",
+            "b/openapi.yaml": "openapi: 3.0.3\ninfo: {title: b}\npaths: {}\n",  # no version: invalid
+        },
+    )
+    _, expected = scan([tmp_path])
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(openapi._Prefetch, "__init__", lambda self, jobs: no_fork())
+    _, result = scan([tmp_path])
+    assert openapi._prefetched is None
+    assert found(result, root=tmp_path) == found(expected, root=tmp_path) != []

@@ -138,7 +138,10 @@ def _prefetch(
         start = getattr(check, "prefetch", None)
         if start is None:
             continue
-        start([t for k in kinds for t in by_kind[k]], settings)
+        try:
+            start([t for k in kinds for t in by_kind[k]], settings)
+        except Exception:  # noqa: BLE001 - background work is an optimisation: the check does the work itself
+            continue
         ends.append(check.end_prefetch)  # type: ignore[attr-defined]
     return ends
 

@@ -426,7 +426,12 @@ class _Prefetch:
         # the validator is imported by the worker (its children inherit it), never by this process: the
         # import alone costs a third of a second the other rules would wait for
         rfd, wfd = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            os.close(rfd)
+            os.close(wfd)
+            raise
         if self.pid == 0:  # the worker: one answer per document, as a length-prefixed pickle
             code = 0
             try:
@@ -515,7 +520,10 @@ def prefetch(targets: list[Target], settings: dict[str, Any]) -> None:
             continue  # validated by an earlier run: the cache answers
         jobs.append((spec, spec.family, seconds))
     if len(jobs) > 1:
-        _prefetched = _Prefetch(jobs)
+        try:
+            _prefetched = _Prefetch(jobs)
+        except OSError:  # no process or pipe to spare: each document is validated as GC902 asks for it
+            _prefetched = None
 
 
 def _stored(key: tuple[Any, ...]) -> bool:
