@@ -27,59 +27,20 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMESPACES = ("payments", "catalog", "identity", "shipping")
 
 
-@dataclass
-class Measure:
-    wall: float
-    cpu: float
-    rss_mb: float
-    rc: int
+def _bench():
+    """bench.py's measuring helpers (``run``, ``median``, ``guidecheck_cmd``): one way to time a command."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench
 
-
-def run(cmd: list[str], env: dict, timeout: float = 3600) -> Measure:
-    """Run ``cmd`` with its output discarded; measure that process (and the children it waited for)."""
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                raise SystemExit(f"timed out after {timeout} s: {' '.join(cmd)}")
-            time.sleep(0.002)
-        wall = time.perf_counter() - start
-    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
-
-
-def median(ms: list[Measure]) -> Measure:
-    return Measure(
-        statistics.median(m.wall for m in ms),
-        statistics.median(m.cpu for m in ms),
-        max(m.rss_mb for m in ms),
-        ms[-1].rc,
-    )
-
-
-def guidecheck_cmd() -> list[str]:
-    exe = ROOT / ".venv" / "bin" / "guidecheck"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("guidecheck")
-    return [found] if found else [sys.executable, "-m", "guidecheck"]
+    return bench
 
 
 # ------------------------------------------------------------------ manifests
@@ -280,13 +241,17 @@ def copy_corpus(corpus: Path, root: Path, copies: int) -> None:
 
 def measure(label: str, inputs: list[tuple[str, Path]], gc: list[str], env: dict, repeat: int, limit: list[float]):
     """Scan each input ``repeat`` times, interleaved; print one table with ratios to the first."""
+    bench = _bench()
+    run, median = bench.run, bench.median
     out = Path(tempfile.mkdtemp(prefix="gc-scaling-out-"))
-    runs: dict[str, list[Measure]] = {name: [] for name, _ in inputs}
+    runs: dict[str, list] = {name: [] for name, _ in inputs}
     for _name, path in inputs:  # warm-up: bytecode, file system cache
-        run([*gc, "scan", str(path), "-q", "-f", "json", "-o", str(out / "warm.json")], env)
+        run([*gc, "scan", str(path), "-q", "-f", "json", "-o", str(out / "warm.json")], env=env)
     for _ in range(repeat):
         for name, path in inputs:
-            runs[name].append(run([*gc, "scan", str(path), "-q", "-f", "json", "-o", str(out / f"{name}.json")], env))
+            runs[name].append(
+                run([*gc, "scan", str(path), "-q", "-f", "json", "-o", str(out / f"{name}.json")], env=env)
+            )
     for name, ms in runs.items():
         if any(m.rc not in (0, 1) for m in ms):  # 0 clean, 1 findings; anything else did not scan it all
             print(f"warning: {name}: exit codes {[m.rc for m in ms]}, the timings are not of a whole scan")
@@ -316,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-manifests", action="store_true", help="only the corpus copies")
     ap.add_argument("--keep", action="store_true", help="keep the generated inputs (their directory is printed)")
     args = ap.parse_args(argv)
-    gc = guidecheck_cmd()
+    gc = _bench().guidecheck_cmd()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.setdefault("NO_COLOR", "1")
     env["GUIDECHECK_NO_CACHE"] = "1"  # every run a whole scan: linearity, not the incremental cache

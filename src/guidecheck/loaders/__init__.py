@@ -130,7 +130,8 @@ def _wanted(extension: str, loaded: Loaded, options: dict[str, Any]) -> bool:
     if extension == "guidecheck.loaders.ci":  # a named GitHub workflow file is validated (not judged)
         return bool(loaded.repos) or any(WORKFLOW_FILE.match(display) for _, display, _ in loaded.files)
     if extension == "guidecheck.loaders.helm":
-        return bool(loaded.repos) or any(_in_chart(abspath) for abspath, _, _ in loaded.files)
+        cwd = os.getcwd()
+        return bool(loaded.repos) or any(chart_of_named_file(abspath, cwd) for abspath, _, _ in loaded.files)
     if extension == "guidecheck.loaders.openapi":
         return bool(loaded.others)
     if extension == "guidecheck.loaders.signatures":
@@ -138,16 +139,26 @@ def _wanted(extension: str, loaded: Loaded, options: dict[str, Any]) -> bool:
     return True
 
 
-def _in_chart(abspath: str) -> bool:
-    """A ``Chart.yaml`` in the file's directory or above (the helm extension then finds which chart, if any)."""
-    d = os.path.dirname(os.path.abspath(abspath))
+def chart_root_of(path: str, stop: str) -> str | None:
+    """The top-level chart directory holding ``path`` (a subchart's parent), or None; never above ``stop``."""
+    d = os.path.dirname(os.path.abspath(path))
+    found = None
+    stop = os.path.abspath(stop)
     while True:
-        if os.path.isfile(os.path.join(d, "Chart.yaml")):
-            return True
+        if os.path.isfile(os.path.join(d, "Chart.yaml")) and not os.path.islink(os.path.join(d, "Chart.yaml")):
+            found = d
         parent = os.path.dirname(d)
-        if parent == d:
-            return False
+        if d == stop or parent == d or not (d + os.sep).startswith(stop + os.sep):
+            break
         d = parent
+    return found
+
+
+def chart_of_named_file(abspath: str, cwd: str) -> str | None:
+    """The chart a file named on the command line belongs to (pre-commit): searched upward no higher than
+    the current directory when the file is inside it, else than the file's own directory."""
+    stop = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
+    return chart_root_of(abspath, stop)
 
 
 def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] | None = None) -> Loaded:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck.config import Config
-from guidecheck.loaders import ChartInfo, Loaded, RepoScan
+from guidecheck.loaders import ChartInfo, Loaded, RepoScan, chart_of_named_file
 from guidecheck.loaders.fs import ReadError, read_text, walk
 from guidecheck.loaders.helm.options import CLI_PROFILE, DEFAULT_PROFILE, HelmOptions
 from guidecheck.model import LoadError, ObjectRef, Target
@@ -185,21 +185,6 @@ def _chart_profiles(job: _ChartJob, own: dict) -> list[tuple[str, list[str]]]:
     return out
 
 
-def chart_root_of(path: str, stop: str) -> str | None:
-    """The top-level chart directory holding ``path`` (a subchart's parent), or None; never above ``stop``."""
-    d = os.path.dirname(os.path.abspath(path))
-    found = None
-    stop = os.path.abspath(stop)
-    while True:
-        if os.path.isfile(os.path.join(d, "Chart.yaml")) and not os.path.islink(os.path.join(d, "Chart.yaml")):
-            found = d
-        parent = os.path.dirname(d)
-        if d == stop or parent == d or not (d + os.sep).startswith(stop + os.sep):
-            break
-        d = parent
-    return found
-
-
 def _file_jobs(loaded: Loaded, config: Config, opts: HelmOptions) -> list[_ChartJob]:
     """Pre-commit: a chart is rendered when one of the files named belongs to it."""
     if not loaded.files:
@@ -207,8 +192,7 @@ def _file_jobs(loaded: Loaded, config: Config, opts: HelmOptions) -> list[_Chart
     cwd = os.getcwd()
     seen: dict[str, str] = {}
     for abspath, _display, _kind in loaded.files:
-        stop = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
-        chart = chart_root_of(abspath, stop)
+        chart = chart_of_named_file(abspath, cwd)
         if chart and chart not in seen:
             rel = os.path.relpath(chart, cwd) if chart.startswith(cwd + os.sep) or chart == cwd else chart
             seen[chart] = rel.replace(os.sep, "/")

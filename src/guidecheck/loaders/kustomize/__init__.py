@@ -118,7 +118,6 @@ class _Started:
 
     sources: dict[str, SourceFile]
     graphs: dict[int, tuple[dict[str, Node], list[Node]]]  # by id() of the RepoScan
-    tool: Any = None
     renders: Any = None  # _Renders, when rendering began
 
 
@@ -137,9 +136,9 @@ def _start(loaded: Loaded, config: Config, options: dict) -> _Started | None:
     if not started.graphs:
         return None
     if units and opts.render and not opts.no_render:
-        started.tool, _why = find_kustomize(opts.binary)
-        if started.tool is not None:
-            started.renders = _Renders(units, started.tool, opts)
+        tool, _why = find_kustomize(opts.binary)
+        if tool is not None:
+            started.renders = _Renders(units, tool, opts)
     return started
 
 
