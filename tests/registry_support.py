@@ -340,12 +340,16 @@ class Scripted:
 _SHARED: dict[str, Registry] = {}
 
 
-def shared_registry(root: Path) -> Registry:
-    """One registry per test process (the rule fixtures' cases share it); stopped at exit."""
+def shared_registry() -> Registry:
+    """One registry per test process (the rule fixtures' cases share it); stopped and removed at exit."""
     if "r" not in _SHARED:
         import atexit
+        import shutil
+        import tempfile
 
-        reg = Registry(root)
+        root = tempfile.mkdtemp(prefix="guidecheck-registry-")
+        reg = Registry(Path(root))
+        atexit.register(shutil.rmtree, root, True)  # runs after reg.stop (atexit is last in, first out)
         atexit.register(reg.stop)
         _SHARED["r"] = reg
     return _SHARED["r"]
@@ -362,7 +366,6 @@ def serve_case(case: Path, config):
     test-key is ``tests/data/cosign-test.key`` (the case's cosign.pub), another-key a key made here.
     """
     import dataclasses
-    import tempfile
 
     import pytest
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -370,7 +373,7 @@ def serve_case(case: Path, config):
 
     if BINARY is None:
         pytest.skip(SKIP_REASON)
-    registry = shared_registry(Path(tempfile.mkdtemp(prefix="guidecheck-registry-")))
+    registry = shared_registry()
     spec = json.loads((case / "registry.json").read_text(encoding="utf-8"))
     if str(case) not in _SERVED:
         keys = {

@@ -420,10 +420,9 @@ def _unchanged(reads: list[tuple[str, str]]) -> bool:
 
 
 def _in_sandbox(path: str) -> bool:
-    import tempfile
+    from guidecheck.loaders import scratch
 
-    tmp = os.path.realpath(tempfile.gettempdir())
-    return path.startswith(os.path.join(tmp, "guidecheck-"))
+    return scratch.inside(path)
 
 
 def _slim(result: ScanResult) -> ScanResult:

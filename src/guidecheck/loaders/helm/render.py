@@ -14,13 +14,12 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from typing import Any
 
 from guidecheck.config import Config
-from guidecheck.loaders import Loaded
+from guidecheck.loaders import Loaded, scratch
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.loaders.helm.charts import _ChartJob
 from guidecheck.loaders.helm.deps import _display_of_copy, _resolve_deps, _source_path
@@ -45,7 +44,7 @@ def _render_all(
         forget_secrets()  # the values of an earlier scan in this process are not this one's
     if not jobs:
         return
-    tmp = tempfile.mkdtemp(prefix="guidecheck-helm-")
+    tmp = scratch.make("helm", sum(scratch.size_of(job.abspath, job.inventory) for job in jobs))
     try:
         env = _sandbox_env(tmp, opts.max_memory)
         prepared = []

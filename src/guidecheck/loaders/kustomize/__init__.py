@@ -29,14 +29,13 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck import suppress
 from guidecheck.config import Config
-from guidecheck.loaders import Loaded, RepoScan
+from guidecheck.loaders import Loaded, RepoScan, scratch
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.loaders.kustomize.binary import find_kustomize
 from guidecheck.loaders.kustomize.sandbox import Caps, copy_files, run, sandbox_env
@@ -394,15 +393,21 @@ class _Renders:
 
         self.units = units
         self.tool = tool
-        self.tmp = tempfile.mkdtemp(prefix="guidecheck-kustomize-")
+        # only what kustomize will read: each kustomization file and the files it names
+        listed = []
+        for _repo, nodes, n in units:
+            closure = _closure(n, nodes)
+            listed.append(
+                sorted({f for c in closure for f in (nodes[c].file_rel, *(rel for _w, rel in nodes[c].files))})
+            )
+        self.tmp = scratch.make(
+            "kustomize", sum(scratch.size_of(u[0].walk.root, files) for u, files in zip(units, listed, strict=True))
+        )
         self.jobs = []
         self.pool = None
         env = sandbox_env(self.tmp, opts.caps)
-        for i, (repo, nodes, n) in enumerate(units):
+        for i, ((repo, nodes, n), files) in enumerate(zip(units, listed, strict=True)):
             copy = os.path.join(self.tmp, "units", str(i))
-            closure = _closure(n, nodes)
-            # only what kustomize will read: each kustomization file and the files it names
-            files = sorted({f for c in closure for f in (nodes[c].file_rel, *(rel for _w, rel in nodes[c].files))})
             copy_files(repo.walk.root, files, copy)
             _with_build_metadata(os.path.join(copy, n.file_rel), n.k.data)
             self.jobs.append((repo, nodes, n, copy))
