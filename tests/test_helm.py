@@ -1037,3 +1037,58 @@ def test_align_keeps_a_container_on_its_own_lines_when_another_block_reads_the_s
     assert got['image: "quay.io/prometheus/prometheus:v3.14.0"'] == 11  # the tag branch, not the digest one
     assert got["- containerPort: 9090"] == 14 and got["path: /-/ready"] == 18
     assert got["- name: storage-volume"] == 30  # next to its persistentVolumeClaim, not the empty range's
+
+
+def _full_table_pairs(a, b, lo, weight):
+    """The heaviest common subsequence by the full dynamic programme (every cell), traced back as align does."""
+    ids: dict = {}
+    ai = [ids.setdefault(x, len(ids)) for x in a]
+    bi = [ids.get(x, -1) for x in b]
+    na, nb = len(ai), len(bi)
+    w = {}
+    table = [[0] * (nb + 1) for _ in range(na + 1)]
+    for i in range(na - 1, -1, -1):
+        for j in range(nb - 1, -1, -1):
+            best = max(table[i + 1][j], table[i][j + 1])
+            if ai[i] == bi[j]:
+                w[i, j] = weight(lo + i, lo + j)
+                best = max(best, table[i + 1][j + 1] + w[i, j])
+            table[i][j] = best
+    out, i, j = {}, 0, 0
+    while i < na and j < nb:
+        if ai[i] == bi[j] and table[i][j] == table[i + 1][j + 1] + w[i, j]:
+            if a[i][0] != "#":
+                out[lo + i] = lo + j
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def test_sparse_heaviest_pairs_is_the_full_dynamic_programme():
+    """_heaviest_pairs computes only the cells a match changes: the same pairs as every cell computed, on
+    random sequences (few and many distinct keys, weights 1-3, blank and comment lines that never pair)."""
+    import random
+
+    from guidecheck.parsers.helm_template import _heaviest_pairs
+
+    rng = random.Random(14)
+    for trial in range(3000):
+        keys = rng.randint(1, 12)
+        a = [
+            ("#", False, i) if rng.random() < 0.15 else (rng.choice([0, 2, 4]), rng.randint(0, keys))
+            for i in range(rng.randint(0, 30))
+        ]
+        b = [
+            ("#", True, i) if rng.random() < 0.15 else (rng.choice([0, 2, 4]), rng.randint(0, keys))
+            for i in range(rng.randint(0, 30))
+        ]
+        salt = rng.randint(0, 1000)
+
+        def weight(i, j, salt=salt):
+            return 1 + (i * 7 + j * 3 + salt) % 3
+
+        lo = rng.randint(0, 3)
+        assert _heaviest_pairs(a, b, lo, weight) == _full_table_pairs(a, b, lo, weight), trial
