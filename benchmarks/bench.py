@@ -663,7 +663,7 @@ PRECOMMIT_FILES = (  # the pre-commit case: what a commit touching one service s
 )
 TRIVY_SCOPE = "kubernetes,dockerfile,helm"  # what guidecheck checks; not terraform, cloudformation, ansible
 DOC_FILES = {"peers": "docs/performance.md", "scaling": "docs/performance.md", "audit": "docs/performance.md"}
-DOC_FILES |= {"profile": "docs/performance.md", "precommit": "docs/pre-commit.md"}
+DOC_FILES |= {"profile": "docs/performance.md", "precommit": "docs/pre-commit.md", "cache": "docs/cache.md"}
 
 
 @dataclass(frozen=True)
@@ -1107,7 +1107,8 @@ def captured(fn: Callable[[], object]) -> str:
 
 def extra_sections(args: argparse.Namespace, corpus: Path, env: dict, gc: list[str]) -> dict[str, str]:
     """``--all``: the scaling table (benchmarks/scaling.py), the audit table (benchmarks/audit.py, else the
-    live-API audit of this script) and the profile of a corpus scan, each with its own provenance line."""
+    live-API audit of this script), the incremental cache's table (benchmarks/incremental.py) and the profile
+    of a corpus scan, each with its own provenance line."""
     blocks = {}
     repeat = str(args.corpus_repeat)
     scaling = optional_module("scaling")
@@ -1127,6 +1128,13 @@ def extra_sections(args: argparse.Namespace, corpus: Path, env: dict, gc: list[s
         audit_env = {k: v for k, v in env.items() if k != "KUBECONFIG"}
         text = captured(lambda: audit_bench([10000, 20000], audit_env))
     blocks["audit"] = provenance(info) + "\n\n" + text.strip()
+    incremental = optional_module("incremental")
+    if incremental is not None:
+        print("\n## Incremental cache\n")
+        info = machine_info(gc)
+        result = incremental.measure(corpus, args.corpus_repeat)
+        blocks["cache"] = provenance(info) + "\n\n" + incremental.table(result, args.corpus_repeat)
+        print(blocks["cache"])
     print("\n## Profile\n")
     info = machine_info(gc)
     blocks["profile"] = provenance(info) + "\n\n" + captured(lambda: profile_bench(corpus, env, gc)).strip()

@@ -130,3 +130,25 @@ def test_help_lists_the_options():
     assert done.returncode == 0, done.stderr
     for option in ("--all", "--write-docs", "--tools-dir", "--no-install", "--no-trivy", "--no-hadolint", "--repeat"):
         assert option in done.stdout, option
+
+
+def test_incremental_table_from_given_numbers():
+    """benchmarks/incremental.py's table: each run's share of the cold scan, and the ≤ 10 % verdict."""
+    import incremental
+
+    m = {
+        "cold": Measure(5.0, 8.0, 110, 1),
+        "first": Measure(5.5, 8.5, 115, 1),
+        "hit": Measure(0.4, 0.3, 40, 1),
+        "dockerfile": Measure(2.0, 2.5, 100, 1),
+        "values": Measure(2.5, 3.0, 100, 1),
+        "pre-cold": Measure(0.2, 0.1, 30, 1),
+        "pre-first": Measure(0.25, 0.12, 30, 1),
+        "pre-hit": Measure(0.1, 0.08, 30, 1),
+    }
+    text = incremental.table({"ms": m, "dockerfile": "a/Dockerfile", "values": "a/charts/x/values.yaml"}, 3)
+    assert "| second scan, nothing changed (`scan` layer hit) | 0.40 s | 0.30 s | 40 MiB | 8 % |" in text
+    assert "| pre-commit, 3 files, cache hit | 0.10 s | 0.08 s | 30 MiB | 50 % |" in text
+    assert "8.0 % of the cold scan (goal ≤ 10 %: met)" in text
+    m["hit"] = Measure(0.6, 0.3, 40, 1)
+    assert "(goal ≤ 10 %: not met)" in incremental.table({"ms": m, "dockerfile": "d", "values": "v"}, 3)
