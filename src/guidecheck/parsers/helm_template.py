@@ -274,7 +274,7 @@ def _heaviest_pairs(
     for i in range(na - 1, -1, -1):
         below, x = table[i + 1], ai[i]
         row = below[:]
-        ms = where.get(x, ())
+        ms: list[int] = where.get(x, [])
         k, nm = 0, len(ms)
         j = ms[0] if nm else -1
         while j >= 0:
