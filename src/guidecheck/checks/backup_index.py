@@ -280,15 +280,18 @@ def _producer(target: Target, ctx: Context) -> Producer | None:
         return None
     if obj.get("kind") != "CronJob":
         return tool_schedule(obj, target, str(target.ref), target.line)
-    how = marker(obj, ANN_BACKUP)
-    if how is None:
-        found = matching(merged_patterns(ctx.settings, "backup-job-patterns"), command_text(target, ctx))
-        if not found:
-            return None
-        how = ", ".join(found)
-    else:
-        how = f"{ANN_BACKUP}: {how}"
-    return cronjob_schedule(obj, how, target, str(target.ref), target.line)
+    how = _declared(target, ctx, ANN_BACKUP, "backup-job-patterns")
+    return None if how is None else cronjob_schedule(obj, how, target, str(target.ref), target.line)
+
+
+def _declared(target: Target, ctx: Context, annotation: str, patterns: str, commands: bool = True) -> str | None:
+    """How the object says it does a backup task: ``<annotation>: <value>``, else (with ``commands``) the names of the
+    patterns of setting ``patterns`` its commands match, comma-separated; None when neither."""
+    value = marker(target.data, annotation)
+    if value is not None:
+        return f"{annotation}: {value}"
+    found = matching(merged_patterns(ctx.settings, patterns), command_text(target, ctx)) if commands else None
+    return ", ".join(found) if found else None
 
 
 def _ns_match(patterns: list, ns: str | None) -> bool:
@@ -428,22 +431,15 @@ def relevant(p: Producer, h: Holder) -> bool:
 
 def verification(target: Target, ctx: Context) -> str | None:
     """How ``target`` verifies backups (annotation or a recognised command), or None."""
-    memo = ctx.cached("backup.verification", lambda c: {})
-    key = id(target)
-    if key in memo:
-        return memo[key]
+    return ctx.memoized("backup.verification", id(target), lambda: _verification(target, ctx))
+
+
+def _verification(target: Target, ctx: Context) -> str | None:
     obj = target.data
-    how = None
-    if target.kind == "k8s" and isinstance(obj, dict) and "$patch" not in obj:
-        m = marker(obj, ANN_VERIFY)
-        if m is not None:
-            how = f"{ANN_VERIFY}: {m}"
-        elif k8s.pod_spec(obj) is not None:
-            found = matching(merged_patterns(ctx.settings, "backup-verification-patterns"), command_text(target, ctx))
-            if found:
-                how = ", ".join(found)
-    memo[key] = how
-    return how
+    if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
+        return None
+    commands = k8s.pod_spec(obj) is not None  # only a pod runs commands
+    return _declared(target, ctx, ANN_VERIFY, "backup-verification-patterns", commands)
 
 
 _VELERO_RESTORE = re.compile(r"\bvelero\s+(?:restore\s+create|create\s+restore)\b", re.IGNORECASE)
@@ -461,18 +457,11 @@ def _restore_test(target: Target, ctx: Context) -> RestoreTest | None:
     if obj.get("kind") != "CronJob":
         return declared_restore_test(obj, target, target.line)
     isolated = True
-    how = marker(obj, ANN_RESTORE)
-    if how is not None:
-        how = f"{ANN_RESTORE}: {how}"
-    else:
-        body = command_text(target, ctx)
-        found = matching(merged_patterns(ctx.settings, "restore-test-patterns"), body)
-        if found:
-            how = ", ".join(found)
-        elif _VELERO_RESTORE.search(body):
-            how, isolated = "velero restore create", False
-        else:
+    how = _declared(target, ctx, ANN_RESTORE, "restore-test-patterns")
+    if how is None:
+        if not _VELERO_RESTORE.search(command_text(target, ctx)):
             return None
+        how, isolated = "velero restore create", False
     return cronjob_restore_test(obj, how, isolated, target, target.line)
 
 
