@@ -19,9 +19,10 @@ classification is memoised per scan through ``ctx.cached``.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from guidecheck import crossref
 from guidecheck.checks import Context
@@ -269,15 +270,32 @@ def data_holder(target: Target, ctx: Context) -> Holder | None:
 
 # ---------------------------------------------------------------- backup schedules (producers)
 
+_T = TypeVar("_T")
 
+
+def _of_objects(
+    memo: str,
+) -> Callable[[Callable[[Target, Context], _T | None]], Callable[[Target, Context], _T | None]]:
+    """A classifier of Kubernetes objects, memoised per scan (table ``memo``); for any other target (a
+    kustomize ``$patch`` among them) it is not called and the answer is None."""
+
+    def wrap(classify: Callable[[Target, Context], _T | None]) -> Callable[[Target, Context], _T | None]:
+        @functools.wraps(classify)
+        def memoised(target: Target, ctx: Context) -> _T | None:
+            obj = target.data
+            if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
+                return None
+            return ctx.memoized(memo, id(target), lambda: classify(target, ctx))
+
+        return memoised
+
+    return wrap
+
+
+@_of_objects("backup.producers")
 def producer(target: Target, ctx: Context) -> Producer | None:
-    return ctx.memoized("backup.producers", id(target), lambda: _producer(target, ctx))
-
-
-def _producer(target: Target, ctx: Context) -> Producer | None:
+    """The backup schedule the object is (a CronJob by annotation or command, or a backup tool's schedule)."""
     obj = target.data
-    if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
-        return None
     if obj.get("kind") != "CronJob":
         return tool_schedule(obj, target, str(target.ref), target.line)
     how = _declared(target, ctx, ANN_BACKUP, "backup-job-patterns")
@@ -429,31 +447,20 @@ def relevant(p: Producer, h: Holder) -> bool:
 # ---------------------------------------------------------------- verification and restore tests
 
 
+@_of_objects("backup.verification")
 def verification(target: Target, ctx: Context) -> str | None:
     """How ``target`` verifies backups (annotation or a recognised command), or None."""
-    return ctx.memoized("backup.verification", id(target), lambda: _verification(target, ctx))
-
-
-def _verification(target: Target, ctx: Context) -> str | None:
-    obj = target.data
-    if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
-        return None
-    commands = k8s.pod_spec(obj) is not None  # only a pod runs commands
+    commands = k8s.pod_spec(target.data) is not None  # only a pod runs commands
     return _declared(target, ctx, ANN_VERIFY, "backup-verification-patterns", commands)
 
 
 _VELERO_RESTORE = re.compile(r"\bvelero\s+(?:restore\s+create|create\s+restore)\b", re.IGNORECASE)
 
 
+@_of_objects("backup.restore_tests")
 def restore_test(target: Target, ctx: Context) -> RestoreTest | None:
     """A CronJob that runs restore tests (recognised or marked), or a Velero restore CronJob that is not isolated."""
-    return ctx.memoized("backup.restore_tests", id(target), lambda: _restore_test(target, ctx))
-
-
-def _restore_test(target: Target, ctx: Context) -> RestoreTest | None:
     obj = target.data
-    if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
-        return None
     if obj.get("kind") != "CronJob":
         return declared_restore_test(obj, target, target.line)
     isolated = True
