@@ -225,37 +225,10 @@ def test_profiles_differ_in_compliance_and_findings_name_them(tmp_path, run_cli)
 
 def test_command_line_values_are_the_cli_profile(run_cli):
     prod = SHOP / "values-prod.yaml"
-    p, report = scan_json(
-        run_cli,
-        "--select",
-        "GC403",
-        "--values",
-        str(prod),
-        "--set",
-        "worker.enabled=false",
-        "--profile",
-        "cli",
-        "--release-name",
-        "shop",
-        "--namespace",
-        "web",
-        str(SHOP),
-    )
+    cli = ("--set", "worker.enabled=false", "--profile", "cli", "--release-name", "shop", "--namespace", "web")
+    p, report = scan_json(run_cli, "--select", "GC403", "--values", str(prod), *cli, str(SHOP))
     assert p.returncode == 0, p.stdout  # prod resources and no worker: compliant
-    p, report = scan_json(
-        run_cli,
-        "--select",
-        "GC403",
-        "--set",
-        "worker.enabled=false",
-        "--profile",
-        "cli",
-        "--release-name",
-        "shop",
-        "--namespace",
-        "web",
-        str(SHOP),
-    )
+    p, report = scan_json(run_cli, "--select", "GC403", *cli, str(SHOP))  # the same without the prod values
     [f] = findings(report)
     assert f["object"]["name"] == "shop-front"
     assert f["origin"]["profile"] == "cli" and f["origin"]["release"] == "shop" and f["origin"]["namespace"] == "web"

@@ -154,11 +154,7 @@ def test_no_inline_suppressions_makes_everything_active(tmp_path, scan):
 
 
 def test_suppression_without_reason_still_suppresses_and_gc002_warns(tmp_path, scan):
-    write(
-        tmp_path,
-        "app.yaml",
-        no_limits("api", comment="guidecheck: ignore=GC403"),
-    )
+    write(tmp_path, "app.yaml", no_limits("api", comment="guidecheck: ignore=GC403"))
     code, findings, _ = scan("app.yaml")
     [gc403] = [f for f in findings if f["rule_id"] == "GC403"]
     assert gc403["suppressed"] is True and gc403["suppression_reason"] is None
@@ -172,11 +168,7 @@ def test_suppression_without_reason_still_suppresses_and_gc002_warns(tmp_path, s
 
 
 def test_exit_code_is_zero_when_every_finding_is_suppressed_with_a_reason(tmp_path, scan):
-    write(
-        tmp_path,
-        "app.yaml",
-        no_limits("api", comment='guidecheck: ignore=GC403 reason="LimitRange"'),
-    )
+    write(tmp_path, "app.yaml", no_limits("api", comment='guidecheck: ignore=GC403 reason="LimitRange"'))
     code, findings, report = scan("app.yaml", extra=("--fail-on", "info"))
     assert code == 0
     assert [f["rule_id"] for f in findings] == ["GC403"] and findings[0]["suppressed"]
@@ -200,11 +192,7 @@ def test_ignore_file_scope_covers_the_whole_file_and_only_that_file(tmp_path, sc
 
 
 def test_prefix_and_wildcard(tmp_path, scan):
-    write(
-        tmp_path,
-        "app.yaml",
-        no_limits("api", above='guidecheck: ignore=GC40 reason="vendor chart, reviewed"'),
-    )
+    write(tmp_path, "app.yaml", no_limits("api", above='guidecheck: ignore=GC40 reason="vendor chart, reviewed"'))
     code, findings, _ = scan("app.yaml", select="GC002,GC403,GC405,GC406")
     assert {f["rule_id"] for f in findings if f["suppressed"]} == {"GC403", "GC405", "GC406"}
     assert code == 0
@@ -227,11 +215,7 @@ def test_tool_rules_cannot_be_suppressed(tmp_path, scan):
 
 
 def test_misspelt_directive_is_reported_and_suppresses_nothing(tmp_path, scan):
-    write(
-        tmp_path,
-        "app.yaml",
-        no_limits("api", comment='guidecheck: ignroe=GC403 reason="typo"'),
-    )
+    write(tmp_path, "app.yaml", no_limits("api", comment='guidecheck: ignroe=GC403 reason="typo"'))
     code, findings, _ = scan("app.yaml")
     assert brief(findings, suppressed=False) == [("app.yaml", 9, "GC002"), ("app.yaml", 9, "GC403")]
     assert code == 1
