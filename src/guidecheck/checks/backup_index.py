@@ -54,18 +54,8 @@ from guidecheck.parsers.backup import (
 
 LIVE_SOURCES = ("cluster", "dump")
 
-# Velero resource names that carry volume data (includedResources / excludedResources)
-_VOLUME_RESOURCES = {
-    "persistentvolumeclaims",
-    "persistentvolumeclaim",
-    "pvc",
-    "persistentvolumes",
-    "persistentvolume",
-    "pv",
-    "pods",
-    "pod",
-    "po",
-}
+# Velero resource names of volumes (excludedResources leaving them out), and of everything that carries
+# volume data (includedResources naming one of them)
 _PVC_RESOURCES = {
     "persistentvolumeclaims",
     "persistentvolumeclaim",
@@ -74,6 +64,7 @@ _PVC_RESOURCES = {
     "persistentvolume",
     "pv",
 }
+_VOLUME_RESOURCES = _PVC_RESOURCES | {"pods", "pod", "po"}
 
 
 def is_live(target: Target) -> bool:
