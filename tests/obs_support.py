@@ -15,6 +15,25 @@ from guidecheck.parsers.yaml import load_yaml
 
 from conftest import in_process_scan
 
+# the workload the observability and autoscaling rules look at: Deployment shop/cart
+CART = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cart
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: cart}
+  template:
+    metadata:
+      labels: {app: cart}
+    spec:
+      containers:
+        - name: cart
+          image: registry.example/cart:1.4.2-3f2c1ab
+"""
+
 
 def write_tree(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():

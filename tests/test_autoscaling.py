@@ -8,25 +8,9 @@ from guidecheck.checks.autoscaling import scaler_problems, scaler_resources
 from guidecheck.model import Status
 from guidecheck.parsers.yaml import load_yaml
 
-from obs_support import cluster_targets, found, run_targets, scan_tree
+from obs_support import CART, cluster_targets, found, run_targets, scan_tree
 
-DEPLOY = """
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: cart
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: cart}
-  template:
-    metadata:
-      labels: {app: cart}
-    spec:
-      containers:
-        - name: cart
-          image: registry.example/cart:1.4.2-3f2c1ab
-"""
+DEPLOY = CART
 
 
 def hpa(api: str, spec: str, namespace: str = "shop", kind: str = "Deployment", name: str = "cart") -> str:

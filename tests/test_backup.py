@@ -59,6 +59,28 @@ def schedule(expr: str, extra: str = "", name: str = "shop") -> str:
     )
 
 
+def cronjob(metadata: str, when: str, containers: str) -> str:
+    """A CronJob with its ``metadata`` and ``containers`` in flow style, run on schedule ``when``."""
+    return textwrap.dedent(f"""\
+        apiVersion: batch/v1
+        kind: CronJob
+        metadata: {metadata}
+        spec:
+          schedule: "{when}"
+          jobTemplate:
+            spec:
+              template:
+                spec:
+                  containers: {containers}
+        """)
+
+
+def drill(when: str) -> str:
+    """A restore-test CronJob marked by its label (no recognised command)."""
+    meta = '{name: drill, namespace: dr, labels: {guidecheck.io/restore-test: "true"}}'
+    return cronjob(meta, when, "[{name: d, image: example/drill:1.0.0}]")
+
+
 def scan(
     tmp_path: Path,
     docs: list[str],
@@ -267,18 +289,11 @@ def test_hostile_values_do_not_crash(tmp_path):
 
 
 def test_user_verification_pattern_extends_defaults(tmp_path):
-    job = """\
-        apiVersion: batch/v1
-        kind: CronJob
-        metadata: {name: verify, namespace: velero}
-        spec:
-          schedule: "0 5 * * *"
-          jobTemplate:
-            spec:
-              template:
-                spec:
-                  containers: [{name: v, image: example/verify:1.0.0, args: [our-verifier, --all]}]
-        """
+    job = cronjob(
+        "{name: verify, namespace: velero}",
+        "0 5 * * *",
+        "[{name: v, image: example/verify:1.0.0, args: [our-verifier, --all]}]",
+    )
     docs = [STS, schedule("0 */6 * * *"), job]
     assert len(msgs(scan(tmp_path, docs, ("GC802",)), "GC802")) == 1
     r = scan(tmp_path, docs, ("GC802",), settings={"backup-verification-patterns": {"ours": r"\bour-verifier\b"}})
@@ -292,18 +307,9 @@ def test_user_verification_pattern_extends_defaults(tmp_path):
 
 
 def test_plain_restic_check_is_not_verification(tmp_path):
-    job = """\
-        apiVersion: batch/v1
-        kind: CronJob
-        metadata: {name: verify, namespace: velero}
-        spec:
-          schedule: "0 5 * * *"
-          jobTemplate:
-            spec:
-              template:
-                spec:
-                  containers: [{name: v, image: restic/restic:0.17.0, args: [check]}]
-        """
+    job = cronjob(
+        "{name: verify, namespace: velero}", "0 5 * * *", "[{name: v, image: restic/restic:0.17.0, args: [check]}]"
+    )
     assert len(msgs(scan(tmp_path, [STS, schedule("0 */6 * * *"), job], ("GC802",)), "GC802")) == 1
 
 
@@ -313,18 +319,7 @@ def test_invalid_pattern_is_a_config_error():
 
 
 def test_restore_test_limit_setting(tmp_path):
-    job = """\
-        apiVersion: batch/v1
-        kind: CronJob
-        metadata: {name: drill, namespace: dr, labels: {guidecheck.io/restore-test: "true"}}
-        spec:
-          schedule: "0 2 1,15 * *"
-          jobTemplate:
-            spec:
-              template:
-                spec:
-                  containers: [{name: d, image: example/drill:1.0.0}]
-        """
+    job = drill("0 2 1,15 * *")
     assert len(msgs(scan(tmp_path, [job], ("GC803",)), "GC803")) == 1
     assert msgs(scan(tmp_path, [job], ("GC803",), settings={"restore-test-days": 17}), "GC803") == []
 
@@ -540,17 +535,5 @@ def test_schedules_of_another_scanned_directory_do_not_cover(tmp_path):
 
 
 def test_cron_tz_prefix_in_a_cronjob_is_rejected_as_kubernetes_does(tmp_path):
-    job = """\
-        apiVersion: batch/v1
-        kind: CronJob
-        metadata: {name: drill, namespace: dr, labels: {guidecheck.io/restore-test: "true"}}
-        spec:
-          schedule: "CRON_TZ=Europe/Madrid 0 3 * * 0"
-          jobTemplate:
-            spec:
-              template:
-                spec:
-                  containers: [{name: d, image: example/drill:1.0.0}]
-        """
-    [m] = msgs(scan(tmp_path, [job], ("GC803",)), "GC803")
+    [m] = msgs(scan(tmp_path, [drill("CRON_TZ=Europe/Madrid 0 3 * * 0")], ("GC803",)), "GC803")
     assert "set spec.timeZone" in m

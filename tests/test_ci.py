@@ -24,6 +24,14 @@ def write(root: Path, files: dict[str, str]) -> None:
         p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
 
 
+def one_job(root: Path, steps: str) -> None:
+    """.github/workflows/ci.yml run on push: one job ``a`` on ubuntu-latest, ``steps`` its list (line 6 on)."""
+    head = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+    write(
+        root, {".github/workflows/ci.yml": head + textwrap.indent(textwrap.dedent(steps).strip("\n") + "\n", " " * 6)}
+    )
+
+
 def project_of(root: Path, config: Config | None = None):
     loaded = load([str(root)], config or Config())
     projects = [t.data for t in loaded.targets if t.kind == "ci"]
@@ -432,19 +440,7 @@ def test_ci_regex_settings_are_validated():
 
 
 def test_gc703_repository_judged_through_its_pipeline_once(tmp_path):
-    write(
-        tmp_path,
-        {
-            ".github/workflows/ci.yml": """
-        on: push
-        jobs:
-          a:
-            runs-on: ubuntu-latest
-            steps:
-              - run: make
-        """
-        },
-    )
+    one_job(tmp_path, "- run: make")
     result = scan(tmp_path, ("GC703",))
     assert [(rel(tmp_path, f.path), f.line) for f in result.findings] == [(".github/workflows/ci.yml", 1)]
     statuses = sorted((o.target.kind, o.status.value) for o in result.outcomes if o.rule_id == "GC703")
@@ -501,19 +497,7 @@ def test_corpus_pipelines_load():
 
 def test_evidence_quoted_from_commands_masks_secrets(tmp_path):
     token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
-    write(
-        tmp_path,
-        {
-            ".github/workflows/ci.yml": f"""
-        on: push
-        jobs:
-          a:
-            runs-on: ubuntu-latest
-            steps:
-              - run: echo x | docker login -u bot -p {token} && trivy image app:1
-        """
-        },
-    )
+    one_job(tmp_path, f"- run: echo x | docker login -u bot -p {token} && trivy image app:1")
     (f,) = scan(tmp_path, ("GC701",)).findings
     assert "trivy image" in f.message and token not in f.message and token[8:] not in str(f.extra)
 
@@ -659,21 +643,14 @@ def test_reusable_workflow_input_defaults_apply_when_the_caller_omits_them(tmp_p
 
 
 def test_commented_commands_are_not_evidence_and_lines_stay_right(tmp_path):
-    write(
+    one_job(
         tmp_path,
-        {
-            ".github/workflows/ci.yml": """
-        on: push
-        jobs:
-          a:
-            runs-on: ubuntu-latest
-            steps:
-              - run: |
-                  # trivy fs . (disabled: too slow)
-                  # a long comment line that shifts the offsets of everything after it
-                  docker push ghcr.io/x/y:1
         """
-        },
+        - run: |
+            # trivy fs . (disabled: too slow)
+            # a long comment line that shifts the offsets of everything after it
+            docker push ghcr.io/x/y:1
+        """,
     )
     result = scan(tmp_path, ("GC701", "GC704"))
     by_rule = {f.rule_id: f for f in result.findings}

@@ -40,6 +40,35 @@ def write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+SVC_CHART_YAML = """
+    apiVersion: v2
+    name: svc
+    version: 1.0.0
+    """
+
+SVC_DEPLOYMENT = """\
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: svc
+    spec:
+      selector:
+        matchLabels: {app: svc}
+      template:
+        metadata:
+          labels: {app: svc}
+        spec:
+    """
+
+
+def svc_chart(root: Path, pod_spec: str, values: str, app_version: str | None = None) -> Path:
+    """The chart ``root/svc``: one Deployment ``svc`` whose pod spec (template line 12 on) is ``pod_spec``."""
+    chart_yaml = textwrap.dedent(SVC_CHART_YAML) + (f"appVersion: {app_version}\n" if app_version else "")
+    deployment = textwrap.dedent(SVC_DEPLOYMENT) + textwrap.indent(textwrap.dedent(pod_spec).lstrip("\n"), " " * 6)
+    files = {"Chart.yaml": chart_yaml, "values.yaml": values, "templates/deployment.yaml": deployment}
+    return write(root / "svc", files)
+
+
 def scan_json(run_cli, *args, cwd=None, env=None, timeout=60):
     p = run_cli("scan", "--isolated", "-f", "json", *args, cwd=cwd, env=env, timeout=timeout)
     assert p.returncode in (0, 1, 3), p.stderr
@@ -196,37 +225,10 @@ def test_profiles_differ_in_compliance_and_findings_name_them(tmp_path, run_cli)
 
 def test_command_line_values_are_the_cli_profile(run_cli):
     prod = SHOP / "values-prod.yaml"
-    p, report = scan_json(
-        run_cli,
-        "--select",
-        "GC403",
-        "--values",
-        str(prod),
-        "--set",
-        "worker.enabled=false",
-        "--profile",
-        "cli",
-        "--release-name",
-        "shop",
-        "--namespace",
-        "web",
-        str(SHOP),
-    )
+    cli = ("--set", "worker.enabled=false", "--profile", "cli", "--release-name", "shop", "--namespace", "web")
+    p, report = scan_json(run_cli, "--select", "GC403", "--values", str(prod), *cli, str(SHOP))
     assert p.returncode == 0, p.stdout  # prod resources and no worker: compliant
-    p, report = scan_json(
-        run_cli,
-        "--select",
-        "GC403",
-        "--set",
-        "worker.enabled=false",
-        "--profile",
-        "cli",
-        "--release-name",
-        "shop",
-        "--namespace",
-        "web",
-        str(SHOP),
-    )
+    p, report = scan_json(run_cli, "--select", "GC403", *cli, str(SHOP))  # the same without the prod values
     [f] = findings(report)
     assert f["object"]["name"] == "shop-front"
     assert f["origin"]["profile"] == "cli" and f["origin"]["release"] == "shop" and f["origin"]["namespace"] == "web"
@@ -731,46 +733,28 @@ def test_each_value_profile_has_its_own_fingerprint(run_cli):
 
 def test_values_inside_with_blocks_are_traced(tmp_path, run_cli):
     """``{{ with .Values.x }}`` moves the dot: ``toYaml .`` and ``.tag`` below it read x and x.tag."""
-    chart = write(
-        tmp_path / "svc",
-        {
-            "Chart.yaml": """
-            apiVersion: v2
-            name: svc
-            version: 1.0.0
-            """,
-            "values.yaml": """
-            image:
-              repository: registry.example/svc
-              tag: latest
+    chart = svc_chart(
+        tmp_path,
+        """
+        containers:
+          - name: svc
+            {{- with .Values.image }}
+            image: "{{ .repository }}:{{ .tag }}"
+            {{- end }}
+            {{- with .Values.resources }}
             resources:
-              limits:
-                cpu: 500m
-            """,
-            "templates/deployment.yaml": """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: svc
-            spec:
-              selector:
-                matchLabels: {app: svc}
-              template:
-                metadata:
-                  labels: {app: svc}
-                spec:
-                  containers:
-                    - name: svc
-                      {{- with .Values.image }}
-                      image: "{{ .repository }}:{{ .tag }}"
-                      {{- end }}
-                      {{- with .Values.resources }}
-                      resources:
-                        {{- toYaml . | nindent 12 }}
-                      {{- end }}
-                  {{- define "unused" }}{{ .tag }}{{ end }}
-            """,
-        },
+              {{- toYaml . | nindent 12 }}
+            {{- end }}
+        {{- define "unused" }}{{ .tag }}{{ end }}
+        """,
+        values="""
+        image:
+          repository: registry.example/svc
+          tag: latest
+        resources:
+          limits:
+            cpu: 500m
+        """,
     )
     p, report = scan_json(run_cli, "--select", "GC306", str(chart))
     [f] = findings(report)
@@ -780,37 +764,19 @@ def test_values_inside_with_blocks_are_traced(tmp_path, run_cli):
 
 def test_empty_tag_traced_to_app_version(tmp_path, run_cli):
     """``tag: ""`` with ``| default .Chart.AppVersion``: the deployed tag is Chart.yaml's appVersion (issue 12)."""
-    chart = write(
-        tmp_path / "svc",
-        {
-            "Chart.yaml": """
-            apiVersion: v2
-            name: svc
-            version: 1.0.0
-            appVersion: latest
-            """,
-            "values.yaml": """
-            image:
-              repository: registry.example/svc
-              tag: ""
-            """,
-            "templates/deployment.yaml": """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: svc
-            spec:
-              selector:
-                matchLabels: {app: svc}
-              template:
-                metadata:
-                  labels: {app: svc}
-                spec:
-                  containers:
-                    - name: svc
-                      image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
-            """,
-        },
+    chart = svc_chart(
+        tmp_path,
+        """
+        containers:
+          - name: svc
+            image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
+        """,
+        values="""
+        image:
+          repository: registry.example/svc
+          tag: ""
+        """,
+        app_version="latest",
     )
     p, report = scan_json(run_cli, "--select", "GC306", "svc", cwd=str(tmp_path))
     [f] = findings(report)
@@ -850,48 +816,30 @@ def test_template_actions_know_the_dot():
 
 def test_a_missing_field_is_traced_to_the_values_its_block_reads(tmp_path, run_cli):
     """GC403/GC404 and GC405 land on the container's line; the values that would set the field are named."""
-    chart = write(
-        tmp_path / "svc",
-        {
-            "Chart.yaml": """
-            apiVersion: v2
-            name: svc
-            version: 1.0.0
-            """,
-            "values.yaml": """
-            image: registry.example/svc:1.4.2-3f2c1ab
-            resources: {}
+    chart = svc_chart(
+        tmp_path,
+        """
+        containers:
+          - name: svc
+            image: {{ .Values.image }}
+            resources:
+              {{- toYaml .Values.resources | nindent 12 }}
+            {{- if .Values.livenessProbe.enabled }}
             livenessProbe:
-              enabled: false
-              path: /healthz
-            sidecar:
-              image: registry.example/proxy:2.0.1-77aa0c1
-            """,
-            "templates/deployment.yaml": """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: svc
-            spec:
-              selector:
-                matchLabels: {app: svc}
-              template:
-                metadata:
-                  labels: {app: svc}
-                spec:
-                  containers:
-                    - name: svc
-                      image: {{ .Values.image }}
-                      resources:
-                        {{- toYaml .Values.resources | nindent 12 }}
-                      {{- if .Values.livenessProbe.enabled }}
-                      livenessProbe:
-                        httpGet: {path: {{ .Values.livenessProbe.path }}, port: 8080}
-                      {{- end }}
-                    - name: proxy
-                      image: {{ .Values.sidecar.image }}
-            """,
-        },
+              httpGet: {path: {{ .Values.livenessProbe.path }}, port: 8080}
+            {{- end }}
+          - name: proxy
+            image: {{ .Values.sidecar.image }}
+        """,
+        values="""
+        image: registry.example/svc:1.4.2-3f2c1ab
+        resources: {}
+        livenessProbe:
+          enabled: false
+          path: /healthz
+        sidecar:
+          image: registry.example/proxy:2.0.1-77aa0c1
+        """,
     )
     p, report = scan_json(run_cli, "--select", "GC403,GC404,GC405", str(chart))
     got = {
@@ -916,11 +864,7 @@ def test_a_deselected_gc401_never_lets_an_unrendered_chart_pass(tmp_path, run_cl
     chart = write(
         tmp_path / "svc",
         {
-            "Chart.yaml": """
-            apiVersion: v2
-            name: svc
-            version: 1.0.0
-            """,
+            "Chart.yaml": SVC_CHART_YAML,
             "templates/deployment.yaml": """
             apiVersion: apps/v1
             kind: Deployment

@@ -12,28 +12,16 @@ from guidecheck.parsers.fluentbit import Pipeline, parse_classic
 from guidecheck.parsers.yaml import load_yaml
 
 from conftest import ROOT, SHARED
-from obs_support import cluster_targets, found, run_targets, scan_tree
+from obs_support import CART, cluster_targets, found, run_targets, scan_tree
 
-DEPLOY = """
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: cart
-  namespace: shop
-spec:
-  selector:
-    matchLabels: {app: cart}
-  template:
-    metadata:
-      labels: {app: cart}
-    spec:
-      containers:
-        - name: cart
-          image: registry.example/cart:1.4.2-3f2c1ab
+DEPLOY = (
+    CART
+    + """\
           ports:
             - name: metrics
               containerPort: 9100
 """
+)
 SERVICE = """
 apiVersion: v1
 kind: Service

@@ -26,6 +26,19 @@ spec:
 """
 
 
+def no_limits(name: str, comment: str = "", above: str = "", annotations: tuple[str, ...] = ()) -> str:
+    """NO_LIMITS for ``name``; ``comment`` after its container's name, ``above`` a comment line over that
+    container, ``annotations`` (``key: value`` lines) on the object."""
+    text = NO_LIMITS.format(name=name)
+    if annotations:
+        meta = f"  name: {name}\n"
+        text = text.replace(meta, meta + "  annotations:\n" + "".join(f"    {a}\n" for a in annotations), 1)
+    item = f"        - name: {name}\n"
+    return text.replace(
+        item, (f"        # {above}\n" if above else "") + (f"{item[:-1]}  # {comment}\n" if comment else item)
+    )
+
+
 def write(tmp_path, name: str, text: str):
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,32 +102,15 @@ def test_annotation_suppresses_only_its_rules_on_its_object(tmp_path, scan):
     write(
         tmp_path,
         "workers.yaml",
-        """\
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: worker
-          annotations:
-            guidecheck.io/ignore: "GC405,GC406"
-            guidecheck.io/ignore-reason: "queue consumer without an HTTP endpoint"
-        spec:
-          template:
-            spec:
-              containers:
-                - name: worker
-                  image: registry.example.com/shop/worker:1.4.2-3f2c1ab
-        ---
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: api
-        spec:
-          template:
-            spec:
-              containers:
-                - name: api
-                  image: registry.example.com/shop/api:1.4.2-3f2c1ab
-        """,
+        no_limits(
+            "worker",
+            annotations=(
+                'guidecheck.io/ignore: "GC405,GC406"',
+                'guidecheck.io/ignore-reason: "queue consumer without an HTTP endpoint"',
+            ),
+        )
+        + "---\n"
+        + NO_LIMITS.format(name="api"),
     )
     code, findings, report = scan("workers.yaml", select="GC002,GC403,GC405,GC406")
     suppressed = [(f["object"]["name"], f["rule_id"]) for f in findings if f["suppressed"]]
@@ -140,20 +136,11 @@ def test_no_inline_suppressions_makes_everything_active(tmp_path, scan):
     write(
         tmp_path,
         "app.yaml",
-        """\
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: api
-          annotations:
-            guidecheck.io/ignore: "GC405"
-        spec:
-          template:
-            spec:
-              containers:
-                - name: api  # guidecheck: ignore=GC403 reason="LimitRange"
-                  image: registry.example.com/shop/api:1.4.2-3f2c1ab
-        """,
+        no_limits(
+            "api",
+            comment='guidecheck: ignore=GC403 reason="LimitRange"',
+            annotations=('guidecheck.io/ignore: "GC405"',),
+        ),
     )
     code, findings, _ = scan("app.yaml", select="GC002,GC403,GC405")
     assert code == 0  # only the GC002 warning is active
@@ -167,13 +154,7 @@ def test_no_inline_suppressions_makes_everything_active(tmp_path, scan):
 
 
 def test_suppression_without_reason_still_suppresses_and_gc002_warns(tmp_path, scan):
-    write(
-        tmp_path,
-        "app.yaml",
-        NO_LIMITS.format(name="api").replace(
-            "        - name: api\n", "        - name: api  # guidecheck: ignore=GC403\n"
-        ),
-    )
+    write(tmp_path, "app.yaml", no_limits("api", comment="guidecheck: ignore=GC403"))
     code, findings, _ = scan("app.yaml")
     [gc403] = [f for f in findings if f["rule_id"] == "GC403"]
     assert gc403["suppressed"] is True and gc403["suppression_reason"] is None
@@ -187,13 +168,7 @@ def test_suppression_without_reason_still_suppresses_and_gc002_warns(tmp_path, s
 
 
 def test_exit_code_is_zero_when_every_finding_is_suppressed_with_a_reason(tmp_path, scan):
-    write(
-        tmp_path,
-        "app.yaml",
-        NO_LIMITS.format(name="api").replace(
-            "        - name: api\n", '        - name: api  # guidecheck: ignore=GC403 reason="LimitRange"\n'
-        ),
-    )
+    write(tmp_path, "app.yaml", no_limits("api", comment='guidecheck: ignore=GC403 reason="LimitRange"'))
     code, findings, report = scan("app.yaml", extra=("--fail-on", "info"))
     assert code == 0
     assert [f["rule_id"] for f in findings] == ["GC403"] and findings[0]["suppressed"]
@@ -217,14 +192,7 @@ def test_ignore_file_scope_covers_the_whole_file_and_only_that_file(tmp_path, sc
 
 
 def test_prefix_and_wildcard(tmp_path, scan):
-    write(
-        tmp_path,
-        "app.yaml",
-        NO_LIMITS.format(name="api").replace(
-            "        - name: api\n",
-            '        # guidecheck: ignore=GC40 reason="vendor chart, reviewed"\n        - name: api\n',
-        ),
-    )
+    write(tmp_path, "app.yaml", no_limits("api", above='guidecheck: ignore=GC40 reason="vendor chart, reviewed"'))
     code, findings, _ = scan("app.yaml", select="GC002,GC403,GC405,GC406")
     assert {f["rule_id"] for f in findings if f["suppressed"]} == {"GC403", "GC405", "GC406"}
     assert code == 0
@@ -247,13 +215,7 @@ def test_tool_rules_cannot_be_suppressed(tmp_path, scan):
 
 
 def test_misspelt_directive_is_reported_and_suppresses_nothing(tmp_path, scan):
-    write(
-        tmp_path,
-        "app.yaml",
-        NO_LIMITS.format(name="api").replace(
-            "        - name: api\n", '        - name: api  # guidecheck: ignroe=GC403 reason="typo"\n'
-        ),
-    )
+    write(tmp_path, "app.yaml", no_limits("api", comment='guidecheck: ignroe=GC403 reason="typo"'))
     code, findings, _ = scan("app.yaml")
     assert brief(findings, suppressed=False) == [("app.yaml", 9, "GC002"), ("app.yaml", 9, "GC403")]
     assert code == 1
@@ -299,9 +261,7 @@ def test_multidocument_file_with_a_bad_middle_document_keeps_the_others(tmp_path
         metadata: {name: broken
         ---
         """)
-        + NO_LIMITS.format(name="third").replace(
-            "        - name: third\n", '        - name: third  # guidecheck: ignore=GC403 reason="LimitRange"\n'
-        ),
+        + no_limits("third", comment='guidecheck: ignore=GC403 reason="LimitRange"'),
     )
     code, findings, _ = scan("all.yaml", select="GC001,GC002,GC403")
     assert brief(findings, suppressed=False) == [("all.yaml", 9, "GC403"), ("all.yaml", 14, "GC001")]

@@ -13,7 +13,9 @@ check failed): never 0 when something could not be checked.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -102,6 +104,25 @@ def _options(*options: Decorator) -> Decorator:
     return wrap
 
 
+def _gathered(cls: type[Any], name: str) -> Decorator:
+    """Hand the command the parameters named by the fields of dataclass ``cls`` as one argument ``name``.
+
+    An option group declares its options once and its commands take them as one value, instead of
+    each command listing (and passing on) every one of them.
+    """
+    fields = [f.name for f in dataclasses.fields(cls)]
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            kwargs[name] = cls(**{field: kwargs.pop(field) for field in fields})
+            return func(*args, **kwargs)
+
+        return command
+
+    return wrap
+
+
 def config_options(found_from: str) -> Decorator:
     """--config and --isolated; ``found_from`` says where the configuration file is looked for."""
     return _options(
@@ -123,20 +144,37 @@ def config_options(found_from: str) -> Decorator:
     )
 
 
-def report_options(found_from: str, suppressions: str) -> Decorator:
-    """What every command that reports findings takes (scan, audit).
+@dataclasses.dataclass(frozen=True)
+class ReportArgs:
+    """The options of :func:`report_options`, as the command gets them (argument ``report``)."""
 
-    ``found_from`` as for :func:`config_options`; ``suppressions`` names what
-    --no-inline-suppressions ignores.
-    """
+    formats: tuple[str, ...]
+    outputs: tuple[str, ...]
+    junit_warnings: str
+    fail_on: str | None
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    config_path: str | None
+    isolated: bool
+    no_inline_suppressions: bool
+    baseline_path: str | None
+    update_baseline: bool
+    quiet: bool
+    color: bool | None
+    previous_report: str | None
+
+
+def output_options(choices: list[str], default: str | None = None) -> Decorator:
+    """--format (repeatable, of ``choices``) and --output, the file of the --format before it (``_pair_outputs``)."""
     return _options(
         click.option(
             "--format",
             "-f",
             "formats",
             multiple=True,
-            type=click.Choice(["text", "json", "junit", "sarif", "html", "markdown"] + ["github", "gitlab"]),
-            help="Output format; repeatable. An --output right after a --format is its file.",
+            type=click.Choice(choices),
+            help=f"Output format{f' (default: {default})' if default else ''}; repeatable. An --output right "
+            "after a --format is its file.",
         ),
         click.option(
             "--output",
@@ -146,6 +184,17 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
             type=click.Path(dir_okay=False, path_type=str),
             help="File for the --format just before it (default: standard output).",
         ),
+    )
+
+
+def report_options(found_from: str, suppressions: str) -> Decorator:
+    """What every command that reports findings takes (scan, audit, verify-image), as ``report: ReportArgs``.
+
+    ``found_from`` as for :func:`config_options`; ``suppressions`` names what
+    --no-inline-suppressions ignores.
+    """
+    return _options(
+        output_options(["text", "json", "junit", "sarif", "html", "markdown"] + ["github", "gitlab"]),
         click.option(
             "--junit-warnings",
             type=click.Choice(["failure", "skipped", "passed"]),
@@ -184,12 +233,24 @@ def report_options(found_from: str, suppressions: str) -> Decorator:
             type=click.Path(dir_okay=False, path_type=str),
             help="An earlier JSON report of the same target: carries on since when each finding and bullet fails.",
         ),
+        _gathered(ReportArgs, "report"),
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class RegistryArgs:
+    """The registry options of :func:`verify_options`, as the command gets them (argument ``registry``)."""
+
+    keys: tuple[str, ...]
+    insecure_registries: tuple[str, ...]
+    docker_config: str | None
+    registry_cache: str | None
+
+
 def verify_options(flag: bool) -> Decorator:
-    """The signature verification's options (GC705); ``flag`` adds --verify-images (scan and audit opt in)."""
-    options = [
+    """The signature verification's options (GC705) as ``registry: RegistryArgs``; ``flag`` adds --verify-images
+    (scan and audit opt in)."""
+    options: list[Decorator] = [
         click.option(
             "--key",
             "keys",
@@ -218,6 +279,7 @@ def verify_options(flag: bool) -> Decorator:
             metavar="DIR",
             help="On-disk cache of manifests and signatures by digest (default: settings.image-signature-cache-dir).",
         ),
+        _gathered(RegistryArgs, "registry"),
     ]
     if flag:
         options.insert(
@@ -232,21 +294,19 @@ def verify_options(flag: bool) -> Decorator:
     return _options(*options)
 
 
-def _verify_options(
-    config: Config,
-    config_file: str | None,
-    keys: tuple[str, ...],
-    insecure: tuple[str, ...],
-    docker_config: str | None,
-    cache: str | None,
-) -> Any:
+def _verify_options(config: Config, registry: RegistryArgs) -> Any:
     """GC705's settings and the command line as :class:`guidecheck.signatures.VerifyOptions`; exit 2 on a bad key."""
     from guidecheck import signatures
 
     base = config.settings_base()  # the directory of the file that gave the settings (docs/ci-gate.md)
     try:
         return signatures.options_from_settings(
-            config.settings, base, extra_keys=keys, insecure=insecure, cache_dir=cache, docker_config=docker_config
+            config.settings,
+            base,
+            extra_keys=registry.keys,
+            insecure=registry.insecure_registries,
+            cache_dir=registry.registry_cache,
+            docker_config=registry.docker_config,
         )
     except signatures.SetupProblem as exc:
         click.echo(f"guidecheck: {exc}", err=True)
@@ -283,31 +343,21 @@ def _report_pairs(default: str = "text") -> list[tuple[str, str | None]]:
     return pairs
 
 
-def _prepare(
-    first_path: str,
-    config_path: str | None,
-    isolated: bool,
-    fail_on: str | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    no_inline_suppressions: bool,
-    baseline_path: str | None,
-    update_baseline: bool,
-) -> runner.Prepared:
+def _prepare(first_path: str, report: ReportArgs) -> runner.Prepared:
     """The report options as :func:`guidecheck.runner.prepare` takes them; exit 2 on a setup error."""
-    if update_baseline and not baseline_path:
+    if report.update_baseline and not report.baseline_path:
         raise click.UsageError("--update-baseline needs --baseline FILE")
     with _setup_errors():
         return runner.prepare(
             first_path,
-            config_path=config_path,
-            isolated=isolated,
-            fail_on=fail_on,
-            select=select,
-            ignore=ignore,
-            inline_suppressions=not no_inline_suppressions,
-            baseline=baseline_path,
-            update_baseline=update_baseline,
+            config_path=report.config_path,
+            isolated=report.isolated,
+            fail_on=report.fail_on,
+            select=report.select,
+            ignore=report.ignore,
+            inline_suppressions=not report.no_inline_suppressions,
+            baseline=report.baseline_path,
+            update_baseline=report.update_baseline,
         )
 
 
@@ -386,20 +436,8 @@ def _prepare(
 @verify_options(flag=True)
 def scan(
     paths: tuple[str, ...],
-    formats: tuple[str, ...],
-    outputs: tuple[str, ...],
-    junit_warnings: str,
-    fail_on: str | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    config_path: str | None,
-    isolated: bool,
-    no_inline_suppressions: bool,
-    baseline_path: str | None,
-    update_baseline: bool,
-    quiet: bool,
-    color: bool | None,
-    previous_report: str | None,
+    report: ReportArgs,
+    registry: RegistryArgs,
     helm_binary: str | None,
     helm_optional: bool,
     helm_values: tuple[str, ...],
@@ -414,10 +452,6 @@ def scan(
     cache_dir: str | None = None,
     no_cache: bool = False,
     verify_images: bool = False,
-    keys: tuple[str, ...] = (),
-    insecure_registries: tuple[str, ...] = (),
-    docker_config: str | None = None,
-    registry_cache: str | None = None,
 ) -> None:
     """Scan repositories (directories) and files (as pre-commit passes them).
 
@@ -431,18 +465,8 @@ def scan(
     if missing:
         raise click.UsageError(f"no such path: {', '.join(missing)}")
     pairs = _report_pairs()
-    previous = _read_previous(previous_report)
-    prep = _prepare(
-        inputs[0] if inputs[0] != "-" else ".",
-        config_path,
-        isolated,
-        fail_on,
-        select,
-        ignore,
-        no_inline_suppressions,
-        baseline_path,
-        update_baseline,
-    )
+    previous = _read_previous(report.previous_report)
+    prep = _prepare(inputs[0] if inputs[0] != "-" else ".", report)
     with _setup_errors():
         options = runner.scan_options(
             prep.config,
@@ -459,9 +483,7 @@ def scan(
             stdin=_read_stdin(stdin_filename, prep.config.max_file_bytes) if "-" in inputs else None,
         )
     if verify_images:
-        options["verify-images"] = _verify_options(
-            prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache
-        )
+        options["verify-images"] = _verify_options(prep.config, registry)
     store = None
     if not no_cache and "-" not in inputs:  # a stream on stdin is never cached
         from guidecheck.cache import open_store
@@ -477,18 +499,7 @@ def scan(
             for note in store.errors:
                 click.echo(f"guidecheck: cache: {note}", err=True)
     _finish(
-        result,
-        prep.config,
-        prep.config_file,
-        pairs,
-        inputs,
-        quiet=quiet,
-        color=color,
-        update_baseline=update_baseline,
-        baseline_path=baseline_path,
-        evidence=_evidence_meta(prep, previous, _scan_subject(inputs), None),
-        junit_warnings=junit_warnings,
-        scanned=True,
+        result, prep, pairs, inputs, report, _evidence_meta(prep, previous, _scan_subject(inputs), None), scanned=True
     )
 
 
@@ -624,25 +635,9 @@ def audit(
     dump_path: str | None,
     at_time: str | None,
     progress: bool,
-    formats: tuple[str, ...],
-    outputs: tuple[str, ...],
-    junit_warnings: str,
-    fail_on: str | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    config_path: str | None,
-    isolated: bool,
-    no_inline_suppressions: bool,
-    baseline_path: str | None,
-    update_baseline: bool,
-    quiet: bool,
-    color: bool | None,
-    previous_report: str | None,
+    report: ReportArgs,
+    registry: RegistryArgs,
     verify_images: bool = False,
-    keys: tuple[str, ...] = (),
-    insecure_registries: tuple[str, ...] = (),
-    docker_config: str | None = None,
-    registry_cache: str | None = None,
 ) -> None:
     """Audit a live cluster (read-only) or cluster dumps against the guideline.
 
@@ -663,13 +658,11 @@ def audit(
         )
     if in_cluster and kubeconfig:
         raise click.UsageError("--in-cluster and --kubeconfig exclude each other")
-    if update_baseline and not baseline_path:
+    if report.update_baseline and not report.baseline_path:
         raise click.UsageError("--update-baseline needs --baseline FILE")
     now = _parse_at(at_time)
-    previous = _read_previous(previous_report)
-    prep = _prepare(
-        ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline
-    )
+    previous = _read_previous(report.previous_report)
+    prep = _prepare(".", report)
     live = None
     if not dumps:
         _need_cluster_client()
@@ -695,11 +688,7 @@ def audit(
             dump=dump_path,
             progress=progress,
         )
-    verify = None
-    if verify_images:
-        verify = _verify_options(
-            prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache
-        )
+    verify = _verify_options(prep.config, registry) if verify_images else None
     from guidecheck.cluster.model import relax_gc
 
     relax_gc()  # every object read is kept until the report is written: collect cycles less often
@@ -717,7 +706,7 @@ def audit(
             verify_images=verify,
         )
     audited = run.audited
-    if not quiet:
+    if not report.quiet:
         st = audited.stats
         if dumps:
             summary = (
@@ -732,51 +721,15 @@ def audit(
                 f"{st.get('requests', 0)} requests"
             )
         click.echo(f"{summary} in {_time.monotonic() - started:.1f} s", err=True)
-    _finish(
-        run.result,
-        prep.config,
-        prep.config_file,
-        pairs,
-        audited.inputs,
-        quiet=quiet,
-        color=color,
-        update_baseline=update_baseline,
-        baseline_path=baseline_path,
-        evidence=_evidence_meta(
-            prep,
-            previous,
-            {"kind": "dump" if dumps else "cluster", "name": audited.context or cluster_name or context or "cluster"},
-            audited.now,
-        ),
-        junit_warnings=junit_warnings,
-    )
+    subject = {"kind": "dump" if dumps else "cluster", "name": audited.context or cluster_name or context or "cluster"}
+    _finish(run.result, prep, pairs, audited.inputs, report, _evidence_meta(prep, previous, subject, audited.now))
 
 
 @main.command("verify-image", cls=_OrderedOutputs)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @verify_options(flag=False)
 @report_options("the current directory", "suppressions (verify-image reads none)")
-def verify_image(
-    images: tuple[str, ...],
-    keys: tuple[str, ...],
-    insecure_registries: tuple[str, ...],
-    docker_config: str | None,
-    registry_cache: str | None,
-    formats: tuple[str, ...],
-    outputs: tuple[str, ...],
-    fail_on: str | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    config_path: str | None,
-    isolated: bool,
-    no_inline_suppressions: bool,
-    baseline_path: str | None,
-    update_baseline: bool,
-    quiet: bool,
-    color: bool | None,
-    previous_report: str | None,
-    junit_warnings: str,
-) -> None:
+def verify_image(images: tuple[str, ...], registry: RegistryArgs, report: ReportArgs) -> None:
     """Verify the cosign signatures of images in their registries (GC705), e.g. in CI after the push.
 
     Each IMAGE (by tag or digest) must carry a signature by a trusted key (--key, or
@@ -786,31 +739,18 @@ def verify_image(
     from guidecheck import signatures
 
     pairs = _report_pairs()
-    previous = _read_previous(previous_report)
-    prep = _prepare(
-        ".", config_path, isolated, fail_on, select, ignore, no_inline_suppressions, baseline_path, update_baseline
-    )
-    verify = _verify_options(prep.config, prep.config_file, keys, insecure_registries, docker_config, registry_cache)
+    previous = _read_previous(report.previous_report)
+    prep = _prepare(".", report)
+    verify = _verify_options(prep.config, registry)
     targets, incomplete = signatures.verify_images(images, verify)
     rules = [r for r in prep.rules if r.id in ("GC705", "GC004")]
     result = runner.evaluate(targets, prep.config, rules, prep.checks, incomplete=incomplete, baseline=prep.baseline)
     result.inputs = list(images)
-    if not quiet:
+    if not report.quiet:
         verified = sum(1 for t in targets if t.data.get("status") == "verified")
         click.echo(f"guidecheck verify-image: {verified} of {len(images)} image(s) verified", err=True)
-    _finish(
-        result,
-        prep.config,
-        prep.config_file,
-        pairs,
-        list(images),
-        quiet=quiet,
-        color=color,
-        update_baseline=update_baseline,
-        baseline_path=baseline_path,
-        evidence=_evidence_meta(prep, previous, {"kind": "images", "name": ", ".join(images)[:200]}, None),
-        junit_warnings=junit_warnings,
-    )
+    subject = {"kind": "images", "name": ", ".join(images)[:200]}
+    _finish(result, prep, pairs, list(images), report, _evidence_meta(prep, previous, subject, None))
 
 
 def _need_cluster_client() -> None:
@@ -840,18 +780,13 @@ def _absent(path: str) -> bool:
 
 def _finish(
     result: ScanResult,
-    config: Config,
-    cfg_file: str | None,
+    prep: runner.Prepared,
     pairs: list[tuple[str, str | None]],
     inputs: list[str],
+    report: ReportArgs,
+    evidence: dict[str, Any],
     *,
-    quiet: bool,
-    color: bool | None,
-    update_baseline: bool,
-    baseline_path: str | None,
-    evidence: dict[str, Any] | None = None,
     scanned: bool = False,
-    junit_warnings: str = "failure",
 ) -> None:
     """Write the reports and exit with the scan's (or audit's) exit code.
 
@@ -860,7 +795,8 @@ def _finish(
     from guidecheck import baseline as bl
     from guidecheck.reporters import stream
 
-    if update_baseline:
+    config, quiet, baseline_path = prep.config, report.quiet, report.baseline_path
+    if report.update_baseline:
         assert baseline_path is not None  # _prepare refused --update-baseline without --baseline
         roots = bl.Roots(inputs, bl.base_dir(baseline_path)) if scanned else None
         try:
@@ -880,17 +816,17 @@ def _finish(
         code = EXIT_FINDINGS
     else:
         code = EXIT_CLEAN
-    use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    use_color = report.color if report.color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     meta = {
         "version": __version__,
         "exit_code": code,
         "inputs": inputs,
-        "config": cfg_file,
+        "config": prep.config_file,
         "quiet": quiet,
         "threshold": str(threshold) if threshold else "never",
         "gate": config.trust.to_json(),
-        **(evidence or {}),
-        "junit_warnings": junit_warnings,
+        **evidence,
+        "junit_warnings": report.junit_warnings,
     }
     for fmt, out in pairs:
         pieces = stream(fmt, result, {**meta, "color": use_color and out is None and fmt == "text"})
@@ -1091,22 +1027,7 @@ def report_group() -> None:
 
 @report_group.command("merge", cls=_OrderedOutputs)
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str), metavar="REPORT...")
-@click.option(
-    "--format",
-    "-f",
-    "formats",
-    multiple=True,
-    type=click.Choice(["markdown", "html", "json"]),
-    help="Output format (default: markdown); repeatable. An --output right after a --format is its file.",
-)
-@click.option(
-    "--output",
-    "-o",
-    "outputs",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=str),
-    help="File for the --format just before it (default: standard output).",
-)
+@output_options(["markdown", "html", "json"], default="markdown")
 @max_report_option
 def report_merge(
     reports: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[str, ...], max_report_mb: int
@@ -1134,22 +1055,7 @@ def report_merge(
 @main.command("diff", cls=_OrderedOutputs)
 @click.argument("old", type=click.Path(dir_okay=False, path_type=str), metavar="OLD.json")
 @click.argument("new", type=click.Path(dir_okay=False, path_type=str), metavar="NEW.json")
-@click.option(
-    "--format",
-    "-f",
-    "formats",
-    multiple=True,
-    type=click.Choice(["text", "json", "markdown", "html"]),
-    help="Output format (default: text); repeatable. An --output right after a --format is its file.",
-)
-@click.option(
-    "--output",
-    "-o",
-    "outputs",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=str),
-    help="File for the --format just before it (default: standard output).",
-)
+@output_options(["text", "json", "markdown", "html"], default="text")
 @click.option(
     "--fail-on",
     type=click.Choice(["error", "warning", "info", "never"]),

@@ -62,22 +62,27 @@ def run(
     incomplete: list[str] = []
     memo: dict[str, Any] = {}  # cross-object indexes, built once per scan and shared by every rule (Context.cached)
     ends = _prefetch(active_rules, checks, by_kind, config.settings)
+
+    def prepare(rule: Rule) -> tuple[Check, Context]:
+        """The rule's check and its Context: the rule's own options, the scan's targets, clock and memo."""
+        ctx = Context(
+            settings=config.settings,
+            options={**rule.options},
+            targets=targets,
+            today=today,
+            now=now,
+            memo=memo,
+            _by_kind=by_kind,
+            specs=load_settings(),
+        )
+        return (checks or {}).get(rule.id) or resolve_check(rule), ctx
+
     try:
         for rule in active_rules:
             if not any(by_kind.get(kind) for kind in rule.targets):
                 continue  # nothing to check: the rule's module is not even imported (a pre-commit run)
-            check = (checks or {}).get(rule.id) or resolve_check(rule)
+            check, ctx = prepare(rule)
             severity = config.severity_for(rule.id, rule.severity)
-            ctx = Context(
-                settings=config.settings,
-                options={**rule.options},
-                targets=targets,
-                today=today,
-                now=now,
-                memo=memo,
-                _by_kind=by_kind,
-                specs=load_settings(),
-            )
             for kind in rule.targets:
                 for target in by_kind.get(kind, ()):
                     try:
@@ -112,7 +117,7 @@ def run(
     finally:
         for end_prefetch in ends:
             end_prefetch()
-    incomplete.extend(_unchecked(rules, config, checks, targets, by_kind, sources, today, now, baseline, memo, roots))
+    incomplete.extend(_unchecked(rules, config, prepare, by_kind, sources, today, baseline, roots))
     findings = _merge_units(findings, outcomes)
     findings.sort(key=Finding.sort_key)
     findings = merge_same_identity(findings)
@@ -229,14 +234,11 @@ def _stderr(message: str) -> None:
 def _unchecked(
     rules: list[Rule],
     config: Config,
-    checks: dict[str, Check] | None,
-    targets: list[Target],
+    prepare: Callable[[Rule], tuple[Check, Context]],
     by_kind: dict[str, list[Target]],
     sources: dict[str, SourceFile],
     today: _dt.date,
-    now: _dt.datetime,
     baseline: frozenset[str],
-    memo: dict[str, Any],
     roots: Roots | None = None,
 ) -> list[str]:
     """What a deselected gate rule (``gate: true``: GC001, GC401) would have failed: never a silent pass.
@@ -250,17 +252,7 @@ def _unchecked(
             continue
         if not any(by_kind.get(kind) for kind in rule.targets):
             continue
-        check = (checks or {}).get(rule.id) or resolve_check(rule)
-        ctx = Context(
-            settings=config.settings,
-            options={**rule.options},
-            targets=targets,
-            today=today,
-            now=now,
-            memo=memo,
-            _by_kind=by_kind,
-            specs=load_settings(),
-        )
+        check, ctx = prepare(rule)
         places: list[str] = []
         for kind in rule.targets:
             for target in by_kind.get(kind, ()):

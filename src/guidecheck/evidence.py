@@ -144,16 +144,21 @@ def coverage_entries(rules: list[Rule], config: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _default_coverage(rules: list[Rule]) -> list[dict[str, Any]]:
-    """Without the catalogue (a reporter called on its own): the rules that ran are all there is."""
+def coverage_of(rules: list[tuple[str, Any]], unchecked: str) -> list[dict[str, Any]]:
+    """Each bullet's entry (as :func:`coverage_entries`) from the (id, bullet) of ``rules`` alone.
+
+    Without the catalogue (a reporter called on its own, a report that carries no bullets) the
+    rules that ran are all there is; a bullet none of them checks needs manual evidence of the
+    whole bullet, ``unchecked`` says why.
+    """
     from guidecheck.coverage import guideline
 
     out = []
     for b in guideline()["bullets"]:
-        mine = [r.id for r in rules if r.bullet == b["id"]]
+        mine = [rule_id for rule_id, bullet in rules if bullet == b["id"]]
         manual = [dict(m) for m in b.get("manual") or []]
         if not mine:
-            manual.append({"what": "the whole bullet", "reason": "no rule that ran checks it"})
+            manual.append({"what": "the whole bullet", "reason": unchecked})
         out.append(
             {
                 "bullet": b["id"],
@@ -259,7 +264,9 @@ def summarize(result: ScanResult, meta: dict[str, Any]) -> dict[str, Any]:
         return cached
     time = report_time(meta)
     counts = rule_counts(result.outcomes, result.findings)
-    coverage = meta.get("coverage") or _default_coverage(result.rules)
+    coverage = meta.get("coverage") or coverage_of(
+        [(r.id, r.bullet) for r in result.rules], "no rule that ran checks it"
+    )
     previous = meta.get("previous")
     matched: dict[tuple[str | None, int | None], int] = {}
     for f in result.findings:

@@ -174,24 +174,7 @@ def _counts_from(outcomes: list[Any], findings: list[dict[str, Any]], path: str)
 
 def _bullets_from(rules: list[dict[str, Any]], counts: dict[str, dict[str, int]], time: Any) -> list[dict[str, Any]]:
     """A report without ``bullets``: its rules that ran, by bullet, judged as a run judges them."""
-    from guidecheck.coverage import guideline
-
-    coverage = []
-    for b in guideline()["bullets"]:
-        mine = [r["id"] for r in rules if r.get("bullet") == b["id"]]
-        manual = [dict(m) for m in b.get("manual") or []]
-        if not mine:
-            manual.append({"what": "the whole bullet", "reason": "no rule of that report checks it"})
-        coverage.append(
-            {
-                "bullet": b["id"],
-                "section": b["section"],
-                "text": b["text"],
-                "rules": mine,
-                "disabled_rules": [],
-                "manual_evidence": manual,
-            }
-        )
+    coverage = ev.coverage_of([(r["id"], r["bullet"]) for r in rules], "no rule of that report checks it")
     return ev.bullets(coverage, counts, time if isinstance(time, str) else None)
 
 

@@ -19,9 +19,10 @@ classification is memoised per scan through ``ctx.cached``.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from guidecheck import crossref
 from guidecheck.checks import Context
@@ -53,18 +54,8 @@ from guidecheck.parsers.backup import (
 
 LIVE_SOURCES = ("cluster", "dump")
 
-# Velero resource names that carry volume data (includedResources / excludedResources)
-_VOLUME_RESOURCES = {
-    "persistentvolumeclaims",
-    "persistentvolumeclaim",
-    "pvc",
-    "persistentvolumes",
-    "persistentvolume",
-    "pv",
-    "pods",
-    "pod",
-    "po",
-}
+# Velero resource names of volumes (excludedResources leaving them out), and of everything that carries
+# volume data (includedResources naming one of them)
 _PVC_RESOURCES = {
     "persistentvolumeclaims",
     "persistentvolumeclaim",
@@ -73,6 +64,7 @@ _PVC_RESOURCES = {
     "persistentvolume",
     "pv",
 }
+_VOLUME_RESOURCES = _PVC_RESOURCES | {"pods", "pod", "po"}
 
 
 def is_live(target: Target) -> bool:
@@ -269,26 +261,46 @@ def data_holder(target: Target, ctx: Context) -> Holder | None:
 
 # ---------------------------------------------------------------- backup schedules (producers)
 
+_T = TypeVar("_T")
 
+
+def _of_objects(
+    memo: str,
+) -> Callable[[Callable[[Target, Context], _T | None]], Callable[[Target, Context], _T | None]]:
+    """A classifier of Kubernetes objects, memoised per scan (table ``memo``); for any other target (a
+    kustomize ``$patch`` among them) it is not called and the answer is None."""
+
+    def wrap(classify: Callable[[Target, Context], _T | None]) -> Callable[[Target, Context], _T | None]:
+        @functools.wraps(classify)
+        def memoised(target: Target, ctx: Context) -> _T | None:
+            obj = target.data
+            if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
+                return None
+            return ctx.memoized(memo, id(target), lambda: classify(target, ctx))
+
+        return memoised
+
+    return wrap
+
+
+@_of_objects("backup.producers")
 def producer(target: Target, ctx: Context) -> Producer | None:
-    return ctx.memoized("backup.producers", id(target), lambda: _producer(target, ctx))
-
-
-def _producer(target: Target, ctx: Context) -> Producer | None:
+    """The backup schedule the object is (a CronJob by annotation or command, or a backup tool's schedule)."""
     obj = target.data
-    if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
-        return None
     if obj.get("kind") != "CronJob":
         return tool_schedule(obj, target, str(target.ref), target.line)
-    how = marker(obj, ANN_BACKUP)
-    if how is None:
-        found = matching(merged_patterns(ctx.settings, "backup-job-patterns"), command_text(target, ctx))
-        if not found:
-            return None
-        how = ", ".join(found)
-    else:
-        how = f"{ANN_BACKUP}: {how}"
-    return cronjob_schedule(obj, how, target, str(target.ref), target.line)
+    how = _declared(target, ctx, ANN_BACKUP, "backup-job-patterns")
+    return None if how is None else cronjob_schedule(obj, how, target, str(target.ref), target.line)
+
+
+def _declared(target: Target, ctx: Context, annotation: str, patterns: str, commands: bool = True) -> str | None:
+    """How the object says it does a backup task: ``<annotation>: <value>``, else (with ``commands``) the names of the
+    patterns of setting ``patterns`` its commands match, comma-separated; None when neither."""
+    value = marker(target.data, annotation)
+    if value is not None:
+        return f"{annotation}: {value}"
+    found = matching(merged_patterns(ctx.settings, patterns), command_text(target, ctx)) if commands else None
+    return ", ".join(found) if found else None
 
 
 def _ns_match(patterns: list, ns: str | None) -> bool:
@@ -426,53 +438,28 @@ def relevant(p: Producer, h: Holder) -> bool:
 # ---------------------------------------------------------------- verification and restore tests
 
 
+@_of_objects("backup.verification")
 def verification(target: Target, ctx: Context) -> str | None:
     """How ``target`` verifies backups (annotation or a recognised command), or None."""
-    memo = ctx.cached("backup.verification", lambda c: {})
-    key = id(target)
-    if key in memo:
-        return memo[key]
-    obj = target.data
-    how = None
-    if target.kind == "k8s" and isinstance(obj, dict) and "$patch" not in obj:
-        m = marker(obj, ANN_VERIFY)
-        if m is not None:
-            how = f"{ANN_VERIFY}: {m}"
-        elif k8s.pod_spec(obj) is not None:
-            found = matching(merged_patterns(ctx.settings, "backup-verification-patterns"), command_text(target, ctx))
-            if found:
-                how = ", ".join(found)
-    memo[key] = how
-    return how
+    commands = k8s.pod_spec(target.data) is not None  # only a pod runs commands
+    return _declared(target, ctx, ANN_VERIFY, "backup-verification-patterns", commands)
 
 
 _VELERO_RESTORE = re.compile(r"\bvelero\s+(?:restore\s+create|create\s+restore)\b", re.IGNORECASE)
 
 
+@_of_objects("backup.restore_tests")
 def restore_test(target: Target, ctx: Context) -> RestoreTest | None:
     """A CronJob that runs restore tests (recognised or marked), or a Velero restore CronJob that is not isolated."""
-    return ctx.memoized("backup.restore_tests", id(target), lambda: _restore_test(target, ctx))
-
-
-def _restore_test(target: Target, ctx: Context) -> RestoreTest | None:
     obj = target.data
-    if target.kind != "k8s" or not isinstance(obj, dict) or "$patch" in obj:
-        return None
     if obj.get("kind") != "CronJob":
         return declared_restore_test(obj, target, target.line)
     isolated = True
-    how = marker(obj, ANN_RESTORE)
-    if how is not None:
-        how = f"{ANN_RESTORE}: {how}"
-    else:
-        body = command_text(target, ctx)
-        found = matching(merged_patterns(ctx.settings, "restore-test-patterns"), body)
-        if found:
-            how = ", ".join(found)
-        elif _VELERO_RESTORE.search(body):
-            how, isolated = "velero restore create", False
-        else:
+    how = _declared(target, ctx, ANN_RESTORE, "restore-test-patterns")
+    if how is None:
+        if not _VELERO_RESTORE.search(command_text(target, ctx)):
             return None
+        how, isolated = "velero restore create", False
     return cronjob_restore_test(obj, how, isolated, target, target.line)
 
 

@@ -576,19 +576,7 @@ def _words(rest: str, escape: str) -> list[str]:
     i, n = 0, len(rest)
     while i < n:
         ch = rest[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-            elif ch == escape and quote != "'":
-                if i + 1 == n:
-                    break
-                buf.append(ch)
-                i += 1
-                ch = rest[i]
-            buf.append(ch)
-            i += 1
-            continue
-        if ch.isspace():
+        if not quote and ch.isspace():
             if in_word and (buf or blank_ok):
                 words.append("".join(buf))
             buf = []
@@ -597,10 +585,12 @@ def _words(rest: str, escape: str) -> list[str]:
             i += 1
             continue
         in_word = True
-        if ch in "'\"":
+        if quote and ch == quote:
+            quote = ""
+        elif not quote and ch in "'\"":
             quote = ch
             blank_ok = True
-        elif ch == escape:
+        elif ch == escape and quote != "'":  # kept with the character it escapes (none in single quotes)
             if i + 1 == n:
                 break
             buf.append(ch)

@@ -53,12 +53,16 @@ class Budget:
         self.lines.append(line)
         return True
 
+    def keep(self, *lines: str) -> None:
+        """Add every line whatever the limit: the summary and the frame of each section always fit."""
+        for line in lines:
+            self.add(line, force=True)
+
     def rows(self, rows: Iterable[str], more: str) -> None:
         rows = list(rows)
         for i, row in enumerate(rows):
             if not self.add(row):
-                self.add("", force=True)
-                self.add(f"... and {len(rows) - i} more {more}: see the JSON or HTML report.", force=True)
+                self.keep("", f"... and {len(rows) - i} more {more}: see the JSON or HTML report.")
                 return
 
     def text(self) -> str:
@@ -81,8 +85,6 @@ def render(result: ScanResult, meta: dict[str, Any]) -> str:
     counts = {s: sum(1 for b in bullets if b["status"] == s) for s in ev.STATUSES}
     errors = sum(1 for f in active if f["severity"] == "error")
     warnings = sum(1 for f in active if f["severity"] == "warning")
-    out.add(f"## guidecheck: {md(evidence['subject'].get('name'))}", force=True)
-    out.add("", force=True)
     verdict = (
         f"**Incomplete**: {len(result.incomplete)} thing(s) could not be checked (exit code 3)."
         if result.incomplete
@@ -90,14 +92,15 @@ def render(result: ScanResult, meta: dict[str, Any]) -> str:
         if counts["fail"]
         else f"**No guideline bullet fails** ({len(bullets)} bullets)."
     )
-    out.add(verdict, force=True)
-    out.add(
+    out.keep(
+        f"## guidecheck: {md(evidence['subject'].get('name'))}",
+        "",
+        verdict,
         f"{len(active)} finding(s): {errors} error(s), {warnings} warning(s), {len(active) - errors - warnings} "
         f"info; {len(findings) - len(active)} suppressed. "
         + ", ".join(f"{status(s)}: {counts[s]}" for s in ev.STATUSES if counts[s]),
-        force=True,
+        "",
     )
-    out.add("", force=True)
     inputs = ", ".join(str(p) for p in meta.get("inputs") or result.inputs) or "-"
     facts = [
         ("scanned", f"{evidence['subject'].get('kind')}: {inputs}"),
@@ -109,18 +112,12 @@ def render(result: ScanResult, meta: dict[str, Any]) -> str:
     ]
     if evidence["previous"]:
         facts.append(("previous report", evidence["previous"].get("time") or "time unknown"))
-    out.add("<details><summary>Scan facts</summary>", force=True)
-    out.add("", force=True)
-    for line in _table(["", ""]):
-        out.add(line, force=True)
+    out.keep("<details><summary>Scan facts</summary>", "", *_table(["", ""]))
     for key, value in facts:
-        out.add(f"| {key} | {md(value)} |", force=True)
-    out.add("", force=True)
-    out.add("</details>", force=True)
-    out.add("", force=True)
+        out.keep(f"| {key} | {md(value)} |")
+    out.keep("", "</details>", "")
     tracked = evidence["previous"] is not None
-    for line in _table(["bullet", "guideline", "status", "rules", "findings"] + (["failing since"] if tracked else [])):
-        out.add(line, force=True)
+    out.keep(*_table(["bullet", "guideline", "status", "rules", "findings"] + (["failing since"] if tracked else [])))
     for b in bullets:
         row = (
             f"| {md(b['bullet'])} | {md(b['text'])} | {status(b['status'])} | {md(', '.join(b['rules']) or '-')} | "
@@ -130,8 +127,8 @@ def render(result: ScanResult, meta: dict[str, Any]) -> str:
             since = b.get("failing_since") or ""
             how_long = ev.duration(since, time) if since else ""
             row += f" {md(since[:10])}{' (' + md(how_long) + ')' if how_long else ''} |"
-        out.add(row, force=True)
-    out.add("", force=True)
+        out.keep(row)
+    out.keep("")
     by_rule: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in active:
         by_rule[f["rule_id"]].append(f)
@@ -143,39 +140,30 @@ def render(result: ScanResult, meta: dict[str, Any]) -> str:
     for bid, text, rule_ids in groups:
         total = sum(len(by_rule.get(r, ())) for r in rule_ids)
         if not out.add(f"<details><summary>{md(bid)} {md(text)}: {total} finding(s)</summary>"):
-            out.add(f"... further sections left out ({bid} onwards): see the JSON or HTML report.", force=True)
+            out.keep(f"... further sections left out ({bid} onwards): see the JSON or HTML report.")
             break
-        out.add("", force=True)
+        out.keep("")
         for rid in rule_ids:
             found = by_rule.get(rid)
             if not found:
                 continue
-            out.add(f"**{md(rid)}** {md(titles.get(rid, ''))} ({len(found)})", force=True)
-            out.add("", force=True)
+            out.keep(f"**{md(rid)}** {md(titles.get(rid, ''))} ({len(found)})", "")
             head = ["where", "severity", "message"] + (["first seen"] if tracked else [])
-            for line in _table(head):
-                out.add(line, force=True)
+            out.keep(*_table(head))
             out.rows((_finding_row(f, tracked, time) for f in found), "finding(s)")
-            out.add("", force=True)
-        out.add("</details>", force=True)
-        out.add("", force=True)
+            out.keep("")
+        out.keep("</details>", "")
     unchecked = list(result.incomplete) + [f"{ev.where(f)}: {f['message']}" for f in by_rule.get("GC004", ())]
     unchecked += [f"bullet {b['bullet']}: {b['why']}" for b in bullets if b["status"] == "not_checked"]
     if unchecked:
-        out.add(f"<details><summary>What could not be checked ({len(unchecked)})</summary>", force=True)
-        out.add("", force=True)
+        out.keep(f"<details><summary>What could not be checked ({len(unchecked)})</summary>", "")
         out.rows((f"- {md(u)}" for u in unchecked), "item(s)")
-        out.add("", force=True)
-        out.add("</details>", force=True)
-        out.add("", force=True)
+        out.keep("", "</details>", "")
     manual = [(b, m) for b in bullets for m in b.get("manual_evidence") or ()]
     if manual:
-        out.add(f"<details><summary>Manual evidence needed ({len(manual)})</summary>", force=True)
-        out.add("", force=True)
+        out.keep(f"<details><summary>Manual evidence needed ({len(manual)})</summary>", "")
         out.rows((f"- **{md(b['bullet'])}** {md(m.get('what'))}: {md(m.get('reason'))}" for b, m in manual), "item(s)")
-        out.add("", force=True)
-        out.add("</details>", force=True)
-        out.add("", force=True)
+        out.keep("", "</details>", "")
     _suppressions(out, findings, evidence["waivers"])
     return out.text()
 
@@ -192,15 +180,13 @@ def _suppressions(out: Budget, findings: list[dict[str, Any]], waivers: list[dic
     suppressed = [f for f in findings if f["suppressed"]]
     if not waivers and not suppressed:
         return
-    out.add(
+    out.keep(
         f"<details><summary>Suppressions and waivers in force ({len(waivers)} waiver(s), "
         f"{len(suppressed)} suppressed finding(s))</summary>",
-        force=True,
+        "",
     )
-    out.add("", force=True)
     if waivers:
-        for line in _table(["rules", "scope", "owner", "ticket", "expires", "findings", "reason"]):
-            out.add(line, force=True)
+        out.keep(*_table(["rules", "scope", "owner", "ticket", "expires", "findings", "reason"]))
         out.rows(
             (
                 f"| {md(', '.join(w.get('rules', ())))} | "
@@ -211,10 +197,9 @@ def _suppressions(out: Budget, findings: list[dict[str, Any]], waivers: list[dic
             ),
             "waiver(s)",
         )
-        out.add("", force=True)
+        out.keep("")
     if suppressed:
-        for line in _table(["where", "rule", "by", "reason"]):
-            out.add(line, force=True)
+        out.keep(*_table(["where", "rule", "by", "reason"]))
         out.rows(
             (
                 f"| {md(ev.where(f))} | {md(f['rule_id'])} | {md((f.get('suppressed_by') or {}).get('origin'))} | "
@@ -223,8 +208,8 @@ def _suppressions(out: Budget, findings: list[dict[str, Any]], waivers: list[dic
             ),
             "suppressed finding(s)",
         )
-        out.add("", force=True)
-    out.add("</details>", force=True)
+        out.keep("")
+    out.keep("</details>")
 
 
 # ---------------------------------------------------------------- fleet
@@ -235,51 +220,43 @@ SHORT = {"fail": "❌", "partly": "🟠", "pass": "✅", "not_checked": "⚪", "
 def render_fleet(fleet: Mapping[str, Any], limit: int = LIMIT) -> str:
     t = fleet["totals"]
     out = Budget(limit)
-    out.add(f"## guidecheck fleet view: {t['reports']} report(s)", force=True)
-    out.add("", force=True)
-    out.add(
+    out.keep(
+        f"## guidecheck fleet view: {t['reports']} report(s)",
+        "",
         f"**{t['failing_bullets']} of {len(fleet['bullets'])} bullets fail somewhere.** {t['findings']} active "
         f"finding(s): {t['error']} error(s), {t['warning']} warning(s), {t['info']} info; {t['suppressed']} "
         f"suppressed. Reports from {md(t['oldest'] or 'unknown')} to {md(t['newest'] or 'unknown')}.",
-        force=True,
     )
     if t["flagged_reports"] or t["incomplete_reports"]:
-        out.add("", force=True)
-        out.add(
+        out.keep(
+            "",
             f"⚠️ {t['flagged_reports']} report(s) from another tool version or rule catalogue, "
             f"{t['incomplete_reports']} incomplete (flags below).",
-            force=True,
         )
-    out.add("", force=True)
-    for line in _table(
-        ["bullet", "guideline", "worst", *(ICON[s] + " " + ev.LABELS[s] for s in ev.STATUSES), "findings"]
-    ):
-        out.add(line, force=True)
+    out.keep(
+        "", *_table(["bullet", "guideline", "worst", *(ICON[s] + " " + ev.LABELS[s] for s in ev.STATUSES), "findings"])
+    )
     for b in fleet["bullets"]:
-        out.add(
+        out.keep(
             f"| {md(b['bullet'])} | {md(b['text'])} | {status(b['status'])} | "
             + " | ".join(str(b["totals"][s]) for s in ev.STATUSES)
             + f" | {b['findings']} |",
-            force=True,
         )
-    out.add("", force=True)
+    out.keep("")
     if fleet["worst"]:
-        out.add("**Worst offenders**", force=True)
-        out.add("", force=True)
-        for line in _table(["service / cluster", "failing bullets", "errors", "findings"]):
-            out.add(line, force=True)
+        out.keep("**Worst offenders**", "", *_table(["service / cluster", "failing bullets", "errors", "findings"]))
         for w in fleet["worst"]:
-            out.add(
+            out.keep(
                 f"| {md(w['name'])}{' (incomplete)' if w['incomplete'] else ''} | "
                 f"{md(', '.join(w['failing_bullets']) or '-')} | {w['summary']['error']} | "
                 f"{w['summary']['findings']} |",
-                force=True,
             )
-        out.add("", force=True)
-    out.add("<details><summary>Status by bullet and service or cluster</summary>", force=True)
-    out.add("", force=True)
-    for line in _table(["service / cluster", *(md(b["bullet"]) for b in fleet["bullets"]), "findings"]):
-        out.add(line, force=True)
+        out.keep("")
+    out.keep(
+        "<details><summary>Status by bullet and service or cluster</summary>",
+        "",
+        *_table(["service / cluster", *(md(b["bullet"]) for b in fleet["bullets"]), "findings"]),
+    )
     out.rows(
         (
             f"| {md(r['name'])}{' ⚑' if r['flags'] else ''} | "
@@ -289,29 +266,24 @@ def render_fleet(fleet: Mapping[str, Any], limit: int = LIMIT) -> str:
         ),
         "report(s)",
     )
-    out.add("", force=True)
-    out.add("; ".join(f"{SHORT[s]} {ev.LABELS[s]}" for s in ev.STATUSES) + "; ⚑ flagged", force=True)
-    out.add("", force=True)
-    out.add("</details>", force=True)
-    out.add("", force=True)
+    out.keep("", "; ".join(f"{SHORT[s]} {ev.LABELS[s]}" for s in ev.STATUSES) + "; ⚑ flagged", "", "</details>", "")
     if fleet["rules"]:
-        out.add("<details><summary>Most frequent rules</summary>", force=True)
-        out.add("", force=True)
-        for line in _table(["rule", "bullet", "title", "findings", "reports"]):
-            out.add(line, force=True)
+        out.keep(
+            "<details><summary>Most frequent rules</summary>",
+            "",
+            *_table(["rule", "bullet", "title", "findings", "reports"]),
+        )
         for r in fleet["rules"]:
-            out.add(
+            out.keep(
                 f"| {md(r['rule_id'])} | {md(r['bullet'] or '-')} | {md(r['title'])} | {r['findings']} | "
                 f"{r['reports']} |",
-                force=True,
             )
-        out.add("", force=True)
-        out.add("</details>", force=True)
-        out.add("", force=True)
-    out.add("<details><summary>Reports</summary>", force=True)
-    out.add("", force=True)
-    for line in _table(["service / cluster", "kind", "time", "tool", "catalogue", "exit", "flags", "file"]):
-        out.add(line, force=True)
+        out.keep("", "</details>", "")
+    out.keep(
+        "<details><summary>Reports</summary>",
+        "",
+        *_table(["service / cluster", "kind", "time", "tool", "catalogue", "exit", "flags", "file"]),
+    )
     out.rows(
         (
             f"| {md(r['name'])} | {md(r['kind'])} | {md(r['time'] or 'unknown')} | {md(r['tool_version'])} | "
@@ -321,8 +293,7 @@ def render_fleet(fleet: Mapping[str, Any], limit: int = LIMIT) -> str:
         ),
         "report(s)",
     )
-    out.add("", force=True)
-    out.add("</details>", force=True)
+    out.keep("", "</details>")
     return out.text()
 
 
@@ -334,31 +305,25 @@ def render_diff(d: Mapping[str, Any], limit: int = LIMIT) -> str:
 
     old, new, s = d["old"], d["new"], d["summary"]
     out = Budget(limit)
-    out.add(f"## guidecheck diff: {md(old['name'])} → {md(new['name'])}", force=True)
-    out.add("", force=True)
-    out.add(
+    out.keep(
+        f"## guidecheck diff: {md(old['name'])} → {md(new['name'])}",
+        "",
         f"**{s['new']} new**, {s['fixed']} fixed, {s['suppressed']} newly suppressed, {s['unchanged']} unchanged "
         f"finding(s); {s['new_at_or_above_fail_on']} new at or above {md(d['fail_on'])} "
         f"(exit code {diff_exit_code(d)}).",
-        force=True,
-    )
-    out.add("", force=True)
-    out.add(
+        "",
         f"Old: {md(old['file'])} ({md(old['time'] or 'time unknown')}, guidecheck {md(old['tool_version'])}). "
         f"New: {md(new['file'])} ({md(new['time'] or 'time unknown')}, guidecheck {md(new['tool_version'])}).",
-        force=True,
     )
     for flag in d["flags"]:
-        out.add("", force=True)
-        out.add(f"⚠️ {md(flag)}", force=True)
-    out.add("", force=True)
+        out.keep("", f"⚠️ {md(flag)}")
+    out.keep("")
     if d["bullets"]:
-        for line in _table(["bullet", "guideline", "was", "now"]):
-            out.add(line, force=True)
+        out.keep(*_table(["bullet", "guideline", "was", "now"]))
         for b in d["bullets"]:
             was = status(b["old"]) if b["old"] else "absent"
-            out.add(f"| {md(b['bullet'])} | {md(b['text'])} | {was} | {status(b['new'])} |", force=True)
-        out.add("", force=True)
+            out.keep(f"| {md(b['bullet'])} | {md(b['text'])} | {was} | {status(b['new'])} |")
+        out.keep("")
     for key, heading in (
         ("new_findings", "New findings"),
         ("fixed_findings", "Fixed findings"),
@@ -369,11 +334,9 @@ def render_diff(d: Mapping[str, Any], limit: int = LIMIT) -> str:
         if not found:
             continue
         opened = " open" if key == "new_findings" else ""
-        out.add(f"<details{opened}><summary>{heading} ({len(found)})</summary>", force=True)
-        out.add("", force=True)
+        out.keep(f"<details{opened}><summary>{heading} ({len(found)})</summary>", "")
         since = key == "unchanged_findings"
-        for line in _table(["where", "rule", "severity", "message"] + (["first seen"] if since else [])):
-            out.add(line, force=True)
+        out.keep(*_table(["where", "rule", "severity", "message"] + (["first seen"] if since else [])))
         rows = []
         for f in found:
             row = f"| {md(ev.where(f))} | {md(f['rule_id'])} | {md(f['severity'])} | {md(f['message'])} |"
@@ -382,7 +345,5 @@ def render_diff(d: Mapping[str, Any], limit: int = LIMIT) -> str:
                 row += f" {md(str(f.get('first_seen') or '')[:10])}{' (' + md(how_long) + ')' if how_long else ''} |"
             rows.append(row)
         out.rows(rows, "finding(s)")
-        out.add("", force=True)
-        out.add("</details>", force=True)
-        out.add("", force=True)
+        out.keep("", "</details>", "")
     return out.text()

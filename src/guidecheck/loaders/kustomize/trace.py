@@ -126,119 +126,104 @@ def retrace(
         getattr(base, "line", 1) if isinstance(base, YMap) else 1,
         getattr(base, "col", 1) if isinstance(base, YMap) else 1,
     )
-    _walk(rendered, base, layers, ops, [], fallback, where, transformers)
+    _Tracer(ops, where, transformers).walk(rendered, base, layers, [], fallback)
     if isinstance(rendered, YMap):
         rendered.line, rendered.col = fallback
     return where
 
 
-def _walk(
-    r: Any,
-    s: Any,
-    layers: list[tuple[PatchSource, Any]],
-    ops: list[PatchSource],
-    path: list[str],
-    parent: tuple[int, int],
-    where: Where,
-    transformers: list[tuple[str, Any]],
-) -> None:
-    if isinstance(r, YMap):
-        _walk_map(r, s, layers, ops, path, parent, where, transformers)
-    elif isinstance(r, YSeq):
-        _walk_seq(r, s, layers, ops, path, parent, where, transformers)
+@dataclass
+class _Tracer:
+    """One object's walk: what stays the same from node to node (JSON 6902 patches, line table, transformers)."""
 
+    ops: list[PatchSource]
+    where: Where
+    transformers: list[tuple[str, Any]]
 
-def _key_pos(
-    r: YMap,
-    k: Any,
-    s: Any,
-    layers: list[tuple[PatchSource, Any]],
-    ops: list[PatchSource],
-    child_path: list[str],
-    parent: tuple[int, int],
-    where: Where,
-    transformers: list[tuple[str, Any]],
-) -> tuple[int, int, int, int]:
-    """Where key ``k`` of the rendered mapping comes from: base (unchanged), a patch, the kustomization."""
-    v = r[k]
-    scalar = not isinstance(v, (YMap, YSeq))
-    in_base = isinstance(s, YMap) and k in s
-    if in_base and (not scalar or s[k] == v):
-        pos = _pos_of(s, k, where, where.base, 0)
-        if pos is not None:
-            return pos
-    for p, n in layers:
-        if isinstance(n, YMap) and k in n and (not scalar or n[k] == v):
-            pos = _pos_of(n, k, where, p.path, p.offset)
+    def walk(
+        self, r: Any, s: Any, layers: list[tuple[PatchSource, Any]], path: list[str], parent: tuple[int, int]
+    ) -> None:
+        """Position the nodes under ``r`` (rendered) from ``s`` (the base's node) and ``layers`` (the patches')."""
+        if isinstance(r, YMap):
+            self.walk_map(r, s, layers, path, parent)
+        elif isinstance(r, YSeq):
+            self.walk_seq(r, s, layers, path, parent)
+
+    def key_pos(
+        self,
+        r: YMap,
+        k: Any,
+        s: Any,
+        layers: list[tuple[PatchSource, Any]],
+        child_path: list[str],
+        parent: tuple[int, int],
+    ) -> tuple[int, int, int, int]:
+        """Where key ``k`` of the rendered mapping comes from: base (unchanged), a patch, the kustomization."""
+        where = self.where
+        v = r[k]
+        scalar = not isinstance(v, (YMap, YSeq))
+        in_base = isinstance(s, YMap) and k in s
+        if in_base and (not scalar or s[k] == v):
+            pos = _pos_of(s, k, where, where.base, 0)
             if pos is not None:
                 return pos
-    op = _op_for(ops, child_path, where)
-    if op is not None:
-        return (*op, *op)
-    t = _transformer(str(k), transformers, where, s.get(k) if in_base else None)
-    if t is not None:
-        return (*t, *t)
-    if in_base:
-        pos = _pos_of(s, k, where, where.base, 0)
-        if pos is not None:
-            return pos
-    return (*parent, *parent)
-
-
-def _walk_map(
-    r: YMap,
-    s: Any,
-    layers: list[tuple[PatchSource, Any]],
-    ops: list[PatchSource],
-    path: list[str],
-    parent: tuple[int, int],
-    where: Where,
-    transformers: list[tuple[str, Any]],
-) -> None:
-    for k in list(r.keys()):
-        v = r[k]
-        child_path = [*path, str(k)]
-        pos = _key_pos(r, k, s, layers, ops, child_path, parent, where, transformers)
-        r._pos[k] = pos
-        if isinstance(v, (YMap, YSeq)):
-            v.line, v.col = pos[2], pos[3]
-            sub = [(p, n.get(k)) for p, n in layers if isinstance(n, dict) and k in n]
-            sv = s.get(k) if isinstance(s, dict) else None
-            _walk(v, sv, sub, ops, child_path, (pos[0], pos[1]), where, transformers)
-
-
-def _walk_seq(
-    r: YSeq,
-    s: Any,
-    layers: list[tuple[PatchSource, Any]],
-    ops: list[PatchSource],
-    path: list[str],
-    parent: tuple[int, int],
-    where: Where,
-    transformers: list[tuple[str, Any]],
-) -> None:
-    for i, item in enumerate(r):
-        si, sidx = _match_item(item, s, i)
-        pos: tuple[int, int] | None = None
-        sub = []
         for p, n in layers:
-            pi, pidx = _match_item(item, n, i)
-            if pi is None and pidx is None:
-                continue
-            sub.append((p, pi))
-            if pos is None and si is None and isinstance(n, YSeq) and pidx is not None:
-                ln, col = n._pos[pidx] if pidx < len(n._pos) else (n.line, n.col)
-                pos = (where.at(p.path, ln + p.offset), col)
-        if si is not None and isinstance(s, YSeq) and sidx is not None and sidx < len(s._pos):
-            ln, col = s._pos[sidx]
-            pos = (where.at(where.base, ln), col)
-        if pos is None:
-            pos = _op_for(ops, [*path, str(i)], where) or parent
-        if i < len(r._pos):
-            r._pos[i] = pos
-        if isinstance(item, (YMap, YSeq)):
-            item.line, item.col = pos
-            _walk(item, si, sub, ops, [*path, str(i)], pos, where, transformers)
+            if isinstance(n, YMap) and k in n and (not scalar or n[k] == v):
+                pos = _pos_of(n, k, where, p.path, p.offset)
+                if pos is not None:
+                    return pos
+        op = _op_for(self.ops, child_path, where)
+        if op is not None:
+            return (*op, *op)
+        t = _transformer(str(k), self.transformers, where, s.get(k) if in_base else None)
+        if t is not None:
+            return (*t, *t)
+        if in_base:
+            pos = _pos_of(s, k, where, where.base, 0)
+            if pos is not None:
+                return pos
+        return (*parent, *parent)
+
+    def walk_map(
+        self, r: YMap, s: Any, layers: list[tuple[PatchSource, Any]], path: list[str], parent: tuple[int, int]
+    ) -> None:
+        for k in list(r.keys()):
+            v = r[k]
+            child_path = [*path, str(k)]
+            pos = self.key_pos(r, k, s, layers, child_path, parent)
+            r._pos[k] = pos
+            if isinstance(v, (YMap, YSeq)):
+                v.line, v.col = pos[2], pos[3]
+                sub = [(p, n.get(k)) for p, n in layers if isinstance(n, dict) and k in n]
+                sv = s.get(k) if isinstance(s, dict) else None
+                self.walk(v, sv, sub, child_path, (pos[0], pos[1]))
+
+    def walk_seq(
+        self, r: YSeq, s: Any, layers: list[tuple[PatchSource, Any]], path: list[str], parent: tuple[int, int]
+    ) -> None:
+        where = self.where
+        for i, item in enumerate(r):
+            si, sidx = _match_item(item, s, i)
+            pos: tuple[int, int] | None = None
+            sub = []
+            for p, n in layers:
+                pi, pidx = _match_item(item, n, i)
+                if pi is None and pidx is None:
+                    continue
+                sub.append((p, pi))
+                if pos is None and si is None and isinstance(n, YSeq) and pidx is not None:
+                    ln, col = n._pos[pidx] if pidx < len(n._pos) else (n.line, n.col)
+                    pos = (where.at(p.path, ln + p.offset), col)
+            if si is not None and isinstance(s, YSeq) and sidx is not None and sidx < len(s._pos):
+                ln, col = s._pos[sidx]
+                pos = (where.at(where.base, ln), col)
+            if pos is None:
+                pos = _op_for(self.ops, [*path, str(i)], where) or parent
+            if i < len(r._pos):
+                r._pos[i] = pos
+            if isinstance(item, (YMap, YSeq)):
+                item.line, item.col = pos
+                self.walk(item, si, sub, [*path, str(i)], pos)
 
 
 def _pos_of(node: YMap, k: Any, where: Where, path: str, offset: int) -> tuple[int, int, int, int] | None:
