@@ -1036,3 +1036,21 @@ def test_sparse_heaviest_pairs_is_the_full_dynamic_programme():
 
         lo = rng.randint(0, 3)
         assert _heaviest_pairs(a, b, lo, weight) == _full_table_pairs(a, b, lo, weight), trial
+
+
+def test_line_pattern_has_one_wildcard_per_run_of_actions():
+    """A run of actions with no text between them is one ``.*``: the same lines match, and ingress-nginx's
+    ``image: {{ if .repository }}{{ .repository }}{{ else }}...`` no longer backtracks through every way of
+    splitting a digest among ten wildcards (0.2 s of CPU per comparison)."""
+    from guidecheck.parsers.helm_template import _line_pattern
+
+    line = (
+        "          image: {{ if .repository }}{{ .repository }}{{ else }}{{ .registry }}/{{ .image }}{{ end }}"
+        ":{{ .tag }}{{ if .digest }}@{{ .digest }}{{ end }}"
+    )
+    p = _line_pattern(line)
+    assert p.pattern == r"image:\ .*:.*"
+    assert p.fullmatch("image: registry.k8s.io/ingress-nginx/controller:v1.15.1@sha256:" + "5" * 64)
+    assert not p.fullmatch("image: registry.k8s.io/ingress-nginx/controller")
+    q = _line_pattern("name: {{ .a }}-{{ .b }}{{ .c }}x")
+    assert q.pattern == r"name:\ .*\-.*x" and q.fullmatch("name: a-bcx") and not q.fullmatch("name: abcx")

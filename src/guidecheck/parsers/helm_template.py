@@ -88,6 +88,22 @@ def _token(line: str, template: bool) -> tuple[str, str, str] | tuple[str, str] 
     return (dash, s)
 
 
+def _tokens(lines: list[str] | tuple[str, ...], template: bool) -> list[_Line]:
+    """Each line as the alignment compares it (see ``_Line``)."""
+    out: list[_Line] = []
+    for i, line in enumerate(lines):
+        t = _token(line, template)
+        out.append((_indent(line),) + t if t is not None else ("#", template, i))
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _template_tokens(lines: tuple[str, ...]) -> list[_Line]:
+    """A template file's lines as the alignment compares them, kept for its next documents (a file of many
+    objects or CRDs is aligned once per rendered document, against all its lines); never modified."""
+    return _tokens(lines, True)
+
+
 def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     """For each rendered line (1-based index - 1): (template line, column shift).
 
@@ -102,24 +118,21 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     pairing that pairs more lines wins.
     """
 
-    def toks(lines: list[str], template: bool) -> list[_Line]:
-        out: list[_Line] = []
-        for i, line in enumerate(lines):
-            t = _token(line, template)
-            out.append((_indent(line),) + t if t is not None else ("#", template, i))
-        return out
+    scored: dict[tuple[str, str], int] = {}
+    stripped = [line.strip() for line in rendered]
 
     def weight(i: int, j: int) -> int:
         # same key: 1; and text the template line can produce: 2; and the very same text: 3.
         # Breaks ties between documents of one template file (a ServiceAccount's
         # "kind:" and "apiVersion:" lines against the Deployment's own).
-        p = _line_pattern(template[j])
-        r = rendered[i].strip()
-        if isinstance(p, str):
-            return 3 if p == r else 1
-        return 2 if p.fullmatch(r) else 1
+        t, r = template[j], stripped[i]
+        w = scored.get((t, r))
+        if w is None:
+            p = _line_pattern(t)
+            w = scored[t, r] = (3 if p == r else 1) if isinstance(p, str) else (2 if p.fullmatch(r) else 1)
+        return w
 
-    rt, tt = toks(rendered, False), toks(template, True)
+    rt, tt = _tokens(rendered, False), _template_tokens(tuple(template))
     pairs = _pairs(rt, tt, weight)
     keyed = sum(1 for t in rt if t[0] != "#")
     if keyed and len(pairs) < keyed:
@@ -155,11 +168,15 @@ def _line_pattern(template_line: str) -> str | re.Pattern[str]:
     if not actions:
         return line
     parts = _ACTION_TEXT.split(line)
-    pattern, depth = re.escape(parts[0]), 0
+    pattern, depth, wild = re.escape(parts[0]), 0, False
     for action, literal in zip(actions, parts[1:], strict=False):
         word = action[2:-2].strip("- ").split(" ", 1)[0]
         depth += 1 if word in ("if", "with", "range") else -1 if word == "end" and depth else 0
-        pattern += ".*" + ("" if depth else re.escape(literal))
+        if not wild:  # one .* for a run of actions with no text between: the same language, and no
+            pattern += ".*"  # backtracking through every split of the line among ten .*s (0.2 s a line)
+        text = "" if depth else re.escape(literal)
+        pattern += text
+        wild = not text
     return re.compile(pattern, re.S)
 
 
@@ -222,26 +239,46 @@ def _pairs(a: list[_Line], b: list[_Line], weight: Callable[[int, int], int] | N
     def same(i: int, j: int) -> bool:  # a head or tail set aside: the very same text, not just the key
         return a[i] == b[j] and (weight is None or a[i][0] == "#" or weight(i, j) == 3)
 
-    lo = 0
-    while lo < n and lo < m and same(lo, lo):
-        lo += 1
-    hi = 0
-    while hi < n - lo and hi < m - lo and same(n - 1 - hi, m - 1 - hi):
-        hi += 1
-    out = {i: i for i in range(lo) if a[i][0] != "#"}
-    out.update({n - 1 - k: m - 1 - k for k in range(hi) if a[n - 1 - k][0] != "#"})
-    mid_a, mid_b = a[lo : n - hi], b[lo : m - hi]
+    # the common head and tail: lines of the very same text, passing over the lines that pair with nothing
+    # (blank and comment lines, a template's {{ if }}/{{ end }} lines): a CRD of 9,000 literal lines between
+    # {{- if .Values.crds.install }} and {{- end }} is set aside whole instead of going to difflib
+    out: dict[int, int] = {}
+    ha = hb = 0
+    while ha < n and hb < m:
+        if same(ha, hb):
+            if a[ha][0] != "#":
+                out[ha] = hb
+            ha, hb = ha + 1, hb + 1
+        elif a[ha][0] == "#":
+            ha += 1
+        elif b[hb][0] == "#":
+            hb += 1
+        else:
+            break
+    ta, tb = n, m  # a[ta:] and b[tb:] are the tail
+    while ta > ha and tb > hb:
+        if same(ta - 1, tb - 1):
+            if a[ta - 1][0] != "#":
+                out[ta - 1] = tb - 1
+            ta, tb = ta - 1, tb - 1
+        elif a[ta - 1][0] == "#":
+            ta -= 1
+        elif b[tb - 1][0] == "#":
+            tb -= 1
+        else:
+            break
+    mid_a, mid_b = a[ha:ta], b[hb:tb]
     if not mid_a or not mid_b:
         return out
     if len(mid_a) * len(mid_b) > _LCS_CELLS:
-        out.update(_difflib_pairs(mid_a, mid_b, lo))
+        out.update(_difflib_pairs(mid_a, mid_b, ha, hb))
     else:
-        out.update(_heaviest_pairs(mid_a, mid_b, lo, weight))
+        out.update(_heaviest_pairs(mid_a, mid_b, ha, weight, hb))
     return out
 
 
-def _difflib_pairs(a: list[_Line], b: list[_Line], lo: int) -> dict[int, int]:
-    """Pairs of difflib's matching blocks (the middle parts ``a``, ``b`` start at index ``lo``)."""
+def _difflib_pairs(a: list[_Line], b: list[_Line], lo: int, lo_b: int) -> dict[int, int]:
+    """Pairs of difflib's matching blocks (the middle parts ``a``, ``b`` start at index ``lo``, ``lo_b``)."""
     import difflib
 
     out: dict[int, int] = {}
@@ -249,14 +286,17 @@ def _difflib_pairs(a: list[_Line], b: list[_Line], lo: int) -> dict[int, int]:
     for blk in sm.get_matching_blocks():
         for k in range(blk.size):
             if a[blk.a + k][0] != "#":
-                out[lo + blk.a + k] = lo + blk.b + k
+                out[lo + blk.a + k] = lo_b + blk.b + k
     return out
 
 
 def _heaviest_pairs(
-    a: list[_Line], b: list[_Line], lo: int, weight: Callable[[int, int], int] | None
+    a: list[_Line], b: list[_Line], lo: int, weight: Callable[[int, int], int] | None, lo_b: int | None = None
 ) -> dict[int, int]:
-    """Pairs of a heaviest common subsequence of ``a`` and ``b`` (both starting at index ``lo``), exactly."""
+    """Pairs of a heaviest common subsequence of ``a`` and ``b`` (starting at index ``lo`` and ``lo_b``, by
+    default ``lo`` too), exactly."""
+    if lo_b is None:
+        lo_b = lo
     out: dict[int, int] = {}
     ids: dict[_Line, int] = {}
     ai = [ids.setdefault(x, len(ids)) for x in a]
@@ -281,7 +321,7 @@ def _heaviest_pairs(
             d, r = below[j], row[j + 1]
             best = d if d >= r else r
             if x == bi[j]:
-                wt = w[i, j] = weight(lo + i, lo + j) if weight is not None else 1
+                wt = w[i, j] = weight(lo + i, lo_b + j) if weight is not None else 1
                 if below[j + 1] + wt > best:
                     best = below[j + 1] + wt
             row[j] = best
@@ -296,7 +336,7 @@ def _heaviest_pairs(
     while i < na and j < nb:
         if ai[i] == bi[j] and table[i][j] == table[i + 1][j + 1] + w[i, j]:
             if a[i][0] != "#":
-                out[lo + i] = lo + j
+                out[lo + i] = lo_b + j
             i += 1
             j += 1
         elif table[i + 1][j] >= table[i][j + 1]:
