@@ -33,6 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TSV = HERE / "corpus2.tsv"
 MAX_BYTES = 4 * 1024 * 1024
+NOT_DOCKERFILES = frozenset({".groovy", ".md", ".txt", ".sh", ".py", ".go", ".json", ".yaml", ".yml"})
 
 
 @dataclass
@@ -191,8 +192,9 @@ def kinds(out: Path) -> Counter:
         rel = p.relative_to(out).as_posix()
         name = p.name
         in_templates = any(a.name == "templates" and a.parent in chart_set for a in p.parents)
-        if re.search(r"(^|[./-])(dockerfile|containerfile)([./-]|$)", name.lower()) or name.lower().startswith(
-            ("dockerfile", "containerfile")
+        low = name.lower()
+        if low.endswith((".dockerfile", ".containerfile")) or (
+            low.startswith(("dockerfile", "containerfile")) and p.suffix not in NOT_DOCKERFILES
         ):
             c["Dockerfiles"] += 1
             continue
