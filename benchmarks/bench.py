@@ -731,13 +731,14 @@ def issue_rows(
     missing: dict[str, str],
     n_dockerfiles: int = 0,
     cache_missing: str = "",
+    corpus: str = "dev corpus",
 ) -> list[Row]:
     """The issue's table from measured numbers.
 
     ``ms`` holds the medians by key (``gc-corpus``, ``checkov-corpus``, ``trivy-corpus``, ``gc-warm``,
     ``gc-pre``, ``hadolint-pre``, ``checkov-pre``, ``trivy-pre``, ``gc-docker``, ``hadolint-docker``);
     ``labels`` names each peer with its version, ``missing`` says why a peer was not measured;
-    ``cache_missing`` why the cache hit run was not measured."""
+    ``cache_missing`` why the cache hit run was not measured; ``corpus`` names the corpus in the rows."""
 
     def peer(key: str, where: str) -> str:
         label = labels.get(key, PEERS[key].name if key in PEERS else key)
@@ -758,7 +759,7 @@ def issue_rows(
         text, wall = speed(key, "corpus")
         rows.append(
             Row(
-                "dev corpus, every rule (Helm renders, OpenAPI validation)",
+                f"{corpus}, every rule (Helm renders, OpenAPI validation)",
                 describe(gc_corpus),
                 peer(key, "corpus"),
                 text,
@@ -770,7 +771,7 @@ def issue_rows(
     share = ratio(gc_corpus.rss_mb, ck.rss_mb) if gc_corpus and ck else None
     rows.append(
         Row(
-            "dev corpus, peak memory",
+            f"{corpus}, peak memory",
             f"{gc_corpus.rss_mb:.0f} MiB" if gc_corpus else "not measured",
             f"{labels.get('checkov', 'Checkov')}: {ck.rss_mb:.0f} MiB" if ck else peer("checkov", "corpus"),
             f"guidecheck uses {share:.2f} of Checkov's" if share is not None else "",
@@ -812,7 +813,7 @@ def issue_rows(
     hit = ratio(warm.wall, gc_corpus.wall) if warm and gc_corpus else None
     rows.append(
         Row(
-            "second scan of the unchanged dev corpus (cache hit)",
+            f"second scan of the unchanged {corpus} (cache hit)",
             describe(warm) if warm else f"not measured ({cache_missing or 'no cache run'})",
             f"guidecheck's cold run: {describe(gc_corpus)}",
             f"{hit:.1%} of the cold run (wall)" if hit is not None else "",
@@ -888,9 +889,14 @@ def replace_block(text: str, name: str, body: str) -> str:
     return text[:start] + begin + "\n" + body.strip("\n") + "\n" + text[stop:]
 
 
+def doc_file(name: str) -> str:
+    """The document holding generated block ``name`` (``peers-NAME``, ``profile-NAME``: another corpus's)."""
+    return DOC_FILES.get(name) or DOC_FILES[name.split("-", 1)[0]]
+
+
 def write_docs(blocks: dict[str, str]) -> None:
     for name, body in blocks.items():
-        path = ROOT / DOC_FILES[name]
+        path = ROOT / doc_file(name)
         path.write_text(replace_block(path.read_text(encoding="utf-8"), name, body), encoding="utf-8")
         print(f"wrote the {name} table into {path.relative_to(ROOT)}", file=sys.stderr)
 
@@ -1018,7 +1024,8 @@ def corpus_bench(args: argparse.Namespace) -> int:
     ms |= measure_rounds(big, env, args.corpus_repeat)
     end_load = os.getloadavg()[0]
 
-    rows = issue_rows(ms, labels, missing, len(dockerfiles), cache_missing)
+    label = corpus_label(args.corpus_name)
+    rows = issue_rows(ms, labels, missing, len(dockerfiles), cache_missing, label)
     codes = ", ".join(
         f"{labels.get(k.removesuffix('-corpus'), 'guidecheck')} {m.rc}" for k, m in ms.items() if k.endswith("-corpus")
     )
@@ -1030,7 +1037,8 @@ def corpus_bench(args: argparse.Namespace) -> int:
         [
             provenance(info, note),
             "",
-            f"Dev corpus: {n_files} YAML/JSON/Dockerfile files that guidecheck reads, {n_bytes / 1e6:.1f} MB. "
+            f"{label[0].upper() + label[1:]} (`{corpus.name}`): {n_files} YAML/JSON/Dockerfile files that guidecheck "
+            f"reads, {n_bytes / 1e6:.1f} MB. "
             f"guidecheck runs {'with `' + ' '.join(cold) + '`' if cold else 'without a cache (it has none)'}; "
             f"Checkov as `checkov -d CORPUS --framework kubernetes dockerfile --skip-download --compact --quiet "
             f"-o json`; Trivy as `trivy config --skip-check-update --misconfig-scanners {TRIVY_SCOPE} CORPUS` "
@@ -1047,15 +1055,24 @@ def corpus_bench(args: argparse.Namespace) -> int:
     for key, m in ms.items():
         if key.startswith("gc-") and m.rc not in (0, 1):
             print(f"\nWARNING: {key} exited {m.rc}: its numbers are not those of a complete scan.")
-    blocks = {"peers": body}
-    if pre and "gc-pre" in ms:
-        blocks["precommit"] = precommit_note(info, ms, labels, cold)
+    blocks = peer_blocks(
+        args.corpus_name, body, lambda: precommit_note(info, ms, labels, cold) if "gc-pre" in ms else ""
+    )
     if args.all:
         blocks |= extra_sections(args, corpus, env, gc)
     if args.write_docs:
         write_docs(blocks)
     print(f"\nReports in `{out}`.")
     return 0
+
+
+def peer_blocks(corpus_name: str, body: str, precommit: Callable[[], str]) -> dict[str, str]:
+    """The generated blocks of a peer run: another corpus's table goes into a block of its own
+    (``peers-NAME``), so that the dev corpus's tables and the pre-commit figure stay as they are."""
+    if corpus_name != "dev":
+        return {f"peers-{corpus_name}": body}
+    note = precommit()
+    return {"peers": body} | ({"precommit": note} if note else {})
 
 
 def precommit_note(info: dict[str, str], ms: dict[str, Measure], labels: dict[str, str], cold: list[str]) -> str:
@@ -1221,9 +1238,21 @@ def profile_bench(corpus: Path, env: dict, gc: list[str]) -> int:
     return 0
 
 
+def corpus_label(name: str) -> str:
+    """How the rows name the corpus: ``dev corpus``, ``second corpus`` for ``corpus2``, else ``NAME corpus``."""
+    return {"dev": "dev corpus", "corpus2": "second corpus"}.get(name, f"{name} corpus")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
+    ap.add_argument(
+        "--corpus-name",
+        default=None,
+        help="the corpus's name in the tables and in the generated blocks (peers-NAME, profile-NAME) that "
+        "--write-docs writes; default: dev for the dev corpus, else the directory's name (corpus2: "
+        "benchmarks/corpus2.py)",
+    )
     ap.add_argument("--repeat", type=int, default=5, help="runs of the small timings (median; default 5)")
     ap.add_argument("--corpus-repeat", type=int, default=3, help="runs of each corpus scan (median; default 3)")
     ap.add_argument(
@@ -1268,6 +1297,11 @@ def main() -> int:
     ap.add_argument("--kustomize", action="store_true", help="the corpus's kustomizations and their render time")
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.corpus_name is None:
+        dev = (ROOT.parent / "shared" / "corpus" / "dev").resolve()
+        args.corpus_name = "dev" if args.corpus.resolve() == dev else args.corpus.resolve().name
+    if args.corpus_name != "dev" and args.all:
+        ap.error("--all measures the dev corpus's scaling and the audit: run it without --corpus")
     if args.kustomize:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         return kustomize_bench(args.corpus.resolve(), guidecheck_cmd(), env, args.repeat)
@@ -1291,7 +1325,8 @@ def main() -> int:
         info = machine_info(gc)
         text = captured(lambda: profile_bench(args.corpus.resolve(), env, gc))
         if args.write_docs:
-            write_docs({"profile": provenance(info) + "\n\n" + text.strip()})
+            name = "profile" if args.corpus_name == "dev" else f"profile-{args.corpus_name}"
+            write_docs({name: provenance(info) + "\n\n" + text.strip()})
         return 0
     if args.helm_only or args.helm:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

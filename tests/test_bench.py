@@ -88,6 +88,20 @@ def test_generated_blocks_are_replaced_and_exist_in_the_docs():
         assert text.count(bench.BEGIN.format(name=name)) == 1 and text.count(bench.END.format(name=name)) == 1, name
 
 
+def test_another_corpus_gets_its_own_block_and_names():
+    # bench.py --corpus /work/corpus2 --corpus-name corpus2 --write-docs: the dev corpus's tables stay as they are
+    blocks = bench.peer_blocks("corpus2", "table", lambda: "pre-commit")
+    assert blocks == {"peers-corpus2": "table"}
+    assert bench.peer_blocks("dev", "table", lambda: "pre-commit") == {"peers": "table", "precommit": "pre-commit"}
+    assert bench.doc_file("peers-corpus2") == "docs/performance.md" == bench.doc_file("profile-corpus2")
+    text = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert text.count(bench.BEGIN.format(name="peers-corpus2")) == 1
+    assert bench.corpus_label("corpus2") == "second corpus" and bench.corpus_label("dev") == "dev corpus"
+    rows = issue_rows(numbers(), LABELS, {}, 82, corpus="second corpus")
+    assert rows[0].work == "second corpus, every rule (Helm renders, OpenAPI validation)"
+    assert rows[-1].work == "second scan of the unchanged second corpus (cache hit)"
+
+
 def test_provenance_names_commit_and_machine():
     info = {
         "commit": "abc1234567",
@@ -128,7 +142,16 @@ def test_help_lists_the_options():
         [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--help"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    for option in ("--all", "--write-docs", "--tools-dir", "--no-install", "--no-trivy", "--no-hadolint", "--repeat"):
+    for option in (
+        "--all",
+        "--write-docs",
+        "--tools-dir",
+        "--no-install",
+        "--no-trivy",
+        "--no-hadolint",
+        "--repeat",
+        "--corpus-name",
+    ):
         assert option in done.stdout, option
 
 

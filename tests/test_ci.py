@@ -298,6 +298,51 @@ def test_gitlab_includes_extends_default_reference_and_manual_rules(tmp_path):
     ]
 
 
+def test_gitlab_rules_reference_whole_and_as_items(tmp_path):
+    # rules: !reference [job, rules] (gitlab-runner's .gitlab/ci/test.gitlab-ci.yml) takes the named
+    # job's rules; a reference as an item is spliced into the list; one to a job the pipeline does not
+    # hold (a remote or component include) is left out
+    write(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": """
+            include:
+              - component: ${CI_SERVER_FQDN}/components/sast/sast@3.4.0
+            .rules:mr:
+              rules:
+                - if: '$CI_PROJECT_NAMESPACE !~ /^gitlab-org/'
+                  when: never
+                - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+            .rules:release:
+              rules:
+                - if: $CI_COMMIT_TAG
+                  when: manual
+            whole:
+              script: make
+              rules: !reference [.rules:mr, rules]
+            items:
+              script: make
+              rules:
+                - !reference [.rules:release, rules]
+                - !reference [.from-a-component, rules]
+                - if: $CI_PIPELINE_SOURCE == "schedule"
+            remote-only:
+              script: make
+              rules: !reference [.from-a-component, rules]
+            """
+        },
+    )
+    (p,), errors = project_of(tmp_path)
+    assert errors == []
+    jobs = {j.id: j for j in p.jobs}
+    assert [t.event for t in jobs["whole"].triggers] == ["merge_request"]
+    assert not jobs["whole"].manual
+    assert [t.event for t in jobs["items"].triggers] == ["schedule", "tag"]
+    assert not jobs["items"].manual  # the schedule rule runs it automatically
+    # read as a job without rules: it runs in every pipeline that is created
+    assert [t.event for t in jobs["remote-only"].triggers] == ["merge_request", "push"]
+
+
 def test_gitlab_broken_references_are_gc001(tmp_path):
     write(
         tmp_path,

@@ -196,6 +196,7 @@ def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] 
             template_dirs = tuple(
                 c.path.rstrip("/") + "/templates/" if c.path != "." else "templates/" for c in charts
             ) + _chartless_template_dirs(w)
+            chart_dirs = tuple(c.path.rstrip("/") + "/" if c.path != "." else "" for c in charts)
             prefix = _display_prefix(raw)
             for rel, err in w.problems:
                 out.targets.append(file_target(SourceFile(prefix + rel, "file", [err])))
@@ -205,7 +206,8 @@ def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] 
                 if f.abspath in seen:
                     continue
                 seen.add(f.abspath)
-                _load_file(f.abspath, prefix + f.relpath, f.kind, config, out, root=w.root, scope=prefix)
+                in_chart = bool(charts) and f.relpath.startswith(chart_dirs)
+                _load_file(f.abspath, prefix + f.relpath, f.kind, config, out, w.root, prefix, in_chart)
             out.targets.append(_repo_target(w, charts, prefix))
             out.repos.append(RepoScan(w, prefix, charts))
         elif os.path.lexists(raw):
@@ -221,7 +223,7 @@ def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] 
                 continue  # pre-commit may pass any changed file: not ours to read
             if _is_chart_template(abspath) or _excluded_file(abspath, config):
                 continue
-            _load_file(abspath, display, kind, config, out, root=root)
+            _load_file(abspath, display, kind, config, out, root, in_chart=_in_chart(abspath))
         else:  # missing, or on a path this user may not pass through: GC001 as for a file found in a directory
             out.targets.append(file_target(SourceFile(raw, "file", [LoadError(_missing(raw))])))
     return out
@@ -265,6 +267,12 @@ def _display_prefix(raw: str) -> str:
     """Paths are shown relative to the current directory, as given."""
     p = os.path.normpath(raw).replace(os.sep, "/")
     return "" if p == "." else p + "/"
+
+
+def _in_chart(abspath: str) -> bool:
+    """Whether a file lies in a Helm chart's directory (a directory above it holds Chart.yaml)."""
+    parts = abspath.split(os.sep)
+    return any(os.path.isfile(os.sep.join(parts[:i] + ["Chart.yaml"])) for i in range(len(parts) - 1, 0, -1))
 
 
 def _is_chart_template(abspath: str) -> bool:
@@ -333,7 +341,17 @@ def _repo_target(w: Walk, charts: list[ChartInfo], prefix: str) -> Target:
     )
 
 
-def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loaded, root: str, scope: str = "") -> None:
+def _load_file(
+    abspath: str,
+    display: str,
+    kind: str,
+    config: Config,
+    out: Loaded,
+    root: str,
+    scope: str = "",
+    in_chart: bool = False,
+) -> None:
+    """``in_chart``: the file lies in a Helm chart's directory (outside templates/, which are not read)."""
     src = SourceFile(display, kind)
     out.targets.append(file_target(src))
     try:
@@ -341,11 +359,18 @@ def _load_file(abspath: str, display: str, kind: str, config: Config, out: Loade
     except ReadError as exc:
         src.errors.append(exc.error)
         return
-    _load_text(text, src, kind, config, out, scope, listed=True)
+    _load_text(text, src, kind, config, out, scope, listed=True, in_chart=in_chart)
 
 
 def _load_text(
-    text: str, src: SourceFile, kind: str, config: Config, out: Loaded, scope: str = "", listed: bool = False
+    text: str,
+    src: SourceFile,
+    kind: str,
+    config: Config,
+    out: Loaded,
+    scope: str = "",
+    listed: bool = False,
+    in_chart: bool = False,
 ) -> None:
     """The targets of a file's text (``listed``: its ``file`` target is already in ``out``)."""
     display = src.path
@@ -366,6 +391,14 @@ def _load_text(
     others: list[Document] = []
     n_lines = text.count("\n") + 1
     templated = "{{" in text
+    if templated and in_chart and any(doc.errors and doc.data is None for doc in docs):
+        # a chart's own template data (files/, conf/: read by its templates through .Files.Get and tpl,
+        # as istio's injection templates are): checked through the chart's rendering, not as a manifest
+        src.note = (
+            "not read: a file of a Helm chart with {{ }} template placeholders (template data its templates "
+            "read through .Files); checked through the chart's rendering"
+        )
+        return
     for i, doc in enumerate(docs):
         if templated and doc.errors and doc.data is None:
             hint = " (the file has {{ }} template placeholders: scan the rendered output, or exclude the template)"

@@ -514,7 +514,7 @@ def _gitlab_job(
             ctx.error(e.path, f"job '{e.name}' has no 'script:' (nor 'trigger:'): GitLab rejects it", e.line)
     _job_needs(ctx, e, j, keys.get("needs"))
     _job_environment(ctx, e, j, keys.get("environment"))
-    _job_when(ctx, e, j, keys)
+    _job_when(ctx, e, j, keys, entries, memo, remote)
     return j
 
 
@@ -604,13 +604,17 @@ _ONLY_EVENTS = {
 }
 
 
-def _job_when(ctx: Parse, e: _Entry, j: Job, keys: Keywords) -> None:
+def _job_when(
+    ctx: Parse, e: _Entry, j: Job, keys: Keywords, entries: dict[str, _Entry], memo: Resolved, remote: bool
+) -> None:
     """When the job runs: its triggers, conditions and manual gate (rules:, only:, except:, when:)."""
     when = keys.get("when")
     job_manual = bool(when and when[0] == "manual")
     if when is not None and not isinstance(when[0], str):
         ctx.error(when[1], f"job '{e.name}': 'when:' must be a string", when[2])
     rules = keys.get("rules")
+    if rules is not None:
+        rules = _rules_of(ctx, rules, entries, memo, remote)
     events, manual_rules, auto_rules = _rules_events(ctx, e, j, rules, when)
     only = keys.get("only")
     if only is not None:
@@ -634,6 +638,56 @@ def _only_events(j: Job, ov: Any) -> set[str]:
     refs = refs if isinstance(refs, list) else [refs] if refs is not None else []
     j.conditions.append("only: " + ", ".join(str(r) for r in refs))
     return {_ONLY_EVENTS.get(r, "push") for r in refs if isinstance(r, str)}
+
+
+def _reference(value: Any, entries: dict[str, _Entry]) -> bool:
+    """Whether a value read from ``!reference [job, key(, key)]`` names a job or template of the pipeline."""
+    return (
+        isinstance(value, list)
+        and len(value) in (2, 3)
+        and all(isinstance(x, str) for x in value)
+        and value[0] in entries
+    )
+
+
+def _rules_of(
+    ctx: Parse, rules: Keyword, entries: dict[str, _Entry], memo: Resolved, remote: bool, depth: int = 0
+) -> Keyword | None:
+    """A job's ``rules:`` with ``!reference [job, rules]`` resolved, as a whole or as list items.
+
+    GitLab splices a referenced list into the list that holds it, so each item that is a reference
+    becomes the rules it names. A reference to a job the pipeline does not hold (one from a remote,
+    template or component include) is left as it is: an item is skipped, and a whole ``rules:``
+    that is such a reference is read as no rules when the pipeline has includes guidecheck does
+    not read.
+    """
+    value, path, line = rules
+    if depth >= MAX_DEPTH:
+        return rules
+    if _reference(value, entries):
+        ref = _gitlab_resolve(ctx, entries, value[0], memo, [], remote)
+        node = ref.get(value[1]) if ref else None
+        if node is None:
+            return None
+        v = node[0]
+        if len(value) == 3:
+            v = v.get(value[2]) if isinstance(v, dict) else None
+            if v is None:
+                return None
+        return _rules_of(ctx, (v, node[1], node[2]), entries, memo, remote, depth + 1)
+    if remote and isinstance(value, list) and len(value) in (2, 3) and all(isinstance(x, str) for x in value):
+        return None  # !reference [job, rules] to a job of an include guidecheck does not read
+    if not isinstance(value, list) or not any(_reference(r, entries) for r in value):
+        return rules
+    out: list[Any] = []
+    for i, r in enumerate(value):
+        if _reference(r, entries):
+            sub = _rules_of(ctx, (r, path, item_line(value, i, line)), entries, memo, remote, depth + 1)
+            if sub is not None and isinstance(sub[0], list):
+                out.extend(sub[0])
+        else:
+            out.append(r)
+    return (out, path, line)
 
 
 def _rules_events(
