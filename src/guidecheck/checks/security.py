@@ -144,8 +144,11 @@ def _mesh_covered(workload: Target, ctx) -> tuple[bool, str]:
             return []
         return [
             t
-            for t in crossref.related_among(workload, ctx, candidates.candidates(pod_labels))
-            if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns)
+            for _, t in candidates.seen_candidates(workload, ctx, pod_labels)
+            if t is not workload
+            and crossref.visible(workload, t)
+            and _istio(t.data)
+            and _applies(t.data, obj, pod_labels, root_ns)
         ]
 
     if not any(_has_jwt_rules(t.data) for t in selecting("RequestAuthentication")):
