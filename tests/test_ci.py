@@ -911,3 +911,26 @@ def test_a_hostile_gitlab_include_wildcard_cannot_stall_the_scan(tmp_path):
     assert (".gitlab-ci.yml", 2, f"local include {pattern} matches no file in the repository") in [
         (rel(tmp_path, p), line, m) for p, line, m in errors
     ]
+
+
+def test_joined_stage_patterns_find_what_each_pattern_finds():
+    """_search's one search over a list (``_Patterns.any``) answers as searching pattern by pattern."""
+    import re as _re
+
+    from guidecheck.checks import ci as ci_checks
+
+    lists = [
+        [r"\bpytest\b", r"\bgo\s+test\b", r"(a)\1"],  # a backreference: not joined
+        [r"\bpytest\b", r"\bgo\s+test\b", r"make\s+(test|check)"],
+        [r"(?P<x>lint)", r"(?P<x>vet)"],  # the same group name twice: not joined
+        [r"^tests?$", r"(^|[^a-z])unit"],
+    ]
+    texts = ["pytest -q", "go  test ./...", "aa", "make check", "lint", "go vet", "tests", "my-unit", "build", ""]
+    for sources in lists:
+        pats = ci_checks._compiled(sources)
+        for text in texts:
+            expected = next((m for rx in (_re.compile(x, _re.I) for x in sources) if (m := rx.search(text))), None)
+            got = ci_checks._search(pats, text)
+            assert (got and (got.re.pattern, got.span())) == (expected and (expected.re.pattern, expected.span()))
+    assert ci_checks._compiled(lists[0]).any is None and ci_checks._compiled(lists[2]).any is None
+    assert ci_checks._compiled(lists[1]).any is not None

@@ -202,3 +202,79 @@ def test_claims_are_filed_where_their_pvc_names_find_them(claim, pvc, owner):
     if claim.pvc_matches(pvc, owner):
         assert keys & lookups
     assert re.fullmatch(r"(.*)-\d+", "a-1-2", re.S).group(1) == "a-1"
+
+
+# ------------------------------------------------------------------ copies of a tree: the nearest copy
+
+
+def _count_nearest_work(monkeypatch, path: Path, rules) -> Counter:
+    """Scan ``path`` counting the deployment-unit tests: one by one, and directories a UnitView visits."""
+    views: list[crossref.UnitView] = []
+
+    class Counted(crossref.UnitView):
+        def __init__(self, pairs):
+            super().__init__(pairs)
+            views.append(self)
+
+    monkeypatch.setattr(crossref, "UnitView", Counted)
+    calls = _count_work(monkeypatch, path, rules)  # undoes the patch when done
+    calls["visits"] = sum(v.visits for v in views)
+    calls["nearest"] = calls["unit_visible"] + calls["visits"]
+    return calls
+
+
+def test_more_copies_of_a_tree_cost_linear_work(tmp_path, monkeypatch, rules):
+    """Eight copies of a tree cost twice the work of four: a lookup touches only its own copy's candidates.
+
+    Each object has a copy in every copy of the tree, so its evidence (an HPA, a Service, a monitor)
+    is among the candidates of every copy's lookups; testing each (``unit_visible``) made the work grow
+    with copies x copies (4.6x the scan's own CPU for the dev corpus x4).
+    """
+    scaling = _scaling()
+    for copies in (4, 8):
+        for k in range(1, copies + 1):
+            # two directories per copy, with objects of the same names: copies within a copy too
+            scaling.write_manifests(tmp_path / f"x{copies}" / f"copy-{k}" / "deploy" / "apps", 40)
+            scaling.write_manifests(tmp_path / f"x{copies}" / f"copy-{k}" / "deploy" / "more", 24)
+    four = _count_nearest_work(monkeypatch, tmp_path / "x4", rules)
+    eight = _count_nearest_work(monkeypatch, tmp_path / "x8", rules)
+    for name in ("selector_matches", "visible", "nearest", "total"):
+        assert four[name] > 0, name
+        assert eight[name] <= 2.2 * four[name], f"{name}: {four[name]} for four copies, {eight[name]} for eight"
+
+
+DIRS = ["", "a", "a/b", "a/c", "a/b/c", "d", "c1/svc", "c2/svc", "c1/svc/k8s", "c2/svc/k8s", "c2/svc/k8s/x", "./c1"]
+
+
+def _unit_target(rng, n: int) -> Target:
+    obj = {
+        "kind": rng.choice(["Deployment", "Service"]),
+        "metadata": {"name": rng.choice(["a", "b"]), **({"namespace": "x"} if rng.random() < 0.3 else {})},
+    }
+    d = rng.choice(DIRS)
+    kind = rng.choice([None, "manifests", "manifests", "manifests", "kustomize", "helm"])
+    origin: dict = {"repo": ""}
+    if kind == "manifests":
+        origin.update(unit=d or ".", unit_kind=kind)
+    elif kind == "kustomize":
+        origin.update(unit=rng.choice(DIRS[1:4]), unit_kind=kind)
+    elif kind == "helm":
+        origin.update(unit=rng.choice(["c1/chart", "c2/chart"]), unit_kind=kind, chart=rng.choice(DIRS[1:]))
+    path = f"{d}/{n}.yaml" if d else f"{n}.yaml"
+    return Target(kind="k8s", path=path, line=1, ref=k8s.object_ref(obj), data=obj, origin=origin)
+
+
+def test_unit_view_sees_exactly_what_unit_visible_accepts():
+    import random
+
+    from guidecheck.checks import Context
+
+    for seed in range(60):
+        rng = random.Random(seed)
+        targets = [_unit_target(rng, n) for n in range(rng.randint(2, 40))]
+        ctx = Context(settings={}, options={}, targets=targets)
+        pairs = [(i, t) for i, t in enumerate(targets) if rng.random() < 0.7]
+        view = crossref.UnitView(pairs)
+        for a in targets:
+            expected = [p for p in pairs if crossref.unit_visible(a, p[1], ctx)]
+            assert view.seen_by(a, ctx) == expected, (seed, a.path, a.origin)

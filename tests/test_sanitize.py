@@ -195,3 +195,31 @@ def test_no_raw_control_character_survives():
     for c in range(0, 0x110000, 7):
         ch = chr(c)
         assert not RAW_CONTROL.search(clean(f"a{ch}b")), hex(c)
+
+
+def test_blob_masking_judges_runs_by_character_class_changes():
+    """The translate-table count of class changes decides as the character-by-character one did."""
+    import random
+    import re as _re
+    from itertools import pairwise
+
+    from guidecheck import sanitize
+
+    def by_char(m: _re.Match[str]) -> str:
+        value = m.group()
+        classes = [0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3 for c in value]
+        if not {0, 1, 2} <= set(classes):
+            return value
+        changes = sum(1 for a, b in pairwise(classes) if a != b)
+        return sanitize._masked(value) if changes >= 0.4 * (len(value) - 1) else value
+
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/_-"
+    rng = random.Random(14)
+    masked = 0
+    for _ in range(2000):
+        chars = rng.sample(alphabet, k=rng.choice([1, 2, 3, 5, len(alphabet)]))
+        text = "x " + "".join(rng.choice(chars) for _ in range(rng.randint(40, 90))) + "=" * rng.randint(0, 2) + " y"
+        expected = sanitize._BLOB.sub(by_char, text)
+        assert sanitize._BLOB.sub(sanitize._mask_blob, text) == expected
+        masked += expected != text
+    assert 200 < masked < 1800  # both kinds of runs were tried

@@ -121,20 +121,43 @@ def _copy_locations(a: Target, ctx) -> tuple[str, tuple[str, ...]] | None:
     def compute() -> tuple[str, tuple[str, ...]] | None:
         if not isinstance(a.data, dict) or name(a.data) is None:
             return None
-        copies = [
-            c
-            for c in _copies(ctx).get((scope(a), a.data.get("kind"), name(a.data)), ())
-            if same_namespace(a.data, c.data)
-        ]
-        if len(copies) <= 1:
+        key = (scope(a), a.data.get("kind"), name(a.data))
+        # the copies ``a`` sees depend on its namespace only (same_namespace): found once per group
+        locations = ctx.memoized(
+            "crossref.copy-group", (key, namespace(a.data)), lambda: _group_locations(key, a.data, ctx)
+        )
+        if locations is None:
             return None
-        return location(a), tuple(sorted({location(c) for c in copies}))
+        return location(a), locations
 
     return ctx.memoized("crossref.copy-locations", id(a), compute)
 
 
+def _group_locations(key: tuple[str, object, object], obj: dict, ctx) -> tuple[str, ...] | None:
+    """The directories of the copies of ``key`` that share ``obj``'s namespace; None for fewer than two copies."""
+    copies = [c for c in _copies(ctx).get(key, ()) if same_namespace(obj, c.data)]
+    if len(copies) <= 1:
+        return None
+    return tuple(sorted({location(c) for c in copies}))
+
+
+def _parts(directory: str) -> tuple[str, ...]:
+    """A directory's steps, as :func:`distance` counts them."""
+    return tuple(x for x in directory.split("/") if x not in ("", "."))
+
+
+def _nearest_distance(locations: tuple[str, ...], where: str, ctx) -> int:
+    """The fewest steps from ``where`` to one of ``locations`` (memoised: the same for every copy)."""
+    return ctx.memoized(
+        "crossref.nearest-distance", (locations, where), lambda: min(distance(loc, where) for loc in locations)
+    )
+
+
 def unit_visible(a: Target, b: Target, ctx) -> bool:
-    """Whether ``b`` may be evidence for ``a`` across deployment units (see the module docstring)."""
+    """Whether ``b`` may be evidence for ``a`` across deployment units (see the module docstring).
+
+    :class:`UnitView` answers it for a whole list of candidates, without testing each.
+    """
     ka, kb = unit_kind(a), unit_kind(b)
     if ka is None or kb is None or (ka == kb and unit(a) == unit(b)):
         return True
@@ -144,12 +167,162 @@ def unit_visible(a: Target, b: Target, ctx) -> bool:
             return True
         here, locations = info
         where = location(b)
-        return ctx.memoized(
-            "crossref.nearest",
-            (here, locations, where),
-            lambda: distance(here, where) == min(distance(loc, where) for loc in locations),
-        )
+        return distance(here, where) == _nearest_distance(locations, where, ctx)
     return ka != "kustomize" and kb != "kustomize"
+
+
+class _Dir:
+    """A directory in a :class:`UnitView`: the plain-manifest candidates there, and its subdirectories."""
+
+    __slots__ = ("children", "ordinals", "parts", "where")
+
+    def __init__(self, parts: tuple[str, ...]) -> None:
+        self.parts = parts
+        self.children: dict[str, _Dir] = {}
+        self.ordinals: list[int] = []
+        self.where = ""  # a location(t) spelling of this directory (all spellings count the same steps)
+
+
+class UnitView:
+    """Candidates ``(position, object)`` filed so that a lookup touches only those a target may see.
+
+    Testing :func:`unit_visible` for every candidate costs each lookup the whole list; with copies of a
+    tree in one scope (overlays, environments, a monorepo's services, the benchmark's corpus copies),
+    each copy's targets would test every copy's candidates: copies x copies. Here the candidates are
+    filed by what :func:`unit_visible` looks at: without a unit (seen by every target), rendered by a
+    kustomization (seen by that unit), by a chart (seen by all but kustomizations), plain manifests
+    (seen by their own unit, else by the nearest copy: a trie of their directories, in which a lookup
+    skips every subdirectory where another copy of the target is nearer). :meth:`seen_by` is exactly
+    the candidates :func:`unit_visible` accepts, in the list's order.
+    """
+
+    def __init__(self, pairs: list[tuple[int, Target]]) -> None:
+        self.pairs = pairs  # held: views of memoised lists are cached by the list's id
+        self.free: list[int] = []
+        self.open: list[int] = []
+        self.kustomize: dict[str | None, list[int]] = {}
+        self.manifests: list[int] = []
+        self.manifests_by_unit: dict[str | None, list[int]] = {}
+        self.root = _Dir(())
+        self.memo: dict[tuple, list[int]] = {}
+        self.prepared: dict[tuple[str, ...], dict[_Dir, tuple[list[_Dir], list[tuple[int, _Dir]]]]] = {}
+        self.visits = 0  # directories a nearest-copy lookup looked at (tests bound the work with it)
+        for i, (_, t) in enumerate(pairs):
+            kind = unit_kind(t)
+            if kind is None:
+                self.free.append(i)
+            elif kind == "kustomize":
+                self.kustomize.setdefault(unit(t), []).append(i)
+            elif kind == "manifests":
+                self.manifests.append(i)
+                self.manifests_by_unit.setdefault(unit(t), []).append(i)
+                where = location(t)
+                node = self.root
+                for part in _parts(where):
+                    child = node.children.get(part)
+                    if child is None:
+                        child = node.children[part] = _Dir((*node.parts, part))
+                    node = child
+                node.ordinals.append(i)
+                node.where = where
+            else:
+                self.open.append(i)
+
+    def ordinals(self, a: Target, ctx) -> list[int]:
+        """Indexes into the list (ascending) of the candidates :func:`unit_visible` accepts for ``a``."""
+        ka = unit_kind(a)
+        if ka is None:
+            return list(range(len(self.pairs)))
+        info = _copy_locations(a, ctx) if self.manifests else None
+        ua = unit(a)
+        key = (ka, ua if ka in ("kustomize", "manifests") else None, info)
+        found = self.memo.get(key)
+        if found is None:
+            parts = [self.free, self.open if ka != "kustomize" else self.kustomize.get(ua, [])]
+            if info is None:
+                parts.append(self.manifests)
+            else:
+                if ka == "manifests":
+                    parts.append(self.manifests_by_unit.get(ua, []))
+                parts.append(self._nearest(info, ctx))
+            found = sorted({i for part in parts for i in part})
+            self.memo[key] = found
+        return found
+
+    def seen_by(self, a: Target, ctx) -> list[tuple[int, Target]]:
+        """The candidates ``a`` may see across deployment units (``a`` itself and :func:`visible` not applied)."""
+        pairs = self.pairs
+        return [pairs[i] for i in self.ordinals(a, ctx)]
+
+    def _nearest(self, info: tuple[str, tuple[str, ...]], ctx) -> list[int]:
+        """The plain-manifest candidates for which ``here`` is a nearest of ``locations`` (``info``).
+
+        A directory D off the way to ``here`` with a location k steps below it is skipped, with all
+        it holds, when ``here`` is more than k steps from D: every candidate under D is nearer to that
+        location (through D) than to ``here``. Such directories are not even looked at: the
+        subdirectories holding a location are sorted by how far down it is, once per ``locations``.
+        Each directory looked at is decided as :func:`unit_visible` decides it.
+        """
+        here, locations = info
+        hp = _parts(here)
+        table = self.prepared.get(locations)
+        if table is None:
+            table = self.prepared[locations] = self._prepare(locations)
+        out: list[int] = []
+        stack = [(self.root, 0)]
+        while stack:
+            node, common = stack.pop()
+            self.visits += 1
+            depth = len(node.parts)
+            on_way = common == depth  # ``here`` or one of its parents
+            from_here = len(hp) + depth - 2 * common
+            if node.ordinals and from_here == _nearest_distance(locations, node.where, ctx):
+                out.extend(node.ordinals)
+            way = node.children.get(hp[depth]) if on_way and depth < len(hp) else None
+            if way is not None:
+                stack.append((way, common + 1))
+            entry = table.get(node)
+            if entry is None:  # no location below any subdirectory: none can be skipped
+                stack.extend((child, common) for child in node.children.values() if child is not way)
+                continue
+            free, located = entry
+            stack.extend((child, common) for child in free if child is not way)
+            off = from_here + 1  # steps from ``here`` to any subdirectory off its way
+            for steps, child in located:  # farthest location first
+                if off > steps:
+                    break  # this one and the rest: another copy is nearer to all they hold
+                if child is not way:
+                    stack.append((child, common))
+        return out
+
+    def _prepare(self, locations: tuple[str, ...]) -> dict[_Dir, tuple[list[_Dir], list[tuple[int, _Dir]]]]:
+        """Directory -> (subdirectories without a location, those with one by steps down to it, farthest first)."""
+        below: dict[_Dir, int] = {}  # directory -> fewest steps down from it to a location
+        for loc in locations:
+            lp = _parts(loc)
+            at, k = self.root, 0
+            while True:
+                if below.get(at, len(lp) + 1) > len(lp) - k:
+                    below[at] = len(lp) - k
+                deeper = at.children.get(lp[k]) if k < len(lp) else None
+                if deeper is None:
+                    break  # no candidate further down: nothing there to skip
+                at, k = deeper, k + 1
+        table = {}
+        for node in below:
+            free = [c for c in node.children.values() if c not in below]
+            located = sorted(((below[c], c) for c in node.children.values() if c in below), key=lambda p: -p[0])
+            table[node] = (free, located)
+        return table
+
+
+def unit_view(ctx, pairs: list[tuple[int, Target]]) -> UnitView:
+    """The :class:`UnitView` of a candidate list that lives as long as the scan (an index's, a memoised one)."""
+    views = ctx.cached("crossref.unit-views", lambda c: {})
+    view = views.get(id(pairs))
+    if view is None or view.pairs is not pairs:
+        view = views[id(pairs)] = UnitView(pairs)
+    return view
 
 
 def looked_in(target: Target, ctx) -> str:
@@ -219,19 +392,53 @@ def related(target: Target, ctx, kinds: Iterable[str] | None = None, *, units: b
     if kinds is not None:
         index = _by_scope_kind(ctx)
         sc = scope(target)
-        found = sorted((pair for k in set(kinds) for pair in index.get((sc, k), ())), key=lambda p: p[0])
-        return [
-            t
-            for _, t in found
-            if t is not target and visible(target, t) and (not units or unit_visible(target, t, ctx))
-        ]
+        lists = [index.get((sc, k), []) for k in set(kinds)]
+        if units:
+            return [t for _, t in _seen(target, ctx, *lists) if t is not target and visible(target, t)]
+        found = sorted((pair for pairs in lists for pair in pairs), key=lambda p: p[0])
+        return [t for _, t in found if t is not target and visible(target, t)]
+    if units:
+        everything = _scope_objects(ctx).get(scope(target), [])
+        return [t for _, t in _seen(target, ctx, everything) if t is not target and visible(target, t)]
     out = []
     for t in _by_scope(ctx).get(scope(target), ()):
         if t is target or not isinstance(t.data, dict):
             continue
-        if visible(target, t) and (not units or unit_visible(target, t, ctx)):
+        if visible(target, t):
             out.append(t)
     return out
+
+
+def _scope_objects(ctx) -> dict[str, list[tuple[int, Target]]]:
+    """scope -> ``(load position, object)`` of its objects (those with a mapping): :func:`related`'s candidates."""
+
+    def build(c) -> dict[str, list[tuple[int, Target]]]:
+        return {
+            sc: [(i, t) for i, t in enumerate(targets) if isinstance(t.data, dict)]
+            for sc, targets in _by_scope(c).items()
+        }
+
+    return ctx.cached("crossref.scope-objects", build)
+
+
+SMALL = 8  # candidate lists shorter than this are tested one by one (a view costs more than it saves)
+
+
+def _seen(target: Target, ctx, *lists: list[tuple[int, Target]]) -> list[tuple[int, Target]]:
+    """The candidates of ``lists`` that :func:`unit_visible` lets ``target`` see, in position order.
+
+    Each list is ``(load position, object)`` of ``target``'s scope and lives as long as the scan (an
+    index's list, a memoised one): its :class:`UnitView` is kept and reused by every lookup.
+    """
+    found: list[tuple[int, Target]] = []
+    for pairs in lists:
+        if len(pairs) < SMALL:
+            found.extend(p for p in pairs if unit_visible(target, p[1], ctx))
+        elif pairs:
+            found.extend(unit_view(ctx, pairs).seen_by(target, ctx))
+    if len(lists) > 1:
+        found.sort(key=lambda p: p[0])
+    return found
 
 
 def scope_kind_index(ctx, kind: str) -> dict[str, list[tuple[int, Target]]]:
@@ -240,19 +447,41 @@ def scope_kind_index(ctx, kind: str) -> dict[str, list[tuple[int, Target]]]:
 
 
 def kind_positions(target: Target, ctx, kinds: Iterable[str]) -> list[tuple[int, Target]]:
-    """``(load position, object)`` of every object of ``kinds`` in ``target``'s scope (itself included), in order."""
+    """``(load position, object)`` of every object of ``kinds`` in ``target``'s scope (itself included), in order.
+
+    Memoised per scope and kinds (a list that lives as long as the scan: do not change it).
+    """
     index = _by_scope_kind(ctx)
     sc = scope(target)
-    return sorted((pair for k in set(kinds) for pair in index.get((sc, k), ())), key=lambda p: p[0])
+    wanted = frozenset(kinds)
+    return ctx.memoized(
+        "crossref.kind-positions",
+        (sc, wanted),
+        lambda: sorted((pair for k in wanted for pair in index.get((sc, k), ())), key=lambda p: p[0]),
+    )
 
 
 def related_among(target: Target, ctx, candidates: Iterable[tuple[int, Target]]) -> list[Target]:
     """:func:`related` restricted to ``candidates`` (``(load position, object)`` of ``target``'s scope), in order.
 
     For a rule that looks only at objects with some property of their own (holding alerting rules,
-    selecting something): the candidates are computed once per scope, each target filters them.
+    selecting something): the candidates are computed once per scope, each target filters them. A
+    list of :data:`SMALL` candidates or more must live as long as the scan (a memoised list, an
+    index's): it is filed once by deployment unit (:class:`UnitView`), not tested per target.
     """
-    return [t for _, t in candidates if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
+    if not isinstance(candidates, list):
+        candidates = list(candidates)
+    return [t for _, t in _seen(target, ctx, candidates) if t is not target and visible(target, t)]
+
+
+def related_pairs(target: Target, ctx, candidates: list[tuple[int, Target]]) -> list[tuple[int, Target]]:
+    """:func:`related_among`, keeping each object's position (to merge the answers of several lists)."""
+    return [p for p in _seen(target, ctx, candidates) if p[1] is not target and visible(target, p[1])]
+
+
+def scope_objects(target: Target, ctx) -> list[tuple[int, Target]]:
+    """``(load position, object)`` of every object of ``target``'s scope (itself included): a scan-lived list."""
+    return _scope_objects(ctx).get(scope(target), [])
 
 
 def _by_scope_kind_ns(ctx) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
@@ -280,11 +509,8 @@ def related_same_namespace(target: Target, ctx, kinds: Iterable[str]) -> list[Ta
         return related(target, ctx, kinds)
     index = _by_scope_kind_ns(ctx)
     sc = scope(target)
-    found = sorted(
-        (pair for k in set(kinds) for key in ((sc, k, ns), (sc, k, None)) for pair in index.get(key, ())),
-        key=lambda p: p[0],
-    )
-    return [t for _, t in found if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
+    lists = [index.get(key, []) for k in set(kinds) for key in ((sc, k, ns), (sc, k, None))]
+    return [t for _, t in _seen(target, ctx, *lists) if t is not target and visible(target, t)]
 
 
 def view_key(target: Target, ctx=None) -> tuple:
@@ -384,6 +610,17 @@ class SelectorIndex:
             else:
                 self.by_pair.setdefault(min(pairs, key=counts.__getitem__), []).append((pos, t))
 
+    def seen_candidates(self, target: Target, ctx, *label_sets: dict) -> list[tuple[int, Target]]:
+        """:meth:`candidates` that :func:`unit_visible` lets ``target`` see (the index lives as long as the scan)."""
+        lists = [self.always]
+        for labels in label_sets:
+            for k, v in labels.items():
+                pairs = self.by_pair.get((k, str(v)))
+                if pairs:
+                    lists.append(pairs)
+        found = dict(_seen(target, ctx, *lists))  # one entry per object: each is filed once
+        return sorted(found.items(), key=lambda p: p[0])
+
     def candidates(self, *label_sets: dict) -> list[tuple[int, Target]]:
         """``(position, object)`` of the objects whose selector may select one of ``label_sets``."""
         found = dict(self.always)
@@ -431,15 +668,15 @@ def services_for(target: Target, ctx) -> list[Target]:
     ns = namespace(obj) if isinstance(obj, dict) else None
     empty = SelectorIndex(())
     if ns is None:
-        found = merged(index.get((sc, None, True), empty).candidates(labels))
+        found = merged(index.get((sc, None, True), empty).seen_candidates(target, ctx, labels))
     else:
         found = merged(
-            index.get((sc, ns, False), empty).candidates(labels),
-            index.get((sc, None, False), empty).candidates(labels),
+            index.get((sc, ns, False), empty).seen_candidates(target, ctx, labels),
+            index.get((sc, None, False), empty).seen_candidates(target, ctx, labels),
         )
     out = []
     for t in found:
-        if t is target or not visible(target, t) or not unit_visible(target, t, ctx):
+        if t is target or not visible(target, t):
             continue
         sel = k8s.get(t.data, "spec", "selector")
         if same_namespace(obj, t.data) and selects_pods_of(sel, obj, empty_selects_all=False):
@@ -589,10 +826,10 @@ def monitors_selecting(target: Target, services: list[Target], ctx) -> list[Targ
     sc = scope(target)
     empty = SelectorIndex(())
     found = merged(
-        index.get((sc, "Service"), empty).candidates(*(k8s.labels(s.data) for s in services)),
-        index.get((sc, "Pod"), empty).candidates(k8s.pod_labels(target.data)),
+        index.get((sc, "Service"), empty).seen_candidates(target, ctx, *(k8s.labels(s.data) for s in services)),
+        index.get((sc, "Pod"), empty).seen_candidates(target, ctx, k8s.pod_labels(target.data)),
     )
-    return [t for t in found if t is not target and visible(target, t) and unit_visible(target, t, ctx)]
+    return [t for t in found if t is not target and visible(target, t)]
 
 
 def labelled(target: Target, ctx, kinds: Iterable[str], selector, *, pods: bool = False) -> list[tuple[int, Target]]:
@@ -672,12 +909,9 @@ def scalers_for(target: Target, ctx) -> list[Target]:
     kind, nm = obj.get("kind"), name(obj)
     if kind is not None and not isinstance(kind, str):
         return []  # a scaleTargetRef's kind is a string or None
-    found = merged(_scalers_by_ref(ctx).get((scope(target), kind, nm), ()))
-    return [
-        t
-        for t in found
-        if t is not target and visible(target, t) and unit_visible(target, t, ctx) and same_namespace(obj, t.data)
-    ]
+    # filed kind by kind (SCALER_KINDS): in load order once sorted
+    found = sorted(_seen(target, ctx, _scalers_by_ref(ctx).get((scope(target), kind, nm), [])), key=lambda p: p[0])
+    return [t for _, t in found if t is not target and visible(target, t) and same_namespace(obj, t.data)]
 
 
 def _by_scope_kind_name(ctx) -> dict[tuple[str, object, str | None], list[tuple[int, Target]]]:
@@ -698,15 +932,8 @@ def scale_targets(scaler: Target, ctx) -> list[Target]:
     tk, tn = scale_target_ref(scaler.data)
     if tk is None or tn is None:
         return []
-    found = merged(_by_scope_kind_name(ctx).get((scope(scaler), tk, tn), ()))
-    return [
-        t
-        for t in found
-        if t is not scaler
-        and visible(scaler, t)
-        and unit_visible(scaler, t, ctx)
-        and same_namespace(scaler.data, t.data)
-    ]
+    found = _seen(scaler, ctx, _by_scope_kind_name(ctx).get((scope(scaler), tk, tn), []))
+    return [t for _, t in found if t is not scaler and visible(scaler, t) and same_namespace(scaler.data, t.data)]
 
 
 __all__ = [
@@ -724,12 +951,16 @@ __all__ = [
     "merged",
     "required_pairs",
     "SelectorIndex",
+    "UnitView",
+    "unit_view",
     "namespace",
     "namespace_selected",
     "name",
     "profile",
     "related",
     "related_among",
+    "related_pairs",
+    "scope_objects",
     "labelled",
     "named",
     "scope_kind_index",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import pairwise
 
 # What never reaches an output verbatim.  XML 1.0 forbids C0 except TAB/LF/CR,
 # surrogates and U+FFFE/U+FFFF; terminals act on C0, C1 and DEL; U+2028/2029
@@ -319,8 +318,11 @@ def _mask_assignment(m: re.Match[str]) -> str:
     return f"{key}{m.group('sep')}{quote}{_masked(inner)}{quote}"
 
 
-def _char_class(c: str) -> int:
-    return 0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3
+# a blob's characters by class (lower, upper, digit, other): _BLOB matches ASCII only
+_CLASSES = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/_-=",
+    "a" * 26 + "A" * 26 + "0" * 10 + "+" * 5,
+)
 
 
 def _mask_blob(m: re.Match[str]) -> str:
@@ -328,10 +330,10 @@ def _mask_blob(m: re.Match[str]) -> str:
     character class changes often (random base64 changes class at ~65% of
     positions; paths and CamelCase identifiers at far fewer)."""
     value: str = m.group()
-    classes = [_char_class(c) for c in value]
-    if not {0, 1, 2} <= set(classes):
+    classes = value.translate(_CLASSES)
+    if "a" not in classes or "A" not in classes or "0" not in classes:
         return value
-    changes = sum(1 for a, b in pairwise(classes) if a != b)
+    changes = sum(map(str.__ne__, classes, classes[1:]))
     return _masked(value) if changes >= 0.4 * (len(value) - 1) else value
 
 

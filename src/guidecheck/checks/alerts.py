@@ -331,9 +331,7 @@ def _any_covered_served(target: Target, ctx: Context) -> bool:
         ]
 
     covered = ctx.memoized("obs.covered-served", crossref.scope(target), compute)
-    return any(
-        w is not target and crossref.visible(target, w) and crossref.unit_visible(target, w, ctx) for _, w in covered
-    )
+    return bool(crossref.related_among(target, ctx, covered))
 
 
 def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:

@@ -36,18 +36,36 @@ def _limit(ctx: Context, key: str, unit: _dt.timedelta) -> _dt.timedelta:
 
 
 def _scoped(name: str, target: Target, ctx: Context, pick) -> list:
-    """``pick(t)`` over the targets related to ``target`` (itself included), memoised per scope view."""
+    """``pick(t)`` over the targets related to ``target`` (itself included), sorted by place.
+
+    ``pick`` runs once per object of the scope; each target then keeps what it may see
+    (:func:`crossref.related_pairs`), without walking the scope again.
+    """
     memo = ctx.cached(f"backup.scoped.{name}", lambda c: {})
-    key = index.scope_key(target)
-    if key not in memo:
+    sc = crossref.scope(target)
+    if sc not in memo:
         found = []
-        # every object of the scope view (the first target's own unit rule is not the others')
-        for t in sorted([target, *crossref.related(target, ctx, units=False)], key=lambda x: x.key):
+        for _, t in sorted(crossref.scope_objects(target, ctx), key=lambda p: p[1].key):
             v = pick(t)
             if v is not None:
                 found.append((t, v))
-        memo[key] = found
-    return [v for t, v in memo[key] if t is target or crossref.unit_visible(target, t, ctx)]
+        pairs = [(i, t) for i, (t, _) in enumerate(found)]
+        memo[sc] = (found, pairs, {id(t): v for t, v in found}, {id(t) for _, t in crossref.scope_objects(target, ctx)})
+    found, pairs, picked, objects = memo[sc]
+    mine = [found[i] for i, _ in crossref.related_pairs(target, ctx, pairs)]
+    own: tuple[Target, object] | None = None
+    if id(target) in picked:
+        own = (target, picked[id(target)])
+    elif id(target) not in objects:  # not an object of the scope (no mapping): picked for itself
+        v = pick(target)
+        own = (target, v) if v is not None else None
+    if own is not None:
+        # before the objects of the same place, as sorting [target, *related] put it
+        at = 0
+        while at < len(mine) and mine[at][0].key < target.key:
+            at += 1
+        mine.insert(at, own)
+    return [v for _, v in mine]
 
 
 def _producers(target: Target, ctx: Context) -> list[Producer]:

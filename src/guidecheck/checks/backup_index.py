@@ -110,8 +110,8 @@ def command_text(target: Target, ctx: Context) -> str:
     parts = _container_commands(obj)
     mounted = _mounted_configmaps(obj)
     if mounted:
-        candidates = crossref.merged(*(crossref.named(target, ctx, "ConfigMap", m) for m in mounted))
-        for t in crossref.related_among(target, ctx, [(0, t) for t in candidates]):
+        seen = (crossref.related_pairs(target, ctx, crossref.named(target, ctx, "ConfigMap", m)) for m in mounted)
+        for t in crossref.merged(*seen):
             if crossref.name(t.data) in mounted and crossref.same_namespace(obj, t.data):
                 for val in k8s.as_map(t.data.get("data")).values():
                     if isinstance(val, str):
@@ -211,10 +211,16 @@ def _claimants(target: Target, ctx: Context, pvc_name: str) -> list[Holder]:
     """
 
     def build() -> dict[str, list[Holder]]:
+        def holders() -> list[tuple[Target, Holder]]:
+            objects = crossref.scope_objects(target, ctx)
+            return [(t, h) for t, h in ((t, holder(t, ctx)) for _, t in objects) if h is not None]
+
+        # the scope's holders once; each view keeps those crossref.related(target, units=False) keeps
+        scoped = ctx.memoized("backup.scope_holders", crossref.scope(target), holders)
         every = ctx.memoized(
             "backup.workload_holders",
             scope_key(target),
-            lambda: [h for h in (holder(t, ctx) for t in crossref.related(target, ctx, units=False)) if h is not None],
+            lambda: [h for t, h in scoped if t is not target and crossref.visible(target, t)],
         )
         index: dict[str, list[Holder]] = {}
         for h in every:

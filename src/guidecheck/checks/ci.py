@@ -72,7 +72,29 @@ def _list(ctx: Context, key: str) -> list[str]:
     return _strings(ctx.setting(key))
 
 
-def _compiled(patterns: list[str]) -> list[re.Pattern]:
+class _Patterns(list):
+    """Compiled patterns and ``any``: one pattern matching where one of them does (None when they cannot be joined).
+
+    Most texts match none of a list: one search of ``any`` says so, instead of one search per pattern.
+    Patterns that refer to a group by number (a backreference, a conditional) are not joined, nor
+    those that do not compile joined (inline flags, repeated group names).
+    """
+
+    def __init__(self, patterns: list[re.Pattern]) -> None:
+        super().__init__(patterns)
+        self.any: re.Pattern | None = None
+        sources = [rx.pattern for rx in patterns]
+        if len(sources) > 1 and all(isinstance(x, str) and not _NUMBERED.search(x) for x in sources):
+            try:
+                self.any = re.compile("|".join(f"(?:{x})" for x in sources), re.I)
+            except (re.error, RecursionError, OverflowError):
+                self.any = None
+
+
+_NUMBERED = re.compile(r"\\[0-9]|\(\?\(")  # \1 (a backreference) or (?( (a conditional)
+
+
+def _compiled(patterns: list[str]) -> _Patterns:
     """The patterns that compile (case-insensitive); the configuration check reports the others."""
     out = []
     for p in patterns:
@@ -80,11 +102,15 @@ def _compiled(patterns: list[str]) -> list[re.Pattern]:
             out.append(re.compile(p, re.I))
         except re.error:
             continue
-    return out
+    return _Patterns(out)
 
 
 def _regexes(ctx: Context, key: str) -> list[re.Pattern]:
     return ctx.cached(f"pipeline:re:{key}", lambda c: _compiled(_list(c, key)))
+
+
+def _actions(ctx: Context, key: str) -> list[str]:
+    return ctx.cached(f"pipeline:actions:{key}", lambda c: _Actions(_list(c, key)))
 
 
 def stage_patterns(ctx: Context) -> dict[str, dict[str, list]]:
@@ -100,6 +126,8 @@ def stage_patterns(ctx: Context) -> dict[str, dict[str, list]]:
                 items = _strings(given.get(field))
                 if field in ("names", "commands", "images"):
                     fields[field] = _compiled(items)
+                elif field == "actions":
+                    fields[field] = _Actions([x.lower() for x in items])
                 else:
                     fields[field] = [x.lower() for x in items]
             out[cat] = fields
@@ -198,6 +226,8 @@ def no_pipeline(target: Target, ctx: Context, needs: str) -> Iterator[Hit]:
 def _action_match(action: str | None, patterns: list[str]) -> str | None:
     if not action:
         return None
+    if isinstance(patterns, _Actions):
+        return patterns.match(action)
     for p in patterns:
         base = p.split("[", 1)[0].lower().rstrip("/")
         if action == base or action.startswith(base + "/") or (p.endswith("/") and action.startswith(p.lower())):
@@ -205,7 +235,24 @@ def _action_match(action: str | None, patterns: list[str]) -> str | None:
     return None
 
 
+class _Actions(list):
+    """Action patterns (as :func:`_action_match` reads them), each action's answer kept: pipelines repeat actions."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        super().__init__(patterns)
+        self.memo: dict[str, str | None] = {}
+
+    def match(self, action: str) -> str | None:
+        if action not in self.memo:
+            self.memo[action] = _action_match(action, list(self))
+        return self.memo[action]
+
+
 def _search(patterns: list[re.Pattern], text: str) -> re.Match | None:
+    """The first pattern's first match in ``text`` (patterns in order)."""
+    joined = getattr(patterns, "any", None)
+    if joined is not None and joined.search(text) is None:
+        return None
     for rx in patterns:
         m = rx.search(text)
         if m:
@@ -250,6 +297,8 @@ def _job_names(job: Job) -> list[str]:
 def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     """Evidence per category (lint, unit-tests, integration-tests, security), in file/line order."""
     pats = stage_patterns(ctx)
+    all_names = _joined(ctx, "names")
+    all_commands = _joined(ctx, "commands")
     found: dict[str, list[Evidence]] = {c: [] for c in pats}
     for job in project.jobs:
         # a name is a hint: it counts only where the job runs something that could be what it says
@@ -266,8 +315,13 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
                     found[cat].append(Evidence(cat, f"job '{job.label}' with service {img}", job.path, job.line))
                     break
         for step in job.steps:
+            # one search over every category's patterns rules out most steps for all of them at once
+            action = step.action()
+            code = _code(step) if step.run else ""
+            named = bool(step.name) and _may_match(all_names, step.name or "")
+            ran = bool(step.run) and _may_match(all_commands, code)
             for cat, p in pats.items():
-                found[cat] += _step_evidence(cat, p, step)
+                found[cat] += _step_evidence(cat, p, step, action, code, named=named, ran=ran)
     for f in project.files:
         for inc in f.includes:
             for cat, p in pats.items():
@@ -278,16 +332,34 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     return found
 
 
-def _step_evidence(cat: str, p: dict[str, list], step: Step) -> list[Evidence]:
-    """What in one step counts for a category: its name, the action it uses, a command it runs."""
+def _joined(ctx: Context, field: str) -> re.Pattern | None:
+    """One pattern for ``field`` (names, commands) of every category of ci-stage-patterns (None: cannot join)."""
+
+    def build(c: Context) -> re.Pattern | None:
+        return _Patterns([rx for p in stage_patterns(c).values() for rx in p.get(field, [])]).any
+
+    return ctx.cached(f"pipeline:stage-patterns:{field}", build)
+
+
+def _may_match(joined: re.Pattern | None, text: str) -> bool:
+    return joined is None or joined.search(text) is not None
+
+
+def _step_evidence(
+    cat: str, p: dict[str, list], step: Step, action: str | None, code: str, *, named: bool, ran: bool
+) -> list[Evidence]:
+    """What in one step counts for a category: its name, the action it uses, a command it runs.
+
+    ``action`` and ``code`` are the step's (:meth:`Step.action`, :func:`_code`); ``named`` and ``ran``
+    False when its name or commands match no category's patterns (nothing to search then).
+    """
     out = []
-    if step.name and _search(p.get("names", []), step.name) and _step_opaque(step):
+    if named and step.name and _search(p.get("names", []), step.name) and _step_opaque(step):
         out.append(Evidence(cat, f"step '{_short(step.name)}'", step.path, step.line))
-    act = _action_match(step.action(), p.get("actions", []))
+    act = _action_match(action, p.get("actions", []))
     if act:
         out.append(Evidence(cat, (step.uses or "").split("@", 1)[0], step.path, step.line))
-    if step.run:
-        code = _code(step)
+    if ran and step.run:
         m = _search(p.get("commands", []), code)
         if m:
             start = code.rfind("\n", 0, m.start()) + 1
@@ -585,7 +657,7 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
     project = _project(target)
     evidence = [project.display(p) for p in _changelog_files(project.inventory, ctx)]
     evidence += _release_evidence(project.release_configs, ctx)
-    actions = _list(ctx, "changelog-actions")
+    actions = _actions(ctx, "changelog-actions")
     commands = _regexes(ctx, "changelog-commands")
     for job in project.jobs:
         for step in job.steps:
@@ -649,7 +721,7 @@ def _goreleaser_push(project: Project, step: Step) -> tuple[str, bool] | None:
 
 def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, str, bool, int]]:
     """(step index, step, what, signed by itself, line) for each step that pushes an image."""
-    actions = _list(ctx, "image-push-actions")
+    actions = _actions(ctx, "image-push-actions")
     commands = _regexes(ctx, "image-push-commands")
     out = []
     for i, step in enumerate(job.steps):

@@ -144,8 +144,11 @@ def _mesh_covered(workload: Target, ctx) -> tuple[bool, str]:
             return []
         return [
             t
-            for t in crossref.related_among(workload, ctx, candidates.candidates(pod_labels))
-            if _istio(t.data) and _applies(t.data, obj, pod_labels, root_ns)
+            for _, t in candidates.seen_candidates(workload, ctx, pod_labels)
+            if t is not workload
+            and crossref.visible(workload, t)
+            and _istio(t.data)
+            and _applies(t.data, obj, pod_labels, root_ns)
         ]
 
     if not any(_has_jwt_rules(t.data) for t in selecting("RequestAuthentication")):
@@ -305,8 +308,16 @@ def _metrics_only(service: dict, ctx) -> bool:
 def _serving_workloads(scope_target: Target, ctx) -> list[Target]:
     """Long-running workloads in a target's scope that a Service exposes."""
     index = _serving_index(ctx)
-    scope = crossref.scope(scope_target)
-    return [t for t in ctx.of_kind("k8s") if id(t) in index and crossref.scope(t) == scope]
+
+    def build(c) -> dict[str, list[Target]]:
+        out: dict[str, list[Target]] = {}
+        for t in c.of_kind("k8s"):
+            if id(t) in index:
+                out.setdefault(crossref.scope(t), []).append(t)
+        return out
+
+    # by scope once, not a walk of every object per OpenAPI document
+    return ctx.cached("security.serving-by-scope", build).get(crossref.scope(scope_target), [])
 
 
 def jwt_authentication(target: Target, ctx) -> Iterator[Hit]:
@@ -358,6 +369,10 @@ def _openapi_jwt(target: Target, ctx) -> Iterator[Hit]:
 
 def _scope_specs_secure(target: Target, ctx) -> bool | None:
     """True if every OpenAPI document of the target's scope secures all its operations with JWTs; None if none."""
+    return ctx.memoized("security.scope-specs-secure", crossref.scope(target), lambda: _specs_secure(target, ctx))
+
+
+def _specs_secure(target: Target, ctx) -> bool | None:
     specs = [t for t in ctx.of_kind("openapi") if (t.origin or {}).get("repo", "") == crossref.scope(target)]
     if not specs:
         return None

@@ -29,6 +29,7 @@ import re
 from typing import Any
 
 from guidecheck.loaders import WORKFLOW_FILE
+from guidecheck.loaders.fs import under
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target
 from guidecheck.parsers.ci.azure import parse_azure
 from guidecheck.parsers.ci.cloudbuild import is_build_config, is_trigger_file, parse_cloudbuild
@@ -216,7 +217,7 @@ def _under(inventory: list[str], root: str) -> list[str]:
     if not root:
         return list(inventory)
     cut = len(root) + 1
-    return [p[cut:] for p in inventory if p.startswith(root + "/")]
+    return [p[cut:] for p in under(inventory, root)]  # the inventory is sorted
 
 
 def build_project(

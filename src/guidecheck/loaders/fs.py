@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import errno
 import os
@@ -101,6 +102,16 @@ class Walk:
     # every regular file's relpath (for repository-level rules: tests, languages)
     inventory: list[str] = field(default_factory=list)
     problems: list[tuple[str, LoadError]] = field(default_factory=list)
+
+
+def under(inventory: list[str], directory: str) -> list[str]:
+    """The paths of a sorted inventory (:attr:`Walk.inventory`) inside ``directory`` (a relpath), as they are.
+
+    A slice found by bisection: every path starting with ``directory/`` sorts between ``directory/``
+    and ``directory0`` (``0`` follows ``/``), and nothing else does.
+    """
+    lo = bisect.bisect_left(inventory, directory + "/")
+    return inventory[lo : bisect.bisect_left(inventory, directory + "0", lo)]
 
 
 def _inside(path: str, root: str) -> bool:

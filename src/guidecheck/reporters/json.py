@@ -18,6 +18,13 @@ REPORT_VERSION = 1
 
 def _clean_any(value: Any) -> Any:
     """Sanitise a free-form value (a check's ``extra``) into plain, strict JSON."""
+    kind = type(value)
+    if kind is str:  # the usual leaves first
+        return clean(value)
+    if kind is dict:
+        return {clean(str(k)): _clean_any(v) for k, v in value.items()}
+    if kind is list:
+        return [_clean_any(v) for v in value]
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):

@@ -14,7 +14,7 @@ from typing import Any
 
 from guidecheck.config import Config
 from guidecheck.loaders import ChartInfo, Loaded, RepoScan, chart_of_named_file
-from guidecheck.loaders.fs import ReadError, read_text, walk
+from guidecheck.loaders.fs import ReadError, read_text, under, walk
 from guidecheck.loaders.helm.options import CLI_PROFILE, DEFAULT_PROFILE, HelmOptions
 from guidecheck.model import LoadError, ObjectRef, Target
 from guidecheck.parsers.chart import ChartModel, Issue
@@ -62,7 +62,7 @@ def _repo_jobs(repo: RepoScan, config: Config, opts: HelmOptions, loaded: Loaded
     for c in repo.charts:
         meta, errors = metas[c.path]
         chart_prefix = "" if c.path == "." else c.path + "/"
-        inventory = [p[len(chart_prefix) :] for p in w.inventory if p.startswith(chart_prefix)]
+        inventory = [p[len(chart_prefix) :] for p in under(w.inventory, c.path)] if chart_prefix else list(w.inventory)
         jobs.append(
             _job(
                 c,
