@@ -69,3 +69,37 @@ def test_size_of_counts_regular_files_only(tmp_path):
     (tmp_path / "b").symlink_to("/etc/passwd")
     (tmp_path / "d").mkdir()
     assert scratch.size_of(str(tmp_path), ["a", "b", "d", "missing"]) == 10
+
+
+def test_sandboxes_of_dead_processes_are_removed(tmp_path):
+    """A scan killed mid-render leaves its sandbox; in RAM it would stay until a restart. The next scan
+    removes those of processes that no longer run, and nothing else."""
+    import subprocess
+    import time
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: its id names no process (unless reused, which keeps the directory: the safe side)
+    old = time.time() - 3600
+    made = {
+        f"guidecheck-helm-{dead.pid}-abc": old,  # a dead process's, an hour old: removed
+        f"guidecheck-kustomize-{dead.pid}-new": time.time(),  # just made: kept
+        f"guidecheck-helm-{os.getpid()}-mine": old,  # this process's: kept
+        "guidecheck-helm-xyz": old,  # not named by a process id: kept
+        "other-1-2-3": old,
+    }
+    for name, mtime in made.items():
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (mtime, mtime))
+    (tmp_path / f"guidecheck-helm-{dead.pid}-link").symlink_to(tmp_path / "other-1-2-3")
+    assert scratch.remove_stale(str(tmp_path)) == [f"guidecheck-helm-{dead.pid}-abc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [n for n in made if n != f"guidecheck-helm-{dead.pid}-abc"] + [f"guidecheck-helm-{dead.pid}-link"]
+    )
+
+
+def test_sandbox_names_carry_the_process_id(monkeypatch, tmp_path):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    d = scratch.make("helm", 10)
+    assert os.path.basename(d).startswith(f"guidecheck-helm-{os.getpid()}-")
+    os.rmdir(d)

@@ -15,14 +15,17 @@ when all of these hold:
   repository of large charts use the disk.
 
 Otherwise the sandbox is made where :func:`tempfile.mkdtemp` makes it.  Either way it is a new
-directory of mode 0700, removed at the end of the scan.
+directory of mode 0700, removed at the end of the scan; one left in RAM by a scan that was killed is
+removed by the next scan that makes one there (:func:`remove_stale`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterable
 
 SHM = "/dev/shm"
@@ -60,14 +63,65 @@ def _ram_base(need: int) -> str | None:
 
 
 def make(kind: str, need: int) -> str:
-    """A new sandbox directory for ``kind`` (``helm``, ``kustomize``) that will hold about ``need`` bytes."""
+    """A new sandbox directory for ``kind`` (``helm``, ``kustomize``) that will hold about ``need`` bytes.
+
+    Its name carries this process's id: a scan that was killed (a CI job's timeout, ``kill -9``) leaves its
+    sandbox behind, and in RAM that would stay until the machine restarts, so the next scan removes the
+    sandboxes of processes that no longer run (:func:`remove_stale`)."""
+    prefix = f"{PREFIX}{kind}-{os.getpid()}-"
     base = _ram_base(need)
     if base is not None:
+        remove_stale(base)
         try:
-            return tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=base)
+            return tempfile.mkdtemp(prefix=prefix, dir=base)
         except OSError:
             pass  # full or read-only after all: the disk
-    return tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-")
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+_STALE_AFTER = 60.0  # seconds: a sandbox being made by a process that is starting is never taken for stale
+
+
+def remove_stale(base: str) -> list[str]:
+    """Remove the sandboxes in ``base`` of guidecheck processes that no longer run; the names removed.
+
+    Only directories named ``guidecheck-<kind>-<pid>-...`` that belong to this user, that are not symlinks,
+    that were last changed over a minute ago and whose process id is not a running process.  A process id
+    reused by another process keeps its directory (it is not removed: the safe side)."""
+    removed: list[str] = []
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        parts = name.split("-")
+        if not name.startswith(PREFIX) or len(parts) < 4 or not parts[2].isdigit():
+            continue
+        path = os.path.join(base, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or now - st.st_mtime < _STALE_AFTER:
+            continue
+        if _running(int(parts[2])):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process (EPERM): running
+    return True
 
 
 def inside(path: str) -> bool:
