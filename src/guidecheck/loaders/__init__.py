@@ -223,7 +223,8 @@ def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] 
                 continue  # pre-commit may pass any changed file: not ours to read
             if _is_chart_template(abspath) or _excluded_file(abspath, config):
                 continue
-            _load_file(abspath, display, kind, config, out, root, in_chart=_in_chart(abspath))
+            in_chart = chart_of_named_file(abspath, cwd) is not None  # as the Helm loader finds its chart
+            _load_file(abspath, display, kind, config, out, root, in_chart=in_chart)
         else:  # missing, or on a path this user may not pass through: GC001 as for a file found in a directory
             out.targets.append(file_target(SourceFile(raw, "file", [LoadError(_missing(raw))])))
     return out
@@ -267,12 +268,6 @@ def _display_prefix(raw: str) -> str:
     """Paths are shown relative to the current directory, as given."""
     p = os.path.normpath(raw).replace(os.sep, "/")
     return "" if p == "." else p + "/"
-
-
-def _in_chart(abspath: str) -> bool:
-    """Whether a file lies in a Helm chart's directory (a directory above it holds Chart.yaml)."""
-    parts = abspath.split(os.sep)
-    return any(os.path.isfile(os.sep.join(parts[:i] + ["Chart.yaml"])) for i in range(len(parts) - 1, 0, -1))
 
 
 def _is_chart_template(abspath: str) -> bool:
