@@ -631,6 +631,51 @@ def test_documents_validated_by_the_prefetch_worker_get_the_same_answers(tmp_pat
     assert openapi._prefetched is None
 
 
+def test_the_worker_starts_while_charts_render_and_the_rules_keep_it(tmp_path, monkeypatch):
+    """runner.scan's on_found hook forks the validating worker as soon as the walk's OpenAPI documents are
+    found, before Helm and kustomize run; GC902 then takes that worker's answers instead of starting
+    another. With GC902 deselected no worker starts."""
+    from guidecheck import loaders
+    from guidecheck.checks import openapi
+
+    write(
+        tmp_path,
+        {
+            "a/openapi.yaml": "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n",
+            "b/openapi.yaml": "openapi: 3.0.3\ninfo: {title: b}\npaths: {}\n",  # no version: invalid
+        },
+    )
+    started: list[list] = []
+    real_init = openapi._Prefetch.__init__
+
+    def counting(self, jobs):
+        started.append(sorted(spec.path.rsplit("/", 2)[-2] for spec, _family, _seconds in jobs))
+        real_init(self, jobs)
+
+    monkeypatch.setattr(openapi._Prefetch, "__init__", counting)
+    when: list[int] = []
+    real_load = loaders.load
+
+    def load_noting_when(paths, config, options=None):
+        hook = (options or {}).get("on_found")
+
+        def noted(loaded):
+            hook(loaded)
+            when.append(len(started))  # the worker exists when the hook returns, before any render
+
+        return real_load(paths, config, {**(options or {}), "on_found": noted} if hook else options)
+
+    monkeypatch.setattr(loaders, "load", load_noting_when)
+    config = dataclasses.replace(Config(), select=("GC902", "GC001"))
+    result = runner.scan([str(tmp_path)], config, RULES)
+    assert when == [1] and started == [["a", "b"]]  # one worker, started by the hook and kept by the engine
+    assert openapi._prefetched is None  # stopped once the rules ran
+    assert [f.path.rsplit("/", 2)[-2] for f in result.findings if f.rule_id == "GC902"] == ["b"]
+    started.clear()
+    runner.scan([str(tmp_path)], dataclasses.replace(config, select=("GC001",)), RULES)
+    assert started == [] and openapi._prefetched is None
+
+
 def _exponential_document() -> dict:
     """allOf of the same schema twice, 16 levels deep: the validator's work doubles per level."""
     schemas: dict = {"S0": {"type": "object", "properties": {"a": {"type": "string"}}}}

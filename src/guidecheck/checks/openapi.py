@@ -474,6 +474,10 @@ class _Prefetch:
                 pass
             self.done.set()
 
+    def same_jobs(self, jobs: list[tuple[Any, str, int]]) -> bool:
+        """Whether ``jobs`` are this worker's: the same documents (objects), families and budgets, in order."""
+        return [(id(s), f, n) for s, f, n in jobs] == [(id(s), f, n) for s, f, n in self.jobs]
+
     def get(self, spec, family: str, seconds: int) -> list[tuple[str | None, int, str]] | None:
         i = self.index.get((id(spec), family, seconds))
         if i is None:
@@ -497,11 +501,12 @@ _prefetched: _Prefetch | None = None
 def prefetch(targets: list[Target], settings: dict[str, Any]) -> None:
     """Start validating the OpenAPI documents among ``targets`` in a worker process (see :class:`_Prefetch`).
 
-    The runner calls it when GC902 is about to run, and :func:`end_prefetch` after the rules ran.
-    Only where ``fork`` exists, and only for two documents or more (one is validated as it comes).
+    The OpenAPI loader calls it first, before the charts render (:func:`guidecheck.loaders.openapi.start`),
+    then the engine when GC902 is about to run: the same documents keep the worker already under way, other
+    ones replace it.  :func:`end_prefetch` stops it after the rules ran (or at exit).  Only where ``fork``
+    exists, and only for two documents or more (one is validated as it comes).
     """
     global _prefetched
-    end_prefetch()
     if not hasattr(os, "fork"):
         return
     seconds = int(settings.get("openapi-validation-seconds") or 0) or DEFAULT_VALIDATION_SECONDS
@@ -519,17 +524,34 @@ def prefetch(targets: list[Target], settings: dict[str, Any]) -> None:
         if key is not None and _stored(key):
             continue  # validated by an earlier run: the cache answers
         jobs.append((spec, spec.family, seconds))
+    if _prefetched is not None and _prefetched.same_jobs(jobs):
+        return  # already under way: started by the OpenAPI loader while the charts rendered
+    end_prefetch()
     if len(jobs) > 1:
         try:
             _prefetched = _Prefetch(jobs)
         except OSError:  # no process or pipe to spare: each document is validated as GC902 asks for it
             _prefetched = None
+        else:
+            _stop_at_exit()
 
 
 def _stored(key: tuple[Any, ...]) -> bool:
     from guidecheck import cache
 
     return cache.stored("openapi", key)
+
+
+_AT_EXIT: list[bool] = []
+
+
+def _stop_at_exit() -> None:
+    """A worker started by the loader of a scan that ends before its rules run is stopped when the process exits."""
+    if not _AT_EXIT:
+        import atexit
+
+        atexit.register(end_prefetch)
+        _AT_EXIT.append(True)
 
 
 def end_prefetch() -> None:

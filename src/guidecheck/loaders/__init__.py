@@ -109,9 +109,14 @@ def load(paths: list[str], config: Config, options: dict[str, Any] | None = None
     extensions = [importlib.import_module(name) for name in EXTENSIONS if _wanted(name, out, options or {})]
     # an extension with a start() begins what runs in the background (kustomize renders on the second
     # core while Helm charts render and load); its extend() later takes the results in the usual order
-    for ext in extensions:
+    # the OpenAPI documents first, and options["on_found"] (the runner's: it forks GC902's validating
+    # worker) called before any other start() makes a thread
+    opts = options or {}
+    for ext in sorted(extensions, key=lambda e: e.__name__ != "guidecheck.loaders.openapi"):
         if hasattr(ext, "start"):
-            ext.start(out, config, options or {})
+            ext.start(out, config, opts)
+        if ext.__name__ == "guidecheck.loaders.openapi" and callable(opts.get("on_found")):
+            opts["on_found"](out)
     for ext in extensions:
         ext.extend(out, config, options or {})
     return out
