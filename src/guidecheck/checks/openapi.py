@@ -501,10 +501,11 @@ _prefetched: _Prefetch | None = None
 def prefetch(targets: list[Target], settings: dict[str, Any]) -> None:
     """Start validating the OpenAPI documents among ``targets`` in a worker process (see :class:`_Prefetch`).
 
-    The OpenAPI loader calls it first, before the charts render (:func:`guidecheck.loaders.openapi.start`),
-    then the engine when GC902 is about to run: the same documents keep the worker already under way, other
-    ones replace it.  :func:`end_prefetch` stops it after the rules ran (or at exit).  Only where ``fork``
-    exists, and only for two documents or more (one is validated as it comes).
+    The runner calls it first, as soon as the walk's documents are found and before the charts render
+    (``on_found``: :func:`guidecheck.runner._validate_early`), then the engine when GC902 is about to run:
+    the same documents keep the worker already under way, other ones replace it.  :func:`end_prefetch`
+    stops it after the rules ran (or at exit).  Only where ``fork`` exists, and only for two documents or
+    more (one is validated as it comes).
     """
     global _prefetched
     if not hasattr(os, "fork"):
@@ -525,7 +526,7 @@ def prefetch(targets: list[Target], settings: dict[str, Any]) -> None:
             continue  # validated by an earlier run: the cache answers
         jobs.append((spec, spec.family, seconds))
     if _prefetched is not None and _prefetched.same_jobs(jobs):
-        return  # already under way: started by the OpenAPI loader while the charts rendered
+        return  # already under way: started by the runner's on_found hook while the charts rendered
     end_prefetch()
     if len(jobs) > 1:
         try:
