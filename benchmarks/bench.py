@@ -1275,12 +1275,14 @@ def main() -> int:
     ap.add_argument(
         "--all",
         action="store_true",
-        help="also the scaling table (benchmarks/scaling.py), the audit table and a profile of the corpus scan",
+        help="also the scaling table (benchmarks/scaling.py), the audit table, the incremental cache's table "
+        "(benchmarks/incremental.py) and a profile of the corpus scan",
     )
     ap.add_argument(
         "--write-docs",
         action="store_true",
-        help="write the tables measured into docs/performance.md and docs/pre-commit.md (their generated blocks)",
+        help="write the tables measured into docs/performance.md, docs/pre-commit.md and docs/cache.md "
+        "(their generated blocks)",
     )
     ap.add_argument("--profile", action="store_true", help="only where the time of a corpus scan goes (cProfile)")
     ap.add_argument("--helm", action="store_true", help="also the Helm render-time table")

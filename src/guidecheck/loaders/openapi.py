@@ -35,7 +35,8 @@ from guidecheck.parsers.yaml import key_line
 
 
 def start(loaded, config, options) -> None:
-    """Find the documents now, before Helm and kustomize render.
+    """Add one ``openapi`` target per OpenAPI/Swagger document found among the parsed documents, now, before
+    Helm and kustomize render (:func:`guidecheck.loaders.load` runs this ``start`` before any other).
 
     openapi-spec-validator is the costliest check (on the second corpus 3.3 s of CPU for 52 documents).
     Started when the rules start, its worker process kept the scan waiting after every other rule had
@@ -44,17 +45,6 @@ def start(loaded, config, options) -> None:
     idle (see :func:`guidecheck.runner.scan`).  The documents come from the walk only
     (``loaded.others``), so nothing the renderers add is missed.
     """
-    _extend(loaded, config)
-    loaded.__dict__["_openapi_found"] = True
-
-
-def extend(loaded, config, options) -> None:
-    """Add one ``openapi`` target per OpenAPI/Swagger document found among the parsed documents."""
-    if not loaded.__dict__.get("_openapi_found"):
-        _extend(loaded, config)
-
-
-def _extend(loaded, config) -> None:
     if not loaded.others:
         return
     index = _FileIndex(loaded, config)
@@ -103,6 +93,10 @@ def _extend(loaded, config) -> None:
                     origin=origin,
                 )
             )
+
+
+def extend(loaded, config, options) -> None:
+    """Nothing left: :func:`start`, which ``load`` always runs first, found the documents."""
 
 
 def _copy_of(seen: dict[tuple[str, str], tuple[str, str]], path: str, data: Any) -> str | None:
