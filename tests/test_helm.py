@@ -1054,3 +1054,74 @@ def test_line_pattern_has_one_wildcard_per_run_of_actions():
     assert not p.fullmatch("image: registry.k8s.io/ingress-nginx/controller")
     q = _line_pattern("name: {{ .a }}-{{ .b }}{{ .c }}x")
     assert q.pattern == r"name:\ .*\-.*x" and q.fullmatch("name: a-bcx") and not q.fullmatch("name: abcx")
+
+
+def _targets_of(loaded) -> list[tuple[str, str, int, str]]:
+    return [(t.kind, t.path, t.line, str(t.ref)) for t in loaded.targets]
+
+
+def test_charts_render_while_the_files_are_read_and_the_targets_are_the_same(tmp_path, monkeypatch):
+    """load() starts helm template right after the walk (helm.start), before it reads and parses the files;
+    extend() takes the renders where it always did: the same targets in the same order as when Helm only
+    starts after the files are read."""
+    from guidecheck import loaders
+
+    svc_chart(tmp_path, "containers:\n  - name: app\n    image: {{ .Values.image }}\n", "image: nginx:1.27\n")
+    write(tmp_path, {"manifests/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
+    seen: list[tuple[bool, bool]] = []
+    real_read = loaders._read_paths
+
+    def reading(plan, config, out):
+        started = out.pending.get("guidecheck.loaders.helm")
+        renders = getattr(started, "renders", None)
+        seen.append(
+            (renders is not None and bool(renders.prepared), renders is not None and os.path.isdir(renders.tmp))
+        )
+        seen.append((not out.targets, True))  # nothing read yet
+        return real_read(plan, config, out)
+
+    monkeypatch.setattr(loaders, "_read_paths", reading)
+    early = load([str(tmp_path)], Config())
+    assert seen == [(True, True), (True, True)]
+    assert not early.pending
+    monkeypatch.setattr(loaders, "EARLY", ())  # Helm renders from extend() alone, after the files are read
+    late = load([str(tmp_path)], Config())
+    assert _targets_of(early) == _targets_of(late)
+    assert any(t.kind == "k8s" and t.path.endswith("templates/deployment.yaml") for t in early.targets)
+
+
+def test_renders_started_before_an_error_while_reading_are_stopped(tmp_path, monkeypatch):
+    """An exception while the files are read leaves no render running and no sandbox behind."""
+    from guidecheck import loaders
+
+    svc_chart(tmp_path, "containers:\n  - name: app\n    image: nginx:1.27\n", "{}\n")
+    sandboxes: list[object] = []
+
+    def failing(plan, config, out):
+        sandboxes.append(out.pending["guidecheck.loaders.helm"].renders)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(loaders, "_read_paths", failing)
+    with pytest.raises(RuntimeError, match="boom"):
+        load([str(tmp_path)], Config())
+    (renders,) = sandboxes
+    assert renders.pool is None and not os.path.exists(renders.tmp)
+
+
+def test_files_named_one_by_one_render_their_chart_after_reading(tmp_path, monkeypatch):
+    """pre-commit names files: the chart a file belongs to is found and rendered by extend() as before."""
+    from guidecheck import loaders
+
+    chart = svc_chart(tmp_path, "containers:\n  - name: app\n    image: nginx:1.27\n", "{}\n")
+    pending: list[dict] = []
+    real_read = loaders._read_paths
+
+    def reading(plan, config, out):
+        pending.append(dict(out.pending))
+        return real_read(plan, config, out)
+
+    monkeypatch.setattr(loaders, "_read_paths", reading)
+    monkeypatch.chdir(tmp_path)
+    loaded = load([str((chart / "values.yaml").relative_to(tmp_path))], Config())
+    assert pending == [{}]
+    assert any(t.kind == "k8s" and t.origin.get("source") == "helm" for t in loaded.targets)

@@ -633,7 +633,7 @@ def test_documents_validated_by_the_prefetch_worker_get_the_same_answers(tmp_pat
 
 def test_the_worker_starts_while_charts_render_and_the_rules_keep_it(tmp_path, monkeypatch):
     """runner.scan's on_found hook forks the validating worker as soon as the walk's OpenAPI documents are
-    found, before Helm and kustomize run; GC902 then takes that worker's answers instead of starting
+    parsed, while Helm and kustomize render; GC902 then takes that worker's answers instead of starting
     another. With GC902 deselected no worker starts."""
     from guidecheck import loaders
     from guidecheck.checks import openapi
@@ -661,7 +661,7 @@ def test_the_worker_starts_while_charts_render_and_the_rules_keep_it(tmp_path, m
 
         def noted(loaded):
             hook(loaded)
-            when.append(len(started))  # the worker exists when the hook returns, before any render
+            when.append(len(started))  # the worker exists when the hook returns, before the rules run
 
         return real_load(paths, config, {**(options or {}), "on_found": noted} if hook else options)
 
@@ -705,3 +705,56 @@ def test_without_a_process_to_spare_every_document_is_still_validated(tmp_path, 
     _, result = scan([tmp_path])
     assert openapi._prefetched is None
     assert found(result, root=tmp_path) == found(expected, root=tmp_path) != []
+
+
+def test_a_validating_child_that_gives_no_answer_is_stopped_in_wall_time(tmp_path, monkeypatch):
+    """A child stuck without using CPU (its RLIMIT_CPU never fires: forked while other threads held a lock, or
+    stopped) is killed after the wall-time bound, and the document gets 'without an answer' (never a hang)."""
+    from guidecheck.checks import openapi
+
+    write(tmp_path, {"a/openapi.yaml": "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n"})
+    loaded = load([str(tmp_path)], Config())
+    (target,) = [t for t in loaded.targets if t.kind == "openapi"]
+
+    def asleep(spec, family):
+        time.sleep(60)  # no CPU used: only the wall-time bound can end it
+        yield from ()
+
+    monkeypatch.setattr(openapi, "_validate", asleep)
+    monkeypatch.setattr(openapi, "_stall_seconds", lambda seconds: 0.5)
+    start = time.monotonic()
+    answer = openapi._validate_in_child(target.data, target.data.family, 30)
+    assert time.monotonic() - start < 30
+    assert len(answer) == 1 and answer[0][0] is None and "without an answer: none in 0.5 s" in answer[0][2]
+
+
+def test_a_prefetch_worker_that_stops_answering_is_replaced_by_one_child_per_document(tmp_path, monkeypatch):
+    """The worker answers nothing for the stall bound: it is killed, get() returns None, and GC902 validates
+    the document in a child of its own (here answered at once)."""
+    from guidecheck.checks import openapi
+
+    write(
+        tmp_path,
+        {
+            "a/openapi.yaml": "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n",
+            "b/openapi.yaml": "openapi: 3.0.3\ninfo: {title: b}\npaths: {}\n",
+        },
+    )
+    loaded = load([str(tmp_path)], Config())
+    targets = sorted((t for t in loaded.targets if t.kind == "openapi"), key=lambda t: t.path)
+    real = openapi._validate
+    monkeypatch.setattr(openapi, "_stall_seconds", lambda seconds: 0.5)
+    monkeypatch.setattr(openapi, "_validate_timed", lambda spec, family, seconds: time.sleep(60) or [])
+    openapi.prefetch(targets, {"openapi-validation-seconds": 1})
+    try:
+        worker = openapi._prefetched
+        assert worker is not None
+        spec = targets[1].data
+        start = time.monotonic()
+        assert worker.get(spec, spec.family, 1) is None
+        assert time.monotonic() - start < 30 and worker.done.is_set()  # killed, reader finished
+        monkeypatch.setattr(openapi, "_validate", real)
+        answer = openapi._validate_bounded(spec, spec.family, 1)
+        assert answer and answer[0][0] is not None  # b has no info.version: a real validation error
+    finally:
+        openapi.end_prefetch()

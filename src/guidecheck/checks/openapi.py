@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import signal
+import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -329,16 +330,22 @@ def _validate_in_child(spec, family: str, seconds: int) -> list[tuple[str | None
 
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
-            data = pickle.dumps(list(_validate(spec, family)))
             with os.fdopen(wfd, "wb") as out:
-                out.write(data)
+                out.write(pickle.dumps(list(_validate(spec, family))))
         except BaseException:  # noqa: BLE001 - the parent reports a child that sent nothing
             code = 1
         finally:
             os._exit(code)
     os.close(wfd)
-    with os.fdopen(rfd, "rb") as inp:
-        data = inp.read()
+    stall = _stall_seconds(seconds)
+    data = _read_until(rfd, stall)
+    if data is None:  # a child stuck without using CPU (its CPU is bounded): stopped
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        return [(None, 0, f"the validator stopped without an answer: none in {stall:g} s")]
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
         return _over_budget(seconds)
@@ -349,6 +356,36 @@ def _validate_in_child(spec, family: str, seconds: int) -> list[tuple[str | None
 
 
 _NO_ANSWER = ((None, 0, "the validator stopped without an answer"),)
+
+
+def _stall_seconds(seconds: int) -> float:
+    """Wall time a validating process may go without answering before it is stopped.
+
+    Its CPU is bounded (``seconds`` per document); this bounds a process that uses none, one stuck on a lock
+    (it may be forked while the renderers' threads run) or stopped: generous, as two cores may be shared
+    with several renderers.
+    """
+    return 3.0 * seconds + 30.0
+
+
+def _read_until(fd: int, seconds: float) -> bytes | None:
+    """Everything from ``fd`` up to its end, or None when it has not ended within ``seconds``; closes ``fd``."""
+    import selectors
+
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    with selectors.DefaultSelector() as sel, os.fdopen(fd, "rb", buffering=0) as inp:
+        sel.register(inp, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if not sel.select(min(left, 1.0)):
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
 
 
 def _over_budget(seconds: int) -> list[tuple[str | None, int, str]]:
@@ -423,6 +460,8 @@ class _Prefetch:
         self.index = {(id(spec), family, seconds): i for i, (spec, family, seconds) in enumerate(jobs)}
         self.answers: dict[int, list[tuple[str | None, int, str]]] = {}
         self.done = threading.Event()
+        self.stall = max((_stall_seconds(n) for _s, _f, n in jobs), default=_stall_seconds(0))
+        self.last = time.monotonic()  # when the last answer came (or the worker started)
         # the validator is imported by the worker (its children inherit it), never by this process: the
         # import alone costs a third of a second the other rules would wait for
         rfd, wfd = os.pipe()
@@ -465,6 +504,7 @@ class _Prefetch:
                     data = inp.read(int.from_bytes(head, "big"))
                     i, answer = pickle.loads(data)
                     self.answers[i] = answer
+                    self.last = time.monotonic()
         except Exception:  # noqa: BLE001 - a truncated answer: those documents are validated when asked for
             return
         finally:
@@ -483,7 +523,11 @@ class _Prefetch:
         if i is None:
             return None
         while i not in self.answers and not self.done.wait(0.05):
-            pass
+            if time.monotonic() - self.last > self.stall:
+                # no answer for that long: a worker stuck without using CPU (it may have been forked while
+                # the renderers' threads ran); the documents it did not answer are validated one by one
+                self.close()
+                break
         return self.answers.pop(i, None)
 
     def close(self) -> None:
@@ -501,7 +545,7 @@ _prefetched: _Prefetch | None = None
 def prefetch(targets: list[Target], settings: dict[str, Any]) -> None:
     """Start validating the OpenAPI documents among ``targets`` in a worker process (see :class:`_Prefetch`).
 
-    The runner calls it first, as soon as the walk's documents are found and before the charts render
+    The runner calls it first, as soon as the walk's documents are parsed and while the charts render
     (``on_found``: :func:`guidecheck.runner._validate_early`), then the engine when GC902 is about to run:
     the same documents keep the worker already under way, other ones replace it.  :func:`end_prefetch`
     stops it after the rules ran (or at exit).  Only where ``fork`` exists, and only for two documents or

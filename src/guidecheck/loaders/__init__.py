@@ -12,8 +12,10 @@ target as well), reads each file once, and returns targets for the engine:
 Files under a Helm chart's ``templates/`` are Go templates, not YAML: they are
 never read as plain YAML (the Helm loader renders them).
 
-After the walk, each module named in :data:`EXTENSIONS` gets the whole
-:class:`Loaded` result and adds its own targets (rendered charts, OpenAPI
+Every path is walked first; the renderers (:data:`EARLY`: kustomize, Helm)
+then start in the background from what the walk found, and render while the
+files are read and parsed here.  Then each module named in :data:`EXTENSIONS`
+gets the whole :class:`Loaded` result and adds its own targets (rendered charts, OpenAPI
 documents, pipelines, observability and backup configuration, ...).  An
 extension is ``extend(loaded: Loaded, config: Config, options: dict) -> None``;
 it is imported only when a scan runs, so it may import heavy libraries lazily.
@@ -105,21 +107,38 @@ EXTENSIONS: tuple[str, ...] = (
 
 
 def load(paths: list[str], config: Config, options: dict[str, Any] | None = None) -> Loaded:
-    out = _load_files(paths, config, (options or {}).get("stdin"))
-    extensions = [importlib.import_module(name) for name in EXTENSIONS if _wanted(name, out, options or {})]
-    # an extension with a start() begins what runs in the background (kustomize renders on the second
-    # core while Helm charts render and load); its extend() later takes the results in the usual order
-    # the OpenAPI documents first, and options["on_found"] (the runner's: it forks GC902's validating
-    # worker) called before any other start() makes a thread
     opts = options or {}
-    for ext in sorted(extensions, key=lambda e: e.__name__ != "guidecheck.loaders.openapi"):
-        if hasattr(ext, "start"):
+    out = Loaded()
+    plan = _walk_paths(paths, config, opts.get("stdin"), out)
+    # the renderers start as soon as the walk found the charts and kustomizations: Helm and kustomize run on
+    # the second core while the files are read and parsed here (an extension's start() begins what runs in the
+    # background; its extend() later takes the results in the usual order)
+    early = [importlib.import_module(name) for name in EARLY if _wanted(name, out, opts)]
+    try:
+        for ext in early:
             ext.start(out, config, opts)
-        if ext.__name__ == "guidecheck.loaders.openapi" and callable(opts.get("on_found")):
-            opts["on_found"](out)
-    for ext in extensions:
-        ext.extend(out, config, options or {})
+        _read_paths(plan, config, out)
+        extensions = [importlib.import_module(name) for name in EXTENSIONS if _wanted(name, out, opts)]
+        # the OpenAPI documents are found as soon as the files are parsed, and options["on_found"] (the
+        # runner's: it forks GC902's validating worker) is called with them, so that the worker runs while
+        # the charts render
+        for ext in extensions:
+            if ext.__name__ == "guidecheck.loaders.openapi":
+                ext.start(out, config, opts)
+                if callable(opts.get("on_found")):
+                    opts["on_found"](out)
+        for ext in extensions:
+            ext.extend(out, config, opts)
+    finally:
+        # each extend() takes what its start() began; what is left (an error on the way) is stopped here
+        for started in out.pending.values():
+            started.close()
+        out.pending.clear()
     return out
+
+
+# extensions with a start() run before the files are read (renderers: see load())
+EARLY: tuple[str, ...] = ("guidecheck.loaders.kustomize", "guidecheck.loaders.helm")
 
 
 def _wanted(extension: str, loaded: Loaded, options: dict[str, Any]) -> bool:
@@ -166,10 +185,68 @@ def chart_of_named_file(abspath: str, cwd: str) -> str | None:
     return chart_root_of(abspath, stop)
 
 
-def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] | None = None) -> Loaded:
-    out = Loaded()
-    cwd = os.getcwd()
+@dataclass
+class _Planned:
+    """One command-line path, walked but not yet read: what :func:`_read_paths` does with it, in order."""
+
+    raw: str
+    walk: Walk | None = None  # a directory
+    charts: list[ChartInfo] = field(default_factory=list)
+    prefix: str = ""
+    files: list[tuple[WalkedFile, bool]] = field(default_factory=list)  # a directory's files to read, in_chart
+    named: tuple[str, str, str | None] | None = None  # a file: (absolute path, display path, kind)
+    stdin: tuple[str, str | None] | None = None  # '-': the stream read from stdin
+
+
+def _walk_paths(paths: list[str], config: Config, stdin: tuple[str, str | None] | None, out: Loaded) -> list[_Planned]:
+    """Every directory walked (its repository and charts known: ``out.repos``), every named file listed
+    (``out.files``); nothing is read yet, so renderers can start before the files are parsed (see :func:`load`).
+
+    A file is read once, where it first comes (a file named after a directory holding it, or twice, is not
+    read again).
+    """
+    plan: list[_Planned] = []
     seen: set[str] = set()
+    for raw in paths:
+        if raw == "-" and stdin is not None:
+            out.stdin = True
+            plan.append(_Planned(raw, stdin=stdin))
+        elif os.path.isdir(raw):
+            w = walk(raw, config.exclude)
+            out.roots.append(w.root)
+            charts = find_charts(w)
+            template_dirs = tuple(
+                c.path.rstrip("/") + "/templates/" if c.path != "." else "templates/" for c in charts
+            ) + _chartless_template_dirs(w)
+            chart_dirs = tuple(c.path.rstrip("/") + "/" if c.path != "." else "" for c in charts)
+            files = []
+            for f in w.files:
+                if f.kind in ("yaml", "json") and f.relpath.startswith(template_dirs):
+                    continue  # a chart's templates are Go templates: the Helm loader renders them
+                if f.abspath in seen:
+                    continue
+                seen.add(f.abspath)
+                files.append((f, bool(charts) and f.relpath.startswith(chart_dirs)))
+            prefix = _display_prefix(raw)
+            out.repos.append(RepoScan(w, prefix, charts))
+            plan.append(_Planned(raw, walk=w, charts=charts, prefix=prefix, files=files))
+        elif os.path.lexists(raw):
+            abspath = os.path.abspath(raw)
+            if abspath in seen:
+                continue
+            seen.add(abspath)
+            kind = classify(os.path.basename(raw))
+            display = os.path.normpath(raw).replace(os.sep, "/")
+            out.files.append((abspath, display, kind))
+            plan.append(_Planned(raw, named=(abspath, display, kind)))
+        else:
+            plan.append(_Planned(raw))
+    return plan
+
+
+def _read_paths(plan: list[_Planned], config: Config, out: Loaded) -> None:
+    """Read and parse what :func:`_walk_paths` found, in command-line order (the targets' order)."""
+    cwd = os.getcwd()
     if config.path:
         out.targets.append(
             Target(
@@ -180,12 +257,11 @@ def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] 
                 data=config,
             )
         )
-    for raw in paths:
-        if raw == "-" and stdin is not None:
+    for p in plan:
+        if p.stdin is not None:
             # a multi-document stream on stdin (helm template ... | guidecheck scan -): one unit of objects
-            name, text = stdin
+            name, text = p.stdin
             stream_kind = "json" if name.endswith(".json") else "yaml"
-            out.stdin = True
             if text is None:
                 err = LoadError(
                     f"the stream on stdin is larger than {config.max_file_bytes} bytes (limits.max-file-bytes)"
@@ -193,46 +269,24 @@ def _load_files(paths: list[str], config: Config, stdin: tuple[str, str | None] 
                 out.targets.append(file_target(SourceFile(name, stream_kind, [err])))
                 continue
             _load_text(text, SourceFile(name, stream_kind), stream_kind, config, out)
-            continue
-        if os.path.isdir(raw):
-            w = walk(raw, config.exclude)
-            out.roots.append(w.root)
-            charts = find_charts(w)
-            template_dirs = tuple(
-                c.path.rstrip("/") + "/templates/" if c.path != "." else "templates/" for c in charts
-            ) + _chartless_template_dirs(w)
-            chart_dirs = tuple(c.path.rstrip("/") + "/" if c.path != "." else "" for c in charts)
-            prefix = _display_prefix(raw)
+        elif p.walk is not None:
+            w = p.walk
             for rel, err in w.problems:
-                out.targets.append(file_target(SourceFile(prefix + rel, "file", [err])))
-            for f in w.files:
-                if f.kind in ("yaml", "json") and f.relpath.startswith(template_dirs):
-                    continue
-                if f.abspath in seen:
-                    continue
-                seen.add(f.abspath)
-                in_chart = bool(charts) and f.relpath.startswith(chart_dirs)
-                _load_file(f.abspath, prefix + f.relpath, f.kind, config, out, w.root, prefix, in_chart)
-            out.targets.append(_repo_target(w, charts, prefix))
-            out.repos.append(RepoScan(w, prefix, charts))
-        elif os.path.lexists(raw):
-            abspath = os.path.abspath(raw)
-            if abspath in seen:
-                continue
-            seen.add(abspath)
-            kind = classify(os.path.basename(raw))
-            root = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
-            display = os.path.normpath(raw).replace(os.sep, "/")
-            out.files.append((abspath, display, kind))
+                out.targets.append(file_target(SourceFile(p.prefix + rel, "file", [err])))
+            for f, in_chart in p.files:
+                _load_file(f.abspath, p.prefix + f.relpath, f.kind, config, out, w.root, p.prefix, in_chart)
+            out.targets.append(_repo_target(w, p.charts, p.prefix))
+        elif p.named is not None:
+            abspath, display, kind = p.named
             if kind is None:
                 continue  # pre-commit may pass any changed file: not ours to read
             if _is_chart_template(abspath) or _excluded_file(abspath, config):
                 continue
+            root = cwd if abspath.startswith(cwd + os.sep) else os.path.dirname(abspath)
             in_chart = chart_of_named_file(abspath, cwd) is not None  # as the Helm loader finds its chart
             _load_file(abspath, display, kind, config, out, root, in_chart=in_chart)
         else:  # missing, or on a path this user may not pass through: GC001 as for a file found in a directory
-            out.targets.append(file_target(SourceFile(raw, "file", [LoadError(_missing(raw))])))
-    return out
+            out.targets.append(file_target(SourceFile(p.raw, "file", [LoadError(_missing(p.raw))])))
 
 
 def _missing(raw: str) -> str:

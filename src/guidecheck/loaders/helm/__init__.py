@@ -46,6 +46,7 @@ The pure pieces are in :mod:`guidecheck.parsers`: :mod:`~guidecheck.parsers.char
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 from guidecheck.config import Config
 from guidecheck.loaders import Loaded
@@ -59,19 +60,74 @@ from guidecheck.loaders.helm.charts import (
     not_rendered_through,
 )
 from guidecheck.loaders.helm.options import HelmOptions, options_from
-from guidecheck.loaders.helm.render import _render_all
+from guidecheck.loaders.helm.render import _render_all, _Renders, _start_renders
 from guidecheck.sanitize import path as clean_path
 
 
-def extend(loaded: Loaded, config: Config, options: dict) -> None:
+def start(loaded: Loaded, config: Config, options: dict) -> None:
+    """Find the charts and start rendering them right after the walk, before the files are read and parsed
+    (see :func:`guidecheck.loaders.load`): Helm runs on the second core meanwhile.
+
+    Only for directory scans whose charts can all render (Helm found, rendering on); anything else, and anything
+    this cannot do, :func:`extend` does as it always did.  Nothing here adds a target or a message: the
+    results are taken, in the usual order, by :func:`extend`.
+    """
+    if loaded.files or options.get("no_render"):
+        return
     try:
-        _extend(loaded, config, options)
+        started = _start(loaded, config, options)
+    except Exception:  # noqa: BLE001 - extend() finds and renders the charts as without a start
+        return
+    if started is not None:
+        loaded.pending[__name__] = started
+
+
+@dataclass
+class _Started:
+    """What :func:`start` found and began: every chart's job, the deferred ``file://`` dependencies, the Helm
+    binary, and the renders under way."""
+
+    opts: HelmOptions
+    jobs: list[_ChartJob]
+    deferred: list[_ChartJob]
+    helm: str
+    renders: _Renders | None
+
+    def close(self) -> None:
+        if self.renders is not None:
+            self.renders.close()
+
+
+def _start(loaded: Loaded, config: Config, options: dict) -> _Started | None:
+    opts = options_from(config, options)
+    if not opts.render:
+        return None
+    jobs = _jobs(loaded, config, opts)
+    deferred = defer_file_dependencies(jobs)
+    renderable = [j for j in jobs if j.model.skipped is None]
+    if not renderable:
+        return None
+    helm, _why = find_helm(opts.binary)
+    if helm is None:
+        return None
+    return _Started(opts, jobs, deferred, helm, _start_renders(renderable, helm, opts))
+
+
+def extend(loaded: Loaded, config: Config, options: dict) -> None:
+    started = loaded.pending.pop(__name__, None)
+    try:
+        if started is not None:
+            _finish(started, loaded, config)
+        else:
+            _extend(loaded, config, options)
     except Exception as exc:  # noqa: BLE001 - a bug here must not hide the rest of the scan
         loaded.incomplete.append(f"Helm charts: internal error: {type(exc).__name__}: {exc}")
+    finally:
+        if started is not None:
+            started.close()
 
 
-def _extend(loaded: Loaded, config: Config, options: dict) -> None:
-    opts = options_from(config, options)
+def _jobs(loaded: Loaded, config: Config, opts: HelmOptions) -> list[_ChartJob]:
     jobs: list[_ChartJob] = []
     for repo in loaded.repos:
         jobs.extend(_repo_jobs(repo, config, opts, loaded))
@@ -82,6 +138,22 @@ def _extend(loaded: Loaded, config: Config, options: dict) -> None:
     for j in jobs:
         j.all_charts = everywhere
     jobs.extend(_file_jobs(loaded, config, opts))
+    return jobs
+
+
+def _finish(started: _Started, loaded: Loaded, config: Config) -> None:
+    """:func:`_extend` for the charts :func:`start` began rendering."""
+    _missing_chart_yaml(loaded)
+    if started.renders is not None:
+        started.renders.finish(config, started.opts, loaded)
+    _render_unconsumed(started.deferred, started.helm, config, started.opts, loaded)
+    for j in started.jobs:
+        loaded.targets.append(j.target)
+
+
+def _extend(loaded: Loaded, config: Config, options: dict) -> None:
+    opts = options_from(config, options)
+    jobs = _jobs(loaded, config, opts)
     _missing_chart_yaml(loaded)
     deferred = defer_file_dependencies(jobs)
     renderable = [j for j in jobs if j.model.skipped is None]
@@ -133,4 +205,4 @@ def _render_unconsumed(deferred: list[_ChartJob], helm: str, config: Config, opt
         _render_all(alone, helm, config, opts, loaded, fresh=False)
 
 
-__all__ = ["extend"]
+__all__ = ["extend", "start"]

@@ -38,12 +38,44 @@ def _render_all(
     jobs: list[_ChartJob], helm: str, config: Config, opts: HelmOptions, loaded: Loaded, *, fresh: bool = True
 ) -> None:
     """Render ``jobs``; ``fresh=False`` for a second pass of the same scan (its secrets are still masked)."""
+    renders = _start_renders(jobs, helm, opts, fresh=fresh)
+    if renders is not None:
+        renders.finish(config, opts, loaded)
+
+
+class _Renders:
+    """``helm template`` of every prepared chart and profile, under way in a thread pool from the moment it is
+    made (:func:`_start_renders`); :meth:`finish` loads each output as it comes, in order, while the next ones
+    still render, then removes the sandbox."""
+
+    def __init__(self, tmp: str, prepared: list, pool: Any, results: Any) -> None:
+        self.tmp = tmp
+        self.prepared = prepared
+        self.pool = pool
+        self.results = results
+
+    def finish(self, config: Config, opts: HelmOptions, loaded: Loaded) -> None:
+        try:
+            _load_renders(self.prepared, self.results, self.tmp, config, opts, loaded)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _start_renders(jobs: list[_ChartJob], helm: str, opts: HelmOptions, *, fresh: bool = True) -> _Renders | None:
+    """Copy each chart of ``jobs`` into the sandbox and start rendering them (see :class:`_Renders`); None
+    when there is nothing to render."""
     from guidecheck.sanitize import forget_secrets
 
     if fresh:
         forget_secrets()  # the values of an earlier scan in this process are not this one's
     if not jobs:
-        return
+        return None
     tmp = scratch.make("helm", sum(scratch.size_of(job.abspath, job.inventory) for job in jobs))
     try:
         env = _sandbox_env(tmp, opts.max_memory)
@@ -89,16 +121,12 @@ def _render_all(
 
         from concurrent.futures import ThreadPoolExecutor
 
-        # each render's output is loaded as it comes, in order, while the next ones still render
         pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
-        try:
-            results = pool.map(run, prepared) if pool is not None else map(run, prepared)
-            _load_renders(prepared, results, tmp, config, opts, loaded)
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-    finally:
+        results = pool.map(run, prepared) if pool is not None else map(run, prepared)
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return _Renders(tmp, prepared, pool, results)
 
 
 def _load_renders(prepared: list, results, tmp: str, config: Config, opts: HelmOptions, loaded: Loaded) -> None:

@@ -99,7 +99,8 @@ def _join(rel_dir: str, ref: str) -> str:
 
 
 def start(loaded: Loaded, config: Config, options: dict) -> None:
-    """Discover the kustomizations and start rendering them before the Helm charts render (see :class:`_Started`).
+    """Discover the kustomizations and start rendering them, right after the walk, before the files are read
+    and parsed (see :class:`_Started` and :func:`guidecheck.loaders.load`).
 
     :func:`extend` takes the results where it always did; anything this cannot do, it does there.
     """
@@ -115,18 +116,21 @@ def start(loaded: Loaded, config: Config, options: dict) -> None:
 class _Started:
     """What :func:`start` found and began: the graph of each repository, and the renders under way."""
 
-    sources: dict[str, SourceFile]
     graphs: dict[int, tuple[dict[str, Node], list[Node]]]  # by id() of the RepoScan
     renders: Any = None  # _Renders, when rendering began
+
+    def close(self) -> None:
+        if self.renders is not None:
+            self.renders.close()
 
 
 def _start(loaded: Loaded, config: Config, options: dict) -> _Started | None:
     opts = options_from(config, options)
-    sources = {t.source.path: t.source for t in loaded.targets if t.kind == "file" and t.source is not None}
-    started = _Started(sources, {})
+    started = _Started({})
     units: list[tuple[RepoScan, dict[str, Node], Node]] = []
     for repo in loaded.repos:
-        nodes = _discover(repo, config, sources)
+        # before the files are read (see guidecheck.loaders.load): extend() gives each target its source file
+        nodes = _discover(repo, config, {})
         if not nodes:
             continue
         roots = _graph(repo, nodes)
@@ -172,11 +176,7 @@ def _unit_problems(repo: RepoScan, nodes: dict[str, Node], n: Node) -> list[Issu
 
 def _extend(loaded: Loaded, config: Config, options: dict, started: _Started | None = None) -> None:
     opts = options_from(config, options)
-    sources = (
-        started.sources
-        if started is not None
-        else {t.source.path: t.source for t in loaded.targets if t.kind == "file" and t.source is not None}
-    )
+    sources = {t.source.path: t.source for t in loaded.targets if t.kind == "file" and t.source is not None}
     work: list[tuple[RepoScan, dict[str, Node], list[Node]]] = []
     drop: set[str] = set()  # display paths whose k8s targets are not standalone manifests
     for repo in loaded.repos:
@@ -184,6 +184,8 @@ def _extend(loaded: Loaded, config: Config, options: dict, started: _Started | N
             if id(repo) not in started.graphs:
                 continue
             nodes, roots = started.graphs[id(repo)]
+            for n in nodes.values():  # start() ran before the files were read
+                n.target.source = sources.get(n.target.path)
         else:
             nodes = _discover(repo, config, sources)
             if not nodes:
