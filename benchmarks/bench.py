@@ -317,6 +317,7 @@ def kustomize_bench(corpus: Path, gc: list[str], env: dict, repeat: int) -> int:
         f"guidecheck scan of the corpus: {statistics.median(walls):.2f} s wall (median of {repeat}); with "
         f"--no-render (neither Helm nor kustomize): {off.wall:.2f} s wall, {off.cpu:.2f} s CPU."
     )
+    shutil.rmtree(out, ignore_errors=True)
     return 0
 
 
@@ -1062,6 +1063,10 @@ def corpus_bench(args: argparse.Namespace) -> int:
         blocks |= extra_sections(args, corpus, env, gc)
     if args.write_docs:
         write_docs(blocks)
+    # the reports stay for a look (about 60 MB with Trivy's); the caches, with nothing to read, go
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    for trivy_cache in out.glob("trivy-cache-*"):
+        shutil.rmtree(trivy_cache, ignore_errors=True)
     print(f"\nReports in `{out}`.")
     return 0
 
