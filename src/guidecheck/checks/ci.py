@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guidecheck.checks import Context, NotApplicable
+from guidecheck.checks.literals import fold, gate, holds, passes, requirement
 from guidecheck.model import Hit, Target
 from guidecheck.parsers.ci.model import Job, Project, ReleaseConfig, Step
 
@@ -73,25 +74,17 @@ def _list(ctx: Context, key: str) -> list[str]:
 
 
 class _Patterns(list):
-    """Compiled patterns and ``any``: one pattern matching where one of them does (None when they cannot be joined).
+    """Compiled patterns, each with its literal requirement (``need``, see :mod:`guidecheck.checks.literals`).
 
-    Most texts match none of a list: one search of ``any`` says so, instead of one search per pattern.
-    Patterns that refer to a group by number (a backreference, a conditional) are not joined, nor
-    those that do not compile joined (inline flags, repeated group names).
+    Most texts match none of a list: a pattern runs only on texts holding the literals every match of it
+    contains (``\\bgo\\s+vet\\b`` on texts with "go" and "vet"), found by C substring searches; a
+    pattern the analysis cannot read always runs.  The answer is the one searching pattern by pattern gives.
     """
 
     def __init__(self, patterns: list[re.Pattern]) -> None:
         super().__init__(patterns)
-        self.any: re.Pattern | None = None
-        sources = [rx.pattern for rx in patterns]
-        if len(sources) > 1 and all(isinstance(x, str) and not _NUMBERED.search(x) for x in sources):
-            try:
-                self.any = re.compile("|".join(f"(?:{x})" for x in sources), re.I)
-            except (re.error, RecursionError, OverflowError):
-                self.any = None
-
-
-_NUMBERED = re.compile(r"\\[0-9]|\(\?\(")  # \1 (a backreference) or (?( (a conditional)
+        self.need = [requirement(rx.pattern, rx.flags) for rx in patterns]
+        self.gate = gate(self.need)  # one literal of it is in every text any pattern matches
 
 
 def _compiled(patterns: list[str]) -> _Patterns:
@@ -249,14 +242,18 @@ class _Actions(list):
 
 
 def _search(patterns: list[re.Pattern], text: str) -> re.Match | None:
-    """The first pattern's first match in ``text`` (patterns in order)."""
-    joined = getattr(patterns, "any", None)
-    if joined is not None and joined.search(text) is None:
+    """The first pattern's first match in ``text`` (patterns in order), skipping those whose literals it lacks."""
+    need = getattr(patterns, "need", None)
+    if need is None:
+        return next((m for rx in patterns if (m := rx.search(text))), None)
+    folded = fold(text)
+    if not passes(getattr(patterns, "gate", None), folded):
         return None
-    for rx in patterns:
-        m = rx.search(text)
-        if m:
-            return m
+    for rx, req in zip(patterns, need, strict=True):
+        if holds(req, folded):
+            m = rx.search(text)
+            if m:
+                return m
     return None
 
 
@@ -332,17 +329,19 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     return found
 
 
-def _joined(ctx: Context, field: str) -> re.Pattern | None:
-    """One pattern for ``field`` (names, commands) of every category of ci-stage-patterns (None: cannot join)."""
+def _joined(ctx: Context, field: str) -> _Patterns:
+    """Every category's ``field`` (names, commands) patterns of ci-stage-patterns, in one list."""
 
-    def build(c: Context) -> re.Pattern | None:
-        return _Patterns([rx for p in stage_patterns(c).values() for rx in p.get(field, [])]).any
+    def build(c: Context) -> _Patterns:
+        return _Patterns([rx for p in stage_patterns(c).values() for rx in p.get(field, [])])
 
     return ctx.cached(f"pipeline:stage-patterns:{field}", build)
 
 
-def _may_match(joined: re.Pattern | None, text: str) -> bool:
-    return joined is None or joined.search(text) is not None
+def _may_match(patterns: _Patterns, text: str) -> bool:
+    """False when no pattern can match ``text`` (it lacks the literals of each); True may still match none."""
+    folded = fold(text)
+    return passes(patterns.gate, folded) and any(holds(req, folded) for req in patterns.need)
 
 
 def _step_evidence(
