@@ -139,6 +139,7 @@ _TRIGGER_WORDS = (
     "key",
     "credential",
 )
+_TRIGGER = re.compile("|".join(map(re.escape, _TRIGGER_WORDS)))  # one pass of C over the text
 # a long base64/base64url run with upper, lower and digits: key material
 # (hex digests are all lower-case, so image digests and commit hashes stay)
 _BLOB = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}")
@@ -253,7 +254,7 @@ def mask_secrets(text: str) -> str:
     low = text.lower()
     if "private key" in low:
         text = _mask_pem(text)
-    if any(w in low for w in _TRIGGER_WORDS):
+    if _TRIGGER.search(low):
         for pattern in _SECRET_PATTERNS:
             text = pattern.sub(_mask, text)
         text = _ASSIGNMENT.sub(_mask_assignment, text)

@@ -128,7 +128,8 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
             "warning": sum(1 for f in active if f.severity == Severity.WARNING),
             "info": sum(1 for f in active if f.severity == Severity.INFO),
             "suppressed": len(result.findings) - len(active),
-            "targets": len({o.target.key for o in result.outcomes}),
+            # each target once (an object has an outcome per rule), then its key
+            "targets": len({t.key for t in {id(o.target): o.target for o in result.outcomes}.values()}),
             "incomplete": bool(result.incomplete),
             **({"baseline_fixed": len(result.baseline["fixed"])} if result.baseline else {}),
         },
@@ -148,7 +149,36 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
     yield "rule_outcomes", evidence["rule_outcomes"]
     yield "waivers", [_clean_any(w) for w in evidence["waivers"]]
     yield "findings", ({**finding_json(f, memo), "first_seen": ev.first_seen(evidence, f)} for f in result.findings)
-    yield "outcomes", (outcome_json(o, memo) for o in result.outcomes)
+    yield "outcomes", _outcome_lines(result.outcomes, memo)
+
+
+class _Encoded(str):
+    """An item of a list already encoded as compact JSON: :func:`chunks` writes it as it is."""
+
+
+def _outcome_lines(outcomes: list[Outcome], memo: dict[Any, Any]) -> Iterator[_Encoded]:
+    """:func:`outcome_json` of each outcome, encoded: the same text, made for the thirty or so outcomes of each
+    object of a large audit without building and encoding a dictionary per outcome (each target is encoded
+    once; rule ids and statuses once each)."""
+    targets: dict[int, tuple[Any, str]] = {}
+    words: dict[str, str] = {}
+    for o in outcomes:
+        t = o.target
+        target = targets.get(id(t))
+        if target is None or target[0] is not t:
+            data = {"kind": t.kind, "path": clean_path(t.path), "line": t.line, "object": _object(t.ref, memo)}
+            target = targets[id(t)] = (t, _compact(data))
+        rule = words.get(o.rule_id)
+        if rule is None:
+            rule = words[o.rule_id] = _compact(o.rule_id)
+        status = words.get(o.status.value)
+        if status is None:
+            status = words[o.status.value] = _compact(o.status.value)
+        reason = _compact(clean(o.reason)) if o.reason else "null"
+        yield _Encoded(
+            f'{{"rule_id": {rule}, "status": {status}, "target": {target[1]}, '
+            f'"findings": {len(o.findings)}, "reason": {reason}}}'
+        )
 
 
 def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
@@ -158,7 +188,7 @@ def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
     Streamed: an audit of a large cluster has some 30 outcomes per object, and
     the report never exists whole in memory.  Written by the C encoder
     (``indent`` would switch to the pure-Python one, ten times slower)."""
-    compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), allow_nan=False).encode
+    compact = _compact
     yield "{\n"
     first = True
     for key, value in _fields(result, meta):
@@ -170,9 +200,9 @@ def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
             if item is _END:
                 yield head + "[]"
                 continue
-            yield head + "[\n    " + compact(item)
+            yield head + "[\n    " + (item if type(item) is _Encoded else compact(item))
             for item in items:
-                yield ",\n    " + compact(item)
+                yield ",\n    " + (item if type(item) is _Encoded else compact(item))
             yield "\n  ]"
         else:
             yield head + compact(value)
@@ -180,6 +210,7 @@ def chunks(result: ScanResult, meta: dict[str, Any]) -> Iterator[str]:
 
 
 _END = object()
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), allow_nan=False).encode
 
 
 def render(result: ScanResult, meta: dict[str, Any]) -> str:
