@@ -218,3 +218,27 @@ def test_merge_policies():
         "extend", {"lint": {"names": ["x"]}}, {"lint": {"names": ["y"], "actions": ["z"]}, "docs": {"names": ["d"]}}
     ) == {"lint": {"names": ["x", "y"], "actions": ["z"]}, "docs": {"names": ["d"]}}
     assert merge_value("merge-keys", {"a": "1", "b": "2"}, {"a": "9", "b": None, "c": "3"}) == {"a": "9", "c": "3"}
+
+
+def test_the_guideline_is_kept_as_json_in_the_users_cache(tmp_path, monkeypatch):
+    """The coverage section's guideline is parsed once and then read from the user's cache as JSON (the same
+    plain data); a truncated entry is read past, and without a cache directory the file is parsed each time."""
+    import json
+
+    from guidecheck import coverage
+    from guidecheck.parsers.yaml import load_yaml
+
+    read = coverage.guideline.__wrapped__  # type: ignore[attr-defined]  # past the per-process lru_cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("GUIDECHECK_NO_CACHE", raising=False)
+    first = read()
+    (entry,) = (tmp_path / "guidecheck").glob("guideline-*.json")
+    raw = (ROOT / "src" / "guidecheck" / "data" / "guideline.yaml").read_text(encoding="utf-8")
+    assert first == json.loads(json.dumps(load_yaml(raw)[0].data)) and len(first["bullets"]) >= 27
+    entry.write_text(json.dumps({"bullets": [{"id": "from the cache"}]}))
+    assert read()["bullets"] == [{"id": "from the cache"}]  # the entry is what is read
+    entry.write_text('{"bullets": [')
+    assert read() == first  # truncated: the file is parsed again, and the entry rewritten
+    assert json.loads(entry.read_text()) == first
+    monkeypatch.setenv("GUIDECHECK_NO_CACHE", "1")
+    assert read() == first

@@ -53,10 +53,33 @@ class BulletCoverage:
 
 @lru_cache(maxsize=1)
 def guideline() -> dict[str, Any]:
+    """The guideline's bullets (``data/guideline.yaml``) as plain data.
+
+    Every report's coverage section reads it; parsing it (and importing the YAML parser for it) was a
+    sixth of a cached rescan. So, like the rule catalogue (:func:`guidecheck.catalog._builtin`), it is kept as
+    JSON in the user's cache directory, named by the SHA-256 of guidecheck's version and the file's bytes.
+    """
+    import hashlib
+    import json
+
+    from guidecheck import __version__, catalog
+
+    raw = (Path(__file__).parent / "data" / "guideline.yaml").read_bytes()
+    cache = catalog._cache_dir()
+    key = hashlib.sha256(__version__.encode() + b"\0" + raw).hexdigest()[:32]
+    entry = cache / f"guideline-{key}.json" if cache else None
+    if entry is not None:
+        try:
+            cached = json.loads(entry.read_bytes())
+            if isinstance(cached, dict) and isinstance(cached.get("bullets"), list):
+                return cached
+        except (OSError, ValueError):  # missing or truncated: read the file
+            pass
     from guidecheck.parsers.yaml import load_yaml
 
-    text = (Path(__file__).parent / "data" / "guideline.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = load_yaml(text)[0].data
+    data: dict[str, Any] = catalog._plain(load_yaml(raw.decode("utf-8"))[0].data)
+    if entry is not None:
+        catalog._remember(entry, json.dumps(data).encode())
     return data
 
 
