@@ -55,8 +55,8 @@ class BulletCoverage:
 def guideline() -> dict[str, Any]:
     """The guideline's bullets (``data/guideline.yaml``) as plain data.
 
-    Every report's coverage section reads it; parsing it (and importing the YAML parser for it) was a
-    sixth of a cached rescan. So, like the rule catalogue (:func:`guidecheck.catalog._builtin`), it is kept as
+    Every report's coverage section reads it; parsing it (and importing the YAML parser for it) took 15 ms
+    of a 0.37 s cached rescan. So, like the rule catalogue (:func:`guidecheck.catalog._builtin`), it is kept as
     JSON in the user's cache directory, named by the SHA-256 of guidecheck's version and the file's bytes.
     """
     import hashlib
