@@ -292,3 +292,31 @@ def test_read_text_never_reads_past_the_limit_of_a_growing_file(tmp_path, monkey
     monkeypatch.setattr(os, "lstat", lambda path, real=os.lstat: Small(real(path)))
     with pytest.raises(ReadError, match="over the limit of 100"):
         read_text(str(p), 100)
+
+
+def test_read_text_resolves_paths_only_where_a_symlink_is_on_the_way(tmp_path, monkeypatch):
+    """A file spelled root/rel with no symlink on the way is opened beneath the root without resolving
+    anything; a directory symlink inside the tree is still followed to its real place, and one leading out
+    of the tree is still refused (both through the resolving path)."""
+    root = tmp_path / "repo"
+    (root / "real").mkdir(parents=True)
+    (root / "real" / "a.yaml").write_text("a: 1\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text("s: 1\n")
+    (root / "inside-link").symlink_to(root / "real")
+    (root / "outside-link").symlink_to(outside)
+    calls: list[str] = []
+    real_realpath = os.path.realpath
+
+    def counting(p, *a, **k):
+        calls.append(str(p))
+        return real_realpath(p, *a, **k)
+
+    monkeypatch.setattr(os.path, "realpath", counting)
+    assert read_text(str(root / "real" / "a.yaml"), 1000, root=str(root)) == "a: 1\n"
+    assert calls == []  # the walk's case: nothing resolved
+    assert read_text(str(root / "inside-link" / "a.yaml"), 1000, root=str(root)) == "a: 1\n"
+    assert calls  # a symlink on the way: resolved, and inside the tree
+    with pytest.raises(ReadError, match="symlink"):
+        read_text(str(root / "outside-link" / "secret.yaml"), 1000, root=str(root))

@@ -369,6 +369,9 @@ def read_text(abspath: str, max_bytes: int, root: str | None = None) -> str:
 def _open_file(path: str, root: str | None) -> int:
     """Open ``path`` for reading: beneath ``root`` component by component when it is inside it."""
     if root is not None and os.open in os.supports_dir_fd:
+        fd = _open_plainly_beneath(path, root)
+        if fd is not None:
+            return fd
         # the path as it resolves now, then opened from the root without following any link: a
         # directory swapped for a symlink after this point makes the open fail, never leave the tree
         root_real, real = os.path.realpath(root), os.path.realpath(path)
@@ -376,6 +379,29 @@ def _open_file(path: str, root: str | None) -> int:
             raise OSError(errno.EXDEV, "outside the scanned tree")
         return open_beneath(root_real, os.path.relpath(real, root_real))
     return os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+
+
+def _open_plainly_beneath(path: str, root: str) -> int | None:
+    """``path`` opened beneath ``root`` when it is spelled as ``root/rel`` and no component of ``rel`` is a
+    symlink (every file the walk found), without resolving either; None otherwise (then :func:`_open_file`
+    resolves both first, as it always did: a symlink inside the tree is followed to where it leads).
+
+    The same file as the resolving way: ``open_beneath`` refuses a symlink on every component, so when it
+    succeeds the resolved path is ``realpath(root)/rel``.  It saves two ``realpath`` calls per file (an
+    ``lstat`` per component of each), a tenth of a second on the dev corpus.
+    """
+    prefix = root.rstrip(os.sep) + os.sep
+    if not os.path.isabs(root) or not path.startswith(prefix):
+        return None
+    rel = path[len(prefix) :]
+    if not rel or any(part in ("", ".", "..") for part in rel.split(os.sep)):
+        return None
+    try:
+        return open_beneath(root, rel)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EXDEV):
+            return None  # a symlink (or a file) on the way: resolved and checked by the caller
+        raise
 
 
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
