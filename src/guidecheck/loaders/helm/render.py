@@ -121,8 +121,9 @@ def _start_renders(jobs: list[_ChartJob], helm: str, opts: HelmOptions, *, fresh
 
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
-        results = pool.map(run, prepared) if pool is not None else map(run, prepared)
+        # a pool even for one render: it runs while the files are read (helm.start), not when it is loaded
+        pool = ThreadPoolExecutor(max_workers=workers) if prepared else None
+        results = pool.map(run, prepared) if pool is not None else iter(())
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
