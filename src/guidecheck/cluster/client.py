@@ -303,6 +303,11 @@ class KubeClient:
         ``timeout`` seconds and before the audit's deadline: a server trickling a byte at a time is cut there.
         """
         until = time.monotonic() + timeout
+        left_in_audit = self.deadline.remaining()
+        if left_in_audit is not None:
+            # the body's bound never outlasts the audit's: a trickling body is then always "too slow" (it was
+            # the one being read), never that or "--timeout reached" by which check came first
+            until = min(until, time.monotonic() + left_in_audit)
         read = getattr(body, "read1", None) or body.read
         chunks: list[bytes] = []
         n = 0
