@@ -18,6 +18,7 @@ import sys
 import textwrap
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -709,7 +710,8 @@ def test_without_a_process_to_spare_every_document_is_still_validated(tmp_path, 
 
 def test_a_validating_child_that_gives_no_answer_is_stopped_in_wall_time(tmp_path, monkeypatch):
     """A child stuck without using CPU (its RLIMIT_CPU never fires: forked while other threads held a lock, or
-    stopped) is killed after the wall-time bound, and the document gets 'without an answer' (never a hang)."""
+    stopped) is killed after the wall-time bound: the document is 'not validated' and the scan incomplete, never
+    a hang."""
     from guidecheck.checks import openapi
 
     write(tmp_path, {"a/openapi.yaml": "openapi: 3.0.3\ninfo: {title: a, version: '1'}\npaths: {}\n"})
@@ -725,7 +727,15 @@ def test_a_validating_child_that_gives_no_answer_is_stopped_in_wall_time(tmp_pat
     start = time.monotonic()
     answer = openapi._validate_in_child(target.data, target.data.family, 30)
     assert time.monotonic() - start < 30
-    assert len(answer) == 1 and answer[0][0] is None and "without an answer: none in 0.5 s" in answer[0][2]
+    assert answer == [
+        (openapi._OVER_BUDGET, 0, "not validated: the validator stopped without an answer, none in 0.5 s")
+    ]
+    # GC902 reports it at the document's line and the scan is incomplete (exit 3), as over its CPU budget
+    monkeypatch.setattr(openapi, "_validate_bounded", lambda spec, family, seconds: answer)
+    hits = list(
+        openapi.valid_document(target, types.SimpleNamespace(settings={"openapi-validation-seconds": 30}, options={}))
+    )
+    assert [(h.line, h.incomplete) for h in hits] == [(target.line, True)], hits
 
 
 def test_a_prefetch_worker_that_stops_answering_is_replaced_by_one_child_per_document(tmp_path, monkeypatch):

@@ -152,7 +152,8 @@ def valid_document(target: Target, ctx) -> Iterator[Hit]:
     count = 0
     for path, line, message in _one_per_place(results):
         if path == _OVER_BUDGET:
-            # not validated to the end: a finding at the document's line, and the scan is incomplete (exit 3)
+            # not validated to the end (over its CPU budget, or no answer at all): a finding at the document's
+            # line, and the scan is incomplete (exit 3)
             yield Hit(message, line=target.line, incomplete=True)
             continue
         h = hit(path, line, message)
@@ -345,7 +346,7 @@ def _validate_in_child(spec, family: str, seconds: int) -> list[tuple[str | None
         except ProcessLookupError:
             pass
         os.waitpid(pid, 0)
-        return [(None, 0, f"the validator stopped without an answer: none in {stall:g} s")]
+        return [(_OVER_BUDGET, 0, f"not validated: the validator stopped without an answer, none in {stall:g} s")]
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
         return _over_budget(seconds)
@@ -355,7 +356,8 @@ def _validate_in_child(spec, family: str, seconds: int) -> list[tuple[str | None
         return list(_NO_ANSWER)
 
 
-_NO_ANSWER = ((None, 0, "the validator stopped without an answer"),)
+# not validated to the end either: reported as over budget is (at the document's line, the scan incomplete)
+_NO_ANSWER = ((_OVER_BUDGET, 0, "not validated: the validator stopped without an answer"),)
 
 
 def _stall_seconds(seconds: int) -> float:
@@ -622,7 +624,7 @@ def _cached_validation(spec, family: str, seconds: int) -> list[tuple[str | None
         return _validate_bounded(spec, family, seconds)
 
     def answered(results: list) -> bool:
-        return not any(p == _OVER_BUDGET or (p is None and "without an answer" in m) for p, _l, m in results)
+        return not any(p == _OVER_BUDGET for p, _l, _m in results)
 
     return cache.get_or_compute("openapi", key, lambda: _validate_bounded(spec, family, seconds), answered)
 
