@@ -80,24 +80,6 @@ def finding_json(f: Finding, memo: dict[Any, Any] | None = None) -> dict[str, An
     return data
 
 
-def outcome_json(o: Outcome, memo: dict[Any, Any] | None = None) -> dict[str, Any]:
-    memo = {} if memo is None else memo
-    t = o.target
-    target = memo.get(id(t))
-    if target is None or target[0] is not t:
-        target = memo[id(t)] = (
-            t,
-            {"kind": t.kind, "path": clean_path(t.path), "line": t.line, "object": _object(t.ref, memo)},
-        )
-    return {
-        "rule_id": o.rule_id,
-        "status": o.status.value,
-        "target": target[1],
-        "findings": len(o.findings),
-        "reason": clean(o.reason) if o.reason else None,
-    }
-
-
 def _gate(gate: Any) -> dict[str, Any]:
     """Which configuration made the gate, and what the repository's could not change or did loosen."""
     g = dict(gate or {})
@@ -157,9 +139,11 @@ class _Encoded(str):
 
 
 def _outcome_lines(outcomes: list[Outcome], memo: dict[Any, Any]) -> Iterator[_Encoded]:
-    """:func:`outcome_json` of each outcome, encoded: the same text, made for the thirty or so outcomes of each
-    object of a large audit without building and encoding a dictionary per outcome (each target is encoded
-    once; rule ids and statuses once each)."""
+    """Each outcome as one line of compact JSON: ``rule_id``, ``status``, ``target`` (its ``kind``, ``path``,
+    ``line`` and ``object``), ``findings`` (how many) and ``reason``, in that order (report.schema.json).
+
+    Made for the thirty or so outcomes of each object of a large audit without building and encoding a
+    dictionary per outcome: each target is encoded once, rule ids and statuses once each."""
     targets: dict[int, tuple[Any, str]] = {}
     words: dict[str, str] = {}
     for o in outcomes:
