@@ -373,6 +373,40 @@ def test_file_dependency_outside_the_tree_is_not_read(tmp_path, run_cli):
     assert "outside the scanned tree: not read" in p.stdout
 
 
+def test_dependencies_of_requirements_yaml_are_checked_where_they_are_declared(tmp_path, run_cli):
+    # Helm reads requirements.yaml whatever the apiVersion (for v2 with a warning); its dependencies count
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+            "chart/requirements.yaml": "dependencies:\n  - name: other\n    version: 1.0.0\n"
+            "  - name: lib\n    version: 9.4.10\n    repository: https://charts.example.com\n",
+            "chart/charts/other/Chart.yaml": "apiVersion: v2\nname: other\nversion: 1.0.0\n",
+            "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        },
+    )
+    p, report = scan_json(run_cli, "--select", "GC401", str(repo))
+    [f] = findings(report)
+    assert (f["path"], f["line"]) == (f"{repo}/chart/requirements.yaml", 4)
+    assert f["message"].startswith("dependency 'lib' 9.4.10 (https://charts.example.com) is not in charts/")
+
+
+def test_helm_s_log_lines_before_its_error_are_not_the_message(tmp_path, run_cli):
+    repo = write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+            "chart/requirements.yaml": "dependencies:\n  - name: other\n    version: 1.0.0\n",
+            "chart/charts/other/Chart.yaml": "apiVersion: v2\nname: other\nversion: 1.0.0\n",
+            "chart/templates/cm.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ fail "no" }}}\n',
+        },
+    )
+    p, report = scan_json(run_cli, "--select", "GC401", str(repo))
+    [f] = findings(report)
+    assert f["message"].startswith("helm template failed [profile default]: execution error at"), f["message"]
+    assert "level=" not in f["message"] and "Dependencies are handled" not in f["message"]
+
+
 def test_schema_refs_are_not_followed(tmp_path, run_cli):
     repo = write(
         tmp_path / "repo",

@@ -47,9 +47,23 @@ def _quick_meta(path: str) -> dict:
     return docs[0].data if docs and isinstance(docs[0].data, dict) else {}
 
 
+def _dependency_meta(chart_dir: str) -> tuple[dict, str]:
+    """The mapping whose ``dependencies`` Helm uses for the chart, and the file it is read from.
+
+    Helm reads a ``requirements.yaml`` beside Chart.yaml whatever the chart's apiVersion (for a v2 chart with a
+    warning), and its ``dependencies`` replace Chart.yaml's (helm's chart loader unmarshals it into the same
+    metadata, after Chart.yaml)."""
+    req = os.path.join(chart_dir, "requirements.yaml")
+    if os.path.isfile(req):
+        meta = _quick_meta(req)
+        if "dependencies" in meta:
+            return meta, "requirements.yaml"
+    return _quick_meta(os.path.join(chart_dir, "Chart.yaml")), "Chart.yaml"
+
+
 def _resolve_deps(job: _ChartJob, copy_dir: str, orig_dir: str, opts: HelmOptions, depth: int = 0) -> list[Issue]:
     """Make every dependency of the chart copy present in its ``charts/``; issues for what cannot be."""
-    meta = _quick_meta(os.path.join(copy_dir, "Chart.yaml"))
+    meta, source_file = _dependency_meta(copy_dir)
     issues: list[Issue] = []
     vendored = _vendored(copy_dir)
     for dep in _deps(meta):
@@ -57,6 +71,8 @@ def _resolve_deps(job: _ChartJob, copy_dir: str, orig_dir: str, opts: HelmOption
         if name in vendored:
             continue
         found = _dependency_source(job, dep, orig_dir, opts)
+        if isinstance(found, Issue) and depth == 0 and source_file == "requirements.yaml":
+            found = Issue(found.message, job.prefix + source_file, _line_of_dep(meta, name))
         if isinstance(found, Issue):
             issues.append(found)
             continue
@@ -138,7 +154,7 @@ def _subchart_dir(parent_abs: str, name: str, job: _ChartJob) -> tuple[str, str]
     key = (parent_abs, name)
     if key in cache:
         return cache[key]
-    meta = _quick_meta(os.path.join(parent_abs, "Chart.yaml"))
+    meta, _file = _dependency_meta(parent_abs)
     real = name
     for d in _deps(meta):
         if d.get("alias") == name:

@@ -407,7 +407,11 @@ def _stage_values(path: str, job: _ChartJob, tmp: str, copy_dir: str) -> str:
 def _render_error(err: str, job: _ChartJob, copy_dir: str, tmp: str, profile: str, files: list[str]) -> Issue:
     text = err.replace(copy_dir + "/", job.prefix).replace(copy_dir, job.model.path).replace(tmp + "/", "")
     text = re.sub(r"Use --debug flag to render out invalid YAML", "", text)
-    text = re.sub(r"^Error:\s*", "", text.strip())
+    # Helm 4 logs warnings before its error (level=INFO msg="Warning: Dependencies are handled in Chart.yaml ..."):
+    # the message is the error, from its "Error:" line on
+    lines = text.strip().splitlines()
+    first = next((i for i, ln in enumerate(lines) if ln.startswith("Error:")), 0)
+    text = re.sub(r"^Error:\s*", "", "\n".join(lines[first:]).strip())
     message = re.sub(r"\s+", " ", text).strip() or "helm template failed"
     chart_name = job.target.origin.get("chart_name") or ""
     path, line, col = job.model.chart_yaml, 1, 1

@@ -12,7 +12,7 @@ from typing import Any
 
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.loaders.helm.charts import _ChartJob, _shown_of
-from guidecheck.loaders.helm.deps import _quick_meta
+from guidecheck.loaders.helm.deps import _dependency_meta, _quick_meta
 from guidecheck.loaders.helm.sandbox import _inside
 from guidecheck.parsers.chart import _deps
 from guidecheck.parsers.helm_template import _action_refs, _camel_words, template_actions
@@ -227,7 +227,7 @@ class ValuesTrace:
             alias = next(
                 (
                     str(x.get("alias"))
-                    for x in _deps(_quick_meta(os.path.join(base_abs, "Chart.yaml")))
+                    for x in _deps(_dependency_meta(base_abs)[0])
                     if x.get("name") == name and x.get("alias")
                 ),
                 name,
