@@ -234,9 +234,16 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     (tmp_path / "appsettings.json").write_text('{"a": 1,}\n')
     (tmp_path / "broken.json").write_text('{"apiVersion": "v1", "kind": "Pod",}\n')
     (tmp_path / "truncated.json").write_text('{"a": [1,\n')
+    # a key given twice: markdownlint (JSON.parse) takes the last; in an object it is a finding at the second
+    (tmp_path / ".markdownlint.json").write_text('{\n  "MD029": false,\n  "MD013": false,\n  "MD029": true\n}\n')
+    (tmp_path / "pod.json").write_text('{"apiVersion": "v1",\n "kind": "Pod",\n "kind": "Pod"}\n')
     r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
     findings = json.loads(r.stdout)["findings"]
-    assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [("broken.json", 1), ("truncated.json", 2)]
+    assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [
+        ("broken.json", 1),
+        ("pod.json", 3),
+        ("truncated.json", 2),
+    ]
 
 
 def test_lock_files_are_not_read(run_cli, tmp_path):

@@ -86,6 +86,9 @@ def test_deep_json_is_refused_before_the_parser_recurses(tmp_path):
     ],
 )
 def test_each_non_standard_json_feature_alone(tmp_path, text, line, fragment):
+    # a dashboard's (its "panels" say it is one): a file without what guidecheck reads may be some tool's
+    # configuration, whose tools accept a key given twice (test_cli's test_tool_config_files_...)
+    text = text.replace("{", '{"panels": [], ', 1)
     r, base = run_case(tmp_path, "bad.json", text)
     [err] = gc001(r, base, "bad.json")
     assert fragment in err["message"] and err["line"] == line, err

@@ -491,8 +491,9 @@ def json_not_read(text: str, display: str) -> str | None:
     Decided by content and purpose, never by the parse error: an empty file holds nothing to check; a file
     whose text shows none of the fields of what guidecheck reads (see ``_JSON_PURPOSE``) is some tool's
     configuration (JSON with comments: appsettings.json, launchSettings.json, .markdownlint.json, VS Code
-    files ...), which the tools reading it accept and guidecheck does not judge. A chart's values.schema.json
-    is always read.
+    files ...; or a key given twice, which JSON.parse and Go's encoding/json accept, the last value winning),
+    which the tools reading it accept and guidecheck does not judge. A chart's values.schema.json is always
+    read; a truncated file, NaN or nesting too deep is reported whatever the file is.
     """
     if not text.strip():
         return "an empty JSON file: nothing to check"
@@ -501,25 +502,25 @@ def json_not_read(text: str, display: str) -> str | None:
     head = text[:_SNIFF_BYTES]
     if any(all(rx.search(head) for rx in group) for group in _JSON_PURPOSE):
         return None
-    if not _is_jsonc(text):
-        return None  # broken in another way (truncated, NaN, duplicate keys, too deep): reported
+    if not _is_lenient_json(text):
+        return None  # broken in another way (truncated, NaN, too deep): reported
     return (
-        "not read: a JSON file that is not strict JSON (comments or trailing commas, as in editor and tool "
-        "configuration) and by its content no Kubernetes object, OpenAPI document, chart schema, dashboard "
-        "or rule file"
+        "not read: a JSON file that is not strict JSON (comments, trailing commas or a key given twice, as in "
+        "editor and tool configuration) and by its content no Kubernetes object, OpenAPI document, chart "
+        "schema, dashboard or rule file"
     )
 
 
-def _is_jsonc(text: str) -> bool:
-    """Whether the text is JSON with comments (``//``, ``/* */``) or trailing commas, which the tools reading
-    such files accept: valid JSON once those are removed (linear, outside strings)."""
+def _is_lenient_json(text: str) -> bool:
+    """Whether the text is JSON as the tools reading configuration files accept it: with comments (``//``,
+    ``/* */``), trailing commas or keys given twice; valid JSON once comments and trailing commas are removed
+    (linear, outside strings), parsed by a parser that keeps the last of duplicate keys."""
     import json
 
     if len(text) > _SNIFF_BYTES:
         return False
     out: list[str] = []
     i, n = 0, len(text)
-    changed = False
     while i < n:
         c = text[i]
         if c == '"':
@@ -531,20 +532,17 @@ def _is_jsonc(text: str) -> bool:
         elif text.startswith("//", i):
             j = text.find("\n", i)
             i = n if j < 0 else j
-            changed = True
         elif text.startswith("/*", i):
             j = text.find("*/", i + 2)
             if j < 0:
                 return False
             out.append("\n" * text.count("\n", i, j))
             i = j + 2
-            changed = True
         else:
             out.append(c)
             i += 1
     stripped = "".join(out)
     without_commas = re.sub(r",(\s*[}\]])", r"\1", stripped)
-    changed = changed or without_commas != stripped
 
     def constant(name: str) -> None:
         raise ValueError(name)
@@ -553,7 +551,7 @@ def _is_jsonc(text: str) -> bool:
         json.loads(without_commas, parse_constant=constant)
     except (ValueError, RecursionError):
         return False
-    return changed
+    return True
 
 
 def _is_k8s(data: dict) -> bool:
