@@ -689,7 +689,11 @@ def _described(spec, err: Any, best_match: Any) -> tuple[str, int, str]:
         parts = tuple(detail.absolute_path) if detail.absolute_path else tuple(err.absolute_path)
     else:
         parts = tuple(parts) + tuple(detail.relative_path if detail is not err else ())
-    path, line, node = _locate(spec, parts)
+    # the validator read a {"$ref": ...} as it stands where OpenAPI resolves none (an Operation Object, a
+    # description): the error is the reference itself, at the place that holds it, not in what it names
+    instance = getattr(detail, "instance", None)
+    unresolved = isinstance(instance, dict) and isinstance(instance.get("$ref"), str)
+    path, line, node = _locate(spec, parts, follow_last=not unresolved)
     if isinstance(node, dict) and "default" in node:
         try:
             if detail.instance == node["default"] and not detail.relative_path:
@@ -698,7 +702,8 @@ def _described(spec, err: Any, best_match: Any) -> tuple[str, int, str]:
             pass
     where = " > ".join(str(p) for p in parts)
     msg = _short(detail.message)
-    return path, line, f"invalid {spec.keyword} document: {msg}" + (f" at {where[:200]}" if where else "")
+    hint = f", a $ref where {spec.keyword} resolves none (inline what it names)" if unresolved else ""
+    return path, line, f"invalid {spec.keyword} document: {msg}" + (f" at {where[:200]}{hint}" if where else "")
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -741,9 +746,10 @@ def _locating_registry(keyword_validators):
     return Registry(keyword_validators)
 
 
-def _locate(spec, parts) -> tuple[str, int, Any]:
+def _locate(spec, parts, follow_last: bool = True) -> tuple[str, int, Any]:
     """The file, line and node at ``parts`` (keys from the document root, following $refs as the validator
-    does); stops at the deepest node that exists."""
+    does); stops at the deepest node that exists.  A path ending at a $ref ends in what it names, unless
+    ``follow_last`` is false (the validator did not resolve that $ref)."""
     node, ab = spec.data, spec.abspath
     line = line_of(node)
     for part in parts:
@@ -757,7 +763,7 @@ def _locate(spec, parts) -> tuple[str, int, Any]:
             node = node[part]
         else:
             break
-    if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+    if follow_last and isinstance(node, dict) and isinstance(node.get("$ref"), str):
         target, t_ab = spec.deref(node, ab)
         if target is not node:  # the path ends at a reference: the error is in what it points at
             node, ab, line = target, t_ab, line_of(target, line)
