@@ -1,4 +1,4 @@
-"""GC401 for kustomizations: the kustomization renders with the real kustomize, and renders a workload.
+"""GC401 for kustomizations: the kustomization renders with the real kustomize, and renders something.
 
 The ``kustomization`` targets come from :mod:`guidecheck.loaders.kustomize`, which already
 ran kustomize on every unit; this check only reads what it found (a
@@ -24,10 +24,11 @@ def kustomization_renders(target: Target, ctx: Context) -> Iterator[Hit]:
         return
     if not model.rendered:
         raise NotApplicable(model.skipped or "not rendered")
-    if model.workloads == 0 and model.kind == "Kustomization":
-        kinds = ", ".join(ctx.settings.get("workload-kinds") or ()) or "none"
+    # A kustomization that builds objects but no workload is a unit all the same: CRDs, a namespace's
+    # configuration, Flux HelmReleases, an overlay that only configures a managed database (unlike a chart,
+    # which the guideline has deploy the service). One that builds nothing deploys nothing: a mistake.
+    if model.objects == 0 and model.kind == "Kustomization":
         yield Hit(
-            f"the kustomization renders no workload ({model.objects} object(s), none of kind {kinds}): "
-            "a deployment unit deploys the service",
+            "the kustomization renders no object (kubectl kustomize builds an empty stream): it deploys nothing",
             line=1,
         )
