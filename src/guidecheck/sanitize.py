@@ -328,14 +328,17 @@ _CLASSES = str.maketrans(
 
 def _mask_blob(m: re.Match[str]) -> str:
     """Mask a run that looks random: all of upper, lower and digits, and the
-    character class changes often (random base64 changes class at ~65% of
-    positions; paths and CamelCase identifiers at far fewer)."""
+    class of its letters and digits changes often (random base64 changes at
+    ~62% of positions; paths and CamelCase identifiers at far fewer).  The
+    separators ``+/_-=`` are left out of the count: a path's slashes and
+    dashes (``/work/ci4/Azure-Samples+aks-store-demo/``) would otherwise make
+    it look random."""
     value: str = m.group()
-    classes = value.translate(_CLASSES)
+    classes = value.translate(_CLASSES).replace("+", "")
     if "a" not in classes or "A" not in classes or "0" not in classes:
         return value
     changes = sum(map(str.__ne__, classes, classes[1:]))
-    return _masked(value) if changes >= 0.4 * (len(value) - 1) else value
+    return _masked(value) if changes >= 0.4 * (len(classes) - 1) else value
 
 
 def path(text: object) -> str:
