@@ -753,6 +753,32 @@ def test_gitlab_block_scalar_scripts_point_at_the_command_line(tmp_path):
     assert sorted(f.line for f in result.findings) == [5, 8]
 
 
+def test_a_push_shared_by_many_jobs_names_a_few_and_keeps_them_all(tmp_path):
+    """One unsigned push in a composite action used by five jobs: one finding, three jobs named."""
+    jobs = "".join(
+        f"  build-{i}:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ./.github/actions/push\n"
+        for i in range(5)
+    )
+    write(
+        tmp_path,
+        {
+            ".github/workflows/release.yml": "on: push\njobs:\n" + jobs,
+            ".github/actions/push/action.yml": """
+        name: push
+        runs:
+          using: composite
+          steps:
+            - name: Push
+              shell: bash
+              run: docker push x/y:1
+        """,
+        },
+    )
+    [f] = scan(tmp_path, ("GC704",)).findings
+    assert f.message.startswith("job 'build-0', 'build-1', 'build-2' and 2 more, step 'Push', pushes an image")
+    assert f.extra["jobs"] == [f"build-{i}" for i in range(5)]
+
+
 # ---------------------------------------------------------------- systems guidecheck does not read (issue 12)
 
 

@@ -812,6 +812,9 @@ def _anchor(project: Project, job: Job, file: str) -> Job | None:
     return cur if cur is not None and cur.file == file else None
 
 
+_JOBS_SHOWN = 3
+
+
 def signing(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC704: every image the pipeline pushes is signed with cosign (in the job or a job after it)."""
     if target.kind == "repo":
@@ -840,7 +843,10 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
     if not any_push:
         raise NotApplicable("the pipeline pushes no container image")
     for (path, line), e in sorted(unsigned.items()):
-        jobs = ", ".join(f"'{j}'" for j in e["jobs"])
+        # every job is in the finding's "jobs"; the message names a few (a composite action used by 30 jobs)
+        jobs = ", ".join(f"'{j}'" for j in e["jobs"][:_JOBS_SHOWN])
+        if len(e["jobs"]) > _JOBS_SHOWN:
+            jobs += f" and {len(e['jobs']) - _JOBS_SHOWN} more"
         # the step's name tells two pushes of one job apart (one finding each, with its own identity)
         named = f", step '{_short(e['step'])}'," if e["step"] and e["step"] not in e["jobs"] else ""
         yield Hit(
