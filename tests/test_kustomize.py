@@ -210,6 +210,97 @@ def test_a_remote_base_is_reported_and_never_fetched(run_cli, tmp_path):
     assert _Canary.hits == []
 
 
+DEPLOY_NO_LIMITS = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: web:1.0.0
+"""
+
+INLINE_PATCH_TRANSFORMER = """apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - deploy.yaml
+transformers:
+  - |-
+    apiVersion: builtin
+    kind: PatchTransformer
+    metadata:
+      name: limits
+    path: PATCH
+    target:
+      kind: Deployment
+"""
+
+
+def test_an_inline_plugin_configuration_is_no_path_and_its_files_are_read():
+    k = parse(load_yaml(INLINE_PATCH_TRANSFORMER.replace("PATCH", "patches/limits.yaml"))[0].data)
+    assert [(r.what, r.path, r.line) for r in k.refs] == [
+        ("resource", "deploy.yaml", 4),
+        ("plugin-input", "patches/limits.yaml", 6),
+    ]
+
+
+@needs_kubectl
+def test_an_inline_patch_transformer_renders_with_its_patch(run_cli, tmp_path):
+    app = tmp_path / "repo" / "app"
+    (app / "patches").mkdir(parents=True)
+    (app / "kustomization.yaml").write_text(INLINE_PATCH_TRANSFORMER.replace("PATCH", "patches/limits.yaml"))
+    (app / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (app / "patches" / "limits.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - name: web\n          resources: {limits: {cpu: 500m, memory: 256Mi}}\n"
+    )
+    p, report = scan_json(run_cli, "--select", "GC401,GC403", "repo", cwd=tmp_path)
+    assert p.returncode == 0 and report["findings"] == [], p.stdout
+    # without the patch's limits, GC403 fails on the rendered Deployment: it was rendered and checked
+    (app / "patches" / "limits.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n"
+    )
+    p, report = scan_json(run_cli, "--select", "GC401,GC403", "repo", cwd=tmp_path)
+    assert [(f["rule_id"], f["path"], f["line"]) for f in report["findings"]] == [("GC403", "repo/app/deploy.yaml", 11)]
+
+
+@needs_kubectl
+def test_files_outside_a_kustomization_s_directory_need_load_restrictor_none(run_cli, tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "config" / "bases").mkdir(parents=True)
+    (repo / "config" / "waf").mkdir()
+    (repo / "config" / "bases" / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (repo / "config" / "waf" / "kustomization.yaml").write_text("resources:\n  - ../bases/deploy.yaml\n")
+    # kustomize's default restrictor refuses the file; the finding says what the build may be doing instead
+    p, report = scan_json(run_cli, "--select", "GC401,GC403", "repo", cwd=tmp_path)
+    [f] = report["findings"]
+    assert (f["rule_id"], f["path"], f["line"]) == ("GC401", "repo/config/waf/kustomization.yaml", 1)
+    assert "is not in or below" in f["message"] and "set kustomize.load-restrictor: none" in f["message"]
+    # a trusted configuration turns it off as `kustomize build --load-restrictor LoadRestrictionsNone` does
+    trusted = tmp_path / "trusted.yaml"
+    trusted.write_text("kustomize:\n  load-restrictor: none\n")
+    p, report = scan_json(run_cli, "--config", str(trusted), "--select", "GC401,GC403", "repo", cwd=tmp_path)
+    assert [(f["rule_id"], f["path"], f["line"]) for f in report["findings"]] == [
+        ("GC403", "repo/config/bases/deploy.yaml", 11)
+    ]
+    # even then nothing outside the scanned tree is read, named by an inline plugin configuration or otherwise
+    evil = repo / "apps" / "evil"
+    evil.mkdir(parents=True)
+    (evil / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (evil / "kustomization.yaml").write_text(
+        INLINE_PATCH_TRANSFORMER.replace("PATCH", "../../../../../../../etc/passwd")
+    )
+    p, report = scan_json(run_cli, "--config", str(trusted), "--select", "GC401", "repo/apps", cwd=tmp_path)
+    [f] = report["findings"]
+    assert (f["path"], f["line"]) == ("repo/apps/evil/kustomization.yaml", 6)
+    assert "plugin-input '../../../../../../../etc/passwd' is outside the scanned tree: not read" in f["message"]
+    assert "root:" not in p.stdout
+
+
 @needs_kubectl
 def test_alternative_manifest_sets_are_judged_apart(run_cli):
     p, report = scan_json(run_cli, "--select", "GC903", "alternatives", cwd=ALTERNATIVES.parent)

@@ -45,7 +45,8 @@ def is_remote(ref: str) -> bool:
 class Ref:
     """One path a kustomization names: ``what`` it is used as, at ``line`` of the kustomization file."""
 
-    what: str  # resource | component | patch | generator-input | plugin | replacement | configuration | crd | openapi
+    what: str  # resource | component | patch | generator-input | plugin | plugin-input | replacement | configuration
+    # | crd | openapi
     path: str  # as written, relative to the kustomization's directory
     line: int
 
@@ -95,7 +96,9 @@ def parse(data: Any) -> Kustomization:
         ("validators", "plugin"),
     ):
         for item, line in _items(data, key):
-            if isinstance(item, str) and item.strip():
+            if what == "plugin" and isinstance(item, str) and "\n" in item.strip():
+                _inline_plugin(item, line, k)
+            elif isinstance(item, str) and item.strip():
                 k.refs.append(Ref(what, item.strip(), line))
             elif not isinstance(item, (dict, str)):
                 k.errors.append(Issue(f"{key}: an entry that is not a path", "", line))
@@ -122,6 +125,43 @@ def parse(data: Any) -> Kustomization:
         name = item.get("name") if isinstance(item, dict) else None
         k.helm_charts.append((str(name) if name is not None else "?", line))
     return k
+
+
+# where a builtin generator's or transformer's configuration names a file it reads (PatchTransformer path,
+# ConfigMapGenerator files/envs, HelmChartInflationGenerator valuesFile ...)
+_PLUGIN_PATH_KEYS = frozenset({"path", "paths", "file", "files", "env", "envs", "valuesFile", "chartHome"})
+
+
+def _inline_plugin(text: str, line: int, k: Kustomization) -> None:
+    """An inline generator/transformer/validator configuration (a YAML document given as a string): the files it
+    reads are references like any other (kustomize reads them with the kustomization's load restrictor)."""
+    from guidecheck.parsers.yaml import load_yaml
+
+    docs = load_yaml(text)
+    if not docs or any(d.errors for d in docs):
+        k.errors.append(Issue("an inline plugin configuration that is not valid YAML", "", line))
+        return
+    for doc in docs:
+        for value in _plugin_paths(doc.data, 0):
+            k.refs.append(Ref("plugin-input", value, line))
+
+
+def _plugin_paths(node: Any, depth: int) -> list[str]:
+    if depth > 20:
+        return []
+    out: list[str] = []
+    if isinstance(node, dict):
+        for key, v in node.items():
+            if key in _PLUGIN_PATH_KEYS:
+                for x in v if isinstance(v, list) else [v]:
+                    if isinstance(x, str) and x.strip() and "\n" not in x:
+                        out.append(x.split("=", 1)[-1].strip())  # files: "key=path" or "path"
+            else:
+                out.extend(_plugin_paths(v, depth + 1))
+    elif isinstance(node, list):
+        for v in node:
+            out.extend(_plugin_paths(v, depth + 1))
+    return out
 
 
 def _items(node: Any, key: str, default: int = 1) -> list[tuple[Any, int]]:

@@ -58,6 +58,7 @@ class KOptions:
     no_render: bool = False  # --no-render: an explicit opt-out (listed as skipped, not incomplete)
     caps: Caps = field(default_factory=Caps)
     verbose: bool = False
+    load_restrictor: str = "root-only"  # kustomize.load-restrictor: root-only | none
 
 
 def options_from(config: Config, options: dict[str, Any]) -> KOptions:
@@ -77,6 +78,7 @@ def options_from(config: Config, options: dict[str, Any]) -> KOptions:
             output=8 * config.max_file_bytes,
         ),
         verbose=bool(options.get("verbose")),
+        load_restrictor=str(k.get("load-restrictor") or "root-only"),
     )
 
 
@@ -194,7 +196,7 @@ def _extend(loaded: Loaded, config: Config, options: dict, started: _Started | N
         for n in nodes.values():
             drop.add(repo.prefix + n.file_rel)
             for what, rel in n.files:
-                if what == "patch" or (not opts.no_render and opts.render and _consumed(n, nodes)):
+                if what in ("patch", "plugin-input") or (not opts.no_render and opts.render and _consumed(n, nodes)):
                     drop.add(repo.prefix + rel)
         work.append((repo, nodes, roots))
     if not work:
@@ -333,7 +335,7 @@ def _graph(repo: RepoScan, nodes: dict[str, Node]) -> list[Node]:
                 n.problems.append(
                     Issue(
                         f"{ref.what} '{clean_path(ref.path)[:200]}' is outside the scanned tree: not read "
-                        "(kustomize's load restrictor, root only); not rendered",
+                        "(nothing outside it is copied into kustomize's sandbox); not rendered",
                         shown,
                         ref.line,
                     )
@@ -468,11 +470,19 @@ def _cached_run(tool, copy: str, rel: str, env: dict[str, str], opts: KOptions):
     from guidecheck import cache
 
     def build():
-        return run(tool.command(os.path.join(copy, rel)), env=env, cwd=copy, caps=opts.caps)
+        return run(tool.command(os.path.join(copy, rel), opts.load_restrictor), env=env, cwd=copy, caps=opts.caps)
 
     if cache.active() is None:
         return build()
-    key = (cache.binary_identity(tool.path), tool.flavour, tool.version, cache.tree_digest(copy), rel, repr(opts.caps))
+    key = (
+        cache.binary_identity(tool.path),
+        tool.flavour,
+        tool.version,
+        cache.tree_digest(copy),
+        rel,
+        repr(opts.caps),
+        opts.load_restrictor,
+    )
     return cache.get_or_compute("kustomize", key, build, lambda r: not r.problem and r.rc == 0)
 
 
@@ -501,6 +511,12 @@ def _render_error(res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node
     shown, line = repo.prefix + n.file_rel, 1
     if res.problem:
         return Issue(f"kustomize {res.problem}; not rendered", shown)
+    if "is not in or below" in text and _restrictor(config) == "root-only":
+        # kustomize's default: a kustomization reads files in or below its own directory only
+        text += (
+            " (kustomize's default load restrictor, which guidecheck keeps; if the build runs with "
+            "--load-restrictor LoadRestrictionsNone, set kustomize.load-restrictor: none)"
+        )
     pm = _PATCH_ID.search(text)
     if pm:  # a patch that matches nothing: at the line listing it
         for d in _closure(n, nodes):
@@ -517,6 +533,10 @@ def _render_error(res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node
                 ):
                     shown, line = repo.prefix + node.file_rel, p.line
     return Issue(f"kustomize build failed: {text[:600] or 'no message'}", shown, line)
+
+
+def _restrictor(config: Config) -> str:
+    return str((getattr(config, "kustomize", None) or {}).get("load-restrictor") or "root-only")
 
 
 def _parsed(abspath: str, root: str, config: Config, cache: dict[str, list[Any]]) -> list[Any]:

@@ -24,9 +24,10 @@ class Kustomize:
     flavour: str  # kubectl | kustomize
     version: str  # kustomize's version, e.g. v5.7.1
 
-    def command(self, directory: str) -> list[str]:
+    def command(self, directory: str, load_restrictor: str = "root-only") -> list[str]:
         sub = ["kustomize"] if self.flavour == "kubectl" else ["build"]
-        return [self.path, *sub, "--load-restrictor", "LoadRestrictionsRootOnly", directory]
+        restrictor = "LoadRestrictionsNone" if load_restrictor == "none" else "LoadRestrictionsRootOnly"
+        return [self.path, *sub, "--load-restrictor", restrictor, directory]
 
 
 def _beside_interpreter(name: str) -> str | None:
