@@ -404,6 +404,20 @@ def test_tab_indentation_is_reported_with_line_and_column():
     assert errors(docs) == [(4, 1, "tab character in indentation (YAML indentation must use spaces)")]
 
 
+def test_a_character_that_cannot_start_a_token_is_named_and_never_masked():
+    from guidecheck.sanitize import clean
+
+    # a Jekyll/Liquid tag at the top of a docs snippet, and a reserved '@'
+    docs = load_yaml("{% raw %}\napiVersion: v1\n")
+    assert errors(docs) == [(1, 2, "character '%' cannot start a YAML token here: quote the value")]
+    assert errors(load_yaml("a: 1\nb: @x\n")) == [
+        (2, 4, "character '@' cannot start a YAML token here: quote the value")
+    ]
+    # ruamel's "while scanning for the next token: found ..." had its 'found' masked as a token's value
+    for _line, _col, message in errors(docs):
+        assert clean(message) == message
+
+
 def test_empty_and_null_documents():
     assert load_yaml("") == []
     text = (ROOT_HOSTILE / "yaml" / "null_and_empty_docs.yaml").read_text(encoding="utf-8")

@@ -683,8 +683,14 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
         mark = cmark
     line, col = mark.line + 1 + off, mark.column + 1
     problem = str(problem or "syntax error")
-    if "cannot start any token" in problem and _char_at(text, mark.line, mark.column) == "\t":
-        return _StopStream("tab character in indentation (YAML indentation must use spaces)", line, col)
+    if "cannot start any token" in problem:
+        ch = _char_at(text, mark.line, mark.column)
+        if ch == "\t":
+            return _StopStream("tab character in indentation (YAML indentation must use spaces)", line, col)
+        if ch and not ch.isspace():
+            # ruamel.yaml does not say which character; '%', '@' and '`' are reserved at the start of a value
+            hint = ": quote the value" if ch in "%@`" else ""
+            return _StopStream(f"character {ch!r} cannot start a YAML token here{hint}", line, col)
     if opened is not None and opened[0] < line:
         # a bracket left open: where it was opened is where the fix goes
         return _StopStream(
@@ -705,6 +711,9 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
             )
         if (cl, cc) != (line, col):
             return _StopStream(f"{problem} ({context} at line {cl})", line, col)
+        if str(context).endswith("token"):
+            # "while scanning for the next token: found ..." reads as a token's value to the secret masking
+            return _StopStream(f"{problem} ({context})", line, col)
         return _StopStream(f"{context}: {problem}", line, col)
     return _StopStream(problem, line, col)
 
