@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import threading
 from collections import Counter
@@ -299,6 +300,32 @@ def test_files_outside_a_kustomization_s_directory_need_load_restrictor_none(run
     assert (f["path"], f["line"]) == ("repo/apps/evil/kustomization.yaml", 6)
     assert "plugin-input '../../../../../../../etc/passwd' is outside the scanned tree: not read" in f["message"]
     assert "root:" not in p.stdout
+
+
+@needs_kubectl
+def test_a_base_in_a_vendored_directory_is_read_for_the_kustomization_that_names_it(run_cli, tmp_path):
+    """third-party/ is never scanned on its own, but kubeflow's overlays list bases inside it."""
+    repo = tmp_path / "repo"
+    (repo / "third-party" / "mysql" / "base").mkdir(parents=True)
+    (repo / "third-party" / "mysql" / "base" / "kustomization.yaml").write_text("resources:\n  - deploy.yaml\n")
+    (repo / "third-party" / "mysql" / "base" / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (repo / "third-party" / "unused").mkdir()
+    (repo / "third-party" / "unused" / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)  # named by nothing: not read
+    (repo / "env" / "dev").mkdir(parents=True)
+    (repo / "env" / "dev" / "kustomization.yaml").write_text("resources:\n  - ../../third-party/mysql/base\n")
+    p, report = scan_json(run_cli, "--select", "GC401,GC403", "repo", cwd=tmp_path)
+    assert [(f["rule_id"], f["path"], f["line"], f["units"]) for f in report["findings"]] == [
+        ("GC403", "repo/third-party/mysql/base/deploy.yaml", 11, ["repo/env/dev"])
+    ]
+    # the vendored file is an input of the scan: the incremental cache notices it changed
+    env = {**os.environ, "GUIDECHECK_CACHE_DIR": str(tmp_path / "cache")}
+    for cached in (False, True):
+        p = run_cli("scan", "--isolated", "-v", "--select", "GC403", "repo", cwd=tmp_path, env=env)
+        assert p.returncode == 1 and ("the result of an earlier scan" in p.stderr) == cached, p.stderr
+    deploy = repo / "third-party" / "mysql" / "base" / "deploy.yaml"
+    deploy.write_text(DEPLOY_NO_LIMITS + "          resources: {limits: {cpu: 500m, memory: 256Mi}}\n")
+    p = run_cli("scan", "--isolated", "--select", "GC403", "repo", cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stdout
 
 
 @needs_kubectl

@@ -102,6 +102,26 @@ class Walk:
     # every regular file's relpath (for repository-level rules: tests, languages)
     inventory: list[str] = field(default_factory=list)
     problems: list[tuple[str, LoadError]] = field(default_factory=list)
+    # vendored directories (VENDORED_DIRS) not walked: a kustomization may still name a base inside one
+    vendored: list[str] = field(default_factory=list)
+
+
+# Of SKIP_DIRS, the directories that hold other projects' code and configuration, which a deployment may use
+# (kubeflow's kustomizations list bases under third-party/): never scanned, but read when named
+VENDORED_DIRS = frozenset({"vendor", "third_party", "third-party"})
+
+
+def walk_vendored(root_real: str, rel_dir: str) -> Walk:
+    """The walk of a vendored directory ``rel_dir`` of the scan root ``root_real`` (relpaths from the scan
+    root), for files a kustomization names inside it; empty when it is not a directory inside the root."""
+    sub = os.path.join(root_real, rel_dir)
+    if os.path.islink(sub) or not _inside(os.path.realpath(sub), root_real):
+        return Walk(root=root_real)
+    w = walk(sub)
+    out = Walk(root=root_real)
+    out.inventory = [f"{rel_dir}/{r}" for r in w.inventory]
+    out.vendored = [f"{rel_dir}/{r}" for r in w.vendored]
+    return out
 
 
 def under(inventory: list[str], directory: str) -> list[str]:
@@ -202,6 +222,8 @@ def _entries(
         mode = st.st_mode
         if is_dir:
             if entry.name in SKIP_DIRS:
+                if entry.name in VENDORED_DIRS:
+                    result.vendored.append(rel)
                 continue
             ident = (st.st_dev, st.st_ino)
             if ident in visited:

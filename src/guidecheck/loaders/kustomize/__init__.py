@@ -36,7 +36,7 @@ from typing import Any
 from guidecheck import suppress
 from guidecheck.config import Config
 from guidecheck.loaders import Loaded, RepoScan, scratch
-from guidecheck.loaders.fs import ReadError, read_text
+from guidecheck.loaders.fs import ReadError, read_text, walk_vendored
 from guidecheck.loaders.kustomize.binary import find_kustomize
 from guidecheck.loaders.kustomize.sandbox import Caps, copy_files, run, sandbox_env
 from guidecheck.loaders.kustomize.trace import PatchSource, applies, json6902_ops, retrace
@@ -258,60 +258,103 @@ def _consumed(n: Node, nodes: dict[str, Node]) -> bool:
     return n.k.kind != "Component" or bool(n.model.consumed_by)
 
 
-def _discover(repo: RepoScan, config: Config, sources: dict[str, SourceFile]) -> dict[str, Node]:
-    nodes: dict[str, Node] = {}
+class Nodes(dict[str, Node]):
+    """The kustomizations of one scanned directory by directory, and the files of vendored directories
+    (``third-party/``: never scanned) that they name, read for rendering only."""
+
+    extra: set[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.extra = set()
+
+
+def _discover(repo: RepoScan, config: Config, sources: dict[str, SourceFile]) -> Nodes:
+    nodes = Nodes()
     for rel in repo.walk.inventory:
-        base = rel.rsplit("/", 1)[-1]
-        if base not in FILE_NAMES:
-            continue
-        d = rel.rsplit("/", 1)[0] if "/" in rel else "."
-        shown_dir = repo.prefix + d if d != "." else (repo.prefix.rstrip("/") or ".")
-        display = repo.prefix + rel
-        model = KustomizationModel(shown_dir, display, "Kustomization")
-        if d in nodes:
-            model.issues.append(
-                Issue(
-                    f"{shown_dir} holds more than one kustomization file ({nodes[d].file_rel.rsplit('/', 1)[-1]} "
-                    f"and {base}): kustomize refuses to build it",
-                    display,
-                )
-            )
-            nodes[d].problems.extend(model.issues)
-            continue
-        try:
-            text = read_text(os.path.join(repo.walk.root, rel), config.max_file_bytes, root=repo.walk.root)
-            docs = load_yaml(text, config.limits)
-        except ReadError as exc:
-            docs = []
-            model.issues.append(Issue(f"cannot read the kustomization: {exc.error.message}", display))
-        data = next((doc.data for doc in docs if doc.data is not None), None)
-        k = parse(data) if data is not None or not docs else parse(None)
-        if any(doc.errors for doc in docs):
-            model.issues.append(Issue("the kustomization does not parse (see GC001)", display))
-        for e in k.errors:
-            model.issues.append(Issue(e.message, display, e.line))
-        model.kind = k.kind
-        src = sources.get(display)
-        target = Target(
-            kind="kustomization",
-            path=display,
-            line=1,
-            ref=ObjectRef(k.kind, None, shown_dir),
-            data=model,
-            source=src,
-            origin={"source": "kustomize", "repo": repo.prefix, "unit": shown_dir, "unit_kind": "kustomize"},
-        )
-        node = Node(d, rel, model, k, target)
-        node.problems.extend(model.issues)
-        nodes[d] = node
+        _add_node(repo, rel, config, sources, nodes)
+    if nodes and repo.walk.vendored:
+        _add_vendored(repo, config, sources, nodes)
     return nodes
+
+
+def _add_vendored(repo: RepoScan, config: Config, sources: dict[str, SourceFile], nodes: Nodes) -> None:
+    """Walk each vendored directory a kustomization names something inside (transitively), and add its
+    kustomizations: they are rendered through the kustomizations that list them, never on their own."""
+    pending = sorted(repo.walk.vendored)
+    walked: set[str] = set()
+    todo = list(nodes.values())
+    while todo:
+        n = todo.pop()
+        for ref in n.k.refs:
+            target = _join(n.rel, ref.path)
+            for v in pending:
+                if v in walked or not (target == v or target.startswith(v + "/")):
+                    continue
+                walked.add(v)
+                w = walk_vendored(repo.walk.root, v)
+                nodes.extra.update(w.inventory)
+                pending.extend(x for x in w.vendored if x not in pending)
+                for rel in w.inventory:
+                    added = _add_node(repo, rel, config, sources, nodes)
+                    if added is not None:
+                        todo.append(added)
+
+
+def _add_node(repo: RepoScan, rel: str, config: Config, sources: dict[str, SourceFile], nodes: Nodes) -> Node | None:
+    """The node of the kustomization file ``rel``, added to ``nodes``; None when ``rel`` is none."""
+    base = rel.rsplit("/", 1)[-1]
+    if base not in FILE_NAMES:
+        return None
+    d = rel.rsplit("/", 1)[0] if "/" in rel else "."
+    shown_dir = repo.prefix + d if d != "." else (repo.prefix.rstrip("/") or ".")
+    display = repo.prefix + rel
+    model = KustomizationModel(shown_dir, display, "Kustomization")
+    if d in nodes:
+        model.issues.append(
+            Issue(
+                f"{shown_dir} holds more than one kustomization file ({nodes[d].file_rel.rsplit('/', 1)[-1]} "
+                f"and {base}): kustomize refuses to build it",
+                display,
+            )
+        )
+        nodes[d].problems.extend(model.issues)
+        return None
+    try:
+        text = read_text(os.path.join(repo.walk.root, rel), config.max_file_bytes, root=repo.walk.root)
+        docs = load_yaml(text, config.limits)
+    except ReadError as exc:
+        docs = []
+        model.issues.append(Issue(f"cannot read the kustomization: {exc.error.message}", display))
+    data = next((doc.data for doc in docs if doc.data is not None), None)
+    k = parse(data) if data is not None or not docs else parse(None)
+    if any(doc.errors for doc in docs):
+        model.issues.append(Issue("the kustomization does not parse (see GC001)", display))
+    for e in k.errors:
+        model.issues.append(Issue(e.message, display, e.line))
+    model.kind = k.kind
+    src = sources.get(display)
+    target = Target(
+        kind="kustomization",
+        path=display,
+        line=1,
+        ref=ObjectRef(k.kind, None, shown_dir),
+        data=model,
+        source=src,
+        origin={"source": "kustomize", "repo": repo.prefix, "unit": shown_dir, "unit_kind": "kustomize"},
+    )
+    node = Node(d, rel, model, k, target)
+    node.problems.extend(model.issues)
+    nodes[d] = node
+    return node
 
 
 def _graph(repo: RepoScan, nodes: dict[str, Node]) -> list[Node]:
     """Resolve every reference; the kustomizations to render (listed by no other one)."""
-    inventory = set(repo.walk.inventory)
+    extra: set[str] = getattr(nodes, "extra", set())
+    inventory = set(repo.walk.inventory) | extra
     dirs: set[str] = set()
-    for x in repo.walk.inventory:
+    for x in inventory:
         cut = x.rfind("/")
         while cut > 0:
             dirs.add(x[:cut])

@@ -177,11 +177,15 @@ def _size(n: int) -> str:
 
 
 def copy_files(src: str, files: list[str], dest: str) -> None:
-    """Copy the walk's files of ``src`` (relative paths) to ``dest``: regular files only, never through a link."""
+    """Copy the walk's files of ``src`` (relative paths) to ``dest``: regular files only, never through a link.
+    Each is an input of the scan (the incremental cache checks that the vendored ones have not changed)."""
     import shutil
+
+    from guidecheck.cache import note_read
 
     for rel in files:
         s = os.path.join(src, rel)
+        note_read(s)
         d = os.path.join(dest, rel)
         os.makedirs(os.path.dirname(d), exist_ok=True)
         try:
