@@ -843,6 +843,34 @@ def test_missing_stages_are_not_claimed_when_part_of_the_pipeline_is_unread(tmp_
     assert any("partly defined in Tekton, Travis CI" in i for i in result.incomplete), result.incomplete
 
 
+def test_a_vendored_library_s_travis_file_is_not_part_of_the_pipeline(tmp_path):
+    """Travis CI reads the repository root's .travis.yml only: sealed-secrets' vendored kube-libsonnet has one."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
+            on: [push]
+            jobs:
+              test:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: go test ./...
+            """,
+            "vendor_jsonnet/kube-libsonnet/.travis.yml": "language: go\nscript: make test\n",
+            "vendor_jsonnet/kube-libsonnet/.circleci/config.yml": "version: 2.1\n",
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert project.unread == []
+    result = scan(tmp_path, ("GC701",))
+    assert result.incomplete == []
+    # alone, with no pipeline above it, the file is a project's pipeline that guidecheck cannot judge
+    (tmp_path / ".github" / "workflows" / "ci.yml").unlink()
+    assert [i.split(" is ")[0] for i in scan(tmp_path, ("GC701",)).incomplete] == [
+        f"pipeline of {tmp_path}/vendor_jsonnet/kube-libsonnet"
+    ]
+
+
 def test_cloud_build_steps_wait_for_each_other_and_images_are_pushed_last(tmp_path):
     write(
         tmp_path,

@@ -202,13 +202,20 @@ def _find_roots(inventory: list[str], extra: list[tuple[str, str]] | tuple[()] =
         for system, rx in UNREAD_SYSTEMS:
             m = rx.match(rel)
             if m:
-                jenkins.append((m.group(1) or "", rel, "unread:" + system))
+                jenkins.append((m.group(1) or "", rel, "unread-file:" + system))
                 break
     for d, rel, system in jenkins:
         owner = None
         for r in roots:  # the nearest project above it
             if (r == "" or d == r or d.startswith(r + "/")) and (owner is None or len(r) > len(owner)):
                 owner = r
+        if system.startswith("unread-file:"):
+            if owner is not None and d != owner:
+                # Travis CI, CircleCI, Drone ... read their file at the repository's root only: one deeper in a
+                # project with a pipeline of its own belongs to another project's copy (a vendored library's
+                # .travis.yml), not to this pipeline
+                continue
+            system = "unread:" + system.split(":", 1)[1]
         roots.setdefault(owner if owner is not None else d, {}).setdefault(system, []).append(rel)
     return roots
 
