@@ -29,6 +29,7 @@ RAW_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\
         (f"aws_secret_access_key={AWS_SECRET}", AWS_SECRET),
         ('password: "GC-CANARY-7f3a9c1e-hunter2"', "GC-CANARY-7f3a9c1e-hunter2"),
         ("DB_PASSWORD=hunter2hunter2", "hunter2hunter2"),
+        ("password.txt: hunter2hunter2", "hunter2hunter2"),  # a data key named as a file still names a secret
         ('{"token": "tok-0123456789abcdef"}', "tok-0123456789abcdef"),
         ("postgres://admin:GC-CANARY-pw-42@db.internal:5432/app", "GC-CANARY-pw-42"),
         (f"image registry.example.com/app:{GH_TOKEN}", GH_TOKEN),
@@ -68,6 +69,8 @@ def test_masking_keeps_kind_and_context():
         "src/main/java/com/example/Service1/ControllerFactory/Thing2.java",
         # a path whose slashes, dashes and plus would have made its class change often (seen in a GC701 message)
         "job 'test-e2e' (/work/corpus4/Azure-Samples+aks-store-demo/.github/workflows/test-e2e-main.yaml:17)",
+        # a file named for a secret, and its line: Helm's "execution error at (...)"
+        "execution error at (temporal/templates/server-secret.yaml:5:14): No valid driver configured",
         "valueFrom.secretKeyRef: db-creds",  # a reference to a secret, not a secret
         "secretName: cart-tls",
         "tokenPath: /var/run/secrets/token",

@@ -103,6 +103,8 @@ _NOT_SECRET = frozenset(
         "inherit",
     }
 )
+_FILE_NAME = re.compile(r"\.(?:ya?ml|json|tpl|txt|toml|ini|conf|cfg|env|sh|gotmpl|tf|py|go|js|ts)$", re.IGNORECASE)
+_LINE_COLUMN = re.compile(r"\d{1,9}(?::\d{1,9})?$")
 _REFERENCE_VALUE = re.compile(r"^(?:\$[{(A-Za-z_]|\{\{|<[^>]*>$|%[A-Za-z_({])")
 _SECRET_KEY_NAME = re.compile(r"(?i)(?:privatekey|secretkey|apikey|accesskey)$")
 # every pattern above needs one of these (checked on the lower-cased text: a
@@ -306,6 +308,8 @@ def _masked(value: str) -> str:
 def _mask_assignment(m: re.Match[str]) -> str:
     whole: str = m.group()
     key: str = m.group("key")
+    if _FILE_NAME.search(key) and _LINE_COLUMN.match(m.group("value")):
+        return whole  # a file and its line, "templates/server-secret.yaml:5:14", not a key and its value
     bare = re.sub(r"[^A-Za-z0-9]", "", key)
     if _REFERENCE_KEY.search(bare) and not _SECRET_KEY_NAME.search(bare):
         return whole
