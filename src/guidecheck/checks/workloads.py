@@ -46,6 +46,9 @@ UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
 )
 
 
+_KO_REFERENCE = re.compile(r"^ko://[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*$")
+
+
 def judge_image(
     raw: str,
     floating_tags: list[str] | tuple[str, ...],
@@ -56,11 +59,15 @@ def judge_image(
     A placeholder only makes the verdict unknown where it hides the tag: in
     ``$REGISTRY/app:latest`` the tag is plainly ``latest``, in ``app:${TAG}``
     or ``${IMAGE}`` the tag is chosen at deploy time.  A placeholder in the
-    digest (``app@${DIGEST}``) is digest pinning done by the pipeline.
+    digest (``app@${DIGEST}``) is digest pinning done by the pipeline.  So is a ko build reference
+    (``ko://knative.dev/serving/cmd/activator``): ``ko resolve``/``ko apply`` build the Go package and
+    replace the reference with the image it pushed, pinned by digest.
     """
     text = raw.strip()
     if len(text) > _MAX_IMAGE:
         return images.Judgement(INVALID, problem=f"longer than {_MAX_IMAGE} characters")
+    if _KO_REFERENCE.match(text):
+        return images.Judgement(PINNED)
     marked, n = _PLACEHOLDER.subn(images.MARK, text)
     j = images.judge(marked, floating_tags, variant_tags)
     if j.state == INVALID and not n and ("$" in text or "{{" in text):
