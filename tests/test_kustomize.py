@@ -328,6 +328,27 @@ def test_a_base_in_a_vendored_directory_is_read_for_the_kustomization_that_names
     assert p.returncode == 0, p.stdout
 
 
+def test_a_problem_in_a_shared_base_is_one_finding_listing_the_overlays(run_cli, tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "base").mkdir(parents=True)
+    (repo / "base" / "kustomization.yaml").write_text(
+        "resources:\n  - https://example.com/org/platform/releases/v1/install.yaml\n"
+    )
+    for env in ("dev", "prod"):
+        (repo / env).mkdir()
+        (repo / env / "kustomization.yaml").write_text("resources:\n  - ../base\n")
+    p, report = scan_json(run_cli, "--select", "GC401", "repo", cwd=tmp_path)
+    [f] = report["findings"]
+    assert (f["path"], f["line"], f["units"]) == ("repo/base/kustomization.yaml", 2, ["repo/dev", "repo/prod"])
+    assert f["object"]["name"] == "repo/base" and "is remote" in f["message"]
+    # the fingerprint names the base, never an overlay: adding one keeps it
+    (repo / "qa").mkdir()
+    (repo / "qa" / "kustomization.yaml").write_text("resources:\n  - ../base\n")
+    _p, again = scan_json(run_cli, "--select", "GC401", "repo", cwd=tmp_path)
+    [g] = again["findings"]
+    assert g["fingerprint"] == f["fingerprint"] and g["units"] == ["repo/dev", "repo/prod", "repo/qa"]
+
+
 @needs_kubectl
 def test_alternative_manifest_sets_are_judged_apart(run_cli):
     p, report = scan_json(run_cli, "--select", "GC903", "alternatives", cwd=ALTERNATIVES.parent)

@@ -363,7 +363,7 @@ def _finding(
         line=line,
         column=column,
         # a rendered kustomization's object is named as its source file names it: one identity for every overlay
-        object=source_ref or (target.ref if target.kind not in ("file",) else None),
+        object=hit.obj or source_ref or (target.ref if target.kind not in ("file",) else None),
         container=hit.container,
         bullet=rule.bullet,
         remediation=rule.remediation,

@@ -282,3 +282,6 @@ class Hit:
     incomplete: bool = False
     # a lower severity than the rule's for this finding (GC001's one note on a template it does not check)
     severity: Severity | None = None
+    # the object the finding is about when it is not the target's: a shared base's kustomization, for a problem
+    # at its line that stops every overlay listing it (one finding, listing the units)
+    obj: ObjectRef | None = None

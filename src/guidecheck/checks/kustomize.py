@@ -7,11 +7,12 @@ ran kustomize on every unit; this check only reads what it found (a
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 
 from guidecheck.checks import Context, NotApplicable
-from guidecheck.model import Hit, Target
-from guidecheck.parsers.kustomization import KustomizationModel
+from guidecheck.model import Hit, ObjectRef, Target
+from guidecheck.parsers.kustomization import FILE_NAMES, KustomizationModel
 
 
 def kustomization_renders(target: Target, ctx: Context) -> Iterator[Hit]:
@@ -19,7 +20,11 @@ def kustomization_renders(target: Target, ctx: Context) -> Iterator[Hit]:
     if not isinstance(model, KustomizationModel):
         raise NotApplicable("not a kustomization")
     for issue in model.issues:
-        yield Hit(issue.message, line=issue.line, column=issue.column, path=issue.path, unchecked=True)
+        # a problem in a base or component the unit lists is that kustomization's: one finding for every overlay
+        # listing it (the engine merges them, listing the units), named by the directory that holds it
+        shared = issue.path != target.path and issue.path.endswith(FILE_NAMES)
+        obj = ObjectRef("Kustomization", None, posixpath.dirname(issue.path) or ".") if shared else None
+        yield Hit(issue.message, line=issue.line, column=issue.column, path=issue.path, unchecked=True, obj=obj)
     if model.issues:
         return
     if not model.rendered:
