@@ -391,6 +391,23 @@ def test_dependencies_of_requirements_yaml_are_checked_where_they_are_declared(t
     assert f["message"].startswith("dependency 'lib' 9.4.10 (https://charts.example.com) is not in charts/")
 
 
+def test_a_dependency_the_tree_holds_at_another_version_says_so(tmp_path, run_cli):
+    repo = write(
+        tmp_path / "repo",
+        {
+            "app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n"
+            "  - name: db\n    version: 16.x.x\n    repository: oci://registry.example.com/charts\n",
+            "app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            "db/Chart.yaml": "apiVersion: v2\nname: db\nversion: 17.1.0\n",
+            "db/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n",
+        },
+    )
+    p, report = scan_json(run_cli, "--select", "GC401", str(repo / "app"), str(repo / "db"))
+    [f] = [f for f in findings(report) if "dependency" in f["message"]]
+    assert (f["path"], f["line"]) == (f"{repo}/app/Chart.yaml", 5)
+    assert f"the scanned tree has it only at 17.1.0 ({repo}/db), which 16.x.x does not accept" in f["message"]
+
+
 def test_helm_s_log_lines_before_its_error_are_not_the_message(tmp_path, run_cli):
     repo = write(
         tmp_path / "repo",

@@ -103,14 +103,30 @@ def _dependency_source(job: _ChartJob, dep: dict, orig_dir: str, opts: HelmOptio
         source = _tree_dependency(job, name, repo, constraint, orig_dir)
     if source is None:
         where = repo or "no repository"
+        others = sorted(
+            f"{cmeta.get('version')} ({shown})"
+            for abs_dir, shown, cname, cmeta in job.all_charts
+            if cname == name and abs_dir != orig_dir and isinstance(cmeta, dict)
+        )
+        if others and opts.resolve_from_tree and not repo.startswith("file://"):
+            # the tree holds the chart, at a version the constraint does not accept: say so, not "absent"
+            in_tree = (
+                f"the scanned tree has it only at {_list(others)}, which {constraint or 'its constraint'} "
+                "does not accept"
+            )
+        else:
+            in_tree = "not in the scanned tree"
         return Issue(
-            f"dependency '{name}' {constraint} ({where}) is not in charts/ and not in the "
-            "scanned tree; guidecheck never downloads charts: run 'helm dependency build' "
-            "and commit charts/, or scan the tree that holds it",
+            f"dependency '{name}' {constraint} ({where}) is not in charts/ and {in_tree}; guidecheck never "
+            "downloads charts: run 'helm dependency build' and commit charts/, or scan the tree that holds it",
             job.model.chart_yaml,
             _line_of_dep(job.model.meta, name),
         )
     return source
+
+
+def _list(items: list[str], shown: int = 3) -> str:
+    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
 def _tree_dependency(job: _ChartJob, name: str, repo: str, constraint: str, orig_dir: str) -> str | None:
