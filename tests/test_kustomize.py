@@ -326,6 +326,12 @@ def test_a_base_in_a_vendored_directory_is_read_for_the_kustomization_that_names
     deploy.write_text(DEPLOY_NO_LIMITS + "          resources: {limits: {cpu: 500m, memory: 256Mi}}\n")
     p = run_cli("scan", "--isolated", "--select", "GC403", "repo", cwd=tmp_path, env=env)
     assert p.returncode == 0, p.stdout
+    # GC001 never reads a vendored file: a vendored kustomization that does not parse says why in GC401
+    (repo / "third-party" / "mysql" / "base" / "kustomization.yaml").write_text("resources:\n  - [deploy.yaml\n")
+    p, report = scan_json(run_cli, "--select", "GC001,GC401", "repo", cwd=tmp_path)
+    [f] = report["findings"]
+    assert (f["rule_id"], f["path"], f["line"]) == ("GC401", "repo/third-party/mysql/base/kustomization.yaml", 2)
+    assert f["message"].startswith("the kustomization does not parse: flow sequence opened here is not closed")
 
 
 def test_a_problem_in_a_shared_base_is_one_finding_listing_the_overlays(run_cli, tmp_path):

@@ -328,9 +328,12 @@ def _add_node(repo: RepoScan, rel: str, config: Config, sources: dict[str, Sourc
         model.issues.append(Issue(f"cannot read the kustomization: {exc.error.message}", display))
     data = next((doc.data for doc in docs if doc.data is not None), None)
     k = parse(data) if data is not None or not docs else parse(None)
-    if any(doc.errors for doc in docs):
+    errors = [e for doc in docs for e in doc.errors]
+    if errors and rel in nodes.extra:  # a vendored file: GC001 never reads it, so the error is said here
+        model.issues.append(Issue(f"the kustomization does not parse: {errors[0].message}", display, errors[0].line))
+    elif errors:
         model.issues.append(Issue("the kustomization does not parse (see GC001)", display))
-    for e in k.errors:
+    for e in k.errors if data is not None or not errors else ():  # a file that does not parse is no mapping
         model.issues.append(Issue(e.message, display, e.line))
     model.kind = k.kind
     src = sources.get(display)
