@@ -237,11 +237,16 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     # a key given twice: markdownlint (JSON.parse) takes the last; in an object it is a finding at the second
     (tmp_path / ".markdownlint.json").write_text('{\n  "MD029": false,\n  "MD013": false,\n  "MD029": true\n}\n')
     (tmp_path / "pod.json").write_text('{"apiVersion": "v1",\n "kind": "Pod",\n "kind": "Pod"}\n')
+    # a Go template of some program's JSON (jaeger's Elasticsearch index templates) is that program's; a
+    # template of a Kubernetes object is read, and its placeholders are the finding
+    (tmp_path / "jaeger-span.json").write_text('{\n  {{- if .UseILM }}\n  "settings": {}\n  {{- end }}\n}\n')
+    (tmp_path / "svc.json").write_text('{"apiVersion": "v1", "kind": "Service",\n {{ .Extra }}}\n')
     r = run_cli("scan", str(tmp_path), "--select", "GC001", "-f", "json")
     findings = json.loads(r.stdout)["findings"]
     assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [
         ("broken.json", 1),
         ("pod.json", 3),
+        ("svc.json", 2),
         ("truncated.json", 2),
     ]
 

@@ -493,7 +493,8 @@ def json_not_read(text: str, display: str) -> str | None:
     configuration (JSON with comments: appsettings.json, launchSettings.json, .markdownlint.json, VS Code
     files ...; or a key given twice, which JSON.parse and Go's encoding/json accept, the last value winning),
     which the tools reading it accept and guidecheck does not judge. A chart's values.schema.json is always
-    read; a truncated file, NaN or nesting too deep is reported whatever the file is.
+    read; a Go template of JSON ({{ .Field }}, {{- if }}) with none of those fields is not; a truncated file,
+    NaN or nesting too deep is reported whatever the file is.
     """
     if not text.strip():
         return "an empty JSON file: nothing to check"
@@ -502,6 +503,13 @@ def json_not_read(text: str, display: str) -> str | None:
     head = text[:_SNIFF_BYTES]
     if any(all(rx.search(head) for rx in group) for group in _JSON_PURPOSE):
         return None
+    if "{{" in head and ("{{-" in head or re.search(r"\{\{\s*[.$]", head)):
+        # a Go template of JSON (jaeger's Elasticsearch index templates: {{- if .UseILM }}): the program that
+        # fills it in reads it, and its content is nothing guidecheck checks
+        return (
+            "not read: a template of a JSON file ({{ }} placeholders) whose content is no Kubernetes object, "
+            "OpenAPI document, chart schema, dashboard or rule file"
+        )
     if not _is_lenient_json(text):
         return None  # broken in another way (truncated, NaN, too deep): reported
     return (
