@@ -228,3 +228,22 @@ def test_blob_masking_judges_runs_by_character_class_changes():
         assert sanitize._BLOB.sub(sanitize._mask_blob, text) == expected
         masked += expected != text
     assert 200 < masked < 1800  # both kinds of runs were tried
+
+
+def test_names_of_secret_keys_are_not_remembered_as_secrets():
+    """prometheus-rabbitmq-exporter's existingPasswordSecretKey: password masked every 'password' of the report."""
+    from guidecheck import sanitize
+
+    sanitize.forget_secrets()
+    try:
+        assert (
+            sanitize.remember_secrets([("existingPasswordSecretKey", "password"), ("existingSecret", "db-creds")]) == 0
+        )
+        assert sanitize.remember_secrets([("password", "db_password"), ("token", "api-token")]) == 0
+        assert sanitize.remember_secrets([("password", "hunter2hunter2")]) > 0
+        # made of such words, it is a password all the same (docker's postgres examples)
+        assert sanitize.remember_secrets([("password", "mysecretpassword"), ("password", "password1")]) > 0
+        text = "config.datasource.password is required; the password hunter2hunter2 leaked"
+        assert sanitize.clean(text) == "config.datasource.password is required; the password hunt****(14 chars) leaked"
+    finally:
+        sanitize.forget_secrets()

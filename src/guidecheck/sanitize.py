@@ -194,6 +194,9 @@ def _clean(text: str, keep_newlines: bool, limit: int | None, mask: bool) -> str
 _KNOWN: set[str] = set()
 _KNOWN_RE: list[re.Pattern[str] | None] = [None]
 _SECRET_KEY = re.compile(r"(?i)" + _KEYWORDS)
+# a value that only names a key ("password", "db-password", "api_key", "passwordFile"), not a secret one; a
+# password made of such words ("mysecretpassword", "password1") is still one
+_KEYWORD_VALUE = re.compile(r"(?i)(?:[a-z]{1,12}[_.-])?" + _KEYWORDS + r"(?:[_.-]?(?:key|file|name|ref))?")
 MIN_KNOWN_SECRET = 6  # shorter values ("admin") would mask ordinary words everywhere
 
 
@@ -211,11 +214,13 @@ def remember_secrets(pairs: Iterable[tuple[str, object]]) -> int:
         if not isinstance(value, str) or not _SECRET_KEY.search(str(key)):
             continue
         bare = re.sub(r"[^A-Za-z0-9]", "", str(key))
-        if _REFERENCE_KEY.search(bare) and not _SECRET_KEY_NAME.search(bare):
-            continue
+        if (_REFERENCE_KEY.search(bare) and not _SECRET_KEY_NAME.search(bare)) or bare.lower().startswith("existing"):
+            continue  # existingSecret, existingPasswordSecretKey: the name of a Secret or of its key
         v = value.strip()
         if len(v) < MIN_KNOWN_SECRET or v.lower() in _NOT_SECRET or _REFERENCE_VALUE.match(v):
             continue
+        if _KEYWORD_VALUE.fullmatch(v):
+            continue  # "password", "api-key": the name of a key (secretKeyRef.key); masked, every mention would go
         for form in (v, v.upper(), v.lower(), base64.b64encode(v.encode()).decode()):
             if form not in _KNOWN and len(form) >= MIN_KNOWN_SECRET:
                 _KNOWN.add(form)
