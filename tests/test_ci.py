@@ -871,6 +871,35 @@ def test_a_vendored_library_s_travis_file_is_not_part_of_the_pipeline(tmp_path):
     ]
 
 
+def test_a_vendored_library_s_own_pipeline_is_not_a_project(tmp_path):
+    """fluent-bit vendors lib/cmetrics with its own .github/workflows: GitHub never runs it for fluent-bit."""
+    workflow = """
+            on: [push]
+            jobs:
+              test:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: make test
+            """
+    write(
+        tmp_path,
+        {
+            "app/.github/workflows/ci.yml": workflow,
+            "app/lib/cmetrics/.github/workflows/build.yml": workflow,
+            "app/lib/cmetrics/Jenkinsfile": "pipeline { agent any\n stages { stage('t') { steps { sh 'make' } } } }\n",
+            "app/lib/cmetrics/appveyor.yml": "build_script: make\n",
+            # side by side, two checked-out repositories are two projects
+            "other/.github/workflows/ci.yml": workflow,
+        },
+    )
+    projects, _errors = project_of(tmp_path)
+    assert sorted((rel(tmp_path, p.root), [rel(tmp_path, f.path) for f in p.files]) for p in projects) == [
+        ("app", ["app/.github/workflows/ci.yml"]),
+        ("other", ["other/.github/workflows/ci.yml"]),
+    ]
+    assert all(p.unread == [] for p in projects)
+
+
 def test_cloud_build_steps_wait_for_each_other_and_images_are_pushed_last(tmp_path):
     write(
         tmp_path,

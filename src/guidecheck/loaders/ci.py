@@ -204,7 +204,20 @@ def _find_roots(inventory: list[str], extra: list[tuple[str, str]] | tuple[()] =
             if m:
                 jenkins.append((m.group(1) or "", rel, "unread-file:" + system))
                 break
+    # GitHub runs the workflows of the repository's root only, GitLab its root .gitlab-ci.yml (and what that
+    # includes): a project directory inside another one is a vendored copy (fluent-bit's lib/cmetrics, with its
+    # own .github/workflows), whose pipeline runs for its own repository, not this one. Side by side (a
+    # directory of checked-out repositories), each is a project.
+    nested = sorted(r for r in roots if any(o != r and (o == "" or r.startswith(o + "/")) for o in roots))
+    for r in nested:
+        del roots[r]
+
+    def vendored(d: str) -> bool:
+        return any(d == n or d.startswith(n + "/") for n in nested)
+
     for d, rel, system in jenkins:
+        if vendored(d):
+            continue
         owner = None
         for r in roots:  # the nearest project above it
             if (r == "" or d == r or d.startswith(r + "/")) and (owner is None or len(r) > len(owner)):
