@@ -334,6 +334,23 @@ def test_a_base_in_a_vendored_directory_is_read_for_the_kustomization_that_names
     assert f["message"].startswith("the kustomization does not parse: flow sequence opened here is not closed")
 
 
+def test_a_flux_kustomization_in_a_file_named_kustomization_yaml_is_a_manifest(run_cli, tmp_path):
+    """Flux's Kustomization (kustomize.toolkit.fluxcd.io) is a Kubernetes object, not kustomize's configuration."""
+    d = tmp_path / "repo" / "clusters" / "prod"
+    d.mkdir(parents=True)
+    (d / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n"
+        "  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n"
+    )
+    p, report = scan_json(run_cli, "--select", "GC001,GC401", "repo", cwd=tmp_path)
+    assert p.returncode == 0 and report["findings"] == [], p.stdout
+    from guidecheck.config import Config
+    from guidecheck.loaders import load
+
+    targets = {(t.kind, t.ref.kind, t.ref.name) for t in load([str(tmp_path / "repo")], Config()).targets}
+    assert ("k8s", "Kustomization", "apps") in targets and not any(k == "kustomization" for k, _, _ in targets)
+
+
 def test_a_problem_in_a_shared_base_is_one_finding_listing_the_overlays(run_cli, tmp_path):
     repo = tmp_path / "repo"
     (repo / "base").mkdir(parents=True)

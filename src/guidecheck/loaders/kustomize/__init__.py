@@ -327,6 +327,11 @@ def _add_node(repo: RepoScan, rel: str, config: Config, sources: dict[str, Sourc
         docs = []
         model.issues.append(Issue(f"cannot read the kustomization: {exc.error.message}", display))
     data = next((doc.data for doc in docs if doc.data is not None), None)
+    api = data.get("apiVersion") if isinstance(data, dict) else None
+    if isinstance(api, str) and not api.startswith("kustomize.config.k8s.io/"):
+        # a Kubernetes object in a file of that name (Flux's kustomize.toolkit.fluxcd.io Kustomization): no
+        # kustomization, checked as a manifest
+        return None
     k = parse(data) if data is not None or not docs else parse(None)
     errors = [e for doc in docs for e in doc.errors]
     if errors and rel in nodes.extra:  # a vendored file: GC001 never reads it, so the error is said here
