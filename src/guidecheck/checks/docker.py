@@ -147,7 +147,9 @@ def consecutive_runs(target: Target, ctx: Context) -> Iterator[Hit]:
 _SEGMENT_SPLIT = re.compile(r"&&|\|\||[;|&\n()`{}]")
 _PIP = re.compile(r"^pip[0-9]*(?:\.[0-9]+)?$")
 _HOME = re.compile(r"^(~|\$HOME|\$\{HOME\})")
-_PRINTS = frozenset({"echo", "printf", "#"})
+# commands that print their words (PowerShell's too: docker-library's Windows images say
+# "Write-Host 'Verifying pip install ...'")
+_PRINTS = frozenset({"echo", "printf", "#", "Write-Host", "Write-Output", "Write-Verbose", "Write-Warning"})
 _APT = frozenset({"apt-get", "apt", "aptitude"})
 _RPM = frozenset({"yum", "dnf", "microdnf", "tdnf", "dnf5"})
 
@@ -168,9 +170,16 @@ class _Run:
 
     @property
     def segments(self) -> list[tuple[str, list[str]]]:
-        """(text, words) of each simple command; split on first use only."""
+        """(text, words) of each simple command; split on first use only.
+
+        A command substitution (``$(...)``, backquotes) is a command of its own, and a word of the command
+        around it: ``apk add -X "https://host/v$(cut -d. -f1,2 /etc/alpine-release)/main" --no-cache nginx``
+        is one ``apk add`` with its ``--no-cache``, and one ``cut``."""
         if self._segments is None:
-            self._segments = [(seg, seg.split()) for seg in _SEGMENT_SPLIT.split(self.text) if seg.strip()]
+            texts = [self.text]
+            if "$(" in self.text or "`" in self.text or "${" in self.text:
+                texts = _substitutions(self.text)
+            self._segments = [(seg, seg.split()) for t in texts for seg in _SEGMENT_SPLIT.split(t) if seg.strip()]
         return self._segments
 
     def invocations(self, needles: tuple[str, ...], is_tool) -> Iterator[tuple[str, list[str]]]:
@@ -229,6 +238,28 @@ class _Run:
         if not all(w in self.text for w in words):
             return False
         return any(all(w in seg for w in words) for _, seg in self.segments)
+
+
+_SUBSTITUTION = re.compile(r"\$\(([^()]*)\)|`([^`]*)`")
+_PARAMETER = re.compile(r"\$\{[^{}]*\}")  # ${tempDir}: a word, not a brace group
+
+
+def _substitutions(text: str) -> list[str]:
+    """The text with each parameter expansion and command substitution replaced by a word, then the substituted
+    commands (innermost first; bounded: 50 rounds)."""
+    text = _PARAMETER.sub("PARAM", text)
+    inner: list[str] = []
+
+    def take(m: re.Match[str]) -> str:
+        inner.append(m.group(1) if m.group(1) is not None else m.group(2))
+        return "SUBST"
+
+    for _ in range(50):
+        new = _SUBSTITUTION.sub(take, text)
+        if new == text:
+            break
+        text = new
+    return [text, *inner]
 
 
 def _mount_target(m: dict[str, str]) -> str:
@@ -298,7 +329,8 @@ def _apk_cache(run: _Run) -> str | None:
     # apk: `apk add` without --no-cache keeps the index in /var/cache/apk
     apk_paths = ("/var/cache/apk", "/etc/apk/cache")
     for _, args in run.invocations(("apk",), _apk):
-        if "add" in _operands(args)[:2] and "--no-cache" not in args:
+        # --no-network: nothing is fetched (the packages are already installed: marking them as a virtual group)
+        if "add" in _operands(args)[:2] and "--no-cache" not in args and "--no-network" not in args:
             if not (run.removes(apk_paths) or run.cache_mount(apk_paths) or run.has_words("apk", "cache", "clean")):
                 return "'apk add' without --no-cache (and /var/cache/apk is not removed in the same RUN)"
             return None
@@ -310,9 +342,14 @@ def _apt_cache(run: _Run) -> str | None:
     apt_paths = ("/var/lib/apt/lists",)
     for tool, args in run.invocations(("apt",), _apt):
         verb = next((o for o in _operands(args) if o in ("update", "install")), None)
-        if verb and not (run.removes(apt_paths) or run.cache_mount(apt_paths)):
+        # apt-get dist-clean (apt >= 2.7: Debian trixie, Ubuntu 24.04) removes the lists as rm -rf does
+        if verb and not (run.removes(apt_paths) or run.cache_mount(apt_paths) or _dist_clean(run)):
             return f"'{tool} {verb}' without 'rm -rf /var/lib/apt/lists/*' in the same RUN"
     return None
+
+
+def _dist_clean(run: _Run) -> bool:
+    return any("dist-clean" in args for _tool, args in run.invocations(("dist-clean",), _apt))
 
 
 def _pip_cache(chain: list[Stage], run: _Run) -> str | None:
