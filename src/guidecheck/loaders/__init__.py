@@ -609,12 +609,13 @@ def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
 
 
 _TEMPLATE_SUFFIXES = (".tmpl", ".tpl", ".template", ".j2", ".jinja", ".jinja2", ".gotmpl", ".in", ".erb", ".mustache")
-_TEMPLATE_MARK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+# {{ }} and {% %} (Go, Jinja, Helm), %%NAME%% (docker-library's and nginx's update.sh templates)
+_TEMPLATE_MARK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|%%[A-Za-z0-9_]+%%")
 
 
 def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | None:
-    """The note for a Dockerfile template (``Dockerfile.tmpl``, or ``{{ }}``/``{% %}`` where an instruction or
-    its image should be), or None for a Dockerfile.
+    """The note for a Dockerfile template (``Dockerfile.tmpl``, or ``{{ }}``/``{% %}``/``%%NAME%%`` where an
+    instruction or its image should be), or None for a Dockerfile.
 
     ``{{ }}`` inside an instruction's arguments alone (``docker inspect --format '{{.State}}'``) is no template.
     """
@@ -630,8 +631,9 @@ def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | 
     if not (named or at_errors or from_line):
         return None
     where = (at_errors or from_line or marked)[0]
+    kind = "%%NAME%%" if re.search(r"%%[A-Za-z0-9_]+%%", lines[where - 1]) else "{{ }}"
     return (
-        f"a Dockerfile template ({{{{ }}}} placeholders on {len(marked)} line(s), first at line {where}): not "
+        f"a Dockerfile template ({kind} placeholders on {len(marked)} line(s), first at line {where}): not "
         "checked as a Dockerfile; scan the Dockerfile rendered from it"
     )
 
