@@ -69,6 +69,9 @@ def test_masking_keeps_kind_and_context():
         "src/main/java/com/example/Service1/ControllerFactory/Thing2.java",
         # a path whose slashes, dashes and plus would have made its class change often (seen in a GC701 message)
         "job 'test-e2e' (/work/corpus4/Azure-Samples+aks-store-demo/.github/workflows/test-e2e-main.yaml:17)",
+        # an image whose repository names a secret, and its tag (OWASP wrongsecrets, bitnami's sealed-secrets)
+        "image 'jeroenwillemsen/wrongsecrets:1.13.5-no-vault' of container 'secret-challenge'",
+        "image 'bitnami/sealed-secrets-controller:latest' uses the floating tag 'latest'",
         # a file named for a secret, and its line: Helm's "execution error at (...)"
         "execution error at (temporal/templates/server-secret.yaml:5:14): No valid driver configured",
         "valueFrom.secretKeyRef: db-creds",  # a reference to a secret, not a secret

@@ -313,6 +313,8 @@ def _masked(value: str) -> str:
 def _mask_assignment(m: re.Match[str]) -> str:
     whole: str = m.group()
     key: str = m.group("key")
+    if m.start() > 0 and m.string[m.start() - 1] == "/" and m.group("sep") == ":":
+        return whole  # the last segment of an image or a path and its tag: jeroenwillemsen/wrongsecrets:1.13.5
     if _FILE_NAME.search(key) and _LINE_COLUMN.match(m.group("value")):
         return whole  # a file and its line, "templates/server-secret.yaml:5:14", not a key and its value
     bare = re.sub(r"[^A-Za-z0-9]", "", key)
