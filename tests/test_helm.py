@@ -408,6 +408,33 @@ def test_a_dependency_the_tree_holds_at_another_version_says_so(tmp_path, run_cl
     assert f"the scanned tree has it only at 17.1.0 ({repo}/db), which 16.x.x does not accept" in f["message"]
 
 
+def test_what_a_subchart_from_the_tree_lacks_is_one_finding_at_the_line_naming_it(tmp_path, run_cli):
+    # netbox-operator -> netbox (taken from the tree) -> postgresql, valkey (nowhere)
+    repo = write(
+        tmp_path / "repo",
+        {
+            "operator/Chart.yaml": "apiVersion: v2\nname: operator\nversion: 1.0.0\ndependencies:\n"
+            "  - name: app\n    version: ^8.0.0\n    repository: oci://ghcr.io/example/charts\n",
+            "operator/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            "app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 8.3.0\ndependencies:\n"
+            "  - name: postgresql\n    version: ^18.0.0\n    repository: oci://registry.example.com/charts\n"
+            "  - name: valkey\n    version: ^6.0.0\n    repository: oci://registry.example.com/charts\n",
+            "app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n",
+        },
+    )
+    p, report = scan_json(run_cli, "--select", "GC401", str(repo))
+    deps = sorted(
+        (f["path"], f["line"], f["message"].split(" (")[0]) for f in findings(report) if "dependenc" in f["message"]
+    )
+    assert deps == [
+        (f"{repo}/app/Chart.yaml", 5, "dependency 'postgresql' ^18.0.0"),
+        (f"{repo}/app/Chart.yaml", 8, "dependency 'valkey' ^6.0.0"),
+        (f"{repo}/operator/Chart.yaml", 5, "dependency 'app'"),
+    ]
+    [f] = [f for f in findings(report) if f["path"].endswith("operator/Chart.yaml")]
+    assert "'postgresql' ^18.0.0" in f["message"] and "'valkey' ^6.0.0" in f["message"]
+
+
 def test_helm_s_log_lines_before_its_error_are_not_the_message(tmp_path, run_cli):
     repo = write(
         tmp_path / "repo",

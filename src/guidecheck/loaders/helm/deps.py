@@ -62,7 +62,10 @@ def _dependency_meta(chart_dir: str) -> tuple[dict, str]:
 
 
 def _resolve_deps(job: _ChartJob, copy_dir: str, orig_dir: str, opts: HelmOptions, depth: int = 0) -> list[Issue]:
-    """Make every dependency of the chart copy present in its ``charts/``; issues for what cannot be."""
+    """Make every dependency of the chart copy present in its ``charts/``; issues for what cannot be.
+
+    What a subchart taken from the tree lacks (netbox-operator -> netbox -> postgresql) is one issue at the line
+    of the chart's own dependency that brought the subchart; the subchart's own scan reports its lines."""
     meta, source_file = _dependency_meta(copy_dir)
     issues: list[Issue] = []
     vendored = _vendored(copy_dir)
@@ -82,7 +85,21 @@ def _resolve_deps(job: _ChartJob, copy_dir: str, orig_dir: str, opts: HelmOption
             dest = os.path.join(copy_dir, "charts", f"{name}-dependency")
         _copy_chart(source, dest, job.root)
         if depth < 5:
-            issues.extend(_resolve_deps(job, dest, source, opts, depth + 1))
+            lacking = _resolve_deps(job, dest, source, opts, depth + 1)
+            if lacking and depth == 0:
+                declared = job.prefix + source_file if source_file == "requirements.yaml" else job.model.chart_yaml
+                what = "; ".join(dict.fromkeys(i.message.split("; guidecheck never downloads")[0] for i in lacking))
+                issues.append(
+                    Issue(
+                        f"dependency '{name}' ({_shown_of(source, job)}) cannot be rendered with this chart: "
+                        f"{_short_list(what)}; guidecheck never downloads charts: run 'helm dependency build' in it "
+                        "and commit charts/, or scan the tree that holds them",
+                        declared,
+                        _line_of_dep(meta, name),
+                    )
+                )
+            else:
+                issues.extend(lacking)
     return issues
 
 
@@ -123,6 +140,10 @@ def _dependency_source(job: _ChartJob, dep: dict, orig_dir: str, opts: HelmOptio
             _line_of_dep(job.model.meta, name),
         )
     return source
+
+
+def _short_list(text: str, limit: int = 400) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _list(items: list[str], shown: int = 3) -> str:
