@@ -251,6 +251,36 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     ]
 
 
+def test_kuttl_and_chainsaw_assertions_are_not_manifests(run_cli, tmp_path):
+    """opentelemetry-operator's e2e tests assert partial Pods (containers without names or images)."""
+    case = tmp_path / "tests" / "e2e" / "sidecar"
+    case.mkdir(parents=True)
+    (case / "chainsaw-test.yaml").write_text(
+        "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\n"
+    )
+    partial = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - env: [{name: A, value: b}]\n"
+    (case / "01-assert.yaml").write_text(partial)
+    (case / "02-errors.yaml").write_text(partial)
+    (case / "01-install-app.yaml").write_text(POD_NO_LIMITS)  # what the test applies is a manifest
+    kuttl = tmp_path / "tests" / "kuttl" / "basic"
+    kuttl.mkdir(parents=True)
+    (kuttl / "00-install.yaml").write_text(POD_NO_LIMITS.replace("name: p", "name: q"))
+    (kuttl / "00-assert.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: q}\nstatus: {phase: [\n")
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "01-assert.yaml").write_text(partial)  # the name alone, outside a test: a manifest
+    r = run_cli("scan", "--isolated", str(tmp_path), "--select", "GC001,GC403", "-f", "json")
+    found = sorted(
+        (f["rule_id"], f["path"].removeprefix(str(tmp_path) + "/"), f["line"]) for f in json.loads(r.stdout)["findings"]
+    )
+    assert found == [
+        ("GC001", "deploy/01-assert.yaml", 6),
+        ("GC001", "tests/kuttl/basic/00-assert.yaml", 4),  # its syntax is still checked
+        ("GC403", "deploy/01-assert.yaml", 6),
+        ("GC403", "tests/e2e/sidecar/01-install-app.yaml", 6),
+        ("GC403", "tests/kuttl/basic/00-install.yaml", 6),
+    ], found
+
+
 def test_lock_files_are_not_read(run_cli, tmp_path):
     (tmp_path / "pnpm-lock.yaml").write_text("a: [b: c:d\n")
     (tmp_path / "package-lock.json").write_text("{broken\n")

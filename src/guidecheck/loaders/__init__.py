@@ -25,6 +25,7 @@ exit code then says the result is partial.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import re
@@ -413,7 +414,35 @@ def _load_file(
     except ReadError as exc:
         src.errors.append(exc.error)
         return
+    if kind == "yaml" and _ASSERTION_NAME.match(os.path.basename(abspath)) and _in_test_suite(os.path.dirname(abspath)):
+        # a KUTTL/Chainsaw assertion: a partial object a test compares the cluster against, never deployed
+        # (containers without images or names, no probes): only its syntax is checked
+        src.read = True
+        src.errors.extend(e for doc in load_yaml(text, config.limits) for e in doc.errors)
+        src.note = (
+            "not read as manifests: a KUTTL/Chainsaw test assertion (a partial object the test compares the "
+            "cluster against, never deployed)"
+        )
+        return
     _load_text(text, src, kind, config, out, scope, listed=True, in_chart=in_chart)
+
+
+# KUTTL's step files (00-install.yaml, 00-assert.yaml, 01-errors.yaml), which Chainsaw's tests keep
+_ASSERTION_NAME = re.compile(r"^\d+-(?:assert|errors)(?:[-_.][^/]*)?\.ya?ml$")
+_SUITE_MARKERS = ("chainsaw-test.yaml", "chainsaw-test.yml", ".chainsaw-test.yaml", ".chainsaw-test.yml")
+
+
+@functools.lru_cache(maxsize=256)
+def _in_test_suite(directory: str) -> bool:
+    """A KUTTL or Chainsaw test case directory: a chainsaw-test.yaml, or KUTTL steps (NN-name.yaml) besides
+    the assertions."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return False
+    if any(n in _SUITE_MARKERS for n in names):
+        return True
+    return any(re.match(r"^\d+-[^/]+\.ya?ml$", n) and not _ASSERTION_NAME.match(n) for n in names)
 
 
 def _load_text(
