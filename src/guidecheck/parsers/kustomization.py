@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guidecheck.parsers.chart import Issue
-from guidecheck.parsers.yaml import YMap, YSeq, key_line, line_of, value_line
+from guidecheck.parsers.yaml import YMap, YSeq, key_line, line_of, load_yaml, value_line
 
 FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -135,8 +135,6 @@ _PLUGIN_PATH_KEYS = frozenset({"path", "paths", "file", "files", "env", "envs", 
 def _inline_plugin(text: str, line: int, k: Kustomization) -> None:
     """An inline generator/transformer/validator configuration (a YAML document given as a string): the files it
     reads are references like any other (kustomize reads them with the kustomization's load restrictor)."""
-    from guidecheck.parsers.yaml import load_yaml
-
     docs = load_yaml(text)
     if not docs or any(d.errors for d in docs):
         k.errors.append(Issue("an inline plugin configuration that is not valid YAML", "", line))

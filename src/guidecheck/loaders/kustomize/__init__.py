@@ -357,10 +357,9 @@ def _add_node(repo: RepoScan, rel: str, config: Config, sources: dict[str, Sourc
     return node
 
 
-def _graph(repo: RepoScan, nodes: dict[str, Node]) -> list[Node]:
+def _graph(repo: RepoScan, nodes: Nodes) -> list[Node]:
     """Resolve every reference; the kustomizations to render (listed by no other one)."""
-    extra: set[str] = getattr(nodes, "extra", set())
-    inventory = set(repo.walk.inventory) | extra
+    inventory = set(repo.walk.inventory) | nodes.extra
     dirs: set[str] = set()
     for x in inventory:
         cut = x.rfind("/")
@@ -497,7 +496,7 @@ def _render_all(
     cache: dict[str, list[Any]] = {}
     for (repo, nodes, n, copy), res in renders.results():
         if res.problem or res.rc != 0:
-            n.model.issues.append(_render_error(res, repo, n, copy, nodes, config))
+            n.model.issues.append(_render_error(res, repo, n, copy, nodes, config, opts.load_restrictor))
             continue
         try:
             _add_rendered(res.out.decode("utf-8", "replace"), repo, nodes, n, config, loaded, sources, cache)
@@ -552,7 +551,9 @@ _KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" er
 _PATCH_ID = re.compile(r"patch \\?\"?(\w+)\.[\w.]*/([\w.-]+)\.")
 
 
-def _render_error(res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node], config: Config) -> Issue:
+def _render_error(
+    res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node], config: Config, restrictor: str
+) -> Issue:
     text = res.err
     m = _KLOG.search(text)
     if m:  # kubectl logs kustomize's error through klog: keep the error itself
@@ -562,7 +563,7 @@ def _render_error(res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node
     shown, line = repo.prefix + n.file_rel, 1
     if res.problem:
         return Issue(f"kustomize {res.problem}; not rendered", shown)
-    if "is not in or below" in text and _restrictor(config) == "root-only":
+    if "is not in or below" in text and restrictor == "root-only":
         # kustomize's default: a kustomization reads files in or below its own directory only
         text += (
             " (kustomize's default load restrictor, which guidecheck keeps; if the build runs with "
@@ -584,10 +585,6 @@ def _render_error(res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node
                 ):
                     shown, line = repo.prefix + node.file_rel, p.line
     return Issue(f"kustomize build failed: {text[:600] or 'no message'}", shown, line)
-
-
-def _restrictor(config: Config) -> str:
-    return str((getattr(config, "kustomize", None) or {}).get("load-restrictor") or "root-only")
 
 
 def _parsed(abspath: str, root: str, config: Config, cache: dict[str, list[Any]]) -> list[Any]:
