@@ -730,6 +730,40 @@ def test_symlinked_charts_directory_out_of_the_tree_is_not_rendered(tmp_path):
     assert not loaded.incomplete
 
 
+def test_symlinks_inside_the_tree_are_read_as_helm_reads_them(tmp_path):
+    # VictoriaMetrics' crds chart links its crd.yaml from another chart and reads it with .Files.Get; a chart
+    # may also take a subchart through a directory link.  Helm reads both; so does the render's copy.
+    repo = write(
+        tmp_path / "repo",
+        {
+            "shared/data.yaml": "greeting: hello\n",
+            "common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 1.0.0\n",
+            "common/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-linked-subchart}\n",
+            "app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n"
+            "dependencies:\n  - name: common\n    version: 1.0.0\n",
+            "app/templates/cm.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: linked}
+            data: {{ .Files.Get "data.yaml" | fromYaml | toJson }}
+            """,
+        },
+    )
+    (repo / "app" / "data.yaml").symlink_to("../shared/data.yaml")
+    (repo / "app" / "charts").mkdir()
+    (repo / "app" / "charts" / "common").symlink_to("../../common", target_is_directory=True)
+    loaded = load([str(repo)], Config())
+    objs = {t.ref.name: t for t in loaded.targets if t.kind == "k8s"}
+    assert sorted(objs) == ["from-linked-subchart", "linked"]
+    assert objs["linked"].data["data"] == {"greeting": "hello"}
+    # the linked subchart renders once, through the chart that links it, and is shown at its own place
+    sub = objs["from-linked-subchart"]
+    assert (sub.origin["chart"], sub.origin["template"]) == (f"{repo}/app", f"{repo}/common/templates/cm.yaml")
+    [common] = [t.data for t in loaded.targets if t.kind == "chart" and t.ref.name == "common"]
+    assert common.skipped and "linked into charts/" in common.skipped and f"{repo}/app" in common.skipped
+    assert not loaded.incomplete
+
+
 def test_rendered_output_beyond_the_limit_is_a_finding(tmp_path, run_cli):
     repo = write(
         tmp_path / "repo",

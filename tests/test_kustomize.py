@@ -303,6 +303,34 @@ def test_files_outside_a_kustomization_s_directory_need_load_restrictor_none(run
 
 
 @needs_kubectl
+def test_symlinks_inside_the_tree_are_resolved_as_kustomize_resolves_them(run_cli, tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "app" / "real").mkdir(parents=True)
+    (repo / "shared").mkdir()
+    (repo / "overlay").mkdir()
+    (repo / "strict").mkdir()
+    (repo / "app" / "real" / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (repo / "app" / "deploy.yaml").symlink_to("real/deploy.yaml")  # a linked file inside the unit's directory
+    (repo / "app" / "kustomization.yaml").write_text("resources:\n  - deploy.yaml\n")
+    (repo / "shared" / "deploy.yaml").write_text(DEPLOY_NO_LIMITS.replace("name: web\n", "name: api\n", 1))
+    (repo / "shared" / "kustomization.yaml").write_text("resources:\n  - deploy.yaml\n")
+    (repo / "overlay" / "base").symlink_to("../shared", target_is_directory=True)  # a base through a link
+    (repo / "overlay" / "kustomization.yaml").write_text("resources:\n  - base\n")
+    # a link whose file is outside the kustomization's directory: kustomize's load restrictor refuses it
+    (repo / "strict" / "deploy.yaml").symlink_to("../shared/deploy.yaml")
+    (repo / "strict" / "kustomization.yaml").write_text("resources:\n  - deploy.yaml\n")
+    p, report = scan_json(run_cli, "--select", "GC401,GC403", "repo", cwd=tmp_path)
+    assert sorted((f["rule_id"], f["path"], f["line"], tuple(f.get("units") or ())) for f in report["findings"]) == [
+        ("GC401", "repo/strict/kustomization.yaml", 1, ("repo/strict",)),
+        ("GC403", "repo/app/real/deploy.yaml", 11, ("repo/app",)),  # at the file, not the link
+        ("GC403", "repo/shared/deploy.yaml", 11, ("repo/overlay",)),  # not overlay/base/deploy.yaml
+    ]
+    [strict] = [f for f in report["findings"] if f["rule_id"] == "GC401"]
+    assert "is not in or below" in strict["message"], strict["message"]
+    assert "does not exist" not in p.stdout
+
+
+@needs_kubectl
 def test_a_base_in_a_vendored_directory_is_read_for_the_kustomization_that_names_it(run_cli, tmp_path):
     """third-party/ is never scanned on its own, but kubeflow's overlays list bases inside it."""
     repo = tmp_path / "repo"

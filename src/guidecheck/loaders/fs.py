@@ -104,6 +104,28 @@ class Walk:
     problems: list[tuple[str, LoadError]] = field(default_factory=list)
     # vendored directories (VENDORED_DIRS) not walked: a kustomization may still name a base inside one
     vendored: list[str] = field(default_factory=list)
+    # symlinks to files and directories inside the tree (relpath -> the target's relpath): walked at the
+    # target's place, but Helm and kustomize read a chart's or kustomization's linked file as its own
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def linked_inventory(w: Walk, directory: str) -> dict[str, str]:
+    """The files a link under ``directory`` (a relpath, ``"."`` for the root) stands for, as Helm sees them:
+    each path through the link (relative to ``directory``) -> the relpath of the file it reads.  A link to a
+    directory stands for the files under its target; links inside a linked directory are not followed."""
+    prefix = "" if directory in (".", "") else directory + "/"
+    out: dict[str, str] = {}
+    for link, target in w.links.items():
+        if not link.startswith(prefix):
+            continue
+        rel = link[len(prefix) :]
+        i = bisect.bisect_left(w.inventory, target)
+        if i < len(w.inventory) and w.inventory[i] == target:
+            out[rel] = target
+        else:
+            for f in under(w.inventory, target):
+                out[rel + f[len(target) :]] = f
+    return out
 
 
 # Of SKIP_DIRS, the directories that hold other projects' code and configuration, which a deployment may use
@@ -302,7 +324,10 @@ def _symlink(abspath: str, rel: str, root_real: str, result: Walk) -> None:
         link_dir = os.path.dirname(os.path.join(root_real, rel))
         if _inside(link_dir, target):
             result.problems.append((rel, LoadError("symlink loop: points to an enclosing directory; not followed")))
+            return
     # a link to a file or directory inside the tree: walked at its real place
+    if target != root_real:
+        result.links[rel] = os.path.relpath(target, root_real).replace(os.sep, "/")
 
 
 # ----------------------------------------------------------------- reading

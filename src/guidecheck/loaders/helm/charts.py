@@ -14,7 +14,7 @@ from typing import Any
 
 from guidecheck.config import Config
 from guidecheck.loaders import ChartInfo, Loaded, RepoScan, chart_of_named_file
-from guidecheck.loaders.fs import ReadError, read_text, under, walk
+from guidecheck.loaders.fs import ReadError, linked_inventory, read_text, under, walk
 from guidecheck.loaders.helm.options import CLI_PROFILE, DEFAULT_PROFILE, HelmOptions
 from guidecheck.model import LoadError, ObjectRef, Target
 from guidecheck.parsers.chart import ChartModel, Issue
@@ -33,6 +33,9 @@ class _ChartJob:
     all_charts: list[tuple[str, str, str | None, Any]] = field(default_factory=list)  # (abs dir, display, name, meta)
     profiles: list[tuple[str, list[str]]] = field(default_factory=list)
     consumers: list[str] = field(default_factory=list)  # charts rendering this one through a file:// dependency
+    # files of the chart reached through a symlink inside the tree (relative to the chart directory) -> the
+    # relpath (from ``root``) of the file Helm reads for it; they are in ``inventory`` too
+    links: dict[str, str] = field(default_factory=dict)
 
 
 def _chart_yaml(abspath: str, root: str, display: str, errors: list[LoadError]) -> Any:
@@ -63,20 +66,23 @@ def _repo_jobs(repo: RepoScan, config: Config, opts: HelmOptions, loaded: Loaded
         meta, errors = metas[c.path]
         chart_prefix = "" if c.path == "." else c.path + "/"
         inventory = [p[len(chart_prefix) :] for p in under(w.inventory, c.path)] if chart_prefix else list(w.inventory)
-        jobs.append(
-            _job(
-                c,
-                meta,
-                errors,
-                w.root,
-                os.path.normpath(os.path.join(w.root, c.path)),
-                inventory,
-                repo.prefix,
-                repo.prefix,
-                all_charts,
-                opts,
-            )
+        links = linked_inventory(w, c.path)
+        if links:
+            inventory = sorted(set(inventory).union(links))
+        job = _job(
+            c,
+            meta,
+            errors,
+            w.root,
+            os.path.normpath(os.path.join(w.root, c.path)),
+            inventory,
+            repo.prefix,
+            repo.prefix,
+            all_charts,
+            opts,
         )
+        job.links = links
+        jobs.append(job)
     return jobs
 
 
@@ -214,7 +220,11 @@ def _file_jobs(loaded: Loaded, config: Config, opts: HelmOptions) -> list[_Chart
             if c.path != ".":
                 continue  # its subcharts are rendered through it; their Chart.yaml is not what changed
             meta, errors = metas[c.path]
-            jobs.append(_job(c, meta, errors, w.root, w.root, list(w.inventory), prefix, "", all_charts, opts))
+            links = linked_inventory(w, ".")
+            inventory = sorted(set(w.inventory).union(links))
+            job = _job(c, meta, errors, w.root, w.root, inventory, prefix, "", all_charts, opts)
+            job.links = links
+            jobs.append(job)
     return jobs
 
 
@@ -268,12 +278,19 @@ def defer_file_dependencies(jobs: list[_ChartJob]) -> list[_ChartJob]:
     by_dir = {j.abspath: j for j in jobs}
     deferred = []
     consumers: dict[str, list[str]] = {}
+    linked: set[str] = set()
     for c in jobs:
+        cands = []
         for dep in _dep_list(c.model.meta):
             repo = str(dep.get("repository") or "")
-            if not repo.startswith("file://"):
-                continue
-            cand = os.path.normpath(os.path.join(c.abspath, repo[len("file://") :]))
+            if repo.startswith("file://"):
+                cands.append(os.path.normpath(os.path.join(c.abspath, repo[len("file://") :])))
+        for rel, target in c.links.items():  # a chart of the tree linked into its charts/ (Helm follows the link)
+            if rel.startswith("charts/") and rel.count("/") == 2 and rel.endswith("/Chart.yaml"):
+                cand = os.path.dirname(os.path.join(c.root, target))
+                linked.add(cand)
+                cands.append(cand)
+        for cand in cands:
             if cand != c.abspath and cand in by_dir and _within(cand, c.root):
                 consumers.setdefault(cand, [])
                 if c.model.path not in consumers[cand]:
@@ -281,7 +298,8 @@ def defer_file_dependencies(jobs: list[_ChartJob]) -> list[_ChartJob]:
     for j in jobs:
         by = sorted(consumers.get(j.abspath, ()))
         if by and j.model.skipped is None:
-            j.model.skipped = f"a file:// dependency of {', '.join(by)}: rendered through it, with its values"
+            how = "a dependency (file:// or linked into charts/)" if j.abspath in linked else "a file:// dependency"
+            j.model.skipped = f"{how} of {', '.join(by)}: rendered through it, with its values"
             j.consumers = by
             deferred.append(j)
     return deferred

@@ -182,7 +182,20 @@ def _source_path(source: str, job: _ChartJob, chart_name: str) -> tuple[str, str
         parts = parts[2:]
     rel = "/".join(parts)
     shown = (base_shown + "/" if base_shown not in ("", ".") else "") + rel
-    return shown, os.path.join(base_abs, *parts)
+    path = os.path.join(base_abs, *parts)
+    if job.links:
+        real = os.path.realpath(path)
+        if real != path and _inside(real, job.root):  # a template linked from elsewhere in the tree: its own place
+            return _linked_display(real, job), real
+    return shown, path
+
+
+def _linked_display(real: str, job: _ChartJob) -> str:
+    """The display path of ``real``, a file or directory of the scanned tree reached through a link."""
+    rel = os.path.relpath(real, job.abspath).replace(os.sep, "/")
+    if job.model.path in ("", "."):
+        return rel
+    return os.path.normpath(os.path.join(job.model.path, rel)).replace(os.sep, "/")
 
 
 def _subchart_dir(parent_abs: str, name: str, job: _ChartJob) -> tuple[str, str] | None:
@@ -215,8 +228,15 @@ def _vendored_subchart(parent_abs: str, real: str, job: _ChartJob) -> tuple[str,
                 os.path.isfile(os.path.join(p, "Chart.yaml"))
                 and _quick_meta(os.path.join(p, "Chart.yaml")).get("name") == real
             ):
+                target = os.path.realpath(p)
+                if target != p and _inside(target, job.root):  # linked into charts/: shown at its own place
+                    return (target, _shown_of(target, job) if _charted(target, job) else _linked_display(target, job))
                 return (p, _shown_of(p, job))
     return None
+
+
+def _charted(abs_dir: str, job: _ChartJob) -> bool:
+    return any(a == abs_dir for a, _s, _n, _m in job.all_charts)
 
 
 def _file_subchart(parent_abs: str, real: str, meta: dict, job: _ChartJob) -> tuple[str, str] | None:

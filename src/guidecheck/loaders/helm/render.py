@@ -76,14 +76,19 @@ def _start_renders(jobs: list[_ChartJob], helm: str, opts: HelmOptions, *, fresh
         forget_secrets()  # the values of an earlier scan in this process are not this one's
     if not jobs:
         return None
-    tmp = scratch.make("helm", sum(scratch.size_of(job.abspath, job.inventory) for job in jobs))
+    need = sum(
+        scratch.size_of(job.abspath, job.inventory) + scratch.size_of(job.root, job.links.values()) for job in jobs
+    )
+    tmp = scratch.make("helm", need)
     try:
         env = _sandbox_env(tmp, opts.max_memory)
         prepared = []
         for i, job in enumerate(jobs):
             start = time.perf_counter()
             copy_dir = os.path.join(tmp, "charts", str(i), os.path.basename(job.abspath) or "chart")
-            for rel, why in _copy_files(job.abspath, job.inventory, copy_dir, opts.max_chart_file):
+            for rel, why in _copy_files(
+                job.abspath, job.inventory, copy_dir, opts.max_chart_file, links=job.links, link_root=job.root
+            ):
                 job.model.issues.append(
                     Issue(
                         f"{rel} is not copied into the render sandbox: {why} (limits.max-file-bytes); "

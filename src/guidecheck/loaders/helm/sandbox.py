@@ -193,20 +193,34 @@ def _copy_chart(src: str, dest: str, root: str, max_file: int | None = 8 * 1024 
     return _copy_files(src, w.inventory, dest, max_file)
 
 
-def _copy_files(src: str, files: list[str], dest: str, max_file: int | None = None) -> list[tuple[str, str]]:
+def _copy_files(
+    src: str,
+    files: list[str],
+    dest: str,
+    max_file: int | None = None,
+    *,
+    links: dict[str, str] | None = None,
+    link_root: str | None = None,
+) -> list[tuple[str, str]]:
     """Copy ``files`` (relative to ``src``) into ``dest``; the files left out, as ``(relative path, why)``.
 
     Each file is opened from ``src`` without following any link (:func:`~guidecheck.loaders.fs.open_beneath`),
     must be a regular file, and is copied only up to ``max_file`` bytes: a larger one (a sparse file of a
     gigabyte included: its size is what it claims) is not copied, and neither is one that grows past the cap
-    while being copied.
+    while being copied.  A file of ``links`` (a path through a symlink the walk found inside the scanned tree,
+    :func:`~guidecheck.loaders.fs.linked_inventory`) is copied from the file it names, opened from
+    ``link_root`` the same way: Helm reads a linked file's contents as the chart's own.
     """
     skipped: list[tuple[str, str]] = []
     src_real = os.path.realpath(src)
+    link_real = os.path.realpath(link_root) if link_root else src_real
     for rel in files:
         d = os.path.join(dest, rel)
         try:
-            fd = open_beneath(src_real, rel)
+            if links and rel in links:
+                fd = open_beneath(link_real, links[rel])
+            else:
+                fd = open_beneath(src_real, rel)
         except OSError:
             continue
         try:

@@ -38,7 +38,7 @@ from guidecheck.config import Config
 from guidecheck.loaders import Loaded, RepoScan, scratch
 from guidecheck.loaders.fs import ReadError, read_text, walk_vendored
 from guidecheck.loaders.kustomize.binary import find_kustomize
-from guidecheck.loaders.kustomize.sandbox import Caps, copy_files, run, sandbox_env
+from guidecheck.loaders.kustomize.sandbox import Caps, copy_files, link_files, run, sandbox_env
 from guidecheck.loaders.kustomize.trace import PatchSource, applies, json6902_ops, retrace
 from guidecheck.model import ObjectRef, SourceFile, Target, k8s_target
 from guidecheck.parsers import k8s
@@ -94,6 +94,9 @@ class Node:
     deps: list[tuple[str, str]] = field(default_factory=list)  # (what, directory rel) of listed kustomizations
     files: list[tuple[str, str]] = field(default_factory=list)  # (what, file rel) of consumed files
     problems: list[Issue] = field(default_factory=list)  # remote, outside, missing: not rendered
+    # symlinks inside the tree that a reference goes through (link rel -> target rel): made in the sandbox copy
+    # as relative links, so that kustomize judges them (its load restrictor) as it would in the repository
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _join(rel_dir: str, ref: str) -> str:
@@ -357,9 +360,27 @@ def _add_node(repo: RepoScan, rel: str, config: Config, sources: dict[str, Sourc
     return node
 
 
+def _through_links(path: str, links: dict[str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """``path`` with every symlink on it (the walk's in-tree :attr:`~guidecheck.loaders.fs.Walk.links`)
+    replaced by its target, and the links it went through; at most 40 links, as the kernel allows."""
+    used: list[tuple[str, str]] = []
+    parts = path.split("/")
+    i = 1
+    while i <= len(parts) and len(used) < 40:
+        head = "/".join(parts[:i])
+        if head in links:
+            used.append((head, links[head]))
+            parts = links[head].split("/") + parts[i:]
+            i = 1
+            continue
+        i += 1
+    return "/".join(parts), used
+
+
 def _graph(repo: RepoScan, nodes: Nodes) -> list[Node]:
     """Resolve every reference; the kustomizations to render (listed by no other one)."""
     inventory = set(repo.walk.inventory) | nodes.extra
+    links = repo.walk.links
     dirs: set[str] = set()
     for x in inventory:
         cut = x.rfind("/")
@@ -370,6 +391,9 @@ def _graph(repo: RepoScan, nodes: Nodes) -> list[Node]:
         shown = repo.prefix + n.file_rel
         for ref in n.k.refs:
             target = _join(n.rel, ref.path)
+            if links and target not in inventory and target not in nodes:
+                target, used = _through_links(target, links)
+                n.links.extend(used)
             local = target in inventory or target in nodes or target in dirs
             if not local and is_remote(ref.path):
                 n.problems.append(
@@ -449,20 +473,23 @@ class _Renders:
         self.tool = tool
         # only what kustomize will read: each kustomization file and the files it names
         listed = []
+        linked = []
         for _repo, nodes, n in units:
             closure = _closure(n, nodes)
             listed.append(
                 sorted({f for c in closure for f in (nodes[c].file_rel, *(rel for _w, rel in nodes[c].files))})
             )
+            linked.append(sorted({lk for c in closure for lk in nodes[c].links}))
         self.tmp = scratch.make(
             "kustomize", sum(scratch.size_of(u[0].walk.root, files) for u, files in zip(units, listed, strict=True))
         )
         self.jobs = []
         self.pool = None
         env = sandbox_env(self.tmp, opts.caps)
-        for i, ((repo, nodes, n), files) in enumerate(zip(units, listed, strict=True)):
+        for i, ((repo, nodes, n), files, links) in enumerate(zip(units, listed, linked, strict=True)):
             copy = os.path.join(self.tmp, "units", str(i))
             copy_files(repo.walk.root, files, copy)
+            link_files(links, copy)
             _with_build_metadata(os.path.join(copy, n.file_rel), n.k.data)
             self.jobs.append((repo, nodes, n, copy))
 
@@ -654,6 +681,8 @@ def _add_rendered(
             base_obj, base_display = None, kfile
             if origin_path is not None:
                 rel = _join(n.rel, origin_path)
+                if repo.walk.links:
+                    rel = _through_links(rel, repo.walk.links)[0]  # reported at the file itself, not a link
                 if not (rel == ".." or rel.startswith("../")):
                     base_display = repo.prefix + rel
                     base_obj = _source_object(

@@ -199,3 +199,19 @@ def copy_files(src: str, files: list[str], dest: str) -> None:
                 shutil.copyfileobj(fh, out)
         finally:
             os.close(fd)
+
+
+def link_files(links: list[tuple[str, str]], dest: str) -> None:
+    """Make each ``(link, target)`` (relpaths of the scanned tree, the target inside it) a relative symlink in
+    the copy ``dest``: it points to the copy's own file or directory, never back into the repository, and
+    kustomize resolves it (and applies its load restrictor) as it would there."""
+    for link, target in links:
+        d = os.path.join(dest, link)
+        if os.path.lexists(d):
+            continue
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        rel = os.path.relpath(os.path.join(dest, target), os.path.dirname(d))
+        try:
+            os.symlink(rel, d)
+        except OSError:
+            continue
