@@ -809,6 +809,28 @@ def test_a_pipeline_in_an_unread_system_is_incomplete_coverage_never_a_violation
     ]
 
 
+def test_jenkins_job_builder_definitions_are_an_unread_pipeline_of_their_project(tmp_path):
+    """elastic/helm-charts defines its CI as Jenkins Job Builder jobs in .ci/jobs/: not "no CI pipeline"."""
+    write(
+        tmp_path,
+        {
+            "Dockerfile": "FROM alpine:3.20.3\n",
+            ".ci/jobs/defaults.yml": "- defaults:\n    name: global\n    node: linux\n",
+            ".ci/jobs/pr.yml": "- job:\n    name: app+pull-request\n    builders:\n      - shell: make test\n",
+            # a list of single-key mappings that names no job is some other data
+            "ci/matrix.yml": "- python: '3.12'\n- python: '3.13'\n",
+            "jobs/other.yml": "- name: x\n  job: y\n",
+        },
+    )
+    result = scan(tmp_path, ("GC701", "GC702", "GC704"))
+    assert result.findings == []
+    assert result.incomplete == [
+        # defaults.yml only holds defaults for the jobs
+        f"pipeline of {tmp_path} is defined in Jenkins Job Builder ({tmp_path}/.ci/jobs/pr.yml), which guidecheck "
+        "does not read: GC701, GC702 and GC704 do not judge what it runs"
+    ]
+
+
 def test_missing_stages_are_not_claimed_when_part_of_the_pipeline_is_unread(tmp_path):
     """A GitHub workflow without tests beside a .travis.yml: the tests may run on Travis."""
     write(

@@ -136,7 +136,8 @@ def extend(loaded: Any, config: Any, options: dict) -> None:
                     origin={"repo": repo.prefix},
                 )
             )
-        for root, found in sorted(_find_roots(repo.walk.inventory, _pipeline_objects(loaded, repo)).items()):
+        extra = _pipeline_objects(loaded, repo) + _job_builder_files(ctx, repo)
+        for root, found in sorted(_find_roots(repo.walk.inventory, extra).items()):
             project = build_project(ctx, repo, root, found, releases)
             if project is None:
                 continue
@@ -177,6 +178,9 @@ def _find_roots(inventory: list[str], extra: list[tuple[str, str]] | tuple[()] =
     jenkins: list[tuple[str, str, str]] = []
     for system, rel in extra:
         d = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        if system == "Jenkins Job Builder":  # jobs of the project whose .ci/jobs (or jjb/) directory holds them
+            m = _JJB_DIR.search(d)
+            d = d[: m.start()] if m else d
         jenkins.append((d, rel, "unread:" + system))
     for rel in inventory:
         m = _WORKFLOW.match(rel)
@@ -378,6 +382,31 @@ def _pipeline_objects(loaded: Any, repo: Any) -> list[tuple[str, str]]:
         if system:
             seen.add(t.path)
             out.append((system, rel))
+    return out
+
+
+# Jenkins Job Builder definitions (elastic/helm-charts' .ci/jobs/*.yml): a YAML list of {job: ...},
+# {job-template: ...}, {project: ...} entries, kept in a directory of jobs by convention
+_JJB_DIR = re.compile(r"(?:^|/)(?:\.?ci|\.?jenkins|jjb|jobs)(?:/|$)")
+_JJB_KEYS = {"job", "job-template", "project", "job-group", "defaults", "view", "view-template"}
+_JJB_DEFINES = {"job", "job-template", "project"}
+
+
+def _job_builder_files(ctx: _Ctx, repo: Any) -> list[tuple[str, str]]:
+    """(system, file relative to the repository) of the Jenkins Job Builder files of ``repo``: a CI system
+    guidecheck does not read, so its pipeline is reported as not judged instead of missing."""
+    out: list[tuple[str, str]] = []
+    for rel in repo.walk.inventory:
+        if not rel.endswith((".yml", ".yaml")) or "/" not in rel or not _JJB_DIR.search(rel.rsplit("/", 1)[0]):
+            continue
+        data = ctx.data(repo.prefix + rel)
+        if (
+            isinstance(data, list)
+            and data
+            and all(isinstance(x, dict) and len(x) == 1 and next(iter(x)) in _JJB_KEYS for x in data)
+            and any(next(iter(x)) in _JJB_DEFINES for x in data)
+        ):
+            out.append(("Jenkins Job Builder", rel))
     return out
 
 
