@@ -86,6 +86,33 @@ def test_bad_document_in_the_middle_keeps_the_others(tmp_path):
     assert len(errors) == 1 and 5 <= errors[0].line <= 8
 
 
+@pytest.mark.parametrize(
+    "text, line, kind",
+    [
+        # Go templates (rook's embedded DaemonSets), Liquid (samber's alert rule templates), Terraform
+        # templatefile() directives (aws-containers' Helm values under terraform/)
+        (
+            "spec:\n  nodeSelector:\n  {{- range $k, $v := .Sel }}\n    {{ $k }}: {{ $v }}\n  {{- end }}\n",
+            4,
+            "{{ }} template placeholders",
+        ),
+        ("groups:\n{% for g in groups %}\n- name: {{ g }}\n{% endfor %}\n", 2, "Jinja or Liquid {% %} template tags"),
+        ("image:\n  tag: ${tag}\n%{ if otel }\notel: true\n%{ endif }\n", 3, "Terraform %{ } template directives"),
+    ],
+)
+def test_a_template_s_parse_error_says_what_template_it_is(tmp_path, text, line, kind):
+    _objects, errors = load_text(tmp_path, text)
+    [e] = errors
+    assert e.line == line, e
+    assert e.message.endswith(f"(the file has {kind}: scan the rendered output, or exclude the template)"), e.message
+
+
+def test_a_parse_error_without_template_marks_has_no_template_hint(tmp_path):
+    _objects, errors = load_text(tmp_path, "a: {b: [unclosed\nprice: 100%\n")
+    [e] = errors
+    assert "template" not in e.message, e.message
+
+
 def test_kind_list_items_become_objects_with_their_own_lines(tmp_path):
     objects, errors = load_text(
         tmp_path,

@@ -483,8 +483,8 @@ def _load_text(
         )
         return
     for i, doc in enumerate(docs):
-        if templated and doc.errors and doc.data is None:
-            hint = " (the file has {{ }} template placeholders: scan the rendered output, or exclude the template)"
+        if doc.errors and doc.data is None and (templated or _OTHER_TEMPLATE.search(text)):
+            hint = f" (the file has {_template_kind(text)}: scan the rendered output, or exclude the template)"
             doc.errors = [LoadError(e.message + hint, e.line, e.column, e.severity) for e in doc.errors]
         src.errors.extend(doc.errors)
         data = doc.data
@@ -635,6 +635,20 @@ def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
         return
     if target is not None:
         out.targets.append(target)
+
+
+# the tags of other template languages: Jinja/Liquid ({% if %}, samber's alert rule templates) and Terraform's
+# templatefile() directives (%{ if x }, aws-containers' Helm values under terraform/)
+_OTHER_TEMPLATE = re.compile(r"\{%-?\s*[a-z]|%\{~?\s*(?:if|for|else|endif|endfor)\b", re.M)
+
+
+def _template_kind(text: str) -> str:
+    """What template placeholders a YAML file has, for the hint on its parse error."""
+    if re.search(r"\{%-?\s*[a-z]", text):
+        return "Jinja or Liquid {% %} template tags"
+    if "{{" in text:
+        return "{{ }} template placeholders"
+    return "Terraform %{ } template directives"
 
 
 _TEMPLATE_SUFFIXES = (".tmpl", ".tpl", ".template", ".j2", ".jinja", ".jinja2", ".gotmpl", ".in", ".erb", ".mustache")
