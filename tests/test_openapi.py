@@ -768,3 +768,45 @@ def test_a_prefetch_worker_that_stops_answering_is_replaced_by_one_child_per_doc
         assert answer and answer[0][0] is not None  # b has no info.version: a real validation error
     finally:
         openapi.end_prefetch()
+
+
+def test_a_swagger_2_file_response_is_valid_as_the_specification_says(tmp_path):
+    """Harbor's API downloads files: `schema: {type: file}` on a 2.0 Response Object (also a shared one) is
+    valid, though openapi-spec-validator's JSON Schema rejects it; `file` anywhere else still is not."""
+    write(
+        tmp_path,
+        {
+            "swagger.yaml": """\
+            swagger: '2.0'
+            info: {title: t, version: '1'}
+            produces: [application/octet-stream]
+            responses:
+              Download: {description: a file, schema: {type: file}}
+            paths:
+              /cert:
+                get:
+                  responses:
+                    '200':
+                      description: the certificate
+                      schema:
+                        type: file
+              /export:
+                get:
+                  responses:
+                    '200': {$ref: '#/responses/Download'}
+              /bad:
+                get:
+                  responses:
+                    '200':
+                      description: a file inside an object is no file response
+                      schema:
+                        type: object
+                        properties:
+                          content: {type: file}
+            """
+        },
+    )
+    _loaded, result = scan([tmp_path])
+    got = found(result, root=tmp_path)
+    assert got and all(path == "swagger.yaml" and 20 <= line <= 28 and "/bad" in m for path, line, m in got), got
+    assert any("'file' is not one of" in m for _p, _l, m in got), got
