@@ -93,6 +93,20 @@ def test_hpa_in_another_namespace_does_not_count(tmp_path):
     assert got[1][3] == "scale target Deployment 'cart' in namespace other does not exist in this scan"
 
 
+def test_a_workload_with_only_a_generate_name_cannot_be_named_by_an_hpa(tmp_path):
+    deploy = DEPLOY.replace("  name: cart\n", "  generateName: cart-\n", 1)
+    assert "generateName: cart-" in deploy
+    result = scan_tree(
+        tmp_path, {"deploy.yaml": deploy, "hpa.yaml": hpa("autoscaling/v2", "  maxReplicas: 5")}, ("GC903",)
+    )
+    got = found(result, tmp_path)
+    assert [(p, line) for p, line, _, _ in got] == [("deploy.yaml", 1), ("hpa.yaml", 10)]
+    assert got[0][3] == (
+        "Deployment has no fixed name (generateName 'cart-'), so no HorizontalPodAutoscaler can name it in "
+        "scaleTargetRef: it does not scale on cpu or memory usage"
+    )
+
+
 def test_one_good_autoscaler_is_enough_and_others_are_not_reported(tmp_path):
     result = scan_tree(
         tmp_path,

@@ -113,6 +113,32 @@ def test_a_parse_error_without_template_marks_has_no_template_hint(tmp_path):
     assert "template" not in e.message, e.message
 
 
+def test_an_object_named_by_a_mapping_is_reported_and_not_judged(tmp_path):
+    """emissary's test manifests: `name: {self.path.k8s}` (a Python format placeholder) is a flow mapping."""
+    objects, errors = load_text(
+        tmp_path,
+        """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {self.path.k8s}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: kept, namespace: [a, b]}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: fine}
+    """,
+    )
+    assert [(e.line, e.message, e.checked) for e in errors] == [
+        (4, "metadata.name must be a string, not a mapping", False),
+        (8, "metadata.namespace must be a string, not a list", False),
+    ]
+    assert [str(t.ref) for t in objects] == ["ConfigMap/fine"]
+
+
 def test_kind_list_items_become_objects_with_their_own_lines(tmp_path):
     objects, errors = load_text(
         tmp_path,

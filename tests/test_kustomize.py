@@ -108,6 +108,12 @@ def test_a_missing_evidence_finding_says_where_it_looked():
     assert looked_in(lone, Ctx([lone, copy])) == (
         " (looked in the manifests nearer to repo/k8s than to its other copies in repo/extras)"
     )
+    # a copy in the same directory (velero's base.yaml and with-pv.yaml) sees the same manifests: it bounds nothing
+    twin = deployment("repo/k8s/with-pv.yaml", repo="repo/", unit="repo/k8s", unit_kind="manifests")
+    assert looked_in(lone, Ctx([lone, twin])) == " (looked in the whole scan)"
+    assert looked_in(lone, Ctx([lone, twin, copy])) == (
+        " (looked in the manifests nearer to repo/k8s than to its other copies in repo/extras)"
+    )
     assert looked_in(chart, Ctx([chart])) == (
         " (looked in its chart rendered with the same values, and in the plain manifests and other "
         "charts' default renderings of the whole scan)"

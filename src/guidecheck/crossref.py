@@ -343,10 +343,19 @@ def looked_in(target: Target, ctx) -> str:
         )
     if kind == "manifests" and isinstance(target.data, dict):
         copies = _copies(ctx).get((scope(target), target.data.get("kind"), name(target.data)), [])
-        others = sorted({location(c) for c in copies if c is not target and same_namespace(target.data, c.data)})
+        here = location(target)
+        # a copy in the same directory (velero's nginx-app: base.yaml and with-pv.yaml) is as near to every
+        # manifest as this one: both see the same evidence, and it bounds nothing
+        others = sorted(
+            {
+                loc
+                for c in copies
+                if c is not target and same_namespace(target.data, c.data) and (loc := location(c)) != here
+            }
+        )
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-            return f" (looked in the manifests nearer to {location(target)} than to its other copies in {shown})"
+            return f" (looked in the manifests nearer to {here} than to its other copies in {shown})"
     whole = _scope_words(scope(target))
     if kind == "helm":
         # neither the chart nor the profile by name: a template rendered on its own and inside a parent

@@ -108,8 +108,18 @@ def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     allowed = {str(r).lower() for r in ctx.settings["autoscaling-resources"]}
     scalers = lookup.scalers_for(target, ctx)
     if not scalers:
+        nm = crossref.name(obj)
+        if nm is None:  # generateName: the name is only known once the API server has made one up
+            gen = k8s.get(obj, "metadata", "generateName")
+            yield Hit(
+                f"{kind} has no fixed name"
+                + (f" (generateName '{gen}')" if isinstance(gen, str) else "")
+                + ", so no HorizontalPodAutoscaler can name it in scaleTargetRef: it does not scale on "
+                f"{' or '.join(sorted(allowed))} usage"
+            )
+            return
         yield Hit(
-            f"no HorizontalPodAutoscaler has scaleTargetRef {kind} '{crossref.name(obj)}': it does not "
+            f"no HorizontalPodAutoscaler has scaleTargetRef {kind} '{nm}': it does not "
             f"scale on {' or '.join(sorted(allowed))} usage{crossref.looked_in(target, ctx)}"
         )
         return
