@@ -1238,3 +1238,63 @@ def test_files_named_one_by_one_render_their_chart_after_reading(tmp_path, monke
     loaded = load([str((chart / "values.yaml").relative_to(tmp_path))], Config())
     assert pending == [{}]
     assert any(t.kind == "k8s" and t.origin.get("source") == "helm" for t in loaded.targets)
+
+
+REQUIRED_VALUE_CHART = {
+    "chart/Chart.yaml": "apiVersion: v2\nname: exporter\nversion: 1.0.0\n",
+    "chart/values.yaml": "image: exporter:1.0.0\npassword: ''\n",
+    "chart/templates/deploy.yaml": """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: exporter
+    spec:
+      selector: {matchLabels: {app: exporter}}
+      template:
+        metadata: {labels: {app: exporter}}
+        spec:
+          containers:
+            - name: exporter
+              image: {{ .Values.image }}
+              env: [{name: PASSWORD, value: {{ required "password is required" .Values.password | quote }}}]
+    """,
+}
+
+
+def test_a_chart_whose_defaults_need_values_renders_with_chart_testing_s_ci_values(tmp_path, run_cli):
+    """prometheus-postgres-exporter `required`s a password; chart-testing installs it with ci/*-values.yaml."""
+    write(
+        tmp_path / "repo",
+        {
+            **REQUIRED_VALUE_CHART,
+            "chart/ci/default-values.yaml": "password: from-ci\n",
+            "chart/ci/other-values.yaml": "password: other\n",
+        },
+    )
+    p, report = scan_json(run_cli, "--select", "GC401,GC403", "repo", cwd=tmp_path)
+    got = sorted(
+        (f["rule_id"], f["severity"], f["path"], f["line"], f["origin"].get("profile")) for f in findings(report)
+    )
+    assert got == [
+        ("GC401", "info", "repo/chart/Chart.yaml", 1, "default"),
+        ("GC403", "error", "repo/chart/templates/deploy.yaml", 11, "ci/default-values.yaml"),
+    ]
+    [note] = findings(report, "GC401")
+    assert "password is required" in note["message"], note["message"]
+    assert (
+        "rendered with chart-testing's ci/default-values.yaml instead (the other 1 ci/*-values.yaml" in note["message"]
+    )
+    assert p.returncode == 1 and not report.get("incomplete")
+
+
+def test_without_ci_values_or_when_they_fail_too_the_default_failure_is_the_finding(tmp_path, run_cli):
+    write(tmp_path / "none", REQUIRED_VALUE_CHART)
+    _p, report = scan_json(run_cli, "--select", "GC401", "none", cwd=tmp_path)
+    [f] = findings(report)
+    assert (f["severity"], f["path"], f["line"]) == ("error", "none/chart/templates/deploy.yaml", 13)
+    assert "[profile default]" in f["message"] and "password is required" in f["message"]
+    repo = write(tmp_path / "failing", {**REQUIRED_VALUE_CHART, "chart/ci/a-values.yaml": "image: x:1.0.0\n"})
+    assert repo.is_dir()
+    _p, report = scan_json(run_cli, "--select", "GC401", "failing", cwd=tmp_path)
+    got = sorted((f["severity"], f["origin"].get("profile")) for f in findings(report))
+    assert got == [("error", "ci/a-values.yaml"), ("error", "default")], report["findings"]

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from guidecheck.checks import Context, NotApplicable
-from guidecheck.model import Hit, Target
+from guidecheck.model import Hit, Severity, Target
 from guidecheck.parsers.chart import ChartModel
 from guidecheck.parsers.yaml import key_col, key_line
 
@@ -58,6 +58,15 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
             path=issue.path,
             extra=with_profile(issue.profile),
             unchecked=True,
+        )
+    for note in getattr(model, "notes", ()):
+        yield Hit(
+            note.message,
+            line=note.line,
+            column=note.column,
+            path=note.path,
+            extra=with_profile(note.profile),
+            severity=Severity.INFO,
         )
     if model.skipped is None:
         yield from _no_workload(model, ctx, with_profile)

@@ -41,6 +41,7 @@ class ChartModel:
     skipped: str | None = None  # why it was not rendered (library, subchart, no helm, ...)
     seconds: dict[str, float] = field(default_factory=dict)  # profile -> render wall time
     resolved: list[str] = field(default_factory=list)  # dependencies taken from the scanned tree
+    notes: list[Issue] = field(default_factory=list)  # what GC401 tells at info level (a fallback to ci/ values)
 
 
 def _deps(meta: Any) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from guidecheck.loaders import Loaded, scratch
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.loaders.helm.charts import _ChartJob
 from guidecheck.loaders.helm.deps import _display_of_copy, _resolve_deps, _source_path
-from guidecheck.loaders.helm.options import CLI_PROFILE, HelmOptions
+from guidecheck.loaders.helm.options import CLI_PROFILE, DEFAULT_PROFILE, HelmOptions
 from guidecheck.loaders.helm.rendered import _add_rendered
 from guidecheck.loaders.helm.sandbox import _copy_files, _inside, _sandbox_env, run_limited
 from guidecheck.model import SourceFile
@@ -48,17 +48,26 @@ class _Renders:
     made (:func:`_start_renders`); :meth:`finish` loads each output as it comes, in order, while the next ones
     still render, then removes the sandbox."""
 
-    def __init__(self, tmp: str, prepared: list, pool: Any, results: Any) -> None:
+    def __init__(self, tmp: str, prepared: list, pool: Any, results: Any, run: Any = None) -> None:
         self.tmp = tmp
         self.prepared = prepared
         self.pool = pool
         self.results = results
+        self.run = run  # renders one more (job, copy, profile, files, copy time): the ci/ values fallback
 
     def finish(self, config: Config, opts: HelmOptions, loaded: Loaded) -> None:
         try:
-            _load_renders(self.prepared, self.results, self.tmp, config, opts, loaded)
+            _load_renders(self.prepared, self.results, self.tmp, config, opts, loaded, self.rerun)
         finally:
             self.close()
+
+    def rerun(self, items: list) -> list:
+        """The results of rendering ``items`` too, on the pool's threads (both cores), in their order."""
+        if self.run is None:
+            return [(1, "", "helm template is not available for another render")] * len(items)
+        if self.pool is not None:
+            return list(self.pool.map(self.run, items))
+        return [self.run(item) for item in items]
 
     def close(self) -> None:
         if self.pool is not None:
@@ -132,15 +141,53 @@ def _start_renders(jobs: list[_ChartJob], helm: str, opts: HelmOptions, *, fresh
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return _Renders(tmp, prepared, pool, results)
+    return _Renders(tmp, prepared, pool, results, run)
 
 
-def _load_renders(prepared: list, results, tmp: str, config: Config, opts: HelmOptions, loaded: Loaded) -> None:
-    """Every render's output as ``k8s`` targets, its failure as a GC401 issue of its chart."""
+def ci_values_files(job: _ChartJob) -> list[str]:
+    """chart-testing's value files of the chart (``ci/*-values.yaml``, relative to the chart directory): the
+    values ``ct lint`` and ``ct install`` test it with, sorted."""
+    return sorted(r for r in job.inventory if r.startswith("ci/") and r.count("/") == 1 and r.endswith("-values.yaml"))
+
+
+def _ci_fallback(job: _ChartJob, copy_dir: str, copy_time: float) -> list:
+    """The render with one of chart-testing's value files, for a chart whose default values did not render:
+    ``ci/default-values.yaml`` when there is one, else the first by name.  One: the others are test cases of
+    the chart's options, not deployments of it (each would repeat every finding); a configured value profile
+    renders any of them (``helm.charts.<dir>.profiles``)."""
+    files = [r for r in ci_values_files(job) if r not in {p for p, _f in job.profiles}]
+    if not files:
+        return []
+    rel = next((r for r in files if r == "ci/default-values.yaml"), files[0])
+    return [(job, copy_dir, rel, [os.path.join(job.abspath, rel)], copy_time)]
+
+
+def _load_renders(
+    prepared: list, results, tmp: str, config: Config, opts: HelmOptions, loaded: Loaded, rerun: Any = None
+) -> None:
+    """Every render's output as ``k8s`` targets, its failure as a GC401 issue of its chart.
+
+    A chart whose default values do not render (a value it ``required``s, a schema that wants one) and that
+    holds chart-testing's ``ci/*-values.yaml`` is rendered with each of those instead, as ``ct install``
+    tests it: the default failure becomes a note when one of them renders, and stays a finding when none does.
+    """
     # files the walk already read (a chart's crds/ are plain YAML): not loaded twice
     seen_sources: dict[str, SourceFile | None] = {t.path: None for t in loaded.targets if t.kind == "file"}
     values_cache: dict[str, Any] = {}
-    for (job, copy_dir, profile, files, copy_time), (rc, out, err) in zip(prepared, results, strict=True):
+    queue = list(zip(prepared, results, strict=True))
+    fallback_of: dict[int, tuple[Issue, list[str], int]] = {}  # id(job) -> (the default error, ci profiles, others)
+    i = 0
+    while i < len(queue):
+        (job, copy_dir, profile, files, copy_time), (rc, out, err) = queue[i]
+        i += 1
+        if rc != 0 and profile == DEFAULT_PROFILE and rerun is not None and id(job) not in fallback_of:
+            extra = _ci_fallback(job, copy_dir, copy_time)
+            if extra:
+                error = _render_error(err, job, copy_dir, tmp, profile, files)
+                others = len(ci_values_files(job)) - len(extra)
+                fallback_of[id(job)] = (error, [p for _j, _c, p, _f, _t in extra], others)
+                queue.extend(zip(extra, rerun(extra), strict=True))
+                continue
         if rc != 0:
             job.model.issues.append(_render_error(err, job, copy_dir, tmp, profile, files))
             if opts.verbose:
@@ -161,6 +208,21 @@ def _load_renders(prepared: list, results, tmp: str, config: Config, opts: HelmO
             continue
         job.model.objects[profile] = n_obj
         job.model.rendered[profile] = n_work
+        if id(job) in fallback_of:
+            error, ci_profiles, others = fallback_of.pop(id(job))
+            more = (
+                f" (the other {others} ci/*-values.yaml file(s) render when configured as value profiles)"
+                if others
+                else ""
+            )
+            job.model.notes.append(
+                Issue(
+                    f"the default values do not render ({error.message.split(': ', 1)[-1][:300]}); rendered with "
+                    f"chart-testing's {', '.join(ci_profiles)} instead{more}",
+                    job.model.chart_yaml,
+                    profile=DEFAULT_PROFILE,
+                )
+            )
         if opts.verbose:
             print(
                 f"guidecheck: rendered {clean_path(job.model.path)} [{profile}] in "
@@ -173,6 +235,13 @@ def _load_renders(prepared: list, results, tmp: str, config: Config, opts: HelmO
                 ),
                 file=sys.stderr,
             )
+    for job_id, (
+        error,
+        _ci,
+        _others,
+    ) in fallback_of.items():  # no ci/ values file rendered either: the default fails too
+        job = next(j for (j, *_rest), _r in queue if id(j) == job_id)
+        job.model.issues.insert(0, error)
 
 
 # keywords through which a JSON Schema validator loads another document
