@@ -250,3 +250,19 @@ def test_names_of_secret_keys_are_not_remembered_as_secrets():
         assert sanitize.clean(text) == "config.datasource.password is required; the password hunt****(14 chars) leaked"
     finally:
         sanitize.forget_secrets()
+
+
+def test_a_word_of_the_chart_s_own_name_is_not_remembered_as_a_secret():
+    """helm/charts' tensorflow-notebook sets `password: tensorflow`: masking it masked 'tensorflow' in every chart
+    name and image of the scan (tens****(10 chars)/tens****(10 chars):1.6.0)."""
+    from guidecheck import sanitize
+
+    sanitize.forget_secrets()
+    try:
+        public = ["stable", "tensorflow", "notebook"]
+        assert sanitize.remember_secrets([("password", "tensorflow")], public=public) == 0
+        assert sanitize.remember_secrets([("password", "tensorflow2024pw")], public=public) > 0
+        assert sanitize.clean("image tensorflow/tensorflow:1.6.0") == "image tensorflow/tensorflow:1.6.0"
+        assert "tensorflow2024pw" not in sanitize.clean("the password tensorflow2024pw leaked")
+    finally:
+        sanitize.forget_secrets()

@@ -200,13 +200,17 @@ _KEYWORD_VALUE = re.compile(r"(?i)(?:[a-z]{1,12}[_.-])?" + _KEYWORDS + r"(?:[_.-
 MIN_KNOWN_SECRET = 6  # shorter values ("admin") would mask ordinary words everywhere
 
 
-def remember_secrets(pairs: Iterable[tuple[str, object]]) -> int:
+def remember_secrets(pairs: Iterable[tuple[str, object]], public: Iterable[str] = ()) -> int:
     """Remember the values of ``(key, value)`` pairs whose key names a secret: masked in every output from now on.
 
     Each string value of at least :data:`MIN_KNOWN_SECRET` characters that is not a reference or a keyword is
     remembered as it is, upper- and lower-cased, and base64-encoded (what ``b64enc``, ``upper``, ``lower`` make
-    of it in a template).  Returns how many new strings are masked.
+    of it in a template).  A value that is one of the ``public`` words (the words of the chart's own name and
+    directory: helm/charts' tensorflow-notebook has ``password: tensorflow``) is not: every path of the chart
+    shows it, and masking it masked that word in every chart name and image of the scan.  Returns how many new
+    strings are masked.
     """
+    public_words = {w.lower() for w in public}
     import base64
 
     added = 0
@@ -221,6 +225,8 @@ def remember_secrets(pairs: Iterable[tuple[str, object]]) -> int:
             continue
         if _KEYWORD_VALUE.fullmatch(v):
             continue  # "password", "api-key": the name of a key (secretKeyRef.key); masked, every mention would go
+        if v.lower() in public_words:
+            continue
         for form in (v, v.upper(), v.lower(), base64.b64encode(v.encode()).decode()):
             if form not in _KNOWN and len(form) >= MIN_KNOWN_SECRET:
                 _KNOWN.add(form)

@@ -364,7 +364,10 @@ def _remember_values_secrets(job: _ChartJob, copy_dir: str, opts: HelmOptions) -
     for s in opts.cli_set:
         key, _, value = s.partition("=")
         pairs.append((key.rsplit(".", 1)[-1], value))
-    remember_secrets(pairs)
+    # the words of the chart's name and directory are in every path of it: never a secret worth masking
+    name = job.target.origin.get("chart_name") or ""
+    public = re.split(r"[^A-Za-z0-9]+", f"{job.model.path} {name}")
+    remember_secrets(pairs, public=[w for w in public if w])
 
 
 def _helm_template(
