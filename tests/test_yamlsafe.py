@@ -205,6 +205,15 @@ def test_non_standard_tags_are_errors_never_objects(payload):
     assert line == 3 and msg.startswith("unsupported YAML tag")
 
 
+@pytest.mark.parametrize("payload", ["!!string 5", "!!String x", "!<tag:yaml.org,2002:string> '7'"])
+def test_a_global_tag_of_no_language_on_a_scalar_keeps_the_text_as_go_yaml_does(payload):
+    """helm/charts' pgadmin renders `value: !!string {{ ... }}`: Helm and Kubernetes read it (go-yaml keeps the
+    text of a scalar whose tag it does not know); a language's tag (!!python/...) stays an error, above."""
+    [doc] = load_yaml(f"kind: ConfigMap\ndata:\n  a: {payload}\n")
+    assert doc.errors == []
+    assert doc.data["data"]["a"] == payload.rsplit(" ", 1)[-1].strip("'")
+
+
 def test_tag_on_a_key_is_checked_too():
     docs = load_yaml("? !!python/name:os.system\n: 1\n")
     assert docs[0].data is None and errors(docs)[0][2].startswith("unsupported YAML tag")

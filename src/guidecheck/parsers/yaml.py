@@ -8,8 +8,10 @@ composer of ruamel.yaml crashes the process on 100,000 nested ``- `` items).
 On the way it enforces what the libraries do not:
 
 * only standard YAML tags are constructed (``!!python/...`` and other
-  global tags are errors, never code); an application's local tags (GitLab's
-  ``!reference``, mkdocs' ``!ENV``) are read as the plain data they tag;
+  languages' global tags are errors, never code); an application's local tags
+  (GitLab's ``!reference``, mkdocs' ``!ENV``), and a scalar's global tag of no
+  language (``!!string``, which go-yaml keeps as text), are read as the plain
+  data they tag;
 * plain scalars are resolved as Kubernetes resolves them (go-yaml v2, under
   ``sigs.k8s.io/yaml``): ``on``/``yes``/``y`` are true, ``off``/``no``/``n``
   false, ``0777`` is octal, ``1_000`` is 1000, ``1:20`` and timestamps stay
@@ -285,6 +287,11 @@ def _tagged_scalar(tag: str, text: str, line: int, col: int) -> Any:
         v = resolve_plain(text)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             return float(v)
+    elif "/" not in short and short.isalnum():
+        # a global tag of no language (helm/charts' pgadmin writes `!!string 5`): go-yaml, which Helm and
+        # Kubernetes read manifests with, keeps the scalar's text; a language's tag (!!python/object, ...) is
+        # never read
+        return text
     else:
         raise YamlError(f"unsupported YAML tag '!!{_short_text(short)}': only standard tags are read", line, col)
     raise YamlError(f"{_short_text(text)!r} cannot be read as !!{short}", line, col)
