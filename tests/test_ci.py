@@ -865,6 +865,29 @@ def test_missing_stages_are_not_claimed_when_part_of_the_pipeline_is_unread(tmp_
     assert any("partly defined in Tekton, Travis CI" in i for i in result.incomplete), result.incomplete
 
 
+def test_tekton_runs_that_show_how_to_use_a_task_are_not_the_repository_s_ci(tmp_path):
+    """tektoncd/catalog holds 300 sample PipelineRuns of its tasks; its own CI is a GitHub workflow."""
+    run = "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: r}\nspec: {pipelineRef: {name: p}}\n"
+    pac = run.replace("{name: r}", "{name: r, annotations: {pipelinesascode.tekton.dev/on-event: '[push]'}}")
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": "on: [push]\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: go test ./...\n",
+            "task/kn/0.1/deploy/pipeline_run.yaml": run,  # beside its task: how to run it
+            "pipeline/buildpacks/0.1/samples/cache.yaml": run,
+            "docs/ci/run.yaml": run,
+            # what runs on events: a trigger anywhere outside docs, a Pipelines-as-Code run anywhere
+            "config/trigger.yaml": "apiVersion: triggers.tekton.dev/v1beta1\nkind: EventListener\nmetadata: {name: l}\n",
+            "build/on-push.yaml": pac,
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert sorted((s, rel(tmp_path, p)) for s, p in project.unread) == [
+        ("Tekton", "build/on-push.yaml"),
+        ("Tekton", "config/trigger.yaml"),
+    ]
+
+
 def test_a_vendored_library_s_travis_file_is_not_part_of_the_pipeline(tmp_path):
     """Travis CI reads the repository root's .travis.yml only: sealed-secrets' vendored kube-libsonnet has one."""
     write(

@@ -31,6 +31,7 @@ from typing import Any
 from guidecheck.loaders import WORKFLOW_FILE
 from guidecheck.loaders.fs import under
 from guidecheck.model import LoadError, ObjectRef, SourceFile, Target, file_target
+from guidecheck.parsers import k8s
 from guidecheck.parsers.ci.azure import parse_azure
 from guidecheck.parsers.ci.cloudbuild import is_build_config, is_trigger_file, parse_cloudbuild
 from guidecheck.parsers.ci.common import PipelineError
@@ -357,9 +358,16 @@ def _azure_pipeline(rel: str, data: Any) -> bool:
     return any(k in data for k in ("trigger", "pr", "schedules", "stages", "pool", "resources"))
 
 
+_TEKTON_CI_DIR = re.compile(r"(?:^|/)(?:\.?tekton|\.?ci|\.?pipelines)(?:/|$)")
+_NOT_CI_DIR = re.compile(
+    r"(?:^|/)(?:samples?|examples?|docs?|documentation|tests?|testdata|test-data|e2e|fixtures)(?:/|$)", re.I
+)
+
+
 def _pipeline_objects(loaded: Any, repo: Any) -> list[tuple[str, str]]:
     """(system, file relative to the repository) of the Kubernetes-style objects that run the repository's CI
-    (Tekton PipelineRuns and triggers, Argo Workflows under a ci/ or pipeline directory)."""
+    (Tekton triggers, and Pipelines-as-Code PipelineRuns, outside sample, example, doc and test directories; Argo
+    Workflows under a ci/ or pipeline directory)."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
     for t in loaded.targets:
@@ -373,7 +381,15 @@ def _pipeline_objects(loaded: Any, repo: Any) -> list[tuple[str, str]]:
         rel = t.path[len(repo.prefix) :]
         system = None
         if api in _PIPELINE_OBJECTS and kind in _PIPELINE_OBJECTS[api][1]:
-            system = _PIPELINE_OBJECTS[api][0]
+            # what runs on the repository's events: triggers, PipelineRuns of Pipelines-as-Code (its on-event
+            # annotations) and PipelineRuns kept in a CI directory (tekton/, .tekton/, ci/). Elsewhere a PipelineRun
+            # shows how to run a task (tektoncd/catalog's 300 samples), and none in samples/ or docs/ builds this
+            # repository
+            d = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            if not _NOT_CI_DIR.search(d):
+                pac = any(str(k).startswith("pipelinesascode.tekton.dev/") for k in k8s.annotations(data))
+                if kind != "PipelineRun" or pac or _TEKTON_CI_DIR.search(d):
+                    system = _PIPELINE_OBJECTS[api][0]
         elif api == "argoproj.io" and kind in ("Workflow", "CronWorkflow", "WorkflowTemplate"):
             if re.search(
                 r"(^|/)(\.?ci|\.?pipelines?|\.argo|\.github)(/|$)", rel.rsplit("/", 1)[0] if "/" in rel else ""
