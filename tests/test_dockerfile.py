@@ -667,3 +667,21 @@ def test_gc301_and_gc305_settings_and_inheritance():
     assert hit == []
     hit = run_rule("FROM scratch\n", "base_image_alpine")
     assert 'add "scratch" to settings allowed-base-images' in hit[0][1]
+
+
+@pytest.mark.parametrize(
+    "name, dockerfile",
+    [
+        ("Dockerfile.dockerignore", False),  # BuildKit's ignore file for Dockerfile (rancher/local-path-provisioner)
+        ("api.Dockerfile.dockerignore", False),
+        ("Dockerfile.patch", False),
+        ("Dockerfile.md", False),
+        ("Dockerfile.dev", True),
+        ("Dockerfile-alpine", True),
+        ("api.Dockerfile", True),
+    ],
+)
+def test_which_names_are_dockerfiles(name, dockerfile):
+    from guidecheck.loaders.fs import classify
+
+    assert (classify(name) == "dockerfile") is dockerfile

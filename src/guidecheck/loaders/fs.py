@@ -68,9 +68,12 @@ def is_dockerfile_name(name: str) -> bool:
         return True
     for base in DOCKERFILE_NAMES:
         if name.startswith((base + ".", base + "-", base + "_")):
-            # Dockerfile.dev, Dockerfile-Windows, Dockerfile_alpine; not Dockerfile.md/.txt docs (templates,
-            # Dockerfile.tmpl/.j2, are read and reported as templates)
-            return not name.lower().endswith((".md", ".txt", ".rst", ".orig", ".bak", ".swp"))
+            # Dockerfile.dev, Dockerfile-Windows, Dockerfile_alpine; not Dockerfile.md/.txt docs, BuildKit's
+            # per-Dockerfile ignore file (Dockerfile.dockerignore) or a patch (templates, Dockerfile.tmpl/.j2, are
+            # read and reported as templates)
+            return not name.lower().endswith(
+                (".md", ".txt", ".rst", ".orig", ".bak", ".swp", ".dockerignore", ".patch", ".diff")
+            )
     return name.endswith((".Dockerfile", ".dockerfile", ".Containerfile"))
 
 
