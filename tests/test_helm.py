@@ -1298,3 +1298,29 @@ def test_without_ci_values_or_when_they_fail_too_the_default_failure_is_the_find
     _p, report = scan_json(run_cli, "--select", "GC401", "failing", cwd=tmp_path)
     got = sorted((f["severity"], f["origin"].get("profile")) for f in findings(report))
     assert got == [("error", "ci/a-values.yaml"), ("error", "default")], report["findings"]
+
+
+def test_the_ci_values_note_waits_for_the_ci_render_not_another_profile(tmp_path, run_cli):
+    write(
+        tmp_path / "repo",
+        {
+            **REQUIRED_VALUE_CHART,
+            "chart/values-prod.yaml": "password: prod\n",
+            "chart/ci/default-values.yaml": "password: from-ci\n",
+            "org.yaml": "helm:\n  profiles:\n    prod: [values-prod.yaml]\n",
+        },
+    )
+    _p, report = scan_json(run_cli, "--config", "repo/org.yaml", "--select", "GC401,GC403", "repo", cwd=tmp_path)
+    got = sorted((f["rule_id"], f["severity"], f["origin"].get("profile")) for f in findings(report))
+    assert got == [
+        ("GC401", "info", "default"),
+        ("GC403", "error", "ci/default-values.yaml"),
+        ("GC403", "error", "prod"),
+    ]
+    [note] = findings(report, "GC401")
+    assert "rendered with chart-testing's ci/default-values.yaml instead" in note["message"]
+    # the ci/ file fails too: the default's failure is the finding, whatever another profile did
+    (tmp_path / "repo" / "chart" / "ci" / "default-values.yaml").write_text("image: x:1.0.0\n")
+    _p, report = scan_json(run_cli, "--config", "repo/org.yaml", "--select", "GC401", "repo", cwd=tmp_path)
+    got = sorted((f["severity"], f["origin"].get("profile")) for f in findings(report))
+    assert got == [("error", "ci/default-values.yaml"), ("error", "default")], report["findings"]

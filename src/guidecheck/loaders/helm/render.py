@@ -168,8 +168,8 @@ def _load_renders(
     """Every render's output as ``k8s`` targets, its failure as a GC401 issue of its chart.
 
     A chart whose default values do not render (a value it ``required``s, a schema that wants one) and that
-    holds chart-testing's ``ci/*-values.yaml`` is rendered with each of those instead, as ``ct install``
-    tests it: the default failure becomes a note when one of them renders, and stays a finding when none does.
+    holds chart-testing's ``ci/*-values.yaml`` is rendered with one of those instead (:func:`_ci_fallback`), as
+    ``ct install`` tests it: the default failure becomes a note when it renders, and stays a finding when not.
     """
     # files the walk already read (a chart's crds/ are plain YAML): not loaded twice
     seen_sources: dict[str, SourceFile | None] = {t.path: None for t in loaded.targets if t.kind == "file"}
@@ -208,7 +208,7 @@ def _load_renders(
             continue
         job.model.objects[profile] = n_obj
         job.model.rendered[profile] = n_work
-        if id(job) in fallback_of:
+        if id(job) in fallback_of and profile in fallback_of[id(job)][1]:  # not another configured profile
             error, ci_profiles, others = fallback_of.pop(id(job))
             more = (
                 f" (the other {others} ci/*-values.yaml file(s) render when configured as value profiles)"
