@@ -288,3 +288,20 @@ def test_an_incomplete_scan_is_not_reused(tmp_path, service):
     assert report1 == report2
     assert _counts(second.stderr)["scan"] == (0, 1)  # looked up, not found: nothing was stored
     assert _counts(second.stderr)["helm"][0] >= 1  # the render itself is still reused
+
+
+def test_a_sandbox_digest_tells_where_its_links_point(tmp_path):
+    """The kustomize sandbox remakes in-tree links: the same files behind another link are another build."""
+    from guidecheck.cache import tree_digest
+
+    def sandbox(name: str, target: str):
+        root = tmp_path / name
+        for d in ("a", "b", "overlay"):
+            (root / d).mkdir(parents=True)
+            (root / d / "k.yaml").write_text(f"{d}\n")
+        (root / "overlay" / "base").symlink_to(f"../{target}", target_is_directory=True)
+        (root / "overlay" / "f.yaml").symlink_to(f"../{target}/k.yaml")
+        return str(root)
+
+    assert tree_digest(sandbox("one", "a")) == tree_digest(sandbox("two", "a"))
+    assert tree_digest(sandbox("three", "a")) != tree_digest(sandbox("four", "b"))

@@ -99,17 +99,24 @@ def file_digest(path: str, limit: int | None = None) -> str:
 
 
 def tree_digest(root: str) -> str:
-    """Every regular file under ``root`` (a render sandbox): relative path, mode and contents, in order."""
+    """Every regular file under ``root`` (a render sandbox): relative path, mode and contents, in order; and
+    every symlink (the kustomize sandbox remakes the tree's in-tree links) by what it points to."""
     parts: list[Any] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
-        for name in sorted(filenames):
+        for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
             path = os.path.join(dirpath, name)
             try:
                 mode = os.lstat(path).st_mode
             except OSError:
                 mode = 0
+            if stat.S_ISLNK(mode):
+                try:
+                    parts.append((os.path.join(rel_dir, name), "link", os.readlink(path)))
+                except OSError:
+                    parts.append((os.path.join(rel_dir, name), "link", None))
+                continue
             parts.append((os.path.join(rel_dir, name), mode & 0o111, file_digest(path)))
     return digest(*parts)
 
