@@ -152,6 +152,9 @@ def test_align_reindented_template_falls_back_to_keys():
         ("1.0.0", "0.1.0 - 0.9.0 || >=1.0.0", True),
         ("1.0.0", "", True),
         ("not-a-version", "*", False),
+        ("1.6.9", "x.x.x", True),  # helm/charts' hlf-ca: a wildcard major accepts any version
+        ("1.6.9", "*.*", True),
+        ("x.1.2", "x.x.x", False),
     ],
 )
 def test_version_constraints(version, constraint, ok):

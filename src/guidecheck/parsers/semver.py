@@ -11,7 +11,8 @@ import operator
 import re
 from collections.abc import Callable
 
-_SEMVER = re.compile(r"^v?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+# the major may be a wildcard too: helm/charts' hlf-ca depends on `mysql` `x.x.x`, which accepts any version
+_SEMVER = re.compile(r"^v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
 
 def _ver(text: str) -> tuple[int, int, int] | None:
