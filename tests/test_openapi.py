@@ -810,3 +810,38 @@ def test_a_swagger_2_file_response_is_valid_as_the_specification_says(tmp_path):
     got = found(result, root=tmp_path)
     assert got and all(path == "swagger.yaml" and 20 <= line <= 28 and "/bad" in m for path, line, m in got), got
     assert any("'file' is not one of" in m for _p, _l, m in got), got
+
+
+def test_gc603_names_a_long_schema_in_full(tmp_path):
+    """argo-workflows' NATSAuth, NATSEventsSource and NATSTrigger all read '...v1alpha1.NAT' when names were cut
+    at 60 characters: a message named a schema the document does not have."""
+    long_name = "github.com.argoproj.argo_events.pkg.apis.events.v1alpha1.NATSEventsSource"
+    write(
+        tmp_path,
+        {
+            "openapi.yaml": f"""\
+            openapi: 3.0.3
+            info: {{title: t, version: "1"}}
+            paths:
+              /v1/x:
+                post:
+                  security: [{{jwt: []}}]
+                  requestBody:
+                    content:
+                      application/json:
+                        schema: {{$ref: '#/components/schemas/{long_name}'}}
+                  responses: {{'200': {{description: ok}}}}
+            components:
+              securitySchemes: {{jwt: {{type: http, scheme: bearer, bearerFormat: JWT}}}}
+              schemas:
+                {long_name}:
+                  type: object
+                  additionalProperties: false
+                  properties:
+                    queue: {{type: string}}
+            """
+        },
+    )
+    _loaded, result = scan([tmp_path], rules=("GC603",))
+    [(path, line, message)] = found(result, "GC603", root=tmp_path)
+    assert f"property 'queue' of schema '{long_name}'" in message, message

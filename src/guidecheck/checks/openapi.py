@@ -826,7 +826,7 @@ def constrained_inputs(target: Target, ctx) -> Iterator[Hit]:
             ppath = spec.display(p_ab if p is not raw else c_ab)
             if p is not raw:
                 line = line_of(p, line)
-            label = f"{pin} parameter {str(pname)[:60]!r} of {where}"
+            label = f"{pin} parameter {_short(str(pname), 60)!r} of {where}"
             checker.parameter(p, p_ab, label, ppath, line)
         body = op.get("requestBody")
         if body is not None:
@@ -905,7 +905,7 @@ class _Inputs:
                     continue  # unresolvable: GC902 reports it
                 node, cur = target, t_ab
                 ln = line_of(node, ln)
-                what = f"schema {ref.rsplit('/', 1)[-1][:60]!r}"
+                what = f"schema {_short(ref.rsplit('/', 1)[-1], 100)!r}"  # cut with "...", never to another name
             if not isinstance(node, dict) or (id(node), part) in visited:
                 continue
             visited.add((id(node), part))
@@ -954,7 +954,7 @@ class _Inputs:
                         props[name],
                         cur,
                         key_line(props, name, ln),
-                        f"property {str(name)[:60]!r} of {_short(what, 120)}",
+                        f"property {_short(str(name), 60)!r} of {_short(what, 130)}",
                         False,
                     )
                 )
