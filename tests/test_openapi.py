@@ -845,3 +845,33 @@ def test_gc603_names_a_long_schema_in_full(tmp_path):
     _loaded, result = scan([tmp_path], rules=("GC603",))
     [(path, line, message)] = found(result, "GC603", root=tmp_path)
     assert f"property 'queue' of schema '{long_name}'" in message, message
+
+
+def test_a_validation_error_inside_a_schema_is_at_its_own_line(tmp_path):
+    """litmus' auth API lists `required` inside `properties`: the error is at that key, not at `schema:`."""
+    write(
+        tmp_path,
+        {
+            "swagger.yaml": """\
+            swagger: '2.0'
+            info: {title: t, version: '1'}
+            paths:
+              /create_user:
+                post:
+                  parameters:
+                    - name: body
+                      in: body
+                      schema:
+                        type: object
+                        properties:
+                          required: [username, password]
+                          username: {type: string}
+                  responses: {'200': {description: ok}}
+            """
+        },
+    )
+    _loaded, result = scan([tmp_path])
+    got = found(result, root=tmp_path)
+    specific = [(line, m) for _p, line, m in got if "is not of type 'object'" in m]
+    assert [line for line, _m in specific] == [12], got
+    assert specific[0][1].endswith("at paths > /create_user > post > parameters > 0 > schema > properties > required")

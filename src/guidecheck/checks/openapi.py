@@ -713,7 +713,9 @@ def _described(spec, err: Any, best_match: Any) -> tuple[str, int, str]:
     if parts is None:
         parts = tuple(detail.absolute_path) if detail.absolute_path else tuple(err.absolute_path)
     else:
-        parts = tuple(parts) + tuple(detail.relative_path if detail is not err else ())
+        # the object validated, then the error's place in it (litmus' `properties: {required: [...]}`: the
+        # error is at properties > required, not at the schema holding it), then the sub-error's place
+        parts = tuple(parts) + tuple(err.relative_path) + tuple(detail.relative_path if detail is not err else ())
     # the validator read a {"$ref": ...} as it stands where OpenAPI resolves none (an Operation Object, a
     # description): the error is the reference itself, at the place that holds it, not in what it names
     instance = getattr(detail, "instance", None)
