@@ -1327,3 +1327,29 @@ def test_the_ci_values_note_waits_for_the_ci_render_not_another_profile(tmp_path
     _p, report = scan_json(run_cli, "--config", "repo/org.yaml", "--select", "GC401", "repo", cwd=tmp_path)
     got = sorted((f["severity"], f["origin"].get("profile")) for f in findings(report))
     assert got == [("error", "ci/default-values.yaml"), ("error", "default")], report["findings"]
+
+
+def test_a_rendered_duplicate_key_names_template_lines(tmp_path, run_cli):
+    """helm/charts' rethinkdb renders its values' probe and a literal `exec:` under one key: the message named
+    lines of the rendered document (80 and 88), which the template reported does not have."""
+    write(
+        tmp_path / "repo",
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: db\nversion: 1.0.0\n",
+            "chart/values.yaml": "probe:\n  exec: {command: [a]}\n  periodSeconds: 5\n",
+            "chart/templates/cm.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: db
+            data:
+              probe:
+            {{ toYaml .Values.probe | indent 4 }}
+                exec: b
+            """,
+        },
+    )
+    _p, report = scan_json(run_cli, "--select", "GC001", "repo", cwd=tmp_path)
+    [f] = findings(report)
+    assert (f["path"], f["line"]) == ("repo/chart/templates/cm.yaml", 8), f
+    assert "duplicate key 'exec' at lines 6 and 8" in f["message"], f["message"]

@@ -9,6 +9,7 @@ the origin carries a :class:`~guidecheck.loaders.helm.trace.ValuesTrace`.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from guidecheck import suppress
@@ -116,11 +117,24 @@ def _template_source(
     return src
 
 
+# lines a parse error's message names ("duplicate key 'exec' at lines 80 and 88", "at line 33"): lines of the
+# rendered document, which the finding reports as the template's
+_LINES_IN_MESSAGE = re.compile(r"\b(at lines? )(\d+)(?:( and )(\d+))?")
+
+
+def _template_lines(m: re.Match[str], mapping: list[tuple[int, int]] | None) -> str:
+    out = m.group(1) + str(_map_line(mapping, int(m.group(2))))
+    if m.group(4):
+        out += m.group(3) + str(_map_line(mapping, int(m.group(4))))
+    return out
+
+
 def _objects(doc: Document, src: SourceFile, mapping: list[tuple[int, int]] | None, profile: str) -> list:
     """The Kubernetes objects of one rendered document (a ``List``'s items), their lines moved to the template;
     parse errors and a document that is no object are errors of the template file."""
     for e in doc.errors:
-        err = LoadError(f"rendered output [profile {profile}]: {e.message}", _map_line(mapping, e.line), 1, e.severity)
+        message = _LINES_IN_MESSAGE.sub(lambda m: _template_lines(m, mapping), e.message) if mapping else e.message
+        err = LoadError(f"rendered output [profile {profile}]: {message}", _map_line(mapping, e.line), 1, e.severity)
         if err not in src.errors:
             src.errors.append(err)
     objs = []
