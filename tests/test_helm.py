@@ -1353,3 +1353,24 @@ def test_a_rendered_duplicate_key_names_template_lines(tmp_path, run_cli):
     [f] = findings(report)
     assert (f["path"], f["line"]) == ("repo/chart/templates/cm.yaml", 8), f
     assert "duplicate key 'exec' at lines 6 and 8" in f["message"], f["message"]
+
+
+def test_a_helm_2_chart_is_told_to_move_requirements_yaml_only_when_it_has_one(tmp_path, run_cli):
+    chart = "apiVersion: v1\nname: {}\nversion: 1.0.0\n"
+    write(
+        tmp_path / "repo",
+        {
+            "plain/Chart.yaml": chart.format("plain"),
+            "plain/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: p}\n",
+            "deps/Chart.yaml": chart.format("deps"),
+            "deps/requirements.yaml": "dependencies: []\n",
+            "deps/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\n",
+        },
+    )
+    _p, report = scan_json(run_cli, "--select", "GC401", "repo", cwd=tmp_path)
+    got = {f["path"]: f["message"] for f in findings(report) if "apiVersion: v1" in f["message"]}
+    assert got == {
+        "repo/plain/Chart.yaml": "Chart.yaml has apiVersion: v1 (a Helm 2 chart): use apiVersion: v2",
+        "repo/deps/Chart.yaml": "Chart.yaml has apiVersion: v1 (a Helm 2 chart): use apiVersion: v2 and move "
+        "requirements.yaml into Chart.yaml's dependencies",
+    }

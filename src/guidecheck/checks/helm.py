@@ -97,11 +97,9 @@ def _chart_yaml(meta: dict, model: ChartModel) -> Iterator[Hit]:
         if api is None:
             yield Hit("Chart.yaml has no apiVersion: Helm 3 charts declare apiVersion: v2", line=line, column=col)
         elif api == "v1":
+            move = " and move requirements.yaml into Chart.yaml's dependencies" if model.requirements else ""
             yield Hit(
-                "Chart.yaml has apiVersion: v1 (a Helm 2 chart): use apiVersion: v2 and move requirements.yaml "
-                "into Chart.yaml's dependencies",
-                line=line,
-                column=col,
+                f"Chart.yaml has apiVersion: v1 (a Helm 2 chart): use apiVersion: v2{move}", line=line, column=col
             )
         else:
             yield Hit(f"Chart.yaml apiVersion is '{_short(api)}', not v2", line=line, column=col)

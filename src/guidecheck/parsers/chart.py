@@ -42,6 +42,7 @@ class ChartModel:
     seconds: dict[str, float] = field(default_factory=dict)  # profile -> render wall time
     resolved: list[str] = field(default_factory=list)  # dependencies taken from the scanned tree
     notes: list[Issue] = field(default_factory=list)  # what GC401 tells at info level (a fallback to ci/ values)
+    requirements: bool = False  # the chart has a requirements.yaml (Helm 2's dependencies)
 
 
 def _deps(meta: Any) -> list[dict[str, Any]]:

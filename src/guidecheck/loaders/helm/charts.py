@@ -112,6 +112,7 @@ def _job(
         type=c.type,
         subchart_of=_join(display_prefix, c.subchart_of) if c.subchart_of else None,
         errors=errors,
+        requirements=any(r in inventory for r in ("requirements.yaml", "requirements.yml")),
     )
     if c.type == "library":
         model.skipped = "a library chart: rendered only through the charts that depend on it"
