@@ -261,6 +261,8 @@ def test_language_detection():
         )
         == []
     )
+    # a directory named like a test one (longhorn's dev/scale-test/, e2e-tests/) holds test material
+    assert langs(["dev/scale-test/scale-test.py", "e2e-tests/run.py", "test-utils/x.go", "main.go"]) == ["go"]
     # shell only counts when nothing else is there
     assert langs(["entrypoint.sh"]) == ["shell"]
     assert langs(["entrypoint.sh", "main.go"]) == ["go"]

@@ -378,7 +378,9 @@ def _dir_kind(directory: str) -> int:
     dirs = [s.lower() for s in layout_dirs(directory)]
     if any(s.startswith(".") or s in _NO_CODE_DIRS for s in dirs):
         return 2
-    return 1 if any(s in _TEST_DIRS for s in dirs) else 0
+    # scale-test/, e2e-tests/, test-utils/: test material as non_production_dir() counts it (longhorn's
+    # dev/scale-test/scale-test.py is a test driver, not service code without unit tests)
+    return 1 if any(s in _TEST_DIRS or _TESTISH_DIR.search(s) for s in dirs) else 0
 
 
 class _Files:
