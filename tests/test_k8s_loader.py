@@ -9,6 +9,7 @@ import pytest
 
 from guidecheck.config import Config
 from guidecheck.loaders import load
+from guidecheck.model import Severity
 from guidecheck.parsers import k8s
 from guidecheck.parsers.yaml import load_yaml
 
@@ -137,6 +138,46 @@ def test_an_object_named_by_a_mapping_is_reported_and_not_judged(tmp_path):
         (8, "metadata.namespace must be a string, not a list", False),
     ]
     assert [str(t.ref) for t in objects] == ["ConfigMap/fine"]
+
+
+def test_a_patch_fragment_no_kustomization_names_is_noted_not_judged(tmp_path):
+    """kubebuilder's config/default/manager_webhook_patch.yaml (chaos-mesh): a Deployment with no selector whose
+    container only names a port. A Deployment with an image, or with a selector, is an object as before."""
+    objects, errors = load_text(
+        tmp_path,
+        """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: controller-manager, namespace: system}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: manager
+                  ports: [{containerPort: 9443, name: webhook-server}]
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: no-selector-but-an-image}
+        spec:
+          template:
+            spec:
+              containers: [{name: app, image: "app:1.0.0"}]
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: selector-but-no-image}
+        spec:
+          selector: {matchLabels: {app: x}}
+          template:
+            spec:
+              containers: [{name: app}]
+    """,
+    )
+    assert [t.ref.name for t in objects] == ["no-selector-but-an-image", "selector-but-no-image"]
+    [note] = errors
+    assert (note.line, note.severity) == (1, Severity.INFO)
+    assert note.message.startswith("Deployment 'controller-manager' has no spec.selector and no container image")
 
 
 def test_kind_list_items_become_objects_with_their_own_lines(tmp_path):

@@ -603,6 +603,29 @@ def _unidentified(e: LoadError) -> bool:
     )
 
 
+# workloads the API server refuses without spec.selector (apps/v1); none runs a container without an image
+_SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
+
+
+def _patch_fragment(obj: dict) -> str | None:
+    """Why ``obj`` is a patch fragment rather than an object, or None: a Deployment (StatefulSet, DaemonSet,
+    ReplicaSet) with no ``spec.selector`` whose containers all lack an image.  kubebuilder scaffolds such
+    files (``config/default/manager_webhook_patch.yaml``) for a kustomization to patch its base with; when no
+    kustomization names one, it is still a patch, and judging it as a workload reports limits, probes and
+    scaling of a container that only names a port."""
+    kind = obj.get("kind")
+    if kind not in _SELECTOR_KINDS or k8s.get(obj, "spec", "selector") is not None:
+        return None
+    cs = list(k8s.containers(obj))
+    if not cs or any(isinstance(c.data.get("image"), str) and c.data.get("image") for c in cs):
+        return None
+    name = k8s.object_ref(obj).name
+    return (
+        f"{kind}{f' {name!r}' if name else ''} has no spec.selector and no container image: a patch fragment "
+        "(a kustomize patch that no kustomization of the scan names), not a deployable object; not checked"
+    )
+
+
 def _add_object(
     obj: dict, src: SourceFile, out: Loaded, config: Config, span: tuple[int, int], scope: str = ""
 ) -> None:
@@ -614,6 +637,10 @@ def _add_object(
         src.errors.extend(replace(e, checked=False) if _unidentified(e) else e for e in errors)
         return
     src.errors.extend(errors)
+    fragment = _patch_fragment(obj)
+    if fragment is not None:
+        src.errors.append(LoadError(fragment, line_of(obj, span[0]), 1, Severity.INFO, checked=True))
+        return
     ann = k8s.annotations(obj)
     supp = suppress.from_annotations(ann, src.path, span[0], span) if config.inline_suppressions else []
     out.targets.append(
