@@ -366,8 +366,8 @@ def _remember_values_secrets(job: _ChartJob, copy_dir: str, opts: HelmOptions) -
         pairs.append((key.rsplit(".", 1)[-1], value))
     # the words of the chart's name and directory are in every path of it: never a secret worth masking
     name = job.target.origin.get("chart_name") or ""
-    public = re.split(r"[^A-Za-z0-9]+", f"{job.model.path} {name}")
-    remember_secrets(pairs, public=[w for w in public if w])
+    public = re.split(r"[^A-Za-z0-9]+", f"{job.model.path} {name}") + [name, *job.model.path.split("/")]
+    remember_secrets(pairs, public=[w for w in public if w])  # express-gateway's password: express-gateway
 
 
 def _helm_template(
