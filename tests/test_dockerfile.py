@@ -642,10 +642,12 @@ def test_gc304_edges():
         "FROM static:${ARCH}\n"  # 11 unresolved
         "FROM ${REG}/alpine\n"  # 12 untagged whatever REG is
         "FROM Alpine:3.20\n"  # 13 invalid: upper case
-        "FROM alpine:edge\n"
-    )  # 14 floating
+        "FROM alpine:edge\n"  # 14 floating
+        "FROM ${REG}/android:${ARCH}\n"
+    )  # 15 unresolved tag: only its own ARG is named (cloud-builders-community's android)
     hits = dict(run_rule(text, "from_pinned"))
-    assert sorted(hits) == [10, 11, 12, 13, 14]
+    assert sorted(hits) == [10, 11, 12, 13, 14, 15]
+    assert "ARG ARCH has no default" in hits[15] and "REG" not in hits[15].split(": ", 1)[1]
     assert "whatever ARCH holds" in hits[10]
     assert "ARG ARCH has no default" in hits[11]
     assert "no tag" in hits[12]

@@ -439,6 +439,16 @@ def _tag_problem(j: images.Judgement, unresolved: tuple[str, ...] = ()) -> str |
     return None
 
 
+def _tag_reasons(st) -> str:
+    """Why the tag of ``st``'s base cannot be read: the unresolved ARGs of its last path component (name, tag,
+    digest) only. In ``gcr.io/${project_id}/android:${android_version}`` the registry's ARG hides no tag."""
+    tail = (st.base or "").rsplit("/", 1)[-1]
+    reasons = [r for r in (st.unresolved or "").split("; ") if r]
+    names = [n for n in st.unresolved_args if re.search(r"\$\{?" + re.escape(n.lstrip("$")) + r"\b", tail)]
+    kept = [r for r in reasons if any(re.search(r"(?<![\w$])" + re.escape(n) + r"(?!\w)", r) for n in names)]
+    return "; ".join(kept) if kept else (st.unresolved or "")
+
+
 def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC304: every FROM image has a fixed tag or a digest."""
     df = _dockerfile(target)
@@ -456,7 +466,7 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
                     yield Hit(f"FROM {shown}: {problem}", line=st.line, extra={"image": st.base})
                 continue
             yield Hit(
-                f"FROM {shown}: the tag cannot be checked: {st.unresolved}; give the ARG a default (a "
+                f"FROM {shown}: the tag cannot be checked: {_tag_reasons(st)}; give the ARG a default (a "
                 "fixed version) or pin the image by digest",
                 line=st.line,
                 extra={"image": st.base, "unresolved": list(st.unresolved_args)},
