@@ -337,6 +337,24 @@ def test_symlinks_inside_the_tree_are_resolved_as_kustomize_resolves_them(run_cl
 
 
 @needs_kubectl
+def test_a_patch_fragment_a_kustomization_names_gets_no_note(run_cli, tmp_path):
+    """opentelemetry-operator's config/default names manager_webhook_patch.yaml in its patches: it is a patch,
+    never a manifest, and the orphan-patch note is not given."""
+    repo = tmp_path / "repo"
+    (repo / "default").mkdir(parents=True)
+    (repo / "default" / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    patch = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+    patch += "      containers: [{name: web, ports: [{containerPort: 9443}]}]\n"
+    (repo / "default" / "webhook_patch.yaml").write_text(patch)
+    (repo / "default" / "kustomization.yaml").write_text(
+        "resources: [deploy.yaml]\npatches:\n  - path: webhook_patch.yaml\n"
+    )
+    (repo / "orphan_patch.yaml").write_text(patch)
+    p, report = scan_json(run_cli, "--select", "GC001", "repo", cwd=tmp_path)
+    assert [(f["path"], f["severity"]) for f in report["findings"]] == [("repo/orphan_patch.yaml", "info")]
+
+
+@needs_kubectl
 def test_a_base_in_a_vendored_directory_is_read_for_the_kustomization_that_names_it(run_cli, tmp_path):
     """third-party/ is never scanned on its own, but kubeflow's overlays list bases inside it."""
     repo = tmp_path / "repo"

@@ -621,9 +621,18 @@ def _patch_fragment(obj: dict) -> str | None:
         return None
     name = k8s.object_ref(obj).name
     return (
-        f"{kind}{f' {name!r}' if name else ''} has no spec.selector and no container image: a patch fragment "
-        "(a kustomize patch that no kustomization of the scan names), not a deployable object; not checked"
+        f"{kind}{f' {name!r}' if name else ''} {PATCH_FRAGMENT} (a kustomize patch that no kustomization of the "
+        "scan names), not a deployable object; not checked"
     )
+
+
+PATCH_FRAGMENT = "has no spec.selector and no container image: a patch fragment"
+
+
+def is_patch_fragment_note(e: LoadError) -> bool:
+    """The note :func:`_patch_fragment` left on a file, which a kustomization naming the file as its patch takes
+    back (the kustomize loader)."""
+    return e.severity == Severity.INFO and PATCH_FRAGMENT in e.message
 
 
 def _add_object(

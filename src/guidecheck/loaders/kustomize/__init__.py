@@ -35,7 +35,7 @@ from typing import Any
 
 from guidecheck import suppress
 from guidecheck.config import Config
-from guidecheck.loaders import Loaded, RepoScan, scratch
+from guidecheck.loaders import Loaded, RepoScan, is_patch_fragment_note, scratch
 from guidecheck.loaders.fs import ReadError, read_text, walk_vendored
 from guidecheck.loaders.kustomize.binary import find_kustomize
 from guidecheck.loaders.kustomize.sandbox import Caps, copy_files, link_files, run, sandbox_env
@@ -201,6 +201,8 @@ def _extend(loaded: Loaded, config: Config, options: dict, started: _Started | N
             for what, rel in n.files:
                 if what in ("patch", "plugin-input") or (not opts.no_render and opts.render and _consumed(n, nodes)):
                     drop.add(repo.prefix + rel)
+                if what == "patch" and (src := sources.get(repo.prefix + rel)) is not None:
+                    src.errors[:] = [e for e in src.errors if not is_patch_fragment_note(e)]  # a named patch
         work.append((repo, nodes, roots))
     if not work:
         return
