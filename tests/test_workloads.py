@@ -63,6 +63,10 @@ FLOATING = DEFAULT_SETTINGS["floating-tags"]
         ("nginx:LATEST", "floating", "LATEST"),
         ("nginx:latest-alpine", "floating", "latest-alpine"),
         ("nginx:1.27.0-latest", "floating", "1.27.0-latest"),
+        ("nginx:latest-amd64", "floating", "latest-amd64"),
+        # a branch word naming one build (loki's token-refresher): a commit hash or a date after it
+        ("token-refresher:master-2024-12-11-08b888a", "tagged", "master-2024-12-11-08b888a"),
+        ("app:main-3f2c1ab", "tagged", "main-3f2c1ab"),
         ("nginx:1.27.0", "tagged", "1.27.0"),
         ("registry:5000/app", "untagged", None),  # the port is not a tag
         ("registry.example.com:5000/shop/app", "untagged", None),

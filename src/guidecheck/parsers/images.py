@@ -82,6 +82,11 @@ _HAS_DIGIT = re.compile(r"\d")
 _TAG_WORDS = re.compile(r"[-_.]+")
 
 
+# what names one build after a branch or channel word: a commit hash (7+ hex digits, a digit among them) or a
+# date (a version after it does not: stable-1.27 is the channel of a minor release, and moves)
+_BUILD_ID = re.compile(r"(?<![0-9a-z])(?=[0-9a-f]*\d)[0-9a-f]{7,40}(?![0-9a-z])|(?<!\d)\d{4}-?\d{2}-?\d{2}(?!\d)")
+
+
 def floating_tag(
     tag: str, floating_tags: list[str] | tuple[str, ...], variant_tags: list[str] | tuple[str, ...] = VARIANT_TAGS
 ) -> bool:
@@ -91,8 +96,10 @@ def floating_tag(
     tag = tag.lower()
     for f in floating_tags:
         f = f.lower()
-        if tag == f or tag.startswith(f + "-") or tag.endswith("-" + f):
+        if tag == f or tag.endswith("-" + f):
             return True
+        if tag.startswith(f + "-") and not _BUILD_ID.search(tag[len(f) + 1 :]):
+            return True  # latest-amd64, stable-alpine; not master-2024-12-11-08b888a, main-3f2c1ab (one build)
     if _HAS_DIGIT.search(tag):
         return False
     words = [w for w in _TAG_WORDS.split(tag) if w]
