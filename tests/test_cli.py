@@ -262,6 +262,8 @@ def test_kuttl_and_chainsaw_assertions_are_not_manifests(run_cli, tmp_path):
     (case / "01-assert.yaml").write_text(partial)
     (case / "02-errors.yaml").write_text(partial)
     (case / "01-install-app.yaml").write_text(POD_NO_LIMITS)  # what the test applies is a manifest
+    (case / "otel-collector-assert.yaml").write_text(partial)  # Chainsaw names assertions freely
+    (case / "install-app-errors.yaml").write_text(partial)
     kuttl = tmp_path / "tests" / "kuttl" / "basic"
     kuttl.mkdir(parents=True)
     (kuttl / "00-install.yaml").write_text(POD_NO_LIMITS.replace("name: p", "name: q"))

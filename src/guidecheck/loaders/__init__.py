@@ -414,7 +414,7 @@ def _load_file(
     except ReadError as exc:
         src.errors.append(exc.error)
         return
-    if kind == "yaml" and _ASSERTION_NAME.match(os.path.basename(abspath)) and _in_test_suite(os.path.dirname(abspath)):
+    if kind == "yaml" and _is_assertion(os.path.basename(abspath), os.path.dirname(abspath)):
         # a KUTTL/Chainsaw assertion: a partial object a test compares the cluster against, never deployed
         # (containers without images or names, no probes): only its syntax is checked
         src.read = True
@@ -430,6 +430,25 @@ def _load_file(
 # KUTTL's step files (00-install.yaml, 00-assert.yaml, 01-errors.yaml), which Chainsaw's tests keep
 _ASSERTION_NAME = re.compile(r"^\d+-(?:assert|errors)(?:[-_.][^/]*)?\.ya?ml$")
 _SUITE_MARKERS = ("chainsaw-test.yaml", "chainsaw-test.yml", ".chainsaw-test.yaml", ".chainsaw-test.yml")
+
+
+# Chainsaw names its assertion files freely (opentelemetry-operator's otel-collector-assert.yaml, a Deployment
+# with only a status): in a directory with a chainsaw-test.yaml, a name with the word assert or errors
+_CHAINSAW_ASSERTION = re.compile(r"(?:^|[-_.])(?:assert|errors)(?:[-_.][^/]*)?\.ya?ml$")
+
+
+def _is_assertion(name: str, directory: str) -> bool:
+    if _ASSERTION_NAME.match(name):
+        return _in_test_suite(directory)
+    return bool(_CHAINSAW_ASSERTION.search(name)) and _chainsaw_suite(directory)
+
+
+@functools.lru_cache(maxsize=256)
+def _chainsaw_suite(directory: str) -> bool:
+    try:
+        return any(n in _SUITE_MARKERS for n in os.listdir(directory))
+    except OSError:
+        return False
 
 
 @functools.lru_cache(maxsize=256)
