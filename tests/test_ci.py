@@ -494,6 +494,18 @@ def test_gc703_repository_judged_through_its_pipeline_once(tmp_path):
     assert scan(tmp_path, ("GC703",)).findings == []
 
 
+def test_gc703_github_generated_release_notes_count(tmp_path):
+    """kubernetes-mixin releases with softprops/action-gh-release and generate_release_notes: true."""
+    release = "- uses: softprops/action-gh-release@v2\n  with:\n    generate_release_notes: {}\n"
+    one_job(tmp_path, release.format("false"))
+    assert len(scan(tmp_path, ("GC703",)).findings) == 1  # a release without notes generates no changelog
+    one_job(tmp_path, release.format("true"))
+    assert scan(tmp_path, ("GC703",)).findings == []
+    one_job(tmp_path, "- run: make")
+    write(tmp_path, {".github/release.yml": "changelog:\n  categories: [{title: Fixes, labels: [bug]}]\n"})
+    assert scan(tmp_path, ("GC703",)).findings == []
+
+
 def test_single_workflow_file_is_validated_but_not_judged(tmp_path):
     write(
         tmp_path,

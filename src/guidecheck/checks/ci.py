@@ -660,7 +660,7 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
     commands = _regexes(ctx, "changelog-commands")
     for job in project.jobs:
         for step in job.steps:
-            if _action_match(step.action(), actions):
+            if _action_match(step.action(), actions) or _generates_release_notes(step):
                 evidence.append(f"{step.uses} ({step.where()})")
             if step.run:
                 m = _search(commands, _code(step))
@@ -673,6 +673,23 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
             "generating one",
             line=1,
         )
+
+
+# release actions that write GitHub's generated release notes when asked (kubernetes-mixin's release workflow,
+# with its .github/release.yml categories): the input that asks
+_RELEASE_NOTES_INPUTS = {
+    "softprops/action-gh-release": "generate_release_notes",
+    "ncipollo/release-action": "generatereleasenotes",
+}
+
+
+def _generates_release_notes(step: Step) -> bool:
+    """A release action step with its generate-release-notes input set to true."""
+    key = _RELEASE_NOTES_INPUTS.get(step.action() or "")
+    if key is None:
+        return False
+    inputs = {str(k).lower(): str(v).strip().lower() for k, v in step.with_.items()}
+    return inputs.get(key) == "true"
 
 
 # ---------------------------------------------------------------- GC704
