@@ -64,6 +64,10 @@ def references(command: str) -> list[Reference]:
     return out
 
 
+# make's conditional directives, which may sit at column 0 between a target's recipe lines
+_CONDITIONAL = re.compile(r"^ *(?:ifn?def|ifn?eq|else|endif)\b")
+
+
 def make_recipes(text: str, targets: tuple[str, ...]) -> list[tuple[str, int, str]]:
     """(target, line of its first recipe line, recipe text) for the targets and, transitively, their
     prerequisites and the ``$(MAKE) target`` calls of their recipes (at most :data:`MAX_TARGETS`).
@@ -85,7 +89,9 @@ def make_recipes(text: str, targets: tuple[str, ...]) -> list[tuple[str, int, st
         start = i + 2 if not recipe else i + 1
         j = i + 1
         while j < len(lines) and (
-            lines[j].startswith("\t") or (not lines[j].strip() and j + 1 < len(lines) and lines[j + 1].startswith("\t"))
+            lines[j].startswith("\t")
+            or _CONDITIONAL.match(lines[j])  # ifndef IMAGE ... endif inside a recipe (opentelemetry's cosign-sign)
+            or (not lines[j].strip() and j + 1 < len(lines) and lines[j + 1].startswith("\t"))
         ):
             recipe.append(lines[j][1:] if lines[j].startswith("\t") else "")
             j += 1
