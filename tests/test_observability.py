@@ -656,3 +656,14 @@ def test_chart_values_are_not_judged_again_when_the_chart_was_rendered(tmp_path)
     assert [(f.path.endswith("templates/configmap.yaml"), str(f.object)) for f in after.findings] == [
         (True, "ConfigMap/fluent-bit")
     ]
+
+
+def test_an_input_that_decodes_json_itself_parses_logs_as_json(tmp_path):
+    """fluent-bit's kafka example: `[INPUT] Name kafka ... format json` parses the payload as JSON."""
+    conf = (
+        "[INPUT]\n    Name kafka\n    Brokers kafka:9092\n    Topics logs\n    format {}\n\n[OUTPUT]\n    Name stdout\n"
+    )
+    result = scan_tree(tmp_path / "json", {"fluent-bit.conf": conf.format("json")}, ("GC503",))
+    assert found(result, tmp_path / "json") == []
+    result = scan_tree(tmp_path / "none", {"fluent-bit.conf": conf.format("none")}, ("GC503",))
+    assert [(p, line) for p, line, _r, _m in found(result, tmp_path / "none")] == [("fluent-bit.conf", 1)]

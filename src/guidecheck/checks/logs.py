@@ -126,6 +126,9 @@ def json_evidence(pipe: Pipeline, json_parsers: set[str]) -> Section | None:
             for p in s.props:
                 if p.key == "parser" and any(n in json_parsers for n in _parser_names(p.value)):
                     return s
+        # inputs that decode JSON payloads themselves: kafka, mqtt, http and tcp take `format json`
+        if s.name == "INPUT" and (s.get("format") or "").strip().lower() == "json":
+            return s
     return None
 
 
