@@ -387,7 +387,12 @@ def test_owned_replicaset_is_judged_on_its_deployment(tmp_path):
         1,
     )
     result = scan_tree(tmp_path, {"rs.yaml": rs}, ("GC501",))
-    assert [o.status for o in result.outcomes] == [Status.NOT_APPLICABLE]
+    assert [o.status for o in result.outcomes if o.target.kind == "k8s"] == []  # judged through its owner
+    result = scan_tree(tmp_path, {"rs.yaml": rs}, ("GC001",))
+    [(path, line, _rule, message)] = found(result, tmp_path)
+    assert path == "rs.yaml" and message.startswith(
+        "1 object(s) made by their controller (ReplicaSet 'cart' of Deployment/cart)"
+    )
 
 
 NODE_EXPORTER = SHARED / "corpus" / "dev" / "prometheus-operator__kube-prometheus" / "manifests"

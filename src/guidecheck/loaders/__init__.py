@@ -501,6 +501,7 @@ def _load_text(
             "read through .Files); checked through the chart's rendering"
         )
         return
+    owned: list[tuple[int, str]] = []  # (line, "Pod 'x' of ReplicaSet/y") of objects their controller makes
     for i, doc in enumerate(docs):
         if doc.errors and doc.data is None and (templated or _OTHER_TEMPLATE.search(text)):
             hint = f" (the file has {_template_kind(text)}: scan the rendered output, or exclude the template)"
@@ -512,11 +513,23 @@ def _load_text(
             if data.get("kind") == "List" and isinstance(data.get("items"), list):
                 for item in data["items"]:
                     if isinstance(item, dict) and _is_k8s(item):
-                        _add_object(item, src, out, config, (line_of(item, doc.line), end), scope)
+                        _add_object(item, src, out, config, (line_of(item, doc.line), end), scope, owned)
                 continue
-            _add_object(data, src, out, config, (doc.line, end), scope)
+            _add_object(data, src, out, config, (doc.line, end), scope, owned)
         elif data is not None:
             others.append(doc)
+    if owned:
+        shown = ", ".join(w for _line, w in owned[:3]) + (f" and {len(owned) - 3} more" if len(owned) > 3 else "")
+        src.errors.append(
+            LoadError(
+                f"{len(owned)} object(s) made by their controller ({shown}): judged through their owner, as a "
+                "cluster audit judges them, not on their own",
+                owned[0][0],
+                1,
+                Severity.INFO,
+                checked=True,
+            )
+        )
     if others:
         out.others.append(Documents(display, others))
 
@@ -626,6 +639,17 @@ def _unidentified(e: LoadError) -> bool:
 _SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
 
 
+def _workload_owner(obj: dict, config: Config) -> str | None:
+    """``Kind/name`` of the workload controlling ``obj`` when both are workloads (settings.workload-kinds)."""
+    kinds = config.settings.get("workload-kinds") or ()
+    if obj.get("kind") not in kinds:
+        return None
+    for o in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
+        if isinstance(o, dict) and o.get("controller") is True and o.get("kind") in kinds:
+            return f"{o.get('kind')}/{o.get('name')}"
+    return None
+
+
 def _patch_fragment(obj: dict) -> str | None:
     """Why ``obj`` is a patch fragment rather than an object, or None: a Deployment (StatefulSet, DaemonSet,
     ReplicaSet) with no ``spec.selector`` whose containers all lack an image.  kubebuilder scaffolds such
@@ -655,7 +679,13 @@ def is_patch_fragment_note(e: LoadError) -> bool:
 
 
 def _add_object(
-    obj: dict, src: SourceFile, out: Loaded, config: Config, span: tuple[int, int], scope: str = ""
+    obj: dict,
+    src: SourceFile,
+    out: Loaded,
+    config: Config,
+    span: tuple[int, int],
+    scope: str = "",
+    owned: list[tuple[int, str]] | None = None,
 ) -> None:
     errors = k8s.structure_errors(obj)
     if any(_unidentified(e) for e in errors):
@@ -665,6 +695,12 @@ def _add_object(
         src.errors.extend(replace(e, checked=False) if _unidentified(e) else e for e in errors)
         return
     src.errors.extend(errors)
+    owner = _workload_owner(obj, config)
+    if owner is not None and owned is not None:
+        # a Pod of a ReplicaSet, a ReplicaSet of a Deployment, in a dump committed to the repository
+        # (argo-rollouts' testdata): the cluster made it from its owner, which is what is judged
+        owned.append((line_of(obj, span[0]), f"{obj.get('kind')} {k8s.object_ref(obj).name!r} of {owner}"))
+        return
     fragment = _patch_fragment(obj)
     if fragment is not None:
         src.errors.append(LoadError(fragment, line_of(obj, span[0]), 1, Severity.INFO, checked=True))
