@@ -506,6 +506,29 @@ def test_gc703_github_generated_release_notes_count(tmp_path):
     assert scan(tmp_path, ("GC703",)).findings == []
 
 
+def test_installing_a_test_tool_or_asking_its_version_runs_no_test(tmp_path):
+    """vault-helm's setup action runs `sudo npm install -g bats@${BATS_VERSION}` and `bats -v`."""
+    one_job(tmp_path, "- run: sudo npm install -g bats@1.11.0\n- run: bats -v\n- run: golangci-lint --version")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.extra["found"]["unit-tests"] == [] and f.extra["found"]["lint"] == [], f.extra["found"]
+    one_job(tmp_path, "- run: sudo npm install -g bats@1.11.0\n- run: bats --tap ./test/unit")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert [e["line"] for e in f.extra["found"]["unit-tests"]] == [7], f.extra["found"]
+
+
+def test_a_job_named_for_a_lint_tool_is_lint(tmp_path):
+    """vault-helm's job `actionlint` calls a remote reusable workflow: its name says what it runs."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/lint.yml": "on: [push]\njobs:\n  actionlint:\n"
+            "    uses: hashicorp/vault-workflows-common/.github/workflows/actionlint.yaml@main\n"
+        },
+    )
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert [e["what"] for e in f.extra["found"]["lint"]] == ["job 'actionlint'"], f.extra["found"]
+
+
 def test_single_workflow_file_is_validated_but_not_judged(tmp_path):
     write(
         tmp_path,

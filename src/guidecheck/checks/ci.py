@@ -360,6 +360,16 @@ def _step_evidence(
         out.append(Evidence(cat, (step.uses or "").split("@", 1)[0], step.path, step.line))
     if ran and step.run:
         m = _search(p.get("commands", []), code)
+        for _ in range(8):  # a tool installed or asked its version (`npm install -g bats`, `bats -v`) runs nothing
+            if m is None:
+                break
+            start = code.rfind("\n", 0, m.start()) + 1
+            end = code.find("\n", m.start())
+            end = len(code) if end < 0 else end
+            if not (_SETUP_COMMAND.match(code[start:end]) or _VERSION_QUERY.match(code[start:end])):
+                break
+            code = code[:start] + " " * (end - start) + code[end:]  # same length: offsets and lines stay right
+            m = _search(p.get("commands", []), code)
         if m:
             start = code.rfind("\n", 0, m.start()) + 1
             line_text = code[start:].split("\n", 1)[0].strip()
@@ -368,6 +378,9 @@ def _step_evidence(
             out.append(Evidence(cat, f"`{_short(line_text)}`", step.path, _cmd_line(step, m.start())))
     return out
 
+
+# a command that only prints a tool's version (`bats -v`, `golangci-lint --version`, `trivy version`)
+_VERSION_QUERY = re.compile(r"^\s*(?:sudo\s+)?[\w./-]+\s+(?:-v|-V|--version|version)\s*(?:[;&|#].*)?$")
 
 # Actions that only prepare, build or publish: a job or step named 'test' using only these runs no test.
 _SETUP_ACTIONS = re.compile(
