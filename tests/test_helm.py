@@ -127,6 +127,43 @@ def test_align_pairs_literal_lines_and_gives_included_lines_their_holding_key():
     assert m[14] == 13 and m[15] == 13  # toYaml output -> 'resources:'
 
 
+def test_align_gives_an_include_on_a_line_of_its_own_its_output():
+    """vault-helm ends its StatefulSet with `{{ template "vault.volumeclaims" . }}`: the claims it renders belong
+    to that line, not to the last paired line above (a `- "-c"` of a preStop command)."""
+    template = textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: StatefulSet
+        spec:
+          template:
+            spec:
+              containers:
+                - name: vault
+                  command:
+                  - "-c"
+          {{ template "vault.volumeclaims" . }}
+        """).split("\n")
+    rendered = textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: StatefulSet
+        spec:
+          template:
+            spec:
+              containers:
+                - name: vault
+                  command:
+                  - "-c"
+          volumeClaimTemplates:
+            - metadata: {name: data}
+        """).split("\n")
+    m = align(rendered, template)
+    assert [t for t, _s in m[9:11]] == [10, 10]
+    assert [max(1, 3 + s) for _t, s in m[9:11]] == [1, 1]  # column 1: no column of the include line is theirs
+    # a chart whose whole object comes from one include (redpanda's connectors): every line is that include's
+    template = ["{{- /* licence */ -}}", '{{- include "_shims.render-manifest" (list "x" .) -}}']
+    rendered = ["apiVersion: apps/v1", "kind: Deployment", "spec:", "  replicas: 1"]
+    assert [t for t, _s in align(rendered, template)] == [2, 2, 2, 2]
+
+
 def test_align_reindented_template_falls_back_to_keys():
     template = ["kind: ConfigMap", "data:", "{{ .Values.data | toYaml | indent 2 }}", "  extra: x"]
     rendered = ["kind: ConfigMap", "data:", "    a: 1", "    extra: x"]

@@ -143,16 +143,48 @@ def align(rendered: list[str], template: list[str]) -> list[tuple[int, int]]:
     first_t = min(pairs.values()) if pairs else _first_content(template)
     out = []
     last = (first_t, 0)
+    includes = _include_lines(template)
+    block: tuple[int, int] | None = None  # (template line of the include whose output this is, its indent)
+    prev_j = -1
     for i, line in enumerate(rendered):
         j = pairs.get(i)
         if j is not None:
             last = (j + 1, _indent(template[j]) - _indent(line))
             out.append(last)
-        else:
-            # an unpaired line: the holding key's line; columns point at its text
-            tl = last[0]
-            shift = (_indent(template[tl - 1]) - _indent(line)) if 0 < tl <= len(template) else 0
-            out.append((tl, shift))
+            prev_j, block = j, None
+            continue
+        # an unpaired line: the output of a named template included on a line of its own (vault's
+        # `{{ template "vault.volumeclaims" . }}`), when one starts at this line's indentation after the
+        # last paired line; else the holding key's line. Columns point at the line's text
+        d = _indent(line) if line.strip() else None
+        holder = prev_j >= 0 and template[prev_j].rstrip().endswith(":") and _indent(template[prev_j]) < (d or 0)
+        if d is not None and not holder and (block is None or d <= block[1]):
+            # the last paired line does not hold this line (it is no key above it: vault's `- "-c"` before its
+            # volumeClaimTemplates); a key that holds an include keeps its lines, as `labels:` does
+            nxt = next((t for t, ind in includes if t > prev_j and ind == d and (block is None or t > block[0])), None)
+            if nxt is not None:
+                block = (nxt, d)
+        if block is not None:
+            out.append((block[0] + 1, -(1 << 20)))  # column 1: no column of the include line is this text's
+            continue
+        tl = last[0]
+        shift = (_indent(template[tl - 1]) - _indent(line)) if 0 < tl <= len(template) else 0
+        out.append((tl, shift))
+    return out
+
+
+_INCLUDE_LINE = re.compile(r"^\s*\{\{-?\s*(?:include|template)\s+\"[^\"]+\"[^}]*\}\}\s*$")
+_NINDENT = re.compile(r"\|\s*n?indent\s+(\d+)")
+
+
+def _include_lines(template: list[str]) -> list[tuple[int, int]]:
+    """(index, indentation of its output) of each template line that only includes a named template: the
+    ``nindent``/``indent`` it pipes through, else the line's own indentation."""
+    out = []
+    for j, t in enumerate(template):
+        if _INCLUDE_LINE.match(t):
+            m = _NINDENT.search(t)
+            out.append((j, int(m.group(1)) if m else _indent(t)))
     return out
 
 
