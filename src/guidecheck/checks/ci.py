@@ -363,9 +363,7 @@ def _step_evidence(
         for _ in range(8):  # a tool installed or asked its version (`npm install -g bats`, `bats -v`) runs nothing
             if m is None:
                 break
-            start = code.rfind("\n", 0, m.start()) + 1
-            end = code.find("\n", m.start())
-            end = len(code) if end < 0 else end
+            start, end = _command_span(code, m.start())
             if not (_SETUP_COMMAND.match(code[start:end]) or _VERSION_QUERY.match(code[start:end])):
                 break
             code = code[:start] + " " * (end - start) + code[end:]  # same length: offsets and lines stay right
@@ -377,6 +375,16 @@ def _step_evidence(
                 line_text = "… " + code[m.start() :].split("\n", 1)[0].strip()
             out.append(Evidence(cat, f"`{_short(line_text)}`", step.path, _cmd_line(step, m.start())))
     return out
+
+
+_COMMAND_BREAK = re.compile(r"&&|\|\||[;|\n]")
+
+
+def _command_span(code: str, at: int) -> tuple[int, int]:
+    """The simple command of ``code`` around offset ``at``: between the separators (&&, ||, ;, |, newline)."""
+    start = max((m.end() for m in _COMMAND_BREAK.finditer(code, 0, at)), default=0)
+    nxt = _COMMAND_BREAK.search(code, at)
+    return start, nxt.start() if nxt else len(code)
 
 
 # a command that only prints a tool's version (`bats -v`, `golangci-lint --version`, `trivy version`)
