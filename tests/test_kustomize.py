@@ -355,6 +355,25 @@ def test_a_patch_fragment_a_kustomization_names_gets_no_note(run_cli, tmp_path):
 
 
 @needs_kubectl
+def test_a_container_a_json6902_patch_appends_is_found_at_the_patch(run_cli, tmp_path):
+    """bank-of-anthos adds its cloud-sql-proxy with `op: add, path: /spec/template/spec/containers/-`."""
+    repo = tmp_path / "repo"
+    (repo / "base").mkdir(parents=True)
+    (repo / "overlay").mkdir()
+    (repo / "base" / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (repo / "base" / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    (repo / "overlay" / "add-proxy.yaml").write_text(
+        "- op: add\n  path: /spec/template/spec/containers/-\n  value:\n    name: proxy\n    image: proxy:1.0.0\n"
+    )
+    (repo / "overlay" / "kustomization.yaml").write_text(
+        "resources: [../base]\npatches:\n  - path: add-proxy.yaml\n    target: {kind: Deployment, name: web}\n"
+    )
+    p, report = scan_json(run_cli, "--select", "GC406", "repo", cwd=tmp_path)
+    got = sorted((f["path"], f["line"], f["container"]) for f in report["findings"])
+    assert got == [("repo/base/deploy.yaml", 11, "web"), ("repo/overlay/add-proxy.yaml", 1, "proxy")], got
+
+
+@needs_kubectl
 def test_a_base_in_a_vendored_directory_is_read_for_the_kustomization_that_names_it(run_cli, tmp_path):
     """third-party/ is never scanned on its own, but kubeflow's overlays list bases inside it."""
     repo = tmp_path / "repo"

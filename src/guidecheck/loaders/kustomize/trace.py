@@ -259,7 +259,11 @@ def _op_for(ops: list[PatchSource], path: list[str], where: Where) -> tuple[int,
     best: tuple[int, tuple[int, int]] | None = None
     for p in ops:
         for op_path, line, col in p.ops:
-            if len(op_path) <= len(path) and path[: len(op_path)] == op_path:
+            # "-" appends to a list: the item the base does not have (bank-of-anthos adds its cloud-sql-proxy
+            # container with `path: /spec/template/spec/containers/-`); only asked for what no base line holds
+            if len(op_path) <= len(path) and all(
+                o == q or (o == "-" and q.isdigit()) for o, q in zip(op_path, path, strict=False)
+            ):
                 if best is None or len(op_path) > best[0]:
                     best = (len(op_path), (where.at(p.path, line + p.offset), col))
     return best[1] if best else None
