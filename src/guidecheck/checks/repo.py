@@ -329,7 +329,8 @@ FAMILIES = ({"javascript", "typescript"}, {"java", "kotlin"})
 
 _GENERATED = re.compile(r"(?:\.pb\.go|\.pb\.gw\.go|^zz_generated.*\.go|_pb2(?:_grpc)?\.py|\.d\.ts|\.min\.js)$")
 _TOOLING = re.compile(
-    r"^(?:\..*|.*\.config\.[cm]?[jt]s|setup\.py|noxfile\.py|conftest\.py|gulpfile\.js|Gruntfile\.js)$"
+    r"^(?:\..*|.*\.config\.[cm]?[jt]s|setup\.py|noxfile\.py|conftest\.py|gulpfile\.js|Gruntfile\.js|"
+    r"markdownlint\.rb)$"  # markdownlint.rb: mdl's style file (fluent-bit's libraries keep one)
 )
 # directories holding neither the service's code nor its tests
 _NO_CODE_DIRS = frozenset(
@@ -383,6 +384,29 @@ def _dir_kind(directory: str) -> int:
     return 1 if any(s in _TEST_DIRS or _TESTISH_DIR.search(s) for s in dirs) else 0
 
 
+# directories that hold other projects' sources in C and C++ repositories (fluent-bit's lib/onigmo, lib/cmetrics)
+_LIBRARY_PARENTS = frozenset({"lib", "libs", "deps", "external", "extern", "3rdparty", "thirdparty", "contrib"})
+_LICENSE_FILE = re.compile(r"^(?:LICEN[CS]E|COPYING)(?:[.-][\w.-]*)?$", re.I)
+
+
+def _bundled_libraries(inventory: list[str]) -> set[str]:
+    """Directories ``lib/<name>`` (deps/, external/, 3rdparty/ ...) with a licence file of their own: another
+    project's copy, whose languages and tests are not the service's (fluent-bit bundles Onigmo's Ruby tools)."""
+    out: set[str] = set()
+    for rel in inventory:
+        if not isinstance(rel, str) or rel.count("/") < 2:
+            continue
+        directory, _, name = rel.rpartition("/")
+        parent, _, _lib = directory.rpartition("/")
+        if _LICENSE_FILE.match(name) and parent.rpartition("/")[2].lower() in _LIBRARY_PARENTS:
+            out.add(directory)
+    return out
+
+
+def _under_any(directory: str, roots: set[str]) -> bool:
+    return bool(roots) and any(directory == r or directory.startswith(r + "/") for r in roots)
+
+
 class _Files:
     """One pass over the inventory: file names, candidate source files per language, shell scripts, code files."""
 
@@ -393,6 +417,7 @@ class _Files:
         self.code_files: list[tuple[str, str]] = []  # (path, name) outside docs/examples/hidden dirs
         self._ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
         self._dir_kind: dict[str, int] = {}
+        self._bundled = _bundled_libraries(inventory)
         for rel in inventory:
             if isinstance(rel, str) and rel:
                 self._add(rel)
@@ -406,7 +431,7 @@ class _Files:
         self.names.add(name)
         kind = self._dir_kind.get(directory)
         if kind is None:
-            kind = self._dir_kind[directory] = _dir_kind(directory)
+            kind = self._dir_kind[directory] = 2 if _under_any(directory, self._bundled) else _dir_kind(directory)
         if kind == 2:
             return
         self.code_files.append((rel, name))
