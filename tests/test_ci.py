@@ -529,6 +529,49 @@ def test_a_job_named_for_a_lint_tool_is_lint(tmp_path):
     assert [e["what"] for e in f.extra["found"]["lint"]] == ["job 'actionlint'"], f.extra["found"]
 
 
+def test_gc702_judges_a_reusable_workflow_s_jobs_with_their_caller_s_inputs(tmp_path):
+    """dotnet-podcasts' job `prod` calls template-api.yml with environment: prod; the template's job deploys in
+    `environment: ${{ inputs.environment }}`. The caller is no ungated production deployment of its own."""
+    caller = """
+    on: [push, pull_request]
+    jobs:
+      buildPushDeployStaging:
+        name: staging
+        if: "!contains(github.ref, 'refs/heads/main')"
+        uses: ./.github/workflows/template.yml
+        with: {environment: staging}
+      buildPushDeployProd:
+        name: prod
+        if: contains(github.ref, 'refs/heads/main')
+        uses: ./.github/workflows/template.yml
+        with: {environment: prod}
+    """
+    template = """
+    on:
+      workflow_call:
+        inputs: {environment: {required: true, type: string}}
+    jobs:
+      deploy:
+        ENV
+        runs-on: ubuntu-latest
+        steps:
+          - run: helm upgrade --install api ./chart
+    """
+    write(
+        tmp_path,
+        {
+            ".github/workflows/api.yml": caller,
+            ".github/workflows/template.yml": template.replace(
+                "ENV", "environment: {name: '${{ inputs.environment }}'}"
+            ),
+        },
+    )
+    assert scan(tmp_path, ("GC702",)).findings == []
+    write(tmp_path, {".github/workflows/template.yml": template.replace("ENV", "name: deploy")})
+    [f] = scan(tmp_path, ("GC702",)).findings  # the template's job itself: no environment, so no gate
+    assert "has no manual gate" in f.message and f.path.endswith("template.yml"), (f.path, f.message)
+
+
 def test_single_workflow_file_is_validated_but_not_judged(tmp_path):
     write(
         tmp_path,

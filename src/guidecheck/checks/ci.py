@@ -590,7 +590,12 @@ def deployments(target: Target, ctx: Context) -> Iterator[Hit]:
     project = _project(target)
     _judgeable(project)
     staging, production = [], []
+    callers = {j.id[:i] for j in project.jobs for i in range(len(j.id)) if j.id[i] == "/"}
     for job in project.jobs:
+        if job.id in callers:
+            # calls a local reusable workflow whose jobs are inlined and judged, with this job's inputs
+            # (dotnet-podcasts' `prod` passes environment: prod to a job with environment: ${{ inputs.environment }})
+            continue
         kind, how = _env_kind(job, ctx)
         if kind == "staging":
             staging.append((job, how))
