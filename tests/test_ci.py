@@ -506,6 +506,14 @@ def test_gc703_github_generated_release_notes_count(tmp_path):
     assert scan(tmp_path, ("GC703",)).findings == []
 
 
+def test_gc703_a_changelog_script_writing_the_changelog_counts(tmp_path):
+    """argo-workflows runs `./hack/changelog.sh > CHANGELOG.md` on every tag; writing it by hand does not count."""
+    one_job(tmp_path, "- run: echo 'v1.2.3: fixes' > CHANGELOG.md")
+    assert len(scan(tmp_path, ("GC703",)).findings) == 1
+    one_job(tmp_path, "- run: ./hack/changelog.sh > CHANGELOG.md")
+    assert scan(tmp_path, ("GC703",)).findings == []
+
+
 def test_installing_a_test_tool_or_asking_its_version_runs_no_test(tmp_path):
     """vault-helm's setup action runs `sudo npm install -g bats@${BATS_VERSION}` and `bats -v`."""
     one_job(tmp_path, "- run: sudo npm install -g bats@1.11.0\n- run: bats -v\n- run: golangci-lint --version")
