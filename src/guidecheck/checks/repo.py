@@ -345,6 +345,7 @@ _NO_CODE_DIRS = frozenset(
         "hack",
         "scripts",
         "script",
+        "build",  # build helpers (chaos-mesh's build/*.py), never the service's code
         "testdata",
         "test-data",
         "test_data",
