@@ -50,23 +50,17 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
     def with_profile(profile: str | None) -> dict:
         return {"origin": {**origin, "profile": profile}} if profile else {}
 
-    for issue in model.issues:
+    # issues stopped the chart's check (unchecked); notes tell how it was checked (a fallback to ci/ values)
+    told = [(i, False) for i in model.issues] + [(n, True) for n in getattr(model, "notes", ())]
+    for issue, note in told:
         yield Hit(
             issue.message,
             line=issue.line,
             column=issue.column,
             path=issue.path,
             extra=with_profile(issue.profile),
-            unchecked=True,
-        )
-    for note in getattr(model, "notes", ()):
-        yield Hit(
-            note.message,
-            line=note.line,
-            column=note.column,
-            path=note.path,
-            extra=with_profile(note.profile),
-            severity=Severity.INFO,
+            unchecked=not note,
+            severity=Severity.INFO if note else None,
         )
     if model.skipped is None:
         yield from _no_workload(model, ctx, with_profile)
