@@ -1147,3 +1147,42 @@ def test_pattern_lists_find_what_each_pattern_finds():
             expected = next((m for rx in (_re.compile(x, _re.I) for x in sources) if (m := rx.search(text))), None)
             got = ci_checks._search(pats, text)
             assert (got and (got.re.pattern, got.span())) == (expected and (expected.re.pattern, expected.span()))
+
+
+def test_task_runner_tasks_are_followed_for_what_they_run(tmp_path):
+    """immich runs `mise run local:ci`: its mise.toml task (and those it depends on) creates a kind cluster
+    and runs `tilt ci`, the integration tests; just, go-task and npm scripts are followed the same way."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
+            on: [push]
+            jobs:
+              a:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: mise run local:ci
+                  - run: just lint
+                  - run: task security
+                  - run: npm test
+            """,
+            "mise.toml": '[tasks."local:cluster:up"]\nrun = "ctlptl apply -f local/clusters.yaml"\n\n'
+            '[tasks."local:ci"]\ndepends = ["local:cluster:up"]\nrun = "tilt ci --file local/Tiltfile"\n',
+            "justfile": "# lint everything\nlint: fmt\n    golangci-lint run ./...\n\nfmt:\n    gofmt -l .\n",
+            "Taskfile.yml": "version: '3'\ntasks:\n  security:\n    cmds:\n      - trivy fs --exit-code 1 .\n",
+            "package.json": '{"name": "x", "scripts": {"test": "jest --ci"}}\n',
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    [job] = project.jobs
+    follows = [(f.name, f.path.rsplit("/", 1)[-1], f.line, f.run) for s in job.steps for f in s.follows]
+    assert follows == [
+        ("mise local:ci", "mise.toml", 4, "tilt ci --file local/Tiltfile"),
+        ("mise local:cluster:up", "mise.toml", 1, "ctlptl apply -f local/clusters.yaml"),
+        ("just lint", "justfile", 3, "golangci-lint run ./..."),
+        ("just fmt", "justfile", 6, "gofmt -l ."),
+        ("task security", "Taskfile.yml", 3, "trivy fs --exit-code 1 ."),
+        ("npm test", "package.json", 1, "jest --ci"),
+    ], follows
+    result = scan(tmp_path, ("GC701",))
+    assert result.findings == [], [f.message for f in result.findings]

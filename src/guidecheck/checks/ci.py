@@ -319,6 +319,12 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
             ran = bool(step.run) and _may_match(all_commands, code)
             for cat, p in pats.items():
                 found[cat] += _step_evidence(cat, p, step, action, code, named=named, ran=ran)
+            for task in step.follows:  # what a task runner's task runs (immich: `mise run local:ci` -> `tilt ci`)
+                if task.name and task.name.split(" ", 1)[0] in _RUNNER_KINDS and task.run:
+                    tcode = _code(task)
+                    if _may_match(all_commands, tcode):
+                        for cat, p in pats.items():
+                            found[cat] += _step_evidence(cat, p, task, None, tcode, named=False, ran=True)
     for f in project.files:
         for inc in f.includes:
             for cat, p in pats.items():
@@ -327,6 +333,9 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     for cat, items in found.items():
         found[cat] = sorted(set(items), key=lambda e: (e.path, e.line, e.what))
     return found
+
+
+_RUNNER_KINDS = frozenset({"mise", "just", "task", "npm"})  # the followed steps of task runners (Step.name)
 
 
 def _joined(ctx: Context, field: str) -> _Patterns:

@@ -292,6 +292,8 @@ def build_project(
 MAX_FOLLOWED_FILES = 64  # scripts and Makefiles read per project
 MAX_SCRIPT_BYTES = 256 * 1024
 FOLLOW_DEPTH = 2  # a step's script or make target, and what that runs in turn
+# what a command must contain to run anything of the repository (a quick test before the parsers)
+_MAY_FOLLOW = re.compile(r"make|MAKE|\.sh|\./|\b(?:mise|just|task|npm|yarn|pnpm)\b")
 
 
 def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
@@ -319,18 +321,23 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
         return texts[rel]
 
     def followed(command: str, base: str, depth: int) -> list[Step]:
+        from guidecheck.parsers.ci.runners import runner_files, runner_references, runner_tasks
         from guidecheck.parsers.ci.scripts import make_recipes
 
         out: list[Step] = []
-        for ref in references(command):
-            rel = os.path.normpath(os.path.join(base, ref.path)).replace(os.sep, "/") if base else ref.path
-            if rel.startswith("../"):
-                continue
-            text = text_of(rel)
+        for ref in references(command) + runner_references(command):
+            paths = runner_files(ref.kind) if ref.kind not in ("make", "script") else (ref.path,)
+            rel, text = _first_file(paths, base, text_of)  # a task runner's: the first of its names there
             if text is None:
                 continue
             shown = repo.prefix + rel
             here = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            if ref.kind not in ("make", "script"):
+                for task, line, body in runner_tasks(ref.kind, text, ref.targets):
+                    out.append(Step(shown, line, name=f"{ref.kind} {task}", run=body))
+                    if depth + 1 < FOLLOW_DEPTH:
+                        out += followed(body, here, depth + 1)  # tasks run in their file's directory
+                continue
             if ref.kind == "make":
                 for target, line, body in make_recipes(text, ref.targets):
                     out.append(Step(shown, line, name=f"make {target}".strip(), run=body))
@@ -344,8 +351,19 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
 
     for job in project.jobs:
         for step in job.steps:
-            if step.run and ("make" in step.run or ".sh" in step.run or "./" in step.run or "MAKE" in step.run):
+            if step.run and _MAY_FOLLOW.search(step.run):
                 step.follows = followed(step.run, root, 0)
+
+
+def _first_file(paths: tuple[str, ...], base: str, text_of: Any) -> tuple[str, str | None]:
+    """The relpath and text of the first of ``paths`` (relative to ``base``) that is a file of the project."""
+    rel = ""
+    for path in paths:
+        rel = os.path.normpath(os.path.join(base, path)).replace(os.sep, "/") if base else path
+        text = None if rel.startswith("../") else text_of(rel)
+        if text is not None:
+            return rel, text
+    return rel, None
 
 
 def _azure_pipeline(rel: str, data: Any) -> bool:
