@@ -636,3 +636,27 @@ def test_kustomizations_start_rendering_before_the_helm_charts_and_render_once(m
     assert len([e for e in events if e.startswith("kustomize")]) == 1, events
     assert not loaded.pending
     assert any(t.kind == "k8s" and t.origin.get("source") == "kustomize" for t in loaded.targets)
+
+
+def test_a_large_crd_s_schema_is_not_built_and_later_lines_stay_right():
+    """argo-workflows renders 11.5 MB of CRDs; their schemas are blanked line for line before parsing."""
+    from guidecheck.loaders.kustomize import _without_crd_schemas
+    from guidecheck.parsers.yaml import load_yaml
+
+    props = "".join(f"          p{i}:\n            type: string\n" for i in range(3000))
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: x.example.com\n"
+        "spec:\n  group: example.com\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n"
+        "        properties:\n" + props + "status:\n  acceptedNames: {kind: ''}\n"
+    )
+    out = crd + "---\n" + DEPLOY_NO_LIMITS
+    assert len(crd) > 64 * 1024
+    slim = _without_crd_schemas(out)
+    assert slim.count("\n") == out.count("\n") and len(slim) < len(crd) // 10
+    docs = load_yaml(slim)
+    assert docs[0].data["metadata"]["name"] == "x.example.com" and "spec" not in docs[0].data
+    assert "status" in docs[0].data  # only the spec goes
+    deploy = docs[1].data
+    assert deploy["kind"] == "Deployment" and docs[1].line == out.split("\n").index("kind: Deployment")
+    # a small CRD, or any other document, is read whole
+    assert _without_crd_schemas(DEPLOY_NO_LIMITS) == DEPLOY_NO_LIMITS
