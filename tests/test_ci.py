@@ -506,6 +506,22 @@ def test_gc703_github_generated_release_notes_count(tmp_path):
     assert scan(tmp_path, ("GC703",)).findings == []
 
 
+def test_gc703_chart_releaser_with_generated_notes_counts(tmp_path):
+    """prometheus-community releases charts with helm/chart-releaser-action and CR_GENERATE_RELEASE_NOTES."""
+    step = "- uses: helm/chart-releaser-action@v1.7.0\n  env:\n    CR_TOKEN: x\n    CR_GENERATE_RELEASE_NOTES: {}\n"
+    one_job(tmp_path, step.format("false"))
+    assert len(scan(tmp_path, ("GC703",)).findings) == 1
+    one_job(tmp_path, step.format("true"))
+    assert scan(tmp_path, ("GC703",)).findings == []
+
+
+def test_kubescape_is_security_validation(tmp_path):
+    """bitnami's ci-verify runs `kubescape scan framework ...` on each chart."""
+    one_job(tmp_path, '- run: kubescape scan framework "MITRE,NSA" ./bitnami/x --format json')
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert [e["line"] for e in f.extra["found"]["security"]] == [6], f.extra["found"]
+
+
 def test_gc703_a_changelog_script_writing_the_changelog_counts(tmp_path):
     """argo-workflows runs `./hack/changelog.sh > CHANGELOG.md` on every tag; writing it by hand does not count."""
     one_job(tmp_path, "- run: echo 'v1.2.3: fixes' > CHANGELOG.md")

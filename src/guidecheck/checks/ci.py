@@ -715,15 +715,18 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
 _RELEASE_NOTES_INPUTS = {
     "softprops/action-gh-release": "generate_release_notes",
     "ncipollo/release-action": "generatereleasenotes",
+    # prometheus-community's chart releases: chart-releaser's --generate-release-notes, set through its env
+    "helm/chart-releaser-action": "cr_generate_release_notes",
 }
 
 
 def _generates_release_notes(step: Step) -> bool:
-    """A release action step with its generate-release-notes input set to true."""
+    """A release action step with its generate-release-notes input (or environment variable) set to true."""
     key = _RELEASE_NOTES_INPUTS.get(step.action() or "")
     if key is None:
         return False
-    inputs = {str(k).lower(): str(v).strip().lower() for k, v in step.with_.items()}
+    given = {**step.with_, **step.env}
+    inputs = {str(k).lower(): str(v).strip().lower() for k, v in given.items()}
     return inputs.get(key) == "true"
 
 

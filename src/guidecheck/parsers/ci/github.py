@@ -396,6 +396,12 @@ def _github_steps(
                 sv = scalar(v)
                 if isinstance(k, str) and sv is not None:
                     step.with_[k] = _subst_inputs(sv, inputs)
+        env = st.get("env")
+        if isinstance(env, dict):
+            for k, v in env.items():
+                sv = scalar(v)
+                if isinstance(k, str) and sv is not None:
+                    step.env[k] = _subst_inputs(sv, inputs)
         if isinstance(uses, str):
             step.uses = uses.strip()
             step.line = key_line(st, "uses")

@@ -42,6 +42,7 @@ class Step:
     uses: str | None = None  # action reference as written: owner/repo[/path]@ref, ./local, docker://...
     run: str | None = None  # the command text (one GitLab script item, one run: block, one sh call)
     with_: dict[str, str] = field(default_factory=dict)  # action inputs (scalars as text)
+    env: dict[str, str] = field(default_factory=dict)  # the step's own env: (scalars as text)
     via: str | None = None  # the composite action file this step was expanded from
     unresolved: str | None = None  # why a local action could not be followed
     # what the command runs in the repository (make recipes, scripts; read by the loader, two levels deep):
