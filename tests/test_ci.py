@@ -1202,3 +1202,37 @@ def test_task_runner_tasks_are_followed_for_what_they_run(tmp_path):
     ], follows
     result = scan(tmp_path, ("GC701",))
     assert result.findings == [], [f.message for f in result.findings]
+
+
+def test_chart_testing_commands_and_super_linter_scanners_count(tmp_path):
+    """prometheus-community: `ct lint --config .github/linters/ct.yaml` runs `helm unittest` (its
+    additional-commands), super-linter runs gitleaks (VALIDATE_GITLEAKS: true), and a step named for
+    helm-unittest that only installs the plugin runs no test."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
+            on: [pull_request]
+            jobs:
+              lint:
+                runs-on: ubuntu-latest
+                steps:
+                  - name: install helm unittest plugin
+                    run: helm plugin install https://github.com/helm-unittest/helm-unittest.git
+                  - run: ct lint --config .github/linters/ct.yaml
+                  - uses: super-linter/super-linter/slim@v7
+                    env:
+                      VALIDATE_GITLEAKS: true
+                  - uses: helm/kind-action@v1
+            """,
+            ".github/linters/ct.yaml": "additional-commands:\n  - helm unittest --strict {{ .Path }}\n",
+        },
+    )
+    [f] = [f for f in scan(tmp_path, ("GC701",)).findings] or [None]
+    assert f is None, f.message
+    (tmp_path / ".github" / "linters" / "ct.yaml").write_text("chart-dirs: [charts]\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.extra["missing"] == ["unit-tests"], f.message  # the plugin install alone is no unit test
+    assert [e["what"] for e in f.extra["found"]["security"]] == [
+        "super-linter/super-linter/slim with VALIDATE_GITLEAKS"
+    ], f.extra["found"]

@@ -335,7 +335,12 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     return found
 
 
-_RUNNER_KINDS = frozenset({"mise", "just", "task", "npm"})  # the followed steps of task runners (Step.name)
+# super-linter runs security scanners when asked (prometheus-community: VALIDATE_GITLEAKS: true)
+_SUPER_LINTERS = frozenset({"super-linter/super-linter", "super-linter/super-linter/slim", "github/super-linter"})
+_SUPER_LINTER_SECURITY = frozenset(
+    {"VALIDATE_GITLEAKS", "VALIDATE_CHECKOV", "VALIDATE_TRIVY", "VALIDATE_GITHUB_ACTIONS_ZIZMOR", "VALIDATE_KICS"}
+)
+_RUNNER_KINDS = frozenset({"mise", "just", "task", "npm", "ct"})  # the followed steps of task runners (Step.name)
 
 
 def _joined(ctx: Context, field: str) -> _Patterns:
@@ -367,6 +372,10 @@ def _step_evidence(
     act = _action_match(action, p.get("actions", []))
     if act:
         out.append(Evidence(cat, (step.uses or "").split("@", 1)[0], step.path, step.line))
+    if cat == "security" and action in _SUPER_LINTERS:
+        on = sorted(k for k, v in step.env.items() if k.upper() in _SUPER_LINTER_SECURITY and v.lower() == "true")
+        if on:
+            out.append(Evidence(cat, f"{action} with {', '.join(on)}", step.path, step.line))
     if ran and step.run:
         m = _search(p.get("commands", []), code)
         for _ in range(8):  # a tool installed or asked its version (`npm install -g bats`, `bats -v`) runs nothing
@@ -417,7 +426,8 @@ _SETUP_COMMAND = re.compile(
     r"cargo\s+(?:build|fetch)|mvn\s+(?:-\S+\s+)*(?:package|install|compile|dependency:\S+)\s*(?:-\S+\s*)*$|"
     r"dotnet\s+(?:restore|build|publish)|"
     r"docker(?:-compose|\s+compose)\s+(?:-f\s+\S+\s+)*(?:build|pull|push|down|config|ps|logs)|"
-    r"docker\s+(?:build|pull|push|login|tag|logout|images|ps|buildx\s+(?:build|create|use|inspect|bake))"
+    r"docker\s+(?:build|pull|push|login|tag|logout|images|ps|buildx\s+(?:build|create|use|inspect|bake))|"
+    r"helm\s+(?:plugin\s+install|repo\s+(?:add|update)|dependency\s+(?:build|update))"
     r")(?:\s|$)"
 )
 

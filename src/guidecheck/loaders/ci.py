@@ -293,7 +293,7 @@ MAX_FOLLOWED_FILES = 64  # scripts and Makefiles read per project
 MAX_SCRIPT_BYTES = 256 * 1024
 FOLLOW_DEPTH = 2  # a step's script or make target, and what that runs in turn
 # what a command must contain to run anything of the repository (a quick test before the parsers)
-_MAY_FOLLOW = re.compile(r"make|MAKE|\.sh|\./|\b(?:mise|just|task|npm|yarn|pnpm)\b")
+_MAY_FOLLOW = re.compile(r"make|MAKE|\.sh|\./|\b(?:mise|just|task|npm|yarn|pnpm|ct)\b")
 
 
 def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
@@ -326,7 +326,7 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
 
         out: list[Step] = []
         for ref in references(command) + runner_references(command):
-            paths = runner_files(ref.kind) if ref.kind not in ("make", "script") else (ref.path,)
+            paths = runner_files(ref.kind, ref.path) if ref.kind not in ("make", "script") else (ref.path,)
             rel, text = _first_file(paths, base, text_of)  # a task runner's: the first of its names there
             if text is None:
                 continue

@@ -43,9 +43,19 @@ _NAME = re.compile(r"^[\w:.@/-]+$")
 _YARN_BUILTIN = {"install", "add", "remove", "upgrade", "init", "dlx", "exec", "why", "info", "config", "i", "ci"}
 
 
+# chart-testing runs its configuration's additional-commands on every chart it lints (prometheus-community's
+# `ct lint --config .github/linters/ct.yaml` runs `helm unittest` that way)
+_CT = re.compile(r"(?:^|[;&|(`]\s*|\n\s*)ct\s+(?:lint|lint-and-install)\b([^;&|\n`)]*)")
+_CT_CONFIG = re.compile(r"--config(?:=|\s+)(\S+)")
+
+
 def runner_references(command: str) -> list[Reference]:
     """The task-runner invocations in ``command``: one reference per runner, naming the tasks it runs."""
     out: list[Reference] = []
+    for m in _CT.finditer(command):
+        c = _CT_CONFIG.search(m.group(1))
+        config = c.group(1).strip("'\"") if c else "ct.yaml"
+        out.append(Reference("ct", config, ("additional-commands",), m.group(0).strip()))
     for kind, files, rx in _RUNNERS:
         for m in rx.finditer(command):
             try:
@@ -69,14 +79,15 @@ def runner_references(command: str) -> list[Reference]:
     return out
 
 
-def runner_files(kind: str) -> tuple[str, ...]:
-    return next(files for k, files, _rx in _RUNNERS if k == kind)
+def runner_files(kind: str, path: str = "") -> tuple[str, ...]:
+    """Where the runner's definitions are: its file names, or the configuration the command named (ct)."""
+    return next((files for k, files, _rx in _RUNNERS if k == kind), (path,))
 
 
 def runner_tasks(kind: str, text: str, names: tuple[str, ...]) -> list[tuple[str, int, str]]:
     """(task, line, commands) of the tasks ``names`` in a runner file's ``text`` and, transitively, of the tasks
     they depend on or call (at most :data:`MAX_TASKS`); tasks the file does not define are left out."""
-    table = {"mise": _mise, "just": _just, "task": _taskfile, "npm": _npm}[kind](text)
+    table = {"mise": _mise, "just": _just, "task": _taskfile, "npm": _npm, "ct": _ct}[kind](text)
     out: list[tuple[str, int, str]] = []
     todo: list[str] = list(names)
     done: set[str] = set()
@@ -207,3 +218,15 @@ def _npm(text: str) -> _Table:
             pre = [f"pre{name}"] if f"pre{name}" in scripts else []
             out[name] = (_line_of(text, f'"{name}"'), cmd, pre)
     return out
+
+
+def _ct(text: str) -> _Table:
+    """chart-testing's configuration: its ``additional-commands``, run for each chart linted."""
+    from guidecheck.parsers.yaml import key_line, load_yaml
+
+    docs = load_yaml(text)
+    data = docs[0].data if docs else None
+    cmds = _strings(data.get("additional-commands")) if isinstance(data, dict) else []
+    if not cmds:
+        return {}
+    return {"additional-commands": (key_line(data, "additional-commands"), "\n".join(cmds), [])}
