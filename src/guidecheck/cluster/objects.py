@@ -27,6 +27,7 @@ from guidecheck import suppress
 from guidecheck.cluster.model import CLUSTER_SCOPE, safe_segment
 from guidecheck.model import Target, k8s_target
 from guidecheck.parsers import k8s
+from guidecheck.parsers.k8s import controller_of
 from guidecheck.parsers.yaml import YMap, YSeq, col_of, line_of
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -186,16 +187,6 @@ def helm_origin(obj: dict) -> dict[str, str]:
     if isinstance(chart, str) and chart and (out or labels.get("helm.sh/chart")):
         out["chart"] = chart
     return out
-
-
-def controller_of(obj: dict) -> tuple[str, str] | None:
-    """``(kind, name)`` of the object's controlling owner, if any."""
-    for o in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
-        if isinstance(o, dict) and o.get("controller") is True:
-            kind, name = o.get("kind"), o.get("name")
-            if isinstance(kind, str) and isinstance(name, str):
-                return kind, name
-    return None
 
 
 def checked_through_owner(obj: dict, workload_kinds) -> bool:

@@ -640,14 +640,11 @@ _SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaS
 
 
 def _workload_owner(obj: dict, config: Config) -> str | None:
-    """``Kind/name`` of the workload controlling ``obj`` when both are workloads (settings.workload-kinds)."""
+    """``Kind/name`` of the workload controlling ``obj`` when both are workloads (settings.workload-kinds): what
+    an audit drops as checked through its owner."""
     kinds = config.settings.get("workload-kinds") or ()
-    if obj.get("kind") not in kinds:
-        return None
-    for o in k8s.as_list(k8s.get(obj, "metadata", "ownerReferences")):
-        if isinstance(o, dict) and o.get("controller") is True and o.get("kind") in kinds:
-            return f"{o.get('kind')}/{o.get('name')}"
-    return None
+    owner = k8s.controller_of(obj) if obj.get("kind") in kinds else None
+    return f"{owner[0]}/{owner[1]}" if owner is not None and owner[0] in kinds else None
 
 
 def _patch_fragment(obj: dict) -> str | None:

@@ -77,6 +77,16 @@ def _pod_spec_path(obj: Any) -> tuple[str, ...] | None:
     return POD_SPEC_PATHS.get(kind) if kind is not None else None
 
 
+def controller_of(obj: KObject) -> tuple[str, str] | None:
+    """``(kind, name)`` of the object's controlling owner, if any."""
+    for o in as_list(get(obj, "metadata", "ownerReferences")):
+        if isinstance(o, dict) and o.get("controller") is True:
+            kind, name = o.get("kind"), o.get("name")
+            if isinstance(kind, str) and isinstance(name, str):
+                return kind, name
+    return None
+
+
 def pod_spec(obj: KObject) -> KObject | None:
     path = _pod_spec_path(obj)
     if path is None:

@@ -390,18 +390,8 @@ def _github_steps(
             continue  # `if: inputs.x == 'y'` is false for this caller's inputs
         step = Step(path, item_line(steps, i), name=scalar(st.get("name")), via=via)
         uses = st.get("uses")
-        with_ = st.get("with")
-        if isinstance(with_, dict):
-            for k, v in with_.items():
-                sv = scalar(v)
-                if isinstance(k, str) and sv is not None:
-                    step.with_[k] = _subst_inputs(sv, inputs)
-        env = st.get("env")
-        if isinstance(env, dict):
-            for k, v in env.items():
-                sv = scalar(v)
-                if isinstance(k, str) and sv is not None:
-                    step.env[k] = _subst_inputs(sv, inputs)
+        step.with_.update(_scalars(st.get("with"), inputs))
+        step.env.update(_scalars(st.get("env"), inputs))
         if isinstance(uses, str):
             step.uses = uses.strip()
             step.line = key_line(st, "uses")
@@ -412,6 +402,18 @@ def _github_steps(
         out.append(step)
         if step.uses and step.uses.startswith("./"):
             out.extend(_composite(ctx, project, step, stack))
+    return out
+
+
+def _scalars(mapping: Any, inputs: dict[str, str]) -> dict[str, str]:
+    """A step's ``with:`` or ``env:``: its scalar values as text, the caller's inputs substituted."""
+    if not isinstance(mapping, dict):
+        return {}
+    out = {}
+    for k, v in mapping.items():
+        sv = scalar(v)
+        if isinstance(k, str) and sv is not None:
+            out[k] = _subst_inputs(sv, inputs)
     return out
 
 
