@@ -563,3 +563,107 @@ def test_colon_inside_flow_plain_scalar_is_accepted_as_kubernetes_does():
     assert docs[0].errors == []
     assert docs[1].data is None and docs[1].errors[0].line == 5
     assert docs[2].data == {"k": {"r": "arn:aws::1"}} and docs[2].line == 7
+
+
+# ------------------------------------------------------------ large CRD schemas
+
+
+def _crd(schema_tail: str = "", n: int = 3000, head: str = "") -> str:
+    props = "".join(f"          p{i}:\n            type: string\n" for i in range(n))
+    return (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: x.example.com\n"
+        + head
+        + "spec:\n  group: example.com\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n"
+        "        properties:\n" + props + schema_tail + "status:\n  acceptedNames: {kind: ''}\n"
+    )
+
+
+DEPLOY = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web}\n"
+
+
+def test_a_large_crd_s_schema_is_blanked_line_for_line_and_later_lines_stay_right():
+    """kserve holds 118 MB of YAML, mostly CRD schemas no rule reads: they are syntax-checked, not built."""
+    from guidecheck.parsers.yaml import without_crd_schemas
+
+    text = "# bundle\n---\n" + _crd() + "---\n" + DEPLOY
+    slim = without_crd_schemas(text)
+    assert slim.count("\n") == text.count("\n") and len(slim) < len(text) // 10
+    docs = load_yaml(text)
+    crd, deploy = docs[0].data, docs[1].data
+    assert crd["metadata"]["name"] == "x.example.com" and "spec" not in crd and "status" in crd
+    assert deploy["kind"] == "Deployment" and docs[1].line == text.split("\n").index("apiVersion: apps/v1") + 1
+    assert deploy["metadata"].value_line("labels") == text.split("\n").index("  labels: {app: web}") + 1
+    # a small CRD, or any other document, is read whole
+    assert without_crd_schemas(DEPLOY) is DEPLOY
+    small = _crd(n=10)
+    assert without_crd_schemas(small) is small and "spec" in load_yaml(small)[0].data
+
+
+def test_a_syntax_error_inside_a_blanked_schema_is_still_reported_at_its_line():
+    text = _crd(schema_tail="          bad: [unclosed\n          other: 1\n")
+    line = text.split("\n").index("          bad: [unclosed") + 1
+    errs = errors(load_yaml(text))
+    assert errs and line <= errs[0][0] <= line + 2, errs
+
+
+@pytest.mark.parametrize(
+    "tail, why",
+    [
+        ("          a: &big {x: 1}\n          b: *big\n", "anchors"),
+        ("          deep: " + "[" * 80 + "]" * 80 + "\n", "deep flow nesting"),
+    ],
+)
+def test_a_schema_with_anchors_or_deep_flow_nesting_is_built_by_the_bounded_builder(tail, why):
+    from guidecheck.parsers.yaml import without_crd_schemas
+
+    text = _crd(schema_tail=tail)
+    assert without_crd_schemas(text) is text, why
+    assert "spec" in load_yaml(text)[0].data
+    # past the builder's bounds, the bound's finding, as for any document
+    errs = errors(load_yaml(text, limits=Limits(max_depth=20)))
+    assert any("nesting too deep" in m for _l, _c, m in errs) or why == "anchors", errs
+
+
+def test_a_crd_with_two_specs_keeps_both_for_the_duplicate_key_finding():
+    text = _crd() + "spec:\n  group: again\n"
+    errs = errors(load_yaml(text))
+    assert any("spec" in m and "duplicate" in m.lower() for _l, _c, m in errs), errs
+
+
+def test_a_key_outside_the_spec_aliasing_into_it_is_read_from_the_whole_text():
+    text = _crd(head="", schema_tail="          anchored: &a {type: string}\n").replace(
+        "status:\n", "extra: *a\nstatus:\n"
+    )
+    doc = load_yaml(text)[0]
+    assert not doc.errors and doc.data["extra"] == {"type": "string"} and "spec" in doc.data
+
+
+def test_cel_and_markdown_ampersands_are_no_anchors():
+    from guidecheck.parsers.yaml import without_crd_schemas
+
+    tail = "          rule:\n            x-kubernetes-validations:\n            - rule: 'a && b'\n"
+    tail += "              message: R&D and &amp; and a & b\n"
+    text = _crd(schema_tail=tail)
+    assert without_crd_schemas(text) is not text
+
+
+@pytest.mark.parametrize(
+    "text, line, what",
+    [
+        ("spec:\n  containers:\n  - name: app\n    image: {username}/torchserve:latest\n", 4, "mapping"),
+        ("metadata:\n  name: x\nimage: {docker_username}/iris-classifier\nports: [80]\n", 3, "mapping"),
+        ("args:\n- [a]-b\n", 2, "sequence"),
+    ],
+)
+def test_a_value_starting_with_a_bracket_gets_a_quoting_hint(text, line, what):
+    """kserve's samples hold `image: {username}/torchserve`: a documentation placeholder YAML reads as a flow
+    mapping; libyaml says only "did not find expected key"."""
+    errs = errors(load_yaml(text))
+    assert len(errs) == 1 and errs[0][0] == line, errs
+    assert f"read as a flow {what}: quote the whole value" in errs[0][2], errs
+
+
+def test_flow_values_that_parse_get_no_hint_and_other_errors_none():
+    assert errors(load_yaml("a: {x: 1}\nb: [1, 2]\nc: '{q}/r'\n")) == []
+    errs = errors(load_yaml("a: b: c\n"))
+    assert errs and "quote the whole value" not in errs[0][2]

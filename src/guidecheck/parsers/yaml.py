@@ -689,7 +689,7 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
             return _StopStream(f"not valid YAML: {_short_text(first, 200)}", 1 + off)
         mark = cmark
     line, col = mark.line + 1 + off, mark.column + 1
-    problem = str(problem or "syntax error")
+    problem = str(problem or "syntax error") + _flow_value_hint(text, mark.line)
     if "cannot start any token" in problem:
         ch = _char_at(text, mark.line, mark.column)
         if ch == "\t":
@@ -723,6 +723,27 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
             return _StopStream(f"{problem} ({context})", line, col)
         return _StopStream(f"{context}: {problem}", line, col)
     return _StopStream(problem, line, col)
+
+
+# a value that opens a flow collection and goes on after closing it: `image: {username}/app:1.0` (a
+# documentation placeholder), `args: [a]-b`
+_FLOW_VALUE = re.compile(r"(?:^|:[ \t]|-[ \t])[ \t]*([\[{])[^\[\]{}\n]*[\]}][^\s,#\]}]")
+
+
+def _flow_value_hint(text: str, line: int) -> str:
+    """A hint for the parse error on (0-based) ``line`` when a value there starts with '{' or '[' but does not
+    end with its closing bracket: YAML reads it as a flow collection."""
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = text.find("\n", start)
+    m = _FLOW_VALUE.search(text, start, end if end >= 0 else len(text))
+    if m is None:
+        return ""
+    what = "mapping" if m.group(1) == "{" else "sequence"
+    return f"; a value starting with '{m.group(1)}' is read as a flow {what}: quote the whole value"
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -781,11 +802,112 @@ def load_yaml(text: str, limits: Limits = Limits()) -> list[Document]:
     The whole stream is read in one pass.  When the parser cannot go on (a
     syntax error, nesting too deep), the document it stopped in gets the error
     and reading resumes, one document at a time, at the next ``---`` marker.
+
+    A large CustomResourceDefinition's ``spec`` (its schema) is checked by
+    libyaml but not built; see ``without_crd_schemas``.
     """
     try:
         _check_lines(text, limits)
     except YamlError as exc:
         return [Document(0, exc.line, None, [LoadError(exc.message, exc.line, exc.column)])]
+    slim = without_crd_schemas(text)
+    if slim is not text:
+        docs = _load(slim, limits)
+        if not any(d.errors for d in docs) and _syntax_ok(text):
+            return docs
+    return _load(text, limits)
+
+
+BIG_CRD = 64 * 1024  # a CustomResourceDefinition document from this size on is built without its spec
+# line starts, matched from the newline before them (a literal first character keeps the search fast)
+_DOC_MARK = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|$)")
+_CRD_KIND = re.compile(r"\nkind:[ \t]*([\"']?)CustomResourceDefinition\1[ \t\r]*(?=\n|$)")
+_SPEC_LINE = re.compile(r"\nspec:[ \t]*(?:#[^\n]*)?(?=\n|$)")
+_TOP_KEY = re.compile(r"\n[\"']?[A-Za-z_][\w-]*[\"']?[ \t]*:")
+_ANCHOR = re.compile(r"&[^\s\[\]{},&]")  # an anchor, if it stands where a node may start
+_NODE_START = re.compile(r"(?:^[ \t]*|[-:?][ \t]+|[\[{,][ \t]*)$", re.M)
+_FLOW_CHAR = re.compile(r"[\[\]{}]")
+# libyaml's own parse costs the square of the flow nesting (27 s at 100,000 levels); a blanked block is
+# parsed by it alone, so one whose brackets (quoted ones counted too) could nest deeper is built instead
+_MAX_SKIPPED_FLOW = 64
+
+
+def without_crd_schemas(text: str) -> str:
+    """``text`` with the ``spec:`` block of each large CustomResourceDefinition document blanked, line for line.
+
+    Operator repositories and their release bundles hold megabytes of CRD schemas (kserve 118 MB of YAML,
+    argo-workflows' kustomize output 11.5 MB); building them took most of a scan's time and memory, though no
+    rule reads a CRD's schema. The lines stay (as empty ones), so every later object keeps its line numbers;
+    the CRD keeps its apiVersion, kind, metadata and status. Returns ``text`` itself when nothing is blanked.
+    Left whole, for the builder and its bounds to judge: a document with more than one top-level ``spec:``
+    (a duplicate key), a spec with an anchor (aliases) or with flow brackets nested deeper than 64.
+    """
+    if len(text) < BIG_CRD or "CustomResourceDefinition" not in text:
+        return text
+    bounds = [0, *(m.start() + 1 for m in _DOC_MARK.finditer(text)), len(text)]
+    pieces: list[str] = []
+    last = 0
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if b - a < BIG_CRD or not _CRD_KIND.search(text, max(0, a - 1), b):
+            continue
+        specs = list(_SPEC_LINE.finditer(text, max(0, a - 1), b))
+        if len(specs) != 1:
+            continue
+        start = specs[0].start() + 1
+        nxt = _TOP_KEY.search(text, specs[0].end(), b)
+        end = nxt.start() + 1 if nxt else b
+        if _has_anchor(text, start, end) or _flow_depth(text, start, end) > _MAX_SKIPPED_FLOW:
+            continue
+        pieces += (text[last:start], "\n" * text.count("\n", start, end))
+        last = end
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _has_anchor(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` may hold an anchor: an ``&name`` where a node may start (CEL's ``&&``,
+    ``a & b`` and ``R&D`` in descriptions are none)."""
+    for m in _ANCHOR.finditer(text, start, end):
+        line_start = text.rfind("\n", start, m.start()) + 1
+        if _NODE_START.search(text, line_start, m.start()):
+            return True
+    return False
+
+
+def _flow_depth(text: str, start: int, end: int) -> int:
+    """An upper bound of the flow nesting in ``text[start:end]`` (brackets inside strings count too), or 0
+    when there are no more brackets than ``_MAX_SKIPPED_FLOW``."""
+    if text.count("[", start, end) + text.count("{", start, end) <= _MAX_SKIPPED_FLOW:
+        return 0  # too few brackets to nest that deep (the usual schema: block style)
+    depth = deepest = 0
+    for c in _FLOW_CHAR.findall(text, start, end):
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+def _syntax_ok(text: str) -> bool:
+    """Whether libyaml reads the whole of ``text`` without a syntax error (no Python objects made)."""
+    try:
+        from _ruamel_yaml import CParser  # noqa: PLC2701 - ruamel.yaml's C extension
+    except ImportError:  # pragma: no cover - the clib wheel is a dependency
+        return False
+    parser = CParser(text)
+    try:
+        parser.raw_parse()
+    except Exception:  # noqa: BLE001 - any parser error: the full parse reports it
+        return False
+    finally:
+        parser.dispose()
+    return True
+
+
+def _load(text: str, limits: Limits) -> list[Document]:
     builder = _Builder(limits)
     docs: list[Document] = []
     stop = _run_with_fallback(builder, text, 0, docs)

@@ -23,7 +23,7 @@ from guidecheck.loaders.helm.trace import ValuesTrace
 from guidecheck.model import LoadError, SourceFile, file_target, k8s_target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.helm_template import _map_line, _remap, _split_output, align
-from guidecheck.parsers.yaml import Document, YMap, YSeq, line_of, load_yaml
+from guidecheck.parsers.yaml import Document, YMap, YSeq, line_of, load_yaml, without_crd_schemas
 
 
 def _add_rendered(
@@ -44,7 +44,7 @@ def _add_rendered(
     chart_name = job.target.origin.get("chart_name")
     workload_kinds = set(config.settings.get("workload-kinds") or ())
     n_obj = n_work = 0
-    templates: dict[str, tuple[str, list[str]]] = {}
+    templates: dict[str, tuple[str, list[str], list[str]]] = {}
     for source, _first, text in _split_output(out):
         resolved = _source_path(source, job, chart_name or "")
         if resolved is None:
@@ -55,10 +55,11 @@ def _add_rendered(
             continue  # a crds/ file the directory walk already read as plain manifests
         if shown not in templates:
             templates[shown] = _read_template(abspath, job, config)
-        ttext, tlines = templates[shown]
+        ttext, tlines, align_lines = templates[shown]
         src = _template_source(shown, ttext, sources, config, loaded)
         docs = load_yaml(text, config.limits)
-        mapping = align(text.split("\n"), tlines) if tlines and any(tlines) else None
+        # a large CRD's schema is not built (load_yaml), so it is not aligned either: blanked on both sides
+        mapping = align(without_crd_schemas(text).split("\n"), align_lines) if any(tlines) else None
         for doc in docs:
             for obj in _objects(doc, src, mapping, profile):
                 n_obj += 1
@@ -92,15 +93,17 @@ def _add_rendered(
     return n_obj, n_work
 
 
-def _read_template(abspath: str | None, job: _ChartJob, config: Config) -> tuple[str, list[str]]:
-    """The template file's text and lines ('' when it is not in the scanned tree or cannot be read)."""
+def _read_template(abspath: str | None, job: _ChartJob, config: Config) -> tuple[str, list[str], list[str]]:
+    """The template file's text, its lines ('' when it is not in the scanned tree or cannot be read) and the
+    lines its output is aligned with (large CRD schemas blanked)."""
     ttext = ""
     if abspath and os.path.isfile(abspath):
         try:
             ttext = read_text(abspath, config.max_file_bytes, root=job.root)
         except ReadError:
             ttext = ""
-    return ttext, ttext.split("\n")
+    slim = without_crd_schemas(ttext)
+    return ttext, ttext.split("\n"), slim.split("\n") if slim is not ttext else ttext.split("\n")
 
 
 def _template_source(
