@@ -638,9 +638,8 @@ def test_kustomizations_start_rendering_before_the_helm_charts_and_render_once(m
     assert any(t.kind == "k8s" and t.origin.get("source") == "kustomize" for t in loaded.targets)
 
 
-def test_a_large_crd_s_schema_is_not_built_and_later_lines_stay_right():
-    """argo-workflows renders 11.5 MB of CRDs; their schemas are blanked line for line before parsing."""
-    from guidecheck.loaders.kustomize import _without_crd_schemas
+def test_a_large_crd_s_schema_in_kustomize_output_is_not_built(tmp_path):
+    """argo-workflows renders 11.5 MB of CRDs: load_yaml blanks their schemas (tests/test_yamlsafe.py)."""
     from guidecheck.parsers.yaml import load_yaml
 
     props = "".join(f"          p{i}:\n            type: string\n" for i in range(3000))
@@ -650,13 +649,60 @@ def test_a_large_crd_s_schema_is_not_built_and_later_lines_stay_right():
         "        properties:\n" + props + "status:\n  acceptedNames: {kind: ''}\n"
     )
     out = crd + "---\n" + DEPLOY_NO_LIMITS
-    assert len(crd) > 64 * 1024
-    slim = _without_crd_schemas(out)
-    assert slim.count("\n") == out.count("\n") and len(slim) < len(crd) // 10
-    docs = load_yaml(slim)
+    docs = load_yaml(out)
     assert docs[0].data["metadata"]["name"] == "x.example.com" and "spec" not in docs[0].data
-    assert "status" in docs[0].data  # only the spec goes
-    deploy = docs[1].data
-    assert deploy["kind"] == "Deployment" and docs[1].line == out.split("\n").index("kind: Deployment")
-    # a small CRD, or any other document, is read whole
-    assert _without_crd_schemas(DEPLOY_NO_LIMITS) == DEPLOY_NO_LIMITS
+    assert docs[1].data["kind"] == "Deployment" and docs[1].line == out.split("\n").index("kind: Deployment")
+
+
+def _big_crd() -> str:
+    props = "".join(f"          p{i}:\n            type: string\n" for i in range(3000))
+    return (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: xs.example.com\n"
+        "spec:\n  group: example.com\n  names: {kind: X, plural: xs}\n  scope: Namespaced\n  versions:\n"
+        "  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n"
+        "        type: object\n        properties:\n" + props
+    )
+
+
+@needs_kubectl
+def test_kustomize_builds_large_crds_without_their_schemas_and_whole_when_a_patch_needs_them(monkeypatch, tmp_path):
+    """kserve's overlays hold 5 MB of CRDs: kubectl spent 28 s of CPU on schemas no rule reads. The sandbox copy
+    leaves them out; an overlay whose JSON 6902 patch replaces a field of the schema fails on that copy and is
+    built again from the files as they are."""
+    import guidecheck.loaders.kustomize as kz
+    from guidecheck.config import Config
+    from guidecheck.loaders import load
+
+    repo = tmp_path / "repo"
+    for d in ("base", "plain", "patched"):
+        (repo / d).mkdir(parents=True)
+    (repo / "base" / "crd.yaml").write_text(_big_crd())
+    (repo / "base" / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (repo / "base" / "kustomization.yaml").write_text("resources: [crd.yaml, deploy.yaml]\n")
+    (repo / "plain" / "kustomization.yaml").write_text("resources: [../base]\nnamePrefix: a-\n")
+    (repo / "patched" / "kustomization.yaml").write_text(
+        "resources: [../base]\npatches:\n  - target: {kind: CustomResourceDefinition, name: xs.example.com}\n"
+        "    patch: |\n      - op: replace\n        path: /spec/versions/0/served\n        value: false\n"
+    )
+    seen: list[tuple[str, int, int]] = []
+    real_run = kz.run
+
+    def spy(cmd, *, env, cwd, caps):
+        res = real_run(cmd, env=env, cwd=cwd, caps=caps)
+        unit = os.path.basename(cmd[-1] if not cmd[-1].startswith("--") else cmd[-2])
+        seen.append((unit, os.path.getsize(os.path.join(cwd, "base", "crd.yaml")), res.rc))
+        return res
+
+    monkeypatch.setattr(kz, "run", spy)
+    monkeypatch.setenv("GUIDECHECK_CACHE_DIR", "/dev/null")
+    loaded = load([str(repo)], Config())
+    whole = len(_big_crd())
+    by_unit: dict[str, list[tuple[int, int]]] = {}
+    for unit, size, rc in seen:
+        by_unit.setdefault(unit, []).append((size, rc))
+    assert [(s < whole // 10, rc == 0) for s, rc in by_unit["plain"]] == [(True, True)], seen
+    assert [(s < whole // 10, rc == 0) for s, rc in by_unit["patched"]] == [(True, False), (False, True)], seen
+    units = {t.origin.get("unit") for t in loaded.targets if t.kind == "k8s" and t.origin.get("source") == "kustomize"}
+    assert any(u and u.endswith("plain") for u in units) and any(u and u.endswith("patched") for u in units), units
+    crds = [t for t in loaded.targets if t.kind == "k8s" and t.ref.kind == "CustomResourceDefinition"]
+    assert crds and all("spec" not in t.data for t in crds)  # nor is the whole one's schema built

@@ -476,35 +476,47 @@ class _Renders:
         # only what kustomize will read: each kustomization file and the files it names
         listed = []
         linked = []
+        resources = []  # files named as resources only (no generator's input, no crds: schema)
         for _repo, nodes, n in units:
             closure = _closure(n, nodes)
             listed.append(
                 sorted({f for c in closure for f in (nodes[c].file_rel, *(rel for _w, rel in nodes[c].files))})
             )
             linked.append(sorted({lk for c in closure for lk in nodes[c].links}))
+            named = [(w, rel) for c in closure for w, rel in nodes[c].files]
+            other = {r for w, r in named if w != "resource"}
+            resources.append(frozenset(r for w, r in named if w == "resource" and r not in other))
         self.tmp = scratch.make(
             "kustomize", sum(scratch.size_of(u[0].walk.root, files) for u, files in zip(units, listed, strict=True))
         )
         self.jobs = []
         self.pool = None
         env = sandbox_env(self.tmp, opts.caps)
-        for i, ((repo, nodes, n), files, links) in enumerate(zip(units, listed, linked, strict=True)):
+        slimmed: list[list[str]] = []
+        for i, ((repo, nodes, n), files, links, res_files) in enumerate(
+            zip(units, listed, linked, resources, strict=True)
+        ):
             copy = os.path.join(self.tmp, "units", str(i))
-            copy_files(repo.walk.root, files, copy)
+            slimmed.append(copy_files(repo.walk.root, files, copy, res_files))
             link_files(links, copy)
             _with_build_metadata(os.path.join(copy, n.file_rel), n.k.data)
             self.jobs.append((repo, nodes, n, copy))
 
-        def one(job):
-            repo, nodes, n, copy = job
+        def one(i: int):
+            repo, nodes, n, copy = self.jobs[i]
             start = time.perf_counter()
             res = _cached_run(tool, copy, n.rel, env, opts)
+            if res.rc != 0 and not res.problem and slimmed[i]:
+                # kustomize failed on the copy without CRD schemas (a patch or replacement reaching into a
+                # CRD's spec, or an error of its own): build again from the files as they are
+                copy_files(repo.walk.root, slimmed[i], copy)
+                res = _cached_run(tool, copy, n.rel, env, opts)
             n.model.seconds = time.perf_counter() - start
             return res
 
         workers = max(1, min(len(self.jobs), os.cpu_count() or 1, 4))
         self.pool = ThreadPoolExecutor(max_workers=workers)
-        self.futures = [self.pool.submit(one, j) for j in self.jobs]
+        self.futures = [self.pool.submit(one, i) for i in range(len(self.jobs))]
 
     def results(self):
         for job, future in zip(self.jobs, self.futures, strict=True):
@@ -669,7 +681,7 @@ def _add_rendered(
     transformers = [(repo.prefix + nodes[d].file_rel, nodes[d].k.data) for d in _closure(n, nodes)]
     workload_kinds = set(config.settings.get("workload-kinds") or ())
     kfile = repo.prefix + n.file_rel
-    for doc in load_yaml(_without_crd_schemas(out), config.limits):
+    for doc in load_yaml(out, config.limits):
         data = doc.data
         objs = []
         if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
@@ -719,35 +731,6 @@ def _add_rendered(
                     },
                 )
             )
-
-
-_BIG_CRD = 64 * 1024  # a CustomResourceDefinition document from this size on is read without its spec
-_TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*\s*:", re.M)
-
-
-def _without_crd_schemas(out: str) -> str:
-    """kustomize's output with the ``spec:`` of each large CustomResourceDefinition blanked, line for line.
-
-    argo-workflows' base renders 11.5 MB of CRDs: building them took half the scan and 250 MB, though no rule
-    reads a CRD's schema. The lines stay (as empty ones), so every later object keeps its line numbers; the
-    CRD keeps its apiVersion, kind and metadata.
-    """
-    if "CustomResourceDefinition" not in out or len(out) < _BIG_CRD:
-        return out
-    parts = out.split("\n---\n")
-    changed = False
-    for i, doc in enumerate(parts):
-        if len(doc) < _BIG_CRD or not re.search(r"^kind:\s*CustomResourceDefinition\s*$", doc, re.M):
-            continue
-        m = re.search(r"^spec:[ \t]*$", doc, re.M)
-        if m is None:
-            continue
-        nxt = _TOP_KEY.search(doc, m.end())
-        end = nxt.start() if nxt else len(doc)
-        block = doc[m.start() : end]
-        parts[i] = doc[: m.start()] + "\n" * block.count("\n") + doc[end:]
-        changed = True
-    return "\n---\n".join(parts) if changed else out
 
 
 def _take_origin(obj: dict) -> str | None:
