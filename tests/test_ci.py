@@ -1236,3 +1236,45 @@ def test_chart_testing_commands_and_super_linter_scanners_count(tmp_path):
     assert [e["what"] for e in f.extra["found"]["security"]] == [
         "super-linter/super-linter/slim with VALIDATE_GITLEAKS"
     ], f.extra["found"]
+
+
+def test_make_targets_and_scripts_a_step_runs_count_for_gc701(tmp_path):
+    """kserve's pipeline lints with `make check` (its prerequisites run `go vet` and `golangci-lint run`),
+    aws/eks-charts' with `make verify` -> `${REPO_ROOT}/scripts/lint-charts.sh` -> `helm lint`; neither step's
+    name says lint. The evidence is the recipe or script line."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": """
+            on: [pull_request]
+            jobs:
+              a:
+                runs-on: ubuntu-latest
+                steps:
+                  - name: Check
+                    run: make ci
+                  - run: make verify
+                  - run: make cluster
+                  - uses: aquasecurity/trivy-action@v0
+            """,
+            "Makefile": "ci: vet\n\nvet:\n\tgo vet ./...\n\nverify:\n\t${REPO_ROOT}/scripts/all.sh\n\n"
+            "cluster:\n\tkind create cluster\n",
+            "scripts/all.sh": "#!/bin/sh\nset -e\ngo test ./...\n",
+        },
+    )
+    result = scan(tmp_path, ("GC701",))
+    assert result.findings == [], [f.message for f in result.findings]
+    (tmp_path / "Makefile").write_text(
+        "ci: vet\n\nvet:\n\techo vet\n\nverify:\n\t./scripts/all.sh\n\ncluster:\n\ttrue\n"
+    )
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks lint and integration tests"), f.message
+    assert "unit tests: `go test ./...` (scripts/all.sh:3)" in f.message.replace(str(tmp_path) + "/", ""), f.message
+
+
+def test_bats_in_a_path_is_no_bats_run(tmp_path):
+    """jenkinsci/docker's Makefile excludes `./tests/test_helper/bats/*` from hadolint: no unit test run."""
+    one_job(tmp_path, "- run: make lint\n")
+    write(tmp_path, {"Makefile": 'lint:\n\tfind . -not -path "./tests/test_helper/bats/*" | xargs hadolint\n'})
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert "lacks unit tests" in f.message and "unit tests:" not in f.message, f.message

@@ -319,8 +319,10 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
             ran = bool(step.run) and _may_match(all_commands, code)
             for cat, p in pats.items():
                 found[cat] += _step_evidence(cat, p, step, action, code, named=named, ran=ran)
-            for task in step.follows:  # what a task runner's task runs (immich: `mise run local:ci` -> `tilt ci`)
-                if task.name and task.name.split(" ", 1)[0] in _RUNNER_KINDS and task.run:
+            # what the make targets, scripts and task runners' tasks the step names run (kserve: `make check` ->
+            # `go vet`, `golangci-lint run`; immich: `mise run local:ci` -> `tilt ci`)
+            for task in step.follows:
+                if task.run:
                     tcode = _code(task)
                     if _may_match(all_commands, tcode):
                         for cat, p in pats.items():
@@ -340,7 +342,6 @@ _SUPER_LINTERS = frozenset({"super-linter/super-linter", "super-linter/super-lin
 _SUPER_LINTER_SECURITY = frozenset(
     {"VALIDATE_GITLEAKS", "VALIDATE_CHECKOV", "VALIDATE_TRIVY", "VALIDATE_GITHUB_ACTIONS_ZIZMOR", "VALIDATE_KICS"}
 )
-_RUNNER_KINDS = frozenset({"mise", "just", "task", "npm", "ct"})  # the followed steps of task runners (Step.name)
 
 
 def _joined(ctx: Context, field: str) -> _Patterns:

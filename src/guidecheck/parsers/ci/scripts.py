@@ -19,6 +19,8 @@ MAX_TARGETS = 64  # make targets followed per reference (prerequisites included)
 _MAKE = re.compile(r"(?:^|[;&|(`]\s*|\s)(?:\$\(MAKE\)|\$\{MAKE\}|g?make)\s+([^;&|\n`)]*)")
 _SCRIPT = re.compile(r"(?:^|[\s;&|(`=])((?:\./|\.\./)?[\w.@+-]+(?:/[\w.@+-]+)*\.(?:sh|bash))(?=$|[\s;&|)`'\"])")
 _EXEC = re.compile(r"(?:^|[;&|(`]\s*|\n\s*)(\./[\w.@+-]+(?:/[\w.@+-]+)*)(?=$|[\s;&|)`])")
+# a variable naming the repository's root (or make's working directory) in front of a script's path
+_ROOT_VAR = re.compile(r"(?<![\w/])\$(?:\{|\()?(?:[A-Z_]*ROOT[A-Z_]*|CURDIR|PWD|TOP_?DIR)(?:\}|\))?/")
 _TARGET = re.compile(r"^([^\t#:=][^:=]*?)\s*::?(?!=)\s*(.*)$")
 _ASSIGN = re.compile(r"^\s*[\w.-]+\s*(?:[:+?!]?=)")
 
@@ -55,6 +57,7 @@ def references(command: str) -> list[Reference]:
         path = posixpath.normpath(posixpath.join(directory, makefile or "Makefile"))
         out.append(Reference("make", path, tuple(targets) or ("",), m.group(0).strip()))
     seen = {r.path for r in out}
+    command = _ROOT_VAR.sub("./", command)  # `${REPO_ROOT}/scripts/lint-charts.sh` (aws/eks-charts' make verify)
     for rx in (_SCRIPT, _EXEC):
         for m in rx.finditer(command):
             p = posixpath.normpath(m.group(1))
