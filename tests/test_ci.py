@@ -515,6 +515,20 @@ def test_gc703_chart_releaser_with_generated_notes_counts(tmp_path):
     assert scan(tmp_path, ("GC703",)).findings == []
 
 
+def test_gc703_chart_releaser_s_config_file_generating_notes_counts(tmp_path):
+    """falcosecurity/charts gives chart-releaser-action `config: cr.yaml`, which sets generate-release-notes."""
+    one_job(tmp_path, "- uses: helm/chart-releaser-action@v1.7.0\n  with:\n    config: cr.yaml\n")
+    write(tmp_path, {"cr.yaml": "release-name-template: '{{ .Name }}-{{ .Version }}'\ngenerate-release-notes: false\n"})
+    assert len(scan(tmp_path, ("GC703",)).findings) == 1
+    write(tmp_path, {"cr.yaml": "release-name-template: '{{ .Name }}-{{ .Version }}'\ngenerate-release-notes: true\n"})
+    assert scan(tmp_path, ("GC703",)).findings == []
+    from guidecheck.parsers.ci.release import from_chart_releaser
+    from guidecheck.parsers.yaml import load_yaml
+
+    [rc] = from_chart_releaser("cr.yaml", load_yaml("owner: x\ngenerate-release-notes: true\n")[0].data)
+    assert (rc.tool, rc.line) == ("chart-releaser", 2)
+
+
 def test_kubescape_is_security_validation(tmp_path):
     """bitnami's ci-verify runs `kubescape scan framework ...` on each chart."""
     one_job(tmp_path, '- run: kubescape scan framework "MITRE,NSA" ./bitnami/x --format json')

@@ -39,7 +39,7 @@ from guidecheck.parsers.ci.github import check_workflow, parse_github
 from guidecheck.parsers.ci.gitlab import parse_gitlab
 from guidecheck.parsers.ci.jenkins import add_jenkinsfile
 from guidecheck.parsers.ci.model import Project, ReleaseConfig, Step
-from guidecheck.parsers.ci.release import from_goreleaser, from_package_json, from_pyproject
+from guidecheck.parsers.ci.release import from_chart_releaser, from_goreleaser, from_package_json, from_pyproject
 
 _WORKFLOW = WORKFLOW_FILE
 _GITLAB = re.compile(r"^(?:(.*)/)?\.gitlab-ci\.ya?ml$")
@@ -461,7 +461,8 @@ def _jenkins(ctx: _Ctx, project: Project, abspath: str, display: str, root: str)
 
 
 def release_configs(ctx: _Ctx, repo: Any) -> list[ReleaseConfig]:
-    """Release tooling declared inside files: package.json ``release``, pyproject tool tables, GoReleaser."""
+    """Release tooling declared inside files: package.json ``release``, pyproject tool tables, GoReleaser,
+    chart-releaser's generate-release-notes."""
     out: list[ReleaseConfig] = []
     for rel in repo.walk.inventory:
         base = rel.rsplit("/", 1)[-1]
@@ -478,4 +479,6 @@ def release_configs(ctx: _Ctx, repo: Any) -> list[ReleaseConfig]:
             out += from_pyproject(display, text)
         elif _GORELEASER.search(rel):
             out += from_goreleaser(display, ctx.data(display))
+        elif base.endswith((".yaml", ".yml")) and display in ctx.docs:
+            out += from_chart_releaser(display, ctx.data(display))
     return out

@@ -1,8 +1,9 @@
 """Release tooling declared inside files, as :class:`ReleaseConfig` (a pure parser: text or parsed data in).
 
 package.json ``release`` (semantic-release), pyproject.toml tool tables
-(commitizen, towncrier, python-semantic-release, git-cliff) and GoReleaser
-configurations.  The CI loader finds the files and reads them.
+(commitizen, towncrier, python-semantic-release, git-cliff), GoReleaser
+configurations and chart-releaser configurations that generate release notes.
+The CI loader finds the files and reads them.
 """
 
 from __future__ import annotations
@@ -38,4 +39,16 @@ def from_goreleaser(display: str, data: Any) -> list[ReleaseConfig]:
     """A GoReleaser configuration (kept whole: the checks read its changelog and docker settings)."""
     if isinstance(data, dict):
         return [ReleaseConfig("goreleaser", display, line_of(data), "GoReleaser configuration", data=data)]
+    return []
+
+
+def from_chart_releaser(display: str, data: Any) -> list[ReleaseConfig]:
+    """A chart-releaser (cr) configuration with ``generate-release-notes: true`` (falcosecurity's cr.yaml,
+    which helm/chart-releaser-action reads through its ``config`` input): GitHub's generated notes per release."""
+    if isinstance(data, dict) and data.get("generate-release-notes") in (True, "true"):
+        return [
+            ReleaseConfig(
+                "chart-releaser", display, key_line(data, "generate-release-notes"), "generate-release-notes: true"
+            )
+        ]
     return []
