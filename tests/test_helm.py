@@ -1411,3 +1411,36 @@ def test_a_helm_2_chart_is_told_to_move_requirements_yaml_only_when_it_has_one(t
         "repo/deps/Chart.yaml": "Chart.yaml has apiVersion: v1 (a Helm 2 chart): use apiVersion: v2 and move "
         "requirements.yaml into Chart.yaml's dependencies",
     }
+
+
+def test_a_packed_subchart_s_objects_are_reported_on_its_archive(tmp_path, run_cli):
+    """metallb vendors frr-k8s as charts/frr-k8s-0.0.25.tgz: its objects sat on the made-up path
+    charts/metallb/metallb/charts/frr-k8s/templates/..., a file that exists nowhere. They are reported on the
+    archive, line 1, and the parent's own objects on their template lines as before."""
+    import io
+    import tarfile
+
+    repo = svc_chart(tmp_path / "repo", "containers:\n  - name: app\n    image: app:1.0.0\n", "{}\n")
+    (repo / "Chart.yaml").write_text(
+        textwrap.dedent(SVC_CHART_YAML) + "dependencies:\n  - name: frr\n    version: 0.0.25\n"
+        "    repository: https://example.com/charts\n"
+    )
+    sub = {
+        "frr/Chart.yaml": "apiVersion: v2\nname: frr\nversion: 0.0.25\n",
+        "frr/templates/ds.yaml": textwrap.dedent(SVC_DEPLOYMENT)
+        .replace("svc", "frr")
+        .replace("Deployment", "DaemonSet")
+        + "      containers:\n        - name: frr\n          image: frr:1.0.0\n",
+    }
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, text in sub.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (repo / "charts").mkdir()
+    (repo / "charts" / "frr-0.0.25.tgz").write_bytes(buf.getvalue())
+    p, report = scan_json(run_cli, "--select", "GC403", str(repo))
+    got = sorted((f["path"].replace(str(repo), "svc"), f["line"], f["container"]) for f in findings(report, "GC403"))
+    assert got == [("svc/charts/frr-0.0.25.tgz", 1, "frr"), ("svc/templates/deployment.yaml", 13, "app")], got

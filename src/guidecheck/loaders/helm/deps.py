@@ -190,6 +190,30 @@ def _source_path(source: str, job: _ChartJob, chart_name: str) -> tuple[str, str
     return shown, path
 
 
+def packed_subchart(source: str, job: _ChartJob) -> str | None:
+    """The display path of the packed subchart (``charts/<name>-<version>.tgz``, as ``helm dependency build``
+    leaves it) whose template produced ``source`` (a ``# Source:`` path), when no directory holds it."""
+    parts = source.split("/")[1:]
+    base_abs, base_shown = job.abspath, job.model.path
+    while len(parts) >= 2 and parts[0] == "charts":
+        found = _subchart_dir(base_abs, parts[1], job)
+        if found is None:
+            meta, _file = _dependency_meta(base_abs)
+            real = next((d["name"] for d in _deps(meta) if d.get("alias") == parts[1]), parts[1])
+            cdir = os.path.join(base_abs, "charts")
+            try:
+                names = sorted(os.listdir(cdir))
+            except OSError:
+                return None
+            for entry in names:
+                if entry.endswith(".tgz") and re.fullmatch(re.escape(real) + r"-v?\d[\w.+-]*\.tgz", entry):
+                    return (base_shown + "/" if base_shown not in ("", ".") else "") + "charts/" + entry
+            return None
+        base_abs, base_shown = found
+        parts = parts[2:]
+    return None
+
+
 def _linked_display(real: str, job: _ChartJob) -> str:
     """The display path of ``real``, a file or directory of the scanned tree reached through a link."""
     rel = os.path.relpath(real, job.abspath).replace(os.sep, "/")

@@ -17,7 +17,7 @@ from guidecheck.config import Config
 from guidecheck.loaders import Loaded
 from guidecheck.loaders.fs import ReadError, read_text
 from guidecheck.loaders.helm.charts import _ChartJob
-from guidecheck.loaders.helm.deps import _source_path
+from guidecheck.loaders.helm.deps import _source_path, packed_subchart
 from guidecheck.loaders.helm.options import CLI_PROFILE, HelmOptions
 from guidecheck.loaders.helm.trace import ValuesTrace
 from guidecheck.model import LoadError, SourceFile, file_target, k8s_target
@@ -47,8 +47,11 @@ def _add_rendered(
     templates: dict[str, tuple[str, list[str], list[str]]] = {}
     for source, _first, text in _split_output(out):
         resolved = _source_path(source, job, chart_name or "")
+        archive = None
         if resolved is None:
-            shown, abspath = job.model.path + "/" + source, None
+            # a packed subchart's template: reported on the archive (line 1), the only file of the tree it is in
+            archive = packed_subchart(source, job)
+            shown, abspath = archive or job.model.path + "/" + source, None
         else:
             shown, abspath = resolved
         if shown in sources and sources[shown] is None:
@@ -60,6 +63,8 @@ def _add_rendered(
         docs = load_yaml(text, config.limits)
         # a large CRD's schema is not built (load_yaml), so it is not aligned either: blanked on both sides
         mapping = align(without_crd_schemas(text).split("\n"), align_lines) if any(tlines) else None
+        if archive:
+            mapping = [(1, -(1 << 30))]  # every position: line 1, column 1 of the archive
         for doc in docs:
             for obj in _objects(doc, src, mapping, profile):
                 n_obj += 1
