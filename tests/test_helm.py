@@ -1444,3 +1444,27 @@ def test_a_packed_subchart_s_objects_are_reported_on_its_archive(tmp_path, run_c
     p, report = scan_json(run_cli, "--select", "GC403", str(repo))
     got = sorted((f["path"].replace(str(repo), "svc"), f["line"], f["container"]) for f in findings(report, "GC403"))
     assert got == [("svc/charts/frr-0.0.25.tgz", 1, "frr"), ("svc/templates/deployment.yaml", 13, "app")], got
+
+
+def test_a_rendered_block_s_lines_are_the_template_lines_that_made_them(tmp_path, run_cli):
+    """aws-for-fluent-bit's ConfigMap holds fluent-bit.conf with {{- if }} blocks: the [OUTPUT] that is not Loki
+    sat at 'block start + offset in the rendered text' (template line 39, an {{- end }}), not on its own line."""
+    conf = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fb\ndata:\n  fluent-bit.conf: |\n"
+        "    [SERVICE]\n        Flush 1\n"
+        "{{- if .Values.extra }}\n    [INPUT]\n        Name dummy\n{{- end }}\n"
+        "{{- range .Values.inputs }}\n    [INPUT]\n        Name {{ . }}\n        Tag kube.*\n{{- end }}\n"
+        "{{- if .Values.cloudwatch }}\n    [OUTPUT]\n        Name cloudwatch_logs\n        Match *\n{{- end }}\n"
+    )
+    repo = write(
+        tmp_path / "repo",
+        {
+            "fb/Chart.yaml": "apiVersion: v2\nname: fb\nversion: 1.0.0\n",
+            "fb/values.yaml": "extra: false\ninputs: [tail, systemd, cpu]\ncloudwatch: true\n",
+            "fb/templates/configmap.yaml": conf,
+        },
+    )
+    p, report = scan_json(run_cli, "--select", "GC504", str(repo))
+    got = [(f["path"].replace(str(repo) + "/", ""), f["line"]) for f in findings(report, "GC504")]
+    output_line = conf.split("\n").index("    [OUTPUT]") + 1
+    assert got == [("fb/templates/configmap.yaml", output_line)], (got, output_line)

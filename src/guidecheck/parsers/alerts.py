@@ -18,7 +18,7 @@ from typing import Any
 from guidecheck.parsers import k8s
 from guidecheck.parsers.fluentbit import block_start
 from guidecheck.parsers.k8s import KObject
-from guidecheck.parsers.yaml import Limits, key_line, load_json, load_yaml
+from guidecheck.parsers.yaml import Limits, key_line, load_json, load_yaml, text_line
 
 
 @dataclass
@@ -295,7 +295,7 @@ def alert_rules_of_object(
             continue
         for d in docs:
             for r in rules_of_data(d.data, path):
-                r.line = first + r.line - 1 if r.line >= 1 else first
+                r.line = text_line(value, first, r.line - 1) if r.line >= 1 else first
                 rules.append(r)
     if not rules:
         return None

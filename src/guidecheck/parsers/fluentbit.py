@@ -26,7 +26,7 @@ from typing import Any, Literal
 from guidecheck.model import LoadError, Severity
 from guidecheck.parsers import k8s
 from guidecheck.parsers.k8s import KObject
-from guidecheck.parsers.yaml import Limits, key_line, line_of, load_yaml, value_line
+from guidecheck.parsers.yaml import Limits, key_line, line_of, load_yaml, text_line, value_line
 
 
 @dataclass
@@ -140,7 +140,7 @@ def parse_classic(
         into.files.append(path)
     current: Section | None = None
     for i, raw in enumerate(text.splitlines()):
-        line = first_line + i
+        line = text_line(text, first_line, i)
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from guidecheck.parsers.yaml import YMap, YSeq
+from guidecheck.parsers.yaml import MappedText, YMap, YSeq
 
 _SOURCE = re.compile(r"^# Source: (.+?)\s*$")
 _DOC_SEP = re.compile(r"^---\s*(#.*)?$")
@@ -407,6 +407,14 @@ def _remap(root: Any, mapping: list[tuple[int, int]]) -> None:
                 a, b = m(kl, kc)
                 c, d = m(vl, vc)
                 node._pos[k] = (a, b, c, d)
+                v = node.get(k)
+                if type(v) is str and "\n" in v:
+                    # a block's lines: each on the template line that produced it (a literal block's text
+                    # starts on the line after its '|' indicator)
+                    first = vl + 1 if vl == kl else vl
+                    text = MappedText(v)
+                    text.lines = [m(first + i, 1)[0] for i in range(v.count("\n") + 1)]
+                    node[k] = text
             stack.extend(v for v in node.values() if isinstance(v, (YMap, YSeq)))
         elif isinstance(node, YSeq):
             node.line, node.col = m(node.line, node.col)

@@ -122,6 +122,22 @@ class YSeq(list[Any]):
             return self.line
 
 
+class MappedText(str):
+    """A multi-line string value whose lines sit on the given lines of the file it is reported on: a
+    ConfigMap's block of Fluent Bit configuration or alert rules rendered by Helm, each line on the template
+    line that produced it (:func:`guidecheck.parsers.helm_template._remap`). Otherwise a plain ``str``."""
+
+    lines: list[int]
+
+
+def text_line(text: str, first: int, index: int) -> int:
+    """The line of line ``index`` (0-based) of a multi-line value whose text starts on line ``first``."""
+    lines = getattr(text, "lines", None)
+    if lines is not None and 0 <= index < len(lines):
+        return int(lines[index])
+    return first + index
+
+
 # Positions.  Every parsed node (YMap, YSeq, and the scalars' containers) knows its line and column;
 # plain values (a str, an int, a dict built by code) do not.  These helpers are the one way to ask,
 # whatever the node: a value without a position gives ``default``.
@@ -806,6 +822,8 @@ def load_yaml(text: str, limits: Limits = Limits()) -> list[Document]:
     A large CustomResourceDefinition's ``spec`` (its schema) is checked by
     libyaml but not built; see ``without_crd_schemas``.
     """
+    if type(text) is not str:
+        text = str(text)  # a MappedText: libyaml takes a str only
     try:
         _check_lines(text, limits)
     except YamlError as exc:
