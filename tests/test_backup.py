@@ -138,6 +138,16 @@ def test_no_backup_reports_gc802_gc803_once_per_scope(tmp_path):
     assert "2 object(s)" in msgs(r, "GC803")[0]
 
 
+def test_the_same_holder_in_two_files_is_named_with_its_files(tmp_path):
+    """envoy's test goldens hold StatefulSet/monitoring/loki twice: the list said it twice, indistinguishably."""
+    r = scan(tmp_path, [STS, STS], ("GC802", "GC803"))
+    for m in msgs(r, "GC802") + msgs(r, "GC803"):
+        assert "StatefulSet/shop/postgres (" in m and "m00.yaml), StatefulSet/shop/postgres (" in m, m
+    (tmp_path / "one").mkdir()
+    [m] = msgs(scan(tmp_path / "one", [STS], ("GC803",)), "GC803")
+    assert "persistent volumes: StatefulSet/shop/postgres)" in m, m  # one copy: no file named
+
+
 # ---------------------------------------------------------------- GC801 coverage edges
 
 

@@ -88,6 +88,15 @@ def _restore_tests(target: Target, ctx: Context) -> list[model.RestoreTest]:
     return _scoped("restore_tests", target, ctx, lambda t: index.restore_test(t, ctx))
 
 
+def _holder_names(holders: list[Holder]) -> list[str]:
+    """Each data holder by its reference; one that other files hold too (a copy in another manifest set,
+    envoy's default.out.yaml and e2e.out.yaml) also by its file, so the list names each once."""
+    refs = [str(h.target.ref) for h in holders]
+    seen: set[str] = set()
+    dup = {r for r in refs if r in seen or seen.add(r)}
+    return [f"{r} ({h.target.path})" if r in dup else r for r, h in zip(refs, holders, strict=True)]
+
+
 def _fmt(td: _dt.timedelta) -> str:
     return cron.format_duration(td)
 
@@ -232,7 +241,7 @@ def verification(target: Target, ctx: Context) -> Iterator[Hit]:
     _anchor(target, ctx)
     if _verifiers(target, ctx):
         return
-    names = [str(x.target.ref) for x in _holders(target, ctx)]
+    names = _holder_names(_holders(target, ctx))
     yield Hit(
         f"no backup is taken, so none is verified: {len(names)} object(s) keep data in persistent "
         f"volumes ({_list(names)}) and no verification step exists ({_VERIFY_HINT})"
@@ -267,7 +276,7 @@ def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
         what = f"backups ({_list([q.ref for q in prods])}) are never restore-tested"
     else:
         _anchor(target, ctx)
-        names = [str(x.target.ref) for x in _holders(target, ctx)]
+        names = _holder_names(_holders(target, ctx))
         what = (
             f"no backup is taken, so none is restore-tested ({len(names)} object(s) with persistent volumes: "
             f"{_list(names)})"
