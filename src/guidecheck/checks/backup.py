@@ -16,6 +16,7 @@ holder, rather than once per workload.
 from __future__ import annotations
 
 import datetime as _dt
+from collections import Counter
 from collections.abc import Iterator
 
 from guidecheck import crossref
@@ -92,8 +93,7 @@ def _holder_names(holders: list[Holder]) -> list[str]:
     """Each data holder by its reference; one that other files hold too (a copy in another manifest set,
     envoy's default.out.yaml and e2e.out.yaml) also by its file, so the list names each once."""
     refs = [str(h.target.ref) for h in holders]
-    seen: set[str] = set()
-    dup = {r for r in refs if r in seen or seen.add(r)}
+    dup = {r for r, n in Counter(refs).items() if n > 1}
     return [f"{r} ({h.target.path})" if r in dup else r for r, h in zip(refs, holders, strict=True)]
 
 
