@@ -1292,3 +1292,68 @@ def test_bats_in_a_path_is_no_bats_run(tmp_path):
     write(tmp_path, {"Makefile": 'lint:\n\tfind . -not -path "./tests/test_helper/bats/*" | xargs hadolint\n'})
     [f] = scan(tmp_path, ("GC701",)).findings
     assert "lacks unit tests" in f.message and "unit tests:" not in f.message, f.message
+
+
+def test_gc703_chloggen_through_a_make_target_counts_and_a_disabled_goreleaser_is_named(tmp_path):
+    """grafana/tempo: `make chlog-update` runs `$(CHLOGGEN) update`; its .goreleaser.yml disables the changelog."""
+    one_job(tmp_path, "- run: make chlog-update VERSION=v1\n")
+    write(tmp_path, {"Makefile": "chlog-update:\n\techo no\n", ".goreleaser.yml": "changelog:\n  disable: true\n"})
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert "(GoReleaser's changelog is disabled: .goreleaser.yml:1)" in f.message.replace(str(tmp_path) + "/", "")
+    write(
+        tmp_path, {"Makefile": "CHLOGGEN ?= bin/chloggen\n\nchlog-update:\n\t$(CHLOGGEN) update --version $(VERSION)\n"}
+    )
+    assert scan(tmp_path, ("GC703",)).findings == []
+    write(tmp_path, {"Makefile": "chlog-update:\n\techo no\n", ".chloggen/TEMPLATE.yaml": "change_type:\n"})
+    assert scan(tmp_path, ("GC703",)).findings == []
+
+
+def test_an_echo_only_twin_workflow_is_not_the_main_pipeline_and_find_runs_no_test(tmp_path):
+    """spiffe's helm-chart-ci-ignore.yaml mirrors helm-chart-ci.yaml's jobs with `echo "Skipping tests"` (for
+    required checks, the same jobs); it sorted first and took the findings. `find -name run-tests.sh` runs no
+    test."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/helm-chart-ci-ignore.yaml": """
+            on:
+              pull_request:
+                paths-ignore: ['charts/**']
+            jobs:
+              lint:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: 'echo "Skipping linter"'
+              list:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: find examples -maxdepth 2 -type f -name run-tests.sh | xargs -I % dirname %
+              test:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: 'echo "Skipping tests"'
+            """,
+            ".github/workflows/helm-chart-ci.yaml": """
+            on:
+              pull_request:
+                paths: ['charts/**']
+            jobs:
+              lint:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: ct lint
+              list:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: ls examples
+              test:
+                runs-on: ubuntu-latest
+                steps:
+                  - run: ginkgo ./tests/unit
+            """,
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert project.main_file().endswith("helm-chart-ci.yaml"), project.main_file()
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.path.endswith("helm-chart-ci.yaml") and "run-tests.sh" not in f.message, (f.path, f.message)

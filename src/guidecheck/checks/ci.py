@@ -421,6 +421,7 @@ _SETUP_COMMAND = re.compile(
     r"^\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*(?:sudo\s+)?(?:"
     r"echo|printf|cd|pushd|popd|export|set|unset|source|\.|mkdir|cp|mv|rm|ls|cat|chmod|chown|ln|touch|tee|"
     r"true|sleep|wait|exit|if|then|else|elif|fi|for|do|done|while|case|esac|\}|\{|\)|;;|"
+    r"find|grep|egrep|jq|yq|basename|dirname|realpath|test|\[\[?|"  # name files, run none
     r"apt(?:-get)?|apk|yum|dnf|brew|choco|snap|curl|wget|tar|unzip|gzip|git|gh|aws|gcloud|az|"
     r"pip3?\s+install|python3?\s+-m\s+pip\s+install|poetry\s+install|uv\s+(?:sync|pip\s+install)|"
     r"npm\s+(?:ci|install|i)\b|yarn(?:\s+install)?\s*$|pnpm\s+install|bundle\s+install|go\s+(?:mod|get|build|install)|"
@@ -708,15 +709,18 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
         for step in job.steps:
             if _action_match(step.action(), actions) or _generates_release_notes(step):
                 evidence.append(f"{step.uses} ({step.where()})")
-            if step.run:
-                m = _search(commands, _code(step))
-                if m:
-                    evidence.append(f"`{_short(m.group(0))}` ({step.path}:{_cmd_line(step, m.start())})")
+            for ran in (step, *step.follows):  # the step, and the make targets and scripts it runs
+                if ran.run:
+                    m = _search(commands, _code(ran))
+                    if m:
+                        evidence.append(f"`{_short(m.group(0))}` ({ran.path}:{_cmd_line(ran, m.start())})")
     if not evidence:
+        disabled = [rc for rc in project.release_configs if rc.tool == "goreleaser"]
         yield Hit(
             "no automated changelog generation: no release-please, semantic-release, git-cliff, changesets, "
-            "commitizen, towncrier or GoReleaser configuration in the repository, and no pipeline step "
-            "generating one",
+            "commitizen, towncrier or GoReleaser configuration in the repository"
+            + (f" (GoReleaser's changelog is disabled: {disabled[0].path}:{disabled[0].line})" if disabled else "")
+            + ", and no pipeline step generating one",
             line=1,
         )
 

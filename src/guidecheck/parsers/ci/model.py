@@ -17,6 +17,7 @@ finding can point at the exact step.  Plain data; no I/O.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,10 @@ class Step:
 
     def where(self) -> str:
         return f"{self.path}:{self.line}"
+
+
+# a run: of echo/printf/true/exit 0 lines only (no command chained, piped or substituted)
+_ECHO_ONLY = re.compile(r"^(?:[ \t]*(?:echo|printf|true|:|exit[ \t]+0)(?:[ \t][^\n;&|`$]*)?\n|[ \t]*(?:#[^\n]*)?\n)*$")
 
 
 @dataclass
@@ -145,6 +150,19 @@ class Project:
     def display(self, rel: str) -> str:
         return f"{self.root}/{rel}" if self.root else rel
 
+    def _substance(self, f: PipelineFile) -> tuple[bool, int]:
+        """(whether the file's jobs only echo, how many of their steps do more). spiffe's
+        helm-chart-ci-ignore.yaml repeats helm-chart-ci.yaml's job names with `echo "Skipping tests"`, so that
+        required checks pass on changes its twin ignores: the twin is the pipeline."""
+        steps = [s for jid in f.jobs if (j := self.job(jid)) is not None for s in j.steps]
+        idle = sum(
+            1
+            for s in steps
+            if (s.run is not None and _ECHO_ONLY.match(s.run.rstrip("\n") + "\n"))
+            or (s.run is None and s.action() == "actions/checkout")
+        )
+        return bool(steps) and idle == len(steps), len(steps) - idle
+
     def main_file(self) -> str:
         """GitLab's .gitlab-ci.yml; else the GitHub workflow that looks like the CI; else the first file."""
         for f in self.files:
@@ -153,7 +171,7 @@ class Project:
         gh = [f for f in self.files if f.system == "github" and not f.reusable]
         jenkins = [f for f in self.files if f.system == "jenkins"]
 
-        def score(f: PipelineFile) -> tuple[bool, bool, bool, int, str]:
+        def score(f: PipelineFile) -> tuple[bool, bool, bool, bool, int, int, str]:
             base = f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
             named = base in (
                 "ci",
@@ -170,7 +188,8 @@ class Project:
                 "jenkinsfile",
             )
             pushy = any(t.event in ("push", "pull_request") for t in f.triggers)
-            return (not named, f.system != "jenkins", not pushy, -len(f.jobs), f.path)
+            stub, working = self._substance(f)
+            return (stub, not named, f.system != "jenkins", not pushy, -len(f.jobs), -working, f.path)
 
         if gh or jenkins:
             return sorted(gh + jenkins, key=score)[0].path
