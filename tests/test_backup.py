@@ -547,3 +547,16 @@ def test_schedules_of_another_scanned_directory_do_not_cover(tmp_path):
 def test_cron_tz_prefix_in_a_cronjob_is_rejected_as_kubernetes_does(tmp_path):
     [m] = msgs(scan(tmp_path, [drill("CRON_TZ=Europe/Madrid 0 3 * * 0")], ("GC803",)), "GC803")
     assert "set spec.timeZone" in m
+
+
+def test_a_cnpg_cluster_without_storage_is_reported_on_its_spec_line(tmp_path):
+    """keycloakx's example Cluster sets no storage: GC801 sat on `description:`, the spec's first key."""
+    cluster = (
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: db\n  namespace: shop\n"
+        "spec:\n  description: Keycloak Cluster\n  instances: 1\n"
+    )
+    r = scan(tmp_path, [cluster], ("GC801",))
+    assert [(f.line, f.rule_id) for f in r.findings] == [(6, "GC801")], [(f.line, f.message) for f in r.findings]
+    (tmp_path / "with").mkdir()
+    r = scan(tmp_path / "with", [cluster + "  storage:\n    size: 1Gi\n"], ("GC801",))
+    assert [f.line for f in r.findings] == [9]
