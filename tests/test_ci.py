@@ -1357,3 +1357,33 @@ def test_an_echo_only_twin_workflow_is_not_the_main_pipeline_and_find_runs_no_te
     assert project.main_file().endswith("helm-chart-ci.yaml"), project.main_file()
     [f] = scan(tmp_path, ("GC701",)).findings
     assert f.path.endswith("helm-chart-ci.yaml") and "run-tests.sh" not in f.message, (f.path, f.message)
+
+
+def test_skaffold_into_the_job_s_own_kind_cluster_pushes_nothing(tmp_path):
+    """fission's benchmark job creates a kind cluster (helm/kind-action) and runs `make skaffold-deploy`
+    (`skaffold run -p kind-ci`): Skaffold loads the images into kind and pushes nothing to sign."""
+    job = """
+            on: [push]
+            jobs:
+              bench:
+                runs-on: ubuntu-latest
+                steps:
+                  - uses: helm/kind-action@v1
+                  - run: {cmd}
+            """
+    write(tmp_path, {"Makefile": "skaffold-deploy:\n\tskaffold run -p $(SKAFFOLD_PROFILE)\n"})
+    for cmd, pushes in (
+        ("SKAFFOLD_PROFILE=kind-ci make skaffold-deploy", False),
+        ("skaffold run -p kind-ci", False),
+        ("skaffold run --default-repo ghcr.io/x", True),
+        ("skaffold build --push", True),
+    ):
+        write(tmp_path, {".github/workflows/ci.yml": job.format(cmd=cmd)})
+        got = [f.message for f in scan(tmp_path, ("GC704",)).findings]
+        assert bool(got) == pushes, (cmd, got)
+    # without a local cluster, skaffold run pushes (a remote kube-context)
+    write(
+        tmp_path,
+        {".github/workflows/ci.yml": job.format(cmd="skaffold run").replace("uses: helm/kind-action@v1", "run: echo")},
+    )
+    assert len(scan(tmp_path, ("GC704",)).findings) == 1

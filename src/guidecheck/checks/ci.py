@@ -812,17 +812,55 @@ def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, s
                     out.append((i, step, f"{used} with {inp}: {_short(v, 40)}", False, step.line))
         if step.run:
             m = _search(commands, _code(step))
+            if m and _loads_locally(m, _code(step), job):
+                m = None
             if m:
                 out.append((i, step, f"`{_short(m.group(0), 50)}`", False, _cmd_line(step, m.start())))
                 continue
             for f in step.follows:  # a script or make target the step runs
                 m = _search(commands, _code(f)) if f.run else None
+                if m and _loads_locally(m, _code(f), job):
+                    m = None
                 if m:
                     where = f"{f.path}:{_cmd_line(f, m.start())}"
                     what = f"`{_short(m.group(0), 50)}` in {where}" + (f" ({f.name})" if f.name else "")
                     out.append((i, step, what, False, step.line))
                     break
     return out
+
+
+_SKAFFOLD = re.compile(r"\bskaffold\s+(?:build|run|dev|deploy)\b")
+_SKAFFOLD_PUSHES = re.compile(r"--push(?:=true)?(?![=\w-])|--default-repo\b|\s-d\s")
+_LOCAL_CLUSTER_ACTIONS = frozenset(
+    {
+        "helm/kind-action",
+        "container-tools/kind-action",
+        "engineerd/setup-kind",
+        "medyagh/setup-minikube",
+        "manusa/actions-setup-minikube",
+        "absaoss/k3d-action",
+        "nolar/setup-k3d-k3s",
+    }
+)
+_LOCAL_CLUSTER_COMMAND = re.compile(r"\bkind\s+create\s+cluster\b|\bminikube\s+start\b|\bk3d\s+cluster\s+create\b")
+
+
+def _loads_locally(m: re.Match[str], code: str, job: Job) -> bool:
+    """A `skaffold build/run` that loads its images into the job's own kind, minikube or k3d cluster: Skaffold
+    pushes only when the kube-context is not a local cluster, or when told (--push, --default-repo). fission's
+    benchmark workflow runs `make skaffold-deploy` against the kind cluster helm/kind-action made."""
+    if not _SKAFFOLD.search(m.group(0)):
+        return False
+    start = code.rfind("\n", 0, m.start()) + 1
+    end = code.find("\n", m.end())
+    if _SKAFFOLD_PUSHES.search(code[start : end if end >= 0 else len(code)] + " "):
+        return False
+    for step in job.steps:
+        if step.action() in _LOCAL_CLUSTER_ACTIONS:
+            return True
+        if any(r.run and _LOCAL_CLUSTER_COMMAND.search(r.run) for r in (step, *step.follows)):
+            return True
+    return False
 
 
 def _signs(step: Step, ctx: Context) -> bool:

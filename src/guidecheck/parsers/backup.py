@@ -166,10 +166,10 @@ def holder_of(obj: KObject, target: Any, line: int, workload_kinds: Any, find_pv
     ns = _namespace(obj)
     if is_kind(obj, "Cluster", "postgresql.cnpg.io"):
         name = _name(obj) or "?"
-        spec = k8s.as_map(obj.get("spec"))
+        cluster = k8s.as_map(obj.get("spec"))
         # its storage: key, else its spec: line (not the spec's first key: keycloakx's example Cluster holds
         # no storage:, and the finding sat on its `description:`)
-        sline = k8s.line(spec, "storage") if "storage" in spec else k8s.line(obj, "spec", line)
+        sline = k8s.line(cluster, "storage") if "storage" in cluster else k8s.line(obj, "spec", line)
         return Holder(
             target,
             obj,
