@@ -436,3 +436,25 @@ def test_compliant_example_unit_tests_pass():
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_gc204_rust_unit_tests_inside_the_source_files_count(tmp_path):
+    """nginx-gateway-fabric's Rust module keeps its tests as `#[cfg(test)] mod tests` in src/*.rs (the Rust
+    book's convention), with no tests/ directory or *_test.rs file."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text("[package]\nname = 'g'\n")
+    (tmp_path / "src" / "lib.rs").write_text("pub fn add(a: u8, b: u8) -> u8 { a + b }\n")
+    (tmp_path / "src" / "decision.rs").write_text("pub fn d() {}\n")
+    inventory = ["Cargo.toml", "src/decision.rs", "src/lib.rs"]
+
+    def target():
+        t = repo_target(inventory)
+        t.data.root = str(tmp_path)
+        return t
+
+    [h] = hits(repo.has_unit_tests, target())
+    assert h.message.startswith("no unit tests for rust"), h.message
+    (tmp_path / "src" / "decision.rs").write_text(
+        "pub fn d() {}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn it() { super::d() }\n}\n"
+    )
+    assert hits(repo.has_unit_tests, target()) == []

@@ -27,6 +27,7 @@ show it; the message and ``extra.services`` list every service found.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -463,7 +464,29 @@ def _first_tests(code_files: list[tuple[str, str]], pending: list[str], matcher)
     return tests
 
 
-def analyse_tests(inventory: list[str], settings: Mapping[str, Any]) -> dict[str, Any]:
+# languages whose unit tests live inside the source files: Rust's `#[cfg(test)] mod tests` (the Rust book's
+# convention; nginx-gateway-fabric's ai-guardrails module holds 99 #[test]s that way, no tests/ directory)
+_INLINE_TESTS = {"rust": re.compile(r"#\[cfg\(test\)\]")}
+_INLINE_FILES = 200  # source files read per language, at most
+_INLINE_BYTES = 512 * 1024  # bytes read per file, at most
+
+
+def _inline_test(root: str, sources: list[str], marker: re.Pattern[str]) -> str | None:
+    """The first of ``sources`` (relative to ``root``) holding ``marker``; reads are bounded and never
+    leave ``root``."""
+    from guidecheck.loaders.fs import ReadError, read_text
+
+    for rel in sources[:_INLINE_FILES]:
+        try:
+            text = read_text(os.path.join(root, *rel.split("/")), _INLINE_BYTES, root=root)
+        except ReadError:
+            continue
+        if marker.search(text):
+            return rel
+    return None
+
+
+def analyse_tests(inventory: list[str], settings: Mapping[str, Any], root: str | None = None) -> dict[str, Any]:
     """Languages with source files, and for each the first test file found (or None).
 
     Two passes keep this linear and cheap on large repositories: candidate
@@ -490,13 +513,16 @@ def analyse_tests(inventory: list[str], settings: Mapping[str, Any]) -> dict[str
     # one pass over the files for every language (and family member) still without a test
     pending = sorted({m for lang in sources for m in next((f for f in FAMILIES if lang in f), {lang})})
     tests = _first_tests(files.code_files, pending, matcher)
+    for lang, marker in _INLINE_TESTS.items():
+        if root is not None and lang in sources and not tests.get(lang) and patterns.get(lang):
+            tests[lang] = _inline_test(root, sources[lang], marker)
     return {"sources": sources, "tests": tests, "patterns": patterns}
 
 
 def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC204: every language with source files has at least one unit test file."""
     info = _inventory(target)
-    found = analyse_tests(info.inventory, ctx.settings)
+    found = analyse_tests(info.inventory, ctx.settings, getattr(info, "root", None))
     sources, tests, patterns = found["sources"], found["tests"], found["patterns"]
     if not sources:
         yield Hit(
