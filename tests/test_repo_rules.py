@@ -458,3 +458,13 @@ def test_gc204_rust_unit_tests_inside_the_source_files_count(tmp_path):
         "pub fn d() {}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn it() { super::d() }\n}\n"
     )
     assert hits(repo.has_unit_tests, target()) == []
+
+
+def test_gc204_scripts_as_the_only_code_are_tested_by_another_language_s_unit_tests():
+    """spiffe's chart repository: two release scripts are its only code outside tests/, and Ginkgo unit tests
+    under tests/unit render its charts; the scripts need no *.bats of their own."""
+    inventory = ["helm-docs.sh", "release-chart.sh", "charts/spire/Chart.yaml"]
+    [h] = hits(repo.has_unit_tests, repo_target(inventory))
+    assert h.message.startswith("no unit tests for shell"), h.message
+    assert hits(repo.has_unit_tests, repo_target([*inventory, "tests/unit/spire_test.go"])) == []
+    assert hits(repo.has_unit_tests, repo_target([*inventory, "tests/run.bats"])) == []

@@ -513,6 +513,11 @@ def analyse_tests(inventory: list[str], settings: Mapping[str, Any], root: str |
     # one pass over the files for every language (and family member) still without a test
     pending = sorted({m for lang in sources for m in next((f for f in FAMILIES if lang in f), {lang})})
     tests = _first_tests(files.code_files, pending, matcher)
+    if set(sources) == {"shell"} and not tests.get("shell"):
+        # scripts are the only code, but the repository holds unit tests of another language (spiffe's chart
+        # repository: Ginkgo tests under tests/unit render its charts; its two scripts are release tooling)
+        others = _first_tests(files.code_files, sorted(set(patterns) - {"shell"}), matcher)
+        tests["shell"] = next((rel for rel in others.values() if rel), None)
     for lang, marker in _INLINE_TESTS.items():
         if root is not None and lang in sources and not tests.get(lang) and patterns.get(lang):
             tests[lang] = _inline_test(root, sources[lang], marker)
