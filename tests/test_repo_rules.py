@@ -86,6 +86,11 @@ def hits(check, target, c=None):
         ("production/helm/loki/src/helm-test/Dockerfile", False),
         ("contest/Dockerfile", True),  # not a test directory
         ("latest/Dockerfile", True),
+        ("build/mkdocs-material/Dockerfile", False),  # trivy-operator's documentation preview
+        ("website/sphinx/Dockerfile", False),
+        ("api-docs/Dockerfile", False),
+        ("hugoapp/Dockerfile", True),  # not named for the generator alone
+        ("dockerfiles/Dockerfile", True),
     ],
 )
 def test_production_dockerfile(path, production):

@@ -65,6 +65,11 @@ NON_PRODUCTION_DIRS = frozenset(
     }
 )
 _TESTISH_DIR = re.compile(r"^(?:tests?|e2e)[-_]|[-_](?:tests?|e2e)$", re.IGNORECASE)
+# a documentation site's tooling, named for its generator or for docs (trivy-operator's
+# build/mkdocs-material/Dockerfile serves a preview of its documentation): no deployable service
+_DOCS_TOOL_DIR = re.compile(
+    r"^(?:mkdocs|sphinx|jekyll|docusaurus|antora|gitbook|hugo)(?:[-_].*)?$|^docs?[-_]|[-_]docs?$", re.IGNORECASE
+)
 
 # Words in a Dockerfile name that mark a development-only variant.
 DEV_VARIANT_WORDS = frozenset(
@@ -128,7 +133,7 @@ def non_production_dir(relpath: str) -> str | None:
         if seg.startswith("."):
             return seg
         low = seg.lower()
-        if low in NON_PRODUCTION_DIRS or _TESTISH_DIR.search(low):
+        if low in NON_PRODUCTION_DIRS or _TESTISH_DIR.search(low) or _DOCS_TOOL_DIR.search(low):
             return seg
     return None
 
