@@ -1387,3 +1387,14 @@ def test_skaffold_into_the_job_s_own_kind_cluster_pushes_nothing(tmp_path):
         {".github/workflows/ci.yml": job.format(cmd="skaffold run").replace("uses: helm/kind-action@v1", "run: echo")},
     )
     assert len(scan(tmp_path, ("GC704",)).findings) == 1
+
+
+def test_envtest_runs_are_integration_tests(tmp_path):
+    """kubebuilder's `make test` runs `go test` with KUBEBUILDER_ASSETS from setup-envtest: the controllers'
+    tests then talk to a real kube-apiserver and etcd (the kubebuilder book's integration tests)."""
+    one_job(tmp_path, "- run: make test\n- uses: aquasecurity/trivy-action@v0\n- run: golangci-lint run\n")
+    write(tmp_path, {"Makefile": "test:\n\tgo test ./...\n"})
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks integration tests"), f.message
+    write(tmp_path, {"Makefile": 'test:\n\tKUBEBUILDER_ASSETS="$(shell $(ENVTEST) use 1.30 -p path)" go test ./...\n'})
+    assert scan(tmp_path, ("GC701",)).findings == []
