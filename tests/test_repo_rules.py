@@ -454,7 +454,7 @@ def test_gc204_rust_unit_tests_inside_the_source_files_count(tmp_path):
 
     def target():
         t = repo_target(inventory)
-        t.data.root = str(tmp_path)
+        t.data.root = str(tmp_path)  # RepoInfo.read reads from its root
         return t
 
     [h] = hits(repo.has_unit_tests, target())

@@ -27,9 +27,8 @@ show it; the message and ``extra.services`` list every service found.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from guidecheck import globs
@@ -476,22 +475,18 @@ _INLINE_FILES = 200  # source files read per language, at most
 _INLINE_BYTES = 512 * 1024  # bytes read per file, at most
 
 
-def _inline_test(root: str, sources: list[str], marker: re.Pattern[str]) -> str | None:
-    """The first of ``sources`` (relative to ``root``) holding ``marker``; reads are bounded and never
-    leave ``root``."""
-    from guidecheck.loaders.fs import ReadError, read_text
-
+def _inline_test(read: Callable[[str, int], str | None], sources: list[str], marker: re.Pattern[str]) -> str | None:
+    """The first of ``sources`` holding ``marker`` (``read``: the repository's bounded reader)."""
     for rel in sources[:_INLINE_FILES]:
-        try:
-            text = read_text(os.path.join(root, *rel.split("/")), _INLINE_BYTES, root=root)
-        except ReadError:
-            continue
-        if marker.search(text):
+        text = read(rel, _INLINE_BYTES)
+        if text is not None and marker.search(text):
             return rel
     return None
 
 
-def analyse_tests(inventory: list[str], settings: Mapping[str, Any], root: str | None = None) -> dict[str, Any]:
+def analyse_tests(
+    inventory: list[str], settings: Mapping[str, Any], read: Callable[[str, int], str | None] | None = None
+) -> dict[str, Any]:
     """Languages with source files, and for each the first test file found (or None).
 
     Two passes keep this linear and cheap on large repositories: candidate
@@ -524,15 +519,15 @@ def analyse_tests(inventory: list[str], settings: Mapping[str, Any], root: str |
         others = _first_tests(files.code_files, sorted(set(patterns) - {"shell"}), matcher)
         tests["shell"] = next((rel for rel in others.values() if rel), None)
     for lang, marker in _INLINE_TESTS.items():
-        if root is not None and lang in sources and not tests.get(lang) and patterns.get(lang):
-            tests[lang] = _inline_test(root, sources[lang], marker)
+        if read is not None and lang in sources and not tests.get(lang) and patterns.get(lang):
+            tests[lang] = _inline_test(read, sources[lang], marker)
     return {"sources": sources, "tests": tests, "patterns": patterns}
 
 
 def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC204: every language with source files has at least one unit test file."""
     info = _inventory(target)
-    found = analyse_tests(info.inventory, ctx.settings, getattr(info, "root", None))
+    found = analyse_tests(info.inventory, ctx.settings, getattr(info, "read", None))
     sources, tests, patterns = found["sources"], found["tests"], found["patterns"]
     if not sources:
         yield Hit(

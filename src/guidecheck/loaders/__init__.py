@@ -50,6 +50,15 @@ class RepoInfo:
     dockerfiles: list[str]
     charts: list[ChartInfo]
 
+    def read(self, rel: str, max_bytes: int) -> str | None:
+        """The text of the repository's file ``rel`` (bounded, never through a link out of the tree), or None."""
+        from guidecheck.loaders.fs import ReadError, read_text
+
+        try:
+            return read_text(os.path.join(self.root, *rel.split("/")), max_bytes, root=self.root)
+        except ReadError:
+            return None
+
 
 @dataclass
 class ChartInfo:
