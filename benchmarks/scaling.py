@@ -16,6 +16,10 @@ Two inputs, each built in a temporary directory:
   file each.
 * **corpus copies**: the development corpus copied ×1, ×2 and ×4 into sibling directories of one
   root (each copy its own directory of repositories), scanned as one directory argument.
+* **test suites**: N sibling directories that each hold the same few objects under the same names,
+  as a policy library keeps one test suite per policy (kyverno/policies: 5,000 `.chainsaw-test/` and
+  `.kyverno-test/` directories, each with its `badpod01`): every object has N copies, so any work
+  per object over its copies is quadratic (a "looked in" message once took 9 of 41 seconds there).
 
 Every scan runs as its own process (``os.wait4``: wall, CPU of the process and its children such
 as ``helm``, peak RSS), ``--repeat`` times (median), the sizes interleaved so that each sees the
@@ -226,6 +230,28 @@ def write_manifests(directory: Path, n: int) -> int:
     return files
 
 
+def write_suites(directory: Path, n: int) -> int:
+    """``n`` sibling test-suite directories, each with the same Pod, Deployment and Service; returns files."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: badpod01\nspec:\n  containers:\n"
+        "  - name: c\n    image: nginx:1.27\n"
+    )
+    deploy = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n"
+        "    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n"
+        "      containers:\n      - name: web\n        image: web:1.0.0\n"
+    )
+    svc = (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+    )
+    for i in range(n):
+        suite = directory / f"policy-{i:05d}" / ".chainsaw-test"
+        suite.mkdir(parents=True, exist_ok=True)
+        (suite / "pod-bad.yaml").write_text(pod)
+        (suite / "deploy.yaml").write_text(deploy + "---\n" + svc)
+    return 2 * n
+
+
 # ------------------------------------------------------------------ corpus copies
 
 
@@ -276,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
     ap.add_argument("--manifests", default="2500,5000", help="object counts of the one-directory scans")
     ap.add_argument("--copies", default="1,2,4", help="corpus copies to compare (the first is the base)")
+    ap.add_argument("--suites", default="1000,2000", help="test-suite directory counts (the first is the base)")
+    ap.add_argument("--no-suites", action="store_true", help="skip the test-suite directories")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each scan (median)")
     ap.add_argument("--no-corpus", action="store_true", help="only the manifest scans")
     ap.add_argument("--no-manifests", action="store_true", help="only the corpus copies")
@@ -296,6 +324,15 @@ def main(argv: list[str] | None = None) -> int:
                 inputs.append((f"{n} objects ({files} files), one directory", work / f"manifests-{n}"))
             goals = [1.0] + [2.2 * n / sizes[0] / 2 for n in sizes[1:]]
             if measure("One directory of manifests", inputs, gc, env, args.repeat, goals) > 1:
+                status = 1
+        if not args.no_suites:
+            sizes = [int(x) for x in args.suites.split(",") if x.strip()]
+            inputs = []
+            for n in sizes:
+                files = write_suites(work / f"suites-{n}", n)
+                inputs.append((f"{n} test suites ({files} files), same names", work / f"suites-{n}"))
+            goals = [1.0] + [1.1 * n / sizes[0] for n in sizes[1:]]
+            if measure("Sibling test suites with the same object names", inputs, gc, env, args.repeat, goals) > 1:
                 status = 1
         if not args.no_corpus:
             corpus = args.corpus.resolve()

@@ -278,3 +278,28 @@ def test_unit_view_sees_exactly_what_unit_visible_accepts():
         for a in targets:
             expected = [p for p in pairs if crossref.unit_visible(a, p[1], ctx)]
             assert view.seen_by(a, ctx) == expected, (seed, a.path, a.origin)
+
+
+def test_many_test_suites_with_the_same_names_cost_linear_work(tmp_path, monkeypatch, rules):
+    """kyverno/policies keeps one test suite per policy, each with its `badpod01`: thousands of copies of one
+    name. Measuring every copy's distance to each piece of evidence, and walking the whole copy group for
+    each "looked in" message, grew with copies x copies (9 of the scan's 41 seconds there)."""
+    scaling = _scaling()
+    scaling.write_suites(tmp_path / "s100", 100)
+    scaling.write_suites(tmp_path / "s200", 200)
+    counts = []
+    for d in ("s100", "s200"):
+        calls: Counter = Counter()
+        real = crossref.distance
+
+        def counting(a, b, _real=real, _calls=calls):
+            _calls["distance"] += 1
+            return _real(a, b)
+
+        monkeypatch.setattr(crossref, "distance", counting)
+        work = _count_work(monkeypatch, tmp_path / d, rules)  # undoes both patches when done
+        work["distance"] = calls["distance"]
+        counts.append(work)
+    small, large = counts
+    for name in ("distance", "selector_matches", "same_namespace", "total"):
+        assert large[name] <= 2.2 * max(small[name], 1), f"{name}: {small[name]} for 100 suites, {large[name]} for 200"

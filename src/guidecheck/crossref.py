@@ -147,10 +147,20 @@ def _parts(directory: str) -> tuple[str, ...]:
 
 
 def _nearest_distance(locations: tuple[str, ...], where: str, ctx) -> int:
-    """The fewest steps from ``where`` to one of ``locations`` (memoised: the same for every copy)."""
-    return ctx.memoized(
-        "crossref.nearest-distance", (locations, where), lambda: min(distance(loc, where) for loc in locations)
-    )
+    """The fewest steps from ``where`` to one of ``locations`` (memoised: the same for every copy).
+
+    ``locations`` is a copy group's memoised tuple, keyed by identity: hashing it for every lookup would cost
+    its length each time, and a policy library's thousands of test suites hold thousands of copies of one
+    name. Evidence that sits with a copy is 0 steps from it, found without measuring every copy.
+    """
+
+    def compute() -> int:
+        members = ctx.memoized("crossref.location-set", id(locations), lambda: frozenset(locations))
+        if where in members:
+            return 0
+        return min(distance(loc, where) for loc in locations)
+
+    return ctx.memoized("crossref.nearest-distance", (id(locations), where), compute)
 
 
 def unit_visible(a: Target, b: Target, ctx) -> bool:
@@ -235,7 +245,9 @@ class UnitView:
             return list(range(len(self.pairs)))
         info = _copy_locations(a, ctx) if self.manifests else None
         ua = unit(a)
-        key = (ka, ua if ka in ("kustomize", "manifests") else None, info)
+        # a copy group's locations by identity (one memoised tuple per group): hashing thousands of them per
+        # lookup made a policy library's test suites quadratic
+        key = (ka, ua if ka in ("kustomize", "manifests") else None, info and (info[0], id(info[1])))
         found = self.memo.get(key)
         if found is None:
             parts = [self.free, self.open if ka != "kustomize" else self.kustomize.get(ua, [])]
@@ -342,19 +354,14 @@ def looked_in(target: Target, ctx) -> str:
             " (looked in each kustomization that renders it, and in plain manifests nearer to it than to other copies)"
         )
     if kind == "manifests" and isinstance(target.data, dict):
-        copies = _copies(ctx).get((scope(target), target.data.get("kind"), name(target.data)), [])
+        info = _copy_locations(target, ctx)  # memoised per copy group: not a walk over every copy per target
         here = location(target)
         # a copy in the same directory (velero's nginx-app: base.yaml and with-pv.yaml) is as near to every
         # manifest as this one: both see the same evidence, and it bounds nothing
-        others = sorted(
-            {
-                loc
-                for c in copies
-                if c is not target and same_namespace(target.data, c.data) and (loc := location(c)) != here
-            }
-        )
-        if others:
-            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        others = _other_locations(info, here, ctx) if info is not None else (0, [])
+        if others[0]:
+            count, first = others
+            shown = ", ".join(first) + (f" and {count - 3} more" if count > 3 else "")
             return f" (looked in the manifests nearer to {here} than to its other copies in {shown})"
     whole = _scope_words(scope(target))
     if kind == "helm":
@@ -365,6 +372,15 @@ def looked_in(target: Target, ctx) -> str:
             f"charts' default renderings of {whole})"
         )
     return f" (looked in {whole})"
+
+
+def _other_locations(info: tuple[str, tuple[str, ...]], here: str, ctx) -> tuple[int, list[str]]:
+    """How many of a copy group's (sorted) directories are not ``here``, and the first three of them; without a
+    walk over the whole group for each of its members."""
+    locations = info[1]
+    members = ctx.memoized("crossref.location-set", id(locations), lambda: frozenset(locations))
+    count = len(locations) - (1 if here in members else 0)
+    return count, [loc for loc in locations[:4] if loc != here][:3]
 
 
 def _scope_words(sc: str) -> str:
@@ -541,7 +557,8 @@ def view_key(target: Target, ctx=None) -> tuple:
     elif ctx is None:
         copies = (location(target), str(target.ref))
     else:
-        copies = ("unit", kind, unit(target), _copy_locations(target, ctx))
+        info = _copy_locations(target, ctx)  # its copy group's locations by identity (see UnitView.ordinals)
+        copies = ("unit", kind, unit(target), info and (info[0], id(info[1])))
     return (
         scope(target),
         p,
