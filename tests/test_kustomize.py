@@ -90,6 +90,9 @@ def test_a_missing_evidence_finding_says_where_it_looked():
         def cached(self, _key, build):
             return build(self)
 
+        def memoized(self, _name, _key, compute):
+            return compute()
+
         def of_kind(self, kind):
             return [t for t in self.targets if t.kind == kind]
 

@@ -138,7 +138,10 @@ def _group_locations(key: tuple[str, object, object], obj: dict, ctx) -> tuple[s
     copies = [c for c in _copies(ctx).get(key, ()) if same_namespace(obj, c.data)]
     if len(copies) <= 1:
         return None
-    return tuple(sorted({location(c) for c in copies}))
+    locations = tuple(sorted({location(c) for c in copies}))
+    # one object for every group with the same directories (the objects of one tree copied elsewhere): lookups
+    # key by its identity (see UnitView.ordinals), and such groups see the same objects
+    return ctx.memoized("crossref.locations", locations, lambda: locations)
 
 
 def _parts(directory: str) -> tuple[str, ...]:
