@@ -992,6 +992,10 @@ def test_tekton_runs_that_show_how_to_use_a_task_are_not_the_repository_s_ci(tmp
             "task/kn/0.1/deploy/pipeline_run.yaml": run,  # beside its task: how to run it
             "pipeline/buildpacks/0.1/samples/cache.yaml": run,
             "docs/ci/run.yaml": run,
+            # a policy's test inputs (kyverno/policies): Chainsaw's and Kyverno's test suites
+            "tekton/require-bundle/.chainsaw-test/bad-pipelinerun.yaml": run,
+            "tekton/require-bundle/.kyverno-test/resource.yaml": pac,
+            "tekton/e2e-tests/run.yaml": run,
             # what runs on events: a trigger anywhere outside docs, a Pipelines-as-Code run anywhere
             "config/trigger.yaml": "apiVersion: triggers.tekton.dev/v1beta1\nkind: EventListener\nmetadata: {name: l}\n",
             "build/on-push.yaml": pac,

@@ -378,7 +378,11 @@ def _azure_pipeline(rel: str, data: Any) -> bool:
 
 _TEKTON_CI_DIR = re.compile(r"(?:^|/)(?:\.?tekton|\.?ci|\.?pipelines)(?:/|$)")
 _NOT_CI_DIR = re.compile(
-    r"(?:^|/)(?:samples?|examples?|docs?|documentation|tests?|testdata|test-data|e2e|fixtures)(?:/|$)", re.I
+    r"(?:^|/)(?:samples?|examples?|docs?|documentation|tests?|testdata|test-data|e2e|fixtures"
+    # test suites' directories: Chainsaw's and Kyverno's (kyverno/policies' .chainsaw-test/bad-pipelinerun.yaml
+    # is a policy's test input), e2e-tests/, integration-test/
+    r"|[\w.-]*[-_.](?:tests?|e2e)|(?:tests?|e2e)[-_.][\w.-]*)(?:/|$)",
+    re.I,
 )
 
 
