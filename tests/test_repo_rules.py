@@ -473,3 +473,11 @@ def test_gc204_scripts_as_the_only_code_are_tested_by_another_language_s_unit_te
     assert h.message.startswith("no unit tests for shell"), h.message
     assert hits(repo.has_unit_tests, repo_target([*inventory, "tests/unit/spire_test.go"])) == []
     assert hits(repo.has_unit_tests, repo_target([*inventory, "tests/run.bats"])) == []
+
+
+def test_gc204_a_docs_site_s_package_json_makes_no_javascript_of_static_assets():
+    """polaris: a Go dashboard serves pkg/dashboard/assets/js/*.js; the only package.json is the VuePress docs'."""
+    inventory = ["go.mod", "main.go", "main_test.go", "pkg/dashboard/assets/js/charts.js", "docs/package.json"]
+    assert hits(repo.has_unit_tests, repo_target(inventory)) == []
+    [h] = hits(repo.has_unit_tests, repo_target([*inventory, "package.json"]))
+    assert h.message.startswith("no unit tests for javascript"), h.message

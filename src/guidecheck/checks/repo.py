@@ -434,12 +434,12 @@ class _Files:
     def _add(self, rel: str) -> None:
         cut = rel.rfind("/")
         directory, name = rel[: max(cut, 0)], rel[cut + 1 :]
-        self.names.add(name)
         kind = self._dir_kind.get(directory)
         if kind is None:
             kind = self._dir_kind[directory] = 2 if _under_any(directory, self._bundled) else _dir_kind(directory)
         if kind == 2:
-            return
+            return  # a docs site's package.json (polaris' docs/) makes no JavaScript of the service's assets
+        self.names.add(name)
         self.code_files.append((rel, name))
         if kind == 1 or _GENERATED.search(name) or _TOOLING.match(name):
             return
