@@ -1103,6 +1103,27 @@ def test_cloud_build_steps_wait_for_each_other_and_images_are_pushed_last(tmp_pa
     assert {t.event for t in jobs["cloudbuild.yaml:test"].triggers} == {"cloud-build-trigger"}
 
 
+def test_a_name_dot_cloudbuild_yaml_is_a_cloud_build_pipeline(tmp_path):
+    """cloud-run-microservice-template-python runs `gcloud builds submit --config test/advance.cloudbuild.yaml`:
+    it was not read, so the repository was said to have no pipeline at all."""
+    write(
+        tmp_path,
+        {
+            "Dockerfile": "FROM python:3.12-alpine\n",
+            "test/advance.cloudbuild.yaml": """
+            steps:
+              - id: Push Container Image
+                name: gcr.io/cloud-builders/docker
+                args: [push, gcr.io/p/app:$COMMIT_SHA]
+            """,
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert [rel(tmp_path, f.path) for f in project.files] == ["test/advance.cloudbuild.yaml"]
+    [f] = scan(tmp_path, ("GC704",)).findings
+    assert rel(tmp_path, f.path) == "test/advance.cloudbuild.yaml" and "not signed" in f.message, f.message
+
+
 def test_azure_pipeline_stages_templates_and_manual_validation(tmp_path):
     write(
         tmp_path,
@@ -1402,3 +1423,16 @@ def test_envtest_runs_are_integration_tests(tmp_path):
     assert f.message.startswith("the pipeline lacks integration tests"), f.message
     write(tmp_path, {"Makefile": 'test:\n\tKUBEBUILDER_ASSETS="$(shell $(ENVTEST) use 1.30 -p path)" go test ./...\n'})
     assert scan(tmp_path, ("GC701",)).findings == []
+
+
+def test_ko_into_kind_or_the_local_daemon_pushes_nothing(tmp_path):
+    """keda's http-add-on e2e setup runs `make e2e-setup` (`ko apply`) with KO_DOCKER_REPO: kind.local, after
+    helm/kind-action: ko loads the images into kind's nodes."""
+    write(tmp_path, {"Makefile": "e2e-setup:\n\tkustomize build config/default | ko apply -f -\n"})
+    step = "- uses: helm/kind-action@v1\n- run: make e2e-setup\n  env:\n    KO_DOCKER_REPO: {repo}\n"
+    one_job(tmp_path, step.format(repo="kind.local"))
+    assert scan(tmp_path, ("GC704",)).findings == []
+    one_job(tmp_path, "- run: KO_DOCKER_REPO=ko.local ko build ./cmd/x\n")
+    assert scan(tmp_path, ("GC704",)).findings == []
+    one_job(tmp_path, step.format(repo="ghcr.io/kedacore"))
+    assert len(scan(tmp_path, ("GC704",)).findings) == 1

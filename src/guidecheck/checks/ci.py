@@ -812,14 +812,14 @@ def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, s
                     out.append((i, step, f"{used} with {inp}: {_short(v, 40)}", False, step.line))
         if step.run:
             m = _search(commands, _code(step))
-            if m and _loads_locally(m, _code(step), job):
+            if m and _loads_locally(m, _code(step), job, step):
                 m = None
             if m:
                 out.append((i, step, f"`{_short(m.group(0), 50)}`", False, _cmd_line(step, m.start())))
                 continue
             for f in step.follows:  # a script or make target the step runs
                 m = _search(commands, _code(f)) if f.run else None
-                if m and _loads_locally(m, _code(f), job):
+                if m and _loads_locally(m, _code(f), job, step):
                     m = None
                 if m:
                     where = f"{f.path}:{_cmd_line(f, m.start())}"
@@ -845,15 +845,28 @@ _LOCAL_CLUSTER_ACTIONS = frozenset(
 _LOCAL_CLUSTER_COMMAND = re.compile(r"\bkind\s+create\s+cluster\b|\bminikube\s+start\b|\bk3d\s+cluster\s+create\b")
 
 
-def _loads_locally(m: re.Match[str], code: str, job: Job) -> bool:
-    """A `skaffold build/run` that loads its images into the job's own kind, minikube or k3d cluster: Skaffold
-    pushes only when the kube-context is not a local cluster, or when told (--push, --default-repo). fission's
-    benchmark workflow runs `make skaffold-deploy` against the kind cluster helm/kind-action made."""
+_KO = re.compile(r"\bko\s+(?:build|publish|resolve|apply)\b")
+# ko's local targets: the Docker daemon (ko.local) or the kind cluster's nodes (kind.local)
+_KO_LOCAL = re.compile(r"\bKO_DOCKER_REPO\s*[=:]\s*[\"']?(?:kind|ko)\.local\b")
+
+
+def _loads_locally(m: re.Match[str], code: str, job: Job, step: Step) -> bool:
+    """A push command that only loads its images into the job's own cluster or Docker daemon.
+
+    `skaffold build/run` in a job that made a kind, minikube or k3d cluster: Skaffold pushes only when the
+    kube-context is not a local cluster, or when told (--push, --default-repo); fission's benchmark workflow runs
+    `make skaffold-deploy` against the kind cluster helm/kind-action made. `ko build/apply` with KO_DOCKER_REPO
+    kind.local or ko.local (keda's http-add-on e2e setup): ko loads the images into kind or the daemon.
+    """
+    line_start = code.rfind("\n", 0, m.start()) + 1
+    line_end = code.find("\n", m.end())
+    line = code[line_start : line_end if line_end >= 0 else len(code)]
+    if _KO.search(m.group(0)):
+        env = " ".join(f"{k}={v}" for k, v in step.env.items())
+        return bool(_KO_LOCAL.search(line) or _KO_LOCAL.search(env) or _KO_LOCAL.search(code[:line_start]))
     if not _SKAFFOLD.search(m.group(0)):
         return False
-    start = code.rfind("\n", 0, m.start()) + 1
-    end = code.find("\n", m.end())
-    if _SKAFFOLD_PUSHES.search(code[start : end if end >= 0 else len(code)] + " "):
+    if _SKAFFOLD_PUSHES.search(line + " "):
         return False
     for step in job.steps:
         if step.action() in _LOCAL_CLUSTER_ACTIONS:

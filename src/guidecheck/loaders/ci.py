@@ -45,7 +45,11 @@ _WORKFLOW = WORKFLOW_FILE
 _GITLAB = re.compile(r"^(?:(.*)/)?\.gitlab-ci\.ya?ml$")
 _JENKINS = re.compile(r"^(?:(.*)/)?(?:Jenkinsfile(?:\.[^/]*)?|[^/]+\.[Jj]enkinsfile)$")
 _GORELEASER = re.compile(r"(?:^|/)\.?goreleaser[^/]*\.ya?ml$")
-_CLOUDBUILD = re.compile(r"^(?:(.*)/)?(?:cloudbuild[^/]*\.(?:ya?ml|json)|\.?cloudbuild/[^/]+\.(?:ya?ml|json))$")
+# cloudbuild.yaml, cloudbuild-release.yaml, a .cloudbuild/ directory, and <name>.cloudbuild.yaml
+# (cloud-run-microservice-template-python's test/advance.cloudbuild.yaml)
+_CLOUDBUILD = re.compile(
+    r"^(?:(.*)/)?(?:(?:[^/]+[.-])?cloudbuild[^/]*\.(?:ya?ml|json)|\.?cloudbuild/[^/]+\.(?:ya?ml|json))$"
+)
 _AZURE = re.compile(r"^(?:(.*)/)?(?:azure-pipelines[^/]*\.ya?ml|\.(?:azure-pipelines|azuredevops)/[^/]+\.ya?ml)$")
 # CI systems whose pipelines guidecheck does not read: (system, file pattern); the group is the project directory
 UNREAD_SYSTEMS: tuple[tuple[str, re.Pattern[str]], ...] = (
