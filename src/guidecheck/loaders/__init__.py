@@ -763,27 +763,30 @@ def _template_kind(text: str) -> str:
 _TEMPLATE_SUFFIXES = (".tmpl", ".tpl", ".template", ".j2", ".jinja", ".jinja2", ".gotmpl", ".in", ".erb", ".mustache")
 # {{ }} and {% %} (Go, Jinja, Helm), %%NAME%% (docker-library's and nginx's update.sh templates)
 _TEMPLATE_MARK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|%%[A-Za-z0-9_]+%%")
+# in a file named as a template only: {NAME} (thockin/go-build-template's Dockerfile.in: `FROM {ARG_FROM}`,
+# rendered by sed); ${NAME} is the shell's and Docker's own
+_TEMPLATE_MARK_NAMED = re.compile(_TEMPLATE_MARK.pattern + r"|(?<![$\w])\{[A-Z][A-Z0-9_]*\}")
 
 
 def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | None:
     """The note for a Dockerfile template (``Dockerfile.tmpl``, or ``{{ }}``/``{% %}``/``%%NAME%%`` where an
-    instruction or its image should be), or None for a Dockerfile.
+    instruction or its image should be; in a file named as a template, ``{NAME}`` too), or None for a Dockerfile.
 
     ``{{ }}`` inside an instruction's arguments alone (``docker inspect --format '{{.State}}'``) is no template.
     """
     lines = text.splitlines()
-    marked = [i for i, ln in enumerate(lines, 1) if _TEMPLATE_MARK.search(ln)]
+    named = path.lower().endswith(_TEMPLATE_SUFFIXES)
+    mark = _TEMPLATE_MARK_NAMED if named else _TEMPLATE_MARK
+    marked = [i for i, ln in enumerate(lines, 1) if mark.search(ln)]
     if not marked:
         return None
-    named = path.lower().endswith(_TEMPLATE_SUFFIXES)
-    at_errors = sorted(
-        {e.line for e in errors if 0 < e.line <= len(lines) and _TEMPLATE_MARK.search(lines[e.line - 1])}
-    )
+    at_errors = sorted({e.line for e in errors if 0 < e.line <= len(lines) and mark.search(lines[e.line - 1])})
     from_line = [i for i in marked if re.match(r"\s*FROM\s", lines[i - 1], re.I)]
     if not (named or at_errors or from_line):
         return None
     where = (at_errors or from_line or marked)[0]
-    kind = "%%NAME%%" if re.search(r"%%[A-Za-z0-9_]+%%", lines[where - 1]) else "{{ }}"
+    at = lines[where - 1]
+    kind = "%%NAME%%" if re.search(r"%%[A-Za-z0-9_]+%%", at) else "{{ }}" if _TEMPLATE_MARK.search(at) else "{NAME}"
     return (
         f"a Dockerfile template ({kind} placeholders on {len(marked)} line(s), first at line {where}): not "
         "checked as a Dockerfile; scan the Dockerfile rendered from it"
