@@ -560,3 +560,16 @@ def test_a_cnpg_cluster_without_storage_is_reported_on_its_spec_line(tmp_path):
     (tmp_path / "with").mkdir()
     r = scan(tmp_path / "with", [cluster + "  storage:\n    size: 1Gi\n"], ("GC801",))
     assert [f.line for f in r.findings] == [9]
+
+
+def test_schedules_of_the_same_name_in_two_files_are_named_with_their_files(tmp_path):
+    """kyverno/policies' test suites hold Schedule/velero/badschedule01 in several files: the GC801 message
+    named it four times over, indistinguishably, in one long chain."""
+    daily = schedule("0 0 * * *", name="badschedule01")
+    r = scan(tmp_path, [STS, daily, daily], ("GC801",))
+    [m] = msgs(r, "GC801")
+    assert "Schedule/velero/badschedule01 (" in m and m.count("m01.yaml") == 1 and m.count("m02.yaml") == 1, m
+    (tmp_path / "many").mkdir()
+    r = scan(tmp_path / "many", [STS, *(schedule("0 0 * * *", name=f"s{i}") for i in range(5))], ("GC801",))
+    [m] = msgs(r, "GC801")
+    assert m.count(" and by ") == 3 and "and by 2 more" in m, m

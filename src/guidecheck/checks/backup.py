@@ -89,6 +89,14 @@ def _restore_tests(target: Target, ctx: Context) -> list[model.RestoreTest]:
     return _scoped("restore_tests", target, ctx, lambda t: index.restore_test(t, ctx))
 
 
+def _producer_names(prods: list[Producer]) -> list[str]:
+    """Each schedule by its reference; one that other files hold too (kyverno/policies' test suites each
+    have a Schedule/velero/badschedule01) also by its file."""
+    refs = [p.ref for p in prods]
+    dup = {r for r, n in Counter(refs).items() if n > 1}
+    return [f"{r} ({getattr(p.target, 'path', '?')})" if r in dup else r for r, p in zip(refs, prods, strict=True)]
+
+
 def _holder_names(holders: list[Holder]) -> list[str]:
     """Each data holder by its reference; one that other files hold too (a copy in another manifest set,
     envoy's default.out.yaml and e2e.out.yaml) also by its file, so the list names each once."""
@@ -181,15 +189,16 @@ def _claim_coverage(
         return ok, None
     what = f"persistent volume {claim.label} of {wref}"
     if ok:
+        names = _producer_names(ok)
         parts = [
-            f"{p.ref}, but its worst-case gap is {p.describe_gap()}"
+            f"{name}, but its worst-case gap is {p.describe_gap()}"
             if p.gap is not None
-            else f"{p.ref}, but it {p.error}"
-            for p in ok
+            else f"{name}, but it {p.error}"
+            for name, p in zip(names, ok, strict=True)
         ]
+        shown = " and by ".join(parts[:3]) + (f" and by {len(parts) - 3} more" if len(parts) > 3 else "")
         return ok, Hit(
-            f"{what} is covered by {' and by '.join(parts)}; the limit is {_fmt(limit)} "
-            f"(settings.snapshot-interval-hours)",
+            f"{what} is covered by {shown}; the limit is {_fmt(limit)} (settings.snapshot-interval-hours)",
             line=claim.line,
             extra={"gaps": {p.ref: (p.gap.total_seconds() if p.gap is not None else None) for p in ok}},
         )
