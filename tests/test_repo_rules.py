@@ -108,12 +108,17 @@ def test_platform_variants_are_one_service_and_named_dockerfiles_are_separate():
             "operator/Dockerfile",
             "operator/calculator.Dockerfile",
             "tests/apps/Dockerfile",
+            # traefik/whoami: another way to build the same image (multi-platform with buildx)
+            "whoami/Dockerfile",
+            "whoami/buildx.Dockerfile",
+            "whoami/goreleaser.Dockerfile",
         ]
     )
     assert images == [
         ["docker/Dockerfile", "docker/Dockerfile-windows", "docker/Dockerfile.cross"],
         ["operator/Dockerfile"],
         ["operator/calculator.Dockerfile"],
+        ["whoami/Dockerfile", "whoami/buildx.Dockerfile", "whoami/goreleaser.Dockerfile"],
     ]
     assert skipped == ["docker/Dockerfile-dev (development variant)", "tests/apps/Dockerfile (under tests/)"]
 

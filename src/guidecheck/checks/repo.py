@@ -89,6 +89,33 @@ DEV_VARIANT_WORDS = frozenset(
     }
 )
 
+# Words of a <name>.Dockerfile that name another way to build the directory's image, not another image:
+# traefik/whoami's buildx.Dockerfile (multi-platform), cross, goreleaser's, a base-image flavour
+BUILD_VARIANT_WORDS = frozenset(
+    {
+        "buildx",
+        "cross",
+        "multiarch",
+        "multi",
+        "arch",
+        "platform",
+        "arm",
+        "arm64",
+        "amd64",
+        "windows",
+        "linux",
+        "goreleaser",
+        "release",
+        "alpine",
+        "debian",
+        "ubuntu",
+        "ubi",
+        "distroless",
+        "slim",
+        "static",
+    }
+)
+
 _DOCKERFILE_BASES = ("dockerfile", "containerfile")
 _SUFFIXES = (".dockerfile", ".containerfile")
 _WORD_SPLIT = re.compile(r"[.\-_]+")
@@ -169,6 +196,8 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
             words = set(_WORD_SPLIT.split(stem)) - {""}
             if words & DEV_VARIANT_WORDS:
                 return "", "development variant"
+            if words <= BUILD_VARIANT_WORDS:
+                return directory, None  # buildx.Dockerfile, goreleaser.Dockerfile: the directory's image
             return f"{directory}:{stem}", None
     for base in _DOCKERFILE_BASES:
         if low.startswith(base) and len(low) > len(base) and low[len(base)] in ".-_":
