@@ -363,6 +363,14 @@ def test_bad_line_errors(text, line, fragment):
     assert any(e.line == line and fragment in e.message for e in df.errors), messages(df)
 
 
+def test_a_fragment_without_from_is_one_error():
+    """coherence-operator's debug/Tools.Dockerfile holds RUNs its Makefile appends to the Dockerfile
+    (`cat Dockerfile debug/Tools.Dockerfile`): one defect, one finding, not one more per instruction."""
+    df = parse_dockerfile("\nRUN yum -y install bind-utils\nRUN echo done\n")
+    assert [(e.line, e.message.split(":")[0]) for e in df.errors] == [(2, "no FROM instruction")], messages(df)
+    assert "fragment" in df.errors[0].message
+
+
 def test_valid_constructs_are_not_errors():
     df = parse_dockerfile(
         "FROM alpine:3.20\n"

@@ -904,7 +904,15 @@ def _build(
         st.end_line = max([st.line, *(i.end_line for i in st.instructions)])
     if not df.stages and not any(e.message.startswith("internal error") for e in errors):
         first = instructions[0].line if instructions else 1
-        errors.append(LoadError("no FROM instruction: a Dockerfile needs at least one build stage", first))
+        # one defect, one finding: without any FROM, "RUN before the first FROM" says the same again
+        errors[:] = [e for e in errors if "before the first FROM" not in e.message]
+        errors.append(
+            LoadError(
+                "no FROM instruction: a Dockerfile needs at least one build stage (a fragment that a build "
+                "appends to another Dockerfile cannot be built on its own)",
+                first,
+            )
+        )
     errors.sort(key=lambda e: (e.line, e.column))
     return df
 
