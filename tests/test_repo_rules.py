@@ -90,6 +90,7 @@ def hits(check, target, c=None):
         ("website/sphinx/Dockerfile", False),
         ("api-docs/Dockerfile", False),
         ("hugoapp/Dockerfile", True),  # not named for the generator alone
+        ("bundle.Dockerfile", False),  # operator-sdk's OLM bundle: manifests, FROM scratch
         ("dockerfiles/Dockerfile", True),
     ],
 )

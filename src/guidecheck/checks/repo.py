@@ -196,6 +196,9 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
             words = set(_WORD_SPLIT.split(stem)) - {""}
             if words & DEV_VARIANT_WORDS:
                 return "", "development variant"
+            if stem == "bundle":
+                # operator-sdk's bundle.Dockerfile: FROM scratch, the operator's manifests for OLM
+                return "", "an OLM bundle image: the operator's manifests, not a service"
             if words <= BUILD_VARIANT_WORDS:
                 return directory, None  # buildx.Dockerfile, goreleaser.Dockerfile: the directory's image
             return f"{directory}:{stem}", None
