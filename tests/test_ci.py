@@ -1322,9 +1322,12 @@ def test_bats_in_a_path_is_no_bats_run(tmp_path):
 def test_gc703_chloggen_through_a_make_target_counts_and_a_disabled_goreleaser_is_named(tmp_path):
     """grafana/tempo: `make chlog-update` runs `$(CHLOGGEN) update`; its .goreleaser.yml disables the changelog."""
     one_job(tmp_path, "- run: make chlog-update VERSION=v1\n")
-    write(tmp_path, {"Makefile": "chlog-update:\n\techo no\n", ".goreleaser.yml": "changelog:\n  disable: true\n"})
+    write(
+        tmp_path,
+        {"Makefile": "chlog-update:\n\techo no\n", ".goreleaser.yml": "builds: [{}]\nchangelog:\n  disable: true\n"},
+    )
     [f] = scan(tmp_path, ("GC703",)).findings
-    assert "(GoReleaser's changelog is disabled: .goreleaser.yml:1)" in f.message.replace(str(tmp_path) + "/", "")
+    assert "(GoReleaser's changelog is disabled: .goreleaser.yml:2)" in f.message.replace(str(tmp_path) + "/", "")
     write(
         tmp_path, {"Makefile": "CHLOGGEN ?= bin/chloggen\n\nchlog-update:\n\t$(CHLOGGEN) update --version $(VERSION)\n"}
     )

@@ -23,6 +23,7 @@ from guidecheck.checks import Context, NotApplicable
 from guidecheck.checks.literals import fold, gate, holds, passes, requirement
 from guidecheck.model import Hit, Target
 from guidecheck.parsers.ci.model import Job, Project, ReleaseConfig, Step
+from guidecheck.parsers.yaml import key_line
 
 CATEGORIES = ("lint", "unit-tests", "integration-tests", "security")
 CATEGORY_TEXT = {
@@ -716,10 +717,15 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
                         evidence.append(f"`{_short(m.group(0))}` ({ran.path}:{_cmd_line(ran, m.start())})")
     if not evidence:
         disabled = [rc for rc in project.release_configs if rc.tool == "goreleaser"]
+        off = ""
+        if disabled:  # at its changelog: key (terraform-k8s: `changelog: {skip: true}` on line 29)
+            rc = disabled[0]
+            line = key_line(rc.data, "changelog", rc.line) if isinstance(rc.data, dict) else rc.line
+            off = f" (GoReleaser's changelog is disabled: {rc.path}:{line})"
         yield Hit(
             "no automated changelog generation: no release-please, semantic-release, git-cliff, changesets, "
             "commitizen, towncrier or GoReleaser configuration in the repository"
-            + (f" (GoReleaser's changelog is disabled: {disabled[0].path}:{disabled[0].line})" if disabled else "")
+            + off
             + ", and no pipeline step generating one",
             line=1,
         )
