@@ -1439,3 +1439,29 @@ def test_ko_into_kind_or_the_local_daemon_pushes_nothing(tmp_path):
     assert scan(tmp_path, ("GC704",)).findings == []
     one_job(tmp_path, step.format(repo="ghcr.io/kedacore"))
     assert len(scan(tmp_path, ("GC704",)).findings) == 1
+
+
+def test_an_installing_lint_action_is_no_lint_and_a_bare_make_runs_the_default_goal(tmp_path):
+    """traefik/whoami installs golangci-lint with the action's install-only: true and lints in `run: make`,
+    whose default goal runs `golangci-lint run`."""
+    steps = (
+        "- uses: golangci/golangci-lint-action@v6\n  with:\n    install-only: 'true'\n"
+        "- run: make\n- uses: aquasecurity/trivy-action@v0\n- run: go test ./...\n- run: kind create cluster\n"
+    )
+    one_job(tmp_path, steps)
+    write(tmp_path, {"Makefile": "default: check build\n\ncheck:\n\techo no lint here\n\nbuild:\n\tgo build\n"})
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks lint"), f.message
+    write(tmp_path, {"Makefile": "default: check build\n\ncheck:\n\tgolangci-lint run\n\nbuild:\n\tgo build\n"})
+    assert scan(tmp_path, ("GC701",)).findings == []
+
+
+def test_goreleaser_before_hooks_run_in_the_pipeline(tmp_path):
+    """hashicorp/terraform-k8s builds with goreleaser on every push; its before hooks run `go test ./...`."""
+    one_job(tmp_path, "- uses: goreleaser/goreleaser-action@v6\n  with:\n    args: release --snapshot --clean\n")
+    write(
+        tmp_path, {".goreleaser.yml": "before:\n  hooks:\n    - go mod tidy\n    - cmd: go test ./...\nbuilds: [{}]\n"}
+    )
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert "lacks lint, integration tests and security validation" in f.message, f.message
+    assert "`go test ./...` (" in f.message and ".goreleaser.yml:4)" in f.message, f.message

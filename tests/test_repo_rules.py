@@ -487,3 +487,16 @@ def test_gc204_a_docs_site_s_package_json_makes_no_javascript_of_static_assets()
     assert hits(repo.has_unit_tests, repo_target(inventory)) == []
     [h] = hits(repo.has_unit_tests, repo_target([*inventory, "package.json"]))
     assert h.message.startswith("no unit tests for javascript"), h.message
+
+
+def test_gc201_a_dockerfile_fragment_without_from_is_no_image(tmp_path):
+    """coherence-operator's Makefile appends debug/Tools.Dockerfile (RUN lines, no FROM) to its Dockerfile."""
+    (tmp_path / "debug").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
+    (tmp_path / "debug" / "Tools.Dockerfile").write_text("\nRUN yum -y install bind-utils\n")
+    t = repo_target(["Dockerfile", "debug/Tools.Dockerfile"])
+    t.data.root = str(tmp_path)
+    assert hits(repo.single_service, t) == []
+    (tmp_path / "debug" / "Tools.Dockerfile").write_text("FROM debian:12\nRUN apt-get update\n")
+    [h] = hits(repo.single_service, t)
+    assert "2 images" in h.message, h.message

@@ -322,7 +322,7 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
                 found[cat] += _step_evidence(cat, p, step, action, code, named=named, ran=ran)
             # what the make targets, scripts and task runners' tasks the step names run (kserve: `make check` ->
             # `go vet`, `golangci-lint run`; immich: `mise run local:ci` -> `tilt ci`)
-            for task in step.follows:
+            for task in (*step.follows, *_goreleaser_hooks(project, step)):
                 if task.run:
                     tcode = _code(task)
                     if _may_match(all_commands, tcode):
@@ -372,7 +372,11 @@ def _step_evidence(
     if named and step.name and _search(p.get("names", []), step.name) and _step_opaque(step):
         out.append(Evidence(cat, f"step '{_short(step.name)}'", step.path, step.line))
     act = _action_match(action, p.get("actions", []))
-    if act:
+    # golangci-lint-action with install-only: true installs the linter for a later step to run (traefik/whoami)
+    installs = any(
+        str(v).strip().lower() == "true" for k, v in step.with_.items() if k in ("install-only", "install_only")
+    )
+    if act and not installs:
         out.append(Evidence(cat, (step.uses or "").split("@", 1)[0], step.path, step.line))
     if cat == "security" and action in _SUPER_LINTERS:
         on = sorted(k for k, v in step.env.items() if k.upper() in _SUPER_LINTER_SECURITY and v.lower() == "true")
@@ -767,6 +771,28 @@ def _goreleaser_config(project: Project, text: str) -> ReleaseConfig | None:
             if rc.tool == "goreleaser" and rc.path == want:
                 return rc
     return None
+
+
+def _goreleaser_hooks(project: Project, step: Step) -> list[Step]:
+    """The ``before: hooks:`` a GoReleaser step runs first (terraform-k8s: `go test ./...` on every build),
+    as one followed step at the configuration's hooks."""
+    text = None
+    if step.action() == "goreleaser/goreleaser-action":
+        text = step.with_.get("args", "")
+    elif step.run and (m := re.search(r"\bgoreleaser\b", step.run)):
+        text = step.run[m.start() :].split("\n", 1)[0]
+    if text is None:
+        return []
+    rc = _goreleaser_config(project, text)
+    before = rc.data.get("before") if rc is not None and isinstance(rc.data, dict) else None
+    hooks = before.get("hooks") if isinstance(before, dict) else None
+    if rc is None or not isinstance(hooks, list):
+        return []
+    cmds = [h if isinstance(h, str) else h.get("cmd") if isinstance(h, dict) else None for h in hooks]
+    run = "\n".join(c for c in cmds if isinstance(c, str))
+    if not run:
+        return []
+    return [Step(rc.path, key_line(before, "hooks", rc.line) + 1, name="goreleaser before hooks", run=run)]
 
 
 def _goreleaser_push(project: Project, step: Step) -> tuple[str, bool] | None:

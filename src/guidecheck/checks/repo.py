@@ -285,6 +285,24 @@ def chart_report(info: Any) -> tuple[list[Any], dict[str, str]]:
 # ---------------------------------------------------------------- GC201
 
 
+_FROM_LINE = re.compile(r"^[ \t]*FROM[ \t]", re.IGNORECASE | re.MULTILINE)
+
+
+def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
+    """``images`` without the Dockerfiles that hold no FROM: fragments a build appends to another Dockerfile
+    (coherence-operator's debug/Tools.Dockerfile, `cat Dockerfile debug/Tools.Dockerfile`), no image of
+    their own. Read through the repository's bounded reader; kept when it cannot be read."""
+    read = getattr(info, "read", None)
+    if read is None:
+        return images
+    out = []
+    for group in images:
+        kept = [rel for rel in group if (text := read(rel, 1024 * 1024)) is None or _FROM_LINE.search(text)]
+        if kept:
+            out.append(kept)
+    return out
+
+
 def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC201: at most ``max-services-per-repo`` production images and application charts."""
     info = _inventory(target)
@@ -292,6 +310,7 @@ def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         limit = settings_of.default("max-services-per-repo")
     images, _ = dockerfile_services(getattr(info, "dockerfiles", None) or [])
+    images = _buildable(info, images)
     charts, _ = chart_report(info)
     image_paths = [group[0] for group in images]
     chart_paths = [c.chart_yaml for c in charts]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 MAX_TARGETS = 64  # make targets followed per reference (prerequisites included)
 
-_MAKE = re.compile(r"(?:^|[;&|(`]\s*|\s)(?:\$\(MAKE\)|\$\{MAKE\}|g?make)\s+([^;&|\n`)]*)")
+# `make target ...`, or a bare `make` at the end of the command (the default goal: traefik/whoami's `run: make`)
+_MAKE = re.compile(r"(?:^|[;&|(`]\s*|\s)(?:\$\(MAKE\)|\$\{MAKE\}|g?make)(?:[ \t]+([^;&|\n`)]*)|(?=\s*(?:[;&|\n`)]|$)))")
 _SCRIPT = re.compile(r"(?:^|[\s;&|(`=])((?:\./|\.\./)?[\w.@+-]+(?:/[\w.@+-]+)*\.(?:sh|bash))(?=$|[\s;&|)`'\"])")
 _EXEC = re.compile(r"(?:^|[;&|(`]\s*|\n\s*)(\./[\w.@+-]+(?:/[\w.@+-]+)*)(?=$|[\s;&|)`])")
 # a variable naming the repository's root (or make's working directory) in front of a script's path
@@ -37,10 +38,11 @@ def references(command: str) -> list[Reference]:
     """The make invocations (with ``-C dir``/``-f file``) and repository scripts a command runs."""
     out: list[Reference] = []
     for m in _MAKE.finditer(command):
+        args = m.group(1) or ""
         try:
-            words = shlex.split(m.group(1), comments=True)
+            words = shlex.split(args, comments=True)
         except ValueError:
-            words = m.group(1).split()
+            words = args.split()
         directory, makefile, targets = "", "", []
         it = iter(words)
         for w in it:
