@@ -1355,7 +1355,7 @@ def test_an_echo_only_twin_workflow_is_not_the_main_pipeline_and_find_runs_no_te
               list:
                 runs-on: ubuntu-latest
                 steps:
-                  - run: find examples -maxdepth 2 -type f -name run-tests.sh | xargs -I % dirname %
+                  - run: examples="$(find examples -maxdepth 2 -type f -name run-tests.sh | xargs -I % dirname %)"
               test:
                 runs-on: ubuntu-latest
                 steps:
@@ -1465,3 +1465,38 @@ def test_goreleaser_before_hooks_run_in_the_pipeline(tmp_path):
     [f] = scan(tmp_path, ("GC701",)).findings
     assert "lacks lint, integration tests and security validation" in f.message, f.message
     assert "`go test ./...` (" in f.message and ".goreleaser.yml:4)" in f.message, f.message
+
+
+def test_the_run_lines_of_a_dockerfile_the_pipeline_builds_run_in_it(tmp_path):
+    """openfaas builds its gateway image in CI; the Dockerfile's build stage runs a gofmt check and `go test`:
+    lint and unit tests of the pipeline, at the Dockerfile's lines."""
+    dockerfile = (
+        "FROM golang:1.23 AS build\nWORKDIR /src\nCOPY . .\n"
+        "RUN test -z \"$(gofmt -l $(find . -name '*.go'))\"\nRUN go test ./... \\\n    -cover\n"
+        "FROM alpine:3.20\nCOPY --from=build /src/app /app\n"
+    )
+    write(tmp_path, {"gateway/Dockerfile": dockerfile})
+    for step in (
+        "- uses: docker/build-push-action@v6\n  with:\n    context: ./gateway\n    file: ./gateway/Dockerfile\n",
+        "- uses: docker/build-push-action@v6\n  with:\n    context: ./gateway\n",
+        "- run: docker buildx build -t x --build-arg A=1 ./gateway\n",
+        "- run: docker build -f gateway/Dockerfile .\n",
+    ):
+        one_job(tmp_path, step + "- uses: aquasecurity/trivy-action@v0\n- run: kind create cluster\n")
+        result = scan(tmp_path, ("GC701",))
+        assert result.findings == [], (step, [f.message for f in result.findings])
+    one_job(tmp_path, "- run: docker build -f gateway/Dockerfile .\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    text = f.message.replace(str(tmp_path) + "/", "")
+    assert text.startswith("the pipeline lacks integration tests and security validation"), text
+    assert "(gateway/Dockerfile:4)" in text and "(gateway/Dockerfile:5)" in text, text  # gofmt, go test
+
+
+def test_grep_v_integration_is_no_integration_test_run(tmp_path):
+    """openfaas' Dockerfile runs `go test $(go list ./... | grep -v integration)`: it leaves them out."""
+    one_job(tmp_path, "- run: go test $(go list ./... | grep -v integration | grep -v /vendor/) -cover\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert "integration tests:" not in f.message and "lacks lint, integration tests" in f.message, f.message
+    one_job(tmp_path, "- run: go test -tags=integration ./...\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert "integration tests:" in f.message, f.message

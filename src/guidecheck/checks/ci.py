@@ -388,7 +388,11 @@ def _step_evidence(
             if m is None:
                 break
             start, end = _command_span(code, m.start())
-            if not (_SETUP_COMMAND.match(code[start:end]) or _VERSION_QUERY.match(code[start:end])):
+            # inside a command substitution, the command there is what runs: `test -z "$(gofmt -l .)"` runs
+            # gofmt; `examples="$(find . -name run-tests.sh | ...)"` runs find only
+            sub = max(code.rfind("$(", start, m.start()), code.rfind("`", start, m.start()))
+            span = code[sub + (1 if code[sub] == "`" else 2) : end] if sub >= 0 else code[start:end]
+            if not (_SETUP_COMMAND.match(span) or _VERSION_QUERY.match(span)):
                 break
             code = code[:start] + " " * (end - start) + code[end:]  # same length: offsets and lines stay right
             m = _search(p.get("commands", []), code)

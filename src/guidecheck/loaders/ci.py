@@ -25,6 +25,7 @@ gets a GC001 error at its line, appended to the file's :class:`SourceFile`
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from typing import Any
 
@@ -357,6 +358,80 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
         for step in job.steps:
             if step.run and _MAY_FOLLOW.search(step.run):
                 step.follows = followed(step.run, root, 0)
+            for rel in _built_dockerfiles(step):
+                path, text = _first_file((rel,), root, text_of)
+                if text is not None:
+                    step.follows.append(Step(repo.prefix + path, 1, name=f"docker build {path}", run=_run_lines(text)))
+
+
+# `docker build` / `docker buildx build` with its -f/--file and context
+_DOCKER_BUILD = re.compile(r"\bdocker\s+(?:buildx\s+)?build\b([^\n;&|]*)")
+_RUN_START = re.compile(r"^\s*RUN\s+(?:--\S+\s+)*", re.IGNORECASE)
+
+
+def _built_dockerfiles(step: Step) -> list[str]:
+    """The Dockerfiles (relative to the working directory) an image build step builds: docker/build-push-action's
+    file (or its context's Dockerfile), `docker build -f F` or `docker build <context>`. Their RUN lines run in
+    the pipeline: openfaas builds its gateway with `RUN go test` and a gofmt check inside the Dockerfile."""
+    out: list[str] = []
+    if step.action() == "docker/build-push-action":
+        file, context = step.with_.get("file"), step.with_.get("context") or "."
+        if "${{" not in str(file or "") + str(context):
+            out.append(posixpath.normpath(str(file) if file else posixpath.join(str(context), "Dockerfile")))
+    for m in _DOCKER_BUILD.finditer(step.run or ""):
+        words = m.group(1).split()
+        file = next((words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-f", "--file")), None)
+        file = file or next((w.split("=", 1)[1] for w in words if w.startswith("--file=")), None)
+        args = [
+            w for i, w in enumerate(words) if not w.startswith("-") and (i == 0 or words[i - 1] not in _VALUE_FLAGS)
+        ]
+        context = args[-1] if args else "."
+        if file is None:
+            file = posixpath.join(context, "Dockerfile")
+        if "$" not in file and "${{" not in file:
+            out.append(posixpath.normpath(file.strip("'\"")))
+    return out
+
+
+# docker build flags that take a value (so the word after them is no context)
+_VALUE_FLAGS = frozenset(
+    {
+        "-f",
+        "--file",
+        "-t",
+        "--tag",
+        "--build-arg",
+        "--target",
+        "--platform",
+        "--label",
+        "--cache-from",
+        "--cache-to",
+        "--secret",
+        "--ssh",
+        "--output",
+        "-o",
+        "--network",
+        "--progress",
+        "--iidfile",
+        "--metadata-file",
+        "--builder",
+    }
+)
+
+
+def _run_lines(text: str) -> str:
+    """A Dockerfile's RUN commands, every other line blank (the lines stay the file's): what its build runs."""
+    out: list[str] = []
+    cont = False
+    for line in text.split("\n"):
+        m = None if cont else _RUN_START.match(line)
+        if m is not None or cont:
+            body = line[m.end() :] if m is not None else line
+            out.append(body)
+            cont = line.rstrip().endswith("\\")
+        else:
+            out.append("")
+    return "\n".join(out)
 
 
 def _first_file(paths: tuple[str, ...], base: str, text_of: Any) -> tuple[str, str | None]:
