@@ -667,3 +667,47 @@ def test_flow_values_that_parse_get_no_hint_and_other_errors_none():
     assert errors(load_yaml("a: {x: 1}\nb: [1, 2]\nc: '{q}/r'\n")) == []
     errs = errors(load_yaml("a: b: c\n"))
     assert errs and "quote the whole value" not in errs[0][2]
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("n", "n"),
+        ("yes", "yes"),
+        ("on", "on"),
+        ("true", True),
+        ("False", False),
+        ("~", None),
+        ("0777", 777),
+        ("0o17", 15),
+        ("0x1f", 31),
+        ("1_000", "1_000"),
+        ("1:20", "1:20"),
+        ("1.5", 1.5),
+        (".inf", math.inf),
+        ("2024-01-01", "2024-01-01"),
+    ],
+)
+def test_core_schema_scalars_read_as_yaml_1_2(text, value):
+    """OpenAPI documents are YAML 1.2: quickpizza's path parameter `name: n` is the name n, not false."""
+    from guidecheck.parsers.yaml import resolve_core
+
+    assert resolve_core(text) == value and type(resolve_core(text)) is type(value)
+    assert load_yaml(f"k: {text}\n", core=True)[0].data["k"] == value
+
+
+def test_an_openapi_yaml_document_reads_as_yaml_1_2_and_a_manifest_as_kubernetes_does(tmp_path):
+    from guidecheck.config import Config
+    from guidecheck.loaders import load
+
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /b/{n}:\n    get:\n      parameters:\n"
+        "        - name: n\n          in: path\n          required: true\n          schema: {type: integer}\n"
+        "      responses: {'200': {description: ok}}\n"
+    )
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  flag: n\n")
+    loaded = load([str(tmp_path)], Config())
+    api = next(d for docs in loaded.others if docs.path.endswith("api.yaml") for d in docs.docs)
+    assert api.data["paths"]["/b/{n}"]["get"]["parameters"][0]["name"] == "n"
+    cm = next(t for t in loaded.targets if t.kind == "k8s")
+    assert cm.data["data"]["flag"] is False  # as go-yaml v2 (kubectl) reads it

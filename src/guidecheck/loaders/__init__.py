@@ -473,6 +473,10 @@ def _in_test_suite(directory: str) -> bool:
     return any(re.match(r"^\d+-[^/]+\.ya?ml$", n) and not _ASSERTION_NAME.match(n) for n in names)
 
 
+# a YAML OpenAPI/Swagger document: its top-level openapi:/swagger: key in the first 64 KiB
+_OPENAPI_YAML = re.compile(r"^(?:openapi|swagger|[\"'](?:openapi|swagger)[\"'])[ \t]*:", re.M)
+
+
 def _load_text(
     text: str,
     src: SourceFile,
@@ -493,7 +497,10 @@ def _load_text(
     if kind == "dockerfile":
         _load_dockerfile(text, src, out)
         return
-    docs = load_json(text, config.limits) if kind == "json" else load_yaml(text, config.limits)
+    if kind == "json":
+        docs = load_json(text, config.limits)
+    else:  # an OpenAPI document in YAML reads as YAML 1.2 (its specification's), a manifest as Kubernetes reads it
+        docs = load_yaml(text, config.limits, core=bool(_OPENAPI_YAML.search(text, 0, 64 * 1024)))
     if kind == "json" and docs and docs[0].data is None and docs[0].errors:
         why = json_not_read(text, display)
         if why is not None:  # a parse error in a file guidecheck has no business reading is no finding

@@ -239,6 +239,34 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
+_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CORE_WORDS: dict[str, Any] = {
+    **{w: True for w in ("true", "True", "TRUE")},
+    **{w: False for w in ("false", "False", "FALSE")},
+    **{w: None for w in ("", "~", "null", "Null", "NULL")},
+    **{w: math.inf for w in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF")},
+    **{w: -math.inf for w in ("-.inf", "-.Inf", "-.INF")},
+    **{w: math.nan for w in (".nan", ".NaN", ".NAN")},
+}
+
+
+def resolve_core(text: str) -> Any:
+    """The value of an untagged plain scalar in YAML 1.2's core schema (OpenAPI documents): ``yes``, ``n`` and
+    ``on`` are text, ``0777`` is 777."""
+    v = _CORE_WORDS.get(text, _CORE_WORDS)
+    if v is not _CORE_WORDS:
+        return v
+    if text[0] in _HINT_NUM or text[0] == ".":
+        if _CORE_INT.fullmatch(text):
+            return int(text, 8) if text.startswith("0o") else int(text, 16) if text.startswith("0x") else int(text)
+        if len(text) < 400 and _CORE_FLOAT.fullmatch(text):
+            f = float(text)
+            if not math.isinf(f):
+                return f
+    return text
+
+
 def _resolve_number(text: str) -> Any:
     v = _KEYWORDS.get(text, _KEYWORDS)
     if v is not _KEYWORDS:  # +.inf / -.inf
@@ -414,8 +442,9 @@ class _Builder:
     (``_NOKEY``: it is a key; ``_ITEM``: a sequence item; ``_ROOT``: the document).
     """
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, resolve: Callable[[str], Any] | None = None):
         self.limits = limits
+        self.resolve = resolve or resolve_plain  # how plain scalars read (go-yaml v2's YAML 1.1, or 1.2's core)
         self._open_flow: tuple[int, int, str] | None = None  # innermost open flow collection: (line, column, kind)
         self._flows: list[tuple[int, int, str] | None] = []  # the flow collections around it
         self._anchors: dict[str, _Anchored | object] = {}
@@ -477,7 +506,7 @@ class _Builder:
         Scalar, Alias = ev.ScalarEvent, ev.AliasEvent  # noqa: N806 - classes
         starts = (ev.MappingStartEvent, ev.SequenceStartEvent)
         ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
-        resolve = resolve_plain
+        resolve = self.resolve
         anchors = self._anchors
         errors: list[LoadError] = []
         stack: list[_Frame] = []
@@ -812,7 +841,7 @@ def iter_chunks(text: str) -> Iterator[tuple[int, int, str]]:
         yield line, start, text[start:end]
 
 
-def load_yaml(text: str, limits: Limits = Limits()) -> list[Document]:
+def load_yaml(text: str, limits: Limits = Limits(), core: bool = False) -> list[Document]:
     """Parse a YAML stream into documents; never raises for bad input.
 
     The whole stream is read in one pass.  When the parser cannot go on (a
@@ -821,6 +850,10 @@ def load_yaml(text: str, limits: Limits = Limits()) -> list[Document]:
 
     A large CustomResourceDefinition's ``spec`` (its schema) is checked by
     libyaml but not built; see ``without_crd_schemas``.
+
+    Plain scalars read as Kubernetes' go-yaml v2 reads them (YAML 1.1: ``on``, ``n`` and ``0777`` are a
+    boolean, a boolean and an octal number), or with ``core`` as YAML 1.2's core schema reads them, which the
+    OpenAPI specification prescribes (``name: n`` is a name).
     """
     if type(text) is not str:
         text = str(text)  # a MappedText: libyaml takes a str only
@@ -830,10 +863,10 @@ def load_yaml(text: str, limits: Limits = Limits()) -> list[Document]:
         return [Document(0, exc.line, None, [LoadError(exc.message, exc.line, exc.column)])]
     slim = without_crd_schemas(text)
     if slim is not text:
-        docs = _load(slim, limits)
+        docs = _load(slim, limits, core)
         if not any(d.errors for d in docs) and _syntax_ok(text):
             return docs
-    return _load(text, limits)
+    return _load(text, limits, core)
 
 
 BIG_CRD = 64 * 1024  # a CustomResourceDefinition document from this size on is built without its spec
@@ -925,8 +958,8 @@ def _syntax_ok(text: str) -> bool:
     return True
 
 
-def _load(text: str, limits: Limits) -> list[Document]:
-    builder = _Builder(limits)
+def _load(text: str, limits: Limits, core: bool = False) -> list[Document]:
+    builder = _Builder(limits, resolve_core if core else None)
     docs: list[Document] = []
     stop = _run_with_fallback(builder, text, 0, docs)
     if stop is None:
