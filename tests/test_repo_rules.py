@@ -91,6 +91,9 @@ def hits(check, target, c=None):
         ("api-docs/Dockerfile", False),
         ("hugoapp/Dockerfile", True),  # not named for the generator alone
         ("bundle.Dockerfile", False),  # operator-sdk's OLM bundle: manifests, FROM scratch
+        ("_test_tools/httpd/Dockerfile", False),  # kubernetes/git-sync's test servers
+        ("_tests/Dockerfile", False),
+        ("_tools/Dockerfile", True),
         ("dockerfiles/Dockerfile", True),
     ],
 )

@@ -63,7 +63,8 @@ NON_PRODUCTION_DIRS = frozenset(
         "hack",
     }
 )
-_TESTISH_DIR = re.compile(r"^(?:tests?|e2e)[-_]|[-_](?:tests?|e2e)$", re.IGNORECASE)
+# test-e2e/, scale-test/, and with a leading underscore (kubernetes/git-sync's _test_tools/)
+_TESTISH_DIR = re.compile(r"^_?(?:tests?|e2e)(?:[-_]|$)|[-_](?:tests?|e2e)$", re.IGNORECASE)
 # a documentation site's tooling, named for its generator or for docs (trivy-operator's
 # build/mkdocs-material/Dockerfile serves a preview of its documentation): no deployable service
 _DOCS_TOOL_DIR = re.compile(
