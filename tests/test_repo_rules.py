@@ -94,6 +94,8 @@ def hits(check, target, c=None):
         ("_test_tools/httpd/Dockerfile", False),  # kubernetes/git-sync's test servers
         ("_tests/Dockerfile", False),
         ("_tools/Dockerfile", True),
+        ("k6/Dockerfile", False),  # load tests (grafana/quickpizza)
+        ("benchmarks/Dockerfile", False),
         ("dockerfiles/Dockerfile", True),
     ],
 )
@@ -503,3 +505,9 @@ def test_gc201_a_dockerfile_fragment_without_from_is_no_image(tmp_path):
     (tmp_path / "debug" / "Tools.Dockerfile").write_text("FROM debian:12\nRUN apt-get update\n")
     [h] = hits(repo.single_service, t)
     assert "2 images" in h.message, h.message
+
+
+def test_gc204_load_test_scripts_are_no_source_without_tests():
+    """grafana/quickpizza's k6/ holds k6 load-test scripts: tests themselves, not JavaScript without tests."""
+    inv = ["go.mod", "main.go", "main_test.go", "package.json", "k6/foundations/01.basic.js", "benchmarks/b.js"]
+    assert hits(repo.has_unit_tests, repo_target(inv)) == []

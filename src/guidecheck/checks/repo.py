@@ -61,6 +61,9 @@ NON_PRODUCTION_DIRS = frozenset(
         "docs",
         "documentation",
         "hack",
+        "k6",
+        "benchmark",
+        "benchmarks",
     }
 )
 # test-e2e/, scale-test/, and with a leading underscore (kubernetes/git-sync's _test_tools/)
@@ -409,7 +412,10 @@ _NO_CODE_DIRS = frozenset(
         "fixtures",
     }
 )
-_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "e2e", "integration", "it", "spec"})
+# k6/ and benchmark(s)/: load and performance tests (grafana/quickpizza's k6 scripts), not the service's code
+_TEST_DIRS = frozenset(
+    {"test", "tests", "testing", "__tests__", "e2e", "integration", "it", "spec", "k6", "benchmark", "benchmarks"}
+)
 
 
 def unit_test_patterns(settings: Mapping[str, Any]) -> dict[str, list[str]]:
