@@ -1500,3 +1500,30 @@ def test_grep_v_integration_is_no_integration_test_run(tmp_path):
     one_job(tmp_path, "- run: go test -tags=integration ./...\n")
     [f] = scan(tmp_path, ("GC701",)).findings
     assert "integration tests:" in f.message, f.message
+
+
+def test_a_script_many_steps_run_is_read_and_searched_once(tmp_path, monkeypatch):
+    """rook's workflows call the same test scripts from hundreds of steps: following each again took 64 s."""
+    from guidecheck.checks import ci as ci_checks
+    from guidecheck.parsers.ci import scripts
+
+    steps = "".join(f"- name: s{i}\n  run: ./tests/scripts/run.sh {i % 3}\n" for i in range(60))
+    one_job(tmp_path, steps)
+    write(tmp_path, {"tests/scripts/run.sh": "#!/bin/sh\n" + "echo step\n" * 2000 + "go test ./...\n"})
+    calls = {"references": 0, "evidence": 0}
+    real_refs, real_evidence = scripts.references, ci_checks._followed_evidence
+
+    def refs(command):
+        calls["references"] += 1
+        return real_refs(command)
+
+    def evidence(*args):
+        calls["evidence"] += 1
+        return real_evidence(*args)
+
+    monkeypatch.setattr(scripts, "references", refs)
+    monkeypatch.setattr(ci_checks, "_followed_evidence", evidence)
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert "`go test ./...` (" in f.message, f.message
+    # three distinct commands, each followed once, and the script they share searched once
+    assert calls["references"] <= 6 and calls["evidence"] == 1, calls

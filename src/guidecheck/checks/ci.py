@@ -298,6 +298,7 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     all_names = _joined(ctx, "names")
     all_commands = _joined(ctx, "commands")
     found: dict[str, list[Evidence]] = {c: [] for c in pats}
+    followed: dict[int, dict[str, list[Evidence]]] = {}
     for job in project.jobs:
         # a name is a hint: it counts only where the job runs something that could be what it says
         # (a script, a make target, an action not known to only set up or build); a job named 'test'
@@ -323,11 +324,10 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
             # what the make targets, scripts and task runners' tasks the step names run (kserve: `make check` ->
             # `go vet`, `golangci-lint run`; immich: `mise run local:ci` -> `tilt ci`)
             for task in (*step.follows, *_goreleaser_hooks(project, step)):
-                if task.run:
-                    tcode = _code(task)
-                    if _may_match(all_commands, tcode):
-                        for cat, p in pats.items():
-                            found[cat] += _step_evidence(cat, p, task, None, tcode, named=False, ran=True)
+                if id(task) not in followed:  # a script many steps run is searched once
+                    followed[id(task)] = _followed_evidence(task, pats, all_commands)
+                for cat, items in followed[id(task)].items():
+                    found[cat] += items
     for f in project.files:
         for inc in f.includes:
             for cat, p in pats.items():
@@ -336,6 +336,18 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     for cat, items in found.items():
         found[cat] = sorted(set(items), key=lambda e: (e.path, e.line, e.what))
     return found
+
+
+def _followed_evidence(
+    task: Step, pats: dict[str, dict[str, list]], all_commands: _Patterns
+) -> dict[str, list[Evidence]]:
+    """What a followed make recipe, script or task runs, per category."""
+    if not task.run:
+        return {}
+    tcode = _code(task)
+    if not _may_match(all_commands, tcode):
+        return {}
+    return {cat: _step_evidence(cat, p, task, None, tcode, named=False, ran=True) for cat, p in pats.items()}
 
 
 # super-linter runs security scanners when asked (prometheus-community: VALIDATE_GITLEAKS: true)

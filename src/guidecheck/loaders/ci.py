@@ -325,7 +325,24 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
                     texts[rel] = None
         return texts[rel]
 
+    memo: dict[tuple[str, str, int], list[Step]] = {}
+    made: dict[tuple[str, int, str | None, str], Step] = {}  # one Step per file, line, name and text
+
+    def step_of(path: str, line: int, name: str | None, run: str) -> Step:
+        key = (path, line, name, run)
+        if key not in made:
+            made[key] = Step(path, line, name=name, run=run)
+        return made[key]
+
     def followed(command: str, base: str, depth: int) -> list[Step]:
+        # rook's 100 workflows call the same few scripts: each script's references are read once, and the
+        # steps that run it share what it runs (the Steps are never changed after this)
+        key = (command, base, depth)
+        if key not in memo:
+            memo[key] = _followed(command, base, depth)
+        return memo[key]
+
+    def _followed(command: str, base: str, depth: int) -> list[Step]:
         from guidecheck.parsers.ci.runners import runner_files, runner_references, runner_tasks
         from guidecheck.parsers.ci.scripts import make_recipes
 
@@ -339,29 +356,35 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
             here = rel.rsplit("/", 1)[0] if "/" in rel else ""
             if ref.kind not in ("make", "script"):
                 for task, line, body in runner_tasks(ref.kind, text, ref.targets):
-                    out.append(Step(shown, line, name=f"{ref.kind} {task}", run=body))
+                    out.append(step_of(shown, line, f"{ref.kind} {task}", body))
                     if depth + 1 < FOLLOW_DEPTH:
                         out += followed(body, here, depth + 1)  # tasks run in their file's directory
                 continue
             if ref.kind == "make":
                 for target, line, body in make_recipes(text, ref.targets):
-                    out.append(Step(shown, line, name=f"make {target}".strip(), run=body))
+                    out.append(step_of(shown, line, f"make {target}".strip(), body))
                     if depth + 1 < FOLLOW_DEPTH:
                         out += followed(body, here, depth + 1)  # recipes run in the Makefile's directory
             else:
-                out.append(Step(shown, 1, run=text))
+                out.append(step_of(shown, 1, None, text))
                 if depth + 1 < FOLLOW_DEPTH:
                     out += followed(text, base, depth + 1)  # scripts usually run from the working directory
         return out
 
+    _attach_follows(project, repo.prefix, root, followed, text_of)
+
+
+def _attach_follows(project: Project, prefix: str, root: str, followed: Any, text_of: Any) -> None:
+    """Each step's followed commands: what it runs through make, scripts and task runners, and the RUN lines of
+    the Dockerfiles it builds."""
     for job in project.jobs:
         for step in job.steps:
             if step.run and _MAY_FOLLOW.search(step.run):
-                step.follows = followed(step.run, root, 0)
+                step.follows = list(followed(step.run, root, 0))  # its own list: docker builds are added below
             for rel in _built_dockerfiles(step):
                 path, text = _first_file((rel,), root, text_of)
                 if text is not None:
-                    step.follows.append(Step(repo.prefix + path, 1, name=f"docker build {path}", run=_run_lines(text)))
+                    step.follows.append(Step(prefix + path, 1, name=f"docker build {path}", run=_run_lines(text)))
 
 
 # `docker build` / `docker buildx build` with its -f/--file and context
