@@ -252,6 +252,16 @@ def write_suites(directory: Path, n: int) -> int:
     return 2 * n
 
 
+def _generated(work: Path, name: str, sizes: list[int], write, label: str) -> list[tuple[str, Path]]:
+    """(label, directory) of the input ``write`` makes at each size (``label`` formats ``n`` and ``files``)."""
+    inputs = []
+    for n in sizes:
+        directory = work / f"{name}-{n}"
+        files = write(directory, n)
+        inputs.append((label.format(n=n, files=files), directory))
+    return inputs
+
+
 # ------------------------------------------------------------------ corpus copies
 
 
@@ -318,19 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.no_manifests:
             sizes = [int(x) for x in args.manifests.split(",") if x.strip()]
-            inputs = []
-            for n in sizes:
-                files = write_manifests(work / f"manifests-{n}", n)
-                inputs.append((f"{n} objects ({files} files), one directory", work / f"manifests-{n}"))
+            inputs = _generated(work, "manifests", sizes, write_manifests, "{n} objects ({files} files), one directory")
             goals = [1.0] + [2.2 * n / sizes[0] / 2 for n in sizes[1:]]
             if measure("One directory of manifests", inputs, gc, env, args.repeat, goals) > 1:
                 status = 1
         if not args.no_suites:
             sizes = [int(x) for x in args.suites.split(",") if x.strip()]
-            inputs = []
-            for n in sizes:
-                files = write_suites(work / f"suites-{n}", n)
-                inputs.append((f"{n} test suites ({files} files), same names", work / f"suites-{n}"))
+            inputs = _generated(work, "suites", sizes, write_suites, "{n} test suites ({files} files), same names")
             goals = [1.0] + [1.1 * n / sizes[0] for n in sizes[1:]]
             if measure("Sibling test suites with the same object names", inputs, gc, env, args.repeat, goals) > 1:
                 status = 1
