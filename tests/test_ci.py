@@ -1527,3 +1527,41 @@ def test_a_script_many_steps_run_is_read_and_searched_once(tmp_path, monkeypatch
     assert "`go test ./...` (" in f.message, f.message
     # three distinct commands, each followed once, and the script they share searched once
     assert calls["references"] <= 6 and calls["evidence"] == 1, calls
+
+
+def test_biome_and_goimports_checks_are_lint(tmp_path):
+    """grafana/quickpizza lints with `npm run biome-check` (`biome check`) and `make format-check` (`goimports -l`)."""
+    for step, files in (
+        (
+            "- run: cd pkg/web && npm run biome-check\n",
+            {"pkg/web/package.json": '{"scripts": {"biome-check": "biome check"}}'},
+        ),
+        ("- run: make format-check\n", {"Makefile": 'format-check:\n\ttest -z "$$(goimports -l .)"\n'}),
+    ):
+        write(tmp_path, files)
+        one_job(
+            tmp_path, step + "- run: go test ./...\n- uses: aquasecurity/trivy-action@v0\n- run: kind create cluster\n"
+        )
+        assert scan(tmp_path, ("GC701",)).findings == [], step
+
+
+def test_golangci_lint_running_gosec_is_security_validation(tmp_path):
+    """wild-workouts lints each module with golangci-lint, whose .golangci.yml enables gosec."""
+    one_job(
+        tmp_path, "- run: cd internal/users && golangci-lint run\n- run: go test ./...\n- run: kind create cluster\n"
+    )
+    write(tmp_path, {"internal/users/.golangci.yml": "linters:\n  disable-all: true\n  enable:\n    - govet\n"})
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks security validation"), f.message
+    write(
+        tmp_path,
+        {"internal/users/.golangci.yml": "linters:\n  disable-all: true\n  enable:\n    - govet\n    - gosec\n"},
+    )
+    assert scan(tmp_path, ("GC701",)).findings == []
+    write(tmp_path, {"internal/users/.golangci.yml": "version: '2'\nlinters:\n  default: all\n  disable: [gosec]\n"})
+    assert len(scan(tmp_path, ("GC701",)).findings) == 1
+    # gosec configured but golangci-lint never run: no security validation
+    one_job(tmp_path, "- run: go vet ./...\n- run: go test ./...\n- run: kind create cluster\n")
+    write(tmp_path, {"internal/users/.golangci.yml": "linters:\n  enable: [gosec]\n"})
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks security validation"), f.message

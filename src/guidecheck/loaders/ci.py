@@ -283,6 +283,7 @@ def build_project(
             if all(p != prefix + r for _s, p in project.unread):
                 project.unread.append((key.split(":", 1)[1], prefix + r))
     project.release_configs = [rc for rc in releases if not project.root or rc.path.startswith(project.root + "/")]
+    project.security_linters = _security_linters(ctx, repo, project)
     if not project.files and not project.unread:
         return None
     if not project.files:
@@ -349,7 +350,8 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
         out: list[Step] = []
         for ref in references(command) + runner_references(command):
             paths = runner_files(ref.kind, ref.path) if ref.kind not in ("make", "script") else (ref.path,)
-            rel, text = _first_file(paths, base, text_of)  # a task runner's: the first of its names there
+            where = _cd_before(command, ref.text, base)  # `cd pkg/web && npm run biome-check` (quickpizza)
+            rel, text = _first_file(paths, where, text_of)  # a task runner's: the first of its names there
             if text is None:
                 continue
             shown = repo.prefix + rel
@@ -372,6 +374,55 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
         return out
 
     _attach_follows(project, repo.prefix, root, followed, text_of)
+
+
+_CD = re.compile(r"(?:^|[;&|(]\s*)cd\s+([\w./@+-]+)\s*(?:&&?|;)")
+
+
+def _cd_before(command: str, ref_text: str, base: str) -> str:
+    """The directory a reference runs in: ``base``, or the directory a `cd DIR &&` before it on its line enters."""
+    at = command.find(ref_text)
+    if at < 0:
+        return base
+    line = command[command.rfind("\n", 0, at) + 1 : at]
+    moves = _CD.findall(line)
+    if not moves or moves[-1].startswith(("/", "~", "$")):
+        return base
+    joined = posixpath.normpath(posixpath.join(base, moves[-1])) if base else posixpath.normpath(moves[-1])
+    return base if joined.startswith("..") else joined
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+_GOLANGCI = re.compile(r"(?:^|/)\.golangci\.ya?ml$")
+
+
+def _security_linters(ctx: _Ctx, repo: Any, project: Project) -> list[tuple[str, int, str]]:
+    """The project's golangci-lint configurations that run gosec, the Go security analyzer (wild-workouts'
+    internal/*/.golangci.yml: `enable: [..., gosec]`; `enable-all: true` or v2's `default: all` without
+    disabling it)."""
+    from guidecheck.parsers.yaml import item_line, key_line
+
+    out: list[tuple[str, int, str]] = []
+    root = project.root + "/" if project.root else ""
+    for rel in repo.walk.inventory:
+        display = repo.prefix + rel
+        if not _GOLANGCI.search(rel) or (root and not display.startswith(root)):
+            continue
+        data = ctx.data(display)
+        linters = data.get("linters") if isinstance(data, dict) else None
+        if not isinstance(linters, dict):
+            continue
+        enable = _as_list(linters.get("enable"))
+        disable = _as_list(linters.get("disable"))
+        if "gosec" in enable:
+            out.append((display, item_line(enable, enable.index("gosec"), key_line(linters, "enable")), "gosec"))
+        elif (linters.get("enable-all") is True or linters.get("default") == "all") and "gosec" not in disable:
+            key = "enable-all" if "enable-all" in linters else "default"
+            out.append((display, key_line(linters, key), "gosec"))
+    return out
 
 
 def _attach_follows(project: Project, prefix: str, root: str, followed: Any, text_of: Any) -> None:

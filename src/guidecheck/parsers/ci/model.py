@@ -136,6 +136,8 @@ class Project:
     jobs: list[Job] = field(default_factory=list)
     inventory: list[str] = field(default_factory=list)  # every file under root, relative to root
     release_configs: list[ReleaseConfig] = field(default_factory=list)
+    # golangci-lint configurations that turn a security analyzer on: (path, line, analyzer)
+    security_linters: list[tuple[str, int, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be followed (remote includes, ...)
     stages: list[str] = field(default_factory=list)  # GitLab stage order (with .pre and .post)
     # pipeline definitions of CI systems guidecheck does not read: (system, display path)
