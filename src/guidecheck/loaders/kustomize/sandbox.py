@@ -204,7 +204,8 @@ def copy_files(src: str, files: list[str], dest: str, slim: frozenset[str] = fro
             if st.st_mode & 0o170000 != 0o100000:
                 continue
             with open(fd, "rb", closefd=False) as fh, open(d, "wb") as out:
-                if rel in slim and st.st_size >= BIG_CRD and (text := _slim_text(fh.read())) is not None:
+                raw = fh.read(_SLIM_MAX_BYTES + 1) if rel in slim and st.st_size >= BIG_CRD else b""
+                if len(raw) <= _SLIM_MAX_BYTES and (text := _slim_text(raw)) is not None:
                     out.write(text)
                     slimmed.append(rel)
                     continue
@@ -213,6 +214,9 @@ def copy_files(src: str, files: list[str], dest: str, slim: frozenset[str] = fro
         finally:
             os.close(fd)
     return slimmed
+
+
+_SLIM_MAX_BYTES = 64 * 1024 * 1024  # a file read whole to leave its CRD schemas out, at most (larger: copied as is)
 
 
 def _slim_text(raw: bytes) -> bytes | None:
