@@ -549,3 +549,18 @@ def test_an_inherited_global_requirement_is_reported_once_at_its_line(tmp_path):
         "own and the global security requirement can be called with basic alone"
     )
     assert got[1][2].startswith("POST /v1/orders can be called with basic alone")
+
+
+def test_a_tls_secret_named_for_a_jwks_server_is_no_signing_key(tmp_path):
+    """envoy gateway's e2e data: remote-jwks-server-secret is the TLS certificate of the server that publishes
+    the JWKS (a JSON document), not the key set; a TLS Secret named as a signing key still is one."""
+    tls = "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: auth}}\ntype: kubernetes.io/tls\n"
+    r = scan(tmp_path, {"a.yaml": tls.format(name="remote-jwks-server-secret")}, "GC602")
+    assert findings(r, "GC602") == [] and outcomes(r, "GC602")["Secret/auth/remote-jwks-server-secret"][0] == (
+        "not_applicable"
+    )
+    opaque = tls.format(name="jwks-keys").replace("kubernetes.io/tls", "Opaque")
+    r = scan(tmp_path / "o", {"a.yaml": opaque}, "GC602")
+    assert len(findings(r, "GC602")) == 1
+    r = scan(tmp_path / "s", {"a.yaml": tls.format(name="jwt-signing-key")}, "GC602")
+    assert len(findings(r, "GC602")) == 1

@@ -510,7 +510,12 @@ def _is_signing_key(obj: dict, ctx, *names: Any) -> bool:
     for tmpl in (k8s.get(obj, "spec", "secretTemplate"), k8s.get(obj, "spec", "target", "template", "metadata")):
         if isinstance(tmpl, dict) and _marked({"metadata": tmpl}, selectors):
             return True
-    return any(_name_matches(n, ctx.settings.get("signing-key-name-patterns")) for n in (crossref.name(obj),) + names)
+    patterns = ctx.settings.get("signing-key-name-patterns")
+    if obj.get("kind") == "Secret" and obj.get("type") == "kubernetes.io/tls":
+        # a JWKS is JSON: a TLS Secret named for one is the certificate of the server that publishes it (envoy
+        # gateway's remote-jwks-server-secret), not the key set; its other patterns still count
+        patterns = [p for p in patterns or () if not (isinstance(p, str) and "jwks" in p.lower())]
+    return any(_name_matches(n, patterns) for n in (crossref.name(obj),) + names)
 
 
 def _limit(ctx) -> _dt.timedelta:
