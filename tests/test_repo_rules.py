@@ -95,6 +95,10 @@ def hits(check, target, c=None):
         ("_tests/Dockerfile", False),
         ("_tools/Dockerfile", True),
         ("k6/Dockerfile", False),  # load tests (grafana/quickpizza)
+        ("docker/dev/Dockerfile", False),  # slok/sloth's toolchain image
+        ("docker/prod/Dockerfile", True),
+        ("olm/catalog.Dockerfile", False),  # rabbitmq/cluster-operator's OLM catalog
+        ("catalog.Dockerfile", True),  # a catalog service
         ("benchmarks/Dockerfile", False),
         ("dockerfiles/Dockerfile", True),
     ],
@@ -495,14 +499,14 @@ def test_gc204_a_docs_site_s_package_json_makes_no_javascript_of_static_assets()
 
 
 def test_gc201_a_dockerfile_fragment_without_from_is_no_image(tmp_path):
-    """coherence-operator's Makefile appends debug/Tools.Dockerfile (RUN lines, no FROM) to its Dockerfile."""
-    (tmp_path / "debug").mkdir()
+    """coherence-operator's Makefile appends extras/Tools.Dockerfile (RUN lines, no FROM) to its Dockerfile."""
+    (tmp_path / "extras").mkdir()
     (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
-    (tmp_path / "debug" / "Tools.Dockerfile").write_text("\nRUN yum -y install bind-utils\n")
-    t = repo_target(["Dockerfile", "debug/Tools.Dockerfile"])
+    (tmp_path / "extras" / "Tools.Dockerfile").write_text("\nRUN yum -y install bind-utils\n")
+    t = repo_target(["Dockerfile", "extras/Tools.Dockerfile"])
     t.data.root = str(tmp_path)
     assert hits(repo.single_service, t) == []
-    (tmp_path / "debug" / "Tools.Dockerfile").write_text("FROM debian:12\nRUN apt-get update\n")
+    (tmp_path / "extras" / "Tools.Dockerfile").write_text("FROM debian:12\nRUN apt-get update\n")
     [h] = hits(repo.single_service, t)
     assert "2 images" in h.message, h.message
 

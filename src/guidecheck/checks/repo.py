@@ -192,6 +192,11 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
     name = rel.rsplit("/", 1)[-1]
     low = name.lower()
     directory = _dirname(rel)
+    parent = directory.rsplit("/", 1)[-1].lower()
+    if parent in DEV_VARIANT_WORDS:
+        return "", "development variant"  # slok/sloth's docker/dev/Dockerfile: the toolchain image of `make`
+    if directory != "." and "olm" in directory.lower().split("/") and low.split(".")[0] in ("catalog", "index"):
+        return "", "an OLM catalog image: the operator's bundles, not a service"
     if low in _DOCKERFILE_BASES:
         return directory, None
     for suffix in _SUFFIXES:
