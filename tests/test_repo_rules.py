@@ -515,3 +515,13 @@ def test_gc204_load_test_scripts_are_no_source_without_tests():
     """grafana/quickpizza's k6/ holds k6 load-test scripts: tests themselves, not JavaScript without tests."""
     inv = ["go.mod", "main.go", "main_test.go", "package.json", "k6/foundations/01.basic.js", "benchmarks/b.js"]
     assert hits(repo.has_unit_tests, repo_target(inv)) == []
+
+
+def test_gc204_a_test_star_java_file_is_a_test():
+    """trust-manager's TestHTTPConnection.java is a Java client its Go test compiles and runs: Maven's Surefire
+    counts Test*.java and *TestCase.java as tests too."""
+    inv = ["go.mod", "main.go", "main_test.go", "pkg/truststore/TestHTTPConnection.java"]
+    assert hits(repo.has_unit_tests, repo_target(inv)) == []
+    [h] = hits(repo.has_unit_tests, repo_target(["pom.xml", "src/main/java/App.java"]))
+    assert "no unit tests for java" in h.message
+    assert hits(repo.has_unit_tests, repo_target(["pom.xml", "src/main/java/App.java", "x/AppTestCase.java"])) == []
