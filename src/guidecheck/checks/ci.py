@@ -298,7 +298,8 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     all_names = _joined(ctx, "names")
     all_commands = _joined(ctx, "commands")
     found: dict[str, list[Evidence]] = {c: [] for c in pats}
-    followed: dict[int, dict[str, list[Evidence]]] = {}
+    # id -> (the followed Step, kept alive so that its id is never another's; what it runs per category)
+    followed: dict[int, tuple[Step, dict[str, list[Evidence]]]] = {}
     for job in project.jobs:
         # a name is a hint: it counts only where the job runs something that could be what it says
         # (a script, a make target, an action not known to only set up or build); a job named 'test'
@@ -325,8 +326,8 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
             # `go vet`, `golangci-lint run`; immich: `mise run local:ci` -> `tilt ci`)
             for task in (*step.follows, *_goreleaser_hooks(project, step)):
                 if id(task) not in followed:  # a script many steps run is searched once
-                    followed[id(task)] = _followed_evidence(task, pats, all_commands)
-                for cat, items in followed[id(task)].items():
+                    followed[id(task)] = (task, _followed_evidence(task, pats, all_commands))
+                for cat, items in followed[id(task)][1].items():
                     found[cat] += items
     for f in project.files:
         for inc in f.includes:
