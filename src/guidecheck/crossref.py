@@ -149,6 +149,11 @@ def _parts(directory: str) -> tuple[str, ...]:
     return tuple(x for x in directory.split("/") if x not in ("", "."))
 
 
+def _location_set(locations: tuple[str, ...], ctx) -> frozenset[str]:
+    """A copy group's directories as a set (memoised by the group tuple's identity)."""
+    return ctx.memoized("crossref.location-set", id(locations), lambda: frozenset(locations))
+
+
 def _nearest_distance(locations: tuple[str, ...], where: str, ctx) -> int:
     """The fewest steps from ``where`` to one of ``locations`` (memoised: the same for every copy).
 
@@ -158,7 +163,7 @@ def _nearest_distance(locations: tuple[str, ...], where: str, ctx) -> int:
     """
 
     def compute() -> int:
-        members = ctx.memoized("crossref.location-set", id(locations), lambda: frozenset(locations))
+        members = _location_set(locations, ctx)
         if where in members:
             return 0
         return min(distance(loc, where) for loc in locations)
@@ -381,7 +386,7 @@ def _other_locations(info: tuple[str, tuple[str, ...]], here: str, ctx) -> tuple
     """How many of a copy group's (sorted) directories are not ``here``, and the first three of them; without a
     walk over the whole group for each of its members."""
     locations = info[1]
-    members = ctx.memoized("crossref.location-set", id(locations), lambda: frozenset(locations))
+    members = _location_set(locations, ctx)
     count = len(locations) - (1 if here in members else 0)
     return count, [loc for loc in locations[:4] if loc != here][:3]
 

@@ -89,20 +89,20 @@ def _restore_tests(target: Target, ctx: Context) -> list[model.RestoreTest]:
     return _scoped("restore_tests", target, ctx, lambda t: index.restore_test(t, ctx))
 
 
-def _producer_names(prods: list[Producer]) -> list[str]:
-    """Each schedule by its reference; one that other files hold too (kyverno/policies' test suites each
-    have a Schedule/velero/badschedule01) also by its file."""
-    refs = [p.ref for p in prods]
+def _named(refs: list[str], paths: list[str]) -> list[str]:
+    """Each reference, followed by its file where another of the list has the same one: the list names each
+    object once (envoy's default.out.yaml and e2e.out.yaml both hold StatefulSet/monitoring/loki;
+    kyverno/policies' test suites each hold Schedule/velero/badschedule01)."""
     dup = {r for r, n in Counter(refs).items() if n > 1}
-    return [f"{r} ({getattr(p.target, 'path', '?')})" if r in dup else r for r, p in zip(refs, prods, strict=True)]
+    return [f"{r} ({path})" if r in dup else r for r, path in zip(refs, paths, strict=True)]
+
+
+def _producer_names(prods: list[Producer]) -> list[str]:
+    return _named([p.ref for p in prods], [getattr(p.target, "path", "?") for p in prods])
 
 
 def _holder_names(holders: list[Holder]) -> list[str]:
-    """Each data holder by its reference; one that other files hold too (a copy in another manifest set,
-    envoy's default.out.yaml and e2e.out.yaml) also by its file, so the list names each once."""
-    refs = [str(h.target.ref) for h in holders]
-    dup = {r for r, n in Counter(refs).items() if n > 1}
-    return [f"{r} ({h.target.path})" if r in dup else r for r, h in zip(refs, holders, strict=True)]
+    return _named([str(h.target.ref) for h in holders], [h.target.path for h in holders])
 
 
 def _fmt(td: _dt.timedelta) -> str:

@@ -794,14 +794,19 @@ def _goreleaser_config(project: Project, text: str) -> ReleaseConfig | None:
     return None
 
 
+def _goreleaser_args(step: Step) -> str | None:
+    """The GoReleaser command line of a step (the action's args, or the `goreleaser ...` line it runs)."""
+    if step.action() == "goreleaser/goreleaser-action":
+        return step.with_.get("args", "")
+    if step.run and (m := re.search(r"\bgoreleaser\b", step.run)):
+        return step.run[m.start() :].split("\n", 1)[0]
+    return None
+
+
 def _goreleaser_hooks(project: Project, step: Step) -> list[Step]:
     """The ``before: hooks:`` a GoReleaser step runs first (terraform-k8s: `go test ./...` on every build),
     as one followed step at the configuration's hooks."""
-    text = None
-    if step.action() == "goreleaser/goreleaser-action":
-        text = step.with_.get("args", "")
-    elif step.run and (m := re.search(r"\bgoreleaser\b", step.run)):
-        text = step.run[m.start() :].split("\n", 1)[0]
+    text = _goreleaser_args(step)
     if text is None:
         return []
     rc = _goreleaser_config(project, text)
@@ -818,11 +823,7 @@ def _goreleaser_hooks(project: Project, step: Step) -> list[Step]:
 
 def _goreleaser_push(project: Project, step: Step) -> tuple[str, bool] | None:
     """(what, signed) when a GoReleaser release step pushes images; None otherwise."""
-    text = None
-    if step.action() == "goreleaser/goreleaser-action":
-        text = step.with_.get("args", "")
-    elif step.run and (m := re.search(r"\bgoreleaser\b", step.run)):
-        text = step.run[m.start() :].split("\n", 1)[0]
+    text = _goreleaser_args(step)
     if (
         text is None
         or not re.search(r"\brelease\b", text)

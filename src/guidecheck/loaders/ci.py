@@ -41,6 +41,7 @@ from guidecheck.parsers.ci.gitlab import parse_gitlab
 from guidecheck.parsers.ci.jenkins import add_jenkinsfile
 from guidecheck.parsers.ci.model import Project, ReleaseConfig, Step
 from guidecheck.parsers.ci.release import from_chart_releaser, from_goreleaser, from_package_json, from_pyproject
+from guidecheck.parsers.yaml import item_line, key_line
 
 _WORKFLOW = WORKFLOW_FILE
 _GITLAB = re.compile(r"^(?:(.*)/)?\.gitlab-ci\.ya?ml$")
@@ -392,10 +393,6 @@ def _cd_before(command: str, ref_text: str, base: str) -> str:
     return base if joined.startswith("..") else joined
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 _GOLANGCI = re.compile(r"(?:^|/)\.golangci\.ya?ml$")
 
 
@@ -403,8 +400,6 @@ def _security_linters(ctx: _Ctx, repo: Any, project: Project) -> list[tuple[str,
     """The project's golangci-lint configurations that run gosec, the Go security analyzer (wild-workouts'
     internal/*/.golangci.yml: `enable: [..., gosec]`; `enable-all: true` or v2's `default: all` without
     disabling it)."""
-    from guidecheck.parsers.yaml import item_line, key_line
-
     out: list[tuple[str, int, str]] = []
     root = project.root + "/" if project.root else ""
     for rel in repo.walk.inventory:
@@ -415,8 +410,8 @@ def _security_linters(ctx: _Ctx, repo: Any, project: Project) -> list[tuple[str,
         linters = data.get("linters") if isinstance(data, dict) else None
         if not isinstance(linters, dict):
             continue
-        enable = _as_list(linters.get("enable"))
-        disable = _as_list(linters.get("disable"))
+        enable = k8s.as_list(linters.get("enable"))
+        disable = k8s.as_list(linters.get("disable"))
         if "gosec" in enable:
             out.append((display, item_line(enable, enable.index("gosec"), key_line(linters, "enable")), "gosec"))
         elif (linters.get("enable-all") is True or linters.get("default") == "all") and "gosec" not in disable:

@@ -107,8 +107,9 @@ def _read_template(abspath: str | None, job: _ChartJob, config: Config) -> tuple
             ttext = read_text(abspath, config.max_file_bytes, root=job.root)
         except ReadError:
             ttext = ""
+    lines = ttext.split("\n")
     slim = without_crd_schemas(ttext)
-    return ttext, ttext.split("\n"), slim.split("\n") if slim is not ttext else ttext.split("\n")
+    return ttext, lines, slim.split("\n") if slim is not ttext else lines
 
 
 def _template_source(
