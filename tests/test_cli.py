@@ -234,6 +234,11 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     (tmp_path / "appsettings.json").write_text('{"a": 1,}\n')
     (tmp_path / "broken.json").write_text('{"apiVersion": "v1", "kind": "Pod",}\n')
     (tmp_path / "truncated.json").write_text('{"a": [1,\n')
+    # a shell session and a log of JSON values saved as .json (percona's e2e expectations) are no JSON document;
+    # the same with an object's fields is a broken manifest
+    (tmp_path / "find.json").write_text('switched to db myApp\n{ "_id" : , "x" : 100500 }\nbye\n')
+    (tmp_path / "lines.json").write_text('{"a": 1}\n{"a": 2}\n')
+    (tmp_path / "pods.json").write_text('{"apiVersion": "v1", "kind": "Pod"}\n{"apiVersion": "v1", "kind": "Pod"}\n')
     # a key given twice: markdownlint (JSON.parse) takes the last; in an object it is a finding at the second
     (tmp_path / ".markdownlint.json").write_text('{\n  "MD029": false,\n  "MD013": false,\n  "MD029": true\n}\n')
     (tmp_path / "pod.json").write_text('{"apiVersion": "v1",\n "kind": "Pod",\n "kind": "Pod"}\n')
@@ -246,6 +251,7 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     assert [(f["path"].rsplit("/", 1)[-1], f["line"]) for f in findings] == [
         ("broken.json", 1),
         ("pod.json", 3),
+        ("pods.json", 2),
         ("svc.json", 2),
         ("truncated.json", 2),
     ]

@@ -569,9 +569,10 @@ def json_not_read(text: str, display: str) -> str | None:
     whose text shows none of the fields of what guidecheck reads (see ``_JSON_PURPOSE``) is some tool's
     configuration (JSON with comments: appsettings.json, launchSettings.json, .markdownlint.json, VS Code
     files ...; or a key given twice, which JSON.parse and Go's encoding/json accept, the last value winning),
-    which the tools reading it accept and guidecheck does not judge. A chart's values.schema.json is always
-    read; a Go template of JSON ({{ .Field }}, {{- if }}) with none of those fields is not; a truncated file,
-    NaN or nesting too deep is reported whatever the file is.
+    which the tools reading it accept and guidecheck does not judge; nor is a file with none of those fields
+    that is no JSON document at all (a shell session or log under a .json name, JSON Lines). A chart's
+    values.schema.json is always read; a Go template of JSON ({{ .Field }}, {{- if }}) with none of those
+    fields is not; a truncated file, NaN or nesting too deep is reported whatever the file is.
     """
     if not text.strip():
         return "an empty JSON file: nothing to check"
@@ -587,6 +588,19 @@ def json_not_read(text: str, display: str) -> str | None:
             "not read: a template of a JSON file ({{ }} placeholders) whose content is no Kubernetes object, "
             "OpenAPI document, chart schema, dashboard or rule file"
         )
+    start = text.lstrip("\ufeff \t\r\n")[:1]
+    if start not in ("{", "["):
+        # a shell session or a log saved under a .json name (percona's e2e expectations: "switched to db
+        # myApp"): not JSON from its first character
+        return (
+            "not read: not JSON (its text does not start with { or [) and by its content no Kubernetes object, "
+            "OpenAPI document, chart schema, dashboard or rule file"
+        )
+    if _value_then_more(text):
+        return (
+            "not read: a JSON value followed by more text (JSON Lines, or a tool's output) whose content is no "
+            "Kubernetes object, OpenAPI document, chart schema, dashboard or rule file"
+        )
     if not _is_lenient_json(text):
         return None  # broken in another way (truncated, NaN, too deep): reported
     return (
@@ -594,6 +608,20 @@ def json_not_read(text: str, display: str) -> str | None:
         "editor and tool configuration) and by its content no Kubernetes object, OpenAPI document, chart "
         "schema, dashboard or rule file"
     )
+
+
+def _value_then_more(text: str) -> bool:
+    """Whether the text starts with one whole JSON value and goes on after it (JSON Lines, a log of values)."""
+    import json
+
+    if len(text) > _SNIFF_BYTES:
+        return False
+    body = text.lstrip("\ufeff \t\r\n")
+    try:
+        _value, end = json.JSONDecoder().raw_decode(body)
+    except (ValueError, RecursionError):
+        return False
+    return bool(body[end:].strip())
 
 
 def _is_lenient_json(text: str) -> bool:
