@@ -217,7 +217,8 @@ def _load_renders(
             )
             job.model.notes.append(
                 Issue(
-                    f"the default values do not render ({error.message.split(': ', 1)[-1][:300]}); rendered with "
+                    f"the default values do not render "
+                    f"({error.message.replace(_REQUIRED_HINT, '').split(': ', 1)[-1][:300]}); rendered with "
                     f"chart-testing's {', '.join(ci_profiles)} instead{more}",
                     job.model.chart_yaml,
                     profile=DEFAULT_PROFILE,
@@ -481,6 +482,13 @@ def _stage_values(path: str, job: _ChartJob, tmp: str, copy_dir: str) -> str:
     return dest
 
 
+_REQUIRED_HINT = (
+    " (the chart's own `required`/`fail`: its values.yaml leaves out a value every deployment gives; give it in "
+    "a values file configured as a value profile, helm.charts.<chart dir>.profiles, to have the chart rendered "
+    "and checked)"
+)
+
+
 def _render_error(err: str, job: _ChartJob, copy_dir: str, tmp: str, profile: str, files: list[str]) -> Issue:
     text = err.replace(copy_dir + "/", job.prefix).replace(copy_dir, job.model.path).replace(tmp + "/", "")
     text = re.sub(r"Use --debug flag to render out invalid YAML", "", text)
@@ -508,4 +516,8 @@ def _render_error(err: str, job: _ChartJob, copy_dir: str, tmp: str, profile: st
         path = schema if "values.schema.json" in job.inventory else job.model.chart_yaml
     if len(message) > 600:
         message = message[:600] + "..."
+    if profile == DEFAULT_PROFILE and message.startswith("execution error at"):
+        # the chart's own `required` or `fail`: a value every deployment must give (aws-load-balancer-controller's
+        # clusterName), which its values.yaml leaves out on purpose
+        message += _REQUIRED_HINT
     return Issue(f"helm template failed [profile {profile}]: {message}", path, line, col, profile)
