@@ -395,6 +395,24 @@ def test_owned_replicaset_is_judged_on_its_deployment(tmp_path):
     )
 
 
+def test_operator_made_statefulset_is_judged_on_its_custom_resource(tmp_path):
+    """percona's e2e expectations: the StatefulSet the operator made from its PerconaServerMongoDB."""
+    sts = DEPLOY.replace("kind: Deployment", "kind: StatefulSet").replace(
+        "  namespace: shop\n",
+        "  namespace: shop\n  ownerReferences:\n    - {kind: PerconaServerMongoDB, name: some-name, controller: true}\n",
+        1,
+    )
+    result = scan_tree(tmp_path, {"sts.yaml": sts}, ("GC001", "GC403", "GC501"))
+    [(path, line, rule, message)] = found(result, tmp_path)
+    assert (path, line, rule) == ("sts.yaml", 1, "GC001") and message.startswith(
+        "1 object(s) made by their controller (StatefulSet 'cart' of PerconaServerMongoDB/some-name)"
+    )
+    # without the controller flag it is an object of the repository, judged on its own
+    plain = sts.replace("controller: true", "controller: false")
+    got = found(scan_tree(tmp_path, {"sts.yaml": plain}, ("GC001", "GC403", "GC501")), tmp_path)
+    assert sorted(rule for _p, _l, rule, _m in got) == ["GC403", "GC501"]
+
+
 NODE_EXPORTER = SHARED / "corpus" / "dev" / "prometheus-operator__kube-prometheus" / "manifests"
 
 

@@ -684,11 +684,15 @@ _SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaS
 
 
 def _workload_owner(obj: dict, config: Config) -> str | None:
-    """``Kind/name`` of the workload controlling ``obj`` when both are workloads (settings.workload-kinds): what
-    an audit drops as checked through its owner."""
+    """``Kind/name`` of the object controlling the workload ``obj`` (settings.workload-kinds), in a file.
+
+    An object with a controlling owner reference is the cluster's copy of what a controller made: a Pod of a
+    ReplicaSet (what an audit too judges through its owner), or a StatefulSet an operator made from its custom
+    resource (percona's e2e expectations, ``kind: PerconaServerMongoDB``). Nobody applies it from a file (an
+    owner reference needs the owner's uid); the owner in the repository is what is deployed."""
     kinds = config.settings.get("workload-kinds") or ()
     owner = k8s.controller_of(obj) if obj.get("kind") in kinds else None
-    return f"{owner[0]}/{owner[1]}" if owner is not None and owner[0] in kinds else None
+    return f"{owner[0]}/{owner[1]}" if owner is not None else None
 
 
 def _patch_fragment(obj: dict) -> str | None:
