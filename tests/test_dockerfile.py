@@ -695,3 +695,18 @@ def test_which_names_are_dockerfiles(name, dockerfile):
     from guidecheck.loaders.fs import classify
 
     assert (classify(name) == "dockerfile") is dockerfile
+
+
+def test_a_data_image_from_scratch_has_no_base_image_to_choose():
+    """percona's deploy/csv/redhat/bundle-1.7.0.Dockerfile: an OLM bundle, manifests and labels only."""
+    bundle = (
+        "FROM scratch\n"
+        "LABEL operators.operatorframework.io.bundle.mediatype.v1=registry+v1\n"
+        "COPY 1.7.0/manifests /manifests/\n"
+    )
+    [(line, message)] = run_rule(bundle, "base_image_alpine")
+    assert line == 0 and message.startswith("n/a: the final stage is FROM scratch with no ENTRYPOINT or CMD")
+    # a static binary FROM scratch runs: it is judged, whether its ENTRYPOINT is its own or its parent stage's
+    binary = "FROM scratch AS base\nENTRYPOINT [\"/server\"]\nFROM base\nCOPY server /server\n"
+    assert [line for line, _m in run_rule(binary, "base_image_alpine")] == [3]
+    assert [line for line, _m in run_rule(bundle + 'CMD ["/x"]\n', "base_image_alpine")] == [1]

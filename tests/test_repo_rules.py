@@ -91,6 +91,9 @@ def hits(check, target, c=None):
         ("api-docs/Dockerfile", False),
         ("hugoapp/Dockerfile", True),  # not named for the generator alone
         ("bundle.Dockerfile", False),  # operator-sdk's OLM bundle: manifests, FROM scratch
+        ("deploy/csv/redhat/bundle-1.7.0.Dockerfile", False),  # percona's bundle of each release
+        ("bundle-service.Dockerfile", True),
+        ("demo/docker-images/Dockerfile-PARSEC", False),  # node-feature-discovery's benchmark demo
         ("_test_tools/httpd/Dockerfile", False),  # kubernetes/git-sync's test servers
         ("_tests/Dockerfile", False),
         ("_tools/Dockerfile", True),

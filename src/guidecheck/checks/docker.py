@@ -95,6 +95,13 @@ def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
         return
     if images.matches_any(ref, allowed):
         return
+    if final.is_scratch and not any(
+        i.name in ("ENTRYPOINT", "CMD") for st in df.lineage(final) for i in st.instructions
+    ):
+        raise NotApplicable(
+            "the final stage is FROM scratch with no ENTRYPOINT or CMD: a data image (an OLM bundle's manifests, "
+            "a chart or policy as an OCI artifact) in which no program runs, so it has no base image to choose"
+        )
     if final.is_scratch:
         yield Hit(
             f"the final stage is built FROM scratch{_notes(via)}, which is not Alpine-based; if your policy "

@@ -57,6 +57,8 @@ NON_PRODUCTION_DIRS = frozenset(
         "examples",
         "sample",
         "samples",
+        "demo",
+        "demos",
         "doc",
         "docs",
         "documentation",
@@ -205,8 +207,9 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
             words = set(_WORD_SPLIT.split(stem)) - {""}
             if words & DEV_VARIANT_WORDS:
                 return "", "development variant"
-            if stem == "bundle":
-                # operator-sdk's bundle.Dockerfile: FROM scratch, the operator's manifests for OLM
+            if stem == "bundle" or re.match(r"bundle[-_.]v?\d", stem):
+                # operator-sdk's bundle.Dockerfile: FROM scratch, the operator's manifests for OLM (percona keeps
+                # one per release: deploy/csv/redhat/bundle-1.7.0.Dockerfile)
                 return "", "an OLM bundle image: the operator's manifests, not a service"
             if words <= BUILD_VARIANT_WORDS:
                 return directory, None  # buildx.Dockerfile, goreleaser.Dockerfile: the directory's image
@@ -407,6 +410,8 @@ _NO_CODE_DIRS = frozenset(
         "examples",
         "sample",
         "samples",
+        "demo",
+        "demos",
         "hack",
         "scripts",
         "script",
