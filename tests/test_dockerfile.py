@@ -707,6 +707,6 @@ def test_a_data_image_from_scratch_has_no_base_image_to_choose():
     [(line, message)] = run_rule(bundle, "base_image_alpine")
     assert line == 0 and message.startswith("n/a: the final stage is FROM scratch with no ENTRYPOINT or CMD")
     # a static binary FROM scratch runs: it is judged, whether its ENTRYPOINT is its own or its parent stage's
-    binary = "FROM scratch AS base\nENTRYPOINT [\"/server\"]\nFROM base\nCOPY server /server\n"
+    binary = 'FROM scratch AS base\nENTRYPOINT ["/server"]\nFROM base\nCOPY server /server\n'
     assert [line for line, _m in run_rule(binary, "base_image_alpine")] == [3]
     assert [line for line, _m in run_rule(bundle + 'CMD ["/x"]\n', "base_image_alpine")] == [1]
