@@ -170,6 +170,29 @@ def test_workloads_not_serving_are_not_applicable(tmp_path):
     assert got["CronJob/nightly"][0] == "not_applicable"
 
 
+def test_a_database_port_is_no_http_whether_or_not_its_containers_name_an_image(tmp_path):
+    """percona's expected StatefulSets leave images out; port 27017 alone says it speaks no HTTP."""
+    files = {
+        "db.yaml": """\
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {name: rs0}
+        spec:
+          selector: {matchLabels: {app: rs0}}
+          template:
+            metadata: {labels: {app: rs0}}
+            spec: {containers: [{name: mongod, ports: [{containerPort: 27017}]}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: rs0}
+        spec: {selector: {app: rs0}, ports: [{port: 27017}]}
+        """
+    }
+    got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
+    assert got["StatefulSet/rs0"][0] == "not_applicable" and "speaks no HTTP" in got["StatefulSet/rs0"][1], got
+
+
 UNSECURED_SPEC = """\
 openapi: 3.0.3
 info: {title: cart, version: "1"}

@@ -455,13 +455,11 @@ def _non_http(obj: dict, ctx) -> str | None:
             ):
                 continue
             declared.append(p["containerPort"])
-    if not images:
-        return None
 
     def short(image: str) -> str:
         return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
 
-    if image_globs and all(any(fnmatch.fnmatchcase(short(i), g) for g in image_globs) for i in images):
+    if images and image_globs and all(any(fnmatch.fnmatchcase(short(i), g) for g in image_globs) for i in images):
         return "image " + ", ".join(sorted(set(images)))[:200]
     if declared and ports and all(p in ports for p in declared):
         return "port " + ", ".join(str(p) for p in sorted(set(declared)))
