@@ -279,6 +279,19 @@ def test_an_inline_patch_transformer_renders_with_its_patch(run_cli, tmp_path):
 
 
 @needs_kubectl
+def test_a_long_build_error_keeps_its_hint(run_cli, tmp_path):
+    """kubernetes-engine-samples' tgi overlays: kustomize's error names two long paths; the hint comes after."""
+    deep = tmp_path / "repo" / ("models-" + "x" * 200) / ("overlay-" + "y" * 200)
+    deep.mkdir(parents=True)
+    (deep.parent / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (deep / "kustomization.yaml").write_text("# a header\n\nresources:\n  - ../deploy.yaml\n")
+    _p, report = scan_json(run_cli, "--select", "GC401", "repo", cwd=tmp_path)
+    [f] = report["findings"]
+    assert f["line"] == 4 and f["message"].endswith("set kustomize.load-restrictor: none)"), f["message"]
+    assert "..." in f["message"]
+
+
+@needs_kubectl
 def test_files_outside_a_kustomization_s_directory_need_load_restrictor_none(run_cli, tmp_path):
     repo = tmp_path / "repo"
     (repo / "config" / "bases").mkdir(parents=True)
@@ -288,7 +301,8 @@ def test_files_outside_a_kustomization_s_directory_need_load_restrictor_none(run
     # kustomize's default restrictor refuses the file; the finding says what the build may be doing instead
     p, report = scan_json(run_cli, "--select", "GC401,GC403", "repo", cwd=tmp_path)
     [f] = report["findings"]
-    assert (f["rule_id"], f["path"], f["line"]) == ("GC401", "repo/config/waf/kustomization.yaml", 1)
+    # at the resource entry that reaches out (its line, not the file's first)
+    assert (f["rule_id"], f["path"], f["line"]) == ("GC401", "repo/config/waf/kustomization.yaml", 2)
     assert "is not in or below" in f["message"] and "set kustomize.load-restrictor: none" in f["message"]
     # a trusted configuration turns it off as `kustomize build --load-restrictor LoadRestrictionsNone` does
     trusted = tmp_path / "trusted.yaml"
@@ -330,7 +344,7 @@ def test_symlinks_inside_the_tree_are_resolved_as_kustomize_resolves_them(run_cl
     (repo / "strict" / "kustomization.yaml").write_text("resources:\n  - deploy.yaml\n")
     p, report = scan_json(run_cli, "--select", "GC401,GC403", "repo", cwd=tmp_path)
     assert sorted((f["rule_id"], f["path"], f["line"], tuple(f.get("units") or ())) for f in report["findings"]) == [
-        ("GC401", "repo/strict/kustomization.yaml", 1, ("repo/strict",)),
+        ("GC401", "repo/strict/kustomization.yaml", 2, ("repo/strict",)),  # the entry of the link
         ("GC403", "repo/app/real/deploy.yaml", 11, ("repo/app",)),  # at the file, not the link
         ("GC403", "repo/shared/deploy.yaml", 11, ("repo/overlay",)),  # not overlay/base/deploy.yaml
     ]

@@ -592,6 +592,10 @@ _KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" er
 _PATCH_ID = re.compile(r"patch \\?\"?(\w+)\.[\w.]*/([\w.-]+)\.")
 
 
+# kustomize's "accumulating resources from '<entry as written>': <why>" (the innermost entry comes last)
+_ACCUMULATING = re.compile(r"accumulating resources from '([^']+)'")
+
+
 def _render_error(
     res, repo: RepoScan, n: Node, copy: str, nodes: dict[str, Node], config: Config, restrictor: str
 ) -> Issue:
@@ -604,12 +608,22 @@ def _render_error(
     shown, line = repo.prefix + n.file_rel, 1
     if res.problem:
         return Issue(f"kustomize {res.problem}; not rendered", shown)
+    hint = ""
     if "is not in or below" in text and restrictor == "root-only":
         # kustomize's default: a kustomization reads files in or below its own directory only
-        text += (
+        hint = (
             " (kustomize's default load restrictor, which guidecheck keeps; if the build runs with "
             "--load-restrictor LoadRestrictionsNone, set kustomize.load-restrictor: none)"
         )
+    text = (text[:600] + "..." if len(text) > 600 else text) + hint
+    am = _ACCUMULATING.search(text)
+    if am:  # a resource or component that does not load (outside the root, broken): at the line listing it
+        for d in _closure(n, nodes):
+            node = nodes[d]
+            ref = next((r for r in node.k.refs_of("resource", "component") if r.path == am.group(1)), None)
+            if ref is not None:
+                shown, line = repo.prefix + node.file_rel, ref.line
+                break
     pm = _PATCH_ID.search(text)
     if pm:  # a patch that matches nothing: at the line listing it
         for d in _closure(n, nodes):
@@ -625,7 +639,7 @@ def _render_error(
                     for o in objs
                 ):
                     shown, line = repo.prefix + node.file_rel, p.line
-    return Issue(f"kustomize build failed: {text[:600] or 'no message'}", shown, line)
+    return Issue(f"kustomize build failed: {text or 'no message'}", shown, line)
 
 
 def _parsed(abspath: str, root: str, config: Config, cache: dict[str, list[Any]]) -> list[Any]:
