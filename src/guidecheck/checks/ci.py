@@ -1012,7 +1012,17 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
             if self_signed or signed_later or any(_signs(s, ctx) for s in job.steps[i:]):
                 continue
             key = (step.path, line)
-            entry = unsigned.setdefault(key, {"what": what, "jobs": [], "step": step.name})
+            entry = unsigned.setdefault(
+                key,
+                {
+                    "what": what,
+                    "jobs": [],
+                    "step": step.name,
+                    # Cloud Build's steps are its jobs; its images: list is pushed after them all
+                    "cloudbuild": job.system == "cloudbuild",
+                    "images_list": job.system == "cloudbuild" and job.id.endswith(":images") and job.name == "images",
+                },
+            )
             if job.label not in entry["jobs"]:
                 entry["jobs"].append(job.label)
     if not any_push:
@@ -1024,9 +1034,20 @@ def signing(target: Target, ctx: Context) -> Iterator[Hit]:
             jobs += f" and {len(e['jobs']) - _JOBS_SHOWN} more"
         # the step's name tells two pushes of one job apart (one finding each, with its own identity)
         named = f", step '{_short(e['step'])}'," if e["step"] and e["step"] not in e["jobs"] else ""
+        if e["images_list"]:
+            message = (
+                f"Cloud Build's images: list pushes an image ({e['what']}) after every step, so no step signs it "
+                "with cosign: push it in a step and sign it with `cosign sign` in a later one"
+            )
+        else:
+            who, after = (
+                (f"step {jobs}", "in a step that runs after it")
+                if e["cloudbuild"]
+                else (f"job {jobs}{named}", "after it in the job or in a job that runs after it")
+            )
+            message = f"{who} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` {after}"
         yield Hit(
-            f"job {jobs}{named} pushes an image ({e['what']}) that is not signed with cosign: no `cosign sign` "
-            "after it in the job or in a job that runs after it",
+            message,
             line=line,
             path=path,
             extra={"jobs": e["jobs"]},
