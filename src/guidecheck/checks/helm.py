@@ -75,7 +75,7 @@ def _no_workload(model: ChartModel, ctx: Context, with_profile: Callable[[str | 
             objs = model.objects.get(profile, 0)
             yield Hit(
                 f"the chart renders no workload with profile '{profile}' ({objs} object(s), none of kind "
-                f"{kinds}): a service chart deploys the service",
+                f"{kinds}, nor a custom resource an operator runs as pods): a service chart deploys the service",
                 line=1,
                 extra=with_profile(profile),
             )
