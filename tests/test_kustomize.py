@@ -23,7 +23,7 @@ from guidecheck.loaders.kustomize.binary import find_kustomize
 from guidecheck.parsers.kustomization import is_remote, parse
 from guidecheck.parsers.yaml import load_yaml
 
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 KUBECTL = shutil.which("kubectl") or shutil.which("kustomize")
 SHOP = FIXTURES / "kustomize" / "shop"
@@ -490,6 +490,11 @@ def test_no_render_lists_what_it_skips_and_is_not_incomplete(run_cli, tmp_path):
     }
     text = run_cli("scan", "--isolated", "--no-render", "--select", "GC403", "shop", cwd=SHOP.parent).stdout
     assert "not rendered on request (--no-render): kustomization shop/overlays/autoscaled" in text
+    # the report, with its skipped list, is what the shipped schema describes
+    import jsonschema
+
+    schema = json.loads((ROOT / "src" / "guidecheck" / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(report, schema)
 
 
 def test_a_missing_kubectl_is_a_clear_incomplete_scan(run_cli):
