@@ -675,7 +675,7 @@ def test_gc301_and_gc305_settings_and_inheritance():
     assert run_rule("FROM scratch\n", "base_image_alpine", **{"allowed-base-images": ["scratch"]}) == []
     hit = run_rule("FROM distroless/static:nonroot\n", "base_image_alpine", **{"allowed-base-images": ["*/static:*"]})
     assert hit == []
-    hit = run_rule("FROM scratch\n", "base_image_alpine")
+    hit = run_rule('FROM scratch\nCOPY server /server\nENTRYPOINT ["/server"]\n', "base_image_alpine")
     assert 'add "scratch" to settings allowed-base-images' in hit[0][1]
 
 

@@ -110,6 +110,7 @@ class Config:
     severity: dict[str, str] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     inline_suppressions: bool = True
+    scan_test_data: bool = False  # 'scan-test-data: true': testdata/ directories are scanned too
     limits: Limits = Limits()
     max_file_bytes: int = 8 * 1024 * 1024
     settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
@@ -345,6 +346,12 @@ def _tighten(base_data: dict[str, Any], repo: dict[str, Any], base: Config) -> t
                 accepted[key] = value
             elif value != now:
                 refused.append(key)
+        elif key == "scan-test-data":
+            # scanning test data too tightens; leaving out what the base scans loosens
+            if value or not base.scan_test_data:
+                accepted[key] = value
+            else:
+                refused.append(key)
         elif key == "custom-rules":
             accepted[key] = list(base_data.get("custom-rules") or ()) + list(value or ())
         elif key == "limits":
@@ -455,6 +462,7 @@ def config_from_dict(data: Any, path: str | None = None) -> Config:
         severity=dict(data.get("severity", {})),
         exclude=tuple(data.get("exclude", ())),
         inline_suppressions=data.get("inline-suppressions", True),
+        scan_test_data=data.get("scan-test-data", False),
         limits=limits,
         max_file_bytes=lim.get("max-file-bytes", Config.max_file_bytes),
         settings=settings,

@@ -255,6 +255,7 @@ class ScanResult:
     inputs: list[str] = field(default_factory=list)
     baseline: dict[str, Any] | None = None  # what --baseline matched and its fixed entries (baseline.unmatched)
     skipped: list[str] = field(default_factory=list)  # charts and kustomizations not rendered on request
+    not_scanned: list[str] = field(default_factory=list)  # test-data directories (and files) left out
 
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed]

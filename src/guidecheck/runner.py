@@ -514,6 +514,7 @@ def scan_loaded(
         loaded.targets, config, rules, checks, incomplete=loaded.incomplete, baseline=baseline, now=now, roots=roots
     )
     result.skipped = sorted(loaded.skipped)
+    result.not_scanned = sorted(loaded.not_scanned)
     return result
 
 

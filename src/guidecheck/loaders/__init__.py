@@ -34,7 +34,7 @@ from typing import Any
 
 from guidecheck import globs, suppress
 from guidecheck.config import Config
-from guidecheck.loaders.fs import ReadError, Walk, WalkedFile, classify, read_text, walk
+from guidecheck.loaders.fs import TEST_DATA_DIRS, ReadError, Walk, WalkedFile, classify, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, Severity, SourceFile, Target, file_target, k8s_target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.yaml import Document, YMap, line_of, load_json, load_yaml
@@ -97,6 +97,7 @@ class Loaded:
     files: list[tuple[str, str, str | None]] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)  # why coverage is partial (exit 3)
     skipped: list[str] = field(default_factory=list)  # charts and kustomizations not rendered on request (--no-render)
+    not_scanned: list[str] = field(default_factory=list)  # test-data directories and files left out (scan-test-data)
     stdin: bool = False  # a stream read from stdin ('-'): one unit, cross-object rules run on it
     # work an extension's start() began before any extension ran (renders running in the background), by module
     pending: dict[str, Any] = field(default_factory=dict)
@@ -222,7 +223,7 @@ def _walk_paths(paths: list[str], config: Config, stdin: tuple[str, str | None] 
             out.stdin = True
             plan.append(_Planned(raw, stdin=stdin))
         elif os.path.isdir(raw):
-            w = walk(raw, config.exclude)
+            w = walk(raw, config.exclude, config.scan_test_data)
             out.roots.append(w.root)
             charts = find_charts(w)
             template_dirs = tuple(
@@ -238,6 +239,7 @@ def _walk_paths(paths: list[str], config: Config, stdin: tuple[str, str | None] 
                 seen.add(f.abspath)
                 files.append((f, bool(charts) and f.relpath.startswith(chart_dirs)))
             prefix = _display_prefix(raw)
+            out.not_scanned.extend(prefix + rel + "/" for rel in w.test_data)
             out.repos.append(RepoScan(w, prefix, charts))
             plan.append(_Planned(raw, walk=w, charts=charts, prefix=prefix, files=files))
         elif os.path.lexists(raw):
@@ -247,6 +249,9 @@ def _walk_paths(paths: list[str], config: Config, stdin: tuple[str, str | None] 
             seen.add(abspath)
             kind = classify(os.path.basename(raw))
             display = os.path.normpath(raw).replace(os.sep, "/")
+            if kind is not None and _in_test_data(abspath, config):
+                out.not_scanned.append(display)  # pre-commit passes a changed test input as it passes any file
+                continue
             out.files.append((abspath, display, kind))
             plan.append(_Planned(raw, named=(abspath, display, kind)))
         else:
@@ -319,6 +324,16 @@ def _chartless_template_dirs(w: Walk) -> tuple[str, ...]:
         p[: p.index("templates/")] for p in w.inventory if p.startswith("templates/") or "/templates/" in p
     }
     return tuple(d + "templates/" for d in values if d + "Chart.yaml" not in inv and d in with_templates)
+
+
+def _in_test_data(abspath: str, config: Config) -> bool:
+    """A file named on the command line inside a ``testdata`` directory (below the configuration file's directory,
+    as ``exclude`` is matched), when the configuration does not ask for test data."""
+    if config.scan_test_data:
+        return False
+    base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
+    rel = os.path.relpath(abspath, base).replace(os.sep, "/")
+    return not rel.startswith("../") and any(part in TEST_DATA_DIRS for part in rel.split("/")[:-1])
 
 
 def _excluded_file(abspath: str, config: Config) -> bool:

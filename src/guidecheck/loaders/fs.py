@@ -107,6 +107,8 @@ class Walk:
     problems: list[tuple[str, LoadError]] = field(default_factory=list)
     # vendored directories (VENDORED_DIRS) not walked: a kustomization may still name a base inside one
     vendored: list[str] = field(default_factory=list)
+    # test-data directories (TEST_DATA_DIRS) not walked, unless asked (they are in ``vendored`` too)
+    test_data: list[str] = field(default_factory=list)
     # symlinks to files and directories inside the tree (relpath -> the target's relpath): walked at the
     # target's place, but Helm and kustomize read a chart's or kustomization's linked file as its own
     links: dict[str, str] = field(default_factory=dict)
@@ -134,6 +136,10 @@ def linked_inventory(w: Walk, directory: str) -> dict[str, str]:
 # Of SKIP_DIRS, the directories that hold other projects' code and configuration, which a deployment may use
 # (kubeflow's kustomizations list bases under third-party/): never scanned, but read when named
 VENDORED_DIRS = frozenset({"vendor", "third_party", "third-party"})
+# Go's directory of test inputs ("The go tool ignores a directory named testdata"): golden renderings, deliberately
+# broken manifests, charts for a controller's tests. Not scanned unless the configuration asks (scan-test-data);
+# the report lists each one, and a kustomization may still name a file inside one, as in a vendored directory
+TEST_DATA_DIRS = frozenset({"testdata"})
 
 
 def walk_vendored(root_real: str, rel_dir: str) -> Walk:
@@ -163,7 +169,7 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
+def walk(root: str, excludes: list[str] | tuple[str, ...] = (), test_data: bool = True) -> Walk:
     """Walk ``root`` without following links; files come out sorted by path.
 
     Iterative (any depth), visits each directory once even through bind
@@ -171,7 +177,8 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
     guidecheck reads are reported as problems, like links it will not follow.
     Each directory is opened from the scan root one component at a time with
     ``O_NOFOLLOW`` (:func:`open_beneath`), so a directory swapped for a symlink
-    while the walk runs is refused, never listed.
+    while the walk runs is refused, never listed. Without ``test_data``, a
+    directory named ``testdata`` is not entered (listed in ``Walk.test_data``).
     """
     root_real = os.path.realpath(root)
     result = Walk(root=root_real)
@@ -201,7 +208,7 @@ def walk(root: str, excludes: list[str] | tuple[str, ...] = ()) -> Walk:
             os.close(dir_fd)
             continue  # guidecheck's cache under another name (--cache-dir): not the repository's
         try:
-            subdirs = _entries(entries, rel_dir, abs_dir, root_real, excluded, visited, result)
+            subdirs = _entries(entries, rel_dir, abs_dir, root_real, excluded, visited, result, test_data)
         finally:
             os.close(dir_fd)  # the entries' stat() calls are fstatat() on it
         stack.extend(reversed(subdirs))
@@ -219,6 +226,7 @@ def _entries(
     excluded: Callable[[str, str | None], bool] | None,
     visited: set[tuple[int, int]],
     result: Walk,
+    test_data: bool = True,
 ) -> list[str]:
     """Record one directory's entries in ``result``; its subdirectories to walk."""
     subdirs: list[str] = []
@@ -249,6 +257,10 @@ def _entries(
             if entry.name in SKIP_DIRS:
                 if entry.name in VENDORED_DIRS:
                     result.vendored.append(rel)
+                continue
+            if not test_data and entry.name in TEST_DATA_DIRS:
+                result.test_data.append(rel)
+                result.vendored.append(rel)
                 continue
             ident = (st.st_dev, st.st_ino)
             if ident in visited:

@@ -126,6 +126,8 @@ def _fields(result: ScanResult, meta: dict[str, Any]) -> Iterator[tuple[str, Any
     yield "baseline", _clean_any(result.baseline) if result.baseline else None
     if result.skipped:  # --no-render: charts and kustomizations not rendered on request
         yield "skipped", [clean(s) for s in result.skipped]
+    if result.not_scanned:  # testdata/ directories (scan-test-data: false)
+        yield "not_scanned", [clean(s) for s in result.not_scanned]
     yield "rules", [r.to_json() for r in result.rules]
     yield "bullets", evidence["bullets"]
     yield "rule_outcomes", evidence["rule_outcomes"]

@@ -135,6 +135,10 @@ def summary(result: ScanResult, meta: dict[str, Any]) -> str:
         text += f"; {fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed (refresh it with --update-baseline)"
     if result.skipped:
         text += f"; not rendered on request (--no-render): {', '.join(result.skipped)}"
+    if result.not_scanned:
+        n = len(result.not_scanned)
+        shown = ", ".join(clean(p) for p in result.not_scanned[:3]) + (f" and {n - 3} more" if n > 3 else "")
+        text += f"; test data not scanned (scan-test-data: true scans it): {shown}"
     if result.incomplete:
         text += "; scan INCOMPLETE"
     gate = meta.get("gate") or {}
