@@ -553,8 +553,9 @@ def _load_text(
         shown = ", ".join(w for _line, w in owned[:3]) + (f" and {len(owned) - 3} more" if len(owned) > 3 else "")
         src.errors.append(
             LoadError(
-                f"{len(owned)} object(s) made by their controller ({shown}): judged through their owner, as a "
-                "cluster audit judges them, not on their own",
+                f"{len(owned)} object(s) made by their controller ({shown}): the cluster's copies of what a "
+                "controller made, never applied from a file (an owner reference needs the owner's uid); judged "
+                "through their owner, not on their own",
                 owned[0][0],
                 1,
                 Severity.INFO,
