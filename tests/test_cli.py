@@ -270,6 +270,16 @@ def test_kuttl_and_chainsaw_assertions_are_not_manifests(run_cli, tmp_path):
     (case / "01-install-app.yaml").write_text(POD_NO_LIMITS)  # what the test applies is a manifest
     (case / "otel-collector-assert.yaml").write_text(partial)  # Chainsaw names assertions freely
     (case / "install-app-errors.yaml").write_text(partial)
+    # redis-operator names its assertions freely and lists them under assert: (a file applied too is deployed)
+    named = tmp_path / "tests" / "e2e-chainsaw" / "setup"
+    named.mkdir(parents=True)
+    (named / "chainsaw-test.yaml").write_text(
+        "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\nspec:\n  steps:\n"
+        "    - try:\n        - apply: {file: secret-pod.yaml}\n        - assert: {file: ready-pod.yaml}\n"
+        "        - assert: {file: secret-pod.yaml}\n"
+    )
+    (named / "ready-pod.yaml").write_text(partial)
+    (named / "secret-pod.yaml").write_text(POD_NO_LIMITS)
     kuttl = tmp_path / "tests" / "kuttl" / "basic"
     kuttl.mkdir(parents=True)
     (kuttl / "00-install.yaml").write_text(POD_NO_LIMITS.replace("name: p", "name: q"))
@@ -284,6 +294,7 @@ def test_kuttl_and_chainsaw_assertions_are_not_manifests(run_cli, tmp_path):
         ("GC001", "deploy/01-assert.yaml", 6),
         ("GC001", "tests/kuttl/basic/00-assert.yaml", 4),  # its syntax is still checked
         ("GC403", "deploy/01-assert.yaml", 6),
+        ("GC403", "tests/e2e-chainsaw/setup/secret-pod.yaml", 6),
         ("GC403", "tests/e2e/sidecar/01-install-app.yaml", 6),
         ("GC403", "tests/kuttl/basic/00-install.yaml", 6),
     ], found

@@ -464,7 +464,46 @@ _CHAINSAW_ASSERTION = re.compile(r"(?:^|[-_.])(?:assert|errors)(?:[-_.][^/]*)?\.
 def _is_assertion(name: str, directory: str) -> bool:
     if _ASSERTION_NAME.match(name):
         return _in_test_suite(directory)
-    return bool(_CHAINSAW_ASSERTION.search(name)) and _chainsaw_suite(directory)
+    if _CHAINSAW_ASSERTION.search(name) and _chainsaw_suite(directory):
+        return True
+    return name in _chainsaw_asserted(directory)
+
+
+@functools.lru_cache(maxsize=256)
+def _chainsaw_asserted(directory: str) -> frozenset[str]:
+    """The files of ``directory`` its chainsaw-test.yaml names under ``assert:`` or ``error:`` and never under
+    ``apply:``/``create:`` (redis-operator's ready-sts.yaml, ready-pvc.yaml: what the cluster must show)."""
+    if not _chainsaw_suite(directory):
+        return frozenset()
+    asserted: set[str] = set()
+    applied: set[str] = set()
+
+    def visit(node: Any, depth: int) -> None:
+        if depth > 12:
+            return
+        if isinstance(node, list):
+            for item in node[:500]:
+                visit(item, depth + 1)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                op = value if isinstance(value, dict) else None
+                ref = op.get("file") if op is not None else None
+                if isinstance(ref, str) and "/" not in os.path.normpath(ref):
+                    if key in ("assert", "error"):
+                        asserted.add(os.path.normpath(ref))
+                    elif key in ("apply", "create", "update", "patch"):
+                        applied.add(os.path.normpath(ref))
+                visit(value, depth + 1)
+
+    for marker in _SUITE_MARKERS:
+        path = os.path.join(directory, marker)
+        try:
+            text = read_text(path, 1024 * 1024, root=directory)
+        except ReadError:
+            continue
+        for doc in load_yaml(text):
+            visit(doc.data, 0)
+    return frozenset(asserted - applied)
 
 
 @functools.lru_cache(maxsize=256)
