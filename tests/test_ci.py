@@ -947,6 +947,26 @@ def test_jenkins_job_builder_definitions_are_an_unread_pipeline_of_their_project
     ]
 
 
+def test_codefresh_pipelines_are_found_by_content_wherever_they_are(tmp_path):
+    """argocd-autopilot keeps its Codefresh pipelines as build/ci.yml: not "no CI pipeline"."""
+    write(
+        tmp_path,
+        {
+            "Dockerfile": "FROM alpine:3.20.3\n",
+            "build/ci.yml": "version: '1.0'\nmode: parallel\nstages: [Test]\nsteps:\n  test:\n"
+            "    stage: Test\n    image: golang:1.22\n    commands: [make test]\n",
+            # a version and steps of something else (no typed or image-and-commands step)
+            "docs/tour.yml": "version: '1.0'\nsteps:\n  intro: {text: hello}\n",
+        },
+    )
+    result = scan(tmp_path, ("GC701", "GC702", "GC704"))
+    assert result.findings == []
+    assert result.incomplete == [
+        f"pipeline of {tmp_path} is defined in Codefresh ({tmp_path}/build/ci.yml), which guidecheck does not read: "
+        "GC701, GC702 and GC704 do not judge what it runs"
+    ]
+
+
 def test_missing_stages_are_not_claimed_when_part_of_the_pipeline_is_unread(tmp_path):
     """A GitHub workflow without tests beside a .travis.yml: the tests may run on Travis."""
     write(

@@ -143,7 +143,7 @@ def extend(loaded: Any, config: Any, options: dict) -> None:
                     origin={"repo": repo.prefix},
                 )
             )
-        extra = _pipeline_objects(loaded, repo) + _job_builder_files(ctx, repo)
+        extra = _pipeline_objects(loaded, repo) + _job_builder_files(ctx, repo) + _codefresh_files(ctx, repo)
         for root, found in sorted(_find_roots(repo.walk.inventory, extra).items()):
             project = build_project(ctx, repo, root, found, releases)
             if project is None:
@@ -187,6 +187,9 @@ def _find_roots(inventory: list[str], extra: list[tuple[str, str]] | tuple[()] =
         d = rel.rsplit("/", 1)[0] if "/" in rel else ""
         if system == "Jenkins Job Builder":  # jobs of the project whose .ci/jobs (or jjb/) directory holds them
             m = _JJB_DIR.search(d)
+            d = d[: m.start()] if m else d
+        elif system == "Codefresh":  # argocd-autopilot's build/ci.yml: the project above its pipelines directory
+            m = _CODEFRESH_DIR.search(d)
             d = d[: m.start()] if m else d
         jenkins.append((d, rel, "unread:" + system))
     for rel in inventory:
@@ -593,6 +596,31 @@ def _job_builder_files(ctx: _Ctx, repo: Any) -> list[tuple[str, str]]:
             and any(next(iter(x)) in _JJB_DEFINES for x in data)
         ):
             out.append(("Jenkins Job Builder", rel))
+    return out
+
+
+# Codefresh pipelines (version: '1.0', steps: of typed or image-and-commands steps) live at any path the
+# pipeline's settings name (argocd-autopilot's build/ci.yml); codefresh*.yml is found by name (UNREAD_SYSTEMS)
+_CODEFRESH_DIR = re.compile(r"(?:^|/)(?:\.?ci|\.?codefresh|build|\.?pipelines?)$")
+_CODEFRESH_STEP_TYPES = frozenset(
+    {"build", "push", "freestyle", "git-clone", "composition", "launch-composition", "deploy", "helm"}
+)
+
+
+def _codefresh_files(ctx: _Ctx, repo: Any) -> list[tuple[str, str]]:
+    """(system, file relative to the repository) of the Codefresh pipelines of ``repo`` found by content."""
+    out: list[tuple[str, str]] = []
+    for rel in repo.walk.inventory:
+        if not rel.endswith((".yml", ".yaml")) or rel.rsplit("/", 1)[-1].startswith("codefresh"):
+            continue
+        data = ctx.data(repo.prefix + rel)
+        if not isinstance(data, dict) or str(data.get("version")) != "1.0" or not isinstance(data.get("steps"), dict):
+            continue
+        steps = [v for v in data["steps"].values() if isinstance(v, dict)]
+        if any(
+            v.get("type") in _CODEFRESH_STEP_TYPES or ("image" in v and "commands" in v) or "steps" in v for v in steps
+        ):
+            out.append(("Codefresh", rel))
     return out
 
 
