@@ -533,6 +533,39 @@ def _expand_partial(word: str, env: dict[str, str | None]) -> tuple[str, list[st
 # -------------------------------------------------------------------- GC305
 
 
+def _goreleaser_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | None:
+    """The labels a GoReleaser configuration of the Dockerfile's project gives the images it builds from it
+    (``dockers``: ``--label=KEY=VALUE`` build flags; ``dockers_v2``: ``labels:``), with where they are; None when no
+    GoReleaser entry builds it. kured's Dockerfile has no LABEL; its .config/goreleaser.yaml labels the image."""
+    for t in ctx.of_kind("ci"):
+        project = t.data
+        root = getattr(project, "root", None)
+        if root is None or not (root == "" or target.path.startswith(root.rstrip("/") + "/")):
+            continue
+        for rc in getattr(project, "release_configs", ()):
+            if rc.tool != "goreleaser" or not isinstance(rc.data, dict):
+                continue
+            for key in ("dockers", "dockers_v2"):
+                for entry in rc.data.get(key) or ():
+                    if not isinstance(entry, dict):
+                        continue
+                    dockerfile = entry.get("dockerfile") or "Dockerfile"
+                    if not isinstance(dockerfile, str) or project.display(dockerfile.removeprefix("./")) != target.path:
+                        continue
+                    found: dict[str, str] = {}
+                    raw = entry.get("labels")
+                    if isinstance(raw, dict):
+                        found.update({str(k): str(v) for k, v in raw.items() if v is not None})
+                    for flag in entry.get("build_flag_templates") or ():
+                        m = re.match(r"--label[= ]([^=\s]+)=(.*)$", str(flag).strip())
+                        if m:
+                            found[m.group(1)] = m.group(2)
+                    if found:
+                        shown = rc.path[len(root) + 1 :] if root and rc.path.startswith(root + "/") else rc.path
+                        return found, f"{shown}, {key}"
+    return None
+
+
 def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC305: the final image carries the required OCI labels (version and revision)."""
     df = _dockerfile(target)
@@ -550,6 +583,17 @@ def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     empty = [r for r in required if r in labels and not labels[r].strip()]
     if not missing and not empty:
         return
+    released = _goreleaser_labels(target, ctx)
+    also = ""
+    if released is not None:
+        given, where = released
+        if all(labels.get(r, "").strip() or given.get(r, "").strip() for r in required):
+            ctx.note_evidence(target, f"the labels GoReleaser sets when it builds this Dockerfile ({where})")
+            return
+        missing = [r for r in missing if not given.get(r, "").strip()]
+        empty = [r for r in empty if not given.get(r, "").strip()]
+        lacking = len(missing) + len(empty)
+        also = f"; GoReleaser's labels of its image ({where}) lack {'it' if lacking == 1 else 'them'} too"
     parts = []
     if missing:
         parts.append(f"no LABEL {', '.join(missing)}")
@@ -557,5 +601,7 @@ def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
         parts.append(f"an empty LABEL {', '.join(empty)}")
     where = _stage_name(final) + (", " + _via(df, final) if final.parent_stage is not None else "")
     yield Hit(
-        f"the final image ({where}) has " + " and ".join(parts), line=final.line, extra={"missing": missing + empty}
+        f"the final image ({where}) has " + " and ".join(parts) + also,
+        line=final.line,
+        extra={"missing": missing + empty},
     )
