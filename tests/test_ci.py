@@ -1331,6 +1331,38 @@ def test_make_targets_and_scripts_a_step_runs_count_for_gc701(tmp_path):
     assert "unit tests: `go test ./...` (scripts/all.sh:3)" in f.message.replace(str(tmp_path) + "/", ""), f.message
 
 
+def test_a_script_a_step_only_reads_is_not_followed(tmp_path):
+    """external-snapshotter: `cat release-tools/prow.sh | grep ...` reads a Go version; nothing in prow.sh runs."""
+    one_job(tmp_path, "- run: cat release-tools/prow.sh | grep GO_VERSION && head -1 hack/lint.sh\n")
+    write(
+        tmp_path,
+        {
+            "release-tools/prow.sh": "#!/bin/sh\ngo test ./...\n",
+            "hack/lint.sh": "#!/bin/sh\ngolangci-lint run\n",
+        },
+    )
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks lint, unit tests"), f.message
+    assert "prow.sh" not in f.message and "golangci-lint" not in f.message, f.message
+    from guidecheck.parsers.ci.scripts import references
+
+    assert [r.path for r in references("sudo FOO=1 bash hack/run.sh; cat a.sh; source env.sh; x.sh")] == [
+        "hack/run.sh",
+        "env.sh",
+        "x.sh",
+    ]
+
+
+def test_prow_and_hashicorp_crt_pipelines_are_unread_not_missing(tmp_path):
+    write(tmp_path, {"Dockerfile": "FROM alpine:3.20.3\n", ".prow.sh": "#!/bin/sh\nmake test\n"})
+    result = scan(tmp_path, ("GC701", "GC704"))
+    assert result.findings == [] and "is defined in Prow" in result.incomplete[0], result.incomplete
+    (tmp_path / ".prow.sh").unlink()
+    write(tmp_path, {".release/ci.hcl": "schema = 1\n"})
+    result = scan(tmp_path, ("GC701", "GC704"))
+    assert result.findings == [] and "is defined in HashiCorp CRT" in result.incomplete[0], result.incomplete
+
+
 def test_bats_in_a_path_is_no_bats_run(tmp_path):
     """jenkinsci/docker's Makefile excludes `./tests/test_helper/bats/*` from hadolint: no unit test run."""
     one_job(tmp_path, "- run: make lint\n")

@@ -67,6 +67,10 @@ UNREAD_SYSTEMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Semaphore", re.compile(r"^(?:(.*)/)?\.semaphore/[^/]+\.ya?ml$")),
     ("AWS CodeBuild", re.compile(r"^(?:(.*)/)?buildspec[^/]*\.ya?ml$")),
     ("Codefresh", re.compile(r"^(?:(.*)/)?codefresh[^/]*\.ya?ml$")),
+    # Prow's in-repository jobs, and the script kubernetes-csi's Prow jobs run (kubernetes/test-infra defines them)
+    ("Prow", re.compile(r"^(?:(.*)/)?\.prow(?:\.ya?ml|\.sh|/[^/]+\.ya?ml)$")),
+    # HashiCorp's release pipeline (CRT), configured by .release/ci.hcl
+    ("HashiCorp CRT", re.compile(r"^(?:(.*)/)?\.release/ci\.hcl$")),
 )
 # Kubernetes-style objects that define a CI pipeline run of the repository (Tekton, Argo Workflows)
 _PIPELINE_OBJECTS = {

@@ -62,11 +62,35 @@ def references(command: str) -> list[Reference]:
     command = _ROOT_VAR.sub("./", command)  # `${REPO_ROOT}/scripts/lint-charts.sh` (aws/eks-charts' make verify)
     for rx in (_SCRIPT, _EXEC):
         for m in rx.finditer(command):
+            if rx is _SCRIPT and _read_not_run(command, m.start(1)):
+                continue
             p = posixpath.normpath(m.group(1))
             if p not in seen and not p.startswith("/"):
                 seen.add(p)
                 out.append(Reference("script", p, (), m.group(1)))
     return out
+
+
+# commands that read, print, copy or lint a script named as their argument, never run it
+# (external-snapshotter's `cat release-tools/prow.sh | grep ...` reads a Go version out of it)
+_READERS = frozenset(
+    {
+        "cat", "less", "more", "head", "tail", "grep", "egrep", "fgrep", "rg", "sed", "awk", "wc", "diff", "cmp",
+        "cp", "mv", "rm", "ls", "stat", "file", "touch", "chmod", "chown", "echo", "printf", "shellcheck", "shfmt",
+        "git", "test", "[", "[[", "sha256sum", "md5sum", "curl", "wget", "tee", "install",
+    }
+)  # fmt: skip
+_COMMAND_START = re.compile(r"(?:^|[;&|(`\n]|\$\()[ \t]*")
+
+
+def _read_not_run(command: str, at: int) -> bool:
+    """Whether the word at ``at`` is an argument of a command that only reads or handles the file."""
+    lo = max(0, at - 2048)  # a command's words are near it: the look-back is bounded (linear over a script)
+    start = max((m.end() for m in _COMMAND_START.finditer(command, lo, at)), default=lo)
+    words = command[start:at].split()
+    while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in ("sudo", "command", "exec")):
+        words = words[1:]
+    return bool(words) and posixpath.basename(words[0]) in _READERS
 
 
 # make's conditional directives, which may sit at column 0 between a target's recipe lines
