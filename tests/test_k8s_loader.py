@@ -99,6 +99,8 @@ def test_bad_document_in_the_middle_keeps_the_others(tmp_path):
         ),
         ("groups:\n{% for g in groups %}\n- name: {{ g }}\n{% endfor %}\n", 2, "Jinja or Liquid {% %} template tags"),
         ("image:\n  tag: ${tag}\n%{ if otel }\notel: true\n%{ endif }\n", 3, "Terraform %{ } template directives"),
+        # solr-operator's docs/antora.template.yml: a line a script writes (no "quote the value" hint either)
+        ("name: solr\nversion: v1\n@PRERELEASE_LINE@\n", 3, "@NAME@ placeholders a script fills in"),
     ],
 )
 def test_a_template_s_parse_error_says_what_template_it_is(tmp_path, text, line, kind):
@@ -106,6 +108,8 @@ def test_a_template_s_parse_error_says_what_template_it_is(tmp_path, text, line,
     [e] = errors
     assert e.line == line, e
     assert e.message.endswith(f"(the file has {kind}: scan the rendered output, or exclude the template)"), e.message
+    if kind.startswith("@"):
+        assert "quote the value" not in e.message, e.message
 
 
 def test_a_parse_error_without_template_marks_has_no_template_hint(tmp_path):

@@ -289,6 +289,7 @@ def test_language_detection():
     assert langs(["lib/onigmo/LICENSE", "lib/onigmo/tool/enc.rb", "lib/cmetrics/markdownlint.rb", "main.go"]) == ["go"]
     assert langs(["lib/util/helpers.rb", "Gemfile", "main.go"]) == ["go", "ruby"]
     assert langs(["build/gen.py", "main.go"]) == ["go"]  # chaos-mesh's build helpers
+    assert langs(["release-tools/boilerplate/boilerplate.py", "main.go"]) == ["go"]  # kubernetes-csi's subtree
     # a directory named like a test one (longhorn's dev/scale-test/, e2e-tests/) holds test material
     assert langs(["dev/scale-test/scale-test.py", "e2e-tests/run.py", "test-utils/x.go", "main.go"]) == ["go"]
     # shell only counts when nothing else is there

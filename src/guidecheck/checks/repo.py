@@ -416,6 +416,7 @@ _NO_CODE_DIRS = frozenset(
         "scripts",
         "script",
         "build",  # build helpers (chaos-mesh's build/*.py), never the service's code
+        "release-tools",  # kubernetes-csi's shared csi-release-tools subtree (boilerplate.py, prow.sh)
         "testdata",
         "test-data",
         "test_data",

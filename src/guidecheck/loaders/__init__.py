@@ -842,7 +842,9 @@ def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
 
 # the tags of other template languages: Jinja/Liquid ({% if %}, samber's alert rule templates) and Terraform's
 # templatefile() directives (%{ if x }, aws-containers' Helm values under terraform/)
-_OTHER_TEMPLATE = re.compile(r"\{%-?\s*[a-z]|%\{~?\s*(?:if|for|else|endif|endfor)\b", re.M)
+_OTHER_TEMPLATE = re.compile(
+    r"\{%-?\s*[a-z]|%\{~?\s*(?:if|for|else|endif|endfor)\b|^[ \t]*(?:- )?@[A-Z][A-Z0-9_]*@[ \t]*$", re.M
+)
 
 
 def _template_kind(text: str) -> str:
@@ -851,7 +853,9 @@ def _template_kind(text: str) -> str:
         return "Jinja or Liquid {% %} template tags"
     if "{{" in text:
         return "{{ }} template placeholders"
-    return "Terraform %{ } template directives"
+    if re.search(r"%\{~?\s*(?:if|for|else|endif|endfor)\b", text):
+        return "Terraform %{ } template directives"
+    return "@NAME@ placeholders a script fills in"
 
 
 _TEMPLATE_SUFFIXES = (".tmpl", ".tpl", ".template", ".j2", ".jinja", ".jinja2", ".gotmpl", ".in", ".erb", ".mustache")

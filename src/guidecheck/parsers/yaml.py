@@ -741,7 +741,7 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
             return _StopStream("tab character in indentation (YAML indentation must use spaces)", line, col)
         if ch and not ch.isspace():
             # ruamel.yaml does not say which character; '%', '@' and '`' are reserved at the start of a value
-            hint = ": quote the value" if ch in "%@`" else ""
+            hint = ": quote the value" if ch in "%@`" and not _at_placeholder(text, mark.line, mark.column) else ""
             return _StopStream(f"character {ch!r} cannot start a YAML token here{hint}", line, col)
     if opened is not None and opened[0] < line:
         # a bracket left open: where it was opened is where the fix goes
@@ -789,6 +789,17 @@ def _flow_value_hint(text: str, line: int) -> str:
         return ""
     what = "mapping" if m.group(1) == "{" else "sequence"
     return f"; a value starting with '{m.group(1)}' is read as a flow {what}: quote the whole value"
+
+
+def _at_placeholder(text: str, line: int, column: int) -> bool:
+    """Whether a configure-style ``@NAME@`` placeholder starts there (solr-operator's antora.template.yml holds
+    ``@PRERELEASE_LINE@`` where a script writes lines): a template, which quoting would not fix."""
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return False
+    return re.match(r"@[A-Z][A-Z0-9_]*@", text[start + column : start + column + 80]) is not None
 
 
 def _char_at(text: str, line: int, column: int) -> str:
