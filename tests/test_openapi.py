@@ -379,6 +379,43 @@ def test_validator_is_imported_only_when_gc902_runs(tmp_path):
     assert proc.stdout.strip() == "ok", proc.stderr
 
 
+DAEMONSET = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kured}
+spec:
+  selector: {matchLabels: {app: kured}}
+  template:
+    metadata: {labels: {app: kured}}
+    spec:
+      containers:
+        - name: kured
+          image: ghcr.io/kubereboot/kured:1.17.0
+          ports: [{containerPort: 8080, name: metrics}]
+"""
+
+
+def test_gc901_needs_a_workload_that_serves_more_than_metrics(tmp_path):
+    """kubereboot/kured: a DaemonSet whose only endpoint is /metrics, exposed by no Service, has no API."""
+
+    def status():
+        _, result = scan([tmp_path], rules=("GC901",))
+        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
+        return o.status, o.reason or ""
+
+    write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "kured-ds.yaml": DAEMONSET})
+    got = status()
+    assert got[0] == Status.NOT_APPLICABLE and "exposed by a Service for anything but metrics" in got[1], got
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: kured}\nspec:\n  selector: {app: kured}\n  ports: "
+    write(tmp_path, {"svc.yaml": svc + "[{name: metrics, port: 8080}]\n"})
+    assert status()[0] == Status.NOT_APPLICABLE  # a metrics Service serves no API
+    write(tmp_path, {"svc.yaml": svc + "[{name: http, port: 80, targetPort: 8080}]\n"})
+    assert status()[0] == Status.FAIL
+    (tmp_path / "svc.yaml").unlink()
+    (tmp_path / "kured-ds.yaml").unlink()
+    assert status()[0] == Status.FAIL  # a Dockerfile alone shows nothing either way
+
+
 # ------------------------------------------------------------------ the real-world corpus
 
 

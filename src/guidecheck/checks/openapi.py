@@ -94,6 +94,11 @@ def document_present(target: Target, ctx) -> Iterator[Hit]:
         return
     if not _is_service_repo(target, ctx, prefix, info):
         raise NotApplicable("nothing here is deployed as a service (no Dockerfile, chart or workload manifest)")
+    if not _serves_an_api(ctx, prefix, info):
+        raise NotApplicable(
+            "no workload of the repository is exposed by a Service for anything but metrics (or it speaks no "
+            "HTTP): nothing serves an API to describe"
+        )
     yield Hit(
         "no OpenAPI/Swagger document in the repository: add the service's API description as a YAML or JSON "
         "file with a top-level 'openapi' (3.x) or 'swagger' (2.0) key"
@@ -108,6 +113,40 @@ def _is_service_repo(target: Target, ctx, prefix: str, info) -> bool:
         if (t.origin or {}).get("repo", "") == prefix and isinstance(t.data, dict) and t.data.get("kind") in kinds:
             return True
     return False
+
+
+def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
+    """Whether the repository may serve an HTTP API: one of its workloads (manifests or rendered charts) is exposed
+    by a Service for more than metrics, as GC601 judges it; or no workload of it was loaded (a Dockerfile alone, a
+    chart that did not render), which shows nothing either way. kured's DaemonSet serves only /metrics."""
+    from guidecheck.checks.security import _serving_index
+
+    kinds = set(ctx.settings.get("workload-kinds") or ())
+    workloads = [
+        t
+        for t in ctx.of_kind("k8s")
+        if (t.origin or {}).get("repo", "") == prefix and isinstance(t.data, dict) and t.data.get("kind") in kinds
+    ]
+    if not workloads:
+        return True
+    rendered = {
+        (t.origin or {}).get("chart")
+        for t in ctx.of_kind("k8s")
+        if (t.origin or {}).get("source") == "helm" and (t.origin or {}).get("repo", "") == prefix
+    }
+    from guidecheck.checks.repo import non_production_dir
+
+    for chart in getattr(info, "charts", None) or ():
+        shown = prefix.rstrip("/") if chart.path == "." else prefix + chart.path
+        if (
+            chart.type == "application"
+            and chart.subchart_of is None
+            and non_production_dir(chart.path + "/Chart.yaml") is None
+            and shown not in rendered
+        ):
+            return True  # a service chart that did not render (capsule's, a dependency missing): nothing shown
+    serving = _serving_index(ctx)
+    return any(id(t) in serving for t in workloads)
 
 
 # ----------------------------------------------------------------- GC902
