@@ -412,6 +412,9 @@ def test_gc901_needs_a_workload_that_serves_more_than_metrics(tmp_path):
     write(tmp_path, {"svc.yaml": svc + "[{name: http, port: 80, targetPort: 8080}]\n"})
     assert status()[0] == Status.FAIL
     (tmp_path / "svc.yaml").unlink()
+    # a port of its own besides metrics: it may serve an API whose Service lives elsewhere
+    write(tmp_path, {"kured-ds.yaml": DAEMONSET.replace("name: metrics}]", "name: metrics}, {containerPort: 80}]")})
+    assert status()[0] == Status.FAIL
     (tmp_path / "kured-ds.yaml").unlink()
     assert status()[0] == Status.FAIL  # a Dockerfile alone shows nothing either way
 

@@ -116,10 +116,13 @@ def _is_service_repo(target: Target, ctx, prefix: str, info) -> bool:
 
 
 def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
-    """Whether the repository may serve an HTTP API: one of its workloads (manifests or rendered charts) is exposed
-    by a Service for more than metrics, as GC601 judges it; or no workload of it was loaded (a Dockerfile alone, a
-    chart that did not render), which shows nothing either way. kured's DaemonSet serves only /metrics."""
-    from guidecheck.checks.security import _serving_index
+    """Whether the repository may serve an HTTP API: one of its workloads (manifests or rendered charts) speaks HTTP
+    and is exposed by a Service for more than metrics, or declares a port other than a metrics port; or no workload
+    of it was loaded (a Dockerfile alone, a chart that did not render), which shows nothing either way. kured's
+    DaemonSet declares only its metrics port, and no Service exposes it."""
+    from guidecheck import crossref
+    from guidecheck.checks.exposure import SERVING_KINDS, metrics_only, non_http
+    from guidecheck.parsers import k8s
 
     kinds = set(ctx.settings.get("workload-kinds") or ())
     workloads = [
@@ -145,8 +148,37 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
             and shown not in rendered
         ):
             return True  # a service chart that did not render (capsule's, a dependency missing): nothing shown
-    serving = _serving_index(ctx)
-    return any(id(t) in serving for t in workloads)
+    for t in workloads:
+        obj = t.data
+        if obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj) or non_http(obj, ctx):
+            continue
+        services = crossref.services_for(t, ctx)
+        if services and not all(metrics_only(sv.data, ctx) for sv in services):
+            return True
+        if _serving_port(obj, ctx):
+            return True  # a port of its own besides metrics (or none declared): its Service may live elsewhere
+    return False
+
+
+def _serving_port(obj: dict, ctx) -> bool:
+    """Whether a long-running container of the workload declares a port that is not a metrics port, or the
+    workload declares no port at all (containerPort is optional: nothing shows what it serves)."""
+    from guidecheck.parsers import k8s
+
+    metrics_port = ctx.settings.get("metrics-port")
+    names = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
+    declared = False
+    for c in k8s.containers(obj, "long-running"):
+        for p in k8s.as_list(c.data.get("ports")):
+            if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
+                continue
+            declared = True
+            name = p.get("name")
+            if p["containerPort"] != metrics_port and not (
+                isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in names)
+            ):
+                return True
+    return not declared
 
 
 # ----------------------------------------------------------------- GC902

@@ -1,0 +1,80 @@
+"""Whether a workload serves calls: exposed by a Service for more than metrics, and speaking HTTP.
+
+Shared by GC601 (a JWT rides on those calls) and GC901 (an API to describe): one judgement for both.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from guidecheck.parsers import k8s
+
+SERVING_KINDS = frozenset(
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ReplicationController",
+        "Pod",
+        "DeploymentConfig",
+        "Rollout",
+    }
+)
+
+
+def metrics_only(service: dict, ctx) -> bool:
+    """A Service whose every port is a metrics port (named *metrics*, or the settings metrics-port)."""
+    ports = k8s.as_list(k8s.get(service, "spec", "ports"))
+    metrics_port = ctx.settings.get("metrics-port")
+    globs = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
+
+    def named_metrics(value: Any) -> bool:
+        return isinstance(value, str) and any(fnmatch.fnmatchcase(value.lower(), g) for g in globs)
+
+    if not ports:
+        return False
+    for p in ports:
+        if not isinstance(p, dict):
+            return False
+        target_port = p.get("targetPort")
+        if not (
+            named_metrics(p.get("name")) or named_metrics(target_port) or metrics_port in (p.get("port"), target_port)
+        ):
+            return False
+    return True
+
+
+def non_http(obj: dict, ctx) -> str | None:
+    """Why a workload speaks no HTTP (a database, broker or cache): every long-running container runs an image
+    of settings non-http-images, or every port it declares (metrics ports aside) is one of settings
+    non-http-ports; None otherwise."""
+    image_globs = [g.lower() for g in ctx.settings.get("non-http-images") or () if isinstance(g, str)]
+    ports = {p for p in ctx.settings.get("non-http-ports") or () if isinstance(p, int)}
+    metrics_port = ctx.settings.get("metrics-port")
+    metric_names = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
+    images: list[str] = []
+    declared: list[int] = []
+    for c in k8s.containers(obj, "long-running"):
+        image = c.data.get("image")
+        if isinstance(image, str):
+            images.append(image)
+        for p in k8s.as_list(c.data.get("ports")):
+            if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
+                continue
+            name = p.get("name")
+            if p["containerPort"] == metrics_port or (
+                isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in metric_names)
+            ):
+                continue
+            declared.append(p["containerPort"])
+
+    def short(image: str) -> str:
+        return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
+
+    if images and image_globs and all(any(fnmatch.fnmatchcase(short(i), g) for g in image_globs) for i in images):
+        return "image " + ", ".join(sorted(set(images)))[:200]
+    if declared and ports and all(p in ports for p in declared):
+        return "port " + ", ".join(str(p) for p in sorted(set(declared)))
+    return None
