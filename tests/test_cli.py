@@ -238,6 +238,9 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
     # the same with an object's fields is a broken manifest
     (tmp_path / "find.json").write_text('switched to db myApp\n{ "_id" : , "x" : 100500 }\nbye\n')
     (tmp_path / "lines.json").write_text('{"a": 1}\n{"a": 2}\n')
+    # a jq template (pulsar's keycloak client: $ARGS.named.X); with an object's fields it is a broken manifest
+    (tmp_path / "client.json").write_text('{\n  "clientId": $ARGS.named.CLIENT_ID,\n  "enabled": true\n}\n')
+    (tmp_path / "svc2.json").write_text('{"apiVersion": "v1", "kind": "Service",\n "port": $PORT}\n')
     (tmp_path / "pods.json").write_text('{"apiVersion": "v1", "kind": "Pod"}\n{"apiVersion": "v1", "kind": "Pod"}\n')
     # a key given twice: markdownlint (JSON.parse) takes the last; in an object it is a finding at the second
     (tmp_path / ".markdownlint.json").write_text('{\n  "MD029": false,\n  "MD013": false,\n  "MD029": true\n}\n')
@@ -253,6 +256,7 @@ def test_tool_config_files_are_not_false_parse_errors(run_cli, tmp_path):
         ("pod.json", 3),
         ("pods.json", 2),
         ("svc.json", 2),
+        ("svc2.json", 2),
         ("truncated.json", 2),
     ]
 

@@ -636,12 +636,15 @@ def json_not_read(text: str, display: str) -> str | None:
     head = text[:_SNIFF_BYTES]
     if any(all(rx.search(head) for rx in group) for group in _JSON_PURPOSE):
         return None
-    if "{{" in head and ("{{-" in head or re.search(r"\{\{\s*[.$]", head)):
-        # a Go template of JSON (jaeger's Elasticsearch index templates: {{- if .UseILM }}): the program that
-        # fills it in reads it, and its content is nothing guidecheck checks
+    if ("{{" in head and ("{{-" in head or re.search(r"\{\{\s*[.$]", head))) or re.search(
+        r"[:\[,]\s*\$\{?[A-Za-z_]", head
+    ):
+        # a Go template of JSON (jaeger's Elasticsearch index templates: {{- if .UseILM }}), or one whose values
+        # are a tool's variables (pulsar's keycloak client for jq: "clientId": $ARGS.named.CLIENT_ID; envsubst's
+        # "port": ${PORT}): the program that fills it in reads it, and its content is nothing guidecheck checks
         return (
-            "not read: a template of a JSON file ({{ }} placeholders) whose content is no Kubernetes object, "
-            "OpenAPI document, chart schema, dashboard or rule file"
+            "not read: a template of a JSON file ({{ }} placeholders or $variables) whose content is no Kubernetes "
+            "object, OpenAPI document, chart schema, dashboard or rule file"
         )
     start = text.lstrip("\ufeff \t\r\n")[:1]
     if start not in ("{", "["):
