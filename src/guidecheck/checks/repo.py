@@ -593,15 +593,36 @@ def analyse_tests(
     return {"sources": sources, "tests": tests, "patterns": patterns}
 
 
+def _chart_unit_tests(info: Any) -> list[str]:
+    """helm-unittest suites of the repository's application charts: ``<chart>/tests/**/*_test.yaml``, the
+    plugin's default ``--file`` pattern."""
+    inventory = getattr(info, "inventory", None) or []
+    prefixes = tuple(
+        ("" if chart.path == "." else chart.path + "/") + "tests/"
+        for chart in getattr(info, "charts", None) or ()
+        if getattr(chart, "type", "") == "application"
+    )
+    if not prefixes:
+        return []
+    return [r for r in inventory if r.startswith(prefixes) and r.endswith(("_test.yaml", "_test.yml"))]
+
+
 def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC204: every language with source files has at least one unit test file."""
     info = _inventory(target)
     found = analyse_tests(info.inventory, ctx.settings, getattr(info, "read", None))
     sources, tests, patterns = found["sources"], found["tests"], found["patterns"]
     if not sources:
+        suites = _chart_unit_tests(info)
+        if suites:
+            # a chart repository's code is its charts: helm-unittest suites are their unit tests (coredns/helm)
+            n = len(suites)
+            ctx.note_evidence(target, f"{n} helm-unittest suite{'s' if n != 1 else ''} of its charts, e.g. {suites[0]}")
+            return
         yield Hit(
             "no source code found to test (no Go, Python, JavaScript/TypeScript, Java/Kotlin, C#, Ruby, "
-            "Rust or PHP files outside test, example and documentation directories)",
+            "Rust or PHP files outside test, example and documentation directories, and no helm-unittest suite "
+            "of a chart)",
             line=1,
         )
         return
