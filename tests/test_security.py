@@ -193,6 +193,36 @@ def test_a_database_port_is_no_http_whether_or_not_its_containers_name_an_image(
     assert got["StatefulSet/rs0"][0] == "not_applicable" and "speaks no HTTP" in got["StatefulSet/rs0"][1], got
 
 
+def test_a_dns_server_speaks_no_http(tmp_path):
+    """coredns: 53/UDP and 53/TCP, a Service in front of both."""
+    files = {
+        "dns.yaml": """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: dns}
+        spec:
+          selector: {matchLabels: {app: dns}}
+          template:
+            metadata: {labels: {app: dns}}
+            spec:
+              containers:
+                - name: dns
+                  image: registry.example.com/resolver:1.0.0
+                  ports: [{containerPort: 53, protocol: UDP}, {containerPort: 53, protocol: TCP}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: dns}
+        spec: {selector: {app: dns}, ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]}
+        """
+    }
+    got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
+    assert got["Deployment/dns"][0] == "not_applicable" and "port 53" in got["Deployment/dns"][1], got
+    files["dns.yaml"] = files["dns.yaml"].replace(", {containerPort: 53, protocol: TCP}", "")
+    got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
+    assert "UDP/SCTP port 53" in got["Deployment/dns"][1], got
+
+
 UNSECURED_SPEC = """\
 openapi: 3.0.3
 info: {title: cart, version: "1"}

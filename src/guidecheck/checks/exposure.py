@@ -47,15 +47,16 @@ def metrics_only(service: dict, ctx) -> bool:
 
 
 def non_http(obj: dict, ctx) -> str | None:
-    """Why a workload speaks no HTTP (a database, broker or cache): every long-running container runs an image
-    of settings non-http-images, or every port it declares (metrics ports aside) is one of settings
-    non-http-ports; None otherwise."""
+    """Why a workload speaks no HTTP (a database, broker, cache or DNS server): every long-running container runs
+    an image of settings non-http-images, or every port it declares (metrics ports and UDP/SCTP ports aside) is one
+    of settings non-http-ports, or it declares UDP/SCTP ports only; None otherwise."""
     image_globs = [g.lower() for g in ctx.settings.get("non-http-images") or () if isinstance(g, str)]
     ports = {p for p in ctx.settings.get("non-http-ports") or () if isinstance(p, int)}
     metrics_port = ctx.settings.get("metrics-port")
     metric_names = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
     images: list[str] = []
     declared: list[int] = []
+    datagram: list[int] = []
     for c in k8s.containers(obj, "long-running"):
         image = c.data.get("image")
         if isinstance(image, str):
@@ -68,6 +69,9 @@ def non_http(obj: dict, ctx) -> str | None:
                 isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in metric_names)
             ):
                 continue
+            if str(p.get("protocol") or "TCP").upper() in ("UDP", "SCTP"):
+                datagram.append(p["containerPort"])  # no HTTP/1 or HTTP/2 call rides on it (coredns' 53/UDP)
+                continue
             declared.append(p["containerPort"])
 
     def short(image: str) -> str:
@@ -77,4 +81,6 @@ def non_http(obj: dict, ctx) -> str | None:
         return "image " + ", ".join(sorted(set(images)))[:200]
     if declared and ports and all(p in ports for p in declared):
         return "port " + ", ".join(str(p) for p in sorted(set(declared)))
+    if datagram and not declared:
+        return "UDP/SCTP port " + ", ".join(str(p) for p in sorted(set(datagram)))
     return None
