@@ -12,6 +12,7 @@ it inherits through ``FROM <stage>``), GC302 and GC304 every stage.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Iterator
 
@@ -566,6 +567,51 @@ def _goreleaser_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
     return None
 
 
+# the OCI labels docker/metadata-action outputs by default (its `labels` output, which build-push-action applies)
+_METADATA_ACTION_LABELS = (
+    "org.opencontainers.image.title",
+    "org.opencontainers.image.description",
+    "org.opencontainers.image.url",
+    "org.opencontainers.image.source",
+    "org.opencontainers.image.version",
+    "org.opencontainers.image.created",
+    "org.opencontainers.image.revision",
+    "org.opencontainers.image.licenses",
+)
+
+
+def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | None:
+    """The labels a docker/build-push-action step of the Dockerfile's project gives the image it builds from it:
+    docker/metadata-action's ``labels`` output (dex's artifacts.yaml), or ``key=value`` lines, with where."""
+    for t in ctx.of_kind("ci"):
+        project = t.data
+        root = getattr(project, "root", None)
+        if root is None or not (root == "" or target.path.startswith(root.rstrip("/") + "/")):
+            continue
+        for job in getattr(project, "jobs", ()):
+            for step in job.steps:
+                if step.action() != "docker/build-push-action":
+                    continue
+                context = (step.with_.get("context") or ".").strip()
+                file = (step.with_.get("file") or "").strip()
+                if "${{" in context or "://" in context or "${{" in file:
+                    continue
+                rel = file or (context.rstrip("/") + "/Dockerfile")
+                if project.display(os.path.normpath(rel).replace(os.sep, "/")) != target.path:
+                    continue
+                raw = step.with_.get("labels") or ""
+                found: dict[str, str] = {}
+                if re.search(r"steps\.[\w-]+\.outputs\.labels", raw):
+                    found.update({k: "docker/metadata-action" for k in _METADATA_ACTION_LABELS})
+                for line in raw.splitlines():
+                    key, eq, value = line.strip().partition("=")
+                    if eq and key and "${{" not in key:
+                        found[key] = value
+                if found:
+                    return found, f"{step.path}:{step.line}, docker/build-push-action"
+    return None
+
+
 def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC305: the final image carries the required OCI labels (version and revision)."""
     df = _dockerfile(target)
@@ -583,17 +629,17 @@ def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     empty = [r for r in required if r in labels and not labels[r].strip()]
     if not missing and not empty:
         return
-    released = _goreleaser_labels(target, ctx)
+    released = _goreleaser_labels(target, ctx) or _build_push_labels(target, ctx)
     also = ""
     if released is not None:
         given, where = released
         if all(labels.get(r, "").strip() or given.get(r, "").strip() for r in required):
-            ctx.note_evidence(target, f"the labels GoReleaser sets when it builds this Dockerfile ({where})")
+            ctx.note_evidence(target, f"the labels its release pipeline sets when it builds this Dockerfile ({where})")
             return
         missing = [r for r in missing if not given.get(r, "").strip()]
         empty = [r for r in empty if not given.get(r, "").strip()]
         lacking = len(missing) + len(empty)
-        also = f"; GoReleaser's labels of its image ({where}) lack {'it' if lacking == 1 else 'them'} too"
+        also = f"; the labels its pipeline gives the image ({where}) lack {'it' if lacking == 1 else 'them'} too"
     parts = []
     if missing:
         parts.append(f"no LABEL {', '.join(missing)}")
