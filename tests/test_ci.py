@@ -414,6 +414,24 @@ def test_jenkinsfile_scan_stages_steps_and_input():
 # ---------------------------------------------------------------- checks
 
 
+def test_a_linter_named_in_a_flag_or_a_package_is_no_lint_run(tmp_path):
+    """pulsar's chart-testing installer takes --yamllint-version; `pip install mypy-boto3` installs stubs."""
+    one_job(tmp_path, "- run: ct-install --yamllint-version 1.27 && pip install mypy-boto3\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.extra["found"]["lint"] == [], f.extra["found"]
+    one_job(tmp_path, "- run: ct-install --yamllint-version 1.27 && yamllint .\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert [e["line"] for e in f.extra["found"]["lint"]] == [6], f.extra["found"]
+
+
+def test_gc704_quotes_the_whole_make_target(tmp_path):
+    """oauth2-proxy's `make push-docker-all`: the pattern's \\b stops inside the target's name."""
+    one_job(tmp_path, "- run: make push-docker-all\n")
+    write(tmp_path, {"Dockerfile": "FROM alpine:3.20.3\n"})
+    [f] = scan(tmp_path, ("GC704",)).findings
+    assert "(`make push-docker-all`)" in f.message, f.message
+
+
 def test_gc704_signing_in_a_downstream_job_counts_and_unsigned_names_the_job(tmp_path):
     write(
         tmp_path,

@@ -842,6 +842,15 @@ def _goreleaser_push(project: Project, step: Step) -> tuple[str, bool] | None:
     return f"GoReleaser release with images ({rc.path})", signed
 
 
+def _whole_word(m: re.Match[str]) -> str:
+    """The matched command, through the end of the word it stops in (`make push-docker-all`, not `make
+    push-docker`: a pattern's \\b may end a match inside a make target's name)."""
+    text, end = m.string, m.end()
+    while end < len(text) and not text[end].isspace() and text[end] not in ";&|)`'\"":
+        end += 1
+    return text[m.start() : end]
+
+
 def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, str, bool, int]]:
     """(step index, step, what, signed by itself, line) for each step that pushes an image."""
     actions = _actions(ctx, "image-push-actions")
@@ -869,7 +878,7 @@ def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, s
             if m and _loads_locally(m, _code(step), job, step):
                 m = None
             if m:
-                out.append((i, step, f"`{_short(m.group(0), 50)}`", False, _cmd_line(step, m.start())))
+                out.append((i, step, f"`{_short(_whole_word(m), 50)}`", False, _cmd_line(step, m.start())))
                 continue
             for f in step.follows:  # a script or make target the step runs
                 m = _search(commands, _code(f)) if f.run else None
@@ -877,7 +886,7 @@ def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, s
                     m = None
                 if m:
                     where = f"{f.path}:{_cmd_line(f, m.start())}"
-                    what = f"`{_short(m.group(0), 50)}` in {where}" + (f" ({f.name})" if f.name else "")
+                    what = f"`{_short(_whole_word(m), 50)}` in {where}" + (f" ({f.name})" if f.name else "")
                     out.append((i, step, what, False, step.line))
                     break
     return out
