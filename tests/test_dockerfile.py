@@ -710,3 +710,14 @@ def test_a_data_image_from_scratch_has_no_base_image_to_choose():
     binary = 'FROM scratch AS base\nENTRYPOINT ["/server"]\nFROM base\nCOPY server /server\n'
     assert [line for line, _m in run_rule(binary, "base_image_alpine")] == [3]
     assert [line for line, _m in run_rule(bundle + 'CMD ["/x"]\n', "base_image_alpine")] == [1]
+
+
+def test_a_placeholder_default_is_no_image():
+    """oauth2-proxy's ARG BUILD_IMAGE=placeholder: the Makefile always passes --build-arg; nothing pulls it."""
+    text = 'ARG RUNTIME_IMAGE=placeholder\nFROM ${RUNTIME_IMAGE}\nCOPY app /app\nENTRYPOINT ["/app"]\n'
+    [(line, message)] = run_rule(text, "base_image_alpine")
+    assert line == 2 and "ARG RUNTIME_IMAGE's default 'placeholder' is a placeholder the build replaces" in message
+    [(line, message)] = run_rule(text, "from_pinned")
+    assert "the tag cannot be checked" in message and "latest" not in message, message
+    # a real image name is judged as given
+    assert [line for line, _m in run_rule(text.replace("placeholder", "alpine:3.20.3"), "base_image_alpine")] == []

@@ -862,6 +862,9 @@ def _build(
     df = Dockerfile(instructions=instructions, stages=[], global_args={}, directives=directives, errors=errors)
     env: dict[str, str | None] = {}
     broken: dict[str, list[str]] = {}  # global ARGs whose default could not be expanded -> culprits
+    # global ARGs whose default is a word standing for "give it with --build-arg" (oauth2-proxy's
+    # ARG BUILD_IMAGE=placeholder): no image to judge, as with no default
+    placeholders: dict[str, str] = {}
     by_alias: dict[str, int] = {}
     for ins in instructions:
         if ins.name not in INSTRUCTIONS:
@@ -869,7 +872,7 @@ def _build(
                 df.stages[-1].instructions.append(ins)
             continue
         if ins.name == "FROM":
-            stage = _stage(ins, len(df.stages), env, broken, by_alias, df.stages, escape)
+            stage = _stage(ins, len(df.stages), env, broken, by_alias, df.stages, escape, placeholders)
             if stage.alias:
                 by_alias[stage.alias] = stage.index
             df.stages.append(stage)
@@ -886,8 +889,14 @@ def _build(
                         broken[key] = missing
                         env[key] = None
                         df.global_args[key] = _unquote(default, escape)
+                    elif _PLACEHOLDER_DEFAULT.match(value.strip()):
+                        broken.pop(key, None)
+                        placeholders[key] = value.strip()
+                        env[key] = None
+                        df.global_args[key] = value
                     else:
                         broken.pop(key, None)
+                        placeholders.pop(key, None)
                         env[key] = value
                         df.global_args[key] = value
             else:
@@ -917,6 +926,14 @@ def _build(
     return df
 
 
+# a default that stands for "pass --build-arg": no image, registry or tag, just the word
+_PLACEHOLDER_DEFAULT = re.compile(
+    r"^(?:placeholder|changeme|change-me|replace-?me|to-?be-?replaced|tbd|todo|unset|undefined|dummy|xxx+|"
+    r"<[^<>]*>|__[A-Z0-9_]+__)$",
+    re.IGNORECASE,
+)
+
+
 def _stage(
     ins: Instruction,
     index: int,
@@ -925,6 +942,7 @@ def _stage(
     by_alias: dict[str, int],
     stages: list[Stage],
     escape: str,
+    placeholders: dict[str, str] | None = None,
 ) -> Stage:
     words = ins.value.split()
     base = words[0] if words else ""
@@ -959,6 +977,9 @@ def _stage(
                 reasons.append(
                     f"ARG {name} has a default that uses {', '.join(broken[name])}, which cannot be resolved"
                 )
+            elif placeholders and name in placeholders:
+                culprits.append(name)
+                reasons.append(f"ARG {name}'s default {placeholders[name]!r} is a placeholder the build replaces")
             elif name in env:
                 culprits.append(name)
                 reasons.append(f"ARG {name} has no default")
