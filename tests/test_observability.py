@@ -379,6 +379,18 @@ def test_servicemonitor_port_that_the_service_lacks(tmp_path):
     assert "names port 'metrics', which Service 'cart' does not have" in got[0][3]
 
 
+def test_an_idle_monitor_is_named_only_where_it_may_have_been_meant(tmp_path):
+    """kubernetes/examples: the vllm-gemma ServiceMonitor (app: gemma-server) selects nothing; the guestbook's
+    finding no longer names it, the cart's (a monitor named for it) still does."""
+    gemma = monitor("shop").replace("name: cart", "name: vllm-gemma", 1).replace("app: cart", "app: gemma-server")
+    files = {"deploy.yaml": DEPLOY, "svc.yaml": SERVICE, "sm.yaml": gemma}
+    [(_p, _l, _r, message)] = found(scan_tree(tmp_path, files, ("GC501",)), tmp_path)
+    assert "vllm-gemma" not in message, message
+    near = monitor("shop").replace("app: cart", "app.kubernetes.io/name: cart")  # the Service says app: cart
+    [(_p, _l, _r, message)] = found(scan_tree(tmp_path, {**files, "sm.yaml": near}, ("GC501",)), tmp_path)
+    assert "ServiceMonitor 'cart'" in message and "selects no Service" in message, message
+
+
 def test_owned_replicaset_is_judged_on_its_deployment(tmp_path):
     rs = DEPLOY.replace("kind: Deployment", "kind: ReplicaSet").replace(
         "  namespace: shop\n",

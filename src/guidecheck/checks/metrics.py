@@ -9,6 +9,7 @@ GC502 (:mod:`guidecheck.checks.live`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -243,10 +244,35 @@ def _monitors_selecting_nothing(target: Target, ctx: Context) -> list[str]:
     ns = crossref.namespace(target.data)
     if lookup.plain(target):  # the same for every live or dumped object of a namespace
         key = (crossref.scope(target), ns)
-        return list(ctx.memoized("metrics.idle-monitors", key, lambda: _describe(_plain_idle(target, ctx, ns))))
-    # inside deployment units: the scope's idle monitors (found once) that this target sees
-    seen = crossref.related_among(target, ctx, _idle_in_scope(target, ctx))
-    return _describe([m for m in seen if crossref.namespace_selected(m.data, target.data)])
+        idle = ctx.memoized("metrics.idle-monitors", key, lambda: _plain_idle(target, ctx, ns))
+    else:  # inside deployment units: the scope's idle monitors (found once) that this target sees
+        seen = crossref.related_among(target, ctx, _idle_in_scope(target, ctx))
+        idle = [m for m in seen if crossref.namespace_selected(m.data, target.data)]
+    return _describe([m for m in idle if _near_miss(m, target, ctx)])
+
+
+# name parts that say what an object is, not whose it is
+_GENERIC_PARTS = frozenset({"service", "monitor", "servicemonitor", "podmonitor", "metrics", "app", "sm", "pm", ""})
+
+
+def _near_miss(monitor: Target, target: Target, ctx: Context) -> bool:
+    """Whether an idle monitor may have been meant for ``target``: one of its selector's label values is a label
+    value of the workload's pods or of a Service selecting them, or its name shares a part with the workload's.
+    kubernetes/examples' vllm-gemma ServiceMonitor (app: gemma-server) is no news for the guestbook's Deployment."""
+    selector = k8s.get(monitor.data, "spec", "selector")
+    wanted = selector.get("matchLabels") if isinstance(selector, dict) else None
+    if not isinstance(wanted, dict) or not wanted:
+        return True  # matchExpressions or no selector: nothing to tell it apart by
+    have: set[str] = set()
+    for labels in (k8s.pod_labels(target.data), k8s.labels(target.data)):
+        have.update(str(v) for v in labels.values())
+    for svc in crossref.services_for(target, ctx):
+        have.update(str(v) for v in k8s.labels(svc.data).values())
+    if {str(v) for v in wanted.values()} & have:
+        return True
+    parts = {p for p in re.split(r"[-_.]", str(crossref.name(monitor.data) or "").lower())} - _GENERIC_PARTS
+    mine = {p for p in re.split(r"[-_.]", str(crossref.name(target.data) or "").lower())} - _GENERIC_PARTS
+    return bool(parts & mine)
 
 
 def _plain_idle(target: Target, ctx: Context, ns: str | None) -> list[Target]:
