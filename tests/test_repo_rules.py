@@ -94,6 +94,7 @@ def hits(check, target, c=None):
         ("deploy/csv/redhat/bundle-1.7.0.Dockerfile", False),  # percona's bundle of each release
         ("bundle-service.Dockerfile", True),
         ("demo/docker-images/Dockerfile-PARSEC", False),  # node-feature-discovery's benchmark demo
+        ("_archived/cluster-dns/images/frontend/Dockerfile", False),  # kubernetes/examples' retired examples
         ("_test_tools/httpd/Dockerfile", False),  # kubernetes/git-sync's test servers
         ("_tests/Dockerfile", False),
         ("_tools/Dockerfile", True),
