@@ -702,3 +702,18 @@ def test_an_input_that_decodes_json_itself_parses_logs_as_json(tmp_path):
     assert found(result, tmp_path / "json") == []
     result = scan_tree(tmp_path / "none", {"fluent-bit.conf": conf.format("none")}, ("GC503",))
     assert [(p, line) for p, line, _r, _m in found(result, tmp_path / "none")] == [("fluent-bit.conf", 1)]
+
+
+def test_gc904_needs_a_workload_that_a_service_selects(tmp_path):
+    """bitnami-labs/kubewatch: Pods that watch the cluster and post to webhooks, behind no Service, serve no
+    requests whose response time to monitor; a file that does not parse may hold the Service, so it still applies."""
+    files = {"deploy.yaml": DEPLOY, "Dockerfile": "FROM alpine:3.20.3\n"}
+    result = scan_tree(tmp_path, files, ("GC904",))
+    [o] = [o for o in result.outcomes if o.rule_id == "GC904" and o.target.kind == "repo"]
+    assert o.status == Status.NOT_APPLICABLE and "no Service selects a workload" in (o.reason or ""), o
+    result = scan_tree(
+        tmp_path, {**files, "svc.yaml": "apiVersion: v1\nkind: Service\nspec: {selector: [\n"}, ("GC904",)
+    )
+    assert [r for _p, _l, r, _m in found(result, tmp_path)] == ["GC904"]
+    result = scan_tree(tmp_path, {**files, "svc.yaml": SERVICE}, ("GC904",))
+    assert [r for _p, _l, r, _m in found(result, tmp_path)] == ["GC904"]

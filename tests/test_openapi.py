@@ -415,6 +415,14 @@ def test_gc901_needs_a_workload_that_serves_more_than_metrics(tmp_path):
     # a port of its own besides metrics: it may serve an API whose Service lives elsewhere
     write(tmp_path, {"kured-ds.yaml": DAEMONSET.replace("name: metrics}]", "name: metrics}, {containerPort: 80}]")})
     assert status()[0] == Status.FAIL
+    # kubewatch: no port, no Service: nothing serves; unless a file that does not parse may hold the Service
+    write(
+        tmp_path, {"kured-ds.yaml": DAEMONSET.replace("          ports: [{containerPort: 8080, name: metrics}]\n", "")}
+    )
+    assert status()[0] == Status.NOT_APPLICABLE
+    write(tmp_path, {"svc.yaml": "apiVersion: v1\nkind: Service\nspec: {ports: [\n"})
+    assert status()[0] == Status.FAIL
+    (tmp_path / "svc.yaml").unlink()
     (tmp_path / "kured-ds.yaml").unlink()
     assert status()[0] == Status.FAIL  # a Dockerfile alone shows nothing either way
 

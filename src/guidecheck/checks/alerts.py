@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable, NotATarget
+from guidecheck.checks.exposure import unparsed
 from guidecheck.checks.obs_scope import (
     cluster_anchor,
     in_scope_workloads,
@@ -340,6 +341,14 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
         rules = _latency_rules(target, ctx)
         if not rules:
             repo_scope_or_na(target, ctx)
+            workloads = in_scope_workloads(target, ctx)
+            prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
+            if workloads and not any(services_of(w, ctx) for w in workloads) and not unparsed(ctx, prefix):
+                # kubewatch: Pods that watch the cluster and post to webhooks, behind no Service
+                raise NotApplicable(
+                    "no Service selects a workload of the repository: it serves no requests whose response "
+                    "time to monitor"
+                )
             yield Hit(
                 "no latency alert or recording rule (e.g. histogram_quantile over a request duration "
                 f"histogram) monitors response times{crossref.looked_in(target, ctx)}"

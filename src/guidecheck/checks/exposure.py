@@ -84,3 +84,16 @@ def non_http(obj: dict, ctx) -> str | None:
     if datagram and not declared:
         return "UDP/SCTP port " + ", ".join(str(p) for p in sorted(set(datagram)))
     return None
+
+
+def unparsed(ctx, prefix: str) -> bool:
+    """Whether a YAML or JSON file of the repository (display paths under ``prefix``) could not be parsed: its
+    objects, a Service among them, are unknown, so "nothing exposes it" cannot be concluded."""
+    from guidecheck.model import Severity
+
+    return any(
+        t.path.startswith(prefix)
+        and getattr(t.data, "kind", "") in ("yaml", "json")
+        and any(e.severity == Severity.ERROR for e in getattr(t.data, "errors", ()))
+        for t in ctx.of_kind("file")
+    )

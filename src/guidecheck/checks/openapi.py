@@ -121,7 +121,7 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
     of it was loaded (a Dockerfile alone, a chart that did not render), which shows nothing either way. kured's
     DaemonSet declares only its metrics port, and no Service exposes it."""
     from guidecheck import crossref
-    from guidecheck.checks.exposure import SERVING_KINDS, metrics_only, non_http
+    from guidecheck.checks.exposure import SERVING_KINDS, metrics_only, non_http, unparsed
     from guidecheck.parsers import k8s
 
     kinds = set(ctx.settings.get("workload-kinds") or ())
@@ -155,14 +155,17 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
         services = crossref.services_for(t, ctx)
         if services and not all(metrics_only(sv.data, ctx) for sv in services):
             return True
-        if _serving_port(obj, ctx):
-            return True  # a port of its own besides metrics (or none declared): its Service may live elsewhere
+        declared = _serving_port(obj, ctx)
+        if declared:
+            return True  # a port of its own besides metrics: its Service may live elsewhere
+        if declared is None and not services and unparsed(ctx, prefix):
+            return True  # no port, no Service, but a file of the repository did not parse: it may hold the Service
     return False
 
 
-def _serving_port(obj: dict, ctx) -> bool:
-    """Whether a long-running container of the workload declares a port that is not a metrics port, or the
-    workload declares no port at all (containerPort is optional: nothing shows what it serves)."""
+def _serving_port(obj: dict, ctx) -> bool | None:
+    """Whether a long-running container of the workload declares a port that is not a metrics port; None when
+    it declares no port at all (containerPort is optional: that shows nothing by itself)."""
     from guidecheck.parsers import k8s
 
     metrics_port = ctx.settings.get("metrics-port")
@@ -178,7 +181,7 @@ def _serving_port(obj: dict, ctx) -> bool:
                 isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in names)
             ):
                 return True
-    return not declared
+    return False if declared else None
 
 
 # ----------------------------------------------------------------- GC902
