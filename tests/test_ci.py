@@ -424,6 +424,16 @@ def test_a_linter_named_in_a_flag_or_a_package_is_no_lint_run(tmp_path):
     assert [e["line"] for e in f.extra["found"]["lint"]] == [6], f.extra["found"]
 
 
+def test_an_e2e_make_target_is_no_unit_test(tmp_path):
+    """nats-io/nack's e2e workflow runs `make test-e2e`: integration tests, not unit tests."""
+    one_job(tmp_path, "- run: make test-e2e\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.extra["found"]["unit-tests"] == [], f.extra["found"]
+    one_job(tmp_path, "- run: make test-unit\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert [e["line"] for e in f.extra["found"]["unit-tests"]] == [6], f.extra["found"]
+
+
 def test_gc704_quotes_the_whole_make_target(tmp_path):
     """oauth2-proxy's `make push-docker-all`: the pattern's \\b stops inside the target's name."""
     one_job(tmp_path, "- run: make push-docker-all\n")

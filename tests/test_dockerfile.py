@@ -721,3 +721,24 @@ def test_a_placeholder_default_is_no_image():
     assert "the tag cannot be checked" in message and "latest" not in message, message
     # a real image name is judged as given
     assert [line for line, _m in run_rule(text.replace("placeholder", "alpine:3.20.3"), "base_image_alpine")] == []
+
+
+def test_build_push_action_labels_reach_the_dockerfiles_of_a_matrix(tmp_path, run_cli):
+    """flagd builds ./${{ matrix.path }}/build.Dockerfile for each service, labelled by docker/metadata-action."""
+    import json
+
+    for svc in ("flagd", "flagd-proxy"):
+        (tmp_path / svc).mkdir()
+        (tmp_path / svc / "build.Dockerfile").write_text("FROM alpine:3.20.3\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "Dockerfile").write_text("FROM alpine:3.20.3\n")
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "release.yml").write_text(
+        "on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+        "        path: [flagd, flagd-proxy]\n    steps:\n      - id: meta\n        uses: docker/metadata-action@v5\n"
+        "      - uses: docker/build-push-action@v6\n        with:\n          file: ./${{ matrix.path }}/build.Dockerfile\n"
+        "          labels: ${{ steps.meta.outputs.labels }}\n"
+    )
+    r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
+    assert [f["path"].rsplit("/", 2)[-2:] for f in json.loads(r.stdout)["findings"]] == [["other", "Dockerfile"]]

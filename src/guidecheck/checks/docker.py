@@ -594,10 +594,12 @@ def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
                     continue
                 context = (step.with_.get("context") or ".").strip()
                 file = (step.with_.get("file") or "").strip()
-                if "${{" in context or "://" in context or "${{" in file:
+                if "://" in context:
                     continue
                 rel = file or (context.rstrip("/") + "/Dockerfile")
-                if project.display(os.path.normpath(rel).replace(os.sep, "/")) != target.path:
+                # an expression (flagd's ./${{ matrix.path }}/build.Dockerfile) stands for any one path segment
+                shown = project.display(re.sub(r"\$\{\{[^}]*\}\}", "\x00", os.path.normpath(rel).replace(os.sep, "/")))
+                if not re.fullmatch("[^/]*".join(re.escape(part) for part in shown.split("\x00")), target.path):
                     continue
                 raw = step.with_.get("labels") or ""
                 found: dict[str, str] = {}
