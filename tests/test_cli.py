@@ -284,6 +284,13 @@ def test_kuttl_and_chainsaw_assertions_are_not_manifests(run_cli, tmp_path):
     )
     (named / "ready-pod.yaml").write_text(partial)
     (named / "secret-pod.yaml").write_text(POD_NO_LIMITS)
+    # nats-io/nack's KUTTL steps list their assertions: `assert: [asserted-natscli.yaml]`
+    listed = tmp_path / "tests" / "stream-creation"
+    listed.mkdir(parents=True)
+    (listed / "02-natscli.yaml").write_text(
+        "apiVersion: kuttl.dev/v1beta1\nkind: TestStep\napply: [natscli.yaml]\nassert: [asserted-natscli.yaml]\n"
+    )
+    (listed / "asserted-natscli.yaml").write_text(partial)
     kuttl = tmp_path / "tests" / "kuttl" / "basic"
     kuttl.mkdir(parents=True)
     (kuttl / "00-install.yaml").write_text(POD_NO_LIMITS.replace("name: p", "name: q"))

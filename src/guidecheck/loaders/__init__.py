@@ -466,7 +466,35 @@ def _is_assertion(name: str, directory: str) -> bool:
         return _in_test_suite(directory)
     if _CHAINSAW_ASSERTION.search(name) and _chainsaw_suite(directory):
         return True
-    return name in _chainsaw_asserted(directory)
+    return name in _chainsaw_asserted(directory) or name in _kuttl_asserted(directory)
+
+
+@functools.lru_cache(maxsize=256)
+def _kuttl_asserted(directory: str) -> frozenset[str]:
+    """The files of ``directory`` a KUTTL TestStep (``NN-name.yaml``, ``kind: TestStep``) lists under ``assert:``
+    or ``error:`` and none applies (nats-io/nack's asserted-natscli.yaml, a Pod with only a status)."""
+    try:
+        names = sorted(n for n in os.listdir(directory) if re.match(r"^\d+-[^/]+\.ya?ml$", n))
+    except OSError:
+        return frozenset()
+    asserted: set[str] = set()
+    applied: set[str] = set()
+    for n in names[:200]:
+        try:
+            text = read_text(os.path.join(directory, n), 256 * 1024, root=directory)
+        except ReadError:
+            continue
+        if "TestStep" not in text:
+            continue
+        for doc in load_yaml(text):
+            data = doc.data
+            if not isinstance(data, dict) or data.get("kind") != "TestStep":
+                continue
+            for key, into in (("assert", asserted), ("error", asserted), ("apply", applied)):
+                for ref in data.get(key) or ():
+                    if isinstance(ref, str) and "/" not in os.path.normpath(ref):
+                        into.add(os.path.normpath(ref))
+    return frozenset(asserted - applied)
 
 
 @functools.lru_cache(maxsize=256)
