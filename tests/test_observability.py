@@ -717,3 +717,26 @@ def test_gc904_needs_a_workload_that_a_service_selects(tmp_path):
     assert [r for _p, _l, r, _m in found(result, tmp_path)] == ["GC904"]
     result = scan_tree(tmp_path, {**files, "svc.yaml": SERVICE}, ("GC904",))
     assert [r for _p, _l, r, _m in found(result, tmp_path)] == ["GC904"]
+
+
+def test_no_port_9100_points_at_the_container_serving_metrics_not_a_sidecar(tmp_path):
+    """cert-manager csi-driver: node-driver-registrar comes first; the driver serves metrics on http-metrics."""
+    daemonset = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: csi}
+spec:
+  selector: {matchLabels: {app: csi}}
+  template:
+    metadata: {labels: {app: csi}}
+    spec:
+      containers:
+        - name: node-driver-registrar
+          image: registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.13.0
+        - name: csi-driver
+          image: quay.io/jetstack/cert-manager-csi-driver:v0.10.0
+          ports:
+            - {name: http-metrics, containerPort: 9402}
+"""
+    [(path, line, rule, _m)] = found(scan_tree(tmp_path, {"ds.yaml": daemonset}, ("GC501",)), tmp_path)
+    assert (path, line, rule) == ("ds.yaml", 12, "GC501")

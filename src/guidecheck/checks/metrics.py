@@ -9,6 +9,7 @@ GC502 (:mod:`guidecheck.checks.live`).
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,8 +68,15 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
     if any(r.port == want_port and r.path == want_path for r in routes):
         return
     at_port = [(c, p) for c, p in declared if p["containerPort"] == want_port]
-    line = line_of(at_port[0][1]) if at_port else conts[0].line
-    column = col_of(at_port[0][1]) if at_port else conts[0].column
+    # without port 9100: the container that serves metrics on another port (a port named metrics), not a sidecar
+    # listed first (cert-manager csi-driver's node-driver-registrar); else the first container
+    names = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
+    metric_like = [
+        c for c, p in declared if any(fnmatch.fnmatchcase(str(p.get("name") or "").lower(), g) for g in names)
+    ]
+    anchor = metric_like[0] if metric_like else conts[0]
+    line = line_of(at_port[0][1]) if at_port else anchor.line
+    column = col_of(at_port[0][1]) if at_port else anchor.column
     container = at_port[0][0].name if at_port else None
     to_port = [r for r in routes if r.port == want_port]
     if to_port:
