@@ -95,6 +95,7 @@ def hits(check, target, c=None):
         ("bundle-service.Dockerfile", True),
         ("demo/docker-images/Dockerfile-PARSEC", False),  # node-feature-discovery's benchmark demo
         ("_archived/cluster-dns/images/frontend/Dockerfile", False),  # kubernetes/examples' retired examples
+        ("flagd/profile.Dockerfile", False),  # the service built with pprof
         ("_test_tools/httpd/Dockerfile", False),  # kubernetes/git-sync's test servers
         ("_tests/Dockerfile", False),
         ("_tools/Dockerfile", True),
@@ -512,6 +513,20 @@ def test_gc201_a_dockerfile_fragment_without_from_is_no_image(tmp_path):
     t.data.root = str(tmp_path)
     assert hits(repo.single_service, t) == []
     (tmp_path / "extras" / "Tools.Dockerfile").write_text("FROM debian:12\nRUN apt-get update\n")
+    [h] = hits(repo.single_service, t)
+    assert "2 images" in h.message, h.message
+
+
+def test_gc201_a_documentation_site_image_is_no_service(tmp_path):
+    """open-feature/flagd's root Dockerfile builds its docs site FROM squidfunk/mkdocs-material."""
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM squidfunk/mkdocs-material:9.7.1\nRUN pip install x\n")
+    (tmp_path / "svc" / "Dockerfile").write_text("FROM golang:1.25-alpine AS b\nFROM alpine:3.20\n")
+    t = repo_target(["Dockerfile", "svc/Dockerfile"])
+    t.data.root = str(tmp_path)
+    assert hits(repo.single_service, t) == []
+    # a stage of the docs generator in a service's build is still a service
+    (tmp_path / "Dockerfile").write_text("FROM squidfunk/mkdocs-material:9.7.1 AS docs\nFROM nginx:1.27\n")
     [h] = hits(repo.single_service, t)
     assert "2 images" in h.message, h.message
 

@@ -95,6 +95,9 @@ DEV_VARIANT_WORDS = frozenset(
         "e2e",
         "devcontainer",
         "integration",
+        "profile",  # flagd's profile.Dockerfile: the service built with pprof, for profiling it
+        "pprof",
+        "profiling",
     }
 )
 
@@ -303,16 +306,33 @@ def chart_report(info: Any) -> tuple[list[Any], dict[str, str]]:
 _FROM_LINE = re.compile(r"^[ \t]*FROM[ \t]", re.IGNORECASE | re.MULTILINE)
 
 
+# the images of documentation site generators: a Dockerfile built only FROM one of them serves docs, not the service
+_DOCS_IMAGE = re.compile(
+    r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(?:[\w.-]+(?::\d+)?/)?(?:squidfunk/mkdocs-material|[\w-]+/mkdocs\b|"
+    r"sphinxdoc/sphinx|jekyll/jekyll|klakegg/hugo|hugomods/hugo|peaceiris/hugo|[\w-]+/docusaurus)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
     """``images`` without the Dockerfiles that hold no FROM: fragments a build appends to another Dockerfile
     (coherence-operator's debug/Tools.Dockerfile, `cat Dockerfile debug/Tools.Dockerfile`), no image of
-    their own. Read through the repository's bounded reader; kept when it cannot be read."""
+    their own; and without those built only FROM a documentation generator (flagd's root Dockerfile, FROM
+    squidfunk/mkdocs-material). Read through the repository's bounded reader; kept when it cannot be read."""
     read = getattr(info, "read", None)
     if read is None:
         return images
     out = []
     for group in images:
-        kept = [rel for rel in group if (text := read(rel, 1024 * 1024)) is None or _FROM_LINE.search(text)]
+        kept = []
+        for rel in group:
+            text = read(rel, 1024 * 1024)
+            if text is None:
+                kept.append(rel)
+                continue
+            froms = _FROM_LINE.findall(text)
+            if froms and len(_DOCS_IMAGE.findall(text)) < len(froms):
+                kept.append(rel)
         if kept:
             out.append(kept)
     return out
