@@ -742,3 +742,20 @@ def test_build_push_action_labels_reach_the_dockerfiles_of_a_matrix(tmp_path, ru
     )
     r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
     assert [f["path"].rsplit("/", 2)[-2:] for f in json.loads(r.stdout)["findings"]] == [["other", "Dockerfile"]]
+
+
+def test_copy_from_a_bake_named_context_is_no_image(tmp_path, run_cli):
+    """nats-io/nack: docker-bake.hcl gives the goreleaser target `contexts = { src = "." }`: COPY --from=src."""
+    import json
+
+    (tmp_path / "cicd").mkdir()
+    (tmp_path / "cicd" / "Dockerfile").write_text(
+        "FROM golang:1.25.1-alpine3.22 AS build\nCOPY --from=src . /src\nCOPY --from=busybox /bin/sh /sh\n"
+    )
+    (tmp_path / "docker-bake.hcl").write_text(
+        'target "goreleaser" {\n  contexts = {\n    src = "."\n  }\n  dockerfile = "cicd/Dockerfile"\n}\n'
+    )
+    r = run_cli("scan", "--isolated", "--select", "GC304", "-f", "json", str(tmp_path))
+    assert [(f["line"], f["message"].split(":")[0]) for f in json.loads(r.stdout)["findings"]] == [
+        (3, "COPY --from=busybox")
+    ]

@@ -486,10 +486,42 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
         problem = _tag_problem(images.judge(st.image, floating, variants))
         if problem:
             yield Hit(f"FROM {shown}{resolved}: {problem}", line=st.line, extra={"image": st.image})
-    yield from _copied_images(df, floating, variants)
+    yield from _copied_images(df, floating, variants, _named_contexts(target, ctx))
 
 
-def _copied_images(df: Dockerfile, floating: list[str], variants: list[str]) -> Iterator[Hit]:
+_BAKE_FILE = re.compile(r"(?:^|/)(?:docker-bake[^/]*|[^/]*\.bake)\.(?:hcl|json)$")
+_BAKE_CONTEXTS = re.compile(r"""["']?contexts["']?\s*[=:]\s*\{([^{}]*)\}""")
+# a context's name: `src = "."` on its own line (HCL) or `"src": "."` (JSON)
+_BAKE_CONTEXT_NAME = re.compile(r"""(?m)^[ \t]*([\w.-]+)[ \t]*=|"([\w.-]+)"[ \t]*:""")
+
+
+def _named_contexts(target: Target, ctx: Context) -> frozenset[str]:
+    """The named build contexts of the Dockerfile's repository's bake files (docker-bake.hcl's
+    ``contexts = { src = "." }``): what ``COPY --from=src`` copies from, not an image. nats-io/nack's."""
+    for t in ctx.of_kind("repo"):
+        prefix = "" if t.path in ("", ".") else t.path.rstrip("/") + "/"
+        if prefix and not target.path.startswith(prefix):
+            continue
+        info = t.data
+
+        def compute(info: object = info) -> frozenset[str]:
+            read = getattr(info, "read", None)
+            names: set[str] = set()
+            for rel in getattr(info, "inventory", None) or ():
+                if not _BAKE_FILE.search(rel) or read is None:
+                    continue
+                text = read(rel, 1024 * 1024) or ""
+                for block in _BAKE_CONTEXTS.findall(text):
+                    names.update(a or b for a, b in _BAKE_CONTEXT_NAME.findall(block))
+            return frozenset(names)
+
+        return ctx.memoized("docker.bake-contexts", id(t), compute)
+    return frozenset()
+
+
+def _copied_images(
+    df: Dockerfile, floating: list[str], variants: list[str], contexts: frozenset[str] = frozenset()
+) -> Iterator[Hit]:
     """GC304 on ``COPY --from=<image>`` and ``RUN --mount=from=<image>``: an external image, not a stage.
 
     ``--from`` names a stage (its ``AS`` name, case-insensitive, or its index) or else an image BuildKit
@@ -516,6 +548,8 @@ def _copied_images(df: Dockerfile, floating: list[str], variants: list[str]) -> 
                 text, _missing = _expand_partial(ref, env)
                 if text.lower() in aliases or text.isdigit() or text.lower() == "scratch":
                     continue  # a build stage (or an index of one)
+                if text in contexts:
+                    continue  # a named build context of a bake file (a directory, another target's output)
                 j = images.judge(text, floating, variants)
                 if j.state == images.UNKNOWN:
                     continue  # an ARG without default hides the reference: a stage or an image, unknown
