@@ -742,6 +742,15 @@ def test_build_push_action_labels_reach_the_dockerfiles_of_a_matrix(tmp_path, ru
     )
     r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
     assert [f["path"].rsplit("/", 2)[-2:] for f in json.loads(r.stdout)["findings"]] == [["other", "Dockerfile"]]
+    # emberstack/kubernetes-reflector: file: ${{ env.X }}, set in the workflow's env:, with literal labels
+    (wf / "release.yml").write_text(
+        "on: push\nenv:\n  dockerfile: other/Dockerfile\njobs:\n  image:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          file: ${{ env.dockerfile }}\n"
+        "          labels: |\n            org.opencontainers.image.version=1\n"
+        "            org.opencontainers.image.revision=${{ github.sha }}\n"
+    )
+    r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
+    assert sorted(f["path"].rsplit("/", 2)[-2] for f in json.loads(r.stdout)["findings"]) == ["flagd", "flagd-proxy"]
 
 
 def test_copy_from_a_bake_named_context_is_no_image(tmp_path, run_cli):

@@ -626,8 +626,14 @@ def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
             for step in job.steps:
                 if step.action() != "docker/build-push-action":
                     continue
-                context = (step.with_.get("context") or ".").strip()
-                file = (step.with_.get("file") or "").strip()
+                env = {**getattr(job, "env", {}), **step.env}
+
+                def expand(text: str, env: dict[str, str] = env) -> str:
+                    # reflector's file: ${{ env.container_image_build_dockerfile }}, set in the workflow's env:
+                    return re.sub(r"\$\{\{\s*env\.([\w-]+)\s*\}\}", lambda m: env.get(m.group(1), m.group(0)), text)
+
+                context = expand((step.with_.get("context") or ".").strip())
+                file = expand((step.with_.get("file") or "").strip())
                 if "://" in context:
                     continue
                 rel = file or (context.rstrip("/") + "/Dockerfile")

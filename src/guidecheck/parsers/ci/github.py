@@ -275,6 +275,7 @@ def _github_job(
         j.conditions.append(f"if: {_subst_inputs(cond, inputs)}")
         j.triggers = _event_filter(cond, j.triggers)
     j.images = _job_images(job)
+    j.env = {**_scalars(wf.data.get("env"), inputs), **_scalars(job.get("env"), inputs)}
     uses = job.get("uses")
     if isinstance(uses, str):
         j.uses = uses

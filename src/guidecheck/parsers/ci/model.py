@@ -86,6 +86,7 @@ class Job:
     steps: list[Step] = field(default_factory=list)
     uses: str | None = None  # a job that calls a workflow: its reference as written
     images: list[str] = field(default_factory=list)  # job image and services (GitLab), container (GitHub)
+    env: dict[str, str] = field(default_factory=dict)  # GitHub: the workflow's and the job's env: (scalars as text)
 
     @property
     def label(self) -> str:
