@@ -545,3 +545,30 @@ def test_gc204_a_test_star_java_file_is_a_test():
     [h] = hits(repo.has_unit_tests, repo_target(["pom.xml", "src/main/java/App.java"]))
     assert "no unit tests for java" in h.message
     assert hits(repo.has_unit_tests, repo_target(["pom.xml", "src/main/java/App.java", "x/AppTestCase.java"])) == []
+
+
+def test_gc201_a_chart_that_renders_only_crds_is_no_service(tmp_path, run_cli):
+    """fluent-operator's fluent-operator-fluent-bit-crds chart renders CustomResourceDefinitions only."""
+    import json
+    import shutil
+
+    if shutil.which("helm") is None:
+        pytest.skip("helm is needed to render the charts")
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+        "  name: outputs.example.io\nspec:\n  group: example.io\n  names: {kind: Output, plural: outputs}\n"
+        "  scope: Namespaced\n  versions: []\n"
+    )
+    deploy = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op}\nspec:\n  selector: {matchLabels: {a: b}}\n"
+        "  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: op, image: op:1.0.0}]}\n"
+    )
+    for name, template in (("operator", deploy), ("operator-crds", crd)):
+        (tmp_path / "charts" / name / "templates").mkdir(parents=True)
+        (tmp_path / "charts" / name / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n")
+        (tmp_path / "charts" / name / "templates" / "t.yaml").write_text(template)
+    r = run_cli("scan", "--isolated", "--select", "GC201", "-f", "json", str(tmp_path))
+    assert json.loads(r.stdout)["findings"] == []
+    (tmp_path / "charts" / "operator-crds" / "templates" / "t.yaml").write_text(deploy.replace("name: op}", "name: x}"))
+    r = run_cli("scan", "--isolated", "--select", "GC201", "-f", "json", str(tmp_path))
+    assert "2 application charts" in json.loads(r.stdout)["findings"][0]["message"]

@@ -35,6 +35,7 @@ from guidecheck import globs
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.checks import settings as settings_of
 from guidecheck.model import Hit, Target
+from guidecheck.parsers import k8s
 
 # Directories whose content is not the service itself.
 NON_PRODUCTION_DIRS = frozenset(
@@ -347,6 +348,7 @@ def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
     images, _ = dockerfile_services(getattr(info, "dockerfiles", None) or [])
     images = _buildable(info, images)
     charts, _ = chart_report(info)
+    charts = [c for c in charts if not _renders_no_workload(c, target, ctx)]
     image_paths = [group[0] for group in images]
     chart_paths = [c.chart_yaml for c in charts]
     if len(image_paths) <= limit and len(chart_paths) <= limit:
@@ -363,6 +365,27 @@ def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
         path=_display(target, pin),
         extra={"services": {"dockerfiles": [list(g) for g in images], "charts": chart_paths}, "limit": limit},
     )
+
+
+def _renders_no_workload(chart: Any, target: Target, ctx: Context) -> bool:
+    """Whether the chart rendered objects and none is a workload (fluent-operator's -crds charts: CRDs only),
+    so it deploys no service. A chart that did not render is counted, as its templates say."""
+    prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
+    shown = prefix.rstrip("/") if chart.path == "." else prefix + chart.path
+    kinds = set(ctx.settings.get("workload-kinds") or ())
+
+    def index(c: Context) -> dict[str, bool]:
+        out: dict[str, bool] = {}
+        for t in c.of_kind("k8s"):
+            origin = t.origin or {}
+            if origin.get("source") != "helm" or not isinstance(t.data, dict):
+                continue
+            key = str(origin.get("chart"))
+            out[key] = out.get(key, False) or t.data.get("kind") in kinds or k8s.operator_workload(t.data)
+        return out
+
+    rendered = ctx.cached("repo.chart-workloads", index)
+    return shown in rendered and not rendered[shown]
 
 
 # ---------------------------------------------------------------- GC202

@@ -322,3 +322,34 @@ def _expression_matches(expr: Any, target_labels: KObject) -> bool:
     if op == "NotIn":
         return not listed
     return False
+
+
+# what in a custom resource's spec says an operator runs pods for it: a count of them, an image, a pod template
+_RUNS_PODS = frozenset({"replicas", "instances", "image", "imageName", "containers", "podTemplate"})
+
+
+def operator_workload(obj: KObject) -> bool:
+    """Whether ``obj`` is a custom resource an operator runs as pods: a CloudNativePG or Crunchy Postgres cluster
+    (``spec.instances``), a RayCluster (a pod template), a Strimzi Kafka (``spec.kafka.replicas``). Read in the
+    first three levels of its spec; a built-in API group (``apps``, ``*.k8s.io``) is never one."""
+    api = obj.get("apiVersion")
+    if not isinstance(api, str) or "/" not in api:
+        return False
+    group = api.split("/", 1)[0]
+    if group.endswith(".k8s.io") or "." not in group:
+        return False
+
+    def walk(node: Any, depth: int) -> bool:
+        if depth > 3:
+            return False
+        if isinstance(node, dict):
+            if any(k in _RUNS_PODS for k in node) or (
+                isinstance(node.get("template"), dict) and isinstance(node["template"].get("spec"), dict)
+            ):
+                return True
+            return any(walk(v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        if isinstance(node, list):
+            return any(walk(v, depth + 1) for v in node[:50] if isinstance(v, (dict, list)))
+        return False
+
+    return walk(obj.get("spec"), 1)

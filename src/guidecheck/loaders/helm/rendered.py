@@ -25,36 +25,6 @@ from guidecheck.parsers import k8s
 from guidecheck.parsers.helm_template import _map_line, _remap, _split_output, align
 from guidecheck.parsers.yaml import Document, YMap, YSeq, line_of, load_yaml, without_crd_schemas
 
-# what in a custom resource's spec says an operator runs pods for it: a count of them, an image, a pod template
-_RUNS_PODS = frozenset({"replicas", "instances", "image", "imageName", "containers", "podTemplate"})
-
-
-def operator_workload(obj: dict) -> bool:
-    """Whether ``obj`` is a custom resource an operator runs as pods: a CloudNativePG or Crunchy Postgres cluster
-    (``spec.instances``), a RayCluster (a pod template), a Strimzi Kafka (``spec.kafka.replicas``). Read in the
-    first three levels of its spec; a built-in API group (``apps``, ``*.k8s.io``) is never one."""
-    api = obj.get("apiVersion")
-    if not isinstance(api, str) or "/" not in api:
-        return False
-    group = api.split("/", 1)[0]
-    if group.endswith(".k8s.io") or "." not in group:
-        return False
-
-    def walk(node: Any, depth: int) -> bool:
-        if depth > 3:
-            return False
-        if isinstance(node, dict):
-            if any(k in _RUNS_PODS for k in node) or (
-                isinstance(node.get("template"), dict) and isinstance(node["template"].get("spec"), dict)
-            ):
-                return True
-            return any(walk(v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
-        if isinstance(node, list):
-            return any(walk(v, depth + 1) for v in node[:50] if isinstance(v, (dict, list)))
-        return False
-
-    return walk(obj.get("spec"), 1)
-
 
 def _add_rendered(
     out: str,
@@ -98,7 +68,7 @@ def _add_rendered(
         for doc in docs:
             for obj in _objects(doc, src, mapping, profile):
                 n_obj += 1
-                if obj.get("kind") in workload_kinds or operator_workload(obj):
+                if obj.get("kind") in workload_kinds or k8s.operator_workload(obj):
                     n_work += 1
                 origin = {
                     "source": "helm",
