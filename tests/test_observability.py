@@ -715,7 +715,11 @@ def test_gc904_needs_a_workload_that_a_service_selects(tmp_path):
         tmp_path, {**files, "svc.yaml": "apiVersion: v1\nkind: Service\nspec: {selector: [\n"}, ("GC904",)
     )
     assert [r for _p, _l, r, _m in found(result, tmp_path)] == ["GC904"]
+    # a metrics Service is scraped, not called (fluent-operator's): still no requests to time
     result = scan_tree(tmp_path, {**files, "svc.yaml": SERVICE}, ("GC904",))
+    assert found(result, tmp_path) == []
+    web = SERVICE + "    - name: http\n      port: 80\n      targetPort: 8080\n"
+    result = scan_tree(tmp_path, {**files, "svc.yaml": web}, ("GC904",))
     assert [r for _p, _l, r, _m in found(result, tmp_path)] == ["GC904"]
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable, NotATarget
-from guidecheck.checks.exposure import unparsed
+from guidecheck.checks.exposure import metrics_only, unparsed
 from guidecheck.checks.obs_scope import (
     cluster_anchor,
     in_scope_workloads,
@@ -311,9 +311,15 @@ def _covered(target: Target, ctx: Context) -> bool:
     return memo[id(target)][1]
 
 
+def _request_services(target: Target, ctx: Context) -> list[Target]:
+    """The Services selecting the workload's pods for more than metrics (fluent-operator's metrics Service is
+    scraped, not called: no response time to monitor)."""
+    return [sv for sv in services_of(target, ctx) if not metrics_only(sv.data, ctx)]
+
+
 def _served_workloads(target: Target, ctx: Context) -> list[Target]:
     """Long-running workloads of the scope that a Service selects (the services whose latency matters)."""
-    return [w for w in in_scope_workloads(target, ctx) if services_of(w, ctx)]
+    return [w for w in in_scope_workloads(target, ctx) if _request_services(w, ctx)]
 
 
 def _any_covered_served(target: Target, ctx: Context) -> bool:
@@ -328,7 +334,7 @@ def _any_covered_served(target: Target, ctx: Context) -> bool:
         return [
             (pos, w)
             for pos, w in crossref.kind_positions(target, ctx, kinds)
-            if k8s.is_long_running(w.data) and not owned(w.data) and services_of(w, ctx) and _covered(w, ctx)
+            if k8s.is_long_running(w.data) and not owned(w.data) and _request_services(w, ctx) and _covered(w, ctx)
         ]
 
     covered = ctx.memoized("obs.covered-served", crossref.scope(target), compute)
@@ -343,11 +349,11 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
             repo_scope_or_na(target, ctx)
             workloads = in_scope_workloads(target, ctx)
             prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
-            if workloads and not any(services_of(w, ctx) for w in workloads) and not unparsed(ctx, prefix):
+            if workloads and not any(_request_services(w, ctx) for w in workloads) and not unparsed(ctx, prefix):
                 # kubewatch: Pods that watch the cluster and post to webhooks, behind no Service
                 raise NotApplicable(
-                    "no Service selects a workload of the repository: it serves no requests whose response "
-                    "time to monitor"
+                    "no Service selects a workload of the repository (other than for metrics): it serves no "
+                    "requests whose response time to monitor"
                 )
             yield Hit(
                 "no latency alert or recording rule (e.g. histogram_quantile over a request duration "
@@ -366,9 +372,11 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
     if not isinstance(obj, dict) or obj.get("kind") not in (ctx.settings.get("workload-kinds") or ()):
         raise NotATarget("not a workload")
     obj = long_running_workload(target, ctx)
-    services = services_of(target, ctx)
+    services = _request_services(target, ctx)
     if not services:
-        raise NotApplicable("no Service selects its pods: it serves no requests whose response time to monitor")
+        raise NotApplicable(
+            "no Service selects its pods (other than for metrics): it serves no requests whose response time to monitor"
+        )
     rules = _latency_rules(target, ctx)
     has_repo = crossref.repo_target(target, ctx) is not None
     if not rules and has_repo:
