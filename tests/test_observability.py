@@ -744,3 +744,36 @@ spec:
 """
     [(path, line, rule, _m)] = found(scan_tree(tmp_path, {"ds.yaml": daemonset}, ("GC501",)), tmp_path)
     assert (path, line, rule) == ("ds.yaml", 12, "GC501")
+
+
+LOGGING = """\
+apiVersion: logging.banzaicloud.io/v1beta1
+kind: Logging
+metadata: {name: default}
+spec:
+  controlNamespace: logging
+  fluentd: {}
+  fluentbit: {}
+"""
+LOKI_OUTPUT = """\
+apiVersion: logging.banzaicloud.io/v1beta1
+kind: ClusterOutput
+metadata: {name: loki, namespace: logging}
+spec:
+  loki:
+    url: http://loki.monitoring:3100
+"""
+
+
+def test_the_logging_operator_runs_fluent_bit_that_merges_json_and_ships_to_loki(tmp_path):
+    """kube-logging/logging-operator: a Logging's spec.fluentbit runs Fluent Bit with the kubernetes filter
+    (Merge_Log On unless said Off), forwarding to the aggregator, whose ClusterOutput ships to Loki."""
+    files = {"deploy.yaml": DEPLOY, "logging.yaml": LOGGING, "output.yaml": LOKI_OUTPUT}
+    assert found(scan_tree(tmp_path, files, ("GC503", "GC504")), tmp_path) == []
+    off = LOGGING.replace("  fluentbit: {}\n", '  fluentbit:\n    filterKubernetes:\n      Merge_Log: "Off"\n')
+    es = LOKI_OUTPUT.replace("name: loki,", "name: es,").replace(
+        "  loki:\n    url: http://loki.monitoring:3100\n", "  elasticsearch:\n    host: es\n"
+    )
+    got = found(scan_tree(tmp_path, {**files, "logging.yaml": off, "output.yaml": es}, ("GC503", "GC504")), tmp_path)
+    assert [(p, line, r) for p, line, r, _m in got] == [("logging.yaml", 9, "GC503"), ("output.yaml", 5, "GC504")], got
+    assert "outputs: elasticsearch, forward" in got[1][3], got[1][3]

@@ -34,10 +34,13 @@ from guidecheck.model import Hit, Target
 from guidecheck.parsers import k8s
 from guidecheck.parsers.fluentbit import (
     FLUENT_OPERATOR_KINDS,
+    LOGGING_OPERATOR_KINDS,
     Pipeline,
     Section,
+    is_logging_operator,
     pipeline_of_configmap,
     pipeline_of_fluent_operator,
+    pipeline_of_logging_operator,
 )
 from guidecheck.parsers.yaml import line_of
 
@@ -63,7 +66,25 @@ def _pipelines_in(target: Target, ctx: Context) -> list[Pipeline]:
     operator = _operator_pipeline(target, ctx)
     if operator is not None:
         out.append(operator)
+    logging_operator = _logging_operator_pipeline(target, ctx)
+    if logging_operator is not None:
+        out.append(logging_operator)
     return out
+
+
+def _logging_operator_pipeline(target: Target, ctx: Context) -> Pipeline | None:
+    """The pipeline the Logging operator's resources of the target's scope make up (one per view)."""
+    memo = ctx.cached("obs.logging-operator", lambda c: {})
+    key = crossref.view_key(target, ctx)
+    if key not in memo:
+        related = crossref.related(target, ctx, kinds=tuple(LOGGING_OPERATOR_KINDS))
+        objs = [t for t in related if is_logging_operator(t.data)]
+        if target.kind == "k8s" and is_logging_operator(target.data) and target not in objs:
+            objs.append(target)
+        memo[key] = pipeline_of_logging_operator(
+            [(t.data, t.path, t.line, t) for t in sorted(objs, key=lambda t: t.key)]
+        )
+    return memo[key]
 
 
 def _operator_pipeline(target: Target, ctx: Context) -> Pipeline | None:
@@ -281,6 +302,10 @@ def log_pipeline(target: Target, ctx: Context) -> Iterator[Hit]:
     elif kind in (ctx.settings.get("workload-kinds") or ()):
         yield from _workload(ev, target, obj, ctx)
         return
+    elif is_logging_operator(obj):
+        own = _logging_operator_pipeline(target, ctx)
+        if own is None or own.owner is not target or not own.is_pipeline:
+            raise NotATarget("judged with the scope's Logging operator resources")
     elif kind in FLUENT_OPERATOR_KINDS:
         own = _operator_pipeline(target, ctx)
         if own is None or own.owner is not target or not own.is_pipeline:

@@ -491,6 +491,65 @@ def pipeline_of_fluent_operator(resources: list[tuple[Any, str, int, Any]]) -> P
     return pipe
 
 
+# ------------------------------------------------------------------ Logging operator resources (kube-logging)
+
+# logging.banzaicloud.io kinds that make up a pipeline: the Fluent Bit agent (a Logging's spec.fluentbit, or a
+# FluentbitAgent) and the aggregator's outputs it forwards to (Output, ClusterOutput)
+LOGGING_OPERATOR_KINDS = frozenset({"Logging", "FluentbitAgent", "Output", "ClusterOutput"})
+LOGGING_OPERATOR_GROUP = "logging.banzaicloud.io/"
+
+
+def is_logging_operator(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and str(obj.get("apiVersion", "")).startswith(LOGGING_OPERATOR_GROUP)
+        and obj.get("kind") in LOGGING_OPERATOR_KINDS
+    )
+
+
+def pipeline_of_logging_operator(resources: list[tuple[Any, str, int, Any]]) -> Pipeline | None:
+    """The pipeline the Logging operator makes of a scope's resources: the Fluent Bit agent it runs (tail input,
+    the kubernetes filter with Merge_Log On unless spec.filterKubernetes says Off or disableKubernetesFilter is
+    set, a forward output to the aggregator) and the aggregator's outputs (an Output's loki: ships to Loki).
+
+    ``resources`` are (object, path, line, owner); None without a Fluent Bit agent (a Logging with
+    spec.fluentbit, or a FluentbitAgent). Reported on the first output resource, else the first agent.
+    """
+    objs = [r for r in resources if is_logging_operator(r[0])]
+    agents = [
+        r
+        for r in objs
+        if r[0]["kind"] == "FluentbitAgent"
+        or (r[0]["kind"] == "Logging" and isinstance(k8s.get(r[0], "spec", "fluentbit"), dict))
+    ]
+    if not agents:
+        return None
+    outputs = [r for r in objs if r[0]["kind"] in ("Output", "ClusterOutput")]
+    _, opath, oline, owner = (outputs or agents)[0]
+    pipe = Pipeline("the Logging operator configuration", opath, oline, owner=owner)
+    forwards = []
+    for obj, path, line, _ in agents:
+        spec = k8s.as_map(obj.get("spec") if obj["kind"] == "FluentbitAgent" else k8s.get(obj, "spec", "fluentbit"))
+        pipe.files.append(f"{path}:{line}")
+        pipe.sections.append(Section("INPUT", path, line, [Prop("name", "tail", line, path)]))
+        if spec.get("disableKubernetesFilter") not in (True, "true"):
+            fk = k8s.as_map(spec.get("filterKubernetes"))
+            at = k8s.line(fk, "Merge_Log", k8s.line(spec, "filterKubernetes", line)) if fk else line
+            merge = fk.get("Merge_Log", "On")
+            props = [Prop("name", "kubernetes", at, path), Prop("merge_log", str(merge), at, path)]
+            pipe.sections.append(Section("FILTER", path, at, props))
+        forwards.append(Section("OUTPUT", path, line, [Prop("name", "forward", line, path)]))
+    for obj, path, line, _ in outputs:  # the aggregator's outputs first: a missing Loki output is fixed there
+        spec = k8s.as_map(obj.get("spec"))
+        pipe.files.append(f"{path}:{line}")
+        for plugin, body in spec.items():
+            if isinstance(plugin, str) and isinstance(body, dict) and plugin not in ("loggingRef", "protected"):
+                at = k8s.line(spec, plugin, line)
+                pipe.sections.append(_plugin_section("OUTPUT", plugin.lower(), body, path, at))
+    pipe.sections.extend(forwards)
+    return pipe
+
+
 # ------------------------------------------------------------------ fluent/fluent-bit chart values
 
 _FB_VALUE_KEYS = ("fluent-bit", "fluentbit", "fluent_bit", "fluentBit")
