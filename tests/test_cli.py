@@ -311,6 +311,21 @@ def test_kuttl_and_chainsaw_assertions_are_not_manifests(run_cli, tmp_path):
     ], found
 
 
+def test_carvel_ytt_templates_are_not_judged_as_manifests(run_cli, tmp_path):
+    """vmware-tanzu/pinniped deploys with ytt: `_: #@ template.replace(...)` twice, `name: #@ ...` (null as YAML)."""
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "deployment.yaml").write_text(
+        '#@ load("@ytt:data", "data")\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n'
+        "  name: #@ data.values.app\n  labels:\n    _: #@ template.replace(a())\n    _: #@ template.replace(b())\n"
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: #@ data.values.app\n"
+        "          image: #@ data.values.image\n"
+    )
+    (tmp_path / "deploy" / "broken.yaml").write_text('#@ load("@ytt:data", "data")\na: [1,\n')
+    r = run_cli("scan", "--isolated", str(tmp_path), "--select", "GC001,GC402,GC403", "-f", "json")
+    found = [(f["rule_id"], f["path"].rsplit("/", 1)[-1]) for f in json.loads(r.stdout)["findings"]]
+    assert found == [("GC001", "broken.yaml")], found
+
+
 def test_lock_files_are_not_read(run_cli, tmp_path):
     (tmp_path / "pnpm-lock.yaml").write_text("a: [b: c:d\n")
     (tmp_path / "package-lock.json").write_text("{broken\n")

@@ -448,7 +448,22 @@ def _load_file(
             "cluster against, never deployed)"
         )
         return
+    if kind == "yaml" and _YTT.search(text, 0, 64 * 1024):
+        # a Carvel ytt template (pinniped's deploy/): `#@` annotations fill in names, images and whole keys
+        # (`_: #@ template.replace(...)`), so as plain YAML its objects have null names and repeated keys
+        src.read = True
+        # its syntax is checked; a key given twice is ytt's way of writing several template.replace() calls
+        src.errors.extend(e for doc in load_yaml(text, config.limits) if doc.data is None for e in doc.errors)
+        src.note = (
+            "not read as manifests: a Carvel ytt template (#@ annotations fill it in); scan what ytt renders from "
+            "it, or exclude it"
+        )
+        return
     _load_text(text, src, kind, config, out, scope, listed=True, in_chart=in_chart)
+
+
+# a ytt template: its `#@ load("@ytt:...")`, `#@data/values` or `#@ def` lines (ytt's own annotations)
+_YTT = re.compile(r'^[ \t]*#@(?:[ \t]*load\([ \t]*"@ytt:|data/values|[ \t]*def[ \t]|overlay/match\b)', re.M)
 
 
 # KUTTL's step files (00-install.yaml, 00-assert.yaml, 01-errors.yaml), which Chainsaw's tests keep
