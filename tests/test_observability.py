@@ -777,3 +777,12 @@ def test_the_logging_operator_runs_fluent_bit_that_merges_json_and_ships_to_loki
     got = found(scan_tree(tmp_path, {**files, "logging.yaml": off, "output.yaml": es}, ("GC503", "GC504")), tmp_path)
     assert [(p, line, r) for p, line, r, _m in got] == [("logging.yaml", 9, "GC503"), ("output.yaml", 5, "GC504")], got
     assert "outputs: elasticsearch, forward" in got[1][3], got[1][3]
+
+
+def test_a_workflow_s_own_error_does_not_keep_gc904_applicable(tmp_path):
+    """mongodb-kubernetes-operator: a step with an empty name: is the workflow's problem; it holds no Service."""
+    flow = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - name:\n        run: make\n"
+    files = {"deploy.yaml": DEPLOY, "Dockerfile": "FROM alpine:3.20.3\n", ".github/workflows/ci.yml": flow}
+    result = scan_tree(tmp_path, files, ("GC904",))
+    [o] = [o for o in result.outcomes if o.rule_id == "GC904" and o.target.kind == "repo"]
+    assert o.status == Status.NOT_APPLICABLE, o
