@@ -768,3 +768,26 @@ def test_copy_from_a_bake_named_context_is_no_image(tmp_path, run_cli):
     assert [(f["line"], f["message"].split(":")[0]) for f in json.loads(r.stdout)["findings"]] == [
         (3, "COPY --from=busybox")
     ]
+
+
+def test_goreleaser_labels_reach_the_dockerfile_beside_its_configuration(tmp_path, run_cli):
+    """opentelemetry-collector-releases: distributions/otlp/.goreleaser.yaml (run with that workdir) builds
+    dockerfile: Dockerfile, its sibling, with the version and revision labels."""
+    import json
+
+    dist = tmp_path / "distributions" / "otlp"
+    dist.mkdir(parents=True)
+    (dist / "Dockerfile").write_text("FROM alpine:3.20.3\n")
+    (dist / ".goreleaser.yaml").write_text(
+        "dockers:\n  - dockerfile: Dockerfile\n    build_flag_templates:\n"
+        '      - "--label=org.opencontainers.image.version={{.Version}}"\n'
+        '      - "--label=org.opencontainers.image.revision={{.FullCommit}}"\n'
+    )
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "release.yml").write_text(
+        "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: goreleaser/goreleaser-action@v6\n        with: {workdir: distributions/otlp}\n"
+    )
+    r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
+    assert json.loads(r.stdout)["findings"] == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 
@@ -585,7 +586,14 @@ def _goreleaser_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
                     if not isinstance(entry, dict):
                         continue
                     dockerfile = entry.get("dockerfile") or "Dockerfile"
-                    if not isinstance(dockerfile, str) or project.display(dockerfile.removeprefix("./")) != target.path:
+                    if not isinstance(dockerfile, str):
+                        continue
+                    # relative to where GoReleaser runs: the repository root (kured's --config
+                    # .config/goreleaser.yaml), or the configuration's own directory (opentelemetry's
+                    # distributions/otelcol-otlp/.goreleaser.yaml, run with that workdir)
+                    rel = dockerfile.removeprefix("./")
+                    beside = posixpath.normpath(posixpath.join(posixpath.dirname(rc.path), rel))
+                    if target.path not in (project.display(rel), beside):
                         continue
                     found: dict[str, str] = {}
                     raw = entry.get("labels")
