@@ -424,6 +424,19 @@ def test_a_linter_named_in_a_flag_or_a_package_is_no_lint_run(tmp_path):
     assert [e["line"] for e in f.extra["found"]["lint"]] == [6], f.extra["found"]
 
 
+def test_a_remote_reusable_workflow_is_named_by_its_file(tmp_path):
+    """opentelemetry-collector-releases' job 'analysis' calls shared-workflows/.../scorecard.yml (not fetched)."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ossf.yml": "on: push\njobs:\n  analysis:\n"
+            "    uses: open-telemetry/shared-workflows/.github/workflows/scorecard.yml@main\n",
+        },
+    )
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert [e["line"] for e in f.extra["found"]["security"]] == [3], f.extra["found"]
+
+
 def test_an_e2e_make_target_is_no_unit_test(tmp_path):
     """nats-io/nack's e2e workflow runs `make test-e2e`: integration tests, not unit tests."""
     one_job(tmp_path, "- run: make test-e2e\n")

@@ -531,6 +531,16 @@ def test_gc201_a_documentation_site_image_is_no_service(tmp_path):
     assert "2 images" in h.message, h.message
 
 
+def test_gc201_a_template_of_dockerfiles_is_no_image(tmp_path):
+    """mongodb-kubernetes-operator's Jinja Dockerfile.template (`{% if builder %}`, FROM {{builder_image}})."""
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile").write_text("FROM alpine:3.20\n")
+    (tmp_path / "Dockerfile.template").write_text("{% if builder %}\nFROM {{builder_image}} AS builder\n{% endif %}\n")
+    t = repo_target(["Dockerfile.template", "svc/Dockerfile"])
+    t.data.root = str(tmp_path)
+    assert hits(repo.single_service, t) == []
+
+
 def test_gc204_load_test_scripts_are_no_source_without_tests():
     """grafana/quickpizza's k6/ holds k6 load-test scripts: tests themselves, not JavaScript without tests."""
     inv = ["go.mod", "main.go", "main_test.go", "package.json", "k6/foundations/01.basic.js", "benchmarks/b.js"]

@@ -286,6 +286,12 @@ def _job_names(job: Job) -> list[str]:
     short_id = job.id.rsplit("/", 1)[-1].split(":", 1)[-1]
     if short_id not in names:
         names.append(short_id)
+    if job.uses and not job.uses.startswith("./"):
+        # a remote reusable workflow is not fetched: its file's name is what shows what it runs
+        # (opentelemetry's job 'analysis' calls open-telemetry/shared-workflows/.../scorecard.yml)
+        stem = job.uses.split("@", 1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if stem and stem not in names:
+            names.append(stem)
     return [n for n in names if isinstance(n, str)]
 
 

@@ -315,6 +315,11 @@ _DOCS_IMAGE = re.compile(
 )
 
 
+# a FROM whose image is a template placeholder ({{ base }}, %%BASE%%) or inside Jinja tags: a template of
+# Dockerfiles, which GC001 notes as such
+_TEMPLATE_FROM = re.compile(r"^[ \t]*FROM[ \t][^\n]*(?:\{\{|%%[A-Z_]+%%)|^[ \t]*\{%-?[ \t]*(?:if|block|for)\b", re.M)
+
+
 def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
     """``images`` without the Dockerfiles that hold no FROM: fragments a build appends to another Dockerfile
     (coherence-operator's debug/Tools.Dockerfile, `cat Dockerfile debug/Tools.Dockerfile`), no image of
@@ -332,6 +337,8 @@ def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
                 kept.append(rel)
                 continue
             froms = _FROM_LINE.findall(text)
+            if _TEMPLATE_FROM.search(text):
+                continue  # a template of Dockerfiles (mongodb's Jinja Dockerfile.template): not built as it is
             if froms and len(_DOCS_IMAGE.findall(text)) < len(froms):
                 kept.append(rel)
         if kept:
