@@ -16,6 +16,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.model import Hit, Target
@@ -569,15 +570,20 @@ def _expand_partial(word: str, env: dict[str, str | None]) -> tuple[str, list[st
 # -------------------------------------------------------------------- GC305
 
 
+def _projects_of(target: Target, ctx: Context) -> Iterator[Any]:
+    """The CI projects (parsers.ci.model.Project) whose directory holds the Dockerfile."""
+    for t in ctx.of_kind("ci"):
+        root = getattr(t.data, "root", None)
+        if root is not None and (root == "" or target.path.startswith(root.rstrip("/") + "/")):
+            yield t.data
+
+
 def _goreleaser_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | None:
     """The labels a GoReleaser configuration of the Dockerfile's project gives the images it builds from it
     (``dockers``: ``--label=KEY=VALUE`` build flags; ``dockers_v2``: ``labels:``), with where they are; None when no
     GoReleaser entry builds it. kured's Dockerfile has no LABEL; its .config/goreleaser.yaml labels the image."""
-    for t in ctx.of_kind("ci"):
-        project = t.data
-        root = getattr(project, "root", None)
-        if root is None or not (root == "" or target.path.startswith(root.rstrip("/") + "/")):
-            continue
+    for project in _projects_of(target, ctx):
+        root = project.root
         for rc in getattr(project, "release_configs", ()):
             if rc.tool != "goreleaser" or not isinstance(rc.data, dict):
                 continue
@@ -625,11 +631,7 @@ _METADATA_ACTION_LABELS = (
 def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | None:
     """The labels a docker/build-push-action step of the Dockerfile's project gives the image it builds from it:
     docker/metadata-action's ``labels`` output (dex's artifacts.yaml), or ``key=value`` lines, with where."""
-    for t in ctx.of_kind("ci"):
-        project = t.data
-        root = getattr(project, "root", None)
-        if root is None or not (root == "" or target.path.startswith(root.rstrip("/") + "/")):
-            continue
+    for project in _projects_of(target, ctx):
         for job in getattr(project, "jobs", ()):
             for step in job.steps:
                 if step.action() != "docker/build-push-action":
