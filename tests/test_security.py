@@ -166,7 +166,8 @@ def test_workloads_not_serving_are_not_applicable(tmp_path):
     }
     result = scan(tmp_path, files, "GC601")
     got = outcomes(result, "GC601")
-    assert got["Deployment/worker"] == ("not_applicable", "no Service exposes its pods (other than for metrics)")
+    assert got["Deployment/worker"][0] == "not_applicable"
+    assert got["Deployment/worker"][1].startswith("no Service exposes its pods (other than for metrics")
     assert got["CronJob/nightly"][0] == "not_applicable"
 
 
@@ -221,6 +222,41 @@ def test_a_dns_server_speaks_no_http(tmp_path):
     files["dns.yaml"] = files["dns.yaml"].replace(", {containerPort: 53, protocol: TCP}", "")
     got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
     assert "UDP/SCTP port 53" in got["Deployment/dns"][1], got
+
+
+def test_a_backend_of_the_kube_apiserver_needs_no_jwt(tmp_path):
+    """prometheus-adapter: its Service backs APIService v1beta1.metrics.k8s.io; kube-apiserver is the caller."""
+    files = {
+        "adapter.yaml": """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: adapter, namespace: monitoring}
+        spec:
+          selector: {matchLabels: {app: adapter}}
+          template:
+            metadata: {labels: {app: adapter}}
+            spec: {containers: [{name: a, image: adapter:1.0.0, ports: [{containerPort: 6443}]}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: adapter, namespace: monitoring}
+        spec: {selector: {app: adapter}, ports: [{name: https, port: 443, targetPort: 6443}]}
+        ---
+        apiVersion: apiregistration.k8s.io/v1
+        kind: APIService
+        metadata: {name: v1beta1.metrics.k8s.io}
+        spec:
+          group: metrics.k8s.io
+          version: v1beta1
+          service: {name: adapter, namespace: monitoring}
+        """
+    }
+    got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
+    assert got["Deployment/monitoring/adapter"][0] == "not_applicable", got
+    # without the APIService the same Service is an HTTP service like any other
+    files["adapter.yaml"] = files["adapter.yaml"].split("        ---\n        apiVersion: apiregistration")[0]
+    got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
+    assert got["Deployment/monitoring/adapter"][0] == "fail", got
 
 
 UNSECURED_SPEC = """\

@@ -103,3 +103,34 @@ def unparsed(ctx, prefix: str) -> bool:
 
 # pipeline files: a workflow's own problems (mongodb's step with an empty name:) say nothing of Services
 _CI_FILE = re.compile(r"(?:^|/)(?:\.github/|\.gitlab-ci[^/]*$|azure-pipelines[^/]*$|[^/]*cloudbuild[^/]*$|\.circleci/)")
+
+
+def apiserver_backend(service: dict, ctx) -> bool:
+    """Whether the Service backs an aggregated API (APIService spec.service), an admission webhook or a CRD
+    conversion webhook (clientConfig.service): the kube-apiserver calls it, with its own front-proxy or
+    webhook authentication, not another service with a JWT (prometheus-adapter's metrics.k8s.io)."""
+
+    def build(c) -> frozenset[tuple[str | None, str]]:
+        refs: set[tuple[str | None, str]] = set()
+
+        def add(ref: Any) -> None:
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                ns = ref.get("namespace")
+                refs.add((ns if isinstance(ns, str) else None, ref["name"]))
+
+        for t in c.of_kind("k8s"):
+            obj = t.data
+            kind = obj.get("kind") if isinstance(obj, dict) else None
+            if kind == "APIService":
+                add(k8s.get(obj, "spec", "service"))
+            elif kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+                for hook in k8s.as_list(obj.get("webhooks")):
+                    add(k8s.get(hook, "clientConfig", "service"))
+            elif kind == "CustomResourceDefinition":
+                add(k8s.get(obj, "spec", "conversion", "webhook", "clientConfig", "service"))
+        return frozenset(refs)
+
+    refs = ctx.cached("exposure.apiserver-backends", build)
+    name = k8s.get(service, "metadata", "name")
+    ns = k8s.get(service, "metadata", "namespace")
+    return isinstance(name, str) and ((ns, name) in refs or (None, name) in refs)

@@ -121,7 +121,7 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
     of it was loaded (a Dockerfile alone, a chart that did not render), which shows nothing either way. kured's
     DaemonSet declares only its metrics port, and no Service exposes it."""
     from guidecheck import crossref
-    from guidecheck.checks.exposure import SERVING_KINDS, metrics_only, non_http, unparsed
+    from guidecheck.checks.exposure import SERVING_KINDS, apiserver_backend, metrics_only, non_http, unparsed
     from guidecheck.parsers import k8s
 
     kinds = set(ctx.settings.get("workload-kinds") or ())
@@ -153,7 +153,7 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
         if obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj) or non_http(obj, ctx):
             continue
         services = crossref.services_for(t, ctx)
-        if services and not all(metrics_only(sv.data, ctx) for sv in services):
+        if services and not all(metrics_only(sv.data, ctx) or apiserver_backend(sv.data, ctx) for sv in services):
             return True
         declared = _serving_port(obj, ctx)
         if declared:
