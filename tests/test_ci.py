@@ -437,6 +437,22 @@ def test_a_remote_reusable_workflow_is_named_by_its_file(tmp_path):
     assert [e["line"] for e in f.extra["found"]["security"]] == [3], f.extra["found"]
 
 
+def test_gc703_sits_on_the_release_step_where_the_fix_goes(tmp_path):
+    """litmus-helm: chart-releaser publishes from release.yml; the finding was on test.yml, its main file."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/test.yml": "on: pull_request\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: ct lint\n",
+            ".github/workflows/release.yml": "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - uses: actions/checkout@v4\n      - uses: helm/chart-releaser-action@v1\n",
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 7), f
+    assert "writes them with cr_generate_release_notes" in f.message, f.message
+
+
 def test_an_e2e_make_target_is_no_unit_test(tmp_path):
     """nats-io/nack's e2e workflow runs `make test-e2e`: integration tests, not unit tests."""
     one_job(tmp_path, "- run: make test-e2e\n")

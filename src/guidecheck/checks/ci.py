@@ -753,12 +753,25 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
             rc = disabled[0]
             line = key_line(rc.data, "changelog", rc.line) if isinstance(rc.data, dict) else rc.line
             off = f" (GoReleaser's changelog is disabled: {rc.path}:{line})"
+        release = _release_step(project)
+        where: dict[str, Any] = {"line": 1}
+        hint = ""
+        if release is not None:
+            # at the release step, where the fix goes (litmus-helm's chart-releaser, not its test workflow)
+            where = {"path": release.path, "line": release.line}
+            action = release.action() or ""
+            if action in _RELEASE_NOTES_INPUTS:
+                ask = _RELEASE_NOTES_INPUTS[action]
+                hint = f"; the release step {action} ({release.where()}) writes them with {ask}"
+            else:
+                hint = f"; the release step is {action} ({release.where()})"
         yield Hit(
             "no automated changelog generation: no release-please, semantic-release, git-cliff, changesets, "
             "commitizen, towncrier or GoReleaser configuration in the repository"
             + off
-            + ", and no pipeline step generating one",
-            line=1,
+            + ", and no pipeline step generating one"
+            + hint,
+            **where,
         )
 
 
@@ -770,6 +783,19 @@ _RELEASE_NOTES_INPUTS = {
     # prometheus-community's chart releases: chart-releaser's --generate-release-notes, set through its env
     "helm/chart-releaser-action": "cr_generate_release_notes",
 }
+
+
+# steps that publish a release: where a changelog generator (or its release-notes input) goes
+_RELEASE_ACTIONS = frozenset({*_RELEASE_NOTES_INPUTS, "actions/create-release", "goreleaser/goreleaser-action"})
+
+
+def _release_step(project: Project) -> Step | None:
+    """The first step of the project's pipeline that publishes a release (a release action)."""
+    for job in project.jobs:
+        for step in job.steps:
+            if (step.action() or "") in _RELEASE_ACTIONS:
+                return step
+    return None
 
 
 def _generates_release_notes(step: Step) -> bool:
