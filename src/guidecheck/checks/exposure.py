@@ -25,6 +25,15 @@ SERVING_KINDS = frozenset(
 )
 
 
+def metrics_container_port(port: dict, ctx) -> bool:
+    """A container port that serves metrics: the settings metrics-port, or named like metrics-port-names."""
+    name = port.get("name")
+    globs = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
+    return port.get("containerPort") == ctx.settings.get("metrics-port") or (
+        isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in globs)
+    )
+
+
 def metrics_only(service: dict, ctx) -> bool:
     """A Service whose every port is a metrics port (named *metrics*, or the settings metrics-port)."""
     ports = k8s.as_list(k8s.get(service, "spec", "ports"))
@@ -53,8 +62,6 @@ def non_http(obj: dict, ctx) -> str | None:
     of settings non-http-ports, or it declares UDP/SCTP ports only; None otherwise."""
     image_globs = [g.lower() for g in ctx.settings.get("non-http-images") or () if isinstance(g, str)]
     ports = {p for p in ctx.settings.get("non-http-ports") or () if isinstance(p, int)}
-    metrics_port = ctx.settings.get("metrics-port")
-    metric_names = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
     images: list[str] = []
     declared: list[int] = []
     datagram: list[int] = []
@@ -65,10 +72,7 @@ def non_http(obj: dict, ctx) -> str | None:
         for p in k8s.as_list(c.data.get("ports")):
             if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
                 continue
-            name = p.get("name")
-            if p["containerPort"] == metrics_port or (
-                isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in metric_names)
-            ):
+            if metrics_container_port(p, ctx):
                 continue
             if str(p.get("protocol") or "TCP").upper() in ("UDP", "SCTP"):
                 datagram.append(p["containerPort"])  # no HTTP/1 or HTTP/2 call rides on it (coredns' 53/UDP)

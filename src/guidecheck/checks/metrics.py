@@ -9,13 +9,13 @@ GC502 (:mod:`guidecheck.checks.live`).
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from guidecheck import crossref
 from guidecheck.checks import Context, lookup, workload_containers
+from guidecheck.checks.exposure import metrics_container_port
 from guidecheck.checks.obs_scope import listing, long_running_workload, pod_annotations, services_of, where
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import k8s
@@ -70,10 +70,7 @@ def metrics_endpoint(target: Target, ctx: Context) -> Iterator[Hit]:
     at_port = [(c, p) for c, p in declared if p["containerPort"] == want_port]
     # without port 9100: the container that serves metrics on another port (a port named metrics), not a sidecar
     # listed first (cert-manager csi-driver's node-driver-registrar); else the first container
-    names = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
-    metric_like = [
-        c for c, p in declared if any(fnmatch.fnmatchcase(str(p.get("name") or "").lower(), g) for g in names)
-    ]
+    metric_like = [c for c, p in declared if isinstance(p.get("name"), str) and metrics_container_port(p, ctx)]
     anchor = metric_like[0] if metric_like else conts[0]
     line = line_of(at_port[0][1]) if at_port else anchor.line
     column = col_of(at_port[0][1]) if at_port else anchor.column

@@ -166,20 +166,16 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
 def _serving_port(obj: dict, ctx) -> bool | None:
     """Whether a long-running container of the workload declares a port that is not a metrics port; None when
     it declares no port at all (containerPort is optional: that shows nothing by itself)."""
+    from guidecheck.checks.exposure import metrics_container_port
     from guidecheck.parsers import k8s
 
-    metrics_port = ctx.settings.get("metrics-port")
-    names = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
     declared = False
     for c in k8s.containers(obj, "long-running"):
         for p in k8s.as_list(c.data.get("ports")):
             if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
                 continue
             declared = True
-            name = p.get("name")
-            if p["containerPort"] != metrics_port and not (
-                isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in names)
-            ):
+            if not metrics_container_port(p, ctx):
                 return True
     return False if declared else None
 

@@ -326,14 +326,19 @@ def _chartless_template_dirs(w: Walk) -> tuple[str, ...]:
     return tuple(d + "templates/" for d in values if d + "Chart.yaml" not in inv and d in with_templates)
 
 
-def _in_test_data(abspath: str, config: Config) -> bool:
-    """A file named on the command line inside a ``testdata`` directory (below the configuration file's directory,
-    as ``exclude`` is matched), when the configuration does not ask for test data."""
-    if config.scan_test_data:
-        return False
+def _repo_relpath(abspath: str, config: Config) -> str | None:
+    """A file named on the command line, relative to the configuration file's directory (the repository root,
+    else the current directory); None when it lies outside."""
     base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
     rel = os.path.relpath(abspath, base).replace(os.sep, "/")
-    return not rel.startswith("../") and any(part in TEST_DATA_DIRS for part in rel.split("/")[:-1])
+    return None if rel.startswith("../") else rel
+
+
+def _in_test_data(abspath: str, config: Config) -> bool:
+    """A file named on the command line inside a ``testdata`` directory (matched as ``exclude`` is), when the
+    configuration does not ask for test data."""
+    rel = None if config.scan_test_data else _repo_relpath(abspath, config)
+    return rel is not None and any(part in TEST_DATA_DIRS for part in rel.split("/")[:-1])
 
 
 def _excluded_file(abspath: str, config: Config) -> bool:
@@ -341,11 +346,8 @@ def _excluded_file(abspath: str, config: Config) -> bool:
 
     Patterns are relative to the configuration file's directory (the repository root).
     """
-    if not config.exclude:
-        return False
-    base = os.path.dirname(os.path.abspath(config.path)) if config.path else os.getcwd()
-    rel = os.path.relpath(abspath, base).replace(os.sep, "/")
-    return not rel.startswith("../") and globs.excluded(rel, config.exclude_matcher)
+    rel = _repo_relpath(abspath, config) if config.exclude else None
+    return rel is not None and globs.excluded(rel, config.exclude_matcher)
 
 
 def _display_prefix(raw: str) -> str:
@@ -507,9 +509,15 @@ def _kuttl_asserted(directory: str) -> frozenset[str]:
                 continue
             for key, into in (("assert", asserted), ("error", asserted), ("apply", applied)):
                 for ref in data.get(key) or ():
-                    if isinstance(ref, str) and "/" not in os.path.normpath(ref):
-                        into.add(os.path.normpath(ref))
+                    _add_local(into, ref)
     return frozenset(asserted - applied)
+
+
+def _add_local(names: set[str], ref: Any) -> None:
+    """Add a file a test step names when it is one of the step's own directory (``ready-pvc.yaml``, not
+    ``../../data-assert/resources.yaml``)."""
+    if isinstance(ref, str) and "/" not in os.path.normpath(ref):
+        names.add(os.path.normpath(ref))
 
 
 @functools.lru_cache(maxsize=256)
@@ -529,13 +537,11 @@ def _chainsaw_asserted(directory: str) -> frozenset[str]:
                 visit(item, depth + 1)
         elif isinstance(node, dict):
             for key, value in node.items():
-                op = value if isinstance(value, dict) else None
-                ref = op.get("file") if op is not None else None
-                if isinstance(ref, str) and "/" not in os.path.normpath(ref):
-                    if key in ("assert", "error"):
-                        asserted.add(os.path.normpath(ref))
-                    elif key in ("apply", "create", "update", "patch"):
-                        applied.add(os.path.normpath(ref))
+                ref = value.get("file") if isinstance(value, dict) else None
+                if key in ("assert", "error"):
+                    _add_local(asserted, ref)
+                elif key in ("apply", "create", "update", "patch"):
+                    _add_local(applied, ref)
                 visit(value, depth + 1)
 
     for marker in _SUITE_MARKERS:
