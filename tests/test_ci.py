@@ -450,7 +450,47 @@ def test_gc703_sits_on_the_release_step_where_the_fix_goes(tmp_path):
     )
     [f] = scan(tmp_path, ("GC703",)).findings
     assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 7), f
-    assert "writes them with cr_generate_release_notes" in f.message, f.message
+    assert (
+        "writes them with the environment variable CR_GENERATE_RELEASE_NOTES: true (or generate-release-notes: true in its cr.yaml)"
+        in f.message
+    ), f.message
+
+
+def test_gc703_names_the_release_input_as_it_is_spelt(tmp_path):
+    """ncipollo/release-action's input is generateReleaseNotes; GitHub matches inputs without regard to case."""
+    one_job(tmp_path, "- uses: ncipollo/release-action@v1\n")
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert "writes them with the input generateReleaseNotes: true" in f.message, f.message
+    one_job(tmp_path, "- uses: ncipollo/release-action@v1\n  with:\n    GenerateReleaseNotes: true\n")
+    assert scan(tmp_path, ("GC703",)).findings == []
+
+
+def test_gc703_chart_releaser_s_environment_variable_is_exact(tmp_path):
+    """chart-releaser reads CR_GENERATE_RELEASE_NOTES; a lower-case variable is another variable."""
+    step = "- uses: helm/chart-releaser-action@v1.7.0\n  env:\n    {}: true\n"
+    one_job(tmp_path, step.format("cr_generate_release_notes"))
+    assert len(scan(tmp_path, ("GC703",)).findings) == 1
+    one_job(tmp_path, step.format("CR_GENERATE_RELEASE_NOTES"))
+    assert scan(tmp_path, ("GC703",)).findings == []
+
+
+def test_gc703_a_goreleaser_build_is_no_release_step(tmp_path):
+    """cloudnative-pg: e2e workflows run goreleaser-action with build arguments; the release is published by
+    action-gh-release in release-publish.yml."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/e2e.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: goreleaser/goreleaser-action@v6\n        with:\n          args: ${{ env.BUILD_ARGS }}\n"
+            "      - uses: goreleaser/goreleaser-action@v6\n        with:\n          args: release --snapshot\n",
+            ".github/workflows/release.yml": "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: softprops/action-gh-release@v2\n        with:\n          body_path: notes.md\n"
+            "      - uses: goreleaser/goreleaser-action@v6\n        with:\n          args: release --clean\n",
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 6), f
+    assert "the input generate_release_notes: true" in f.message, f.message
 
 
 def test_an_e2e_make_target_is_no_unit_test(tmp_path):
@@ -1681,3 +1721,51 @@ def test_gc703_kubernetes_release_notes_tool_counts(tmp_path):
     one_job(tmp_path, "- run: ./hack/sync-notes.sh v1.2.3\n")
     write(tmp_path, {"hack/sync-notes.sh": "#!/bin/bash\nrelease-notes --org x --repo y --output=CHANGELOG.md\n"})
     assert scan(tmp_path, ("GC703",)).findings == []
+
+
+def test_a_sourced_script_is_part_of_the_script_that_sources_it(tmp_path):
+    """podtato-head: `make push-microservices-images` runs build/build_images.sh, which sources
+    ${root_dir}/scripts/build-image.sh, whose build_image function runs trivy: a source includes the file at the
+    script's own level (the follow depth is not spent on it)."""
+    one_job(tmp_path, "- run: make push-images\n- run: go test ./...\n- run: golangci-lint run\n")
+    write(
+        tmp_path,
+        {
+            "Makefile": "push-images:\n\tapp/build/build_images.sh scratch\n",
+            "app/build/build_images.sh": "#!/usr/bin/env bash\n"
+            "declare -r this_dir=$(cd $(dirname ${BASH_SOURCE[0]}) && pwd)\n"
+            "declare -r root_dir=$(cd ${this_dir}/../.. && pwd)\n"
+            "source ${root_dir}/scripts/build-image.sh\n"
+            '. "$(dirname "$0")/common.sh"\nbuild_image app\n',
+            "scripts/build-image.sh": "build_image() {\n  docker build -t $1 .\n"
+            '  trivy image --severity "HIGH,CRITICAL" $1\n}\n',
+            "app/build/common.sh": "push() { docker push $1; }\n",
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    [step] = [s for j in project.jobs for s in j.steps if s.run and "push-images" in s.run]
+    assert [f.path.removeprefix(str(tmp_path) + "/") for f in step.follows] == [
+        "Makefile",
+        "app/build/build_images.sh",
+        "scripts/build-image.sh",
+        "app/build/common.sh",
+    ], step.follows
+    [f] = scan(tmp_path, ("GC701",)).findings  # integration tests are missing; security validation is not
+    assert "lacks integration tests" in f.message and "security validation" not in f.message.split(";")[0]
+    assert [(rel(tmp_path, e["path"]), e["line"]) for e in f.extra["found"]["security"]] == [
+        ("scripts/build-image.sh", 3)
+    ], f.extra["found"]
+    # without the sourced file's scan, no security validation is found
+    (tmp_path / "scripts/build-image.sh").write_text("build_image() {\n  docker build -t $1 .\n}\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.extra["found"]["security"] == [] and "security validation" in f.message.split(";")[0], f.message
+
+
+def test_what_a_script_sources_is_read_as_written_or_not_at_all():
+    from guidecheck.parsers.ci.scripts import sourced
+
+    text = (
+        'source ${REPO_ROOT}/hack/lib.sh\nif true; then . ./x.sh; fi\nsource "${SCRIPT_DIR}/y.sh"\n'
+        "echo . not-sourced\n. $LIB/unknown.sh\nsource /etc/os-release\n"
+    )
+    assert sourced(text) == ["./hack/lib.sh", "./x.sh", "{here}/y.sh"]

@@ -791,3 +791,64 @@ def test_goreleaser_labels_reach_the_dockerfile_beside_its_configuration(tmp_pat
     )
     r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
     assert json.loads(r.stdout)["findings"] == []
+
+
+def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
+    """vcluster's .devcontainer/Dockerfile is VS Code's workspace image (and .gitpod.Dockerfile Gitpod's): the
+    image rules judge images that are deployed; the same file elsewhere is judged."""
+    import json
+
+    text = "FROM mcr.microsoft.com/devcontainers/go:latest\nRUN apt-get update\nRUN apt-get install -y make\n"
+    for where in (".devcontainer/Dockerfile", ".gitpod.Dockerfile", "build/Dockerfile"):
+        (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / where).write_text(text)
+    rules = "GC301,GC302,GC303,GC304,GC305"
+    r = run_cli("scan", "--isolated", "--select", rules, "-f", "json", str(tmp_path))
+    found = {(Path(f["path"]).relative_to(tmp_path).as_posix(), f["rule_id"]) for f in json.loads(r.stdout)["findings"]}
+    assert {p for p, _r in found} == {"build/Dockerfile"}, found
+    assert {r for _p, r in found} == {"GC301", "GC302", "GC303", "GC304", "GC305"}, found
+
+
+@pytest.mark.parametrize(
+    "bake, labelled",
+    [
+        # cloudnative-pg: OCI annotations on the index and manifest, values from bake variables
+        (
+            'variable "revision" {\n  default = ""\n}\ntarget "default" {\n  dockerfile = "Dockerfile"\n'
+            '  context = "."\n  annotations = [\n'
+            '    "index,manifest:org.opencontainers.image.version=${buildVersion}",\n'
+            '    "index,manifest:org.opencontainers.image.revision=${revision}",\n  ]\n}\n',
+            True,
+        ),
+        (
+            'target "image" {\n  labels = {\n    "org.opencontainers.image.version" = "${VERSION}"\n'
+            '    "org.opencontainers.image.revision" = "${REVISION}"\n  }\n}\n',
+            True,
+        ),
+        # the bake file docker/metadata-action writes supplies the labels of an inheriting target
+        ('target "docker-metadata-action" {}\ntarget "build" {\n  inherits = ["docker-metadata-action"]\n}\n', True),
+        # another Dockerfile's target, or a revision missing, does not count
+        (
+            'target "x" {\n  dockerfile = "other/Dockerfile"\n  labels = {\n'
+            '    "org.opencontainers.image.version" = "1"\n    "org.opencontainers.image.revision" = "2"\n  }\n}\n',
+            False,
+        ),
+        ('target "x" {\n  labels = {\n    "org.opencontainers.image.version" = "1"\n  }\n}\n', False),
+        (
+            '{"target": {"x": {"context": ".", "labels": {"org.opencontainers.image.version": "1",'
+            ' "org.opencontainers.image.revision": "2"}}}}',
+            True,
+        ),
+    ],
+)
+def test_bake_labels_and_annotations_count_for_gc305(tmp_path, run_cli, bake, labelled):
+    import json
+
+    (tmp_path / "Dockerfile").write_text('FROM alpine:3.20.3\nCOPY app /app\nENTRYPOINT ["/app"]\n')
+    name = "docker-bake.json" if bake.startswith("{") else "docker-bake.hcl"
+    (tmp_path / name).write_text(bake)
+    r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
+    findings = json.loads(r.stdout)["findings"]
+    assert (findings == []) is labelled, findings
+    if findings and "revision" in bake and 'version" = "1"\n  }' in bake:
+        assert "lack it too" in findings[0]["message"], findings[0]["message"]

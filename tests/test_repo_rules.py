@@ -539,6 +539,17 @@ def test_gc201_a_template_of_dockerfiles_is_no_image(tmp_path):
     t = repo_target(["Dockerfile.template", "svc/Dockerfile"])
     t.data.root = str(tmp_path)
     assert hits(repo.single_service, t) == []
+    # podtato-head's Porter Dockerfile.tmpl has no template syntax: its name says what it is
+    (tmp_path / "porter").mkdir()
+    (tmp_path / "porter" / "Dockerfile.tmpl").write_text("FROM debian:stretch\n# PORTER_MIXINS\n")
+    t = repo_target(["porter/Dockerfile.tmpl", "svc/Dockerfile"])
+    t.data.root = str(tmp_path)
+    assert hits(repo.single_service, t) == []
+    (tmp_path / "porter" / "Dockerfile").write_text("FROM debian:stretch\n")
+    t = repo_target(["porter/Dockerfile", "svc/Dockerfile"])
+    t.data.root = str(tmp_path)
+    [h] = hits(repo.single_service, t)
+    assert "2 images" in h.message, h.message
 
 
 def test_gc204_load_test_scripts_are_no_source_without_tests():

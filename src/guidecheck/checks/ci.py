@@ -761,7 +761,10 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
             where = {"path": release.path, "line": release.line}
             action = release.action() or ""
             if action in _RELEASE_NOTES_INPUTS:
-                ask = _RELEASE_NOTES_INPUTS[action]
+                kind, name = _RELEASE_NOTES_INPUTS[action]
+                ask = f"the input {name}: true" if kind == "with" else f"the environment variable {name}: true"
+                if action == "helm/chart-releaser-action":
+                    ask += " (or generate-release-notes: true in its cr.yaml)"
                 hint = f"; the release step {action} ({release.where()}) writes them with {ask}"
             else:
                 hint = f"; the release step is {action} ({release.where()})"
@@ -776,12 +779,14 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
 
 
 # release actions that write GitHub's generated release notes when asked (kubernetes-mixin's release workflow,
-# with its .github/release.yml categories): the input that asks
+# with its .github/release.yml categories): where the switch goes ("with": an input, which GitHub matches
+# without regard to case; "env": an environment variable, exact) and its name, as the user writes it
 _RELEASE_NOTES_INPUTS = {
-    "softprops/action-gh-release": "generate_release_notes",
-    "ncipollo/release-action": "generatereleasenotes",
-    # prometheus-community's chart releases: chart-releaser's --generate-release-notes, set through its env
-    "helm/chart-releaser-action": "cr_generate_release_notes",
+    "softprops/action-gh-release": ("with", "generate_release_notes"),
+    "ncipollo/release-action": ("with", "generateReleaseNotes"),
+    # prometheus-community's chart releases: chart-releaser reads CR_GENERATE_RELEASE_NOTES (viper, upper case);
+    # the action has no input for it
+    "helm/chart-releaser-action": ("env", "CR_GENERATE_RELEASE_NOTES"),
 }
 
 
@@ -789,23 +794,40 @@ _RELEASE_NOTES_INPUTS = {
 _RELEASE_ACTIONS = frozenset({*_RELEASE_NOTES_INPUTS, "actions/create-release", "goreleaser/goreleaser-action"})
 
 
+def _publishes_release(step: Step) -> bool:
+    """A release action step; GoReleaser's only when it runs a release: its default command, or `release`
+    without --snapshot (cloudnative-pg's e2e workflows run `goreleaser build` through an expression)."""
+    action = step.action() or ""
+    if action not in _RELEASE_ACTIONS:
+        return False
+    if action != "goreleaser/goreleaser-action":
+        return True
+    args = str(step.with_.get("args", "") or "").strip()
+    if not args:
+        return True
+    return bool(re.search(r"(?:^|\s)release\b", args)) and "--snapshot" not in args
+
+
 def _release_step(project: Project) -> Step | None:
     """The first step of the project's pipeline that publishes a release (a release action)."""
     for job in project.jobs:
         for step in job.steps:
-            if (step.action() or "") in _RELEASE_ACTIONS:
+            if _publishes_release(step):
                 return step
     return None
 
 
 def _generates_release_notes(step: Step) -> bool:
     """A release action step with its generate-release-notes input (or environment variable) set to true."""
-    key = _RELEASE_NOTES_INPUTS.get(step.action() or "")
-    if key is None:
+    switch = _RELEASE_NOTES_INPUTS.get(step.action() or "")
+    if switch is None:
         return False
-    given = {**step.with_, **step.env}
-    inputs = {str(k).lower(): str(v).strip().lower() for k, v in given.items()}
-    return inputs.get(key) == "true"
+    kind, name = switch
+    if kind == "env":
+        value = step.env.get(name)
+    else:
+        value = next((v for k, v in step.with_.items() if str(k).lower() == name.lower()), None)
+    return str(value).strip().lower() == "true"
 
 
 # ---------------------------------------------------------------- GC704

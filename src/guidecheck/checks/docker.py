@@ -31,10 +31,19 @@ def _short(text: str, limit: int = _MAX_SHOWN) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# a development environment's image: VS Code's dev container, Gitpod's workspace; nothing of it ships
+_WORKSPACE_IMAGE = re.compile(r"(?:^|/)\.devcontainer/|(?:^|/)\.gitpod\.(?:Dockerfile|Containerfile)$", re.IGNORECASE)
+
+
 def _dockerfile(target: Target) -> Dockerfile:
     df = target.data
     if not isinstance(df, Dockerfile):
         raise NotApplicable("not a Dockerfile model")
+    if _WORKSPACE_IMAGE.search(target.path.replace("\\", "/")):
+        raise NotApplicable(
+            "a development environment's image (a dev container or Gitpod workspace): the developer's tools, "
+            "not an image that is deployed"
+        )
     if not df.stages:
         raise NotApplicable("the Dockerfile has no build stage")
     return df
@@ -664,6 +673,154 @@ def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
     return None
 
 
+_BAKE_TARGET = re.compile(r"""(?m)^[ \t]*target[ \t]+"([^"]+)"[ \t]*\{""")
+_BAKE_STRING_ATTR = re.compile(r'(?m)^[ \t]*(dockerfile|context)[ \t]*=[ \t]*"([^"]*)"')
+_BAKE_LABELS = re.compile(r"(?m)^[ \t]*labels[ \t]*=[ \t]*\{")
+_BAKE_LABEL = re.compile(r"""(?m)^[ \t]*(?:"([^"]+)"|([\w.-]+))[ \t]*[=:][ \t]*(.*?)[ \t]*,?[ \t]*$""")
+_BAKE_LIST = re.compile(r"""(?ms)^[ \t]*(annotations|inherits)[ \t]*=[ \t]*\[(.*?)\]""")
+_HCL_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _hcl_block(text: str, start: int) -> str:
+    """The body of the block whose ``{`` is at ``start`` (strings and comments skipped), up to its ``}``."""
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif c == "#" or text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start + 1 : i]
+        i += 1
+    return text[start + 1 :]
+
+
+def _annotation_labels(values: list) -> dict[str, str]:
+    """``[index,manifest:]key=value`` annotations as key -> value (cloudnative-pg's bake file annotates its
+    images with org.opencontainers.image.version and .revision instead of labelling them)."""
+    out: dict[str, str] = {}
+    for v in values:
+        key, eq, value = str(v).partition("=")
+        if eq:
+            out[key.rpartition(":")[2].strip()] = value
+    return out
+
+
+def _bake_targets(rel: str, text: str) -> dict[str, dict[str, Any]]:
+    """The targets of one bake file (HCL or JSON): name -> dockerfile, context, labels (annotations included),
+    inherits and line; what is not a literal (`${tag}`, a function) is kept as written."""
+    out: dict[str, dict[str, Any]] = {}
+    if rel.endswith(".json"):
+        import json
+
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return out
+        targets = data.get("target") if isinstance(data, dict) else None
+        for name, t in (targets or {}).items() if isinstance(targets, dict) else ():
+            if not isinstance(t, dict):
+                continue
+            raw, notes, parents = t.get("labels"), t.get("annotations"), t.get("inherits")
+            given = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+            out[str(name)] = {
+                "dockerfile": t.get("dockerfile") if isinstance(t.get("dockerfile"), str) else None,
+                "context": t.get("context") if isinstance(t.get("context"), str) else None,
+                "labels": {**_annotation_labels(notes if isinstance(notes, list) else []), **given},
+                "inherits": [str(i) for i in parents] if isinstance(parents, list) else [],
+                "line": 1,
+            }
+        return out
+    for m in _BAKE_TARGET.finditer(text):
+        body = _hcl_block(text, m.end() - 1)
+        attrs = {k: v for k, v in _BAKE_STRING_ATTR.findall(body)}
+        labels: dict[str, str] = {}
+        inherits: list[str] = []
+        for kind, items in _BAKE_LIST.findall(body):
+            strings = _HCL_STRING.findall(items)
+            if kind == "annotations":
+                labels.update(_annotation_labels(strings))
+            else:
+                inherits += strings
+        for lm in _BAKE_LABELS.finditer(body):
+            block = _hcl_block(body, lm.end() - 1)
+            for quoted, bare, value in _BAKE_LABEL.findall(block):
+                labels[quoted or bare] = value.strip().strip('"')
+        out[m.group(1)] = {
+            "dockerfile": attrs.get("dockerfile"),
+            "context": attrs.get("context"),
+            "labels": labels,
+            "inherits": inherits,
+            "line": text.count("\n", 0, m.start()) + 1,
+        }
+    return out
+
+
+def _bake_resolve(targets: dict[str, dict[str, Any]], name: str, seen: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A bake target with what it inherits (its own values win); ``docker-metadata-action``, the target that
+    action's bake file defines, gives metadata-action's labels."""
+    t = targets.get(name)
+    if name == "docker-metadata-action" and (t is None or not t["labels"]):
+        return {"labels": {k: "docker/metadata-action" for k in _METADATA_ACTION_LABELS}}
+    if t is None or name in seen:
+        return {}
+    merged: dict[str, Any] = {"labels": {}}
+    for parent in t["inherits"]:
+        up = _bake_resolve(targets, parent, seen | {name})
+        merged["labels"].update(up.get("labels", {}))
+        for key in ("dockerfile", "context"):
+            if up.get(key) is not None:
+                merged[key] = up[key]
+    merged["labels"].update(t["labels"])
+    for key in ("dockerfile", "context"):
+        if t[key] is not None:
+            merged[key] = t[key]
+    return merged
+
+
+def _bake_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | None:
+    """The labels (and OCI annotations) a buildx bake target of the Dockerfile's repository gives the image it
+    builds from it, with where: ``labels = {...}``, ``annotations = ["index,manifest:KEY=VALUE"]``, and
+    docker/metadata-action's when the target inherits ``docker-metadata-action`` (the bake file that action
+    writes). A value that names a variable (``${revision}``) counts as given, as a LABEL's ``${ARG}`` does."""
+    for t in ctx.of_kind("repo"):
+        prefix = "" if t.path in ("", ".") else t.path.rstrip("/") + "/"
+        if prefix and not target.path.startswith(prefix):
+            continue
+
+        def compute(info: object = t.data, prefix: str = prefix) -> dict[str, tuple[dict[str, str], str]]:
+            read = getattr(info, "read", None)
+            found: dict[str, tuple[dict[str, str], str]] = {}
+            for rel in getattr(info, "inventory", None) or ():
+                if not _BAKE_FILE.search(rel) or read is None:
+                    continue
+                targets = _bake_targets(rel, read(rel, 1024 * 1024) or "")
+
+                base = posixpath.dirname(rel)
+                for name, spec in targets.items():
+                    r = _bake_resolve(targets, name)
+                    if not r.get("labels"):
+                        continue
+                    context = str(r.get("context") or ".").removeprefix("cwd://")
+                    if "://" in context or "${" in context:
+                        continue
+                    dockerfile = str(r.get("dockerfile") or "Dockerfile")
+                    path = posixpath.normpath(posixpath.join(base, context, dockerfile))
+                    found.setdefault(prefix + path, (r["labels"], f"{rel}:{spec['line']}, bake target '{name}'"))
+            return found
+
+        return ctx.memoized("docker.bake-labels", id(t), compute).get(target.path)
+    return None
+
+
 def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC305: the final image carries the required OCI labels (version and revision)."""
     df = _dockerfile(target)
@@ -681,7 +838,7 @@ def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     empty = [r for r in required if r in labels and not labels[r].strip()]
     if not missing and not empty:
         return
-    released = _goreleaser_labels(target, ctx) or _build_push_labels(target, ctx)
+    released = _goreleaser_labels(target, ctx) or _build_push_labels(target, ctx) or _bake_labels(target, ctx)
     also = ""
     if released is not None:
         given, where = released

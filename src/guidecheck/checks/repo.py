@@ -320,6 +320,11 @@ _DOCS_IMAGE = re.compile(
 _TEMPLATE_FROM = re.compile(r"^[ \t]*FROM[ \t][^\n]*(?:\{\{|%%[A-Z_]+%%)|^[ \t]*\{%-?[ \t]*(?:if|block|for)\b", re.M)
 
 
+# a name that says the file is a template other tooling fills in (Porter's Dockerfile.tmpl, Dockerfile.in,
+# Dockerfile.j2): not built as it is
+_TEMPLATE_NAME = re.compile(r"\.(?:tmpl|template|tpl|j2|jinja2?|in|mustache|gotmpl)$", re.IGNORECASE)
+
+
 def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
     """``images`` without the Dockerfiles that hold no FROM: fragments a build appends to another Dockerfile
     (coherence-operator's debug/Tools.Dockerfile, `cat Dockerfile debug/Tools.Dockerfile`), no image of
@@ -332,6 +337,8 @@ def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
     for group in images:
         kept = []
         for rel in group:
+            if _TEMPLATE_NAME.search(rel):
+                continue
             text = read(rel, 1024 * 1024)
             if text is None:
                 kept.append(rel)

@@ -98,6 +98,7 @@ class _Image:
     line: int
     column: int
     skaffold: tuple[Any, str] | None = None  # (the Skaffold artifact that retags it, its file)
+    set_by: str | None = None  # the build command that replaces it (`kustomize edit set image controller=...`)
 
     @property
     def where(self) -> str:
@@ -117,12 +118,52 @@ def _images(target: Target, ctx: Context) -> list[_Image]:
         if not isinstance(raw, str):
             continue  # absent (filled by an image trigger or admission) or not a string (GC001)
         art = _skaffold_artifact(target, ctx, raw)
-        out.append(
-            _Image(
-                c, raw, judge_image(raw, floating, variants), c.data.value_line("image"), c.data.value_col("image"), art
-            )
-        )
+        verdict = judge_image(raw, floating, variants)
+        set_by = _set_image(target, ctx, raw) if art is None else None
+        if set_by is not None:
+            verdict = images.Judgement(PLACEHOLDER)
+        out.append(_Image(c, raw, verdict, c.data.value_line("image"), c.data.value_col("image"), art, set_by))
     return out
+
+
+# `kustomize edit set image NAME=NEW` in a Makefile or script (kubebuilder's `cd config/manager &&
+# $(KUSTOMIZE) edit set image controller=${IMG}`): the build replaces the image NAME before it deploys
+_SET_IMAGE = re.compile(r"(?i)kustomize\W{0,3}\s+edit\s+set\s+image\s+([^\n;&|]*)")
+_BUILD_FILE = re.compile(r"(?:^|/)(?:[Mm]akefile|GNUmakefile|[^/]+\.mk|[^/]+\.sh)$")
+
+
+def _set_image(target: Target, ctx: Context, raw: str) -> str | None:
+    """Where the repository's build replaces ``raw`` with `kustomize edit set image` (``Makefile:212``), if it
+    does: a placeholder the build fills in, as a Skaffold artifact or a ko:// reference is."""
+    from guidecheck.parsers import skaffold
+
+    for t in ctx.of_kind("repo"):
+        prefix = "" if t.path in ("", ".") else t.path.rstrip("/") + "/"
+        if prefix and not target.path.startswith(prefix):
+            continue
+
+        def compute(info: object = t.data) -> dict[str, str]:
+            read = getattr(info, "read", None)
+            names: dict[str, str] = {}
+            budget = 256
+            for rel in getattr(info, "inventory", None) or ():
+                if read is None or budget <= 0 or not _BUILD_FILE.search(rel):
+                    continue
+                budget -= 1
+                text = read(rel, 512 * 1024) or ""
+                if "edit set image" not in text:
+                    continue
+                for m in _SET_IMAGE.finditer(text):
+                    for word in m.group(1).split():
+                        name, eq, _new = word.strip("'\"").partition("=")
+                        if eq and name and "$" not in name:
+                            names.setdefault(name, f"{rel}:{text.count(chr(10), 0, m.start()) + 1}")
+            return names
+
+        names = ctx.memoized("workloads.set-image", id(t), compute)
+        found = names.get(skaffold.repository(raw.strip())) if names else None
+        return f"`kustomize edit set image` ({prefix}{found})" if found else None
+    return None
 
 
 def _skaffold_artifact(target: Target, ctx: Context, raw: str) -> tuple[Any, str] | None:
@@ -151,6 +192,13 @@ def _unjudged_reason(imgs: list[_Image]) -> str:
     if not imgs:
         return "no container names an image"
     placeholders = [i for i in imgs if i.verdict.state == PLACEHOLDER]
+    set_by = [i for i in placeholders if i.set_by]
+    if set_by:
+        first = set_by[0]
+        return (
+            f"image '{_short(first.raw.strip())}' of {first.where} is replaced by the build with {first.set_by} "
+            "before it deploys: the deployed image is chosen there"
+        )
     if placeholders:
         first = placeholders[0]
         return (

@@ -376,12 +376,38 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
                     if depth + 1 < FOLLOW_DEPTH:
                         out += followed(body, here, depth + 1)  # recipes run in the Makefile's directory
             else:
-                out.append(step_of(shown, 1, None, text))
-                if depth + 1 < FOLLOW_DEPTH:
-                    out += followed(text, base, depth + 1)  # scripts usually run from the working directory
-        return out
+                for rel_i, text_i in [(rel, text), *_sourced_files(rel, text, base, text_of)]:
+                    out.append(step_of(repo.prefix + rel_i, 1, None, text_i))
+                    if depth + 1 < FOLLOW_DEPTH:
+                        out += followed(text_i, base, depth + 1)  # scripts usually run from the working directory
+        seen: set[int] = set()
+        return [s for s in out if not (id(s) in seen or seen.add(id(s)))]  # type: ignore[func-returns-value]
 
     _attach_follows(project, repo.prefix, root, followed, text_of)
+
+
+MAX_SOURCED = 8  # files one script sources that are followed with it
+
+
+def _sourced_files(rel: str, text: str, base: str, text_of: Any) -> list[tuple[str, str]]:
+    """The repository files a script sources (``source ${root_dir}/scripts/build-image.sh``: podtato-head's
+    trivy scan lives in a sourced function), followed with the script at its own level: sourcing includes a
+    file, it runs nothing new. Paths are tried relative to the working directory, then to the script's own."""
+    from guidecheck.parsers.ci.scripts import sourced
+
+    here = rel.rsplit("/", 1)[0] if "/" in rel else ""
+    out: list[tuple[str, str]] = []
+    for word in sourced(text)[:MAX_SOURCED]:
+        if "{here}/" in word:
+            candidates: tuple[tuple[str, str], ...] = ((word.replace("{here}/", ""), here),)
+        else:
+            candidates = ((word, base), (word, here))
+        for path, where in candidates:
+            got_rel, got = _first_file((posixpath.normpath(path),), where, text_of)
+            if got is not None and got_rel != rel and all(got_rel != r for r, _t in out):
+                out.append((got_rel, got))
+                break
+    return out
 
 
 _CD = re.compile(r"(?:^|[;&|(]\s*)cd\s+([\w./@+-]+)\s*(?:&&?|;)")

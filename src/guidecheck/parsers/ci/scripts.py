@@ -21,7 +21,9 @@ _MAKE = re.compile(r"(?:^|[;&|(`]\s*|\s)(?:\$\(MAKE\)|\$\{MAKE\}|g?make)(?:[ \t]
 _SCRIPT = re.compile(r"(?:^|[\s;&|(`=])((?:\./|\.\./)?[\w.@+-]+(?:/[\w.@+-]+)*\.(?:sh|bash))(?=$|[\s;&|)`'\"])")
 _EXEC = re.compile(r"(?:^|[;&|(`]\s*|\n\s*)(\./[\w.@+-]+(?:/[\w.@+-]+)*)(?=$|[\s;&|)`])")
 # a variable naming the repository's root (or make's working directory) in front of a script's path
-_ROOT_VAR = re.compile(r"(?<![\w/])\$(?:\{|\()?(?:[A-Z_]*ROOT[A-Z_]*|CURDIR|PWD|TOP_?DIR)(?:\}|\))?/")
+_ROOT_VAR = re.compile(
+    r"(?<![\w/])\$(?:\{|\()?(?:[A-Z_]*ROOT[A-Z_]*|CURDIR|PWD|TOP_?DIR|root_dir|repo_root)(?:\}|\))?/"
+)
 _TARGET = re.compile(r"^([^\t#:=][^:=]*?)\s*::?(?!=)\s*(.*)$")
 _ASSIGN = re.compile(r"^\s*[\w.-]+\s*(?:[:+?!]?=)")
 
@@ -68,6 +70,33 @@ def references(command: str) -> list[Reference]:
             if p not in seen and not p.startswith("/"):
                 seen.add(p)
                 out.append(Reference("script", p, (), m.group(1)))
+    return out
+
+
+# `source FILE` / `. FILE` at the start of a command: the file's text becomes part of the script
+_SOURCE = re.compile(r"""(?m)(?:^|[;&|{]|\bthen\b|\bdo\b)[ \t]*(?:source|\.)[ \t]+["']?([^\s;&|"'`]+)""")
+# the running script's own directory: `$(dirname "$0")`, `$(dirname "${BASH_SOURCE[0]}")`, or a variable
+# holding it (`this_dir=$(cd $(dirname ${BASH_SOURCE[0]}) && pwd)`: podtato-head's build_images.sh)
+_SCRIPT_DIR = re.compile(
+    r"""\$\(\s*dirname\s+["']?\$(?:0|\{?BASH_SOURCE(?:\[0\])?\}?)["']?\s*\)/"""
+    r"""|\$\{?(?:this_?dir|script_?dir|scriptdir|script_path|here|dir|basedir|self_dir)\}?/""",
+    re.IGNORECASE,
+)
+
+
+def sourced(script: str) -> list[str]:
+    """The files a shell script reads with ``source`` or ``.``, as written after substituting the repository's
+    root (``${root_dir}/scripts/lib.sh``: ``./scripts/lib.sh``) and the script's own directory (``{here}/``);
+    paths built any other way (``$LIB/x.sh``) are not guessed."""
+    out: list[str] = []
+    if "source" not in script and ". " not in script:
+        return out
+    for m in _SOURCE.finditer(_SCRIPT_DIR.sub("{here}/", _ROOT_VAR.sub("./", script))):
+        word = m.group(1)
+        if "$" in word or word.startswith("/") or not word.strip("./"):
+            continue
+        if word not in out:
+            out.append(word)
     return out
 
 
