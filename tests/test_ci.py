@@ -1769,3 +1769,35 @@ def test_what_a_script_sources_is_read_as_written_or_not_at_all():
         "echo . not-sourced\n. $LIB/unknown.sh\nsource /etc/os-release\n"
     )
     assert sourced(text) == ["./hack/lib.sh", "./x.sh", "{here}/y.sh"]
+
+
+def test_gc703_a_repository_s_release_notes_generator_counts(tmp_path):
+    """dapr's release-notes workflow runs python .github/scripts/generate_release_notes.py, which drafts
+    docs/release_notes/v<version>.md from the RELEASE NOTE lines of issues and pull requests."""
+    one_job(tmp_path, "- run: python .github/scripts/generate_release_notes.py\n")
+    assert scan(tmp_path, ("GC703",)).findings == []
+    one_job(tmp_path, "- run: python .github/scripts/check_release_notes_format.py\n")
+    assert len(scan(tmp_path, ("GC703",)).findings) == 1
+
+
+def test_gc703_automatic_releases_write_a_changelog(tmp_path):
+    """karpenter publishes with marvinpinto/action-automatic-releases, which writes the changelog from the
+    commits since the previous tag."""
+    one_job(tmp_path, "- uses: marvinpinto/action-automatic-releases@v1.2.1\n  with:\n    prerelease: false\n")
+    assert scan(tmp_path, ("GC703",)).findings == []
+
+
+def test_gc703_gh_release_create_is_the_release_step(tmp_path):
+    """kiali-operator creates its release with `gh release create` in release.yml; the finding goes there."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - run: make test\n",
+            ".github/workflows/release.yml": "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+            '      - name: Create release\n        run: gh release create "$TAG" --title x\n',
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 7), f  # its run: line
+    assert f.message.endswith("): add --generate-notes"), f.message

@@ -296,13 +296,13 @@ def test_kuttl_and_chainsaw_assertions_are_not_manifests(run_cli, tmp_path):
     (kuttl / "00-install.yaml").write_text(POD_NO_LIMITS.replace("name: p", "name: q"))
     (kuttl / "00-assert.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: q}\nstatus: {phase: [\n")
     (tmp_path / "deploy").mkdir()
-    (tmp_path / "deploy" / "01-assert.yaml").write_text(partial)  # the name alone, outside a test: a manifest
+    # the name alone, outside a test: a manifest (a Pod with an image; one without is a patch fragment)
+    (tmp_path / "deploy" / "01-assert.yaml").write_text(POD_NO_LIMITS)
     r = run_cli("scan", "--isolated", str(tmp_path), "--select", "GC001,GC403", "-f", "json")
     found = sorted(
         (f["rule_id"], f["path"].removeprefix(str(tmp_path) + "/"), f["line"]) for f in json.loads(r.stdout)["findings"]
     )
     assert found == [
-        ("GC001", "deploy/01-assert.yaml", 6),
         ("GC001", "tests/kuttl/basic/00-assert.yaml", 4),  # its syntax is still checked
         ("GC403", "deploy/01-assert.yaml", 6),
         ("GC403", "tests/e2e-chainsaw/setup/secret-pod.yaml", 6),
@@ -324,6 +324,33 @@ def test_carvel_ytt_templates_are_not_judged_as_manifests(run_cli, tmp_path):
     r = run_cli("scan", "--isolated", str(tmp_path), "--select", "GC001,GC402,GC403", "-f", "json")
     found = [(f["rule_id"], f["path"].rsplit("/", 1)[-1]) for f in json.loads(r.stdout)["findings"]]
     assert found == [("GC001", "broken.yaml")], found
+
+
+def test_ansible_jinja_templates_are_not_judged_as_manifests(run_cli, tmp_path):
+    """kiali-operator deploys Kiali with Ansible roles (roles/v2.4/kiali-deploy/templates/kubernetes/*.yaml,
+    `{% if %}` around keys; task files read with lookup('template')) and tests them with Molecule scenarios:
+    Jinja2 templates, not manifests. The same text outside a role is a GC001 error; a role's plain file is read."""
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ kiali_vars.name }}\nspec:\n"
+        "{% if hpa | length == 0 %}\n  replicas: 1\n{% endif %}\n  template:\n    spec:\n      containers:\n"
+        "        - name: kiali\n          image: quay.io/kiali/kiali:v2\n"
+    )
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - {name: a, image: 'a:1'}\n"
+    files = {
+        "roles/v2.4/kiali-deploy/tasks/main.yml": "- debug: {msg: hi}\n",
+        "roles/v2.4/kiali-deploy/templates/kubernetes/deployment.yaml": deployment,
+        "roles/v2.4/kiali-deploy/tasks/clusterroles-to-remove.yml": "kind: ClusterRole\nmetadata:\n  name: {{ n }}\n",
+        "roles/v2.4/kiali-deploy/files/pod.yaml": pod,
+        "molecule/default/molecule.yml": "driver: {name: default}\n",
+        "molecule/kiali-cr.yaml": "kind: Kiali\nspec:\n  version: {{ kiali.spec_version }}\n",
+        "deploy/deployment.yaml": deployment,
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    r = run_cli("scan", "--isolated", str(tmp_path), "--select", "GC001,GC403", "-f", "json")
+    found = sorted((f["rule_id"], f["path"][len(str(tmp_path)) + 1 :]) for f in json.loads(r.stdout)["findings"])
+    assert found == [("GC001", "deploy/deployment.yaml"), ("GC403", "roles/v2.4/kiali-deploy/files/pod.yaml")], found
 
 
 def test_lock_files_are_not_read(run_cli, tmp_path):

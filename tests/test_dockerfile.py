@@ -852,3 +852,28 @@ def test_bake_labels_and_annotations_count_for_gc305(tmp_path, run_cli, bake, la
     assert (findings == []) is labelled, findings
     if findings and "revision" in bake and 'version" = "1"\n  }' in bake:
         assert "lack it too" in findings[0]["message"], findings[0]["message"]
+
+
+def test_a_from_whose_arg_picks_a_stage_is_no_image():
+    """emojivoto's Dockerfile-multi-arch: `FROM build-$svc_name as build` picks one of the stages
+    build-emojivoto-emoji-svc, build-emojivoto-web; a name matching no stage is still an image to check."""
+    text = (
+        "ARG svc_name\nFROM golang:1.15.0 AS golang\nFROM golang AS build-emoji-svc\nFROM golang AS build-web\n"
+        "FROM build-$svc_name AS build\nFROM alpine:3.20.3\nCOPY --from=build /app /app\n"
+    )
+    assert run_rule(text, "from_pinned") == []
+    [(line, message)] = run_rule(text.replace("FROM build-$svc_name", "FROM registry/$svc_name"), "from_pinned")
+    assert line == 5 and "the tag cannot be checked" in message, message
+
+
+def test_an_upper_case_from_word_is_the_build_s_placeholder():
+    """kuard's Dockerfile.kuard says `FROM ARG_FROM`; its Makefile's sed writes $(BASEIMAGE) there
+    (go-build-template's idiom). Image names are lower case: a placeholder, not an invalid reference."""
+    text = 'FROM ARG_FROM\nCOPY bin/kuard /kuard\nENTRYPOINT ["/kuard"]\n'
+    [(line, message)] = run_rule(text, "base_image_alpine")
+    assert line == 1 and "'ARG_FROM' is an upper-case word, not an image name" in message, message
+    assert message.endswith("write the image in the Dockerfile so the base image can be checked"), message
+    [(line, message)] = run_rule(text, "from_pinned")
+    assert "the tag cannot be checked" in message and "not a valid image reference" not in message, message
+    # a stage named in capitals is a stage
+    assert run_rule("FROM alpine:3.20.3 AS BUILD\nFROM BUILD\n", "from_pinned") == []

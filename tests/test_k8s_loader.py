@@ -184,6 +184,33 @@ def test_a_patch_fragment_no_kustomization_names_is_noted_not_judged(tmp_path):
     assert note.message.startswith("Deployment 'controller-manager' has no spec.selector and no container image")
 
 
+def test_a_pod_without_images_is_a_patch_fragment(tmp_path):
+    """kube-prometheus' tests/e2e/kind/patches/kube-controller-manager.yaml: a kubeadm patch kind applies to the
+    static Pod (a command flag and a CPU request); the API server refuses a Pod without an image."""
+    objects, errors = load_text(
+        tmp_path,
+        """\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: kube-controller-manager, namespace: kube-system}
+        spec:
+          containers:
+            - name: kube-controller-manager
+              resources: {requests: {cpu: 100m}}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: app}
+        spec:
+          containers: [{name: app, image: "app:1.0.0"}]
+    """,
+    )
+    assert [t.ref.name for t in objects] == ["app"]
+    [note] = errors
+    assert (note.line, note.severity) == (1, Severity.INFO)
+    assert note.message.startswith("Pod 'kube-controller-manager' has no container image: a patch fragment")
+
+
 def test_kind_list_items_become_objects_with_their_own_lines(tmp_path):
     objects, errors = load_text(
         tmp_path,

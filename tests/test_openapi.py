@@ -395,6 +395,36 @@ spec:
 """
 
 
+def test_gc901_a_port_only_health_probes_call_serves_no_api(tmp_path):
+    """karpenter: its `http` port answers the liveness and readiness probes (/healthz, /readyz); its Service
+    exposes `http-metrics` only: no API to describe. Without that Service, the port may be an API's."""
+
+    def status():
+        _, result = scan([tmp_path], rules=("GC901",))
+        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
+        return o.status
+
+    probes = (
+        "          ports: [{containerPort: 8080, name: http-metrics}, {containerPort: 8081, name: http}]\n"
+        "          livenessProbe: {httpGet: {path: /healthz, port: http}}\n"
+        "          readinessProbe: {httpGet: {path: /readyz, port: 8081}}\n"
+    )
+    ds = DAEMONSET.replace("          ports: [{containerPort: 8080, name: metrics}]\n", probes)
+    svc = "apiVersion: v1\nkind: Service\nmetadata: {name: kured}\nspec:\n  selector: {app: kured}\n  ports: "
+    write(
+        tmp_path,
+        {"Dockerfile": "FROM alpine:3.20\n", "ds.yaml": ds, "svc.yaml": svc + "[{name: http-metrics, port: 8080}]\n"},
+    )
+    assert status() == Status.NOT_APPLICABLE
+    # a probe on another path calls the API itself
+    write(tmp_path, {"ds.yaml": ds.replace("path: /readyz", "path: /api/v1/items")})
+    assert status() == Status.FAIL
+    # no Service: the probed port may be the API's, exposed elsewhere
+    write(tmp_path, {"ds.yaml": ds})
+    (tmp_path / "svc.yaml").unlink()
+    assert status() == Status.FAIL
+
+
 def test_gc901_needs_a_workload_that_serves_more_than_metrics(tmp_path):
     """kubereboot/kured: a DaemonSet whose only endpoint is /metrics, exposed by no Service, has no API."""
 

@@ -593,3 +593,12 @@ def test_gc201_a_chart_that_renders_only_crds_is_no_service(tmp_path, run_cli):
     (tmp_path / "charts" / "operator-crds" / "templates" / "t.yaml").write_text(deploy.replace("name: op}", "name: x}"))
     r = run_cli("scan", "--isolated", "--select", "GC201", "-f", "json", str(tmp_path))
     assert "2 application charts" in json.loads(r.stdout)["findings"][0]["message"]
+
+
+def test_gc204_a_documentation_site_s_code_is_not_the_service_s():
+    """karpenter's website/ is a Hugo site (hugo.yaml, package.json, assets/js): its JavaScript builds the site,
+    and the service has Go with tests. The same files without the generator's configuration are source."""
+    inv = ["go.mod", "main.go", "main_test.go", "website/hugo.yaml", "website/package.json", "website/assets/js/a.js"]
+    assert hits(repo.has_unit_tests, repo_target(inv)) == []
+    [h] = hits(repo.has_unit_tests, repo_target([r for r in inv if r != "website/hugo.yaml"]))
+    assert "no unit tests for javascript" in h.message, h.message

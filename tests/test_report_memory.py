@@ -33,4 +33,6 @@ def test_json_and_junit_reports_do_not_grow_memory_per_object(tmp_path):
     assert (tmp_path / "report.junit").read_text().count("<testcase ") == len(report["outcomes"]) + 1
     # built whole, each report added some 40-45 MB here.  Now the JSON report is written
     # as it is built (+0 MB); the JUnit one keeps its text (11 MB) until the totals that open it are known
-    assert peak["json"] - peak["text"] < 8 and peak["junit"] - peak["text"] < 25, peak
+    # (the JSON run peaks within 0.1 MB of the text run; one run in a loaded suite peaked 8.4 MB above it, so the
+    # bound leaves room for that noise and still fails a report built whole)
+    assert peak["json"] - peak["text"] < 12 and peak["junit"] - peak["text"] < 25, peak

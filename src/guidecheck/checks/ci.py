@@ -760,7 +760,9 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
             # at the release step, where the fix goes (litmus-helm's chart-releaser, not its test workflow)
             where = {"path": release.path, "line": release.line}
             action = release.action() or ""
-            if action in _RELEASE_NOTES_INPUTS:
+            if not action:
+                hint = f"; the release step runs `gh release create` ({release.where()}): add --generate-notes"
+            elif action in _RELEASE_NOTES_INPUTS:
                 kind, name = _RELEASE_NOTES_INPUTS[action]
                 ask = f"the input {name}: true" if kind == "with" else f"the environment variable {name}: true"
                 if action == "helm/chart-releaser-action":
@@ -794,10 +796,15 @@ _RELEASE_NOTES_INPUTS = {
 _RELEASE_ACTIONS = frozenset({*_RELEASE_NOTES_INPUTS, "actions/create-release", "goreleaser/goreleaser-action"})
 
 
+_GH_RELEASE = re.compile(r"\bgh\s+release\s+create\b")
+
+
 def _publishes_release(step: Step) -> bool:
     """A release action step; GoReleaser's only when it runs a release: its default command, or `release`
     without --snapshot (cloudnative-pg's e2e workflows run `goreleaser build` through an expression)."""
     action = step.action() or ""
+    if not action and step.run and _GH_RELEASE.search(step.run):
+        return True  # kiali-operator's `gh release create "${TAG}" ...`
     if action not in _RELEASE_ACTIONS:
         return False
     if action != "goreleaser/goreleaser-action":

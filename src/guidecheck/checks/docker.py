@@ -92,7 +92,9 @@ def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
     if final.image is None:
         yield Hit(
             f"the base image of the final stage, '{_short(root.base)}'{_notes(via)}, cannot be resolved: "
-            f"{final.unresolved}; give the ARG a default so the base image can be checked",
+            f"{final.unresolved}; "
+            + ("give the ARG a default" if final.unresolved_args else "write the image in the Dockerfile")
+            + " so the base image can be checked",
             line=final.line,
             extra={"base": root.base, "unresolved": list(final.unresolved_args)},
         )
@@ -468,6 +470,17 @@ def _tag_reasons(st) -> str:
     return "; ".join(kept) if kept else (st.unresolved or "")
 
 
+def _chooses_a_stage(df: Dockerfile, st: Stage) -> bool:
+    """A FROM whose unresolved ARG picks one of the earlier stages: its text, the ARG standing for any word,
+    matches an earlier stage's name (emojivoto's `FROM build-$svc_name` after `FROM golang AS build-web`)."""
+    if not st.partial or MARK not in st.partial:
+        return False
+    pattern = re.compile("[^/:@]*".join(re.escape(part) for part in st.partial.lower().split(MARK)))
+    return any(
+        other.alias and pattern.fullmatch(other.alias.lower()) for other in df.stages[: st.index] if other is not st
+    )
+
+
 def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC304: every FROM image has a fixed tag or a digest."""
     df = _dockerfile(target)
@@ -478,6 +491,8 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
             continue  # FROM <earlier stage>: judged at that stage; an empty FROM is a GC001 parse error
         shown = _short(st.base)
         if st.image is None:
+            if _chooses_a_stage(df, st):
+                continue  # FROM build-$svc_name among stages build-emoji-svc, build-web: a stage the ARG picks
             j = images.judge(st.partial or MARK, floating, variants)
             if j.state != images.UNKNOWN:
                 problem = _tag_problem(j, st.unresolved_args)
@@ -485,8 +500,9 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
                     yield Hit(f"FROM {shown}: {problem}", line=st.line, extra={"image": st.base})
                 continue
             yield Hit(
-                f"FROM {shown}: the tag cannot be checked: {_tag_reasons(st)}; give the ARG a default (a "
-                "fixed version) or pin the image by digest",
+                f"FROM {shown}: the tag cannot be checked: {_tag_reasons(st)}; "
+                + ("give the ARG a default (a fixed version)" if st.unresolved_args else "name a tagged image")
+                + " or pin the image by digest",
                 line=st.line,
                 extra={"image": st.base, "unresolved": list(st.unresolved_args)},
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import signal
 import time
 import urllib.parse
@@ -155,7 +156,7 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
         services = crossref.services_for(t, ctx)
         if services and not all(metrics_only(sv.data, ctx) or apiserver_backend(sv.data, ctx) for sv in services):
             return True
-        declared = _serving_port(obj, ctx)
+        declared = _serving_port(obj, ctx, probes_only=bool(services))
         if declared:
             return True  # a port of its own besides metrics: its Service may live elsewhere
         if declared is None and not services and unparsed(ctx, prefix):
@@ -163,20 +164,58 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
     return False
 
 
-def _serving_port(obj: dict, ctx) -> bool | None:
+# what a health endpoint is called: a port only the container's probes call there serves no API
+_HEALTH_PATH = re.compile(r"^/?(?:healthz?|readyz?|livez?|ready|live|ping|status|health/[\w/-]*)/?$", re.IGNORECASE)
+
+
+def _probe_ports(container: dict) -> set[int]:
+    """The container's port numbers that its probes call on health paths only (or check by TCP or gRPC); a port
+    one probe calls on another path (a page of the API itself) is not among them."""
+    numbers = {
+        p.get("name"): p.get("containerPort")
+        for p in container.get("ports") or ()
+        if isinstance(p, dict) and isinstance(p.get("containerPort"), int)
+    }
+    health: set[int] = set()
+    other: set[int] = set()
+    for key in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = container.get(key)
+        if not isinstance(probe, dict):
+            continue
+        http = probe.get("httpGet")
+        if isinstance(http, dict):
+            port, healthy = http.get("port"), bool(_HEALTH_PATH.match(str(http.get("path") or "/")))
+        else:
+            check = next((probe[k] for k in ("tcpSocket", "grpc") if isinstance(probe.get(k), dict)), None)
+            if check is None:
+                continue
+            port, healthy = check.get("port"), True
+        number = numbers.get(port) if isinstance(port, str) else port
+        if isinstance(number, int):
+            (health if healthy else other).add(number)
+    return health - other
+
+
+def _serving_port(obj: dict, ctx, probes_only: bool = False) -> bool | None:
     """Whether a long-running container of the workload declares a port that is not a metrics port; None when
-    it declares no port at all (containerPort is optional: that shows nothing by itself)."""
+    it declares no port at all (containerPort is optional: that shows nothing by itself). With ``probes_only``
+    (its Services expose metrics only), a port only its own probes call on a health path serves no API either:
+    karpenter's `http` port answers /healthz and /readyz, its Service exposes `http-metrics`."""
     from guidecheck.checks.exposure import metrics_container_port
     from guidecheck.parsers import k8s
 
     declared = False
     for c in k8s.containers(obj, "long-running"):
+        health = _probe_ports(c.data) if probes_only else set()
         for p in k8s.as_list(c.data.get("ports")):
             if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
                 continue
             declared = True
-            if not metrics_container_port(p, ctx):
-                return True
+            if metrics_container_port(p, ctx):
+                continue
+            if p["containerPort"] in health:
+                continue
+            return True
     return False if declared else None
 
 

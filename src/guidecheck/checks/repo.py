@@ -70,6 +70,7 @@ NON_PRODUCTION_DIRS = frozenset(
         "k6",
         "benchmark",
         "benchmarks",
+        "molecule",  # Ansible Molecule's test scenarios and their driver images (kiali-operator's molecule/docker)
     }
 )
 # test-e2e/, scale-test/, and with a leading underscore (kubernetes/git-sync's _test_tools/)
@@ -538,6 +539,30 @@ def _bundled_libraries(inventory: list[str]) -> set[str]:
     return out
 
 
+# the configuration file of a documentation site generator, at the site's root (karpenter's website/hugo.yaml,
+# whose package.json and JavaScript build the site): its code is the site's, not the service's
+_DOCS_SITE_CONFIG = re.compile(
+    r"^(?:hugo\.(?:ya?ml|toml|json)|mkdocs\.ya?ml|docusaurus\.config\.[cm]?[jt]s|antora(?:-playbook)?\.ya?ml|"
+    r"book\.toml|\.vitepress)$"
+)
+
+
+def _docs_sites(inventory: list[str]) -> set[str]:
+    """Directories (below the repository's root) holding a documentation site generator's configuration."""
+    out: set[str] = set()
+    for rel in inventory:
+        if not isinstance(rel, str) or "/" not in rel:
+            continue
+        directory, _, name = rel.rpartition("/")
+        if _DOCS_SITE_CONFIG.match(name):
+            out.add(directory)
+        elif name.startswith("config.") and directory.endswith("/.vitepress"):
+            parent = directory.rpartition("/")[0]
+            if parent:
+                out.add(parent)
+    return out
+
+
 def _under_any(directory: str, roots: set[str]) -> bool:
     return bool(roots) and any(directory == r or directory.startswith(r + "/") for r in roots)
 
@@ -552,7 +577,7 @@ class _Files:
         self.code_files: list[tuple[str, str]] = []  # (path, name) outside docs/examples/hidden dirs
         self._ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
         self._dir_kind: dict[str, int] = {}
-        self._bundled = _bundled_libraries(inventory)
+        self._bundled = _bundled_libraries(inventory) | _docs_sites(inventory)
         for rel in inventory:
             if isinstance(rel, str) and rel:
                 self._add(rel)

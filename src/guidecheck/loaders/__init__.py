@@ -450,6 +450,16 @@ def _load_file(
             "cluster against, never deployed)"
         )
         return
+    if kind == "yaml" and _JINJA.search(text, 0, 64 * 1024) and _ansible_template(abspath, root):
+        # an Ansible role's template (kiali-operator's roles/*/templates/kubernetes/deployment.yaml: `{% if %}`
+        # around keys, `{{ var }}` as names) or a Molecule scenario's: Ansible renders it with Jinja2 before it
+        # is YAML, so as YAML it is no manifest and no parse error
+        src.read = True
+        src.note = (
+            "not read as manifests: an Ansible Jinja2 template (a role's templates/ or a Molecule scenario's "
+            "file, rendered by Ansible); scan what Ansible renders from it, or exclude it"
+        )
+        return
     if kind == "yaml" and _YTT.search(text, 0, 64 * 1024):
         # a Carvel ytt template (pinniped's deploy/): `#@` annotations fill in names, images and whole keys
         # (`_: #@ template.replace(...)`), so as plain YAML its objects have null names and repeated keys
@@ -462,6 +472,40 @@ def _load_file(
         )
         return
     _load_text(text, src, kind, config, out, scope, listed=True, in_chart=in_chart)
+
+
+_JINJA = re.compile(r"\{\{|\{%")
+
+
+def _ansible_template(abspath: str, root: str) -> bool:
+    """A file inside an Ansible role (an ancestor directory with ``tasks/main.yml``: its ``templates/``, or task
+    files read with ``lookup('template')``) or a Molecule directory (``molecule/`` whose scenarios have their
+    ``molecule.yml``), inside the scanned tree."""
+    rel = os.path.relpath(abspath, root).replace(os.sep, "/")
+    if rel.startswith("../"):
+        return False
+    parts = rel.split("/")[:-1]
+    for i in range(len(parts), 0, -1):
+        here = os.path.join(root, *parts[:i])
+        if _is_role(here) or (parts[i - 1] == "molecule" and _has_scenarios(here)):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_role(directory: str) -> bool:
+    return any(os.path.isfile(os.path.join(directory, "tasks", n)) for n in ("main.yml", "main.yaml"))
+
+
+@functools.lru_cache(maxsize=256)
+def _has_scenarios(directory: str) -> bool:
+    try:
+        with os.scandir(directory) as it:
+            return any(
+                e.is_dir(follow_symlinks=False) and os.path.isfile(os.path.join(e.path, "molecule.yml")) for e in it
+            )
+    except OSError:
+        return False
 
 
 # a ytt template: its `#@ load("@ytt:...")`, `#@data/values` or `#@ def` lines (ytt's own annotations)
@@ -807,21 +851,27 @@ def _patch_fragment(obj: dict) -> str | None:
     ReplicaSet) with no ``spec.selector`` whose containers all lack an image.  kubebuilder scaffolds such
     files (``config/default/manager_webhook_patch.yaml``) for a kustomization to patch its base with; when no
     kustomization names one, it is still a patch, and judging it as a workload reports limits, probes and
-    scaling of a container that only names a port."""
+    scaling of a container that only names a port.  A Pod whose containers all lack an image is one too: the
+    API server refuses such a Pod (kube-prometheus' tests/e2e/kind/patches/, kubeadm patches kind applies
+    to its static Pods)."""
     kind = obj.get("kind")
-    if kind not in _SELECTOR_KINDS or k8s.get(obj, "spec", "selector") is not None:
+    if kind == "Pod":
+        shape = ""
+    elif kind in _SELECTOR_KINDS and k8s.get(obj, "spec", "selector") is None:
+        shape = "no spec.selector and "
+    else:
         return None
     cs = list(k8s.containers(obj))
     if not cs or any(isinstance(c.data.get("image"), str) and c.data.get("image") for c in cs):
         return None
     name = k8s.object_ref(obj).name
     return (
-        f"{kind}{f' {name!r}' if name else ''} {PATCH_FRAGMENT} (a kustomize patch that no kustomization of the "
-        "scan names), not a deployable object; not checked"
+        f"{kind}{f' {name!r}' if name else ''} has {shape}{PATCH_FRAGMENT} (a kustomize, kind or kubeadm patch "
+        "that no kustomization of the scan names), not a deployable object; not checked"
     )
 
 
-PATCH_FRAGMENT = "has no spec.selector and no container image: a patch fragment"
+PATCH_FRAGMENT = "no container image: a patch fragment"
 
 
 def is_patch_fragment_note(e: LoadError) -> bool:

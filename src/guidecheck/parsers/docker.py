@@ -926,6 +926,9 @@ def _build(
     return df
 
 
+# a FROM word in capitals with an underscore or none at all (ARG_FROM, BASEIMAGE): image names are lower case
+_UPPER_PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]$")
+
 # a default that stands for "pass --build-arg": no image, registry or tag, just the word
 _PLACEHOLDER_DEFAULT = re.compile(
     r"^(?:placeholder|changeme|change-me|replace-?me|to-?be-?replaced|tbd|todo|unset|undefined|dummy|xxx+|"
@@ -996,6 +999,14 @@ def _stage(
     stage.expanded = value
     if not value:
         stage.unresolved = f"'{base}' expands to an empty image name"
+        return stage
+    if _UPPER_PLACEHOLDER.match(value) and value.lower() not in by_alias:
+        # kuard's `FROM ARG_FROM`, which its Makefile's sed replaces with $(BASEIMAGE) (go-build-template's
+        # idiom): an image name is lower case, so an upper-case word is the build's placeholder, not an image
+        stage.unresolved = (
+            f"'{value}' is an upper-case word, not an image name: a placeholder the build substitutes (e.g. with sed)"
+        )
+        stage.partial = MARK
         return stage
     parent = by_alias.get(value.lower())
     if parent is not None and parent < index:
