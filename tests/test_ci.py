@@ -1801,3 +1801,20 @@ def test_gc703_gh_release_create_is_the_release_step(tmp_path):
     [f] = scan(tmp_path, ("GC703",)).findings
     assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 7), f  # its run: line
     assert f.message.endswith("): add --generate-notes"), f.message
+
+
+def test_gc703_without_a_release_step_sits_on_the_tag_workflow(tmp_path):
+    """hello-kubernetes publishes from a workflow run on tags, with no release action; its main pipeline file
+    is a scheduled vulnerability scan."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/a-scan.yml": "on:\n  schedule: [{cron: '0 0 * * *'}]\njobs:\n  t:\n"
+            "    runs-on: ubuntu-latest\n    steps:\n      - run: trivy fs .\n",
+            ".github/workflows/publish.yml": "on:\n  push:\n    tags: ['v*']\njobs:\n  p:\n"
+            "    runs-on: ubuntu-latest\n    steps:\n      - run: make push\n",
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/publish.yml", 1), f
+    assert "the pipeline that runs on tags or releases is" in f.message, f.message

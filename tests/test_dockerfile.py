@@ -689,6 +689,10 @@ def test_gc301_and_gc305_settings_and_inheritance():
         ("Dockerfile.dev", True),
         ("Dockerfile-alpine", True),
         ("api.Dockerfile", True),
+        # kaniko's Go package pkg/dockerfile/: source code named for Dockerfiles
+        ("dockerfile.go", False),
+        ("dockerfile_test.go", False),
+        ("Dockerfile.yaml", False),
     ],
 )
 def test_which_names_are_dockerfiles(name, dockerfile):

@@ -770,6 +770,15 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
                 hint = f"; the release step {action} ({release.where()}) writes them with {ask}"
             else:
                 hint = f"; the release step is {action} ({release.where()})"
+        else:
+            tagged = next(
+                (f for f in project.files if any(t.event in ("tag", "release", "create") for t in f.triggers)), None
+            )
+            if tagged is not None:
+                # hello-kubernetes: no release action, but a workflow run on tags publishes: the fix goes there
+                where = {"path": tagged.path, "line": 1}
+                if tagged.path != project.main:
+                    hint = f"; the pipeline that runs on tags or releases is {tagged.path}"
         yield Hit(
             "no automated changelog generation: no release-please, semantic-release, git-cliff, changesets, "
             "commitizen, towncrier or GoReleaser configuration in the repository"

@@ -61,6 +61,11 @@ NOT_DEPLOYMENT_FILES = re.compile(
 )
 
 DOCKERFILE_NAMES = ("Dockerfile", "Containerfile", "dockerfile", "containerfile")
+_NOT_A_DOCKERFILE = (
+    ".md", ".txt", ".rst", ".adoc", ".html", ".orig", ".bak", ".swp", ".dockerignore", ".patch", ".diff",
+    ".go", ".py", ".js", ".mjs", ".ts", ".rs", ".java", ".kt", ".rb", ".php", ".cs", ".c", ".h", ".cc", ".cpp",
+    ".sh", ".ps1", ".json", ".yaml", ".yml", ".toml", ".xml", ".lock", ".snap", ".golden", ".png", ".svg",
+)  # fmt: skip
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -71,9 +76,9 @@ def is_dockerfile_name(name: str) -> bool:
             # Dockerfile.dev, Dockerfile-Windows, Dockerfile_alpine; not Dockerfile.md/.txt docs, BuildKit's
             # per-Dockerfile ignore file (Dockerfile.dockerignore) or a patch (templates, Dockerfile.tmpl/.j2, are
             # read and reported as templates)
-            return not name.lower().endswith(
-                (".md", ".txt", ".rst", ".orig", ".bak", ".swp", ".dockerignore", ".patch", ".diff")
-            )
+            # nor source code, data or configuration named for Dockerfiles (kaniko's pkg/dockerfile/dockerfile.go
+            # and dockerfile_test.go; a Tekton task in dockerfile.yaml is YAML)
+            return not name.lower().endswith(_NOT_A_DOCKERFILE)
     return name.endswith((".Dockerfile", ".dockerfile", ".Containerfile"))
 
 
