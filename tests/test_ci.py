@@ -451,7 +451,7 @@ def test_gc703_sits_on_the_release_step_where_the_fix_goes(tmp_path):
     [f] = scan(tmp_path, ("GC703",)).findings
     assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 7), f
     assert (
-        "writes them with the environment variable CR_GENERATE_RELEASE_NOTES: true (or generate-release-notes: true in its cr.yaml)"
+        "would write them with the environment variable CR_GENERATE_RELEASE_NOTES: true (or generate-release-notes: true in its cr.yaml)"
         in f.message
     ), f.message
 
@@ -460,7 +460,7 @@ def test_gc703_names_the_release_input_as_it_is_spelt(tmp_path):
     """ncipollo/release-action's input is generateReleaseNotes; GitHub matches inputs without regard to case."""
     one_job(tmp_path, "- uses: ncipollo/release-action@v1\n")
     [f] = scan(tmp_path, ("GC703",)).findings
-    assert "writes them with the input generateReleaseNotes: true" in f.message, f.message
+    assert "would write them with the input generateReleaseNotes: true" in f.message, f.message
     one_job(tmp_path, "- uses: ncipollo/release-action@v1\n  with:\n    GenerateReleaseNotes: true\n")
     assert scan(tmp_path, ("GC703",)).findings == []
 
@@ -1818,3 +1818,19 @@ def test_gc703_without_a_release_step_sits_on_the_tag_workflow(tmp_path):
     [f] = scan(tmp_path, ("GC703",)).findings
     assert (rel(tmp_path, f.path), f.line) == (".github/workflows/publish.yml", 1), f
     assert "the pipeline that runs on tags or releases is" in f.message, f.message
+
+
+def test_gc703_prefers_the_tag_workflow_to_a_release_event_one(tmp_path):
+    """kube-vip: anchore-syft.yml runs on `release: published` (an SBOM for a release made elsewhere); release.yaml
+    runs on tags and publishes: the changelog goes there."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/anchore-syft.yml": "on:\n  release:\n    types: [published]\njobs:\n  s:\n"
+            "    runs-on: ubuntu-latest\n    steps:\n      - run: syft .\n",
+            ".github/workflows/release.yaml": "on:\n  push:\n    tags: ['v*']\njobs:\n  p:\n"
+            "    runs-on: ubuntu-latest\n    steps:\n      - run: make push\n",
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yaml", 1), f

@@ -881,3 +881,17 @@ def test_an_upper_case_from_word_is_the_build_s_placeholder():
     assert "the tag cannot be checked" in message and "not a valid image reference" not in message, message
     # a stage named in capitals is a stage
     assert run_rule("FROM alpine:3.20.3 AS BUILD\nFROM BUILD\n", "from_pinned") == []
+
+
+def test_a_final_stage_that_installs_with_apk_is_alpine_based(tmp_path, run_cli):
+    """kaniko's integration image builds FROM docker:20.10, an official image built on Alpine, and runs
+    `apk add`: only an Alpine (or apk-based) image has apk."""
+    import json
+
+    (tmp_path / "Dockerfile").write_text("FROM docker:20.10\nRUN apk add --no-cache bash\nCOPY x /x\n")
+    r = run_cli("scan", "--isolated", "--select", "GC301", "-f", "json", str(tmp_path))
+    assert json.loads(r.stdout)["findings"] == []
+    (tmp_path / "Dockerfile").write_text("FROM docker:20.10\nRUN apt-get install -y bash\nCOPY x /x\n")
+    r = run_cli("scan", "--isolated", "--select", "GC301", "-f", "json", str(tmp_path))
+    [f] = json.loads(r.stdout)["findings"]
+    assert "'docker:20.10' is not Alpine-based" in f["message"], f["message"]

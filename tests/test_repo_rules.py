@@ -175,6 +175,17 @@ def test_gc201_counts_application_charts_not_library_subchart_or_example_charts(
     assert h.path == "deploy/Chart.yaml" and "2 application charts" in h.message
 
 
+def test_gc201_release_lines_of_one_chart_count_once():
+    """camunda-platform-helm keeps charts/camunda-platform-8.3 ... -8.10, each named camunda-platform."""
+    lines = [chart(f"charts/camunda-platform-8.{n}", name="camunda-platform") for n in (8, 9)]
+    inv = [f"charts/camunda-platform-8.{n}/{f}" for n in (8, 9) for f in ("Chart.yaml", "templates/deployment.yaml")]
+    assert hits(repo.single_service, repo_target(inv, charts=lines)) == []
+    other = chart("charts/connectors", name="connectors")
+    inv += ["charts/connectors/Chart.yaml", "charts/connectors/templates/deployment.yaml"]
+    [h] = hits(repo.single_service, repo_target(inv, charts=lines + [other]))
+    assert "2 application charts (charts/camunda-platform-8.8/Chart.yaml, charts/connectors" in h.message, h.message
+
+
 # ------------------------------------------------------------ charts
 
 

@@ -607,6 +607,19 @@ def test_workloads_exposed_only_for_metrics_are_not_applicable(tmp_path):
     assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "fail"
 
 
+def test_a_service_named_for_metrics_is_exposed_for_metrics(tmp_path):
+    """kubebuilder's controller-manager-metrics-service serves the manager's metrics on a port named https."""
+    named = DEPLOY.replace(
+        "metadata: {name: cart, namespace: shop}\nspec:\n  selector: {app: cart}",
+        ("metadata: {name: cart-metrics-service, namespace: shop}\nspec:\n  selector: {app: cart}"),
+    ).replace("ports: [{port: 80}]", "ports: [{name: https, port: 8443}]")
+    result = scan(tmp_path, {"app.yaml": named}, "GC601")
+    assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "not_applicable"
+    for other in ("cart-metricsx", "metrics-api"):
+        result = scan(tmp_path, {"app.yaml": named.replace("cart-metrics-service", other)}, "GC601")
+        assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "fail", other
+
+
 def test_a_document_without_any_security_gets_one_finding(tmp_path):
     spec = UNSECURED_SPEC.replace(
         "  /healthz:", "  /v1/orders:\n    post:\n      responses:\n        '201': {description: ok}\n  /healthz:"

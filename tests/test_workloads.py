@@ -67,6 +67,9 @@ FLOATING = DEFAULT_SETTINGS["floating-tags"]
         # a branch word naming one build (loki's token-refresher): a commit hash or a date after it
         ("token-refresher:master-2024-12-11-08b888a", "tagged", "master-2024-12-11-08b888a"),
         ("app:main-3f2c1ab", "tagged", "main-3f2c1ab"),
+        # a floating word before a full version names that release (Kepler's release-0.8.0); a minor line moves
+        ("kepler:release-0.8.0", "tagged", "release-0.8.0"),
+        ("app:stable-1.27", "floating", "stable-1.27"),
         ("nginx:1.27.0", "tagged", "1.27.0"),
         ("registry:5000/app", "untagged", None),  # the port is not a tag
         ("registry.example.com:5000/shop/app", "untagged", None),

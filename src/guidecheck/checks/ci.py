@@ -767,12 +767,20 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
                 ask = f"the input {name}: true" if kind == "with" else f"the environment variable {name}: true"
                 if action == "helm/chart-releaser-action":
                     ask += " (or generate-release-notes: true in its cr.yaml)"
-                hint = f"; the release step {action} ({release.where()}) writes them with {ask}"
+                hint = f"; the release step {action} ({release.where()}) would write them with {ask}"
             else:
                 hint = f"; the release step is {action} ({release.where()})"
         else:
+            # where a release is made: a workflow run on tags first (kube-vip's release.yaml), then on a new tag or
+            # branch (create), then on a published release (an SBOM scan attaching to it comes after the fact)
             tagged = next(
-                (f for f in project.files if any(t.event in ("tag", "release", "create") for t in f.triggers)), None
+                (
+                    f
+                    for event in ("tag", "create", "release")
+                    for f in project.files
+                    if any(t.event == event for t in f.triggers)
+                ),
+                None,
             )
             if tagged is not None:
                 # hello-kubernetes: no release action, but a workflow run on tags publishes: the fix goes there

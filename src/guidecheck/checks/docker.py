@@ -80,6 +80,18 @@ def _notes(*notes: str) -> str:
 # -------------------------------------------------------------------- GC301
 
 
+_APK_ADD = re.compile(r"(?:^|[;&|(\s])apk\s+(?:--?[\w-]+(?:[= ]\S+)?\s+)*add\b")
+
+
+def _runs_apk(df: Dockerfile, final: Stage) -> int | None:
+    """The line of the first ``RUN apk add`` of the final stage or the stages it builds FROM, if any."""
+    for st in df.lineage(final):
+        for ins in st.instructions:
+            if ins.name == "RUN" and _APK_ADD.search(_run_text(ins)):
+                return ins.line
+    return None
+
+
 def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC301: the final stage's base image, aliases and ARG defaults resolved, is Alpine-based."""
     df = _dockerfile(target)
@@ -108,6 +120,13 @@ def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
         )
         return
     if images.matches_any(ref, allowed):
+        return
+    apk = _runs_apk(df, final)
+    alpine = images.parse("alpine:3")
+    if apk is not None and alpine is not None and images.matches_any(alpine, allowed):  # the policy takes Alpine
+        # docker:27 and other official images built on Alpine: the final stage installs with apk, which only
+        # Alpine (and its apk-based kin, Wolfi) has, so the base is Alpine whatever its name says
+        ctx.note_evidence(target, f"its final stage installs packages with apk (line {apk}): an Alpine-based image")
         return
     if final.is_scratch and not any(
         i.name in ("ENTRYPOINT", "CMD") for st in df.lineage(final) for i in st.instructions

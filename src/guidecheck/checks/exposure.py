@@ -34,6 +34,9 @@ def metrics_container_port(port: dict, ctx) -> bool:
     )
 
 
+_METRICS_SERVICE = re.compile(r"(?:^|[-_.])metrics(?:[-_.](?:service|svc))?$")
+
+
 def metrics_only(service: dict, ctx) -> bool:
     """A Service whose every port is a metrics port (named *metrics*, or the settings metrics-port)."""
     ports = k8s.as_list(k8s.get(service, "spec", "ports"))
@@ -45,6 +48,11 @@ def metrics_only(service: dict, ctx) -> bool:
 
     if not ports:
         return False
+    name = k8s.get(service, "metadata", "name")
+    if isinstance(name, str) and _METRICS_SERVICE.search(name.lower()):
+        # kubebuilder's controller-manager-metrics-service, whose port is named https; kube-state-metrics: named
+        # for what they serve (a metrics-api names an API about metrics, and is judged)
+        return True
     for p in ports:
         if not isinstance(p, dict):
             return False

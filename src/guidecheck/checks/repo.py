@@ -71,6 +71,8 @@ NON_PRODUCTION_DIRS = frozenset(
         "benchmark",
         "benchmarks",
         "molecule",  # Ansible Molecule's test scenarios and their driver images (kiali-operator's molecule/docker)
+        "cypress",  # end-to-end tests of a UI (ory/hydra's cypress/: its JavaScript is the tests')
+        "playwright",
     }
 )
 # test-e2e/, scale-test/, and with a leading underscore (kubernetes/git-sync's _test_tools/)
@@ -364,6 +366,10 @@ def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
     images = _buildable(info, images)
     charts, _ = chart_report(info)
     charts = [c for c in charts if not _renders_no_workload(c, target, ctx)]
+    # release lines of one chart (camunda's charts/camunda-platform-8.3 ... -8.10, all named camunda-platform)
+    # deploy one service: the first directory of each chart name counts
+    named: set[str] = set()
+    charts = [c for c in charts if not c.name or not (c.name in named or named.add(c.name))]  # type: ignore[func-returns-value]
     image_paths = [group[0] for group in images]
     chart_paths = [c.chart_yaml for c in charts]
     if len(image_paths) <= limit and len(chart_paths) <= limit:

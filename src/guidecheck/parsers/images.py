@@ -84,6 +84,7 @@ _TAG_WORDS = re.compile(r"[-_.]+")
 
 # what names one build after a branch or channel word: a commit hash (7+ hex digits, a digit among them) or a
 # date (a version after it does not: stable-1.27 is the channel of a minor release, and moves)
+_FULL_VERSION = re.compile(r"v?\d+\.\d+\.\d+(?:[-+.][0-9a-z.-]*)?$")
 _BUILD_ID = re.compile(r"(?<![0-9a-z])(?=[0-9a-f]*\d)[0-9a-f]{7,40}(?![0-9a-z])|(?<!\d)\d{4}-?\d{2}-?\d{2}(?!\d)")
 
 
@@ -98,8 +99,11 @@ def floating_tag(
         f = f.lower()
         if tag == f or tag.endswith("-" + f):
             return True
-        if tag.startswith(f + "-") and not _BUILD_ID.search(tag[len(f) + 1 :]):
-            return True  # latest-amd64, stable-alpine; not master-2024-12-11-08b888a, main-3f2c1ab (one build)
+        rest = tag[len(f) + 1 :]
+        if tag.startswith(f + "-") and not (_BUILD_ID.search(rest) or _FULL_VERSION.match(rest)):
+            # latest-amd64, stable-alpine, stable-1.27; not master-2024-12-11-08b888a, main-3f2c1ab (one build),
+            # nor release-0.8.0 (Kepler's tag of its 0.8.0 release: one version)
+            return True
     if _HAS_DIGIT.search(tag):
         return False
     words = [w for w in _TAG_WORDS.split(tag) if w]
