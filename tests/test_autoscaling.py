@@ -162,3 +162,27 @@ def test_cluster_hpa_and_deployment():
         ("cart", Status.PASS),
         ("gone", Status.FAIL),
     ]
+
+
+@pytest.mark.parametrize(
+    "args, applies",
+    [
+        ('["--leader-elect"]', False),  # controller-runtime's managers (kubebuilder's scaffold)
+        ('["--leader-elect=true"]', False),
+        ('["--enable-leader-election", "--metrics-bind-address=:8080"]', False),
+        ('["--leader-elect", "true"]', False),
+        ('["--leader-elect=false"]', True),  # every replica works: it scales
+        ('["--leader-elect", "false"]', True),
+        ('["--port=8080"]', True),
+    ],
+)
+def test_a_leader_elected_controller_needs_no_autoscaler(tmp_path, args, applies):
+    """Operators (keptn's, cloudnative-pg's) run one active replica that holds the lease: an HPA on CPU adds
+    standbys. With an autoscaler given, it is judged as any other."""
+    deploy = DEPLOY.replace("image: registry.example/cart:1.4.2-3f2c1ab", f"image: x:1\n          args: {args}")
+    assert "args:" in deploy
+    result = scan_tree(tmp_path, {"deploy.yaml": deploy}, ("GC903",))
+    [o] = [o for o in result.outcomes if o.rule_id == "GC903"]
+    assert (o.status == Status.FAIL) is applies, (o.status, o.reason)
+    if not applies:
+        assert o.status == Status.NOT_APPLICABLE and "a leader-elected controller (" in (o.reason or ""), o.reason

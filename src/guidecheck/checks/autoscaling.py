@@ -13,6 +13,7 @@ autoscaler.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from guidecheck import crossref
@@ -88,6 +89,27 @@ def _label(t: Target) -> str:
     return f"{t.data.get('kind')} '{crossref.name(t.data)}' ({t.path}:{t.line})"
 
 
+# a controller's leader-election switch (controller-runtime's --leader-elect, kube-scheduler's
+# --leader-elect=true, operator-sdk's --enable-leader-election), on unless given false
+_LEADER_FLAG = re.compile(r"^--?(?:enable-)?leader-elect(?:ion)?(?:-enabled)?(?:=(\S+))?$")
+
+
+def _leader_election_flag(obj: dict) -> str | None:
+    """The leader-election flag a long-running container of the workload runs with, or None."""
+    for c in k8s.containers(obj, "long-running"):
+        words = [w for key in ("command", "args") for w in k8s.as_list(c.data.get(key)) if isinstance(w, str)]
+        for i, word in enumerate(words):
+            m = _LEADER_FLAG.match(word.strip())
+            if not m:
+                continue
+            value = m.group(1)
+            if value is None and i + 1 < len(words) and words[i + 1].strip().lower() in ("true", "false"):
+                value = words[i + 1].strip()
+            if (value or "true").strip("'\"").lower() in ("true", "1", "yes"):
+                return word.strip()
+    return None
+
+
 def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC903: an HPA scales each Deployment/StatefulSet on CPU/memory; an HPA's target exists."""
     obj = target.data
@@ -108,6 +130,12 @@ def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     allowed = {str(r).lower() for r in ctx.settings["autoscaling-resources"]}
     scalers = lookup.scalers_for(target, ctx)
     if not scalers:
+        elected = _leader_election_flag(obj)
+        if elected is not None:
+            raise NotApplicable(
+                f"a leader-elected controller ({elected}): one replica works at a time and the others stand by, "
+                "so an autoscaler on CPU or memory adds standbys, not capacity"
+            )
         nm = crossref.name(obj)
         if nm is None:  # generateName: the name is only known once the API server has made one up
             gen = k8s.get(obj, "metadata", "generateName")
