@@ -425,6 +425,25 @@ def test_gc901_a_port_only_health_probes_call_serves_no_api(tmp_path):
     assert status() == Status.FAIL
 
 
+def test_gc901_a_port_the_metrics_server_binds_is_a_metrics_port(tmp_path):
+    """IngressMonitorController (kubebuilder): its one port, 8443 named https, is where
+    --metrics-bind-address=:8443 serves metrics; without the flag the port may serve an API."""
+
+    def status():
+        _, result = scan([tmp_path], rules=("GC901",))
+        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
+        return o.status
+
+    ds = DAEMONSET.replace(
+        "          ports: [{containerPort: 8080, name: metrics}]\n",
+        "          args: ['--metrics-bind-address=:8443']\n          ports: [{containerPort: 8443, name: https}]\n",
+    )
+    write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "ds.yaml": ds})
+    assert status() == Status.NOT_APPLICABLE
+    write(tmp_path, {"ds.yaml": ds.replace("--metrics-bind-address=:8443", "--listen=:8443")})
+    assert status() == Status.FAIL
+
+
 def test_gc901_needs_a_workload_that_serves_more_than_metrics(tmp_path):
     """kubereboot/kured: a DaemonSet whose only endpoint is /metrics, exposed by no Service, has no API."""
 
@@ -451,6 +470,11 @@ def test_gc901_needs_a_workload_that_serves_more_than_metrics(tmp_path):
     )
     assert status()[0] == Status.NOT_APPLICABLE
     write(tmp_path, {"svc.yaml": "apiVersion: v1\nkind: Service\nspec: {ports: [\n"})
+    assert status()[0] == Status.FAIL
+    # kaniko: a templated Job that does not parse names no Service, so it held none
+    write(tmp_path, {"svc.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Name }}\nspec: {a: [\n"})
+    assert status()[0] == Status.NOT_APPLICABLE
+    write(tmp_path, {"svc.yaml": "apiVersion: v1\nkind: {{ .Kind }}\nspec: {a: [\n"})  # a templated kind may be one
     assert status()[0] == Status.FAIL
     (tmp_path / "svc.yaml").unlink()
     (tmp_path / "kured-ds.yaml").unlink()

@@ -151,6 +151,14 @@ def test_gc201_pins_the_first_service_over_the_limit_under_the_scan_prefix():
     assert h.path == "shop/src/svc03/Dockerfile" and "more than 3 deployable services" in h.message
 
 
+def test_gc201_versions_of_one_image_side_by_side_are_one_service():
+    """aks-voting-app keeps src/voting-app/1.0, 1.1 and 2.0 (and the same for its other images)."""
+    inv = [f"src/voting-app/{v}/Dockerfile" for v in ("1.0", "1.1", "2.0")]
+    assert hits(repo.single_service, repo_target(inv)) == []
+    [h] = hits(repo.single_service, repo_target(inv + ["src/voting-analytics/1.0/Dockerfile"]))
+    assert h.path == "src/voting-app/1.0/Dockerfile" and "2 images" in h.message, (h.path, h.message)
+
+
 def test_gc201_counts_application_charts_not_library_subchart_or_example_charts():
     charts = [
         chart("deploy"),

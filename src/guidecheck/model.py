@@ -84,6 +84,9 @@ class SourceFile:
     # why the file, read, is not checked as what its name announces (a JSON file that is no deployment
     # file, a template): GC001 is not applicable to it and says so
     note: str | None = None
+    # for a file with a document that did not parse: the object kinds its text names (`kind: Service`; "?" for
+    # a kind that is a template expression), so rules can tell what the unread objects may have been
+    kinds_named: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

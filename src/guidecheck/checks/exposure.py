@@ -25,13 +25,32 @@ SERVING_KINDS = frozenset(
 )
 
 
-def metrics_container_port(port: dict, ctx) -> bool:
-    """A container port that serves metrics: the settings metrics-port, or named like metrics-port-names."""
+def metrics_container_port(port: dict, ctx, container: dict | None = None) -> bool:
+    """A container port that serves metrics: the settings metrics-port, named like metrics-port-names, or (given
+    its container) the port the container binds its metrics server to (`--metrics-bind-address=:8443`)."""
     name = port.get("name")
     globs = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
-    return port.get("containerPort") == ctx.settings.get("metrics-port") or (
-        isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in globs)
+    return (
+        port.get("containerPort") == ctx.settings.get("metrics-port")
+        or (isinstance(name, str) and any(fnmatch.fnmatchcase(name.lower(), g) for g in globs))
+        or (container is not None and port.get("containerPort") in metrics_bound_ports(container))
     )
+
+
+# a metrics server's listen address on the command line: controller-runtime's --metrics-bind-address=:8443,
+# --metrics-addr, --metrics-address, --metrics-port
+_METRICS_FLAG = re.compile(r"^--?metrics-(?:bind-)?(?:addr(?:ess)?|port)[= ](?:\S*:)?(\d{1,5})$")
+
+
+def metrics_bound_ports(container: dict) -> set[int]:
+    """The ports a container's command line binds its metrics server to."""
+    out: set[int] = set()
+    for key in ("command", "args"):
+        for word in k8s.as_list(container.get(key)):
+            m = _METRICS_FLAG.match(word.strip()) if isinstance(word, str) else None
+            if m:
+                out.add(int(m.group(1)))
+    return out
 
 
 _METRICS_SERVICE = re.compile(r"(?:^|[-_.])metrics(?:[-_.](?:service|svc))?$")
@@ -80,7 +99,7 @@ def non_http(obj: dict, ctx) -> str | None:
         for p in k8s.as_list(c.data.get("ports")):
             if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
                 continue
-            if metrics_container_port(p, ctx):
+            if metrics_container_port(p, ctx, c.data):
                 continue
             if str(p.get("protocol") or "TCP").upper() in ("UDP", "SCTP"):
                 datagram.append(p["containerPort"])  # no HTTP/1 or HTTP/2 call rides on it (coredns' 53/UDP)
@@ -109,8 +128,16 @@ def unparsed(ctx, prefix: str) -> bool:
         and getattr(t.data, "kind", "") in ("yaml", "json")
         and not _CI_FILE.search(t.path)
         and any(e.severity == Severity.ERROR and not e.checked for e in getattr(t.data, "errors", ()))
+        # a file whose text names no Service (kaniko's templated Job, a mis-indented Pod) held none
+        and _may_name_a_service(getattr(t.data, "kinds_named", None))
         for t in ctx.of_kind("file")
     )
+
+
+def _may_name_a_service(kinds: tuple[str, ...] | None) -> bool:
+    """Whether the objects of a file that did not parse may include a Service: its text names one (or a List, or a
+    kind written as a template expression); unknown (None) when the file's documents did parse."""
+    return kinds is None or any(k in ("Service", "List", "?") for k in kinds)
 
 
 # pipeline files: a workflow's own problems (mongodb's step with an empty name:) say nothing of Services

@@ -211,7 +211,7 @@ def _serving_port(obj: dict, ctx, probes_only: bool = False) -> bool | None:
             if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
                 continue
             declared = True
-            if metrics_container_port(p, ctx):
+            if metrics_container_port(p, ctx, c.data):
                 continue
             if p["containerPort"] in health:
                 continue

@@ -196,6 +196,9 @@ def _dirname(rel: str) -> str:
     return rel.rsplit("/", 1)[0] if "/" in rel else "."
 
 
+_VERSION_DIR = re.compile(r"^v?\d+(?:\.\d+){0,3}$")
+
+
 def classify_dockerfile(rel: str) -> tuple[str, str | None]:
     """``(service key, None)`` for a production Dockerfile, ``("", why)`` otherwise."""
     where = non_production_dir(rel)
@@ -205,6 +208,9 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
     low = name.lower()
     directory = _dirname(rel)
     parent = directory.rsplit("/", 1)[-1].lower()
+    if "/" in directory and _VERSION_DIR.match(parent):
+        # versions of one image side by side (aks-voting-app's src/voting-app/1.0, 1.1, 2.0): one service
+        directory = directory.rsplit("/", 1)[0]
     if parent in DEV_VARIANT_WORDS:
         return "", "development variant"  # slok/sloth's docker/dev/Dockerfile: the toolchain image of `make`
     if directory != "." and "olm" in directory.lower().split("/") and low.split(".")[0] in ("catalog", "index"):

@@ -624,6 +624,10 @@ def _in_test_suite(directory: str) -> bool:
 _OPENAPI_YAML = re.compile(r"^(?:openapi|swagger|[\"'](?:openapi|swagger)[\"'])[ \t]*:", re.M)
 
 
+# a `kind:` key and its value (a name, or anything else: a template expression), in a text that did not parse
+_KIND_LINE = re.compile(r"""(?m)(?:^|[{,])[ \t-]*["']?kind["']?[ \t]*:[ \t]*["']?(?:([A-Za-z][\w.]*)\b|\S)""")
+
+
 def _load_text(
     text: str,
     src: SourceFile,
@@ -664,6 +668,10 @@ def _load_text(
             "read through .Files); checked through the chart's rendering"
         )
         return
+    if any(doc.errors and doc.data is None for doc in docs):
+        src.kinds_named = tuple(
+            sorted({m.group(1) if m.group(1) else "?" for m in _KIND_LINE.finditer(text, 0, 4 * 1024 * 1024)})
+        )
     owned: list[tuple[int, str]] = []  # (line, "Pod 'x' of ReplicaSet/y") of objects their controller makes
     for i, doc in enumerate(docs):
         if doc.errors and doc.data is None and (templated or _OTHER_TEMPLATE.search(text)):
