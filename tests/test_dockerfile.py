@@ -586,6 +586,10 @@ def run_rule(text: str, func: str, **settings) -> list[tuple[int, str]]:
         ("apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*", False),
         ("apt-get update && apt-get install -y curl && apt-get clean", True),
         ("apt update && apt install -y curl", True),
+        # debian-base's clean-install and bitnami's install_packages remove the lists when done
+        ("apt update && apt upgrade -y && clean-install ca-certificates mount", False),
+        ("install_packages curl ca-certificates", False),
+        ("apt-get update && apt-get install -y curl && echo clean-install", True),
         ("apt-get -o Acquire::Retries=3 install -y ./pkg.deb", True),
         ("--mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y curl", False),
         ("pip install --no-cache-dir flask", False),
@@ -803,7 +807,7 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
     import json
 
     text = "FROM mcr.microsoft.com/devcontainers/go:latest\nRUN apt-get update\nRUN apt-get install -y make\n"
-    for where in (".devcontainer/Dockerfile", ".gitpod.Dockerfile", "build/Dockerfile"):
+    for where in (".devcontainer/Dockerfile", ".gitpod.Dockerfile", ".local/Dockerfile", "build/Dockerfile"):
         (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / where).write_text(text)
     rules = "GC301,GC302,GC303,GC304,GC305"

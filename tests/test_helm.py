@@ -1470,3 +1470,25 @@ def test_a_rendered_block_s_lines_are_the_template_lines_that_made_them(tmp_path
     got = [(f["path"].replace(str(repo) + "/", ""), f["line"]) for f in findings(report, "GC504")]
     output_line = conf.split("\n").index("    [OUTPUT]") + 1
     assert got == [("fb/templates/configmap.yaml", output_line)], (got, output_line)
+
+
+def test_a_chart_that_asks_for_its_namespace_names_the_setting_that_gives_it(tmp_path, run_cli):
+    """rancher/fleet's fleet-agent fails unless rendered in cattle-fleet-system; helm.charts.<dir>.namespace gives
+    that namespace, and the chart renders."""
+    files = {
+        **REQUIRED_VALUE_CHART,
+        "chart/values.yaml": "image: x:1.0.0\npassword: p\n",
+        "chart/templates/validate.yaml": '{{ if ne .Release.Namespace "cattle-fleet-system" }}\n'
+        '{{ fail "This chart must be installed in the cattle-fleet-system namespace" }}\n{{ end }}\n',
+    }
+    write(tmp_path / "repo", files)
+    _p, report = scan_json(run_cli, "--select", "GC401", "repo", cwd=tmp_path)
+    [f] = findings(report)
+    assert "must be installed in the cattle-fleet-system namespace" in f["message"], f["message"]
+    assert "helm.charts.<chart dir>.namespace / release-name" in f["message"], f["message"]
+    write(
+        tmp_path / "repo", {".guidecheck.yaml": "helm:\n  charts:\n    chart:\n      namespace: cattle-fleet-system\n"}
+    )
+    # (scan_json runs --isolated: the configuration is given as the organisation's)
+    _p, report = scan_json(run_cli, "--select", "GC401", "--config", "repo/.guidecheck.yaml", "repo", cwd=tmp_path)
+    assert findings(report) == [], report["findings"]

@@ -181,7 +181,9 @@ def test_a_patch_fragment_no_kustomization_names_is_noted_not_judged(tmp_path):
     assert [t.ref.name for t in objects] == ["no-selector-but-an-image", "selector-but-no-image"]
     [note] = errors
     assert (note.line, note.severity) == (1, Severity.INFO)
-    assert note.message.startswith("Deployment 'controller-manager' has no spec.selector and no container image")
+    assert note.message.startswith(
+        "Deployment 'controller-manager' has no spec.selector and a container without an image: a patch fragment"
+    )
 
 
 def test_a_pod_without_images_is_a_patch_fragment(tmp_path):
@@ -208,7 +210,31 @@ def test_a_pod_without_images_is_a_patch_fragment(tmp_path):
     assert [t.ref.name for t in objects] == ["app"]
     [note] = errors
     assert (note.line, note.severity) == (1, Severity.INFO)
-    assert note.message.startswith("Pod 'kube-controller-manager' has no container image: a patch fragment")
+    assert note.message.startswith("Pod 'kube-controller-manager' has a container without an image: a patch fragment")
+
+
+def test_a_patch_that_adds_a_whole_container_is_still_a_patch(tmp_path):
+    """kubebuilder's manager_auth_proxy_patch.yaml adds kube-rbac-proxy (with its image) and gives the manager
+    container args only: no spec.selector, and one container without an image."""
+    objects, errors = load_text(
+        tmp_path,
+        """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: controller-manager}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: kube-rbac-proxy
+                  image: quay.io/brancz/kube-rbac-proxy:v0.18.0
+                - name: manager
+                  args: ["--metrics-bind-address=127.0.0.1:8080"]
+    """,
+    )
+    assert objects == []
+    [note] = errors
+    assert "a patch fragment" in note.message, note.message
 
 
 def test_kind_list_items_become_objects_with_their_own_lines(tmp_path):

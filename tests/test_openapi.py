@@ -442,6 +442,9 @@ def test_gc901_a_port_the_metrics_server_binds_is_a_metrics_port(tmp_path):
     assert status() == Status.NOT_APPLICABLE
     write(tmp_path, {"ds.yaml": ds.replace("--metrics-bind-address=:8443", "--listen=:8443")})
     assert status() == Status.FAIL
+    # jetstack/version-checker: --metrics-serving-address=0.0.0.0:8443
+    write(tmp_path, {"ds.yaml": ds.replace("--metrics-bind-address=:8443", "--metrics-serving-address=0.0.0.0:8443")})
+    assert status() == Status.NOT_APPLICABLE
 
 
 def test_gc901_needs_a_workload_that_serves_more_than_metrics(tmp_path):

@@ -612,3 +612,17 @@ def test_kustomize_delete_patch_is_not_applicable(tmp_path, rule):
     )
     [(_, status, reason)] = outcomes(r, rule)
     assert status == "not_applicable" and "$patch: delete" in reason
+
+
+def test_an_openkruise_rollout_is_no_workload(tmp_path):
+    """openkruise/rollouts' Rollout (rollouts.kruise.io) names a Deployment in workloadRef and runs no pods; Argo
+    Rollouts' Rollout has a pod template and is a workload."""
+    kruise = (
+        "apiVersion: rollouts.kruise.io/v1beta1\nkind: Rollout\nmetadata: {name: r}\n"
+        "spec:\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: echoserver}\n"
+    )
+    r = scan(tmp_path, kruise, "GC402")
+    [(_ref, status, reason)] = outcomes(r, "GC402")
+    assert status == "not_applicable" and "rollouts.kruise.io/v1beta1 Rollout" in (reason or ""), reason
+    argo = kruise.replace("rollouts.kruise.io/v1beta1", "argoproj.io/v1alpha1")
+    assert [m for _, m in findings(scan(tmp_path, argo, "GC402"), "GC402")][0].startswith("Rollout 'r' is not managed")

@@ -96,6 +96,10 @@ def workload_object(target: Target, ctx: Context) -> dict:
         raise NotApplicable(f"{kind} is not a workload kind (settings.workload-kinds)")
     if "$patch" in obj:  # a kustomize strategic-merge directive ($patch: delete), not an object to deploy
         raise NotApplicable(f"a kustomize patch ($patch: {str(obj.get('$patch'))[:40]}), not a full object")
+    api = obj.get("apiVersion")
+    if kind == "Rollout" and isinstance(api, str) and "/" in api and not api.startswith("argoproj.io/"):
+        # OpenKruise's rollouts.kruise.io Rollout points at a Deployment and runs no pods of its own
+        raise NotApplicable(f"a {api} Rollout, not Argo Rollouts': it runs no pods (its workloadRef is judged)")
     return obj
 
 

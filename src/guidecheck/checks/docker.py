@@ -32,7 +32,9 @@ def _short(text: str, limit: int = _MAX_SHOWN) -> str:
 
 
 # a development environment's image: VS Code's dev container, Gitpod's workspace; nothing of it ships
-_WORKSPACE_IMAGE = re.compile(r"(?:^|/)\.devcontainer/|(?:^|/)\.gitpod\.(?:Dockerfile|Containerfile)$", re.IGNORECASE)
+_WORKSPACE_IMAGE = re.compile(
+    r"(?:^|/)\.(?:devcontainer|local)/|(?:^|/)\.gitpod\.(?:Dockerfile|Containerfile)$", re.IGNORECASE
+)  # .local/: a developer's own debugging setup (secrets-store-csi-driver's .local/Dockerfile, a Delve image)
 
 
 def _dockerfile(target: Target) -> Dockerfile:
@@ -41,7 +43,8 @@ def _dockerfile(target: Target) -> Dockerfile:
         raise NotApplicable("not a Dockerfile model")
     if _WORKSPACE_IMAGE.search(target.path.replace("\\", "/")):
         raise NotApplicable(
-            "a development environment's image (a dev container or Gitpod workspace): the developer's tools, "
+            "a development environment's image (a dev container, Gitpod workspace or .local/ setup): the developer's "
+            "tools, "
             "not an image that is deployed"
         )
     if not df.stages:
@@ -389,7 +392,18 @@ def _apt_cache(run: _Run) -> str | None:
 
 
 def _dist_clean(run: _Run) -> bool:
-    return any("dist-clean" in args for _tool, args in run.invocations(("dist-clean",), _apt))
+    """apt-get dist-clean, or an install helper that removes the lists when done: Kubernetes' debian-base
+    `clean-install` (secrets-store-csi-driver's Dockerfile) and bitnami's `install_packages`."""
+    if any("dist-clean" in args for _tool, args in run.invocations(("dist-clean",), _apt)):
+        return True
+    return any(
+        seg and seg[0].rsplit("/", 1)[-1] in _CLEANING_INSTALLERS
+        for text, seg in run.segments
+        if "clean-install" in text or "install_packages" in text
+    )
+
+
+_CLEANING_INSTALLERS = frozenset({"clean-install", "install_packages"})
 
 
 def _pip_cache(chain: list[Stage], run: _Run) -> str | None:

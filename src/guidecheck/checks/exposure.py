@@ -38,8 +38,10 @@ def metrics_container_port(port: dict, ctx, container: dict | None = None) -> bo
 
 
 # a metrics server's listen address on the command line: controller-runtime's --metrics-bind-address=:8443,
-# --metrics-addr, --metrics-address, --metrics-port
-_METRICS_FLAG = re.compile(r"^--?metrics-(?:bind-)?(?:addr(?:ess)?|port)[= ](?:\S*:)?(\d{1,5})$")
+# --metrics-addr, --metrics-address, --metrics-port, --metrics-serving-address, --metrics-listen-address
+_METRICS_FLAG = re.compile(
+    r"^--?metrics-(?:bind-|serving-|listen-)?(?:addr(?:ess)?|port)[= ](?:\S*:)?(\d{1,5})$"
+)  # version-checker's --metrics-serving-address=0.0.0.0:8080
 
 
 def metrics_bound_ports(container: dict) -> set[int]:

@@ -870,7 +870,13 @@ def _patch_fragment(obj: dict) -> str | None:
     else:
         return None
     cs = list(k8s.containers(obj))
-    if not cs or any(isinstance(c.data.get("image"), str) and c.data.get("image") for c in cs):
+    # every container of a deployable object names its image; a patch names only the containers it changes, and
+    # may add a whole one (kubebuilder's manager_auth_proxy_patch.yaml: kube-rbac-proxy with its image, and the
+    # manager's args without one)
+    with_image = [isinstance(c.data.get("image"), str) and bool(c.data.get("image")) for c in cs]
+    # a Pod has no selector to miss: only one whose containers all lack an image is a patch (a broken Pod with
+    # one image missing is still judged, and GC001 names what is wrong with it)
+    if not cs or all(with_image) or (kind == "Pod" and any(with_image)):
         return None
     name = k8s.object_ref(obj).name
     return (
@@ -879,7 +885,7 @@ def _patch_fragment(obj: dict) -> str | None:
     )
 
 
-PATCH_FRAGMENT = "no container image: a patch fragment"
+PATCH_FRAGMENT = "a container without an image: a patch fragment"
 
 
 def is_patch_fragment_note(e: LoadError) -> bool:

@@ -489,6 +489,11 @@ _REQUIRED_HINT = (
 )
 
 
+_ASKS_RELEASE = re.compile(
+    r"\b(?:installed|deployed|rendered) (?:in|into|to) (?:the )?\S+ namespace\b|\brelease[ -]?name\b", re.I
+)
+
+
 def _render_error(err: str, job: _ChartJob, copy_dir: str, tmp: str, profile: str, files: list[str]) -> Issue:
     text = err.replace(copy_dir + "/", job.prefix).replace(copy_dir, job.model.path).replace(tmp + "/", "")
     text = re.sub(r"Use --debug flag to render out invalid YAML", "", text)
@@ -516,7 +521,14 @@ def _render_error(err: str, job: _ChartJob, copy_dir: str, tmp: str, profile: st
         path = schema if "values.schema.json" in job.inventory else job.model.chart_yaml
     if len(message) > 600:
         message = message[:600] + "..."
-    if profile == DEFAULT_PROFILE and message.startswith("execution error at"):
+    if message.startswith("execution error at") and _ASKS_RELEASE.search(message):
+        # rancher/fleet's fleet-agent: "This chart must be installed in the cattle-fleet-system namespace" (or
+        # "with release name fleet-agent"): the render's release, not a value, is what the chart refuses
+        message += (
+            " (the chart's own `fail` on the release it is rendered as: give the namespace or release name it asks "
+            "for as helm.charts.<chart dir>.namespace / release-name in .guidecheck.yaml)"
+        )
+    elif profile == DEFAULT_PROFILE and message.startswith("execution error at"):
         # the chart's own `required` or `fail`: a value every deployment must give (aws-load-balancer-controller's
         # clusterName), which its values.yaml leaves out on purpose
         message += _REQUIRED_HINT
