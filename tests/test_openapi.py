@@ -423,6 +423,9 @@ def test_gc901_a_port_only_health_probes_call_serves_no_api(tmp_path):
     write(tmp_path, {"ds.yaml": ds})
     (tmp_path / "svc.yaml").unlink()
     assert status() == Status.FAIL
+    # unless it is named for health (secrets-store-csi-driver's `healthz`, which only the liveness probe calls)
+    write(tmp_path, {"ds.yaml": ds.replace("name: http}", "name: healthz}").replace("port: http}", "port: healthz}")})
+    assert status() == Status.NOT_APPLICABLE
 
 
 def test_gc901_a_port_the_metrics_server_binds_is_a_metrics_port(tmp_path):
@@ -980,3 +983,26 @@ def test_a_validation_error_inside_a_schema_is_at_its_own_line(tmp_path):
     specific = [(line, m) for _p, line, m in got if "is not of type 'object'" in m]
     assert [line for line, _m in specific] == [12], got
     assert specific[0][1].endswith("at paths > /create_user > post > parameters > 0 > schema > properties > required")
+
+
+def test_gc901_a_test_s_workload_does_not_make_the_service_serve_an_api(tmp_path):
+    """openkruise/rollouts: the controller serves webhooks and metrics; its e2e tests deploy an HTTP echoserver.
+    The service's own workloads decide; a repository with only a test's workloads shows nothing either way."""
+
+    def status():
+        _, result = scan([tmp_path], rules=("GC901",))
+        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
+        return o.status
+
+    echo = (
+        DAEMONSET.replace("name: kured", "name: echo")
+        .replace("app: kured", "app: echo")
+        .replace("{containerPort: 8080, name: metrics}", "{containerPort: 8080, name: http}")
+    )
+    write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "config/ds.yaml": DAEMONSET, "test/e2e/echo.yaml": echo})
+    assert status() == Status.NOT_APPLICABLE
+    write(tmp_path, {"config/echo.yaml": echo})  # the same workload as the service's own: it serves HTTP
+    assert status() == Status.FAIL
+    (tmp_path / "config" / "echo.yaml").unlink()
+    (tmp_path / "config" / "ds.yaml").unlink()
+    assert status() == Status.FAIL  # only a test's workload, and a Dockerfile: nothing shows the service has no API

@@ -123,6 +123,7 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
     DaemonSet declares only its metrics port, and no Service exposes it."""
     from guidecheck import crossref
     from guidecheck.checks.exposure import SERVING_KINDS, apiserver_backend, metrics_only, non_http, unparsed
+    from guidecheck.checks.repo import non_production_dir
     from guidecheck.parsers import k8s
 
     kinds = set(ctx.settings.get("workload-kinds") or ())
@@ -131,6 +132,9 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
         for t in ctx.of_kind("k8s")
         if (t.origin or {}).get("repo", "") == prefix and isinstance(t.data, dict) and t.data.get("kind") in kinds
     ]
+    # the service's own workloads decide, not a test's or an example's (openkruise/rollouts' e2e echoserver, a
+    # .local/ debugging Pod); with none of its own, nothing shows either way
+    workloads = [t for t in workloads if non_production_dir(t.path[len(prefix) :]) is None]
     if not workloads:
         return True
     rendered = {
@@ -138,8 +142,6 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
         for t in ctx.of_kind("k8s")
         if (t.origin or {}).get("source") == "helm" and (t.origin or {}).get("repo", "") == prefix
     }
-    from guidecheck.checks.repo import non_production_dir
-
     for chart in getattr(info, "charts", None) or ():
         shown = prefix.rstrip("/") if chart.path == "." else prefix + chart.path
         if (
@@ -198,25 +200,31 @@ def _probe_ports(container: dict) -> set[int]:
 
 def _serving_port(obj: dict, ctx, probes_only: bool = False) -> bool | None:
     """Whether a long-running container of the workload declares a port that is not a metrics port; None when
-    it declares no port at all (containerPort is optional: that shows nothing by itself). With ``probes_only``
-    (its Services expose metrics only), a port only its own probes call on a health path serves no API either:
-    karpenter's `http` port answers /healthz and /readyz, its Service exposes `http-metrics`."""
+    it declares no port at all (containerPort is optional: that shows nothing by itself). A port only its own
+    probes call on a health path serves no API either when it is named for health, or with ``probes_only`` (its
+    Services expose metrics only): karpenter's `http` port answers /healthz and /readyz, its Service exposes
+    `http-metrics`."""
     from guidecheck.checks.exposure import metrics_container_port
     from guidecheck.parsers import k8s
 
     declared = False
     for c in k8s.containers(obj, "long-running"):
-        health = _probe_ports(c.data) if probes_only else set()
+        health = _probe_ports(c.data)
         for p in k8s.as_list(c.data.get("ports")):
             if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
                 continue
             declared = True
             if metrics_container_port(p, ctx, c.data):
                 continue
-            if p["containerPort"] in health:
+            if p["containerPort"] in health and (probes_only or _HEALTH_PORT_NAME.match(str(p.get("name") or ""))):
+                # a port named for health that only the probes call (a CSI driver's `healthz`) serves no API, with
+                # or without a Service
                 continue
             return True
     return False if declared else None
+
+
+_HEALTH_PORT_NAME = re.compile(r"^(?:health[\w-]*|healthz|probes?|liveness[\w-]*|readiness[\w-]*)$", re.IGNORECASE)
 
 
 # ----------------------------------------------------------------- GC902
