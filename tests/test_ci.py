@@ -1709,6 +1709,12 @@ def test_golangci_lint_running_gosec_is_security_validation(tmp_path):
     assert scan(tmp_path, ("GC701",)).findings == []
     write(tmp_path, {"internal/users/.golangci.yml": "version: '2'\nlinters:\n  default: all\n  disable: [gosec]\n"})
     assert len(scan(tmp_path, ("GC701",)).findings) == 1
+    # grafana-operator runs it as the Make variable that holds its path: `make lint` -> $(GOLANGCI_LINT) run
+    write(tmp_path, {"internal/users/.golangci.yml": "linters:\n  enable: [gosec]\n"})
+    one_job(tmp_path, "- run: make lint\n- run: go test ./...\n- run: kind create cluster\n")
+    write(tmp_path, {"Makefile": "GOLANGCI_LINT ?= bin/golangci-lint\nlint:\n\t$(GOLANGCI_LINT) run ./...\n"})
+    assert scan(tmp_path, ("GC701",)).findings == []
+    (tmp_path / "Makefile").unlink()
     # gosec configured but golangci-lint never run: no security validation
     one_job(tmp_path, "- run: go vet ./...\n- run: go test ./...\n- run: kind create cluster\n")
     write(tmp_path, {"internal/users/.golangci.yml": "linters:\n  enable: [gosec]\n"})
@@ -1834,3 +1840,22 @@ def test_gc703_prefers_the_tag_workflow_to_a_release_event_one(tmp_path):
     )
     [f] = scan(tmp_path, ("GC703",)).findings
     assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yaml", 1), f
+
+
+def test_a_leftover_gitlab_file_is_not_the_main_pipeline(tmp_path):
+    """spark-on-k8s-operator keeps a .gitlab-ci.yml with one docker:stable build job beside the GitHub workflows
+    that run its CI: findings about the pipeline go to the workflows' main file."""
+    write(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": "build:\n  image: docker:stable\n  script: [docker build .]\n",
+            ".github/workflows/main.yaml": "on: push\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - run: make lint\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n",
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert rel(tmp_path, project.main) == ".github/workflows/main.yaml", project.main
+    # a GitLab pipeline with as many jobs as the workflows stays the main one
+    write(tmp_path, {".gitlab-ci.yml": "build:\n  script: [make]\ntest:\n  script: [make test]\n"})
+    [project], _errors = project_of(tmp_path)
+    assert rel(tmp_path, project.main) == ".gitlab-ci.yml", project.main

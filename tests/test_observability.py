@@ -721,6 +721,14 @@ def test_gc904_needs_a_workload_that_a_service_selects(tmp_path):
     web = SERVICE + "    - name: http\n      port: 80\n      targetPort: 8080\n"
     result = scan_tree(tmp_path, {**files, "svc.yaml": web}, ("GC904",))
     assert [r for _p, _l, r, _m in found(result, tmp_path)] == ["GC904"]
+    # an admission webhook's Service is called by the kube-apiserver only (keda-olm-operator's), as for GC601
+    hook = SERVICE.replace(
+        "- name: http-metrics\n      port: 9100\n      targetPort: metrics",
+        ("- name: webhook\n      port: 443\n      targetPort: 8080"),
+    )
+    assert "name: webhook" in hook, hook
+    result = scan_tree(tmp_path, {**files, "svc.yaml": hook}, ("GC904",))
+    assert found(result, tmp_path) == []
 
 
 def test_no_port_9100_points_at_the_container_serving_metrics_not_a_sidecar(tmp_path):

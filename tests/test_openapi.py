@@ -445,6 +445,16 @@ def test_gc901_a_port_the_metrics_server_binds_is_a_metrics_port(tmp_path):
     assert status() == Status.NOT_APPLICABLE
     write(tmp_path, {"ds.yaml": ds.replace("--metrics-bind-address=:8443", "--listen=:8443")})
     assert status() == Status.FAIL
+    # a port the pod template's prometheus.io/port annotation scrapes at /metrics (version-checker's `web`)
+    annotated = ds.replace("--metrics-bind-address=:8443", "--listen=:8443").replace(
+        "    metadata: {labels: {app: kured}}",
+        "    metadata: {labels: {app: kured}, annotations: {prometheus.io/port: '8443'}}",
+    )
+    assert "prometheus.io/port" in annotated
+    write(tmp_path, {"ds.yaml": annotated})
+    assert status() == Status.NOT_APPLICABLE
+    write(tmp_path, {"ds.yaml": annotated.replace("prometheus.io/port: '8443'", "prometheus.io/port: '9000'")})
+    assert status() == Status.FAIL
     # jetstack/version-checker: --metrics-serving-address=0.0.0.0:8443
     write(tmp_path, {"ds.yaml": ds.replace("--metrics-bind-address=:8443", "--metrics-serving-address=0.0.0.0:8443")})
     assert status() == Status.NOT_APPLICABLE

@@ -620,6 +620,17 @@ def test_a_service_named_for_metrics_is_exposed_for_metrics(tmp_path):
         assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "fail", other
 
 
+def test_a_service_of_webhook_ports_serves_the_kube_apiserver(tmp_path):
+    """spark-on-k8s-operator registers its admission webhook at run time: only its Service, port named webhook,
+    is in the files."""
+    hook = DEPLOY.replace("ports: [{port: 80}]", "ports: [{name: webhook, port: 443, targetPort: 8080}]")
+    result = scan(tmp_path, {"app.yaml": hook}, "GC601")
+    assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "not_applicable"
+    mixed = hook.replace("ports: [{name: webhook", "ports: [{name: http, port: 80}, {name: webhook")
+    result = scan(tmp_path, {"app.yaml": mixed}, "GC601")
+    assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "fail"
+
+
 def test_a_document_without_any_security_gets_one_finding(tmp_path):
     spec = UNSECURED_SPEC.replace(
         "  /healthz:", "  /v1/orders:\n    post:\n      responses:\n        '201': {description: ok}\n  /healthz:"

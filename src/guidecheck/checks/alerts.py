@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable, NotATarget
-from guidecheck.checks.exposure import metrics_only, unparsed
+from guidecheck.checks.exposure import apiserver_backend, metrics_only, unparsed
 from guidecheck.checks.obs_scope import (
     cluster_anchor,
     in_scope_workloads,
@@ -313,8 +313,11 @@ def _covered(target: Target, ctx: Context) -> bool:
 
 def _request_services(target: Target, ctx: Context) -> list[Target]:
     """The Services selecting the workload's pods for more than metrics (fluent-operator's metrics Service is
-    scraped, not called: no response time to monitor)."""
-    return [sv for sv in services_of(target, ctx) if not metrics_only(sv.data, ctx)]
+    scraped, not called: no response time to monitor) and not only for the kube-apiserver (an admission
+    webhook's Service, whose latency the API server's own metrics report)."""
+    return [
+        sv for sv in services_of(target, ctx) if not metrics_only(sv.data, ctx) and not apiserver_backend(sv.data, ctx)
+    ]
 
 
 def _served_workloads(target: Target, ctx: Context) -> list[Target]:

@@ -341,7 +341,7 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
                 if any(fnmatch.fnmatch(inc.ref.lower(), g.lower()) for g in p.get("includes", [])):
                     found[cat].append(Evidence(cat, f"{inc.kind} include {inc.ref}", inc.path, inc.line))
     # golangci-lint runs the security analyzers its configuration turns on (gosec)
-    if "security" in found and any("golangci" in e.what for e in found.get("lint", ())):
+    if "security" in found and any("golangci" in e.what.lower() for e in found.get("lint", ())):
         for path, line, analyzer in project.security_linters:
             found["security"].append(Evidence("security", f"golangci-lint with {analyzer}", path, line))
     for cat, items in found.items():

@@ -44,6 +44,19 @@ _METRICS_FLAG = re.compile(
 )  # version-checker's --metrics-serving-address=0.0.0.0:8080
 
 
+def annotated_metrics_port(obj: dict) -> int | None:
+    """The port the pod template's prometheus.io annotations scrape at /metrics (version-checker's
+    prometheus.io/port: "8080"), if any."""
+    notes = k8s.pod_annotations(obj)
+    port, path = notes.get("prometheus.io/port"), notes.get("prometheus.io/path")
+    if str(notes.get("prometheus.io/scrape", "true")).lower() != "true" or path not in (None, "/metrics"):
+        return None
+    try:
+        return int(str(port).strip())
+    except ValueError:
+        return None
+
+
 def metrics_bound_ports(container: dict) -> set[int]:
     """The ports a container's command line binds its metrics server to."""
     out: set[int] = set()
@@ -94,6 +107,7 @@ def non_http(obj: dict, ctx) -> str | None:
     images: list[str] = []
     declared: list[int] = []
     datagram: list[int] = []
+    scraped = annotated_metrics_port(obj)
     for c in k8s.containers(obj, "long-running"):
         image = c.data.get("image")
         if isinstance(image, str):
@@ -101,7 +115,7 @@ def non_http(obj: dict, ctx) -> str | None:
         for p in k8s.as_list(c.data.get("ports")):
             if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
                 continue
-            if metrics_container_port(p, ctx, c.data):
+            if metrics_container_port(p, ctx, c.data) or p["containerPort"] == scraped:
                 continue
             if str(p.get("protocol") or "TCP").upper() in ("UDP", "SCTP"):
                 datagram.append(p["containerPort"])  # no HTTP/1 or HTTP/2 call rides on it (coredns' 53/UDP)
@@ -174,4 +188,12 @@ def apiserver_backend(service: dict, ctx) -> bool:
     refs = ctx.cached("exposure.apiserver-backends", build)
     name = k8s.get(service, "metadata", "name")
     ns = k8s.get(service, "metadata", "namespace")
-    return isinstance(name, str) and ((ns, name) in refs or (None, name) in refs)
+    if isinstance(name, str) and ((ns, name) in refs or (None, name) in refs):
+        return True
+    # an operator that registers its webhook configuration itself at run time (spark-on-k8s-operator, keda's
+    # OLM operator): nothing in the files names the Service, whose every port is named webhook
+    ports = [p for p in k8s.as_list(k8s.get(service, "spec", "ports")) if isinstance(p, dict)]
+    return bool(ports) and all(isinstance(p.get("name"), str) and _WEBHOOK_PORT.match(p["name"]) for p in ports)
+
+
+_WEBHOOK_PORT = re.compile(r"^(?:https?-)?webhooks?(?:-server|-https?|-port)?$", re.IGNORECASE)

@@ -204,17 +204,18 @@ def _serving_port(obj: dict, ctx, probes_only: bool = False) -> bool | None:
     probes call on a health path serves no API either when it is named for health, or with ``probes_only`` (its
     Services expose metrics only): karpenter's `http` port answers /healthz and /readyz, its Service exposes
     `http-metrics`."""
-    from guidecheck.checks.exposure import metrics_container_port
+    from guidecheck.checks.exposure import annotated_metrics_port, metrics_container_port
     from guidecheck.parsers import k8s
 
     declared = False
+    scraped = annotated_metrics_port(obj)  # the port prometheus.io/port names for /metrics
     for c in k8s.containers(obj, "long-running"):
         health = _probe_ports(c.data)
         for p in k8s.as_list(c.data.get("ports")):
             if not isinstance(p, dict) or not isinstance(p.get("containerPort"), int):
                 continue
             declared = True
-            if metrics_container_port(p, ctx, c.data):
+            if metrics_container_port(p, ctx, c.data) or p["containerPort"] == scraped:
                 continue
             if p["containerPort"] in health and (probes_only or _HEALTH_PORT_NAME.match(str(p.get("name") or ""))):
                 # a port named for health that only the probes call (a CSI driver's `healthz`) serves no API, with

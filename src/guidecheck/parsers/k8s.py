@@ -287,6 +287,16 @@ def pod_labels(obj: KObject) -> KObject:
     return as_map(get(obj, *path[:-1], "metadata", "labels"))
 
 
+def pod_annotations(obj: KObject) -> KObject:
+    """The annotations the workload's pods carry: the pod template's (a bare Pod's own)."""
+    if _kind(obj) == "Pod":
+        return annotations(obj)
+    path = _pod_spec_path(obj)
+    if path is None:
+        return {}
+    return as_map(get(obj, *path[:-1], "metadata", "annotations"))
+
+
 def selector_matches(selector: Any, target_labels: KObject) -> bool:
     """Whether a label selector selects an object with ``target_labels``.
 

@@ -167,12 +167,16 @@ class Project:
         return bool(steps) and idle == len(steps), len(steps) - idle
 
     def main_file(self) -> str:
-        """GitLab's .gitlab-ci.yml; else the GitHub workflow that looks like the CI; else the first file."""
-        for f in self.files:
-            if f.system == "gitlab":
-                return f.path
+        """GitLab's .gitlab-ci.yml; else the GitHub workflow that looks like the CI; else the first file. A
+        .gitlab-ci.yml with fewer jobs than the repository's GitHub workflows together is a leftover beside the
+        CI that runs (spark-on-k8s-operator's one docker:stable build job): the workflows' main file wins."""
         gh = [f for f in self.files if f.system == "github" and not f.reusable]
         jenkins = [f for f in self.files if f.system == "jenkins"]
+        for f in self.files:
+            if f.system == "gitlab":
+                if gh and sum(len(g.jobs) for g in gh) > len(f.jobs):
+                    break
+                return f.path
 
         def score(f: PipelineFile) -> tuple[bool, bool, bool, bool, int, int, str]:
             base = f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
