@@ -154,23 +154,27 @@ def test_gc306_placeholder_next_to_a_judged_image(tmp_path):
 
 def test_gc306_an_image_the_build_sets_with_kustomize_edit_is_a_placeholder(tmp_path):
     """cloudnative-pg (kubebuilder): config/manager/manager.yaml says `image: controller:latest`; the Makefile runs
-    `$(KUSTOMIZE) edit set image controller=${CONTROLLER_IMG}` before every build of the manifests."""
+    `$(KUSTOMIZE) edit set image controller=${CONTROLLER_IMG}` before every build of the kustomization. A manifest
+    applied as it is keeps its own image (aks-store-demo's all-in-one files beside its overlays)."""
     text = deployment("{name: manager, image: 'controller:latest'}", "{name: proxy, image: 'envoy:latest'}")
-    assert [m for _, m in findings(scan(tmp_path, text, "GC306"), "GC306")] == [
+    both = [
         "image 'controller:latest' of container 'manager' uses the floating tag 'latest' and no digest",
         "image 'envoy:latest' of container 'proxy' uses the floating tag 'latest' and no digest",
     ]
     (tmp_path / "Makefile").write_text(
         "deploy:\n\tcd config/manager && \\\n\t$(KUSTOMIZE) edit set image controller=${CONTROLLER_IMG}\n"
     )
+    assert [m for _, m in findings(scan(tmp_path, text, "GC306"), "GC306")] == both  # a plain manifest
+    (tmp_path / "kustomization.yaml").write_text("resources: [manifest.yaml]\n")
     r = scan(tmp_path, text, "GC306")
-    assert [m for _, m in findings(r, "GC306")] == [
-        "image 'envoy:latest' of container 'proxy' uses the floating tag 'latest' and no digest"
-    ]
+    assert [m for _, m in findings(r, "GC306")] == both[1:]
+    (tmp_path / "Makefile").unlink()
+    assert [m for _, m in findings(scan(tmp_path, text, "GC306"), "GC306")] == both
+    (tmp_path / "Makefile").write_text("deploy:\n\t$(KUSTOMIZE) edit set image controller=x:1\n")
     r = scan(tmp_path, deployment("{name: manager, image: 'controller:latest'}"), "GC306")
     [(_ref, status, reason)] = outcomes(r, "GC306")
     assert status == "not_applicable" and "replaced by the build with `kustomize edit set image` (" in (reason or "")
-    assert (reason or "").endswith("/Makefile:3) before it deploys: the deployed image is chosen there"), reason
+    assert (reason or "").endswith("/Makefile:2) before it deploys: the deployed image is chosen there"), reason
 
 
 @pytest.mark.parametrize(

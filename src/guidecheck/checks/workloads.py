@@ -137,6 +137,10 @@ def _set_image(target: Target, ctx: Context, raw: str) -> str | None:
     does: a placeholder the build fills in, as a Skaffold artifact or a ko:// reference is."""
     from guidecheck.parsers import skaffold
 
+    if (target.origin or {}).get("source") != "kustomize":
+        # the command edits a kustomization: what it builds; the same image in a manifest applied as it is
+        # (aks-store-demo's all-in-one files beside its overlays) is deployed with its own tag
+        return None
     for t in ctx.of_kind("repo"):
         prefix = "" if t.path in ("", ".") else t.path.rstrip("/") + "/"
         if prefix and not target.path.startswith(prefix):

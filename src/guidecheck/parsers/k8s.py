@@ -276,25 +276,25 @@ def annotations(obj: KObject) -> KObject:
     return as_map(get(obj, "metadata", "annotations"))
 
 
-def pod_labels(obj: KObject) -> KObject:
-    """The labels the workload's pods carry: the pod template's (a bare Pod's own)."""
+def _pod_metadata(obj: KObject, key: str) -> KObject:
+    """``metadata.<key>`` of the workload's pods: the pod template's (a bare Pod's own)."""
     if _kind(obj) == "Pod":
-        return labels(obj)
+        return as_map(get(obj, "metadata", key))
     path = _pod_spec_path(obj)
     if path is None:
         return {}
     # the pod spec sits at <...>/template/spec: the template's metadata is its sibling
-    return as_map(get(obj, *path[:-1], "metadata", "labels"))
+    return as_map(get(obj, *path[:-1], "metadata", key))
+
+
+def pod_labels(obj: KObject) -> KObject:
+    """The labels the workload's pods carry: the pod template's (a bare Pod's own)."""
+    return _pod_metadata(obj, "labels")
 
 
 def pod_annotations(obj: KObject) -> KObject:
     """The annotations the workload's pods carry: the pod template's (a bare Pod's own)."""
-    if _kind(obj) == "Pod":
-        return annotations(obj)
-    path = _pod_spec_path(obj)
-    if path is None:
-        return {}
-    return as_map(get(obj, *path[:-1], "metadata", "annotations"))
+    return _pod_metadata(obj, "annotations")
 
 
 def selector_matches(selector: Any, target_labels: KObject) -> bool:
