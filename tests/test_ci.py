@@ -1844,3 +1844,19 @@ def test_a_leftover_gitlab_file_is_not_the_main_pipeline(tmp_path):
     write(tmp_path, {".gitlab-ci.yml": "build:\n  script: [make]\ntest:\n  script: [make test]\n"})
     [project], _errors = project_of(tmp_path)
     assert rel(tmp_path, project.main) == ".gitlab-ci.yml", project.main
+
+
+@pytest.mark.parametrize(
+    "command, lint",
+    [
+        ("goimports -format-only -l .", True),  # kuma-counter-demo's verify-goimports
+        ("gofmt -s -l .", True),
+        ("goimports -d ./...", True),
+        ("gofmt -s -w .", False),  # rewrites, checks nothing
+        ("goimports -local github.com/x -w .", False),
+    ],
+)
+def test_gofmt_and_goimports_list_or_diff_checks_are_lint(tmp_path, command, lint):
+    one_job(tmp_path, f"- run: {command}\n- run: go test ./...\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert bool(f.extra["found"]["lint"]) is lint, f.extra["found"]

@@ -899,3 +899,16 @@ def test_a_final_stage_that_installs_with_apk_is_alpine_based(tmp_path, run_cli)
     r = run_cli("scan", "--isolated", "--select", "GC301", "-f", "json", str(tmp_path))
     [f] = json.loads(r.stdout)["findings"]
     assert "'docker:20.10' is not Alpine-based" in f["message"], f["message"]
+
+
+def test_a_list_of_pinned_images_is_no_image(tmp_path, run_cli):
+    """opentelemetry-go-instrumentation's dependencies.Dockerfile: FROM ... AS lines Renovate keeps current and the
+    Makefile reads with awk; nothing is built from it. alloy's ARG GO_RUNTIME=mustoverride is a placeholder."""
+    import json
+
+    (tmp_path / "dependencies.Dockerfile").write_text("FROM golang:latest AS golang\nFROM python:3.12 AS python\n")
+    (tmp_path / "Dockerfile").write_text('FROM alpine:3.20.3\nCOPY app /app\nENTRYPOINT ["/app"]\n')
+    r = run_cli("scan", "--isolated", "--select", "GC201,GC301,GC304", "-f", "json", str(tmp_path))
+    assert json.loads(r.stdout)["findings"] == []
+    [(line, message)] = run_rule("ARG GO_RUNTIME=mustoverride\nFROM ${GO_RUNTIME}\nCOPY x /x\n", "from_pinned")
+    assert "ARG GO_RUNTIME's default 'mustoverride' is a placeholder the build replaces" in message, message

@@ -794,3 +794,23 @@ def test_a_workflow_s_own_error_does_not_keep_gc904_applicable(tmp_path):
     result = scan_tree(tmp_path, files, ("GC904",))
     [o] = [o for o in result.outcomes if o.rule_id == "GC904" and o.target.kind == "repo"]
     assert o.status == Status.NOT_APPLICABLE, o
+
+
+@pytest.mark.parametrize(
+    "expr, errors",
+    [
+        ("rate(otelcol_exporter_send_failed_spans_total[5m]) > 0", True),  # alloy's failure-ratio alerts
+        ("rate(http_requests_errors_total[5m]) > 1", True),
+        ("rate(grpc_server_failures[5m]) > 1", True),
+        ("rate(http_requests_total[5m]) > 100", False),
+        ("sum(kube_pod_info) > 0", False),
+    ],
+)
+def test_error_counters_with_a_noun_after_the_keyword_are_error_alerts(expr, errors):
+    from guidecheck.checks import Context
+    from guidecheck.checks.alerts import classify
+    from guidecheck.config import DEFAULT_SETTINGS
+    from guidecheck.parsers.alerts import AlertRule
+
+    rule = AlertRule(kind="alert", name="a", exprs=[expr], path="r.yaml", line=1, threshold=True)
+    assert ("errors" in classify(rule, Context(settings=dict(DEFAULT_SETTINGS), options={}))) is errors

@@ -569,6 +569,11 @@ def test_gc201_a_template_of_dockerfiles_is_no_image(tmp_path):
     t.data.root = str(tmp_path)
     [h] = hits(repo.single_service, t)
     assert "2 images" in h.message, h.message
+    # bank-vaults' .gitpod.Dockerfile: a developer's workspace image, not a service
+    (tmp_path / ".gitpod.Dockerfile").write_text("FROM gitpod/workspace-full\n")
+    t = repo_target([".gitpod.Dockerfile", "svc/Dockerfile"])
+    t.data.root = str(tmp_path)
+    assert hits(repo.single_service, t) == []
 
 
 def test_gc204_load_test_scripts_are_no_source_without_tests():

@@ -49,6 +49,10 @@ def _dockerfile(target: Target) -> Dockerfile:
         )
     if not df.stages:
         raise NotApplicable("the Dockerfile has no build stage")
+    if len(df.stages) > 1 and all(not st.instructions and st.alias for st in df.stages):
+        # opentelemetry-go-instrumentation's dependencies.Dockerfile: FROM ... AS lines Renovate keeps current and
+        # the Makefile reads with awk; nothing is built from it
+        raise NotApplicable("only FROM lines: a list of pinned images for tooling to read, not an image build")
     return df
 
 

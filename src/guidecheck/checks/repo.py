@@ -208,6 +208,8 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
     low = name.lower()
     directory = _dirname(rel)
     parent = directory.rsplit("/", 1)[-1].lower()
+    if name.startswith("."):
+        return "", "development variant"  # .gitpod.Dockerfile: a developer's workspace image (bank-vaults)
     if "/" in directory and _VERSION_DIR.match(parent):
         # versions of one image side by side (aks-voting-app's src/voting-app/1.0, 1.1, 2.0): one service
         directory = directory.rsplit("/", 1)[0]
@@ -334,6 +336,13 @@ _TEMPLATE_FROM = re.compile(r"^[ \t]*FROM[ \t][^\n]*(?:\{\{|%%[A-Z_]+%%)|^[ \t]*
 _TEMPLATE_NAME = re.compile(r"\.(?:tmpl|template|tpl|j2|jinja2?|in|mustache|gotmpl)$", re.IGNORECASE)
 
 
+# an instruction that builds something on a stage (anything but FROM, ARG and the parser directives)
+_BUILD_LINE = re.compile(r"^[ \t]*(?!FROM\b|ARG\b|#)[A-Za-z]+[ \t]", re.IGNORECASE | re.MULTILINE)
+
+
+_AS_NAME = re.compile(r"^[ \t]*FROM[ \t][^\n]*[ \t]AS[ \t]+\S+[ \t]*$", re.IGNORECASE | re.MULTILINE)
+
+
 def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
     """``images`` without the Dockerfiles that hold no FROM: fragments a build appends to another Dockerfile
     (coherence-operator's debug/Tools.Dockerfile, `cat Dockerfile debug/Tools.Dockerfile`), no image of
@@ -353,6 +362,8 @@ def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
                 kept.append(rel)
                 continue
             froms = _FROM_LINE.findall(text)
+            if len(froms) > 1 and not _BUILD_LINE.search(text) and len(_AS_NAME.findall(text)) == len(froms):
+                continue  # only FROM lines: pinned images a tool reads (opentelemetry-go-instrumentation's)
             if _TEMPLATE_FROM.search(text):
                 continue  # a template of Dockerfiles (mongodb's Jinja Dockerfile.template): not built as it is
             if froms and len(_DOCS_IMAGE.findall(text)) < len(froms):

@@ -932,6 +932,7 @@ _UPPER_PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]$")
 # a default that stands for "pass --build-arg": no image, registry or tag, just the word
 _PLACEHOLDER_DEFAULT = re.compile(
     r"^(?:placeholder|changeme|change-me|replace-?me|to-?be-?replaced|tbd|todo|unset|undefined|dummy|xxx+|"
+    r"must-?override|must-?be-?set|override-?me|required|"
     r"<[^<>]*>|__[A-Z0-9_]+__)$",
     re.IGNORECASE,
 )
