@@ -43,9 +43,8 @@ def _dockerfile(target: Target) -> Dockerfile:
         raise NotApplicable("not a Dockerfile model")
     if _WORKSPACE_IMAGE.search(target.path.replace("\\", "/")):
         raise NotApplicable(
-            "a development environment's image (a dev container, Gitpod workspace or .local/ setup): the developer's "
-            "tools, "
-            "not an image that is deployed"
+            "a development environment's image (a dev container, Gitpod workspace or .local/ setup): "
+            "the developer's tools, not an image that is deployed"
         )
     if not df.stages:
         raise NotApplicable("the Dockerfile has no build stage")
@@ -87,7 +86,8 @@ def _notes(*notes: str) -> str:
 # -------------------------------------------------------------------- GC301
 
 
-_APK_ADD = re.compile(r"(?:^|[;&|(\s])apk\s+(?:--?[\w-]+(?:[= ]\S+)?\s+)*add\b")
+# `apk add`, flags in between (`apk --no-cache -X url add`), within one simple command
+_APK_ADD = re.compile(r"(?:^|[;&|(\s])apk\s[^\n;&|]*?(?<![\w-])add\b")
 
 
 def _runs_apk(df: Dockerfile, final: Stage) -> int | None:
@@ -729,7 +729,7 @@ def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
 _BAKE_TARGET = re.compile(r"""(?m)^[ \t]*target[ \t]+"([^"]+)"[ \t]*\{""")
 _BAKE_STRING_ATTR = re.compile(r'(?m)^[ \t]*(dockerfile|context)[ \t]*=[ \t]*"([^"]*)"')
 _BAKE_LABELS = re.compile(r"(?m)^[ \t]*labels[ \t]*=[ \t]*\{")
-_BAKE_LABEL = re.compile(r"""(?m)^[ \t]*(?:"([^"]+)"|([\w.-]+))[ \t]*[=:][ \t]*(.*?)[ \t]*,?[ \t]*$""")
+_BAKE_LABEL = re.compile(r"""(?m)^[ \t]*(?:"([^"]+)"|([\w.-]+))[ \t]*[=:]([^\n]*)$""")
 _BAKE_LIST = re.compile(r"""(?ms)^[ \t]*(annotations|inherits)[ \t]*=[ \t]*\[(.*?)\]""")
 _HCL_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
@@ -806,7 +806,7 @@ def _bake_targets(rel: str, text: str) -> dict[str, dict[str, Any]]:
         for lm in _BAKE_LABELS.finditer(body):
             block = _hcl_block(body, lm.end() - 1)
             for quoted, bare, value in _BAKE_LABEL.findall(block):
-                labels[quoted or bare] = value.strip().strip('"')
+                labels[quoted or bare] = value.strip().rstrip(",").strip().strip('"')
         out[m.group(1)] = {
             "dockerfile": attrs.get("dockerfile"),
             "context": attrs.get("context"),
