@@ -14,23 +14,11 @@ import shutil
 import jsonschema
 import pytest
 
+from test_kustomize import DEPLOY_NO_LIMITS as DEPLOY  # a Deployment without limits: GC403 fails it
+
 from conftest import ROOT
 
 KUBECTL = shutil.which("kubectl") or shutil.which("kustomize")
-
-DEPLOY = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-        - name: web
-          image: web:1.0.0
-"""
 
 
 def _repo(tmp_path):

@@ -559,28 +559,33 @@ _BAKE_CONTEXTS = re.compile(r"""["']?contexts["']?\s*[=:]\s*\{([^{}]*)\}""")
 _BAKE_CONTEXT_NAME = re.compile(r"""(?m)^[ \t]*([\w.-]+)[ \t]*=|"([\w.-]+)"[ \t]*:""")
 
 
-def _named_contexts(target: Target, ctx: Context) -> frozenset[str]:
-    """The named build contexts of the Dockerfile's repository's bake files (docker-bake.hcl's
-    ``contexts = { src = "." }``): what ``COPY --from=src`` copies from, not an image. nats-io/nack's."""
+def _bake_files(target: Target, ctx: Context) -> tuple[str, dict[str, str]]:
+    """The repository prefix and the bake files (docker-bake.hcl/.json: relpath -> text) of the Dockerfile's
+    repository, read once per scan for the rules that use them."""
     for t in ctx.of_kind("repo"):
         prefix = "" if t.path in ("", ".") else t.path.rstrip("/") + "/"
         if prefix and not target.path.startswith(prefix):
             continue
-        info = t.data
 
-        def compute(info: object = info) -> frozenset[str]:
+        def compute(info: object = t.data) -> dict[str, str]:
             read = getattr(info, "read", None)
-            names: set[str] = set()
-            for rel in getattr(info, "inventory", None) or ():
-                if not _BAKE_FILE.search(rel) or read is None:
-                    continue
-                text = read(rel, 1024 * 1024) or ""
-                for block in _BAKE_CONTEXTS.findall(text):
-                    names.update(a or b for a, b in _BAKE_CONTEXT_NAME.findall(block))
-            return frozenset(names)
+            if read is None:
+                return {}
+            inventory = getattr(info, "inventory", None) or ()
+            return {rel: read(rel, 1024 * 1024) or "" for rel in inventory if _BAKE_FILE.search(rel)}
 
-        return ctx.memoized("docker.bake-contexts", id(t), compute)
-    return frozenset()
+        return prefix, ctx.memoized("docker.bake-files", id(t), compute)
+    return "", {}
+
+
+def _named_contexts(target: Target, ctx: Context) -> frozenset[str]:
+    """The named build contexts of the Dockerfile's repository's bake files (docker-bake.hcl's
+    ``contexts = { src = "." }``): what ``COPY --from=src`` copies from, not an image. nats-io/nack's."""
+    names: set[str] = set()
+    for text in _bake_files(target, ctx)[1].values():
+        for block in _BAKE_CONTEXTS.findall(text):
+            names.update(a or b for a, b in _BAKE_CONTEXT_NAME.findall(block))
+    return frozenset(names)
 
 
 def _copied_images(
@@ -844,34 +849,28 @@ def _bake_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | N
     builds from it, with where: ``labels = {...}``, ``annotations = ["index,manifest:KEY=VALUE"]``, and
     docker/metadata-action's when the target inherits ``docker-metadata-action`` (the bake file that action
     writes). A value that names a variable (``${revision}``) counts as given, as a LABEL's ``${ARG}`` does."""
-    for t in ctx.of_kind("repo"):
-        prefix = "" if t.path in ("", ".") else t.path.rstrip("/") + "/"
-        if prefix and not target.path.startswith(prefix):
-            continue
+    prefix, files = _bake_files(target, ctx)
+    if not files:
+        return None
 
-        def compute(info: object = t.data, prefix: str = prefix) -> dict[str, tuple[dict[str, str], str]]:
-            read = getattr(info, "read", None)
-            found: dict[str, tuple[dict[str, str], str]] = {}
-            for rel in getattr(info, "inventory", None) or ():
-                if not _BAKE_FILE.search(rel) or read is None:
+    def compute() -> dict[str, tuple[dict[str, str], str]]:
+        found: dict[str, tuple[dict[str, str], str]] = {}
+        for rel, text in files.items():
+            targets = _bake_targets(rel, text)
+            base = posixpath.dirname(rel)
+            for name, spec in targets.items():
+                r = _bake_resolve(targets, name)
+                if not r.get("labels"):
                     continue
-                targets = _bake_targets(rel, read(rel, 1024 * 1024) or "")
+                context = str(r.get("context") or ".").removeprefix("cwd://")
+                if "://" in context or "${" in context:
+                    continue
+                dockerfile = str(r.get("dockerfile") or "Dockerfile")
+                path = posixpath.normpath(posixpath.join(base, context, dockerfile))
+                found.setdefault(prefix + path, (r["labels"], f"{rel}:{spec['line']}, bake target '{name}'"))
+        return found
 
-                base = posixpath.dirname(rel)
-                for name, spec in targets.items():
-                    r = _bake_resolve(targets, name)
-                    if not r.get("labels"):
-                        continue
-                    context = str(r.get("context") or ".").removeprefix("cwd://")
-                    if "://" in context or "${" in context:
-                        continue
-                    dockerfile = str(r.get("dockerfile") or "Dockerfile")
-                    path = posixpath.normpath(posixpath.join(base, context, dockerfile))
-                    found.setdefault(prefix + path, (r["labels"], f"{rel}:{spec['line']}, bake target '{name}'"))
-            return found
-
-        return ctx.memoized("docker.bake-labels", id(t), compute).get(target.path)
-    return None
+    return ctx.memoized("docker.bake-labels", id(files), compute).get(target.path)
 
 
 def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:

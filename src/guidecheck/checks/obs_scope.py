@@ -107,12 +107,7 @@ def listing(items: list[str], limit: int = 4) -> str:
     return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
 
 
-def pod_annotations(obj: dict) -> dict:
-    if obj.get("kind") == "Pod":
-        return k8s.annotations(obj)
-    kind = obj.get("kind")
-    path = k8s.POD_SPEC_PATHS.get(kind) if isinstance(kind, str) else None
-    return k8s.as_map(k8s.get(obj, *path[:-1], "metadata", "annotations")) if path else {}
+pod_annotations = k8s.pod_annotations  # the pod template's annotations (a bare Pod's own)
 
 
 __all__ = [

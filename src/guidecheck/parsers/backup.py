@@ -99,13 +99,7 @@ def timestamp(value: Any) -> _dt.datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=_dt.UTC)
 
 
-def pod_annotations(obj: KObject) -> KObject:
-    if obj.get("kind") == "Pod":
-        return k8s.annotations(obj)
-    path = k8s.POD_SPEC_PATHS.get(k8s.get(obj, "kind"))
-    if path is None:
-        return {}
-    return k8s.as_map(k8s.get(obj, *path[:-1], "metadata", "annotations"))
+pod_annotations = k8s.pod_annotations  # the pod template's annotations (a bare Pod's own)
 
 
 def image_program(image: str) -> str:
