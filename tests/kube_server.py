@@ -316,6 +316,9 @@ def selector_matches(selector: str, labels: dict) -> bool:
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kube-apiserver-test"
+    # TCP_NODELAY, as Go's net/http (the real apiserver) sets it: a keep-alive response is written as
+    # headers then body, and with Nagle's algorithm the body waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # quiet
         pass

@@ -243,6 +243,8 @@ class TokenProxy:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms wait for a delayed ACK
+
             def log_message(self, *args):  # quiet
                 pass
 
@@ -307,6 +309,8 @@ class Scripted:
         routes_ref = routes
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms wait for a delayed ACK
+
             def log_message(self, *args):
                 pass
 

@@ -61,6 +61,8 @@ def gc401(run) -> list[dict]:
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms wait for a delayed ACK
+
     hits: list[str] = []
 
     def do_GET(self):

@@ -61,6 +61,8 @@ def test_relative_traversal_ref(tmp_path):
 
 
 class _Canary(http.server.BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms wait for a delayed ACK
+
     hits: list[str] = []
 
     def do_GET(self):

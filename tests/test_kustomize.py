@@ -183,6 +183,8 @@ def test_a_fingerprint_stays_the_same_when_an_overlay_is_added(run_cli, tmp_path
 
 
 class _Canary(http.server.BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms wait for a delayed ACK
+
     hits: list[str] = []
 
     def do_GET(self):

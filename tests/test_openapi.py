@@ -82,6 +82,8 @@ paths:
 
 
 class _Counter(http.server.BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # TCP_NODELAY: no 40 ms wait for a delayed ACK
+
     hits: list[str] = []
 
     def do_GET(self):
