@@ -1716,6 +1716,25 @@ def test_golangci_lint_running_gosec_is_security_validation(tmp_path):
     assert f.message.startswith("the pipeline lacks security validation"), f.message
 
 
+def test_a_make_variable_naming_a_command_reads_as_that_command(tmp_path):
+    """opentelemetry-demo's `make run-telemetry-tests` runs `$(DOCKER_COMPOSE_CMD) ... run traceBasedTests`, with
+    `DOCKER_COMPOSE_CMD ?= docker compose`: an integration test. A variable holding a path or flags stays as
+    written, and one the Makefile sets to two different commands is not guessed."""
+    one_job(tmp_path, "- run: make lint\n- run: go test ./...\n- run: make run-telemetry-tests\n- run: trivy fs .\n")
+    makefile = (
+        "DOCKER_COMPOSE_CMD ?= docker compose\nDOCKER_COMPOSE_ENV = --env-file .env\nLINT = golangci-lint\n"
+        "lint:\n\t$(LINT) run\nrun-telemetry-tests:\n\t$(DOCKER_COMPOSE_CMD) $(DOCKER_COMPOSE_ENV) run tests\n"
+    )
+    write(tmp_path, {"Makefile": makefile})
+    assert scan(tmp_path, ("GC701",)).findings == []
+    write(tmp_path, {"Makefile": makefile.replace("?= docker compose", "?= bin/compose")})
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks integration tests"), f.message
+    write(tmp_path, {"Makefile": makefile + "DOCKER_COMPOSE_CMD = podman\nDOCKER_COMPOSE_CMD := nerdctl\n"})
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks integration tests"), f.message
+
+
 def test_gc703_kubernetes_release_notes_tool_counts(tmp_path):
     """kueue's release workflow runs hack/releasing/sync-notes.sh, which runs k8s.io/release's `release-notes`."""
     one_job(tmp_path, "- run: ./hack/sync-notes.sh v1.2.3\n")
@@ -1801,6 +1820,43 @@ def test_gc703_gh_release_create_is_the_release_step(tmp_path):
     [f] = scan(tmp_path, ("GC703",)).findings
     assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 7), f  # its run: line
     assert f.message.endswith("): add --generate-notes"), f.message
+
+
+def test_gc703_a_release_command_continued_over_lines_is_read_whole(tmp_path):
+    """Reloader's chart release: `gh release create "$tag" \\` with --generate-notes three lines down, as the
+    shell reads it; a flag on the next command is not part of it."""
+    release = (
+        "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - name: Create release\n        run: |\n          gh release create "$tag" \\\n'
+        '            --title "$tag" \\\n            --generate-notes\n'
+    )
+    write(tmp_path, {".github/workflows/release.yml": release})
+    assert scan(tmp_path, ("GC703",)).findings == []
+    # a command on a line of its own is not part of the one before
+    write(tmp_path, {".github/workflows/release.yml": release.replace("\\\n            --gen", "\n            --gen")})
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 8), f  # the command's line
+    assert f.message.endswith("): add --generate-notes"), f.message
+
+
+def test_gc703_the_release_step_is_the_one_that_creates_the_release(tmp_path):
+    """external-dns installs chart-releaser (install_only: true) and releases from scripts/chart-release.sh with
+    `gh api -X POST .../releases`: the fix goes to that step, not to the action that only installed `cr`."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/release.yml": "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: helm/chart-releaser-action@v1.7.0\n        with:\n          install_only: true\n"
+            "      - name: Release chart\n        run: scripts/chart-release.sh 1.0.0\n",
+            "scripts/chart-release.sh": '#!/bin/sh\ngh api -X POST "repos/${REPO}/releases" \\\n'
+            '  -f tag_name="v$1" -F draft=true\n',
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yml", 10), f
+    assert "`gh api -X POST .../releases`" in f.message and f.message.endswith(
+        "): add -F generate_release_notes=true"
+    ), f.message
 
 
 def test_gc703_without_a_release_step_sits_on_the_tag_workflow(tmp_path):

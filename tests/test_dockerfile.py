@@ -807,13 +807,24 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
     import json
 
     text = "FROM mcr.microsoft.com/devcontainers/go:latest\nRUN apt-get update\nRUN apt-get install -y make\n"
-    for where in (".devcontainer/Dockerfile", ".gitpod.Dockerfile", ".local/Dockerfile", "build/Dockerfile"):
+    # kratos's .docker/Dockerfile-debug: the service with Delve, for a compose file that mounts the source; a
+    # Dockerfile.debugger or a debugging/ directory is not named a debug image
+    judged = ("build/Dockerfile", "build/Dockerfile.debugger", "debugging/Dockerfile")
+    for where in (
+        ".devcontainer/Dockerfile",
+        ".gitpod.Dockerfile",
+        ".local/Dockerfile",
+        ".docker/Dockerfile-debug",
+        "Dockerfile.dbg",
+        "cmd/delve.Dockerfile",
+        *judged,
+    ):
         (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / where).write_text(text)
     rules = "GC301,GC302,GC303,GC304,GC305"
     r = run_cli("scan", "--isolated", "--select", rules, "-f", "json", str(tmp_path))
     found = {(Path(f["path"]).relative_to(tmp_path).as_posix(), f["rule_id"]) for f in json.loads(r.stdout)["findings"]}
-    assert {p for p, _r in found} == {"build/Dockerfile"}, found
+    assert {p for p, _r in found} == set(judged), found
     assert {r for _p, r in found} == {"GC301", "GC302", "GC303", "GC304", "GC305"}, found
 
 

@@ -1492,3 +1492,19 @@ def test_a_chart_that_asks_for_its_namespace_names_the_setting_that_gives_it(tmp
     # (scan_json runs --isolated: the configuration is given as the organisation's)
     _p, report = scan_json(run_cli, "--select", "GC401", "--config", "repo/.guidecheck.yaml", "repo", cwd=tmp_path)
     assert findings(report) == [], report["findings"]
+
+
+def test_a_long_schema_reference_shows_its_file_and_its_definition():
+    """nginx-ingress's values.schema.json refers to file://./.../_definitions.json#/definitions/<a long name>: cut
+    in the middle, the message keeps both the file and the definition, and marks the cut."""
+    from guidecheck.loaders.helm.render import _middle
+
+    ref = "file://./helm-charts/nginx-ingress/v1.32.3/_definitions.json#/definitions/io.k8s.api.policy.v1." + (
+        "PodDisruptionBudgetSpec/properties/minAvailable"
+    )
+    shown = _middle(ref)
+    assert len(shown) == 100 and shown.count("…") == 1, shown
+    assert shown.startswith("file://./helm-charts/") and shown.endswith(
+        "PodDisruptionBudgetSpec/properties/minAvailable"
+    )
+    assert _middle("#/definitions/short") == "#/definitions/short"

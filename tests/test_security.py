@@ -286,9 +286,22 @@ components:
 def test_openapi_and_mesh_evidence_combine(tmp_path):
     # no evidence at all: both the document and the workload fail
     result = scan(tmp_path, {"app.yaml": DEPLOY, "openapi.yaml": UNSECURED_SPEC}, "GC601")
-    assert [(p, line) for p, line, _ in findings(result, "GC601", tmp_path)] == [("app.yaml", 1), ("openapi.yaml", 5)]
-    # the mesh covers every serving workload: the document passes too
+    got = findings(result, "GC601", tmp_path)
+    assert [(p, line) for p, line, _ in got] == [("app.yaml", 1), ("openapi.yaml", 5)]
+    # which pods serve the document is not known: the message speaks of the workloads Services expose, and says
+    # when no mesh JWT policy covers any of them (external-dns's webhook API, no Istio policy in the repository)
+    assert got[1][2].endswith(
+        "; and no Istio JWT policy (RequestAuthentication + AuthorizationPolicy) covers the workloads a Service "
+        "exposes in its scope"
+    ), got[1][2]
+    # the mesh covers one of two serving workloads: the document fails, and the message says so
+    other = DEPLOY.replace("cart", "basket")
     (tmp_path / "mesh.yaml").write_text(ra() + "---\n" + ap())
+    result = scan(tmp_path, {"basket.yaml": other}, "GC601")
+    [doc] = [m for p, _, m in findings(result, "GC601", tmp_path) if p == "openapi.yaml"]
+    assert doc.endswith("covers some of the workloads a Service exposes in its scope, not all"), doc
+    # the mesh covers every serving workload: the document passes too
+    (tmp_path / "basket.yaml").unlink()
     result = scan(tmp_path, {}, "GC601")
     assert findings(result, "GC601") == []
     assert set(s for s, _ in outcomes(result, "GC601").values()) == {"pass"}

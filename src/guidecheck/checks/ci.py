@@ -262,11 +262,17 @@ _COMMENT_LINE = re.compile(r"^[ \t]*(#|//|REM\b).*$", re.M)
 
 
 def _code(step: Step) -> str:
-    """The step's command text with whole-line comments blanked (same length: offsets and lines stay right)."""
+    """The step's command text with whole-line comments blanked and backslash-newline continuations joined, as
+    the shell and make read them (same length: offsets and lines, counted in ``step.run``, stay right).
+
+    A command written over several lines is one line here (external-dns's chart release: ``gh release create
+    "$tag" \\`` on one line, ``--generate-notes`` three lines down)."""
     run = step.run or ""
-    if "#" not in run and "//" not in run and "REM" not in run:
-        return run
-    return _COMMENT_LINE.sub(lambda m: " " * len(m.group(0)), run)  # same offsets as the original
+    if "#" in run or "//" in run or "REM" in run:
+        run = _COMMENT_LINE.sub(lambda m: " " * len(m.group(0)), run)  # a comment's trailing backslash goes too
+    if "\\\n" in run or "\\\r\n" in run:
+        run = run.replace("\\\r\n", "   ").replace("\\\n", "  ")
+    return run
 
 
 def _cmd_line(step: Step, offset: int) -> int:
@@ -761,7 +767,9 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
             where = {"path": release.path, "line": release.line}
             action = release.action() or ""
             if not action:
-                hint = f"; the release step runs `gh release create` ({release.where()}): add --generate-notes"
+                command = _release_command(release) or "gh release create"
+                ask = "--generate-notes" if command == "gh release create" else "-F generate_release_notes=true"
+                hint = f"; the release step runs `{command}` ({release.where()}): add {ask}"
             elif action in _RELEASE_NOTES_INPUTS:
                 kind, name = _RELEASE_NOTES_INPUTS[action]
                 ask = f"the input {name}: true" if kind == "with" else f"the environment variable {name}: true"
@@ -814,16 +822,38 @@ _RELEASE_ACTIONS = frozenset({*_RELEASE_NOTES_INPUTS, "actions/create-release", 
 
 
 _GH_RELEASE = re.compile(r"\bgh\s+release\s+create\b")
+# GitHub's REST call that creates a release (external-dns's scripts/chart-release.sh: `gh api -X POST
+# "repos/${REPO}/releases"`, a draft it publishes once the chart is attached)
+_GH_API_RELEASE = re.compile(
+    r"\bgh\s+api\b[^\n]{0,200}?(?:-X|--method)[=\s]*POST\b[^\n]{0,200}?/releases[\"']?(?:\s|$)"
+)
+
+
+def _release_command(step: Step) -> str | None:
+    """How a run step (or a script or make target it runs) creates a GitHub release, if it does: the fix that asks
+    GitHub to write the release notes goes there."""
+    for ran in (step, *step.follows):
+        if not ran.run:
+            continue
+        code = _code(ran)
+        if _GH_RELEASE.search(code):
+            return "gh release create"  # kiali-operator's `gh release create "${TAG}" ...`
+        if _GH_API_RELEASE.search(code):
+            return "gh api -X POST .../releases"
+    return None
 
 
 def _publishes_release(step: Step) -> bool:
     """A release action step; GoReleaser's only when it runs a release: its default command, or `release`
-    without --snapshot (cloudnative-pg's e2e workflows run `goreleaser build` through an expression)."""
+    without --snapshot (cloudnative-pg's e2e workflows run `goreleaser build` through an expression);
+    chart-releaser's unless it only installs `cr` (external-dns: install_only, then a script of its own)."""
     action = step.action() or ""
-    if not action and step.run and _GH_RELEASE.search(step.run):
-        return True  # kiali-operator's `gh release create "${TAG}" ...`
+    if not action:
+        return step.run is not None and _release_command(step) is not None
     if action not in _RELEASE_ACTIONS:
         return False
+    if action == "helm/chart-releaser-action":
+        return str(step.with_.get("install_only", "")).strip().lower() != "true"
     if action != "goreleaser/goreleaser-action":
         return True
     args = str(step.with_.get("args", "") or "").strip()

@@ -37,6 +37,18 @@ _WORKSPACE_IMAGE = re.compile(
 )  # .local/: a developer's own debugging setup (secrets-store-csi-driver's .local/Dockerfile, a Delve image)
 
 
+# the service built with a debugger or a profiler, named so (kratos's .docker/Dockerfile-debug: Delve, run by a
+# compose file that mounts the source; Dockerfile.dbg, pprof.Dockerfile): a developer's image, not the one that
+# ships. The words are those of the file's name, split at . - _ (a Dockerfile.debugger is not one of them).
+_DEBUG_WORDS = frozenset({"debug", "dbg", "delve", "dlv", "pprof"})
+_NAME_WORD = re.compile(r"[.\-_]+")
+
+
+def _debug_image(path: str) -> bool:
+    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return not _DEBUG_WORDS.isdisjoint(_NAME_WORD.split(name))
+
+
 def _dockerfile(target: Target) -> Dockerfile:
     df = target.data
     if not isinstance(df, Dockerfile):
@@ -45,6 +57,11 @@ def _dockerfile(target: Target) -> Dockerfile:
         raise NotApplicable(
             "a development environment's image (a dev container, Gitpod workspace or .local/ setup): "
             "the developer's tools, not an image that is deployed"
+        )
+    if _debug_image(target.path):
+        raise NotApplicable(
+            "a debug image (its name says debug, dbg, delve or pprof): the service with a debugger or profiler "
+            "for a developer, not the image that ships"
         )
     if not df.stages:
         raise NotApplicable("the Dockerfile has no build stage")

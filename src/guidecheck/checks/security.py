@@ -310,10 +310,18 @@ def _openapi_jwt(target: Target, ctx) -> Iterator[Hit]:
     if workloads and all(index[id(w)] for w in workloads):
         return  # the mesh enforces JWTs on every pod that serves this API
     if workloads:
-        suffix = (
-            "; and an Istio JWT policy (RequestAuthentication + AuthorizationPolicy) does not cover every pod "
-            "serving it"
-        )
+        # which pods serve the document is not known: any workload a Service exposes in its scope may. No count in
+        # the message: a finding keeps its fingerprint (and its baseline entry) when a workload is added
+        if any(index[id(w)] for w in workloads):
+            suffix = (
+                "; and an Istio JWT policy (RequestAuthentication + AuthorizationPolicy) covers some of the workloads "
+                "a Service exposes in its scope, not all"
+            )
+        else:
+            suffix = (
+                "; and no Istio JWT policy (RequestAuthentication + AuthorizationPolicy) covers the workloads a "
+                "Service exposes in its scope"
+            )
     else:
         suffix = "; and no workload exposed by a Service is in this scan for a mesh JWT policy to cover"
     inherited = [p for p in problems if not p[3]]

@@ -260,6 +260,15 @@ _KNOWN_METASCHEMAS = frozenset(
 )
 
 
+def _middle(text: str, limit: int = 100) -> str:
+    """``text`` cut in the middle when longer than ``limit``: a reference's file and its definition's name both
+    show (nginx-ingress's file://./.../_definitions.json#/definitions/io.k8s.api.core.v1.Container)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 5
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
+
+
 def _external_schema_refs(copy_dir: str, job: _ChartJob) -> list[Issue]:
     """What in a values.schema.json would make Helm read a file or fetch a URL while validating: a ``$ref``
     (``$dynamicRef``, ``$recursiveRef``) that is not local (``#...``), or a ``$schema`` that is not a built-in
@@ -290,9 +299,9 @@ def _external_schema_refs(copy_dir: str, job: _ChartJob) -> list[Issue]:
             continue
         for key, value, line in _schema_loads(docs[0].data):
             if key == "$schema":
-                what = f"names the meta-schema '{value[:100]}', which Helm does not have built in"
+                what = f"names the meta-schema '{_middle(value)}', which Helm does not have built in"
             else:
-                what = f"refers to '{value[:100]}' outside the schema"
+                what = f"refers to '{_middle(value)}' outside the schema"
             issues.append(
                 Issue(
                     f"values.schema.json {what}: not followed (Helm would read that file or fetch that URL "

@@ -158,6 +158,7 @@ def make_recipes(text: str, targets: tuple[str, ...]) -> list[tuple[str, int, st
                 default = n
             rules.setdefault(n, []).append((start, prereqs, recipe))
         i = j
+    commands = _command_variables(lines)
     out: list[tuple[str, int, str]] = []
     todo = [default or "" if t == "" else t for t in targets]
     done: set[str] = set()
@@ -168,6 +169,8 @@ def make_recipes(text: str, targets: tuple[str, ...]) -> list[tuple[str, int, st
         done.add(t)
         for start, prereqs, recipe in rules[t]:
             body = "\n".join(_joined(recipe))
+            if commands and "$" in body:
+                body = _MAKE_REF.sub(lambda m: commands.get(m.group(1) or m.group(2), m.group(0)), body)
             if body.strip():
                 out.append((t, start, body))
             todo.extend(p for p in prereqs if p not in done)
@@ -175,6 +178,36 @@ def make_recipes(text: str, targets: tuple[str, ...]) -> list[tuple[str, int, st
                 if ref.kind == "make" and ref.path == "Makefile":
                     todo.extend(x for x in ref.targets if x and x not in done)
     return out
+
+
+# a Makefile variable that names a command, `DOCKER_COMPOSE_CMD ?= docker compose` (opentelemetry-demo), and its
+# uses in recipes, $(NAME) or ${NAME} ($$(...) is the shell's): a recipe reads as the command it runs
+_MAKE_VAR = re.compile(r"^(?:override[ \t]+|export[ \t]+)?([A-Za-z_][\w]*)[ \t]*(\?=|:{0,3}=)[ \t]*(.*?)[ \t]*$")
+_COMMAND_VALUE = re.compile(r"[A-Za-z][\w.+-]*(?:[ \t]+[A-Za-z][\w.+-]*)?")
+_MAKE_REF = re.compile(r"(?<!\$)\$(?:\(([A-Za-z_]\w*)\)|\{([A-Za-z_]\w*)\})")
+
+
+def _command_variables(lines: list[str]) -> dict[str, str]:
+    """The Makefile's variables whose value is a command word or two (``docker compose``, ``docker-compose``,
+    ``kubectl``), by name: a ``?=`` default unless another assignment sets it. Values with a path, a flag or a
+    reference to something else are left alone (``$(GOLANGCI_LINT)``, a tool under ``$(LOCALBIN)``, stays as
+    written), and so is a variable assigned more than one command."""
+    values: dict[str, str | None] = {}
+    for line in lines:
+        if line.startswith("\t") or "=" not in line:
+            continue
+        m = _MAKE_VAR.match(line)
+        if m is None:
+            continue
+        name, op, value = m.groups()
+        value = value.split("#", 1)[0].strip()  # a comment ends the value
+        if op == "?=" and name in values:
+            continue
+        if op.endswith("=") and op != "?=" and name in values and values[name] != value:
+            values[name] = None  # set twice, to different commands: which one runs depends on the order
+            continue
+        values[name] = value if _COMMAND_VALUE.fullmatch(value) else None
+    return {k: v for k, v in values.items() if v}
 
 
 def _joined(lines: list[str]) -> list[str]:
