@@ -1735,6 +1735,33 @@ def test_a_make_variable_naming_a_command_reads_as_that_command(tmp_path):
     assert f.message.startswith("the pipeline lacks integration tests"), f.message
 
 
+def test_a_matrix_job_runs_each_value_s_script_and_is_named_after_it(tmp_path):
+    """oathkeeper's job test runs `./test/${{ matrix.name }}/run.sh` for name: [reload, e2e, ...]: each value's
+    script is followed, and GitHub names the job "test (e2e)", an integration test's name."""
+    ci = (
+        "on: push\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: golangci-lint run\n"
+        "      - run: go test ./...\n      - run: trivy fs .\n"
+        "  checks:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        suite: [reload, proxy]\n"
+        "        include: [{suite: compose}]\n    steps:\n      - run: ./test/${{ matrix.suite }}/run.sh\n"
+    )
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": ci,
+            "test/reload/run.sh": "#!/bin/sh\ngo build .\n",
+            "test/proxy/run.sh": "#!/bin/sh\ncurl localhost\n",
+            "test/compose/run.sh": "#!/bin/sh\ndocker compose up -d\n",
+        },
+    )
+    assert scan(tmp_path, ("GC701",)).findings == []  # the include: entry's script starts the stack
+    write(tmp_path, {"test/compose/run.sh": "#!/bin/sh\necho none\n"})
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks integration tests"), f.message
+    # the job's name with a value: "checks (e2e)" names an end-to-end test, and the job runs a script
+    write(tmp_path, {".github/workflows/ci.yml": ci.replace("include: [{suite: compose}]", "include: [{suite: e2e}]")})
+    assert scan(tmp_path, ("GC701",)).findings == []
+
+
 def test_gc703_kubernetes_release_notes_tool_counts(tmp_path):
     """kueue's release workflow runs hack/releasing/sync-notes.sh, which runs k8s.io/release's `release-notes`."""
     one_job(tmp_path, "- run: ./hack/sync-notes.sh v1.2.3\n")

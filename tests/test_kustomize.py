@@ -281,6 +281,26 @@ def test_an_inline_patch_transformer_renders_with_its_patch(run_cli, tmp_path):
 
 
 @needs_kubectl
+def test_an_image_a_patch_adds_is_pinned_to_the_images_entry_that_renames_it(run_cli, tmp_path):
+    """nginx-ingress-helm-operator: a patch adds container kube-rbac-proxy with image: kube-rbac-proxy, and the
+    kustomization's images: entry renames it and sets the tag; the finding sits on that entry, not on images:."""
+    app = tmp_path / "repo" / "app"
+    app.mkdir(parents=True)
+    (app / "deploy.yaml").write_text(DEPLOY_NO_LIMITS)
+    (app / "proxy_patch.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - name: kube-rbac-proxy\n          image: kube-rbac-proxy\n"
+    )
+    (app / "kustomization.yaml").write_text(
+        "resources: [deploy.yaml]\npatches:\n- path: proxy_patch.yaml\nimages:\n- name: other\n  newTag: v1.0.0\n"
+        "- name: kube-rbac-proxy\n  newName: quay.io/brancz/kube-rbac-proxy\n  newTag: v0.18.0\n"
+    )
+    _p, report = scan_json(run_cli, "--select", "GC307", "repo", cwd=tmp_path)
+    got = [(f["path"], f["line"], f["container"]) for f in report["findings"]]
+    assert ("repo/app/kustomization.yaml", 7, "kube-rbac-proxy") in got, got
+
+
+@needs_kubectl
 def test_a_long_build_error_keeps_its_hint(run_cli, tmp_path):
     """kubernetes-engine-samples' tgi overlays: kustomize's error names two long paths; the hint comes after."""
     deep = tmp_path / "repo" / ("models-" + "x" * 200) / ("overlay-" + "y" * 200)

@@ -313,6 +313,12 @@ def test_language_detection():
     assert langs(["release-tools/boilerplate/boilerplate.py", "main.go"]) == ["go"]  # kubernetes-csi's subtree
     # a directory named like a test one (longhorn's dev/scale-test/, e2e-tests/) holds test material
     assert langs(["dev/scale-test/scale-test.py", "e2e-tests/run.py", "test-utils/x.go", "main.go"]) == ["go"]
+    # ory/keto: protoc-gen-es' gen/es/*_pb.js, connect-es' *_connect.js beside them, docs samples and example
+    # configurations named with more words, test fixtures; a hand-written db_connect.js is the service's own
+    generated = ["package.json", "gen/es/keto/check_pb.js", "gen/es/keto/check_connect.js", "gen/x_grpc_pb.ts"]
+    samples = ["contrib/docs-code-samples/list.js", "contrib/cat-videos-example/ns.ts", "internal/testfixtures/a.js"]
+    assert langs([*generated, *samples, "main.go"]) == ["go"]
+    assert langs([*generated, "src/db_connect.js", "main.go"]) == ["go", "javascript"]
     # shell only counts when nothing else is there
     assert langs(["entrypoint.sh"]) == ["shell"]
     assert langs(["entrypoint.sh", "main.go"]) == ["go"]

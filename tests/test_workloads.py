@@ -85,6 +85,8 @@ FLOATING = DEFAULT_SETTINGS["floating-tags"]
         ("$IMAGE", "unknown", None),
         ("{{ .Values.image }}", "unknown", None),
         ("<your-image>", "unknown", None),
+        ("{app-docker-img}", "unknown", None),  # an AsciiDoc attribute (cerbos' docs)
+        ("ghcr.io/cerbos/cerbos:{app-version}", "unknown", None),
         ("(env('KAT_SERVER_IMAGE'))", "unknown", None),  # a Chainsaw binding (emissary's e2e fixtures)
         ("registry.example.com/app:${TAG}", "unknown", None),
         ("registry.example.com/app:1.4.2-${GIT_SHA}", "unknown", None),

@@ -292,6 +292,9 @@ def _job_names(job: Job) -> list[str]:
     short_id = job.id.rsplit("/", 1)[-1].split(":", 1)[-1]
     if short_id not in names:
         names.append(short_id)
+    if job.matrix and "${{" not in job.label:
+        # GitHub names each matrix job after its values: oathkeeper's job test runs as "test (e2e)"
+        names += [f"{job.label} ({v})" for values in job.matrix.values() for v in values]
     if job.uses and not job.uses.startswith("./"):
         # a remote reusable workflow is not fetched: its file's name is what shows what it runs
         # (opentelemetry's job 'analysis' calls open-telemetry/shared-workflows/.../scorecard.yml)

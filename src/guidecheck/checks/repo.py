@@ -479,7 +479,11 @@ NEEDS_MANIFEST = {"javascript": ("package.json",), "typescript": ("package.json"
 # tests written in one language of a family count for the other
 FAMILIES = ({"javascript", "typescript"}, {"java", "kotlin"})
 
-_GENERATED = re.compile(r"(?:\.pb\.go|\.pb\.gw\.go|^zz_generated.*\.go|_pb2(?:_grpc)?\.py|\.d\.ts|\.min\.js)$")
+# generated code: protobuf and gRPC stubs (Go, Python, and protoc-gen-es's / grpc-tools' *_pb.js, *_grpc_pb.js for
+# JavaScript and TypeScript: ory/keto's gen/es), Kubernetes deepcopy, type declarations, minified bundles
+_GENERATED = re.compile(
+    r"(?:\.pb\.go|\.pb\.gw\.go|^zz_generated.*\.go|_pb2(?:_grpc)?\.pyi?|(?:_grpc)?_pb\.[cm]?[jt]s|\.d\.ts|\.min\.js)$"
+)
 _TOOLING = re.compile(
     r"^(?:\..*|.*\.config\.[cm]?[jt]s|setup\.py|noxfile\.py|conftest\.py|gulpfile\.js|Gruntfile\.js|"
     r"markdownlint\.rb)$"  # markdownlint.rb: mdl's style file (fluent-bit's libraries keep one)
@@ -533,10 +537,20 @@ def unit_test_patterns(settings: Mapping[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+_PB_STUB = re.compile(r"_pb\.[cm]?[jt]s$")
+_CONNECT_STUB = re.compile(r"_connect\.([cm]?[jt]s)$")
+
+# example, sample and fixture directories named with more words (ory/keto's contrib/docs-code-samples,
+# cat-videos-example, internal/check/testfixtures)
+_NO_CODE_WORDS = frozenset({"example", "examples", "sample", "samples", "fixture", "fixtures", "testfixtures"})
+
+
 def _dir_kind(directory: str) -> int:
     """0: a directory of code; 1: of tests; 2: neither (docs, examples, hidden directories)."""
     dirs = [s.lower() for s in layout_dirs(directory)]
-    if any(s.startswith(".") or s in _NO_CODE_DIRS for s in dirs):
+    if any(
+        s.startswith(".") or s in _NO_CODE_DIRS or not _NO_CODE_WORDS.isdisjoint(_WORD_SPLIT.split(s)) for s in dirs
+    ):
         return 2
     # scale-test/, e2e-tests/, test-utils/: test material as non_production_dir() counts it (longhorn's
     # dev/scale-test/scale-test.py is a test driver, not service code without unit tests)
@@ -601,6 +615,9 @@ class _Files:
         self._ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
         self._dir_kind: dict[str, int] = {}
         self._bundled = _bundled_libraries(inventory) | _docs_sites(inventory)
+        # connect-es' *_connect.js beside protoc-gen-es' *_pb.js of the same stem: generated too (a hand-written
+        # db_connect.js has no db_pb.js beside it)
+        self._stubs = {rel for rel in inventory if isinstance(rel, str) and _PB_STUB.search(rel)}
         for rel in inventory:
             if isinstance(rel, str) and rel:
                 self._add(rel)
@@ -619,6 +636,9 @@ class _Files:
         self.names.add(name)
         self.code_files.append((rel, name))
         if kind == 1 or _GENERATED.search(name) or _TOOLING.match(name):
+            return
+        m = _CONNECT_STUB.search(rel)
+        if m and f"{rel[: m.start()]}_pb.{m.group(1)}" in self._stubs:
             return
         dot = name.rfind(".")
         if dot <= 0:

@@ -460,10 +460,35 @@ def _attach_follows(project: Project, prefix: str, root: str, followed: Any, tex
         for step in job.steps:
             if step.run and _MAY_FOLLOW.search(step.run):
                 step.follows = list(followed(step.run, root, 0))  # its own list: docker builds are added below
+            if step.run and job.matrix and "matrix." in step.run:
+                # oathkeeper's `./test/${{ matrix.name }}/run.sh`: each value's script runs
+                for variant in matrix_variants(step.run, job.matrix):
+                    if _MAY_FOLLOW.search(variant):
+                        step.follows += [f for f in followed(variant, root, 0) if f not in step.follows]
             for rel in _built_dockerfiles(step):
                 path, text = _first_file((rel,), root, text_of)
                 if text is not None:
                     step.follows.append(Step(prefix + path, 1, name=f"docker build {path}", run=_run_lines(text)))
+
+
+_MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z_][\w-]*)\s*\}\}")
+MAX_MATRIX_VARIANTS = 16  # command texts one step's matrix expands to
+
+
+def matrix_variants(text: str, matrix: dict[str, list[str]]) -> list[str]:
+    """``text`` with its ``${{ matrix.KEY }}`` expressions replaced, one text per combination of the values of the
+    keys it names (at most :data:`MAX_MATRIX_VARIANTS`; keys the matrix does not list stay as written)."""
+    keys = [k for k in dict.fromkeys(m.group(1) for m in _MATRIX_REF.finditer(text)) if matrix.get(k)]
+    combos: list[dict[str, str]] = [{}]
+    for k in keys:
+        combos = [{**c, k: v} for c in combos for v in matrix[k]][:MAX_MATRIX_VARIANTS]
+    if not keys:
+        return []
+
+    def filled(combo: dict[str, str]) -> str:
+        return _MATRIX_REF.sub(lambda m: combo.get(m.group(1), m.group(0)), text)
+
+    return [filled(c) for c in combos]
 
 
 # `docker build` / `docker buildx build` with its -f/--file and context

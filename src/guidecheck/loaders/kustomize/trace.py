@@ -175,7 +175,12 @@ class _Tracer:
         op = _op_for(self.ops, child_path, where)
         if op is not None:
             return (*op, *op)
-        t = _transformer(str(k), self.transformers, where, s.get(k) if in_base else None)
+        # the value the transformer changed: the last patch's that sets it, else the base's (nginx-ingress-helm-
+        # operator's auth-proxy patch adds image: kube-rbac-proxy, which images: renames)
+        before = next((n[k] for _, n in reversed(layers) if isinstance(n, YMap) and k in n), None)
+        t = _transformer(
+            str(k), self.transformers, where, before if before is not None else s.get(k) if in_base else None
+        )
         if t is not None:
             return (*t, *t)
         if in_base:

@@ -276,6 +276,9 @@ def _github_job(
         j.triggers = _event_filter(cond, j.triggers)
     j.images = _job_images(job)
     j.env = {**_scalars(wf.data.get("env"), inputs), **_scalars(job.get("env"), inputs)}
+    strategy = job.get("strategy")
+    if isinstance(strategy, dict):
+        j.matrix = _matrix(strategy.get("matrix"))
     uses = job.get("uses")
     if isinstance(uses, str):
         j.uses = uses
@@ -293,6 +296,36 @@ def _github_job(
         j.steps = _github_steps(ctx, project, wf.path, steps, inputs, None, [])
     project.jobs.append(j)
     pf.jobs.append(j.id)
+
+
+MAX_MATRIX_VALUES = 16  # values of one matrix key kept (a generated matrix of hundreds is not expanded)
+
+
+def _matrix(matrix: Any) -> dict[str, list[str]]:
+    """A job's ``strategy.matrix``: each key's scalar values, then those its ``include:`` entries add (oathkeeper's
+    ``name: [reload, e2e, ...]`` that ``./test/${{ matrix.name }}/run.sh`` runs). An expression (``${{ fromJSON(...)
+    }}``) and mappings as values are not expanded."""
+    out: dict[str, list[str]] = {}
+    if not isinstance(matrix, dict):
+        return out
+
+    def add(key: Any, value: Any) -> None:
+        text = scalar(value)
+        if isinstance(key, str) and text is not None and "${{" not in text:
+            values = out.setdefault(key, [])
+            if text not in values and len(values) < MAX_MATRIX_VALUES:
+                values.append(text)
+
+    for key, values in matrix.items():
+        if key in ("include", "exclude"):
+            continue
+        for v in values if isinstance(values, list) else []:
+            add(key, v)
+    include = matrix.get("include")
+    for entry in include if isinstance(include, list) else []:
+        for key, v in entry.items() if isinstance(entry, dict) else ():
+            add(key, v)
+    return out
 
 
 def _job_images(job: Any) -> list[str]:

@@ -87,6 +87,8 @@ class Job:
     uses: str | None = None  # a job that calls a workflow: its reference as written
     images: list[str] = field(default_factory=list)  # job image and services (GitLab), container (GitHub)
     env: dict[str, str] = field(default_factory=dict)  # GitHub: the workflow's and the job's env: (scalars as text)
+    # GitHub: strategy.matrix, the scalar values of each key (include: entries' too), at most MAX_MATRIX_VALUES each
+    matrix: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
