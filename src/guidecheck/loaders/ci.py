@@ -462,9 +462,12 @@ def _attach_follows(project: Project, prefix: str, root: str, followed: Any, tex
                 step.follows = list(followed(step.run, root, 0))  # its own list: docker builds are added below
             if step.run and job.matrix and "matrix." in step.run:
                 # oathkeeper's `./test/${{ matrix.name }}/run.sh`: each value's script runs
+                seen = {id(f) for f in step.follows}
                 for variant in matrix_variants(step.run, job.matrix):
                     if _MAY_FOLLOW.search(variant):
-                        step.follows += [f for f in followed(variant, root, 0) if f not in step.follows]
+                        new = [f for f in followed(variant, root, 0) if id(f) not in seen]
+                        seen.update(id(f) for f in new)
+                        step.follows += new
             for rel in _built_dockerfiles(step):
                 path, text = _first_file((rel,), root, text_of)
                 if text is not None:
@@ -479,11 +482,11 @@ def matrix_variants(text: str, matrix: dict[str, list[str]]) -> list[str]:
     """``text`` with its ``${{ matrix.KEY }}`` expressions replaced, one text per combination of the values of the
     keys it names (at most :data:`MAX_MATRIX_VARIANTS`; keys the matrix does not list stay as written)."""
     keys = [k for k in dict.fromkeys(m.group(1) for m in _MATRIX_REF.finditer(text)) if matrix.get(k)]
+    if not keys:
+        return []
     combos: list[dict[str, str]] = [{}]
     for k in keys:
         combos = [{**c, k: v} for c in combos for v in matrix[k]][:MAX_MATRIX_VARIANTS]
-    if not keys:
-        return []
 
     def filled(combo: dict[str, str]) -> str:
         return _MATRIX_REF.sub(lambda m: combo.get(m.group(1), m.group(0)), text)

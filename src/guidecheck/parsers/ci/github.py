@@ -299,6 +299,7 @@ def _github_job(
 
 
 MAX_MATRIX_VALUES = 16  # values of one matrix key kept (a generated matrix of hundreds is not expanded)
+MAX_MATRIX_KEYS = 16
 
 
 def _matrix(matrix: Any) -> dict[str, list[str]]:
@@ -312,6 +313,8 @@ def _matrix(matrix: Any) -> dict[str, list[str]]:
     def add(key: Any, value: Any) -> None:
         text = scalar(value)
         if isinstance(key, str) and text is not None and "${{" not in text:
+            if key not in out and len(out) >= MAX_MATRIX_KEYS:
+                return
             values = out.setdefault(key, [])
             if text not in values and len(values) < MAX_MATRIX_VALUES:
                 values.append(text)
