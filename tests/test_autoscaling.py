@@ -174,6 +174,10 @@ def test_cluster_hpa_and_deployment():
         ('["--leader-elect=false"]', True),  # every replica works: it scales
         ('["--leader-elect", "false"]', True),
         ('["--port=8080"]', True),
+        # cert-manager elects a leader by default and its chart passes where the lease lives
+        ('["--leader-election-namespace=kube-system", "--v=2"]', False),
+        ('["--leader-elect-lease-duration=15s"]', False),  # kube-controller-manager's
+        ('["--leader-election-namespace=kube-system", "--leader-elect=false"]', True),
     ],
 )
 def test_a_leader_elected_controller_needs_no_autoscaler(tmp_path, args, applies):

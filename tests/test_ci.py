@@ -1582,6 +1582,16 @@ def test_ko_into_kind_or_the_local_daemon_pushes_nothing(tmp_path):
     assert scan(tmp_path, ("GC704",)).findings == []
     one_job(tmp_path, step.format(repo="ghcr.io/kedacore"))
     assert len(scan(tmp_path, ("GC704",)).findings) == 1
+    # traefik's knative conformance: ko-build/setup-ko with KO_DOCKER_REPO: ko.local exports it to the job's later
+    # steps, as does a write to $GITHUB_ENV; ko resolve in a script of a later step loads into the daemon
+    write(tmp_path, {"upload.sh": "#!/bin/sh\nko resolve -f config/ > out.yaml\n"})
+    setup = "- uses: ko-build/setup-ko@v0.6\n  env:\n    KO_DOCKER_REPO: {repo}\n- run: ./upload.sh\n"
+    one_job(tmp_path, setup.format(repo="ko.local"))
+    assert scan(tmp_path, ("GC704",)).findings == []
+    one_job(tmp_path, '- run: echo "KO_DOCKER_REPO=kind.local" >> "$GITHUB_ENV"\n- run: ./upload.sh\n')
+    assert scan(tmp_path, ("GC704",)).findings == []
+    one_job(tmp_path, setup.format(repo="ghcr.io/traefik"))
+    assert len(scan(tmp_path, ("GC704",)).findings) == 1
 
 
 def test_an_installing_lint_action_is_no_lint_and_a_bare_make_runs_the_default_goal(tmp_path):

@@ -898,6 +898,23 @@ def test_an_upper_case_from_word_is_the_build_s_placeholder():
     assert run_rule("FROM alpine:3.20.3 AS BUILD\nFROM BUILD\n", "from_pinned") == []
 
 
+def test_upper_case_words_a_script_replaces_make_a_dockerfile_template(tmp_path, run_cli):
+    """sonobuoy's Dockerfile says `FROM BASEIMAGE`, then a line `CMD1` and `ADD BINARY /sonobuoy`, all replaced by
+    the sed of scripts/build_funcs.sh: no build runs the file as it is. It is a template (one info note), not a
+    Dockerfile with a typo; a typo of an instruction under a real FROM stays an error."""
+    import json
+
+    (tmp_path / "Dockerfile").write_text('FROM BASEIMAGE\nCMD1\nADD BINARY /sonobuoy\nCMD ["/sonobuoy"]\n')
+    r = run_cli("scan", "--isolated", "-f", "json", str(tmp_path / "Dockerfile"))
+    [f] = json.loads(r.stdout)["findings"]
+    assert (f["rule_id"], f["severity"]) == ("GC001", "info"), f
+    assert f["message"].startswith("a Dockerfile template (upper-case words a script replaces: FROM at line 1, CMD1")
+    (tmp_path / "Dockerfile").write_text('FROM alpine:3.20.3\nCMD1\nCMD ["/x"]\n')
+    r = run_cli("scan", "--isolated", "--select", "GC001", "-f", "json", str(tmp_path / "Dockerfile"))
+    [f] = json.loads(r.stdout)["findings"]
+    assert (f["severity"], f["line"]) == ("error", 2) and "unknown instruction: CMD1" in f["message"], f
+
+
 def test_a_final_stage_that_installs_with_apk_is_alpine_based(tmp_path, run_cli):
     """kaniko's integration image builds FROM docker:20.10, an official image built on Alpine, and runs
     `apk add`: only an Alpine (or apk-based) image has apk."""

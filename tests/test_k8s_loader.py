@@ -101,6 +101,12 @@ def test_bad_document_in_the_middle_keeps_the_others(tmp_path):
         ("image:\n  tag: ${tag}\n%{ if otel }\notel: true\n%{ endif }\n", 3, "Terraform %{ } template directives"),
         # solr-operator's docs/antora.template.yml: a line a script writes (no "quote the value" hint either)
         ("name: solr\nversion: v1\n@PRERELEASE_LINE@\n", 3, "@NAME@ placeholders a script fills in"),
+        # cert-manager's make/config/bind/service.yaml, filled in by a Makefile's sed
+        (
+            "kind: Service\nspec:\n  clusterIP: {SERVICE_IP_PREFIX}.16\n  ports: []\n",
+            3,
+            "{NAME} placeholders a script fills in",
+        ),
     ],
 )
 def test_a_template_s_parse_error_says_what_template_it_is(tmp_path, text, line, kind):

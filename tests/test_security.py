@@ -254,9 +254,47 @@ def test_a_backend_of_the_kube_apiserver_needs_no_jwt(tmp_path):
     got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
     assert got["Deployment/monitoring/adapter"][0] == "not_applicable", got
     # without the APIService the same Service is an HTTP service like any other
+    # a chart's objects without a namespace, its APIService naming {{ .Release.Namespace }} as rendered
+    # (cert-manager's samplewebhook): the Service is in the namespace it is applied to, the one named
+    unspaced = (
+        files["adapter.yaml"]
+        .replace("service: {name: adapter, namespace: monitoring}", "service: {name: adapter, namespace: default}")
+        .replace(", namespace: monitoring}", "}")
+    )
+    assert "namespace: monitoring" not in unspaced and "namespace: default" in unspaced, unspaced
+    got = outcomes(scan(tmp_path, {"adapter.yaml": unspaced}, "GC601"), "GC601")
+    assert got["Deployment/adapter"][0] == "not_applicable", got
     files["adapter.yaml"] = files["adapter.yaml"].split("        ---\n        apiVersion: apiregistration")[0]
     got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
     assert got["Deployment/monitoring/adapter"][0] == "fail", got
+
+
+def test_a_workload_only_udp_services_expose_speaks_no_http(tmp_path):
+    """traefik's integration fixture whoamiudp: its containerPort leaves protocol at TCP, but the only Service
+    exposing it is UDP: no HTTP call with a JWT reaches it. A TCP port on the Service makes it a service again."""
+    files = {
+        "udp.yaml": """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: whoamiudp, namespace: shop}
+        spec:
+          selector: {matchLabels: {app: whoamiudp}}
+          template:
+            metadata: {labels: {app: whoamiudp}}
+            spec: {containers: [{name: w, image: whoamiudp:1.0.0, ports: [{containerPort: 8090}]}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: whoamiudp, namespace: shop}
+        spec: {selector: {app: whoamiudp}, ports: [{name: udp, port: 8090, protocol: UDP}]}
+        """
+    }
+    got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
+    assert got["Deployment/shop/whoamiudp"][0] == "not_applicable", got
+    assert "UDP/SCTP ports only" in got["Deployment/shop/whoamiudp"][1], got
+    files["udp.yaml"] = files["udp.yaml"].replace("protocol: UDP}", "protocol: UDP}, {name: web, port: 80}")
+    got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
+    assert got["Deployment/shop/whoamiudp"][0] == "fail", got
 
 
 UNSECURED_SPEC = """\

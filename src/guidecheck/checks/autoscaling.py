@@ -94,19 +94,32 @@ def _label(t: Target) -> str:
 _LEADER_FLAG = re.compile(r"^--?(?:enable-)?leader-elect(?:ion)?(?:-enabled)?(?:=(\S+))?$")
 
 
+# a flag that tunes leader election (cert-manager's --leader-election-namespace=kube-system, kube-controller-
+# manager's --leader-elect-lease-duration): the binary elects a leader by default, unless switched off
+_LEADER_TUNING = re.compile(r"^--?leader-elect(?:ion)?-(?!enabled\b)[a-z-]+(?:=\S*)?$")
+
+
 def _leader_election_flag(obj: dict) -> str | None:
-    """The leader-election flag a long-running container of the workload runs with, or None."""
+    """The leader-election flag a long-running container of the workload runs with (a switch left on, or a flag
+    that tunes an election on by default), or None."""
     for c in k8s.containers(obj, "long-running"):
         words = [w for key in ("command", "args") for w in k8s.as_list(c.data.get(key)) if isinstance(w, str)]
+        tuning = None
+        switched_off = False
         for i, word in enumerate(words):
             m = _LEADER_FLAG.match(word.strip())
             if not m:
+                if tuning is None and _LEADER_TUNING.match(word.strip()):
+                    tuning = word.strip()
                 continue
             value = m.group(1)
             if value is None and i + 1 < len(words) and words[i + 1].strip().lower() in ("true", "false"):
                 value = words[i + 1].strip()
             if (value or "true").strip("'\"").lower() in ("true", "1", "yes"):
                 return word.strip()
+            switched_off = True
+        if tuning is not None and not switched_off:
+            return tuning
     return None
 
 

@@ -1036,7 +1036,7 @@ def _loads_locally(m: re.Match[str], code: str, job: Job, step: Step) -> bool:
     line_end = code.find("\n", m.end())
     line = code[line_start : line_end if line_end >= 0 else len(code)]
     if _KO.search(m.group(0)):
-        env = " ".join(f"{k}={v}" for k, v in step.env.items())
+        env = " ".join(f"{k}={v}" for k, v in {**job.env, **step.env}.items()) + _exported_before(job, step)
         return bool(_KO_LOCAL.search(line) or _KO_LOCAL.search(env) or _KO_LOCAL.search(code[:line_start]))
     if not _SKAFFOLD.search(m.group(0)):
         return False
@@ -1048,6 +1048,25 @@ def _loads_locally(m: re.Match[str], code: str, job: Job, step: Step) -> bool:
         if any(r.run and _LOCAL_CLUSTER_COMMAND.search(r.run) for r in (step, *step.follows)):
             return True
     return False
+
+
+_GITHUB_ENV_WRITE = re.compile(r"\b([A-Z_][A-Z0-9_]*)=([^\s\"'>]*)[\"']?\s*>>\s*\"?\$\{?GITHUB_ENV\b")
+_ENV_SETUP_ACTIONS = frozenset({"ko-build/setup-ko", "imjasonh/setup-ko"})
+
+
+def _exported_before(job: Job, step: Step) -> str:
+    """The environment earlier steps of the job hand on to this one, as ``K=V`` words: what they append to
+    $GITHUB_ENV, and the env: of a setup action that exports it (traefik's knative conformance: ko-build/setup-ko
+    with KO_DOCKER_REPO: ko.local, then `ko resolve` in a script of a later step loads into the daemon)."""
+    words: list[str] = []
+    for earlier in job.steps:
+        if earlier is step:
+            break
+        if earlier.action() in _ENV_SETUP_ACTIONS:
+            words += [f"{k}={v}" for k, v in earlier.env.items()]
+        if earlier.run and "GITHUB_ENV" in earlier.run:
+            words += [f"{m.group(1)}={m.group(2)}" for m in _GITHUB_ENV_WRITE.finditer(earlier.run)]
+    return (" " + " ".join(words)) if words else ""
 
 
 def _signs(step: Step, ctx: Context) -> bool:

@@ -98,6 +98,15 @@ def metrics_only(service: dict, ctx) -> bool:
     return True
 
 
+def datagram_only(service: dict) -> bool:
+    """A Service whose every port is UDP or SCTP (traefik's whoamiudp): no HTTP call reaches the pods through it,
+    whatever protocol their containerPort leaves at its TCP default."""
+    ports = k8s.as_list(k8s.get(service, "spec", "ports"))
+    return bool(ports) and all(
+        isinstance(p, dict) and str(p.get("protocol") or "TCP").upper() in ("UDP", "SCTP") for p in ports
+    )
+
+
 def non_http(obj: dict, ctx) -> str | None:
     """Why a workload speaks no HTTP (a database, broker, cache or DNS server): every long-running container runs
     an image of settings non-http-images, or every port it declares (metrics ports and UDP/SCTP ports aside) is one
@@ -189,6 +198,10 @@ def apiserver_backend(service: dict, ctx) -> bool:
     name = k8s.get(service, "metadata", "name")
     ns = k8s.get(service, "metadata", "namespace")
     if isinstance(name, str) and ((ns, name) in refs or (None, name) in refs):
+        return True
+    if isinstance(name, str) and not (isinstance(ns, str) and ns) and any(n == name for _, n in refs):
+        # a Service without a namespace is in the one it is applied to: the namespace a chart's APIService names
+        # with {{ .Release.Namespace }} (cert-manager's samplewebhook, rendered into "default")
         return True
     # an operator that registers its webhook configuration itself at run time (spark-on-k8s-operator, keda's
     # OLM operator): nothing in the files names the Service, whose every port is named webhook

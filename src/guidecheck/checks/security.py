@@ -31,7 +31,7 @@ from typing import Any
 from guidecheck import crossref
 from guidecheck.checks import NotApplicable, workload_object
 from guidecheck.checks import settings as settings_of
-from guidecheck.checks.exposure import SERVING_KINDS, apiserver_backend
+from guidecheck.checks.exposure import SERVING_KINDS, apiserver_backend, datagram_only
 from guidecheck.checks.exposure import metrics_only as _metrics_only
 from guidecheck.checks.exposure import non_http as _non_http
 from guidecheck.checks.openapi import exempt_path, operations, spec_of
@@ -266,7 +266,9 @@ def _serving_index(ctx) -> dict[int, bool]:
             if _non_http(obj, c):
                 continue  # a database, broker or cache: no HTTP call to carry a JWT
             services = crossref.services_for(t, c)
-            if services and not all(_metrics_only(sv.data, c) or apiserver_backend(sv.data, c) for sv in services):
+            if services and not all(
+                _metrics_only(sv.data, c) or apiserver_backend(sv.data, c) or datagram_only(sv.data) for sv in services
+            ):
                 out[id(t)] = _mesh_covered(t, c)[0]
         return out
 
@@ -373,8 +375,8 @@ def _workload_jwt(target: Target, ctx) -> Iterator[Hit]:
         )
     if id(target) not in _serving_index(ctx):
         raise NotApplicable(
-            "no Service exposes its pods (other than for metrics, or to the kube-apiserver as a webhook or "
-            "aggregated API)"
+            "no Service exposes its pods (other than for metrics, to the kube-apiserver as a webhook or "
+            "aggregated API, or on UDP/SCTP ports only)"
         )
     covered, why = _mesh_covered(target, ctx)
     if covered:

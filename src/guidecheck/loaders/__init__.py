@@ -958,8 +958,12 @@ def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
 
 # the tags of other template languages: Jinja/Liquid ({% if %}, samber's alert rule templates) and Terraform's
 # templatefile() directives (%{ if x }, aws-containers' Helm values under terraform/)
+# and {NAME} that a Makefile's sed fills in (cert-manager's make/config/bind/service.yaml: `clusterIP:
+# {SERVICE_IP_PREFIX}.16`)
 _OTHER_TEMPLATE = re.compile(
-    r"\{%-?\s*[a-z]|%\{~?\s*(?:if|for|else|endif|endfor)\b|^[ \t]*(?:- )?@[A-Z][A-Z0-9_]*@[ \t]*$", re.M
+    r"\{%-?\s*[a-z]|%\{~?\s*(?:if|for|else|endif|endfor)\b|^[ \t]*(?:- )?@[A-Z][A-Z0-9_]*@[ \t]*$"
+    r"|(?<![{$\w])\{[A-Z][A-Z0-9_]{0,100}\}(?!\})",
+    re.M,
 )
 
 
@@ -971,7 +975,9 @@ def _template_kind(text: str) -> str:
         return "{{ }} template placeholders"
     if re.search(r"%\{~?\s*(?:if|for|else|endif|endfor)\b", text):
         return "Terraform %{ } template directives"
-    return "@NAME@ placeholders a script fills in"
+    if re.search(r"^[ \t]*(?:- )?@[A-Z][A-Z0-9_]*@[ \t]*$", text, re.M):
+        return "@NAME@ placeholders a script fills in"
+    return "{NAME} placeholders a script fills in"
 
 
 _TEMPLATE_SUFFIXES = (".tmpl", ".tpl", ".template", ".j2", ".jinja", ".jinja2", ".gotmpl", ".in", ".erb", ".mustache")
@@ -993,7 +999,7 @@ def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | 
     mark = _TEMPLATE_MARK_NAMED if named else _TEMPLATE_MARK
     marked = [i for i, ln in enumerate(lines, 1) if mark.search(ln)]
     if not marked:
-        return None
+        return _word_template(lines, errors)
     at_errors = sorted({e.line for e in errors if 0 < e.line <= len(lines) and mark.search(lines[e.line - 1])})
     from_line = [i for i in marked if re.match(r"\s*FROM\s", lines[i - 1], re.I)]
     if not (named or at_errors or from_line):
@@ -1004,6 +1010,31 @@ def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | 
     return (
         f"a Dockerfile template ({kind} placeholders on {len(marked)} line(s), first at line {where}): not "
         "checked as a Dockerfile; scan the Dockerfile rendered from it"
+    )
+
+
+# sonobuoy's Dockerfile: `FROM BASEIMAGE` and a line `CMD1`, which scripts/build_funcs.sh replaces with sed
+_UPPER_FROM = re.compile(r"^[ \t]*(?i:FROM)[ \t]+(?:--\S+[ \t]+)*[A-Z][A-Z0-9_]*(?:[ \t]+(?i:AS)[ \t]+\S+)?[ \t]*$")
+_UPPER_WORD_LINE = re.compile(r"^[ \t]*[A-Z][A-Z0-9_]*[ \t]*$")
+
+
+def _word_template(lines: list[str], errors: list[LoadError]) -> str | None:
+    """The note for a Dockerfile a script fills in by replacing upper-case words: a FROM naming an upper-case word
+    and a line of one upper-case word Docker does not know (CMD1): no build could run it as it is."""
+    words = sorted(
+        e.line
+        for e in errors
+        if 0 < e.line <= len(lines)
+        and e.message.startswith("unknown instruction")
+        and _UPPER_WORD_LINE.match(lines[e.line - 1])
+    )
+    froms = [i for i, ln in enumerate(lines, 1) if _UPPER_FROM.match(ln)]
+    if not (words and froms):
+        return None
+    return (
+        f"a Dockerfile template (upper-case words a script replaces: FROM at line {froms[0]}, "
+        f"{lines[words[0] - 1].strip()} at line {words[0]}): not checked as a Dockerfile; scan the Dockerfile "
+        "rendered from it"
     )
 
 
