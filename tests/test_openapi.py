@@ -462,6 +462,37 @@ def test_gc901_a_port_the_metrics_server_binds_is_a_metrics_port(tmp_path):
     assert status() == Status.NOT_APPLICABLE
 
 
+def test_gc901_a_port_only_a_webhook_service_points_at_serves_no_api(tmp_path):
+    """emqx-operator: besides metrics, its one port is 9443, where its webhook Service (named by the
+    ValidatingWebhookConfiguration) points: only the kube-apiserver calls it. Another Service on it is an API's."""
+
+    def status():
+        _, result = scan([tmp_path], rules=("GC901",))
+        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
+        return o.status
+
+    ds = DAEMONSET.replace(
+        "          ports: [{containerPort: 8080, name: metrics}]\n",
+        "          ports: [{containerPort: 8080, name: metrics}, {containerPort: 9443, name: webhook-server}]\n",
+    )
+    svc = (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: emqx-webhook}\nspec:\n  selector: {app: kured}\n"
+        "  ports: [{port: 443, targetPort: 9443}]\n"
+    )
+    hook = (
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {name: v}\n"
+        "webhooks:\n  - name: v.emqx.io\n    clientConfig: {service: {name: emqx-webhook, namespace: system}}\n"
+    )
+    write(tmp_path, {"Dockerfile": "FROM alpine:3.20\n", "ds.yaml": ds, "svc.yaml": svc, "hook.yaml": hook})
+    assert status() == Status.NOT_APPLICABLE
+    # by the port's name too
+    write(tmp_path, {"svc.yaml": svc.replace("targetPort: 9443", "targetPort: webhook-server")})
+    assert status() == Status.NOT_APPLICABLE
+    # without the webhook configuration, the Service is an API's like any other
+    (tmp_path / "hook.yaml").unlink()
+    assert status() == Status.FAIL
+
+
 def test_gc901_needs_a_workload_that_serves_more_than_metrics(tmp_path):
     """kubereboot/kured: a DaemonSet whose only endpoint is /metrics, exposed by no Service, has no API."""
 

@@ -158,7 +158,18 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
         services = crossref.services_for(t, ctx)
         if services and not all(metrics_only(sv.data, ctx) or apiserver_backend(sv.data, ctx) for sv in services):
             return True
-        declared = _serving_port(obj, ctx, probes_only=bool(services))
+        # the container ports its webhook or aggregated-API Services point at: only the kube-apiserver calls them
+        # (emqx-operator's and cert-manager's webhook port 9443 / 10250)
+        backend = {
+            tp
+            for sv in services
+            if apiserver_backend(sv.data, ctx)
+            for sp in k8s.as_list(k8s.get(sv.data, "spec", "ports"))
+            if isinstance(sp, dict)
+            for tp in (sp.get("targetPort", sp.get("port")),)
+            if isinstance(tp, (int, str))
+        }
+        declared = _serving_port(obj, ctx, probes_only=bool(services), backend_ports=backend)
         if declared:
             return True  # a port of its own besides metrics: its Service may live elsewhere
         if declared is None and not services and unparsed(ctx, prefix):
@@ -198,12 +209,15 @@ def _probe_ports(container: dict) -> set[int]:
     return health - other
 
 
-def _serving_port(obj: dict, ctx, probes_only: bool = False) -> bool | None:
+def _serving_port(
+    obj: dict, ctx, probes_only: bool = False, backend_ports: set[int | str] | frozenset[int | str] = frozenset()
+) -> bool | None:
     """Whether a long-running container of the workload declares a port that is not a metrics port; None when
     it declares no port at all (containerPort is optional: that shows nothing by itself). A port only its own
     probes call on a health path serves no API either when it is named for health, or with ``probes_only`` (its
     Services expose metrics only): karpenter's `http` port answers /healthz and /readyz, its Service exposes
-    `http-metrics`."""
+    `http-metrics`. Nor does a port in ``backend_ports`` (by number or name): one a Service only the kube-apiserver
+    calls points at, a webhook's or an aggregated API's."""
     from guidecheck.checks.exposure import annotated_metrics_port, metrics_container_port
     from guidecheck.parsers import k8s
 
@@ -216,6 +230,8 @@ def _serving_port(obj: dict, ctx, probes_only: bool = False) -> bool | None:
                 continue
             declared = True
             if metrics_container_port(p, ctx, c.data) or p["containerPort"] == scraped:
+                continue
+            if p["containerPort"] in backend_ports or p.get("name") in backend_ports:
                 continue
             if p["containerPort"] in health and (probes_only or _HEALTH_PORT_NAME.match(str(p.get("name") or ""))):
                 # a port named for health that only the probes call (a CSI driver's `healthz`) serves no API, with
