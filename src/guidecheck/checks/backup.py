@@ -252,8 +252,8 @@ def verification(target: Target, ctx: Context) -> Iterator[Hit]:
         return
     names = _holder_names(_holders(target, ctx))
     yield Hit(
-        f"no scheduled backup is taken, so none is verified: {len(names)} object(s) keep data in persistent "
-        f"volumes ({_list(names)}) and no verification step exists ({_VERIFY_HINT})"
+        f"no backup schedule guidecheck reads is in its scope, so no backup is verified: {len(names)} object(s) "
+        f"keep data in persistent volumes ({_list(names)}) and no verification step exists ({_VERIFY_HINT})"
     )
 
 
@@ -287,8 +287,8 @@ def restore_tests(target: Target, ctx: Context) -> Iterator[Hit]:
         _anchor(target, ctx)
         names = _holder_names(_holders(target, ctx))
         what = (
-            f"no scheduled backup is taken, so none is restore-tested ({len(names)} object(s) with persistent "
-            f"volumes: {_list(names)})"
+            "no backup schedule guidecheck reads is in its scope, "
+            f"so no backup is restore-tested ({len(names)} object(s) with persistent volumes: {_list(names)})"
         )
     note = ""
     if index.is_live(target):
