@@ -111,6 +111,25 @@ def test_escaped_schema_ref_is_neither_fetched_nor_read(tmp_path, loopback_serve
 
 
 @needs_helm
+def test_many_references_to_one_outside_document_are_one_finding(tmp_path):
+    """nginx-ingress's values.schema.json refers to 68 definitions of one _definitions.json URL: one fix (vendoring
+    the definitions under $defs) removes them all, so it is one finding at the first, with the count."""
+    url = "https://raw.githubusercontent.com/example/schemas/master/v1.30.0/_definitions.json"
+    props = ",\n".join(
+        f'  "p{i}": {{"$ref": "{url}#/definitions/io.k8s.api.core.v1.{kind}"}}'
+        for i, kind in enumerate(("Volume", "Container", "EnvVar"))
+    )
+    schema = '{"type": "object",\n "properties": {\n' + props + ',\n  "q": {"$ref": "other.json"}\n }\n}\n'
+    repo = chart(tmp_path / "repo", CONFIGMAP, {"chart/values.schema.json": schema})
+    r = run_gc("scan", "--isolated", "-f", "json", "--select", "GC401", str(repo), cwd=tmp_path)
+    no_traceback(r)
+    found = sorted((f["line"], f["message"]) for f in gc401(r) if "values.schema.json" in f["message"])
+    assert [line for line, _ in found] == [3, 6], found
+    assert f"refers to '{url}' outside the schema 3 times (first '" in found[0][1], found[0][1]
+    assert "refers to 'other.json' outside the schema:" in found[1][1], found[1][1]
+
+
+@needs_helm
 def test_helm_has_no_network_at_all():
     from guidecheck.loaders.helm.sandbox import isolation_prefix, run_limited
 

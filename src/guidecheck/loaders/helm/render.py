@@ -297,11 +297,23 @@ def _external_schema_refs(copy_dir: str, job: _ChartJob) -> list[Issue]:
                 _schema_issue(f"is not valid JSON ({e.message if e else 'no document'})", shown, e.line if e else 1)
             )
             continue
+        # one finding per document referred to, at its first reference: nginx-ingress refers to 45 definitions of one
+        # _definitions.json, which one fix (vendoring it under $defs) removes
+        by_document: dict[str, list[tuple[str, int]]] = {}
         for key, value, line in _schema_loads(docs[0].data):
-            if key == "$schema":
+            document = value if key == "$schema" else value.split("#", 1)[0] or value
+            by_document.setdefault(f"{key} {document}", []).append((value, line))
+        for kd, refs in sorted(by_document.items(), key=lambda item: item[1][0][1]):
+            value, line = refs[0]
+            if kd.startswith("$schema "):
                 what = f"names the meta-schema '{_middle(value)}', which Helm does not have built in"
-            else:
+            elif len(refs) == 1:
                 what = f"refers to '{_middle(value)}' outside the schema"
+            else:
+                what = (
+                    f"refers to '{_middle(kd.split(' ', 1)[1])}' outside the schema {len(refs)} times (first "
+                    f"'{_middle(value)}')"
+                )
             issues.append(
                 Issue(
                     f"values.schema.json {what}: not followed (Helm would read that file or fetch that URL "
