@@ -913,6 +913,11 @@ def test_upper_case_words_a_script_replaces_make_a_dockerfile_template(tmp_path,
     r = run_cli("scan", "--isolated", "--select", "GC001", "-f", "json", str(tmp_path / "Dockerfile"))
     [f] = json.loads(r.stdout)["findings"]
     assert (f["severity"], f["line"]) == ("error", 2) and "unknown instruction: CMD1" in f["message"], f
+    # a FROM naming an earlier stage written in capitals is that stage, not a placeholder
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20.3 AS BUILD\nFROM BUILD\nCMD1\n")
+    r = run_cli("scan", "--isolated", "--select", "GC001", "-f", "json", str(tmp_path / "Dockerfile"))
+    [f] = json.loads(r.stdout)["findings"]
+    assert (f["severity"], f["line"]) == ("error", 3) and "unknown instruction: CMD1" in f["message"], f
 
 
 def test_a_final_stage_that_installs_with_apk_is_alpine_based(tmp_path, run_cli):

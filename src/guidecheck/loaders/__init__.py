@@ -1014,8 +1014,9 @@ def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | 
 
 
 # sonobuoy's Dockerfile: `FROM BASEIMAGE` and a line `CMD1`, which scripts/build_funcs.sh replaces with sed
-_UPPER_FROM = re.compile(r"^[ \t]*(?i:FROM)[ \t]+(?:--\S+[ \t]+)*[A-Z][A-Z0-9_]*(?:[ \t]+(?i:AS)[ \t]+\S+)?[ \t]*$")
+_UPPER_FROM = re.compile(r"^[ \t]*(?i:FROM)[ \t]+(?:--\S+[ \t]+)*([A-Z][A-Z0-9_]*)(?:[ \t]+(?i:AS)[ \t]+\S+)?[ \t]*$")
 _UPPER_WORD_LINE = re.compile(r"^[ \t]*[A-Z][A-Z0-9_]*[ \t]*$")
+_STAGE_ALIAS = re.compile(r"^[ \t]*(?i:FROM)[ \t].*[ \t](?i:AS)[ \t]+(\S+)[ \t]*$")
 
 
 def _word_template(lines: list[str], errors: list[LoadError]) -> str | None:
@@ -1028,7 +1029,9 @@ def _word_template(lines: list[str], errors: list[LoadError]) -> str | None:
         and e.message.startswith("unknown instruction")
         and _UPPER_WORD_LINE.match(lines[e.line - 1])
     )
-    froms = [i for i, ln in enumerate(lines, 1) if _UPPER_FROM.match(ln)]
+    # a FROM naming an earlier stage written in capitals (FROM alpine AS BUILD, then FROM BUILD) names that stage
+    aliases = {m.group(1) for ln in lines for m in [_STAGE_ALIAS.match(ln)] if m}
+    froms = [i for i, ln in enumerate(lines, 1) for m in [_UPPER_FROM.match(ln)] if m and m.group(1) not in aliases]
     if not (words and froms):
         return None
     return (
