@@ -19,6 +19,7 @@ import textwrap
 import threading
 import time
 import types
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -397,14 +398,18 @@ spec:
 """
 
 
+def gc901_status(root):
+    """GC901's one outcome's status for a scan of ``root``."""
+    _, result = scan([root], rules=("GC901",))
+    [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
+    return o.status
+
+
 def test_gc901_a_port_only_health_probes_call_serves_no_api(tmp_path):
     """karpenter: its `http` port answers the liveness and readiness probes (/healthz, /readyz); its Service
     exposes `http-metrics` only: no API to describe. Without that Service, the port may be an API's."""
 
-    def status():
-        _, result = scan([tmp_path], rules=("GC901",))
-        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
-        return o.status
+    status = partial(gc901_status, tmp_path)
 
     probes = (
         "          ports: [{containerPort: 8080, name: http-metrics}, {containerPort: 8081, name: http}]\n"
@@ -434,10 +439,7 @@ def test_gc901_a_port_the_metrics_server_binds_is_a_metrics_port(tmp_path):
     """IngressMonitorController (kubebuilder): its one port, 8443 named https, is where
     --metrics-bind-address=:8443 serves metrics; without the flag the port may serve an API."""
 
-    def status():
-        _, result = scan([tmp_path], rules=("GC901",))
-        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
-        return o.status
+    status = partial(gc901_status, tmp_path)
 
     ds = DAEMONSET.replace(
         "          ports: [{containerPort: 8080, name: metrics}]\n",
@@ -466,10 +468,7 @@ def test_gc901_a_port_only_a_webhook_service_points_at_serves_no_api(tmp_path):
     """emqx-operator: besides metrics, its one port is 9443, where its webhook Service (named by the
     ValidatingWebhookConfiguration) points: only the kube-apiserver calls it. Another Service on it is an API's."""
 
-    def status():
-        _, result = scan([tmp_path], rules=("GC901",))
-        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
-        return o.status
+    status = partial(gc901_status, tmp_path)
 
     ds = DAEMONSET.replace(
         "          ports: [{containerPort: 8080, name: metrics}]\n",
@@ -1032,10 +1031,7 @@ def test_gc901_a_test_s_workload_does_not_make_the_service_serve_an_api(tmp_path
     """openkruise/rollouts: the controller serves webhooks and metrics; its e2e tests deploy an HTTP echoserver.
     The service's own workloads decide; a repository with only a test's workloads shows nothing either way."""
 
-    def status():
-        _, result = scan([tmp_path], rules=("GC901",))
-        [o] = [o for o in result.outcomes if o.rule_id == "GC901"]
-        return o.status
+    status = partial(gc901_status, tmp_path)
 
     echo = (
         DAEMONSET.replace("name: kured", "name: echo")
