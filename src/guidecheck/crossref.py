@@ -738,6 +738,21 @@ def related_support(target: Target, ctx, kind: str) -> list[Target]:
     return [t for t in index.get(scope(target), ()) if t is not target and visible(target, t)]
 
 
+def repo_prefix(repo: Target) -> str:
+    """A repository target's path as the prefix of its files' paths ("" for a repository at the scanned root)."""
+    return "" if repo.path in ("", ".") else repo.path.rstrip("/") + "/"
+
+
+def repo_holding(target: Target, ctx) -> Target | None:
+    """The first repository target whose tree holds ``target``'s file, by path: for targets without a scope of
+    their own (a Dockerfile), as for those with one."""
+    for t in ctx.of_kind("repo"):
+        prefix = repo_prefix(t)
+        if not prefix or target.path.startswith(prefix):
+            return t
+    return None
+
+
 def repo_target(target: Target, ctx) -> Target | None:
     """The repository target of ``target``'s scope (None for clusters and files named one by one)."""
 

@@ -351,7 +351,7 @@ def latency_monitoring(target: Target, ctx: Context) -> Iterator[Hit]:
         if not rules:
             repo_scope_or_na(target, ctx)
             workloads = in_scope_workloads(target, ctx)
-            prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
+            prefix = crossref.repo_prefix(target)
             if workloads and not any(_request_services(w, ctx) for w in workloads) and not unparsed(ctx, prefix):
                 # kubewatch: Pods that watch the cluster and post to webhooks, behind no Service
                 raise NotApplicable(

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from guidecheck import crossref
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.checks.literals import fold, gate, holds, passes, requirement
 from guidecheck.model import Hit, Target
@@ -165,7 +166,7 @@ def no_pipeline(target: Target, ctx: Context, needs: str) -> Iterator[Hit]:
     inventory = getattr(info, "inventory", None)
     if not isinstance(inventory, list):
         raise NotApplicable("not a repository")
-    prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
+    prefix = crossref.repo_prefix(target)
     projects = [t for t in ctx.of_kind("ci") if (t.origin or {}).get("repo") == prefix]
     if projects:
         raise NotApplicable("judged on the pipeline: " + ", ".join(t.path for t in projects[:3]))
@@ -727,7 +728,7 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
         inventory = getattr(info, "inventory", None)
         if not isinstance(inventory, list):
             raise NotApplicable("not a repository")
-        prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
+        prefix = crossref.repo_prefix(target)
         projects = [t for t in ctx.of_kind("ci") if t.origin.get("repo") == prefix]
         if projects:
             raise NotApplicable("judged with the pipeline: " + ", ".join(t.path for t in projects[:3]))

@@ -579,20 +579,20 @@ _BAKE_CONTEXT_NAME = re.compile(r"""(?m)^[ \t]*([\w.-]+)[ \t]*=|"([\w.-]+)"[ \t]
 def _bake_files(target: Target, ctx: Context) -> tuple[str, dict[str, str]]:
     """The repository prefix and the bake files (docker-bake.hcl/.json: relpath -> text) of the Dockerfile's
     repository, read once per scan for the rules that use them."""
-    for t in ctx.of_kind("repo"):
-        prefix = "" if t.path in ("", ".") else t.path.rstrip("/") + "/"
-        if prefix and not target.path.startswith(prefix):
-            continue
+    from guidecheck import crossref
 
-        def compute(info: object = t.data) -> dict[str, str]:
-            read = getattr(info, "read", None)
-            if read is None:
-                return {}
-            inventory = getattr(info, "inventory", None) or ()
-            return {rel: read(rel, 1024 * 1024) or "" for rel in inventory if _BAKE_FILE.search(rel)}
+    repo = crossref.repo_holding(target, ctx)
+    if repo is None:
+        return "", {}
 
-        return prefix, ctx.memoized("docker.bake-files", id(t), compute)
-    return "", {}
+    def compute(info: object = repo.data) -> dict[str, str]:
+        read = getattr(info, "read", None)
+        if read is None:
+            return {}
+        inventory = getattr(info, "inventory", None) or ()
+        return {rel: read(rel, 1024 * 1024) or "" for rel in inventory if _BAKE_FILE.search(rel)}
+
+    return crossref.repo_prefix(repo), ctx.memoized("docker.bake-files", id(repo), compute)
 
 
 def _named_contexts(target: Target, ctx: Context) -> frozenset[str]:

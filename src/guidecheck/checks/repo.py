@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from guidecheck import globs
+from guidecheck import crossref, globs
 from guidecheck.checks import Context, NotApplicable
 from guidecheck.checks import settings as settings_of
 from guidecheck.model import Hit, Target
@@ -408,7 +408,7 @@ def single_service(target: Target, ctx: Context) -> Iterator[Hit]:
 def _renders_no_workload(chart: Any, target: Target, ctx: Context) -> bool:
     """Whether the chart rendered objects and none is a workload (fluent-operator's -crds charts: CRDs only),
     so it deploys no service. A chart that did not render is counted, as its templates say."""
-    prefix = "" if target.path in ("", ".") else target.path.rstrip("/") + "/"
+    prefix = crossref.repo_prefix(target)
     shown = prefix.rstrip("/") if chart.path == "." else prefix + chart.path
     kinds = set(ctx.settings.get("workload-kinds") or ())
 

@@ -136,39 +136,38 @@ _BUILD_FILE = re.compile(r"(?:^|/)(?:[Mm]akefile|GNUmakefile|[^/]+\.mk|[^/]+\.sh
 def _set_image(target: Target, ctx: Context, raw: str) -> str | None:
     """Where the repository's build replaces ``raw`` with `kustomize edit set image` (``Makefile:212``), if it
     does: a placeholder the build fills in, as a Skaffold artifact or a ko:// reference is."""
+    from guidecheck import crossref
     from guidecheck.parsers import skaffold
 
     if (target.origin or {}).get("source") != "kustomize":
         # the command edits a kustomization: what it builds; the same image in a manifest applied as it is
         # (aks-store-demo's all-in-one files beside its overlays) is deployed with its own tag
         return None
-    for t in ctx.of_kind("repo"):
-        prefix = "" if t.path in ("", ".") else t.path.rstrip("/") + "/"
-        if prefix and not target.path.startswith(prefix):
-            continue
+    repo = crossref.repo_holding(target, ctx)
+    if repo is None:
+        return None
 
-        def compute(info: object = t.data) -> dict[str, str]:
-            read = getattr(info, "read", None)
-            names: dict[str, str] = {}
-            budget = 256
-            for rel in getattr(info, "inventory", None) or ():
-                if read is None or budget <= 0 or not _BUILD_FILE.search(rel):
-                    continue
-                budget -= 1
-                text = read(rel, 512 * 1024) or ""
-                if "edit set image" not in text:
-                    continue
-                for m in _SET_IMAGE.finditer(text):
-                    for word in m.group(1).split():
-                        name, eq, _new = word.strip("'\"").partition("=")
-                        if eq and name and "$" not in name:
-                            names.setdefault(name, f"{rel}:{text.count(chr(10), 0, m.start()) + 1}")
-            return names
+    def compute(info: object = repo.data) -> dict[str, str]:
+        read = getattr(info, "read", None)
+        names: dict[str, str] = {}
+        budget = 256
+        for rel in getattr(info, "inventory", None) or ():
+            if read is None or budget <= 0 or not _BUILD_FILE.search(rel):
+                continue
+            budget -= 1
+            text = read(rel, 512 * 1024) or ""
+            if "edit set image" not in text:
+                continue
+            for m in _SET_IMAGE.finditer(text):
+                for word in m.group(1).split():
+                    name, eq, _new = word.strip("'\"").partition("=")
+                    if eq and name and "$" not in name:
+                        names.setdefault(name, f"{rel}:{text.count(chr(10), 0, m.start()) + 1}")
+        return names
 
-        names = ctx.memoized("workloads.set-image", id(t), compute)
-        found = names.get(skaffold.repository(raw.strip())) if names else None
-        return f"`kustomize edit set image` ({prefix}{found})" if found else None
-    return None
+    names = ctx.memoized("workloads.set-image", id(repo), compute)
+    found = names.get(skaffold.repository(raw.strip())) if names else None
+    return f"`kustomize edit set image` ({crossref.repo_prefix(repo)}{found})" if found else None
 
 
 def _skaffold_artifact(target: Target, ctx: Context, raw: str) -> tuple[Any, str] | None:
