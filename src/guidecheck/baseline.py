@@ -40,6 +40,8 @@ class BaselineError(Exception):
 
 @dataclass(frozen=True)
 class Entry:
+    """One accepted finding of a baseline file."""
+
     fingerprint: str
     rule_id: str
     path: str

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import os
-import pickle
 import stat
 import sys
 import threading
@@ -261,6 +259,8 @@ class Store:
         return d, os.path.join(d, key[2:])
 
     def _mac(self, layer: str, key: str, payload: bytes) -> bytes:
+        import hmac  # here, not at the top: a scan without the cache (pre-commit's --no-cache) never needs it
+
         return hmac.new(self.secret, f"{layer}\0{key}\0".encode() + payload, hashlib.sha256).digest()
 
     def has(self, layer: str, key: str) -> bool:
@@ -299,6 +299,9 @@ class Store:
         if len(data) < head or not data.startswith(MAGIC):
             return MISS
         payload = data[head:]
+        import hmac
+        import pickle
+
         if not hmac.compare_digest(data[len(MAGIC) : head], self._mac(layer, key, payload)):
             return MISS  # not written by this user's guidecheck (planted, corrupt or truncated)
         try:
@@ -311,6 +314,8 @@ class Store:
 
     def put(self, layer: str, key: str, value: Any) -> bool:
         """Store ``value`` (whole or not at all); False when it was not written (too large, no room, refused)."""
+        import pickle
+
         try:
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 - an unpicklable value is simply not cached

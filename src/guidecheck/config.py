@@ -104,6 +104,8 @@ class Trust:
 
 @dataclass(frozen=True)
 class Config:
+    """The settings of one run, from the configuration file and the command line."""
+
     fail_on: str = "error"
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()

@@ -20,6 +20,8 @@ from guidecheck.model import Outcome, Status
 
 @dataclass
 class BulletCoverage:
+    """How one guideline bullet is covered: its rules, manual evidence and verdict."""
+
     id: str
     section: str
     text: str

@@ -91,6 +91,8 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class LoadError:
+    """A problem reading a source, placed at its line and column."""
+
     message: str
     line: int = 1
     column: int = 1
@@ -213,6 +215,8 @@ class Rule:
 
 @dataclass
 class Finding:
+    """One defect a rule found, placed at a file, line and column (and object and container)."""
+
     rule_id: str
     severity: Severity
     message: str
@@ -242,6 +246,8 @@ class Finding:
 
 @dataclass
 class Outcome:
+    """What one rule concluded about one target: pass, fail, not applicable or suppressed."""
+
     rule_id: str
     target: Target
     status: Status
@@ -251,6 +257,8 @@ class Outcome:
 
 @dataclass
 class ScanResult:
+    """Everything one scan produced: findings, outcomes, the rules run and what left it incomplete."""
+
     findings: list[Finding]
     outcomes: list[Outcome]
     rules: list[Rule]  # the rules that ran

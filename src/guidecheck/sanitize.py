@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from guidecheck.lazyre import lazy
+
 # What never reaches an output verbatim.  XML 1.0 forbids C0 except TAB/LF/CR,
 # surrogates and U+FFFE/U+FFFF; terminals act on C0, C1 and DEL; U+2028/2029
 # are line breaks to JavaScript and some viewers; bidi controls reorder text
@@ -32,8 +34,8 @@ _ALWAYS = (
     "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"  # bidi controls, line/paragraph separators
     "\ud800-\udfff\ufffe\uffff"  # lone surrogates, XML non-characters
 )
-_CONTROL = re.compile(f"[{_ALWAYS}]")  # keeps TAB and LF
-_CONTROL_WITH_NL = re.compile(f"[\t\n{_ALWAYS}]")
+_CONTROL = lazy(f"[{_ALWAYS}]")  # keeps TAB and LF
+_CONTROL_WITH_NL = lazy(f"[\t\n{_ALWAYS}]")
 
 MAX_TEXT = 4000  # longest message kept; a parse error can quote a 10 MB line
 
@@ -41,22 +43,22 @@ _KEYWORDS = r"(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[
 
 # PEM private keys: the whole block when its END line follows, else the header
 # and the base64 after it (a message may quote a truncated key)
-_PEM_BEGIN = re.compile(r"-----BEGIN (?P<t>[A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20})-----")
-_PEM_BODY = re.compile(r"(?:[A-Za-z0-9+/=\s]|\\n)*")
+_PEM_BEGIN = lazy(r"-----BEGIN (?P<t>[A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20})-----")
+_PEM_BODY = lazy(r"(?:[A-Za-z0-9+/=\s]|\\n)*")
 _PEM_WINDOW = 20000
 
 _SECRET_PATTERNS = [
-    re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"),  # AWS key ids
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"),  # GitHub fine-grained tokens
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab personal tokens
-    re.compile(r"\bxox[abeprs]-[A-Za-z0-9-]{10,}\b"),  # Slack tokens
-    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API keys
-    re.compile(r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b"),  # Stripe keys
-    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
-    re.compile(r"(?<=://)[^/\s:@]{1,256}:[^/\s@]{1,256}(?=@)"),  # user:password@ in URLs
+    lazy(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"),  # AWS key ids
+    lazy(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),  # GitHub tokens
+    lazy(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b"),  # GitHub fine-grained tokens
+    lazy(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),  # GitLab personal tokens
+    lazy(r"\bxox[abeprs]-[A-Za-z0-9-]{10,}\b"),  # Slack tokens
+    lazy(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API keys
+    lazy(r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{16,}\b"),  # Stripe keys
+    lazy(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),  # JWT
+    lazy(r"(?<=://)[^/\s:@]{1,256}:[^/\s@]{1,256}(?=@)"),  # user:password@ in URLs
     # HTTP credentials (not the words in "Basic authentication")
-    re.compile(
+    lazy(
         r"(?i)(?<=\bbearer )(?=(?-i:[a-z._~-]*[A-Z0-9+/=]))[A-Za-z0-9._~+/=-]{8,}"
         r"|(?<=\bbasic )(?=(?-i:[a-z]*[A-Z0-9+/=]))[A-Za-z0-9+/=]{8,}"
     ),
@@ -64,11 +66,11 @@ _SECRET_PATTERNS = [
 # key: value / key=value where the key names a secret; the key may be a longer
 # identifier (DB_PASSWORD, secretAccessKey) but not a reference to one
 # (secretKeyRef, passwordFile, tokenPath).
-_ASSIGNMENT = re.compile(
+_ASSIGNMENT = lazy(
     r"(?i)(?<![\w.-])(?P<key>[\w.-]{0,40}?" + _KEYWORDS + r"[\w.-]{0,40}?)(?P<sep>['\"]?\s{0,4}[=:]\s{0,4})"
     r"(?P<value>\"[^\"\n]{1,512}\"|'[^'\n]{1,512}'|[^\s,;'\"\]\)}]{4,512})"
 )
-_REFERENCE_KEY = re.compile(
+_REFERENCE_KEY = lazy(
     r"(?i)(?:ref|refs|name|names|file|files|path|dir|key|keys|mode|id|length|type|policy|"
     r"source|url|uri|endpoint|header|env|ttl|seconds|enabled|required|namespace|namespaces|selector|"
     r"label|labels)$"
@@ -103,10 +105,10 @@ _NOT_SECRET = frozenset(
         "inherit",
     }
 )
-_FILE_NAME = re.compile(r"\.(?:ya?ml|json|tpl|txt|toml|ini|conf|cfg|env|sh|gotmpl|tf|py|go|js|ts)$", re.IGNORECASE)
-_LINE_COLUMN = re.compile(r"\d{1,9}(?::\d{1,9})?$")
-_REFERENCE_VALUE = re.compile(r"^(?:\$[{(A-Za-z_]|\{\{|<[^>]*>$|%[A-Za-z_({])")
-_SECRET_KEY_NAME = re.compile(r"(?i)(?:privatekey|secretkey|apikey|accesskey)$")
+_FILE_NAME = lazy(r"\.(?:ya?ml|json|tpl|txt|toml|ini|conf|cfg|env|sh|gotmpl|tf|py|go|js|ts)$", re.IGNORECASE)
+_LINE_COLUMN = lazy(r"\d{1,9}(?::\d{1,9})?$")
+_REFERENCE_VALUE = lazy(r"^(?:\$[{(A-Za-z_]|\{\{|<[^>]*>$|%[A-Za-z_({])")
+_SECRET_KEY_NAME = lazy(r"(?i)(?:privatekey|secretkey|apikey|accesskey)$")
 # every pattern above needs one of these (checked on the lower-cased text: a
 # few substring tests are much cheaper than a dozen regular expressions)
 _TRIGGER_WORDS = (
@@ -141,11 +143,11 @@ _TRIGGER_WORDS = (
     "key",
     "credential",
 )
-_TRIGGER = re.compile("|".join(map(re.escape, _TRIGGER_WORDS)))  # one pass of C over the text
+_TRIGGER = lazy("|".join(map(re.escape, _TRIGGER_WORDS)))  # one pass of C over the text
 # a long base64/base64url run with upper, lower and digits: key material
 # (hex digests are all lower-case, so image digests and commit hashes stay)
-_BLOB = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}")
-_BLOB_HINT = re.compile(r"[A-Za-z0-9+/_-]{40}")
+_BLOB = lazy(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}")
+_BLOB_HINT = lazy(r"[A-Za-z0-9+/_-]{40}")
 
 
 def _escape(ch: str) -> str:
@@ -193,10 +195,10 @@ def _clean(text: str, keep_newlines: bool, limit: int | None, mask: bool) -> str
 
 _KNOWN: set[str] = set()
 _KNOWN_RE: list[re.Pattern[str] | None] = [None]
-_SECRET_KEY = re.compile(r"(?i)" + _KEYWORDS)
+_SECRET_KEY = lazy(r"(?i)" + _KEYWORDS)
 # a value that only names a key ("password", "db-password", "api_key", "passwordFile"), not a secret one; a
 # password made of such words ("mysecretpassword", "password1") is still one
-_KEYWORD_VALUE = re.compile(r"(?i)(?:[a-z]{1,12}[_.-])?" + _KEYWORDS + r"(?:[_.-]?(?:key|file|name|ref))?")
+_KEYWORD_VALUE = lazy(r"(?i)(?:[a-z]{1,12}[_.-])?" + _KEYWORDS + r"(?:[_.-]?(?:key|file|name|ref))?")
 MIN_KNOWN_SECRET = 6  # shorter values ("admin") would mask ordinary words everywhere
 
 
@@ -305,7 +307,7 @@ def _mask_known(m: re.Match[str]) -> str:
 
 
 # what _masked() produced, possibly cut at a space by a later pattern: not masked twice
-_ALREADY_MASKED = re.compile(r"\*{4}(?:\(\d+(?: chars\))?)?$|\*{4}\(\d+ chars\)")
+_ALREADY_MASKED = lazy(r"\*{4}(?:\(\d+(?: chars\))?)?$|\*{4}\(\d+ chars\)")
 
 
 def _masked(value: str) -> str:

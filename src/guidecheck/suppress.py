@@ -21,22 +21,22 @@ so that a typo never silently does nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
+from guidecheck.lazyre import lazy
 from guidecheck.model import Suppression
 from guidecheck.parsers.yaml import key_line
 
 ANNOTATION = "guidecheck.io/ignore"
 ANNOTATION_REASON = "guidecheck.io/ignore-reason"
 
-_DIRECTIVE = re.compile(r"(?:^|\s)#\s*guidecheck\s*:\s*(?P<body>.*?)\s*$")
-_BODY = re.compile(
+_DIRECTIVE = lazy(r"(?:^|\s)#\s*guidecheck\s*:\s*(?P<body>.*?)\s*$")
+_BODY = lazy(
     r"^(?P<scope>ignore|ignore-file)\s*=\s*(?P<rules>[A-Za-z0-9*]+(?:\s*,\s*[A-Za-z0-9*]+)*)"
     r"(?:\s+reason\s*=\s*(?:\"(?P<dq>[^\"]*)\"|'(?P<sq>[^']*)'|(?P<bare>.+)))?\s*$"
 )
-_RULE = re.compile(r"^(\*|[A-Z]+[0-9]{0,3})$")
+_RULE = lazy(r"^(\*|[A-Z]+[0-9]{0,3})$")
 
 
 class BadDirective(Suppression):
@@ -81,7 +81,7 @@ def parse_comments(text: str, path: str, kind: str | None = None) -> list[Suppre
     return out
 
 
-_BLOCK_START = re.compile(
+_BLOCK_START = lazy(
     # possessive quantifiers (Python 3.11+): linear time on any line
     r"^(?P<lead> *+)(?P<dashes>(?:- ++)*+)"
     r"""(?:(?P<key>"[^"]*+"|'[^']*+'|[^#:]*+(?::(?![ \t])[^#:]*+)*+):[ \t]++)?"""

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from guidecheck.checks import Context, NotApplicable
+from guidecheck.lazyre import lazy
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import images
 from guidecheck.parsers.docker import MARK, Dockerfile, Instruction, Stage, heredoc_is_script
@@ -32,7 +33,7 @@ def _short(text: str, limit: int = _MAX_SHOWN) -> str:
 
 
 # a development environment's image: VS Code's dev container, Gitpod's workspace; nothing of it ships
-_WORKSPACE_IMAGE = re.compile(
+_WORKSPACE_IMAGE = lazy(
     r"(?:^|/)\.(?:devcontainer|local)/|(?:^|/)\.gitpod\.(?:Dockerfile|Containerfile)$", re.IGNORECASE
 )  # .local/: a developer's own debugging setup (secrets-store-csi-driver's .local/Dockerfile, a Delve image)
 
@@ -41,7 +42,7 @@ _WORKSPACE_IMAGE = re.compile(
 # compose file that mounts the source; Dockerfile.dbg, pprof.Dockerfile): a developer's image, not the one that
 # ships. The words are those of the file's name, split at . - _ (a Dockerfile.debugger is not one of them).
 _DEBUG_WORDS = frozenset({"debug", "dbg", "delve", "dlv", "pprof"})
-_NAME_WORD = re.compile(r"[.\-_]+")
+_NAME_WORD = lazy(r"[.\-_]+")
 
 
 def _debug_image(path: str) -> bool:
@@ -104,7 +105,7 @@ def _notes(*notes: str) -> str:
 
 
 # `apk add`, flags in between (`apk --no-cache -X url add`), within one simple command
-_APK_ADD = re.compile(r"(?:^|[;&|(\s])apk\s[^\n;&|]*?(?<![\w-])add\b")
+_APK_ADD = lazy(r"(?:^|[;&|(\s])apk\s[^\n;&|]*?(?<![\w-])add\b")
 
 
 def _runs_apk(df: Dockerfile, final: Stage) -> int | None:
@@ -208,9 +209,9 @@ def consecutive_runs(target: Target, ctx: Context) -> Iterator[Hit]:
 
 # -------------------------------------------------------------------- GC303
 
-_SEGMENT_SPLIT = re.compile(r"&&|\|\||[;|&\n()`{}]")
-_PIP = re.compile(r"^pip[0-9]*(?:\.[0-9]+)?$")
-_HOME = re.compile(r"^(~|\$HOME|\$\{HOME\})")
+_SEGMENT_SPLIT = lazy(r"&&|\|\||[;|&\n()`{}]")
+_PIP = lazy(r"^pip[0-9]*(?:\.[0-9]+)?$")
+_HOME = lazy(r"^(~|\$HOME|\$\{HOME\})")
 # commands that print their words (PowerShell's too: docker-library's Windows images say
 # "Write-Host 'Verifying pip install ...'")
 _PRINTS = frozenset({"echo", "printf", "#", "Write-Host", "Write-Output", "Write-Verbose", "Write-Warning"})
@@ -304,8 +305,8 @@ class _Run:
         return any(all(w in seg for w in words) for _, seg in self.segments)
 
 
-_SUBSTITUTION = re.compile(r"\$\(([^()]*)\)|`([^`]*)`")
-_PARAMETER = re.compile(r"\$\{[^{}]*\}")  # ${tempDir}: a word, not a brace group
+_SUBSTITUTION = lazy(r"\$\(([^()]*)\)|`([^`]*)`")
+_PARAMETER = lazy(r"\$\{[^{}]*\}")  # ${tempDir}: a word, not a brace group
 
 
 def _substitutions(text: str) -> list[str]:
@@ -570,10 +571,10 @@ def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
     yield from _copied_images(df, floating, variants, _named_contexts(target, ctx))
 
 
-_BAKE_FILE = re.compile(r"(?:^|/)(?:docker-bake[^/]*|[^/]*\.bake)\.(?:hcl|json)$")
-_BAKE_CONTEXTS = re.compile(r"""["']?contexts["']?\s*[=:]\s*\{([^{}]*)\}""")
+_BAKE_FILE = lazy(r"(?:^|/)(?:docker-bake[^/]*|[^/]*\.bake)\.(?:hcl|json)$")
+_BAKE_CONTEXTS = lazy(r"""["']?contexts["']?\s*[=:]\s*\{([^{}]*)\}""")
 # a context's name: `src = "."` on its own line (HCL) or `"src": "."` (JSON)
-_BAKE_CONTEXT_NAME = re.compile(r"""(?m)^[ \t]*([\w.-]+)[ \t]*=|"([\w.-]+)"[ \t]*:""")
+_BAKE_CONTEXT_NAME = lazy(r"""(?m)^[ \t]*([\w.-]+)[ \t]*=|"([\w.-]+)"[ \t]*:""")
 
 
 def _bake_files(target: Target, ctx: Context) -> tuple[str, dict[str, str]]:
@@ -748,12 +749,12 @@ def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
     return None
 
 
-_BAKE_TARGET = re.compile(r"""(?m)^[ \t]*target[ \t]+"([^"]+)"[ \t]*\{""")
-_BAKE_STRING_ATTR = re.compile(r'(?m)^[ \t]*(dockerfile|context)[ \t]*=[ \t]*"([^"]*)"')
-_BAKE_LABELS = re.compile(r"(?m)^[ \t]*labels[ \t]*=[ \t]*\{")
-_BAKE_LABEL = re.compile(r"""(?m)^[ \t]*(?:"([^"]+)"|([\w.-]+))[ \t]*[=:]([^\n]*)$""")
-_BAKE_LIST = re.compile(r"""(?ms)^[ \t]*(annotations|inherits)[ \t]*=[ \t]*\[(.*?)\]""")
-_HCL_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_BAKE_TARGET = lazy(r"""(?m)^[ \t]*target[ \t]+"([^"]+)"[ \t]*\{""")
+_BAKE_STRING_ATTR = lazy(r'(?m)^[ \t]*(dockerfile|context)[ \t]*=[ \t]*"([^"]*)"')
+_BAKE_LABELS = lazy(r"(?m)^[ \t]*labels[ \t]*=[ \t]*\{")
+_BAKE_LABEL = lazy(r"""(?m)^[ \t]*(?:"([^"]+)"|([\w.-]+))[ \t]*[=:]([^\n]*)$""")
+_BAKE_LIST = lazy(r"""(?ms)^[ \t]*(annotations|inherits)[ \t]*=[ \t]*\[(.*?)\]""")
+_HCL_STRING = lazy(r'"((?:[^"\\]|\\.)*)"')
 
 
 def _hcl_block(text: str, start: int) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guidecheck.checks import Context, NotApplicable, workload_containers, workload_object
+from guidecheck.lazyre import lazy
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import images, k8s
 from guidecheck.parsers.yaml import YMap, key_col, key_line
@@ -32,7 +33,7 @@ def _short(text: str, limit: int = 120) -> str:
 # (Go templates, Jinja), <your-image> (documentation) and {attribute} (AsciiDoc: cerbos' docs include their
 # sidecar demo with image: "{app-docker-img}").  None of these characters can occur in an image reference, so
 # they are never mistaken.
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z0-9_]+|\{\{[^}]*\}\}|<[^<>]*>|\{[A-Za-z][\w-]{0,100}\}")
+_PLACEHOLDER = lazy(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z0-9_]+|\{\{[^}]*\}\}|<[^<>]*>|\{[A-Za-z][\w-]{0,100}\}")
 _MAX_IMAGE = 1024
 
 UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
@@ -47,7 +48,7 @@ UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
 )
 
 
-_KO_REFERENCE = re.compile(r"^ko://[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*$")
+_KO_REFERENCE = lazy(r"^ko://[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*$")
 
 
 def judge_image(
@@ -93,6 +94,8 @@ def _where(c: k8s.Container) -> str:
 
 @dataclass(frozen=True)
 class _Image:
+    """A container's image reference, where it is written and how it is pinned."""
+
     container: k8s.Container
     raw: str
     verdict: images.Judgement
@@ -129,8 +132,8 @@ def _images(target: Target, ctx: Context) -> list[_Image]:
 
 # `kustomize edit set image NAME=NEW` in a Makefile or script (kubebuilder's `cd config/manager &&
 # $(KUSTOMIZE) edit set image controller=${IMG}`): the build replaces the image NAME before it deploys
-_SET_IMAGE = re.compile(r"(?i)kustomize\W{0,3}\s+edit\s+set\s+image\s+([^\n;&|]*)")
-_BUILD_FILE = re.compile(r"(?:^|/)(?:[Mm]akefile|GNUmakefile|[^/]+\.mk|[^/]+\.sh)$")
+_SET_IMAGE = lazy(r"(?i)kustomize\W{0,3}\s+edit\s+set\s+image\s+([^\n;&|]*)")
+_BUILD_FILE = lazy(r"(?:^|/)(?:[Mm]akefile|GNUmakefile|[^/]+\.mk|[^/]+\.sh)$")
 
 
 def _set_image(target: Target, ctx: Context, raw: str) -> str | None:
@@ -378,7 +381,7 @@ def _not_helm_message(what: str, origin: dict, managed_by: str) -> str:
 
 # ---------------------------------------------------------------- resources
 
-_ZERO = re.compile(r"^[+]?0*(?:\.0*)?(?:[eE][+-]?[0-9]+|[a-zA-Z]{0,2})$")
+_ZERO = lazy(r"^[+]?0*(?:\.0*)?(?:[eE][+-]?[0-9]+|[a-zA-Z]{0,2})$")
 
 
 def _is_set(q: Any) -> bool:

@@ -34,6 +34,7 @@ from typing import Any
 
 from guidecheck import globs, suppress
 from guidecheck.config import Config
+from guidecheck.lazyre import lazy
 from guidecheck.loaders.fs import TEST_DATA_DIRS, ReadError, Walk, WalkedFile, classify, read_text, walk
 from guidecheck.model import LoadError, ObjectRef, Severity, SourceFile, Target, file_target, k8s_target
 from guidecheck.parsers import k8s
@@ -62,6 +63,8 @@ class RepoInfo:
 
 @dataclass
 class ChartInfo:
+    """A Helm chart found in the tree."""
+
     path: str  # chart directory, relative to the scan root ('.' for the root)
     chart_yaml: str
     name: str | None
@@ -89,6 +92,8 @@ class RepoScan:
 
 @dataclass
 class Loaded:
+    """What the loaders made of the inputs: targets, other documents and what is incomplete."""
+
     targets: list[Target] = field(default_factory=list)
     others: list[Documents] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
@@ -104,7 +109,7 @@ class Loaded:
 
 
 # a GitHub Actions workflow file, by its display path (guidecheck.loaders.ci validates one named alone)
-WORKFLOW_FILE = re.compile(r"^(?:(.*)/)?\.github/workflows/[^/]+\.ya?ml$")
+WORKFLOW_FILE = lazy(r"^(?:(.*)/)?\.github/workflows/[^/]+\.ya?ml$")
 
 # Loader extensions run after the walk, in this order (see the module docstring).
 EXTENSIONS: tuple[str, ...] = (
@@ -474,7 +479,7 @@ def _load_file(
     _load_text(text, src, kind, config, out, scope, listed=True, in_chart=in_chart)
 
 
-_JINJA = re.compile(r"\{\{|\{%")
+_JINJA = lazy(r"\{\{|\{%")
 
 
 def _ansible_template(abspath: str, root: str) -> bool:
@@ -509,17 +514,17 @@ def _has_scenarios(directory: str) -> bool:
 
 
 # a ytt template: its `#@ load("@ytt:...")`, `#@data/values` or `#@ def` lines (ytt's own annotations)
-_YTT = re.compile(r'^[ \t]*#@(?:[ \t]*load\([ \t]*"@ytt:|data/values|[ \t]*def[ \t]|overlay/match\b)', re.M)
+_YTT = lazy(r'^[ \t]*#@(?:[ \t]*load\([ \t]*"@ytt:|data/values|[ \t]*def[ \t]|overlay/match\b)', re.M)
 
 
 # KUTTL's step files (00-install.yaml, 00-assert.yaml, 01-errors.yaml), which Chainsaw's tests keep
-_ASSERTION_NAME = re.compile(r"^\d+-(?:assert|errors)(?:[-_.][^/]*)?\.ya?ml$")
+_ASSERTION_NAME = lazy(r"^\d+-(?:assert|errors)(?:[-_.][^/]*)?\.ya?ml$")
 _SUITE_MARKERS = ("chainsaw-test.yaml", "chainsaw-test.yml", ".chainsaw-test.yaml", ".chainsaw-test.yml")
 
 
 # Chainsaw names its assertion files freely (opentelemetry-operator's otel-collector-assert.yaml, a Deployment
 # with only a status): in a directory with a chainsaw-test.yaml, a name with the word assert or errors
-_CHAINSAW_ASSERTION = re.compile(r"(?:^|[-_.])(?:assert|errors)(?:[-_.][^/]*)?\.ya?ml$")
+_CHAINSAW_ASSERTION = lazy(r"(?:^|[-_.])(?:assert|errors)(?:[-_.][^/]*)?\.ya?ml$")
 
 
 def _is_assertion(name: str, directory: str) -> bool:
@@ -621,11 +626,11 @@ def _in_test_suite(directory: str) -> bool:
 
 
 # a YAML OpenAPI/Swagger document: its top-level openapi:/swagger: key in the first 64 KiB
-_OPENAPI_YAML = re.compile(r"^(?:openapi|swagger|[\"'](?:openapi|swagger)[\"'])[ \t]*:", re.M)
+_OPENAPI_YAML = lazy(r"^(?:openapi|swagger|[\"'](?:openapi|swagger)[\"'])[ \t]*:", re.M)
 
 
 # a `kind:` key and its value (a name, or anything else: a template expression), in a text that did not parse
-_KIND_LINE = re.compile(r"""(?m)(?:^|[{,])[ \t-]*["']?kind["']?[ \t]*:[ \t]*["']?(?:([A-Za-z][\w.]*)\b|\S)""")
+_KIND_LINE = lazy(r"""(?m)(?:^|[{,])[ \t-]*["']?kind["']?[ \t]*:[ \t]*["']?(?:([A-Za-z][\w.]*)\b|\S)""")
 
 
 def _load_text(
@@ -709,11 +714,11 @@ def _load_text(
 # What guidecheck reads in a JSON file, by content: Kubernetes objects (and Lists of them), OpenAPI/Swagger
 # documents, JSON schemas (a chart's values.schema.json), Grafana dashboards and Prometheus rule groups.
 _JSON_PURPOSE = (
-    (re.compile(r'"apiVersion"\s*:'), re.compile(r'"kind"\s*:')),
-    (re.compile(r'"(?:openapi|swagger)"\s*:'),),
-    (re.compile(r'"\$schema"\s*:\s*"[^"]*json-schema'),),
-    (re.compile(r'"panels"\s*:'),),
-    (re.compile(r'"groups"\s*:'), re.compile(r'"rules"\s*:')),
+    (lazy(r'"apiVersion"\s*:'), lazy(r'"kind"\s*:')),
+    (lazy(r'"(?:openapi|swagger)"\s*:'),),
+    (lazy(r'"\$schema"\s*:\s*"[^"]*json-schema'),),
+    (lazy(r'"panels"\s*:'),),
+    (lazy(r'"groups"\s*:'), lazy(r'"rules"\s*:')),
 )
 _SNIFF_BYTES = 256 * 1024
 
@@ -960,7 +965,7 @@ def _load_dockerfile(text: str, src: SourceFile, out: Loaded) -> None:
 # templatefile() directives (%{ if x }, aws-containers' Helm values under terraform/)
 # and {NAME} that a Makefile's sed fills in (cert-manager's make/config/bind/service.yaml: `clusterIP:
 # {SERVICE_IP_PREFIX}.16`)
-_OTHER_TEMPLATE = re.compile(
+_OTHER_TEMPLATE = lazy(
     r"\{%-?\s*[a-z]|%\{~?\s*(?:if|for|else|endif|endfor)\b|^[ \t]*(?:- )?@[A-Z][A-Z0-9_]*@[ \t]*$"
     r"|(?<![{$\w])\{[A-Z][A-Z0-9_]{0,100}\}(?!\})",
     re.M,
@@ -982,10 +987,10 @@ def _template_kind(text: str) -> str:
 
 _TEMPLATE_SUFFIXES = (".tmpl", ".tpl", ".template", ".j2", ".jinja", ".jinja2", ".gotmpl", ".in", ".erb", ".mustache")
 # {{ }} and {% %} (Go, Jinja, Helm), %%NAME%% (docker-library's and nginx's update.sh templates)
-_TEMPLATE_MARK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|%%[A-Za-z0-9_]+%%")
+_TEMPLATE_MARK = lazy(r"\{\{.*?\}\}|\{%.*?%\}|%%[A-Za-z0-9_]+%%")
 # in a file named as a template only: {NAME} (thockin/go-build-template's Dockerfile.in: `FROM {ARG_FROM}`,
 # rendered by sed); ${NAME} is the shell's and Docker's own
-_TEMPLATE_MARK_NAMED = re.compile(_TEMPLATE_MARK.pattern + r"|(?<![$\w])\{[A-Z][A-Z0-9_]*\}")
+_TEMPLATE_MARK_NAMED = lazy(_TEMPLATE_MARK.pattern + r"|(?<![$\w])\{[A-Z][A-Z0-9_]*\}")
 
 
 def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | None:
@@ -1014,9 +1019,9 @@ def dockerfile_template(path: str, text: str, errors: list[LoadError]) -> str | 
 
 
 # sonobuoy's Dockerfile: `FROM BASEIMAGE` and a line `CMD1`, which scripts/build_funcs.sh replaces with sed
-_UPPER_FROM = re.compile(r"^[ \t]*(?i:FROM)[ \t]+(?:--\S+[ \t]+)*([A-Z][A-Z0-9_]*)(?:[ \t]+(?i:AS)[ \t]+\S+)?[ \t]*$")
-_UPPER_WORD_LINE = re.compile(r"^[ \t]*[A-Z][A-Z0-9_]*[ \t]*$")
-_STAGE_ALIAS = re.compile(r"^[ \t]*(?i:FROM)[ \t].*[ \t](?i:AS)[ \t]+(\S+)[ \t]*$")
+_UPPER_FROM = lazy(r"^[ \t]*(?i:FROM)[ \t]+(?:--\S+[ \t]+)*([A-Z][A-Z0-9_]*)(?:[ \t]+(?i:AS)[ \t]+\S+)?[ \t]*$")
+_UPPER_WORD_LINE = lazy(r"^[ \t]*[A-Z][A-Z0-9_]*[ \t]*$")
+_STAGE_ALIAS = lazy(r"^[ \t]*(?i:FROM)[ \t].*[ \t](?i:AS)[ \t]+(\S+)[ \t]*$")
 
 
 def _word_template(lines: list[str], errors: list[LoadError]) -> str | None:

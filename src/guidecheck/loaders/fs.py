@@ -98,6 +98,8 @@ def classify(name: str) -> str | None:
 
 @dataclass
 class WalkedFile:
+    """A file the walk found that guidecheck reads, with the kind classify() gave it."""
+
     abspath: str
     relpath: str  # relative to the scan root, '/'-separated
     kind: str  # what classify() names: only the files guidecheck reads are listed
@@ -105,6 +107,8 @@ class WalkedFile:
 
 @dataclass
 class Walk:
+    """What walking one scan root found: the files to read, the inventory and the problems."""
+
     root: str
     files: list[WalkedFile] = field(default_factory=list)
     # every regular file's relpath (for repository-level rules: tests, languages)

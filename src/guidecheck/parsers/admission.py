@@ -22,12 +22,12 @@ not recognised (docs/signatures.md).
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from guidecheck import globs
+from guidecheck.lazyre import lazy
 from guidecheck.parsers.images import ImageRef, parse
 
 SIGSTORE_INCLUDE_LABEL = "policy.sigstore.dev/include"
@@ -35,6 +35,8 @@ SIGSTORE_INCLUDE_LABEL = "policy.sigstore.dev/include"
 
 @dataclass(frozen=True)
 class ImagePolicy:
+    """An admission policy that verifies image signatures, and what it covers."""
+
     kind: str  # ClusterPolicy, Policy, ClusterImagePolicy, RatifyVerification
     name: str
     namespace: str | None  # a namespaced Kyverno Policy covers only its namespace
@@ -150,7 +152,7 @@ def _names(ref: ImageRef) -> set[str]:
     return names
 
 
-_TAG_OR_DIGEST = re.compile(r"(?::[^/]*)?(?:@sha256:[0-9a-f]{64})?")
+_TAG_OR_DIGEST = lazy(r"(?::[^/]*)?(?:@sha256:[0-9a-f]{64})?")
 
 
 def _sigstore_match(pattern: str, name: str) -> bool:

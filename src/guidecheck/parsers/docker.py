@@ -36,6 +36,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from guidecheck.lazyre import lazy
 from guidecheck.model import LoadError
 
 INSTRUCTIONS = frozenset(
@@ -84,16 +85,18 @@ BUILTIN_ARGS: dict[str, str] = {
 MAX_INSTRUCTIONS = 20_000
 MAX_EXPANSION_DEPTH = 16
 
-_WS_SPLIT = re.compile(r"[\t\v\f\r ]+")
-_DIRECTIVE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-_HEREDOC = re.compile(r"^(\d*)<<(-?)\s*([^<]*)$")
-_STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WS_SPLIT = lazy(r"[\t\v\f\r ]+")
+_DIRECTIVE = lazy(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_HEREDOC = lazy(r"^(\d*)<<(-?)\s*([^<]*)$")
+_STAGE_NAME = lazy(r"^[a-z][a-z0-9\-_.]*$")
+_NAME = lazy(r"[A-Za-z_][A-Za-z0-9_]*")
 _SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"})
 
 
 @dataclass
 class Instruction:
+    """One Dockerfile instruction, continuations joined."""
+
     name: str  # upper-case instruction, e.g. RUN
     value: str  # arguments with continuations joined, builder flags removed; heredoc bodies excluded
     line: int  # first line
@@ -112,6 +115,8 @@ class Instruction:
 
 @dataclass
 class Stage:
+    """One build stage: its FROM, the image it resolves to and its instructions."""
+
     index: int
     base: str  # FROM argument as written
     image: str | None  # after ARG substitution and alias resolution; None when unresolvable
@@ -134,6 +139,8 @@ class Stage:
 
 @dataclass
 class Dockerfile:
+    """A parsed Dockerfile: its instructions, stages, global ARGs and directives."""
+
     instructions: list[Instruction]
     stages: list[Stage]
     global_args: dict[str, str | None]  # ARGs before the first FROM and their defaults
@@ -927,10 +934,10 @@ def _build(
 
 
 # a FROM word in capitals with an underscore or none at all (ARG_FROM, BASEIMAGE): image names are lower case
-_UPPER_PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]$")
+_UPPER_PLACEHOLDER = lazy(r"^[A-Z][A-Z0-9_]*[A-Z0-9]$")
 
 # a default that stands for "pass --build-arg": no image, registry or tag, just the word
-_PLACEHOLDER_DEFAULT = re.compile(
+_PLACEHOLDER_DEFAULT = lazy(
     r"^(?:placeholder|changeme|change-me|replace-?me|to-?be-?replaced|tbd|todo|unset|undefined|dummy|xxx+|"
     r"must-?override|must-?be-?set|override-?me|required|"
     r"<[^<>]*>|__[A-Z0-9_]+__)$",

@@ -7,15 +7,18 @@ Shared by the Dockerfile rules (GC301, GC304) and the Kubernetes image rules
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import dataclass
 
-_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+from guidecheck.lazyre import lazy
+
+_DIGEST = lazy(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+_TAG = lazy(r"^[\w][\w.-]{0,127}$")
 
 
 @dataclass(frozen=True)
 class ImageRef:
+    """An image reference split into registry, repository, tag and digest."""
+
     raw: str
     registry: str | None  # e.g. ghcr.io, registry.example:5000; None = Docker Hub
     repository: str  # e.g. library/alpine -> "alpine", "shop/cart"
@@ -78,14 +81,14 @@ def parse(ref: str) -> ImageRef | None:
 # Variant names that are a tag by themselves on official images (``node:alpine``, ``python:slim``): without
 # a version number such a tag follows the newest release, as ``latest`` does.  ``18-alpine`` has a version.
 VARIANT_TAGS = ("alpine", "slim")
-_HAS_DIGIT = re.compile(r"\d")
-_TAG_WORDS = re.compile(r"[-_.]+")
+_HAS_DIGIT = lazy(r"\d")
+_TAG_WORDS = lazy(r"[-_.]+")
 
 
 # what names one build after a branch or channel word: a commit hash (7+ hex digits, a digit among them) or a
 # date (a version after it does not: stable-1.27 is the channel of a minor release, and moves)
-_FULL_VERSION = re.compile(r"v?\d+\.\d+\.\d+(?:[-+.][0-9a-z.-]*)?$")
-_BUILD_ID = re.compile(r"(?<![0-9a-z])(?=[0-9a-f]*\d)[0-9a-f]{7,40}(?![0-9a-z])|(?<!\d)\d{4}-?\d{2}-?\d{2}(?!\d)")
+_FULL_VERSION = lazy(r"v?\d+\.\d+\.\d+(?:[-+.][0-9a-z.-]*)?$")
+_BUILD_ID = lazy(r"(?<![0-9a-z])(?=[0-9a-f]*\d)[0-9a-f]{7,40}(?![0-9a-z])|(?<!\d)\d{4}-?\d{2}-?\d{2}(?!\d)")
 
 
 def floating_tag(
@@ -153,11 +156,13 @@ INVALID = "invalid"
 UNKNOWN = "unknown"  # a placeholder hides the tag: cannot be judged
 EMPTY = "empty"
 
-_REPO_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_REPO_COMPONENT = lazy(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
 class Judgement:
+    """How an image reference is pinned: its state, and the floating tag or problem."""
+
     state: str
     ref: ImageRef | None = None
     floating: str | None = None  # the floating tag; 'latest-...' when only its prefix is known

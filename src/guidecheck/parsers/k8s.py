@@ -107,6 +107,8 @@ def is_long_running(obj: KObject) -> bool:
 
 @dataclass(frozen=True)
 class Container:
+    """One container of a pod spec, with its section and where it is written."""
+
     name: str
     data: YMap
     section: str  # containers | initContainers | ephemeralContainers

@@ -18,6 +18,8 @@ TRACEABLE = ("gitCommit", "sha256", "inputDigest")
 
 @dataclass(frozen=True)
 class Artifact:
+    """A Skaffold build artifact and the tag policy that names its image."""
+
     image: str
     policy: str  # gitCommit, sha256, inputDigest, dateTime, envTemplate, customTemplate
     template: str | None  # envTemplate / customTemplate text

@@ -35,20 +35,21 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, NoReturn, Protocol, cast
 
+from guidecheck.lazyre import lazy
 from guidecheck.model import LoadError
 
 YAML_TAG = "tag:yaml.org,2002:"
-DOC_MARKER = re.compile(r"^---(?=[ \t\r\n]|$)", re.M)
+DOC_MARKER = lazy(r"^---(?=[ \t\r\n]|$)", re.M)
 # go-yaml v2 yamlStyleFloat, applied after '_' is removed
-_YAML_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
-_DOT_FLOAT = re.compile(r"^\.[0-9]+(?:[eE][-+]?[0-9]+)?$")
+_YAML_FLOAT = lazy(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_DOT_FLOAT = lazy(r"^\.[0-9]+(?:[eE][-+]?[0-9]+)?$")
 _INT_DIGITS = {
-    "x": (16, re.compile(r"^[0-9a-fA-F]{1,16}$")),
-    "o": (8, re.compile(r"^[0-7]{1,22}$")),
-    "b": (2, re.compile(r"^[01]{1,64}$")),
+    "x": (16, lazy(r"^[0-9a-fA-F]{1,16}$")),
+    "o": (8, lazy(r"^[0-7]{1,22}$")),
+    "b": (2, lazy(r"^[01]{1,64}$")),
 }
-_DEC = re.compile(r"^[0-9]{1,20}$")
-_OCT = re.compile(r"^0[0-7]{1,22}$")
+_DEC = lazy(r"^[0-9]{1,20}$")
+_OCT = lazy(r"^0[0-7]{1,22}$")
 INT64_MIN, INT64_MAX, UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 
 # go-yaml v2 resolve table (plain scalars whose first character hints a non-string)
@@ -71,6 +72,8 @@ _BOOL_WORDS = {k: v for k, v in _KEYWORDS.items() if isinstance(v, bool)}
 
 @dataclass(frozen=True)
 class Limits:
+    """The bounds every YAML read is held to, enforced while parsing."""
+
     max_depth: int = 100  # nested mappings/sequences in one document
     max_alias_nodes: int = 100_000  # nodes reached again through aliases, per document
     max_line_length: int = 512 * 1024  # characters
@@ -190,6 +193,8 @@ def item_line(seq: Any, index: int, default: int = 1) -> int:
 
 @dataclass
 class Document:
+    """One document of a YAML stream: its data and the errors found reading it."""
+
     index: int  # 0-based position in the stream
     line: int  # first line of the document's content
     data: Any = None
@@ -239,8 +244,8 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
-_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
-_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CORE_INT = lazy(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = lazy(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _CORE_WORDS: dict[str, Any] = {
     **{w: True for w in ("true", "True", "TRUE")},
     **{w: False for w in ("false", "False", "FALSE")},
@@ -772,7 +777,7 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
 
 # a value that opens a flow collection and goes on after closing it: `image: {username}/app:1.0` (a
 # documentation placeholder), `args: [a]-b`
-_FLOW_VALUE = re.compile(r"(?:^|:[ \t]|-[ \t])[ \t]*([\[{])[^\[\]{}\n]*[\]}][^\s,#\]}]")
+_FLOW_VALUE = lazy(r"(?:^|:[ \t]|-[ \t])[ \t]*([\[{])[^\[\]{}\n]*[\]}][^\s,#\]}]")
 
 
 def _flow_value_hint(text: str, line: int) -> str:
@@ -882,13 +887,13 @@ def load_yaml(text: str, limits: Limits = Limits(), core: bool = False) -> list[
 
 BIG_CRD = 64 * 1024  # a CustomResourceDefinition document from this size on is built without its spec
 # line starts, matched from the newline before them (a literal first character keeps the search fast)
-_DOC_MARK = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|$)")
-_CRD_KIND = re.compile(r"\nkind:[ \t]*([\"']?)CustomResourceDefinition\1[ \t\r]*(?=\n|$)")
-_SPEC_LINE = re.compile(r"\nspec:[ \t]*(?:#[^\n]*)?(?=\n|$)")
-_TOP_KEY = re.compile(r"\n[\"']?[A-Za-z_][\w-]*[\"']?[ \t]*:")
-_ANCHOR = re.compile(r"&[^\s\[\]{},&]")  # an anchor, if it stands where a node may start
-_NODE_START = re.compile(r"(?:^[ \t]*|[-:?][ \t]+|[\[{,][ \t]*)$", re.M)
-_FLOW_CHAR = re.compile(r"[\[\]{}]")
+_DOC_MARK = lazy(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|$)")
+_CRD_KIND = lazy(r"\nkind:[ \t]*([\"']?)CustomResourceDefinition\1[ \t\r]*(?=\n|$)")
+_SPEC_LINE = lazy(r"\nspec:[ \t]*(?:#[^\n]*)?(?=\n|$)")
+_TOP_KEY = lazy(r"\n[\"']?[A-Za-z_][\w-]*[\"']?[ \t]*:")
+_ANCHOR = lazy(r"&[^\s\[\]{},&]")  # an anchor, if it stands where a node may start
+_NODE_START = lazy(r"(?:^[ \t]*|[-:?][ \t]+|[\[{,][ \t]*)$", re.M)
+_FLOW_CHAR = lazy(r"[\[\]{}]")
 # libyaml's own parse costs the square of the flow nesting (27 s at 100,000 levels); a blanked block is
 # parsed by it alone, so one whose brackets (quoted ones counted too) could nest deeper is built instead
 _MAX_SKIPPED_FLOW = 64
@@ -1021,7 +1026,7 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-_LONE_SURROGATE = re.compile(
+_LONE_SURROGATE = lazy(
     r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|"
     r"(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
@@ -1107,7 +1112,7 @@ def json_depth_error(text: str, max_depth: int) -> LoadError | None:
     return _json_depth(text, max_depth)
 
 
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_JSON_TOKENS = lazy(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def load_json(text: str, limits: Limits = Limits()) -> list[Document]:

@@ -49,6 +49,8 @@ def _registry_options() -> RegistryOptions:
 
 @dataclass
 class VerifyOptions:
+    """What signature verification uses: the keys, the registry options and mirrors."""
+
     keys: dict[str, list[Any]] = field(default_factory=dict)  # glob -> loaded cosign.PublicKey list
     registry: RegistryOptions = field(default_factory=lambda: _registry_options())
     aliases: dict[str, str] = field(default_factory=dict)  # mirror endpoint -> the registry it mirrors
