@@ -1415,10 +1415,8 @@ def test_a_helm_2_chart_is_told_to_move_requirements_yaml_only_when_it_has_one(t
     }
 
 
-def test_a_packed_subchart_s_objects_are_reported_on_its_archive(tmp_path, run_cli):
-    """metallb vendors frr-k8s as charts/frr-k8s-0.0.25.tgz: its objects sat on the made-up path
-    charts/metallb/metallb/charts/frr-k8s/templates/..., a file that exists nowhere. They are reported on the
-    archive, line 1, and the parent's own objects on their template lines as before."""
+def _packed_subchart(tmp_path: Path, templates: dict[str, str]) -> Path:
+    """A service chart that vendors the subchart frr 0.0.25 as charts/frr-0.0.25.tgz, with these templates."""
     import io
     import tarfile
 
@@ -1427,13 +1425,8 @@ def test_a_packed_subchart_s_objects_are_reported_on_its_archive(tmp_path, run_c
         textwrap.dedent(SVC_CHART_YAML) + "dependencies:\n  - name: frr\n    version: 0.0.25\n"
         "    repository: https://example.com/charts\n"
     )
-    sub = {
-        "frr/Chart.yaml": "apiVersion: v2\nname: frr\nversion: 0.0.25\n",
-        "frr/templates/ds.yaml": textwrap.dedent(SVC_DEPLOYMENT)
-        .replace("svc", "frr")
-        .replace("Deployment", "DaemonSet")
-        + "      containers:\n        - name: frr\n          image: frr:1.0.0\n",
-    }
+    sub = {"frr/Chart.yaml": "apiVersion: v2\nname: frr\nversion: 0.0.25\n"}
+    sub |= {f"frr/templates/{name}": text for name, text in templates.items()}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for name, text in sub.items():
@@ -1443,9 +1436,39 @@ def test_a_packed_subchart_s_objects_are_reported_on_its_archive(tmp_path, run_c
             tar.addfile(info, io.BytesIO(data))
     (repo / "charts").mkdir()
     (repo / "charts" / "frr-0.0.25.tgz").write_bytes(buf.getvalue())
+    return repo
+
+
+def test_a_packed_subchart_s_objects_are_reported_on_its_archive(tmp_path, run_cli):
+    """metallb vendors frr-k8s as charts/frr-k8s-0.0.25.tgz: its objects sat on the made-up path
+    charts/metallb/metallb/charts/frr-k8s/templates/..., a file that exists nowhere. They are reported on the
+    archive, line 1, and the parent's own objects on their template lines as before."""
+    ds = (
+        textwrap.dedent(SVC_DEPLOYMENT).replace("svc", "frr").replace("Deployment", "DaemonSet")
+        + "      containers:\n        - name: frr\n          image: frr:1.0.0\n"
+    )
+    repo = _packed_subchart(tmp_path, {"ds.yaml": ds})
     p, report = scan_json(run_cli, "--select", "GC403", str(repo))
     got = sorted((f["path"].replace(str(repo), "svc"), f["line"], f["container"]) for f in findings(report, "GC403"))
     assert got == [("svc/charts/frr-0.0.25.tgz", 1, "frr"), ("svc/templates/deployment.yaml", 13, "app")], got
+
+
+def test_a_packed_subchart_s_parse_error_names_its_template_and_rendered_lines(tmp_path, run_cli):
+    """milvus vendors pulsar as charts/pulsar-2.7.8.tgz, whose proxy ConfigMap renders a key twice: the finding
+    sits on the archive's line 1 and said "duplicate key 'httpNumThreads' at lines 1 and 1". It names the
+    template inside the archive and keeps the lines of its rendered output."""
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: frr\ndata:\n  threads: '4'\n  other: x\n  threads: '8'\n"
+    repo = _packed_subchart(tmp_path, {"cm.yaml": cm})
+    _p, report = scan_json(run_cli, "--select", "GC001", str(repo))
+    got = [(f["path"].replace(str(repo), "svc"), f["line"], f["message"]) for f in findings(report, "GC001")]
+    assert got == [
+        (
+            "svc/charts/frr-0.0.25.tgz",
+            1,
+            "rendered output [profile default] of frr/templates/cm.yaml (in the archive; lines of its rendered "
+            "output): duplicate key 'threads' at lines 6 and 8 (the last value is used, as Kubernetes does)",
+        )
+    ], got
 
 
 def test_a_rendered_block_s_lines_are_the_template_lines_that_made_them(tmp_path, run_cli):

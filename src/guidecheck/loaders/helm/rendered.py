@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from guidecheck import suppress
@@ -63,10 +64,14 @@ def _add_rendered(
         docs = load_yaml(text, config.limits)
         # a large CRD's schema is not built (load_yaml), so it is not aligned either: blanked on both sides
         mapping = align(without_crd_schemas(text).split("\n"), align_lines) if any(tlines) else None
+        member = None
         if archive:
             mapping = [(1, -(1 << 30))]  # every position: line 1, column 1 of the archive
+            # its lines as `helm template --show-only` prints the template's output, the "# Source:" line left out
+            header = next((i for i, ln in enumerate(text.split("\n"), 1) if ln.startswith("# Source:")), 0)
+            member = (_member(source), header)
         for doc in docs:
-            for obj in _objects(doc, src, mapping, profile):
+            for obj in _objects(doc, src, mapping, profile, member):
                 n_obj += 1
                 if obj.get("kind") in workload_kinds or k8s.operator_workload(obj):
                     n_work += 1
@@ -131,19 +136,48 @@ def _template_source(
 _LINES_IN_MESSAGE = re.compile(r"\b(at lines? )(\d+)(?:( and )(\d+))?")
 
 
-def _template_lines(m: re.Match[str], mapping: list[tuple[int, int]] | None) -> str:
-    out = m.group(1) + str(_map_line(mapping, int(m.group(2))))
-    if m.group(4):
-        out += m.group(3) + str(_map_line(mapping, int(m.group(4))))
-    return out
+def _message_lines(message: str, line: Callable[[int], int]) -> str:
+    """``message`` with each line it names replaced by ``line(n)``."""
+
+    def one(m: re.Match[str]) -> str:
+        out = m.group(1) + str(line(int(m.group(2))))
+        if m.group(4):
+            out += m.group(3) + str(line(int(m.group(4))))
+        return out
+
+    return _LINES_IN_MESSAGE.sub(one, message)
 
 
-def _objects(doc: Document, src: SourceFile, mapping: list[tuple[int, int]] | None, profile: str) -> list:
+def _member(source: str) -> str:
+    """A packed subchart's template as its ``# Source:`` path names it, from the subchart's own directory on
+    (``pulsar/templates/broker.yaml`` for ``milvus/charts/pulsar/templates/broker.yaml``)."""
+    _head, sep, tail = source.rpartition("/charts/")
+    return tail if sep else source
+
+
+def _objects(
+    doc: Document,
+    src: SourceFile,
+    mapping: list[tuple[int, int]] | None,
+    profile: str,
+    member: tuple[str, int] | None = None,
+) -> list:
     """The Kubernetes objects of one rendered document (a ``List``'s items), their lines moved to the template;
-    parse errors and a document that is no object are errors of the template file."""
+    parse errors and a document that is no object are errors of the template file.
+
+    ``member`` is the template inside a packed subchart and the lines its rendered text starts with (helm's
+    ``# Source:`` comment): its findings are on the archive's line 1, so their message names the template and
+    gives the lines of its rendered output."""
+    where = f"rendered output [profile {profile}]"
+    if member:
+        where += f" of {member[0]} (in the archive; lines of its rendered output)"
     for e in doc.errors:
-        message = _LINES_IN_MESSAGE.sub(lambda m: _template_lines(m, mapping), e.message) if mapping else e.message
-        err = LoadError(f"rendered output [profile {profile}]: {message}", _map_line(mapping, e.line), 1, e.severity)
+        message = e.message
+        if member:
+            message = _message_lines(message, lambda n: max(1, n - member[1]))
+        elif mapping:
+            message = _message_lines(message, lambda n: _map_line(mapping, n))
+        err = LoadError(f"{where}: {message}", _map_line(mapping, e.line), 1, e.severity)
         if err not in src.errors:
             src.errors.append(err)
     objs = []
@@ -156,8 +190,7 @@ def _objects(doc: Document, src: SourceFile, mapping: list[tuple[int, int]] | No
     if isinstance(data, dict) and data and not objs:
         line = _map_line(mapping, line_of(data, doc.line))
         err = LoadError(
-            f"rendered output [profile {profile}]: a document that is not a Kubernetes object "
-            "(no apiVersion or kind): Helm cannot install it",
+            f"{where}: a document that is not a Kubernetes object (no apiVersion or kind): Helm cannot install it",
             line,
             1,
         )
