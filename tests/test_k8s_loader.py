@@ -124,6 +124,21 @@ def test_a_parse_error_without_template_marks_has_no_template_hint(tmp_path):
     assert "template" not in e.message, e.message
 
 
+def test_an_envsubst_placeholder_where_yaml_cannot_take_it_gets_the_hint_on_its_line(tmp_path):
+    """clickhouse-operator's templates-config/config.yaml: `namespaces: [${WATCH_NAMESPACES}]`, which envsubst
+    fills in. ${NAME} elsewhere in a broken file (a script's variable) says nothing about the error."""
+    _objects, errors = load_text(tmp_path, "watch:\n  # a comment\n  namespaces: [${WATCH_NAMESPACES}]\nx: 1\n")
+    [e] = errors
+    assert e.line == 3, e
+    assert e.message.endswith(
+        "(the line has ${NAME} placeholders that envsubst or a script fills in: scan the substituted output, "
+        "or exclude the template)"
+    ), e.message
+    _objects, errors = load_text(tmp_path, "run: |\n  echo ${HOME}\nother: 1\nprice: [unclosed\nnext: 1\n")
+    [e] = errors
+    assert "placeholders" not in e.message, e.message
+
+
 def test_an_object_named_by_a_mapping_is_reported_and_not_judged(tmp_path):
     """emissary's test manifests: `name: {self.path.k8s}` (a Python format placeholder) is a flow mapping."""
     objects, errors = load_text(

@@ -682,6 +682,8 @@ def _load_text(
         if doc.errors and doc.data is None and (templated or _OTHER_TEMPLATE.search(text)):
             hint = f" (the file has {_template_kind(text)}: scan the rendered output, or exclude the template)"
             doc.errors = [LoadError(e.message + hint, e.line, e.column, e.severity) for e in doc.errors]
+        elif doc.errors and doc.data is None:
+            doc.errors = [_envsubst_hint(e, text) for e in doc.errors]
         src.errors.extend(doc.errors)
         data = doc.data
         if isinstance(data, dict) and _is_k8s(data):
@@ -970,6 +972,23 @@ _OTHER_TEMPLATE = lazy(
     r"|(?<![{$\w])\{[A-Z][A-Z0-9_]{0,100}\}(?!\})",
     re.M,
 )
+
+
+# ${NAME} where YAML syntax cannot take it, which envsubst or a script replaces before use (clickhouse-operator's
+# templates-config: `namespaces: [${WATCH_NAMESPACES}]`); in a script or a quoted value it is the shell's own
+_ENVSUBST = lazy(r"\$\{[A-Za-z_][A-Za-z0-9_]{0,100}\}")
+
+
+def _envsubst_hint(error: LoadError, text: str) -> LoadError:
+    """A parse error on a line (or just after one) with a ``${NAME}`` placeholder, with the template hint."""
+    lines = text.split("\n", error.line)[max(0, error.line - 2) : error.line]  # the line before, and the line
+    if not any(_ENVSUBST.search(ln, 0, 8192) for ln in lines):
+        return error
+    hint = (
+        " (the line has ${NAME} placeholders that envsubst or a script fills in: scan the substituted output, "
+        "or exclude the template)"
+    )
+    return LoadError(error.message + hint, error.line, error.column, error.severity)
 
 
 def _template_kind(text: str) -> str:
