@@ -593,6 +593,9 @@ def run_rule(text: str, func: str, **settings) -> list[tuple[int, str]]:
         ("apt-get -o Acquire::Retries=3 install -y ./pkg.deb", True),
         ("--mount=type=cache,target=/var/lib/apt,sharing=locked apt-get update && apt-get install -y curl", False),
         ("pip install --no-cache-dir flask", False),
+        # optparse expands an unambiguous start of a long option (robusta's Dockerfile); --no-c may be --no-color
+        ("pip install -U robusta-cli --no-cache", False),
+        ("pip install --no-c flask", True),
         ("pip3 install flask", True),
         ("python3 -m pip install --upgrade pip", True),
         ("PIP_NO_CACHE_DIR=1 pip install flask", False),

@@ -428,6 +428,13 @@ def _dist_clean(run: _Run) -> bool:
 _CLEANING_INSTALLERS = frozenset({"clean-install", "install_packages"})
 
 
+def _no_cache_dir(arg: str) -> bool:
+    """``--no-cache-dir``, or a start of it pip takes for it: its options parser (optparse) expands any unambiguous
+    start of a long option, and robusta's ``pip install -U robusta-cli --no-cache`` is one."""
+    name = arg.split("=", 1)[0]
+    return len(name) >= len("--no-cache") and "--no-cache-dir".startswith(name)
+
+
 def _pip_cache(chain: list[Stage], run: _Run) -> str | None:
     # pip: the wheel cache in ~/.cache/pip
     pip_paths = ("/root/.cache/pip", "/root/.cache")
@@ -435,7 +442,7 @@ def _pip_cache(chain: list[Stage], run: _Run) -> str | None:
         run.invocations(("pip",), _pip), ((t, a[2:]) for t, a in run.invocations(("pip",), _pip_module))
     )
     for _, args in pip_calls:
-        if "install" in _operands(args)[:2] and not any(a.startswith("--no-cache-dir") for a in args):
+        if "install" in _operands(args)[:2] and not any(_no_cache_dir(a) for a in args):
             exempt = (
                 _sets_pip_no_cache(chain, run)
                 or run.removes(pip_paths)
