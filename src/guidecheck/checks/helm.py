@@ -67,11 +67,14 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
 
 
 def _no_workload(model: ChartModel, ctx: Context, with_profile: Callable[[str | None], dict]) -> Iterator[Hit]:
-    """A profile that rendered without failing but produced no object of a workload kind."""
+    """A profile that rendered without failing but produced no object of a workload kind.
+
+    A chart of CustomResourceDefinitions alone (kubewarden-crds, fluent-operator's -crds charts) deploys no
+    service: it installs the API an operator chart's controller serves, as GC201 and GC203 count it."""
     kinds = ", ".join(ctx.settings.get("workload-kinds") or ()) or "none"
     failed = {i.profile for i in model.issues if i.profile}
     for profile, workloads in sorted(model.rendered.items()):
-        if workloads == 0 and profile not in failed:
+        if workloads == 0 and profile not in failed and profile not in model.crds_only:
             objs = model.objects.get(profile, 0)
             yield Hit(
                 f"the chart renders no workload with profile '{profile}' ({objs} object(s), none of kind "

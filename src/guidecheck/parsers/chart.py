@@ -38,6 +38,7 @@ class ChartModel:
     issues: list[Issue] = field(default_factory=list)
     rendered: dict[str, int] = field(default_factory=dict)  # profile -> number of workloads rendered
     objects: dict[str, int] = field(default_factory=dict)  # profile -> number of objects rendered
+    crds_only: set[str] = field(default_factory=set)  # profiles that rendered CustomResourceDefinitions alone
     skipped: str | None = None  # why it was not rendered (library, subchart, no helm, ...)
     seconds: dict[str, float] = field(default_factory=dict)  # profile -> render wall time
     resolved: list[str] = field(default_factory=list)  # dependencies taken from the scanned tree

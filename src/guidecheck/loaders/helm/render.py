@@ -198,7 +198,7 @@ def _load_renders(
                 )
             continue
         try:
-            n_obj, n_work = _add_rendered(
+            n_obj, n_work, crds_only = _add_rendered(
                 out, job, copy_dir, profile, files, config, opts, loaded, seen_sources, values_cache
             )
         except Exception as exc:  # noqa: BLE001 - never a traceback: the chart is reported as not checked
@@ -208,6 +208,8 @@ def _load_renders(
             continue
         job.model.objects[profile] = n_obj
         job.model.rendered[profile] = n_work
+        if crds_only:
+            job.model.crds_only.add(profile)
         if id(job) in fallback_of and profile in fallback_of[id(job)][1]:  # not another configured profile
             error, ci_profiles, others = fallback_of.pop(id(job))
             more = (

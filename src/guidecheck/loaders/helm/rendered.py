@@ -38,13 +38,16 @@ def _add_rendered(
     loaded: Loaded,
     sources: dict[str, SourceFile | None],
     values_cache: dict,
-) -> tuple[int, int]:
+) -> tuple[int, int, bool]:
+    """Adds one profile's rendered objects to ``loaded``: (objects, workloads, whether it installs
+    CustomResourceDefinitions and nothing else)."""
     spec = opts.charts.get(job.abspath, {})
     release = str(spec.get("release-name") or opts.release)
     namespace = spec.get("namespace") or opts.namespace or "default"
     chart_name = job.target.origin.get("chart_name")
     workload_kinds = set(config.settings.get("workload-kinds") or ())
-    n_obj = n_work = 0
+    n_obj = n_work = n_crd = 0
+    crds_dir = False  # a file of the chart's crds/ directory: CustomResourceDefinitions, by Helm's definition
     templates: dict[str, tuple[str, list[str], list[str]]] = {}
     for source, _first, text in _split_output(out):
         resolved = _source_path(source, job, chart_name or "")
@@ -56,6 +59,7 @@ def _add_rendered(
         else:
             shown, abspath = resolved
         if shown in sources and sources[shown] is None:
+            crds_dir = True
             continue  # a crds/ file the directory walk already read as plain manifests
         if shown not in templates:
             templates[shown] = _read_template(abspath, job, config)
@@ -73,6 +77,7 @@ def _add_rendered(
         for doc in docs:
             for obj in _objects(doc, src, mapping, profile, member):
                 n_obj += 1
+                n_crd += obj.get("kind") == "CustomResourceDefinition"
                 if obj.get("kind") in workload_kinds or k8s.operator_workload(obj):
                     n_work += 1
                 origin = {
@@ -100,7 +105,7 @@ def _add_rendered(
                 if files:
                     origin["values_files"] = values_files
                 _add(obj, src, loaded, config, origin)
-    return n_obj, n_work
+    return n_obj, n_work, n_obj == n_crd and (n_crd > 0 or crds_dir)
 
 
 def _read_template(abspath: str | None, job: _ChartJob, config: Config) -> tuple[str, list[str], list[str]]:
