@@ -1594,6 +1594,31 @@ def test_ko_into_kind_or_the_local_daemon_pushes_nothing(tmp_path):
     assert len(scan(tmp_path, ("GC704",)).findings) == 1
 
 
+def test_a_push_to_a_registry_of_the_runner_publishes_nothing(tmp_path):
+    """sigstore's policy-controller e2e jobs start a kind cluster with a registry at registry.local:5000 and push
+    there: with KO_DOCKER_REPO in the job's env, and through `KO_DOCKER_REPO=$(KO_PREFIX)/policy-controller` in a
+    make recipe, KO_PREFIX given by the step. Nothing leaves the runner; a public registry is still a push."""
+    write(tmp_path, {"e2e.sh": "#!/bin/sh\nko publish -B ./cmd/sample\n"})
+    one_job(tmp_path, "- run: ./e2e.sh\n  env:\n    KO_DOCKER_REPO: registry.local:5000/policy-controller\n")
+    assert scan(tmp_path, ("GC704",)).findings == []
+    recipe = "ko:\n\tKO_DOCKER_REPO=$(KO_PREFIX)/policy-controller ko resolve -f config/ > out.yaml\n"
+    write(tmp_path, {"Makefile": recipe})
+    step = "- run: make ko\n  env:\n    KO_PREFIX: {prefix}\n"
+    one_job(tmp_path, step.format(prefix="registry.local:5000/policy-controller"))
+    assert scan(tmp_path, ("GC704",)).findings == []
+    one_job(tmp_path, step.format(prefix="gcr.io/projectsigstore"))
+    assert len(scan(tmp_path, ("GC704",)).findings) == 1
+    for cmd, pushes in (
+        ("docker push localhost:5000/app:1.0", False),
+        ("docker push --quiet 127.0.0.1:5001/app", False),
+        ("docker push kind-registry:5000/app", False),
+        ("docker push ghcr.io/acme/app:1.0", True),
+        ("docker push $IMAGE", True),
+    ):
+        one_job(tmp_path, f"- run: {cmd}\n")
+        assert bool(scan(tmp_path, ("GC704",)).findings) == pushes, cmd
+
+
 def test_an_installing_lint_action_is_no_lint_and_a_bare_make_runs_the_default_goal(tmp_path):
     """traefik/whoami installs golangci-lint with the action's install-only: true and lints in `run: make`,
     whose default goal runs `golangci-lint run`."""

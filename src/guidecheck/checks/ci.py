@@ -1021,8 +1021,28 @@ _LOCAL_CLUSTER_COMMAND = re.compile(r"\bkind\s+create\s+cluster\b|\bminikube\s+s
 
 
 _KO = re.compile(r"\bko\s+(?:build|publish|resolve|apply)\b")
-# ko's local targets: the Docker daemon (ko.local) or the kind cluster's nodes (kind.local)
-_KO_LOCAL = re.compile(r"\bKO_DOCKER_REPO\s*[=:]\s*[\"']?(?:kind|ko)\.local\b")
+# a registry of the runner itself, gone with the job: on localhost, or one a kind cluster's setup starts under a
+# .local name or as kind-registry (sigstore's e2e jobs: KO_DOCKER_REPO: registry.local:5000/policy-controller)
+_LOCAL_REGISTRY = r"(?:localhost|127\.0\.0\.1|kind-registry|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.local)(?::\d{1,5})?"
+# ko's local targets: the Docker daemon (ko.local), the kind cluster's nodes (kind.local), a local registry
+_KO_LOCAL = re.compile(
+    r"\bKO_DOCKER_REPO\s*[=:]\s*[\"']?(?:(?:kind|ko)\.local\b|" + _LOCAL_REGISTRY + r"(?:/|[\s\"']|$))"
+)
+# `docker push localhost:5000/app`: every image it names is in a local registry
+_PUSH_LOCAL = re.compile(
+    r"\b(?:docker|podman|buildah|nerdctl)\s+(?:image\s+)?push\s+(?:-{1,2}\w[\w-]*(?:=\S*)?\s+)*[\"']?"
+    + _LOCAL_REGISTRY
+    + r"/"
+)
+_ENV_REF = re.compile(r"\$(?:\(([A-Za-z_]\w*)\)|\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
+
+
+def _with_env(text: str, env: dict[str, str]) -> str:
+    """``text`` with the $(NAME), ${NAME} and $NAME that ``env`` gives replaced by their values (a Makefile's
+    ``KO_DOCKER_REPO=$(KO_PREFIX)/app`` under the step's ``KO_PREFIX`` environment variable)."""
+    if "$" not in text or not env:
+        return text
+    return _ENV_REF.sub(lambda m: env.get(m.group(1) or m.group(2) or m.group(3), m.group(0)), text)
 
 
 def _loads_locally(m: re.Match[str], code: str, job: Job, step: Step) -> bool:
@@ -1031,14 +1051,21 @@ def _loads_locally(m: re.Match[str], code: str, job: Job, step: Step) -> bool:
     `skaffold build/run` in a job that made a kind, minikube or k3d cluster: Skaffold pushes only when the
     kube-context is not a local cluster, or when told (--push, --default-repo); fission's benchmark workflow runs
     `make skaffold-deploy` against the kind cluster helm/kind-action made. `ko build/apply` with KO_DOCKER_REPO
-    kind.local or ko.local (keda's http-add-on e2e setup): ko loads the images into kind or the daemon.
+    kind.local or ko.local (keda's http-add-on e2e setup): ko loads the images into kind or the daemon. A push
+    to a registry of the runner (localhost, or a kind setup's registry.local or kind-registry), by ko or
+    `docker push`, publishes nothing either.
     """
     line_start = code.rfind("\n", 0, m.start()) + 1
     line_end = code.find("\n", m.end())
     line = code[line_start : line_end if line_end >= 0 else len(code)]
     if _KO.search(m.group(0)):
-        env = " ".join(f"{k}={v}" for k, v in {**job.env, **step.env}.items()) + _exported_before(job, step)
-        return bool(_KO_LOCAL.search(line) or _KO_LOCAL.search(env) or _KO_LOCAL.search(code[:line_start]))
+        variables = {**job.env, **step.env}
+        env = " ".join(f"{k}={v}" for k, v in variables.items()) + _exported_before(job, step)
+        return bool(
+            _KO_LOCAL.search(_with_env(line, variables)) or _KO_LOCAL.search(env) or _KO_LOCAL.search(code[:line_start])
+        )
+    if _PUSH_LOCAL.search(_with_env(line, {**job.env, **step.env})):
+        return True
     if not _SKAFFOLD.search(m.group(0)):
         return False
     if _SKAFFOLD_PUSHES.search(line + " "):
