@@ -811,8 +811,9 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
 
     text = "FROM mcr.microsoft.com/devcontainers/go:latest\nRUN apt-get update\nRUN apt-get install -y make\n"
     # kratos's .docker/Dockerfile-debug: the service with Delve, for a compose file that mounts the source; a
-    # Dockerfile.debugger or a debugging/ directory is not named a debug image
-    judged = ("build/Dockerfile", "build/Dockerfile.debugger", "debugging/Dockerfile")
+    # Dockerfile.debugger or a debugging/ directory is not named a debug image. oncall's Dockerfile.dev and
+    # listmonk's dev/app.Dockerfile are development builds, which a devtools/ directory does not say
+    judged = ("build/Dockerfile", "build/Dockerfile.debugger", "debugging/Dockerfile", "devtools/Dockerfile")
     for where in (
         ".devcontainer/Dockerfile",
         ".gitpod.Dockerfile",
@@ -820,6 +821,10 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
         ".docker/Dockerfile-debug",
         "Dockerfile.dbg",
         "cmd/delve.Dockerfile",
+        "grafana-plugin/Dockerfile.dev",
+        "dev/app.Dockerfile",
+        "ui/Dockerfile.local",
+        "api/dev.Dockerfile",
         *judged,
     ):
         (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)

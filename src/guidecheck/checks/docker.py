@@ -39,15 +39,31 @@ _WORKSPACE_IMAGE = lazy(
 
 
 # the service built with a debugger or a profiler, named so (kratos's .docker/Dockerfile-debug: Delve, run by a
-# compose file that mounts the source; Dockerfile.dbg, pprof.Dockerfile): a developer's image, not the one that
-# ships. The words are those of the file's name, split at . - _ (a Dockerfile.debugger is not one of them).
+# compose file that mounts the source; Dockerfile.dbg, pprof.Dockerfile), or for a developer's machine
+# (Dockerfile.dev, dev.Dockerfile, Dockerfile.local: oncall's grafana-plugin/Dockerfile.dev, built only by its
+# developer compose file; listmonk's dev/app.Dockerfile, a toolbox that sleeps): a developer's image, not the one
+# that ships. The words are those of the file's name, split at . - _ (a Dockerfile.debugger is not one of them),
+# or the name of its directory, as GC201 reads development variants.
 _DEBUG_WORDS = frozenset({"debug", "dbg", "delve", "dlv", "pprof"})
+_DEV_WORDS = frozenset({"dev", "devel", "develop", "development", "local"})
 _NAME_WORD = lazy(r"[.\-_]+")
 
 
-def _debug_image(path: str) -> bool:
-    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
-    return not _DEBUG_WORDS.isdisjoint(_NAME_WORD.split(name))
+def _developer_image(path: str) -> str | None:
+    """Why the Dockerfile at ``path`` builds a developer's image (a debug or a development build), or None."""
+    parts = path.replace("\\", "/").lower().split("/")
+    words = set(_NAME_WORD.split(parts[-1])) | ({parts[-2]} if len(parts) > 1 else set())
+    if not _DEBUG_WORDS.isdisjoint(words):
+        return (
+            "a debug image (its name says debug, dbg, delve or pprof): the service with a debugger or profiler "
+            "for a developer, not the image that ships"
+        )
+    if not _DEV_WORDS.isdisjoint(words):
+        return (
+            "a development image (its name or directory says dev, devel, development or local): a build for a "
+            "developer's machine, not the image that ships"
+        )
+    return None
 
 
 def _dockerfile(target: Target) -> Dockerfile:
@@ -59,11 +75,9 @@ def _dockerfile(target: Target) -> Dockerfile:
             "a development environment's image (a dev container, Gitpod workspace or .local/ setup): "
             "the developer's tools, not an image that is deployed"
         )
-    if _debug_image(target.path):
-        raise NotApplicable(
-            "a debug image (its name says debug, dbg, delve or pprof): the service with a debugger or profiler "
-            "for a developer, not the image that ships"
-        )
+    developer = _developer_image(target.path)
+    if developer:
+        raise NotApplicable(developer)
     if not df.stages:
         raise NotApplicable("the Dockerfile has no build stage")
     if len(df.stages) > 1 and all(not st.instructions and st.alias for st in df.stages):
