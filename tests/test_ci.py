@@ -1945,6 +1945,32 @@ def test_gc703_without_a_release_step_sits_on_the_tag_workflow(tmp_path):
     assert (rel(tmp_path, f.path), f.line) == (".github/workflows/publish.yml", 1), f
 
 
+def test_a_documentation_workflow_is_neither_the_main_pipeline_nor_the_release_one(tmp_path):
+    """listmonk's github-pages.yml publishes the docs site on pushes to docs/**, and robusta's deploy-docs.yaml
+    runs on create and on published releases: pipeline findings were pinned there, not on build-sanity.yml (the
+    CI) or on release.yaml (the release, where a changelog generator goes)."""
+    job = "jobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: {cmd}\n      - run: {cmd} again\n"
+    write(
+        tmp_path,
+        {
+            ".github/workflows/github-pages.yml": "on:\n  push:\n    paths: ['docs/**']\n" + job.format(cmd="mkdocs"),
+            ".github/workflows/build-sanity.yml": "on: pull_request\n" + job.format(cmd="make build"),
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert rel(tmp_path, project.main) == ".github/workflows/build-sanity.yml", project.main
+    write(
+        tmp_path,
+        {
+            ".github/workflows/github-pages.yml": "on:\n  create: {}\n  release:\n    types: [published]\n"
+            + job.format(cmd="mkdocs"),
+            ".github/workflows/release.yaml": "on:\n  release:\n    types: [published]\n" + job.format(cmd="make push"),
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yaml", 1), f
+
+
 def test_a_leftover_gitlab_file_is_not_the_main_pipeline(tmp_path):
     """spark-on-k8s-operator keeps a .gitlab-ci.yml with one docker:stable build job beside the GitHub workflows
     that run its CI: findings about the pipeline go to the workflows' main file."""

@@ -785,12 +785,14 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
         else:
             # where a release is made: a workflow run on tags first (kube-vip's release.yaml), then on a new tag or
             # branch (create), then on a published release (an SBOM scan attaching to it comes after the fact)
+            # (a documentation workflow last: robusta's deploy-docs.yaml runs on create too)
             tagged = next(
                 (
                     f
+                    for docs in (False, True)
                     for event in ("tag", "create", "release")
                     for f in project.files
-                    if any(t.event == event for t in f.triggers)
+                    if f.docs == docs and any(t.event == event for t in f.triggers)
                 ),
                 None,
             )

@@ -61,6 +61,8 @@ class Step:
 
 
 # a run: of echo/printf/true/exit 0 lines only (no command chained, piped or substituted)
+# the words of a workflow file's name that say it builds or publishes documentation
+_DOCS_WORDS = frozenset({"doc", "docs", "documentation", "pages", "site", "website", "mkdocs", "sphinx", "hugo"})
 _ECHO_ONLY = re.compile(r"^(?:[ \t]*(?:echo|printf|true|:|exit[ \t]+0)(?:[ \t][^\n;&|`$]*)?\n|[ \t]*(?:#[^\n]*)?\n)*$")
 
 
@@ -117,6 +119,13 @@ class PipelineFile:
     jobs: list[str] = field(default_factory=list)  # ids of the jobs it starts
     includes: list[Include] = field(default_factory=list)
     reusable: bool = False  # a GitHub workflow triggered only by workflow_call (run through callers)
+
+    @property
+    def docs(self) -> bool:
+        """Whether its file's name says it builds or publishes documentation (listmonk's github-pages.yml,
+        robusta's deploy-docs.yaml): a pipeline finding about the project belongs on another file."""
+        base = self.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+        return not _DOCS_WORDS.isdisjoint(re.split(r"[-_.]+", base))
 
 
 @dataclass
@@ -180,7 +189,7 @@ class Project:
                     break
                 return f.path
 
-        def score(f: PipelineFile) -> tuple[bool, bool, bool, bool, int, int, str]:
+        def score(f: PipelineFile) -> tuple[bool, bool, bool, bool, bool, int, int, str]:
             base = f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
             named = base in (
                 "ci",
@@ -198,7 +207,7 @@ class Project:
             )
             pushy = any(t.event in ("push", "pull_request") for t in f.triggers)
             stub, working = self._substance(f)
-            return (stub, not named, f.system != "jenkins", not pushy, -len(f.jobs), -working, f.path)
+            return (stub, f.docs, not named, f.system != "jenkins", not pushy, -len(f.jobs), -working, f.path)
 
         if gh or jenkins:
             return sorted(gh + jenkins, key=score)[0].path
