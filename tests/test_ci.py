@@ -175,6 +175,36 @@ def test_composite_actions_expanded_and_never_followed_outside(tmp_path):
     assert not any("never read" in (s.run or "") for s in steps)
 
 
+def test_a_local_action_under_the_directory_a_checkout_put_the_repository_in(tmp_path):
+    """kubetail's release-cli.yml checks the repository out with path: repo and then uses
+    ./repo/.github/actions/setup-environment: the repository's own action, not a missing one. Another
+    repository checked out there is not this one."""
+    workflow = """
+            on: push
+            jobs:
+              check:
+                runs-on: ubuntu-latest
+                steps:
+                  - uses: actions/checkout@v4
+                    with:
+                      path: repo{other}
+                  - uses: ./repo/.github/actions/scan
+            """
+    action = "runs:\n  using: composite\n  steps:\n    - shell: bash\n      run: trivy fs .\n"
+    write(tmp_path, {".github/workflows/ci.yml": workflow.format(other=""), ".github/actions/scan/action.yml": action})
+    (p,), _errors = project_of(tmp_path)
+    assert [(s.run, s.unresolved) for s in p.jobs[0].steps if s.via or s.uses == "./repo/.github/actions/scan"] == [
+        (None, None),
+        ("trivy fs .", None),
+    ]
+    other = "\n                      repository: acme/tools"
+    write(tmp_path, {".github/workflows/ci.yml": workflow.format(other=other)})
+    (p,), _errors = project_of(tmp_path)
+    assert [s.unresolved for s in p.jobs[0].steps if s.uses == "./repo/.github/actions/scan"] == [
+        "not in the scanned tree"
+    ]
+
+
 def test_ill_typed_workflow_is_gc001_at_its_line(tmp_path):
     write(
         tmp_path,

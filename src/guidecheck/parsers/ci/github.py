@@ -420,6 +420,7 @@ def _github_steps(
     ctx: Parse, project: Project, path: str, steps: list[Any], inputs: dict[str, str], via: str | None, stack: list[str]
 ) -> list[Step]:
     out: list[Step] = []
+    checkouts: list[str] = []  # where earlier steps checked this repository out (actions/checkout's path:)
     for i, st in enumerate(steps):
         if not isinstance(st, dict):
             continue
@@ -437,9 +438,26 @@ def _github_steps(
             step.run = _subst_inputs(run, inputs)
             step.line = run_line(st, "run", run)
         out.append(step)
+        own = _own_checkout(step)
+        if own:
+            checkouts.append(own)
         if step.uses and step.uses.startswith("./"):
-            out.extend(_composite(ctx, project, step, stack))
+            out.extend(_composite(ctx, project, step, stack, checkouts))
     return out
+
+
+def _own_checkout(step: Step) -> str | None:
+    """The directory an actions/checkout step puts this repository in, when it is not the workspace itself
+    (``path: repo``; not another ``repository:``)."""
+    if step.action() != "actions/checkout":
+        return None
+    repo = step.with_.get("repository", "").strip()
+    if repo and repo not in ("${{ github.repository }}", "${{github.repository}}"):
+        return None
+    path = step.with_.get("path", "").strip().strip("/")
+    if path.startswith("./"):
+        path = path[2:]
+    return path if path and path != "." and "${{" not in path else None
 
 
 def _scalars(mapping: Any, inputs: dict[str, str]) -> dict[str, str]:
@@ -454,9 +472,19 @@ def _scalars(mapping: Any, inputs: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _composite(ctx: Parse, project: Project, step: Step, stack: list[str]) -> list[Step]:
-    """The steps of the local action ``step`` uses: a composite action's steps, a Docker action's image."""
-    base = norm_local(project, (step.uses or "").split("@", 1)[0])
+def _composite(
+    ctx: Parse, project: Project, step: Step, stack: list[str], checkouts: list[str] | None = None
+) -> list[Step]:
+    """The steps of the local action ``step`` uses: a composite action's steps, a Docker action's image.
+
+    ``checkouts`` are the directories earlier steps checked the repository out into: ``./repo/.github/actions/x``
+    after a checkout with ``path: repo`` is the repository's ``.github/actions/x`` (kubetail's release-cli.yml)."""
+    uses = (step.uses or "").split("@", 1)[0]
+    for where in checkouts or ():
+        if uses.startswith(f"./{where}/"):
+            uses = "./" + uses[len(where) + 3 :]
+            break
+    base = norm_local(project, uses)
     if base is None:
         step.unresolved = "points outside the project; not followed"
         return []
