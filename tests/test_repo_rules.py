@@ -556,6 +556,23 @@ def test_gc201_a_documentation_site_image_is_no_service(tmp_path):
     assert "2 images" in h.message, h.message
 
 
+def test_gc201_an_olm_catalog_image_is_no_service_wherever_it_is(tmp_path):
+    """kube-green's catalog.Dockerfile sits at the repository root, as operator-sdk scaffolds it: FROM opm, with
+    the file-based catalog's label. A product catalog service's catalog.Dockerfile is a service."""
+    (tmp_path / "Dockerfile").write_text("FROM golang:1.25-alpine AS b\nFROM alpine:3.20\n")
+    (tmp_path / "catalog.Dockerfile").write_text(
+        "FROM quay.io/operator-framework/opm:latest as builder\nADD catalog /configs\n"
+        "FROM quay.io/operator-framework/opm:latest\nCOPY --from=builder /configs /configs\n"
+        "LABEL operators.operatorframework.io.index.configs.v1=/configs\n"
+    )
+    t = repo_target(["Dockerfile", "catalog.Dockerfile"])
+    t.data.root = str(tmp_path)
+    assert hits(repo.single_service, t) == []
+    (tmp_path / "catalog.Dockerfile").write_text('FROM node:22-alpine\nCOPY . /app\nCMD ["node", "app"]\n')
+    [h] = hits(repo.single_service, t)
+    assert "2 images" in h.message, h.message
+
+
 def test_gc201_a_template_of_dockerfiles_is_no_image(tmp_path):
     """mongodb-kubernetes-operator's Jinja Dockerfile.template (`{% if builder %}`, FROM {{builder_image}})."""
     (tmp_path / "svc").mkdir()

@@ -326,6 +326,16 @@ _DOCS_IMAGE = re.compile(
 )
 
 
+# an OLM catalog (index) image: built FROM operator-framework's opm, or labelled with its file-based catalog's
+# location (kube-green's catalog.Dockerfile at the repository root, as operator-sdk scaffolds it): the operator's
+# bundles for OLM, not a service, wherever it is
+_OLM_CATALOG = re.compile(
+    r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(?:[\w.-]+(?::\d+)?/)?operator-framework/(?:opm|upstream-opm-builder)\b"
+    r"|\boperators\.operatorframework\.io\.index\.configs\.v1\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 # a FROM whose image is a template placeholder ({{ base }}, %%BASE%%) or inside Jinja tags: a template of
 # Dockerfiles, which GC001 notes as such
 _TEMPLATE_FROM = re.compile(r"^[ \t]*FROM[ \t][^\n]*(?:\{\{|%%[A-Z_]+%%)|^[ \t]*\{%-?[ \t]*(?:if|block|for)\b", re.M)
@@ -347,7 +357,8 @@ def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
     """``images`` without the Dockerfiles that hold no FROM: fragments a build appends to another Dockerfile
     (coherence-operator's debug/Tools.Dockerfile, `cat Dockerfile debug/Tools.Dockerfile`), no image of
     their own; and without those built only FROM a documentation generator (flagd's root Dockerfile, FROM
-    squidfunk/mkdocs-material). Read through the repository's bounded reader; kept when it cannot be read."""
+    squidfunk/mkdocs-material) or as an OLM catalog (FROM opm). Read through the repository's bounded reader;
+    kept when it cannot be read."""
     read = getattr(info, "read", None)
     if read is None:
         return images
@@ -366,6 +377,8 @@ def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
                 continue  # only FROM lines: pinned images a tool reads (opentelemetry-go-instrumentation's)
             if _TEMPLATE_FROM.search(text):
                 continue  # a template of Dockerfiles (mongodb's Jinja Dockerfile.template): not built as it is
+            if _OLM_CATALOG.search(text):
+                continue
             if froms and len(_DOCS_IMAGE.findall(text)) < len(froms):
                 kept.append(rel)
         if kept:
