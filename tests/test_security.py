@@ -194,6 +194,38 @@ def test_a_database_port_is_no_http_whether_or_not_its_containers_name_an_image(
     assert got["StatefulSet/rs0"][0] == "not_applicable" and "speaks no HTTP" in got["StatefulSet/rs0"][1], got
 
 
+@pytest.mark.parametrize(
+    "container",
+    [
+        # Altinity's clickhouse-keeper StatefulSet: ZooKeeper's protocol on 2181, Raft on 9444, metrics on 7000
+        "{name: keeper, image: 'clickhouse/clickhouse-keeper:24.8', ports: [{containerPort: 2181, name: client}, "
+        "{containerPort: 9444, name: quorum}, {containerPort: 7000, name: metrics}]}",
+        # ClickHouse Keeper's own defaults: its client port 9181 and Raft port 9234
+        "{name: keeper, image: 'example/keeper:1.0', ports: [{containerPort: 9181}, {containerPort: 9234}]}",
+    ],
+)
+def test_clickhouse_keeper_speaks_no_http(tmp_path, container):
+    files = {
+        "keeper.yaml": f"""\
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {{name: keeper}}
+        spec:
+          selector: {{matchLabels: {{app: keeper}}}}
+          template:
+            metadata: {{labels: {{app: keeper}}}}
+            spec: {{containers: [{container}]}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: keeper}}
+        spec: {{selector: {{app: keeper}}, ports: [{{port: 2181}}, {{port: 9181}}]}}
+        """
+    }
+    got = outcomes(scan(tmp_path, files, "GC601"), "GC601")
+    assert got["StatefulSet/keeper"][0] == "not_applicable" and "speaks no HTTP" in got["StatefulSet/keeper"][1], got
+
+
 def test_a_dns_server_speaks_no_http(tmp_path):
     """coredns: 53/UDP and 53/TCP, a Service in front of both."""
     files = {
