@@ -797,6 +797,27 @@ def test_a_workflow_s_own_error_does_not_keep_gc904_applicable(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "expr, latency",
+    [
+        # Altinity's ZookeeperHighLatency and ClickHouseKeeperHighLatency: a latency gauge over a threshold
+        ("avg_latency{app=~'zookeeper.*'} > 500", True),
+        ("ClickHouseAsyncMetrics_KeeperMaxLatency{app=~'clickhouse-keeper.*'} > 500", True),
+        ("nginx_upstream_response_time >= 2", True),
+        ("kube_job_duration_seconds > 3600", False),  # how long a job ran, not a request's latency
+        ("sum(kube_pod_info) > 0", False),
+    ],
+)
+def test_a_latency_gauge_over_a_threshold_is_a_latency_alert(expr, latency):
+    from guidecheck.checks import Context
+    from guidecheck.checks.alerts import classify
+    from guidecheck.config import DEFAULT_SETTINGS
+    from guidecheck.parsers.alerts import AlertRule
+
+    rule = AlertRule(kind="alert", name="a", exprs=[expr], path="r.yaml", line=1, threshold=True)
+    assert ("latency" in classify(rule, Context(settings=dict(DEFAULT_SETTINGS), options={}))) is latency
+
+
+@pytest.mark.parametrize(
     "expr, errors",
     [
         ("rate(otelcol_exporter_send_failed_spans_total[5m]) > 0", True),  # alloy's failure-ratio alerts
