@@ -389,6 +389,11 @@ def test_an_idle_monitor_is_named_only_where_it_may_have_been_meant(tmp_path):
     near = monitor("shop").replace("app: cart", "app.kubernetes.io/name: cart")  # the Service says app: cart
     [(_p, _l, _r, message)] = found(scan_tree(tmp_path, {**files, "sm.yaml": near}, ("GC501",)), tmp_path)
     assert "ServiceMonitor 'cart'" in message and "selects no Service" in message, message
+    # kube-green's monitor_tls_patch.yaml: a kustomize patch with no selector (the CRD requires one) is no monitor
+    # anybody meant for the cart, even named for it
+    patch = monitor("shop").replace("  selector:\n    matchLabels: {app: cart}\n", "")
+    [(_p, _l, _r, message)] = found(scan_tree(tmp_path, {**files, "sm.yaml": patch}, ("GC501",)), tmp_path)
+    assert "selects no" not in message, message
 
 
 def test_owned_replicaset_is_judged_on_its_deployment(tmp_path):

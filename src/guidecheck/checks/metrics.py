@@ -265,9 +265,13 @@ def _near_miss(monitor: Target, target: Target, ctx: Context) -> bool:
     value of the workload's pods or of a Service selecting them, or its name shares a part with the workload's.
     kubernetes/examples' vllm-gemma ServiceMonitor (app: gemma-server) is no news for the guestbook's Deployment."""
     selector = k8s.get(monitor.data, "spec", "selector")
+    if selector is None:
+        # no selector at all, which the CRD requires: a kustomize patch for a monitor (kube-green's
+        # config/prometheus/monitor_tls_patch.yaml), meant for no workload
+        return False
     wanted = selector.get("matchLabels") if isinstance(selector, dict) else None
     if not isinstance(wanted, dict) or not wanted:
-        return True  # matchExpressions or no selector: nothing to tell it apart by
+        return True  # matchExpressions only: nothing to tell it apart by
     have: set[str] = set()
     for labels in (k8s.pod_labels(target.data), k8s.labels(target.data)):
         have.update(str(v) for v in labels.values())
