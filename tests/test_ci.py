@@ -1590,6 +1590,19 @@ def test_skaffold_into_the_job_s_own_kind_cluster_pushes_nothing(tmp_path):
     assert len(scan(tmp_path, ("GC704",)).findings) == 1
 
 
+def test_tests_named_so_in_a_job_that_starts_a_cluster_are_integration_tests(tmp_path):
+    """clickhouse-operator's 'Run Tests' job starts minikube and runs its regression suites there: the name said
+    unit tests, and GC701 reported unit tests found. The same name in a job without a cluster is unit tests."""
+    steps = "- uses: medyagh/setup-minikube@master\n- name: Run Tests\n  run: python3 ./tests/regression.py\n"
+    one_job(tmp_path, steps + "- run: golangci-lint run\n- uses: aquasecurity/trivy-action@v0\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks unit tests"), f.message
+    assert "integration tests: medyagh/setup-minikube" in f.message and "step 'Run Tests'" in f.message, f.message
+    one_job(tmp_path, steps.split("\n", 1)[1] + "- run: golangci-lint run\n- uses: aquasecurity/trivy-action@v0\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks integration tests"), f.message
+
+
 def test_envtest_runs_are_integration_tests(tmp_path):
     """kubebuilder's `make test` runs `go test` with KUBEBUILDER_ASSETS from setup-envtest: the controllers'
     tests then talk to a real kube-apiserver and etcd (the kubebuilder book's integration tests)."""

@@ -317,19 +317,11 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     # id -> (the followed Step, kept alive so that its id is never another's; what it runs per category)
     followed: dict[int, tuple[Step, dict[str, list[Evidence]]]] = {}
     for job in project.jobs:
-        # a name is a hint: it counts only where the job runs something that could be what it says
-        # (a script, a make target, an action not known to only set up or build); a job named 'test'
-        # that only runs `docker-compose build` runs no tests
-        opaque = _runs_opaque(job)
-        for cat, p in pats.items():
-            for name in _job_names(job) if opaque else ():
-                if _search(p.get("names", []), name):
-                    found[cat].append(Evidence(cat, f"job '{job.label}'", job.path, job.line))
-                    break
-            for img in job.images:
-                if isinstance(img, str) and _search(p.get("images", []), img):
-                    found[cat].append(Evidence(cat, f"job '{job.label}' with service {img}", job.path, job.line))
-                    break
+        # tests a job names as such, run against a kind, minikube or k3d cluster it starts, are integration tests
+        # (clickhouse-operator's 'Run Tests' job: its regression suites on minikube)
+        named_as = {"unit-tests": "integration-tests"} if "integration-tests" in pats and _starts_cluster(job) else {}
+        for e in _job_evidence(job, pats, named_as):
+            found[e.category].append(e)
         for step in job.steps:
             # one search over every category's patterns rules out most steps for all of them at once
             action = step.action()
@@ -337,7 +329,10 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
             named = bool(step.name) and _may_match(all_names, step.name or "")
             ran = bool(step.run) and _may_match(all_commands, code)
             for cat, p in pats.items():
-                found[cat] += _step_evidence(cat, p, step, action, code, named=named, ran=ran)
+                for e in _step_evidence(cat, p, step, action, code, named=named, ran=ran):
+                    if cat in named_as and e.what.startswith("step '"):
+                        e = Evidence(named_as[cat], e.what, e.path, e.line)
+                    found[e.category].append(e)
             # what the make targets, scripts and task runners' tasks the step names run (kserve: `make check` ->
             # `go vet`, `golangci-lint run`; immich: `mise run local:ci` -> `tilt ci`)
             for task in (*step.follows, *_goreleaser_hooks(project, step)):
@@ -357,6 +352,35 @@ def classify(project: Project, ctx: Context) -> dict[str, list[Evidence]]:
     for cat, items in found.items():
         found[cat] = sorted(set(items), key=lambda e: (e.path, e.line, e.what))
     return found
+
+
+def _job_evidence(job: Job, pats: dict[str, dict[str, list]], named_as: dict[str, str]) -> list[Evidence]:
+    """What the job's own names and service images count for; a name's category moved as ``named_as`` says."""
+    out = []
+    # a name is a hint: it counts only where the job runs something that could be what it says (a script, a make
+    # target, an action not known to only set up or build); a job named 'test' that only runs
+    # `docker-compose build` runs no tests
+    opaque = _runs_opaque(job)
+    for cat, p in pats.items():
+        for name in _job_names(job) if opaque else ():
+            if _search(p.get("names", []), name):
+                shown = named_as.get(cat, cat)
+                out.append(Evidence(shown, f"job '{job.label}'", job.path, job.line))
+                break
+        for img in job.images:
+            if isinstance(img, str) and _search(p.get("images", []), img):
+                out.append(Evidence(cat, f"job '{job.label}' with service {img}", job.path, job.line))
+                break
+    return out
+
+
+def _starts_cluster(job: Job) -> bool:
+    """Whether the job starts a local Kubernetes cluster (kind, minikube, k3d) for its steps."""
+    return any(
+        step.action() in _LOCAL_CLUSTER_ACTIONS
+        or any(r.run and _LOCAL_CLUSTER_COMMAND.search(r.run) for r in (step, *step.follows))
+        for step in job.steps
+    )
 
 
 def _followed_evidence(
@@ -1072,12 +1096,7 @@ def _loads_locally(m: re.Match[str], code: str, job: Job, step: Step) -> bool:
         return False
     if _SKAFFOLD_PUSHES.search(line + " "):
         return False
-    for step in job.steps:
-        if step.action() in _LOCAL_CLUSTER_ACTIONS:
-            return True
-        if any(r.run and _LOCAL_CLUSTER_COMMAND.search(r.run) for r in (step, *step.follows)):
-            return True
-    return False
+    return _starts_cluster(job)
 
 
 _GITHUB_ENV_WRITE = re.compile(r"\b([A-Z_][A-Z0-9_]*)=([^\s\"'>]*)[\"']?\s*>>\s*\"?\$\{?GITHUB_ENV\b")
