@@ -301,6 +301,33 @@ def test_an_image_a_patch_adds_is_pinned_to_the_images_entry_that_renames_it(run
 
 
 @needs_kubectl
+def test_an_overlay_s_images_entry_that_renames_the_base_s_result_is_where_the_image_is(run_cli, tmp_path):
+    """kube-green's config/e2e-test overlay retags docker.io/kubegreen/kube-green, the name its base's images:
+    entry gives `controller`: the rendered localhost/kubegreen/kube-green:e2e-test comes from the overlay's entry,
+    not from the base's (newTag 0.7.1), where the finding sat."""
+    base = tmp_path / "repo" / "config" / "manager"
+    overlay = tmp_path / "repo" / "config" / "e2e-test"
+    base.mkdir(parents=True)
+    overlay.mkdir()
+    (base / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - name: manager\n          image: controller\n"
+    )
+    (base / "kustomization.yaml").write_text(
+        "resources: [deploy.yaml]\nimages:\n- name: controller\n  newName: docker.io/kubegreen/kube-green\n"
+        "  newTag: 0.7.1\n"
+    )
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../manager]\nimages:\n  - name: docker.io/kubegreen/kube-green\n"
+        "    newName: localhost/kubegreen/kube-green\n    newTag: e2e-test\n"
+    )
+    _p, report = scan_json(run_cli, "--select", "GC307", "repo", cwd=tmp_path)
+    got = sorted((f["path"], f["line"], f["message"].split("'")[1]) for f in report["findings"])
+    # the base is a unit only through the overlay that lists it
+    assert got == [("repo/config/e2e-test/kustomization.yaml", 3, "localhost/kubegreen/kube-green:e2e-test")], got
+
+
+@needs_kubectl
 def test_a_long_build_error_keeps_its_hint(run_cli, tmp_path):
     """kubernetes-engine-samples' tgi overlays: kustomize's error names two long paths; the hint comes after."""
     deep = tmp_path / "repo" / ("models-" + "x" * 200) / ("overlay-" + "y" * 200)

@@ -279,19 +279,37 @@ def _transformer(
 ) -> tuple[int, int] | None:
     """The kustomization line that changed ``key`` (its ``images:`` entry for the image it names)."""
     for field_name in _TRANSFORMER_KEYS.get(key, ()):
+        if field_name == "images" and isinstance(old, str):
+            found = _image_entry(old, transformers, where)
+            if found is not None:
+                return found
+            continue  # other images' entries: not what changed this one
         for path, data in transformers:
             if isinstance(data, YMap) and field_name in data:
-                entries = data[field_name]
-                if field_name == "images" and isinstance(entries, YSeq) and isinstance(old, str):
-                    repo = old.split("@", 1)[0]
-                    repo = repo[: repo.rfind(":")] if repo.rfind(":") > repo.rfind("/") else repo
-                    for i, e in enumerate(entries):
-                        if isinstance(e, dict) and e.get("name") == repo and i < len(entries._pos):
-                            return where.at(path, entries._pos[i][0]), entries._pos[i][1]
-                    continue  # another image's entry: not what changed this one
                 p = data._pos[field_name]
                 return where.at(path, p[0]), p[1]
     return None
+
+
+def _image_entry(old: str, transformers: list[tuple[str, Any]], where: Where) -> tuple[int, int] | None:
+    """The ``images:`` entry that gave the image its rendered name and tag: kustomize applies a base's entries
+    before its overlay's, and an overlay's entry may rename what the base's produced (kube-green's e2e-test
+    overlay retags docker.io/kubegreen/kube-green, which its base named from `controller`): the last entry of
+    the chain, following each newName."""
+    repo = old.split("@", 1)[0]
+    repo = repo[: repo.rfind(":")] if repo.rfind(":") > repo.rfind("/") else repo
+    last = None
+    for path, data in reversed(transformers):  # the deepest base first, the kustomization rendered last
+        entries = data.get("images") if isinstance(data, YMap) else None
+        if not isinstance(entries, YSeq):
+            continue
+        for i, e in enumerate(entries):
+            if isinstance(e, dict) and e.get("name") == repo and i < len(entries._pos):
+                last = where.at(path, entries._pos[i][0]), entries._pos[i][1]
+                if isinstance(e.get("newName"), str) and e["newName"]:
+                    repo = e["newName"]
+                break
+    return last
 
 
 def json6902_ops(doc: Any) -> list[tuple[list[str], int, int]]:
