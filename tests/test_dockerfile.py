@@ -825,6 +825,7 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
         "dev/app.Dockerfile",
         "ui/Dockerfile.local",
         "api/dev.Dockerfile",
+        "hack/tilt/Dockerfile.kubetail-dashboard",  # what kubetail's Tiltfile builds for live reload
         *judged,
     ):
         (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)

@@ -179,6 +179,33 @@ def test_gc306_an_image_the_build_sets_with_kustomize_edit_is_a_placeholder(tmp_
     assert (reason or "").endswith("/Makefile:2) before it deploys: the deployed image is chosen there"), reason
 
 
+def test_gc306_an_image_tilt_builds_for_a_manifest_it_loads_is_a_placeholder(tmp_path):
+    """kubetail's Tiltfile loads hack/tilt/kubetail.yaml with k8s_yaml() and builds kubetail-dashboard with
+    docker_build_with_restart(): Tilt deploys that manifest with the image it built. The same image in a manifest
+    the Tiltfile does not load keeps its own tag."""
+    text = deployment("{name: dashboard, image: kubetail-dashboard}", "{name: proxy, image: 'envoy:latest'}")
+    (tmp_path / "Tiltfile").write_text(
+        "load('ext://restart_process', 'docker_build_with_restart')\n"
+        "docker_build_with_restart(\n  'kubetail-dashboard',\n  dockerfile='hack/tilt/Dockerfile.dashboard',\n)\n"
+        "k8s_yaml(['hack/tilt/kubetail.yaml', 'hack/tilt/other.yaml'])\n"
+    )
+    (tmp_path / "hack" / "tilt").mkdir(parents=True)
+    r = scan(tmp_path, text, "GC306", name="hack/tilt/kubetail.yaml")
+    assert [m for _, m in findings(r, "GC306")] == [
+        "image 'envoy:latest' of container 'proxy' uses the floating tag 'latest' and no digest"
+    ]
+    r = scan(
+        tmp_path, deployment("{name: dashboard, image: kubetail-dashboard}"), "GC306", name="hack/tilt/kubetail.yaml"
+    )
+    [(_ref, status, reason)] = [o for o in outcomes(r, "GC306") if o[0] == "Deployment/cart"]
+    assert status == "not_applicable" and "replaced by the build with Tilt (" in (reason or ""), reason
+    assert "/Tiltfile:2, for the manifests its k8s_yaml() loads)" in (reason or ""), reason
+    (tmp_path / "hack" / "tilt" / "kubetail.yaml").unlink()
+    (tmp_path / "deploy").mkdir()
+    r = scan(tmp_path, text, "GC306", name="deploy/kubetail.yaml")
+    assert len(findings(r, "GC306")) == 2
+
+
 @pytest.mark.parametrize(
     "image, words",
     [

@@ -45,7 +45,7 @@ _WORKSPACE_IMAGE = lazy(
 # that ships. The words are those of the file's name, split at . - _ (a Dockerfile.debugger is not one of them),
 # or the name of its directory, as GC201 reads development variants.
 _DEBUG_WORDS = frozenset({"debug", "dbg", "delve", "dlv", "pprof"})
-_DEV_WORDS = frozenset({"dev", "devel", "develop", "development", "local"})
+_DEV_WORDS = frozenset({"dev", "devel", "develop", "development", "local", "tilt"})  # kubetail's hack/tilt/
 _NAME_WORD = lazy(r"[.\-_]+")
 
 
@@ -60,8 +60,8 @@ def _developer_image(path: str) -> str | None:
         )
     if not _DEV_WORDS.isdisjoint(words):
         return (
-            "a development image (its name or directory says dev, devel, development or local): a build for a "
-            "developer's machine, not the image that ships"
+            "a development image (its name or directory says dev, devel, development, local or tilt): a build for "
+            "a developer's machine, not the image that ships"
         )
     return None
 

@@ -8,6 +8,7 @@ exception (the loader reports the malformed object as GC001).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,7 +124,7 @@ def _images(target: Target, ctx: Context) -> list[_Image]:
             continue  # absent (filled by an image trigger or admission) or not a string (GC001)
         art = _skaffold_artifact(target, ctx, raw)
         verdict = judge_image(raw, floating, variants)
-        set_by = _set_image(target, ctx, raw) if art is None else None
+        set_by = (_set_image(target, ctx, raw) or _tilt_build(target, ctx, raw)) if art is None else None
         if set_by is not None:
             verdict = images.Judgement(PLACEHOLDER)
         out.append(_Image(c, raw, verdict, c.data.value_line("image"), c.data.value_col("image"), art, set_by))
@@ -171,6 +172,52 @@ def _set_image(target: Target, ctx: Context, raw: str) -> str | None:
     names = ctx.memoized("workloads.set-image", id(repo), compute)
     found = names.get(skaffold.repository(raw.strip())) if names else None
     return f"`kustomize edit set image` ({crossref.repo_prefix(repo)}{found})" if found else None
+
+
+# Tilt's builds (a Tiltfile is Starlark): docker_build('name', ...), the restart_process extension's
+# docker_build_with_restart, custom_build; and the manifests it deploys with them, k8s_yaml('file') or a list
+_TILT_BUILD = lazy(r"\b(?:docker_build(?:_with_restart)?|custom_build)\(\s*(?:ref\s*=\s*)?(['\"])([^'\"\n]{1,300})\1")
+_TILT_YAML = lazy(r"\bk8s_yaml\(\s*(\[[^\]]{0,4000}\]|(['\"])[^'\"\n]{1,300}\2)")
+_QUOTED = lazy(r"(['\"])([^'\"\n]{1,300})\1")
+_TILTFILE = lazy(r"(?:^|/)(?:Tiltfile|[^/]+\.tiltfile|Tiltfile\.[^/]+)$")
+
+
+def _tilt_build(target: Target, ctx: Context, raw: str) -> str | None:
+    """The Tiltfile that builds ``raw`` for the manifest ``target`` is in (kubetail's hack/tilt/kubetail.yaml,
+    which its Tiltfile's k8s_yaml() loads, names kubetail-dashboard, which docker_build_with_restart() builds):
+    Tilt deploys that manifest with the image it built, so the manifest's tag is a placeholder."""
+    from guidecheck import crossref
+    from guidecheck.parsers import skaffold
+
+    if (target.origin or {}).get("source") not in (None, "manifest"):
+        return None  # what Tilt loads is a file as it is
+    repo = crossref.repo_holding(target, ctx)
+    if repo is None:
+        return None
+    prefix = crossref.repo_prefix(repo)
+
+    def compute(info: object = repo.data) -> dict[tuple[str, str], str]:
+        read = getattr(info, "read", None)
+        out: dict[tuple[str, str], str] = {}  # (manifest's repository path, image name) -> Tiltfile:line
+        for rel in [r for r in getattr(info, "inventory", None) or () if _TILTFILE.search(r)][:16]:
+            text = (read(rel, 512 * 1024) if read is not None else None) or ""
+            base = rel.rsplit("/", 1)[0] + "/" if "/" in rel else ""
+            loaded = {
+                posixpath.normpath(base + q.group(2))
+                for m in _TILT_YAML.finditer(text)
+                for q in _QUOTED.finditer(m.group(1))
+            }
+            for m in _TILT_BUILD.finditer(text):
+                where = f"{rel}:{text.count(chr(10), 0, m.start()) + 1}"
+                for manifest in loaded:
+                    out.setdefault((manifest, m.group(2)), where)
+        return out
+
+    built = ctx.memoized("workloads.tilt-builds", id(repo), compute)
+    if not built or not target.path.startswith(prefix):
+        return None
+    found = built.get((target.path[len(prefix) :], skaffold.repository(raw.strip())))
+    return f"Tilt ({prefix}{found}, for the manifests its k8s_yaml() loads)" if found else None
 
 
 def _skaffold_artifact(target: Target, ctx: Context, raw: str) -> tuple[Any, str] | None:
