@@ -748,6 +748,21 @@ def _chart_unit_tests(info: Any) -> list[str]:
     return [r for r in inventory if r.startswith(prefixes) and r.endswith(("_test.yaml", "_test.yml"))]
 
 
+def _chart_go_tests(info: Any) -> list[str]:
+    """Go tests that render the repository's charts with terratest's helm module (qdrant-helm's
+    test/*_test.go: helm.RenderTemplate), when it has application charts: their unit tests, as helm-unittest
+    suites are. The first 64 ``_test.go`` files are read, through the repository's bounded reader."""
+    read = getattr(info, "read", None)
+    if read is None or not any(getattr(c, "type", "") == "application" for c in getattr(info, "charts", None) or ()):
+        return []
+    out = []
+    for rel in [r for r in getattr(info, "inventory", None) or () if r.endswith("_test.go")][:64]:
+        text = read(rel, 256 * 1024) or ""
+        if "gruntwork-io/terratest/modules/helm" in text:
+            out.append(rel)
+    return out
+
+
 def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC204: every language with source files has at least one unit test file."""
     info = _inventory(target)
@@ -760,10 +775,17 @@ def has_unit_tests(target: Target, ctx: Context) -> Iterator[Hit]:
             n = len(suites)
             ctx.note_evidence(target, f"{n} helm-unittest suite{'s' if n != 1 else ''} of its charts, e.g. {suites[0]}")
             return
+        go_tests = _chart_go_tests(info)
+        if go_tests:
+            n = len(go_tests)
+            ctx.note_evidence(
+                target, f"{n} Go test{'s' if n != 1 else ''} rendering its charts with terratest, e.g. {go_tests[0]}"
+            )
+            return
         yield Hit(
             "no source code found to test (no Go, Python, JavaScript/TypeScript, Java/Kotlin, C#, Ruby, "
             "Rust or PHP files outside test, example and documentation directories, and no helm-unittest suite "
-            "of a chart)",
+            "or terratest Go test of a chart)",
             line=1,
         )
         return
