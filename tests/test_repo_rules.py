@@ -106,6 +106,9 @@ def hits(check, target, c=None):
         ("catalog.Dockerfile", True),  # a catalog service
         ("benchmarks/Dockerfile", False),
         ("dockerfiles/Dockerfile", True),
+        ("tools/migrators/Dockerfile", False),  # grafana/oncall's one-off migration tool
+        ("tools/docker/etcd_image/Dockerfile", False),  # pixie's build images
+        ("toolsvc/Dockerfile", True),
     ],
 )
 def test_production_dockerfile(path, production):

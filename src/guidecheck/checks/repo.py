@@ -10,7 +10,7 @@ What counts as *production* (shared by the four rules):
 
 * a Dockerfile or chart under a test, example or documentation directory
   (``test/``, ``tests/``, ``testdata/``, ``e2e/``, ``examples/``, ``docs/``,
-  ``hack/`` ..., any directory named ``*-test``/``test-*``, and hidden
+  ``hack/``, ``tools/`` ..., any directory named ``*-test``/``test-*``, and hidden
   directories such as ``.github/`` or ``.devcontainer/``) is not production;
 * ``Dockerfile.dev``, ``Dockerfile-debug``, ``Dockerfile.test``, ``Dockerfile.ci``,
   ``Dockerfile.local``, ``dev.Dockerfile`` ... are development variants;
@@ -67,6 +67,10 @@ NON_PRODUCTION_DIRS = frozenset(
         "docs",
         "documentation",
         "hack",
+        # developer and build tooling: grafana/oncall's tools/migrators (a one-off migration a README runs with
+        # docker run --rm), tempo's tools/Dockerfile and pixie's tools/docker/* (build images)
+        "tools",
+        "tooling",
         "k6",
         "benchmark",
         "benchmarks",
