@@ -203,6 +203,10 @@ def _dirname(rel: str) -> str:
 _VERSION_DIR = re.compile(r"^v?\d+(?:\.\d+){0,3}$")
 
 
+# the words of a <name>.Dockerfile's name that say it builds the documentation
+_DOCS_WORDS = frozenset({"doc", "docs", "documentation", "mkdocs", "sphinx", "website"})
+
+
 def classify_dockerfile(rel: str) -> tuple[str, str | None]:
     """``(service key, None)`` for a production Dockerfile, ``("", why)`` otherwise."""
     where = non_production_dir(rel)
@@ -229,6 +233,9 @@ def classify_dockerfile(rel: str) -> tuple[str, str | None]:
             words = set(_WORD_SPLIT.split(stem)) - {""}
             if words & DEV_VARIANT_WORDS:
                 return "", "development variant"
+            if words & _DOCS_WORDS:
+                # robusta's docs.Dockerfile: a preview of its documentation site (CMD ./docs_autobuild.sh)
+                return "", "a documentation image"
             if stem == "bundle" or re.match(r"bundle[-_.]v?\d", stem):
                 # operator-sdk's bundle.Dockerfile: FROM scratch, the operator's manifests for OLM (percona keeps
                 # one per release: deploy/csv/redhat/bundle-1.7.0.Dockerfile)
