@@ -693,6 +693,8 @@ def test_gc301_and_gc305_settings_and_inheritance():
         ("api.Dockerfile.dockerignore", False),
         ("Dockerfile.patch", False),
         ("Dockerfile.md", False),
+        ("dockerfile-context.mdx", False),  # a documentation page (loft-sh/devspace)
+        ("Dockerfile.tsx", False),
         ("Dockerfile.dev", True),
         ("Dockerfile-alpine", True),
         ("api.Dockerfile", True),

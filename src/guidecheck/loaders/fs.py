@@ -65,6 +65,8 @@ _NOT_A_DOCKERFILE = (
     ".md", ".txt", ".rst", ".adoc", ".html", ".orig", ".bak", ".swp", ".dockerignore", ".patch", ".diff",
     ".go", ".py", ".js", ".mjs", ".ts", ".rs", ".java", ".kt", ".rb", ".php", ".cs", ".c", ".h", ".cc", ".cpp",
     ".sh", ".ps1", ".json", ".yaml", ".yml", ".toml", ".xml", ".lock", ".snap", ".golden", ".png", ".svg",
+    # documentation pages and front-end sources (devspace's docs/pages/.../dockerfile-context.mdx)
+    ".mdx", ".jsx", ".tsx", ".vue", ".svelte", ".ipynb", ".jpg", ".jpeg", ".gif", ".csv", ".tf",
 )  # fmt: skip
 
 
