@@ -41,9 +41,17 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
     meta = model.meta
     if model.chart_yaml and model.errors and not isinstance(meta, dict):
         raise NotApplicable("Chart.yaml could not be read or parsed (reported by GC001)")
-    if isinstance(meta, dict):
-        yield from _chart_yaml(meta, model)
-    elif model.chart_yaml:
+    chart_hits = list(_chart_yaml(meta, model)) if isinstance(meta, dict) else []
+    # Helm refuses to render a chart whose Chart.yaml it finds invalid, with its own words for the first problem
+    # (tekton-operator's version 'devel'): one defect, reported once, at the Chart.yaml line that has it
+    refused = [i for i in model.issues if _HELM_METADATA.search(i.message)] if chart_hits else []
+    for n, hit in enumerate(chart_hits):
+        if refused:  # the chart could not be rendered: its objects are not checked
+            hit.unchecked = True
+            if n == 0:
+                hit.message += " (Helm refuses to render the chart: its objects are not checked)"
+        yield hit
+    if not isinstance(meta, dict) and model.chart_yaml:
         yield Hit("Chart.yaml is empty or not a mapping: a chart declares apiVersion: v2, name and version", line=1)
     origin = {k: v for k, v in (target.origin or {}).items() if k not in ("span", "repo") and v is not None}
 
@@ -51,7 +59,7 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
         return {"origin": {**origin, "profile": profile}} if profile else {}
 
     # issues stopped the chart's check (unchecked); notes tell how it was checked (a fallback to ci/ values)
-    told = [(i, False) for i in model.issues] + [(n, True) for n in getattr(model, "notes", ())]
+    told = [(i, False) for i in model.issues if i not in refused] + [(n, True) for n in getattr(model, "notes", ())]
     for issue, note in told:
         yield Hit(
             issue.message,
@@ -64,6 +72,10 @@ def chart_valid(target: Target, ctx: Context) -> Iterator[Hit]:
         )
     if model.skipped is None:
         yield from _no_workload(model, ctx, with_profile)
+
+
+# what Helm says when it refuses a chart for its Chart.yaml (Metadata.Validate, the loader's apiVersion check)
+_HELM_METADATA = re.compile(r"validation: chart\.metadata\b|invalid chart apiVersion|chart\.metadata\.\w+ is required")
 
 
 def _no_workload(model: ChartModel, ctx: Context, with_profile: Callable[[str | None], dict]) -> Iterator[Hit]:
