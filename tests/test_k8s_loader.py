@@ -476,6 +476,9 @@ def test_containers_selections_and_lines():
         ("kind: Pod\nspec: {restartPolicy: OnFailure}", False),
         ("kind: PodTemplate", False),
         ("kind: Service", False),
+        # spegel's post-delete cleanup DaemonSet: a Helm hook runs while `helm uninstall` does, outside the release
+        ("kind: DaemonSet\nmetadata: {annotations: {helm.sh/hook: post-delete}}", False),
+        ("kind: DaemonSet\nmetadata: {annotations: {helm.sh/hook-weight: '1'}}", True),
     ],
 )
 def test_is_long_running(text, expected):

@@ -96,9 +96,12 @@ def pod_spec(obj: KObject) -> KObject | None:
 
 
 def is_long_running(obj: KObject) -> bool:
-    """Serving workloads (not Jobs/CronJobs; a bare Pod with restartPolicy Never/OnFailure is batch)."""
+    """Serving workloads (not Jobs/CronJobs; a bare Pod with restartPolicy Never/OnFailure is batch; nor a Helm
+    hook: spegel's post-delete cleanup DaemonSet exists while `helm uninstall` runs, outside the release)."""
     kind = _kind(obj)
     if kind in BATCH_KINDS:
+        return False
+    if isinstance(obj, dict) and annotations(obj).get("helm.sh/hook"):
         return False
     if kind == "Pod":
         return get(obj, "spec", "restartPolicy") in (None, "Always")
