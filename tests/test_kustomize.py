@@ -328,6 +328,30 @@ def test_an_overlay_s_images_entry_that_renames_the_base_s_result_is_where_the_i
 
 
 @needs_kubectl
+def test_an_images_entry_the_build_edits_is_a_placeholder_under_its_new_name(run_cli, tmp_path):
+    """jobset's config/components/manager renames `controller` to its staging registry with newTag: main, and
+    its Makefile runs `kustomize edit set image controller=${IMAGE_TAG}` there before every build: the rendered
+    ...jobset:main is the placeholder the build fills in, as `controller:latest` is where no entry renames it."""
+    app = tmp_path / "repo" / "config" / "manager"
+    app.mkdir(parents=True)
+    (app / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - name: manager\n          image: controller\n"
+    )
+    (app / "kustomization.yaml").write_text(
+        "resources: [deploy.yaml]\nimages:\n- name: controller\n  newName: registry.example.com/jobset/jobset\n"
+        "  newTag: main\n"
+    )
+    _p, report = scan_json(run_cli, "--select", "GC306", "repo", cwd=tmp_path)
+    assert [f["message"].split("'")[1] for f in report["findings"]] == ["registry.example.com/jobset/jobset:main"]
+    (tmp_path / "repo" / "Makefile").write_text(
+        "deploy:\n\tcd config/manager && $(KUSTOMIZE) edit set image controller=${IMAGE_TAG}\n"
+    )
+    _p, report = scan_json(run_cli, "--select", "GC306", "repo", cwd=tmp_path)
+    assert report["findings"] == [], report["findings"]
+
+
+@needs_kubectl
 def test_a_long_build_error_keeps_its_hint(run_cli, tmp_path):
     """kubernetes-engine-samples' tgi overlays: kustomize's error names two long paths; the hint comes after."""
     deep = tmp_path / "repo" / ("models-" + "x" * 200) / ("overlay-" + "y" * 200)

@@ -170,8 +170,27 @@ def _set_image(target: Target, ctx: Context, raw: str) -> str | None:
         return names
 
     names = ctx.memoized("workloads.set-image", id(repo), compute)
-    found = names.get(skaffold.repository(raw.strip())) if names else None
+    if not names:
+        return None
+    rendered = skaffold.repository(raw.strip())
+    found = names.get(rendered)
+    if found is None:
+        # the name the command sets, which an images: entry of the repository's kustomizations renamed into the
+        # rendered one (jobset's config/components/manager: `controller` -> its registry's jobset, newTag: main)
+        prefix = crossref.repo_prefix(repo)
+        renamed = ctx.memoized("workloads.image-renames", id(repo), lambda: _image_renames(ctx, prefix))
+        found = next((names[n] for n in renamed.get(rendered, ()) if n in names), None)
     return f"`kustomize edit set image` ({crossref.repo_prefix(repo)}{found})" if found else None
+
+
+def _image_renames(ctx: Context, prefix: str) -> dict[str, list[str]]:
+    """The repository's kustomizations' images: renames, backwards: newName -> the names renamed to it."""
+    out: dict[str, list[str]] = {}
+    for t in ctx.of_kind("kustomization"):
+        if t.path.startswith(prefix):
+            for name, new in (getattr(t.data, "images", None) or {}).items():
+                out.setdefault(new, []).append(name)
+    return out
 
 
 # Tilt's builds (a Tiltfile is Starlark): docker_build('name', ...), the restart_process extension's

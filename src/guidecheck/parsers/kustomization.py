@@ -228,6 +228,7 @@ class KustomizationModel:
     workloads: int = 0
     seconds: float = 0.0
     rendered: bool = False
+    images: dict[str, str] = field(default_factory=dict)  # its images: entries that rename: name -> newName
 
 
 __all__ = ["FILE_NAMES", "Kustomization", "KustomizationModel", "Patch", "Ref", "is_remote", "parse"]

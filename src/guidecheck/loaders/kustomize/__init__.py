@@ -346,6 +346,7 @@ def _add_node(repo: RepoScan, rel: str, config: Config, sources: dict[str, Sourc
     for e in k.errors if data is not None or not errors else ():  # a file that does not parse is no mapping
         model.issues.append(Issue(e.message, display, e.line))
     model.kind = k.kind
+    model.images = _image_renames(data)
     src = sources.get(display)
     target = Target(
         kind="kustomization",
@@ -447,6 +448,16 @@ def _graph(repo: RepoScan, nodes: Nodes) -> list[Node]:
         else:
             roots.append(n)
     return sorted(roots, key=lambda n: n.rel)
+
+
+def _image_renames(data: Any) -> dict[str, str]:
+    """The kustomization's ``images:`` entries that rename an image: name -> newName."""
+    entries = data.get("images") if isinstance(data, dict) else None
+    out: dict[str, str] = {}
+    for e in entries if isinstance(entries, list) else ():
+        if isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("newName"), str):
+            out[e["name"]] = e["newName"]
+    return out
 
 
 def _closure(root: Node, nodes: dict[str, Node]) -> list[str]:
