@@ -1471,6 +1471,28 @@ def test_a_packed_subchart_s_parse_error_names_its_template_and_rendered_lines(t
     ], got
 
 
+def test_a_chart_value_the_release_rewrites_with_yq_is_a_placeholder(tmp_path, run_cli):
+    """kubernetes-sigs/jobset's values.yaml says image.tag: main, and hack/helm-chart-package.sh sets
+    .image.tag to the release's git tag with `${YQ} e ... -i charts/jobset/values.yaml` before `helm package`:
+    the committed tag is the placeholder the release fills in. Without that script, it floats."""
+    repo = tmp_path / "repo"
+    svc_chart(
+        repo / "charts",
+        'containers:\n  - name: app\n    image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n',
+        "image:\n  repository: registry.example.com/svc\n  tag: main\n",
+    )
+    _p, report = scan_json(run_cli, "--select", "GC306", str(repo))
+    assert [f["message"].split("'")[1] for f in findings(report, "GC306")] == ["registry.example.com/svc:main"]
+    (repo / "hack").mkdir()
+    (repo / "hack" / "package.sh").write_text(
+        "#!/bin/sh\nYQ=${YQ:-./bin/yq}\n"
+        '${YQ}  e  ".image.repository = \\"${REGISTRY}/svc\\" | .image.tag = \\"${GIT_TAG}\\"" -i charts/svc/values.yaml\n'
+        "helm package charts/svc\n"
+    )
+    _p, report = scan_json(run_cli, "--select", "GC306", str(repo))
+    assert findings(report, "GC306") == [], report["findings"]
+
+
 def test_a_rendered_block_s_lines_are_the_template_lines_that_made_them(tmp_path, run_cli):
     """aws-for-fluent-bit's ConfigMap holds fluent-bit.conf with {{- if }} blocks: the [OUTPUT] that is not Loki
     sat at 'block start + offset in the rendered text' (template line 39, an {{- end }}), not on its own line."""

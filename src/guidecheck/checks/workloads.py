@@ -124,7 +124,10 @@ def _images(target: Target, ctx: Context) -> list[_Image]:
             continue  # absent (filled by an image trigger or admission) or not a string (GC001)
         art = _skaffold_artifact(target, ctx, raw)
         verdict = judge_image(raw, floating, variants)
-        set_by = (_set_image(target, ctx, raw) or _tilt_build(target, ctx, raw)) if art is None else None
+        set_by = None
+        if art is None:
+            line = c.data.value_line("image")
+            set_by = _set_image(target, ctx, raw) or _tilt_build(target, ctx, raw) or _values_edit(target, ctx, line)
         if set_by is not None:
             verdict = images.Judgement(PLACEHOLDER)
         out.append(_Image(c, raw, verdict, c.data.value_line("image"), c.data.value_col("image"), art, set_by))
@@ -191,6 +194,73 @@ def _image_renames(ctx: Context, prefix: str) -> dict[str, list[str]]:
             for name, new in (getattr(t.data, "images", None) or {}).items():
                 out.setdefault(new, []).append(name)
     return out
+
+
+# a yq command that edits a file in place (`yq -i '.image.digest = "..."' charts/spegel/values.yaml`; through a
+# variable: `${YQ} e ".image.tag = \"${GIT_TAG}\"" -i charts/jobset/values.yaml`), the keys it assigns and the
+# values files it names
+_YQ_INPLACE = lazy(r"(?:\byq\b|\$\{?YQ\}?|\$\(YQ\))[^\n]{0,2000}")
+_YQ_ASSIGN = lazy(r"(?<![\w\]])\.([A-Za-z_][\w-]{0,100}(?:\.[A-Za-z_][\w-]{0,100}){0,15})\s*\|?=(?!=)")
+_WORKFLOW_FILE = lazy(r"(?:^|/)\.github/workflows/[^/]+\.ya?ml$")
+
+
+def _values_edit(target: Target, ctx: Context, line: int) -> str | None:
+    """The command of the repository's build that rewrites, in place, the chart value a rendered image line
+    reads before the chart is packaged (kubernetes-sigs/jobset's hack/helm-chart-package.sh sets .image.tag
+    with yq, spegel's release workflow .image.digest): the committed value is a placeholder the release fills
+    in, as the images `kustomize edit set image` sets are."""
+    from guidecheck import crossref
+
+    origin = target.origin or {}
+    trace = origin.get("_values")
+    if origin.get("source") != "helm" or trace is None:
+        return None
+    repo = crossref.repo_holding(target, ctx)
+    if repo is None:
+        return None
+    prefix = crossref.repo_prefix(repo)
+    edits = ctx.memoized("workloads.values-edits", id(repo), lambda: _values_edits(repo.data))
+    if not edits:
+        return None
+    for ref in trace.get(line) or ():
+        path, key = ref.get("path"), ref.get("key")
+        if not isinstance(path, str) or not isinstance(key, str):
+            continue
+        rel = path[len(prefix) :] if path.startswith(prefix) else path
+        found = edits.get((rel, key))
+        if found:
+            return f"`yq -i` ({prefix}{found}, which sets {key} in {rel} before the chart is packaged)"
+    return None
+
+
+def _values_edits(info: object) -> dict[tuple[str, str], str]:
+    """(values file, key) -> where a yq command of the repository's scripts, Makefiles or workflows edits it."""
+    read = getattr(info, "read", None)
+    out: dict[tuple[str, str], str] = {}
+    budget = 256
+    for rel in getattr(info, "inventory", None) or ():
+        if read is None or budget <= 0 or not (_BUILD_FILE.search(rel) or _WORKFLOW_FILE.search(rel)):
+            continue
+        budget -= 1
+        text = read(rel, 512 * 1024) or ""
+        if "yq" not in text.lower():
+            continue
+        for m in _YQ_INPLACE.finditer(text):
+            command = m.group(0)
+            if not re.search(r"\s(?:-i|--inplace)\b", command):
+                continue
+            keys = _YQ_ASSIGN.findall(command)
+            where = f"{rel}:{text.count(chr(10), 0, m.start()) + 1}"
+            for values in _values_files(command):
+                for key in keys:
+                    out.setdefault((posixpath.normpath(values.removeprefix("./")), key), where)
+    return out
+
+
+def _values_files(command: str) -> list[str]:
+    """The words of a command that name a chart's values file (charts/jobset/values.yaml, values-prod.yml)."""
+    words = (w.strip("\"'") for w in command.split())
+    return [w for w in words if w.endswith((".yaml", ".yml")) and "values" in w.rsplit("/", 1)[-1]]
 
 
 # Tilt's builds (a Tiltfile is Starlark): docker_build('name', ...), the restart_process extension's
