@@ -1927,6 +1927,23 @@ def test_gc703_gh_release_create_is_the_release_step(tmp_path):
     assert f.message.endswith("): add --generate-notes"), f.message
 
 
+def test_gc703_chart_releaser_s_command_line_is_the_release_step(tmp_path):
+    """kubescape's helm-charts release with `cr upload` in a run step; the finding sat on an e2e trigger workflow
+    that runs on branch creation. --generate-release-notes is what makes cr write the notes."""
+    release = (
+        "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - name: Upload charts\n        run: |\n          cr upload \\\n            --owner "$owner" \\\n'
+        "            --skip-existing\n"
+    )
+    trigger = "on: create\njobs:\n  e:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make e2e\n"
+    write(tmp_path, {".github/workflows/release.yaml": release, ".github/workflows/e2e-trigger.yaml": trigger})
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yaml", 8), f
+    assert f.message.endswith("): add --generate-release-notes"), f.message
+    write(tmp_path, {".github/workflows/release.yaml": release.replace("--skip-existing", "--generate-release-notes")})
+    assert scan(tmp_path, ("GC703",)).findings == []
+
+
 def test_gc703_a_release_command_continued_over_lines_is_read_whole(tmp_path):
     """Reloader's chart release: `gh release create "$tag" \\` with --generate-notes three lines down, as the
     shell reads it; a flag on the next command is not part of it."""

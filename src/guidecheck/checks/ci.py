@@ -796,7 +796,9 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
             action = release.action() or ""
             if not action:
                 command = _release_command(release) or "gh release create"
-                ask = "--generate-notes" if command == "gh release create" else "-F generate_release_notes=true"
+                ask = {"gh release create": "--generate-notes", "cr upload": "--generate-release-notes"}.get(
+                    command, "-F generate_release_notes=true"
+                )
                 hint = f"; the release step runs `{command}` ({release.where()}): add {ask}"
             elif action in _RELEASE_NOTES_INPUTS:
                 kind, name = _RELEASE_NOTES_INPUTS[action]
@@ -859,6 +861,9 @@ _GH_API_RELEASE = re.compile(
 )
 
 
+_CR_UPLOAD = re.compile(r"\bcr\s+upload\b")
+
+
 def _release_command(step: Step) -> str | None:
     """How a run step (or a script or make target it runs) creates a GitHub release, if it does: the fix that asks
     GitHub to write the release notes goes there."""
@@ -870,6 +875,8 @@ def _release_command(step: Step) -> str | None:
             return "gh release create"  # kiali-operator's `gh release create "${TAG}" ...`
         if _GH_API_RELEASE.search(code):
             return "gh api -X POST .../releases"
+        if _CR_UPLOAD.search(code):
+            return "cr upload"  # chart-releaser's command line, run in a step of its own (kubescape's charts)
     return None
 
 
