@@ -1637,6 +1637,18 @@ def test_ko_into_kind_or_the_local_daemon_pushes_nothing(tmp_path):
     assert len(scan(tmp_path, ("GC704",)).findings) == 1
 
 
+def test_what_make_prints_with_info_runs_nothing(tmp_path):
+    """tekton-operator's `resolve: | $(KO) ; $(info $(M) ko resolve on $(TARGET))` prints a message; its recipe
+    runs `ko resolve --push=false`, which pushes nothing. The message was read as a push."""
+    recipe = "resolve: | $(KO) ; $(info $(M) ko resolve on $(TARGET)) @ ## Resolve\n\t$(KO) resolve {flags}-f -\n"
+    write(tmp_path, {"Makefile": "KO ?= ko\n" + recipe.format(flags="--push=false ")})
+    one_job(tmp_path, "- run: make resolve\n")
+    assert scan(tmp_path, ("GC704",)).findings == []
+    write(tmp_path, {"Makefile": "KO ?= ko\n" + recipe.format(flags="")})
+    [f] = scan(tmp_path, ("GC704",)).findings
+    assert "Makefile:3" in f.message, f.message  # the recipe's line, not the message's
+
+
 def test_a_push_to_a_registry_of_the_runner_publishes_nothing(tmp_path):
     """sigstore's policy-controller e2e jobs start a kind cluster with a registry at registry.local:5000 and push
     there: with KO_DOCKER_REPO in the job's env, and through `KO_DOCKER_REPO=$(KO_PREFIX)/policy-controller` in a

@@ -273,7 +273,36 @@ def _code(step: Step) -> str:
         run = _COMMENT_LINE.sub(lambda m: " " * len(m.group(0)), run)  # a comment's trailing backslash goes too
     if "\\\n" in run or "\\\r\n" in run:
         run = run.replace("\\\r\n", "   ").replace("\\\n", "  ")
+    if "$(info" in run or "$(warning" in run or "$(error" in run:
+        run = _without_make_messages(run)
     return run
+
+
+_MAKE_MESSAGE = re.compile(r"\$\((?:info|warning|error)\s")
+
+
+def _without_make_messages(text: str) -> str:
+    """``text`` with make's $(info ...), $(warning ...) and $(error ...) calls blanked (same length): what they
+    print runs nothing (tekton-operator's `resolve: ... ; $(info $(M) ko resolve on $(TARGET))`)."""
+    out = list(text)
+    done = 0  # the text before this is blanked or passed: a call inside a call is not scanned again
+    for m in _MAKE_MESSAGE.finditer(text):
+        if m.start() < done:
+            continue
+        depth, i = 0, m.start() + 1
+        while i < len(text) and text[i] != "\n":
+            if text[i] == "(":
+                depth += 1
+            elif text[i] == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        done = min(i + 1, len(text))
+        for j in range(m.start(), done):
+            if out[j] != "\n":
+                out[j] = " "
+    return "".join(out)
 
 
 def _cmd_line(step: Step, offset: int) -> int:
