@@ -816,6 +816,13 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
     # Dockerfile.debugger or a debugging/ directory is not named a debug image. oncall's Dockerfile.dev and
     # listmonk's dev/app.Dockerfile are development builds, which a devtools/ directory does not say
     judged = ("build/Dockerfile", "build/Dockerfile.debugger", "debugging/Dockerfile", "devtools/Dockerfile")
+    # sigstore/scaffolding's deps/Dockerfile.deps: a pinned image for Dependabot (FROM and a dummy ENV); a
+    # deps.Dockerfile that builds is an image
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "Dockerfile.deps").write_text("FROM gcr.io/proxy:2.23.0-alpine\nENV FOO=BAR\n")
+    (tmp_path / "cmd").mkdir()
+    (tmp_path / "cmd" / "deps.Dockerfile").write_text(text)
+    judged += ("cmd/deps.Dockerfile",)
     for where in (
         ".devcontainer/Dockerfile",
         ".gitpod.Dockerfile",

@@ -84,7 +84,23 @@ def _dockerfile(target: Target) -> Dockerfile:
         # opentelemetry-go-instrumentation's dependencies.Dockerfile: FROM ... AS lines Renovate keeps current and
         # the Makefile reads with awk; nothing is built from it
         raise NotApplicable("only FROM lines: a list of pinned images for tooling to read, not an image build")
+    if _pin_file(target.path, df):
+        raise NotApplicable(
+            "a file of pinned images (named for dependencies, with no RUN, COPY, ADD, CMD or ENTRYPOINT): it "
+            "tells Dependabot or Renovate what to update, nothing is built from it"
+        )
     return df
+
+
+# sigstore/scaffolding's deps/Dockerfile.deps: `FROM <image>@sha256:...` and a dummy ENV, "a trigger for dependabot";
+# opentelemetry-go-instrumentation's dependencies.Dockerfile
+_PIN_WORDS = frozenset({"deps", "dependencies", "dependabot", "renovate", "pins", "versions"})
+_BUILDS = frozenset({"RUN", "COPY", "ADD", "CMD", "ENTRYPOINT"})
+
+
+def _pin_file(path: str, df: Dockerfile) -> bool:
+    words = set(_NAME_WORD.split(path.replace("\\", "/").rsplit("/", 1)[-1].lower()))
+    return not _PIN_WORDS.isdisjoint(words) and not any(i.name in _BUILDS for i in df.instructions)
 
 
 def _final(df: Dockerfile) -> Stage:
