@@ -686,6 +686,27 @@ def test_gc301_and_gc305_settings_and_inheritance():
     assert 'add "scratch" to settings allowed-base-images' in hit[0][1]
 
 
+def test_gc301_a_squashed_stage_is_judged_by_the_base_of_what_it_copies():
+    """kind's node image squashes its build stage into one layer: FROM scratch, COPY --from=build / /. The image is
+    debian:trixie-slim's file system, and allowing scratch would pass it; an Alpine build stage passes."""
+    text = (
+        "ARG BASE_IMAGE=debian:trixie-slim\nFROM $BASE_IMAGE AS base\nRUN apt-get install -y systemd\n"
+        'FROM base AS build\nRUN true\nFROM scratch\nCOPY --from=build / /\nENTRYPOINT ["/sbin/init"]\n'
+    )
+    [(line, message)] = run_rule(text, "base_image_alpine")
+    assert line == 6, line
+    assert message.startswith(
+        "the final stage is FROM scratch with the whole file system of stage 'build' (COPY --from at line 7), "
+        "whose base image 'debian:trixie-slim' is not Alpine-based"
+    ), message
+    assert run_rule(text.replace("debian:trixie-slim", "alpine:3.20"), "base_image_alpine") == []
+    # copying a directory of the stage is a scratch image with that in it
+    [(_line, message)] = run_rule(
+        text.replace("COPY --from=build / /", "COPY --from=build /app /app"), "base_image_alpine"
+    )
+    assert 'add "scratch"' in message, message
+
+
 @pytest.mark.parametrize(
     "name, dockerfile",
     [

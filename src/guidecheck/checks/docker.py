@@ -147,6 +147,20 @@ def _runs_apk(df: Dockerfile, final: Stage) -> int | None:
     return None
 
 
+def _squashed(df: Dockerfile, final: Stage) -> tuple[Stage, Instruction] | None:
+    """The earlier stage whose whole file system a FROM scratch stage copies (``COPY --from=build / /``, a
+    squash into one layer), with that COPY; None when it copies less, or from an image or a scratch stage."""
+    for ins in final.instructions:
+        name = ins.flags.get("from") if ins.name == "COPY" else None
+        args = ins.json_args if ins.json_args is not None else ins.value.split()
+        if not name or len(args) != 2 or args[0].rstrip("/.") != "":
+            continue
+        source = next((st for st in df.stages if st.alias == name.lower() or str(st.index) == name), None)
+        if source is not None and source.index < final.index and source.image and not source.is_scratch:
+            return source, ins
+    return None
+
+
 def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC301: the final stage's base image, aliases and ARG defaults resolved, is Alpine-based."""
     df = _dockerfile(target)
@@ -190,6 +204,22 @@ def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
             "the final stage is FROM scratch with no ENTRYPOINT or CMD: a data image (an OLM bundle's manifests, "
             "a chart or policy as an OCI artifact) in which no program runs, so it has no base image to choose"
         )
+    squashed = _squashed(df, final) if final.is_scratch else None
+    if squashed is not None:
+        # kind's node image: FROM scratch, COPY --from=build / /, to squash the layers: the image is build's
+        stage, copy = squashed
+        image = images.parse(stage.image or "")
+        if image is None or images.matches_any(image, allowed):
+            return
+        yield Hit(
+            f"the final stage is FROM scratch with the whole file system of stage "
+            f"'{stage.alias or stage.index}' (COPY --from at line {copy.line}), whose base image "
+            f"'{_short(stage.image or '')}' is not Alpine-based "
+            f"(settings allowed-base-images: {', '.join(allowed) or 'none'})",
+            line=final.line,
+            extra={"image": stage.image},
+        )
+        return
     if final.is_scratch:
         yield Hit(
             f"the final stage is built FROM scratch{_notes(via)}, which is not Alpine-based; if your policy "
