@@ -190,3 +190,41 @@ def test_a_leader_elected_controller_needs_no_autoscaler(tmp_path, args, applies
     assert (o.status == Status.FAIL) is applies, (o.status, o.reason)
     if not applies:
         assert o.status == Status.NOT_APPLICABLE and "a leader-elected controller (" in (o.reason or ""), o.reason
+
+
+@pytest.mark.parametrize("elect, applies", [("true", False), ("false", True)])
+def test_leader_election_a_mounted_component_config_turns_on(tmp_path, elect, applies):
+    """lws and jobset patch --leader-elect into --config=/controller_manager_config.yaml, a file of the
+    manager-config ConfigMap whose leaderElection.leaderElect is true."""
+    deploy = DEPLOY.replace(
+        "image: registry.example/cart:1.4.2-3f2c1ab",
+        'image: x:1\n          args: ["--config=/controller_manager_config.yaml"]\n'
+        "          volumeMounts:\n            - {name: manager-config, mountPath: /controller_manager_config.yaml, "
+        "subPath: controller_manager_config.yaml}\n"
+        "      volumes:\n        - {name: manager-config, configMap: {name: manager-config}}",
+    )
+    config = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: manager-config, namespace: shop}\ndata:\n"
+        "  controller_manager_config.yaml: |\n    apiVersion: config.lws.x-k8s.io/v1alpha1\n"
+        f"    kind: Configuration\n    leaderElection:\n      leaderElect: {elect}\n"
+    )
+    result = scan_tree(tmp_path, {"deploy.yaml": deploy, "config.yaml": config}, ("GC903",))
+    [o] = [o for o in result.outcomes if o.rule_id == "GC903"]
+    assert (o.status == Status.FAIL) is applies, (o.status, o.reason)
+    if not applies:
+        assert "--config /controller_manager_config.yaml, whose leaderElection.leaderElect is true" in (o.reason or "")
+
+
+@pytest.mark.parametrize("env, applies", [("SYSTEM_NAMESPACE", False), ("OTHER", True)])
+def test_leader_election_of_a_knative_shared_main(tmp_path, env, applies):
+    """tekton-operator's controllers run knative's shared main (SYSTEM_NAMESPACE in their environment), which
+    elects leaders by default, configured by the config-leader-election ConfigMap beside them. A Deployment
+    that is no knative controller is not exempted by that ConfigMap in its namespace."""
+    deploy = DEPLOY.replace(
+        "image: registry.example/cart:1.4.2-3f2c1ab",
+        f"image: x:1\n          env:\n            - {{name: {env}, value: shop}}",
+    )
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config-leader-election, namespace: shop}\n"
+    result = scan_tree(tmp_path, {"deploy.yaml": deploy, "config.yaml": config}, ("GC903",))
+    [o] = [o for o in result.outcomes if o.rule_id == "GC903"]
+    assert (o.status == Status.FAIL) is applies, (o.status, o.reason)

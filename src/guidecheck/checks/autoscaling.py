@@ -123,6 +123,77 @@ def _leader_election_flag(obj: dict) -> str | None:
     return None
 
 
+_CONFIG_FLAG = re.compile(r"^--?config(?:=(\S+))?$")
+# knative's shared main (Tekton's controllers, knative serving): leader election configured by this ConfigMap
+_KNATIVE_LEADER_ELECTION = "config-leader-election"
+
+
+def _leader_election_config(target: Target, ctx: Context) -> str | None:
+    """Leader election a controller's configuration turns on: controller-runtime's component config, given with
+    --config and mounted from a ConfigMap of the unit whose file says `leaderElection: {leaderElect: true}` (lws
+    and jobset patch --leader-elect into --config=/controller_manager_config.yaml); or knative's shared main, which
+    elects leaders by default, configured by a config-leader-election ConfigMap beside it (tekton-operator; its
+    containers have knative's SYSTEM_NAMESPACE or CONFIG_LEADERELECTION_NAME in their environment)."""
+    obj = target.data
+    ns = crossref.namespace(obj)
+    env = {
+        str(e.get("name")): e.get("value")
+        for c in k8s.containers(obj, "long-running")
+        for e in map(k8s.as_map, k8s.as_list(c.data.get("env")))
+    }
+    if "SYSTEM_NAMESPACE" in env or "CONFIG_LEADERELECTION_NAME" in env:  # a knative shared main's environment
+        wanted = env.get("CONFIG_LEADERELECTION_NAME")
+        cm_name = wanted if isinstance(wanted, str) and wanted else _KNATIVE_LEADER_ELECTION
+        knative = [
+            t
+            for _pos, t in crossref.named(target, ctx, "ConfigMap", cm_name)
+            if crossref.namespace(t.data) == ns and crossref.visible(target, t)
+        ]
+        if knative:
+            return f"knative's {cm_name} ConfigMap ({knative[0].path}:{knative[0].line})"
+    volumes = {
+        v.get("name"): k8s.as_map(v.get("configMap")).get("name")
+        for v in k8s.as_list(k8s.get(k8s.pod_spec(obj) or {}, "volumes"))
+        if isinstance(v, dict)
+    }
+    for c in k8s.containers(obj, "long-running"):
+        words = [w.strip() for key in ("command", "args") for w in k8s.as_list(c.data.get(key)) if isinstance(w, str)]
+        for i, word in enumerate(words):
+            m = _CONFIG_FLAG.match(word)
+            path = (m.group(1) or (words[i + 1] if i + 1 < len(words) else "")) if m else ""
+            found = _mounted_config(target, ctx, c.data, volumes, path.strip("'\"")) if path else None
+            if found is not None:
+                return found
+    return None
+
+
+def _mounted_config(target: Target, ctx: Context, container: dict, volumes: dict, path: str) -> str | None:
+    """Where the file at ``path``, mounted from a ConfigMap of the unit, says `leaderElect: true`, or None."""
+    from guidecheck.parsers.yaml import load_yaml
+
+    for mount in k8s.as_list(container.get("volumeMounts")):
+        mount = k8s.as_map(mount)
+        at, sub = str(mount.get("mountPath") or "").rstrip("/"), mount.get("subPath")
+        if at == path and isinstance(sub, str):
+            key = sub
+        elif at and path.startswith(at + "/") and "/" not in path[len(at) + 1 :]:
+            key = path[len(at) + 1 :]
+        else:
+            continue
+        name = volumes.get(mount.get("name"))
+        if not isinstance(name, str):
+            continue
+        for _pos, cm in crossref.named(target, ctx, "ConfigMap", name):
+            text = k8s.as_map(cm.data.get("data")).get(key)
+            if not crossref.visible(target, cm) or not isinstance(text, str) or "leaderElect" not in text:
+                continue
+            docs = load_yaml(text[: 256 * 1024])
+            config = docs[0].data if docs else None
+            if k8s.get(config if isinstance(config, dict) else {}, "leaderElection", "leaderElect") is True:
+                return f"--config {path}, whose leaderElection.leaderElect is true (ConfigMap '{name}', {cm.path})"
+    return None
+
+
 def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC903: an HPA scales each Deployment/StatefulSet on CPU/memory; an HPA's target exists."""
     obj = target.data
@@ -143,7 +214,7 @@ def hpa_coverage(target: Target, ctx: Context) -> Iterator[Hit]:
     allowed = {str(r).lower() for r in ctx.settings["autoscaling-resources"]}
     scalers = lookup.scalers_for(target, ctx)
     if not scalers:
-        elected = _leader_election_flag(obj)
+        elected = _leader_election_flag(obj) or _leader_election_config(target, ctx)
         if elected is not None:
             raise NotApplicable(
                 f"a leader-elected controller ({elected}): one replica works at a time and the others stand by, "
