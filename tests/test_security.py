@@ -690,6 +690,21 @@ def test_workloads_exposed_only_for_metrics_are_not_applicable(tmp_path):
     assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "fail"
 
 
+@pytest.mark.parametrize(
+    "ports, applies",
+    [
+        # tekton's controllers: metrics, pprof and the probes' port behind one Service
+        ("[{name: http-metrics, port: 9090}, {name: http-profiling, port: 8008}, {name: probes, port: 8080}]", False),
+        ("[{name: healthz, port: 8081}, {name: pprof, port: 6060}]", False),
+        ("[{name: http-metrics, port: 9090}, {name: http, port: 8080}]", True),
+    ],
+)
+def test_a_service_for_metrics_health_and_profiling_only_receives_no_calls(tmp_path, ports, applies):
+    app = DEPLOY.replace("ports: [{port: 80}]", f"ports: {ports}")
+    result = scan(tmp_path, {"app.yaml": app}, "GC601")
+    assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == ("fail" if applies else "not_applicable")
+
+
 def test_a_service_named_for_metrics_is_exposed_for_metrics(tmp_path):
     """kubebuilder's controller-manager-metrics-service serves the manager's metrics on a port named https."""
     named = DEPLOY.replace(

@@ -71,14 +71,23 @@ def metrics_bound_ports(container: dict) -> set[int]:
 _METRICS_SERVICE = re.compile(r"(?:^|[-_.])metrics(?:[-_.](?:service|svc))?$")
 
 
+# ports named for health checks, and for profiling: what probes and a developer's pprof call, no API
+HEALTH_PORT_NAME = re.compile(r"^(?:health[\w-]*|healthz|probes?|liveness[\w-]*|readiness[\w-]*)$", re.IGNORECASE)
+_PROFILING_PORT_NAME = re.compile(r"^(?:[\w-]*-)?(?:pprof|profiling|profiler)$", re.IGNORECASE)
+
+
 def metrics_only(service: dict, ctx) -> bool:
-    """A Service whose every port is a metrics port (named *metrics*, or the settings metrics-port)."""
+    """A Service whose every port is a metrics port (named *metrics*, or the settings metrics-port), or one named
+    for health checks or profiling (tekton's controllers: http-metrics, http-profiling and probes)."""
     ports = k8s.as_list(k8s.get(service, "spec", "ports"))
     metrics_port = ctx.settings.get("metrics-port")
     globs = [g.lower() for g in ctx.settings.get("metrics-port-names") or () if isinstance(g, str)]
 
     def named_metrics(value: Any) -> bool:
-        return isinstance(value, str) and any(fnmatch.fnmatchcase(value.lower(), g) for g in globs)
+        return isinstance(value, str) and (
+            any(fnmatch.fnmatchcase(value.lower(), g) for g in globs)
+            or bool(HEALTH_PORT_NAME.match(value) or _PROFILING_PORT_NAME.match(value))
+        )
 
     if not ports:
         return False

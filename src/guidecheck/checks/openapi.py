@@ -218,7 +218,7 @@ def _serving_port(
     Services expose metrics only): karpenter's `http` port answers /healthz and /readyz, its Service exposes
     `http-metrics`. Nor does a port in ``backend_ports`` (by number or name): one a Service only the kube-apiserver
     calls points at, a webhook's or an aggregated API's."""
-    from guidecheck.checks.exposure import annotated_metrics_port, metrics_container_port
+    from guidecheck.checks.exposure import HEALTH_PORT_NAME, annotated_metrics_port, metrics_container_port
     from guidecheck.parsers import k8s
 
     declared = False
@@ -233,15 +233,12 @@ def _serving_port(
                 continue
             if p["containerPort"] in backend_ports or p.get("name") in backend_ports:
                 continue
-            if p["containerPort"] in health and (probes_only or _HEALTH_PORT_NAME.match(str(p.get("name") or ""))):
+            if p["containerPort"] in health and (probes_only or HEALTH_PORT_NAME.match(str(p.get("name") or ""))):
                 # a port named for health that only the probes call (a CSI driver's `healthz`) serves no API, with
                 # or without a Service
                 continue
             return True
     return False if declared else None
-
-
-_HEALTH_PORT_NAME = re.compile(r"^(?:health[\w-]*|healthz|probes?|liveness[\w-]*|readiness[\w-]*)$", re.IGNORECASE)
 
 
 # ----------------------------------------------------------------- GC902
