@@ -154,16 +154,10 @@ def _set_image(target: Target, ctx: Context, raw: str) -> str | None:
     if repo is None:
         return None
 
-    def compute(info: object = repo.data) -> dict[str, str]:
-        read = getattr(info, "read", None)
+    def compute() -> dict[str, str]:
         names: dict[str, str] = {}
-        budget = 256
-        for rel in getattr(info, "inventory", None) or ():
-            if read is None or budget <= 0 or not _BUILD_FILE.search(rel):
-                continue
-            budget -= 1
-            text = read(rel, 512 * 1024) or ""
-            if "edit set image" not in text:
+        for rel, text in _build_texts(repo, ctx):
+            if "edit set image" not in text or not _BUILD_FILE.search(rel):
                 continue
             for m in _SET_IMAGE.finditer(text):
                 for word in m.group(1).split():
@@ -207,8 +201,9 @@ _WORKFLOW_FILE = lazy(r"(?:^|/)\.github/workflows/[^/]+\.ya?ml$")
 def _values_edit(target: Target, ctx: Context, line: int) -> str | None:
     """The command of the repository's build that rewrites, in place, the chart value a rendered image line
     reads before the chart is packaged (kubernetes-sigs/jobset's hack/helm-chart-package.sh sets .image.tag
-    with yq, spegel's release workflow .image.digest): the committed value is a placeholder the release fills
-    in, as the images `kustomize edit set image` sets are."""
+    with yq, then helm package): the committed value is a placeholder the release fills in, as the images
+    `kustomize edit set image` sets are. The line's values are those the template line names itself (a value
+    read inside an included helper template is not traced)."""
     from guidecheck import crossref
 
     origin = target.origin or {}
@@ -219,7 +214,7 @@ def _values_edit(target: Target, ctx: Context, line: int) -> str | None:
     if repo is None:
         return None
     prefix = crossref.repo_prefix(repo)
-    edits = ctx.memoized("workloads.values-edits", id(repo), lambda: _values_edits(repo.data))
+    edits = ctx.memoized("workloads.values-edits", id(repo), lambda: _values_edits(_build_texts(repo, ctx)))
     if not edits:
         return None
     for ref in trace.get(line) or ():
@@ -233,16 +228,24 @@ def _values_edit(target: Target, ctx: Context, line: int) -> str | None:
     return None
 
 
-def _values_edits(info: object) -> dict[tuple[str, str], str]:
+def _build_texts(repo: Target, ctx: Context) -> list[tuple[str, str]]:
+    """The repository's Makefiles, shell scripts and GitHub workflows, as (path, text): the first 256 of them,
+    512 KiB of each, read once for every rule that looks at what the build does to images."""
+
+    def compute(info: object = repo.data) -> list[tuple[str, str]]:
+        read = getattr(info, "read", None)
+        if read is None:
+            return []
+        paths = [r for r in getattr(info, "inventory", None) or () if _BUILD_FILE.search(r) or _WORKFLOW_FILE.search(r)]
+        return [(rel, read(rel, 512 * 1024) or "") for rel in paths[:256]]
+
+    return ctx.memoized("workloads.build-texts", id(repo), compute)
+
+
+def _values_edits(texts: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """(values file, key) -> where a yq command of the repository's scripts, Makefiles or workflows edits it."""
-    read = getattr(info, "read", None)
     out: dict[tuple[str, str], str] = {}
-    budget = 256
-    for rel in getattr(info, "inventory", None) or ():
-        if read is None or budget <= 0 or not (_BUILD_FILE.search(rel) or _WORKFLOW_FILE.search(rel)):
-            continue
-        budget -= 1
-        text = read(rel, 512 * 1024) or ""
+    for rel, text in texts:
         if "yq" not in text.lower():
             continue
         for m in _YQ_INPLACE.finditer(text):
