@@ -657,6 +657,21 @@ def test_kubescape_is_security_validation(tmp_path):
     assert [e["line"] for e in f.extra["found"]["security"]] == [6], f.extra["found"]
 
 
+@pytest.mark.parametrize(
+    "name, security",
+    [
+        ("Securely delete the PGP key and passphrase", False),  # cloudnative-pg/charts' release
+        ("Security scan", True),
+        ("Run security checks", True),
+        ("Secure code analysis", True),
+    ],
+)
+def test_a_step_named_for_security_is_a_hint_securely_is_not(tmp_path, name, security):
+    one_job(tmp_path, f"- name: {name}\n  run: ./hack/run.sh\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert bool(f.extra["found"].get("security")) is security, f.extra["found"]
+
+
 def test_gc703_a_changelog_script_writing_the_changelog_counts(tmp_path):
     """argo-workflows runs `./hack/changelog.sh > CHANGELOG.md` on every tag; writing it by hand does not count."""
     one_job(tmp_path, "- run: echo 'v1.2.3: fixes' > CHANGELOG.md")
