@@ -686,6 +686,25 @@ def test_gc301_and_gc305_settings_and_inheritance():
     assert 'add "scratch" to settings allowed-base-images' in hit[0][1]
 
 
+def test_a_default_target_that_picks_a_dev_stage_is_not_the_image_that_ships():
+    """vault-csi-provider ends with a bare `FROM dev` ("Set default target to 'dev'"); its pipeline builds the
+    release targets. The image rules judge the last release stage, one no other stage builds on or copies from."""
+    text = (
+        "FROM golang:1.25 AS devbuild\nRUN go build\n"
+        "FROM alpine:3.24 AS dev\nCOPY --from=devbuild /bin/app /app\n"
+        "FROM alpine:3.24 AS default\nLABEL version=1\n"
+        "FROM ubi-minimal:10 AS build-ubi\nRUN make\n"
+        "FROM ubi-micro:10 AS release-ubi\nCOPY --from=build-ubi /app /app\n"
+        "FROM dev\n"
+    )
+    [(line, message)] = run_rule(text, "base_image_alpine")
+    assert line == 9 and "'ubi-micro:10'" in message, (line, message)
+    [(line, message)] = run_rule(text, "oci_labels")
+    assert line == 9 and "stage 'release-ubi'" in message, (line, message)
+    # a last stage of its own (instructions, or a name) is what ships, as before
+    assert run_rule(text.replace("FROM dev\n", "FROM dev AS final\n"), "base_image_alpine") == []
+
+
 def test_gc301_a_squashed_stage_is_judged_by_the_base_of_what_it_copies():
     """kind's node image squashes its build stage into one layer: FROM scratch, COPY --from=build / /. The image is
     debian:trixie-slim's file system, and allowing scratch would pass it; an Alpine build stage passes."""

@@ -104,8 +104,30 @@ def _pin_file(path: str, df: Dockerfile) -> bool:
 
 
 def _final(df: Dockerfile) -> Stage:
-    """The stage that ships (``_dockerfile`` made sure there is one)."""
-    return df.stages[-1]
+    """The stage that ships (``_dockerfile`` made sure there is one).
+
+    The last stage, unless it only picks a development stage as the default target (vault-csi-provider ends
+    with a bare ``FROM dev``, "Set default target to 'dev'", while its pipeline builds ``--target default`` and
+    ``release-ubi``): then the last stage before it that is no development stage and no other stage builds
+    FROM or copies from, the release target the file is written for."""
+    last = df.stages[-1]
+    parent = df.stages[last.parent_stage] if last.parent_stage is not None else None
+    if last.instructions or last.alias or parent is None or not _dev_stage(parent):
+        return last
+    used = {st.parent_stage for st in df.stages if st.parent_stage is not None}
+    for st in df.stages:
+        for ins in st.instructions:
+            source = ins.flags.get("from")
+            used.update(o.index for o in df.stages if source and (o.alias == source.lower() or str(o.index) == source))
+    for st in reversed(df.stages[:-1]):
+        if not _dev_stage(st) and st.index not in used:
+            return st
+    return last
+
+
+def _dev_stage(st: Stage) -> bool:
+    """A stage named for development or debugging (dev, debug, local ...): the developer's target."""
+    return bool(st.alias) and not (_DEV_WORDS | _DEBUG_WORDS).isdisjoint(_NAME_WORD.split(st.alias or ""))
 
 
 def _strings(value) -> list[str]:
