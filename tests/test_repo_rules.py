@@ -109,6 +109,7 @@ def hits(check, target, c=None):
         ("tools/migrators/Dockerfile", False),  # grafana/oncall's one-off migration tool
         ("tools/docker/etcd_image/Dockerfile", False),  # pixie's build images
         ("toolsvc/Dockerfile", True),
+        ("sdk/python/Dockerfile", False),  # jobset's Python SDK: its unit tests' image
         ("docs.Dockerfile", False),  # robusta's documentation preview
         ("api-docs.Dockerfile", False),
         ("docstore.Dockerfile", True),

@@ -10,7 +10,7 @@ What counts as *production* (shared by the four rules):
 
 * a Dockerfile or chart under a test, example or documentation directory
   (``test/``, ``tests/``, ``testdata/``, ``e2e/``, ``examples/``, ``docs/``,
-  ``hack/``, ``tools/`` ..., any directory named ``*-test``/``test-*``, and hidden
+  ``hack/``, ``tools/``, ``sdk/`` ..., any directory named ``*-test``/``test-*``, and hidden
   directories such as ``.github/`` or ``.devcontainer/``) is not production;
 * ``Dockerfile.dev``, ``Dockerfile-debug``, ``Dockerfile.test``, ``Dockerfile.ci``,
   ``Dockerfile.local``, ``dev.Dockerfile`` ... are development variants;
@@ -71,6 +71,8 @@ NON_PRODUCTION_DIRS = frozenset(
         # docker run --rm), tempo's tools/Dockerfile and pixie's tools/docker/* (build images)
         "tools",
         "tooling",
+        # a client SDK generated for the service's API (jobset's sdk/python, whose Dockerfile runs its unit tests)
+        "sdk",
         "k6",
         "benchmark",
         "benchmarks",
