@@ -1669,6 +1669,20 @@ def test_what_make_prints_with_info_runs_nothing(tmp_path):
     assert "Makefile:3" in f.message, f.message  # the recipe's line, not the message's
 
 
+def test_a_push_a_make_target_makes_sits_on_the_line_that_runs_it(tmp_path):
+    """ratelimit's step logs in to Docker Hub on its run block's first line and pushes with `make
+    docker_multiarch_push` on the next: the finding sat on the first line."""
+    write(tmp_path, {"Makefile": "docker_multiarch_push:\n\tdocker buildx build --push -t x/y:1 .\n"})
+    one_job(
+        tmp_path,
+        "- name: build and push\n  run: |\n"
+        '    echo "$PW" | docker login -u me --password-stdin\n    make docker_multiarch_push\n',
+    )
+    [f] = scan(tmp_path, ("GC704",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/ci.yml", 9), f
+    assert "Makefile:2 (make docker_multiarch_push)" in f.message, f.message
+
+
 def test_a_push_to_a_registry_of_the_runner_publishes_nothing(tmp_path):
     """sigstore's policy-controller e2e jobs start a kind cluster with a registry at registry.local:5000 and push
     there: with KO_DOCKER_REPO in the job's env, and through `KO_DOCKER_REPO=$(KO_PREFIX)/policy-controller` in a

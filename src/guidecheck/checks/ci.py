@@ -1068,9 +1068,20 @@ def _pushes(project: Project, job: Job, ctx: Context) -> list[tuple[int, Step, s
                 if m:
                     where = f"{f.path}:{_cmd_line(f, m.start())}"
                     what = f"`{_short(_whole_word(m), 50)}` in {where}" + (f" ({f.name})" if f.name else "")
-                    out.append((i, step, what, False, step.line))
+                    out.append((i, step, what, False, _invocation_line(step, f)))
                     break
     return out
+
+
+def _invocation_line(step: Step, ran: Step) -> int:
+    """The line of ``step`` that runs ``ran`` (a make target or task by its name, a script by its file name):
+    ratelimit's `docker login` opens the run block, and `make docker_multiarch_push` on the next line pushes.
+    The step's own line when the name is not written there (a target reached through another)."""
+    word = ran.name.split()[-1] if ran.name else ran.path.rsplit("/", 1)[-1]
+    if not word or not step.run:
+        return step.line
+    m = re.search(r"(?<![\w.-])" + re.escape(word) + r"(?![\w-])", _code(step))
+    return _cmd_line(step, m.start()) if m else step.line
 
 
 _SKAFFOLD = re.compile(r"\bskaffold\s+(?:build|run|dev|deploy)\b")
