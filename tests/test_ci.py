@@ -1623,6 +1623,17 @@ def test_tests_named_so_in_a_job_that_starts_a_cluster_are_integration_tests(tmp
     assert f.message.startswith("the pipeline lacks integration tests"), f.message
 
 
+def test_a_test_runner_named_in_a_path_inside_a_value_runs_nothing(tmp_path):
+    """kind's e2e script sets GINKGO_SRC_DIR="vendor/github.com/onsi/ginkgo/v2/ginkgo", which GC701 took for a
+    ginkgo run, the pipeline's only unit tests. A runner at the end of a path it runs still counts."""
+    tail = "- run: golangci-lint run\n- uses: aquasecurity/trivy-action@v0\n- uses: helm/kind-action@v1\n"
+    one_job(tmp_path, '- run: GINKGO_SRC_DIR="vendor/github.com/onsi/ginkgo/v2/ginkgo"\n' + tail)
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.message.startswith("the pipeline lacks unit tests"), f.message
+    one_job(tmp_path, "- run: ./node_modules/.bin/jest --ci\n" + tail)
+    assert scan(tmp_path, ("GC701",)).findings == []
+
+
 def test_envtest_runs_are_integration_tests(tmp_path):
     """kubebuilder's `make test` runs `go test` with KUBEBUILDER_ASSETS from setup-envtest: the controllers'
     tests then talk to a real kube-apiserver and etcd (the kubebuilder book's integration tests)."""
