@@ -300,6 +300,13 @@ def test_an_image_a_patch_adds_is_pinned_to_the_images_entry_that_renames_it(run
     assert ("repo/app/kustomization.yaml", 7, "kube-rbac-proxy") in got, got
 
 
+# kubebuilder's manager: its image is `controller`, which an images: entry names and the build may set
+CONTROLLER_DEPLOY = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
+    "      containers:\n        - name: manager\n          image: controller\n"
+)
+
+
 @needs_kubectl
 def test_an_overlay_s_images_entry_that_renames_the_base_s_result_is_where_the_image_is(run_cli, tmp_path):
     """kube-green's config/e2e-test overlay retags docker.io/kubegreen/kube-green, the name its base's images:
@@ -309,10 +316,7 @@ def test_an_overlay_s_images_entry_that_renames_the_base_s_result_is_where_the_i
     overlay = tmp_path / "repo" / "config" / "e2e-test"
     base.mkdir(parents=True)
     overlay.mkdir()
-    (base / "deploy.yaml").write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
-        "      containers:\n        - name: manager\n          image: controller\n"
-    )
+    (base / "deploy.yaml").write_text(CONTROLLER_DEPLOY)
     (base / "kustomization.yaml").write_text(
         "resources: [deploy.yaml]\nimages:\n- name: controller\n  newName: docker.io/kubegreen/kube-green\n"
         "  newTag: 0.7.1\n"
@@ -334,10 +338,7 @@ def test_an_images_entry_the_build_edits_is_a_placeholder_under_its_new_name(run
     ...jobset:main is the placeholder the build fills in, as `controller:latest` is where no entry renames it."""
     app = tmp_path / "repo" / "config" / "manager"
     app.mkdir(parents=True)
-    (app / "deploy.yaml").write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n"
-        "      containers:\n        - name: manager\n          image: controller\n"
-    )
+    (app / "deploy.yaml").write_text(CONTROLLER_DEPLOY)
     (app / "kustomization.yaml").write_text(
         "resources: [deploy.yaml]\nimages:\n- name: controller\n  newName: registry.example.com/jobset/jobset\n"
         "  newTag: main\n"
