@@ -847,15 +847,24 @@ def test_goreleaser_labels_reach_the_dockerfile_beside_its_configuration(tmp_pat
 
 
 def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
-    """vcluster's .devcontainer/Dockerfile is VS Code's workspace image (and .gitpod.Dockerfile Gitpod's): the
-    image rules judge images that are deployed; the same file elsewhere is judged."""
+    """vcluster's .devcontainer/Dockerfile is VS Code's workspace image (and .gitpod.Dockerfile Gitpod's), and a
+    test suite's image is built to be tested against: the image rules judge images that are deployed; the same
+    file elsewhere is judged."""
     import json
 
     text = "FROM mcr.microsoft.com/devcontainers/go:latest\nRUN apt-get update\nRUN apt-get install -y make\n"
     # kratos's .docker/Dockerfile-debug: the service with Delve, for a compose file that mounts the source; a
     # Dockerfile.debugger or a debugging/ directory is not named a debug image. oncall's Dockerfile.dev and
     # listmonk's dev/app.Dockerfile are development builds, which a devtools/ directory does not say
-    judged = ("build/Dockerfile", "build/Dockerfile.debugger", "debugging/Dockerfile", "devtools/Dockerfile")
+    # a contest/ or attestation/ directory is no test directory
+    judged = (
+        "build/Dockerfile",
+        "build/Dockerfile.debugger",
+        "debugging/Dockerfile",
+        "devtools/Dockerfile",
+        "contest/Dockerfile",
+        "attestation/Dockerfile",
+    )
     # sigstore/scaffolding's deps/Dockerfile.deps: a pinned image for Dependabot (FROM and a dummy ENV); a
     # deps.Dockerfile that builds is an image
     (tmp_path / "deps").mkdir()
@@ -875,6 +884,13 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
         "ui/Dockerfile.local",
         "api/dev.Dockerfile",
         "hack/tilt/Dockerfile.kubetail-dashboard",  # what kubetail's Tiltfile builds for live reload
+        # test images: tetragon's Dockerfile.test (`CMD go test ./pkg/...`), helm-controller's OSS-Fuzz builder,
+        # dapr's e2e test apps, an integration suite's image
+        "Dockerfile.test",
+        "tests/fuzz/Dockerfile.builder",
+        "test/e2e/apps/echo/Dockerfile",
+        "integration.Dockerfile",
+        "chart-tests/Dockerfile",
         *judged,
     ):
         (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)

@@ -46,11 +46,17 @@ _WORKSPACE_IMAGE = lazy(
 # or the name of its directory, as GC201 reads development variants.
 _DEBUG_WORDS = frozenset({"debug", "dbg", "delve", "dlv", "pprof"})
 _DEV_WORDS = frozenset({"dev", "devel", "develop", "development", "local", "tilt"})  # kubetail's hack/tilt/
+# a test's image, named so (tetragon's Dockerfile.test: `CMD go test ./pkg/...`; Dockerfile.e2e,
+# integration.Dockerfile) or kept in a test directory (helm-controller's tests/fuzz/Dockerfile.builder, the
+# OSS-Fuzz build environment `make fuzz-build` runs locally; an e2e suite's helper images), as GC201 reads them
+_TEST_WORDS = frozenset({"test", "tests", "testing", "e2e", "integration", "fuzz", "fuzzing"})
+_TEST_DIR = lazy(r"^_?(?:tests?|e2e|fuzz(?:ing)?)(?:[-_]|$)|[-_](?:tests?|e2e)$", re.IGNORECASE)
 _NAME_WORD = lazy(r"[.\-_]+")
 
 
-def _developer_image(path: str) -> str | None:
-    """Why the Dockerfile at ``path`` builds a developer's image (a debug or a development build), or None."""
+def _developer_image(path: str, rel: str | None = None) -> str | None:
+    """Why the Dockerfile at ``path`` builds a developer's image (a debug or a development build) or a test's,
+    or None. ``rel`` is its path in its repository (the directories a test image may be kept in)."""
     parts = path.replace("\\", "/").lower().split("/")
     words = set(_NAME_WORD.split(parts[-1])) | ({parts[-2]} if len(parts) > 1 else set())
     if not _DEBUG_WORDS.isdisjoint(words):
@@ -63,10 +69,24 @@ def _developer_image(path: str) -> str | None:
             "a development image (its name or directory says dev, devel, development, local or tilt): a build for "
             "a developer's machine, not the image that ships"
         )
+    directories = (rel if rel is not None else path).replace("\\", "/").split("/")[:-1]
+    if not _TEST_WORDS.isdisjoint(words) or any(_TEST_DIR.search(d) for d in directories):
+        return (
+            "a test image (its name says test, e2e, integration or fuzz, or it is in a test directory): what a "
+            "test suite builds and runs, not the image that ships"
+        )
     return None
 
 
-def _dockerfile(target: Target) -> Dockerfile:
+def _repo_relpath(target: Target, ctx: Context) -> str | None:
+    """The Dockerfile's path in the repository scanned (None for a file named on its own: its path as given)."""
+    from guidecheck import crossref  # the cross-object index's module: not needed to read a Dockerfile alone
+
+    repo = crossref.repo_holding(target, ctx)
+    return None if repo is None else target.path[len(crossref.repo_prefix(repo)) :]
+
+
+def _dockerfile(target: Target, ctx: Context) -> Dockerfile:
     df = target.data
     if not isinstance(df, Dockerfile):
         raise NotApplicable("not a Dockerfile model")
@@ -75,7 +95,7 @@ def _dockerfile(target: Target) -> Dockerfile:
             "a development environment's image (a dev container, Gitpod workspace or .local/ setup): "
             "the developer's tools, not an image that is deployed"
         )
-    developer = _developer_image(target.path)
+    developer = _developer_image(target.path, _repo_relpath(target, ctx))
     if developer:
         raise NotApplicable(developer)
     if not df.stages:
@@ -185,7 +205,7 @@ def _squashed(df: Dockerfile, final: Stage) -> tuple[Stage, Instruction] | None:
 
 def base_image_alpine(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC301: the final stage's base image, aliases and ARG defaults resolved, is Alpine-based."""
-    df = _dockerfile(target)
+    df = _dockerfile(target, ctx)
     final = _final(df)
     root = df.root_of(final)
     allowed = _strings(ctx.settings.get("allowed-base-images"))
@@ -271,7 +291,7 @@ def _mergeable(a: Instruction, b: Instruction) -> bool:
 
 def consecutive_runs(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC302: consecutive RUN instructions of a stage that could be one layer."""
-    df = _dockerfile(target)
+    df = _dockerfile(target, ctx)
     for st in df.stages:
         group: list[Instruction] = []
         for ins in [*st.instructions, None]:
@@ -569,7 +589,7 @@ def _run_text(ins: Instruction) -> str:
 
 def package_caches(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC303: package-manager caches left in a layer of the image that ships."""
-    df = _dockerfile(target)
+    df = _dockerfile(target, ctx)
     chain = df.lineage(_final(df))
     for st in chain:
         for ins in st.instructions:
@@ -627,7 +647,7 @@ def _chooses_a_stage(df: Dockerfile, st: Stage) -> bool:
 
 def from_pinned(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC304: every FROM image has a fixed tag or a digest."""
-    df = _dockerfile(target)
+    df = _dockerfile(target, ctx)
     floating = _strings(ctx.settings.get("floating-tags"))
     variants = _strings(ctx.settings.get("floating-variant-tags", list(images.VARIANT_TAGS)))
     for st in df.stages:
@@ -982,7 +1002,7 @@ def _bake_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | N
 
 def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     """GC305: the final image carries the required OCI labels (version and revision)."""
-    df = _dockerfile(target)
+    df = _dockerfile(target, ctx)
     final = _final(df)
     required = _strings(ctx.settings.get("required-oci-labels"))
     if not required:
