@@ -729,6 +729,28 @@ def test_a_service_of_webhook_ports_serves_the_kube_apiserver(tmp_path):
     assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == "fail"
 
 
+@pytest.mark.parametrize(
+    "container_port, service_port, applies",
+    [
+        ("{name: webhooks, containerPort: 9443}", "{port: 9443}", False),  # crossplane's: unnamed, by number
+        ("{name: webhook-server, containerPort: 9443}", "{port: 443, targetPort: webhook-server}", False),
+        ("{name: http, containerPort: 9443}", "{port: 9443}", True),  # a port of the service's own
+        ("{name: webhooks, containerPort: 9443}", "{port: 80, targetPort: 8080}", True),  # leads elsewhere
+    ],
+)
+def test_a_service_leading_to_a_webhook_container_port_serves_the_kube_apiserver(
+    tmp_path, container_port, service_port, applies
+):
+    """crossplane registers its webhooks at run time behind a Service whose one port is unnamed: the container
+    port it leads to is named webhooks."""
+    hook = DEPLOY.replace("image: x}", f"image: x, ports: [{container_port}]}}").replace(
+        "ports: [{port: 80}]", f"ports: [{service_port}]"
+    )
+    assert container_port in hook and service_port in hook
+    result = scan(tmp_path, {"app.yaml": hook}, "GC601")
+    assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == ("fail" if applies else "not_applicable")
+
+
 def test_a_document_without_any_security_gets_one_finding(tmp_path):
     spec = UNSECURED_SPEC.replace(
         "  /healthz:", "  /v1/orders:\n    post:\n      responses:\n        '201': {description: ok}\n  /healthz:"

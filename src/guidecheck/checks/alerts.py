@@ -316,7 +316,9 @@ def _request_services(target: Target, ctx: Context) -> list[Target]:
     scraped, not called: no response time to monitor) and not only for the kube-apiserver (an admission
     webhook's Service, whose latency the API server's own metrics report)."""
     return [
-        sv for sv in services_of(target, ctx) if not metrics_only(sv.data, ctx) and not apiserver_backend(sv.data, ctx)
+        sv
+        for sv in services_of(target, ctx)
+        if not metrics_only(sv.data, ctx) and not apiserver_backend(sv.data, ctx, target.data)
     ]
 
 

@@ -178,10 +178,13 @@ def _may_name_a_service(kinds: tuple[str, ...] | None) -> bool:
 _CI_FILE = re.compile(r"(?:^|/)(?:\.github/|\.gitlab-ci[^/]*$|azure-pipelines[^/]*$|[^/]*cloudbuild[^/]*$|\.circleci/)")
 
 
-def apiserver_backend(service: dict, ctx) -> bool:
+def apiserver_backend(service: dict, ctx, workload: dict | None = None) -> bool:
     """Whether the Service backs an aggregated API (APIService spec.service), an admission webhook or a CRD
     conversion webhook (clientConfig.service): the kube-apiserver calls it, with its own front-proxy or
-    webhook authentication, not another service with a JWT (prometheus-adapter's metrics.k8s.io)."""
+    webhook authentication, not another service with a JWT (prometheus-adapter's metrics.k8s.io).
+
+    ``workload`` is the workload whose pods the Service selects, when the caller has one: a port that leads to
+    one of its container ports named webhook counts as a webhook port."""
 
     def build(c) -> frozenset[tuple[str | None, str]]:
         refs: set[tuple[str | None, str]] = set()
@@ -213,9 +216,33 @@ def apiserver_backend(service: dict, ctx) -> bool:
         # with {{ .Release.Namespace }} (cert-manager's samplewebhook, rendered into "default")
         return True
     # an operator that registers its webhook configuration itself at run time (spark-on-k8s-operator, keda's
-    # OLM operator): nothing in the files names the Service, whose every port is named webhook
+    # OLM operator): nothing in the files names the Service, whose every port is named webhook, or leads to a
+    # container port named so (crossplane's unnamed 9443 -> its container's `webhooks` port)
     ports = [p for p in k8s.as_list(k8s.get(service, "spec", "ports")) if isinstance(p, dict)]
-    return bool(ports) and all(isinstance(p.get("name"), str) and _WEBHOOK_PORT.match(p["name"]) for p in ports)
+    hooks = _webhook_container_ports(workload) if workload is not None else ()
+    return bool(ports) and all(
+        (isinstance(p.get("name"), str) and _WEBHOOK_PORT.match(p["name"]))
+        or (
+            hooks
+            and isinstance(p.get("targetPort", p.get("port")), (int, str))
+            and p.get("targetPort", p.get("port")) in hooks
+        )
+        for p in ports
+    )
 
 
 _WEBHOOK_PORT = re.compile(r"^(?:https?-)?webhooks?(?:-server|-https?|-port)?$", re.IGNORECASE)
+
+
+def _webhook_container_ports(workload: dict) -> frozenset[object]:
+    """The names and numbers of the workload's container ports named webhook (``webhooks``, ``webhook-server``)."""
+    out: set[object] = set()
+    for c in k8s.containers(workload, "long-running"):
+        for p in k8s.as_list(c.data.get("ports")):
+            p = k8s.as_map(p)
+            name = p.get("name")
+            if isinstance(name, str) and _WEBHOOK_PORT.match(name):
+                out.add(name)
+                if isinstance(p.get("containerPort"), int) and not isinstance(p.get("containerPort"), bool):
+                    out.add(p["containerPort"])
+    return frozenset(out)

@@ -156,14 +156,14 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
         if obj.get("kind") not in SERVING_KINDS or not k8s.is_long_running(obj) or non_http(obj, ctx):
             continue
         services = crossref.services_for(t, ctx)
-        if services and not all(metrics_only(sv.data, ctx) or apiserver_backend(sv.data, ctx) for sv in services):
+        if services and not all(metrics_only(sv.data, ctx) or apiserver_backend(sv.data, ctx, obj) for sv in services):
             return True
         # the container ports its webhook or aggregated-API Services point at: only the kube-apiserver calls them
         # (emqx-operator's and cert-manager's webhook port 9443 / 10250)
         backend = {
             tp
             for sv in services
-            if apiserver_backend(sv.data, ctx)
+            if apiserver_backend(sv.data, ctx, obj)
             for sp in k8s.as_list(k8s.get(sv.data, "spec", "ports"))
             if isinstance(sp, dict)
             for tp in (sp.get("targetPort", sp.get("port")),)

@@ -267,7 +267,8 @@ def _serving_index(ctx) -> dict[int, bool]:
                 continue  # a database, broker or cache: no HTTP call to carry a JWT
             services = crossref.services_for(t, c)
             if services and not all(
-                _metrics_only(sv.data, c) or apiserver_backend(sv.data, c) or datagram_only(sv.data) for sv in services
+                _metrics_only(sv.data, c) or apiserver_backend(sv.data, c, obj) or datagram_only(sv.data)
+                for sv in services
             ):
                 out[id(t)] = _mesh_covered(t, c)[0]
         return out
