@@ -165,6 +165,26 @@ def test_cluster_hpa_and_deployment():
 
 
 @pytest.mark.parametrize(
+    "env, applies",
+    [
+        ('[{name: LEADER_ELECTION, value: "true"}]', False),  # crossplane's core and RBAC manager
+        ('[{name: ENABLE_LEADER_ELECTION, value: "1"}]', False),
+        ('[{name: LEADER_ELECTION, value: "false"}]', True),
+        ('[{name: LEADER_ELECTION_NAMESPACE, value: "true"}]', True),  # not the switch
+    ],
+)
+def test_leader_election_switched_on_by_an_environment_variable(tmp_path, env, applies):
+    """A controller whose binary binds its leader-election flag to an environment variable."""
+    deploy = DEPLOY.replace("image: registry.example/cart:1.4.2-3f2c1ab", f"image: x:1\n          env: {env}")
+    assert "env:" in deploy
+    result = scan_tree(tmp_path, {"deploy.yaml": deploy}, ("GC903",))
+    [o] = [o for o in result.outcomes if o.rule_id == "GC903"]
+    assert (o.status == Status.FAIL) is applies, (o.status, o.reason)
+    if not applies:
+        assert "a leader-elected controller (" in (o.reason or ""), o.reason
+
+
+@pytest.mark.parametrize(
     "args, applies",
     [
         ('["--leader-elect"]', False),  # controller-runtime's managers (kubebuilder's scaffold)

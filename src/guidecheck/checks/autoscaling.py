@@ -99,10 +99,20 @@ _LEADER_FLAG = re.compile(r"^--?(?:enable-)?leader-elect(?:ion)?(?:-enabled)?(?:
 _LEADER_TUNING = re.compile(r"^--?leader-elect(?:ion)?-(?!enabled\b)[a-z-]+(?:=\S*)?$")
 
 
+# the same switch as an environment variable the binary binds to its flag (crossplane's LEADER_ELECTION: "true",
+# kubebuilder projects' ENABLE_LEADER_ELECTION): on only when the value says so, the default being unknown
+_LEADER_ENV = re.compile(r"^(?:ENABLE_)?LEADER_ELECT(?:ION)?(?:_ENABLED?)?$", re.IGNORECASE)
+
+
 def _leader_election_flag(obj: dict) -> str | None:
     """The leader-election flag a long-running container of the workload runs with (a switch left on, or a flag
-    that tunes an election on by default), or None."""
+    that tunes an election on by default), or the environment variable that switches it on; None if none."""
     for c in k8s.containers(obj, "long-running"):
+        for e in k8s.as_list(c.data.get("env")):
+            e = k8s.as_map(e)
+            name, value = e.get("name"), e.get("value")
+            if isinstance(name, str) and _LEADER_ENV.match(name) and str(value).strip().lower() in ("true", "1", "yes"):
+                return f"{name}={value}"
         words = [w for key in ("command", "args") for w in k8s.as_list(c.data.get(key)) if isinstance(w, str)]
         tuning = None
         switched_off = False
