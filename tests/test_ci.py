@@ -2121,3 +2121,51 @@ def test_gofmt_and_goimports_list_or_diff_checks_are_lint(tmp_path, command, lin
     one_job(tmp_path, f"- run: {command}\n- run: go test ./...\n")
     [f] = scan(tmp_path, ("GC701",)).findings
     assert bool(f.extra["found"]["lint"]) is lint, f.extra["found"]
+
+
+@pytest.mark.parametrize(
+    "command, lint",
+    [
+        ("mvn pmd:pmd", True),  # train-ticket's Jenkinsfile
+        ("mvn -B spotbugs:check", True),
+        ("./gradlew pmdMain spotbugsMain", True),
+        ("mvn package -Dpmd.skip=true", False),  # a property, no analysis run
+    ],
+)
+def test_java_static_analysers_are_lint(tmp_path, command, lint):
+    one_job(tmp_path, f"- run: {command}\n- run: mvn test\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert bool(f.extra["found"]["lint"]) is lint, f.extra["found"]
+
+
+def test_gc703_an_installed_goreleaser_is_no_release_step(tmp_path):
+    """fission's benchmark workflow installs GoReleaser (install-only: true) for skaffold to call; its release is
+    made by release.yaml's goreleaser-action, where the fix goes."""
+    steps = "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+    write(
+        tmp_path,
+        {
+            ".github/workflows/benchmark.yaml": steps + "      - uses: goreleaser/goreleaser-action@v7\n"
+            "        with:\n          install-only: true\n      - run: skaffold run\n",
+            ".github/workflows/release.yaml": steps + "      - run: make test\n"
+            "      - uses: goreleaser/goreleaser-action@v7\n        with:\n          args: release\n",
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/release.yaml", 7), f
+
+
+def test_a_benchmark_workflow_is_not_the_main_pipeline(tmp_path):
+    """fission's CI is push_pr.yaml ("Fission CI", one job); benchmark.yaml has more jobs but measures speed."""
+    job = "on: [push, pull_request]\njobs:\n{jobs}"
+    one = "  {n}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make {n}\n"
+    write(
+        tmp_path,
+        {
+            ".github/workflows/benchmark.yaml": job.format(jobs=one.format(n="a") + one.format(n="b")),
+            ".github/workflows/push_pr.yaml": job.format(jobs=one.format(n="test")),
+            ".github/workflows/lint.yaml": job.format(jobs=one.format(n="lint") + one.format(n="vet")),
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert rel(tmp_path, project.main) == ".github/workflows/push_pr.yaml", project.main

@@ -459,10 +459,7 @@ def _step_evidence(
         out.append(Evidence(cat, f"step '{_short(step.name)}'", step.path, step.line))
     act = _action_match(action, p.get("actions", []))
     # golangci-lint-action with install-only: true installs the linter for a later step to run (traefik/whoami)
-    installs = any(
-        str(v).strip().lower() == "true" for k, v in step.with_.items() if k in ("install-only", "install_only")
-    )
-    if act and not installs:
+    if act and not _installs_only(step):
         out.append(Evidence(cat, (step.uses or "").split("@", 1)[0], step.path, step.line))
     if cat == "security" and action in _SUPER_LINTERS:
         on = sorted(k for k, v in step.env.items() if k.upper() in _SUPER_LINTER_SECURITY and v.lower() == "true")
@@ -916,17 +913,22 @@ def _release_command(step: Step) -> str | None:
     return None
 
 
+def _installs_only(step: Step) -> bool:
+    """An action step told to install its tool and run nothing (install-only / install_only: true), for a later
+    step to run it: golangci-lint-action's, goreleaser-action's, chart-releaser-action's."""
+    return any(str(v).strip().lower() == "true" for k, v in step.with_.items() if k in ("install-only", "install_only"))
+
+
 def _publishes_release(step: Step) -> bool:
     """A release action step; GoReleaser's only when it runs a release: its default command, or `release`
-    without --snapshot (cloudnative-pg's e2e workflows run `goreleaser build` through an expression);
-    chart-releaser's unless it only installs `cr` (external-dns: install_only, then a script of its own)."""
+    without --snapshot (cloudnative-pg's e2e workflows run `goreleaser build` through an expression); none that
+    only installs its tool (external-dns's chart-releaser, fission's GoReleaser in its benchmark workflow:
+    install-only, then a command of their own)."""
     action = step.action() or ""
     if not action:
         return step.run is not None and _release_command(step) is not None
-    if action not in _RELEASE_ACTIONS:
+    if action not in _RELEASE_ACTIONS or _installs_only(step):
         return False
-    if action == "helm/chart-releaser-action":
-        return str(step.with_.get("install_only", "")).strip().lower() != "true"
     if action != "goreleaser/goreleaser-action":
         return True
     args = str(step.with_.get("args", "") or "").strip()

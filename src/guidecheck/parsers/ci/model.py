@@ -111,6 +111,12 @@ class Include:
     resolved: list[str] = field(default_factory=list)  # the local files it brought in
 
 
+# words of a pipeline file's name that say it runs a side job, not the project's CI
+_SIDE_WORDS = frozenset(
+    {"benchmark", "benchmarks", "bench", "perf", "performance", "scorecard", "scorecards", "codeql", "stale"}
+)
+
+
 @dataclass
 class PipelineFile:
     system: str
@@ -189,9 +195,13 @@ class Project:
                     break
                 return f.path
 
-        def score(f: PipelineFile) -> tuple[bool, bool, bool, bool, bool, int, int, str]:
+        def score(f: PipelineFile) -> tuple[bool, bool, bool, bool, bool, bool, int, int, str]:
             base = f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
-            named = base in (
+            words = set(re.split(r"[-_.]+", base))
+            # a workflow named for a side job (fission's benchmark.yaml, scorecard, codeql) is not the CI, whatever
+            # its size; one named for pushes and pull requests (fission's push_pr.yaml) is
+            side = not _SIDE_WORDS.isdisjoint(words)
+            named = {"push", "pr"} <= words or base in (
                 "ci",
                 "main",
                 "build",
@@ -207,7 +217,7 @@ class Project:
             )
             pushy = any(t.event in ("push", "pull_request") for t in f.triggers)
             stub, working = self._substance(f)
-            return (stub, f.docs, not named, f.system != "jenkins", not pushy, -len(f.jobs), -working, f.path)
+            return (stub, f.docs, side, not named, f.system != "jenkins", not pushy, -len(f.jobs), -working, f.path)
 
         if gh or jenkins:
             return sorted(gh + jenkins, key=score)[0].path
