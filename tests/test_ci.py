@@ -2169,3 +2169,24 @@ def test_a_benchmark_workflow_is_not_the_main_pipeline(tmp_path):
     )
     [project], _errors = project_of(tmp_path)
     assert rel(tmp_path, project.main) == ".github/workflows/push_pr.yaml", project.main
+
+
+def test_make_targets_in_included_makefiles_and_forwarded_goals_are_followed(tmp_path):
+    """envoy-gateway's Makefile hands every goal on (`@$(MAKE) -f tools/make/common.mk $(MAKECMDGOALS)`), and
+    common.mk includes the files that define them: `make go.test.coverage` runs `go test ./...` from
+    tools/make/golang.mk."""
+    write(
+        tmp_path,
+        {
+            "Makefile": "_run:\n\t@$(MAKE) --warn-undefined-variables -f tools/make/common.mk $(MAKECMDGOALS)\n"
+            ".PHONY: _run\n$(if $(MAKECMDGOALS),$(MAKECMDGOALS): %: _run)\n",
+            "tools/make/common.mk": "include tools/make/golang.mk\n-include tools/make/lint*.mk\n",
+            "tools/make/golang.mk": "go.test.coverage: go.test.cel\n\t@$(LOG_TARGET)\n\tgo test ./...\n",
+            "tools/make/lint.mk": "lint:\n\t@golangci-lint run\n",
+        },
+    )
+    one_job(tmp_path, "- run: make go.test.coverage\n- run: make lint\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    found = {cat: [(rel(tmp_path, e["path"]), e["line"]) for e in ev] for cat, ev in f.extra["found"].items()}
+    assert ("tools/make/golang.mk", 3) in found["unit-tests"], found
+    assert ("tools/make/lint.mk", 2) in found["lint"], found

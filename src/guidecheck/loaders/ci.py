@@ -24,6 +24,7 @@ gets a GC001 error at its line, appended to the file's :class:`SourceFile`
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
 import re
@@ -353,7 +354,7 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
 
     def _followed(command: str, base: str, depth: int) -> list[Step]:
         from guidecheck.parsers.ci.runners import runner_files, runner_references, runner_tasks
-        from guidecheck.parsers.ci.scripts import make_recipes
+        from guidecheck.parsers.ci.scripts import make_recipes_in
 
         out: list[Step] = []
         for ref in references(command) + runner_references(command):
@@ -371,8 +372,9 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
                         out += followed(body, here, depth + 1)  # tasks run in their file's directory
                 continue
             if ref.kind == "make":
-                for target, line, body in make_recipes(text, ref.targets):
-                    out.append(step_of(shown, line, f"make {target}".strip(), body))
+                files = [(rel, text), *_included_files(rel, text, where, text_of, repo.walk.inventory)]
+                for file, target, line, body in make_recipes_in(files, ref.targets):
+                    out.append(step_of(repo.prefix + file, line, f"make {target}".strip(), body))
                     if depth + 1 < FOLLOW_DEPTH:
                         out += followed(body, here, depth + 1)  # recipes run in the Makefile's directory
             else:
@@ -387,6 +389,49 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
 
 
 MAX_SOURCED = 8  # files one script sources that are followed with it
+
+
+def _included_files(rel: str, text: str, where: str, text_of: Any, listing: list[str]) -> list[tuple[str, str]]:
+    """The repository files a makefile includes, and those they include in turn (envoy-gateway's common.mk
+    includes tools/make/golang.mk, where its test targets are), at most MAX_INCLUDED. An include's path is
+    relative to the directory make runs in: the working directory, else the makefile's own (make -C); a
+    pattern (tools/make/*.mk) matches the repository's files, in order."""
+    from guidecheck.parsers.ci.scripts import MAX_INCLUDED, make_includes
+
+    out: list[tuple[str, str]] = []
+    seen = {rel}
+    queue = [(rel, text)]
+    here = rel.rsplit("/", 1)[0] if "/" in rel else ""
+    while queue and len(out) < MAX_INCLUDED:
+        _name, body = queue.pop(0)
+        for word in make_includes(body):
+            for base in dict.fromkeys((where, here)):
+                path = posixpath.normpath(posixpath.join(base, word)) if base else posixpath.normpath(word)
+                if path.startswith("../"):
+                    continue
+                if any(ch in path for ch in "*?["):
+                    directory, pattern = posixpath.split(path)
+                    matches = [
+                        f
+                        for f in (under(listing, directory) if directory else listing)
+                        if "/" not in f[len(directory) + 1 if directory else 0 :]
+                        and fnmatch.fnmatchcase(posixpath.basename(f), pattern)
+                    ]
+                else:
+                    matches = [path]
+                if not matches:
+                    continue
+                found = False
+                for m in matches:
+                    got = None if m in seen else text_of(m)
+                    seen.add(m)
+                    if got is not None and len(out) < MAX_INCLUDED:
+                        found = True
+                        out.append((m, got))
+                        queue.append((m, got))
+                if found:
+                    break
+    return out
 
 
 def _sourced_files(rel: str, text: str, base: str, text_of: Any) -> list[tuple[str, str]]:

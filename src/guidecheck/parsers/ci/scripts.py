@@ -130,7 +130,15 @@ def make_recipes(text: str, targets: tuple[str, ...]) -> list[tuple[str, int, st
     """(target, line of its first recipe line, recipe text) for the targets and, transitively, their
     prerequisites and the ``$(MAKE) target`` calls of their recipes (at most :data:`MAX_TARGETS`).
     ``''`` is the default goal (the first target that does not start with a dot)."""
-    rules: dict[str, list[tuple[int, list[str], list[str]]]] = {}
+    return [(t, line, body) for _f, t, line, body in make_recipes_in([("", text)], targets)]
+
+
+_Rules = dict[str, list[tuple[str, int, list[str], list[str]]]]
+
+
+def _make_rules(name: str, text: str, rules: _Rules) -> tuple[str | None, list[str]]:
+    """Add the rules of one makefile's text to ``rules`` (target -> (file, line, prerequisites, recipe)); its
+    default goal and its lines."""
     default = None
     lines = text.split("\n")
     i = 0
@@ -156,28 +164,79 @@ def make_recipes(text: str, targets: tuple[str, ...]) -> list[tuple[str, int, st
         for n in names:
             if default is None and not n.startswith(".") and "%" not in n:
                 default = n
-            rules.setdefault(n, []).append((start, prereqs, recipe))
+            rules.setdefault(n, []).append((name, start, prereqs, recipe))
         i = j
-    commands = _command_variables(lines)
-    out: list[tuple[str, int, str]] = []
+    return default, lines
+
+
+# the goals make was asked for, in a recipe that hands them on: envoy-gateway's Makefile is one rule,
+# `_run: ; @$(MAKE) -f tools/make/common.mk $(MAKECMDGOALS)`, that every goal reaches
+_GOALS = re.compile(r"\$[({]MAKECMDGOALS[)}]")
+# a recipe line's prefixes, make's and not the shell's: @ (silent), - (errors ignored), + (run under -n)
+_PREFIXES = re.compile(r"(?m)^([ \t]*)[@+-]+")
+
+
+def make_recipes_in(files: list[tuple[str, str]], targets: tuple[str, ...]) -> list[tuple[str, str, int, str]]:
+    """(file, target, line, recipe text) as :func:`make_recipes`, over a makefile and the files it includes
+    (``files``: (name, text), the makefile first). A goal no rule names is made by the match-anything rule
+    (``%:``), or by the default goal when its recipe hands the goals on (``$(MAKE) -f other.mk
+    $(MAKECMDGOALS)``), with ``$(MAKECMDGOALS)`` standing for the goals asked for."""
+    rules: _Rules = {}
+    default = None
+    all_lines: list[str] = []
+    for name, text in files:
+        first, lines = _make_rules(name, text, rules)
+        default = default or first
+        all_lines += lines
+    commands = _command_variables(all_lines)
+    goals = " ".join(t for t in targets if t)
+    out: list[tuple[str, str, int, str]] = []
     todo = [default or "" if t == "" else t for t in targets]
     done: set[str] = set()
     while todo and len(done) < MAX_TARGETS:
         t = todo.pop(0)
-        if t in done or t not in rules:
+        if t in done:
             continue
+        if t not in rules:
+            # a goal made by a rule for anything: `%:` itself, or a default goal that hands the goals on
+            forward = "%" if "%" in rules else default
+            if forward is None or forward in done or forward not in rules:
+                continue
+            if forward != "%" and not any(_GOALS.search("\n".join(r[3])) for r in rules[forward]):
+                continue
+            t = forward
         done.add(t)
-        for start, prereqs, recipe in rules[t]:
-            body = "\n".join(_joined(recipe))
+        for name, start, prereqs, recipe in rules[t]:
+            body = _PREFIXES.sub(r"\1", "\n".join(_joined(recipe)))
             if commands and "$" in body:
                 body = _MAKE_REF.sub(lambda m: commands.get(m.group(1) or m.group(2), m.group(0)), body)
+            if goals and "MAKECMDGOALS" in body:
+                body = _GOALS.sub(goals, body)
             if body.strip():
-                out.append((t, start, body))
+                out.append((name, t, start, body))
             todo.extend(p for p in prereqs if p not in done)
             for ref in references(body):
                 if ref.kind == "make" and ref.path == "Makefile":
                     todo.extend(x for x in ref.targets if x and x not in done)
     return out
+
+
+# include, -include and sinclude lines (not a recipe's, which start with a tab)
+_INCLUDE = re.compile(r"^ *-?s?include[ \t]+([^#\n]+)", re.MULTILINE)
+MAX_INCLUDED = 16  # files one makefile includes that are read with it
+
+
+def make_includes(text: str) -> list[str]:
+    """The files a makefile includes, as written (``tools/make/*.mk`` may be a pattern); words built from
+    variables (``$(ROOT)/common.mk``) are not guessed."""
+    out: list[str] = []
+    if "include" not in text:
+        return out
+    for m in _INCLUDE.finditer(text):
+        for word in m.group(1).split():
+            if "$" not in word and word not in out:
+                out.append(word)
+    return out[:MAX_INCLUDED]
 
 
 # a Makefile variable that names a command, `DOCKER_COMPOSE_CMD ?= docker compose` (opentelemetry-demo), and its
