@@ -711,3 +711,14 @@ def test_an_openapi_yaml_document_reads_as_yaml_1_2_and_a_manifest_as_kubernetes
     assert api.data["paths"]["/b/{n}"]["get"]["parameters"][0]["name"] == "n"
     cm = next(t for t in loaded.targets if t.kind == "k8s")
     assert cm.data["data"]["flag"] is False  # as go-yaml v2 (kubectl) reads it
+
+
+def test_a_line_read_as_a_key_without_a_colon_is_reported_at_that_line():
+    """karmada's .krew.yaml has a `{{addURIAndSha ...}}` template line inside a mapping: the parser stops on the
+    next line, but the line to fix is the one without ':'."""
+    text = 'platforms:\n- selector:\n    os: linux\n  {{addURIAndSha "https://x" .TagName }}\n- bin: kubectl\n'
+    [(line, col, msg)] = errors(load_yaml(text))
+    assert line == 4, (line, col, msg)
+    # a key without ':' on the last line of a mapping, the next line less indented
+    [(line, col, msg)] = errors(load_yaml("a:\n  b: 1\n  c\nd: 2\n"))
+    assert line == 3 and "has no ':' (the parser stopped at line 4" in msg, (line, col, msg)

@@ -766,6 +766,15 @@ def _mark_error(exc: Exception, off: int, text: str, opened: tuple[int, int, str
                 cl,
                 cc,
             )
+        if str(context).startswith("while scanning a simple key") and cl < line:
+            # a line of text with no ':' in a mapping: the parser only notices on the next line, while the fix goes
+            # on this one (a template line `{{ ... }}` left in, a key whose ':' is missing)
+            return _StopStream(
+                f"{problem}: this text is read as a mapping key and has no ':' (the parser stopped at line {line}, "
+                f"column {col})",
+                cl,
+                cc,
+            )
         if (cl, cc) != (line, col):
             return _StopStream(f"{problem} ({context} at line {cl})", line, col)
         if str(context).endswith("token"):
