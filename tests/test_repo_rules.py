@@ -290,6 +290,12 @@ def test_language_detection():
     # JavaScript files without a package manifest are static assets of another service
     assert langs(["app.py", "static/site.js"]) == ["python"]
     assert langs(["app.py", "static/site.js", "package.json"]) == ["javascript", "python"]
+    # a test suite's package.json (TeaStore's Cypress suite in e2e-tests/) is not the assets' manifest
+    assert langs(["App.java", "webui/js/site.js", "e2e-tests/package.json", "e2e-tests/cypress/a.cy.js"]) == ["java"]
+    assert langs(["App.java", "webui/js/site.js", "webui/package.json", "e2e-tests/package.json"]) == [
+        "java",
+        "javascript",
+    ]
     assert langs(["web/src/a.ts", "web/tsconfig.json"]) == ["typescript"]
     assert langs(["types/index.d.ts", "package.json"]) == []
     # tool configuration, generated code, tests, docs, examples and hidden dirs are not source

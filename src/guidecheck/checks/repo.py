@@ -638,6 +638,7 @@ class _Files:
         self.candidates: dict[str, list[tuple[str, str]]] = {}
         self.shell: list[str] = []
         self.code_files: list[tuple[str, str]] = []  # (path, name) outside docs/examples/hidden dirs
+        self.code_names: set[str] = set()  # file names outside test directories too
         self._ext_lang = {ext: lang for lang, exts in SOURCE_EXTENSIONS.items() for ext in exts}
         self._dir_kind: dict[str, int] = {}
         self._bundled = _bundled_libraries(inventory) | _docs_sites(inventory)
@@ -648,7 +649,7 @@ class _Files:
             if isinstance(rel, str) and rel:
                 self._add(rel)
         for lang, manifests in NEEDS_MANIFEST.items():
-            if lang in self.candidates and not self.names.intersection(manifests):
+            if lang in self.candidates and not self.code_names.intersection(manifests):
                 del self.candidates[lang]
 
     def _add(self, rel: str) -> None:
@@ -660,6 +661,10 @@ class _Files:
         if kind == 2:
             return  # a docs site's package.json (polaris' docs/) makes no JavaScript of the service's assets
         self.names.add(name)
+        if kind == 0:
+            # a package.json outside test directories: a test suite's own (TeaStore's Cypress suite in e2e-tests/,
+            # fission's test functions) makes no JavaScript of the service's static assets
+            self.code_names.add(name)
         self.code_files.append((rel, name))
         if kind == 1 or _GENERATED.search(name) or _TOOLING.match(name):
             return
