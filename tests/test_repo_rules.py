@@ -583,6 +583,25 @@ def test_gc201_a_documentation_site_image_is_no_service(tmp_path):
     assert "2 images" in h.message, h.message
 
 
+def test_gc201_a_data_image_is_no_service(tmp_path):
+    """pyroscope's cmd/pyroscope/frontend.Dockerfile builds the UI and ends FROM scratch with the assets, no CMD
+    or ENTRYPOINT (`docker build --output=ui/dist`): nothing runs in it. A scratch image with an ENTRYPOINT is a
+    service."""
+    (tmp_path / "web").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM golang:1.25-alpine AS b\nFROM alpine:3.20\n")
+    (tmp_path / "web" / "frontend.Dockerfile").write_text(
+        "FROM node:24 AS builder\nRUN yarn build\nFROM scratch\nCOPY --from=builder /ui/dist /\n"
+    )
+    t = repo_target(["Dockerfile", "web/frontend.Dockerfile"])
+    t.data.root = str(tmp_path)
+    assert hits(repo.single_service, t) == []
+    (tmp_path / "web" / "frontend.Dockerfile").write_text(
+        'FROM node:24 AS builder\nRUN yarn build\nFROM scratch\nCOPY --from=builder /srv /srv\nENTRYPOINT ["/srv"]\n'
+    )
+    [h] = hits(repo.single_service, t)
+    assert "2 images" in h.message, h.message
+
+
 def test_gc201_an_olm_catalog_image_is_no_service_wherever_it_is(tmp_path):
     """kube-green's catalog.Dockerfile sits at the repository root, as operator-sdk scaffolds it: FROM opm, with
     the file-based catalog's label. A product catalog service's catalog.Dockerfile is a service."""

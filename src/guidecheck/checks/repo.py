@@ -366,11 +366,26 @@ _BUILD_LINE = re.compile(r"^[ \t]*(?!FROM\b|ARG\b|#)[A-Za-z]+[ \t]", re.IGNORECA
 _AS_NAME = re.compile(r"^[ \t]*FROM[ \t][^\n]*[ \t]AS[ \t]+\S+[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 
+# a FROM line's image, and the start of a CMD or ENTRYPOINT instruction
+_FROM_IMAGE = re.compile(r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)", re.IGNORECASE | re.MULTILINE)
+_RUNS = re.compile(r"^[ \t]*(?:CMD|ENTRYPOINT)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def _data_image(text: str) -> bool:
+    """A final stage FROM scratch with no CMD or ENTRYPOINT: files, in which nothing runs (pyroscope's
+    frontend.Dockerfile, built with --output to export the UI's assets; an OLM bundle), as GC301 reads it."""
+    last = None
+    for last in _FROM_IMAGE.finditer(text):
+        pass
+    return last is not None and last.group(1).lower() == "scratch" and not _RUNS.search(text, last.end())
+
+
 def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
     """``images`` without the Dockerfiles that hold no FROM: fragments a build appends to another Dockerfile
     (coherence-operator's debug/Tools.Dockerfile, `cat Dockerfile debug/Tools.Dockerfile`), no image of
     their own; and without those built only FROM a documentation generator (flagd's root Dockerfile, FROM
-    squidfunk/mkdocs-material) or as an OLM catalog (FROM opm). Read through the repository's bounded reader;
+    squidfunk/mkdocs-material) or as an OLM catalog (FROM opm), and data images (a final FROM scratch that runs
+    nothing). Read through the repository's bounded reader;
     kept when it cannot be read."""
     read = getattr(info, "read", None)
     if read is None:
@@ -391,6 +406,8 @@ def _buildable(info: Any, images: list[list[str]]) -> list[list[str]]:
             if _TEMPLATE_FROM.search(text):
                 continue  # a template of Dockerfiles (mongodb's Jinja Dockerfile.template): not built as it is
             if _OLM_CATALOG.search(text):
+                continue
+            if _data_image(text):
                 continue
             if froms and len(_DOCS_IMAGE.findall(text)) < len(froms):
                 kept.append(rel)
