@@ -375,8 +375,8 @@ def _data_image(text: str) -> bool:
     """A final stage FROM scratch with no CMD or ENTRYPOINT: files, in which nothing runs (pyroscope's
     frontend.Dockerfile, built with --output to export the UI's assets; an OLM bundle), as GC301 reads it."""
     last = None
-    for last in _FROM_IMAGE.finditer(text):
-        pass
+    for m in _FROM_IMAGE.finditer(text):
+        last = m
     return last is not None and last.group(1).lower() == "scratch" and not _RUNS.search(text, last.end())
 
 
