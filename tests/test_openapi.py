@@ -487,8 +487,11 @@ def test_gc901_a_port_only_a_webhook_service_points_at_serves_no_api(tmp_path):
     # by the port's name too
     write(tmp_path, {"svc.yaml": svc.replace("targetPort: 9443", "targetPort: webhook-server")})
     assert status() == Status.NOT_APPLICABLE
-    # without the webhook configuration, the Service is an API's like any other
+    # without the webhook configuration, a Service leading to a container port named webhook still serves the
+    # kube-apiserver (crossplane registers its webhooks at run time); one leading to another port is an API's
     (tmp_path / "hook.yaml").unlink()
+    assert status() == Status.NOT_APPLICABLE
+    write(tmp_path, {"ds.yaml": ds.replace("name: webhook-server", "name: https"), "svc.yaml": svc})
     assert status() == Status.FAIL
 
 
