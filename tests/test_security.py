@@ -751,6 +751,31 @@ def test_a_service_leading_to_a_webhook_container_port_serves_the_kube_apiserver
     assert outcomes(result, "GC601")["Deployment/shop/cart"][0] == ("fail" if applies else "not_applicable")
 
 
+def test_operations_that_admit_the_same_non_jwt_scheme_get_one_finding(tmp_path):
+    """signoz's 194 operations each say `security: [{api_key: [...]}, {tokenizer: [...]}]`: one design, one
+    finding at the first operation, listing the others; an operation with another scheme is its own."""
+    op = "    {m}:\n      security: [{{api_key: []}}, {{jwt: []}}]\n      responses:\n        '200': {{description: ok}}\n"
+    spec = (
+        "openapi: 3.0.3\ninfo: {title: cart, version: '1'}\npaths:\n  /v1/a:\n"
+        + op.format(m="get")
+        + op.format(m="post")
+        + "  /v1/b:\n"
+        + op.format(m="get")
+        + "  /v1/c:\n    get:\n      security: [{basic: []}]\n      responses:\n        '200': {description: ok}\n"
+        + "components:\n  securitySchemes:\n    api_key: {type: apiKey, in: header, name: X-Key}\n"
+        "    basic: {type: http, scheme: basic}\n    jwt: {type: http, scheme: bearer, bearerFormat: JWT}\n"
+    )
+    result = scan(tmp_path, {"openapi.yaml": spec}, "GC601")
+    got = findings(result, "GC601", tmp_path)
+    assert [(p, line) for p, line, _ in got] == [("openapi.yaml", 6), ("openapi.yaml", 20)], got
+    assert got[0][2].startswith(
+        "3 operations (health and metrics excepted) can be called with api_key alone, which is not a JWT scheme "
+        "(http bearer with bearerFormat: JWT, openIdConnect or oauth2): GET /v1/a (line 6), POST /v1/a (line 10), "
+        "GET /v1/b (line 15);"
+    ), got[0][2]
+    assert got[1][2].startswith("GET /v1/c can be called with basic alone"), got[1][2]
+
+
 def test_a_document_without_any_security_gets_one_finding(tmp_path):
     spec = UNSECURED_SPEC.replace(
         "  /healthz:", "  /v1/orders:\n    post:\n      responses:\n        '201': {description: ok}\n  /healthz:"

@@ -342,8 +342,38 @@ def _openapi_jwt(target: Target, ctx) -> Iterator[Hit]:
             line=line,
         )
         problems = [p for p in problems if p[3]]
+    # operations of their own requirement that all admit the same non-JWT scheme (signoz's 194 operations,
+    # `security: [{api_key: [...]}, {tokenizer: [...]}]` each): one defect of the document's design, one finding,
+    # at the first of them, listing the others
+    alike: dict[str, list[tuple[str, int, str, bool]]] = {}
+    for p in sorted(problems):
+        m = _NOT_JWT.search(p[2])
+        if m:
+            alike.setdefault(m.group(0), []).append(p)
+    for what, group in alike.items():
+        if len(group) < 2:
+            continue
+        first = group[0]
+        shown = [f"{g[2][: g[2].index(what)].strip()} (line {g[1]})" for g in group[:_OPS_SHOWN]]
+        more = f" and {len(group) - _OPS_SHOWN} more" if len(group) > _OPS_SHOWN else ""
+        yield Hit(
+            f"{len(group)} operations (health and metrics excepted) {what}: {', '.join(shown)}{more}" + suffix,
+            line=first[1],
+            path=None if first[0] == target.path else first[0],
+            extra={
+                "operations": [
+                    {"path": g[0], "line": g[1], "operation": g[2][: g[2].index(what)].strip()} for g in group
+                ]
+            },
+        )
+        problems = [p for p in problems if p not in group]
     for path, line, message, _own in sorted(problems):
         yield Hit(message + suffix, line=line, path=None if path == target.path else path)
+
+
+# the problem of an operation whose requirement admits a scheme that carries no JWT (:func:`_requirement_problem`)
+_NOT_JWT = re.compile(r"can be called with .* alone, which is not a JWT scheme \(.*\)$")
+_OPS_SHOWN = 3
 
 
 def _scope_specs_secure(target: Target, ctx) -> bool | None:
