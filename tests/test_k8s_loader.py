@@ -93,8 +93,9 @@ def test_bad_document_in_the_middle_keeps_the_others(tmp_path):
         # Go templates (rook's embedded DaemonSets), Liquid (samber's alert rule templates), Terraform
         # templatefile() directives (aws-containers' Helm values under terraform/)
         (
+            # the `{{- range ... := ... }}` line, read as a key without ':', is where the YAML breaks
             "spec:\n  nodeSelector:\n  {{- range $k, $v := .Sel }}\n    {{ $k }}: {{ $v }}\n  {{- end }}\n",
-            4,
+            3,
             "{{ }} template placeholders",
         ),
         ("groups:\n{% for g in groups %}\n- name: {{ g }}\n{% endfor %}\n", 2, "Jinja or Liquid {% %} template tags"),
