@@ -1553,3 +1553,35 @@ def test_a_long_schema_reference_shows_its_file_and_its_definition():
         "PodDisruptionBudgetSpec/properties/minAvailable"
     )
     assert _middle("#/definitions/short") == "#/definitions/short"
+
+
+def test_a_kept_rendering_of_a_chart_is_not_judged_again(run_cli, tmp_path):
+    """envoy-gateway keeps each test's expected `helm template` output (test/helm/gateway-helm/*.out.yaml) and
+    pyroscope a rendering per mode inside its chart (rendered/*.yaml): the chart is rendered and judged itself,
+    so its defects are not reported again on the copies. The same output published as an install manifest
+    (volcano's installer/volcano-development.yaml), or a rendering of a chart that is not in the scan, is
+    judged; a copy's syntax is checked all the same."""
+    svc_chart(tmp_path, "containers: [{name: svc, image: 'nginx:latest'}]\n", "{}\n")
+    rendered = (
+        "---\n# Source: {chart}/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\n"
+        "metadata: {{name: svc}}\nspec:\n  selector: {{matchLabels: {{app: svc}}}}\n  template:\n"
+        "    metadata: {{labels: {{app: svc}}}}\n    spec:\n      containers: [{{name: svc, image: 'nginx:latest'}}]\n"
+    )
+    write(
+        tmp_path,
+        {
+            "test/helm/svc/default.out.yaml": rendered.format(chart="svc"),
+            "svc/rendered/default.yaml": rendered.format(chart="svc"),
+            "install/svc.yaml": rendered.format(chart="svc"),
+            "test/helm/other/default.out.yaml": rendered.format(chart="other"),
+            "test/helm/svc/broken.out.yaml": "# Source: svc/templates/deployment.yaml\na: [1,\n",
+        },
+    )
+    _p, report = scan_json(run_cli, "--select", "GC001,GC306", str(tmp_path))
+    got = sorted({(Path(f["path"]).relative_to(tmp_path).as_posix(), f["rule_id"]) for f in findings(report)})
+    assert got == [
+        ("install/svc.yaml", "GC306"),
+        ("svc/templates/deployment.yaml", "GC306"),
+        ("test/helm/other/default.out.yaml", "GC306"),
+        ("test/helm/svc/broken.out.yaml", "GC001"),
+    ], got

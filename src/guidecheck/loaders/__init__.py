@@ -293,8 +293,14 @@ def _read_paths(plan: list[_Planned], config: Config, out: Loaded) -> None:
             w = p.walk
             for rel, err in w.problems:
                 out.targets.append(file_target(SourceFile(p.prefix + rel, "file", [err])))
+            names = frozenset(c.name for c in p.charts if c.name)
             for f, in_chart in p.files:
-                _load_file(f.abspath, p.prefix + f.relpath, f.kind, config, out, w.root, p.prefix, in_chart)
+                # a chart's `helm template` output kept in its own directory or in a test directory (see
+                # _rendering_of): only then is the text looked at for it
+                kept = names if names and (in_chart or _TEST_DIR.search(f.relpath)) else frozenset()
+                _load_file(
+                    f.abspath, p.prefix + f.relpath, f.kind, config, out, w.root, p.prefix, in_chart, renderings=kept
+                )
             out.targets.append(_repo_target(w, p.charts, p.prefix))
         elif p.named is not None:
             abspath, display, kind = p.named
@@ -436,8 +442,10 @@ def _load_file(
     root: str,
     scope: str = "",
     in_chart: bool = False,
+    renderings: frozenset[str] = frozenset(),
 ) -> None:
-    """``in_chart``: the file lies in a Helm chart's directory (outside templates/, which are not read)."""
+    """``in_chart``: the file lies in a Helm chart's directory (outside templates/, which are not read).
+    ``renderings``: the names of the charts of the scan whose `helm template` output the file may be."""
     src = SourceFile(display, kind)
     out.targets.append(file_target(src))
     try:
@@ -453,6 +461,18 @@ def _load_file(
         src.note = (
             "not read as manifests: a KUTTL/Chainsaw test assertion (a partial object the test compares the "
             "cluster against, never deployed)"
+        )
+        return
+    chart = _rendering_of(text, renderings) if kind == "yaml" and renderings else None
+    if chart is not None:
+        # envoy-gateway's test/helm/gateway-helm/*.out.yaml (a test's expected `helm template` output, one per
+        # values file), pyroscope's helm/pyroscope/rendered/*.yaml (renderings kept for review): the chart is
+        # rendered and judged itself, so its defects are not reported again on every copy; the syntax is checked
+        src.read = True
+        src.errors.extend(e for doc in load_yaml(text, config.limits) for e in doc.errors)
+        src.note = (
+            f"not read as manifests: `helm template` output of the chart '{chart}' of this scan, kept in the "
+            "repository (a test's expected rendering, or one for review); the chart itself is rendered and judged"
         )
         return
     if kind == "yaml" and _JINJA.search(text, 0, 64 * 1024) and _ansible_template(abspath, root):
@@ -480,6 +500,16 @@ def _load_file(
 
 
 _JINJA = lazy(r"\{\{|\{%")
+# `helm template`'s comment above each document, naming the chart: `# Source: gateway-helm/templates/x.yaml`
+_HELM_SOURCE = lazy(r"^# Source: ([\w.-]+)/", re.MULTILINE)
+# a test directory on a relpath (test/, tests/, e2e/, golden/, chart-tests/)
+_TEST_DIR = lazy(r"(?:^|/)(?:_?(?:tests?|e2e|goldens?)(?:[-_][^/]*)?|[^/]*[-_](?:tests?|e2e))/")
+
+
+def _rendering_of(text: str, charts: frozenset[str]) -> str | None:
+    """The chart of ``charts`` whose `helm template` output ``text`` is (its first document says so), or None."""
+    m = _HELM_SOURCE.search(text, 0, 64 * 1024)
+    return m.group(1) if m is not None and m.group(1) in charts else None
 
 
 def _ansible_template(abspath: str, root: str) -> bool:
