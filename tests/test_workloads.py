@@ -283,6 +283,10 @@ def test_gc307_digest_pinned_passes_any_tag(tmp_path):
         ("1.4.2-alpine", False),
         ("build-3f2c1ab", False),
         ("1.4.2_3f2c1ab", True),
+        # a build date before the version (apisix-ingress-controller's git describe tags), or a branch name
+        ("v20240412-v1.0.0-394-g40c666fd", True),
+        ("release-1.2-abcdef12", True),
+        ("20240412-3f2c1ab", False),  # a date is no version
     ],
 )
 def test_gc307_default_pattern(tmp_path, tag, ok):
@@ -291,6 +295,21 @@ def test_gc307_default_pattern(tmp_path, tag, ok):
     if not ok:
         [(_, msg)] = findings(r, "GC307")
         assert f"tag '{tag}'" in msg
+
+
+@pytest.mark.parametrize("shape", [".1", "1.1-", "-1.1", "1.", "-a"])
+def test_gc307_default_pattern_is_linear_in_the_tag(shape):
+    """The earlier default split `1.1.1...-` every way its qualifiers could: 2.4 s for 52 characters, doubling with
+    each two more, a hang on a manifest's hostile tag (Docker allows 128)."""
+    import re
+    import time
+
+    pattern = re.compile(DEFAULT_SETTINGS["image-tag-pattern"])
+    start = time.process_time()  # CPU time: a loaded machine stretches wall time, not this
+    tags = {("1.1" + shape * n)[:47] + "-" for n in range(1, 48)}  # up to 48 characters: seconds for the old one
+    for tag in tags:
+        assert pattern.search(tag) is None, tag
+    assert time.process_time() - start < 0.5
 
 
 def test_gc307_placeholder_tag_not_judged(tmp_path):
