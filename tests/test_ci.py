@@ -2190,3 +2190,22 @@ def test_make_targets_in_included_makefiles_and_forwarded_goals_are_followed(tmp
     found = {cat: [(rel(tmp_path, e["path"]), e["line"]) for e in ev] for cat, ev in f.extra["found"].items()}
     assert ("tools/make/golang.mk", 3) in found["unit-tests"], found
     assert ("tools/make/lint.mk", 2) in found["lint"], found
+
+
+def test_a_make_target_s_help_comment_names_no_prerequisite(tmp_path):
+    """contour's `multiarch-build: ## Build and optionally push a multi-arch ... image` is a help text: `push`
+    there is no prerequisite, so the build pushes nothing."""
+    write(
+        tmp_path,
+        {
+            "Makefile": "multiarch-build: ## Build and optionally push an image; see push\n\tdocker buildx build .\n"
+            "push: ## Push the image\n\tdocker push example/app:1\n",
+        },
+    )
+    one_job(tmp_path, "- run: make multiarch-build\n")
+    assert scan(tmp_path, ("GC704",)).findings == []
+    (tmp_path / "Makefile").write_text(
+        "multiarch-build: push ## Build and push\n\tdocker buildx build .\npush:\n\tdocker push example/app:1\n"
+    )
+    [f] = scan(tmp_path, ("GC704",)).findings
+    assert "docker push" in f.message, f.message

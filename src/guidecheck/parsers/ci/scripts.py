@@ -149,7 +149,13 @@ def _make_rules(name: str, text: str, rules: _Rules) -> tuple[str | None, list[s
             i += 1
             continue
         names = m.group(1).split()
-        deps_part = m.group(2).split(";", 1)
+        rest = m.group(2)
+        hash_at, semi_at = rest.find("#"), rest.find(";")
+        if hash_at >= 0 and (semi_at < 0 or hash_at < semi_at):
+            # a comment ends the prerequisites, recipe and all: `multiarch-build: ## Build and optionally push a
+            # ... image` (contour's help text) names no push target
+            rest = rest[:hash_at]
+        deps_part = rest.split(";", 1)
         prereqs = [d for d in deps_part[0].split() if not d.startswith("|")]
         recipe: list[str] = [deps_part[1].strip()] if len(deps_part) > 1 and deps_part[1].strip() else []
         start = i + 2 if not recipe else i + 1
