@@ -169,6 +169,7 @@ def test_cluster_hpa_and_deployment():
     [
         ('[{name: LEADER_ELECTION, value: "true"}]', False),  # crossplane's core and RBAC manager
         ('[{name: ENABLE_LEADER_ELECTION, value: "1"}]', False),
+        ('[{name: KH_LEADER_ELECTION_ENABLED, value: "true"}]', False),  # kuberhealthy's, with its prefix
         ('[{name: LEADER_ELECTION, value: "false"}]', True),
         ('[{name: LEADER_ELECTION_NAMESPACE, value: "true"}]', True),  # not the switch
     ],

@@ -423,6 +423,9 @@ def test_gc901_a_port_only_health_probes_call_serves_no_api(tmp_path):
         {"Dockerfile": "FROM alpine:3.20\n", "ds.yaml": ds, "svc.yaml": svc + "[{name: http-metrics, port: 8080}]\n"},
     )
     assert status() == Status.NOT_APPLICABLE
+    # a check's name below a health path (apisix-ingress-controller's /healthz/ready) is a health path too
+    write(tmp_path, {"ds.yaml": ds.replace("path: /readyz", "path: /healthz/ready")})
+    assert status() == Status.NOT_APPLICABLE
     # a probe on another path calls the API itself
     write(tmp_path, {"ds.yaml": ds.replace("path: /readyz", "path: /api/v1/items")})
     assert status() == Status.FAIL

@@ -100,8 +100,9 @@ _LEADER_TUNING = re.compile(r"^--?leader-elect(?:ion)?-(?!enabled\b)[a-z-]+(?:=\
 
 
 # the same switch as an environment variable the binary binds to its flag (crossplane's LEADER_ELECTION: "true",
-# kubebuilder projects' ENABLE_LEADER_ELECTION): on only when the value says so, the default being unknown
-_LEADER_ENV = re.compile(r"^(?:ENABLE_)?LEADER_ELECT(?:ION)?(?:_ENABLED?)?$", re.IGNORECASE)
+# kubebuilder projects' ENABLE_LEADER_ELECTION, kuberhealthy's KH_LEADER_ELECTION_ENABLED, with the program's
+# prefix): on only when the value says so, the default being unknown
+_LEADER_ENV = re.compile(r"^(?:[A-Z0-9]+_)??(?:ENABLE_)?LEADER_ELECT(?:ION)?(?:_ENABLED?)?$", re.IGNORECASE)
 
 
 def _leader_election_flag(obj: dict) -> str | None:

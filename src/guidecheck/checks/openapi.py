@@ -178,7 +178,8 @@ def _serves_an_api(ctx, prefix: str, info: Any) -> bool:
 
 
 # what a health endpoint is called: a port only the container's probes call there serves no API
-_HEALTH_PATH = re.compile(r"^/?(?:healthz?|readyz?|livez?|ready|live|ping|status|health/[\w/-]*)/?$", re.IGNORECASE)
+# a health path, also with a check's name below it (apisix-ingress-controller's /healthz/ready, /health/live)
+_HEALTH_PATH = re.compile(r"^/?(?:healthz?|readyz?|livez?|ready|live|ping|status)(?:/[\w-]*)*/?$", re.IGNORECASE)
 
 
 def _probe_ports(container: dict) -> set[int]:
