@@ -312,8 +312,9 @@ def test_gc307_default_pattern_is_linear_in_the_tag(shape):
     assert time.process_time() - start < 0.5
 
 
-def test_gc307_placeholder_tag_not_judged(tmp_path):
-    r = scan(tmp_path, deployment("{name: cart, image: 'cart:${VERSION}-${SHA}'}"), "GC307")
+@pytest.mark.parametrize("image", ["cart:${VERSION}-${SHA}", "kubeedge/edgesite-agent-amd64:[YOUR-VERSION]"])
+def test_gc307_placeholder_tag_not_judged(tmp_path, image):
+    r = scan(tmp_path, deployment(f"{{name: cart, image: '{image}'}}"), "GC307")
     [(_, status, reason)] = outcomes(r, "GC307")
     assert status == "not_applicable" and "placeholder" in reason
 

@@ -31,10 +31,12 @@ def _short(text: str, limit: int = 120) -> str:
 #
 # Placeholders left in a manifest by the tool that fills it in at deploy time:
 # ${VAR} / $VAR (envsubst, shell), $(VAR) (make, kustomize vars), {{ ... }}
-# (Go templates, Jinja), <your-image> (documentation) and {attribute} (AsciiDoc: cerbos' docs include their
-# sidecar demo with image: "{app-docker-img}").  None of these characters can occur in an image reference, so
-# they are never mistaken.
-_PLACEHOLDER = lazy(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z0-9_]+|\{\{[^}]*\}\}|<[^<>]*>|\{[A-Za-z][\w-]{0,100}\}")
+# (Go templates, Jinja), <your-image> and [YOUR-VERSION] (documentation: kubeedge's edgesite manifests) and
+# {attribute} (AsciiDoc: cerbos' docs include their sidecar demo with image: "{app-docker-img}").  None of these
+# characters can occur in an image reference (an IPv6 registry's [fd00::1] has colons), so they are never mistaken.
+_PLACEHOLDER = lazy(
+    r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z0-9_]+|\{\{[^}]*\}\}|<[^<>]*>|\{[A-Za-z][\w-]{0,100}\}|\[[A-Za-z][\w-]{0,100}\]"
+)
 _MAX_IMAGE = 1024
 
 UNTAGGED, FLOATING, TAGGED, PINNED, PLACEHOLDER, INVALID, BAD_DIGEST, EMPTY = (
