@@ -254,8 +254,12 @@ def _container_errors(spec: KObject) -> list[LoadError]:
                         checked=True,
                     )
                 )
-            elif "image" in c and not isinstance(c.get("image"), str):
-                errors.append(LoadError(f"{section}[{i}].image must be a string", line(c, "image")))
+            elif c.get("image") is not None and not isinstance(c.get("image"), str):
+                # `image:` with nothing after it is null, which Kubernetes reads as unset, as GC306 reads a missing
+                # or empty image: a fill-in (kubeedge's mapper template, `image:  # Replace with your image`)
+                errors.append(
+                    LoadError(f"{section}[{i}].image must be a string, not {_tname(c.get('image'))}", line(c, "image"))
+                )
     return errors
 
 
