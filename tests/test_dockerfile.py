@@ -806,6 +806,36 @@ def test_build_push_action_labels_reach_the_dockerfiles_of_a_matrix(tmp_path, ru
     assert sorted(f["path"].rsplit("/", 2)[-2] for f in json.loads(r.stdout)["findings"]) == ["flagd", "flagd-proxy"]
 
 
+def test_docker_build_label_flags_of_the_pipeline_count(tmp_path, run_cli):
+    """contour's `make multiarch-build` runs `docker buildx build ... $(DOCKER_BUILD_LABELS)`, a Makefile variable
+    of --label flags over continued lines that holds the version and the revision."""
+    import json
+
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20.3\n")
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "Dockerfile").write_text("FROM alpine:3.20.3\n")
+    labels = (
+        'LABELS = \\\n\t--label "org.opencontainers.image.version=$(VERSION)" \\\n'
+        '\t--label "org.opencontainers.image.revision=$(SHA)"\n'
+    )
+    (tmp_path / "Makefile").write_text(labels + "container: ## Build\n\tdocker buildx build $(LABELS) \\\n\t\t.\n")
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "ci.yml").write_text(
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make container\n"
+    )
+
+    def flagged() -> list[str]:
+        r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
+        return sorted(Path(f["path"]).relative_to(tmp_path).as_posix() for f in json.loads(r.stdout)["findings"])
+
+    assert flagged() == ["tools/Dockerfile"]  # the build names no -f: the directory's own Dockerfile
+    (tmp_path / "Makefile").write_text(labels + "container:\n\tdocker build $(LABELS) -f tools/Dockerfile .\n")
+    assert flagged() == ["Dockerfile"]
+    (tmp_path / "Makefile").write_text(labels.replace("revision", "title") + "container:\n\tdocker build $(LABELS) .\n")
+    assert flagged() == ["Dockerfile", "tools/Dockerfile"]
+
+
 def test_copy_from_a_bake_named_context_is_no_image(tmp_path, run_cli):
     """nats-io/nack: docker-bake.hcl gives the goreleaser target `contexts = { src = "." }`: COPY --from=src."""
     import json

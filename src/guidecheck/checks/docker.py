@@ -858,6 +858,37 @@ def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
     return None
 
 
+# a `docker build` / `docker buildx build` / `podman build` command, its --label flags and its -f/--file
+_DOCKER_BUILD = lazy(r"\b(?:docker|podman)[ \t]+(?:buildx[ \t]+)?build\b[^\n]*")
+_LABEL_FLAG = lazy(r"""--label[= \t]+["']?([\w.-]+)=([^"'\s]*)""")
+_FILE_FLAG = lazy(r"""(?:^|\s)(?:-f|--file)(?:[= \t]+)["']?([^\s"']+)""")
+
+
+def _build_command_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | None:
+    """The labels a `docker build --label KEY=VALUE` of the Dockerfile's pipeline gives the image, with where: in
+    a step's script or in the make recipes and scripts it runs (contour's `make multiarch-build`, whose
+    $(DOCKER_BUILD_LABELS) holds the version and revision). The command builds the Dockerfile it names with
+    -f (relative to the directory it runs in), else the Dockerfile of that directory."""
+    for project in _projects_of(target, ctx):
+        for job in getattr(project, "jobs", ()):
+            for step in job.steps:
+                for s in (step, *step.follows):
+                    text = s.run or ""
+                    if "--label" not in text or "build" not in text:
+                        continue
+                    here = posixpath.dirname(s.path) if s is not step else project.root
+                    for m in _DOCKER_BUILD.finditer(text):
+                        command = m.group(0)
+                        labels = dict(_LABEL_FLAG.findall(command))
+                        if not labels:
+                            continue
+                        f = _FILE_FLAG.search(command)
+                        built = posixpath.normpath(posixpath.join(here, f.group(1) if f else "Dockerfile"))
+                        if built == target.path:
+                            return labels, f"{s.path}:{s.line}, docker build --label"
+    return None
+
+
 _BAKE_TARGET = lazy(r"""(?m)^[ \t]*target[ \t]+"([^"]+)"[ \t]*\{""")
 _BAKE_STRING_ATTR = lazy(r'(?m)^[ \t]*(dockerfile|context)[ \t]*=[ \t]*"([^"]*)"')
 _BAKE_LABELS = lazy(r"(?m)^[ \t]*labels[ \t]*=[ \t]*\{")
@@ -1017,7 +1048,12 @@ def oci_labels(target: Target, ctx: Context) -> Iterator[Hit]:
     empty = [r for r in required if r in labels and not labels[r].strip()]
     if not missing and not empty:
         return
-    released = _goreleaser_labels(target, ctx) or _build_push_labels(target, ctx) or _bake_labels(target, ctx)
+    released = (
+        _goreleaser_labels(target, ctx)
+        or _build_push_labels(target, ctx)
+        or _bake_labels(target, ctx)
+        or _build_command_labels(target, ctx)
+    )
     also = ""
     if released is not None:
         given, where = released

@@ -194,7 +194,7 @@ def make_recipes_in(files: list[tuple[str, str]], targets: tuple[str, ...]) -> l
         first, lines = _make_rules(name, text, rules)
         default = default or first
         all_lines += lines
-    commands = _command_variables(all_lines)
+    commands = {**_command_variables(all_lines), **_label_variables(all_lines)}
     goals = " ".join(t for t in targets if t)
     out: list[tuple[str, str, int, str]] = []
     todo = [default or "" if t == "" else t for t in targets]
@@ -272,6 +272,21 @@ def _command_variables(lines: list[str]) -> dict[str, str]:
             values[name] = None  # set twice, to different commands: which one runs depends on the order
             continue
         values[name] = value if _COMMAND_VALUE.fullmatch(value) else None
+    return {k: v for k, v in values.items() if v}
+
+
+def _label_variables(lines: list[str]) -> dict[str, str]:
+    """The Makefile's variables that hold `--label` flags for a `docker build` (contour's DOCKER_BUILD_LABELS,
+    continued over lines), by name, set once: a recipe reads as the labels it gives the image (GC305)."""
+    values: dict[str, str | None] = {}
+    for line in _joined(lines):
+        if line.startswith("\t") or "--label" not in line:
+            continue
+        m = _MAKE_VAR.match(line)
+        if m is None:
+            continue
+        name, _op, value = m.groups()
+        values[name] = None if name in values else value
     return {k: v for k, v in values.items() if v}
 
 
