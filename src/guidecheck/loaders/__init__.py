@@ -453,7 +453,7 @@ def _load_file(
     except ReadError as exc:
         src.errors.append(exc.error)
         return
-    if kind == "yaml" and _is_assertion(os.path.basename(abspath), os.path.dirname(abspath)):
+    if kind == "yaml" and _is_assertion(os.path.basename(abspath), os.path.dirname(abspath), root):
         # a KUTTL/Chainsaw assertion: a partial object a test compares the cluster against, never deployed
         # (containers without images or names, no probes): only its syntax is checked
         src.read = True
@@ -557,9 +557,9 @@ _SUITE_MARKERS = ("chainsaw-test.yaml", "chainsaw-test.yml", ".chainsaw-test.yam
 _CHAINSAW_ASSERTION = lazy(r"(?:^|[-_.])(?:assert|errors)(?:[-_.][^/]*)?\.ya?ml$")
 
 
-def _is_assertion(name: str, directory: str) -> bool:
+def _is_assertion(name: str, directory: str, root: str = "") -> bool:
     if _ASSERTION_NAME.match(name):
-        return _in_test_suite(directory)
+        return _in_test_suite(directory, root)
     if _CHAINSAW_ASSERTION.search(name) and _chainsaw_suite(directory):
         return True
     return name in _chainsaw_asserted(directory) or name in _kuttl_asserted(directory)
@@ -643,16 +643,25 @@ def _chainsaw_suite(directory: str) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _in_test_suite(directory: str) -> bool:
-    """A KUTTL or Chainsaw test case directory: a chainsaw-test.yaml, or KUTTL steps (NN-name.yaml) besides
-    the assertions."""
+def _in_test_suite(directory: str, root: str = "") -> bool:
+    """A KUTTL or Chainsaw test case directory: a chainsaw-test.yaml, or KUTTL steps (NN-name.yaml, or a
+    template a script renders into one: jaeger-operator's NN-install.yaml.template) besides the assertions, or
+    a directory of a test suite (under tests/ or e2e/) whose steps are copied in when the test runs
+    (jaeger-operator's es-index-cleaner-upstream/, an 04-assert.yaml and a README)."""
     try:
         names = os.listdir(directory)
     except OSError:
         return False
     if any(n in _SUITE_MARKERS for n in names):
         return True
-    return any(re.match(r"^\d+-[^/]+\.ya?ml$", n) and not _ASSERTION_NAME.match(n) for n in names)
+    if any(_KUTTL_STEP.match(n) and not _ASSERTION_NAME.match(n) for n in names):
+        return True
+    rel = os.path.relpath(directory, root) if root else ""  # the scan root's own path says nothing
+    return not rel.startswith("..") and any(_SUITE_DIR.match(part) for part in rel.replace(os.sep, "/").split("/"))
+
+
+_KUTTL_STEP = lazy(r"^\d+-[^/]+\.ya?ml(?:\.(?:template|tmpl|tpl|gotmpl|j2))?$")
+_SUITE_DIR = lazy(r"^(?:tests?|e2e|kuttl|chainsaw)(?:[-_].*)?$", re.IGNORECASE)
 
 
 # a YAML OpenAPI/Swagger document: its top-level openapi:/swagger: key in the first 64 KiB
