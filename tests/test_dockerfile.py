@@ -920,6 +920,7 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
         "tests/fuzz/Dockerfile.builder",
         "test/e2e/apps/echo/Dockerfile",
         "integration.Dockerfile",
+        "Dockerfile.asserts",  # jaeger-operator's e2e assert jobs
         "chart-tests/Dockerfile",
         *judged,
     ):
