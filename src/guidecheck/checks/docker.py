@@ -47,8 +47,9 @@ _WORKSPACE_IMAGE = lazy(
 _DEBUG_WORDS = frozenset({"debug", "dbg", "delve", "dlv", "pprof"})
 _DEV_WORDS = frozenset({"dev", "devel", "develop", "development", "local", "tilt"})  # kubetail's hack/tilt/
 # a test's image, named so (tetragon's Dockerfile.test: `CMD go test ./pkg/...`; Dockerfile.e2e,
-# integration.Dockerfile; jaeger-operator's Dockerfile.asserts, the e2e suite's assert jobs) or kept in a test directory (helm-controller's tests/fuzz/Dockerfile.builder, the
-# OSS-Fuzz build environment `make fuzz-build` runs locally; an e2e suite's helper images), as GC201 reads them
+# integration.Dockerfile; jaeger-operator's Dockerfile.asserts, the e2e suite's assert jobs) or kept in a test
+# directory (helm-controller's tests/fuzz/Dockerfile.builder, the OSS-Fuzz build environment `make fuzz-build`
+# runs locally; an e2e suite's helper images), as GC201 reads them
 _TEST_WORDS = frozenset({"test", "tests", "testing", "e2e", "integration", "fuzz", "fuzzing", "assert", "asserts"})
 _TEST_DIR = lazy(r"^_?(?:tests?|e2e|fuzz(?:ing)?)(?:[-_]|$)|[-_](?:tests?|e2e)$", re.IGNORECASE)
 _NAME_WORD = lazy(r"[.\-_]+")
