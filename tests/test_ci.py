@@ -2209,3 +2209,21 @@ def test_a_make_target_s_help_comment_names_no_prerequisite(tmp_path):
     )
     [f] = scan(tmp_path, ("GC704",)).findings
     assert "docker push" in f.message, f.message
+
+
+def test_a_tool_looked_for_or_installed_in_a_recipe_runs_nothing(tmp_path):
+    """kamaji's `make kind ko helm ginkgo` installs tools: `test -s $(LOCALBIN)/ginkgo || go install
+    .../ginkgo@v2`; ginkgo runs nowhere, so no unit tests are found."""
+    write(
+        tmp_path,
+        {
+            "Makefile": "ginkgo:\n\ttest -s $(LOCALBIN)/ginkgo || GOBIN=$(LOCALBIN) go install "
+            "github.com/onsi/ginkgo/v2/ginkgo@v2.19.0\n"
+        },
+    )
+    one_job(tmp_path, "- run: make ginkgo\n- run: command -v pytest\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert not f.extra["found"]["unit-tests"], f.extra["found"]
+    (tmp_path / "Makefile").write_text("ginkgo:\n\t$(LOCALBIN)/ginkgo -r ./...\n")
+    [f] = scan(tmp_path, ("GC701",)).findings
+    assert f.extra["found"]["unit-tests"], f.extra["found"]

@@ -474,8 +474,19 @@ def _step_evidence(
             # inside a command substitution, the command there is what runs: `test -z "$(gofmt -l .)"` runs
             # gofmt; `examples="$(find . -name run-tests.sh | ...)"` runs find only
             sub = max(code.rfind("$(", start, m.start()), code.rfind("`", start, m.start()))
+            if sub >= 0 and code[sub] == "$" and code.find(")", sub, m.start()) >= 0:
+                sub = -1  # closed before the match: a variable, $(LOCALBIN)/ginkgo, not a command around it
             span = code[sub + (1 if code[sub] == "`" else 2) : end] if sub >= 0 else code[start:end]
-            if not (_SETUP_COMMAND.match(span) or _VERSION_QUERY.match(span)):
+            span = _ASSIGNMENTS.sub("", span)  # `GOBIN=$(LOCALBIN) go install ...` installs, as `go install` does
+            word = code[m.start() : m.end()].strip()
+            if not (
+                _SETUP_COMMAND.match(span)
+                or _VERSION_QUERY.match(span)
+                or _LOOKUP_COMMAND.match(span)
+                # `make ginkgo`: a target named for the tool (kubebuilder's golangci-lint:, ginkgo: install it),
+                # whose recipe was read and is judged on its own
+                or (_MAKE_CALL.match(span) and any(f.name == f"make {word}" for f in step.follows))
+            ):
                 break
             code = code[:start] + " " * (end - start) + code[end:]  # same length: offsets and lines stay right
             m = _search(p.get("commands", []), code)
@@ -497,6 +508,14 @@ def _command_span(code: str, at: int) -> tuple[int, int]:
     nxt = _COMMAND_BREAK.search(code, at)
     return start, nxt.start() if nxt else len(code)
 
+
+# variable assignments in front of a command, and a make invocation
+_ASSIGNMENTS = re.compile(r"^\s*(?:[A-Za-z_][A-Za-z0-9_]*=(?:\$\([^)]*\)|\$\{[^}]*\}|\"[^\"]*\"|'[^']*'|\S)*\s+)+")
+_MAKE_CALL = re.compile(r"^\s*(?:g?make|\$\(MAKE\)|\$\{MAKE\})\s")
+
+# a command that only looks for a tool, running nothing: kamaji's `make ginkgo` recipe,
+# `test -s $(LOCALBIN)/ginkgo || GOBIN=$(LOCALBIN) go install .../ginkgo@v2`; `command -v bats`, `which pytest`
+_LOOKUP_COMMAND = re.compile(r"^\s*(?:test|\[\[?|which|command\s+-v|type|hash|ls|stat)\s")
 
 # a command that only prints a tool's version (`bats -v`, `golangci-lint --version`, `trivy version`)
 _VERSION_QUERY = re.compile(r"^\s*(?:sudo\s+)?[\w./-]+\s+(?:-v|-V|--version|version)\s*(?:[;&|#].*)?$")
