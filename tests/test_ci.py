@@ -2227,3 +2227,22 @@ def test_a_tool_looked_for_or_installed_in_a_recipe_runs_nothing(tmp_path):
     (tmp_path / "Makefile").write_text("ginkgo:\n\t$(LOCALBIN)/ginkgo -r ./...\n")
     [f] = scan(tmp_path, ("GC701",)).findings
     assert f.extra["found"]["unit-tests"], f.extra["found"]
+
+
+def test_a_workflow_named_ci_is_the_main_pipeline(tmp_path):
+    """jaeger-operator's CI is base-checks.yaml, `name: "CI Workflow"`; e2e.yaml has more jobs. A component's
+    CI (`name: helm-chart-ci`) is not the project's."""
+    job = "name: {title}\non: [push, pull_request]\njobs:\n{jobs}"
+    one = "  {n}:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make {n}\n"
+    write(
+        tmp_path,
+        {
+            ".github/workflows/e2e.yaml": job.format(title="E2E tests", jobs=one.format(n="a") + one.format(n="b")),
+            ".github/workflows/base-checks.yaml": job.format(title='"CI Workflow"', jobs=one.format(n="ci")),
+            ".github/workflows/helm-chart-ci.yaml": job.format(
+                title="helm-chart-ci", jobs=one.format(n="c") + one.format(n="d") + one.format(n="e")
+            ),
+        },
+    )
+    [project], _errors = project_of(tmp_path)
+    assert rel(tmp_path, project.main) == ".github/workflows/base-checks.yaml", project.main

@@ -209,7 +209,10 @@ def parse_github(project: Project, workflows: list[tuple[str, Any]], read: Reade
             parsed[path] = wf
     # reusable workflows called from inside the project run with their callers' triggers
     for path, wf in sorted(parsed.items()):
-        pf = PipelineFile("github", path, list(wf.triggers), reusable=wf.reusable)
+        title = wf.data.get("name") if isinstance(wf.data, dict) else None
+        pf = PipelineFile(
+            "github", path, list(wf.triggers), reusable=wf.reusable, title=title if isinstance(title, str) else ""
+        )
         project.files.append(pf)
     for path, wf in sorted(parsed.items()):
         if wf.reusable or not wf.triggers:

@@ -117,6 +117,27 @@ _SIDE_WORDS = frozenset(
 )
 
 
+# the words of a workflow's name that say nothing of what it is for ("CI Workflow", "Build and test")
+_GENERIC_TITLE_WORDS = frozenset({"ci", "workflow", "workflows", "pipeline", "main", "build", "and", "test", "tests"})
+# pipeline file names (without extension) that say the file is the CI
+_CI_FILE_NAMES = frozenset(
+    {
+        "ci",
+        "main",
+        "build",
+        "test",
+        "tests",
+        "pipeline",
+        "build-and-test",
+        "continuous-integration",
+        "pr",
+        "pull-request",
+        "push",
+        "jenkinsfile",
+    }
+)
+
+
 @dataclass
 class PipelineFile:
     system: str
@@ -125,6 +146,7 @@ class PipelineFile:
     jobs: list[str] = field(default_factory=list)  # ids of the jobs it starts
     includes: list[Include] = field(default_factory=list)
     reusable: bool = False  # a GitHub workflow triggered only by workflow_call (run through callers)
+    title: str = ""  # a GitHub workflow's name: ("Fission CI", "CI Workflow")
 
     @property
     def docs(self) -> bool:
@@ -195,29 +217,31 @@ class Project:
                     break
                 return f.path
 
-        def score(f: PipelineFile) -> tuple[bool, bool, bool, bool, bool, bool, int, int, str]:
+        def score(f: PipelineFile) -> tuple[bool, bool, bool, bool, bool, bool, bool, int, int, str]:
             base = f.path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
             words = set(re.split(r"[-_.]+", base))
             # a workflow named for a side job (fission's benchmark.yaml, scorecard, codeql) is not the CI, whatever
             # its size; one named for pushes and pull requests (fission's push_pr.yaml) is
             side = not _SIDE_WORDS.isdisjoint(words)
-            named = {"push", "pr"} <= words or base in (
-                "ci",
-                "main",
-                "build",
-                "test",
-                "tests",
-                "pipeline",
-                "build-and-test",
-                "continuous-integration",
-                "pr",
-                "pull-request",
-                "push",
-                "jenkinsfile",
-            )
+            # next, one whose name: calls it the CI and nothing else (jaeger-operator's base-checks.yaml, "CI
+            # Workflow"), not a component's CI (`helm-chart-ci`, `kustomize-build-ci`)
+            title = set(re.split(r"[^a-z0-9]+", f.title.lower())) - {""}
+            titled = "ci" in title and title <= _GENERIC_TITLE_WORDS
+            named = {"push", "pr"} <= words or base in _CI_FILE_NAMES
             pushy = any(t.event in ("push", "pull_request") for t in f.triggers)
             stub, working = self._substance(f)
-            return (stub, f.docs, side, not named, f.system != "jenkins", not pushy, -len(f.jobs), -working, f.path)
+            return (
+                stub,
+                f.docs,
+                side,
+                not named,
+                not titled,
+                f.system != "jenkins",
+                not pushy,
+                -len(f.jobs),
+                -working,
+                f.path,
+            )
 
         if gh or jenkins:
             return sorted(gh + jenkins, key=score)[0].path
