@@ -1203,11 +1203,11 @@ def test_line_pattern_has_one_wildcard_per_run_of_actions():
         ":{{ .tag }}{{ if .digest }}@{{ .digest }}{{ end }}"
     )
     p = _line_pattern(line)
-    assert p.pattern == r"image:\ .*:.*"
+    assert p.pattern == r"image:\ (?>.*?:).*"  # the literal between, at its first place (globs.wildcards)
     assert p.fullmatch("image: registry.k8s.io/ingress-nginx/controller:v1.15.1@sha256:" + "5" * 64)
     assert not p.fullmatch("image: registry.k8s.io/ingress-nginx/controller")
     q = _line_pattern("name: {{ .a }}-{{ .b }}{{ .c }}x")
-    assert q.pattern == r"name:\ .*\-.*x" and q.fullmatch("name: a-bcx") and not q.fullmatch("name: abcx")
+    assert q.pattern == r"name:\ (?>.*?\-).*x" and q.fullmatch("name: a-bcx") and not q.fullmatch("name: abcx")
 
 
 def _targets_of(loaded) -> list[tuple[str, str, int, str]]:

@@ -227,11 +227,12 @@ def refers_to(rule: AlertRule, names: set[str]) -> bool:
                 if value in names or value.rsplit("/", 1)[-1] in names:
                     return True
             elif op == "=~":
-                try:
-                    rx = re.compile(value)
-                except re.error:
+                # a Go regular expression from the scanned rule: matched with RE2, never a hang (goregex)
+                from guidecheck import goregex
+
+                if goregex.compile_go(value) is None:
                     continue
-                if any(rx.fullmatch(n) for n in names):
+                if any(goregex.fullmatch(value, n) for n in names):
                     return True
         prefixes = tuple(re.sub(r"[^A-Za-z0-9]", "_", n).lower() + "_" for n in names)
         for tok in _METRIC.findall(re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)):

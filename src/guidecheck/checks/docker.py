@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from guidecheck.checks import Context, NotApplicable
+from guidecheck.globs import wildcards
 from guidecheck.lazyre import lazy
 from guidecheck.model import Hit, Target
 from guidecheck.parsers import images
@@ -640,7 +641,7 @@ def _chooses_a_stage(df: Dockerfile, st: Stage) -> bool:
     matches an earlier stage's name (emojivoto's `FROM build-$svc_name` after `FROM golang AS build-web`)."""
     if not st.partial or MARK not in st.partial:
         return False
-    pattern = re.compile("[^/:@]*".join(re.escape(part) for part in st.partial.lower().split(MARK)))
+    pattern = wildcards(st.partial.lower().split(MARK), "[^/:@]")
     return any(
         other.alias and pattern.fullmatch(other.alias.lower()) for other in df.stages[: st.index] if other is not st
     )
@@ -844,7 +845,7 @@ def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
                 rel = file or (context.rstrip("/") + "/Dockerfile")
                 # an expression (flagd's ./${{ matrix.path }}/build.Dockerfile) stands for any one path segment
                 shown = project.display(re.sub(r"\$\{\{[^}]*\}\}", "\x00", os.path.normpath(rel).replace(os.sep, "/")))
-                if not re.fullmatch("[^/]*".join(re.escape(part) for part in shown.split("\x00")), target.path):
+                if not wildcards(shown.split("\x00"), "[^/]").fullmatch(target.path):
                     continue
                 raw = step.with_.get("labels") or ""
                 found: dict[str, str] = {}
