@@ -149,3 +149,22 @@ def test_build_push_action_file_expressions_are_matched_linearly(tmp_path):
     result, took = cpu(lambda: in_process_scan([str(tmp_path)], select=("GC305",)))
     assert [f.rule_id for f in result.findings] == ["GC305"]  # the file: names another Dockerfile
     assert took < 5.0, took  # the scan itself, imports and all, takes about a second
+
+
+@pytest.mark.parametrize(
+    "path, word, text",
+    [
+        (("ci-stage-patterns", "lint", "commands"), "black", "black " * 6000 + "x"),  # old: 2.4 s
+        (("ci-stage-patterns", "unit-tests", "commands"), "make", "make " * 7000 + "x"),  # old: 2.5 s at 32 KB
+    ],
+)
+def test_ci_word_run_patterns_are_bounded(path, word, text):
+    """GC701/GC704: `(\\S+[ \\t]+)*` after a command word is quadratic over a long line of that word; the words
+    before the flag or target are bounded (32)."""
+    value = DEFAULT_SETTINGS
+    for key in path:
+        value = value[key]
+    patterns = [re.compile(p, re.I) for p in value if r"(\S+[ \t]+)" in p and word in p]
+    assert patterns
+    _found, took = cpu(lambda: [p.search(text) for p in patterns])
+    assert took < BOUND, took
