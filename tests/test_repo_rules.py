@@ -290,6 +290,8 @@ def test_language_detection():
     # JavaScript files without a package manifest are static assets of another service
     assert langs(["app.py", "static/site.js"]) == ["python"]
     assert langs(["app.py", "static/site.js", "package.json"]) == ["javascript", "python"]
+    # a bundler's output is not source (kuberhealthy's Vite build in assets/ui/dist/)
+    assert langs(["main.go", "ui/package.json", "ui/dist/assets/index-CdzaHT0j.js"]) == ["go"]
     # a test suite's package.json (TeaStore's Cypress suite in e2e-tests/) is not the assets' manifest
     assert langs(["App.java", "webui/js/site.js", "e2e-tests/package.json", "e2e-tests/cypress/a.cy.js"]) == ["java"]
     assert langs(["App.java", "webui/js/site.js", "webui/package.json", "e2e-tests/package.json"]) == [

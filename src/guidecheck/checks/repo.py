@@ -547,6 +547,7 @@ _NO_CODE_DIRS = frozenset(
         "scripts",
         "script",
         "build",  # build helpers (chaos-mesh's build/*.py), never the service's code
+        "dist",  # a bundler's output (kuberhealthy's assets/ui/dist/assets/index-*.js, built by Vite)
         "release-tools",  # kubernetes-csi's shared csi-release-tools subtree (boilerplate.py, prow.sh)
         "testdata",
         "test-data",
