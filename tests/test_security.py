@@ -358,6 +358,10 @@ def test_openapi_and_mesh_evidence_combine(tmp_path):
     result = scan(tmp_path, {"app.yaml": DEPLOY, "openapi.yaml": UNSECURED_SPEC}, "GC601")
     got = findings(result, "GC601", tmp_path)
     assert [(p, line) for p, line, _ in got] == [("app.yaml", 1), ("openapi.yaml", 5)]
+    # the workload's message names the document of its scope that fails (ftgo's CDC service was told "every
+    # OpenAPI document of this service" of the restaurant service's swagger)
+    assert "every OpenAPI document in its scope requiring a JWT security scheme on every operation (" in got[0][2]
+    assert "openapi.yaml does not)" in got[0][2], got[0][2]
     # which pods serve the document is not known: the message speaks of the workloads Services expose, and says
     # when no mesh JWT policy covers any of them (external-dns's webhook API, no Istio policy in the repository)
     assert got[1][2].endswith(

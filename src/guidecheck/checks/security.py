@@ -381,6 +381,16 @@ def _scope_specs_secure(target: Target, ctx) -> bool | None:
     return ctx.memoized("security.scope-specs-secure", crossref.scope(target), lambda: _specs_secure(target, ctx))
 
 
+def _insecure_spec(target: Target, ctx) -> str:
+    """The first OpenAPI document of the target's scope that does not secure all its operations with JWTs."""
+    for t in ctx.of_kind("openapi"):
+        if (t.origin or {}).get("repo", "") == crossref.scope(target) and (
+            t.data.family is None or _unsecured_operations(t.data, ctx)
+        ):
+            return t.path
+    return "one"
+
+
 def _specs_secure(target: Target, ctx) -> bool | None:
     specs = [t for t in ctx.of_kind("openapi") if (t.origin or {}).get("repo", "") == crossref.scope(target)]
     if not specs:
@@ -418,10 +428,13 @@ def _workload_jwt(target: Target, ctx) -> Iterator[Hit]:
     documented = _documented_in_code(obj)
     if documented:
         return
+    # the documents of the workload's scope (its repository): which one describes this workload is not known, so the
+    # message names the one that fails (ftgo's CDC service is judged with the restaurant service's swagger)
     openapi = (
         "an OpenAPI document of this service requiring a JWT security scheme on every operation (none in its scope)"
         if secure is None
-        else "every OpenAPI document of this service requiring a JWT security scheme on every operation (one does not)"
+        else "every OpenAPI document in its scope requiring a JWT security scheme on every operation "
+        f"({_insecure_spec(target, ctx)} does not)"
     )
     annotation = "" if documented is None else f" ({JWT_ANNOTATION} is empty: say where the code verifies them)"
     yield Hit(
