@@ -1959,6 +1959,11 @@ def test_gc703_a_repository_s_release_notes_generator_counts(tmp_path):
     assert scan(tmp_path, ("GC703",)).findings == []
     one_job(tmp_path, "- run: python .github/scripts/check_release_notes_format.py\n")
     assert len(scan(tmp_path, ("GC703",)).findings) == 1
+    # nocalhost writes the release's body with ./scripts/release/release-note.sh PREV NEW > release_note.md
+    one_job(tmp_path, "- run: ./scripts/release/release-note.sh ${PREV} ${NEW} > release_note.md\n")
+    assert scan(tmp_path, ("GC703",)).findings == []
+    one_job(tmp_path, "- run: ./scripts/release/release-note.sh --check\n")  # prints, writes nothing
+    assert len(scan(tmp_path, ("GC703",)).findings) == 1
 
 
 def test_gc703_automatic_releases_write_a_changelog(tmp_path):
