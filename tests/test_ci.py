@@ -2251,3 +2251,20 @@ def test_a_workflow_named_ci_is_the_main_pipeline(tmp_path):
     )
     [project], _errors = project_of(tmp_path)
     assert rel(tmp_path, project.main) == ".github/workflows/base-checks.yaml", project.main
+
+
+def test_make_command_line_variables_reach_the_recipe(tmp_path):
+    """kamaji pushes with `make VERSION=latest KO_LOCAL=false KO_PUSH=true build`, whose recipe runs
+    `$(KO) build ./ --local=$(KO_LOCAL) --push=$(KO_PUSH)` with KO_PUSH ?= false: only the release job pushes."""
+    write(
+        tmp_path,
+        {
+            "Makefile": "KO ?= $(LOCALBIN)/ko\nKO_PUSH ?= false\nKO_LOCAL ?= true\n"
+            "build:\n\t$(KO) build ./ --bare --local=$(KO_LOCAL) --push=$(KO_PUSH)\n"
+        },
+    )
+    one_job(tmp_path, "- run: make VERSION=latest KO_LOCAL=false KO_PUSH=true build\n")
+    [f] = scan(tmp_path, ("GC704",)).findings
+    assert "`$(KO) build` in " in f.message, f.message
+    one_job(tmp_path, "- run: make build\n")  # the defaults: built into the local daemon, pushed nowhere
+    assert scan(tmp_path, ("GC704",)).findings == []

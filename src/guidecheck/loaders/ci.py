@@ -373,7 +373,7 @@ def _follow_scripts(ctx: _Ctx, repo: Any, root: str, project: Project) -> None:
                 continue
             if ref.kind == "make":
                 files = [(rel, text), *_included_files(rel, text, where, text_of, repo.walk.inventory)]
-                for file, target, line, body in make_recipes_in(files, ref.targets):
+                for file, target, line, body in make_recipes_in(files, ref.targets, ref.assigns):
                     out.append(step_of(repo.prefix + file, line, f"make {target}".strip(), body))
                     if depth + 1 < FOLLOW_DEPTH:
                         out += followed(body, here, depth + 1)  # recipes run in the Makefile's directory

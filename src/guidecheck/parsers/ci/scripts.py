@@ -24,6 +24,7 @@ _EXEC = re.compile(r"(?:^|[;&|(`]\s*|\n\s*)(\./[\w.@+-]+(?:/[\w.@+-]+)*)(?=$|[\s
 _ROOT_VAR = re.compile(
     r"(?<![\w/])\$(?:\{|\()?(?:[A-Z_]*ROOT[A-Z_]*|CURDIR|PWD|TOP_?DIR|root_dir|repo_root)(?:\}|\))?/"
 )
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TARGET = re.compile(r"^([^\t#:=][^:=]*?)\s*::?(?!=)\s*(.*)$")
 _ASSIGN = re.compile(r"^\s*[\w.-]+\s*(?:[:+?!]?=)")
 
@@ -34,6 +35,7 @@ class Reference:
     path: str  # file, relative to the working directory (the project root)
     targets: tuple[str, ...] = ()  # make targets ('' = the default goal)
     text: str = ""  # as written in the command
+    assigns: tuple[tuple[str, str], ...] = ()  # make's command-line variables (`make KO_PUSH=true build`)
 
 
 def references(command: str) -> list[Reference]:
@@ -46,6 +48,7 @@ def references(command: str) -> list[Reference]:
         except ValueError:
             words = args.split()
         directory, makefile, targets = "", "", []
+        assigns: list[tuple[str, str]] = []
         it = iter(words)
         for w in it:
             if w in ("-C", "--directory"):
@@ -54,12 +57,16 @@ def references(command: str) -> list[Reference]:
                 directory = w.split("=", 1)[1]
             elif w in ("-f", "--file", "--makefile"):
                 makefile = next(it, "")
-            elif w.startswith("-") or "=" in w:
+            elif w.startswith("-"):
                 continue
+            elif "=" in w:
+                name, value = w.split("=", 1)
+                if _VAR_NAME.fullmatch(name):
+                    assigns.append((name, value))
             elif re.match(r"^[\w./%-]+$", w):
                 targets.append(w)
         path = posixpath.normpath(posixpath.join(directory, makefile or "Makefile"))
-        out.append(Reference("make", path, tuple(targets) or ("",), m.group(0).strip()))
+        out.append(Reference("make", path, tuple(targets) or ("",), m.group(0).strip(), tuple(assigns)))
     seen = {r.path for r in out}
     command = _ROOT_VAR.sub("./", command)  # `${REPO_ROOT}/scripts/lint-charts.sh` (aws/eks-charts' make verify)
     for rx in (_SCRIPT, _EXEC):
@@ -182,11 +189,14 @@ _GOALS = re.compile(r"\$[({]MAKECMDGOALS[)}]")
 _PREFIXES = re.compile(r"(?m)^([ \t]*)[@+-]+")
 
 
-def make_recipes_in(files: list[tuple[str, str]], targets: tuple[str, ...]) -> list[tuple[str, str, int, str]]:
+def make_recipes_in(
+    files: list[tuple[str, str]], targets: tuple[str, ...], assigns: tuple[tuple[str, str], ...] = ()
+) -> list[tuple[str, str, int, str]]:
     """(file, target, line, recipe text) as :func:`make_recipes`, over a makefile and the files it includes
-    (``files``: (name, text), the makefile first). A goal no rule names is made by the match-anything rule
-    (``%:``), or by the default goal when its recipe hands the goals on (``$(MAKE) -f other.mk
-    $(MAKECMDGOALS)``), with ``$(MAKECMDGOALS)`` standing for the goals asked for."""
+    (``files``: (name, text), the makefile first), with make's command-line variables ``assigns``. A goal no
+    rule names is made by the match-anything rule (``%:``), or by the default goal when its recipe hands the
+    goals on (``$(MAKE) -f other.mk $(MAKECMDGOALS)``), with ``$(MAKECMDGOALS)`` standing for the goals asked
+    for."""
     rules: _Rules = {}
     default = None
     all_lines: list[str] = []
@@ -194,7 +204,8 @@ def make_recipes_in(files: list[tuple[str, str]], targets: tuple[str, ...]) -> l
         first, lines = _make_rules(name, text, rules)
         default = default or first
         all_lines += lines
-    commands = {**_command_variables(all_lines), **_label_variables(all_lines)}
+    # make's command-line variables override the makefile's (`make KO_PUSH=true build`: kamaji's push)
+    commands = {**_command_variables(all_lines), **_label_variables(all_lines), **dict(assigns)}
     goals = " ".join(t for t in targets if t)
     out: list[tuple[str, str, int, str]] = []
     todo = [default or "" if t == "" else t for t in targets]
