@@ -2268,3 +2268,20 @@ def test_make_command_line_variables_reach_the_recipe(tmp_path):
     assert "`$(KO) build` in " in f.message, f.message
     one_job(tmp_path, "- run: make build\n")  # the defaults: built into the local daemon, pushed nowhere
     assert scan(tmp_path, ("GC704",)).findings == []
+
+
+def test_what_echo_prints_runs_nothing(tmp_path):
+    """tetragon's `make image` builds, then prints `echo "${CONTAINER_ENGINE} push cilium/tetragon:..."` as advice;
+    CONTAINER_ENGINE ?= docker comes from its included Makefile.defs. A push in a command substitution runs."""
+    write(
+        tmp_path,
+        {
+            "Makefile.defs": "CONTAINER_ENGINE ?= docker\n",
+            "Makefile": "include Makefile.defs\nimage:\n\t$(CONTAINER_ENGINE) build -t app:$(VERSION) .\n"
+            '\t@echo "Push like this when ready:"\n\t@echo "${CONTAINER_ENGINE} push app:$(VERSION)"\n',
+        },
+    )
+    one_job(tmp_path, "- run: make image\n")
+    assert scan(tmp_path, ("GC704",)).findings == []
+    one_job(tmp_path, '- run: echo "pushed $(docker push app:1)"\n')
+    assert len(scan(tmp_path, ("GC704",)).findings) == 1

@@ -275,7 +275,20 @@ def _code(step: Step) -> str:
         run = run.replace("\\\r\n", "   ").replace("\\\n", "  ")
     if "$(info" in run or "$(warning" in run or "$(error" in run:
         run = _without_make_messages(run)
+    if "echo" in run or "printf" in run:
+        run = _ECHOED.sub(_blank_printed, run)
     return run
+
+
+# what echo or printf prints, up to the end of its command: words, not commands (tetragon's `make image` prints
+# `echo "${CONTAINER_ENGINE} push cilium/tetragon:..."` as advice), unless a command substitution runs in it
+_ECHOED = re.compile(r"(?m)((?:^|[;&|({]|\bthen\b|\bdo\b|\belse\b)[ \t]*(?:echo|printf)\b)([^\n;&|]*)")
+_SUBSTITUTION = re.compile(r"`|\$\((?![A-Za-z_][A-Za-z0-9_]*\))")  # $(cmd ...), not a make $(VARIABLE)
+
+
+def _blank_printed(m: re.Match[str]) -> str:
+    printed = m.group(2)
+    return m.group(0) if _SUBSTITUTION.search(printed) else m.group(1) + " " * len(printed)
 
 
 _MAKE_MESSAGE = re.compile(r"\$\((?:info|warning|error)\s")
