@@ -492,3 +492,12 @@ def test_labels_and_annotations_tolerate_wrong_types():
     assert k8s.annotations(obj("metadata: null")) == {}
     assert k8s.labels(obj("metadata: {labels: {a: b}}")) == {"a": "b"}
     assert k8s.get(obj("a: {b: [1]}"), "a", "b", "c") is None
+
+
+def test_another_tool_s_apiversion_and_kind_are_no_kubernetes_object(tmp_path):
+    """inspektor-gadget's instance specs say `apiVersion: 1` and `kind: instance-spec`: not a Kubernetes object,
+    no type error; `apiVersion: 1` with a Kubernetes kind is a broken object."""
+    objects, errors = load_text(tmp_path, "apiVersion: 1\nkind: instance-spec\nimage: trace_dns:latest\n")
+    assert objects == [] and errors == []
+    objects, errors = load_text(tmp_path, "apiVersion: 1\nkind: Deployment\nmetadata: {name: x}\n")
+    assert [e.message for e in errors] == ["apiVersion must be a non-empty string, not a number"]

@@ -873,7 +873,14 @@ def _is_lenient_json(text: str) -> bool:
 
 
 def _is_k8s(data: dict) -> bool:
-    return "apiVersion" in data and "kind" in data
+    if "apiVersion" not in data or "kind" not in data:
+        return False
+    api, kind = data.get("apiVersion"), data.get("kind")
+    # another tool's format that also says apiVersion and kind: inspektor-gadget's instance specs (`apiVersion: 1`,
+    # `kind: instance-spec`); a Kubernetes kind is CamelCase, and a number with one is still a broken object
+    return not (
+        isinstance(api, (int, float)) and not isinstance(api, bool) and isinstance(kind, str) and not kind[:1].isupper()
+    )
 
 
 def _unidentified(e: LoadError) -> bool:
