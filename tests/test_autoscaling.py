@@ -176,13 +176,19 @@ def test_cluster_hpa_and_deployment():
 )
 def test_leader_election_switched_on_by_an_environment_variable(tmp_path, env, applies):
     """A controller whose binary binds its leader-election flag to an environment variable."""
-    deploy = DEPLOY.replace("image: registry.example/cart:1.4.2-3f2c1ab", f"image: x:1\n          env: {env}")
-    assert "env:" in deploy
+    _assert_leader_elected(tmp_path, "env", env, applies)
+
+
+def _assert_leader_elected(tmp_path, key: str, value: str, applies: bool) -> None:
+    """GC903 on the cart Deployment with ``key: value`` in its container: judged (FAIL) or, when not ``applies``,
+    not applicable as a leader-elected controller."""
+    deploy = DEPLOY.replace("image: registry.example/cart:1.4.2-3f2c1ab", f"image: x:1\n          {key}: {value}")
+    assert f"{key}:" in deploy
     result = scan_tree(tmp_path, {"deploy.yaml": deploy}, ("GC903",))
     [o] = [o for o in result.outcomes if o.rule_id == "GC903"]
     assert (o.status == Status.FAIL) is applies, (o.status, o.reason)
     if not applies:
-        assert "a leader-elected controller (" in (o.reason or ""), o.reason
+        assert o.status == Status.NOT_APPLICABLE and "a leader-elected controller (" in (o.reason or ""), o.reason
 
 
 @pytest.mark.parametrize(
@@ -204,13 +210,7 @@ def test_leader_election_switched_on_by_an_environment_variable(tmp_path, env, a
 def test_a_leader_elected_controller_needs_no_autoscaler(tmp_path, args, applies):
     """Operators (keptn's, cloudnative-pg's) run one active replica that holds the lease: an HPA on CPU adds
     standbys. With an autoscaler given, it is judged as any other."""
-    deploy = DEPLOY.replace("image: registry.example/cart:1.4.2-3f2c1ab", f"image: x:1\n          args: {args}")
-    assert "args:" in deploy
-    result = scan_tree(tmp_path, {"deploy.yaml": deploy}, ("GC903",))
-    [o] = [o for o in result.outcomes if o.rule_id == "GC903"]
-    assert (o.status == Status.FAIL) is applies, (o.status, o.reason)
-    if not applies:
-        assert o.status == Status.NOT_APPLICABLE and "a leader-elected controller (" in (o.reason or ""), o.reason
+    _assert_leader_elected(tmp_path, "args", args, applies)
 
 
 @pytest.mark.parametrize("elect, applies", [("true", False), ("false", True)])
