@@ -921,6 +921,7 @@ def test_a_dev_container_image_is_not_judged(tmp_path, run_cli):
         "test/e2e/apps/echo/Dockerfile",
         "integration.Dockerfile",
         "Dockerfile.asserts",  # jaeger-operator's e2e assert jobs
+        "tools/linter.Dockerfile",  # inspektor-gadget's `make lint` toolchain
         "chart-tests/Dockerfile",
         *judged,
     ):

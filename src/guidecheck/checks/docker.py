@@ -51,7 +51,9 @@ _DEV_WORDS = frozenset({"dev", "devel", "develop", "development", "local", "tilt
 # integration.Dockerfile; jaeger-operator's Dockerfile.asserts, the e2e suite's assert jobs) or kept in a test
 # directory (helm-controller's tests/fuzz/Dockerfile.builder, the OSS-Fuzz build environment `make fuzz-build`
 # runs locally; an e2e suite's helper images), as GC201 reads them
-_TEST_WORDS = frozenset({"test", "tests", "testing", "e2e", "integration", "fuzz", "fuzzing", "assert", "asserts"})
+_TEST_WORDS = frozenset(
+    {"test", "tests", "testing", "e2e", "integration", "fuzz", "fuzzing", "assert", "asserts", "lint", "linter"}
+)  # linter.Dockerfile: inspektor-gadget's `make lint` toolchain, built and run on the developer's machine
 _TEST_DIR = lazy(r"^_?(?:tests?|e2e|fuzz(?:ing)?)(?:[-_]|$)|[-_](?:tests?|e2e)$", re.IGNORECASE)
 _NAME_WORD = lazy(r"[.\-_]+")
 
@@ -74,8 +76,8 @@ def _developer_image(path: str, rel: str | None = None) -> str | None:
     directories = (rel if rel is not None else path).replace("\\", "/").split("/")[:-1]
     if not _TEST_WORDS.isdisjoint(words) or any(_TEST_DIR.search(d) for d in directories):
         return (
-            "a test image (its name says test, e2e, integration or fuzz, or it is in a test directory): what a "
-            "test suite builds and runs, not the image that ships"
+            "a test image (its name says test, e2e, integration, fuzz or lint, or it is in a test directory): what "
+            "a test suite or a check builds and runs, not the image that ships"
         )
     return None
 
