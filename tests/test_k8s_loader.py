@@ -198,13 +198,26 @@ def test_a_patch_fragment_no_kustomization_names_is_noted_not_judged(tmp_path):
           template:
             spec:
               containers: [{name: app}]
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: tolerations-only}
+        spec:
+          template:
+            spec:
+              tolerations: [{key: dedicated, operator: Exists}]
     """,
     )
     assert [t.ref.name for t in objects] == ["no-selector-but-an-image", "selector-but-no-image"]
-    [note] = errors
+    [note, template_only] = errors
     assert (note.line, note.severity) == (1, Severity.INFO)
     assert note.message.startswith(
         "Deployment 'controller-manager' has no spec.selector and a container without an image: a patch fragment"
+    )
+    # camel-k's patch-toleration.yaml: the pod template's tolerations alone, no selector and no container
+    assert (template_only.line, template_only.severity) == (28, Severity.INFO)
+    assert template_only.message.startswith(
+        "Deployment 'tolerations-only' has no spec.selector and no container: a patch fragment"
     )
 
 

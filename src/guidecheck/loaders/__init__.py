@@ -879,7 +879,11 @@ def _is_k8s(data: dict) -> bool:
     # another tool's format that also says apiVersion and kind: inspektor-gadget's instance specs (`apiVersion: 1`,
     # `kind: instance-spec`); a Kubernetes kind is CamelCase, and a number with one is still a broken object
     return not (
-        isinstance(api, (int, float)) and not isinstance(api, bool) and isinstance(kind, str) and not kind[:1].isupper()
+        isinstance(api, (int, float))
+        and not isinstance(api, bool)
+        and isinstance(kind, str)
+        and kind[:1].isalpha()
+        and not kind[:1].isupper()
     )
 
 
@@ -927,24 +931,34 @@ def _patch_fragment(obj: dict) -> str | None:
     # may add a whole one (kubebuilder's manager_auth_proxy_patch.yaml: kube-rbac-proxy with its image, and the
     # manager's args without one)
     with_image = [isinstance(c.data.get("image"), str) and bool(c.data.get("image")) for c in cs]
+    name = k8s.object_ref(obj).name
+    pod_spec = k8s.get(obj, "spec", "template", "spec")
+    if shape and isinstance(pod_spec, dict) and pod_spec and "containers" not in pod_spec:
+        # no selector, and a pod template with no containers key: a strategic-merge patch of the pod template alone
+        # (camel-k's overlays' patch-toleration.yaml, patch-node-selector.yaml: spec.template.spec.tolerations)
+        return (
+            f"{kind}{f' {name!r}' if name else ''} has no spec.selector and no container: {PATCH_FRAGMENT_WORDS} "
+            "(a kustomize, kind or kubeadm patch that no kustomization of the scan names), not a deployable object; "
+            "not checked"
+        )
     # a Pod has no selector to miss: only one whose containers all lack an image is a patch (a broken Pod with
     # one image missing is still judged, and GC001 names what is wrong with it)
     if not cs or all(with_image) or (kind == "Pod" and any(with_image)):
         return None
-    name = k8s.object_ref(obj).name
     return (
         f"{kind}{f' {name!r}' if name else ''} has {shape}{PATCH_FRAGMENT} (a kustomize, kind or kubeadm patch "
         "that no kustomization of the scan names), not a deployable object; not checked"
     )
 
 
-PATCH_FRAGMENT = "a container without an image: a patch fragment"
+PATCH_FRAGMENT_WORDS = "a patch fragment"
+PATCH_FRAGMENT = "a container without an image: " + PATCH_FRAGMENT_WORDS
 
 
 def is_patch_fragment_note(e: LoadError) -> bool:
     """The note :func:`_patch_fragment` left on a file, which a kustomization naming the file as its patch takes
     back (the kustomize loader)."""
-    return e.severity == Severity.INFO and PATCH_FRAGMENT in e.message
+    return e.severity == Severity.INFO and PATCH_FRAGMENT_WORDS + " (a kustomize" in e.message
 
 
 def _add_object(
