@@ -806,6 +806,32 @@ def test_build_push_action_labels_reach_the_dockerfiles_of_a_matrix(tmp_path, ru
     assert sorted(f["path"].rsplit("/", 2)[-2] for f in json.loads(r.stdout)["findings"]) == ["flagd", "flagd-proxy"]
 
 
+def test_the_build_push_step_giving_most_labels_counts(tmp_path, run_cli):
+    """Forecastle's pull-request previews label the image with the revision alone; its release workflow gives
+    both the version and the revision: the Dockerfile is labelled."""
+    import json
+
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20.3\n")
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    step = (
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: docker/build-push-action@v6\n"
+        "        with:\n          labels: |\n{labels}"
+    )
+    (wf / "preview.yml").write_text(step.format(labels="            org.opencontainers.image.revision=abc\n"))
+    (wf / "release.yml").write_text(
+        step.format(
+            labels="            org.opencontainers.image.revision=abc\n            org.opencontainers.image.version=1\n"
+        )
+    )
+    r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
+    assert json.loads(r.stdout)["findings"] == []
+    (wf / "release.yml").unlink()
+    r = run_cli("scan", "--isolated", "--select", "GC305", "-f", "json", str(tmp_path))
+    [f] = json.loads(r.stdout)["findings"]
+    assert "lack it too" in f["message"], f["message"]
+
+
 def test_docker_build_label_flags_of_the_pipeline_count(tmp_path, run_cli):
     """contour's `make multiarch-build` runs `docker buildx build ... $(DOCKER_BUILD_LABELS)`, a Makefile variable
     of --label flags over continued lines that holds the version and the revision."""

@@ -828,7 +828,22 @@ _METADATA_ACTION_LABELS = (
 
 def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | None:
     """The labels a docker/build-push-action step of the Dockerfile's project gives the image it builds from it:
-    docker/metadata-action's ``labels`` output (dex's artifacts.yaml), or ``key=value`` lines, with where."""
+    docker/metadata-action's ``labels`` output (dex's artifacts.yaml), or ``key=value`` lines, with where. Of
+    several steps building it, the one giving most of the version and revision labels (Forecastle labels its
+    pull-request previews with the revision alone, its releases with both)."""
+    best: tuple[dict[str, str], str] | None = None
+    for found, where in _build_push_steps(target, ctx):
+        if best is None or _oci_pair(found) > _oci_pair(best[0]):
+            best = (found, where)
+    return best
+
+
+def _oci_pair(labels: dict[str, str]) -> int:
+    return sum(1 for k in ("org.opencontainers.image.version", "org.opencontainers.image.revision") if labels.get(k))
+
+
+def _build_push_steps(target: Target, ctx: Context) -> Iterator[tuple[dict[str, str], str]]:
+    """Each docker/build-push-action step of the Dockerfile's project building it, with the labels it gives."""
     for project in _projects_of(target, ctx):
         for job in getattr(project, "jobs", ()):
             for step in job.steps:
@@ -858,8 +873,7 @@ def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], st
                     if eq and key and "${{" not in key:
                         found[key] = value
                 if found:
-                    return found, f"{step.path}:{step.line}, docker/build-push-action"
-    return None
+                    yield found, f"{step.path}:{step.line}, docker/build-push-action"
 
 
 # a `docker build` / `docker buildx build` / `podman build` command, its --label flags and its -f/--file
