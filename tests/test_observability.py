@@ -810,6 +810,13 @@ def test_a_workflow_s_own_error_does_not_keep_gc904_applicable(tmp_path):
         ("nginx_upstream_response_time >= 2", True),
         ("kube_job_duration_seconds > 3600", False),  # how long a job ran, not a request's latency
         ("sum(kube_pod_info) > 0", False),
+        # camel-k: the share of reconciliations slower than 0.5 s, from the bucket its le= selects
+        (
+            '1 - sum(rate(camel_k_reconciliation_duration_seconds_bucket{le="0.5"}[5m])) '
+            "/ sum(rate(camel_k_reconciliation_duration_seconds_count[5m])) * 100 > 10",
+            True,
+        ),
+        ('sum(rate(http_request_duration_seconds_bucket{code="500"}[5m])) > 1', False),  # no bound: a count
     ],
 )
 def test_a_latency_gauge_over_a_threshold_is_a_latency_alert(expr, latency):
