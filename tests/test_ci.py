@@ -2285,3 +2285,21 @@ def test_what_echo_prints_runs_nothing(tmp_path):
     assert scan(tmp_path, ("GC704",)).findings == []
     one_job(tmp_path, '- run: echo "pushed $(docker push app:1)"\n')
     assert len(scan(tmp_path, ("GC704",)).findings) == 1
+
+
+def test_gc703_a_release_created_with_curl_is_the_release_step(tmp_path):
+    """camel-k's nightly release action creates the release with `curl -s -X POST ... .../releases`: the fix,
+    generate_release_notes in the JSON body, goes to that step."""
+    write(
+        tmp_path,
+        {
+            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - run: make test\n",
+            ".github/workflows/nightly.yml": "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+            '      - name: Create release\n        run: |\n          curl -s -X POST -H "Authorization: token $T" '
+            '-d \'{"tag_name": "nightly"}\' https://api.github.com/repos/${GITHUB_REPOSITORY}/releases\n',
+        },
+    )
+    [f] = scan(tmp_path, ("GC703",)).findings
+    assert (rel(tmp_path, f.path), f.line) == (".github/workflows/nightly.yml", 8), f
+    assert f.message.endswith('): add "generate_release_notes": true to its JSON body'), f.message

@@ -861,9 +861,11 @@ def changelog(target: Target, ctx: Context) -> Iterator[Hit]:
             action = release.action() or ""
             if not action:
                 command = _release_command(release) or "gh release create"
-                ask = {"gh release create": "--generate-notes", "cr upload": "--generate-release-notes"}.get(
-                    command, "-F generate_release_notes=true"
-                )
+                ask = {
+                    "gh release create": "--generate-notes",
+                    "cr upload": "--generate-release-notes",
+                    "curl -X POST .../releases": '"generate_release_notes": true to its JSON body',
+                }.get(command, "-F generate_release_notes=true")
                 hint = f"; the release step runs `{command}` ({release.where()}): add {ask}"
             elif action in _RELEASE_NOTES_INPUTS:
                 kind, name = _RELEASE_NOTES_INPUTS[action]
@@ -927,6 +929,10 @@ _GH_API_RELEASE = re.compile(
 
 
 _CR_UPLOAD = re.compile(r"\bcr\s+upload\b")
+# the same call made with curl (camel-k's nightly release action: `curl -s -X POST ... .../releases`)
+_CURL_RELEASE = re.compile(
+    r"\bcurl\b[^\n]{0,300}?(?:-X|--request)[=\s]*POST\b[^\n]{0,300}?/repos/[^\s\"']+/releases[\"']?(?:\s|$)"
+)
 
 
 def _release_command(step: Step) -> str | None:
@@ -940,6 +946,8 @@ def _release_command(step: Step) -> str | None:
             return "gh release create"  # kiali-operator's `gh release create "${TAG}" ...`
         if _GH_API_RELEASE.search(code):
             return "gh api -X POST .../releases"
+        if _CURL_RELEASE.search(code):
+            return "curl -X POST .../releases"
         if _CR_UPLOAD.search(code):
             return "cr upload"  # chart-releaser's command line, run in a step of its own (kubescape's charts)
     return None
