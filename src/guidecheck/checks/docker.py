@@ -829,17 +829,19 @@ _METADATA_ACTION_LABELS = (
 def _build_push_labels(target: Target, ctx: Context) -> tuple[dict[str, str], str] | None:
     """The labels a docker/build-push-action step of the Dockerfile's project gives the image it builds from it:
     docker/metadata-action's ``labels`` output (dex's artifacts.yaml), or ``key=value`` lines, with where. Of
-    several steps building it, the one giving most of the version and revision labels (Forecastle labels its
+    several steps building it, the one giving most of the required labels (Forecastle labels its
     pull-request previews with the revision alone, its releases with both)."""
+    required = _strings(ctx.settings.get("required-oci-labels"))
     best: tuple[dict[str, str], str] | None = None
     for found, where in _build_push_steps(target, ctx):
-        if best is None or _oci_pair(found) > _oci_pair(best[0]):
+        if best is None or _given(found, required) > _given(best[0], required):
             best = (found, where)
     return best
 
 
-def _oci_pair(labels: dict[str, str]) -> int:
-    return sum(1 for k in ("org.opencontainers.image.version", "org.opencontainers.image.revision") if labels.get(k))
+def _given(labels: dict[str, str], required: list[str]) -> int:
+    """How many of the ``required`` labels ``labels`` gives a value."""
+    return sum(1 for k in required if labels.get(k))
 
 
 def _build_push_steps(target: Target, ctx: Context) -> Iterator[tuple[dict[str, str], str]]:

@@ -378,28 +378,23 @@ _OPS_SHOWN = 3
 
 def _scope_specs_secure(target: Target, ctx) -> bool | None:
     """True if every OpenAPI document of the target's scope secures all its operations with JWTs; None if none."""
+    return _scope_insecure_spec(target, ctx)[0]
+
+
+def _scope_insecure_spec(target: Target, ctx) -> tuple[bool | None, str | None]:
+    """(:func:`_scope_specs_secure`, the first document of the scope that does not), judged once per scope."""
     return ctx.memoized("security.scope-specs-secure", crossref.scope(target), lambda: _specs_secure(target, ctx))
 
 
-def _insecure_spec(target: Target, ctx) -> str:
-    """The first OpenAPI document of the target's scope that does not secure all its operations with JWTs."""
-    for t in ctx.of_kind("openapi"):
-        if (t.origin or {}).get("repo", "") == crossref.scope(target) and (
-            t.data.family is None or _unsecured_operations(t.data, ctx)
-        ):
-            return t.path
-    return "one"
-
-
-def _specs_secure(target: Target, ctx) -> bool | None:
+def _specs_secure(target: Target, ctx) -> tuple[bool | None, str | None]:
     specs = [t for t in ctx.of_kind("openapi") if (t.origin or {}).get("repo", "") == crossref.scope(target)]
     if not specs:
-        return None
+        return None, None
     for t in specs:
         spec = t.data
         if spec.family is None or _unsecured_operations(spec, ctx):
-            return False
-    return True
+            return False, t.path
+    return True, None
 
 
 JWT_ANNOTATION = "guidecheck.io/jwt-verified-in-code"
@@ -434,7 +429,7 @@ def _workload_jwt(target: Target, ctx) -> Iterator[Hit]:
         "an OpenAPI document of this service requiring a JWT security scheme on every operation (none in its scope)"
         if secure is None
         else "every OpenAPI document in its scope requiring a JWT security scheme on every operation "
-        f"({_insecure_spec(target, ctx)} does not)"
+        f"({_scope_insecure_spec(target, ctx)[1] or 'one'} does not)"
     )
     annotation = "" if documented is None else f" ({JWT_ANNOTATION} is empty: say where the code verifies them)"
     yield Hit(

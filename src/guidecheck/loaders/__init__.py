@@ -931,34 +931,32 @@ def _patch_fragment(obj: dict) -> str | None:
     # may add a whole one (kubebuilder's manager_auth_proxy_patch.yaml: kube-rbac-proxy with its image, and the
     # manager's args without one)
     with_image = [isinstance(c.data.get("image"), str) and bool(c.data.get("image")) for c in cs]
-    name = k8s.object_ref(obj).name
     pod_spec = k8s.get(obj, "spec", "template", "spec")
     if shape and isinstance(pod_spec, dict) and pod_spec and "containers" not in pod_spec:
         # no selector, and a pod template with no containers key: a strategic-merge patch of the pod template alone
         # (camel-k's overlays' patch-toleration.yaml, patch-node-selector.yaml: spec.template.spec.tolerations)
-        return (
-            f"{kind}{f' {name!r}' if name else ''} has no spec.selector and no container: {PATCH_FRAGMENT_WORDS} "
-            "(a kustomize, kind or kubeadm patch that no kustomization of the scan names), not a deployable object; "
-            "not checked"
-        )
+        shape += "no container"
     # a Pod has no selector to miss: only one whose containers all lack an image is a patch (a broken Pod with
     # one image missing is still judged, and GC001 names what is wrong with it)
-    if not cs or all(with_image) or (kind == "Pod" and any(with_image)):
+    elif not cs or all(with_image) or (kind == "Pod" and any(with_image)):
         return None
-    return (
-        f"{kind}{f' {name!r}' if name else ''} has {shape}{PATCH_FRAGMENT} (a kustomize, kind or kubeadm patch "
-        "that no kustomization of the scan names), not a deployable object; not checked"
-    )
+    else:
+        shape += "a container without an image"
+    name = k8s.object_ref(obj).name
+    return f"{kind}{f' {name!r}' if name else ''} has {shape}: {PATCH_FRAGMENT}"
 
 
-PATCH_FRAGMENT_WORDS = "a patch fragment"
-PATCH_FRAGMENT = "a container without an image: " + PATCH_FRAGMENT_WORDS
+# the end of :func:`_patch_fragment`'s note, by which the kustomize loader knows it
+PATCH_FRAGMENT = (
+    "a patch fragment (a kustomize, kind or kubeadm patch that no kustomization of the scan names), not a "
+    "deployable object; not checked"
+)
 
 
 def is_patch_fragment_note(e: LoadError) -> bool:
     """The note :func:`_patch_fragment` left on a file, which a kustomization naming the file as its patch takes
     back (the kustomize loader)."""
-    return e.severity == Severity.INFO and PATCH_FRAGMENT_WORDS + " (a kustomize" in e.message
+    return e.severity == Severity.INFO and e.message.endswith(PATCH_FRAGMENT)
 
 
 def _add_object(
